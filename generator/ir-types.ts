@@ -1,0 +1,119 @@
+/**
+ * The intermediate representation: the spec parsed and normalised once, so that every emitter
+ * reads the same facts and none of them touches YAML or chases $refs itself.
+ *
+ * Schemas stay JSON Schema (OpenAPI 3.0 forms are normalised to 3.1 forms: `nullable: true`
+ * becomes a `'null'` type member, `example` stays as is). References to component schemas are
+ * kept as `{ $ref: '#/components/schemas/Name' }` so that recursive schemas stay finite and
+ * emitters can refer to the named type; every other $ref (parameters, responses, request bodies,
+ * path items, refs into non-schema places) is resolved by the IR builder.
+ */
+export type JsonSchema = boolean | { [key: string]: unknown };
+
+export type HttpMethod = 'get' | 'put' | 'post' | 'delete' | 'options' | 'head' | 'patch' | 'trace';
+
+export interface IrParameter {
+  /** Name on the wire (`Idempotency-Key`, `node_id`). */
+  name: string;
+  in: 'path' | 'query' | 'header' | 'cookie';
+  required: boolean;
+  description?: string;
+  schema: JsonSchema;
+  style?: string;
+  explode?: boolean;
+  /** JSON pointer of the parameter object in the spec, for error messages. */
+  pointer: string;
+}
+
+export interface IrMediaBody {
+  contentType: string;
+  schema: JsonSchema;
+  examples: unknown[];
+}
+
+export interface IrRequestBody {
+  required: boolean;
+  description?: string;
+  /** Every declared media type, JSON ones first. */
+  contents: IrMediaBody[];
+}
+
+export interface IrResponse {
+  /** '200', '201', '4XX', 'default', ... exactly as in the spec. */
+  status: string;
+  description: string;
+  contents: IrMediaBody[];
+  headers: { name: string; required: boolean; schema: JsonSchema }[];
+}
+
+export interface IrMcpTool {
+  name: string;
+  description: string;
+  annotations: {
+    readOnlyHint?: boolean;
+    destructiveHint?: boolean;
+    idempotentHint?: boolean;
+    openWorldHint?: boolean;
+  };
+  /** Arguments hidden from this tool / made required for this tool. */
+  exclude: string[];
+  require: string[];
+}
+
+export interface IrAsyncJob {
+  poll: string;
+  args: Record<string, string>;
+  statusField: string;
+  terminal: string[];
+}
+
+export interface IrOperation {
+  operationId: string;
+  /** A valid TS identifier derived from operationId (`repos/get-content` -> `repos_get_content`). */
+  identifier: string;
+  method: HttpMethod;
+  path: string;
+  tag: string;
+  summary?: string;
+  description?: string;
+  deprecated: boolean;
+  /** Path-level and operation-level parameters merged (operation wins), sorted by location then name. */
+  parameters: IrParameter[];
+  requestBody: IrRequestBody | null;
+  responses: IrResponse[];
+  /** True when the effective security requirement is non-empty. */
+  secured: boolean;
+  idempotent: boolean;
+  scopes: string[];
+  pagination: 'cursor' | null;
+  chargesCredits: boolean;
+  asyncJob: IrAsyncJob | null;
+  mcpTools: IrMcpTool[];
+  sdkMethod?: string;
+  pointer: string;
+}
+
+export interface IrSchemaComponent {
+  /** Name as in the spec. */
+  name: string;
+  /** Valid, unique TS identifier (PascalCase) for the emitted type / validator. */
+  identifier: string;
+  schema: JsonSchema;
+}
+
+export interface IrDocument {
+  /** Path of the spec as given to the generator (used in banners). */
+  specPath: string;
+  /** sha256 of the spec file bytes. */
+  specHash: string;
+  openapiVersion: string;
+  title: string;
+  version: string;
+  description?: string;
+  /** Path part of servers[0].url ('' when absent), e.g. '/v1'. */
+  basePath: string;
+  serverUrl: string;
+  schemas: IrSchemaComponent[];
+  operations: IrOperation[];
+  tags: string[];
+}

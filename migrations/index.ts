@@ -1,0 +1,12 @@
+import type { Knex } from 'knex';
+import * as core from './001_core.js';
+
+export interface Migration {
+  up(db: Knex): Promise<void>;
+  down(db: Knex): Promise<void>;
+}
+
+/** Every migration, by name; names sort into the order they run. Add new ones here. */
+export const migrations: Record<string, Migration> = {
+  '001_core': core,
+};

@@ -1,0 +1,94 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import { migrations } from '../../migrations/index.js';
+
+export type Db = Knex;
+export type DbKind = 'sqlite' | 'postgres';
+
+export interface DbOptions {
+  /** `postgres://...`; null means the embedded SQLite file. */
+  databaseUrl: string | null;
+  /** Where the SQLite file lives (ignored for PostgreSQL). */
+  dataDir: string;
+  /** Optional SQLite file name override (tests use one file per test). */
+  sqliteFile?: string;
+  /** PostgreSQL schema to use (tests isolate themselves in a schema each). */
+  pgSchema?: string;
+}
+
+export function dbKind(db: Db): DbKind {
+  return db.client.config.client === 'pg' ? 'postgres' : 'sqlite';
+}
+
+export function createDb(options: DbOptions): Db {
+  if (options.databaseUrl) {
+    const searchPath = options.pgSchema ? [options.pgSchema] : undefined;
+    return knexFactory({
+      client: 'pg',
+      connection: options.databaseUrl,
+      searchPath,
+      pool: { min: 0, max: 10 },
+    });
+  }
+  fs.mkdirSync(options.dataDir, { recursive: true });
+  const filename = path.join(options.dataDir, options.sqliteFile ?? 'lavendly.sqlite');
+  const db = knexFactory({
+    client: 'sqlite3',
+    connection: { filename },
+    useNullAsDefault: true,
+    // One connection: SQLite serialises writers anyway, and a single connection makes every
+    // knex transaction exclusive within the process, so no update can be lost between a read
+    // and a write. Other processes are held off by the busy timeout and WAL.
+    pool: {
+      min: 1,
+      max: 1,
+      afterCreate(conn: { exec(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, c: unknown) => void) {
+        conn.exec(
+          'PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;',
+          (err) => done(err, conn),
+        );
+      },
+    },
+  });
+  beginImmediately(db);
+  return db;
+}
+
+/**
+ * Knex opens SQLite transactions with a deferred `BEGIN`, which takes the write lock only at the
+ * first write; a transaction that read first then fails with SQLITE_BUSY when another process
+ * wrote in between, and the busy timeout cannot help. `BEGIN IMMEDIATE` takes the write lock up
+ * front, so transactions from several processes queue on the busy timeout instead of failing.
+ */
+function beginImmediately(db: Knex): void {
+  type Trx = { begin(conn: unknown): unknown; query(conn: unknown, sql: string): unknown };
+  const client = db.client as { transaction: (...args: unknown[]) => Trx };
+  const open = client.transaction.bind(client);
+  client.transaction = (...args: unknown[]) => {
+    const trx = open(...args);
+    trx.begin = (conn: unknown) => trx.query(conn, 'BEGIN IMMEDIATE;');
+    return trx;
+  };
+}
+
+/**
+ * Applies every migration listed in migrations/index.ts (idempotent). The list is imported
+ * statically rather than read from the folder, so migrations run the same under tsx, vitest and
+ * a bundler, none of which share one way of loading .ts files by path.
+ */
+export async function migrate(db: Db): Promise<void> {
+  const names = Object.keys(migrations).sort();
+  await db.migrate.latest({
+    migrationSource: {
+      getMigrations: async () => names,
+      getMigrationName: (name: string) => name,
+      getMigration: async (name: string) => migrations[name]!,
+    },
+  });
+}
+
+/** Current time as an ISO string; one helper so every table stores time the same way. */
+export function nowIso(): string {
+  return new Date().toISOString();
+}

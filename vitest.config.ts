@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // The GitHub-sized generator run is slow; CI turns it on with LAVENDLY_SLOW=1.
+    exclude: process.env.LAVENDLY_SLOW ? ['node_modules/**'] : ['node_modules/**', 'test/**/*.slow.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Two cores: files that spawn ffmpeg or servers must not all run at once.
+    maxWorkers: 2,
+  },
+});
