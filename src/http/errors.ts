@@ -1,0 +1,83 @@
+/**
+ * One error type for everything a client may be told. Handlers and services throw these; one
+ * middleware renders them into the envelope `{ error: { code, message, request_id, ...extra } }`.
+ * Anything else that escapes is an internal error: logged with its cause, never shown.
+ */
+export const statusByCode = {
+  validation_error: 400,
+  invalid_cursor: 400,
+  invalid_idempotency_key: 400,
+  unauthorized: 401,
+  insufficient_credits: 402,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  idempotency_key_reused: 409,
+  idempotency_key_in_progress: 409,
+  precondition_failed: 412,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  unprocessable: 422,
+  rate_limited: 429,
+  internal_error: 500,
+  not_implemented: 501,
+  upstream_error: 502,
+  unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof statusByCode;
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** Extra machine-readable fields placed beside code and message in the envelope. */
+    readonly extra: Record<string, unknown> = {},
+    /** Response headers that belong with this error (Retry-After, Allow, ...). */
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = statusByCode[code];
+  }
+}
+
+export class NotFoundError extends ApiError {
+  constructor(what: string, id: string) {
+    super('not_found', `No ${what} with id '${id}' exists in this account.`, { resource: what, id });
+  }
+}
+
+export class ConflictError extends ApiError {
+  constructor(message: string, extra: Record<string, unknown> = {}) {
+    super('conflict', message, extra);
+  }
+}
+
+export class InsufficientCreditsError extends ApiError {
+  constructor(needed: number, available: number) {
+    super(
+      'insufficient_credits',
+      `This needs ${needed} credits but only ${available} are available.`,
+      { needed, available },
+    );
+  }
+}
+
+export type ValidationLocation = 'path' | 'query' | 'header' | 'body';
+
+export interface ValidationIssue {
+  path: (string | number)[];
+  message: string;
+  code: string;
+}
+
+/** Invalid input, with the zod issues grouped by where in the request they were found. */
+export class ValidationError extends ApiError {
+  constructor(issues: Partial<Record<ValidationLocation, ValidationIssue[]>>, message?: string) {
+    const where = Object.keys(issues).join(', ');
+    super('validation_error', message ?? `The request is invalid (see issues in: ${where}).`, { issues });
+  }
+}
