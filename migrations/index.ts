@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as core from './001_core.js';
+import * as ledgerJobs from './004_ledger_jobs.js';
 
 export interface Migration {
   up(db: Knex): Promise<void>;
@@ -9,4 +10,5 @@ export interface Migration {
 /** Every migration, by name; names sort into the order they run. Add new ones here. */
 export const migrations: Record<string, Migration> = {
   '001_core': core,
+  '004_ledger_jobs': ledgerJobs,
 };
