@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as core from './001_core.js';
 import * as ledgerJobs from './004_ledger_jobs.js';
+import * as publishWebhooks from './006_publish_webhooks.js';
 
 export interface Migration {
   up(db: Knex): Promise<void>;
@@ -11,4 +12,5 @@ export interface Migration {
 export const migrations: Record<string, Migration> = {
   '001_core': core,
   '004_ledger_jobs': ledgerJobs,
+  '006_publish_webhooks': publishWebhooks,
 };

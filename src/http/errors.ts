@@ -24,6 +24,8 @@ export const statusByCode = {
   not_implemented: 501,
   upstream_error: 502,
   unavailable: 503,
+  // publishing
+  no_finished_render: 409,
 } as const;
 
 export type ErrorCode = keyof typeof statusByCode;

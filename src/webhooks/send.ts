@@ -1,0 +1,70 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { LookupFunction } from 'node:net';
+import type { ResolvedTarget } from './address.js';
+
+export interface SendResult {
+  status: number | null;
+  error: string | null;
+  durationMs: number;
+}
+
+/** How much of a receiver's answer we read before hanging up; the body is never stored. */
+const MAX_RESPONSE_BYTES = 64 * 1024;
+
+/**
+ * POSTs `body` to an already vetted target. The socket is pinned to the vetted address (the
+ * `lookup` hook answers it whatever the name), redirects are not followed (node's client never
+ * does; a 3xx is just a failed attempt), and the whole exchange is bounded by `timeoutMs`.
+ */
+export function postPinned(
+  target: ResolvedTarget,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+): Promise<SendResult> {
+  const started = Date.now();
+  const lookup: LookupFunction = (_host, options, callback) => {
+    if ((options as { all?: boolean }).all) {
+      (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [
+        { address: target.address, family: target.family },
+      ]);
+    } else {
+      callback(null, target.address, target.family);
+    }
+  };
+  const client = target.url.protocol === 'https:' ? https : http;
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = (status: number | null, error: string | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve({ status, error, durationMs: Date.now() - started });
+    };
+    const req = client.request(
+      target.url,
+      {
+        method: 'POST',
+        lookup,
+        agent: false,
+        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+      },
+      (res) => {
+        let seen = 0;
+        res.on('data', (chunk: Buffer) => {
+          seen += chunk.length;
+          if (seen > MAX_RESPONSE_BYTES) res.destroy();
+        });
+        res.on('end', () => finish(res.statusCode ?? null, null));
+        res.on('close', () => finish(res.statusCode ?? null, null));
+        res.on('error', () => finish(res.statusCode ?? null, null));
+      },
+    );
+    const timer = setTimeout(() => {
+      req.destroy(new Error(`timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    req.on('error', (err) => finish(null, err.message));
+    req.end(body);
+  });
+}

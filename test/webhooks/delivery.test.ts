@@ -1,0 +1,203 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Webhook } from 'standardwebhooks';
+import { nowIso } from '../../src/db/knex.js';
+import { ApiError } from '../../src/http/errors.js';
+import {
+  createEndpoint, deleteEndpoint, emitBalanceLowIfCrossed, emitEvent, getDelivery, getEndpoint, listDeliveries,
+  listEndpoints, refusalFor, replayDelivery, runDueDeliveries, type WebhookOptions,
+} from '../../src/webhooks/index.js';
+import { freshDb, testDatabases, type FreshDb } from '../helpers/db.js';
+import { startReceiver, type Receiver } from './receiver.js';
+
+const ACCOUNT = 'acc_hooks';
+/** Loopback is allowed here only because the receivers run on 127.0.0.1. */
+const testPolicy = { allowLoopback: true };
+const fast: Partial<WebhookOptions> = { retryScheduleMs: [20, 40], jitter: 0, timeoutMs: 2_000, addressPolicy: testPolicy };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Drives deliveries the way the job queue would, until none is pending. */
+async function drain(fresh: FreshDb, opts: Partial<WebhookOptions> = fast): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    await runDueDeliveries(fresh.db, opts);
+    const pending = await fresh.db('webhook_deliveries').where({ status: 'pending' }).count({ n: '*' }).first();
+    if (Number(pending?.n) === 0) return;
+    await sleep(10);
+  }
+  throw new Error('deliveries did not settle');
+}
+
+describe.each(testDatabases())('webhooks on %s', (kind) => {
+  let fresh: FreshDb;
+  const receivers: Receiver[] = [];
+  beforeEach(async () => {
+    fresh = await freshDb(kind);
+    await fresh.db('accounts').insert({ id: ACCOUNT, name: 'hooks', created_at: nowIso() });
+  });
+  afterEach(async () => {
+    await Promise.all(receivers.splice(0).map((r) => r.close()));
+    await fresh.close();
+  });
+  async function receiver(answer: Parameters<typeof startReceiver>[0]) {
+    const r = await startReceiver(answer);
+    receivers.push(r);
+    return r;
+  }
+
+  it('retries 500, 500 then 200 with one webhook-id and valid signatures', async () => {
+    const r = await receiver((n) => (n <= 2 ? 500 : 200));
+    const endpoint = await createEndpoint(fresh.db, { accountId: ACCOUNT, url: r.url, events: ['render.succeeded'] }, { addressPolicy: testPolicy });
+    expect(endpoint.secret).toMatch(/^whsec_[A-Za-z0-9+/]{32}$/);
+    const { eventId, deliveryIds } = await fresh.db.transaction((trx) =>
+      emitEvent(trx, { accountId: ACCOUNT, type: 'render.succeeded', payload: { render_id: 'rnd_1', workflow_id: 'wf_1' } }));
+    expect(deliveryIds).toHaveLength(1);
+    await drain(fresh);
+
+    expect(r.requests).toHaveLength(3);
+    const verifier = new Webhook(endpoint.secret);
+    for (const req of r.requests) {
+      expect(req.method).toBe('POST');
+      expect(req.headers['content-type']).toBe('application/json');
+      expect(req.headers['webhook-id']).toBe(eventId);
+      const headers = {
+        'webhook-id': String(req.headers['webhook-id']),
+        'webhook-timestamp': String(req.headers['webhook-timestamp']),
+        'webhook-signature': String(req.headers['webhook-signature']),
+      };
+      const body = verifier.verify(req.body, headers) as { type: string; data: Record<string, unknown> };
+      expect(body.type).toBe('render.succeeded');
+      expect(body.data).toEqual({ render_id: 'rnd_1', workflow_id: 'wf_1' });
+      // A tampered body fails verification.
+      expect(() => verifier.verify(req.body.replace('rnd_1', 'rnd_2'), headers)).toThrow();
+    }
+
+    const log = await getDelivery(fresh.db, ACCOUNT, deliveryIds[0]!);
+    expect(log).toMatchObject({ status: 'succeeded', attempt: 3, response_status: 200, event_type: 'render.succeeded' });
+    expect(log.attempts.map((a) => a.response_status)).toEqual([500, 500, 200]);
+    const page = await listDeliveries(fresh.db, { accountId: ACCOUNT, endpointId: endpoint.id });
+    expect(page.data.map((d) => d.id)).toEqual(deliveryIds);
+  });
+
+  it('gives up after the schedule, and replay sends the same event again', async () => {
+    let fail = true;
+    const r = await receiver(() => (fail ? 503 : 204));
+    const endpoint = await createEndpoint(fresh.db, { accountId: ACCOUNT, url: r.url, events: ['*'] }, { addressPolicy: testPolicy });
+    const { eventId, deliveryIds } = await fresh.db.transaction((trx) =>
+      emitEvent(trx, { accountId: ACCOUNT, type: 'publication.published', payload: { publication_id: 'pub_1' } }));
+    await drain(fresh);
+    expect(r.requests).toHaveLength(3); // first attempt + one per schedule entry
+    const failed = await getDelivery(fresh.db, ACCOUNT, deliveryIds[0]!);
+    expect(failed).toMatchObject({ status: 'failed', attempt: 3, response_status: 503, next_attempt_at: null });
+
+    fail = false;
+    const replay = await replayDelivery(fresh.db, ACCOUNT, deliveryIds[0]!);
+    expect(replay).toMatchObject({ status: 'pending', replay_of: deliveryIds[0], event_id: eventId });
+    await drain(fresh);
+    expect(r.requests).toHaveLength(4);
+    expect(r.requests[3]!.headers['webhook-id']).toBe(eventId);
+    expect((await getDelivery(fresh.db, ACCOUNT, replay.id)).status).toBe('succeeded');
+    const all = await listDeliveries(fresh.db, { accountId: ACCOUNT, endpointId: endpoint.id, limit: 1 });
+    expect(all.data).toHaveLength(1);
+    expect(all.has_more).toBe(true);
+    const next = await listDeliveries(fresh.db, { accountId: ACCOUNT, endpointId: endpoint.id, limit: 1, cursor: all.next_cursor });
+    expect(next.has_more).toBe(false);
+    expect(new Set([...all.data, ...next.data].map((d) => d.id))).toEqual(new Set([deliveryIds[0], replay.id]));
+  });
+
+  it('410 Gone disables the endpoint and stops further deliveries', async () => {
+    const r = await receiver(() => 410);
+    const endpoint = await createEndpoint(fresh.db, { accountId: ACCOUNT, url: r.url, events: ['*'] }, { addressPolicy: testPolicy });
+    const first = await emitEvent(fresh.db, { accountId: ACCOUNT, type: 'render.failed', payload: { render_id: 'rnd_1' } });
+    await drain(fresh);
+    expect(r.requests).toHaveLength(1);
+    expect(await getDelivery(fresh.db, ACCOUNT, first.deliveryIds[0]!)).toMatchObject({ status: 'failed', response_status: 410 });
+    const disabled = await getEndpoint(fresh.db, ACCOUNT, endpoint.id);
+    expect(disabled.status).toBe('disabled');
+    expect(disabled.disabled_reason).toMatch(/410/);
+    const second = await emitEvent(fresh.db, { accountId: ACCOUNT, type: 'render.failed', payload: { render_id: 'rnd_2' } });
+    expect(second.deliveryIds).toEqual([]);
+    await expect(replayDelivery(fresh.db, ACCOUNT, first.deliveryIds[0]!)).rejects.toMatchObject({ code: 'conflict' });
+  });
+
+  it('does not follow redirects', async () => {
+    const target = await receiver(() => 200);
+    const r = await receiver(() => ({ status: 307, headers: { location: target.url } }));
+    await createEndpoint(fresh.db, { accountId: ACCOUNT, url: r.url, events: ['*'] }, { addressPolicy: testPolicy });
+    const { deliveryIds } = await emitEvent(fresh.db, { accountId: ACCOUNT, type: 'render.failed', payload: {} });
+    await drain(fresh);
+    expect(r.requests).toHaveLength(3);
+    expect(target.requests).toHaveLength(0);
+    expect(await getDelivery(fresh.db, ACCOUNT, deliveryIds[0]!)).toMatchObject({ status: 'failed', response_status: 307 });
+  });
+
+  it('refuses internal addresses at registration and again at delivery', async () => {
+    for (const url of [
+      'http://127.0.0.1:9/x', 'http://localhost:9/x', 'http://10.1.2.3/x', 'http://169.254.169.254/latest/meta-data',
+      'http://[::1]:9/', 'http://[::ffff:127.0.0.1]/', 'http://0.0.0.0/', 'ftp://example.com/', 'http://user:pw@example.com/',
+    ]) {
+      const err = await createEndpoint(fresh.db, { accountId: ACCOUNT, url, events: ['*'] }).then(() => null, (e: unknown) => e);
+      expect(err, url).toBeInstanceOf(ApiError);
+      expect((err as ApiError).code).toBe('validation_error');
+      expect((err as ApiError).status).toBe(400);
+    }
+    // Even the test policy never allows link-local (cloud metadata) addresses.
+    expect(refusalFor('169.254.169.254', testPolicy)).toMatch(/reserved/);
+    expect(refusalFor('127.0.0.1', testPolicy)).toBeNull();
+    expect(refusalFor('93.184.216.34')).toBeNull();
+    expect(await fresh.db('webhook_endpoints').select('id')).toEqual([]);
+
+    // Registered while allowed, then delivered under the strict policy: refused, not sent.
+    const r = await receiver(() => 200);
+    await createEndpoint(fresh.db, { accountId: ACCOUNT, url: r.url, events: ['*'] }, { addressPolicy: testPolicy });
+    const { deliveryIds } = await emitEvent(fresh.db, { accountId: ACCOUNT, type: 'render.failed', payload: {} });
+    await drain(fresh, { ...fast, addressPolicy: {} });
+    expect(r.requests).toHaveLength(0);
+    const d = await getDelivery(fresh.db, ACCOUNT, deliveryIds[0]!);
+    expect(d.status).toBe('failed');
+    expect(d.last_error).toMatch(/address refused/);
+  });
+
+  it('writes events only with the committed change, to subscribed active endpoints', async () => {
+    const r = await receiver(() => 200);
+    await createEndpoint(fresh.db, { accountId: ACCOUNT, url: r.url, events: ['render.succeeded'] }, { addressPolicy: testPolicy });
+    await expect(fresh.db.transaction(async (trx) => {
+      await emitEvent(trx, { accountId: ACCOUNT, type: 'render.succeeded', payload: { render_id: 'rnd_x' } });
+      throw new Error('the change failed');
+    })).rejects.toThrow('the change failed');
+    expect(await fresh.db('webhook_events').select('id')).toEqual([]);
+    expect(await fresh.db('webhook_deliveries').select('id')).toEqual([]);
+
+    const other = await emitEvent(fresh.db, { accountId: ACCOUNT, type: 'generation.finished', payload: {} });
+    expect(other.deliveryIds).toEqual([]); // not subscribed
+
+    // balance.low fires on the downward crossing only.
+    await createEndpoint(fresh.db, { accountId: ACCOUNT, url: r.url, events: ['balance.low'] }, { addressPolicy: testPolicy });
+    expect(await emitBalanceLowIfCrossed(fresh.db, { accountId: ACCOUNT, availableBefore: 60, availableAfter: 55, threshold: 50 })).toBeNull();
+    const low = await emitBalanceLowIfCrossed(fresh.db, { accountId: ACCOUNT, availableBefore: 55, availableAfter: 40, threshold: 50 });
+    expect(low?.deliveryIds).toHaveLength(1);
+    expect(await emitBalanceLowIfCrossed(fresh.db, { accountId: ACCOUNT, availableBefore: 40, availableAfter: 30, threshold: 50 })).toBeNull();
+    await drain(fresh);
+    expect(JSON.parse(r.requests[0]!.body)).toMatchObject({ type: 'balance.low', data: { available: 40, threshold: 50 } });
+  });
+
+  it('shows the secret once: never in lists or reads; unknown events refused; delete', async () => {
+    const r = await receiver(() => 200);
+    const created = await createEndpoint(fresh.db, { accountId: ACCOUNT, url: r.url, events: ['render.succeeded', 'render.failed'] }, { addressPolicy: testPolicy });
+    const list = await listEndpoints(fresh.db, ACCOUNT);
+    const read = await getEndpoint(fresh.db, ACCOUNT, created.id);
+    expect(list.data).toHaveLength(1);
+    for (const shown of [list, read]) {
+      const text = JSON.stringify(shown);
+      expect(text).not.toContain(created.secret);
+      expect(text).not.toContain('whsec_');
+      expect(text).not.toContain('"secret"');
+    }
+    expect(read.events).toEqual(['render.failed', 'render.succeeded']);
+    await expect(createEndpoint(fresh.db, { accountId: ACCOUNT, url: r.url, events: ['nope'] }, { addressPolicy: testPolicy }))
+      .rejects.toMatchObject({ code: 'validation_error' });
+    await expect(getEndpoint(fresh.db, 'acc_other', created.id)).rejects.toMatchObject({ code: 'not_found' });
+    await deleteEndpoint(fresh.db, ACCOUNT, created.id);
+    expect((await listEndpoints(fresh.db, ACCOUNT)).data).toEqual([]);
+    await expect(deleteEndpoint(fresh.db, ACCOUNT, created.id)).rejects.toMatchObject({ code: 'not_found' });
+  });
+});
