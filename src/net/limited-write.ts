@@ -1,0 +1,121 @@
+/**
+ * Stream bytes to a file under a hard size limit and an idle timeout, atomically: the bytes go to a
+ * temporary sibling that is renamed onto the destination only when everything succeeded; on any
+ * failure (limit, timeout, abort, source error) the temporary file is removed and the destination
+ * is never created.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+export type TransferFailure = 'too_large' | 'idle_timeout' | 'timeout' | 'aborted' | 'source_error' | 'io_error';
+
+/** A transfer that could not complete; `reason` says why. */
+export class TransferError extends Error {
+  constructor(
+    readonly reason: TransferFailure,
+    message: string,
+    readonly detail: { maxBytes?: number; receivedBytes?: number; declaredBytes?: number; cause?: unknown } = {},
+  ) {
+    super(message, detail.cause === undefined ? undefined : { cause: detail.cause });
+    this.name = 'TransferError';
+  }
+}
+
+export interface LimitedWriteOptions {
+  /** Abort as soon as more than this many bytes arrive. */
+  maxBytes: number;
+  /** Abort when no byte arrives for this long (endless slow or stalled bodies). */
+  idleTimeoutMs?: number;
+  /** Abort from outside (overall deadline, client gone). Its reason, if a TransferError, is rethrown. */
+  signal?: AbortSignal;
+  /** How many leading bytes to keep for content sniffing (default 4100). */
+  headBytes?: number;
+}
+
+export interface LimitedWriteResult {
+  path: string;
+  bytes: number;
+  sha256: string;
+  /** The first `headBytes` bytes, for sniffing. */
+  head: Buffer;
+}
+
+export function tempPathFor(destPath: string): string {
+  const dir = path.dirname(destPath);
+  return path.join(dir, `.${path.basename(destPath)}.partial-${crypto.randomBytes(6).toString('hex')}`);
+}
+
+export async function writeLimited(source: Readable, destPath: string, options: LimitedWriteOptions): Promise<LimitedWriteResult> {
+  const { maxBytes, idleTimeoutMs, signal } = options;
+  const headLimit = options.headBytes ?? 4100;
+  await fs.promises.mkdir(path.dirname(destPath), { recursive: true });
+  const tmp = tempPathFor(destPath);
+  const hash = crypto.createHash('sha256');
+  const headChunks: Buffer[] = [];
+  let headLength = 0;
+  let bytes = 0;
+  const local = new AbortController();
+  let idleTimer: NodeJS.Timeout | undefined;
+  const armIdle = () => {
+    if (!idleTimeoutMs) return;
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => {
+      local.abort(new TransferError('idle_timeout', `No data arrived for ${idleTimeoutMs} ms.`, { receivedBytes: bytes }));
+    }, idleTimeoutMs);
+  };
+  const onOuterAbort = () => local.abort(signal?.reason);
+  if (signal?.aborted) onOuterAbort();
+  else signal?.addEventListener('abort', onOuterAbort, { once: true });
+
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      bytes += chunk.length;
+      if (bytes > maxBytes) {
+        done(new TransferError('too_large', `The body exceeds the limit of ${maxBytes} bytes.`, { maxBytes, receivedBytes: bytes }));
+        return;
+      }
+      armIdle();
+      hash.update(chunk);
+      if (headLength < headLimit) {
+        const piece = chunk.subarray(0, headLimit - headLength);
+        headChunks.push(piece);
+        headLength += piece.length;
+      }
+      done(null, chunk);
+    },
+  });
+
+  armIdle();
+  try {
+    await pipeline(source, meter, fs.createWriteStream(tmp, { flags: 'wx', mode: 0o600 }), { signal: local.signal });
+    await fs.promises.rename(tmp, destPath);
+  } catch (err) {
+    await fs.promises.rm(tmp, { force: true });
+    if (!source.destroyed) source.destroy();
+    throw toTransferError(err, local.signal, bytes);
+  } finally {
+    clearTimeout(idleTimer);
+    signal?.removeEventListener('abort', onOuterAbort);
+  }
+  return { path: destPath, bytes, sha256: hash.digest('hex'), head: Buffer.concat(headChunks) };
+}
+
+function toTransferError(err: unknown, signal: AbortSignal, bytes: number): TransferError {
+  if (err instanceof TransferError) return err;
+  if (signal.aborted) {
+    const reason: unknown = signal.reason;
+    if (reason instanceof TransferError) return reason;
+    if (reason instanceof Error && !(reason.name === 'AbortError')) {
+      return new TransferError('aborted', reason.message, { receivedBytes: bytes, cause: reason });
+    }
+    return new TransferError('aborted', 'The transfer was aborted.', { receivedBytes: bytes, cause: reason });
+  }
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code && /^E(NOSPC|ACCES|EXIST|ROFS|IO|MFILE|NOENT)$/.test(code)) {
+    return new TransferError('io_error', `Could not write the file (${code}).`, { receivedBytes: bytes, cause: err });
+  }
+  return new TransferError('source_error', `The transfer failed: ${(err as Error)?.message ?? String(err)}`, { receivedBytes: bytes, cause: err });
+}
