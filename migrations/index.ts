@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as core from './001_core.js';
+import * as idempotency from './002_idempotency.js';
 import * as ledgerJobs from './004_ledger_jobs.js';
 import * as publishWebhooks from './006_publish_webhooks.js';
 
@@ -11,6 +12,7 @@ export interface Migration {
 /** Every migration, by name; names sort into the order they run. Add new ones here. */
 export const migrations: Record<string, Migration> = {
   '001_core': core,
+  '002_idempotency': idempotency,
   '004_ledger_jobs': ledgerJobs,
   '006_publish_webhooks': publishWebhooks,
 };

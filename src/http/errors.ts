@@ -83,3 +83,56 @@ export class ValidationError extends ApiError {
     super('validation_error', message ?? `The request is invalid (see issues in: ${where}).`, { issues });
   }
 }
+
+export class UnauthorizedError extends ApiError {
+  constructor(message = 'A valid API key is required: send `Authorization: Bearer <key>`.') {
+    super('unauthorized', message, {}, { 'WWW-Authenticate': 'Bearer realm="lavendly"' });
+  }
+}
+
+export class ForbiddenError extends ApiError {
+  constructor(missingScopes: string[]) {
+    super('forbidden', `This API key lacks the scope(s) this operation needs: ${missingScopes.join(', ')}.`, {
+      required_scopes: missingScopes,
+    });
+  }
+}
+
+export class PreconditionFailedError extends ApiError {
+  constructor(message: string, extra: Record<string, unknown> = {}) {
+    super('precondition_failed', message, extra);
+  }
+}
+
+export class RateLimitedError extends ApiError {
+  constructor(retryAfterS: number, headers: Record<string, string>) {
+    super('rate_limited', `Too many requests for this API key; retry in ${retryAfterS} s.`, { retry_after: retryAfterS }, {
+      ...headers,
+      'Retry-After': String(retryAfterS),
+    });
+  }
+}
+
+export class NotImplementedError extends ApiError {
+  constructor(operationId: string) {
+    super('not_implemented', `The operation '${operationId}' is not implemented on this server yet.`, {
+      operation_id: operationId,
+    });
+  }
+}
+
+/** Builds a ValidationError from zod issues found at one location of the request. */
+export function validationErrorFrom(
+  location: ValidationLocation,
+  issues: readonly { path: readonly PropertyKey[]; message: string; code: string }[],
+): ValidationError {
+  return new ValidationError({ [location]: issues.map(toIssue) });
+}
+
+export function toIssue(issue: { path: readonly PropertyKey[]; message: string; code: string }): ValidationIssue {
+  return {
+    path: issue.path.map((p) => (typeof p === 'number' ? p : String(p))),
+    message: issue.message,
+    code: issue.code,
+  };
+}

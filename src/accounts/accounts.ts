@@ -1,0 +1,124 @@
+import type { Db } from '../db/knex.js';
+import { nowIso } from '../db/knex.js';
+import { newId } from '../util/ids.js';
+import {
+  generateApiKey, hashApiKey, isWellFormedKey, parseScopes, scopesFromColumn, scopesToColumn, type Scope,
+} from './keys.js';
+
+export interface Account {
+  id: string;
+  name: string;
+  created_at: string;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  account_id: string;
+  prefix: string;
+  scopes: string[];
+  created_at: string;
+  revoked_at: string | null;
+}
+
+/** A key as just created: the only moment its secret exists outside the caller. */
+export interface CreatedApiKey extends ApiKeyRecord {
+  key: string;
+}
+
+/** Who a valid key says the caller is. */
+export interface KeyPrincipal {
+  accountId: string;
+  keyId: string;
+  scopes: string[];
+}
+
+/**
+ * How an account receives its starting credits. The ledger owns the money rows; accounts only ask
+ * it. Wired in src/http/services.ts (see `grantStartingCredits` there).
+ */
+export type CreditGranter = (db: Db, accountId: string, credits: number, reason: string) => Promise<void>;
+
+export interface CreateAccountInput {
+  name: string;
+  /** Starting grant; 0 or absent grants nothing. */
+  credits?: number;
+  /** Scopes of the account's first key. */
+  scopes?: readonly string[] | string;
+}
+
+export async function createAccount(
+  db: Db,
+  input: CreateAccountInput,
+  grant: CreditGranter | null,
+): Promise<{ account: Account; apiKey: CreatedApiKey }> {
+  const name = input.name.trim();
+  if (!name) throw new Error('an account needs a name');
+  const credits = input.credits ?? 0;
+  if (!Number.isSafeInteger(credits) || credits < 0) throw new Error('credits must be a non-negative integer');
+  const scopes = parseScopes(input.scopes);
+  if (credits > 0 && !grant) {
+    throw new Error('cannot grant starting credits: no ledger is wired (src/ledger)');
+  }
+  const account: Account = { id: newId('acc'), name, created_at: nowIso() };
+  // One transaction: an account never exists without its first key and its grant.
+  const apiKey = await db.transaction(async (trx) => {
+    await trx('accounts').insert(account);
+    const key = await insertKey(trx, account.id, scopes);
+    if (credits > 0) await grant!(trx, account.id, credits, 'starting grant');
+    return key;
+  });
+  return { account, apiKey };
+}
+
+export async function createApiKey(db: Db, accountId: string, scopes: readonly string[] | string = []): Promise<CreatedApiKey> {
+  const account = await db('accounts').where({ id: accountId }).first('id');
+  if (!account) throw new Error(`no account with id ${accountId}`);
+  return insertKey(db, accountId, parseScopes(scopes));
+}
+
+async function insertKey(db: Db, accountId: string, scopes: Scope[]): Promise<CreatedApiKey> {
+  const { key, hash, prefix } = generateApiKey();
+  const row = {
+    id: newId('key'),
+    account_id: accountId,
+    key_hash: hash,
+    prefix,
+    scopes: scopesToColumn(scopes),
+    created_at: nowIso(),
+    revoked_at: null,
+  };
+  await db('api_keys').insert(row);
+  return { id: row.id, account_id: accountId, prefix, scopes: [...scopes], created_at: row.created_at, revoked_at: null, key };
+}
+
+/** Revokes a key; returns false when no such key exists. Revoking twice keeps the first time. */
+export async function revokeApiKey(db: Db, keyId: string): Promise<boolean> {
+  const found = await db('api_keys').where({ id: keyId }).first('id');
+  if (!found) return false;
+  await db('api_keys').where({ id: keyId }).whereNull('revoked_at').update({ revoked_at: nowIso() });
+  return true;
+}
+
+/** The principal behind a key, or null when the key is unknown, malformed or revoked. */
+export async function findPrincipalByKey(db: Db, key: string): Promise<KeyPrincipal | null> {
+  if (!isWellFormedKey(key)) return null;
+  const row = await db('api_keys')
+    .where({ key_hash: hashApiKey(key) })
+    .whereNull('revoked_at')
+    .first('id', 'account_id', 'scopes');
+  if (!row) return null;
+  return { accountId: row.account_id, keyId: row.id, scopes: scopesFromColumn(row.scopes) };
+}
+
+export async function listApiKeys(db: Db, accountId: string): Promise<ApiKeyRecord[]> {
+  const rows = await db('api_keys').where({ account_id: accountId }).orderBy('created_at');
+  return rows.map((r) => ({
+    id: r.id, account_id: r.account_id, prefix: r.prefix, scopes: scopesFromColumn(r.scopes),
+    created_at: r.created_at, revoked_at: r.revoked_at ?? null,
+  }));
+}
+
+export async function countAccounts(db: Db): Promise<number> {
+  const row = await db('accounts').count<{ n: string | number }[]>({ n: '*' }).first();
+  return Number(row?.n ?? 0);
+}

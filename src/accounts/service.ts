@@ -1,0 +1,52 @@
+import type { Db } from '../db/knex.js';
+import {
+  createAccount, createApiKey, findPrincipalByKey, revokeApiKey,
+  type CreateAccountInput, type CreditGranter, type KeyPrincipal,
+} from './accounts.js';
+import { hashApiKey } from './keys.js';
+
+/**
+ * Accounts and keys with a short-lived lookup cache, so that authenticating a request does not
+ * cost a database round trip every time. Revocation through this service clears the cache at
+ * once; a revocation made by another process (the CLI) takes effect within `cacheTtlMs`.
+ */
+export class AccountsService {
+  private cache = new Map<string, { principal: KeyPrincipal | null; expires: number }>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly grant: CreditGranter | null,
+    private readonly cacheTtlMs = 5_000,
+    private readonly cacheMax = 10_000,
+  ) {}
+
+  createAccount(input: CreateAccountInput) {
+    return createAccount(this.db, input, this.grant);
+  }
+
+  createApiKey(accountId: string, scopes?: readonly string[] | string) {
+    return createApiKey(this.db, accountId, scopes);
+  }
+
+  async revokeApiKey(keyId: string): Promise<boolean> {
+    const done = await revokeApiKey(this.db, keyId);
+    this.cache.clear();
+    return done;
+  }
+
+  async authenticate(key: string): Promise<KeyPrincipal | null> {
+    if (this.cacheTtlMs <= 0) return findPrincipalByKey(this.db, key);
+    const cacheKey = hashApiKey(key);
+    const now = Date.now();
+    const hit = this.cache.get(cacheKey);
+    if (hit && hit.expires > now) return hit.principal;
+    const principal = await findPrincipalByKey(this.db, key);
+    if (this.cache.size >= this.cacheMax) this.cache.clear();
+    this.cache.set(cacheKey, { principal, expires: now + this.cacheTtlMs });
+    return principal;
+  }
+
+  get canGrantCredits(): boolean {
+    return this.grant !== null;
+  }
+}

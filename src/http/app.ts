@@ -1,0 +1,148 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import Router from '@koa/router';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Db } from '../db/knex.js';
+import type { Services } from './context.js';
+import { errorEnvelope } from './envelope.js';
+import { ApiError } from './errors.js';
+import { accessLog } from './logging.js';
+import { requestId } from './request-id.js';
+import { createRuntime, type Runtime } from './runtime.js';
+import { IdempotencyStore } from './idempotency.js';
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  services: Services;
+  logger: Logger;
+  /** Largest JSON request body in bytes (default 1 MB; env LAVENDLY_JSON_BODY_LIMIT in the CLI). */
+  jsonBodyLimit?: number;
+  /**
+   * Puts the operations on the router. Defaults to the generated routes with the handlers of
+   * src/http/handlers.ts; tests may mount their own.
+   */
+  mount?: (router: Router, runtime: Runtime) => void | Promise<void>;
+  /** Path prefix of the API (the spec's server URL path). Default `/v1`. */
+  basePath?: string;
+}
+
+export interface LavendlyApp extends Koa {
+  runtime: Runtime;
+  router: Router;
+  /** Flips once shutdown starts: responses then close their connection. */
+  draining: boolean;
+}
+
+export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
+  const app = new Koa() as LavendlyApp;
+  app.silent = true;
+  app.on('error', (err) => deps.logger.warn({ err }, 'connection error'));
+  const runtime = createRuntime(deps);
+  const router = new Router({ prefix: deps.basePath ?? '/v1' });
+  const mount = deps.mount ?? (await import('./routes.js')).mountGenerated;
+  await mount(router, runtime);
+  app.runtime = runtime;
+  app.router = router;
+  app.draining = false;
+
+  app.use(requestId());
+  app.use(accessLog(deps.logger));
+  app.use(errorEnvelope(deps.logger));
+  app.use(async (ctx, next) => {
+    if (app.draining) ctx.set('Connection', 'close');
+    await next();
+  });
+  app.use(router.routes());
+  app.use(unmatched(router));
+  return app;
+}
+
+/** After the router: a path it does not know is a 404; a known path with another method a 405. */
+function unmatched(router: Router): Koa.Middleware {
+  return async (ctx) => {
+    if (ctx.body !== undefined && ctx.body !== null) return;
+    const match = router.match(ctx.path, ctx.method);
+    if (match.route) return; // a route ran and answered (e.g. 204)
+    const methods = new Set<string>();
+    for (const layer of match.path) for (const m of layer.methods) methods.add(m);
+    if (!methods.size) {
+      throw new ApiError('not_found', `No operation at ${ctx.method} ${ctx.path}; GET /v1/_schema lists them all.`, {
+        method: ctx.method, path: ctx.path,
+      });
+    }
+    if (methods.has('GET')) methods.add('HEAD');
+    const allow = [...methods].sort().join(', ');
+    if (ctx.method === 'OPTIONS') {
+      ctx.set('Allow', allow);
+      ctx.status = 204;
+      return;
+    }
+    throw new ApiError('method_not_allowed', `${ctx.path} does not accept ${ctx.method}; it accepts ${allow}.`, {
+      method: ctx.method, allowed: [...methods].sort(),
+    }, { Allow: allow });
+  };
+}
+
+export interface RunningServer {
+  server: http.Server;
+  /** `http://host:port` (no base path). */
+  origin: string;
+  port: number;
+  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes the database. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startServer(opts: {
+  app: LavendlyApp;
+  db: Db;
+  logger: Logger;
+  port?: number;
+  host?: string;
+  /** Close the database on shutdown (default true). */
+  closeDb?: boolean;
+  /** Extra work to stop on shutdown (workers, timers), run before the database closes. */
+  onClose?: () => Promise<void>;
+}): Promise<RunningServer> {
+  const server = http.createServer(opts.app.callback());
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  // Expired idempotency keys are swept once a minute; the timer never holds the process open.
+  const store = new IdempotencyStore(opts.db, { windowS: 1 });
+  const sweep = setInterval(() => {
+    store.sweep().catch((err) => opts.logger.warn({ err }, 'idempotency sweep failed'));
+  }, 60_000);
+  sweep.unref();
+  let closing: Promise<void> | null = null;
+  return {
+    server,
+    origin: `http://${host}:${address.port}`,
+    port: address.port,
+    close(graceMs = 10_000) {
+      closing ??= (async () => {
+        clearInterval(sweep);
+        opts.app.draining = true;
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+        timer.unref();
+        await closed;
+        clearTimeout(timer);
+        if (opts.onClose) await opts.onClose();
+        if (opts.closeDb !== false) await opts.db.destroy();
+        opts.logger.info('server stopped');
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import type Koa from 'koa';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Db } from '../db/knex.js';
+import type { AccountsService } from '../accounts/service.js';
+import { UnauthorizedError } from './errors.js';
+
+/** The caller, as established by the API key. */
+export interface AccountRef {
+  id: string;
+  scopes: string[];
+  keyId: string;
+}
+
+/** A provider the server can call (image, video, stitching, vision ...), reported by get_status. */
+export interface ProviderInfo {
+  /** What it does: 'text_to_image', 'image_to_video', 'stitch', 'vision', 'publish:youtube' ... */
+  capability: string;
+  /** Which implementation: 'local', 'fal', ... */
+  name: string;
+  wired: boolean;
+}
+
+/**
+ * Everything handlers reach beyond the database. Colleagues add their service as a field here
+ * (optional until it is always wired) and build it in src/http/services.ts.
+ */
+export interface Services {
+  accounts: AccountsService;
+  /** Providers by capability, for get_status. */
+  providers: ProviderInfo[];
+  /** Pending + running jobs (the jobs module wires this); absent -> get_status reports null. */
+  queueDepth?: () => Promise<number>;
+  /** Anything else a module registers (ledger, jobs, storage, media ...), looked up by name. */
+  [name: string]: unknown;
+}
+
+/** What every handler receives as its second argument. */
+export interface AppContext {
+  /** The calling account. On operations without security, reading it throws 401 unless a valid key was sent. */
+  readonly account: AccountRef;
+  /** The account when one authenticated, else null (for operations that work either way). */
+  readonly maybeAccount: AccountRef | null;
+  readonly requestId: string;
+  readonly db: Db;
+  readonly config: Config;
+  readonly services: Services;
+  readonly logger: Logger;
+  /** The Koa context: an escape hatch for raw headers and streams; prefer the typed input. */
+  readonly koa: Koa.Context;
+}
+
+/** What the middleware keeps on `ctx.state` for the runtime. */
+export interface LavendlyState {
+  requestId: string;
+  account: AccountRef | null;
+  /** The request body bytes, read once (JSON operations). */
+  rawBody?: Buffer;
+  /** Set by the runtime: the operation being served, for logs. */
+  operationId?: string;
+}
+
+export function buildAppContext(
+  ctx: Koa.Context,
+  deps: { db: Db; config: Config; services: Services; logger: Logger },
+): AppContext {
+  const state = ctx.state as LavendlyState;
+  const account = state.account ?? null;
+  return {
+    get account(): AccountRef {
+      if (!account) throw new UnauthorizedError();
+      return account;
+    },
+    maybeAccount: account,
+    requestId: state.requestId,
+    db: deps.db,
+    config: deps.config,
+    services: deps.services,
+    logger: deps.logger,
+    koa: ctx,
+  };
+}

@@ -1,0 +1,52 @@
+import type Koa from 'koa';
+import pino, { type DestinationStream, type Logger } from 'pino';
+
+/**
+ * Paths pino blanks out wherever they appear in a log line. Access logs never include request
+ * headers in the first place; this is the second line of defence for anything logged ad hoc.
+ */
+export const REDACT_PATHS = [
+  'authorization', '*.authorization', '*.*.authorization', 'headers.authorization', 'req.headers.authorization',
+  'req.headers.cookie', '*.headers["idempotency-key"]',
+  'key', 'api_key', 'apiKey', '*.key', '*.api_key', '*.apiKey', 'secret', '*.secret', 'password', '*.password',
+  'signingSecret', '*.signingSecret', 'config.signingSecret', 'databaseUrl', '*.databaseUrl',
+];
+
+export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
+  return pino(
+    {
+      level: options.level ?? process.env.LOG_LEVEL ?? 'info',
+      base: { service: 'lavendly' },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    options.destination,
+  );
+}
+
+/** One JSON line per request: what was asked, by whom, what it answered and how long it took. */
+export function accessLog(logger: Logger): Koa.Middleware {
+  return async (ctx, next) => {
+    const started = process.hrtime.bigint();
+    try {
+      await next();
+    } finally {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const state = ctx.state as { requestId?: string; account?: { id: string } | null; operationId?: string };
+      const status = ctx.status;
+      const line = {
+        request_id: state.requestId,
+        method: ctx.method,
+        path: ctx.path,
+        operation: state.operationId,
+        status,
+        duration_ms: Math.round(ms * 100) / 100,
+        account_id: state.account?.id,
+        ip: ctx.ip,
+        user_agent: ctx.get('user-agent') || undefined,
+      };
+      if (status >= 500) logger.error(line, 'request');
+      else logger.info(line, 'request');
+    }
+  };
+}

@@ -1,0 +1,133 @@
+import type Koa from 'koa';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Db } from '../db/knex.js';
+import { authenticate } from './auth.js';
+import { bodyReader, DEFAULT_JSON_LIMIT, readBody } from './body.js';
+import { buildAppContext, type AppContext, type LavendlyState, type Services } from './context.js';
+import { toIssue, ValidationError, type ValidationIssue, type ValidationLocation } from './errors.js';
+import { idempotency, IdempotencyStore } from './idempotency.js';
+import type { HandlerResult, OperationMeta, OperationValidators, SchemaLike } from './operation.js';
+import { RateLimiter, rateLimit } from './rate-limit.js';
+
+export interface RuntimeDeps {
+  config: Config;
+  db: Db;
+  services: Services;
+  logger: Logger;
+  /** Largest JSON body accepted, in bytes (default 1 MB). */
+  jsonBodyLimit?: number;
+}
+
+/** Thrown by `send` when a handler answers off-spec and response validation is `throw`. */
+export class ResponseValidationError extends Error {
+  constructor(readonly operationId: string, readonly status: number, readonly issues: ValidationIssue[]) {
+    super(`response of ${operationId} (${status}) does not match the spec: ${JSON.stringify(issues).slice(0, 500)}`);
+    this.name = 'ResponseValidationError';
+  }
+}
+
+/**
+ * The runtime the generated routes call (RouteRuntime<AppContext>): everything an operation's
+ * extensions promise, implemented once.
+ */
+export class Runtime {
+  readonly limiter: RateLimiter;
+  readonly idempotencyStore: IdempotencyStore;
+  private readonly jsonLimit: number;
+
+  constructor(private readonly deps: RuntimeDeps) {
+    this.limiter = new RateLimiter(deps.config.rateLimitPerMinute);
+    this.idempotencyStore = new IdempotencyStore(deps.db, { windowS: deps.config.idempotencyWindowS });
+    this.jsonLimit = deps.jsonBodyLimit ?? DEFAULT_JSON_LIMIT;
+  }
+
+  middleware(meta: OperationMeta): Koa.Middleware[] {
+    const chain: Koa.Middleware[] = [
+      async (ctx, next) => {
+        (ctx.state as LavendlyState).operationId = meta.operationId;
+        await next();
+      },
+      authenticate(this.deps.services.accounts, { secured: meta.secured, scopes: [...meta.scopes] }),
+      rateLimit(this.limiter),
+      bodyReader(meta, this.jsonLimit),
+    ];
+    if (meta.idempotent) chain.push(idempotency(this.idempotencyStore, meta.operationId, this.deps.logger));
+    return chain;
+  }
+
+  async parse(ctx: Koa.Context, meta: OperationMeta, v: OperationValidators): Promise<unknown> {
+    await readBody(ctx, meta, this.jsonLimit);
+    const state = ctx.state as { jsonBody?: unknown; hasJsonBody?: boolean; streamBody?: unknown };
+    const issues: Partial<Record<ValidationLocation, ValidationIssue[]>> = {};
+    const check = (where: ValidationLocation, schema: SchemaLike | null | undefined, value: unknown): unknown => {
+      if (!schema) return value;
+      const r = schema.safeParse(value);
+      if (r.success) return r.data;
+      issues[where] = r.error.issues.map(toIssue);
+      return undefined;
+    };
+    const path = check('path', v.path, { ...(ctx as { params?: Record<string, string> }).params });
+    const query = check('query', v.query, { ...ctx.query });
+    const headers = check('header', v.headers, headersFor(ctx, v.headers));
+    let body: unknown;
+    if (state.streamBody !== undefined) body = state.streamBody;
+    else body = check('body', v.body, state.hasJsonBody ? state.jsonBody : undefined);
+    if (Object.keys(issues).length) throw new ValidationError(issues);
+    return { path, query, headers, body };
+  }
+
+  context(ctx: Koa.Context): AppContext {
+    return buildAppContext(ctx, this.deps);
+  }
+
+  send(ctx: Koa.Context, meta: OperationMeta, v: OperationValidators, result: HandlerResult): void {
+    const mode = this.deps.config.responseValidation;
+    if (mode !== 'off') this.checkResponse(meta, v, result, mode);
+    if (result.headers) ctx.set(result.headers);
+    const body = result.body;
+    if (body === undefined || result.status === 204 || result.status === 304) {
+      ctx.body = null;
+    } else {
+      ctx.body = body as Koa.Context['body'];
+    }
+    ctx.status = result.status;
+  }
+
+  private checkResponse(meta: OperationMeta, v: OperationValidators, result: HandlerResult, mode: 'log' | 'throw'): void {
+    const issues: ValidationIssue[] = [];
+    if (meta.successStatuses.length && !meta.successStatuses.includes(result.status)) {
+      issues.push({ path: ['status'], message: `status ${result.status} is not declared (declared: ${meta.successStatuses.join(', ')})`, code: 'invalid_status' });
+    }
+    const schema = v.responses?.[String(result.status)];
+    const isRaw = Buffer.isBuffer(result.body) || typeof (result.body as { pipe?: unknown } | null)?.pipe === 'function';
+    if (schema && !isRaw) {
+      const r = schema.safeParse(result.body);
+      if (!r.success) issues.push(...r.error.issues.map(toIssue));
+    }
+    if (!issues.length) return;
+    const err = new ResponseValidationError(meta.operationId, result.status, issues);
+    if (mode === 'throw') throw err;
+    this.deps.logger.warn({ operation: meta.operationId, status: result.status, issues }, 'response does not match the spec');
+  }
+}
+
+/**
+ * The request's headers for validation. Node lowercases header names; the generated schema
+ * may spell them as in the spec (`Idempotency-Key`), so each declared name is looked up
+ * case-insensitively and passed under the schema's own spelling.
+ */
+function headersFor(ctx: Koa.Context, schema: SchemaLike | null | undefined): Record<string, unknown> {
+  const shape = (schema as { shape?: Record<string, unknown> } | null | undefined)?.shape;
+  if (!shape || typeof shape !== 'object') return { ...ctx.headers };
+  const out: Record<string, unknown> = {};
+  for (const name of Object.keys(shape)) {
+    const value = ctx.headers[name.toLowerCase()];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
+export function createRuntime(deps: RuntimeDeps): Runtime {
+  return new Runtime(deps);
+}

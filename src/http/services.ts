@@ -1,0 +1,31 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Db } from '../db/knex.js';
+import type { CreditGranter } from '../accounts/accounts.js';
+import { grant } from '../ledger/index.js';
+import { AccountsService } from '../accounts/service.js';
+import type { Services } from './context.js';
+
+export interface ServiceDeps {
+  config: Config;
+  db: Db;
+  logger: Logger;
+}
+
+/** New accounts receive their starting credits as a ledger grant, in the account's transaction. */
+const creditGranter: CreditGranter = async (db, accountId, credits, reason) => {
+  await grant(db, accountId, credits, reason);
+};
+
+/**
+ * Builds the services registry handlers reach through `ctx.services`. Each module that needs
+ * wiring adds itself here (ledger, jobs, storage, media providers, publishing ...).
+ */
+export async function createServices(deps: ServiceDeps): Promise<Services> {
+  const authCacheTtlMs = Number(process.env.LAVENDLY_AUTH_CACHE_MS ?? 5_000);
+  const services: Services = {
+    accounts: new AccountsService(deps.db, creditGranter, authCacheTtlMs),
+    providers: [],
+  };
+  return services;
+}
