@@ -1,0 +1,9 @@
+export {
+  enqueue, claim, heartbeat, completeJob, requeueJob, failJob, reapExpiredLeases, cancelJob, getJob, queueDepth,
+  backoffMs, toJob, DEFAULT_MAX_ATTEMPTS,
+  type Job, type JobStatus, type EnqueueInput, type ClaimOptions, type FailureHook, type FailureReason, type JobFailure,
+} from './queue.js';
+export {
+  Worker, PermanentJobError, isPermanent,
+  type WorkerOptions, type JobContext, type JobHandler, type HandlerEntry, type WorkerLogger,
+} from './worker.js';

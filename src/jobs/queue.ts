@@ -1,0 +1,331 @@
+import type { Knex } from 'knex';
+import { dbKind } from '../db/knex.js';
+import { newId } from '../util/ids.js';
+
+/**
+ * A durable job queue in the database. Every state change is one conditional UPDATE whose WHERE
+ * clause states what must still be true (still queued; still leased by me; lease really expired),
+ * so two workers can never both take a job, and a worker that lost its lease can never overwrite
+ * what the job's new owner does. PostgreSQL picks candidates with FOR UPDATE SKIP LOCKED so
+ * workers do not queue up behind one row; SQLite runs each statement under its single write lock.
+ */
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
+
+export interface Job<P = unknown> {
+  id: string;
+  type: string;
+  payload: P;
+  status: JobStatus;
+  /** Runs started so far (incremented when claimed). */
+  attempts: number;
+  max_attempts: number;
+  run_at: string;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  last_error: string | null;
+  result: unknown;
+  dedupe_key: string | null;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export interface EnqueueInput<P = unknown> {
+  type: string;
+  payload: P;
+  /** Not before this time (default now). */
+  runAt?: Date;
+  /** Default 5. */
+  maxAttempts?: number;
+  /** At most one job ever exists per key; enqueueing the key again returns that job. */
+  dedupeKey?: string;
+}
+
+export const DEFAULT_MAX_ATTEMPTS = 5;
+
+type Db = Knex | Knex.Transaction;
+
+const RETURNING = [
+  'id', 'type', 'payload', 'status', 'attempts', 'max_attempts', 'run_at', 'lease_owner', 'lease_expires_at',
+  'last_error', 'result', 'dedupe_key', 'created_at', 'updated_at', 'started_at', 'finished_at',
+];
+
+function parseJson(v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  return JSON.parse(String(v));
+}
+
+export function toJob<P = unknown>(row: Record<string, unknown>): Job<P> {
+  return {
+    id: String(row.id),
+    type: String(row.type),
+    payload: parseJson(row.payload) as P,
+    status: row.status as JobStatus,
+    attempts: Number(row.attempts),
+    max_attempts: Number(row.max_attempts),
+    run_at: String(row.run_at),
+    lease_owner: (row.lease_owner as string | null) ?? null,
+    lease_expires_at: (row.lease_expires_at as string | null) ?? null,
+    last_error: (row.last_error as string | null) ?? null,
+    result: parseJson(row.result),
+    dedupe_key: (row.dedupe_key as string | null) ?? null,
+    created_at: String(row.created_at),
+    updated_at: String(row.updated_at),
+    started_at: (row.started_at as string | null) ?? null,
+    finished_at: (row.finished_at as string | null) ?? null,
+  };
+}
+
+function iso(d: Date | number): string {
+  return new Date(d).toISOString();
+}
+
+/**
+ * Adds a job. Pass a transaction to enqueue atomically with the change that calls for the job
+ * (it becomes visible to workers when that transaction commits). With a dedupe key already
+ * used, nothing is inserted and the existing job is returned with `deduplicated: true`.
+ */
+export async function enqueue<P>(db: Db, input: EnqueueInput<P>): Promise<Job<P> & { deduplicated: boolean }> {
+  const maxAttempts = input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) throw new Error(`maxAttempts must be an integer >= 1 (got ${maxAttempts})`);
+  if (!input.type) throw new Error('a job needs a type');
+  const now = iso(Date.now());
+  const row = {
+    id: newId('job'),
+    type: input.type,
+    payload: JSON.stringify(input.payload ?? null),
+    status: 'queued',
+    attempts: 0,
+    max_attempts: maxAttempts,
+    run_at: input.runAt ? iso(input.runAt) : now,
+    dedupe_key: input.dedupeKey ?? null,
+    created_at: now,
+    updated_at: now,
+  };
+  if (input.dedupeKey === undefined) {
+    await db('jobs').insert(row);
+    return { ...toJob<P>(row), deduplicated: false };
+  }
+  // ON CONFLICT DO NOTHING rather than catching a unique violation: on PostgreSQL a failed
+  // statement would poison the caller's transaction.
+  const inserted = await db('jobs').insert(row).onConflict('dedupe_key').ignore().returning(RETURNING);
+  if ((inserted as unknown[]).length > 0) return { ...toJob<P>(row), deduplicated: false };
+  const existing = await db('jobs').where({ dedupe_key: input.dedupeKey }).first();
+  return { ...toJob<P>(existing), deduplicated: true };
+}
+
+export interface ClaimOptions {
+  workerId: string;
+  leaseMs: number;
+  /** Only jobs of these types (a worker claims only what it has handlers for). */
+  types?: string[];
+  now?: Date;
+}
+
+/**
+ * Takes the next due queued job for this worker: status becomes running, the lease is this
+ * worker's until now + leaseMs, attempts + 1. Returns null when nothing is due.
+ */
+export async function claim(db: Knex, options: ClaimOptions): Promise<Job | null> {
+  const now = options.now ?? new Date();
+  const nowIso = iso(now);
+  const pick = db('jobs')
+    .select('id')
+    .where({ status: 'queued' })
+    .andWhere('run_at', '<=', nowIso)
+    .orderBy([{ column: 'run_at' }, { column: 'id' }])
+    .limit(1);
+  if (options.types) pick.whereIn('type', options.types.length ? options.types : ['']);
+  if (dbKind(db) === 'postgres') pick.forUpdate().skipLocked();
+  const rows = (await db('jobs')
+    .where('id', '=', pick)
+    .andWhere({ status: 'queued' })
+    .update({
+      status: 'running',
+      lease_owner: options.workerId,
+      lease_expires_at: iso(now.getTime() + options.leaseMs),
+      attempts: db.raw('attempts + 1'),
+      started_at: nowIso,
+      updated_at: nowIso,
+    })
+    .returning(RETURNING)) as Array<Record<string, unknown>>;
+  return rows[0] ? toJob(rows[0]) : null;
+}
+
+/** Extends a running job's lease; false if this worker no longer holds it (expired and taken
+ *  over, or the job was canceled). */
+export async function heartbeat(db: Knex, jobId: string, workerId: string, leaseMs: number): Promise<boolean> {
+  const now = Date.now();
+  const n = await db('jobs')
+    .where({ id: jobId, lease_owner: workerId, status: 'running' })
+    .update({ lease_expires_at: iso(now + leaseMs), updated_at: iso(now) });
+  return Number(n) > 0;
+}
+
+/** Marks the job succeeded with its result, if this worker still holds it. */
+export async function completeJob(db: Db, jobId: string, workerId: string, result: unknown): Promise<boolean> {
+  const now = iso(Date.now());
+  const n = await db('jobs')
+    .where({ id: jobId, lease_owner: workerId, status: 'running' })
+    .update({
+      status: 'succeeded',
+      result: JSON.stringify(result ?? null),
+      lease_owner: null,
+      lease_expires_at: null,
+      last_error: null,
+      finished_at: now,
+      updated_at: now,
+    });
+  return Number(n) > 0;
+}
+
+/** Puts the job back in the queue to run at `runAt`, if this worker still holds it.
+ *  `refundAttempt` gives the attempt back (the run was interrupted, not failed: worker stopping). */
+export async function requeueJob(
+  db: Db, jobId: string, workerId: string, error: string | null, runAt: Date, refundAttempt = false,
+): Promise<boolean> {
+  const now = iso(Date.now());
+  const n = await db('jobs')
+    .where({ id: jobId, lease_owner: workerId, status: 'running' })
+    .update({
+      status: 'queued',
+      run_at: iso(runAt),
+      lease_owner: null,
+      lease_expires_at: null,
+      last_error: error,
+      updated_at: now,
+      ...(refundAttempt ? { attempts: db.raw('case when attempts > 0 then attempts - 1 else 0 end') } : {}),
+    });
+  return Number(n) > 0;
+}
+
+export type FailureReason = 'permanent' | 'exhausted' | 'lease_expired';
+
+export interface JobFailure {
+  reason: FailureReason;
+  message: string;
+  error?: unknown;
+}
+
+/**
+ * Runs in the transaction that marks the job failed: whatever it writes (releasing the job's
+ * credit reservation, say) commits together with the failure or not at all. If it throws, the
+ * job stays running until its lease expires and the failure is retried then by the reaper, so
+ * a failure is never recorded without its hook having run. It must use `trx`, not another
+ * handle (on SQLite another handle would wait for this very transaction).
+ */
+export type FailureHook<P = any> = (job: Job<P>, failure: JobFailure, trx: Knex.Transaction) => Promise<void> | void;
+
+/**
+ * Marks a running job failed and runs the failure hook in the same transaction. `guard`
+ * states who may do it: the lease owner, or (for a dead worker's job) anyone who sees the lease
+ * expired as of `expiredBefore`. Returns the failed job, or null if someone else got there first.
+ */
+export async function failJob(
+  db: Knex,
+  jobId: string,
+  guard: { workerId: string } | { expiredBefore: Date; leaseOwner: string | null },
+  failure: JobFailure,
+  hook?: FailureHook,
+): Promise<Job | null> {
+  return db.transaction(async (trx) => {
+    const now = iso(Date.now());
+    const q = trx('jobs').where({ id: jobId, status: 'running' });
+    if ('workerId' in guard) q.andWhere({ lease_owner: guard.workerId });
+    else {
+      q.andWhere('lease_expires_at', '<', iso(guard.expiredBefore));
+      if (guard.leaseOwner) q.andWhere({ lease_owner: guard.leaseOwner });
+    }
+    const rows = (await q.update({
+      status: 'failed',
+      lease_owner: null,
+      lease_expires_at: null,
+      last_error: failure.message,
+      finished_at: now,
+      updated_at: now,
+    }).returning(RETURNING)) as Array<Record<string, unknown>>;
+    if (!rows[0]) return null;
+    const job = toJob(rows[0]);
+    if (hook) await hook(job, failure, trx);
+    return job;
+  });
+}
+
+/**
+ * Deals with running jobs whose lease expired (their worker died or hung): back to the queue
+ * if attempts remain, else failed with the failure hook. Safe to run from every worker at once.
+ * Returns how many jobs it requeued and failed.
+ */
+export async function reapExpiredLeases(
+  db: Knex,
+  options: { now?: Date; hookFor?: (job: Job) => FailureHook | undefined; limit?: number } = {},
+): Promise<{ requeued: number; failed: number }> {
+  const now = options.now ?? new Date();
+  const nowIso = iso(now);
+  const expired = (await db('jobs')
+    .where({ status: 'running' })
+    .andWhere('lease_expires_at', '<', nowIso)
+    .orderBy('lease_expires_at')
+    .limit(options.limit ?? 100)
+    .select(RETURNING)) as Array<Record<string, unknown>>;
+  let requeued = 0;
+  let failed = 0;
+  for (const row of expired) {
+    const job = toJob(row);
+    const message = `lease expired: worker ${job.lease_owner ?? '?'} stopped heartbeating during attempt ${job.attempts}`;
+    if (job.attempts < job.max_attempts) {
+      const n = await db('jobs')
+        .where({ id: job.id, status: 'running', lease_owner: job.lease_owner })
+        .andWhere('lease_expires_at', '<', nowIso)
+        .update({ status: 'queued', run_at: nowIso, lease_owner: null, lease_expires_at: null, last_error: message, updated_at: nowIso });
+      if (Number(n) > 0) requeued++;
+    } else {
+      const done = await failJob(
+        db, job.id, { expiredBefore: now, leaseOwner: job.lease_owner },
+        { reason: 'lease_expired', message }, options.hookFor?.(job),
+      );
+      if (done) failed++;
+    }
+  }
+  return { requeued, failed };
+}
+
+/**
+ * Cancels a queued or running job (pass a transaction to cancel atomically with other changes,
+ * such as releasing the job's reservation). A running job's worker notices at its next
+ * heartbeat and aborts `ctx.signal`; whatever the handler then returns is discarded.
+ * Returns the canceled job, or null if it was not queued or running.
+ */
+export async function cancelJob(db: Db, jobId: string, reason = 'canceled'): Promise<Job | null> {
+  const now = iso(Date.now());
+  const rows = (await db('jobs')
+    .where({ id: jobId })
+    .whereIn('status', ['queued', 'running'])
+    .update({ status: 'canceled', lease_owner: null, lease_expires_at: null, last_error: reason, finished_at: now, updated_at: now })
+    .returning(RETURNING)) as Array<Record<string, unknown>>;
+  return rows[0] ? toJob(rows[0]) : null;
+}
+
+export async function getJob<P = unknown>(db: Db, jobId: string): Promise<Job<P> | null> {
+  const row = await db('jobs').where({ id: jobId }).first();
+  return row ? toJob<P>(row) : null;
+}
+
+/** How many jobs wait (queued, due or not) and run. */
+export async function queueDepth(db: Db): Promise<{ queued: number; running: number }> {
+  const rows = (await db('jobs')
+    .whereIn('status', ['queued', 'running'])
+    .select('status', db.raw('count(*) as n'))
+    .groupBy('status')) as Array<{ status: string; n: unknown }>;
+  const by = Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  return { queued: by.queued ?? 0, running: by.running ?? 0 };
+}
+
+/** Exponential backoff with jitter: attempt 1 waits ~base, 2 ~2x base, ... capped at maxMs; the
+ *  delay is drawn from [d/2, d] so retries of jobs that failed together spread out. */
+export function backoffMs(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+  const d = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(d / 2 + random() * (d / 2));
+}
