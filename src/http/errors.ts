@@ -26,6 +26,17 @@ export const statusByCode = {
   unavailable: 503,
   // publishing
   no_finished_render: 409,
+  // assets, uploads and stored files
+  url_not_allowed: 400,
+  upload_slot_invalid: 400,
+  upload_slot_used: 409,
+  gone: 410,
+  upload_slot_expired: 410,
+  asset_too_large: 413,
+  quota_exceeded: 413,
+  range_not_satisfiable: 416,
+  asset_too_long: 422,
+  upstream_timeout: 504,
 } as const;
 
 export type ErrorCode = keyof typeof statusByCode;
