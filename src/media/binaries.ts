@@ -1,0 +1,159 @@
+/**
+ * Where ffmpeg / ffprobe live, and how to run them.
+ *
+ * Paths come from FFMPEG_PATH / FFPROBE_PATH, else from the npm packages that ship
+ * static binaries (@ffmpeg-installer/ffmpeg, @ffprobe-installer/ffprobe).
+ */
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { MediaError } from './errors.js';
+
+const require = createRequire(import.meta.url);
+
+let cachedFfmpeg: string | undefined;
+let cachedFfprobe: string | undefined;
+
+export function ffmpegPath(): string {
+  const fromEnv = process.env.FFMPEG_PATH?.trim();
+  if (fromEnv) return fromEnv;
+  if (!cachedFfmpeg) {
+    try {
+      cachedFfmpeg = (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+    } catch (err) {
+      throw new MediaError('binary_missing', 'ffmpeg not found: set FFMPEG_PATH or install @ffmpeg-installer/ffmpeg', { cause: err });
+    }
+  }
+  return cachedFfmpeg;
+}
+
+export function ffprobePath(): string {
+  const fromEnv = process.env.FFPROBE_PATH?.trim();
+  if (fromEnv) return fromEnv;
+  if (!cachedFfprobe) {
+    try {
+      cachedFfprobe = (require('@ffprobe-installer/ffprobe') as { path: string }).path;
+    } catch (err) {
+      throw new MediaError('binary_missing', 'ffprobe not found: set FFPROBE_PATH or install @ffprobe-installer/ffprobe', { cause: err });
+    }
+  }
+  return cachedFfprobe;
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  /** Kill the process after this many milliseconds (default 10 minutes). */
+  timeoutMs?: number;
+  /** Collect stdout into a Buffer (e.g. raw pixels, ffprobe JSON). */
+  captureStdout?: boolean;
+  /** Called with each stderr chunk as it arrives (progress parsing). */
+  onStderr?: (chunk: string) => void;
+}
+
+export interface RunResult {
+  /** Whole stderr, capped at the last ~4 MB (detect filters log there). */
+  stderr: string;
+  stdout: Buffer;
+  elapsedMs: number;
+}
+
+const STDERR_CAP = 4 * 1024 * 1024;
+const STDERR_TAIL_LINES = 15;
+const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
+
+function tail(text: string, lines = STDERR_TAIL_LINES): string {
+  return text.trimEnd().split(/\r?\n/).slice(-lines).join('\n');
+}
+
+function run(bin: string, tool: 'ffmpeg' | 'ffprobe', args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  const { signal, timeoutMs = DEFAULT_TIMEOUT_MS, captureStdout = false, onStderr } = opts;
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new MediaError('aborted', `${tool} aborted before start`, { cause: signal.reason }));
+      return;
+    }
+    const started = performance.now();
+    const child = spawn(bin, args, { stdio: ['ignore', captureStdout ? 'pipe' : 'ignore', 'pipe'] });
+    let stderr = '';
+    const stdoutChunks: Buffer[] = [];
+    let killedFor: 'timeout' | 'aborted' | undefined;
+
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => {
+      stderr += chunk;
+      onStderr?.(chunk);
+      if (stderr.length > STDERR_CAP) stderr = stderr.slice(stderr.length - STDERR_CAP / 2);
+    });
+    child.stdout?.on('data', (chunk: Buffer) => stdoutChunks.push(chunk));
+
+    const kill = (why: 'timeout' | 'aborted') => {
+      if (killedFor) return;
+      killedFor = why;
+      child.kill('SIGKILL');
+    };
+    const timer = setTimeout(() => kill('timeout'), timeoutMs);
+    const onAbort = () => kill('aborted');
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    const cleanup = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+
+    child.on('error', (err) => {
+      cleanup();
+      reject(new MediaError('binary_missing', `cannot run ${tool} (${bin}): ${err.message}`, { cause: err }));
+    });
+    child.on('close', (code, sig) => {
+      cleanup();
+      const elapsedMs = performance.now() - started;
+      if (killedFor === 'timeout') {
+        reject(new MediaError('timeout', `${tool} timed out after ${timeoutMs} ms`, { stderrTail: tail(stderr), args }));
+      } else if (killedFor === 'aborted') {
+        reject(new MediaError('aborted', `${tool} aborted`, { stderrTail: tail(stderr), args, cause: signal?.reason }));
+      } else if (code !== 0) {
+        const last = tail(stderr);
+        reject(
+          new MediaError('ffmpeg_failed', `${tool} exited with ${code ?? sig}: ${tail(stderr, 3) || '(no stderr)'}`, {
+            stderrTail: last,
+            exitCode: code,
+            args,
+          }),
+        );
+      } else {
+        resolve({ stderr, stdout: Buffer.concat(stdoutChunks), elapsedMs });
+      }
+    });
+  });
+}
+
+/** Run ffmpeg with `-hide_banner -nostdin -y` prepended. Throws MediaError (with the stderr tail) on failure. */
+export function runFfmpeg(args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  return run(ffmpegPath(), 'ffmpeg', ['-hide_banner', '-nostdin', '-y', ...args], opts);
+}
+
+/** Run ffprobe; stdout is always captured. */
+export function runFfprobe(args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  return run(ffprobePath(), 'ffprobe', ['-hide_banner', ...args], { ...opts, captureStdout: true });
+}
+
+export interface FfmpegCapabilities {
+  /** amix has `normalize` (ffmpeg >= 4.4); otherwise the mix is scaled back by hand. */
+  amixNormalize: boolean;
+}
+
+const capabilityCache = new Map<string, Promise<FfmpegCapabilities>>();
+
+/** Feature probe of the configured ffmpeg (cached per binary path). */
+export function ffmpegCapabilities(): Promise<FfmpegCapabilities> {
+  const bin = ffmpegPath();
+  let cached = capabilityCache.get(bin);
+  if (!cached) {
+    cached = runFfmpeg(['-h', 'filter=amix'], { captureStdout: true, timeoutMs: 30_000 }).then((r) => {
+      const text = r.stdout.toString('utf8') + r.stderr;
+      return { amixNormalize: /^\s*normalize\b/m.test(text) };
+    });
+    cached.catch(() => capabilityCache.delete(bin));
+    capabilityCache.set(bin, cached);
+  }
+  return cached;
+}

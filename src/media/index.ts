@@ -1,0 +1,69 @@
+/**
+ * Media library: real media over ffmpeg / ffprobe. No HTTP, no database.
+ */
+import { LocalImageProvider, type LocalImageOptions } from './local-image.js';
+import { LocalVideoProvider, type LocalVideoOptions } from './local-video.js';
+import {
+  FailingProvider,
+  type FailureConfig,
+  type ImageToVideoProvider,
+  type TextToImageProvider,
+  type VisionReviewProvider,
+} from './providers.js';
+import { SignalRubric, type SignalRubricOptions } from './rubric.js';
+
+export * from './errors.js';
+export { ffmpegPath, ffprobePath, runFfmpeg, runFfprobe, ffmpegCapabilities } from './binaries.js';
+export type { RunOptions, RunResult, FfmpegCapabilities } from './binaries.js';
+export * from './providers.js';
+export { LocalImageProvider, promptColors, wrapText, DEFAULT_FONT_FILE } from './local-image.js';
+export type { LocalImageOptions, Rgb } from './local-image.js';
+export { LocalVideoProvider, localClipArgs, promptPitchHz, frameCount, CLIP_FPS, AUDIO_SAMPLE_RATE } from './local-video.js';
+export type { LocalVideoOptions, ClipCommand } from './local-video.js';
+export { probeMedia } from './probe.js';
+export type { MediaProbe } from './probe.js';
+export { extractFrame } from './frame.js';
+export type { FrameRequest, FrameResult } from './frame.js';
+export { renderTimeline, measureLoudness, concatList } from './stitch.js';
+export type { RenderTimelineRequest, RenderTimelineResult, TimelineClip, TimelineTrack, NativeAudio, Loudness } from './stitch.js';
+export {
+  SignalRubric,
+  qualityCheck,
+  probeChecks,
+  detectStretches,
+  parseDetections,
+  scoreFailures,
+  rerollHint,
+  DEFAULT_THRESHOLDS,
+} from './rubric.js';
+export type { RubricResult, RubricThresholds, SignalRubricOptions, Stretch } from './rubric.js';
+
+export interface LocalProvidersOptions {
+  image?: LocalImageOptions;
+  video?: LocalVideoOptions;
+  review?: SignalRubricOptions;
+  /** Explicitly configured failures (tests, demos): wraps the provider in a FailingProvider. */
+  failures?: { image?: FailureConfig; video?: FailureConfig; review?: FailureConfig };
+}
+
+export interface MediaProviders {
+  textToImage: TextToImageProvider;
+  imageToVideo: ImageToVideoProvider;
+  vision: VisionReviewProvider;
+  /** The signal rubric (full verdicts: score, reroll hint). */
+  rubric: SignalRubric;
+}
+
+/** The built-in `local` providers, optionally wrapped to fail as configured. */
+export function createLocalProviders(options: LocalProvidersOptions = {}): MediaProviders {
+  const image = new LocalImageProvider(options.image);
+  const video = new LocalVideoProvider(options.video);
+  const rubric = new SignalRubric(options.review);
+  const f = options.failures ?? {};
+  return {
+    textToImage: f.image ? new FailingProvider(image, f.image) : image,
+    imageToVideo: f.video ? new FailingProvider(video, f.video) : video,
+    vision: f.review ? new FailingProvider(rubric, f.review) : rubric,
+    rubric,
+  };
+}

@@ -1,0 +1,108 @@
+import { stat } from 'node:fs/promises';
+import { runFfprobe, type RunOptions } from './binaries.js';
+import { MediaError } from './errors.js';
+
+export interface MediaProbe {
+  /** Container duration in seconds (0 for a still image). */
+  durationS: number;
+  hasVideo: boolean;
+  hasAudio: boolean;
+  /** Of the first video stream; 0 when there is none. */
+  width: number;
+  height: number;
+  videoCodec: string | null;
+  audioCodec: string | null;
+  /** Frames per second of the first video stream, when known. */
+  fps: number | null;
+  pixelFormat: string | null;
+  videoProfile: string | null;
+  /** Container-level id of the first video stream (e.g. the MP4 track id), when known. */
+  videoStreamId: number | null;
+  videoDurationS: number | null;
+  audioDurationS: number | null;
+  audioSampleRate: number | null;
+  audioChannels: number | null;
+  formatName: string;
+  sizeBytes: number;
+}
+
+interface FfprobeStream {
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+  avg_frame_rate?: string;
+  r_frame_rate?: string;
+  duration?: string;
+  sample_rate?: string;
+  channels?: number;
+  pix_fmt?: string;
+  profile?: string;
+  id?: string;
+  disposition?: { attached_pic?: number };
+}
+
+interface FfprobeOutput {
+  streams?: FfprobeStream[];
+  format?: { duration?: string; format_name?: string; size?: string };
+}
+
+function rate(value: string | undefined): number | null {
+  if (!value) return null;
+  const [num, den] = value.split('/').map(Number);
+  if (!num || !den) return null;
+  return num / den;
+}
+
+function num(value: string | undefined): number | null {
+  if (value === undefined) return null;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : null;
+}
+
+/** Probe a media file with ffprobe. Throws MediaError('probe_failed') if it is not readable media. */
+export async function probeMedia(path: string, opts: RunOptions = {}): Promise<MediaProbe> {
+  try {
+    await stat(path);
+  } catch (err) {
+    throw new MediaError('probe_failed', `no such file: ${path}`, { cause: err });
+  }
+  let out: FfprobeOutput;
+  try {
+    const { stdout } = await runFfprobe(
+      ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path],
+      { timeoutMs: 60_000, ...opts },
+    );
+    out = JSON.parse(stdout.toString('utf8')) as FfprobeOutput;
+  } catch (err) {
+    if (err instanceof MediaError && (err.code === 'aborted' || err.code === 'binary_missing')) throw err;
+    const tail = err instanceof MediaError ? err.stderrTail : undefined;
+    throw new MediaError('probe_failed', `cannot probe ${path}${tail ? `: ${tail}` : ''}`, { cause: err, stderrTail: tail });
+  }
+  const streams = out.streams ?? [];
+  const video = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
+  const audio = streams.find((s) => s.codec_type === 'audio');
+  if (!video && !audio) throw new MediaError('probe_failed', `no audio or video stream in ${path}`);
+  const videoDurationS = num(video?.duration);
+  const audioDurationS = num(audio?.duration);
+  const durationS = num(out.format?.duration) ?? Math.max(videoDurationS ?? 0, audioDurationS ?? 0);
+  return {
+    durationS,
+    hasVideo: Boolean(video),
+    hasAudio: Boolean(audio),
+    width: video?.width ?? 0,
+    height: video?.height ?? 0,
+    videoCodec: video?.codec_name ?? null,
+    audioCodec: audio?.codec_name ?? null,
+    fps: rate(video?.avg_frame_rate) ?? rate(video?.r_frame_rate),
+    pixelFormat: video?.pix_fmt ?? null,
+    videoProfile: video?.profile ?? null,
+    videoStreamId: video?.id !== undefined && Number.isFinite(Number(video.id)) ? Number(video.id) : null,
+    videoDurationS,
+    audioDurationS,
+    audioSampleRate: num(audio?.sample_rate),
+    audioChannels: audio?.channels ?? null,
+    formatName: out.format?.format_name ?? '',
+    sizeBytes: num(out.format?.size) ?? 0,
+  };
+}

@@ -1,0 +1,420 @@
+/**
+ * Stitching: clips concatenated in order, native audio and attached tracks mixed, one H.264 + AAC MP4.
+ */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ffmpegCapabilities, runFfmpeg, runFfprobe, type FfmpegCapabilities, type RunOptions } from './binaries.js';
+import { MediaError } from './errors.js';
+import { withTempDir, writeAtomically } from './files.js';
+import { AUDIO_SAMPLE_RATE, CLIP_FPS } from './local-video.js';
+import { probeMedia, type MediaProbe } from './probe.js';
+
+export interface NativeAudio {
+  enabled: boolean;
+  /** Gain in dB applied to the clip's own audio (0 = unchanged). */
+  volumeDb?: number;
+}
+
+export interface TimelineClip {
+  path: string;
+  /** The clip's slot on the timeline: the clip is trimmed or padded (last frame held) to it. */
+  durationS: number;
+  /** Default: enabled at 0 dB. A disabled (muted) clip contributes silence. */
+  nativeAudio?: NativeAudio;
+}
+
+export interface TimelineTrack {
+  /** An audio (or video-with-audio) file: music, voice, sfx. */
+  path: string;
+  volumeDb?: number;
+  /** Where the track starts on the timeline, seconds. */
+  offsetS?: number;
+  /** Part of the source to use: [trimStartS, trimEndS). */
+  trimStartS?: number;
+  trimEndS?: number;
+  fadeInS?: number;
+  /** Fade out at the end of the part that is heard (the track's end or the render's end). */
+  fadeOutS?: number;
+}
+
+export interface RenderTimelineRequest {
+  clips: TimelineClip[];
+  tracks?: TimelineTrack[];
+  width: number;
+  height: number;
+  outPath: string;
+  fps?: number;
+  /**
+   * auto: when every clip is H.264 at the output size and rate with one decoder configuration and
+   * fills its slot exactly, the video is joined by stream copy (concat demuxer) and only the audio
+   * is mixed and encoded; otherwise everything is re-encoded. reencode: always re-encode.
+   */
+  strategy?: 'auto' | 'reencode';
+  /** x264 preset for re-encoding (default veryfast). */
+  preset?: string;
+  crf?: number;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  /** Progress 0..1 as ffmpeg reports output time. */
+  onProgress?: (fraction: number) => void;
+}
+
+export interface RenderTimelineResult {
+  path: string;
+  /** Sum of the clips' durations: the timeline length. */
+  durationS: number;
+  /** copy-video: the clips' video joined by stream copy, audio mixed and encoded; reencode: both encoded. */
+  strategy: 'copy-video' | 'reencode';
+  /** Probe of the written file. */
+  probe: MediaProbe;
+  /** Indexes of tracks that start at or after the end of the timeline (not heard). */
+  skippedTracks: number[];
+  elapsedMs: number;
+}
+
+const PROBE_CONCURRENCY = 4;
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+function finiteOr(value: number | undefined, fallback: number, what: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value)) throw new MediaError('invalid_input', `${what} must be a finite number`);
+  return value;
+}
+
+function validate(req: RenderTimelineRequest): void {
+  if (!req.clips.length) throw new MediaError('invalid_input', 'a timeline needs at least one clip');
+  req.clips.forEach((c, i) => {
+    if (!(c.durationS > 0) || !Number.isFinite(c.durationS)) throw new MediaError('invalid_input', `clip ${i}: durationS must be > 0`);
+    finiteOr(c.nativeAudio?.volumeDb, 0, `clip ${i} native volumeDb`);
+  });
+  for (const [k, v] of [['width', req.width], ['height', req.height]] as const) {
+    if (!Number.isInteger(v) || v < 16 || v > 4096 || v % 2) throw new MediaError('invalid_input', `${k} must be an even integer in 16..4096`);
+  }
+  (req.tracks ?? []).forEach((t, i) => {
+    for (const k of ['offsetS', 'trimStartS', 'fadeInS', 'fadeOutS'] as const) {
+      if (finiteOr(t[k], 0, `track ${i} ${k}`) < 0) throw new MediaError('invalid_input', `track ${i}: ${k} must be >= 0`);
+    }
+    finiteOr(t.volumeDb, 0, `track ${i} volumeDb`);
+    if (t.trimEndS !== undefined && !(finiteOr(t.trimEndS, 0, `track ${i} trimEndS`) > (t.trimStartS ?? 0))) {
+      throw new MediaError('invalid_input', `track ${i}: trimEndS must be after trimStartS`);
+    }
+  });
+}
+
+/** Stitch clips in order and mix their native audio with attached tracks into one H.264 + AAC MP4. */
+export async function renderTimeline(req: RenderTimelineRequest): Promise<RenderTimelineResult> {
+  validate(req);
+  const started = performance.now();
+  const fps = req.fps ?? CLIP_FPS;
+  const run: RunOptions = { signal: req.signal, timeoutMs: req.timeoutMs ?? 30 * 60_000 };
+  const tracks = req.tracks ?? [];
+  const totalS = req.clips.reduce((s, c) => s + c.durationS, 0);
+
+  const clipProbes = await mapLimit(req.clips, PROBE_CONCURRENCY, (c) => probeMedia(c.path, run));
+  clipProbes.forEach((p, i) => {
+    if (!p.hasVideo) throw new MediaError('invalid_input', `clip ${i} (${req.clips[i]!.path}) has no video stream`);
+  });
+  const trackProbes = await mapLimit(tracks, PROBE_CONCURRENCY, (t) => probeMedia(t.path, run));
+  trackProbes.forEach((p, i) => {
+    if (!p.hasAudio) throw new MediaError('invalid_input', `track ${i} (${tracks[i]!.path}) has no audio stream`);
+  });
+
+  const progress = req.onProgress ? progressParser(totalS, req.onProgress) : undefined;
+  const runWithProgress: RunOptions = { ...run, onStderr: progress };
+  const slots = timelineSlots(req.clips, fps);
+  const copyVideo = (req.strategy ?? 'auto') === 'auto' && (await videoCopyCompatible(req, clipProbes, slots, fps, run));
+
+  let skippedTracks: number[] = [];
+  await withTempDir(async (tmp) => {
+    await writeAtomically(req.outPath, async (tmpOut) => {
+      const graph = buildGraph(req, clipProbes, trackProbes, slots, totalS, copyVideo, await ffmpegCapabilities());
+      skippedTracks = graph.skippedTracks;
+      const script = path.join(tmp, 'graph.txt');
+      await writeFile(script, graph.filter, 'utf8');
+      const inputs: string[] = [];
+      let videoOut: string[];
+      if (copyVideo) {
+        // The clips' H.264 streams are joined untouched (concat demuxer, stream copy); only the
+        // audio is decoded, mixed and encoded.
+        const list = path.join(tmp, 'concat.txt');
+        const list_ = concatList(req.clips.map((c) => c.path), {
+          durationsS: slots.map((sl) => sl.frames / fps),
+          // Only the video stream: a file's other streams (AAC priming) would shift its video.
+          exactStreamId: clipProbes[0]!.videoStreamId!,
+        });
+        await writeFile(list, list_, 'utf8');
+        inputs.push('-f', 'concat', '-safe', '0', '-i', list);
+        videoOut = ['-map', '0:v:0', '-c:v', 'copy'];
+      } else {
+        videoOut = [
+          '-map', '[vout]',
+          '-c:v', 'libx264', '-preset', req.preset ?? 'veryfast', '-crf', String(req.crf ?? 21),
+          '-pix_fmt', 'yuv420p', '-r', String(fps), '-g', String(Math.round(fps * 2)),
+        ];
+      }
+      for (const p of graph.inputs) inputs.push('-i', p);
+      await runFfmpeg(
+        ['-loglevel', 'error', '-progress', 'pipe:2', '-nostats', ...inputs,
+          '-filter_complex_script', script,
+          ...videoOut,
+          '-map', '[aout]', '-c:a', 'aac', '-b:a', '160k', '-ar', String(AUDIO_SAMPLE_RATE), '-ac', '2',
+          '-movflags', '+faststart', tmpOut],
+        runWithProgress,
+      );
+    });
+  });
+  req.onProgress?.(1);
+  const probe = await probeMedia(req.outPath, run);
+  return {
+    path: req.outPath,
+    durationS: totalS,
+    strategy: copyVideo ? 'copy-video' : 'reencode',
+    probe,
+    skippedTracks,
+    elapsedMs: performance.now() - started,
+  };
+}
+
+/**
+ * An ffconcat list; optional per-file durations (no gap or overlap between files) and a single
+ * stream selected by its container id.
+ */
+export function concatList(paths: string[], opts: { durationsS?: number[]; exactStreamId?: number } = {}): string {
+  const quote = (p: string) => `'${p.replace(/'/g, `'\\''`)}'`;
+  const durationsS = opts.durationsS;
+  return (
+    'ffconcat version 1.0\n' +
+    (opts.exactStreamId !== undefined ? `stream\nexact_stream_id ${opts.exactStreamId}\n` : '') +
+    paths
+      .map((p, i) => `file ${quote(path.resolve(p))}\n${durationsS ? `duration ${durationsS[i]!.toFixed(6)}\n` : ''}`)
+      .join('')
+  );
+}
+
+function progressParser(totalS: number, onProgress: (f: number) => void): (chunk: string) => void {
+  let buffered = '';
+  return (chunk) => {
+    buffered += chunk;
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) {
+      const m = /^out_time_(?:us|ms)=(\d+)/.exec(line.trim());
+      if (m) onProgress(Math.min(0.99, Number(m[1]) / 1e6 / totalS));
+    }
+  };
+}
+
+interface Slot {
+  frames: number;
+  samples: number;
+}
+
+/** Each clip's slot on a shared frame / sample grid, so rounding never accumulates. */
+function timelineSlots(clips: TimelineClip[], fps: number): Slot[] {
+  let startS = 0;
+  return clips.map((clip) => {
+    const endS = startS + clip.durationS;
+    const slot = {
+      frames: Math.max(1, Math.round(endS * fps) - Math.round(startS * fps)),
+      samples: Math.round(endS * AUDIO_SAMPLE_RATE) - Math.round(startS * AUDIO_SAMPLE_RATE),
+    };
+    startS = endS;
+    return slot;
+  });
+}
+
+/**
+ * Whether the clips' video can be joined by stream copy: H.264 yuv420p at the output size and
+ * rate, one decoder configuration (SPS/PPS) for all, and each clip exactly fills its slot.
+ */
+async function videoCopyCompatible(
+  req: RenderTimelineRequest,
+  probes: MediaProbe[],
+  slots: Slot[],
+  fps: number,
+  run: RunOptions,
+): Promise<boolean> {
+  const ok = probes.every(
+    (p, i) =>
+      p.videoCodec === 'h264' &&
+      p.pixelFormat === 'yuv420p' &&
+      p.width === req.width &&
+      p.height === req.height &&
+      p.fps !== null && Math.abs(p.fps - fps) < 0.01 &&
+      p.videoProfile === probes[0]!.videoProfile &&
+      p.videoStreamId !== null && p.videoStreamId === probes[0]!.videoStreamId &&
+      p.videoDurationS !== null &&
+      Math.abs(p.videoDurationS * fps - slots[i]!.frames) < 0.5,
+  );
+  if (!ok) return false;
+  const hashes = await mapLimit(req.clips, PROBE_CONCURRENCY, async (c) => {
+    try {
+      const { stdout } = await runFfprobe(
+        ['-v', 'error', '-select_streams', 'v:0', '-show_data_hash', 'CRC32', '-show_entries', 'stream=extradata_hash', '-of', 'csv=p=0', c.path],
+        run,
+      );
+      return stdout.toString('utf8').trim();
+    } catch {
+      return '';
+    }
+  });
+  return /CRC32/i.test(hashes[0]!) && hashes.every((h) => h === hashes[0]);
+}
+
+interface Graph {
+  filter: string;
+  /** Files to open with -i, in order, after the concat input (when copying video). */
+  inputs: string[];
+  skippedTracks: number[];
+}
+
+const AFORMAT = `aformat=sample_fmts=fltp:sample_rates=${AUDIO_SAMPLE_RATE}:channel_layouts=stereo`;
+
+function db(value: number): string {
+  return `volume=${value.toFixed(2)}dB`;
+}
+
+/** The -filter_complex graph: [vout] (unless the video is copied) and [aout]. */
+export function buildGraph(
+  req: RenderTimelineRequest,
+  clipProbes: MediaProbe[],
+  trackProbes: MediaProbe[],
+  slots: Slot[],
+  totalS: number,
+  copyVideo: boolean,
+  caps: FfmpegCapabilities,
+): Graph {
+  const { width: w, height: h } = req;
+  const fps = req.fps ?? CLIP_FPS;
+  const sr = AUDIO_SAMPLE_RATE;
+  const chains: string[] = [];
+  const inputs: string[] = [];
+  const inputOffset = copyVideo ? 1 : 0;
+  const addInput = (p: string) => inputOffset + inputs.push(p) - 1;
+  const vLabels: string[] = [];
+  const aLabels: string[] = [];
+
+  req.clips.forEach((clip, i) => {
+    const slot = slots[i]!;
+    const native = clip.nativeAudio ?? { enabled: true };
+    const useNative = native.enabled && clipProbes[i]!.hasAudio;
+    const needInput = !copyVideo || useNative;
+    const input = needInput ? addInput(clip.path) : -1;
+    if (!copyVideo) {
+      chains.push(
+        `[${input}:v:0]setpts=PTS-STARTPTS,fps=${fps},` +
+          `scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,format=yuv420p,` +
+          `tpad=stop_mode=clone:stop_duration=${(clip.durationS + 1).toFixed(3)},trim=end_frame=${slot.frames},setpts=PTS-STARTPTS[v${i}]`,
+      );
+      vLabels.push(`[v${i}]`);
+    }
+    if (useNative) {
+      chains.push(
+        `[${input}:a:0]aresample=${sr},${AFORMAT},asetpts=PTS-STARTPTS,${db(native.volumeDb ?? 0)},apad,atrim=end_sample=${slot.samples}[a${i}]`,
+      );
+    } else {
+      // Muted, or a clip without sound: silence for the slot.
+      chains.push(`anullsrc=r=${sr}:cl=stereo,${AFORMAT},atrim=end_sample=${slot.samples}[a${i}]`);
+    }
+    aLabels.push(`[a${i}]`);
+  });
+  const n = req.clips.length;
+  if (copyVideo) {
+    chains.push(`${aLabels.join('')}concat=n=${n}:v=0:a=1[acat]`);
+  } else {
+    chains.push(`${vLabels.map((v, i) => v + aLabels[i]).join('')}concat=n=${n}:v=1:a=1[vout][acat]`);
+  }
+
+  const mixInputs = ['[acat]'];
+  const skippedTracks: number[] = [];
+  const totalSamples = slots.reduce((s, sl) => s + sl.samples, 0);
+  (req.tracks ?? []).forEach((t, j) => {
+    const sourceS = trackProbes[j]!.audioDurationS ?? trackProbes[j]!.durationS;
+    const offsetS = t.offsetS ?? 0;
+    const trimStart = t.trimStartS ?? 0;
+    const trimEnd = Math.min(t.trimEndS ?? sourceS, sourceS);
+    const heardS = Math.min(trimEnd - trimStart, totalS - offsetS);
+    if (heardS <= 0.001) {
+      skippedTracks.push(j);
+      return;
+    }
+    const input = addInput(t.path);
+    const parts = [
+      `[${input}:a:0]aresample=${sr}`,
+      AFORMAT,
+      `atrim=start=${trimStart.toFixed(4)}:end=${(trimStart + heardS).toFixed(4)}`,
+      'asetpts=PTS-STARTPTS',
+    ];
+    const fadeIn = Math.min(t.fadeInS ?? 0, heardS);
+    if (fadeIn > 0) parts.push(`afade=t=in:st=0:d=${fadeIn.toFixed(4)}`);
+    const fadeOut = Math.min(t.fadeOutS ?? 0, heardS);
+    if (fadeOut > 0) parts.push(`afade=t=out:st=${(heardS - fadeOut).toFixed(4)}:d=${fadeOut.toFixed(4)}`);
+    parts.push(db(t.volumeDb ?? 0));
+    const delayMs = Math.round(offsetS * 1000);
+    if (delayMs > 0) parts.push(`adelay=${delayMs}|${delayMs}`);
+    parts.push('apad', `atrim=end_sample=${totalSamples}[t${j}]`);
+    chains.push(parts.join(','));
+    mixInputs.push(`[t${j}]`);
+  });
+
+  if (mixInputs.length === 1) {
+    chains.push('[acat]anull[aout]');
+  } else {
+    // Every input lasts the whole timeline, so amix's scale is a constant 1/m: undo it when the
+    // ffmpeg build lacks `normalize=0`. Either way the mix is a plain sum.
+    const m = mixInputs.length;
+    chains.push(
+      `${mixInputs.join('')}amix=inputs=${m}:duration=first:dropout_transition=0` +
+        (caps.amixNormalize ? ':normalize=0[aout]' : `,volume=${m}[aout]`),
+    );
+  }
+  return { filter: chains.join(';\n'), inputs, skippedTracks };
+}
+
+export interface Loudness {
+  /** EBU R128 integrated loudness (LUFS); -70 for silence (gated). */
+  integratedLufs: number;
+  /** volumedetect mean volume (dBFS); -Infinity for digital silence. */
+  meanVolumeDb: number;
+  maxVolumeDb: number;
+}
+
+/** Loudness of a file's first audio stream, optionally over a window [startS, startS + durationS). */
+export async function measureLoudness(
+  filePath: string,
+  opts: { startS?: number; durationS?: number; signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<Loudness> {
+  const window = [
+    ...(opts.startS !== undefined ? ['-ss', opts.startS.toFixed(3)] : []),
+    ...(opts.durationS !== undefined ? ['-t', opts.durationS.toFixed(3)] : []),
+  ];
+  const { stderr } = await runFfmpeg(
+    ['-nostats', ...window, '-i', filePath, '-map', '0:a:0', '-af', 'volumedetect,ebur128=framelog=verbose', '-f', 'null', '-'],
+    { signal: opts.signal, timeoutMs: opts.timeoutMs ?? 5 * 60_000 },
+  );
+  const parseDb = (re: RegExp): number => {
+    const matches = [...stderr.matchAll(re)];
+    const last = matches.at(-1)?.[1];
+    if (last === undefined) return Number.NaN;
+    return /inf/i.test(last) ? (last.startsWith('-') ? -Infinity : Infinity) : Number(last);
+  };
+  const integratedLufs = parseDb(/\bI:\s+(-?[\d.]+|-?inf)\s+LUFS/g);
+  const meanVolumeDb = parseDb(/mean_volume:\s+(-?[\d.]+|-?inf)\s+dB/g);
+  const maxVolumeDb = parseDb(/max_volume:\s+(-?[\d.]+|-?inf)\s+dB/g);
+  if (Number.isNaN(integratedLufs) && Number.isNaN(meanVolumeDb)) {
+    throw new MediaError('ffmpeg_failed', `no loudness reported for ${filePath}`, { stderrTail: stderr.slice(-2000) });
+  }
+  return { integratedLufs, meanVolumeDb: Number.isNaN(meanVolumeDb) ? -Infinity : meanVolumeDb, maxVolumeDb };
+}

@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  LocalImageProvider,
+  LocalVideoProvider,
+  measureLoudness,
+  probeMedia,
+  renderTimeline,
+  type TimelineClip,
+} from '../../src/media/index.js';
+import { fixtureClip, makeTempDir, musicFile, streamCounts } from './helpers.js';
+
+let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+let clips: TimelineClip[];
+let music: string;
+const W = 320;
+const H = 180;
+const DURATIONS = [2, 2.5, 2];
+const TOTAL = DURATIONS.reduce((a, b) => a + b, 0);
+const FRAME = 1 / 25;
+
+beforeAll(async () => {
+  tmp = await makeTempDir('stitch');
+  const images = new LocalImageProvider();
+  const videos = new LocalVideoProvider();
+  clips = [];
+  for (const [i, durationS] of DURATIONS.entries()) {
+    const prompt = `scene ${i + 1}`;
+    const still = await images.generateImage({ prompt, width: W, height: H, outPath: tmp.file(`s${i}.png`) });
+    const clip = await videos.generateClip({ imagePath: still.path, prompt, durationS, width: W, height: H, outPath: tmp.file(`c${i}.mp4`) });
+    clips.push({ path: clip.path, durationS });
+  }
+  music = await musicFile(tmp.file('music.m4a'), 12);
+});
+afterAll(() => tmp.cleanup());
+
+async function expectTimeline(file: string, totalS: number) {
+  const probe = await probeMedia(file);
+  expect(Math.abs(probe.durationS - totalS)).toBeLessThanOrEqual(FRAME + 1e-6);
+  expect(Math.abs(probe.videoDurationS! - totalS)).toBeLessThanOrEqual(FRAME + 1e-6);
+  expect(Math.abs(probe.audioDurationS! - totalS)).toBeLessThanOrEqual(FRAME + 1e-6);
+  expect(probe).toMatchObject({ width: W, height: H, videoCodec: 'h264', audioCodec: 'aac', audioSampleRate: 48000, audioChannels: 2 });
+  expect(await streamCounts(file)).toEqual({ video: 1, audio: 1 });
+  return probe;
+}
+
+describe('renderTimeline', () => {
+  let baseLufs: number;
+
+  it('stitches 3 clips: summed duration, one video + one audio stream (video stream-copied)', async () => {
+    const res = await renderTimeline({ clips, width: W, height: H, outPath: tmp.file('plain.mp4') });
+    expect(res.strategy).toBe('copy-video');
+    expect(res.durationS).toBeCloseTo(TOTAL, 6);
+    await expectTimeline(res.path, TOTAL);
+    baseLufs = (await measureLoudness(res.path)).integratedLufs;
+    expect(baseLufs).toBeGreaterThan(-30);
+  });
+
+  it('re-encodes on request with the same result shape', async () => {
+    const progress: number[] = [];
+    const res = await renderTimeline({ clips, width: W, height: H, outPath: tmp.file('reencoded.mp4'), strategy: 'reencode', onProgress: (f) => progress.push(f) });
+    expect(res.strategy).toBe('reencode');
+    await expectTimeline(res.path, TOTAL);
+    expect(progress.at(-1)).toBe(1);
+    expect((await measureLoudness(res.path)).integratedLufs).toBeCloseTo(baseLufs, 0);
+  });
+
+  it('stitches mismatched inputs: other sizes, no audio, odd durations', async () => {
+    const big = await fixtureClip(tmp.file('big.mp4'), { video: 'testsrc2=s=640x480:r=30', audio: 'sine=f=330:r=44100', durationS: 1.5 });
+    const mute = await fixtureClip(tmp.file('mute.mp4'), { video: 'testsrc2=s=160x90:r=25', durationS: 1 });
+    const mixed: TimelineClip[] = [{ path: big, durationS: 1.5 }, clips[0]!, { path: mute, durationS: 1.2 /* padded */ }];
+    const res = await renderTimeline({ clips: mixed, width: W, height: H, outPath: tmp.file('mixed.mp4') });
+    expect(res.strategy).toBe('reencode');
+    await expectTimeline(res.path, 1.5 + 2 + 1.2);
+    // The clip without sound is silent in its slot.
+    const tail = await measureLoudness(res.path, { startS: 3.6, durationS: 1 });
+    expect(tail.meanVolumeDb).toBeLessThan(-80);
+  });
+
+  it('mixes a music track at -12 dB: audible, and louder than the render without it', async () => {
+    const res = await renderTimeline({
+      clips,
+      tracks: [{ path: music, volumeDb: -12 }],
+      width: W, height: H, outPath: tmp.file('music.mp4'),
+    });
+    await expectTimeline(res.path, TOTAL);
+    const withMusic = await measureLoudness(res.path);
+    expect(withMusic.integratedLufs).toBeGreaterThan(baseLufs + 0.5);
+
+    // Alone (native audio muted), the -12 dB music is clearly audible, and 12 dB under full level.
+    const mutedClips = clips.map((c) => ({ ...c, nativeAudio: { enabled: false } }));
+    const alone = await renderTimeline({ clips: mutedClips, tracks: [{ path: music, volumeDb: -12 }], width: W, height: H, outPath: tmp.file('music-alone.mp4') });
+    const full = await renderTimeline({ clips: mutedClips, tracks: [{ path: music, volumeDb: 0 }], width: W, height: H, outPath: tmp.file('music-full.mp4') });
+    const [aloneL, fullL] = await Promise.all([measureLoudness(alone.path), measureLoudness(full.path)]);
+    expect(aloneL.integratedLufs).toBeGreaterThan(-40);
+    expect(fullL.integratedLufs - aloneL.integratedLufs).toBeCloseTo(12, 0);
+  });
+
+  it('muting native audio changes the render', async () => {
+    const allMuted = await renderTimeline({
+      clips: clips.map((c) => ({ ...c, nativeAudio: { enabled: false } })),
+      width: W, height: H, outPath: tmp.file('muted.mp4'),
+    });
+    await expectTimeline(allMuted.path, TOTAL);
+    expect((await measureLoudness(allMuted.path)).meanVolumeDb).toBeLessThan(-80);
+
+    // Only the middle clip muted: silent in its slot, sound around it.
+    const oneMuted = await renderTimeline({
+      clips: clips.map((c, i) => (i === 1 ? { ...c, nativeAudio: { enabled: false } } : c)),
+      width: W, height: H, outPath: tmp.file('one-muted.mp4'),
+    });
+    const [first, middle, last] = await Promise.all([
+      measureLoudness(oneMuted.path, { startS: 0.5, durationS: 1 }),
+      measureLoudness(oneMuted.path, { startS: 2.5, durationS: 1.5 }),
+      measureLoudness(oneMuted.path, { startS: 5, durationS: 1 }),
+    ]);
+    expect(first.meanVolumeDb).toBeGreaterThan(-30);
+    expect(middle.meanVolumeDb).toBeLessThan(-80);
+    expect(last.meanVolumeDb).toBeGreaterThan(-30);
+
+    // Native volume in dB: -6 dB is about 6 LU quieter.
+    const quieter = await renderTimeline({
+      clips: clips.map((c) => ({ ...c, nativeAudio: { enabled: true, volumeDb: -6 } })),
+      width: W, height: H, outPath: tmp.file('quieter.mp4'),
+    });
+    expect(baseLufs - (await measureLoudness(quieter.path)).integratedLufs).toBeCloseTo(6, 0);
+  });
+
+  it('places a track by offset, trim and fades', async () => {
+    const mutedClips = clips.map((c) => ({ ...c, nativeAudio: { enabled: false } }));
+    // 2 s of music (source 1..3 s) starting at 3 s, with 0.8 s fades: heard only in 3..5 s.
+    const res = await renderTimeline({
+      clips: mutedClips,
+      tracks: [{ path: music, volumeDb: -6, offsetS: 3, trimStartS: 1, trimEndS: 3, fadeInS: 0.8, fadeOutS: 0.8 }],
+      width: W, height: H, outPath: tmp.file('placed.mp4'),
+    });
+    await expectTimeline(res.path, TOTAL);
+    const at = (startS: number, durationS: number) => measureLoudness(res.path, { startS, durationS });
+    const [before, fadeIn, body, after] = await Promise.all([at(0.5, 2.3), at(3.0, 0.2), at(3.85, 0.3), at(5.2, 1.2)]);
+    expect(before.meanVolumeDb).toBeLessThan(-80);
+    expect(after.meanVolumeDb).toBeLessThan(-80);
+    expect(body.meanVolumeDb).toBeGreaterThan(-30);
+    expect(fadeIn.meanVolumeDb).toBeLessThan(body.meanVolumeDb - 6);
+
+    // A track starting after the end is accepted and reported as not heard.
+    const late = await renderTimeline({ clips, tracks: [{ path: music, offsetS: 60 }], width: W, height: H, outPath: tmp.file('late.mp4') });
+    expect(late.skippedTracks).toEqual([0]);
+  });
+
+  it('rejects an invalid timeline before running ffmpeg', async () => {
+    const base = { width: W, height: H, outPath: tmp.file('never.mp4') };
+    await expect(renderTimeline({ ...base, clips: [] })).rejects.toMatchObject({ code: 'invalid_input' });
+    await expect(renderTimeline({ ...base, clips: [{ path: clips[0]!.path, durationS: -1 }] })).rejects.toMatchObject({ code: 'invalid_input' });
+    await expect(renderTimeline({ ...base, clips, tracks: [{ path: music, trimStartS: 3, trimEndS: 2 }] })).rejects.toMatchObject({ code: 'invalid_input' });
+    await expect(renderTimeline({ ...base, clips, tracks: [{ path: clips[0]!.path.replace('.mp4', '.png').replace('c0', 's0') }] })).rejects.toMatchObject({ code: 'invalid_input' });
+  });
+});
