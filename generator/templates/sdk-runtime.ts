@@ -224,12 +224,16 @@ export interface WaitOptions {
   onPoll?: (body: unknown) => void;
 }
 
-/** Per-operation type facts the generated client supplies: flat params, structured parts, body. */
+/** Per-operation type facts the generated client supplies: its flattened params and its success body. */
 export interface OperationTypes {
   params: unknown;
-  parts: unknown;
   response: unknown;
 }
+
+/** A body type with some properties renamed (flattened arguments that clash with a parameter). */
+export type Renamed<B, M extends { [name: string]: string }> = { [K in keyof B as K extends keyof M ? M[K] : K]: B[K] };
+/** An optional body left out: none of its properties given. */
+export type NoBody<B> = { [K in keyof B]?: undefined };
 
 export interface ClientDefaults {
   /** Used in User-Agent and messages. */
@@ -280,7 +284,7 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
   }
 
   /** Calls an operation with its structured input `{ path, query, headers, body }`; resolves to the body. */
-  request<K extends keyof Ops & string>(operationId: K, parts?: Ops[K]['parts'], options?: RequestOptions): Promise<Ops[K]['response']>;
+  request<K extends keyof Ops & string>(operationId: K, parts?: RequestParts, options?: RequestOptions): Promise<Ops[K]['response']>;
   request(operationId: string, parts?: RequestParts, options?: RequestOptions): Promise<unknown>;
   async request(operationId: string, parts: RequestParts = {}, options: RequestOptions = {}): Promise<unknown> {
     return (await this.requestWithResponse(operationId, parts, options)).body;

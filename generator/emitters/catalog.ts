@@ -1,0 +1,190 @@
+/**
+ * catalog.gen.ts: the operation catalog that `GET /_schema` serves. Plain JSON (no functions), so
+ * the server can send it as is. Component schemas stay `$ref`s and the referenced components are
+ * carried under `components.schemas`, so the document is self-contained (`#/components/schemas/X`
+ * resolves inside it) and recursive schemas stay finite.
+ */
+import type { IrDocument, IrOperation, JsonSchema } from '../ir-types.js';
+import { propertyKey } from '../names.js';
+import { schemaRefName } from '../schema/refs.js';
+import type { Emitter } from './emitter.js';
+import { schemaEnv, str } from './source.js';
+
+export const emitter: Emitter = {
+  name: 'catalog',
+  file: 'catalog.gen.ts',
+  emit(ir, ctx) {
+    const catalog = buildCatalog(ir);
+    return [
+      ctx.banner('catalog.gen.ts'),
+      CATALOG_TYPES,
+      '',
+      '/** Every operation of the API, as `GET /_schema` serves it. */',
+      `export const catalog: Catalog = ${tsLiteral(catalog)};`,
+      '',
+    ].join('\n');
+  },
+};
+
+const CATALOG_TYPES = `export type JsonSchema = boolean | { [key: string]: unknown };
+
+export interface CatalogParameter {
+  name: string;
+  in: 'path' | 'query' | 'header' | 'cookie';
+  required: boolean;
+  description?: string;
+  schema: JsonSchema;
+}
+
+export interface CatalogOperation {
+  operation_id: string;
+  method: 'get' | 'put' | 'post' | 'delete' | 'options' | 'head' | 'patch' | 'trace';
+  /** Relative to the server URL (\`base_path\`), with \`{param}\` placeholders. */
+  path: string;
+  tag: string;
+  summary?: string;
+  description?: string;
+  deprecated: boolean;
+  secured: boolean;
+  scopes: string[];
+  idempotent: boolean;
+  pagination: 'cursor' | null;
+  charges_credits: boolean;
+  async_job: { poll: string; args: { [param: string]: string }; status_field: string; terminal: string[] } | null;
+  mcp_tools: string[];
+  parameters: CatalogParameter[];
+  request_body: { required: boolean; description?: string; content_type: string; content_types: string[]; schema: JsonSchema } | null;
+  responses: { [status: string]: { description: string; content_type: string | null; schema: JsonSchema | null } };
+}
+
+export interface Catalog {
+  title: string;
+  version: string;
+  description?: string;
+  openapi: string;
+  server_url: string;
+  base_path: string;
+  operations: CatalogOperation[];
+  /** Every component schema the operations refer to, so that each \`$ref\` resolves in this document. */
+  components: { schemas: { [name: string]: JsonSchema } };
+}`;
+
+export function buildCatalog(ir: IrDocument): Record<string, unknown> {
+  const operations = ir.operations.map(catalogOperation);
+  return {
+    title: ir.title,
+    version: ir.version,
+    ...(ir.description !== undefined ? { description: ir.description } : {}),
+    openapi: ir.openapiVersion,
+    server_url: ir.serverUrl,
+    base_path: ir.basePath,
+    operations,
+    components: { schemas: reachableSchemas(ir, operations) },
+  };
+}
+
+function catalogOperation(op: IrOperation): Record<string, unknown> {
+  const body = op.requestBody;
+  const primary = body?.contents[0];
+  const responses: Record<string, unknown> = {};
+  for (const r of op.responses) {
+    const c = r.contents[0];
+    responses[r.status] = { description: r.description, content_type: c?.contentType ?? null, schema: c ? c.schema : null };
+  }
+  return {
+    operation_id: op.operationId,
+    method: op.method,
+    path: op.path,
+    tag: op.tag,
+    ...(op.summary !== undefined ? { summary: op.summary } : {}),
+    ...(op.description !== undefined ? { description: op.description } : {}),
+    deprecated: op.deprecated,
+    secured: op.secured,
+    scopes: op.scopes,
+    idempotent: op.idempotent,
+    pagination: op.pagination,
+    charges_credits: op.chargesCredits,
+    async_job: op.asyncJob
+      ? { poll: op.asyncJob.poll, args: op.asyncJob.args, status_field: op.asyncJob.statusField, terminal: op.asyncJob.terminal }
+      : null,
+    mcp_tools: op.mcpTools.map((t) => t.name),
+    parameters: op.parameters.map((p) => ({
+      name: p.name,
+      in: p.in,
+      required: p.required,
+      ...(p.description !== undefined ? { description: p.description } : {}),
+      schema: p.schema,
+    })),
+    request_body:
+      body && primary
+        ? {
+            required: body.required,
+            ...(body.description !== undefined ? { description: body.description } : {}),
+            content_type: primary.contentType,
+            content_types: body.contents.map((c) => c.contentType),
+            schema: primary.schema,
+          }
+        : null,
+    responses,
+  };
+}
+
+/** Component schemas referenced (transitively) from the operations, in spec order. */
+function reachableSchemas(ir: IrDocument, operations: unknown): Record<string, JsonSchema> {
+  const env = schemaEnv(ir);
+  const seen = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (node === null || typeof node !== 'object') return;
+    for (const [key, value] of Object.entries(node)) {
+      if (key === '$ref' && typeof value === 'string') refTo(value);
+      else if (key === 'mapping' && value && typeof value === 'object') Object.values(value).forEach((v) => typeof v === 'string' && refTo(v));
+      else visit(value);
+    }
+  };
+  const refTo = (ref: string): void => {
+    const name = schemaRefName(ref);
+    if (name === null || seen.has(name)) return;
+    seen.add(name);
+    const c = env.byName.get(name);
+    if (c) visit(c.schema);
+  };
+  visit(operations);
+  const out: Record<string, JsonSchema> = {};
+  for (const c of ir.schemas) if (seen.has(c.name)) out[c.name] = c.schema;
+  return out;
+}
+
+/**
+ * A JSON value as a TS literal in the house style (bare keys where possible, single quotes),
+ * one property per line so that a changed schema shows as a small diff.
+ */
+export function tsLiteral(value: unknown, indent = ''): string {
+  if (value === null || value === undefined) return 'null';
+  if (typeof value === 'string') return str(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
+  if (typeof value === 'boolean') return String(value);
+  const inner = indent + '  ';
+  if (Array.isArray(value)) {
+    if (!value.length) return '[]';
+    if (value.every((v) => v === null || typeof v !== 'object')) {
+      const flat = `[${value.map((v) => tsLiteral(v)).join(', ')}]`;
+      if (flat.length + indent.length <= 100) return flat;
+    }
+    return `[\n${value.map((v) => inner + tsLiteral(v, inner)).join(',\n')},\n${indent}]`;
+  }
+  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+  if (!entries.length) return '{}';
+  const simple = (v: unknown) => v === null || typeof v !== 'object';
+  if (entries.every(([, v]) => simple(v) || (Array.isArray(v) && v.every(simple)))) {
+    const flat = `{ ${entries.map(([k, v]) => `${literalKey(k)}: ${tsLiteral(v)}`).join(', ')} }`;
+    if (flat.length + indent.length <= 100 && !flat.includes('\n')) return flat;
+  }
+  return `{\n${entries.map(([k, v]) => `${inner}${literalKey(k)}: ${tsLiteral(v, inner)}`).join(',\n')},\n${indent}}`;
+}
+
+function literalKey(key: string): string {
+  if (key === '__proto__') return `['__proto__']`; // a plain key would set the prototype
+  const bare = propertyKey(key);
+  return bare.startsWith('"') ? str(key) : bare;
+}

@@ -1,0 +1,409 @@
+/**
+ * mcp.gen.ts: one MCP tool definition per `x-mcp` tool. Each tool's input is the operation's path,
+ * query and body fields flattened into one JSON Schema object (plus `idempotency_key` where the
+ * operation is idempotent), with every component ref inlined: MCP clients want self-contained
+ * schemas. `args` says where each argument goes on the HTTP request, so the MCP server needs no
+ * per-tool code. The argument plan is shared with the SDK emitter (same names, same clash rules).
+ */
+import type { IrDocument, IrMcpTool, IrOperation, JsonSchema } from '../ir-types.js';
+import { pointerJoin } from '../names.js';
+import { type SchemaEnv, isObj } from '../schema/walker.js';
+import { SpecError } from '../spec-doc.js';
+import { tsLiteral } from './catalog.js';
+import type { Emitter } from './emitter.js';
+import { schemaEnv } from './source.js';
+
+type Obj = { [key: string]: unknown };
+export type ArgLocation = 'path' | 'query' | 'header' | 'body';
+
+// ----------------------------------------------------------------------------------------------
+// The argument plan: flattened argument name -> wire location (shared with the SDK)
+
+export interface PlannedArg {
+  /** The flattened argument name. */
+  arg: string;
+  in: ArgLocation;
+  /** Name on the wire. */
+  name: string;
+  required: boolean;
+  schema: JsonSchema;
+  description?: string;
+  explode?: boolean;
+}
+
+export type BodyPlan =
+  | { mode: 'none' }
+  | { mode: 'flat'; contentType: string; required: boolean; schema: JsonSchema; renamed: Record<string, string> }
+  | { mode: 'single'; arg: string; contentType: string; required: boolean; schema: JsonSchema };
+
+export interface ArgumentPlan {
+  args: PlannedArg[];
+  body: BodyPlan;
+  /** The header carrying the idempotency key, for idempotent operations. */
+  idempotencyHeader: string | null;
+}
+
+/** Headers a client never sets per call (OpenAPI says such parameters are ignored). */
+const IGNORED_HEADERS = new Set(['accept', 'content-type', 'authorization']);
+const IDEMPOTENCY_ARG = 'idempotency_key';
+
+/** A name MCP clients accept (`^[a-zA-Z0-9_.-]{1,64}$`); header names become snake_case. */
+function argName(wire: string, location: ArgLocation): string {
+  const base = location === 'header' ? wire.toLowerCase().replace(/-/g, '_') : wire;
+  return (base.replace(/[^A-Za-z0-9_.-]/g, '_') || '_').slice(0, 64);
+}
+
+/**
+ * Flattens an operation's inputs. `mcp`: header parameters are dropped except the idempotency key
+ * (argument `idempotency_key`), and read-only body properties are left out. `sdk`: every header
+ * parameter is an argument except the idempotency key (an SDK request option).
+ */
+export function planArguments(op: IrOperation, env: SchemaEnv, audience: 'mcp' | 'sdk'): ArgumentPlan {
+  const taken = new Set<string>();
+  const take = (wire: string, location: ArgLocation): string => {
+    let name = argName(wire, location);
+    if (taken.has(name)) name = argName(`${location}_${wire}`, location);
+    for (let i = 2; taken.has(name); i++) name = argName(`${location}_${wire}_${i}`, location);
+    taken.add(name);
+    return name;
+  };
+  const declaredKey = op.parameters.find((p) => p.in === 'header' && p.name.toLowerCase() === 'idempotency-key');
+  const idempotencyHeader = op.idempotent ? (declaredKey?.name ?? 'Idempotency-Key') : null;
+  const args: PlannedArg[] = [];
+  for (const location of ['path', 'query', 'header'] as const) {
+    for (const p of op.parameters.filter((q) => q.in === location)) {
+      if (location === 'header') {
+        const lower = p.name.toLowerCase();
+        if (IGNORED_HEADERS.has(lower)) continue;
+        if (idempotencyHeader && lower === idempotencyHeader.toLowerCase()) continue;
+        if (audience === 'mcp') continue;
+      }
+      args.push({
+        arg: take(p.name, location),
+        in: location,
+        name: p.name,
+        required: p.required,
+        schema: p.schema,
+        ...(p.description !== undefined ? { description: p.description } : {}),
+        ...(location === 'query' && p.explode === false ? { explode: false } : {}),
+      });
+    }
+  }
+  if (idempotencyHeader && audience === 'mcp') {
+    taken.add(IDEMPOTENCY_ARG);
+    args.push({
+      arg: IDEMPOTENCY_ARG,
+      in: 'header',
+      name: idempotencyHeader,
+      required: false,
+      schema: declaredKey?.schema ?? { type: 'string', minLength: 1, maxLength: 255 },
+      description:
+        'Any unique string for this logical action (for example "<workflow id>:<date>"). Reuse it on every retry: a repeated key returns the first result instead of acting twice.',
+    });
+  }
+  const content = op.requestBody?.contents[0];
+  let body: BodyPlan = { mode: 'none' };
+  if (op.requestBody && content) {
+    const required = op.requestBody.required;
+    const view = FLATTENABLE.test(content.contentType) ? objectView(content.schema, env) : null;
+    if (view && Object.keys(view.properties).length) {
+      const renamed: Record<string, string> = {};
+      for (const [name, schema] of Object.entries(view.properties)) {
+        if (audience === 'mcp' && isObj(schema) && schema.readOnly === true) continue;
+        const arg = take(name, 'body');
+        if (arg !== name) renamed[name] = arg;
+        args.push({ arg, in: 'body', name, required: required && view.required.includes(name), schema });
+      }
+      body = { mode: 'flat', contentType: content.contentType, required, schema: content.schema, renamed };
+    } else {
+      const arg = take('body', 'body');
+      args.push({ arg, in: 'body', name: '', required, schema: content.schema, ...(op.requestBody.description ? { description: op.requestBody.description } : {}) });
+      body = { mode: 'single', arg, contentType: content.contentType, required, schema: content.schema };
+    }
+  }
+  return { args, body, idempotencyHeader };
+}
+
+const FLATTENABLE = /^(application\/([\w.+-]+\+)?json|multipart\/form-data|application\/x-www-form-urlencoded)\b/i;
+
+interface ObjectView {
+  properties: Record<string, JsonSchema>;
+  required: string[];
+}
+
+/** The properties of an object schema (through component refs and allOf); null when it is not one. */
+export function objectView(schema: JsonSchema, env: SchemaEnv, depth = 0): ObjectView | null {
+  const s = env.deref(schema);
+  if (!isObj(s) || depth > 10) return null;
+  if ('oneOf' in s || 'anyOf' in s || 'not' in s || 'if' in s) return null;
+  const types = Array.isArray(s.type) ? s.type.filter((t) => t !== 'null') : s.type === undefined ? [] : [s.type];
+  if (types.some((t) => t !== 'object')) return null;
+  if (!types.length && !('properties' in s) && !('allOf' in s)) return null;
+  const view: ObjectView = {
+    properties: isObj(s.properties) ? { ...(s.properties as Record<string, JsonSchema>) } : {},
+    required: Array.isArray(s.required) ? s.required.filter((r): r is string => typeof r === 'string') : [],
+  };
+  for (const member of Array.isArray(s.allOf) ? (s.allOf as JsonSchema[]) : []) {
+    const inner = objectView(member, env, depth + 1);
+    if (!inner) return null;
+    for (const [k, v] of Object.entries(inner.properties)) if (!(k in view.properties)) view.properties[k] = v;
+    view.required.push(...inner.required.filter((r) => !view.required.includes(r)));
+  }
+  return view;
+}
+
+// ----------------------------------------------------------------------------------------------
+// Self-contained JSON Schema for MCP clients
+
+const SCHEMA_VALUED = new Set(['additionalProperties', 'items', 'not', 'if', 'then', 'else', 'contains', 'propertyNames', 'unevaluatedProperties', 'unevaluatedItems', 'contentSchema']);
+const MAP_VALUED = new Set(['properties', 'patternProperties', 'dependentSchemas', '$defs']);
+const ARRAY_VALUED = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems']);
+/** OpenAPI-only keywords a JSON Schema validator does not know. */
+const OPENAPI_ONLY = new Set(['discriminator', 'xml', 'externalDocs', 'example', 'definitions']);
+/** Component refs expanded inside one another before the schema is cut to `{}`. */
+const MAX_REF_DEPTH = 8;
+
+/** Inlines every component ref (a recursive one is cut to `{}`), drops OpenAPI-only keywords. */
+export function inlineSchema(schema: JsonSchema, env: SchemaEnv, opts: { dropReadOnly?: boolean } = {}): JsonSchema {
+  const stack: string[] = [];
+  const walk = (s: unknown): JsonSchema => {
+    if (typeof s === 'boolean') return s;
+    if (!isObj(s)) return {};
+    if (typeof s.$ref === 'string') {
+      const { $ref, ...siblings } = s;
+      const annotations = walk(siblings) as Obj;
+      const c = env.component($ref);
+      if (!c || stack.includes(c.name) || stack.length >= MAX_REF_DEPTH) return annotations;
+      stack.push(c.name);
+      const inner = walk(c.schema);
+      stack.pop();
+      if (!Object.keys(annotations).length) return inner;
+      if (inner === true) return annotations;
+      if (inner === false) return false;
+      return { ...inner, ...annotations };
+    }
+    const out: Obj = {};
+    for (const [key, value] of Object.entries(s)) {
+      if (OPENAPI_ONLY.has(key) || key.startsWith('x-')) continue;
+      if (SCHEMA_VALUED.has(key)) out[key] = walk(value);
+      else if (MAP_VALUED.has(key) && isObj(value)) out[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v)]));
+      else if (ARRAY_VALUED.has(key) && Array.isArray(value)) out[key] = value.map(walk);
+      else out[key] = value;
+    }
+    if (s.example !== undefined && out.examples === undefined) out.examples = [s.example];
+    if (opts.dropReadOnly && isObj(out.properties)) {
+      const props = out.properties as Obj;
+      const hidden = Object.keys(props).filter((k) => isObj(props[k]) && (props[k] as Obj).readOnly === true);
+      for (const k of hidden) delete props[k];
+      if (Array.isArray(out.required)) out.required = out.required.filter((r) => !hidden.includes(r as string));
+    }
+    return out;
+  };
+  return walk(schema);
+}
+
+// ----------------------------------------------------------------------------------------------
+// Tool definitions
+
+export interface McpToolData {
+  name: string;
+  title: string;
+  description: string;
+  inputSchema: { type: 'object'; properties: Record<string, JsonSchema>; required?: string[]; additionalProperties: false };
+  annotations: IrMcpTool['annotations'];
+  operationId: string;
+  method: string;
+  path: string;
+  args: Record<string, { in: ArgLocation; name: string; explode?: boolean }>;
+  body: { mode: 'none' } | { mode: 'flat'; contentType: string; required: boolean } | { mode: 'single'; arg: string; contentType: string; required: boolean };
+}
+
+export function buildMcpTools(ir: IrDocument): McpToolData[] {
+  const env = schemaEnv(ir);
+  const toolOf = (operationId: string) => ir.operations.find((o) => o.operationId === operationId)?.mcpTools[0]?.name;
+  const allTools = ir.operations.flatMap((o) => o.mcpTools.map((t) => t.name));
+  const estimateTool = allTools.includes('estimate_cost') ? 'estimate_cost' : allTools.find((n) => /^estimate/.test(n));
+  const seen = new Map<string, string>();
+  const tools: McpToolData[] = [];
+  for (const op of ir.operations) {
+    const plan = planArguments(op, env, 'mcp');
+    op.mcpTools.forEach((tool, index) => {
+      const at = pointerJoin(op.pointer, 'x-mcp', 'tools', index);
+      if (seen.has(tool.name)) throw new SpecError(pointerJoin(at, 'name'), `duplicate MCP tool name "${tool.name}" (also at ${seen.get(tool.name)})`);
+      seen.set(tool.name, at);
+      const known = new Set(plan.args.map((a) => a.arg));
+      for (const list of ['exclude', 'require'] as const) {
+        tool[list].forEach((name, i) => {
+          if (!known.has(name)) throw new SpecError(pointerJoin(at, list, i), `"${name}" is not an argument of ${op.operationId} (arguments: ${[...known].join(', ') || 'none'})`);
+        });
+      }
+      const args = plan.args.filter((a) => !tool.exclude.includes(a.arg));
+      const properties: Record<string, JsonSchema> = {};
+      for (const a of args) {
+        let schema = inlineSchema(a.schema, env, { dropReadOnly: true });
+        if (a.description && isObj(schema) && schema.description === undefined) schema = { description: a.description, ...schema };
+        properties[a.arg] = schema;
+      }
+      const required = args.filter((a) => a.required || tool.require.includes(a.arg)).map((a) => a.arg);
+      const { body } = plan;
+      tools.push({
+        name: tool.name,
+        title: humanize(tool.name),
+        description: describeTool(op, tool, plan, { estimateTool, pollTool: op.asyncJob ? toolOf(op.asyncJob.poll) : undefined, ir, env }),
+        inputSchema: { type: 'object', properties, ...(required.length ? { required } : {}), additionalProperties: false },
+        annotations: { ...(op.method === 'get' || op.method === 'head' ? { readOnlyHint: true } : {}), ...tool.annotations },
+        operationId: op.operationId,
+        method: op.method,
+        path: op.path,
+        args: Object.fromEntries(args.map((a) => [a.arg, { in: a.in, name: a.name, ...(a.explode === false ? { explode: false } : {}) }])),
+        body:
+          body.mode === 'none'
+            ? { mode: 'none' }
+            : body.mode === 'flat'
+              ? { mode: 'flat', contentType: body.contentType, required: body.required }
+              : { mode: 'single', arg: body.arg, contentType: body.contentType, required: body.required },
+      });
+    });
+  }
+  return tools;
+}
+
+function humanize(name: string): string {
+  const text = name.replace(/[_-]+/g, ' ').trim();
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** The spec's words, then what the extensions imply for an agent: cost, polling, retries, pages. */
+function describeTool(
+  op: IrOperation,
+  tool: IrMcpTool,
+  plan: ArgumentPlan,
+  ctx: { estimateTool: string | undefined; pollTool: string | undefined; ir: IrDocument; env: SchemaEnv },
+): string {
+  let text = tool.description.trim();
+  if (!text || (text === op.summary?.trim() && op.description)) text = (op.description ?? op.summary ?? '').trim();
+  text = unwrap(text) || `${humanize(tool.name)} (${op.method.toUpperCase()} ${op.path}).`;
+  // Guidance the spec's own words already give is not repeated.
+  const says = (phrase: string) => text.includes(phrase);
+  const notes: string[] = [];
+  if (op.chargesCredits && !(ctx.estimateTool && says(ctx.estimateTool))) {
+    notes.push(
+      ctx.estimateTool && ctx.estimateTool !== tool.name
+        ? `Spends credits: call ${ctx.estimateTool} first, tell the user the price and wait for their go-ahead.`
+        : 'Spends credits: tell the user the price and wait for their go-ahead first.',
+    );
+  }
+  if (op.asyncJob && !(ctx.pollTool && says(ctx.pollTool))) {
+    const job = op.asyncJob;
+    const terminal = job.terminal.length ? `until ${job.statusField} is ${orList(job.terminal)}` : 'until it finishes';
+    if (ctx.pollTool) {
+      const pollOp = ctx.ir.operations.find((o) => o.operationId === job.poll)!;
+      const pollPlan = planArguments(pollOp, ctx.env, 'mcp');
+      const mapping = Object.entries(job.args).map(([param, field]) => {
+        const arg = pollPlan.args.find((a) => a.name === param && a.in !== 'body')?.arg ?? param;
+        return `${arg} = the result's ${field}`;
+      });
+      notes.push(`Returns a job: poll ${ctx.pollTool}${mapping.length ? ` (${mapping.join(', ')})` : ''} ${terminal}.`);
+    } else {
+      notes.push(`Returns a job that finishes in the background (${job.statusField} ends as ${orList(job.terminal)}).`);
+    }
+  }
+  if (op.pagination === 'cursor' && !says('next_cursor')) {
+    notes.push('Returns one page ({ data, next_cursor, has_more }): while has_more is true, call again with cursor = next_cursor.');
+  }
+  if (plan.idempotencyHeader && !tool.exclude.includes(IDEMPOTENCY_ARG) && !says(IDEMPOTENCY_ARG)) {
+    notes.push('Pass idempotency_key and reuse it on retries: the same key returns the first result and never acts (or charges) twice.');
+  }
+  return notes.length ? `${text}\n\n${notes.join('\n')}` : text;
+}
+
+/** Joins hard-wrapped lines (YAML block scalars) into paragraphs; keeps blank lines, lists and code. */
+export function unwrap(text: string): string {
+  return text
+    .replace(/\r\n/g, '\n')
+    .split(/\n{2,}/)
+    .map((para) => (/^\s*([-*+]|\d+\.|```|\|)/m.test(para) ? para : para.replace(/\s*\n\s*/g, ' ')))
+    .join('\n\n')
+    .trim();
+}
+
+function orList(items: string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
+}
+
+// ----------------------------------------------------------------------------------------------
+// The emitter
+
+export const emitter: Emitter = {
+  name: 'mcp',
+  file: 'mcp.gen.ts',
+  emit(ir, ctx) {
+    return [ctx.banner('mcp.gen.ts'), MCP_PRELUDE, '', `export const mcpTools: McpToolDefinition[] = ${tsLiteral(buildMcpTools(ir))};`, '', MCP_HELPERS].join('\n');
+  },
+};
+
+const MCP_PRELUDE = `export type JsonSchema = boolean | { [key: string]: unknown };
+
+export type McpArgLocation = 'path' | 'query' | 'header' | 'body';
+
+export interface McpToolDefinition {
+  name: string;
+  title: string;
+  /** What the tool does, then what the operation's behaviour implies (cost, polling, retries). */
+  description: string;
+  /** Self-contained JSON Schema (no $refs) of the flattened arguments. */
+  inputSchema: {
+    type: 'object';
+    properties: { [arg: string]: JsonSchema };
+    required?: string[];
+    additionalProperties: false;
+  };
+  annotations: { readOnlyHint?: boolean; destructiveHint?: boolean; idempotentHint?: boolean; openWorldHint?: boolean };
+  /** The operation the tool calls. */
+  operationId: string;
+  method: string;
+  path: string;
+  /** Argument -> place on the HTTP request (\`name\` is the wire name; '' for a whole-body argument). */
+  args: { [arg: string]: { in: McpArgLocation; name: string; explode?: boolean } };
+  /** 'flat': body properties are separate arguments; 'single': one argument is the whole body. */
+  body:
+    | { mode: 'none' }
+    | { mode: 'flat'; contentType: string; required: boolean }
+    | { mode: 'single'; arg: string; contentType: string; required: boolean };
+}`;
+
+const MCP_HELPERS = `export const mcpToolsByName: ReadonlyMap<string, McpToolDefinition> = new Map(mcpTools.map((t) => [t.name, t]));
+
+export interface McpToolRequest {
+  path: { [name: string]: unknown };
+  query: { [name: string]: unknown };
+  headers: { [name: string]: string };
+  body?: unknown;
+}
+
+/**
+ * Tool arguments -> the operation's structured request (for the SDK's generic \`request\`).
+ * Throws on an argument the tool does not take (an excluded one included).
+ */
+export function toolRequest(tool: McpToolDefinition, input: { [arg: string]: unknown } = {}): McpToolRequest {
+  const out: McpToolRequest = { path: {}, query: {}, headers: {} };
+  const body: { [name: string]: unknown } = {};
+  let hasBody = false;
+  for (const [arg, value] of Object.entries(input)) {
+    if (value === undefined) continue;
+    const binding = tool.args[arg];
+    if (!binding) throw new TypeError(\`\${tool.name} takes no argument '\${arg}'\`);
+    if (binding.in === 'body') {
+      hasBody = true;
+      if (tool.body.mode === 'single') out.body = value;
+      else body[binding.name] = value;
+    } else if (binding.in === 'header') {
+      out.headers[binding.name] = String(value);
+    } else {
+      out[binding.in][binding.name] = value;
+    }
+  }
+  if (tool.body.mode === 'flat' && (hasBody || tool.body.required)) out.body = body;
+  return out;
+}
+`;

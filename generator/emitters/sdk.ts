@@ -1,0 +1,317 @@
+/**
+ * sdk.gen.ts + sdk-runtime.gen.ts: a typed client. The runtime (generator/templates/sdk-runtime.ts)
+ * is copied verbatim; this emitter writes what is specific to the spec: per operation a flattened
+ * params type, a response type and a descriptor, one class per tag with a method per operation
+ * (paginated lists return a PagePromise, async jobs get a `waitFor<Op>` helper), and the client class.
+ */
+import { readFile } from 'node:fs/promises';
+import type { IrDocument, IrOperation, IrTag } from '../ir-types.js';
+import { NameAllocator, propertyKey, toIdentifier, toPascal } from '../names.js';
+import { docComment, tsType } from '../schema/ts.js';
+import type { SchemaEnv } from '../schema/walker.js';
+import { tsLiteral } from './catalog.js';
+import type { EmitContext, Emitter } from './emitter.js';
+import { type ArgumentPlan, objectView, planArguments } from './mcp.js';
+import { isBinaryContent, schemaEnv, str, successResponses } from './source.js';
+
+const TEMPLATE = new URL('../templates/sdk-runtime.ts', import.meta.url);
+const RUNTIME_FILE = 'sdk-runtime.gen.ts';
+
+export interface SdkEmitterOptions {
+  /** Name of the client class; default: from info.title (`Lavendly API` -> `Lavendly`). */
+  clientName?: string;
+}
+
+export function createSdkEmitter(options: SdkEmitterOptions = {}): Emitter {
+  return {
+    name: 'sdk',
+    file: 'sdk.gen.ts',
+    async emit(ir, ctx) {
+      const runtime = await readFile(TEMPLATE, 'utf8');
+      return [
+        { file: 'sdk.gen.ts', text: emitSdk(ir, ctx, runtime, options) },
+        { file: RUNTIME_FILE, text: ctx.banner(RUNTIME_FILE) + runtime.replace(/\r\n/g, '\n') },
+      ];
+    },
+  };
+}
+
+export const emitter: Emitter = createSdkEmitter();
+
+/** `Lavendly API` -> `Lavendly`, `Swagger Petstore - OpenAPI 3.0` -> `SwaggerPetstore`. */
+export function clientClassName(title: string): string {
+  const words = title.split(/[^A-Za-z0-9]+/).filter(Boolean);
+  while (words.length > 1 && /^(api|apis|rest|http|openapi|swagger|spec|service|v?\d+(\.\d+)*)$/i.test(words[words.length - 1]!)) words.pop();
+  const name = toPascal(words.join(' '));
+  return name === '_' ? 'Client' : name;
+}
+
+function camel(words: string[]): string {
+  const [first = '', ...rest] = words;
+  return toIdentifier(first.toLowerCase() + rest.map((w) => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase()).join(''), { allowReserved: true });
+}
+
+function words(name: string): string[] {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((w) => w.toLowerCase());
+}
+
+function variants(word: string): string[] {
+  const out = [word, `${word}s`];
+  if (word.endsWith('ies')) out.push(`${word.slice(0, -3)}y`);
+  if (word.endsWith('es')) out.push(word.slice(0, -2));
+  if (word.endsWith('s')) out.push(word.slice(0, -1));
+  return out;
+}
+
+/** x-sdk-method, else the operationId without the tag's words when unique in the tag, else camelCase(operationId). */
+export function methodNames(ops: IrOperation[], tag: IrTag): Map<IrOperation, string> {
+  const tagWords = new Set(words(tag.name).flatMap(variants));
+  const candidate = new Map<IrOperation, string>();
+  for (const op of ops) {
+    if (op.sdkMethod) candidate.set(op, toIdentifier(op.sdkMethod, { allowReserved: true }));
+    else {
+      const kept = words(op.operationId).filter((w) => !tagWords.has(w));
+      candidate.set(op, kept.length ? camel(kept) : camel(words(op.operationId)));
+    }
+  }
+  const count = new Map<string, number>();
+  for (const name of candidate.values()) count.set(name, (count.get(name) ?? 0) + 1);
+  const names = new NameAllocator(['constructor']);
+  const out = new Map<IrOperation, string>();
+  // Explicit names first, so that a derived name never takes one the spec asked for.
+  for (const op of [...ops.filter((o) => o.sdkMethod), ...ops.filter((o) => !o.sdkMethod)]) {
+    const c = candidate.get(op)!;
+    const base = op.sdkMethod || count.get(c) === 1 ? c : camel(words(op.operationId)) || c;
+    out.set(op, names.take(base));
+  }
+  return new Map(ops.map((op) => [op, out.get(op)!]));
+}
+
+/** Names the runtime exports (re-exported from sdk.gen.ts): generated names must avoid them. */
+function runtimeExports(runtime: string): string[] {
+  return [...runtime.matchAll(/^export (?:declare )?(?:abstract )?(?:class|function|type|interface|const|let) ([A-Za-z_$][\w$]*)/gm)].map((m) => m[1]!);
+}
+
+interface OpNames {
+  params: string;
+  response: string;
+}
+
+function emitSdk(ir: IrDocument, ctx: EmitContext, runtime: string, options: SdkEmitterOptions): string {
+  const env = schemaEnv(ir);
+  const runtimeNames = runtimeExports(runtime);
+  const names = new NameAllocator(['T', ...runtimeNames]);
+  const componentNames = new Set(ir.schemas.map((s) => s.identifier));
+  const reexported = ir.schemas.map((s) => s.identifier).filter((n) => !runtimeNames.includes(n) && n !== 'T');
+  reexported.forEach((n) => names.reserve(n));
+  const clientName = names.take(options.clientName ?? clientClassName(ir.title));
+  const opsInterface = names.take(`${clientName}Operations`);
+  const opNames = new Map<IrOperation, OpNames>();
+  for (const op of ir.operations) {
+    opNames.set(op, { params: names.take(`${op.typeName}Params`), response: names.take(`${op.typeName}Response`) });
+  }
+  const plans = new Map(ir.operations.map((op) => [op, planArguments(op, env, 'sdk')]));
+  const out: string[] = [ctx.banner('sdk.gen.ts')];
+  const typesUsed = ir.operations.length > 0 && componentNames.size > 0;
+  if (typesUsed) out.push(`import type * as T from ${str(ctx.sibling('types.gen.ts'))};`);
+  const runtimeSpec = str(ctx.sibling(RUNTIME_FILE));
+  out.push(
+    `import { ApiClient, type ClientOptions, type NoBody, type OperationDescriptor, type PageItem, type PagePromise, type Renamed, type RequestOptions, type WaitOptions } from ${runtimeSpec};`,
+    '',
+    `export * from ${runtimeSpec};`,
+  );
+  if (reexported.length) {
+    out.push(`export type {\n${reexported.map((n) => `  ${n},`).join('\n')}\n} from ${str(ctx.sibling('types.gen.ts'))};`);
+  }
+  out.push('');
+
+  // Per operation: params and response types.
+  for (const op of ir.operations) {
+    const n = opNames.get(op)!;
+    const plan = plans.get(op)!;
+    out.push(docComment(`${op.method.toUpperCase()} ${op.path}${op.summary ? `: ${op.summary}` : ''}`, op.deprecated).trimEnd());
+    out.push(`export type ${n.params} = ${paramsType(op, plan, env)};`);
+    out.push(`export type ${n.response} = ${responseType(op, env)};`);
+    out.push('');
+  }
+
+  // The descriptor table and the type map.
+  const descriptors: Record<string, unknown> = {};
+  for (const op of ir.operations) descriptors[op.operationId] = descriptor(op, plans.get(op)!);
+  out.push(`export const operationDescriptors: { [operationId: string]: OperationDescriptor } = ${tsLiteral(descriptors)};`, '');
+  out.push(`/** operationId -> flattened params and success body, for the generic \`call\` / \`request\`. */`);
+  out.push(`export interface ${opsInterface} {`);
+  for (const op of ir.operations) {
+    const n = opNames.get(op)!;
+    out.push(`  ${propertyKey(op.operationId)}: { params: ${n.params}; response: ${n.response} };`);
+  }
+  out.push('}', '');
+
+  // One class per tag.
+  const groupProps = new NameAllocator(['constructor', 'baseUrl', 'operation', 'request', 'call', 'paginate', 'waitForJob', 'requestWithResponse']);
+  const groups: { prop: string; cls: string; tag: IrTag }[] = [];
+  for (const tag of ir.tagInfo) {
+    const ops = ir.operations.filter((o) => o.tag === tag.name);
+    if (!ops.length) continue;
+    const cls = names.take(`${tag.typeName}Api`);
+    const prop = groupProps.take(camel(words(tag.name)) || tag.identifier);
+    groups.push({ prop, cls, tag });
+    out.push(docComment(tag.description ?? `Operations tagged "${tag.name}".`).trimEnd());
+    out.push(`export class ${cls} {`);
+    out.push(`  readonly #client: ApiClient<${opsInterface}>;`);
+    out.push(`  constructor(client: ApiClient<${opsInterface}>) {`, '    this.#client = client;', '  }');
+    const methods = methodNames(ops, tag);
+    const taken = new NameAllocator(['constructor', ...methods.values()]);
+    for (const op of ops) out.push('', ...methodSource(op, methods.get(op)!, opNames, plans.get(op)!, env, ir, taken));
+    out.push('}', '');
+  }
+
+  // The client.
+  const envPrefix = clientName.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+  out.push(
+    docComment(
+      `${ir.title || clientName} client.\n\n\`new ${clientName}({ apiKey, baseUrl, timeout, maxRetries, fetch })\`; apiKey and baseUrl default to the ` +
+        `${envPrefix}_API_KEY and ${envPrefix}_BASE_URL environment variables, baseUrl then to ${ir.serverUrl || 'the spec\'s server'}.`,
+    ).trimEnd(),
+  );
+  out.push(`export class ${clientName} extends ApiClient<${opsInterface}> {`);
+  for (const g of groups) out.push(`  readonly ${g.prop}: ${g.cls};`);
+  out.push(`  constructor(options: ClientOptions = {}) {`);
+  out.push(
+    `    super(operationDescriptors, options, { name: ${str(clientName)}, version: ${str(ir.version)}, baseUrl: ${str(ir.serverUrl)}, envPrefix: ${str(envPrefix)} });`,
+  );
+  for (const g of groups) out.push(`    this.${g.prop} = new ${g.cls}(this);`);
+  out.push('  }', '}', '');
+  return out.join('\n');
+}
+
+function indentText(text: string, by: string): string {
+  return text.replace(/\n(?!\n)/g, `\n${by}`);
+}
+
+function paramsType(op: IrOperation, plan: ArgumentPlan, env: SchemaEnv): string {
+  const props = plan.args
+    .filter((a) => a.in !== 'body')
+    .map((a) => `${docComment(a.description)}${propertyKey(a.arg)}${a.required ? '' : '?'}: ${tsType(a.schema, env, { refPrefix: 'T.', binary: 'blob' })};`);
+  const body = plan.body;
+  if (body.mode === 'single') {
+    const type = bodyType(op, env);
+    props.push(`${propertyKey(body.arg)}${body.required ? '' : '?'}: ${type};`);
+  }
+  const parts: string[] = [];
+  if (props.length) parts.push(`{\n  ${indentText(props.join('\n'), '  ')}\n}`);
+  if (body.mode === 'flat') {
+    let type = bodyType(op, env);
+    if (/[|&]/.test(type) && !/^[\w.]+$/.test(type)) type = `(${type})`;
+    const renames = Object.entries(body.renamed).map(([from, to]) => `${propertyKey(from)}: ${str(to)}`);
+    if (renames.length) type = `Renamed<${type}, { ${renames.join('; ')} }>`;
+    // An optional body with required fields: either give a valid body or none of its fields.
+    const someRequired = (objectView(body.schema, env)?.required.length ?? 0) > 0;
+    parts.push(body.required || !someRequired ? type : `(${type} | NoBody<${type}>)`);
+  }
+  return parts.length ? parts.join(' & ') : '{ [key: string]: never }';
+}
+
+function bodyType(op: IrOperation, env: SchemaEnv): string {
+  const content = op.requestBody?.contents[0];
+  if (!content) return 'unknown';
+  if (isBinaryContent(content)) return 'Blob | Uint8Array | string';
+  return tsType(content.schema, env, { refPrefix: 'T.', binary: 'blob' });
+}
+
+function responseType(op: IrOperation, env: SchemaEnv): string {
+  const types = new Set<string>();
+  const responses = successResponses(op);
+  if (!responses.length) return 'unknown';
+  for (const r of responses) {
+    const c = r.contents[0];
+    if (!c) types.add('undefined');
+    else if (/^text\//i.test(c.contentType)) types.add('string');
+    else if (isBinaryContent(c) || !/json/i.test(c.contentType)) types.add('Blob');
+    else types.add(tsType(c.schema, env, { refPrefix: 'T.', binary: 'blob' }));
+  }
+  if (types.size === 1 && types.has('undefined')) return 'void';
+  return [...types].map((t) => (types.size > 1 && /[|&]/.test(t) && !t.startsWith('{') ? `(${t})` : t)).join(' | ');
+}
+
+function descriptor(op: IrOperation, plan: ArgumentPlan): Record<string, unknown> {
+  const args: Record<string, unknown> = {};
+  for (const a of plan.args) {
+    // Flat body properties travel by name; only renamed ones need an entry.
+    if (a.in === 'body' && (plan.body.mode !== 'single' ? a.arg === a.name : false)) continue;
+    args[a.arg] = { in: a.in, name: a.name, ...(a.explode === false ? { explode: false } : {}) };
+  }
+  const b = plan.body;
+  return {
+    method: op.method,
+    path: op.path,
+    args,
+    bodyMode: b.mode,
+    ...(b.mode === 'single' ? { bodyArg: b.arg } : {}),
+    bodyRequired: b.mode === 'none' ? false : b.required,
+    contentType: b.mode === 'none' ? null : b.contentType,
+    idempotencyHeader: plan.idempotencyHeader,
+    pagination: op.pagination,
+    asyncJob: op.asyncJob
+      ? { poll: op.asyncJob.poll, args: op.asyncJob.args, statusField: op.asyncJob.statusField, terminal: op.asyncJob.terminal }
+      : null,
+  };
+}
+
+function paramsRequired(op: IrOperation, plan: ArgumentPlan, env: SchemaEnv): boolean {
+  if (plan.args.some((a) => a.in !== 'body' && a.required)) return true;
+  const b = plan.body;
+  if (b.mode === 'single') return b.required;
+  if (b.mode === 'flat') return b.required && (objectView(b.schema, env)?.required.length ?? 0) > 0;
+  return false;
+}
+
+function methodSource(
+  op: IrOperation,
+  name: string,
+  opNames: Map<IrOperation, OpNames>,
+  plan: ArgumentPlan,
+  env: SchemaEnv,
+  ir: IrDocument,
+  taken: NameAllocator,
+): string[] {
+  const n = opNames.get(op)!;
+  const notes: string[] = [];
+  if (op.summary) notes.push(op.summary);
+  if (op.description && op.description.trim() !== op.summary?.trim()) notes.push(op.description.trim());
+  if (plan.idempotencyHeader) notes.push('Idempotent: one key (yours via `options.idempotencyKey`, or a generated one) is reused on every retry.');
+  if (op.pagination) notes.push('`await` it for the first page, or `for await` over it for every item of every page.');
+  const waitName = op.asyncJob ? taken.take(`waitFor${toPascal(op.operationId)}`) : null;
+  if (waitName) notes.push(`Returns a job: \`${waitName}(job)\` polls it until it is finished.`);
+  notes.push(`@see ${op.method.toUpperCase()} ${op.path}`);
+  const doc = (text: string, deprecated = false) => docComment(text, deprecated).trimEnd().split('\n').map((l) => `  ${l}`);
+  const lines = doc(notes.join('\n\n'), op.deprecated);
+  const param = paramsRequired(op, plan, env) ? `params: ${n.params}` : `params: ${n.params} = {}`;
+  const key = str(op.operationId);
+  if (op.pagination) {
+    lines.push(`  ${name}(${param}, options?: RequestOptions): PagePromise<${n.response}, PageItem<${n.response}>> {`);
+    lines.push(`    return this.#client.paginate(${key}, params, options);`, '  }');
+  } else {
+    lines.push(`  ${name}(${param}, options?: RequestOptions): Promise<${n.response}> {`);
+    lines.push(`    return this.#client.call(${key}, params, options);`, '  }');
+  }
+  if (op.asyncJob && waitName) {
+    const pollOp = ir.operations.find((o) => o.operationId === op.asyncJob!.poll)!;
+    const pollResponse = opNames.get(pollOp)!.response;
+    const terminal = op.asyncJob.terminal.join(', ');
+    lines.push('');
+    lines.push(
+      ...doc(
+        `Polls \`${op.asyncJob.poll}\` for the job returned by \`${name}\` until its ${op.asyncJob.statusField} is terminal (${terminal}), ` +
+          'then resolves to the last polled body. Rejects with WaitTimeoutError after `options.timeout` ms (default 10 min).',
+      ),
+    );
+    lines.push(`  ${waitName}(job: ${n.response}, options?: WaitOptions): Promise<${pollResponse}> {`);
+    lines.push(`    return this.#client.waitForJob(${key}, job, options) as Promise<${pollResponse}>;`, '  }');
+  }
+  return lines;
+}
