@@ -1,7 +1,9 @@
 import type { Knex } from 'knex';
 import * as core from './001_core.js';
 import * as idempotency from './002_idempotency.js';
+import * as workflows from './003_workflows.js';
 import * as ledgerJobs from './004_ledger_jobs.js';
+import * as assets from './005_assets.js';
 import * as publishWebhooks from './006_publish_webhooks.js';
 
 export interface Migration {
@@ -13,6 +15,8 @@ export interface Migration {
 export const migrations: Record<string, Migration> = {
   '001_core': core,
   '002_idempotency': idempotency,
+  '003_workflows': workflows,
   '004_ledger_jobs': ledgerJobs,
+  '005_assets': assets,
   '006_publish_webhooks': publishWebhooks,
 };

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Db } from '../db/knex.js';
 import type { AccountsService } from '../accounts/service.js';
+import type { FileStorage } from '../storage/index.js';
 import { UnauthorizedError } from './errors.js';
 
 /** The caller, as established by the API key. */
@@ -12,13 +13,16 @@ export interface AccountRef {
   keyId: string;
 }
 
-/** A provider the server can call (image, video, stitching, vision ...), reported by get_status. */
-export interface ProviderInfo {
-  /** What it does: 'text_to_image', 'image_to_video', 'stitch', 'vision', 'publish:youtube' ... */
-  capability: string;
-  /** Which implementation: 'local', 'fal', ... */
-  name: string;
-  wired: boolean;
+/**
+ * Which implementation backs each capability ('local' = the built-in ffmpeg providers), as
+ * get_status reports it. A capability nobody wired is reported as 'none'.
+ */
+export interface ProviderWiring {
+  text_to_image?: string;
+  image_to_video?: string;
+  vision_review?: string;
+  /** Platforms that can be published to ('youtube', 'tiktok', 'local'). */
+  publishers?: string[];
 }
 
 /**
@@ -28,9 +32,11 @@ export interface ProviderInfo {
 export interface Services {
   accounts: AccountsService;
   /** Providers by capability, for get_status. */
-  providers: ProviderInfo[];
-  /** Pending + running jobs (the jobs module wires this); absent -> get_status reports null. */
-  queueDepth?: () => Promise<number>;
+  providers: ProviderWiring;
+  /** Signed file URLs (src/storage). */
+  storage: FileStorage;
+  /** Key that signs list cursors (derived from the signing secret, purpose 'cursor'). */
+  cursorSecret: string;
   /** Anything else a module registers (ledger, jobs, storage, media ...), looked up by name. */
   [name: string]: unknown;
 }

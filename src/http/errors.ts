@@ -15,6 +15,7 @@ export const statusByCode = {
   conflict: 409,
   idempotency_key_reused: 409,
   idempotency_key_in_progress: 409,
+  workflow_busy: 409,
   precondition_failed: 412,
   payload_too_large: 413,
   unsupported_media_type: 415,
@@ -26,6 +27,9 @@ export const statusByCode = {
   unavailable: 503,
   // publishing
   no_finished_render: 409,
+  schedule_in_past: 400,
+  schedule_too_far: 400,
+  not_cancelable: 409,
   // assets, uploads and stored files
   url_not_allowed: 400,
   upload_slot_invalid: 400,

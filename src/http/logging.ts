@@ -45,7 +45,7 @@ export function accessLog(logger: Logger): Koa.Middleware {
         ip: ctx.ip,
         user_agent: ctx.get('user-agent') || undefined,
       };
-      if (status >= 500) logger.error(line, 'request');
+      if (status >= 500 && status !== 501) logger.error(line, 'request');
       else logger.info(line, 'request');
     }
   };

@@ -1,10 +1,9 @@
 import type Router from '@koa/router';
+import { mountRoutes } from '../../generated/routes.gen.js';
+import { handlers } from './handlers.js';
 import type { Runtime } from './runtime.js';
 
-/**
- * Mounts the generated operations with the hand-written handlers. Placeholder until
- * generated/routes.gen.ts exists.
- */
-export async function mountGenerated(_router: Router, _runtime: Runtime): Promise<void> {
-  throw new Error('generated/routes.gen.ts is not available yet: run `npm run generate`');
+/** Mounts every generated operation with the hand-written handlers. */
+export function mountGenerated(router: Router, runtime: Runtime): void {
+  mountRoutes(router, handlers, runtime);
 }

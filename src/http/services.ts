@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/knex.js';
 import type { CreditGranter } from '../accounts/accounts.js';
 import { grant } from '../ledger/index.js';
+import { FileStorage, loadSigningSecret, purposeKey } from '../storage/index.js';
 import { AccountsService } from '../accounts/service.js';
 import type { Services } from './context.js';
 
@@ -23,9 +24,12 @@ const creditGranter: CreditGranter = async (db, accountId, credits, reason) => {
  */
 export async function createServices(deps: ServiceDeps): Promise<Services> {
   const authCacheTtlMs = Number(process.env.LAVENDLY_AUTH_CACHE_MS ?? 5_000);
+  const secret = await loadSigningSecret(deps.config);
   const services: Services = {
     accounts: new AccountsService(deps.db, creditGranter, authCacheTtlMs),
-    providers: [],
+    providers: {},
+    storage: new FileStorage({ dataDir: deps.config.dataDir, publicBaseUrl: deps.config.publicBaseUrl, secret }),
+    cursorSecret: purposeKey(secret, 'cursor:v1').toString('base64url'),
   };
   return services;
 }

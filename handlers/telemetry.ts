@@ -1,0 +1,55 @@
+import fs from 'node:fs';
+import { catalog } from '../generated/catalog.gen.js';
+import type { TelemetryHandlers } from '../generated/handlers.gen.js';
+import type * as T from '../generated/types.gen.js';
+import { dbKind } from '../src/db/knex.js';
+import type { AppContext } from '../src/http/context.js';
+import { queueDepth } from '../src/jobs/index.js';
+import { NotImplementedError } from '../src/http/errors.js';
+
+const VERSION: string = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+const PLATFORMS: readonly string[] = ['youtube', 'tiktok', 'local'];
+
+async function databaseOk(ctx: AppContext): Promise<boolean> {
+  try {
+    await ctx.db.raw('select 1');
+    return true;
+  } catch (err) {
+    ctx.logger.warn({ err }, 'status: database ping failed');
+    return false;
+  }
+}
+
+export const telemetryHandlers = {
+  async get_status(_input, ctx) {
+    const ok = await databaseOk(ctx);
+    const queue = ok ? await queueDepth(ctx.db).catch(() => ({ queued: 0, running: 0 })) : { queued: 0, running: 0 };
+    const p = ctx.services.providers;
+    const body: T.ServiceStatus = {
+      version: VERSION,
+      database: { kind: dbKind(ctx.db), ok },
+      providers: {
+        text_to_image: p.text_to_image ?? 'none',
+        image_to_video: p.image_to_video ?? 'none',
+        vision_review: p.vision_review ?? 'none',
+        publishers: (p.publishers ?? []).filter((x) => PLATFORMS.includes(x)) as T.Platform[],
+      },
+      queue: { queued: Number(queue.queued), running: Number(queue.running) },
+    };
+    return { status: 200, body, headers: { 'Cache-Control': 'no-store' } };
+  },
+
+  async get_schema() {
+    // catalog.gen's interfaces lack the index signature of the spec's open `Catalog` schema, so
+    // tsc will not relate them; the response validator checks the shape at run time instead.
+    return { status: 200, body: catalog as unknown as T.Catalog, headers: { 'Cache-Control': 'public, max-age=60' } };
+  },
+
+  // Usage figures belong to the ledger (issue 4): they answer 501 until it lands them here.
+  async get_monthly_usage() {
+    throw new NotImplementedError('get_monthly_usage');
+  },
+  async get_top_spenders() {
+    throw new NotImplementedError('get_top_spenders');
+  },
+} satisfies TelemetryHandlers<AppContext>;

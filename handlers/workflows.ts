@@ -1,0 +1,104 @@
+/**
+ * Workflows: shots in, scenes and a canvas graph out. Every lookup is scoped to the calling
+ * account, so another account's workflow id answers 404 exactly like an unknown one.
+ */
+import type { WorkflowsHandlers } from '../generated/handlers.gen.js';
+import type * as T from '../generated/types.gen.js';
+import type { AppContext } from '../src/http/context.js';
+import { buildGraph, type SceneRow } from '../src/workflows/compile.js';
+import {
+  createWorkflow, deleteWorkflow, getWorkflow, listWorkflowSummaries, parseIfMatch, updateWorkflow,
+  type WorkflowSummaryRow, type WorkflowWithScenes,
+} from '../src/workflows/store.js';
+
+/** Signed URLs for a scene's stored artifacts. */
+function urlsFor(ctx: AppContext) {
+  return (scene: SceneRow) => ({
+    image_url: scene.image_key ? ctx.services.storage.signedUrl(scene.image_key) : null,
+    clip_url: scene.clip_key ? ctx.services.storage.signedUrl(scene.clip_key) : null,
+  });
+}
+
+function parseError(text: string | null): T.JobError | null {
+  if (!text) return null;
+  try {
+    const e = JSON.parse(text) as { code?: unknown; message?: unknown };
+    return { code: String(e.code ?? 'failed'), message: String(e.message ?? 'The last attempt failed.') };
+  } catch {
+    return { code: 'failed', message: text };
+  }
+}
+
+export function workflowView(ctx: AppContext, { workflow, scenes }: WorkflowWithScenes): T.Workflow {
+  const urls = urlsFor(ctx);
+  const { nodes, edges } = buildGraph(scenes, urls);
+  return {
+    id: workflow.id,
+    name: workflow.name,
+    description: workflow.description,
+    aspect_ratio: workflow.aspect_ratio,
+    version: workflow.version,
+    scenes: scenes.map((s) => ({
+      node_id: s.node_id,
+      index: s.position,
+      prompt: s.prompt,
+      image_prompt: s.image_prompt,
+      image_asset_id: s.image_asset_id,
+      duration_s: s.duration_s,
+      status: s.status,
+      image_node_id: s.image_node_id,
+      ...urls(s),
+      error: s.status === 'failed' ? parseError(s.error) : null,
+    })),
+    nodes: nodes as T.GraphNode[],
+    edges,
+    created_at: workflow.created_at,
+    updated_at: workflow.updated_at,
+  };
+}
+
+function summaryView(w: WorkflowSummaryRow): T.WorkflowSummary {
+  return {
+    id: w.id, name: w.name, description: w.description, aspect_ratio: w.aspect_ratio, version: w.version,
+    scene_count: w.scene_count, scenes_generated: w.scenes_generated, created_at: w.created_at, updated_at: w.updated_at,
+  };
+}
+
+export const etagOf = (version: number) => `"${version}"`;
+
+export const workflowsHandlers = {
+  async list_workflows(input, ctx) {
+    const page = await listWorkflowSummaries(ctx.db, ctx.account.id, {
+      limit: input.query.limit, cursor: input.query.cursor ?? null, secret: ctx.services.cursorSecret,
+    });
+    return { status: 200, body: { data: page.data.map(summaryView), next_cursor: page.next_cursor, has_more: page.has_more } };
+  },
+
+  async create_workflow(input, ctx) {
+    const created = await createWorkflow(ctx.db, ctx.account.id, input.body);
+    return {
+      status: 201,
+      body: workflowView(ctx, created),
+      headers: { ETag: etagOf(created.workflow.version), Location: `/workflows/${created.workflow.id}` },
+    };
+  },
+
+  async get_workflow(input, ctx) {
+    const found = await getWorkflow(ctx.db, ctx.account.id, input.path.id);
+    return { status: 200, body: workflowView(ctx, found), headers: { ETag: etagOf(found.workflow.version) } };
+  },
+
+  async update_workflow(input, ctx) {
+    const { version, ...patch } = input.body;
+    // If-Match and body `version` may both be given: each must name the current version.
+    let expected = parseIfMatch(input.headers['if-match']);
+    if (version !== undefined) expected = expected === null ? [version] : expected.filter((v) => v === version);
+    const updated = await updateWorkflow(ctx.db, ctx.account.id, input.path.id, patch, expected);
+    return { status: 200, body: workflowView(ctx, updated), headers: { ETag: etagOf(updated.workflow.version) } };
+  },
+
+  async delete_workflow(input, ctx) {
+    await deleteWorkflow(ctx.db, ctx.account.id, input.path.id);
+    return { status: 204 };
+  },
+} satisfies WorkflowsHandlers<AppContext>;

@@ -1,0 +1,245 @@
+import { dbKind, nowIso, type Db } from '../db/knex.js';
+import { ApiError, NotFoundError, PreconditionFailedError, ValidationError, type ValidationIssue } from '../http/errors.js';
+import { paginate, type Page } from '../http/pagination.js';
+import { newId } from '../util/ids.js';
+import { busyReason } from './busy.js';
+import { newSceneNodeIds, sameShot, shotFields, type SceneRow, type ShotInput } from './compile.js';
+
+export type AspectRatio = '16:9' | '9:16' | '1:1';
+export const DEFAULT_ASPECT_RATIO: AspectRatio = '16:9';
+
+export interface WorkflowRow {
+  id: string;
+  account_id: string;
+  name: string;
+  description: string | null;
+  aspect_ratio: AspectRatio;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WorkflowSummaryRow extends WorkflowRow {
+  scene_count: number;
+  scenes_generated: number;
+}
+
+export interface WorkflowWithScenes {
+  workflow: WorkflowRow;
+  scenes: SceneRow[];
+}
+
+function toWorkflowRow(r: Record<string, unknown>): WorkflowRow {
+  return {
+    id: String(r.id), account_id: String(r.account_id), name: String(r.name),
+    description: (r.description as string | null) ?? null, aspect_ratio: r.aspect_ratio as AspectRatio,
+    version: Number(r.version), created_at: String(r.created_at), updated_at: String(r.updated_at),
+  };
+}
+
+function toSceneRow(r: Record<string, unknown>): SceneRow {
+  return { ...(r as unknown as SceneRow), position: Number(r.position), duration_s: Number(r.duration_s) };
+}
+
+/** The workflow if it belongs to the account; another account's id is indistinguishable from none. */
+export async function findWorkflow(db: Db, accountId: string, id: string, opts: { lock?: boolean } = {}): Promise<WorkflowRow> {
+  const q = db('workflows').where({ id, account_id: accountId }).first();
+  if (opts.lock && dbKind(db) === 'postgres') q.forUpdate();
+  const row = await q;
+  if (!row) throw new NotFoundError('workflow', id);
+  return toWorkflowRow(row);
+}
+
+export async function listScenes(db: Db, workflowId: string): Promise<SceneRow[]> {
+  const rows = await db('workflow_scenes').where({ workflow_id: workflowId }).orderBy('position');
+  return rows.map(toSceneRow);
+}
+
+export async function getWorkflow(db: Db, accountId: string, id: string): Promise<WorkflowWithScenes> {
+  const workflow = await findWorkflow(db, accountId, id);
+  return { workflow, scenes: await listScenes(db, id) };
+}
+
+const tableSeen = new WeakMap<object, Set<string>>();
+async function hasTable(db: Db, name: string): Promise<boolean> {
+  const key = (db as unknown as { client: object }).client;
+  const seen = tableSeen.get(key) ?? new Set<string>();
+  tableSeen.set(key, seen);
+  if (seen.has(name)) return true;
+  const exists = await db.schema.hasTable(name);
+  if (exists) seen.add(name);
+  return exists;
+}
+
+/**
+ * Shots may start from an imported image: each `image_asset_id` must name an image asset of the
+ * same account (404 otherwise, as for any id of another account).
+ */
+async function checkImageAssets(db: Db, accountId: string, shots: readonly ShotInput[]): Promise<void> {
+  const wanted = shots.map((s, i) => ({ id: s.image_asset_id, i })).filter((x): x is { id: string; i: number } => !!x.id);
+  if (!wanted.length) return;
+  if (!(await hasTable(db, 'assets'))) {
+    throw new ValidationError({
+      body: wanted.map(({ i }) => ({ path: ['shots', i, 'image_asset_id'], message: 'This server stores no assets yet, so no asset id can be used.', code: 'unknown_asset' })),
+    });
+  }
+  const ids = [...new Set(wanted.map((w) => w.id))];
+  const rows = await db('assets').whereIn('id', ids).andWhere({ account_id: accountId }).select('id', 'kind');
+  const kinds = new Map(rows.map((r) => [String(r.id), String(r.kind)]));
+  const missing = wanted.find((w) => !kinds.has(w.id));
+  if (missing) throw new NotFoundError('asset', missing.id);
+  const wrongKind: ValidationIssue[] = wanted
+    .filter((w) => kinds.get(w.id) !== 'image')
+    .map(({ id, i }) => ({ path: ['shots', i, 'image_asset_id'], message: `Asset ${id} is a ${kinds.get(id)}, not an image.`, code: 'asset_not_image' }));
+  if (wrongKind.length) throw new ValidationError({ body: wrongKind });
+}
+
+function sceneFor(workflowId: string, accountId: string, position: number, shot: ShotInput, now: string): SceneRow {
+  return {
+    workflow_id: workflowId, account_id: accountId, position, ...newSceneNodeIds(), ...shotFields(shot),
+    status: 'draft', image_key: null, clip_key: null, error: null, created_at: now, updated_at: now,
+  };
+}
+
+export interface CreateWorkflowData {
+  name: string;
+  description?: string;
+  aspect_ratio?: AspectRatio;
+  shots: ShotInput[];
+}
+
+export async function createWorkflow(db: Db, accountId: string, input: CreateWorkflowData): Promise<WorkflowWithScenes> {
+  await checkImageAssets(db, accountId, input.shots);
+  const now = nowIso();
+  const workflow: WorkflowRow = {
+    id: newId('wf'), account_id: accountId, name: input.name, description: input.description ?? null,
+    aspect_ratio: input.aspect_ratio ?? DEFAULT_ASPECT_RATIO, version: 1, created_at: now, updated_at: now,
+  };
+  const scenes = input.shots.map((shot, i) => sceneFor(workflow.id, accountId, i, shot, now));
+  await db.transaction(async (trx) => {
+    await trx('workflows').insert(workflow);
+    if (scenes.length) await trx('workflow_scenes').insert(scenes);
+  });
+  return { workflow, scenes };
+}
+
+export interface UpdateWorkflowData {
+  name?: string;
+  description?: string | null;
+  aspect_ratio?: AspectRatio;
+  shots?: ShotInput[];
+}
+
+/**
+ * Applies an edit if the workflow is still at `expectedVersions` (any of them; null = no
+ * precondition). The version check and the increment are one conditional UPDATE, inside a
+ * transaction that also replaces the scenes, so two editors can never both win.
+ */
+export async function updateWorkflow(
+  db: Db, accountId: string, id: string, patch: UpdateWorkflowData, expectedVersions: number[] | null,
+): Promise<WorkflowWithScenes> {
+  if (patch.shots) await checkImageAssets(db, accountId, patch.shots);
+  return db.transaction(async (trx) => {
+    const current = await findWorkflow(trx, accountId, id, { lock: true });
+    if (expectedVersions && !expectedVersions.includes(current.version)) throw stale(current.version, expectedVersions);
+    const reason = await busyReason(trx, id);
+    if (reason) throw busy(id, reason);
+    const now = nowIso();
+    const changes: Partial<WorkflowRow> = { updated_at: now, version: current.version + 1 };
+    if (patch.name !== undefined) changes.name = patch.name;
+    if (patch.description !== undefined) changes.description = patch.description;
+    if (patch.aspect_ratio !== undefined) changes.aspect_ratio = patch.aspect_ratio;
+    const n = await trx('workflows').where({ id, account_id: accountId, version: current.version }).update(changes);
+    if (n !== 1) {
+      const now2 = await findWorkflow(trx, accountId, id);
+      throw stale(now2.version, expectedVersions ?? [current.version]);
+    }
+    const reframed = patch.aspect_ratio !== undefined && patch.aspect_ratio !== current.aspect_ratio;
+    if (patch.shots) await replaceScenes(trx, current, patch.shots, now, reframed);
+    else if (reframed) await resetScenes(trx, id, now);
+    return { workflow: { ...current, ...changes } as WorkflowRow, scenes: await listScenes(trx, id) };
+  });
+}
+
+const RESET = { status: 'draft', image_key: null, clip_key: null, error: null } as const;
+
+/** Clips made for another frame shape do not fit the new one: every scene goes back to draft. */
+async function resetScenes(trx: Db, workflowId: string, now: string): Promise<void> {
+  await trx('workflow_scenes').where({ workflow_id: workflowId }).update({ ...RESET, updated_at: now });
+}
+
+/**
+ * Scenes keep their node ids by position. A scene whose shot is unchanged keeps its artifacts;
+ * a changed one returns to draft; extra positions are added or removed.
+ */
+async function replaceScenes(trx: Db, wf: WorkflowRow, shots: ShotInput[], now: string, resetAll: boolean): Promise<void> {
+  const existing = await listScenes(trx, wf.id);
+  const inserts: SceneRow[] = [];
+  for (let i = 0; i < shots.length; i++) {
+    const shot = shots[i]!;
+    const scene = existing[i];
+    if (!scene) {
+      inserts.push(sceneFor(wf.id, wf.account_id, i, shot, now));
+    } else if (resetAll || !sameShot(scene, shot)) {
+      await trx('workflow_scenes').where({ workflow_id: wf.id, node_id: scene.node_id })
+        .update({ ...shotFields(shot), ...RESET, updated_at: now });
+    }
+  }
+  await trx('workflow_scenes').where({ workflow_id: wf.id }).andWhere('position', '>=', shots.length).del();
+  if (inserts.length) await trx('workflow_scenes').insert(inserts);
+}
+
+export async function deleteWorkflow(db: Db, accountId: string, id: string): Promise<void> {
+  await db.transaction(async (trx) => {
+    await findWorkflow(trx, accountId, id, { lock: true });
+    const reason = await busyReason(trx, id);
+    if (reason) throw busy(id, reason);
+    await trx('workflow_scenes').where({ workflow_id: id }).del();
+    await trx('workflows').where({ id, account_id: accountId }).del();
+  });
+}
+
+export async function listWorkflowSummaries(
+  db: Db, accountId: string, page: { limit?: number; cursor?: string | null; secret: string },
+): Promise<Page<WorkflowSummaryRow>> {
+  const counts = (alias: string, generatedOnly: boolean) => {
+    const q = db(`workflow_scenes as ${alias}`).count('*').where(`${alias}.workflow_id`, db.ref('w.id'));
+    if (generatedOnly) q.andWhere(`${alias}.status`, 'generated');
+    return q;
+  };
+  const query = db('workflows as w')
+    .where('w.account_id', accountId)
+    .select('w.*', counts('s1', false).as('scene_count'), counts('s2', true).as('scenes_generated'));
+  return paginate<Record<string, unknown>, WorkflowSummaryRow>(query, {
+    limit: page.limit, cursor: page.cursor, secret: page.secret, scope: `workflows:${accountId}`,
+    keys: [{ column: 'w.created_at' }, { column: 'w.id' }],
+    map: (r) => ({ ...toWorkflowRow(r), scene_count: Number(r.scene_count), scenes_generated: Number(r.scenes_generated) }),
+  });
+}
+
+function stale(current: number, expected: number[]): ApiError {
+  return new PreconditionFailedError(
+    `The workflow changed: this edit is based on version ${expected.join(' or ')}, but it is now at version ${current}. Re-read it and retry.`,
+    { current_version: current },
+  );
+}
+
+function busy(id: string, reason: string): ApiError {
+  return new ApiError('workflow_busy', `Workflow ${id} cannot be changed now: ${reason}.`, { id });
+}
+
+/**
+ * The versions an `If-Match` header allows: `"3"`, `W/"3"`, `3`, or a list of those; `*` allows
+ * any (null). A value naming no version can never match: an empty list.
+ */
+export function parseIfMatch(header: string | undefined): number[] | null {
+  if (header === undefined) return null;
+  const trimmed = header.trim();
+  if (trimmed === '*') return null;
+  const versions: number[] = [];
+  for (const part of trimmed.split(',')) {
+    const m = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(part);
+    if (m) versions.push(Number(m[1]));
+  }
+  return versions;
+}
