@@ -7,7 +7,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 export type TransferFailure = 'too_large' | 'idle_timeout' | 'timeout' | 'aborted' | 'source_error' | 'io_error';
@@ -33,6 +33,11 @@ export interface LimitedWriteOptions {
   signal?: AbortSignal;
   /** How many leading bytes to keep for content sniffing (default 4100). */
   headBytes?: number;
+  /**
+   * On failure, detach from the source and pause it instead of destroying it. For a server-side
+   * request body: destroying it would reset the socket before the error response is sent.
+   */
+  keepSourceOpen?: boolean;
 }
 
 export interface LimitedWriteResult {
@@ -88,13 +93,31 @@ export async function writeLimited(source: Readable, destPath: string, options: 
     },
   });
 
+  // With keepSourceOpen, the pipeline owns (and on failure destroys) only a pass-through fed by
+  // the source; the source itself is unpiped and paused.
+  let input: Readable = source;
+  let detach = () => {};
+  if (options.keepSourceOpen) {
+    const relay = new PassThrough();
+    const onSourceError = (err: Error) => relay.destroy(err);
+    source.on('error', onSourceError);
+    source.pipe(relay);
+    input = relay;
+    detach = () => {
+      source.unpipe(relay);
+      source.off('error', onSourceError);
+      source.pause();
+    };
+  }
   armIdle();
   try {
-    await pipeline(source, meter, fs.createWriteStream(tmp, { flags: 'wx', mode: 0o600 }), { signal: local.signal });
+    await pipeline(input, meter, fs.createWriteStream(tmp, { flags: 'wx', mode: 0o600 }), { signal: local.signal });
+    detach();
     await fs.promises.rename(tmp, destPath);
   } catch (err) {
     await fs.promises.rm(tmp, { force: true });
-    if (!source.destroyed) source.destroy();
+    if (options.keepSourceOpen) detach();
+    else if (!source.destroyed) source.destroy();
     throw toTransferError(err, local.signal, bytes);
   } finally {
     clearTimeout(idleTimer);

@@ -1,0 +1,336 @@
+/**
+ * Assets: media brought in from outside, by URL (`importAsset`) or by upload (uploads.ts), under
+ * the app uploader's limits: size while streaming, duration by probing, the account's storage
+ * quota in SQL, and the real type sniffed from the bytes. The file lands in storage only once
+ * every check passed; any failure leaves no file behind.
+ */
+import fs from 'node:fs';
+import type { Knex } from 'knex';
+import { nowIso } from '../db/knex.js';
+import { ApiError, NotFoundError, ValidationError } from '../http/errors.js';
+import { AddressNotAllowedError } from '../net/address-policy.js';
+import { SafeFetchError, safeDownload } from '../net/safe-fetch.js';
+import { sniff, type MediaFamily } from '../net/sniff.js';
+import type { FileStorage } from '../storage/storage.js';
+import { newId } from '../util/ids.js';
+import { isAssetKind, limitsFor, type AssetKind, type AssetsConfig, type KindLimits } from './config.js';
+import { ffprobe, type AssetProbe } from './probe.js';
+import { getUsage, reserveBytes, releaseBytes } from './quota.js';
+
+export interface Asset {
+  id: string;
+  kind: AssetKind;
+  /** Signed, expiring URL of the file. */
+  url: string;
+  url_expires_at: string;
+  /** Sniffed from the bytes, never taken from the sender. */
+  content_type: string;
+  bytes: number;
+  duration_s: number | null;
+  width: number | null;
+  height: number | null;
+  source: 'url' | 'upload';
+  source_url: string | null;
+  filename: string | null;
+  sha256: string;
+  created_at: string;
+}
+
+export interface AssetRow {
+  id: string;
+  account_id: string;
+  kind: AssetKind;
+  source: 'url' | 'upload';
+  source_url: string | null;
+  filename: string | null;
+  file_key: string;
+  bytes: number | string;
+  content_type: string;
+  sha256: string;
+  duration_s: number | null;
+  width: number | null;
+  height: number | null;
+  created_at: string;
+}
+
+export interface AssetDeps {
+  db: Knex;
+  storage: FileStorage;
+  config?: AssetsConfig;
+}
+
+export function assetFromRow(row: AssetRow, storage: FileStorage, config: AssetsConfig = {}): Asset {
+  const signed = storage.signedUrlWithExpiry(row.file_key, { expiresInS: config.urlTtlS });
+  return {
+    id: row.id,
+    kind: row.kind,
+    url: signed.url,
+    url_expires_at: signed.expiresAt.toISOString(),
+    content_type: row.content_type,
+    bytes: Number(row.bytes),
+    duration_s: row.duration_s === null ? null : Number(row.duration_s),
+    width: row.width === null ? null : Number(row.width),
+    height: row.height === null ? null : Number(row.height),
+    source: row.source,
+    source_url: row.source_url,
+    filename: row.filename,
+    sha256: row.sha256,
+    created_at: row.created_at,
+  };
+}
+
+/** Which stream family an asset kind must carry. */
+export function familyOf(kind: AssetKind): MediaFamily {
+  return kind === 'image' ? 'image' : kind === 'video' ? 'video' : 'audio';
+}
+
+export function assertKind(kind: unknown): asserts kind is AssetKind {
+  if (!isAssetKind(kind)) {
+    throw new ValidationError({ body: [{ path: ['kind'], message: 'kind must be one of image, video, music, voice, sfx', code: 'invalid_value' }] });
+  }
+}
+
+export class AssetTooLargeError extends ApiError {
+  constructor(kind: AssetKind, limits: KindLimits, got?: { declaredBytes?: number; receivedBytes?: number }) {
+    const mb = Math.round((limits.maxBytes / (1024 * 1024)) * 10) / 10;
+    super('asset_too_large', `A ${kind} may be at most ${mb} MB (${limits.maxBytes} bytes); this file is larger.`, {
+      kind,
+      max_bytes: limits.maxBytes,
+      ...(got?.declaredBytes !== undefined ? { declared_bytes: got.declaredBytes } : {}),
+    });
+  }
+}
+
+export class AssetTooLongError extends ApiError {
+  constructor(kind: AssetKind, maxDurationS: number, durationS: number) {
+    super('asset_too_long', `A ${kind} may be at most ${maxDurationS / 60} min long; this one lasts ${Math.round(durationS * 10) / 10} s.`, {
+      kind,
+      max_duration_s: maxDurationS,
+      duration_s: Math.round(durationS * 1000) / 1000,
+    });
+  }
+}
+
+function mismatch(kind: AssetKind, detected: string, what: string): ApiError {
+  return new ApiError('unsupported_media_type', `A ${kind} asset must be ${familyOf(kind) === 'audio' ? 'an audio' : `a ${familyOf(kind)}`} file, but this is ${what} (${detected}).`, {
+    kind,
+    expected: familyOf(kind),
+    detected_type: detected,
+  });
+}
+
+/**
+ * The checks common to imports and uploads, on a file fully received at `stagedPath`: type by
+ * sniffing, streams and duration by probing, then the quota in SQL together with the asset row.
+ * The file is moved into the account's folder only when everything passed; the staged file is
+ * always gone afterwards.
+ */
+export async function storeReceivedFile(
+  deps: AssetDeps,
+  input: {
+    accountId: string;
+    kind: AssetKind;
+    stagedPath: string;
+    head: Buffer;
+    bytes: number;
+    sha256: string;
+    source: 'url' | 'upload';
+    sourceUrl?: string | null;
+    filename?: string | null;
+    /** Runs inside the transaction that creates the asset (e.g. to complete an upload slot). */
+    inTransaction?: (trx: Knex.Transaction, assetId: string) => Promise<void>;
+  },
+): Promise<Asset> {
+  const { db, storage } = deps;
+  const config = deps.config ?? {};
+  const { kind, accountId } = input;
+  const limits = limitsFor(kind, config);
+  let movedKey: string | null = null;
+  try {
+    if (input.bytes > limits.maxBytes) throw new AssetTooLargeError(kind, limits);
+    const type = sniff(input.head);
+    if (!type) {
+      throw new ApiError('unsupported_media_type', `This is not a supported ${familyOf(kind)} file (accepted: PNG, JPEG, GIF, WebP images; MP4, MOV, WebM, MKV video; MP3, AAC, M4A, WAV, OGG, FLAC audio).`, {
+        kind,
+        expected: familyOf(kind),
+      });
+    }
+    const family = familyOf(kind);
+    if (!type.families.includes(family)) throw mismatch(kind, type.mime, `${type.families[0] === 'image' ? 'an image' : type.families[0] === 'audio' ? 'an audio file' : 'a video'}`);
+
+    let probe: AssetProbe;
+    try {
+      probe = await (config.probe ?? ffprobe)(input.stagedPath);
+    } catch {
+      throw new ApiError('unprocessable', `The file looks like ${type.mime} but cannot be read as media (damaged or truncated).`, { kind, detected_type: type.mime, reason: 'unreadable_media' }, {});
+    }
+    if (family === 'video' && !probe.hasVideo) throw mismatch(kind, type.mime, 'a file without a video stream');
+    if (family === 'audio' && !probe.hasAudio) throw mismatch(kind, type.mime, 'a file without an audio stream');
+    if (family === 'audio' && probe.hasVideo) throw mismatch(kind, type.mime, 'a video');
+    if (family === 'image' && (!probe.width || !probe.height)) throw mismatch(kind, type.mime, 'not a picture');
+    const durationS = family === 'image' ? null : probe.durationS;
+    if (limits.maxDurationS !== null && family !== 'image') {
+      if (durationS === null) {
+        throw new ApiError('unprocessable', 'The media duration cannot be determined.', { kind, reason: 'unknown_duration' });
+      }
+      if (durationS > limits.maxDurationS) throw new AssetTooLongError(kind, limits.maxDurationS, durationS);
+    }
+
+    const id = newId('ast');
+    const key = storage.keyFor(accountId, `${id}.${type.ext}`);
+    await storage.moveIn(input.stagedPath, key);
+    movedKey = key;
+    const row: AssetRow = {
+      id,
+      account_id: accountId,
+      kind,
+      source: input.source,
+      source_url: input.sourceUrl ?? null,
+      filename: input.filename ?? null,
+      file_key: key,
+      bytes: input.bytes,
+      content_type: type.mime,
+      sha256: input.sha256,
+      duration_s: durationS === null ? null : Math.round(durationS * 1000) / 1000,
+      width: family === 'audio' ? null : probe.width,
+      height: family === 'audio' ? null : probe.height,
+      created_at: nowIso(),
+    };
+    await db.transaction(async (trx) => {
+      await reserveBytes(trx, accountId, input.bytes, config);
+      await trx('assets').insert(row);
+      await input.inTransaction?.(trx, id);
+    });
+    movedKey = null; // committed: the file now belongs to the asset
+    return assetFromRow(row, storage, config);
+  } finally {
+    await fs.promises.rm(input.stagedPath, { force: true });
+    if (movedKey) await storage.remove(movedKey).catch(() => {});
+  }
+}
+
+/** Turns a transfer failure into what the client is told. */
+export function importErrorFrom(err: SafeFetchError, kind: AssetKind, limits: KindLimits, capBytes: number, usage: { remainingBytes: number; quotaBytes: number; usedBytes: number }): ApiError | null {
+  const upstream = (message: string, reason: string, extra: Record<string, unknown> = {}) =>
+    new ApiError('upstream_error', message, { reason, ...extra });
+  switch (err.reason) {
+    case 'url_not_allowed': {
+      const reason = err.cause instanceof AddressNotAllowedError ? err.cause.reason : 'address_not_allowed';
+      const messages: Record<AddressNotAllowedError['reason'], string> = {
+        invalid_url: 'The URL is not valid.',
+        scheme_not_allowed: 'Only http and https URLs can be imported.',
+        credentials_not_allowed: 'URLs with a user name or password cannot be imported.',
+        hostname_not_allowed: 'This URL names a local host and cannot be imported.',
+        // Deliberately vague about where a name pointed: answers must not map internal DNS.
+        address_not_allowed: 'This URL points to a local, private or reserved address (directly, through DNS or through a redirect) and cannot be imported.',
+      };
+      return new ApiError('url_not_allowed', messages[reason], { reason });
+    }
+    case 'too_large': {
+      const size = err.detail.declaredBytes ?? err.detail.receivedBytes ?? capBytes + 1;
+      if (size > limits.maxBytes || capBytes >= limits.maxBytes) {
+        return new AssetTooLargeError(kind, limits, { declaredBytes: err.detail.declaredBytes });
+      }
+      return new ApiError(
+        'quota_exceeded',
+        `This file is larger than the ${usage.remainingBytes} bytes left of the account's ${usage.quotaBytes}-byte storage quota.`,
+        { needed_bytes: err.detail.declaredBytes ?? null, used_bytes: usage.usedBytes, quota_bytes: usage.quotaBytes, remaining_bytes: usage.remainingBytes },
+      );
+    }
+    case 'timeout':
+    case 'idle_timeout':
+      return new ApiError('upstream_timeout', 'The remote server was too slow to send the file.', { reason: err.reason });
+    case 'http_status':
+      return upstream(`The remote server answered ${err.detail.status}.`, 'http_status', { upstream_status: err.detail.status });
+    case 'dns_failed':
+      return upstream('The URL\'s host name could not be resolved.', 'dns_failed');
+    case 'too_many_redirects':
+      return upstream('The URL redirects too many times.', 'too_many_redirects');
+    case 'bad_redirect':
+      return upstream('The URL redirects to an invalid location.', 'bad_redirect');
+    case 'network':
+    case 'aborted':
+      return upstream('The file could not be downloaded from the remote server.', err.reason);
+    default:
+      return null; // io_error: ours, an internal error
+  }
+}
+
+/**
+ * `import_asset`: download `url` as an asset of `kind` for the account. Throws ApiError for
+ * every refusal (url_not_allowed, asset_too_large, asset_too_long, quota_exceeded,
+ * unsupported_media_type, upstream_error, upstream_timeout, ...).
+ */
+export async function importAsset(
+  args: AssetDeps & { accountId: string; url: string; kind: AssetKind | string; signal?: AbortSignal },
+): Promise<Asset> {
+  const { db, storage, accountId, url } = args;
+  const config = args.config ?? {};
+  const kind = args.kind;
+  assertKind(kind);
+  const limits = limitsFor(kind, config);
+  const usage = await getUsage(db, accountId, config);
+  if (usage.remainingBytes <= 0) throw new ApiError('quota_exceeded', `The account's ${usage.quotaBytes}-byte storage quota is used up.`, { used_bytes: usage.usedBytes, quota_bytes: usage.quotaBytes, remaining_bytes: 0 });
+  // Stop streaming at whichever comes first: the kind's size limit or what the quota has left.
+  const capBytes = Math.min(limits.maxBytes, usage.remainingBytes);
+  const staged = storage.stagingPath();
+  let downloaded;
+  try {
+    downloaded = await safeDownload(url, {
+      destPath: staged,
+      maxBytes: capBytes,
+      allowedPolicy: config.addressPolicy,
+      resolve: config.resolve,
+      timeoutMs: config.fetchTimeoutMs ?? 10 * 60_000,
+      idleTimeoutMs: config.idleTimeoutMs ?? 30_000,
+      signal: args.signal,
+    });
+  } catch (err) {
+    await fs.promises.rm(staged, { force: true });
+    if (err instanceof SafeFetchError) {
+      const apiError = importErrorFrom(err, kind, limits, capBytes, usage);
+      if (apiError) throw apiError;
+    }
+    throw err;
+  }
+  return storeReceivedFile(
+    { db, storage, config },
+    {
+      accountId,
+      kind,
+      stagedPath: downloaded.path,
+      head: downloaded.head,
+      bytes: downloaded.bytes,
+      sha256: downloaded.sha256,
+      source: 'url',
+      sourceUrl: url,
+    },
+  );
+}
+
+/** One asset of the account (another account's id answers 404). */
+export async function getAsset(args: AssetDeps & { accountId: string; id: string }): Promise<Asset> {
+  const row = (await args.db('assets').where({ id: args.id, account_id: args.accountId }).first()) as AssetRow | undefined;
+  if (!row) throw new NotFoundError('asset', args.id);
+  return assetFromRow(row, args.storage, args.config);
+}
+
+/** Absolute path and type of an asset's file, for the media pipeline (tracks, image sources). */
+export async function assetFile(args: AssetDeps & { accountId: string; id: string }): Promise<{ path: string; row: AssetRow }> {
+  const row = (await args.db('assets').where({ id: args.id, account_id: args.accountId }).first()) as AssetRow | undefined;
+  if (!row) throw new NotFoundError('asset', args.id);
+  return { path: args.storage.pathFor(row.file_key), row };
+}
+
+/** Deletes an asset, its file, and gives its bytes back to the quota. */
+export async function deleteAsset(args: AssetDeps & { accountId: string; id: string }): Promise<void> {
+  const { db, storage, accountId, id } = args;
+  const key = await db.transaction(async (trx) => {
+    const row = (await trx('assets').where({ id, account_id: accountId }).first()) as AssetRow | undefined;
+    if (!row) throw new NotFoundError('asset', id);
+    const deleted = await trx('assets').where({ id, account_id: accountId }).delete();
+    if (deleted === 1) await releaseBytes(trx, accountId, Number(row.bytes));
+    return row.file_key;
+  });
+  await storage.remove(key);
+}
