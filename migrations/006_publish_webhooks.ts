@@ -30,12 +30,17 @@ export async function up(db: Knex): Promise<void> {
     t.text('video_url');
     t.float('video_duration_s');
     t.enu('status', ['scheduled', 'publishing', 'published', 'failed', 'canceled']).notNullable();
+    // When the run is due; `immediate` says the caller asked for now rather than for a time.
     t.string('scheduled_for').notNullable();
+    t.boolean('immediate').notNullable().defaultTo(false);
     t.text('title');
     t.text('caption');
     t.text('published_url');
     t.string('external_id');
+    t.string('error_code');
     t.text('error');
+    // Runs that failed before the platform got any bytes and were put back on the schedule.
+    t.integer('attempts').notNullable().defaultTo(0);
     // Set by the one runner whose conditional update scheduled -> publishing succeeded.
     t.string('claim_token');
     t.string('created_at').notNullable();

@@ -11,4 +11,5 @@ export {
 export { emitEvent, WEBHOOK_EVENT_TYPES, type EmitEventInput, type EmittedEvent, type WebhookEventType } from './events.js';
 export { defaultWebhookOptions, parseSchedule, webhookOptionsFromEnv, type WebhookOptions } from './options.js';
 export type { Page, PageQuery } from './page.js';
-export { enqueueJob, JOB_TYPES, useJobQueue, type EnqueueFn, type JobRequest } from './queue.js';
+export { webhookJobHandlers } from './jobs.js';
+export { enqueueJob, JOB_TYPES, type JobRequest } from './queue.js';

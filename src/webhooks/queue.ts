@@ -1,12 +1,11 @@
 import type { Knex } from 'knex';
+import { enqueue } from '../jobs/index.js';
 
 /**
- * The seam to the durable job queue. Webhook deliveries and scheduled publications are enqueued
- * in the same transaction that writes them, so a job exists exactly when its row does.
- *
- * Until the queue is installed (`useJobQueue`), nothing is enqueued and the sweepers
- * (`runDueDeliveries`, `runDuePublications`) find due work from the rows themselves; they stay
- * useful afterwards as a safety net.
+ * Webhook deliveries and scheduled publications run on the durable job queue. Each job is enqueued
+ * in the same transaction that writes its row, so a job exists exactly when its row does; dedupe
+ * keys make every enqueue safe to repeat. The sweepers (`runDueDeliveries`, `runDuePublications`)
+ * remain as a safety net for rows whose job was lost or never written (older rows).
  */
 export interface JobRequest {
   type: string;
@@ -15,16 +14,8 @@ export interface JobRequest {
   dedupeKey?: string;
 }
 
-export type EnqueueFn = (db: Knex | Knex.Transaction, job: JobRequest) => Promise<unknown>;
-
-let enqueueImpl: EnqueueFn | null = null;
-
-export function useJobQueue(fn: EnqueueFn | null): void {
-  enqueueImpl = fn;
-}
-
 export async function enqueueJob(db: Knex | Knex.Transaction, job: JobRequest): Promise<void> {
-  if (enqueueImpl) await enqueueImpl(db, job);
+  await enqueue(db, job);
 }
 
 export const JOB_TYPES = {

@@ -137,11 +137,11 @@ describe.each(testDatabases())('webhooks on %s', (kind) => {
     ]) {
       const err = await createEndpoint(fresh.db, { accountId: ACCOUNT, url, events: ['*'] }).then(() => null, (e: unknown) => e);
       expect(err, url).toBeInstanceOf(ApiError);
-      expect((err as ApiError).code).toBe('validation_error');
+      expect((err as ApiError).code).toBe('url_not_allowed');
       expect((err as ApiError).status).toBe(400);
     }
     // Even the test policy never allows link-local (cloud metadata) addresses.
-    expect(refusalFor('169.254.169.254', testPolicy)).toMatch(/reserved/);
+    expect(refusalFor('169.254.169.254', testPolicy)).toMatch(/link-local/);
     expect(refusalFor('127.0.0.1', testPolicy)).toBeNull();
     expect(refusalFor('93.184.216.34')).toBeNull();
     expect(await fresh.db('webhook_endpoints').select('id')).toEqual([]);

@@ -1,0 +1,86 @@
+import type { Knex } from 'knex';
+import { nowIso } from '../db/knex.js';
+import { NotFoundError, ValidationError } from '../http/errors.js';
+import { newId } from '../util/ids.js';
+import { credentialsKey, openCredentials, sealCredentials, type SecretsOptions } from './credentials.js';
+import { PLATFORMS, type Platform, type PublishChannel } from './types.js';
+
+/** What any answer shows of a channel: never its credentials. */
+export interface Channel {
+  id: string;
+  platform: Platform;
+  name: string;
+  created_at: string;
+}
+
+export interface ChannelList {
+  /** False when the account has no channel: the user must connect one (an agent cannot). */
+  connected: boolean;
+  data: Channel[];
+}
+
+export interface ConnectChannelInput {
+  accountId: string;
+  platform: Platform;
+  name: string;
+  /** Platform tokens (`access_token`, optional `privacy_status` / `privacy_level`); `{}` for local. */
+  credentials: Record<string, unknown>;
+}
+
+const PUBLIC_COLUMNS = ['id', 'platform', 'name', 'created_at'] as const;
+
+function invalid(path: string, message: string): ValidationError {
+  return new ValidationError({ body: [{ path: [path], code: 'invalid', message }] }, message);
+}
+
+/**
+ * Connects a channel (admin endpoint and CLI only: publishing on someone's behalf is not an agent's
+ * call). The credentials are sealed before they are stored and are never returned.
+ */
+export async function connectChannel(db: Knex, input: ConnectChannelInput, secrets: SecretsOptions = {}): Promise<Channel> {
+  if (!PLATFORMS.includes(input.platform)) throw invalid('platform', `Unknown platform '${input.platform}' (known: ${PLATFORMS.join(', ')}).`);
+  const name = input.name?.trim();
+  if (!name || name.length > 200) throw invalid('name', 'A channel needs a name of 1 to 200 characters.');
+  const credentials = input.credentials ?? {};
+  if (typeof credentials !== 'object' || Array.isArray(credentials)) throw invalid('credentials', 'Credentials must be an object.');
+  if (input.platform !== 'local' && (typeof credentials.access_token !== 'string' || !credentials.access_token)) {
+    throw invalid('credentials', `A ${input.platform} channel needs an access_token.`);
+  }
+  const id = newId('ch');
+  const row = {
+    id,
+    account_id: input.accountId,
+    platform: input.platform,
+    name,
+    credentials_sealed: sealCredentials(id, credentials, credentialsKey(secrets)),
+    created_at: nowIso(),
+  };
+  await db('channels').insert(row);
+  return { id, platform: row.platform, name, created_at: row.created_at };
+}
+
+export async function listChannels(db: Knex, accountId: string): Promise<ChannelList> {
+  const data = (await db('channels')
+    .where({ account_id: accountId })
+    .orderBy([{ column: 'created_at', order: 'asc' }, { column: 'id', order: 'asc' }])
+    .select(...PUBLIC_COLUMNS)) as Channel[];
+  return { connected: data.length > 0, data };
+}
+
+export async function getChannel(db: Knex | Knex.Transaction, accountId: string, id: string): Promise<Channel> {
+  const row = await db('channels').where({ account_id: accountId, id }).first(...PUBLIC_COLUMNS);
+  if (!row) throw new NotFoundError('channel', id);
+  return row as Channel;
+}
+
+/** The only read of the credentials: for the adapter, at publish time. */
+export async function loadChannelForPublish(db: Knex, id: string, secrets: SecretsOptions = {}): Promise<PublishChannel> {
+  const row = await db('channels').where({ id }).first('id', 'platform', 'name', 'credentials_sealed');
+  if (!row) throw new Error(`channel ${id} no longer exists`);
+  return {
+    id: row.id,
+    name: row.name,
+    platform: row.platform,
+    credentials: openCredentials(row.id, row.credentials_sealed, credentialsKey(secrets)),
+  };
+}

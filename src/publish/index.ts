@@ -1,0 +1,14 @@
+export { connectChannel, getChannel, listChannels, loadChannelForPublish, type Channel, type ChannelList, type ConnectChannelInput } from './channels.js';
+export { credentialsKey, type SecretsOptions } from './credentials.js';
+export { publishJobHandlers } from './jobs.js';
+export { createPublishers, publishersConfigFromEnv, type Publishers, type PublishersConfig } from './publishers.js';
+export {
+  cancelPublication, cancelWorkflowPublications, failStalePublications, getPublication, listPublications, requestPublication,
+  resolveWhen, runDuePublications, runPublication,
+  type FinishedRender, type ListPublicationsQuery, type Publication, type PublicationStatus, type PublishOptions,
+  type RequestPublicationInput, type RunOutcome,
+} from './service.js';
+export { PLATFORMS, PublishError, type Platform, type PublishChannel, type PublishRequest, type PublishResult, type Publisher, type PublishVideo } from './types.js';
+export { TIKTOK_CAPTION_MAX, tiktokPublisher, type TikTokOptions } from './tiktok.js';
+export { YOUTUBE_TITLE_MAX, youtubePublisher, type YouTubeOptions } from './youtube.js';
+export { localPublisher, type LocalOptions } from './local.js';

@@ -1,0 +1,15 @@
+import type { HandlerEntry, Job, JobContext } from '../jobs/index.js';
+import { deliver } from './deliver.js';
+import { webhookOptionsFromEnv, type WebhookOptions } from './options.js';
+import { JOB_TYPES } from './queue.js';
+
+/**
+ * The worker's handler for `webhook.deliver`: one attempt per job. A failed attempt is not a failed
+ * job: `deliver` records it and enqueues the next attempt on the webhook retry schedule, so the job
+ * queue's own retries only cover crashes (a lost lease) and database errors.
+ */
+export function webhookJobHandlers(options: Partial<WebhookOptions> = webhookOptionsFromEnv()): Record<string, HandlerEntry> {
+  return {
+    [JOB_TYPES.deliverWebhook]: async (job: Job<{ deliveryId: string }>, ctx: JobContext) => deliver(ctx.db, job.payload.deliveryId, options),
+  };
+}
