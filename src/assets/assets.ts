@@ -14,7 +14,7 @@ import { sniff, type MediaFamily } from '../net/sniff.js';
 import type { FileStorage } from '../storage/storage.js';
 import { newId } from '../util/ids.js';
 import { isAssetKind, limitsFor, type AssetKind, type AssetsConfig, type KindLimits } from './config.js';
-import { ffprobe, type AssetProbe } from './probe.js';
+import { ffprobe, ProbeError, type AssetProbe } from './probe.js';
 import { getUsage, reserveBytes, releaseBytes } from './quota.js';
 
 export interface Asset {
@@ -111,8 +111,10 @@ export class AssetTooLongError extends ApiError {
   }
 }
 
+const article = (word: string) => (/^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`);
+
 function mismatch(kind: AssetKind, detected: string, what: string): ApiError {
-  return new ApiError('unsupported_media_type', `A ${kind} asset must be ${familyOf(kind) === 'audio' ? 'an audio' : `a ${familyOf(kind)}`} file, but this is ${what} (${detected}).`, {
+  return new ApiError('unsupported_media_type', `${article(kind).replace(/^a/, 'A')} asset must be ${article(familyOf(kind))} file, but this is ${what} (${detected}).`, {
     kind,
     expected: familyOf(kind),
     detected_type: detected,
@@ -161,13 +163,16 @@ export async function storeReceivedFile(
     let probe: AssetProbe;
     try {
       probe = await (config.probe ?? ffprobe)(input.stagedPath);
-    } catch {
+    } catch (err) {
+      if (!(err instanceof ProbeError)) throw err; // the prober failed, not the file: internal
       throw new ApiError('unprocessable', `The file looks like ${type.mime} but cannot be read as media (damaged or truncated).`, { kind, detected_type: type.mime, reason: 'unreadable_media' }, {});
     }
     if (family === 'video' && !probe.hasVideo) throw mismatch(kind, type.mime, 'a file without a video stream');
     if (family === 'audio' && !probe.hasAudio) throw mismatch(kind, type.mime, 'a file without an audio stream');
     if (family === 'audio' && probe.hasVideo) throw mismatch(kind, type.mime, 'a video');
-    if (family === 'image' && (!probe.width || !probe.height)) throw mismatch(kind, type.mime, 'not a picture');
+    if (family === 'image' && (!probe.width || !probe.height)) {
+      throw new ApiError('unprocessable', `The file looks like ${type.mime} but has no readable picture (damaged or truncated).`, { kind, detected_type: type.mime, reason: 'unreadable_media' });
+    }
     const durationS = family === 'image' ? null : probe.durationS;
     if (limits.maxDurationS !== null && family !== 'image') {
       if (durationS === null) {

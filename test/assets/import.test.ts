@@ -197,13 +197,20 @@ describe.each(testDatabases())('importAsset on %s', (dbKind) => {
       expect(err.status).toBe(415);
       expect(err.code).toBe('unsupported_media_type');
       expect(err.extra).toMatchObject({ kind, detected_type: detected });
-      expect(err.message).toMatch(new RegExp(`A ${kind} asset must be`));
+      expect(err.message).toMatch(new RegExp(`^An? ${kind} asset must be an? (image|video|audio) file, but this is`));
       expect(env.storedFiles()).toEqual([]);
     });
 
     it('HTML declared as image/png -> 415', async () => {
       const err = await apiError(importAsset({ ...deps(), url: `${server.origin}/html`, kind: 'image' }));
       expect(err.code).toBe('unsupported_media_type');
+      expect(env.storedFiles()).toEqual([]);
+    });
+
+    it('bytes that only look like media (right magic, damaged body) -> 422', async () => {
+      const err = await apiError(importAsset({ ...deps(), url: `${server.origin}/stream?mb=1`, kind: 'image' }));
+      expect(err).toMatchObject({ status: 422, code: 'unprocessable' });
+      expect(err.extra).toMatchObject({ reason: 'unreadable_media', detected_type: 'image/png' });
       expect(env.storedFiles()).toEqual([]);
     });
 
