@@ -60,6 +60,9 @@ export interface WorkerOptions {
   heartbeatMs?: number;
   /** Idle poll period (default 1 s). */
   pollMs?: number;
+  /** How often to look for jobs whose worker died (default leaseMs / 2, at least pollMs,
+   *  at most 5 s). */
+  reapMs?: number;
   workerId?: string;
   /** Retry delays: base * 2^(attempt-1), capped, jittered (default 1 s .. 5 min). */
   backoff?: { baseMs?: number; maxMs?: number };
@@ -95,6 +98,7 @@ export class Worker {
   private readonly leaseMs: number;
   private readonly heartbeatMs: number;
   private readonly pollMs: number;
+  private readonly reapMs: number;
   private readonly baseMs: number;
   private readonly maxMs: number;
   private readonly onJobFailed?: FailureHook;
@@ -114,6 +118,7 @@ export class Worker {
     this.leaseMs = options.leaseMs ?? 30_000;
     this.heartbeatMs = options.heartbeatMs ?? Math.max(10, Math.floor(this.leaseMs / 3));
     this.pollMs = options.pollMs ?? 1000;
+    this.reapMs = options.reapMs ?? Math.max(this.pollMs, Math.min(Math.floor(this.leaseMs / 2), 5000));
     this.baseMs = options.backoff?.baseMs ?? 1000;
     this.maxMs = options.backoff?.maxMs ?? 300_000;
     this.onJobFailed = options.onJobFailed;
@@ -196,7 +201,7 @@ export class Worker {
     let lastReap = 0;
     while (!this.stopping) {
       try {
-        if (Date.now() - lastReap >= this.pollMs) {
+        if (Date.now() - lastReap >= this.reapMs) {
           lastReap = Date.now();
           const reaped = await reapExpiredLeases(this.db, { hookFor: this.hookFor });
           if (reaped.requeued || reaped.failed) this.log.warn({ ...reaped, worker: this.workerId }, 'reaped jobs with expired leases');
