@@ -12,6 +12,8 @@ import { accessLog } from './logging.js';
 import { requestId } from './request-id.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { IdempotencyStore } from './idempotency.js';
+import { serveSignedFiles } from '../storage/index.js';
+import { mcpHttp } from '../mcp/http.js';
 
 export interface AppDeps {
   config: Config;
@@ -27,6 +29,11 @@ export interface AppDeps {
   mount?: (router: Router, runtime: Runtime) => void | Promise<void>;
   /** Path prefix of the API (the spec's server URL path). Default `/v1`. */
   basePath?: string;
+  /**
+   * Middleware mounted beside the API, inside the request id / log / envelope layers and before
+   * the router (e.g. MCP over Streamable HTTP at /mcp). Each must pass on paths it does not own.
+   */
+  extraMiddleware?: Koa.Middleware[];
 }
 
 export interface LavendlyApp extends Koa {
@@ -55,6 +62,11 @@ export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
     if (app.draining) ctx.set('Connection', 'close');
     await next();
   });
+  // MCP over Streamable HTTP at /mcp, calling this server's API with the caller's key (src/mcp/http.ts).
+  app.use(mcpHttp({ accounts: deps.services.accounts, basePath: deps.basePath ?? '/v1' }));
+  // Stored files behind signed, expiring URLs (`/files/<key>?exp=..&sig=..`).
+  app.use(serveSignedFiles(deps.services.storage));
+  for (const mw of deps.extraMiddleware ?? []) app.use(mw);
   app.use(router.routes());
   app.use(unmatched(router));
   return app;

@@ -30,17 +30,15 @@ export const statusByCode = {
   schedule_in_past: 400,
   schedule_too_far: 400,
   not_cancelable: 409,
-  // assets, uploads and stored files
+  // assets, uploads and stored files (codes as named in spec/openapi.yaml)
   url_not_allowed: 400,
-  upload_slot_invalid: 400,
-  upload_slot_used: 409,
-  gone: 410,
-  upload_slot_expired: 410,
+  source_unreachable: 400,
+  upload_token_invalid: 403,
+  upload_completed: 409,
   asset_too_large: 413,
-  quota_exceeded: 413,
+  duration_too_long: 413,
+  storage_quota_exceeded: 413,
   range_not_satisfiable: 416,
-  asset_too_long: 422,
-  upstream_timeout: 504,
 } as const;
 
 export type ErrorCode = keyof typeof statusByCode;

@@ -11,6 +11,8 @@ export interface ServiceDeps {
   config: Config;
   db: Db;
   logger: Logger;
+  /** How long a key lookup is cached (ms); 0 disables. Default: env LAVENDLY_AUTH_CACHE_MS or 5000. */
+  authCacheTtlMs?: number;
 }
 
 /** New accounts receive their starting credits as a ledger grant, in the account's transaction. */
@@ -23,7 +25,7 @@ const creditGranter: CreditGranter = async (db, accountId, credits, reason) => {
  * wiring adds itself here (ledger, jobs, storage, media providers, publishing ...).
  */
 export async function createServices(deps: ServiceDeps): Promise<Services> {
-  const authCacheTtlMs = Number(process.env.LAVENDLY_AUTH_CACHE_MS ?? 5_000);
+  const authCacheTtlMs = deps.authCacheTtlMs ?? Number(process.env.LAVENDLY_AUTH_CACHE_MS ?? 5_000);
   const secret = await loadSigningSecret(deps.config);
   const services: Services = {
     accounts: new AccountsService(deps.db, creditGranter, authCacheTtlMs),

@@ -271,3 +271,21 @@ describe.each(testDatabases())('windows and limits on %s', (kind) => {
     }
   });
 });
+
+describe('graceful shutdown', () => {
+  it('finishes in-flight requests, then refuses new connections', async () => {
+    const s = await startTestServer('sqlite', { mount: mountFixtures });
+    try {
+      const a = await s.account();
+      const inflight = call(`${s.base}/things`, { key: a.key, body: { name: 'slow' } });
+      await new Promise((r) => setTimeout(r, 15));
+      const closing = s.running.close(5_000);
+      const r = await inflight;
+      expect(r.status).toBe(201);
+      await closing;
+      await expect(fetch(`${s.base}/open`)).rejects.toThrow();
+    } finally {
+      await s.fresh.close();
+    }
+  });
+});

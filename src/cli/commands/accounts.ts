@@ -1,0 +1,91 @@
+import { parseArgs } from 'node:util';
+import { createAccount, createApiKey, revokeApiKey, type CreditGranter } from '../../accounts/accounts.js';
+import { grant } from '../../ledger/index.js';
+import { UsageError, type Command } from '../command.js';
+import { openData } from '../open.js';
+
+const granter: CreditGranter = async (db, accountId, credits, reason) => {
+  await grant(db, accountId, credits, reason);
+};
+
+function integer(value: string | undefined, flag: string): number {
+  if (value === undefined) return 0;
+  if (!/^\d+$/.test(value)) throw new UsageError(`${flag} must be a whole number >= 0 (got ${value})`);
+  return Number(value);
+}
+
+export const accountsCreate: Command = {
+  name: 'accounts create',
+  summary: 'Create an account and its first API key (shown once).',
+  usage: 'lavendly accounts create --name NAME [--credits N] [--scopes admin,ledger:write] [--json]',
+  async run(args, io) {
+    const { values } = parseArgs({
+      args, strict: true,
+      options: { name: { type: 'string' }, credits: { type: 'string' }, scopes: { type: 'string' }, json: { type: 'boolean' } },
+    });
+    if (!values.name?.trim()) throw new UsageError('--name is required');
+    const credits = integer(values.credits, '--credits');
+    const { db } = await openData(io.env);
+    try {
+      const { account, apiKey } = await createAccount(db, { name: values.name, credits, scopes: values.scopes ?? '' }, granter);
+      const result = {
+        account_id: account.id, name: account.name, credits, api_key: apiKey.key, key_id: apiKey.id,
+        key_prefix: apiKey.prefix, scopes: apiKey.scopes, created_at: account.created_at,
+      };
+      if (values.json) io.out(JSON.stringify(result));
+      else {
+        io.out(`account ${account.id} (${account.name}) with ${credits} credits`);
+        io.out(`API key ${apiKey.id} [${apiKey.scopes.join(', ') || 'no scopes'}]: ${apiKey.key}`);
+        io.out('Keep the key now: it is stored only as a hash and cannot be shown again.');
+      }
+      return 0;
+    } finally {
+      await db.destroy();
+    }
+  },
+};
+
+export const keysCreate: Command = {
+  name: 'keys create',
+  summary: 'Create another API key for an account (shown once).',
+  usage: 'lavendly keys create --account ACCOUNT_ID [--scopes admin,ledger:write] [--json]',
+  async run(args, io) {
+    const { values } = parseArgs({
+      args, strict: true, options: { account: { type: 'string' }, scopes: { type: 'string' }, json: { type: 'boolean' } },
+    });
+    if (!values.account) throw new UsageError('--account is required');
+    const { db } = await openData(io.env);
+    try {
+      const key = await createApiKey(db, values.account, values.scopes ?? '');
+      const result = { key_id: key.id, account_id: key.account_id, api_key: key.key, key_prefix: key.prefix, scopes: key.scopes, created_at: key.created_at };
+      if (values.json) io.out(JSON.stringify(result));
+      else {
+        io.out(`API key ${key.id} for ${key.account_id} [${key.scopes.join(', ') || 'no scopes'}]: ${key.key}`);
+        io.out('Keep the key now: it is stored only as a hash and cannot be shown again.');
+      }
+      return 0;
+    } finally {
+      await db.destroy();
+    }
+  },
+};
+
+export const keysRevoke: Command = {
+  name: 'keys revoke',
+  summary: 'Revoke an API key (running servers stop accepting it within seconds).',
+  usage: 'lavendly keys revoke --key-id KEY_ID [--json]',
+  async run(args, io) {
+    const { values } = parseArgs({ args, strict: true, options: { 'key-id': { type: 'string' }, json: { type: 'boolean' } } });
+    const keyId = values['key-id'];
+    if (!keyId) throw new UsageError('--key-id is required');
+    const { db } = await openData(io.env);
+    try {
+      const found = await revokeApiKey(db, keyId);
+      if (values.json) io.out(JSON.stringify({ key_id: keyId, revoked: found }));
+      else io.out(found ? `revoked ${keyId}` : `no key with id ${keyId}`);
+      return found ? 0 : 1;
+    } finally {
+      await db.destroy();
+    }
+  },
+};

@@ -1,0 +1,10 @@
+import { loadConfig, type Config } from '../config.js';
+import { createDb, migrate, type Db } from '../db/knex.js';
+
+/** Config from the environment and a migrated database, for commands that touch data. */
+export async function openData(env: NodeJS.ProcessEnv): Promise<{ config: Config; db: Db }> {
+  const config = loadConfig(env);
+  const db = createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  await migrate(db);
+  return { config, db };
+}
