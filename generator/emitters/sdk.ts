@@ -40,7 +40,7 @@ export const emitter: Emitter = createSdkEmitter();
 
 /** `Lavendly API` -> `Lavendly`, `Swagger Petstore - OpenAPI 3.0` -> `SwaggerPetstore`. */
 export function clientClassName(title: string): string {
-  const words = title.split(/[^A-Za-z0-9]+/).filter(Boolean);
+  const words = title.replace(/['\u2019]s\b/g, '').split(/[^A-Za-z0-9]+/).filter(Boolean);
   while (words.length > 1 && /^(api|apis|rest|http|openapi|swagger|spec|service|v?\d+(\.\d+)*)$/i.test(words[words.length - 1]!)) words.pop();
   const name = toPascal(words.join(' '));
   return name === '_' ? 'Client' : name;
@@ -105,7 +105,6 @@ function emitSdk(ir: IrDocument, ctx: EmitContext, runtime: string, options: Sdk
   const env = schemaEnv(ir);
   const runtimeNames = runtimeExports(runtime);
   const names = new NameAllocator(['T', ...runtimeNames]);
-  const componentNames = new Set(ir.schemas.map((s) => s.identifier));
   const reexported = ir.schemas.map((s) => s.identifier).filter((n) => !runtimeNames.includes(n) && n !== 'T');
   reexported.forEach((n) => names.reserve(n));
   const clientName = names.take(options.clientName ?? clientClassName(ir.title));
@@ -115,15 +114,9 @@ function emitSdk(ir: IrDocument, ctx: EmitContext, runtime: string, options: Sdk
     opNames.set(op, { params: names.take(`${op.typeName}Params`), response: names.take(`${op.typeName}Response`) });
   }
   const plans = new Map(ir.operations.map((op) => [op, planArguments(op, env, 'sdk')]));
-  const out: string[] = [ctx.banner('sdk.gen.ts')];
-  const typesUsed = ir.operations.length > 0 && componentNames.size > 0;
-  if (typesUsed) out.push(`import type * as T from ${str(ctx.sibling('types.gen.ts'))};`);
+  const out: string[] = [];
   const runtimeSpec = str(ctx.sibling(RUNTIME_FILE));
-  out.push(
-    `import { ApiClient, type ClientOptions, type NoBody, type OperationDescriptor, type PageItem, type PagePromise, type Renamed, type RequestOptions, type WaitOptions } from ${runtimeSpec};`,
-    '',
-    `export * from ${runtimeSpec};`,
-  );
+  out.push(`export * from ${runtimeSpec};`);
   if (reexported.length) {
     out.push(`export type {\n${reexported.map((n) => `  ${n},`).join('\n')}\n} from ${str(ctx.sibling('types.gen.ts'))};`);
   }
@@ -186,7 +179,15 @@ function emitSdk(ir: IrDocument, ctx: EmitContext, runtime: string, options: Sdk
   );
   for (const g of groups) out.push(`    this.${g.prop} = new ${g.cls}(this);`);
   out.push('  }', '}', '');
-  return out.join('\n');
+  const body = out.join('\n');
+  // Import only what the body uses (consumers may compile with noUnusedLocals).
+  const used = ['NoBody', 'OperationDescriptor', 'PageItem', 'PagePromise', 'Renamed', 'RequestOptions', 'WaitOptions'].filter((n) =>
+    new RegExp(`\\b${n}\\b`).test(body),
+  );
+  const imports = [ctx.banner('sdk.gen.ts')];
+  if (/\bT\./.test(body)) imports.push(`import type * as T from ${str(ctx.sibling('types.gen.ts'))};`);
+  imports.push(`import { ${['ApiClient', 'type ClientOptions', ...used.map((n) => `type ${n}`)].join(', ')} } from ${runtimeSpec};`);
+  return `${imports.join('\n')}\n\n${body}`;
 }
 
 function indentText(text: string, by: string): string {
@@ -262,7 +263,7 @@ function descriptor(op: IrOperation, plan: ArgumentPlan): Record<string, unknown
   };
 }
 
-function paramsRequired(op: IrOperation, plan: ArgumentPlan, env: SchemaEnv): boolean {
+function paramsRequired(plan: ArgumentPlan, env: SchemaEnv): boolean {
   if (plan.args.some((a) => a.in !== 'body' && a.required)) return true;
   const b = plan.body;
   if (b.mode === 'single') return b.required;
@@ -290,7 +291,7 @@ function methodSource(
   notes.push(`@see ${op.method.toUpperCase()} ${op.path}`);
   const doc = (text: string, deprecated = false) => docComment(text, deprecated).trimEnd().split('\n').map((l) => `  ${l}`);
   const lines = doc(notes.join('\n\n'), op.deprecated);
-  const param = paramsRequired(op, plan, env) ? `params: ${n.params}` : `params: ${n.params} = {}`;
+  const param = paramsRequired(plan, env) ? `params: ${n.params}` : `params: ${n.params} = {}`;
   const key = str(op.operationId);
   if (op.pagination) {
     lines.push(`  ${name}(${param}, options?: RequestOptions): PagePromise<${n.response}, PageItem<${n.response}>> {`);

@@ -377,7 +377,8 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
       let res: Response;
       let parsed: unknown;
       try {
-        const init: RequestInit & { duplex?: 'half' } = { method: op.method.toUpperCase(), headers, body, signal };
+        const init: RequestInit & { duplex?: 'half' } = { method: op.method.toUpperCase(), headers, signal };
+        if (body !== undefined) init.body = body;
         if (body instanceof ReadableStream) init.duplex = 'half';
         res = await this.#fetch(url, init);
         parsed = await readBody(res);

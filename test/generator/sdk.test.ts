@@ -30,6 +30,7 @@ describe('naming', () => {
     expect(clientClassName('Things REST API')).toBe('Things');
     expect(clientClassName('GitHub v3 REST API')).toBe('GitHub');
     expect(clientClassName('Swagger Petstore - OpenAPI 3.0')).toBe('SwaggerPetstore');
+    expect(clientClassName("GitHub's official OpenAPI spec")).toBe('GitHubOfficial');
     expect(clientClassName('API')).toBe('API');
     expect(clientClassName('')).toBe('Client');
   });
