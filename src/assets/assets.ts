@@ -15,7 +15,7 @@ import type { FileStorage } from '../storage/storage.js';
 import { newId } from '../util/ids.js';
 import { isAssetKind, limitsFor, type AssetKind, type AssetsConfig, type KindLimits } from './config.js';
 import { ffprobe, ProbeError, type AssetProbe } from './probe.js';
-import { getUsage, reserveBytes, releaseBytes } from './quota.js';
+import { getUsage, QuotaExceededError, reserveBytes, releaseBytes } from './quota.js';
 
 export interface Asset {
   id: string;
@@ -90,12 +90,14 @@ export function assertKind(kind: unknown): asserts kind is AssetKind {
   }
 }
 
+const article = (word: string) => (/^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`);
+
 export class AssetTooLargeError extends ApiError {
   constructor(kind: AssetKind, limits: KindLimits, got?: { declaredBytes?: number; receivedBytes?: number }) {
     const mb = Math.round((limits.maxBytes / (1024 * 1024)) * 10) / 10;
-    super('asset_too_large', `A ${kind} may be at most ${mb} MB (${limits.maxBytes} bytes); this file is larger.`, {
+    super('asset_too_large', `${article(kind).replace(/^a/, 'A')} may be at most ${mb} MB (${limits.maxBytes} bytes); this file is larger.`, {
       kind,
-      max_bytes: limits.maxBytes,
+      limit: limits.maxBytes,
       ...(got?.declaredBytes !== undefined ? { declared_bytes: got.declaredBytes } : {}),
     });
   }
@@ -103,15 +105,13 @@ export class AssetTooLargeError extends ApiError {
 
 export class AssetTooLongError extends ApiError {
   constructor(kind: AssetKind, maxDurationS: number, durationS: number) {
-    super('asset_too_long', `A ${kind} may be at most ${maxDurationS / 60} min long; this one lasts ${Math.round(durationS * 10) / 10} s.`, {
+    super('duration_too_long', `${article(kind).replace(/^a/, 'A')} may be at most ${maxDurationS / 60} min long; this one lasts ${Math.round(durationS * 10) / 10} s.`, {
       kind,
-      max_duration_s: maxDurationS,
+      limit: maxDurationS,
       duration_s: Math.round(durationS * 1000) / 1000,
     });
   }
 }
-
-const article = (word: string) => (/^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`);
 
 function mismatch(kind: AssetKind, detected: string, what: string): ApiError {
   return new ApiError('unsupported_media_type', `${article(kind).replace(/^a/, 'A')} asset must be ${article(familyOf(kind))} file, but this is ${what} (${detected}).`, {
@@ -165,18 +165,18 @@ export async function storeReceivedFile(
       probe = await (config.probe ?? ffprobe)(input.stagedPath);
     } catch (err) {
       if (!(err instanceof ProbeError)) throw err; // the prober failed, not the file: internal
-      throw new ApiError('unprocessable', `The file looks like ${type.mime} but cannot be read as media (damaged or truncated).`, { kind, detected_type: type.mime, reason: 'unreadable_media' }, {});
+      throw new ApiError('unsupported_media_type', `The file looks like ${type.mime} but cannot be read as media (damaged or truncated).`, { kind, detected_type: type.mime, reason: 'unreadable_media' });
     }
     if (family === 'video' && !probe.hasVideo) throw mismatch(kind, type.mime, 'a file without a video stream');
     if (family === 'audio' && !probe.hasAudio) throw mismatch(kind, type.mime, 'a file without an audio stream');
     if (family === 'audio' && probe.hasVideo) throw mismatch(kind, type.mime, 'a video');
     if (family === 'image' && (!probe.width || !probe.height)) {
-      throw new ApiError('unprocessable', `The file looks like ${type.mime} but has no readable picture (damaged or truncated).`, { kind, detected_type: type.mime, reason: 'unreadable_media' });
+      throw new ApiError('unsupported_media_type', `The file looks like ${type.mime} but has no readable picture (damaged or truncated).`, { kind, detected_type: type.mime, reason: 'unreadable_media' });
     }
     const durationS = family === 'image' ? null : probe.durationS;
     if (limits.maxDurationS !== null && family !== 'image') {
       if (durationS === null) {
-        throw new ApiError('unprocessable', 'The media duration cannot be determined.', { kind, reason: 'unknown_duration' });
+        throw new ApiError('unsupported_media_type', 'The media duration cannot be determined, so its length limit cannot be checked.', { kind, detected_type: type.mime, reason: 'unknown_duration' });
       }
       if (durationS > limits.maxDurationS) throw new AssetTooLongError(kind, limits.maxDurationS, durationS);
     }
@@ -217,7 +217,7 @@ export async function storeReceivedFile(
 /** Turns a transfer failure into what the client is told. */
 export function importErrorFrom(err: SafeFetchError, kind: AssetKind, limits: KindLimits, capBytes: number, usage: { remainingBytes: number; quotaBytes: number; usedBytes: number }): ApiError | null {
   const upstream = (message: string, reason: string, extra: Record<string, unknown> = {}) =>
-    new ApiError('upstream_error', message, { reason, ...extra });
+    new ApiError('source_unreachable', message, { reason, ...extra });
   switch (err.reason) {
     case 'url_not_allowed': {
       const reason = err.cause instanceof AddressNotAllowedError ? err.cause.reason : 'address_not_allowed';
@@ -237,14 +237,14 @@ export function importErrorFrom(err: SafeFetchError, kind: AssetKind, limits: Ki
         return new AssetTooLargeError(kind, limits, { declaredBytes: err.detail.declaredBytes });
       }
       return new ApiError(
-        'quota_exceeded',
+        'storage_quota_exceeded',
         `This file is larger than the ${usage.remainingBytes} bytes left of the account's ${usage.quotaBytes}-byte storage quota.`,
-        { needed_bytes: err.detail.declaredBytes ?? null, used_bytes: usage.usedBytes, quota_bytes: usage.quotaBytes, remaining_bytes: usage.remainingBytes },
+        { limit: usage.quotaBytes, needed_bytes: err.detail.declaredBytes ?? null, used_bytes: usage.usedBytes, quota_bytes: usage.quotaBytes, remaining_bytes: usage.remainingBytes },
       );
     }
     case 'timeout':
     case 'idle_timeout':
-      return new ApiError('upstream_timeout', 'The remote server was too slow to send the file.', { reason: err.reason });
+      return upstream('The remote server was too slow to send the file.', err.reason);
     case 'http_status':
       return upstream(`The remote server answered ${err.detail.status}.`, 'http_status', { upstream_status: err.detail.status });
     case 'dns_failed':
@@ -263,8 +263,8 @@ export function importErrorFrom(err: SafeFetchError, kind: AssetKind, limits: Ki
 
 /**
  * `import_asset`: download `url` as an asset of `kind` for the account. Throws ApiError for
- * every refusal (url_not_allowed, asset_too_large, asset_too_long, quota_exceeded,
- * unsupported_media_type, upstream_error, upstream_timeout, ...).
+ * every refusal (url_not_allowed, source_unreachable, asset_too_large, duration_too_long,
+ * storage_quota_exceeded, unsupported_media_type, validation_error).
  */
 export async function importAsset(
   args: AssetDeps & { accountId: string; url: string; kind: AssetKind | string; signal?: AbortSignal },
@@ -275,7 +275,7 @@ export async function importAsset(
   assertKind(kind);
   const limits = limitsFor(kind, config);
   const usage = await getUsage(db, accountId, config);
-  if (usage.remainingBytes <= 0) throw new ApiError('quota_exceeded', `The account's ${usage.quotaBytes}-byte storage quota is used up.`, { used_bytes: usage.usedBytes, quota_bytes: usage.quotaBytes, remaining_bytes: 0 });
+  if (usage.remainingBytes <= 0) throw new QuotaExceededError(1, usage);
   // Stop streaming at whichever comes first: the kind's size limit or what the quota has left.
   const capBytes = Math.min(limits.maxBytes, usage.remainingBytes);
   const staged = storage.stagingPath();

@@ -34,9 +34,9 @@ export async function getUsage(db: Executor, accountId: string, config: AssetsCo
 export class QuotaExceededError extends ApiError {
   constructor(neededBytes: number, usage: StorageUsage) {
     super(
-      'quota_exceeded',
+      'storage_quota_exceeded',
       `This file needs ${neededBytes} bytes but only ${usage.remainingBytes} of the account's ${usage.quotaBytes}-byte storage quota are left.`,
-      { needed_bytes: neededBytes, used_bytes: usage.usedBytes, quota_bytes: usage.quotaBytes, remaining_bytes: usage.remainingBytes },
+      { limit: usage.quotaBytes, needed_bytes: neededBytes, used_bytes: usage.usedBytes, quota_bytes: usage.quotaBytes, remaining_bytes: usage.remainingBytes },
     );
   }
 }

@@ -58,21 +58,26 @@ function tokenMessage(slotId: string, accountId: string, exp: number): string {
 
 class SlotInvalidError extends ApiError {
   constructor() {
-    super('upload_slot_invalid', 'This upload URL is not valid (unknown slot, or a missing, altered or forged token).');
+    super('upload_token_invalid', 'This upload URL is not valid (unknown slot, or a missing, altered or forged token).', { reason: 'invalid' });
   }
 }
 class SlotExpiredError extends ApiError {
   constructor(expiresAt: string) {
-    super('upload_slot_expired', `This upload URL expired at ${expiresAt}; ask for a new upload slot.`, { expired_at: expiresAt });
+    super('upload_token_invalid', `This upload URL expired at ${expiresAt}; ask for a new upload slot.`, { reason: 'expired', expired_at: expiresAt });
   }
 }
 class SlotUsedError extends ApiError {
   constructor(status: string, assetId: string | null) {
-    super('upload_slot_used', 'This upload URL has already been used; each slot takes one upload. Ask for a new slot.', {
+    super('upload_completed', 'This upload URL has already been used; each slot takes one upload. Ask for a new slot.', {
       status,
       ...(assetId ? { asset_id: assetId } : {}),
     });
   }
+}
+
+/** A body that is not the file the slot was made for: a 400 shaped like any validation error. */
+function bodyError(message: string, reason: string, extra: Record<string, unknown> = {}): ApiError {
+  return new ApiError('validation_error', message, { reason, ...extra, issues: { body: [{ path: [], message, code: reason }] } });
 }
 
 export async function createUploadSlot(
@@ -178,17 +183,17 @@ export async function receiveUpload(
         throw new AssetTooLargeError(kind, { ...limits, maxBytes: Math.min(slotMax, limits.maxBytes) });
       }
       if (err instanceof TransferError && err.reason === 'idle_timeout') {
-        throw new ApiError('unprocessable', 'The upload stalled and was abandoned.', { reason: 'idle_timeout' });
+        throw bodyError('The upload stalled and was abandoned.', 'idle_timeout');
       }
       if (err instanceof TransferError && err.reason !== 'io_error') {
-        throw new ApiError('unprocessable', 'The upload was interrupted before the whole file arrived.', { reason: err.reason });
+        throw bodyError('The upload was interrupted before the whole file arrived.', err.reason);
       }
       throw err;
     }
     if (slot.declared_bytes !== null && written.bytes !== Number(slot.declared_bytes)) {
       await fs.promises.rm(written.path, { force: true });
-      throw new ApiError('unprocessable', `The slot was created for ${slot.declared_bytes} bytes but ${written.bytes} arrived.`, {
-        reason: 'size_mismatch', declared_bytes: Number(slot.declared_bytes), received_bytes: written.bytes,
+      throw bodyError(`The slot was created for ${slot.declared_bytes} bytes but ${written.bytes} arrived.`, 'size_mismatch', {
+        declared_bytes: Number(slot.declared_bytes), received_bytes: written.bytes,
       });
     }
     return await storeReceivedFile(

@@ -111,7 +111,7 @@ describe.each(testDatabases())('importAsset on %s', (dbKind) => {
       const err = await apiError(importAsset({ ...deps(), url: `${server.origin}/stream?mb=40`, kind: 'image' }));
       expect(err.status).toBe(413);
       expect(err.code).toBe('asset_too_large');
-      expect(err.extra).toMatchObject({ kind: 'image', max_bytes: 25 * MB });
+      expect(err.extra).toMatchObject({ kind: 'image', limit: 25 * MB });
       expect(env.storedFiles()).toEqual([]);
     });
 
@@ -120,7 +120,7 @@ describe.each(testDatabases())('importAsset on %s', (dbKind) => {
         const started = Date.now();
         const err = await apiError(importAsset({ ...deps(), url: `${server.origin}/declared?mb=${mb}`, kind }));
         expect(err.code).toBe('asset_too_large');
-        expect(err.extra).toMatchObject({ max_bytes: max * MB, declared_bytes: mb * MB });
+        expect(err.extra).toMatchObject({ limit: max * MB, declared_bytes: mb * MB });
         expect(Date.now() - started).toBeLessThan(3000);
       }
       expect(env.storedFiles()).toEqual([]);
@@ -134,9 +134,9 @@ describe.each(testDatabases())('importAsset on %s', (dbKind) => {
 
     it('video over 3 minutes (a 4-minute file), by probing', async () => {
       const err = await apiError(importAsset({ ...deps(), url: `${server.origin}/m/long.mp4`, kind: 'video' }));
-      expect(err.status).toBe(422);
-      expect(err.code).toBe('asset_too_long');
-      expect(err.extra).toMatchObject({ kind: 'video', max_duration_s: 180 });
+      expect(err.status).toBe(413);
+      expect(err.code).toBe('duration_too_long');
+      expect(err.extra).toMatchObject({ kind: 'video', limit: 180 });
       expect(err.extra.duration_s).toBeCloseTo(240, 0);
       expect(env.storedFiles()).toEqual([]);
       expect((await getUsage(env.fresh.db, 'acc_1')).usedBytes).toBe(0);
@@ -144,8 +144,8 @@ describe.each(testDatabases())('importAsset on %s', (dbKind) => {
 
     it('music over 10 minutes (an 11-minute file), by probing', async () => {
       const err = await apiError(importAsset({ ...deps(), url: `${server.origin}/m/long.mp3`, kind: 'music' }));
-      expect(err.code).toBe('asset_too_long');
-      expect(err.extra).toMatchObject({ max_duration_s: 600 });
+      expect(err.code).toBe('duration_too_long');
+      expect(err.extra).toMatchObject({ limit: 600 });
       expect(env.storedFiles()).toEqual([]);
     });
 
@@ -154,9 +154,9 @@ describe.each(testDatabases())('importAsset on %s', (dbKind) => {
       await setQuota(env.fresh.db, 'acc_1', Math.floor(size * 1.5));
       await importAsset({ ...deps(), url: `${server.origin}/m/a.mp4`, kind: 'video' });
       const err = await apiError(importAsset({ ...deps(), url: `${server.origin}/m/a.mp4`, kind: 'video' }));
-      expect(err.code).toBe('quota_exceeded');
+      expect(err.code).toBe('storage_quota_exceeded');
       expect(err.status).toBe(413);
-      expect(err.extra).toMatchObject({ quota_bytes: Math.floor(size * 1.5), used_bytes: size });
+      expect(err.extra).toMatchObject({ limit: Math.floor(size * 1.5), used_bytes: size });
       expect(env.storedFiles()).toHaveLength(1);
       expect((await getUsage(env.fresh.db, 'acc_1')).usedBytes).toBe(size);
     });
@@ -166,7 +166,7 @@ describe.each(testDatabases())('importAsset on %s', (dbKind) => {
       await setQuota(env.fresh.db, 'acc_1', Math.floor(size * 1.5));
       const results = await Promise.allSettled([0, 1, 2].map(() => importAsset({ ...deps(), url: `${server.origin}/m/a.mp4`, kind: 'video' })));
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-      for (const r of results) if (r.status === 'rejected') expect((r.reason as { code: string }).code).toBe('quota_exceeded');
+      for (const r of results) if (r.status === 'rejected') expect((r.reason as { code: string }).code).toBe('storage_quota_exceeded');
       expect((await getUsage(env.fresh.db, 'acc_1')).usedBytes).toBe(size);
       expect(env.storedFiles()).toHaveLength(1);
     });
@@ -179,7 +179,7 @@ describe.each(testDatabases())('importAsset on %s', (dbKind) => {
     it('storage quota is also the streaming cap: a file bigger than what is left is cut off while streaming', async () => {
       await setQuota(env.fresh.db, 'acc_1', 2 * MB);
       const err = await apiError(importAsset({ ...deps(), url: `${server.origin}/stream?mb=10`, kind: 'image' }));
-      expect(err.code).toBe('quota_exceeded');
+      expect(err.code).toBe('storage_quota_exceeded');
       expect(env.storedFiles()).toEqual([]);
     });
   });
@@ -207,9 +207,9 @@ describe.each(testDatabases())('importAsset on %s', (dbKind) => {
       expect(env.storedFiles()).toEqual([]);
     });
 
-    it('bytes that only look like media (right magic, damaged body) -> 422', async () => {
+    it('bytes that only look like media (right magic, damaged body) -> 415', async () => {
       const err = await apiError(importAsset({ ...deps(), url: `${server.origin}/stream?mb=1`, kind: 'image' }));
-      expect(err).toMatchObject({ status: 422, code: 'unprocessable' });
+      expect(err).toMatchObject({ status: 415, code: 'unsupported_media_type' });
       expect(err.extra).toMatchObject({ reason: 'unreadable_media', detected_type: 'image/png' });
       expect(env.storedFiles()).toEqual([]);
     });
@@ -257,9 +257,9 @@ describe.each(testDatabases())('importAsset on %s', (dbKind) => {
     });
   });
 
-  it('upstream failures are 502/504 with a reason', async () => {
+  it('a source that cannot be fetched is 400 source_unreachable, with a reason', async () => {
     const notFound = await apiError(importAsset({ ...deps(), url: `${server.origin}/m/missing.png`, kind: 'image' }));
-    expect(notFound).toMatchObject({ status: 502, code: 'upstream_error' });
+    expect(notFound).toMatchObject({ status: 400, code: 'source_unreachable' });
     expect(notFound.extra).toMatchObject({ reason: 'http_status', upstream_status: 404 });
     const dns = await apiError(importAsset({ ...deps({ resolve: async () => { throw new Error('ENOTFOUND'); } }), url: 'https://nowhere.example.com/a.png', kind: 'image' }));
     expect(dns.extra).toMatchObject({ reason: 'dns_failed' });

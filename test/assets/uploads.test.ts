@@ -69,30 +69,32 @@ describe.each(testDatabases())('uploads on %s', (dbKind) => {
     const slot = await createUploadSlot({ ...deps(), accountId: 'acc_1', kind: 'image' });
     await receiveUpload({ ...deps(), ...fromUrl(slot), stream: fs.createReadStream(media.file('a.png')) });
     const again = await apiError(receiveUpload({ ...deps(), ...fromUrl(slot), stream: fs.createReadStream(media.file('a.png')) }));
-    expect(again).toMatchObject({ status: 409, code: 'upload_slot_used' });
+    expect(again).toMatchObject({ status: 409, code: 'upload_completed' });
 
     const racing = await createUploadSlot({ ...deps(), accountId: 'acc_1', kind: 'image' });
     const results = await Promise.allSettled(
       [0, 1, 2, 3].map(() => receiveUpload({ ...deps(), ...fromUrl(racing), stream: fs.createReadStream(media.file('a.png')) })),
     );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-    for (const r of results) if (r.status === 'rejected') expect((r.reason as { code: string }).code).toBe('upload_slot_used');
+    for (const r of results) if (r.status === 'rejected') expect((r.reason as { code: string }).code).toBe('upload_completed');
     expect(env.storedFiles()).toHaveLength(2);
   });
 
-  it('an expired slot is refused (410)', async () => {
+  it('an expired slot is refused (403 upload_token_invalid, reason expired)', async () => {
     const slot = await createUploadSlot({ ...deps(), accountId: 'acc_1', kind: 'image', now: new Date(Date.now() - 16 * 60_000) });
     const err = await apiError(receiveUpload({ ...deps(), ...fromUrl(slot), stream: fs.createReadStream(media.file('a.png')) }));
-    expect(err).toMatchObject({ status: 410, code: 'upload_slot_expired' });
+    expect(err).toMatchObject({ status: 403, code: 'upload_token_invalid' });
+    expect(err.extra).toMatchObject({ reason: 'expired' });
     expect(await slotStatus(slot.id)).toBe('open');
     // and a fresh slot PUT after its lifetime
     const fresh = await createUploadSlot({ ...deps({ uploadSlotTtlS: 60 }), accountId: 'acc_1', kind: 'image' });
     const late = await apiError(receiveUpload({ ...deps(), ...fromUrl(fresh), stream: fs.createReadStream(media.file('a.png')), now: new Date(Date.now() + 61_000) }));
-    expect(late.code).toBe('upload_slot_expired');
+    expect(late.code).toBe('upload_token_invalid');
+    expect(late.extra.reason).toBe('expired');
     expect(env.storedFiles()).toEqual([]);
   });
 
-  it('tampered, forged, foreign and missing tokens are refused (400)', async () => {
+  it('tampered, forged, foreign and missing tokens are refused (403 upload_token_invalid)', async () => {
     const slot = await createUploadSlot({ ...deps(), accountId: 'acc_1', kind: 'image' });
     const other = await createUploadSlot({ ...deps(), accountId: 'acc_2', kind: 'image' });
     const { slotId, token } = fromUrl(slot);
@@ -109,13 +111,14 @@ describe.each(testDatabases())('uploads on %s', (dbKind) => {
     ];
     for (const [id, t] of variants) {
       const err = await apiError(receiveUpload({ ...deps(), slotId: id, token: t, stream: fs.createReadStream(media.file('a.png')) }));
-      expect(err, `${id} ${t}`).toMatchObject({ status: 400, code: 'upload_slot_invalid' });
+      expect(err, `${id} ${t}`).toMatchObject({ status: 403, code: 'upload_token_invalid' });
+      expect(err.extra.reason).toBe('invalid');
     }
     // a signing key other than the server's
     const { FileStorage } = await import('../../src/storage/storage.js');
     const forger = new FileStorage({ dataDir: env.fresh.dataDir, publicBaseUrl: 'http://localhost:8090', secret: Buffer.from('not-the-server-secret') });
     const forged = await apiError(receiveUpload({ db: env.fresh.db, storage: forger, config: {}, slotId, token, stream: fs.createReadStream(media.file('a.png')) }));
-    expect(forged.code).toBe('upload_slot_invalid');
+    expect(forged.code).toBe('upload_token_invalid');
     expect(await slotStatus(slotId)).toBe('open'); // still usable by its rightful holder
     await receiveUpload({ ...deps(), slotId, token, stream: fs.createReadStream(media.file('a.png')) });
   });
@@ -125,7 +128,7 @@ describe.each(testDatabases())('uploads on %s', (dbKind) => {
       const slot = await createUploadSlot({ ...deps(), accountId: 'acc_1', kind: 'image' });
       const err = await apiError(receiveUpload({ ...deps(), ...fromUrl(slot), stream: bytesStream(PNG_HEAD, 30 * MB) }));
       expect(err).toMatchObject({ status: 413, code: 'asset_too_large' });
-      expect(err.extra).toMatchObject({ max_bytes: 25 * MB });
+      expect(err.extra).toMatchObject({ limit: 25 * MB });
       expect(await slotStatus(slot.id)).toBe('failed');
       expect(env.storedFiles()).toEqual([]);
     });
@@ -146,7 +149,7 @@ describe.each(testDatabases())('uploads on %s', (dbKind) => {
     it('size: fewer bytes than declared is refused', async () => {
       const slot = await createUploadSlot({ ...deps(), accountId: 'acc_1', kind: 'image', bytes: 50_000 });
       const err = await apiError(receiveUpload({ ...deps(), ...fromUrl(slot), stream: fs.createReadStream(media.file('a.png')) }));
-      expect(err.code).toBe('unprocessable');
+      expect(err).toMatchObject({ status: 400, code: 'validation_error' });
       expect(err.extra).toMatchObject({ reason: 'size_mismatch' });
       expect(env.storedFiles()).toEqual([]);
     });
@@ -164,17 +167,17 @@ describe.each(testDatabases())('uploads on %s', (dbKind) => {
     it('duration: a 4-minute video is refused', async () => {
       const slot = await createUploadSlot({ ...deps(), accountId: 'acc_1', kind: 'video' });
       const err = await apiError(receiveUpload({ ...deps(), ...fromUrl(slot), stream: fs.createReadStream(media.file('long.mp4')) }));
-      expect(err).toMatchObject({ status: 422, code: 'asset_too_long' });
+      expect(err).toMatchObject({ status: 413, code: 'duration_too_long' });
       expect(await slotStatus(slot.id)).toBe('failed');
       expect(env.storedFiles()).toEqual([]);
     });
 
     it('quota: refused at slot creation when declared, and while streaming when not', async () => {
       await setQuota(env.fresh.db, 'acc_1', 1 * MB);
-      await expect(createUploadSlot({ ...deps(), accountId: 'acc_1', kind: 'image', bytes: 2 * MB })).rejects.toMatchObject({ code: 'quota_exceeded' });
+      await expect(createUploadSlot({ ...deps(), accountId: 'acc_1', kind: 'image', bytes: 2 * MB })).rejects.toMatchObject({ code: 'storage_quota_exceeded' });
       const slot = await createUploadSlot({ ...deps(), accountId: 'acc_1', kind: 'image' });
       const err = await apiError(receiveUpload({ ...deps(), ...fromUrl(slot), stream: bytesStream(PNG_HEAD, 3 * MB) }));
-      expect(err).toMatchObject({ status: 413, code: 'quota_exceeded' });
+      expect(err).toMatchObject({ status: 413, code: 'storage_quota_exceeded' });
       expect((await getUsage(env.fresh.db, 'acc_1')).usedBytes).toBe(0);
       expect(env.storedFiles()).toEqual([]);
     });
