@@ -1,0 +1,142 @@
+/**
+ * Ledger bench (prints figures; not a test).
+ *
+ *   npx tsx bench/ledger.ts [--clients 8] [--seconds 3] [--rounds 2] [--db sqlite|postgres|both]
+ *
+ * Operations per second of the credit ledger under contention: `clients` concurrent loops, each
+ * doing reserve(1) then commit of that reservation (one "pair" = two transactions, six
+ * statements), all on ONE account (every pair fights for the same balances row), and again with
+ * each client on its own account. Beside it, in the same run and on the same database, a
+ * baseline: the same clients running a transaction with a plain single-row counter
+ * `UPDATE ... SET n = n + 1`. The ratio says what the ledger's guarantees cost.
+ *
+ * PostgreSQL: DATABASE_URL or LAVENDLY_TEST_PG_URL if set, else a throwaway cluster from
+ * scripts/pg.mjs (port --pg-port, default 54490). Each case runs `rounds` times, alternating with
+ * the others, and the best round is reported (the machine may be shared; load average printed).
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import knexFactory from 'knex';
+import { createDb, migrate, type Db, type DbKind } from '../src/db/knex.js';
+import { assertInvariants, commit, grant, reserve } from '../src/ledger/index.js';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+
+const CLIENTS = Number(arg('clients', '8'));
+const SECONDS = Number(arg('seconds', '3'));
+const ROUNDS = Number(arg('rounds', '2'));
+const WHICH = arg('db', 'both');
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+interface Result { ops: number; perS: number; p50: number; p99: number }
+
+/** `clients` loops running `op` until `seconds` pass; ops/s and latency percentiles. */
+async function load(op: (client: number) => Promise<unknown>): Promise<Result> {
+  const lat: number[] = [];
+  const end = performance.now() + SECONDS * 1000;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: CLIENTS }, async (_, c) => {
+    while (performance.now() < end) {
+      const s = performance.now();
+      await op(c);
+      lat.push(performance.now() - s);
+    }
+  }));
+  const elapsed = (performance.now() - t0) / 1000;
+  lat.sort((a, b) => a - b);
+  const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] ?? NaN;
+  return { ops: lat.length, perS: lat.length / elapsed, p50: pct(0.5), p99: pct(0.99) };
+}
+
+async function openDb(kind: DbKind, pgUrl: string | null): Promise<{ db: Db; close(): Promise<void> }> {
+  if (kind === 'sqlite') {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lavendly-bench-'));
+    const db = createDb({ databaseUrl: null, dataDir });
+    await migrate(db);
+    return { db, async close() { await db.destroy(); fs.rmSync(dataDir, { recursive: true, force: true }); } };
+  }
+  const schema = `bench_${crypto.randomBytes(4).toString('hex')}`;
+  const admin = knexFactory({ client: 'pg', connection: pgUrl! });
+  await admin.raw(`create schema ${schema}`);
+  await admin.destroy();
+  const db = createDb({ databaseUrl: pgUrl, dataDir: os.tmpdir(), pgSchema: schema });
+  await migrate(db);
+  return { db, async close() { await db.raw(`drop schema ${schema} cascade`); await db.destroy(); } };
+}
+
+async function benchOne(kind: DbKind, pgUrl: string | null): Promise<Array<[string, Result]>> {
+  const { db, close } = await openDb(kind, pgUrl);
+  try {
+    await db.schema.createTable('bench_counter', (t) => { t.integer('id').primary(); t.bigInteger('n').notNullable(); });
+    await db('bench_counter').insert({ id: 1, n: 0 });
+    const accounts = Array.from({ length: CLIENTS }, (_, i) => `acc_bench_${i}`);
+    const now = new Date().toISOString();
+    await db('accounts').insert(['acc_bench_shared', ...accounts].map((id) => ({ id, name: id, created_at: now })));
+    for (const id of ['acc_bench_shared', ...accounts]) await grant(db, id, 1_000_000_000, 'bench');
+
+    const cases: Array<[string, (c: number) => Promise<unknown>]> = [
+      ['baseline: tx with 1-row UPDATE n = n + 1', () => db.transaction((trx) => trx('bench_counter').where({ id: 1 }).increment('n', 1))],
+      ['reserve+commit pair, one shared account', async () => {
+        const r = await reserve(db, 'acc_bench_shared', 1);
+        await commit(db, r.id);
+      }],
+      ['reserve+commit pair, an account per client', async (c) => {
+        const r = await reserve(db, accounts[c]!, 1);
+        await commit(db, r.id);
+      }],
+    ];
+    const best = new Map<string, Result>();
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [name, op] of cases) {
+        const r = await load(op);
+        const prev = best.get(name);
+        if (!prev || r.perS > prev.perS) best.set(name, r);
+      }
+    }
+    await assertInvariants(db);
+    const counter = await db('bench_counter').where({ id: 1 }).first();
+    const baselineOps = [...best.values()][0]!;
+    if (Number(counter.n) < baselineOps.ops) throw new Error('baseline counter lost updates');
+    return cases.map(([name]) => [name, best.get(name)!]);
+  } finally {
+    await close();
+  }
+}
+
+async function main(): Promise<void> {
+  const kinds: DbKind[] = WHICH === 'both' ? ['sqlite', 'postgres'] : [WHICH as DbKind];
+  let pg: { url: string; stop(): void } | null = null;
+  let pgUrl: string | null = process.env.DATABASE_URL || process.env.LAVENDLY_TEST_PG_URL || null;
+  if (kinds.includes('postgres') && !pgUrl) {
+    const mod = (await import(path.join(here, '../scripts/pg.mjs') as string)) as { startPostgres(port?: number): { url: string; stop(): void } | null };
+    pg = mod.startPostgres(Number(arg('pg-port', '54490')));
+    if (!pg) throw new Error('no PostgreSQL binaries found; set DATABASE_URL or run with --db sqlite');
+    pgUrl = pg.url;
+  }
+  console.log(`ledger bench: ${CLIENTS} concurrent clients, ${SECONDS} s per case, best of ${ROUNDS} rounds; `
+    + `node ${process.version}, ${os.cpus().length} cpus, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  try {
+    for (const kind of kinds) {
+      const results = await benchOne(kind, pgUrl);
+      const base = results[0]![1].perS;
+      console.log(`\n${kind}`);
+      console.log(`  ${'case'.padEnd(46)} ${'ops/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}  baseline/case`);
+      for (const [name, r] of results) {
+        const ratio = r.perS === base ? '' : `${(base / r.perS).toFixed(1)}x (per tx: ${(base / (2 * r.perS)).toFixed(1)}x)`;
+        console.log(`  ${name.padEnd(46)} ${r.perS.toFixed(0).padStart(9)} ${r.p50.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)}  ${ratio}`);
+      }
+    }
+    console.log(`\n(a pair is two transactions: reserve = conditional UPDATE of balances + INSERT reservation + INSERT entry;`
+      + ` commit = guarded UPDATE of the reservation + UPDATE of balances + INSERT entry; invariants checked after each database)`);
+  } finally {
+    pg?.stop();
+  }
+}
+
+await main();
