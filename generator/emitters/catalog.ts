@@ -26,17 +26,18 @@ export const emitter: Emitter = {
   },
 };
 
+// Type aliases, not interfaces: they stay assignable to open schemas (\`[key: string]: unknown\`).
 const CATALOG_TYPES = `export type JsonSchema = boolean | { [key: string]: unknown };
 
-export interface CatalogParameter {
+export type CatalogParameter = {
   name: string;
   in: 'path' | 'query' | 'header' | 'cookie';
   required: boolean;
   description?: string;
   schema: JsonSchema;
-}
+};
 
-export interface CatalogOperation {
+export type CatalogOperation = {
   operation_id: string;
   method: 'get' | 'put' | 'post' | 'delete' | 'options' | 'head' | 'patch' | 'trace';
   /** Relative to the server URL (\`base_path\`), with \`{param}\` placeholders. */
@@ -55,9 +56,9 @@ export interface CatalogOperation {
   parameters: CatalogParameter[];
   request_body: { required: boolean; description?: string; content_type: string; content_types: string[]; schema: JsonSchema } | null;
   responses: { [status: string]: { description: string; content_type: string | null; schema: JsonSchema | null } };
-}
+};
 
-export interface Catalog {
+export type Catalog = {
   title: string;
   version: string;
   description?: string;
@@ -67,7 +68,7 @@ export interface Catalog {
   operations: CatalogOperation[];
   /** Every component schema the operations refer to, so that each \`$ref\` resolves in this document. */
   components: { schemas: { [name: string]: JsonSchema } };
-}`;
+};`;
 
 export function buildCatalog(ir: IrDocument): Record<string, unknown> {
   const operations = ir.operations.map(catalogOperation);
