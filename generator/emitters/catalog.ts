@@ -26,7 +26,7 @@ export const emitter: Emitter = {
   },
 };
 
-// Type aliases, not interfaces: they stay assignable to open schemas (\`[key: string]: unknown\`).
+// Type aliases, not interfaces: they stay assignable to open schemas (`[key: string]: unknown`).
 const CATALOG_TYPES = `export type JsonSchema = boolean | { [key: string]: unknown };
 
 export type CatalogParameter = {
