@@ -52,6 +52,8 @@ export interface SafeDownloadOptions {
   signal?: AbortSignal;
   /** Extra request headers (no Host, no Cookie: the request is ours). */
   headers?: Record<string, string>;
+  /** Extra trusted CA certificates for https (tests with a self-signed server). */
+  ca?: string | Buffer;
   /**
    * Called once the final response's headers arrived, before the body is read; throw to refuse
    * (e.g. to turn a too-big Content-Length into a quota error). `declaredBytes` is null when absent.
@@ -159,7 +161,7 @@ function pinnedLookup(address: string, family: 4 | 6): LookupFunction {
   }) as unknown as LookupFunction;
 }
 
-function requestHop(hop: Hop, headers: Record<string, string>, signal: AbortSignal): Promise<{ res: http.IncomingMessage; req: http.ClientRequest }> {
+function requestHop(hop: Hop, headers: Record<string, string>, signal: AbortSignal, ca?: string | Buffer): Promise<{ res: http.IncomingMessage; req: http.ClientRequest }> {
   return new Promise((resolve, reject) => {
     const { url } = hop.target;
     const mod = url.protocol === 'https:' ? https : http;
@@ -178,6 +180,7 @@ function requestHop(hop: Hop, headers: Record<string, string>, signal: AbortSign
         agent: false, // a fresh socket per hop: no pooled connection to another address is reused
         signal,
         servername: hop.target.literal ? undefined : hop.target.host,
+        ...(ca ? { ca } : {}),
       },
       (res) => resolve({ res, req }),
     );
@@ -224,7 +227,7 @@ export async function safeDownload(input: string | URL, options: SafeDownloadOpt
       }, idleTimeoutMs);
       let res: http.IncomingMessage;
       try {
-        ({ res } = await requestHop(hop, options.headers ?? {}, signal));
+        ({ res } = await requestHop(hop, options.headers ?? {}, signal, options.ca));
       } finally {
         clearTimeout(headerTimer);
       }
