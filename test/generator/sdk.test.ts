@@ -292,7 +292,7 @@ describe('generated Lavendly SDK against a real server', () => {
   it('turns an error envelope into a typed error', async () => {
     handle = (_req, res) =>
       json(res, 402, { error: { code: 'insufficient_credits', message: 'This needs 40 credits but only 12 are available.', request_id: 'req_9', needed: 40, available: 12 } });
-    const err = await client.generate.scene({ id: 'wf_1' }).catch((e: unknown) => e);
+    const err = await client.generate.estimateCost({ id: 'wf_1' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(sdk.InsufficientCreditsError);
     expect(err).toBeInstanceOf(sdk.LavendlyError);
     expect([err.status, err.requestId, err.needed, err.available]).toEqual([402, 'req_9', 40, 12]);
