@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { nowIso } from '../db/knex.js';
 import { NotFoundError, ValidationError } from '../http/errors.js';
 import { newId } from '../util/ids.js';
+import { hasUsableToken } from './oauth.js';
 import { credentialsKey, openCredentials, sealCredentials, type SecretsOptions } from './credentials.js';
 import { PLATFORMS, type Platform, type PublishChannel } from './types.js';
 
@@ -43,8 +44,9 @@ export async function connectChannel(db: Knex, input: ConnectChannelInput, secre
   if (!name || name.length > 200) throw invalid('name', 'A channel needs a name of 1 to 200 characters.');
   const credentials = input.credentials ?? {};
   if (typeof credentials !== 'object' || Array.isArray(credentials)) throw invalid('credentials', 'Credentials must be an object.');
-  if (input.platform !== 'local' && (typeof credentials.access_token !== 'string' || !credentials.access_token)) {
-    throw invalid('credentials', `A ${input.platform} channel needs an access_token.`);
+  const clientIdField = input.platform === 'tiktok' ? 'client_key' : 'client_id';
+  if (input.platform !== 'local' && !hasUsableToken(credentials, clientIdField)) {
+    throw invalid('credentials', `A ${input.platform} channel needs an access_token, or a refresh_token with ${clientIdField} and client_secret.`);
   }
   const id = newId('ch');
   const row = {
@@ -71,6 +73,11 @@ export async function getChannel(db: Knex | Knex.Transaction, accountId: string,
   const row = await db('channels').where({ account_id: accountId, id }).first(...PUBLIC_COLUMNS);
   if (!row) throw new NotFoundError('channel', id);
   return row as Channel;
+}
+
+/** Keeps renewed credentials (a refreshed access token, a rotated refresh token). */
+export async function updateChannelCredentials(db: Knex, id: string, credentials: Record<string, unknown>, secrets: SecretsOptions = {}): Promise<void> {
+  await db('channels').where({ id }).update({ credentials_sealed: sealCredentials(id, credentials, credentialsKey(secrets)) });
 }
 
 /** The only read of the credentials: for the adapter, at publish time. */

@@ -5,7 +5,7 @@ import { newId } from '../util/ids.js';
 import { emitEvent } from '../webhooks/events.js';
 import { keysetPage, type Page, type PageQuery } from '../webhooks/page.js';
 import { enqueueJob, JOB_TYPES } from '../webhooks/queue.js';
-import { getChannel, loadChannelForPublish } from './channels.js';
+import { getChannel, loadChannelForPublish, updateChannelCredentials } from './channels.js';
 import type { SecretsOptions } from './credentials.js';
 import { createPublishers, publishersConfigFromEnv, type Publishers } from './publishers.js';
 import { PublishError, type Platform } from './types.js';
@@ -284,20 +284,29 @@ export async function runPublication(db: Knex, id: string, options: PublishOptio
 
   const row = await db('publications').where({ id }).first();
   let outcome: { ok: true; externalId: string; url: string } | { ok: false; code: string; error: string; retryable: boolean };
+  let secretValues: string[] = [];
   try {
     const channel = await loadChannelForPublish(db, row.channel_id, options.secrets);
+    secretValues = Object.values(channel.credentials).filter((v): v is string => typeof v === 'string' && v.length >= 6);
     const result = await publishersOf(options)[channel.platform].publish({
       video: { path: row.video_path, url: row.video_url ?? null, durationS: row.video_duration_s == null ? null : Number(row.video_duration_s) },
       title: row.title ?? null,
       caption: row.caption ?? null,
       channel,
       publicationId: id,
+      onCredentialsRefreshed: async (credentials) => {
+        secretValues.push(...Object.values(credentials).filter((v): v is string => typeof v === 'string' && v.length >= 6));
+        await updateChannelCredentials(db, channel.id, credentials, options.secrets);
+      },
     });
     outcome = { ok: true, ...result };
   } catch (err) {
+    // The message is shown to the user and sent in webhooks: no credential may survive in it, even
+    // if a platform echoed one back.
+    const scrub = (text: string) => secretValues.reduce((t, v) => t.split(v).join('[redacted]'), text);
     outcome = err instanceof PublishError
-      ? { ok: false, code: errorCodeOf(err), error: err.message, retryable: err.retryable }
-      : { ok: false, code: 'publish_failed', error: `Publishing failed: ${(err as Error).message}`, retryable: false };
+      ? { ok: false, code: errorCodeOf(err), error: scrub(err.message), retryable: err.retryable }
+      : { ok: false, code: 'publish_failed', error: scrub(`Publishing failed: ${(err as Error).message}`), retryable: false };
   }
 
   return db.transaction(async (trx) => {

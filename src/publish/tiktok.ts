@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { describeFailure, fileBody, json, send, transient, type HttpResponse } from './http.js';
+import { accessTokenFor } from './oauth.js';
 import { clampUtf16 } from './text.js';
 import { PublishError, type PublishRequest, type PublishResult, type Publisher } from './types.js';
 
@@ -49,13 +50,14 @@ export function planChunks(size: number, chunkSize: number): ChunkPlan {
   return { chunkSize: size_, totalChunkCount: count, ranges };
 }
 
-function accessToken(request: PublishRequest): string {
-  const token = request.channel.credentials.access_token;
-  if (typeof token !== 'string' || !token) {
-    throw new PublishError(`The TikTok channel '${request.channel.name}' has no access token; connect it again.`);
-  }
-  return token;
+/**
+ * TikTok sends post ids as 64-bit JSON numbers (`publicaly_available_post_id`, sic), which
+ * JSON.parse would round; the digits are read from the raw text instead.
+ */
+export function postIdFrom(text: string): string | undefined {
+  return /"publicaly_available_post_id"\s*:\s*\[\s*"?(\d+)"?/.exec(text)?.[1];
 }
+
 
 function envelope<T>(step: string, res: HttpResponse): T {
   const body = json<TikTokEnvelope<T>>('TikTok', step, res);
@@ -101,13 +103,13 @@ export function tiktokPublisher(opts: Partial<TikTokOptions> = {}): Publisher {
   return {
     platform: 'tiktok',
     async publish(request: PublishRequest): Promise<PublishResult> {
-      const token = accessToken(request);
       const base = options.apiBaseUrl.replace(/\/$/, '');
+      const token = await accessTokenFor(request, { platform: 'TikTok', tokenUrl: `${base}/v2/oauth/token/`, clientIdField: 'client_key', timeoutMs: options.timeoutMs });
       const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json; charset=UTF-8' };
+      const post = (step: string, path: string, body: unknown, beforeUpload: boolean) =>
+        send('TikTok', step, `${base}${path}`, { method: 'POST', headers, body: JSON.stringify(body), timeoutMs: options.timeoutMs, beforeUpload });
       const call = async <T>(step: string, path: string, body: unknown, beforeUpload: boolean) =>
-        envelope<T>(step, await send('TikTok', step, `${base}${path}`, {
-          method: 'POST', headers, body: JSON.stringify(body), timeoutMs: options.timeoutMs, beforeUpload,
-        }));
+        envelope<T>(step, await post(step, path, body, beforeUpload));
 
       const creator = await call<{
         creator_username?: string; privacy_level_options?: string[];
@@ -140,10 +142,10 @@ export function tiktokPublisher(opts: Partial<TikTokOptions> = {}): Publisher {
 
       const deadline = Date.now() + options.pollTimeoutMs;
       for (;;) {
-        const status = await call<{ status: string; fail_reason?: string; publicaly_available_post_id?: (string | number)[] }>(
-          'status', '/v2/post/publish/status/fetch/', { publish_id: init.publish_id }, false);
+        const res = await post('status', '/v2/post/publish/status/fetch/', { publish_id: init.publish_id }, false);
+        const status = envelope<{ status: string; fail_reason?: string }>('status', res);
         if (status.status === 'PUBLISH_COMPLETE') {
-          const postId = status.publicaly_available_post_id?.[0];
+          const postId = postIdFrom(res.text);
           const user = creator.creator_username ?? (request.channel.credentials.username as string | undefined);
           const profile = user ? `https://www.tiktok.com/@${encodeURIComponent(user)}` : 'https://www.tiktok.com';
           return postId !== undefined

@@ -24,6 +24,8 @@ export interface PublishRequest {
   channel: PublishChannel;
   /** Our id for the post (pub_...), used for local file names and logs. */
   publicationId?: string;
+  /** Called with the channel's new credentials when the adapter renewed its access token. */
+  onCredentialsRefreshed?: (credentials: Record<string, unknown>) => Promise<void>;
 }
 
 export interface PublishResult {

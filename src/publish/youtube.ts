@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { describeFailure, fileBody, json, send, transient } from './http.js';
+import { accessTokenFor } from './oauth.js';
 import { clampBytes, clampChars } from './text.js';
 import { PublishError, type PublishRequest, type PublishResult, type Publisher } from './types.js';
 
@@ -10,6 +11,8 @@ export const YOUTUBE_DESCRIPTION_MAX_BYTES = 5000;
 export interface YouTubeOptions {
   /** Where the Data API lives; tests point it at a local server. */
   apiBaseUrl: string;
+  /** Google's OAuth token endpoint, for renewing access tokens from a refresh token. */
+  tokenUrl: string;
   /** Where published videos are watched. */
   watchBaseUrl: string;
   /** `public` unless the channel's credentials say otherwise. */
@@ -23,6 +26,7 @@ export interface YouTubeOptions {
 
 export const defaultYouTubeOptions: YouTubeOptions = {
   apiBaseUrl: 'https://www.googleapis.com',
+  tokenUrl: 'https://oauth2.googleapis.com/token',
   watchBaseUrl: 'https://www.youtube.com/watch?v=',
   defaultPrivacy: 'public',
   categoryId: '22',
@@ -52,13 +56,6 @@ export function youtubeMetadata(request: PublishRequest, options: YouTubeOptions
   };
 }
 
-function accessToken(request: PublishRequest): string {
-  const token = request.channel.credentials.access_token;
-  if (typeof token !== 'string' || !token) {
-    throw new PublishError(`The YouTube channel '${request.channel.name}' has no access token; connect it again.`);
-  }
-  return token;
-}
 
 /**
  * Resumable upload: (1) POST the metadata to open an upload session, announcing the file's type
@@ -70,7 +67,7 @@ export function youtubePublisher(opts: Partial<YouTubeOptions> = {}): Publisher 
   return {
     platform: 'youtube',
     async publish(request: PublishRequest): Promise<PublishResult> {
-      const token = accessToken(request);
+      const token = await accessTokenFor(request, { platform: 'YouTube', tokenUrl: options.tokenUrl, clientIdField: 'client_id', timeoutMs: options.timeoutMs });
       const size = (await stat(request.video.path)).size;
       if (size === 0) throw new PublishError('The rendered video is empty; render it again.');
       const base = options.apiBaseUrl.replace(/\/$/, '');

@@ -70,10 +70,51 @@ describe('YouTube adapter', () => {
       expect(e2).toMatchObject({ retryable: true, httpStatus: 503 });
       await expect(youtubePublisher({ apiBaseUrl: down.baseUrl }).publish(request('youtube', {
         channel: { id: 'ch_x', name: 'x', platform: 'youtube', credentials: {} },
-      }))).rejects.toThrow(/no access token/);
+      }))).rejects.toThrow(/no access or refresh token/);
     } finally {
       await refused.close();
       await down.close();
+    }
+  });
+});
+
+describe('token refresh', () => {
+  it('renews an expired YouTube token from the refresh token and hands back the new credentials', async () => {
+    const yt = await mockYouTube({ token: 'fresh-token' });
+    try {
+      const renewed: Record<string, unknown>[] = [];
+      const credentials = { access_token: 'old-token', expires_at: '2000-01-01T00:00:00Z', refresh_token: 'refresh-1', client_id: 'app-id', client_secret: 'app-secret' };
+      const result = await youtubePublisher({ apiBaseUrl: yt.baseUrl, tokenUrl: `${yt.baseUrl}/token` }).publish(request('youtube', {
+        channel: { id: 'ch_r', name: 'r', platform: 'youtube', credentials },
+        onCredentialsRefreshed: async (c) => { renewed.push(c); },
+      }));
+      expect(yt.problems).toEqual([]);
+      expect(result.externalId).toBe('dQw4w9WgXcQ');
+      expect(renewed).toHaveLength(1);
+      expect(renewed[0]).toMatchObject({ access_token: 'fresh-token', refresh_token: 'refresh-1', client_id: 'app-id' });
+      expect(Date.parse(renewed[0]!.expires_at as string)).toBeGreaterThan(Date.now() + 3_000_000);
+      // A revoked refresh token is not retryable and reads as an authorization failure.
+      const err = await youtubePublisher({ apiBaseUrl: yt.baseUrl, tokenUrl: `${yt.baseUrl}/token` }).publish(request('youtube', {
+        channel: { id: 'ch_r', name: 'r', platform: 'youtube', credentials: { ...credentials, refresh_token: 'revoked' } },
+      })).catch((e: unknown) => e);
+      expect(err).toMatchObject({ retryable: false, httpStatus: 401 });
+    } finally {
+      await yt.close();
+    }
+  });
+
+  it('keeps the refresh token TikTok rotates', async () => {
+    const tt = await mockTikTok({ token: 'fresh-token', processingPolls: 0 });
+    try {
+      const renewed: Record<string, unknown>[] = [];
+      await tiktokPublisher({ apiBaseUrl: tt.baseUrl, pollIntervalMs: 5 }).publish(request('tiktok', {
+        channel: { id: 'ch_t', name: 't', platform: 'tiktok', credentials: { refresh_token: 'refresh-1', client_key: 'app-id', client_secret: 'app-secret' } },
+        onCredentialsRefreshed: async (c) => { renewed.push(c); },
+      }));
+      expect(tt.problems).toEqual([]);
+      expect(renewed[0]).toMatchObject({ access_token: 'fresh-token', refresh_token: 'rotated-refresh-token' });
+    } finally {
+      await tt.close();
     }
   });
 });

@@ -21,7 +21,7 @@ export interface MockPlatform {
   close(): Promise<void>;
 }
 
-type Answer = { status: number; headers?: Record<string, string>; json?: unknown };
+type Answer = { status: number; headers?: Record<string, string>; json?: unknown; raw?: string };
 
 async function serve(handle: (ex: Exchange, base: string, problems: string[]) => Answer): Promise<MockPlatform> {
   const exchanges: Exchange[] = [];
@@ -43,7 +43,7 @@ async function serve(handle: (ex: Exchange, base: string, problems: string[]) =>
       }
       if (problems.length > before) a = { status: 400, json: { error: { message: problems.slice(before).join('; ') } } };
       res.writeHead(a.status, { 'content-type': 'application/json', ...a.headers });
-      res.end(a.json === undefined ? '' : JSON.stringify(a.json));
+      res.end(a.raw ?? (a.json === undefined ? '' : JSON.stringify(a.json)));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -53,6 +53,17 @@ async function serve(handle: (ex: Exchange, base: string, problems: string[]) =>
 
 function expectThat(problems: string[], ok: boolean, what: string) {
   if (!ok) problems.push(what);
+}
+
+/** OAuth 2.0 refresh_token grant (RFC 6749 section 6): form-encoded app credentials and refresh token. */
+function refreshAnswer(ex: Exchange, problems: string[], clientField: string, token: string, rotated?: string): Answer {
+  expectThat(problems, ex.headers['content-type'] === 'application/x-www-form-urlencoded', 'token request must be form-encoded');
+  const form = new URLSearchParams(ex.body.toString('utf8'));
+  expectThat(problems, form.get('grant_type') === 'refresh_token', 'grant_type must be refresh_token');
+  expectThat(problems, form.get(clientField) === 'app-id', `${clientField} missing`);
+  expectThat(problems, form.get('client_secret') === 'app-secret', 'client_secret missing');
+  if (form.get('refresh_token') !== 'refresh-1') return { status: 400, json: { error: 'invalid_grant' } };
+  return { status: 200, json: { access_token: token, expires_in: 3599, token_type: 'Bearer', ...(rotated ? { refresh_token: rotated } : {}) } };
 }
 
 export interface YouTubeMockOptions {
@@ -67,6 +78,7 @@ export function mockYouTube(opts: YouTubeMockOptions): Promise<MockPlatform & { 
   let uploaded: Buffer | null = null;
   return serve((ex, base, problems) => {
     const url = new URL(ex.path, base);
+    if (ex.method === 'POST' && url.pathname === '/token') return refreshAnswer(ex, problems, 'client_id', opts.token);
     expectThat(problems, ex.headers.authorization === `Bearer ${opts.token}`, 'missing or wrong OAuth bearer token');
     if (ex.method === 'POST' && url.pathname === '/upload/youtube/v3/videos') {
       if (opts.sessionAnswer) return opts.sessionAnswer;
@@ -115,6 +127,9 @@ export function mockTikTok(opts: TikTokMockOptions): Promise<MockPlatform & { up
   let polls = 0;
   return serve((ex, base, problems) => {
     const url = new URL(ex.path, base);
+    if (ex.method === 'POST' && url.pathname === '/v2/oauth/token/') {
+      return refreshAnswer(ex, problems, 'client_key', opts.token, 'rotated-refresh-token');
+    }
     if (ex.method === 'POST' && url.pathname.startsWith('/v2/')) {
       expectThat(problems, ex.headers.authorization === `Bearer ${opts.token}`, 'missing or wrong bearer token');
       expectThat(problems, /^application\/json; charset=UTF-8$/i.test(String(ex.headers['content-type'])), 'Content-Type must be application/json; charset=UTF-8');
@@ -163,7 +178,9 @@ export function mockTikTok(opts: TikTokMockOptions): Promise<MockPlatform & { up
       polls++;
       if (polls <= (opts.processingPolls ?? 1)) return ok({ status: 'PROCESSING_UPLOAD', uploaded_bytes: nextByte });
       if (opts.finalStatus === 'FAILED') return ok({ status: 'FAILED', fail_reason: 'file_format_check_failed' });
-      return ok({ status: 'PUBLISH_COMPLETE', publicaly_available_post_id: [7300000000000000001n.toString()], uploaded_bytes: nextByte });
+      // A 64-bit number, as TikTok sends it (more digits than a double holds).
+      const text = JSON.stringify({ data: { status: 'PUBLISH_COMPLETE', publicaly_available_post_id: ['POSTID'], uploaded_bytes: nextByte }, error: { code: 'ok', message: '', log_id: 'log1' } });
+      return { status: 200, raw: text.replace('["POSTID"]', '[7300000000000000001]') };
     }
     problems.push(`unexpected ${ex.method} ${url.pathname}`);
     return { status: 404 };

@@ -216,6 +216,28 @@ describe.each(testDatabases())('publishing on %s', (kind) => {
     }
   }, 40_000);
 
+  it('stores renewed tokens sealed, and keeps tokens out of error messages', async () => {
+    const yt = await mockYouTube({ token: 'fresh-token', sessionAnswer: { status: 403, json: { error: { message: 'quota exceeded for token fresh-token' } } } });
+    try {
+      const opts = { ...options, publishers: createPublishers({ dataDir: fresh.dataDir, youtube: { apiBaseUrl: yt.baseUrl, tokenUrl: `${yt.baseUrl}/token` } }) };
+      const ch = await connectChannel(fresh.db, {
+        accountId: ACCOUNT, platform: 'youtube', name: 'refreshing',
+        credentials: { refresh_token: 'refresh-1', client_id: 'app-id', client_secret: 'app-secret' },
+      }, options.secrets);
+      const pub = await requestPublication(fresh.db, { accountId: ACCOUNT, workflowId: 'wf_1', channelId: ch.id, latestRender: render }, opts);
+      expect(await runPublication(fresh.db, pub.id, opts)).toBe('failed');
+      const failed = await getPublication(fresh.db, ACCOUNT, pub.id);
+      expect(failed.error).toEqual({ code: 'channel_auth_failed', message: expect.stringContaining('[redacted]') });
+      expect(JSON.stringify(failed)).not.toContain('fresh-token');
+      const stored = JSON.stringify(await fresh.db('channels').where({ id: ch.id }).first());
+      expect(stored).not.toContain('fresh-token');
+      const { loadChannelForPublish } = await import('../../src/publish/channels.js');
+      expect((await loadChannelForPublish(fresh.db, ch.id, options.secrets)).credentials).toMatchObject({ access_token: 'fresh-token', refresh_token: 'refresh-1' });
+    } finally {
+      await yt.close();
+    }
+  });
+
   it('retries only failures the platform cannot have acted on; fails the rest; fails stale runs', async () => {
     const youtube = countingPublisher('youtube', async (n) => {
       if (n === 1) throw new PublishError('YouTube upload session failed with HTTP 503', true, 503);
