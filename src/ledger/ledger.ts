@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { ApiError } from '../http/errors.js';
+import { paginate, type Page } from '../http/pagination.js';
 import { newId } from '../util/ids.js';
 import {
   CommitExceedsReservationError,
@@ -350,39 +351,25 @@ export async function getBalance(db: Db, accountId: string): Promise<Balance> {
   return { balance, reserved, available: balance - reserved };
 }
 
-export interface EntryPage {
-  data: LedgerEntry[];
-  next_cursor: string | null;
-  has_more: boolean;
-}
+export type EntryPage = Page<LedgerEntry>;
 
-function encodeCursor(seq: number): string {
-  return Buffer.from(JSON.stringify({ s: seq })).toString('base64url');
-}
-
-function decodeCursor(cursor: string): number {
-  try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { s?: unknown };
-    if (typeof v.s === 'number' && Number.isSafeInteger(v.s) && v.s > 0) return v.s;
-  } catch { /* fall through */ }
-  throw new ApiError('invalid_cursor', 'The cursor is not one this endpoint issued.');
-}
-
-/** An account's entries, newest first, keyset-paged on the per-account sequence number. */
+/**
+ * An account's entries, newest first, keyset-paged on the per-account sequence number (through
+ * src/http/pagination's signed cursors, scoped to the account). Handlers pass the configured
+ * signing secret; without one a fixed development secret is used.
+ */
 export async function listEntries(
   db: Db,
   accountId: string,
-  options: { limit?: number; cursor?: string | null } = {},
+  options: { limit?: number; cursor?: string | null; secret?: string } = {},
 ): Promise<EntryPage> {
-  const limit = options.limit ?? 20;
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > 100) {
-    throw new ApiError('validation_error', `limit must be an integer from 1 to 100 (got ${limit}).`, { field: 'limit' });
-  }
-  const q = db('ledger_entries').where({ account_id: accountId }).orderBy('seq', 'desc').limit(limit + 1);
-  if (options.cursor) q.andWhere('seq', '<', decodeCursor(options.cursor));
-  const rows = (await q).map(toEntry);
-  const has_more = rows.length > limit;
-  const data = rows.slice(0, limit);
-  const last = data[data.length - 1];
-  return { data, has_more, next_cursor: has_more && last ? encodeCursor(last.seq) : null };
+  return paginate(db('ledger_entries').where({ account_id: accountId }), {
+    limit: options.limit,
+    cursor: options.cursor,
+    secret: options.secret ?? 'lavendly-dev-ledger-cursor',
+    scope: `ledger_entries:${accountId}`,
+    keys: [{ column: 'seq' }],
+    direction: 'desc',
+    map: toEntry,
+  });
 }

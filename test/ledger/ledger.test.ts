@@ -92,6 +92,10 @@ describe.each(testDatabases())('ledger on %s', (kind) => {
     expect(pages).toBe(3);
     expect(seen).toEqual([7, 6, 5, 4, 3, 2, 1]);
     await expect(listEntries(db, acc, { cursor: 'nope' })).rejects.toMatchObject({ code: 'invalid_cursor' });
+    const first = await listEntries(db, acc, { limit: 2 });
+    // A cursor is bound to its account's list.
+    await expect(listEntries(db, 'acc_other', { cursor: first.next_cursor })).rejects.toMatchObject({ code: 'invalid_cursor' });
+    await expect(listEntries(db, acc, { limit: 101 })).rejects.toMatchObject({ code: 'validation_error' });
   });
 
   it('refuses a reserve it cannot cover with 402 needed/available, writing nothing', async () => {
