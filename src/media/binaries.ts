@@ -60,8 +60,15 @@ const STDERR_CAP = 4 * 1024 * 1024;
 const STDERR_TAIL_LINES = 15;
 const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
 
+/** `-progress` output lines (key=value), left out of error tails. */
+const PROGRESS_LINE = /^(frame|fps|stream_\d+_\d+_q|bitrate|total_size|out_time(_us|_ms)?|dup_frames|drop_frames|speed|progress)=\S*$/;
+
 function tail(text: string, lines = STDERR_TAIL_LINES): string {
-  return text.trimEnd().split(/\r?\n/).slice(-lines).join('\n');
+  return text
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '' && !PROGRESS_LINE.test(l.trim()))
+    .slice(-lines)
+    .join('\n');
 }
 
 function run(bin: string, tool: 'ffmpeg' | 'ffprobe', args: string[], opts: RunOptions = {}): Promise<RunResult> {

@@ -21,7 +21,7 @@ export type { LocalImageOptions, Rgb } from './local-image.js';
 export { LocalVideoProvider, localClipArgs, promptPitchHz, frameCount, CLIP_FPS, AUDIO_SAMPLE_RATE } from './local-video.js';
 export type { LocalVideoOptions, ClipCommand } from './local-video.js';
 export { probeMedia } from './probe.js';
-export type { MediaProbe } from './probe.js';
+export type { MediaProbe, ProbeOptions } from './probe.js';
 export { extractFrame } from './frame.js';
 export type { FrameRequest, FrameResult } from './frame.js';
 export { renderTimeline, measureLoudness, concatList } from './stitch.js';

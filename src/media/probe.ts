@@ -18,6 +18,8 @@ export interface MediaProbe {
   videoProfile: string | null;
   /** Container-level id of the first video stream (e.g. the MP4 track id), when known. */
   videoStreamId: number | null;
+  /** CRC32 of the video decoder configuration (SPS/PPS), only when probed with `hashes`. */
+  videoExtradataHash: string | null;
   videoDurationS: number | null;
   audioDurationS: number | null;
   audioSampleRate: number | null;
@@ -39,6 +41,7 @@ interface FfprobeStream {
   pix_fmt?: string;
   profile?: string;
   id?: string;
+  extradata_hash?: string;
   disposition?: { attached_pic?: number };
 }
 
@@ -60,8 +63,14 @@ function num(value: string | undefined): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
+export interface ProbeOptions extends RunOptions {
+  /** Also hash the streams' decoder configuration (videoExtradataHash). */
+  hashes?: boolean;
+}
+
 /** Probe a media file with ffprobe. Throws MediaError('probe_failed') if it is not readable media. */
-export async function probeMedia(path: string, opts: RunOptions = {}): Promise<MediaProbe> {
+export async function probeMedia(path: string, opts: ProbeOptions = {}): Promise<MediaProbe> {
+  const { hashes, ...run } = opts;
   try {
     await stat(path);
   } catch (err) {
@@ -70,8 +79,8 @@ export async function probeMedia(path: string, opts: RunOptions = {}): Promise<M
   let out: FfprobeOutput;
   try {
     const { stdout } = await runFfprobe(
-      ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path],
-      { timeoutMs: 60_000, ...opts },
+      ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...(hashes ? ['-show_data_hash', 'CRC32'] : []), path],
+      { timeoutMs: 60_000, ...run },
     );
     out = JSON.parse(stdout.toString('utf8')) as FfprobeOutput;
   } catch (err) {
@@ -97,6 +106,7 @@ export async function probeMedia(path: string, opts: RunOptions = {}): Promise<M
     fps: rate(video?.avg_frame_rate) ?? rate(video?.r_frame_rate),
     pixelFormat: video?.pix_fmt ?? null,
     videoProfile: video?.profile ?? null,
+    videoExtradataHash: video?.extradata_hash ?? null,
     videoStreamId: video?.id !== undefined && Number.isFinite(Number(video.id)) ? Number(video.id) : null,
     videoDurationS,
     audioDurationS,

@@ -3,7 +3,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ffmpegCapabilities, runFfmpeg, runFfprobe, type FfmpegCapabilities, type RunOptions } from './binaries.js';
+import { ffmpegCapabilities, runFfmpeg, type FfmpegCapabilities, type RunOptions } from './binaries.js';
 import { MediaError } from './errors.js';
 import { withTempDir, writeAtomically } from './files.js';
 import { AUDIO_SAMPLE_RATE, CLIP_FPS } from './local-video.js';
@@ -122,7 +122,11 @@ export async function renderTimeline(req: RenderTimelineRequest): Promise<Render
   const tracks = req.tracks ?? [];
   const totalS = req.clips.reduce((s, c) => s + c.durationS, 0);
 
-  const clipProbes = await mapLimit(req.clips, PROBE_CONCURRENCY, (c) => probeMedia(c.path, run));
+  // With decoder-configuration hashes (for the stream-copy decision); an ffprobe too old for
+  // -show_data_hash gets a plain probe.
+  const clipProbes = await mapLimit(req.clips, PROBE_CONCURRENCY, (c) =>
+    probeMedia(c.path, { ...run, hashes: true }).catch(() => probeMedia(c.path, run)),
+  );
   clipProbes.forEach((p, i) => {
     if (!p.hasVideo) throw new MediaError('invalid_input', `clip ${i} (${req.clips[i]!.path}) has no video stream`);
   });
@@ -134,7 +138,7 @@ export async function renderTimeline(req: RenderTimelineRequest): Promise<Render
   const progress = req.onProgress ? progressParser(totalS, req.onProgress) : undefined;
   const runWithProgress: RunOptions = { ...run, onStderr: progress };
   const slots = timelineSlots(req.clips, fps);
-  const copyVideo = (req.strategy ?? 'auto') === 'auto' && (await videoCopyCompatible(req, clipProbes, slots, fps, run));
+  const copyVideo = (req.strategy ?? 'auto') === 'auto' && videoCopyCompatible(req, clipProbes, slots, fps);
 
   let skippedTracks: number[] = [];
   await withTempDir(async (tmp) => {
@@ -149,12 +153,12 @@ export async function renderTimeline(req: RenderTimelineRequest): Promise<Render
         // The clips' H.264 streams are joined untouched (concat demuxer, stream copy); only the
         // audio is decoded, mixed and encoded.
         const list = path.join(tmp, 'concat.txt');
-        const list_ = concatList(req.clips.map((c) => c.path), {
+        const listText = concatList(req.clips.map((c) => c.path), {
           durationsS: slots.map((sl) => sl.frames / fps),
           // Only the video stream: a file's other streams (AAC priming) would shift its video.
           exactStreamId: clipProbes[0]!.videoStreamId!,
         });
-        await writeFile(list, list_, 'utf8');
+        await writeFile(list, listText, 'utf8');
         inputs.push('-f', 'concat', '-safe', '0', '-i', list);
         videoOut = ['-map', '0:v:0', '-c:v', 'copy'];
       } else {
@@ -164,7 +168,7 @@ export async function renderTimeline(req: RenderTimelineRequest): Promise<Render
           '-pix_fmt', 'yuv420p', '-r', String(fps), '-g', String(Math.round(fps * 2)),
         ];
       }
-      for (const p of graph.inputs) inputs.push('-i', p);
+      for (const input of graph.inputs) inputs.push(...(input.readS !== undefined ? ['-t', input.readS.toFixed(3)] : []), '-i', input.path);
       await runFfmpeg(
         ['-loglevel', 'error', '-progress', 'pipe:2', '-nostats', ...inputs,
           '-filter_complex_script', script,
@@ -239,13 +243,7 @@ function timelineSlots(clips: TimelineClip[], fps: number): Slot[] {
  * Whether the clips' video can be joined by stream copy: H.264 yuv420p at the output size and
  * rate, one decoder configuration (SPS/PPS) for all, and each clip exactly fills its slot.
  */
-async function videoCopyCompatible(
-  req: RenderTimelineRequest,
-  probes: MediaProbe[],
-  slots: Slot[],
-  fps: number,
-  run: RunOptions,
-): Promise<boolean> {
+function videoCopyCompatible(req: RenderTimelineRequest, probes: MediaProbe[], slots: Slot[], fps: number): boolean {
   const ok = probes.every(
     (p, i) =>
       p.videoCodec === 'h264' &&
@@ -258,25 +256,15 @@ async function videoCopyCompatible(
       p.videoDurationS !== null &&
       Math.abs(p.videoDurationS * fps - slots[i]!.frames) < 0.5,
   );
-  if (!ok) return false;
-  const hashes = await mapLimit(req.clips, PROBE_CONCURRENCY, async (c) => {
-    try {
-      const { stdout } = await runFfprobe(
-        ['-v', 'error', '-select_streams', 'v:0', '-show_data_hash', 'CRC32', '-show_entries', 'stream=extradata_hash', '-of', 'csv=p=0', c.path],
-        run,
-      );
-      return stdout.toString('utf8').trim();
-    } catch {
-      return '';
-    }
-  });
-  return /CRC32/i.test(hashes[0]!) && hashes.every((h) => h === hashes[0]);
+  // One decoder configuration (SPS/PPS) for all, or the joined stream would not decode.
+  return ok && probes[0]!.videoExtradataHash !== null && probes.every((p) => p.videoExtradataHash === probes[0]!.videoExtradataHash);
 }
 
 interface Graph {
   filter: string;
-  /** Files to open with -i, in order, after the concat input (when copying video). */
-  inputs: string[];
+  /** Files to open with -i, in order, after the concat input (when copying video); `readS`
+   * limits how much of a long source is read. */
+  inputs: { path: string; readS?: number }[];
   skippedTracks: number[];
 }
 
@@ -300,9 +288,9 @@ export function buildGraph(
   const fps = req.fps ?? CLIP_FPS;
   const sr = AUDIO_SAMPLE_RATE;
   const chains: string[] = [];
-  const inputs: string[] = [];
+  const inputs: Graph['inputs'] = [];
   const inputOffset = copyVideo ? 1 : 0;
-  const addInput = (p: string) => inputOffset + inputs.push(p) - 1;
+  const addInput = (p: string, readS?: number) => inputOffset + inputs.push({ path: p, readS }) - 1;
   const vLabels: string[] = [];
   const aLabels: string[] = [];
 
@@ -350,7 +338,8 @@ export function buildGraph(
       skippedTracks.push(j);
       return;
     }
-    const input = addInput(t.path);
+    // Only the part that is heard is read (a long source is not decoded to its end).
+    const input = addInput(t.path, trimStart + heardS + 1);
     const parts = [
       `[${input}:a:0]aresample=${sr}`,
       AFORMAT,

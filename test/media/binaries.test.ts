@@ -44,3 +44,15 @@ describe('ffmpeg binaries', () => {
     expect(typeof caps.amixNormalize).toBe('boolean');
   });
 });
+
+describe('error tails', () => {
+  it('keeps ffmpeg progress lines out of the error tail', async () => {
+    const err = (await runFfmpeg([
+      '-loglevel', 'error', '-progress', 'pipe:2', '-nostats',
+      '-f', 'lavfi', '-i', 'testsrc2=s=64x64:r=25:d=1', '-vf', 'nosuchfilter', '-f', 'null', '-',
+    ]).catch((e: unknown) => e)) as MediaError;
+    expect(err.code).toBe('ffmpeg_failed');
+    expect(err.stderrTail).toMatch(/nosuchfilter/i);
+    expect(err.stderrTail).not.toMatch(/^progress=/m);
+  });
+});

@@ -5,6 +5,8 @@ import {
   measureLoudness,
   probeMedia,
   renderTimeline,
+  runFfmpeg,
+  runFfprobe,
   type TimelineClip,
 } from '../../src/media/index.js';
 import { fixtureClip, makeTempDir, musicFile, streamCounts } from './helpers.js';
@@ -53,6 +55,22 @@ describe('renderTimeline', () => {
     await expectTimeline(res.path, TOTAL);
     baseLufs = (await measureLoudness(res.path)).integratedLufs;
     expect(baseLufs).toBeGreaterThan(-30);
+
+    // The joined stream decodes without a single error, frames evenly spaced from 0 (no gap at the joins).
+    const decode = await runFfmpeg(['-v', 'error', '-i', res.path, '-f', 'null', '-']);
+    expect(decode.stderr.trim()).toBe('');
+    const { stdout } = await runFfprobe(['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', res.path]);
+    const pts = stdout.toString('utf8').trim().split('\n').map(Number).sort((a, b) => a - b);
+    expect(pts).toHaveLength(Math.round(TOTAL * 25));
+    expect(pts[0]).toBe(0);
+    pts.slice(1).forEach((t, i) => expect(t - pts[i]!).toBeCloseTo(FRAME, 3));
+  });
+
+  it('re-encodes when clips do not share one decoder configuration', async () => {
+    const other = await fixtureClip(tmp.file('other-encoder.mp4'), { video: `testsrc2=s=${W}x${H}:r=25`, audio: 'sine=f=500:r=48000', durationS: 2 });
+    const res = await renderTimeline({ clips: [clips[0]!, { path: other, durationS: 2 }], width: W, height: H, outPath: tmp.file('two-encoders.mp4') });
+    expect(res.strategy).toBe('reencode');
+    await expectTimeline(res.path, 4);
   });
 
   it('re-encodes on request with the same result shape', async () => {
