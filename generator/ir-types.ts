@@ -91,6 +91,23 @@ export interface IrOperation {
   mcpTools: IrMcpTool[];
   sdkMethod?: string;
   pointer: string;
+  /**
+   * PascalCase base for this operation's type names (`CreateWorkflow` -> `CreateWorkflowInput`,
+   * `CreateWorkflowResult`); unique against component type names and other operations.
+   */
+  typeName: string;
+  /** The tag's identifier (`code-scanning` -> `code_scanning`): the key of its Handlers slice. */
+  tagIdentifier: string;
+}
+
+export interface IrTag {
+  /** As in the spec. */
+  name: string;
+  /** Valid identifier: the key of the tag's slice in `Handlers` and the SDK group name. */
+  identifier: string;
+  /** PascalCase, for interface names (`WorkflowsHandlers`). */
+  typeName: string;
+  description?: string;
 }
 
 export interface IrSchemaComponent {
@@ -116,4 +133,8 @@ export interface IrDocument {
   schemas: IrSchemaComponent[];
   operations: IrOperation[];
   tags: string[];
+  /** Same order as `tags`, with identifiers. */
+  tagInfo: IrTag[];
+  /** Raw `components.securitySchemes` (for the catalog / SDK auth). */
+  securitySchemes: Record<string, unknown>;
 }

@@ -1,0 +1,129 @@
+/**
+ * `npm run generate [-- --spec FILE --out DIR --only types,validators --check]`
+ * Builds the IR once, runs every emitter, writes `*.gen.ts` into the out dir (wiping stale ones),
+ * or with --check writes nothing and exits 1 listing every file that differs.
+ */
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildIr, SpecError } from './ir.js';
+import { DEFAULT_OUT, DEFAULT_SPEC, createEmitContext, regenerateCommandFor, type EmittedFile } from './emitters/emitter.js';
+import { loadEmitters } from './emitters/registry.js';
+
+export interface GenerateOptions {
+  spec?: string;
+  out?: string;
+  only?: string[];
+  check?: boolean;
+  /** Called with progress lines (the CLI prints them). */
+  log?: (line: string) => void;
+}
+
+export interface GenerateResult {
+  files: EmittedFile[];
+  /** Files whose content differs from disk (or that are stale); with check, nothing is written. */
+  drifted: string[];
+  timings: { name: string; ms: number }[];
+}
+
+/** Relative, forward-slashed: banners must not depend on the machine. */
+function displayPath(p: string): string {
+  const rel = path.relative(process.cwd(), path.resolve(p));
+  return (rel && !rel.startsWith('..') ? rel : path.resolve(p)).split(path.sep).join('/');
+}
+
+export async function generate(opts: GenerateOptions = {}): Promise<GenerateResult> {
+  const log = opts.log ?? (() => {});
+  const spec = displayPath(opts.spec ?? DEFAULT_SPEC);
+  const out = displayPath(opts.out ?? DEFAULT_OUT);
+  const timings: { name: string; ms: number }[] = [];
+
+  let t = performance.now();
+  const ir = await buildIr(spec);
+  timings.push({ name: 'ir', ms: performance.now() - t });
+  const ctx = createEmitContext(ir, regenerateCommandFor(spec, out));
+  const files: EmittedFile[] = [];
+  for (const emitter of await loadEmitters(opts.only)) {
+    t = performance.now();
+    const result = await emitter.emit(ir, ctx);
+    timings.push({ name: emitter.name, ms: performance.now() - t });
+    files.push(...(typeof result === 'string' ? [{ file: emitter.file, text: result }] : result));
+  }
+  for (const f of files) {
+    if (!f.file.endsWith('.gen.ts')) throw new Error(`emitter output "${f.file}" must end in .gen.ts`);
+  }
+
+  const existing = await readdir(out).catch(() => [] as string[]);
+  const produced = new Set(files.map((f) => f.file));
+  // With --only, other artifacts are left alone; a full run owns every *.gen.ts in the directory.
+  const stale = opts.only?.length ? [] : existing.filter((f) => f.endsWith('.gen.ts') && !produced.has(f)).sort();
+  const drifted: string[] = [];
+  for (const f of files) {
+    const current = await readFile(path.join(out, f.file), 'utf8').catch(() => null);
+    if (current !== f.text) drifted.push(f.file);
+  }
+  drifted.push(...stale);
+
+  if (!opts.check) {
+    await mkdir(out, { recursive: true });
+    for (const f of files) {
+      if (drifted.includes(f.file)) await writeFile(path.join(out, f.file), f.text);
+      log(`${drifted.includes(f.file) ? 'wrote    ' : 'unchanged'} ${path.posix.join(out, f.file)} (${(f.text.length / 1024).toFixed(1)} KiB)`);
+    }
+    for (const f of stale) {
+      await rm(path.join(out, f));
+      log(`removed   ${path.posix.join(out, f)} (stale)`);
+    }
+  }
+  return { files, drifted, timings };
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      spec: { type: 'string' },
+      out: { type: 'string' },
+      only: { type: 'string' },
+      check: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log('usage: npm run generate -- [--spec spec/openapi.yaml] [--out generated] [--only types,validators,...] [--check]');
+    return 0;
+  }
+  const started = performance.now();
+  try {
+    const result = await generate({
+      spec: values.spec,
+      out: values.out,
+      only: values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+      check: values.check,
+      log: (line) => console.log(line),
+    });
+    console.log(result.timings.map((t) => `${t.name} ${Math.round(t.ms)}ms`).join(', ') + `; total ${Math.round(performance.now() - started)}ms`);
+    if (values.check) {
+      if (result.drifted.length) {
+        console.error(`generated files are out of date (run \`${regenerateCommandFor(displayPath(values.spec ?? DEFAULT_SPEC), displayPath(values.out ?? DEFAULT_OUT))}\`):`);
+        for (const f of result.drifted) console.error(`  ${f}`);
+        return 1;
+      }
+      console.log(`check: ${result.files.length} files up to date`);
+    }
+    return 0;
+  } catch (e) {
+    if (e instanceof SpecError) {
+      console.error(`error: invalid spec: ${e.message}`);
+      return 1;
+    }
+    if (e instanceof Error && (e as NodeJS.ErrnoException).code === 'ENOENT') {
+      console.error(`error: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('generator/cli.ts')) {
+  main().then((code) => process.exit(code));
+}

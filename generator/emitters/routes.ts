@@ -1,0 +1,113 @@
+/**
+ * routes.gen.ts: `operations` (metadata per operation), the `RouteRuntime<Ctx>` seam that the
+ * hand-written runtime implements (auth, parsing, serialising), and `mountRoutes`, which registers
+ * every operation on a @koa/router with its typed handler. Paths are relative to `basePath`.
+ */
+import type { IrOperation } from '../ir-types.js';
+import type { Emitter } from './emitter.js';
+import { routerPath, statusCodes, str, successResponses, writeSource } from './source.js';
+
+const DECLARATIONS = `export type HttpMethod = 'get' | 'put' | 'post' | 'delete' | 'options' | 'head' | 'patch' | 'trace';
+
+export interface OperationMeta {
+  operationId: string;
+  /** Key of this operation in \`operations\`, \`operationValidators\` and its Handlers slice. */
+  identifier: string;
+  method: HttpMethod;
+  /** As in the spec: \`/workflows/{id}\`. */
+  path: string;
+  /** For @koa/router: \`/workflows/:id\`. */
+  routerPath: string;
+  tag: string;
+  /** Key of the tag's slice in \`Handlers\`. */
+  tagIdentifier: string;
+  idempotent: boolean;
+  scopes: string[];
+  secured: boolean;
+  pagination: 'cursor' | null;
+  chargesCredits: boolean;
+  asyncJob: { poll: string; args: { [param: string]: string }; statusField: string; terminal: string[] } | null;
+  requestContentTypes: string[];
+  successStatuses: number[];
+}
+
+export interface RouteRuntime<Ctx> {
+  /** Auth, scopes, rate limit, idempotency... run before parsing. */
+  middleware(meta: OperationMeta): Middleware[];
+  /** Validates path, query, headers and body; throws on invalid input. Resolves to the typed input. */
+  parse(ctx: Context, meta: OperationMeta, v: OperationValidators): Promise<unknown>;
+  /** The handler context (account, db, services...). */
+  context(ctx: Context): Ctx;
+  /** Writes status, headers and body (validating the body against \`v.responses\` when configured). */
+  send(ctx: Context, meta: OperationMeta, v: OperationValidators, result: { status: number; body?: unknown; headers?: { [name: string]: string } }): void;
+}`;
+
+export const emitter: Emitter = {
+  name: 'routes',
+  file: 'routes.gen.ts',
+  emit(ir, ctx) {
+    return writeSource((w) => {
+      w.write(ctx.banner('routes.gen.ts'));
+      w.writeLine("import type Router from '@koa/router';");
+      w.writeLine("import type { Context, Middleware } from 'koa';");
+      w.writeLine(`import type { Handlers } from '${ctx.sibling('handlers.gen.ts')}';`);
+      w.writeLine(`import type * as T from '${ctx.sibling('types.gen.ts')}';`);
+      w.writeLine(`import { operationValidators, type OperationValidators } from '${ctx.sibling('validators.gen.ts')}';`);
+      w.blankLine();
+      w.writeLine('/** Path of the first server URL; mount the router under it (`new Router({ prefix: basePath })`). */');
+      w.writeLine(`export const basePath = ${str(ir.basePath)};`);
+      w.blankLine();
+      w.writeLine(DECLARATIONS);
+      w.blankLine();
+      w.writeLine('export const operations: { [K in T.OperationId]: OperationMeta } = {');
+      w.indent(() => ir.operations.forEach((op) => w.writeLine(`${op.identifier}: ${metaLiteral(op)},`)));
+      w.writeLine('};');
+      w.blankLine();
+      w.writeLine('/** Registers every operation on `router`; a missing or mistyped handler is a compile error. */');
+      w.writeLine('export function mountRoutes<Ctx>(router: Router<any, any>, handlers: Handlers<Ctx>, rt: RouteRuntime<Ctx>): void {');
+      w.indent(() => {
+        w.writeLine('const route = <K extends T.OperationId>(');
+        w.writeLine('  id: K,');
+        w.writeLine("  call: (input: T.Operations[K]['input'], ctx: Ctx) => Promise<T.Operations[K]['result']>,");
+        w.writeLine('): void => {');
+        w.writeLine('  const meta = operations[id];');
+        w.writeLine('  const v = operationValidators[id];');
+        w.writeLine('  router.register(meta.routerPath, [meta.method.toUpperCase()], [');
+        w.writeLine('    ...rt.middleware(meta),');
+        w.writeLine('    async (ctx: Context) => {');
+        w.writeLine("      const input = (await rt.parse(ctx, meta, v)) as T.Operations[K]['input'];");
+        w.writeLine('      rt.send(ctx, meta, v, await call(input, rt.context(ctx)));');
+        w.writeLine('    },');
+        w.writeLine('  ], { name: meta.operationId });');
+        w.writeLine('};');
+        for (const op of ir.operations) {
+          w.writeLine(`route(${str(op.identifier)}, (input, c) => handlers.${op.tagIdentifier}.${op.identifier}(input, c));`);
+        }
+      });
+      w.writeLine('}');
+    });
+  },
+};
+
+function metaLiteral(op: IrOperation): string {
+  const success = [...new Set(successResponses(op).flatMap((r) => statusCodes(r.status)))];
+  const job = op.asyncJob;
+  const fields = [
+    `operationId: ${str(op.operationId)}`,
+    `identifier: ${str(op.identifier)}`,
+    `method: ${str(op.method)}`,
+    `path: ${str(op.path)}`,
+    `routerPath: ${str(routerPath(op.path))}`,
+    `tag: ${str(op.tag)}`,
+    `tagIdentifier: ${str(op.tagIdentifier)}`,
+    `idempotent: ${op.idempotent}`,
+    `scopes: [${op.scopes.map(str).join(', ')}]`,
+    `secured: ${op.secured}`,
+    `pagination: ${op.pagination ? str(op.pagination) : 'null'}`,
+    `chargesCredits: ${op.chargesCredits}`,
+    `asyncJob: ${job ? `{ poll: ${str(job.poll)}, args: ${JSON.stringify(job.args)}, statusField: ${str(job.statusField)}, terminal: [${job.terminal.map(str).join(', ')}] }` : 'null'}`,
+    `requestContentTypes: [${(op.requestBody?.contents ?? []).map((c) => str(c.contentType)).join(', ')}]`,
+    `successStatuses: [${success.join(', ')}]`,
+  ];
+  return `{ ${fields.join(', ')} }`;
+}

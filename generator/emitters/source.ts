@@ -1,0 +1,87 @@
+/**
+ * Helpers shared by the emitters: a ts-morph CodeBlockWriter with the house style, and the facts
+ * about operations (their parameters, bodies and success responses) that several artifacts need.
+ */
+import { CodeBlockWriter } from 'ts-morph';
+import type { IrDocument, IrMediaBody, IrOperation, IrParameter, IrResponse } from '../ir-types.js';
+import { SchemaEnv } from '../schema/walker.js';
+
+export function writeSource(build: (w: CodeBlockWriter) => void): string {
+  const w = new CodeBlockWriter({ indentNumberOfSpaces: 2, useTabs: false, newLine: '\n', useSingleQuote: true });
+  build(w);
+  const text = w.toString();
+  return text.endsWith('\n') ? text : text + '\n';
+}
+
+const envs = new WeakMap<IrDocument, SchemaEnv>();
+/** One SchemaEnv per IR, shared by every emitter of a run. */
+export function schemaEnv(ir: IrDocument): SchemaEnv {
+  let env = envs.get(ir);
+  if (!env) envs.set(ir, (env = new SchemaEnv(ir.schemas)));
+  return env;
+}
+
+export type ParameterLocation = 'path' | 'query' | 'header';
+
+export function parametersIn(op: IrOperation, location: ParameterLocation): IrParameter[] {
+  return op.parameters.filter((p) => p.in === location);
+}
+
+/** The name a parameter has in the parsed input: header names are lower-cased (Node lower-cases them). */
+export function parameterKey(p: IrParameter): string {
+  return p.in === 'header' ? p.name.toLowerCase() : p.name;
+}
+
+/** The request body content the emitters type and validate first: JSON when declared (IR order). */
+export function primaryContent(contents: IrMediaBody[]): IrMediaBody | undefined {
+  return contents[0];
+}
+
+/** 2xx (and 2XX) responses; when there are none, `default` stands for success. */
+export function successResponses(op: IrOperation): IrResponse[] {
+  const ok = op.responses.filter((r) => r.status.startsWith('2'));
+  if (ok.length) return ok;
+  return op.responses.filter((r) => r.status === 'default');
+}
+
+const TWO_XX = [200, 201, 202, 203, 204, 205, 206, 207, 208, 226];
+
+/** The numeric statuses a response key stands for (`2XX` -> every 2xx code); empty for `default`. */
+export function statusCodes(status: string): number[] {
+  if (/^\d{3}$/.test(status)) return [Number(status)];
+  if (status === '2XX') return TWO_XX;
+  if (/^[1-5]XX$/.test(status)) return Array.from({ length: 100 }, (_, i) => Number(status[0]) * 100 + i);
+  return [];
+}
+
+/** TS type text of the status for a Result member. */
+export function statusType(status: string): string {
+  if (/^\d{3}$/.test(status)) return status;
+  if (status === '2XX') return TWO_XX.join(' | ');
+  return 'number';
+}
+
+/** Media types whose bytes are not parsed: the body reaches the handler as a stream. */
+export function isBinaryContent(m: IrMediaBody): boolean {
+  const s = m.schema;
+  if (typeof s === 'object' && s !== null && s.format === 'binary' && (s.type === 'string' || s.type === undefined)) return true;
+  const empty = s === true || (typeof s === 'object' && s !== null && Object.keys(s).length === 0);
+  return empty && /^(application\/octet-stream|image\/|video\/|audio\/)/i.test(m.contentType);
+}
+
+/** `/pets/{petId}` -> `/pets/:petId` for @koa/router (path-to-regexp v8: specials escaped, odd names quoted). */
+export function routerPath(path: string): string {
+  return path
+    .split(/(\{[^}]+\})/)
+    .map((part) => {
+      const m = /^\{([^}]+)\}$/.exec(part);
+      if (m) return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(m[1]!) ? `:${m[1]}` : `:${JSON.stringify(m[1])}`;
+      return part.replace(/[()[\]?+!*:{}\\]/g, '\\$&');
+    })
+    .join('');
+}
+
+/** A JS string literal (single-quoted, house style). */
+export function str(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029')}'`;
+}

@@ -1,0 +1,233 @@
+/**
+ * validators.gen.ts: zod 4 validators. Component schemas are `const $X: z.ZodType = z.lazy(...)`,
+ * so declaration order does not matter, recursion works, and tsc never infers (or prints) a deep
+ * zod type. Per operation: `{ path, query, headers, body, bodies, responses }`.
+ * Path, query and header values arrive as strings: each parameter coerces by its schema and style.
+ */
+import type { CodeBlockWriter } from 'ts-morph';
+import type { IrDocument, IrOperation, IrParameter, JsonSchema } from '../ir-types.js';
+import { propertyKey } from '../names.js';
+import { isObj } from '../schema/walker.js';
+import { ZOD_PRELUDE, zodCode } from '../schema/zod.js';
+import type { Emitter } from './emitter.js';
+import { isBinaryContent, parameterKey, parametersIn, primaryContent, schemaEnv, str, writeSource, type ParameterLocation } from './source.js';
+
+/**
+ * Parameter helpers. Path, query and header values arrive as strings (or string arrays for repeated
+ * query keys); these turn them into what the schema expects before zod validates.
+ * `lv`/`lvp` are reserved by the IR so no operation const can shadow them.
+ */
+const PARAM_HELPERS = `type lv_fn = (v: unknown) => unknown;
+const lvp = {
+  num: ((v) => (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v)) as lv_fn,
+  bool: ((v) => (v === 'true' ? true : v === 'false' ? false : v)) as lv_fn,
+  json: ((v) => {
+    if (typeof v !== 'string') return v;
+    try {
+      return JSON.parse(v);
+    } catch {
+      return v;
+    }
+  }) as lv_fn,
+  any: ((v) => v) as lv_fn,
+  /** Array parameters: repeated keys arrive as arrays, delimited styles as one string (sep null: one item). */
+  split: (sep: string | null, item: lv_fn): lv_fn => (v) => {
+    if (v === undefined) return v;
+    const list = Array.isArray(v) ? v : typeof v === 'string' ? (sep === null ? [v] : v === '' ? [] : v.split(sep)) : v;
+    return Array.isArray(list) ? list.map(item) : list;
+  },
+  /** Path styles label (\`.a\`) and matrix (\`;id=a\`) put a prefix before the value. */
+  path: (style: string, name: string, inner: lv_fn): lv_fn => (v) => {
+    if (typeof v !== 'string') return inner(v);
+    if (style === 'label' && v.startsWith('.')) return inner(v.slice(1));
+    if (style === 'matrix' && v.startsWith(';' + name + '=')) return inner(v.slice(name.length + 2));
+    return inner(v);
+  },
+  default: (value: unknown, inner: lv_fn): lv_fn => (v) => (v === undefined ? value : inner(v)),
+  /** deepObject (\`f[a]=1\`) and exploded form objects (\`a=1&b=2\`) are gathered under their parameter name. */
+  query: (deep: string[], spread: [string, string[]][]): lv_fn => (q) => {
+    if (typeof q !== 'object' || q === null) return q;
+    const out: { [key: string]: unknown } = { ...(q as object) };
+    for (const name of deep) {
+      const prefix = name + '[';
+      for (const key of Object.keys(out)) {
+        if (!key.startsWith(prefix) || !key.endsWith(']')) continue;
+        const target = (out[name] ??= {}) as { [key: string]: unknown };
+        target[key.slice(prefix.length, -1)] = out[key];
+        delete out[key];
+      }
+    }
+    for (const [name, keys] of spread) {
+      const present = keys.filter((k) => k in out);
+      if (!present.length || name in out) continue;
+      out[name] = Object.fromEntries(present.map((k) => [k, out[k]]));
+    }
+    return out;
+  },
+  /** Parameters: declared ones are validated, unknown ones dropped. */
+  params: (shape: lv_shape): z.ZodType => z.object(shape),
+  coerce: (fn: lv_fn, schema: lv_any): z.ZodType => z.preprocess(fn, schema),
+  /** An operation without a request body ignores whatever body parsing produced. */
+  none: lv.is(z.any().transform(() => undefined)),
+};`;
+
+export const emitter: Emitter = {
+  name: 'validators',
+  file: 'validators.gen.ts',
+  emit(ir, ctx) {
+    const env = schemaEnv(ir);
+    return writeSource((w) => {
+      w.write(ctx.banner('validators.gen.ts'));
+      w.writeLine("import { z } from 'zod';");
+      w.blankLine();
+      w.writeLine(ZOD_PRELUDE);
+      w.blankLine();
+      w.writeLine(PARAM_HELPERS);
+      w.blankLine();
+      w.writeLine('export interface OperationValidators {');
+      w.indent(() => {
+        w.writeLine('path: z.ZodType;');
+        w.writeLine('query: z.ZodType;');
+        w.writeLine('/** Keys are lower-cased header names. */');
+        w.writeLine('headers: z.ZodType;');
+        w.writeLine('/** The first declared request content type (JSON first); `undefined` out when none is declared. */');
+        w.writeLine('body: z.ZodType;');
+        w.writeLine('/** Every declared request content type. */');
+        w.writeLine('bodies: { [contentType: string]: z.ZodType };');
+        w.writeLine("/** By status key as in the spec: '200', '4XX', 'default'. `z.undefined()` when the response has no content. */");
+        w.writeLine('responses: { [status: string]: z.ZodType };');
+      });
+      w.writeLine('}');
+      w.blankLine();
+      for (const c of ir.schemas) {
+        w.writeLine(`const $${c.identifier} = lv.lazy(() => ${zodCode(c.schema, env)});`);
+      }
+      w.blankLine();
+      w.writeLine('/** Component schemas by type name. */');
+      w.writeLine('export const schemas = {');
+      w.indent(() => ir.schemas.forEach((c) => w.writeLine(`${c.identifier}: $${c.identifier},`)));
+      w.writeLine('};');
+      w.blankLine();
+      for (const op of ir.operations) {
+        const contents = op.requestBody?.contents ?? [];
+        const first = primaryContent(contents);
+        // The primary body is both `body` and `bodies[type]`: declared once (`$` never occurs in identifiers).
+        const bodyName = `${op.identifier}$body`;
+        if (first) w.writeLine(`const ${bodyName} = ${slot(bodyCode(ir, op, first.contentType))};`);
+        w.writeLine(`export const ${op.identifier}: OperationValidators = {`);
+        w.indent(() => {
+          w.writeLine(`path: ${parameterObject(ir, op, 'path')},`);
+          w.writeLine(`query: ${parameterObject(ir, op, 'query')},`);
+          w.writeLine(`headers: ${parameterObject(ir, op, 'header')},`);
+          w.writeLine(`body: ${first ? bodyName : op.requestBody ? 'z.unknown()' : 'lvp.none'},`);
+          writeMap(w, 'bodies', contents.map((m) => [m.contentType, m === first ? bodyName : slot(bodyCode(ir, op, m.contentType))]));
+          writeMap(
+            w,
+            'responses',
+            op.responses.map((r) => {
+              const content = primaryContent(r.contents);
+              return [r.status, slot(!content ? 'z.undefined()' : isBinaryContent(content) ? 'z.any()' : zodCode(content.schema, env))];
+            }),
+          );
+        });
+        w.writeLine('};');
+        w.blankLine();
+      }
+      w.writeLine('/** Every operation\'s validators by operation identifier. */');
+      w.writeLine('export const operationValidators = {');
+      w.indent(() => ir.operations.forEach((op) => w.writeLine(`${op.identifier},`)));
+      w.writeLine('};');
+    });
+  },
+};
+
+/** Code placed where a z.ZodType is declared goes through `lv.is` (a component ref already is one). */
+function slot(code: string): string {
+  return /^\$\w+$/.test(code) ? code : `lv.is(${code})`;
+}
+
+function writeMap(w: CodeBlockWriter, key: string, entries: [string, string][]): void {
+  if (!entries.length) return void w.writeLine(`${key}: {},`);
+  w.writeLine(`${key}: {`);
+  w.indent(() => entries.forEach(([k, code]) => w.writeLine(`${str(k)}: ${code},`)));
+  w.writeLine('},');
+}
+
+function bodyCode(ir: IrDocument, op: IrOperation, contentType: string): string {
+  const m = op.requestBody!.contents.find((c) => c.contentType === contentType)!;
+  const code = isBinaryContent(m) ? 'z.any()' : zodCode(m.schema, schemaEnv(ir));
+  return op.requestBody!.required ? code : `${code}.optional()`;
+}
+
+function parameterObject(ir: IrDocument, op: IrOperation, loc: ParameterLocation): string {
+  const params = parametersIn(op, loc);
+  if (!params.length) return 'lvp.params({})';
+  const env = schemaEnv(ir);
+  const fields = params.map((p) => {
+    const required = p.required || hasDefault(p.schema);
+    const fn = coercion(ir, p);
+    const code = zodCode(p.schema, env);
+    return `${propertyKey(parameterKey(p))}: ${fn === 'lvp.any' ? code : `lvp.coerce(${fn}, ${code})`}${required ? '' : '.optional()'},`;
+  });
+  const object = `lvp.params({\n  ${fields.join('\n').replace(/\n/g, '\n  ')}\n})`;
+  if (loc !== 'query') return object;
+  const deep = params.filter((p) => p.style === 'deepObject').map((p) => p.name);
+  const spread = params
+    .filter((p) => p.style === 'form' && p.explode !== false && kindOf(ir, p.schema) === 'object')
+    .map((p) => `[${str(p.name)}, [${objectKeys(ir, p.schema).map(str).join(', ')}]]`);
+  if (!deep.length && !spread.length) return object;
+  return `lvp.coerce(lvp.query([${deep.map(str).join(', ')}], [${spread.join(', ')}]), ${object})`;
+}
+
+function hasDefault(schema: JsonSchema): boolean {
+  return isObj(schema) && 'default' in schema;
+}
+
+type Kind = 'number' | 'boolean' | 'array' | 'object' | 'string';
+
+/** What a string on the wire must become for this schema (component refs followed). */
+function kindOf(ir: IrDocument, schema: JsonSchema): Kind {
+  const s = schemaEnv(ir).deref(schema);
+  if (!isObj(s)) return 'string';
+  const types = Array.isArray(s.type) ? s.type : typeof s.type === 'string' ? [s.type] : [];
+  const values = Array.isArray(s.enum) ? s.enum : 'const' in s ? [s.const] : null;
+  if (types.includes('array') || 'items' in s) return 'array';
+  if (types.includes('object') || 'properties' in s) return 'object';
+  if (types.includes('integer') || types.includes('number')) return 'number';
+  if (types.includes('boolean')) return 'boolean';
+  if (values?.length && values.every((v) => typeof v === 'number' || v === null)) return 'number';
+  if (values?.length && values.every((v) => typeof v === 'boolean' || v === null)) return 'boolean';
+  for (const key of ['anyOf', 'oneOf', 'allOf']) {
+    const members = s[key];
+    if (Array.isArray(members)) {
+      const kinds = members.map((m) => kindOf(ir, m as JsonSchema)).filter((k) => k !== 'string');
+      if (kinds.length) return kinds[0]!;
+    }
+  }
+  return 'string';
+}
+
+function objectKeys(ir: IrDocument, schema: JsonSchema): string[] {
+  const s = schemaEnv(ir).deref(schema);
+  return isObj(s) && isObj(s.properties) ? Object.keys(s.properties) : [];
+}
+
+const SCALAR: Record<Kind, string> = { number: 'lvp.num', boolean: 'lvp.bool', array: 'lvp.any', object: 'lvp.json', string: 'lvp.any' };
+const SEPARATORS: Record<string, string> = { form: ',', simple: ',', spaceDelimited: ' ', pipeDelimited: '|', label: '.', matrix: ',' };
+
+/** The preprocess function of one parameter: style prefix, array splitting, scalar coercion, default. */
+function coercion(ir: IrDocument, p: IrParameter): string {
+  const kind = kindOf(ir, p.schema);
+  let fn = SCALAR[kind];
+  if (kind === 'object' && (p.style === 'deepObject' || (p.in === 'query' && p.explode !== false))) fn = 'lvp.any';
+  if (kind === 'array') {
+    const s = schemaEnv(ir).deref(p.schema);
+    const items = isObj(s) && (isObj(s.items) || typeof s.items === 'boolean') ? (s.items as JsonSchema) : true;
+    // Exploded query arrays repeat the key, so one string is one item; otherwise split on the style's delimiter.
+    const sep = p.in === 'query' && p.explode !== false && p.style === 'form' ? null : (SEPARATORS[p.style ?? 'form'] ?? ',');
+    fn = `lvp.split(${sep === null ? 'null' : str(sep)}, ${SCALAR[kindOf(ir, items)]})`;
+  }
+  if (p.in === 'path' && (p.style === 'label' || p.style === 'matrix')) fn = `lvp.path(${str(p.style)}, ${str(p.name)}, ${fn})`;
+  if (isObj(p.schema) && 'default' in p.schema) fn = `lvp.default(${JSON.stringify(p.schema.default)}, ${fn})`;
+  return fn;
+}
