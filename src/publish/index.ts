@@ -1,6 +1,7 @@
 export { connectChannel, getChannel, listChannels, loadChannelForPublish, type Channel, type ChannelList, type ConnectChannelInput } from './channels.js';
 export { credentialsKey, type SecretsOptions } from './credentials.js';
 export { publishJobHandlers } from './jobs.js';
+export { startSweeper, type SweeperOptions } from './sweeper.js';
 export { createPublishers, publishersConfigFromEnv, type Publishers, type PublishersConfig } from './publishers.js';
 export {
   cancelPublication, cancelWorkflowPublications, failStalePublications, getPublication, listPublications, requestPublication,

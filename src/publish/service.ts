@@ -203,7 +203,7 @@ export async function listPublications(db: Knex, q: ListPublicationsQuery): Prom
   const builder = query(db).where('publications.account_id', q.accountId).select(...COLUMNS);
   if (q.workflowId) builder.andWhere('publications.workflow_id', q.workflowId);
   if (q.status) builder.andWhere('publications.status', q.status);
-  return keysetPage(builder, 'publications', q, toPublication);
+  return keysetPage(builder, 'publications', `publications:${q.accountId}:${q.workflowId ?? '*'}:${q.status ?? '*'}`, q, toPublication);
 }
 
 /**

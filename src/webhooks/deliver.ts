@@ -215,7 +215,7 @@ export async function listDeliveries(db: Knex, query: ListDeliveriesQuery): Prom
     .select(...DELIVERY_COLUMNS);
   if (query.endpointId) q.andWhere('webhook_deliveries.endpoint_id', query.endpointId);
   if (query.status) q.andWhere('webhook_deliveries.status', query.status);
-  return keysetPage(q, 'webhook_deliveries', query, toDelivery);
+  return keysetPage(q, 'webhook_deliveries', `webhook_deliveries:${query.accountId}:${query.endpointId ?? '*'}:${query.status ?? '*'}`, query, toDelivery);
 }
 
 /** One delivery with the outcome of each of its attempts. */

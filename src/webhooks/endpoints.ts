@@ -109,7 +109,7 @@ export async function createEndpoint(
 
 export async function listEndpoints(db: Knex, accountId: string, page: PageQuery = {}): Promise<Page<WebhookEndpoint>> {
   const query = db('webhook_endpoints').where({ account_id: accountId }).select(...PUBLIC_ENDPOINT_COLUMNS);
-  return keysetPage(query, 'webhook_endpoints', page, toEndpoint);
+  return keysetPage(query, 'webhook_endpoints', `webhook_endpoints:${accountId}`, page, toEndpoint);
 }
 
 export async function getEndpoint(db: Knex, accountId: string, id: string): Promise<WebhookEndpoint> {

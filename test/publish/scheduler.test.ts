@@ -5,7 +5,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { createDb, nowIso, type Db } from '../../src/db/knex.js';
 import { Worker } from '../../src/jobs/index.js';
-import { connectChannel, createPublishers, getPublication, publishJobHandlers, requestPublication, type Publishers } from '../../src/publish/index.js';
+import {
+  connectChannel, createPublishers, getPublication, publishJobHandlers, requestPublication, startSweeper, type Publishers,
+} from '../../src/publish/index.js';
 import { createEndpoint, emitEvent, getDelivery, webhookJobHandlers } from '../../src/webhooks/index.js';
 import { freshDb, testDatabases, type FreshDb } from '../helpers/db.js';
 import { startReceiver } from '../webhooks/receiver.js';
@@ -79,6 +81,26 @@ describe.each(testDatabases())('scheduled work on the job queue (%s)', (kind) =>
     const jobs = await fresh.db('jobs').where({ type: 'publication.run' }).select('status');
     expect(jobs).toEqual([{ status: 'succeeded' }]);
     expect(fs.readdirSync(path.join(fresh.dataDir, 'published', ch.id))).toEqual([`${pub.id}.mp4`]);
+  });
+
+  it('the sweeper publishes due posts whose job was lost', async () => {
+    const videoPath = path.join(fresh.dataDir, 'final.mp4');
+    fs.writeFileSync(videoPath, crypto.randomBytes(1_000));
+    const ch = await connectChannel(fresh.db, { accountId: ACCOUNT, platform: 'local', name: 'folder', credentials: {} }, secrets);
+    const pub = await requestPublication(fresh.db, {
+      accountId: ACCOUNT, workflowId: 'wf_1', channelId: ch.id, latestRender: { id: 'rnd_1', path: videoPath },
+    }, { secrets });
+    await fresh.db('jobs').delete(); // the job is lost
+    const sweeper = startSweeper(fresh.db, { publish: { secrets, publishers: createPublishers({ dataDir: fresh.dataDir }) }, intervalMs: 30 });
+    try {
+      const done = await until('the sweep', async () => {
+        const p = await getPublication(fresh.db, ACCOUNT, pub.id);
+        return p.status === 'published' ? p : null;
+      });
+      expect(done.published_url).toMatch(/^file:/);
+    } finally {
+      await sweeper.stop();
+    }
   });
 
   it('delivers webhooks through the worker on the retry schedule, one webhook-id throughout', async () => {

@@ -102,6 +102,11 @@ describe.each(testDatabases())('webhooks on %s', (kind) => {
     const next = await listDeliveries(fresh.db, { accountId: ACCOUNT, endpointId: endpoint.id, limit: 1, cursor: all.next_cursor });
     expect(next.has_more).toBe(false);
     expect(new Set([...all.data, ...next.data].map((d) => d.id))).toEqual(new Set([deliveryIds[0], replay.id]));
+    await expect(listDeliveries(fresh.db, { accountId: ACCOUNT, endpointId: endpoint.id, cursor: `${all.next_cursor}x` }))
+      .rejects.toMatchObject({ code: 'invalid_cursor' });
+    // A cursor from one list is refused by another.
+    await expect(listDeliveries(fresh.db, { accountId: ACCOUNT, endpointId: endpoint.id, status: 'failed', cursor: all.next_cursor }))
+      .rejects.toMatchObject({ code: 'invalid_cursor' });
   });
 
   it('410 Gone disables the endpoint and stops further deliveries', async () => {
