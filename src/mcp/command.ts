@@ -1,0 +1,17 @@
+/** `lavendly mcp`: the CLI entry of the stdio MCP server (see stdio.ts). */
+import { parseArgs } from 'node:util';
+import type { Command } from '../cli/command.js';
+import { DEFAULT_BASE_URL, runMcpStdio } from './stdio.js';
+
+export const mcpCommand: Command = {
+  name: 'mcp',
+  summary: 'Serve the MCP tools over stdio, calling the API with LAVENDLY_API_KEY at LAVENDLY_BASE_URL.',
+  usage: `lavendly mcp [--base-url URL]   (env: LAVENDLY_API_KEY, LAVENDLY_BASE_URL, default ${DEFAULT_BASE_URL})`,
+  async run(args, io) {
+    const { values } = parseArgs({ args, strict: true, options: { 'base-url': { type: 'string' } } });
+    const env = values['base-url'] ? { ...io.env, LAVENDLY_BASE_URL: values['base-url'] } : io.env;
+    // Nothing goes to io.out here: stdout belongs to the protocol.
+    await runMcpStdio({ env });
+    return 0;
+  },
+};

@@ -1,0 +1,83 @@
+/**
+ * The MCP server over Streamable HTTP at `/mcp`, as Koa middleware on the API server.
+ *
+ * Stateless: every POST gets a fresh MCP server and transport (no session ids), so any process
+ * behind a load balancer can answer any request. The caller authenticates with its own API key
+ * (`Authorization: Bearer <key>`), which is checked here and forwarded to the SDK client the
+ * tools use to call this same server's REST API; an MCP caller can do exactly what its key can.
+ * GET (a server-to-client event stream) and DELETE (ending a session) have no meaning without
+ * sessions and answer 405, which MCP clients understand.
+ */
+import type Koa from 'koa';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { AccountsService } from '../accounts/service.js';
+import { authenticate } from '../http/auth.js';
+import { Lavendly } from '../../generated/sdk.gen.js';
+import { createMcpServer } from './server.js';
+
+export interface McpHttpOptions {
+  accounts: AccountsService;
+  /** Where the API is mounted on this server (default `/v1`). */
+  basePath?: string;
+  /** Where the MCP endpoint is (default `/mcp`). */
+  path?: string;
+  /**
+   * Base URL the tools call. Default: this server itself, at the local address and port the
+   * request came in on (always reachable from here, whatever port was bound).
+   */
+  apiBaseUrl?: string | ((ctx: Koa.Context) => string);
+  /** Largest JSON-RPC request body in bytes (default 4 MB). */
+  maxBodyBytes?: number;
+}
+
+const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
+
+export function mcpHttp(options: McpHttpOptions): Koa.Middleware {
+  const endpoint = options.path ?? '/mcp';
+  const basePath = (options.basePath ?? '/v1').replace(/\/+$/, '');
+  const auth = authenticate(options.accounts, { secured: true, scopes: [] });
+  const baseUrlFor = (ctx: Koa.Context): string => {
+    if (typeof options.apiBaseUrl === 'function') return options.apiBaseUrl(ctx);
+    if (options.apiBaseUrl) return options.apiBaseUrl;
+    const socket = ctx.req.socket;
+    return `http://${urlHost(socket.localAddress ?? '127.0.0.1')}:${socket.localPort}${basePath}`;
+  };
+
+  return async (ctx, next) => {
+    if (ctx.path !== endpoint && ctx.path !== `${endpoint}/`) return next();
+    // Who calls decides what the tools may do: no valid key, no MCP (401 with the envelope).
+    await auth(ctx, async () => {});
+    if (ctx.method !== 'POST') {
+      ctx.status = 405;
+      ctx.set('Allow', 'POST');
+      ctx.body = {
+        jsonrpc: '2.0',
+        error: { code: -32000, message: `${ctx.method} is not supported: this MCP endpoint is stateless; POST JSON-RPC messages to ${endpoint}.` },
+        id: null,
+      };
+      return;
+    }
+    const apiKey = BEARER.exec(ctx.get('authorization'))![1]!;
+    const client = new Lavendly({ apiKey, baseUrl: baseUrlFor(ctx), maxRetries: 2, maxRetryAfter: 10_000 });
+    const server = createMcpServer({ client });
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: true,
+      maxRequestBodySize: options.maxBodyBytes ?? 4 * 1024 * 1024,
+    });
+    ctx.res.once('close', () => {
+      void transport.close();
+      void server.close();
+    });
+    await server.connect(transport);
+    ctx.respond = false;
+    await transport.handleRequest(ctx.req, ctx.res);
+  };
+}
+
+/** A socket address as a URL host: IPv4-mapped IPv6 unwrapped, IPv6 bracketed. */
+function urlHost(address: string): string {
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (v4) return v4[1]!;
+  return address.includes(':') ? `[${address}]` : address;
+}

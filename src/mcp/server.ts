@@ -1,0 +1,104 @@
+/**
+ * The Lavendly MCP server: the generated tool table (generated/mcp.gen.ts) served on the official
+ * SDK's low-level `Server`, so the JSON Schemas go out exactly as generated. There is no per-tool
+ * code: a call is checked against the tool's input schema, mapped onto its operation's HTTP
+ * request by the tool's argument table, and sent through the generated SDK's generic `request`.
+ * MCP, SDK and REST therefore cannot drift apart.
+ */
+import { readFileSync } from 'node:fs';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError,
+  type CallToolResult, type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import { mcpTools, toolRequest, type McpToolDefinition } from '../../generated/mcp.gen.js';
+import type { ApiClient, ApiResponse } from '../../generated/sdk-runtime.gen.js';
+import { ArgumentValidator } from './arguments.js';
+import { apiErrorResult, invalidArguments } from './errors.js';
+
+export interface McpServerOptions {
+  /** The API client the tools call (`new Lavendly({ apiKey, baseUrl })`). */
+  client: ApiClient<any>;
+  /** The tools to serve; defaults to every generated tool. */
+  tools?: readonly McpToolDefinition[];
+}
+
+const VERSION: string = (() => {
+  try {
+    return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+})();
+
+/** Read once by the client at connect time: how the tools fit together. */
+export const INSTRUCTIONS = `Lavendly makes short AI videos. The flow is create -> estimate -> generate -> review -> render -> publish:
+create_workflow (shots in, scenes out), estimate_cost (state the price and wait for the user's go-ahead), generate_scene (the only step that spends credits; poll get_generation_status), quality_check and get_scene_frame per scene, create_render (free; poll get_render for the video URL), then list_channels and publish_video or schedule_video after the user confirms.
+get_status tells which providers are wired; get_ledger shows the credits available. Pass an idempotency_key on calls that create or spend, and reuse it when you retry.
+Errors come back as results with isError and a "Next step" line telling what to do.`;
+
+/** The tool as `tools/list` gives it: name, title, description, schema and hints, nothing internal. */
+export function listedTool(tool: McpToolDefinition): Tool {
+  return {
+    name: tool.name,
+    title: tool.title,
+    description: tool.description,
+    inputSchema: tool.inputSchema as Tool['inputSchema'],
+    annotations: { title: tool.title, ...tool.annotations },
+  };
+}
+
+export function createMcpServer(options: McpServerOptions): Server {
+  const tools = options.tools ?? mcpTools;
+  const byName = new Map(tools.map((t) => [t.name, t]));
+  const validator = new ArgumentValidator(tools);
+  const { client } = options;
+  const listed = tools.map(listedTool);
+
+  const server = new Server({ name: 'lavendly', title: 'Lavendly', version: VERSION }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
+
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listed }));
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
+    const tool = byName.get(request.params.name);
+    if (!tool) {
+      throw new McpError(ErrorCode.InvalidParams, `Unknown tool '${request.params.name}'. tools/list gives the ${tools.length} tools this server has.`);
+    }
+    const args = request.params.arguments ?? {};
+    const issues = validator.check(tool, args);
+    if (issues.length) return invalidArguments(tool, issues);
+    // idempotency_key is in the tool's argument table as the Idempotency-Key header.
+    const parts = toolRequest(tool, args);
+    const pollTool = pollToolOf(client, tool, tools);
+    let response: ApiResponse;
+    try {
+      response = await client.requestWithResponse(tool.operationId, parts, { signal: extra.signal });
+    } catch (err) {
+      return apiErrorResult(err, { tool, tools, pollTool, baseUrl: client.baseUrl });
+    }
+    return successResult(response);
+  });
+
+  return server;
+}
+
+/** The tool that polls this tool's job (from the operation's `x-async-job`), when this server has it. */
+function pollToolOf(client: ApiClient<any>, tool: McpToolDefinition, tools: readonly McpToolDefinition[]): string | null {
+  const poll = client.operation(tool.operationId).asyncJob?.poll;
+  return poll ? (tools.find((t) => t.operationId === poll)?.name ?? null) : null;
+}
+
+/** The response body as JSON text, and as structured content when it is an object. */
+export function successResult(response: ApiResponse): CallToolResult {
+  const { body, status } = response;
+  if (body === undefined || body === null || body === '') {
+    return { content: [{ type: 'text', text: JSON.stringify({ ok: true, status }) }], structuredContent: { ok: true, status } };
+  }
+  if (typeof body === 'string') return { content: [{ type: 'text', text: body }] };
+  if (typeof Blob !== 'undefined' && body instanceof Blob) {
+    return { content: [{ type: 'text', text: `The operation answered ${body.size} bytes of ${body.type || 'binary data'}, which is not shown here.` }] };
+  }
+  const result: CallToolResult = { content: [{ type: 'text', text: JSON.stringify(body) }] };
+  if (typeof body === 'object' && !Array.isArray(body)) result.structuredContent = body as Record<string, unknown>;
+  return result;
+}

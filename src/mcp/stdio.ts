@@ -1,0 +1,47 @@
+/**
+ * `lavendly mcp`: the MCP server over stdio, for desktop MCP clients that start it as a
+ * subprocess. It calls a running Lavendly API with the user's key:
+ *   LAVENDLY_API_KEY   the API key (required to call tools; tools/list works without it)
+ *   LAVENDLY_BASE_URL  the API base URL (default http://localhost:8090/v1)
+ * stdout carries the protocol only: anything else this process prints goes to stderr.
+ */
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { Lavendly } from '../../generated/sdk.gen.js';
+import { createMcpServer } from './server.js';
+
+export const DEFAULT_BASE_URL = 'http://localhost:8090/v1';
+
+export interface StdioOptions {
+  env?: NodeJS.ProcessEnv;
+  stdin?: NodeJS.ReadableStream;
+  stdout?: NodeJS.WritableStream;
+}
+
+/** Runs until stdin closes (the client went away) or a signal arrives. */
+export async function runMcpStdio(options: StdioOptions = {}): Promise<void> {
+  const env = options.env ?? process.env;
+  // A stray console.log would corrupt the JSON-RPC stream.
+  console.log = console.info = console.debug = console.error;
+  const apiKey = env.LAVENDLY_API_KEY || undefined;
+  const baseUrl = env.LAVENDLY_BASE_URL || DEFAULT_BASE_URL;
+  if (!apiKey) console.error('lavendly mcp: LAVENDLY_API_KEY is not set; tool calls will answer unauthorized until it is.');
+  // Retries stay short: an agent would rather hear "rate limited, wait 30 s" than hang.
+  const client = new Lavendly({ apiKey, baseUrl, maxRetries: 2, maxRetryAfter: 10_000 });
+  const server = createMcpServer({ client });
+  const transport = new StdioServerTransport(
+    (options.stdin ?? process.stdin) as typeof process.stdin,
+    (options.stdout ?? process.stdout) as typeof process.stdout,
+  );
+  const closed = new Promise<void>((resolve) => {
+    server.onclose = () => resolve();
+  });
+  const stop = () => void server.close();
+  const stdin = options.stdin ?? process.stdin;
+  stdin.once('end', stop);
+  stdin.once('close', stop);
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await server.connect(transport);
+  console.error(`lavendly mcp: serving ${baseUrl} over stdio`);
+  await closed;
+}
