@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkflow } from '../../src/workflows/store.js';
 import { testDatabases } from '../helpers/db.js';
+import { startPrismProxy, throughPrism, type PrismProxy } from '../helpers/prism.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 
 const shots = [
@@ -9,19 +10,43 @@ const shots = [
   { prompt: 'The fox steps through a door of light.' },
 ];
 
-describe.each(testDatabases())('workflows on %s', (kind) => {
+// Every database directly, and SQLite once more behind Prism's validating proxy, so that each
+// response of this suite is also checked against spec/openapi.yaml.
+const modes = [...testDatabases().map((kind) => ({ kind, prism: false })), { kind: 'sqlite' as const, prism: true }];
+
+describe.each(modes)('workflows on $kind (prism: $prism)', ({ kind, prism: viaPrism }) => {
   let s: TestServer;
+  let prism: PrismProxy | null = null;
+  let base = '';
+  let req: typeof call = call;
+  let seen: ReturnType<typeof throughPrism>['seen'] | null = null;
   let a: { id: string; key: string; keyId: string };
   let b: { id: string; key: string; keyId: string };
   const create = (who: { key: string }, body: unknown = { name: 'Bookshop fox', shots }, headers: Record<string, string> = {}) =>
-    call(`${s.base}/workflows`, { key: who.key, body, headers });
+    req(`${base}/workflows`, { key: who.key, body, headers });
 
   beforeAll(async () => {
     s = await startTestServer(kind);
+    base = s.base;
+    if (viaPrism) {
+      prism = await startPrismProxy(s.base);
+      const wrapped = throughPrism(prism, s.base, call);
+      base = prism.url;
+      req = wrapped.call;
+      seen = wrapped.seen;
+    }
     a = await s.account({ name: 'A' });
     b = await s.account({ name: 'B' });
   });
-  afterAll(async () => { await s.close(); });
+  afterAll(async () => {
+    if (seen) {
+      // Most traffic must really have been checked; refusals are the deliberately invalid requests.
+      expect(seen.checked).toBeGreaterThan(120);
+      expect(seen.refusedByPrism.length).toBeLessThan(10);
+    }
+    await prism?.stop();
+    await s.close();
+  });
 
   it('compiles shots into scenes: an image node wired to a video node each, laid out left to right', async () => {
     const r = await create(a, { name: 'Fox', description: 'd', aspect_ratio: '9:16', shots });
@@ -49,30 +74,30 @@ describe.each(testDatabases())('workflows on %s', (kind) => {
       }
     }
     expect(new Set(wf.nodes.map((n: any) => n.id)).size).toBe(6);
-    const got = await call(`${s.base}/workflows/${wf.id}`, { key: a.key });
+    const got = await req(`${base}/workflows/${wf.id}`, { key: a.key });
     expect(got.status).toBe(200);
     expect(got.json).toEqual(wf);
   });
 
   it('another account\'s workflow is a 404 for every operation that takes an id', async () => {
     const wf = (await create(a)).json;
-    const url = `${s.base}/workflows/${wf.id}`;
+    const url = `${base}/workflows/${wf.id}`;
     const attempts = [
-      await call(url, { key: b.key }),
-      await call(url, { method: 'PUT', key: b.key, body: { name: 'stolen' } }),
-      await call(url, { method: 'DELETE', key: b.key }),
+      await req(url, { key: b.key }),
+      await req(url, { method: 'PUT', key: b.key, body: { name: 'stolen' } }),
+      await req(url, { method: 'DELETE', key: b.key }),
     ];
     for (const r of attempts) {
       expect(r.status).toBe(404);
       expect(r.json.error).toMatchObject({ code: 'not_found', resource: 'workflow', id: wf.id });
     }
-    const unknown = await call(`${s.base}/workflows/wf_doesnotexist`, { key: a.key });
+    const unknown = await req(`${base}/workflows/wf_doesnotexist`, { key: a.key });
     expect(unknown.status).toBe(404);
     expect(unknown.json.error.message.replace(/wf_\w+/, '')).toBe(attempts[0]!.json.error.message.replace(/wf_[\w-]+/, ''));
-    const list = await call(`${s.base}/workflows?limit=100`, { key: b.key });
+    const list = await req(`${base}/workflows?limit=100`, { key: b.key });
     expect(list.json.data.map((w: any) => w.id)).not.toContain(wf.id);
     // Untouched by B.
-    const still = await call(url, { key: a.key });
+    const still = await req(url, { key: a.key });
     expect(still.json.name).toBe('Bookshop fox');
     expect(still.json.version).toBe(1);
   });
@@ -83,13 +108,13 @@ describe.each(testDatabases())('workflows on %s', (kind) => {
     expect(Object.keys(r.json.error.issues)).toEqual(['body']);
     const paths = r.json.error.issues.body.map((i: any) => i.path.join('.'));
     expect(paths).toEqual(expect.arrayContaining(['name', 'shots.0.duration_s']));
-    const badId = await call(`${s.base}/workflows/not-a-workflow-id`, { key: a.key });
+    const badId = await req(`${base}/workflows/not-a-workflow-id`, { key: a.key });
     expect(badId.status).toBe(400);
     expect(Object.keys(badId.json.error.issues)).toEqual(['path']);
-    const badQuery = await call(`${s.base}/workflows?limit=0`, { key: a.key });
+    const badQuery = await req(`${base}/workflows?limit=0`, { key: a.key });
     expect(badQuery.status).toBe(400);
     expect(Object.keys(badQuery.json.error.issues)).toEqual(['query']);
-    const badHeader = await call(`${s.base}/workflows/wf_x`, { method: 'PUT', key: a.key, body: {}, headers: { 'if-match': 'x'.repeat(65) } });
+    const badHeader = await req(`${base}/workflows/wf_x`, { method: 'PUT', key: a.key, body: {}, headers: { 'if-match': 'x'.repeat(65) } });
     expect(badHeader.status).toBe(400);
     expect(Object.keys(badHeader.json.error.issues)).toEqual(['header']);
   });
@@ -100,10 +125,31 @@ describe.each(testDatabases())('workflows on %s', (kind) => {
     if (!hasAssets) {
       expect(r.status).toBe(400);
       expect(r.json.error.issues.body[0].path).toEqual(['shots', 0, 'image_asset_id']);
-    } else {
-      expect(r.status).toBe(404);
-      expect(r.json.error).toMatchObject({ resource: 'asset', id: 'ast_missing1' });
+      return;
     }
+    expect(r.status).toBe(404);
+    expect(r.json.error).toMatchObject({ resource: 'asset', id: 'ast_missing1' });
+    const asset = (id: string, account: string, k: string) => ({
+      id, account_id: account, kind: k, source: 'upload', file_key: `${account}/${id}.bin`, bytes: 10,
+      content_type: k === 'image' ? 'image/png' : 'audio/mpeg', sha256: 'x', created_at: new Date().toISOString(),
+    });
+    const suffix = `${kind}${viaPrism ? 'p' : ''}`;
+    await s.fresh.db('assets').insert([
+      asset(`ast_a_img_${suffix}`, a.id, 'image'), asset(`ast_a_mus_${suffix}`, a.id, 'music'), asset(`ast_b_img_${suffix}`, b.id, 'image'),
+    ]);
+    const theirs = await create(a, { name: 'x', shots: [{ prompt: 'x', image_asset_id: `ast_b_img_${suffix}` }] });
+    expect(theirs.status).toBe(404);
+    expect(theirs.json.error).toMatchObject({ code: 'not_found', resource: 'asset' });
+    const music = await create(a, { name: 'x', shots: [{ prompt: 'x', image_asset_id: `ast_a_mus_${suffix}` }] });
+    expect(music.status).toBe(400);
+    expect(music.json.error.issues.body[0]).toMatchObject({ path: ['shots', 0, 'image_asset_id'], code: 'asset_not_image' });
+    const ok = await create(a, { name: 'x', shots: [{ prompt: 'x', image_prompt: 'ignored', image_asset_id: `ast_a_img_${suffix}` }] });
+    expect(ok.status).toBe(201);
+    expect(ok.json.scenes[0]).toMatchObject({ image_asset_id: `ast_a_img_${suffix}`, image_prompt: null });
+    expect(ok.json.nodes[0].data.asset_id).toBe(`ast_a_img_${suffix}`);
+    // The same check guards updates.
+    const put = await req(`${base}/workflows/${ok.json.id}`, { method: 'PUT', key: a.key, body: { shots: [{ prompt: 'y', image_asset_id: `ast_b_img_${suffix}` }] } });
+    expect(put.status).toBe(404);
   });
 
   it('idempotent create replays the same bytes and creates one workflow', async () => {
@@ -135,44 +181,44 @@ describe.each(testDatabases())('workflows on %s', (kind) => {
 
   it('refuses a lost update: stale If-Match or version -> 412 with the current version', async () => {
     const wf = (await create(a)).json;
-    const url = `${s.base}/workflows/${wf.id}`;
+    const url = `${base}/workflows/${wf.id}`;
     // Two editors read version 1.
-    const first = await call(url, { method: 'PUT', key: a.key, body: { name: 'Editor one' }, headers: { 'if-match': '"1"' } });
+    const first = await req(url, { method: 'PUT', key: a.key, body: { name: 'Editor one' }, headers: { 'if-match': '"1"' } });
     expect(first.status).toBe(200);
     expect(first.json.version).toBe(2);
     expect(first.headers.get('etag')).toBe('"2"');
-    const second = await call(url, { method: 'PUT', key: a.key, body: { name: 'Editor two' }, headers: { 'if-match': '"1"' } });
+    const second = await req(url, { method: 'PUT', key: a.key, body: { name: 'Editor two' }, headers: { 'if-match': '"1"' } });
     expect(second.status).toBe(412);
     expect(second.json.error).toMatchObject({ code: 'precondition_failed', current_version: 2 });
-    const viaBody = await call(url, { method: 'PUT', key: a.key, body: { name: 'Editor two', version: 1 } });
+    const viaBody = await req(url, { method: 'PUT', key: a.key, body: { name: 'Editor two', version: 1 } });
     expect(viaBody.status).toBe(412);
-    const both = await call(url, { method: 'PUT', key: a.key, body: { name: 'x', version: 2 }, headers: { 'if-match': '"1"' } });
+    const both = await req(url, { method: 'PUT', key: a.key, body: { name: 'x', version: 2 }, headers: { 'if-match': '"1"' } });
     expect(both.status).toBe(412);
-    expect((await call(url, { key: a.key })).json.name).toBe('Editor one');
+    expect((await req(url, { key: a.key })).json.name).toBe('Editor one');
     for (const [tag, expected] of [['W/"2"', 3], ['3', 4], ['*', 5]] as const) {
-      const r = await call(url, { method: 'PUT', key: a.key, body: { description: tag }, headers: { 'if-match': tag } });
+      const r = await req(url, { method: 'PUT', key: a.key, body: { description: tag }, headers: { 'if-match': tag } });
       expect(r.status, tag).toBe(200);
       expect(r.json.version).toBe(expected);
     }
     // Ten editors race from the same version: exactly one wins.
     const race = await Promise.all(Array.from({ length: 10 }, (_, i) =>
-      call(url, { method: 'PUT', key: a.key, body: { name: `racer ${i}`, version: 5 } })));
+      req(url, { method: 'PUT', key: a.key, body: { name: `racer ${i}`, version: 5 } })));
     expect(race.filter((r) => r.status === 200)).toHaveLength(1);
     expect(race.filter((r) => r.status === 412)).toHaveLength(9);
-    expect((await call(url, { key: a.key })).json.version).toBe(6);
+    expect((await req(url, { key: a.key })).json.version).toBe(6);
   });
 
   it('replacing shots keeps unchanged scenes (and their clips) and resets changed ones', async () => {
     const wf = (await create(a)).json;
-    const url = `${s.base}/workflows/${wf.id}`;
+    const url = `${base}/workflows/${wf.id}`;
     // Pretend scenes 0 and 1 were generated.
     for (const scene of wf.scenes.slice(0, 2)) {
       await s.fresh.db('workflow_scenes').where({ workflow_id: wf.id, node_id: scene.node_id })
         .update({ status: 'generated', clip_key: `${a.id}/clip_${scene.index}.mp4`, image_key: `${a.id}/img_${scene.index}.png` });
     }
-    const generated = (await call(url, { key: a.key })).json;
+    const generated = (await req(url, { key: a.key })).json;
     expect(generated.scenes[0].clip_url).toMatch(/\/files\/.+\?exp=\d+&sig=/);
-    const r = await call(url, { method: 'PUT', key: a.key, body: { shots: [shots[0], { ...shots[1], duration_s: 6 }] } });
+    const r = await req(url, { method: 'PUT', key: a.key, body: { shots: [shots[0], { ...shots[1], duration_s: 6 }] } });
     expect(r.status).toBe(200);
     const [keep, changed] = r.json.scenes;
     expect(r.json.scenes).toHaveLength(2);
@@ -180,10 +226,10 @@ describe.each(testDatabases())('workflows on %s', (kind) => {
     expect(keep.clip_url).not.toBeNull();
     expect(changed).toMatchObject({ node_id: wf.scenes[1].node_id, status: 'draft', clip_url: null, duration_s: 6 });
     expect(r.json.nodes).toHaveLength(4);
-    const summary = (await call(`${s.base}/workflows?limit=100`, { key: a.key })).json.data.find((w: any) => w.id === wf.id);
+    const summary = (await req(`${base}/workflows?limit=100`, { key: a.key })).json.data.find((w: any) => w.id === wf.id);
     expect(summary).toMatchObject({ scene_count: 2, scenes_generated: 1, version: 2 });
     // Adding a shot appends a new scene with new node ids.
-    const grown = await call(url, { method: 'PUT', key: a.key, body: { shots: [shots[0], { ...shots[1], duration_s: 6 }, shots[2]] } });
+    const grown = await req(url, { method: 'PUT', key: a.key, body: { shots: [shots[0], { ...shots[1], duration_s: 6 }, shots[2]] } });
     expect(grown.json.scenes).toHaveLength(3);
     expect(grown.json.scenes[2].node_id).not.toBe(wf.scenes[2].node_id);
     expect(grown.json.scenes[0].status).toBe('generated');
@@ -192,19 +238,19 @@ describe.each(testDatabases())('workflows on %s', (kind) => {
   it('a generating workflow is busy: update and delete answer 409 workflow_busy', async () => {
     const wf = (await create(a)).json;
     await s.fresh.db('workflow_scenes').where({ workflow_id: wf.id, node_id: wf.scenes[0].node_id }).update({ status: 'generating' });
-    const url = `${s.base}/workflows/${wf.id}`;
-    const put = await call(url, { method: 'PUT', key: a.key, body: { name: 'x' } });
+    const url = `${base}/workflows/${wf.id}`;
+    const put = await req(url, { method: 'PUT', key: a.key, body: { name: 'x' } });
     expect(put.status).toBe(409);
     expect(put.json.error.code).toBe('workflow_busy');
-    const del = await call(url, { method: 'DELETE', key: a.key });
+    const del = await req(url, { method: 'DELETE', key: a.key });
     expect(del.status).toBe(409);
     await s.fresh.db('workflow_scenes').where({ workflow_id: wf.id }).update({ status: 'draft' });
-    const ok = await call(url, { method: 'DELETE', key: a.key });
+    const ok = await req(url, { method: 'DELETE', key: a.key });
     expect(ok.status).toBe(204);
     expect(ok.text).toBe('');
-    expect((await call(url, { key: a.key })).status).toBe(404);
+    expect((await req(url, { key: a.key })).status).toBe(404);
     expect(await s.fresh.db('workflow_scenes').where({ workflow_id: wf.id }).first()).toBeUndefined();
-    expect((await call(url, { method: 'DELETE', key: a.key })).status).toBe(404);
+    expect((await req(url, { method: 'DELETE', key: a.key })).status).toBe(404);
   });
 
   it('pages 250 workflows at 7 a page while new ones arrive: no duplicates, none missed', async () => {
@@ -218,8 +264,8 @@ describe.each(testDatabases())('workflows on %s', (kind) => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const url: string = `${s.base}/workflows?limit=7${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-      const r = await call(url, { key: c.key });
+      const url: string = `${base}/workflows?limit=7${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const r = await req(url, { key: c.key });
       expect(r.status).toBe(200);
       expect(r.json.data.length).toBeLessThanOrEqual(7);
       seen.push(...r.json.data.map((w: any) => w.id));
@@ -227,17 +273,17 @@ describe.each(testDatabases())('workflows on %s', (kind) => {
       expect(r.json.has_more).toBe(cursor !== null);
       pages++;
       // Another client creates workflows between our pages.
-      await call(`${s.base}/workflows`, { key: c.key, body: { name: `late ${pages}`, shots: [{ prompt: 'late' }] } });
+      await req(`${base}/workflows`, { key: c.key, body: { name: `late ${pages}`, shots: [{ prompt: 'late' }] } });
     } while (cursor && pages < 100);
     expect(new Set(seen).size).toBe(seen.length);
     for (const id of original) expect(seen).toContain(id);
     expect(seen.filter((id) => !original.has(id))).toEqual([]);
     // A cursor is bound to its account and cannot be forged.
-    const first = await call(`${s.base}/workflows?limit=7`, { key: c.key });
-    const stolen = await call(`${s.base}/workflows?limit=7&cursor=${encodeURIComponent(first.json.next_cursor)}`, { key: a.key });
+    const first = await req(`${base}/workflows?limit=7`, { key: c.key });
+    const stolen = await req(`${base}/workflows?limit=7&cursor=${encodeURIComponent(first.json.next_cursor)}`, { key: a.key });
     expect(stolen.status).toBe(400);
     expect(stolen.json.error.code).toBe('invalid_cursor');
-    const forged = await call(`${s.base}/workflows?cursor=${encodeURIComponent('eyJ4IjoxfQ.AAAAAAAAAAAAAAAAAAAAAA')}`, { key: c.key });
+    const forged = await req(`${base}/workflows?cursor=${encodeURIComponent('eyJ4IjoxfQ.AAAAAAAAAAAAAAAAAAAAAA')}`, { key: c.key });
     expect(forged.status).toBe(400);
     expect(forged.json.error.code).toBe('invalid_cursor');
   });
