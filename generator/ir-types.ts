@@ -21,6 +21,8 @@ export interface IrParameter {
   schema: JsonSchema;
   style?: string;
   explode?: boolean;
+  /** Set when the parameter is declared with `content` instead of `schema` (its value is e.g. JSON text). */
+  contentType?: string;
   /** JSON pointer of the parameter object in the spec, for error messages. */
   pointer: string;
 }

@@ -187,9 +187,11 @@ class IrBuilder {
       throw new SpecError(pointerJoin(pointer, 'in'), `must be one of ${LOCATIONS.join(', ')}`);
     }
     let schema = this.schemas.normalise(p.schema, pointerJoin(pointer, 'schema'));
+    let contentType: string | undefined;
     if (p.schema === undefined && isObject(p.content)) {
       const [type, media] = Object.entries(p.content)[0] ?? [];
       if (type && isObject(media)) schema = this.schemas.normalise(media.schema, pointerJoin(pointer, 'content', type, 'schema'));
+      contentType = type;
     }
     const style = optionalString(p.style, pointerJoin(pointer, 'style')) ?? (location === 'query' || location === 'cookie' ? 'form' : 'simple');
     const description = optionalString(p.description, pointerJoin(pointer, 'description'));
@@ -201,6 +203,7 @@ class IrBuilder {
       schema,
       style,
       explode: typeof p.explode === 'boolean' ? p.explode : style === 'form',
+      ...(contentType !== undefined ? { contentType } : {}),
       pointer,
     };
   }

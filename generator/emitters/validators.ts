@@ -44,6 +44,21 @@ const lvp = {
     return inner(v);
   },
   default: (value: unknown, inner: lv_fn): lv_fn => (v) => (v === undefined ? value : inner(v)),
+  /** Object parameters: each property's string coerced by its own schema. */
+  fields: (coerce: { [key: string]: lv_fn }): lv_fn => (v) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
+    const out: { [key: string]: unknown } = { ...(v as object) };
+    for (const [key, fn] of Object.entries(coerce)) if (key in out) out[key] = fn(out[key]);
+    return out;
+  },
+  /** Non-exploded object parameters: \`k1,v1,k2,v2\` (form, simple, label). */
+  pairs: (sep: string, inner: lv_fn): lv_fn => (v) => {
+    if (typeof v !== 'string') return inner(v);
+    const parts = v.split(sep);
+    const out: { [key: string]: unknown } = {};
+    for (let i = 0; i + 1 < parts.length; i += 2) out[parts[i]!] = parts[i + 1];
+    return inner(out);
+  },
   /** deepObject (\`f[a]=1\`) and exploded form objects (\`a=1&b=2\`) are gathered under their parameter name. */
   query: (deep: string[], spread: [string, string[]][]): lv_fn => (q) => {
     if (typeof q !== 'object' || q === null) return q;
@@ -212,22 +227,42 @@ function objectKeys(ir: IrDocument, schema: JsonSchema): string[] {
   return isObj(s) && isObj(s.properties) ? Object.keys(s.properties) : [];
 }
 
-const SCALAR: Record<Kind, string> = { number: 'lvp.num', boolean: 'lvp.bool', array: 'lvp.any', object: 'lvp.json', string: 'lvp.any' };
-const SEPARATORS: Record<string, string> = { form: ',', simple: ',', spaceDelimited: ' ', pipeDelimited: '|', label: '.', matrix: ',' };
+const SCALAR: Record<Kind, string> = { number: 'lvp.num', boolean: 'lvp.bool', array: 'lvp.any', object: 'lvp.any', string: 'lvp.any' };
+const SEPARATORS: Record<string, string> = { form: ',', simple: ',', spaceDelimited: ' ', pipeDelimited: '|', matrix: ',' };
 
-/** The preprocess function of one parameter: style prefix, array splitting, scalar coercion, default. */
+/** The preprocess function of one parameter: style prefix, splitting, scalar coercion, default. */
 function coercion(ir: IrDocument, p: IrParameter): string {
   const kind = kindOf(ir, p.schema);
-  let fn = SCALAR[kind];
-  if (kind === 'object' && (p.style === 'deepObject' || (p.in === 'query' && p.explode !== false))) fn = 'lvp.any';
-  if (kind === 'array') {
+  let fn = p.contentType ? 'lvp.json' : coerceValue(ir, p.schema, kind);
+  if (!p.contentType && kind === 'array') {
     const s = schemaEnv(ir).deref(p.schema);
     const items = isObj(s) && (isObj(s.items) || typeof s.items === 'boolean') ? (s.items as JsonSchema) : true;
     // Exploded query arrays repeat the key, so one string is one item; otherwise split on the style's delimiter.
-    const sep = p.in === 'query' && p.explode !== false && p.style === 'form' ? null : (SEPARATORS[p.style ?? 'form'] ?? ',');
-    fn = `lvp.split(${sep === null ? 'null' : str(sep)}, ${SCALAR[kindOf(ir, items)]})`;
+    const exploded = p.explode !== false;
+    const sep = p.in === 'query' && exploded && p.style === 'form' ? null : separator(p.style ?? 'form', exploded);
+    fn = `lvp.split(${sep === null ? 'null' : str(sep)}, ${coerceValue(ir, items, kindOf(ir, items))})`;
+  }
+  if (!p.contentType && kind === 'object' && p.style !== 'deepObject' && !(p.in === 'query' && p.explode !== false)) {
+    fn = `lvp.pairs(${str(separator(p.style ?? 'form', false))}, ${fn})`;
   }
   if (p.in === 'path' && (p.style === 'label' || p.style === 'matrix')) fn = `lvp.path(${str(p.style)}, ${str(p.name)}, ${fn})`;
   if (isObj(p.schema) && 'default' in p.schema) fn = `lvp.default(${JSON.stringify(p.schema.default)}, ${fn})`;
   return fn;
+}
+
+function separator(style: string, exploded: boolean): string {
+  if (style === 'label') return exploded ? '.' : ',';
+  return SEPARATORS[style] ?? ',';
+}
+
+/** Coercion of one scalar (or an object's fields, one level deep). */
+function coerceValue(ir: IrDocument, schema: JsonSchema, kind: Kind): string {
+  if (kind !== 'object') return kind === 'array' ? 'lvp.any' : SCALAR[kind];
+  const s = schemaEnv(ir).deref(schema);
+  const props = isObj(s) && isObj(s.properties) ? Object.entries(s.properties) : [];
+  const fields = props
+    .map(([name, sub]) => [name, kindOf(ir, sub as JsonSchema)] as const)
+    .filter(([, k]) => k === 'number' || k === 'boolean')
+    .map(([name, k]) => `${propertyKey(name)}: ${SCALAR[k]}`);
+  return fields.length ? `lvp.fields({ ${fields.join(', ')} })` : 'lvp.any';
 }

@@ -132,6 +132,10 @@ export function walkSchema<R>(schema: JsonSchema, b: SchemaBackend<R>, env: Sche
               schema: isObj(sub) ? sub : {},
             }))
           : [];
+        // Required but not declared here (e.g. `allOf: [{$ref}, {required: [x]}]`): present, any value.
+        for (const name of required) {
+          if (typeof name === 'string' && !props.some((p) => p.name === name)) props.push({ name, node: b.any(), required: true, schema: {} });
+        }
         const ap = s.additionalProperties;
         let additional: Additional<R> = ap === undefined ? 'default' : ap === true || ap === false ? ap : walk(ap as JsonSchema);
         if (additional === 'default' && isObj(s.patternProperties)) additional = true;
