@@ -88,7 +88,20 @@ export async function deliver(db: Knex, deliveryId: string, opts: Partial<Webhoo
     .andWhere('next_attempt_at', '<=', now)
     .andWhere((q) => q.whereNull('locked_until').orWhere('locked_until', '<', now))
     .update({ locked_until: new Date(Date.now() + options.timeoutMs + 30_000).toISOString(), updated_at: now });
-  if (!claimed) return { status: 'skipped', attempt: 0, responseStatus: null, nextAttemptAt: null };
+  if (!claimed) {
+    // Held by a runner that may have died mid-attempt: look again when its lease runs out, so the
+    // delivery does not wait for the sweeper.
+    const held = await db('webhook_deliveries').where({ id: deliveryId, status: 'pending' }).first('attempt', 'locked_until');
+    if (held?.locked_until && held.locked_until >= now) {
+      await enqueueJob(db, {
+        type: JOB_TYPES.deliverWebhook,
+        payload: { deliveryId },
+        runAt: new Date(Date.parse(held.locked_until) + 1_000),
+        dedupeKey: `${JOB_TYPES.deliverWebhook}:${deliveryId}:${Number(held.attempt) + 1}:after:${held.locked_until}`,
+      });
+    }
+    return { status: 'skipped', attempt: 0, responseStatus: null, nextAttemptAt: null };
+  }
 
   const row = await db('webhook_deliveries')
     .join('webhook_events', 'webhook_events.id', 'webhook_deliveries.event_id')

@@ -3,7 +3,7 @@ import { Webhook } from 'standardwebhooks';
 import { nowIso } from '../../src/db/knex.js';
 import { ApiError } from '../../src/http/errors.js';
 import {
-  createEndpoint, deleteEndpoint, emitBalanceLowIfCrossed, emitEvent, getDelivery, getEndpoint, listDeliveries,
+  createEndpoint, deleteEndpoint, deliver, emitBalanceLowIfCrossed, emitEvent, getDelivery, getEndpoint, listDeliveries,
   listEndpoints, refusalFor, replayDelivery, runDueDeliveries, type WebhookOptions,
 } from '../../src/webhooks/index.js';
 import { freshDb, testDatabases, type FreshDb } from '../helpers/db.js';
@@ -122,6 +122,18 @@ describe.each(testDatabases())('webhooks on %s', (kind) => {
     const second = await emitEvent(fresh.db, { accountId: ACCOUNT, type: 'render.failed', payload: { render_id: 'rnd_2' } });
     expect(second.deliveryIds).toEqual([]);
     await expect(replayDelivery(fresh.db, ACCOUNT, first.deliveryIds[0]!)).rejects.toMatchObject({ code: 'conflict' });
+  });
+
+  it('an attempt held by a dead runner is looked at again when its lease runs out', async () => {
+    const r = await receiver(() => 200);
+    await createEndpoint(fresh.db, { accountId: ACCOUNT, url: r.url, events: ['*'] }, { addressPolicy: testPolicy });
+    const { deliveryIds } = await emitEvent(fresh.db, { accountId: ACCOUNT, type: 'render.failed', payload: {} });
+    const lockedUntil = new Date(Date.now() + 60_000).toISOString();
+    await fresh.db('webhook_deliveries').where({ id: deliveryIds[0] }).update({ locked_until: lockedUntil });
+    expect((await deliver(fresh.db, deliveryIds[0]!, fast)).status).toBe('skipped');
+    expect(r.requests).toHaveLength(0);
+    const followUp = await fresh.db('jobs').where('dedupe_key', 'like', `%${deliveryIds[0]}:1:after:%`).first('run_at');
+    expect(Date.parse(followUp.run_at)).toBeGreaterThan(Date.parse(lockedUntil));
   });
 
   it('does not follow redirects', async () => {
