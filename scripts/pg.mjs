@@ -23,7 +23,13 @@ function asPostgres(cmd, args) {
   return execFileSync(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 }
 
-export function startPostgres(port = 54329) {
+/** A port nobody listens on right now, so parallel test runs do not collide. */
+function freePort() {
+  const script = "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})";
+  return Number(execFileSync(process.execPath, ['-e', script]).toString().trim());
+}
+
+export function startPostgres(port = freePort()) {
   const bin = findBinDir();
   if (!bin) return null;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lavendly-pg-'));
