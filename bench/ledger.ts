@@ -1,7 +1,7 @@
 /**
  * Ledger bench (prints figures; not a test).
  *
- *   npx tsx bench/ledger.ts [--clients 8] [--seconds 3] [--rounds 2] [--db sqlite|postgres|both]
+ *   npx tsx bench/ledger.ts [--clients 8] [--seconds 2] [--rounds 5] [--db sqlite|postgres|both]
  *
  * Operations per second of the credit ledger under contention: `clients` concurrent loops, each
  * doing reserve(1) then commit of that reservation (one "pair" = two transactions, six
@@ -11,8 +11,9 @@
  * `UPDATE ... SET n = n + 1`. The ratio says what the ledger's guarantees cost.
  *
  * PostgreSQL: DATABASE_URL or LAVENDLY_TEST_PG_URL if set, else a throwaway cluster from
- * scripts/pg.mjs (port --pg-port, default 54490). Each case runs `rounds` times, alternating with
- * the others, and the best round is reported (the machine may be shared; load average printed).
+ * scripts/pg.mjs (port --pg-port, default 54490). Each case runs `rounds` short times, interleaved
+ * with the others so that load from elsewhere on a shared machine falls on every case alike, and
+ * the median round is reported (with the spread; the load average is printed).
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -29,12 +30,12 @@ function arg(name: string, fallback: string): string {
 }
 
 const CLIENTS = Number(arg('clients', '8'));
-const SECONDS = Number(arg('seconds', '3'));
-const ROUNDS = Number(arg('rounds', '2'));
+const SECONDS = Number(arg('seconds', '2'));
+const ROUNDS = Number(arg('rounds', '5'));
 const WHICH = arg('db', 'both');
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-interface Result { ops: number; perS: number; p50: number; p99: number }
+interface Result { ops: number; perS: number; p50: number; p99: number; min?: number; max?: number }
 
 /** `clients` loops running `op` until `seconds` pass; ops/s and latency percentiles. */
 async function load(op: (client: number) => Promise<unknown>): Promise<Result> {
@@ -91,19 +92,19 @@ async function benchOne(kind: DbKind, pgUrl: string | null): Promise<Array<[stri
         await commit(db, r.id);
       }],
     ];
-    const best = new Map<string, Result>();
+    const rounds = new Map<string, Result[]>(cases.map(([name]) => [name, []]));
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, op] of cases) {
-        const r = await load(op);
-        const prev = best.get(name);
-        if (!prev || r.perS > prev.perS) best.set(name, r);
-      }
+      for (const [name, op] of cases) rounds.get(name)!.push(await load(op));
     }
     await assertInvariants(db);
     const counter = await db('bench_counter').where({ id: 1 }).first();
-    const baselineOps = [...best.values()][0]!;
-    if (Number(counter.n) < baselineOps.ops) throw new Error('baseline counter lost updates');
-    return cases.map(([name]) => [name, best.get(name)!]);
+    const baselineOps = rounds.get(cases[0]![0])!.reduce((n, r) => n + r.ops, 0);
+    if (Number(counter.n) !== baselineOps) throw new Error(`baseline counter lost updates: ${counter.n} != ${baselineOps}`);
+    return cases.map(([name]) => {
+      const rs = [...rounds.get(name)!].sort((a, b) => a.perS - b.perS);
+      const median = rs[Math.floor(rs.length / 2)]!;
+      return [name, { ...median, min: rs[0]!.perS, max: rs[rs.length - 1]!.perS }];
+    });
   } finally {
     await close();
   }
@@ -119,17 +120,18 @@ async function main(): Promise<void> {
     if (!pg) throw new Error('no PostgreSQL binaries found; set DATABASE_URL or run with --db sqlite');
     pgUrl = pg.url;
   }
-  console.log(`ledger bench: ${CLIENTS} concurrent clients, ${SECONDS} s per case, best of ${ROUNDS} rounds; `
+  console.log(`ledger bench: ${CLIENTS} concurrent clients, median of ${ROUNDS} interleaved ${SECONDS}-s rounds per case; `
     + `node ${process.version}, ${os.cpus().length} cpus, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   try {
     for (const kind of kinds) {
       const results = await benchOne(kind, pgUrl);
       const base = results[0]![1].perS;
       console.log(`\n${kind}`);
-      console.log(`  ${'case'.padEnd(46)} ${'ops/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}  baseline/case`);
-      for (const [name, r] of results) {
-        const ratio = r.perS === base ? '' : `${(base / r.perS).toFixed(1)}x (per tx: ${(base / (2 * r.perS)).toFixed(1)}x)`;
-        console.log(`  ${name.padEnd(46)} ${r.perS.toFixed(0).padStart(9)} ${r.p50.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)}  ${ratio}`);
+      console.log(`  ${'case'.padEnd(46)} ${'ops/s'.padStart(7)} ${'(range)'.padStart(11)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}  baseline/case`);
+      for (const [i, [name, r]] of results.entries()) {
+        const ratio = i === 0 ? '' : `${(base / r.perS).toFixed(1)}x (per transaction ${(base / (2 * r.perS)).toFixed(1)}x)`;
+        const range = `${r.min!.toFixed(0)}-${r.max!.toFixed(0)}`;
+        console.log(`  ${name.padEnd(46)} ${r.perS.toFixed(0).padStart(7)} ${range.padStart(11)} ${r.p50.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)}  ${ratio}`);
       }
     }
     console.log(`\n(a pair is two transactions: reserve = conditional UPDATE of balances + INSERT reservation + INSERT entry;`
