@@ -12,6 +12,7 @@ import type Koa from 'koa';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { AccountsService } from '../accounts/service.js';
 import { authenticate } from '../http/auth.js';
+import type { LavendlyState } from '../http/context.js';
 import { Lavendly } from '../../generated/sdk.gen.js';
 import { createMcpServer } from './server.js';
 
@@ -45,6 +46,7 @@ export function mcpHttp(options: McpHttpOptions): Koa.Middleware {
 
   return async (ctx, next) => {
     if (ctx.path !== endpoint && ctx.path !== `${endpoint}/`) return next();
+    (ctx.state as LavendlyState).operationId = 'mcp'; // the access log's name for these requests
     // Who calls decides what the tools may do: no valid key, no MCP (401 with the envelope).
     await auth(ctx, async () => {});
     if (ctx.method !== 'POST') {

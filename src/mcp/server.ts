@@ -48,6 +48,16 @@ export function listedTool(tool: McpToolDefinition): Tool {
   };
 }
 
+/** Tool calls still running, per server: a stdio server whose input ended answers them before closing. */
+const inFlight = new WeakMap<Server, { count: number; idle: (() => void)[] }>();
+
+/** Resolves once no tool call of `server` is running. */
+export function whenIdle(server: Server): Promise<void> {
+  const state = inFlight.get(server);
+  if (!state || state.count === 0) return Promise.resolve();
+  return new Promise((resolve) => state.idle.push(resolve));
+}
+
 export function createMcpServer(options: McpServerOptions): Server {
   const tools = options.tools ?? mcpTools;
   const byName = new Map(tools.map((t) => [t.name, t]));
@@ -59,12 +69,23 @@ export function createMcpServer(options: McpServerOptions): Server {
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listed }));
 
+  const state = { count: 0, idle: [] as (() => void)[] };
+  inFlight.set(server, state);
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
-    const tool = byName.get(request.params.name);
-    if (!tool) {
-      throw new McpError(ErrorCode.InvalidParams, `Unknown tool '${request.params.name}'. tools/list gives the ${tools.length} tools this server has.`);
+    state.count++;
+    try {
+      return await callTool(request.params.name, request.params.arguments, extra.signal);
+    } finally {
+      if (--state.count === 0) for (const resolve of state.idle.splice(0)) resolve();
     }
-    const args = request.params.arguments ?? {};
+  });
+
+  async function callTool(name: string, input: Record<string, unknown> | undefined, signal: AbortSignal): Promise<CallToolResult> {
+    const tool = byName.get(name);
+    if (!tool) {
+      throw new McpError(ErrorCode.InvalidParams, `Unknown tool '${name}'. tools/list gives the ${tools.length} tools this server has.`);
+    }
+    const args = input ?? {};
     const issues = validator.check(tool, args);
     if (issues.length) return invalidArguments(tool, issues);
     // idempotency_key is in the tool's argument table as the Idempotency-Key header.
@@ -72,12 +93,12 @@ export function createMcpServer(options: McpServerOptions): Server {
     const pollTool = pollToolOf(client, tool, tools);
     let response: ApiResponse;
     try {
-      response = await client.requestWithResponse(tool.operationId, parts, { signal: extra.signal });
+      response = await client.requestWithResponse(tool.operationId, parts, { signal });
     } catch (err) {
       return apiErrorResult(err, { tool, tools, pollTool, baseUrl: client.baseUrl });
     }
     return successResult(response);
-  });
+  }
 
   return server;
 }

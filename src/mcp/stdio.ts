@@ -7,7 +7,7 @@
  */
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { Lavendly } from '../../generated/sdk.gen.js';
-import { createMcpServer } from './server.js';
+import { createMcpServer, whenIdle } from './server.js';
 
 export const DEFAULT_BASE_URL = 'http://localhost:8090/v1';
 
@@ -36,9 +36,12 @@ export async function runMcpStdio(options: StdioOptions = {}): Promise<void> {
     server.onclose = () => resolve();
   });
   const stop = () => void server.close();
+  // Input ended (the client is done, or a pipe ran out): answer the calls already made, then stop.
+  // The first turn lets the last messages' handlers start, the last lets their answers go out.
+  const drain = () => setImmediate(() => void whenIdle(server).then(() => setImmediate(stop)));
   const stdin = options.stdin ?? process.stdin;
-  stdin.once('end', stop);
-  stdin.once('close', stop);
+  stdin.once('end', drain);
+  stdin.once('close', drain);
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   await server.connect(transport);
