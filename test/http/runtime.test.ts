@@ -210,6 +210,23 @@ describe.each(testDatabases())('HTTP runtime on %s', (kind) => {
       expect(after.headers.get('idempotent-replayed')).toBe('true');
       expect(counters.create).toBe(1);
     });
+    it('409 idempotency_key_in_progress while the first request still runs', async () => {
+      const first = post('slow-1', { name: 'slow' });
+      // Wait until the first request holds the claim.
+      for (let i = 0; i < 100; i++) {
+        const row = await s.fresh.db('idempotency_keys').where({ idem_key: 'slow-1', account_id: alice.id }).first();
+        if (row) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const second = await post('slow-1', { name: 'slow' });
+      expect(second.status).toBe(409);
+      expect(second.json.error.code).toBe('idempotency_key_in_progress');
+      expect(second.headers.get('retry-after')).toBe('1');
+      expect((await first).status).toBe(201);
+      const third = await post('slow-1', { name: 'slow' });
+      expect(third.headers.get('idempotent-replayed')).toBe('true');
+      expect(counters.create).toBe(1);
+    });
     it('a 5xx releases the key so a retry runs; a 4xx is stored and replayed', async () => {
       const key = `flaky-${kind}`;
       const f1 = await call(`${s.base}/flaky`, { key: alice.key, body: { fail: 1 }, headers: { 'idempotency-key': key } });
