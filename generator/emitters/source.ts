@@ -1,8 +1,12 @@
 /**
- * Helpers shared by the emitters: a ts-morph CodeBlockWriter with the house style, and the facts
+ * Helpers shared by the emitters: ts-morph's CodeBlockWriter with the house style, and the facts
  * about operations (their parameters, bodies and success responses) that several artifacts need.
+ *
+ * The writer is imported from `code-block-writer`, the package ts-morph itself re-exports it from:
+ * `import 'ts-morph'` loads the whole TypeScript compiler (~1 s, 3-5 s on a busy machine) and
+ * nothing else here needs it. Emitters produce text; no AST, no formatText().
  */
-import { CodeBlockWriter } from 'ts-morph';
+import CodeBlockWriter from 'code-block-writer';
 import type { IrDocument, IrMediaBody, IrOperation, IrParameter, IrResponse } from '../ir-types.js';
 import { SchemaEnv } from '../schema/walker.js';
 

@@ -4,7 +4,7 @@
  * zod type. Per operation: `{ path, query, headers, body, bodies, responses }`.
  * Path, query and header values arrive as strings: each parameter coerces by its schema and style.
  */
-import type { CodeBlockWriter } from 'ts-morph';
+import type CodeBlockWriter from 'code-block-writer';
 import type { IrDocument, IrOperation, IrParameter, JsonSchema } from '../ir-types.js';
 import { propertyKey } from '../names.js';
 import { isObj } from '../schema/walker.js';

@@ -59,6 +59,27 @@ describe('emitters on the fixtures', () => {
     expect((await generateInto(spec, dir, { check: true })).drifted).toEqual([]);
   });
 
+  it('a missing or mistyped handler is a compile error that names the handler', { timeout: 300_000 }, async () => {
+    const dir = scratchDir('handlers-tsc');
+    await generateInto(`${SPECS}/petstore.yaml`, dir, { only: ['types', 'validators', 'routes', 'handlers'] });
+    const good = `import type { Handlers } from './handlers.gen';
+export const good = {
+  pets: {
+    listPets: async (input) => ({ status: 200, body: [{ id: input.query.limit ?? 1, name: 'rex' }] }),
+    createPets: async () => ({ status: 201 }),
+    showPetById: async (input) => ({ status: 200, body: { id: Number(input.path.petId), name: 'x' } }),
+  },
+} satisfies Handlers<unknown>;
+`;
+    writeFileSync(path.join(dir, 'good.ts'), good);
+    writeFileSync(path.join(dir, 'mistyped.ts'), good.replace(/good/g, 'mistyped').replace("name: 'rex'", 'name: 42'));
+    writeFileSync(path.join(dir, 'missing.ts'), good.replace(/good/g, 'missing').replace(/ {4}createPets.*\n/, ''));
+    const { output } = typecheck([dir], 'handlers');
+    expect(output).not.toContain('good.ts');
+    expect(output).toMatch(/mistyped\.ts\(4,\d+\): error TS2322: [^]*Types of property 'name' are incompatible/);
+    expect(output).toMatch(/missing\.ts\(3,\d+\): error TS2741: Property 'createPets' is missing/);
+  });
+
   it('changing one schema changes only the files that depend on it', async () => {
     const dir = scratchDir('dep');
     const specDir = scratchDir('dep-spec');

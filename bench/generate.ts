@@ -1,0 +1,91 @@
+/**
+ * Generation time, whole process, for our spec and GitHub's REST description: all seven artifacts
+ * with our generator, and types alone with openapi-typescript as the baseline, in the same run.
+ *
+ *   npx tsx bench/generate.ts [--runs 3] [--no-github]
+ *
+ * Wall time is what a user waits; CPU time (user + system of the process) is printed too because on
+ * a shared machine wall time also measures the neighbours. Per-emitter times come from the CLI.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const WORK = path.join(ROOT, 'tmp', 'bench-generate');
+const GITHUB = 'node_modules/@octokit/openapi/generated/api.github.com.json';
+const OURS = 'spec/openapi.yaml';
+
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, 'no-github': { type: 'boolean', default: false } } });
+const runs = Math.max(1, Number(values.runs));
+
+rmSync(WORK, { recursive: true, force: true });
+mkdirSync(WORK, { recursive: true });
+// Preloaded into each measured process: reports its own CPU time when it exits.
+const cpuReporter = path.join(WORK, 'cpu.cjs');
+writeFileSync(cpuReporter, `process.on('exit', () => { const u = process.cpuUsage(); require('fs').writeFileSync(process.env.BENCH_CPU_FILE, String((u.user + u.system) / 1000)); });\n`);
+
+interface Sample {
+  wallMs: number;
+  cpuMs: number;
+  stdout: string;
+}
+
+function run(args: string[]): Sample {
+  const cpuFile = path.join(WORK, `cpu-${process.hrtime.bigint()}.txt`);
+  const env = { ...process.env, BENCH_CPU_FILE: cpuFile, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${cpuReporter}`.trim() };
+  const started = performance.now();
+  const r = spawnSync(process.execPath, args, { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 1 << 26 });
+  const wallMs = performance.now() - started;
+  if (r.status !== 0) throw new Error(`${args.join(' ')} failed (${r.status}):\n${r.stderr}`);
+  return { wallMs, cpuMs: Number(readFileSync(cpuFile, 'utf8')), stdout: r.stdout };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+function ours(spec: string, label: string): { wall: number; cpu: number; emitters: Map<string, number> } {
+  const samples: Sample[] = [];
+  for (let i = 0; i < runs; i++) {
+    // `node --import tsx`: one process, exactly what `npm run generate` runs minus npm itself.
+    samples.push(run(['--import', 'tsx', 'generator/cli.ts', '--spec', spec, '--out', path.relative(ROOT, path.join(WORK, label))]));
+  }
+  const emitters = new Map<string, number[]>();
+  for (const s of samples) {
+    const line = s.stdout.split('\n').find((l) => l.includes('; total '))!;
+    for (const m of line.matchAll(/(\w+) (\d+)ms/g)) emitters.set(m[1]!, [...(emitters.get(m[1]!) ?? []), Number(m[2])]);
+  }
+  return {
+    wall: median(samples.map((s) => s.wallMs)),
+    cpu: median(samples.map((s) => s.cpuMs)),
+    emitters: new Map([...emitters].filter(([k]) => k !== 'total').map(([k, v]) => [k, median(v)])),
+  };
+}
+
+function openapiTypescript(spec: string, label: string): { wall: number; cpu: number } {
+  const samples: Sample[] = [];
+  for (let i = 0; i < runs; i++) {
+    samples.push(run(['node_modules/openapi-typescript/bin/cli.js', spec, '-o', path.join(WORK, `${label}.openapi-typescript.ts`)]));
+  }
+  return { wall: median(samples.map((s) => s.wallMs)), cpu: median(samples.map((s) => s.cpuMs)) };
+}
+
+const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+function report(name: string, spec: string, label: string): { ratioWall: number; ratioCpu: number; wall: number } {
+  const o = ours(spec, label);
+  const b = openapiTypescript(spec, label);
+  console.log(`\n${name} (${spec}), median of ${runs}, whole process`);
+  console.log(`  lavendly, all artifacts      wall ${fmt(o.wall)}   cpu ${fmt(o.cpu)}`);
+  console.log(`  openapi-typescript, types    wall ${fmt(b.wall)}   cpu ${fmt(b.cpu)}`);
+  console.log(`  ratio                        wall ${(o.wall / b.wall).toFixed(2)}x   cpu ${(o.cpu / b.cpu).toFixed(2)}x`);
+  console.log(`  per step (in-process ms): ${[...o.emitters].map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  return { ratioWall: o.wall / b.wall, ratioCpu: o.cpu / b.cpu, wall: o.wall };
+}
+
+const ourResult = report('Lavendly spec', OURS, 'lavendly');
+console.log(`  target < 2 s: ${ourResult.wall < 2000 ? 'met' : 'NOT met'}`);
+if (!values['no-github']) {
+  const gh = report("GitHub's REST description", GITHUB, 'github');
+  console.log(`  target < 3x openapi-typescript: wall ${gh.ratioWall < 3 ? 'met' : 'NOT met'}, cpu ${gh.ratioCpu < 3 ? 'met' : 'NOT met'}`);
+}
