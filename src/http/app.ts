@@ -14,6 +14,7 @@ import { createRuntime, type Runtime } from './runtime.js';
 import { IdempotencyStore } from './idempotency.js';
 import { serveSignedFiles } from '../storage/index.js';
 import { mcpHttp } from '../mcp/http.js';
+import { apiDocs } from './docs.js';
 
 export interface AppDeps {
   config: Config;
@@ -66,6 +67,8 @@ export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
   app.use(mcpHttp({ accounts: deps.services.accounts, basePath: deps.basePath ?? '/v1' }));
   // Stored files behind signed, expiring URLs (`/files/<key>?exp=..&sig=..`).
   app.use(serveSignedFiles(deps.services.storage));
+  // API reference: GET /docs (Redoc, served locally) and GET /v1/openapi.json (src/http/docs.ts).
+  app.use(apiDocs({ basePath: deps.basePath ?? '/v1' }));
   for (const mw of deps.extraMiddleware ?? []) app.use(mw);
   app.use(router.routes());
   app.use(unmatched(router));
