@@ -1,10 +1,10 @@
 /**
  * HTTP stack overhead: requests/s and latency percentiles of get_workflow and create_workflow
  * through the full stack (generated routes + runtime: auth, rate limit, body reader, zod request
- * and response validation, envelope, access log) against a bare Koa + @koa/router route doing
- * the same database work with the same store functions, measured in the same run.
+ * validation, envelope, access log; response validation per flag) against bare Koa + @koa/router
+ * routes calling the same handler functions (same database work), measured in the same run.
  *
- *   npx tsx bench/http.ts [--seconds 4] [--concurrency 16] [--rounds 2] [--max 20000]
+ *   npx tsx bench/http.ts [--seconds 2] [--concurrency 16] [--rounds 5] [--max 20000]
  *     [--response-validation off|log|throw]   (default off: the production setting; tests use throw)
  *
  * Each server runs in its own child process on loopback over a fresh SQLite file (DATABASE_URL
@@ -66,29 +66,36 @@ async function serve(mode: Mode): Promise<void> {
 }
 
 /**
- * The baseline: Koa + @koa/router, the same store calls and the same JSON view, and nothing
- * else: no auth, no validation, no envelope, no logging, no idempotency.
+ * The baseline: Koa + @koa/router routes that call the very same handler functions (so the same
+ * database work and business logic) with a hand-built input and context, and nothing else: no
+ * generated routing, no auth, no zod, no envelope, no access log, no idempotency.
  */
 async function bareServer(db: import('../src/db/knex.js').Db, accountId: string, services: import('../src/http/context.js').Services): Promise<http.Server> {
   const { default: Koa } = await import('koa');
   const { default: Router } = await import('@koa/router');
   const { default: getRawBody } = await import('raw-body');
-  const { createWorkflow, getWorkflow } = await import('../src/workflows/store.js');
-  const { workflowView } = await import('../handlers/workflows.js');
-  const ctxLike = { services } as Parameters<typeof workflowView>[0];
+  const { workflowsHandlers } = await import('../handlers/workflows.js');
+  const { loadConfig } = await import('../src/config.js');
+  const { default: pino } = await import('pino');
   const app = new Koa();
   const router = new Router({ prefix: '/v1' });
+  const config = loadConfig({});
+  const logger = pino({ level: 'silent' });
+  const context = (koa: import('koa').Context) => ({
+    account: { id: accountId, scopes: [], keyId: 'bench' }, maybeAccount: null, requestId: 'bench', db,
+    config, services, logger, koa,
+  }) as unknown as import('../src/http/context.js').AppContext;
+  const reply = (ctx: import('koa').Context, r: { status: number; body?: unknown; headers?: Record<string, string> }) => {
+    if (r.headers) ctx.set(r.headers);
+    ctx.body = r.body as object;
+    ctx.status = r.status;
+  };
   router.get('/workflows/:id', async (ctx) => {
-    const found = await getWorkflow(db, accountId, ctx.params.id!);
-    ctx.set('ETag', `"${found.workflow.version}"`);
-    ctx.body = workflowView(ctxLike, found);
+    reply(ctx, await workflowsHandlers.get_workflow({ path: { id: ctx.params.id! }, query: {}, headers: {}, body: undefined }, context(ctx)));
   });
   router.post('/workflows', async (ctx) => {
     const body = JSON.parse((await getRawBody(ctx.req, { limit: 1024 * 1024 })).toString('utf8'));
-    const created = await createWorkflow(db, accountId, body);
-    ctx.status = 201;
-    ctx.set('ETag', `"${created.workflow.version}"`);
-    ctx.body = workflowView(ctxLike, created);
+    reply(ctx, await workflowsHandlers.create_workflow({ path: {}, query: {}, headers: {}, body }, context(ctx)));
   });
   app.use(router.routes());
   const server = http.createServer(app.callback());
@@ -190,8 +197,8 @@ async function load(target: Target, op: 'get' | 'create', seconds: number, concu
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      seconds: { type: 'string', default: '4' }, concurrency: { type: 'string', default: '16' },
-      rounds: { type: 'string', default: '2' }, max: { type: 'string', default: '20000' }, serve: { type: 'string' },
+      seconds: { type: 'string', default: '2' }, concurrency: { type: 'string', default: '16' },
+      rounds: { type: 'string', default: '5' }, max: { type: 'string', default: '20000' }, serve: { type: 'string' },
       'response-validation': { type: 'string', default: 'off' },
     },
   });
@@ -202,29 +209,49 @@ async function main(): Promise<void> {
   const rounds = Number(values.rounds);
   const max = Number(values.max);
   const db = process.env.DATABASE_URL ? 'PostgreSQL' : 'SQLite';
-  console.log(`HTTP stack bench: ${db}, ${os.cpus().length} cores, Node ${process.version}, ${concurrency} connections, ${seconds} s per scenario, ${rounds} rounds (best kept), response validation ${values['response-validation']}`);
+  console.log(`HTTP stack bench: ${db}, ${os.cpus().length} cores, Node ${process.version}, ${concurrency} connections, ${seconds} s per scenario, ${rounds} interleaved rounds (medians), response validation ${values['response-validation']}`);
   const targets = { full: await startTarget('full'), bare: await startTarget('bare') };
   try {
-    const best: Record<string, Result> = {};
+    // Interleaved rounds, order flipped every round, medians reported: on a shared machine any
+    // one run is noise, the per-round ratio (both measured back to back) much less so.
+    const runs: Record<string, Result[]> = {};
+    const ratios: Record<string, number[]> = { get: [], create: [] };
+    const cpuRatios: Record<string, number[]> = { get: [], create: [] };
+    for (const mode of ['bare', 'full'] as const) {
+      for (const op of ['get', 'create'] as const) await load(targets[mode], op, 1, concurrency, max); // warm-up
+    }
     for (let round = 0; round < rounds; round++) {
       for (const op of ['get', 'create'] as const) {
-        for (const mode of ['bare', 'full'] as const) {
-          await load(targets[mode], op, Math.min(1, seconds), concurrency, max); // warm-up
-          const r = await load(targets[mode], op, seconds, concurrency, max);
-          const k = `${op}/${mode}`;
-          if (!best[k] || r.rps > best[k]!.rps) best[k] = r;
+        const order = round % 2 ? (['full', 'bare'] as const) : (['bare', 'full'] as const);
+        const got: Partial<Record<Mode, Result>> = {};
+        for (const mode of order) {
+          got[mode] = await load(targets[mode], op, seconds, concurrency, max);
+          (runs[`${op}/${mode}`] ??= []).push(got[mode]!);
         }
+        ratios[op]!.push(got.full!.rps / got.bare!.rps);
+        cpuRatios[op]!.push(got.bare!.cpuUs / got.full!.cpuUs);
       }
     }
+    const median = (xs: number[]) => {
+      const v = [...xs].sort((a, b) => a - b);
+      return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+    };
+    const med = (rs: Result[]): Result => ({
+      count: rs.reduce((n, r) => n + r.count, 0), errors: rs.reduce((n, r) => n + r.errors, 0),
+      seconds: rs.reduce((n, r) => n + r.seconds, 0), rps: median(rs.map((r) => r.rps)),
+      p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), cpuUs: median(rs.map((r) => r.cpuUs)),
+    });
     const row = (label: string, r: Result) =>
       `${label.padEnd(26)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${r.p50.toFixed(2).padStart(6)} ms   p99 ${r.p99.toFixed(2).padStart(7)} ms   server CPU ${r.cpuUs.toFixed(0).padStart(5)} us/req   (${r.count} requests, ${r.errors} errors)`;
+    const range = (xs: number[]) => `${Math.min(...xs).toFixed(2)}..${Math.max(...xs).toFixed(2)}`;
     for (const op of ['get', 'create'] as const) {
       const name = op === 'get' ? 'get_workflow' : 'create_workflow';
-      const full = best[`${op}/full`]!;
-      const bare = best[`${op}/bare`]!;
+      const full = med(runs[`${op}/full`]!);
+      const bare = med(runs[`${op}/bare`]!);
       console.log(row(`${name} bare Koa`, bare));
       console.log(row(`${name} full stack`, full));
-      console.log(`${''.padEnd(26)} ratio full/bare: ${(full.rps / bare.rps).toFixed(2)}x throughput, ${(full.p99 / bare.p99).toFixed(2)}x p99, ${(bare.cpuUs / full.cpuUs).toFixed(2)}x CPU-bound throughput (bare CPU / full CPU per request)`);
+      console.log(`${''.padEnd(26)} full/bare throughput: median ${median(ratios[op]!).toFixed(2)}x (rounds ${range(ratios[op]!)}); `
+        + `by server CPU per request: median ${median(cpuRatios[op]!).toFixed(2)}x (rounds ${range(cpuRatios[op]!)}); p99 ${(full.p99 / bare.p99).toFixed(2)}x`);
     }
   } finally {
     // SIGINT lets a profiled child write its profile before exiting.
