@@ -1,6 +1,87 @@
+/**
+ * Publishing: connected channels, publish now / schedule, and reading back or canceling a
+ * publication. The rules (exactly-once claim, `when` limits, AI disclosure, sealed credentials)
+ * live in src/publish; these handlers adapt HTTP to them and find the render to post.
+ */
 import type { PublishHandlers } from '../generated/handlers.gen.js';
+import type * as T from '../generated/types.gen.js';
 import type { AppContext } from '../src/http/context.js';
-import { stubSlice } from './stub.js';
+import { NotFoundError } from '../src/http/errors.js';
+import {
+  cancelPublication, connectChannel, getPublication, listChannels, requestPublication,
+  type Channel, type Publication, type SecretsOptions,
+} from '../src/publish/index.js';
+import { latestFinishedRender } from '../src/renders/index.js';
+import { findWorkflow } from '../src/workflows/store.js';
 
-/** STUB: every publish operation answers 501 not_implemented until its owner replaces this module. */
-export const publishHandlers = stubSlice(['list_channels', 'connect_channel', 'publish_video', 'get_publication', 'cancel_publication']) satisfies PublishHandlers<AppContext>;
+/**
+ * Where channel credentials are sealed: the same key the worker opens them with (env
+ * LAVENDLY_CREDENTIALS_KEY / LAVENDLY_SIGNING_SECRET, else a key file in the data dir).
+ */
+export function publishSecrets(ctx: Pick<AppContext, 'config'>): SecretsOptions {
+  return { dataDir: ctx.config.dataDir };
+}
+
+function channelView(c: Channel): T.Channel {
+  return { id: c.id, platform: c.platform, name: c.name, created_at: c.created_at };
+}
+
+export function publicationView(p: Publication): T.Publication {
+  return {
+    id: p.id,
+    workflow_id: p.workflow_id,
+    channel_id: p.channel_id,
+    render_id: p.render_id,
+    platform: p.platform,
+    status: p.status,
+    title: p.title,
+    caption: p.caption,
+    scheduled_for: p.scheduled_for,
+    published_url: p.published_url,
+    ai_disclosure: true,
+    error: p.error,
+    created_at: p.created_at,
+    updated_at: p.updated_at,
+  };
+}
+
+export const publishHandlers = {
+  async list_channels(_input, ctx) {
+    const list = await listChannels(ctx.db, ctx.account.id);
+    return { status: 200, body: { connected: list.connected, data: list.data.map(channelView) } };
+  },
+
+  /** Admin only (x-scopes, enforced before this runs). The credentials go in sealed and never come back. */
+  async connect_channel(input, ctx) {
+    const { account_id, platform, name, credentials } = input.body;
+    const account = await ctx.db('accounts').where({ id: account_id }).first('id');
+    if (!account) throw new NotFoundError('account', account_id);
+    const channel = await connectChannel(ctx.db, { accountId: account_id, platform, name, credentials }, publishSecrets(ctx));
+    ctx.logger.info({ request_id: ctx.requestId, channel_id: channel.id, account_id, platform }, 'channel connected');
+    return { status: 201, body: channelView(channel) };
+  },
+
+  async publish_video(input, ctx) {
+    const accountId = ctx.account.id;
+    await findWorkflow(ctx.db, accountId, input.path.id); // another account's workflow: 404
+    const latestRender = await latestFinishedRender(ctx.db, ctx.services.storage, accountId, input.path.id);
+    const publication = await requestPublication(ctx.db, {
+      accountId,
+      workflowId: input.path.id,
+      channelId: input.body.channel_id,
+      title: input.body.title ?? null,
+      caption: input.body.caption ?? null,
+      when: input.body.when ?? null,
+      latestRender,
+    }, { secrets: publishSecrets(ctx) });
+    return { status: 202, body: publicationView(publication), headers: { Location: `/publications/${publication.id}` } };
+  },
+
+  async get_publication(input, ctx) {
+    return { status: 200, body: publicationView(await getPublication(ctx.db, ctx.account.id, input.path.id)) };
+  },
+
+  async cancel_publication(input, ctx) {
+    return { status: 200, body: publicationView(await cancelPublication(ctx.db, ctx.account.id, input.path.id)) };
+  },
+} satisfies PublishHandlers<AppContext>;

@@ -1,6 +1,75 @@
+/**
+ * Webhooks: endpoints (the signing secret shown once, at creation), their delivery log, and
+ * replay. Signing, retries and the address policy live in src/webhooks.
+ */
 import type { WebhooksHandlers } from '../generated/handlers.gen.js';
-import type { AppContext } from '../src/http/context.js';
-import { stubSlice } from './stub.js';
+import type * as T from '../generated/types.gen.js';
+import type { AppContext, Services } from '../src/http/context.js';
+import {
+  createEndpoint, deleteEndpoint, listDeliveries, listEndpoints, replayDelivery, webhookOptionsFromEnv,
+  type WebhookDelivery, type WebhookEndpoint, type WebhookOptions,
+} from '../src/webhooks/index.js';
 
-/** STUB: every webhooks operation answers 501 not_implemented until its owner replaces this module. */
-export const webhooksHandlers = stubSlice(['list_webhook_endpoints', 'create_webhook_endpoint', 'delete_webhook_endpoint', 'list_webhook_deliveries', 'replay_webhook_delivery']) satisfies WebhooksHandlers<AppContext>;
+/**
+ * The webhook settings of a services registry: `services.webhookOptions` when the app (or a test,
+ * to open one loopback receiver) registered them, else read once from the environment. The
+ * address policy is never relaxed by the environment.
+ */
+export function webhookOptionsOf(services: Services): WebhookOptions {
+  let options = services.webhookOptions as WebhookOptions | undefined;
+  if (!options) {
+    options = webhookOptionsFromEnv();
+    services.webhookOptions = options;
+  }
+  return options;
+}
+
+function endpointView(e: WebhookEndpoint): T.WebhookEndpoint {
+  return {
+    id: e.id, url: e.url, description: e.description, events: e.events as T.WebhookEventFilter[], status: e.status,
+    disabled_reason: e.disabled_reason, created_at: e.created_at, updated_at: e.updated_at,
+  };
+}
+
+function deliveryView(d: WebhookDelivery): T.WebhookDelivery {
+  return {
+    id: d.id, endpoint_id: d.endpoint_id, event_id: d.event_id, event_type: d.event_type as T.WebhookEventType,
+    replay_of: d.replay_of, status: d.status, attempt: d.attempt, response_status: d.response_status,
+    last_error: d.last_error, next_attempt_at: d.next_attempt_at, delivered_at: d.delivered_at,
+    created_at: d.created_at, updated_at: d.updated_at,
+  };
+}
+
+export const webhooksHandlers = {
+  async list_webhook_endpoints(input, ctx) {
+    const page = await listEndpoints(ctx.db, ctx.account.id, {
+      limit: input.query.limit, cursor: input.query.cursor ?? null, cursorSecret: ctx.services.cursorSecret,
+    });
+    return { status: 200, body: { data: page.data.map(endpointView), next_cursor: page.next_cursor, has_more: page.has_more } };
+  },
+
+  /** The only answer that carries the secret. */
+  async create_webhook_endpoint(input, ctx) {
+    const created = await createEndpoint(ctx.db, {
+      accountId: ctx.account.id, url: input.body.url, events: input.body.events, description: input.body.description ?? null,
+    }, { addressPolicy: webhookOptionsOf(ctx.services).addressPolicy });
+    return { status: 201, body: { ...endpointView(created), secret: created.secret } };
+  },
+
+  async delete_webhook_endpoint(input, ctx) {
+    await deleteEndpoint(ctx.db, ctx.account.id, input.path.id);
+    return { status: 204 };
+  },
+
+  async list_webhook_deliveries(input, ctx) {
+    const page = await listDeliveries(ctx.db, {
+      accountId: ctx.account.id, endpointId: input.path.id,
+      limit: input.query.limit, cursor: input.query.cursor ?? null, cursorSecret: ctx.services.cursorSecret,
+    });
+    return { status: 200, body: { data: page.data.map(deliveryView), next_cursor: page.next_cursor, has_more: page.has_more } };
+  },
+
+  async replay_webhook_delivery(input, ctx) {
+    return { status: 202, body: deliveryView(await replayDelivery(ctx.db, ctx.account.id, input.path.id)) };
+  },
+} satisfies WebhooksHandlers<AppContext>;

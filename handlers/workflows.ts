@@ -10,6 +10,7 @@ import {
   createWorkflow, deleteWorkflow, getWorkflow, listWorkflowSummaries, parseIfMatch, updateWorkflow,
   type WorkflowSummaryRow, type WorkflowWithScenes,
 } from '../src/workflows/store.js';
+import { cancelWorkflowPublications, recentWorkflowPublications } from '../src/publish/index.js';
 
 /** Signed URLs for a scene's stored artifacts. */
 function urlsFor(ctx: AppContext) {
@@ -85,7 +86,12 @@ export const workflowsHandlers = {
 
   async get_workflow(input, ctx) {
     const found = await getWorkflow(ctx.db, ctx.account.id, input.path.id);
-    return { status: 200, body: workflowView(ctx, found), headers: { ETag: etagOf(found.workflow.version) } };
+    // Recent posts ride along: an MCP agent has no get_publication to follow a scheduled one.
+    const publications = (await recentWorkflowPublications(ctx.db, ctx.account.id, input.path.id)).map((p) => ({
+      id: p.id, channel_id: p.channel_id, platform: p.platform, status: p.status,
+      scheduled_for: p.scheduled_for, published_url: p.published_url, error: p.error,
+    }));
+    return { status: 200, body: { ...workflowView(ctx, found), ...(publications.length ? { publications } : {}) }, headers: { ETag: etagOf(found.workflow.version) } };
   },
 
   async update_workflow(input, ctx) {
@@ -98,7 +104,11 @@ export const workflowsHandlers = {
   },
 
   async delete_workflow(input, ctx) {
-    await deleteWorkflow(ctx.db, ctx.account.id, input.path.id);
+    // Its scheduled posts are canceled in the same transaction, so none goes out after it is gone.
+    await ctx.db.transaction(async (trx) => {
+      await deleteWorkflow(trx, ctx.account.id, input.path.id);
+      await cancelWorkflowPublications(trx, ctx.account.id, input.path.id);
+    });
     return { status: 204 };
   },
 } satisfies WorkflowsHandlers<AppContext>;

@@ -4,7 +4,7 @@ export { publishJobHandlers } from './jobs.js';
 export { startSweeper, type SweeperOptions } from './sweeper.js';
 export { createPublishers, publishersConfigFromEnv, type Publishers, type PublishersConfig } from './publishers.js';
 export {
-  cancelPublication, cancelWorkflowPublications, failStalePublications, getPublication, listPublications, requestPublication,
+  cancelPublication, cancelWorkflowPublications, failStalePublications, getPublication, listPublications, recentWorkflowPublications, requestPublication,
   resolveWhen, runDuePublications, runPublication,
   type FinishedRender, type ListPublicationsQuery, type Publication, type PublicationStatus, type PublishOptions,
   type RequestPublicationInput, type RunOutcome,
@@ -13,3 +13,4 @@ export { PLATFORMS, PublishError, type Platform, type PublishChannel, type Publi
 export { TIKTOK_CAPTION_MAX, tiktokPublisher, type TikTokOptions } from './tiktok.js';
 export { YOUTUBE_TITLE_MAX, youtubePublisher, type YouTubeOptions } from './youtube.js';
 export { localPublisher, type LocalOptions } from './local.js';
+export { publishOptionsFor } from './wiring.js';

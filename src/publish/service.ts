@@ -206,6 +206,16 @@ export async function listPublications(db: Knex, q: ListPublicationsQuery): Prom
   return keysetPage(builder, 'publications', `publications:${q.accountId}:${q.workflowId ?? '*'}:${q.status ?? '*'}`, q, toPublication);
 }
 
+/** A workflow's newest publications (for get_workflow, whose readers may have no get_publication). */
+export async function recentWorkflowPublications(db: Knex, accountId: string, workflowId: string, limit = 10): Promise<Publication[]> {
+  const rows = await query(db)
+    .where({ 'publications.account_id': accountId, 'publications.workflow_id': workflowId })
+    .orderBy([{ column: 'publications.created_at', order: 'desc' }, { column: 'publications.id', order: 'desc' }])
+    .limit(limit)
+    .select(...COLUMNS);
+  return (rows as PublicationRow[]).map(toPublication);
+}
+
 /**
  * Cancels a publication that has not started; once it is publishing it can no longer be stopped.
  * Canceling a canceled publication answers it unchanged. Its queued job finds nothing to claim.
