@@ -56,13 +56,18 @@ export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
   app.router = router;
   app.draining = false;
 
+  app.use(async (ctx, next) => {
+    // Once shutdown starts, every response (also those of requests already in flight) closes its
+    // connection, so keep-alive clients move on and the server can finish closing at once.
+    try {
+      await next();
+    } finally {
+      if (app.draining) ctx.set('Connection', 'close');
+    }
+  });
   app.use(requestId());
   app.use(accessLog(deps.logger));
   app.use(errorEnvelope(deps.logger));
-  app.use(async (ctx, next) => {
-    if (app.draining) ctx.set('Connection', 'close');
-    await next();
-  });
   // MCP over Streamable HTTP at /mcp, calling this server's API with the caller's key (src/mcp/http.ts).
   app.use(mcpHttp({ accounts: deps.services.accounts, basePath: deps.basePath ?? '/v1' }));
   // Stored files behind signed, expiring URLs (`/files/<key>?exp=..&sig=..`).

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { testDatabases } from '../helpers/db.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
@@ -290,17 +291,34 @@ describe.each(testDatabases())('windows and limits on %s', (kind) => {
 });
 
 describe('graceful shutdown', () => {
-  it('finishes in-flight requests, then refuses new connections', async () => {
+  it('finishes in-flight requests (closing their keep-alive connections), then refuses new ones', async () => {
     const s = await startTestServer('sqlite', { mount: mountFixtures });
     try {
       const a = await s.account();
-      const inflight = call(`${s.base}/things`, { key: a.key, body: { name: 'slow' } });
-      await new Promise((r) => setTimeout(r, 15));
-      const closing = s.running.close(5_000);
+      const agent = new http.Agent({ keepAlive: true });
+      const body = JSON.stringify({ name: 'slow' });
+      const inflight = new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+        const req = http.request(`${s.base}/things`, {
+          method: 'POST', agent,
+          headers: { authorization: `Bearer ${a.key}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      const started = Date.now();
+      const closing = s.running.close(10_000);
       const r = await inflight;
       expect(r.status).toBe(201);
+      expect(r.connection).toBe('close');
       await closing;
+      // Closed as soon as the in-flight request was done, not after a keep-alive or grace timeout.
+      expect(Date.now() - started).toBeLessThan(3_000);
       await expect(fetch(`${s.base}/open`)).rejects.toThrow();
+      agent.destroy();
     } finally {
       await s.fresh.close();
     }
