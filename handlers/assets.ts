@@ -1,6 +1,100 @@
+/**
+ * Assets: media brought in by URL (`import_asset`) or uploaded into a one-time signed slot
+ * (`create_upload`, then the raw bytes with `put_upload`). The checks themselves live in
+ * src/assets; these handlers only adapt HTTP to them.
+ */
+import type { Readable } from 'node:stream';
 import type { AssetsHandlers } from '../generated/handlers.gen.js';
-import type { AppContext } from '../src/http/context.js';
-import { stubSlice } from './stub.js';
+import type * as T from '../generated/types.gen.js';
+import {
+  assetsConfigFromEnv, createUploadSlot, getAsset, importAsset, receiveUpload, type Asset, type AssetsConfig,
+} from '../src/assets/index.js';
+import type { AppContext, Services } from '../src/http/context.js';
+import { ApiError } from '../src/http/errors.js';
 
-/** STUB: every assets operation answers 501 not_implemented until its owner replaces this module. */
-export const assetsHandlers = stubSlice(['import_asset', 'create_upload', 'put_upload', 'get_asset']) satisfies AssetsHandlers<AppContext>;
+/**
+ * The assets settings of a services registry: `services.assetsConfig` when the app (or a test)
+ * registered one, else read once from the environment (LAVENDLY_IMPORT_ALLOW_LOOPBACK ...).
+ */
+export function assetsConfigOf(services: Services): AssetsConfig {
+  let config = services.assetsConfig as AssetsConfig | undefined;
+  if (!config) {
+    config = assetsConfigFromEnv();
+    services.assetsConfig = config;
+  }
+  return config;
+}
+
+function assetView(a: Asset): T.Asset {
+  return {
+    id: a.id, kind: a.kind as T.AssetKind, url: a.url, url_expires_at: a.url_expires_at, bytes: a.bytes,
+    content_type: a.content_type, duration_s: a.duration_s, width: a.width, height: a.height,
+    filename: a.filename, source_url: a.source_url, created_at: a.created_at,
+  };
+}
+
+const created = (a: Asset) => ({ status: 201 as const, body: assetView(a), headers: { Location: `/assets/${a.id}` } });
+
+/**
+ * A refused upload is answered without reading the rest of its body: the connection is closed
+ * after the answer, so the client stops sending and no later request is parsed out of the
+ * leftover bytes.
+ */
+function closing(err: unknown, ctx: AppContext): ApiError {
+  if (err instanceof ApiError) return new ApiError(err.code, err.message, err.extra, { ...err.headers, Connection: 'close' });
+  ctx.logger.error({ err, request_id: ctx.requestId }, 'upload failed');
+  return new ApiError('internal_error', 'Something went wrong on our side; the request id identifies it in our logs.', {}, { Connection: 'close' });
+}
+
+export const assetsHandlers = {
+  async import_asset(input, ctx) {
+    const asset = await importAsset({
+      db: ctx.db, storage: ctx.services.storage, config: assetsConfigOf(ctx.services),
+      accountId: ctx.account.id, url: input.body.url, kind: input.body.kind,
+    });
+    return created(asset);
+  },
+
+  async create_upload(input, ctx) {
+    const slot = await createUploadSlot({
+      db: ctx.db, storage: ctx.services.storage, config: assetsConfigOf(ctx.services),
+      accountId: ctx.account.id, kind: input.body.kind, filename: input.body.filename, bytes: input.body.bytes ?? null,
+    });
+    return {
+      status: 201,
+      body: {
+        id: slot.id, kind: slot.kind as T.AssetKind, filename: slot.filename ?? input.body.filename,
+        upload_url: slot.upload_url, expires_at: slot.expires_at, max_bytes: slot.max_bytes,
+      },
+    };
+  },
+
+  // The token in the URL is the credential: no API key is needed (the app hands the URL to a
+  // browser or a plain HTTP client).
+  async put_upload(input, ctx) {
+    const req = ctx.koa.req;
+    // An empty body never reaches the runtime as a stream; the request itself is one (it ends at once).
+    const stream: Readable = input.body ?? req;
+    const abort = new AbortController();
+    const onClose = () => { if (!req.complete) abort.abort(new Error('the client went away during the upload')); };
+    req.once('close', onClose);
+    const lengthHeader = ctx.koa.get('content-length');
+    const contentLength = lengthHeader !== '' && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
+    try {
+      const asset = await receiveUpload({
+        db: ctx.db, storage: ctx.services.storage, config: assetsConfigOf(ctx.services),
+        slotId: input.path.id, token: input.query.token, stream, contentLength, signal: abort.signal,
+      });
+      return created(asset);
+    } catch (err) {
+      throw closing(err, ctx);
+    } finally {
+      req.off('close', onClose);
+    }
+  },
+
+  async get_asset(input, ctx) {
+    const asset = await getAsset({ db: ctx.db, storage: ctx.services.storage, config: assetsConfigOf(ctx.services), accountId: ctx.account.id, id: input.path.id });
+    return { status: 200, body: assetView(asset) };
+  },
+} satisfies AssetsHandlers<AppContext>;

@@ -1,6 +1,102 @@
+/**
+ * Renders: the final video. `create_render` freezes the workflow's clips and audio and queues the
+ * work (src/renders); the rest reads renders back, or relabels and cancels one (canvas only).
+ */
 import type { RendersHandlers } from '../generated/handlers.gen.js';
+import type * as T from '../generated/types.gen.js';
+import { generationOf } from '../src/generation/index.js';
 import type { AppContext } from '../src/http/context.js';
-import { stubSlice } from './stub.js';
+import { ApiError } from '../src/http/errors.js';
+import {
+  cancelRender, findRender, listRenderRows, moneyFor, moneyOf, startRender,
+  type RenderMoney, type RenderRow,
+} from '../src/renders/index.js';
+import { findWorkflow } from '../src/workflows/store.js';
 
-/** STUB: every renders operation answers 501 not_implemented until its owner replaces this module. */
-export const rendersHandlers = stubSlice(['list_renders', 'create_render', 'get_render', 'update_render', 'list_all_renders']) satisfies RendersHandlers<AppContext>;
+function renderView(ctx: AppContext, r: RenderRow, money: RenderMoney): T.Render {
+  const signed = r.status === 'succeeded' && r.output_key ? ctx.services.storage.signedUrlWithExpiry(r.output_key) : null;
+  return {
+    id: r.id,
+    workflow_id: r.workflow_id,
+    workflow_version: r.workflow_version,
+    status: r.status,
+    progress: r.status === 'succeeded' ? 1 : r.progress,
+    label: r.label,
+    url: signed?.url ?? null,
+    url_expires_at: signed?.expiresAt.toISOString() ?? null,
+    duration_s: r.duration_s,
+    credits_charged: money.credits_charged,
+    credits_reserved: money.credits_reserved,
+    scenes_reused: r.scenes_reused,
+    scenes_generated: money.scenes_generated,
+    error: r.error,
+    created_at: r.created_at,
+    finished_at: r.finished_at,
+  };
+}
+
+async function viewOne(ctx: AppContext, r: RenderRow): Promise<T.Render> {
+  return renderView(ctx, r, moneyFor(await moneyOf(ctx.db, [r]), r));
+}
+
+async function viewPage(ctx: AppContext, page: { data: RenderRow[]; next_cursor: string | null; has_more: boolean }): Promise<T.RenderList> {
+  const money = await moneyOf(ctx.db, page.data);
+  return { data: page.data.map((r) => renderView(ctx, r, moneyFor(money, r))), next_cursor: page.next_cursor, has_more: page.has_more };
+}
+
+export const rendersHandlers = {
+  async create_render(input, ctx) {
+    const render = await startRender(ctx.db, generationOf(ctx.services).settings, {
+      accountId: ctx.account.id, workflowId: input.path.id, label: input.body?.label ?? null,
+    });
+    return { status: 202, body: await viewOne(ctx, render), headers: { Location: `/workflows/${render.workflow_id}/renders/${render.id}` } };
+  },
+
+  async get_render(input, ctx) {
+    const render = await findRender(ctx.db, ctx.account.id, input.path.id, input.path.job_id);
+    return { status: 200, body: await viewOne(ctx, render), headers: { 'Cache-Control': 'no-store' } };
+  },
+
+  async list_renders(input, ctx) {
+    await findWorkflow(ctx.db, ctx.account.id, input.path.id);
+    const page = await listRenderRows(ctx.db, {
+      accountId: ctx.account.id, workflowId: input.path.id, limit: input.query.limit, cursor: input.query.cursor ?? null, secret: ctx.services.cursorSecret,
+    });
+    return { status: 200, body: await viewPage(ctx, page) };
+  },
+
+  async list_all_renders(input, ctx) {
+    const page = await listRenderRows(ctx.db, {
+      accountId: ctx.account.id, status: input.query.status, limit: input.query.limit, cursor: input.query.cursor ?? null, secret: ctx.services.cursorSecret,
+    });
+    return { status: 200, body: await viewPage(ctx, page) };
+  },
+
+  async update_render(input, ctx) {
+    const { id: workflowId, job_id: renderId } = input.path;
+    const body = input.body;
+    if (body.label === undefined && body.cancel === undefined) {
+      throw new ApiError('validation_error', 'Nothing to change: give `label` and/or `cancel: true`.', {
+        issues: { body: [{ path: [], message: 'give label and/or cancel', code: 'too_small' }] },
+      });
+    }
+    const updated = await ctx.db.transaction(async (trx) => {
+      let render = await findRender(trx, ctx.account.id, workflowId, renderId);
+      if (body.cancel) {
+        const canceled = await cancelRender(trx, render);
+        if (!canceled) {
+          throw new ApiError('not_cancelable', `Render ${renderId} has already ${render.status === 'canceled' ? 'been canceled' : render.status}; only a queued or running render can be canceled.`, {
+            render_id: renderId, status: render.status,
+          });
+        }
+        render = canceled;
+      }
+      if (body.label !== undefined) {
+        await trx('renders').where({ id: renderId }).update({ label: body.label, updated_at: new Date().toISOString() });
+        render = { ...render, label: body.label };
+      }
+      return render;
+    });
+    return { status: 200, body: await viewOne(ctx, updated) };
+  },
+} satisfies RendersHandlers<AppContext>;

@@ -1,6 +1,29 @@
+/**
+ * Review: the quality check and still frames of a scene or of the final video. Free, and nothing
+ * the user made is changed (stills are stored as files of their own).
+ */
 import type { ReviewHandlers } from '../generated/handlers.gen.js';
+import { clipSize, generationOf } from '../src/generation/index.js';
 import type { AppContext } from '../src/http/context.js';
-import { stubSlice } from './stub.js';
+import { checkQuality, sceneFrame, type ReviewDeps } from '../src/review/index.js';
 
-/** STUB: every review operation answers 501 not_implemented until its owner replaces this module. */
-export const reviewHandlers = stubSlice(['quality_check', 'get_scene_frame']) satisfies ReviewHandlers<AppContext>;
+function deps(ctx: AppContext): ReviewDeps {
+  const { settings } = generationOf(ctx.services);
+  return { db: ctx.db, storage: ctx.services.storage, clipSize: (aspect) => clipSize(aspect, settings.clipShortSide) };
+}
+
+export const reviewHandlers = {
+  async quality_check(input, ctx) {
+    const report = await checkQuality(deps(ctx), generationOf(ctx.services).providers, ctx.account.id, input.path.id, input.body?.node_id);
+    return { status: 200, body: report };
+  },
+
+  async get_scene_frame(input, ctx) {
+    const frame = await sceneFrame(deps(ctx), ctx.account.id, input.path.id, { nodeId: input.body?.node_id, atS: input.body?.at_s });
+    const signed = ctx.services.storage.signedUrlWithExpiry(frame.key);
+    return {
+      status: 200,
+      body: { url: signed.url, width: frame.width, height: frame.height, at_s: frame.at_s, expires_at: signed.expiresAt.toISOString() },
+    };
+  },
+} satisfies ReviewHandlers<AppContext>;

@@ -1,0 +1,163 @@
+/**
+ * The worker side of a render: one `render.run` job waits for the render's generation (if it
+ * needed one), then stitches the planned clips and mixes the planned audio into one H.264 + AAC
+ * MP4 under storage.
+ *
+ * Waiting never holds a worker slot: while the generation runs, the job records progress, queues
+ * its own continuation a moment later and returns, so the scene jobs get the worker. Stitching is
+ * free, and the money of generated scenes is generation's, so a render job that crashes and runs
+ * again only stitches again: nothing can be charged twice.
+ */
+import type { Knex } from 'knex';
+import { nowIso } from '../db/knex.js';
+import { generationScenes, getGeneration } from '../generation/index.js';
+import { enqueue, type FailureHook, type HandlerEntry, type Job, type JobContext } from '../jobs/index.js';
+import { MediaError, renderTimeline } from '../media/index.js';
+import type { FileStorage } from '../storage/index.js';
+import { failRender, finishSucceeded } from './finish.js';
+import { timelineOf } from './plan.js';
+import { RENDER_JOB, type RenderJobPayload } from './start.js';
+import { ACTIVE_RENDER, getRenderById, type RenderRow } from './store.js';
+
+export interface RenderJobDeps {
+  storage: FileStorage;
+  /** How soon a render waiting for its generation looks again (default 1000 ms). */
+  pollMs?: number;
+  /** x264 preset when clips must be re-encoded (default veryfast). */
+  preset?: string;
+}
+
+/** Share of the progress bar for generating scenes, when a render has some to generate. */
+const GENERATION_SHARE = 0.8;
+
+async function setProgress(db: Knex, renderId: string, progress: number): Promise<void> {
+  await db('renders')
+    .where({ id: renderId, status: 'running' })
+    .update({ progress: Math.max(0, Math.min(0.99, Math.round(progress * 1000) / 1000)), updated_at: nowIso() });
+}
+
+function sceneName(render: RenderRow, nodeId: string): string {
+  const clip = render.plan.clips.find((c) => c.node_id === nodeId);
+  return clip ? `scene ${clip.index + 1}` : `scene ${nodeId}`;
+}
+
+/** While the generation runs: progress, then a continuation job. True when it had to wait. */
+async function waitForGeneration(deps: RenderJobDeps, render: RenderRow, job: Job<RenderJobPayload>, ctx: JobContext): Promise<boolean> {
+  if (!render.generation_id) return false;
+  const generation = await getGeneration(ctx.db, render.generation_id);
+  if (!generation || (generation.status !== 'queued' && generation.status !== 'running')) return false;
+  const scenes = await generationScenes(ctx.db, render.generation_id);
+  const done = scenes.filter((s) => s.status === 'generated' || s.status === 'failed').length;
+  await setProgress(ctx.db, render.id, (GENERATION_SHARE * done) / Math.max(1, scenes.length));
+  await ctx.db.transaction(async (trx) => {
+    const next = await enqueue<RenderJobPayload>(trx, {
+      type: RENDER_JOB, payload: { render_id: render.id }, runAt: new Date(Date.now() + (deps.pollMs ?? 1000)),
+      maxAttempts: job.max_attempts, dedupeKey: `${RENDER_JOB}:${render.id}:after:${job.id}`,
+    });
+    await trx('renders').where({ id: render.id }).whereIn('status', ACTIVE_RENDER).update({ job_id: next.id, updated_at: nowIso() });
+  });
+  return true;
+}
+
+/** The clip of every planned scene, or why the render cannot have them. */
+async function clipKeys(db: Knex, storage: FileStorage, render: RenderRow): Promise<{ keys: string[] } | { error: { code: string; message: string } }> {
+  const generated = render.generation_id ? await generationScenes(db, render.generation_id) : [];
+  const keys: string[] = [];
+  const failed: string[] = [];
+  for (const clip of render.plan.clips) {
+    if (clip.clip_key) {
+      keys.push(clip.clip_key);
+      continue;
+    }
+    const scene = generated.find((s) => s.node_id === clip.node_id);
+    if (scene?.status === 'generated' && scene.clip_key) keys.push(scene.clip_key);
+    else failed.push(`${sceneName(render, clip.node_id)} (${scene?.error?.message ?? 'not generated'})`);
+  }
+  if (failed.length) {
+    return {
+      error: {
+        code: 'scene_failed',
+        message: `The render stopped because ${failed.length === 1 ? 'a scene' : `${failed.length} scenes`} could not be generated: ${failed.join('; ')}. Only the clips delivered were charged.`.slice(0, 2000),
+      },
+    };
+  }
+  for (const [i, key] of keys.entries()) {
+    if (!(await storage.stat(key))) {
+      return { error: { code: 'clip_missing', message: `The clip of ${sceneName(render, render.plan.clips[i]!.node_id)} is missing from storage; generate that scene again.` } };
+    }
+  }
+  for (const t of render.plan.tracks) {
+    if (!(await storage.stat(t.file_key))) {
+      return { error: { code: 'track_missing', message: `The audio asset ${t.asset_id} of track ${t.id} is missing from storage; detach or replace it.` } };
+    }
+  }
+  return { keys };
+}
+
+async function runRender(deps: RenderJobDeps, job: Job<RenderJobPayload>, ctx: JobContext): Promise<unknown> {
+  const renderId = job.payload.render_id;
+  const found = await getRenderById(ctx.db, renderId);
+  if (!found || !ACTIVE_RENDER.includes(found.status)) return { skipped: found?.status ?? 'missing' };
+  const now = nowIso();
+  await ctx.db('renders').where({ id: renderId, status: 'queued' }).update({ status: 'running', started_at: now, updated_at: now });
+  const render = (await getRenderById(ctx.db, renderId))!;
+  if (render.status !== 'running') return { skipped: render.status };
+
+  if (await waitForGeneration(deps, render, job, ctx)) return { waiting: true };
+
+  const clips = await clipKeys(ctx.db, deps.storage, render);
+  if ('error' in clips) {
+    await ctx.db.transaction((trx) => failRender(trx, renderId, clips.error));
+    return { failed: clips.error.code };
+  }
+
+  const base = render.generation_id ? GENERATION_SHARE : 0;
+  let lastWrite = 0;
+  const outputKey = deps.storage.keyFor(render.account_id, `renders/${render.id}.mp4`);
+  const result = await renderTimeline({
+    ...timelineOf(render.plan, clips.keys, deps.storage),
+    width: render.width,
+    height: render.height,
+    outPath: deps.storage.pathFor(outputKey),
+    preset: deps.preset,
+    signal: ctx.signal,
+    onProgress: (fraction) => {
+      if (Date.now() - lastWrite < 500) return;
+      lastWrite = Date.now();
+      setProgress(ctx.db, renderId, base + (1 - base) * fraction).catch(() => {});
+    },
+  });
+  const durationS = Math.round((result.probe.durationS || result.durationS) * 1000) / 1000;
+  const done = await finishSucceeded(ctx.db, renderId, { outputKey, durationS });
+  // Canceled while stitching: the file belongs to no render.
+  if (!done) await deps.storage.remove(outputKey).catch(() => {});
+  return { succeeded: Boolean(done), strategy: result.strategy, duration_s: durationS };
+}
+
+function failureMessage(error: unknown, fallback: string): string {
+  if (error instanceof MediaError) return `Stitching the video failed: ${error.message}`.slice(0, 1000);
+  if (error instanceof Error) return `The render failed: ${error.message}`.slice(0, 1000);
+  return fallback.slice(0, 1000);
+}
+
+/**
+ * The failure hook: in the transaction that marks the job failed (a permanent error, retries used
+ * up, or a worker that died on its last attempt), the render is failed and whatever its
+ * generation still holds is released.
+ */
+export const onRenderFailed: FailureHook<RenderJobPayload> = async (job, failure, trx) => {
+  const renderId = job.payload?.render_id;
+  if (!renderId) return;
+  const code = failure.reason === 'lease_expired' ? 'worker_lost' : 'render_failed';
+  const message = failure.reason === 'lease_expired'
+    ? `The worker rendering this video stopped responding (${job.attempts} attempt${job.attempts === 1 ? '' : 's'}).`
+    : failureMessage(failure.error, failure.message);
+  await failRender(trx, renderId, { code, message });
+};
+
+/** The job handlers renders contribute to a worker. */
+export function renderJobHandlers(deps: RenderJobDeps): Record<string, HandlerEntry> {
+  return {
+    [RENDER_JOB]: { run: (job, ctx) => runRender(deps, job as Job<RenderJobPayload>, ctx), onFailed: onRenderFailed },
+  };
+}

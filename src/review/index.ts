@@ -1,0 +1,127 @@
+/**
+ * Review: the quality check and still frames of a scene's clip or of the final video. The target
+ * is resolved here (a scene by its node id, or the latest succeeded render); the measuring is the
+ * media library's (the signal rubric, plus any other configured vision provider).
+ */
+import crypto from 'node:crypto';
+import type { Db } from '../db/knex.js';
+import { ApiError } from '../http/errors.js';
+import { extractFrame, qualityCheck, type MediaProviders, type RubricResult } from '../media/index.js';
+import { latestSucceededRender, noFinishedRender } from '../renders/store.js';
+import type { FileStorage } from '../storage/index.js';
+import { findWorkflow, listScenes } from '../workflows/store.js';
+
+/** What is reviewed: a file, and what it should be. */
+export interface ReviewTarget {
+  /** The scene's node id, or null for the final video. */
+  nodeId: string | null;
+  /** Storage key of the media. */
+  key: string;
+  expectedDurationS: number;
+  width: number;
+  height: number;
+}
+
+export interface ReviewDeps {
+  db: Db;
+  storage: FileStorage;
+  /** Clip size the current settings generate for a frame shape (for clips of unknown make). */
+  clipSize: (aspectRatio: string) => { width: number; height: number };
+}
+
+function notGenerated(workflowId: string, nodeId: string, why = 'has no clip yet'): ApiError {
+  return new ApiError('not_generated', `Scene ${nodeId} of workflow ${workflowId} ${why}; generate it with generate_scene first.`, {
+    workflow_id: workflowId, node_id: nodeId,
+  });
+}
+
+/** A scene's clip (`nodeId`, or its image node's id) or the latest succeeded render. */
+export async function resolveTarget(deps: ReviewDeps, accountId: string, workflowId: string, nodeId?: string): Promise<ReviewTarget> {
+  const { db, storage } = deps;
+  const workflow = await findWorkflow(db, accountId, workflowId);
+  if (nodeId === undefined) {
+    const render = await latestSucceededRender(db, accountId, workflowId);
+    if (!render?.output_key || !(await storage.stat(render.output_key))) throw noFinishedRender(workflowId);
+    return { nodeId: null, key: render.output_key, expectedDurationS: render.plan.duration_s, width: render.width, height: render.height };
+  }
+  const scenes = await listScenes(db, workflowId);
+  const scene = scenes.find((s) => s.node_id === nodeId) ?? scenes.find((s) => s.image_node_id === nodeId);
+  if (!scene) {
+    throw new ApiError('not_found', `Workflow ${workflowId} has no scene with node id '${nodeId}'.`, { resource: 'scene', id: nodeId });
+  }
+  if (!scene.clip_key) throw notGenerated(workflowId, scene.node_id);
+  if (!(await storage.stat(scene.clip_key))) throw notGenerated(workflowId, scene.node_id, 'has lost its clip file');
+  // The size the clip was made at, when its generation recorded it; else what generation makes now.
+  const made = await db('generation_scenes').where({ workflow_id: workflowId, clip_key: scene.clip_key }).first('width', 'height');
+  const size = made ? { width: Number(made.width), height: Number(made.height) } : deps.clipSize(workflow.aspect_ratio);
+  return { nodeId: scene.node_id, key: scene.clip_key, expectedDurationS: scene.duration_s, ...size };
+}
+
+export interface QualityReport {
+  node_id: string | null;
+  pass: boolean;
+  score: number;
+  failures: { check: string; message: string; at_s?: number }[];
+  reroll_hint: string | null;
+  probe: { duration_s: number; has_video: boolean; has_audio: boolean; width: number; height: number };
+}
+
+export function reportFrom(target: ReviewTarget, result: RubricResult): QualityReport {
+  const p = result.probe;
+  return {
+    node_id: target.nodeId,
+    pass: result.pass,
+    score: Math.min(1, Math.max(0, result.score)),
+    failures: result.failures.map((f) => ({
+      check: f.check, message: f.message, ...(f.at_s !== undefined ? { at_s: Math.max(0, f.at_s) } : {}),
+    })),
+    reroll_hint: result.reroll_hint,
+    probe: {
+      duration_s: p ? Math.round(p.durationS * 1000) / 1000 : 0,
+      has_video: p?.hasVideo ?? false,
+      has_audio: p?.hasAudio ?? false,
+      width: p?.width ?? 0,
+      height: p?.height ?? 0,
+    },
+  };
+}
+
+/** The quality check of a target: the signal rubric, merged with any other vision provider. */
+export async function checkQuality(
+  deps: ReviewDeps, providers: MediaProviders, accountId: string, workflowId: string, nodeId?: string,
+): Promise<QualityReport> {
+  const target = await resolveTarget(deps, accountId, workflowId, nodeId);
+  const extra = providers.vision === providers.rubric ? [] : [providers.vision];
+  const result = await qualityCheck(
+    {
+      videoPath: deps.storage.pathFor(target.key),
+      expectedDurationS: target.expectedDurationS,
+      expectAudio: true,
+      expectedWidth: target.width,
+      expectedHeight: target.height,
+      nodeId: target.nodeId ?? undefined,
+    },
+    { rubric: providers.rubric, extraProviders: extra },
+  );
+  return reportFrom(target, result);
+}
+
+export interface SceneFrame {
+  key: string;
+  width: number;
+  height: number;
+  at_s: number;
+}
+
+/**
+ * A PNG still of the target at `atS` (default: the middle), clamped into the media. Stills are
+ * stored beside the account's other files, named after the media they come from and the time.
+ */
+export async function sceneFrame(deps: ReviewDeps, accountId: string, workflowId: string, opts: { nodeId?: string; atS?: number }): Promise<SceneFrame> {
+  const target = await resolveTarget(deps, accountId, workflowId, opts.nodeId);
+  const wanted = opts.atS ?? target.expectedDurationS / 2;
+  const source = crypto.createHash('sha256').update(target.key).digest('base64url').slice(0, 16);
+  const key = deps.storage.keyFor(accountId, `frames/${workflowId}/${source}-${Math.round(wanted * 1000)}.png`);
+  const frame = await extractFrame({ inputPath: deps.storage.pathFor(target.key), atS: wanted, outPath: deps.storage.pathFor(key) });
+  return { key, width: frame.width, height: frame.height, at_s: Math.round(frame.atS * 1000) / 1000 };
+}
