@@ -209,6 +209,9 @@ describe('seed 001 sample agent prompt over MCP', () => {
       const again = await callTool(c, 'schedule_video', scheduleArgs);
       expect(again.json?.id, again.text).toBe(publication.id);
       said.push(`Scheduled on ${youtube.name} for ${when}.`);
+      // How an agent follows the post afterwards: the workflow lists its publications.
+      const followed = await ok(c, 'get_workflow', { id: wf.id });
+      expect(followed.publications.map((p: any) => [p.id, p.status])).toContainEqual([publication.id, 'scheduled']);
 
       // Credits charged equal the estimate; nothing is left reserved.
       const ledger1 = await ok(c, 'get_ledger');

@@ -79,7 +79,13 @@ describe.each<TransportKind>(['http', 'stdio'])('over %s', (kind) => {
     const outcomes: Record<string, string> = {};
     for (const tool of tools) {
       const since = server.logs.length;
-      const args = sampleFor(tool.inputSchema as any, 'id' in (tool.inputSchema.properties ?? {}) ? { id: wf.id } : {});
+      const props = tool.inputSchema.properties ?? {};
+      // The real workflow where a tool takes one; a loopback URL for import_asset, which the
+      // server's address policy refuses without going out to the network.
+      const overrides: Record<string, unknown> = {};
+      if ('id' in props) overrides.id = wf.id;
+      if (tool.name === 'import_asset') overrides.url = 'http://127.0.0.1:9/fox.png';
+      const args = sampleFor(tool.inputSchema as any, overrides);
       const r = await callTool(conn.client, tool.name, args);
       if (r.isError) {
         // An error must be the server's envelope (it carries the server's request id), plus a next step.
