@@ -216,11 +216,11 @@ describe('spec/openapi.yaml', () => {
     });
   });
 
-  it('secures everything with bearerAuth except _status and _schema', () => {
+  it('secures everything with bearerAuth except _status, _schema and the token-carrying upload PUT', () => {
     expect(spec.security).toEqual([{ bearerAuth: [] }]);
     expect(spec.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
     const publicOps = ops.filter((o) => Array.isArray(o.op.security) && o.op.security.length === 0);
-    expect(publicOps.map((o) => o.op.operationId).sort()).toEqual(['get_schema', 'get_status']);
+    expect(publicOps.map((o) => o.op.operationId).sort()).toEqual(['get_schema', 'get_status', 'put_upload']);
   });
 
   it('paginates every list with limit + cursor and answers {data, next_cursor, has_more}', () => {
