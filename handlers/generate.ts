@@ -1,6 +1,40 @@
+/**
+ * Generation: price it, start it, follow it. The work itself runs on the job queue
+ * (src/generation/jobs.ts); these handlers only read and start.
+ */
 import type { GenerateHandlers } from '../generated/handlers.gen.js';
+import type * as T from '../generated/types.gen.js';
 import type { AppContext } from '../src/http/context.js';
-import { stubSlice } from './stub.js';
+import { estimateCost, generationOf, generationStatus, startGeneration } from '../src/generation/index.js';
 
-/** STUB: every generate operation answers 501 not_implemented until its owner replaces this module. */
-export const generateHandlers = stubSlice(['estimate_cost', 'generate_scene', 'get_generation_status']) satisfies GenerateHandlers<AppContext>;
+export const generateHandlers = {
+  async estimate_cost(input, ctx) {
+    const body: T.CostEstimate = await estimateCost(
+      ctx.db, generationOf(ctx.services).settings, ctx.account.id, input.path.id, input.query.node_id,
+    );
+    return { status: 200, body, headers: { 'Cache-Control': 'no-store' } };
+  },
+
+  async generate_scene(input, ctx) {
+    const { generation, scenes } = await startGeneration(ctx.db, generationOf(ctx.services).settings, {
+      accountId: ctx.account.id,
+      workflowId: input.path.id,
+      nodeId: input.body?.node_id,
+      rerollHint: input.body?.reroll_hint,
+    });
+    const body: T.Generation = {
+      id: generation.id,
+      workflow_id: generation.workflow_id,
+      status: generation.status,
+      scenes: scenes.map((s) => s.node_id),
+      credits_reserved: generation.credits_reserved,
+      created_at: generation.created_at,
+    };
+    return { status: 202, body, headers: { Location: `/workflows/${generation.workflow_id}/generation-status` } };
+  },
+
+  async get_generation_status(input, ctx) {
+    const body: T.GenerationStatus = await generationStatus(ctx.db, ctx.services.storage, ctx.account.id, input.path.id);
+    return { status: 200, body, headers: { 'Cache-Control': 'no-store' } };
+  },
+} satisfies GenerateHandlers<AppContext>;

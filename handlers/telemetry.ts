@@ -5,7 +5,7 @@ import type * as T from '../generated/types.gen.js';
 import { dbKind } from '../src/db/knex.js';
 import type { AppContext } from '../src/http/context.js';
 import { queueDepth } from '../src/jobs/index.js';
-import { NotImplementedError } from '../src/http/errors.js';
+import { currentMonth, monthlyUsage, topSpenders } from '../src/generation/index.js';
 
 const VERSION: string = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 const PLATFORMS: readonly string[] = ['youtube', 'tiktok', 'local'];
@@ -45,11 +45,15 @@ export const telemetryHandlers = {
     return { status: 200, body: catalog as unknown as T.Catalog, headers: { 'Cache-Control': 'public, max-age=60' } };
   },
 
-  // Usage figures belong to the ledger (issue 4): they answer 501 until it lands them here.
-  async get_monthly_usage() {
-    throw new NotImplementedError('get_monthly_usage');
+  // Usage (src/generation/usage.ts): credits from the ledger's charges, clips and renders from
+  // the daily counters; months are UTC.
+  async get_monthly_usage(input, ctx) {
+    const body: T.MonthlyUsage = await monthlyUsage(ctx.db, ctx.account.id, input.query.month ?? currentMonth());
+    return { status: 200, body, headers: { 'Cache-Control': 'no-store' } };
   },
-  async get_top_spenders() {
-    throw new NotImplementedError('get_top_spenders');
+  async get_top_spenders(input, ctx) {
+    const month = input.query.month ?? currentMonth();
+    const body: T.TopSpenders = { month, data: await topSpenders(ctx.db, month, input.query.top) };
+    return { status: 200, body, headers: { 'Cache-Control': 'no-store' } };
   },
 } satisfies TelemetryHandlers<AppContext>;

@@ -5,6 +5,8 @@ import * as workflows from './003_workflows.js';
 import * as ledgerJobs from './004_ledger_jobs.js';
 import * as assets from './005_assets.js';
 import * as publishWebhooks from './006_publish_webhooks.js';
+import * as generation from './007_generation.js';
+import * as audioRenders from './008_audio_renders.js';
 
 export interface Migration {
   up(db: Knex): Promise<void>;
@@ -19,4 +21,6 @@ export const migrations: Record<string, Migration> = {
   '004_ledger_jobs': ledgerJobs,
   '005_assets': assets,
   '006_publish_webhooks': publishWebhooks,
+  '007_generation': generation,
+  '008_audio_renders': audioRenders,
 };

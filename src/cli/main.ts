@@ -7,9 +7,10 @@ import { UsageError, type Command, type CommandIo } from './command.js';
 import { accountsCreate, keysCreate, keysRevoke } from './commands/accounts.js';
 import { serveCommand } from './commands/serve.js';
 import { mcpCommand } from '../mcp/command.js'; // MCP over stdio (src/mcp)
+import { workerCommand } from './commands/worker.js'; // job worker without the API
 import { channelsConnect } from './commands/channels.js';
 
-export const commands: Command[] = [serveCommand, accountsCreate, keysCreate, keysRevoke, channelsConnect, mcpCommand];
+export const commands: Command[] = [serveCommand, workerCommand, accountsCreate, keysCreate, keysRevoke, channelsConnect, mcpCommand];
 
 function help(io: CommandIo): void {
   io.out('Usage: lavendly <command> [options]');

@@ -25,6 +25,13 @@ export const statusByCode = {
   not_implemented: 501,
   upstream_error: 502,
   unavailable: 503,
+  // generation (src/generation)
+  nothing_to_generate: 409,
+  generation_in_progress: 409,
+  // audio, renders and review
+  asset_not_audio: 400,
+  not_generated: 409,
+  render_in_progress: 409,
   // publishing
   no_finished_render: 409,
   schedule_in_past: 400,

@@ -5,6 +5,7 @@ import type { CreditGranter } from '../accounts/accounts.js';
 import { grant } from '../ledger/index.js';
 import { FileStorage, loadSigningSecret, purposeKey } from '../storage/index.js';
 import { AccountsService } from '../accounts/service.js';
+import { createGenerationService } from '../generation/index.js';
 import type { Services } from './context.js';
 
 export interface ServiceDeps {
@@ -27,9 +28,12 @@ const creditGranter: CreditGranter = async (db, accountId, credits, reason) => {
 export async function createServices(deps: ServiceDeps): Promise<Services> {
   const authCacheTtlMs = deps.authCacheTtlMs ?? Number(process.env.LAVENDLY_AUTH_CACHE_MS ?? 5_000);
   const secret = await loadSigningSecret(deps.config);
+  // Generation (src/generation): prices, clip size and media providers from the environment.
+  const generation = createGenerationService(process.env);
   const services: Services = {
     accounts: new AccountsService(deps.db, creditGranter, authCacheTtlMs),
-    providers: {},
+    providers: { ...generation.wiring },
+    generation,
     storage: new FileStorage({ dataDir: deps.config.dataDir, publicBaseUrl: deps.config.publicBaseUrl, secret }),
     cursorSecret: purposeKey(secret, 'cursor:v1').toString('base64url'),
   };

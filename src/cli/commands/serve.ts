@@ -9,6 +9,7 @@ import { createLogger } from '../../http/logging.js';
 import { createServices } from '../../http/services.js';
 import type { Command, CommandIo } from '../command.js';
 import { openData } from '../open.js';
+import { jobWorkerSidecar } from './worker.js'; // the job worker beside the API (generation, webhooks, publishing)
 
 export interface ServeContext {
   config: Config;
@@ -23,7 +24,7 @@ export interface ServeContext {
  * Add yours to this list.
  */
 export type ServeSidecar = (ctx: ServeContext) => Promise<() => Promise<void>>;
-export const serveSidecars: ServeSidecar[] = [];
+export const serveSidecars: ServeSidecar[] = [jobWorkerSidecar];
 
 export const DEV_ACCOUNT_CREDITS = 1000;
 

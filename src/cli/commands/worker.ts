@@ -1,0 +1,131 @@
+/**
+ * The job worker: `lavendly worker` runs it alone (scale out: several processes on PostgreSQL, or
+ * beside a `serve` on the same SQLite file), and `lavendly serve` runs one beside the API.
+ *
+ * Every module with jobs contributes its handlers in `jobHandlers` below. Tuning:
+ *   LAVENDLY_WORKER_CONCURRENCY (default 2)  jobs run at once by this process
+ *   LAVENDLY_WORKER_LEASE_MS (default 30000) a dead worker's job runs again this long after its last heartbeat
+ *   LAVENDLY_WORKER_POLL_MS (default 500)    idle poll period
+ *   LAVENDLY_SERVE_WORKER=0                  `serve` runs the API only
+ */
+import { parseArgs } from 'node:util';
+import type { Logger } from 'pino';
+import type { Config } from '../../config.js';
+import type { Db } from '../../db/knex.js';
+import { createGenerationService, generationJobHandlers, type GenerationService } from '../../generation/index.js';
+import { createLogger } from '../../http/logging.js';
+import type { HandlerEntry } from '../../jobs/index.js';
+import { runWorker, type RunningWorker } from '../../jobs/worker-main.js';
+import { publishJobHandlers, publishOptionsFor, startSweeper, type PublishOptions } from '../../publish/index.js';
+import { renderJobHandlers } from '../../renders/index.js';
+import { FileStorage } from '../../storage/index.js';
+import { webhookJobHandlers, webhookOptionsFromEnv, type WebhookOptions } from '../../webhooks/index.js';
+import { loadConfig } from '../../config.js';
+import type { Command } from '../command.js';
+import type { ServeSidecar } from './serve.js';
+
+export interface JobHandlerDeps {
+  config: Config;
+  storage: FileStorage;
+  generation: GenerationService;
+  /** Webhook delivery settings (default: from the environment; tests open a loopback receiver here). */
+  webhooks?: Partial<WebhookOptions>;
+  /** Publishers and credentials key (default: `publishOptionsFor(config)`). */
+  publish?: PublishOptions;
+}
+
+/** Every job type this codebase defines, with its handler. A module with jobs adds its factory here. */
+export function jobHandlers(deps: JobHandlerDeps): Record<string, HandlerEntry> {
+  return {
+    ...generationJobHandlers({ providers: deps.generation.providers, storage: deps.storage }),
+    ...webhookJobHandlers(deps.webhooks ?? webhookOptionsFromEnv()),
+    ...publishJobHandlers(deps.publish ?? publishOptionsFor(deps.config)),
+    ...renderJobHandlers({ storage: deps.storage }),
+  };
+}
+
+function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min} (got ${raw})`);
+  return n;
+}
+
+export function workerTuning(env: NodeJS.ProcessEnv): { concurrency: number; leaseMs: number; pollMs: number } {
+  return {
+    concurrency: intFromEnv(env, 'LAVENDLY_WORKER_CONCURRENCY', 2, 1),
+    leaseMs: intFromEnv(env, 'LAVENDLY_WORKER_LEASE_MS', 30_000, 300),
+    pollMs: intFromEnv(env, 'LAVENDLY_WORKER_POLL_MS', 500, 5),
+  };
+}
+
+export interface StartJobWorkerOptions {
+  config: Config;
+  env: NodeJS.ProcessEnv;
+  logger: Logger;
+  /** Share this handle (serve); otherwise the worker opens and migrates its own. */
+  db?: Db;
+  storage?: FileStorage;
+  generation?: GenerationService;
+  concurrency?: number;
+  handleSignals?: boolean;
+  webhooks?: Partial<WebhookOptions>;
+}
+
+export async function startJobWorker(o: StartJobWorkerOptions): Promise<RunningWorker> {
+  const tuning = workerTuning(o.env);
+  const storage = o.storage ?? (await FileStorage.open({ dataDir: o.config.dataDir, publicBaseUrl: o.config.publicBaseUrl, signingSecret: o.config.signingSecret }));
+  const generation = o.generation ?? createGenerationService(o.env);
+  for (const note of generation.notes) o.logger.warn({ note }, 'generation providers configured for tests or demos');
+  const webhooks = o.webhooks ?? webhookOptionsFromEnv(o.env);
+  const publish = publishOptionsFor(o.config, o.env);
+  const running = await runWorker({
+    config: o.config,
+    db: o.db,
+    handlers: jobHandlers({ config: o.config, storage, generation, webhooks, publish }),
+    concurrency: o.concurrency ?? tuning.concurrency,
+    leaseMs: tuning.leaseMs,
+    pollMs: tuning.pollMs,
+    logger: o.logger,
+    handleSignals: o.handleSignals,
+  });
+  // Safety net beside the queue: due publications and webhook deliveries whose job was lost.
+  const sweeper = startSweeper(running.db, {
+    publish, webhooks,
+    onError: (err) => o.logger.error({ err: String(err) }, 'publication/webhook sweep failed'),
+  });
+  void running.done.then(() => sweeper.stop());
+  return { ...running, stop: async (opts) => { await sweeper.stop(); await running.stop(opts); } };
+}
+
+/** `serve`'s worker: shares the API's database handle, storage and generation configuration. */
+export const jobWorkerSidecar: ServeSidecar = async (ctx) => {
+  if (process.env.LAVENDLY_SERVE_WORKER === '0') return async () => {};
+  const running = await startJobWorker({
+    config: ctx.config, env: process.env, logger: ctx.logger, db: ctx.db, storage: ctx.services.storage,
+    generation: ctx.services.generation as GenerationService | undefined,
+    webhooks: ctx.services.webhookOptions as Partial<WebhookOptions> | undefined,
+  });
+  ctx.logger.info({ worker: running.worker.workerId }, 'job worker started beside the API');
+  return () => running.stop({ abortAfterMs: 10_000 });
+};
+
+export const workerCommand: Command = {
+  name: 'worker',
+  summary: 'Run a job worker without the API (env LAVENDLY_DATA_DIR or DATABASE_URL, LAVENDLY_WORKER_*).',
+  usage: 'lavendly worker [--concurrency N]',
+  async run(args, io) {
+    const { values } = parseArgs({ args, strict: true, options: { concurrency: { type: 'string' } } });
+    const config = loadConfig(io.env);
+    const logger = createLogger();
+    const concurrency = values.concurrency ? Number(values.concurrency) : undefined;
+    if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
+      throw new Error(`--concurrency must be an integer >= 1 (got ${values.concurrency})`);
+    }
+    const running = await startJobWorker({ config, env: io.env, logger, concurrency, handleSignals: true });
+    io.out(`Lavendly worker ${running.worker.workerId} running (${config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`}).`);
+    await running.done;
+    return 0;
+  },
+};

@@ -1,0 +1,44 @@
+/**
+ * Scene generation: prices, estimates, starting a generation (API side), the scene jobs (worker
+ * side), status, and usage figures. Handlers reach the configured pieces through
+ * `ctx.services.generation` (see `generationOf`).
+ */
+import type { Services } from '../http/context.js';
+import type { MediaProviders } from '../media/index.js';
+import { createGenerationProviders, generationSettingsFromEnv, type GenerationSettings } from './providers.js';
+
+export { DEFAULT_PRICES, mergePrices, pricesFromEnv, scenePrice, type PriceTable, type VideoPrice } from './prices.js';
+export { clipSize, createGenerationProviders, generationSettingsFromEnv, type GenerationProviders, type GenerationSettings } from './providers.js';
+export { estimateCost, startGeneration, priceOf, sceneLabel, SCENE_JOB, type CostEstimate, type SceneJobPayload, type StartedGeneration } from './start.js';
+export { generationJobHandlers, onSceneFailed, type GenerationJobDeps } from './jobs.js';
+export { generationStatus, phaseOf, type GenerationStatusView, type SceneProgress } from './status.js';
+export { currentMonth, monthBounds, monthlyUsage, topSpenders, type MonthUsage, type SpenderUsage } from './usage.js';
+export {
+  activeGeneration, getGeneration, generationScenes, latestGeneration, recordUsage, sceneByReservation,
+  type GenerationRow, type GenerationSceneRow,
+} from './store.js';
+
+/** What `createServices` registers as `services.generation`. */
+export interface GenerationService {
+  settings: GenerationSettings;
+  /** The media providers as configured (the API uses them for review; workers for generation). */
+  providers: MediaProviders;
+  notes: string[];
+}
+
+/** Reads the environment once; throws a readable error on bad configuration. */
+export function createGenerationService(env: NodeJS.ProcessEnv = process.env): GenerationService & { wiring: Services['providers'] } {
+  const settings = generationSettingsFromEnv(env);
+  const { providers, wiring, notes } = createGenerationProviders(env);
+  return { settings, providers, notes, wiring };
+}
+
+/** The generation service of a registry (built lazily from the environment if nobody registered one). */
+export function generationOf(services: Services): GenerationService {
+  let g = services.generation as GenerationService | undefined;
+  if (!g) {
+    g = createGenerationService();
+    services.generation = g;
+  }
+  return g;
+}

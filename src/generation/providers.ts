@@ -1,0 +1,151 @@
+/**
+ * Which media providers generation uses, and how generation is tuned, from the environment.
+ *
+ *   LAVENDLY_PROVIDERS=local            the built-in ffmpeg providers (the only kind so far)
+ *   LAVENDLY_FAIL_SCENES=2              make the clip of scene 2 (1-based, as people count) fail
+ *                                       permanently; a comma list for several scenes
+ *   LAVENDLY_FAIL_IMAGE / _VIDEO / _REVIEW=<spec>
+ *                                       any failure spec of src/media's parseFailureSpec, e.g.
+ *                                       `scenes=1;kind=transient` (0-based scene indexes there),
+ *                                       `first=2`, `always`
+ *   LAVENDLY_PROVIDER_LATENCY_MS=3000   wait this long before each image and clip, as a remote
+ *                                       provider would (demos of polling, crash tests)
+ *   LAVENDLY_CLIP_SHORT_SIDE=360        clip size: the short side in pixels (16:9 -> 640x360)
+ *   LAVENDLY_GENERATION_MAX_ATTEMPTS=3  runs of a scene's job before it fails for good
+ *   LAVENDLY_GENERATION_HOLD_S=86400    how long a scene's credit reservation may stay open
+ *
+ * Failures are only ever configured here, explicitly; no prompt text triggers one.
+ */
+import {
+  createLocalProviders, parseFailureSpec,
+  type FailureConfig, type GenerateClipRequest, type GenerateImageRequest, type GeneratedClip, type GeneratedImage,
+  type ImageToVideoProvider, type MediaProviders, type TextToImageProvider,
+} from '../media/index.js';
+import type { ProviderWiring } from '../http/context.js';
+import { pricesFromEnv, type PriceTable } from './prices.js';
+
+export type AspectRatio = '16:9' | '9:16' | '1:1';
+
+export interface GenerationSettings {
+  prices: PriceTable;
+  /** The video model scenes are priced and generated with (the image-to-video provider's name). */
+  model: string;
+  /** Short side of generated clips in pixels (even). */
+  clipShortSide: number;
+  /** Runs of a scene's job before the scene fails for good (a crash counts as a run). */
+  maxAttempts: number;
+  /** Seconds a scene's reservation may stay open before the ledger releases it. */
+  holdS: number;
+}
+
+export interface GenerationProviders {
+  providers: MediaProviders;
+  /** What get_status reports. */
+  wiring: ProviderWiring;
+  /** Human-readable notes on configured failures and latency (logged at start). */
+  notes: string[];
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min} (got ${raw})`);
+  return n;
+}
+
+function providerKind(env: NodeJS.ProcessEnv): 'local' {
+  const kind = (env.LAVENDLY_PROVIDERS ?? 'local').trim() || 'local';
+  if (kind !== 'local') throw new Error(`LAVENDLY_PROVIDERS: unknown provider set '${kind}' (available: local)`);
+  return kind;
+}
+
+export function generationSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): GenerationSettings {
+  const shortSide = positiveInt(env, 'LAVENDLY_CLIP_SHORT_SIDE', 360, 16);
+  return {
+    prices: pricesFromEnv(env),
+    model: providerKind(env),
+    clipShortSide: shortSide - (shortSide % 2),
+    maxAttempts: positiveInt(env, 'LAVENDLY_GENERATION_MAX_ATTEMPTS', 3),
+    holdS: positiveInt(env, 'LAVENDLY_GENERATION_HOLD_S', 86_400, 60),
+  };
+}
+
+/** Clip size for a workflow's frame shape: e.g. 640x360 (16:9), 360x640 (9:16), 360x360 (1:1) at 360. */
+export function clipSize(aspect: string, shortSide: number): { width: number; height: number } {
+  const even = (n: number) => Math.max(2, Math.round(n / 2) * 2);
+  const long = even((shortSide * 16) / 9);
+  if (aspect === '9:16') return { width: even(shortSide), height: long };
+  if (aspect === '1:1') return { width: even(shortSide), height: even(shortSide) };
+  return { width: long, height: even(shortSide) };
+}
+
+function failureFromEnv(env: NodeJS.ProcessEnv, name: string): FailureConfig | undefined {
+  const spec = env[name];
+  if (!spec || !spec.trim()) return undefined;
+  try {
+    return parseFailureSpec(spec);
+  } catch (err) {
+    throw new Error(`${name}: ${(err as Error).message}`);
+  }
+}
+
+/** `LAVENDLY_FAIL_SCENES=2,3` (1-based) -> the video provider fails those scenes permanently. */
+function failScenesFromEnv(env: NodeJS.ProcessEnv): FailureConfig | undefined {
+  const raw = env.LAVENDLY_FAIL_SCENES;
+  if (!raw || !raw.trim()) return undefined;
+  const numbers = raw.split(',').map((s) => Number(s.trim()));
+  if (!numbers.every((n) => Number.isInteger(n) && n >= 1)) {
+    throw new Error(`LAVENDLY_FAIL_SCENES must list scene numbers from 1 (got ${raw})`);
+  }
+  return {
+    sceneIndexes: numbers.map((n) => n - 1),
+    kind: 'permanent',
+    message: 'The video provider is configured to fail this scene (LAVENDLY_FAIL_SCENES).',
+  };
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
+    const onAbort = () => { clearTimeout(t); reject(signal!.reason); };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Wraps a provider so that each call first waits `ms` (abortably), like a remote API would. */
+class SlowImageProvider implements TextToImageProvider {
+  constructor(private readonly inner: TextToImageProvider, private readonly ms: number) {}
+  get name() { return this.inner.name; }
+  async generateImage(req: GenerateImageRequest): Promise<GeneratedImage> {
+    await sleep(this.ms, req.signal);
+    return this.inner.generateImage(req);
+  }
+}
+
+class SlowVideoProvider implements ImageToVideoProvider {
+  constructor(private readonly inner: ImageToVideoProvider, private readonly ms: number) {}
+  get name() { return this.inner.name; }
+  async generateClip(req: GenerateClipRequest): Promise<GeneratedClip> {
+    await sleep(this.ms, req.signal);
+    return this.inner.generateClip(req);
+  }
+}
+
+/** The providers generation (and review) run on, as configured by the environment. */
+export function createGenerationProviders(env: NodeJS.ProcessEnv = process.env): GenerationProviders {
+  const kind = providerKind(env);
+  const video = failScenesFromEnv(env) ?? failureFromEnv(env, 'LAVENDLY_FAIL_VIDEO');
+  const failures = { image: failureFromEnv(env, 'LAVENDLY_FAIL_IMAGE'), video, review: failureFromEnv(env, 'LAVENDLY_FAIL_REVIEW') };
+  const providers = createLocalProviders({ failures });
+  const notes: string[] = [];
+  for (const [what, f] of Object.entries(failures)) if (f) notes.push(`${what} provider configured to fail: ${JSON.stringify(f)}`);
+  const latency = positiveInt(env, 'LAVENDLY_PROVIDER_LATENCY_MS', 0, 0);
+  if (latency > 0) {
+    providers.textToImage = new SlowImageProvider(providers.textToImage, latency);
+    providers.imageToVideo = new SlowVideoProvider(providers.imageToVideo, latency);
+    notes.push(`providers wait ${latency} ms before each image and clip`);
+  }
+  return { providers, wiring: { text_to_image: kind, image_to_video: kind, vision_review: kind }, notes };
+}
