@@ -41,11 +41,16 @@ export interface OperationMeta {
 export interface RouteRuntime<Ctx> {
   /** Auth, scopes, rate limit, idempotency... run before parsing. */
   middleware(meta: OperationMeta): Middleware[];
-  /** Validates path, query, headers and body; throws on invalid input. Resolves to the typed input. */
+  /**
+   * Resolves to the handler input `{ path, query, headers, body }`: `v.path` parses ctx.params,
+   * `v.query` ctx.query, `v.headers` ctx.headers (lower-cased names), and `v.bodies[contentType]`
+   * (or `v.body`) the parsed body, `undefined` when there is none, the request stream for binary
+   * content. The validators coerce strings and apply parameter defaults. Throws on invalid input.
+   */
   parse(ctx: Context, meta: OperationMeta, v: OperationValidators): Promise<unknown>;
   /** The handler context (account, db, services...). */
   context(ctx: Context): Ctx;
-  /** Writes status, headers and body (validating the body against `v.responses` when configured). */
+  /** Writes status, headers and body (validating it with `responseSchema(v, status)` when configured). */
   send(ctx: Context, meta: OperationMeta, v: OperationValidators, result: { status: number; body?: unknown; headers?: { [name: string]: string } }): void;
 }
 
@@ -94,14 +99,58 @@ export const operations: { [K in T.OperationId]: OperationMeta } = {
   replay_webhook_delivery: { operationId: 'replay_webhook_delivery', identifier: 'replay_webhook_delivery', method: 'post', path: '/webhooks/deliveries/{id}/replay', routerPath: '/webhooks/deliveries/:id/replay', tag: 'webhooks', tagIdentifier: 'webhooks', idempotent: true, scopes: [], secured: true, pagination: null, chargesCredits: false, asyncJob: null, requestContentTypes: [], successStatuses: [202] },
 };
 
+type Call<Ctx, K extends T.OperationId> = (input: T.Operations[K]['input'], ctx: Ctx) => Promise<T.Operations[K]['result']>;
+
 /** Registers every operation on `router`; a missing or mistyped handler is a compile error. */
 export function mountRoutes<Ctx>(router: Router<any, any>, handlers: Handlers<Ctx>, rt: RouteRuntime<Ctx>): void {
-  const route = <K extends T.OperationId>(
-    id: K,
-    call: (input: T.Operations[K]['input'], ctx: Ctx) => Promise<T.Operations[K]['result']>,
-  ): void => {
+  const calls: { [K in T.OperationId]: Call<Ctx, K> } = {
+    list_workflows: (input, c) => handlers.workflows.list_workflows(input, c),
+    create_workflow: (input, c) => handlers.workflows.create_workflow(input, c),
+    get_workflow: (input, c) => handlers.workflows.get_workflow(input, c),
+    update_workflow: (input, c) => handlers.workflows.update_workflow(input, c),
+    delete_workflow: (input, c) => handlers.workflows.delete_workflow(input, c),
+    import_asset: (input, c) => handlers.assets.import_asset(input, c),
+    create_upload: (input, c) => handlers.assets.create_upload(input, c),
+    put_upload: (input, c) => handlers.assets.put_upload(input, c),
+    get_asset: (input, c) => handlers.assets.get_asset(input, c),
+    estimate_cost: (input, c) => handlers.generate.estimate_cost(input, c),
+    generate_scene: (input, c) => handlers.generate.generate_scene(input, c),
+    get_generation_status: (input, c) => handlers.generate.get_generation_status(input, c),
+    get_workflow_audio: (input, c) => handlers.audio.get_workflow_audio(input, c),
+    set_clip_native_audio: (input, c) => handlers.audio.set_clip_native_audio(input, c),
+    attach_track: (input, c) => handlers.audio.attach_track(input, c),
+    detach_track: (input, c) => handlers.audio.detach_track(input, c),
+    update_track: (input, c) => handlers.audio.update_track(input, c),
+    list_renders: (input, c) => handlers.renders.list_renders(input, c),
+    create_render: (input, c) => handlers.renders.create_render(input, c),
+    get_render: (input, c) => handlers.renders.get_render(input, c),
+    update_render: (input, c) => handlers.renders.update_render(input, c),
+    list_all_renders: (input, c) => handlers.renders.list_all_renders(input, c),
+    quality_check: (input, c) => handlers.review.quality_check(input, c),
+    get_scene_frame: (input, c) => handlers.review.get_scene_frame(input, c),
+    list_channels: (input, c) => handlers.publish.list_channels(input, c),
+    connect_channel: (input, c) => handlers.publish.connect_channel(input, c),
+    publish_video: (input, c) => handlers.publish.publish_video(input, c),
+    get_publication: (input, c) => handlers.publish.get_publication(input, c),
+    cancel_publication: (input, c) => handlers.publish.cancel_publication(input, c),
+    get_ledger: (input, c) => handlers.ledger.get_ledger(input, c),
+    reserve_credits: (input, c) => handlers.ledger.reserve_credits(input, c),
+    commit_reserve: (input, c) => handlers.ledger.commit_reserve(input, c),
+    refund_reserve: (input, c) => handlers.ledger.refund_reserve(input, c),
+    get_monthly_usage: (input, c) => handlers.telemetry.get_monthly_usage(input, c),
+    get_top_spenders: (input, c) => handlers.telemetry.get_top_spenders(input, c),
+    get_status: (input, c) => handlers.telemetry.get_status(input, c),
+    get_schema: (input, c) => handlers.telemetry.get_schema(input, c),
+    list_webhook_endpoints: (input, c) => handlers.webhooks.list_webhook_endpoints(input, c),
+    create_webhook_endpoint: (input, c) => handlers.webhooks.create_webhook_endpoint(input, c),
+    delete_webhook_endpoint: (input, c) => handlers.webhooks.delete_webhook_endpoint(input, c),
+    list_webhook_deliveries: (input, c) => handlers.webhooks.list_webhook_deliveries(input, c),
+    replay_webhook_delivery: (input, c) => handlers.webhooks.replay_webhook_delivery(input, c),
+  };
+  const route = <K extends T.OperationId>(id: K): void => {
     const meta = operations[id];
     const v = operationValidators[id];
+    const call: Call<Ctx, K> = calls[id];
     router.register(meta.routerPath, [meta.method.toUpperCase()], [
       ...rt.middleware(meta),
       async (ctx: Context) => {
@@ -110,46 +159,5 @@ export function mountRoutes<Ctx>(router: Router<any, any>, handlers: Handlers<Ct
       },
     ], { name: meta.operationId });
   };
-  route('list_workflows', (input, c) => handlers.workflows.list_workflows(input, c));
-  route('create_workflow', (input, c) => handlers.workflows.create_workflow(input, c));
-  route('get_workflow', (input, c) => handlers.workflows.get_workflow(input, c));
-  route('update_workflow', (input, c) => handlers.workflows.update_workflow(input, c));
-  route('delete_workflow', (input, c) => handlers.workflows.delete_workflow(input, c));
-  route('import_asset', (input, c) => handlers.assets.import_asset(input, c));
-  route('create_upload', (input, c) => handlers.assets.create_upload(input, c));
-  route('put_upload', (input, c) => handlers.assets.put_upload(input, c));
-  route('get_asset', (input, c) => handlers.assets.get_asset(input, c));
-  route('estimate_cost', (input, c) => handlers.generate.estimate_cost(input, c));
-  route('generate_scene', (input, c) => handlers.generate.generate_scene(input, c));
-  route('get_generation_status', (input, c) => handlers.generate.get_generation_status(input, c));
-  route('get_workflow_audio', (input, c) => handlers.audio.get_workflow_audio(input, c));
-  route('set_clip_native_audio', (input, c) => handlers.audio.set_clip_native_audio(input, c));
-  route('attach_track', (input, c) => handlers.audio.attach_track(input, c));
-  route('detach_track', (input, c) => handlers.audio.detach_track(input, c));
-  route('update_track', (input, c) => handlers.audio.update_track(input, c));
-  route('list_renders', (input, c) => handlers.renders.list_renders(input, c));
-  route('create_render', (input, c) => handlers.renders.create_render(input, c));
-  route('get_render', (input, c) => handlers.renders.get_render(input, c));
-  route('update_render', (input, c) => handlers.renders.update_render(input, c));
-  route('list_all_renders', (input, c) => handlers.renders.list_all_renders(input, c));
-  route('quality_check', (input, c) => handlers.review.quality_check(input, c));
-  route('get_scene_frame', (input, c) => handlers.review.get_scene_frame(input, c));
-  route('list_channels', (input, c) => handlers.publish.list_channels(input, c));
-  route('connect_channel', (input, c) => handlers.publish.connect_channel(input, c));
-  route('publish_video', (input, c) => handlers.publish.publish_video(input, c));
-  route('get_publication', (input, c) => handlers.publish.get_publication(input, c));
-  route('cancel_publication', (input, c) => handlers.publish.cancel_publication(input, c));
-  route('get_ledger', (input, c) => handlers.ledger.get_ledger(input, c));
-  route('reserve_credits', (input, c) => handlers.ledger.reserve_credits(input, c));
-  route('commit_reserve', (input, c) => handlers.ledger.commit_reserve(input, c));
-  route('refund_reserve', (input, c) => handlers.ledger.refund_reserve(input, c));
-  route('get_monthly_usage', (input, c) => handlers.telemetry.get_monthly_usage(input, c));
-  route('get_top_spenders', (input, c) => handlers.telemetry.get_top_spenders(input, c));
-  route('get_status', (input, c) => handlers.telemetry.get_status(input, c));
-  route('get_schema', (input, c) => handlers.telemetry.get_schema(input, c));
-  route('list_webhook_endpoints', (input, c) => handlers.webhooks.list_webhook_endpoints(input, c));
-  route('create_webhook_endpoint', (input, c) => handlers.webhooks.create_webhook_endpoint(input, c));
-  route('delete_webhook_endpoint', (input, c) => handlers.webhooks.delete_webhook_endpoint(input, c));
-  route('list_webhook_deliveries', (input, c) => handlers.webhooks.list_webhook_deliveries(input, c));
-  route('replay_webhook_delivery', (input, c) => handlers.webhooks.replay_webhook_delivery(input, c));
+  for (const id of Object.keys(calls) as T.OperationId[]) route(id);
 }

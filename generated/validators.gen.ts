@@ -10,6 +10,13 @@ import { z } from 'zod';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type lv_any = any;
 type lv_shape = { [key: string]: lv_any };
+/** A tuple type on purpose: an array literal typed by it is not reduced to a best common type (seconds per union on GitHub's spec). */
+type lv_list = [lv_any, ...lv_any[]];
+/**
+ * Every helper result is erased to z.ZodType through `unknown`: relating two zod instantiations
+ * (ZodLazy to ZodType...) makes tsc measure zod's variances, ~10 s of checking on its own.
+ */
+const lv_t = (schema: unknown): z.ZodType => schema as z.ZodType;
 const lv = {
   fmt: {
     dateTime: /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:?\d{2})$/,
@@ -19,33 +26,40 @@ const lv = {
     uri: /^[A-Za-z][A-Za-z0-9+.-]*:\S*$/,
   },
   /** Component schemas: resolved on first use, so order does not matter and recursion works. */
-  lazy: (get: () => lv_any): z.ZodType => z.lazy(get),
+  lazy: (get: () => lv_any) => lv_t(z.lazy(get)),
   /** Any other schema expression placed where a z.ZodType is expected. */
-  is: (schema: lv_any): z.ZodType => schema,
-  literal: (values: (string | number | boolean | null)[]): z.ZodType =>
-    values.length === 1 ? z.literal(values[0]!) : values.every((v) => typeof v === 'string') ? z.enum(values as [string]) : z.literal(values as [string]),
-  object: (shape: lv_shape): z.ZodType => z.looseObject(shape),
-  strict: (shape: lv_shape): z.ZodType => z.strictObject(shape),
-  catchall: (shape: lv_shape, rest: lv_any): z.ZodType => z.object(shape).catchall(rest),
-  record: (value: lv_any): z.ZodType => z.record(z.string(), value),
-  array: (item: lv_any, min?: number, max?: number): z.ZodType => {
+  is: lv_t,
+  literal: (values: (string | number | boolean | null)[]) => {
+    if (values.length === 1) return lv_t(z.literal(values[0]!));
+    if (values.every((v) => typeof v === 'string')) return lv_t(z.enum(values as [string]));
+    return lv_t(z.literal(values as [string]));
+  },
+  object: (shape: lv_shape) => lv_t(z.looseObject(shape)),
+  strict: (shape: lv_shape) => lv_t(z.strictObject(shape)),
+  catchall: (shape: lv_shape, rest: lv_any) => lv_t(z.object(shape).catchall(rest)),
+  record: (value: lv_any) => lv_t(z.record(z.string(), value)),
+  array: (item: lv_any, min?: number, max?: number) => {
     let a = z.array(item);
     if (min !== undefined) a = a.min(min);
     if (max !== undefined) a = a.max(max);
-    return a;
+    return lv_t(a);
   },
-  tuple: (items: lv_any[], rest: lv_any, min?: number, max?: number): z.ZodType => {
-    const t: z.ZodType = rest ? z.tuple(items as [lv_any], rest) : z.tuple(items as [lv_any]);
+  tuple: (items: lv_list, rest: lv_any, min?: number, max?: number) => {
+    let t: z.ZodType;
+    if (rest) t = lv_t(z.tuple(items, rest));
+    else t = lv_t(z.tuple(items));
     if (min === undefined && max === undefined) return t;
-    return t.refine((v) => Array.isArray(v) && v.length >= (min ?? 0) && v.length <= (max ?? Infinity), 'wrong number of items');
+    return lv_t(t.refine((v) => Array.isArray(v) && v.length >= (min ?? 0) && v.length <= (max ?? Infinity), 'wrong number of items'));
   },
-  union: (members: lv_any[]): z.ZodType => z.union(members as [lv_any, lv_any]),
+  union: (members: lv_list) => lv_t(z.union(members)),
   /** Members are lazy components, which zod's signature cannot see as objects. */
-  discriminated: (key: string, members: lv_any[]): z.ZodType => z.discriminatedUnion(key, members as [lv_any]),
-  and: (a: lv_any, b: lv_any): z.ZodType => z.intersection(a, b),
+  discriminated: (key: string, members: lv_list) => lv_t(z.discriminatedUnion(key, members)),
+  and: (a: lv_any, b: lv_any) => lv_t(z.intersection(a, b)),
 };
 
 type lv_fn = (v: unknown) => unknown;
+/** An operation without a request body ignores whatever body parsing produced. */
+const lv_none = lv_t(z.any().transform(() => undefined));
 const lvp = {
   num: ((v) => (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v)) as lv_fn,
   bool: ((v) => (v === 'true' ? true : v === 'false' ? false : v)) as lv_fn,
@@ -108,10 +122,13 @@ const lvp = {
     return out;
   },
   /** Parameters: declared ones are validated, unknown ones dropped. */
-  params: (shape: lv_shape): z.ZodType => z.object(shape),
-  coerce: (fn: lv_fn, schema: lv_any): z.ZodType => z.preprocess(fn, schema),
-  /** An operation without a request body ignores whatever body parsing produced. */
-  none: lv.is(z.any().transform(() => undefined)),
+  /** One operation's validators; `body` defaults to the first declared content type's, else no body. */
+  op: (parts: Omit<OperationValidators, 'body'> & { body?: z.ZodType }): OperationValidators => ({
+    ...parts,
+    body: parts.body ?? Object.values(parts.bodies)[0] ?? lv_none,
+  }),
+  params: (shape: lv_shape) => lv_t(z.object(shape)),
+  coerce: (fn: lv_fn, schema: lv_any) => lv_t(z.preprocess(fn, schema)),
 };
 
 export interface OperationValidators {
@@ -127,1555 +144,1464 @@ export interface OperationValidators {
   responses: { [status: string]: z.ZodType };
 }
 
-const $WorkflowId = lv.lazy(() => z.string().regex(new RegExp("^wf_[A-Za-z0-9_-]{1,64}$", 'u')));
-const $AssetId = lv.lazy(() => z.string().regex(new RegExp("^ast_[A-Za-z0-9_-]{1,64}$", 'u')));
-const $UploadId = lv.lazy(() => z.string().regex(new RegExp("^upl_[A-Za-z0-9_-]{1,64}$", 'u')));
-const $GenerationId = lv.lazy(() => z.string().regex(new RegExp("^gen_[A-Za-z0-9_-]{1,64}$", 'u')));
-const $RenderId = lv.lazy(() => z.string().regex(new RegExp("^rnd_[A-Za-z0-9_-]{1,64}$", 'u')));
-const $PublicationId = lv.lazy(() => z.string().regex(new RegExp("^pub_[A-Za-z0-9_-]{1,64}$", 'u')));
-const $ChannelId = lv.lazy(() => z.string().regex(new RegExp("^ch_[A-Za-z0-9_-]{1,64}$", 'u')));
-const $TrackId = lv.lazy(() => z.string().regex(new RegExp("^trk_[A-Za-z0-9_-]{1,64}$", 'u')));
-const $ReservationId = lv.lazy(() => z.string().regex(new RegExp("^rsv_[A-Za-z0-9_-]{1,64}$", 'u')));
-const $WebhookEndpointId = lv.lazy(() => z.string().regex(new RegExp("^whe_[A-Za-z0-9_-]{1,64}$", 'u')));
-const $WebhookDeliveryId = lv.lazy(() => z.string().regex(new RegExp("^whd_[A-Za-z0-9_-]{1,64}$", 'u')));
-const $AccountId = lv.lazy(() => z.string().regex(new RegExp("^acc_[A-Za-z0-9_-]{1,64}$", 'u')));
-const $NodeId = lv.lazy(() => z.string().min(1).max(128));
-const $ErrorEnvelope = lv.lazy(() => lv.object({
-  error: $Error,
-}));
-const $Error = lv.lazy(() => lv.object({
-  code: z.string(),
-  message: z.string(),
-  request_id: z.string(),
-  issues: lv.record(lv.array($ValidationIssue)).optional(),
-  needed: z.number().int().optional(),
-  available: z.number().int().optional(),
-  resource: z.string().optional(),
-  id: z.string().optional(),
-  current_version: z.number().int().optional(),
-  required_scopes: lv.array(z.string()).optional(),
-  limit: z.number().int().optional(),
-  retry_after: z.number().int().optional(),
-}));
-const $ValidationIssue = lv.lazy(() => lv.object({
-  path: lv.array(lv.union([
-    z.string(),
-    z.number().int(),
-  ])),
-  message: z.string(),
-  code: z.string().optional(),
-}));
-const $JobError = lv.lazy(() => lv.object({
-  code: z.string(),
-  message: z.string(),
-}));
-const $AspectRatio = lv.lazy(() => lv.literal(["16:9", "9:16", "1:1"]));
-const $SceneStatus = lv.lazy(() => lv.literal(["draft", "generating", "generated", "failed"]));
-const $Shot = lv.lazy(() => lv.strict({
-  prompt: z.string().min(1).max(2000),
-  image_prompt: z.string().min(1).max(2000).optional(),
-  image_asset_id: $AssetId.optional(),
-  duration_s: z.number().int().gte(1).lte(10).optional(),
-}));
-const $CreateWorkflowRequest = lv.lazy(() => lv.strict({
-  name: z.string().min(1).max(200),
-  description: z.string().max(2000).optional(),
-  aspect_ratio: $AspectRatio.optional(),
-  shots: lv.array($Shot, 1, 50),
-}));
-const $UpdateWorkflowRequest = lv.lazy(() => lv.strict({
-  name: z.string().min(1).max(200).optional(),
-  description: z.string().max(2000).nullable().optional(),
-  aspect_ratio: $AspectRatio.optional(),
-  shots: lv.array($Shot, 1, 50).optional(),
-  version: z.number().int().gte(1).optional(),
-}));
-const $Scene = lv.lazy(() => lv.object({
-  node_id: $NodeId,
-  index: z.number().int().gte(0),
-  prompt: z.string(),
-  image_prompt: z.string().nullable(),
-  image_asset_id: z.string().regex(new RegExp("^ast_[A-Za-z0-9_-]{1,64}$", 'u')).nullable(),
-  duration_s: z.number().int().gte(1).lte(10),
-  status: $SceneStatus,
-  image_node_id: $NodeId,
-  image_url: z.string().regex(lv.fmt.uri).nullable(),
-  clip_url: z.string().regex(lv.fmt.uri).nullable(),
-  error: $JobError.nullable(),
-}));
-const $NodeType = lv.lazy(() => lv.literal(["image", "video"]));
-const $GraphPosition = lv.lazy(() => lv.object({
-  x: z.number(),
-  y: z.number(),
-}));
-const $GraphNode = lv.lazy(() => lv.object({
-  id: $NodeId,
-  type: $NodeType,
-  position: $GraphPosition,
-  data: lv.object({}),
-}));
-const $GraphEdge = lv.lazy(() => lv.object({
-  id: z.string().min(1),
-  source: $NodeId,
-  target: $NodeId,
-}));
-const $Workflow = lv.lazy(() => lv.object({
-  id: $WorkflowId,
-  name: z.string(),
-  description: z.string().nullable(),
-  aspect_ratio: $AspectRatio,
-  version: z.number().int().gte(1),
-  scenes: lv.array($Scene),
-  nodes: lv.array($GraphNode),
-  edges: lv.array($GraphEdge),
-  publications: lv.array($WorkflowPublication).optional(),
-  created_at: z.string().regex(lv.fmt.dateTime),
-  updated_at: z.string().regex(lv.fmt.dateTime),
-}));
-const $WorkflowSummary = lv.lazy(() => lv.object({
-  id: $WorkflowId,
-  name: z.string(),
-  description: z.string().nullable(),
-  aspect_ratio: $AspectRatio,
-  version: z.number().int().gte(1),
-  scene_count: z.number().int().gte(0),
-  scenes_generated: z.number().int().gte(0),
-  created_at: z.string().regex(lv.fmt.dateTime),
-  updated_at: z.string().regex(lv.fmt.dateTime),
-}));
-const $WorkflowList = lv.lazy(() => lv.object({
-  data: lv.array($WorkflowSummary),
-  next_cursor: z.string().nullable(),
-  has_more: z.boolean(),
-}));
-const $AssetKind = lv.lazy(() => lv.literal(["image", "video", "music"]));
-const $ImportAssetRequest = lv.lazy(() => lv.strict({
-  url: z.string().max(2048).regex(lv.fmt.uri),
-  kind: $AssetKind,
-}));
-const $Asset = lv.lazy(() => lv.object({
-  id: $AssetId,
-  kind: $AssetKind,
-  url: z.string().regex(lv.fmt.uri),
-  url_expires_at: z.string().regex(lv.fmt.dateTime),
-  bytes: z.number().int().gte(0),
-  content_type: z.string(),
-  duration_s: z.number().gte(0).nullable(),
-  width: z.number().int().gte(1).nullable(),
-  height: z.number().int().gte(1).nullable(),
-  filename: z.string().nullable(),
-  source_url: z.string().regex(lv.fmt.uri).nullable(),
-  created_at: z.string().regex(lv.fmt.dateTime),
-}));
-const $CreateUploadRequest = lv.lazy(() => lv.strict({
-  kind: $AssetKind,
-  filename: z.string().min(1).max(255),
-  bytes: z.number().int().gte(1).optional(),
-}));
-const $UploadSlot = lv.lazy(() => lv.object({
-  id: $UploadId,
-  kind: $AssetKind,
-  filename: z.string(),
-  upload_url: z.string().regex(lv.fmt.uri),
-  expires_at: z.string().regex(lv.fmt.dateTime),
-  max_bytes: z.number().int().gte(1),
-}));
-const $SceneCost = lv.lazy(() => lv.object({
-  node_id: $NodeId,
-  credits: z.number().int().gte(0),
-  generated: z.boolean(),
-}));
-const $CostEstimate = lv.lazy(() => lv.object({
-  workflow_id: $WorkflowId,
-  node_id: z.string().nullable(),
-  total: z.number().int().gte(0),
-  remaining: z.number().int().gte(0),
-  per_scene: lv.array($SceneCost),
-  available_credits: z.number().int(),
-  sufficient: z.boolean(),
-}));
-const $GenerateSceneRequest = lv.lazy(() => lv.strict({
-  node_id: $NodeId.optional(),
-  reroll_hint: z.string().min(1).max(500).optional(),
-}));
-const $GenerationState = lv.lazy(() => lv.literal(["queued", "running", "succeeded", "failed"]));
-const $Generation = lv.lazy(() => lv.object({
-  id: $GenerationId,
-  workflow_id: $WorkflowId,
-  status: $GenerationState,
-  scenes: lv.array($NodeId),
-  credits_reserved: z.number().int().gte(0),
-  created_at: z.string().regex(lv.fmt.dateTime),
-}));
-const $SceneProgress = lv.lazy(() => lv.object({
-  node_id: $NodeId,
-  index: z.number().int().gte(0),
-  status: $SceneStatus,
-  image_url: z.string().regex(lv.fmt.uri).nullable(),
-  clip_url: z.string().regex(lv.fmt.uri).nullable(),
-  duration_s: z.number().gte(0),
-  credits_charged: z.number().int().gte(0),
-  error: $JobError.nullable(),
-}));
-const $GenerationStatus = lv.lazy(() => lv.object({
-  workflow_id: $WorkflowId,
-  generation_id: z.string().nullable(),
-  phase: z.string(),
-  progress: z.number().gte(0).lte(1),
-  status: lv.literal(["idle", "queued", "running", "succeeded", "failed"]),
-  scenes: lv.array($SceneProgress),
-}));
-const $TrackKind = lv.lazy(() => lv.literal(["music", "voice", "sfx"]));
-const $VolumeDb = lv.lazy(() => z.number().gte(-60).lte(12));
-const $NativeAudio = lv.lazy(() => lv.object({
-  enabled: z.boolean(),
-  volume_db: $VolumeDb,
-}));
-const $SetNativeAudioRequest = lv.lazy(() => lv.strict({
-  enabled: z.boolean().optional(),
-  volume_db: $VolumeDb.optional(),
-}));
-const $Track = lv.lazy(() => lv.object({
-  id: $TrackId,
-  workflow_id: $WorkflowId,
-  clip_id: $NodeId,
-  asset_id: $AssetId,
-  kind: $TrackKind,
-  volume_db: $VolumeDb,
-  offset_s: z.number().gte(0),
-  trim_start_s: z.number().gte(0),
-  trim_end_s: z.number().gte(0).nullable(),
-  fade_in_s: z.number().gte(0).lte(30),
-  fade_out_s: z.number().gte(0).lte(30),
-  starts_at_s: z.number().gte(0),
-  created_at: z.string().regex(lv.fmt.dateTime),
-  updated_at: z.string().regex(lv.fmt.dateTime),
-}));
-const $AttachTrackRequest = lv.lazy(() => lv.strict({
-  asset_id: $AssetId,
-  kind: $TrackKind,
-  volume_db: $VolumeDb.optional(),
-  offset_s: z.number().gte(0).optional(),
-  trim_start_s: z.number().gte(0).optional(),
-  trim_end_s: z.number().gt(0).optional(),
-  fade_in_s: z.number().gte(0).lte(30).optional(),
-  fade_out_s: z.number().gte(0).lte(30).optional(),
-}));
-const $UpdateTrackRequest = lv.lazy(() => lv.strict({
-  clip_id: $NodeId.optional(),
-  kind: $TrackKind.optional(),
-  volume_db: $VolumeDb.optional(),
-  offset_s: z.number().gte(0).optional(),
-  trim_start_s: z.number().gte(0).optional(),
-  trim_end_s: z.number().gt(0).nullable().optional(),
-  fade_in_s: z.number().gte(0).lte(30).optional(),
-  fade_out_s: z.number().gte(0).lte(30).optional(),
-}));
-const $ClipAudio = lv.lazy(() => lv.object({
-  clip_id: $NodeId,
-  index: z.number().int().gte(0),
-  native_audio: $NativeAudio,
-  tracks: lv.array($Track),
-  starts_at_s: z.number().gte(0),
-  duration_s: z.number().gte(0),
-}));
-const $TimelineSegment = lv.lazy(() => lv.object({
-  start_s: z.number().gte(0),
-  end_s: z.number().gte(0),
-  clip_id: $NodeId,
-  source: lv.literal(["native", "track"]),
-  track_id: z.string().nullable(),
-  kind: lv.literal(["native", "music", "voice", "sfx"]),
-  volume_db: $VolumeDb,
-}));
-const $WorkflowAudio = lv.lazy(() => lv.object({
-  workflow_id: $WorkflowId,
-  duration_s: z.number().gte(0),
-  clips: lv.array($ClipAudio),
-  timeline: lv.array($TimelineSegment),
-}));
-const $RenderStatus = lv.lazy(() => lv.literal(["queued", "running", "succeeded", "failed", "canceled"]));
-const $CreateRenderRequest = lv.lazy(() => lv.strict({
-  label: z.string().min(1).max(200).optional(),
-}));
-const $UpdateRenderRequest = lv.lazy(() => lv.strict({
-  label: z.string().max(200).nullable().optional(),
-  cancel: lv.literal([true]).optional(),
-}));
-const $Render = lv.lazy(() => lv.object({
-  id: $RenderId,
-  workflow_id: $WorkflowId,
-  workflow_version: z.number().int().gte(1),
-  status: $RenderStatus,
-  progress: z.number().gte(0).lte(1),
-  label: z.string().nullable(),
-  url: z.string().regex(lv.fmt.uri).nullable(),
-  url_expires_at: z.string().regex(lv.fmt.dateTime).nullable(),
-  duration_s: z.number().gte(0).nullable(),
-  credits_charged: z.number().int().gte(0),
-  credits_reserved: z.number().int().gte(0),
-  scenes_reused: z.number().int().gte(0),
-  scenes_generated: z.number().int().gte(0),
-  error: $JobError.nullable(),
-  created_at: z.string().regex(lv.fmt.dateTime),
-  finished_at: z.string().regex(lv.fmt.dateTime).nullable(),
-}));
-const $RenderList = lv.lazy(() => lv.object({
-  data: lv.array($Render),
-  next_cursor: z.string().nullable(),
-  has_more: z.boolean(),
-}));
-const $QualityCheckRequest = lv.lazy(() => lv.strict({
-  node_id: $NodeId.optional(),
-}));
-const $QualityFailure = lv.lazy(() => lv.object({
-  check: z.string(),
-  message: z.string(),
-  at_s: z.number().gte(0).optional(),
-}));
-const $MediaProbe = lv.lazy(() => lv.object({
-  duration_s: z.number().gte(0),
-  has_video: z.boolean(),
-  has_audio: z.boolean(),
-  width: z.number().int().gte(0),
-  height: z.number().int().gte(0),
-}));
-const $QualityReport = lv.lazy(() => lv.object({
-  node_id: z.string().nullable(),
-  pass: z.boolean(),
-  score: z.number().gte(0).lte(1),
-  failures: lv.array($QualityFailure),
-  reroll_hint: z.string().nullable(),
-  probe: $MediaProbe,
-}));
-const $SceneFrameRequest = lv.lazy(() => lv.strict({
-  node_id: $NodeId.optional(),
-  at_s: z.number().gte(0).optional(),
-}));
-const $SceneFrame = lv.lazy(() => lv.object({
-  url: z.string().regex(lv.fmt.uri),
-  width: z.number().int().gte(1),
-  height: z.number().int().gte(1),
-  at_s: z.number().gte(0),
-  expires_at: z.string().regex(lv.fmt.dateTime),
-}));
-const $Platform = lv.lazy(() => lv.literal(["youtube", "tiktok", "local"]));
-const $Channel = lv.lazy(() => lv.object({
-  id: $ChannelId,
-  platform: $Platform,
-  name: z.string(),
-  created_at: z.string().regex(lv.fmt.dateTime),
-}));
-const $ChannelList = lv.lazy(() => lv.object({
-  connected: z.boolean(),
-  data: lv.array($Channel),
-}));
-const $ConnectChannelRequest = lv.lazy(() => lv.strict({
-  account_id: $AccountId,
-  platform: $Platform,
-  name: z.string().min(1).max(100),
-  credentials: lv.object({}),
-}));
-const $PublishRequest = lv.lazy(() => lv.strict({
-  channel_id: $ChannelId,
-  caption: z.string().max(2200).optional(),
-  title: z.string().min(1).max(100).optional(),
-  when: z.string().regex(lv.fmt.dateTime).optional(),
-}));
-const $PublicationStatus = lv.lazy(() => lv.literal(["scheduled", "publishing", "published", "failed", "canceled"]));
-const $WorkflowPublication = lv.lazy(() => lv.object({
-  id: $PublicationId,
-  channel_id: $ChannelId,
-  platform: $Platform,
-  status: $PublicationStatus,
-  scheduled_for: z.string().regex(lv.fmt.dateTime).nullable(),
-  published_url: z.string().regex(lv.fmt.uri).nullable(),
-  error: $JobError.nullable(),
-}));
-const $Publication = lv.lazy(() => lv.object({
-  id: $PublicationId,
-  workflow_id: $WorkflowId,
-  channel_id: $ChannelId,
-  render_id: $RenderId,
-  platform: $Platform,
-  status: $PublicationStatus,
-  title: z.string().nullable(),
-  caption: z.string().nullable(),
-  scheduled_for: z.string().regex(lv.fmt.dateTime).nullable(),
-  published_url: z.string().regex(lv.fmt.uri).nullable(),
-  ai_disclosure: lv.literal([true]),
-  error: $JobError.nullable(),
-  created_at: z.string().regex(lv.fmt.dateTime),
-  updated_at: z.string().regex(lv.fmt.dateTime),
-}));
-const $LedgerEntryKind = lv.lazy(() => lv.literal(["grant", "reserve", "commit", "release"]));
-const $LedgerEntry = lv.lazy(() => lv.object({
-  id: z.string(),
-  kind: $LedgerEntryKind,
-  amount: z.number().int().gte(0),
-  reservation_id: z.string().nullable(),
-  reason: z.string().nullable(),
-  balance_after: z.number().int(),
-  reserved_after: z.number().int().gte(0),
-  created_at: z.string().regex(lv.fmt.dateTime),
-}));
-const $Ledger = lv.lazy(() => lv.object({
-  balance: z.number().int(),
-  reserved: z.number().int().gte(0),
-  available: z.number().int(),
-  data: lv.array($LedgerEntry),
-  next_cursor: z.string().nullable(),
-  has_more: z.boolean(),
-}));
-const $ReserveCreditsRequest = lv.lazy(() => lv.strict({
-  amount: z.number().int().gte(1).lte(1000000),
-  reason: z.string().min(1).max(200),
-  expires_in_s: z.number().int().gte(10).lte(86400).optional(),
-  metadata: lv.object({}).optional(),
-}));
-const $CommitReservationRequest = lv.lazy(() => lv.strict({
-  amount: z.number().int().gte(0),
-}));
-const $ReservationStatus = lv.lazy(() => lv.literal(["open", "committed", "released", "expired"]));
-const $Reservation = lv.lazy(() => lv.object({
-  id: $ReservationId,
-  status: $ReservationStatus,
-  amount: z.number().int().gte(1),
-  committed: z.number().int().gte(0),
-  released: z.number().int().gte(0),
-  reason: z.string().nullable(),
-  metadata: lv.object({}).nullable(),
-  expires_at: z.string().regex(lv.fmt.dateTime).nullable(),
-  created_at: z.string().regex(lv.fmt.dateTime),
-  resolved_at: z.string().regex(lv.fmt.dateTime).nullable(),
-}));
-const $DailyUsage = lv.lazy(() => lv.object({
-  date: z.string().regex(lv.fmt.date),
-  credits_spent: z.number().int().gte(0),
-  clips_generated: z.number().int().gte(0),
-  renders: z.number().int().gte(0),
-}));
-const $MonthlyUsage = lv.lazy(() => lv.object({
-  month: z.string().regex(new RegExp("^[0-9]{4}-(0[1-9]|1[0-2])$", 'u')),
-  credits_spent: z.number().int().gte(0),
-  clips_generated: z.number().int().gte(0),
-  renders: z.number().int().gte(0),
-  days: lv.array($DailyUsage),
-}));
-const $SpenderUsage = lv.lazy(() => lv.object({
-  account_id: $AccountId,
-  account_name: z.string().nullable(),
-  credits_spent: z.number().int().gte(0),
-  clips_generated: z.number().int().gte(0),
-  renders: z.number().int().gte(0),
-}));
-const $TopSpenders = lv.lazy(() => lv.object({
-  month: z.string().regex(new RegExp("^[0-9]{4}-(0[1-9]|1[0-2])$", 'u')),
-  data: lv.array($SpenderUsage),
-}));
-const $ServiceStatus = lv.lazy(() => lv.object({
-  version: z.string(),
-  database: lv.object({
-    kind: lv.literal(["sqlite", "postgres"]),
-    ok: z.boolean(),
-  }),
-  providers: lv.object({
-    text_to_image: z.string(),
-    image_to_video: z.string(),
-    vision_review: z.string(),
-    publishers: lv.array($Platform),
-  }),
-  queue: lv.object({
-    queued: z.number().int().gte(0),
-    running: z.number().int().gte(0),
-  }),
-}));
-const $AsyncJobSpec = lv.lazy(() => lv.object({
-  poll: z.string(),
-  args: lv.record(z.string()),
-  status_field: z.string(),
-  terminal: lv.array(z.string()),
-}));
-const $CatalogOperation = lv.lazy(() => lv.object({
-  operation_id: z.string(),
-  method: lv.literal(["get", "put", "post", "delete", "options", "head", "patch", "trace"]),
-  path: z.string(),
-  tag: z.string().optional(),
-  summary: z.string().optional(),
-  description: z.string().optional(),
-  secured: z.boolean().optional(),
-  idempotent: z.boolean().optional(),
-  pagination: lv.literal(["cursor", null]).optional(),
-  charges_credits: z.boolean().optional(),
-  scopes: lv.array(z.string()).optional(),
-  async_job: $AsyncJobSpec.nullable().optional(),
-  mcp_tools: lv.array(z.string()).optional(),
-  request_body: z.unknown().optional(),
-  responses: lv.object({}).optional(),
-}));
-const $Catalog = lv.lazy(() => lv.object({
-  title: z.string().optional(),
-  version: z.string().optional(),
-  operations: lv.array($CatalogOperation),
-}));
-const $WebhookEventType = lv.lazy(() => lv.literal(["scene.generated", "generation.finished", "render.succeeded", "render.failed", "publication.scheduled", "publication.published", "publication.failed", "publication.canceled", "balance.low"]));
-const $WebhookEventFilter = lv.lazy(() => lv.literal(["*", "scene.generated", "generation.finished", "render.succeeded", "render.failed", "publication.scheduled", "publication.published", "publication.failed", "publication.canceled", "balance.low"]));
-const $CreateWebhookEndpointRequest = lv.lazy(() => lv.strict({
-  url: z.string().max(2048).regex(lv.fmt.uri),
-  events: lv.array($WebhookEventFilter, 1),
-  description: z.string().max(500).optional(),
-}));
-const $WebhookEndpointStatus = lv.lazy(() => lv.literal(["active", "disabled"]));
-const $WebhookEndpoint = lv.lazy(() => lv.object({
-  id: $WebhookEndpointId,
-  url: z.string().regex(lv.fmt.uri),
-  description: z.string().nullable(),
-  events: lv.array($WebhookEventFilter),
-  status: $WebhookEndpointStatus,
-  disabled_reason: z.string().nullable(),
-  created_at: z.string().regex(lv.fmt.dateTime),
-  updated_at: z.string().regex(lv.fmt.dateTime),
-}));
-const $WebhookEndpointWithSecret = lv.lazy(() => lv.object({
-  id: $WebhookEndpointId,
-  url: z.string().regex(lv.fmt.uri),
-  description: z.string().nullable(),
-  events: lv.array($WebhookEventFilter),
-  status: $WebhookEndpointStatus,
-  disabled_reason: z.string().nullable(),
-  created_at: z.string().regex(lv.fmt.dateTime),
-  updated_at: z.string().regex(lv.fmt.dateTime),
-  secret: z.string().regex(new RegExp("^whsec_", 'u')),
-}));
-const $WebhookEndpointList = lv.lazy(() => lv.object({
-  data: lv.array($WebhookEndpoint),
-  next_cursor: z.string().nullable(),
-  has_more: z.boolean(),
-}));
-const $WebhookDeliveryStatus = lv.lazy(() => lv.literal(["pending", "succeeded", "failed"]));
-const $WebhookDelivery = lv.lazy(() => lv.object({
-  id: $WebhookDeliveryId,
-  endpoint_id: $WebhookEndpointId,
-  event_id: z.string(),
-  event_type: $WebhookEventType,
-  replay_of: z.string().nullable(),
-  status: $WebhookDeliveryStatus,
-  attempt: z.number().int().gte(0),
-  response_status: z.number().int().nullable(),
-  last_error: z.string().nullable(),
-  next_attempt_at: z.string().regex(lv.fmt.dateTime).nullable(),
-  delivered_at: z.string().regex(lv.fmt.dateTime).nullable(),
-  created_at: z.string().regex(lv.fmt.dateTime),
-  updated_at: z.string().regex(lv.fmt.dateTime),
-}));
-const $WebhookDeliveryList = lv.lazy(() => lv.object({
-  data: lv.array($WebhookDelivery),
-  next_cursor: z.string().nullable(),
-  has_more: z.boolean(),
-}));
+interface lv_components {
+  WorkflowId: z.ZodType;
+  AssetId: z.ZodType;
+  UploadId: z.ZodType;
+  GenerationId: z.ZodType;
+  RenderId: z.ZodType;
+  PublicationId: z.ZodType;
+  ChannelId: z.ZodType;
+  TrackId: z.ZodType;
+  ReservationId: z.ZodType;
+  WebhookEndpointId: z.ZodType;
+  WebhookDeliveryId: z.ZodType;
+  AccountId: z.ZodType;
+  NodeId: z.ZodType;
+  ErrorEnvelope: z.ZodType;
+  Error: z.ZodType;
+  ValidationIssue: z.ZodType;
+  JobError: z.ZodType;
+  AspectRatio: z.ZodType;
+  SceneStatus: z.ZodType;
+  Shot: z.ZodType;
+  CreateWorkflowRequest: z.ZodType;
+  UpdateWorkflowRequest: z.ZodType;
+  Scene: z.ZodType;
+  NodeType: z.ZodType;
+  GraphPosition: z.ZodType;
+  GraphNode: z.ZodType;
+  GraphEdge: z.ZodType;
+  Workflow: z.ZodType;
+  WorkflowSummary: z.ZodType;
+  WorkflowList: z.ZodType;
+  AssetKind: z.ZodType;
+  ImportAssetRequest: z.ZodType;
+  Asset: z.ZodType;
+  CreateUploadRequest: z.ZodType;
+  UploadSlot: z.ZodType;
+  SceneCost: z.ZodType;
+  CostEstimate: z.ZodType;
+  GenerateSceneRequest: z.ZodType;
+  GenerationState: z.ZodType;
+  Generation: z.ZodType;
+  SceneProgress: z.ZodType;
+  GenerationStatus: z.ZodType;
+  TrackKind: z.ZodType;
+  VolumeDb: z.ZodType;
+  NativeAudio: z.ZodType;
+  SetNativeAudioRequest: z.ZodType;
+  Track: z.ZodType;
+  AttachTrackRequest: z.ZodType;
+  UpdateTrackRequest: z.ZodType;
+  ClipAudio: z.ZodType;
+  TimelineSegment: z.ZodType;
+  WorkflowAudio: z.ZodType;
+  RenderStatus: z.ZodType;
+  CreateRenderRequest: z.ZodType;
+  UpdateRenderRequest: z.ZodType;
+  Render: z.ZodType;
+  RenderList: z.ZodType;
+  QualityCheckRequest: z.ZodType;
+  QualityFailure: z.ZodType;
+  MediaProbe: z.ZodType;
+  QualityReport: z.ZodType;
+  SceneFrameRequest: z.ZodType;
+  SceneFrame: z.ZodType;
+  Platform: z.ZodType;
+  Channel: z.ZodType;
+  ChannelList: z.ZodType;
+  ConnectChannelRequest: z.ZodType;
+  PublishRequest: z.ZodType;
+  PublicationStatus: z.ZodType;
+  WorkflowPublication: z.ZodType;
+  Publication: z.ZodType;
+  LedgerEntryKind: z.ZodType;
+  LedgerEntry: z.ZodType;
+  Ledger: z.ZodType;
+  ReserveCreditsRequest: z.ZodType;
+  CommitReservationRequest: z.ZodType;
+  ReservationStatus: z.ZodType;
+  Reservation: z.ZodType;
+  DailyUsage: z.ZodType;
+  MonthlyUsage: z.ZodType;
+  SpenderUsage: z.ZodType;
+  TopSpenders: z.ZodType;
+  ServiceStatus: z.ZodType;
+  AsyncJobSpec: z.ZodType;
+  CatalogOperation: z.ZodType;
+  Catalog: z.ZodType;
+  WebhookEventType: z.ZodType;
+  WebhookEventFilter: z.ZodType;
+  CreateWebhookEndpointRequest: z.ZodType;
+  WebhookEndpointStatus: z.ZodType;
+  WebhookEndpoint: z.ZodType;
+  WebhookEndpointWithSecret: z.ZodType;
+  WebhookEndpointList: z.ZodType;
+  WebhookDeliveryStatus: z.ZodType;
+  WebhookDelivery: z.ZodType;
+  WebhookDeliveryList: z.ZodType;
+}
+
+/** Component schemas, lazy so that order does not matter and recursion works. */
+const $: lv_components = {
+  WorkflowId: lv.lazy(() => z.string().regex(new RegExp("^wf_[A-Za-z0-9_-]{1,64}$", 'u'))),
+  AssetId: lv.lazy(() => z.string().regex(new RegExp("^ast_[A-Za-z0-9_-]{1,64}$", 'u'))),
+  UploadId: lv.lazy(() => z.string().regex(new RegExp("^upl_[A-Za-z0-9_-]{1,64}$", 'u'))),
+  GenerationId: lv.lazy(() => z.string().regex(new RegExp("^gen_[A-Za-z0-9_-]{1,64}$", 'u'))),
+  RenderId: lv.lazy(() => z.string().regex(new RegExp("^rnd_[A-Za-z0-9_-]{1,64}$", 'u'))),
+  PublicationId: lv.lazy(() => z.string().regex(new RegExp("^pub_[A-Za-z0-9_-]{1,64}$", 'u'))),
+  ChannelId: lv.lazy(() => z.string().regex(new RegExp("^ch_[A-Za-z0-9_-]{1,64}$", 'u'))),
+  TrackId: lv.lazy(() => z.string().regex(new RegExp("^trk_[A-Za-z0-9_-]{1,64}$", 'u'))),
+  ReservationId: lv.lazy(() => z.string().regex(new RegExp("^rsv_[A-Za-z0-9_-]{1,64}$", 'u'))),
+  WebhookEndpointId: lv.lazy(() => z.string().regex(new RegExp("^whe_[A-Za-z0-9_-]{1,64}$", 'u'))),
+  WebhookDeliveryId: lv.lazy(() => z.string().regex(new RegExp("^whd_[A-Za-z0-9_-]{1,64}$", 'u'))),
+  AccountId: lv.lazy(() => z.string().regex(new RegExp("^acc_[A-Za-z0-9_-]{1,64}$", 'u'))),
+  NodeId: lv.lazy(() => z.string().min(1).max(128)),
+  ErrorEnvelope: lv.lazy(() => lv.object({
+    error: $.Error,
+  })),
+  Error: lv.lazy(() => lv.object({
+    code: z.string(),
+    message: z.string(),
+    request_id: z.string(),
+    issues: lv.record(lv.array($.ValidationIssue)).optional(),
+    needed: z.number().int().optional(),
+    available: z.number().int().optional(),
+    resource: z.string().optional(),
+    id: z.string().optional(),
+    current_version: z.number().int().optional(),
+    required_scopes: lv.array(z.string()).optional(),
+    limit: z.number().int().optional(),
+    retry_after: z.number().int().optional(),
+  })),
+  ValidationIssue: lv.lazy(() => lv.object({
+    path: lv.array(lv.union([
+      z.string(),
+      z.number().int(),
+    ])),
+    message: z.string(),
+    code: z.string().optional(),
+  })),
+  JobError: lv.lazy(() => lv.object({
+    code: z.string(),
+    message: z.string(),
+  })),
+  AspectRatio: lv.lazy(() => lv.literal(["16:9", "9:16", "1:1"])),
+  SceneStatus: lv.lazy(() => lv.literal(["draft", "generating", "generated", "failed"])),
+  Shot: lv.lazy(() => lv.strict({
+    prompt: z.string().min(1).max(2000),
+    image_prompt: z.string().min(1).max(2000).optional(),
+    image_asset_id: $.AssetId.optional(),
+    duration_s: z.number().int().gte(1).lte(10).optional(),
+  })),
+  CreateWorkflowRequest: lv.lazy(() => lv.strict({
+    name: z.string().min(1).max(200),
+    description: z.string().max(2000).optional(),
+    aspect_ratio: $.AspectRatio.optional(),
+    shots: lv.array($.Shot, 1, 50),
+  })),
+  UpdateWorkflowRequest: lv.lazy(() => lv.strict({
+    name: z.string().min(1).max(200).optional(),
+    description: z.string().max(2000).nullable().optional(),
+    aspect_ratio: $.AspectRatio.optional(),
+    shots: lv.array($.Shot, 1, 50).optional(),
+    version: z.number().int().gte(1).optional(),
+  })),
+  Scene: lv.lazy(() => lv.object({
+    node_id: $.NodeId,
+    index: z.number().int().gte(0),
+    prompt: z.string(),
+    image_prompt: z.string().nullable(),
+    image_asset_id: z.string().regex(new RegExp("^ast_[A-Za-z0-9_-]{1,64}$", 'u')).nullable(),
+    duration_s: z.number().int().gte(1).lte(10),
+    status: $.SceneStatus,
+    image_node_id: $.NodeId,
+    image_url: z.string().regex(lv.fmt.uri).nullable(),
+    clip_url: z.string().regex(lv.fmt.uri).nullable(),
+    error: $.JobError.nullable(),
+  })),
+  NodeType: lv.lazy(() => lv.literal(["image", "video"])),
+  GraphPosition: lv.lazy(() => lv.object({
+    x: z.number(),
+    y: z.number(),
+  })),
+  GraphNode: lv.lazy(() => lv.object({
+    id: $.NodeId,
+    type: $.NodeType,
+    position: $.GraphPosition,
+    data: lv.object({}),
+  })),
+  GraphEdge: lv.lazy(() => lv.object({
+    id: z.string().min(1),
+    source: $.NodeId,
+    target: $.NodeId,
+  })),
+  Workflow: lv.lazy(() => lv.object({
+    id: $.WorkflowId,
+    name: z.string(),
+    description: z.string().nullable(),
+    aspect_ratio: $.AspectRatio,
+    version: z.number().int().gte(1),
+    scenes: lv.array($.Scene),
+    nodes: lv.array($.GraphNode),
+    edges: lv.array($.GraphEdge),
+    publications: lv.array($.WorkflowPublication).optional(),
+    created_at: z.string().regex(lv.fmt.dateTime),
+    updated_at: z.string().regex(lv.fmt.dateTime),
+  })),
+  WorkflowSummary: lv.lazy(() => lv.object({
+    id: $.WorkflowId,
+    name: z.string(),
+    description: z.string().nullable(),
+    aspect_ratio: $.AspectRatio,
+    version: z.number().int().gte(1),
+    scene_count: z.number().int().gte(0),
+    scenes_generated: z.number().int().gte(0),
+    created_at: z.string().regex(lv.fmt.dateTime),
+    updated_at: z.string().regex(lv.fmt.dateTime),
+  })),
+  WorkflowList: lv.lazy(() => lv.object({
+    data: lv.array($.WorkflowSummary),
+    next_cursor: z.string().nullable(),
+    has_more: z.boolean(),
+  })),
+  AssetKind: lv.lazy(() => lv.literal(["image", "video", "music"])),
+  ImportAssetRequest: lv.lazy(() => lv.strict({
+    url: z.string().max(2048).regex(lv.fmt.uri),
+    kind: $.AssetKind,
+  })),
+  Asset: lv.lazy(() => lv.object({
+    id: $.AssetId,
+    kind: $.AssetKind,
+    url: z.string().regex(lv.fmt.uri),
+    url_expires_at: z.string().regex(lv.fmt.dateTime),
+    bytes: z.number().int().gte(0),
+    content_type: z.string(),
+    duration_s: z.number().gte(0).nullable(),
+    width: z.number().int().gte(1).nullable(),
+    height: z.number().int().gte(1).nullable(),
+    filename: z.string().nullable(),
+    source_url: z.string().regex(lv.fmt.uri).nullable(),
+    created_at: z.string().regex(lv.fmt.dateTime),
+  })),
+  CreateUploadRequest: lv.lazy(() => lv.strict({
+    kind: $.AssetKind,
+    filename: z.string().min(1).max(255),
+    bytes: z.number().int().gte(1).optional(),
+  })),
+  UploadSlot: lv.lazy(() => lv.object({
+    id: $.UploadId,
+    kind: $.AssetKind,
+    filename: z.string(),
+    upload_url: z.string().regex(lv.fmt.uri),
+    expires_at: z.string().regex(lv.fmt.dateTime),
+    max_bytes: z.number().int().gte(1),
+  })),
+  SceneCost: lv.lazy(() => lv.object({
+    node_id: $.NodeId,
+    credits: z.number().int().gte(0),
+    generated: z.boolean(),
+  })),
+  CostEstimate: lv.lazy(() => lv.object({
+    workflow_id: $.WorkflowId,
+    node_id: z.string().nullable(),
+    total: z.number().int().gte(0),
+    remaining: z.number().int().gte(0),
+    per_scene: lv.array($.SceneCost),
+    available_credits: z.number().int(),
+    sufficient: z.boolean(),
+  })),
+  GenerateSceneRequest: lv.lazy(() => lv.strict({
+    node_id: $.NodeId.optional(),
+    reroll_hint: z.string().min(1).max(500).optional(),
+  })),
+  GenerationState: lv.lazy(() => lv.literal(["queued", "running", "succeeded", "failed"])),
+  Generation: lv.lazy(() => lv.object({
+    id: $.GenerationId,
+    workflow_id: $.WorkflowId,
+    status: $.GenerationState,
+    scenes: lv.array($.NodeId),
+    credits_reserved: z.number().int().gte(0),
+    created_at: z.string().regex(lv.fmt.dateTime),
+  })),
+  SceneProgress: lv.lazy(() => lv.object({
+    node_id: $.NodeId,
+    index: z.number().int().gte(0),
+    status: $.SceneStatus,
+    image_url: z.string().regex(lv.fmt.uri).nullable(),
+    clip_url: z.string().regex(lv.fmt.uri).nullable(),
+    duration_s: z.number().gte(0),
+    credits_charged: z.number().int().gte(0),
+    error: $.JobError.nullable(),
+  })),
+  GenerationStatus: lv.lazy(() => lv.object({
+    workflow_id: $.WorkflowId,
+    generation_id: z.string().nullable(),
+    phase: z.string(),
+    progress: z.number().gte(0).lte(1),
+    status: lv.literal(["idle", "queued", "running", "succeeded", "failed"]),
+    scenes: lv.array($.SceneProgress),
+  })),
+  TrackKind: lv.lazy(() => lv.literal(["music", "voice", "sfx"])),
+  VolumeDb: lv.lazy(() => z.number().gte(-60).lte(12)),
+  NativeAudio: lv.lazy(() => lv.object({
+    enabled: z.boolean(),
+    volume_db: $.VolumeDb,
+  })),
+  SetNativeAudioRequest: lv.lazy(() => lv.strict({
+    enabled: z.boolean().optional(),
+    volume_db: $.VolumeDb.optional(),
+  })),
+  Track: lv.lazy(() => lv.object({
+    id: $.TrackId,
+    workflow_id: $.WorkflowId,
+    clip_id: $.NodeId,
+    asset_id: $.AssetId,
+    kind: $.TrackKind,
+    volume_db: $.VolumeDb,
+    offset_s: z.number().gte(0),
+    trim_start_s: z.number().gte(0),
+    trim_end_s: z.number().gte(0).nullable(),
+    fade_in_s: z.number().gte(0).lte(30),
+    fade_out_s: z.number().gte(0).lte(30),
+    starts_at_s: z.number().gte(0),
+    created_at: z.string().regex(lv.fmt.dateTime),
+    updated_at: z.string().regex(lv.fmt.dateTime),
+  })),
+  AttachTrackRequest: lv.lazy(() => lv.strict({
+    asset_id: $.AssetId,
+    kind: $.TrackKind,
+    volume_db: $.VolumeDb.optional(),
+    offset_s: z.number().gte(0).optional(),
+    trim_start_s: z.number().gte(0).optional(),
+    trim_end_s: z.number().gt(0).optional(),
+    fade_in_s: z.number().gte(0).lte(30).optional(),
+    fade_out_s: z.number().gte(0).lte(30).optional(),
+  })),
+  UpdateTrackRequest: lv.lazy(() => lv.strict({
+    clip_id: $.NodeId.optional(),
+    kind: $.TrackKind.optional(),
+    volume_db: $.VolumeDb.optional(),
+    offset_s: z.number().gte(0).optional(),
+    trim_start_s: z.number().gte(0).optional(),
+    trim_end_s: z.number().gt(0).nullable().optional(),
+    fade_in_s: z.number().gte(0).lte(30).optional(),
+    fade_out_s: z.number().gte(0).lte(30).optional(),
+  })),
+  ClipAudio: lv.lazy(() => lv.object({
+    clip_id: $.NodeId,
+    index: z.number().int().gte(0),
+    native_audio: $.NativeAudio,
+    tracks: lv.array($.Track),
+    starts_at_s: z.number().gte(0),
+    duration_s: z.number().gte(0),
+  })),
+  TimelineSegment: lv.lazy(() => lv.object({
+    start_s: z.number().gte(0),
+    end_s: z.number().gte(0),
+    clip_id: $.NodeId,
+    source: lv.literal(["native", "track"]),
+    track_id: z.string().nullable(),
+    kind: lv.literal(["native", "music", "voice", "sfx"]),
+    volume_db: $.VolumeDb,
+  })),
+  WorkflowAudio: lv.lazy(() => lv.object({
+    workflow_id: $.WorkflowId,
+    duration_s: z.number().gte(0),
+    clips: lv.array($.ClipAudio),
+    timeline: lv.array($.TimelineSegment),
+  })),
+  RenderStatus: lv.lazy(() => lv.literal(["queued", "running", "succeeded", "failed", "canceled"])),
+  CreateRenderRequest: lv.lazy(() => lv.strict({
+    label: z.string().min(1).max(200).optional(),
+  })),
+  UpdateRenderRequest: lv.lazy(() => lv.strict({
+    label: z.string().max(200).nullable().optional(),
+    cancel: lv.literal([true]).optional(),
+  })),
+  Render: lv.lazy(() => lv.object({
+    id: $.RenderId,
+    workflow_id: $.WorkflowId,
+    workflow_version: z.number().int().gte(1),
+    status: $.RenderStatus,
+    progress: z.number().gte(0).lte(1),
+    label: z.string().nullable(),
+    url: z.string().regex(lv.fmt.uri).nullable(),
+    url_expires_at: z.string().regex(lv.fmt.dateTime).nullable(),
+    duration_s: z.number().gte(0).nullable(),
+    credits_charged: z.number().int().gte(0),
+    credits_reserved: z.number().int().gte(0),
+    scenes_reused: z.number().int().gte(0),
+    scenes_generated: z.number().int().gte(0),
+    error: $.JobError.nullable(),
+    created_at: z.string().regex(lv.fmt.dateTime),
+    finished_at: z.string().regex(lv.fmt.dateTime).nullable(),
+  })),
+  RenderList: lv.lazy(() => lv.object({
+    data: lv.array($.Render),
+    next_cursor: z.string().nullable(),
+    has_more: z.boolean(),
+  })),
+  QualityCheckRequest: lv.lazy(() => lv.strict({
+    node_id: $.NodeId.optional(),
+  })),
+  QualityFailure: lv.lazy(() => lv.object({
+    check: z.string(),
+    message: z.string(),
+    at_s: z.number().gte(0).optional(),
+  })),
+  MediaProbe: lv.lazy(() => lv.object({
+    duration_s: z.number().gte(0),
+    has_video: z.boolean(),
+    has_audio: z.boolean(),
+    width: z.number().int().gte(0),
+    height: z.number().int().gte(0),
+  })),
+  QualityReport: lv.lazy(() => lv.object({
+    node_id: z.string().nullable(),
+    pass: z.boolean(),
+    score: z.number().gte(0).lte(1),
+    failures: lv.array($.QualityFailure),
+    reroll_hint: z.string().nullable(),
+    probe: $.MediaProbe,
+  })),
+  SceneFrameRequest: lv.lazy(() => lv.strict({
+    node_id: $.NodeId.optional(),
+    at_s: z.number().gte(0).optional(),
+  })),
+  SceneFrame: lv.lazy(() => lv.object({
+    url: z.string().regex(lv.fmt.uri),
+    width: z.number().int().gte(1),
+    height: z.number().int().gte(1),
+    at_s: z.number().gte(0),
+    expires_at: z.string().regex(lv.fmt.dateTime),
+  })),
+  Platform: lv.lazy(() => lv.literal(["youtube", "tiktok", "local"])),
+  Channel: lv.lazy(() => lv.object({
+    id: $.ChannelId,
+    platform: $.Platform,
+    name: z.string(),
+    created_at: z.string().regex(lv.fmt.dateTime),
+  })),
+  ChannelList: lv.lazy(() => lv.object({
+    connected: z.boolean(),
+    data: lv.array($.Channel),
+  })),
+  ConnectChannelRequest: lv.lazy(() => lv.strict({
+    account_id: $.AccountId,
+    platform: $.Platform,
+    name: z.string().min(1).max(100),
+    credentials: lv.object({}),
+  })),
+  PublishRequest: lv.lazy(() => lv.strict({
+    channel_id: $.ChannelId,
+    caption: z.string().max(2200).optional(),
+    title: z.string().min(1).max(100).optional(),
+    when: z.string().regex(lv.fmt.dateTime).optional(),
+  })),
+  PublicationStatus: lv.lazy(() => lv.literal(["scheduled", "publishing", "published", "failed", "canceled"])),
+  WorkflowPublication: lv.lazy(() => lv.object({
+    id: $.PublicationId,
+    channel_id: $.ChannelId,
+    platform: $.Platform,
+    status: $.PublicationStatus,
+    scheduled_for: z.string().regex(lv.fmt.dateTime).nullable(),
+    published_url: z.string().regex(lv.fmt.uri).nullable(),
+    error: $.JobError.nullable(),
+  })),
+  Publication: lv.lazy(() => lv.object({
+    id: $.PublicationId,
+    workflow_id: $.WorkflowId,
+    channel_id: $.ChannelId,
+    render_id: $.RenderId,
+    platform: $.Platform,
+    status: $.PublicationStatus,
+    title: z.string().nullable(),
+    caption: z.string().nullable(),
+    scheduled_for: z.string().regex(lv.fmt.dateTime).nullable(),
+    published_url: z.string().regex(lv.fmt.uri).nullable(),
+    ai_disclosure: lv.literal([true]),
+    error: $.JobError.nullable(),
+    created_at: z.string().regex(lv.fmt.dateTime),
+    updated_at: z.string().regex(lv.fmt.dateTime),
+  })),
+  LedgerEntryKind: lv.lazy(() => lv.literal(["grant", "reserve", "commit", "release"])),
+  LedgerEntry: lv.lazy(() => lv.object({
+    id: z.string(),
+    kind: $.LedgerEntryKind,
+    amount: z.number().int().gte(0),
+    reservation_id: z.string().nullable(),
+    reason: z.string().nullable(),
+    balance_after: z.number().int(),
+    reserved_after: z.number().int().gte(0),
+    created_at: z.string().regex(lv.fmt.dateTime),
+  })),
+  Ledger: lv.lazy(() => lv.object({
+    balance: z.number().int(),
+    reserved: z.number().int().gte(0),
+    available: z.number().int(),
+    data: lv.array($.LedgerEntry),
+    next_cursor: z.string().nullable(),
+    has_more: z.boolean(),
+  })),
+  ReserveCreditsRequest: lv.lazy(() => lv.strict({
+    amount: z.number().int().gte(1).lte(1000000),
+    reason: z.string().min(1).max(200),
+    expires_in_s: z.number().int().gte(10).lte(86400).optional(),
+    metadata: lv.object({}).optional(),
+  })),
+  CommitReservationRequest: lv.lazy(() => lv.strict({
+    amount: z.number().int().gte(0),
+  })),
+  ReservationStatus: lv.lazy(() => lv.literal(["open", "committed", "released", "expired"])),
+  Reservation: lv.lazy(() => lv.object({
+    id: $.ReservationId,
+    status: $.ReservationStatus,
+    amount: z.number().int().gte(1),
+    committed: z.number().int().gte(0),
+    released: z.number().int().gte(0),
+    reason: z.string().nullable(),
+    metadata: lv.object({}).nullable(),
+    expires_at: z.string().regex(lv.fmt.dateTime).nullable(),
+    created_at: z.string().regex(lv.fmt.dateTime),
+    resolved_at: z.string().regex(lv.fmt.dateTime).nullable(),
+  })),
+  DailyUsage: lv.lazy(() => lv.object({
+    date: z.string().regex(lv.fmt.date),
+    credits_spent: z.number().int().gte(0),
+    clips_generated: z.number().int().gte(0),
+    renders: z.number().int().gte(0),
+  })),
+  MonthlyUsage: lv.lazy(() => lv.object({
+    month: z.string().regex(new RegExp("^[0-9]{4}-(0[1-9]|1[0-2])$", 'u')),
+    credits_spent: z.number().int().gte(0),
+    clips_generated: z.number().int().gte(0),
+    renders: z.number().int().gte(0),
+    days: lv.array($.DailyUsage),
+  })),
+  SpenderUsage: lv.lazy(() => lv.object({
+    account_id: $.AccountId,
+    account_name: z.string().nullable(),
+    credits_spent: z.number().int().gte(0),
+    clips_generated: z.number().int().gte(0),
+    renders: z.number().int().gte(0),
+  })),
+  TopSpenders: lv.lazy(() => lv.object({
+    month: z.string().regex(new RegExp("^[0-9]{4}-(0[1-9]|1[0-2])$", 'u')),
+    data: lv.array($.SpenderUsage),
+  })),
+  ServiceStatus: lv.lazy(() => lv.object({
+    version: z.string(),
+    database: lv.object({
+      kind: lv.literal(["sqlite", "postgres"]),
+      ok: z.boolean(),
+    }),
+    providers: lv.object({
+      text_to_image: z.string(),
+      image_to_video: z.string(),
+      vision_review: z.string(),
+      publishers: lv.array($.Platform),
+    }),
+    queue: lv.object({
+      queued: z.number().int().gte(0),
+      running: z.number().int().gte(0),
+    }),
+  })),
+  AsyncJobSpec: lv.lazy(() => lv.object({
+    poll: z.string(),
+    args: lv.record(z.string()),
+    status_field: z.string(),
+    terminal: lv.array(z.string()),
+  })),
+  CatalogOperation: lv.lazy(() => lv.object({
+    operation_id: z.string(),
+    method: lv.literal(["get", "put", "post", "delete", "options", "head", "patch", "trace"]),
+    path: z.string(),
+    tag: z.string().optional(),
+    summary: z.string().optional(),
+    description: z.string().optional(),
+    secured: z.boolean().optional(),
+    idempotent: z.boolean().optional(),
+    pagination: lv.literal(["cursor", null]).optional(),
+    charges_credits: z.boolean().optional(),
+    scopes: lv.array(z.string()).optional(),
+    async_job: $.AsyncJobSpec.nullable().optional(),
+    mcp_tools: lv.array(z.string()).optional(),
+    request_body: z.unknown().optional(),
+    responses: lv.object({}).optional(),
+  })),
+  Catalog: lv.lazy(() => lv.object({
+    title: z.string().optional(),
+    version: z.string().optional(),
+    operations: lv.array($.CatalogOperation),
+  })),
+  WebhookEventType: lv.lazy(() => lv.literal(["scene.generated", "generation.finished", "render.succeeded", "render.failed", "publication.scheduled", "publication.published", "publication.failed", "publication.canceled", "balance.low"])),
+  WebhookEventFilter: lv.lazy(() => lv.literal(["*", "scene.generated", "generation.finished", "render.succeeded", "render.failed", "publication.scheduled", "publication.published", "publication.failed", "publication.canceled", "balance.low"])),
+  CreateWebhookEndpointRequest: lv.lazy(() => lv.strict({
+    url: z.string().max(2048).regex(lv.fmt.uri),
+    events: lv.array($.WebhookEventFilter, 1),
+    description: z.string().max(500).optional(),
+  })),
+  WebhookEndpointStatus: lv.lazy(() => lv.literal(["active", "disabled"])),
+  WebhookEndpoint: lv.lazy(() => lv.object({
+    id: $.WebhookEndpointId,
+    url: z.string().regex(lv.fmt.uri),
+    description: z.string().nullable(),
+    events: lv.array($.WebhookEventFilter),
+    status: $.WebhookEndpointStatus,
+    disabled_reason: z.string().nullable(),
+    created_at: z.string().regex(lv.fmt.dateTime),
+    updated_at: z.string().regex(lv.fmt.dateTime),
+  })),
+  WebhookEndpointWithSecret: lv.lazy(() => lv.object({
+    id: $.WebhookEndpointId,
+    url: z.string().regex(lv.fmt.uri),
+    description: z.string().nullable(),
+    events: lv.array($.WebhookEventFilter),
+    status: $.WebhookEndpointStatus,
+    disabled_reason: z.string().nullable(),
+    created_at: z.string().regex(lv.fmt.dateTime),
+    updated_at: z.string().regex(lv.fmt.dateTime),
+    secret: z.string().regex(new RegExp("^whsec_", 'u')),
+  })),
+  WebhookEndpointList: lv.lazy(() => lv.object({
+    data: lv.array($.WebhookEndpoint),
+    next_cursor: z.string().nullable(),
+    has_more: z.boolean(),
+  })),
+  WebhookDeliveryStatus: lv.lazy(() => lv.literal(["pending", "succeeded", "failed"])),
+  WebhookDelivery: lv.lazy(() => lv.object({
+    id: $.WebhookDeliveryId,
+    endpoint_id: $.WebhookEndpointId,
+    event_id: z.string(),
+    event_type: $.WebhookEventType,
+    replay_of: z.string().nullable(),
+    status: $.WebhookDeliveryStatus,
+    attempt: z.number().int().gte(0),
+    response_status: z.number().int().nullable(),
+    last_error: z.string().nullable(),
+    next_attempt_at: z.string().regex(lv.fmt.dateTime).nullable(),
+    delivered_at: z.string().regex(lv.fmt.dateTime).nullable(),
+    created_at: z.string().regex(lv.fmt.dateTime),
+    updated_at: z.string().regex(lv.fmt.dateTime),
+  })),
+  WebhookDeliveryList: lv.lazy(() => lv.object({
+    data: lv.array($.WebhookDelivery),
+    next_cursor: z.string().nullable(),
+    has_more: z.boolean(),
+  })),
+};
 
 /** Component schemas by type name. */
-export const schemas = {
-  WorkflowId: $WorkflowId,
-  AssetId: $AssetId,
-  UploadId: $UploadId,
-  GenerationId: $GenerationId,
-  RenderId: $RenderId,
-  PublicationId: $PublicationId,
-  ChannelId: $ChannelId,
-  TrackId: $TrackId,
-  ReservationId: $ReservationId,
-  WebhookEndpointId: $WebhookEndpointId,
-  WebhookDeliveryId: $WebhookDeliveryId,
-  AccountId: $AccountId,
-  NodeId: $NodeId,
-  ErrorEnvelope: $ErrorEnvelope,
-  Error: $Error,
-  ValidationIssue: $ValidationIssue,
-  JobError: $JobError,
-  AspectRatio: $AspectRatio,
-  SceneStatus: $SceneStatus,
-  Shot: $Shot,
-  CreateWorkflowRequest: $CreateWorkflowRequest,
-  UpdateWorkflowRequest: $UpdateWorkflowRequest,
-  Scene: $Scene,
-  NodeType: $NodeType,
-  GraphPosition: $GraphPosition,
-  GraphNode: $GraphNode,
-  GraphEdge: $GraphEdge,
-  Workflow: $Workflow,
-  WorkflowSummary: $WorkflowSummary,
-  WorkflowList: $WorkflowList,
-  AssetKind: $AssetKind,
-  ImportAssetRequest: $ImportAssetRequest,
-  Asset: $Asset,
-  CreateUploadRequest: $CreateUploadRequest,
-  UploadSlot: $UploadSlot,
-  SceneCost: $SceneCost,
-  CostEstimate: $CostEstimate,
-  GenerateSceneRequest: $GenerateSceneRequest,
-  GenerationState: $GenerationState,
-  Generation: $Generation,
-  SceneProgress: $SceneProgress,
-  GenerationStatus: $GenerationStatus,
-  TrackKind: $TrackKind,
-  VolumeDb: $VolumeDb,
-  NativeAudio: $NativeAudio,
-  SetNativeAudioRequest: $SetNativeAudioRequest,
-  Track: $Track,
-  AttachTrackRequest: $AttachTrackRequest,
-  UpdateTrackRequest: $UpdateTrackRequest,
-  ClipAudio: $ClipAudio,
-  TimelineSegment: $TimelineSegment,
-  WorkflowAudio: $WorkflowAudio,
-  RenderStatus: $RenderStatus,
-  CreateRenderRequest: $CreateRenderRequest,
-  UpdateRenderRequest: $UpdateRenderRequest,
-  Render: $Render,
-  RenderList: $RenderList,
-  QualityCheckRequest: $QualityCheckRequest,
-  QualityFailure: $QualityFailure,
-  MediaProbe: $MediaProbe,
-  QualityReport: $QualityReport,
-  SceneFrameRequest: $SceneFrameRequest,
-  SceneFrame: $SceneFrame,
-  Platform: $Platform,
-  Channel: $Channel,
-  ChannelList: $ChannelList,
-  ConnectChannelRequest: $ConnectChannelRequest,
-  PublishRequest: $PublishRequest,
-  PublicationStatus: $PublicationStatus,
-  WorkflowPublication: $WorkflowPublication,
-  Publication: $Publication,
-  LedgerEntryKind: $LedgerEntryKind,
-  LedgerEntry: $LedgerEntry,
-  Ledger: $Ledger,
-  ReserveCreditsRequest: $ReserveCreditsRequest,
-  CommitReservationRequest: $CommitReservationRequest,
-  ReservationStatus: $ReservationStatus,
-  Reservation: $Reservation,
-  DailyUsage: $DailyUsage,
-  MonthlyUsage: $MonthlyUsage,
-  SpenderUsage: $SpenderUsage,
-  TopSpenders: $TopSpenders,
-  ServiceStatus: $ServiceStatus,
-  AsyncJobSpec: $AsyncJobSpec,
-  CatalogOperation: $CatalogOperation,
-  Catalog: $Catalog,
-  WebhookEventType: $WebhookEventType,
-  WebhookEventFilter: $WebhookEventFilter,
-  CreateWebhookEndpointRequest: $CreateWebhookEndpointRequest,
-  WebhookEndpointStatus: $WebhookEndpointStatus,
-  WebhookEndpoint: $WebhookEndpoint,
-  WebhookEndpointWithSecret: $WebhookEndpointWithSecret,
-  WebhookEndpointList: $WebhookEndpointList,
-  WebhookDeliveryStatus: $WebhookDeliveryStatus,
-  WebhookDelivery: $WebhookDelivery,
-  WebhookDeliveryList: $WebhookDeliveryList,
-};
-
-export const list_workflows: OperationValidators = {
-  path: lvp.params({}),
-  query: lvp.params({
-    cursor: z.string().min(1).max(512).optional(),
-    limit: lvp.coerce(lvp.default(20, lvp.num), z.number().int().gte(1).lte(100)),
-  }),
-  headers: lvp.params({}),
-  body: lvp.none,
-  bodies: {},
-  responses: {
-    '200': $WorkflowList,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-const create_workflow$body = $CreateWorkflowRequest;
-export const create_workflow: OperationValidators = {
-  path: lvp.params({}),
-  query: lvp.params({}),
-  headers: lvp.params({
-    "idempotency-key": z.string().min(1).max(255).optional(),
-  }),
-  body: create_workflow$body,
-  bodies: {
-    'application/json': create_workflow$body,
-  },
-  responses: {
-    '201': $Workflow,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '404': $ErrorEnvelope,
-    '409': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-export const get_workflow: OperationValidators = {
-  path: lvp.params({
-    id: $WorkflowId,
-  }),
-  query: lvp.params({}),
-  headers: lvp.params({}),
-  body: lvp.none,
-  bodies: {},
-  responses: {
-    '200': $Workflow,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '404': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-const update_workflow$body = $UpdateWorkflowRequest;
-export const update_workflow: OperationValidators = {
-  path: lvp.params({
-    id: $WorkflowId,
-  }),
-  query: lvp.params({}),
-  headers: lvp.params({
-    "if-match": z.string().min(1).max(64).optional(),
-  }),
-  body: update_workflow$body,
-  bodies: {
-    'application/json': update_workflow$body,
-  },
-  responses: {
-    '200': $Workflow,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '404': $ErrorEnvelope,
-    '409': $ErrorEnvelope,
-    '412': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-export const delete_workflow: OperationValidators = {
-  path: lvp.params({
-    id: $WorkflowId,
-  }),
-  query: lvp.params({}),
-  headers: lvp.params({}),
-  body: lvp.none,
-  bodies: {},
-  responses: {
-    '204': lv.is(z.undefined()),
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '404': $ErrorEnvelope,
-    '409': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-const import_asset$body = $ImportAssetRequest;
-export const import_asset: OperationValidators = {
-  path: lvp.params({}),
-  query: lvp.params({}),
-  headers: lvp.params({
-    "idempotency-key": z.string().min(1).max(255).optional(),
-  }),
-  body: import_asset$body,
-  bodies: {
-    'application/json': import_asset$body,
-  },
-  responses: {
-    '201': $Asset,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '409': $ErrorEnvelope,
-    '413': $ErrorEnvelope,
-    '415': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-const create_upload$body = $CreateUploadRequest;
-export const create_upload: OperationValidators = {
-  path: lvp.params({}),
-  query: lvp.params({}),
-  headers: lvp.params({
-    "idempotency-key": z.string().min(1).max(255).optional(),
-  }),
-  body: create_upload$body,
-  bodies: {
-    'application/json': create_upload$body,
-  },
-  responses: {
-    '201': $UploadSlot,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '409': $ErrorEnvelope,
-    '413': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-const put_upload$body = lv.is(z.any());
-export const put_upload: OperationValidators = {
-  path: lvp.params({
-    id: $UploadId,
-  }),
-  query: lvp.params({
-    token: z.string().min(1).max(256),
-  }),
-  headers: lvp.params({}),
-  body: put_upload$body,
-  bodies: {
-    'application/octet-stream': put_upload$body,
-  },
-  responses: {
-    '201': $Asset,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '403': $ErrorEnvelope,
-    '404': $ErrorEnvelope,
-    '409': $ErrorEnvelope,
-    '413': $ErrorEnvelope,
-    '415': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-export const get_asset: OperationValidators = {
-  path: lvp.params({
-    id: $AssetId,
-  }),
-  query: lvp.params({}),
-  headers: lvp.params({}),
-  body: lvp.none,
-  bodies: {},
-  responses: {
-    '200': $Asset,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '404': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-export const estimate_cost: OperationValidators = {
-  path: lvp.params({
-    id: $WorkflowId,
-  }),
-  query: lvp.params({
-    node_id: $NodeId.optional(),
-  }),
-  headers: lvp.params({}),
-  body: lvp.none,
-  bodies: {},
-  responses: {
-    '200': $CostEstimate,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '404': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-const generate_scene$body = lv.is($GenerateSceneRequest.optional());
-export const generate_scene: OperationValidators = {
-  path: lvp.params({
-    id: $WorkflowId,
-  }),
-  query: lvp.params({}),
-  headers: lvp.params({
-    "idempotency-key": z.string().min(1).max(255).optional(),
-  }),
-  body: generate_scene$body,
-  bodies: {
-    'application/json': generate_scene$body,
-  },
-  responses: {
-    '202': $Generation,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '402': $ErrorEnvelope,
-    '404': $ErrorEnvelope,
-    '409': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-export const get_generation_status: OperationValidators = {
-  path: lvp.params({
-    id: $WorkflowId,
-  }),
-  query: lvp.params({}),
-  headers: lvp.params({}),
-  body: lvp.none,
-  bodies: {},
-  responses: {
-    '200': $GenerationStatus,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '404': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-export const get_workflow_audio: OperationValidators = {
-  path: lvp.params({
-    id: $WorkflowId,
-  }),
-  query: lvp.params({}),
-  headers: lvp.params({}),
-  body: lvp.none,
-  bodies: {},
-  responses: {
-    '200': $WorkflowAudio,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '404': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-const set_clip_native_audio$body = $SetNativeAudioRequest;
-export const set_clip_native_audio: OperationValidators = {
-  path: lvp.params({
-    clip_id: $NodeId,
-    id: $WorkflowId,
-  }),
-  query: lvp.params({}),
-  headers: lvp.params({}),
-  body: set_clip_native_audio$body,
-  bodies: {
-    'application/json': set_clip_native_audio$body,
-  },
-  responses: {
-    '200': $ClipAudio,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '404': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-const attach_track$body = $AttachTrackRequest;
-export const attach_track: OperationValidators = {
-  path: lvp.params({
-    clip_id: $NodeId,
-    id: $WorkflowId,
-  }),
-  query: lvp.params({}),
-  headers: lvp.params({
-    "idempotency-key": z.string().min(1).max(255).optional(),
-  }),
-  body: attach_track$body,
-  bodies: {
-    'application/json': attach_track$body,
-  },
-  responses: {
-    '201': $Track,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '404': $ErrorEnvelope,
-    '409': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-export const detach_track: OperationValidators = {
-  path: lvp.params({
-    id: $WorkflowId,
-    track_id: $TrackId,
-  }),
-  query: lvp.params({}),
-  headers: lvp.params({}),
-  body: lvp.none,
-  bodies: {},
-  responses: {
-    '204': lv.is(z.undefined()),
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '404': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-const update_track$body = $UpdateTrackRequest;
-export const update_track: OperationValidators = {
-  path: lvp.params({
-    id: $WorkflowId,
-    track_id: $TrackId,
-  }),
-  query: lvp.params({}),
-  headers: lvp.params({}),
-  body: update_track$body,
-  bodies: {
-    'application/json': update_track$body,
-  },
-  responses: {
-    '200': $Track,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '404': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-export const list_renders: OperationValidators = {
-  path: lvp.params({
-    id: $WorkflowId,
-  }),
-  query: lvp.params({
-    cursor: z.string().min(1).max(512).optional(),
-    limit: lvp.coerce(lvp.default(20, lvp.num), z.number().int().gte(1).lte(100)),
-  }),
-  headers: lvp.params({}),
-  body: lvp.none,
-  bodies: {},
-  responses: {
-    '200': $RenderList,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '404': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-const create_render$body = lv.is($CreateRenderRequest.optional());
-export const create_render: OperationValidators = {
-  path: lvp.params({
-    id: $WorkflowId,
-  }),
-  query: lvp.params({}),
-  headers: lvp.params({
-    "idempotency-key": z.string().min(1).max(255).optional(),
-  }),
-  body: create_render$body,
-  bodies: {
-    'application/json': create_render$body,
-  },
-  responses: {
-    '202': $Render,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '402': $ErrorEnvelope,
-    '404': $ErrorEnvelope,
-    '409': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-export const get_render: OperationValidators = {
-  path: lvp.params({
-    id: $WorkflowId,
-    job_id: $RenderId,
-  }),
-  query: lvp.params({}),
-  headers: lvp.params({}),
-  body: lvp.none,
-  bodies: {},
-  responses: {
-    '200': $Render,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '404': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-const update_render$body = $UpdateRenderRequest;
-export const update_render: OperationValidators = {
-  path: lvp.params({
-    id: $WorkflowId,
-    job_id: $RenderId,
-  }),
-  query: lvp.params({}),
-  headers: lvp.params({}),
-  body: update_render$body,
-  bodies: {
-    'application/json': update_render$body,
-  },
-  responses: {
-    '200': $Render,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '404': $ErrorEnvelope,
-    '409': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-export const list_all_renders: OperationValidators = {
-  path: lvp.params({}),
-  query: lvp.params({
-    cursor: z.string().min(1).max(512).optional(),
-    limit: lvp.coerce(lvp.default(20, lvp.num), z.number().int().gte(1).lte(100)),
-    status: $RenderStatus.optional(),
-  }),
-  headers: lvp.params({}),
-  body: lvp.none,
-  bodies: {},
-  responses: {
-    '200': $RenderList,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-const quality_check$body = lv.is($QualityCheckRequest.optional());
-export const quality_check: OperationValidators = {
-  path: lvp.params({
-    id: $WorkflowId,
-  }),
-  query: lvp.params({}),
-  headers: lvp.params({}),
-  body: quality_check$body,
-  bodies: {
-    'application/json': quality_check$body,
-  },
-  responses: {
-    '200': $QualityReport,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '404': $ErrorEnvelope,
-    '409': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-const get_scene_frame$body = lv.is($SceneFrameRequest.optional());
-export const get_scene_frame: OperationValidators = {
-  path: lvp.params({
-    id: $WorkflowId,
-  }),
-  query: lvp.params({}),
-  headers: lvp.params({}),
-  body: get_scene_frame$body,
-  bodies: {
-    'application/json': get_scene_frame$body,
-  },
-  responses: {
-    '200': $SceneFrame,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '404': $ErrorEnvelope,
-    '409': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-export const list_channels: OperationValidators = {
-  path: lvp.params({}),
-  query: lvp.params({}),
-  headers: lvp.params({}),
-  body: lvp.none,
-  bodies: {},
-  responses: {
-    '200': $ChannelList,
-    '401': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-const connect_channel$body = $ConnectChannelRequest;
-export const connect_channel: OperationValidators = {
-  path: lvp.params({}),
-  query: lvp.params({}),
-  headers: lvp.params({
-    "idempotency-key": z.string().min(1).max(255).optional(),
-  }),
-  body: connect_channel$body,
-  bodies: {
-    'application/json': connect_channel$body,
-  },
-  responses: {
-    '201': $Channel,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '403': $ErrorEnvelope,
-    '404': $ErrorEnvelope,
-    '409': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-const publish_video$body = $PublishRequest;
-export const publish_video: OperationValidators = {
-  path: lvp.params({
-    id: $WorkflowId,
-  }),
-  query: lvp.params({}),
-  headers: lvp.params({
-    "idempotency-key": z.string().min(1).max(255).optional(),
-  }),
-  body: publish_video$body,
-  bodies: {
-    'application/json': publish_video$body,
-  },
-  responses: {
-    '202': $Publication,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '404': $ErrorEnvelope,
-    '409': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-export const get_publication: OperationValidators = {
-  path: lvp.params({
-    id: $PublicationId,
-  }),
-  query: lvp.params({}),
-  headers: lvp.params({}),
-  body: lvp.none,
-  bodies: {},
-  responses: {
-    '200': $Publication,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '404': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-export const cancel_publication: OperationValidators = {
-  path: lvp.params({
-    id: $PublicationId,
-  }),
-  query: lvp.params({}),
-  headers: lvp.params({}),
-  body: lvp.none,
-  bodies: {},
-  responses: {
-    '200': $Publication,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '404': $ErrorEnvelope,
-    '409': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-export const get_ledger: OperationValidators = {
-  path: lvp.params({}),
-  query: lvp.params({
-    cursor: z.string().min(1).max(512).optional(),
-    limit: lvp.coerce(lvp.default(20, lvp.num), z.number().int().gte(1).lte(100)),
-  }),
-  headers: lvp.params({}),
-  body: lvp.none,
-  bodies: {},
-  responses: {
-    '200': $Ledger,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-const reserve_credits$body = $ReserveCreditsRequest;
-export const reserve_credits: OperationValidators = {
-  path: lvp.params({}),
-  query: lvp.params({}),
-  headers: lvp.params({
-    "idempotency-key": z.string().min(1).max(255).optional(),
-  }),
-  body: reserve_credits$body,
-  bodies: {
-    'application/json': reserve_credits$body,
-  },
-  responses: {
-    '201': $Reservation,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '402': $ErrorEnvelope,
-    '403': $ErrorEnvelope,
-    '409': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-const commit_reserve$body = $CommitReservationRequest;
-export const commit_reserve: OperationValidators = {
-  path: lvp.params({
-    id: $ReservationId,
-  }),
-  query: lvp.params({}),
-  headers: lvp.params({
-    "idempotency-key": z.string().min(1).max(255).optional(),
-  }),
-  body: commit_reserve$body,
-  bodies: {
-    'application/json': commit_reserve$body,
-  },
-  responses: {
-    '200': $Reservation,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '403': $ErrorEnvelope,
-    '404': $ErrorEnvelope,
-    '409': $ErrorEnvelope,
-    '422': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-export const refund_reserve: OperationValidators = {
-  path: lvp.params({
-    id: $ReservationId,
-  }),
-  query: lvp.params({}),
-  headers: lvp.params({
-    "idempotency-key": z.string().min(1).max(255).optional(),
-  }),
-  body: lvp.none,
-  bodies: {},
-  responses: {
-    '200': $Reservation,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '403': $ErrorEnvelope,
-    '404': $ErrorEnvelope,
-    '409': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-export const get_monthly_usage: OperationValidators = {
-  path: lvp.params({}),
-  query: lvp.params({
-    month: z.string().regex(new RegExp("^[0-9]{4}-(0[1-9]|1[0-2])$", 'u')).optional(),
-  }),
-  headers: lvp.params({}),
-  body: lvp.none,
-  bodies: {},
-  responses: {
-    '200': $MonthlyUsage,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-export const get_top_spenders: OperationValidators = {
-  path: lvp.params({}),
-  query: lvp.params({
-    month: z.string().regex(new RegExp("^[0-9]{4}-(0[1-9]|1[0-2])$", 'u')).optional(),
-    top: lvp.coerce(lvp.default(10, lvp.num), z.number().int().gte(1).lte(100)),
-  }),
-  headers: lvp.params({}),
-  body: lvp.none,
-  bodies: {},
-  responses: {
-    '200': $TopSpenders,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '403': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-export const get_status: OperationValidators = {
-  path: lvp.params({}),
-  query: lvp.params({}),
-  headers: lvp.params({}),
-  body: lvp.none,
-  bodies: {},
-  responses: {
-    '200': $ServiceStatus,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-export const get_schema: OperationValidators = {
-  path: lvp.params({}),
-  query: lvp.params({}),
-  headers: lvp.params({}),
-  body: lvp.none,
-  bodies: {},
-  responses: {
-    '200': $Catalog,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-export const list_webhook_endpoints: OperationValidators = {
-  path: lvp.params({}),
-  query: lvp.params({
-    cursor: z.string().min(1).max(512).optional(),
-    limit: lvp.coerce(lvp.default(20, lvp.num), z.number().int().gte(1).lte(100)),
-  }),
-  headers: lvp.params({}),
-  body: lvp.none,
-  bodies: {},
-  responses: {
-    '200': $WebhookEndpointList,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-const create_webhook_endpoint$body = $CreateWebhookEndpointRequest;
-export const create_webhook_endpoint: OperationValidators = {
-  path: lvp.params({}),
-  query: lvp.params({}),
-  headers: lvp.params({
-    "idempotency-key": z.string().min(1).max(255).optional(),
-  }),
-  body: create_webhook_endpoint$body,
-  bodies: {
-    'application/json': create_webhook_endpoint$body,
-  },
-  responses: {
-    '201': $WebhookEndpointWithSecret,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '409': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-export const delete_webhook_endpoint: OperationValidators = {
-  path: lvp.params({
-    id: $WebhookEndpointId,
-  }),
-  query: lvp.params({}),
-  headers: lvp.params({}),
-  body: lvp.none,
-  bodies: {},
-  responses: {
-    '204': lv.is(z.undefined()),
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '404': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-export const list_webhook_deliveries: OperationValidators = {
-  path: lvp.params({
-    id: $WebhookEndpointId,
-  }),
-  query: lvp.params({
-    cursor: z.string().min(1).max(512).optional(),
-    limit: lvp.coerce(lvp.default(20, lvp.num), z.number().int().gte(1).lte(100)),
-  }),
-  headers: lvp.params({}),
-  body: lvp.none,
-  bodies: {},
-  responses: {
-    '200': $WebhookDeliveryList,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '404': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
-
-export const replay_webhook_delivery: OperationValidators = {
-  path: lvp.params({
-    id: $WebhookDeliveryId,
-  }),
-  query: lvp.params({}),
-  headers: lvp.params({
-    "idempotency-key": z.string().min(1).max(255).optional(),
-  }),
-  body: lvp.none,
-  bodies: {},
-  responses: {
-    '202': $WebhookDelivery,
-    '400': $ErrorEnvelope,
-    '401': $ErrorEnvelope,
-    '404': $ErrorEnvelope,
-    '409': $ErrorEnvelope,
-    '429': $ErrorEnvelope,
-    '500': $ErrorEnvelope,
-  },
-};
+export const schemas = $;
 
 /** Every operation's validators by operation identifier. */
 export const operationValidators = {
-  list_workflows,
-  create_workflow,
-  get_workflow,
-  update_workflow,
-  delete_workflow,
-  import_asset,
-  create_upload,
-  put_upload,
-  get_asset,
-  estimate_cost,
-  generate_scene,
-  get_generation_status,
-  get_workflow_audio,
-  set_clip_native_audio,
-  attach_track,
-  detach_track,
-  update_track,
-  list_renders,
-  create_render,
-  get_render,
-  update_render,
-  list_all_renders,
-  quality_check,
-  get_scene_frame,
-  list_channels,
-  connect_channel,
-  publish_video,
-  get_publication,
-  cancel_publication,
-  get_ledger,
-  reserve_credits,
-  commit_reserve,
-  refund_reserve,
-  get_monthly_usage,
-  get_top_spenders,
-  get_status,
-  get_schema,
-  list_webhook_endpoints,
-  create_webhook_endpoint,
-  delete_webhook_endpoint,
-  list_webhook_deliveries,
-  replay_webhook_delivery,
+  list_workflows: lvp.op({
+    path: lvp.params({}),
+    query: lvp.params({
+      cursor: z.string().min(1).max(512).optional(),
+      limit: lvp.coerce(lvp.default(20, lvp.num), z.number().int().gte(1).lte(100)),
+    }),
+    headers: lvp.params({}),
+    bodies: {},
+    responses: {
+      '200': $.WorkflowList,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  create_workflow: lvp.op({
+    path: lvp.params({}),
+    query: lvp.params({}),
+    headers: lvp.params({
+      "idempotency-key": z.string().min(1).max(255).optional(),
+    }),
+    bodies: {
+      'application/json': $.CreateWorkflowRequest,
+    },
+    responses: {
+      '201': $.Workflow,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '404': $.ErrorEnvelope,
+      '409': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  get_workflow: lvp.op({
+    path: lvp.params({
+      id: $.WorkflowId,
+    }),
+    query: lvp.params({}),
+    headers: lvp.params({}),
+    bodies: {},
+    responses: {
+      '200': $.Workflow,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '404': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  update_workflow: lvp.op({
+    path: lvp.params({
+      id: $.WorkflowId,
+    }),
+    query: lvp.params({}),
+    headers: lvp.params({
+      "if-match": z.string().min(1).max(64).optional(),
+    }),
+    bodies: {
+      'application/json': $.UpdateWorkflowRequest,
+    },
+    responses: {
+      '200': $.Workflow,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '404': $.ErrorEnvelope,
+      '409': $.ErrorEnvelope,
+      '412': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  delete_workflow: lvp.op({
+    path: lvp.params({
+      id: $.WorkflowId,
+    }),
+    query: lvp.params({}),
+    headers: lvp.params({}),
+    bodies: {},
+    responses: {
+      '204': lv.is(z.undefined()),
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '404': $.ErrorEnvelope,
+      '409': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  import_asset: lvp.op({
+    path: lvp.params({}),
+    query: lvp.params({}),
+    headers: lvp.params({
+      "idempotency-key": z.string().min(1).max(255).optional(),
+    }),
+    bodies: {
+      'application/json': $.ImportAssetRequest,
+    },
+    responses: {
+      '201': $.Asset,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '409': $.ErrorEnvelope,
+      '413': $.ErrorEnvelope,
+      '415': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  create_upload: lvp.op({
+    path: lvp.params({}),
+    query: lvp.params({}),
+    headers: lvp.params({
+      "idempotency-key": z.string().min(1).max(255).optional(),
+    }),
+    bodies: {
+      'application/json': $.CreateUploadRequest,
+    },
+    responses: {
+      '201': $.UploadSlot,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '409': $.ErrorEnvelope,
+      '413': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  put_upload: lvp.op({
+    path: lvp.params({
+      id: $.UploadId,
+    }),
+    query: lvp.params({
+      token: z.string().min(1).max(256),
+    }),
+    headers: lvp.params({}),
+    bodies: {
+      'application/octet-stream': lv.is(z.any()),
+    },
+    responses: {
+      '201': $.Asset,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '403': $.ErrorEnvelope,
+      '404': $.ErrorEnvelope,
+      '409': $.ErrorEnvelope,
+      '413': $.ErrorEnvelope,
+      '415': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  get_asset: lvp.op({
+    path: lvp.params({
+      id: $.AssetId,
+    }),
+    query: lvp.params({}),
+    headers: lvp.params({}),
+    bodies: {},
+    responses: {
+      '200': $.Asset,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '404': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  estimate_cost: lvp.op({
+    path: lvp.params({
+      id: $.WorkflowId,
+    }),
+    query: lvp.params({
+      node_id: $.NodeId.optional(),
+    }),
+    headers: lvp.params({}),
+    bodies: {},
+    responses: {
+      '200': $.CostEstimate,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '404': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  generate_scene: lvp.op({
+    path: lvp.params({
+      id: $.WorkflowId,
+    }),
+    query: lvp.params({}),
+    headers: lvp.params({
+      "idempotency-key": z.string().min(1).max(255).optional(),
+    }),
+    bodies: {
+      'application/json': lv.is($.GenerateSceneRequest.optional()),
+    },
+    responses: {
+      '202': $.Generation,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '402': $.ErrorEnvelope,
+      '404': $.ErrorEnvelope,
+      '409': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  get_generation_status: lvp.op({
+    path: lvp.params({
+      id: $.WorkflowId,
+    }),
+    query: lvp.params({}),
+    headers: lvp.params({}),
+    bodies: {},
+    responses: {
+      '200': $.GenerationStatus,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '404': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  get_workflow_audio: lvp.op({
+    path: lvp.params({
+      id: $.WorkflowId,
+    }),
+    query: lvp.params({}),
+    headers: lvp.params({}),
+    bodies: {},
+    responses: {
+      '200': $.WorkflowAudio,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '404': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  set_clip_native_audio: lvp.op({
+    path: lvp.params({
+      clip_id: $.NodeId,
+      id: $.WorkflowId,
+    }),
+    query: lvp.params({}),
+    headers: lvp.params({}),
+    bodies: {
+      'application/json': $.SetNativeAudioRequest,
+    },
+    responses: {
+      '200': $.ClipAudio,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '404': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  attach_track: lvp.op({
+    path: lvp.params({
+      clip_id: $.NodeId,
+      id: $.WorkflowId,
+    }),
+    query: lvp.params({}),
+    headers: lvp.params({
+      "idempotency-key": z.string().min(1).max(255).optional(),
+    }),
+    bodies: {
+      'application/json': $.AttachTrackRequest,
+    },
+    responses: {
+      '201': $.Track,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '404': $.ErrorEnvelope,
+      '409': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  detach_track: lvp.op({
+    path: lvp.params({
+      id: $.WorkflowId,
+      track_id: $.TrackId,
+    }),
+    query: lvp.params({}),
+    headers: lvp.params({}),
+    bodies: {},
+    responses: {
+      '204': lv.is(z.undefined()),
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '404': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  update_track: lvp.op({
+    path: lvp.params({
+      id: $.WorkflowId,
+      track_id: $.TrackId,
+    }),
+    query: lvp.params({}),
+    headers: lvp.params({}),
+    bodies: {
+      'application/json': $.UpdateTrackRequest,
+    },
+    responses: {
+      '200': $.Track,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '404': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  list_renders: lvp.op({
+    path: lvp.params({
+      id: $.WorkflowId,
+    }),
+    query: lvp.params({
+      cursor: z.string().min(1).max(512).optional(),
+      limit: lvp.coerce(lvp.default(20, lvp.num), z.number().int().gte(1).lte(100)),
+    }),
+    headers: lvp.params({}),
+    bodies: {},
+    responses: {
+      '200': $.RenderList,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '404': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  create_render: lvp.op({
+    path: lvp.params({
+      id: $.WorkflowId,
+    }),
+    query: lvp.params({}),
+    headers: lvp.params({
+      "idempotency-key": z.string().min(1).max(255).optional(),
+    }),
+    bodies: {
+      'application/json': lv.is($.CreateRenderRequest.optional()),
+    },
+    responses: {
+      '202': $.Render,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '402': $.ErrorEnvelope,
+      '404': $.ErrorEnvelope,
+      '409': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  get_render: lvp.op({
+    path: lvp.params({
+      id: $.WorkflowId,
+      job_id: $.RenderId,
+    }),
+    query: lvp.params({}),
+    headers: lvp.params({}),
+    bodies: {},
+    responses: {
+      '200': $.Render,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '404': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  update_render: lvp.op({
+    path: lvp.params({
+      id: $.WorkflowId,
+      job_id: $.RenderId,
+    }),
+    query: lvp.params({}),
+    headers: lvp.params({}),
+    bodies: {
+      'application/json': $.UpdateRenderRequest,
+    },
+    responses: {
+      '200': $.Render,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '404': $.ErrorEnvelope,
+      '409': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  list_all_renders: lvp.op({
+    path: lvp.params({}),
+    query: lvp.params({
+      cursor: z.string().min(1).max(512).optional(),
+      limit: lvp.coerce(lvp.default(20, lvp.num), z.number().int().gte(1).lte(100)),
+      status: $.RenderStatus.optional(),
+    }),
+    headers: lvp.params({}),
+    bodies: {},
+    responses: {
+      '200': $.RenderList,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  quality_check: lvp.op({
+    path: lvp.params({
+      id: $.WorkflowId,
+    }),
+    query: lvp.params({}),
+    headers: lvp.params({}),
+    bodies: {
+      'application/json': lv.is($.QualityCheckRequest.optional()),
+    },
+    responses: {
+      '200': $.QualityReport,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '404': $.ErrorEnvelope,
+      '409': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  get_scene_frame: lvp.op({
+    path: lvp.params({
+      id: $.WorkflowId,
+    }),
+    query: lvp.params({}),
+    headers: lvp.params({}),
+    bodies: {
+      'application/json': lv.is($.SceneFrameRequest.optional()),
+    },
+    responses: {
+      '200': $.SceneFrame,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '404': $.ErrorEnvelope,
+      '409': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  list_channels: lvp.op({
+    path: lvp.params({}),
+    query: lvp.params({}),
+    headers: lvp.params({}),
+    bodies: {},
+    responses: {
+      '200': $.ChannelList,
+      '401': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  connect_channel: lvp.op({
+    path: lvp.params({}),
+    query: lvp.params({}),
+    headers: lvp.params({
+      "idempotency-key": z.string().min(1).max(255).optional(),
+    }),
+    bodies: {
+      'application/json': $.ConnectChannelRequest,
+    },
+    responses: {
+      '201': $.Channel,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '403': $.ErrorEnvelope,
+      '404': $.ErrorEnvelope,
+      '409': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  publish_video: lvp.op({
+    path: lvp.params({
+      id: $.WorkflowId,
+    }),
+    query: lvp.params({}),
+    headers: lvp.params({
+      "idempotency-key": z.string().min(1).max(255).optional(),
+    }),
+    bodies: {
+      'application/json': $.PublishRequest,
+    },
+    responses: {
+      '202': $.Publication,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '404': $.ErrorEnvelope,
+      '409': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  get_publication: lvp.op({
+    path: lvp.params({
+      id: $.PublicationId,
+    }),
+    query: lvp.params({}),
+    headers: lvp.params({}),
+    bodies: {},
+    responses: {
+      '200': $.Publication,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '404': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  cancel_publication: lvp.op({
+    path: lvp.params({
+      id: $.PublicationId,
+    }),
+    query: lvp.params({}),
+    headers: lvp.params({}),
+    bodies: {},
+    responses: {
+      '200': $.Publication,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '404': $.ErrorEnvelope,
+      '409': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  get_ledger: lvp.op({
+    path: lvp.params({}),
+    query: lvp.params({
+      cursor: z.string().min(1).max(512).optional(),
+      limit: lvp.coerce(lvp.default(20, lvp.num), z.number().int().gte(1).lte(100)),
+    }),
+    headers: lvp.params({}),
+    bodies: {},
+    responses: {
+      '200': $.Ledger,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  reserve_credits: lvp.op({
+    path: lvp.params({}),
+    query: lvp.params({}),
+    headers: lvp.params({
+      "idempotency-key": z.string().min(1).max(255).optional(),
+    }),
+    bodies: {
+      'application/json': $.ReserveCreditsRequest,
+    },
+    responses: {
+      '201': $.Reservation,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '402': $.ErrorEnvelope,
+      '403': $.ErrorEnvelope,
+      '409': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  commit_reserve: lvp.op({
+    path: lvp.params({
+      id: $.ReservationId,
+    }),
+    query: lvp.params({}),
+    headers: lvp.params({
+      "idempotency-key": z.string().min(1).max(255).optional(),
+    }),
+    bodies: {
+      'application/json': $.CommitReservationRequest,
+    },
+    responses: {
+      '200': $.Reservation,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '403': $.ErrorEnvelope,
+      '404': $.ErrorEnvelope,
+      '409': $.ErrorEnvelope,
+      '422': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  refund_reserve: lvp.op({
+    path: lvp.params({
+      id: $.ReservationId,
+    }),
+    query: lvp.params({}),
+    headers: lvp.params({
+      "idempotency-key": z.string().min(1).max(255).optional(),
+    }),
+    bodies: {},
+    responses: {
+      '200': $.Reservation,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '403': $.ErrorEnvelope,
+      '404': $.ErrorEnvelope,
+      '409': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  get_monthly_usage: lvp.op({
+    path: lvp.params({}),
+    query: lvp.params({
+      month: z.string().regex(new RegExp("^[0-9]{4}-(0[1-9]|1[0-2])$", 'u')).optional(),
+    }),
+    headers: lvp.params({}),
+    bodies: {},
+    responses: {
+      '200': $.MonthlyUsage,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  get_top_spenders: lvp.op({
+    path: lvp.params({}),
+    query: lvp.params({
+      month: z.string().regex(new RegExp("^[0-9]{4}-(0[1-9]|1[0-2])$", 'u')).optional(),
+      top: lvp.coerce(lvp.default(10, lvp.num), z.number().int().gte(1).lte(100)),
+    }),
+    headers: lvp.params({}),
+    bodies: {},
+    responses: {
+      '200': $.TopSpenders,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '403': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  get_status: lvp.op({
+    path: lvp.params({}),
+    query: lvp.params({}),
+    headers: lvp.params({}),
+    bodies: {},
+    responses: {
+      '200': $.ServiceStatus,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  get_schema: lvp.op({
+    path: lvp.params({}),
+    query: lvp.params({}),
+    headers: lvp.params({}),
+    bodies: {},
+    responses: {
+      '200': $.Catalog,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  list_webhook_endpoints: lvp.op({
+    path: lvp.params({}),
+    query: lvp.params({
+      cursor: z.string().min(1).max(512).optional(),
+      limit: lvp.coerce(lvp.default(20, lvp.num), z.number().int().gte(1).lte(100)),
+    }),
+    headers: lvp.params({}),
+    bodies: {},
+    responses: {
+      '200': $.WebhookEndpointList,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  create_webhook_endpoint: lvp.op({
+    path: lvp.params({}),
+    query: lvp.params({}),
+    headers: lvp.params({
+      "idempotency-key": z.string().min(1).max(255).optional(),
+    }),
+    bodies: {
+      'application/json': $.CreateWebhookEndpointRequest,
+    },
+    responses: {
+      '201': $.WebhookEndpointWithSecret,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '409': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  delete_webhook_endpoint: lvp.op({
+    path: lvp.params({
+      id: $.WebhookEndpointId,
+    }),
+    query: lvp.params({}),
+    headers: lvp.params({}),
+    bodies: {},
+    responses: {
+      '204': lv.is(z.undefined()),
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '404': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  list_webhook_deliveries: lvp.op({
+    path: lvp.params({
+      id: $.WebhookEndpointId,
+    }),
+    query: lvp.params({
+      cursor: z.string().min(1).max(512).optional(),
+      limit: lvp.coerce(lvp.default(20, lvp.num), z.number().int().gte(1).lte(100)),
+    }),
+    headers: lvp.params({}),
+    bodies: {},
+    responses: {
+      '200': $.WebhookDeliveryList,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '404': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
+  replay_webhook_delivery: lvp.op({
+    path: lvp.params({
+      id: $.WebhookDeliveryId,
+    }),
+    query: lvp.params({}),
+    headers: lvp.params({
+      "idempotency-key": z.string().min(1).max(255).optional(),
+    }),
+    bodies: {},
+    responses: {
+      '202': $.WebhookDelivery,
+      '400': $.ErrorEnvelope,
+      '401': $.ErrorEnvelope,
+      '404': $.ErrorEnvelope,
+      '409': $.ErrorEnvelope,
+      '429': $.ErrorEnvelope,
+      '500': $.ErrorEnvelope,
+    },
+  }),
 };
+
+export const list_workflows = operationValidators.list_workflows;
+export const create_workflow = operationValidators.create_workflow;
+export const get_workflow = operationValidators.get_workflow;
+export const update_workflow = operationValidators.update_workflow;
+export const delete_workflow = operationValidators.delete_workflow;
+export const import_asset = operationValidators.import_asset;
+export const create_upload = operationValidators.create_upload;
+export const put_upload = operationValidators.put_upload;
+export const get_asset = operationValidators.get_asset;
+export const estimate_cost = operationValidators.estimate_cost;
+export const generate_scene = operationValidators.generate_scene;
+export const get_generation_status = operationValidators.get_generation_status;
+export const get_workflow_audio = operationValidators.get_workflow_audio;
+export const set_clip_native_audio = operationValidators.set_clip_native_audio;
+export const attach_track = operationValidators.attach_track;
+export const detach_track = operationValidators.detach_track;
+export const update_track = operationValidators.update_track;
+export const list_renders = operationValidators.list_renders;
+export const create_render = operationValidators.create_render;
+export const get_render = operationValidators.get_render;
+export const update_render = operationValidators.update_render;
+export const list_all_renders = operationValidators.list_all_renders;
+export const quality_check = operationValidators.quality_check;
+export const get_scene_frame = operationValidators.get_scene_frame;
+export const list_channels = operationValidators.list_channels;
+export const connect_channel = operationValidators.connect_channel;
+export const publish_video = operationValidators.publish_video;
+export const get_publication = operationValidators.get_publication;
+export const cancel_publication = operationValidators.cancel_publication;
+export const get_ledger = operationValidators.get_ledger;
+export const reserve_credits = operationValidators.reserve_credits;
+export const commit_reserve = operationValidators.commit_reserve;
+export const refund_reserve = operationValidators.refund_reserve;
+export const get_monthly_usage = operationValidators.get_monthly_usage;
+export const get_top_spenders = operationValidators.get_top_spenders;
+export const get_status = operationValidators.get_status;
+export const get_schema = operationValidators.get_schema;
+export const list_webhook_endpoints = operationValidators.list_webhook_endpoints;
+export const create_webhook_endpoint = operationValidators.create_webhook_endpoint;
+export const delete_webhook_endpoint = operationValidators.delete_webhook_endpoint;
+export const list_webhook_deliveries = operationValidators.list_webhook_deliveries;
+export const replay_webhook_delivery = operationValidators.replay_webhook_delivery;
+
+/** The validator of a response status: the exact code, else its range (`4XX`), else `default`. */
+export function responseSchema(v: OperationValidators, status: number): z.ZodType | undefined {
+  return v.responses[String(status)] ?? v.responses[`${String(status)[0]}XX`] ?? v.responses['default'];
+}

@@ -20,7 +20,7 @@ const RESERVED = new Set(
 export const RESERVED_VALUE_NAMES = (
   'z schemas operations operationValidators mountRoutes basePath Handlers RouteRuntime OperationMeta ' +
   'OperationValidators Operations OperationId HttpMethod Object Number String Boolean Array JSON Math RegExp ' +
-  'Date Error Promise Symbol Map Set Record Readable T v lv lvp lv_fn lv_shape'
+  'Date Error Promise Symbol Map Set Record Readable T v lv lvp lv_fn lv_shape lv_any lv_list lv_t lv_none lv_components responseSchema $'
 ).split(' ');
 
 /** Type names types.gen.ts declares besides component and operation types. */

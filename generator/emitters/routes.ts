@@ -34,11 +34,16 @@ export interface OperationMeta {
 export interface RouteRuntime<Ctx> {
   /** Auth, scopes, rate limit, idempotency... run before parsing. */
   middleware(meta: OperationMeta): Middleware[];
-  /** Validates path, query, headers and body; throws on invalid input. Resolves to the typed input. */
+  /**
+   * Resolves to the handler input \`{ path, query, headers, body }\`: \`v.path\` parses ctx.params,
+   * \`v.query\` ctx.query, \`v.headers\` ctx.headers (lower-cased names), and \`v.bodies[contentType]\`
+   * (or \`v.body\`) the parsed body, \`undefined\` when there is none, the request stream for binary
+   * content. The validators coerce strings and apply parameter defaults. Throws on invalid input.
+   */
   parse(ctx: Context, meta: OperationMeta, v: OperationValidators): Promise<unknown>;
   /** The handler context (account, db, services...). */
   context(ctx: Context): Ctx;
-  /** Writes status, headers and body (validating the body against \`v.responses\` when configured). */
+  /** Writes status, headers and body (validating it with \`responseSchema(v, status)\` when configured). */
   send(ctx: Context, meta: OperationMeta, v: OperationValidators, result: { status: number; body?: unknown; headers?: { [name: string]: string } }): void;
 }`;
 
@@ -63,15 +68,23 @@ export const emitter: Emitter = {
       w.indent(() => ir.operations.forEach((op) => w.writeLine(`${op.identifier}: ${metaLiteral(op)},`)));
       w.writeLine('};');
       w.blankLine();
+      w.writeLine("type Call<Ctx, K extends T.OperationId> = (input: T.Operations[K]['input'], ctx: Ctx) => Promise<T.Operations[K]['result']>;");
+      w.blankLine();
       w.writeLine('/** Registers every operation on `router`; a missing or mistyped handler is a compile error. */');
       w.writeLine('export function mountRoutes<Ctx>(router: Router<any, any>, handlers: Handlers<Ctx>, rt: RouteRuntime<Ctx>): void {');
       w.indent(() => {
-        w.writeLine('const route = <K extends T.OperationId>(');
-        w.writeLine('  id: K,');
-        w.writeLine("  call: (input: T.Operations[K]['input'], ctx: Ctx) => Promise<T.Operations[K]['result']>,");
-        w.writeLine('): void => {');
+        // One table, not one statement per operation: tsc's flow analysis is quadratic in statements.
+        w.writeLine('const calls: { [K in T.OperationId]: Call<Ctx, K> } = {');
+        w.indent(() => {
+          for (const op of ir.operations) {
+            w.writeLine(`${op.identifier}: (input, c) => handlers.${op.tagIdentifier}.${op.identifier}(input, c),`);
+          }
+        });
+        w.writeLine('};');
+        w.writeLine('const route = <K extends T.OperationId>(id: K): void => {');
         w.writeLine('  const meta = operations[id];');
         w.writeLine('  const v = operationValidators[id];');
+        w.writeLine('  const call: Call<Ctx, K> = calls[id];');
         w.writeLine('  router.register(meta.routerPath, [meta.method.toUpperCase()], [');
         w.writeLine('    ...rt.middleware(meta),');
         w.writeLine('    async (ctx: Context) => {');
@@ -80,9 +93,7 @@ export const emitter: Emitter = {
         w.writeLine('    },');
         w.writeLine('  ], { name: meta.operationId });');
         w.writeLine('};');
-        for (const op of ir.operations) {
-          w.writeLine(`route(${str(op.identifier)}, (input, c) => handlers.${op.tagIdentifier}.${op.identifier}(input, c));`);
-        }
+        w.writeLine('for (const id of Object.keys(calls) as T.OperationId[]) route(id);');
       });
       w.writeLine('}');
     });

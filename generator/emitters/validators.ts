@@ -18,6 +18,8 @@ import { isBinaryContent, parameterKey, parametersIn, primaryContent, schemaEnv,
  * `lv`/`lvp` are reserved by the IR so no operation const can shadow them.
  */
 const PARAM_HELPERS = `type lv_fn = (v: unknown) => unknown;
+/** An operation without a request body ignores whatever body parsing produced. */
+const lv_none = lv_t(z.any().transform(() => undefined));
 const lvp = {
   num: ((v) => (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v)) as lv_fn,
   bool: ((v) => (v === 'true' ? true : v === 'false' ? false : v)) as lv_fn,
@@ -80,11 +82,19 @@ const lvp = {
     return out;
   },
   /** Parameters: declared ones are validated, unknown ones dropped. */
-  params: (shape: lv_shape): z.ZodType => z.object(shape),
-  coerce: (fn: lv_fn, schema: lv_any): z.ZodType => z.preprocess(fn, schema),
-  /** An operation without a request body ignores whatever body parsing produced. */
-  none: lv.is(z.any().transform(() => undefined)),
+  /** One operation's validators; \`body\` defaults to the first declared content type's, else no body. */
+  op: (parts: Omit<OperationValidators, 'body'> & { body?: z.ZodType }): OperationValidators => ({
+    ...parts,
+    body: parts.body ?? Object.values(parts.bodies)[0] ?? lv_none,
+  }),
+  params: (shape: lv_shape) => lv_t(z.object(shape)),
+  coerce: (fn: lv_fn, schema: lv_any) => lv_t(z.preprocess(fn, schema)),
 };`;
+
+const RESPONSE_SCHEMA = `/** The validator of a response status: the exact code, else its range (\`4XX\`), else \`default\`. */
+export function responseSchema(v: OperationValidators, status: number): z.ZodType | undefined {
+  return v.responses[String(status)] ?? v.responses[\`\${String(status)[0]}XX\`] ?? v.responses['default'];
+}`;
 
 export const emitter: Emitter = {
   name: 'validators',
@@ -114,51 +124,56 @@ export const emitter: Emitter = {
       });
       w.writeLine('}');
       w.blankLine();
-      for (const c of ir.schemas) {
-        w.writeLine(`const $${c.identifier} = lv.lazy(() => ${zodCode(c.schema, env)});`);
-      }
+      // Few top-level statements on purpose: tsc's flow analysis walks back over every preceding
+      // statement for each `lv.x` / `z.x` reference, so 2,000 `const`s cost minutes on GitHub's spec.
+      w.writeLine('interface lv_components {');
+      w.indent(() => ir.schemas.forEach((c) => w.writeLine(`${c.identifier}: z.ZodType;`)));
+      w.writeLine('}');
+      w.blankLine();
+      w.writeLine('/** Component schemas, lazy so that order does not matter and recursion works. */');
+      w.writeLine('const $: lv_components = {');
+      w.indent(() => ir.schemas.forEach((c) => w.writeLine(`${c.identifier}: lv.lazy(() => ${zodCode(c.schema, env)}),`)));
+      w.writeLine('};');
       w.blankLine();
       w.writeLine('/** Component schemas by type name. */');
-      w.writeLine('export const schemas = {');
-      w.indent(() => ir.schemas.forEach((c) => w.writeLine(`${c.identifier}: $${c.identifier},`)));
+      w.writeLine('export const schemas = $;');
+      w.blankLine();
+      w.writeLine("/** Every operation's validators by operation identifier. */");
+      w.writeLine('export const operationValidators = {');
+      w.indent(() => {
+        for (const op of ir.operations) {
+          const contents = op.requestBody?.contents ?? [];
+          w.writeLine(`${op.identifier}: lvp.op({`);
+          w.indent(() => {
+            w.writeLine(`path: ${parameterObject(ir, op, 'path')},`);
+            w.writeLine(`query: ${parameterObject(ir, op, 'query')},`);
+            w.writeLine(`headers: ${parameterObject(ir, op, 'header')},`);
+            if (op.requestBody && !contents.length) w.writeLine(`body: ${op.requestBody.required ? 'z.unknown()' : 'z.unknown().optional()'},`);
+            writeMap(w, 'bodies', contents.map((m) => [m.contentType, slot(bodyCode(ir, op, m.contentType))]));
+            writeMap(
+              w,
+              'responses',
+              op.responses.map((r) => {
+                const content = primaryContent(r.contents);
+                return [r.status, slot(!content ? 'z.undefined()' : isBinaryContent(content) ? 'z.any()' : zodCode(content.schema, env))];
+              }),
+            );
+          });
+          w.writeLine('}),');
+        }
+      });
       w.writeLine('};');
       w.blankLine();
-      for (const op of ir.operations) {
-        const contents = op.requestBody?.contents ?? [];
-        const first = primaryContent(contents);
-        // The primary body is both `body` and `bodies[type]`: declared once (`$` never occurs in identifiers).
-        const bodyName = `${op.identifier}$body`;
-        if (first) w.writeLine(`const ${bodyName} = ${slot(bodyCode(ir, op, first.contentType))};`);
-        w.writeLine(`export const ${op.identifier}: OperationValidators = {`);
-        w.indent(() => {
-          w.writeLine(`path: ${parameterObject(ir, op, 'path')},`);
-          w.writeLine(`query: ${parameterObject(ir, op, 'query')},`);
-          w.writeLine(`headers: ${parameterObject(ir, op, 'header')},`);
-          w.writeLine(`body: ${first ? bodyName : op.requestBody ? 'z.unknown()' : 'lvp.none'},`);
-          writeMap(w, 'bodies', contents.map((m) => [m.contentType, m === first ? bodyName : slot(bodyCode(ir, op, m.contentType))]));
-          writeMap(
-            w,
-            'responses',
-            op.responses.map((r) => {
-              const content = primaryContent(r.contents);
-              return [r.status, slot(!content ? 'z.undefined()' : isBinaryContent(content) ? 'z.any()' : zodCode(content.schema, env))];
-            }),
-          );
-        });
-        w.writeLine('};');
-        w.blankLine();
-      }
-      w.writeLine('/** Every operation\'s validators by operation identifier. */');
-      w.writeLine('export const operationValidators = {');
-      w.indent(() => ir.operations.forEach((op) => w.writeLine(`${op.identifier},`)));
-      w.writeLine('};');
+      for (const op of ir.operations) w.writeLine(`export const ${op.identifier} = operationValidators.${op.identifier};`);
+      w.blankLine();
+      w.writeLine(RESPONSE_SCHEMA);
     });
   },
 };
 
 /** Code placed where a z.ZodType is declared goes through `lv.is` (a component ref already is one). */
 function slot(code: string): string {
-  return /^\$\w+$/.test(code) ? code : `lv.is(${code})`;
+  return /^\$\.\w+$/.test(code) ? code : `lv.is(${code})`;
 }
 
 function writeMap(w: CodeBlockWriter, key: string, entries: [string, string][]): void {

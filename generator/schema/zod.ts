@@ -12,12 +12,20 @@ import { type Additional, type Discriminator, type PropertyNode, type SchemaBack
  * Helpers every validators file needs. Composite schemas are built through these wrappers, whose
  * parameters are `any` and whose results are plain `z.ZodType`: tsc then never infers, compares or
  * prints a nested zod generic (each distinct one costs ~100 ms to relate to ZodType; GitHub's spec
- * has tens of thousands). Literal sets go through `lv.literal` for the same reason.
+ * has tens of thousands). Literal sets go through `lv.literal` for the same reason, and member
+ * lists are typed as tuples so that tsc does not subtype-reduce their elements.
  * Formats are deliberately lenient (RFC 3339 allows `t`, `z`, any fraction, no colon in offsets...).
  */
 export const ZOD_PRELUDE = `// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type lv_any = any;
 type lv_shape = { [key: string]: lv_any };
+/** A tuple type on purpose: an array literal typed by it is not reduced to a best common type (seconds per union on GitHub's spec). */
+type lv_list = [lv_any, ...lv_any[]];
+/**
+ * Every helper result is erased to z.ZodType through \`unknown\`: relating two zod instantiations
+ * (ZodLazy to ZodType...) makes tsc measure zod's variances, ~10 s of checking on its own.
+ */
+const lv_t = (schema: unknown): z.ZodType => schema as z.ZodType;
 const lv = {
   fmt: {
     dateTime: /^\\d{4}-\\d{2}-\\d{2}[Tt ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:?\\d{2})$/,
@@ -27,30 +35,35 @@ const lv = {
     uri: /^[A-Za-z][A-Za-z0-9+.-]*:\\S*$/,
   },
   /** Component schemas: resolved on first use, so order does not matter and recursion works. */
-  lazy: (get: () => lv_any): z.ZodType => z.lazy(get),
+  lazy: (get: () => lv_any) => lv_t(z.lazy(get)),
   /** Any other schema expression placed where a z.ZodType is expected. */
-  is: (schema: lv_any): z.ZodType => schema,
-  literal: (values: (string | number | boolean | null)[]): z.ZodType =>
-    values.length === 1 ? z.literal(values[0]!) : values.every((v) => typeof v === 'string') ? z.enum(values as [string]) : z.literal(values as [string]),
-  object: (shape: lv_shape): z.ZodType => z.looseObject(shape),
-  strict: (shape: lv_shape): z.ZodType => z.strictObject(shape),
-  catchall: (shape: lv_shape, rest: lv_any): z.ZodType => z.object(shape).catchall(rest),
-  record: (value: lv_any): z.ZodType => z.record(z.string(), value),
-  array: (item: lv_any, min?: number, max?: number): z.ZodType => {
+  is: lv_t,
+  literal: (values: (string | number | boolean | null)[]) => {
+    if (values.length === 1) return lv_t(z.literal(values[0]!));
+    if (values.every((v) => typeof v === 'string')) return lv_t(z.enum(values as [string]));
+    return lv_t(z.literal(values as [string]));
+  },
+  object: (shape: lv_shape) => lv_t(z.looseObject(shape)),
+  strict: (shape: lv_shape) => lv_t(z.strictObject(shape)),
+  catchall: (shape: lv_shape, rest: lv_any) => lv_t(z.object(shape).catchall(rest)),
+  record: (value: lv_any) => lv_t(z.record(z.string(), value)),
+  array: (item: lv_any, min?: number, max?: number) => {
     let a = z.array(item);
     if (min !== undefined) a = a.min(min);
     if (max !== undefined) a = a.max(max);
-    return a;
+    return lv_t(a);
   },
-  tuple: (items: lv_any[], rest: lv_any, min?: number, max?: number): z.ZodType => {
-    const t: z.ZodType = rest ? z.tuple(items as [lv_any], rest) : z.tuple(items as [lv_any]);
+  tuple: (items: lv_list, rest: lv_any, min?: number, max?: number) => {
+    let t: z.ZodType;
+    if (rest) t = lv_t(z.tuple(items, rest));
+    else t = lv_t(z.tuple(items));
     if (min === undefined && max === undefined) return t;
-    return t.refine((v) => Array.isArray(v) && v.length >= (min ?? 0) && v.length <= (max ?? Infinity), 'wrong number of items');
+    return lv_t(t.refine((v) => Array.isArray(v) && v.length >= (min ?? 0) && v.length <= (max ?? Infinity), 'wrong number of items'));
   },
-  union: (members: lv_any[]): z.ZodType => z.union(members as [lv_any, lv_any]),
+  union: (members: lv_list) => lv_t(z.union(members)),
   /** Members are lazy components, which zod's signature cannot see as objects. */
-  discriminated: (key: string, members: lv_any[]): z.ZodType => z.discriminatedUnion(key, members as [lv_any]),
-  and: (a: lv_any, b: lv_any): z.ZodType => z.intersection(a, b),
+  discriminated: (key: string, members: lv_list) => lv_t(z.discriminatedUnion(key, members)),
+  and: (a: lv_any, b: lv_any) => lv_t(z.intersection(a, b)),
 };`;
 
 const FORMATS: { [format: string]: string } = { 'date-time': 'dateTime', date: 'date', uuid: 'uuid', email: 'email', uri: 'uri' };
@@ -60,7 +73,7 @@ export interface ZodNode {
 }
 
 export interface ZodOptions {
-  /** Prefix for component validators (`$Pet`): '$' in validators.gen.ts. */
+  /** Prefix for component validators (`$.Pet`): '$.' in validators.gen.ts. */
   refPrefix?: string;
 }
 
@@ -170,5 +183,5 @@ class ZodBackend implements SchemaBackend<ZodNode> {
 
 /** One schema as zod code text. */
 export function zodCode(schema: JsonSchema, env: SchemaEnv, opts: ZodOptions = {}): string {
-  return walkSchema(schema, new ZodBackend(opts.refPrefix ?? '$'), env).code;
+  return walkSchema(schema, new ZodBackend(opts.refPrefix ?? '$.'), env).code;
 }
