@@ -5,6 +5,7 @@
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { generate } from '../../generator/cli.js';
 import { SPECS, generateInto, scratchDir, typecheck } from './helpers.js';
 
 const FIXTURES = ['petstore', 'feature-3.0', 'feature-3.1'];
@@ -78,6 +79,11 @@ export const good = {
     expect(output).not.toContain('good.ts');
     expect(output).toMatch(/mistyped\.ts\(4,\d+\): error TS2322: [^]*Types of property 'name' are incompatible/);
     expect(output).toMatch(/missing\.ts\(3,\d+\): error TS2741: Property 'createPets' is missing/);
+  });
+
+  it('the committed generated/ matches spec/openapi.yaml (npm run generate -- --check)', async () => {
+    const check = await generate({ check: true });
+    expect(check.drifted, 'run `npm run generate`').toEqual([]);
   });
 
   it('changing one schema changes only the files that depend on it', async () => {
