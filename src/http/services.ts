@@ -6,6 +6,7 @@ import { grant } from '../ledger/index.js';
 import { FileStorage, loadSigningSecret, purposeKey } from '../storage/index.js';
 import { AccountsService } from '../accounts/service.js';
 import { createGenerationService } from '../generation/index.js';
+import { PLATFORMS } from '../publish/index.js';
 import type { Services } from './context.js';
 
 export interface ServiceDeps {
@@ -32,7 +33,7 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
   const generation = createGenerationService(process.env);
   const services: Services = {
     accounts: new AccountsService(deps.db, creditGranter, authCacheTtlMs),
-    providers: { ...generation.wiring },
+    providers: { ...generation.wiring, publishers: [...PLATFORMS] },
     generation,
     storage: new FileStorage({ dataDir: deps.config.dataDir, publicBaseUrl: deps.config.publicBaseUrl, secret }),
     cursorSecret: purposeKey(secret, 'cursor:v1').toString('base64url'),
