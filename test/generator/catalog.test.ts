@@ -2,7 +2,7 @@
  * The catalog emitter: what `GET /_schema` serves must be plain, self-contained JSON that agrees
  * with the spec's own `Catalog` schema.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Ajv2020Module from 'ajv/dist/2020.js';
@@ -27,6 +27,8 @@ async function emitCatalog(spec: string, out: string): Promise<Obj> {
 }
 
 beforeAll(async () => {
+  // tmp/ is git-ignored, so a fresh clone does not have it; generated code lives under the repo to resolve its packages.
+  await mkdir(path.resolve('tmp'), { recursive: true });
   dir = await mkdtemp(path.resolve('tmp/test-catalog-'));
   fixtureCatalog = await emitCatalog(FIXTURE, path.join(dir, 'things'));
   specCatalog = await emitCatalog(SPEC, path.join(dir, 'spec'));

@@ -2,7 +2,7 @@
  * The MCP emitter: self-contained, valid JSON Schemas an agent can fill in, exactly seed 001's
  * tools for our spec, and an argument table that puts every argument back where it belongs.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Ajv2020Module from 'ajv/dist/2020.js';
@@ -44,6 +44,8 @@ async function emitMcp(specPath: string, out: string): Promise<McpModule> {
 }
 
 beforeAll(async () => {
+  // tmp/ is git-ignored, so a fresh clone does not have it; generated code lives under the repo to resolve its packages.
+  await mkdir(path.resolve('tmp'), { recursive: true });
   dir = await mkdtemp(path.resolve('tmp/test-mcp-'));
   spec = await emitMcp('spec/openapi.yaml', path.join(dir, 'spec'));
   things = await emitMcp('test/fixtures/sdk/things.yaml', path.join(dir, 'things'));

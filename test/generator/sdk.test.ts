@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -18,6 +18,8 @@ const SPEC = 'spec/openapi.yaml';
 
 let dir: string;
 beforeAll(async () => {
+  // tmp/ is git-ignored, so a fresh clone does not have it; generated code lives under the repo to resolve its packages.
+  await mkdir(path.resolve('tmp'), { recursive: true });
   dir = await mkdtemp(path.resolve('tmp/test-sdk-'));
   await generate({ spec: FIXTURE, out: path.join(dir, 'things'), only: ['types', 'sdk'] });
   await generate({ spec: SPEC, out: path.join(dir, 'spec'), only: ['types', 'sdk'] });
