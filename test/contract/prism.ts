@@ -1,84 +1,12 @@
 /**
- * Prism (`@stoplight/prism-cli`) as a child process for the contract tests: `mock` answers from
- * spec/openapi.yaml alone, `proxy` forwards to a real server and checks both directions against
- * the spec. Started on a free port, stopped by pid (never by name).
+ * Spec tables for the contract tests (operations and their examples), plus the shared Prism
+ * launcher from test/helpers/prism.ts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
-import path from 'node:path';
-import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { SPEC_FILE } from '../helpers/prism.js';
 
-export const SPEC_FILE = 'spec/openapi.yaml';
-
-export interface PrismProcess {
-  /** `http://127.0.0.1:<port>`; spec paths go right after it (Prism drops the server's `/v1`). */
-  url: string;
-  /** Everything Prism printed, for failure messages. */
-  output(): string;
-  stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/**
- * `prism mock <spec>` or `prism proxy <spec> <upstream>`, with `--errors` (request and response
- * violations become error responses instead of log lines). Resolves once Prism listens.
- */
-export async function startPrism(
-  mode: { mock: true } | { proxy: string },
-  options: { spec?: string; errors?: boolean; timeoutMs?: number } = {},
-): Promise<PrismProcess> {
-  const port = await freePort();
-  const bin = path.resolve('node_modules/.bin/prism');
-  const spec = options.spec ?? SPEC_FILE;
-  const args = 'proxy' in mode ? ['proxy', spec, mode.proxy] : ['mock', spec];
-  args.push('--port', String(port), '--host', '127.0.0.1');
-  if (options.errors !== false) args.push('--errors');
-  const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' } });
-  let log = '';
-  const timeoutMs = options.timeoutMs ?? 50_000;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`prism did not start within ${timeoutMs} ms:\n${log}`));
-    }, timeoutMs);
-    const collect = (chunk: Buffer) => {
-      log += chunk.toString();
-      if (/Prism is listening on/i.test(log)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', collect);
-    child.stderr!.on('data', collect);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`prism exited with ${code}:\n${log}`));
-    });
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    output: () => log,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
+export { SPEC_FILE, startPrism, type PrismProcess } from '../helpers/prism.js';
 
 // ----------------------------------------------------------------------------------------------
 // The spec as plain data, for tables of operations and their examples.

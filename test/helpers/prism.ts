@@ -1,21 +1,24 @@
 /**
- * Prism's validating proxy in front of a real server: every request and response is checked
- * against spec/openapi.yaml, and with `--errors` a violation turns into an error response
- * (request: 422, response: 500, both `application/problem+json`) instead of a log line.
+ * Prism (`@stoplight/prism-cli`) as a child process: `mock` answers from spec/openapi.yaml alone;
+ * `proxy` forwards to a real server and checks every request and response against the spec. With
+ * `--errors` a violation turns into an error response (request: 422, response: 500, both
+ * `application/problem+json`) instead of a log line. Started on a free port, stopped by pid.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 
-export interface PrismProxy {
-  /** Where to send requests: `http://127.0.0.1:<port>` (spec paths go right after it). */
+export const SPEC_FILE = 'spec/openapi.yaml';
+
+export interface PrismProcess {
+  /** `http://127.0.0.1:<port>`; spec paths go right after it (Prism drops the server's `/v1`). */
   url: string;
   /** Everything Prism printed, for failure messages. */
   output(): string;
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', reject);
@@ -26,38 +29,47 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Starts `prism proxy <spec> <upstream> --errors` and resolves once it listens. */
-export async function startPrismProxy(upstream: string, options: { spec?: string; errors?: boolean; timeoutMs?: number } = {}): Promise<PrismProxy> {
+/**
+ * `prism mock <spec>` or `prism proxy <spec> <upstream>`, with `--errors` (request and response
+ * violations become error responses instead of log lines). Resolves once Prism listens.
+ */
+export async function startPrism(
+  mode: { mock: true } | { proxy: string },
+  options: { spec?: string; errors?: boolean; timeoutMs?: number } = {},
+): Promise<PrismProcess> {
   const port = await freePort();
   const bin = path.resolve('node_modules/.bin/prism');
-  const args = ['proxy', options.spec ?? 'spec/openapi.yaml', upstream, '--port', String(port), '--host', '127.0.0.1'];
+  const spec = options.spec ?? SPEC_FILE;
+  const args = 'proxy' in mode ? ['proxy', spec, mode.proxy] : ['mock', spec];
+  args.push('--port', String(port), '--host', '127.0.0.1');
   if (options.errors !== false) args.push('--errors');
-  const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
+  const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' } });
   let log = '';
-  const collect = (chunk: Buffer) => { log += chunk.toString(); };
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
-  const url = `http://127.0.0.1:${port}`;
+  const timeoutMs = options.timeoutMs ?? 50_000;
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`prism did not start within ${options.timeoutMs ?? 60_000} ms:\n${log}`)), options.timeoutMs ?? 60_000);
-    const check = () => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`prism did not start within ${timeoutMs} ms:\n${log}`));
+    }, timeoutMs);
+    const collect = (chunk: Buffer) => {
+      log += chunk.toString();
       if (/Prism is listening on/i.test(log)) {
         clearTimeout(timer);
         resolve();
       }
     };
-    child.stdout!.on('data', check);
-    child.stderr!.on('data', check);
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`prism exited with ${code}:\n${log}`));
     });
   });
   return {
-    url,
+    url: `http://127.0.0.1:${port}`,
     output: () => log,
     async stop() {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
@@ -65,6 +77,12 @@ export async function startPrismProxy(upstream: string, options: { spec?: string
       clearTimeout(timer);
     },
   };
+}
+
+/** The validating proxy in front of `upstream` (e.g. `http://127.0.0.1:8090/v1`). */
+export type PrismProxy = PrismProcess;
+export function startPrismProxy(upstream: string, options: { spec?: string; errors?: boolean; timeoutMs?: number } = {}): Promise<PrismProxy> {
+  return startPrism({ proxy: upstream }, options);
 }
 
 export interface PrismFinding {
