@@ -55,6 +55,22 @@ const lv = {
   /** Members are lazy components, which zod's signature cannot see as objects. */
   discriminated: (key: string, members: lv_list) => lv_t(z.discriminatedUnion(key, members)),
   and: (a: lv_any, b: lv_any) => lv_t(z.intersection(a, b)),
+  /** `minProperties` / `maxProperties`: counts the own keys of an object value (the wrapped schema checks the rest). */
+  props: (schema: lv_any, min: number, max?: number) =>
+    lv_t(
+      schema.refine(
+        (v: unknown) => {
+          if (typeof v !== 'object' || v === null || Array.isArray(v)) return true;
+          const n = Object.keys(v).length;
+          return n >= min && n <= (max ?? Infinity);
+        },
+        max === undefined
+          ? `expected at least ${min} propert${min === 1 ? 'y' : 'ies'}`
+          : min === 0
+            ? `expected at most ${max} propert${max === 1 ? 'y' : 'ies'}`
+            : `expected between ${min} and ${max} properties`,
+      ),
+    ),
 };
 
 type lv_fn = (v: unknown) => unknown;
@@ -449,10 +465,10 @@ const $: lv_components = {
     enabled: z.boolean(),
     volume_db: $.VolumeDb,
   })),
-  SetNativeAudioRequest: lv.lazy(() => lv.strict({
+  SetNativeAudioRequest: lv.lazy(() => lv.props(lv.strict({
     enabled: z.boolean().optional(),
     volume_db: $.VolumeDb.optional(),
-  })),
+  }), 1)),
   Track: lv.lazy(() => lv.object({
     id: $.TrackId,
     workflow_id: $.WorkflowId,
@@ -479,7 +495,7 @@ const $: lv_components = {
     fade_in_s: z.number().gte(0).lte(30).optional(),
     fade_out_s: z.number().gte(0).lte(30).optional(),
   })),
-  UpdateTrackRequest: lv.lazy(() => lv.strict({
+  UpdateTrackRequest: lv.lazy(() => lv.props(lv.strict({
     clip_id: $.NodeId.optional(),
     kind: $.TrackKind.optional(),
     volume_db: $.VolumeDb.optional(),
@@ -488,7 +504,7 @@ const $: lv_components = {
     trim_end_s: z.number().gt(0).nullable().optional(),
     fade_in_s: z.number().gte(0).lte(30).optional(),
     fade_out_s: z.number().gte(0).lte(30).optional(),
-  })),
+  }), 1)),
   ClipAudio: lv.lazy(() => lv.object({
     clip_id: $.NodeId,
     index: z.number().int().gte(0),
@@ -516,10 +532,10 @@ const $: lv_components = {
   CreateRenderRequest: lv.lazy(() => lv.strict({
     label: z.string().min(1).max(200).optional(),
   })),
-  UpdateRenderRequest: lv.lazy(() => lv.strict({
+  UpdateRenderRequest: lv.lazy(() => lv.props(lv.strict({
     label: z.string().max(200).nullable().optional(),
     cancel: lv.literal([true]).optional(),
-  })),
+  }), 1)),
   Render: lv.lazy(() => lv.object({
     id: $.RenderId,
     workflow_id: $.WorkflowId,

@@ -1,7 +1,8 @@
 /**
  * zod backend: JSON Schema -> zod 4 code text. Validates what is safe to validate and never rejects
  * what the spec allows: objects are loose unless `additionalProperties: false`, formats use
- * permissive patterns, regexes JS cannot compile are skipped, `not` is ignored.
+ * permissive patterns, regexes JS cannot compile are skipped, `not` is ignored; `minProperties` /
+ * `maxProperties` count own keys.
  * The emitted code relies on `z` and the `lv` helpers of ZOD_PRELUDE.
  */
 import type { IrSchemaComponent, JsonSchema } from '../ir-types.js';
@@ -64,6 +65,22 @@ const lv = {
   /** Members are lazy components, which zod's signature cannot see as objects. */
   discriminated: (key: string, members: lv_list) => lv_t(z.discriminatedUnion(key, members)),
   and: (a: lv_any, b: lv_any) => lv_t(z.intersection(a, b)),
+  /** \`minProperties\` / \`maxProperties\`: counts the own keys of an object value (the wrapped schema checks the rest). */
+  props: (schema: lv_any, min: number, max?: number) =>
+    lv_t(
+      schema.refine(
+        (v: unknown) => {
+          if (typeof v !== 'object' || v === null || Array.isArray(v)) return true;
+          const n = Object.keys(v).length;
+          return n >= min && n <= (max ?? Infinity);
+        },
+        max === undefined
+          ? \`expected at least \${min} propert\${min === 1 ? 'y' : 'ies'}\`
+          : min === 0
+            ? \`expected at most \${max} propert\${max === 1 ? 'y' : 'ies'}\`
+            : \`expected between \${min} and \${max} properties\`,
+      ),
+    ),
 };`;
 
 const FORMATS: { [format: string]: string } = { 'date-time': 'dateTime', date: 'date', uuid: 'uuid', email: 'email', uri: 'uri' };
@@ -156,13 +173,20 @@ class ZodBackend implements SchemaBackend<ZodNode> {
     }
     return node(`lv.array(${items ? items.code : items === false ? 'z.never()' : UNKNOWN}${bounds})`);
   }
-  object(props: PropertyNode<ZodNode>[], additional: Additional<ZodNode>): ZodNode {
-    if (!props.length && typeof additional === 'object') return node(`lv.record(${additional.code})`);
+  object(props: PropertyNode<ZodNode>[], additional: Additional<ZodNode>, s: { [k: string]: unknown }): ZodNode {
+    const code = this.objectCode(props, additional);
+    const min = isNum(s.minProperties) && s.minProperties > 0 ? s.minProperties : 0;
+    const max = isNum(s.maxProperties) && s.maxProperties >= 0 ? s.maxProperties : undefined;
+    if (!min && max === undefined) return node(code);
+    return node(`lv.props(${code}, ${min}${max === undefined ? '' : `, ${max}`})`);
+  }
+  private objectCode(props: PropertyNode<ZodNode>[], additional: Additional<ZodNode>): string {
+    if (!props.length && typeof additional === 'object') return `lv.record(${additional.code})`;
     const fields = props.map((p) => `${propertyKey(p.name)}: ${p.required ? p.node.code : `${p.node.code}.optional()`},`);
     const body = fields.length ? `{\n  ${indent(fields.join('\n'))}\n}` : '{}';
-    if (additional === false) return node(`lv.strict(${body})`);
-    if (typeof additional === 'object') return node(`lv.catchall(${body}, ${additional.code})`);
-    return node(`lv.object(${body})`);
+    if (additional === false) return `lv.strict(${body})`;
+    if (typeof additional === 'object') return `lv.catchall(${body}, ${additional.code})`;
+    return `lv.object(${body})`;
   }
   union(members: ZodNode[], discriminator?: Discriminator): ZodNode {
     const codes = [...new Set(members.map((m) => m.code))];

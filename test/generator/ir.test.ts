@@ -73,7 +73,7 @@ describe('buildIr on the 3.0 feature fixture', async () => {
 describe('buildIr on the 3.1 feature fixture', async () => {
   const ir = await buildIr(`${SPECS}/feature-3.1.yaml`);
   it('resolves path item refs and reads x-async-job and x-mcp', () => {
-    expect(ir.operations.map((o) => o.operationId)).toEqual(['get_shape', 'put_shape', 'post_event', 'get_job']);
+    expect(ir.operations.map((o) => o.operationId)).toEqual(['get_shape', 'put_shape', 'patch_shape', 'post_event', 'get_job']);
     const post = ir.operations.find((o) => o.operationId === 'post_event')!;
     expect(post.asyncJob).toEqual({ poll: 'get_job', args: { job_id: 'id' }, statusField: 'state', terminal: ['done', 'failed'] });
     expect(post.mcpTools).toEqual([{ name: 'send_event', description: '', annotations: { readOnlyHint: false, openWorldHint: true }, exclude: [], require: [] }]);

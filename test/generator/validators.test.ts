@@ -181,6 +181,26 @@ describe('feature-3.1', () => {
     ok(s().Loose!, { kind: 'circle', r: 1, 'x-extra': 'y' });
   });
 
+  it('enforces minProperties and maxProperties by counting own keys', () => {
+    const patch = v().patch_shape!.body;
+    const r = patch.safeParse({}) as { success: boolean; error?: { issues: { message: string }[] } };
+    expect(r.success).toBe(false);
+    expect(r.error!.issues.map((i) => i.message)).toEqual(['expected at least 1 property']);
+    ok(patch, { label: null });
+    ok(patch, { label: 'x', r: 2 });
+    bad(patch, { r: 0 }); // the object's own checks still apply
+    bad(patch, { nope: 1 });
+    bad(s().ShapePatch!, {});
+    bad(s().Labels!, {});
+    ok(s().Labels!, { a: 'x' });
+    ok(s().Labels!, { a: 'x', b: 'y' });
+    bad(s().Labels!, { a: 'x', b: 'y', c: 'z' });
+    bad(s().Labels!, { a: 1 });
+    ok(s().SmallBag!, {});
+    ok(s().SmallBag!, { extra: 1 });
+    bad(s().SmallBag!, { a: 'x', extra: 1 });
+  });
+
   it('validates formats of parameters from path-item refs', () => {
     ok(v().get_job!.path, { job_id: '123e4567-e89b-12d3-a456-426614174000' });
     bad(v().get_job!.path, { job_id: 'nope' });
