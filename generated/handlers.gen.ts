@@ -5,7 +5,7 @@
 // sha256: 7b2e908deeda44abb42972a2ded5809f6afd5b80dd981bd58b9fd5a850d3c696
 // Regenerate: npm run generate
 // ---------------------------------------------------------------------------------
-import type * as T from './types.gen';
+import type * as T from './types.gen.js';
 
 /** Videos described as a list of shots, compiled into scenes and a node graph. */
 export interface WorkflowsHandlers<Ctx> {

@@ -7,9 +7,9 @@
 // ---------------------------------------------------------------------------------
 import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import type { Handlers } from './handlers.gen';
-import type * as T from './types.gen';
-import { operationValidators, type OperationValidators } from './validators.gen';
+import type { Handlers } from './handlers.gen.js';
+import type * as T from './types.gen.js';
+import { operationValidators, type OperationValidators } from './validators.gen.js';
 
 /** Path of the first server URL; mount the router under it (`new Router({ prefix: basePath })`). */
 export const basePath = '/v1';

@@ -6,10 +6,10 @@
 // Regenerate: npm run generate
 // ---------------------------------------------------------------------------------
 
-import type * as T from './types.gen';
-import { ApiClient, type ClientOptions, type OperationDescriptor, type PageItem, type PagePromise, type RequestOptions, type WaitOptions } from './sdk-runtime.gen';
+import type * as T from './types.gen.js';
+import { ApiClient, type ClientOptions, type OperationDescriptor, type PageItem, type PagePromise, type RequestOptions, type WaitOptions } from './sdk-runtime.gen.js';
 
-export * from './sdk-runtime.gen';
+export * from './sdk-runtime.gen.js';
 export type {
   WorkflowId,
   AssetId,
@@ -106,7 +106,7 @@ export type {
   WebhookDeliveryStatus,
   WebhookDelivery,
   WebhookDeliveryList,
-} from './types.gen';
+} from './types.gen.js';
 
 /** GET /workflows: List workflows */
 export type ListWorkflowsParams = {

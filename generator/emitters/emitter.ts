@@ -17,8 +17,9 @@ export interface EmitContext {
   /** `banner(ir, fileName, ctx.regenerateCommand)` pre-bound. */
   banner(fileName: string): string;
   /**
-   * Relative import specifier of a sibling generated file: `sibling('types.gen.ts')` -> `'./types.gen'`.
-   * Extension-less so it resolves under `moduleResolution: bundler` and with tsx/vitest.
+   * Relative import specifier of a sibling generated file: `sibling('types.gen.ts')` -> `'./types.gen.js'`.
+   * The `.js` form resolves everywhere: `moduleResolution: NodeNext`/`node16` (which require an
+   * extension), `bundler`, tsx and vitest (all map `.js` to the `.ts` source).
    */
   sibling(fileName: string): string;
 }
@@ -60,7 +61,7 @@ export function banner(ir: IrDocument, fileName: string, command = regenerateCom
 }
 
 export function siblingSpecifier(fileName: string): string {
-  return './' + fileName.replace(/\.ts$/, '');
+  return './' + fileName.replace(/\.ts$/, '.js');
 }
 
 export function createEmitContext(ir: IrDocument, regenerateCommand: string): EmitContext {

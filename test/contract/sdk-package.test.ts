@@ -1,7 +1,8 @@
 /**
  * `import { Lavendly } from 'lavendly/sdk'` from another package: a throwaway consumer package
  * whose node_modules/lavendly links to this repository, run under tsx against a real HTTP server
- * and type-checked with tsc (so the export resolves to real types, not `any`).
+ * and type-checked with tsc under `moduleResolution` bundler and NodeNext (so the export resolves to
+ * real types, not `any`).
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
@@ -56,16 +57,19 @@ beforeAll(async () => {
   await symlink(REPO, path.join(dir, 'node_modules', 'lavendly'), 'dir');
   await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
   await writeFile(path.join(dir, 'main.ts'), CONSUMER);
-  await writeFile(
-    path.join(dir, 'tsconfig.json'),
-    JSON.stringify({
-      compilerOptions: {
-        target: 'ES2022', module: 'ESNext', moduleResolution: 'bundler', strict: true, noEmit: true, skipLibCheck: true,
-        lib: ['ES2023'], types: ['node'], typeRoots: [path.join(REPO, 'node_modules/@types')],
-      },
-      files: ['main.ts'],
-    }),
-  );
+  // One consumer per module resolution: bundler, and NodeNext (which needs extensions on relative imports).
+  for (const [file, resolution] of [['tsconfig.json', { module: 'ESNext', moduleResolution: 'bundler' }], ['tsconfig.nodenext.json', { module: 'NodeNext', moduleResolution: 'NodeNext' }]] as const) {
+    await writeFile(
+      path.join(dir, file),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022', ...resolution, strict: true, noEmit: true, skipLibCheck: true,
+          lib: ['ES2023'], types: ['node'], typeRoots: [path.join(REPO, 'node_modules/@types')],
+        },
+        files: ['main.ts'],
+      }),
+    );
+  }
   server = createServer((req, res) => {
     seen.push({ method: req.method!, url: req.url!, auth: req.headers.authorization });
     if (req.url === '/v1/_status') {
@@ -92,11 +96,20 @@ describe("the 'lavendly/sdk' package export", () => {
     expect(seen.every((s) => s.auth === 'Bearer lv_consumer')).toBe(true);
   });
 
-  it('type-checks a consumer with tsc (and rejects misuse)', async () => {
-    const result = await run(bin('tsc'), ['-p', 'tsconfig.json'], { cwd: dir, timeout: 55_000 }).then(
+  const typecheck = (project: string) =>
+    run(bin('tsc'), ['-p', project], { cwd: dir, timeout: 55_000 }).then(
       () => ({ code: 0, out: '' }),
       (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
     );
+
+  it('type-checks a consumer with tsc (and rejects misuse)', async () => {
+    const result = await typecheck('tsconfig.json');
+    expect(result.out).toBe('');
+    expect(result.code).toBe(0);
+  });
+
+  it('type-checks a consumer under module/moduleResolution NodeNext', async () => {
+    const result = await typecheck('tsconfig.nodenext.json');
     expect(result.out).toBe('');
     expect(result.code).toBe(0);
   });

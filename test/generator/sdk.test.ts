@@ -159,7 +159,7 @@ describe('generated SDK type-checks', () => {
     expect(runtime.endsWith(template)).toBe(true);
     const sdk = await readFile(path.join(dir, 'spec', 'sdk.gen.ts'), 'utf8');
     expect(sdk).toMatch(/^export class Lavendly extends ApiClient<LavendlyOperations>/m);
-    expect(sdk).toContain("from './sdk-runtime.gen'");
+    expect(sdk).toContain("from './sdk-runtime.gen.js'");
   });
 });
 
