@@ -165,6 +165,8 @@ describe('spec/openapi.yaml', () => {
       // every operation can fail with at least rate limiting and an internal error
       expect(Object.keys(op.responses), op.operationId).toEqual(expect.arrayContaining(['429', '500']));
       if (op.security === undefined) expect(Object.keys(op.responses), op.operationId).toContain('401');
+      // the runtime answers 413 payload_too_large and 415 unsupported_media_type for every body
+      if (op.requestBody || op.operationId === 'put_upload') expect(Object.keys(op.responses), op.operationId).toEqual(expect.arrayContaining(['413', '415']));
     }
     for (const [name, response] of Object.entries<any>(spec.components.responses)) {
       expect(response.content['application/json'].schema.$ref, name).toBe('#/components/schemas/ErrorEnvelope');
