@@ -3,12 +3,13 @@ import {
   createAccount, createApiKey, findPrincipalByKey, revokeApiKey,
   type CreateAccountInput, type CreditGranter, type KeyPrincipal,
 } from './accounts.js';
-import { hashApiKey } from './keys.js';
 
 /**
  * Accounts and keys with a short-lived lookup cache, so that authenticating a request does not
  * cost a database round trip every time. Revocation through this service clears the cache at
  * once; a revocation made by another process (the CLI) takes effect within `cacheTtlMs`.
+ * The cache is keyed by the presented key itself (hashing it on every request cost more than the
+ * lookup); it lives only in this process's memory, beside the request that carried the key.
  */
 export class AccountsService {
   private cache = new Map<string, { principal: KeyPrincipal | null; expires: number }>();
@@ -36,13 +37,12 @@ export class AccountsService {
 
   async authenticate(key: string): Promise<KeyPrincipal | null> {
     if (this.cacheTtlMs <= 0) return findPrincipalByKey(this.db, key);
-    const cacheKey = hashApiKey(key);
     const now = Date.now();
-    const hit = this.cache.get(cacheKey);
+    const hit = this.cache.get(key);
     if (hit && hit.expires > now) return hit.principal;
     const principal = await findPrincipalByKey(this.db, key);
     if (this.cache.size >= this.cacheMax) this.cache.clear();
-    this.cache.set(cacheKey, { principal, expires: now + this.cacheTtlMs });
+    this.cache.set(key, { principal, expires: now + this.cacheTtlMs });
     return principal;
   }
 

@@ -47,19 +47,24 @@ export class RateLimiter {
   }
 }
 
-/** Limits per API key; requests without an authenticated key are not limited here. */
+/** Limits per API key; requests without an authenticated key are not limited here. Throws 429. */
+export function applyRateLimit(ctx: Koa.Context, limiter: RateLimiter): void {
+  const account = (ctx.state as LavendlyState).account;
+  if (!account || limiter.perMinute <= 0) return;
+  const r = limiter.take(account.keyId);
+  const headers = {
+    'RateLimit-Limit': String(limiter.perMinute),
+    'RateLimit-Remaining': String(r.remaining),
+    'RateLimit-Reset': String(r.resetS),
+  };
+  ctx.set(headers);
+  if (!r.allowed) throw new RateLimitedError(r.retryAfterS, headers);
+}
+
+/** `applyRateLimit` as a middleware. */
 export function rateLimit(limiter: RateLimiter): Koa.Middleware {
   return async (ctx, next) => {
-    const account = (ctx.state as LavendlyState).account;
-    if (!account || limiter.perMinute <= 0) return next();
-    const r = limiter.take(account.keyId);
-    const headers = {
-      'RateLimit-Limit': String(limiter.perMinute),
-      'RateLimit-Remaining': String(r.remaining),
-      'RateLimit-Reset': String(r.resetS),
-    };
-    ctx.set(headers);
-    if (!r.allowed) throw new RateLimitedError(r.retryAfterS, headers);
+    applyRateLimit(ctx, limiter);
     await next();
   };
 }

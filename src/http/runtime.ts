@@ -2,13 +2,13 @@ import type Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Db } from '../db/knex.js';
-import { authenticate } from './auth.js';
-import { bodyReader, DEFAULT_JSON_LIMIT, readBody } from './body.js';
+import { authenticateRequest } from './auth.js';
+import { DEFAULT_JSON_LIMIT, readBody } from './body.js';
 import { buildAppContext, type AppContext, type LavendlyState, type Services } from './context.js';
 import { toIssue, ValidationError, type ValidationIssue, type ValidationLocation } from './errors.js';
 import { idempotency, IdempotencyStore } from './idempotency.js';
 import type { HandlerResult, OperationMeta, OperationValidators, SchemaLike } from './operation.js';
-import { RateLimiter, rateLimit } from './rate-limit.js';
+import { applyRateLimit, RateLimiter } from './rate-limit.js';
 
 export interface RuntimeDeps {
   config: Config;
@@ -42,15 +42,24 @@ export class Runtime {
     this.jsonLimit = deps.jsonBodyLimit ?? DEFAULT_JSON_LIMIT;
   }
 
+  /**
+   * The operation's middleware, built once at mount time. Operation id, auth, rate limit and the
+   * body reader run in one step (in that order; one async frame per request instead of four);
+   * idempotency wraps the handler when the operation is idempotent.
+   */
   middleware(meta: OperationMeta): Koa.Middleware[] {
+    const accounts = this.deps.services.accounts;
+    const authOpts = { secured: meta.secured, scopes: [...meta.scopes] };
+    const limiter = this.limiter;
+    const jsonLimit = this.jsonLimit;
     const chain: Koa.Middleware[] = [
       async (ctx, next) => {
         (ctx.state as LavendlyState).operationId = meta.operationId;
+        await authenticateRequest(ctx, accounts, authOpts);
+        applyRateLimit(ctx, limiter);
+        await readBody(ctx, meta, jsonLimit);
         await next();
       },
-      authenticate(this.deps.services.accounts, { secured: meta.secured, scopes: [...meta.scopes] }),
-      rateLimit(this.limiter),
-      bodyReader(meta, this.jsonLimit),
     ];
     if (meta.idempotent) chain.push(idempotency(this.idempotencyStore, meta.operationId, this.deps.logger));
     return chain;
@@ -60,20 +69,13 @@ export class Runtime {
     await readBody(ctx, meta, this.jsonLimit);
     const state = ctx.state as { jsonBody?: unknown; hasJsonBody?: boolean; streamBody?: unknown };
     const issues: Partial<Record<ValidationLocation, ValidationIssue[]>> = {};
-    const check = (where: ValidationLocation, schema: SchemaLike | null | undefined, value: unknown): unknown => {
-      if (!schema) return value;
-      const r = schema.safeParse(value);
-      if (r.success) return r.data;
-      issues[where] = r.error.issues.map(toIssue);
-      return undefined;
-    };
-    const path = check('path', v.path, { ...(ctx as { params?: Record<string, string> }).params });
-    const query = check('query', v.query, { ...ctx.query });
-    const headers = check('header', v.headers, headersFor(ctx, v.headers));
+    const path = check(issues, 'path', v.path, { ...(ctx as { params?: Record<string, string> }).params });
+    const query = check(issues, 'query', v.query, { ...ctx.query });
+    const headers = check(issues, 'header', v.headers, headersFor(ctx, v.headers));
     let body: unknown;
     if (state.streamBody !== undefined) body = state.streamBody;
-    else body = check('body', v.body, state.hasJsonBody ? state.jsonBody : undefined);
-    if (Object.keys(issues).length) throw new ValidationError(issues);
+    else body = check(issues, 'body', v.body, state.hasJsonBody ? state.jsonBody : undefined);
+    if (issues.path || issues.query || issues.header || issues.body) throw new ValidationError(issues);
     return { path, query, headers, body };
   }
 
@@ -112,17 +114,39 @@ export class Runtime {
   }
 }
 
+/** Validates one location; on failure records its issues and answers undefined. */
+function check(issues: Partial<Record<ValidationLocation, ValidationIssue[]>>, where: ValidationLocation, schema: SchemaLike | null | undefined, value: unknown): unknown {
+  if (!schema) return value;
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  issues[where] = r.error.issues.map(toIssue);
+  return undefined;
+}
+
+/** The header names each header schema declares, with their lowercased lookup names (computed once per schema). */
+const declaredHeaders = new WeakMap<object, [name: string, lower: string][] | null>();
+
+function headerNames(schema: SchemaLike): [name: string, lower: string][] | null {
+  let names = declaredHeaders.get(schema);
+  if (names === undefined) {
+    const shape = (schema as { shape?: Record<string, unknown> }).shape;
+    names = shape && typeof shape === 'object' ? Object.keys(shape).map((n) => [n, n.toLowerCase()]) : null;
+    declaredHeaders.set(schema, names);
+  }
+  return names;
+}
+
 /**
  * The request's headers for validation. Node lowercases header names; the generated schema
  * may spell them as in the spec (`Idempotency-Key`), so each declared name is looked up
  * case-insensitively and passed under the schema's own spelling.
  */
 function headersFor(ctx: Koa.Context, schema: SchemaLike | null | undefined): Record<string, unknown> {
-  const shape = (schema as { shape?: Record<string, unknown> } | null | undefined)?.shape;
-  if (!shape || typeof shape !== 'object') return { ...ctx.headers };
+  const names = schema ? headerNames(schema) : null;
+  if (!names) return { ...ctx.headers };
   const out: Record<string, unknown> = {};
-  for (const name of Object.keys(shape)) {
-    const value = ctx.headers[name.toLowerCase()];
+  for (const [name, lower] of names) {
+    const value = ctx.headers[lower];
     if (value !== undefined) out[name] = value;
   }
   return out;
