@@ -68,16 +68,34 @@ export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
   app.use(requestId());
   app.use(accessLog(deps.logger));
   app.use(errorEnvelope(deps.logger));
-  // MCP over Streamable HTTP at /mcp, calling this server's API with the caller's key (src/mcp/http.ts).
-  app.use(mcpHttp({ accounts: deps.services.accounts, basePath: deps.basePath ?? '/v1' }));
-  // Stored files behind signed, expiring URLs (`/files/<key>?exp=..&sig=..`).
-  app.use(serveSignedFiles(deps.services.storage));
+  // Mounts that own paths outside the API, skipped by API requests (one prefix check instead of a
+  // middleware each): MCP over Streamable HTTP at /mcp, calling this server's API with the caller's
+  // key (src/mcp/http.ts); stored files behind signed, expiring URLs (`/files/<key>?exp=..&sig=..`).
+  app.use(outsideApi(deps.basePath ?? '/v1', [
+    mcpHttp({ accounts: deps.services.accounts, basePath: deps.basePath ?? '/v1' }),
+    serveSignedFiles(deps.services.storage),
+  ]));
   // API reference: GET /docs (Redoc, served locally) and GET /v1/openapi.json (src/http/docs.ts).
   app.use(apiDocs({ basePath: deps.basePath ?? '/v1' }));
   for (const mw of deps.extraMiddleware ?? []) app.use(mw);
   app.use(router.routes());
   app.use(unmatched(router));
   return app;
+}
+
+/**
+ * Runs `mounts` in order for requests outside `basePath`; requests under it go straight on.
+ * The mounts must not own paths under `basePath`.
+ */
+function outsideApi(basePath: string, mounts: Koa.Middleware[]): Koa.Middleware {
+  const base = basePath.replace(/\/+$/, '');
+  const run = (ctx: Koa.Context, next: Koa.Next, i: number): Promise<unknown> =>
+    i === mounts.length ? next() : Promise.resolve(mounts[i]!(ctx, () => run(ctx, next, i + 1)));
+  return (ctx, next) => {
+    const p = ctx.path;
+    const underApi = base !== '' && p.startsWith(base) && (p.length === base.length || p.charCodeAt(base.length) === 47 /* / */);
+    return underApi ? next() : run(ctx, next, 0);
+  };
 }
 
 /** After the router: a path it does not know is a 404; a known path with another method a 405. */
