@@ -49,4472 +49,6772 @@ export type Catalog = {
   components: { schemas: { [name: string]: JsonSchema } };
 };
 
-/** Every operation of the API, as `GET /_schema` serves it. */
-export const catalog: Catalog = {
-  title: 'Lavendly API',
-  version: '1.0.0',
-  description: 'Lavendly turns a short description of a video (a list of shots) into generated scenes, a\nstitched render with mixed audio, and finally a post on a connected social channel. The same\ncontract is served as REST, as a typed SDK and as MCP tools for AI agents.\n\nThe usual path is **create → estimate → generate → review → render → publish**:\n`create_workflow`, `estimate_cost`, `generate_scene` (poll `get_generation_status`),\n`quality_check` / `get_scene_frame`, `create_render` (poll `get_render`), then `list_channels`\nand `publish_video` or `schedule_video`.\n\n**Conventions**\n- JSON (UTF-8) in both directions, `snake_case` field names. The only exception is the upload\n  slot (`put_upload`), which takes raw bytes.\n- Authentication: `Authorization: Bearer <api key>`. Every object belongs to exactly one\n  account; an id that belongs to another account answers 404, never 403.\n- Errors share one envelope, `{ "error": { "code", "message", "request_id", ... } }`, with a\n  stable machine-readable `code` and the matching HTTP status.\n- Operations marked `x-idempotent` accept an `Idempotency-Key` header. Repeating a key within\n  five minutes with the same body replays the first response byte for byte; the same key with\n  a different body answers 409 `idempotency_key_reused`.\n- Lists take `limit` (1 to 100, default 20) and `cursor`, and answer\n  `{ data, next_cursor, has_more }`. Pass `next_cursor` back as `cursor`; it is `null` on the\n  last page.\n- Long-running work (generation, renders, scheduled posts, webhook delivery) answers 202 with a\n  job object. Poll the operation named in `x-async-job`, or subscribe to webhooks.\n- Credits: generation is the only step that spends credits. Rendering reuses every clip\n  already generated and never charges twice for the same clip.\n- Versioning lives in the path (`/v1`). Additive changes ship within `/v1`.\n',
-  openapi: '3.1.0',
-  server_url: 'http://localhost:8090/v1',
-  base_path: '/v1',
-  operations: [
+/**
+ * Every operation of the API, as `GET /_schema` serves it. Parsed from JSON text, not written as
+ * an object literal: tsc would infer and check the whole literal against `Catalog` (minutes
+ * on a spec the size of GitHub's); a string costs it nothing and JSON.parse is fast.
+ */
+export const catalog: Catalog = JSON.parse(`{
+  "title": "Lavendly API",
+  "version": "1.0.0",
+  "description": "Lavendly turns a short description of a video (a list of shots) into generated scenes, a\\nstitched render with mixed audio, and finally a post on a connected social channel. The same\\ncontract is served as REST, as a typed SDK and as MCP tools for AI agents.\\n\\nThe usual path is **create → estimate → generate → review → render → publish**:\\n\`create_workflow\`, \`estimate_cost\`, \`generate_scene\` (poll \`get_generation_status\`),\\n\`quality_check\` / \`get_scene_frame\`, \`create_render\` (poll \`get_render\`), then \`list_channels\`\\nand \`publish_video\` or \`schedule_video\`.\\n\\n**Conventions**\\n- JSON (UTF-8) in both directions, \`snake_case\` field names. The only exception is the upload\\n  slot (\`put_upload\`), which takes raw bytes.\\n- Authentication: \`Authorization: Bearer <api key>\`. Every object belongs to exactly one\\n  account; an id that belongs to another account answers 404, never 403.\\n- Errors share one envelope, \`{ \\"error\\": { \\"code\\", \\"message\\", \\"request_id\\", ... } }\`, with a\\n  stable machine-readable \`code\` and the matching HTTP status.\\n- Operations marked \`x-idempotent\` accept an \`Idempotency-Key\` header. Repeating a key within\\n  five minutes with the same body replays the first response byte for byte; the same key with\\n  a different body answers 409 \`idempotency_key_reused\`.\\n- Lists take \`limit\` (1 to 100, default 20) and \`cursor\`, and answer\\n  \`{ data, next_cursor, has_more }\`. Pass \`next_cursor\` back as \`cursor\`; it is \`null\` on the\\n  last page.\\n- Long-running work (generation, renders, scheduled posts, webhook delivery) answers 202 with a\\n  job object. Poll the operation named in \`x-async-job\`, or subscribe to webhooks.\\n- Credits: generation is the only step that spends credits. Rendering reuses every clip\\n  already generated and never charges twice for the same clip.\\n- Versioning lives in the path (\`/v1\`). Additive changes ship within \`/v1\`.\\n",
+  "openapi": "3.1.0",
+  "server_url": "http://localhost:8090/v1",
+  "base_path": "/v1",
+  "operations": [
     {
-      operation_id: 'list_workflows',
-      method: 'get',
-      path: '/workflows',
-      tag: 'workflows',
-      summary: 'List workflows',
-      description: 'Lists the account\'s workflows, newest first, as lightweight summaries. Fetch one with\n`get_workflow` to see its scenes and graph.\n',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: false,
-      pagination: 'cursor',
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: ['list_workflows'],
-      parameters: [
-        {
-          name: 'cursor',
-          in: 'query',
-          required: false,
-          description: 'The `next_cursor` of the previous page. Omit it for the first page. A cursor this list did not hand out answers 400 `invalid_cursor`.',
-          schema: { type: 'string', minLength: 1, maxLength: 512 },
-        },
-        {
-          name: 'limit',
-          in: 'query',
-          required: false,
-          description: 'Largest number of items to return in one page.',
-          schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
-        },
+      "operation_id": "list_workflows",
+      "method": "get",
+      "path": "/workflows",
+      "tag": "workflows",
+      "summary": "List workflows",
+      "description": "Lists the account's workflows, newest first, as lightweight summaries. Fetch one with\\n\`get_workflow\` to see its scenes and graph.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": false,
+      "pagination": "cursor",
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [
+        "list_workflows"
       ],
-      request_body: null,
-      responses: {
-        '200': {
-          description: 'One page of workflow summaries.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/WorkflowList' },
-        },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
-    },
-    {
-      operation_id: 'create_workflow',
-      method: 'post',
-      path: '/workflows',
-      tag: 'workflows',
-      summary: 'Create a workflow from shots',
-      description: 'Creates a workflow from an ordered list of shots. Each shot compiles into one scene: an\nimage node (generated from `image_prompt`, or taken from an imported image when\n`image_asset_id` is given) wired into a video node that animates it for `duration_s`\nseconds. Nodes are laid out left to right, so callers describe intent rather than\ngeometry. Nothing is generated and no credits are spent until `generate_scene`.\n',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: true,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: ['create_workflow'],
-      parameters: [
+      "parameters": [
         {
-          name: 'Idempotency-Key',
-          in: 'header',
-          required: false,
-          description: 'A unique key for this logical action, reused on every retry of it. Within five minutes,\nthe same key with the same body replays the first response byte for byte; the same key\nwith a different body answers 409 `idempotency_key_reused`, and a key whose first request\nis still running answers 409 `idempotency_key_in_progress`. 1 to 255 printable ASCII\ncharacters (otherwise 400 `invalid_idempotency_key`).\n',
-          schema: { type: 'string', minLength: 1, maxLength: 255 },
+          "name": "cursor",
+          "in": "query",
+          "required": false,
+          "description": "The \`next_cursor\` of the previous page. Omit it for the first page. A cursor this list did not hand out answers 400 \`invalid_cursor\`.",
+          "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 512
+          }
         },
+        {
+          "name": "limit",
+          "in": "query",
+          "required": false,
+          "description": "Largest number of items to return in one page.",
+          "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100,
+            "default": 20
+          }
+        }
       ],
-      request_body: {
-        required: true,
-        content_type: 'application/json',
-        content_types: ['application/json'],
-        schema: { $ref: '#/components/schemas/CreateWorkflowRequest' },
-      },
-      responses: {
-        '201': {
-          description: 'The workflow was created; its scenes are in `draft`.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/Workflow' },
+      "request_body": null,
+      "responses": {
+        "200": {
+          "description": "One page of workflow summaries.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/WorkflowList"
+          }
         },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '404': {
-          description: 'The resource does not exist or belongs to another account (`not_found`, with `resource`\nand `id`). Also used for a referenced id in the body (an unknown `node_id`, `asset_id` or\n`channel_id`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '409': {
-          description: 'The request conflicts with the current state. Codes: `conflict` (generic, with details\nin extra fields), `idempotency_key_reused` (key reused with a different body),\n`idempotency_key_in_progress` (the first request with this key is still running; retry\nafter `Retry-After`), `workflow_busy`, `generation_in_progress`, `nothing_to_generate`,\n`render_in_progress`, `not_generated`, `no_finished_render`, `not_cancelable`,\n`upload_completed`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '413': {
-          description: 'The request or file exceeds a limit. Codes: `payload_too_large` (request body),\n`asset_too_large`, `duration_too_long`, `storage_quota_exceeded`. The error carries\n`limit` where one applies.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '415': {
-          description: 'The request\'s content type is not accepted, or the file\'s content does not match the\ndeclared `kind` (`unsupported_media_type`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
     },
     {
-      operation_id: 'get_workflow',
-      method: 'get',
-      path: '/workflows/{id}',
-      tag: 'workflows',
-      summary: 'Get a workflow',
-      description: 'Returns the workflow with its scenes (one per shot, with their generation status and\nartifacts) and the compiled node graph. The `ETag` header carries the current `version`,\nready to send back as `If-Match` on `update_workflow`.\n',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: false,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: ['get_workflow'],
-      parameters: [
-        {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'The workflow id.',
-          schema: { $ref: '#/components/schemas/WorkflowId' },
-        },
+      "operation_id": "create_workflow",
+      "method": "post",
+      "path": "/workflows",
+      "tag": "workflows",
+      "summary": "Create a workflow from shots",
+      "description": "Creates a workflow from an ordered list of shots. Each shot compiles into one scene: an\\nimage node (generated from \`image_prompt\`, or taken from an imported image when\\n\`image_asset_id\` is given) wired into a video node that animates it for \`duration_s\`\\nseconds. Nodes are laid out left to right, so callers describe intent rather than\\ngeometry. Nothing is generated and no credits are spent until \`generate_scene\`.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": true,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [
+        "create_workflow"
       ],
-      request_body: null,
-      responses: {
-        '200': {
-          description: 'The workflow.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/Workflow' },
-        },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '404': {
-          description: 'The resource does not exist or belongs to another account (`not_found`, with `resource`\nand `id`). Also used for a referenced id in the body (an unknown `node_id`, `asset_id` or\n`channel_id`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
-    },
-    {
-      operation_id: 'update_workflow',
-      method: 'put',
-      path: '/workflows/{id}',
-      tag: 'workflows',
-      summary: 'Update a workflow',
-      description: 'Changes the name, description, aspect ratio or shots of a workflow. Fields left out keep\ntheir value. When `shots` is given it replaces the whole scene list: a scene whose shot is\nunchanged (same position, prompt, image source and duration) keeps its generated\nartifacts, every other scene returns to `draft`. Each successful update increments\n`version`.\n\nOptimistic concurrency: send the version you last saw either as the `If-Match` header\n(the `ETag` value) or as `version` in the body. If it is not the current version the\nupdate is refused with 412 and the error carries `current_version`. Without either, the\nupdate is applied unconditionally. A workflow that is generating or rendering answers\n409 `workflow_busy`.\n',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: false,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: ['update_workflow'],
-      parameters: [
+      "parameters": [
         {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'The workflow id.',
-          schema: { $ref: '#/components/schemas/WorkflowId' },
-        },
-        {
-          name: 'If-Match',
-          in: 'header',
-          required: false,
-          description: 'The workflow version the change is based on, as returned in `ETag` (`"3"`); a weak\n(`W/"3"`) or bare (`3`) form is accepted too. A version other than the current one\nanswers 412 `precondition_failed`.\n',
-          schema: { type: 'string', minLength: 1, maxLength: 64 },
-        },
+          "name": "Idempotency-Key",
+          "in": "header",
+          "required": false,
+          "description": "A unique key for this logical action, reused on every retry of it. Within five minutes,\\nthe same key with the same body replays the first response byte for byte; the same key\\nwith a different body answers 409 \`idempotency_key_reused\`, and a key whose first request\\nis still running answers 409 \`idempotency_key_in_progress\`. 1 to 255 printable ASCII\\ncharacters (otherwise 400 \`invalid_idempotency_key\`).\\n",
+          "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 255
+          }
+        }
       ],
-      request_body: {
-        required: true,
-        content_type: 'application/json',
-        content_types: ['application/json'],
-        schema: { $ref: '#/components/schemas/UpdateWorkflowRequest' },
+      "request_body": {
+        "required": true,
+        "content_type": "application/json",
+        "content_types": [
+          "application/json"
+        ],
+        "schema": {
+          "$ref": "#/components/schemas/CreateWorkflowRequest"
+        }
       },
-      responses: {
-        '200': {
-          description: 'The updated workflow, with its new `version`.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/Workflow' },
+      "responses": {
+        "201": {
+          "description": "The workflow was created; its scenes are in \`draft\`.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/Workflow"
+          }
         },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '404': {
-          description: 'The resource does not exist or belongs to another account (`not_found`, with `resource`\nand `id`). Also used for a referenced id in the body (an unknown `node_id`, `asset_id` or\n`channel_id`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "404": {
+          "description": "The resource does not exist or belongs to another account (\`not_found\`, with \`resource\`\\nand \`id\`). Also used for a referenced id in the body (an unknown \`node_id\`, \`asset_id\` or\\n\`channel_id\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '409': {
-          description: 'The request conflicts with the current state. Codes: `conflict` (generic, with details\nin extra fields), `idempotency_key_reused` (key reused with a different body),\n`idempotency_key_in_progress` (the first request with this key is still running; retry\nafter `Retry-After`), `workflow_busy`, `generation_in_progress`, `nothing_to_generate`,\n`render_in_progress`, `not_generated`, `no_finished_render`, `not_cancelable`,\n`upload_completed`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "409": {
+          "description": "The request conflicts with the current state. Codes: \`conflict\` (generic, with details\\nin extra fields), \`idempotency_key_reused\` (key reused with a different body),\\n\`idempotency_key_in_progress\` (the first request with this key is still running; retry\\nafter \`Retry-After\`), \`workflow_busy\`, \`generation_in_progress\`, \`nothing_to_generate\`,\\n\`render_in_progress\`, \`not_generated\`, \`no_finished_render\`, \`not_cancelable\`,\\n\`upload_completed\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '412': {
-          description: 'The version given in `If-Match` or `version` is not the current one\n(`precondition_failed`). The error carries `current_version`; re-read and retry.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "413": {
+          "description": "The request or file exceeds a limit. Codes: \`payload_too_large\` (request body),\\n\`asset_too_large\`, \`duration_too_long\`, \`storage_quota_exceeded\`. The error carries\\n\`limit\` where one applies.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '413': {
-          description: 'The request or file exceeds a limit. Codes: `payload_too_large` (request body),\n`asset_too_large`, `duration_too_long`, `storage_quota_exceeded`. The error carries\n`limit` where one applies.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "415": {
+          "description": "The request's content type is not accepted, or the file's content does not match the\\ndeclared \`kind\` (\`unsupported_media_type\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '415': {
-          description: 'The request\'s content type is not accepted, or the file\'s content does not match the\ndeclared `kind` (`unsupported_media_type`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
     },
     {
-      operation_id: 'delete_workflow',
-      method: 'delete',
-      path: '/workflows/{id}',
-      tag: 'workflows',
-      summary: 'Delete a workflow',
-      description: 'Permanently deletes a workflow with its scenes, audio tracks and renders. Credits already\nspent are not returned. A workflow that is generating or rendering answers 409\n`workflow_busy`; scheduled publications of it are canceled.\n',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: false,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: ['delete_workflow'],
-      parameters: [
-        {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'The workflow id.',
-          schema: { $ref: '#/components/schemas/WorkflowId' },
-        },
+      "operation_id": "get_workflow",
+      "method": "get",
+      "path": "/workflows/{id}",
+      "tag": "workflows",
+      "summary": "Get a workflow",
+      "description": "Returns the workflow with its scenes (one per shot, with their generation status and\\nartifacts) and the compiled node graph. The \`ETag\` header carries the current \`version\`,\\nready to send back as \`If-Match\` on \`update_workflow\`.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": false,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [
+        "get_workflow"
       ],
-      request_body: null,
-      responses: {
-        '204': { description: 'The workflow is gone.', content_type: null, schema: null },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '404': {
-          description: 'The resource does not exist or belongs to another account (`not_found`, with `resource`\nand `id`). Also used for a referenced id in the body (an unknown `node_id`, `asset_id` or\n`channel_id`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '409': {
-          description: 'The request conflicts with the current state. Codes: `conflict` (generic, with details\nin extra fields), `idempotency_key_reused` (key reused with a different body),\n`idempotency_key_in_progress` (the first request with this key is still running; retry\nafter `Retry-After`), `workflow_busy`, `generation_in_progress`, `nothing_to_generate`,\n`render_in_progress`, `not_generated`, `no_finished_render`, `not_cancelable`,\n`upload_completed`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
-    },
-    {
-      operation_id: 'import_asset',
-      method: 'post',
-      path: '/storage/ingest',
-      tag: 'assets',
-      summary: 'Import an asset from a URL',
-      description: 'Downloads an image, video or music file from a public URL and stores it in the account\'s\nstorage, returning a hosted copy. The same limits as an upload apply: at most 25 MB for\nan image, 300 MB and 3 minutes for a video, 50 MB and 10 minutes for music, and the\naccount\'s storage quota. A file over a limit answers 413 (`asset_too_large`,\n`duration_too_long` or `storage_quota_exceeded`); content that does not match `kind`\nanswers 415; a URL that cannot be fetched answers 400 `source_unreachable`, and one that points\nat a private or internal address answers 400 `url_not_allowed`.\n',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: true,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: ['import_asset'],
-      parameters: [
+      "parameters": [
         {
-          name: 'Idempotency-Key',
-          in: 'header',
-          required: false,
-          description: 'A unique key for this logical action, reused on every retry of it. Within five minutes,\nthe same key with the same body replays the first response byte for byte; the same key\nwith a different body answers 409 `idempotency_key_reused`, and a key whose first request\nis still running answers 409 `idempotency_key_in_progress`. 1 to 255 printable ASCII\ncharacters (otherwise 400 `invalid_idempotency_key`).\n',
-          schema: { type: 'string', minLength: 1, maxLength: 255 },
-        },
+          "name": "id",
+          "in": "path",
+          "required": true,
+          "description": "The workflow id.",
+          "schema": {
+            "$ref": "#/components/schemas/WorkflowId"
+          }
+        }
       ],
-      request_body: {
-        required: true,
-        content_type: 'application/json',
-        content_types: ['application/json'],
-        schema: { $ref: '#/components/schemas/ImportAssetRequest' },
-      },
-      responses: {
-        '201': {
-          description: 'The asset was fetched, checked and stored.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/Asset' },
+      "request_body": null,
+      "responses": {
+        "200": {
+          "description": "The workflow.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/Workflow"
+          }
         },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '409': {
-          description: 'The request conflicts with the current state. Codes: `conflict` (generic, with details\nin extra fields), `idempotency_key_reused` (key reused with a different body),\n`idempotency_key_in_progress` (the first request with this key is still running; retry\nafter `Retry-After`), `workflow_busy`, `generation_in_progress`, `nothing_to_generate`,\n`render_in_progress`, `not_generated`, `no_finished_render`, `not_cancelable`,\n`upload_completed`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "404": {
+          "description": "The resource does not exist or belongs to another account (\`not_found\`, with \`resource\`\\nand \`id\`). Also used for a referenced id in the body (an unknown \`node_id\`, \`asset_id\` or\\n\`channel_id\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '413': {
-          description: 'The request or file exceeds a limit. Codes: `payload_too_large` (request body),\n`asset_too_large`, `duration_too_long`, `storage_quota_exceeded`. The error carries\n`limit` where one applies.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '415': {
-          description: 'The request\'s content type is not accepted, or the file\'s content does not match the\ndeclared `kind` (`unsupported_media_type`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
     },
     {
-      operation_id: 'create_upload',
-      method: 'post',
-      path: '/uploads',
-      tag: 'assets',
-      summary: 'Open an upload slot',
-      description: 'Reserves a signed, short-lived slot for uploading a local file. The answer holds an\n`upload_url` (which already carries the slot\'s `token`) to send the raw bytes to with\n`put_upload`, the time the slot expires, and the largest file it accepts for that kind.\nDeclaring `bytes` up front lets an oversized file fail here (413) instead of after the\ntransfer.\n',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: true,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: [],
-      parameters: [
-        {
-          name: 'Idempotency-Key',
-          in: 'header',
-          required: false,
-          description: 'A unique key for this logical action, reused on every retry of it. Within five minutes,\nthe same key with the same body replays the first response byte for byte; the same key\nwith a different body answers 409 `idempotency_key_reused`, and a key whose first request\nis still running answers 409 `idempotency_key_in_progress`. 1 to 255 printable ASCII\ncharacters (otherwise 400 `invalid_idempotency_key`).\n',
-          schema: { type: 'string', minLength: 1, maxLength: 255 },
-        },
+      "operation_id": "update_workflow",
+      "method": "put",
+      "path": "/workflows/{id}",
+      "tag": "workflows",
+      "summary": "Update a workflow",
+      "description": "Changes the name, description, aspect ratio or shots of a workflow. Fields left out keep\\ntheir value. When \`shots\` is given it replaces the whole scene list: a scene whose shot is\\nunchanged (same position, prompt, image source and duration) keeps its generated\\nartifacts, every other scene returns to \`draft\`. Each successful update increments\\n\`version\`.\\n\\nOptimistic concurrency: send the version you last saw either as the \`If-Match\` header\\n(the \`ETag\` value) or as \`version\` in the body. If it is not the current version the\\nupdate is refused with 412 and the error carries \`current_version\`. Without either, the\\nupdate is applied unconditionally. A workflow that is generating or rendering answers\\n409 \`workflow_busy\`.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": false,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [
+        "update_workflow"
       ],
-      request_body: {
-        required: true,
-        content_type: 'application/json',
-        content_types: ['application/json'],
-        schema: { $ref: '#/components/schemas/CreateUploadRequest' },
-      },
-      responses: {
-        '201': {
-          description: 'The slot is open until `expires_at`.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/UploadSlot' },
-        },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '409': {
-          description: 'The request conflicts with the current state. Codes: `conflict` (generic, with details\nin extra fields), `idempotency_key_reused` (key reused with a different body),\n`idempotency_key_in_progress` (the first request with this key is still running; retry\nafter `Retry-After`), `workflow_busy`, `generation_in_progress`, `nothing_to_generate`,\n`render_in_progress`, `not_generated`, `no_finished_render`, `not_cancelable`,\n`upload_completed`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '413': {
-          description: 'The request or file exceeds a limit. Codes: `payload_too_large` (request body),\n`asset_too_large`, `duration_too_long`, `storage_quota_exceeded`. The error carries\n`limit` where one applies.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '415': {
-          description: 'The request\'s content type is not accepted, or the file\'s content does not match the\ndeclared `kind` (`unsupported_media_type`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
-    },
-    {
-      operation_id: 'put_upload',
-      method: 'put',
-      path: '/uploads/{id}',
-      tag: 'assets',
-      summary: 'Upload the bytes of a file',
-      description: 'Receives the raw bytes of the file for an open upload slot, checks them against the\nslot\'s kind and limits (size, duration, storage quota), and turns them into an asset. The\n`token` from `upload_url` is required and is the only credential: no API key is\nneeded, so the URL can be handed to a browser or any plain HTTP client. A slot takes\nexactly one file: a second upload answers 409 `upload_completed`; a wrong or expired\ntoken answers 403 `upload_token_invalid`.\n',
-      deprecated: false,
-      secured: false,
-      scopes: [],
-      idempotent: false,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: [],
-      parameters: [
+      "parameters": [
         {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'The upload slot id.',
-          schema: { $ref: '#/components/schemas/UploadId' },
+          "name": "id",
+          "in": "path",
+          "required": true,
+          "description": "The workflow id.",
+          "schema": {
+            "$ref": "#/components/schemas/WorkflowId"
+          }
         },
         {
-          name: 'token',
-          in: 'query',
-          required: true,
-          description: 'The slot\'s secret token, as included in `upload_url`.',
-          schema: { type: 'string', minLength: 1, maxLength: 256 },
-        },
+          "name": "If-Match",
+          "in": "header",
+          "required": false,
+          "description": "The workflow version the change is based on, as returned in \`ETag\` (\`\\"3\\"\`); a weak\\n(\`W/\\"3\\"\`) or bare (\`3\`) form is accepted too. A version other than the current one\\nanswers 412 \`precondition_failed\`.\\n",
+          "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 64
+          }
+        }
       ],
-      request_body: {
-        required: true,
-        content_type: 'application/octet-stream',
-        content_types: ['application/octet-stream'],
-        schema: { type: 'string', format: 'binary' },
+      "request_body": {
+        "required": true,
+        "content_type": "application/json",
+        "content_types": [
+          "application/json"
+        ],
+        "schema": {
+          "$ref": "#/components/schemas/UpdateWorkflowRequest"
+        }
       },
-      responses: {
-        '201': {
-          description: 'The file was stored and is now an asset.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/Asset' },
+      "responses": {
+        "200": {
+          "description": "The updated workflow, with its new \`version\`.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/Workflow"
+          }
         },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '403': {
-          description: 'The key is valid but lacks a scope this operation requires (`forbidden`, with\n`required_scopes`), or an upload token is wrong or expired (`upload_token_invalid`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "404": {
+          "description": "The resource does not exist or belongs to another account (\`not_found\`, with \`resource\`\\nand \`id\`). Also used for a referenced id in the body (an unknown \`node_id\`, \`asset_id\` or\\n\`channel_id\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '404': {
-          description: 'The resource does not exist or belongs to another account (`not_found`, with `resource`\nand `id`). Also used for a referenced id in the body (an unknown `node_id`, `asset_id` or\n`channel_id`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "409": {
+          "description": "The request conflicts with the current state. Codes: \`conflict\` (generic, with details\\nin extra fields), \`idempotency_key_reused\` (key reused with a different body),\\n\`idempotency_key_in_progress\` (the first request with this key is still running; retry\\nafter \`Retry-After\`), \`workflow_busy\`, \`generation_in_progress\`, \`nothing_to_generate\`,\\n\`render_in_progress\`, \`not_generated\`, \`no_finished_render\`, \`not_cancelable\`,\\n\`upload_completed\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '409': {
-          description: 'The request conflicts with the current state. Codes: `conflict` (generic, with details\nin extra fields), `idempotency_key_reused` (key reused with a different body),\n`idempotency_key_in_progress` (the first request with this key is still running; retry\nafter `Retry-After`), `workflow_busy`, `generation_in_progress`, `nothing_to_generate`,\n`render_in_progress`, `not_generated`, `no_finished_render`, `not_cancelable`,\n`upload_completed`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "412": {
+          "description": "The version given in \`If-Match\` or \`version\` is not the current one\\n(\`precondition_failed\`). The error carries \`current_version\`; re-read and retry.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '413': {
-          description: 'The request or file exceeds a limit. Codes: `payload_too_large` (request body),\n`asset_too_large`, `duration_too_long`, `storage_quota_exceeded`. The error carries\n`limit` where one applies.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "413": {
+          "description": "The request or file exceeds a limit. Codes: \`payload_too_large\` (request body),\\n\`asset_too_large\`, \`duration_too_long\`, \`storage_quota_exceeded\`. The error carries\\n\`limit\` where one applies.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '415': {
-          description: 'The request\'s content type is not accepted, or the file\'s content does not match the\ndeclared `kind` (`unsupported_media_type`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "415": {
+          "description": "The request's content type is not accepted, or the file's content does not match the\\ndeclared \`kind\` (\`unsupported_media_type\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
     },
     {
-      operation_id: 'get_asset',
-      method: 'get',
-      path: '/assets/{id}',
-      tag: 'assets',
-      summary: 'Get an asset',
-      description: 'Returns an imported or uploaded asset with a freshly signed `url` and its probed\nproperties (size, content type, duration, dimensions).\n',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: false,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: [],
-      parameters: [
-        {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'The asset id.',
-          schema: { $ref: '#/components/schemas/AssetId' },
-        },
+      "operation_id": "delete_workflow",
+      "method": "delete",
+      "path": "/workflows/{id}",
+      "tag": "workflows",
+      "summary": "Delete a workflow",
+      "description": "Permanently deletes a workflow with its scenes, audio tracks and renders. Credits already\\nspent are not returned. A workflow that is generating or rendering answers 409\\n\`workflow_busy\`; scheduled publications of it are canceled.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": false,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [
+        "delete_workflow"
       ],
-      request_body: null,
-      responses: {
-        '200': {
-          description: 'The asset.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/Asset' },
-        },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '404': {
-          description: 'The resource does not exist or belongs to another account (`not_found`, with `resource`\nand `id`). Also used for a referenced id in the body (an unknown `node_id`, `asset_id` or\n`channel_id`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
-    },
-    {
-      operation_id: 'estimate_cost',
-      method: 'get',
-      path: '/workflows/{id}/cost-estimate',
-      tag: 'generate',
-      summary: 'Estimate the credit cost of generation',
-      description: 'Prices generation without spending anything. `per_scene` lists every scene in scope\n(the whole workflow, or only `node_id`) with its price and whether it already has a clip.\n`total` is the sum over `per_scene`; `remaining` is what `generate_scene` with the same\nscope would reserve right now (for a single `node_id`, its price even if already\ngenerated, since a re-roll is charged again; for the whole workflow, only the scenes not\nyet generated). `sufficient` tells whether `available_credits` covers `remaining`.\n',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: false,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: ['estimate_cost'],
-      parameters: [
+      "parameters": [
         {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'The workflow id.',
-          schema: { $ref: '#/components/schemas/WorkflowId' },
-        },
-        {
-          name: 'node_id',
-          in: 'query',
-          required: false,
-          description: 'Limit the operation to this scene (its video `node_id`). Omit for the whole workflow.',
-          schema: { $ref: '#/components/schemas/NodeId' },
-        },
+          "name": "id",
+          "in": "path",
+          "required": true,
+          "description": "The workflow id.",
+          "schema": {
+            "$ref": "#/components/schemas/WorkflowId"
+          }
+        }
       ],
-      request_body: null,
-      responses: {
-        '200': {
-          description: 'The estimate.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/CostEstimate' },
+      "request_body": null,
+      "responses": {
+        "204": {
+          "description": "The workflow is gone.",
+          "content_type": null,
+          "schema": null
         },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '404': {
-          description: 'The resource does not exist or belongs to another account (`not_found`, with `resource`\nand `id`). Also used for a referenced id in the body (an unknown `node_id`, `asset_id` or\n`channel_id`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "404": {
+          "description": "The resource does not exist or belongs to another account (\`not_found\`, with \`resource\`\\nand \`id\`). Also used for a referenced id in the body (an unknown \`node_id\`, \`asset_id\` or\\n\`channel_id\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "409": {
+          "description": "The request conflicts with the current state. Codes: \`conflict\` (generic, with details\\nin extra fields), \`idempotency_key_reused\` (key reused with a different body),\\n\`idempotency_key_in_progress\` (the first request with this key is still running; retry\\nafter \`Retry-After\`), \`workflow_busy\`, \`generation_in_progress\`, \`nothing_to_generate\`,\\n\`render_in_progress\`, \`not_generated\`, \`no_finished_render\`, \`not_cancelable\`,\\n\`upload_completed\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-      },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
     },
     {
-      operation_id: 'generate_scene',
-      method: 'post',
-      path: '/workflows/{id}/generate',
-      tag: 'generate',
-      summary: 'Generate one scene or every ungenerated scene',
-      description: 'Starts generating the image and clip of one scene (`node_id`), or of every scene that has\nno clip yet when `node_id` is omitted. Naming an already generated scene re-rolls it;\n`reroll_hint` is appended to that scene\'s prompt for this attempt (typically the hint\nreturned by `quality_check`). The price from `estimate_cost` is reserved up front; each\nclip is charged as it is delivered and the reservation of clips that fail is released.\nNothing is stitched: call `create_render` for the final video.\n\nAnswers 202 with the generation job; follow it with `get_generation_status`. Errors:\n402 `insufficient_credits` (extra fields `needed`, `available`), 409\n`generation_in_progress` when a generation of this workflow is still running, 409\n`nothing_to_generate` when every scene already has a clip and no `node_id` was given.\n',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: true,
-      pagination: null,
-      charges_credits: true,
-      async_job: {
-        poll: 'get_generation_status',
-        args: { id: 'workflow_id' },
-        status_field: 'status',
-        terminal: ['succeeded', 'failed'],
-      },
-      mcp_tools: ['generate_scene'],
-      parameters: [
-        {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'The workflow id.',
-          schema: { $ref: '#/components/schemas/WorkflowId' },
-        },
-        {
-          name: 'Idempotency-Key',
-          in: 'header',
-          required: false,
-          description: 'A unique key for this logical action, reused on every retry of it. Within five minutes,\nthe same key with the same body replays the first response byte for byte; the same key\nwith a different body answers 409 `idempotency_key_reused`, and a key whose first request\nis still running answers 409 `idempotency_key_in_progress`. 1 to 255 printable ASCII\ncharacters (otherwise 400 `invalid_idempotency_key`).\n',
-          schema: { type: 'string', minLength: 1, maxLength: 255 },
-        },
+      "operation_id": "import_asset",
+      "method": "post",
+      "path": "/storage/ingest",
+      "tag": "assets",
+      "summary": "Import an asset from a URL",
+      "description": "Downloads an image, video or music file from a public URL and stores it in the account's\\nstorage, returning a hosted copy. The same limits as an upload apply: at most 25 MB for\\nan image, 300 MB and 3 minutes for a video, 50 MB and 10 minutes for music, and the\\naccount's storage quota. A file over a limit answers 413 (\`asset_too_large\`,\\n\`duration_too_long\` or \`storage_quota_exceeded\`); content that does not match \`kind\`\\nanswers 415; a URL that cannot be fetched answers 400 \`source_unreachable\`, and one that points\\nat a private or internal address answers 400 \`url_not_allowed\`.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": true,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [
+        "import_asset"
       ],
-      request_body: {
-        required: false,
-        content_type: 'application/json',
-        content_types: ['application/json'],
-        schema: { $ref: '#/components/schemas/GenerateSceneRequest' },
-      },
-      responses: {
-        '202': {
-          description: 'Generation started; poll `get_generation_status`.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/Generation' },
-        },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '402': {
-          description: 'Not enough available credits for the work asked (`insufficient_credits`). The error\ncarries `needed` and `available`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '404': {
-          description: 'The resource does not exist or belongs to another account (`not_found`, with `resource`\nand `id`). Also used for a referenced id in the body (an unknown `node_id`, `asset_id` or\n`channel_id`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '409': {
-          description: 'The request conflicts with the current state. Codes: `conflict` (generic, with details\nin extra fields), `idempotency_key_reused` (key reused with a different body),\n`idempotency_key_in_progress` (the first request with this key is still running; retry\nafter `Retry-After`), `workflow_busy`, `generation_in_progress`, `nothing_to_generate`,\n`render_in_progress`, `not_generated`, `no_finished_render`, `not_cancelable`,\n`upload_completed`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '413': {
-          description: 'The request or file exceeds a limit. Codes: `payload_too_large` (request body),\n`asset_too_large`, `duration_too_long`, `storage_quota_exceeded`. The error carries\n`limit` where one applies.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '415': {
-          description: 'The request\'s content type is not accepted, or the file\'s content does not match the\ndeclared `kind` (`unsupported_media_type`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
-    },
-    {
-      operation_id: 'get_generation_status',
-      method: 'get',
-      path: '/workflows/{id}/generation-status',
-      tag: 'generate',
-      summary: 'Follow the latest generation of a workflow',
-      description: 'Reports the latest generation of the workflow: a `phase` sentence that can be read aloud\nto a person, overall `progress` from 0 to 1, the job `status`, and every scene with the\nartifacts delivered so far. `status` is `idle` when the workflow was never generated.\n',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: false,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: ['get_generation_status'],
-      parameters: [
+      "parameters": [
         {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'The workflow id.',
-          schema: { $ref: '#/components/schemas/WorkflowId' },
-        },
+          "name": "Idempotency-Key",
+          "in": "header",
+          "required": false,
+          "description": "A unique key for this logical action, reused on every retry of it. Within five minutes,\\nthe same key with the same body replays the first response byte for byte; the same key\\nwith a different body answers 409 \`idempotency_key_reused\`, and a key whose first request\\nis still running answers 409 \`idempotency_key_in_progress\`. 1 to 255 printable ASCII\\ncharacters (otherwise 400 \`invalid_idempotency_key\`).\\n",
+          "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 255
+          }
+        }
       ],
-      request_body: null,
-      responses: {
-        '200': {
-          description: 'The generation status.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/GenerationStatus' },
-        },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '404': {
-          description: 'The resource does not exist or belongs to another account (`not_found`, with `resource`\nand `id`). Also used for a referenced id in the body (an unknown `node_id`, `asset_id` or\n`channel_id`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
+      "request_body": {
+        "required": true,
+        "content_type": "application/json",
+        "content_types": [
+          "application/json"
+        ],
+        "schema": {
+          "$ref": "#/components/schemas/ImportAssetRequest"
+        }
       },
+      "responses": {
+        "201": {
+          "description": "The asset was fetched, checked and stored.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/Asset"
+          }
+        },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "409": {
+          "description": "The request conflicts with the current state. Codes: \`conflict\` (generic, with details\\nin extra fields), \`idempotency_key_reused\` (key reused with a different body),\\n\`idempotency_key_in_progress\` (the first request with this key is still running; retry\\nafter \`Retry-After\`), \`workflow_busy\`, \`generation_in_progress\`, \`nothing_to_generate\`,\\n\`render_in_progress\`, \`not_generated\`, \`no_finished_render\`, \`not_cancelable\`,\\n\`upload_completed\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "413": {
+          "description": "The request or file exceeds a limit. Codes: \`payload_too_large\` (request body),\\n\`asset_too_large\`, \`duration_too_long\`, \`storage_quota_exceeded\`. The error carries\\n\`limit\` where one applies.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "415": {
+          "description": "The request's content type is not accepted, or the file's content does not match the\\ndeclared \`kind\` (\`unsupported_media_type\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
     },
     {
-      operation_id: 'get_workflow_audio',
-      method: 'get',
-      path: '/workflows/{id}/audio',
-      tag: 'audio',
-      summary: 'Get the audio layout of a workflow',
-      description: 'Returns the audio model of the video: for each clip (one per scene, identified by the\nscene\'s video `node_id`), whether its own generated sound is kept and at what level, the\ntracks attached to it, and where it sits on the final timeline. `timeline` flattens all\nof that into the audible segments of the finished video, in playback order.\n',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: false,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: ['get_workflow_audio'],
-      parameters: [
+      "operation_id": "create_upload",
+      "method": "post",
+      "path": "/uploads",
+      "tag": "assets",
+      "summary": "Open an upload slot",
+      "description": "Reserves a signed, short-lived slot for uploading a local file. The answer holds an\\n\`upload_url\` (which already carries the slot's \`token\`) to send the raw bytes to with\\n\`put_upload\`, the time the slot expires, and the largest file it accepts for that kind.\\nDeclaring \`bytes\` up front lets an oversized file fail here (413) instead of after the\\ntransfer.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": true,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [],
+      "parameters": [
         {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'The workflow id.',
-          schema: { $ref: '#/components/schemas/WorkflowId' },
-        },
+          "name": "Idempotency-Key",
+          "in": "header",
+          "required": false,
+          "description": "A unique key for this logical action, reused on every retry of it. Within five minutes,\\nthe same key with the same body replays the first response byte for byte; the same key\\nwith a different body answers 409 \`idempotency_key_reused\`, and a key whose first request\\nis still running answers 409 \`idempotency_key_in_progress\`. 1 to 255 printable ASCII\\ncharacters (otherwise 400 \`invalid_idempotency_key\`).\\n",
+          "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 255
+          }
+        }
       ],
-      request_body: null,
-      responses: {
-        '200': {
-          description: 'The workflow\'s audio layout.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/WorkflowAudio' },
-        },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '404': {
-          description: 'The resource does not exist or belongs to another account (`not_found`, with `resource`\nand `id`). Also used for a referenced id in the body (an unknown `node_id`, `asset_id` or\n`channel_id`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
+      "request_body": {
+        "required": true,
+        "content_type": "application/json",
+        "content_types": [
+          "application/json"
+        ],
+        "schema": {
+          "$ref": "#/components/schemas/CreateUploadRequest"
+        }
       },
+      "responses": {
+        "201": {
+          "description": "The slot is open until \`expires_at\`.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/UploadSlot"
+          }
+        },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "409": {
+          "description": "The request conflicts with the current state. Codes: \`conflict\` (generic, with details\\nin extra fields), \`idempotency_key_reused\` (key reused with a different body),\\n\`idempotency_key_in_progress\` (the first request with this key is still running; retry\\nafter \`Retry-After\`), \`workflow_busy\`, \`generation_in_progress\`, \`nothing_to_generate\`,\\n\`render_in_progress\`, \`not_generated\`, \`no_finished_render\`, \`not_cancelable\`,\\n\`upload_completed\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "413": {
+          "description": "The request or file exceeds a limit. Codes: \`payload_too_large\` (request body),\\n\`asset_too_large\`, \`duration_too_long\`, \`storage_quota_exceeded\`. The error carries\\n\`limit\` where one applies.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "415": {
+          "description": "The request's content type is not accepted, or the file's content does not match the\\ndeclared \`kind\` (\`unsupported_media_type\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
     },
     {
-      operation_id: 'set_clip_native_audio',
-      method: 'patch',
-      path: '/workflows/{id}/clips/{clip_id}/audio',
-      tag: 'audio',
-      summary: 'Set a clip\'s native audio',
-      description: 'Mutes, unmutes or re-levels the sound that was generated with a clip. Only the fields\ngiven change. Takes effect in the next render.\n',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: false,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: ['set_clip_native_audio'],
-      parameters: [
+      "operation_id": "put_upload",
+      "method": "put",
+      "path": "/uploads/{id}",
+      "tag": "assets",
+      "summary": "Upload the bytes of a file",
+      "description": "Receives the raw bytes of the file for an open upload slot, checks them against the\\nslot's kind and limits (size, duration, storage quota), and turns them into an asset. The\\n\`token\` from \`upload_url\` is required and is the only credential: no API key is\\nneeded, so the URL can be handed to a browser or any plain HTTP client. A slot takes\\nexactly one file: a second upload answers 409 \`upload_completed\`; a wrong or expired\\ntoken answers 403 \`upload_token_invalid\`.\\n",
+      "deprecated": false,
+      "secured": false,
+      "scopes": [],
+      "idempotent": false,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [],
+      "parameters": [
         {
-          name: 'clip_id',
-          in: 'path',
-          required: true,
-          description: 'The clip, named by its scene\'s video `node_id`.',
-          schema: { $ref: '#/components/schemas/NodeId' },
+          "name": "id",
+          "in": "path",
+          "required": true,
+          "description": "The upload slot id.",
+          "schema": {
+            "$ref": "#/components/schemas/UploadId"
+          }
         },
         {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'The workflow id.',
-          schema: { $ref: '#/components/schemas/WorkflowId' },
-        },
+          "name": "token",
+          "in": "query",
+          "required": true,
+          "description": "The slot's secret token, as included in \`upload_url\`.",
+          "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 256
+          }
+        }
       ],
-      request_body: {
-        required: true,
-        content_type: 'application/json',
-        content_types: ['application/json'],
-        schema: { $ref: '#/components/schemas/SetNativeAudioRequest' },
+      "request_body": {
+        "required": true,
+        "content_type": "application/octet-stream",
+        "content_types": [
+          "application/octet-stream"
+        ],
+        "schema": {
+          "type": "string",
+          "format": "binary"
+        }
       },
-      responses: {
-        '200': {
-          description: 'The clip\'s updated audio.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ClipAudio' },
+      "responses": {
+        "201": {
+          "description": "The file was stored and is now an asset.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/Asset"
+          }
         },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '404': {
-          description: 'The resource does not exist or belongs to another account (`not_found`, with `resource`\nand `id`). Also used for a referenced id in the body (an unknown `node_id`, `asset_id` or\n`channel_id`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "403": {
+          "description": "The key is valid but lacks a scope this operation requires (\`forbidden\`, with\\n\`required_scopes\`), or an upload token is wrong or expired (\`upload_token_invalid\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '413': {
-          description: 'The request or file exceeds a limit. Codes: `payload_too_large` (request body),\n`asset_too_large`, `duration_too_long`, `storage_quota_exceeded`. The error carries\n`limit` where one applies.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "404": {
+          "description": "The resource does not exist or belongs to another account (\`not_found\`, with \`resource\`\\nand \`id\`). Also used for a referenced id in the body (an unknown \`node_id\`, \`asset_id\` or\\n\`channel_id\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '415': {
-          description: 'The request\'s content type is not accepted, or the file\'s content does not match the\ndeclared `kind` (`unsupported_media_type`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "409": {
+          "description": "The request conflicts with the current state. Codes: \`conflict\` (generic, with details\\nin extra fields), \`idempotency_key_reused\` (key reused with a different body),\\n\`idempotency_key_in_progress\` (the first request with this key is still running; retry\\nafter \`Retry-After\`), \`workflow_busy\`, \`generation_in_progress\`, \`nothing_to_generate\`,\\n\`render_in_progress\`, \`not_generated\`, \`no_finished_render\`, \`not_cancelable\`,\\n\`upload_completed\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "413": {
+          "description": "The request or file exceeds a limit. Codes: \`payload_too_large\` (request body),\\n\`asset_too_large\`, \`duration_too_long\`, \`storage_quota_exceeded\`. The error carries\\n\`limit\` where one applies.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "415": {
+          "description": "The request's content type is not accepted, or the file's content does not match the\\ndeclared \`kind\` (\`unsupported_media_type\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-      },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
     },
     {
-      operation_id: 'attach_track',
-      method: 'post',
-      path: '/workflows/{id}/clips/{clip_id}/tracks',
-      tag: 'audio',
-      summary: 'Attach an audio track to a clip',
-      description: 'Lays an audio asset (music, a voice-over or a sound effect) over the video, anchored to\nthe start of a clip. `offset_s` delays it relative to that clip; `trim_start_s` and\n`trim_end_s` cut the source; fades shape its ends. A track may run past the end of its\nclip and is cut at the end of the video. The asset must carry audio (a music asset, or a\nvideo with a sound stream); otherwise 400 `asset_not_audio`.\n',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: true,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: ['attach_track'],
-      parameters: [
+      "operation_id": "get_asset",
+      "method": "get",
+      "path": "/assets/{id}",
+      "tag": "assets",
+      "summary": "Get an asset",
+      "description": "Returns an imported or uploaded asset with a freshly signed \`url\` and its probed\\nproperties (size, content type, duration, dimensions).\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": false,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [],
+      "parameters": [
         {
-          name: 'clip_id',
-          in: 'path',
-          required: true,
-          description: 'The clip, named by its scene\'s video `node_id`.',
-          schema: { $ref: '#/components/schemas/NodeId' },
-        },
-        {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'The workflow id.',
-          schema: { $ref: '#/components/schemas/WorkflowId' },
-        },
-        {
-          name: 'Idempotency-Key',
-          in: 'header',
-          required: false,
-          description: 'A unique key for this logical action, reused on every retry of it. Within five minutes,\nthe same key with the same body replays the first response byte for byte; the same key\nwith a different body answers 409 `idempotency_key_reused`, and a key whose first request\nis still running answers 409 `idempotency_key_in_progress`. 1 to 255 printable ASCII\ncharacters (otherwise 400 `invalid_idempotency_key`).\n',
-          schema: { type: 'string', minLength: 1, maxLength: 255 },
-        },
+          "name": "id",
+          "in": "path",
+          "required": true,
+          "description": "The asset id.",
+          "schema": {
+            "$ref": "#/components/schemas/AssetId"
+          }
+        }
       ],
-      request_body: {
-        required: true,
-        content_type: 'application/json',
-        content_types: ['application/json'],
-        schema: { $ref: '#/components/schemas/AttachTrackRequest' },
-      },
-      responses: {
-        '201': {
-          description: 'The track is attached.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/Track' },
+      "request_body": null,
+      "responses": {
+        "200": {
+          "description": "The asset.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/Asset"
+          }
         },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '404': {
-          description: 'The resource does not exist or belongs to another account (`not_found`, with `resource`\nand `id`). Also used for a referenced id in the body (an unknown `node_id`, `asset_id` or\n`channel_id`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "404": {
+          "description": "The resource does not exist or belongs to another account (\`not_found\`, with \`resource\`\\nand \`id\`). Also used for a referenced id in the body (an unknown \`node_id\`, \`asset_id\` or\\n\`channel_id\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '409': {
-          description: 'The request conflicts with the current state. Codes: `conflict` (generic, with details\nin extra fields), `idempotency_key_reused` (key reused with a different body),\n`idempotency_key_in_progress` (the first request with this key is still running; retry\nafter `Retry-After`), `workflow_busy`, `generation_in_progress`, `nothing_to_generate`,\n`render_in_progress`, `not_generated`, `no_finished_render`, `not_cancelable`,\n`upload_completed`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '413': {
-          description: 'The request or file exceeds a limit. Codes: `payload_too_large` (request body),\n`asset_too_large`, `duration_too_long`, `storage_quota_exceeded`. The error carries\n`limit` where one applies.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '415': {
-          description: 'The request\'s content type is not accepted, or the file\'s content does not match the\ndeclared `kind` (`unsupported_media_type`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
     },
     {
-      operation_id: 'detach_track',
-      method: 'delete',
-      path: '/workflows/{id}/tracks/{track_id}',
-      tag: 'audio',
-      summary: 'Detach an audio track',
-      description: 'Removes a track from the video. The underlying asset is kept.',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: false,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: ['detach_track'],
-      parameters: [
-        {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'The workflow id.',
-          schema: { $ref: '#/components/schemas/WorkflowId' },
-        },
-        {
-          name: 'track_id',
-          in: 'path',
-          required: true,
-          description: 'The audio track id.',
-          schema: { $ref: '#/components/schemas/TrackId' },
-        },
+      "operation_id": "estimate_cost",
+      "method": "get",
+      "path": "/workflows/{id}/cost-estimate",
+      "tag": "generate",
+      "summary": "Estimate the credit cost of generation",
+      "description": "Prices generation without spending anything. \`per_scene\` lists every scene in scope\\n(the whole workflow, or only \`node_id\`) with its price and whether it already has a clip.\\n\`total\` is the sum over \`per_scene\`; \`remaining\` is what \`generate_scene\` with the same\\nscope would reserve right now (for a single \`node_id\`, its price even if already\\ngenerated, since a re-roll is charged again; for the whole workflow, only the scenes not\\nyet generated). \`sufficient\` tells whether \`available_credits\` covers \`remaining\`.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": false,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [
+        "estimate_cost"
       ],
-      request_body: null,
-      responses: {
-        '204': { description: 'The track was removed.', content_type: null, schema: null },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '404': {
-          description: 'The resource does not exist or belongs to another account (`not_found`, with `resource`\nand `id`). Also used for a referenced id in the body (an unknown `node_id`, `asset_id` or\n`channel_id`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
-    },
-    {
-      operation_id: 'update_track',
-      method: 'patch',
-      path: '/workflows/{id}/tracks/{track_id}',
-      tag: 'audio',
-      summary: 'Adjust an audio track',
-      description: 'Changes the level, placement, trim or fades of an attached track, or moves it to another\nclip with `clip_id`. Only the fields given change; send `trim_end_s: null` to play the\nsource to its end.\n',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: false,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: ['update_track'],
-      parameters: [
+      "parameters": [
         {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'The workflow id.',
-          schema: { $ref: '#/components/schemas/WorkflowId' },
+          "name": "id",
+          "in": "path",
+          "required": true,
+          "description": "The workflow id.",
+          "schema": {
+            "$ref": "#/components/schemas/WorkflowId"
+          }
         },
         {
-          name: 'track_id',
-          in: 'path',
-          required: true,
-          description: 'The audio track id.',
-          schema: { $ref: '#/components/schemas/TrackId' },
-        },
+          "name": "node_id",
+          "in": "query",
+          "required": false,
+          "description": "Limit the operation to this scene (its video \`node_id\`). Omit for the whole workflow.",
+          "schema": {
+            "$ref": "#/components/schemas/NodeId"
+          }
+        }
       ],
-      request_body: {
-        required: true,
-        content_type: 'application/json',
-        content_types: ['application/json'],
-        schema: { $ref: '#/components/schemas/UpdateTrackRequest' },
-      },
-      responses: {
-        '200': {
-          description: 'The updated track.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/Track' },
+      "request_body": null,
+      "responses": {
+        "200": {
+          "description": "The estimate.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/CostEstimate"
+          }
         },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '404': {
-          description: 'The resource does not exist or belongs to another account (`not_found`, with `resource`\nand `id`). Also used for a referenced id in the body (an unknown `node_id`, `asset_id` or\n`channel_id`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "404": {
+          "description": "The resource does not exist or belongs to another account (\`not_found\`, with \`resource\`\\nand \`id\`). Also used for a referenced id in the body (an unknown \`node_id\`, \`asset_id\` or\\n\`channel_id\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '413': {
-          description: 'The request or file exceeds a limit. Codes: `payload_too_large` (request body),\n`asset_too_large`, `duration_too_long`, `storage_quota_exceeded`. The error carries\n`limit` where one applies.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '415': {
-          description: 'The request\'s content type is not accepted, or the file\'s content does not match the\ndeclared `kind` (`unsupported_media_type`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
     },
     {
-      operation_id: 'list_renders',
-      method: 'get',
-      path: '/workflows/{id}/renders',
-      tag: 'renders',
-      summary: 'List a workflow\'s renders',
-      description: 'Lists the renders of one workflow, newest first.',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: false,
-      pagination: 'cursor',
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: ['list_renders'],
-      parameters: [
-        {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'The workflow id.',
-          schema: { $ref: '#/components/schemas/WorkflowId' },
+      "operation_id": "generate_scene",
+      "method": "post",
+      "path": "/workflows/{id}/generate",
+      "tag": "generate",
+      "summary": "Generate one scene or every ungenerated scene",
+      "description": "Starts generating the image and clip of one scene (\`node_id\`), or of every scene that has\\nno clip yet when \`node_id\` is omitted. Naming an already generated scene re-rolls it;\\n\`reroll_hint\` is appended to that scene's prompt for this attempt (typically the hint\\nreturned by \`quality_check\`). The price from \`estimate_cost\` is reserved up front; each\\nclip is charged as it is delivered and the reservation of clips that fail is released.\\nNothing is stitched: call \`create_render\` for the final video.\\n\\nAnswers 202 with the generation job; follow it with \`get_generation_status\`. Errors:\\n402 \`insufficient_credits\` (extra fields \`needed\`, \`available\`), 409\\n\`generation_in_progress\` when a generation of this workflow is still running, 409\\n\`nothing_to_generate\` when every scene already has a clip and no \`node_id\` was given.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": true,
+      "pagination": null,
+      "charges_credits": true,
+      "async_job": {
+        "poll": "get_generation_status",
+        "args": {
+          "id": "workflow_id"
         },
-        {
-          name: 'cursor',
-          in: 'query',
-          required: false,
-          description: 'The `next_cursor` of the previous page. Omit it for the first page. A cursor this list did not hand out answers 400 `invalid_cursor`.',
-          schema: { type: 'string', minLength: 1, maxLength: 512 },
-        },
-        {
-          name: 'limit',
-          in: 'query',
-          required: false,
-          description: 'Largest number of items to return in one page.',
-          schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
-        },
+        "status_field": "status",
+        "terminal": [
+          "succeeded",
+          "failed"
+        ]
+      },
+      "mcp_tools": [
+        "generate_scene"
       ],
-      request_body: null,
-      responses: {
-        '200': {
-          description: 'One page of renders.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/RenderList' },
-        },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '404': {
-          description: 'The resource does not exist or belongs to another account (`not_found`, with `resource`\nand `id`). Also used for a referenced id in the body (an unknown `node_id`, `asset_id` or\n`channel_id`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
-    },
-    {
-      operation_id: 'create_render',
-      method: 'post',
-      path: '/workflows/{id}/renders',
-      tag: 'renders',
-      summary: 'Render the final video',
-      description: 'Queues a render of the workflow\'s current version: every scene\'s clip is stitched in\norder and the audio layout is mixed in. Rendering reuses clips: scenes that already have\na clip are used untouched and never charged again, and stitching itself is free. Scenes\nwithout a clip are generated first, which does spend credits (reserved up front, 402\n`insufficient_credits` when not covered). If the render fails after producing some\nclips, only the clips delivered are charged and the rest of the reservation is released.\nOne render per workflow runs at a time: 409 `render_in_progress` otherwise.\n\nAnswers 202 with the render job; poll `get_render` until it is `succeeded`, `failed` or\n`canceled`.\n',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: true,
-      pagination: null,
-      charges_credits: true,
-      async_job: {
-        poll: 'get_render',
-        args: { id: 'workflow_id', job_id: 'id' },
-        status_field: 'status',
-        terminal: ['succeeded', 'failed', 'canceled'],
-      },
-      mcp_tools: ['create_render'],
-      parameters: [
+      "parameters": [
         {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'The workflow id.',
-          schema: { $ref: '#/components/schemas/WorkflowId' },
+          "name": "id",
+          "in": "path",
+          "required": true,
+          "description": "The workflow id.",
+          "schema": {
+            "$ref": "#/components/schemas/WorkflowId"
+          }
         },
         {
-          name: 'Idempotency-Key',
-          in: 'header',
-          required: false,
-          description: 'A unique key for this logical action, reused on every retry of it. Within five minutes,\nthe same key with the same body replays the first response byte for byte; the same key\nwith a different body answers 409 `idempotency_key_reused`, and a key whose first request\nis still running answers 409 `idempotency_key_in_progress`. 1 to 255 printable ASCII\ncharacters (otherwise 400 `invalid_idempotency_key`).\n',
-          schema: { type: 'string', minLength: 1, maxLength: 255 },
-        },
+          "name": "Idempotency-Key",
+          "in": "header",
+          "required": false,
+          "description": "A unique key for this logical action, reused on every retry of it. Within five minutes,\\nthe same key with the same body replays the first response byte for byte; the same key\\nwith a different body answers 409 \`idempotency_key_reused\`, and a key whose first request\\nis still running answers 409 \`idempotency_key_in_progress\`. 1 to 255 printable ASCII\\ncharacters (otherwise 400 \`invalid_idempotency_key\`).\\n",
+          "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 255
+          }
+        }
       ],
-      request_body: {
-        required: false,
-        content_type: 'application/json',
-        content_types: ['application/json'],
-        schema: { $ref: '#/components/schemas/CreateRenderRequest' },
+      "request_body": {
+        "required": false,
+        "content_type": "application/json",
+        "content_types": [
+          "application/json"
+        ],
+        "schema": {
+          "$ref": "#/components/schemas/GenerateSceneRequest"
+        }
       },
-      responses: {
-        '202': {
-          description: 'The render is queued; poll `get_render`.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/Render' },
+      "responses": {
+        "202": {
+          "description": "Generation started; poll \`get_generation_status\`.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/Generation"
+          }
         },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '402': {
-          description: 'Not enough available credits for the work asked (`insufficient_credits`). The error\ncarries `needed` and `available`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "402": {
+          "description": "Not enough available credits for the work asked (\`insufficient_credits\`). The error\\ncarries \`needed\` and \`available\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '404': {
-          description: 'The resource does not exist or belongs to another account (`not_found`, with `resource`\nand `id`). Also used for a referenced id in the body (an unknown `node_id`, `asset_id` or\n`channel_id`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "404": {
+          "description": "The resource does not exist or belongs to another account (\`not_found\`, with \`resource\`\\nand \`id\`). Also used for a referenced id in the body (an unknown \`node_id\`, \`asset_id\` or\\n\`channel_id\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '409': {
-          description: 'The request conflicts with the current state. Codes: `conflict` (generic, with details\nin extra fields), `idempotency_key_reused` (key reused with a different body),\n`idempotency_key_in_progress` (the first request with this key is still running; retry\nafter `Retry-After`), `workflow_busy`, `generation_in_progress`, `nothing_to_generate`,\n`render_in_progress`, `not_generated`, `no_finished_render`, `not_cancelable`,\n`upload_completed`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "409": {
+          "description": "The request conflicts with the current state. Codes: \`conflict\` (generic, with details\\nin extra fields), \`idempotency_key_reused\` (key reused with a different body),\\n\`idempotency_key_in_progress\` (the first request with this key is still running; retry\\nafter \`Retry-After\`), \`workflow_busy\`, \`generation_in_progress\`, \`nothing_to_generate\`,\\n\`render_in_progress\`, \`not_generated\`, \`no_finished_render\`, \`not_cancelable\`,\\n\`upload_completed\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '413': {
-          description: 'The request or file exceeds a limit. Codes: `payload_too_large` (request body),\n`asset_too_large`, `duration_too_long`, `storage_quota_exceeded`. The error carries\n`limit` where one applies.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "413": {
+          "description": "The request or file exceeds a limit. Codes: \`payload_too_large\` (request body),\\n\`asset_too_large\`, \`duration_too_long\`, \`storage_quota_exceeded\`. The error carries\\n\`limit\` where one applies.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '415': {
-          description: 'The request\'s content type is not accepted, or the file\'s content does not match the\ndeclared `kind` (`unsupported_media_type`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "415": {
+          "description": "The request's content type is not accepted, or the file's content does not match the\\ndeclared \`kind\` (\`unsupported_media_type\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
     },
     {
-      operation_id: 'get_render',
-      method: 'get',
-      path: '/workflows/{id}/renders/{job_id}',
-      tag: 'renders',
-      summary: 'Get a render',
-      description: 'Returns a render job with its progress and, once it succeeded, a signed `url` to the\nvideo valid until `url_expires_at` (fetch the render again for a fresh link).\n',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: false,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: ['get_render'],
-      parameters: [
-        {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'The workflow id.',
-          schema: { $ref: '#/components/schemas/WorkflowId' },
-        },
-        {
-          name: 'job_id',
-          in: 'path',
-          required: true,
-          description: 'The render id.',
-          schema: { $ref: '#/components/schemas/RenderId' },
-        },
+      "operation_id": "get_generation_status",
+      "method": "get",
+      "path": "/workflows/{id}/generation-status",
+      "tag": "generate",
+      "summary": "Follow the latest generation of a workflow",
+      "description": "Reports the latest generation of the workflow: a \`phase\` sentence that can be read aloud\\nto a person, overall \`progress\` from 0 to 1, the job \`status\`, and every scene with the\\nartifacts delivered so far. \`status\` is \`idle\` when the workflow was never generated.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": false,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [
+        "get_generation_status"
       ],
-      request_body: null,
-      responses: {
-        '200': {
-          description: 'The render.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/Render' },
-        },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '404': {
-          description: 'The resource does not exist or belongs to another account (`not_found`, with `resource`\nand `id`). Also used for a referenced id in the body (an unknown `node_id`, `asset_id` or\n`channel_id`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
-    },
-    {
-      operation_id: 'update_render',
-      method: 'patch',
-      path: '/workflows/{id}/renders/{job_id}',
-      tag: 'renders',
-      summary: 'Relabel or cancel a render',
-      description: 'Used by the canvas app: sets or clears a render\'s `label`, and/or cancels a render that\nis still queued or running with `cancel: true`. Canceling releases the credits reserved\nfor clips not yet delivered. Canceling a finished render answers 409 `not_cancelable`.\n',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: false,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: [],
-      parameters: [
+      "parameters": [
         {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'The workflow id.',
-          schema: { $ref: '#/components/schemas/WorkflowId' },
-        },
-        {
-          name: 'job_id',
-          in: 'path',
-          required: true,
-          description: 'The render id.',
-          schema: { $ref: '#/components/schemas/RenderId' },
-        },
+          "name": "id",
+          "in": "path",
+          "required": true,
+          "description": "The workflow id.",
+          "schema": {
+            "$ref": "#/components/schemas/WorkflowId"
+          }
+        }
       ],
-      request_body: {
-        required: true,
-        content_type: 'application/json',
-        content_types: ['application/json'],
-        schema: { $ref: '#/components/schemas/UpdateRenderRequest' },
-      },
-      responses: {
-        '200': {
-          description: 'The updated render.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/Render' },
+      "request_body": null,
+      "responses": {
+        "200": {
+          "description": "The generation status.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/GenerationStatus"
+          }
         },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '404': {
-          description: 'The resource does not exist or belongs to another account (`not_found`, with `resource`\nand `id`). Also used for a referenced id in the body (an unknown `node_id`, `asset_id` or\n`channel_id`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "404": {
+          "description": "The resource does not exist or belongs to another account (\`not_found\`, with \`resource\`\\nand \`id\`). Also used for a referenced id in the body (an unknown \`node_id\`, \`asset_id\` or\\n\`channel_id\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '409': {
-          description: 'The request conflicts with the current state. Codes: `conflict` (generic, with details\nin extra fields), `idempotency_key_reused` (key reused with a different body),\n`idempotency_key_in_progress` (the first request with this key is still running; retry\nafter `Retry-After`), `workflow_busy`, `generation_in_progress`, `nothing_to_generate`,\n`render_in_progress`, `not_generated`, `no_finished_render`, `not_cancelable`,\n`upload_completed`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '413': {
-          description: 'The request or file exceeds a limit. Codes: `payload_too_large` (request body),\n`asset_too_large`, `duration_too_long`, `storage_quota_exceeded`. The error carries\n`limit` where one applies.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '415': {
-          description: 'The request\'s content type is not accepted, or the file\'s content does not match the\ndeclared `kind` (`unsupported_media_type`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
     },
     {
-      operation_id: 'list_all_renders',
-      method: 'get',
-      path: '/renders',
-      tag: 'renders',
-      summary: 'List renders across workflows',
-      description: 'Lists every render of the account, newest first, optionally filtered by status.',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: false,
-      pagination: 'cursor',
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: ['list_all_renders'],
-      parameters: [
-        {
-          name: 'cursor',
-          in: 'query',
-          required: false,
-          description: 'The `next_cursor` of the previous page. Omit it for the first page. A cursor this list did not hand out answers 400 `invalid_cursor`.',
-          schema: { type: 'string', minLength: 1, maxLength: 512 },
-        },
-        {
-          name: 'limit',
-          in: 'query',
-          required: false,
-          description: 'Largest number of items to return in one page.',
-          schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
-        },
-        {
-          name: 'status',
-          in: 'query',
-          required: false,
-          description: 'Only renders in this state.',
-          schema: { $ref: '#/components/schemas/RenderStatus' },
-        },
+      "operation_id": "get_workflow_audio",
+      "method": "get",
+      "path": "/workflows/{id}/audio",
+      "tag": "audio",
+      "summary": "Get the audio layout of a workflow",
+      "description": "Returns the audio model of the video: for each clip (one per scene, identified by the\\nscene's video \`node_id\`), whether its own generated sound is kept and at what level, the\\ntracks attached to it, and where it sits on the final timeline. \`timeline\` flattens all\\nof that into the audible segments of the finished video, in playback order.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": false,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [
+        "get_workflow_audio"
       ],
-      request_body: null,
-      responses: {
-        '200': {
-          description: 'One page of renders.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/RenderList' },
-        },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
-    },
-    {
-      operation_id: 'quality_check',
-      method: 'post',
-      path: '/workflows/{id}/quality-check',
-      tag: 'review',
-      summary: 'Check the quality of a scene or the final video',
-      description: 'Reviews one scene\'s clip (`node_id`) or, without it, the latest succeeded render. Two\npasses run: a media probe (the file has the expected duration, a video stream and an\naudio stream) and a visual rubric that looks for generation defects (black or frozen\nframes, silence, distorted anatomy, identity drift between frames). `failures` lists\neach failed check; `reroll_hint` is a short prompt addition meant for `generate_scene`.\nA target with no media yet answers 409 (`not_generated` for a scene, `no_finished_render`\nfor the video). Free; nothing is changed.\n',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: false,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: ['quality_check'],
-      parameters: [
+      "parameters": [
         {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'The workflow id.',
-          schema: { $ref: '#/components/schemas/WorkflowId' },
-        },
+          "name": "id",
+          "in": "path",
+          "required": true,
+          "description": "The workflow id.",
+          "schema": {
+            "$ref": "#/components/schemas/WorkflowId"
+          }
+        }
       ],
-      request_body: {
-        required: false,
-        content_type: 'application/json',
-        content_types: ['application/json'],
-        schema: { $ref: '#/components/schemas/QualityCheckRequest' },
-      },
-      responses: {
-        '200': {
-          description: 'The quality report.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/QualityReport' },
+      "request_body": null,
+      "responses": {
+        "200": {
+          "description": "The workflow's audio layout.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/WorkflowAudio"
+          }
         },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '404': {
-          description: 'The resource does not exist or belongs to another account (`not_found`, with `resource`\nand `id`). Also used for a referenced id in the body (an unknown `node_id`, `asset_id` or\n`channel_id`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "404": {
+          "description": "The resource does not exist or belongs to another account (\`not_found\`, with \`resource\`\\nand \`id\`). Also used for a referenced id in the body (an unknown \`node_id\`, \`asset_id\` or\\n\`channel_id\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '409': {
-          description: 'The request conflicts with the current state. Codes: `conflict` (generic, with details\nin extra fields), `idempotency_key_reused` (key reused with a different body),\n`idempotency_key_in_progress` (the first request with this key is still running; retry\nafter `Retry-After`), `workflow_busy`, `generation_in_progress`, `nothing_to_generate`,\n`render_in_progress`, `not_generated`, `no_finished_render`, `not_cancelable`,\n`upload_completed`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '413': {
-          description: 'The request or file exceeds a limit. Codes: `payload_too_large` (request body),\n`asset_too_large`, `duration_too_long`, `storage_quota_exceeded`. The error carries\n`limit` where one applies.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '415': {
-          description: 'The request\'s content type is not accepted, or the file\'s content does not match the\ndeclared `kind` (`unsupported_media_type`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
     },
     {
-      operation_id: 'get_scene_frame',
-      method: 'post',
-      path: '/workflows/{id}/scene-frame',
-      tag: 'review',
-      summary: 'Grab a still frame',
-      description: 'Extracts one still image from a scene\'s clip (`node_id`) or, without it, from the latest\nsucceeded render, at `at_s` seconds (default: the middle). Returns a signed, expiring\nimage URL. A target with no media yet answers 409 (`not_generated` or\n`no_finished_render`).\n',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: false,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: ['get_scene_frame'],
-      parameters: [
-        {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'The workflow id.',
-          schema: { $ref: '#/components/schemas/WorkflowId' },
-        },
+      "operation_id": "set_clip_native_audio",
+      "method": "patch",
+      "path": "/workflows/{id}/clips/{clip_id}/audio",
+      "tag": "audio",
+      "summary": "Set a clip's native audio",
+      "description": "Mutes, unmutes or re-levels the sound that was generated with a clip. Only the fields\\ngiven change. Takes effect in the next render.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": false,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [
+        "set_clip_native_audio"
       ],
-      request_body: {
-        required: false,
-        content_type: 'application/json',
-        content_types: ['application/json'],
-        schema: { $ref: '#/components/schemas/SceneFrameRequest' },
-      },
-      responses: {
-        '200': {
-          description: 'The frame.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/SceneFrame' },
-        },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '404': {
-          description: 'The resource does not exist or belongs to another account (`not_found`, with `resource`\nand `id`). Also used for a referenced id in the body (an unknown `node_id`, `asset_id` or\n`channel_id`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '409': {
-          description: 'The request conflicts with the current state. Codes: `conflict` (generic, with details\nin extra fields), `idempotency_key_reused` (key reused with a different body),\n`idempotency_key_in_progress` (the first request with this key is still running; retry\nafter `Retry-After`), `workflow_busy`, `generation_in_progress`, `nothing_to_generate`,\n`render_in_progress`, `not_generated`, `no_finished_render`, `not_cancelable`,\n`upload_completed`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '413': {
-          description: 'The request or file exceeds a limit. Codes: `payload_too_large` (request body),\n`asset_too_large`, `duration_too_long`, `storage_quota_exceeded`. The error carries\n`limit` where one applies.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '415': {
-          description: 'The request\'s content type is not accepted, or the file\'s content does not match the\ndeclared `kind` (`unsupported_media_type`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
-    },
-    {
-      operation_id: 'list_channels',
-      method: 'get',
-      path: '/channels',
-      tag: 'publish',
-      summary: 'List connected channels',
-      description: 'Lists the social channels connected to the account. `connected` is false (and `data`\nempty) when there are none; channels are connected in the app\'s settings by a person, or\nby an admin key with `connect_channel`.\n',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: false,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: ['list_channels'],
-      parameters: [],
-      request_body: null,
-      responses: {
-        '200': {
-          description: 'The connected channels.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ChannelList' },
-        },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
-    },
-    {
-      operation_id: 'connect_channel',
-      method: 'post',
-      path: '/channels',
-      tag: 'publish',
-      summary: 'Connect a channel',
-      description: 'Connects a publishing channel to an account, storing the platform credentials encrypted.\nCredentials are write-only: no answer ever includes them. Requires the `admin` scope.\n',
-      deprecated: false,
-      secured: true,
-      scopes: ['admin'],
-      idempotent: true,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: [],
-      parameters: [
+      "parameters": [
         {
-          name: 'Idempotency-Key',
-          in: 'header',
-          required: false,
-          description: 'A unique key for this logical action, reused on every retry of it. Within five minutes,\nthe same key with the same body replays the first response byte for byte; the same key\nwith a different body answers 409 `idempotency_key_reused`, and a key whose first request\nis still running answers 409 `idempotency_key_in_progress`. 1 to 255 printable ASCII\ncharacters (otherwise 400 `invalid_idempotency_key`).\n',
-          schema: { type: 'string', minLength: 1, maxLength: 255 },
+          "name": "clip_id",
+          "in": "path",
+          "required": true,
+          "description": "The clip, named by its scene's video \`node_id\`.",
+          "schema": {
+            "$ref": "#/components/schemas/NodeId"
+          }
         },
+        {
+          "name": "id",
+          "in": "path",
+          "required": true,
+          "description": "The workflow id.",
+          "schema": {
+            "$ref": "#/components/schemas/WorkflowId"
+          }
+        }
       ],
-      request_body: {
-        required: true,
-        content_type: 'application/json',
-        content_types: ['application/json'],
-        schema: { $ref: '#/components/schemas/ConnectChannelRequest' },
+      "request_body": {
+        "required": true,
+        "content_type": "application/json",
+        "content_types": [
+          "application/json"
+        ],
+        "schema": {
+          "$ref": "#/components/schemas/SetNativeAudioRequest"
+        }
       },
-      responses: {
-        '201': {
-          description: 'The channel is connected.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/Channel' },
+      "responses": {
+        "200": {
+          "description": "The clip's updated audio.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ClipAudio"
+          }
         },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '403': {
-          description: 'The key is valid but lacks a scope this operation requires (`forbidden`, with\n`required_scopes`), or an upload token is wrong or expired (`upload_token_invalid`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "404": {
+          "description": "The resource does not exist or belongs to another account (\`not_found\`, with \`resource\`\\nand \`id\`). Also used for a referenced id in the body (an unknown \`node_id\`, \`asset_id\` or\\n\`channel_id\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '404': {
-          description: 'The resource does not exist or belongs to another account (`not_found`, with `resource`\nand `id`). Also used for a referenced id in the body (an unknown `node_id`, `asset_id` or\n`channel_id`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "413": {
+          "description": "The request or file exceeds a limit. Codes: \`payload_too_large\` (request body),\\n\`asset_too_large\`, \`duration_too_long\`, \`storage_quota_exceeded\`. The error carries\\n\`limit\` where one applies.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '409': {
-          description: 'The request conflicts with the current state. Codes: `conflict` (generic, with details\nin extra fields), `idempotency_key_reused` (key reused with a different body),\n`idempotency_key_in_progress` (the first request with this key is still running; retry\nafter `Retry-After`), `workflow_busy`, `generation_in_progress`, `nothing_to_generate`,\n`render_in_progress`, `not_generated`, `no_finished_render`, `not_cancelable`,\n`upload_completed`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "415": {
+          "description": "The request's content type is not accepted, or the file's content does not match the\\ndeclared \`kind\` (\`unsupported_media_type\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '413': {
-          description: 'The request or file exceeds a limit. Codes: `payload_too_large` (request body),\n`asset_too_large`, `duration_too_long`, `storage_quota_exceeded`. The error carries\n`limit` where one applies.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '415': {
-          description: 'The request\'s content type is not accepted, or the file\'s content does not match the\ndeclared `kind` (`unsupported_media_type`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
     },
     {
-      operation_id: 'publish_video',
-      method: 'post',
-      path: '/workflows/{id}/publish',
-      tag: 'publish',
-      summary: 'Publish or schedule the rendered video',
-      description: 'Posts the workflow\'s latest succeeded render to a connected channel, now or, with\n`when`, at that time through Lavendly\'s own scheduler. The server builds the platform\'s\nupload and post payload and always sets the platform\'s AI-generated-content disclosure.\nAnswers 202 with the publication; poll `get_publication`. Errors: 409 `no_finished_render`\nwhen the workflow has no succeeded render, 400 `schedule_in_past` when `when` is not in the\nfuture, 404 for an unknown channel.\n',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: true,
-      pagination: null,
-      charges_credits: false,
-      async_job: {
-        poll: 'get_publication',
-        args: { id: 'id' },
-        status_field: 'status',
-        terminal: ['published', 'failed', 'canceled'],
-      },
-      mcp_tools: ['publish_video', 'schedule_video'],
-      parameters: [
-        {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'The workflow id.',
-          schema: { $ref: '#/components/schemas/WorkflowId' },
-        },
-        {
-          name: 'Idempotency-Key',
-          in: 'header',
-          required: false,
-          description: 'A unique key for this logical action, reused on every retry of it. Within five minutes,\nthe same key with the same body replays the first response byte for byte; the same key\nwith a different body answers 409 `idempotency_key_reused`, and a key whose first request\nis still running answers 409 `idempotency_key_in_progress`. 1 to 255 printable ASCII\ncharacters (otherwise 400 `invalid_idempotency_key`).\n',
-          schema: { type: 'string', minLength: 1, maxLength: 255 },
-        },
+      "operation_id": "attach_track",
+      "method": "post",
+      "path": "/workflows/{id}/clips/{clip_id}/tracks",
+      "tag": "audio",
+      "summary": "Attach an audio track to a clip",
+      "description": "Lays an audio asset (music, a voice-over or a sound effect) over the video, anchored to\\nthe start of a clip. \`offset_s\` delays it relative to that clip; \`trim_start_s\` and\\n\`trim_end_s\` cut the source; fades shape its ends. A track may run past the end of its\\nclip and is cut at the end of the video. The asset must carry audio (a music asset, or a\\nvideo with a sound stream); otherwise 400 \`asset_not_audio\`.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": true,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [
+        "attach_track"
       ],
-      request_body: {
-        required: true,
-        content_type: 'application/json',
-        content_types: ['application/json'],
-        schema: { $ref: '#/components/schemas/PublishRequest' },
-      },
-      responses: {
-        '202': {
-          description: 'The publication is queued or scheduled; poll `get_publication`.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/Publication' },
-        },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '404': {
-          description: 'The resource does not exist or belongs to another account (`not_found`, with `resource`\nand `id`). Also used for a referenced id in the body (an unknown `node_id`, `asset_id` or\n`channel_id`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '409': {
-          description: 'The request conflicts with the current state. Codes: `conflict` (generic, with details\nin extra fields), `idempotency_key_reused` (key reused with a different body),\n`idempotency_key_in_progress` (the first request with this key is still running; retry\nafter `Retry-After`), `workflow_busy`, `generation_in_progress`, `nothing_to_generate`,\n`render_in_progress`, `not_generated`, `no_finished_render`, `not_cancelable`,\n`upload_completed`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '413': {
-          description: 'The request or file exceeds a limit. Codes: `payload_too_large` (request body),\n`asset_too_large`, `duration_too_long`, `storage_quota_exceeded`. The error carries\n`limit` where one applies.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '415': {
-          description: 'The request\'s content type is not accepted, or the file\'s content does not match the\ndeclared `kind` (`unsupported_media_type`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
-    },
-    {
-      operation_id: 'get_publication',
-      method: 'get',
-      path: '/publications/{id}',
-      tag: 'publish',
-      summary: 'Get a publication',
-      description: 'Returns a publication with its status; once `published`, `published_url` links to the\npost on the platform.\n',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: false,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: [],
-      parameters: [
+      "parameters": [
         {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'The publication id.',
-          schema: { $ref: '#/components/schemas/PublicationId' },
+          "name": "clip_id",
+          "in": "path",
+          "required": true,
+          "description": "The clip, named by its scene's video \`node_id\`.",
+          "schema": {
+            "$ref": "#/components/schemas/NodeId"
+          }
         },
+        {
+          "name": "id",
+          "in": "path",
+          "required": true,
+          "description": "The workflow id.",
+          "schema": {
+            "$ref": "#/components/schemas/WorkflowId"
+          }
+        },
+        {
+          "name": "Idempotency-Key",
+          "in": "header",
+          "required": false,
+          "description": "A unique key for this logical action, reused on every retry of it. Within five minutes,\\nthe same key with the same body replays the first response byte for byte; the same key\\nwith a different body answers 409 \`idempotency_key_reused\`, and a key whose first request\\nis still running answers 409 \`idempotency_key_in_progress\`. 1 to 255 printable ASCII\\ncharacters (otherwise 400 \`invalid_idempotency_key\`).\\n",
+          "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 255
+          }
+        }
       ],
-      request_body: null,
-      responses: {
-        '200': {
-          description: 'The publication.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/Publication' },
-        },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '404': {
-          description: 'The resource does not exist or belongs to another account (`not_found`, with `resource`\nand `id`). Also used for a referenced id in the body (an unknown `node_id`, `asset_id` or\n`channel_id`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
+      "request_body": {
+        "required": true,
+        "content_type": "application/json",
+        "content_types": [
+          "application/json"
+        ],
+        "schema": {
+          "$ref": "#/components/schemas/AttachTrackRequest"
+        }
       },
+      "responses": {
+        "201": {
+          "description": "The track is attached.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/Track"
+          }
+        },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "404": {
+          "description": "The resource does not exist or belongs to another account (\`not_found\`, with \`resource\`\\nand \`id\`). Also used for a referenced id in the body (an unknown \`node_id\`, \`asset_id\` or\\n\`channel_id\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "409": {
+          "description": "The request conflicts with the current state. Codes: \`conflict\` (generic, with details\\nin extra fields), \`idempotency_key_reused\` (key reused with a different body),\\n\`idempotency_key_in_progress\` (the first request with this key is still running; retry\\nafter \`Retry-After\`), \`workflow_busy\`, \`generation_in_progress\`, \`nothing_to_generate\`,\\n\`render_in_progress\`, \`not_generated\`, \`no_finished_render\`, \`not_cancelable\`,\\n\`upload_completed\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "413": {
+          "description": "The request or file exceeds a limit. Codes: \`payload_too_large\` (request body),\\n\`asset_too_large\`, \`duration_too_long\`, \`storage_quota_exceeded\`. The error carries\\n\`limit\` where one applies.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "415": {
+          "description": "The request's content type is not accepted, or the file's content does not match the\\ndeclared \`kind\` (\`unsupported_media_type\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
     },
     {
-      operation_id: 'cancel_publication',
-      method: 'post',
-      path: '/publications/{id}/cancel',
-      tag: 'publish',
-      summary: 'Cancel a scheduled publication',
-      description: 'Cancels a publication that has not started uploading yet (status `scheduled`). Canceling\none that is already canceled answers it unchanged; one that is publishing, published or\nfailed answers 409 `not_cancelable`.\n',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: false,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: [],
-      parameters: [
-        {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'The publication id.',
-          schema: { $ref: '#/components/schemas/PublicationId' },
-        },
+      "operation_id": "detach_track",
+      "method": "delete",
+      "path": "/workflows/{id}/tracks/{track_id}",
+      "tag": "audio",
+      "summary": "Detach an audio track",
+      "description": "Removes a track from the video. The underlying asset is kept.",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": false,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [
+        "detach_track"
       ],
-      request_body: null,
-      responses: {
-        '200': {
-          description: 'The canceled publication.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/Publication' },
-        },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '404': {
-          description: 'The resource does not exist or belongs to another account (`not_found`, with `resource`\nand `id`). Also used for a referenced id in the body (an unknown `node_id`, `asset_id` or\n`channel_id`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '409': {
-          description: 'The request conflicts with the current state. Codes: `conflict` (generic, with details\nin extra fields), `idempotency_key_reused` (key reused with a different body),\n`idempotency_key_in_progress` (the first request with this key is still running; retry\nafter `Retry-After`), `workflow_busy`, `generation_in_progress`, `nothing_to_generate`,\n`render_in_progress`, `not_generated`, `no_finished_render`, `not_cancelable`,\n`upload_completed`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
-    },
-    {
-      operation_id: 'get_ledger',
-      method: 'get',
-      path: '/ledger',
-      tag: 'ledger',
-      summary: 'Get the credit balance and ledger entries',
-      description: 'Returns the account\'s credit position and one page of its ledger, newest entry first.\nThe ledger is append-only: `grant` adds credits, `reserve` holds some for pending work,\n`commit` spends held credits, `release` returns held credits unspent. `balance` is\ngrants minus commits, `reserved` is what open reservations hold, and `available`\n(balance minus reserved) is what new work can use.\n',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: false,
-      pagination: 'cursor',
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: ['get_ledger'],
-      parameters: [
+      "parameters": [
         {
-          name: 'cursor',
-          in: 'query',
-          required: false,
-          description: 'The `next_cursor` of the previous page. Omit it for the first page. A cursor this list did not hand out answers 400 `invalid_cursor`.',
-          schema: { type: 'string', minLength: 1, maxLength: 512 },
+          "name": "id",
+          "in": "path",
+          "required": true,
+          "description": "The workflow id.",
+          "schema": {
+            "$ref": "#/components/schemas/WorkflowId"
+          }
         },
         {
-          name: 'limit',
-          in: 'query',
-          required: false,
-          description: 'Largest number of items to return in one page.',
-          schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
-        },
+          "name": "track_id",
+          "in": "path",
+          "required": true,
+          "description": "The audio track id.",
+          "schema": {
+            "$ref": "#/components/schemas/TrackId"
+          }
+        }
       ],
-      request_body: null,
-      responses: {
-        '200': {
-          description: 'The credit position and one page of entries.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/Ledger' },
+      "request_body": null,
+      "responses": {
+        "204": {
+          "description": "The track was removed.",
+          "content_type": null,
+          "schema": null
         },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "404": {
+          "description": "The resource does not exist or belongs to another account (\`not_found\`, with \`resource\`\\nand \`id\`). Also used for a referenced id in the body (an unknown \`node_id\`, \`asset_id\` or\\n\`channel_id\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-      },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
     },
     {
-      operation_id: 'reserve_credits',
-      method: 'post',
-      path: '/ledger/reservations',
-      tag: 'ledger',
-      summary: 'Reserve credits',
-      description: 'For service keys running their own paid work: holds `amount` credits out of `available`\nuntil the reservation is committed, refunded, or expires after `expires_in_s` seconds\n(default one hour; an expired reservation is released automatically). `metadata` is\nkept with the reservation for the caller\'s own bookkeeping. 402 `insufficient_credits` when\n`available` is too low. Requires the `ledger:write` scope.\n',
-      deprecated: false,
-      secured: true,
-      scopes: ['ledger:write'],
-      idempotent: true,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: [],
-      parameters: [
-        {
-          name: 'Idempotency-Key',
-          in: 'header',
-          required: false,
-          description: 'A unique key for this logical action, reused on every retry of it. Within five minutes,\nthe same key with the same body replays the first response byte for byte; the same key\nwith a different body answers 409 `idempotency_key_reused`, and a key whose first request\nis still running answers 409 `idempotency_key_in_progress`. 1 to 255 printable ASCII\ncharacters (otherwise 400 `invalid_idempotency_key`).\n',
-          schema: { type: 'string', minLength: 1, maxLength: 255 },
-        },
+      "operation_id": "update_track",
+      "method": "patch",
+      "path": "/workflows/{id}/tracks/{track_id}",
+      "tag": "audio",
+      "summary": "Adjust an audio track",
+      "description": "Changes the level, placement, trim or fades of an attached track, or moves it to another\\nclip with \`clip_id\`. Only the fields given change; send \`trim_end_s: null\` to play the\\nsource to its end.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": false,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [
+        "update_track"
       ],
-      request_body: {
-        required: true,
-        content_type: 'application/json',
-        content_types: ['application/json'],
-        schema: { $ref: '#/components/schemas/ReserveCreditsRequest' },
-      },
-      responses: {
-        '201': {
-          description: 'The credits are held.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/Reservation' },
-        },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '402': {
-          description: 'Not enough available credits for the work asked (`insufficient_credits`). The error\ncarries `needed` and `available`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '403': {
-          description: 'The key is valid but lacks a scope this operation requires (`forbidden`, with\n`required_scopes`), or an upload token is wrong or expired (`upload_token_invalid`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '409': {
-          description: 'The request conflicts with the current state. Codes: `conflict` (generic, with details\nin extra fields), `idempotency_key_reused` (key reused with a different body),\n`idempotency_key_in_progress` (the first request with this key is still running; retry\nafter `Retry-After`), `workflow_busy`, `generation_in_progress`, `nothing_to_generate`,\n`render_in_progress`, `not_generated`, `no_finished_render`, `not_cancelable`,\n`upload_completed`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '413': {
-          description: 'The request or file exceeds a limit. Codes: `payload_too_large` (request body),\n`asset_too_large`, `duration_too_long`, `storage_quota_exceeded`. The error carries\n`limit` where one applies.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '415': {
-          description: 'The request\'s content type is not accepted, or the file\'s content does not match the\ndeclared `kind` (`unsupported_media_type`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
-    },
-    {
-      operation_id: 'commit_reserve',
-      method: 'post',
-      path: '/ledger/reservations/{id}/commit',
-      tag: 'ledger',
-      summary: 'Commit a reservation',
-      description: 'Spends `amount` credits of an open reservation and releases whatever it held beyond\nthat, resolving it for good. `amount` may be anything from 0 to the reserved amount; more\nanswers 422 `unprocessable` (with `requested` and `reserved`). A reservation resolves\nexactly once: committing, refunding or expiring it again answers 409 `conflict` with the\nreservation\'s `status` (unless the same `Idempotency-Key` is replayed). Requires the\n`ledger:write` scope.\n',
-      deprecated: false,
-      secured: true,
-      scopes: ['ledger:write'],
-      idempotent: true,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: [],
-      parameters: [
+      "parameters": [
         {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'The reservation id.',
-          schema: { $ref: '#/components/schemas/ReservationId' },
+          "name": "id",
+          "in": "path",
+          "required": true,
+          "description": "The workflow id.",
+          "schema": {
+            "$ref": "#/components/schemas/WorkflowId"
+          }
         },
         {
-          name: 'Idempotency-Key',
-          in: 'header',
-          required: false,
-          description: 'A unique key for this logical action, reused on every retry of it. Within five minutes,\nthe same key with the same body replays the first response byte for byte; the same key\nwith a different body answers 409 `idempotency_key_reused`, and a key whose first request\nis still running answers 409 `idempotency_key_in_progress`. 1 to 255 printable ASCII\ncharacters (otherwise 400 `invalid_idempotency_key`).\n',
-          schema: { type: 'string', minLength: 1, maxLength: 255 },
-        },
+          "name": "track_id",
+          "in": "path",
+          "required": true,
+          "description": "The audio track id.",
+          "schema": {
+            "$ref": "#/components/schemas/TrackId"
+          }
+        }
       ],
-      request_body: {
-        required: true,
-        content_type: 'application/json',
-        content_types: ['application/json'],
-        schema: { $ref: '#/components/schemas/CommitReservationRequest' },
+      "request_body": {
+        "required": true,
+        "content_type": "application/json",
+        "content_types": [
+          "application/json"
+        ],
+        "schema": {
+          "$ref": "#/components/schemas/UpdateTrackRequest"
+        }
       },
-      responses: {
-        '200': {
-          description: 'The resolved reservation.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/Reservation' },
+      "responses": {
+        "200": {
+          "description": "The updated track.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/Track"
+          }
         },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '403': {
-          description: 'The key is valid but lacks a scope this operation requires (`forbidden`, with\n`required_scopes`), or an upload token is wrong or expired (`upload_token_invalid`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "404": {
+          "description": "The resource does not exist or belongs to another account (\`not_found\`, with \`resource\`\\nand \`id\`). Also used for a referenced id in the body (an unknown \`node_id\`, \`asset_id\` or\\n\`channel_id\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '404': {
-          description: 'The resource does not exist or belongs to another account (`not_found`, with `resource`\nand `id`). Also used for a referenced id in the body (an unknown `node_id`, `asset_id` or\n`channel_id`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "413": {
+          "description": "The request or file exceeds a limit. Codes: \`payload_too_large\` (request body),\\n\`asset_too_large\`, \`duration_too_long\`, \`storage_quota_exceeded\`. The error carries\\n\`limit\` where one applies.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '409': {
-          description: 'The request conflicts with the current state. Codes: `conflict` (generic, with details\nin extra fields), `idempotency_key_reused` (key reused with a different body),\n`idempotency_key_in_progress` (the first request with this key is still running; retry\nafter `Retry-After`), `workflow_busy`, `generation_in_progress`, `nothing_to_generate`,\n`render_in_progress`, `not_generated`, `no_finished_render`, `not_cancelable`,\n`upload_completed`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "415": {
+          "description": "The request's content type is not accepted, or the file's content does not match the\\ndeclared \`kind\` (\`unsupported_media_type\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '413': {
-          description: 'The request or file exceeds a limit. Codes: `payload_too_large` (request body),\n`asset_too_large`, `duration_too_long`, `storage_quota_exceeded`. The error carries\n`limit` where one applies.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '415': {
-          description: 'The request\'s content type is not accepted, or the file\'s content does not match the\ndeclared `kind` (`unsupported_media_type`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '422': {
-          description: 'The request is well-formed but cannot be carried out as asked (`unprocessable`), for\nexample committing more credits than a reservation holds.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
     },
     {
-      operation_id: 'refund_reserve',
-      method: 'post',
-      path: '/ledger/reservations/{id}/refund',
-      tag: 'ledger',
-      summary: 'Refund a reservation',
-      description: 'Releases everything an open reservation holds back to `available`, resolving it without\nspending. A reservation already resolved answers 409 `conflict` with its `status`.\nRequires the `ledger:write` scope.\n',
-      deprecated: false,
-      secured: true,
-      scopes: ['ledger:write'],
-      idempotent: true,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: [],
-      parameters: [
-        {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'The reservation id.',
-          schema: { $ref: '#/components/schemas/ReservationId' },
-        },
-        {
-          name: 'Idempotency-Key',
-          in: 'header',
-          required: false,
-          description: 'A unique key for this logical action, reused on every retry of it. Within five minutes,\nthe same key with the same body replays the first response byte for byte; the same key\nwith a different body answers 409 `idempotency_key_reused`, and a key whose first request\nis still running answers 409 `idempotency_key_in_progress`. 1 to 255 printable ASCII\ncharacters (otherwise 400 `invalid_idempotency_key`).\n',
-          schema: { type: 'string', minLength: 1, maxLength: 255 },
-        },
+      "operation_id": "list_renders",
+      "method": "get",
+      "path": "/workflows/{id}/renders",
+      "tag": "renders",
+      "summary": "List a workflow's renders",
+      "description": "Lists the renders of one workflow, newest first.",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": false,
+      "pagination": "cursor",
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [
+        "list_renders"
       ],
-      request_body: null,
-      responses: {
-        '200': {
-          description: 'The released reservation.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/Reservation' },
-        },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '403': {
-          description: 'The key is valid but lacks a scope this operation requires (`forbidden`, with\n`required_scopes`), or an upload token is wrong or expired (`upload_token_invalid`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '404': {
-          description: 'The resource does not exist or belongs to another account (`not_found`, with `resource`\nand `id`). Also used for a referenced id in the body (an unknown `node_id`, `asset_id` or\n`channel_id`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '409': {
-          description: 'The request conflicts with the current state. Codes: `conflict` (generic, with details\nin extra fields), `idempotency_key_reused` (key reused with a different body),\n`idempotency_key_in_progress` (the first request with this key is still running; retry\nafter `Retry-After`), `workflow_busy`, `generation_in_progress`, `nothing_to_generate`,\n`render_in_progress`, `not_generated`, `no_finished_render`, `not_cancelable`,\n`upload_completed`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
-    },
-    {
-      operation_id: 'get_monthly_usage',
-      method: 'get',
-      path: '/usage/monthly',
-      tag: 'telemetry',
-      summary: 'Get a month\'s usage',
-      description: 'Totals and a day-by-day breakdown of credits spent, clips generated and renders\nfinished for one calendar month (UTC), by default the current one. Days without activity\nare included with zeros, up to today for the current month.\n',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: false,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: ['get_monthly_usage'],
-      parameters: [
+      "parameters": [
         {
-          name: 'month',
-          in: 'query',
-          required: false,
-          description: 'Calendar month (UTC) as `YYYY-MM`. Defaults to the current month.',
-          schema: { type: 'string', pattern: '^[0-9]{4}-(0[1-9]|1[0-2])$' },
+          "name": "id",
+          "in": "path",
+          "required": true,
+          "description": "The workflow id.",
+          "schema": {
+            "$ref": "#/components/schemas/WorkflowId"
+          }
         },
+        {
+          "name": "cursor",
+          "in": "query",
+          "required": false,
+          "description": "The \`next_cursor\` of the previous page. Omit it for the first page. A cursor this list did not hand out answers 400 \`invalid_cursor\`.",
+          "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 512
+          }
+        },
+        {
+          "name": "limit",
+          "in": "query",
+          "required": false,
+          "description": "Largest number of items to return in one page.",
+          "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100,
+            "default": 20
+          }
+        }
       ],
-      request_body: null,
-      responses: {
-        '200': {
-          description: 'The month\'s usage.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/MonthlyUsage' },
+      "request_body": null,
+      "responses": {
+        "200": {
+          "description": "One page of renders.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/RenderList"
+          }
         },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "404": {
+          "description": "The resource does not exist or belongs to another account (\`not_found\`, with \`resource\`\\nand \`id\`). Also used for a referenced id in the body (an unknown \`node_id\`, \`asset_id\` or\\n\`channel_id\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-      },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
     },
     {
-      operation_id: 'get_top_spenders',
-      method: 'get',
-      path: '/usage/top-spenders',
-      tag: 'telemetry',
-      summary: 'Rank accounts by credits spent',
-      description: 'Operator view: the accounts that spent the most credits in a month, highest first.\nRequires the `admin` scope.\n',
-      deprecated: false,
-      secured: true,
-      scopes: ['admin'],
-      idempotent: false,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: [],
-      parameters: [
-        {
-          name: 'month',
-          in: 'query',
-          required: false,
-          description: 'Calendar month (UTC) as `YYYY-MM`. Defaults to the current month.',
-          schema: { type: 'string', pattern: '^[0-9]{4}-(0[1-9]|1[0-2])$' },
+      "operation_id": "create_render",
+      "method": "post",
+      "path": "/workflows/{id}/renders",
+      "tag": "renders",
+      "summary": "Render the final video",
+      "description": "Queues a render of the workflow's current version: every scene's clip is stitched in\\norder and the audio layout is mixed in. Rendering reuses clips: scenes that already have\\na clip are used untouched and never charged again, and stitching itself is free. Scenes\\nwithout a clip are generated first, which does spend credits (reserved up front, 402\\n\`insufficient_credits\` when not covered). If the render fails after producing some\\nclips, only the clips delivered are charged and the rest of the reservation is released.\\nOne render per workflow runs at a time: 409 \`render_in_progress\` otherwise.\\n\\nAnswers 202 with the render job; poll \`get_render\` until it is \`succeeded\`, \`failed\` or\\n\`canceled\`.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": true,
+      "pagination": null,
+      "charges_credits": true,
+      "async_job": {
+        "poll": "get_render",
+        "args": {
+          "id": "workflow_id",
+          "job_id": "id"
         },
-        {
-          name: 'top',
-          in: 'query',
-          required: false,
-          description: 'How many accounts to return.',
-          schema: { type: 'integer', minimum: 1, maximum: 100, default: 10 },
-        },
+        "status_field": "status",
+        "terminal": [
+          "succeeded",
+          "failed",
+          "canceled"
+        ]
+      },
+      "mcp_tools": [
+        "create_render"
       ],
-      request_body: null,
-      responses: {
-        '200': {
-          description: 'The ranking.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/TopSpenders' },
-        },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '403': {
-          description: 'The key is valid but lacks a scope this operation requires (`forbidden`, with\n`required_scopes`), or an upload token is wrong or expired (`upload_token_invalid`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
-    },
-    {
-      operation_id: 'get_status',
-      method: 'get',
-      path: '/_status',
-      tag: 'telemetry',
-      summary: 'Service status',
-      description: 'Public health and capability report: server version, database reachability, which\nprovider backs each media capability (`local` for the built-in ffmpeg-based ones), the\npublishing platforms available, and the job queue depth. Needs no API key.\n',
-      deprecated: false,
-      secured: false,
-      scopes: [],
-      idempotent: false,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: ['get_status'],
-      parameters: [],
-      request_body: null,
-      responses: {
-        '200': {
-          description: 'The status report.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ServiceStatus' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
-    },
-    {
-      operation_id: 'get_schema',
-      method: 'get',
-      path: '/_schema',
-      tag: 'telemetry',
-      summary: 'Operation catalog',
-      description: 'Public, self-describing catalog of every operation: method, path, tag, summary, the\nbehaviour flags (idempotency, pagination, credit charging, async job, scopes) and the\nMCP tools it backs, so a client can discover the API in one call. Generated from this\ndocument. Needs no API key.\n',
-      deprecated: false,
-      secured: false,
-      scopes: [],
-      idempotent: false,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: ['get_schema'],
-      parameters: [],
-      request_body: null,
-      responses: {
-        '200': {
-          description: 'The catalog.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/Catalog' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
-    },
-    {
-      operation_id: 'list_webhook_endpoints',
-      method: 'get',
-      path: '/webhooks/endpoints',
-      tag: 'webhooks',
-      summary: 'List webhook endpoints',
-      description: 'Lists the account\'s webhook endpoints, newest first. Secrets are never included.',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: false,
-      pagination: 'cursor',
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: [],
-      parameters: [
+      "parameters": [
         {
-          name: 'cursor',
-          in: 'query',
-          required: false,
-          description: 'The `next_cursor` of the previous page. Omit it for the first page. A cursor this list did not hand out answers 400 `invalid_cursor`.',
-          schema: { type: 'string', minLength: 1, maxLength: 512 },
+          "name": "id",
+          "in": "path",
+          "required": true,
+          "description": "The workflow id.",
+          "schema": {
+            "$ref": "#/components/schemas/WorkflowId"
+          }
         },
         {
-          name: 'limit',
-          in: 'query',
-          required: false,
-          description: 'Largest number of items to return in one page.',
-          schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
-        },
+          "name": "Idempotency-Key",
+          "in": "header",
+          "required": false,
+          "description": "A unique key for this logical action, reused on every retry of it. Within five minutes,\\nthe same key with the same body replays the first response byte for byte; the same key\\nwith a different body answers 409 \`idempotency_key_reused\`, and a key whose first request\\nis still running answers 409 \`idempotency_key_in_progress\`. 1 to 255 printable ASCII\\ncharacters (otherwise 400 \`invalid_idempotency_key\`).\\n",
+          "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 255
+          }
+        }
       ],
-      request_body: null,
-      responses: {
-        '200': {
-          description: 'One page of endpoints.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/WebhookEndpointList' },
-        },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
+      "request_body": {
+        "required": false,
+        "content_type": "application/json",
+        "content_types": [
+          "application/json"
+        ],
+        "schema": {
+          "$ref": "#/components/schemas/CreateRenderRequest"
+        }
       },
+      "responses": {
+        "202": {
+          "description": "The render is queued; poll \`get_render\`.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/Render"
+          }
+        },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "402": {
+          "description": "Not enough available credits for the work asked (\`insufficient_credits\`). The error\\ncarries \`needed\` and \`available\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "404": {
+          "description": "The resource does not exist or belongs to another account (\`not_found\`, with \`resource\`\\nand \`id\`). Also used for a referenced id in the body (an unknown \`node_id\`, \`asset_id\` or\\n\`channel_id\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "409": {
+          "description": "The request conflicts with the current state. Codes: \`conflict\` (generic, with details\\nin extra fields), \`idempotency_key_reused\` (key reused with a different body),\\n\`idempotency_key_in_progress\` (the first request with this key is still running; retry\\nafter \`Retry-After\`), \`workflow_busy\`, \`generation_in_progress\`, \`nothing_to_generate\`,\\n\`render_in_progress\`, \`not_generated\`, \`no_finished_render\`, \`not_cancelable\`,\\n\`upload_completed\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "413": {
+          "description": "The request or file exceeds a limit. Codes: \`payload_too_large\` (request body),\\n\`asset_too_large\`, \`duration_too_long\`, \`storage_quota_exceeded\`. The error carries\\n\`limit\` where one applies.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "415": {
+          "description": "The request's content type is not accepted, or the file's content does not match the\\ndeclared \`kind\` (\`unsupported_media_type\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
     },
     {
-      operation_id: 'create_webhook_endpoint',
-      method: 'post',
-      path: '/webhooks/endpoints',
-      tag: 'webhooks',
-      summary: 'Register a webhook endpoint',
-      description: 'Registers a URL to receive the chosen event types (`*` for all of them). Each event is\nPOSTed as JSON `{ "type", "timestamp", "data" }` and signed the Standard Webhooks way\n(`webhook-id`, `webhook-timestamp` and `webhook-signature` headers); deliveries are\nretried on a schedule until the endpoint answers 2xx. An endpoint answering 410 Gone is\ndisabled. The signing `secret` is returned only in this answer; store it to verify\nsignatures. URLs that resolve to private or internal addresses answer 400\n`url_not_allowed`.\n',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: true,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: [],
-      parameters: [
-        {
-          name: 'Idempotency-Key',
-          in: 'header',
-          required: false,
-          description: 'A unique key for this logical action, reused on every retry of it. Within five minutes,\nthe same key with the same body replays the first response byte for byte; the same key\nwith a different body answers 409 `idempotency_key_reused`, and a key whose first request\nis still running answers 409 `idempotency_key_in_progress`. 1 to 255 printable ASCII\ncharacters (otherwise 400 `invalid_idempotency_key`).\n',
-          schema: { type: 'string', minLength: 1, maxLength: 255 },
-        },
+      "operation_id": "get_render",
+      "method": "get",
+      "path": "/workflows/{id}/renders/{job_id}",
+      "tag": "renders",
+      "summary": "Get a render",
+      "description": "Returns a render job with its progress and, once it succeeded, a signed \`url\` to the\\nvideo valid until \`url_expires_at\` (fetch the render again for a fresh link).\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": false,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [
+        "get_render"
       ],
-      request_body: {
-        required: true,
-        content_type: 'application/json',
-        content_types: ['application/json'],
-        schema: { $ref: '#/components/schemas/CreateWebhookEndpointRequest' },
-      },
-      responses: {
-        '201': {
-          description: 'The endpoint, including its signing secret (shown this once).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/WebhookEndpointWithSecret' },
+      "parameters": [
+        {
+          "name": "id",
+          "in": "path",
+          "required": true,
+          "description": "The workflow id.",
+          "schema": {
+            "$ref": "#/components/schemas/WorkflowId"
+          }
         },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        {
+          "name": "job_id",
+          "in": "path",
+          "required": true,
+          "description": "The render id.",
+          "schema": {
+            "$ref": "#/components/schemas/RenderId"
+          }
+        }
+      ],
+      "request_body": null,
+      "responses": {
+        "200": {
+          "description": "The render.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/Render"
+          }
         },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '409': {
-          description: 'The request conflicts with the current state. Codes: `conflict` (generic, with details\nin extra fields), `idempotency_key_reused` (key reused with a different body),\n`idempotency_key_in_progress` (the first request with this key is still running; retry\nafter `Retry-After`), `workflow_busy`, `generation_in_progress`, `nothing_to_generate`,\n`render_in_progress`, `not_generated`, `no_finished_render`, `not_cancelable`,\n`upload_completed`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '413': {
-          description: 'The request or file exceeds a limit. Codes: `payload_too_large` (request body),\n`asset_too_large`, `duration_too_long`, `storage_quota_exceeded`. The error carries\n`limit` where one applies.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "404": {
+          "description": "The resource does not exist or belongs to another account (\`not_found\`, with \`resource\`\\nand \`id\`). Also used for a referenced id in the body (an unknown \`node_id\`, \`asset_id\` or\\n\`channel_id\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '415': {
-          description: 'The request\'s content type is not accepted, or the file\'s content does not match the\ndeclared `kind` (`unsupported_media_type`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-      },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
     },
     {
-      operation_id: 'delete_webhook_endpoint',
-      method: 'delete',
-      path: '/webhooks/endpoints/{id}',
-      tag: 'webhooks',
-      summary: 'Delete a webhook endpoint',
-      description: 'Stops all deliveries to the endpoint, including pending retries, and deletes it.',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: false,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: [],
-      parameters: [
+      "operation_id": "update_render",
+      "method": "patch",
+      "path": "/workflows/{id}/renders/{job_id}",
+      "tag": "renders",
+      "summary": "Relabel or cancel a render",
+      "description": "Used by the canvas app: sets or clears a render's \`label\`, and/or cancels a render that\\nis still queued or running with \`cancel: true\`. Canceling releases the credits reserved\\nfor clips not yet delivered. Canceling a finished render answers 409 \`not_cancelable\`.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": false,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [],
+      "parameters": [
         {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'The webhook endpoint id.',
-          schema: { $ref: '#/components/schemas/WebhookEndpointId' },
+          "name": "id",
+          "in": "path",
+          "required": true,
+          "description": "The workflow id.",
+          "schema": {
+            "$ref": "#/components/schemas/WorkflowId"
+          }
         },
+        {
+          "name": "job_id",
+          "in": "path",
+          "required": true,
+          "description": "The render id.",
+          "schema": {
+            "$ref": "#/components/schemas/RenderId"
+          }
+        }
       ],
-      request_body: null,
-      responses: {
-        '204': { description: 'The endpoint is gone.', content_type: null, schema: null },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '404': {
-          description: 'The resource does not exist or belongs to another account (`not_found`, with `resource`\nand `id`). Also used for a referenced id in the body (an unknown `node_id`, `asset_id` or\n`channel_id`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
+      "request_body": {
+        "required": true,
+        "content_type": "application/json",
+        "content_types": [
+          "application/json"
+        ],
+        "schema": {
+          "$ref": "#/components/schemas/UpdateRenderRequest"
+        }
       },
+      "responses": {
+        "200": {
+          "description": "The updated render.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/Render"
+          }
+        },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "404": {
+          "description": "The resource does not exist or belongs to another account (\`not_found\`, with \`resource\`\\nand \`id\`). Also used for a referenced id in the body (an unknown \`node_id\`, \`asset_id\` or\\n\`channel_id\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "409": {
+          "description": "The request conflicts with the current state. Codes: \`conflict\` (generic, with details\\nin extra fields), \`idempotency_key_reused\` (key reused with a different body),\\n\`idempotency_key_in_progress\` (the first request with this key is still running; retry\\nafter \`Retry-After\`), \`workflow_busy\`, \`generation_in_progress\`, \`nothing_to_generate\`,\\n\`render_in_progress\`, \`not_generated\`, \`no_finished_render\`, \`not_cancelable\`,\\n\`upload_completed\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "413": {
+          "description": "The request or file exceeds a limit. Codes: \`payload_too_large\` (request body),\\n\`asset_too_large\`, \`duration_too_long\`, \`storage_quota_exceeded\`. The error carries\\n\`limit\` where one applies.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "415": {
+          "description": "The request's content type is not accepted, or the file's content does not match the\\ndeclared \`kind\` (\`unsupported_media_type\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
     },
     {
-      operation_id: 'list_webhook_deliveries',
-      method: 'get',
-      path: '/webhooks/endpoints/{id}/deliveries',
-      tag: 'webhooks',
-      summary: 'List an endpoint\'s deliveries',
-      description: 'The delivery log of one endpoint, newest first: each event sent, how many attempts were\nmade, the last HTTP status or error received, and when the next retry is due.\n',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: false,
-      pagination: 'cursor',
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: [],
-      parameters: [
-        {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'The webhook endpoint id.',
-          schema: { $ref: '#/components/schemas/WebhookEndpointId' },
-        },
-        {
-          name: 'cursor',
-          in: 'query',
-          required: false,
-          description: 'The `next_cursor` of the previous page. Omit it for the first page. A cursor this list did not hand out answers 400 `invalid_cursor`.',
-          schema: { type: 'string', minLength: 1, maxLength: 512 },
-        },
-        {
-          name: 'limit',
-          in: 'query',
-          required: false,
-          description: 'Largest number of items to return in one page.',
-          schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
-        },
+      "operation_id": "list_all_renders",
+      "method": "get",
+      "path": "/renders",
+      "tag": "renders",
+      "summary": "List renders across workflows",
+      "description": "Lists every render of the account, newest first, optionally filtered by status.",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": false,
+      "pagination": "cursor",
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [
+        "list_all_renders"
       ],
-      request_body: null,
-      responses: {
-        '200': {
-          description: 'One page of deliveries.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/WebhookDeliveryList' },
+      "parameters": [
+        {
+          "name": "cursor",
+          "in": "query",
+          "required": false,
+          "description": "The \`next_cursor\` of the previous page. Omit it for the first page. A cursor this list did not hand out answers 400 \`invalid_cursor\`.",
+          "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 512
+          }
         },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        {
+          "name": "limit",
+          "in": "query",
+          "required": false,
+          "description": "Largest number of items to return in one page.",
+          "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100,
+            "default": 20
+          }
         },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        {
+          "name": "status",
+          "in": "query",
+          "required": false,
+          "description": "Only renders in this state.",
+          "schema": {
+            "$ref": "#/components/schemas/RenderStatus"
+          }
+        }
+      ],
+      "request_body": null,
+      "responses": {
+        "200": {
+          "description": "One page of renders.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/RenderList"
+          }
         },
-        '404': {
-          description: 'The resource does not exist or belongs to another account (`not_found`, with `resource`\nand `id`). Also used for a referenced id in the body (an unknown `node_id`, `asset_id` or\n`channel_id`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
         },
-      },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
     },
     {
-      operation_id: 'replay_webhook_delivery',
-      method: 'post',
-      path: '/webhooks/deliveries/{id}/replay',
-      tag: 'webhooks',
-      summary: 'Replay a delivery',
-      description: 'Sends the same event again to the same endpoint as a new delivery that records the one it\nreplays in `replay_of` (same event id, so a receiver that deduplicates on `webhook-id`\nstill can). Answers 202 with the new, pending delivery; its progress appears in\n`list_webhook_deliveries`. A delivery whose endpoint is disabled answers 409 `conflict`.\n',
-      deprecated: false,
-      secured: true,
-      scopes: [],
-      idempotent: true,
-      pagination: null,
-      charges_credits: false,
-      async_job: null,
-      mcp_tools: [],
-      parameters: [
-        {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'The webhook delivery id.',
-          schema: { $ref: '#/components/schemas/WebhookDeliveryId' },
-        },
-        {
-          name: 'Idempotency-Key',
-          in: 'header',
-          required: false,
-          description: 'A unique key for this logical action, reused on every retry of it. Within five minutes,\nthe same key with the same body replays the first response byte for byte; the same key\nwith a different body answers 409 `idempotency_key_reused`, and a key whose first request\nis still running answers 409 `idempotency_key_in_progress`. 1 to 255 printable ASCII\ncharacters (otherwise 400 `invalid_idempotency_key`).\n',
-          schema: { type: 'string', minLength: 1, maxLength: 255 },
-        },
+      "operation_id": "quality_check",
+      "method": "post",
+      "path": "/workflows/{id}/quality-check",
+      "tag": "review",
+      "summary": "Check the quality of a scene or the final video",
+      "description": "Reviews one scene's clip (\`node_id\`) or, without it, the latest succeeded render. Two\\npasses run: a media probe (the file has the expected duration, a video stream and an\\naudio stream) and a visual rubric that looks for generation defects (black or frozen\\nframes, silence, distorted anatomy, identity drift between frames). \`failures\` lists\\neach failed check; \`reroll_hint\` is a short prompt addition meant for \`generate_scene\`.\\nA target with no media yet answers 409 (\`not_generated\` for a scene, \`no_finished_render\`\\nfor the video). Free; nothing is changed.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": false,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [
+        "quality_check"
       ],
-      request_body: null,
-      responses: {
-        '202': {
-          description: 'The replay is queued.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/WebhookDelivery' },
-        },
-        '400': {
-          description: 'The request is malformed or invalid. `validation_error` carries `issues`, grouped by\nlocation (`path`, `query`, `header`, `body`). Other codes: `invalid_cursor`,\n`invalid_idempotency_key`, and per operation `source_unreachable`, `url_not_allowed`,\n`asset_not_audio`, `schedule_in_past`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '401': {
-          description: 'The API key is missing, malformed, revoked or unknown (`unauthorized`).',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '404': {
-          description: 'The resource does not exist or belongs to another account (`not_found`, with `resource`\nand `id`). Also used for a referenced id in the body (an unknown `node_id`, `asset_id` or\n`channel_id`).\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '409': {
-          description: 'The request conflicts with the current state. Codes: `conflict` (generic, with details\nin extra fields), `idempotency_key_reused` (key reused with a different body),\n`idempotency_key_in_progress` (the first request with this key is still running; retry\nafter `Retry-After`), `workflow_busy`, `generation_in_progress`, `nothing_to_generate`,\n`render_in_progress`, `not_generated`, `no_finished_render`, `not_cancelable`,\n`upload_completed`.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '429': {
-          description: 'Too many requests for this key (`rate_limited`). Wait `Retry-After` seconds.',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
-        '500': {
-          description: 'An unexpected server failure (`internal_error`). Details stay in the server log under\n`request_id`; retrying an idempotent request with the same key is safe.\n',
-          content_type: 'application/json',
-          schema: { $ref: '#/components/schemas/ErrorEnvelope' },
-        },
+      "parameters": [
+        {
+          "name": "id",
+          "in": "path",
+          "required": true,
+          "description": "The workflow id.",
+          "schema": {
+            "$ref": "#/components/schemas/WorkflowId"
+          }
+        }
+      ],
+      "request_body": {
+        "required": false,
+        "content_type": "application/json",
+        "content_types": [
+          "application/json"
+        ],
+        "schema": {
+          "$ref": "#/components/schemas/QualityCheckRequest"
+        }
       },
+      "responses": {
+        "200": {
+          "description": "The quality report.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/QualityReport"
+          }
+        },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "404": {
+          "description": "The resource does not exist or belongs to another account (\`not_found\`, with \`resource\`\\nand \`id\`). Also used for a referenced id in the body (an unknown \`node_id\`, \`asset_id\` or\\n\`channel_id\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "409": {
+          "description": "The request conflicts with the current state. Codes: \`conflict\` (generic, with details\\nin extra fields), \`idempotency_key_reused\` (key reused with a different body),\\n\`idempotency_key_in_progress\` (the first request with this key is still running; retry\\nafter \`Retry-After\`), \`workflow_busy\`, \`generation_in_progress\`, \`nothing_to_generate\`,\\n\`render_in_progress\`, \`not_generated\`, \`no_finished_render\`, \`not_cancelable\`,\\n\`upload_completed\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "413": {
+          "description": "The request or file exceeds a limit. Codes: \`payload_too_large\` (request body),\\n\`asset_too_large\`, \`duration_too_long\`, \`storage_quota_exceeded\`. The error carries\\n\`limit\` where one applies.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "415": {
+          "description": "The request's content type is not accepted, or the file's content does not match the\\ndeclared \`kind\` (\`unsupported_media_type\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
     },
+    {
+      "operation_id": "get_scene_frame",
+      "method": "post",
+      "path": "/workflows/{id}/scene-frame",
+      "tag": "review",
+      "summary": "Grab a still frame",
+      "description": "Extracts one still image from a scene's clip (\`node_id\`) or, without it, from the latest\\nsucceeded render, at \`at_s\` seconds (default: the middle). Returns a signed, expiring\\nimage URL. A target with no media yet answers 409 (\`not_generated\` or\\n\`no_finished_render\`).\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": false,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [
+        "get_scene_frame"
+      ],
+      "parameters": [
+        {
+          "name": "id",
+          "in": "path",
+          "required": true,
+          "description": "The workflow id.",
+          "schema": {
+            "$ref": "#/components/schemas/WorkflowId"
+          }
+        }
+      ],
+      "request_body": {
+        "required": false,
+        "content_type": "application/json",
+        "content_types": [
+          "application/json"
+        ],
+        "schema": {
+          "$ref": "#/components/schemas/SceneFrameRequest"
+        }
+      },
+      "responses": {
+        "200": {
+          "description": "The frame.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/SceneFrame"
+          }
+        },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "404": {
+          "description": "The resource does not exist or belongs to another account (\`not_found\`, with \`resource\`\\nand \`id\`). Also used for a referenced id in the body (an unknown \`node_id\`, \`asset_id\` or\\n\`channel_id\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "409": {
+          "description": "The request conflicts with the current state. Codes: \`conflict\` (generic, with details\\nin extra fields), \`idempotency_key_reused\` (key reused with a different body),\\n\`idempotency_key_in_progress\` (the first request with this key is still running; retry\\nafter \`Retry-After\`), \`workflow_busy\`, \`generation_in_progress\`, \`nothing_to_generate\`,\\n\`render_in_progress\`, \`not_generated\`, \`no_finished_render\`, \`not_cancelable\`,\\n\`upload_completed\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "413": {
+          "description": "The request or file exceeds a limit. Codes: \`payload_too_large\` (request body),\\n\`asset_too_large\`, \`duration_too_long\`, \`storage_quota_exceeded\`. The error carries\\n\`limit\` where one applies.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "415": {
+          "description": "The request's content type is not accepted, or the file's content does not match the\\ndeclared \`kind\` (\`unsupported_media_type\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
+    },
+    {
+      "operation_id": "list_channels",
+      "method": "get",
+      "path": "/channels",
+      "tag": "publish",
+      "summary": "List connected channels",
+      "description": "Lists the social channels connected to the account. \`connected\` is false (and \`data\`\\nempty) when there are none; channels are connected in the app's settings by a person, or\\nby an admin key with \`connect_channel\`.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": false,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [
+        "list_channels"
+      ],
+      "parameters": [],
+      "request_body": null,
+      "responses": {
+        "200": {
+          "description": "The connected channels.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ChannelList"
+          }
+        },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
+    },
+    {
+      "operation_id": "connect_channel",
+      "method": "post",
+      "path": "/channels",
+      "tag": "publish",
+      "summary": "Connect a channel",
+      "description": "Connects a publishing channel to an account, storing the platform credentials encrypted.\\nCredentials are write-only: no answer ever includes them. Requires the \`admin\` scope.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [
+        "admin"
+      ],
+      "idempotent": true,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [],
+      "parameters": [
+        {
+          "name": "Idempotency-Key",
+          "in": "header",
+          "required": false,
+          "description": "A unique key for this logical action, reused on every retry of it. Within five minutes,\\nthe same key with the same body replays the first response byte for byte; the same key\\nwith a different body answers 409 \`idempotency_key_reused\`, and a key whose first request\\nis still running answers 409 \`idempotency_key_in_progress\`. 1 to 255 printable ASCII\\ncharacters (otherwise 400 \`invalid_idempotency_key\`).\\n",
+          "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 255
+          }
+        }
+      ],
+      "request_body": {
+        "required": true,
+        "content_type": "application/json",
+        "content_types": [
+          "application/json"
+        ],
+        "schema": {
+          "$ref": "#/components/schemas/ConnectChannelRequest"
+        }
+      },
+      "responses": {
+        "201": {
+          "description": "The channel is connected.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/Channel"
+          }
+        },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "403": {
+          "description": "The key is valid but lacks a scope this operation requires (\`forbidden\`, with\\n\`required_scopes\`), or an upload token is wrong or expired (\`upload_token_invalid\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "404": {
+          "description": "The resource does not exist or belongs to another account (\`not_found\`, with \`resource\`\\nand \`id\`). Also used for a referenced id in the body (an unknown \`node_id\`, \`asset_id\` or\\n\`channel_id\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "409": {
+          "description": "The request conflicts with the current state. Codes: \`conflict\` (generic, with details\\nin extra fields), \`idempotency_key_reused\` (key reused with a different body),\\n\`idempotency_key_in_progress\` (the first request with this key is still running; retry\\nafter \`Retry-After\`), \`workflow_busy\`, \`generation_in_progress\`, \`nothing_to_generate\`,\\n\`render_in_progress\`, \`not_generated\`, \`no_finished_render\`, \`not_cancelable\`,\\n\`upload_completed\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "413": {
+          "description": "The request or file exceeds a limit. Codes: \`payload_too_large\` (request body),\\n\`asset_too_large\`, \`duration_too_long\`, \`storage_quota_exceeded\`. The error carries\\n\`limit\` where one applies.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "415": {
+          "description": "The request's content type is not accepted, or the file's content does not match the\\ndeclared \`kind\` (\`unsupported_media_type\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
+    },
+    {
+      "operation_id": "publish_video",
+      "method": "post",
+      "path": "/workflows/{id}/publish",
+      "tag": "publish",
+      "summary": "Publish or schedule the rendered video",
+      "description": "Posts the workflow's latest succeeded render to a connected channel, now or, with\\n\`when\`, at that time through Lavendly's own scheduler. The server builds the platform's\\nupload and post payload and always sets the platform's AI-generated-content disclosure.\\nAnswers 202 with the publication; poll \`get_publication\`. Errors: 409 \`no_finished_render\`\\nwhen the workflow has no succeeded render, 400 \`schedule_in_past\` when \`when\` is not in the\\nfuture, 404 for an unknown channel.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": true,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": {
+        "poll": "get_publication",
+        "args": {
+          "id": "id"
+        },
+        "status_field": "status",
+        "terminal": [
+          "published",
+          "failed",
+          "canceled"
+        ]
+      },
+      "mcp_tools": [
+        "publish_video",
+        "schedule_video"
+      ],
+      "parameters": [
+        {
+          "name": "id",
+          "in": "path",
+          "required": true,
+          "description": "The workflow id.",
+          "schema": {
+            "$ref": "#/components/schemas/WorkflowId"
+          }
+        },
+        {
+          "name": "Idempotency-Key",
+          "in": "header",
+          "required": false,
+          "description": "A unique key for this logical action, reused on every retry of it. Within five minutes,\\nthe same key with the same body replays the first response byte for byte; the same key\\nwith a different body answers 409 \`idempotency_key_reused\`, and a key whose first request\\nis still running answers 409 \`idempotency_key_in_progress\`. 1 to 255 printable ASCII\\ncharacters (otherwise 400 \`invalid_idempotency_key\`).\\n",
+          "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 255
+          }
+        }
+      ],
+      "request_body": {
+        "required": true,
+        "content_type": "application/json",
+        "content_types": [
+          "application/json"
+        ],
+        "schema": {
+          "$ref": "#/components/schemas/PublishRequest"
+        }
+      },
+      "responses": {
+        "202": {
+          "description": "The publication is queued or scheduled; poll \`get_publication\`.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/Publication"
+          }
+        },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "404": {
+          "description": "The resource does not exist or belongs to another account (\`not_found\`, with \`resource\`\\nand \`id\`). Also used for a referenced id in the body (an unknown \`node_id\`, \`asset_id\` or\\n\`channel_id\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "409": {
+          "description": "The request conflicts with the current state. Codes: \`conflict\` (generic, with details\\nin extra fields), \`idempotency_key_reused\` (key reused with a different body),\\n\`idempotency_key_in_progress\` (the first request with this key is still running; retry\\nafter \`Retry-After\`), \`workflow_busy\`, \`generation_in_progress\`, \`nothing_to_generate\`,\\n\`render_in_progress\`, \`not_generated\`, \`no_finished_render\`, \`not_cancelable\`,\\n\`upload_completed\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "413": {
+          "description": "The request or file exceeds a limit. Codes: \`payload_too_large\` (request body),\\n\`asset_too_large\`, \`duration_too_long\`, \`storage_quota_exceeded\`. The error carries\\n\`limit\` where one applies.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "415": {
+          "description": "The request's content type is not accepted, or the file's content does not match the\\ndeclared \`kind\` (\`unsupported_media_type\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
+    },
+    {
+      "operation_id": "get_publication",
+      "method": "get",
+      "path": "/publications/{id}",
+      "tag": "publish",
+      "summary": "Get a publication",
+      "description": "Returns a publication with its status; once \`published\`, \`published_url\` links to the\\npost on the platform.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": false,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [],
+      "parameters": [
+        {
+          "name": "id",
+          "in": "path",
+          "required": true,
+          "description": "The publication id.",
+          "schema": {
+            "$ref": "#/components/schemas/PublicationId"
+          }
+        }
+      ],
+      "request_body": null,
+      "responses": {
+        "200": {
+          "description": "The publication.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/Publication"
+          }
+        },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "404": {
+          "description": "The resource does not exist or belongs to another account (\`not_found\`, with \`resource\`\\nand \`id\`). Also used for a referenced id in the body (an unknown \`node_id\`, \`asset_id\` or\\n\`channel_id\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
+    },
+    {
+      "operation_id": "cancel_publication",
+      "method": "post",
+      "path": "/publications/{id}/cancel",
+      "tag": "publish",
+      "summary": "Cancel a scheduled publication",
+      "description": "Cancels a publication that has not started uploading yet (status \`scheduled\`). Canceling\\none that is already canceled answers it unchanged; one that is publishing, published or\\nfailed answers 409 \`not_cancelable\`.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": false,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [],
+      "parameters": [
+        {
+          "name": "id",
+          "in": "path",
+          "required": true,
+          "description": "The publication id.",
+          "schema": {
+            "$ref": "#/components/schemas/PublicationId"
+          }
+        }
+      ],
+      "request_body": null,
+      "responses": {
+        "200": {
+          "description": "The canceled publication.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/Publication"
+          }
+        },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "404": {
+          "description": "The resource does not exist or belongs to another account (\`not_found\`, with \`resource\`\\nand \`id\`). Also used for a referenced id in the body (an unknown \`node_id\`, \`asset_id\` or\\n\`channel_id\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "409": {
+          "description": "The request conflicts with the current state. Codes: \`conflict\` (generic, with details\\nin extra fields), \`idempotency_key_reused\` (key reused with a different body),\\n\`idempotency_key_in_progress\` (the first request with this key is still running; retry\\nafter \`Retry-After\`), \`workflow_busy\`, \`generation_in_progress\`, \`nothing_to_generate\`,\\n\`render_in_progress\`, \`not_generated\`, \`no_finished_render\`, \`not_cancelable\`,\\n\`upload_completed\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
+    },
+    {
+      "operation_id": "get_ledger",
+      "method": "get",
+      "path": "/ledger",
+      "tag": "ledger",
+      "summary": "Get the credit balance and ledger entries",
+      "description": "Returns the account's credit position and one page of its ledger, newest entry first.\\nThe ledger is append-only: \`grant\` adds credits, \`reserve\` holds some for pending work,\\n\`commit\` spends held credits, \`release\` returns held credits unspent. \`balance\` is\\ngrants minus commits, \`reserved\` is what open reservations hold, and \`available\`\\n(balance minus reserved) is what new work can use.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": false,
+      "pagination": "cursor",
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [
+        "get_ledger"
+      ],
+      "parameters": [
+        {
+          "name": "cursor",
+          "in": "query",
+          "required": false,
+          "description": "The \`next_cursor\` of the previous page. Omit it for the first page. A cursor this list did not hand out answers 400 \`invalid_cursor\`.",
+          "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 512
+          }
+        },
+        {
+          "name": "limit",
+          "in": "query",
+          "required": false,
+          "description": "Largest number of items to return in one page.",
+          "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100,
+            "default": 20
+          }
+        }
+      ],
+      "request_body": null,
+      "responses": {
+        "200": {
+          "description": "The credit position and one page of entries.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/Ledger"
+          }
+        },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
+    },
+    {
+      "operation_id": "reserve_credits",
+      "method": "post",
+      "path": "/ledger/reservations",
+      "tag": "ledger",
+      "summary": "Reserve credits",
+      "description": "For service keys running their own paid work: holds \`amount\` credits out of \`available\`\\nuntil the reservation is committed, refunded, or expires after \`expires_in_s\` seconds\\n(default one hour; an expired reservation is released automatically). \`metadata\` is\\nkept with the reservation for the caller's own bookkeeping. 402 \`insufficient_credits\` when\\n\`available\` is too low. Requires the \`ledger:write\` scope.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [
+        "ledger:write"
+      ],
+      "idempotent": true,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [],
+      "parameters": [
+        {
+          "name": "Idempotency-Key",
+          "in": "header",
+          "required": false,
+          "description": "A unique key for this logical action, reused on every retry of it. Within five minutes,\\nthe same key with the same body replays the first response byte for byte; the same key\\nwith a different body answers 409 \`idempotency_key_reused\`, and a key whose first request\\nis still running answers 409 \`idempotency_key_in_progress\`. 1 to 255 printable ASCII\\ncharacters (otherwise 400 \`invalid_idempotency_key\`).\\n",
+          "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 255
+          }
+        }
+      ],
+      "request_body": {
+        "required": true,
+        "content_type": "application/json",
+        "content_types": [
+          "application/json"
+        ],
+        "schema": {
+          "$ref": "#/components/schemas/ReserveCreditsRequest"
+        }
+      },
+      "responses": {
+        "201": {
+          "description": "The credits are held.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/Reservation"
+          }
+        },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "402": {
+          "description": "Not enough available credits for the work asked (\`insufficient_credits\`). The error\\ncarries \`needed\` and \`available\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "403": {
+          "description": "The key is valid but lacks a scope this operation requires (\`forbidden\`, with\\n\`required_scopes\`), or an upload token is wrong or expired (\`upload_token_invalid\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "409": {
+          "description": "The request conflicts with the current state. Codes: \`conflict\` (generic, with details\\nin extra fields), \`idempotency_key_reused\` (key reused with a different body),\\n\`idempotency_key_in_progress\` (the first request with this key is still running; retry\\nafter \`Retry-After\`), \`workflow_busy\`, \`generation_in_progress\`, \`nothing_to_generate\`,\\n\`render_in_progress\`, \`not_generated\`, \`no_finished_render\`, \`not_cancelable\`,\\n\`upload_completed\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "413": {
+          "description": "The request or file exceeds a limit. Codes: \`payload_too_large\` (request body),\\n\`asset_too_large\`, \`duration_too_long\`, \`storage_quota_exceeded\`. The error carries\\n\`limit\` where one applies.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "415": {
+          "description": "The request's content type is not accepted, or the file's content does not match the\\ndeclared \`kind\` (\`unsupported_media_type\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
+    },
+    {
+      "operation_id": "commit_reserve",
+      "method": "post",
+      "path": "/ledger/reservations/{id}/commit",
+      "tag": "ledger",
+      "summary": "Commit a reservation",
+      "description": "Spends \`amount\` credits of an open reservation and releases whatever it held beyond\\nthat, resolving it for good. \`amount\` may be anything from 0 to the reserved amount; more\\nanswers 422 \`unprocessable\` (with \`requested\` and \`reserved\`). A reservation resolves\\nexactly once: committing, refunding or expiring it again answers 409 \`conflict\` with the\\nreservation's \`status\` (unless the same \`Idempotency-Key\` is replayed). Requires the\\n\`ledger:write\` scope.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [
+        "ledger:write"
+      ],
+      "idempotent": true,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [],
+      "parameters": [
+        {
+          "name": "id",
+          "in": "path",
+          "required": true,
+          "description": "The reservation id.",
+          "schema": {
+            "$ref": "#/components/schemas/ReservationId"
+          }
+        },
+        {
+          "name": "Idempotency-Key",
+          "in": "header",
+          "required": false,
+          "description": "A unique key for this logical action, reused on every retry of it. Within five minutes,\\nthe same key with the same body replays the first response byte for byte; the same key\\nwith a different body answers 409 \`idempotency_key_reused\`, and a key whose first request\\nis still running answers 409 \`idempotency_key_in_progress\`. 1 to 255 printable ASCII\\ncharacters (otherwise 400 \`invalid_idempotency_key\`).\\n",
+          "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 255
+          }
+        }
+      ],
+      "request_body": {
+        "required": true,
+        "content_type": "application/json",
+        "content_types": [
+          "application/json"
+        ],
+        "schema": {
+          "$ref": "#/components/schemas/CommitReservationRequest"
+        }
+      },
+      "responses": {
+        "200": {
+          "description": "The resolved reservation.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/Reservation"
+          }
+        },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "403": {
+          "description": "The key is valid but lacks a scope this operation requires (\`forbidden\`, with\\n\`required_scopes\`), or an upload token is wrong or expired (\`upload_token_invalid\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "404": {
+          "description": "The resource does not exist or belongs to another account (\`not_found\`, with \`resource\`\\nand \`id\`). Also used for a referenced id in the body (an unknown \`node_id\`, \`asset_id\` or\\n\`channel_id\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "409": {
+          "description": "The request conflicts with the current state. Codes: \`conflict\` (generic, with details\\nin extra fields), \`idempotency_key_reused\` (key reused with a different body),\\n\`idempotency_key_in_progress\` (the first request with this key is still running; retry\\nafter \`Retry-After\`), \`workflow_busy\`, \`generation_in_progress\`, \`nothing_to_generate\`,\\n\`render_in_progress\`, \`not_generated\`, \`no_finished_render\`, \`not_cancelable\`,\\n\`upload_completed\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "413": {
+          "description": "The request or file exceeds a limit. Codes: \`payload_too_large\` (request body),\\n\`asset_too_large\`, \`duration_too_long\`, \`storage_quota_exceeded\`. The error carries\\n\`limit\` where one applies.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "415": {
+          "description": "The request's content type is not accepted, or the file's content does not match the\\ndeclared \`kind\` (\`unsupported_media_type\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "422": {
+          "description": "The request is well-formed but cannot be carried out as asked (\`unprocessable\`), for\\nexample committing more credits than a reservation holds.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
+    },
+    {
+      "operation_id": "refund_reserve",
+      "method": "post",
+      "path": "/ledger/reservations/{id}/refund",
+      "tag": "ledger",
+      "summary": "Refund a reservation",
+      "description": "Releases everything an open reservation holds back to \`available\`, resolving it without\\nspending. A reservation already resolved answers 409 \`conflict\` with its \`status\`.\\nRequires the \`ledger:write\` scope.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [
+        "ledger:write"
+      ],
+      "idempotent": true,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [],
+      "parameters": [
+        {
+          "name": "id",
+          "in": "path",
+          "required": true,
+          "description": "The reservation id.",
+          "schema": {
+            "$ref": "#/components/schemas/ReservationId"
+          }
+        },
+        {
+          "name": "Idempotency-Key",
+          "in": "header",
+          "required": false,
+          "description": "A unique key for this logical action, reused on every retry of it. Within five minutes,\\nthe same key with the same body replays the first response byte for byte; the same key\\nwith a different body answers 409 \`idempotency_key_reused\`, and a key whose first request\\nis still running answers 409 \`idempotency_key_in_progress\`. 1 to 255 printable ASCII\\ncharacters (otherwise 400 \`invalid_idempotency_key\`).\\n",
+          "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 255
+          }
+        }
+      ],
+      "request_body": null,
+      "responses": {
+        "200": {
+          "description": "The released reservation.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/Reservation"
+          }
+        },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "403": {
+          "description": "The key is valid but lacks a scope this operation requires (\`forbidden\`, with\\n\`required_scopes\`), or an upload token is wrong or expired (\`upload_token_invalid\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "404": {
+          "description": "The resource does not exist or belongs to another account (\`not_found\`, with \`resource\`\\nand \`id\`). Also used for a referenced id in the body (an unknown \`node_id\`, \`asset_id\` or\\n\`channel_id\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "409": {
+          "description": "The request conflicts with the current state. Codes: \`conflict\` (generic, with details\\nin extra fields), \`idempotency_key_reused\` (key reused with a different body),\\n\`idempotency_key_in_progress\` (the first request with this key is still running; retry\\nafter \`Retry-After\`), \`workflow_busy\`, \`generation_in_progress\`, \`nothing_to_generate\`,\\n\`render_in_progress\`, \`not_generated\`, \`no_finished_render\`, \`not_cancelable\`,\\n\`upload_completed\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
+    },
+    {
+      "operation_id": "get_monthly_usage",
+      "method": "get",
+      "path": "/usage/monthly",
+      "tag": "telemetry",
+      "summary": "Get a month's usage",
+      "description": "Totals and a day-by-day breakdown of credits spent, clips generated and renders\\nfinished for one calendar month (UTC), by default the current one. Days without activity\\nare included with zeros, up to today for the current month.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": false,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [
+        "get_monthly_usage"
+      ],
+      "parameters": [
+        {
+          "name": "month",
+          "in": "query",
+          "required": false,
+          "description": "Calendar month (UTC) as \`YYYY-MM\`. Defaults to the current month.",
+          "schema": {
+            "type": "string",
+            "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"
+          }
+        }
+      ],
+      "request_body": null,
+      "responses": {
+        "200": {
+          "description": "The month's usage.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/MonthlyUsage"
+          }
+        },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
+    },
+    {
+      "operation_id": "get_top_spenders",
+      "method": "get",
+      "path": "/usage/top-spenders",
+      "tag": "telemetry",
+      "summary": "Rank accounts by credits spent",
+      "description": "Operator view: the accounts that spent the most credits in a month, highest first.\\nRequires the \`admin\` scope.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [
+        "admin"
+      ],
+      "idempotent": false,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [],
+      "parameters": [
+        {
+          "name": "month",
+          "in": "query",
+          "required": false,
+          "description": "Calendar month (UTC) as \`YYYY-MM\`. Defaults to the current month.",
+          "schema": {
+            "type": "string",
+            "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"
+          }
+        },
+        {
+          "name": "top",
+          "in": "query",
+          "required": false,
+          "description": "How many accounts to return.",
+          "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100,
+            "default": 10
+          }
+        }
+      ],
+      "request_body": null,
+      "responses": {
+        "200": {
+          "description": "The ranking.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/TopSpenders"
+          }
+        },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "403": {
+          "description": "The key is valid but lacks a scope this operation requires (\`forbidden\`, with\\n\`required_scopes\`), or an upload token is wrong or expired (\`upload_token_invalid\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
+    },
+    {
+      "operation_id": "get_status",
+      "method": "get",
+      "path": "/_status",
+      "tag": "telemetry",
+      "summary": "Service status",
+      "description": "Public health and capability report: server version, database reachability, which\\nprovider backs each media capability (\`local\` for the built-in ffmpeg-based ones), the\\npublishing platforms available, and the job queue depth. Needs no API key.\\n",
+      "deprecated": false,
+      "secured": false,
+      "scopes": [],
+      "idempotent": false,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [
+        "get_status"
+      ],
+      "parameters": [],
+      "request_body": null,
+      "responses": {
+        "200": {
+          "description": "The status report.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ServiceStatus"
+          }
+        },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
+    },
+    {
+      "operation_id": "get_schema",
+      "method": "get",
+      "path": "/_schema",
+      "tag": "telemetry",
+      "summary": "Operation catalog",
+      "description": "Public, self-describing catalog of every operation: method, path, tag, summary, the\\nbehaviour flags (idempotency, pagination, credit charging, async job, scopes) and the\\nMCP tools it backs, so a client can discover the API in one call. Generated from this\\ndocument. Needs no API key.\\n",
+      "deprecated": false,
+      "secured": false,
+      "scopes": [],
+      "idempotent": false,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [
+        "get_schema"
+      ],
+      "parameters": [],
+      "request_body": null,
+      "responses": {
+        "200": {
+          "description": "The catalog.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/Catalog"
+          }
+        },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
+    },
+    {
+      "operation_id": "list_webhook_endpoints",
+      "method": "get",
+      "path": "/webhooks/endpoints",
+      "tag": "webhooks",
+      "summary": "List webhook endpoints",
+      "description": "Lists the account's webhook endpoints, newest first. Secrets are never included.",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": false,
+      "pagination": "cursor",
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [],
+      "parameters": [
+        {
+          "name": "cursor",
+          "in": "query",
+          "required": false,
+          "description": "The \`next_cursor\` of the previous page. Omit it for the first page. A cursor this list did not hand out answers 400 \`invalid_cursor\`.",
+          "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 512
+          }
+        },
+        {
+          "name": "limit",
+          "in": "query",
+          "required": false,
+          "description": "Largest number of items to return in one page.",
+          "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100,
+            "default": 20
+          }
+        }
+      ],
+      "request_body": null,
+      "responses": {
+        "200": {
+          "description": "One page of endpoints.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/WebhookEndpointList"
+          }
+        },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
+    },
+    {
+      "operation_id": "create_webhook_endpoint",
+      "method": "post",
+      "path": "/webhooks/endpoints",
+      "tag": "webhooks",
+      "summary": "Register a webhook endpoint",
+      "description": "Registers a URL to receive the chosen event types (\`*\` for all of them). Each event is\\nPOSTed as JSON \`{ \\"type\\", \\"timestamp\\", \\"data\\" }\` and signed the Standard Webhooks way\\n(\`webhook-id\`, \`webhook-timestamp\` and \`webhook-signature\` headers); deliveries are\\nretried on a schedule until the endpoint answers 2xx. An endpoint answering 410 Gone is\\ndisabled. The signing \`secret\` is returned only in this answer; store it to verify\\nsignatures. URLs that resolve to private or internal addresses answer 400\\n\`url_not_allowed\`.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": true,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [],
+      "parameters": [
+        {
+          "name": "Idempotency-Key",
+          "in": "header",
+          "required": false,
+          "description": "A unique key for this logical action, reused on every retry of it. Within five minutes,\\nthe same key with the same body replays the first response byte for byte; the same key\\nwith a different body answers 409 \`idempotency_key_reused\`, and a key whose first request\\nis still running answers 409 \`idempotency_key_in_progress\`. 1 to 255 printable ASCII\\ncharacters (otherwise 400 \`invalid_idempotency_key\`).\\n",
+          "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 255
+          }
+        }
+      ],
+      "request_body": {
+        "required": true,
+        "content_type": "application/json",
+        "content_types": [
+          "application/json"
+        ],
+        "schema": {
+          "$ref": "#/components/schemas/CreateWebhookEndpointRequest"
+        }
+      },
+      "responses": {
+        "201": {
+          "description": "The endpoint, including its signing secret (shown this once).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/WebhookEndpointWithSecret"
+          }
+        },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "409": {
+          "description": "The request conflicts with the current state. Codes: \`conflict\` (generic, with details\\nin extra fields), \`idempotency_key_reused\` (key reused with a different body),\\n\`idempotency_key_in_progress\` (the first request with this key is still running; retry\\nafter \`Retry-After\`), \`workflow_busy\`, \`generation_in_progress\`, \`nothing_to_generate\`,\\n\`render_in_progress\`, \`not_generated\`, \`no_finished_render\`, \`not_cancelable\`,\\n\`upload_completed\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "413": {
+          "description": "The request or file exceeds a limit. Codes: \`payload_too_large\` (request body),\\n\`asset_too_large\`, \`duration_too_long\`, \`storage_quota_exceeded\`. The error carries\\n\`limit\` where one applies.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "415": {
+          "description": "The request's content type is not accepted, or the file's content does not match the\\ndeclared \`kind\` (\`unsupported_media_type\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
+    },
+    {
+      "operation_id": "delete_webhook_endpoint",
+      "method": "delete",
+      "path": "/webhooks/endpoints/{id}",
+      "tag": "webhooks",
+      "summary": "Delete a webhook endpoint",
+      "description": "Stops all deliveries to the endpoint, including pending retries, and deletes it.",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": false,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [],
+      "parameters": [
+        {
+          "name": "id",
+          "in": "path",
+          "required": true,
+          "description": "The webhook endpoint id.",
+          "schema": {
+            "$ref": "#/components/schemas/WebhookEndpointId"
+          }
+        }
+      ],
+      "request_body": null,
+      "responses": {
+        "204": {
+          "description": "The endpoint is gone.",
+          "content_type": null,
+          "schema": null
+        },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "404": {
+          "description": "The resource does not exist or belongs to another account (\`not_found\`, with \`resource\`\\nand \`id\`). Also used for a referenced id in the body (an unknown \`node_id\`, \`asset_id\` or\\n\`channel_id\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
+    },
+    {
+      "operation_id": "list_webhook_deliveries",
+      "method": "get",
+      "path": "/webhooks/endpoints/{id}/deliveries",
+      "tag": "webhooks",
+      "summary": "List an endpoint's deliveries",
+      "description": "The delivery log of one endpoint, newest first: each event sent, how many attempts were\\nmade, the last HTTP status or error received, and when the next retry is due.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": false,
+      "pagination": "cursor",
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [],
+      "parameters": [
+        {
+          "name": "id",
+          "in": "path",
+          "required": true,
+          "description": "The webhook endpoint id.",
+          "schema": {
+            "$ref": "#/components/schemas/WebhookEndpointId"
+          }
+        },
+        {
+          "name": "cursor",
+          "in": "query",
+          "required": false,
+          "description": "The \`next_cursor\` of the previous page. Omit it for the first page. A cursor this list did not hand out answers 400 \`invalid_cursor\`.",
+          "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 512
+          }
+        },
+        {
+          "name": "limit",
+          "in": "query",
+          "required": false,
+          "description": "Largest number of items to return in one page.",
+          "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100,
+            "default": 20
+          }
+        }
+      ],
+      "request_body": null,
+      "responses": {
+        "200": {
+          "description": "One page of deliveries.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/WebhookDeliveryList"
+          }
+        },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "404": {
+          "description": "The resource does not exist or belongs to another account (\`not_found\`, with \`resource\`\\nand \`id\`). Also used for a referenced id in the body (an unknown \`node_id\`, \`asset_id\` or\\n\`channel_id\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
+    },
+    {
+      "operation_id": "replay_webhook_delivery",
+      "method": "post",
+      "path": "/webhooks/deliveries/{id}/replay",
+      "tag": "webhooks",
+      "summary": "Replay a delivery",
+      "description": "Sends the same event again to the same endpoint as a new delivery that records the one it\\nreplays in \`replay_of\` (same event id, so a receiver that deduplicates on \`webhook-id\`\\nstill can). Answers 202 with the new, pending delivery; its progress appears in\\n\`list_webhook_deliveries\`. A delivery whose endpoint is disabled answers 409 \`conflict\`.\\n",
+      "deprecated": false,
+      "secured": true,
+      "scopes": [],
+      "idempotent": true,
+      "pagination": null,
+      "charges_credits": false,
+      "async_job": null,
+      "mcp_tools": [],
+      "parameters": [
+        {
+          "name": "id",
+          "in": "path",
+          "required": true,
+          "description": "The webhook delivery id.",
+          "schema": {
+            "$ref": "#/components/schemas/WebhookDeliveryId"
+          }
+        },
+        {
+          "name": "Idempotency-Key",
+          "in": "header",
+          "required": false,
+          "description": "A unique key for this logical action, reused on every retry of it. Within five minutes,\\nthe same key with the same body replays the first response byte for byte; the same key\\nwith a different body answers 409 \`idempotency_key_reused\`, and a key whose first request\\nis still running answers 409 \`idempotency_key_in_progress\`. 1 to 255 printable ASCII\\ncharacters (otherwise 400 \`invalid_idempotency_key\`).\\n",
+          "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 255
+          }
+        }
+      ],
+      "request_body": null,
+      "responses": {
+        "202": {
+          "description": "The replay is queued.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/WebhookDelivery"
+          }
+        },
+        "400": {
+          "description": "The request is malformed or invalid. \`validation_error\` carries \`issues\`, grouped by\\nlocation (\`path\`, \`query\`, \`header\`, \`body\`). Other codes: \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, and per operation \`source_unreachable\`, \`url_not_allowed\`,\\n\`asset_not_audio\`, \`schedule_in_past\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "401": {
+          "description": "The API key is missing, malformed, revoked or unknown (\`unauthorized\`).",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "404": {
+          "description": "The resource does not exist or belongs to another account (\`not_found\`, with \`resource\`\\nand \`id\`). Also used for a referenced id in the body (an unknown \`node_id\`, \`asset_id\` or\\n\`channel_id\`).\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "409": {
+          "description": "The request conflicts with the current state. Codes: \`conflict\` (generic, with details\\nin extra fields), \`idempotency_key_reused\` (key reused with a different body),\\n\`idempotency_key_in_progress\` (the first request with this key is still running; retry\\nafter \`Retry-After\`), \`workflow_busy\`, \`generation_in_progress\`, \`nothing_to_generate\`,\\n\`render_in_progress\`, \`not_generated\`, \`no_finished_render\`, \`not_cancelable\`,\\n\`upload_completed\`.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "429": {
+          "description": "Too many requests for this key (\`rate_limited\`). Wait \`Retry-After\` seconds.",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        },
+        "500": {
+          "description": "An unexpected server failure (\`internal_error\`). Details stay in the server log under\\n\`request_id\`; retrying an idempotent request with the same key is safe.\\n",
+          "content_type": "application/json",
+          "schema": {
+            "$ref": "#/components/schemas/ErrorEnvelope"
+          }
+        }
+      }
+    }
   ],
-  components: {
-    schemas: {
-      WorkflowId: {
-        type: 'string',
-        description: 'Workflow id (`wf_` prefix).',
-        pattern: '^wf_[A-Za-z0-9_-]{1,64}$',
-        examples: ['wf_7Qk2mN4pX9'],
+  "components": {
+    "schemas": {
+      "WorkflowId": {
+        "type": "string",
+        "description": "Workflow id (\`wf_\` prefix).",
+        "pattern": "^wf_[A-Za-z0-9_-]{1,64}$",
+        "examples": [
+          "wf_7Qk2mN4pX9"
+        ]
       },
-      AssetId: {
-        type: 'string',
-        description: 'Asset id (`ast_` prefix).',
-        pattern: '^ast_[A-Za-z0-9_-]{1,64}$',
-        examples: ['ast_9fJ2kL0q'],
+      "AssetId": {
+        "type": "string",
+        "description": "Asset id (\`ast_\` prefix).",
+        "pattern": "^ast_[A-Za-z0-9_-]{1,64}$",
+        "examples": [
+          "ast_9fJ2kL0q"
+        ]
       },
-      UploadId: {
-        type: 'string',
-        description: 'Upload slot id (`upl_` prefix).',
-        pattern: '^upl_[A-Za-z0-9_-]{1,64}$',
-        examples: ['upl_3Hs8dQ'],
+      "UploadId": {
+        "type": "string",
+        "description": "Upload slot id (\`upl_\` prefix).",
+        "pattern": "^upl_[A-Za-z0-9_-]{1,64}$",
+        "examples": [
+          "upl_3Hs8dQ"
+        ]
       },
-      GenerationId: {
-        type: 'string',
-        description: 'Generation job id (`gen_` prefix).',
-        pattern: '^gen_[A-Za-z0-9_-]{1,64}$',
-        examples: ['gen_8PqR2v'],
+      "GenerationId": {
+        "type": "string",
+        "description": "Generation job id (\`gen_\` prefix).",
+        "pattern": "^gen_[A-Za-z0-9_-]{1,64}$",
+        "examples": [
+          "gen_8PqR2v"
+        ]
       },
-      RenderId: {
-        type: 'string',
-        description: 'Render job id (`rnd_` prefix).',
-        pattern: '^rnd_[A-Za-z0-9_-]{1,64}$',
-        examples: ['rnd_5TzW1c'],
+      "RenderId": {
+        "type": "string",
+        "description": "Render job id (\`rnd_\` prefix).",
+        "pattern": "^rnd_[A-Za-z0-9_-]{1,64}$",
+        "examples": [
+          "rnd_5TzW1c"
+        ]
       },
-      PublicationId: {
-        type: 'string',
-        description: 'Publication id (`pub_` prefix).',
-        pattern: '^pub_[A-Za-z0-9_-]{1,64}$',
-        examples: ['pub_2LmN6b'],
+      "PublicationId": {
+        "type": "string",
+        "description": "Publication id (\`pub_\` prefix).",
+        "pattern": "^pub_[A-Za-z0-9_-]{1,64}$",
+        "examples": [
+          "pub_2LmN6b"
+        ]
       },
-      ChannelId: {
-        type: 'string',
-        description: 'Channel id (`ch_` prefix).',
-        pattern: '^ch_[A-Za-z0-9_-]{1,64}$',
-        examples: ['ch_4XyZ7a'],
+      "ChannelId": {
+        "type": "string",
+        "description": "Channel id (\`ch_\` prefix).",
+        "pattern": "^ch_[A-Za-z0-9_-]{1,64}$",
+        "examples": [
+          "ch_4XyZ7a"
+        ]
       },
-      TrackId: {
-        type: 'string',
-        description: 'Audio track id (`trk_` prefix).',
-        pattern: '^trk_[A-Za-z0-9_-]{1,64}$',
-        examples: ['trk_6GhJ3k'],
+      "TrackId": {
+        "type": "string",
+        "description": "Audio track id (\`trk_\` prefix).",
+        "pattern": "^trk_[A-Za-z0-9_-]{1,64}$",
+        "examples": [
+          "trk_6GhJ3k"
+        ]
       },
-      ReservationId: {
-        type: 'string',
-        description: 'Credit reservation id (`rsv_` prefix).',
-        pattern: '^rsv_[A-Za-z0-9_-]{1,64}$',
-        examples: ['rsv_1AbC9d'],
+      "ReservationId": {
+        "type": "string",
+        "description": "Credit reservation id (\`rsv_\` prefix).",
+        "pattern": "^rsv_[A-Za-z0-9_-]{1,64}$",
+        "examples": [
+          "rsv_1AbC9d"
+        ]
       },
-      WebhookEndpointId: {
-        type: 'string',
-        description: 'Webhook endpoint id (`whe_` prefix).',
-        pattern: '^whe_[A-Za-z0-9_-]{1,64}$',
-        examples: ['whe_0PoI8u'],
+      "WebhookEndpointId": {
+        "type": "string",
+        "description": "Webhook endpoint id (\`whe_\` prefix).",
+        "pattern": "^whe_[A-Za-z0-9_-]{1,64}$",
+        "examples": [
+          "whe_0PoI8u"
+        ]
       },
-      WebhookDeliveryId: {
-        type: 'string',
-        description: 'Webhook delivery id (`whd_` prefix).',
-        pattern: '^whd_[A-Za-z0-9_-]{1,64}$',
-        examples: ['whd_7YtR5e'],
+      "WebhookDeliveryId": {
+        "type": "string",
+        "description": "Webhook delivery id (\`whd_\` prefix).",
+        "pattern": "^whd_[A-Za-z0-9_-]{1,64}$",
+        "examples": [
+          "whd_7YtR5e"
+        ]
       },
-      AccountId: {
-        type: 'string',
-        description: 'Account id (`acc_` prefix).',
-        pattern: '^acc_[A-Za-z0-9_-]{1,64}$',
-        examples: ['acc_5RtY8u'],
+      "AccountId": {
+        "type": "string",
+        "description": "Account id (\`acc_\` prefix).",
+        "pattern": "^acc_[A-Za-z0-9_-]{1,64}$",
+        "examples": [
+          "acc_5RtY8u"
+        ]
       },
-      NodeId: {
-        type: 'string',
-        description: 'Id of a node in a workflow graph. A scene is named by its video node; the same id names\nthe scene\'s clip in the audio model (`clip_id`).\n',
-        minLength: 1,
-        maxLength: 128,
-        examples: ['nd_vid_a1'],
+      "NodeId": {
+        "type": "string",
+        "description": "Id of a node in a workflow graph. A scene is named by its video node; the same id names\\nthe scene's clip in the audio model (\`clip_id\`).\\n",
+        "minLength": 1,
+        "maxLength": 128,
+        "examples": [
+          "nd_vid_a1"
+        ]
       },
-      ErrorEnvelope: {
-        type: 'object',
-        description: 'The body of every 4xx and 5xx response.',
-        required: ['error'],
-        properties: {
-          error: { $ref: '#/components/schemas/Error' },
-        },
-      },
-      Error: {
-        type: 'object',
-        description: 'What went wrong. `code` is stable and machine-readable; `message` is for people and may\nchange. Known codes by status: 400 `validation_error`, `invalid_cursor`,\n`invalid_idempotency_key`, `source_unreachable`, `url_not_allowed`, `asset_not_audio`,\n`schedule_in_past`; 401 `unauthorized`; 402 `insufficient_credits`; 403 `forbidden`,\n`upload_token_invalid`; 404 `not_found`; 409 `conflict`, `idempotency_key_reused`,\n`idempotency_key_in_progress`, `workflow_busy`, `generation_in_progress`,\n`nothing_to_generate`, `render_in_progress`, `not_generated`, `no_finished_render`,\n`not_cancelable`, `upload_completed`; 412 `precondition_failed`; 413\n`payload_too_large`, `asset_too_large`, `duration_too_long`, `storage_quota_exceeded`;\n415 `unsupported_media_type`; 422 `unprocessable`; 429 `rate_limited`; 500\n`internal_error`. New codes may appear; treat an unknown code by its HTTP status.\nFurther properties give details specific to the code.\n',
-        required: ['code', 'message', 'request_id'],
-        properties: {
-          code: { type: 'string', description: 'Machine-readable error code (see the list above).' },
-          message: { type: 'string', description: 'Human-readable explanation.' },
-          request_id: {
-            type: 'string',
-            description: 'Id of the failed request, as in the `X-Request-Id` header.',
-          },
-          issues: {
-            type: 'object',
-            description: '`validation_error` only: the problems found, grouped by location (`path`, `query`, `header`, `body`).',
-            additionalProperties: {
-              type: 'array',
-              items: { $ref: '#/components/schemas/ValidationIssue' },
-            },
-          },
-          needed: {
-            type: 'integer',
-            description: '`insufficient_credits` only: credits the request needs.',
-          },
-          available: {
-            type: 'integer',
-            description: '`insufficient_credits` only: credits currently available.',
-          },
-          resource: {
-            type: 'string',
-            description: '`not_found` only: the kind of object that was looked up.',
-          },
-          id: { type: 'string', description: '`not_found` only: the id that was looked up.' },
-          current_version: {
-            type: 'integer',
-            description: '`precondition_failed` only: the workflow\'s current version.',
-          },
-          required_scopes: {
-            type: 'array',
-            description: '`forbidden` only: the scopes the operation requires.',
-            items: { type: 'string' },
-          },
-          limit: {
-            type: 'integer',
-            description: '413 codes only: the limit that was exceeded (bytes, seconds, or bytes of quota).',
-          },
-          retry_after: {
-            type: 'integer',
-            description: '`rate_limited` only: seconds to wait, as in `Retry-After`.',
-          },
-        },
-        additionalProperties: true,
-      },
-      ValidationIssue: {
-        type: 'object',
-        description: 'One validation problem.',
-        required: ['path', 'message'],
-        properties: {
-          path: {
-            type: 'array',
-            description: 'Where the problem is, from the root of its location.',
-            items: { type: ['string', 'integer'] },
-          },
-          message: { type: 'string' },
-          code: {
-            type: 'string',
-            description: 'Kind of problem (for example `too_big`, `invalid_type`).',
-          },
-        },
-        additionalProperties: true,
-      },
-      JobError: {
-        type: 'object',
-        description: 'Why a job or one of its steps failed.',
-        required: ['code', 'message'],
-        properties: {
-          code: { type: 'string', examples: ['provider_timeout'] },
-          message: { type: 'string' },
-        },
-      },
-      AspectRatio: { type: 'string', description: 'Frame shape of the video.', enum: ['16:9', '9:16', '1:1'] },
-      SceneStatus: {
-        type: 'string',
-        description: 'Where a scene stands: `draft` (nothing generated), `generating`, `generated` (it has a\nclip), `failed` (the last attempt failed and was not charged).\n',
-        enum: ['draft', 'generating', 'generated', 'failed'],
-      },
-      Shot: {
-        type: 'object',
-        description: 'One moment of the video as the caller describes it. Give at most one of `image_prompt`\n(generate the opening frame) and `image_asset_id` (start from an imported image); with\nneither, the opening frame is generated from `prompt`.\n',
-        required: ['prompt'],
-        additionalProperties: false,
-        properties: {
-          prompt: {
-            type: 'string',
-            minLength: 1,
-            maxLength: 2000,
-            description: 'What happens in the shot; drives the clip\'s motion and content.',
-          },
-          image_prompt: {
-            type: 'string',
-            minLength: 1,
-            maxLength: 2000,
-            description: 'Description of the opening frame, when it should differ from `prompt`.',
-          },
-          image_asset_id: { $ref: '#/components/schemas/AssetId' },
-          duration_s: {
-            type: 'integer',
-            minimum: 1,
-            maximum: 10,
-            default: 5,
-            description: 'Clip length in seconds.',
-          },
-        },
-      },
-      CreateWorkflowRequest: {
-        type: 'object',
-        required: ['name', 'shots'],
-        additionalProperties: false,
-        properties: {
-          name: { type: 'string', minLength: 1, maxLength: 200 },
-          description: { type: 'string', maxLength: 2000 },
-          aspect_ratio: { $ref: '#/components/schemas/AspectRatio' },
-          shots: {
-            type: 'array',
-            minItems: 1,
-            maxItems: 50,
-            description: 'The shots in playback order.',
-            items: { $ref: '#/components/schemas/Shot' },
-          },
-        },
-      },
-      UpdateWorkflowRequest: {
-        type: 'object',
-        description: 'Fields to change; those left out keep their value.',
-        additionalProperties: false,
-        properties: {
-          name: { type: 'string', minLength: 1, maxLength: 200 },
-          description: {
-            type: ['string', 'null'],
-            maxLength: 2000,
-            description: 'New description; `null` clears it.',
-          },
-          aspect_ratio: { $ref: '#/components/schemas/AspectRatio' },
-          shots: {
-            type: 'array',
-            minItems: 1,
-            maxItems: 50,
-            description: 'Replaces every scene. Unchanged shots keep their generated artifacts.',
-            items: { $ref: '#/components/schemas/Shot' },
-          },
-          version: {
-            type: 'integer',
-            minimum: 1,
-            description: 'The version this edit is based on (alternative to `If-Match`).',
-          },
-        },
-      },
-      Scene: {
-        type: 'object',
-        description: 'A compiled shot, the unit of generation.',
-        required: [
-          'node_id',
-          'index',
-          'prompt',
-          'image_prompt',
-          'image_asset_id',
-          'duration_s',
-          'status',
-          'image_node_id',
-          'image_url',
-          'clip_url',
-          'error',
+      "ErrorEnvelope": {
+        "type": "object",
+        "description": "The body of every 4xx and 5xx response.",
+        "required": [
+          "error"
         ],
-        properties: {
-          node_id: { $ref: '#/components/schemas/NodeId' },
-          index: { type: 'integer', minimum: 0, description: 'Position in playback order, from 0.' },
-          prompt: { type: 'string' },
-          image_prompt: { type: ['string', 'null'] },
-          image_asset_id: { type: ['string', 'null'], pattern: '^ast_[A-Za-z0-9_-]{1,64}$' },
-          duration_s: { type: 'integer', minimum: 1, maximum: 10 },
-          status: { $ref: '#/components/schemas/SceneStatus' },
-          image_node_id: { $ref: '#/components/schemas/NodeId' },
-          image_url: {
-            type: ['string', 'null'],
-            format: 'uri',
-            description: 'Signed URL of the opening frame, once it exists.',
+        "properties": {
+          "error": {
+            "$ref": "#/components/schemas/Error"
+          }
+        }
+      },
+      "Error": {
+        "type": "object",
+        "description": "What went wrong. \`code\` is stable and machine-readable; \`message\` is for people and may\\nchange. Known codes by status: 400 \`validation_error\`, \`invalid_cursor\`,\\n\`invalid_idempotency_key\`, \`source_unreachable\`, \`url_not_allowed\`, \`asset_not_audio\`,\\n\`schedule_in_past\`; 401 \`unauthorized\`; 402 \`insufficient_credits\`; 403 \`forbidden\`,\\n\`upload_token_invalid\`; 404 \`not_found\`; 409 \`conflict\`, \`idempotency_key_reused\`,\\n\`idempotency_key_in_progress\`, \`workflow_busy\`, \`generation_in_progress\`,\\n\`nothing_to_generate\`, \`render_in_progress\`, \`not_generated\`, \`no_finished_render\`,\\n\`not_cancelable\`, \`upload_completed\`; 412 \`precondition_failed\`; 413\\n\`payload_too_large\`, \`asset_too_large\`, \`duration_too_long\`, \`storage_quota_exceeded\`;\\n415 \`unsupported_media_type\`; 422 \`unprocessable\`; 429 \`rate_limited\`; 500\\n\`internal_error\`. New codes may appear; treat an unknown code by its HTTP status.\\nFurther properties give details specific to the code.\\n",
+        "required": [
+          "code",
+          "message",
+          "request_id"
+        ],
+        "properties": {
+          "code": {
+            "type": "string",
+            "description": "Machine-readable error code (see the list above)."
           },
-          clip_url: {
-            type: ['string', 'null'],
-            format: 'uri',
-            description: 'Signed URL of the generated clip, once it exists.',
+          "message": {
+            "type": "string",
+            "description": "Human-readable explanation."
           },
-          error: {
-            description: 'Why the last attempt failed, when `status` is `failed`.',
-            oneOf: [
-              { $ref: '#/components/schemas/JobError' },
-              { type: 'null' },
+          "request_id": {
+            "type": "string",
+            "description": "Id of the failed request, as in the \`X-Request-Id\` header."
+          },
+          "issues": {
+            "type": "object",
+            "description": "\`validation_error\` only: the problems found, grouped by location (\`path\`, \`query\`, \`header\`, \`body\`).",
+            "additionalProperties": {
+              "type": "array",
+              "items": {
+                "$ref": "#/components/schemas/ValidationIssue"
+              }
+            }
+          },
+          "needed": {
+            "type": "integer",
+            "description": "\`insufficient_credits\` only: credits the request needs."
+          },
+          "available": {
+            "type": "integer",
+            "description": "\`insufficient_credits\` only: credits currently available."
+          },
+          "resource": {
+            "type": "string",
+            "description": "\`not_found\` only: the kind of object that was looked up."
+          },
+          "id": {
+            "type": "string",
+            "description": "\`not_found\` only: the id that was looked up."
+          },
+          "current_version": {
+            "type": "integer",
+            "description": "\`precondition_failed\` only: the workflow's current version."
+          },
+          "required_scopes": {
+            "type": "array",
+            "description": "\`forbidden\` only: the scopes the operation requires.",
+            "items": {
+              "type": "string"
+            }
+          },
+          "limit": {
+            "type": "integer",
+            "description": "413 codes only: the limit that was exceeded (bytes, seconds, or bytes of quota)."
+          },
+          "retry_after": {
+            "type": "integer",
+            "description": "\`rate_limited\` only: seconds to wait, as in \`Retry-After\`."
+          }
+        },
+        "additionalProperties": true
+      },
+      "ValidationIssue": {
+        "type": "object",
+        "description": "One validation problem.",
+        "required": [
+          "path",
+          "message"
+        ],
+        "properties": {
+          "path": {
+            "type": "array",
+            "description": "Where the problem is, from the root of its location.",
+            "items": {
+              "type": [
+                "string",
+                "integer"
+              ]
+            }
+          },
+          "message": {
+            "type": "string"
+          },
+          "code": {
+            "type": "string",
+            "description": "Kind of problem (for example \`too_big\`, \`invalid_type\`)."
+          }
+        },
+        "additionalProperties": true
+      },
+      "JobError": {
+        "type": "object",
+        "description": "Why a job or one of its steps failed.",
+        "required": [
+          "code",
+          "message"
+        ],
+        "properties": {
+          "code": {
+            "type": "string",
+            "examples": [
+              "provider_timeout"
+            ]
+          },
+          "message": {
+            "type": "string"
+          }
+        }
+      },
+      "AspectRatio": {
+        "type": "string",
+        "description": "Frame shape of the video.",
+        "enum": [
+          "16:9",
+          "9:16",
+          "1:1"
+        ]
+      },
+      "SceneStatus": {
+        "type": "string",
+        "description": "Where a scene stands: \`draft\` (nothing generated), \`generating\`, \`generated\` (it has a\\nclip), \`failed\` (the last attempt failed and was not charged).\\n",
+        "enum": [
+          "draft",
+          "generating",
+          "generated",
+          "failed"
+        ]
+      },
+      "Shot": {
+        "type": "object",
+        "description": "One moment of the video as the caller describes it. Give at most one of \`image_prompt\`\\n(generate the opening frame) and \`image_asset_id\` (start from an imported image); with\\nneither, the opening frame is generated from \`prompt\`.\\n",
+        "required": [
+          "prompt"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "prompt": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 2000,
+            "description": "What happens in the shot; drives the clip's motion and content."
+          },
+          "image_prompt": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 2000,
+            "description": "Description of the opening frame, when it should differ from \`prompt\`."
+          },
+          "image_asset_id": {
+            "$ref": "#/components/schemas/AssetId"
+          },
+          "duration_s": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 10,
+            "default": 5,
+            "description": "Clip length in seconds."
+          }
+        }
+      },
+      "CreateWorkflowRequest": {
+        "type": "object",
+        "required": [
+          "name",
+          "shots"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 200
+          },
+          "description": {
+            "type": "string",
+            "maxLength": 2000
+          },
+          "aspect_ratio": {
+            "$ref": "#/components/schemas/AspectRatio"
+          },
+          "shots": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 50,
+            "description": "The shots in playback order.",
+            "items": {
+              "$ref": "#/components/schemas/Shot"
+            }
+          }
+        }
+      },
+      "UpdateWorkflowRequest": {
+        "type": "object",
+        "description": "Fields to change; those left out keep their value.",
+        "additionalProperties": false,
+        "properties": {
+          "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 200
+          },
+          "description": {
+            "type": [
+              "string",
+              "null"
             ],
+            "maxLength": 2000,
+            "description": "New description; \`null\` clears it."
           },
-        },
-      },
-      NodeType: { type: 'string', enum: ['image', 'video'] },
-      GraphPosition: {
-        type: 'object',
-        required: ['x', 'y'],
-        properties: {
-          x: { type: 'number' },
-          y: { type: 'number' },
-        },
-      },
-      GraphNode: {
-        type: 'object',
-        description: 'A node of the canvas graph.',
-        required: ['id', 'type', 'position', 'data'],
-        properties: {
-          id: { $ref: '#/components/schemas/NodeId' },
-          type: { $ref: '#/components/schemas/NodeType' },
-          position: { $ref: '#/components/schemas/GraphPosition' },
-          data: {
-            type: 'object',
-            description: 'Node settings used by the canvas, such as `scene_index`, `prompt`, `asset_id`,\n`duration_s` and `url`. Open-ended.\n',
-            additionalProperties: true,
+          "aspect_ratio": {
+            "$ref": "#/components/schemas/AspectRatio"
           },
-        },
+          "shots": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 50,
+            "description": "Replaces every scene. Unchanged shots keep their generated artifacts.",
+            "items": {
+              "$ref": "#/components/schemas/Shot"
+            }
+          },
+          "version": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "The version this edit is based on (alternative to \`If-Match\`)."
+          }
+        }
       },
-      GraphEdge: {
-        type: 'object',
-        description: 'A wire from one node\'s output to another\'s input.',
-        required: ['id', 'source', 'target'],
-        properties: {
-          id: { type: 'string', minLength: 1 },
-          source: { $ref: '#/components/schemas/NodeId' },
-          target: { $ref: '#/components/schemas/NodeId' },
-        },
-      },
-      Workflow: {
-        type: 'object',
-        required: [
-          'id',
-          'name',
-          'description',
-          'aspect_ratio',
-          'version',
-          'scenes',
-          'nodes',
-          'edges',
-          'created_at',
-          'updated_at',
+      "Scene": {
+        "type": "object",
+        "description": "A compiled shot, the unit of generation.",
+        "required": [
+          "node_id",
+          "index",
+          "prompt",
+          "image_prompt",
+          "image_asset_id",
+          "duration_s",
+          "status",
+          "image_node_id",
+          "image_url",
+          "clip_url",
+          "error"
         ],
-        properties: {
-          id: { $ref: '#/components/schemas/WorkflowId' },
-          name: { type: 'string' },
-          description: { type: ['string', 'null'] },
-          aspect_ratio: { $ref: '#/components/schemas/AspectRatio' },
-          version: {
-            type: 'integer',
-            minimum: 1,
-            description: 'Increases by one on every change; the `ETag` of the workflow.',
+        "properties": {
+          "node_id": {
+            "$ref": "#/components/schemas/NodeId"
           },
-          scenes: {
-            type: 'array',
-            items: { $ref: '#/components/schemas/Scene' },
+          "index": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Position in playback order, from 0."
           },
-          nodes: {
-            type: 'array',
-            items: { $ref: '#/components/schemas/GraphNode' },
+          "prompt": {
+            "type": "string"
           },
-          edges: {
-            type: 'array',
-            items: { $ref: '#/components/schemas/GraphEdge' },
+          "image_prompt": {
+            "type": [
+              "string",
+              "null"
+            ]
           },
-          publications: {
-            type: 'array',
-            description: 'The workflow\'s most recent publications (at most 10, newest first), so a post can be\nfollowed without `get_publication`. Only `get_workflow` answers it, and only when the\nworkflow has been published or scheduled.\n',
-            items: { $ref: '#/components/schemas/WorkflowPublication' },
-          },
-          created_at: { type: 'string', format: 'date-time' },
-          updated_at: { type: 'string', format: 'date-time' },
-        },
-      },
-      WorkflowSummary: {
-        type: 'object',
-        required: [
-          'id',
-          'name',
-          'description',
-          'aspect_ratio',
-          'version',
-          'scene_count',
-          'scenes_generated',
-          'created_at',
-          'updated_at',
-        ],
-        properties: {
-          id: { $ref: '#/components/schemas/WorkflowId' },
-          name: { type: 'string' },
-          description: { type: ['string', 'null'] },
-          aspect_ratio: { $ref: '#/components/schemas/AspectRatio' },
-          version: { type: 'integer', minimum: 1 },
-          scene_count: { type: 'integer', minimum: 0 },
-          scenes_generated: { type: 'integer', minimum: 0 },
-          created_at: { type: 'string', format: 'date-time' },
-          updated_at: { type: 'string', format: 'date-time' },
-        },
-      },
-      WorkflowList: {
-        type: 'object',
-        required: ['data', 'next_cursor', 'has_more'],
-        properties: {
-          data: {
-            type: 'array',
-            items: { $ref: '#/components/schemas/WorkflowSummary' },
-          },
-          next_cursor: { type: ['string', 'null'] },
-          has_more: { type: 'boolean' },
-        },
-      },
-      AssetKind: { type: 'string', description: 'What an asset holds.', enum: ['image', 'video', 'music'] },
-      ImportAssetRequest: {
-        type: 'object',
-        required: ['url', 'kind'],
-        additionalProperties: false,
-        properties: {
-          url: {
-            type: 'string',
-            format: 'uri',
-            maxLength: 2048,
-            description: 'Public http(s) URL to fetch.',
-          },
-          kind: { $ref: '#/components/schemas/AssetKind' },
-        },
-      },
-      Asset: {
-        type: 'object',
-        required: [
-          'id',
-          'kind',
-          'url',
-          'url_expires_at',
-          'bytes',
-          'content_type',
-          'duration_s',
-          'width',
-          'height',
-          'filename',
-          'source_url',
-          'created_at',
-        ],
-        properties: {
-          id: { $ref: '#/components/schemas/AssetId' },
-          kind: { $ref: '#/components/schemas/AssetKind' },
-          url: { type: 'string', format: 'uri', description: 'Signed URL of the hosted copy.' },
-          url_expires_at: { type: 'string', format: 'date-time' },
-          bytes: { type: 'integer', minimum: 0 },
-          content_type: { type: 'string', examples: ['image/png'] },
-          duration_s: {
-            type: ['number', 'null'],
-            minimum: 0,
-            description: 'Length of a video or music asset; `null` for images.',
-          },
-          width: { type: ['integer', 'null'], minimum: 1 },
-          height: { type: ['integer', 'null'], minimum: 1 },
-          filename: { type: ['string', 'null'] },
-          source_url: {
-            type: ['string', 'null'],
-            format: 'uri',
-            description: 'Where `import_asset` fetched it from; `null` for uploads.',
-          },
-          created_at: { type: 'string', format: 'date-time' },
-        },
-      },
-      CreateUploadRequest: {
-        type: 'object',
-        required: ['kind', 'filename'],
-        additionalProperties: false,
-        properties: {
-          kind: { $ref: '#/components/schemas/AssetKind' },
-          filename: { type: 'string', minLength: 1, maxLength: 255 },
-          bytes: {
-            type: 'integer',
-            minimum: 1,
-            description: 'Size of the file, when known; lets an oversized file fail early.',
-          },
-        },
-      },
-      UploadSlot: {
-        type: 'object',
-        required: ['id', 'kind', 'filename', 'upload_url', 'expires_at', 'max_bytes'],
-        properties: {
-          id: { $ref: '#/components/schemas/UploadId' },
-          kind: { $ref: '#/components/schemas/AssetKind' },
-          filename: { type: 'string' },
-          upload_url: {
-            type: 'string',
-            format: 'uri',
-            description: 'Where to `PUT` the raw bytes (`put_upload`); it already includes the `token`.',
-          },
-          expires_at: { type: 'string', format: 'date-time' },
-          max_bytes: { type: 'integer', minimum: 1 },
-        },
-      },
-      SceneCost: {
-        type: 'object',
-        required: ['node_id', 'credits', 'generated'],
-        properties: {
-          node_id: { $ref: '#/components/schemas/NodeId' },
-          credits: { type: 'integer', minimum: 0, description: 'Price of generating this scene once.' },
-          generated: { type: 'boolean', description: 'Whether the scene already has a clip.' },
-        },
-      },
-      CostEstimate: {
-        type: 'object',
-        required: [
-          'workflow_id',
-          'node_id',
-          'total',
-          'remaining',
-          'per_scene',
-          'available_credits',
-          'sufficient',
-        ],
-        properties: {
-          workflow_id: { $ref: '#/components/schemas/WorkflowId' },
-          node_id: {
-            type: ['string', 'null'],
-            description: 'The scene priced, or `null` for the whole workflow.',
-          },
-          total: { type: 'integer', minimum: 0, description: 'Sum of `credits` over `per_scene`.' },
-          remaining: {
-            type: 'integer',
-            minimum: 0,
-            description: 'What `generate_scene` with the same scope would reserve now.',
-          },
-          per_scene: {
-            type: 'array',
-            items: { $ref: '#/components/schemas/SceneCost' },
-          },
-          available_credits: { type: 'integer', description: 'The account\'s available credits.' },
-          sufficient: { type: 'boolean', description: 'Whether `available_credits` covers `remaining`.' },
-        },
-      },
-      GenerateSceneRequest: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          node_id: { $ref: '#/components/schemas/NodeId' },
-          reroll_hint: {
-            type: 'string',
-            minLength: 1,
-            maxLength: 500,
-            description: 'Text appended to the scene\'s prompt for this attempt only.',
-          },
-        },
-      },
-      GenerationState: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed'] },
-      Generation: {
-        type: 'object',
-        description: 'A generation job.',
-        required: ['id', 'workflow_id', 'status', 'scenes', 'credits_reserved', 'created_at'],
-        properties: {
-          id: { $ref: '#/components/schemas/GenerationId' },
-          workflow_id: { $ref: '#/components/schemas/WorkflowId' },
-          status: { $ref: '#/components/schemas/GenerationState' },
-          scenes: {
-            type: 'array',
-            description: 'The scenes (video `node_id`s) this job generates.',
-            items: { $ref: '#/components/schemas/NodeId' },
-          },
-          credits_reserved: { type: 'integer', minimum: 0 },
-          created_at: { type: 'string', format: 'date-time' },
-        },
-      },
-      SceneProgress: {
-        type: 'object',
-        required: [
-          'node_id',
-          'index',
-          'status',
-          'image_url',
-          'clip_url',
-          'duration_s',
-          'credits_charged',
-          'error',
-        ],
-        properties: {
-          node_id: { $ref: '#/components/schemas/NodeId' },
-          index: { type: 'integer', minimum: 0 },
-          status: { $ref: '#/components/schemas/SceneStatus' },
-          image_url: { type: ['string', 'null'], format: 'uri' },
-          clip_url: { type: ['string', 'null'], format: 'uri' },
-          duration_s: {
-            type: 'number',
-            minimum: 0,
-            description: 'Length of the clip once generated, otherwise the planned length.',
-          },
-          credits_charged: {
-            type: 'integer',
-            minimum: 0,
-            description: 'Credits charged for this scene by this generation.',
-          },
-          error: {
-            oneOf: [
-              { $ref: '#/components/schemas/JobError' },
-              { type: 'null' },
+          "image_asset_id": {
+            "type": [
+              "string",
+              "null"
             ],
+            "pattern": "^ast_[A-Za-z0-9_-]{1,64}$"
           },
-        },
-      },
-      GenerationStatus: {
-        type: 'object',
-        required: ['workflow_id', 'generation_id', 'phase', 'progress', 'status', 'scenes'],
-        properties: {
-          workflow_id: { $ref: '#/components/schemas/WorkflowId' },
-          generation_id: {
-            type: ['string', 'null'],
-            description: 'The latest generation job, or `null` if there never was one.',
+          "duration_s": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 10
           },
-          phase: {
-            type: 'string',
-            description: 'One plain sentence describing what is happening now, fit to read aloud.',
+          "status": {
+            "$ref": "#/components/schemas/SceneStatus"
           },
-          progress: { type: 'number', minimum: 0, maximum: 1 },
-          status: {
-            type: 'string',
-            description: 'State of the latest generation; `idle` when there is none.',
-            enum: ['idle', 'queued', 'running', 'succeeded', 'failed'],
+          "image_node_id": {
+            "$ref": "#/components/schemas/NodeId"
           },
-          scenes: {
-            type: 'array',
-            items: { $ref: '#/components/schemas/SceneProgress' },
-          },
-        },
-      },
-      TrackKind: { type: 'string', enum: ['music', 'voice', 'sfx'] },
-      VolumeDb: {
-        type: 'number',
-        minimum: -60,
-        maximum: 12,
-        description: 'Gain in decibels; 0 leaves the level unchanged, -60 is near silence.',
-      },
-      NativeAudio: {
-        type: 'object',
-        description: 'The sound generated with a clip.',
-        required: ['enabled', 'volume_db'],
-        properties: {
-          enabled: { type: 'boolean' },
-          volume_db: { $ref: '#/components/schemas/VolumeDb' },
-        },
-      },
-      SetNativeAudioRequest: {
-        type: 'object',
-        minProperties: 1,
-        additionalProperties: false,
-        properties: {
-          enabled: { type: 'boolean' },
-          volume_db: { $ref: '#/components/schemas/VolumeDb' },
-        },
-      },
-      Track: {
-        type: 'object',
-        description: 'An audio asset laid over the video, anchored to a clip.',
-        required: [
-          'id',
-          'workflow_id',
-          'clip_id',
-          'asset_id',
-          'kind',
-          'volume_db',
-          'offset_s',
-          'trim_start_s',
-          'trim_end_s',
-          'fade_in_s',
-          'fade_out_s',
-          'starts_at_s',
-          'created_at',
-          'updated_at',
-        ],
-        properties: {
-          id: { $ref: '#/components/schemas/TrackId' },
-          workflow_id: { $ref: '#/components/schemas/WorkflowId' },
-          clip_id: { $ref: '#/components/schemas/NodeId' },
-          asset_id: { $ref: '#/components/schemas/AssetId' },
-          kind: { $ref: '#/components/schemas/TrackKind' },
-          volume_db: { $ref: '#/components/schemas/VolumeDb' },
-          offset_s: { type: 'number', minimum: 0, description: 'Delay after the start of the clip.' },
-          trim_start_s: { type: 'number', minimum: 0, description: 'Seconds cut from the start of the source.' },
-          trim_end_s: {
-            type: ['number', 'null'],
-            minimum: 0,
-            description: 'Point in the source where playback stops; `null` plays to the end.',
-          },
-          fade_in_s: { type: 'number', minimum: 0, maximum: 30 },
-          fade_out_s: { type: 'number', minimum: 0, maximum: 30 },
-          starts_at_s: {
-            type: 'number',
-            minimum: 0,
-            description: 'Where the track starts on the final timeline.',
-          },
-          created_at: { type: 'string', format: 'date-time' },
-          updated_at: { type: 'string', format: 'date-time' },
-        },
-      },
-      AttachTrackRequest: {
-        type: 'object',
-        required: ['asset_id', 'kind'],
-        additionalProperties: false,
-        properties: {
-          asset_id: { $ref: '#/components/schemas/AssetId' },
-          kind: { $ref: '#/components/schemas/TrackKind' },
-          volume_db: { $ref: '#/components/schemas/VolumeDb' },
-          offset_s: { type: 'number', minimum: 0, default: 0 },
-          trim_start_s: { type: 'number', minimum: 0, default: 0 },
-          trim_end_s: { type: 'number', exclusiveMinimum: 0 },
-          fade_in_s: { type: 'number', minimum: 0, maximum: 30, default: 0 },
-          fade_out_s: { type: 'number', minimum: 0, maximum: 30, default: 0 },
-        },
-      },
-      UpdateTrackRequest: {
-        type: 'object',
-        minProperties: 1,
-        additionalProperties: false,
-        properties: {
-          clip_id: { $ref: '#/components/schemas/NodeId' },
-          kind: { $ref: '#/components/schemas/TrackKind' },
-          volume_db: { $ref: '#/components/schemas/VolumeDb' },
-          offset_s: { type: 'number', minimum: 0 },
-          trim_start_s: { type: 'number', minimum: 0 },
-          trim_end_s: { type: ['number', 'null'], exclusiveMinimum: 0 },
-          fade_in_s: { type: 'number', minimum: 0, maximum: 30 },
-          fade_out_s: { type: 'number', minimum: 0, maximum: 30 },
-        },
-      },
-      ClipAudio: {
-        type: 'object',
-        required: ['clip_id', 'index', 'native_audio', 'tracks', 'starts_at_s', 'duration_s'],
-        properties: {
-          clip_id: { $ref: '#/components/schemas/NodeId' },
-          index: { type: 'integer', minimum: 0 },
-          native_audio: { $ref: '#/components/schemas/NativeAudio' },
-          tracks: {
-            type: 'array',
-            items: { $ref: '#/components/schemas/Track' },
-          },
-          starts_at_s: { type: 'number', minimum: 0 },
-          duration_s: { type: 'number', minimum: 0 },
-        },
-      },
-      TimelineSegment: {
-        type: 'object',
-        description: 'One audible stretch of the final video.',
-        required: ['start_s', 'end_s', 'clip_id', 'source', 'track_id', 'kind', 'volume_db'],
-        properties: {
-          start_s: { type: 'number', minimum: 0 },
-          end_s: { type: 'number', minimum: 0 },
-          clip_id: { $ref: '#/components/schemas/NodeId' },
-          source: { type: 'string', enum: ['native', 'track'] },
-          track_id: { type: ['string', 'null'] },
-          kind: { type: 'string', enum: ['native', 'music', 'voice', 'sfx'] },
-          volume_db: { $ref: '#/components/schemas/VolumeDb' },
-        },
-      },
-      WorkflowAudio: {
-        type: 'object',
-        required: ['workflow_id', 'duration_s', 'clips', 'timeline'],
-        properties: {
-          workflow_id: { $ref: '#/components/schemas/WorkflowId' },
-          duration_s: { type: 'number', minimum: 0, description: 'Length of the whole video.' },
-          clips: {
-            type: 'array',
-            items: { $ref: '#/components/schemas/ClipAudio' },
-          },
-          timeline: {
-            type: 'array',
-            description: 'Every audible segment, ordered by `start_s`.',
-            items: { $ref: '#/components/schemas/TimelineSegment' },
-          },
-        },
-      },
-      RenderStatus: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed', 'canceled'] },
-      CreateRenderRequest: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          label: { type: 'string', minLength: 1, maxLength: 200 },
-        },
-      },
-      UpdateRenderRequest: {
-        type: 'object',
-        minProperties: 1,
-        additionalProperties: false,
-        properties: {
-          label: { type: ['string', 'null'], maxLength: 200, description: 'New label; `null` clears it.' },
-          cancel: {
-            type: 'boolean',
-            const: true,
-            description: 'Cancel the render if it is still queued or running.',
-          },
-        },
-      },
-      Render: {
-        type: 'object',
-        description: 'A render job and, once it succeeds, the finished video.',
-        required: [
-          'id',
-          'workflow_id',
-          'workflow_version',
-          'status',
-          'progress',
-          'label',
-          'url',
-          'url_expires_at',
-          'duration_s',
-          'credits_charged',
-          'credits_reserved',
-          'scenes_reused',
-          'scenes_generated',
-          'error',
-          'created_at',
-          'finished_at',
-        ],
-        properties: {
-          id: { $ref: '#/components/schemas/RenderId' },
-          workflow_id: { $ref: '#/components/schemas/WorkflowId' },
-          workflow_version: { type: 'integer', minimum: 1, description: 'The workflow version rendered.' },
-          status: { $ref: '#/components/schemas/RenderStatus' },
-          progress: { type: 'number', minimum: 0, maximum: 1 },
-          label: { type: ['string', 'null'] },
-          url: {
-            type: ['string', 'null'],
-            format: 'uri',
-            description: 'Signed link to the video once `succeeded`.',
-          },
-          url_expires_at: { type: ['string', 'null'], format: 'date-time' },
-          duration_s: { type: ['number', 'null'], minimum: 0 },
-          credits_charged: {
-            type: 'integer',
-            minimum: 0,
-            description: 'Credits spent on clips this render had to generate.',
-          },
-          credits_reserved: {
-            type: 'integer',
-            minimum: 0,
-            description: 'Credits still held for clips not yet delivered.',
-          },
-          scenes_reused: {
-            type: 'integer',
-            minimum: 0,
-            description: 'Scenes stitched from existing clips at no charge.',
-          },
-          scenes_generated: { type: 'integer', minimum: 0, description: 'Scenes this render generated.' },
-          error: {
-            oneOf: [
-              { $ref: '#/components/schemas/JobError' },
-              { type: 'null' },
+          "image_url": {
+            "type": [
+              "string",
+              "null"
             ],
+            "format": "uri",
+            "description": "Signed URL of the opening frame, once it exists."
           },
-          created_at: { type: 'string', format: 'date-time' },
-          finished_at: { type: ['string', 'null'], format: 'date-time' },
-        },
-      },
-      RenderList: {
-        type: 'object',
-        required: ['data', 'next_cursor', 'has_more'],
-        properties: {
-          data: {
-            type: 'array',
-            items: { $ref: '#/components/schemas/Render' },
-          },
-          next_cursor: { type: ['string', 'null'] },
-          has_more: { type: 'boolean' },
-        },
-      },
-      QualityCheckRequest: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          node_id: { $ref: '#/components/schemas/NodeId' },
-        },
-      },
-      QualityFailure: {
-        type: 'object',
-        required: ['check', 'message'],
-        properties: {
-          check: {
-            type: 'string',
-            description: 'The check that failed, for example `duration`, `video_stream`, `audio_stream`,\n`black_frames`, `frozen_frames`, `silence`, `anatomy`, `identity_drift`.\n',
-          },
-          message: { type: 'string' },
-          at_s: {
-            type: 'number',
-            minimum: 0,
-            description: 'Where in the media the defect shows, when known.',
-          },
-        },
-      },
-      MediaProbe: {
-        type: 'object',
-        required: ['duration_s', 'has_video', 'has_audio', 'width', 'height'],
-        properties: {
-          duration_s: { type: 'number', minimum: 0 },
-          has_video: { type: 'boolean' },
-          has_audio: { type: 'boolean' },
-          width: { type: 'integer', minimum: 0 },
-          height: { type: 'integer', minimum: 0 },
-        },
-      },
-      QualityReport: {
-        type: 'object',
-        required: ['node_id', 'pass', 'score', 'failures', 'reroll_hint', 'probe'],
-        properties: {
-          node_id: {
-            type: ['string', 'null'],
-            description: 'The scene checked, or `null` for the final video.',
-          },
-          pass: { type: 'boolean' },
-          score: { type: 'number', minimum: 0, maximum: 1 },
-          failures: {
-            type: 'array',
-            items: { $ref: '#/components/schemas/QualityFailure' },
-          },
-          reroll_hint: {
-            type: ['string', 'null'],
-            description: 'Prompt addition for `generate_scene` when the check failed.',
-          },
-          probe: { $ref: '#/components/schemas/MediaProbe' },
-        },
-      },
-      SceneFrameRequest: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          node_id: { $ref: '#/components/schemas/NodeId' },
-          at_s: { type: 'number', minimum: 0, description: 'Moment to capture; defaults to the middle.' },
-        },
-      },
-      SceneFrame: {
-        type: 'object',
-        required: ['url', 'width', 'height', 'at_s', 'expires_at'],
-        properties: {
-          url: { type: 'string', format: 'uri' },
-          width: { type: 'integer', minimum: 1 },
-          height: { type: 'integer', minimum: 1 },
-          at_s: { type: 'number', minimum: 0 },
-          expires_at: { type: 'string', format: 'date-time' },
-        },
-      },
-      Platform: {
-        type: 'string',
-        description: 'Where a channel publishes; `local` writes the video to a folder on the server.',
-        enum: ['youtube', 'tiktok', 'local'],
-      },
-      Channel: {
-        type: 'object',
-        description: 'A connected publishing destination. Its credentials are never returned.',
-        required: ['id', 'platform', 'name', 'created_at'],
-        properties: {
-          id: { $ref: '#/components/schemas/ChannelId' },
-          platform: { $ref: '#/components/schemas/Platform' },
-          name: { type: 'string' },
-          created_at: { type: 'string', format: 'date-time' },
-        },
-      },
-      ChannelList: {
-        type: 'object',
-        required: ['connected', 'data'],
-        properties: {
-          connected: { type: 'boolean', description: 'Whether at least one channel is connected.' },
-          data: {
-            type: 'array',
-            items: { $ref: '#/components/schemas/Channel' },
-          },
-        },
-      },
-      ConnectChannelRequest: {
-        type: 'object',
-        required: ['account_id', 'platform', 'name', 'credentials'],
-        additionalProperties: false,
-        properties: {
-          account_id: { $ref: '#/components/schemas/AccountId' },
-          platform: { $ref: '#/components/schemas/Platform' },
-          name: { type: 'string', minLength: 1, maxLength: 100 },
-          credentials: {
-            type: 'object',
-            description: 'Platform-specific secrets (tokens, or a folder path for `local`). Stored encrypted, never returned.',
-            additionalProperties: true,
-          },
-        },
-      },
-      PublishRequest: {
-        type: 'object',
-        required: ['channel_id'],
-        additionalProperties: false,
-        properties: {
-          channel_id: { $ref: '#/components/schemas/ChannelId' },
-          caption: { type: 'string', maxLength: 2200, description: 'Post text.' },
-          title: {
-            type: 'string',
-            minLength: 1,
-            maxLength: 100,
-            description: 'Video title, where the platform has one.',
-          },
-          when: {
-            type: 'string',
-            format: 'date-time',
-            description: 'When to post (ISO 8601 with offset). Omit to post now.',
-          },
-        },
-      },
-      PublicationStatus: { type: 'string', enum: ['scheduled', 'publishing', 'published', 'failed', 'canceled'] },
-      WorkflowPublication: {
-        type: 'object',
-        description: 'A publication in brief, as listed on its workflow; `get_publication` has all of it.',
-        required: ['id', 'channel_id', 'platform', 'status', 'scheduled_for', 'published_url', 'error'],
-        properties: {
-          id: { $ref: '#/components/schemas/PublicationId' },
-          channel_id: { $ref: '#/components/schemas/ChannelId' },
-          platform: { $ref: '#/components/schemas/Platform' },
-          status: { $ref: '#/components/schemas/PublicationStatus' },
-          scheduled_for: {
-            type: ['string', 'null'],
-            format: 'date-time',
-            description: 'When the post goes out; `null` for an immediate post.',
-          },
-          published_url: {
-            type: ['string', 'null'],
-            format: 'uri',
-            description: 'The post on the platform, once published.',
-          },
-          error: {
-            oneOf: [
-              { $ref: '#/components/schemas/JobError' },
-              { type: 'null' },
+          "clip_url": {
+            "type": [
+              "string",
+              "null"
             ],
+            "format": "uri",
+            "description": "Signed URL of the generated clip, once it exists."
           },
-        },
-      },
-      Publication: {
-        type: 'object',
-        required: [
-          'id',
-          'workflow_id',
-          'channel_id',
-          'render_id',
-          'platform',
-          'status',
-          'title',
-          'caption',
-          'scheduled_for',
-          'published_url',
-          'ai_disclosure',
-          'error',
-          'created_at',
-          'updated_at',
-        ],
-        properties: {
-          id: { $ref: '#/components/schemas/PublicationId' },
-          workflow_id: { $ref: '#/components/schemas/WorkflowId' },
-          channel_id: { $ref: '#/components/schemas/ChannelId' },
-          render_id: { $ref: '#/components/schemas/RenderId' },
-          platform: { $ref: '#/components/schemas/Platform' },
-          status: { $ref: '#/components/schemas/PublicationStatus' },
-          title: { type: ['string', 'null'] },
-          caption: { type: ['string', 'null'] },
-          scheduled_for: {
-            type: ['string', 'null'],
-            format: 'date-time',
-            description: 'When the post goes out; `null` for an immediate post.',
-          },
-          published_url: {
-            type: ['string', 'null'],
-            format: 'uri',
-            description: 'The post on the platform, once published.',
-          },
-          ai_disclosure: {
-            type: 'boolean',
-            const: true,
-            description: 'The platform\'s AI-generated-content flag; Lavendly always sets it.',
-          },
-          error: {
-            oneOf: [
-              { $ref: '#/components/schemas/JobError' },
-              { type: 'null' },
-            ],
-          },
-          created_at: { type: 'string', format: 'date-time' },
-          updated_at: { type: 'string', format: 'date-time' },
-        },
-      },
-      LedgerEntryKind: {
-        type: 'string',
-        description: '`grant` adds credits; `reserve` holds some; `commit` spends held credits; `release`\nreturns held credits unspent.\n',
-        enum: ['grant', 'reserve', 'commit', 'release'],
-      },
-      LedgerEntry: {
-        type: 'object',
-        required: [
-          'id',
-          'kind',
-          'amount',
-          'reservation_id',
-          'reason',
-          'balance_after',
-          'reserved_after',
-          'created_at',
-        ],
-        properties: {
-          id: { type: 'string', description: 'Entry id (`led_` prefix).' },
-          kind: { $ref: '#/components/schemas/LedgerEntryKind' },
-          amount: { type: 'integer', minimum: 0, description: 'Credits moved; `kind` gives the direction.' },
-          reservation_id: { type: ['string', 'null'] },
-          reason: {
-            type: ['string', 'null'],
-            description: 'Why the credits moved, often naming the generation or render responsible.',
-          },
-          balance_after: { type: 'integer', description: '`balance` right after this entry.' },
-          reserved_after: { type: 'integer', minimum: 0, description: '`reserved` right after this entry.' },
-          created_at: { type: 'string', format: 'date-time' },
-        },
-      },
-      Ledger: {
-        type: 'object',
-        required: ['balance', 'reserved', 'available', 'data', 'next_cursor', 'has_more'],
-        properties: {
-          balance: { type: 'integer', description: 'Granted minus committed credits.' },
-          reserved: { type: 'integer', minimum: 0, description: 'Held by open reservations.' },
-          available: { type: 'integer', description: '`balance` minus `reserved`: what new work can use.' },
-          data: {
-            type: 'array',
-            items: { $ref: '#/components/schemas/LedgerEntry' },
-          },
-          next_cursor: { type: ['string', 'null'] },
-          has_more: { type: 'boolean' },
-        },
-      },
-      ReserveCreditsRequest: {
-        type: 'object',
-        required: ['amount', 'reason'],
-        additionalProperties: false,
-        properties: {
-          amount: { type: 'integer', minimum: 1, maximum: 1000000 },
-          reason: { type: 'string', minLength: 1, maxLength: 200 },
-          expires_in_s: {
-            type: 'integer',
-            minimum: 10,
-            maximum: 86400,
-            default: 3600,
-            description: 'Seconds until an unresolved reservation is released automatically.',
-          },
-          metadata: {
-            type: 'object',
-            description: 'Free-form data kept with the reservation for the caller\'s bookkeeping.',
-            additionalProperties: true,
-          },
-        },
-      },
-      CommitReservationRequest: {
-        type: 'object',
-        required: ['amount'],
-        additionalProperties: false,
-        properties: {
-          amount: {
-            type: 'integer',
-            minimum: 0,
-            description: 'Credits to spend, at most the reserved amount; the rest is released.',
-          },
-        },
-      },
-      ReservationStatus: { type: 'string', enum: ['open', 'committed', 'released', 'expired'] },
-      Reservation: {
-        type: 'object',
-        required: [
-          'id',
-          'status',
-          'amount',
-          'committed',
-          'released',
-          'reason',
-          'metadata',
-          'expires_at',
-          'created_at',
-          'resolved_at',
-        ],
-        properties: {
-          id: { $ref: '#/components/schemas/ReservationId' },
-          status: { $ref: '#/components/schemas/ReservationStatus' },
-          amount: { type: 'integer', minimum: 1, description: 'Credits originally held.' },
-          committed: { type: 'integer', minimum: 0 },
-          released: { type: 'integer', minimum: 0, description: 'Credits given back unspent (0 while open).' },
-          reason: { type: ['string', 'null'] },
-          metadata: { type: ['object', 'null'], additionalProperties: true },
-          expires_at: { type: ['string', 'null'], format: 'date-time' },
-          created_at: { type: 'string', format: 'date-time' },
-          resolved_at: { type: ['string', 'null'], format: 'date-time' },
-        },
-      },
-      DailyUsage: {
-        type: 'object',
-        required: ['date', 'credits_spent', 'clips_generated', 'renders'],
-        properties: {
-          date: { type: 'string', format: 'date' },
-          credits_spent: { type: 'integer', minimum: 0 },
-          clips_generated: { type: 'integer', minimum: 0 },
-          renders: { type: 'integer', minimum: 0 },
-        },
-      },
-      MonthlyUsage: {
-        type: 'object',
-        required: ['month', 'credits_spent', 'clips_generated', 'renders', 'days'],
-        properties: {
-          month: { type: 'string', pattern: '^[0-9]{4}-(0[1-9]|1[0-2])$' },
-          credits_spent: { type: 'integer', minimum: 0 },
-          clips_generated: { type: 'integer', minimum: 0 },
-          renders: { type: 'integer', minimum: 0 },
-          days: {
-            type: 'array',
-            items: { $ref: '#/components/schemas/DailyUsage' },
-          },
-        },
-      },
-      SpenderUsage: {
-        type: 'object',
-        required: ['account_id', 'account_name', 'credits_spent', 'clips_generated', 'renders'],
-        properties: {
-          account_id: { $ref: '#/components/schemas/AccountId' },
-          account_name: { type: ['string', 'null'] },
-          credits_spent: { type: 'integer', minimum: 0 },
-          clips_generated: { type: 'integer', minimum: 0 },
-          renders: { type: 'integer', minimum: 0 },
-        },
-      },
-      TopSpenders: {
-        type: 'object',
-        required: ['month', 'data'],
-        properties: {
-          month: { type: 'string', pattern: '^[0-9]{4}-(0[1-9]|1[0-2])$' },
-          data: {
-            type: 'array',
-            description: 'Accounts ordered by `credits_spent`, highest first.',
-            items: { $ref: '#/components/schemas/SpenderUsage' },
-          },
-        },
-      },
-      ServiceStatus: {
-        type: 'object',
-        required: ['version', 'database', 'providers', 'queue'],
-        properties: {
-          version: { type: 'string', description: 'Server version.' },
-          database: {
-            type: 'object',
-            required: ['kind', 'ok'],
-            properties: {
-              kind: { type: 'string', enum: ['sqlite', 'postgres'] },
-              ok: { type: 'boolean' },
-            },
-          },
-          providers: {
-            type: 'object',
-            description: 'The provider behind each capability (`local` = built-in ffmpeg providers).',
-            required: ['text_to_image', 'image_to_video', 'vision_review', 'publishers'],
-            properties: {
-              text_to_image: { type: 'string' },
-              image_to_video: { type: 'string' },
-              vision_review: { type: 'string' },
-              publishers: {
-                type: 'array',
-                items: { $ref: '#/components/schemas/Platform' },
+          "error": {
+            "description": "Why the last attempt failed, when \`status\` is \`failed\`.",
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/JobError"
               },
-            },
-          },
-          queue: {
-            type: 'object',
-            required: ['queued', 'running'],
-            properties: {
-              queued: { type: 'integer', minimum: 0 },
-              running: { type: 'integer', minimum: 0 },
-            },
-          },
-        },
+              {
+                "type": "null"
+              }
+            ]
+          }
+        }
       },
-      AsyncJobSpec: {
-        type: 'object',
-        description: 'How to follow an operation that answers 202 (from `x-async-job`).',
-        required: ['poll', 'args', 'status_field', 'terminal'],
-        properties: {
-          poll: { type: 'string', description: 'operationId to poll.' },
-          args: {
-            type: 'object',
-            description: 'Poll parameter name -> field of the 202 body that supplies it.',
-            additionalProperties: { type: 'string' },
-          },
-          status_field: { type: 'string' },
-          terminal: {
-            type: 'array',
-            items: { type: 'string' },
-          },
-        },
+      "NodeType": {
+        "type": "string",
+        "enum": [
+          "image",
+          "video"
+        ]
       },
-      CatalogOperation: {
-        type: 'object',
-        description: 'One operation as seen by the catalog. Further fields may be added.',
-        required: ['operation_id', 'method', 'path'],
-        properties: {
-          operation_id: { type: 'string' },
-          method: {
-            type: 'string',
-            enum: ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'],
+      "GraphPosition": {
+        "type": "object",
+        "required": [
+          "x",
+          "y"
+        ],
+        "properties": {
+          "x": {
+            "type": "number"
           },
-          path: {
-            type: 'string',
-            description: 'Path relative to the server URL, with `{param}` placeholders.',
+          "y": {
+            "type": "number"
+          }
+        }
+      },
+      "GraphNode": {
+        "type": "object",
+        "description": "A node of the canvas graph.",
+        "required": [
+          "id",
+          "type",
+          "position",
+          "data"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/NodeId"
           },
-          tag: { type: 'string' },
-          summary: { type: 'string' },
-          description: { type: 'string' },
-          secured: { type: 'boolean' },
-          idempotent: { type: 'boolean' },
-          pagination: { type: ['string', 'null'], enum: ['cursor', null] },
-          charges_credits: { type: 'boolean' },
-          scopes: {
-            type: 'array',
-            items: { type: 'string' },
+          "type": {
+            "$ref": "#/components/schemas/NodeType"
           },
-          async_job: {
-            oneOf: [
-              { $ref: '#/components/schemas/AsyncJobSpec' },
-              { type: 'null' },
+          "position": {
+            "$ref": "#/components/schemas/GraphPosition"
+          },
+          "data": {
+            "type": "object",
+            "description": "Node settings used by the canvas, such as \`scene_index\`, \`prompt\`, \`asset_id\`,\\n\`duration_s\` and \`url\`. Open-ended.\\n",
+            "additionalProperties": true
+          }
+        }
+      },
+      "GraphEdge": {
+        "type": "object",
+        "description": "A wire from one node's output to another's input.",
+        "required": [
+          "id",
+          "source",
+          "target"
+        ],
+        "properties": {
+          "id": {
+            "type": "string",
+            "minLength": 1
+          },
+          "source": {
+            "$ref": "#/components/schemas/NodeId"
+          },
+          "target": {
+            "$ref": "#/components/schemas/NodeId"
+          }
+        }
+      },
+      "Workflow": {
+        "type": "object",
+        "required": [
+          "id",
+          "name",
+          "description",
+          "aspect_ratio",
+          "version",
+          "scenes",
+          "nodes",
+          "edges",
+          "created_at",
+          "updated_at"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/WorkflowId"
+          },
+          "name": {
+            "type": "string"
+          },
+          "description": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "aspect_ratio": {
+            "$ref": "#/components/schemas/AspectRatio"
+          },
+          "version": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "Increases by one on every change; the \`ETag\` of the workflow."
+          },
+          "scenes": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Scene"
+            }
+          },
+          "nodes": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/GraphNode"
+            }
+          },
+          "edges": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/GraphEdge"
+            }
+          },
+          "publications": {
+            "type": "array",
+            "description": "The workflow's most recent publications (at most 10, newest first), so a post can be\\nfollowed without \`get_publication\`. Only \`get_workflow\` answers it, and only when the\\nworkflow has been published or scheduled.\\n",
+            "items": {
+              "$ref": "#/components/schemas/WorkflowPublication"
+            }
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "updated_at": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
+      },
+      "WorkflowSummary": {
+        "type": "object",
+        "required": [
+          "id",
+          "name",
+          "description",
+          "aspect_ratio",
+          "version",
+          "scene_count",
+          "scenes_generated",
+          "created_at",
+          "updated_at"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/WorkflowId"
+          },
+          "name": {
+            "type": "string"
+          },
+          "description": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "aspect_ratio": {
+            "$ref": "#/components/schemas/AspectRatio"
+          },
+          "version": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "scene_count": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "scenes_generated": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "updated_at": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
+      },
+      "WorkflowList": {
+        "type": "object",
+        "required": [
+          "data",
+          "next_cursor",
+          "has_more"
+        ],
+        "properties": {
+          "data": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/WorkflowSummary"
+            }
+          },
+          "next_cursor": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "has_more": {
+            "type": "boolean"
+          }
+        }
+      },
+      "AssetKind": {
+        "type": "string",
+        "description": "What an asset holds.",
+        "enum": [
+          "image",
+          "video",
+          "music"
+        ]
+      },
+      "ImportAssetRequest": {
+        "type": "object",
+        "required": [
+          "url",
+          "kind"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "url": {
+            "type": "string",
+            "format": "uri",
+            "maxLength": 2048,
+            "description": "Public http(s) URL to fetch."
+          },
+          "kind": {
+            "$ref": "#/components/schemas/AssetKind"
+          }
+        }
+      },
+      "Asset": {
+        "type": "object",
+        "required": [
+          "id",
+          "kind",
+          "url",
+          "url_expires_at",
+          "bytes",
+          "content_type",
+          "duration_s",
+          "width",
+          "height",
+          "filename",
+          "source_url",
+          "created_at"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/AssetId"
+          },
+          "kind": {
+            "$ref": "#/components/schemas/AssetKind"
+          },
+          "url": {
+            "type": "string",
+            "format": "uri",
+            "description": "Signed URL of the hosted copy."
+          },
+          "url_expires_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "bytes": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "content_type": {
+            "type": "string",
+            "examples": [
+              "image/png"
+            ]
+          },
+          "duration_s": {
+            "type": [
+              "number",
+              "null"
             ],
+            "minimum": 0,
+            "description": "Length of a video or music asset; \`null\` for images."
           },
-          mcp_tools: {
-            type: 'array',
-            items: { type: 'string' },
+          "width": {
+            "type": [
+              "integer",
+              "null"
+            ],
+            "minimum": 1
           },
-          request_body: { description: 'JSON Schema of the request body, when there is one.' },
-          responses: {
-            type: 'object',
-            additionalProperties: true,
-            description: 'JSON Schemas of the responses by status.',
+          "height": {
+            "type": [
+              "integer",
+              "null"
+            ],
+            "minimum": 1
           },
-        },
-        additionalProperties: true,
+          "filename": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "source_url": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "uri",
+            "description": "Where \`import_asset\` fetched it from; \`null\` for uploads."
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
       },
-      Catalog: {
-        type: 'object',
-        description: 'Self-description of the API. Further fields may be added.',
-        required: ['operations'],
-        properties: {
-          title: { type: 'string' },
-          version: { type: 'string' },
-          operations: {
-            type: 'array',
-            items: { $ref: '#/components/schemas/CatalogOperation' },
-          },
-        },
-        additionalProperties: true,
-      },
-      WebhookEventType: {
-        type: 'string',
-        description: '`scene.generated` (a scene\'s clip landed), `generation.finished`, `render.succeeded`,\n`render.failed`, `publication.scheduled`, `publication.published`,\n`publication.failed`, `publication.canceled`, `balance.low` (available credits fell\nbelow the account\'s threshold).\n',
-        enum: [
-          'scene.generated',
-          'generation.finished',
-          'render.succeeded',
-          'render.failed',
-          'publication.scheduled',
-          'publication.published',
-          'publication.failed',
-          'publication.canceled',
-          'balance.low',
+      "CreateUploadRequest": {
+        "type": "object",
+        "required": [
+          "kind",
+          "filename"
         ],
+        "additionalProperties": false,
+        "properties": {
+          "kind": {
+            "$ref": "#/components/schemas/AssetKind"
+          },
+          "filename": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 255
+          },
+          "bytes": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "Size of the file, when known; lets an oversized file fail early."
+          }
+        }
       },
-      WebhookEventFilter: {
-        type: 'string',
-        description: 'An event type to subscribe to, or `*` for every type (including ones added later).',
-        enum: [
-          '*',
-          'scene.generated',
-          'generation.finished',
-          'render.succeeded',
-          'render.failed',
-          'publication.scheduled',
-          'publication.published',
-          'publication.failed',
-          'publication.canceled',
-          'balance.low',
+      "UploadSlot": {
+        "type": "object",
+        "required": [
+          "id",
+          "kind",
+          "filename",
+          "upload_url",
+          "expires_at",
+          "max_bytes"
         ],
-      },
-      CreateWebhookEndpointRequest: {
-        type: 'object',
-        required: ['url', 'events'],
-        additionalProperties: false,
-        properties: {
-          url: {
-            type: 'string',
-            format: 'uri',
-            maxLength: 2048,
-            description: 'Where to POST events (a public http or https URL).',
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/UploadId"
           },
-          events: {
-            type: 'array',
-            minItems: 1,
-            uniqueItems: true,
-            items: { $ref: '#/components/schemas/WebhookEventFilter' },
+          "kind": {
+            "$ref": "#/components/schemas/AssetKind"
           },
-          description: { type: 'string', maxLength: 500 },
-        },
+          "filename": {
+            "type": "string"
+          },
+          "upload_url": {
+            "type": "string",
+            "format": "uri",
+            "description": "Where to \`PUT\` the raw bytes (\`put_upload\`); it already includes the \`token\`."
+          },
+          "expires_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "max_bytes": {
+            "type": "integer",
+            "minimum": 1
+          }
+        }
       },
-      WebhookEndpointStatus: {
-        type: 'string',
-        description: '`disabled` after the receiver answered 410 Gone; a disabled endpoint gets no deliveries.',
-        enum: ['active', 'disabled'],
-      },
-      WebhookEndpoint: {
-        type: 'object',
-        required: [
-          'id',
-          'url',
-          'description',
-          'events',
-          'status',
-          'disabled_reason',
-          'created_at',
-          'updated_at',
+      "SceneCost": {
+        "type": "object",
+        "required": [
+          "node_id",
+          "credits",
+          "generated"
         ],
-        properties: {
-          id: { $ref: '#/components/schemas/WebhookEndpointId' },
-          url: { type: 'string', format: 'uri' },
-          description: { type: ['string', 'null'] },
-          events: {
-            type: 'array',
-            items: { $ref: '#/components/schemas/WebhookEventFilter' },
+        "properties": {
+          "node_id": {
+            "$ref": "#/components/schemas/NodeId"
           },
-          status: { $ref: '#/components/schemas/WebhookEndpointStatus' },
-          disabled_reason: { type: ['string', 'null'] },
-          created_at: { type: 'string', format: 'date-time' },
-          updated_at: { type: 'string', format: 'date-time' },
-        },
+          "credits": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Price of generating this scene once."
+          },
+          "generated": {
+            "type": "boolean",
+            "description": "Whether the scene already has a clip."
+          }
+        }
       },
-      WebhookEndpointWithSecret: {
-        type: 'object',
-        description: 'A new endpoint, with the signing secret shown only this once.',
-        required: [
-          'id',
-          'url',
-          'description',
-          'events',
-          'status',
-          'disabled_reason',
-          'created_at',
-          'updated_at',
-          'secret',
+      "CostEstimate": {
+        "type": "object",
+        "required": [
+          "workflow_id",
+          "node_id",
+          "total",
+          "remaining",
+          "per_scene",
+          "available_credits",
+          "sufficient"
         ],
-        properties: {
-          id: { $ref: '#/components/schemas/WebhookEndpointId' },
-          url: { type: 'string', format: 'uri' },
-          description: { type: ['string', 'null'] },
-          events: {
-            type: 'array',
-            items: { $ref: '#/components/schemas/WebhookEventFilter' },
+        "properties": {
+          "workflow_id": {
+            "$ref": "#/components/schemas/WorkflowId"
           },
-          status: { $ref: '#/components/schemas/WebhookEndpointStatus' },
-          disabled_reason: { type: ['string', 'null'] },
-          created_at: { type: 'string', format: 'date-time' },
-          updated_at: { type: 'string', format: 'date-time' },
-          secret: {
-            type: 'string',
-            pattern: '^whsec_',
-            description: 'Standard Webhooks signing secret (`whsec_` + base64).',
+          "node_id": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The scene priced, or \`null\` for the whole workflow."
           },
-        },
-      },
-      WebhookEndpointList: {
-        type: 'object',
-        required: ['data', 'next_cursor', 'has_more'],
-        properties: {
-          data: {
-            type: 'array',
-            items: { $ref: '#/components/schemas/WebhookEndpoint' },
+          "total": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Sum of \`credits\` over \`per_scene\`."
           },
-          next_cursor: { type: ['string', 'null'] },
-          has_more: { type: 'boolean' },
-        },
+          "remaining": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "What \`generate_scene\` with the same scope would reserve now."
+          },
+          "per_scene": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/SceneCost"
+            }
+          },
+          "available_credits": {
+            "type": "integer",
+            "description": "The account's available credits."
+          },
+          "sufficient": {
+            "type": "boolean",
+            "description": "Whether \`available_credits\` covers \`remaining\`."
+          }
+        }
       },
-      WebhookDeliveryStatus: {
-        type: 'string',
-        description: '`pending` while attempts remain, `succeeded` on a 2xx answer, `failed` when retries are exhausted or the endpoint is gone.',
-        enum: ['pending', 'succeeded', 'failed'],
+      "GenerateSceneRequest": {
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+          "node_id": {
+            "$ref": "#/components/schemas/NodeId"
+          },
+          "reroll_hint": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 500,
+            "description": "Text appended to the scene's prompt for this attempt only."
+          }
+        }
       },
-      WebhookDelivery: {
-        type: 'object',
-        description: 'One event on its way to one endpoint.',
-        required: [
-          'id',
-          'endpoint_id',
-          'event_id',
-          'event_type',
-          'replay_of',
-          'status',
-          'attempt',
-          'response_status',
-          'last_error',
-          'next_attempt_at',
-          'delivered_at',
-          'created_at',
-          'updated_at',
+      "GenerationState": {
+        "type": "string",
+        "enum": [
+          "queued",
+          "running",
+          "succeeded",
+          "failed"
+        ]
+      },
+      "Generation": {
+        "type": "object",
+        "description": "A generation job.",
+        "required": [
+          "id",
+          "workflow_id",
+          "status",
+          "scenes",
+          "credits_reserved",
+          "created_at"
         ],
-        properties: {
-          id: { $ref: '#/components/schemas/WebhookDeliveryId' },
-          endpoint_id: { $ref: '#/components/schemas/WebhookEndpointId' },
-          event_id: {
-            type: 'string',
-            description: 'Event id (`msg_` prefix), sent as the `webhook-id` header.',
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/GenerationId"
           },
-          event_type: { $ref: '#/components/schemas/WebhookEventType' },
-          replay_of: { type: ['string', 'null'], description: 'The delivery this one replays.' },
-          status: { $ref: '#/components/schemas/WebhookDeliveryStatus' },
-          attempt: { type: 'integer', minimum: 0, description: 'Attempts made so far.' },
-          response_status: { type: ['integer', 'null'], description: 'HTTP status of the last attempt.' },
-          last_error: { type: ['string', 'null'], description: 'Why the last attempt failed.' },
-          next_attempt_at: { type: ['string', 'null'], format: 'date-time' },
-          delivered_at: { type: ['string', 'null'], format: 'date-time' },
-          created_at: { type: 'string', format: 'date-time' },
-          updated_at: { type: 'string', format: 'date-time' },
-        },
-      },
-      WebhookDeliveryList: {
-        type: 'object',
-        required: ['data', 'next_cursor', 'has_more'],
-        properties: {
-          data: {
-            type: 'array',
-            items: { $ref: '#/components/schemas/WebhookDelivery' },
+          "workflow_id": {
+            "$ref": "#/components/schemas/WorkflowId"
           },
-          next_cursor: { type: ['string', 'null'] },
-          has_more: { type: 'boolean' },
-        },
+          "status": {
+            "$ref": "#/components/schemas/GenerationState"
+          },
+          "scenes": {
+            "type": "array",
+            "description": "The scenes (video \`node_id\`s) this job generates.",
+            "items": {
+              "$ref": "#/components/schemas/NodeId"
+            }
+          },
+          "credits_reserved": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
       },
-    },
-  },
-};
+      "SceneProgress": {
+        "type": "object",
+        "required": [
+          "node_id",
+          "index",
+          "status",
+          "image_url",
+          "clip_url",
+          "duration_s",
+          "credits_charged",
+          "error"
+        ],
+        "properties": {
+          "node_id": {
+            "$ref": "#/components/schemas/NodeId"
+          },
+          "index": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "status": {
+            "$ref": "#/components/schemas/SceneStatus"
+          },
+          "image_url": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "uri"
+          },
+          "clip_url": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "uri"
+          },
+          "duration_s": {
+            "type": "number",
+            "minimum": 0,
+            "description": "Length of the clip once generated, otherwise the planned length."
+          },
+          "credits_charged": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Credits charged for this scene by this generation."
+          },
+          "error": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/JobError"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          }
+        }
+      },
+      "GenerationStatus": {
+        "type": "object",
+        "required": [
+          "workflow_id",
+          "generation_id",
+          "phase",
+          "progress",
+          "status",
+          "scenes"
+        ],
+        "properties": {
+          "workflow_id": {
+            "$ref": "#/components/schemas/WorkflowId"
+          },
+          "generation_id": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The latest generation job, or \`null\` if there never was one."
+          },
+          "phase": {
+            "type": "string",
+            "description": "One plain sentence describing what is happening now, fit to read aloud."
+          },
+          "progress": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1
+          },
+          "status": {
+            "type": "string",
+            "description": "State of the latest generation; \`idle\` when there is none.",
+            "enum": [
+              "idle",
+              "queued",
+              "running",
+              "succeeded",
+              "failed"
+            ]
+          },
+          "scenes": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/SceneProgress"
+            }
+          }
+        }
+      },
+      "TrackKind": {
+        "type": "string",
+        "enum": [
+          "music",
+          "voice",
+          "sfx"
+        ]
+      },
+      "VolumeDb": {
+        "type": "number",
+        "minimum": -60,
+        "maximum": 12,
+        "description": "Gain in decibels; 0 leaves the level unchanged, -60 is near silence."
+      },
+      "NativeAudio": {
+        "type": "object",
+        "description": "The sound generated with a clip.",
+        "required": [
+          "enabled",
+          "volume_db"
+        ],
+        "properties": {
+          "enabled": {
+            "type": "boolean"
+          },
+          "volume_db": {
+            "$ref": "#/components/schemas/VolumeDb"
+          }
+        }
+      },
+      "SetNativeAudioRequest": {
+        "type": "object",
+        "minProperties": 1,
+        "additionalProperties": false,
+        "properties": {
+          "enabled": {
+            "type": "boolean"
+          },
+          "volume_db": {
+            "$ref": "#/components/schemas/VolumeDb"
+          }
+        }
+      },
+      "Track": {
+        "type": "object",
+        "description": "An audio asset laid over the video, anchored to a clip.",
+        "required": [
+          "id",
+          "workflow_id",
+          "clip_id",
+          "asset_id",
+          "kind",
+          "volume_db",
+          "offset_s",
+          "trim_start_s",
+          "trim_end_s",
+          "fade_in_s",
+          "fade_out_s",
+          "starts_at_s",
+          "created_at",
+          "updated_at"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/TrackId"
+          },
+          "workflow_id": {
+            "$ref": "#/components/schemas/WorkflowId"
+          },
+          "clip_id": {
+            "$ref": "#/components/schemas/NodeId"
+          },
+          "asset_id": {
+            "$ref": "#/components/schemas/AssetId"
+          },
+          "kind": {
+            "$ref": "#/components/schemas/TrackKind"
+          },
+          "volume_db": {
+            "$ref": "#/components/schemas/VolumeDb"
+          },
+          "offset_s": {
+            "type": "number",
+            "minimum": 0,
+            "description": "Delay after the start of the clip."
+          },
+          "trim_start_s": {
+            "type": "number",
+            "minimum": 0,
+            "description": "Seconds cut from the start of the source."
+          },
+          "trim_end_s": {
+            "type": [
+              "number",
+              "null"
+            ],
+            "minimum": 0,
+            "description": "Point in the source where playback stops; \`null\` plays to the end."
+          },
+          "fade_in_s": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 30
+          },
+          "fade_out_s": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 30
+          },
+          "starts_at_s": {
+            "type": "number",
+            "minimum": 0,
+            "description": "Where the track starts on the final timeline."
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "updated_at": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
+      },
+      "AttachTrackRequest": {
+        "type": "object",
+        "required": [
+          "asset_id",
+          "kind"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "asset_id": {
+            "$ref": "#/components/schemas/AssetId"
+          },
+          "kind": {
+            "$ref": "#/components/schemas/TrackKind"
+          },
+          "volume_db": {
+            "$ref": "#/components/schemas/VolumeDb"
+          },
+          "offset_s": {
+            "type": "number",
+            "minimum": 0,
+            "default": 0
+          },
+          "trim_start_s": {
+            "type": "number",
+            "minimum": 0,
+            "default": 0
+          },
+          "trim_end_s": {
+            "type": "number",
+            "exclusiveMinimum": 0
+          },
+          "fade_in_s": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 30,
+            "default": 0
+          },
+          "fade_out_s": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 30,
+            "default": 0
+          }
+        }
+      },
+      "UpdateTrackRequest": {
+        "type": "object",
+        "minProperties": 1,
+        "additionalProperties": false,
+        "properties": {
+          "clip_id": {
+            "$ref": "#/components/schemas/NodeId"
+          },
+          "kind": {
+            "$ref": "#/components/schemas/TrackKind"
+          },
+          "volume_db": {
+            "$ref": "#/components/schemas/VolumeDb"
+          },
+          "offset_s": {
+            "type": "number",
+            "minimum": 0
+          },
+          "trim_start_s": {
+            "type": "number",
+            "minimum": 0
+          },
+          "trim_end_s": {
+            "type": [
+              "number",
+              "null"
+            ],
+            "exclusiveMinimum": 0
+          },
+          "fade_in_s": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 30
+          },
+          "fade_out_s": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 30
+          }
+        }
+      },
+      "ClipAudio": {
+        "type": "object",
+        "required": [
+          "clip_id",
+          "index",
+          "native_audio",
+          "tracks",
+          "starts_at_s",
+          "duration_s"
+        ],
+        "properties": {
+          "clip_id": {
+            "$ref": "#/components/schemas/NodeId"
+          },
+          "index": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "native_audio": {
+            "$ref": "#/components/schemas/NativeAudio"
+          },
+          "tracks": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Track"
+            }
+          },
+          "starts_at_s": {
+            "type": "number",
+            "minimum": 0
+          },
+          "duration_s": {
+            "type": "number",
+            "minimum": 0
+          }
+        }
+      },
+      "TimelineSegment": {
+        "type": "object",
+        "description": "One audible stretch of the final video.",
+        "required": [
+          "start_s",
+          "end_s",
+          "clip_id",
+          "source",
+          "track_id",
+          "kind",
+          "volume_db"
+        ],
+        "properties": {
+          "start_s": {
+            "type": "number",
+            "minimum": 0
+          },
+          "end_s": {
+            "type": "number",
+            "minimum": 0
+          },
+          "clip_id": {
+            "$ref": "#/components/schemas/NodeId"
+          },
+          "source": {
+            "type": "string",
+            "enum": [
+              "native",
+              "track"
+            ]
+          },
+          "track_id": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "kind": {
+            "type": "string",
+            "enum": [
+              "native",
+              "music",
+              "voice",
+              "sfx"
+            ]
+          },
+          "volume_db": {
+            "$ref": "#/components/schemas/VolumeDb"
+          }
+        }
+      },
+      "WorkflowAudio": {
+        "type": "object",
+        "required": [
+          "workflow_id",
+          "duration_s",
+          "clips",
+          "timeline"
+        ],
+        "properties": {
+          "workflow_id": {
+            "$ref": "#/components/schemas/WorkflowId"
+          },
+          "duration_s": {
+            "type": "number",
+            "minimum": 0,
+            "description": "Length of the whole video."
+          },
+          "clips": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/ClipAudio"
+            }
+          },
+          "timeline": {
+            "type": "array",
+            "description": "Every audible segment, ordered by \`start_s\`.",
+            "items": {
+              "$ref": "#/components/schemas/TimelineSegment"
+            }
+          }
+        }
+      },
+      "RenderStatus": {
+        "type": "string",
+        "enum": [
+          "queued",
+          "running",
+          "succeeded",
+          "failed",
+          "canceled"
+        ]
+      },
+      "CreateRenderRequest": {
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+          "label": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 200
+          }
+        }
+      },
+      "UpdateRenderRequest": {
+        "type": "object",
+        "minProperties": 1,
+        "additionalProperties": false,
+        "properties": {
+          "label": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "maxLength": 200,
+            "description": "New label; \`null\` clears it."
+          },
+          "cancel": {
+            "type": "boolean",
+            "const": true,
+            "description": "Cancel the render if it is still queued or running."
+          }
+        }
+      },
+      "Render": {
+        "type": "object",
+        "description": "A render job and, once it succeeds, the finished video.",
+        "required": [
+          "id",
+          "workflow_id",
+          "workflow_version",
+          "status",
+          "progress",
+          "label",
+          "url",
+          "url_expires_at",
+          "duration_s",
+          "credits_charged",
+          "credits_reserved",
+          "scenes_reused",
+          "scenes_generated",
+          "error",
+          "created_at",
+          "finished_at"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/RenderId"
+          },
+          "workflow_id": {
+            "$ref": "#/components/schemas/WorkflowId"
+          },
+          "workflow_version": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "The workflow version rendered."
+          },
+          "status": {
+            "$ref": "#/components/schemas/RenderStatus"
+          },
+          "progress": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1
+          },
+          "label": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "url": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "uri",
+            "description": "Signed link to the video once \`succeeded\`."
+          },
+          "url_expires_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time"
+          },
+          "duration_s": {
+            "type": [
+              "number",
+              "null"
+            ],
+            "minimum": 0
+          },
+          "credits_charged": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Credits spent on clips this render had to generate."
+          },
+          "credits_reserved": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Credits still held for clips not yet delivered."
+          },
+          "scenes_reused": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Scenes stitched from existing clips at no charge."
+          },
+          "scenes_generated": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Scenes this render generated."
+          },
+          "error": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/JobError"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "finished_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time"
+          }
+        }
+      },
+      "RenderList": {
+        "type": "object",
+        "required": [
+          "data",
+          "next_cursor",
+          "has_more"
+        ],
+        "properties": {
+          "data": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Render"
+            }
+          },
+          "next_cursor": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "has_more": {
+            "type": "boolean"
+          }
+        }
+      },
+      "QualityCheckRequest": {
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+          "node_id": {
+            "$ref": "#/components/schemas/NodeId"
+          }
+        }
+      },
+      "QualityFailure": {
+        "type": "object",
+        "required": [
+          "check",
+          "message"
+        ],
+        "properties": {
+          "check": {
+            "type": "string",
+            "description": "The check that failed, for example \`duration\`, \`video_stream\`, \`audio_stream\`,\\n\`black_frames\`, \`frozen_frames\`, \`silence\`, \`anatomy\`, \`identity_drift\`.\\n"
+          },
+          "message": {
+            "type": "string"
+          },
+          "at_s": {
+            "type": "number",
+            "minimum": 0,
+            "description": "Where in the media the defect shows, when known."
+          }
+        }
+      },
+      "MediaProbe": {
+        "type": "object",
+        "required": [
+          "duration_s",
+          "has_video",
+          "has_audio",
+          "width",
+          "height"
+        ],
+        "properties": {
+          "duration_s": {
+            "type": "number",
+            "minimum": 0
+          },
+          "has_video": {
+            "type": "boolean"
+          },
+          "has_audio": {
+            "type": "boolean"
+          },
+          "width": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "height": {
+            "type": "integer",
+            "minimum": 0
+          }
+        }
+      },
+      "QualityReport": {
+        "type": "object",
+        "required": [
+          "node_id",
+          "pass",
+          "score",
+          "failures",
+          "reroll_hint",
+          "probe"
+        ],
+        "properties": {
+          "node_id": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The scene checked, or \`null\` for the final video."
+          },
+          "pass": {
+            "type": "boolean"
+          },
+          "score": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1
+          },
+          "failures": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/QualityFailure"
+            }
+          },
+          "reroll_hint": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "Prompt addition for \`generate_scene\` when the check failed."
+          },
+          "probe": {
+            "$ref": "#/components/schemas/MediaProbe"
+          }
+        }
+      },
+      "SceneFrameRequest": {
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+          "node_id": {
+            "$ref": "#/components/schemas/NodeId"
+          },
+          "at_s": {
+            "type": "number",
+            "minimum": 0,
+            "description": "Moment to capture; defaults to the middle."
+          }
+        }
+      },
+      "SceneFrame": {
+        "type": "object",
+        "required": [
+          "url",
+          "width",
+          "height",
+          "at_s",
+          "expires_at"
+        ],
+        "properties": {
+          "url": {
+            "type": "string",
+            "format": "uri"
+          },
+          "width": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "height": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "at_s": {
+            "type": "number",
+            "minimum": 0
+          },
+          "expires_at": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
+      },
+      "Platform": {
+        "type": "string",
+        "description": "Where a channel publishes; \`local\` writes the video to a folder on the server.",
+        "enum": [
+          "youtube",
+          "tiktok",
+          "local"
+        ]
+      },
+      "Channel": {
+        "type": "object",
+        "description": "A connected publishing destination. Its credentials are never returned.",
+        "required": [
+          "id",
+          "platform",
+          "name",
+          "created_at"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/ChannelId"
+          },
+          "platform": {
+            "$ref": "#/components/schemas/Platform"
+          },
+          "name": {
+            "type": "string"
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
+      },
+      "ChannelList": {
+        "type": "object",
+        "required": [
+          "connected",
+          "data"
+        ],
+        "properties": {
+          "connected": {
+            "type": "boolean",
+            "description": "Whether at least one channel is connected."
+          },
+          "data": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Channel"
+            }
+          }
+        }
+      },
+      "ConnectChannelRequest": {
+        "type": "object",
+        "required": [
+          "account_id",
+          "platform",
+          "name",
+          "credentials"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "account_id": {
+            "$ref": "#/components/schemas/AccountId"
+          },
+          "platform": {
+            "$ref": "#/components/schemas/Platform"
+          },
+          "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 100
+          },
+          "credentials": {
+            "type": "object",
+            "description": "Platform-specific secrets (tokens, or a folder path for \`local\`). Stored encrypted, never returned.",
+            "additionalProperties": true
+          }
+        }
+      },
+      "PublishRequest": {
+        "type": "object",
+        "required": [
+          "channel_id"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "channel_id": {
+            "$ref": "#/components/schemas/ChannelId"
+          },
+          "caption": {
+            "type": "string",
+            "maxLength": 2200,
+            "description": "Post text."
+          },
+          "title": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 100,
+            "description": "Video title, where the platform has one."
+          },
+          "when": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When to post (ISO 8601 with offset). Omit to post now."
+          }
+        }
+      },
+      "PublicationStatus": {
+        "type": "string",
+        "enum": [
+          "scheduled",
+          "publishing",
+          "published",
+          "failed",
+          "canceled"
+        ]
+      },
+      "WorkflowPublication": {
+        "type": "object",
+        "description": "A publication in brief, as listed on its workflow; \`get_publication\` has all of it.",
+        "required": [
+          "id",
+          "channel_id",
+          "platform",
+          "status",
+          "scheduled_for",
+          "published_url",
+          "error"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/PublicationId"
+          },
+          "channel_id": {
+            "$ref": "#/components/schemas/ChannelId"
+          },
+          "platform": {
+            "$ref": "#/components/schemas/Platform"
+          },
+          "status": {
+            "$ref": "#/components/schemas/PublicationStatus"
+          },
+          "scheduled_for": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time",
+            "description": "When the post goes out; \`null\` for an immediate post."
+          },
+          "published_url": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "uri",
+            "description": "The post on the platform, once published."
+          },
+          "error": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/JobError"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          }
+        }
+      },
+      "Publication": {
+        "type": "object",
+        "required": [
+          "id",
+          "workflow_id",
+          "channel_id",
+          "render_id",
+          "platform",
+          "status",
+          "title",
+          "caption",
+          "scheduled_for",
+          "published_url",
+          "ai_disclosure",
+          "error",
+          "created_at",
+          "updated_at"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/PublicationId"
+          },
+          "workflow_id": {
+            "$ref": "#/components/schemas/WorkflowId"
+          },
+          "channel_id": {
+            "$ref": "#/components/schemas/ChannelId"
+          },
+          "render_id": {
+            "$ref": "#/components/schemas/RenderId"
+          },
+          "platform": {
+            "$ref": "#/components/schemas/Platform"
+          },
+          "status": {
+            "$ref": "#/components/schemas/PublicationStatus"
+          },
+          "title": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "caption": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "scheduled_for": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time",
+            "description": "When the post goes out; \`null\` for an immediate post."
+          },
+          "published_url": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "uri",
+            "description": "The post on the platform, once published."
+          },
+          "ai_disclosure": {
+            "type": "boolean",
+            "const": true,
+            "description": "The platform's AI-generated-content flag; Lavendly always sets it."
+          },
+          "error": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/JobError"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "updated_at": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
+      },
+      "LedgerEntryKind": {
+        "type": "string",
+        "description": "\`grant\` adds credits; \`reserve\` holds some; \`commit\` spends held credits; \`release\`\\nreturns held credits unspent.\\n",
+        "enum": [
+          "grant",
+          "reserve",
+          "commit",
+          "release"
+        ]
+      },
+      "LedgerEntry": {
+        "type": "object",
+        "required": [
+          "id",
+          "kind",
+          "amount",
+          "reservation_id",
+          "reason",
+          "balance_after",
+          "reserved_after",
+          "created_at"
+        ],
+        "properties": {
+          "id": {
+            "type": "string",
+            "description": "Entry id (\`led_\` prefix)."
+          },
+          "kind": {
+            "$ref": "#/components/schemas/LedgerEntryKind"
+          },
+          "amount": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Credits moved; \`kind\` gives the direction."
+          },
+          "reservation_id": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "reason": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "Why the credits moved, often naming the generation or render responsible."
+          },
+          "balance_after": {
+            "type": "integer",
+            "description": "\`balance\` right after this entry."
+          },
+          "reserved_after": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "\`reserved\` right after this entry."
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
+      },
+      "Ledger": {
+        "type": "object",
+        "required": [
+          "balance",
+          "reserved",
+          "available",
+          "data",
+          "next_cursor",
+          "has_more"
+        ],
+        "properties": {
+          "balance": {
+            "type": "integer",
+            "description": "Granted minus committed credits."
+          },
+          "reserved": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Held by open reservations."
+          },
+          "available": {
+            "type": "integer",
+            "description": "\`balance\` minus \`reserved\`: what new work can use."
+          },
+          "data": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/LedgerEntry"
+            }
+          },
+          "next_cursor": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "has_more": {
+            "type": "boolean"
+          }
+        }
+      },
+      "ReserveCreditsRequest": {
+        "type": "object",
+        "required": [
+          "amount",
+          "reason"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "amount": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 1000000
+          },
+          "reason": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 200
+          },
+          "expires_in_s": {
+            "type": "integer",
+            "minimum": 10,
+            "maximum": 86400,
+            "default": 3600,
+            "description": "Seconds until an unresolved reservation is released automatically."
+          },
+          "metadata": {
+            "type": "object",
+            "description": "Free-form data kept with the reservation for the caller's bookkeeping.",
+            "additionalProperties": true
+          }
+        }
+      },
+      "CommitReservationRequest": {
+        "type": "object",
+        "required": [
+          "amount"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "amount": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Credits to spend, at most the reserved amount; the rest is released."
+          }
+        }
+      },
+      "ReservationStatus": {
+        "type": "string",
+        "enum": [
+          "open",
+          "committed",
+          "released",
+          "expired"
+        ]
+      },
+      "Reservation": {
+        "type": "object",
+        "required": [
+          "id",
+          "status",
+          "amount",
+          "committed",
+          "released",
+          "reason",
+          "metadata",
+          "expires_at",
+          "created_at",
+          "resolved_at"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/ReservationId"
+          },
+          "status": {
+            "$ref": "#/components/schemas/ReservationStatus"
+          },
+          "amount": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "Credits originally held."
+          },
+          "committed": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "released": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Credits given back unspent (0 while open)."
+          },
+          "reason": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "metadata": {
+            "type": [
+              "object",
+              "null"
+            ],
+            "additionalProperties": true
+          },
+          "expires_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time"
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "resolved_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time"
+          }
+        }
+      },
+      "DailyUsage": {
+        "type": "object",
+        "required": [
+          "date",
+          "credits_spent",
+          "clips_generated",
+          "renders"
+        ],
+        "properties": {
+          "date": {
+            "type": "string",
+            "format": "date"
+          },
+          "credits_spent": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "clips_generated": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "renders": {
+            "type": "integer",
+            "minimum": 0
+          }
+        }
+      },
+      "MonthlyUsage": {
+        "type": "object",
+        "required": [
+          "month",
+          "credits_spent",
+          "clips_generated",
+          "renders",
+          "days"
+        ],
+        "properties": {
+          "month": {
+            "type": "string",
+            "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"
+          },
+          "credits_spent": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "clips_generated": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "renders": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "days": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/DailyUsage"
+            }
+          }
+        }
+      },
+      "SpenderUsage": {
+        "type": "object",
+        "required": [
+          "account_id",
+          "account_name",
+          "credits_spent",
+          "clips_generated",
+          "renders"
+        ],
+        "properties": {
+          "account_id": {
+            "$ref": "#/components/schemas/AccountId"
+          },
+          "account_name": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "credits_spent": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "clips_generated": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "renders": {
+            "type": "integer",
+            "minimum": 0
+          }
+        }
+      },
+      "TopSpenders": {
+        "type": "object",
+        "required": [
+          "month",
+          "data"
+        ],
+        "properties": {
+          "month": {
+            "type": "string",
+            "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"
+          },
+          "data": {
+            "type": "array",
+            "description": "Accounts ordered by \`credits_spent\`, highest first.",
+            "items": {
+              "$ref": "#/components/schemas/SpenderUsage"
+            }
+          }
+        }
+      },
+      "ServiceStatus": {
+        "type": "object",
+        "required": [
+          "version",
+          "database",
+          "providers",
+          "queue"
+        ],
+        "properties": {
+          "version": {
+            "type": "string",
+            "description": "Server version."
+          },
+          "database": {
+            "type": "object",
+            "required": [
+              "kind",
+              "ok"
+            ],
+            "properties": {
+              "kind": {
+                "type": "string",
+                "enum": [
+                  "sqlite",
+                  "postgres"
+                ]
+              },
+              "ok": {
+                "type": "boolean"
+              }
+            }
+          },
+          "providers": {
+            "type": "object",
+            "description": "The provider behind each capability (\`local\` = built-in ffmpeg providers).",
+            "required": [
+              "text_to_image",
+              "image_to_video",
+              "vision_review",
+              "publishers"
+            ],
+            "properties": {
+              "text_to_image": {
+                "type": "string"
+              },
+              "image_to_video": {
+                "type": "string"
+              },
+              "vision_review": {
+                "type": "string"
+              },
+              "publishers": {
+                "type": "array",
+                "items": {
+                  "$ref": "#/components/schemas/Platform"
+                }
+              }
+            }
+          },
+          "queue": {
+            "type": "object",
+            "required": [
+              "queued",
+              "running"
+            ],
+            "properties": {
+              "queued": {
+                "type": "integer",
+                "minimum": 0
+              },
+              "running": {
+                "type": "integer",
+                "minimum": 0
+              }
+            }
+          }
+        }
+      },
+      "AsyncJobSpec": {
+        "type": "object",
+        "description": "How to follow an operation that answers 202 (from \`x-async-job\`).",
+        "required": [
+          "poll",
+          "args",
+          "status_field",
+          "terminal"
+        ],
+        "properties": {
+          "poll": {
+            "type": "string",
+            "description": "operationId to poll."
+          },
+          "args": {
+            "type": "object",
+            "description": "Poll parameter name -> field of the 202 body that supplies it.",
+            "additionalProperties": {
+              "type": "string"
+            }
+          },
+          "status_field": {
+            "type": "string"
+          },
+          "terminal": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          }
+        }
+      },
+      "CatalogOperation": {
+        "type": "object",
+        "description": "One operation as seen by the catalog. Further fields may be added.",
+        "required": [
+          "operation_id",
+          "method",
+          "path"
+        ],
+        "properties": {
+          "operation_id": {
+            "type": "string"
+          },
+          "method": {
+            "type": "string",
+            "enum": [
+              "get",
+              "put",
+              "post",
+              "delete",
+              "options",
+              "head",
+              "patch",
+              "trace"
+            ]
+          },
+          "path": {
+            "type": "string",
+            "description": "Path relative to the server URL, with \`{param}\` placeholders."
+          },
+          "tag": {
+            "type": "string"
+          },
+          "summary": {
+            "type": "string"
+          },
+          "description": {
+            "type": "string"
+          },
+          "secured": {
+            "type": "boolean"
+          },
+          "idempotent": {
+            "type": "boolean"
+          },
+          "pagination": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "enum": [
+              "cursor",
+              null
+            ]
+          },
+          "charges_credits": {
+            "type": "boolean"
+          },
+          "scopes": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "async_job": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/AsyncJobSpec"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "mcp_tools": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "request_body": {
+            "description": "JSON Schema of the request body, when there is one."
+          },
+          "responses": {
+            "type": "object",
+            "additionalProperties": true,
+            "description": "JSON Schemas of the responses by status."
+          }
+        },
+        "additionalProperties": true
+      },
+      "Catalog": {
+        "type": "object",
+        "description": "Self-description of the API. Further fields may be added.",
+        "required": [
+          "operations"
+        ],
+        "properties": {
+          "title": {
+            "type": "string"
+          },
+          "version": {
+            "type": "string"
+          },
+          "operations": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/CatalogOperation"
+            }
+          }
+        },
+        "additionalProperties": true
+      },
+      "WebhookEventType": {
+        "type": "string",
+        "description": "\`scene.generated\` (a scene's clip landed), \`generation.finished\`, \`render.succeeded\`,\\n\`render.failed\`, \`publication.scheduled\`, \`publication.published\`,\\n\`publication.failed\`, \`publication.canceled\`, \`balance.low\` (available credits fell\\nbelow the account's threshold).\\n",
+        "enum": [
+          "scene.generated",
+          "generation.finished",
+          "render.succeeded",
+          "render.failed",
+          "publication.scheduled",
+          "publication.published",
+          "publication.failed",
+          "publication.canceled",
+          "balance.low"
+        ]
+      },
+      "WebhookEventFilter": {
+        "type": "string",
+        "description": "An event type to subscribe to, or \`*\` for every type (including ones added later).",
+        "enum": [
+          "*",
+          "scene.generated",
+          "generation.finished",
+          "render.succeeded",
+          "render.failed",
+          "publication.scheduled",
+          "publication.published",
+          "publication.failed",
+          "publication.canceled",
+          "balance.low"
+        ]
+      },
+      "CreateWebhookEndpointRequest": {
+        "type": "object",
+        "required": [
+          "url",
+          "events"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "url": {
+            "type": "string",
+            "format": "uri",
+            "maxLength": 2048,
+            "description": "Where to POST events (a public http or https URL)."
+          },
+          "events": {
+            "type": "array",
+            "minItems": 1,
+            "uniqueItems": true,
+            "items": {
+              "$ref": "#/components/schemas/WebhookEventFilter"
+            }
+          },
+          "description": {
+            "type": "string",
+            "maxLength": 500
+          }
+        }
+      },
+      "WebhookEndpointStatus": {
+        "type": "string",
+        "description": "\`disabled\` after the receiver answered 410 Gone; a disabled endpoint gets no deliveries.",
+        "enum": [
+          "active",
+          "disabled"
+        ]
+      },
+      "WebhookEndpoint": {
+        "type": "object",
+        "required": [
+          "id",
+          "url",
+          "description",
+          "events",
+          "status",
+          "disabled_reason",
+          "created_at",
+          "updated_at"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/WebhookEndpointId"
+          },
+          "url": {
+            "type": "string",
+            "format": "uri"
+          },
+          "description": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "events": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/WebhookEventFilter"
+            }
+          },
+          "status": {
+            "$ref": "#/components/schemas/WebhookEndpointStatus"
+          },
+          "disabled_reason": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "updated_at": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
+      },
+      "WebhookEndpointWithSecret": {
+        "type": "object",
+        "description": "A new endpoint, with the signing secret shown only this once.",
+        "required": [
+          "id",
+          "url",
+          "description",
+          "events",
+          "status",
+          "disabled_reason",
+          "created_at",
+          "updated_at",
+          "secret"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/WebhookEndpointId"
+          },
+          "url": {
+            "type": "string",
+            "format": "uri"
+          },
+          "description": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "events": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/WebhookEventFilter"
+            }
+          },
+          "status": {
+            "$ref": "#/components/schemas/WebhookEndpointStatus"
+          },
+          "disabled_reason": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "updated_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "secret": {
+            "type": "string",
+            "pattern": "^whsec_",
+            "description": "Standard Webhooks signing secret (\`whsec_\` + base64)."
+          }
+        }
+      },
+      "WebhookEndpointList": {
+        "type": "object",
+        "required": [
+          "data",
+          "next_cursor",
+          "has_more"
+        ],
+        "properties": {
+          "data": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/WebhookEndpoint"
+            }
+          },
+          "next_cursor": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "has_more": {
+            "type": "boolean"
+          }
+        }
+      },
+      "WebhookDeliveryStatus": {
+        "type": "string",
+        "description": "\`pending\` while attempts remain, \`succeeded\` on a 2xx answer, \`failed\` when retries are exhausted or the endpoint is gone.",
+        "enum": [
+          "pending",
+          "succeeded",
+          "failed"
+        ]
+      },
+      "WebhookDelivery": {
+        "type": "object",
+        "description": "One event on its way to one endpoint.",
+        "required": [
+          "id",
+          "endpoint_id",
+          "event_id",
+          "event_type",
+          "replay_of",
+          "status",
+          "attempt",
+          "response_status",
+          "last_error",
+          "next_attempt_at",
+          "delivered_at",
+          "created_at",
+          "updated_at"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/WebhookDeliveryId"
+          },
+          "endpoint_id": {
+            "$ref": "#/components/schemas/WebhookEndpointId"
+          },
+          "event_id": {
+            "type": "string",
+            "description": "Event id (\`msg_\` prefix), sent as the \`webhook-id\` header."
+          },
+          "event_type": {
+            "$ref": "#/components/schemas/WebhookEventType"
+          },
+          "replay_of": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The delivery this one replays."
+          },
+          "status": {
+            "$ref": "#/components/schemas/WebhookDeliveryStatus"
+          },
+          "attempt": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Attempts made so far."
+          },
+          "response_status": {
+            "type": [
+              "integer",
+              "null"
+            ],
+            "description": "HTTP status of the last attempt."
+          },
+          "last_error": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "Why the last attempt failed."
+          },
+          "next_attempt_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time"
+          },
+          "delivered_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time"
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "updated_at": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
+      },
+      "WebhookDeliveryList": {
+        "type": "object",
+        "required": [
+          "data",
+          "next_cursor",
+          "has_more"
+        ],
+        "properties": {
+          "data": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/WebhookDelivery"
+            }
+          },
+          "next_cursor": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "has_more": {
+            "type": "boolean"
+          }
+        }
+      }
+    }
+  }
+}`) as Catalog;
