@@ -82,6 +82,9 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      // A request left in flight by an earlier test (an aborted poll) may land during a later
+      // one; each test's client tags its requests, so strays are answered and not counted.
+      if (req.headers['x-test-run'] !== String(testRun)) return json(res, 410, {});
       const s: Seen = { method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString() };
       seen.push(s);
       script?.(s, res);
@@ -94,13 +97,15 @@ afterAll(() => {
   server.closeAllConnections();
   return new Promise<void>((r) => server.close(() => r()));
 });
+let testRun = 0;
 beforeEach(() => {
+  testRun++;
   seen = [];
   script = null;
 });
 
 function client(options: Partial<ConstructorParameters<typeof ApiClient>[1]> = {}) {
-  return new ApiClient(operations, { apiKey: 'sk_test', baseUrl, backoff: { initialDelay: 10, maxDelay: 40 }, ...options }, {
+  return new ApiClient(operations, { apiKey: 'sk_test', baseUrl, backoff: { initialDelay: 10, maxDelay: 40 }, ...options, headers: { 'x-test-run': String(testRun), ...options.headers } }, {
     name: 'test',
     version: '0.0.0',
     baseUrl: 'http://unused',
