@@ -66,23 +66,34 @@ export interface LavendlyState {
   operationId?: string;
 }
 
+/** The per-request AppContext: a class, so the `account` getter lives on the prototype, not on every instance. */
+class RequestAppContext implements AppContext {
+  readonly maybeAccount: AccountRef | null;
+  readonly requestId: string;
+  readonly db: Db;
+  readonly config: Config;
+  readonly services: Services;
+  readonly logger: Logger;
+
+  constructor(readonly koa: Koa.Context, deps: { db: Db; config: Config; services: Services; logger: Logger }) {
+    const state = koa.state as LavendlyState;
+    this.maybeAccount = state.account ?? null;
+    this.requestId = state.requestId;
+    this.db = deps.db;
+    this.config = deps.config;
+    this.services = deps.services;
+    this.logger = deps.logger;
+  }
+
+  get account(): AccountRef {
+    if (!this.maybeAccount) throw new UnauthorizedError();
+    return this.maybeAccount;
+  }
+}
+
 export function buildAppContext(
   ctx: Koa.Context,
   deps: { db: Db; config: Config; services: Services; logger: Logger },
 ): AppContext {
-  const state = ctx.state as LavendlyState;
-  const account = state.account ?? null;
-  return {
-    get account(): AccountRef {
-      if (!account) throw new UnauthorizedError();
-      return account;
-    },
-    maybeAccount: account,
-    requestId: state.requestId,
-    db: deps.db,
-    config: deps.config,
-    services: deps.services,
-    logger: deps.logger,
-    koa: ctx,
-  };
+  return new RequestAppContext(ctx, deps);
 }

@@ -66,8 +66,8 @@ export class Runtime {
   }
 
   async parse(ctx: Koa.Context, meta: OperationMeta, v: OperationValidators): Promise<unknown> {
-    await readBody(ctx, meta, this.jsonLimit);
-    const state = ctx.state as { jsonBody?: unknown; hasJsonBody?: boolean; streamBody?: unknown };
+    const state = ctx.state as { jsonBody?: unknown; hasJsonBody?: boolean; streamBody?: unknown; bodyRead?: boolean };
+    if (!state.bodyRead) await readBody(ctx, meta, this.jsonLimit); // normally done by `middleware`
     const issues: Partial<Record<ValidationLocation, ValidationIssue[]>> = {};
     const path = check(issues, 'path', v.path, { ...(ctx as { params?: Record<string, string> }).params });
     const query = check(issues, 'query', v.query, { ...ctx.query });
