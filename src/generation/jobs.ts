@@ -61,6 +61,9 @@ function classify(err: unknown, what: string): unknown {
 async function markRunning(db: Knex, scene: GenerationSceneRow): Promise<void> {
   const now = nowIso();
   await db.transaction(async (trx) => {
+    // The generation row first, as landScene and onSceneFailed (and a render's cancel) take them:
+    // scene row then generation row here deadlocked on PostgreSQL with a cancel failing the scene.
+    await getGeneration(trx, scene.generation_id, { lock: true });
     await trx('generation_scenes')
       .where({ generation_id: scene.generation_id, node_id: scene.node_id })
       .whereIn('status', UNFINISHED)

@@ -20,10 +20,17 @@ const UNFINISHED_SCENE = ['queued', 'running'];
  */
 export async function stopGeneration(trx: Knex.Transaction, generationId: string, message: string): Promise<number> {
   const scenes = await trx('generation_scenes').where({ generation_id: generationId }).whereIn('status', UNFINISHED_SCENE).select('node_id', 'job_id');
+  // Lock order as a worker failing a scene job takes it (the job row, then the generation row in
+  // onSceneFailed): every scene job is canceled before the first scene is failed.
+  const jobs = new Map<string, Job | null>();
+  for (const scene of scenes) {
+    if (!scene.job_id) continue;
+    const jobId = String(scene.job_id);
+    jobs.set(jobId, (await cancelJob(trx, jobId, message)) ?? (await getJob(trx, jobId)));
+  }
   for (const scene of scenes) {
     const payload: SceneJobPayload = { generation_id: generationId, node_id: String(scene.node_id) };
-    let job: Job | null = null;
-    if (scene.job_id) job = (await cancelJob(trx, String(scene.job_id), message)) ?? (await getJob(trx, String(scene.job_id)));
+    const job = scene.job_id ? jobs.get(String(scene.job_id)) ?? null : null;
     const subject = { ...(job ?? ({ id: '', attempts: 0 } as unknown as Job)), payload } as Job<SceneJobPayload>;
     await onSceneFailed(subject, { reason: 'permanent', message, error: new PermanentJobError(message) }, trx);
   }
@@ -77,8 +84,12 @@ export async function cancelRender(trx: Knex.Transaction, render: RenderRow): Pr
     .whereIn('status', ACTIVE_RENDER)
     .update({ status: 'canceled', error: null, finished_at: now, updated_at: now });
   if (Number(n) !== 1) return null;
+  // The row as this update left it, not the one the caller read before: a waiting render job may
+  // have queued its continuation and moved job_id to it in between (committed before our update
+  // got the row lock on PostgreSQL). Continuations queued after this are canceled by jobs.ts.
+  const current = (await getRenderById(trx, render.id))!;
   // The render's job stops at its next heartbeat; whatever it would still write is discarded.
-  if (render.job_id) await cancelJob(trx, render.job_id, 'render canceled');
-  if (render.generation_id) await stopGeneration(trx, render.generation_id, `The render ${render.id} was canceled before this scene was generated; it was not charged.`);
+  if (current.job_id) await cancelJob(trx, current.job_id, 'render canceled');
+  if (current.generation_id) await stopGeneration(trx, current.generation_id, `The render ${render.id} was canceled before this scene was generated; it was not charged.`);
   return getRenderById(trx, render.id);
 }

@@ -11,7 +11,7 @@
 import type { Knex } from 'knex';
 import { nowIso } from '../db/knex.js';
 import { generationScenes, getGeneration } from '../generation/index.js';
-import { enqueue, type FailureHook, type HandlerEntry, type Job, type JobContext } from '../jobs/index.js';
+import { cancelJob, enqueue, type FailureHook, type HandlerEntry, type Job, type JobContext } from '../jobs/index.js';
 import { MediaError, renderTimeline } from '../media/index.js';
 import type { FileStorage } from '../storage/index.js';
 import { failRender, finishSucceeded } from './finish.js';
@@ -54,7 +54,10 @@ async function waitForGeneration(deps: RenderJobDeps, render: RenderRow, job: Jo
       type: RENDER_JOB, payload: { render_id: render.id }, runAt: new Date(Date.now() + (deps.pollMs ?? 1000)),
       maxAttempts: job.max_attempts, dedupeKey: `${RENDER_JOB}:${render.id}:after:${job.id}`,
     });
-    await trx('renders').where({ id: render.id }).whereIn('status', ACTIVE_RENDER).update({ job_id: next.id, updated_at: nowIso() });
+    const n = await trx('renders').where({ id: render.id }).whereIn('status', ACTIVE_RENDER).update({ job_id: next.id, updated_at: nowIso() });
+    // Canceled or failed meanwhile (on PostgreSQL this update waited for that transaction): the
+    // continuation would only skip, and no runnable job of an ended render is left behind.
+    if (Number(n) !== 1) await cancelJob(trx, next.id, 'render no longer active');
   });
   return true;
 }

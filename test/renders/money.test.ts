@@ -27,6 +27,9 @@ describe.each(testDatabases())('render money on %s', (kind) => {
     await s?.close();
   });
 
+  const runnableRenderJobs = async () =>
+    (await s.fresh.db('jobs').where({ type: 'render.run' }).whereIn('status', ['queued', 'running']).select('id', 'status', 'payload'))
+      .map((j) => ({ id: String(j.id), status: String(j.status), render_id: (typeof j.payload === 'string' ? JSON.parse(j.payload) : j.payload)?.render_id }));
   const events = async (type: string, renderId: string) =>
     (await s.fresh.db('webhook_events').where({ type })).filter((e) => JSON.parse(e.payload).render_id === renderId);
 
@@ -86,8 +89,11 @@ describe.each(testDatabases())('render money on %s', (kind) => {
     // And the workflow can be rendered again.
     const next = await startRender(s, acc.key, wf.id);
     expect(next.status).toBe(202);
-    await call(`${s.base}/workflows/${wf.id}/renders/${next.json.id}`, { method: 'PATCH', key: acc.key, body: { cancel: true } });
+    const stop = await call(`${s.base}/workflows/${wf.id}/renders/${next.json.id}`, { method: 'PATCH', key: acc.key, body: { cancel: true } });
+    expect(stop.status, stop.text).toBe(200);
     expect((await ledgerOf(s, acc.key)).reserved).toBe(0);
+    // Nothing of the canceled renders is left to run.
+    expect(await runnableRenderJobs()).toEqual([]);
   });
 
   it('a render job whose worker died is run again by the queue, and nothing is charged twice', async () => {
@@ -96,6 +102,8 @@ describe.each(testDatabases())('render money on %s', (kind) => {
     const wf = await createWorkflow(s, acc.key, [1, 1]);
     const r = await startRender(s, acc.key, wf.id);
     const renderRow = await s.fresh.db('renders').where({ id: r.json.id }).first();
+    // The claim below must take this render's job: no other render.run job may be runnable.
+    expect((await runnableRenderJobs()).map((j) => j.id)).toEqual([renderRow.job_id]);
     // A worker takes the render job and dies at once (its lease runs out without a heartbeat).
     const dead = await claim(s.fresh.db, { workerId: 'dead-worker', leaseMs: 300, types: ['render.run'] });
     expect(dead?.id).toBe(renderRow.job_id);
