@@ -6,6 +6,8 @@
  *
  *   npx tsx bench/http.ts [--seconds 2] [--concurrency 16] [--rounds 5] [--max 20000]
  *     [--response-validation off|log|throw]   (default off: the production setting; tests use throw)
+ *   BENCH_BARE_AUTH_LOG=1 gives the baseline the same API-key auth and access log as the stack, so
+ *   the ratio isolates what the target names: generated routing + validation + envelope.
  *
  * Each server runs in its own child process on loopback over a fresh SQLite file (DATABASE_URL
  * switches to PostgreSQL); the load generator is this process, on the same cores, as in
@@ -54,7 +56,7 @@ async function serve(mode: Mode): Promise<void> {
     const app = await createApp({ config, db, services, logger });
     server = (await startServer({ app, db, logger, port: 0 })).server;
   } else {
-    server = await bareServer(db, account.id, services);
+    server = await bareServer(db, account.id, services, process.env.BENCH_BARE_AUTH_LOG ? logger : null);
   }
   const { port } = server.address() as { port: number };
   // A side channel for the parent: this process's CPU time, so cost per request can be read
@@ -70,7 +72,11 @@ async function serve(mode: Mode): Promise<void> {
  * database work and business logic) with a hand-built input and context, and nothing else: no
  * generated routing, no auth, no zod, no envelope, no access log, no idempotency.
  */
-async function bareServer(db: import('../src/db/knex.js').Db, accountId: string, services: import('../src/http/context.js').Services): Promise<http.Server> {
+async function bareServer(
+  db: import('../src/db/knex.js').Db, accountId: string, services: import('../src/http/context.js').Services,
+  /** When given, the baseline also authenticates the key and writes the access log line. */
+  withAuthAndLog: import('pino').Logger | null,
+): Promise<http.Server> {
   const { default: Koa } = await import('koa');
   const { default: Router } = await import('@koa/router');
   const { default: getRawBody } = await import('raw-body');
@@ -97,6 +103,12 @@ async function bareServer(db: import('../src/db/knex.js').Db, accountId: string,
     const body = JSON.parse((await getRawBody(ctx.req, { limit: 1024 * 1024 })).toString('utf8'));
     reply(ctx, await workflowsHandlers.create_workflow({ path: {}, query: {}, headers: {}, body }, context(ctx)));
   });
+  if (withAuthAndLog) {
+    const { accessLog } = await import('../src/http/logging.js');
+    const { authenticate } = await import('../src/http/auth.js');
+    app.use(accessLog(withAuthAndLog));
+    app.use(authenticate(services.accounts, { secured: true, scopes: [] }));
+  }
   app.use(router.routes());
   const server = http.createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
