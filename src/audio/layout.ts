@@ -14,12 +14,8 @@ export interface NativeAudioSetting {
 
 export const DEFAULT_NATIVE: NativeAudioSetting = { enabled: true, volume_db: 0 };
 
-/** A track as stored, with what the layout needs of its asset. */
-export interface TrackInput {
-  id: string;
-  workflow_id: string;
-  clip_id: string;
-  asset_id: string;
+/** The settings of an attached track that a caller may set. */
+export interface TrackFields {
   kind: TrackKind;
   volume_db: number;
   offset_s: number;
@@ -27,6 +23,14 @@ export interface TrackInput {
   trim_end_s: number | null;
   fade_in_s: number;
   fade_out_s: number;
+}
+
+/** A track as stored, with what the layout needs of its asset. */
+export interface TrackInput extends TrackFields {
+  id: string;
+  workflow_id: string;
+  clip_id: string;
+  asset_id: string;
   created_at: string;
   updated_at: string;
   /** Storage key of the asset's file. */

@@ -11,19 +11,11 @@ import type { FileStorage } from '../storage/index.js';
 import { newId } from '../util/ids.js';
 import type { SceneRow } from '../workflows/compile.js';
 import { findWorkflow, listScenes, type WorkflowRow } from '../workflows/store.js';
-import { buildLayout, DEFAULT_NATIVE, round3, type AudioLayout, type NativeAudioSetting, type TrackInput, type TrackKind } from './layout.js';
+import { buildLayout, DEFAULT_NATIVE, round3, type AudioLayout, type NativeAudioSetting, type TrackFields, type TrackInput, type TrackKind } from './layout.js';
+
+export type { TrackFields };
 
 type Handle = Db | Knex.Transaction;
-
-export interface TrackFields {
-  kind: TrackKind;
-  volume_db: number;
-  offset_s: number;
-  trim_start_s: number;
-  trim_end_s: number | null;
-  fade_in_s: number;
-  fade_out_s: number;
-}
 
 export interface WorkflowAudioLayout extends AudioLayout {
   workflow: WorkflowRow;
