@@ -18,7 +18,7 @@ const RESERVED = new Set(
  * const per operation identifier; its helpers are `lv_*`); operation identifiers must avoid them.
  */
 export const RESERVED_VALUE_NAMES = (
-  'z schemas operations operationValidators mountRoutes basePath Handlers RouteRuntime OperationMeta ' +
+  'z schemas operations operationValidators mountRoutes basePath Handlers RouteRuntime RouteResult OperationMeta ' +
   'OperationValidators Operations OperationId HttpMethod Object Number String Boolean Array JSON Math RegExp ' +
   'Date Error Promise Symbol Map Set Record Readable T v lv lvp lv_fn lv_shape lv_any lv_list lv_t lv_none lv_components responseSchema $'
 ).split(' ');

@@ -31,20 +31,25 @@ export interface OperationMeta {
   successStatuses: number[];
 }
 
+/** What a handler answers: one of the operation's declared statuses, its body and extra headers. */
+export interface RouteResult {
+  status: number;
+  body?: unknown;
+  headers?: { [name: string]: string };
+}
+
 export interface RouteRuntime<Ctx> {
-  /** Auth, scopes, rate limit, idempotency... run before parsing. */
-  middleware(meta: OperationMeta): Middleware[];
   /**
-   * Resolves to the handler input \`{ path, query, headers, body }\`: \`v.path\` parses ctx.params,
-   * \`v.query\` ctx.query, \`v.headers\` ctx.headers (lower-cased names), and \`v.bodies[contentType]\`
-   * (or \`v.body\`) the parsed body, \`undefined\` when there is none, the request stream for binary
-   * content. The validators coerce strings and apply parameter defaults. Throws on invalid input.
+   * The one middleware that serves an operation, built once at mount time (one layer per request,
+   * not a chain). It does what the operation's extensions promise (auth, scopes, rate limit,
+   * idempotency...), then builds the handler input \`{ path, query, headers, body }\`: \`v.path\`
+   * parses ctx.params, \`v.query\` ctx.query, \`v.headers\` ctx.headers (lower-cased names) and
+   * \`v.body\` the parsed body (\`undefined\` when there is none, the request stream for binary
+   * content); the validators coerce strings and apply defaults, and invalid input is an error.
+   * Then it calls \`call(input, handlerContext)\` and writes the result (status, headers, body),
+   * validating it against \`v.responses\` when configured.
    */
-  parse(ctx: Context, meta: OperationMeta, v: OperationValidators): Promise<unknown>;
-  /** The handler context (account, db, services...). */
-  context(ctx: Context): Ctx;
-  /** Writes status, headers and body (validating it with \`responseSchema(v, status)\` when configured). */
-  send(ctx: Context, meta: OperationMeta, v: OperationValidators, result: { status: number; body?: unknown; headers?: { [name: string]: string } }): void;
+  operation<I, R extends RouteResult>(meta: OperationMeta, v: OperationValidators, call: (input: I, ctx: Ctx) => Promise<R>): Middleware;
 }`;
 
 export const emitter: Emitter = {
@@ -54,7 +59,7 @@ export const emitter: Emitter = {
     return writeSource((w) => {
       w.write(ctx.banner('routes.gen.ts'));
       w.writeLine("import type Router from '@koa/router';");
-      w.writeLine("import type { Context, Middleware } from 'koa';");
+      w.writeLine("import type { Middleware } from 'koa';");
       w.writeLine(`import type { Handlers } from '${ctx.sibling('handlers.gen.ts')}';`);
       w.writeLine(`import type * as T from '${ctx.sibling('types.gen.ts')}';`);
       w.writeLine(`import { operationValidators, type OperationValidators } from '${ctx.sibling('validators.gen.ts')}';`);
@@ -85,13 +90,7 @@ export const emitter: Emitter = {
         w.writeLine('  const meta = operations[id];');
         w.writeLine('  const v = operationValidators[id];');
         w.writeLine('  const call: Call<Ctx, K> = calls[id];');
-        w.writeLine('  router.register(meta.routerPath, [meta.method.toUpperCase()], [');
-        w.writeLine('    ...rt.middleware(meta),');
-        w.writeLine('    async (ctx: Context) => {');
-        w.writeLine("      const input = (await rt.parse(ctx, meta, v)) as T.Operations[K]['input'];");
-        w.writeLine('      rt.send(ctx, meta, v, await call(input, rt.context(ctx)));');
-        w.writeLine('    },');
-        w.writeLine('  ], { name: meta.operationId });');
+        w.writeLine('  router.register(meta.routerPath, [meta.method.toUpperCase()], rt.operation(meta, v, call), { name: meta.operationId });');
         w.writeLine('};');
         w.writeLine('for (const id of Object.keys(calls) as T.OperationId[]) route(id);');
       });

@@ -6,10 +6,8 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Db } from '../db/knex.js';
 import type { Services } from './context.js';
-import { errorEnvelope } from './envelope.js';
+import { edge } from './edge.js';
 import { ApiError } from './errors.js';
-import { accessLog } from './logging.js';
-import { requestId } from './request-id.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { IdempotencyStore } from './idempotency.js';
 import { serveSignedFiles } from '../storage/index.js';
@@ -49,34 +47,28 @@ export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
   app.silent = true;
   app.on('error', (err) => deps.logger.warn({ err }, 'connection error'));
   const runtime = createRuntime(deps);
-  const router = new Router({ prefix: deps.basePath ?? '/v1' });
+  const basePath = deps.basePath ?? '/v1';
+  const router = new Router({ prefix: basePath });
   const mount = deps.mount ?? (await import('./routes.js')).mountGenerated;
   await mount(router, runtime);
   app.runtime = runtime;
   app.router = router;
   app.draining = false;
 
-  app.use(async (ctx, next) => {
-    // Once shutdown starts, every response (also those of requests already in flight) closes its
-    // connection, so keep-alive clients move on and the server can finish closing at once.
-    try {
-      await next();
-    } finally {
-      if (app.draining) ctx.set('Connection', 'close');
-    }
-  });
-  app.use(requestId());
-  app.use(accessLog(deps.logger));
-  app.use(errorEnvelope(deps.logger));
+  app.use(edge({ logger: deps.logger, draining: () => app.draining }));
+  // The API reference (src/http/docs.ts): the spec at GET /v1/openapi.json is an API route; the
+  // Redoc page at GET /docs is mounted below.
+  const docs = apiDocs({ basePath });
+  router.get('/openapi.json', docs.spec);
   // Mounts that own paths outside the API, skipped by API requests (one prefix check instead of a
   // middleware each): MCP over Streamable HTTP at /mcp, calling this server's API with the caller's
-  // key (src/mcp/http.ts); stored files behind signed, expiring URLs (`/files/<key>?exp=..&sig=..`).
-  app.use(outsideApi(deps.basePath ?? '/v1', [
-    mcpHttp({ accounts: deps.services.accounts, basePath: deps.basePath ?? '/v1' }),
+  // key (src/mcp/http.ts); stored files behind signed, expiring URLs (`/files/<key>?exp=..&sig=..`);
+  // the reference page.
+  app.use(outsideApi(basePath, [
+    mcpHttp({ accounts: deps.services.accounts, basePath }),
     serveSignedFiles(deps.services.storage),
+    docs.pages,
   ]));
-  // API reference: GET /docs (Redoc, served locally) and GET /v1/openapi.json (src/http/docs.ts).
-  app.use(apiDocs({ basePath: deps.basePath ?? '/v1' }));
   for (const mw of deps.extraMiddleware ?? []) app.use(mw);
   app.use(router.routes());
   app.use(unmatched(router));

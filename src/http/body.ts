@@ -5,9 +5,12 @@ import type { OperationMeta } from './operation.js';
 
 export const DEFAULT_JSON_LIMIT = 1024 * 1024;
 
+const PLAIN_JSON = Object.freeze({ type: 'application/json', charset: null });
+
 /** `application/json; charset=utf-8` -> { type: 'application/json', charset: 'utf-8' } */
 export function mediaTypeOf(header: string | undefined): { type: string; charset: string | null } | null {
   if (!header) return null;
+  if (header === 'application/json') return PLAIN_JSON; // what nearly every client sends: no parsing
   const [type, ...params] = header.split(';');
   const charset = params.map((p) => p.trim().toLowerCase()).find((p) => p.startsWith('charset='));
   return { type: type!.trim().toLowerCase(), charset: charset ? charset.slice(8).replace(/"/g, '') : null };
@@ -41,6 +44,17 @@ const unsupported = (declared: readonly string[]) => new ApiError(
   { accepted: [...declared] },
 );
 
+/** The operation's declared request content types, lower-cased once per operation. */
+const declaredByOperation = new WeakMap<OperationMeta, readonly string[]>();
+function declaredTypes(meta: OperationMeta): readonly string[] {
+  let declared = declaredByOperation.get(meta);
+  if (!declared) {
+    declared = meta.requestContentTypes.map((t) => t.toLowerCase());
+    declaredByOperation.set(meta, declared);
+  }
+  return declared;
+}
+
 /**
  * Reads and checks the body once, before idempotency (which hashes it) and parsing: the content
  * type must be one the operation declares (else 415), JSON must be UTF-8 and at most `limit`
@@ -52,7 +66,7 @@ export async function readBody(ctx: Koa.Context, meta: OperationMeta, limit: num
   if (state.bodyRead) return;
   state.bodyRead = true;
   if (!requestHasBody(ctx)) return;
-  const declared = meta.requestContentTypes.map((t) => t.toLowerCase());
+  const declared = declaredTypes(meta);
   const media = mediaTypeOf(ctx.get('content-type'));
   const encoding = ctx.get('content-encoding');
   if (encoding && encoding.toLowerCase() !== 'identity') {
@@ -120,11 +134,4 @@ export function parseJson(raw: Buffer): unknown {
       'The request body is not valid JSON.',
     );
   }
-}
-
-export function bodyReader(meta: OperationMeta, limit: number): Koa.Middleware {
-  return async (ctx, next) => {
-    await readBody(ctx, meta, limit);
-    await next();
-  };
 }

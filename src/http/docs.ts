@@ -117,8 +117,15 @@ function loadSpec(file: string) {
   return entry;
 }
 
-/** Serves the reference page, its scripts and the spec as JSON; passes every other request on. */
-export function apiDocs(options: ApiDocsOptions = {}): Koa.Middleware {
+export interface ApiDocs {
+  /** The reference page and its scripts under `docsPath` (outside the API); passes other requests on. */
+  pages: Koa.Middleware;
+  /** `GET <basePath>/openapi.json`: for the API router, which answers its 405s and 404s. */
+  spec: Koa.Middleware;
+}
+
+/** Serves the reference page, its scripts and the spec as JSON. */
+export function apiDocs(options: ApiDocsOptions = {}): ApiDocs {
   const basePath = (options.basePath ?? '/v1').replace(/\/+$/, '');
   const docsPath = (options.docsPath ?? '/docs').replace(/\/+$/, '');
   const specFile = options.specFile ?? fileURLToPath(new URL('../../spec/openapi.yaml', import.meta.url));
@@ -128,7 +135,6 @@ export function apiDocs(options: ApiDocsOptions = {}): Koa.Middleware {
   const { spec, json } = loadSpec(specFile);
   const title = `${spec.info?.title ?? 'API'} reference`;
   const assets = new Map<string, Asset | (() => Asset)>([
-    [specUrl, json],
     [docsPath, asset(page(title, docsPath, specUrl), 'text/html; charset=utf-8')],
     [`${docsPath}/init.js`, asset(INIT, 'text/javascript; charset=utf-8')],
   ]);
@@ -140,7 +146,7 @@ export function apiDocs(options: ApiDocsOptions = {}): Koa.Middleware {
   assets.set(`${docsPath}/redoc.standalone.js`, () => (redoc ??= asset(localOnly(bundle('redoc.standalone.js').toString('utf8')), 'text/javascript; charset=utf-8')));
   assets.set(`${docsPath}/redoc.standalone.js.map`, () => (redocMap ??= asset(bundle('redoc.standalone.js.map'), 'application/json; charset=utf-8')));
 
-  return async (ctx, next) => {
+  const pages: Koa.Middleware = (ctx, next) => {
     const key = ctx.path === `${docsPath}/` ? docsPath : ctx.path;
     const entry = assets.get(key);
     if (!entry) return next();
@@ -149,7 +155,16 @@ export function apiDocs(options: ApiDocsOptions = {}): Koa.Middleware {
         method: ctx.method, allowed: ['GET', 'HEAD'],
       }, { Allow: 'GET, HEAD' });
     }
-    const a = typeof entry === 'function' ? entry() : entry;
+    serveAsset(ctx, key, typeof entry === 'function' ? entry() : entry);
+    return Promise.resolve();
+  };
+  const specMiddleware: Koa.Middleware = (ctx) => {
+    serveAsset(ctx, specUrl, json);
+    return Promise.resolve();
+  };
+  return { pages, spec: specMiddleware };
+
+  function serveAsset(ctx: Koa.Context, key: string, a: Asset): void {
     ctx.set('ETag', a.etag);
     ctx.set('Cache-Control', key === docsPath || key === specUrl ? 'no-cache' : 'public, max-age=3600');
     ctx.set('X-Content-Type-Options', 'nosniff');

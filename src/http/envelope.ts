@@ -80,14 +80,3 @@ export function renderError(ctx: Koa.Context, err: unknown, logger: Logger): Api
   ctx.body = envelopeFor(apiError, requestId);
   return apiError;
 }
-
-/** The outermost middleware after request ids: nothing leaves the app as anything but an envelope. */
-export function errorEnvelope(logger: Logger): Koa.Middleware {
-  return async (ctx, next) => {
-    try {
-      await next();
-    } catch (err) {
-      renderError(ctx, err, logger);
-    }
-  };
-}

@@ -60,11 +60,3 @@ export function applyRateLimit(ctx: Koa.Context, limiter: RateLimiter): void {
   ctx.set(headers);
   if (!r.allowed) throw new RateLimitedError(r.retryAfterS, headers);
 }
-
-/** `applyRateLimit` as a middleware. */
-export function rateLimit(limiter: RateLimiter): Koa.Middleware {
-  return async (ctx, next) => {
-    applyRateLimit(ctx, limiter);
-    await next();
-  };
-}

@@ -17,20 +17,19 @@ type Meta = { operationId: string; routerPath: string; requestContentTypes: stri
 
 /** The smallest RouteRuntime: JSON bodies, zod errors -> 400, responses validated. */
 const runtime = {
-  middleware: () => [],
-  async parse(ctx: Koa.Context, meta: Meta, v: Validators) {
-    let raw = '';
-    for await (const chunk of ctx.req) raw += chunk;
-    const body = raw ? JSON.parse(raw) : undefined;
-    return { path: v.path.parse(ctx.params), query: v.query.parse(ctx.query), headers: v.headers.parse(ctx.headers), body: v.body.parse(body), meta };
-  },
-  context: (ctx: Koa.Context) => ({ requestId: String(ctx.get('x-request-id') || 'none') }),
-  send(ctx: Koa.Context, meta: Meta, v: Validators, result: { status: number; body?: unknown; headers?: Record<string, string> }) {
-    v.responses[String(result.status)]?.parse(result.body);
-    ctx.status = result.status;
-    if (result.headers) ctx.set(result.headers);
-    if (result.body !== undefined) ctx.body = result.body;
-    ctx.set('x-operation', meta.operationId);
+  operation(meta: Meta, v: Validators, call: (input: unknown, c: unknown) => Promise<{ status: number; body?: unknown; headers?: Record<string, string> }>) {
+    return async (ctx: Koa.Context) => {
+      let raw = '';
+      for await (const chunk of ctx.req) raw += chunk;
+      const body = raw ? JSON.parse(raw) : undefined;
+      const input = { path: v.path.parse(ctx.params), query: v.query.parse(ctx.query), headers: v.headers.parse(ctx.headers), body: v.body.parse(body), meta };
+      const result = await call(input, { requestId: String(ctx.get('x-request-id') || 'none') });
+      v.responses[String(result.status)]?.parse(result.body);
+      ctx.status = result.status;
+      if (result.headers) ctx.set(result.headers);
+      if (result.body !== undefined) ctx.body = result.body;
+      ctx.set('x-operation', meta.operationId);
+    };
   },
 };
 

@@ -109,10 +109,6 @@ export function resetCounters(): void {
 export function mountFixtures(router: Router, rt: Runtime): void {
   for (const op of fixtureOps) {
     const method = op.meta.method as 'get' | 'post' | 'put' | 'delete';
-    router[method](op.meta.routerPath, ...rt.middleware(op.meta), async (ctx) => {
-      const input = await rt.parse(ctx, op.meta, op.v);
-      const result = await op.run(input, rt.context(ctx));
-      rt.send(ctx, op.meta, op.v, result);
-    });
+    router[method](op.meta.routerPath, rt.operation(op.meta, op.v, op.run));
   }
 }
