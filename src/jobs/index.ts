@@ -1,5 +1,5 @@
 export {
-  enqueue, claim, heartbeat, completeJob, requeueJob, failJob, reapExpiredLeases, cancelJob, getJob, queueDepth,
+  enqueue, claim, heartbeat, completeJob, requeueJob, failJob, reapExpiredLeases, cancelJob, lockJob, getJob, queueDepth,
   backoffMs, toJob, DEFAULT_MAX_ATTEMPTS,
   type Job, type JobStatus, type EnqueueInput, type ClaimOptions, type FailureHook, type FailureReason, type JobFailure,
 } from './queue.js';

@@ -308,6 +308,15 @@ export async function cancelJob(db: Db, jobId: string, reason = 'canceled'): Pro
   return rows[0] ? toJob(rows[0]) : null;
 }
 
+/**
+ * Takes the job row's lock for the rest of `trx`, so a caller can keep the queue's lock order
+ * (job row first, then what its failure hook touches). SQLite write transactions already hold
+ * the whole database (BEGIN IMMEDIATE), so there it does nothing.
+ */
+export async function lockJob(trx: Db, jobId: string): Promise<void> {
+  if (dbKind(trx) === 'postgres') await trx('jobs').where({ id: jobId }).forUpdate().select('id');
+}
+
 export async function getJob<P = unknown>(db: Db, jobId: string): Promise<Job<P> | null> {
   const row = await db('jobs').where({ id: jobId }).first();
   return row ? toJob<P>(row) : null;

@@ -8,7 +8,7 @@
 import type { Knex } from 'knex';
 import { nowIso } from '../db/knex.js';
 import { onSceneFailed, recordUsage, type SceneJobPayload } from '../generation/index.js';
-import { cancelJob, getJob, PermanentJobError, type Job } from '../jobs/index.js';
+import { cancelJob, getJob, lockJob, PermanentJobError, type Job } from '../jobs/index.js';
 import { emitEvent } from '../webhooks/index.js';
 import { ACTIVE_RENDER, getRenderById, moneyFor, moneyOf, type RenderError, type RenderRow } from './store.js';
 
@@ -76,20 +76,28 @@ export async function failRender(trx: Knex.Transaction, renderId: string, error:
   return render;
 }
 
-/** Cancels a queued or running render; null when it had already ended. */
+/**
+ * Cancels a queued or running render; null when it had already ended. Locks in the queue's order,
+ * the render's job row before the render row, as a worker failing that job does (failure hook ->
+ * failRender): the opposite order deadlocked against it on PostgreSQL. The render is only updated
+ * while its job is still the one locked; a continuation queued in between means another pass.
+ */
 export async function cancelRender(trx: Knex.Transaction, render: RenderRow): Promise<RenderRow | null> {
-  const now = nowIso();
-  const n = await trx('renders')
-    .where({ id: render.id })
-    .whereIn('status', ACTIVE_RENDER)
-    .update({ status: 'canceled', error: null, finished_at: now, updated_at: now });
-  if (Number(n) !== 1) return null;
-  // The row as this update left it, not the one the caller read before: a waiting render job may
-  // have queued its continuation and moved job_id to it in between (committed before our update
-  // got the row lock on PostgreSQL). Continuations queued after this are canceled by jobs.ts.
-  const current = (await getRenderById(trx, render.id))!;
-  // The render's job stops at its next heartbeat; whatever it would still write is discarded.
-  if (current.job_id) await cancelJob(trx, current.job_id, 'render canceled');
-  if (current.generation_id) await stopGeneration(trx, current.generation_id, `The render ${render.id} was canceled before this scene was generated; it was not charged.`);
-  return getRenderById(trx, render.id);
+  for (let pass = 0; pass < 5; pass++) {
+    const seen = await getRenderById(trx, render.id);
+    if (!seen || !ACTIVE_RENDER.includes(seen.status)) return null;
+    if (seen.job_id) await lockJob(trx, seen.job_id);
+    const now = nowIso();
+    const n = await trx('renders')
+      .where({ id: render.id, job_id: seen.job_id ?? null })
+      .whereIn('status', ACTIVE_RENDER)
+      .update({ status: 'canceled', error: null, finished_at: now, updated_at: now });
+    if (Number(n) !== 1) continue; // ended, or its job moved to a continuation: look again
+    // The render's job stops at its next heartbeat; whatever it would still write is discarded.
+    // Continuations queued after this are canceled by jobs.ts.
+    if (seen.job_id) await cancelJob(trx, seen.job_id, 'render canceled');
+    if (seen.generation_id) await stopGeneration(trx, seen.generation_id, `The render ${render.id} was canceled before this scene was generated; it was not charged.`);
+    return getRenderById(trx, render.id);
+  }
+  throw new Error(`render ${render.id} kept changing jobs while being canceled`);
 }
