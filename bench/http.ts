@@ -1,149 +1,37 @@
 /**
- * HTTP stack overhead: requests/s and latency percentiles of get_workflow and create_workflow
- * through the full stack (generated routes + runtime: auth, rate limit, body reader, zod request
- * validation, envelope, access log; response validation per flag) against bare Koa + @koa/router
- * routes calling the same handler functions (same database work), measured in the same run.
+ * HTTP stack overhead: requests/s, latency percentiles and server CPU per request of get_workflow
+ * and create_workflow through the full stack (generated routes + runtime: auth, rate limit, body
+ * reader, zod request validation, envelope, access log; response validation per flag) against
+ * bare Koa + @koa/router routes calling the same handler functions (same database work).
  *
- *   npx tsx bench/http.ts [--seconds 2] [--concurrency 16] [--rounds 5] [--max 20000] [--ops get,create] [--control] [--no-pin]
- *     [--sessions 1]   (fresh server processes per session; per-round ratios are pooled)
+ *   npx tsx bench/http.ts [--seconds 2] [--rounds 5] [--sessions 1] [--concurrency 16] [--max 20000]
+ *     [--ops get,create] [--control] [--baseline auth-log|plain] [--no-same-footprint] [--no-pin]
  *     [--response-validation off|log|throw]   (default off: the production setting; tests use throw)
- *   BENCH_BARE_AUTH_LOG=1 gives the baseline the same API-key auth and access log as the stack, so
- *   the ratio isolates what the target names: generated routing + validation + envelope.
- *   --control adds a second bare server measured like the others: its ratio to the first (ideally
- *   1.00x) is the noise floor of the method on this machine, to read the other ratios against.
  *
- * Each server runs in its own child process on loopback over a fresh SQLite file on tmpfs
- * (DATABASE_URL switches to PostgreSQL); the load generator is this process, pinned to other
- * cores than the servers (see --pin). Bounded: every scenario stops at --seconds or --max requests.
+ * What the ratio isolates is what the target names, generated routing + validation + envelope:
+ * - `--baseline auth-log` (default): the baseline authenticates the API key and writes the access
+ *   log line too, as the stack does; `plain` leaves both out.
+ * - same footprint (default): the baseline process also builds the full app without serving it,
+ *   so both processes hold the same code and heap and the ratio is per-request work only.
+ * - `--control` adds a second bare server measured like the others: its ratio to the first
+ *   (ideally 1.00x) is the noise floor of the method on this machine.
+ * - `--sessions N` starts fresh processes N times and pools the rounds: one process pair can be
+ *   off by several percent for its whole life.
+ *
+ * Servers run in child processes (bench/http-server.ts) on loopback, over a fresh SQLite file on
+ * tmpfs (DATABASE_URL switches to PostgreSQL); this process generates the load, pinned to other
+ * cores than the servers (--pin). Bounded: every scenario stops at --seconds or --max requests.
+ * BENCH_PROFILE=1 writes a CPU profile of each server (start-up left out) to tmp/bench-prof.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { CREATE_BODY, type Mode } from './http-server.js';
 
-const SHOTS = [
-  { prompt: 'A sleepy fox noses through a dusty bookshop.', image_prompt: 'Watercolour bookshop at dusk.', duration_s: 5 },
-  { prompt: 'The map unfolds and its lines glow gold.', duration_s: 5 },
-  { prompt: 'The fox steps through a doorway of warm light.', duration_s: 5 },
-];
-const CREATE_BODY = JSON.stringify({ name: 'Bench fox', aspect_ratio: '9:16', shots: SHOTS });
-
-type Mode = 'full' | 'bare';
 /** What is measured against the bare baseline: the full stack, and optionally a second bare server. */
 type Contender = 'full' | 'control';
-
-// ---------------------------------------------------------------- server side (child process)
-
-async function serve(mode: Mode, label: string): Promise<void> {
-  process.once('SIGINT', () => process.exit(0));
-  const { default: pino } = await import('pino');
-  const { loadConfig } = await import('../src/config.js');
-  const { createDb, migrate } = await import('../src/db/knex.js');
-  const { createServices } = await import('../src/http/services.js');
-  // On tmpfs where there is one: the disk's checkpoint flushes otherwise land in random rounds.
-  const root = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
-  const dataDir = fs.mkdtempSync(path.join(root, `lavendly-bench-${label}-`));
-  process.once('exit', () => fs.rmSync(dataDir, { recursive: true, force: true }));
-  const validation = (process.env.BENCH_RESPONSE_VALIDATION ?? 'off') as 'off' | 'log' | 'throw';
-  const config = { ...loadConfig(process.env), dataDir, rateLimitPerMinute: 0, responseValidation: validation, port: 0 };
-  const db = createDb({ databaseUrl: config.databaseUrl, dataDir, pgSchema: undefined });
-  await migrate(db);
-  // Access logs are part of the stack: written, but to /dev/null so the terminal is not the bottleneck.
-  const logger = pino({ level: 'info', redact: ['authorization'] }, pino.destination({ dest: '/dev/null', sync: false }));
-  const services = await createServices({ config, db, logger });
-  const { account, apiKey } = await services.accounts.createAccount({ name: `bench ${mode}`, credits: 0 });
-  const { createWorkflow } = await import('../src/workflows/store.js');
-  const { workflow } = await createWorkflow(db, account.id, { name: 'Bench fox', shots: SHOTS });
-
-  let server: http.Server;
-  if (mode === 'full') {
-    const { createApp, startServer } = await import('../src/http/app.js');
-    const app = await createApp({ config, db, services, logger });
-    server = (await startServer({ app, db, logger, port: 0 })).server;
-  } else {
-    server = await bareServer(db, account.id, services, process.env.BENCH_BARE_AUTH_LOG ? logger : null);
-  }
-  const { port } = server.address() as { port: number };
-  // A side channel for the parent: this process's CPU time, so cost per request can be read
-  // even when other work on the machine makes throughput noisy.
-  const control = http.createServer((_req, res) => res.end(JSON.stringify(process.cpuUsage())));
-  await new Promise<void>((resolve) => control.listen(0, '127.0.0.1', () => resolve()));
-  const controlPort = (control.address() as { port: number }).port;
-  if (process.env.BENCH_PROFILE) await profileUntilSigint(label);
-  process.stdout.write(`${JSON.stringify({ port, controlPort, key: apiKey.key, workflowId: workflow.id })}\n`);
-}
-
-/**
- * BENCH_PROFILE=1: a V8 CPU profile of this server from now (start-up left out) until the parent
- * stops it, written to tmp/bench-prof/<label>.cpuprofile for finding hot spots.
- */
-async function profileUntilSigint(label: string): Promise<void> {
-  const { Session } = await import('node:inspector/promises');
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
-  process.removeAllListeners('SIGINT');
-  process.once('SIGINT', async () => {
-    const { profile } = await session.post('Profiler.stop');
-    fs.mkdirSync('tmp/bench-prof', { recursive: true });
-    fs.writeFileSync(`tmp/bench-prof/${label}.cpuprofile`, JSON.stringify(profile));
-    process.exit(0);
-  });
-}
-
-/**
- * The baseline: Koa + @koa/router routes that call the very same handler functions (so the same
- * database work and business logic) with a hand-built input and context, and nothing else: no
- * generated routing, no auth, no zod, no envelope, no access log, no idempotency.
- */
-async function bareServer(
-  db: import('../src/db/knex.js').Db, accountId: string, services: import('../src/http/context.js').Services,
-  /** When given, the baseline also authenticates the key and writes the access log line. */
-  withAuthAndLog: import('pino').Logger | null,
-): Promise<http.Server> {
-  const { default: Koa } = await import('koa');
-  const { default: Router } = await import('@koa/router');
-  const { default: getRawBody } = await import('raw-body');
-  const { workflowsHandlers } = await import('../handlers/workflows.js');
-  const { loadConfig } = await import('../src/config.js');
-  const { default: pino } = await import('pino');
-  const app = new Koa();
-  const router = new Router({ prefix: '/v1' });
-  const config = loadConfig({});
-  const logger = pino({ level: 'silent' });
-  const context = (koa: import('koa').Context) => ({
-    account: { id: accountId, scopes: [], keyId: 'bench' }, maybeAccount: null, requestId: 'bench', db,
-    config, services, logger, koa,
-  }) as unknown as import('../src/http/context.js').AppContext;
-  const reply = (ctx: import('koa').Context, r: { status: number; body?: unknown; headers?: Record<string, string> }) => {
-    if (r.headers) ctx.set(r.headers);
-    ctx.body = r.body as object;
-    ctx.status = r.status;
-  };
-  router.get('/workflows/:id', async (ctx) => {
-    reply(ctx, await workflowsHandlers.get_workflow({ path: { id: ctx.params.id! }, query: {}, headers: {}, body: undefined }, context(ctx)));
-  });
-  router.post('/workflows', async (ctx) => {
-    const body = JSON.parse((await getRawBody(ctx.req, { limit: 1024 * 1024 })).toString('utf8'));
-    reply(ctx, await workflowsHandlers.create_workflow({ path: {}, query: {}, headers: {}, body }, context(ctx)));
-  });
-  if (withAuthAndLog) {
-    const { accessLog } = await import('../src/http/logging.js');
-    const { authenticate } = await import('../src/http/auth.js');
-    app.use(accessLog(withAuthAndLog));
-    app.use(authenticate(services.accounts, { secured: true, scopes: [] }));
-  }
-  app.use(router.routes());
-  const server = http.createServer(app.callback());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return server;
-}
-
-// ---------------------------------------------------------------- load side (this process)
 
 interface Target {
   child: ChildProcess;
@@ -160,6 +48,13 @@ interface Target {
  */
 let pinning: { server: string; load: string } | null = null;
 
+/**
+ * V8 flags for the servers. A fixed young generation: V8 otherwise sizes it per process as it
+ * goes, and two identical servers then settle at different sizes and differ by 10-15% for
+ * their whole life. BENCH_NODE_FLAGS replaces them (empty: none).
+ */
+const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '--min-semi-space-size=16 --max-semi-space-size=16').split(' ').filter(Boolean);
+
 function pinCores(): { server: string; load: string } | null {
   const cores = os.availableParallelism();
   if (cores < 2 || spawnSync('taskset', ['-V']).status !== 0) return null;
@@ -170,8 +65,8 @@ function pinCores(): { server: string; load: string } | null {
 }
 
 async function startTarget(mode: Mode, label: string): Promise<Target> {
-  const self = fileURLToPath(import.meta.url);
-  const command = [process.execPath, '--import', 'tsx', self, '--serve', mode, '--label', label];
+  const server = fileURLToPath(new URL('./http-server.ts', import.meta.url));
+  const command = [process.execPath, ...nodeFlags, '--import', 'tsx', server, mode, label];
   if (pinning) command.unshift('taskset', '-c', pinning.server);
   const child = spawn(command[0]!, command.slice(1), {
     stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'info' },
@@ -267,6 +162,8 @@ interface Tally {
   runs: Record<string, Result[]>;
   ratios: Record<string, number[]>;
   cpuRatios: Record<string, number[]>;
+  /** Throughput ratios per session (fresh processes), to tell a process-lifetime bias from noise. */
+  bySession: Record<string, number[][]>;
 }
 
 /**
@@ -274,7 +171,7 @@ interface Tally {
  * every round. Fresh processes per session because two identical processes can differ by a few
  * percent for their whole life (JIT decisions, memory layout); sessions average that out.
  */
-async function runSession(settings: Settings, tally: Tally): Promise<void> {
+async function runSession(settings: Settings, tally: Tally, session: number): Promise<void> {
   const { seconds, concurrency, rounds, max, ops, contenders } = settings;
   const names: Name[] = ['bare', ...contenders];
   const targets = {} as Record<Name, Target>;
@@ -291,6 +188,8 @@ async function runSession(settings: Settings, tally: Tally): Promise<void> {
           (tally.runs[`${op}/${name}`] ??= []).push(got[name]);
         }
         for (const name of contenders) {
+          (tally.bySession[`${op}/${name}`] ??= [])[session] ??= [];
+          tally.bySession[`${op}/${name}`]![session]!.push(got[name].rps / got.bare.rps);
           (tally.ratios[`${op}/${name}`] ??= []).push(got[name].rps / got.bare.rps);
           (tally.cpuRatios[`${op}/${name}`] ??= []).push(got.bare.cpuUs / got[name].cpuUs);
         }
@@ -338,6 +237,8 @@ function report(settings: Settings, tally: Tally): void {
       console.log(row(`${name} ${labels[c]}`, r));
       console.log(`${''.padEnd(36)} ${c}/bare: throughput median ${median(ratios).toFixed(2)}x (middle half of ${ratios.length} rounds ${quartiles(ratios)}); `
         + `by server CPU per request ${median(cpu).toFixed(2)}x (${quartiles(cpu)}); p99 ${(r.p99 / bare.p99).toFixed(2)}x`);
+      const sessions = tally.bySession[`${op}/${c}`]!;
+      if (sessions.length > 1) console.log(`${''.padEnd(36)} per session: ${sessions.map((xs) => `${median(xs).toFixed(2)}x`).join(', ')}`);
     }
   }
 }
@@ -347,13 +248,16 @@ async function main(): Promise<void> {
     options: {
       seconds: { type: 'string', default: '2' }, concurrency: { type: 'string', default: '16' },
       rounds: { type: 'string', default: '5' }, sessions: { type: 'string', default: '1' },
-      max: { type: 'string', default: '20000' }, serve: { type: 'string' },
+      max: { type: 'string', default: '20000' },
       'response-validation': { type: 'string', default: 'off' }, ops: { type: 'string', default: 'get,create' },
-      control: { type: 'boolean', default: false }, label: { type: 'string' }, pin: { type: 'boolean', default: true },
+      control: { type: 'boolean', default: false }, pin: { type: 'boolean', default: true },
+      baseline: { type: 'string', default: 'auth-log' }, 'same-footprint': { type: 'boolean', default: true },
     },
   });
-  if (values.serve) return serve(values.serve as Mode, values.label ?? values.serve);
+  // Read by the server processes (bench/http-server.ts).
   process.env.BENCH_RESPONSE_VALIDATION = values['response-validation'];
+  process.env.BENCH_BASELINE = values.baseline === 'plain' ? 'plain' : 'auth-log';
+  process.env.BENCH_SAME_FOOTPRINT = values['same-footprint'] ? '1' : '0';
   const settings: Settings = {
     seconds: Number(values.seconds), concurrency: Number(values.concurrency), rounds: Number(values.rounds),
     max: Number(values.max), ops: values.ops.split(',').filter((o): o is Op => o === 'get' || o === 'create'),
@@ -366,10 +270,11 @@ async function main(): Promise<void> {
   const db = process.env.DATABASE_URL ? 'PostgreSQL' : 'SQLite';
   console.log(`HTTP stack bench: ${db}, ${os.cpus().length} cores, Node ${process.version}, ${settings.concurrency} connections, `
     + `${settings.seconds} s per scenario, ${sessions} session(s) x ${settings.rounds} interleaved rounds (medians), `
-    + `response validation ${values['response-validation']}, `
+    + `response validation ${values['response-validation']}, baseline ${process.env.BENCH_BASELINE}`
+    + `${values['same-footprint'] ? ' with the same footprint' : ''}, server flags ${nodeFlags.join(' ') || 'none'}, `
     + `${pinning ? `servers on core ${pinning.server}, load on ${pinning.load}` : 'not pinned'}`);
-  const tally: Tally = { runs: {}, ratios: {}, cpuRatios: {} };
-  for (let i = 0; i < sessions; i++) await runSession(settings, tally);
+  const tally: Tally = { runs: {}, ratios: {}, cpuRatios: {}, bySession: {} };
+  for (let i = 0; i < sessions; i++) await runSession(settings, tally, i);
   report(settings, tally);
 }
 

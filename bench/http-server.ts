@@ -1,0 +1,145 @@
+/**
+ * The server side of bench/http.ts, one child process per server: the full stack (createApp +
+ * startServer, as `lavendly serve` runs it) or the bare Koa baseline, over a fresh SQLite file on
+ * tmpfs (DATABASE_URL switches to PostgreSQL). Prints `{ port, controlPort, key, workflowId }`
+ * as one JSON line; the control port answers this process's CPU time.
+ *
+ *   node --import tsx bench/http-server.ts full|bare <label>
+ *
+ * Settings come from the parent through the environment: BENCH_BASELINE (auth-log | plain),
+ * BENCH_SAME_FOOTPRINT (1: the baseline also builds the full app, unserved),
+ * BENCH_RESPONSE_VALIDATION (off | log | throw), BENCH_PROFILE (1: a CPU profile to tmp/bench-prof).
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const SHOTS = [
+  { prompt: 'A sleepy fox noses through a dusty bookshop.', image_prompt: 'Watercolour bookshop at dusk.', duration_s: 5 },
+  { prompt: 'The map unfolds and its lines glow gold.', duration_s: 5 },
+  { prompt: 'The fox steps through a doorway of warm light.', duration_s: 5 },
+];
+export const CREATE_BODY = JSON.stringify({ name: 'Bench fox', aspect_ratio: '9:16', shots: SHOTS });
+
+export type Mode = 'full' | 'bare';
+
+/** Apps built only so the baseline's process is as big as the full one (BENCH_SAME_FOOTPRINT). */
+const footprint: unknown[] = [];
+
+async function serve(mode: Mode, label: string): Promise<void> {
+  process.once('SIGINT', () => process.exit(0));
+  const { default: pino } = await import('pino');
+  const { loadConfig } = await import('../src/config.js');
+  const { createDb, migrate } = await import('../src/db/knex.js');
+  const { createServices } = await import('../src/http/services.js');
+  // On tmpfs where there is one: the disk's checkpoint flushes otherwise land in random rounds.
+  const root = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+  const dataDir = fs.mkdtempSync(path.join(root, `lavendly-bench-${label}-`));
+  process.once('exit', () => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const validation = (process.env.BENCH_RESPONSE_VALIDATION ?? 'off') as 'off' | 'log' | 'throw';
+  const config = { ...loadConfig(process.env), dataDir, rateLimitPerMinute: 0, responseValidation: validation, port: 0 };
+  const db = createDb({ databaseUrl: config.databaseUrl, dataDir, pgSchema: undefined });
+  await migrate(db);
+  // Access logs are part of the stack: written, but to /dev/null so the terminal is not the bottleneck.
+  const logger = pino({ level: 'info', redact: ['authorization'] }, pino.destination({ dest: '/dev/null', sync: false }));
+  const services = await createServices({ config, db, logger });
+  const { account, apiKey } = await services.accounts.createAccount({ name: `bench ${mode}`, credits: 0 });
+  const { createWorkflow } = await import('../src/workflows/store.js');
+  const { workflow } = await createWorkflow(db, account.id, { name: 'Bench fox', shots: SHOTS });
+
+  let server: http.Server;
+  if (mode === 'full') {
+    const { createApp, startServer } = await import('../src/http/app.js');
+    const app = await createApp({ config, db, services, logger });
+    server = (await startServer({ app, db, logger, port: 0 })).server;
+  } else {
+    server = await bareServer(db, account.id, services, process.env.BENCH_BASELINE === 'plain' ? null : logger);
+    if (process.env.BENCH_SAME_FOOTPRINT === '1') {
+      // Built and kept, never served: the baseline process then holds the same code and heap as
+      // the full one (spec, validators, MCP, docs), and the ratio measures per-request work only.
+      const { createApp } = await import('../src/http/app.js');
+      footprint.push(await createApp({ config, db, services, logger }));
+    }
+  }
+  const { port } = server.address() as { port: number };
+  // A side channel for the parent: this process's CPU time, so cost per request can be read
+  // even when other work on the machine makes throughput noisy.
+  const control = http.createServer((_req, res) => res.end(JSON.stringify(process.cpuUsage())));
+  await new Promise<void>((resolve) => control.listen(0, '127.0.0.1', () => resolve()));
+  const controlPort = (control.address() as { port: number }).port;
+  if (process.env.BENCH_PROFILE) await profileUntilSigint(label);
+  process.stdout.write(`${JSON.stringify({ port, controlPort, key: apiKey.key, workflowId: workflow.id })}\n`);
+}
+
+/**
+ * BENCH_PROFILE=1: a V8 CPU profile of this server from now (start-up left out) until the parent
+ * stops it, written to tmp/bench-prof/<label>.cpuprofile for finding hot spots.
+ */
+async function profileUntilSigint(label: string): Promise<void> {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  process.removeAllListeners('SIGINT');
+  process.once('SIGINT', async () => {
+    const { profile } = await session.post('Profiler.stop');
+    fs.mkdirSync('tmp/bench-prof', { recursive: true });
+    fs.writeFileSync(`tmp/bench-prof/${label}.cpuprofile`, JSON.stringify(profile));
+    process.exit(0);
+  });
+}
+
+/**
+ * The baseline: Koa + @koa/router routes that call the very same handler functions (so the same
+ * database work and business logic) with a hand-built input and context, and nothing else: no
+ * generated routing, no auth, no zod, no envelope, no access log, no idempotency.
+ */
+async function bareServer(
+  db: import('../src/db/knex.js').Db, accountId: string, services: import('../src/http/context.js').Services,
+  /** When given, the baseline also authenticates the key and writes the access log line. */
+  withAuthAndLog: import('pino').Logger | null,
+): Promise<http.Server> {
+  const { default: Koa } = await import('koa');
+  const { default: Router } = await import('@koa/router');
+  const { default: getRawBody } = await import('raw-body');
+  const { workflowsHandlers } = await import('../handlers/workflows.js');
+  const { loadConfig } = await import('../src/config.js');
+  const { default: pino } = await import('pino');
+  const app = new Koa();
+  const router = new Router({ prefix: '/v1' });
+  const config = loadConfig({});
+  const logger = pino({ level: 'silent' });
+  const context = (koa: import('koa').Context) => ({
+    account: { id: accountId, scopes: [], keyId: 'bench' }, maybeAccount: null, requestId: 'bench', db,
+    config, services, logger, koa,
+  }) as unknown as import('../src/http/context.js').AppContext;
+  const reply = (ctx: import('koa').Context, r: { status: number; body?: unknown; headers?: Record<string, string> }) => {
+    if (r.headers) ctx.set(r.headers);
+    ctx.body = r.body as object;
+    ctx.status = r.status;
+  };
+  router.get('/workflows/:id', async (ctx) => {
+    reply(ctx, await workflowsHandlers.get_workflow({ path: { id: ctx.params.id! }, query: {}, headers: {}, body: undefined }, context(ctx)));
+  });
+  router.post('/workflows', async (ctx) => {
+    const body = JSON.parse((await getRawBody(ctx.req, { limit: 1024 * 1024 })).toString('utf8'));
+    reply(ctx, await workflowsHandlers.create_workflow({ path: {}, query: {}, headers: {}, body }, context(ctx)));
+  });
+  if (withAuthAndLog) {
+    const { accessLog } = await import('../src/http/logging.js');
+    const { authenticate } = await import('../src/http/auth.js');
+    app.use(accessLog(withAuthAndLog));
+    app.use(authenticate(services.accounts, { secured: true, scopes: [] }));
+  }
+  app.use(router.routes());
+  const server = http.createServer(app.callback());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return server;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  await serve(process.argv[2] as Mode, process.argv[3] ?? process.argv[2]!);
+}
