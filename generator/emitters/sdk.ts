@@ -1,10 +1,10 @@
 /**
- * sdk.gen.ts + sdk-runtime.gen.ts: a typed client. The runtime (generator/templates/sdk-runtime.ts)
- * is copied verbatim; this emitter writes what is specific to the spec: per operation a flattened
+ * sdk.gen.ts + sdk-runtime*.gen.ts: a typed client. The runtime (generator/templates/sdk-runtime/)
+ * is copied verbatim, one generated file per template file; this emitter writes what is specific to the spec: per operation a flattened
  * params type, a response type and a descriptor, one class per tag with a method per operation
  * (paginated lists return a PagePromise, async jobs get a `waitFor<Op>` helper), and the client class.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import type { IrDocument, IrOperation, IrTag } from '../ir-types.js';
 import { NameAllocator, propertyKey, toIdentifier, toPascal } from '../names.js';
 import { docComment, tsType } from '../schema/ts.js';
@@ -14,8 +14,32 @@ import type { EmitContext, Emitter } from './emitter.js';
 import { type ArgumentPlan, objectView, planArguments } from './mcp.js';
 import { isBinaryContent, schemaEnv, str, successResponses } from './source.js';
 
-const TEMPLATE = new URL('../templates/sdk-runtime.ts', import.meta.url);
+const TEMPLATE_DIR = new URL('../templates/sdk-runtime/', import.meta.url);
+/** The runtime's entry point: templates/sdk-runtime/index.ts, re-exporting the public parts. */
 const RUNTIME_FILE = 'sdk-runtime.gen.ts';
+
+interface RuntimeFile {
+  /** Template file name: `client.ts`. */
+  template: string;
+  /** Generated file name: `sdk-runtime-client.gen.ts` (`sdk-runtime.gen.ts` for index.ts). */
+  file: string;
+  text: string;
+}
+
+/** `./client.js` in a template names its sibling: `sdk-runtime-client.gen.ts` once generated. */
+function runtimeFileName(template: string): string {
+  return template === 'index.ts' ? RUNTIME_FILE : `sdk-runtime-${template.replace(/\.ts$/, '')}.gen.ts`;
+}
+
+async function readRuntime(ctx: EmitContext): Promise<RuntimeFile[]> {
+  const templates = (await readdir(TEMPLATE_DIR)).filter((f) => f.endsWith('.ts')).sort();
+  return Promise.all(templates.map(async (template) => {
+    const source = (await readFile(new URL(template, TEMPLATE_DIR), 'utf8')).replace(/\r\n/g, '\n');
+    const file = runtimeFileName(template);
+    const text = source.replace(/from '\.\/([\w-]+)\.js'/g, (_m, name: string) => `from ${str(ctx.sibling(runtimeFileName(`${name}.ts`)))}`);
+    return { template, file, text: ctx.banner(file) + text };
+  }));
+}
 
 export interface SdkEmitterOptions {
   /** Name of the client class; default: from info.title (`Lavendly API` -> `Lavendly`). */
@@ -27,10 +51,10 @@ export function createSdkEmitter(options: SdkEmitterOptions = {}): Emitter {
     name: 'sdk',
     file: 'sdk.gen.ts',
     async emit(ir, ctx) {
-      const runtime = await readFile(TEMPLATE, 'utf8');
+      const runtime = await readRuntime(ctx);
       return [
-        { file: 'sdk.gen.ts', text: emitSdk(ir, ctx, runtime, options) },
-        { file: RUNTIME_FILE, text: ctx.banner(RUNTIME_FILE) + runtime.replace(/\r\n/g, '\n') },
+        { file: 'sdk.gen.ts', text: emitSdk(ir, ctx, runtimeExports(runtime), options) },
+        ...runtime.map(({ file, text }) => ({ file, text })),
       ];
     },
   };
@@ -91,9 +115,20 @@ export function methodNames(ops: IrOperation[], tag: IrTag): Map<IrOperation, st
   return new Map(ops.map((op) => [op, out.get(op)!]));
 }
 
-/** Names the runtime exports (re-exported from sdk.gen.ts): generated names must avoid them. */
-function runtimeExports(runtime: string): string[] {
-  return [...runtime.matchAll(/^export (?:declare )?(?:abstract )?(?:class|function|type|interface|const|let) ([A-Za-z_$][\w$]*)/gm)].map((m) => m[1]!);
+/**
+ * Names the runtime's entry point exports (re-exported from sdk.gen.ts): generated names must
+ * avoid them. index.ts re-exports whole files (`export * from './x.js'`) or picked names.
+ */
+function runtimeExports(runtime: RuntimeFile[]): string[] {
+  const declared = (text: string) =>
+    [...text.matchAll(/^export (?:declare )?(?:abstract )?(?:async )?(?:class|function|type|interface|const|let) ([A-Za-z_$][\w$]*)/gm)].map((m) => m[1]!);
+  const index = runtime.find((f) => f.template === 'index.ts')!.text;
+  const names: string[] = [];
+  for (const m of index.matchAll(/^export (\*|\{([^}]*)\}) from '[^']*sdk-runtime-([\w-]+)\.gen(?:\.js|\.ts)?'/gm)) {
+    if (m[1] === '*') names.push(...declared(runtime.find((f) => f.template === `${m[3]}.ts`)?.text ?? ''));
+    else names.push(...m[2]!.split(',').map((n) => n.trim().replace(/^type\s+/, '')).filter(Boolean));
+  }
+  return names;
 }
 
 interface OpNames {
@@ -101,9 +136,8 @@ interface OpNames {
   response: string;
 }
 
-function emitSdk(ir: IrDocument, ctx: EmitContext, runtime: string, options: SdkEmitterOptions): string {
+function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], options: SdkEmitterOptions): string {
   const env = schemaEnv(ir);
-  const runtimeNames = runtimeExports(runtime);
   const names = new NameAllocator(['T', ...runtimeNames]);
   const reexported = ir.schemas.map((s) => s.identifier).filter((n) => !runtimeNames.includes(n) && n !== 'T');
   reexported.forEach((n) => names.reserve(n));

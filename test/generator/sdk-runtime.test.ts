@@ -1,5 +1,5 @@
 /**
- * The SDK runtime (generator/templates/sdk-runtime.ts, shipped as generated/sdk-runtime.gen.ts)
+ * The SDK runtime (generator/templates/sdk-runtime/, shipped as generated/sdk-runtime*.gen.ts)
  * against a real node:http server: no fetch mocks.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -25,7 +25,7 @@ import {
   splitParams,
   verifyWebhook,
   type OperationDescriptor,
-} from '../../generator/templates/sdk-runtime.js';
+} from '../../generator/templates/sdk-runtime/index.js';
 
 const base = { args: {}, bodyMode: 'none', bodyRequired: false, contentType: null, idempotencyHeader: null, pagination: null, asyncJob: null } as const;
 const operations: Record<string, OperationDescriptor> = {

@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -151,12 +151,18 @@ describe('generated SDK type-checks', () => {
     expect(result).toBe('');
   }, 120_000);
 
-  it('ships the runtime template verbatim under a banner', async () => {
-    const runtime = await readFile(path.join(dir, 'spec', 'sdk-runtime.gen.ts'), 'utf8');
-    const template = await readFile('generator/templates/sdk-runtime.ts', 'utf8');
-    expect(runtime.startsWith('/* eslint-disable */')).toBe(true);
-    expect(runtime).toContain('sdk-runtime.gen.ts: GENERATED');
-    expect(runtime.endsWith(template)).toBe(true);
+  it('ships each runtime template file verbatim under a banner, sibling imports renamed', async () => {
+    const templates = (await readdir('generator/templates/sdk-runtime')).filter((f) => f.endsWith('.ts'));
+    expect(templates).toContain('index.ts');
+    for (const template of templates) {
+      const file = template === 'index.ts' ? 'sdk-runtime.gen.ts' : `sdk-runtime-${template.replace(/\.ts$/, '')}.gen.ts`;
+      const shipped = await readFile(path.join(dir, 'spec', file), 'utf8');
+      const source = await readFile(path.join('generator/templates/sdk-runtime', template), 'utf8');
+      expect(shipped.startsWith('/* eslint-disable */'), file).toBe(true);
+      expect(shipped).toContain(`${file}: GENERATED`);
+      expect(shipped.endsWith(source.replace(/from '\.\/([\w-]+)\.js'/g, (_m, n: string) => `from './sdk-runtime-${n}.gen.js'`)), file).toBe(true);
+      expect(shipped).not.toMatch(/from '\.\/(?!sdk-runtime-)[\w-]+\.js'/);
+    }
     const sdk = await readFile(path.join(dir, 'spec', 'sdk.gen.ts'), 'utf8');
     expect(sdk).toMatch(/^export class Lavendly extends ApiClient<LavendlyOperations>/m);
     expect(sdk).toContain("from './sdk-runtime.gen.js'");

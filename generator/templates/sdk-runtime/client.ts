@@ -1,0 +1,271 @@
+/**
+ * The HTTP client: fetch with timeouts, retries with jitter that honour Retry-After, one
+ * idempotency key across the retries of a call, pagination and job polling.
+ * Part of the SDK runtime (see index.ts): only Node built-ins and sibling files may be imported.
+ */
+import { randomUUID } from 'node:crypto';
+import type { OperationDescriptor, OperationTypes, RequestParts } from './descriptors.js';
+import { ConnectionError, errorFromResponse, TimeoutError, WaitTimeoutError } from './errors.js';
+import { PagePromise, type PageItem } from './pages.js';
+import { encodeBody, expandPath, getField, queryString, readBody, retryAfterMs, splitParams } from './wire.js';
+
+export interface ClientOptions {
+  /** Sent as `Authorization: Bearer <apiKey>`. Defaults to the `<PREFIX>_API_KEY` environment variable. */
+  apiKey?: string;
+  /** Defaults to the `<PREFIX>_BASE_URL` environment variable, else the spec's first server URL. */
+  baseUrl?: string;
+  /** Per-attempt timeout in milliseconds (default 60 000). */
+  timeout?: number;
+  /** Retries after the first attempt (default 2). */
+  maxRetries?: number;
+  /** A fetch implementation (default: the global fetch). */
+  fetch?: typeof fetch;
+  /** Headers sent with every request. */
+  headers?: Record<string, string>;
+  /** Backoff tuning: first delay and cap, in milliseconds (defaults 500 and 8 000). */
+  backoff?: { initialDelay?: number; maxDelay?: number };
+  /** Longest Retry-After honoured, in milliseconds (default 60 000); longer ones are not retried. */
+  maxRetryAfter?: number;
+}
+
+export interface RequestOptions {
+  /** Idempotency key for idempotent operations; one is generated when absent. Reused on retries. */
+  idempotencyKey?: string;
+  signal?: AbortSignal;
+  headers?: Record<string, string>;
+  timeout?: number;
+  maxRetries?: number;
+}
+
+export interface ApiResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+  requestId: string | null;
+}
+
+export interface WaitOptions {
+  /** Give up after this many milliseconds (default 600 000). */
+  timeout?: number;
+  /** Delay between polls in milliseconds (default 2 000). */
+  interval?: number;
+  signal?: AbortSignal;
+  /** Called with every polled body (progress reporting). */
+  onPoll?: (body: unknown) => void;
+}
+
+export interface ClientDefaults {
+  /** Used in User-Agent and messages. */
+  name: string;
+  version: string;
+  baseUrl: string;
+  /** Environment variable prefix: `LAVENDLY` -> LAVENDLY_API_KEY, LAVENDLY_BASE_URL. */
+  envPrefix: string;
+}
+
+function env(name: string): string | undefined {
+  const proc = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
+  return proc?.env?.[name] || undefined;
+}
+
+export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record<string, OperationTypes>> {
+  readonly baseUrl: string;
+  readonly #apiKey: string | undefined;
+  readonly #timeout: number;
+  readonly #maxRetries: number;
+  readonly #fetch: typeof fetch;
+  readonly #headers: Record<string, string>;
+  readonly #initialDelay: number;
+  readonly #maxDelay: number;
+  readonly #maxRetryAfter: number;
+  readonly #operations: Record<string, OperationDescriptor>;
+  readonly #userAgent: string;
+
+  constructor(operations: Record<string, OperationDescriptor>, options: ClientOptions, defaults: ClientDefaults) {
+    this.#operations = operations;
+    this.#apiKey = options.apiKey ?? env(`${defaults.envPrefix}_API_KEY`);
+    this.baseUrl = (options.baseUrl ?? env(`${defaults.envPrefix}_BASE_URL`) ?? defaults.baseUrl).replace(/\/+$/, '');
+    this.#timeout = options.timeout ?? 60_000;
+    this.#maxRetries = options.maxRetries ?? 2;
+    this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#headers = { ...options.headers };
+    this.#initialDelay = options.backoff?.initialDelay ?? 500;
+    this.#maxDelay = options.backoff?.maxDelay ?? 8_000;
+    this.#maxRetryAfter = options.maxRetryAfter ?? 60_000;
+    this.#userAgent = `${defaults.name}-sdk/${defaults.version}`;
+  }
+
+  /** The descriptor of an operation (throws on an unknown id). */
+  operation(operationId: string): OperationDescriptor {
+    const op = this.#operations[operationId];
+    if (!op) throw new TypeError(`unknown operation '${operationId}'`);
+    return op;
+  }
+
+  /** Calls an operation with its structured input `{ path, query, headers, body }`; resolves to the body. */
+  request<K extends keyof Ops & string>(operationId: K, parts?: RequestParts, options?: RequestOptions): Promise<Ops[K]['response']>;
+  request(operationId: string, parts?: RequestParts, options?: RequestOptions): Promise<unknown>;
+  async request(operationId: string, parts: RequestParts = {}, options: RequestOptions = {}): Promise<unknown> {
+    return (await this.requestWithResponse(operationId, parts, options)).body;
+  }
+
+  /** Calls an operation with its flattened params (path + query + header + body fields in one object). */
+  call<K extends keyof Ops & string>(operationId: K, params?: Ops[K]['params'], options?: RequestOptions): Promise<Ops[K]['response']>;
+  call(operationId: string, params?: Record<string, unknown>, options?: RequestOptions): Promise<unknown>;
+  async call(operationId: string, params: unknown = {}, options: RequestOptions = {}): Promise<unknown> {
+    return this.request(operationId, splitParams(operationId, this.operation(operationId), params), options);
+  }
+
+  /**
+   * A cursor-paginated list: `await` it for the first page, or `for await` over it for every item
+   * of every page (`.pages()` iterates whole pages).
+   */
+  paginate<K extends keyof Ops & string>(operationId: K, params?: Ops[K]['params'], options?: RequestOptions): PagePromise<Ops[K]['response'], PageItem<Ops[K]['response']>>;
+  paginate(operationId: string, params?: Record<string, unknown>, options?: RequestOptions): PagePromise<unknown, unknown>;
+  paginate(operationId: string, params: unknown = {}, options: RequestOptions = {}): PagePromise<unknown, unknown> {
+    const op = this.operation(operationId);
+    const cursorArg = Object.entries(op.args).find(([, b]) => b.in === 'query' && b.name === 'cursor')?.[0] ?? 'cursor';
+    return new PagePromise((cursor) => {
+      const p = { ...(params as Record<string, unknown>) };
+      if (cursor != null) p[cursorArg] = cursor;
+      return this.call(operationId, p, options);
+    });
+  }
+
+  /** Polls the job's poll operation until its status is terminal; resolves to the last polled body. */
+  async waitForJob(operationId: string, job: unknown, options: WaitOptions = {}): Promise<unknown> {
+    const spec = this.operation(operationId).asyncJob;
+    if (!spec) throw new TypeError(`operation '${operationId}' does not return a job`);
+    const pollOp = this.operation(spec.poll);
+    const parts: Required<Pick<RequestParts, 'path' | 'query'>> = { path: {}, query: {} };
+    for (const [param, field] of Object.entries(spec.args)) {
+      const value = getField(job, field);
+      if (value === undefined) throw new TypeError(`${operationId}: the job has no '${field}' to poll ${spec.poll} with`);
+      const binding = Object.values(pollOp.args).find((b) => b.name === param && (b.in === 'path' || b.in === 'query'));
+      parts[binding?.in === 'query' ? 'query' : 'path'][param] = value;
+    }
+    const timeout = options.timeout ?? 600_000;
+    const interval = options.interval ?? 2_000;
+    const deadline = Date.now() + timeout;
+    const expired = new WaitTimeoutError(`${spec.poll}: the job was not finished after ${timeout} ms`, undefined);
+    const timer = new AbortController();
+    const handle = setTimeout(() => timer.abort(expired), timeout);
+    const signal = options.signal ? AbortSignal.any([options.signal, timer.signal]) : timer.signal;
+    let last: unknown;
+    try {
+      for (;;) {
+        try {
+          last = await this.request(spec.poll, parts, { signal });
+        } catch (err) {
+          if (err === expired) throw new WaitTimeoutError(expired.message, last);
+          throw err;
+        }
+        options.onPoll?.(last);
+        const status = getField(last, spec.statusField);
+        if (typeof status === 'string' && spec.terminal.includes(status)) return last;
+        if (Date.now() + interval > deadline) throw new WaitTimeoutError(expired.message, last);
+        await sleep(interval, signal).catch((err: unknown) => {
+          throw err === expired ? new WaitTimeoutError(expired.message, last) : err;
+        });
+      }
+    } finally {
+      clearTimeout(handle);
+    }
+  }
+
+  /** Like `request`, but resolves to status, headers, body and request id. */
+  async requestWithResponse(operationId: string, parts: RequestParts = {}, options: RequestOptions = {}): Promise<ApiResponse> {
+    const op = this.operation(operationId);
+    const url = this.baseUrl + expandPath(op.path, parts.path ?? {}) + queryString(op, parts.query ?? {});
+    const headers = new Headers({ accept: 'application/json, */*;q=0.5', 'user-agent': this.#userAgent, ...this.#headers });
+    if (this.#apiKey) headers.set('authorization', `Bearer ${this.#apiKey}`);
+    for (const [k, v] of Object.entries(parts.headers ?? {})) if (v != null) headers.set(k, String(v));
+    for (const [k, v] of Object.entries(options.headers ?? {})) headers.set(k, v);
+    if (op.idempotencyHeader && !headers.has(op.idempotencyHeader)) {
+      // One key for every attempt of this call: that is what makes the retries safe.
+      headers.set(op.idempotencyHeader, options.idempotencyKey ?? randomUUID());
+    }
+    const body = encodeBody(op, parts.body, headers);
+    const retriable = isIdempotentCall(op) && !(body instanceof ReadableStream);
+    const maxRetries = options.maxRetries ?? this.#maxRetries;
+    const timeout = options.timeout ?? this.#timeout;
+
+    for (let attempt = 0; ; attempt++) {
+      const timeoutSignal = AbortSignal.timeout(timeout);
+      const signal = options.signal ? AbortSignal.any([options.signal, timeoutSignal]) : timeoutSignal;
+      let res: Response;
+      let parsed: unknown;
+      try {
+        const init: RequestInit & { duplex?: 'half' } = { method: op.method.toUpperCase(), headers, signal };
+        if (body !== undefined) init.body = body;
+        if (body instanceof ReadableStream) init.duplex = 'half';
+        res = await this.#fetch(url, init);
+        parsed = await readBody(res);
+      } catch (err) {
+        if (options.signal?.aborted) throw options.signal.reason;
+        const error = timeoutSignal.aborted
+          ? new TimeoutError(`${op.method.toUpperCase()} ${url} timed out after ${timeout} ms`, { code: 'timeout', cause: err })
+          : new ConnectionError(`${op.method.toUpperCase()} ${url} failed: ${describe(err)}`, { code: 'connection_error', cause: err });
+        // A request that never reached the server is always safe to repeat.
+        if (attempt < maxRetries && (retriable || neverSent(err))) {
+          await sleep(this.#backoff(attempt), options.signal);
+          continue;
+        }
+        throw error;
+      }
+      if (res.ok) return { status: res.status, headers: res.headers, body: parsed, requestId: res.headers.get('x-request-id') };
+      const error = errorFromResponse(res.status, res.headers, parsed);
+      if (attempt < maxRetries && shouldRetry(res.status, error.code, retriable)) {
+        const wait = retryAfterMs(res.headers) ?? this.#backoff(attempt);
+        if (wait <= this.#maxRetryAfter) {
+          await sleep(wait, options.signal);
+          continue;
+        }
+      }
+      throw error;
+    }
+  }
+
+  /** Exponential backoff with jitter: a random delay between half and all of initial * 2^attempt. */
+  #backoff(attempt: number): number {
+    const ceiling = Math.min(this.#maxDelay, this.#initialDelay * 2 ** attempt);
+    return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+  }
+}
+
+/** Safe methods, and any call carrying an idempotency key, may be repeated without side effects. */
+function isIdempotentCall(op: OperationDescriptor): boolean {
+  return op.idempotencyHeader !== null || ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'].includes(op.method.toUpperCase());
+}
+
+function shouldRetry(status: number, code: string, retriable: boolean): boolean {
+  if (status === 429) return true; // rejected before any work was done
+  if (code === 'idempotency_key_in_progress') return retriable;
+  return retriable && status >= 500 && status !== 501;
+}
+
+function neverSent(err: unknown): boolean {
+  const code = (err as { cause?: { code?: unknown } })?.cause?.code;
+  return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
+}
+
+function describe(err: unknown): string {
+  const cause = (err as { cause?: { code?: unknown; message?: unknown } })?.cause;
+  if (cause && typeof cause.code === 'string') return cause.code;
+  return err instanceof Error ? err.message : String(err);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

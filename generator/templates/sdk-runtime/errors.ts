@@ -1,0 +1,121 @@
+/**
+ * The errors the SDK throws: one class per kind of failure, built from the API's error envelope.
+ * Part of the SDK runtime (see index.ts): only Node built-ins and sibling files may be imported.
+ */
+import { retryAfterMs } from './wire.js';
+
+export interface ValidationIssue {
+  path: (string | number)[];
+  message: string;
+  code?: string;
+  [key: string]: unknown;
+}
+
+/** Every error the SDK throws. `status` is 0 when no HTTP response was received. */
+export class LavendlyError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly requestId: string | null;
+  /** Every field of the error envelope besides code, message and request_id. */
+  readonly details: Record<string, unknown>;
+  readonly headers: Headers | null;
+  constructor(
+    message: string,
+    init: { status?: number; code?: string; requestId?: string | null; details?: Record<string, unknown>; headers?: Headers | null; cause?: unknown } = {},
+  ) {
+    super(message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.name = new.target.name;
+    this.status = init.status ?? 0;
+    this.code = init.code ?? 'unknown_error';
+    this.requestId = init.requestId ?? null;
+    this.details = init.details ?? {};
+    this.headers = init.headers ?? null;
+  }
+}
+
+/** 400/422: the request did not validate. `issues` are grouped by location (path, query, header, body). */
+export class ValidationError extends LavendlyError {
+  get issues(): Record<string, ValidationIssue[]> {
+    const raw = this.details.issues;
+    if (Array.isArray(raw)) return { body: raw as ValidationIssue[] };
+    return raw && typeof raw === 'object' ? (raw as Record<string, ValidationIssue[]>) : {};
+  }
+  /** The issues as one list, each tagged with its location. */
+  get issueList(): (ValidationIssue & { location: string })[] {
+    return Object.entries(this.issues).flatMap(([location, list]) => (list ?? []).map((i) => ({ ...i, location })));
+  }
+}
+export class AuthenticationError extends LavendlyError {}
+export class PermissionError extends LavendlyError {}
+export class NotFoundError extends LavendlyError {}
+export class ConflictError extends LavendlyError {}
+/** The idempotency key was reused with another body, is still in flight, or is malformed. */
+export class IdempotencyError extends LavendlyError {}
+export class InsufficientCreditsError extends LavendlyError {
+  get needed(): number | undefined {
+    return typeof this.details.needed === 'number' ? this.details.needed : undefined;
+  }
+  get available(): number | undefined {
+    return typeof this.details.available === 'number' ? this.details.available : undefined;
+  }
+}
+export class RateLimitError extends LavendlyError {
+  /** Seconds the server asked us to wait, when it said. */
+  get retryAfter(): number | undefined {
+    const ms = retryAfterMs(this.headers);
+    return ms === undefined ? undefined : ms / 1000;
+  }
+}
+export class ServerError extends LavendlyError {}
+/** No usable HTTP response: DNS, refused or reset connection, timeout. */
+export class ConnectionError extends LavendlyError {}
+export class TimeoutError extends ConnectionError {}
+/** `waitFor…` gave up before the job reached a terminal state. `last` is the last polled body. */
+export class WaitTimeoutError extends LavendlyError {
+  constructor(
+    message: string,
+    readonly last: unknown,
+  ) {
+    super(message, { code: 'wait_timeout' });
+  }
+}
+
+const errorClassByCode: Record<string, typeof LavendlyError> = {
+  validation_error: ValidationError,
+  invalid_cursor: ValidationError,
+  unauthorized: AuthenticationError,
+  forbidden: PermissionError,
+  not_found: NotFoundError,
+  conflict: ConflictError,
+  idempotency_key_reused: IdempotencyError,
+  idempotency_key_in_progress: IdempotencyError,
+  invalid_idempotency_key: IdempotencyError,
+  insufficient_credits: InsufficientCreditsError,
+  rate_limited: RateLimitError,
+};
+
+function errorClassByStatus(status: number): typeof LavendlyError {
+  if (status === 400 || status === 422) return ValidationError;
+  if (status === 401) return AuthenticationError;
+  if (status === 402) return InsufficientCreditsError;
+  if (status === 403) return PermissionError;
+  if (status === 404) return NotFoundError;
+  if (status === 409) return ConflictError;
+  if (status === 429) return RateLimitError;
+  if (status >= 500) return ServerError;
+  return LavendlyError;
+}
+
+/** Builds the typed error for a non-2xx response from its (parsed) body. */
+export function errorFromResponse(status: number, headers: Headers, body: unknown): LavendlyError {
+  const envelope = body && typeof body === 'object' && 'error' in body ? (body as { error: unknown }).error : undefined;
+  const e = envelope && typeof envelope === 'object' ? (envelope as Record<string, unknown>) : {};
+  const { code, message, request_id, ...details } = e;
+  const codeStr = typeof code === 'string' ? code : `http_${status}`;
+  const cls = errorClassByCode[codeStr] ?? errorClassByStatus(status);
+  const text =
+    typeof message === 'string' ? message : typeof body === 'string' && body ? body.slice(0, 500) : `HTTP ${status}`;
+  const requestId = typeof request_id === 'string' ? request_id : headers.get('x-request-id');
+  if (!envelope && body !== undefined && body !== '') details.body = body;
+  return new cls(text, { status, code: codeStr, requestId, details, headers });
+}
