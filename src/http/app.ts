@@ -8,6 +8,7 @@ import type { Db } from '../db/knex.js';
 import type { Services } from './context.js';
 import { edge } from './edge.js';
 import { ApiError } from './errors.js';
+import { indexedRoutes } from './route-index.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { IdempotencyStore } from './idempotency.js';
 import { serveSignedFiles } from '../storage/index.js';
@@ -70,7 +71,7 @@ export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
     docs.pages,
   ]));
   for (const mw of deps.extraMiddleware ?? []) app.use(mw);
-  app.use(router.routes());
+  app.use(indexedRoutes(router));
   app.use(unmatched(router));
   return app;
 }
