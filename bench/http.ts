@@ -5,13 +5,13 @@
  * bare Koa + @koa/router routes calling the same handler functions (same database work).
  *
  *   npx tsx bench/http.ts [--seconds 2] [--rounds 5] [--sessions 1] [--concurrency 16] [--max 20000]
- *     [--ops get,create] [--control] [--baseline auth-log|plain] [--no-same-footprint] [--no-pin]
+ *     [--ops get,create] [--control] [--baseline auth-log|plain] [--footprint same|own] [--pin on|off]
  *     [--response-validation off|log|throw]   (default off: the production setting; tests use throw)
  *
  * What the ratio isolates is what the target names, generated routing + validation + envelope:
  * - `--baseline auth-log` (default): the baseline authenticates the API key and writes the access
  *   log line too, as the stack does; `plain` leaves both out.
- * - same footprint (default): the baseline process also builds the full app without serving it,
+ * - `--footprint same` (default): the baseline process also builds the full app without serving it,
  *   so both processes hold the same code and heap and the ratio is per-request work only.
  * - `--control` adds a second bare server measured like the others: its ratio to the first
  *   (ideally 1.00x) is the noise floor of the method on this machine.
@@ -20,7 +20,7 @@
  *
  * Servers run in child processes (bench/http-server.ts) on loopback, over a fresh SQLite file on
  * tmpfs (DATABASE_URL switches to PostgreSQL); this process generates the load, pinned to other
- * cores than the servers (--pin). Bounded: every scenario stops at --seconds or --max requests.
+ * cores than the servers (--pin on). Bounded: every scenario stops at --seconds or --max requests.
  * BENCH_PROFILE=1 writes a CPU profile of each server (start-up left out) to tmp/bench-prof.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -42,7 +42,7 @@ interface Target {
 }
 
 /**
- * With --pin (the default where `taskset` exists and there are 2+ cores), every server runs on the
+ * With --pin on (the default where `taskset` exists and there are 2+ cores), every server runs on the
  * last core and this load generator on the others, so the two do not take turns on one core:
  * without it, identical servers measured back to back differ by up to 25% per round here.
  */
@@ -250,14 +250,14 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '5' }, sessions: { type: 'string', default: '1' },
       max: { type: 'string', default: '20000' },
       'response-validation': { type: 'string', default: 'off' }, ops: { type: 'string', default: 'get,create' },
-      control: { type: 'boolean', default: false }, pin: { type: 'boolean', default: true },
-      baseline: { type: 'string', default: 'auth-log' }, 'same-footprint': { type: 'boolean', default: true },
+      control: { type: 'boolean', default: false }, pin: { type: 'string', default: 'on' },
+      baseline: { type: 'string', default: 'auth-log' }, footprint: { type: 'string', default: 'same' },
     },
   });
   // Read by the server processes (bench/http-server.ts).
   process.env.BENCH_RESPONSE_VALIDATION = values['response-validation'];
   process.env.BENCH_BASELINE = values.baseline === 'plain' ? 'plain' : 'auth-log';
-  process.env.BENCH_SAME_FOOTPRINT = values['same-footprint'] ? '1' : '0';
+  process.env.BENCH_SAME_FOOTPRINT = values.footprint === 'own' ? '0' : '1';
   const settings: Settings = {
     seconds: Number(values.seconds), concurrency: Number(values.concurrency), rounds: Number(values.rounds),
     max: Number(values.max), ops: values.ops.split(',').filter((o): o is Op => o === 'get' || o === 'create'),
@@ -266,12 +266,12 @@ async function main(): Promise<void> {
     contenders: values.control ? ['full', 'control'] : ['full'],
   };
   const sessions = Number(values.sessions);
-  if (values.pin) pinning = pinCores();
+  if (values.pin !== 'off') pinning = pinCores();
   const db = process.env.DATABASE_URL ? 'PostgreSQL' : 'SQLite';
   console.log(`HTTP stack bench: ${db}, ${os.cpus().length} cores, Node ${process.version}, ${settings.concurrency} connections, `
     + `${settings.seconds} s per scenario, ${sessions} session(s) x ${settings.rounds} interleaved rounds (medians), `
     + `response validation ${values['response-validation']}, baseline ${process.env.BENCH_BASELINE}`
-    + `${values['same-footprint'] ? ' with the same footprint' : ''}, server flags ${nodeFlags.join(' ') || 'none'}, `
+    + `${process.env.BENCH_SAME_FOOTPRINT === '1' ? ' with the same footprint' : ', own footprint'}, server flags ${nodeFlags.join(' ') || 'none'}, `
     + `${pinning ? `servers on core ${pinning.server}, load on ${pinning.load}` : 'not pinned'}`);
   const tally: Tally = { runs: {}, ratios: {}, cpuRatios: {}, bySession: {} };
   for (let i = 0; i < sessions; i++) await runSession(settings, tally, i);

@@ -11,7 +11,7 @@ import { ApiError } from './errors.js';
 import { indexedRoutes } from './route-index.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { IdempotencyStore } from './idempotency.js';
-import { serveSignedFiles } from '../storage/index.js';
+import { serveSignedFiles, type FileStorage } from '../storage/index.js';
 import { mcpHttp } from '../mcp/http.js';
 import { apiDocs } from './docs.js';
 
@@ -41,6 +41,8 @@ export interface LavendlyApp extends Koa {
   router: Router;
   /** Flips once shutdown starts: responses then close their connection. */
   draining: boolean;
+  /** The app's file storage, whose abandoned staging files the server sweeps. */
+  storage: FileStorage;
 }
 
 export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
@@ -55,6 +57,7 @@ export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
   app.runtime = runtime;
   app.router = router;
   app.draining = false;
+  app.storage = deps.services.storage;
 
   app.use(edge({ logger: deps.logger, draining: () => app.draining }));
   // The API reference (src/http/docs.ts): the spec at GET /v1/openapi.json is an API route; the
@@ -148,10 +151,15 @@ export async function startServer(opts: {
   });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  // Expired idempotency keys are swept once a minute; the timer never holds the process open.
+  // Once a minute: expired idempotency keys, and staging files of transfers that crashed midway.
+  // The timer never holds the process open.
   const store = new IdempotencyStore(opts.db, { windowS: 1 });
+  const storage = opts.app.storage;
   const sweep = setInterval(() => {
     store.sweep().catch((err) => opts.logger.warn({ err }, 'idempotency sweep failed'));
+    storage.sweepStaging()
+      .then((n) => { if (n) opts.logger.info({ files: n }, 'removed abandoned staging files'); })
+      .catch((err) => opts.logger.warn({ err }, 'staging sweep failed'));
   }, 60_000);
   sweep.unref();
   let closing: Promise<void> | null = null;

@@ -76,6 +76,25 @@ export class FileStorage {
     return path.join(this.root, '.staging', crypto.randomBytes(12).toString('hex'));
   }
 
+  /**
+   * Deletes what crashed transfers left in the staging folder. A live upload or import writes to
+   * its file, which keeps its mtime fresh, so anything untouched for `olderThanMs` (default 6 h)
+   * is abandoned. Answers how many files went.
+   */
+  async sweepStaging(olderThanMs = 6 * 3600_000, now = Date.now()): Promise<number> {
+    const dir = path.join(this.root, '.staging');
+    const names = await fs.promises.readdir(dir).catch(() => [] as string[]);
+    let removed = 0;
+    for (const name of names) {
+      const file = path.join(dir, name);
+      const s = await fs.promises.stat(file).catch(() => null);
+      if (!s || now - s.mtimeMs < olderThanMs) continue;
+      await fs.promises.rm(file, { force: true, recursive: true });
+      removed++;
+    }
+    return removed;
+  }
+
   /** Move a finished file (e.g. a staging path) to `key`, atomically. */
   async moveIn(fromPath: string, key: string): Promise<string> {
     const dest = this.pathFor(key);

@@ -75,6 +75,26 @@ describe('keys', () => {
   });
 });
 
+describe('staging sweep', () => {
+  it('removes what crashed transfers left behind, keeps transfers still being written', async () => {
+    const fresh = await FileStorage.open({ dataDir: tempDir('lavendly-staging-'), publicBaseUrl: 'http://x', signingSecret: null });
+    expect(await fresh.sweepStaging()).toBe(0); // no staging folder yet
+    const abandoned = fresh.stagingPath();
+    const live = fresh.stagingPath();
+    fs.mkdirSync(path.dirname(abandoned), { recursive: true });
+    fs.writeFileSync(abandoned, 'half an upload');
+    fs.writeFileSync(live, 'an upload in progress');
+    const sevenHoursAgo = new Date(Date.now() - 7 * 3600_000);
+    fs.utimesSync(abandoned, sevenHoursAgo, sevenHoursAgo);
+    expect(await fresh.sweepStaging()).toBe(1);
+    expect(fs.existsSync(abandoned)).toBe(false);
+    expect(fs.existsSync(live)).toBe(true);
+    // A shorter limit reaches the younger file too.
+    expect(await fresh.sweepStaging(0, Date.now() + 1000)).toBe(1);
+    expect(fs.readdirSync(path.dirname(live))).toEqual([]);
+  });
+});
+
 describe('signed URLs', () => {
   it('verifies its own URLs and refuses edited, forged, expired or foreign ones', () => {
     const url = storage.signedUrl(key, { expiresInS: 60 });
