@@ -1,9 +1,10 @@
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/knex.js';
 import { enqueue, getJob, queueDepth } from '../../src/jobs/index.js';
-import { assertInvariants, getBalance, getReservation, grant, reserve } from '../../src/ledger/index.js';
-import { freshDb, testDatabases, type FreshDb } from '../helpers/db.js';
+import { getBalance, getReservation, grant, reserve } from '../../src/ledger/index.js';
+import { testDatabases, type FreshDb } from '../helpers/db.js';
+import { checkedDbPerTest } from '../helpers/checked-db.js';
 import { readJobLog, spawnWorker, type WorkerProcess } from '../helpers/job-processes.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -28,18 +29,13 @@ describe.each(testDatabases())('worker processes on %s', (kind) => {
     procs.push(p);
     return p;
   };
-  beforeEach(async () => {
-    f = await freshDb(kind);
-    db = f.db;
-    log = path.join(f.dataDir, 'jobs.log');
-  });
-  afterEach(async () => {
-    await Promise.all(procs.splice(0).map((p) => p.kill9()));
-    try {
-      await assertInvariants(db);
-    } finally {
-      await f.close();
-    }
+  checkedDbPerTest(kind, {
+    onFresh: (fresh) => {
+      f = fresh;
+      db = fresh.db;
+      log = path.join(fresh.dataDir, 'jobs.log');
+    },
+    beforeCheck: () => Promise.all(procs.splice(0).map((p) => p.kill9())),
   });
 
   it('two worker processes run 200 jobs, each exactly once', async () => {

@@ -1,24 +1,19 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../../src/db/knex.js';
 import {
   backoffMs, cancelJob, claim, completeJob, enqueue, getJob, heartbeat, queueDepth, reapExpiredLeases,
 } from '../../src/jobs/index.js';
-import { assertInvariants } from '../../src/ledger/index.js';
-import { freshDb, testDatabases, type FreshDb } from '../helpers/db.js';
+import { testDatabases, type FreshDb } from '../helpers/db.js';
+import { checkedDbPerTest } from '../helpers/checked-db.js';
 
 describe.each(testDatabases())('job queue on %s', (kind) => {
   let f: FreshDb;
   let db: Db;
-  beforeEach(async () => {
-    f = await freshDb(kind);
-    db = f.db;
-  });
-  afterEach(async () => {
-    try {
-      await assertInvariants(db);
-    } finally {
-      await f.close();
-    }
+  checkedDbPerTest(kind, {
+    onFresh: (fresh) => {
+      f = fresh;
+      db = fresh.db;
+    },
   });
 
   it('enqueues, claims due jobs of known types in order, completes them', async () => {

@@ -1,13 +1,14 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../../src/db/knex.js';
 import {
   PermanentJobError, Worker, claim, enqueue, getJob, queueDepth, type Job, type JobFailure, type WorkerOptions,
 } from '../../src/jobs/index.js';
 import { runWorker } from '../../src/jobs/worker-main.js';
 import {
-  assertInvariants, commit, getBalance, getReservation, grant, release, reserve, ReservationNotOpenError,
+  commit, getBalance, getReservation, grant, release, reserve, ReservationNotOpenError,
 } from '../../src/ledger/index.js';
-import { freshDb, testDatabases, type FreshDb } from '../helpers/db.js';
+import { testDatabases, type FreshDb } from '../helpers/db.js';
+import { checkedDbPerTest } from '../helpers/checked-db.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -36,17 +37,12 @@ describe.each(testDatabases())('worker on %s', (kind) => {
     w.start();
     return w;
   };
-  beforeEach(async () => {
-    f = await freshDb(kind);
-    db = f.db;
-  });
-  afterEach(async () => {
-    await Promise.all(workers.splice(0).map((w) => w.stop({ abortAfterMs: 0 })));
-    try {
-      await assertInvariants(db);
-    } finally {
-      await f.close();
-    }
+  checkedDbPerTest(kind, {
+    onFresh: (fresh) => {
+      f = fresh;
+      db = fresh.db;
+    },
+    beforeCheck: () => Promise.all(workers.splice(0).map((w) => w.stop({ abortAfterMs: 0 }))),
   });
 
   it('jobs survive a restart: enqueue, close the database, reopen, run', async () => {

@@ -1,11 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../../src/db/knex.js';
 import {
-  assertInvariants, commit, expireReservations, getBalance, getReservation, grant, listEntries,
+  commit, expireReservations, getBalance, getReservation, grant, listEntries,
   release, reserve, InsufficientCreditsError, ReservationNotOpenError, CommitExceedsReservationError,
   ReservationNotFoundError, checkInvariants,
 } from '../../src/ledger/index.js';
-import { freshDb, testDatabases, type FreshDb } from '../helpers/db.js';
+import { testDatabases, type FreshDb } from '../helpers/db.js';
+import { checkedDbPerTest } from '../helpers/checked-db.js';
 
 async function account(db: Db, id: string): Promise<string> {
   await db('accounts').insert({ id, name: id, created_at: new Date().toISOString() });
@@ -32,16 +33,11 @@ async function outcome(p: Promise<unknown>): Promise<Outcome> {
 describe.each(testDatabases())('ledger on %s', (kind) => {
   let f: FreshDb;
   let db: Db;
-  beforeEach(async () => {
-    f = await freshDb(kind);
-    db = f.db;
-  });
-  afterEach(async () => {
-    try {
-      await assertInvariants(db);
-    } finally {
-      await f.close();
-    }
+  checkedDbPerTest(kind, {
+    onFresh: (fresh) => {
+      f = fresh;
+      db = fresh.db;
+    },
   });
 
   it('grants, reserves, commits part and releases the rest, with ordered entries', async () => {
