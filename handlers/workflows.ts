@@ -104,11 +104,30 @@ export const workflowsHandlers = {
   },
 
   async delete_workflow(input, ctx) {
+    const accountId = ctx.account.id;
+    const workflowId = input.path.id;
     // Its scheduled posts are canceled in the same transaction, so none goes out after it is gone.
-    await ctx.db.transaction(async (trx) => {
-      await deleteWorkflow(trx, ctx.account.id, input.path.id);
-      await cancelWorkflowPublications(trx, ctx.account.id, input.path.id);
+    const renderKeys = await ctx.db.transaction(async (trx) => {
+      const keys = await trx('renders').where({ workflow_id: workflowId, account_id: accountId }).whereNotNull('output_key').pluck('output_key');
+      await deleteWorkflow(trx, accountId, workflowId);
+      await cancelWorkflowPublications(trx, accountId, workflowId);
+      return keys.map(String);
     });
+    await removeWorkflowFiles(ctx, workflowId, renderKeys);
     return { status: 204 };
   },
 } satisfies WorkflowsHandlers<AppContext>;
+
+/**
+ * After the workflow is gone its files can no longer be reached: generated stills and clips
+ * (`<account>/<workflow>/`), review frames (`<account>/frames/<workflow>/`) and rendered videos.
+ * Imported and uploaded assets belong to the account and stay. Best effort: the deletion has
+ * been committed, so a file that will not go is logged, not an error for the caller.
+ */
+async function removeWorkflowFiles(ctx: AppContext, workflowId: string, renderKeys: string[]): Promise<void> {
+  const { storage } = ctx.services;
+  const keys = [storage.keyFor(ctx.account.id, workflowId), storage.keyFor(ctx.account.id, `frames/${workflowId}`), ...renderKeys];
+  for (const key of keys) {
+    await storage.removeTree(key).catch((err) => ctx.logger.warn({ err, key, workflow_id: workflowId }, 'could not remove a deleted workflow\'s file'));
+  }
+}

@@ -107,6 +107,11 @@ export class FileStorage {
     await fs.promises.rm(this.pathFor(key), { force: true });
   }
 
+  /** Removes a key's file or, when the key names a folder (`<account>/<workflow>`), all under it. */
+  async removeTree(key: string): Promise<void> {
+    await fs.promises.rm(this.pathFor(key), { force: true, recursive: true });
+  }
+
   async stat(key: string): Promise<fs.Stats | null> {
     try {
       const s = await fs.promises.stat(this.pathFor(key));
