@@ -9,7 +9,7 @@ import type * as T from '../generated/types.gen.js';
 import {
   assetsConfigFromEnv, createUploadSlot, getAsset, importAsset, receiveUpload, type Asset, type AssetsConfig,
 } from '../src/assets/index.js';
-import type { AppContext, Services } from '../src/http/context.js';
+import { serviceOf, type AppContext, type Services } from '../src/http/context.js';
 import { ApiError } from '../src/http/errors.js';
 
 /**
@@ -17,12 +17,7 @@ import { ApiError } from '../src/http/errors.js';
  * registered one, else read once from the environment (LAVENDLY_IMPORT_ALLOW_LOOPBACK ...).
  */
 export function assetsConfigOf(services: Services): AssetsConfig {
-  let config = services.assetsConfig as AssetsConfig | undefined;
-  if (!config) {
-    config = assetsConfigFromEnv();
-    services.assetsConfig = config;
-  }
-  return config;
+  return serviceOf(services, 'assetsConfig', () => assetsConfigFromEnv());
 }
 
 function assetView(a: Asset): T.Asset {

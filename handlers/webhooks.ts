@@ -4,7 +4,7 @@
  */
 import type { WebhooksHandlers } from '../generated/handlers.gen.js';
 import type * as T from '../generated/types.gen.js';
-import type { AppContext, Services } from '../src/http/context.js';
+import { serviceOf, type AppContext, type Services } from '../src/http/context.js';
 import {
   createEndpoint, deleteEndpoint, listDeliveries, listEndpoints, replayDelivery, webhookOptionsFromEnv,
   type WebhookDelivery, type WebhookEndpoint, type WebhookOptions,
@@ -16,12 +16,7 @@ import {
  * address policy is never relaxed by the environment.
  */
 export function webhookOptionsOf(services: Services): WebhookOptions {
-  let options = services.webhookOptions as WebhookOptions | undefined;
-  if (!options) {
-    options = webhookOptionsFromEnv();
-    services.webhookOptions = options;
-  }
-  return options;
+  return serviceOf(services, 'webhookOptions', () => webhookOptionsFromEnv());
 }
 
 function endpointView(e: WebhookEndpoint): T.WebhookEndpoint {

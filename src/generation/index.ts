@@ -3,7 +3,7 @@
  * side), status, and usage figures. Handlers reach the configured pieces through
  * `ctx.services.generation` (see `generationOf`).
  */
-import type { Services } from '../http/context.js';
+import { serviceOf, type Services } from '../http/context.js';
 import type { MediaProviders } from '../media/index.js';
 import { createGenerationProviders, generationSettingsFromEnv, type GenerationSettings } from './providers.js';
 
@@ -35,10 +35,5 @@ export function createGenerationService(env: NodeJS.ProcessEnv = process.env): G
 
 /** The generation service of a registry (built lazily from the environment if nobody registered one). */
 export function generationOf(services: Services): GenerationService {
-  let g = services.generation as GenerationService | undefined;
-  if (!g) {
-    g = createGenerationService();
-    services.generation = g;
-  }
-  return g;
+  return serviceOf(services, 'generation', () => createGenerationService());
 }

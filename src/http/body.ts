@@ -33,7 +33,6 @@ interface BodyState {
   hasJsonBody?: boolean;
   /** The stream for non-JSON operations (uploads). */
   streamBody?: NodeJS.ReadableStream;
-  bodyRead?: boolean;
 }
 
 const unsupported = (declared: readonly string[]) => new ApiError(
@@ -63,8 +62,6 @@ function declaredTypes(meta: OperationMeta): readonly string[] {
  */
 export async function readBody(ctx: Koa.Context, meta: OperationMeta, limit: number): Promise<void> {
   const state = ctx.state as BodyState;
-  if (state.bodyRead) return;
-  state.bodyRead = true;
   if (!requestHasBody(ctx)) return;
   const declared = declaredTypes(meta);
   const media = mediaTypeOf(ctx.get('content-type'));

@@ -41,6 +41,16 @@ export interface Services {
   [name: string]: unknown;
 }
 
+/**
+ * A registry entry by name: what the app (or a test) registered, else built by `create` (from
+ * the environment) on first use and kept, so the environment is read once.
+ */
+export function serviceOf<T>(services: Services, name: string, create: () => T): T {
+  let value = services[name] as T | undefined;
+  if (value === undefined) services[name] = value = create();
+  return value;
+}
+
 /** What every handler receives as its second argument. */
 export interface AppContext {
   /** The calling account. On operations without security, reading it throws 401 unless a valid key was sent. */

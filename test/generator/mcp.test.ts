@@ -11,21 +11,11 @@ import { generate } from '../../generator/cli.js';
 import { createEmitContext, regenerateCommandFor } from '../../generator/emitters/emitter.js';
 import { buildMcpTools, emitter, unwrap } from '../../generator/emitters/mcp.js';
 import { buildIr, buildIrFromText } from '../../generator/ir.js';
+import { SEED_TOOLS } from '../helpers/seed-tools.js';
 
 const Ajv2020 = ((Ajv2020Module as unknown as { default?: unknown }).default ?? Ajv2020Module) as typeof Ajv2020Module;
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as typeof addFormatsModule;
 
-/** Seed 001: the 27 tools, in its order. */
-const SEED_TOOLS = [
-  'list_workflows', 'get_workflow', 'create_workflow', 'update_workflow', 'delete_workflow',
-  'import_asset',
-  'estimate_cost', 'generate_scene', 'get_generation_status',
-  'get_workflow_audio', 'set_clip_native_audio', 'attach_track', 'update_track', 'detach_track',
-  'create_render', 'get_render', 'list_renders', 'list_all_renders',
-  'quality_check', 'get_scene_frame',
-  'list_channels', 'publish_video', 'schedule_video',
-  'get_ledger', 'get_monthly_usage', 'get_status', 'get_schema',
-];
 
 type Tool = Record<string, any>;
 interface McpModule {

@@ -11,17 +11,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** Seed 001's 27 tools, in its order. */
-export const SEED_TOOLS = [
-  'list_workflows', 'get_workflow', 'create_workflow', 'update_workflow', 'delete_workflow',
-  'import_asset',
-  'estimate_cost', 'generate_scene', 'get_generation_status',
-  'get_workflow_audio', 'set_clip_native_audio', 'attach_track', 'update_track', 'detach_track',
-  'create_render', 'get_render', 'list_renders', 'list_all_renders',
-  'quality_check', 'get_scene_frame',
-  'list_channels', 'publish_video', 'schedule_video',
-  'get_ledger', 'get_monthly_usage', 'get_status', 'get_schema',
-] as const;
+export { SEED_TOOLS } from '../helpers/seed-tools.js';
 
 export type TransportKind = 'stdio' | 'http';
 
