@@ -16,9 +16,10 @@
 import dns from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
-import { isIP, type LookupFunction } from 'node:net';
+import { isIP } from 'node:net';
 import { AddressNotAllowedError, checkAddress, checkUrl, type AddressPolicy, type UrlTarget } from './address-policy.js';
 import { TransferError, writeLimited } from './limited-write.js';
+import { pinnedLookup } from './pinned-lookup.js';
 
 export interface ResolvedAddress {
   address: string;
@@ -151,14 +152,6 @@ async function resolveHop(input: string | URL, policy: AddressPolicy, resolve: R
     first ??= { target, address: verdict.address, family: verdict.family };
   }
   return first!;
-}
-
-/** A `lookup` that answers only the vetted address, whatever the name: the connect cannot re-resolve. */
-function pinnedLookup(address: string, family: 4 | 6): LookupFunction {
-  return ((_hostname: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
-    if (options?.all) callback(null, [{ address, family }]);
-    else callback(null, address, family);
-  }) as unknown as LookupFunction;
 }
 
 function requestHop(hop: Hop, headers: Record<string, string>, signal: AbortSignal, ca?: string | Buffer): Promise<{ res: http.IncomingMessage; req: http.ClientRequest }> {

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { LookupFunction } from 'node:net';
+import { pinnedLookup } from '../net/pinned-lookup.js';
 import type { ResolvedTarget } from './address.js';
 
 export interface SendResult {
@@ -24,15 +24,7 @@ export function postPinned(
   timeoutMs: number,
 ): Promise<SendResult> {
   const started = Date.now();
-  const lookup: LookupFunction = (_host, options, callback) => {
-    if ((options as { all?: boolean }).all) {
-      (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [
-        { address: target.address, family: target.family },
-      ]);
-    } else {
-      callback(null, target.address, target.family);
-    }
-  };
+  const lookup = pinnedLookup(target.address, target.family);
   const client = target.url.protocol === 'https:' ? https : http;
   return new Promise((resolve) => {
     let settled = false;
