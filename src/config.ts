@@ -12,6 +12,11 @@ export interface Config {
   /** Secret for signing URLs and cursors; generated per data dir when not given. */
   signingSecret: string | null;
   idempotencyWindowS: number;
+  /**
+   * How long an idempotency claim holds without renewal. A running request renews it every
+   * third of this, so it only bounds how long a crashed process's claim blocks a retry.
+   */
+  idempotencyLeaseS: number;
   rateLimitPerMinute: number;
   responseValidation: 'off' | 'log' | 'throw';
 }
@@ -31,7 +36,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicBaseUrl: env.LAVENDLY_PUBLIC_URL ?? `http://localhost:${port}`,
     signingSecret: env.LAVENDLY_SIGNING_SECRET ?? null,
     idempotencyWindowS: Number(env.LAVENDLY_IDEMPOTENCY_WINDOW_S ?? 300),
+    idempotencyLeaseS: positive(env, 'LAVENDLY_IDEMPOTENCY_LEASE_S', 30),
     rateLimitPerMinute: Number(env.LAVENDLY_RATE_LIMIT_PER_MINUTE ?? 600),
     responseValidation: validation as Config['responseValidation'],
   };
+}
+
+/** A positive number from the environment, or `fallback` when unset. */
+function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number (got ${raw})`);
+  return n;
 }

@@ -28,18 +28,21 @@ export type Claim =
 
 export interface IdempotencyOptions {
   windowS: number;
-  /** How long a running claim holds before a retry may take it over (a crashed process). */
+  /**
+   * How long a claim holds without renewal before a retry may take it over (a crashed process);
+   * default 30 s. The middleware renews it while the request runs.
+   */
   leaseS?: number;
 }
 
 /** The database side: claim, complete, release. One instance per app. */
 export class IdempotencyStore {
   private readonly windowMs: number;
-  private readonly leaseMs: number;
+  readonly leaseMs: number;
 
   constructor(private readonly db: Db, options: IdempotencyOptions) {
     this.windowMs = options.windowS * 1000;
-    this.leaseMs = Math.min(this.windowMs, (options.leaseS ?? 60) * 1000);
+    this.leaseMs = Math.min(this.windowMs, (options.leaseS ?? 30) * 1000);
   }
 
   async claim(accountId: string, operationId: string, key: string, requestHash: string): Promise<Claim> {
@@ -80,10 +83,42 @@ export class IdempotencyStore {
     return { kind: 'in_progress' };
   }
 
+  /**
+   * Extends a running claim by one lease, and its replay window to a full window from now (a
+   * request may run longer than the window; its key must not expire under it). False when the
+   * claim is no longer ours.
+   */
+  async renew(rowId: string, token: string): Promise<boolean> {
+    const now = Date.now();
+    const n = await this.db('idempotency_keys')
+      .where({ id: rowId, lock_token: token, state: 'running' })
+      .update({ locked_until: iso(now + this.leaseMs), expires_at: iso(now + this.windowMs) });
+    return n === 1;
+  }
+
+  /**
+   * Renews the claim every third of a lease until the returned function is called: the claim
+   * then lasts as long as the request, however long, while a crashed process's claim still runs
+   * out one lease after its last renewal.
+   */
+  keepAlive(rowId: string, token: string, logger: Logger): () => void {
+    const timer = setInterval(() => {
+      this.renew(rowId, token).then(
+        (ours) => { if (!ours) { logger.warn({ row: rowId }, 'idempotency claim lost while the request ran'); clearInterval(timer); } },
+        (err) => logger.warn({ err }, 'idempotency claim renewal failed'),
+      );
+    }, Math.max(10, this.leaseMs / 3));
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
   async complete(rowId: string, token: string, status: number, headers: Record<string, string>, body: string | null): Promise<boolean> {
     const n = await this.db('idempotency_keys')
       .where({ id: rowId, lock_token: token, state: 'running' })
-      .update({ state: 'done', lock_token: null, locked_until: null, status, headers: JSON.stringify(headers), body });
+      .update({
+        state: 'done', lock_token: null, locked_until: null, status, headers: JSON.stringify(headers), body,
+        expires_at: iso(Date.now() + this.windowMs), // the window counts from the answer
+      });
     return n === 1;
   }
 
@@ -161,6 +196,7 @@ export function idempotency(store: IdempotencyStore, operationId: string, logger
       ctx.status = claim.status; // setting a null body resets the status to 204 in Koa
       return;
     }
+    const stopRenewing = store.keepAlive(claim.rowId, claim.token, logger);
     try {
       await next();
     } catch (err) {
@@ -170,6 +206,8 @@ export function idempotency(store: IdempotencyStore, operationId: string, logger
         throw err;
       }
       renderError(ctx, apiError, logger); // a 4xx is an answer like any other: stored and replayed
+    } finally {
+      stopRenewing();
     }
     if (ctx.status >= 500 || isStream(ctx.body) || Buffer.isBuffer(ctx.body)) {
       // 5xx: let a retry run again. Binary and streamed bodies are not kept: the key is released.

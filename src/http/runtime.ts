@@ -38,7 +38,7 @@ export class Runtime {
 
   constructor(private readonly deps: RuntimeDeps) {
     this.limiter = new RateLimiter(deps.config.rateLimitPerMinute);
-    this.idempotencyStore = new IdempotencyStore(deps.db, { windowS: deps.config.idempotencyWindowS });
+    this.idempotencyStore = new IdempotencyStore(deps.db, { windowS: deps.config.idempotencyWindowS, leaseS: deps.config.idempotencyLeaseS });
     this.jsonLimit = deps.jsonBodyLimit ?? DEFAULT_JSON_LIMIT;
   }
 

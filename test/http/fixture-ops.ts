@@ -33,7 +33,7 @@ export const fixtureOps: { meta: OperationMeta; v: OperationValidators; run: (in
     },
     async run(input, ctx) {
       counters.create++;
-      await new Promise((r) => setTimeout(r, input.body.name === 'slow' ? 400 : 60));
+      await new Promise((r) => setTimeout(r, ({ slow: 400, 'slower-than-lease': 1_200 } as Record<string, number>)[input.body.name] ?? 60));
       if (input.body.name === 'reject') throw new ApiError('conflict', 'rejected by rule');
       return { status: 201, body: { id: `thing_${counters.create}`, name: input.body.name, n: input.body.n ?? 0, account_id: ctx.account.id },
         headers: { Location: `/v1/things/thing_${counters.create}` } };
