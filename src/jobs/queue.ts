@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { dbKind } from '../db/knex.js';
 import { newId } from '../util/ids.js';
+import { announceEnqueued } from './wake.js';
 
 /**
  * A durable job queue in the database. Every state change is one conditional UPDATE whose WHERE
@@ -106,12 +107,16 @@ export async function enqueue<P>(db: Db, input: EnqueueInput<P>): Promise<Job<P>
   };
   if (input.dedupeKey === undefined) {
     await db('jobs').insert(row);
+    await announceEnqueued(db);
     return { ...toJob<P>(row), deduplicated: false };
   }
   // ON CONFLICT DO NOTHING rather than catching a unique violation: on PostgreSQL a failed
   // statement would poison the caller's transaction.
   const inserted = await db('jobs').insert(row).onConflict('dedupe_key').ignore().returning(RETURNING);
-  if ((inserted as unknown[]).length > 0) return { ...toJob<P>(row), deduplicated: false };
+  if ((inserted as unknown[]).length > 0) {
+    await announceEnqueued(db);
+    return { ...toJob<P>(row), deduplicated: false };
+  }
   const existing = await db('jobs').where({ dedupe_key: input.dedupeKey }).first();
   return { ...toJob<P>(existing), deduplicated: true };
 }
@@ -129,6 +134,15 @@ export interface ClaimOptions {
  * worker's until now + leaseMs, attempts + 1. Returns null when nothing is due.
  */
 export async function claim(db: Knex, options: ClaimOptions): Promise<Job | null> {
+  const [job] = await claimBatch(db, options, 1);
+  return job ?? null;
+}
+
+/**
+ * Takes up to `limit` due queued jobs in one statement (a worker with free slots fills them in
+ * one round trip), oldest due first. Each is claimed as by `claim`.
+ */
+export async function claimBatch(db: Knex, options: ClaimOptions, limit: number): Promise<Job[]> {
   const now = options.now ?? new Date();
   const nowIso = iso(now);
   const pick = db('jobs')
@@ -136,11 +150,14 @@ export async function claim(db: Knex, options: ClaimOptions): Promise<Job | null
     .where({ status: 'queued' })
     .andWhere('run_at', '<=', nowIso)
     .orderBy([{ column: 'run_at' }, { column: 'id' }])
-    .limit(1);
+    .limit(Math.max(1, limit));
   if (options.types) pick.whereIn('type', options.types.length ? options.types : ['']);
-  if (dbKind(db) === 'postgres') pick.forUpdate().skipLocked();
-  const rows = (await db('jobs')
-    .where('id', '=', pick)
+  const target = db('jobs');
+  // PostgreSQL may plan `id IN (subquery)` as a join that runs the locking subquery more than
+  // once; ARRAY(subquery) runs it exactly once.
+  if (dbKind(db) === 'postgres') target.whereRaw('id = any(array(?))', [pick.forUpdate().skipLocked()]);
+  else target.whereIn('id', pick);
+  const rows = (await target
     .andWhere({ status: 'queued' })
     .update({
       status: 'running',
@@ -151,7 +168,8 @@ export async function claim(db: Knex, options: ClaimOptions): Promise<Job | null
       updated_at: nowIso,
     })
     .returning(RETURNING)) as Array<Record<string, unknown>>;
-  return rows[0] ? toJob(rows[0]) : null;
+  // RETURNING does not keep the subquery's order.
+  return rows.map((r) => toJob(r)).sort((a, b) => (a.run_at < b.run_at ? -1 : a.run_at > b.run_at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /** Extends a running job's lease; false if this worker no longer holds it (expired and taken

@@ -2,9 +2,10 @@ import crypto from 'node:crypto';
 import os from 'node:os';
 import type { Knex } from 'knex';
 import {
-  backoffMs, claim, completeJob, failJob, heartbeat, reapExpiredLeases, requeueJob,
+  backoffMs, claimBatch, completeJob, failJob, heartbeat, reapExpiredLeases, requeueJob,
   type FailureHook, type Job, type JobFailure,
 } from './queue.js';
+import { listenForJobs, onLocalEnqueue } from './wake.js';
 
 export interface JobContext {
   /** Aborted when the job is canceled, its lease was lost (another worker may now run it), or the
@@ -58,7 +59,8 @@ export interface WorkerOptions {
   leaseMs?: number;
   /** Heartbeat period (default leaseMs / 3). */
   heartbeatMs?: number;
-  /** Idle poll period (default 1 s). */
+  /** Idle poll period (default 1 s). Only a fallback: an enqueue wakes an idle worker at once
+   *  when it comes from this process or, on PostgreSQL, from any process. */
   pollMs?: number;
   /** How often to look for jobs whose worker died (default leaseMs / 2, at least pollMs,
    *  at most 5 s). */
@@ -197,6 +199,17 @@ export class Worker {
   };
 
   private async loop(): Promise<void> {
+    const unsubscribe = onLocalEnqueue(this.db, () => this.wake());
+    const listener = listenForJobs(this.db, () => this.wake(), (err) => this.log.warn({ err: errorText(err), worker: this.workerId }, 'job notifications unavailable; polling'));
+    try {
+      await this.poll();
+    } finally {
+      unsubscribe();
+      await listener.close();
+    }
+  }
+
+  private async poll(): Promise<void> {
     const types = [...this.handlers.keys()];
     let lastReap = 0;
     while (!this.stopping) {
@@ -207,15 +220,15 @@ export class Worker {
           if (reaped.requeued || reaped.failed) this.log.warn({ ...reaped, worker: this.workerId }, 'reaped jobs with expired leases');
         }
         while (!this.stopping && this.inFlight.size < this.concurrency) {
-          const job = await claim(this.db, { workerId: this.workerId, leaseMs: this.leaseMs, types });
-          if (!job) break;
-          this.launch(job);
+          const jobs = await claimBatch(this.db, { workerId: this.workerId, leaseMs: this.leaseMs, types }, this.concurrency - this.inFlight.size);
+          for (const job of jobs) this.launch(job);
+          if (jobs.length === 0) break;
         }
       } catch (err) {
         this.log.error({ err: errorText(err), worker: this.workerId }, 'worker poll failed');
       }
       if (this.stopping) break;
-      // At capacity: a finishing job wakes us; idle: poll again after pollMs.
+      // At capacity: a finishing job wakes us; idle: an enqueue wakes us, else poll after pollMs.
       await this.sleep(this.inFlight.size >= this.concurrency ? 60_000 : this.pollMs);
     }
   }

@@ -74,6 +74,38 @@ describe.each(testDatabases())('worker on %s', (kind) => {
     expect(await queueDepth(db)).toEqual({ queued: 0, running: 0 });
   });
 
+  // The poll period is a minute in these tests, longer than `finished` waits (10 s): only the wake-up
+  // can get the job run in time.
+  it('an idle worker runs a job enqueued by this process at once, not at its next poll', async () => {
+    start({ pollMs: 60_000, reapMs: 60_000, handlers: { hi: async () => 'ok' } });
+    await sleep(100); // idle: polled once, found nothing, asleep
+    const direct = await enqueue(db, { type: 'hi', payload: null });
+    expect(await finished(db, direct.id)).toMatchObject({ status: 'succeeded' });
+    // Enqueued in a transaction: the wake-up waits for the commit.
+    const inTrx = await db.transaction(async (trx) => {
+      const j = await enqueue(trx, { type: 'hi', payload: null });
+      await sleep(50);
+      return j;
+    });
+    expect(await finished(db, inTrx.id)).toMatchObject({ status: 'succeeded' });
+  });
+
+  it.runIf(kind === 'postgres')('an idle worker on another connection is woken by NOTIFY', async () => {
+    // A handle configured differently (the schema only in the URL) shares no in-process signal with `db`.
+    const other = createDb({ databaseUrl: f.databaseUrl, dataDir: f.dataDir });
+    try {
+      let runs = 0;
+      start({ db: other, pollMs: 60_000, reapMs: 60_000, handlers: { hi: async () => { runs++; } } });
+      await sleep(300); // LISTEN is set up
+      const job = await enqueue(db, { type: 'hi', payload: null });
+      expect(await finished(db, job.id)).toMatchObject({ status: 'succeeded' });
+      expect(runs).toBe(1);
+    } finally {
+      await Promise.all(workers.splice(0).map((w) => w.stop({ abortAfterMs: 0 })));
+      await other.destroy();
+    }
+  });
+
   it('retries transient errors with exponential backoff and jitter, then succeeds', async () => {
     const runs: number[] = [];
     start({

@@ -1,0 +1,139 @@
+import type { Knex } from 'knex';
+import { dbKind } from '../db/knex.js';
+
+/**
+ * Tells idle workers that a job was enqueued, so they claim it at once instead of at their next
+ * poll. Two channels, both only ever hints (a worker still polls, so a lost hint costs latency,
+ * never a job):
+ *  - in-process: workers of this process on the same database (`serve`'s own worker) are called
+ *    back right after the enqueueing statement, or its transaction, commits;
+ *  - PostgreSQL: `pg_notify` in the enqueueing transaction, delivered on commit to the workers of
+ *    other processes, which LISTEN on a connection of their own (see `listenForJobs`).
+ * SQLite has no cross-process signal: a separate `worker` process on the same file polls.
+ */
+
+type Db = Knex | Knex.Transaction;
+
+/** One channel for every schema; the payload names the schema, so tests in schemas of one
+ *  database (and several deployments in one database) do not wake each other. */
+export const JOBS_CHANNEL = 'lavendly_jobs';
+
+const local = new Map<string, Set<() => void>>();
+
+/** The database a handle talks to: same key for a knex instance and its transactions, and for
+ *  two knex instances opened on the same file or schema. */
+function databaseKey(db: Db): string {
+  const config = db.client.config as { client: unknown; connection: unknown; searchPath?: unknown };
+  return JSON.stringify([config.client, config.connection, config.searchPath ?? null]);
+}
+
+/** Calls `fn` whenever a job is enqueued on this database by this process; returns the unsubscribe. */
+export function onLocalEnqueue(db: Db, fn: () => void): () => void {
+  const key = databaseKey(db);
+  let set = local.get(key);
+  if (!set) local.set(key, (set = new Set()));
+  set.add(fn);
+  return () => {
+    set.delete(fn);
+    if (set.size === 0 && local.get(key) === set) local.delete(key);
+  };
+}
+
+/** The outermost transaction of `trx` (a savepoint's release is not yet a commit). */
+function outermost(trx: Knex.Transaction): Knex.Transaction {
+  let t = trx as Knex.Transaction & { parentTransaction?: Knex.Transaction };
+  while (t.parentTransaction) t = t.parentTransaction as typeof t;
+  return t;
+}
+
+/**
+ * Called by `enqueue` right after its INSERT. Sends the PostgreSQL notification in the same
+ * transaction (so it is delivered only if the job commits) and schedules the in-process callbacks
+ * for when the job is visible: now, or when the outermost transaction ends.
+ */
+export async function announceEnqueued(db: Db): Promise<void> {
+  if (dbKind(db as Knex) === 'postgres') await db.raw('select pg_notify(?, current_schema())', [JOBS_CHANNEL]);
+  const set = local.get(databaseKey(db));
+  if (!set || set.size === 0) return;
+  const fire = () => { for (const fn of [...set]) fn(); };
+  if (db.isTransaction) {
+    // Rolled back: a spurious wake costs one empty claim, so no need to tell the two apart.
+    void outermost(db as Knex.Transaction).executionPromise.then(fire, fire);
+  } else {
+    fire();
+  }
+}
+
+interface RawPgConnection {
+  query(sql: string): Promise<{ rows: Array<Record<string, unknown>> }>;
+  on(event: 'notification', fn: (msg: { channel: string; payload?: string }) => void): void;
+  on(event: 'error' | 'end', fn: (err?: unknown) => void): void;
+}
+
+export interface JobListener {
+  close(): Promise<void>;
+}
+
+/**
+ * On PostgreSQL, keeps a connection of its own (outside knex's pool, which it would otherwise
+ * hold forever) LISTENing for enqueued jobs of this handle's schema and calls `fn` for each.
+ * Reconnects with backoff if the connection drops; the caller's poll covers the gap. Elsewhere a
+ * no-op.
+ */
+export function listenForJobs(db: Knex, fn: () => void, onError: (err: unknown) => void): JobListener {
+  if (dbKind(db) !== 'postgres') return { close: async () => {} };
+  const client = db.client as {
+    acquireRawConnection(): Promise<RawPgConnection>;
+    destroyRawConnection(c: RawPgConnection): Promise<void>;
+  };
+  let schema: unknown;
+  let closed = false;
+  let conn: RawPgConnection | null = null;
+  let retry: NodeJS.Timeout | undefined;
+  let delayMs = 100;
+
+  const connect = async (): Promise<void> => {
+    let c: RawPgConnection | null = null;
+    try {
+      c = await client.acquireRawConnection();
+      const mine = c;
+      mine.on('notification', (msg) => { if (msg.channel === JOBS_CHANNEL && msg.payload === schema) fn(); });
+      mine.on('error', (err) => dropped(mine, err));
+      mine.on('end', () => dropped(mine, new Error('LISTEN connection ended')));
+      // The schema as the server resolves it (knex's searchPath, or `options` in the URL), the same
+      // expression the enqueuer's pg_notify sends.
+      schema = (await mine.query('select current_schema() as s')).rows[0]?.s;
+      await mine.query(`LISTEN ${JOBS_CHANNEL}`);
+      if (closed) { await client.destroyRawConnection(mine).catch(() => {}); return; }
+      conn = mine;
+      delayMs = 100;
+      fn(); // jobs enqueued while we were not listening
+    } catch (err) {
+      if (c) await client.destroyRawConnection(c).catch(() => {});
+      if (!closed) { onError(err); again(); }
+    }
+  };
+  const dropped = (c: RawPgConnection, err: unknown) => {
+    if (conn !== c || closed) return;
+    conn = null;
+    onError(err);
+    void client.destroyRawConnection(c).catch(() => {});
+    again();
+  };
+  const again = () => {
+    retry = setTimeout(() => { void connect(); }, delayMs);
+    retry.unref();
+    delayMs = Math.min(delayMs * 2, 10_000);
+  };
+  const ready = connect();
+  return {
+    async close() {
+      closed = true;
+      clearTimeout(retry);
+      await ready;
+      const c = conn;
+      conn = null;
+      if (c) await client.destroyRawConnection(c).catch(() => {});
+    },
+  };
+}
