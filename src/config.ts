@@ -18,6 +18,12 @@ export interface Config {
    */
   idempotencyLeaseS: number;
   rateLimitPerMinute: number;
+  /** Connection and request limits of the HTTP server (src/http/server-limits.ts). */
+  headersTimeoutS: number;
+  requestTimeoutS: number;
+  /** A request whose body stalls this long has its connection closed. */
+  bodyIdleTimeoutS: number;
+  maxConnections: number;
   responseValidation: 'off' | 'log' | 'throw';
 }
 
@@ -38,6 +44,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     idempotencyWindowS: Number(env.LAVENDLY_IDEMPOTENCY_WINDOW_S ?? 300),
     idempotencyLeaseS: positive(env, 'LAVENDLY_IDEMPOTENCY_LEASE_S', 30),
     rateLimitPerMinute: Number(env.LAVENDLY_RATE_LIMIT_PER_MINUTE ?? 600),
+    headersTimeoutS: positive(env, 'LAVENDLY_HEADERS_TIMEOUT_S', 10),
+    requestTimeoutS: positive(env, 'LAVENDLY_REQUEST_TIMEOUT_S', 900),
+    bodyIdleTimeoutS: positive(env, 'LAVENDLY_BODY_IDLE_TIMEOUT_S', 30),
+    maxConnections: positive(env, 'LAVENDLY_MAX_CONNECTIONS', 4096),
     responseValidation: validation as Config['responseValidation'],
   };
 }

@@ -1,4 +1,4 @@
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import Router from '@koa/router';
@@ -14,6 +14,7 @@ import { IdempotencyStore } from './idempotency.js';
 import { serveSignedFiles, type FileStorage } from '../storage/index.js';
 import { mcpHttp } from '../mcp/http.js';
 import { apiDocs } from './docs.js';
+import { createLimitedServer, DEFAULT_SERVER_LIMITS, type ServerLimits } from './server-limits.js';
 
 export interface AppDeps {
   config: Config;
@@ -139,8 +140,10 @@ export async function startServer(opts: {
   closeDb?: boolean;
   /** Extra work to stop on shutdown (workers, timers), run before the database closes. */
   onClose?: () => Promise<void>;
+  /** Timeouts and the connection cap (default: the configuration's defaults). */
+  limits?: ServerLimits;
 }): Promise<RunningServer> {
-  const server = http.createServer(opts.app.callback());
+  const server = createLimitedServer(opts.app.callback(), opts.limits ?? DEFAULT_SERVER_LIMITS);
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -5,6 +5,7 @@ import { createApp, startServer, type LavendlyApp, type RunningServer } from '..
 import type { Services } from '../../src/http/context.js';
 import { createLogger } from '../../src/http/logging.js';
 import type { Runtime } from '../../src/http/runtime.js';
+import { serverLimits } from '../../src/http/server-limits.js';
 import { createServices } from '../../src/http/services.js';
 import type { DbKind } from '../../src/db/knex.js';
 import { freshDb, type FreshDb } from './db.js';
@@ -55,7 +56,7 @@ export async function startTestServer(kind: DbKind, options: TestServerOptions =
   };
   const services = await createServices({ config, db: fresh.db, logger });
   const app = await createApp({ config, db: fresh.db, services, logger, mount: options.mount, jsonBodyLimit: options.jsonBodyLimit });
-  const running = await startServer({ app, db: fresh.db, logger, port: 0, closeDb: false });
+  const running = await startServer({ app, db: fresh.db, logger, port: 0, closeDb: false, limits: serverLimits(config) });
   return {
     app, running, origin: running.origin, base: `${running.origin}/v1`, fresh, services, config, logs,
     async account(opts = {}) {

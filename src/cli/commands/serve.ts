@@ -6,6 +6,7 @@ import type { Db } from '../../db/knex.js';
 import { createApp, startServer, type RunningServer } from '../../http/app.js';
 import type { Services } from '../../http/context.js';
 import { createLogger } from '../../http/logging.js';
+import { serverLimits } from '../../http/server-limits.js';
 import { createServices } from '../../http/services.js';
 import type { Command, CommandIo } from '../command.js';
 import { openData } from '../open.js';
@@ -52,7 +53,7 @@ export async function startServe(io: CommandIo, opts: { port?: number; host?: st
 
   const stops: (() => Promise<void>)[] = [];
   const running = await startServer({
-    app, db, logger, port: opts.port ?? config.port, host: opts.host ?? config.host,
+    app, db, logger, port: opts.port ?? config.port, host: opts.host ?? config.host, limits: serverLimits(config),
     onClose: async () => {
       for (const stop of stops.reverse()) await stop().catch((err) => logger.error({ err }, 'sidecar stop failed'));
     },
