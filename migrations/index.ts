@@ -7,6 +7,7 @@ import * as assets from './005_assets.js';
 import * as publishWebhooks from './006_publish_webhooks.js';
 import * as generation from './007_generation.js';
 import * as audioRenders from './008_audio_renders.js';
+import * as providerTasks from './009_provider_tasks.js';
 
 export interface Migration {
   up(db: Knex): Promise<void>;
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '006_publish_webhooks': publishWebhooks,
   '007_generation': generation,
   '008_audio_renders': audioRenders,
+  '009_provider_tasks': providerTasks,
 };

@@ -25,6 +25,97 @@ export interface Config {
   bodyIdleTimeoutS: number;
   maxConnections: number;
   responseValidation: 'off' | 'log' | 'throw';
+  /** Which hosted (or built-in) model serves each capability, and how to reach the providers. */
+  models: ModelsConfig;
+}
+
+/** The providers a capability can be wired to; `local` is the built-in ffmpeg set. */
+export type ProviderName = 'local' | 'openai' | 'runway' | 'fal';
+
+/** One configured model: `id` is how it is named everywhere (`runway:gen4_turbo`, or `local`). */
+export interface ModelRef {
+  id: string;
+  provider: ProviderName;
+  model: string;
+}
+
+export interface ModelsConfig {
+  image: ModelRef;
+  /** The wired video models; the first is the default a workflow gets. */
+  video: ModelRef[];
+  review: ModelRef;
+  openai: { apiKey: string | null; baseUrl: string };
+  runway: { apiSecret: string | null; baseUrl: string; version: string; downloadHosts: string[] };
+  fal: { key: string | null; queueUrl: string; downloadHosts: string[] };
+  /** How long one remote image or clip may take, submission to download (default 20 min). */
+  deadlineS: number;
+  /** First wait between two polls of a remote task; it grows to 10x (default 2000 ms). */
+  pollMs: number;
+  /** Provider HTTP retry tuning (LAVENDLY_PROVIDER_RETRIES, LAVENDLY_PROVIDER_BACKOFF_MS). */
+  http: { retries?: number; backoffMs?: number };
+}
+
+const PROVIDERS: ProviderName[] = ['local', 'openai', 'runway', 'fal'];
+
+/** `provider:model` (or `local`) -> a ModelRef; throws a readable error naming the variable. */
+export function parseModelRef(name: string, raw: string): ModelRef {
+  const text = raw.trim();
+  if (text === 'local') return { id: 'local', provider: 'local', model: 'local' };
+  const colon = text.indexOf(':');
+  const provider = text.slice(0, colon) as ProviderName;
+  const model = text.slice(colon + 1).trim();
+  if (colon < 1 || !PROVIDERS.includes(provider) || provider === 'local' || !model) {
+    throw new Error(`${name}: expected local or provider:model with provider one of openai, runway, fal (got '${raw}')`);
+  }
+  return { id: `${provider}:${model}`, provider, model };
+}
+
+function hostList(raw: string | undefined, fallback: string[]): string[] {
+  if (raw === undefined || !raw.trim()) return fallback;
+  return raw.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+}
+
+/**
+ * LAVENDLY_IMAGE_MODEL / LAVENDLY_VIDEO_MODEL (a comma list: the first is the default) /
+ * LAVENDLY_REVIEW_MODEL, and each provider's key and base URL. A provider that is named needs its
+ * key; nothing named means everything stays `local`, as before.
+ */
+export function modelsFromEnv(env: NodeJS.ProcessEnv = process.env): ModelsConfig {
+  const one = (name: string) => parseModelRef(name, env[name]?.trim() || 'local');
+  const video = (env.LAVENDLY_VIDEO_MODEL?.trim() || 'local').split(',').filter((s) => s.trim()).map((s) => parseModelRef('LAVENDLY_VIDEO_MODEL', s));
+  const ids = video.map((v) => v.id);
+  if (new Set(ids).size !== ids.length) throw new Error(`LAVENDLY_VIDEO_MODEL names a model twice (${ids.join(', ')})`);
+  const config: ModelsConfig = {
+    image: one('LAVENDLY_IMAGE_MODEL'),
+    video,
+    review: one('LAVENDLY_REVIEW_MODEL'),
+    openai: { apiKey: env.OPENAI_API_KEY || null, baseUrl: (env.OPENAI_BASE_URL || 'https://api.openai.com/v1').replace(/\/+$/, '') },
+    runway: {
+      apiSecret: env.RUNWAYML_API_SECRET || null,
+      baseUrl: (env.RUNWAYML_BASE_URL || 'https://api.dev.runwayml.com').replace(/\/+$/, ''),
+      version: env.RUNWAYML_API_VERSION || '2024-11-06',
+      downloadHosts: hostList(env.RUNWAYML_DOWNLOAD_HOSTS, ['.cloudfront.net', '.runwayml.com']),
+    },
+    fal: {
+      key: env.FAL_KEY || null,
+      queueUrl: (env.FAL_QUEUE_URL || 'https://queue.fal.run').replace(/\/+$/, ''),
+      downloadHosts: hostList(env.FAL_DOWNLOAD_HOSTS, ['.fal.media', '.fal.run', '.fal.ai']),
+    },
+    deadlineS: positive(env, 'LAVENDLY_PROVIDER_DEADLINE_S', 1200),
+    pollMs: positive(env, 'LAVENDLY_PROVIDER_POLL_MS', 2000),
+    http: { retries: positive(env, 'LAVENDLY_PROVIDER_RETRIES', 5), backoffMs: positive(env, 'LAVENDLY_PROVIDER_BACKOFF_MS', 1000) },
+  };
+  const keys: Record<Exclude<ProviderName, 'local'>, [string | null, string]> = {
+    openai: [config.openai.apiKey, 'OPENAI_API_KEY'],
+    runway: [config.runway.apiSecret, 'RUNWAYML_API_SECRET'],
+    fal: [config.fal.key, 'FAL_KEY'],
+  };
+  for (const ref of [config.image, ...config.video, config.review]) {
+    if (ref.provider === 'local') continue;
+    const [key, name] = keys[ref.provider];
+    if (!key) throw new Error(`${ref.id} is configured but ${name} is not set`);
+  }
+  return config;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -49,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyIdleTimeoutS: positive(env, 'LAVENDLY_BODY_IDLE_TIMEOUT_S', 30),
     maxConnections: positive(env, 'LAVENDLY_MAX_CONNECTIONS', 4096),
     responseValidation: validation as Config['responseValidation'],
+    models: modelsFromEnv(env),
   };
 }
 

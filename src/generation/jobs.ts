@@ -17,13 +17,13 @@ import type { Knex } from 'knex';
 import type { FailureHook, HandlerEntry, Job, JobContext, JobFailure } from '../jobs/index.js';
 import { PermanentJobError } from '../jobs/index.js';
 import { commit, getReservation, release, ReservationNotOpenError } from '../ledger/index.js';
-import { MediaError, probeMedia, ProviderError, type MediaProviders } from '../media/index.js';
+import { MediaError, probeMedia, ProviderError, type MediaProviders, type TaskMemory } from '../media/index.js';
 import type { FileStorage } from '../storage/index.js';
 import { emitEvent } from '../webhooks/index.js';
 import { SCENE_JOB, type SceneJobPayload } from './start.js';
 import {
   getGeneration, getGenerationScene, generationScenes, nowIso, recordUsage, UNFINISHED,
-  type GenerationSceneRow, type SceneError,
+  type GenerationSceneRow, type ProviderTask, type SceneError,
 } from './store.js';
 
 export interface GenerationJobDeps {
@@ -33,9 +33,12 @@ export interface GenerationJobDeps {
   durationToleranceS?: number;
 }
 
-/** A failure no retry can fix, with the code and message the scene will show. */
+/**
+ * A failure no run of this job can fix, with the code and message the scene will show, and
+ * whether a new generation may (false for a content refusal: the prompt must change).
+ */
 class SceneFailure extends PermanentJobError {
-  constructor(readonly code: string, message: string, cause?: unknown) {
+  constructor(readonly code: string, message: string, readonly retryable: boolean, cause?: unknown) {
     super(message, { cause });
     this.name = 'SceneFailure';
   }
@@ -52,9 +55,11 @@ async function exists(storage: FileStorage, key: string | null): Promise<boolean
 /** Provider errors: transient ones are retried by the queue, permanent ones fail the scene now. */
 function classify(err: unknown, what: string): unknown {
   if (err instanceof ProviderError) {
-    return err.transient ? err : new SceneFailure(err.code, `The ${what} provider refused: ${err.message}`, err);
+    if (err.transient) return err;
+    const why = err.code === 'content_policy' ? 'refused on content grounds' : err.code === 'provider_timeout' ? 'did not deliver in time' : 'failed';
+    return new SceneFailure(err.code, `The ${what} provider ${why}: ${err.message}`, err.retryable, err);
   }
-  if (err instanceof MediaError && err.code === 'invalid_input') return new SceneFailure('invalid_input', err.message, err);
+  if (err instanceof MediaError && err.code === 'invalid_input') return new SceneFailure('invalid_input', err.message, false, err);
   return err;
 }
 
@@ -78,12 +83,34 @@ async function setStep(db: Knex, scene: GenerationSceneRow, fields: Record<strin
     .update({ ...fields, updated_at: nowIso() });
 }
 
+/**
+ * The remote task an earlier run of this step submitted (to resume), and the hook that records a
+ * new one before the provider is waited on. A crash after submission thus costs no second task.
+ */
+function taskMemory(db: Knex, scene: GenerationSceneRow, step: ProviderTask['step']): TaskMemory {
+  const t = scene.provider_task;
+  return {
+    resume: t && t.step === step ? { model: t.model, id: t.id } : null,
+    onSubmitted: (task) => setStep(db, scene, { provider_task: JSON.stringify({ step, model: task.model, id: task.id }) }),
+  };
+}
+
+/** The provider of the video model the scene was priced with. */
+function videoProvider(deps: GenerationJobDeps, scene: GenerationSceneRow) {
+  const byModel = deps.providers.videoByModel;
+  const provider = byModel ? byModel.get(scene.model) : deps.providers.imageToVideo;
+  if (!provider) {
+    throw new SceneFailure('model_unavailable', `The video model ${scene.model} this scene was priced with is no longer configured; it was not charged.`, true);
+  }
+  return provider;
+}
+
 /** The opening still: an imported image as is, one drawn by an earlier run, or a new one. */
 async function openingImage(db: Knex, deps: GenerationJobDeps, scene: GenerationSceneRow, signal: AbortSignal): Promise<string> {
   if (scene.image_asset_id) {
     const asset = await db('assets').where({ id: scene.image_asset_id, account_id: scene.account_id }).first('file_key');
     if (!asset || !(await exists(deps.storage, String(asset.file_key)))) {
-      throw new SceneFailure('asset_missing', `The imported image ${scene.image_asset_id} this scene starts from is gone.`);
+      throw new SceneFailure('asset_missing', `The imported image ${scene.image_asset_id} this scene starts from is gone.`, false);
     }
     return String(asset.file_key);
   }
@@ -93,6 +120,7 @@ async function openingImage(db: Knex, deps: GenerationJobDeps, scene: Generation
     await deps.providers.textToImage.generateImage({
       prompt: scene.image_prompt ?? scene.prompt, width: scene.width, height: scene.height,
       outPath: deps.storage.pathFor(key), sceneIndex: scene.position, nodeId: scene.node_id, signal,
+      ...taskMemory(db, scene, 'image'),
     });
   } catch (err) {
     throw classify(err, 'image');
@@ -100,13 +128,15 @@ async function openingImage(db: Knex, deps: GenerationJobDeps, scene: Generation
   return key;
 }
 
-async function renderClip(deps: GenerationJobDeps, scene: GenerationSceneRow, imageKey: string, signal: AbortSignal) {
+async function renderClip(db: Knex, deps: GenerationJobDeps, scene: GenerationSceneRow, imageKey: string, signal: AbortSignal) {
   const key = fileKey(scene, 'mp4');
   const outPath = deps.storage.pathFor(key);
+  const provider = videoProvider(deps, scene);
   try {
-    await deps.providers.imageToVideo.generateClip({
+    await provider.generateClip({
       imagePath: deps.storage.pathFor(imageKey), prompt: scene.prompt, durationS: scene.duration_s,
       width: scene.width, height: scene.height, outPath, sceneIndex: scene.position, nodeId: scene.node_id, signal,
+      ...taskMemory(db, scene, 'video'),
     });
   } catch (err) {
     throw classify(err, 'video');
@@ -115,10 +145,10 @@ async function renderClip(deps: GenerationJobDeps, scene: GenerationSceneRow, im
   const probe = await probeMedia(outPath, { signal });
   const tolerance = deps.durationToleranceS ?? 0.1;
   if (!probe.hasVideo || !probe.hasAudio) {
-    throw new SceneFailure('bad_clip', `The video provider delivered a clip without ${probe.hasVideo ? 'audio' : 'video'}.`);
+    throw new SceneFailure('bad_clip', `The video provider delivered a clip without ${probe.hasVideo ? 'audio' : 'video'}.`, true);
   }
   if (Math.abs(probe.durationS - scene.duration_s) > tolerance) {
-    throw new SceneFailure('bad_clip', `The video provider delivered ${probe.durationS.toFixed(2)} s instead of ${scene.duration_s} s.`);
+    throw new SceneFailure('bad_clip', `The video provider delivered ${probe.durationS.toFixed(2)} s instead of ${scene.duration_s} s.`, true);
   }
   return { key, durationS: probe.durationS };
 }
@@ -167,7 +197,7 @@ async function landScene(db: Knex, scene: GenerationSceneRow, imageKey: string, 
       await commit(trx, scene.reservation_id, scene.credits);
     } catch (err) {
       if (err instanceof ReservationNotOpenError) {
-        throw new SceneFailure('reservation_expired', `The credits held for this scene were released (${err.reservationStatus}) before its clip landed; it was not charged.`, err);
+        throw new SceneFailure('reservation_expired', `The credits held for this scene were released (${err.reservationStatus}) before its clip landed; it was not charged.`, true, err);
       }
       throw err;
     }
@@ -194,31 +224,32 @@ async function runScene(deps: GenerationJobDeps, job: Job<SceneJobPayload>, ctx:
   if (!scene || !UNFINISHED.includes(scene.status)) return { skipped: scene?.status ?? 'missing' };
   const reservation = await getReservation(ctx.db, scene.reservation_id);
   if (!reservation || reservation.status !== 'open') {
-    throw new SceneFailure('reservation_expired', `The credits held for this scene were released (${reservation?.status ?? 'missing'}) before it could run; it was not charged.`);
+    throw new SceneFailure('reservation_expired', `The credits held for this scene were released (${reservation?.status ?? 'missing'}) before it could run; it was not charged.`, true);
   }
   await markRunning(ctx.db, scene);
 
   const imageKey = await openingImage(ctx.db, deps, scene, ctx.signal);
-  await setStep(ctx.db, scene, { image_key: imageKey, step: 'video' });
-  const clip = await renderClip(deps, scene, imageKey, ctx.signal);
+  if (scene.step !== 'video') await setStep(ctx.db, scene, { image_key: imageKey, step: 'video' });
+  const clip = await renderClip(ctx.db, deps, scene, imageKey, ctx.signal);
   const landed = await landScene(ctx.db, scene, imageKey, clip);
   return { landed, clip_key: clip.key, duration_s: clip.durationS };
 }
 
 function sceneError(failure: JobFailure, attempts: number): SceneError {
   const err = failure.error;
-  if (err instanceof SceneFailure) return { code: err.code, message: err.message };
+  if (err instanceof SceneFailure) return { code: err.code, message: err.message, retryable: err.retryable };
   if (failure.reason === 'lease_expired') {
     return {
       code: 'worker_lost',
       message: `The worker generating this scene stopped responding (${attempts} attempt${attempts === 1 ? '' : 's'}); it was not charged.`,
+      retryable: true,
     };
   }
   if (err instanceof ProviderError) {
-    return { code: err.code, message: `The provider kept failing (${attempts} attempts): ${err.message}` };
+    return { code: err.code, message: `The provider kept failing (${attempts} attempts): ${err.message}`, retryable: err.retryable };
   }
   const message = err instanceof Error ? err.message : failure.message;
-  return { code: 'generation_failed', message: `Generating the scene failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${message}`.slice(0, 1000) };
+  return { code: 'generation_failed', message: `Generating the scene failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${message}`.slice(0, 1000), retryable: true };
 }
 
 /**

@@ -26,7 +26,14 @@ export interface PriceTable {
 
 export const DEFAULT_PRICES: PriceTable = {
   image: 2,
-  video: { local: { credits: 8, per_s: 5 } },
+  video: {
+    local: { credits: 8, per_s: 5 },
+    // Hosted models, priced per second of scene after what the providers bill per second.
+    'openai:sora-2': { credits: 10, per_s: 1 },
+    'openai:sora-2-pro': { credits: 30, per_s: 1 },
+    'runway:gen4_turbo': { credits: 5, per_s: 1 },
+    'runway:gen3a_turbo': { credits: 5, per_s: 1 },
+  },
   default_model: 'local',
 };
 

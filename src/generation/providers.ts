@@ -1,7 +1,10 @@
 /**
  * Which media providers generation uses, and how generation is tuned, from the environment.
  *
- *   LAVENDLY_PROVIDERS=local            the built-in ffmpeg providers (the only kind so far)
+ *   LAVENDLY_PROVIDERS=local            the built-in ffmpeg providers for whatever is `local`
+ *   LAVENDLY_IMAGE_MODEL / LAVENDLY_VIDEO_MODEL / LAVENDLY_REVIEW_MODEL = provider:model
+ *                                       hosted models (src/config.ts reads them, src/providers
+ *                                       builds them); the default `local` keeps the ffmpeg ones
  *   LAVENDLY_FAIL_SCENES=2              make the clip of scene 2 (1-based, as people count) fail
  *                                       permanently; a comma list for several scenes
  *   LAVENDLY_FAIL_IMAGE / _VIDEO / _REVIEW=<spec>
@@ -21,15 +24,19 @@ import {
   type FailureConfig, type GenerateClipRequest, type GenerateImageRequest, type GeneratedClip, type GeneratedImage,
   type ImageToVideoProvider, type MediaProviders, type TextToImageProvider,
 } from '../media/index.js';
+import { modelsFromEnv, type ModelsConfig } from '../config.js';
 import type { ProviderWiring } from '../http/context.js';
+import { remoteVideoProvider, type WiredModel } from '../providers/index.js';
 import { pricesFromEnv, type PriceTable } from './prices.js';
 
 export type AspectRatio = '16:9' | '9:16' | '1:1';
 
 export interface GenerationSettings {
   prices: PriceTable;
-  /** The video model scenes are priced and generated with (the image-to-video provider's name). */
+  /** The default video model (`local`, `runway:gen4_turbo`): what a workflow without a choice uses. */
   model: string;
+  /** Every wired video model a workflow may choose; each has a price. */
+  videoModels: string[];
   /** Short side of generated clips in pixels (even). */
   clipShortSide: number;
   /** Runs of a scene's job before the scene fails for good (a crash counts as a run). */
@@ -40,6 +47,8 @@ export interface GenerationSettings {
 
 export interface GenerationProviders {
   providers: MediaProviders;
+  /** Every wired model with its capabilities, for get_status. */
+  models: WiredModel[];
   /** What get_status reports. */
   wiring: ProviderWiring;
   /** Human-readable notes on configured failures and latency (logged at start). */
@@ -62,9 +71,16 @@ function providerKind(env: NodeJS.ProcessEnv): 'local' {
 
 export function generationSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): GenerationSettings {
   const shortSide = positiveInt(env, 'LAVENDLY_CLIP_SHORT_SIDE', 360, 16);
+  providerKind(env);
+  const prices = pricesFromEnv(env);
+  const videoModels = modelsFromEnv(env).video.map((v) => v.id);
+  // A paying user must never be charged another model's price: every wired model needs its own.
+  const unpriced = videoModels.filter((m) => !prices.video[m]);
+  if (unpriced.length) throw new Error(`LAVENDLY_PRICES has no video price for ${unpriced.join(', ')}; add {"video":{"${unpriced[0]}":{"credits":N,"per_s":S}}}`);
   return {
-    prices: pricesFromEnv(env),
-    model: providerKind(env),
+    prices,
+    model: videoModels[0]!,
+    videoModels,
     clipShortSide: shortSide - (shortSide % 2),
     maxAttempts: positiveInt(env, 'LAVENDLY_GENERATION_MAX_ATTEMPTS', 3),
     holdS: positiveInt(env, 'LAVENDLY_GENERATION_HOLD_S', 86_400, 60),
@@ -136,6 +152,7 @@ class SlowVideoProvider implements ImageToVideoProvider {
 /** The providers generation (and review) run on, as configured by the environment. */
 export function createGenerationProviders(env: NodeJS.ProcessEnv = process.env): GenerationProviders {
   const kind = providerKind(env);
+  const models = modelsFromEnv(env);
   const video = failScenesFromEnv(env) ?? failureFromEnv(env, 'LAVENDLY_FAIL_VIDEO');
   const failures = { image: failureFromEnv(env, 'LAVENDLY_FAIL_IMAGE'), video, review: failureFromEnv(env, 'LAVENDLY_FAIL_REVIEW') };
   const providers = createLocalProviders({ failures });
@@ -147,5 +164,28 @@ export function createGenerationProviders(env: NodeJS.ProcessEnv = process.env):
     providers.imageToVideo = new SlowVideoProvider(providers.imageToVideo, latency);
     notes.push(`providers wait ${latency} ms before each image and clip`);
   }
-  return { providers, wiring: { text_to_image: kind, image_to_video: kind, vision_review: kind }, notes };
+  return wireRemote(providers, models, notes);
+}
+
+/** Puts the configured hosted models in place of the local providers they replace. */
+function wireRemote(providers: MediaProviders, models: ModelsConfig, notes: string[]): GenerationProviders {
+  const wired: WiredModel[] = [];
+  const byModel = new Map<string, ImageToVideoProvider>();
+  for (const [i, ref] of models.video.entries()) {
+    if (ref.provider === 'local') {
+      byModel.set('local', providers.imageToVideo);
+      wired.push({ capability: 'image_to_video', id: 'local', provider: 'local', model: 'local', default: i === 0, durations_s: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], aspect_ratios: ['16:9', '9:16', '1:1'] });
+      continue;
+    }
+    const { provider, capabilities } = remoteVideoProvider(ref, models);
+    byModel.set(ref.id, provider);
+    wired.push({ capability: 'image_to_video', id: ref.id, provider: ref.provider, model: ref.model, default: i === 0, durations_s: capabilities.durations_s, aspect_ratios: capabilities.aspect_ratios });
+  }
+  providers.imageToVideo = byModel.get(models.video[0]!.id)!;
+  providers.videoByModel = byModel;
+  const local = (capability: WiredModel['capability']): WiredModel => ({ capability, id: 'local', provider: 'local', model: 'local', default: true });
+  wired.unshift(local('text_to_image'));
+  wired.push(local('vision_review'));
+  const wiring: ProviderWiring = { text_to_image: models.image.id, image_to_video: models.video[0]!.id, vision_review: models.review.id };
+  return { providers, models: wired, wiring, notes };
 }

@@ -30,6 +30,15 @@ export interface GenerationRow {
 export interface SceneError {
   code: string;
   message: string;
+  /** Whether generating the scene again may succeed (false: a content refusal; change the prompt). */
+  retryable?: boolean;
+}
+
+/** The remote task a running scene waits for (migration 009). */
+export interface ProviderTask {
+  step: 'image' | 'video';
+  model: string;
+  id: string;
 }
 
 export interface GenerationSceneRow {
@@ -55,6 +64,7 @@ export interface GenerationSceneRow {
   clip_duration_s: number | null;
   credits_charged: number;
   error: SceneError | null;
+  provider_task: ProviderTask | null;
   created_at: string;
   updated_at: string;
   started_at: string | null;
@@ -76,7 +86,9 @@ export function parseSceneError(text: unknown): SceneError | null {
   if (text === null || text === undefined || text === '') return null;
   try {
     const e = JSON.parse(String(text)) as Partial<SceneError>;
-    return { code: String(e.code ?? 'failed'), message: String(e.message ?? 'The attempt failed.') };
+    const error: SceneError = { code: String(e.code ?? 'failed'), message: String(e.message ?? 'The attempt failed.') };
+    if (typeof e.retryable === 'boolean') error.retryable = e.retryable;
+    return error;
   } catch {
     return { code: 'failed', message: String(text) };
   }
@@ -93,7 +105,18 @@ export function toGenerationScene(r: Record<string, unknown>): GenerationSceneRo
     credits_charged: num(r.credits_charged),
     clip_duration_s: r.clip_duration_s === null || r.clip_duration_s === undefined ? null : Number(r.clip_duration_s),
     error: parseSceneError(r.error),
+    provider_task: parseTask(r.provider_task),
   };
+}
+
+function parseTask(text: unknown): ProviderTask | null {
+  if (typeof text !== 'string' || !text) return null;
+  try {
+    const t = JSON.parse(text) as Partial<ProviderTask>;
+    return t.step && t.model && t.id ? { step: t.step, model: t.model, id: t.id } : null;
+  } catch {
+    return null;
+  }
 }
 
 export async function latestGeneration(db: Db, workflowId: string): Promise<GenerationRow | null> {

@@ -23,6 +23,9 @@ export type { LocalVideoOptions, ClipCommand } from './local-video.js';
 export { probeMedia } from './probe.js';
 export type { MediaProbe, ProbeOptions } from './probe.js';
 export { extractFrame } from './frame.js';
+export { conformClip, conformImage } from './conform.js';
+export { withTempDir } from './files.js';
+export type { ConformClipRequest } from './conform.js';
 export type { FrameRequest, FrameResult } from './frame.js';
 export { renderTimeline, measureLoudness, concatList } from './stitch.js';
 export type { RenderTimelineRequest, RenderTimelineResult, TimelineClip, TimelineTrack, NativeAudio, Loudness } from './stitch.js';
@@ -48,7 +51,10 @@ export interface LocalProvidersOptions {
 
 export interface MediaProviders {
   textToImage: TextToImageProvider;
+  /** The default video model's provider. */
   imageToVideo: ImageToVideoProvider;
+  /** Every wired video model's provider by model id (`local`, `runway:gen4_turbo`), when several are. */
+  videoByModel?: Map<string, ImageToVideoProvider>;
   vision: VisionReviewProvider;
   /** The signal rubric (full verdicts: score, reroll hint). */
   rubric: SignalRubric;

@@ -11,7 +11,7 @@ export interface ProviderCallContext {
   signal?: AbortSignal;
 }
 
-export interface GenerateImageRequest extends ProviderCallContext {
+export interface GenerateImageRequest extends ProviderCallContext, TaskMemory {
   prompt: string;
   width: number;
   height: number;
@@ -30,7 +30,25 @@ export interface TextToImageProvider {
   generateImage(req: GenerateImageRequest): Promise<GeneratedImage>;
 }
 
-export interface GenerateClipRequest extends ProviderCallContext {
+/**
+ * A remote provider's task, remembered by the caller before it waits, so that a run after a crash
+ * polls the same task instead of paying for a second one.
+ */
+export interface RemoteTask {
+  /** The model id that owns the task (`runway:gen4_turbo`). */
+  model: string;
+  id: string;
+}
+
+/** What remote providers need to survive a crash between submitting and collecting a task. */
+export interface TaskMemory {
+  /** The task an earlier run of this call submitted, if any. */
+  resume?: RemoteTask | null;
+  /** Called once the provider accepted a task, before waiting for it; the caller stores it. */
+  onSubmitted?: (task: RemoteTask) => Promise<void>;
+}
+
+export interface GenerateClipRequest extends ProviderCallContext, TaskMemory {
   imagePath: string;
   prompt: string;
   durationS: number;
@@ -74,6 +92,13 @@ export interface ReviewFailure {
 
 export interface ReviewRequest extends ProviderCallContext {
   videoPath: string;
+  /** What the clip was asked to show (vision reviewers judge against it). */
+  prompt?: string;
+  /**
+   * Stills of the workflow's other scenes, for identity drift: does the same character look the
+   * same? Paths to PNG/JPEG files.
+   */
+  referenceFrames?: string[];
   expectedDurationS?: number;
   expectAudio: boolean;
   expectedWidth?: number;
@@ -90,17 +115,23 @@ export type MediaProvider = TextToImageProvider | ImageToVideoProvider | VisionR
 // ---------------------------------------------------------------------------------------------
 // Provider errors
 
-/** A provider failure. `transient` tells a job system whether retrying may help. */
+/**
+ * A provider failure. `transient` tells a job system whether running the same call again soon may
+ * help; `retryable` tells the user whether asking again (a new generation) may: a content-policy
+ * refusal is neither, a task that outlived its deadline is not transient but is retryable.
+ */
 export class ProviderError extends Error {
   readonly provider: string;
   readonly transient: boolean;
+  readonly retryable: boolean;
   readonly code: string;
 
-  constructor(provider: string, message: string, opts: { transient: boolean; code?: string; cause?: unknown }) {
+  constructor(provider: string, message: string, opts: { transient: boolean; retryable?: boolean; code?: string; cause?: unknown }) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'ProviderError';
     this.provider = provider;
     this.transient = opts.transient;
+    this.retryable = opts.retryable ?? opts.transient;
     this.code = opts.code ?? (opts.transient ? 'provider_unavailable' : 'provider_rejected');
   }
 }

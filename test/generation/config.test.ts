@@ -76,7 +76,7 @@ describe('phase sentences', () => {
     prompt: ['A sleepy fox finds an old map.', 'The map glowing', 'The fox steps through a door of light'][position]!,
     image_prompt: null, image_asset_id: null, duration_s: 5, width: 640, height: 360, model: 'local', credits: 10,
     reservation_id: `rsv_${position}`, job_id: null, status, step: null, image_key: null, clip_key: null, clip_duration_s: null,
-    credits_charged: status === 'generated' ? 10 : 0, error: null, created_at: '', updated_at: '', started_at: null, finished_at: null,
+    credits_charged: status === 'generated' ? 10 : 0, error: null, provider_task: null, created_at: '', updated_at: '', started_at: null, finished_at: null,
     ...extra,
   });
 

@@ -1,0 +1,224 @@
+/**
+ * Outbound HTTP to hosted model providers: JSON calls with retries, polling with a deadline, and
+ * downloads of results under a size limit.
+ *
+ * - Every request has its own timeout and follows the caller's abort signal; failures are
+ *   promises that reject (undici's fetch), never errors emitted on a socket nobody listens to.
+ * - 429 (honouring Retry-After, capped) and 5xx are retried with jittered exponential backoff, as
+ *   are network errors; a submission (POST) is retried only when the provider cannot have accepted
+ *   it (429, 502, 503, 504, or a refused connection), so a retry never pays for a second task.
+ * - Secrets (API keys) are redacted from every message this module builds, so they cannot reach a
+ *   log or an answer even if a provider echoes them.
+ */
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ProviderError } from '../media/index.js';
+import { writeLimited } from '../net/limited-write.js';
+
+export interface ProviderClientOptions {
+  /** Model id for errors (`runway:gen4_turbo`). */
+  provider: string;
+  /** Headers on every call (authorisation, versions). Never logged. */
+  headers: Record<string, string>;
+  /** Values to blank out of any message (the API key). */
+  secrets: string[];
+  /** Per-request timeout (default 60 s). */
+  timeoutMs?: number;
+  /** Retries after the first try (default 5). */
+  retries?: number;
+  /** First backoff (default 1 s), doubled per retry, capped at 30 s. */
+  backoffMs?: number;
+}
+
+export interface CallOptions {
+  method?: 'GET' | 'POST';
+  /** JSON-serialised when not FormData. */
+  body?: unknown;
+  signal?: AbortSignal;
+  /** Epoch ms after which no retry is started. */
+  deadlineAt?: number;
+}
+
+/** A provider answered with a status we do not retry (or stopped retrying). */
+export class ProviderHttpError extends ProviderError {
+  constructor(provider: string, readonly status: number, readonly body: unknown, message: string, opts: { transient: boolean; retryable?: boolean; code?: string }) {
+    super(provider, message, opts);
+    this.name = 'ProviderHttpError';
+  }
+}
+
+const SUBMIT_SAFE = new Set([429, 502, 503, 504]);
+const MAX_RETRY_AFTER_MS = 60_000;
+
+/** `Retry-After` as milliseconds (delta seconds or an HTTP date), or null. */
+export function retryAfterMs(value: string | null, now = Date.now()): number | null {
+  if (!value) return null;
+  if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.min(MAX_RETRY_AFTER_MS, Number(value) * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, at - now));
+}
+
+/** The human message inside a provider's error body (OpenAI `error.message`, Runway `error`, fal `detail`). */
+export function errorMessageOf(body: unknown): string | null {
+  if (!body || typeof body !== 'object') return typeof body === 'string' && body ? body.slice(0, 500) : null;
+  const b = body as Record<string, unknown>;
+  const err = b.error;
+  if (err && typeof err === 'object' && typeof (err as { message?: unknown }).message === 'string') return (err as { message: string }).message;
+  if (typeof err === 'string') return err;
+  if (typeof b.detail === 'string') return b.detail;
+  if (Array.isArray(b.detail)) return b.detail.map((d) => (d && typeof d === 'object' && 'msg' in d ? String(d.msg) : JSON.stringify(d))).join('; ');
+  if (typeof b.message === 'string') return b.message;
+  return null;
+}
+
+function isConnectRefused(err: unknown): boolean {
+  const cause = (err as { cause?: { code?: string } })?.cause;
+  return cause?.code === 'ECONNREFUSED';
+}
+
+export class ProviderClient {
+  constructor(private readonly o: ProviderClientOptions) {}
+
+  get provider(): string {
+    return this.o.provider;
+  }
+
+  /** Blank out every secret in a text. */
+  redact(text: string): string {
+    let out = text;
+    for (const s of this.o.secrets) if (s) out = out.split(s).join('[redacted]');
+    return out;
+  }
+
+  fail(message: string, opts: { transient: boolean; retryable?: boolean; code?: string; cause?: unknown }): ProviderError {
+    return new ProviderError(this.o.provider, this.redact(message), opts);
+  }
+
+  private async fetchOnce(url: string, init: RequestInit, signal?: AbortSignal): Promise<Response> {
+    const timeout = AbortSignal.timeout(this.o.timeoutMs ?? 60_000);
+    return fetch(url, { ...init, redirect: 'follow', signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+  }
+
+  /**
+   * One call with retries. Answers the parsed JSON body of a 2xx; throws ProviderHttpError for
+   * other statuses (after retries for 429/5xx), a transient ProviderError for network failures.
+   */
+  async json<T = unknown>(url: string, opts: CallOptions = {}): Promise<T> {
+    const res = await this.send(url, opts);
+    const text = await res.text();
+    try {
+      return (text ? JSON.parse(text) : {}) as T;
+    } catch {
+      throw this.fail(`${this.o.provider} answered ${res.status} with a body that is not JSON`, { transient: false, retryable: true, code: 'provider_bad_response' });
+    }
+  }
+
+  /** Like `json`, but answers the successful response unread (downloads). */
+  async send(url: string, opts: CallOptions = {}): Promise<Response> {
+    const method = opts.method ?? (opts.body === undefined ? 'GET' : 'POST');
+    const retries = this.o.retries ?? 5;
+    const isForm = opts.body instanceof FormData;
+    const headers: Record<string, string> = { accept: 'application/json', ...this.o.headers };
+    if (opts.body !== undefined && !isForm) headers['content-type'] = 'application/json';
+    const body = opts.body === undefined ? undefined : isForm ? (opts.body as FormData) : JSON.stringify(opts.body);
+    for (let attempt = 0; ; attempt++) {
+      let res: Response | null = null;
+      let failure: unknown = null;
+      try {
+        res = await this.fetchOnce(url, { method, headers, body }, opts.signal);
+      } catch (err) {
+        if (opts.signal?.aborted) throw opts.signal.reason;
+        failure = err;
+      }
+      if (res && res.ok) return res;
+      const retriable = res
+        ? method === 'GET' ? res.status === 429 || res.status >= 500 : SUBMIT_SAFE.has(res.status)
+        : method === 'GET' || isConnectRefused(failure);
+      const wait = res ? (retryAfterMs(res.headers.get('retry-after')) ?? this.backoff(attempt)) : this.backoff(attempt);
+      const late = opts.deadlineAt !== undefined && Date.now() + wait > opts.deadlineAt;
+      if (!retriable || attempt >= retries || late) {
+        if (!res) {
+          const why = (failure as Error)?.name === 'TimeoutError' ? 'timed out' : `failed: ${(failure as Error)?.message ?? String(failure)}`;
+          throw this.fail(`${method} ${this.where(url)} ${why}`, { transient: true, code: 'provider_unavailable', cause: failure });
+        }
+        throw await this.statusError(res, method, url);
+      }
+      await res?.body?.cancel().catch(() => {});
+      await sleep(wait, undefined, { signal: opts.signal });
+    }
+  }
+
+  private backoff(attempt: number): number {
+    const base = (this.o.backoffMs ?? 1000) * 2 ** attempt;
+    return Math.min(30_000, base) * (0.75 + Math.random() * 0.5);
+  }
+
+  /** Host and path only: never a query string (fal and signed URLs carry tokens there). */
+  private where(url: string): string {
+    try {
+      const u = new URL(url);
+      return `${u.host}${u.pathname}`;
+    } catch {
+      return 'the provider';
+    }
+  }
+
+  private async statusError(res: Response, method: string, url: string): Promise<ProviderHttpError> {
+    const text = await res.text().catch(() => '');
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch { /* not JSON: keep the text */ }
+    const said = errorMessageOf(body);
+    const message = this.redact(`${this.o.provider} answered ${res.status} to ${method} ${this.where(url)}${said ? `: ${said}` : ''}`);
+    const s = res.status;
+    if (s === 429 || s >= 500) return new ProviderHttpError(this.o.provider, s, body, message, { transient: true, code: s === 429 ? 'provider_rate_limited' : 'provider_unavailable' });
+    if (s === 401 || s === 403) return new ProviderHttpError(this.o.provider, s, body, message, { transient: false, retryable: true, code: 'provider_auth' });
+    return new ProviderHttpError(this.o.provider, s, body, message, { transient: false, retryable: false, code: 'provider_rejected' });
+  }
+
+  /**
+   * Streams a successful response body into `destPath` (atomically, at most `maxBytes`).
+   * Call it on the result of `send`.
+   */
+  async saveBody(res: Response, destPath: string, maxBytes: number, signal?: AbortSignal): Promise<number> {
+    if (!res.body) throw this.fail(`${this.o.provider} answered an empty body`, { transient: false, retryable: true, code: 'provider_bad_response' });
+    const declared = Number(res.headers.get('content-length') ?? NaN);
+    if (declared > maxBytes) {
+      await res.body.cancel().catch(() => {});
+      throw this.fail(`${this.o.provider} offered ${declared} bytes; the limit is ${maxBytes}`, { transient: false, retryable: true, code: 'provider_bad_response' });
+    }
+    try {
+      const written = await writeLimited(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), destPath, { maxBytes, idleTimeoutMs: 60_000, signal });
+      return written.bytes;
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      throw this.fail(`downloading the result failed: ${(err as Error).message}`, { transient: true, code: 'provider_unavailable', cause: err });
+    }
+  }
+}
+
+export interface PollOptions {
+  /** First wait between polls; it grows by half each time up to 10x. */
+  pollMs: number;
+  deadlineAt: number;
+  signal?: AbortSignal;
+  /** What times out, for the message. */
+  what: string;
+  client: ProviderClient;
+}
+
+/** Polls `check` until it answers a value; past the deadline, a non-transient but retryable failure. */
+export async function pollUntil<T>(o: PollOptions, check: () => Promise<T | null>): Promise<T> {
+  let wait = o.pollMs;
+  for (;;) {
+    const done = await check();
+    if (done !== null) return done;
+    const left = o.deadlineAt - Date.now();
+    if (left <= 0) {
+      throw o.client.fail(`${o.what} did not finish within its deadline`, { transient: false, retryable: true, code: 'provider_timeout' });
+    }
+    await sleep(Math.min(wait, left), undefined, { signal: o.signal });
+    wait = Math.min(wait * 1.5, o.pollMs * 10);
+  }
+}

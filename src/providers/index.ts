@@ -1,0 +1,42 @@
+/**
+ * Hosted model adapters behind the media provider interfaces, built from the configured
+ * `provider:model` names (src/config.ts). `local` names are not built here: they are the media
+ * library's ffmpeg providers.
+ */
+import type { ModelRef, ModelsConfig } from '../config.js';
+import type { ImageToVideoProvider } from '../media/index.js';
+import { OpenAIVideoProvider, soraCapabilities } from './openai-video.js';
+import type { RemoteSettings, VideoCapabilities } from './types.js';
+
+export type { RemoteSettings, VideoCapabilities } from './types.js';
+export { ProviderClient, ProviderHttpError, retryAfterMs } from './http.js';
+
+/** One model as get_status lists it. */
+export interface WiredModel {
+  capability: 'text_to_image' | 'image_to_video' | 'vision_review';
+  id: string;
+  provider: string;
+  model: string;
+  default: boolean;
+  durations_s?: number[];
+  aspect_ratios?: string[];
+}
+
+const MAX_CLIP_BYTES = 512 * 1024 * 1024;
+
+function settings(models: ModelsConfig, maxBytes: number): RemoteSettings {
+  return { deadlineS: models.deadlineS, pollMs: models.pollMs, maxBytes, http: models.http };
+}
+
+export function remoteVideoProvider(ref: ModelRef, models: ModelsConfig): { provider: ImageToVideoProvider; capabilities: VideoCapabilities } {
+  const s = settings(models, MAX_CLIP_BYTES);
+  switch (ref.provider) {
+    case 'openai':
+      return {
+        provider: new OpenAIVideoProvider(ref.model, { ...s, apiKey: models.openai.apiKey!, baseUrl: models.openai.baseUrl }),
+        capabilities: soraCapabilities(ref.model),
+      };
+    default:
+      throw new Error(`${ref.id}: ${ref.provider} has no image-to-video adapter`);
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * A fake of OpenAI's video API (and, later, images and chat completions) as documented:
+ * `POST /v1/videos` (multipart: model, prompt, seconds, size, input_reference), `GET
+ * /v1/videos/{id}` (status queued -> in_progress -> completed | failed, `error: {code, message}`),
+ * `GET /v1/videos/{id}/content` (the MP4). Every answer first checks the Bearer key; the test
+ * scripts how the video behaves and reads what was received.
+ */
+import { fakeMedia, pngSize } from './media.js';
+import { startFake, type FakeServer, type Reply } from './server.js';
+
+export const OPENAI_KEY = 'sk-test-0123456789abcdef';
+
+export interface VideoScript {
+  /** Answers given to the first submissions before one is accepted (e.g. a 429). */
+  rejectFirst?: Reply[];
+  /** Polls that answer in_progress before completed (default 2). */
+  polls?: number;
+  /** The video ends failed with this error. */
+  fail?: { code: string; message: string };
+  /** A 400 to the submission itself (a refused prompt). */
+  refuseSubmit?: { code: string; message: string };
+  /** Stays in progress until `release()`. */
+  hold?: boolean;
+  /** Never finishes. */
+  never?: boolean;
+  /** The content is not a video. */
+  garbage?: boolean;
+}
+
+export interface FakeOpenAI extends FakeServer {
+  baseUrl: string;
+  script: VideoScript;
+  /** Submissions the fake accepted (each would be paid for). */
+  accepted: { model: string; prompt: string; seconds: string; size: string; image: { width: number; height: number } | null }[];
+  problems: string[];
+  release(): void;
+}
+
+export async function startFakeOpenAI(script: VideoScript = {}): Promise<FakeOpenAI> {
+  const media = await fakeMedia();
+  const videos = new Map<string, { polls: number }>();
+  let rejected = 0;
+  let held = true;
+  const fake: FakeOpenAI = Object.assign(
+    await startFake(async (req) => {
+      if (req.headers.authorization !== `Bearer ${OPENAI_KEY}`) {
+        fake.problems.push(`bad auth on ${req.method} ${req.path}: ${req.headers.authorization}`);
+        return { status: 401, json: { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } } };
+      }
+      const s = fake.script;
+      if (req.method === 'POST' && req.path === '/v1/videos') {
+        if (rejected < (s.rejectFirst?.length ?? 0)) return s.rejectFirst![rejected++]!;
+        const b = req.body ?? {};
+        if (s.refuseSubmit) return { status: 400, json: { error: { ...s.refuseSubmit, type: 'invalid_request_error', param: 'prompt' } } };
+        const image = Buffer.isBuffer(b.input_reference) ? pngSize(b.input_reference) : null;
+        const size = String(b.size ?? '');
+        if (!image || `${image.width}x${image.height}` !== size) fake.problems.push(`input_reference ${JSON.stringify(image)} does not match size ${size}`);
+        if (!['4', '8', '12'].includes(String(b.seconds))) fake.problems.push(`seconds ${b.seconds} is not 4, 8 or 12`);
+        fake.accepted.push({ model: b.model, prompt: b.prompt, seconds: b.seconds, size, image });
+        const id = `video_${fake.accepted.length}`;
+        videos.set(id, { polls: 0 });
+        return { json: { id, object: 'video', model: b.model, status: 'queued', progress: 0, created_at: 1764347090, seconds: b.seconds, size } };
+      }
+      const m = /^\/v1\/videos\/([^/]+)(\/content)?$/.exec(req.path.split('?')[0]!);
+      const v = m ? videos.get(m[1]!) : undefined;
+      if (!m || !v || req.method !== 'GET') return { status: 404, json: { error: { message: 'Video not found', type: 'invalid_request_error' } } };
+      const done = !s.never && !(s.hold && held) && v.polls >= (s.polls ?? 2);
+      if (m[2]) {
+        if (!done || s.fail) return { status: 400, json: { error: { message: 'Video is not ready' } } };
+        return { headers: { 'content-type': 'video/mp4' }, bytes: s.garbage ? Buffer.from('<html>oops</html>') : media.mp4 };
+      }
+      v.polls++;
+      const base = { id: m[1], object: 'video', model: 'sora-2', created_at: 1764347090, seconds: '4', size: '1280x720' };
+      if (!done) return { json: { ...base, status: v.polls === 1 ? 'queued' : 'in_progress', progress: Math.min(90, v.polls * 20), error: null } };
+      if (s.fail) return { json: { ...base, status: 'failed', progress: 100, error: s.fail } };
+      return { json: { ...base, status: 'completed', progress: 100, completed_at: 1764347190, error: null } };
+    }),
+    { baseUrl: '', script, accepted: [], problems: [], release: () => { held = false; } },
+  );
+  fake.baseUrl = `${fake.origin}/v1`;
+  return fake;
+}
