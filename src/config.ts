@@ -18,6 +18,8 @@ export interface Config {
    */
   idempotencyLeaseS: number;
   rateLimitPerMinute: number;
+  /** Requests that fail authentication, per client address per minute, before they answer 429. */
+  authFailuresPerMinute: number;
   /** Connection and request limits of the HTTP server (src/http/server-limits.ts). */
   headersTimeoutS: number;
   requestTimeoutS: number;
@@ -135,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     idempotencyWindowS: Number(env.LAVENDLY_IDEMPOTENCY_WINDOW_S ?? 300),
     idempotencyLeaseS: positive(env, 'LAVENDLY_IDEMPOTENCY_LEASE_S', 30),
     rateLimitPerMinute: Number(env.LAVENDLY_RATE_LIMIT_PER_MINUTE ?? 600),
+    authFailuresPerMinute: positive(env, 'LAVENDLY_AUTH_FAILURES_PER_MINUTE', 30),
     headersTimeoutS: positive(env, 'LAVENDLY_HEADERS_TIMEOUT_S', 10),
     requestTimeoutS: positive(env, 'LAVENDLY_REQUEST_TIMEOUT_S', 900),
     bodyIdleTimeoutS: positive(env, 'LAVENDLY_BODY_IDLE_TIMEOUT_S', 30),

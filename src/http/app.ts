@@ -70,7 +70,7 @@ export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
   // key (src/mcp/http.ts); stored files behind signed, expiring URLs (`/files/<key>?exp=..&sig=..`);
   // the reference page.
   app.use(outsideApi(basePath, [
-    mcpHttp({ accounts: deps.services.accounts, basePath }),
+    mcpHttp({ accounts: deps.services.accounts, basePath, authFailures: runtime.authFailures }),
     serveSignedFiles(deps.services.storage),
     docs.pages,
   ]));

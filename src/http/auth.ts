@@ -1,7 +1,30 @@
 import type Koa from 'koa';
 import type { AccountsService } from '../accounts/service.js';
-import { ForbiddenError, UnauthorizedError } from './errors.js';
+import { ForbiddenError, RateLimitedError, UnauthorizedError } from './errors.js';
 import type { LavendlyState } from './context.js';
+import type { RateLimiter } from './rate-limit.js';
+
+export interface AuthOptions {
+  secured: boolean;
+  scopes: readonly string[];
+  /**
+   * Failed attempts per client address: each 401 takes a token, and once the address has none
+   * left its failures answer 429 instead (key guessing, broken clients hammering the server).
+   * A valid key from the same address is not refused.
+   */
+  failures?: RateLimiter;
+}
+
+/** The 401 for a failed attempt, or a 429 when the client's address has failed too often. */
+function refused(ctx: Koa.Context, opts: AuthOptions, message: string): Error {
+  if (opts.failures && opts.failures.perMinute > 0) {
+    const r = opts.failures.take(ctx.ip || 'unknown');
+    if (!r.allowed) {
+      return new RateLimitedError(r.retryAfterS, {}, 'Too many requests with a missing or invalid API key from this address');
+    }
+  }
+  return new UnauthorizedError(message);
+}
 
 const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
 
@@ -10,22 +33,22 @@ const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
  * malformed, unknown or revoked key is a 401 and a missing scope a 403; on open operations a
  * valid key is noted and anything else ignored. Sets `ctx.state.account` (null when none).
  */
-export async function authenticateRequest(ctx: Koa.Context, accounts: AccountsService, opts: { secured: boolean; scopes: readonly string[] }): Promise<void> {
+export async function authenticateRequest(ctx: Koa.Context, accounts: AccountsService, opts: AuthOptions): Promise<void> {
   const state = ctx.state as LavendlyState;
   state.account = null;
   const header = ctx.get('authorization');
   if (!header) {
-    if (opts.secured) throw new UnauthorizedError('This operation needs an API key: send `Authorization: Bearer <key>`.');
+    if (opts.secured) throw refused(ctx, opts, 'This operation needs an API key: send `Authorization: Bearer <key>`.');
     return;
   }
   const match = BEARER.exec(header);
   if (!match) {
-    if (opts.secured) throw new UnauthorizedError('The Authorization header must be `Bearer <key>`.');
+    if (opts.secured) throw refused(ctx, opts, 'The Authorization header must be `Bearer <key>`.');
     return;
   }
   const principal = await accounts.authenticate(match[1]!);
   if (!principal) {
-    if (opts.secured) throw new UnauthorizedError('The API key is not valid: unknown or revoked.');
+    if (opts.secured) throw refused(ctx, opts, 'The API key is not valid: unknown or revoked.');
     return;
   }
   state.account = { id: principal.accountId, scopes: principal.scopes, keyId: principal.keyId };
@@ -36,7 +59,7 @@ export async function authenticateRequest(ctx: Koa.Context, accounts: AccountsSe
 }
 
 /** `authenticateRequest` as a middleware. */
-export function authenticate(accounts: AccountsService, opts: { secured: boolean; scopes: readonly string[] }): Koa.Middleware {
+export function authenticate(accounts: AccountsService, opts: AuthOptions): Koa.Middleware {
   return async (ctx, next) => {
     await authenticateRequest(ctx, accounts, opts);
     await next();

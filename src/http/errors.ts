@@ -125,8 +125,8 @@ export class PreconditionFailedError extends ApiError {
 }
 
 export class RateLimitedError extends ApiError {
-  constructor(retryAfterS: number, headers: Record<string, string>) {
-    super('rate_limited', `Too many requests for this API key; retry in ${retryAfterS} s.`, { retry_after: retryAfterS }, {
+  constructor(retryAfterS: number, headers: Record<string, string>, what = 'Too many requests for this API key') {
+    super('rate_limited', `${what}; retry in ${retryAfterS} s.`, { retry_after: retryAfterS }, {
       ...headers,
       'Retry-After': String(retryAfterS),
     });

@@ -33,11 +33,14 @@ export class ResponseValidationError extends Error {
  */
 export class Runtime {
   readonly limiter: RateLimiter;
+  /** Failed authentications per client address (shared with the MCP endpoint). */
+  readonly authFailures: RateLimiter;
   readonly idempotencyStore: IdempotencyStore;
   private readonly jsonLimit: number;
 
   constructor(private readonly deps: RuntimeDeps) {
     this.limiter = new RateLimiter(deps.config.rateLimitPerMinute);
+    this.authFailures = new RateLimiter(deps.config.authFailuresPerMinute);
     this.idempotencyStore = new IdempotencyStore(deps.db, { windowS: deps.config.idempotencyWindowS, leaseS: deps.config.idempotencyLeaseS });
     this.jsonLimit = deps.jsonBodyLimit ?? DEFAULT_JSON_LIMIT;
   }
@@ -52,7 +55,7 @@ export class Runtime {
     meta: OperationMeta, v: OperationValidators, call: (input: I, ctx: AppContext) => Promise<R>,
   ): Koa.Middleware {
     const accounts = this.deps.services.accounts;
-    const authOpts = { secured: meta.secured, scopes: [...meta.scopes] };
+    const authOpts = { secured: meta.secured, scopes: [...meta.scopes], failures: this.authFailures };
     const limiter = this.limiter;
     const jsonLimit = this.jsonLimit;
     const serve = async (ctx: Koa.Context): Promise<void> => {

@@ -12,6 +12,7 @@ import type Koa from 'koa';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { AccountsService } from '../accounts/service.js';
 import { authenticate } from '../http/auth.js';
+import type { RateLimiter } from '../http/rate-limit.js';
 import type { LavendlyState } from '../http/context.js';
 import { Lavendly } from '../../generated/sdk.gen.js';
 import { createMcpServer } from './server.js';
@@ -29,6 +30,8 @@ export interface McpHttpOptions {
   apiBaseUrl?: string | ((ctx: Koa.Context) => string);
   /** Largest JSON-RPC request body in bytes (default 4 MB). */
   maxBodyBytes?: number;
+  /** Failed authentications per client address, shared with the API's operations. */
+  authFailures?: RateLimiter;
 }
 
 const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
@@ -36,7 +39,7 @@ const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
 export function mcpHttp(options: McpHttpOptions): Koa.Middleware {
   const endpoint = options.path ?? '/mcp';
   const basePath = (options.basePath ?? '/v1').replace(/\/+$/, '');
-  const auth = authenticate(options.accounts, { secured: true, scopes: [] });
+  const auth = authenticate(options.accounts, { secured: true, scopes: [], failures: options.authFailures });
   const baseUrlFor = (ctx: Koa.Context): string => {
     if (typeof options.apiBaseUrl === 'function') return options.apiBaseUrl(ctx);
     if (options.apiBaseUrl) return options.apiBaseUrl;

@@ -52,6 +52,7 @@ export async function startTestServer(kind: DbKind, options: TestServerOptions =
     signingSecret: 'test-signing-secret',
     responseValidation: 'throw',
     rateLimitPerMinute: 100_000,
+    authFailuresPerMinute: 100_000,
     ...options.config,
   };
   const services = await createServices({ config, db: fresh.db, logger });
