@@ -29,6 +29,24 @@ export interface Config {
   responseValidation: 'off' | 'log' | 'throw';
   /** Which hosted (or built-in) model serves each capability, and how to reach the providers. */
   models: ModelsConfig;
+  /**
+   * Prometheus metrics at `GET /metrics` (src/telemetry): on the API's port, or on a port of its
+   * own when `port` is set (the only way a `worker` process serves them); `token` set = a Bearer
+   * token is required.
+   */
+  metrics: { enabled: boolean; token: string | null; port: number | null };
+  /** OpenTelemetry tracing over OTLP/HTTP; null when no endpoint is configured (the SDK is then never loaded). */
+  tracing: TracingConfig | null;
+}
+
+export interface TracingConfig {
+  /** Where spans are POSTed (OTLP/HTTP JSON), e.g. `http://collector:4318/v1/traces`. */
+  tracesUrl: string;
+  /** Extra request headers for the collector (OTEL_EXPORTER_OTLP_HEADERS: `k=v,k2=v2`). */
+  headers: Record<string, string>;
+  serviceName: string;
+  /** Share of new traces recorded (0..1); a sampled parent from `traceparent` is always followed. */
+  sampleRatio: number;
 }
 
 /** The providers a capability can be wired to; `local` is the built-in ffmpeg set. */
@@ -144,6 +162,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxConnections: positive(env, 'LAVENDLY_MAX_CONNECTIONS', 4096),
     responseValidation: validation as Config['responseValidation'],
     models: modelsFromEnv(env),
+    metrics: metricsFromEnv(env),
+    tracing: tracingFromEnv(env),
   };
 }
 
@@ -154,4 +174,40 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number (got ${raw})`);
   return n;
+}
+
+function metricsFromEnv(env: NodeJS.ProcessEnv): Config['metrics'] {
+  const flag = env.LAVENDLY_METRICS ?? 'on';
+  if (flag !== 'on' && flag !== 'off') throw new Error(`LAVENDLY_METRICS must be on or off (got ${flag})`);
+  const port = env.LAVENDLY_METRICS_PORT ? Number(env.LAVENDLY_METRICS_PORT) : null;
+  if (port !== null && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+    throw new Error(`LAVENDLY_METRICS_PORT must be a port number (got ${env.LAVENDLY_METRICS_PORT})`);
+  }
+  return { enabled: flag === 'on', token: env.LAVENDLY_METRICS_TOKEN || null, port };
+}
+
+/**
+ * The standard OpenTelemetry variables: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (the full URL) or
+ * OTEL_EXPORTER_OTLP_ENDPOINT (a base URL, `/v1/traces` appended), OTEL_EXPORTER_OTLP_HEADERS,
+ * OTEL_SERVICE_NAME, OTEL_SDK_DISABLED=true; plus LAVENDLY_TRACE_SAMPLE_RATIO.
+ */
+function tracingFromEnv(env: NodeJS.ProcessEnv): TracingConfig | null {
+  if (env.OTEL_SDK_DISABLED === 'true') return null;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  const tracesUrl = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || (base ? `${base.replace(/\/+$/, '')}/v1/traces` : '');
+  if (!tracesUrl) return null;
+  try {
+    const url = new URL(tracesUrl);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
+  } catch {
+    throw new Error(`the OTLP traces endpoint must be an http(s) URL (got ${tracesUrl})`);
+  }
+  const headers: Record<string, string> = {};
+  for (const pair of (env.OTEL_EXPORTER_OTLP_HEADERS ?? '').split(',')) {
+    const eq = pair.indexOf('=');
+    if (eq > 0) headers[decodeURIComponent(pair.slice(0, eq).trim())] = decodeURIComponent(pair.slice(eq + 1).trim());
+  }
+  const ratio = Number(env.LAVENDLY_TRACE_SAMPLE_RATIO ?? 1);
+  if (!(ratio >= 0 && ratio <= 1)) throw new Error(`LAVENDLY_TRACE_SAMPLE_RATIO must be between 0 and 1 (got ${env.LAVENDLY_TRACE_SAMPLE_RATIO})`);
+  return { tracesUrl, headers, serviceName: env.OTEL_SERVICE_NAME || 'lavendly', sampleRatio: ratio };
 }

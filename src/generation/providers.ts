@@ -27,6 +27,7 @@ import {
 import { modelsFromEnv, type ModelsConfig } from '../config.js';
 import type { ProviderWiring } from '../http/context.js';
 import { remoteVideoProvider, type WiredModel } from '../providers/index.js';
+import { observedProviders } from '../telemetry/providers.js';
 import { pricesFromEnv, type PriceTable } from './prices.js';
 
 export type AspectRatio = '16:9' | '9:16' | '1:1';
@@ -164,7 +165,8 @@ export function createGenerationProviders(env: NodeJS.ProcessEnv = process.env):
     providers.imageToVideo = new SlowVideoProvider(providers.imageToVideo, latency);
     notes.push(`providers wait ${latency} ms before each image and clip`);
   }
-  return wireRemote(providers, models, notes);
+  const wired = wireRemote(providers, models, notes);
+  return { ...wired, providers: observedProviders(wired.providers) };
 }
 
 /** Puts the configured hosted models in place of the local providers they replace. */

@@ -15,6 +15,7 @@ import { serveSignedFiles, type FileStorage } from '../storage/index.js';
 import { mcpHttp } from '../mcp/http.js';
 import { apiDocs } from './docs.js';
 import { createLimitedServer, DEFAULT_SERVER_LIMITS, type ServerLimits } from './server-limits.js';
+import type { Telemetry } from '../telemetry/index.js';
 
 export interface AppDeps {
   config: Config;
@@ -35,6 +36,8 @@ export interface AppDeps {
    * the router (e.g. MCP over Streamable HTTP at /mcp). Each must pass on paths it does not own.
    */
   extraMiddleware?: Koa.Middleware[];
+  /** Metrics and tracing (src/telemetry): its layer goes outermost, `GET /metrics` beside the API. */
+  telemetry?: Pick<Telemetry, 'layer' | 'endpoint'>;
 }
 
 export interface LavendlyApp extends Koa {
@@ -60,6 +63,7 @@ export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
   app.draining = false;
   app.storage = deps.services.storage;
 
+  if (deps.telemetry?.layer) app.use(deps.telemetry.layer);
   app.use(edge({ logger: deps.logger, draining: () => app.draining }));
   // The API reference (src/http/docs.ts): the spec at GET /v1/openapi.json is an API route; the
   // Redoc page at GET /docs is mounted below.
@@ -68,11 +72,12 @@ export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
   // Mounts that own paths outside the API, skipped by API requests (one prefix check instead of a
   // middleware each): MCP over Streamable HTTP at /mcp, calling this server's API with the caller's
   // key (src/mcp/http.ts); stored files behind signed, expiring URLs (`/files/<key>?exp=..&sig=..`);
-  // the reference page.
+  // the reference page; Prometheus metrics at /metrics when on.
   app.use(outsideApi(basePath, [
     mcpHttp({ accounts: deps.services.accounts, basePath, authFailures: runtime.authFailures }),
     serveSignedFiles(deps.services.storage),
     docs.pages,
+    ...(deps.telemetry?.endpoint ? [deps.telemetry.endpoint] : []),
   ]));
   for (const mw of deps.extraMiddleware ?? []) app.use(mw);
   app.use(indexedRoutes(router));

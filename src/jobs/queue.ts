@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { dbKind } from '../db/knex.js';
+import { currentTraceparent } from '../telemetry/observe.js';
 import { newId } from '../util/ids.js';
 import { announceEnqueued } from './wake.js';
 
@@ -31,6 +32,8 @@ export interface Job<P = unknown> {
   updated_at: string;
   started_at: string | null;
   finished_at: string | null;
+  /** W3C traceparent of the span that enqueued the job (tracing on), for the run's span link. */
+  trace_context: string | null;
 }
 
 export interface EnqueueInput<P = unknown> {
@@ -50,7 +53,7 @@ type Db = Knex | Knex.Transaction;
 
 const RETURNING = [
   'id', 'type', 'payload', 'status', 'attempts', 'max_attempts', 'run_at', 'lease_owner', 'lease_expires_at',
-  'last_error', 'result', 'dedupe_key', 'created_at', 'updated_at', 'started_at', 'finished_at',
+  'last_error', 'result', 'dedupe_key', 'created_at', 'updated_at', 'started_at', 'finished_at', 'trace_context',
 ];
 
 function parseJson(v: unknown): unknown {
@@ -76,6 +79,7 @@ export function toJob<P = unknown>(row: Record<string, unknown>): Job<P> {
     updated_at: String(row.updated_at),
     started_at: (row.started_at as string | null) ?? null,
     finished_at: (row.finished_at as string | null) ?? null,
+    trace_context: (row.trace_context as string | null) ?? null,
   };
 }
 
@@ -104,6 +108,7 @@ export async function enqueue<P>(db: Db, input: EnqueueInput<P>): Promise<Job<P>
     dedupe_key: input.dedupeKey ?? null,
     created_at: now,
     updated_at: now,
+    trace_context: currentTraceparent(),
   };
   if (input.dedupeKey === undefined) {
     await db('jobs').insert(row);

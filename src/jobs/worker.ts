@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
 import type { Knex } from 'knex';
+import { runObservedJob } from '../telemetry/observe.js';
 import {
   backoffMs, claimBatch, completeJob, failJob, heartbeat, reapExpiredLeases, requeueJob,
   type FailureHook, type Job, type JobFailure,
@@ -274,7 +275,7 @@ export class Worker {
     let error: unknown;
     let failed = false;
     try {
-      result = await entry.run(job, ctx);
+      result = await runObservedJob(job, () => entry.run(job, ctx));
     } catch (err) {
       failed = true;
       error = err;

@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { observeFfmpeg } from '../telemetry/observe.js';
 import { MediaError } from './errors.js';
 
 const require = createRequire(import.meta.url);
@@ -113,6 +114,7 @@ function run(bin: string, tool: 'ffmpeg' | 'ffprobe', args: string[], opts: RunO
     child.on('close', (code, sig) => {
       cleanup();
       const elapsedMs = performance.now() - started;
+      observeFfmpeg(tool, elapsedMs / 1000, killedFor ?? (code === 0 ? 'ok' : 'error'));
       if (killedFor === 'timeout') {
         reject(new MediaError('timeout', `${tool} timed out after ${timeoutMs} ms`, { stderrTail: tail(stderr), args }));
       } else if (killedFor === 'aborted') {

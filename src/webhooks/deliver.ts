@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { Webhook } from 'standardwebhooks';
 import { nowIso } from '../db/knex.js';
 import { ConflictError, NotFoundError } from '../http/errors.js';
+import { observeWebhookDelivery } from '../telemetry/observe.js';
 import { newId } from '../util/ids.js';
 import { AddressRefusedError, resolveWebhookTarget } from './address.js';
 import { disableEndpoint } from './endpoints.js';
@@ -189,6 +190,7 @@ async function record(
       });
     }
   });
+  observeWebhookDelivery(status === 'pending' ? 'retrying' : status);
   return { status, attempt, responseStatus: result.status, nextAttemptAt };
 }
 

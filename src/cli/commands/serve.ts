@@ -8,6 +8,7 @@ import type { Services } from '../../http/context.js';
 import { createLogger } from '../../http/logging.js';
 import { serverLimits } from '../../http/server-limits.js';
 import { createServices } from '../../http/services.js';
+import { startTelemetry } from '../../telemetry/index.js';
 import type { Command, CommandIo } from '../command.js';
 import { openData } from '../open.js';
 import { jobWorkerSidecar } from './worker.js'; // the job worker beside the API (generation, webhooks, publishing)
@@ -39,7 +40,8 @@ export async function startServe(io: CommandIo, opts: { port?: number; host?: st
   const services = await createServices({ config, db, logger, authCacheTtlMs });
   const ctx: ServeContext = { config, db, services, logger };
   const jsonBodyLimit = io.env.LAVENDLY_JSON_BODY_LIMIT ? Number(io.env.LAVENDLY_JSON_BODY_LIMIT) : undefined;
-  const app = await createApp({ config, db, services, logger, jsonBodyLimit });
+  const telemetry = await startTelemetry(config, { db, logger });
+  const app = await createApp({ config, db, services, logger, jsonBodyLimit, telemetry });
 
   // First start on an empty database: a development account, its key printed this once.
   let devKey: string | null = null;
@@ -56,6 +58,7 @@ export async function startServe(io: CommandIo, opts: { port?: number; host?: st
     app, db, logger, port: opts.port ?? config.port, host: opts.host ?? config.host, limits: serverLimits(config),
     onClose: async () => {
       for (const stop of stops.reverse()) await stop().catch((err) => logger.error({ err }, 'sidecar stop failed'));
+      await telemetry.shutdown();
     },
   });
   for (const sidecar of serveSidecars) stops.push(await sidecar(ctx));

@@ -21,6 +21,7 @@ import { renderJobHandlers } from '../../renders/index.js';
 import { FileStorage } from '../../storage/index.js';
 import { webhookJobHandlers, webhookOptionsFromEnv, type WebhookOptions } from '../../webhooks/index.js';
 import { loadConfig } from '../../config.js';
+import { startTelemetry } from '../../telemetry/index.js';
 import type { Command } from '../command.js';
 import type { ServeSidecar } from './serve.js';
 
@@ -124,8 +125,12 @@ export const workerCommand: Command = {
       throw new Error(`--concurrency must be an integer >= 1 (got ${values.concurrency})`);
     }
     const running = await startJobWorker({ config, env: io.env, logger, concurrency, handleSignals: true });
+    // Metrics only with a port to scrape them on (a worker has no API port); tracing as configured.
+    // Started once the worker has opened its database: a job claimed in these first moments goes unobserved.
+    const telemetry = await startTelemetry({ ...config, metrics: { ...config.metrics, enabled: config.metrics.enabled && config.metrics.port !== null } }, { db: running.db, logger });
     io.out(`Lavendly worker ${running.worker.workerId} running (${config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`}).`);
     await running.done;
+    await telemetry.shutdown();
     return 0;
   },
 };
