@@ -21,7 +21,12 @@ const PARAM_HELPERS = `type lv_fn = (v: unknown) => unknown;
 /** An operation without a request body ignores whatever body parsing produced. */
 const lv_none = lv_t(z.any().transform(() => undefined));
 const lvp = {
-  num: ((v) => (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v)) as lv_fn,
+  /**
+   * Numbers as JSON writes them, integers without a fraction or exponent: \`Number()\` alone would
+   * also take \`0x10\`, \`1e1\`, \` 5\`, \`+5\` and \`5.0\`. Anything else stays a string, which the schema refuses.
+   */
+  num: ((v) => (typeof v === 'string' && /^-?(0|[1-9]\\d*)(\\.\\d+)?([eE][+-]?\\d+)?$/.test(v) ? Number(v) : v)) as lv_fn,
+  int: ((v) => (typeof v === 'string' && /^-?(0|[1-9]\\d*)$/.test(v) ? Number(v) : v)) as lv_fn,
   bool: ((v) => (v === 'true' ? true : v === 'false' ? false : v)) as lv_fn,
   json: ((v) => {
     if (typeof v !== 'string') return v;
@@ -213,7 +218,7 @@ function hasDefault(schema: JsonSchema): boolean {
   return isObj(schema) && 'default' in schema;
 }
 
-type Kind = 'number' | 'boolean' | 'array' | 'object' | 'string';
+type Kind = 'integer' | 'number' | 'boolean' | 'array' | 'object' | 'string';
 
 /** What a string on the wire must become for this schema (component refs followed). */
 function kindOf(ir: IrDocument, schema: JsonSchema): Kind {
@@ -223,7 +228,8 @@ function kindOf(ir: IrDocument, schema: JsonSchema): Kind {
   const values = Array.isArray(s.enum) ? s.enum : 'const' in s ? [s.const] : null;
   if (types.includes('array') || 'items' in s) return 'array';
   if (types.includes('object') || 'properties' in s) return 'object';
-  if (types.includes('integer') || types.includes('number')) return 'number';
+  if (types.includes('number')) return 'number';
+  if (types.includes('integer')) return 'integer';
   if (types.includes('boolean')) return 'boolean';
   if (values?.length && values.every((v) => typeof v === 'number' || v === null)) return 'number';
   if (values?.length && values.every((v) => typeof v === 'boolean' || v === null)) return 'boolean';
@@ -242,7 +248,7 @@ function objectKeys(ir: IrDocument, schema: JsonSchema): string[] {
   return isObj(s) && isObj(s.properties) ? Object.keys(s.properties) : [];
 }
 
-const SCALAR: Record<Kind, string> = { number: 'lvp.num', boolean: 'lvp.bool', array: 'lvp.any', object: 'lvp.any', string: 'lvp.any' };
+const SCALAR: Record<Kind, string> = { integer: 'lvp.int', number: 'lvp.num', boolean: 'lvp.bool', array: 'lvp.any', object: 'lvp.any', string: 'lvp.any' };
 const SEPARATORS: Record<string, string> = { form: ',', simple: ',', spaceDelimited: ' ', pipeDelimited: '|', matrix: ',' };
 
 /** The preprocess function of one parameter: style prefix, splitting, scalar coercion, default. */
@@ -277,7 +283,7 @@ function coerceValue(ir: IrDocument, schema: JsonSchema, kind: Kind): string {
   const props = isObj(s) && isObj(s.properties) ? Object.entries(s.properties) : [];
   const fields = props
     .map(([name, sub]) => [name, kindOf(ir, sub as JsonSchema)] as const)
-    .filter(([, k]) => k === 'number' || k === 'boolean')
+    .filter(([, k]) => k === 'integer' || k === 'number' || k === 'boolean')
     .map(([name, k]) => `${propertyKey(name)}: ${SCALAR[k]}`);
   return fields.length ? `lvp.fields({ ${fields.join(', ')} })` : 'lvp.any';
 }

@@ -27,6 +27,15 @@ type lv_list = [lv_any, ...lv_any[]];
  * (ZodLazy to ZodType...) makes tsc measure zod's variances, ~10 s of checking on its own.
  */
 const lv_t = (schema: unknown): z.ZodType => schema as z.ZodType;
+/**
+ * \`uniqueItems\`: items compared by their JSON text, so objects whose keys differ only in order
+ * count as different (it never rejects what the spec allows).
+ */
+const lv_unique = (schema: z.ZodType) =>
+  lv_t(schema.refine(
+    (v: unknown) => !Array.isArray(v) || new Set(v.map((item) => JSON.stringify(item) ?? typeof item)).size === v.length,
+    'expected unique items',
+  ));
 const lv = {
   fmt: {
     dateTime: /^\\d{4}-\\d{2}-\\d{2}[Tt ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:?\\d{2})$/,
@@ -48,12 +57,13 @@ const lv = {
   strict: (shape: lv_shape) => lv_t(z.strictObject(shape)),
   catchall: (shape: lv_shape, rest: lv_any) => lv_t(z.object(shape).catchall(rest)),
   record: (value: lv_any) => lv_t(z.record(z.string(), value)),
-  array: (item: lv_any, min?: number, max?: number) => {
+  array: (item: lv_any, min?: number, max?: number, unique?: boolean) => {
     let a = z.array(item);
     if (min !== undefined) a = a.min(min);
     if (max !== undefined) a = a.max(max);
-    return lv_t(a);
+    return unique ? lv_unique(a) : lv_t(a);
   },
+  unique: lv_unique,
   tuple: (items: lv_list, rest: lv_any, min?: number, max?: number) => {
     let t: z.ZodType;
     if (rest) t = lv_t(z.tuple(items, rest));
@@ -165,13 +175,16 @@ class ZodBackend implements SchemaBackend<ZodNode> {
   array(items: ZodNode | null | false, prefix: ZodNode[], s: { [k: string]: unknown }): ZodNode {
     const min = isNum(s.minItems) && s.minItems > 0 ? s.minItems : undefined;
     const max = isNum(s.maxItems) ? s.maxItems : undefined;
+    const unique = s.uniqueItems === true;
     const bounds = max !== undefined ? `, ${min ?? 'undefined'}, ${max}` : min !== undefined ? `, ${min}` : '';
     if (prefix.length) {
       const elems = prefix.map((p, i) => (i >= (min ?? 0) ? `${p.code}.optional()` : p.code));
       const rest = items === false ? 'null' : items ? items.code : UNKNOWN;
-      return node(`lv.tuple([${elems.join(', ')}], ${rest}${bounds})`);
+      const tuple = `lv.tuple([${elems.join(', ')}], ${rest}${bounds})`;
+      return node(unique ? `lv.unique(${tuple})` : tuple);
     }
-    return node(`lv.array(${items ? items.code : items === false ? 'z.never()' : UNKNOWN}${bounds})`);
+    const arrayArgs = unique ? `, ${min ?? 'undefined'}, ${max ?? 'undefined'}, true` : bounds;
+    return node(`lv.array(${items ? items.code : items === false ? 'z.never()' : UNKNOWN}${arrayArgs})`);
   }
   object(props: PropertyNode<ZodNode>[], additional: Additional<ZodNode>, s: { [k: string]: unknown }): ZodNode {
     const code = this.objectCode(props, additional);

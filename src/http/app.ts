@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/knex.js';
 import type { Services } from './context.js';
 import { edge } from './edge.js';
+import { answerClientErrors } from './client-error.js';
 import { ApiError } from './errors.js';
 import { indexedRoutes } from './route-index.js';
 import { createRuntime, type Runtime } from './runtime.js';
@@ -149,6 +150,7 @@ export async function startServer(opts: {
   limits?: ServerLimits;
 }): Promise<RunningServer> {
   const server = createLimitedServer(opts.app.callback(), opts.limits ?? DEFAULT_SERVER_LIMITS);
+  answerClientErrors(server, opts.logger);
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -5,6 +5,8 @@
  */
 export const statusByCode = {
   validation_error: 400,
+  /** Not HTTP/1.1 at all (src/http/client-error.ts): bad request line or headers, a body shorter than announced. */
+  malformed_request: 400,
   invalid_cursor: 400,
   invalid_idempotency_key: 400,
   unauthorized: 401,
@@ -16,10 +18,12 @@ export const statusByCode = {
   idempotency_key_reused: 409,
   idempotency_key_in_progress: 409,
   workflow_busy: 409,
+  request_timeout: 408,
   precondition_failed: 412,
   payload_too_large: 413,
   unsupported_media_type: 415,
   unprocessable: 422,
+  headers_too_large: 431,
   rate_limited: 429,
   internal_error: 500,
   not_implemented: 501,

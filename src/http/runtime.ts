@@ -9,6 +9,7 @@ import { toIssue, ValidationError, type ValidationIssue, type ValidationLocation
 import { idempotency, IdempotencyStore } from './idempotency.js';
 import type { HandlerResult, OperationMeta, OperationValidators, SchemaLike } from './operation.js';
 import { applyRateLimit, RateLimiter } from './rate-limit.js';
+import { unstorableText } from './text.js';
 
 export interface RuntimeDeps {
   config: Config;
@@ -122,8 +123,16 @@ export class Runtime {
   }
 }
 
-/** Validates one location; on failure records its issues and answers undefined. */
+/**
+ * Validates one location; on failure records its issues and answers undefined. Text no database
+ * can store (src/http/text.ts) is refused first, whatever the schema says.
+ */
 function check(issues: Partial<Record<ValidationLocation, ValidationIssue[]>>, where: ValidationLocation, schema: SchemaLike | null | undefined, value: unknown): unknown {
+  const unstorable = unstorableText(value);
+  if (unstorable.length) {
+    issues[where] = unstorable;
+    return undefined;
+  }
   if (!schema) return value;
   const r = schema.safeParse(value);
   if (r.success) return r.data;

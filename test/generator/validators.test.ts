@@ -57,6 +57,8 @@ describe('petstore', () => {
     expect(ok(v.listPets!.query, {})).toEqual({});
     bad(v.listPets!.query, { limit: '101' });
     bad(v.listPets!.query, { limit: 'abc' });
+    // Integers as JSON writes them, nothing Number() would also take.
+    for (const limit of ['0x10', '1e1', ' 5', '5 ', '+5', '5.0', '05', '', '-0x1', 'Infinity']) bad(v.listPets!.query, { limit });
     bad(v.listPets!.responses['200']!, Array.from({ length: 101 }, (_, i) => ({ id: i, name: 'n' })));
     expect(ok(v.showPetById!.body, { ignored: true })).toBeUndefined();
   });
@@ -76,6 +78,8 @@ describe('feature-3.0', () => {
     bad(v().pets_list_all!.query, { sort: 'bogus' });
     bad(v().pets_list_all!.query, { vaccinated: 'yes' });
     bad(v().pets_list_all!.query, { ids: ['1', 'x'] });
+    expect(ok(v().pets_list_all!.query, { sizes: '-0.5|1e1|2E-1' })).toMatchObject({ sizes: [-0.5, 10, 0.2] });
+    for (const sizes of ['0x1', '.5', '1.', ' 1', 'NaN', '1_000']) bad(v().pets_list_all!.query, { sizes });
   });
 
   it('lower-cases header names and splits header arrays', () => {
@@ -117,6 +121,7 @@ describe('feature-3.0', () => {
       { ...base, bad_pattern: 'anything: (?i) cannot compile in JS, so it is not checked', good_pattern: 'abc', date: '2024-02-29' },
       { ...base, percent: 99.5, any_of: 3, not_string: 'not is not enforced', nullable_ref: null, ok: 'still ok', list: ['a', 'b', 'c'] },
       { ...base, 'weird key': 'w', class: 'c', tree: { value: 0 } },
+      { ...base, unique: [1, '1', { a: 1 }, { a: 2 }, [1], null] },
     ]) ok(zoo, good);
     for (const [why, value] of [
       ['string enum', { string_enum: 'z' }],
@@ -134,6 +139,8 @@ describe('feature-3.0', () => {
       ['maxItems', { ...base, list: ['a', 'b', 'c', 'd'] }],
       ['anyOf', { ...base, any_of: 1.5 }],
       ['nested recursion', { ...base, tree: { value: 0, children: [{}] } }],
+      ['uniqueItems (numbers)', { ...base, unique: [1, 2, 1] }],
+      ['uniqueItems (objects)', { ...base, unique: [{ a: [1] }, { a: [1] }] }],
     ] as const) expect(zoo.safeParse(value).success, why).toBe(false);
   });
 

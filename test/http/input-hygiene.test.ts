@@ -1,0 +1,73 @@
+/**
+ * Input the first fuzz run turned into 500s or off-spec answers (issue 13, finding 3): text a
+ * database cannot store, numbers that reach file names and timelines, loosely parsed integers,
+ * duplicated items in a `uniqueItems` list. Each must be a 400 in the envelope, on both databases.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabases } from '../helpers/db.js';
+import { call, startTestServer, type TestServer } from '../helpers/server.js';
+
+const shots = [{ prompt: 'a fox', duration_s: 5 }];
+
+describe.each(testDatabases())('input hygiene on %s', (kind) => {
+  let s: TestServer;
+  let key: string;
+  let wf: { id: string; scenes: { node_id: string }[] };
+  beforeAll(async () => {
+    s = await startTestServer(kind);
+    key = (await s.account({ credits: 100, scopes: ['ledger:write'] })).key;
+    wf = (await call(`${s.base}/workflows`, { key, body: { name: 'fox', shots } })).json;
+  });
+  afterAll(async () => { await s.close(); });
+
+  const expectIssue = (r: { status: number; json: any }, where: string, path: (string | number)[], code?: string) => {
+    expect(r.status, JSON.stringify(r.json)).toBe(400);
+    expect(r.json.error.code).toBe('validation_error');
+    expect(r.json.error.issues[where]).toEqual(expect.arrayContaining([expect.objectContaining({ path, ...(code ? { code } : {}) })]));
+  };
+
+  it('refuses NUL and unpaired surrogates in any string of a body, keys included', async () => {
+    expectIssue(await call(`${s.base}/workflows`, { key, body: { name: 'a\u0000b', shots } }), 'body', ['name'], 'invalid_text');
+    expectIssue(await call(`${s.base}/workflows`, { key, body: { name: 'x', shots: [{ prompt: 'p\u0000' }] } }), 'body', ['shots', 0, 'prompt'], 'invalid_text');
+    // JSON.stringify would escape the lone surrogate as \ud800 too; sent raw to be sure of the bytes.
+    const lone = '{"name":"a\\ud800b","shots":[{"prompt":"x"}]}';
+    expectIssue(await call(`${s.base}/workflows`, { key, rawBody: lone, headers: { 'content-type': 'application/json' } }), 'body', ['name'], 'invalid_text');
+    const lowAlone = '{"name":"\\udc00","shots":[{"prompt":"x"}]}';
+    expectIssue(await call(`${s.base}/workflows`, { key, rawBody: lowAlone, headers: { 'content-type': 'application/json' } }), 'body', ['name'], 'invalid_text');
+    const metadata = { 'k\u0000': 'v', nested: ['ok', 'n\u0000'] };
+    const r = await call(`${s.base}/ledger/reservations`, { key, body: { amount: 1, reason: 'r', metadata } });
+    expectIssue(r, 'body', ['metadata', 'k\u0000'], 'invalid_text');
+    expectIssue(r, 'body', ['metadata', 'nested', 1], 'invalid_text');
+    // A well-formed pair (an emoji) is fine, and comes back as sent.
+    const ok = await call(`${s.base}/workflows`, { key, body: { name: 'fox 🦊 ü', shots } });
+    expect(ok.status).toBe(201);
+    expect((await call(`${s.base}/workflows/${ok.json.id}`, { key })).json.name).toBe('fox 🦊 ü');
+  });
+
+  it('refuses NUL in path and query values', async () => {
+    expectIssue(await call(`${s.base}/workflows/wf_a%00b`, { key }), 'path', ['id'], 'invalid_text');
+    expectIssue(await call(`${s.base}/usage/monthly?month=2026-01%00`, { key }), 'query', ['month'], 'invalid_text');
+  });
+
+  it('parses integers in the query strictly', async () => {
+    for (const limit of ['0x10', '1e1', '%205', '%2B5', '5.0', '05']) {
+      expectIssue(await call(`${s.base}/workflows?limit=${limit}`, { key }), 'query', ['limit']);
+    }
+    expect((await call(`${s.base}/workflows?limit=5`, { key })).status).toBe(200);
+  });
+
+  it('bounds the numbers that reach file names, the timeline and ffmpeg', async () => {
+    const clip = wf.scenes[0]!.node_id;
+    expectIssue(await call(`${s.base}/workflows/${wf.id}/scene-frame`, { key, body: { at_s: 1e20 } }), 'body', ['at_s']);
+    for (const field of ['offset_s', 'trim_start_s', 'trim_end_s']) {
+      const r = await call(`${s.base}/workflows/${wf.id}/clips/${clip}/tracks`, { key, body: { asset_id: 'ast_x', kind: 'music', [field]: 1e308 } });
+      expectIssue(r, 'body', [field]);
+    }
+    expectIssue(await call(`${s.base}/workflows/${wf.id}`, { key, method: 'PUT', body: { name: 'x', version: 2 ** 40 } }), 'body', ['version']);
+  });
+
+  it('refuses a duplicated item where the spec says uniqueItems', async () => {
+    const r = await call(`${s.base}/webhooks/endpoints`, { key, body: { url: 'https://example.com/hook', events: ['render.succeeded', 'render.succeeded'] } });
+    expectIssue(r, 'body', ['events']);
+  });
+});
