@@ -56,8 +56,9 @@ async function exists(storage: FileStorage, key: string | null): Promise<boolean
 function classify(err: unknown, what: string): unknown {
   if (err instanceof ProviderError) {
     if (err.transient) return err;
-    const why = err.code === 'content_policy' ? 'refused on content grounds' : err.code === 'provider_timeout' ? 'did not deliver in time' : 'failed';
-    return new SceneFailure(err.code, `The ${what} provider ${why}: ${err.message}`, err.retryable, err);
+    // Hosted models' errors already name the model and what it did ("runway:gen4_turbo refused ...").
+    const message = err.message.startsWith(err.provider) ? `The ${what} model ${err.message}` : `The ${what} provider refused: ${err.message}`;
+    return new SceneFailure(err.code, message, err.retryable, err);
   }
   if (err instanceof MediaError && err.code === 'invalid_input') return new SceneFailure('invalid_input', err.message, false, err);
   return err;

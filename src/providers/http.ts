@@ -37,6 +37,8 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Epoch ms after which no retry is started. */
   deadlineAt?: number;
+  /** Without the client's headers (a result URL the provider handed out: never send it our key). */
+  bare?: boolean;
 }
 
 /** A provider answered with a status we do not retry (or stopped retrying). */
@@ -118,7 +120,7 @@ export class ProviderClient {
     const method = opts.method ?? (opts.body === undefined ? 'GET' : 'POST');
     const retries = this.o.retries ?? 5;
     const isForm = opts.body instanceof FormData;
-    const headers: Record<string, string> = { accept: 'application/json', ...this.o.headers };
+    const headers: Record<string, string> = opts.bare ? {} : { accept: 'application/json', ...this.o.headers };
     if (opts.body !== undefined && !isForm) headers['content-type'] = 'application/json';
     const body = opts.body === undefined ? undefined : isForm ? (opts.body as FormData) : JSON.stringify(opts.body);
     for (let attempt = 0; ; attempt++) {

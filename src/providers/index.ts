@@ -6,6 +6,7 @@
 import type { ModelRef, ModelsConfig } from '../config.js';
 import type { ImageToVideoProvider } from '../media/index.js';
 import { OpenAIVideoProvider, soraCapabilities } from './openai-video.js';
+import { RunwayVideoProvider, runwayCapabilities, type RunwaySettings } from './runway.js';
 import type { RemoteSettings, VideoCapabilities } from './types.js';
 
 export type { RemoteSettings, VideoCapabilities } from './types.js';
@@ -36,7 +37,14 @@ export function remoteVideoProvider(ref: ModelRef, models: ModelsConfig): { prov
         provider: new OpenAIVideoProvider(ref.model, { ...s, apiKey: models.openai.apiKey!, baseUrl: models.openai.baseUrl }),
         capabilities: soraCapabilities(ref.model),
       };
+    case 'runway':
+      return { provider: new RunwayVideoProvider(ref.model, runway(models, MAX_CLIP_BYTES)), capabilities: runwayCapabilities(ref.model) };
     default:
       throw new Error(`${ref.id}: ${ref.provider} has no image-to-video adapter`);
   }
+}
+
+function runway(models: ModelsConfig, maxBytes: number): RunwaySettings {
+  const r = models.runway;
+  return { ...settings(models, maxBytes), apiSecret: r.apiSecret!, baseUrl: r.baseUrl, version: r.version, downloadHosts: r.downloadHosts };
 }
