@@ -4,7 +4,8 @@
  * Paths come from FFMPEG_PATH / FFPROBE_PATH, else from the npm packages that ship
  * static binaries (@ffmpeg-installer/ffmpeg, @ffprobe-installer/ffprobe).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { observeFfmpeg } from '../telemetry/observe.js';
 import { MediaError } from './errors.js';
@@ -72,6 +73,24 @@ function tail(text: string, lines = STDERR_TAIL_LINES): string {
     .join('\n');
 }
 
+/**
+ * ffmpeg must not outlive the process that runs it: an orphaned render keeps burning CPU and
+ * writing a file nobody will use. On Linux the child is started through util-linux's `setpriv
+ * --pdeathsig KILL`, which makes the kernel kill it when its parent dies, even by SIGKILL (Node
+ * cannot set PR_SET_PDEATHSIG itself). Elsewhere, or without setpriv, the children still running
+ * are killed when this process exits normally or on a signal handler's exit.
+ */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => process.platform === 'linux' && fs.existsSync(p)) ?? null;
+
+function diesWithParent(bin: string, args: string[]): [string, string[]] {
+  return SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', bin, ...args]] : [bin, args];
+}
+
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 function run(bin: string, tool: 'ffmpeg' | 'ffprobe', args: string[], opts: RunOptions = {}): Promise<RunResult> {
   const { signal, timeoutMs = DEFAULT_TIMEOUT_MS, captureStdout = false, onStderr } = opts;
   return new Promise((resolve, reject) => {
@@ -80,7 +99,10 @@ function run(bin: string, tool: 'ffmpeg' | 'ffprobe', args: string[], opts: RunO
       return;
     }
     const started = performance.now();
-    const child = spawn(bin, args, { stdio: ['ignore', captureStdout ? 'pipe' : 'ignore', 'pipe'] });
+    const [file, argv] = diesWithParent(bin, args);
+    const child = spawn(file, argv, { stdio: ['ignore', captureStdout ? 'pipe' : 'ignore', 'pipe'] });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
     let stderr = '';
     const stdoutChunks: Buffer[] = [];
     let killedFor: 'timeout' | 'aborted' | undefined;
@@ -119,6 +141,8 @@ function run(bin: string, tool: 'ffmpeg' | 'ffprobe', args: string[], opts: RunO
         reject(new MediaError('timeout', `${tool} timed out after ${timeoutMs} ms`, { stderrTail: tail(stderr), args }));
       } else if (killedFor === 'aborted') {
         reject(new MediaError('aborted', `${tool} aborted`, { stderrTail: tail(stderr), args, cause: signal?.reason }));
+      } else if (SETPRIV && code === 127 && stderr.startsWith('setpriv: failed to execute')) {
+        reject(new MediaError('binary_missing', `cannot run ${tool} (${bin}): ${stderr.trim()}`));
       } else if (code !== 0) {
         const last = tail(stderr);
         reject(

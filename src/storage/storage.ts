@@ -25,6 +25,8 @@ export type SignedUrlCheck =
 const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}$/;
 /** Longest signed URL lifetime: links are meant to be short-lived. */
 export const MAX_URL_TTL_S = 7 * 24 * 3600;
+/** The temporary sibling of an atomic write (src/media/files.ts, src/net/limited-write.ts, src/publish/local.ts). */
+const PARTIAL = /^\..+\.partial-[0-9a-f]+(\.[A-Za-z0-9]+)?$/;
 
 export function isValidKey(key: string): boolean {
   const parts = key.split('/');
@@ -32,6 +34,7 @@ export function isValidKey(key: string): boolean {
 }
 
 export class FileStorage {
+  readonly dataDir: string;
   /** `<dataDir>/files` */
   readonly root: string;
   readonly publicBaseUrl: string;
@@ -40,6 +43,7 @@ export class FileStorage {
   private readonly secret: Buffer;
 
   constructor(options: StorageOptions) {
+    this.dataDir = path.resolve(options.dataDir);
     this.root = path.resolve(options.dataDir, 'files');
     this.publicBaseUrl = options.publicBaseUrl.replace(/\/+$/, '');
     this.defaultUrlTtlS = options.defaultUrlTtlS ?? 3600;
@@ -90,6 +94,27 @@ export class FileStorage {
       const s = await fs.promises.stat(file).catch(() => null);
       if (!s || now - s.mtimeMs < olderThanMs) continue;
       await fs.promises.rm(file, { force: true, recursive: true });
+      removed++;
+    }
+    return removed;
+  }
+
+  /**
+   * Deletes the temporary files of writes that never finished: `.<name>.partial-<hex>[.ext]`
+   * anywhere under the data dir (renders, frames, clips, transfers, local publications), left
+   * when the process writing them was killed. A live write keeps its file's mtime fresh (and
+   * ffmpeg is killed after 10 minutes), so one untouched for `olderThanMs` (default 15 min) is
+   * abandoned. Answers how many files went.
+   */
+  async sweepPartials(olderThanMs = 15 * 60_000, now = Date.now()): Promise<number> {
+    const names = await fs.promises.readdir(this.dataDir, { recursive: true }).catch(() => [] as string[]);
+    let removed = 0;
+    for (const name of names) {
+      if (!PARTIAL.test(path.basename(name))) continue;
+      const file = path.join(this.dataDir, name);
+      const s = await fs.promises.lstat(file).catch(() => null);
+      if (!s || !s.isFile() || now - s.mtimeMs < olderThanMs) continue;
+      await fs.promises.rm(file, { force: true });
       removed++;
     }
     return removed;

@@ -96,8 +96,15 @@ export async function startJobWorker(o: StartJobWorkerOptions): Promise<RunningW
     publish, webhooks,
     onError: (err) => o.logger.error({ err: String(err) }, 'publication/webhook sweep failed'),
   });
-  void running.done.then(() => sweeper.stop());
-  return { ...running, stop: async (opts) => { await sweeper.stop(); await running.stop(opts); } };
+  // Temporary files of renders and transfers whose process was killed: swept now and every 10 min.
+  const sweepPartials = () => storage.sweepPartials()
+    .then((n) => { if (n) o.logger.info({ files: n }, 'removed unfinished temporary files'); })
+    .catch((err) => o.logger.warn({ err: String(err) }, 'temporary file sweep failed'));
+  void sweepPartials();
+  const partials = setInterval(sweepPartials, 10 * 60_000);
+  partials.unref();
+  void running.done.then(() => { clearInterval(partials); return sweeper.stop(); });
+  return { ...running, stop: async (opts) => { clearInterval(partials); await sweeper.stop(); await running.stop(opts); } };
 }
 
 /** `serve`'s worker: shares the API's database handle, storage and generation configuration. */

@@ -1,0 +1,61 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FileStorage } from '../../src/storage/index.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Live (not zombie) processes whose command line mentions `marker`, other than node itself. */
+function processesMentioning(marker: string): number[] {
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      const state = fs.readFileSync(`/proc/${entry}/stat`, 'utf8').replace(/^.*\) /, '')[0];
+      if (state !== 'Z' && cmd.some((a) => a.includes(marker)) && !cmd[0]!.endsWith('node')) pids.push(Number(entry));
+    } catch { /* gone meanwhile */ }
+  }
+  return pids;
+}
+
+function partials(dir: string): string[] {
+  return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((n) => path.basename(n).includes('.partial-'));
+}
+
+describe.runIf(process.platform === 'linux')('a render process killed with SIGKILL', () => {
+  let dataDir: string;
+  afterEach(() => {
+    for (const pid of processesMentioning(dataDir)) process.kill(pid, 'SIGKILL'); // only when the test failed
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('takes its ffmpeg with it, and the sweep removes the unfinished file', async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lavendly-orphan-'));
+    const out = path.join(dataDir, 'files', 'acc_1', 'wf_1', 'render.mp4');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/render-child.ts'], {
+      cwd: path.resolve(import.meta.dirname, '../..'), env: { ...process.env, OUT: out }, stdio: 'ignore',
+    });
+    const exited = new Promise((r) => child.once('exit', r));
+    let ffmpeg: number[] = [];
+    for (let i = 0; i < 200 && !(ffmpeg.length && partials(dataDir).length); i++) {
+      await sleep(50);
+      ffmpeg = processesMentioning(dataDir);
+    }
+    expect(ffmpeg).toHaveLength(1);
+    expect(partials(dataDir)).toHaveLength(1);
+
+    child.kill('SIGKILL');
+    await exited;
+    for (let i = 0; i < 40 && processesMentioning(dataDir).length; i++) await sleep(50);
+    expect(processesMentioning(dataDir)).toEqual([]);
+
+    const storage = new FileStorage({ dataDir, publicBaseUrl: 'http://localhost', secret: Buffer.alloc(32) });
+    expect(await storage.sweepPartials(60_000)).toBe(0); // fresh: could still be a live write
+    expect(await storage.sweepPartials(0)).toBe(1);
+    expect(partials(dataDir)).toEqual([]);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+});
