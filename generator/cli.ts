@@ -26,6 +26,9 @@ export interface GenerateResult {
   timings: { name: string; ms: number }[];
 }
 
+/** What the generator owns in its output directory: code, and the documentation generated beside it. */
+const GENERATED_FILE = /\.gen\.(ts|md)$/;
+
 /** Relative, forward-slashed: banners must not depend on the machine. */
 function displayPath(p: string): string {
   const rel = path.relative(process.cwd(), path.resolve(p));
@@ -50,13 +53,13 @@ export async function generate(opts: GenerateOptions = {}): Promise<GenerateResu
     files.push(...(typeof result === 'string' ? [{ file: emitter.file, text: result }] : result));
   }
   for (const f of files) {
-    if (!f.file.endsWith('.gen.ts')) throw new Error(`emitter output "${f.file}" must end in .gen.ts`);
+    if (!GENERATED_FILE.test(f.file)) throw new Error(`emitter output "${f.file}" must end in .gen.ts (or .gen.md for documentation)`);
   }
 
   const existing = await readdir(out).catch(() => [] as string[]);
   const produced = new Set(files.map((f) => f.file));
-  // With --only, other artifacts are left alone; a full run owns every *.gen.ts in the directory.
-  const stale = opts.only?.length ? [] : existing.filter((f) => f.endsWith('.gen.ts') && !produced.has(f)).sort();
+  // With --only, other artifacts are left alone; a full run owns every *.gen.ts / *.gen.md in the directory.
+  const stale = opts.only?.length ? [] : existing.filter((f) => GENERATED_FILE.test(f) && !produced.has(f)).sort();
   const drifted: string[] = [];
   for (const f of files) {
     const current = await readFile(path.join(out, f.file), 'utf8').catch(() => null);

@@ -120,6 +120,19 @@ export interface IrSchemaComponent {
   schema: JsonSchema;
 }
 
+/** One entry of the top-level `webhooks` map (OpenAPI 3.1): an event the API sends to its subscribers. */
+export interface IrWebhook {
+  /** Key in `webhooks`: the event type (`render.succeeded`). */
+  name: string;
+  method: HttpMethod;
+  summary?: string;
+  description?: string;
+  /** The request body the API sends, null when none is declared. */
+  body: IrRequestBody | null;
+  /** JSON pointer of the operation object. */
+  pointer: string;
+}
+
 export interface IrDocument {
   /** Path of the spec as given to the generator (used in banners). */
   specPath: string;
@@ -134,6 +147,8 @@ export interface IrDocument {
   serverUrl: string;
   schemas: IrSchemaComponent[];
   operations: IrOperation[];
+  /** The top-level `webhooks` (OpenAPI 3.1), in document order; empty for 3.0. */
+  webhooks: IrWebhook[];
   tags: string[];
   /** Same order as `tags`, with identifiers. */
   tagInfo: IrTag[];

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type {
   HttpMethod, IrAsyncJob, IrDocument, IrMcpTool, IrMediaBody, IrOperation, IrParameter, IrRequestBody,
-  IrResponse, IrSchemaComponent, IrTag,
+  IrResponse, IrSchemaComponent, IrTag, IrWebhook,
 } from './ir-types.js';
 import { SchemaNormaliser } from './ir-schema.js';
 import { NameAllocator, RESERVED_TYPE_NAMES, RESERVED_VALUE_NAMES, pointerJoin, toIdentifier, toPascal } from './names.js';
@@ -81,6 +81,7 @@ class IrBuilder {
       serverUrl,
       schemas,
       operations,
+      webhooks: this.webhooks(),
       tags: tagInfo.map((t) => t.name),
       tagInfo,
       securitySchemes: isObject(this.components.securitySchemes) ? this.components.securitySchemes : {},
@@ -133,6 +134,33 @@ class IrBuilder {
       }
     }
     return ops;
+  }
+
+  /** OpenAPI 3.1 `webhooks`: name -> path item whose operations describe what the API sends. */
+  private webhooks(): IrWebhook[] {
+    if (this.root.webhooks === undefined) return [];
+    const webhooks = expectObject(this.root.webhooks, '#/webhooks', 'webhooks');
+    const out: IrWebhook[] = [];
+    for (const [name, rawItem] of Object.entries(webhooks)) {
+      const { node: item, pointer: itemAt } = this.doc.deref(rawItem, pointerJoin('#/webhooks', name));
+      const pathItem = expectObject(item, itemAt, 'a path item');
+      for (const method of METHODS) {
+        if (pathItem[method] === undefined) continue;
+        const at = pointerJoin(itemAt, method);
+        const o = expectObject(pathItem[method], at, 'an operation');
+        const summary = optionalString(o.summary, pointerJoin(at, 'summary'));
+        const description = optionalString(o.description, pointerJoin(at, 'description'));
+        out.push({
+          name,
+          method,
+          ...(summary !== undefined ? { summary } : {}),
+          ...(description !== undefined ? { description } : {}),
+          body: o.requestBody === undefined ? null : this.requestBody(o.requestBody, pointerJoin(at, 'requestBody')),
+          pointer: at,
+        });
+      }
+    }
+    return out;
   }
 
   private operation(o: JsonObject, at: string, method: HttpMethod, path: string, shared: IrParameter[]): IrOperation {

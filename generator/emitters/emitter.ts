@@ -6,7 +6,7 @@
 import type { IrDocument } from '../ir-types.js';
 
 export interface EmittedFile {
-  /** File name relative to the output dir, always ending in `.gen.ts`. */
+  /** File name relative to the output dir, ending in `.gen.ts` (or `.gen.md` for generated documentation). */
   file: string;
   text: string;
 }

@@ -11,12 +11,15 @@ import { docComment, tsType } from '../schema/ts.js';
 import type { SchemaEnv } from '../schema/walker.js';
 import { tsLiteral } from './catalog.js';
 import type { EmitContext, Emitter } from './emitter.js';
+import { renderSdkApiDoc, type SdkMethodDoc, type SdkSurface } from './sdk-api-doc.js';
 import { type ArgumentPlan, objectView, planArguments } from './mcp.js';
 import { isBinaryContent, schemaEnv, str, successResponses } from './source.js';
 
 const TEMPLATE_DIR = new URL('../templates/sdk-runtime/', import.meta.url);
 /** The runtime's entry point: templates/sdk-runtime/index.ts, re-exporting the public parts. */
 const RUNTIME_FILE = 'sdk-runtime.gen.ts';
+/** Every method and type, in Markdown (the SDK package ships it as api.md). */
+const API_DOC_FILE = 'sdk-api.gen.md';
 
 interface RuntimeFile {
   /** Template file name: `client.ts`. */
@@ -52,9 +55,11 @@ export function createSdkEmitter(options: SdkEmitterOptions = {}): Emitter {
     file: 'sdk.gen.ts',
     async emit(ir, ctx) {
       const runtime = await readRuntime(ctx);
+      const { text, surface } = emitSdk(ir, ctx, runtimeExports(runtime), options);
       return [
-        { file: 'sdk.gen.ts', text: emitSdk(ir, ctx, runtimeExports(runtime), options) },
+        { file: 'sdk.gen.ts', text },
         ...runtime.map(({ file, text }) => ({ file, text })),
+        { file: API_DOC_FILE, text: renderSdkApiDoc(surface, ctx.banner(API_DOC_FILE)) },
       ];
     },
   };
@@ -136,9 +141,9 @@ interface OpNames {
   response: string;
 }
 
-function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], options: SdkEmitterOptions): string {
+function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], options: SdkEmitterOptions): { text: string; surface: SdkSurface } {
   const env = schemaEnv(ir);
-  const names = new NameAllocator(['T', ...runtimeNames]);
+  const names = new NameAllocator(['T', 'verifyWebhook', ...runtimeNames]);
   const reexported = ir.schemas.map((s) => s.identifier).filter((n) => !runtimeNames.includes(n) && n !== 'T');
   reexported.forEach((n) => names.reserve(n));
   const clientName = names.take(options.clientName ?? clientClassName(ir.title));
@@ -180,20 +185,21 @@ function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], optio
 
   // One class per tag.
   const groupProps = new NameAllocator(['constructor', 'baseUrl', 'operation', 'request', 'call', 'paginate', 'waitForJob', 'requestWithResponse']);
-  const groups: { prop: string; cls: string; tag: IrTag }[] = [];
+  const groups: { prop: string; cls: string; tag: IrTag; methods: SdkMethodDoc[] }[] = [];
   for (const tag of ir.tagInfo) {
     const ops = ir.operations.filter((o) => o.tag === tag.name);
     if (!ops.length) continue;
     const cls = names.take(`${tag.typeName}Api`);
     const prop = groupProps.take(camel(words(tag.name)) || tag.identifier);
-    groups.push({ prop, cls, tag });
+    const methodDocs: SdkMethodDoc[] = [];
+    groups.push({ prop, cls, tag, methods: methodDocs });
     out.push(docComment(tag.description ?? `Operations tagged "${tag.name}".`).trimEnd());
     out.push(`export class ${cls} {`);
     out.push(`  readonly #client: ApiClient<${opsInterface}>;`);
     out.push(`  constructor(client: ApiClient<${opsInterface}>) {`, '    this.#client = client;', '  }');
     const methods = methodNames(ops, tag);
     const taken = new NameAllocator(['constructor', ...methods.values()]);
-    for (const op of ops) out.push('', ...methodSource(op, methods.get(op)!, opNames, plans.get(op)!, env, ir, taken));
+    for (const op of ops) out.push('', ...methodSource(op, methods.get(op)!, opNames, plans.get(op)!, env, ir, taken, methodDocs));
     out.push('}', '');
   }
 
@@ -213,6 +219,9 @@ function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], optio
   );
   for (const g of groups) out.push(`    this.${g.prop} = new ${g.cls}(this);`);
   out.push('  }', '}', '');
+  const webhookUnion = names.take('WebhookEvent');
+  const webhookEvents = webhookTypes(ir, env);
+  out.push(...webhookSource(webhookEvents, webhookUnion));
   const body = out.join('\n');
   // Import only what the body uses (consumers may compile with noUnusedLocals).
   const used = ['NoBody', 'OperationDescriptor', 'PageItem', 'PagePromise', 'Renamed', 'RequestOptions', 'WaitOptions'].filter((n) =>
@@ -221,7 +230,60 @@ function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], optio
   const imports = [ctx.banner('sdk.gen.ts')];
   if (/\bT\./.test(body)) imports.push(`import type * as T from ${str(ctx.sibling('types.gen.ts'))};`);
   imports.push(`import { ${['ApiClient', 'type ClientOptions', ...used.map((n) => `type ${n}`)].join(', ')} } from ${runtimeSpec};`);
-  return `${imports.join('\n')}\n\n${body}`;
+  const webhookImports = ['verifyWebhook as verifySignedWebhook', 'type VerifyWebhookOptions', 'type WebhookHeaders'];
+  imports.push(`import { ${webhookImports.join(', ')} } from ${str(ctx.sibling(runtimeFileName('webhooks.ts')))};`);
+  const surface: SdkSurface = {
+    title: ir.title,
+    clientName,
+    envPrefix,
+    serverUrl: ir.serverUrl,
+    groups: groups.map((g) => ({ prop: g.prop, tag: g.tag.name, ...(g.tag.description ? { description: g.tag.description } : {}), methods: g.methods })),
+    schemaTypes: reexported,
+    operationTypes: ir.operations.map((op) => ({ operationId: op.operationId, ...opNames.get(op)! })),
+    webhookUnion,
+    webhookEvents: webhookEvents.map((e) => ({ ...e, type: e.type.replace(/\bT\./g, '') })),
+    runtimeExports: runtimeNames,
+  };
+  return { text: `${imports.join('\n')}\n\n${body}`, surface };
+}
+
+/**
+ * The union of the bodies the spec's `webhooks` send (`unknown` without any), and `verifyWebhook`
+ * resolving to it: a receiver narrows on `event.type`.
+ */
+function webhookTypes(ir: IrDocument, env: SchemaEnv): { name: string; type: string; summary?: string }[] {
+  return ir.webhooks.flatMap((hook) => {
+    const content = hook.body?.contents[0];
+    if (!content) return [];
+    const summary = hook.summary ?? hook.description;
+    return [{ name: hook.name, type: tsType(content.schema, env, { refPrefix: 'T.', binary: 'blob' }), ...(summary ? { summary } : {}) }];
+  });
+}
+
+function webhookSource(events: { name: string; type: string }[], unionName: string): string[] {
+  const types = new Set(events.map((e) => e.type));
+  const names = events.map((e) => e.name);
+  const union = types.size ? [...types].map((t) => (types.size > 1 && /[|&]/.test(t) && !t.startsWith('{') ? `(${t})` : t)).join(' | ') : 'unknown';
+  const about = names.length ? `One of the events the API sends: ${names.map((n) => `\`${n}\``).join(', ')}.` : 'The spec declares no `webhooks`.';
+  return [
+    docComment(`The body of a webhook delivery. ${about}`).trimEnd(),
+    `export type ${unionName} = ${union};`,
+    '',
+    docComment(
+      'Verifies a webhook delivery (Standard Webhooks signature, timestamp within `toleranceSeconds`, default 300) ' +
+        'and resolves to its parsed body. Pass the raw body exactly as received and the endpoint\'s `whsec_...` secret. ' +
+        'Rejects with WebhookVerificationError otherwise.',
+    ).trimEnd(),
+    'export function verifyWebhook(',
+    '  payload: string | Uint8Array,',
+    '  headers: WebhookHeaders,',
+    '  secret: string | Uint8Array,',
+    '  options?: VerifyWebhookOptions,',
+    `): Promise<${unionName}> {`,
+    `  return verifySignedWebhook<${unionName}>(payload, headers, secret, options);`,
+    '}',
+    '',
+  ];
 }
 
 function indentText(text: string, by: string): string {
@@ -313,6 +375,7 @@ function methodSource(
   env: SchemaEnv,
   ir: IrDocument,
   taken: NameAllocator,
+  docs: SdkMethodDoc[],
 ): string[] {
   const n = opNames.get(op)!;
   const notes: string[] = [];
@@ -327,6 +390,11 @@ function methodSource(
   const lines = doc(notes.join('\n\n'), op.deprecated);
   const param = paramsRequired(plan, env) ? `params: ${n.params}` : `params: ${n.params} = {}`;
   const key = str(op.operationId);
+  const http = `${op.method.toUpperCase()} ${op.path}`;
+  const parameters = `(${paramsRequired(plan, env) ? 'params' : 'params?'}: ${n.params}, options?: RequestOptions)`;
+  const summary = op.summary ?? op.description;
+  const returns = op.pagination ? `PagePromise<${n.response}>` : `Promise<${n.response}>`;
+  docs.push({ name, parameters, returns, http, ...(summary ? { summary } : {}) });
   if (op.pagination) {
     lines.push(`  ${name}(${param}, options?: RequestOptions): PagePromise<${n.response}, PageItem<${n.response}>> {`);
     lines.push(`    return this.#client.paginate(${key}, params, options);`, '  }');
@@ -345,6 +413,7 @@ function methodSource(
           'then resolves to the last polled body. Rejects with WaitTimeoutError after `options.timeout` ms (default 10 min).',
       ),
     );
+    docs.push({ name: waitName, parameters: `(job: ${n.response}, options?: WaitOptions)`, returns: `Promise<${pollResponse}>`, http: `polls ${op.asyncJob.poll}`, summary: `Polls the job of \`${name}\` until it is one of: ${terminal}.` });
     lines.push(`  ${waitName}(job: ${n.response}, options?: WaitOptions): Promise<${pollResponse}> {`);
     lines.push(`    return this.#client.waitForJob(${key}, job, options) as Promise<${pollResponse}>;`, '  }');
   }

@@ -102,3 +102,28 @@ describe('bad specs name the JSON pointer of the offending node', () => {
     expect(errorOf(() => fromYaml(yaml)).message).toContain(message);
   });
 });
+
+describe('webhooks (OpenAPI 3.1)', () => {
+  it('reads each event with its body, and names a bad one by pointer', () => {
+    const ir = fromYaml(`
+openapi: 3.1.0
+info: { title: T, version: '1' }
+paths: {}
+webhooks:
+  thing.done:
+    post:
+      summary: A thing is done
+      requestBody:
+        content:
+          application/json:
+            schema: { $ref: '#/components/schemas/ThingDone' }
+components:
+  schemas:
+    ThingDone: { type: object, properties: { type: { const: thing.done } } }
+`);
+    expect(ir.webhooks).toMatchObject([{ name: 'thing.done', method: 'post', summary: 'A thing is done', pointer: '#/webhooks/thing.done/post' }]);
+    expect(ir.webhooks[0]!.body!.contents[0]!.contentType).toBe('application/json');
+    expect(fromYaml(`openapi: 3.1.0\ninfo: { title: T, version: '1' }\npaths: {}\n`).webhooks).toEqual([]);
+    expect(() => fromYaml(`openapi: 3.1.0\ninfo: { title: T, version: '1' }\nwebhooks:\n  x:\n    post: 3\n`)).toThrow('#/webhooks/x/post');
+  });
+});

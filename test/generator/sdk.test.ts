@@ -106,13 +106,13 @@ export async function usage(): Promise<void> {
   // @ts-expect-error no such method
   c.things.nope();
   const issues = new ValidationError('x').issues;
-  const event = verifyWebhook<{ type: string }>('{}', {}, 'whsec_');
+  const event: Promise<unknown> = verifyWebhook('{}', {}, 'whsec_');
   void [more, tags, gone, tree, state, viaRequest, viaCall, dynamic, issues, event];
 }
 `;
 
 const SPEC_USAGE = `
-import { Lavendly, InsufficientCreditsError, type Render, type Workflow } from './sdk.gen';
+import { Lavendly, InsufficientCreditsError, verifyWebhook, type Render, type Workflow } from './sdk.gen';
 
 const client = new Lavendly({ apiKey: 'k' });
 
@@ -131,6 +131,14 @@ export async function usage(): Promise<void> {
   } catch (e) {
     if (e instanceof InsufficientCreditsError) void e.needed;
   }
+  // The spec's webhooks type the verified event: narrowing on type gives each event's data.
+  const event = await verifyWebhook('{}', {}, 'whsec_');
+  if (event.type === 'render.failed') void event.data.error?.code;
+  if (event.type === 'generation.finished') void event.data.scenes[0]?.status;
+  // @ts-expect-error only some events carry a render id
+  void event.data.render_id;
+  // @ts-expect-error no such event
+  if (event.type === 'render.started') void event;
   void [ok, again];
 }
 `;

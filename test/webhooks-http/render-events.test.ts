@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { verifyWebhook } from '../../generated/sdk-runtime.gen.js';
+import { verifyWebhook } from '../../generated/sdk.gen.js';
+import { schemas } from '../../generated/validators.gen.js';
 import { startJobWorker } from '../../src/cli/commands/worker.js';
 import { createGenerationService, type GenerationService } from '../../src/generation/index.js';
 import type { RunningWorker } from '../../src/jobs/worker-main.js';
@@ -89,9 +90,16 @@ describe.each(testDatabases())('render events reach a receiver that was down (%s
     try {
       await until('render.succeeded at the receiver', async () => back.bodies.some((b) => JSON.parse(b.body).type === 'render.succeeded'));
       const got = back.bodies.find((b) => JSON.parse(b.body).type === 'render.succeeded')!;
-      const event = verifyWebhook<any>(got.body, got.headers as Record<string, string>, ep.json.secret);
+      const event = await verifyWebhook(got.body, got.headers as Record<string, string>, ep.json.secret);
       new Webhook(ep.json.secret).verify(got.body, got.headers as Record<string, string>);
+      if (event.type !== 'render.succeeded') throw new Error(`unexpected ${event.type}`);
       expect(event.data.render_id).toBe(render.json.id);
+      // Every delivered body is what the spec's `webhooks` declare.
+      for (const b of back.bodies) {
+        const body = JSON.parse(b.body) as { type: string };
+        const schema = { 'render.succeeded': schemas.RenderSucceededEvent, 'render.failed': schemas.RenderFailedEvent, 'scene.generated': schemas.SceneGeneratedEvent, 'generation.finished': schemas.GenerationFinishedEvent, 'balance.low': schemas.BalanceLowEvent }[body.type];
+        expect(schema?.safeParse(body).error, b.body).toBeUndefined();
+      }
       expect(got.headers['webhook-id']).toBe(failing.event_id);
 
       // The render just made is what publish_video posts.

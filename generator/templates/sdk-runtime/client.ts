@@ -1,9 +1,8 @@
 /**
  * The HTTP client: fetch with timeouts, retries with jitter that honour Retry-After, one
  * idempotency key across the retries of a call, pagination and job polling.
- * Part of the SDK runtime (see index.ts): only Node built-ins and sibling files may be imported.
+ * Part of the SDK runtime (see index.ts): only web-standard globals (fetch, Web Crypto) and sibling files may be used.
  */
-import { randomUUID } from 'node:crypto';
 import type { OperationDescriptor, OperationTypes, RequestParts } from './descriptors.js';
 import { ConnectionError, errorFromResponse, TimeoutError, WaitTimeoutError } from './errors.js';
 import { PagePromise, type PageItem } from './pages.js';
@@ -183,7 +182,7 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
     for (const [k, v] of Object.entries(options.headers ?? {})) headers.set(k, v);
     if (op.idempotencyHeader && !headers.has(op.idempotencyHeader)) {
       // One key for every attempt of this call: that is what makes the retries safe.
-      headers.set(op.idempotencyHeader, options.idempotencyKey ?? randomUUID());
+      headers.set(op.idempotencyHeader, options.idempotencyKey ?? crypto.randomUUID());
     }
     const body = encodeBody(op, parts.body, headers);
     const retriable = isIdempotentCall(op) && !(body instanceof ReadableStream);

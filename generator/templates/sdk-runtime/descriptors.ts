@@ -1,7 +1,7 @@
 /**
  * What the generated client tells the runtime about each operation: where each flattened
  * argument goes on the wire, the body, idempotency, pagination and the job it starts.
- * Part of the SDK runtime (see index.ts): only Node built-ins and sibling files may be imported.
+ * Part of the SDK runtime (see index.ts): only web-standard globals (fetch, Web Crypto) and sibling files may be used.
  */
 export type ArgLocation = 'path' | 'query' | 'header' | 'body';
 

@@ -1,6 +1,6 @@
 /**
  * The errors the SDK throws: one class per kind of failure, built from the API's error envelope.
- * Part of the SDK runtime (see index.ts): only Node built-ins and sibling files may be imported.
+ * Part of the SDK runtime (see index.ts): only web-standard globals (fetch, Web Crypto) and sibling files may be used.
  */
 import { retryAfterMs } from './wire.js';
 

@@ -6,11 +6,13 @@
  * descriptors, and it does the HTTP (fetch, no dependencies), retries, idempotency keys, timeouts,
  * typed errors, pagination, job polling and webhook verification.
  *
- * Only Node built-ins and sibling files may be imported: these files ship inside the SDK.
+ * Only web-standard globals (fetch, Web Crypto, TextEncoder) and sibling files may be used: these
+ * files ship inside the SDK, which runs on Node 20+, browsers, Deno, Bun and workers.
+ * `verifyWebhook` is exported by the generated client, typed with the spec's webhook events.
  */
 export * from './descriptors.js';
 export * from './errors.js';
 export * from './client.js';
 export { retryAfterMs, splitParams } from './wire.js';
 export * from './pages.js';
-export * from './webhooks.js';
+export { signWebhook, WebhookVerificationError, type VerifyWebhookOptions, type WebhookHeaders } from './webhooks.js';

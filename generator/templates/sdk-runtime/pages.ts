@@ -1,6 +1,6 @@
 /**
  * Cursor pagination: a promise of the first page that also iterates every item of every page.
- * Part of the SDK runtime (see index.ts): only Node built-ins and sibling files may be imported.
+ * Part of the SDK runtime (see index.ts): only web-standard globals (fetch, Web Crypto) and sibling files may be used.
  */
 import { LavendlyError } from './errors.js';
 

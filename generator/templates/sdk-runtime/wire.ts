@@ -1,7 +1,7 @@
 /**
  * Requests on the wire: flattened params split by location, path and query encoding, bodies
  * encoded by content type, responses read by theirs.
- * Part of the SDK runtime (see index.ts): only Node built-ins and sibling files may be imported.
+ * Part of the SDK runtime (see index.ts): only web-standard globals (fetch, Web Crypto) and sibling files may be used.
  */
 import type { OperationDescriptor, RequestParts } from './descriptors.js';
 

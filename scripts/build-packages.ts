@@ -1,0 +1,57 @@
+/**
+ * `npm run build:packages [-- sdk mcp]`: builds the publishable packages under packages/ from the
+ * generated sources (run `npm run generate` first when the spec changed).
+ *   packages/sdk  @lavendly/sdk: generated/sdk.gen.ts (+ runtime, types) -> ESM + CommonJS + .d.ts/.d.cts,
+ *                 no dependencies; generated/sdk-api.gen.md -> api.md. The JS is minified except for
+ *                 names (stack traces and `error.name` stay readable); the declarations are not.
+ * Output goes to packages/<name>/dist (git-ignored); `npm pack packages/<name>` then packs it.
+ */
+import { copyFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, type Options } from 'tsup';
+
+const ROOT = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
+const at = (...parts: string[]) => path.join(ROOT, ...parts);
+
+/** What every package build shares: no source maps, no minification (readable in node_modules). */
+const common: Options = {
+  config: false,
+  silent: true,
+  target: 'es2022',
+  splitting: false,
+  sourcemap: false,
+  treeshake: false,
+  tsconfig: at('tsconfig.json'),
+};
+
+async function buildSdk(): Promise<void> {
+  const outDir = at('packages/sdk/dist');
+  await rm(outDir, { recursive: true, force: true });
+  await build({
+    ...common,
+    entry: { index: at('generated/sdk.gen.ts') },
+    format: ['esm', 'cjs'],
+    platform: 'neutral',
+    outDir,
+    minifyWhitespace: true,
+    minifySyntax: true,
+    keepNames: true,
+    dts: { entry: { index: at('generated/sdk.gen.ts') } },
+  });
+  // The declarations once, in index.d.cts (CommonJS, for `require`); index.d.ts (ESM, for `import`)
+  // re-exports them, which an ES module may do from a CommonJS one. Half the install size.
+  await writeFile(path.join(outDir, 'index.d.ts'), "export * from './index.cjs';\n");
+  await copyFile(at('generated/sdk-api.gen.md'), at('packages/sdk/api.md'));
+}
+
+const builders: Record<string, () => Promise<void>> = { sdk: buildSdk };
+
+const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(builders);
+for (const name of wanted) {
+  const run = builders[name];
+  if (!run) throw new Error(`unknown package '${name}' (known: ${Object.keys(builders).join(', ')})`);
+  const started = performance.now();
+  await run();
+  console.log(`built packages/${name} in ${Math.round(performance.now() - started)} ms`);
+}
