@@ -8,7 +8,10 @@
  *
  * Settings come from the parent through the environment: BENCH_BASELINE (auth-log | plain),
  * BENCH_SAME_FOOTPRINT (1: the baseline also builds the full app, unserved),
- * BENCH_RESPONSE_VALIDATION (off | log | throw), BENCH_PROFILE (1: a CPU profile to tmp/bench-prof).
+ * BENCH_RESPONSE_VALIDATION (off | log | throw), BENCH_PROFILE (1: a CPU profile to tmp/bench-prof),
+ * BENCH_TELEMETRY (off | metrics | tracing | all: the full server's metrics and tracing; spans go
+ * over OTLP to BENCH_OTLP_URL, a sink in the parent). BENCH_BASELINE=full makes the baseline the full
+ * stack with telemetry off, so the ratio is the cost of telemetry alone.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -50,9 +53,10 @@ async function serve(mode: Mode, label: string): Promise<void> {
   const { workflow } = await createWorkflow(db, account.id, { name: 'Bench fox', shots: SHOTS });
 
   let server: http.Server;
-  if (mode === 'full') {
+  if (mode === 'full' || process.env.BENCH_BASELINE === 'full') {
     const { createApp, startServer } = await import('../src/http/app.js');
-    const app = await createApp({ config, db, services, logger });
+    const telemetry = mode === 'full' ? await benchTelemetry(process.env.BENCH_TELEMETRY ?? 'off', db, logger) : undefined;
+    const app = await createApp({ config, db, services, logger, telemetry });
     server = (await startServer({ app, db, logger, port: 0 })).server;
   } else {
     server = await bareServer(db, account.id, services, process.env.BENCH_BASELINE === 'plain' ? null : logger);
@@ -71,6 +75,23 @@ async function serve(mode: Mode, label: string): Promise<void> {
   const controlPort = (control.address() as { port: number }).port;
   if (process.env.BENCH_PROFILE) await profileUntilSigint(label);
   process.stdout.write(`${JSON.stringify({ port, controlPort, key: apiKey.key, workflowId: workflow.id })}\n`);
+}
+
+/**
+ * Metrics and/or tracing as `serve` would run them. Spans are really exported, over OTLP/HTTP to
+ * the parent's sink (on the load generator's cores), so serialising and posting them is measured
+ * and receiving them is not.
+ */
+async function benchTelemetry(which: string, db: import('../src/db/knex.js').Db, logger: import('pino').Logger) {
+  if (!['off', 'metrics', 'tracing', 'all'].includes(which)) throw new Error(`--telemetry must be off, metrics, tracing or all (got ${which})`);
+  const { startTelemetry } = await import('../src/telemetry/index.js');
+  const tracesUrl = process.env.BENCH_OTLP_URL;
+  if ((which === 'tracing' || which === 'all') && !tracesUrl) throw new Error('BENCH_OTLP_URL is not set');
+  const tracing = which === 'tracing' || which === 'all'
+    ? { tracesUrl: tracesUrl!, headers: {}, serviceName: 'lavendly-bench', sampleRatio: 1 }
+    : null;
+  const metrics = { enabled: which === 'metrics' || which === 'all', token: null, port: null };
+  return startTelemetry({ host: '127.0.0.1', metrics, tracing }, { db, logger });
 }
 
 /**

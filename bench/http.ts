@@ -7,10 +7,12 @@
  *   npx tsx bench/http.ts [--seconds 2] [--rounds 5] [--sessions 1] [--concurrency 16] [--max 20000]
  *     [--ops get,create] [--control] [--baseline auth-log|plain] [--footprint same|own] [--pin on|off]
  *     [--response-validation off|log|throw]   (default off: the production setting; tests use throw)
+ *     [--telemetry off|metrics|tracing|all]    (default off: the full server's metrics / OTLP tracing)
  *
  * What the ratio isolates is what the target names, generated routing + validation + envelope:
  * - `--baseline auth-log` (default): the baseline authenticates the API key and writes the access
- *   log line too, as the stack does; `plain` leaves both out.
+ *   log line too, as the stack does; `plain` leaves both out; `full` is the full stack itself with
+ *   telemetry off, which with `--telemetry all` gives the cost of metrics + tracing per request.
  * - `--footprint same` (default): the baseline process also builds the full app without serving it,
  *   so both processes hold the same code and heap and the ratio is per-request work only.
  * - `--control` adds a second bare server measured like the others: its ratio to the first
@@ -225,11 +227,14 @@ function report(settings: Settings, tally: Tally): void {
   });
   const row = (label: string, r: Result) =>
     `${label.padEnd(36)} ${r.rps.toFixed(0).padStart(6)} req/s   p50 ${r.p50.toFixed(2).padStart(6)} ms   p99 ${r.p99.toFixed(2).padStart(6)} ms   server CPU ${r.cpuUs.toFixed(0).padStart(5)} us/req   (${r.count} requests, ${r.errors} errors)`;
-  const labels: Record<Contender, string> = { full: 'full stack', control: 'bare Koa again (A/A control)' };
+  // With --baseline full the "bare" processes serve the full stack with telemetry off.
+  const baseline = process.env.BENCH_BASELINE === 'full' ? 'full, telemetry off' : 'bare Koa';
+  const telemetry = process.env.BENCH_TELEMETRY && process.env.BENCH_TELEMETRY !== 'off' ? `, telemetry ${process.env.BENCH_TELEMETRY}` : '';
+  const labels: Record<Contender, string> = { full: `full stack${telemetry}`, control: `${baseline} again (A/A control)` };
   for (const op of settings.ops) {
     const name = op === 'get' ? 'get_workflow' : 'create_workflow';
     const bare = med(tally.runs[`${op}/bare`]!);
-    console.log(row(`${name} bare Koa`, bare));
+    console.log(row(`${name} ${baseline}`, bare));
     for (const c of settings.contenders) {
       const r = med(tally.runs[`${op}/${c}`]!);
       const ratios = tally.ratios[`${op}/${c}`]!;
@@ -243,6 +248,14 @@ function report(settings: Settings, tally: Tally): void {
   }
 }
 
+/** A collector stand-in for the servers' spans: reads and drops each OTLP post. Never holds the process open. */
+async function otlpSink(): Promise<string> {
+  const sink = http.createServer((req, res) => { req.resume(); req.on('end', () => res.end('{}')); });
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', () => resolve()));
+  sink.unref();
+  return `http://127.0.0.1:${(sink.address() as { port: number }).port}/v1/traces`;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -252,11 +265,14 @@ async function main(): Promise<void> {
       'response-validation': { type: 'string', default: 'off' }, ops: { type: 'string', default: 'get,create' },
       control: { type: 'boolean', default: false }, pin: { type: 'string', default: 'on' },
       baseline: { type: 'string', default: 'auth-log' }, footprint: { type: 'string', default: 'same' },
+      telemetry: { type: 'string', default: 'off' },
     },
   });
   // Read by the server processes (bench/http-server.ts).
   process.env.BENCH_RESPONSE_VALIDATION = values['response-validation'];
-  process.env.BENCH_BASELINE = values.baseline === 'plain' ? 'plain' : 'auth-log';
+  process.env.BENCH_BASELINE = values.baseline === 'plain' || values.baseline === 'full' ? values.baseline : 'auth-log';
+  process.env.BENCH_TELEMETRY = values.telemetry;
+  if (values.telemetry === 'tracing' || values.telemetry === 'all') process.env.BENCH_OTLP_URL = await otlpSink();
   process.env.BENCH_SAME_FOOTPRINT = values.footprint === 'own' ? '0' : '1';
   const settings: Settings = {
     seconds: Number(values.seconds), concurrency: Number(values.concurrency), rounds: Number(values.rounds),
@@ -270,7 +286,7 @@ async function main(): Promise<void> {
   const db = process.env.DATABASE_URL ? 'PostgreSQL' : 'SQLite';
   console.log(`HTTP stack bench: ${db}, ${os.cpus().length} cores, Node ${process.version}, ${settings.concurrency} connections, `
     + `${settings.seconds} s per scenario, ${sessions} session(s) x ${settings.rounds} interleaved rounds (medians), `
-    + `response validation ${values['response-validation']}, baseline ${process.env.BENCH_BASELINE}`
+    + `response validation ${values['response-validation']}, telemetry ${values.telemetry}, baseline ${process.env.BENCH_BASELINE}`
     + `${process.env.BENCH_SAME_FOOTPRINT === '1' ? ' with the same footprint' : ', own footprint'}, server flags ${nodeFlags.join(' ') || 'none'}, `
     + `${pinning ? `servers on core ${pinning.server}, load on ${pinning.load}` : 'not pinned'}`);
   const tally: Tally = { runs: {}, ratios: {}, cpuRatios: {}, bySession: {} };
