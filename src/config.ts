@@ -37,6 +37,14 @@ export interface Config {
   metrics: { enabled: boolean; token: string | null; port: number | null };
   /** OpenTelemetry tracing over OTLP/HTTP; null when no endpoint is configured (the SDK is then never loaded). */
   tracing: TracingConfig | null;
+  /** pino level: fatal, error, warn, info, debug, trace or silent. */
+  logLevel: LogLevel;
+  /** `auto`: pretty lines when stdout is a terminal, JSON lines otherwise. */
+  logFormat: 'auto' | 'json' | 'pretty';
+  /** After SIGTERM, /readyz answers 503 this long before the listener closes (load balancers move on). */
+  shutdownDelayMs: number;
+  /** After SIGTERM, how long requests and jobs in flight may take before jobs are handed back. */
+  shutdownGraceMs: number;
 }
 
 export interface TracingConfig {
@@ -47,6 +55,63 @@ export interface TracingConfig {
   serviceName: string;
   /** Share of new traces recorded (0..1); a sampled parent from `traceparent` is always followed. */
   sampleRatio: number;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** A setting the process cannot start with; the CLI prints its message as one line and exits. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Whole numbers only: `Number('')`, `Number('0x10')` and `Number('1e3')` are not settings. */
+export function integerSetting(name: string, raw: string | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const n = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max} (got '${raw}')`);
+  }
+  return n;
+}
+
+function oneOf<T extends string>(name: string, raw: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')} (got '${raw}')`);
+  return raw as T;
+}
+
+/**
+ * Only PostgreSQL speaks the dialect the migrations and queries are written for. The URL may
+ * hold a password, so only its scheme is ever echoed back.
+ */
+function databaseUrl(raw: string | undefined): string | null {
+  if (!raw) return null;
+  let scheme: string;
+  try {
+    scheme = new URL(raw).protocol;
+  } catch {
+    throw new ConfigError('DATABASE_URL is not a URL (expected postgres://user:password@host:5432/database)');
+  }
+  if (scheme !== 'postgres:' && scheme !== 'postgresql:') {
+    throw new ConfigError(`DATABASE_URL must be a postgres:// or postgresql:// URL; ${scheme}// databases are not supported (leave it unset for the embedded SQLite file)`);
+  }
+  return raw;
+}
+
+function publicUrl(raw: string | undefined, port: number): string {
+  if (raw === undefined || raw === '') return `http://localhost:${port}`;
+  let url: URL | null = null;
+  try {
+    url = new URL(raw);
+  } catch {
+    // reported below
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new ConfigError(`LAVENDLY_PUBLIC_URL must be an http:// or https:// URL (got '${raw}')`);
+  return raw;
 }
 
 /** The providers a capability can be wired to; `local` is the built-in ffmpeg set. */
@@ -138,32 +203,33 @@ export function modelsFromEnv(env: NodeJS.ProcessEnv = process.env): ModelsConfi
   return config;
 }
 
+/** Reads and checks every setting; throws a ConfigError naming the first bad one. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const port = Number(env.PORT ?? 8090);
-  const host = env.HOST ?? '127.0.0.1';
-  const validation = env.LAVENDLY_RESPONSE_VALIDATION ?? 'log';
-  if (!['off', 'log', 'throw'].includes(validation)) {
-    throw new Error(`LAVENDLY_RESPONSE_VALIDATION must be off, log or throw (got ${validation})`);
-  }
+  const port = integerSetting('PORT', env.PORT, 8090, 0, 65535);
   return {
     port,
-    host,
-    dataDir: path.resolve(env.LAVENDLY_DATA_DIR ?? './data'),
-    databaseUrl: env.DATABASE_URL || null,
-    publicBaseUrl: env.LAVENDLY_PUBLIC_URL ?? `http://localhost:${port}`,
-    signingSecret: env.LAVENDLY_SIGNING_SECRET ?? null,
-    idempotencyWindowS: Number(env.LAVENDLY_IDEMPOTENCY_WINDOW_S ?? 300),
+    host: env.HOST || '127.0.0.1',
+    dataDir: path.resolve(env.LAVENDLY_DATA_DIR || './data'),
+    databaseUrl: databaseUrl(env.DATABASE_URL),
+    publicBaseUrl: publicUrl(env.LAVENDLY_PUBLIC_URL, port),
+    signingSecret: env.LAVENDLY_SIGNING_SECRET || null,
+    idempotencyWindowS: integerSetting('LAVENDLY_IDEMPOTENCY_WINDOW_S', env.LAVENDLY_IDEMPOTENCY_WINDOW_S, 300, 1),
     idempotencyLeaseS: positive(env, 'LAVENDLY_IDEMPOTENCY_LEASE_S', 30),
-    rateLimitPerMinute: Number(env.LAVENDLY_RATE_LIMIT_PER_MINUTE ?? 600),
+    rateLimitPerMinute: integerSetting('LAVENDLY_RATE_LIMIT_PER_MINUTE', env.LAVENDLY_RATE_LIMIT_PER_MINUTE, 600, 0),
     authFailuresPerMinute: positive(env, 'LAVENDLY_AUTH_FAILURES_PER_MINUTE', 30),
     headersTimeoutS: positive(env, 'LAVENDLY_HEADERS_TIMEOUT_S', 10),
     requestTimeoutS: positive(env, 'LAVENDLY_REQUEST_TIMEOUT_S', 900),
     bodyIdleTimeoutS: positive(env, 'LAVENDLY_BODY_IDLE_TIMEOUT_S', 30),
     maxConnections: positive(env, 'LAVENDLY_MAX_CONNECTIONS', 4096),
-    responseValidation: validation as Config['responseValidation'],
+    responseValidation: oneOf('LAVENDLY_RESPONSE_VALIDATION', env.LAVENDLY_RESPONSE_VALIDATION, ['off', 'log', 'throw'] as const, 'log'),
     models: modelsFromEnv(env),
     metrics: metricsFromEnv(env),
     tracing: tracingFromEnv(env),
+    logLevel: oneOf('LOG_LEVEL', env.LOG_LEVEL, LOG_LEVELS, 'info'),
+    logFormat: oneOf('LAVENDLY_LOG_FORMAT', env.LAVENDLY_LOG_FORMAT, ['auto', 'json', 'pretty'] as const, 'auto'),
+    shutdownDelayMs: integerSetting('LAVENDLY_SHUTDOWN_DELAY_MS', env.LAVENDLY_SHUTDOWN_DELAY_MS, 0, 0),
+    // 8 s: inside the 10 s a container runtime waits between SIGTERM and SIGKILL.
+    shutdownGraceMs: integerSetting('LAVENDLY_SHUTDOWN_GRACE_MS', env.LAVENDLY_SHUTDOWN_GRACE_MS, 8_000, 0),
   };
 }
 
@@ -172,7 +238,7 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number (got ${raw})`);
+  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`${name} must be a positive number (got '${raw}')`);
   return n;
 }
 

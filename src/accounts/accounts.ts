@@ -122,3 +122,28 @@ export async function countAccounts(db: Db): Promise<number> {
   const row = await db('accounts').count<{ n: string | number }[]>({ n: '*' }).first();
   return Number(row?.n ?? 0);
 }
+
+export interface AccountSummary {
+  id: string;
+  name: string;
+  created_at: string;
+  /** Credits granted minus credits charged, and the part of it held by open reservations. */
+  balance: number;
+  reserved: number;
+  /** Keys not revoked. */
+  active_keys: number;
+}
+
+/** Every account, oldest first, with its balance and how many live keys it has (operators' view). */
+export async function listAccounts(db: Db): Promise<AccountSummary[]> {
+  const keys = db('api_keys').whereNull('revoked_at').groupBy('account_id').select('account_id').count({ n: '*' }).as('k');
+  const rows = await db('accounts as a')
+    .leftJoin('balances as b', 'b.account_id', 'a.id')
+    .leftJoin(keys, 'k.account_id', 'a.id')
+    .orderBy([{ column: 'a.created_at' }, { column: 'a.id' }])
+    .select('a.id', 'a.name', 'a.created_at', 'b.balance', 'b.reserved', 'k.n');
+  return rows.map((r) => ({
+    id: r.id, name: r.name, created_at: r.created_at,
+    balance: Number(r.balance ?? 0), reserved: Number(r.reserved ?? 0), active_keys: Number(r.n ?? 0),
+  }));
+}

@@ -1,24 +1,52 @@
+#!/usr/bin/env node
 /**
  * `lavendly <command>`: the command table. Each command is a module exporting a `Command`; add
- * yours to `commands` (the worker, mcp and channels commands join here).
+ * yours to `commands`. Commands whose names share a first word form a group (`lavendly accounts`
+ * lists its commands). Errors print as one `lavendly: error: ...` line: exit code 2 for a usage
+ * mistake, 1 for anything else (a bad setting, a busy port, an unreachable database).
  */
+import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { ConfigError } from '../config.js';
+import { ListenError } from '../http/app.js';
+import { VERSION } from '../version.js';
 import { UsageError, type Command, type CommandIo } from './command.js';
-import { accountsCreate, keysCreate, keysRevoke } from './commands/accounts.js';
+import { accountsCreate, accountsList, keysCreate, keysRevoke } from './commands/accounts.js';
 import { serveCommand } from './commands/serve.js';
 import { mcpCommand } from '../mcp/command.js'; // MCP over stdio (src/mcp)
 import { workerCommand } from './commands/worker.js'; // job worker without the API
 import { channelsConnect } from './commands/channels.js';
 
-export const commands: Command[] = [serveCommand, workerCommand, accountsCreate, keysCreate, keysRevoke, channelsConnect, mcpCommand];
+export const commands: Command[] = [
+  serveCommand, workerCommand, accountsCreate, accountsList, keysCreate, keysRevoke, channelsConnect, mcpCommand,
+];
+
+function table(io: CommandIo, list: Command[]): void {
+  const width = Math.max(...list.map((c) => c.name.length));
+  for (const c of list) io.out(`  ${c.name.padEnd(width)}  ${c.summary}`);
+}
 
 function help(io: CommandIo): void {
+  io.out(`lavendly ${VERSION}: the Lavendly API server, its workers and operator commands`);
+  io.out('');
   io.out('Usage: lavendly <command> [options]');
   io.out('');
-  const width = Math.max(...commands.map((c) => c.name.length));
-  for (const c of commands) io.out(`  ${c.name.padEnd(width)}  ${c.summary}`);
+  table(io, commands);
   io.out('');
-  io.out('`lavendly <command> --help` shows a command\'s options.');
+  io.out('Options: --help (on any command or group), --version');
+}
+
+function groupHelp(io: CommandIo, group: string, members: Command[]): void {
+  io.out(`Usage: lavendly ${group} <command> [options]`);
+  io.out('');
+  table(io, members);
+  io.out('');
+  io.out(`\`lavendly ${group} <command> --help\` shows a command's options.`);
+}
+
+function commandHelp(io: CommandIo, command: Command): void {
+  io.out(command.summary);
+  io.out(`Usage: ${command.usage}`);
 }
 
 /** Picks the longest command name that prefixes argv ('keys create' before 'keys'). */
@@ -31,38 +59,78 @@ function find(argv: string[]): { command: Command; rest: string[] } | null {
   return null;
 }
 
+const isHelp = (a: string | undefined) => a === '--help' || a === '-h';
+
+/** Failures an operator fixes from the message alone: no stack trace, no command usage. */
+function message(err: unknown): string {
+  if (err instanceof ConfigError || err instanceof ListenError) return err.message;
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'ECONNREFUSED' || e?.code === 'ENOTFOUND' || e?.code === 'ETIMEDOUT' || e?.code === '28P01' || e?.code === '3D000') {
+    return `cannot reach the database: ${e.message}`;
+  }
+  return e?.message ?? String(err);
+}
+
 export async function main(argv: string[], io: CommandIo = {
   env: process.env, out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`),
 }): Promise<number> {
-  if (!argv.length || argv[0] === 'help' || argv[0] === '--help' || argv[0] === '-h') {
+  const usageError = (text: string, show: () => void) => {
+    io.err(`lavendly: error: ${text}`);
+    show();
+    return 2;
+  };
+  if (argv[0] === '--version' || argv[0] === '-V' || argv[0] === 'version') {
+    io.out(VERSION);
+    return 0;
+  }
+  if (!argv.length || argv[0] === 'help' || isHelp(argv[0])) {
+    if (!argv.length) return usageError('no command given', () => help({ ...io, out: io.err }));
     help(io);
-    return argv.length ? 0 : 2;
+    return 0;
   }
   const found = find(argv);
   if (!found) {
-    io.err(`lavendly: unknown command '${argv.join(' ')}'`);
-    help(io);
-    return 2;
+    const members = commands.filter((c) => c.name.split(' ')[0] === argv[0] && c.name.includes(' '));
+    if (members.length) {
+      if (argv.length === 1 || isHelp(argv[1])) {
+        if (argv.length === 1) return usageError(`'${argv[0]}' needs a command`, () => groupHelp({ ...io, out: io.err }, argv[0]!, members));
+        groupHelp(io, argv[0]!, members);
+        return 0;
+      }
+      return usageError(`unknown command '${argv[0]} ${argv[1]}'`, () => groupHelp({ ...io, out: io.err }, argv[0]!, members));
+    }
+    return usageError(`unknown command '${argv[0]}'`, () => io.err('Run `lavendly --help` for the list of commands.'));
   }
-  if (found.rest.includes('--help') || found.rest.includes('-h')) {
-    io.out(`${found.command.summary}\nUsage: ${found.command.usage}`);
+  if (found.rest.some(isHelp)) {
+    commandHelp(io, found.command);
     return 0;
   }
   try {
     return await found.command.run(found.rest, io);
   } catch (err) {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.err(`lavendly ${found.command.name}: ${(err as Error).message}`);
-      io.err(`Usage: ${found.command.usage}`);
-      return 2;
+      return usageError((err as Error).message, () => io.err(`Usage: ${found.command.usage}`));
     }
-    io.err(`lavendly ${found.command.name}: ${(err as Error).message}`);
+    io.err(`lavendly: error: ${message(err)}`);
     return 1;
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
+/** True when this file is the program node runs (directly, or through the package's bin link). */
+function isEntry(): boolean {
+  if (!process.argv[1]) return false;
+  try {
+    return import.meta.url === pathToFileURL(fs.realpathSync(process.argv[1])).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntry()) {
+  // Exit explicitly: a command is over when main resolves, whatever handles (a database pool, a
+  // timer) something forgot to close; a failed start must never leave a process hanging.
+  main(process.argv.slice(2)).then((code) => process.exit(code), (err) => {
+    process.stderr.write(`lavendly: error: ${message(err)}\n`);
+    process.exit(1);
   });
 }

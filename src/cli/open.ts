@@ -5,6 +5,11 @@ import { createDb, migrate, type Db } from '../db/knex.js';
 export async function openData(env: NodeJS.ProcessEnv): Promise<{ config: Config; db: Db }> {
   const config = loadConfig(env);
   const db = createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  await migrate(db);
+  try {
+    await migrate(db);
+  } catch (err) {
+    await db.destroy().catch(() => {});
+    throw err;
+  }
   return { config, db };
 }

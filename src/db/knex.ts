@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { migrations } from '../../migrations/index.js';
+import { databaseHealth } from './health.js';
 
 export type Db = Knex;
 export type DbKind = 'sqlite' | 'postgres';
@@ -24,12 +25,16 @@ export function dbKind(db: Db): DbKind {
 export function createDb(options: DbOptions): Db {
   if (options.databaseUrl) {
     const searchPath = options.pgSchema ? [options.pgSchema] : undefined;
-    return knexFactory({
+    const db: Db = knexFactory({
       client: 'pg',
       connection: options.databaseUrl,
       searchPath,
       pool: { min: 0, max: 10 },
+      // knex prints a stack trace per failed connection attempt; the health tracker turns them
+      // into one line per change of state (src/db/health.ts).
+      log: { warn: (message: string) => databaseHealth(db).knexWarning(message) },
     });
+    return db;
   }
   fs.mkdirSync(options.dataDir, { recursive: true });
   const filename = path.join(options.dataDir, options.sqliteFile ?? 'lavendly.sqlite');

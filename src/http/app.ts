@@ -17,6 +17,9 @@ import { mcpHttp } from '../mcp/http.js';
 import { apiDocs } from './docs.js';
 import { createLimitedServer, DEFAULT_SERVER_LIMITS, type ServerLimits } from './server-limits.js';
 import type { Telemetry } from '../telemetry/index.js';
+import { probes } from './probes.js';
+import { databaseHealth } from '../db/health.js';
+import { failureLog } from '../util/failure-log.js';
 
 export interface AppDeps {
   config: Config;
@@ -73,8 +76,10 @@ export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
   // Mounts that own paths outside the API, skipped by API requests (one prefix check instead of a
   // middleware each): MCP over Streamable HTTP at /mcp, calling this server's API with the caller's
   // key (src/mcp/http.ts); stored files behind signed, expiring URLs (`/files/<key>?exp=..&sig=..`);
-  // the reference page; Prometheus metrics at /metrics when on.
+  // the reference page; Prometheus metrics at /metrics when on; the operators' probes
+  // (src/http/probes.ts).
   app.use(outsideApi(basePath, [
+    probes({ draining: () => app.draining, health: databaseHealth(deps.db) }),
     mcpHttp({ accounts: deps.services.accounts, basePath, authFailures: runtime.authFailures }),
     serveSignedFiles(deps.services.storage),
     docs.pages,
@@ -136,6 +141,19 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
+/** Why the server could not listen, in words an operator can act on (no stack trace). */
+export class ListenError extends Error {
+  constructor(readonly code: string | undefined, host: string, port: number, cause: unknown) {
+    const why = code === 'EADDRINUSE' ? 'the port is already in use (set PORT or --port)'
+      : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges; set PORT or --port)'
+        : code === 'EADDRNOTAVAIL' ? `${host} is not an address of this machine (set HOST or --host)`
+          : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? `the host name ${host} does not resolve (set HOST or --host)`
+            : (cause as Error).message;
+    super(`cannot listen on ${host}:${port}: ${why}`, { cause });
+    this.name = 'ListenError';
+  }
+}
+
 export async function startServer(opts: {
   app: LavendlyApp;
   db: Db;
@@ -148,28 +166,39 @@ export async function startServer(opts: {
   onClose?: () => Promise<void>;
   /** Timeouts and the connection cap (default: the configuration's defaults). */
   limits?: ServerLimits;
+  /** On close, how long /readyz answers 503 before the listener closes (default 0). */
+  drainDelayMs?: number;
 }): Promise<RunningServer> {
   const server = createLimitedServer(opts.app.callback(), opts.limits ?? DEFAULT_SERVER_LIMITS);
   answerClientErrors(server, opts.logger);
   server.keepAliveTimeout = 5_000;
+  const port = opts.port ?? 0;
+  const hostName = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
+    const failed = (err: NodeJS.ErrnoException) => reject(new ListenError(err.code, hostName, port, err));
+    server.once('error', failed);
+    server.listen(port, hostName, () => {
+      server.off('error', failed);
       resolve();
     });
   });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const health = databaseHealth(opts.db);
+  health.start(opts.logger);
   // Once a minute: expired idempotency keys, and staging files of transfers that crashed midway.
   // The timer never holds the process open.
   const store = new IdempotencyStore(opts.db, { windowS: 1 });
   const storage = opts.app.storage;
+  const sweepLog = failureLog(opts.logger, 'idempotency key sweep');
+  const stagingLog = failureLog(opts.logger, 'staging file sweep');
   const sweep = setInterval(() => {
-    store.sweep().catch((err) => opts.logger.warn({ err }, 'idempotency sweep failed'));
+    store.sweep().then(sweepLog.succeeded, sweepLog.failed);
     storage.sweepStaging()
-      .then((n) => { if (n) opts.logger.info({ files: n }, 'removed abandoned staging files'); })
-      .catch((err) => opts.logger.warn({ err }, 'staging sweep failed'));
+      .then((n) => {
+        stagingLog.succeeded();
+        if (n) opts.logger.info({ files: n }, 'removed abandoned staging files');
+      }, stagingLog.failed);
   }, 60_000);
   sweep.unref();
   let closing: Promise<void> | null = null;
@@ -180,7 +209,9 @@ export async function startServer(opts: {
     close(graceMs = 10_000) {
       closing ??= (async () => {
         clearInterval(sweep);
+        // Readiness fails first, so a load balancer stops sending before the listener goes away.
         opts.app.draining = true;
+        if (opts.drainDelayMs) await new Promise((r) => setTimeout(r, opts.drainDelayMs));
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         const timer = setTimeout(() => server.closeAllConnections(), graceMs);
@@ -188,6 +219,7 @@ export async function startServer(opts: {
         await closed;
         clearTimeout(timer);
         if (opts.onClose) await opts.onClose();
+        health.stop();
         if (opts.closeDb !== false) await opts.db.destroy();
         opts.logger.info('server stopped');
       })();

@@ -1,5 +1,6 @@
 import type Koa from 'koa';
 import pino, { type DestinationStream, type Logger } from 'pino';
+import prettyStream from 'pino-pretty';
 
 /**
  * Paths pino blanks out wherever they appear in a log line. Access logs never include request
@@ -12,15 +13,31 @@ export const REDACT_PATHS = [
   'signingSecret', '*.signingSecret', 'config.signingSecret', 'databaseUrl', '*.databaseUrl',
 ];
 
-export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
+export interface LoggerOptions {
+  level?: string;
+  /** Where lines go (tests capture them); default stdout. */
+  destination?: DestinationStream;
+  /** `auto` (default): pretty lines when stdout is a terminal, JSON lines otherwise. */
+  format?: 'auto' | 'json' | 'pretty';
+}
+
+/**
+ * The process's one logger. Every line a long-running command writes (banners included) goes
+ * through it, so stdout is either all JSON lines (a pipe, a container, a log shipper) or all
+ * pretty lines (a person at a terminal), never a mix.
+ */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const format = options.format ?? 'auto';
+  const pretty = !options.destination && (format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true));
   return pino(
     {
-      level: options.level ?? process.env.LOG_LEVEL ?? 'info',
+      level: options.level ?? 'info',
       base: { service: 'lavendly' },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    options.destination,
+    // In-process and synchronous (no transport thread): lines are out before an exit.
+    pretty ? prettyStream({ sync: true, destination: 1, translateTime: 'SYS:HH:MM:ss.l', ignore: 'service' }) : options.destination,
   );
 }
 

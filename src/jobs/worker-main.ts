@@ -2,6 +2,8 @@ import type { Config } from '../config.js';
 import { createDb, migrate, type Db } from '../db/knex.js';
 import { expireReservations } from '../ledger/ledger.js';
 import type { FailureHook } from './queue.js';
+import { databaseHealth } from '../db/health.js';
+import { failureLog } from '../util/failure-log.js';
 import { Worker, type HandlerEntry, type WorkerLogger } from './worker.js';
 
 export interface RunWorkerOptions {
@@ -61,6 +63,9 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
   const db = options.db ?? createDb({ databaseUrl: options.config.databaseUrl, dataDir: options.config.dataDir });
   if (options.migrate ?? ownDb) await migrateWithRetry(db);
   const log = options.logger;
+  // One line when the database goes away and one when it is back (src/db/health.ts).
+  const health = databaseHealth(db);
+  if (ownDb && log) health.start(log);
   const worker = new Worker({
     db,
     handlers: options.handlers,
@@ -76,10 +81,14 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
 
   const sweepMs = options.sweepReservationsMs === undefined ? 30_000 : options.sweepReservationsMs;
   let sweeping: Promise<unknown> = Promise.resolve();
+  const sweepLog = failureLog(log, 'releasing expired credit reservations');
   const sweep = sweepMs === null ? undefined : setInterval(() => {
     sweeping = expireReservations(db)
-      .then((n) => { if (n > 0) log?.info({ expired: n }, 'released expired credit reservations'); })
-      .catch((err) => log?.error({ err: String(err) }, 'expiring reservations failed'));
+      .then((n) => {
+        sweepLog.succeeded();
+        if (n > 0) log?.info({ expired: n }, 'released expired credit reservations');
+      })
+      .catch((err) => sweepLog.failed(err));
   }, sweepMs);
   sweep?.unref();
 
@@ -97,7 +106,10 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
       try {
         await worker.stop(o);
         await sweeping;
-        if (ownDb) await db.destroy();
+        if (ownDb) {
+          health.stop();
+          await db.destroy();
+        }
       } finally {
         resolveDone();
       }

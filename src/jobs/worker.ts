@@ -7,6 +7,7 @@ import {
   type FailureHook, type Job, type JobFailure,
 } from './queue.js';
 import { listenForJobs, onLocalEnqueue } from './wake.js';
+import { failureLog } from '../util/failure-log.js';
 
 export interface JobContext {
   /** Aborted when the job is canceled, its lease was lost (another worker may now run it), or the
@@ -213,6 +214,7 @@ export class Worker {
   private async poll(): Promise<void> {
     const types = [...this.handlers.keys()];
     let lastReap = 0;
+    const polling = failureLog(this.log, 'worker poll', { worker: this.workerId });
     while (!this.stopping) {
       try {
         if (Date.now() - lastReap >= this.reapMs) {
@@ -225,8 +227,9 @@ export class Worker {
           for (const job of jobs) this.launch(job);
           if (jobs.length === 0) break;
         }
+        polling.succeeded();
       } catch (err) {
-        this.log.error({ err: errorText(err), worker: this.workerId }, 'worker poll failed');
+        polling.failed(err);
       }
       if (this.stopping) break;
       // At capacity: a finishing job wakes us; idle: an enqueue wakes us, else poll after pollMs.

@@ -9,6 +9,8 @@ export interface SweeperOptions {
   /** Default 60 s: the job queue does the timely work; this only catches what it missed. */
   intervalMs?: number;
   onError?: (err: unknown) => void;
+  /** After a sweep that did not fail (lets the caller log a recovery once). */
+  onSuccess?: () => void;
 }
 
 /**
@@ -25,6 +27,7 @@ export function startSweeper(db: Knex, options: SweeperOptions = {}): { stop(): 
       try {
         await runDuePublications(db, options.publish ?? {});
         await runDueDeliveries(db, webhooks);
+        options.onSuccess?.();
       } catch (err) {
         options.onError?.(err);
       } finally {

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { commands, main } from '../../src/cli/main.js';
+import { runCli } from '../helpers/cli-run.js';
 import { startServe } from '../../src/cli/commands/serve.js';
 import { createLogger } from '../../src/http/logging.js';
 import { freshDb, testDatabases } from '../helpers/db.js';
@@ -20,7 +21,10 @@ function io(env: NodeJS.ProcessEnv) {
   return { out, err, io: { env, out: (l: string) => out.push(l), err: (l: string) => err.push(l) } };
 }
 
-const silent = () => createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
+/** A logger whose lines land in `lines` (the banner goes through the logger). */
+function capturing(lines: string[]) {
+  return createLogger({ level: 'info', destination: new Writable({ write: (c, _e, cb) => { lines.push(String(c)); cb(); } }) });
+}
 
 describe.each(testDatabases())('lavendly CLI on %s', (kind) => {
   it('serve creates a development account once, and the CLI manages keys the server honours', async () => {
@@ -28,10 +32,16 @@ describe.each(testDatabases())('lavendly CLI on %s', (kind) => {
     const env = { LAVENDLY_DATA_DIR: fresh.dataDir, DATABASE_URL: fresh.databaseUrl ?? '', LAVENDLY_AUTH_CACHE_MS: '0' };
     try {
       const first = io(env);
-      const s1 = await startServe(first.io, { port: 0, logger: silent() });
+      const firstLog: string[] = [];
+      const s1 = await startServe(first.io, { port: 0, logger: capturing(firstLog) });
       expect(s1.devKey).toMatch(/^lvd_/);
-      expect(first.out.join('\n')).toContain(s1.devKey!);
-      expect(first.out.join('\n')).toContain('1000 credits');
+      // The key goes to people (stderr) once; the log says the account was made, without the key.
+      expect(first.err.join('\n')).toMatch(/^Created development account acc_\S+ with 1000 credits\.\n/);
+      expect(first.err.join('\n')).toContain(`export LAVENDLY_API_KEY=${s1.devKey}`);
+      expect(first.out).toEqual([]);
+      const banner = firstLog.map((l) => JSON.parse(l)).find((l) => /development account/.test(l.msg));
+      expect(banner).toMatchObject({ credits: 1000, account_id: expect.stringMatching(/^acc_/) });
+      expect(firstLog.join('\n')).not.toContain(s1.devKey!);
       const base = `${s1.running.origin}/v1`;
       const list = await call(`${base}/workflows`, { key: s1.devKey! });
       expect(list.status).toBe(200);
@@ -56,9 +66,10 @@ describe.each(testDatabases())('lavendly CLI on %s', (kind) => {
 
       await s1.running.close();
       const again = io(env);
-      const s2 = await startServe(again.io, { port: 0, logger: silent() });
+      const againLog: string[] = [];
+      const s2 = await startServe(again.io, { port: 0, logger: capturing(againLog) });
       expect(s2.devKey).toBeNull();
-      expect(again.out.join('\n')).not.toContain('lvd_');
+      expect(againLog.join('\n')).not.toContain('lvd_');
       await s2.running.close();
     } finally {
       await fresh.close();
@@ -71,12 +82,23 @@ describe('lavendly CLI usage', () => {
     const h = io({});
     expect(await main(['--help'], h.io)).toBe(0);
     expect(h.out.join('\n')).toContain('accounts create');
+    expect(h.out.join('\n')).toContain('accounts list');
     const u = io({});
     expect(await main(['nope'], u.io)).toBe(2);
+    expect(u.err[0]).toBe("lavendly: error: unknown command 'nope'");
     const m = io({ LAVENDLY_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'lvd-cli-')) });
     expect(await main(['accounts', 'create', '--credits', 'x', '--name', 'n'], m.io)).toBe(2);
     expect(await main(['keys', 'revoke'], m.io)).toBe(2);
     expect(await main(['accounts', 'create', '--name', 'n', '--bogus'], m.io)).toBe(2);
+    expect(await main(['serve', '--port', 'abc'], m.io)).toBe(2);
+    // Every error line has the same prefix; each is followed by the command's usage.
+    expect(m.err.filter((l) => !l.startsWith('Usage: '))).toEqual([
+      'lavendly: error: --credits must be a whole number >= 0 (got x)',
+      'lavendly: error: --key-id is required',
+      expect.stringMatching(/^lavendly: error: Unknown option '--bogus'/),
+      "lavendly: error: --port must be a port number from 0 to 65535 (got 'abc')",
+    ]);
+    expect(m.err.filter((l) => l.startsWith('Usage: '))).toHaveLength(4);
   });
 
   it('the bin launcher runs from a checkout', async () => {
@@ -90,5 +112,48 @@ describe('lavendly CLI usage', () => {
     });
     expect(revoke).toContain('revoked');
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('groups, --help on every command, --version and accounts list', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lvd-cli-'));
+    const env = { ...process.env, LAVENDLY_DATA_DIR: dir, DATABASE_URL: '' };
+    try {
+      // Spawned: the program entry, its output and its exit codes.
+      const group = await runCli(['accounts', '--help'], env);
+      expect(group.code).toBe(0);
+      expect(group.stdout).toMatch(/Usage: lavendly accounts <command>/);
+      expect(group.stdout).toContain('accounts create');
+      expect(group.stdout).toContain('accounts list');
+      const version = await runCli(['--version'], env);
+      expect(version).toMatchObject({ code: 0, stdout: `${JSON.parse(fs.readFileSync('package.json', 'utf8')).version}\n` });
+      const wrong = await runCli(['channels', 'disconnect'], env);
+      expect(wrong.code).toBe(2);
+      expect(wrong.stderr.split('\n')[0]).toBe("lavendly: error: unknown command 'channels disconnect'");
+      expect(wrong.stderr).toContain('channels connect');
+
+      const bare = io(env);
+      expect(await main(['keys'], bare.io)).toBe(2);
+      expect(bare.err[0]).toBe("lavendly: error: 'keys' needs a command");
+      for (const c of commands) {
+        const h = io(env);
+        expect(await main([...c.name.split(' '), '--help'], h.io), c.name).toBe(0);
+        expect(h.out.join('\n'), c.name).toContain(`Usage: lavendly ${c.name}`);
+      }
+      const empty = io(env);
+      expect(await main(['accounts', 'list'], empty.io)).toBe(0);
+      expect(empty.out[0]).toMatch(/^no accounts yet/);
+      const created = io(env);
+      await main(['accounts', 'create', '--name', 'Ops team', '--credits', '7', '--json'], created.io);
+      const acct = JSON.parse(created.out[0]!);
+      const listed = await runCli(['accounts', 'list'], env);
+      expect(listed.code).toBe(0);
+      expect(listed.stdout.split('\n')[0]).toMatch(/^ID\s+NAME\s+CREDITS\s+RESERVED\s+KEYS\s+CREATED$/);
+      expect(listed.stdout).toMatch(new RegExp(`^${acct.account_id}\\s+Ops team\\s+7\\s+0\\s+1\\s`, 'm'));
+      const json = io(env);
+      await main(['accounts', 'list', '--json'], json.io);
+      expect(JSON.parse(json.out[0]!)).toEqual([{ id: acct.account_id, name: 'Ops team', created_at: acct.created_at, balance: 7, reserved: 0, active_keys: 1 }]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { createAccount, createApiKey, revokeApiKey, type CreditGranter } from '../../accounts/accounts.js';
+import { createAccount, createApiKey, listAccounts, revokeApiKey, type CreditGranter } from '../../accounts/accounts.js';
 import { grant } from '../../ledger/index.js';
 import { UsageError, type Command } from '../command.js';
 import { openData } from '../open.js';
@@ -37,6 +37,30 @@ export const accountsCreate: Command = {
         io.out(`account ${account.id} (${account.name}) with ${credits} credits`);
         io.out(`API key ${apiKey.id} [${apiKey.scopes.join(', ') || 'no scopes'}]: ${apiKey.key}`);
         io.out('Keep the key now: it is stored only as a hash and cannot be shown again.');
+      }
+      return 0;
+    } finally {
+      await db.destroy();
+    }
+  },
+};
+
+export const accountsList: Command = {
+  name: 'accounts list',
+  summary: 'List the accounts: id, name, balance and live keys (the ids other commands take).',
+  usage: 'lavendly accounts list [--json]',
+  async run(args, io) {
+    const { values } = parseArgs({ args, strict: true, options: { json: { type: 'boolean' } } });
+    const { db } = await openData(io.env);
+    try {
+      const accounts = await listAccounts(db);
+      if (values.json) io.out(JSON.stringify(accounts));
+      else if (!accounts.length) io.out('no accounts yet (`lavendly serve` creates a development account on first start)');
+      else {
+        const rows = [['ID', 'NAME', 'CREDITS', 'RESERVED', 'KEYS', 'CREATED'],
+          ...accounts.map((a) => [a.id, a.name, String(a.balance), String(a.reserved), String(a.active_keys), a.created_at])];
+        const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+        for (const r of rows) io.out(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
       }
       return 0;
     } finally {

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { countAccounts } from '../../accounts/accounts.js';
-import type { Config } from '../../config.js';
+import { integerSetting, type Config } from '../../config.js';
 import type { Db } from '../../db/knex.js';
 import { createApp, startServer, type RunningServer } from '../../http/app.js';
 import type { Services } from '../../http/context.js';
@@ -9,8 +9,9 @@ import { createLogger } from '../../http/logging.js';
 import { serverLimits } from '../../http/server-limits.js';
 import { createServices } from '../../http/services.js';
 import { startTelemetry } from '../../telemetry/index.js';
-import type { Command, CommandIo } from '../command.js';
+import { UsageError, type Command, type CommandIo } from '../command.js';
 import { openData } from '../open.js';
+import { untilSignal } from '../signals.js';
 import { jobWorkerSidecar } from './worker.js'; // the job worker beside the API (generation, webhooks, publishing)
 
 export interface ServeContext {
@@ -30,61 +31,79 @@ export const serveSidecars: ServeSidecar[] = [jobWorkerSidecar];
 
 export const DEV_ACCOUNT_CREDITS = 1000;
 
-/** Starts the API (and sidecars) as `serve` does; the caller decides when to stop it. */
+/**
+ * Starts the API (and sidecars) as `serve` does; the caller decides when to stop it. Everything
+ * that can fail (settings, database, the port) fails before anything is created, and what was
+ * opened is closed again, so a failed start leaves nothing behind and holds the process open for
+ * nothing.
+ */
 export async function startServe(io: CommandIo, opts: { port?: number; host?: string; logger?: Logger } = {}): Promise<{
   running: RunningServer; ctx: ServeContext; baseUrl: string; devKey: string | null;
 }> {
   const { config, db } = await openData(io.env);
-  const logger = opts.logger ?? createLogger();
-  const authCacheTtlMs = io.env.LAVENDLY_AUTH_CACHE_MS !== undefined ? Number(io.env.LAVENDLY_AUTH_CACHE_MS) : undefined;
-  const services = await createServices({ config, db, logger, authCacheTtlMs });
-  const ctx: ServeContext = { config, db, services, logger };
-  const jsonBodyLimit = io.env.LAVENDLY_JSON_BODY_LIMIT ? Number(io.env.LAVENDLY_JSON_BODY_LIMIT) : undefined;
-  const telemetry = await startTelemetry(config, { db, logger });
-  const app = await createApp({ config, db, services, logger, jsonBodyLimit, telemetry });
-
-  // First start on an empty database: a development account, its key printed this once.
-  let devKey: string | null = null;
-  if ((await countAccounts(db)) === 0) {
-    const { account, apiKey } = await services.accounts.createAccount({ name: 'Development', credits: DEV_ACCOUNT_CREDITS });
-    devKey = apiKey.key;
-    io.out(`Created development account ${account.id} with ${DEV_ACCOUNT_CREDITS} credits.`);
-    io.out(`Its API key (shown only now, stored as a hash): ${apiKey.key}`);
-    io.out(`  export LAVENDLY_API_KEY=${apiKey.key}`);
-  }
-
   const stops: (() => Promise<void>)[] = [];
-  const running = await startServer({
-    app, db, logger, port: opts.port ?? config.port, host: opts.host ?? config.host, limits: serverLimits(config),
-    onClose: async () => {
-      for (const stop of stops.reverse()) await stop().catch((err) => logger.error({ err }, 'sidecar stop failed'));
-      await telemetry.shutdown();
-    },
-  });
-  for (const sidecar of serveSidecars) stops.push(await sidecar(ctx));
-  const baseUrl = `${config.publicBaseUrl.replace(/\/+$/, '')}/v1`;
-  io.out(`Lavendly API listening on ${running.origin} (base URL ${baseUrl}, ${config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`})`);
-  return { running, ctx, baseUrl, devKey };
+  let running: RunningServer | null = null;
+  try {
+    const logger = opts.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
+    const authCacheTtlMs = io.env.LAVENDLY_AUTH_CACHE_MS ? integerSetting('LAVENDLY_AUTH_CACHE_MS', io.env.LAVENDLY_AUTH_CACHE_MS, 5_000, 0) : undefined;
+    const jsonBodyLimit = io.env.LAVENDLY_JSON_BODY_LIMIT ? integerSetting('LAVENDLY_JSON_BODY_LIMIT', io.env.LAVENDLY_JSON_BODY_LIMIT, 1 << 20, 1) : undefined;
+    const services = await createServices({ config, db, logger, authCacheTtlMs });
+    const ctx: ServeContext = { config, db, services, logger };
+    const telemetry = await startTelemetry(config, { db, logger });
+    stops.push(() => telemetry.shutdown()); // stopped last (the list runs in reverse)
+    const app = await createApp({ config, db, services, logger, jsonBodyLimit, telemetry });
+    running = await startServer({
+      app, db, logger, port: opts.port ?? config.port, host: opts.host ?? config.host, limits: serverLimits(config),
+      drainDelayMs: config.shutdownDelayMs,
+      onClose: async () => {
+        for (const stop of stops.reverse()) await stop().catch((err) => logger.error({ err }, 'sidecar stop failed'));
+      },
+    });
+
+    // First start on an empty database: a development account, its key shown this once. The key
+    // goes to stderr, the process's channel for people (CLI errors go there too), never into a
+    // log line: stdout holds log lines only, and logs get shipped and kept.
+    let devKey: string | null = null;
+    if ((await countAccounts(db)) === 0) {
+      const { account, apiKey } = await services.accounts.createAccount({ name: 'Development', credits: DEV_ACCOUNT_CREDITS });
+      devKey = apiKey.key;
+      io.err(`Created development account ${account.id} with ${DEV_ACCOUNT_CREDITS} credits.`);
+      io.err(`Its API key (shown only now, stored as a hash): ${apiKey.key}`);
+      io.err(`  export LAVENDLY_API_KEY=${apiKey.key}`);
+      logger.info({ account_id: account.id, credits: DEV_ACCOUNT_CREDITS },
+        `created development account ${account.id} with ${DEV_ACCOUNT_CREDITS} credits; its API key went to stderr, once`);
+    }
+    for (const sidecar of serveSidecars) stops.push(await sidecar(ctx));
+    const baseUrl = `${config.publicBaseUrl.replace(/\/+$/, '')}/v1`;
+    logger.info({ origin: running.origin, base_url: baseUrl, database: config.databaseUrl ? 'postgres' : 'sqlite' },
+      `Lavendly API listening on ${running.origin} (base URL ${baseUrl}, ${config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`})`);
+    return { running, ctx, baseUrl, devKey };
+  } catch (err) {
+    if (running) await running.close(0).catch(() => {});
+    else {
+      for (const stop of stops.reverse()) await stop().catch(() => {});
+      await db.destroy().catch(() => {});
+    }
+    throw err;
+  }
+}
+
+function port(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) > 65535) throw new UsageError(`--port must be a port number from 0 to 65535 (got '${value}')`);
+  return Number(value);
 }
 
 export const serveCommand: Command = {
   name: 'serve',
-  summary: 'Run the API server (env PORT, HOST, LAVENDLY_DATA_DIR, DATABASE_URL).',
+  summary: 'Run the API server and a jobs worker (env PORT, HOST, LAVENDLY_DATA_DIR, DATABASE_URL).',
   usage: 'lavendly serve [--port N] [--host H]',
   async run(args, io) {
     const { values } = parseArgs({ args, strict: true, options: { port: { type: 'string' }, host: { type: 'string' } } });
-    const { running, ctx } = await startServe(io, { port: values.port ? Number(values.port) : undefined, host: values.host });
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        ctx.logger.info({ signal }, 'shutting down');
-        running.close().then(resolve, (err) => {
-          ctx.logger.error({ err }, 'shutdown failed');
-          resolve();
-        });
-      };
-      process.once('SIGINT', () => stop('SIGINT'));
-      process.once('SIGTERM', () => stop('SIGTERM'));
-    });
+    const { running, ctx } = await startServe(io, { port: port(values.port), host: values.host });
+    const signal = await untilSignal();
+    ctx.logger.info({ signal }, 'shutting down: no new connections, finishing requests and jobs in flight');
+    await running.close(ctx.config.shutdownGraceMs);
     return 0;
   },
 };

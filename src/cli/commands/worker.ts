@@ -22,7 +22,9 @@ import { FileStorage } from '../../storage/index.js';
 import { webhookJobHandlers, webhookOptionsFromEnv, type WebhookOptions } from '../../webhooks/index.js';
 import { loadConfig } from '../../config.js';
 import { startTelemetry } from '../../telemetry/index.js';
-import type { Command } from '../command.js';
+import { failureLog } from '../../util/failure-log.js';
+import { UsageError, type Command } from '../command.js';
+import { untilSignal } from '../signals.js';
 import type { ServeSidecar } from './serve.js';
 
 export interface JobHandlerDeps {
@@ -92,14 +94,15 @@ export async function startJobWorker(o: StartJobWorkerOptions): Promise<RunningW
     handleSignals: o.handleSignals,
   });
   // Safety net beside the queue: due publications and webhook deliveries whose job was lost.
-  const sweeper = startSweeper(running.db, {
-    publish, webhooks,
-    onError: (err) => o.logger.error({ err: String(err) }, 'publication/webhook sweep failed'),
-  });
+  const sweepLog = failureLog(o.logger, 'publication/webhook sweep');
+  const sweeper = startSweeper(running.db, { publish, webhooks, onError: sweepLog.failed, onSuccess: sweepLog.succeeded });
   // Temporary files of renders and transfers whose process was killed: swept now and every 10 min.
+  const partialsLog = failureLog(o.logger, 'temporary file sweep');
   const sweepPartials = () => storage.sweepPartials()
-    .then((n) => { if (n) o.logger.info({ files: n }, 'removed unfinished temporary files'); })
-    .catch((err) => o.logger.warn({ err: String(err) }, 'temporary file sweep failed'));
+    .then((n) => {
+      partialsLog.succeeded();
+      if (n) o.logger.info({ files: n }, 'removed unfinished temporary files');
+    }, partialsLog.failed);
   void sweepPartials();
   const partials = setInterval(sweepPartials, 10 * 60_000);
   partials.unref();
@@ -116,7 +119,7 @@ export const jobWorkerSidecar: ServeSidecar = async (ctx) => {
     webhooks: ctx.services.webhookOptions as Partial<WebhookOptions> | undefined,
   });
   ctx.logger.info({ worker: running.worker.workerId }, 'job worker started beside the API');
-  return () => running.stop({ abortAfterMs: 10_000 });
+  return () => running.stop({ abortAfterMs: ctx.config.shutdownGraceMs });
 };
 
 export const workerCommand: Command = {
@@ -125,19 +128,25 @@ export const workerCommand: Command = {
   usage: 'lavendly worker [--concurrency N]',
   async run(args, io) {
     const { values } = parseArgs({ args, strict: true, options: { concurrency: { type: 'string' } } });
-    const config = loadConfig(io.env);
-    const logger = createLogger();
-    const concurrency = values.concurrency ? Number(values.concurrency) : undefined;
-    if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
-      throw new Error(`--concurrency must be an integer >= 1 (got ${values.concurrency})`);
+    const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+    if (concurrency !== undefined && (!/^\d+$/.test(values.concurrency!) || concurrency < 1)) {
+      throw new UsageError(`--concurrency must be a whole number >= 1 (got '${values.concurrency}')`);
     }
-    const running = await startJobWorker({ config, env: io.env, logger, concurrency, handleSignals: true });
+    const config = loadConfig(io.env);
+    const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+    const running = await startJobWorker({ config, env: io.env, logger, concurrency });
     // Metrics only with a port to scrape them on (a worker has no API port); tracing as configured.
     // Started once the worker has opened its database: a job claimed in these first moments goes unobserved.
     const telemetry = await startTelemetry({ ...config, metrics: { ...config.metrics, enabled: config.metrics.enabled && config.metrics.port !== null } }, { db: running.db, logger });
-    io.out(`Lavendly worker ${running.worker.workerId} running (${config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`}).`);
-    await running.done;
+    logger.info({ worker: running.worker.workerId, database: config.databaseUrl ? 'postgres' : 'sqlite' },
+      `Lavendly worker ${running.worker.workerId} running (${config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`})`);
+    const signal = await Promise.race([untilSignal(), running.done.then(() => null)]);
+    if (signal) {
+      logger.info({ signal }, 'shutting down: no new jobs; jobs in flight finish or go back to the queue');
+      await running.stop({ abortAfterMs: config.shutdownGraceMs });
+    }
     await telemetry.shutdown();
+    logger.info({ worker: running.worker.workerId }, 'worker stopped');
     return 0;
   },
 };
