@@ -1,23 +1,18 @@
-import fs from 'node:fs';
 import { catalog } from '../generated/catalog.gen.js';
 import type { TelemetryHandlers } from '../generated/handlers.gen.js';
 import type * as T from '../generated/types.gen.js';
+import { databaseHealth } from '../src/db/health.js';
 import { dbKind } from '../src/db/knex.js';
 import type { AppContext } from '../src/http/context.js';
 import { queueDepth } from '../src/jobs/index.js';
 import { currentMonth, monthlyUsage, topSpenders } from '../src/generation/index.js';
+import { VERSION } from '../src/version.js';
 
-const VERSION: string = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 const PLATFORMS: readonly string[] = ['youtube', 'tiktok', 'local'];
 
-async function databaseOk(ctx: AppContext): Promise<boolean> {
-  try {
-    await ctx.db.raw('select 1');
-    return true;
-  } catch (err) {
-    ctx.logger.warn({ err }, 'status: database ping failed');
-    return false;
-  }
+/** A fresh ping, bounded in time; a change of state is logged once by the tracker, not per call. */
+function databaseOk(ctx: AppContext): Promise<boolean> {
+  return databaseHealth(ctx.db).check();
 }
 
 export const telemetryHandlers = {

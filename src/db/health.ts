@@ -74,7 +74,7 @@ export class DatabaseHealth {
 
   /** knex's `log.warn`: connection failures mark the database down, anything else is logged. */
   knexWarning(message: string): void {
-    if (CONNECTION_WARNING.test(message)) this.set('down', message.split('\n')[0]);
+    if (CONNECTION_WARNING.test(message)) this.set('down', message.split('\n')[0]!.replace(CONNECTION_WARNING, '').replace(/^:\s*/, ''));
     else if (this.log) this.log.warn({ source: 'knex' }, message);
     else console.warn(message);
   }

@@ -65,7 +65,9 @@ export function accessLogWriter(logger: Logger): (ctx: Koa.Context, startedNs: b
       ip: ctx.ip,
       user_agent: ctx.get('user-agent') || undefined,
     };
-    if (status >= 500 && status !== 501) access.error(line, 'request');
+    // Probes come every few seconds and their state changes are logged on their own.
+    if (line.path === '/livez' || line.path === '/readyz') access.debug(line, 'request');
+    else if (status >= 500 && status !== 501) access.error(line, 'request');
     else access.info(line, 'request');
   };
 }
