@@ -80,7 +80,7 @@ export interface JobListener {
  * Reconnects with backoff if the connection drops; the caller's poll covers the gap. Elsewhere a
  * no-op.
  */
-export function listenForJobs(db: Knex, fn: () => void, onError: (err: unknown) => void): JobListener {
+export function listenForJobs(db: Knex, fn: () => void, onError: (err: unknown) => void, onListening?: () => void): JobListener {
   if (dbKind(db) !== 'postgres') return { close: async () => {} };
   const client = db.client as {
     acquireRawConnection(): Promise<RawPgConnection>;
@@ -107,6 +107,7 @@ export function listenForJobs(db: Knex, fn: () => void, onError: (err: unknown) 
       if (closed) { await client.destroyRawConnection(mine).catch(() => {}); return; }
       conn = mine;
       delayMs = 100;
+      onListening?.();
       fn(); // jobs enqueued while we were not listening
     } catch (err) {
       if (c) await client.destroyRawConnection(c).catch(() => {});

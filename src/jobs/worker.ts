@@ -202,7 +202,9 @@ export class Worker {
 
   private async loop(): Promise<void> {
     const unsubscribe = onLocalEnqueue(this.db, () => this.wake());
-    const listener = listenForJobs(this.db, () => this.wake(), (err) => this.log.warn({ err: errorText(err), worker: this.workerId }, 'job notifications unavailable; polling'));
+    // While the database is away the LISTEN connection fails at every retry: one line, not one each.
+    const notifications = failureLog(this.log, 'job notifications (LISTEN; polling meanwhile)', { worker: this.workerId });
+    const listener = listenForJobs(this.db, () => this.wake(), notifications.failed, notifications.succeeded);
     try {
       await this.poll();
     } finally {
