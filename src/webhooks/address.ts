@@ -54,8 +54,11 @@ export async function resolveWebhookTarget(raw: string, policy: AddressPolicy = 
   }
   if (answers.length === 0) throw new AddressRefusedError(`the host '${target.host}' does not resolve`);
   for (const a of answers) {
-    const why = refusalFor(a.address, policy, target.port);
-    if (why) throw new AddressRefusedError(`the host '${target.host}' resolves to a refused address: ${why}`);
+    // What a name means inside our network is not the caller's to learn: the refusal names the
+    // host only, never the address it resolved to or the range that address is in.
+    if (refusalFor(a.address, policy, target.port)) {
+      throw new AddressRefusedError(`the host '${target.host}' resolves to an address webhooks may not reach (internal or reserved)`);
+    }
   }
   const first = answers[0]!;
   return { url: target.url, address: first.address, family: first.family === 6 ? 6 : 4 };
