@@ -1,18 +1,23 @@
 /**
  * `npm run generate [-- --spec FILE --out DIR --only types,validators --check]`
- * Builds the IR once, runs every emitter, writes `*.gen.ts` into the out dir (wiping stale ones),
- * or with --check writes nothing and exits 1 listing every file that differs.
+ * Builds the IR once, runs every emitter, writes `*.gen.ts` into the out dir and publishable
+ * packages' generated files under the packages dir (wiping stale ones), or with --check writes
+ * nothing and exits 1 listing every file that differs.
  */
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildIr, SpecError } from './ir.js';
-import { DEFAULT_OUT, DEFAULT_SPEC, createEmitContext, regenerateCommandFor, type EmittedFile } from './emitters/emitter.js';
+import {
+  DEFAULT_OUT, DEFAULT_PACKAGES, DEFAULT_SPEC, GENERATED_MARKER, createEmitContext, regenerateCommandFor, type EmittedFile,
+} from './emitters/emitter.js';
 import { loadEmitters } from './emitters/registry.js';
 
 export interface GenerateOptions {
   spec?: string;
   out?: string;
+  /** Where publishable packages go: default `packages` (or `<out>/packages` with a custom out). */
+  packages?: string;
   only?: string[];
   check?: boolean;
   /** Called with progress lines (the CLI prints them). */
@@ -21,7 +26,7 @@ export interface GenerateOptions {
 
 export interface GenerateResult {
   files: EmittedFile[];
-  /** Files whose content differs from disk (or that are stale); with check, nothing is written. */
+  /** Paths of files whose content differs from disk (or that are stale); with check, nothing is written. */
   drifted: string[];
   timings: { name: string; ms: number }[];
 }
@@ -53,32 +58,57 @@ export async function generate(opts: GenerateOptions = {}): Promise<GenerateResu
     files.push(...(typeof result === 'string' ? [{ file: emitter.file, text: result }] : result));
   }
   for (const f of files) {
-    if (!GENERATED_FILE.test(f.file)) throw new Error(`emitter output "${f.file}" must end in .gen.ts (or .gen.md for documentation)`);
+    if (f.root === 'packages' ? !f.text.includes(GENERATED_MARKER) : !GENERATED_FILE.test(f.file)) {
+      throw new Error(`emitter output "${f.file}" must ${f.root ? `carry "${GENERATED_MARKER}"` : 'end in .gen.ts (or .gen.md for documentation)'}`);
+    }
   }
+  const packages = displayPath(opts.packages ?? (out === DEFAULT_OUT ? DEFAULT_PACKAGES : path.posix.join(out, DEFAULT_PACKAGES)));
+  /** How `drifted` names a file: bare in the out dir, the path of a package file. */
+  const key = (f: EmittedFile) => (f.root === 'packages' ? path.posix.join(packages, f.file) : f.file);
+  const fsPath = (k: string) => (k.includes('/') ? k : path.posix.join(out, k));
 
-  const existing = await readdir(out).catch(() => [] as string[]);
-  const produced = new Set(files.map((f) => f.file));
-  // With --only, other artifacts are left alone; a full run owns every *.gen.ts / *.gen.md in the directory.
-  const stale = opts.only?.length ? [] : existing.filter((f) => GENERATED_FILE.test(f) && !produced.has(f)).sort();
+  const produced = new Set(files.map(key));
+  // With --only, other artifacts are left alone; a full run owns every *.gen.ts / *.gen.md in the out dir and
+  // every file carrying the generated marker in the package folders it writes to.
+  const stale = opts.only?.length ? [] : await staleFiles(out, packages, files, produced);
   const drifted: string[] = [];
   for (const f of files) {
-    const current = await readFile(path.join(out, f.file), 'utf8').catch(() => null);
-    if (current !== f.text) drifted.push(f.file);
+    const current = await readFile(fsPath(key(f)), 'utf8').catch(() => null);
+    if (current !== f.text) drifted.push(key(f));
   }
   drifted.push(...stale);
 
   if (!opts.check) {
-    await mkdir(out, { recursive: true });
     for (const f of files) {
-      if (drifted.includes(f.file)) await writeFile(path.join(out, f.file), f.text);
-      log(`${drifted.includes(f.file) ? 'wrote    ' : 'unchanged'} ${path.posix.join(out, f.file)} (${(f.text.length / 1024).toFixed(1)} KiB)`);
+      const to = fsPath(key(f));
+      if (drifted.includes(key(f))) {
+        await mkdir(path.dirname(to), { recursive: true });
+        await writeFile(to, f.text);
+      }
+      log(`${drifted.includes(key(f)) ? 'wrote    ' : 'unchanged'} ${to} (${(f.text.length / 1024).toFixed(1)} KiB)`);
     }
+    await mkdir(out, { recursive: true });
     for (const f of stale) {
-      await rm(path.join(out, f));
-      log(`removed   ${path.posix.join(out, f)} (stale)`);
+      await rm(fsPath(f));
+      log(`removed   ${fsPath(f)} (stale)`);
     }
   }
   return { files, drifted, timings };
+}
+
+async function staleFiles(out: string, packages: string, files: EmittedFile[], produced: Set<string>): Promise<string[]> {
+  const existing = (await readdir(out).catch(() => [] as string[])).filter((f) => GENERATED_FILE.test(f));
+  const packageDirs = new Set(files.filter((f) => f.root === 'packages').map((f) => path.posix.join(packages, f.file.split('/')[0]!)));
+  for (const dir of packageDirs) {
+    const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      if (!e.isFile()) continue;
+      const file = displayPath(path.join(e.parentPath, e.name));
+      const head = (await readFile(file, 'utf8').catch(() => '')).slice(0, 1000);
+      if (head.includes(GENERATED_MARKER)) existing.push(file);
+    }
+  }
+  return existing.filter((f) => !produced.has(f)).sort();
 }
 
 async function main(): Promise<number> {
@@ -86,13 +116,14 @@ async function main(): Promise<number> {
     options: {
       spec: { type: 'string' },
       out: { type: 'string' },
+      packages: { type: 'string' },
       only: { type: 'string' },
       check: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
-    console.log('usage: npm run generate -- [--spec spec/openapi.yaml] [--out generated] [--only types,validators,...] [--check]');
+    console.log('usage: npm run generate -- [--spec spec/openapi.yaml] [--out generated] [--packages packages] [--only types,validators,...] [--check]');
     return 0;
   }
   const started = performance.now();
@@ -100,6 +131,7 @@ async function main(): Promise<number> {
     const result = await generate({
       spec: values.spec,
       out: values.out,
+      packages: values.packages,
       only: values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
       check: values.check,
       log: (line) => console.log(line),

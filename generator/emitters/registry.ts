@@ -17,6 +17,7 @@ export const registry: RegistryEntry[] = [
   { name: 'catalog', load: () => import('./catalog.js') },
   { name: 'mcp', load: () => import('./mcp.js') },
   { name: 'sdk', load: () => import('./sdk.js') },
+  { name: 'python', load: () => import('./python.js') },
 ];
 
 export const emitterNames = registry.map((e) => e.name);

@@ -1,0 +1,526 @@
+"""The HTTP core under the generated clients: requests built from operation descriptors, retries
+with backoff and jitter that honour Retry-After, one idempotency key across the attempts of a
+call, typed errors, cursor pages and job polling; once blocking (httpx.Client) and once async
+(httpx.AsyncClient). Part of the Python SDK runtime: standard library and httpx only."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import (
+    AsyncIterator, Awaitable, Callable, Dict, Generator, Generic, Iterator, List, Literal, Mapping, Optional,
+    Tuple, Type, TypedDict, TypeVar, Union, cast,
+)
+from urllib.parse import quote, urlencode
+
+import httpx
+
+from ._exceptions import (
+    APIConnectionError, APIStatusError, APITimeoutError, LavendlyError, WaitTimeoutError, error_from_response,
+)
+
+
+class NotGiven:
+    """The value of an argument that was not passed: left out of the request (None is sent as null)."""
+
+    def __bool__(self) -> Literal[False]:
+        return False
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN = NotGiven()
+
+
+class ArgBinding(TypedDict):
+    """Where one argument goes on the wire."""
+
+    location: Literal["path", "query", "header", "body"]
+    name: str
+    explode: bool
+
+
+class AsyncJob(TypedDict):
+    poll: str
+    args: Dict[str, str]
+    status_field: str
+    terminal: List[str]
+
+
+class Operation(TypedDict):
+    method: str
+    path: str
+    args: Dict[str, ArgBinding]
+    body_mode: Literal["none", "flat", "single"]
+    body_required: bool
+    content_type: Optional[str]
+    idempotency_header: Optional[str]
+    pagination: Optional[str]
+    async_job: Optional[AsyncJob]
+
+
+class RequestOptions(TypedDict, total=False):
+    """Per-call options, the last argument of every method."""
+
+    idempotency_key: str
+    """Idempotent operations: one is generated when absent; reused on every retry."""
+    timeout: float
+    max_retries: int
+    headers: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """What the generated client's constructor was given (None: from the environment, else the spec)."""
+
+    api_key: Optional[str] = None
+    base_url: Optional[str] = None
+    timeout: float = 60.0
+    max_retries: int = 2
+    headers: Mapping[str, str] = field(default_factory=dict)
+    initial_retry_delay: float = 0.5
+    max_retry_delay: float = 8.0
+    max_retry_after: float = 60.0
+
+
+class ClientDefaults(TypedDict):
+    name: str
+    version: str
+    base_url: str
+    env_prefix: str
+    errors_by_code: Mapping[str, Type[APIStatusError]]
+    errors_by_status: Mapping[int, Type[APIStatusError]]
+
+
+class _Request:
+    """One call, ready to send as many times as the retry policy allows."""
+
+    def __init__(self, method: str, url: str, headers: Dict[str, str], content: Optional[bytes],
+                 files: Optional[List[Tuple[str, Tuple[Optional[str], Union[bytes, str]]]]], retriable: bool,
+                 max_retries: int, timeout: float) -> None:
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.content = content
+        self.files = files
+        self.retriable = retriable
+        self.max_retries = max_retries
+        self.timeout = timeout
+
+
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
+
+
+class BaseClient:
+    """What the blocking and the async client share: configuration, request building and the
+    retry policy. Neither sends anything itself."""
+
+    def __init__(self, operations: Mapping[str, Operation], defaults: ClientDefaults, config: ClientConfig) -> None:
+        prefix = defaults["env_prefix"]
+        self._operations = operations
+        self._defaults = defaults
+        self.api_key = config.api_key if config.api_key is not None else os.environ.get(f"{prefix}_API_KEY") or None
+        self.base_url = (config.base_url or os.environ.get(f"{prefix}_BASE_URL") or defaults["base_url"]).rstrip("/")
+        self.timeout = config.timeout
+        self.max_retries = config.max_retries
+        self._headers = dict(config.headers)
+        self._initial_delay = config.initial_retry_delay
+        self._max_delay = config.max_retry_delay
+        self._max_retry_after = config.max_retry_after
+        self._user_agent = f"{defaults['name']}-python/{defaults['version']}"
+
+    def _operation(self, operation_id: str) -> Operation:
+        op = self._operations.get(operation_id)
+        if op is None:
+            raise TypeError(f"unknown operation {operation_id!r}")
+        return op
+
+    def _build(self, operation_id: str, params: Mapping[str, object], options: Optional[RequestOptions]) -> _Request:
+        op = self._operation(operation_id)
+        opts: RequestOptions = options or {}
+        path_values: Dict[str, object] = {}
+        query: List[Tuple[str, str]] = []
+        headers: Dict[str, str] = {"accept": "application/json, */*;q=0.5", "user-agent": self._user_agent}
+        headers.update(self._headers)
+        if self.api_key:
+            headers["authorization"] = f"Bearer {self.api_key}"
+        flat: Dict[str, object] = {}
+        single: object = NOT_GIVEN
+        for arg, value in params.items():
+            if isinstance(value, NotGiven):
+                continue
+            binding = op["args"].get(arg)
+            if binding is None:
+                raise TypeError(f"{operation_id}: unknown argument {arg!r}")
+            where = binding["location"]
+            if where == "path":
+                path_values[binding["name"]] = value
+            elif where == "query":
+                query.extend(_query_pairs(binding, value))
+            elif where == "header":
+                if value is not None:
+                    headers[binding["name"].lower()] = _scalar(value)
+            elif op["body_mode"] == "single":
+                single = value
+            else:
+                flat[binding["name"]] = value
+        headers.update({k.lower(): v for k, v in (opts.get("headers") or {}).items()})
+        key_header = op["idempotency_header"]
+        if key_header and key_header.lower() not in headers:
+            # One key for every attempt of this call: that is what makes the retries safe.
+            headers[key_header.lower()] = opts.get("idempotency_key") or str(uuid.uuid4())
+        body: object = single if op["body_mode"] == "single" else (flat if flat or op["body_required"] else NOT_GIVEN)
+        content, files = _encode_body(op, body, headers)
+        url = self.base_url + _expand_path(op["path"], path_values)
+        if query:
+            url += "?" + urlencode(query)
+        method = op["method"].upper()
+        return _Request(
+            method, url, headers, content, files,
+            retriable=key_header is not None or method in _SAFE_METHODS,
+            max_retries=opts.get("max_retries", self.max_retries),
+            timeout=opts.get("timeout", self.timeout),
+        )
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with jitter: a random delay between half and all of initial * 2^attempt."""
+        ceiling: float = min(self._max_delay, self._initial_delay * 2 ** attempt)
+        return ceiling / 2 + random.random() * ceiling / 2
+
+    def _retry_delay(self, req: _Request, attempt: int, error: LavendlyError, never_sent: bool = False) -> Optional[float]:
+        """Seconds to wait before the next attempt, or None to give up with `error`."""
+        if attempt >= req.max_retries:
+            return None
+        if isinstance(error, APIConnectionError):
+            # A request that never reached the server is always safe to repeat.
+            return self._backoff(attempt) if req.retriable or never_sent else None
+        if error.status == 429 or (req.retriable and (
+                error.code == "idempotency_key_in_progress" or (error.status >= 500 and error.status != 501))):
+            asked = error.retry_after if isinstance(error, APIStatusError) else None
+            wait = asked if asked is not None else self._backoff(attempt)
+            return wait if wait <= self._max_retry_after else None
+        return None
+
+    def _result(self, req: _Request, response: httpx.Response) -> object:
+        body = _read_body(response)
+        if response.is_success:
+            return body
+        raise error_from_response(response.status_code, response.headers, body,
+                                  self._defaults["errors_by_code"], self._defaults["errors_by_status"])
+
+    def _transport_error(self, req: _Request, e: httpx.TransportError) -> LavendlyError:
+        if isinstance(e, httpx.TimeoutException):
+            return APITimeoutError(f"{req.method} {req.url} timed out after {req.timeout} s", code="timeout")
+        return APIConnectionError(f"{req.method} {req.url} failed: {e!r}", code="connection_error")
+
+    def _poll_params(self, operation_id: str, job: object) -> Tuple[str, AsyncJob, Dict[str, object]]:
+        spec = self._operation(operation_id)["async_job"]
+        if spec is None:
+            raise TypeError(f"operation {operation_id!r} does not return a job")
+        poll = self._operation(spec["poll"])
+        params: Dict[str, object] = {}
+        for param, field in spec["args"].items():
+            value = _get_field(job, field)
+            if value is None:
+                raise TypeError(f"{operation_id}: the job has no {field!r} to poll {spec['poll']} with")
+            arg = next((a for a, b in poll["args"].items() if b["name"] == param and b["location"] in ("path", "query")), param)
+            params[arg] = value
+        return spec["poll"], spec, params
+
+    def _cursor_arg(self, operation_id: str) -> str:
+        args = self._operation(operation_id)["args"]
+        return next((a for a, b in args.items() if b["location"] == "query" and b["name"] == "cursor"), "cursor")
+
+
+def _never_sent(e: httpx.TransportError) -> bool:
+    return isinstance(e, (httpx.ConnectError, httpx.ConnectTimeout))
+
+
+def _is_terminal(body: object, spec: AsyncJob) -> bool:
+    status = _get_field(body, spec["status_field"])
+    return isinstance(status, str) and status in spec["terminal"]
+
+
+class SyncAPIClient(BaseClient):
+    """The blocking client core (httpx.Client)."""
+
+    def __init__(self, operations: Mapping[str, Operation], defaults: ClientDefaults, config: ClientConfig,
+                 http_client: Optional[httpx.Client]) -> None:
+        super().__init__(operations, defaults, config)
+        self._http = http_client or httpx.Client()
+
+    def call(self, operation_id: str, params: Mapping[str, object], options: Optional[RequestOptions] = None) -> object:
+        """Calls an operation with its flattened arguments; returns the parsed response body."""
+        req = self._build(operation_id, params, options)
+        attempt = 0
+        while True:
+            try:
+                response = self._http.request(req.method, req.url, headers=req.headers, content=req.content,
+                                              files=req.files, timeout=req.timeout)
+                return self._result(req, response)
+            except httpx.TransportError as e:
+                error: LavendlyError = self._transport_error(req, e)
+                delay = self._retry_delay(req, attempt, error, _never_sent(e))
+                if delay is None:
+                    raise error from e
+            except APIStatusError as e:
+                delay = self._retry_delay(req, attempt, e)
+                if delay is None:
+                    raise
+            time.sleep(delay)
+            attempt += 1
+
+    def paginate(self, operation_id: str, params: Mapping[str, object],
+                 options: Optional[RequestOptions] = None) -> SyncPager[object, object]:
+        cursor_arg = self._cursor_arg(operation_id)
+
+        def fetch(cursor: Optional[str]) -> object:
+            page = dict(params)
+            if cursor is not None:
+                page[cursor_arg] = cursor
+            return self.call(operation_id, page, options)
+
+        return SyncPager(fetch)
+
+    def wait_for_job(self, operation_id: str, job: object, *, timeout: float = 600, interval: float = 2,
+                     on_poll: Optional[Callable[[object], None]] = None) -> object:
+        """Polls the job's poll operation until its status is terminal; returns the last polled body."""
+        poll, spec, params = self._poll_params(operation_id, job)
+        deadline = time.monotonic() + timeout
+        while True:
+            last = self.call(poll, params)
+            if on_poll is not None:
+                on_poll(last)
+            if _is_terminal(last, spec):
+                return last
+            if time.monotonic() + interval > deadline:
+                raise WaitTimeoutError(f"{poll}: the job was not finished after {timeout} s", last)
+            time.sleep(interval)
+
+    def close(self) -> None:
+        self._http.close()
+
+
+class AsyncAPIClient(BaseClient):
+    """The async client core (httpx.AsyncClient)."""
+
+    def __init__(self, operations: Mapping[str, Operation], defaults: ClientDefaults, config: ClientConfig,
+                 http_client: Optional[httpx.AsyncClient]) -> None:
+        super().__init__(operations, defaults, config)
+        self._http = http_client or httpx.AsyncClient()
+
+    async def call(self, operation_id: str, params: Mapping[str, object], options: Optional[RequestOptions] = None) -> object:
+        """Calls an operation with its flattened arguments; returns the parsed response body."""
+        req = self._build(operation_id, params, options)
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.request(req.method, req.url, headers=req.headers, content=req.content,
+                                                    files=req.files, timeout=req.timeout)
+                return self._result(req, response)
+            except httpx.TransportError as e:
+                error: LavendlyError = self._transport_error(req, e)
+                delay = self._retry_delay(req, attempt, error, _never_sent(e))
+                if delay is None:
+                    raise error from e
+            except APIStatusError as e:
+                delay = self._retry_delay(req, attempt, e)
+                if delay is None:
+                    raise
+            await asyncio.sleep(delay)
+            attempt += 1
+
+    def paginate(self, operation_id: str, params: Mapping[str, object],
+                 options: Optional[RequestOptions] = None) -> AsyncPager[object, object]:
+        cursor_arg = self._cursor_arg(operation_id)
+
+        async def fetch(cursor: Optional[str]) -> object:
+            page = dict(params)
+            if cursor is not None:
+                page[cursor_arg] = cursor
+            return await self.call(operation_id, page, options)
+
+        return AsyncPager(fetch)
+
+    async def wait_for_job(self, operation_id: str, job: object, *, timeout: float = 600, interval: float = 2,
+                           on_poll: Optional[Callable[[object], None]] = None) -> object:
+        """Polls the job's poll operation until its status is terminal; returns the last polled body."""
+        poll, spec, params = self._poll_params(operation_id, job)
+        deadline = time.monotonic() + timeout
+        while True:
+            last = await self.call(poll, params)
+            if on_poll is not None:
+                on_poll(last)
+            if _is_terminal(last, spec):
+                return last
+            if time.monotonic() + interval > deadline:
+                raise WaitTimeoutError(f"{poll}: the job was not finished after {timeout} s", last)
+            await asyncio.sleep(interval)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+
+PageT = TypeVar("PageT")
+ItemT = TypeVar("ItemT")
+
+
+def _page_step(page: object, seen: set[str]) -> Optional[str]:
+    """The cursor of the page after `page`, or None at the end (a repeated cursor is an error)."""
+    if not isinstance(page, dict) or page.get("has_more") is False:
+        return None
+    cursor = page.get("next_cursor")
+    if not isinstance(cursor, str) or not cursor:
+        return None
+    if cursor in seen:
+        raise LavendlyError(f"the server returned cursor {cursor!r} twice", code="pagination_loop")
+    seen.add(cursor)
+    return cursor
+
+
+def _items(page: object) -> List[object]:
+    data = page.get("data") if isinstance(page, dict) else None
+    return list(data) if isinstance(data, list) else []
+
+
+class SyncPager(Generic[PageT, ItemT]):
+    """A cursor-paginated list. Iterating it yields every item of every page; `first_page()` is
+    the first page and `pages()` iterates whole pages. Nothing is sent before either is used."""
+
+    def __init__(self, fetch: Callable[[Optional[str]], object]) -> None:
+        self._fetch = fetch
+
+    def first_page(self) -> PageT:
+        return cast(PageT, self._fetch(None))
+
+    def pages(self) -> Iterator[PageT]:
+        seen: set[str] = set()
+        page = self._fetch(None)
+        while True:
+            yield cast(PageT, page)
+            cursor = _page_step(page, seen)
+            if cursor is None:
+                return
+            page = self._fetch(cursor)
+
+    def __iter__(self) -> Iterator[ItemT]:
+        for page in self.pages():
+            yield from cast(List[ItemT], _items(page))
+
+
+class AsyncPager(Generic[PageT, ItemT]):
+    """A cursor-paginated list: `await` it for the first page, `async for` over it for every item
+    of every page, `pages()` for whole pages. Nothing is sent before one of those."""
+
+    def __init__(self, fetch: Callable[[Optional[str]], Awaitable[object]]) -> None:
+        self._fetch = fetch
+
+    async def first_page(self) -> PageT:
+        return cast(PageT, await self._fetch(None))
+
+    def __await__(self) -> Generator[object, None, PageT]:
+        return self.first_page().__await__()
+
+    async def pages(self) -> AsyncIterator[PageT]:
+        seen: set[str] = set()
+        page = await self._fetch(None)
+        while True:
+            yield cast(PageT, page)
+            cursor = _page_step(page, seen)
+            if cursor is None:
+                return
+            page = await self._fetch(cursor)
+
+    async def __aiter__(self) -> AsyncIterator[ItemT]:
+        async for page in self.pages():
+            for item in cast(List[ItemT], _items(page)):
+                yield item
+
+
+def _scalar(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+def _query_pairs(binding: ArgBinding, value: object) -> List[Tuple[str, str]]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        if binding["explode"]:
+            return [(binding["name"], _scalar(v)) for v in value]
+        return [(binding["name"], ",".join(_scalar(v) for v in value))]
+    if isinstance(value, dict):
+        # form style, exploded: each property becomes its own parameter
+        return [(str(k), _scalar(v)) for k, v in value.items() if v is not None]
+    return [(binding["name"], _scalar(value))]
+
+
+def _expand_path(template: str, values: Mapping[str, object]) -> str:
+    out = template
+    for name, value in values.items():
+        if value is None:
+            raise TypeError(f"missing path parameter {name!r} for {template}")
+        out = out.replace("{" + name + "}", quote(_scalar(value), safe=""))
+    if "{" in out:
+        raise TypeError(f"missing path parameter in {out}")
+    return out
+
+
+def _encode_body(op: Operation, body: object, headers: Dict[str, str]) -> Tuple[Optional[bytes], Optional[List[Tuple[str, Tuple[Optional[str], Union[bytes, str]]]]]]:
+    if isinstance(body, NotGiven):
+        return None, None
+    content_type = op["content_type"] or "application/json"
+    if isinstance(body, (bytes, bytearray, str)):
+        headers.setdefault("content-type", content_type)
+        return (body.encode("utf-8") if isinstance(body, str) else bytes(body)), None
+    if content_type.startswith("multipart/form-data") and isinstance(body, dict):
+        files: List[Tuple[str, Tuple[Optional[str], Union[bytes, str]]]] = []
+        for key, value in body.items():
+            for item in value if isinstance(value, list) else [value]:
+                if item is None:
+                    continue
+                if isinstance(item, bytes):
+                    files.append((str(key), ("file", item)))
+                else:
+                    files.append((str(key), (None, _scalar(item))))
+        return None, files
+    if content_type == "application/x-www-form-urlencoded" and isinstance(body, dict):
+        headers["content-type"] = content_type
+        return urlencode([(str(k), _scalar(v)) for k, v in body.items() if v is not None]).encode("ascii"), None
+    headers.setdefault("content-type", content_type if "json" in content_type else "application/json")
+    return json.dumps(body).encode("utf-8"), None
+
+
+def _read_body(response: httpx.Response) -> object:
+    if response.status_code in (204, 205, 304):
+        return None
+    content_type = response.headers.get("content-type", "")
+    if "json" in content_type:
+        text = response.text
+        if not text:
+            return None
+        try:
+            parsed: object = json.loads(text)
+            return parsed
+        except ValueError:
+            return text
+    if content_type.startswith("text/") or content_type == "":
+        return response.text
+    return response.content
+
+
+def _get_field(value: object, path: str) -> object:
+    current = value
+    for key in path.split("."):
+        if not isinstance(current, dict):
+            return None
+        current = current.get(key)
+    return current

@@ -1,0 +1,130 @@
+"""The errors the SDK raises that do not depend on the API's error codes, and the builder of typed
+errors from an error response. Part of the Python SDK runtime: standard library and httpx only."""
+from __future__ import annotations
+
+import email.utils
+import time
+from typing import Dict, Mapping, Optional, Type
+
+import httpx
+
+
+class LavendlyError(Exception):
+    """Every error the SDK raises. `status` is 0 when no HTTP response was received."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "unknown_error",
+        status: int = 0,
+        request_id: Optional[str] = None,
+        details: Optional[Dict[str, object]] = None,
+        headers: Optional[httpx.Headers] = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.status = status
+        self.request_id = request_id
+        # Every field of the error envelope besides code, message and request_id.
+        self.details: Dict[str, object] = details if details is not None else {}
+        self.headers = headers
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, status={self.status}, request_id={self.request_id!r}, message={self.message!r})"
+
+
+class APIStatusError(LavendlyError):
+    """The API answered with an error status. Subclassed per status and per error code."""
+
+    @property
+    def retry_after(self) -> Optional[float]:
+        """Seconds the server asked us to wait (Retry-After), when it said."""
+        return retry_after_seconds(self.headers)
+
+
+class ServerError(APIStatusError):
+    """Any 5xx answer."""
+
+
+class APIConnectionError(LavendlyError):
+    """No usable HTTP response: refused or reset connection, DNS failure."""
+
+
+class APITimeoutError(APIConnectionError):
+    """An attempt took longer than the timeout."""
+
+
+class WaitTimeoutError(LavendlyError):
+    """`wait_for_*` gave up before the job reached a terminal state. `last` is the last polled body."""
+
+    def __init__(self, message: str, last: object) -> None:
+        super().__init__(message, code="wait_timeout")
+        self.last = last
+
+
+class WebhookVerificationError(LavendlyError):
+    """A webhook delivery whose headers, timestamp or signature do not check out."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="webhook_verification_failed")
+
+
+def retry_after_seconds(headers: Optional[httpx.Headers]) -> Optional[float]:
+    """`Retry-After-Ms`, or `Retry-After` as seconds or an HTTP date, in seconds."""
+    if headers is None:
+        return None
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            value = float(ms)
+            if value >= 0:
+                return value / 1000
+        except ValueError:
+            pass
+    text = headers.get("retry-after")
+    if not text:
+        return None
+    try:
+        return max(0.0, float(text.strip()))
+    except ValueError:
+        pass
+    try:
+        date = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, float(date.timestamp()) - time.time())
+
+
+def error_from_response(
+    status: int,
+    headers: httpx.Headers,
+    body: object,
+    by_code: Mapping[str, Type[APIStatusError]],
+    by_status: Mapping[int, Type[APIStatusError]],
+) -> APIStatusError:
+    """The typed error for a non-2xx answer: by its envelope's code, else by its status."""
+    envelope = body.get("error") if isinstance(body, dict) else None
+    fields: Dict[str, object] = {str(k): v for k, v in envelope.items()} if isinstance(envelope, dict) else {}
+    code = fields.pop("code", None)
+    message = fields.pop("message", None)
+    request_id = fields.pop("request_id", None)
+    code_text = code if isinstance(code, str) else f"http_{status}"
+    cls = by_code.get(code_text) or by_status.get(status) or (ServerError if status >= 500 else APIStatusError)
+    if isinstance(message, str):
+        text = message
+    elif isinstance(body, str) and body:
+        text = body[:500]
+    else:
+        text = f"HTTP {status}"
+    if envelope is None and body is not None and body != "":
+        fields["body"] = body
+    return cls(
+        text,
+        code=code_text,
+        status=status,
+        request_id=request_id if isinstance(request_id, str) else headers.get("x-request-id"),
+        details=fields,
+        headers=headers,
+    )

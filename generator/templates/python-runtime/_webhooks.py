@@ -1,0 +1,83 @@
+"""Webhook signatures (Standard Webhooks, https://www.standardwebhooks.com/): sign and verify.
+Part of the Python SDK runtime: standard library and httpx only."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from typing import Dict, Mapping, Optional, Union
+
+from ._exceptions import WebhookVerificationError
+
+Secret = Union[str, bytes]
+Payload = Union[str, bytes]
+
+
+def _secret_bytes(secret: Secret) -> bytes:
+    if isinstance(secret, bytes):
+        return secret
+    text = secret[len("whsec_"):] if secret.startswith("whsec_") else secret
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError as e:
+        raise WebhookVerificationError("the webhook secret is not base64 (expected whsec_...)") from e
+
+
+def _payload_bytes(payload: Payload) -> bytes:
+    return payload.encode("utf-8") if isinstance(payload, str) else payload
+
+
+def sign_webhook(secret: Secret, msg_id: str, timestamp: int, payload: Payload) -> str:
+    """`v1,<base64 HMAC-SHA256 of "id.timestamp.payload">`"""
+    mac = hmac.new(_secret_bytes(secret), f"{msg_id}.{timestamp}.".encode("utf-8") + _payload_bytes(payload), hashlib.sha256)
+    return "v1," + base64.b64encode(mac.digest()).decode("ascii")
+
+
+def _header(headers: Mapping[str, str], name: str) -> Optional[str]:
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def verify_webhook(
+    payload: Payload,
+    headers: Mapping[str, str],
+    secret: Secret,
+    *,
+    tolerance: float = 300,
+    now: Optional[float] = None,
+) -> Dict[str, object]:
+    """Verifies a delivery and returns its parsed JSON payload. Pass the raw body exactly as
+    received. Raises WebhookVerificationError on a missing header, a bad signature, a payload
+    that is not a JSON object, or a timestamp more than `tolerance` seconds away from now."""
+    msg_id = _header(headers, "webhook-id")
+    timestamp = _header(headers, "webhook-timestamp")
+    signatures = _header(headers, "webhook-signature")
+    if not msg_id or not timestamp or not signatures:
+        raise WebhookVerificationError("missing webhook-id, webhook-timestamp or webhook-signature header")
+    if not timestamp.isdigit():
+        raise WebhookVerificationError("invalid webhook-timestamp")
+    current = int(time.time() if now is None else now)
+    ts = int(timestamp)
+    if ts < current - tolerance:
+        raise WebhookVerificationError("webhook timestamp too old")
+    if ts > current + tolerance:
+        raise WebhookVerificationError("webhook timestamp too new")
+    expected = sign_webhook(secret, msg_id, ts, payload)[len("v1,"):].encode("ascii")
+    matched = False
+    for entry in signatures.split(" "):
+        version, _, sig = entry.partition(",")
+        if version == "v1" and hmac.compare_digest(sig.encode("utf-8"), expected):
+            matched = True
+    if not matched:
+        raise WebhookVerificationError("no matching webhook signature")
+    try:
+        parsed = json.loads(_payload_bytes(payload))
+    except ValueError as e:
+        raise WebhookVerificationError("webhook payload is not JSON") from e
+    if not isinstance(parsed, dict):
+        raise WebhookVerificationError("webhook payload is not a JSON object")
+    return {str(k): v for k, v in parsed.items()}
