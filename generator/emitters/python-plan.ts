@@ -90,6 +90,9 @@ export function pythonPlan(ir: IrDocument): PyPlan {
           planned,
           positional: planned.in === 'path' && planned.required,
         }));
+        // Positional path parameters in the order the path names them (`/workflows/{id}/clips/{clip_id}`).
+        const at = (a: PyArg) => (a.positional ? op.path.indexOf(`{${a.planned.name}}`) : Infinity);
+        args.sort((a, b) => at(a) - at(b));
         return { op, name, args, plan, waitName: op.asyncJob ? taken.take(`wait_for_${snake(op.operationId)}`) : null };
       }),
     });

@@ -203,8 +203,8 @@ OPERATIONS: Dict[str, Operation] = {
         "method": "patch",
         "path": "/workflows/{id}/clips/{clip_id}/audio",
         "args": {
-            "clip_id": {"location": "path", "name": "clip_id", "explode": True},
             "id": {"location": "path", "name": "id", "explode": True},
+            "clip_id": {"location": "path", "name": "clip_id", "explode": True},
             "enabled": {"location": "body", "name": "enabled", "explode": True},
             "volume_db": {"location": "body", "name": "volume_db", "explode": True},
         },
@@ -219,8 +219,8 @@ OPERATIONS: Dict[str, Operation] = {
         "method": "post",
         "path": "/workflows/{id}/clips/{clip_id}/tracks",
         "args": {
-            "clip_id": {"location": "path", "name": "clip_id", "explode": True},
             "id": {"location": "path", "name": "id", "explode": True},
+            "clip_id": {"location": "path", "name": "clip_id", "explode": True},
             "asset_id": {"location": "body", "name": "asset_id", "explode": True},
             "kind": {"location": "body", "name": "kind", "explode": True},
             "volume_db": {"location": "body", "name": "volume_db", "explode": True},

@@ -618,8 +618,8 @@ class AudioResource:
 
     def set_native_audio(
         self,
-        clip_id: NodeId,
         id: WorkflowId,
+        clip_id: NodeId,
         *,
         enabled: bool | NotGiven = NOT_GIVEN,
         volume_db: VolumeDb | NotGiven = NOT_GIVEN,
@@ -632,12 +632,12 @@ class AudioResource:
 
         PATCH /workflows/{id}/clips/{clip_id}/audio
         """
-        return cast("ClipAudio", self._client.call("set_clip_native_audio", {"clip_id": clip_id, "id": id, "enabled": enabled, "volume_db": volume_db}, request_options))
+        return cast("ClipAudio", self._client.call("set_clip_native_audio", {"id": id, "clip_id": clip_id, "enabled": enabled, "volume_db": volume_db}, request_options))
 
     def attach_track(
         self,
-        clip_id: NodeId,
         id: WorkflowId,
+        clip_id: NodeId,
         *,
         asset_id: AssetId,
         kind: TrackKind,
@@ -661,7 +661,7 @@ class AudioResource:
 
         POST /workflows/{id}/clips/{clip_id}/tracks
         """
-        return cast("Track", self._client.call("attach_track", {"clip_id": clip_id, "id": id, "asset_id": asset_id, "kind": kind, "volume_db": volume_db, "offset_s": offset_s, "trim_start_s": trim_start_s, "trim_end_s": trim_end_s, "fade_in_s": fade_in_s, "fade_out_s": fade_out_s}, request_options))
+        return cast("Track", self._client.call("attach_track", {"id": id, "clip_id": clip_id, "asset_id": asset_id, "kind": kind, "volume_db": volume_db, "offset_s": offset_s, "trim_start_s": trim_start_s, "trim_end_s": trim_end_s, "fade_in_s": fade_in_s, "fade_out_s": fade_out_s}, request_options))
 
     def detach_track(
         self,
@@ -724,8 +724,8 @@ class AsyncAudioResource:
 
     async def set_native_audio(
         self,
-        clip_id: NodeId,
         id: WorkflowId,
+        clip_id: NodeId,
         *,
         enabled: bool | NotGiven = NOT_GIVEN,
         volume_db: VolumeDb | NotGiven = NOT_GIVEN,
@@ -738,12 +738,12 @@ class AsyncAudioResource:
 
         PATCH /workflows/{id}/clips/{clip_id}/audio
         """
-        return cast("ClipAudio", await self._client.call("set_clip_native_audio", {"clip_id": clip_id, "id": id, "enabled": enabled, "volume_db": volume_db}, request_options))
+        return cast("ClipAudio", await self._client.call("set_clip_native_audio", {"id": id, "clip_id": clip_id, "enabled": enabled, "volume_db": volume_db}, request_options))
 
     async def attach_track(
         self,
-        clip_id: NodeId,
         id: WorkflowId,
+        clip_id: NodeId,
         *,
         asset_id: AssetId,
         kind: TrackKind,
@@ -767,7 +767,7 @@ class AsyncAudioResource:
 
         POST /workflows/{id}/clips/{clip_id}/tracks
         """
-        return cast("Track", await self._client.call("attach_track", {"clip_id": clip_id, "id": id, "asset_id": asset_id, "kind": kind, "volume_db": volume_db, "offset_s": offset_s, "trim_start_s": trim_start_s, "trim_end_s": trim_end_s, "fade_in_s": fade_in_s, "fade_out_s": fade_out_s}, request_options))
+        return cast("Track", await self._client.call("attach_track", {"id": id, "clip_id": clip_id, "asset_id": asset_id, "kind": kind, "volume_db": volume_db, "offset_s": offset_s, "trim_start_s": trim_start_s, "trim_end_s": trim_end_s, "fade_in_s": fade_in_s, "fade_out_s": fade_out_s}, request_options))
 
     async def detach_track(
         self,
