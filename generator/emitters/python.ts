@@ -39,7 +39,7 @@ const REASONS: Record<number, string> = {
   400: 'BadRequest', 401: 'Unauthorized', 402: 'PaymentRequired', 403: 'Forbidden', 404: 'NotFound', 405: 'MethodNotAllowed',
   406: 'NotAcceptable', 408: 'RequestTimeout', 409: 'Conflict', 410: 'Gone', 412: 'PreconditionFailed', 413: 'PayloadTooLarge',
   415: 'UnsupportedMediaType', 416: 'RangeNotSatisfiable', 422: 'UnprocessableEntity', 423: 'Locked', 428: 'PreconditionRequired',
-  429: 'TooManyRequests', 500: 'InternalServer', 501: 'NotImplemented', 502: 'BadGateway', 503: 'ServiceUnavailable', 504: 'GatewayTimeout',
+  429: 'TooManyRequests', 431: 'RequestHeaderFieldsTooLarge', 500: 'InternalServer', 501: 'NotImplemented', 502: 'BadGateway', 503: 'ServiceUnavailable', 504: 'GatewayTimeout',
 };
 
 export const emitter: Emitter = {
