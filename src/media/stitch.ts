@@ -5,6 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ffmpegCapabilities, runFfmpeg, type FfmpegCapabilities, type RunOptions } from './binaries.js';
 import { MediaError } from './errors.js';
+import { joinAudioByCopy } from './audio-copy.js';
 import { withTempDir, writeAtomically } from './files.js';
 import { AUDIO_SAMPLE_RATE, CLIP_FPS } from './local-video.js';
 import { probeMedia, type MediaProbe } from './probe.js';
@@ -63,8 +64,9 @@ export interface RenderTimelineResult {
   path: string;
   /** Sum of the clips' durations: the timeline length. */
   durationS: number;
-  /** copy-video: the clips' video joined by stream copy, audio mixed and encoded; reencode: both encoded. */
-  strategy: 'copy-video' | 'reencode';
+  /** copy: video and audio joined by stream copy (nothing to mix); copy-video: the video joined by
+   *  stream copy, the audio mixed and encoded; reencode: both encoded. */
+  strategy: 'copy' | 'copy-video' | 'reencode';
   /** Probe of the written file. */
   probe: MediaProbe;
   /** Indexes of tracks that start at or after the end of the timeline (not heard). */
@@ -141,17 +143,13 @@ export async function renderTimeline(req: RenderTimelineRequest): Promise<Render
   const copyVideo = (req.strategy ?? 'auto') === 'auto' && videoCopyCompatible(req, clipProbes, slots, fps);
 
   let skippedTracks: number[] = [];
+  let copyAudio = false;
   await withTempDir(async (tmp) => {
     await writeAtomically(req.outPath, async (tmpOut) => {
-      const graph = buildGraph(req, clipProbes, trackProbes, slots, totalS, copyVideo, await ffmpegCapabilities());
-      skippedTracks = graph.skippedTracks;
-      const script = path.join(tmp, 'graph.txt');
-      await writeFile(script, graph.filter, 'utf8');
       const inputs: string[] = [];
       let videoOut: string[];
       if (copyVideo) {
-        // The clips' H.264 streams are joined untouched (concat demuxer, stream copy); only the
-        // audio is decoded, mixed and encoded.
+        // The clips' H.264 streams are joined untouched (concat demuxer, stream copy).
         const list = path.join(tmp, 'concat.txt');
         const listText = concatList(req.clips.map((c) => c.path), {
           durationsS: slots.map((sl) => sl.frames / fps),
@@ -161,6 +159,19 @@ export async function renderTimeline(req: RenderTimelineRequest): Promise<Render
         await writeFile(list, listText, 'utf8');
         inputs.push('-f', 'concat', '-safe', '0', '-i', list);
         videoOut = ['-map', '0:v:0', '-c:v', 'copy'];
+        // Nothing to mix: the clips' AAC frames are joined untouched too.
+        const audio = nothingToMix(req, clipProbes)
+          ? await joinAudioByCopy(req.clips.map((c) => c.path), slots, AUDIO_SAMPLE_RATE, tmp, run)
+          : null;
+        if (audio) {
+          copyAudio = true;
+          await runFfmpeg(
+            ['-loglevel', 'error', ...inputs, '-i', audio, ...videoOut,
+              '-map', '1:a:0', '-c:a', 'copy', '-bsf:a', 'aac_adtstoasc', '-movflags', '+faststart', tmpOut],
+            run,
+          );
+          return;
+        }
       } else {
         videoOut = [
           '-map', '[vout]',
@@ -168,6 +179,11 @@ export async function renderTimeline(req: RenderTimelineRequest): Promise<Render
           '-pix_fmt', 'yuv420p', '-r', String(fps), '-g', String(Math.round(fps * 2)),
         ];
       }
+      // Only the audio is decoded, mixed and encoded (and the video, unless copied).
+      const graph = buildGraph(req, clipProbes, trackProbes, slots, totalS, copyVideo, await ffmpegCapabilities());
+      skippedTracks = graph.skippedTracks;
+      const script = path.join(tmp, 'graph.txt');
+      await writeFile(script, graph.filter, 'utf8');
       for (const input of graph.inputs) inputs.push(...(input.readS !== undefined ? ['-t', input.readS.toFixed(3)] : []), '-i', input.path);
       await runFfmpeg(
         ['-loglevel', 'error', '-progress', 'pipe:2', '-nostats', ...inputs,
@@ -184,7 +200,7 @@ export async function renderTimeline(req: RenderTimelineRequest): Promise<Render
   return {
     path: req.outPath,
     durationS: totalS,
-    strategy: copyVideo ? 'copy-video' : 'reencode',
+    strategy: copyAudio ? 'copy' : copyVideo ? 'copy-video' : 'reencode',
     probe,
     skippedTracks,
     elapsedMs: performance.now() - started,
@@ -258,6 +274,16 @@ function videoCopyCompatible(req: RenderTimelineRequest, probes: MediaProbe[], s
   );
   // One decoder configuration (SPS/PPS) for all, or the joined stream would not decode.
   return ok && probes[0]!.videoExtradataHash !== null && probes.every((p) => p.videoExtradataHash === probes[0]!.videoExtradataHash);
+}
+
+/** No tracks, and every clip's own AAC audio heard unchanged: the audio can be joined by copy. */
+function nothingToMix(req: RenderTimelineRequest, probes: MediaProbe[]): boolean {
+  return (req.tracks ?? []).length === 0 && req.clips.every((c, i) => {
+    const native = c.nativeAudio ?? { enabled: true };
+    const p = probes[i]!;
+    return native.enabled && (native.volumeDb ?? 0) === 0 &&
+      p.hasAudio && p.audioCodec === 'aac' && p.audioSampleRate === AUDIO_SAMPLE_RATE && p.audioChannels === 2;
+  });
 }
 
 interface Graph {

@@ -48,9 +48,9 @@ async function expectTimeline(file: string, totalS: number) {
 describe('renderTimeline', () => {
   let baseLufs: number;
 
-  it('stitches 3 clips: summed duration, one video + one audio stream (video stream-copied)', async () => {
+  it('stitches 3 clips: summed duration, one video + one audio stream (both stream-copied: nothing to mix)', async () => {
     const res = await renderTimeline({ clips, width: W, height: H, outPath: tmp.file('plain.mp4') });
-    expect(res.strategy).toBe('copy-video');
+    expect(res.strategy).toBe('copy');
     expect(res.durationS).toBeCloseTo(TOTAL, 6);
     await expectTimeline(res.path, TOTAL);
     baseLufs = (await measureLoudness(res.path)).integratedLufs;
@@ -64,6 +64,30 @@ describe('renderTimeline', () => {
     expect(pts).toHaveLength(Math.round(TOTAL * 25));
     expect(pts[0]).toBe(0);
     pts.slice(1).forEach((t, i) => expect(t - pts[i]!).toBeCloseTo(FRAME, 3));
+  });
+
+  it('joins the clips\' audio by copy without drift: every slot still holds its own clip\'s sound', async () => {
+    // Eight 0.52 s clips, loud and silent in turn. Joined naively (each clip's priming frame and
+    // whole last frame kept), the audio would run ~35 ms late per join, ~0.25 s by the last slot.
+    const n = 8;
+    const slotS = 0.52;
+    const parts: TimelineClip[] = [];
+    for (let i = 0; i < n; i++) {
+      const audio = i % 2 ? 'aevalsrc=0:s=48000:c=stereo' : 'sine=f=440:r=48000';
+      parts.push({ path: await fixtureClip(tmp.file(`turn-${i}.mp4`), { audio, durationS: slotS }), durationS: slotS });
+    }
+    const res = await renderTimeline({ clips: parts, width: W, height: H, outPath: tmp.file('turns.mp4') });
+    expect(res.strategy).toBe('copy');
+    const probe = await expectTimeline(res.path, n * slotS);
+    expect(Math.abs(probe.audioDurationS! - n * slotS)).toBeLessThanOrEqual(512 / 48000 + 1e-6);
+    const decode = await runFfmpeg(['-v', 'error', '-i', res.path, '-f', 'null', '-']);
+    expect(decode.stderr.trim()).toBe('');
+    // The middle of each slot (40 ms kept clear of each join) is loud or silent as its clip.
+    const windows = await Promise.all(parts.map((_, i) => measureLoudness(res.path, { startS: i * slotS + 0.04, durationS: slotS - 0.08 })));
+    windows.forEach((w, i) => {
+      if (i % 2) expect(w.maxVolumeDb, `slot ${i}`).toBeLessThan(-60);
+      else expect(w.meanVolumeDb, `slot ${i}`).toBeGreaterThan(-30);
+    });
   });
 
   it('re-encodes when clips do not share one decoder configuration', async () => {
