@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import type { AssetsHandlers } from '../generated/handlers.gen.js';
 import type * as T from '../generated/types.gen.js';
 import {
-  assetsConfigFromEnv, createUploadSlot, getAsset, importAsset, receiveUpload, type Asset, type AssetsConfig,
+  assetsConfigFromEnv, createUploadSlot, getAsset, importAsset, receiveUpload, TransferBudget, type Asset, type AssetsConfig,
 } from '../src/assets/index.js';
 import { serviceOf, type AppContext, type Services } from '../src/http/context.js';
 import { ApiError } from '../src/http/errors.js';
@@ -18,6 +18,11 @@ import { ApiError } from '../src/http/errors.js';
  */
 export function assetsConfigOf(services: Services): AssetsConfig {
   return serviceOf(services, 'assetsConfig', () => assetsConfigFromEnv());
+}
+
+/** The process's uploads and imports arriving per account (LAVENDLY_TRANSFERS_PER_ACCOUNT at once). */
+function transfersOf(ctx: AppContext): TransferBudget {
+  return serviceOf(ctx.services, 'assetTransfers', () => new TransferBudget(ctx.config.transfersPerAccount));
 }
 
 function assetView(a: Asset): T.Asset {
@@ -44,7 +49,7 @@ function closing(err: unknown, ctx: AppContext): ApiError {
 export const assetsHandlers = {
   async import_asset(input, ctx) {
     const asset = await importAsset({
-      db: ctx.db, storage: ctx.services.storage, config: assetsConfigOf(ctx.services),
+      db: ctx.db, storage: ctx.services.storage, config: assetsConfigOf(ctx.services), transfers: transfersOf(ctx),
       accountId: ctx.account.id, url: input.body.url, kind: input.body.kind,
     });
     return created(asset);
@@ -77,7 +82,7 @@ export const assetsHandlers = {
     const contentLength = lengthHeader !== '' && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
     try {
       const asset = await receiveUpload({
-        db: ctx.db, storage: ctx.services.storage, config: assetsConfigOf(ctx.services),
+        db: ctx.db, storage: ctx.services.storage, config: assetsConfigOf(ctx.services), transfers: transfersOf(ctx),
         slotId: input.path.id, token: input.query.token, stream, contentLength, signal: abort.signal,
       });
       return created(asset);

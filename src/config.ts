@@ -26,6 +26,8 @@ export interface Config {
   /** A request whose body stalls this long has its connection closed. */
   bodyIdleTimeoutS: number;
   maxConnections: number;
+  /** Uploads and imports one account may have arriving at once (per server process). */
+  transfersPerAccount: number;
   responseValidation: 'off' | 'log' | 'throw';
   /** Which hosted (or built-in) model serves each capability, and how to reach the providers. */
   models: ModelsConfig;
@@ -221,6 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     requestTimeoutS: positive(env, 'LAVENDLY_REQUEST_TIMEOUT_S', 900),
     bodyIdleTimeoutS: positive(env, 'LAVENDLY_BODY_IDLE_TIMEOUT_S', 30),
     maxConnections: positive(env, 'LAVENDLY_MAX_CONNECTIONS', 4096),
+    transfersPerAccount: positive(env, 'LAVENDLY_TRANSFERS_PER_ACCOUNT', 4),
     responseValidation: oneOf('LAVENDLY_RESPONSE_VALIDATION', env.LAVENDLY_RESPONSE_VALIDATION, ['off', 'log', 'throw'] as const, 'log'),
     models: modelsFromEnv(env),
     metrics: metricsFromEnv(env),

@@ -16,6 +16,7 @@ import { newId } from '../util/ids.js';
 import { isAssetKind, limitsFor, type AssetKind, type AssetsConfig, type KindLimits } from './config.js';
 import { ffprobe, ProbeError, type AssetProbe } from './probe.js';
 import { getUsage, QuotaExceededError, reserveBytes, releaseBytes } from './quota.js';
+import { TransferBudget } from './transfers.js';
 
 export interface Asset {
   id: string;
@@ -57,6 +58,8 @@ export interface AssetDeps {
   db: Knex;
   storage: FileStorage;
   config?: AssetsConfig;
+  /** The process's count of transfers arriving per account (default: none shared, no concurrency cap). */
+  transfers?: TransferBudget;
 }
 
 export function assetFromRow(row: AssetRow, storage: FileStorage, config: AssetsConfig = {}): Asset {
@@ -122,6 +125,23 @@ function mismatch(kind: AssetKind, detected: string, what: string): ApiError {
 }
 
 /**
+ * The file's real type, from its first bytes, if it is one the kind accepts; else throws
+ * unsupported_media_type. Run on the first bytes while a transfer still arrives (so a wrong file
+ * is refused at once) and again on the whole file's head.
+ */
+export function sniffedType(kind: AssetKind, head: Buffer): NonNullable<ReturnType<typeof sniff>> {
+  const type = sniff(head);
+  if (!type) {
+    throw new ApiError('unsupported_media_type', `This is not a supported ${familyOf(kind)} file (accepted: PNG, JPEG, GIF, WebP images; MP4, MOV, WebM, MKV video; MP3, AAC, M4A, WAV, OGG, FLAC audio).`, {
+      kind,
+      expected: familyOf(kind),
+    });
+  }
+  if (!type.families.includes(familyOf(kind))) throw mismatch(kind, type.mime, `${type.families[0] === 'image' ? 'an image' : type.families[0] === 'audio' ? 'an audio file' : 'a video'}`);
+  return type;
+}
+
+/**
  * The checks common to imports and uploads, on a file fully received at `stagedPath`: type by
  * sniffing, streams and duration by probing, then the quota in SQL together with the asset row.
  * The file is moved into the account's folder only when everything passed; the staged file is
@@ -150,15 +170,8 @@ export async function storeReceivedFile(
   let movedKey: string | null = null;
   try {
     if (input.bytes > limits.maxBytes) throw new AssetTooLargeError(kind, limits);
-    const type = sniff(input.head);
-    if (!type) {
-      throw new ApiError('unsupported_media_type', `This is not a supported ${familyOf(kind)} file (accepted: PNG, JPEG, GIF, WebP images; MP4, MOV, WebM, MKV video; MP3, AAC, M4A, WAV, OGG, FLAC audio).`, {
-        kind,
-        expected: familyOf(kind),
-      });
-    }
+    const type = sniffedType(kind, input.head);
     const family = familyOf(kind);
-    if (!type.families.includes(family)) throw mismatch(kind, type.mime, `${type.families[0] === 'image' ? 'an image' : type.families[0] === 'audio' ? 'an audio file' : 'a video'}`);
 
     let probe: AssetProbe;
     try {
@@ -278,39 +291,46 @@ export async function importAsset(
   if (usage.remainingBytes <= 0) throw new QuotaExceededError(1, usage);
   // Stop streaming at whichever comes first: the kind's size limit or what the quota has left.
   const capBytes = Math.min(limits.maxBytes, usage.remainingBytes);
-  const staged = storage.stagingPath();
-  let downloaded;
+  const transfer = (args.transfers ?? new TransferBudget(Infinity)).open(accountId, usage);
   try {
-    downloaded = await safeDownload(url, {
-      destPath: staged,
-      maxBytes: capBytes,
-      allowedPolicy: config.addressPolicy,
-      resolve: config.resolve,
-      timeoutMs: config.fetchTimeoutMs ?? 10 * 60_000,
-      idleTimeoutMs: config.idleTimeoutMs ?? 30_000,
-      signal: args.signal,
-    });
-  } catch (err) {
-    await fs.promises.rm(staged, { force: true });
-    if (err instanceof SafeFetchError) {
-      const apiError = importErrorFrom(err, kind, limits, capBytes, usage);
-      if (apiError) throw apiError;
+    const staged = storage.stagingPath();
+    let downloaded;
+    try {
+      downloaded = await safeDownload(url, {
+        destPath: staged,
+        maxBytes: capBytes,
+        allowedPolicy: config.addressPolicy,
+        resolve: config.resolve,
+        timeoutMs: config.fetchTimeoutMs ?? 10 * 60_000,
+        idleTimeoutMs: config.idleTimeoutMs ?? 30_000,
+        signal: args.signal,
+        admit: transfer.admit,
+        onHead: (head) => { sniffedType(kind, head); },
+      });
+    } catch (err) {
+      await fs.promises.rm(staged, { force: true });
+      if (err instanceof SafeFetchError) {
+        const apiError = importErrorFrom(err, kind, limits, capBytes, usage);
+        if (apiError) throw apiError;
+      }
+      throw err;
     }
-    throw err;
+    return await storeReceivedFile(
+      { db, storage, config },
+      {
+        accountId,
+        kind,
+        stagedPath: downloaded.path,
+        head: downloaded.head,
+        bytes: downloaded.bytes,
+        sha256: downloaded.sha256,
+        source: 'url',
+        sourceUrl: url,
+      },
+    );
+  } finally {
+    transfer.close();
   }
-  return storeReceivedFile(
-    { db, storage, config },
-    {
-      accountId,
-      kind,
-      stagedPath: downloaded.path,
-      head: downloaded.head,
-      bytes: downloaded.bytes,
-      sha256: downloaded.sha256,
-      source: 'url',
-      sourceUrl: url,
-    },
-  );
 }
 
 /** One asset of the account (another account's id answers 404). */

@@ -9,3 +9,4 @@ export {
 } from './config.js';
 export { getUsage, reserveBytes, releaseBytes, setQuota, ensureUsageRow, QuotaExceededError, type StorageUsage } from './quota.js';
 export { ffprobe, ProbeError, type AssetProbe, type ProbeFn } from './probe.js';
+export { TransferBudget, type StagedTransfer } from './transfers.js';

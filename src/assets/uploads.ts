@@ -14,9 +14,10 @@ import { nowIso } from '../db/knex.js';
 import { ApiError } from '../http/errors.js';
 import { TransferError, writeLimited } from '../net/limited-write.js';
 import { newId } from '../util/ids.js';
-import { AssetTooLargeError, assertKind, storeReceivedFile, type Asset, type AssetDeps } from './assets.js';
+import { AssetTooLargeError, assertKind, sniffedType, storeReceivedFile, type Asset, type AssetDeps } from './assets.js';
 import { limitsFor, type AssetKind } from './config.js';
-import { getUsage, QuotaExceededError } from './quota.js';
+import { getUsage, QuotaExceededError, type StorageUsage } from './quota.js';
+import { TransferBudget, type StagedTransfer } from './transfers.js';
 
 const TOKEN_PURPOSE = 'upload-slot:v1';
 
@@ -138,7 +139,7 @@ export async function createUploadSlot(
 export async function receiveUpload(
   args: AssetDeps & { slotId: string; token: string | undefined; stream: Readable; contentLength?: number | null; signal?: AbortSignal; now?: Date },
 ): Promise<Asset> {
-  const { db, storage, slotId, stream } = args;
+  const { db, storage, slotId } = args;
   const config = args.config ?? {};
   const now = args.now ?? new Date();
   const m = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(args.token ?? '');
@@ -159,8 +160,19 @@ export async function receiveUpload(
   }
   const usage = await getUsage(db, slot.account_id, config);
   if (declared !== null && declared > usage.remainingBytes) throw new QuotaExceededError(declared, usage);
+  // Before the slot is spent: a 429 for too many transfers at once leaves it open for a retry.
+  const transfer = (args.transfers ?? new TransferBudget(Infinity)).open(slot.account_id, usage);
 
-  // The one-time claim.
+  try {
+    await claimSlot(db, slotId, nowText);
+    return await receiveInto(args, slot, usage, transfer);
+  } finally {
+    transfer.close();
+  }
+}
+
+/** The one-time claim of an open, unexpired slot. */
+async function claimSlot(db: AssetDeps['db'], slotId: string, nowText: string): Promise<void> {
   const claimed = await db('upload_slots')
     .where({ id: slotId, status: 'open' })
     .andWhere('expires_at', '>', nowText)
@@ -170,14 +182,30 @@ export async function receiveUpload(
     if (current.status === 'open') throw new SlotExpiredError(current.expires_at);
     throw new SlotUsedError(current.status, current.asset_id);
   }
+}
+
+/** Streams a claimed slot's body to staging under every limit, then stores it as an asset; the slot ends completed or failed. */
+async function receiveInto(
+  args: AssetDeps & { slotId: string; stream: Readable; signal?: AbortSignal },
+  slot: SlotRow, usage: StorageUsage, transfer: StagedTransfer,
+): Promise<Asset> {
+  const { db, storage, slotId, stream } = args;
+  const config = args.config ?? {};
+  const kind = slot.kind;
+  const limits = limitsFor(kind, config);
+  const slotMax = Number(slot.max_bytes);
 
   try {
     const capBytes = Math.min(slotMax, limits.maxBytes, usage.remainingBytes);
     const staged = storage.stagingPath();
     let written;
     try {
-      written = await writeLimited(stream, staged, { maxBytes: capBytes, idleTimeoutMs: config.idleTimeoutMs ?? 30_000, signal: args.signal, keepSourceOpen: true });
+      written = await writeLimited(stream, staged, {
+        maxBytes: capBytes, idleTimeoutMs: config.idleTimeoutMs ?? 30_000, signal: args.signal, keepSourceOpen: true,
+        admit: transfer.admit, onHead: (head) => { sniffedType(kind, head); },
+      });
     } catch (err) {
+      if (err instanceof TransferError && err.reason === 'refused') throw err.detail.cause;
       if (err instanceof TransferError && err.reason === 'too_large') {
         if (capBytes < Math.min(slotMax, limits.maxBytes)) throw new QuotaExceededError(err.detail.receivedBytes ?? capBytes + 1, usage);
         throw new AssetTooLargeError(kind, { ...limits, maxBytes: Math.min(slotMax, limits.maxBytes) });

@@ -10,9 +10,9 @@ import path from 'node:path';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
-export type TransferFailure = 'too_large' | 'idle_timeout' | 'timeout' | 'aborted' | 'source_error' | 'io_error';
+export type TransferFailure = 'too_large' | 'idle_timeout' | 'timeout' | 'aborted' | 'source_error' | 'io_error' | 'refused';
 
-/** A transfer that could not complete; `reason` says why. */
+/** A transfer that could not complete; `reason` says why (`refused`: a caller's hook threw `detail.cause`). */
 export class TransferError extends Error {
   constructor(
     readonly reason: TransferFailure,
@@ -38,6 +38,13 @@ export interface LimitedWriteOptions {
    * request body: destroying it would reset the socket before the error response is sent.
    */
   keepSourceOpen?: boolean;
+  /**
+   * Asked before each chunk is written, with its size: throw to stop the transfer (a budget
+   * shared by parallel transfers). The error comes back as a `refused` TransferError's cause.
+   */
+  admit?: (bytes: number) => void;
+  /** Called once with the first `headBytes` bytes as soon as they arrived (early type check); throw to stop, as for `admit`. */
+  onHead?: (head: Buffer) => void;
 }
 
 export interface LimitedWriteResult {
@@ -84,10 +91,17 @@ export async function writeLimited(source: Readable, destPath: string, options: 
       }
       armIdle();
       hash.update(chunk);
-      if (headLength < headLimit) {
-        const piece = chunk.subarray(0, headLimit - headLength);
-        headChunks.push(piece);
-        headLength += piece.length;
+      try {
+        options.admit?.(chunk.length);
+        if (headLength < headLimit) {
+          const piece = chunk.subarray(0, headLimit - headLength);
+          headChunks.push(piece);
+          headLength += piece.length;
+          if (headLength === headLimit) options.onHead?.(Buffer.concat(headChunks));
+        }
+      } catch (err) {
+        done(new TransferError('refused', (err as Error)?.message ?? String(err), { receivedBytes: bytes, cause: err }));
+        return;
       }
       done(null, chunk);
     },

@@ -60,6 +60,9 @@ export interface SafeDownloadOptions {
    * (e.g. to turn a too-big Content-Length into a quota error). `declaredBytes` is null when absent.
    */
   onResponse?: (info: { url: string; status: number; contentType: string | null; declaredBytes: number | null }) => void;
+  /** Passed to writeLimited: a budget check per chunk and an early look at the first bytes. What they throw is rethrown as is. */
+  admit?: (bytes: number) => void;
+  onHead?: (head: Buffer) => void;
 }
 
 export interface SafeDownloadResult {
@@ -261,7 +264,7 @@ export async function safeDownload(input: string | URL, options: SafeDownloadOpt
         res.destroy();
         throw err;
       }
-      const written = await writeLimited(res, options.destPath, { maxBytes, idleTimeoutMs, signal });
+      const written = await writeLimited(res, options.destPath, { maxBytes, idleTimeoutMs, signal, admit: options.admit, onHead: options.onHead });
       return {
         path: written.path,
         bytes: written.bytes,
@@ -286,6 +289,7 @@ function toSafeFetchError(err: unknown, signal: AbortSignal, url: string, maxByt
   if (err instanceof TransferError) {
     const cause = err.cause;
     if (err.reason === 'aborted' && cause instanceof SafeFetchError) return cause;
+    if (err.reason === 'refused') return err.detail.cause; // the caller's own refusal
     if (err.reason === 'too_large') {
       return new SafeFetchError('too_large', `The file exceeds the limit of ${maxBytes} bytes.`, { url, maxBytes, receivedBytes: err.detail.receivedBytes, cause: err });
     }
