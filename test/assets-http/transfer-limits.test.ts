@@ -86,8 +86,12 @@ describe.each(testDatabases())('upload limits while streaming on %s', (kind) => 
     clearInterval(meter);
     expect(peak).toBeGreaterThan(0);
     expect(peak).toBeLessThanOrEqual(10 * MB);
+    // A refused upload's connection is closed while the client still sends; now and then the
+    // reset reaches the client before the answer does (status null).
     const refused = results.filter((r) => r.status === 413);
-    expect(refused.length, JSON.stringify(results.map((r) => [r.status, r.sentWhenAnswered]))).toBeGreaterThanOrEqual(5);
+    const seen = JSON.stringify(results.map((r) => [r.status, r.sentWhenAnswered, r.sent]));
+    expect(refused.length, seen).toBeGreaterThanOrEqual(1);
+    expect(results.filter((r) => r.status === 413 || r.status === null).length, seen).toBeGreaterThanOrEqual(5);
     for (const r of refused) {
       expect(r.json.error.code).toBe('storage_quota_exceeded');
       expect(r.sentWhenAnswered).toBeLessThan(9 * MB);
