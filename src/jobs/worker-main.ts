@@ -25,6 +25,8 @@ export interface RunWorkerOptions {
   sweepReservationsMs?: number | null;
   /** Stop gracefully on SIGINT/SIGTERM (default false; the CLI turns it on). */
   handleSignals?: boolean;
+  /** Runs once the database is open and migrated, before the first claim (the CLI starts telemetry here). */
+  beforeStart?: (db: Db) => Promise<void>;
   /** With handleSignals: how long to wait for jobs in flight before aborting them (default 30 s). */
   shutdownGraceMs?: number;
 }
@@ -62,6 +64,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
   const ownDb = !options.db;
   const db = options.db ?? createDb({ databaseUrl: options.config.databaseUrl, dataDir: options.config.dataDir });
   if (options.migrate ?? ownDb) await migrateWithRetry(db);
+  await options.beforeStart?.(db);
   const log = options.logger;
   // One line when the database goes away and one when it is back (src/db/health.ts).
   const health = databaseHealth(db);

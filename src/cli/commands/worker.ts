@@ -21,7 +21,7 @@ import { renderJobHandlers } from '../../renders/index.js';
 import { FileStorage } from '../../storage/index.js';
 import { webhookJobHandlers, webhookOptionsFromEnv, type WebhookOptions } from '../../webhooks/index.js';
 import { loadConfig } from '../../config.js';
-import { startTelemetry } from '../../telemetry/index.js';
+import { startTelemetry, type Telemetry } from '../../telemetry/index.js';
 import { failureLog } from '../../util/failure-log.js';
 import { UsageError, type Command } from '../command.js';
 import { untilSignal } from '../signals.js';
@@ -74,6 +74,8 @@ export interface StartJobWorkerOptions {
   concurrency?: number;
   handleSignals?: boolean;
   webhooks?: Partial<WebhookOptions>;
+  /** Runs once the database is open, before the first job is claimed. */
+  beforeStart?: (db: Db) => Promise<void>;
 }
 
 export async function startJobWorker(o: StartJobWorkerOptions): Promise<RunningWorker> {
@@ -92,6 +94,7 @@ export async function startJobWorker(o: StartJobWorkerOptions): Promise<RunningW
     pollMs: tuning.pollMs,
     logger: o.logger,
     handleSignals: o.handleSignals,
+    beforeStart: o.beforeStart,
   });
   // Safety net beside the queue: due publications and webhook deliveries whose job was lost.
   const sweepLog = failureLog(o.logger, 'publication/webhook sweep');
@@ -134,10 +137,17 @@ export const workerCommand: Command = {
     }
     const config = loadConfig(io.env);
     const logger = createLogger({ level: config.logLevel, format: config.logFormat });
-    const running = await startJobWorker({ config, env: io.env, logger, concurrency });
     // Metrics only with a port to scrape them on (a worker has no API port); tracing as configured.
-    // Started once the worker has opened its database: a job claimed in these first moments goes unobserved.
-    const telemetry = await startTelemetry({ ...config, metrics: { ...config.metrics, enabled: config.metrics.enabled && config.metrics.port !== null } }, { db: running.db, logger });
+    // Started on the worker's database before its first claim, so every job run is observed.
+    let telemetry: Telemetry | null = null;
+    const metrics = { ...config.metrics, enabled: config.metrics.enabled && config.metrics.port !== null };
+    const running = await startJobWorker({
+      config, env: io.env, logger, concurrency,
+      beforeStart: async (db) => { telemetry = await startTelemetry({ ...config, metrics }, { db, logger }); },
+    }).catch(async (err) => {
+      await (telemetry as Telemetry | null)?.shutdown(); // its listener would hold the process open
+      throw err;
+    });
     logger.info({ worker: running.worker.workerId, database: config.databaseUrl ? 'postgres' : 'sqlite' },
       `Lavendly worker ${running.worker.workerId} running (${config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`})`);
     const signal = await Promise.race([untilSignal(), running.done.then(() => null)]);
@@ -145,7 +155,7 @@ export const workerCommand: Command = {
       logger.info({ signal }, 'shutting down: no new jobs; jobs in flight finish or go back to the queue');
       await running.stop({ abortAfterMs: config.shutdownGraceMs });
     }
-    await telemetry.shutdown();
+    await (telemetry as Telemetry | null)?.shutdown();
     logger.info({ worker: running.worker.workerId }, 'worker stopped');
     return 0;
   },
