@@ -3,7 +3,8 @@
  * package tests do), installs each tarball into a fresh directory outside the repository, and
  * prints: the tarball, the installed size and the number of installed packages, and for the SDK
  * the size of a browser bundle (esbuild, minified, then gzip -9) of the whole client.
- * Targets: @lavendly/sdk under 200 KB unpacked with 0 dependencies.
+ * Targets: @lavendly/sdk under 200 KB unpacked with 0 dependencies. @lavendly/mcp's install is
+ * mostly @modelcontextprotocol/sdk's own dependencies (express, hono, ajv, zod, ...).
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -34,8 +35,8 @@ const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
 
 const tarballs = await packedPackages();
-const packageDir: Record<PackageName, string> = { sdk: '@lavendly/sdk' };
-const specsFor: Record<PackageName, string[]> = { sdk: [tarballs.sdk] };
+const packageDir: Record<PackageName, string> = { sdk: '@lavendly/sdk', mcp: '@lavendly/mcp' };
+const specsFor: Record<PackageName, string[]> = { sdk: [tarballs.sdk], mcp: [tarballs.sdk, tarballs.mcp] };
 
 for (const name of Object.keys(tarballs) as PackageName[]) {
   const consumer = await installConsumer(specsFor[name]);

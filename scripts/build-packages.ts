@@ -4,12 +4,16 @@
  *   packages/sdk  @lavendly/sdk: generated/sdk.gen.ts (+ runtime, types) -> ESM + CommonJS + .d.ts/.d.cts,
  *                 no dependencies; generated/sdk-api.gen.md -> api.md. The JS is minified except for
  *                 names (stack traces and `error.name` stay readable); the declarations are not.
+ *   packages/mcp  @lavendly/mcp: packages/mcp/src/cli.ts -> dist/cli.js (ESM, the bin), with the generated
+ *                 tool table bundled in and every import of the generated SDK pointed at @lavendly/sdk
+ *                 (so tool errors are the SDK's own classes); its dependencies stay external.
  * Output goes to packages/<name>/dist (git-ignored); `npm pack packages/<name>` then packs it.
  */
 import { copyFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Options } from 'tsup';
+import type { Plugin } from 'esbuild';
 
 const ROOT = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 const at = (...parts: string[]) => path.join(ROOT, ...parts);
@@ -45,7 +49,31 @@ async function buildSdk(): Promise<void> {
   await copyFile(at('generated/sdk-api.gen.md'), at('packages/sdk/api.md'));
 }
 
-const builders: Record<string, () => Promise<void>> = { sdk: buildSdk };
+/** `../../../generated/sdk.gen.js` (or the runtime) in the checkout -> `@lavendly/sdk` in the package. */
+const generatedSdkToPackage: Plugin = {
+  name: 'generated-sdk-to-package',
+  setup(b) {
+    b.onResolve({ filter: /\/generated\/sdk(-runtime[\w-]*)?\.gen\.js$/ }, () => ({ path: '@lavendly/sdk', external: true }));
+  },
+};
+
+async function buildMcp(): Promise<void> {
+  const outDir = at('packages/mcp/dist');
+  await rm(outDir, { recursive: true, force: true });
+  await build({
+    ...common,
+    entry: { cli: at('packages/mcp/src/cli.ts') },
+    format: ['esm'],
+    platform: 'node',
+    outDir,
+    // Only the package's declared dependencies are left to npm; nothing else of the server comes along.
+    external: ['@lavendly/sdk', /^@modelcontextprotocol\/sdk(\/|$)/, /^ajv(\/|$)/, 'ajv-formats'],
+    noExternal: [/generated\/mcp\.gen/],
+    esbuildPlugins: [generatedSdkToPackage],
+  });
+}
+
+const builders: Record<string, () => Promise<void>> = { sdk: buildSdk, mcp: buildMcp };
 
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(builders);
 for (const name of wanted) {

@@ -1,7 +1,10 @@
-/** `lavendly mcp`: the CLI entry of the stdio MCP server (see stdio.ts). */
+/**
+ * `lavendly mcp`: the CLI entry of the stdio MCP server. The tool code is @lavendly/mcp's
+ * (packages/mcp/src), the same code the package's own `lavendly-mcp` bin and `/mcp` run.
+ */
 import { parseArgs } from 'node:util';
 import type { Command } from '../cli/command.js';
-import { DEFAULT_BASE_URL, runMcpStdio } from './stdio.js';
+import { DEFAULT_BASE_URL, runMcpStdio } from '../../packages/mcp/src/stdio.js';
 
 export const mcpCommand: Command = {
   name: 'mcp',

@@ -7,6 +7,7 @@
  * tools use to call this same server's REST API; an MCP caller can do exactly what its key can.
  * GET (a server-to-client event stream) and DELETE (ending a session) have no meaning without
  * sessions and answer 405, which MCP clients understand.
+ * The tools are @lavendly/mcp's (packages/mcp/src/server.ts): the stdio package serves the same code.
  */
 import type Koa from 'koa';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -15,7 +16,7 @@ import { authenticate } from '../http/auth.js';
 import type { RateLimiter } from '../http/rate-limit.js';
 import type { LavendlyState } from '../http/context.js';
 import { Lavendly } from '../../generated/sdk.gen.js';
-import { createMcpServer } from './server.js';
+import { createMcpServer } from '../../packages/mcp/src/server.js';
 
 export interface McpHttpOptions {
   accounts: AccountsService;

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 
 export const run = promisify(execFile);
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const PACKAGES = ['sdk'] as const;
+export const PACKAGES = ['sdk', 'mcp'] as const;
 export type PackageName = (typeof PACKAGES)[number];
 
 /** Files and folders whose content decides what the packages contain. */

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { mcpTools } from '../../generated/mcp.gen.js';
 import { ConnectionError, errorFromResponse } from '../../generated/sdk-runtime.gen.js';
-import { apiErrorResult } from '../../src/mcp/errors.js';
+import { apiErrorResult } from '../../packages/mcp/src/errors.js';
 
 const tool = (name: string) => mcpTools.find((t) => t.name === name)!;
 

@@ -4,6 +4,10 @@
  * code: a call is checked against the tool's input schema, mapped onto its operation's HTTP
  * request by the tool's argument table, and sent through the generated SDK's generic `request`.
  * MCP, SDK and REST therefore cannot drift apart.
+ *
+ * This directory is @lavendly/mcp's source and also what the server's `/mcp` endpoint and
+ * `lavendly mcp` run. It imports the generated SDK from generated/; the package build
+ * (scripts/build-packages.ts) points those imports at the published @lavendly/sdk instead.
  */
 import { readFileSync } from 'node:fs';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -11,8 +15,8 @@ import {
   CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError,
   type CallToolResult, type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
-import { mcpTools, toolRequest, type McpToolDefinition } from '../../generated/mcp.gen.js';
-import type { ApiClient, ApiResponse } from '../../generated/sdk-runtime.gen.js';
+import { mcpTools, toolRequest, type McpToolDefinition } from '../../../generated/mcp.gen.js';
+import type { ApiClient, ApiResponse } from '../../../generated/sdk-runtime.gen.js';
 import { ArgumentValidator } from './arguments.js';
 import { apiErrorResult, invalidArguments } from './errors.js';
 
@@ -25,7 +29,7 @@ export interface McpServerOptions {
 
 const VERSION: string = (() => {
   try {
-    return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version ?? '0.0.0';
+    return JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version ?? '0.0.0';
   } catch {
     return '0.0.0';
   }

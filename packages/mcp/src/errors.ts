@@ -5,8 +5,8 @@
  * know), and names tools only when this server actually has them.
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import type { McpToolDefinition } from '../../generated/mcp.gen.js';
-import { LavendlyError, retryAfterMs } from '../../generated/sdk-runtime.gen.js';
+import type { McpToolDefinition } from '../../../generated/mcp.gen.js';
+import { LavendlyError, retryAfterMs } from '../../../generated/sdk-runtime.gen.js';
 import { formatPath, type ArgumentIssue } from './arguments.js';
 
 export interface ErrorContext {

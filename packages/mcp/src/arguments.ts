@@ -5,7 +5,7 @@
  */
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import type { McpToolDefinition } from '../../generated/mcp.gen.js';
+import type { McpToolDefinition } from '../../../generated/mcp.gen.js';
 
 // ajv-formats is CommonJS: under ESM its default export may arrive wrapped.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020;

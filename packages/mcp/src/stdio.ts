@@ -6,7 +6,7 @@
  * stdout carries the protocol only: anything else this process prints goes to stderr.
  */
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { Lavendly } from '../../generated/sdk.gen.js';
+import { Lavendly } from '../../../generated/sdk.gen.js';
 import { createMcpServer, whenIdle } from './server.js';
 
 export const DEFAULT_BASE_URL = 'http://localhost:8090/v1';

@@ -1,0 +1,83 @@
+/**
+ * @lavendly/mcp as a desktop client runs it: both tarballs installed into a fresh directory outside
+ * the repository (the MCP SDK and the rest from the registry), then `npx -y @lavendly/mcp` started
+ * by the official MCP client over stdio, configured by LAVENDLY_API_KEY and LAVENDLY_BASE_URL only,
+ * against a live server.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installConsumer, packedPackages, ROOT, run, type Installed } from '../helpers/packages.js';
+import { SEED_TOOLS } from '../helpers/seed-tools.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+let server: TestServer;
+let consumer: Installed;
+let tarballs: Record<'sdk' | 'mcp', string>;
+
+beforeAll(async () => {
+  tarballs = await packedPackages();
+  [server, consumer] = await Promise.all([startTestServer('sqlite'), installConsumer([tarballs.sdk, tarballs.mcp])]);
+}, 300_000);
+
+afterAll(async () => {
+  await server?.close();
+  await consumer?.remove();
+});
+
+/** The server exactly as a desktop config starts it: `npx -y @lavendly/mcp` with two variables. */
+async function connect(apiKey: string): Promise<{ client: Client; stderr: () => string }> {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LAVENDLY_API_KEY: apiKey, LAVENDLY_BASE_URL: server.base };
+  const transport = new StdioClientTransport({ command: 'npx', args: ['-y', '@lavendly/mcp'], cwd: consumer.dir, env, stderr: 'pipe' });
+  let stderr = '';
+  transport.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  const client = new Client({ name: 'package-test', version: '1.0.0' });
+  await client.connect(transport);
+  return { client, stderr: () => stderr };
+}
+
+describe('@lavendly/mcp installed from its tarball', () => {
+  it('installs the SDK and the MCP SDK, none of the server (no sqlite3, knex, ffmpeg, koa)', async () => {
+    const nodeModules = path.join(consumer.dir, 'node_modules');
+    const installed = await readdir(nodeModules);
+    expect(installed).toContain('@modelcontextprotocol');
+    expect(await readdir(path.join(nodeModules, '@lavendly'))).toEqual(['mcp', 'sdk']);
+    for (const heavy of ['sqlite3', 'knex', 'pg', 'koa', '@ffmpeg-installer', '@ffprobe-installer', 'redoc', 'tsx']) {
+      expect(installed, heavy).not.toContain(heavy);
+    }
+    // The SDK it depends on is the tarball built here, not something else of that name.
+    expect(await readFile(path.join(nodeModules, '@lavendly/sdk/api.md'), 'utf8')).toBe(await readFile(path.join(ROOT, 'generated/sdk-api.gen.md'), 'utf8'));
+    const pkg = JSON.parse(await readFile(path.join(nodeModules, '@lavendly/mcp/package.json'), 'utf8'));
+    expect(Object.keys(pkg.dependencies).sort()).toEqual(['@lavendly/sdk', '@modelcontextprotocol/sdk', 'ajv', 'ajv-formats']);
+    const lint = await run(path.join(ROOT, 'node_modules/.bin/publint'), ['--strict', path.join(nodeModules, '@lavendly/mcp')], { timeout: 60_000 });
+    expect(lint.stdout).toMatch(/All good/);
+  });
+
+  it('lists the 27 tools over stdio, and a call reaches the live server through @lavendly/sdk', async () => {
+    const { key } = await server.account({ credits: 0 });
+    const { client, stderr } = await connect(key);
+    try {
+      const { tools } = await client.listTools();
+      expect(tools.map((t) => t.name).sort()).toEqual([...SEED_TOOLS].sort());
+
+      const created = (await client.callTool({ name: 'create_workflow', arguments: { name: 'From the package', shots: [{ prompt: 'a fox' }] } })) as CallToolResult;
+      expect(created.isError).toBeUndefined();
+      const id = (created.structuredContent as { id: string }).id;
+      const stored = await fetch(`${server.base}/workflows/${id}`, { headers: { authorization: `Bearer ${key}` } });
+      expect(((await stored.json()) as { name: string }).name).toBe('From the package');
+
+      // An API error comes back as a tool result with the envelope and the next step: the SDK's
+      // typed errors are recognised across the package boundary.
+      const missing = (await client.callTool({ name: 'get_workflow', arguments: { id: 'wf_missing' } })) as CallToolResult;
+      expect(missing.isError).toBe(true);
+      expect((missing.structuredContent as { error: { code: string } }).error.code).toBe('not_found');
+      expect((missing.structuredContent as { next_step?: string }).next_step).toMatch(/list_workflows/);
+      expect(stderr()).toMatch(/serving .* over stdio/);
+    } finally {
+      await client.close();
+    }
+  });
+});
