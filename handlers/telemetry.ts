@@ -28,6 +28,7 @@ export const telemetryHandlers = {
         image_to_video: p.image_to_video ?? 'none',
         vision_review: p.vision_review ?? 'none',
         publishers: (p.publishers ?? []).filter((x) => PLATFORMS.includes(x)) as T.Platform[],
+        models: (p.models ?? []) as T.WiredModel[],
       },
       queue: { queued: Number(queue.queued), running: Number(queue.running) },
     };

@@ -117,7 +117,7 @@ function publicUrl(raw: string | undefined, port: number): string {
 }
 
 /** The providers a capability can be wired to; `local` is the built-in ffmpeg set. */
-export type ProviderName = 'local' | 'openai' | 'runway' | 'fal';
+export type ProviderName = 'local' | 'openai' | 'runway';
 
 /** One configured model: `id` is how it is named everywhere (`runway:gen4_turbo`, or `local`). */
 export interface ModelRef {
@@ -133,7 +133,6 @@ export interface ModelsConfig {
   review: ModelRef;
   openai: { apiKey: string | null; baseUrl: string };
   runway: { apiSecret: string | null; baseUrl: string; version: string; downloadHosts: string[] };
-  fal: { key: string | null; queueUrl: string; downloadHosts: string[] };
   /** How long one remote image or clip may take, submission to download (default 20 min). */
   deadlineS: number;
   /** First wait between two polls of a remote task; it grows to 10x (default 2000 ms). */
@@ -142,7 +141,7 @@ export interface ModelsConfig {
   http: { retries?: number; backoffMs?: number };
 }
 
-const PROVIDERS: ProviderName[] = ['local', 'openai', 'runway', 'fal'];
+const PROVIDERS: ProviderName[] = ['local', 'openai', 'runway'];
 
 /** `provider:model` (or `local`) -> a ModelRef; throws a readable error naming the variable. */
 export function parseModelRef(name: string, raw: string): ModelRef {
@@ -152,7 +151,7 @@ export function parseModelRef(name: string, raw: string): ModelRef {
   const provider = text.slice(0, colon) as ProviderName;
   const model = text.slice(colon + 1).trim();
   if (colon < 1 || !PROVIDERS.includes(provider) || provider === 'local' || !model) {
-    throw new Error(`${name}: expected local or provider:model with provider one of openai, runway, fal (got '${raw}')`);
+    throw new Error(`${name}: expected local or provider:model with provider one of openai, runway (got '${raw}')`);
   }
   return { id: `${provider}:${model}`, provider, model };
 }
@@ -183,11 +182,6 @@ export function modelsFromEnv(env: NodeJS.ProcessEnv = process.env): ModelsConfi
       version: env.RUNWAYML_API_VERSION || '2024-11-06',
       downloadHosts: hostList(env.RUNWAYML_DOWNLOAD_HOSTS, ['.cloudfront.net', '.runwayml.com']),
     },
-    fal: {
-      key: env.FAL_KEY || null,
-      queueUrl: (env.FAL_QUEUE_URL || 'https://queue.fal.run').replace(/\/+$/, ''),
-      downloadHosts: hostList(env.FAL_DOWNLOAD_HOSTS, ['.fal.media', '.fal.run', '.fal.ai']),
-    },
     deadlineS: positive(env, 'LAVENDLY_PROVIDER_DEADLINE_S', 1200),
     pollMs: positive(env, 'LAVENDLY_PROVIDER_POLL_MS', 2000),
     http: { retries: positive(env, 'LAVENDLY_PROVIDER_RETRIES', 5), backoffMs: positive(env, 'LAVENDLY_PROVIDER_BACKOFF_MS', 1000) },
@@ -195,7 +189,6 @@ export function modelsFromEnv(env: NodeJS.ProcessEnv = process.env): ModelsConfi
   const keys: Record<Exclude<ProviderName, 'local'>, [string | null, string]> = {
     openai: [config.openai.apiKey, 'OPENAI_API_KEY'],
     runway: [config.runway.apiSecret, 'RUNWAYML_API_SECRET'],
-    fal: [config.fal.key, 'FAL_KEY'],
   };
   for (const ref of [config.image, ...config.video, config.review]) {
     if (ref.provider === 'local') continue;

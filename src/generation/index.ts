@@ -3,6 +3,7 @@
  * side), status, and usage figures. Handlers reach the configured pieces through
  * `ctx.services.generation` (see `generationOf`).
  */
+import { modelsFromEnv, type ModelsConfig } from '../config.js';
 import { serviceOf, type Services } from '../http/context.js';
 import type { MediaProviders } from '../media/index.js';
 import { createGenerationProviders, generationSettingsFromEnv, type GenerationSettings } from './providers.js';
@@ -27,10 +28,10 @@ export interface GenerationService {
 }
 
 /** Reads the environment once; throws a readable error on bad configuration. */
-export function createGenerationService(env: NodeJS.ProcessEnv = process.env): GenerationService & { wiring: Services['providers'] } {
-  const settings = generationSettingsFromEnv(env);
-  const { providers, wiring, notes } = createGenerationProviders(env);
-  return { settings, providers, notes, wiring };
+export function createGenerationService(env: NodeJS.ProcessEnv = process.env, models: ModelsConfig = modelsFromEnv(env)): GenerationService & { wiring: Services['providers'] } {
+  const settings = generationSettingsFromEnv(env, models);
+  const { providers, wiring, notes, models: wired } = createGenerationProviders(env, models);
+  return { settings, providers, notes, wiring: { ...wiring, models: wired } };
 }
 
 /** The generation service of a registry (built lazily from the environment if nobody registered one). */

@@ -26,7 +26,7 @@ import {
 } from '../media/index.js';
 import { modelsFromEnv, type ModelsConfig } from '../config.js';
 import type { ProviderWiring } from '../http/context.js';
-import { remoteVideoProvider, type WiredModel } from '../providers/index.js';
+import { remoteImageProvider, remoteVideoProvider, type WiredModel } from '../providers/index.js';
 import { observedProviders } from '../telemetry/providers.js';
 import { pricesFromEnv, type PriceTable } from './prices.js';
 
@@ -70,11 +70,11 @@ function providerKind(env: NodeJS.ProcessEnv): 'local' {
   return kind;
 }
 
-export function generationSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): GenerationSettings {
+export function generationSettingsFromEnv(env: NodeJS.ProcessEnv = process.env, models: ModelsConfig = modelsFromEnv(env)): GenerationSettings {
   const shortSide = positiveInt(env, 'LAVENDLY_CLIP_SHORT_SIDE', 360, 16);
   providerKind(env);
   const prices = pricesFromEnv(env);
-  const videoModels = modelsFromEnv(env).video.map((v) => v.id);
+  const videoModels = models.video.map((v) => v.id);
   // A paying user must never be charged another model's price: every wired model needs its own.
   const unpriced = videoModels.filter((m) => !prices.video[m]);
   if (unpriced.length) throw new Error(`LAVENDLY_PRICES has no video price for ${unpriced.join(', ')}; add {"video":{"${unpriced[0]}":{"credits":N,"per_s":S}}}`);
@@ -151,9 +151,8 @@ class SlowVideoProvider implements ImageToVideoProvider {
 }
 
 /** The providers generation (and review) run on, as configured by the environment. */
-export function createGenerationProviders(env: NodeJS.ProcessEnv = process.env): GenerationProviders {
+export function createGenerationProviders(env: NodeJS.ProcessEnv = process.env, models: ModelsConfig = modelsFromEnv(env)): GenerationProviders {
   const kind = providerKind(env);
-  const models = modelsFromEnv(env);
   const video = failScenesFromEnv(env) ?? failureFromEnv(env, 'LAVENDLY_FAIL_VIDEO');
   const failures = { image: failureFromEnv(env, 'LAVENDLY_FAIL_IMAGE'), video, review: failureFromEnv(env, 'LAVENDLY_FAIL_REVIEW') };
   const providers = createLocalProviders({ failures });
@@ -185,9 +184,11 @@ function wireRemote(providers: MediaProviders, models: ModelsConfig, notes: stri
   }
   providers.imageToVideo = byModel.get(models.video[0]!.id)!;
   providers.videoByModel = byModel;
-  const local = (capability: WiredModel['capability']): WiredModel => ({ capability, id: 'local', provider: 'local', model: 'local', default: true });
-  wired.unshift(local('text_to_image'));
-  wired.push(local('vision_review'));
+  if (models.image.provider !== 'local') providers.textToImage = remoteImageProvider(models.image, models);
+  const one = (capability: WiredModel['capability'], ref: ModelsConfig['image']): WiredModel =>
+    ({ capability, id: ref.id, provider: ref.provider, model: ref.model, default: true });
+  wired.unshift(one('text_to_image', models.image));
+  wired.push(one('vision_review', models.review));
   const wiring: ProviderWiring = { text_to_image: models.image.id, image_to_video: models.video[0]!.id, vision_review: models.review.id };
   return { providers, models: wired, wiring, notes };
 }

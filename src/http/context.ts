@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Db } from '../db/knex.js';
 import type { AccountsService } from '../accounts/service.js';
+import type { WiredModel } from '../providers/index.js';
 import type { FileStorage } from '../storage/index.js';
 import { UnauthorizedError } from './errors.js';
 
@@ -23,6 +24,8 @@ export interface ProviderWiring {
   vision_review?: string;
   /** Platforms that can be published to ('youtube', 'tiktok', 'local'). */
   publishers?: string[];
+  /** Every wired model with its capabilities (src/providers). */
+  models?: WiredModel[];
 }
 
 /**

@@ -30,7 +30,7 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
   const authCacheTtlMs = deps.authCacheTtlMs ?? Number(process.env.LAVENDLY_AUTH_CACHE_MS ?? 5_000);
   const secret = await loadSigningSecret(deps.config);
   // Generation (src/generation): prices, clip size and media providers from the environment.
-  const generation = createGenerationService(process.env);
+  const generation = createGenerationService(process.env, deps.config.models);
   const services: Services = {
     accounts: new AccountsService(deps.db, creditGranter, authCacheTtlMs),
     providers: { ...generation.wiring, publishers: [...PLATFORMS] },

@@ -4,9 +4,10 @@
  * library's ffmpeg providers.
  */
 import type { ModelRef, ModelsConfig } from '../config.js';
-import type { ImageToVideoProvider } from '../media/index.js';
+import type { ImageToVideoProvider, TextToImageProvider } from '../media/index.js';
+import { OpenAIImageProvider } from './openai-image.js';
 import { OpenAIVideoProvider, soraCapabilities } from './openai-video.js';
-import { RunwayVideoProvider, runwayCapabilities, type RunwaySettings } from './runway.js';
+import { RunwayImageProvider, RunwayVideoProvider, runwayCapabilities, type RunwaySettings } from './runway.js';
 import type { RemoteSettings, VideoCapabilities } from './types.js';
 
 export type { RemoteSettings, VideoCapabilities } from './types.js';
@@ -24,6 +25,7 @@ export interface WiredModel {
 }
 
 const MAX_CLIP_BYTES = 512 * 1024 * 1024;
+const MAX_IMAGE_BYTES = 50 * 1024 * 1024;
 
 function settings(models: ModelsConfig, maxBytes: number): RemoteSettings {
   return { deadlineS: models.deadlineS, pollMs: models.pollMs, maxBytes, http: models.http };
@@ -41,6 +43,18 @@ export function remoteVideoProvider(ref: ModelRef, models: ModelsConfig): { prov
       return { provider: new RunwayVideoProvider(ref.model, runway(models, MAX_CLIP_BYTES)), capabilities: runwayCapabilities(ref.model) };
     default:
       throw new Error(`${ref.id}: ${ref.provider} has no image-to-video adapter`);
+  }
+}
+
+export function remoteImageProvider(ref: ModelRef, models: ModelsConfig): TextToImageProvider {
+  const s = settings(models, MAX_IMAGE_BYTES);
+  switch (ref.provider) {
+    case 'openai':
+      return new OpenAIImageProvider(ref.model, { ...s, apiKey: models.openai.apiKey!, baseUrl: models.openai.baseUrl });
+    case 'runway':
+      return new RunwayImageProvider(ref.model, runway(models, MAX_IMAGE_BYTES));
+    default:
+      throw new Error(`${ref.id}: ${ref.provider} has no text-to-image adapter`);
   }
 }
 

@@ -8,7 +8,7 @@ describe('model configuration', () => {
     const m = modelsFromEnv({});
     expect([m.image.id, m.video.map((v) => v.id), m.review.id]).toEqual(['local', ['local'], 'local']);
     const g = createGenerationService({});
-    expect(g.wiring).toEqual({ text_to_image: 'local', image_to_video: 'local', vision_review: 'local' });
+    expect(g.wiring).toMatchObject({ text_to_image: 'local', image_to_video: 'local', vision_review: 'local' });
     expect(g.settings).toMatchObject({ model: 'local', videoModels: ['local'] });
     expect(g.providers.imageToVideo.name).toBe('local');
   });

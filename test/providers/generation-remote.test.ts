@@ -95,6 +95,29 @@ describe.each(testDatabases())('generation on hosted video models (%s)', (kind) 
     return { g, acc, wf };
   }
 
+  it('the opening still comes from the image model, the clip from the video model, both charged once', async () => {
+    const openai = await startFakeOpenAI();
+    const runway = await startFakeRunway({ polls: 1 });
+    try {
+      const { g, acc, wf } = await oneScene({
+        LAVENDLY_IMAGE_MODEL: 'openai:gpt-image-1', OPENAI_API_KEY: OPENAI_KEY, OPENAI_BASE_URL: openai.baseUrl,
+        LAVENDLY_VIDEO_MODEL: 'runway:gen4_turbo', RUNWAYML_API_SECRET: RUNWAY_SECRET, RUNWAYML_BASE_URL: runway.origin, ...tuning,
+      });
+      await generate(s, acc.key, wf.id, {});
+      worker = startWorker(s, g);
+      const st = await waitForGeneration(s, acc.key, wf.id);
+      expect(st.status, JSON.stringify(st)).toBe('succeeded');
+      expect(openai.images).toEqual([{ model: 'gpt-image-1', prompt: 'The fox reads', size: '1536x1024', n: 1 }]);
+      expect(runway.accepted.map((a) => [a.endpoint, a.image])).toEqual([['image_to_video', { width: 1280, height: 720 }]]);
+      expect([...openai.problems, ...runway.problems]).toEqual([]);
+      expect(await probeUrl(s, st.scenes[0].image_url)).toMatchObject({ width: 320, height: 180 });
+      expect(await ledger(s, acc.key)).toMatchObject({ balance: 100 - 2 - 3 * 5, reserved: 0 });
+    } finally {
+      await openai.close();
+      await runway.close();
+    }
+  });
+
   describe.each(kits)('$model', (kit) => {
     it('prices with the model, generates through the provider, and charges the delivered clip', async () => {
       fake = await kit.start('ok');

@@ -81,7 +81,7 @@ export interface StartJobWorkerOptions {
 export async function startJobWorker(o: StartJobWorkerOptions): Promise<RunningWorker> {
   const tuning = workerTuning(o.env);
   const storage = o.storage ?? (await FileStorage.open({ dataDir: o.config.dataDir, publicBaseUrl: o.config.publicBaseUrl, signingSecret: o.config.signingSecret }));
-  const generation = o.generation ?? createGenerationService(o.env);
+  const generation = o.generation ?? createGenerationService(o.env, o.config.models);
   for (const note of generation.notes) o.logger.warn({ note }, 'generation providers configured for tests or demos');
   const webhooks = o.webhooks ?? webhookOptionsFromEnv(o.env);
   const publish = publishOptionsFor(o.config, o.env);

@@ -25,6 +25,8 @@ export interface VideoScript {
   never?: boolean;
   /** The content is not a video. */
   garbage?: boolean;
+  /** Images API: answers before one is accepted, a refusal, or a malformed answer. */
+  images?: { rejectFirst?: Reply[]; refuse?: string; answer?: unknown };
 }
 
 export interface FakeOpenAI extends FakeServer {
@@ -32,6 +34,8 @@ export interface FakeOpenAI extends FakeServer {
   script: VideoScript;
   /** Submissions the fake accepted (each would be paid for). */
   accepted: { model: string; prompt: string; seconds: string; size: string; image: { width: number; height: number } | null }[];
+  /** Image generations the fake answered. */
+  images: { model: string; prompt: string; size: string; n: number }[];
   problems: string[];
   release(): void;
 }
@@ -40,6 +44,7 @@ export async function startFakeOpenAI(script: VideoScript = {}): Promise<FakeOpe
   const media = await fakeMedia();
   const videos = new Map<string, { polls: number }>();
   let rejected = 0;
+  let imagesRejected = 0;
   let held = true;
   const fake: FakeOpenAI = Object.assign(
     await startFake(async (req) => {
@@ -48,6 +53,15 @@ export async function startFakeOpenAI(script: VideoScript = {}): Promise<FakeOpe
         return { status: 401, json: { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } } };
       }
       const s = fake.script;
+      if (req.method === 'POST' && req.path === '/v1/images/generations') {
+        const i = s.images ?? {};
+        if (imagesRejected < (i.rejectFirst?.length ?? 0)) return i.rejectFirst![imagesRejected++]!;
+        const b = req.body ?? {};
+        if (!['1024x1024', '1536x1024', '1024x1536', 'auto'].includes(b.size)) fake.problems.push(`image size ${b.size} is not documented`);
+        if (i.refuse) return { status: 400, json: { error: { message: i.refuse, type: 'image_generation_user_error', param: null, code: 'moderation_blocked' } } };
+        fake.images.push({ model: b.model, prompt: b.prompt, size: b.size, n: b.n });
+        return { json: i.answer ?? { created: 1764347090, data: [{ b64_json: media.png.toString('base64') }], usage: { total_tokens: 100 } } };
+      }
       if (req.method === 'POST' && req.path === '/v1/videos') {
         if (rejected < (s.rejectFirst?.length ?? 0)) return s.rejectFirst![rejected++]!;
         const b = req.body ?? {};
@@ -75,7 +89,7 @@ export async function startFakeOpenAI(script: VideoScript = {}): Promise<FakeOpe
       if (s.fail) return { json: { ...base, status: 'failed', progress: 100, error: s.fail } };
       return { json: { ...base, status: 'completed', progress: 100, completed_at: 1764347190, error: null } };
     }),
-    { baseUrl: '', script, accepted: [], problems: [], release: () => { held = false; } },
+    { baseUrl: '', script, accepted: [], images: [], problems: [], release: () => { held = false; } },
   );
   fake.baseUrl = `${fake.origin}/v1`;
   return fake;
