@@ -5,9 +5,17 @@
  * file) against a Prism mock of the spec.
  */
 import { writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startJobWorker } from '../../src/cli/commands/worker.js';
+import { createGenerationService } from '../../src/generation/index.js';
+import { createLogger } from '../../src/http/logging.js';
+import { webhookOptionsFromEnv, type WebhookOptions } from '../../src/webhooks/index.js';
 import { deref, firstExample, loadSpec, specOperations, startPrism } from '../contract/prism.js';
+import { freePort } from '../helpers/prism.js';
+import { startTestServer } from '../helpers/server.js';
 import { buildPythonSdk, type PythonSdk } from './venv.js';
 
 const HERE = path.resolve('test/python');
@@ -19,9 +27,46 @@ beforeAll(() => {
 afterAll(() => sdk?.remove());
 
 /** pytest in the venv, from the venv's directory (so nothing of the checkout is importable). */
-function pytest(file: string, env: Record<string, string>, timeoutMs = 120_000) {
-  const r = sdk.run(['-m', 'pytest', '-q', '-p', 'no:cacheprovider', path.join(HERE, file)], { env, cwd: sdk.dir, timeoutMs });
+async function pytest(file: string, env: Record<string, string>, timeoutMs = 120_000) {
+  const r = await sdk.runAsync(['-m', 'pytest', '-q', '-p', 'no:cacheprovider', path.join(HERE, file)], { env, cwd: sdk.dir, timeoutMs });
   return { ...r, output: `${r.stdout}\n${r.stderr}` };
+}
+
+/**
+ * A proxy in front of `upstream` that lets the first POST /v1/workflows reach the server, then
+ * drops the connection instead of passing the answer on (a response lost on the way back).
+ */
+async function droppingProxy(upstream: string) {
+  const seen: { method: string; path: string; key: string | undefined; dropped: boolean }[] = [];
+  let dropped = false;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k))) as Record<string, string>;
+      const body = chunks.length ? Buffer.concat(chunks) : undefined;
+      const answer = await fetch(upstream + req.url, { method: req.method, headers, body });
+      const text = Buffer.from(await answer.arrayBuffer());
+      const drop = !dropped && req.method === 'POST' && req.url === '/v1/workflows';
+      seen.push({ method: req.method!, path: req.url!, key: req.headers['idempotency-key'] as string | undefined, dropped: drop });
+      if (drop) {
+        dropped = true;
+        req.socket.destroy();
+        return;
+      }
+      const out: Record<string, string> = {};
+      answer.headers.forEach((v, k) => {
+        if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(k)) out[k] = v;
+      });
+      res.writeHead(answer.status, out).end(text);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    seen,
+    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
 }
 
 /** Examples from the spec for the Python side: per operation its request and success examples. */
@@ -78,12 +123,51 @@ describe('the installed Python SDK against a Prism mock of the spec', () => {
   it('calls every operation once, pages, waits, and types errors (pytest test_prism.py)', { timeout: 240_000 }, async () => {
     const prism = await startPrism({ mock: true });
     try {
-      const r = pytest('test_prism.py', { LAVENDLY_PRISM_URL: prism.url, LAVENDLY_FIXTURES: prismFixtures() }, 200_000);
+      const r = await pytest('test_prism.py', { LAVENDLY_PRISM_URL: prism.url, LAVENDLY_FIXTURES: prismFixtures() }, 200_000);
       expect(r.status, r.output + prism.output().slice(-3000)).toBe(0);
       expect(r.stdout).toMatch(/(\d+) passed/);
       expect(Number(/(\d+) passed/.exec(r.stdout)![1])).toBeGreaterThanOrEqual(47);
     } finally {
       await prism.stop();
+    }
+  });
+});
+
+describe('the installed Python SDK against a live server and its job worker', () => {
+  it('flow, retried idempotent create, 429 waited out, webhook verified (pytest test_live.py)', { timeout: 300_000 }, async () => {
+    // 120 requests a minute per key: a burst runs out, and Retry-After is then about a second.
+    const server = await startTestServer('sqlite', { config: { rateLimitPerMinute: 120 } });
+    const hookPort = await freePort();
+    const env = { ...process.env, LAVENDLY_WEBHOOK_RETRY_SCHEDULE: '200ms,400ms,800ms,1s,2s', LAVENDLY_WORKER_POLL_MS: '20' };
+    // Loopback receivers only by explicit test configuration: exactly the Python receiver's port.
+    const webhooks: WebhookOptions = { ...webhookOptionsFromEnv(env), addressPolicy: { allowEndpoints: [`127.0.0.1:${hookPort}`] } };
+    server.services.webhookOptions = webhooks;
+    // Small clips keep generation and stitching quick.
+    const generation = createGenerationService({ ...env, LAVENDLY_CLIP_SHORT_SIDE: '180' });
+    server.services.generation = generation;
+    const worker = await startJobWorker({
+      config: server.config, env, logger: createLogger({ level: 'silent' }), db: server.fresh.db,
+      storage: server.services.storage, generation, webhooks,
+    });
+    const proxy = await droppingProxy(server.origin);
+    try {
+      const flow = await server.account({ credits: 100 });
+      const limited = await server.account();
+      const r = await pytest('test_live.py', {
+        LAVENDLY_BASE_URL: server.base, LAVENDLY_API_KEY: flow.key, LAVENDLY_LIMITED_KEY: limited.key,
+        LAVENDLY_PROXY_URL: proxy.url, LAVENDLY_HOOK_PORT: String(hookPort),
+      }, 280_000);
+      expect(r.status, r.output).toBe(0);
+      expect(r.stdout).toMatch(/4 passed/);
+      // The lost answer was retried once, with the key of the first attempt.
+      const posts = proxy.seen.filter((s) => s.method === 'POST' && s.path === '/v1/workflows');
+      expect(posts.map((p) => p.dropped)).toEqual([true, false]);
+      expect(posts[0]!.key).toMatch(/\S/);
+      expect(posts[1]!.key).toBe(posts[0]!.key);
+    } finally {
+      await proxy.close();
+      await worker.stop({ abortAfterMs: 2_000 });
+      await server.close();
     }
   });
 });
