@@ -13,7 +13,7 @@ export function operationName(ctx: Koa.Context): string {
   const op = (ctx.state as LavendlyState).operationId;
   if (op) return op;
   const p = ctx.path;
-  if (p === '/metrics') return 'metrics';
+  if (p === '/metrics' || p === '/livez' || p === '/readyz') return p.slice(1);
   if (p === '/mcp' || p.startsWith('/mcp/')) return 'mcp';
   if (p.startsWith('/files/')) return 'files';
   if (p === '/docs' || p.startsWith('/docs/')) return 'docs';

@@ -64,10 +64,12 @@ describe.each(testDatabases())('GET /metrics on %s', (kind) => {
     expect((await call(`${origin}/v1/workflows/wf_missing`, { key })).status).toBe(404);
     expect((await call(`${origin}/v1/workflows`, { key })).status).toBe(200);
     expect((await call(`${origin}/v1/no/such/path`, { key })).status).toBe(404);
+    expect((await call(`${origin}/livez`)).status).toBe(200);
     const after = await scrape();
     expect(count(after, { operation: 'get_workflow', method: 'GET', status: '404' }) - count(before, { operation: 'get_workflow', method: 'GET', status: '404' })).toBe(2);
     expect(count(after, { operation: 'list_workflows', method: 'GET', status: '200' }) - count(before, { operation: 'list_workflows', method: 'GET', status: '200' })).toBe(1);
     expect(count(after, { operation: 'unmatched', method: 'GET', status: '404' }) - count(before, { operation: 'unmatched', method: 'GET', status: '404' })).toBe(1);
+    expect(count(after, { operation: 'livez', method: 'GET', status: '200' }) - count(before, { operation: 'livez', method: 'GET', status: '200' })).toBe(1);
     // A histogram: buckets up to +Inf equal the count.
     expect(sample(after, 'lavendly_http_request_duration_seconds_bucket', { operation: 'get_workflow', status: '404', le: '+Inf' })).toBe(count(after, { operation: 'get_workflow', status: '404' }));
     const text = JSON.stringify(after);
