@@ -42,9 +42,9 @@ export function json<T>(platform: string, step: string, res: HttpResponse): T {
 }
 
 /** A byte range of a file as a streaming request body (fetch needs `duplex: 'half'` for it). */
-export function fileBody(path: string, start: number, endInclusive: number): { body: BodyInit; duplex: 'half' } {
+export function fileBody(path: string, start: number, endInclusive: number): { body: NonNullable<RequestInit['body']>; duplex: 'half' } {
   const stream = fs.createReadStream(path, { start, end: endInclusive });
-  return { body: Readable.toWeb(stream) as unknown as BodyInit, duplex: 'half' };
+  return { body: Readable.toWeb(stream) as unknown as NonNullable<RequestInit['body']>, duplex: 'half' };
 }
 
 /** Server errors and throttling are worth retrying; other refusals are not. */
