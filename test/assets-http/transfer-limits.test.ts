@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setQuota, TransferBudget } from '../../src/assets/index.js';
+import { assetsConfigFromEnv, setQuota, TransferBudget } from '../../src/assets/index.js';
+import { startServer as startMediaServer } from '../net/servers.js';
 import { testDatabases } from '../helpers/db.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 import { local } from '../renders/helpers.js';
@@ -112,6 +113,45 @@ describe.each(testDatabases())('upload limits while streaming on %s', (kind) => 
     const retry = await slowPut(u3!, 1 * MB, MP4_HEAD, 5);
     expect(retry.status).not.toBe(429);
     expect(retry.json.error?.code).not.toBe('upload_completed');
+  });
+
+  it('three parallel 9 MB imports against a 10 MB quota never stage more than 10 MB', async () => {
+    // A remote server sending MP4-looking bytes slowly, without a Content-Length.
+    const media = await startMediaServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'video/mp4' });
+      let sent = 0;
+      const pump = () => {
+        if (res.destroyed) return;
+        if (sent >= 9 * MB) { res.end(); return; }
+        const chunk = Buffer.alloc(256 * 1024);
+        if (sent === 0) MP4_HEAD.copy(chunk);
+        sent += chunk.length;
+        res.write(chunk);
+        setTimeout(pump, 20);
+      };
+      pump();
+    });
+    const saved = s.services.assetsConfig;
+    s.services.assetsConfig = assetsConfigFromEnv({ LAVENDLY_IMPORT_ALLOW_ENDPOINTS: `127.0.0.1:${media.port}` });
+    try {
+      s.services.assetTransfers = new TransferBudget(6);
+      await setQuota(s.fresh.db, a.id, 10 * MB);
+      const staging = path.join(s.services.storage.root, '.staging');
+      let peak = 0;
+      const meter = setInterval(() => { peak = Math.max(peak, stagedBytes(staging)); }, 5);
+      const results = await Promise.all([1, 2, 3].map((i) =>
+        call(`${s.base}/storage/ingest`, { key: a.key, body: { url: `${media.origin}/clip${i}.mp4`, kind: 'video' } })));
+      clearInterval(meter);
+      expect(peak).toBeGreaterThan(0);
+      expect(peak).toBeLessThanOrEqual(10 * MB);
+      const refused = results.filter((r) => r.status === 413);
+      expect(refused.length, results.map((r) => r.text).join('\n')).toBeGreaterThanOrEqual(2);
+      for (const r of refused) expect(r.json.error.code).toBe('storage_quota_exceeded');
+      expect(stagedBytes(staging)).toBe(0);
+    } finally {
+      s.services.assetsConfig = saved;
+      await media.close();
+    }
   });
 
   it('a file of the wrong type is refused from its first bytes', async () => {
