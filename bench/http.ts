@@ -5,7 +5,7 @@
  * bare Koa + @koa/router routes calling the same handler functions (same database work).
  *
  *   npx tsx bench/http.ts [--seconds 2] [--rounds 5] [--sessions 1] [--concurrency 16] [--max 20000]
- *     [--ops get,create] [--control] [--baseline auth-log|plain] [--footprint same|own] [--pin on|off]
+ *     [--ops get,create] [--control] [--references] [--baseline auth-log|plain] [--footprint same|own] [--pin on|off]
  *     [--response-validation off|log|throw]   (default off: the production setting; tests use throw)
  *     [--telemetry off|metrics|tracing|all]    (default off: the full server's metrics / OTLP tracing)
  *
@@ -17,6 +17,8 @@
  *   so both processes hold the same code and heap and the ratio is per-request work only.
  * - `--control` adds a second bare server measured like the others: its ratio to the first
  *   (ideally 1.00x) is the noise floor of the method on this machine.
+ * - `--references` adds a minimal Koa and a Fastify server (bench/reference-servers.ts) serving the
+ *   same two routes from one better-sqlite3 table: an absolute scale for the per-request CPU.
  * - `--sessions N` starts fresh processes N times and pools the rounds: one process pair can be
  *   off by several percent for its whole life.
  *
@@ -32,8 +34,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CREATE_BODY, type Mode } from './http-server.js';
 
-/** What is measured against the bare baseline: the full stack, and optionally a second bare server. */
-type Contender = 'full' | 'control';
+/** What is measured against the bare baseline: the full stack, optionally a second bare server,
+ *  and optionally the reference servers (bench/reference-servers.ts). */
+type Contender = 'full' | 'control' | 'koa-ref' | 'fastify-ref';
 
 interface Target {
   child: ChildProcess;
@@ -66,8 +69,9 @@ function pinCores(): { server: string; load: string } | null {
   return plan;
 }
 
-async function startTarget(mode: Mode, label: string): Promise<Target> {
-  const server = fileURLToPath(new URL('./http-server.ts', import.meta.url));
+async function startTarget(mode: Mode | 'koa' | 'fastify', label: string): Promise<Target> {
+  const reference = mode === 'koa' || mode === 'fastify';
+  const server = fileURLToPath(new URL(reference ? './reference-servers.ts' : './http-server.ts', import.meta.url));
   const command = [process.execPath, ...nodeFlags, '--import', 'tsx', server, mode, label];
   if (pinning) command.unshift('taskset', '-c', pinning.server);
   const child = spawn(command[0]!, command.slice(1), {
@@ -178,7 +182,8 @@ async function runSession(settings: Settings, tally: Tally, session: number): Pr
   const names: Name[] = ['bare', ...contenders];
   const targets = {} as Record<Name, Target>;
   try {
-    for (const name of names) targets[name] = await startTarget(name === 'full' ? 'full' : 'bare', name);
+    const modes: Record<Name, Mode | 'koa' | 'fastify'> = { bare: 'bare', control: 'bare', full: 'full', 'koa-ref': 'koa', 'fastify-ref': 'fastify' };
+    for (const name of names) targets[name] = await startTarget(modes[name], name);
     for (const name of names) for (const op of ops) await load(targets[name], op, 1, concurrency, max);
     for (let round = 0; round < rounds; round++) {
       for (const op of ops) {
@@ -230,7 +235,10 @@ function report(settings: Settings, tally: Tally): void {
   // With --baseline full the "bare" processes serve the full stack with telemetry off.
   const baseline = process.env.BENCH_BASELINE === 'full' ? 'full, telemetry off' : 'bare Koa';
   const telemetry = process.env.BENCH_TELEMETRY && process.env.BENCH_TELEMETRY !== 'off' ? `, telemetry ${process.env.BENCH_TELEMETRY}` : '';
-  const labels: Record<Contender, string> = { full: `full stack${telemetry}`, control: `${baseline} again (A/A control)` };
+  const labels: Record<Contender, string> = {
+    full: `full stack${telemetry}`, control: `${baseline} again (A/A control)`,
+    'koa-ref': 'reference: Koa + better-sqlite3', 'fastify-ref': 'reference: Fastify + ajv + better-sqlite3',
+  };
   for (const op of settings.ops) {
     const name = op === 'get' ? 'get_workflow' : 'create_workflow';
     const bare = med(tally.runs[`${op}/bare`]!);
@@ -263,7 +271,7 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '5' }, sessions: { type: 'string', default: '1' },
       max: { type: 'string', default: '20000' },
       'response-validation': { type: 'string', default: 'off' }, ops: { type: 'string', default: 'get,create' },
-      control: { type: 'boolean', default: false }, pin: { type: 'string', default: 'on' },
+      control: { type: 'boolean', default: false }, references: { type: 'boolean', default: false }, pin: { type: 'string', default: 'on' },
       baseline: { type: 'string', default: 'auth-log' }, footprint: { type: 'string', default: 'same' },
       telemetry: { type: 'string', default: 'off' },
     },
@@ -279,7 +287,9 @@ async function main(): Promise<void> {
     max: Number(values.max), ops: values.ops.split(',').filter((o): o is Op => o === 'get' || o === 'create'),
     // `--control` adds a second, identical bare server: its ratio to the first (ideally 1.00x)
     // shows how much of a ratio is this machine's noise.
-    contenders: values.control ? ['full', 'control'] : ['full'],
+    // `--references` adds minimal Koa and Fastify servers on one better-sqlite3 table: what a
+    // request costs with nearly nothing but framework and driver, beside our own figure.
+    contenders: ['full', ...(values.control ? ['control' as const] : []), ...(values.references ? ['koa-ref' as const, 'fastify-ref' as const] : [])],
   };
   const sessions = Number(values.sessions);
   if (values.pin !== 'off') pinning = pinCores();
