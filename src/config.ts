@@ -29,6 +29,8 @@ export interface Config {
   /** Uploads and imports one account may have arriving at once (per server process). */
   transfersPerAccount: number;
   responseValidation: 'off' | 'log' | 'throw';
+  /** Origins whose browser pages may call the API: `['*']` (default) any, `[]` none (src/http/cors.ts). */
+  corsOrigins: string[];
   /** Which hosted (or built-in) model serves each capability, and how to reach the providers. */
   models: ModelsConfig;
   /**
@@ -114,6 +116,26 @@ function publicUrl(raw: string | undefined, port: number): string {
   }
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new ConfigError(`LAVENDLY_PUBLIC_URL must be an http:// or https:// URL (got '${raw}')`);
   return raw;
+}
+
+/** LAVENDLY_CORS_ORIGINS: `*` (default), `off`, or comma-separated origins like `https://app.example.com`. */
+function corsOrigins(raw: string | undefined): string[] {
+  const value = (raw ?? '*').trim();
+  if (value === '*' || value === '') return ['*'];
+  if (value === 'off') return [];
+  return value.split(',').map((item) => {
+    const origin = item.trim();
+    let url: URL | null = null;
+    try {
+      url = new URL(origin);
+    } catch {
+      // reported below
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== origin) {
+      throw new ConfigError(`LAVENDLY_CORS_ORIGINS takes *, off, or origins like https://app.example.com (scheme, host, port; no path): got '${origin}'`);
+    }
+    return origin;
+  });
 }
 
 /** The providers a capability can be wired to; `local` is the built-in ffmpeg set. */
@@ -217,6 +239,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyIdleTimeoutS: positive(env, 'LAVENDLY_BODY_IDLE_TIMEOUT_S', 30),
     maxConnections: positive(env, 'LAVENDLY_MAX_CONNECTIONS', 4096),
     transfersPerAccount: positive(env, 'LAVENDLY_TRANSFERS_PER_ACCOUNT', 4),
+    corsOrigins: corsOrigins(env.LAVENDLY_CORS_ORIGINS),
     responseValidation: oneOf('LAVENDLY_RESPONSE_VALIDATION', env.LAVENDLY_RESPONSE_VALIDATION, ['off', 'log', 'throw'] as const, 'log'),
     models: modelsFromEnv(env),
     metrics: metricsFromEnv(env),

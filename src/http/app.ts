@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/knex.js';
 import type { Services } from './context.js';
 import { edge } from './edge.js';
+import { cors } from './cors.js';
 import { answerClientErrors } from './client-error.js';
 import { ApiError } from './errors.js';
 import { indexedRoutes } from './route-index.js';
@@ -69,6 +70,8 @@ export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
 
   if (deps.telemetry?.layer) app.use(deps.telemetry.layer);
   app.use(edge({ logger: deps.logger, draining: () => app.draining }));
+  // Browser pages on other origins (the SDK in a page): preflights answered before auth.
+  if (deps.config.corsOrigins.length) app.use(cors(deps.config.corsOrigins));
   // The API reference (src/http/docs.ts): the spec at GET /v1/openapi.json is an API route; the
   // Redoc page at GET /docs is mounted below.
   const docs = apiDocs({ basePath });

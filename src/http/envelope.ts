@@ -1,5 +1,6 @@
 import type Koa from 'koa';
 import type { Logger } from 'pino';
+import { CORS_RESPONSE_HEADERS } from './cors.js';
 import { ApiError, statusByCode, ValidationError, toIssue, type ErrorCode } from './errors.js';
 
 export interface ErrorEnvelope {
@@ -56,7 +57,7 @@ export function toApiError(err: unknown): ApiError | null {
 }
 
 /** Response headers that describe the request rather than the result, so they survive an error. */
-const KEEP_ON_ERROR = new Set(['x-request-id', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset']);
+const KEEP_ON_ERROR = new Set(['x-request-id', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', ...CORS_RESPONSE_HEADERS]);
 
 export function envelopeFor(err: ApiError, requestId: string): ErrorEnvelope {
   return { error: { code: err.code, message: err.message, request_id: requestId, ...err.extra } };
