@@ -169,9 +169,10 @@ describe('spec/openapi.yaml', () => {
       if (op.security === undefined) expect(Object.keys(op.responses), op.operationId).toContain('401');
     }
     // Answers sent before an operation is chosen (src/http/client-error.ts, the router's fallback).
-    expect(Object.keys(spec['x-edge-responses'].responses).sort()).toEqual(['400', '404', '405', '408', '413', '431']);
+    expect(Object.keys(spec['x-edge-responses'].responses).sort()).toEqual(['204', '400', '404', '405', '408', '413', '431']);
     for (const [status, response] of Object.entries<any>(spec['x-edge-responses'].responses)) {
-      expect(response.$ref, `edge ${status}`).toBe(`#/components/responses/${ERROR_RESPONSES[status]}`);
+      if (status === '204') expect(response.headers.Allow, 'OPTIONS answer').toBeDefined();
+      else expect(response.$ref, `edge ${status}`).toBe(`#/components/responses/${ERROR_RESPONSES[status]}`);
     }
     for (const [name, response] of Object.entries<any>(spec.components.responses)) {
       expect(response.content['application/json'].schema.$ref, name).toBe('#/components/schemas/ErrorEnvelope');
