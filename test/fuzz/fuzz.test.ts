@@ -1,0 +1,111 @@
+/**
+ * Spec-driven fuzzing of the live server (issue 13): every operation of spec/openapi.yaml gets
+ * valid requests (examples, schemas, the ids of real objects) and mutations of them, against a real
+ * listener over SQLite and PostgreSQL. Every answer must be below 500, have a status the spec
+ * declares, and a body the generated response validator accepts. Seeded and bounded:
+ *   LAVENDLY_FUZZ_SEED=7 LAVENDLY_FUZZ_REQUESTS=5000 npm test -- test/fuzz
+ */
+import net from 'node:net';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { schemas } from '../../generated/validators.gen.js';
+import { testDatabases } from '../helpers/db.js';
+import { call, startTestServer, type TestServer } from '../helpers/server.js';
+import { closeConnections, judge, send } from './check.js';
+import { Random } from './random.js';
+import { operationsOf, RequestMaker, type RequestContext } from './requests.js';
+import { SpecSchemas, ValueMaker, type IdPools } from './values.js';
+import { buildWorld } from './world.js';
+
+const SEED = Number(process.env.LAVENDLY_FUZZ_SEED ?? 1);
+const BUDGET = Number(process.env.LAVENDLY_FUZZ_REQUESTS ?? 1500);
+const spec = new SpecSchemas(parse(readFileSync(new URL('../../spec/openapi.yaml', import.meta.url), 'utf8')));
+const edge: Record<string, unknown> = spec.doc['x-edge-responses'].responses;
+
+/** Requests no operation serves, and what HTTP that is not HTTP gets: all answered by the edge. */
+const OFF_API = ['/v1/nope', '/v1/workflows/wf_x/nope', '/v1//workflows', '/v2/workflows', '/v1/%FF', '/v1/_status/x'];
+const MALFORMED = (key: string) => [
+  `POST /v1/workflows HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":"a"}`,
+  'GARBAGE\r\n\r\n',
+  'GET /v1/_status HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n',
+  'POST /v1/workflows HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+  `GET /v1/_status HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+  'GET /v1/_status HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n',
+];
+
+async function rawExchange(port: number, data: string): Promise<{ status: number; body: unknown }> {
+  const socket = net.connect(port, '127.0.0.1');
+  let out = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (d: string) => { out += d; });
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.end(data);
+  await new Promise((resolve) => { socket.once('close', resolve); setTimeout(resolve, 5_000); });
+  socket.destroy();
+  const [head = '', body = ''] = out.split('\r\n\r\n');
+  return { status: Number(head.split(' ')[1] ?? 0), body: body ? JSON.parse(body) : undefined };
+}
+
+describe.each(testDatabases())('spec-driven fuzz on %s', (kind) => {
+  let s: TestServer;
+  let ctx: RequestContext;
+  let ids: IdPools;
+  beforeAll(async () => {
+    s = await startTestServer(kind, { config: { responseValidation: 'log', authFailuresPerMinute: 1_000_000 } });
+    const world = await buildWorld(s);
+    ctx = { key: world.key, otherKey: world.otherKey, cursors: new Map(), uploadTokens: world.uploadTokens, keep: world.keep, nodes: world.nodes };
+    ids = world.ids;
+  }, 120_000);
+  afterAll(async () => {
+    closeConnections();
+    await s?.close();
+  });
+
+  it(`keeps to the spec for ${BUDGET} requests (seed ${SEED})`, async () => {
+    const rnd = new Random(SEED);
+    const values = new ValueMaker(spec, rnd, ids);
+    const maker = new RequestMaker(spec, rnd, values, ctx);
+    const ops = operationsOf(spec);
+    const tally = new Map<number, number>();
+    const problems: string[] = [];
+    const succeeded = new Set<string>();
+    let sent = 0;
+    const started = Date.now();
+    for (let i = 0; i < BUDGET; i++) {
+      const req = maker.make(ops[i % ops.length]!);
+      const answer = await send(s.origin, '/v1', req);
+      if (!answer) continue; // Node refused to put that header on the wire
+      sent++;
+      tally.set(answer.status, (tally.get(answer.status) ?? 0) + 1);
+      if (answer.status < 300) succeeded.add(req.op.id);
+      const cursor = answer.status === 200 && /"next_cursor":"([^"]+)"/.exec(answer.text)?.[1];
+      if (cursor) ctx.cursors.set(req.op.id, [...(ctx.cursors.get(req.op.id) ?? []).slice(-4), cursor]);
+      const problem = judge(req, answer, edge);
+      if (problem) problems.push(`#${i} ${req.op.id} [${req.mutation}] ${req.method} ${req.path.slice(0, 120)} -> ${problem} ${answer.text.slice(0, 200)}`);
+    }
+    for (const path of OFF_API) {
+      for (const method of ['GET', 'POST']) {
+        const r = await call(`${s.origin}${path}`, { method, key: ctx.key, body: method === 'POST' ? {} : undefined });
+        sent++;
+        tally.set(r.status, (tally.get(r.status) ?? 0) + 1);
+        if (!(String(r.status) in edge) || !schemas.ErrorEnvelope.safeParse(r.json).success) problems.push(`${method} ${path} -> ${r.status} ${r.text.slice(0, 200)}`);
+      }
+    }
+    for (const data of MALFORMED(ctx.key)) {
+      const r = await rawExchange(s.running.port, data);
+      sent++;
+      tally.set(r.status, (tally.get(r.status) ?? 0) + 1);
+      if (!(String(r.status) in edge) || !schemas.ErrorEnvelope.safeParse(r.body).success) problems.push(`malformed ${JSON.stringify(data.slice(0, 60))} -> ${r.status}`);
+    }
+    // The server checks its own answers too (responseValidation: log).
+    const offSpec = s.logs.filter((l) => l.msg === 'response does not match the spec');
+    for (const l of offSpec.slice(0, 10)) problems.push(`server-side: ${JSON.stringify(l).slice(0, 300)}`);
+    const statuses = [...tally.entries()].sort(([a], [b]) => a - b).map(([st, n]) => `${st}x${n}`).join(' ');
+    const neverOk = ops.map((o) => o.id).filter((id) => !succeeded.has(id));
+    console.info(`[fuzz ${kind}] seed ${SEED}: ${sent} requests in ${((Date.now() - started) / 1000).toFixed(1)} s; statuses ${statuses}; `
+      + `${ops.length - neverOk.length}/${ops.length} operations answered 2xx (not: ${neverOk.join(', ') || 'none'}); ${problems.length} problems`);
+    expect(problems.slice(0, 40)).toEqual([]);
+    expect(sent).toBeGreaterThan(BUDGET * 0.9);
+  }, 240_000);
+});
