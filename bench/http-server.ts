@@ -10,7 +10,7 @@
  * BENCH_SAME_FOOTPRINT (1: the baseline also builds the full app, unserved),
  * BENCH_RESPONSE_VALIDATION (off | log | throw), BENCH_PROFILE (1: a CPU profile to tmp/bench-prof),
  * BENCH_TELEMETRY (off | metrics | tracing | all: the full server's metrics and tracing; spans go
- * over OTLP to BENCH_OTLP_URL, a sink in the parent). BENCH_BASELINE=full makes the baseline the full
+ * over OTLP to BENCH_OTLP_URL, a sink in the parent; BENCH_TRACE_SAMPLE_RATIO). BENCH_BASELINE=full makes the baseline the full
  * stack with telemetry off, so the ratio is the cost of telemetry alone.
  */
 import fs from 'node:fs';
@@ -88,7 +88,7 @@ async function benchTelemetry(which: string, db: import('../src/db/knex.js').Db,
   const tracesUrl = process.env.BENCH_OTLP_URL;
   if ((which === 'tracing' || which === 'all') && !tracesUrl) throw new Error('BENCH_OTLP_URL is not set');
   const tracing = which === 'tracing' || which === 'all'
-    ? { tracesUrl: tracesUrl!, headers: {}, serviceName: 'lavendly-bench', sampleRatio: 1 }
+    ? { tracesUrl: tracesUrl!, headers: {}, serviceName: 'lavendly-bench', sampleRatio: Number(process.env.BENCH_TRACE_SAMPLE_RATIO ?? 1) }
     : null;
   const metrics = { enabled: which === 'metrics' || which === 'all', token: null, port: null };
   return startTelemetry({ host: '127.0.0.1', metrics, tracing }, { db, logger });

@@ -8,6 +8,7 @@
  *     [--ops get,create] [--control] [--references] [--baseline auth-log|plain] [--footprint same|own] [--pin on|off]
  *     [--response-validation off|log|throw]   (default off: the production setting; tests use throw)
  *     [--telemetry off|metrics|tracing|all]    (default off: the full server's metrics / OTLP tracing)
+ *     [--sample 1]                             (share of requests traced, as LAVENDLY_TRACE_SAMPLE_RATIO)
  *
  * What the ratio isolates is what the target names, generated routing + validation + envelope:
  * - `--baseline auth-log` (default): the baseline authenticates the API key and writes the access
@@ -273,13 +274,14 @@ async function main(): Promise<void> {
       'response-validation': { type: 'string', default: 'off' }, ops: { type: 'string', default: 'get,create' },
       control: { type: 'boolean', default: false }, references: { type: 'boolean', default: false }, pin: { type: 'string', default: 'on' },
       baseline: { type: 'string', default: 'auth-log' }, footprint: { type: 'string', default: 'same' },
-      telemetry: { type: 'string', default: 'off' },
+      telemetry: { type: 'string', default: 'off' }, sample: { type: 'string', default: '1' },
     },
   });
   // Read by the server processes (bench/http-server.ts).
   process.env.BENCH_RESPONSE_VALIDATION = values['response-validation'];
   process.env.BENCH_BASELINE = values.baseline === 'plain' || values.baseline === 'full' ? values.baseline : 'auth-log';
   process.env.BENCH_TELEMETRY = values.telemetry;
+  process.env.BENCH_TRACE_SAMPLE_RATIO = values.sample;
   if (values.telemetry === 'tracing' || values.telemetry === 'all') process.env.BENCH_OTLP_URL = await otlpSink();
   process.env.BENCH_SAME_FOOTPRINT = values.footprint === 'own' ? '0' : '1';
   const settings: Settings = {
@@ -296,7 +298,7 @@ async function main(): Promise<void> {
   const db = process.env.DATABASE_URL ? 'PostgreSQL' : 'SQLite';
   console.log(`HTTP stack bench: ${db}, ${os.cpus().length} cores, Node ${process.version}, ${settings.concurrency} connections, `
     + `${settings.seconds} s per scenario, ${sessions} session(s) x ${settings.rounds} interleaved rounds (medians), `
-    + `response validation ${values['response-validation']}, telemetry ${values.telemetry}, baseline ${process.env.BENCH_BASELINE}`
+    + `response validation ${values['response-validation']}, telemetry ${values.telemetry}${values.telemetry === 'tracing' || values.telemetry === 'all' ? ` (sample ${values.sample})` : ''}, baseline ${process.env.BENCH_BASELINE}`
     + `${process.env.BENCH_SAME_FOOTPRINT === '1' ? ' with the same footprint' : ', own footprint'}, server flags ${nodeFlags.join(' ') || 'none'}, `
     + `${pinning ? `servers on core ${pinning.server}, load on ${pinning.load}` : 'not pinned'}`);
   const tally: Tally = { runs: {}, ratios: {}, cpuRatios: {}, bySession: {} };

@@ -108,10 +108,13 @@ function failed(span: Span, err: unknown): void {
   span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
 }
 
-/** The active context when a child span belongs in it: under a span, tracing not suppressed (the exporter's own posts). */
+/**
+ * The active context when a child span belongs in it: under a span that is recorded (an unsampled
+ * request's queries would make spans nobody keeps), tracing not suppressed (the exporter's own posts).
+ */
 function parentContext(): Context | null {
   const active = context.active();
-  return trace.getSpan(active) && !isTracingSuppressed(active) ? active : null;
+  return trace.getSpan(active)?.isRecording() && !isTracingSuppressed(active) ? active : null;
 }
 
 /** Query spans open at once; past this the oldest is ended (a query whose end event never came must not leak). */

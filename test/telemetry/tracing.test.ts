@@ -8,6 +8,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import { ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJobWorker } from '../../src/cli/commands/worker.js';
@@ -177,6 +178,36 @@ describe('OTLP export', () => {
       await telemetry.shutdown();
       await fresh.close();
       await new Promise<void>((r) => collector.close(() => r()));
+    }
+  });
+});
+
+describe('sampling', () => {
+  it('records nothing for an unsampled trace, and follows a sampled caller', async () => {
+    const exporter = new InMemorySpanExporter();
+    const fresh = await freshDb('sqlite');
+    const tracing = { tracesUrl: 'http://127.0.0.1:9/v1/traces', headers: {}, serviceName: 'sampling', sampleRatio: 0 };
+    const telemetry = await startTelemetry({ host: '127.0.0.1', metrics: { enabled: false, token: null, port: null }, tracing }, { db: fresh.db, logger: silent(), spanExporter: exporter });
+    try {
+      const tracer = telemetry.tracing!.tracer;
+      await tracer.startActiveSpan('unsampled', async (span) => {
+        await fresh.db('jobs').count({ n: '*' });
+        span.end();
+      });
+      await telemetry.tracing!.flush();
+      expect(exporter.getFinishedSpans()).toEqual([]);
+      const caller = trace.setSpanContext(ROOT_CONTEXT, { traceId: CALLER_TRACE, spanId: CALLER_SPAN, traceFlags: TraceFlags.SAMPLED, isRemote: true });
+      await tracer.startActiveSpan('sampled by the caller', {}, caller, async (span) => {
+        await fresh.db('jobs').count({ n: '*' });
+        span.end();
+      });
+      await telemetry.tracing!.flush();
+      expect(exporter.getFinishedSpans().map((s) => [s.name, s.spanContext().traceId])).toEqual([
+        ['db select', CALLER_TRACE], ['sampled by the caller', CALLER_TRACE],
+      ]);
+    } finally {
+      await telemetry.shutdown();
+      await fresh.close();
     }
   });
 });
