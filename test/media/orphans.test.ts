@@ -3,6 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startJobWorker } from '../../src/cli/commands/worker.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/http/logging.js';
 import { FileStorage } from '../../src/storage/index.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -32,7 +35,7 @@ describe.runIf(process.platform === 'linux')('a render process killed with SIGKI
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('takes its ffmpeg with it, and the sweep removes the unfinished file', async () => {
+  it('takes its ffmpeg with it, and a worker started later removes the unfinished file', async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lavendly-orphan-'));
     const out = path.join(dataDir, 'files', 'acc_1', 'wf_1', 'render.mp4');
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/render-child.ts'], {
@@ -53,8 +56,19 @@ describe.runIf(process.platform === 'linux')('a render process killed with SIGKI
     expect(processesMentioning(dataDir)).toEqual([]);
 
     const storage = new FileStorage({ dataDir, publicBaseUrl: 'http://localhost', secret: Buffer.alloc(32) });
-    expect(await storage.sweepPartials(60_000)).toBe(0); // fresh: could still be a live write
-    expect(await storage.sweepPartials(0)).toBe(1);
+    expect(await storage.sweepPartials()).toBe(0); // fresh: could still be a live write
+
+    // Twenty minutes later, a worker starts on this data dir and sweeps it.
+    const then = new Date(Date.now() - 20 * 60_000);
+    for (const p of partials(dataDir)) fs.utimesSync(path.join(dataDir, p), then, then);
+    const worker = await startJobWorker({
+      config: loadConfig({ LAVENDLY_DATA_DIR: dataDir }), env: {}, logger: createLogger({ level: 'silent' }),
+    });
+    try {
+      for (let i = 0; i < 100 && partials(dataDir).length; i++) await sleep(50);
+    } finally {
+      await worker.stop();
+    }
     expect(partials(dataDir)).toEqual([]);
     expect(fs.existsSync(out)).toBe(false);
   });
