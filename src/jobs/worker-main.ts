@@ -23,12 +23,8 @@ export interface RunWorkerOptions {
   /** How often to release expired credit reservations (default 30 s; null = never). Every
    *  worker may do it: each release is guarded, so concurrent sweeps cannot double-release. */
   sweepReservationsMs?: number | null;
-  /** Stop gracefully on SIGINT/SIGTERM (default false; the CLI turns it on). */
-  handleSignals?: boolean;
   /** Runs once the database is open and migrated, before the first claim (the CLI starts telemetry here). */
   beforeStart?: (db: Db) => Promise<void>;
-  /** With handleSignals: how long to wait for jobs in flight before aborting them (default 30 s). */
-  shutdownGraceMs?: number;
 }
 
 export interface RunningWorker {
@@ -98,14 +94,9 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => { resolveDone = r; });
   let stopping: Promise<void> | null = null;
-  const onSignal = () => { void stop({ abortAfterMs: options.shutdownGraceMs ?? 30_000 }); };
   function stop(o: { abortAfterMs?: number } = {}): Promise<void> {
     stopping ??= (async () => {
       if (sweep) clearInterval(sweep);
-      if (options.handleSignals) {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      }
       try {
         await worker.stop(o);
         await sweeping;
@@ -118,10 +109,6 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
       }
     })();
     return stopping;
-  }
-  if (options.handleSignals) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
   }
   return { worker, db, stop, done };
 }

@@ -10,6 +10,7 @@ import { call } from '../helpers/server.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 // Inside the repository, so the compiled files find node_modules the way dist/ does.
+fs.mkdirSync(path.join(root, 'tmp'), { recursive: true });
 const out = fs.mkdtempSync(path.join(root, 'tmp', 'build-test-'));
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'lvd-built-'));
 let child: ReturnType<typeof spawn> | null = null;
@@ -26,7 +27,6 @@ function files(dir: string): string[] {
 
 describe('the compiled server', () => {
   it('builds, then serves from dist with plain node: /readyz and an API call, no tsx', async () => {
-    fs.mkdirSync(path.dirname(out), { recursive: true });
     execFileSync(process.execPath, ['scripts/build.mjs', '--out', out], { cwd: root, stdio: 'pipe' });
     const main = path.join(out, 'src/cli/main.js');
     const js = files(out).filter((f) => f.endsWith('.js'));

@@ -72,7 +72,6 @@ export interface StartJobWorkerOptions {
   storage?: FileStorage;
   generation?: GenerationService;
   concurrency?: number;
-  handleSignals?: boolean;
   webhooks?: Partial<WebhookOptions>;
   /** Runs once the database is open, before the first job is claimed. */
   beforeStart?: (db: Db) => Promise<void>;
@@ -93,7 +92,6 @@ export async function startJobWorker(o: StartJobWorkerOptions): Promise<RunningW
     leaseMs: tuning.leaseMs,
     pollMs: tuning.pollMs,
     logger: o.logger,
-    handleSignals: o.handleSignals,
     beforeStart: o.beforeStart,
   });
   // Safety net beside the queue: due publications and webhook deliveries whose job was lost.
