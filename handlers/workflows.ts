@@ -10,6 +10,7 @@ import {
   createWorkflow, deleteWorkflow, getWorkflow, listWorkflowSummaries, parseIfMatch, updateWorkflow,
   type WorkflowSummaryRow, type WorkflowWithScenes,
 } from '../src/workflows/store.js';
+import { checkVideoModel, generationOf } from '../src/generation/index.js';
 import { cancelWorkflowPublications, recentWorkflowPublications } from '../src/publish/index.js';
 
 /** Signed URLs for a scene's stored artifacts. */
@@ -23,8 +24,10 @@ function urlsFor(ctx: AppContext) {
 function parseError(text: string | null): T.JobError | null {
   if (!text) return null;
   try {
-    const e = JSON.parse(text) as { code?: unknown; message?: unknown };
-    return { code: String(e.code ?? 'failed'), message: String(e.message ?? 'The last attempt failed.') };
+    const e = JSON.parse(text) as { code?: unknown; message?: unknown; retryable?: unknown };
+    const error: T.JobError = { code: String(e.code ?? 'failed'), message: String(e.message ?? 'The last attempt failed.') };
+    if (typeof e.retryable === 'boolean') error.retryable = e.retryable;
+    return error;
   } catch {
     return { code: 'failed', message: text };
   }
@@ -38,6 +41,7 @@ export function workflowView(ctx: AppContext, { workflow, scenes }: WorkflowWith
     name: workflow.name,
     description: workflow.description,
     aspect_ratio: workflow.aspect_ratio,
+    video_model: workflow.video_model,
     version: workflow.version,
     scenes: scenes.map((s) => ({
       node_id: s.node_id,
@@ -76,6 +80,7 @@ export const workflowsHandlers = {
   },
 
   async create_workflow(input, ctx) {
+    if (input.body.video_model !== undefined) checkVideoModel(generationOf(ctx.services).settings, input.body.video_model);
     const created = await createWorkflow(ctx.db, ctx.account.id, input.body);
     return {
       status: 201,
@@ -96,6 +101,7 @@ export const workflowsHandlers = {
 
   async update_workflow(input, ctx) {
     const { version, ...patch } = input.body;
+    if (patch.video_model != null) checkVideoModel(generationOf(ctx.services).settings, patch.video_model);
     // If-Match and body `version` may both be given: each must name the current version.
     let expected = parseIfMatch(input.headers['if-match']);
     if (version !== undefined) expected = expected === null ? [version] : expected.filter((v) => v === version);

@@ -10,7 +10,7 @@ import { createGenerationProviders, generationSettingsFromEnv, type GenerationSe
 
 export { DEFAULT_PRICES, mergePrices, pricesFromEnv, scenePrice, type PriceTable, type VideoPrice } from './prices.js';
 export { clipSize, createGenerationProviders, generationSettingsFromEnv, type GenerationProviders, type GenerationSettings } from './providers.js';
-export { estimateCost, startGeneration, priceOf, sceneLabel, SCENE_JOB, type CostEstimate, type SceneJobPayload, type StartedGeneration } from './start.js';
+export { checkVideoModel, estimateCost, startGeneration, priceOf, workflowModel, sceneLabel, SCENE_JOB, type CostEstimate, type SceneJobPayload, type StartedGeneration } from './start.js';
 export { generationJobHandlers, onSceneFailed, type GenerationJobDeps } from './jobs.js';
 export { generationStatus, phaseOf, type GenerationStatusView, type SceneProgress } from './status.js';
 export { currentMonth, monthBounds, monthlyUsage, topSpenders, type MonthUsage, type SpenderUsage } from './usage.js';

@@ -44,8 +44,23 @@ export interface CostEstimate {
   sufficient: boolean;
 }
 
-export function priceOf(settings: GenerationSettings, scene: Pick<SceneRow, 'duration_s' | 'image_asset_id'>): number {
-  return scenePrice(settings.prices, { duration_s: scene.duration_s, drawsImage: !scene.image_asset_id, model: settings.model });
+export function priceOf(settings: GenerationSettings, scene: Pick<SceneRow, 'duration_s' | 'image_asset_id'>, model = settings.model): number {
+  return scenePrice(settings.prices, { duration_s: scene.duration_s, drawsImage: !scene.image_asset_id, model });
+}
+
+/** A video model a workflow may use: one of the wired ones (400 `model_not_available` otherwise). */
+export function checkVideoModel(settings: GenerationSettings, model: string): string {
+  if (!settings.videoModels.includes(model)) {
+    throw new ApiError('model_not_available', `The video model '${model}' is not available here; choose one of ${settings.videoModels.join(', ')} (get_status lists them).`, {
+      model, available: settings.videoModels,
+    });
+  }
+  return model;
+}
+
+/** The model a workflow's scenes are priced and generated with. */
+export function workflowModel(settings: GenerationSettings, workflow: { video_model: string | null }): string {
+  return workflow.video_model === null ? settings.model : checkVideoModel(settings, workflow.video_model);
 }
 
 /** A scene named by its video node id (or, forgivingly, its image node id); 404 otherwise. */
@@ -60,10 +75,11 @@ export function findScene(scenes: SceneRow[], workflowId: string, nodeId: string
 export async function estimateCost(
   db: Db, settings: GenerationSettings, accountId: string, workflowId: string, nodeId?: string,
 ): Promise<CostEstimate> {
-  await findWorkflow(db, accountId, workflowId);
+  const workflow = await findWorkflow(db, accountId, workflowId);
+  const model = workflowModel(settings, workflow);
   const scenes = await listScenes(db, workflowId);
   const inScope = nodeId ? [findScene(scenes, workflowId, nodeId)] : scenes;
-  const perScene = inScope.map((s) => ({ node_id: s.node_id, credits: priceOf(settings, s), generated: s.status === 'generated' }));
+  const perScene = inScope.map((s) => ({ node_id: s.node_id, credits: priceOf(settings, s, model), generated: s.status === 'generated' }));
   const total = perScene.reduce((sum, s) => sum + s.credits, 0);
   // A named scene is priced even if generated (a re-roll is charged again).
   const remaining = nodeId ? total : perScene.filter((s) => !s.generated).reduce((sum, s) => sum + s.credits, 0);
@@ -142,7 +158,8 @@ async function start(trx: Knex.Transaction, settings: GenerationSettings, input:
     );
   }
 
-  const priced = targets.map((scene) => ({ scene, credits: priceOf(settings, scene) }));
+  const model = workflowModel(settings, workflow);
+  const priced = targets.map((scene) => ({ scene, credits: priceOf(settings, scene, model) }));
   const total = priced.reduce((sum, p) => sum + p.credits, 0);
   const before = await getBalance(trx, accountId);
   if (before.available < total) throw new InsufficientCreditsError(total, before.available);
@@ -185,7 +202,7 @@ async function start(trx: Knex.Transaction, settings: GenerationSettings, input:
       position: scene.position, prompt: withHint(scene.prompt, input.rerollHint),
       image_prompt: scene.image_asset_id ? null : withHint(scene.image_prompt ?? scene.prompt, input.rerollHint),
       image_asset_id: scene.image_asset_id, duration_s: scene.duration_s, width: size.width, height: size.height,
-      model: settings.model, credits, reservation_id: reservation.id, job_id: job.id, status: 'queued', step: null,
+      model, credits, reservation_id: reservation.id, job_id: job.id, status: 'queued', step: null,
       image_key: null, clip_key: null, clip_duration_s: null, credits_charged: 0, error: null,
       created_at: now, updated_at: now, started_at: null, finished_at: null,
     };

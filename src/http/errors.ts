@@ -34,6 +34,7 @@ export const statusByCode = {
   generation_in_progress: 409,
   // audio, renders and review
   asset_not_audio: 400,
+  model_not_available: 400,
   not_generated: 409,
   render_in_progress: 409,
   // publishing

@@ -14,6 +14,8 @@ export interface WorkflowRow {
   name: string;
   description: string | null;
   aspect_ratio: AspectRatio;
+  /** The chosen video model (`runway:gen4_turbo`); null = the server's default. */
+  video_model: string | null;
   version: number;
   created_at: string;
   updated_at: string;
@@ -33,6 +35,7 @@ function toWorkflowRow(r: Record<string, unknown>): WorkflowRow {
   return {
     id: String(r.id), account_id: String(r.account_id), name: String(r.name),
     description: (r.description as string | null) ?? null, aspect_ratio: r.aspect_ratio as AspectRatio,
+    video_model: (r.video_model as string | null) ?? null,
     version: Number(r.version), created_at: String(r.created_at), updated_at: String(r.updated_at),
   };
 }
@@ -105,6 +108,7 @@ export interface CreateWorkflowData {
   name: string;
   description?: string;
   aspect_ratio?: AspectRatio;
+  video_model?: string;
   shots: ShotInput[];
 }
 
@@ -113,7 +117,7 @@ export async function createWorkflow(db: Db, accountId: string, input: CreateWor
   const now = nowIso();
   const workflow: WorkflowRow = {
     id: newId('wf'), account_id: accountId, name: input.name, description: input.description ?? null,
-    aspect_ratio: input.aspect_ratio ?? DEFAULT_ASPECT_RATIO, version: 1, created_at: now, updated_at: now,
+    aspect_ratio: input.aspect_ratio ?? DEFAULT_ASPECT_RATIO, video_model: input.video_model ?? null, version: 1, created_at: now, updated_at: now,
   };
   const scenes = input.shots.map((shot, i) => sceneFor(workflow.id, accountId, i, shot, now));
   await db.transaction(async (trx) => {
@@ -127,6 +131,7 @@ export interface UpdateWorkflowData {
   name?: string;
   description?: string | null;
   aspect_ratio?: AspectRatio;
+  video_model?: string | null;
   shots?: ShotInput[];
 }
 
@@ -149,6 +154,7 @@ export async function updateWorkflow(
     if (patch.name !== undefined) changes.name = patch.name;
     if (patch.description !== undefined) changes.description = patch.description;
     if (patch.aspect_ratio !== undefined) changes.aspect_ratio = patch.aspect_ratio;
+    if (patch.video_model !== undefined) changes.video_model = patch.video_model;
     const n = await trx('workflows').where({ id, account_id: accountId, version: current.version }).update(changes);
     if (n !== 1) {
       const now2 = await findWorkflow(trx, accountId, id);
