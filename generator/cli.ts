@@ -96,13 +96,16 @@ export async function generate(opts: GenerateOptions = {}): Promise<GenerateResu
   return { files, drifted, timings };
 }
 
+/** What building a package leaves in its folder (copies of generated files, not stale ones). */
+const BUILD_OUTPUT = /(^|[\\/])(build|dist|node_modules|__pycache__|[^\\/]+\.egg-info)([\\/]|$)/;
+
 async function staleFiles(out: string, packages: string, files: EmittedFile[], produced: Set<string>): Promise<string[]> {
   const existing = (await readdir(out).catch(() => [] as string[])).filter((f) => GENERATED_FILE.test(f));
   const packageDirs = new Set(files.filter((f) => f.root === 'packages').map((f) => path.posix.join(packages, f.file.split('/')[0]!)));
   for (const dir of packageDirs) {
     const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
     for (const e of entries) {
-      if (!e.isFile()) continue;
+      if (!e.isFile() || BUILD_OUTPUT.test(path.relative(dir, e.parentPath))) continue;
       const file = displayPath(path.join(e.parentPath, e.name));
       const head = (await readFile(file, 'utf8').catch(() => '')).slice(0, 1000);
       if (head.includes(GENERATED_MARKER)) existing.push(file);

@@ -18,6 +18,7 @@ export const registry: RegistryEntry[] = [
   { name: 'mcp', load: () => import('./mcp.js') },
   { name: 'sdk', load: () => import('./sdk.js') },
   { name: 'python', load: () => import('./python.js') },
+  { name: 'samples', load: () => import('./samples.js') },
 ];
 
 export const emitterNames = registry.map((e) => e.name);

@@ -15,6 +15,7 @@ import { createRuntime, type Runtime } from './runtime.js';
 import { IdempotencyStore } from './idempotency.js';
 import { serveSignedFiles, type FileStorage } from '../storage/index.js';
 import { mcpHttp } from '../mcp/http.js';
+import { codeSamples } from '../../generated/samples.gen.js';
 import { apiDocs } from './docs.js';
 import { createLimitedServer, DEFAULT_SERVER_LIMITS, type ServerLimits } from './server-limits.js';
 import type { Telemetry } from '../telemetry/index.js';
@@ -74,7 +75,9 @@ export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
   if (deps.config.corsOrigins.length) app.use(cors(deps.config.corsOrigins));
   // The API reference (src/http/docs.ts): the spec at GET /v1/openapi.json is an API route; the
   // Redoc page at GET /docs is mounted below.
-  const docs = apiDocs({ basePath });
+  // The served spec names this server (LAVENDLY_PUBLIC_URL) and carries the generated code samples.
+  const serverUrl = `${deps.config.publicBaseUrl.replace(/\/+$/, '')}${basePath}`;
+  const docs = apiDocs({ basePath, serverUrl, codeSamples: codeSamples(serverUrl) });
   router.get('/openapi.json', docs.spec);
   // Mounts that own paths outside the API, skipped by API requests (one prefix check instead of a
   // middleware each): MCP over Streamable HTTP at /mcp, calling this server's API with the caller's

@@ -1,6 +1,7 @@
 /**
  * The API reference: `GET /docs` renders spec/openapi.yaml with Redoc, and `GET /v1/openapi.json`
- * serves the spec itself as JSON. Everything the page needs comes from this server (the Redoc
+ * serves the spec itself as JSON, with this server's public URL in `servers` and the generated
+ * code samples (`x-codeSamples`: curl, TypeScript, Python) on each operation. Everything the page needs comes from this server (the Redoc
  * bundle out of node_modules, a tiny init script, the spec), and a Content-Security-Policy keeps
  * it that way: no CDN, no web fonts, nothing fetched from elsewhere.
  */
@@ -20,6 +21,10 @@ export interface ApiDocsOptions {
   docsPath?: string;
   /** The spec file. Default: spec/openapi.yaml of this checkout. */
   specFile?: string;
+  /** The API's public URL (e.g. `https://api.example.com/v1`): the served spec's `servers`. Default: as in the spec. */
+  serverUrl?: string;
+  /** `x-codeSamples` to add to each operation, by operationId (Redoc shows them beside the operation). */
+  codeSamples?: { [operationId: string]: { lang: string; label: string; source: string }[] };
 }
 
 interface Asset {
@@ -105,16 +110,30 @@ function localOnly(source: string): string {
   return source.split(REDOCLY_LOGO).join(EMPTY_SVG);
 }
 
+type SpecDocument = { info?: { title?: string }; servers?: { url: string }[]; paths?: Record<string, Record<string, unknown>> };
+
 /** Parsed once per process and file (every app a test suite creates shares it). */
-const specs = new Map<string, { spec: { info?: { title?: string } }; json: Asset }>();
-function loadSpec(file: string) {
-  let entry = specs.get(file);
-  if (!entry) {
-    const spec = parse(readFileSync(file, 'utf8')) as { info?: { title?: string } };
-    entry = { spec, json: asset(JSON.stringify(spec), 'application/json; charset=utf-8') };
-    specs.set(file, entry);
+const specs = new Map<string, SpecDocument>();
+function loadSpec(file: string): SpecDocument {
+  let spec = specs.get(file);
+  if (!spec) specs.set(file, (spec = parse(readFileSync(file, 'utf8')) as SpecDocument));
+  return spec;
+}
+
+const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
+
+/** The spec as served: this server's URL in `servers`, code samples beside each operation. */
+function servedSpec(spec: SpecDocument, options: ApiDocsOptions): SpecDocument {
+  const out: SpecDocument = { ...spec };
+  if (options.serverUrl) out.servers = [{ ...spec.servers?.[0], url: options.serverUrl }];
+  const samples = options.codeSamples;
+  if (samples && spec.paths) {
+    out.paths = Object.fromEntries(Object.entries(spec.paths).map(([p, item]) => [p, Object.fromEntries(Object.entries(item).map(([method, op]) => {
+      const id = HTTP_METHODS.has(method) && op && typeof op === 'object' ? (op as { operationId?: unknown }).operationId : undefined;
+      return [method, typeof id === 'string' && samples[id] ? { ...(op as object), 'x-codeSamples': samples[id] } : op];
+    }))]));
   }
-  return entry;
+  return out;
 }
 
 export interface ApiDocs {
@@ -132,7 +151,8 @@ export function apiDocs(options: ApiDocsOptions = {}): ApiDocs {
   const specUrl = `${basePath}/openapi.json`;
 
   // Read once at startup: a broken spec fails here, not on the first visitor.
-  const { spec, json } = loadSpec(specFile);
+  const spec = servedSpec(loadSpec(specFile), options);
+  const json = asset(JSON.stringify(spec), 'application/json; charset=utf-8');
   const title = `${spec.info?.title ?? 'API'} reference`;
   const assets = new Map<string, Asset | (() => Asset)>([
     [docsPath, asset(page(title, docsPath, specUrl), 'text/html; charset=utf-8')],

@@ -134,7 +134,7 @@ describe('the installed Python SDK against a Prism mock of the spec', () => {
 });
 
 describe('the installed Python SDK against a live server and its job worker', () => {
-  it('flow, retried idempotent create, 429 waited out, webhook verified (pytest test_live.py)', { timeout: 300_000 }, async () => {
+  it('flow, retried idempotent create, 429 waited out, webhook verified (pytest test_live.py); a reference sample runs', { timeout: 300_000 }, async () => {
     // 120 requests a minute per key: a burst runs out, and Retry-After is then about a second.
     const server = await startTestServer('sqlite', { config: { rateLimitPerMinute: 120 } });
     const hookPort = await freePort();
@@ -164,6 +164,13 @@ describe('the installed Python SDK against a live server and its job worker', ()
       expect(posts.map((p) => p.dropped)).toEqual([true, false]);
       expect(posts[0]!.key).toMatch(/\S/);
       expect(posts[1]!.key).toBe(posts[0]!.key);
+
+      // The reference's Python sample for get_ledger runs as printed (only the URL pointed here).
+      const served = await (await fetch(`${server.base}/openapi.json`)).json();
+      const source: string = served.paths['/ledger'].get['x-codeSamples'].find((x: { label: string }) => x.label === 'Python').source;
+      const run = await sdk.runAsync(['-c', source.split(served.servers[0].url).join(server.base)], { env: { LAVENDLY_API_KEY: flow.key } });
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stdout).toMatch(/'kind': 'grant'/);
     } finally {
       await proxy.close();
       await worker.stop({ abortAfterMs: 2_000 });
