@@ -14,6 +14,8 @@ COPY spec spec
 COPY generated generated
 COPY migrations migrations
 COPY handlers handlers
+COPY packages/mcp/package.json packages/mcp/package.json
+COPY packages/mcp/src packages/mcp/src
 COPY src src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
@@ -32,7 +34,8 @@ ENV NODE_ENV=production \
     FFPROBE_PATH=/usr/bin/ffprobe
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
-# dist/ has the repository's layout (src/, handlers/, generated/, migrations/, spec/, package.json).
+# dist/ has the repository's layout (src/, handlers/, generated/, migrations/, packages/mcp/, spec/,
+# package.json).
 COPY --from=build /app/dist ./
 RUN mkdir -p /data && chown node:node /data
 USER node

@@ -1,6 +1,7 @@
 // The production build: tsc compiles the server (tsconfig.build.json) into dist/ (or --out DIR),
-// then the two files the compiled code reads beside itself are copied in: package.json (its
-// version) and spec/openapi.yaml (served at /v1/openapi.json and /docs). The result runs with
+// then the files the compiled code reads beside itself are copied in: package.json (its version),
+// spec/openapi.yaml (served at /v1/openapi.json and /docs) and the package.json of each workspace
+// package compiled along (packages/mcp). The result runs with
 // plain node: `node dist/src/cli/main.js serve`. The Dockerfile runs this same script.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,5 +19,9 @@ execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json'
 fs.copyFileSync(path.join(root, 'package.json'), path.join(out, 'package.json'));
 fs.mkdirSync(path.join(out, 'spec'), { recursive: true });
 fs.copyFileSync(path.join(root, 'spec', 'openapi.yaml'), path.join(out, 'spec', 'openapi.yaml'));
+// Workspace packages the server imports from source (packages/mcp/src) read their own package.json.
+for (const name of fs.existsSync(path.join(out, 'packages')) ? fs.readdirSync(path.join(out, 'packages')) : []) {
+  fs.copyFileSync(path.join(root, 'packages', name, 'package.json'), path.join(out, 'packages', name, 'package.json'));
+}
 fs.chmodSync(path.join(out, 'src', 'cli', 'main.js'), 0o755);
 console.log(`build: ${path.relative(root, out) || '.'} ready (node ${path.relative(root, path.join(out, 'src/cli/main.js'))} serve)`);

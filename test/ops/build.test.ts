@@ -1,6 +1,7 @@
-// The production build: scripts/build.mjs (what `npm run build` and the Dockerfile run) compiles
-// the server to JavaScript; the result must start with plain node, outside the checkout's working
-// directory, with tsx unable to load, migrate a new database, and answer /readyz and the API.
+// The production build as the Dockerfile makes it: the files its build stage COPYs (and nothing
+// else) staged in a directory of their own, then `npm run build` there. The result must start
+// with plain node, outside the checkout, with tsx unable to load, migrate a new database, and
+// answer /readyz and the API. (No container engine runs here; this is the image's build, minus Docker.)
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,14 +11,14 @@ import { call } from '../helpers/server.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 // Inside the repository, so the compiled files find node_modules the way dist/ does.
-fs.mkdirSync(path.join(root, 'tmp'), { recursive: true });
-const out = fs.mkdtempSync(path.join(root, 'tmp', 'build-test-'));
+const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'lvd-stage-'));
+const out = path.join(stage, 'dist');
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'lvd-built-'));
 let child: ReturnType<typeof spawn> | null = null;
 
 afterAll(() => {
   child?.kill('SIGKILL');
-  fs.rmSync(out, { recursive: true, force: true });
+  fs.rmSync(stage, { recursive: true, force: true });
   fs.rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -27,7 +28,19 @@ function files(dir: string): string[] {
 
 describe('the compiled server', () => {
   it('builds, then serves from dist with plain node: /readyz and an API call, no tsx', async () => {
-    execFileSync(process.execPath, ['scripts/build.mjs', '--out', out], { cwd: root, stdio: 'pipe' });
+    const dockerfile = fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^RUN npm ci\b/m);
+    expect(dockerfile).toMatch(/^RUN npm run build\b/m);
+    for (const m of dockerfile.slice(0, dockerfile.indexOf('RUN npm run build')).matchAll(/^COPY (?!--)(.+)$/gm)) {
+      const parts = m[1]!.trim().split(/\s+/);
+      const dst = parts.pop()!;
+      for (const src of parts) {
+        const target = parts.length > 1 || dst.endsWith('/') ? path.join(stage, dst, path.basename(src)) : path.join(stage, dst);
+        fs.cpSync(path.join(root, src), target, { recursive: true });
+      }
+    }
+    fs.symlinkSync(path.join(root, 'node_modules'), path.join(stage, 'node_modules')); // what `npm ci` installs
+    execFileSync('npm', ['run', 'build'], { cwd: stage, stdio: 'pipe' });
     const main = path.join(out, 'src/cli/main.js');
     const js = files(out).filter((f) => f.endsWith('.js'));
     expect(js.length).toBeGreaterThan(100);
