@@ -78,7 +78,7 @@ describe.each(testDatabases())('spec-driven fuzz on %s', (kind) => {
       if (!answer) continue; // Node refused to put that header on the wire
       sent++;
       tally.set(answer.status, (tally.get(answer.status) ?? 0) + 1);
-      if (answer.status < 300) succeeded.add(req.op.id);
+      if (answer.status < 300 && !req.offRoute) succeeded.add(req.op.id);
       const cursor = answer.status === 200 && /"next_cursor":"([^"]+)"/.exec(answer.text)?.[1];
       if (cursor) ctx.cursors.set(req.op.id, [...(ctx.cursors.get(req.op.id) ?? []).slice(-4), cursor]);
       const problem = judge(req, answer, edge);

@@ -99,7 +99,7 @@ export class RequestMaker {
 
   make(op: OperationSpec): FuzzRequest {
     const req = this.valid(op);
-    const kinds = ['valid', 'valid', 'valid', 'body-text', 'body-field', 'body-field', 'body-required', 'body-extra', 'body-raw', 'query', 'query', 'path', 'header', 'auth', 'content-type', 'method'];
+    const kinds = ['valid', 'valid', 'valid', 'body-text', 'body-bound', 'body-field', 'body-field', 'body-required', 'body-extra', 'body-raw', 'query', 'query', 'path', 'header', 'auth', 'content-type', 'method'];
     const kind = this.rnd.pick(kinds);
     if (kind !== 'valid') this.mutate(req, kind);
     return req;
@@ -145,7 +145,7 @@ export class RequestMaker {
       const [type, media] = Object.entries(op.body.media)[0]!;
       headers['content-type'] = type;
       if (type === 'application/json') {
-        const value = media.examples.length && this.rnd.chance(0.3) ? structuredClone(this.rnd.pick(media.examples)) : this.values.valid(media.schema);
+        const value = media.examples.length && this.rnd.chance(0.3) ? this.values.localized(this.rnd.pick(media.examples)) : this.values.valid(media.schema);
         req.body = Buffer.from(JSON.stringify(value));
       } else req.body = Buffer.from(this.rnd.word(this.rnd.between(1, 64)));
     }
@@ -173,6 +173,18 @@ export class RequestMaker {
         setAt(parsed, path, this.values.hostileText());
         req.body = Buffer.from(JSON.stringify(parsed));
         req.mutation = `body-text ${path.join('.')}`;
+        return;
+      }
+      case 'body-bound': {
+        // One leaf of a valid body moved to the edge of its schema: valid, so the handler sees it.
+        const leaves = parsed === undefined || !json ? [] : leafPaths(parsed);
+        if (!leaves.length) return this.mutate(req, 'body-field');
+        const path = this.rnd.pick(leaves);
+        const schema = this.schemaAt(json!.schema, path);
+        if (!schema) return this.mutate(req, 'body-field');
+        setAt(parsed, path, this.values.boundary(schema));
+        req.body = Buffer.from(JSON.stringify(parsed));
+        req.mutation = `body-bound ${path.join('.')}`;
         return;
       }
       case 'body-field':
@@ -266,6 +278,17 @@ export class RequestMaker {
     return this.values.mutant(node);
   }
 
+  /** The schema of the value at `path` (through properties and items), or null where it branches. */
+  private schemaAt(node: Schema, path: (string | number)[]): Schema | null {
+    let current: any = node;
+    for (const key of path) {
+      const { schema } = this.spec.resolve(current);
+      current = typeof key === 'number' ? schema.items : schema.properties?.[key];
+      if (!current) return null;
+    }
+    return current;
+  }
+
   private dropRequired(value: unknown, node: Schema): unknown {
     const { schema } = this.spec.resolve(node);
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
@@ -274,6 +297,14 @@ export class RequestMaker {
     delete copy[required.length ? this.rnd.pick(required) : this.rnd.pick(Object.keys(copy).concat('x'))];
     return copy;
   }
+}
+
+/** Paths of every string, number and boolean in a JSON value. */
+function leafPaths(value: unknown, path: (string | number)[] = []): (string | number)[][] {
+  if (value === null) return [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => leafPaths(v, [...path, i]));
+  if (typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => leafPaths(v, [...path, k]));
+  return [path];
 }
 
 /** Paths of every string in a JSON value. */

@@ -54,7 +54,7 @@ export class ValueMaker {
     if (Array.isArray(s.enum)) return this.rnd.pick(s.enum);
     if (s.format === 'uri') return this.rnd.pick(SAFE_URLS);
     const examples = [...(Array.isArray(s.examples) ? s.examples : []), ...(s.example !== undefined ? [s.example] : [])];
-    if (examples.length && this.rnd.chance(0.5)) return this.rnd.pick(examples);
+    if (examples.length && this.rnd.chance(0.5)) return this.localized(this.rnd.pick(examples));
     if (Array.isArray(s.allOf)) return Object.assign({}, ...s.allOf.map((m: any) => this.valid(m, depth + 1)));
     const members = s.oneOf ?? s.anyOf;
     if (Array.isArray(members)) {
@@ -123,6 +123,38 @@ export class ValueMaker {
     }
     if (!s.properties && s.additionalProperties !== false && this.rnd.chance(0.5)) out[this.rnd.word(4)] = this.rnd.word(6);
     return out;
+  }
+
+  /** An example with every URL in it swapped for one that stays on this host (examples name real hosts). */
+  localized(example: unknown): unknown {
+    if (typeof example === 'string') return /^[a-z][a-z0-9+.-]*:\/\//i.test(example) ? this.rnd.pick(SAFE_URLS) : example;
+    if (Array.isArray(example)) return example.map((v) => this.localized(v));
+    if (typeof example === 'object' && example !== null) return Object.fromEntries(Object.entries(example).map(([k, v]) => [k, this.localized(v)]));
+    return example;
+  }
+
+  /**
+   * A value at the edge of what the schema allows (still valid, so it reaches the handler): the
+   * bounds of a number, far or odd date-times, the longest string in wide characters.
+   */
+  boundary(node: any): unknown {
+    const { schema: s } = this.spec.resolve(node);
+    const types = typesOf(s);
+    if (types.includes('integer') || types.includes('number')) {
+      const int = !types.includes('number');
+      const lo = typeof s.minimum === 'number' ? s.minimum : typeof s.exclusiveMinimum === 'number' ? s.exclusiveMinimum + (int ? 1 : 1e-9) : int ? -(2 ** 53 - 1) : -1e308;
+      const hi = typeof s.maximum === 'number' ? s.maximum : typeof s.exclusiveMaximum === 'number' ? s.exclusiveMaximum - (int ? 1 : 1e-9) : int ? 2 ** 53 - 1 : 1e308;
+      return this.rnd.pick([lo, hi, int ? lo + 1 : lo + 1e-9, int ? hi - 1 : hi - 1e-9, int ? 0 : 5e-324].filter((v) => v >= lo && v <= hi));
+    }
+    if (s.format === 'date-time') {
+      return this.rnd.pick(['9999-12-31T23:59:59Z', '0001-01-01T00:00:00Z', '2028-02-29T12:00:00+14:00', '2030-01-01t00:00:00z',
+        '2030-06-30T23:59:60Z', '2030-01-01T00:00:00.123456789-12:00', new Date(Date.now() + 1_000).toISOString(), '2031-01-01 10:00:00+0530']);
+    }
+    if (types.includes('string') && !s.pattern && !s.enum && !s.format) {
+      const max = Math.min(s.maxLength ?? 5_000, 70_000);
+      return this.rnd.pick(['\u{1F98A}', 'é', '\u0301', 'Ω', '\u200f', ' ', '\\', '"', '%', '\n']).repeat(max).slice(0, max);
+    }
+    return this.valid(node);
   }
 
   hostileText(): string {
