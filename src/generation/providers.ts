@@ -26,7 +26,7 @@ import {
 } from '../media/index.js';
 import { modelsFromEnv, type ModelsConfig } from '../config.js';
 import type { ProviderWiring } from '../http/context.js';
-import { remoteImageProvider, remoteVideoProvider, type WiredModel } from '../providers/index.js';
+import { remoteImageProvider, remoteReviewer, remoteVideoProvider, type WiredModel } from '../providers/index.js';
 import { observedProviders } from '../telemetry/providers.js';
 import { pricesFromEnv, type PriceTable } from './prices.js';
 
@@ -185,6 +185,8 @@ function wireRemote(providers: MediaProviders, models: ModelsConfig, notes: stri
   providers.imageToVideo = byModel.get(models.video[0]!.id)!;
   providers.videoByModel = byModel;
   if (models.image.provider !== 'local') providers.textToImage = remoteImageProvider(models.image, models);
+  // The signal rubric always runs; a vision model adds its findings to it (src/review).
+  if (models.review.provider !== 'local') providers.vision = remoteReviewer(models.review, models);
   const one = (capability: WiredModel['capability'], ref: ModelsConfig['image']): WiredModel =>
     ({ capability, id: ref.id, provider: ref.provider, model: ref.model, default: true });
   wired.unshift(one('text_to_image', models.image));

@@ -151,6 +151,12 @@ const HINTS: Record<string, string> = {
   black_frames: 'Keep every moment visibly lit: no fades to black, no dark or empty frames.',
   frozen_frames: 'Keep the shot in continuous motion (camera movement or subject action): no static holds or freeze frames.',
   silence: 'Keep continuous audible sound throughout: no silent gaps.',
+  // From a vision reviewer (src/providers/vision.ts).
+  waxy_skin: 'Natural skin with pores and texture: no waxy, plastic or airbrushed look.',
+  malformed_anatomy: 'Anatomically correct hands and limbs: five fingers per hand, natural joints.',
+  warped_text: 'Keep any text and signs crisp and legible, or leave text out of the shot.',
+  flicker: 'Keep objects and details stable from frame to frame: nothing popping in or out.',
+  identity_drift: 'Keep each character identical to the earlier scenes: same face, build, fur or clothing.',
 };
 
 const HARD_PENALTY: Record<string, number> = {

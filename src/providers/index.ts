@@ -4,9 +4,10 @@
  * library's ffmpeg providers.
  */
 import type { ModelRef, ModelsConfig } from '../config.js';
-import type { ImageToVideoProvider, TextToImageProvider } from '../media/index.js';
+import type { ImageToVideoProvider, TextToImageProvider, VisionReviewProvider } from '../media/index.js';
 import { OpenAIImageProvider } from './openai-image.js';
 import { OpenAIVideoProvider, soraCapabilities } from './openai-video.js';
+import { ChatVisionReviewer } from './vision.js';
 import { RunwayImageProvider, RunwayVideoProvider, runwayCapabilities, type RunwaySettings } from './runway.js';
 import type { RemoteSettings, VideoCapabilities } from './types.js';
 
@@ -56,6 +57,11 @@ export function remoteImageProvider(ref: ModelRef, models: ModelsConfig): TextTo
     default:
       throw new Error(`${ref.id}: ${ref.provider} has no text-to-image adapter`);
   }
+}
+
+export function remoteReviewer(ref: ModelRef, models: ModelsConfig): VisionReviewProvider {
+  if (ref.provider !== 'openai') throw new Error(`${ref.id}: vision review needs an OpenAI-compatible chat API (openai:<model>, with OPENAI_BASE_URL for a self-hosted server)`);
+  return new ChatVisionReviewer(ref.model, { ...settings(models, MAX_IMAGE_BYTES), apiKey: models.openai.apiKey!, baseUrl: models.openai.baseUrl });
 }
 
 function runway(models: ModelsConfig, maxBytes: number): RunwaySettings {

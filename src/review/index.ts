@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import type { Db } from '../db/knex.js';
 import { ApiError } from '../http/errors.js';
-import { extractFrame, qualityCheck, type MediaProviders, type RubricResult } from '../media/index.js';
+import { extractFrame, ProviderError, qualityCheck, type MediaProviders, type RubricResult } from '../media/index.js';
 import { latestSucceededRender, noFinishedRender } from '../renders/store.js';
 import type { FileStorage } from '../storage/index.js';
 import { findWorkflow, listScenes } from '../workflows/store.js';
@@ -92,18 +92,38 @@ export async function checkQuality(
 ): Promise<QualityReport> {
   const target = await resolveTarget(deps, accountId, workflowId, nodeId);
   const extra = providers.vision === providers.rubric ? [] : [providers.vision];
-  const result = await qualityCheck(
-    {
-      videoPath: deps.storage.pathFor(target.key),
-      expectedDurationS: target.expectedDurationS,
-      expectAudio: true,
-      expectedWidth: target.width,
-      expectedHeight: target.height,
-      nodeId: target.nodeId ?? undefined,
-    },
-    { rubric: providers.rubric, extraProviders: extra },
-  );
-  return reportFrom(target, result);
+  const req = {
+    videoPath: deps.storage.pathFor(target.key),
+    expectedDurationS: target.expectedDurationS,
+    expectAudio: true,
+    expectedWidth: target.width,
+    expectedHeight: target.height,
+    nodeId: target.nodeId ?? undefined,
+    ...(await visionContext(deps, workflowId, target.nodeId)),
+  };
+  try {
+    return reportFrom(target, await qualityCheck(req, { rubric: providers.rubric, extraProviders: extra }));
+  } catch (err) {
+    // A hosted reviewer that is down or confused must not take quality_check with it: the signal
+    // rubric alone answers (configured test failures, which are not remote, still surface).
+    if (!(err instanceof ProviderError) || err.provider === providers.rubric.name) throw err;
+    return reportFrom(target, await qualityCheck(req, { rubric: providers.rubric }));
+  }
+}
+
+/**
+ * What a vision reviewer judges against: the scene's prompt, and the opening stills of the
+ * workflow's other scenes (to see whether a character drifted from one scene to the next).
+ */
+async function visionContext(deps: ReviewDeps, workflowId: string, nodeId: string | null): Promise<{ prompt?: string; referenceFrames: string[] }> {
+  const scenes = await listScenes(deps.db, workflowId);
+  const referenceFrames: string[] = [];
+  for (const s of scenes) {
+    if (s.node_id === nodeId || !s.image_key || !(await deps.storage.stat(s.image_key))) continue;
+    referenceFrames.push(deps.storage.pathFor(s.image_key));
+  }
+  const prompt = nodeId ? scenes.find((s) => s.node_id === nodeId)?.prompt : scenes.map((s) => s.prompt).join(' / ');
+  return { prompt, referenceFrames };
 }
 
 export interface SceneFrame {

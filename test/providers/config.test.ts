@@ -29,5 +29,6 @@ describe('model configuration', () => {
       LAVENDLY_VIDEO_MODEL: 'openai:sora-9', OPENAI_API_KEY: 'k', LAVENDLY_PRICES: '{"video":{"openai:sora-9":{"credits":3,"per_s":1}}}',
     });
     expect(priced.settings.model).toBe('openai:sora-9');
+    expect(() => createGenerationService({ LAVENDLY_REVIEW_MODEL: 'runway:gen4_turbo', RUNWAYML_API_SECRET: 'k' })).toThrow(/OpenAI-compatible chat API/);
   });
 });

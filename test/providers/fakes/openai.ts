@@ -27,6 +27,8 @@ export interface VideoScript {
   garbage?: boolean;
   /** Images API: answers before one is accepted, a refusal, or a malformed answer. */
   images?: { rejectFirst?: Reply[]; refuse?: string; answer?: unknown };
+  /** Chat completions: what the review model says (the message content), or a status to answer. */
+  review?: { content?: string; reply?: Reply };
 }
 
 export interface FakeOpenAI extends FakeServer {
@@ -34,6 +36,8 @@ export interface FakeOpenAI extends FakeServer {
   script: VideoScript;
   /** Submissions the fake accepted (each would be paid for). */
   accepted: { model: string; prompt: string; seconds: string; size: string; image: { width: number; height: number } | null }[];
+  /** Review requests: model, frames of the clip, reference stills, and whether a strict JSON schema was asked for. */
+  reviews: { model: string; frames: number; references: number; strictSchema: boolean; prompt: string }[];
   /** Image generations the fake answered. */
   images: { model: string; prompt: string; size: string; n: number }[];
   problems: string[];
@@ -53,6 +57,22 @@ export async function startFakeOpenAI(script: VideoScript = {}): Promise<FakeOpe
         return { status: 401, json: { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } } };
       }
       const s = fake.script;
+      if (req.method === 'POST' && req.path === '/v1/chat/completions') {
+        if (s.review?.reply) return s.review.reply;
+        const b = req.body ?? {};
+        const user = (b.messages ?? []).find((m: any) => m.role === 'user');
+        const parts: any[] = Array.isArray(user?.content) ? user.content : [];
+        const split = parts.findIndex((p) => p.type === 'text' && /Reference stills/.test(p.text));
+        const images = (list: any[]) => list.filter((p) => p.type === 'image_url' && /^data:image\/png;base64,/.test(p.image_url?.url ?? '') && pngSize(Buffer.from(p.image_url.url.split(',')[1], 'base64'))).length;
+        const rf = b.response_format;
+        fake.reviews.push({
+          model: b.model, frames: images(split < 0 ? parts : parts.slice(0, split)), references: split < 0 ? 0 : images(parts.slice(split)),
+          strictSchema: rf?.type === 'json_schema' && rf.json_schema?.strict === true && rf.json_schema?.schema?.properties?.findings !== undefined,
+          prompt: String(parts[0]?.text ?? ''),
+        });
+        const content = s.review?.content ?? JSON.stringify({ findings: [] });
+        return { json: { id: 'chatcmpl-1', object: 'chat.completion', model: b.model, choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content, refusal: null } }] } };
+      }
       if (req.method === 'POST' && req.path === '/v1/images/generations') {
         const i = s.images ?? {};
         if (imagesRejected < (i.rejectFirst?.length ?? 0)) return i.rejectFirst![imagesRejected++]!;
@@ -89,7 +109,7 @@ export async function startFakeOpenAI(script: VideoScript = {}): Promise<FakeOpe
       if (s.fail) return { json: { ...base, status: 'failed', progress: 100, error: s.fail } };
       return { json: { ...base, status: 'completed', progress: 100, completed_at: 1764347190, error: null } };
     }),
-    { baseUrl: '', script, accepted: [], images: [], problems: [], release: () => { held = false; } },
+    { baseUrl: '', script, accepted: [], images: [], reviews: [], problems: [], release: () => { held = false; } },
   );
   fake.baseUrl = `${fake.origin}/v1`;
   return fake;
