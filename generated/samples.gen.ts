@@ -19,12 +19,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl 'http://localhost:8090/v1/workflows' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
+      "source": "curl \u0027http://localhost:8090/v1/workflows\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nfor await (const item of client.workflows.list()) {\n  console.log(item);\n}"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nfor await (const item of client.workflows.list()) {\n  console.log(item);\n}"
     },
     {
       "lang": "Python",
@@ -36,12 +36,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl -X POST 'http://localhost:8090/v1/workflows' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \"Idempotency-Key: $(uuidgen)\" \\\n  -H 'Content-Type: application/json' \\\n  -d '{\"name\":\"Bookshop fox\",\"description\":\"A fox finds a map that opens a door of light.\",\"aspect_ratio\":\"9:16\",\"shots\":[{\"prompt\":\"A sleepy fox noses through a dusty bookshop and pulls out an old folded map.\",\"image_prompt\":\"Watercolour bookshop at dusk, a small red fox between tall shelves.\",\"duration_s\":5},{\"prompt\":\"The map unfolds on the floor and its inked lines begin to glow gold.\",\"duration_s\":5},{\"prompt\":\"The fox steps through a doorway of warm light that opens in the shelves.\",\"image_asset_id\":\"ast_9fJ2kL0q\",\"duration_s\":5}]}'"
+      "source": "curl -X POST \u0027http://localhost:8090/v1/workflows\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \"Idempotency-Key: $(uuidgen)\" \\\n  -H \u0027Content-Type: application/json\u0027 \\\n  -d \u0027{\"name\":\"Bookshop fox\",\"description\":\"A fox finds a map that opens a door of light.\",\"aspect_ratio\":\"9:16\",\"shots\":[{\"prompt\":\"A sleepy fox noses through a dusty bookshop and pulls out an old folded map.\",\"image_prompt\":\"Watercolour bookshop at dusk, a small red fox between tall shelves.\",\"duration_s\":5},{\"prompt\":\"The map unfolds on the floor and its inked lines begin to glow gold.\",\"duration_s\":5},{\"prompt\":\"The fox steps through a doorway of warm light that opens in the shelves.\",\"image_asset_id\":\"ast_9fJ2kL0q\",\"duration_s\":5}]}\u0027"
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.workflows.create({ name: 'Bookshop fox', description: 'A fox finds a map that opens a door of light.', aspect_ratio: '9:16', shots: [{ prompt: 'A sleepy fox noses through a dusty bookshop and pulls out an old folded map.', image_prompt: 'Watercolour bookshop at dusk, a small red fox between tall shelves.', duration_s: 5 }, { prompt: 'The map unfolds on the floor and its inked lines begin to glow gold.', duration_s: 5 }, { prompt: 'The fox steps through a doorway of warm light that opens in the shelves.', image_asset_id: 'ast_9fJ2kL0q', duration_s: 5 }] });\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.workflows.create({ name: \u0027Bookshop fox\u0027, description: \u0027A fox finds a map that opens a door of light.\u0027, aspect_ratio: \u00279:16\u0027, shots: [{ prompt: \u0027A sleepy fox noses through a dusty bookshop and pulls out an old folded map.\u0027, image_prompt: \u0027Watercolour bookshop at dusk, a small red fox between tall shelves.\u0027, duration_s: 5 }, { prompt: \u0027The map unfolds on the floor and its inked lines begin to glow gold.\u0027, duration_s: 5 }, { prompt: \u0027The fox steps through a doorway of warm light that opens in the shelves.\u0027, image_asset_id: \u0027ast_9fJ2kL0q\u0027, duration_s: 5 }] });\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -53,12 +53,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl 'http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
+      "source": "curl \u0027http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.workflows.get({ id: 'wf_7Qk2mN4pX9' });\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.workflows.get({ id: \u0027wf_7Qk2mN4pX9\u0027 });\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -70,12 +70,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl -X PUT 'http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H 'Content-Type: application/json' \\\n  -d '{\"name\":\"Bookshop fox (final cut)\",\"version\":2,\"shots\":[{\"prompt\":\"A sleepy fox noses through a dusty bookshop and pulls out an old folded map.\",\"image_prompt\":\"Watercolour bookshop at dusk, a small red fox between tall shelves.\",\"duration_s\":5},{\"prompt\":\"The map unfolds and its inked lines glow brighter and brighter.\",\"duration_s\":6}]}'"
+      "source": "curl -X PUT \u0027http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \u0027Content-Type: application/json\u0027 \\\n  -d \u0027{\"name\":\"Bookshop fox (final cut)\",\"version\":2,\"shots\":[{\"prompt\":\"A sleepy fox noses through a dusty bookshop and pulls out an old folded map.\",\"image_prompt\":\"Watercolour bookshop at dusk, a small red fox between tall shelves.\",\"duration_s\":5},{\"prompt\":\"The map unfolds and its inked lines glow brighter and brighter.\",\"duration_s\":6}]}\u0027"
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.workflows.update({ id: 'wf_7Qk2mN4pX9', name: 'Bookshop fox (final cut)', version: 2, shots: [{ prompt: 'A sleepy fox noses through a dusty bookshop and pulls out an old folded map.', image_prompt: 'Watercolour bookshop at dusk, a small red fox between tall shelves.', duration_s: 5 }, { prompt: 'The map unfolds and its inked lines glow brighter and brighter.', duration_s: 6 }] });\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.workflows.update({ id: \u0027wf_7Qk2mN4pX9\u0027, name: \u0027Bookshop fox (final cut)\u0027, version: 2, shots: [{ prompt: \u0027A sleepy fox noses through a dusty bookshop and pulls out an old folded map.\u0027, image_prompt: \u0027Watercolour bookshop at dusk, a small red fox between tall shelves.\u0027, duration_s: 5 }, { prompt: \u0027The map unfolds and its inked lines glow brighter and brighter.\u0027, duration_s: 6 }] });\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -87,12 +87,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl -X DELETE 'http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
+      "source": "curl -X DELETE \u0027http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.workflows.delete({ id: 'wf_7Qk2mN4pX9' });\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.workflows.delete({ id: \u0027wf_7Qk2mN4pX9\u0027 });\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -104,12 +104,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl -X POST 'http://localhost:8090/v1/storage/ingest' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \"Idempotency-Key: $(uuidgen)\" \\\n  -H 'Content-Type: application/json' \\\n  -d '{\"url\":\"https://images.example.org/library/door-of-light.png\",\"kind\":\"image\"}'"
+      "source": "curl -X POST \u0027http://localhost:8090/v1/storage/ingest\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \"Idempotency-Key: $(uuidgen)\" \\\n  -H \u0027Content-Type: application/json\u0027 \\\n  -d \u0027{\"url\":\"https://images.example.org/library/door-of-light.png\",\"kind\":\"image\"}\u0027"
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.assets.import({ url: 'https://images.example.org/library/door-of-light.png', kind: 'image' });\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.assets.import({ url: \u0027https://images.example.org/library/door-of-light.png\u0027, kind: \u0027image\u0027 });\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -121,12 +121,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl -X POST 'http://localhost:8090/v1/uploads' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \"Idempotency-Key: $(uuidgen)\" \\\n  -H 'Content-Type: application/json' \\\n  -d '{\"kind\":\"music\",\"filename\":\"lullaby-theme.mp3\",\"bytes\":4812337}'"
+      "source": "curl -X POST \u0027http://localhost:8090/v1/uploads\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \"Idempotency-Key: $(uuidgen)\" \\\n  -H \u0027Content-Type: application/json\u0027 \\\n  -d \u0027{\"kind\":\"music\",\"filename\":\"lullaby-theme.mp3\",\"bytes\":4812337}\u0027"
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.assets.createUpload({ kind: 'music', filename: 'lullaby-theme.mp3', bytes: 4812337 });\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.assets.createUpload({ kind: \u0027music\u0027, filename: \u0027lullaby-theme.mp3\u0027, bytes: 4812337 });\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -138,12 +138,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl -X PUT 'http://localhost:8090/v1/uploads/upl_3Hs8dQ?token=%3Ctoken%3E' \\\n  -H 'Content-Type: application/octet-stream' \\\n  --data-binary @file"
+      "source": "curl -X PUT \u0027http://localhost:8090/v1/uploads/upl_3Hs8dQ?token=%3Ctoken%3E\u0027 \\\n  -H \u0027Content-Type: application/octet-stream\u0027 \\\n  --data-binary @file"
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { readFile } from 'node:fs/promises';\nimport { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.assets.upload({ id: 'upl_3Hs8dQ', token: '<token>', body: await readFile('file') });\nconsole.log(result);"
+      "source": "import { readFile } from \u0027node:fs/promises\u0027;\nimport { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.assets.upload({ id: \u0027upl_3Hs8dQ\u0027, token: \u0027<token>\u0027, body: await readFile(\u0027file\u0027) });\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -155,12 +155,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl 'http://localhost:8090/v1/assets/ast_9fJ2kL0q' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
+      "source": "curl \u0027http://localhost:8090/v1/assets/ast_9fJ2kL0q\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.assets.get({ id: 'ast_9fJ2kL0q' });\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.assets.get({ id: \u0027ast_9fJ2kL0q\u0027 });\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -172,12 +172,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl 'http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/cost-estimate' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
+      "source": "curl \u0027http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/cost-estimate\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.generate.estimateCost({ id: 'wf_7Qk2mN4pX9' });\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.generate.estimateCost({ id: \u0027wf_7Qk2mN4pX9\u0027 });\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -189,12 +189,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl -X POST 'http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/generate' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \"Idempotency-Key: $(uuidgen)\" \\\n  -H 'Content-Type: application/json' \\\n  -d '{}'"
+      "source": "curl -X POST \u0027http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/generate\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \"Idempotency-Key: $(uuidgen)\" \\\n  -H \u0027Content-Type: application/json\u0027 \\\n  -d \u0027{}\u0027"
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst job = await client.generate.start({ id: 'wf_7Qk2mN4pX9' });\nconst done = await client.generate.waitForGenerateScene(job);\nconsole.log(done);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst job = await client.generate.start({ id: \u0027wf_7Qk2mN4pX9\u0027 });\nconst done = await client.generate.waitForGenerateScene(job);\nconsole.log(done);"
     },
     {
       "lang": "Python",
@@ -206,12 +206,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl 'http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/generation-status' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
+      "source": "curl \u0027http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/generation-status\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.generate.getStatus({ id: 'wf_7Qk2mN4pX9' });\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.generate.getStatus({ id: \u0027wf_7Qk2mN4pX9\u0027 });\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -223,12 +223,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl 'http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/audio' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
+      "source": "curl \u0027http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/audio\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.audio.get({ id: 'wf_7Qk2mN4pX9' });\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.audio.get({ id: \u0027wf_7Qk2mN4pX9\u0027 });\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -240,12 +240,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl -X PATCH 'http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/clips/nd_vid_a1/audio' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H 'Content-Type: application/json' \\\n  -d '{\"enabled\":true,\"volume_db\":-6}'"
+      "source": "curl -X PATCH \u0027http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/clips/nd_vid_a1/audio\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \u0027Content-Type: application/json\u0027 \\\n  -d \u0027{\"enabled\":true,\"volume_db\":-6}\u0027"
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.audio.setNativeAudio({ clip_id: 'nd_vid_a1', id: 'wf_7Qk2mN4pX9', enabled: true, volume_db: -6 });\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.audio.setNativeAudio({ clip_id: \u0027nd_vid_a1\u0027, id: \u0027wf_7Qk2mN4pX9\u0027, enabled: true, volume_db: -6 });\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -257,12 +257,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl -X POST 'http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/clips/nd_vid_a1/tracks' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \"Idempotency-Key: $(uuidgen)\" \\\n  -H 'Content-Type: application/json' \\\n  -d '{\"asset_id\":\"ast_2WmX8r\",\"kind\":\"music\",\"volume_db\":-12,\"offset_s\":0,\"trim_start_s\":0,\"fade_in_s\":1.5,\"fade_out_s\":2}'"
+      "source": "curl -X POST \u0027http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/clips/nd_vid_a1/tracks\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \"Idempotency-Key: $(uuidgen)\" \\\n  -H \u0027Content-Type: application/json\u0027 \\\n  -d \u0027{\"asset_id\":\"ast_2WmX8r\",\"kind\":\"music\",\"volume_db\":-12,\"offset_s\":0,\"trim_start_s\":0,\"fade_in_s\":1.5,\"fade_out_s\":2}\u0027"
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.audio.attachTrack({ clip_id: 'nd_vid_a1', id: 'wf_7Qk2mN4pX9', asset_id: 'ast_2WmX8r', kind: 'music', volume_db: -12, offset_s: 0, trim_start_s: 0, fade_in_s: 1.5, fade_out_s: 2 });\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.audio.attachTrack({ clip_id: \u0027nd_vid_a1\u0027, id: \u0027wf_7Qk2mN4pX9\u0027, asset_id: \u0027ast_2WmX8r\u0027, kind: \u0027music\u0027, volume_db: -12, offset_s: 0, trim_start_s: 0, fade_in_s: 1.5, fade_out_s: 2 });\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -274,12 +274,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl -X DELETE 'http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/tracks/trk_6GhJ3k' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
+      "source": "curl -X DELETE \u0027http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/tracks/trk_6GhJ3k\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.audio.detachTrack({ id: 'wf_7Qk2mN4pX9', track_id: 'trk_6GhJ3k' });\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.audio.detachTrack({ id: \u0027wf_7Qk2mN4pX9\u0027, track_id: \u0027trk_6GhJ3k\u0027 });\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -291,12 +291,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl -X PATCH 'http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/tracks/trk_6GhJ3k' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H 'Content-Type: application/json' \\\n  -d '{\"volume_db\":-16,\"fade_out_s\":3}'"
+      "source": "curl -X PATCH \u0027http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/tracks/trk_6GhJ3k\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \u0027Content-Type: application/json\u0027 \\\n  -d \u0027{\"volume_db\":-16,\"fade_out_s\":3}\u0027"
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.audio.updateTrack({ id: 'wf_7Qk2mN4pX9', track_id: 'trk_6GhJ3k', volume_db: -16, fade_out_s: 3 });\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.audio.updateTrack({ id: \u0027wf_7Qk2mN4pX9\u0027, track_id: \u0027trk_6GhJ3k\u0027, volume_db: -16, fade_out_s: 3 });\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -308,12 +308,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl 'http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/renders' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
+      "source": "curl \u0027http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/renders\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nfor await (const item of client.renders.list({ id: 'wf_7Qk2mN4pX9' })) {\n  console.log(item);\n}"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nfor await (const item of client.renders.list({ id: \u0027wf_7Qk2mN4pX9\u0027 })) {\n  console.log(item);\n}"
     },
     {
       "lang": "Python",
@@ -325,12 +325,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl -X POST 'http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/renders' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \"Idempotency-Key: $(uuidgen)\" \\\n  -H 'Content-Type: application/json' \\\n  -d '{\"label\":\"First cut\"}'"
+      "source": "curl -X POST \u0027http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/renders\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \"Idempotency-Key: $(uuidgen)\" \\\n  -H \u0027Content-Type: application/json\u0027 \\\n  -d \u0027{\"label\":\"First cut\"}\u0027"
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst job = await client.renders.create({ id: 'wf_7Qk2mN4pX9', label: 'First cut' });\nconst done = await client.renders.waitForCreateRender(job);\nconsole.log(done);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst job = await client.renders.create({ id: \u0027wf_7Qk2mN4pX9\u0027, label: \u0027First cut\u0027 });\nconst done = await client.renders.waitForCreateRender(job);\nconsole.log(done);"
     },
     {
       "lang": "Python",
@@ -342,12 +342,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl 'http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/renders/rnd_5TzW1c' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
+      "source": "curl \u0027http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/renders/rnd_5TzW1c\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.renders.get({ id: 'wf_7Qk2mN4pX9', job_id: 'rnd_5TzW1c' });\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.renders.get({ id: \u0027wf_7Qk2mN4pX9\u0027, job_id: \u0027rnd_5TzW1c\u0027 });\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -359,12 +359,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl -X PATCH 'http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/renders/rnd_5TzW1c' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H 'Content-Type: application/json' \\\n  -d '{\"label\":\"Final cut for the shop window\"}'"
+      "source": "curl -X PATCH \u0027http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/renders/rnd_5TzW1c\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \u0027Content-Type: application/json\u0027 \\\n  -d \u0027{\"label\":\"Final cut for the shop window\"}\u0027"
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.renders.update({ id: 'wf_7Qk2mN4pX9', job_id: 'rnd_5TzW1c', label: 'Final cut for the shop window' });\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.renders.update({ id: \u0027wf_7Qk2mN4pX9\u0027, job_id: \u0027rnd_5TzW1c\u0027, label: \u0027Final cut for the shop window\u0027 });\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -376,12 +376,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl 'http://localhost:8090/v1/renders' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
+      "source": "curl \u0027http://localhost:8090/v1/renders\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nfor await (const item of client.renders.listAll()) {\n  console.log(item);\n}"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nfor await (const item of client.renders.listAll()) {\n  console.log(item);\n}"
     },
     {
       "lang": "Python",
@@ -393,12 +393,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl -X POST 'http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/quality-check' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H 'Content-Type: application/json' \\\n  -d '{\"node_id\":\"nd_vid_b2\"}'"
+      "source": "curl -X POST \u0027http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/quality-check\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \u0027Content-Type: application/json\u0027 \\\n  -d \u0027{\"node_id\":\"nd_vid_b2\"}\u0027"
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.review.qualityCheck({ id: 'wf_7Qk2mN4pX9', node_id: 'nd_vid_b2' });\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.review.qualityCheck({ id: \u0027wf_7Qk2mN4pX9\u0027, node_id: \u0027nd_vid_b2\u0027 });\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -410,12 +410,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl -X POST 'http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/scene-frame' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H 'Content-Type: application/json' \\\n  -d '{\"node_id\":\"nd_vid_a1\",\"at_s\":2.5}'"
+      "source": "curl -X POST \u0027http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/scene-frame\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \u0027Content-Type: application/json\u0027 \\\n  -d \u0027{\"node_id\":\"nd_vid_a1\",\"at_s\":2.5}\u0027"
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.review.getSceneFrame({ id: 'wf_7Qk2mN4pX9', node_id: 'nd_vid_a1', at_s: 2.5 });\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.review.getSceneFrame({ id: \u0027wf_7Qk2mN4pX9\u0027, node_id: \u0027nd_vid_a1\u0027, at_s: 2.5 });\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -427,12 +427,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl 'http://localhost:8090/v1/channels' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
+      "source": "curl \u0027http://localhost:8090/v1/channels\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.publish.listChannels();\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.publish.listChannels();\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -444,12 +444,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl -X POST 'http://localhost:8090/v1/channels' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \"Idempotency-Key: $(uuidgen)\" \\\n  -H 'Content-Type: application/json' \\\n  -d '{\"account_id\":\"acc_5RtY8u\",\"platform\":\"youtube\",\"name\":\"Fox & Folio Books\",\"credentials\":{\"refresh_token\":\"1//0gExampleRefreshToken\",\"client_id\":\"123456789012-abc.apps.googleusercontent.com\"}}'"
+      "source": "curl -X POST \u0027http://localhost:8090/v1/channels\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \"Idempotency-Key: $(uuidgen)\" \\\n  -H \u0027Content-Type: application/json\u0027 \\\n  -d \u0027{\"account_id\":\"acc_5RtY8u\",\"platform\":\"youtube\",\"name\":\"Fox & Folio Books\",\"credentials\":{\"refresh_token\":\"1//0gExampleRefreshToken\",\"client_id\":\"123456789012-abc.apps.googleusercontent.com\"}}\u0027"
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.publish.connectChannel({ account_id: 'acc_5RtY8u', platform: 'youtube', name: 'Fox & Folio Books', credentials: { refresh_token: '1//0gExampleRefreshToken', client_id: '123456789012-abc.apps.googleusercontent.com' } });\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.publish.connectChannel({ account_id: \u0027acc_5RtY8u\u0027, platform: \u0027youtube\u0027, name: \u0027Fox & Folio Books\u0027, credentials: { refresh_token: \u00271//0gExampleRefreshToken\u0027, client_id: \u0027123456789012-abc.apps.googleusercontent.com\u0027 } });\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -461,12 +461,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl -X POST 'http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/publish' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \"Idempotency-Key: $(uuidgen)\" \\\n  -H 'Content-Type: application/json' \\\n  -d '{\"channel_id\":\"ch_4XyZ7a\",\"title\":\"The Bookshop Fox\",\"caption\":\"A little fox, an old map and a door made of light. Made with Lavendly.\"}'"
+      "source": "curl -X POST \u0027http://localhost:8090/v1/workflows/wf_7Qk2mN4pX9/publish\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \"Idempotency-Key: $(uuidgen)\" \\\n  -H \u0027Content-Type: application/json\u0027 \\\n  -d \u0027{\"channel_id\":\"ch_4XyZ7a\",\"title\":\"The Bookshop Fox\",\"caption\":\"A little fox, an old map and a door made of light. Made with Lavendly.\"}\u0027"
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst job = await client.publish.video({ id: 'wf_7Qk2mN4pX9', channel_id: 'ch_4XyZ7a', title: 'The Bookshop Fox', caption: 'A little fox, an old map and a door made of light. Made with Lavendly.' });\nconst done = await client.publish.waitForPublishVideo(job);\nconsole.log(done);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst job = await client.publish.video({ id: \u0027wf_7Qk2mN4pX9\u0027, channel_id: \u0027ch_4XyZ7a\u0027, title: \u0027The Bookshop Fox\u0027, caption: \u0027A little fox, an old map and a door made of light. Made with Lavendly.\u0027 });\nconst done = await client.publish.waitForPublishVideo(job);\nconsole.log(done);"
     },
     {
       "lang": "Python",
@@ -478,12 +478,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl 'http://localhost:8090/v1/publications/pub_2LmN6b' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
+      "source": "curl \u0027http://localhost:8090/v1/publications/pub_2LmN6b\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.publish.getPublication({ id: 'pub_2LmN6b' });\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.publish.getPublication({ id: \u0027pub_2LmN6b\u0027 });\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -495,12 +495,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl -X POST 'http://localhost:8090/v1/publications/pub_2LmN6b/cancel' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
+      "source": "curl -X POST \u0027http://localhost:8090/v1/publications/pub_2LmN6b/cancel\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.publish.cancelPublication({ id: 'pub_2LmN6b' });\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.publish.cancelPublication({ id: \u0027pub_2LmN6b\u0027 });\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -512,12 +512,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl 'http://localhost:8090/v1/ledger' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
+      "source": "curl \u0027http://localhost:8090/v1/ledger\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nfor await (const item of client.ledger.get()) {\n  console.log(item);\n}"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nfor await (const item of client.ledger.get()) {\n  console.log(item);\n}"
     },
     {
       "lang": "Python",
@@ -529,12 +529,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl -X POST 'http://localhost:8090/v1/ledger/reservations' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \"Idempotency-Key: $(uuidgen)\" \\\n  -H 'Content-Type: application/json' \\\n  -d '{\"amount\":25,\"reason\":\"Voice-over synthesis for wf_7Qk2mN4pX9\",\"expires_in_s\":600,\"metadata\":{\"job\":\"tts-4411\"}}'"
+      "source": "curl -X POST \u0027http://localhost:8090/v1/ledger/reservations\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \"Idempotency-Key: $(uuidgen)\" \\\n  -H \u0027Content-Type: application/json\u0027 \\\n  -d \u0027{\"amount\":25,\"reason\":\"Voice-over synthesis for wf_7Qk2mN4pX9\",\"expires_in_s\":600,\"metadata\":{\"job\":\"tts-4411\"}}\u0027"
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.ledger.reserve({ amount: 25, reason: 'Voice-over synthesis for wf_7Qk2mN4pX9', expires_in_s: 600, metadata: { job: 'tts-4411' } });\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.ledger.reserve({ amount: 25, reason: \u0027Voice-over synthesis for wf_7Qk2mN4pX9\u0027, expires_in_s: 600, metadata: { job: \u0027tts-4411\u0027 } });\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -546,12 +546,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl -X POST 'http://localhost:8090/v1/ledger/reservations/rsv_1AbC9d/commit' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \"Idempotency-Key: $(uuidgen)\" \\\n  -H 'Content-Type: application/json' \\\n  -d '{\"amount\":18}'"
+      "source": "curl -X POST \u0027http://localhost:8090/v1/ledger/reservations/rsv_1AbC9d/commit\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \"Idempotency-Key: $(uuidgen)\" \\\n  -H \u0027Content-Type: application/json\u0027 \\\n  -d \u0027{\"amount\":18}\u0027"
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.ledger.commit({ id: 'rsv_1AbC9d', amount: 18 });\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.ledger.commit({ id: \u0027rsv_1AbC9d\u0027, amount: 18 });\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -563,12 +563,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl -X POST 'http://localhost:8090/v1/ledger/reservations/rsv_1AbC9d/refund' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \"Idempotency-Key: $(uuidgen)\""
+      "source": "curl -X POST \u0027http://localhost:8090/v1/ledger/reservations/rsv_1AbC9d/refund\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \"Idempotency-Key: $(uuidgen)\""
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.ledger.refund({ id: 'rsv_1AbC9d' });\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.ledger.refund({ id: \u0027rsv_1AbC9d\u0027 });\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -580,12 +580,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl 'http://localhost:8090/v1/usage/monthly' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
+      "source": "curl \u0027http://localhost:8090/v1/usage/monthly\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.telemetry.getMonthlyUsage();\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.telemetry.getMonthlyUsage();\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -597,12 +597,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl 'http://localhost:8090/v1/usage/top-spenders' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
+      "source": "curl \u0027http://localhost:8090/v1/usage/top-spenders\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.telemetry.getTopSpenders();\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.telemetry.getTopSpenders();\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -614,12 +614,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl 'http://localhost:8090/v1/_status'"
+      "source": "curl \u0027http://localhost:8090/v1/_status\u0027"
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.telemetry.getStatus();\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.telemetry.getStatus();\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -631,12 +631,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl 'http://localhost:8090/v1/_schema'"
+      "source": "curl \u0027http://localhost:8090/v1/_schema\u0027"
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.telemetry.getSchema();\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.telemetry.getSchema();\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -648,12 +648,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl 'http://localhost:8090/v1/webhooks/endpoints' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
+      "source": "curl \u0027http://localhost:8090/v1/webhooks/endpoints\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nfor await (const item of client.webhooks.listEndpoints()) {\n  console.log(item);\n}"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nfor await (const item of client.webhooks.listEndpoints()) {\n  console.log(item);\n}"
     },
     {
       "lang": "Python",
@@ -665,29 +665,29 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl -X POST 'http://localhost:8090/v1/webhooks/endpoints' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \"Idempotency-Key: $(uuidgen)\" \\\n  -H 'Content-Type: application/json' \\\n  -d '{\"url\":\"https://hooks.example.org/lavendly\",\"events\":[\"render.succeeded\",\"render.failed\",\"balance.low\"],\"description\":\"Notify the shop'\\''s Slack bot when videos are ready.\"}'"
+      "source": "curl -X POST \u0027http://localhost:8090/v1/webhooks/endpoints\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \"Idempotency-Key: $(uuidgen)\" \\\n  -H \u0027Content-Type: application/json\u0027 \\\n  -d \u0027{\"url\":\"https://hooks.example.org/lavendly\",\"events\":[\"render.succeeded\",\"render.failed\",\"balance.low\"],\"description\":\"Notify the shop\u0027\\\u0027\u0027s Slack bot when videos are ready.\"}\u0027"
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.webhooks.createEndpoint({ url: 'https://hooks.example.org/lavendly', events: ['render.succeeded', 'render.failed', 'balance.low'], description: 'Notify the shop\\'s Slack bot when videos are ready.' });\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.webhooks.createEndpoint({ url: \u0027https://hooks.example.org/lavendly\u0027, events: [\u0027render.succeeded\u0027, \u0027render.failed\u0027, \u0027balance.low\u0027], description: \u0027Notify the shop\\\u0027s Slack bot when videos are ready.\u0027 });\nconsole.log(result);"
     },
     {
       "lang": "Python",
       "label": "Python",
-      "source": "import os\n\nfrom lavendly import Lavendly\n\nclient = Lavendly(api_key=os.environ[\"LAVENDLY_API_KEY\"], base_url=\"http://localhost:8090/v1\")\nprint(client.webhooks.create_endpoint(url=\"https://hooks.example.org/lavendly\", events=[\"render.succeeded\", \"render.failed\", \"balance.low\"], description=\"Notify the shop's Slack bot when videos are ready.\"))"
+      "source": "import os\n\nfrom lavendly import Lavendly\n\nclient = Lavendly(api_key=os.environ[\"LAVENDLY_API_KEY\"], base_url=\"http://localhost:8090/v1\")\nprint(client.webhooks.create_endpoint(url=\"https://hooks.example.org/lavendly\", events=[\"render.succeeded\", \"render.failed\", \"balance.low\"], description=\"Notify the shop\u0027s Slack bot when videos are ready.\"))"
     }
   ],
   "delete_webhook_endpoint": [
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl -X DELETE 'http://localhost:8090/v1/webhooks/endpoints/whe_0PoI8u' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
+      "source": "curl -X DELETE \u0027http://localhost:8090/v1/webhooks/endpoints/whe_0PoI8u\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.webhooks.deleteEndpoint({ id: 'whe_0PoI8u' });\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.webhooks.deleteEndpoint({ id: \u0027whe_0PoI8u\u0027 });\nconsole.log(result);"
     },
     {
       "lang": "Python",
@@ -699,12 +699,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl 'http://localhost:8090/v1/webhooks/endpoints/whe_0PoI8u/deliveries' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
+      "source": "curl \u0027http://localhost:8090/v1/webhooks/endpoints/whe_0PoI8u/deliveries\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\""
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nfor await (const item of client.webhooks.listDeliveries({ id: 'whe_0PoI8u' })) {\n  console.log(item);\n}"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nfor await (const item of client.webhooks.listDeliveries({ id: \u0027whe_0PoI8u\u0027 })) {\n  console.log(item);\n}"
     },
     {
       "lang": "Python",
@@ -716,12 +716,12 @@ const samples: { [operationId: string]: CodeSample[] } = {
     {
       "lang": "Shell",
       "label": "curl",
-      "source": "curl -X POST 'http://localhost:8090/v1/webhooks/deliveries/whd_7YtR5e/replay' \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \"Idempotency-Key: $(uuidgen)\""
+      "source": "curl -X POST \u0027http://localhost:8090/v1/webhooks/deliveries/whd_7YtR5e/replay\u0027 \\\n  -H \"Authorization: Bearer $LAVENDLY_API_KEY\" \\\n  -H \"Idempotency-Key: $(uuidgen)\""
     },
     {
       "lang": "TypeScript",
       "label": "TypeScript",
-      "source": "import { Lavendly } from '@lavendly/sdk';\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: 'http://localhost:8090/v1' });\nconst result = await client.webhooks.replayDelivery({ id: 'whd_7YtR5e' });\nconsole.log(result);"
+      "source": "import { Lavendly } from \u0027@lavendly/sdk\u0027;\n\nconst client = new Lavendly({ apiKey: process.env.LAVENDLY_API_KEY, baseUrl: \u0027http://localhost:8090/v1\u0027 });\nconst result = await client.webhooks.replayDelivery({ id: \u0027whd_7YtR5e\u0027 });\nconsole.log(result);"
     },
     {
       "lang": "Python",

