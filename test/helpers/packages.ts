@@ -80,9 +80,19 @@ export async function packedPackages(): Promise<Record<PackageName, string>> {
     await rm(dir, { recursive: true, force: true });
     await rename(staging, dir);
     await writeFile(done, JSON.stringify(tarballs));
+    await pruneOldBuilds(path.dirname(dir), path.basename(dir));
     return tarballs;
   } finally {
     await rm(lock, { recursive: true, force: true });
+  }
+}
+
+/** Builds of other inputs, untouched for an hour, are not coming back: each holds a few tarballs. */
+async function pruneOldBuilds(parent: string, keep: string): Promise<void> {
+  for (const entry of await readdir(parent)) {
+    if (entry.startsWith(keep)) continue;
+    const info = await stat(path.join(parent, entry)).catch(() => null);
+    if (info && Date.now() - info.mtimeMs > 3_600_000) await rm(path.join(parent, entry), { recursive: true, force: true });
   }
 }
 
