@@ -3,6 +3,7 @@ import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { migrations } from '../../migrations/index.js';
 import { databaseHealth } from './health.js';
+import { configureConnection, SqliteClient } from './sqlite.js';
 
 export type Db = Knex;
 export type DbKind = 'sqlite' | 'postgres';
@@ -39,20 +40,22 @@ export function createDb(options: DbOptions): Db {
   fs.mkdirSync(options.dataDir, { recursive: true });
   const filename = path.join(options.dataDir, options.sqliteFile ?? 'lavendly.sqlite');
   const db = knexFactory({
-    client: 'sqlite3',
+    client: SqliteClient as unknown as typeof Knex.Client,
     connection: { filename },
     useNullAsDefault: true,
     // One connection: SQLite serialises writers anyway, and a single connection makes every
     // knex transaction exclusive within the process, so no update can be lost between a read
-    // and a write. Other processes are held off by the busy timeout and WAL.
+    // and a write. Other processes are held off by WAL and the lock retries of src/db/sqlite.ts.
     pool: {
       min: 1,
       max: 1,
-      afterCreate(conn: { exec(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, c: unknown) => void) {
-        conn.exec(
-          'PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;',
-          (err) => done(err, conn),
-        );
+      afterCreate(conn: Parameters<typeof configureConnection>[0], done: (err: Error | null, c: unknown) => void) {
+        try {
+          configureConnection(conn);
+          done(null, conn);
+        } catch (err) {
+          done(err as Error, conn);
+        }
       },
     },
   });
