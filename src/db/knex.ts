@@ -67,7 +67,8 @@ export function createDb(options: DbOptions): Db {
  * Knex opens SQLite transactions with a deferred `BEGIN`, which takes the write lock only at the
  * first write; a transaction that read first then fails with SQLITE_BUSY when another process
  * wrote in between, and the busy timeout cannot help. `BEGIN IMMEDIATE` takes the write lock up
- * front, so transactions from several processes queue on the busy timeout instead of failing.
+ * front, so transactions from several processes queue on the lock retries (src/db/sqlite.ts)
+ * instead of failing.
  */
 function beginImmediately(db: Knex): void {
   type Trx = { begin(conn: unknown): unknown; query(conn: unknown, sql: string): unknown };
