@@ -12,7 +12,6 @@ import { RunwayImageProvider, RunwayVideoProvider, runwayCapabilities, type Runw
 import type { RemoteSettings, VideoCapabilities } from './types.js';
 
 export type { RemoteSettings, VideoCapabilities } from './types.js';
-export { ProviderClient, ProviderHttpError, retryAfterMs } from './http.js';
 
 /** One model as get_status lists it. */
 export interface WiredModel {
@@ -38,7 +37,7 @@ export function remoteVideoProvider(ref: ModelRef, models: ModelsConfig): { prov
     case 'openai':
       return {
         provider: new OpenAIVideoProvider(ref.model, { ...s, apiKey: models.openai.apiKey!, baseUrl: models.openai.baseUrl }),
-        capabilities: soraCapabilities(ref.model),
+        capabilities: soraCapabilities(),
       };
     case 'runway':
       return { provider: new RunwayVideoProvider(ref.model, runway(models, MAX_CLIP_BYTES)), capabilities: runwayCapabilities(ref.model) };

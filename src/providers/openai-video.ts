@@ -21,8 +21,9 @@ interface VideoObject {
 
 export const SORA_SECONDS = [4, 8, 12];
 
-export function soraCapabilities(model: string): VideoCapabilities {
-  return { durations_s: SORA_SECONDS, aspect_ratios: ['16:9', '9:16'], audio: true, sizes: model.includes('pro') ? ['1280x720', '720x1280', '1792x1024', '1024x1792'] : ['1280x720', '720x1280'] };
+export function soraCapabilities(): VideoCapabilities {
+  // Both models are asked for 1280x720 or 720x1280 (sora-2-pro's larger sizes are not used).
+  return { durations_s: SORA_SECONDS, aspect_ratios: ['16:9', '9:16'] };
 }
 
 /** The shortest supported length that covers the scene (the clip is cut to the scene after). */

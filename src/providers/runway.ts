@@ -40,7 +40,7 @@ const RATIOS: Record<string, Record<string, string>> = {
 };
 
 export function runwayCapabilities(model: string): VideoCapabilities {
-  return { durations_s: [5, 10], aspect_ratios: Object.keys(RATIOS[model] ?? RATIOS.gen4_turbo!), audio: false };
+  return { durations_s: [5, 10], aspect_ratios: Object.keys(RATIOS[model] ?? RATIOS.gen4_turbo!) };
 }
 
 function shapeOf(width: number, height: number): string {

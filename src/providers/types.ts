@@ -14,7 +14,4 @@ export interface VideoCapabilities {
   /** Lengths the model makes; a scene gets the shortest covering one, cut to the scene. */
   durations_s: number[];
   aspect_ratios: string[];
-  /** Whether clips come with sound (a silent track is added otherwise). */
-  audio: boolean;
-  sizes?: string[];
 }
