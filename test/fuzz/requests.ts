@@ -105,7 +105,10 @@ export class RequestMaker {
     return req;
   }
 
-  /** The operation's path with real (or valid-looking) ids, one parameter optionally given as raw text. */
+  /**
+   * The operation's path with real (or valid-looking) ids, one parameter optionally given as raw
+   * text. Node ids that follow a workflow id (a clip) are that workflow's own.
+   */
   private fillPath(op: OperationSpec, raw?: { name: string; text: string }): string {
     let path = op.path;
     this.values.focus = {};
@@ -122,11 +125,7 @@ export class RequestMaker {
   }
 
   private valid(op: OperationSpec): FuzzRequest {
-    this.values.focus = {};
-    const path = this.fillPath(op);
-    const workflow = /^\/workflows\/([^/?]+)/.exec(path)?.[1];
-    const nodes = workflow ? this.ctx.nodes[decode(workflow)] : undefined;
-    if (nodes) this.values.focus = { NodeId: nodes };
+    const path = this.fillPath(op); // leaves the path's workflow nodes in focus for the body
     const query: [string, string][] = [];
     const headers: Record<string, string> = {};
     for (const p of op.params) {
@@ -229,10 +228,9 @@ export class RequestMaker {
       }
       case 'header': {
         const declared = op.params.filter((p) => p.in === 'header').map((p) => p.name);
-        const name = this.rnd.pick([...declared, 'Idempotency-Key', 'If-Match', 'X-Request-Id', 'Accept', 'Content-Length', 'Transfer-Encoding']);
-        const value = this.rnd.pick(HEADER_VALUES);
-        if (name === 'Content-Length' || name === 'Transfer-Encoding') req.headers['x-not-framing'] = value; // framing is left to raw-socket cases
-        else req.headers[name.toLowerCase()] = value;
+        // Framing headers (Content-Length, Transfer-Encoding) are left to the raw-socket cases.
+        const name = this.rnd.pick([...declared, 'Idempotency-Key', 'If-Match', 'X-Request-Id', 'Accept', 'Origin']);
+        req.headers[name.toLowerCase()] = this.rnd.pick(HEADER_VALUES);
         req.mutation = `header ${name}`;
         return;
       }
