@@ -52,7 +52,7 @@ export function priceOf(settings: GenerationSettings, scene: Pick<SceneRow, 'dur
 export function checkVideoModel(settings: GenerationSettings, model: string): string {
   if (!settings.videoModels.includes(model)) {
     throw new ApiError('model_not_available', `The video model '${model}' is not available here; choose one of ${settings.videoModels.join(', ')} (get_status lists them).`, {
-      model, available: settings.videoModels,
+      model, available_models: settings.videoModels,
     });
   }
   return model;

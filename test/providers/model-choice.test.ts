@@ -5,6 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Worker } from '../../src/jobs/index.js';
 import { assertInvariants } from '../../src/ledger/index.js';
+import { schemas } from '../../generated/validators.gen.js';
 import { testDatabases } from '../helpers/db.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 import { createFox, generate, startWorker, useGeneration, waitForGeneration } from '../generation/helpers.js';
@@ -41,7 +42,9 @@ describe.each(testDatabases())('choosing a video model per workflow (%s)', (kind
     const acc = await s.account({ credits: 100 });
     const bad = await call(`${s.base}/workflows`, { key: acc.key, body: { name: 'x', shots, video_model: 'runway:gen4_turbo' } });
     expect(bad.status, bad.text).toBe(400);
-    expect(bad.json.error).toMatchObject({ code: 'model_not_available', model: 'runway:gen4_turbo', available: ['local', 'openai:sora-2'] });
+    expect(bad.json.error).toMatchObject({ code: 'model_not_available', model: 'runway:gen4_turbo', available_models: ['local', 'openai:sora-2'] });
+    // `available` is the credits of insufficient_credits: the envelope must keep to the spec's Error schema.
+    expect(schemas.ErrorEnvelope.safeParse(bad.json).success).toBe(true);
 
     const wf = await createFox(s, acc.key, shots, { video_model: 'openai:sora-2' });
     expect(wf.video_model).toBe('openai:sora-2');
