@@ -24,7 +24,7 @@ export const PYTHON_PACKAGE_DIR = 'python';
 const RUNTIME_EXPORTS: Record<string, string[]> = {
   _core: ['NOT_GIVEN', 'NotGiven', 'RequestOptions', 'SyncPager', 'AsyncPager'],
   _exceptions: ['LavendlyError', 'APIStatusError', 'ServerError', 'APIConnectionError', 'APITimeoutError', 'WaitTimeoutError', 'WebhookVerificationError'],
-  _webhooks: ['verify_webhook', 'sign_webhook'],
+  _webhooks: ['verify_signed_webhook', 'sign_webhook'],
 };
 /** Python's built-in exception names: a generated error class never shadows one. */
 const BUILTIN_EXCEPTIONS = new Set(
@@ -59,7 +59,7 @@ export const emitter: Emitter = {
       { file: `${src}/_errors.py`, text: banner('_errors.py') + errors.text },
       { file: `${src}/_operations.py`, text: banner('_operations.py') + operationsModule(plan) },
       { file: `${src}/_resources.py`, text: banner('_resources.py') + resourcesModule(plan, types) },
-      { file: `${src}/_client.py`, text: banner('_client.py') + clientModule(ir, plan) },
+      { file: `${src}/_client.py`, text: banner('_client.py') + clientModule(ir, plan, types.webhookEvent) },
     ];
     for (const template of (await readdir(TEMPLATE_DIR)).filter((f) => f.endsWith('.py')).sort()) {
       const text = (await readFile(new URL(template, TEMPLATE_DIR), 'utf8')).replace(/\r\n/g, '\n');
@@ -129,6 +129,8 @@ export interface TypesModule {
   names: Set<string>;
   /** Per operation: its method's argument types, response type and page item type. */
   ops: Map<IrOperation, { args: Map<string, string>; response: string; item: string | null }>;
+  /** The type alias of a webhook delivery's body. */
+  webhookEvent: string;
 }
 
 function typesModule(ir: IrDocument, plan: PyPlan): TypesModule {
@@ -146,6 +148,11 @@ function typesModule(ir: IrDocument, plan: PyPlan): TypesModule {
       aliases.push('', `${name}: TypeAlias = ${pyStr(text)}`, ...docstring(typeof s.description === 'string' ? s.description : undefined, ''));
     }
   }
+  // The body of a webhook delivery: one of the events under the spec's top-level `webhooks`.
+  const events = ir.webhooks.flatMap((w) => (w.body?.contents[0] ? [types.type(w.body.contents[0].schema, `${toPascal(w.name)}Event`)] : []));
+  const eventName = reserved.take('WebhookEvent');
+  aliases.push('', `${eventName}: TypeAlias = ${pyStr([...new Set(events)].join(' | ') || 'Dict[str, object]')}`);
+  aliases.push(...docstring("The body of a webhook delivery: one of the events the API sends (the spec's `webhooks`).", ''));
   const ops = new Map<IrOperation, { args: Map<string, string>; response: string; item: string | null }>();
   for (const g of plan.groups) {
     for (const m of g.methods) {
@@ -170,7 +177,8 @@ function typesModule(ir: IrDocument, plan: PyPlan): TypesModule {
   for (const obj of declared) out.push('', '', ...typedDict(obj, types, fieldNames));
   out.push(...aliases, '');
   const text = out.join('\n');
-  return { text: text.endsWith('\n') ? text : `${text}\n`, names: fieldNames, ops };
+  fieldNames.add(eventName);
+  return { text: text.endsWith('\n') ? text : `${text}\n`, names: fieldNames, ops, webhookEvent: eventName };
 }
 
 function typedDict(obj: PyObject, types: PyTypes, taken: Set<string>): string[] {
@@ -392,17 +400,19 @@ function methodSource(m: PyMethod, types: TypesModule, pollResponse: Map<string,
 // ----------------------------------------------------------------------------------------------
 // _client.py and __init__.py
 
-function clientModule(ir: IrDocument, plan: PyPlan): string {
+function clientModule(ir: IrDocument, plan: PyPlan, webhookEvent: string): string {
   const classes = plan.groups.flatMap((g) => [g.syncClass, g.asyncClass]).sort();
   const lines = [
     '"""The clients: blocking and async, one attribute per tag."""',
     'from __future__ import annotations',
     '',
-    'from typing import Mapping, Optional',
+    'from typing import Mapping, Optional, cast',
     '',
     'import httpx',
     '',
     'from ._core import AsyncAPIClient, ClientConfig, ClientDefaults, SyncAPIClient',
+    'from ._webhooks import Payload, Secret, verify_signed_webhook',
+    `from .types import ${webhookEvent}`,
     'from ._errors import ERRORS_BY_CODE, ERRORS_BY_STATUS',
     'from ._operations import OPERATIONS',
     `from ._resources import (\n${classes.map((c) => `    ${c},`).join('\n')}\n)`,
@@ -457,12 +467,25 @@ function clientModule(ir: IrDocument, plan: PyPlan): string {
       lines.push('', '    def __exit__(self, *exc: object) -> None:', '        self.close()');
     }
   }
-  lines.push('');
+  lines.push(
+    '',
+    '',
+    'def verify_webhook(payload: Payload, headers: Mapping[str, str], secret: Secret, *, tolerance: float = 300,',
+    `                   now: Optional[float] = None) -> ${webhookEvent}:`,
+    ...docstring(
+      'Verifies a webhook delivery (Standard Webhooks: HMAC-SHA256 with the endpoint\'s `whsec_` secret, timestamp ' +
+        'within `tolerance` seconds) and returns its body, typed by the event. Pass the raw body exactly as received. ' +
+        'Raises WebhookVerificationError otherwise.',
+      '    ',
+    ),
+    `    return cast(${pyStr(webhookEvent)}, verify_signed_webhook(payload, headers, secret, tolerance=tolerance, now=now))`,
+    '',
+  );
   return lines.join('\n');
 }
 
 function initModule(ir: IrDocument, plan: PyPlan, errors: string[]): string {
-  const exported = [plan.clientName, plan.asyncClientName, ...Object.values(RUNTIME_EXPORTS).flat(), ...errors, '__version__'];
+  const exported = [plan.clientName, plan.asyncClientName, 'verify_webhook', ...Object.values(RUNTIME_EXPORTS).flat(), ...errors, '__version__'];
   const lines = [
     `"""${plan.clientName}: the Python SDK of the ${ir.title}.`,
     '',
@@ -471,7 +494,7 @@ function initModule(ir: IrDocument, plan: PyPlan, errors: string[]): string {
     '',
     `Types of objects and parameters are in \`${plan.packageName}.types\`."""`,
     '',
-    `from ._client import ${plan.asyncClientName}, ${plan.clientName}`,
+    `from ._client import ${plan.asyncClientName}, ${plan.clientName}, verify_webhook`,
   ];
   for (const [mod, names] of Object.entries(RUNTIME_EXPORTS)) lines.push(`from .${mod} import ${[...names].sort().join(', ')}`);
   if (errors.length) lines.push(`from ._errors import (\n${[...errors].sort().map((n) => `    ${n},`).join('\n')}\n)`);

@@ -31,5 +31,8 @@ async def async_flow(client: AsyncLavendly) -> int:
     return count
 
 
-def hook(body: bytes, headers: dict[str, str], secret: str) -> object:
-    return verify_webhook(body, headers, secret)["type"]
+def hook(body: bytes, headers: dict[str, str], secret: str) -> str:
+    event = verify_webhook(body, headers, secret)
+    if event["type"] == "render.succeeded":
+        return event["data"]["render_id"]  # narrowed to RenderSucceededEvent by its type
+    return event["type"]

@@ -42,7 +42,7 @@ def _header(headers: Mapping[str, str], name: str) -> Optional[str]:
     return None
 
 
-def verify_webhook(
+def verify_signed_webhook(
     payload: Payload,
     headers: Mapping[str, str],
     secret: Secret,
@@ -50,7 +50,8 @@ def verify_webhook(
     tolerance: float = 300,
     now: Optional[float] = None,
 ) -> Dict[str, object]:
-    """Verifies a delivery and returns its parsed JSON payload. Pass the raw body exactly as
+    """Verifies a delivery and returns its parsed JSON payload (`verify_webhook` types it by the
+    spec's events). Pass the raw body exactly as
     received. Raises WebhookVerificationError on a missing header, a bad signature, a payload
     that is not a JSON object, or a timestamp more than `tolerance` seconds away from now."""
     msg_id = _header(headers, "webhook-id")

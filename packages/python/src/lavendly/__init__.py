@@ -11,10 +11,10 @@
 
 Types of objects and parameters are in `lavendly.types`."""
 
-from ._client import AsyncLavendly, Lavendly
+from ._client import AsyncLavendly, Lavendly, verify_webhook
 from ._core import AsyncPager, NOT_GIVEN, NotGiven, RequestOptions, SyncPager
 from ._exceptions import APIConnectionError, APIStatusError, APITimeoutError, LavendlyError, ServerError, WaitTimeoutError, WebhookVerificationError
-from ._webhooks import sign_webhook, verify_webhook
+from ._webhooks import sign_webhook, verify_signed_webhook
 from ._errors import (
     AssetNotAudioError,
     AssetTooLargeError,
@@ -73,6 +73,7 @@ __version__ = "1.0.0"
 __all__ = [
     "Lavendly",
     "AsyncLavendly",
+    "verify_webhook",
     "NOT_GIVEN",
     "NotGiven",
     "RequestOptions",
@@ -85,7 +86,7 @@ __all__ = [
     "APITimeoutError",
     "WaitTimeoutError",
     "WebhookVerificationError",
-    "verify_webhook",
+    "verify_signed_webhook",
     "sign_webhook",
     "BadRequestError",
     "UnauthorizedError",

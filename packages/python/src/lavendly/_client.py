@@ -7,11 +7,13 @@
 """The clients: blocking and async, one attribute per tag."""
 from __future__ import annotations
 
-from typing import Mapping, Optional
+from typing import Mapping, Optional, cast
 
 import httpx
 
 from ._core import AsyncAPIClient, ClientConfig, ClientDefaults, SyncAPIClient
+from ._webhooks import Payload, Secret, verify_signed_webhook
+from .types import WebhookEvent
 from ._errors import ERRORS_BY_CODE, ERRORS_BY_STATUS
 from ._operations import OPERATIONS
 from ._resources import (
@@ -139,3 +141,9 @@ class AsyncLavendly(AsyncAPIClient):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+def verify_webhook(payload: Payload, headers: Mapping[str, str], secret: Secret, *, tolerance: float = 300,
+                   now: Optional[float] = None) -> WebhookEvent:
+    """Verifies a webhook delivery (Standard Webhooks: HMAC-SHA256 with the endpoint's `whsec_` secret, timestamp within `tolerance` seconds) and returns its body, typed by the event. Pass the raw body exactly as received. Raises WebhookVerificationError otherwise."""
+    return cast("WebhookEvent", verify_signed_webhook(payload, headers, secret, tolerance=tolerance, now=now))

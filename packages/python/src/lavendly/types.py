@@ -991,3 +991,6 @@ WebhookDeliveryStatus: TypeAlias = "Literal['pending', 'succeeded', 'failed']"
 
 WebhookEventTimestamp: TypeAlias = "str"
 """When the event happened (the change was committed)."""
+
+WebhookEvent: TypeAlias = "SceneGeneratedEvent | GenerationFinishedEvent | RenderSucceededEvent | RenderFailedEvent | PublicationScheduledEvent | PublicationPublishedEvent | PublicationFailedEvent | PublicationCanceledEvent | BalanceLowEvent"
+"""The body of a webhook delivery: one of the events the API sends (the spec's `webhooks`)."""
