@@ -9,7 +9,7 @@ import * as generation from './007_generation.js';
 import * as audioRenders from './008_audio_renders.js';
 import * as providerTasks from './009_provider_tasks.js';
 import * as workflowVideoModel from './010_workflow_video_model.js';
-import * as jobTraceContext from './010_job_trace_context.js';
+import * as jobTraceContext from './011_job_trace_context.js';
 
 export interface Migration {
   up(db: Knex): Promise<void>;
@@ -28,5 +28,5 @@ export const migrations: Record<string, Migration> = {
   '008_audio_renders': audioRenders,
   '009_provider_tasks': providerTasks,
   '010_workflow_video_model': workflowVideoModel,
-  '010_job_trace_context': jobTraceContext,
+  '011_job_trace_context': jobTraceContext,
 };

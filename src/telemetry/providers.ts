@@ -24,8 +24,13 @@ export function observedProviders(providers: MediaProviders): MediaProviders {
   };
 }
 
+/** The provider a timing wrapper stands for (itself when it is not wrapped), for tests and diagnostics. */
+export function unobserved<P extends TextToImageProvider | ImageToVideoProvider>(provider: P): P {
+  return provider instanceof ObservedImageProvider || provider instanceof ObservedVideoProvider ? (provider.inner as P) : provider;
+}
+
 class ObservedImageProvider implements TextToImageProvider {
-  constructor(private readonly inner: TextToImageProvider) {}
+  constructor(readonly inner: TextToImageProvider) {}
   get name() { return this.inner.name; }
   generateImage(req: GenerateImageRequest): Promise<GeneratedImage> {
     return observeProviderCall('generate_image', this.inner.name, req.signal, () => this.inner.generateImage(req));
@@ -33,7 +38,7 @@ class ObservedImageProvider implements TextToImageProvider {
 }
 
 class ObservedVideoProvider implements ImageToVideoProvider {
-  constructor(private readonly inner: ImageToVideoProvider) {}
+  constructor(readonly inner: ImageToVideoProvider) {}
   get name() { return this.inner.name; }
   generateClip(req: GenerateClipRequest): Promise<GeneratedClip> {
     return observeProviderCall('generate_clip', this.inner.name, req.signal, () => this.inner.generateClip(req));

@@ -5,6 +5,7 @@ import {
   sceneLabel, scenePrice, type GenerationRow, type GenerationSceneRow,
 } from '../../src/generation/index.js';
 import { FailingProvider } from '../../src/media/index.js';
+import { unobserved } from '../../src/telemetry/providers.js';
 
 describe('prices', () => {
   it('a 5 s scene costs a still and one block of clip; longer clips pay per started block', () => {
@@ -48,17 +49,17 @@ describe('settings and providers', () => {
   it('failures are configured explicitly, never by prompts', () => {
     const plain = createGenerationProviders({});
     expect(plain.wiring).toEqual({ text_to_image: 'local', image_to_video: 'local', vision_review: 'local' });
-    expect(plain.providers.imageToVideo).not.toBeInstanceOf(FailingProvider);
+    expect(unobserved(plain.providers.imageToVideo)).not.toBeInstanceOf(FailingProvider);
     expect(plain.notes).toEqual([]);
 
     const scenes = createGenerationProviders({ LAVENDLY_FAIL_SCENES: '2,3' });
-    const video = scenes.providers.imageToVideo as FailingProvider;
+    const video = unobserved(scenes.providers.imageToVideo) as FailingProvider;
     expect(video).toBeInstanceOf(FailingProvider);
     expect(video.config).toMatchObject({ sceneIndexes: [1, 2], kind: 'permanent' });
     expect(video.selects(1, { sceneIndex: 0 })).toBe(false);
     expect(video.selects(1, { sceneIndex: 1 })).toBe(true);
 
-    const image = createGenerationProviders({ LAVENDLY_FAIL_IMAGE: 'first=2;kind=transient' }).providers.textToImage as FailingProvider;
+    const image = unobserved(createGenerationProviders({ LAVENDLY_FAIL_IMAGE: 'first=2;kind=transient' }).providers.textToImage) as FailingProvider;
     expect(image.config).toMatchObject({ firstCalls: 2, kind: 'transient' });
     expect(() => createGenerationProviders({ LAVENDLY_FAIL_SCENES: '0' })).toThrow(/from 1/);
     expect(() => createGenerationProviders({ LAVENDLY_FAIL_VIDEO: 'sometimes' })).toThrow(/LAVENDLY_FAIL_VIDEO/);

@@ -20,6 +20,8 @@ const Thing = z.object({ id: z.string(), name: z.string(), n: z.number().int(), 
 const ThingBody = z.object({ name: z.string().min(1).max(100), n: z.number().int().min(0).max(1000).optional() }).strict();
 
 export const counters = { create: 0, flaky: 0 };
+/** A create named 'held' waits for this gate, so a test decides when it answers whatever the machine's load. */
+export const gates: { held: Promise<void> } = { held: Promise.resolve() };
 let flakyFailures = 0;
 
 export const fixtureOps: { meta: OperationMeta; v: OperationValidators; run: (input: any, ctx: any) => Promise<any> }[] = [
@@ -33,7 +35,8 @@ export const fixtureOps: { meta: OperationMeta; v: OperationValidators; run: (in
     },
     async run(input, ctx) {
       counters.create++;
-      await new Promise((r) => setTimeout(r, ({ slow: 400, 'slower-than-lease': 1_200 } as Record<string, number>)[input.body.name] ?? 60));
+      if (input.body.name === 'held') await gates.held;
+      else await new Promise((r) => setTimeout(r, input.body.name === 'slow' ? 400 : 60));
       if (input.body.name === 'reject') throw new ApiError('conflict', 'rejected by rule');
       return { status: 201, body: { id: `thing_${counters.create}`, name: input.body.name, n: input.body.n ?? 0, account_id: ctx.account.id },
         headers: { Location: `/v1/things/thing_${counters.create}` } };

@@ -7,9 +7,9 @@ import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
-import { mountFixtures } from './fixture-ops.js';
+import { gates, mountFixtures } from './fixture-ops.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 interface Tracked { socket: net.Socket; closed: boolean; received: string }
 
@@ -97,7 +97,8 @@ describe('server connection limits', () => {
     t.socket.write(`POST /v1/things HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":`);
     expect(await until(() => t.closed, 2_000)).toBe(true);
     // 1.2 s in the handler, more than twice the idle limit, with nothing on the wire meanwhile.
-    const r = await call(`${s.base}/things`, { key, body: { name: 'slower-than-lease' } });
+    gates.held = sleep(1_200);
+    const r = await call(`${s.base}/things`, { key, body: { name: 'held' } });
     expect(r.status).toBe(201);
   });
 

@@ -40,12 +40,12 @@ async function connect(apiKey: string): Promise<{ client: Client; stderr: () => 
 }
 
 describe('@lavendly/mcp installed from its tarball', () => {
-  it('installs the SDK and the MCP SDK, none of the server (no sqlite3, knex, ffmpeg, koa)', async () => {
+  it('installs the SDK and the MCP SDK, none of the server (no SQLite driver, knex, ffmpeg, koa)', async () => {
     const nodeModules = path.join(consumer.dir, 'node_modules');
     const installed = await readdir(nodeModules);
     expect(installed).toContain('@modelcontextprotocol');
     expect(await readdir(path.join(nodeModules, '@lavendly'))).toEqual(['mcp', 'sdk']);
-    for (const heavy of ['sqlite3', 'knex', 'pg', 'koa', '@ffmpeg-installer', '@ffprobe-installer', 'redoc', 'tsx']) {
+    for (const heavy of ['better-sqlite3', 'sqlite3', 'knex', 'pg', 'koa', '@ffmpeg-installer', '@ffprobe-installer', 'redoc', 'tsx']) {
       expect(installed, heavy).not.toContain(heavy);
     }
     // The SDK it depends on is the tarball built here, not something else of that name.
