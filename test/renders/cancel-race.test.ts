@@ -10,6 +10,10 @@ import { testDatabases } from '../helpers/db.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 import { createWorkflow, invariants, ledgerOf, startRender, useSmallClips } from './helpers.js';
 
+// A render's job is due a few milliseconds after create_render answers (it queues behind its
+// scene jobs); the claims below look a second ahead so a fast answer cannot find it not yet due.
+const soon = () => new Date(Date.now() + 1_000);
+
 describe.each(testDatabases())('cancel racing a failing render job on %s', (kind) => {
   let s: TestServer;
 
@@ -30,7 +34,7 @@ describe.each(testDatabases())('cancel racing a failing render job on %s', (kind
     const r = await startRender(s, acc.key, wf.id);
     expect(r.status, r.text).toBe(202);
     const renderRow = await s.fresh.db('renders').where({ id: r.json.id }).first();
-    const job = await claim(s.fresh.db, { workerId: 'racing-worker', leaseMs: 60_000, types: ['render.run'] });
+    const job = await claim(s.fresh.db, { workerId: 'racing-worker', leaseMs: 60_000, types: ['render.run'], now: soon() });
     expect(job?.id).toBe(renderRow.job_id);
 
     let cancel: Promise<Awaited<ReturnType<typeof call>>> | null = null;
@@ -57,7 +61,7 @@ describe.each(testDatabases())('cancel racing a failing render job on %s', (kind
     const acc = await s.account({ credits: 100 });
     const wf = await createWorkflow(s, acc.key, [1]);
     const r = await startRender(s, acc.key, wf.id);
-    const job = await claim(s.fresh.db, { workerId: 'late-worker', leaseMs: 60_000, types: ['render.run'] });
+    const job = await claim(s.fresh.db, { workerId: 'late-worker', leaseMs: 60_000, types: ['render.run'], now: soon() });
     const canceled = await call(`${s.base}/workflows/${wf.id}/renders/${r.json.id}`, { method: 'PATCH', key: acc.key, body: { cancel: true } });
     expect(canceled.status, canceled.text).toBe(200);
     const failure = { reason: 'permanent' as const, message: 'too late', error: new PermanentJobError('too late') };

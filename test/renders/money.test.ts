@@ -104,8 +104,9 @@ describe.each(testDatabases())('render money on %s', (kind) => {
     const renderRow = await s.fresh.db('renders').where({ id: r.json.id }).first();
     // The claim below must take this render's job: no other render.run job may be runnable.
     expect((await runnableRenderJobs()).map((j) => j.id)).toEqual([renderRow.job_id]);
-    // A worker takes the render job and dies at once (its lease runs out without a heartbeat).
-    const dead = await claim(s.fresh.db, { workerId: 'dead-worker', leaseMs: 300, types: ['render.run'] });
+    // A worker takes the render job and dies at once (its lease runs out without a heartbeat). The
+    // job is due a few ms after the answer (behind its scene jobs), hence the claim a second ahead.
+    const dead = await claim(s.fresh.db, { workerId: 'dead-worker', leaseMs: 300, types: ['render.run'], now: new Date(Date.now() + 1_000) });
     expect(dead?.id).toBe(renderRow.job_id);
     worker = startWorker(s, providers, { leaseMs: 2_000 });
     const done = await waitForRender(s, acc.key, wf.id, r.json.id);
