@@ -50,6 +50,32 @@ export class ProviderHttpError extends ProviderError {
 }
 
 const SUBMIT_SAFE = new Set([429, 502, 503, 504]);
+/**
+ * The most of a JSON answer read into memory. An image returned inline as base64 is a few MB; a
+ * provider (or whatever answers at its URL) that sends more must not exhaust the process.
+ */
+export const MAX_JSON_BYTES = 64 * 1024 * 1024;
+/** The most of an error body read: enough for the provider's message. */
+const MAX_ERROR_BYTES = 64 * 1024;
+
+/** A response body as text, at most `limit` bytes; null when it is longer (the rest is not read). */
+async function boundedText(res: Response, limit: number): Promise<string | null> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
 const MAX_RETRY_AFTER_MS = 60_000;
 
 /** `Retry-After` as milliseconds (delta seconds or an HTTP date), or null. */
@@ -107,7 +133,12 @@ export class ProviderClient {
    */
   async json<T = unknown>(url: string, opts: CallOptions = {}): Promise<T> {
     const res = await this.send(url, opts);
-    const text = await res.text();
+    const text = await boundedText(res, MAX_JSON_BYTES).catch((err: unknown) => {
+      throw this.fail(`reading ${this.o.provider}'s answer failed: ${(err as Error).message}`, { transient: true, code: 'provider_unavailable', cause: err });
+    });
+    if (text === null) {
+      throw this.fail(`${this.o.provider} answered more than ${MAX_JSON_BYTES} bytes of JSON`, { transient: false, retryable: true, code: 'provider_bad_response' });
+    }
     try {
       return (text ? JSON.parse(text) : {}) as T;
     } catch {
@@ -166,7 +197,7 @@ export class ProviderClient {
   }
 
   private async statusError(res: Response, method: string, url: string): Promise<ProviderHttpError> {
-    const text = await res.text().catch(() => '');
+    const text = (await boundedText(res, MAX_ERROR_BYTES).catch(() => '')) ?? '';
     let body: unknown = text;
     try {
       body = JSON.parse(text);

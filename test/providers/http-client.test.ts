@@ -1,0 +1,56 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_JSON_BYTES, ProviderClient } from '../../src/providers/http.js';
+
+// A provider (or whatever answers at its URL) that never stops sending: the client must refuse the
+// answer once it passes the limit instead of buffering it all into memory.
+describe('provider answers larger than the client reads', () => {
+  let server: http.Server;
+  let origin: string;
+  let sent = 0;
+  let stopped = false;
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      res.writeHead(req.url === '/error' ? 500 : 200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(1024 * 1024, 0x20);
+      res.write('{"data": "');
+      const pump = () => {
+        while (!stopped && sent < 4 * MAX_JSON_BYTES) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end('"}');
+      };
+      res.on('close', () => { stopped = true; });
+      pump();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  const client = new ProviderClient({ provider: 'fake:model', headers: {}, secrets: [], retries: 0 });
+
+  it('refuses a JSON answer past the limit and stops reading it', async () => {
+    sent = 0;
+    stopped = false;
+    await expect(client.json(`${origin}/huge`)).rejects.toMatchObject({ code: 'provider_bad_response' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(stopped).toBe(true);
+    expect(sent).toBeLessThan(2 * MAX_JSON_BYTES);
+  });
+
+  it('reads only the start of an endless error body', async () => {
+    sent = 0;
+    stopped = false;
+    await expect(client.json(`${origin}/error`)).rejects.toMatchObject({ status: 500 });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(stopped).toBe(true);
+    expect(sent).toBeLessThan(MAX_JSON_BYTES);
+  });
+});
