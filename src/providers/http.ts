@@ -13,6 +13,7 @@
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProviderError } from '../media/index.js';
+import { boundedText } from '../net/bounded-text.js';
 import { writeLimited } from '../net/limited-write.js';
 
 export interface ProviderClientOptions {
@@ -57,25 +58,6 @@ const SUBMIT_SAFE = new Set([429, 502, 503, 504]);
 export const MAX_JSON_BYTES = 64 * 1024 * 1024;
 /** The most of an error body read: enough for the provider's message. */
 const MAX_ERROR_BYTES = 64 * 1024;
-
-/** A response body as text, at most `limit` bytes; null when it is longer (the rest is not read). */
-async function boundedText(res: Response, limit: number): Promise<string | null> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
 const MAX_RETRY_AFTER_MS = 60_000;
 
 /** `Retry-After` as milliseconds (delta seconds or an HTTP date), or null. */

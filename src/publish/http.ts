@@ -1,6 +1,10 @@
 import fs from 'node:fs';
 import { Readable } from 'node:stream';
+import { boundedText } from '../net/bounded-text.js';
 import { PublishError } from './types.js';
+
+/** The platforms answer small JSON documents; more than this is not an answer we can use. */
+const MAX_ANSWER_BYTES = 1024 * 1024;
 
 export interface HttpResponse {
   status: number;
@@ -30,7 +34,14 @@ export async function send(
   } catch (err) {
     throw new PublishError(`${platform} ${step} failed: ${(err as Error).message}`, init.beforeUpload);
   }
-  return { status: res.status, headers: res.headers, text: await res.text() };
+  let text: string | null;
+  try {
+    text = await boundedText(res, MAX_ANSWER_BYTES);
+  } catch (err) {
+    throw new PublishError(`${platform} ${step} failed while reading the answer: ${(err as Error).message}`, init.beforeUpload);
+  }
+  if (text === null) throw new PublishError(`${platform} ${step} answered HTTP ${res.status} with more than ${MAX_ANSWER_BYTES} bytes`, false, res.status);
+  return { status: res.status, headers: res.headers, text };
 }
 
 export function json<T>(platform: string, step: string, res: HttpResponse): T {

@@ -2,10 +2,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_JSON_BYTES, ProviderClient } from '../../src/providers/http.js';
+import { send } from '../../src/publish/http.js';
 
 // A provider (or whatever answers at its URL) that never stops sending: the client must refuse the
 // answer once it passes the limit instead of buffering it all into memory.
-describe('provider answers larger than the client reads', () => {
+describe('provider and platform answers larger than the clients read', () => {
   let server: http.Server;
   let origin: string;
   let sent = 0;
@@ -49,6 +50,16 @@ describe('provider answers larger than the client reads', () => {
     sent = 0;
     stopped = false;
     await expect(client.json(`${origin}/error`)).rejects.toMatchObject({ status: 500 });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(stopped).toBe(true);
+    expect(sent).toBeLessThan(MAX_JSON_BYTES);
+  });
+
+  it('a publishing platform that never stops answering fails the step instead of filling memory', async () => {
+    sent = 0;
+    stopped = false;
+    await expect(send('fake', 'upload', `${origin}/huge`, { method: 'GET', timeoutMs: 10_000, beforeUpload: true }))
+      .rejects.toMatchObject({ name: expect.any(String), message: expect.stringMatching(/more than \d+ bytes/) });
     await new Promise((r) => setTimeout(r, 100));
     expect(stopped).toBe(true);
     expect(sent).toBeLessThan(MAX_JSON_BYTES);
