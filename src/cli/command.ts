@@ -12,6 +12,8 @@ export interface CommandIo {
   env: NodeJS.ProcessEnv;
   out: (line: string) => void;
   err: (line: string) => void;
+  /** Where secrets such as a password are read from (default: process.stdin). */
+  stdin?: NodeJS.ReadableStream;
 }
 
 /** A usage mistake: printed with the command's usage, exit code 2. */

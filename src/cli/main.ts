@@ -16,9 +16,10 @@ import { serveCommand } from './commands/serve.js';
 import { mcpCommand } from '../mcp/command.js'; // MCP over stdio (src/mcp)
 import { workerCommand } from './commands/worker.js'; // job worker without the API
 import { channelsConnect } from './commands/channels.js';
+import { usersCreate } from './commands/users.js'; // console sign-in (src/console-auth)
 
 export const commands: Command[] = [
-  serveCommand, workerCommand, accountsCreate, accountsList, keysCreate, keysRevoke, channelsConnect, mcpCommand,
+  serveCommand, workerCommand, accountsCreate, accountsList, keysCreate, keysRevoke, channelsConnect, usersCreate, mcpCommand,
 ];
 
 function table(io: CommandIo, list: Command[]): void {

@@ -22,6 +22,7 @@ import type { Telemetry } from '../telemetry/index.js';
 import { probes } from './probes.js';
 import { databaseHealth } from '../db/health.js';
 import { failureLog } from '../util/failure-log.js';
+import { consoleAuthRoutes } from './console/auth-routes.js';
 
 export interface AppDeps {
   config: Config;
@@ -89,6 +90,8 @@ export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
     mcpHttp({ accounts: deps.services.accounts, basePath, authFailures: runtime.authFailures }),
     serveSignedFiles(deps.services.storage),
     docs.pages,
+    // The console's sign-in, sign-out and session (src/http/console/auth-routes.ts).
+    ...(deps.services.consoleAuth ? [consoleAuthRoutes({ auth: deps.services.consoleAuth, publicBaseUrl: deps.config.publicBaseUrl })] : []),
     ...(deps.telemetry?.endpoint ? [deps.telemetry.endpoint] : []),
   ]));
   for (const mw of deps.extraMiddleware ?? []) app.use(mw);

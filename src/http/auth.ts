@@ -1,7 +1,7 @@
 import type Koa from 'koa';
 import type { AccountsService } from '../accounts/service.js';
 import { ForbiddenError, RateLimitedError, UnauthorizedError } from './errors.js';
-import type { LavendlyState } from './context.js';
+import type { AccountRef, LavendlyState } from './context.js';
 import type { RateLimiter } from './rate-limit.js';
 
 export interface AuthOptions {
@@ -13,6 +13,11 @@ export interface AuthOptions {
    * A valid key from the same address is not refused.
    */
   failures?: RateLimiter;
+  /**
+   * The console session as the caller when no Authorization header is sent
+   * (src/http/console/session-auth.ts); it may throw 403 `csrf_failed`.
+   */
+  session?: (ctx: Koa.Context) => Promise<AccountRef | null>;
 }
 
 /** The 401 for a failed attempt, or a 429 when the client's address has failed too often. */
@@ -38,7 +43,13 @@ export async function authenticateRequest(ctx: Koa.Context, accounts: AccountsSe
   state.account = null;
   const header = ctx.get('authorization');
   if (!header) {
-    if (opts.secured) throw refused(ctx, opts, 'This operation needs an API key: send `Authorization: Bearer <key>`.');
+    const viaSession = opts.session ? await opts.session(ctx) : null;
+    if (viaSession) {
+      state.account = viaSession;
+      if (opts.secured && opts.scopes.length) throw new ForbiddenError([...opts.scopes], 'A console session');
+      return;
+    }
+    if (opts.secured) throw refused(ctx, opts, 'This operation needs an API key: send `Authorization: Bearer <key>` (or sign in to the console).');
     return;
   }
   const match = BEARER.exec(header);

@@ -3,15 +3,21 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Db } from '../db/knex.js';
 import type { AccountsService } from '../accounts/service.js';
+import type { ConsoleAuth } from '../console-auth/service.js';
 import type { WiredModel } from '../providers/index.js';
 import type { FileStorage } from '../storage/index.js';
 import { UnauthorizedError } from './errors.js';
 
-/** The caller, as established by the API key. */
+/** The caller, as established by the API key or the console session. */
 export interface AccountRef {
   id: string;
   scopes: string[];
+  /** The key's id; for a console session `user:<user id>` (what rate limits count by). */
   keyId: string;
+  /** How the caller authenticated (absent: an API key). */
+  via?: 'key' | 'session';
+  /** The signed-in person, for console sessions. */
+  userId?: string;
 }
 
 /**
@@ -40,6 +46,8 @@ export interface Services {
   storage: FileStorage;
   /** Key that signs list cursors (derived from the signing secret, purpose 'cursor'). */
   cursorSecret: string;
+  /** Console users and sessions (src/console-auth); without it only API keys authenticate. */
+  consoleAuth?: ConsoleAuth;
   /** Anything else a module registers (ledger, jobs, storage, media ...), looked up by name. */
   [name: string]: unknown;
 }

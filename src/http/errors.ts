@@ -10,8 +10,12 @@ export const statusByCode = {
   invalid_cursor: 400,
   invalid_idempotency_key: 400,
   unauthorized: 401,
+  /** Console sign-in (src/http/console): wrong email or password, the same answer for both. */
+  invalid_credentials: 401,
   insufficient_credits: 402,
   forbidden: 403,
+  /** A console session's unsafe request without its X-CSRF-Token, or any cookie request from another origin. */
+  csrf_failed: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
@@ -116,8 +120,8 @@ export class UnauthorizedError extends ApiError {
 }
 
 export class ForbiddenError extends ApiError {
-  constructor(missingScopes: string[]) {
-    super('forbidden', `This API key lacks the scope(s) this operation needs: ${missingScopes.join(', ')}.`, {
+  constructor(missingScopes: string[], who = 'This API key') {
+    super('forbidden', `${who} lacks the scope(s) this operation needs: ${missingScopes.join(', ')}.`, {
       required_scopes: missingScopes,
     });
   }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Db } from '../db/knex.js';
 import { authenticateRequest } from './auth.js';
+import { sessionCaller } from './console/session-auth.js';
 import { DEFAULT_JSON_LIMIT, readBody } from './body.js';
 import { buildAppContext, type AppContext, type LavendlyState, type Services } from './context.js';
 import { toIssue, ValidationError, type ValidationIssue, type ValidationLocation } from './errors.js';
@@ -56,7 +57,12 @@ export class Runtime {
     meta: OperationMeta, v: OperationValidators, call: (input: I, ctx: AppContext) => Promise<R>,
   ): Koa.Middleware {
     const accounts = this.deps.services.accounts;
-    const authOpts = { secured: meta.secured, scopes: [...meta.scopes], failures: this.authFailures };
+    const consoleAuth = this.deps.services.consoleAuth;
+    const publicBaseUrl = this.deps.config.publicBaseUrl;
+    const authOpts = {
+      secured: meta.secured, scopes: [...meta.scopes], failures: this.authFailures,
+      ...(consoleAuth ? { session: (ctx: Koa.Context) => sessionCaller(ctx, consoleAuth, publicBaseUrl) } : {}),
+    };
     const limiter = this.limiter;
     const jsonLimit = this.jsonLimit;
     const serve = async (ctx: Koa.Context): Promise<void> => {

@@ -5,6 +5,7 @@ import type { CreditGranter } from '../accounts/accounts.js';
 import { grant } from '../ledger/index.js';
 import { FileStorage, loadSigningSecret, purposeKey } from '../storage/index.js';
 import { AccountsService } from '../accounts/service.js';
+import { ConsoleAuth, consoleAuthOptionsFromEnv } from '../console-auth/service.js';
 import { createGenerationService } from '../generation/index.js';
 import { PLATFORMS } from '../publish/index.js';
 import type { Services } from './context.js';
@@ -37,6 +38,7 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     generation,
     storage: new FileStorage({ dataDir: deps.config.dataDir, publicBaseUrl: deps.config.publicBaseUrl, secret }),
     cursorSecret: purposeKey(secret, 'cursor:v1').toString('base64url'),
+    consoleAuth: new ConsoleAuth(deps.db, consoleAuthOptionsFromEnv(process.env)),
   };
   return services;
 }
