@@ -13,6 +13,7 @@ export const registry: RegistryEntry[] = [
   { name: 'types', load: () => import('./types.js') },
   { name: 'validators', load: () => import('./validators.js') },
   { name: 'routes', load: () => import('./routes.js') },
+  { name: 'errors', load: () => import('./errors.js') },
   { name: 'handlers', load: () => import('./handlers.js') },
   { name: 'catalog', load: () => import('./catalog.js') },
   { name: 'mcp', load: () => import('./mcp.js') },

@@ -13,6 +13,7 @@ import { tsLiteral } from './catalog.js';
 import type { EmitContext, Emitter } from './emitter.js';
 import { renderSdkApiDoc, type SdkMethodDoc, type SdkSurface } from './sdk-api-doc.js';
 import { type ArgumentPlan, objectView, planArguments } from './mcp.js';
+import { ERROR_CODE_SCHEMA, errorCodes } from './error-codes.js';
 import { isBinaryContent, schemaEnv, str, successResponses } from './source.js';
 
 const TEMPLATE_DIR = new URL('../templates/sdk-runtime/', import.meta.url);
@@ -203,6 +204,10 @@ function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], optio
     out.push('}', '');
   }
 
+  // The error class per declared code: exhaustive over the spec's ErrorCode union.
+  const errorTable = errorClassTable(ir, runtimeNames);
+  if (errorTable) out.push(...errorTable.lines(names.take('errorClassByCode')));
+
   // The client.
   const envPrefix = clientName.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
   out.push(
@@ -215,7 +220,7 @@ function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], optio
   for (const g of groups) out.push(`  readonly ${g.prop}: ${g.cls};`);
   out.push(`  constructor(options: ClientOptions = {}) {`);
   out.push(
-    `    super(operationDescriptors, options, { name: ${str(clientName)}, version: ${str(ir.version)}, baseUrl: ${str(ir.serverUrl)}, envPrefix: ${str(envPrefix)} });`,
+    `    super(operationDescriptors, options, { name: ${str(clientName)}, version: ${str(ir.version)}, baseUrl: ${str(ir.serverUrl)}, envPrefix: ${str(envPrefix)}${errorTable ? `, errorClasses: ${errorTable.name}` : ''} });`,
   );
   for (const g of groups) out.push(`    this.${g.prop} = new ${g.cls}(this);`);
   out.push('  }', '}', '');
@@ -224,12 +229,14 @@ function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], optio
   out.push(...webhookSource(webhookEvents, webhookUnion));
   const body = out.join('\n');
   // Import only what the body uses (consumers may compile with noUnusedLocals).
-  const used = ['NoBody', 'OperationDescriptor', 'PageItem', 'PagePromise', 'Renamed', 'RequestOptions', 'WaitOptions'].filter((n) =>
+  const used = ['LavendlyError', 'NoBody', 'OperationDescriptor', 'PageItem', 'PagePromise', 'Renamed', 'RequestOptions', 'WaitOptions'].filter((n) =>
     new RegExp(`\\b${n}\\b`).test(body),
   );
   const imports = [ctx.banner('sdk.gen.ts')];
   if (/\bT\./.test(body)) imports.push(`import type * as T from ${str(ctx.sibling('types.gen.ts'))};`);
-  imports.push(`import { ${['ApiClient', 'type ClientOptions', ...used.map((n) => `type ${n}`)].join(', ')} } from ${runtimeSpec};`);
+  const classes = errorTable?.classes ?? [];
+  const runtimeImports = ['ApiClient', 'type ClientOptions', ...classes, ...used.filter((n) => !classes.includes(n)).map((n) => `type ${n}`)];
+  imports.push(`import { ${runtimeImports.join(', ')} } from ${runtimeSpec};`);
   const webhookImports = ['verifyWebhook as verifySignedWebhook', 'type VerifyWebhookOptions', 'type WebhookHeaders'];
   imports.push(`import { ${webhookImports.join(', ')} } from ${str(ctx.sibling(runtimeFileName('webhooks.ts')))};`);
   const surface: SdkSurface = {
@@ -245,6 +252,53 @@ function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], optio
     runtimeExports: runtimeNames,
   };
   return { text: `${imports.join('\n')}\n\n${body}`, surface };
+}
+
+/** The SDK runtime's class for an HTTP status (mirrors its errorClassByStatus). */
+function classForStatus(status: number): string {
+  if (status === 400 || status === 422) return 'ValidationError';
+  const byStatus: Record<number, string> = {
+    401: 'AuthenticationError',
+    402: 'InsufficientCreditsError',
+    403: 'PermissionError',
+    404: 'NotFoundError',
+    409: 'ConflictError',
+    429: 'RateLimitError',
+  };
+  return byStatus[status] ?? (status >= 500 ? 'ServerError' : 'LavendlyError');
+}
+
+/**
+ * `errorClassByCode`, from the spec's ErrorCode schema (`x-sdk-error` overrides the status's
+ * class): `satisfies Record<ErrorCode, ...>`, so the table and the union cannot drift apart.
+ */
+function errorClassTable(ir: IrDocument, runtimeNames: string[]) {
+  const codes = errorCodes(ir);
+  const component = ir.schemas.find((s) => s.name === ERROR_CODE_SCHEMA);
+  if (!codes.length || !component) return null;
+  const entries = codes.map((c) => {
+    const cls = c.sdkError ?? classForStatus(c.status);
+    if (!runtimeNames.includes(cls)) throw new Error(`#/components/schemas/${ERROR_CODE_SCHEMA} (${c.code}): x-sdk-error '${cls}' is not an error class of the SDK runtime`);
+    return [c.code, cls] as const;
+  });
+  const classes = [...new Set(entries.map(([, cls]) => cls))].sort();
+  let name = '';
+  return {
+    classes,
+    get name() {
+      return name;
+    },
+    lines(taken: string): string[] {
+      name = taken;
+      return [
+        '/** The error class thrown for each code the API declares (by HTTP status for any other code). */',
+        `export const ${taken} = {`,
+        ...entries.map(([code, cls]) => `  ${propertyKey(code)}: ${cls},`),
+        `} satisfies Record<T.${component.identifier}, typeof LavendlyError>;`,
+        '',
+      ];
+    },
+  };
 }
 
 /**

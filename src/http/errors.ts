@@ -3,61 +3,12 @@
  * middleware renders them into the envelope `{ error: { code, message, request_id, ...extra } }`.
  * Anything else that escapes is an internal error: logged with its cause, never shown.
  */
-export const statusByCode = {
-  validation_error: 400,
-  /** Not HTTP/1.1 at all (src/http/client-error.ts): bad request line or headers, a body shorter than announced. */
-  malformed_request: 400,
-  invalid_cursor: 400,
-  invalid_idempotency_key: 400,
-  unauthorized: 401,
-  /** Console sign-in (src/http/console): wrong email or password, the same answer for both. */
-  invalid_credentials: 401,
-  insufficient_credits: 402,
-  forbidden: 403,
-  /** A console session's unsafe request without its X-CSRF-Token, or any cookie request from another origin. */
-  csrf_failed: 403,
-  not_found: 404,
-  method_not_allowed: 405,
-  conflict: 409,
-  idempotency_key_reused: 409,
-  idempotency_key_in_progress: 409,
-  workflow_busy: 409,
-  request_timeout: 408,
-  precondition_failed: 412,
-  payload_too_large: 413,
-  unsupported_media_type: 415,
-  unprocessable: 422,
-  headers_too_large: 431,
-  rate_limited: 429,
-  internal_error: 500,
-  not_implemented: 501,
-  upstream_error: 502,
-  unavailable: 503,
-  // generation (src/generation)
-  nothing_to_generate: 409,
-  generation_in_progress: 409,
-  // audio, renders and review
-  asset_not_audio: 400,
-  model_not_available: 400,
-  not_generated: 409,
-  render_in_progress: 409,
-  // publishing
-  no_finished_render: 409,
-  schedule_in_past: 400,
-  schedule_too_far: 400,
-  not_cancelable: 409,
-  // assets, uploads and stored files (codes as named in spec/openapi.yaml)
-  url_not_allowed: 400,
-  source_unreachable: 400,
-  upload_token_invalid: 403,
-  upload_completed: 409,
-  asset_too_large: 413,
-  duration_too_long: 413,
-  storage_quota_exceeded: 413,
-  range_not_satisfiable: 416,
-} as const;
+import { errorStatusByCode, type ErrorCode } from '../../generated/errors.gen.js';
 
-export type ErrorCode = keyof typeof statusByCode;
+/** Code -> HTTP status, generated from the spec's ErrorCode schema (the one list of codes). */
+export const statusByCode: Readonly<Record<ErrorCode, number>> = errorStatusByCode;
+
+export type { ErrorCode };
 
 export class ApiError extends Error {
   readonly status: number;

@@ -14,7 +14,7 @@ describe('generator CLI', () => {
     const run = cli('--spec', `${SPECS}/petstore.yaml`, '--out', out);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toContain(`wrote     ${out}/types.gen.ts`);
-    expect(run.stdout).toMatch(/ir \d+ms, types \d+ms, validators \d+ms, routes \d+ms, handlers \d+ms, catalog \d+ms, mcp \d+ms, sdk \d+ms, python \d+ms, samples \d+ms; total \d+ms/);
+    expect(run.stdout).toMatch(/ir \d+ms, types \d+ms, validators \d+ms, routes \d+ms, errors \d+ms, handlers \d+ms, catalog \d+ms, mcp \d+ms, sdk \d+ms, python \d+ms, samples \d+ms; total \d+ms/);
 
     expect(cli('--spec', `${SPECS}/petstore.yaml`, '--out', out, '--check').status).toBe(0);
     writeFileSync(path.join(ROOT, out, 'routes.gen.ts'), '// hand edit\n');

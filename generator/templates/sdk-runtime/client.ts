@@ -4,7 +4,7 @@
  * Part of the SDK runtime (see index.ts): only web-standard globals (fetch, Web Crypto) and sibling files may be used.
  */
 import type { OperationDescriptor, OperationTypes, RequestParts } from './descriptors.js';
-import { ConnectionError, errorFromResponse, TimeoutError, WaitTimeoutError } from './errors.js';
+import { ConnectionError, errorFromResponse, type LavendlyError, TimeoutError, WaitTimeoutError } from './errors.js';
 import { PagePromise, type PageItem } from './pages.js';
 import { encodeBody, expandPath, getField, queryString, readBody, retryAfterMs, splitParams } from './wire.js';
 
@@ -60,6 +60,8 @@ export interface ClientDefaults {
   baseUrl: string;
   /** Environment variable prefix: `LAVENDLY` -> LAVENDLY_API_KEY, LAVENDLY_BASE_URL. */
   envPrefix: string;
+  /** The error class to throw per error code the API declares (by status otherwise). */
+  errorClasses?: Readonly<Record<string, typeof LavendlyError>>;
 }
 
 function env(name: string): string | undefined {
@@ -79,6 +81,7 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
   readonly #maxRetryAfter: number;
   readonly #operations: Record<string, OperationDescriptor>;
   readonly #userAgent: string;
+  readonly #errorClasses: ClientDefaults['errorClasses'];
 
   constructor(operations: Record<string, OperationDescriptor>, options: ClientOptions, defaults: ClientDefaults) {
     this.#operations = operations;
@@ -92,6 +95,7 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
     this.#maxDelay = options.backoff?.maxDelay ?? 8_000;
     this.#maxRetryAfter = options.maxRetryAfter ?? 60_000;
     this.#userAgent = `${defaults.name}-sdk/${defaults.version}`;
+    this.#errorClasses = defaults.errorClasses;
   }
 
   /** The descriptor of an operation (throws on an unknown id). */
@@ -213,7 +217,7 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
         throw error;
       }
       if (res.ok) return { status: res.status, headers: res.headers, body: parsed, requestId: res.headers.get('x-request-id') };
-      const error = errorFromResponse(res.status, res.headers, parsed);
+      const error = errorFromResponse(res.status, res.headers, parsed, this.#errorClasses);
       if (attempt < maxRetries && shouldRetry(res.status, error.code, retriable)) {
         const wait = retryAfterMs(res.headers) ?? this.#backoff(attempt);
         if (wait <= this.#maxRetryAfter) {

@@ -2,10 +2,12 @@
  * API errors -> MCP tool results. A model reads these, so each one carries the envelope (code,
  * message, request id and the code's details) and one concrete next step, phrased in terms of
  * the tools it has. Guidance is chosen by error code (then by HTTP status for codes we do not
- * know), and names tools only when this server actually has them.
+ * know), and names tools only when this server actually has them. The switch in nextStep covers
+ * every code of the spec's ErrorCode schema: a code added there fails to compile here until handled.
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { McpToolDefinition } from '../../../generated/mcp.gen.js';
+import type { ErrorCode } from '../../../generated/sdk.gen.js';
 import { LavendlyError, retryAfterMs } from '../../../generated/sdk-runtime.gen.js';
 import { formatPath, type ArgumentIssue } from './arguments.js';
 
@@ -75,11 +77,15 @@ function num(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 
+/** Codes the SDK sets itself when no HTTP response arrived. */
+type ClientCode = 'connection_error' | 'timeout';
+
 function nextStep(err: LavendlyError, ctx: ErrorContext): string {
   const d = err.details;
   const t = ctx.tool.name;
   const retrySame = ctx.tool.args.idempotency_key ? ' with the same idempotency_key' : '';
-  switch (err.code) {
+  const code = err.code as ErrorCode | ClientCode;
+  switch (code) {
     case 'validation_error':
     case 'invalid_cursor':
       return validationStep(err, ctx);
@@ -121,15 +127,19 @@ function nextStep(err: LavendlyError, ctx: ErrorContext): string {
       return `The workflow changed since you read it${num(d.current_version) !== undefined ? ` (it is now at version ${d.current_version})` : ''}. Call get_workflow, re-apply your change to the current version, and call ${t} again with that version.`;
     case 'schedule_in_past':
       return 'Pick a `when` in the future, as ISO 8601 with a time zone offset (for example 2026-01-15T09:00:00-05:00), and call again.';
+    case 'schedule_too_far':
+      return 'Pick a `when` closer to now (the message gives the furthest allowed), as ISO 8601 with a time zone offset, and call again.';
+    case 'model_not_available': {
+      const models = Array.isArray(d.available_models) ? d.available_models.join(', ') : null;
+      return models ? `That video model is not available here. Use one of: ${models}, and call ${t} again.` : `That video model is not available here. Tell the user; retrying will not help.`;
+    }
     case 'url_not_allowed':
     case 'source_unreachable':
       return 'Use a public http(s) URL the server can download (not localhost or a private address). Local files must be uploaded in the app, not through MCP.';
     case 'payload_too_large':
     case 'asset_too_large':
     case 'duration_too_long':
-    case 'asset_too_long':
     case 'storage_quota_exceeded':
-    case 'quota_exceeded':
       return `It is over a limit${num(d.limit) !== undefined ? ` (${d.limit})` : ''}. Use a smaller or shorter file, or ask the user to free storage; do not retry as is.`;
     case 'unsupported_media_type':
     case 'asset_not_audio':
@@ -143,7 +153,24 @@ function nextStep(err: LavendlyError, ctx: ErrorContext): string {
     case 'connection_error':
     case 'timeout':
       return `The Lavendly API at ${ctx.baseUrl} did not answer (${err.code}). Retry once${retrySame}; if it keeps failing, ask the user to check that the server is running and LAVENDLY_BASE_URL points at it.`;
+    // Codes whose HTTP status says all an agent can act on.
+    case 'malformed_request':
+    case 'invalid_credentials':
+    case 'csrf_failed':
+    case 'upload_token_invalid':
+    case 'upload_completed':
+    case 'method_not_allowed':
+    case 'request_timeout':
+    case 'range_not_satisfiable':
+    case 'unprocessable':
+    case 'headers_too_large':
+    case 'internal_error':
+    case 'upstream_error':
+    case 'unavailable':
+      return byStatus(err, ctx, retrySame);
     default:
+      // Compile-time: every declared code has a case above. Run time: codes from a newer server.
+      code satisfies never;
       return byStatus(err, ctx, retrySame);
   }
 }
