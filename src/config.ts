@@ -11,6 +11,8 @@ export interface Config {
   publicBaseUrl: string;
   /** Secret for signing URLs and cursors; generated per data dir when not given. */
   signingSecret: string | null;
+  /** Where media files live: the data dir (default) or an S3-compatible bucket (LAVENDLY_STORAGE_URL). */
+  storage: StorageConfig;
   idempotencyWindowS: number;
   /**
    * How long an idempotency claim holds without renewal. A running request renews it every
@@ -49,6 +51,21 @@ export interface Config {
   shutdownDelayMs: number;
   /** After SIGTERM, how long requests and jobs in flight may take before jobs are handed back. */
   shutdownGraceMs: number;
+}
+
+export type StorageConfig = { driver: 'local' } | S3StorageConfig;
+
+export interface S3StorageConfig {
+  driver: 's3';
+  bucket: string;
+  /** Where the processes reach the store, e.g. `http://minio:9000`. */
+  endpoint: string;
+  /** Where clients reach it (presigned links): `public_endpoint=` in the URL, else `endpoint`. */
+  publicEndpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string | null;
 }
 
 export interface TracingConfig {
@@ -230,6 +247,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: databaseUrl(env.DATABASE_URL),
     publicBaseUrl: publicUrl(env.LAVENDLY_PUBLIC_URL, port),
     signingSecret: env.LAVENDLY_SIGNING_SECRET || null,
+    storage: storageFromEnv(env),
     idempotencyWindowS: integerSetting('LAVENDLY_IDEMPOTENCY_WINDOW_S', env.LAVENDLY_IDEMPOTENCY_WINDOW_S, 300, 1),
     idempotencyLeaseS: positive(env, 'LAVENDLY_IDEMPOTENCY_LEASE_S', 30),
     rateLimitPerMinute: integerSetting('LAVENDLY_RATE_LIMIT_PER_MINUTE', env.LAVENDLY_RATE_LIMIT_PER_MINUTE, 600, 0),
@@ -295,4 +313,43 @@ function tracingFromEnv(env: NodeJS.ProcessEnv): TracingConfig | null {
   const ratio = Number(env.LAVENDLY_TRACE_SAMPLE_RATIO ?? 1);
   if (!(ratio >= 0 && ratio <= 1)) throw new Error(`LAVENDLY_TRACE_SAMPLE_RATIO must be between 0 and 1 (got ${env.LAVENDLY_TRACE_SAMPLE_RATIO})`);
   return { tracesUrl, headers, serviceName: env.OTEL_SERVICE_NAME || 'lavendly', sampleRatio: ratio };
+}
+
+/**
+ * LAVENDLY_STORAGE_URL: unset for the data dir, or `s3://BUCKET?endpoint=URL&region=R` (path-style
+ * addressing; `public_endpoint=URL` when clients reach the store at another address), with the
+ * credentials in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN if any).
+ */
+export function storageFromEnv(env: NodeJS.ProcessEnv): StorageConfig {
+  const raw = env.LAVENDLY_STORAGE_URL?.trim();
+  if (!raw) return { driver: 'local' };
+  const bad = (why: string) => new ConfigError(`LAVENDLY_STORAGE_URL ${why} (expected s3://BUCKET?endpoint=http://host:port&region=us-east-1)`);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw bad('is not a URL');
+  }
+  if (url.protocol !== 's3:') throw bad(`must start with s3:// (got ${url.protocol}//)`);
+  const bucket = url.hostname;
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw bad(`names an invalid bucket '${bucket}'`);
+  if (url.pathname && url.pathname !== '/') throw bad('takes no path after the bucket');
+  const region = url.searchParams.get('region') || env.AWS_REGION || 'us-east-1';
+  const endpoint = httpUrl(url.searchParams.get('endpoint') || `https://s3.${region}.amazonaws.com`, 'endpoint', bad);
+  const publicEndpoint = httpUrl(url.searchParams.get('public_endpoint') || endpoint, 'public_endpoint', bad);
+  const accessKeyId = env.AWS_ACCESS_KEY_ID?.trim();
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY?.trim();
+  if (!accessKeyId || !secretAccessKey) throw new ConfigError('LAVENDLY_STORAGE_URL names an S3 bucket: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY too');
+  return { driver: 's3', bucket, endpoint, publicEndpoint, region, accessKeyId, secretAccessKey, sessionToken: env.AWS_SESSION_TOKEN?.trim() || null };
+}
+
+function httpUrl(raw: string, name: string, bad: (why: string) => ConfigError): string {
+  let url: URL | null = null;
+  try {
+    url = new URL(raw);
+  } catch {
+    // reported below
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.username) throw bad(`has an invalid ${name} '${raw}'`);
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }

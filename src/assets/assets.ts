@@ -11,7 +11,7 @@ import { ApiError, NotFoundError, ValidationError } from '../http/errors.js';
 import { AddressNotAllowedError } from '../net/address-policy.js';
 import { SafeFetchError, safeDownload } from '../net/safe-fetch.js';
 import { sniff, type MediaFamily } from '../net/sniff.js';
-import type { FileStorage } from '../storage/storage.js';
+import type { LocalFile, Storage } from '../storage/index.js';
 import { newId } from '../util/ids.js';
 import { isAssetKind, limitsFor, type AssetKind, type AssetsConfig, type KindLimits } from './config.js';
 import { ffprobe, ProbeError, type AssetProbe } from './probe.js';
@@ -56,13 +56,13 @@ export interface AssetRow {
 
 export interface AssetDeps {
   db: Knex;
-  storage: FileStorage;
+  storage: Storage;
   config?: AssetsConfig;
   /** The process's count of transfers arriving per account (default: none shared, no concurrency cap). */
   transfers?: TransferBudget;
 }
 
-export function assetFromRow(row: AssetRow, storage: FileStorage, config: AssetsConfig = {}): Asset {
+export function assetFromRow(row: AssetRow, storage: Storage, config: AssetsConfig = {}): Asset {
   const signed = storage.signedUrlWithExpiry(row.file_key, { expiresInS: config.urlTtlS });
   return {
     id: row.id,
@@ -340,11 +340,11 @@ export async function getAsset(args: AssetDeps & { accountId: string; id: string
   return assetFromRow(row, args.storage, args.config);
 }
 
-/** Absolute path and type of an asset's file, for the media pipeline (tracks, image sources). */
-export async function assetFile(args: AssetDeps & { accountId: string; id: string }): Promise<{ path: string; row: AssetRow }> {
+/** An asset's file on the local disk and its row, for the media pipeline; `release` the file when done. */
+export async function assetFile(args: AssetDeps & { accountId: string; id: string }): Promise<LocalFile & { row: AssetRow }> {
   const row = (await args.db('assets').where({ id: args.id, account_id: args.accountId }).first()) as AssetRow | undefined;
   if (!row) throw new NotFoundError('asset', args.id);
-  return { path: args.storage.pathFor(row.file_key), row };
+  return { ...(await args.storage.localCopy(row.file_key)), row };
 }
 
 /** Deletes an asset, its file, and gives its bytes back to the quota. */

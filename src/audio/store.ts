@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import { nowIso, type Db } from '../db/knex.js';
 import { ApiError, NotFoundError, ValidationError } from '../http/errors.js';
 import { probeMedia } from '../media/index.js';
-import type { FileStorage } from '../storage/index.js';
+import type { Storage } from '../storage/index.js';
 import { newId } from '../util/ids.js';
 import type { SceneRow } from '../workflows/compile.js';
 import { findWorkflow, listScenes, type WorkflowRow } from '../workflows/store.js';
@@ -127,7 +127,7 @@ interface AssetRowLite {
  * The asset a track plays: the account's own (404 otherwise) and carrying sound: a music, voice
  * or sfx asset, or a video with an audio stream (400 `asset_not_audio` otherwise).
  */
-async function audioAsset(db: Db, storage: FileStorage, accountId: string, assetId: string): Promise<AssetRowLite> {
+async function audioAsset(db: Db, storage: Storage, accountId: string, assetId: string): Promise<AssetRowLite> {
   const row = await db('assets').where({ id: assetId, account_id: accountId }).first('id', 'kind', 'file_key', 'duration_s');
   if (!row) throw new NotFoundError('asset', assetId);
   const asset: AssetRowLite = { id: row.id, kind: row.kind, file_key: row.file_key, duration_s: numOrNull(row.duration_s) };
@@ -137,7 +137,8 @@ async function audioAsset(db: Db, storage: FileStorage, accountId: string, asset
     });
   if (AUDIO_KINDS.has(asset.kind)) return asset;
   if (asset.kind !== 'video') throw notAudio(`an ${asset.kind}`);
-  const probe = await probeMedia(storage.pathFor(asset.file_key)).catch(() => null);
+  const file = await storage.localCopy(asset.file_key).catch(() => null);
+  const probe = file && (await probeMedia(file.path).catch(() => null).finally(() => file.release()));
   if (!probe?.hasAudio) throw notAudio('a video without an audio stream');
   return asset;
 }
@@ -152,7 +153,7 @@ function checkTrim(fields: Pick<TrackFields, 'trim_start_s' | 'trim_end_s'>, ass
 }
 
 export async function attachTrack(
-  db: Db, storage: FileStorage, accountId: string, workflowId: string, clipId: string,
+  db: Db, storage: Storage, accountId: string, workflowId: string, clipId: string,
   input: { asset_id: string } & Partial<TrackFields> & { kind: TrackKind },
 ): Promise<string> {
   await findWorkflow(db, accountId, workflowId);

@@ -18,7 +18,7 @@ import type { FailureHook, HandlerEntry, Job, JobContext, JobFailure } from '../
 import { PermanentJobError } from '../jobs/index.js';
 import { commit, getReservation, release, ReservationNotOpenError } from '../ledger/index.js';
 import { MediaError, probeMedia, ProviderError, type MediaProviders, type TaskMemory } from '../media/index.js';
-import type { FileStorage } from '../storage/index.js';
+import type { Storage } from '../storage/index.js';
 import { emitEvent } from '../webhooks/index.js';
 import { SCENE_JOB, type SceneJobPayload } from './start.js';
 import {
@@ -28,7 +28,7 @@ import {
 
 export interface GenerationJobDeps {
   providers: MediaProviders;
-  storage: FileStorage;
+  storage: Storage;
   /** Tolerance when checking a delivered clip's duration, seconds (default one frame at 25 fps + container slack). */
   durationToleranceS?: number;
 }
@@ -48,7 +48,7 @@ function fileKey(scene: GenerationSceneRow, ext: string): string {
   return `${scene.account_id}/${scene.workflow_id}/${scene.generation_id}-${scene.node_id}.${ext}`;
 }
 
-async function exists(storage: FileStorage, key: string | null): Promise<boolean> {
+async function exists(storage: Storage, key: string | null): Promise<boolean> {
   return key !== null && (await storage.stat(key)) !== null;
 }
 
@@ -118,11 +118,11 @@ async function openingImage(db: Knex, deps: GenerationJobDeps, scene: Generation
   const key = fileKey(scene, 'png');
   if (scene.image_key === key && (await exists(deps.storage, key))) return key;
   try {
-    await deps.providers.textToImage.generateImage({
+    await deps.storage.produce(key, (outPath) => deps.providers.textToImage.generateImage({
       prompt: scene.image_prompt ?? scene.prompt, width: scene.width, height: scene.height,
-      outPath: deps.storage.pathFor(key), sceneIndex: scene.position, nodeId: scene.node_id, signal,
+      outPath, sceneIndex: scene.position, nodeId: scene.node_id, signal,
       ...taskMemory(db, scene, 'image'),
-    });
+    }));
   } catch (err) {
     throw classify(err, 'image');
   }
@@ -131,27 +131,34 @@ async function openingImage(db: Knex, deps: GenerationJobDeps, scene: Generation
 
 async function renderClip(db: Knex, deps: GenerationJobDeps, scene: GenerationSceneRow, imageKey: string, signal: AbortSignal) {
   const key = fileKey(scene, 'mp4');
-  const outPath = deps.storage.pathFor(key);
   const provider = videoProvider(deps, scene);
+  const image = await deps.storage.localCopy(imageKey);
   try {
-    await provider.generateClip({
-      imagePath: deps.storage.pathFor(imageKey), prompt: scene.prompt, durationS: scene.duration_s,
-      width: scene.width, height: scene.height, outPath, sceneIndex: scene.position, nodeId: scene.node_id, signal,
-      ...taskMemory(db, scene, 'video'),
+    // Checked before it is stored: on S3 a clip the provider got wrong is never uploaded.
+    return await deps.storage.produce(key, async (outPath) => {
+      try {
+        await provider.generateClip({
+          imagePath: image.path, prompt: scene.prompt, durationS: scene.duration_s,
+          width: scene.width, height: scene.height, outPath, sceneIndex: scene.position, nodeId: scene.node_id, signal,
+          ...taskMemory(db, scene, 'video'),
+        });
+      } catch (err) {
+        throw classify(err, 'video');
+      }
+      // Trust but verify: what lands must be a clip of the asked length with picture and sound.
+      const probe = await probeMedia(outPath, { signal });
+      const tolerance = deps.durationToleranceS ?? 0.1;
+      if (!probe.hasVideo || !probe.hasAudio) {
+        throw new SceneFailure('bad_clip', `The video provider delivered a clip without ${probe.hasVideo ? 'audio' : 'video'}.`, true);
+      }
+      if (Math.abs(probe.durationS - scene.duration_s) > tolerance) {
+        throw new SceneFailure('bad_clip', `The video provider delivered ${probe.durationS.toFixed(2)} s instead of ${scene.duration_s} s.`, true);
+      }
+      return { key, durationS: probe.durationS };
     });
-  } catch (err) {
-    throw classify(err, 'video');
+  } finally {
+    await image.release();
   }
-  // Trust but verify: what lands must be a clip of the asked length with picture and sound.
-  const probe = await probeMedia(outPath, { signal });
-  const tolerance = deps.durationToleranceS ?? 0.1;
-  if (!probe.hasVideo || !probe.hasAudio) {
-    throw new SceneFailure('bad_clip', `The video provider delivered a clip without ${probe.hasVideo ? 'audio' : 'video'}.`, true);
-  }
-  if (Math.abs(probe.durationS - scene.duration_s) > tolerance) {
-    throw new SceneFailure('bad_clip', `The video provider delivered ${probe.durationS.toFixed(2)} s instead of ${scene.duration_s} s.`, true);
-  }
-  return { key, durationS: probe.durationS };
 }
 
 /**

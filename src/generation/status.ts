@@ -4,7 +4,7 @@
  * with whatever it has delivered so far.
  */
 import type { Db } from '../db/knex.js';
-import type { FileStorage } from '../storage/index.js';
+import type { Storage } from '../storage/index.js';
 import type { SceneRow } from '../workflows/compile.js';
 import { findWorkflow, listScenes } from '../workflows/store.js';
 import { sceneLabel } from './start.js';
@@ -91,7 +91,7 @@ function progressOf(gen: GenerationRow | null, scenes: GenerationSceneRow[]): nu
   return Math.min(1, Math.max(0, Math.round(p * 100) / 100));
 }
 
-function viewScene(storage: FileStorage, ws: SceneRow, gs: GenerationSceneRow | undefined): SceneProgress {
+function viewScene(storage: Storage, ws: SceneRow, gs: GenerationSceneRow | undefined): SceneProgress {
   const url = (key: string | null) => (key ? storage.signedUrl(key) : null);
   // A scene edited after the generation finished (back to draft) is told as it is now.
   const stale = gs?.finished_at != null && ws.updated_at > gs.finished_at;
@@ -116,7 +116,7 @@ function viewScene(storage: FileStorage, ws: SceneRow, gs: GenerationSceneRow | 
   };
 }
 
-export async function generationStatus(db: Db, storage: FileStorage, accountId: string, workflowId: string): Promise<GenerationStatusView> {
+export async function generationStatus(db: Db, storage: Storage, accountId: string, workflowId: string): Promise<GenerationStatusView> {
   await findWorkflow(db, accountId, workflowId);
   const [workflowScenes, gen] = await Promise.all([listScenes(db, workflowId), latestGeneration(db, workflowId)]);
   const scenes = gen ? await generationScenes(db, gen.id) : [];

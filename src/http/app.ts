@@ -13,7 +13,7 @@ import { ApiError } from './errors.js';
 import { indexedRoutes } from './route-index.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { IdempotencyStore } from './idempotency.js';
-import { serveSignedFiles, type FileStorage } from '../storage/index.js';
+import { serveSignedFiles, type Storage } from '../storage/index.js';
 import { mcpHttp } from '../mcp/http.js';
 import { codeSamples } from '../../generated/samples.gen.js';
 import { apiDocs } from './docs.js';
@@ -53,7 +53,7 @@ export interface LavendlyApp extends Koa {
   /** Flips once shutdown starts: responses then close their connection. */
   draining: boolean;
   /** The app's file storage, whose abandoned staging files the server sweeps. */
-  storage: FileStorage;
+  storage: Storage;
 }
 
 export async function createApp(deps: AppDeps): Promise<LavendlyApp> {

@@ -5,7 +5,7 @@ import type { Db } from '../db/knex.js';
 import type { AccountsService } from '../accounts/service.js';
 import type { ConsoleAuth } from '../console-auth/service.js';
 import type { WiredModel } from '../providers/index.js';
-import type { FileStorage } from '../storage/index.js';
+import type { Storage } from '../storage/index.js';
 import { UnauthorizedError } from './errors.js';
 
 /** The caller, as established by the API key or the console session. */
@@ -43,7 +43,7 @@ export interface Services {
   /** Providers by capability, for get_status. */
   providers: ProviderWiring;
   /** Signed file URLs (src/storage). */
-  storage: FileStorage;
+  storage: Storage;
   /** Key that signs list cursors (derived from the signing secret, purpose 'cursor'). */
   cursorSecret: string;
   /** Console users and sessions (src/console-auth); without it only API keys authenticate. */

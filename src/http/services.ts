@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/knex.js';
 import type { CreditGranter } from '../accounts/accounts.js';
 import { grant } from '../ledger/index.js';
-import { FileStorage, loadSigningSecret, purposeKey } from '../storage/index.js';
+import { createStorage, loadSigningSecret, purposeKey } from '../storage/index.js';
 import { AccountsService } from '../accounts/service.js';
 import { ConsoleAuth, consoleAuthOptionsFromEnv } from '../console-auth/service.js';
 import { createGenerationService } from '../generation/index.js';
@@ -36,7 +36,7 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     accounts: new AccountsService(deps.db, creditGranter, authCacheTtlMs),
     providers: { ...generation.wiring, publishers: [...PLATFORMS] },
     generation,
-    storage: new FileStorage({ dataDir: deps.config.dataDir, publicBaseUrl: deps.config.publicBaseUrl, secret }),
+    storage: createStorage({ dataDir: deps.config.dataDir, publicBaseUrl: deps.config.publicBaseUrl, secret, storage: deps.config.storage }),
     cursorSecret: purposeKey(secret, 'cursor:v1').toString('base64url'),
     consoleAuth: new ConsoleAuth(deps.db, consoleAuthOptionsFromEnv(process.env)),
   };

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { nowIso } from '../db/knex.js';
 import { ApiError, NotFoundError, ValidationError } from '../http/errors.js';
+import type { LocalFile, Storage } from '../storage/index.js';
 import { newId } from '../util/ids.js';
 import { emitEvent } from '../webhooks/events.js';
 import { keysetPage, type Page, type PageQuery } from '../webhooks/page.js';
@@ -56,6 +57,18 @@ export interface PublishOptions {
   retryBaseMs?: number;
   /** A publication left `publishing` this long (its runner died) is failed, never re-posted. Default 2 h. */
   staleAfterMs?: number;
+  /** Where a render recorded as `store:<key>` (the S3 driver) is fetched from. */
+  storage?: Storage;
+}
+
+/**
+ * The render's file on the local disk: `video_path` is an absolute path (the local driver) or
+ * `store:<key>` (an object store), which is copied to scratch for the platform upload.
+ */
+async function videoFile(videoPath: string, storage: Storage | undefined): Promise<LocalFile> {
+  if (!videoPath.startsWith('store:')) return { path: videoPath, release: async () => {} };
+  if (!storage) throw new Error('this publication\'s render is in object storage, but no storage is configured here');
+  return storage.localCopy(videoPath.slice('store:'.length));
 }
 
 const FINISHED = new Set(['succeeded', 'completed', 'finished', 'done', 'ready']);
@@ -295,11 +308,13 @@ export async function runPublication(db: Knex, id: string, options: PublishOptio
   const row = await db('publications').where({ id }).first();
   let outcome: { ok: true; externalId: string; url: string } | { ok: false; code: string; error: string; retryable: boolean };
   let secretValues: string[] = [];
+  let video: LocalFile | null = null;
   try {
+    video = await videoFile(row.video_path, options.storage);
     const channel = await loadChannelForPublish(db, row.channel_id, options.secrets);
     secretValues = Object.values(channel.credentials).filter((v): v is string => typeof v === 'string' && v.length >= 6);
     const result = await publishersOf(options)[channel.platform].publish({
-      video: { path: row.video_path, url: row.video_url ?? null, durationS: row.video_duration_s == null ? null : Number(row.video_duration_s) },
+      video: { path: video.path, url: row.video_url ?? null, durationS: row.video_duration_s == null ? null : Number(row.video_duration_s) },
       title: row.title ?? null,
       caption: row.caption ?? null,
       channel,
@@ -317,6 +332,8 @@ export async function runPublication(db: Knex, id: string, options: PublishOptio
     outcome = err instanceof PublishError
       ? { ok: false, code: errorCodeOf(err), error: scrub(err.message), retryable: err.retryable }
       : { ok: false, code: 'publish_failed', error: scrub(`Publishing failed: ${(err as Error).message}`), retryable: false };
+  } finally {
+    await video?.release();
   }
 
   return db.transaction(async (trx) => {

@@ -13,14 +13,14 @@ import { nowIso } from '../db/knex.js';
 import { generationScenes, getGeneration } from '../generation/index.js';
 import { cancelJob, enqueue, type FailureHook, type HandlerEntry, type Job, type JobContext } from '../jobs/index.js';
 import { MediaError, renderTimeline } from '../media/index.js';
-import type { FileStorage } from '../storage/index.js';
+import type { LocalFile, Storage } from '../storage/index.js';
 import { failRender, finishSucceeded } from './finish.js';
 import { timelineOf } from './plan.js';
 import { RENDER_JOB, type RenderJobPayload } from './start.js';
 import { ACTIVE_RENDER, getRenderById, type RenderRow } from './store.js';
 
 export interface RenderJobDeps {
-  storage: FileStorage;
+  storage: Storage;
   /** How soon a render waiting for its generation looks again (default 1000 ms). */
   pollMs?: number;
   /** x264 preset when clips must be re-encoded (default veryfast). */
@@ -63,7 +63,7 @@ async function waitForGeneration(deps: RenderJobDeps, render: RenderRow, job: Jo
 }
 
 /** The clip of every planned scene, or why the render cannot have them. */
-async function clipKeys(db: Knex, storage: FileStorage, render: RenderRow): Promise<{ keys: string[] } | { error: { code: string; message: string } }> {
+async function clipKeys(db: Knex, storage: Storage, render: RenderRow): Promise<{ keys: string[] } | { error: { code: string; message: string } }> {
   const generated = render.generation_id ? await generationScenes(db, render.generation_id) : [];
   const keys: string[] = [];
   const failed: string[] = [];
@@ -117,11 +117,12 @@ async function runRender(deps: RenderJobDeps, job: Job<RenderJobPayload>, ctx: J
   const base = render.generation_id ? GENERATION_SHARE : 0;
   let lastWrite = 0;
   const outputKey = deps.storage.keyFor(render.account_id, `renders/${render.id}.mp4`);
-  const result = await renderTimeline({
-    ...timelineOf(render.plan, clips.keys, deps.storage),
+  const inputs = await localInputs(deps.storage, [...clips.keys, ...render.plan.tracks.map((t) => t.file_key)]);
+  const result = await deps.storage.produce(outputKey, (outPath) => renderTimeline({
+    ...timelineOf(render.plan, clips.keys, (key) => inputs.paths.get(key)!),
     width: render.width,
     height: render.height,
-    outPath: deps.storage.pathFor(outputKey),
+    outPath,
     preset: deps.preset,
     signal: ctx.signal,
     onProgress: (fraction) => {
@@ -129,12 +130,30 @@ async function runRender(deps: RenderJobDeps, job: Job<RenderJobPayload>, ctx: J
       lastWrite = Date.now();
       setProgress(ctx.db, renderId, base + (1 - base) * fraction).catch(() => {});
     },
-  });
+  })).finally(() => inputs.release());
   const durationS = Math.round((result.probe.durationS || result.durationS) * 1000) / 1000;
   const done = await finishSucceeded(ctx.db, renderId, { outputKey, durationS });
   // Canceled while stitching: the file belongs to no render.
   if (!done) await deps.storage.remove(outputKey).catch(() => {});
   return { succeeded: Boolean(done), strategy: result.strategy, duration_s: durationS };
+}
+
+/** Local files for the render's inputs (scratch copies on S3), one per distinct key. */
+async function localInputs(storage: Storage, keys: string[]): Promise<{ paths: Map<string, string>; release(): Promise<void> }> {
+  const files: LocalFile[] = [];
+  const paths = new Map<string, string>();
+  const release = async () => { await Promise.all(files.map((f) => f.release())); };
+  try {
+    for (const key of new Set(keys)) {
+      const file = await storage.localCopy(key);
+      files.push(file);
+      paths.set(key, file.path);
+    }
+  } catch (err) {
+    await release();
+    throw err;
+  }
+  return { paths, release };
 }
 
 function failureMessage(error: unknown, fallback: string): string {

@@ -5,7 +5,6 @@
  */
 import type { WorkflowAudioLayout } from '../audio/index.js';
 import type { TimelineClip, TimelineTrack } from '../media/index.js';
-import type { FileStorage } from '../storage/index.js';
 
 export interface PlanClip {
   node_id: string;
@@ -51,16 +50,19 @@ export function planFrom(layout: WorkflowAudioLayout, reuse: (nodeId: string) =>
   };
 }
 
-/** The media library's timeline for a plan whose every clip is known (`clipKeys` in plan order). */
-export function timelineOf(plan: RenderPlan, clipKeys: string[], storage: FileStorage): { clips: TimelineClip[]; tracks: TimelineTrack[] } {
+/**
+ * The media library's timeline for a plan whose every clip is known (`clipKeys` in plan order);
+ * `pathOf` gives the local file of a stored key.
+ */
+export function timelineOf(plan: RenderPlan, clipKeys: string[], pathOf: (key: string) => string): { clips: TimelineClip[]; tracks: TimelineTrack[] } {
   return {
     clips: plan.clips.map((c, i) => ({
-      path: storage.pathFor(clipKeys[i]!),
+      path: pathOf(clipKeys[i]!),
       durationS: c.duration_s,
       nativeAudio: { enabled: c.native.enabled, volumeDb: c.native.volume_db },
     })),
     tracks: plan.tracks.map((t) => ({
-      path: storage.pathFor(t.file_key),
+      path: pathOf(t.file_key),
       volumeDb: t.volume_db,
       offsetS: t.starts_at_s,
       trimStartS: t.trim_start_s,

@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import type { Db } from '../db/knex.js';
 import { ApiError, NotFoundError } from '../http/errors.js';
 import { paginate, type Page } from '../http/pagination.js';
-import type { FileStorage } from '../storage/index.js';
+import { FileStorage, type Storage } from '../storage/index.js';
 import type { RenderPlan } from './plan.js';
 
 type Handle = Db | Knex.Transaction;
@@ -116,11 +116,11 @@ export async function latestSucceededRender(db: Handle, accountId: string, workf
 
 /** The latest finished render as publishing needs it (src/publish's FinishedRender), or null. */
 export async function latestFinishedRender(
-  db: Handle, storage: FileStorage, accountId: string, workflowId: string,
+  db: Handle, storage: Storage, accountId: string, workflowId: string,
 ): Promise<{ id: string; status: string; path: string; url: string; durationS: number | null } | null> {
   const r = await latestSucceededRender(db, accountId, workflowId);
   if (!r?.output_key) return null;
-  return { id: r.id, status: r.status, path: storage.pathFor(r.output_key), url: storage.signedUrl(r.output_key), durationS: r.duration_s };
+  return { id: r.id, status: r.status, path: storage instanceof FileStorage ? storage.pathFor(r.output_key) : `store:${r.output_key}`, url: storage.signedUrl(r.output_key), durationS: r.duration_s };
 }
 
 export function noFinishedRender(workflowId: string): ApiError {

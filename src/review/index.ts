@@ -8,7 +8,7 @@ import type { Db } from '../db/knex.js';
 import { ApiError } from '../http/errors.js';
 import { extractFrame, ProviderError, qualityCheck, type MediaProviders, type RubricResult } from '../media/index.js';
 import { latestSucceededRender, noFinishedRender } from '../renders/store.js';
-import type { FileStorage } from '../storage/index.js';
+import { FileMissingError, type LocalFile, type Storage } from '../storage/index.js';
 import { findWorkflow, listScenes } from '../workflows/store.js';
 
 /** What is reviewed: a file, and what it should be. */
@@ -24,7 +24,7 @@ export interface ReviewTarget {
 
 export interface ReviewDeps {
   db: Db;
-  storage: FileStorage;
+  storage: Storage;
   /** Clip size the current settings generate for a frame shape (for clips of unknown make). */
   clipSize: (aspectRatio: string) => { width: number; height: number };
 }
@@ -92,14 +92,29 @@ export async function checkQuality(
 ): Promise<QualityReport> {
   const target = await resolveTarget(deps, accountId, workflowId, nodeId);
   const extra = providers.vision === providers.rubric ? [] : [providers.vision];
+  const files: LocalFile[] = [];
+  try {
+    return await checkFiles(deps, providers, target, extra, workflowId, files);
+  } finally {
+    await Promise.all(files.map((f) => f.release()));
+  }
+}
+
+/** checkQuality on local copies of the media, each added to `files` so the caller releases it. */
+async function checkFiles(
+  deps: ReviewDeps, providers: MediaProviders, target: ReviewTarget,
+  extra: MediaProviders['vision'][], workflowId: string, files: LocalFile[],
+): Promise<QualityReport> {
+  const video = await deps.storage.localCopy(target.key);
+  files.push(video);
   const req = {
-    videoPath: deps.storage.pathFor(target.key),
+    videoPath: video.path,
     expectedDurationS: target.expectedDurationS,
     expectAudio: true,
     expectedWidth: target.width,
     expectedHeight: target.height,
     nodeId: target.nodeId ?? undefined,
-    ...(await visionContext(deps, workflowId, target.nodeId)),
+    ...(await visionContext(deps, workflowId, target.nodeId, files)),
   };
   try {
     return reportFrom(target, await qualityCheck(req, { rubric: providers.rubric, extraProviders: extra }));
@@ -115,12 +130,18 @@ export async function checkQuality(
  * What a vision reviewer judges against: the scene's prompt, and the opening stills of the
  * workflow's other scenes (to see whether a character drifted from one scene to the next).
  */
-async function visionContext(deps: ReviewDeps, workflowId: string, nodeId: string | null): Promise<{ prompt?: string; referenceFrames: string[] }> {
+async function visionContext(deps: ReviewDeps, workflowId: string, nodeId: string | null, files: LocalFile[]): Promise<{ prompt?: string; referenceFrames: string[] }> {
   const scenes = await listScenes(deps.db, workflowId);
   const referenceFrames: string[] = [];
   for (const s of scenes) {
-    if (s.node_id === nodeId || !s.image_key || !(await deps.storage.stat(s.image_key))) continue;
-    referenceFrames.push(deps.storage.pathFor(s.image_key));
+    if (s.node_id === nodeId || !s.image_key) continue;
+    const still = await deps.storage.localCopy(s.image_key).catch((err) => {
+      if (err instanceof FileMissingError) return null;
+      throw err;
+    });
+    if (!still) continue;
+    files.push(still);
+    referenceFrames.push(still.path);
   }
   const prompt = nodeId ? scenes.find((s) => s.node_id === nodeId)?.prompt : scenes.map((s) => s.prompt).join(' / ');
   return { prompt, referenceFrames };
@@ -142,6 +163,8 @@ export async function sceneFrame(deps: ReviewDeps, accountId: string, workflowId
   const wanted = opts.atS ?? target.expectedDurationS / 2;
   const source = crypto.createHash('sha256').update(target.key).digest('base64url').slice(0, 16);
   const key = deps.storage.keyFor(accountId, `frames/${workflowId}/${source}-${Math.round(wanted * 1000)}.png`);
-  const frame = await extractFrame({ inputPath: deps.storage.pathFor(target.key), atS: wanted, outPath: deps.storage.pathFor(key) });
+  const input = await deps.storage.localCopy(target.key);
+  const frame = await deps.storage.produce(key, (outPath) => extractFrame({ inputPath: input.path, atS: wanted, outPath }))
+    .finally(() => input.release());
   return { key, width: frame.width, height: frame.height, at_s: Math.round(frame.atS * 1000) / 1000 };
 }

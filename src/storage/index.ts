@@ -1,3 +1,6 @@
-export { FileStorage, isValidKey, MAX_URL_TTL_S, type SignedUrlCheck, type StorageOptions } from './storage.js';
+export { Storage, FileMissingError, isValidKey, MAX_URL_TTL_S, type LocalFile, type SignedUrlCheck, type StorageOptions, type StoredFile } from './base.js';
+export { FileStorage } from './storage.js';
+export { S3Storage } from './s3.js';
+export { createStorage, openStorage } from './open.js';
 export { serveSignedFiles, parseRange, type ByteRange, type ServeOptions } from './serve.js';
 export { loadSigningSecret, purposeKey, SECRET_FILE } from './secret.js';

@@ -1,14 +1,14 @@
 /**
  * `GET|HEAD /files/<key>?exp=..&sig=..`: serves stored files to whoever holds a valid signed URL.
  * Expired or tampered links answer 403 (thrown as ApiError, rendered by the envelope middleware);
- * single byte ranges are honoured (206 / 416) so video players can seek.
+ * single byte ranges are honoured (206 / 416) so video players can seek. Works on every driver
+ * (links made before a switch to S3 keep working); the S3 driver's own links go to the store.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type Koa from 'koa';
 import { ApiError } from '../http/errors.js';
 import { mimeForExt } from '../net/sniff.js';
-import type { FileStorage } from './storage.js';
+import { FileMissingError, type Storage } from './base.js';
 
 export interface ServeOptions {
   /** URL prefix (default `/files`). */
@@ -39,7 +39,7 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   return { start, end: Math.min(end, size - 1) };
 }
 
-export function serveSignedFiles(storage: FileStorage, options: ServeOptions = {}): Koa.Middleware {
+export function serveSignedFiles(storage: Storage, options: ServeOptions = {}): Koa.Middleware {
   const prefix = (options.prefix ?? '/files').replace(/\/+$/, '');
   return async (ctx, next) => {
     if (!ctx.path.startsWith(`${prefix}/`)) return next();
@@ -88,7 +88,13 @@ export function serveSignedFiles(storage: FileStorage, options: ServeOptions = {
     if (ctx.method === 'HEAD' || length === 0) {
       ctx.body = null; // resets status, type and length: set them after
     } else {
-      ctx.body = fs.createReadStream(storage.pathFor(key), { start, end });
+      try {
+        ctx.body = await storage.read(key, { start, end });
+      } catch (err) {
+        // Deleted between the stat and the read.
+        if (err instanceof FileMissingError) throw new ApiError('not_found', 'This file no longer exists.', { resource: 'file' });
+        throw err;
+      }
     }
     ctx.status = range ? 206 : 200;
     if (range) ctx.set('Content-Range', `bytes ${start}-${end}/${size}`);

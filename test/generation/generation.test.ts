@@ -9,6 +9,7 @@ import { assertInvariants } from '../../src/ledger/index.js';
 import { testDatabases } from '../helpers/db.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 import { createFox, generate, ledger, local, probeUrl, startWorker, useGeneration, waitForGeneration } from './helpers.js';
+import type { FileStorage } from '../../src/storage/index.js';
 
 const FRAME_S = 1 / 25;
 
@@ -252,7 +253,7 @@ describe.each(testDatabases())('generation on %s', (kind) => {
     const g = useGeneration(s);
     const a = await s.account({ credits: 100 });
     const key = s.services.storage.keyFor(a.id, 'ast_lantern.png');
-    await new LocalImageProvider().generateImage({ prompt: 'A paper lantern', width: 400, height: 300, outPath: s.services.storage.pathFor(key) });
+    await new LocalImageProvider().generateImage({ prompt: 'A paper lantern', width: 400, height: 300, outPath: (s.services.storage as FileStorage).pathFor(key) });
     const now = new Date().toISOString();
     await s.fresh.db('assets').insert({
       id: 'ast_lantern', account_id: a.id, kind: 'image', source: 'upload', source_url: null, filename: 'lantern.png', file_key: key,

@@ -9,6 +9,7 @@ import type { Worker } from '../../src/jobs/index.js';
 import { testDatabases } from '../helpers/db.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 import { createWorkflow, invariants, smallClips, startRender, startWorker, useSmallClips, waitForRender } from './helpers.js';
+import type { FileStorage } from '../../src/storage/index.js';
 
 describe.each(testDatabases())('deleting a rendered workflow on %s', (kind) => {
   let s: TestServer;
@@ -27,7 +28,7 @@ describe.each(testDatabases())('deleting a rendered workflow on %s', (kind) => {
 
   it('removes its clips, stills, frames and renders, and nothing else', async () => {
     const acc = await s.account({ credits: 100 });
-    const storage = s.services.storage;
+    const storage = s.services.storage as FileStorage;
     const render = async (wfId: string) => {
       const r = await startRender(s, acc.key, wfId);
       expect(r.status, r.text).toBe(202);

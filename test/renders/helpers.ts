@@ -11,6 +11,7 @@ import { assertInvariants } from '../../src/ledger/index.js';
 import type { MediaProviders } from '../../src/media/index.js';
 import { renderJobHandlers } from '../../src/renders/index.js';
 import { call, type TestServer } from '../helpers/server.js';
+import type { FileStorage } from '../../src/storage/index.js';
 
 export const WIDTH = 320;
 export const HEIGHT = 180;
@@ -56,7 +57,7 @@ export async function upload(s: TestServer, key: string, file: string, kind: 'im
 /** Makes `file` the clip of a scene, as if generation had delivered it (review fixtures). */
 export async function plantClip(s: TestServer, accountId: string, workflowId: string, nodeId: string, file: string): Promise<string> {
   const key = s.services.storage.keyFor(accountId, `planted/${workflowId}-${nodeId}-${Date.now()}.mp4`);
-  const dest = s.services.storage.pathFor(key);
+  const dest = (s.services.storage as FileStorage).pathFor(key);
   fs.mkdirSync(path.dirname(dest), { recursive: true });
   fs.copyFileSync(file, dest);
   await s.fresh.db('workflow_scenes').where({ workflow_id: workflowId, node_id: nodeId }).update({ status: 'generated', clip_key: key });

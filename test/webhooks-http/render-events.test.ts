@@ -17,6 +17,7 @@ import { testDatabases } from '../helpers/db.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 import { createLogger } from '../../src/http/logging.js';
 import { expectNoSecrets, until } from '../publish-http/fixtures.js';
+import type { FileStorage } from '../../src/storage/index.js';
 
 async function listen(port = 0) {
   const bodies: { headers: http.IncomingHttpHeaders; body: string }[] = [];
@@ -112,7 +113,7 @@ describe.each(testDatabases())('render events reach a receiver that was down (%s
         return p.json.status === 'published' ? p.json : null;
       });
       const out = await server.fresh.db('renders').where({ id: render.json.id }).first('output_key');
-      expect(fs.readFileSync(fileURLToPath(published.published_url))).toEqual(fs.readFileSync(server.services.storage.pathFor(out.output_key)));
+      expect(fs.readFileSync(fileURLToPath(published.published_url))).toEqual(fs.readFileSync((server.services.storage as FileStorage).pathFor(out.output_key)));
       await until('publication.published at the receiver', async () => back.bodies.some((b) => JSON.parse(b.body).type === 'publication.published'));
       const logs = server.logs.map((l, i) => ({ where: `log line ${i}`, text: JSON.stringify(l) }));
       expectNoSecrets(logs, [ep.json.secret, user.key, admin.key]);

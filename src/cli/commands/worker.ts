@@ -18,7 +18,7 @@ import type { HandlerEntry } from '../../jobs/index.js';
 import { runWorker, type RunningWorker } from '../../jobs/worker-main.js';
 import { publishJobHandlers, publishOptionsFor, startSweeper, type PublishOptions } from '../../publish/index.js';
 import { renderJobHandlers } from '../../renders/index.js';
-import { FileStorage } from '../../storage/index.js';
+import { openStorage, type Storage } from '../../storage/index.js';
 import { webhookJobHandlers, webhookOptionsFromEnv, type WebhookOptions } from '../../webhooks/index.js';
 import { loadConfig } from '../../config.js';
 import { startTelemetry, type Telemetry } from '../../telemetry/index.js';
@@ -29,7 +29,7 @@ import type { ServeSidecar } from './serve.js';
 
 export interface JobHandlerDeps {
   config: Config;
-  storage: FileStorage;
+  storage: Storage;
   generation: GenerationService;
   /** Webhook delivery settings (default: from the environment; tests open a loopback receiver here). */
   webhooks?: Partial<WebhookOptions>;
@@ -69,7 +69,7 @@ export interface StartJobWorkerOptions {
   logger: Logger;
   /** Share this handle (serve); otherwise the worker opens and migrates its own. */
   db?: Db;
-  storage?: FileStorage;
+  storage?: Storage;
   generation?: GenerationService;
   concurrency?: number;
   webhooks?: Partial<WebhookOptions>;
@@ -79,11 +79,11 @@ export interface StartJobWorkerOptions {
 
 export async function startJobWorker(o: StartJobWorkerOptions): Promise<RunningWorker> {
   const tuning = workerTuning(o.env);
-  const storage = o.storage ?? (await FileStorage.open({ dataDir: o.config.dataDir, publicBaseUrl: o.config.publicBaseUrl, signingSecret: o.config.signingSecret }));
+  const storage = o.storage ?? (await openStorage(o.config));
   const generation = o.generation ?? createGenerationService(o.env, o.config.models);
   for (const note of generation.notes) o.logger.warn({ note }, 'generation providers configured for tests or demos');
   const webhooks = o.webhooks ?? webhookOptionsFromEnv(o.env);
-  const publish = publishOptionsFor(o.config, o.env);
+  const publish = publishOptionsFor(o.config, o.env, storage);
   const running = await runWorker({
     config: o.config,
     db: o.db,

@@ -1,0 +1,142 @@
+/**
+ * The S3 driver: files are objects `<key>` in one bucket of an S3-compatible store (AWS S3, MinIO,
+ * s3rver ...), path-style addressed. Download links are presigned GETs straight to the store (the
+ * store answers Range requests itself); tools that need a path (ffmpeg) get a scratch copy, and
+ * what they write is uploaded from scratch, so no stored file lives on the local disk.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException,
+} from '@aws-sdk/client-s3';
+import type { S3StorageConfig } from '../config.js';
+import { mimeForExt } from '../net/sniff.js';
+import { FileMissingError, isValidKey, Storage, type LocalFile, type StorageOptions, type StoredFile } from './base.js';
+import { presignGet } from './sigv4.js';
+
+const isMissing = (err: unknown) =>
+  err instanceof S3ServiceException && (err.name === 'NotFound' || err.name === 'NoSuchKey' || err.$metadata?.httpStatusCode === 404);
+
+export class S3Storage extends Storage {
+  readonly driver = 's3' as const;
+  readonly bucket: string;
+  readonly client: S3Client;
+  private readonly s3: S3StorageConfig;
+
+  constructor(options: StorageOptions & { s3: S3StorageConfig }) {
+    super(options);
+    this.s3 = options.s3;
+    this.bucket = options.s3.bucket;
+    this.client = new S3Client({
+      endpoint: options.s3.endpoint,
+      region: options.s3.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: options.s3.accessKeyId, secretAccessKey: options.s3.secretAccessKey, ...(options.s3.sessionToken ? { sessionToken: options.s3.sessionToken } : {}) },
+      // Only the checksums S3 requires: S3-compatible servers do not all know the newer ones.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+  }
+
+  private checked(key: string): string {
+    if (!isValidKey(key)) throw new Error(`invalid file key: ${key}`);
+    return key;
+  }
+
+  async stat(key: string): Promise<StoredFile | null> {
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.checked(key) }));
+      const mtime = head.LastModified ?? new Date(0);
+      return { size: Number(head.ContentLength ?? 0), mtime, mtimeMs: mtime.getTime() };
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+  }
+
+  /** One PUT of the whole file: S3 makes an object visible only once all of it arrived. */
+  async moveIn(fromPath: string, key: string): Promise<void> {
+    const size = (await fs.promises.stat(fromPath)).size;
+    await this.client.send(new PutObjectCommand({
+      Bucket: this.bucket,
+      Key: this.checked(key),
+      Body: fs.createReadStream(fromPath),
+      ContentLength: size,
+      ContentType: mimeForExt(path.extname(key).slice(1)),
+    }));
+    await fs.promises.rm(fromPath, { force: true });
+  }
+
+  async read(key: string, range?: { start: number; end: number }): Promise<Readable> {
+    try {
+      const got = await this.client.send(new GetObjectCommand({
+        Bucket: this.bucket, Key: this.checked(key), ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
+      }));
+      return got.Body as Readable;
+    } catch (err) {
+      if (isMissing(err)) throw new FileMissingError(key);
+      throw err;
+    }
+  }
+
+  async remove(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.checked(key) }));
+  }
+
+  async removeTree(key: string): Promise<void> {
+    const keys = [this.checked(key), ...(await this.list(key))];
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000);
+      const out = await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
+      if (out.Errors?.length) throw new Error(`could not delete ${out.Errors.length} object(s) under ${key}: ${out.Errors[0]?.Message ?? out.Errors[0]?.Code}`);
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${this.checked(prefix)}/`, ContinuationToken: token }));
+      for (const o of page.Contents ?? []) if (o.Key && isValidKey(o.Key)) keys.push(o.Key);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return keys.sort();
+  }
+
+  signedUrlWithExpiry(key: string, options: { expiresInS?: number; now?: Date } = {}): { url: string; expiresAt: Date } {
+    const now = options.now ?? new Date();
+    const ttl = this.ttlOf(options.expiresInS);
+    const url = presignGet({ ...this.s3, endpoint: this.s3.publicEndpoint }, this.checked(key), {
+      expiresInS: ttl, now, query: { 'response-content-disposition': 'inline' },
+    });
+    return { url, expiresAt: new Date(Math.floor(now.getTime() / 1000) * 1000 + ttl * 1000) };
+  }
+
+  async localCopy(key: string): Promise<LocalFile> {
+    const dir = await this.scratchDir();
+    const release = () => fs.promises.rm(dir, { recursive: true, force: true });
+    try {
+      const file = path.join(dir, path.basename(key));
+      await pipeline(await this.read(key), fs.createWriteStream(file));
+      return { path: file, release };
+    } catch (err) {
+      await release();
+      throw err;
+    }
+  }
+
+  async produce<T>(key: string, write: (outPath: string) => Promise<T>): Promise<T> {
+    this.checked(key);
+    const dir = await this.scratchDir();
+    try {
+      const file = path.join(dir, path.basename(key));
+      const result = await write(file);
+      await this.moveIn(file, key);
+      return result;
+    } finally {
+      await fs.promises.rm(dir, { recursive: true, force: true });
+    }
+  }
+}
