@@ -17,6 +17,7 @@ import { serveSignedFiles, type Storage } from '../storage/index.js';
 import { mcpHttp } from '../mcp/http.js';
 import { codeSamples } from '../../generated/samples.gen.js';
 import { apiDocs } from './docs.js';
+import { consoleApp } from './console-static.js';
 import { createLimitedServer, DEFAULT_SERVER_LIMITS, type ServerLimits } from './server-limits.js';
 import type { Telemetry } from '../telemetry/index.js';
 import { probes } from './probes.js';
@@ -45,6 +46,8 @@ export interface AppDeps {
   extraMiddleware?: Koa.Middleware[];
   /** Metrics and tracing (src/telemetry): its layer goes outermost, `GET /metrics` beside the API. */
   telemetry?: Pick<Telemetry, 'layer' | 'endpoint'>;
+  /** The built web console (default console/dist; see src/http/console-static.ts). */
+  consoleDir?: string;
 }
 
 export interface LavendlyApp extends Koa {
@@ -92,6 +95,9 @@ export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
     docs.pages,
     // The console's sign-in, sign-out and session (src/http/console/auth-routes.ts).
     ...(deps.services.consoleAuth ? [consoleAuthRoutes({ auth: deps.services.consoleAuth, publicBaseUrl: deps.config.publicBaseUrl })] : []),
+    // The web console (src/http/console-static.ts): its files at / and its pages' history fallback. Signed
+    // file and upload links name the public URL, which the page may reach under another origin.
+    consoleApp({ dir: deps.consoleDir, mediaOrigins: [new URL(deps.config.publicBaseUrl).origin] }),
     ...(deps.telemetry?.endpoint ? [deps.telemetry.endpoint] : []),
   ]));
   for (const mw of deps.extraMiddleware ?? []) app.use(mw);

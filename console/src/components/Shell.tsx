@@ -1,0 +1,44 @@
+import type { ComponentChildren } from 'preact';
+import { Link, navigate, usePath } from '../router.js';
+import { session, signOut } from '../session.js';
+import { useSignal } from '../signal.js';
+
+const NAV = [
+  { href: '/workflows', label: 'Workflows' },
+  { href: '/uploads', label: 'Uploads' },
+  { href: '/usage', label: 'Usage' },
+  { href: '/settings/channels', label: 'Settings', prefix: '/settings' },
+  { href: '/docs/try', label: 'API playground' },
+];
+
+/** The frame of every signed-in page: skip link, navigation, who is signed in, sign-out. */
+export function Shell(props: { title: string; children: ComponentChildren }) {
+  const { path } = usePath();
+  const me = useSignal(session);
+  document.title = `${props.title} · Lavendly`;
+  return (
+    <>
+      <a class="skip" href="#main">Skip to content</a>
+      <header class="top">
+        <Link href="/workflows" class="brand">Lavendly</Link>
+        <nav aria-label="Main">
+          <ul>
+            {NAV.map((n) => {
+              const current = path === n.href || path.startsWith(`${n.prefix ?? n.href}/`) || (n.prefix !== undefined && path === n.prefix);
+              return <li key={n.href}><Link href={n.href} aria-current={current ? 'page' : undefined}>{n.label}</Link></li>;
+            })}
+            <li><a href="/docs">API reference</a></li>
+          </ul>
+        </nav>
+        <div class="who">
+          <span class="email">{me?.email}</span>
+          <button type="button" class="link" onClick={async () => { await signOut(); navigate('/sign-in'); }}>Sign out</button>
+        </div>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <h1>{props.title}</h1>
+        {props.children}
+      </main>
+    </>
+  );
+}

@@ -1,0 +1,48 @@
+import { render } from 'preact';
+import { useEffect } from 'preact/hooks';
+import { whenSignedOut } from './api.js';
+import { match, navigate, usePath } from './router.js';
+import { loadSession, session, sessionEnded } from './session.js';
+import { useSignal } from './signal.js';
+import { Playground } from './pages/Playground.js';
+import { Settings } from './pages/Settings.js';
+import { SignIn } from './pages/SignIn.js';
+import { Uploads } from './pages/Uploads.js';
+import { Usage } from './pages/Usage.js';
+import { WorkflowPage } from './pages/WorkflowPage.js';
+import { Workflows } from './pages/Workflows.js';
+import './styles.css';
+
+whenSignedOut(sessionEnded);
+
+function Page(props: { path: string }) {
+  const { path } = props;
+  let m: Record<string, string> | null;
+  if ((m = match('/workflows/:id', path))) return <WorkflowPage id={m.id!} />;
+  if ((m = match('/settings/:tab', path))) return <Settings tab={m.tab!} />;
+  if (path === '/settings') return <Settings tab="channels" />;
+  if (path === '/uploads') return <Uploads />;
+  if (path === '/usage') return <Usage />;
+  if (path === '/docs/try') return <Playground />;
+  return <Workflows />;
+}
+
+/** Where to go after signing in: a path on this site only (never `//evil.example`). */
+function safeNext(next: string | null): string {
+  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/sign-in') ? next : '/workflows';
+}
+
+function App() {
+  const { path, query } = usePath();
+  const me = useSignal(session);
+  useEffect(() => { void loadSession(); }, []);
+  useEffect(() => {
+    if (me === null && path !== '/sign-in') navigate(`/sign-in?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
+    if (me && (path === '/' || path === '/sign-in')) navigate(safeNext(query.get('next')), { replace: true });
+  }, [me, path]);
+  if (me === undefined) return <p class="loading" role="status">Loading…</p>;
+  if (me === null) return path === '/sign-in' ? <SignIn /> : null;
+  return <Page key={path} path={path} />;
+}
+
+render(<App />, document.getElementById('app')!);

@@ -1,0 +1,133 @@
+import { useState } from 'preact/hooks';
+import type { CostEstimate, GenerationStatus, QualityReport, Render } from '@lavendly/sdk';
+import { api } from '../api.js';
+import { Badge, ErrorText } from '../components/Alert.js';
+import { Shell } from '../components/Shell.js';
+import { credits, seconds, when } from '../format.js';
+import { useAction, useLoad, usePolling } from '../hooks.js';
+import { Graph } from './Graph.js';
+import { PublishDialog } from './PublishDialog.js';
+import { SceneCard } from './SceneCard.js';
+
+const ACTIVE = new Set(['queued', 'running']);
+
+export function WorkflowPage(props: { id: string }) {
+  const { id } = props;
+  const wf = useLoad(() => api.workflows.get({ id }), [id]);
+  const [status, setStatus] = useState<GenerationStatus | null>(null);
+  const renders = useLoad(async () => (await api.renders.list({ id, limit: 20 })).data, [id]);
+  const [estimate, setEstimate] = useState<CostEstimate | null>(null);
+  const [finalReport, setFinalReport] = useState<QualityReport | null>(null);
+  const [publishing, setPublishing] = useState(false);
+  const action = useAction();
+
+  // Live progress: poll the generation while it runs, and fetch the workflow again whenever a
+  // scene changes state, so clips and frames appear as they land.
+  const pollStatus = async () => {
+    const next = await api.generate.getStatus({ id });
+    const changed = !status || next.scenes.some((s, i) => s.status !== status.scenes[i]?.status || s.clip_url !== status.scenes[i]?.clip_url);
+    setStatus(next);
+    if (changed || !ACTIVE.has(next.status)) await wf.reload();
+  };
+  const generating = status ? ACTIVE.has(status.status) : false;
+  usePolling(pollStatus, 1500, generating || status === null);
+  const rendering = (renders.data ?? []).some((r) => ACTIVE.has(r.status));
+  usePolling(renders.reload, 1500, rendering);
+
+  const w = wf.data;
+  const costs = new Map((estimate?.per_scene ?? []).map((c) => [c.node_id, c]));
+  const started = () => { setStatus((s) => (s ? { ...s, status: 'queued' } : s)); void pollStatus(); };
+  return (
+    <Shell title={w ? w.name : 'Workflow'}>
+      <ErrorText message={wf.error} />
+      {w && (
+        <>
+          <p class="meta">{w.aspect_ratio} · {w.scenes.length} scenes · version {w.version}{w.description ? ` · ${w.description}` : ''}</p>
+          <section class="card" aria-labelledby="actions-h">
+            <h2 id="actions-h">Actions</h2>
+            <div class="row wrap">
+              <button type="button" class="secondary" disabled={action.busy !== null}
+                onClick={() => action.run('estimate', async () => setEstimate(await api.generate.estimateCost({ id })))}>Estimate cost</button>
+              <button type="button" disabled={action.busy !== null || generating}
+                onClick={() => action.run('generate', async () => { await api.generate.start({ id }); started(); })}>Generate all scenes</button>
+              <button type="button" disabled={action.busy !== null}
+                onClick={() => action.run('render', async () => { await api.renders.create({ id }); await renders.reload(); })}>Render video</button>
+              <button type="button" class="secondary" disabled={action.busy !== null || !(renders.data ?? []).some((r) => r.status === 'succeeded')}
+                onClick={() => action.run('qc', async () => setFinalReport(await api.review.qualityCheck({ id })))}>Check final video</button>
+              <button type="button" disabled={!(renders.data ?? []).some((r) => r.status === 'succeeded')} onClick={() => setPublishing(true)}>Publish or schedule…</button>
+            </div>
+            <ErrorText message={action.error} />
+            {estimate && (
+              <p class="estimate" role="status" data-testid="estimate">
+                Estimate: {credits(estimate.total)} in all, {credits(estimate.remaining)} still to generate; you have {credits(estimate.available_credits)} available
+                {estimate.sufficient ? '.' : ': not enough.'}
+              </p>
+            )}
+            {finalReport && <p role="status">Final video quality {finalReport.pass ? 'passed' : 'failed'} (score {finalReport.score}){finalReport.failures.map((f) => ` · ${f.check}: ${f.message}`)}</p>}
+            <div class="progress-line" aria-live="polite">
+              {status && status.status !== 'idle' && (
+                <>
+                  <label for="gen-progress">Generation <Badge status={status.status} /> {status.phase}</label>
+                  <progress id="gen-progress" max={1} value={status.progress} data-testid="generation-progress" />
+                </>
+              )}
+            </div>
+          </section>
+
+          <section aria-labelledby="scenes-h">
+            <h2 id="scenes-h">Scenes</h2>
+            <ol class="scenes">
+              {w.scenes.map((s) => <SceneCard key={s.node_id} workflowId={id} scene={s} cost={costs.get(s.node_id)} onStarted={started} />)}
+            </ol>
+          </section>
+
+          <section aria-labelledby="graph-h">
+            <h2 id="graph-h">Graph</h2>
+            <Graph nodes={w.nodes} edges={w.edges} scenes={w.scenes} />
+          </section>
+
+          <section aria-labelledby="renders-h">
+            <h2 id="renders-h">Renders</h2>
+            <ErrorText message={renders.error} />
+            {renders.data?.length === 0 && <p>No render yet. Rendering is free once the scenes are generated.</p>}
+            <ul class="renders">{(renders.data ?? []).map((r) => <RenderItem key={r.id} r={r} />)}</ul>
+          </section>
+
+          {w.publications && w.publications.length > 0 && (
+            <section aria-labelledby="pubs-h">
+              <h2 id="pubs-h">Publications</h2>
+              <ul class="plain">
+                {w.publications.map((p) => (
+                  <li key={p.id} data-publication={p.id}>
+                    <Badge status={p.status} /> {p.platform}{p.scheduled_for ? ` · for ${when(p.scheduled_for)}` : ''}
+                    {p.published_url && <> · <a href={p.published_url}>the post</a></>}
+                    {p.error && <span class="error"> · {p.error.message}</span>}
+                    {p.status === 'scheduled' && (
+                      <button type="button" class="link" onClick={() => action.run('cancel', async () => { await api.publish.cancelPublication({ id: p.id }); await wf.reload(); })}>Cancel</button>
+                    )}
+                  </li>
+                ))}
+              </ul>
+            </section>
+          )}
+          {publishing && (
+            <PublishDialog workflowId={id} defaultTitle={w.name} onClose={() => setPublishing(false)}
+              onDone={() => { setPublishing(false); void wf.reload(); }} />
+          )}
+        </>
+      )}
+    </Shell>
+  );
+}
+
+function RenderItem(props: { r: Render }) {
+  const { r } = props;
+  return (
+    <li class="card render" data-render={r.id} data-status={r.status}>
+      <p><Badge status={r.status} /> {r.label ?? r.id} · version {r.workflow_version} · {when(r.created_at)}{r.duration_s ? ` · ${seconds(r.duration_s)}` : ''}</p>
+      {ACTIVE.has(r.status) && <progress max={1} value={r.progress} aria-label={`Render ${r.id} progress`} />}
+      {r.url && <video src={r.url} controls preload="metadata" playsInline aria-label={`Render ${r.label ?? r.id}`} />}
+      {r.error && <p class="error">{r.error.message}</p>}
+    </li>
+  );
+}
