@@ -3,13 +3,15 @@
  * job worker, the built console at /) on a fresh SQLite data dir, driven by Debian's Chromium
  * through playwright-core (no browser is downloaded). Screenshots go to test-artifacts/console/.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createLogger } from '../../src/http/logging.js';
 
@@ -17,9 +19,19 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'console');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/** Builds console/dist when it is missing (a checkout where `npm ci` ran has it already). */
+/** Newest modification time of the files under `dir` (0 when there are none). */
+function newest(dir: string): number {
+  if (!fs.existsSync(dir)) return 0;
+  return Math.max(0, ...fs.readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile()).map((e) => fs.statSync(path.join(e.parentPath, e.name)).mtimeMs));
+}
+
+/** Builds console/dist when it is missing or older than the console's sources (or the generated SDK). */
 export function ensureConsoleBuilt(): void {
-  if (fs.existsSync(path.join(ROOT, 'console', 'dist', 'index.html'))) return;
+  const built = path.join(ROOT, 'console', 'dist', 'index.html');
+  const sources = Math.max(newest(path.join(ROOT, 'console', 'src')), fs.statSync(path.join(ROOT, 'generated', 'sdk.gen.ts')).mtimeMs,
+    fs.statSync(path.join(ROOT, 'console', 'index.html')).mtimeMs);
+  if (fs.existsSync(built) && fs.statSync(built).mtimeMs >= sources) return;
   execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build-console.mjs')], { cwd: ROOT, stdio: 'inherit' });
 }
 
@@ -45,7 +57,14 @@ export interface ConsoleServer {
   close(): Promise<void>;
 }
 
-export async function startConsoleServer(extraEnv: Record<string, string> = {}): Promise<ConsoleServer> {
+type ServeContext = import('../../src/cli/commands/serve.js').ServeContext;
+
+/**
+ * `before` runs once the services exist and before the job worker starts (a test sets the webhook
+ * address policy there: loopback receivers are allowed in code only, never from the environment).
+ */
+export async function startConsoleServer(opts: { env?: Record<string, string>; before?: (ctx: ServeContext) => void } = {}): Promise<ConsoleServer> {
+  const extraEnv = opts.env ?? {};
   ensureConsoleBuilt();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lavendly-console-'));
   const port = await freePort();
@@ -58,8 +77,18 @@ export async function startConsoleServer(extraEnv: Record<string, string> = {}):
   delete env.DATABASE_URL;
   const logs: string[] = [];
   const logger = createLogger({ level: 'info', destination: new Writable({ write(c, _e, cb) { logs.push(String(c)); cb(); } }) });
-  const { startServe } = await import('../../src/cli/commands/serve.js');
-  const served = await startServe({ env, out: () => {}, err: () => {} }, { port, host: '127.0.0.1', logger });
+  const { startServe, serveSidecars } = await import('../../src/cli/commands/serve.js');
+  const sidecars = [...serveSidecars];
+  if (opts.before) {
+    const before = opts.before;
+    serveSidecars.splice(0, sidecars.length, ...sidecars.map((start) => (ctx: ServeContext) => { before(ctx); return start(ctx); }));
+  }
+  let served: Served;
+  try {
+    served = await startServe({ env, out: () => {}, err: () => {} }, { port, host: '127.0.0.1', logger });
+  } finally {
+    serveSidecars.splice(0, serveSidecars.length, ...sidecars);
+  }
   return {
     origin: served.running.origin, dataDir, env, served, logs,
     async close() {
@@ -93,9 +122,82 @@ export async function axeViolations(page: Page): Promise<string[]> {
     .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
 }
 
-/** Whether the page scrolls sideways (the layout overflows the viewport). */
-export async function horizontalOverflow(page: Page): Promise<number> {
-  return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+/**
+ * How far the page scrolls sideways (0 when the layout fits the viewport), with the outermost
+ * elements that stick out past the right edge when it does (for the failure message).
+ */
+export async function horizontalOverflow(page: Page): Promise<{ px: number; culprits: string[] }> {
+  return page.evaluate(() => {
+    const root = document.documentElement;
+    const px = root.scrollWidth - root.clientWidth;
+    const culprits: string[] = [];
+    if (px > 0) {
+      for (const el of Array.from(document.body.querySelectorAll('*'))) {
+        if (el.getBoundingClientRect().right > root.clientWidth + 1 && !(el.parentElement && el.parentElement.getBoundingClientRect().right > root.clientWidth + 1)) {
+          culprits.push(`${el.tagName.toLowerCase()}.${el.className}`);
+        }
+      }
+    }
+    return { px, culprits: culprits.slice(0, 5) };
+  });
 }
 
 export type { Browser, BrowserContext, Page };
+
+/** A real PNG (an RGB gradient, `size` px square, unfiltered rows) built with zlib, for uploads. */
+export function pngBytes(size: number): Buffer {
+  const { crc32, deflateSync } = zlib;
+  const chunk = (type: string, data: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([len, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(size, 0);
+  ihdr.writeUInt32BE(size, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // RGB
+  const rows = Buffer.alloc(size * (1 + size * 3));
+  for (let y = 0; y < size; y++) {
+    const at = y * (1 + size * 3);
+    for (let x = 0; x < size; x++) {
+      // Noise keeps the file from compressing to nothing, so the upload takes a few progress events.
+      rows[at + 1 + x * 3] = (x * 7 + y) & 255;
+      rows[at + 2 + x * 3] = (Math.random() * 256) | 0;
+      rows[at + 3 + x * 3] = (y * 5) & 255;
+    }
+  }
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** `lavendly users create --account ID --email E`, the password on standard input. */
+export function createUser(env: NodeJS.ProcessEnv, accountId: string, email: string, password: string): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'users', 'create', '--account', accountId, '--email', email], {
+    cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => { output += String(d); });
+  child.stderr.on('data', (d) => { output += String(d); });
+  child.stdin.end(`${password}\n`);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  return new Promise((resolve) => child.on('close', (code) => { clearTimeout(timer); resolve({ code, output }); }));
+}
+
+/** A local webhook receiver answering 200; `requests` grows with each delivery. */
+export async function webhookReceiver(): Promise<{ url: string; hostPort: string; requests: { headers: http.IncomingHttpHeaders; body: string }[]; close(): Promise<void> }> {
+  const requests: { headers: http.IncomingHttpHeaders; body: string }[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += String(d); });
+    req.on('end', () => { requests.push({ headers: req.headers, body }); res.writeHead(200).end('ok'); });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hook`, hostPort: `127.0.0.1:${port}`, requests,
+    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}

@@ -21,7 +21,7 @@ export function Graph(props: { nodes: GraphNode[]; edges: GraphEdge[]; scenes: S
   const label = (n: GraphNode) => `${n.type === 'image' ? 'Image' : 'Video'} ${typeof n.data.scene_index === 'number' ? `· scene ${n.data.scene_index + 1}` : ''}`;
   return (
     <figure class="graph">
-      <div class="graph-scroll">
+      <div class="graph-scroll" tabIndex={0} role="region" aria-label="Graph (scrolls sideways)">
         <svg viewBox={`${minX} ${minY} ${width} ${height}`} width={width} height={height} role="img" aria-labelledby="graph-cap">
           <defs>
             <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse">

@@ -64,7 +64,7 @@ function MonthChart(props: { usage: MonthlyUsage }) {
   return (
     <figure class="chart">
       <p>{usage.month}: {credits(usage.credits_spent)} spent, {usage.clips_generated} clips, {usage.renders} renders.</p>
-      <div class="chart-scroll">
+      <div class="chart-scroll" tabIndex={0} role="region" aria-label="Chart (scrolls sideways)">
         <svg viewBox={`0 0 ${width} ${h + 24}`} width={width} height={h + 24} aria-hidden="true" data-testid="usage-chart">
           <line x1="30" y1={h} x2={width} y2={h} class="axis" />
           <text x="0" y="12" class="tick">{max}</text>

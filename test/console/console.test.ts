@@ -1,0 +1,223 @@
+/**
+ * The console in headless Chromium, at a phone's width (390 px), against `lavendly serve` on a fresh
+ * SQLite data dir: sign in; add a webhook endpoint; create a workflow from shots; estimate;
+ * generate and watch the scenes land (thumbnails, a <video> whose currentTime advances); check a
+ * scene's quality; render and play the render; upload an image by drag-and-drop (the progress bar
+ * reaches 100%); schedule a publication after the confirmation dialog; API keys (create shown once,
+ * revoke); the webhook deliveries shown and one replayed; usage; the API playground.
+ * Every page: a screenshot in test-artifacts/console/, no serious or critical axe-core violation,
+ * no sideways scrolling, no CSP violation.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { webhookOptionsFromEnv, type WebhookOptions } from '../../src/webhooks/index.js';
+import {
+  axeViolations, createUser, horizontalOverflow, launchBrowser, pngBytes, screenshot, startConsoleServer, webhookReceiver,
+  type Browser, type ConsoleServer, type Page,
+} from './harness.js';
+
+const EMAIL = 'ada@example.com';
+const PASSWORD = 'correct horse battery staple';
+const LONG = 240_000; // generation and rendering with ffmpeg on a loaded 2-core machine
+
+let server: ConsoleServer;
+let browser: Browser;
+let page: Page;
+let receiver: Awaited<ReturnType<typeof webhookReceiver>>;
+let accountId: string;
+let workflowUrl = '';
+
+/** Screenshot, axe and the 390 px layout check for the page as it is now. */
+async function checkPage(name: string): Promise<void> {
+  await screenshot(page, name);
+  expect(await axeViolations(page), `axe on ${name}`).toEqual([]);
+  expect(await horizontalOverflow(page), `sideways overflow on ${name}`).toEqual({ px: 0, culprits: [] });
+  expect(await page.evaluate(() => (window as unknown as { __csp?: string[] }).__csp ?? []), `CSP violations on ${name}`).toEqual([]);
+}
+
+/** Waits until the <video> matched by `selector` plays: its currentTime moves past 0.2 s. */
+async function expectPlaying(selector: string): Promise<void> {
+  await page.locator(selector).first().scrollIntoViewIfNeeded();
+  await page.locator(selector).first().evaluate(async (v: HTMLVideoElement) => { v.muted = true; await v.play(); });
+  await page.waitForFunction((sel) => {
+    const v = document.querySelector<HTMLVideoElement>(sel);
+    return !!v && v.currentTime > 0.2;
+  }, selector, { timeout: 60_000 });
+}
+
+describe('web console in Chromium', () => {
+  beforeAll(async () => {
+    receiver = await webhookReceiver();
+    // The worker and the generation service read these from the process (this file's own worker):
+    // small clips and a quick queue keep the test short.
+    Object.assign(process.env, { LAVENDLY_WEBHOOK_RETRY_SCHEDULE: '200ms,1s', LAVENDLY_WORKER_POLL_MS: '50', LAVENDLY_CLIP_SHORT_SIDE: '180' });
+    server = await startConsoleServer({
+      before: (ctx) => {
+        const webhooks: WebhookOptions = { ...webhookOptionsFromEnv(process.env), addressPolicy: { allowEndpoints: [receiver.hostPort] } };
+        ctx.services.webhookOptions = webhooks;
+      },
+    });
+    const { account } = await server.served.ctx.services.accounts.createAccount({ name: 'Bookshop studio', credits: 500 });
+    accountId = account.id;
+    const made = await createUser(server.env, accountId, EMAIL, PASSWORD);
+    expect(made.code, made.output).toBe(0);
+    browser = await launchBrowser();
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    context.setDefaultTimeout(30_000);
+    // Collected in every page (an init script runs outside the page's CSP).
+    await context.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => {
+        const w = window as unknown as { __csp?: string[] };
+        (w.__csp ??= []).push(`${e.violatedDirective} ${e.blockedURI}`);
+      });
+    });
+    page = await context.newPage();
+    page.on('dialog', (d) => void d.accept()); // window.confirm before revoking or deleting
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await receiver?.close();
+  });
+
+  it('sends a visitor to sign-in, refuses a wrong password, then signs in', async () => {
+    await page.goto(`${server.origin}/workflows`);
+    await page.waitForURL(/\/sign-in\?next=%2Fworkflows/);
+    await page.getByLabel('Email').fill(EMAIL);
+    await page.getByLabel('Password').fill('wrong password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').waitFor();
+    await checkPage('01-sign-in');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/workflows$/);
+    await page.getByRole('heading', { name: 'Your workflows' }).waitFor();
+    await checkPage('02-workflows-empty');
+  });
+
+  it('adds a webhook endpoint and shows its secret once', async () => {
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('link', { name: 'Webhooks' }).click();
+    await page.waitForURL(/\/settings\/webhooks$/);
+    await page.getByLabel('URL').fill(receiver.url);
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    await expect.poll(() => page.getByTestId('secret').textContent()).toMatch(/^whsec_/);
+    await checkPage('03-settings-webhooks-secret');
+    await page.getByRole('button', { name: 'Done' }).click();
+    await expect(page.getByTestId('secret').count()).resolves.toBe(0);
+  });
+
+  it('creates a workflow from two shots and estimates its cost', async () => {
+    await page.getByRole('link', { name: 'Workflows' }).click();
+    await page.getByLabel('Name').fill('Bookshop fox');
+    await page.getByLabel('Shot 1 prompt').fill('A sleepy fox in a dusty bookshop finds an old map');
+    await page.getByLabel('Seconds').first().fill('1');
+    await page.getByRole('button', { name: 'Add a shot' }).click();
+    await page.getByLabel('Shot 2 prompt').fill('The map glows with golden light');
+    await page.getByLabel('Seconds').nth(1).fill('1');
+    await page.getByRole('button', { name: 'Create workflow' }).click();
+    await page.waitForURL(/\/workflows\/wf_/);
+    workflowUrl = page.url();
+    await page.locator('li.scene').nth(1).waitFor();
+    await page.getByRole('button', { name: 'Estimate cost' }).click();
+    await expect.poll(() => page.getByTestId('estimate').textContent()).toMatch(/Estimate: \d+ credits in all/);
+    await checkPage('04-workflow-new');
+  });
+
+  it('generates every scene and shows them land: progress, thumbnails, playing clips, quality', async () => {
+    await page.getByRole('button', { name: 'Generate all scenes' }).click();
+    await page.getByTestId('generation-progress').waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('li.scene[data-status="generated"]').length === 2, null, { timeout: LONG });
+    // Thumbnails decoded (not just present).
+    await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>('li.scene img')).filter((i) => i.complete && i.naturalWidth > 0).length === 2);
+    await expectPlaying('li.scene video');
+    await page.getByRole('button', { name: 'Check quality of scene 1' }).click();
+    await page.getByText(/Quality (passed|failed) \(score/).waitFor();
+    await page.locator('figure.graph svg').waitFor();
+    await checkPage('05-workflow-generated');
+  });
+
+  it('renders the video for free and plays the render', async () => {
+    await page.getByRole('button', { name: 'Render video' }).click();
+    await page.waitForSelector('li.render[data-status="succeeded"] video', { timeout: LONG });
+    await expectPlaying('li.render video');
+    await checkPage('06-workflow-rendered');
+  });
+
+  it('uploads an image dropped on the page, the progress bar reaching 100%', async () => {
+    await page.getByRole('link', { name: 'Uploads' }).click();
+    await page.waitForURL(/\/uploads$/);
+    const png = pngBytes(900).toString('base64'); // ~2.4 MB: several progress events
+    const dataTransfer = await page.evaluateHandle((b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes], 'fox-map.png', { type: 'image/png' }));
+      return dt;
+    }, png);
+    await page.getByTestId('dropzone').dispatchEvent('drop', { dataTransfer });
+    await page.getByText(/Stored as ast_/).waitFor({ timeout: 60_000 });
+    await expect(page.getByTestId('percent').textContent()).resolves.toBe('100%');
+    await expect(page.getByRole('progressbar', { name: 'Upload of fox-map.png' }).getAttribute('value')).resolves.toBe('100');
+    await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>('.assets img')).some((i) => i.complete && i.naturalWidth === 900));
+    await checkPage('07-uploads');
+  });
+
+  it('schedules the video to a YouTube channel after the confirmation dialog', async () => {
+    // TODO(console-api part B): connect through the OAuth flow against the fake authorization server.
+    const { connectChannel } = await import('../../src/publish/channels.js');
+    await connectChannel(server.served.ctx.db, { accountId, platform: 'youtube', name: 'Bookshop Tales', credentials: { access_token: 'never-used' } }, { dataDir: server.dataDir });
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByText('Bookshop Tales', { exact: true }).waitFor();
+    await checkPage('08-settings-channels');
+
+    await page.goto(workflowUrl);
+    await page.getByRole('button', { name: 'Publish or schedule…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Channel').selectOption({ label: 'Bookshop Tales (youtube)' });
+    const tomorrow = new Date(Date.now() + 24 * 3600_000);
+    const local = `${tomorrow.getFullYear()}-${String(tomorrow.getMonth() + 1).padStart(2, '0')}-${String(tomorrow.getDate()).padStart(2, '0')}T09:00`;
+    await dialog.getByLabel('When (leave empty to post now)').fill(local);
+    await dialog.getByRole('button', { name: 'Review' }).click();
+    await dialog.getByText(/Schedule “Bookshop fox” to Bookshop Tales/).waitFor();
+    await checkPage('09-publish-confirm');
+    await dialog.getByRole('button', { name: 'Confirm schedule' }).click();
+    await page.locator('[data-publication] .s-scheduled').waitFor();
+    await checkPage('10-workflow-scheduled');
+  });
+
+  it('shows the webhook deliveries and replays one', async () => {
+    await page.goto(`${server.origin}/settings/webhooks`);
+    await page.getByRole('button', { name: 'Show deliveries' }).click();
+    await page.locator('[data-delivery]').first().waitFor();
+    const before = await page.locator('[data-delivery]').count();
+    const received = receiver.requests.length;
+    await page.getByRole('button', { name: 'Replay' }).first().click();
+    await expect.poll(() => page.locator('[data-delivery]').count()).toBe(before + 1);
+    await page.getByText('(replay)').first().waitFor();
+    await expect.poll(() => receiver.requests.length, { timeout: 60_000 }).toBeGreaterThan(received);
+    await checkPage('11-settings-webhooks-deliveries');
+  });
+
+  it('shows credits, the ledger and the month as a chart', async () => {
+    await page.getByRole('link', { name: 'Usage' }).click();
+    await page.getByTestId('usage-chart').waitFor();
+    await expect.poll(() => page.getByTestId('available').textContent()).toMatch(/\d+ credits/);
+    await expect.poll(() => page.locator('section[aria-labelledby="ledger-h"] tbody tr').count()).toBeGreaterThan(1);
+    await checkPage('12-usage');
+  });
+
+  it('sends a request from the API playground with the session', async () => {
+    await page.getByRole('link', { name: 'API playground' }).click();
+    await page.getByRole('button', { name: 'Send request' }).click();
+    await expect.poll(() => page.getByTestId('answer').textContent()).toContain('Bookshop fox');
+    await page.getByRole('heading', { name: 'Answer: 200' }).waitFor();
+    await checkPage('13-playground');
+  });
+
+  it('signs out, after which the API refuses the page', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/sign-in/);
+    const status = await page.evaluate(async () => (await fetch('/v1/workflows')).status);
+    expect(status).toBe(401);
+  });
+});
