@@ -7,6 +7,8 @@ FROM node:20-bookworm AS build
 WORKDIR /app
 # sqlite3 compiles here when no prebuilt binary is reachable (python3, make and g++ are in this image).
 COPY package.json package-lock.json ./
+# npm ci runs the `prepare` script (the console build), which skips until console/ is copied in.
+COPY scripts/build-console.mjs scripts/build-console.mjs
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/build.mjs scripts/build.mjs
@@ -17,6 +19,7 @@ COPY handlers handlers
 COPY packages/mcp/package.json packages/mcp/package.json
 COPY packages/mcp/src packages/mcp/src
 COPY src src
+COPY console console
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 # Run stage: Node, Debian's ffmpeg/ffprobe, the DejaVu font the local still renderer draws with,

@@ -23,5 +23,13 @@ export default defineConfig({
     assetsInlineLimit: 0,
     reportCompressedSize: false,
   },
-  server: { proxy: Object.fromEntries(proxied.map((p) => [p, { target: server, changeOrigin: false }])) },
+  // The server refuses cookie writes from another origin: the proxy presents them as its own.
+  server: {
+    proxy: Object.fromEntries(proxied.map((p) => [p, {
+      target: server,
+      changeOrigin: true,
+      configure: (proxy: { on(event: 'proxyReq', fn: (req: { setHeader(k: string, v: string): void }) => void): void }) =>
+        proxy.on('proxyReq', (req) => req.setHeader('origin', new URL(server).origin)),
+    }])),
+  },
 });

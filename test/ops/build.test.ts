@@ -93,6 +93,10 @@ describe('the compiled server', () => {
     expect(created.status).toBe(201);
     expect((await call(`${origin}/v1/workflows/${created.json.id}`, { key })).json.name).toBe('Built');
     expect((await call(`${origin}/v1/openapi.json`)).json.openapi).toBe('3.1.0');
+    // The web console, built by the same script and served from dist/console/dist.
+    const page = await call(`${origin}/workflows`);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('<div id="app">');
     const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
