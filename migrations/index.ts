@@ -10,6 +10,7 @@ import * as audioRenders from './008_audio_renders.js';
 import * as providerTasks from './009_provider_tasks.js';
 import * as workflowVideoModel from './010_workflow_video_model.js';
 import * as jobTraceContext from './011_job_trace_context.js';
+import * as rateLimits from './012_rate_limits.js';
 import * as consoleUsers from './014_console_users.js';
 
 export interface Migration {
@@ -30,5 +31,6 @@ export const migrations: Record<string, Migration> = {
   '009_provider_tasks': providerTasks,
   '010_workflow_video_model': workflowVideoModel,
   '011_job_trace_context': jobTraceContext,
+  '012_rate_limits': rateLimits,
   '014_console_users': consoleUsers,
 };

@@ -10,7 +10,8 @@ export interface AuthOptions {
   /**
    * Failed attempts per client address: each 401 takes a token, and once the address has none
    * left its failures answer 429 instead (key guessing, broken clients hammering the server).
-   * A valid key from the same address is not refused.
+   * A valid key from the same address is not refused. The address is the socket's, or with
+   * LAVENDLY_TRUST_PROXY the one the trusted proxies put in X-Forwarded-For (src/http/app.ts).
    */
   failures?: RateLimiter;
   /**
@@ -21,9 +22,9 @@ export interface AuthOptions {
 }
 
 /** The 401 for a failed attempt, or a 429 when the client's address has failed too often. */
-function refused(ctx: Koa.Context, opts: AuthOptions, message: string): Error {
+async function refused(ctx: Koa.Context, opts: AuthOptions, message: string): Promise<Error> {
   if (opts.failures && opts.failures.perMinute > 0) {
-    const r = opts.failures.take(ctx.ip || 'unknown');
+    const r = await opts.failures.take(ctx.ip || 'unknown');
     if (!r.allowed) {
       return new RateLimitedError(r.retryAfterS, {}, 'Too many requests with a missing or invalid API key from this address');
     }
@@ -49,17 +50,17 @@ export async function authenticateRequest(ctx: Koa.Context, accounts: AccountsSe
       if (opts.secured && opts.scopes.length) throw new ForbiddenError([...opts.scopes], 'A console session');
       return;
     }
-    if (opts.secured) throw refused(ctx, opts, 'This operation needs an API key: send `Authorization: Bearer <key>` (or sign in to the console).');
+    if (opts.secured) throw await refused(ctx, opts, 'This operation needs an API key: send `Authorization: Bearer <key>` (or sign in to the console).');
     return;
   }
   const match = BEARER.exec(header);
   if (!match) {
-    if (opts.secured) throw refused(ctx, opts, 'The Authorization header must be `Bearer <key>`.');
+    if (opts.secured) throw await refused(ctx, opts, 'The Authorization header must be `Bearer <key>`.');
     return;
   }
   const principal = await accounts.authenticate(match[1]!);
   if (!principal) {
-    if (opts.secured) throw refused(ctx, opts, 'The API key is not valid: unknown or revoked.');
+    if (opts.secured) throw await refused(ctx, opts, 'The API key is not valid: unknown or revoked.');
     return;
   }
   state.account = { id: principal.accountId, scopes: principal.scopes, keyId: principal.keyId };

@@ -1,42 +1,93 @@
 import type Koa from 'koa';
+import type { Db } from '../db/knex.js';
+import { pruneBuckets, takeToken } from '../accounts/rate-buckets.js';
 import { RateLimitedError } from './errors.js';
 import type { LavendlyState } from './context.js';
 
-interface Bucket {
-  tokens: number;
-  updated: number;
+/** The outcome of one take, with the numbers for the RateLimit headers. */
+export interface Take {
+  allowed: boolean;
+  remaining: number;
+  resetS: number;
+  retryAfterS: number;
 }
 
 /**
- * Token buckets per API key, in process memory: `perMinute` tokens of capacity, refilled
- * continuously at `perMinute / 60` per second. Several server processes each hold their own
- * buckets, so the effective limit is per process.
+ * A token bucket per subject (an API key, a client address): `perMinute` tokens of capacity,
+ * refilled continuously at `perMinute / 60` per second. `perMinute <= 0` turns the limit off.
  */
-export class RateLimiter {
-  private buckets = new Map<string, Bucket>();
+export interface RateLimiter {
+  readonly perMinute: number;
+  take(subject: string): Promise<Take>;
+}
+
+/** The header numbers from the tokens left after a take. */
+function outcome(allowed: boolean, tokens: number, perMinute: number): Take {
+  const perMs = perMinute / 60_000;
+  return {
+    allowed,
+    remaining: Math.max(0, Math.floor(tokens)),
+    resetS: Math.ceil((perMinute - tokens) / perMs / 1000),
+    retryAfterS: allowed ? 0 : Math.max(1, Math.ceil((1 - tokens) / perMs / 1000)),
+  };
+}
+
+/**
+ * Buckets in the database (src/accounts/rate-buckets.ts): every process on the database shares
+ * them, so N API processes allow the limit once. One upsert per take. Buckets that have refilled
+ * are deleted at most once a minute per process, after a take.
+ */
+export class SharedRateLimiter implements RateLimiter {
+  private lastPrune: number;
+
+  constructor(
+    private readonly db: Db,
+    /** Which limit this is, e.g. 'api_key' (the rows of different limits never mix). */
+    private readonly bucket: string,
+    readonly perMinute: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.lastPrune = now();
+  }
+
+  async take(subject: string): Promise<Take> {
+    const now = this.now();
+    const spec = { bucket: this.bucket, capacity: this.perMinute, perMs: this.perMinute / 60_000 };
+    const r = await takeToken(this.db, spec, subject, now);
+    if (now - this.lastPrune >= 60_000) {
+      this.lastPrune = now;
+      // Not awaited: the request need not wait, and a failure only leaves rows for the next prune.
+      pruneBuckets(this.db, now).catch(() => {});
+    }
+    return outcome(r.taken, r.tokens, this.perMinute);
+  }
+}
+
+/**
+ * Buckets in this process's memory: what every process used before the limits were shared (N
+ * processes allowed N times the limit). Kept as the baseline of bench/rate-limit.ts.
+ */
+export class MemoryRateLimiter implements RateLimiter {
+  private buckets = new Map<string, { tokens: number; updated: number }>();
   private readonly ratePerMs: number;
 
   constructor(readonly perMinute: number, private readonly now: () => number = Date.now) {
     this.ratePerMs = perMinute / 60_000;
   }
 
-  /** Takes one token; answers whether it was there and the numbers for the headers. */
-  take(id: string): { allowed: boolean; remaining: number; resetS: number; retryAfterS: number } {
+  async take(subject: string): Promise<Take> {
     const now = this.now();
-    let b = this.buckets.get(id);
+    let b = this.buckets.get(subject);
     if (!b) {
       if (this.buckets.size > 50_000) this.prune(now);
       b = { tokens: this.perMinute, updated: now };
-      this.buckets.set(id, b);
+      this.buckets.set(subject, b);
     }
     b.tokens = Math.min(this.perMinute, b.tokens + (now - b.updated) * this.ratePerMs);
     b.updated = now;
     const allowed = b.tokens >= 1;
     if (allowed) b.tokens -= 1;
-    const remaining = Math.floor(b.tokens);
-    const resetS = Math.ceil((this.perMinute - b.tokens) / this.ratePerMs / 1000);
-    const retryAfterS = allowed ? 0 : Math.max(1, Math.ceil((1 - b.tokens) / this.ratePerMs / 1000));
-    return { allowed, remaining, resetS, retryAfterS };
+    return outcome(allowed, b.tokens, this.perMinute);
   }
 
   /** Forgets full buckets (they are indistinguishable from new ones). */
@@ -48,10 +99,10 @@ export class RateLimiter {
 }
 
 /** Limits per API key; requests without an authenticated key are not limited here. Throws 429. */
-export function applyRateLimit(ctx: Koa.Context, limiter: RateLimiter): void {
+export async function applyRateLimit(ctx: Koa.Context, limiter: RateLimiter): Promise<void> {
   const account = (ctx.state as LavendlyState).account;
   if (!account || limiter.perMinute <= 0) return;
-  const r = limiter.take(account.keyId);
+  const r = await limiter.take(account.keyId);
   const headers = {
     'RateLimit-Limit': String(limiter.perMinute),
     'RateLimit-Remaining': String(r.remaining),

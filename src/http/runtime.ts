@@ -9,7 +9,7 @@ import { buildAppContext, type AppContext, type LavendlyState, type Services } f
 import { toIssue, ValidationError, type ValidationIssue, type ValidationLocation } from './errors.js';
 import { idempotency, IdempotencyStore } from './idempotency.js';
 import type { HandlerResult, OperationMeta, OperationValidators, SchemaLike } from './operation.js';
-import { applyRateLimit, RateLimiter } from './rate-limit.js';
+import { applyRateLimit, SharedRateLimiter, type RateLimiter } from './rate-limit.js';
 import { unstorableText } from './text.js';
 
 export interface RuntimeDeps {
@@ -41,8 +41,9 @@ export class Runtime {
   private readonly jsonLimit: number;
 
   constructor(private readonly deps: RuntimeDeps) {
-    this.limiter = new RateLimiter(deps.config.rateLimitPerMinute);
-    this.authFailures = new RateLimiter(deps.config.authFailuresPerMinute);
+    // Both kept in the database, so every API process on it spends from the same buckets.
+    this.limiter = new SharedRateLimiter(deps.db, 'api_key', deps.config.rateLimitPerMinute);
+    this.authFailures = new SharedRateLimiter(deps.db, 'auth_failure', deps.config.authFailuresPerMinute);
     this.idempotencyStore = new IdempotencyStore(deps.db, { windowS: deps.config.idempotencyWindowS, leaseS: deps.config.idempotencyLeaseS });
     this.jsonLimit = deps.jsonBodyLimit ?? DEFAULT_JSON_LIMIT;
   }
@@ -73,7 +74,7 @@ export class Runtime {
     return async (ctx) => {
       (ctx.state as LavendlyState).operationId = meta.operationId;
       await authenticateRequest(ctx, accounts, authOpts);
-      applyRateLimit(ctx, limiter);
+      await applyRateLimit(ctx, limiter);
       await readBody(ctx, meta, jsonLimit);
       if (idempotent) await idempotent(ctx, () => serve(ctx));
       else await serve(ctx);

@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDb, type Db } from '../../src/db/knex.js';
+import { pruneBuckets, takeToken } from '../../src/accounts/rate-buckets.js';
+import { SharedRateLimiter } from '../../src/http/rate-limit.js';
+import { freshDb, testDatabases, type FreshDb } from '../helpers/db.js';
+
+describe.each(testDatabases())('token buckets in the database (%s)', (kind) => {
+  let fresh: FreshDb;
+  let other: Db;
+  beforeAll(async () => {
+    fresh = await freshDb(kind);
+    // A second pool on the same database: the other process's connections.
+    other = createDb({ databaseUrl: fresh.databaseUrl, dataDir: fresh.dataDir, pgSchema: fresh.pgSchema });
+  });
+  afterAll(async () => {
+    await other.destroy();
+    await fresh.close();
+  });
+
+  it('spends the capacity, refuses, then refills at perMinute / 60 per second', async () => {
+    let now = 1_000_000;
+    const limiter = new SharedRateLimiter(fresh.db, 'test', 3, () => now);
+    const first = await limiter.take('k1');
+    expect(first).toMatchObject({ allowed: true, remaining: 2 });
+    expect((await limiter.take('k1')).allowed).toBe(true);
+    expect((await limiter.take('k1')).allowed).toBe(true);
+    const refused = await limiter.take('k1');
+    expect(refused).toMatchObject({ allowed: false, remaining: 0 });
+    // 3 per minute: one token every 20 s.
+    expect(refused.retryAfterS).toBe(20);
+    // Another subject and another bucket name have their own rows.
+    expect((await limiter.take('k2')).allowed).toBe(true);
+    expect((await new SharedRateLimiter(fresh.db, 'other', 3, () => now).take('k1')).allowed).toBe(true);
+    now += 19_000;
+    expect((await limiter.take('k1')).allowed).toBe(false);
+    now += 1_000;
+    expect((await limiter.take('k1')).allowed).toBe(true);
+    expect((await limiter.take('k1')).allowed).toBe(false);
+    // A long pause refills to the capacity, not beyond.
+    now += 3_600_000;
+    const taken = [];
+    for (let i = 0; i < 5; i++) taken.push((await limiter.take('k1')).allowed);
+    expect(taken).toEqual([true, true, true, false, false]);
+  });
+
+  it('concurrent takes from two pools never spend one token twice', async () => {
+    const spec = { bucket: 'race', capacity: 25, perMs: 25 / 60_000 };
+    const now = 5_000_000;
+    const takes = Array.from({ length: 80 }, (_, i) => takeToken(i % 2 ? other : fresh.db, spec, 'shared', now));
+    const results = await Promise.all(takes);
+    expect(results.filter((r) => r.taken)).toHaveLength(25);
+  });
+
+  it('a clock behind the last take refills nothing and does not move the row back', async () => {
+    const spec = { bucket: 'skew', capacity: 2, perMs: 2 / 60_000 };
+    expect((await takeToken(fresh.db, spec, 's', 10_000_000)).taken).toBe(true);
+    expect((await takeToken(fresh.db, spec, 's', 10_000_000)).taken).toBe(true);
+    // A process whose clock is a minute behind: no refill, and the row keeps the later time.
+    expect((await takeToken(other, spec, 's', 9_940_000)).taken).toBe(false);
+    expect((await takeToken(fresh.db, spec, 's', 10_000_000)).taken).toBe(false);
+    const row = await fresh.db('rate_limit_buckets').where({ bucket: 'skew', subject: 's' }).first();
+    expect(Number(row.updated_ms)).toBe(10_000_000);
+  });
+
+  it('prunes only buckets that have refilled', async () => {
+    const spec = { bucket: 'prune', capacity: 60, perMs: 60 / 60_000 };
+    await takeToken(fresh.db, spec, 'old', 20_000_000);
+    await takeToken(fresh.db, spec, 'recent', 20_000_500);
+    // 'old' lacked one token at 20_000_000 and refills in 1 s; 'recent' refills at 20_001_500.
+    await pruneBuckets(fresh.db, 20_001_000);
+    const left = await fresh.db('rate_limit_buckets').where({ bucket: 'prune' }).pluck('subject');
+    expect(left).toEqual(['recent']);
+  });
+});
