@@ -4,7 +4,7 @@
  */
 import type { GenerateHandlers } from '../generated/handlers.gen.js';
 import type * as T from '../generated/types.gen.js';
-import type { AppContext } from '../src/http/context.js';
+import { apiKeyIdOf, type AppContext } from '../src/http/context.js';
 import { estimateCost, generationOf, generationStatus, startGeneration } from '../src/generation/index.js';
 
 export const generateHandlers = {
@@ -18,6 +18,7 @@ export const generateHandlers = {
   async generate_scene(input, ctx) {
     const { generation, scenes } = await startGeneration(ctx.db, generationOf(ctx.services).settings, {
       accountId: ctx.account.id,
+      keyId: apiKeyIdOf(ctx.account),
       workflowId: input.path.id,
       nodeId: input.body?.node_id,
       rerollHint: input.body?.reroll_hint,

@@ -5,7 +5,8 @@
  */
 import type { LedgerHandlers } from '../generated/handlers.gen.js';
 import type * as T from '../generated/types.gen.js';
-import type { AppContext } from '../src/http/context.js';
+import { apiKeyIdOf, type AppContext } from '../src/http/context.js';
+import { lockLiveKey } from '../src/accounts/accounts.js';
 import { ConflictError } from '../src/http/errors.js';
 import { sceneByReservation } from '../src/generation/index.js';
 import {
@@ -71,6 +72,7 @@ export const ledgerHandlers = {
     const accountId = ctx.account.id;
     const { amount, reason, expires_in_s, metadata } = input.body;
     const reservation = await ctx.db.transaction(async (trx) => {
+      await lockLiveKey(trx, apiKeyIdOf(ctx.account));
       const before = await getBalance(trx, accountId);
       const r = await reserve(trx, accountId, amount, { reason, expiresInS: expires_in_s ?? 3600, metadata });
       await emitBalanceLowIfCrossed(trx, { accountId, availableBefore: before.available, availableAfter: before.available - amount });

@@ -5,7 +5,7 @@
 import type { RendersHandlers } from '../generated/handlers.gen.js';
 import type * as T from '../generated/types.gen.js';
 import { generationOf } from '../src/generation/index.js';
-import type { AppContext } from '../src/http/context.js';
+import { apiKeyIdOf, type AppContext } from '../src/http/context.js';
 import { ApiError } from '../src/http/errors.js';
 import {
   cancelRender, findRender, listRenderRows, moneyFor, moneyOf, startRender,
@@ -47,7 +47,7 @@ async function viewPage(ctx: AppContext, page: { data: RenderRow[]; next_cursor:
 export const rendersHandlers = {
   async create_render(input, ctx) {
     const render = await startRender(ctx.db, generationOf(ctx.services).settings, {
-      accountId: ctx.account.id, workflowId: input.path.id, label: input.body?.label ?? null,
+      accountId: ctx.account.id, keyId: apiKeyIdOf(ctx.account), workflowId: input.path.id, label: input.body?.label ?? null,
     });
     return { status: 202, body: await viewOne(ctx, render), headers: { Location: `/workflows/${render.workflow_id}/renders/${render.id}` } };
   },

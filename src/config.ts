@@ -22,6 +22,12 @@ export interface Config {
   rateLimitPerMinute: number;
   /** Requests that fail authentication, per client address per minute, before they answer 429. */
   authFailuresPerMinute: number;
+  /**
+   * Reverse proxies in front of the server (LAVENDLY_TRUST_PROXY, default 0). With N > 0 the
+   * client address is taken from X-Forwarded-For: the Nth entry from the right, the one the
+   * outermost trusted proxy wrote. With 0 the header is ignored (any client could forge it).
+   */
+  trustProxy: number;
   /** Connection and request limits of the HTTP server (src/http/server-limits.ts). */
   headersTimeoutS: number;
   requestTimeoutS: number;
@@ -252,6 +258,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     idempotencyLeaseS: positive(env, 'LAVENDLY_IDEMPOTENCY_LEASE_S', 30),
     rateLimitPerMinute: integerSetting('LAVENDLY_RATE_LIMIT_PER_MINUTE', env.LAVENDLY_RATE_LIMIT_PER_MINUTE, 600, 0),
     authFailuresPerMinute: positive(env, 'LAVENDLY_AUTH_FAILURES_PER_MINUTE', 30),
+    trustProxy: integerSetting('LAVENDLY_TRUST_PROXY', env.LAVENDLY_TRUST_PROXY, 0, 0, 32),
     headersTimeoutS: positive(env, 'LAVENDLY_HEADERS_TIMEOUT_S', 10),
     requestTimeoutS: positive(env, 'LAVENDLY_REQUEST_TIMEOUT_S', 900),
     bodyIdleTimeoutS: positive(env, 'LAVENDLY_BODY_IDLE_TIMEOUT_S', 30),

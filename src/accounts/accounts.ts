@@ -1,5 +1,7 @@
+import type { Knex } from 'knex';
 import type { Db } from '../db/knex.js';
-import { nowIso } from '../db/knex.js';
+import { dbKind, nowIso } from '../db/knex.js';
+import { UnauthorizedError } from '../http/errors.js';
 import { newId } from '../util/ids.js';
 import {
   generateApiKey, hashApiKey, isWellFormedKey, parseScopes, scopesFromColumn, scopesToColumn, type Scope,
@@ -97,6 +99,21 @@ export async function revokeApiKey(db: Db, keyId: string): Promise<boolean> {
   if (!found) return false;
   await db('api_keys').where({ id: keyId }).whereNull('revoked_at').update({ revoked_at: nowIso() });
   return true;
+}
+
+/**
+ * Called first inside a transaction that is about to spend credits for a request made with
+ * `keyId`: throws 401 if the key has been revoked (the request may have authenticated just
+ * before), and otherwise keeps the key live until the transaction ends. On PostgreSQL the row is
+ * held FOR SHARE, so a revocation's UPDATE waits for this transaction; on SQLite the transaction
+ * already holds the write lock. Either way, once `revokeApiKey` returns, no reservation made with
+ * the key can still commit. A null key (a console session, or work the system starts itself) is not checked.
+ */
+export async function lockLiveKey(trx: Knex.Transaction, keyId: string | null): Promise<void> {
+  if (keyId === null) return;
+  const q = trx('api_keys').where({ id: keyId }).whereNull('revoked_at').first('id');
+  const row = await (dbKind(trx) === 'postgres' ? q.forShare() : q);
+  if (!row) throw new UnauthorizedError('The API key is not valid: unknown or revoked.');
 }
 
 /** The principal behind a key, or null when the key is unknown, malformed or revoked. */

@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { Db } from '../db/knex.js';
 import { dbKind } from '../db/knex.js';
 
@@ -7,6 +8,10 @@ import { dbKind } from '../db/knex.js';
  * the time since its last take, takes a token if a whole one is there, and returns what it did.
  * The row lock the upsert holds makes concurrent takes from any process queue up on the row, so
  * no two of them can spend the same token.
+ *
+ * A take for an API key's bucket can also report whether the key is still live, from the same
+ * statement: every request then sees a revocation made by any process at once, at no extra
+ * round trip (src/http/auth.ts).
  *
  * Time comes from the calling process's clock. A clock behind the row's time refills nothing
  * (elapsed time is clamped at 0) and the row's time never moves backwards, so skewed clocks can
@@ -27,6 +32,8 @@ export interface TakeResult {
   taken: boolean;
   /** Tokens left after the take (fractional). */
   tokens: number;
+  /** With `liveKeyId`: whether that key exists and is not revoked, as of this statement. */
+  keyLive?: boolean;
 }
 
 /** The refilled token count, in each dialect: `b` is the stored row, `excluded` this take. */
@@ -34,7 +41,7 @@ function refilled(min: string, max: string): string {
   return `${min}(excluded.capacity, b.tokens + ${max}(0, excluded.updated_ms - b.updated_ms) * excluded.per_ms)`;
 }
 
-function upsertSql(kind: 'sqlite' | 'postgres'): string {
+function upsertSql(kind: 'sqlite' | 'postgres', withKey: boolean): string {
   const r = kind === 'postgres' ? refilled('least', 'greatest') : refilled('min', 'max');
   const newest = kind === 'postgres' ? 'greatest' : 'max';
   return `insert into rate_limit_buckets as b (bucket, subject, capacity, per_ms, tokens, taken, updated_ms)
@@ -45,22 +52,31 @@ on conflict (bucket, subject) do update set
   capacity = excluded.capacity,
   per_ms = excluded.per_ms,
   updated_ms = ${newest}(b.updated_ms, excluded.updated_ms)
-returning tokens, taken`;
+returning tokens, taken${withKey ? ', (select count(*) from api_keys where id = ? and revoked_at is null) as key_live' : ''}`;
 }
 
-const SQL = { sqlite: upsertSql('sqlite'), postgres: upsertSql('postgres') };
+const SQL = {
+  sqlite: [upsertSql('sqlite', false), upsertSql('sqlite', true)],
+  postgres: [upsertSql('postgres', false), upsertSql('postgres', true)],
+};
 
-/** Takes one token from `subject`'s bucket; one statement, safe under any concurrency. */
-export async function takeToken(db: Db, spec: BucketSpec, subject: string, nowMs: number): Promise<TakeResult> {
+/**
+ * Takes one token from `subject`'s bucket; one statement, safe under any concurrency. With
+ * `liveKeyId` the same statement also answers whether that API key is live.
+ */
+export async function takeToken(db: Db, spec: BucketSpec, subject: string, nowMs: number, liveKeyId?: string): Promise<TakeResult> {
   const kind = dbKind(db);
   // A new bucket starts full, minus the token this take spends (when it holds a whole one).
   const first = spec.capacity >= 1;
-  const bindings = [spec.bucket, subject, spec.capacity, spec.perMs, first ? spec.capacity - 1 : spec.capacity, first ? 1 : 0, Math.floor(nowMs)];
-  const result = await db.raw(SQL[kind], bindings);
+  const bindings: unknown[] = [spec.bucket, subject, spec.capacity, spec.perMs, first ? spec.capacity - 1 : spec.capacity, first ? 1 : 0, Math.floor(nowMs)];
+  if (liveKeyId !== undefined) bindings.push(liveKeyId);
+  const result = await db.raw(SQL[kind][liveKeyId === undefined ? 0 : 1]!, bindings as Knex.RawBinding[]);
   const row = (kind === 'postgres' ? (result as { rows: unknown[] }).rows[0] : (result as unknown[])[0]) as
-    { tokens: number | string; taken: number | string | boolean } | undefined;
+    { tokens: number | string; taken: number | string; key_live?: number | string } | undefined;
   if (!row) throw new Error('rate limit: the bucket upsert returned no row');
-  return { taken: Number(row.taken) === 1, tokens: Number(row.tokens) };
+  const out: TakeResult = { taken: Number(row.taken) === 1, tokens: Number(row.tokens) };
+  if (liveKeyId !== undefined) out.keyLive = Number(row.key_live) > 0;
+  return out;
 }
 
 /**

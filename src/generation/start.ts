@@ -7,6 +7,7 @@
  * are written together. Either all of it exists or none: a 402 or 409 leaves nothing behind.
  */
 import type { Knex } from 'knex';
+import { lockLiveKey } from '../accounts/accounts.js';
 import { nowIso, type Db } from '../db/knex.js';
 import { ApiError, InsufficientCreditsError, NotFoundError } from '../http/errors.js';
 import { enqueue } from '../jobs/index.js';
@@ -92,6 +93,8 @@ export async function estimateCost(
 
 export interface StartGenerationInput {
   accountId: string;
+  /** The API key the request came with: it must still be live when the credits are reserved. */
+  keyId: string | null;
   workflowId: string;
   nodeId?: string;
   rerollHint?: string;
@@ -140,6 +143,7 @@ export async function startGeneration(db: Db, settings: GenerationSettings, inpu
 
 async function start(trx: Knex.Transaction, settings: GenerationSettings, input: StartGenerationInput): Promise<StartedGeneration> {
   const { accountId, workflowId } = input;
+  await lockLiveKey(trx, input.keyId);
   const workflow = await findWorkflow(trx, accountId, workflowId, { lock: true });
   const active = await activeGeneration(trx, workflowId);
   if (active) throw inProgress(workflowId, active.id);

@@ -62,6 +62,13 @@ export interface LavendlyApp extends Koa {
 export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
   const app = new Koa() as LavendlyApp;
   app.silent = true;
+  // Behind N trusted proxies, ctx.ip (failed-auth limits, access log) is the address the outermost
+  // of them saw: the last N entries of X-Forwarded-For are theirs, anything left of them the
+  // client's own claim.
+  if (deps.config.trustProxy > 0) {
+    app.proxy = true;
+    app.maxIpsCount = deps.config.trustProxy;
+  }
   app.on('error', (err) => deps.logger.warn({ err }, 'connection error'));
   const runtime = createRuntime(deps);
   const basePath = deps.basePath ?? '/v1';

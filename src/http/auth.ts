@@ -2,7 +2,7 @@ import type Koa from 'koa';
 import type { AccountsService } from '../accounts/service.js';
 import { ForbiddenError, RateLimitedError, UnauthorizedError } from './errors.js';
 import type { AccountRef, LavendlyState } from './context.js';
-import type { RateLimiter } from './rate-limit.js';
+import { takeKeyToken, type RateLimiter } from './rate-limit.js';
 
 export interface AuthOptions {
   secured: boolean;
@@ -19,6 +19,12 @@ export interface AuthOptions {
    * (src/http/console/session-auth.ts); it may throw 403 `csrf_failed`.
    */
   session?: (ctx: Koa.Context) => Promise<AccountRef | null>;
+  /**
+   * Requests per API key (429 once the key's bucket is empty). The shared limiter's statement
+   * also says whether the key is still live, so a key revoked by any process is refused by the
+   * next request here, although this process may still have it cached.
+   */
+  limit?: RateLimiter;
 }
 
 /** The 401 for a failed attempt, or a 429 when the client's address has failed too often. */
@@ -37,7 +43,9 @@ const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
 /**
  * Establishes the caller from `Authorization: Bearer <key>`. On secured operations a missing,
  * malformed, unknown or revoked key is a 401 and a missing scope a 403; on open operations a
- * valid key is noted and anything else ignored. Sets `ctx.state.account` (null when none).
+ * valid key is noted and anything else ignored. Sets `ctx.state.account` (null when none). With
+ * `opts.limit`, a request with a valid key also takes its rate-limit token (429 after the 401/403
+ * checks).
  */
 export async function authenticateRequest(ctx: Koa.Context, accounts: AccountsService, opts: AuthOptions): Promise<void> {
   const state = ctx.state as LavendlyState;
@@ -48,6 +56,11 @@ export async function authenticateRequest(ctx: Koa.Context, accounts: AccountsSe
     if (viaSession) {
       state.account = viaSession;
       if (opts.secured && opts.scopes.length) throw new ForbiddenError([...opts.scopes], 'A console session');
+      // A session has its own bucket, by user (its keyId); there is no API key to check.
+      if (opts.limit && opts.limit.perMinute > 0) {
+        const take = await takeKeyToken(ctx, opts.limit, viaSession.keyId, false);
+        if (take.refusal) throw take.refusal;
+      }
       return;
     }
     if (opts.secured) throw await refused(ctx, opts, 'This operation needs an API key: send `Authorization: Bearer <key>` (or sign in to the console).');
@@ -58,7 +71,18 @@ export async function authenticateRequest(ctx: Koa.Context, accounts: AccountsSe
     if (opts.secured) throw await refused(ctx, opts, 'The Authorization header must be `Bearer <key>`.');
     return;
   }
-  const principal = await accounts.authenticate(match[1]!);
+  const key = match[1]!;
+  const principal = await accounts.authenticate(key);
+  let limited = null;
+  if (principal && opts.limit && opts.limit.perMinute > 0) {
+    const take = await takeKeyToken(ctx, opts.limit, principal.keyId);
+    if (!take.keyLive) {
+      accounts.forget(key);
+      if (opts.secured) throw await refused(ctx, opts, 'The API key is not valid: unknown or revoked.');
+      return;
+    }
+    limited = take.refusal;
+  }
   if (!principal) {
     if (opts.secured) throw await refused(ctx, opts, 'The API key is not valid: unknown or revoked.');
     return;
@@ -68,6 +92,7 @@ export async function authenticateRequest(ctx: Koa.Context, accounts: AccountsSe
     const missing = opts.scopes.filter((s) => !principal.scopes.includes(s));
     if (missing.length) throw new ForbiddenError(missing);
   }
+  if (limited) throw limited;
 }
 
 /** `authenticateRequest` as a middleware. */

@@ -20,6 +20,11 @@ export interface AccountRef {
   userId?: string;
 }
 
+/** The API key a caller used, or null for a console session (credits spent are re-checked against it). */
+export function apiKeyIdOf(account: AccountRef): string | null {
+  return account.via === 'session' ? null : account.keyId;
+}
+
 /**
  * Which implementation backs each capability ('local' = the built-in ffmpeg providers), as
  * get_status reports it. A capability nobody wired is reported as 'none'.

@@ -2,7 +2,6 @@ import type Koa from 'koa';
 import type { Db } from '../db/knex.js';
 import { pruneBuckets, takeToken } from '../accounts/rate-buckets.js';
 import { RateLimitedError } from './errors.js';
-import type { LavendlyState } from './context.js';
 
 /** The outcome of one take, with the numbers for the RateLimit headers. */
 export interface Take {
@@ -10,6 +9,8 @@ export interface Take {
   remaining: number;
   resetS: number;
   retryAfterS: number;
+  /** Asked for with `liveKeyId`: whether that API key was live when the token was taken. */
+  keyLive?: boolean;
 }
 
 /**
@@ -18,14 +19,16 @@ export interface Take {
  */
 export interface RateLimiter {
   readonly perMinute: number;
-  take(subject: string): Promise<Take>;
+  /** `liveKeyId`: also report whether that key is live, if this limiter can (the shared one can). */
+  take(subject: string, liveKeyId?: string): Promise<Take>;
 }
 
 /** The header numbers from the tokens left after a take. */
-function outcome(allowed: boolean, tokens: number, perMinute: number): Take {
+function outcome(allowed: boolean, tokens: number, perMinute: number, keyLive?: boolean): Take {
   const perMs = perMinute / 60_000;
   return {
     allowed,
+    keyLive,
     remaining: Math.max(0, Math.floor(tokens)),
     resetS: Math.ceil((perMinute - tokens) / perMs / 1000),
     retryAfterS: allowed ? 0 : Math.max(1, Math.ceil((1 - tokens) / perMs / 1000)),
@@ -50,16 +53,16 @@ export class SharedRateLimiter implements RateLimiter {
     this.lastPrune = now();
   }
 
-  async take(subject: string): Promise<Take> {
+  async take(subject: string, liveKeyId?: string): Promise<Take> {
     const now = this.now();
     const spec = { bucket: this.bucket, capacity: this.perMinute, perMs: this.perMinute / 60_000 };
-    const r = await takeToken(this.db, spec, subject, now);
+    const r = await takeToken(this.db, spec, subject, now, liveKeyId);
     if (now - this.lastPrune >= 60_000) {
       this.lastPrune = now;
       // Not awaited: the request need not wait, and a failure only leaves rows for the next prune.
       pruneBuckets(this.db, now).catch(() => {});
     }
-    return outcome(r.taken, r.tokens, this.perMinute);
+    return outcome(r.taken, r.tokens, this.perMinute, r.keyLive);
   }
 }
 
@@ -98,16 +101,22 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 }
 
-/** Limits per API key; requests without an authenticated key are not limited here. Throws 429. */
-export async function applyRateLimit(ctx: Koa.Context, limiter: RateLimiter): Promise<void> {
-  const account = (ctx.state as LavendlyState).account;
-  if (!account || limiter.perMinute <= 0) return;
-  const r = await limiter.take(account.keyId);
+/**
+ * Takes the request's token from its caller's bucket (an API key's id, or a console session's
+ * `user:` id) and sets the RateLimit headers. With `checkKey` (an API key) also answers whether the
+ * key is still live (false: revoked since it was cached). `refusal` is the 429 to throw once the
+ * caller has settled authentication, or null when a token was there.
+ */
+export async function takeKeyToken(
+  ctx: Koa.Context, limiter: RateLimiter, keyId: string, checkKey = true,
+): Promise<{ keyLive: boolean; refusal: RateLimitedError | null }> {
+  const r = await limiter.take(keyId, checkKey ? keyId : undefined);
+  if (r.keyLive === false) return { keyLive: false, refusal: null };
   const headers = {
     'RateLimit-Limit': String(limiter.perMinute),
     'RateLimit-Remaining': String(r.remaining),
     'RateLimit-Reset': String(r.resetS),
   };
   ctx.set(headers);
-  if (!r.allowed) throw new RateLimitedError(r.retryAfterS, headers);
+  return { keyLive: true, refusal: r.allowed ? null : new RateLimitedError(r.retryAfterS, headers) };
 }

@@ -9,7 +9,7 @@ import { buildAppContext, type AppContext, type LavendlyState, type Services } f
 import { toIssue, ValidationError, type ValidationIssue, type ValidationLocation } from './errors.js';
 import { idempotency, IdempotencyStore } from './idempotency.js';
 import type { HandlerResult, OperationMeta, OperationValidators, SchemaLike } from './operation.js';
-import { applyRateLimit, SharedRateLimiter, type RateLimiter } from './rate-limit.js';
+import { SharedRateLimiter, type RateLimiter } from './rate-limit.js';
 import { unstorableText } from './text.js';
 
 export interface RuntimeDeps {
@@ -50,7 +50,7 @@ export class Runtime {
 
   /**
    * The one middleware serving an operation, built once at mount time. Per request, in order:
-   * operation id (for the access log), auth, rate limit, the body reader, idempotency when the
+   * operation id (for the access log), auth with the rate limit, the body reader, idempotency when the
    * operation is idempotent, then parse, handler and send. One Koa layer per operation instead of
    * a chain: each layer costs a promise and a closure per request.
    */
@@ -61,10 +61,9 @@ export class Runtime {
     const consoleAuth = this.deps.services.consoleAuth;
     const publicBaseUrl = this.deps.config.publicBaseUrl;
     const authOpts = {
-      secured: meta.secured, scopes: [...meta.scopes], failures: this.authFailures,
+      secured: meta.secured, scopes: [...meta.scopes], failures: this.authFailures, limit: this.limiter,
       ...(consoleAuth ? { session: (ctx: Koa.Context) => sessionCaller(ctx, consoleAuth, publicBaseUrl) } : {}),
     };
-    const limiter = this.limiter;
     const jsonLimit = this.jsonLimit;
     const serve = async (ctx: Koa.Context): Promise<void> => {
       const input = this.parse(ctx, v) as I;
@@ -73,8 +72,8 @@ export class Runtime {
     const idempotent = meta.idempotent ? idempotency(this.idempotencyStore, meta.operationId, this.deps.logger) : null;
     return async (ctx) => {
       (ctx.state as LavendlyState).operationId = meta.operationId;
+      // Auth, and the key's rate-limit token with the check that the key is still live.
       await authenticateRequest(ctx, accounts, authOpts);
-      await applyRateLimit(ctx, limiter);
       await readBody(ctx, meta, jsonLimit);
       if (idempotent) await idempotent(ctx, () => serve(ctx));
       else await serve(ctx);

@@ -14,7 +14,8 @@ export interface ServiceDeps {
   config: Config;
   db: Db;
   logger: Logger;
-  /** How long a key lookup is cached (ms); 0 disables. Default: env LAVENDLY_AUTH_CACHE_MS or 5000. */
+  /** How long a key lookup is cached (ms); 0 disables. Default: env LAVENDLY_AUTH_CACHE_MS or 500
+   *  (revocation must reach every process within a second). */
   authCacheTtlMs?: number;
 }
 
@@ -28,7 +29,7 @@ const creditGranter: CreditGranter = async (db, accountId, credits, reason) => {
  * wiring adds itself here (ledger, jobs, storage, media providers, publishing ...).
  */
 export async function createServices(deps: ServiceDeps): Promise<Services> {
-  const authCacheTtlMs = deps.authCacheTtlMs ?? Number(process.env.LAVENDLY_AUTH_CACHE_MS ?? 5_000);
+  const authCacheTtlMs = deps.authCacheTtlMs ?? Number(process.env.LAVENDLY_AUTH_CACHE_MS ?? 500);
   const secret = await loadSigningSecret(deps.config);
   // Generation (src/generation): prices, clip size and media providers from the environment.
   const generation = createGenerationService(process.env, deps.config.models);

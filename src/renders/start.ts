@@ -26,6 +26,8 @@ export interface RenderJobPayload {
 
 export interface StartRenderInput {
   accountId: string;
+  /** The request's API key, checked live where generation reserves the clips' credits. */
+  keyId: string | null;
   workflowId: string;
   label?: string | null;
 }
@@ -76,7 +78,7 @@ async function start(trx: Knex.Transaction, settings: GenerationSettings, input:
   if (reusable.size < layout.scenes.length) {
     // Exactly the scenes without a clip: generation's own price, reservations and jobs (402 /
     // 409 generation_in_progress come from there). A savepoint inside this transaction.
-    const started = await startGeneration(trx, settings, { accountId, workflowId });
+    const started = await startGeneration(trx, settings, { accountId, keyId: input.keyId, workflowId });
     generationId = started.generation.id;
     const made = new Set(started.scenes.map((s) => s.node_id));
     const unplanned = plan.clips.filter((c) => c.clip_key === null && !made.has(c.node_id));
