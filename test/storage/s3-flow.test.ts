@@ -1,0 +1,162 @@
+/**
+ * The whole media path on the S3 driver, against a real s3rver: upload an image (proxied through
+ * the API, checked, then put in the bucket), create a workflow whose first shot starts from it,
+ * generate with the local providers (ffmpeg), review a frame, render, delete. Every link is a
+ * presigned GET to the store answering the stored object's bytes, and the server's data dir
+ * never holds a media file (only scratch, emptied after each job).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { buffer } from 'node:stream/consumers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Worker } from '../../src/jobs/index.js';
+import { LocalImageProvider, probeMedia } from '../../src/media/index.js';
+import { assertInvariants } from '../../src/ledger/index.js';
+import type { Storage } from '../../src/storage/index.js';
+import { testDatabases } from '../helpers/db.js';
+import { startS3, type TestS3 } from '../helpers/s3.js';
+import { call, startTestServer, type TestServer } from '../helpers/server.js';
+import { local, startRender, startWorker, upload, useSmallClips, waitForRender } from '../renders/helpers.js';
+import { generate, waitForGeneration } from '../generation/helpers.js';
+import { makeTempDir } from '../media/helpers.js';
+
+/** Every regular file under `dir`, relative. */
+function filesUnder(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => path.relative(dir, path.join(d.parentPath, d.name)));
+}
+
+/** The key a presigned link names (`/<bucket>/<key>`). */
+function keyOf(s3: TestS3, url: string): string {
+  const u = new URL(url);
+  expect(`${u.origin}`).toBe(s3.endpoint);
+  expect(u.pathname.startsWith(`/${s3.bucket}/`), url).toBe(true);
+  return u.pathname.slice(s3.bucket.length + 2).split('/').map(decodeURIComponent).join('/');
+}
+
+/** GETs a link and checks it answers 200 with exactly the stored object's bytes; returns them. */
+async function sameAsStored(s3: TestS3, storage: Storage, url: string): Promise<Buffer> {
+  const res = await fetch(url);
+  expect(res.status, url).toBe(200);
+  const got = Buffer.from(await res.arrayBuffer());
+  const stored = await buffer(await storage.read(keyOf(s3, url)));
+  expect(got.length).toBeGreaterThan(0);
+  expect(got.equals(stored), url).toBe(true);
+  return got;
+}
+
+describe.each(testDatabases())('media on the S3 driver (%s)', (kind) => {
+  let s3: TestS3;
+  let s: TestServer;
+  let worker: Worker;
+  let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+  let a: { id: string; key: string };
+  let image: any;
+  let wf: { id: string; scenes: { node_id: string }[] };
+  let renderUrl: string;
+
+  beforeAll(async () => {
+    s3 = await startS3();
+    s = await startTestServer(kind, { config: { storage: s3.storage } });
+    expect(s.services.storage.driver).toBe('s3');
+    const g = useSmallClips(s);
+    worker = startWorker(s, g.providers);
+    tmp = await makeTempDir(`s3-flow-${kind}`);
+    a = await s.account({ credits: 100 });
+  }, 60_000);
+
+  afterAll(async () => {
+    await worker?.stop({ abortAfterMs: 1000 });
+    await s?.close();
+    await s3?.close();
+    await tmp?.cleanup();
+  });
+
+  it('uploads an image through the API into the bucket; its link is a presigned GET of those bytes', async () => {
+    const file = tmp.file('lantern.png');
+    await new LocalImageProvider().generateImage({ prompt: 'A paper lantern', width: 400, height: 300, outPath: file });
+    image = await upload(s, a.key, file, 'image');
+    expect(image).toMatchObject({ kind: 'image', content_type: 'image/png', width: 400, height: 300 });
+    const got = await sameAsStored(s3, s.services.storage, image.url);
+    expect(got.equals(fs.readFileSync(file))).toBe(true);
+  });
+
+  it('refuses a wrong file without leaving anything in the bucket or on disk', async () => {
+    const objects = () => filesUnder(path.join(s3.directory, s3.bucket, a.id)).length;
+    const count = objects();
+    const slot = await call(`${s.base}/uploads`, { key: a.key, body: { kind: 'image', filename: 'notes.png' } });
+    expect(slot.status, slot.text).toBe(201);
+    const put = await fetch(local(s, slot.json.upload_url), {
+      method: 'PUT', body: 'this is text, not a picture '.repeat(20), headers: { 'content-type': 'application/octet-stream' },
+    });
+    expect(put.status).toBe(415);
+    expect(objects()).toBe(count);
+    expect(filesUnder(path.join(s.fresh.dataDir, 'files'))).toEqual([]);
+  });
+
+  it('generates clips and stills into the bucket (one shot animating the upload); links answer the stored bytes', async () => {
+    const r = await call(`${s.base}/workflows`, {
+      key: a.key,
+      body: { name: 'Lantern', shots: [{ prompt: 'The lantern floats away', image_asset_id: image.id, duration_s: 1 }, { prompt: 'Night falls on the river', duration_s: 1 }] },
+    });
+    expect(r.status, r.text).toBe(201);
+    wf = r.json;
+    expect((await generate(s, a.key, wf.id, {})).status).toBe(202);
+    const st = await waitForGeneration(s, a.key, wf.id, 120_000);
+    expect(st.status, JSON.stringify(st)).toBe('succeeded');
+    // The first still is the uploaded image itself; the second was drawn by the local provider.
+    expect(keyOf(s3, st.scenes[0].image_url)).toBe(keyOf(s3, image.url));
+    for (const scene of st.scenes) {
+      await sameAsStored(s3, s.services.storage, scene.image_url);
+      const clip = await sameAsStored(s3, s.services.storage, scene.clip_url);
+      const local = tmp.file(`clip-${scene.node_id}.mp4`);
+      fs.writeFileSync(local, clip);
+      const probe = await probeMedia(local);
+      expect([probe.width, probe.height, probe.hasAudio]).toEqual([320, 180, true]);
+    }
+    // get_workflow hands out the same kind of links.
+    const got = await call(`${s.base}/workflows/${wf.id}`, { key: a.key });
+    expect(got.status).toBe(200);
+    for (const scene of got.json.scenes) await sameAsStored(s3, s.services.storage, scene.clip_url);
+    expect(filesUnder(path.join(s.fresh.dataDir, 'files'))).toEqual([]);
+  });
+
+  it('extracts a review frame from a clip in the bucket and stores it there', async () => {
+    const frame = await call(`${s.base}/workflows/${wf.id}/scene-frame`, { key: a.key, body: { node_id: wf.scenes[1]!.node_id, at_s: 0.5 } });
+    expect(frame.status, frame.text).toBe(200);
+    const png = await sameAsStored(s3, s.services.storage, frame.json.url);
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    expect(filesUnder(path.join(s.fresh.dataDir, 'files'))).toEqual([]);
+  });
+
+  it('renders from the bucket into the bucket; the link serves the bytes, ranges included', async () => {
+    const r = await startRender(s, a.key, wf.id);
+    expect(r.status, r.text).toBe(202);
+    const done = await waitForRender(s, a.key, wf.id, r.json.id, 120_000);
+    expect(done.status, JSON.stringify(done)).toBe('succeeded');
+    expect(done.duration_s).toBeCloseTo(2, 1);
+    renderUrl = done.url;
+    const video = await sameAsStored(s3, s.services.storage, renderUrl);
+    const file = tmp.file('render.mp4');
+    fs.writeFileSync(file, video);
+    expect((await probeMedia(file)).durationS).toBeCloseTo(2, 1);
+    const part = await fetch(renderUrl, { headers: { Range: 'bytes=100-1123' } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toBe(`bytes 100-1123/${video.length}`);
+    expect(Buffer.from(await part.arrayBuffer()).equals(video.subarray(100, 1124))).toBe(true);
+    expect(filesUnder(path.join(s.fresh.dataDir, 'files'))).toEqual([]);
+    await assertInvariants(s.fresh.db);
+  });
+
+  it('deleting the workflow deletes its clips, stills, frames and renders from the bucket, not the upload', async () => {
+    const storage = s.services.storage;
+    const clipsPrefix = storage.keyFor(a.id, wf.id);
+    expect((await storage.list(clipsPrefix)).length).toBeGreaterThan(0);
+    const del = await call(`${s.base}/workflows/${wf.id}`, { method: 'DELETE', key: a.key });
+    expect(del.status, del.text).toBe(204);
+    expect(await storage.list(clipsPrefix)).toEqual([]);
+    expect(await storage.list(storage.keyFor(a.id, `frames/${wf.id}`))).toEqual([]);
+    expect((await fetch(renderUrl)).status).toBe(404);
+    await sameAsStored(s3, storage, image.url);
+  });
+});
