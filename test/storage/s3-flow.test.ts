@@ -9,14 +9,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Worker } from '../../src/jobs/index.js';
+import { fileURLToPath } from 'node:url';
+import { startJobWorker } from '../../src/cli/commands/worker.js';
+import { createLogger } from '../../src/http/logging.js';
+import type { RunningWorker } from '../../src/jobs/worker-main.js';
 import { LocalImageProvider, probeMedia } from '../../src/media/index.js';
 import { assertInvariants } from '../../src/ledger/index.js';
 import type { Storage } from '../../src/storage/index.js';
 import { testDatabases } from '../helpers/db.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
-import { local, startRender, startWorker, upload, useSmallClips, waitForRender } from '../renders/helpers.js';
+import { local, startRender, upload, useSmallClips, waitForRender } from '../renders/helpers.js';
 import { generate, waitForGeneration } from '../generation/helpers.js';
 import { makeTempDir } from '../media/helpers.js';
 
@@ -48,7 +51,7 @@ async function sameAsStored(s3: TestS3, storage: Storage, url: string): Promise<
 describe.each(testDatabases())('media on the S3 driver (%s)', (kind) => {
   let s3: TestS3;
   let s: TestServer;
-  let worker: Worker;
+  let worker: RunningWorker;
   let tmp: Awaited<ReturnType<typeof makeTempDir>>;
   let a: { id: string; key: string };
   let image: any;
@@ -59,8 +62,12 @@ describe.each(testDatabases())('media on the S3 driver (%s)', (kind) => {
     s3 = await startS3();
     s = await startTestServer(kind, { config: { storage: s3.storage } });
     expect(s.services.storage.driver).toBe('s3');
-    const g = useSmallClips(s);
-    worker = startWorker(s, g.providers);
+    // The worker as `lavendly worker` wires it (generation, renders, publishing), on the same store.
+    const generation = useSmallClips(s);
+    worker = await startJobWorker({
+      config: s.config, env: { ...process.env, LAVENDLY_WORKER_POLL_MS: '20' }, logger: createLogger({ level: 'silent' }),
+      db: s.fresh.db, storage: s.services.storage, generation,
+    });
     tmp = await makeTempDir(`s3-flow-${kind}`);
     a = await s.account({ credits: 100 });
   }, 60_000);
@@ -146,6 +153,26 @@ describe.each(testDatabases())('media on the S3 driver (%s)', (kind) => {
     expect(Buffer.from(await part.arrayBuffer()).equals(video.subarray(100, 1124))).toBe(true);
     expect(filesUnder(path.join(s.fresh.dataDir, 'files'))).toEqual([]);
     await assertInvariants(s.fresh.db);
+  });
+
+  it('publishes the render from the bucket (the worker fetches it to scratch for the platform)', async () => {
+    const admin = await s.account({ scopes: ['admin'] });
+    const ch = await call(`${s.base}/channels`, { key: admin.key, body: { account_id: a.id, platform: 'local', name: 'Folder', credentials: {} } });
+    expect(ch.status, ch.text).toBe(201);
+    const pub = await call(`${s.base}/workflows/${wf.id}/publish`, { key: a.key, body: { channel_id: ch.json.id, title: 'Lantern' } });
+    expect(pub.status, pub.text).toBe(202);
+    let published: any = null;
+    const start = Date.now();
+    while (!published) {
+      const p = await call(`${s.base}/publications/${pub.json.id}`, { key: a.key });
+      expect(p.json.status, p.text).not.toBe('failed');
+      if (p.json.status === 'published') published = p.json;
+      else if (Date.now() - start > 60_000) throw new Error(`not published: ${p.text}`);
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+    const stored = await buffer(await s.services.storage.read(keyOf(s3, renderUrl)));
+    expect(fs.readFileSync(fileURLToPath(published.published_url)).equals(stored)).toBe(true);
+    expect(filesUnder(path.join(s.fresh.dataDir, 'files'))).toEqual([]);
   });
 
   it('deleting the workflow deletes its clips, stills, frames and renders from the bucket, not the upload', async () => {
