@@ -6,9 +6,12 @@
 import type { PublishHandlers } from '../generated/handlers.gen.js';
 import type * as T from '../generated/types.gen.js';
 import type { AppContext } from '../src/http/context.js';
-import { NotFoundError } from '../src/http/errors.js';
+import { ApiError, ConflictError, NotFoundError } from '../src/http/errors.js';
+import { requirePerson, requirePersonOrAdmin } from '../src/http/caller.js';
+import { channelCallbackUrl, oauthProvidersOf } from '../src/http/console/channel-callback.js';
 import {
-  cancelPublication, connectChannel, getPublication, listChannels, requestPublication,
+  beginChannelConnection, cancelPublication, ChannelBusyError, ChannelConnectError, connectChannel, disconnectChannel, getPublication,
+  listChannels, requestPublication,
   type Channel, type Publication, type SecretsOptions,
 } from '../src/publish/index.js';
 import { latestFinishedRender } from '../src/renders/index.js';
@@ -49,6 +52,34 @@ export const publishHandlers = {
   async list_channels(_input, ctx) {
     const list = await listChannels(ctx.db, ctx.account.id);
     return { status: 200, body: { connected: list.connected, data: list.data.map(channelView) } };
+  },
+
+  /** A person in the console only: the platform's consent page is theirs to click through. */
+  async start_channel_connection(input, ctx) {
+    const caller = ctx.account;
+    requirePerson(caller, 'Connecting a channel');
+    try {
+      const started = await beginChannelConnection(ctx.db, oauthProvidersOf(ctx.services)[input.body.platform], {
+        platform: input.body.platform, name: input.body.name ?? null, accountId: caller.id,
+        userId: caller.userId!, sessionId: caller.sessionId!, redirectUri: channelCallbackUrl(ctx.config),
+      });
+      return { status: 200, body: { authorize_url: started.authorizeUrl, expires_at: started.expiresAt } };
+    } catch (err) {
+      if (err instanceof ChannelConnectError && err.code === 'not_configured') throw new ApiError('not_implemented', err.message, { platform: input.body.platform });
+      throw err;
+    }
+  },
+
+  async disconnect_channel(input, ctx) {
+    requirePersonOrAdmin(ctx.account, 'Disconnecting a channel');
+    try {
+      await disconnectChannel(ctx.db, ctx.account.id, input.path.id, publishSecrets(ctx));
+    } catch (err) {
+      if (err instanceof ChannelBusyError) throw new ConflictError(err.message, { pending_publications: err.pending });
+      throw err;
+    }
+    ctx.logger.info({ request_id: ctx.requestId, channel_id: input.path.id }, 'channel disconnected');
+    return { status: 204 };
   },
 
   /** Admin only (x-scopes, enforced before this runs). The credentials go in sealed and never come back. */

@@ -12,6 +12,7 @@ import * as workflowVideoModel from './010_workflow_video_model.js';
 import * as jobTraceContext from './011_job_trace_context.js';
 import * as rateLimits from './012_rate_limits.js';
 import * as consoleUsers from './014_console_users.js';
+import * as oauth from './015_oauth.js';
 
 export interface Migration {
   up(db: Knex): Promise<void>;
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   '011_job_trace_context': jobTraceContext,
   '012_rate_limits': rateLimits,
   '014_console_users': consoleUsers,
+  '015_oauth': oauth,
 };

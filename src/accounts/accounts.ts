@@ -72,13 +72,13 @@ export async function createAccount(
   return { account, apiKey };
 }
 
-export async function createApiKey(db: Db, accountId: string, scopes: readonly string[] | string = []): Promise<CreatedApiKey> {
+export async function createApiKey(db: Db, accountId: string, scopes: readonly string[] | string = [], name: string | null = null): Promise<CreatedApiKey> {
   const account = await db('accounts').where({ id: accountId }).first('id');
   if (!account) throw new Error(`no account with id ${accountId}`);
-  return insertKey(db, accountId, parseScopes(scopes));
+  return insertKey(db, accountId, parseScopes(scopes), name);
 }
 
-async function insertKey(db: Db, accountId: string, scopes: Scope[]): Promise<CreatedApiKey> {
+async function insertKey(db: Db, accountId: string, scopes: Scope[], name: string | null = null): Promise<CreatedApiKey> {
   const { key, hash, prefix } = generateApiKey();
   const row = {
     id: newId('key'),
@@ -88,6 +88,7 @@ async function insertKey(db: Db, accountId: string, scopes: Scope[]): Promise<Cr
     scopes: scopesToColumn(scopes),
     created_at: nowIso(),
     revoked_at: null,
+    ...(name ? { name } : {}),
   };
   await db('api_keys').insert(row);
   return { id: row.id, account_id: accountId, prefix, scopes: [...scopes], created_at: row.created_at, revoked_at: null, key };

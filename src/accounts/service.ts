@@ -43,6 +43,11 @@ export class AccountsService {
     this.cache.delete(key);
   }
 
+  /** Drops every cached lookup (after a revocation made outside this service). */
+  forgetAll(): void {
+    this.cache.clear();
+  }
+
   async authenticate(key: string): Promise<KeyPrincipal | null> {
     if (this.cacheTtlMs <= 0) return findPrincipalByKey(this.db, key);
     const now = Date.now();

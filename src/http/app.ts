@@ -24,6 +24,7 @@ import { probes } from './probes.js';
 import { databaseHealth } from '../db/health.js';
 import { failureLog } from '../util/failure-log.js';
 import { consoleAuthRoutes } from './console/auth-routes.js';
+import { channelCallback } from './console/channel-callback.js';
 
 export interface AppDeps {
   config: Config;
@@ -102,6 +103,8 @@ export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
     docs.pages,
     // The console's sign-in, sign-out and session (src/http/console/auth-routes.ts).
     ...(deps.services.consoleAuth ? [consoleAuthRoutes({ auth: deps.services.consoleAuth, publicBaseUrl: deps.config.publicBaseUrl })] : []),
+    // Where YouTube/TikTok send the browser back when a channel is connected (OAuth, PKCE).
+    channelCallback(deps),
     // The web console (src/http/console-static.ts): its files at / and its pages' history fallback. Signed
     // file and upload links name the public URL, which the page may reach under another origin.
     consoleApp({ dir: deps.consoleDir, mediaOrigins: [new URL(deps.config.publicBaseUrl).origin] }),

@@ -25,6 +25,8 @@ export interface AuthOptions {
    * next request here, although this process may still have it cached.
    */
   limit?: RateLimiter;
+  /** Told of every request a valid key made (the key list's "last used"). */
+  keyUsed?: (keyId: string) => void;
 }
 
 /** The 401 for a failed attempt, or a 429 when the client's address has failed too often. */
@@ -88,6 +90,7 @@ export async function authenticateRequest(ctx: Koa.Context, accounts: AccountsSe
     return;
   }
   state.account = { id: principal.accountId, scopes: principal.scopes, keyId: principal.keyId };
+  opts.keyUsed?.(principal.keyId);
   if (opts.secured && opts.scopes.length) {
     const missing = opts.scopes.filter((s) => !principal.scopes.includes(s));
     if (missing.length) throw new ForbiddenError(missing);

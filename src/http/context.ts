@@ -16,8 +16,9 @@ export interface AccountRef {
   keyId: string;
   /** How the caller authenticated (absent: an API key). */
   via?: 'key' | 'session';
-  /** The signed-in person, for console sessions. */
+  /** The signed-in person and their session, for console sessions. */
   userId?: string;
+  sessionId?: string;
 }
 
 /** The API key a caller used, or null for a console session (credits spent are re-checked against it). */

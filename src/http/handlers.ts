@@ -6,6 +6,7 @@ import type { Handlers } from '../../generated/handlers.gen.js';
 import { assetsHandlers } from '../../handlers/assets.js';
 import { audioHandlers } from '../../handlers/audio.js';
 import { generateHandlers } from '../../handlers/generate.js';
+import { keysHandlers } from '../../handlers/keys.js';
 import { ledgerHandlers } from '../../handlers/ledger.js';
 import { publishHandlers } from '../../handlers/publish.js';
 import { rendersHandlers } from '../../handlers/renders.js';
@@ -26,4 +27,5 @@ export const handlers: Handlers<AppContext> = {
   ledger: ledgerHandlers,
   telemetry: telemetryHandlers,
   webhooks: webhooksHandlers,
+  keys: keysHandlers,
 };

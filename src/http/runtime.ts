@@ -4,6 +4,8 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/knex.js';
 import { authenticateRequest } from './auth.js';
 import { sessionCaller } from './console/session-auth.js';
+import { KeyUseRecorder } from '../accounts/manage.js';
+import { serviceOf } from './context.js';
 import { DEFAULT_JSON_LIMIT, readBody } from './body.js';
 import { buildAppContext, type AppContext, type LavendlyState, type Services } from './context.js';
 import { toIssue, ValidationError, type ValidationIssue, type ValidationLocation } from './errors.js';
@@ -60,8 +62,10 @@ export class Runtime {
     const accounts = this.deps.services.accounts;
     const consoleAuth = this.deps.services.consoleAuth;
     const publicBaseUrl = this.deps.config.publicBaseUrl;
+    const keyUse = serviceOf(this.deps.services, 'keyUse', () => new KeyUseRecorder(this.deps.db));
     const authOpts = {
       secured: meta.secured, scopes: [...meta.scopes], failures: this.authFailures, limit: this.limiter,
+      keyUsed: (id: string) => keyUse.note(id),
       ...(consoleAuth ? { session: (ctx: Koa.Context) => sessionCaller(ctx, consoleAuth, publicBaseUrl) } : {}),
     };
     const jsonLimit = this.jsonLimit;

@@ -64,15 +64,40 @@ export async function connectChannel(db: Knex, input: ConnectChannelInput, secre
 export async function listChannels(db: Knex, accountId: string): Promise<ChannelList> {
   const data = (await db('channels')
     .where({ account_id: accountId })
+    .whereNull('disconnected_at')
     .orderBy([{ column: 'created_at', order: 'asc' }, { column: 'id', order: 'asc' }])
     .select(...PUBLIC_COLUMNS)) as Channel[];
   return { connected: data.length > 0, data };
 }
 
 export async function getChannel(db: Knex | Knex.Transaction, accountId: string, id: string): Promise<Channel> {
-  const row = await db('channels').where({ account_id: accountId, id }).first(...PUBLIC_COLUMNS);
+  const row = await db('channels').where({ account_id: accountId, id }).whereNull('disconnected_at').first(...PUBLIC_COLUMNS);
   if (!row) throw new NotFoundError('channel', id);
   return row as Channel;
+}
+
+/** A channel still has posts waiting or under way: they would fail without credentials. */
+export class ChannelBusyError extends Error {
+  constructor(readonly channelId: string, readonly pending: number) {
+    super(`Channel ${channelId} has ${pending} publication(s) scheduled or in progress; cancel them before disconnecting it.`);
+    this.name = 'ChannelBusyError';
+  }
+}
+
+/**
+ * Disconnects a channel: its credentials are erased (replaced by a sealed empty object) and it
+ * leaves the lists; its publications stay, so a workflow still shows where it was posted.
+ */
+export async function disconnectChannel(db: Knex, accountId: string, id: string, secrets: SecretsOptions = {}): Promise<void> {
+  await db.transaction(async (trx) => {
+    await getChannel(trx, accountId, id);
+    const pending = await trx('publications').where({ channel_id: id }).whereIn('status', ['scheduled', 'publishing']).count<{ n: string | number }[]>({ n: '*' }).first();
+    if (Number(pending?.n ?? 0) > 0) throw new ChannelBusyError(id, Number(pending!.n));
+    await trx('channels').where({ id, account_id: accountId }).whereNull('disconnected_at').update({
+      disconnected_at: nowIso(),
+      credentials_sealed: sealCredentials(id, {}, credentialsKey(secrets)),
+    });
+  });
 }
 
 /** Keeps renewed credentials (a refreshed access token, a rotated refresh token). */

@@ -1,4 +1,9 @@
-export { connectChannel, getChannel, listChannels, loadChannelForPublish, type Channel, type ChannelList, type ConnectChannelInput } from './channels.js';
+export {
+  ChannelBusyError, connectChannel, disconnectChannel, getChannel, listChannels, loadChannelForPublish, type Channel, type ChannelList, type ConnectChannelInput,
+} from './channels.js';
+export {
+  beginChannelConnection, ChannelConnectError, finishChannelConnection, oauthProvidersFromEnv, type OAuthProvider, type OAuthProviders,
+} from './connect.js';
 export { credentialsKey, type SecretsOptions } from './credentials.js';
 export { publishJobHandlers } from './jobs.js';
 export { startSweeper, type SweeperOptions } from './sweeper.js';

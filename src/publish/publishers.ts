@@ -20,11 +20,17 @@ export function createPublishers(config: PublishersConfig): Publishers {
   };
 }
 
-/** LAVENDLY_DATA_DIR, LAVENDLY_YOUTUBE_API_URL, LAVENDLY_TIKTOK_API_URL (for staging or mocks). */
+/**
+ * LAVENDLY_DATA_DIR, LAVENDLY_YOUTUBE_API_URL, LAVENDLY_TIKTOK_API_URL (for staging or mocks), and
+ * LAVENDLY_YOUTUBE_TOKEN_URL: the token endpoint channels connected through OAuth renew at.
+ */
 export function publishersConfigFromEnv(env: NodeJS.ProcessEnv = process.env): PublishersConfig {
   return {
     dataDir: path.resolve(env.LAVENDLY_DATA_DIR ?? './data'),
-    youtube: env.LAVENDLY_YOUTUBE_API_URL ? { apiBaseUrl: env.LAVENDLY_YOUTUBE_API_URL } : {},
+    youtube: {
+      ...(env.LAVENDLY_YOUTUBE_API_URL ? { apiBaseUrl: env.LAVENDLY_YOUTUBE_API_URL } : {}),
+      ...(env.LAVENDLY_YOUTUBE_TOKEN_URL ? { tokenUrl: env.LAVENDLY_YOUTUBE_TOKEN_URL } : {}),
+    },
     tiktok: env.LAVENDLY_TIKTOK_API_URL ? { apiBaseUrl: env.LAVENDLY_TIKTOK_API_URL } : {},
   };
 }

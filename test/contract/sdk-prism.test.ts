@@ -49,6 +49,8 @@ const WHD = schemaExample('WebhookDeliveryId') as T.WebhookDeliveryId;
 const NODE = schemaExample('NodeId') as T.NodeId;
 const TRK = schemaExample('TrackId') as T.TrackId;
 const RND = schemaExample('RenderId') as T.RenderId;
+const KEY = schemaExample('ApiKeyId') as T.ApiKeyId;
+const CH = schemaExample('ChannelId') as T.ChannelId;
 
 type Call<K extends keyof LavendlyOperations> = (c: Lavendly, o: RequestOptions) => PromiseLike<LavendlyOperations[K]['response']>;
 
@@ -83,6 +85,8 @@ const calls: { [K in keyof LavendlyOperations]: Call<K> } = {
   get_scene_frame: (c, o) => c.review.getSceneFrame({ id: WF, ...bodyExample<T.SceneFrameRequest>('get_scene_frame') }, o),
   list_channels: (c, o) => c.publish.listChannels({}, o),
   connect_channel: (c, o) => c.publish.connectChannel(bodyExample<T.ConnectChannelRequest>('connect_channel'), o),
+  start_channel_connection: (c, o) => c.publish.startChannelConnection(bodyExample<T.StartChannelConnectionRequest>('start_channel_connection'), o),
+  disconnect_channel: (c, o) => c.publish.disconnectChannel({ id: CH }, o),
   publish_video: (c, o) => c.publish.video({ id: WF, ...bodyExample<T.PublishRequest>('publish_video') }, o),
   get_publication: (c, o) => c.publish.getPublication({ id: PUB }, o),
   cancel_publication: (c, o) => c.publish.cancelPublication({ id: PUB }, o),
@@ -99,6 +103,9 @@ const calls: { [K in keyof LavendlyOperations]: Call<K> } = {
   delete_webhook_endpoint: (c, o) => c.webhooks.deleteEndpoint({ id: WHE }, o),
   list_webhook_deliveries: (c, o) => c.webhooks.listDeliveries({ id: WHE }, o),
   replay_webhook_delivery: (c, o) => c.webhooks.replayDelivery({ id: WHD }, o),
+  list_api_keys: (c, o) => c.keys.list({ limit: 10 }, o),
+  create_api_key: (c, o) => c.keys.create(bodyExample<T.CreateApiKeyRequest>('create_api_key'), o),
+  revoke_api_key: (c, o) => c.keys.revoke({ id: KEY }, o),
 };
 const callFor = (id: string) => (calls as Record<string, Call<keyof LavendlyOperations>>)[id]!;
 

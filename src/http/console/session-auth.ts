@@ -32,5 +32,5 @@ export async function sessionCaller(ctx: Koa.Context, auth: ConsoleAuth, publicB
   if (UNSAFE.has(ctx.method) && !csrfTokenMatches(session, ctx.get('x-csrf-token') || undefined)) {
     throw new CsrfError('This request needs the header X-CSRF-Token with the csrf_token of the session (from POST /auth/sign-in or GET /auth/session).');
   }
-  return { id: session.accountId, scopes: [], keyId: `user:${session.userId}`, via: 'session', userId: session.userId };
+  return { id: session.accountId, scopes: [], keyId: `user:${session.userId}`, via: 'session', userId: session.userId, sessionId: session.id };
 }
