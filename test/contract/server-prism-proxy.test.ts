@@ -243,6 +243,9 @@ describe('the server behind prism proxy --errors', () => {
     const pubId = publication?.id ?? ('pub_missing' as T.PublicationId);
     await step('get_publication', () => c.publish.getPublication({ id: pubId }));
     await step('cancel_publication', () => c.publish.cancelPublication({ id: pubId }));
+    // Keys cannot start an OAuth connection (a person in the console does): an on-spec 403.
+    await step('start_channel_connection', () => c.publish.startChannelConnection({ platform: 'youtube' }));
+    await step('disconnect_channel', () => c.publish.disconnectChannel({ id: channel?.id ?? ('ch_missing' as T.ChannelId) }));
 
     // ledger
     await step('get_ledger', () => c.ledger.get({ limit: 5 }));
@@ -265,6 +268,11 @@ describe('the server behind prism proxy --errors', () => {
     const deliveries = await step('list_webhook_deliveries', () => c.webhooks.listDeliveries({ id: endpointId }));
     await step('replay_webhook_delivery', () => c.webhooks.replayDelivery({ id: deliveries?.data[0]?.id ?? ('whd_missing' as T.WebhookDeliveryId) }));
     await step('delete_webhook_endpoint', () => c.webhooks.deleteEndpoint({ id: endpointId }));
+
+    // keys (the test's key has the admin scope, which may manage keys)
+    const made = await step('create_api_key', () => c.keys.create({ name: 'Contract test' }));
+    await step('list_api_keys', () => c.keys.list({ limit: 5 }));
+    await step('revoke_api_key', () => c.keys.revoke({ id: made?.id ?? ('key_missing' as T.ApiKeyId) }));
 
     await step('delete_workflow', () => c.workflows.delete({ id: doomed.id }));
 

@@ -20,7 +20,7 @@ const specText = readFileSync(specPath, 'utf8');
 const spec = parse(specText) as any;
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'] as const;
-const TAGS = ['workflows', 'assets', 'generate', 'audio', 'renders', 'review', 'publish', 'ledger', 'telemetry', 'webhooks'];
+const TAGS = ['workflows', 'assets', 'generate', 'audio', 'renders', 'review', 'publish', 'ledger', 'telemetry', 'webhooks', 'keys'];
 const MCP_TOOLS = [
   'list_workflows', 'get_workflow', 'create_workflow', 'update_workflow', 'delete_workflow',
   'import_asset', 'estimate_cost', 'generate_scene', 'get_generation_status',
@@ -122,6 +122,8 @@ describe('spec/openapi.yaml', () => {
       delete_webhook_endpoint: 'delete /webhooks/endpoints/{id}',
       list_webhook_deliveries: 'get /webhooks/endpoints/{id}/deliveries',
       replay_webhook_delivery: 'post /webhooks/deliveries/{id}/replay',
+      start_channel_connection: 'post /channels/connect', disconnect_channel: 'delete /channels/{id}',
+      create_api_key: 'post /keys', list_api_keys: 'get /keys', revoke_api_key: 'delete /keys/{id}',
     };
     const actual = Object.fromEntries(ops.map((o) => [o.op.operationId, `${o.method} ${o.path}`]));
     expect(actual).toEqual(expected);
@@ -234,7 +236,7 @@ describe('spec/openapi.yaml', () => {
   it('paginates every list with limit + cursor and answers {data, next_cursor, has_more}', () => {
     const paged = ops.filter((o) => o.op['x-pagination']);
     expect(paged.map((o) => o.op.operationId).sort()).toEqual([
-      'get_ledger', 'list_all_renders', 'list_renders', 'list_webhook_deliveries', 'list_webhook_endpoints', 'list_workflows',
+      'get_ledger', 'list_all_renders', 'list_api_keys', 'list_renders', 'list_webhook_deliveries', 'list_webhook_endpoints', 'list_workflows',
     ]);
     for (const o of paged) {
       expect(o.op['x-pagination']).toBe('cursor');
