@@ -20,13 +20,13 @@ export const BUSY_DEADLINE_MS = 10_000;
 /** Statements kept prepared per connection (distinct SQL texts; the hot paths use a few dozen). */
 const STATEMENT_CACHE = 500;
 
-interface Statement {
+export interface Statement {
   reader: boolean;
   all(bindings: unknown[]): unknown[];
   run(bindings: unknown[]): { lastInsertRowid: number | bigint; changes: number };
 }
 
-interface Connection {
+export interface Connection {
   prepare(sql: string): Statement;
   pragma(sql: string): unknown;
   inTransaction: boolean;
@@ -48,7 +48,7 @@ const BetterSqlite3Client = createRequire(import.meta.url)('knex/lib/dialects/be
 
 const caches = new WeakMap<Connection, Map<string, Statement>>();
 
-function prepared(connection: Connection, sql: string): Statement {
+export function prepared(connection: Connection, sql: string): Statement {
   let cache = caches.get(connection);
   if (!cache) caches.set(connection, (cache = new Map()));
   let statement = cache.get(sql);
@@ -63,7 +63,7 @@ function prepared(connection: Connection, sql: string): Statement {
   return statement;
 }
 
-function isBusy(err: unknown): boolean {
+export function isBusy(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return code === 'SQLITE_BUSY' || (typeof code === 'string' && code.startsWith('SQLITE_BUSY_'));
 }

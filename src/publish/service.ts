@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { rows as fastRows, sql } from '../db/fast.js';
 import { nowIso } from '../db/knex.js';
 import { ApiError, NotFoundError, ValidationError } from '../http/errors.js';
 import type { LocalFile, Storage } from '../storage/index.js';
@@ -221,12 +222,26 @@ export async function listPublications(db: Knex, q: ListPublicationsQuery): Prom
 
 /** A workflow's newest publications (for get_workflow, whose readers may have no get_publication). */
 export async function recentWorkflowPublications(db: Knex, accountId: string, workflowId: string, limit = 10): Promise<Publication[]> {
-  const rows = await query(db)
-    .where({ 'publications.account_id': accountId, 'publications.workflow_id': workflowId })
-    .orderBy([{ column: 'publications.created_at', order: 'desc' }, { column: 'publications.id', order: 'desc' }])
-    .limit(limit)
-    .select(...COLUMNS);
-  return (rows as PublicationRow[]).map(toPublication);
+  const found = await fastRows<PublicationRow>(db, recentForWorkflow(limit), [accountId, workflowId]);
+  return found.map(toPublication);
+}
+
+/**
+ * On every get_workflow, so run without knex's builder (src/db/fast.ts). The limit is part of the
+ * text, not a parameter: SQLite runs `limit ?` several times slower here (~12 us against ~4 us).
+ */
+const recentStatements = new Map<number, ReturnType<typeof sql>>();
+function recentForWorkflow(limit: number) {
+  const n = Math.max(1, Math.trunc(limit));
+  let statement = recentStatements.get(n);
+  if (!statement) {
+    statement = sql(`select ${COLUMNS.map((c) => c.split('.').map((part) => `"${part}"`).join('.')).join(', ')}`
+      + ' from "publications" inner join "channels" on "channels"."id" = "publications"."channel_id"'
+      + ' where "publications"."account_id" = ? and "publications"."workflow_id" = ?'
+      + ` order by "publications"."created_at" desc, "publications"."id" desc limit ${n}`);
+    recentStatements.set(n, statement);
+  }
+  return statement;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { first, rows as fastRows, run as fastRun, sql, transaction as fastTransaction } from '../db/fast.js';
 import { dbKind, nowIso, type Db } from '../db/knex.js';
 import { ApiError, NotFoundError, PreconditionFailedError, ValidationError, type ValidationIssue } from '../http/errors.js';
 import { paginate, type Page } from '../http/pagination.js';
@@ -44,17 +45,38 @@ function toSceneRow(r: Record<string, unknown>): SceneRow {
   return { ...(r as unknown as SceneRow), position: Number(r.position), duration_s: Number(r.duration_s) };
 }
 
+// The hot statements, run without knex's builder (src/db/fast.ts).
+const WORKFLOW = sql('select * from "workflows" where "id" = ? and "account_id" = ? limit 1');
+const WORKFLOW_FOR_UPDATE = sql('select * from "workflows" where "id" = ? and "account_id" = ? limit 1 for update');
+const SCENES = sql('select * from "workflow_scenes" where "workflow_id" = ? order by "position" asc');
+const WORKFLOW_COLUMNS = ['id', 'account_id', 'name', 'description', 'aspect_ratio', 'video_model', 'version', 'created_at', 'updated_at'] as const;
+const SCENE_COLUMNS = [
+  'workflow_id', 'node_id', 'image_node_id', 'account_id', 'position', 'prompt', 'image_prompt', 'image_asset_id',
+  'duration_s', 'status', 'image_key', 'clip_key', 'error', 'created_at', 'updated_at',
+] as const satisfies readonly (keyof SceneRow)[];
+const sceneInserts = new Map<number, ReturnType<typeof sql>>();
+/** The INSERT of `n` scenes at once (one statement text per scene count, each prepared once). */
+function insertScenes(n: number) {
+  let statement = sceneInserts.get(n);
+  if (!statement) {
+    const row = `(${SCENE_COLUMNS.map(() => '?').join(', ')})`;
+    statement = sql(`insert into "workflow_scenes" (${SCENE_COLUMNS.map((c) => `"${c}"`).join(', ')}) values ${Array(n).fill(row).join(', ')}`);
+    if (n <= 50) sceneInserts.set(n, statement);
+  }
+  return statement;
+}
+const INSERT_WORKFLOW = sql(`insert into "workflows" (${WORKFLOW_COLUMNS.map((c) => `"${c}"`).join(', ')}) values (${WORKFLOW_COLUMNS.map(() => '?').join(', ')})`);
+
 /** The workflow if it belongs to the account; another account's id is indistinguishable from none. */
 export async function findWorkflow(db: Db, accountId: string, id: string, opts: { lock?: boolean } = {}): Promise<WorkflowRow> {
-  const q = db('workflows').where({ id, account_id: accountId }).first();
-  if (opts.lock && dbKind(db) === 'postgres') q.forUpdate();
-  const row = await q;
+  const statement = opts.lock && dbKind(db) === 'postgres' ? WORKFLOW_FOR_UPDATE : WORKFLOW;
+  const row = await first(db, statement, [id, accountId]);
   if (!row) throw new NotFoundError('workflow', id);
   return toWorkflowRow(row);
 }
 
 export async function listScenes(db: Db, workflowId: string): Promise<SceneRow[]> {
-  const rows = await db('workflow_scenes').where({ workflow_id: workflowId }).orderBy('position');
+  const rows = await fastRows(db, SCENES, [workflowId]);
   return rows.map(toSceneRow);
 }
 
@@ -120,9 +142,9 @@ export async function createWorkflow(db: Db, accountId: string, input: CreateWor
     aspect_ratio: input.aspect_ratio ?? DEFAULT_ASPECT_RATIO, video_model: input.video_model ?? null, version: 1, created_at: now, updated_at: now,
   };
   const scenes = input.shots.map((shot, i) => sceneFor(workflow.id, accountId, i, shot, now));
-  await db.transaction(async (trx) => {
-    await trx('workflows').insert(workflow);
-    if (scenes.length) await trx('workflow_scenes').insert(scenes);
+  await fastTransaction(db, async (trx) => {
+    await fastRun(trx, INSERT_WORKFLOW, WORKFLOW_COLUMNS.map((c) => workflow[c]));
+    if (scenes.length) await fastRun(trx, insertScenes(scenes.length), scenes.flatMap((scene) => SCENE_COLUMNS.map((c) => scene[c])));
   });
   return { workflow, scenes };
 }

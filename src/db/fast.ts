@@ -1,0 +1,217 @@
+/**
+ * Hot-path statements that skip knex's query builder. Building and compiling a knex query costs
+ * more than running it on SQLite (a profile of get_workflow put knex at ~40% of the request), so
+ * the few statements every request runs are written once as SQL text and run directly:
+ *
+ * - SQLite: on the connection's cached prepared statement (src/db/sqlite.ts). When the pool's one
+ *   connection is idle the statement runs at once, synchronously, without going through the pool
+ *   (nothing else can run on this thread meanwhile); otherwise the connection is acquired like
+ *   knex does, so a statement never lands inside someone else's transaction.
+ * - PostgreSQL: a named prepared statement on the pooled `pg` client (parsed once per connection).
+ *
+ * Given a knex transaction, statements run on that transaction's connection. Knex's `query` events
+ * are emitted as knex does when someone listens (the tracing spans of src/telemetry/tracing.ts).
+ * Texts use `?` placeholders and never a literal `?`.
+ */
+import crypto from 'node:crypto';
+import type { Knex } from 'knex';
+import { BUSY_DEADLINE_MS, isBusy, prepared, type Connection } from './sqlite.js';
+
+export type Row = Record<string, unknown>;
+
+export class Sql {
+  readonly pgText: string;
+  readonly pgName: string;
+  readonly operation: string;
+  constructor(readonly text: string) {
+    let n = 0;
+    this.pgText = text.replace(/\?/g, () => `$${++n}`);
+    this.pgName = `lv_${crypto.createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
+    this.operation = text.trimStart().split(/\s/, 1)[0]!.toLowerCase();
+  }
+}
+
+/** A statement defined once, at module load. */
+export const sql = (text: string): Sql => new Sql(text);
+
+interface PgClient {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: Row[]; rowCount: number | null }>;
+}
+
+interface KnexClient {
+  config: { client: unknown };
+  transacting?: boolean;
+  pool?: { numUsed(): number; numFree(): number; numPendingAcquires(): number; numPendingCreates(): number; free?: { resource: unknown }[] };
+  acquireConnection(): Promise<unknown>;
+  releaseConnection(conn: unknown): Promise<void>;
+  listenerCount(event: string): number;
+  emit(event: string, ...args: unknown[]): boolean;
+}
+
+/** Knex, a knex transaction, or the transaction of `transaction` below. */
+export type Runner = Knex | FastTransaction;
+
+/** A transaction that runs only the statements of this module, on the connection it holds. */
+export interface FastTransaction {
+  readonly client: KnexClient;
+}
+
+const clientOf = (db: Runner): KnexClient => (db as unknown as { client: KnexClient }).client;
+const isPg = (client: KnexClient) => client.config.client === 'pg';
+
+/** As knex's better-sqlite3 client binds values. */
+function sqliteBindings(params: readonly unknown[]): unknown[] {
+  return params.map((v) => (v instanceof Date ? v.valueOf() : typeof v === 'boolean' ? Number(v) : v));
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Result { rows: Row[]; changes: number }
+
+/** One attempt on a SQLite connection this caller may use now. */
+function sqliteRun(conn: Connection, q: Sql, params: readonly unknown[]): Result {
+  const statement = prepared(conn, q.text);
+  const bindings = sqliteBindings(params);
+  if (statement.reader) return { rows: statement.all(bindings) as Row[], changes: 0 };
+  return { rows: [], changes: statement.run(bindings).changes };
+}
+
+/**
+ * Runs outside a transaction: a lock held by another process is waited for with an asynchronous
+ * backoff, as src/db/sqlite.ts does for knex's queries.
+ */
+async function sqliteAutocommit(client: KnexClient, q: Sql, params: readonly unknown[]): Promise<Result> {
+  const deadline = Date.now() + BUSY_DEADLINE_MS;
+  for (let delay = 2; ; delay = Math.min(delay * 2, 100)) {
+    const conn = idleConnection(client);
+    try {
+      if (conn) return sqliteRun(conn, q, params);
+      const held = (await client.acquireConnection()) as Connection;
+      try {
+        return sqliteRun(held, q, params);
+      } finally {
+        await client.releaseConnection(held);
+      }
+    } catch (err) {
+      if (!isBusy(err) || Date.now() + delay > deadline) throw err;
+      await sleep(delay);
+    }
+  }
+}
+
+/** The pool's connection when nobody holds it or waits for it (the SQLite pool has exactly one). */
+function idleConnection(client: KnexClient): Connection | null {
+  const pool = client.pool;
+  if (!pool || pool.numUsed() !== 0 || pool.numPendingAcquires() !== 0 || pool.numPendingCreates() !== 0) return null;
+  const free = pool.free;
+  return pool.numFree() === 1 && free?.length === 1 ? (free[0]!.resource as Connection) : null;
+}
+
+let uid = 0;
+
+async function execute(db: Runner, q: Sql, params: readonly unknown[]): Promise<Result> {
+  const client = clientOf(db);
+  const traced = client.listenerCount('query') > 0;
+  const event = traced ? { __knexQueryUid: `fast${++uid}`, sql: q.text, method: q.operation, bindings: params } : null;
+  if (event) client.emit('query', event);
+  try {
+    let result: Result;
+    if (isPg(client)) {
+      const conn = (await client.acquireConnection()) as PgClient;
+      try {
+        const r = await conn.query({ name: q.pgName, text: q.pgText, values: params as unknown[] });
+        result = { rows: r.rows, changes: r.rowCount ?? 0 };
+      } finally {
+        await client.releaseConnection(conn);
+      }
+    } else if (client.transacting) {
+      result = sqliteRun((await client.acquireConnection()) as Connection, q, params);
+    } else {
+      result = await sqliteAutocommit(client, q, params);
+    }
+    if (event) client.emit('query-response', result, event);
+    return result;
+  } catch (err) {
+    if (event) client.emit('query-error', err, event);
+    throw err;
+  }
+}
+
+/** The rows a SELECT (or a statement with RETURNING on PostgreSQL) gives. */
+export async function rows<T = Row>(db: Runner, q: Sql, params: readonly unknown[] = []): Promise<T[]> {
+  return (await execute(db, q, params)).rows as T[];
+}
+
+/** The first row, or undefined. */
+export async function first<T = Row>(db: Runner, q: Sql, params: readonly unknown[] = []): Promise<T | undefined> {
+  return (await execute(db, q, params)).rows[0] as T | undefined;
+}
+
+/** How many rows an INSERT, UPDATE or DELETE changed. */
+export async function run(db: Runner, q: Sql, params: readonly unknown[] = []): Promise<number> {
+  return (await execute(db, q, params)).changes;
+}
+
+const BEGIN = sql('BEGIN');
+const BEGIN_IMMEDIATE = sql('BEGIN IMMEDIATE');
+const COMMIT = sql('COMMIT');
+const ROLLBACK = sql('ROLLBACK');
+const SAVEPOINT = sql('SAVEPOINT lv_fast');
+const RELEASE = sql('RELEASE SAVEPOINT lv_fast');
+const ROLLBACK_TO = sql('ROLLBACK TO SAVEPOINT lv_fast');
+
+/**
+ * Runs `fn` in a transaction without knex's transaction machinery (~90 us of CPU per transaction
+ * on SQLite). `fn` may only use this module's statements. SQLite opens it with BEGIN IMMEDIATE, as
+ * knex's transactions do here (src/db/knex.ts), retried while another process holds the lock.
+ * Inside a knex transaction it is a savepoint of that transaction.
+ */
+export async function transaction<T>(db: Runner, fn: (trx: FastTransaction) => Promise<T>): Promise<T> {
+  const client = clientOf(db);
+  const conn = await client.acquireConnection();
+  const trx: FastTransaction = { client: transactionClient(client, conn) };
+  const nested = client.transacting === true;
+  try {
+    if (nested) await run(trx, SAVEPOINT);
+    else if (isPg(client)) await run(trx, BEGIN);
+    else await beginImmediate(trx);
+    let result: T;
+    try {
+      result = await fn(trx);
+    } catch (err) {
+      await run(trx, nested ? ROLLBACK_TO : ROLLBACK).catch(() => undefined);
+      if (nested) await run(trx, RELEASE).catch(() => undefined);
+      throw err;
+    }
+    await run(trx, nested ? RELEASE : COMMIT);
+    return result;
+  } finally {
+    if (!nested) await client.releaseConnection(conn);
+  }
+}
+
+async function beginImmediate(trx: FastTransaction): Promise<void> {
+  const deadline = Date.now() + BUSY_DEADLINE_MS;
+  for (let delay = 2; ; delay = Math.min(delay * 2, 100)) {
+    try {
+      await run(trx, BEGIN_IMMEDIATE);
+      return;
+    } catch (err) {
+      if (!isBusy(err) || Date.now() + delay > deadline) throw err;
+      await sleep(delay);
+    }
+  }
+}
+
+/** A client bound to one held connection; its query events reach the knex instance's listeners. */
+function transactionClient(client: KnexClient, conn: unknown): KnexClient {
+  const held = Promise.resolve(conn);
+  return {
+    config: client.config,
+    transacting: true,
+    acquireConnection: () => held,
+    releaseConnection: async () => undefined,
+    listenerCount: (event) => client.listenerCount(event),
+    emit: (event, ...args) => client.emit(event, ...args),
+  };
+}
