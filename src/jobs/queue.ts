@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { rows as fastRows, run as fastRun, sql, type Sql } from '../db/fast.js';
 import { dbKind } from '../db/knex.js';
 import { currentTraceparent } from '../telemetry/observe.js';
 import { newId } from '../util/ids.js';
@@ -150,58 +151,58 @@ export async function claim(db: Knex, options: ClaimOptions): Promise<Job | null
 export async function claimBatch(db: Knex, options: ClaimOptions, limit: number): Promise<Job[]> {
   const now = options.now ?? new Date();
   const nowIso = iso(now);
-  const pick = db('jobs')
-    .select('id')
-    .where({ status: 'queued' })
-    .andWhere('run_at', '<=', nowIso)
-    .orderBy([{ column: 'run_at' }, { column: 'id' }])
-    .limit(Math.max(1, limit));
-  if (options.types) pick.whereIn('type', options.types.length ? options.types : ['']);
-  const target = db('jobs');
-  // PostgreSQL may plan `id IN (subquery)` as a join that runs the locking subquery more than
-  // once; ARRAY(subquery) runs it exactly once.
-  if (dbKind(db) === 'postgres') target.whereRaw('id = any(array(?))', [pick.forUpdate().skipLocked()]);
-  else target.whereIn('id', pick);
-  const rows = (await target
-    .andWhere({ status: 'queued' })
-    .update({
-      status: 'running',
-      lease_owner: options.workerId,
-      lease_expires_at: iso(now.getTime() + options.leaseMs),
-      attempts: db.raw('attempts + 1'),
-      started_at: nowIso,
-      updated_at: nowIso,
-    })
-    .returning(RETURNING)) as Array<Record<string, unknown>>;
+  const types = options.types ? (options.types.length ? options.types : ['']) : null;
+  const postgres = dbKind(db) === 'postgres';
+  const params: unknown[] = [options.workerId, iso(now.getTime() + options.leaseMs), nowIso, nowIso, nowIso];
+  if (types) params.push(...(postgres ? [types] : types));
+  const rows = await fastRows(db, claimStatement(postgres, types?.length ?? null, Math.max(1, Math.trunc(limit))), params);
   // RETURNING does not keep the subquery's order.
   return rows.map((r) => toJob(r)).sort((a, b) => (a.run_at < b.run_at ? -1 : a.run_at > b.run_at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+const claimStatements = new Map<string, Sql>();
+
+/**
+ * The claim as one statement, written out rather than built by knex per call (src/db/fast.ts).
+ * The limit is part of the text (SQLite runs a bound `limit ?` several times slower); SQLite gets
+ * one text per number of types, PostgreSQL binds the types as one array. PostgreSQL may plan
+ * `id IN (subquery)` as a join that runs the locking subquery more than once; ARRAY(subquery)
+ * runs it exactly once, and SKIP LOCKED keeps claimers from queueing up behind one row.
+ */
+function claimStatement(postgres: boolean, typeCount: number | null, limit: number): Sql {
+  const key = `${postgres}:${typeCount}:${limit}`;
+  let statement = claimStatements.get(key);
+  if (statement) return statement;
+  const byType = typeCount === null ? '' : postgres ? ' and "type" = any(?)' : ` and "type" in (${Array(typeCount).fill('?').join(', ')})`;
+  const pick = `select "id" from "jobs" where "status" = 'queued' and "run_at" <= ?${byType} order by "run_at" asc, "id" asc limit ${limit}`;
+  statement = sql(
+    'update "jobs" set "status" = \'running\', "lease_owner" = ?, "lease_expires_at" = ?, "attempts" = "attempts" + 1, "started_at" = ?, "updated_at" = ?'
+    + (postgres ? ` where "id" = any(array(${pick} for update skip locked))` : ` where "id" in (${pick})`)
+    // SQLite: the unary + keeps the planner from walking the status index of the outer UPDATE
+    // (every queued row, per claim) instead of looking the picked ids up by primary key.
+    + ` and ${postgres ? '' : '+'}"status" = 'queued' returning ${RETURNING.map((c) => `"${c}"`).join(', ')}`,
+  );
+  if (claimStatements.size < 200) claimStatements.set(key, statement);
+  return statement;
 }
 
 /** Extends a running job's lease; false if this worker no longer holds it (expired and taken
  *  over, or the job was canceled). */
 export async function heartbeat(db: Knex, jobId: string, workerId: string, leaseMs: number): Promise<boolean> {
   const now = Date.now();
-  const n = await db('jobs')
-    .where({ id: jobId, lease_owner: workerId, status: 'running' })
-    .update({ lease_expires_at: iso(now + leaseMs), updated_at: iso(now) });
-  return Number(n) > 0;
+  return (await fastRun(db, HEARTBEAT, [iso(now + leaseMs), iso(now), jobId, workerId])) > 0;
 }
+
+const HEARTBEAT = sql('update "jobs" set "lease_expires_at" = ?, "updated_at" = ? where "id" = ? and "lease_owner" = ? and "status" = \'running\'');
+const COMPLETE = sql(
+  'update "jobs" set "status" = \'succeeded\', "result" = ?, "lease_owner" = null, "lease_expires_at" = null, "last_error" = null,'
+  + ' "finished_at" = ?, "updated_at" = ? where "id" = ? and "lease_owner" = ? and "status" = \'running\'',
+);
 
 /** Marks the job succeeded with its result, if this worker still holds it. */
 export async function completeJob(db: Db, jobId: string, workerId: string, result: unknown): Promise<boolean> {
   const now = iso(Date.now());
-  const n = await db('jobs')
-    .where({ id: jobId, lease_owner: workerId, status: 'running' })
-    .update({
-      status: 'succeeded',
-      result: JSON.stringify(result ?? null),
-      lease_owner: null,
-      lease_expires_at: null,
-      last_error: null,
-      finished_at: now,
-      updated_at: now,
-    });
-  return Number(n) > 0;
+  return (await fastRun(db, COMPLETE, [JSON.stringify(result ?? null), now, now, jobId, workerId])) > 0;
 }
 
 /** Puts the job back in the queue to run at `runAt`, if this worker still holds it.
