@@ -164,29 +164,34 @@ const ROLLBACK_TO = sql('ROLLBACK TO SAVEPOINT lv_fast');
  * Runs `fn` in a transaction without knex's transaction machinery (~90 us of CPU per transaction
  * on SQLite). `fn` may only use this module's statements. SQLite opens it with BEGIN IMMEDIATE, as
  * knex's transactions do here (src/db/knex.ts), retried while another process holds the lock.
- * Inside a knex transaction it is a savepoint of that transaction.
+ * Given a transaction (knex's or this one), `fn` joins it: `join` (the default) runs in it as is,
+ * as knex-based code joining a caller's transaction did; `savepoint` undoes `fn`'s own writes
+ * if it throws.
  */
-export async function transaction<T>(db: Runner, fn: (trx: FastTransaction) => Promise<T>): Promise<T> {
+export async function transaction<T>(
+  db: Runner, fn: (trx: FastTransaction) => Promise<T>, nested: 'join' | 'savepoint' = 'join',
+): Promise<T> {
   const client = clientOf(db);
+  if (client.transacting && nested === 'join') return fn(db as FastTransaction);
   const conn = await client.acquireConnection();
-  const trx: FastTransaction = { client: transactionClient(client, conn) };
-  const nested = client.transacting === true;
+  const trx: FastTransaction = { client: client.transacting ? client : transactionClient(client, conn) };
+  const inner = client.transacting === true;
   try {
-    if (nested) await run(trx, SAVEPOINT);
+    if (inner) await run(trx, SAVEPOINT);
     else if (isPg(client)) await run(trx, BEGIN);
     else await beginImmediate(trx);
     let result: T;
     try {
       result = await fn(trx);
     } catch (err) {
-      await run(trx, nested ? ROLLBACK_TO : ROLLBACK).catch(() => undefined);
-      if (nested) await run(trx, RELEASE).catch(() => undefined);
+      await run(trx, inner ? ROLLBACK_TO : ROLLBACK).catch(() => undefined);
+      if (inner) await run(trx, RELEASE).catch(() => undefined);
       throw err;
     }
-    await run(trx, nested ? RELEASE : COMMIT);
+    await run(trx, inner ? RELEASE : COMMIT);
     return result;
   } finally {
-    if (!nested) await client.releaseConnection(conn);
+    if (!inner) await client.releaseConnection(conn);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { first as fastFirst, rows as fastRows, run as fastRun, sql, transaction, type FastTransaction, type Runner } from '../db/fast.js';
 import { ApiError } from '../http/errors.js';
 import { paginate, type Page } from '../http/pagination.js';
 import { newId } from '../util/ids.js';
@@ -143,21 +144,10 @@ interface Move {
  * returns the entry to append (stamped with the row's values right after the move), or null if
  * the condition failed, in which case nothing was written.
  */
-async function moveBalance(trx: Knex.Transaction, m: Move): Promise<LedgerEntry | null> {
-  let q = trx('balances')
-    .where({ account_id: m.accountId })
-    .update({
-      balance: trx.raw('balance + ?', [m.balanceDelta]),
-      reserved: trx.raw('reserved + ?', [m.reservedDelta]),
-      last_seq: trx.raw('last_seq + 1'),
-      updated_at: m.now,
-    })
-    .returning(['balance', 'reserved', 'last_seq']);
-  if (m.requireAvailable !== undefined) {
-    q = q.andWhere(trx.raw('balance - reserved >= ?', [m.requireAvailable]));
-  }
-  const rows = (await q) as Array<Record<string, unknown>>;
-  const moved = rows[0];
+async function moveBalance(trx: FastTransaction, m: Move): Promise<LedgerEntry | null> {
+  const params: unknown[] = [m.balanceDelta, m.reservedDelta, m.now, m.accountId];
+  if (m.requireAvailable !== undefined) params.push(m.requireAvailable);
+  const moved = (await fastRows(trx, m.requireAvailable === undefined ? MOVE : MOVE_IF_AVAILABLE, params))[0];
   if (!moved) return null;
   return {
     id: newId('led'),
@@ -173,26 +163,55 @@ async function moveBalance(trx: Knex.Transaction, m: Move): Promise<LedgerEntry 
   };
 }
 
+// The statements of reserve, commit and release, written out once: run through knex's builder they
+// cost several times what SQLite spends running them (src/db/fast.ts).
+const MOVE_TEXT = 'update "balances" set "balance" = "balance" + ?, "reserved" = "reserved" + ?, "last_seq" = "last_seq" + 1,'
+  + ' "updated_at" = ? where "account_id" = ?';
+const MOVE = sql(`${MOVE_TEXT} returning "balance", "reserved", "last_seq"`);
+const MOVE_IF_AVAILABLE = sql(`${MOVE_TEXT} and "balance" - "reserved" >= ? returning "balance", "reserved", "last_seq"`);
+const ENTRY_COLUMNS = ['id', 'account_id', 'seq', 'kind', 'amount', 'reservation_id', 'balance_after', 'reserved_after', 'reason', 'created_at'] as const;
+const RESERVATION_COLUMNS = ['id', 'account_id', 'amount', 'committed', 'status', 'reason', 'metadata', 'expires_at', 'created_at', 'resolved_at'] as const;
+const insertInto = (table: string, columns: readonly string[]) =>
+  sql(`insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values (${columns.map(() => '?').join(', ')})`);
+const INSERT_ENTRY = insertInto('ledger_entries', ENTRY_COLUMNS);
+const INSERT_RESERVATION = insertInto('reservations', RESERVATION_COLUMNS);
+const BALANCE = sql('select "balance", "reserved" from "balances" where "account_id" = ? limit 1');
+const RESERVATION = sql('select * from "reservations" where "id" = ? limit 1');
+const RETURNING_RESERVATION = ` returning ${RESERVATION_COLUMNS.map((c) => `"${c}"`).join(', ')}`;
+
+const resolveStatements = new Map<string, ReturnType<typeof sql>>();
+/** The guarded UPDATE that resolves a reservation; see `resolve`. */
+function resolveStatement(committed: 'all' | 'given' | 'none', expiring: boolean) {
+  const key = `${committed}:${expiring}`;
+  let statement = resolveStatements.get(key);
+  if (!statement) {
+    const value = committed === 'given' ? '?' : committed === 'all' ? '"amount"' : '0';
+    statement = sql(`update "reservations" set "status" = ?, "committed" = ${value}, "resolved_at" = ? where "id" = ? and "status" = 'open'`
+      + (committed === 'given' ? ' and "amount" >= ?' : '') + (expiring ? ' and "expires_at" <= ?' : '') + RETURNING_RESERVATION);
+    resolveStatements.set(key, statement);
+  }
+  return statement;
+}
+
 /** One entry: the balance move and the appended entry (throws if the row is missing). */
-async function applyEntry(trx: Knex.Transaction, m: Move): Promise<LedgerEntry> {
+async function applyEntry(trx: FastTransaction, m: Move): Promise<LedgerEntry> {
   const entry = await moveBalance(trx, m);
   if (!entry) throw new Error(`ledger: no balance row for account ${m.accountId}`);
-  await trx('ledger_entries').insert(entry);
+  await fastRun(trx, INSERT_ENTRY, ENTRY_COLUMNS.map((c) => entry[c]));
   return entry;
 }
 
-async function ensureBalanceRow(trx: Knex.Transaction, accountId: string, now: string): Promise<void> {
-  await trx('balances')
-    .insert({ account_id: accountId, balance: 0, reserved: 0, last_seq: 0, updated_at: now })
-    .onConflict('account_id')
-    .ignore();
+const ENSURE_BALANCE_ROW = sql('insert into "balances" ("account_id", "balance", "reserved", "last_seq", "updated_at") values (?, 0, 0, 0, ?) on conflict ("account_id") do nothing');
+
+async function ensureBalanceRow(trx: FastTransaction, accountId: string, now: string): Promise<void> {
+  await fastRun(trx, ENSURE_BALANCE_ROW, [accountId, now]);
 }
 
 /** Adds credits to an account. */
 export async function grant(db: Db, accountId: string, amount: number, reason?: string): Promise<LedgerEntry> {
   checkAmount('amount', amount, 1);
   const now = new Date().toISOString();
-  return inTransaction(db, async (trx) => {
+  return transaction(db, async (trx) => {
     await ensureBalanceRow(trx, accountId, now);
     return applyEntry(trx, {
       accountId, kind: 'grant', amount, reservationId: null, reason: reason ?? null,
@@ -214,7 +233,7 @@ export async function reserve(db: Db, accountId: string, amount: number, options
     throw new ApiError('validation_error', `expiresInS must be a number >= 0 or null (got ${String(ttl)}).`, { field: 'expiresInS' });
   }
   const expiresAt = ttl === null ? null : new Date(nowDate.getTime() + ttl * 1000).toISOString();
-  return inTransaction(db, async (trx) => {
+  return transaction(db, async (trx) => {
     const id = newId('rsv');
     // Money first: if it does not fit, nothing has been written (not even inside a caller's
     // transaction, which may catch the 402 and carry on).
@@ -232,14 +251,14 @@ export async function reserve(db: Db, accountId: string, amount: number, options
       metadata: options.metadata ? JSON.stringify(options.metadata) : null,
       expires_at: expiresAt, created_at: now, resolved_at: null,
     };
-    await trx('reservations').insert(row);
-    await trx('ledger_entries').insert(entry);
+    await fastRun(trx, INSERT_RESERVATION, RESERVATION_COLUMNS.map((c) => row[c]));
+    await fastRun(trx, INSERT_ENTRY, ENTRY_COLUMNS.map((c) => entry[c]));
     return toReservation(row);
   });
 }
 
-async function loadReservation(trx: Knex.Transaction, id: string): Promise<Reservation> {
-  const row = await trx('reservations').where({ id }).first();
+async function loadReservation(trx: Runner, id: string): Promise<Reservation> {
+  const row = await fastFirst(trx, RESERVATION, [id]);
   if (!row) throw new ReservationNotFoundError(id);
   return toReservation(row);
 }
@@ -253,24 +272,19 @@ async function resolve(
   reservationId: string,
   status: Exclude<ReservationStatus, 'open'>,
   commitAmount: number | undefined,
-  extraWhere?: (q: Knex.QueryBuilder) => void,
+  expiredBy?: string,
   nowDate: Date = new Date(),
 ): Promise<Resolution> {
   const now = nowDate.toISOString();
-  return inTransaction(db, async (trx) => {
-    const q = trx('reservations')
-      .where({ id: reservationId, status: 'open' })
-      .update({
-        status,
-        // The committed amount defaults to everything reserved; guarded by `amount >= ?` below.
-        committed: status === 'committed' ? (commitAmount ?? trx.raw('amount')) : 0,
-        resolved_at: now,
-      })
-      .returning(['id', 'account_id', 'amount', 'committed', 'status', 'reason', 'metadata', 'expires_at', 'created_at', 'resolved_at']);
-    if (commitAmount !== undefined) q.andWhere('amount', '>=', commitAmount);
-    extraWhere?.(q);
-    const rows = (await q) as Array<Record<string, unknown>>;
-    const won = rows[0];
+  return transaction(db, async (trx) => {
+    // The committed amount defaults to everything reserved; guarded by `amount >= ?` when given.
+    const committedBy = status !== 'committed' ? 'none' : commitAmount === undefined ? 'all' : 'given';
+    const params: unknown[] = [status];
+    if (committedBy === 'given') params.push(commitAmount);
+    params.push(now, reservationId);
+    if (committedBy === 'given') params.push(commitAmount);
+    if (expiredBy !== undefined) params.push(expiredBy);
+    const won = (await fastRows(trx, resolveStatement(committedBy, expiredBy !== undefined), params))[0];
     if (!won) {
       const current = await loadReservation(trx, reservationId);
       if (current.status !== 'open') throw new ReservationNotOpenError(reservationId, current.status);
@@ -327,7 +341,7 @@ export async function expireReservations(db: Knex, now: Date = new Date(), batch
     let progressed = 0;
     for (const id of due as string[]) {
       try {
-        await resolve(db, id, 'expired', undefined, (q) => q.andWhere('expires_at', '<=', nowIso), now);
+        await resolve(db, id, 'expired', undefined, nowIso, now);
         expired++;
         progressed++;
       } catch (err) {
@@ -344,8 +358,8 @@ export async function getReservation(db: Db, id: string): Promise<Reservation | 
   return row ? toReservation(row) : null;
 }
 
-export async function getBalance(db: Db, accountId: string): Promise<Balance> {
-  const row = await db('balances').where({ account_id: accountId }).first('balance', 'reserved');
+export async function getBalance(db: Runner, accountId: string): Promise<Balance> {
+  const row = await fastFirst(db, BALANCE, [accountId]);
   const balance = num(row?.balance);
   const reserved = num(row?.reserved);
   return { balance, reserved, available: balance - reserved };
