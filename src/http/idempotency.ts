@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
+import { first as fastFirst, run as fastRun, sql } from '../db/fast.js';
 import { newId } from '../util/ids.js';
 import { ApiError, toIssue } from './errors.js';
 import { renderError, toApiError } from './envelope.js';
@@ -46,21 +47,19 @@ export class IdempotencyStore {
   }
 
   async claim(accountId: string, operationId: string, key: string, requestHash: string): Promise<Claim> {
-    const where = { account_id: accountId, operation_id: operationId, idem_key: key };
     for (let attempt = 0; attempt < 5; attempt++) {
       const now = Date.now();
       const token = crypto.randomBytes(12).toString('hex');
       const id = newId('idem');
       try {
-        await this.db('idempotency_keys').insert({
-          id, ...where, request_hash: requestHash, state: 'running', lock_token: token,
-          locked_until: iso(now + this.leaseMs), created_at: iso(now), expires_at: iso(now + this.windowMs),
-        });
+        await fastRun(this.db, INSERT_CLAIM, [
+          id, accountId, operationId, key, requestHash, token, iso(now + this.leaseMs), iso(now), iso(now + this.windowMs),
+        ]);
         return { kind: 'claimed', rowId: id, token };
       } catch (err) {
         if (!isUniqueViolation(err)) throw err;
       }
-      const row = await this.db('idempotency_keys').where(where).first();
+      const row = await fastFirst<StoredClaim>(this.db, FIND_CLAIM, [accountId, operationId, key]);
       if (!row) continue; // released or expired between our insert and this read: try again
       if (row.expires_at <= iso(now)) {
         // An old use of the key: forget it (only that exact row) and claim afresh.
@@ -113,12 +112,8 @@ export class IdempotencyStore {
   }
 
   async complete(rowId: string, token: string, status: number, headers: Record<string, string>, body: string | null): Promise<boolean> {
-    const n = await this.db('idempotency_keys')
-      .where({ id: rowId, lock_token: token, state: 'running' })
-      .update({
-        state: 'done', lock_token: null, locked_until: null, status, headers: JSON.stringify(headers), body,
-        expires_at: iso(Date.now() + this.windowMs), // the window counts from the answer
-      });
+    // The window counts from the answer.
+    const n = await fastRun(this.db, COMPLETE, [status, JSON.stringify(headers), body, iso(Date.now() + this.windowMs), rowId, token]);
     return n === 1;
   }
 
@@ -133,6 +128,18 @@ export class IdempotencyStore {
     return this.db('idempotency_keys').whereIn('id', ids).del();
   }
 }
+
+interface StoredClaim {
+  id: string; request_hash: string; state: string; lock_token: string | null; locked_until: string | null;
+  status: number | string | null; headers: string | null; body: string | null; expires_at: string;
+}
+
+// Every request with an Idempotency-Key runs these: written out once (src/db/fast.ts).
+const INSERT_CLAIM = sql('insert into "idempotency_keys" ("id", "account_id", "operation_id", "idem_key", "request_hash", "state",'
+  + ' "lock_token", "locked_until", "created_at", "expires_at") values (?, ?, ?, ?, ?, \'running\', ?, ?, ?, ?)');
+const FIND_CLAIM = sql('select * from "idempotency_keys" where "account_id" = ? and "operation_id" = ? and "idem_key" = ? limit 1');
+const COMPLETE = sql('update "idempotency_keys" set "state" = \'done\', "lock_token" = null, "locked_until" = null, "status" = ?,'
+  + ' "headers" = ?, "body" = ?, "expires_at" = ? where "id" = ? and "lock_token" = ? and "state" = \'running\'');
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
