@@ -7,6 +7,7 @@ export { startRender, renderInProgress, RENDER_JOB, type RenderJobPayload, type 
 export { renderJobHandlers, onRenderFailed, type RenderJobDeps } from './jobs.js';
 export { cancelRender, failRender, finishSucceeded, stopGeneration } from './finish.js';
 export { planFrom, timelineOf, type PlanClip, type PlanTrack, type RenderPlan } from './plan.js';
+export { renderStored } from './stored.js';
 export {
   activeRender, findRender, getRenderById, latestFinishedRender, latestSucceededRender, listRenderRows, moneyFor, moneyOf,
   noFinishedRender, toRender, ACTIVE_RENDER,

@@ -12,10 +12,10 @@ import type { Knex } from 'knex';
 import { nowIso } from '../db/knex.js';
 import { generationScenes, getGeneration } from '../generation/index.js';
 import { cancelJob, enqueue, type FailureHook, type HandlerEntry, type Job, type JobContext } from '../jobs/index.js';
-import { MediaError, renderTimeline } from '../media/index.js';
-import type { LocalFile, Storage } from '../storage/index.js';
+import { MediaError } from '../media/index.js';
+import type { Storage } from '../storage/index.js';
 import { failRender, finishSucceeded } from './finish.js';
-import { timelineOf } from './plan.js';
+import { renderStored } from './stored.js';
 import { RENDER_JOB, type RenderJobPayload } from './start.js';
 import { ACTIVE_RENDER, getRenderById, type RenderRow } from './store.js';
 
@@ -117,12 +117,12 @@ async function runRender(deps: RenderJobDeps, job: Job<RenderJobPayload>, ctx: J
   const base = render.generation_id ? GENERATION_SHARE : 0;
   let lastWrite = 0;
   const outputKey = deps.storage.keyFor(render.account_id, `renders/${render.id}.mp4`);
-  const inputs = await localInputs(deps.storage, [...clips.keys, ...render.plan.tracks.map((t) => t.file_key)]);
-  const result = await deps.storage.produce(outputKey, (outPath) => renderTimeline({
-    ...timelineOf(render.plan, clips.keys, (key) => inputs.paths.get(key)!),
+  const result = await renderStored(deps.storage, {
+    plan: render.plan,
+    clipKeys: clips.keys,
+    outputKey,
     width: render.width,
     height: render.height,
-    outPath,
     preset: deps.preset,
     signal: ctx.signal,
     onProgress: (fraction) => {
@@ -130,30 +130,12 @@ async function runRender(deps: RenderJobDeps, job: Job<RenderJobPayload>, ctx: J
       lastWrite = Date.now();
       setProgress(ctx.db, renderId, base + (1 - base) * fraction).catch(() => {});
     },
-  })).finally(() => inputs.release());
+  });
   const durationS = Math.round((result.probe.durationS || result.durationS) * 1000) / 1000;
   const done = await finishSucceeded(ctx.db, renderId, { outputKey, durationS });
   // Canceled while stitching: the file belongs to no render.
   if (!done) await deps.storage.remove(outputKey).catch(() => {});
   return { succeeded: Boolean(done), strategy: result.strategy, duration_s: durationS };
-}
-
-/** Local files for the render's inputs (scratch copies on S3), one per distinct key. */
-async function localInputs(storage: Storage, keys: string[]): Promise<{ paths: Map<string, string>; release(): Promise<void> }> {
-  const files: LocalFile[] = [];
-  const paths = new Map<string, string>();
-  const release = async () => { await Promise.all(files.map((f) => f.release())); };
-  try {
-    for (const key of new Set(keys)) {
-      const file = await storage.localCopy(key);
-      files.push(file);
-      paths.set(key, file.path);
-    }
-  } catch (err) {
-    await release();
-    throw err;
-  }
-  return { paths, release };
 }
 
 function failureMessage(error: unknown, fallback: string): string {
