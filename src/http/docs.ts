@@ -83,9 +83,10 @@ function page(title: string, docsPath: string, specUrl: string): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
 <link rel="icon" href="data:,">
-<style>body { margin: 0; padding: 0; }</style>
+<style>body { margin: 0; padding: 0; } .try { padding: 8px 16px; font: 14px ${SYSTEM_FONTS}; border-bottom: 1px solid #ddd; } .try a { color: #4a2f7a; }</style>
 </head>
 <body>
+<nav class="try" aria-label="Console"><a href="${escapeHtml(docsPath)}/try">Try it: send live requests signed in to the console</a> · <a href="/">Open the console</a></nav>
 <div id="redoc" data-spec-url="${escapeHtml(specUrl)}"><noscript>The API reference needs JavaScript; the spec itself is at <a href="${escapeHtml(specUrl)}">${escapeHtml(specUrl)}</a>.</noscript></div>
 <script src="${escapeHtml(docsPath)}/redoc.standalone.js"></script>
 <script src="${escapeHtml(docsPath)}/init.js"></script>

@@ -214,6 +214,49 @@ describe('web console in Chromium', () => {
     await checkPage('13-playground');
   });
 
+  it('keeps the session cookie out of scripts and other sites, and other accounts out of this workflow', async () => {
+    const cookie = (await page.context().cookies()).find((c) => c.name === 'lavendly_session');
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
+    expect(await page.evaluate(() => document.cookie)).not.toContain('lavendly_session');
+
+    // A page of another origin (the receiver's port counts as the same *site*, so the browser
+    // sends the cookie): its form-like POST creates nothing.
+    const count = async () => (await server.served.ctx.db('workflows').count<{ n: number }[]>({ n: '*' }))[0]!.n;
+    const before = Number(await count());
+    const foreign = await page.context().newPage();
+    await foreign.goto(receiver.url);
+    await foreign.evaluate(async (url) => {
+      await fetch(url, { method: 'POST', mode: 'no-cors', credentials: 'include', headers: { 'content-type': 'text/plain' },
+        body: JSON.stringify({ name: 'Planted', shots: [{ prompt: 'x' }] }) });
+    }, `${server.origin}/v1/workflows`);
+    await foreign.close();
+    expect(Number(await count())).toBe(before);
+    // The server saw it and refused it (the page itself cannot read a no-cors answer).
+    const refused = () => server.logs.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
+      .some((l) => l.method === 'POST' && l.path === '/v1/workflows' && l.status === 403);
+    await expect.poll(refused).toBe(true);
+
+    // Another account's user signs in and is sent on to this workflow: it does not exist for them.
+    const { account: other } = await server.served.ctx.services.accounts.createAccount({ name: 'Other studio', credits: 0 });
+    const made = await createUser(server.env, other.id, 'bob@example.com', PASSWORD);
+    expect(made.code, made.output).toBe(0);
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    try {
+      const bob = await context.newPage();
+      await bob.goto(workflowUrl);
+      await bob.waitForURL(/\/sign-in\?next=/);
+      await bob.getByLabel('Email').fill('bob@example.com');
+      await bob.getByLabel('Password').fill(PASSWORD);
+      await bob.getByRole('button', { name: 'Sign in' }).click();
+      await bob.waitForURL(workflowUrl);
+      await expect.poll(() => bob.getByRole('alert').textContent()).toMatch(/not_found/);
+      await bob.getByRole('link', { name: 'Workflows' }).click();
+      await bob.getByText('No workflows yet').waitFor();
+    } finally {
+      await context.close();
+    }
+  });
+
   it('signs out, after which the API refuses the page', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(/\/sign-in/);

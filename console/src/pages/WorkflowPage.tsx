@@ -26,8 +26,11 @@ export function WorkflowPage(props: { id: string }) {
   const pollStatus = async () => {
     const next = await api.generate.getStatus({ id });
     const changed = !status || next.scenes.some((s, i) => s.status !== status.scenes[i]?.status || s.clip_url !== status.scenes[i]?.clip_url);
+    const finished = status !== null && ACTIVE.has(status.status) && !ACTIVE.has(next.status);
     setStatus(next);
     if (changed || !ACTIVE.has(next.status)) await wf.reload();
+    // A shown estimate goes stale once scenes are generated: price what is left again.
+    if (finished && estimate) setEstimate(await api.generate.estimateCost({ id }));
   };
   const generating = status ? ACTIVE.has(status.status) : false;
   usePolling(pollStatus, 1500, generating || status === null);
