@@ -17,7 +17,7 @@ import { serveSignedFiles, type Storage } from '../storage/index.js';
 import { mcpHttp } from '../mcp/http.js';
 import { codeSamples } from '../../generated/samples.gen.js';
 import { apiDocs } from './docs.js';
-import { consoleApp } from './console-static.js';
+import { consoleApp, consoleMediaOrigins } from './console-static.js';
 import { createLimitedServer, DEFAULT_SERVER_LIMITS, type ServerLimits } from './server-limits.js';
 import type { Telemetry } from '../telemetry/index.js';
 import { probes } from './probes.js';
@@ -106,8 +106,9 @@ export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
     // Where YouTube/TikTok send the browser back when a channel is connected (OAuth, PKCE).
     channelCallback(deps),
     // The web console (src/http/console-static.ts): its files at / and its pages' history fallback. Signed
-    // file and upload links name the public URL, which the page may reach under another origin.
-    consoleApp({ dir: deps.consoleDir, mediaOrigins: [new URL(deps.config.publicBaseUrl).origin] }),
+    // file and upload links name the public URL, which the page may reach under another origin; with
+    // S3 storage, media links are presigned on the store's public endpoint.
+    consoleApp({ dir: deps.consoleDir, mediaOrigins: consoleMediaOrigins(deps.config) }),
     ...(deps.telemetry?.endpoint ? [deps.telemetry.endpoint] : []),
   ]));
   for (const mw of deps.extraMiddleware ?? []) app.use(mw);

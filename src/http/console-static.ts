@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type Koa from 'koa';
+import type { Config } from '../config.js';
 
 /** First path segments the app routes in the browser (console/src/routes.ts keeps the same list). */
 const APP_ROUTES = ['workflows', 'uploads', 'settings', 'usage', 'sign-in'];
@@ -54,6 +55,13 @@ export interface ConsoleOptions {
 }
 
 export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../console/dist', import.meta.url));
+
+/** Where the console's media and uploads live besides its own origin: the public URL, and an S3 store's public endpoint. */
+export function consoleMediaOrigins(config: Pick<Config, 'publicBaseUrl' | 'storage'>): string[] {
+  const origins = [new URL(config.publicBaseUrl).origin];
+  if (config.storage.driver === 's3') origins.push(new URL(config.storage.publicEndpoint).origin);
+  return origins;
+}
 
 /** The policy the app is built to satisfy: its own scripts and styles only, nothing inline. */
 export function consoleCsp(mediaOrigins: string[] = []): string {

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consoleApp } from '../../src/http/console-static.js';
+import { consoleApp, consoleCsp, consoleMediaOrigins } from '../../src/http/console-static.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { ensureConsoleBuilt } from './harness.js';
 
@@ -105,6 +105,18 @@ describe('the console at /', () => {
       req.end();
     });
     expect(post).toBe(404);
+  });
+
+  it('lets pages load media from the public URL and an S3 store\'s public endpoint, nothing else', () => {
+    const origins = consoleMediaOrigins({
+      publicBaseUrl: 'https://api.example.com/base',
+      storage: { driver: 's3', bucket: 'media', endpoint: 'http://minio:9000', publicEndpoint: 'https://media.example.com', region: 'us-east-1', accessKeyId: 'a', secretAccessKey: 'b', sessionToken: null },
+    });
+    expect(origins).toEqual(['https://api.example.com', 'https://media.example.com']);
+    const csp = consoleCsp(origins);
+    expect(csp).toContain("media-src 'self' https://api.example.com https://media.example.com blob:");
+    expect(csp).toContain("img-src 'self' https://api.example.com https://media.example.com data: blob:");
+    expect(csp).not.toContain('minio');
   });
 
   it('answers 503 with the build command until a build exists, then serves it without a restart', async () => {
