@@ -3,13 +3,16 @@
  * SQLite data dir: sign in; add a webhook endpoint; create a workflow from shots; estimate;
  * generate and watch the scenes land (thumbnails, a <video> whose currentTime advances); check a
  * scene's quality; render and play the render; upload an image by drag-and-drop (the progress bar
- * reaches 100%); schedule a publication after the confirmation dialog; API keys (create shown once,
- * revoke); the webhook deliveries shown and one replayed; usage; the API playground.
+ * reaches 100%); connect YouTube through the OAuth consent page of a local fake authorization
+ * server; schedule a publication after the confirmation dialog; API keys (create shown once,
+ * revoke); the webhook deliveries shown and one replayed; usage; the API playground; the session's
+ * protections (cookie flags, a cross-site POST refused, another account's user kept out).
  * Every page: a screenshot in test-artifacts/console/, no serious or critical axe-core violation,
  * no sideways scrolling, no CSP violation.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webhookOptionsFromEnv, type WebhookOptions } from '../../src/webhooks/index.js';
+import { startFakeOAuth, type FakeOAuth } from '../helpers/fake-oauth.js';
 import {
   axeViolations, createUser, horizontalOverflow, launchBrowser, pngBytes, screenshot, startConsoleServer, webhookReceiver,
   type Browser, type ConsoleServer, type Page,
@@ -23,6 +26,7 @@ let server: ConsoleServer;
 let browser: Browser;
 let page: Page;
 let receiver: Awaited<ReturnType<typeof webhookReceiver>>;
+let oauth: FakeOAuth;
 let accountId: string;
 let workflowUrl = '';
 
@@ -47,6 +51,7 @@ async function expectPlaying(selector: string): Promise<void> {
 describe('web console in Chromium', () => {
   beforeAll(async () => {
     receiver = await webhookReceiver();
+    oauth = await startFakeOAuth({ consentPage: true }); // Google's consent page, played locally
     // The worker and the generation service read these from the process (this file's own worker):
     // small clips and a quick queue keep the test short.
     Object.assign(process.env, { LAVENDLY_WEBHOOK_RETRY_SCHEDULE: '200ms,1s', LAVENDLY_WORKER_POLL_MS: '50', LAVENDLY_CLIP_SHORT_SIDE: '180' });
@@ -54,6 +59,7 @@ describe('web console in Chromium', () => {
       before: (ctx) => {
         const webhooks: WebhookOptions = { ...webhookOptionsFromEnv(process.env), addressPolicy: { allowEndpoints: [receiver.hostPort] } };
         ctx.services.webhookOptions = webhooks;
+        ctx.services.oauthProviders = { youtube: oauth.provider('youtube') };
       },
     });
     const { account } = await server.served.ctx.services.accounts.createAccount({ name: 'Bookshop studio', credits: 500 });
@@ -78,6 +84,7 @@ describe('web console in Chromium', () => {
     await browser?.close();
     await server?.close();
     await receiver?.close();
+    await oauth?.close();
   });
 
   it('sends a visitor to sign-in, refuses a wrong password, then signs in', async () => {
@@ -162,27 +169,51 @@ describe('web console in Chromium', () => {
     await checkPage('07-uploads');
   });
 
-  it('schedules the video to a YouTube channel after the confirmation dialog', async () => {
-    // TODO(console-api part B): connect through the OAuth flow against the fake authorization server.
-    const { connectChannel } = await import('../../src/publish/channels.js');
-    await connectChannel(server.served.ctx.db, { accountId, platform: 'youtube', name: 'Bookshop Tales', credentials: { access_token: 'never-used' } }, { dataDir: server.dataDir });
+  it('connects a YouTube channel through the OAuth consent page (PKCE and state checked by the fake server)', async () => {
     await page.getByRole('link', { name: 'Settings' }).click();
-    await page.getByText('Bookshop Tales', { exact: true }).waitFor();
-    await checkPage('08-settings-channels');
+    await page.waitForURL(/\/settings\/channels$/);
+    await page.getByText('No channel yet').waitFor();
+    await page.getByRole('button', { name: 'Connect YouTube' }).click();
+    await page.waitForURL(`${oauth.url}/**`);
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.waitForURL(/\/settings\/channels\?connected=ch_/);
+    await page.getByRole('status').getByText(/^Connected /).waitFor();
+    await page.locator('[data-channel="youtube"]').waitFor();
+    expect(oauth.tokenRequests.map((r) => r.status)).toEqual([200]);
+    await checkPage('08-settings-channels-connected');
+  });
 
+  it('schedules the video to the YouTube channel after the confirmation dialog', async () => {
     await page.goto(workflowUrl);
     await page.getByRole('button', { name: 'Publish or schedule…' }).click();
     const dialog = page.getByRole('dialog');
-    await dialog.getByLabel('Channel').selectOption({ label: 'Bookshop Tales (youtube)' });
+    await dialog.getByLabel('Channel').selectOption({ index: 0 });
     const tomorrow = new Date(Date.now() + 24 * 3600_000);
     const local = `${tomorrow.getFullYear()}-${String(tomorrow.getMonth() + 1).padStart(2, '0')}-${String(tomorrow.getDate()).padStart(2, '0')}T09:00`;
     await dialog.getByLabel('When (leave empty to post now)').fill(local);
     await dialog.getByRole('button', { name: 'Review' }).click();
-    await dialog.getByText(/Schedule “Bookshop fox” to Bookshop Tales/).waitFor();
+    await dialog.getByText(/Schedule “Bookshop fox” to .+ \(youtube\) at/).waitFor();
     await checkPage('09-publish-confirm');
     await dialog.getByRole('button', { name: 'Confirm schedule' }).click();
     await page.locator('[data-publication] .s-scheduled').waitFor();
-    await checkPage('10-workflow-scheduled');
+    await checkPage('09b-workflow-scheduled');
+  });
+
+  it('creates an API key shown once, then revokes it, after which the API refuses it', async () => {
+    await page.goto(`${server.origin}/settings/api-keys`);
+    await page.getByLabel('Name').fill('CI agent');
+    await page.getByLabel(/ledger:write/).check();
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const key = String(await page.getByTestId('secret').textContent());
+    expect(key).toMatch(/^lvd_/);
+    const works = await fetch(`${server.origin}/v1/ledger`, { headers: { authorization: `Bearer ${key}` } });
+    expect(works.status).toBe(200);
+    await checkPage('10-settings-api-key-created');
+    await page.getByRole('button', { name: 'Done' }).click();
+    await page.getByRole('button', { name: 'Revoke CI agent' }).click(); // window.confirm accepted
+    await page.getByText(/^revoked /).waitFor();
+    await expect.poll(async () => (await fetch(`${server.origin}/v1/ledger`, { headers: { authorization: `Bearer ${key}` } })).status, { timeout: 10_000 }).toBe(401);
+    await checkPage('11-settings-api-keys');
   });
 
   it('shows the webhook deliveries and replays one', async () => {
@@ -195,7 +226,7 @@ describe('web console in Chromium', () => {
     await expect.poll(() => page.locator('[data-delivery]').count()).toBe(before + 1);
     await page.getByText('(replay)').first().waitFor();
     await expect.poll(() => receiver.requests.length, { timeout: 60_000 }).toBeGreaterThan(received);
-    await checkPage('11-settings-webhooks-deliveries');
+    await checkPage('12-settings-webhooks-deliveries');
   });
 
   it('shows credits, the ledger and the month as a chart', async () => {
@@ -203,7 +234,7 @@ describe('web console in Chromium', () => {
     await page.getByTestId('usage-chart').waitFor();
     await expect.poll(() => page.getByTestId('available').textContent()).toMatch(/\d+ credits/);
     await expect.poll(() => page.locator('section[aria-labelledby="ledger-h"] tbody tr').count()).toBeGreaterThan(1);
-    await checkPage('12-usage');
+    await checkPage('13-usage');
   });
 
   it('sends a request from the API playground with the session', async () => {
@@ -211,7 +242,7 @@ describe('web console in Chromium', () => {
     await page.getByRole('button', { name: 'Send request' }).click();
     await expect.poll(() => page.getByTestId('answer').textContent()).toContain('Bookshop fox');
     await page.getByRole('heading', { name: 'Answer: 200' }).waitFor();
-    await checkPage('13-playground');
+    await checkPage('14-playground');
   });
 
   it('keeps the session cookie out of scripts and other sites, and other accounts out of this workflow', async () => {

@@ -2,24 +2,31 @@ import { useState } from 'preact/hooks';
 import { ErrorText, ShownOnce } from '../components/Alert.js';
 import { when } from '../format.js';
 import { useAction, useLoad } from '../hooks.js';
-import { createApiKey, listApiKeys, revokeApiKey, type NewApiKey } from '../settings-api.js';
+import type { ApiKey, ApiKeyScope, ApiKeyWithSecret } from '@lavendly/sdk';
+import { api } from '../api.js';
 
-const SCOPES = [
-  { id: 'ledger:write', label: 'ledger:write (reserve and commit credits)' },
-  { id: 'admin', label: 'admin (connect channels, usage of every account)' },
+// `admin` keys are made only by other admin keys (an operator's), never from a session.
+const SCOPES: { id: ApiKeyScope; label: string }[] = [
+  { id: 'ledger:write', label: 'ledger:write (reserve and commit credits for your own paid work)' },
 ];
+
+async function allKeys(): Promise<ApiKey[]> {
+  const out: ApiKey[] = [];
+  for await (const k of api.keys.list({ limit: 100 })) out.push(k);
+  return out;
+}
 
 /** Keys are how programs and agents authenticate: created here with scopes, shown once, revoked here. */
 export function ApiKeys() {
-  const keys = useLoad(listApiKeys);
-  const [created, setCreated] = useState<NewApiKey | null>(null);
+  const keys = useLoad(allKeys);
+  const [created, setCreated] = useState<ApiKeyWithSecret | null>(null);
   const action = useAction();
   const submit = (e: Event) => {
     e.preventDefault();
     const form = e.currentTarget as HTMLFormElement;
     const f = new FormData(form);
     void action.run('create', async () => {
-      setCreated(await createApiKey(String(f.get('name')), f.getAll('scope').map(String)));
+      setCreated(await api.keys.create({ name: String(f.get('name')), scopes: f.getAll('scope').map(String) as ApiKeyScope[] }));
       form.reset();
       await keys.reload();
     });
@@ -49,13 +56,13 @@ export function ApiKeys() {
                 {keys.data.map((k) => (
                   <tr key={k.id} data-key={k.id}>
                     <td>{k.name ?? '-'}</td>
-                    <td><code>{k.prefix ?? k.id}…</code></td>
+                    <td><code>{k.prefix}…</code></td>
                     <td>{k.scopes.join(', ') || '-'}</td>
                     <td>{when(k.created_at)}</td>
                     <td>{when(k.last_used_at)}</td>
-                    <td>{k.revoked_at ? 'revoked' : (
+                    <td>{k.revoked_at ? `revoked ${when(k.revoked_at)}` : (
                       <button type="button" class="secondary" disabled={action.busy !== null}
-                        onClick={() => confirm(`Revoke ${k.name ?? k.id}? Programs using it stop working at once.`) && action.run('revoke', async () => { await revokeApiKey(k.id); await keys.reload(); })}>Revoke {k.name ?? k.id}</button>
+                        onClick={() => confirm(`Revoke ${k.name ?? k.id}? Programs using it stop working at once.`) && action.run('revoke', async () => { await api.keys.revoke({ id: k.id }); await keys.reload(); })}>Revoke {k.name ?? k.id}</button>
                     )}</td>
                   </tr>
                 ))}
