@@ -48,7 +48,8 @@ async function expectPlaying(selector: string): Promise<void> {
   }, selector, { timeout: 60_000 });
 }
 
-describe('web console in Chromium', () => {
+// Each step waits on conditions (generation and rendering under load may take minutes), never on time.
+describe('web console in Chromium', { timeout: LONG + 60_000 }, () => {
   beforeAll(async () => {
     receiver = await webhookReceiver();
     oauth = await startFakeOAuth({ consentPage: true }); // Google's consent page, played locally
@@ -227,6 +228,23 @@ describe('web console in Chromium', () => {
     await page.getByText('(replay)').first().waitFor();
     await expect.poll(() => receiver.requests.length, { timeout: 60_000 }).toBeGreaterThan(received);
     await checkPage('12-settings-webhooks-deliveries');
+  });
+
+  it('lists the workflow with its status and cost; the pages also fit a desktop window', async () => {
+    await page.getByRole('link', { name: 'Workflows' }).click();
+    const row = page.getByRole('row', { name: /Bookshop fox/ });
+    await row.getByText('generated').waitFor();
+    await expect.poll(() => row.textContent()).toMatch(/20 credits|\d+ credits/);
+    await checkPage('12b-workflows-list');
+    await page.setViewportSize({ width: 1280, height: 900 });
+    try {
+      await checkPage('12c-workflows-list-desktop');
+      await page.goto(workflowUrl);
+      await page.locator('li.render[data-status="succeeded"]').waitFor();
+      await checkPage('12d-workflow-desktop');
+    } finally {
+      await page.setViewportSize({ width: 390, height: 844 });
+    }
   });
 
   it('shows credits, the ledger and the month as a chart', async () => {
