@@ -60,6 +60,8 @@ export interface IrMcpTool {
   /** Arguments hidden from this tool / made required for this tool. */
   exclude: string[];
   require: string[];
+  /** Argument values this tool uses when the caller leaves them out (`x-mcp` tool `defaults`). */
+  defaults: Record<string, unknown>;
 }
 
 export interface IrAsyncJob {

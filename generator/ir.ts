@@ -384,6 +384,7 @@ function mcpTools(raw: Json, at: string, fallbackDescription: string): IrMcpTool
       annotations,
       exclude: stringArray(tool.exclude, pointerJoin(tAt, 'exclude')),
       require: stringArray(tool.require, pointerJoin(tAt, 'require')),
+      defaults: tool.defaults === undefined ? {} : { ...expectObject(tool.defaults, pointerJoin(tAt, 'defaults'), 'defaults') },
     };
   });
 }

@@ -48,6 +48,7 @@ export const rendersHandlers = {
   async create_render(input, ctx) {
     const render = await startRender(ctx.db, generationOf(ctx.services).settings, {
       accountId: ctx.account.id, keyId: apiKeyIdOf(ctx.account), workflowId: input.path.id, label: input.body?.label ?? null,
+      maxCredits: input.body?.max_credits ?? 0,
     });
     return { status: 202, body: await viewOne(ctx, render), headers: { Location: `/workflows/${render.workflow_id}/renders/${render.id}` } };
   },

@@ -210,12 +210,41 @@ export interface McpToolData {
   title: string;
   description: string;
   inputSchema: { type: 'object'; properties: Record<string, JsonSchema>; required?: string[]; additionalProperties: false };
+  outputSchema: { type: 'object'; [key: string]: unknown };
   annotations: IrMcpTool['annotations'];
+  confirm: McpConfirm | null;
+  /** Values sent for arguments the caller left out (the MCP tool's own defaults, not the API's). */
+  defaults: Record<string, unknown>;
   operationId: string;
   method: string;
   path: string;
   args: Record<string, { in: ArgLocation; name: string; explode?: boolean }>;
   body: { mode: 'none' } | { mode: 'flat'; contentType: string; required: boolean } | { mode: 'single'; arg: string; contentType: string; required: boolean };
+}
+
+/**
+ * Calls that need the user's yes first: those that spend credits (`x-charges-credits`; when the
+ * tool takes `max_credits`, only a call allowing more than 0) and those that post publicly
+ * (destructive and open-world). The MCP server asks through elicitation, or wants `confirm: true`.
+ */
+export interface McpConfirm {
+  reason: 'spends_credits' | 'posts_publicly';
+  /** The argument that caps the spend; no confirmation while it is 0 or absent. */
+  limitArg?: string;
+}
+
+const CONFIRM_ARG = 'confirm';
+
+function confirmOf(op: IrOperation, tool: IrMcpTool, argNames: string[]): McpConfirm | null {
+  if (op.chargesCredits) return { reason: 'spends_credits', ...(argNames.includes('max_credits') ? { limitArg: 'max_credits' } : {}) };
+  if (tool.annotations.destructiveHint && tool.annotations.openWorldHint) return { reason: 'posts_publicly' };
+  return null;
+}
+
+function confirmNote(confirm: McpConfirm): string {
+  const what = confirm.reason === 'posts_publicly' ? 'posts publicly' : confirm.limitArg ? `spends credits when ${confirm.limitArg} is above 0` : 'spends credits';
+  const yes = confirm.reason === 'posts_publicly' ? 'the channel, the content and the time' : 'the price';
+  return `Needs the user's yes, since it ${what}: a client that supports elicitation asks the user itself (declining sends nothing). Otherwise pass ${CONFIRM_ARG}: true, and only after telling the user ${yes} and hearing yes.`;
 }
 
 export function buildMcpTools(ir: IrDocument): McpToolData[] {
@@ -232,6 +261,9 @@ export function buildMcpTools(ir: IrDocument): McpToolData[] {
       if (seen.has(tool.name)) throw new SpecError(pointerJoin(at, 'name'), `duplicate MCP tool name "${tool.name}" (also at ${seen.get(tool.name)})`);
       seen.set(tool.name, at);
       const known = new Set(plan.args.map((a) => a.arg));
+      for (const name of Object.keys(tool.defaults)) {
+        if (!known.has(name)) throw new SpecError(pointerJoin(at, 'defaults', name), `"${name}" is not an argument of ${op.operationId} (arguments: ${[...known].join(', ') || 'none'})`);
+      }
       for (const list of ['exclude', 'require'] as const) {
         tool[list].forEach((name, i) => {
           if (!known.has(name)) throw new SpecError(pointerJoin(at, list, i), `"${name}" is not an argument of ${op.operationId} (arguments: ${[...known].join(', ') || 'none'})`);
@@ -242,16 +274,28 @@ export function buildMcpTools(ir: IrDocument): McpToolData[] {
       for (const a of args) {
         let schema = inlineSchema(a.schema, env, { dropReadOnly: true });
         if (a.description && isObj(schema) && schema.description === undefined) schema = { description: a.description, ...schema };
+        if (a.arg in tool.defaults && isObj(schema)) schema = { ...schema, default: tool.defaults[a.arg] };
         properties[a.arg] = schema;
       }
       const required = args.filter((a) => a.required || tool.require.includes(a.arg)).map((a) => a.arg);
+      const confirm = confirmOf(op, tool, args.map((a) => a.arg));
+      if (confirm) {
+        if (properties[CONFIRM_ARG]) throw new SpecError(at, `"${CONFIRM_ARG}" is reserved for the MCP confirmation of ${tool.name}`);
+        properties[CONFIRM_ARG] = {
+          type: 'boolean',
+          description: `true once the user has said yes to this call (needed when the client cannot ask them itself). Never sent to the API.`,
+        };
+      }
       const { body } = plan;
       tools.push({
         name: tool.name,
         title: humanize(tool.name),
-        description: describeTool(op, tool, plan, { estimateTool, pollTool: op.asyncJob ? toolOf(op.asyncJob.poll) : undefined, ir, env }),
+        description: [describeTool(op, tool, plan, { estimateTool, pollTool: op.asyncJob ? toolOf(op.asyncJob.poll) : undefined, ir, env }), ...(confirm ? [confirmNote(confirm)] : [])].join('\n'),
         inputSchema: { type: 'object', properties, ...(required.length ? { required } : {}), additionalProperties: false },
+        outputSchema: outputSchemaOf(op, env),
         annotations: { ...(op.method === 'get' || op.method === 'head' ? { readOnlyHint: true } : {}), ...tool.annotations },
+        confirm,
+        defaults: tool.defaults,
         operationId: op.operationId,
         method: op.method,
         path: op.path,
@@ -266,6 +310,31 @@ export function buildMcpTools(ir: IrDocument): McpToolData[] {
     });
   }
   return tools;
+}
+
+/** What a successful call answers without a body: `{ ok: true, status }`. */
+const NO_CONTENT_OUTPUT = {
+  type: 'object',
+  properties: { ok: { const: true }, status: { type: 'integer' } },
+  required: ['ok', 'status'],
+  additionalProperties: false,
+} as const;
+
+/**
+ * The tool's `outputSchema`: the first success response's JSON schema, inlined. MCP wants an
+ * object at the top, so a response that is not one (or has no JSON body) gets the server's
+ * `{ ok, status }` shape, and a schema without `type` is pinned to `object`.
+ */
+export function outputSchemaOf(op: IrOperation, env: SchemaEnv): McpToolData['outputSchema'] {
+  const success = op.responses.find((r) => /^2\d\d$/.test(r.status) && r.contents.length);
+  const json = success?.contents.find((c) => /json/i.test(c.contentType));
+  if (!json) return { ...NO_CONTENT_OUTPUT };
+  const inlined = inlineSchema(json.schema, env);
+  if (!isObj(inlined)) return { type: 'object' };
+  const type = inlined.type;
+  if (type === undefined) return { type: 'object', ...inlined };
+  if (type === 'object') return inlined as McpToolData['outputSchema'];
+  return { ...NO_CONTENT_OUTPUT };
 }
 
 function humanize(name: string): string {
@@ -312,7 +381,7 @@ function describeTool(
     notes.push('Returns one page ({ data, next_cursor, has_more }): while has_more is true, call again with cursor = next_cursor.');
   }
   if (plan.idempotencyHeader && !tool.exclude.includes(IDEMPOTENCY_ARG) && !says(IDEMPOTENCY_ARG)) {
-    notes.push('Pass idempotency_key and reuse it on retries: the same key returns the first result and never acts (or charges) twice.');
+    notes.push('Identical calls within five minutes act once (a key is derived from the arguments when you pass no idempotency_key), so a retry never acts or charges twice. To repeat the action on purpose, pass a new idempotency_key.');
   }
   return notes.length ? `${text}\n\n${notes.join('\n')}` : text;
 }
@@ -358,7 +427,13 @@ export interface McpToolDefinition {
     required?: string[];
     additionalProperties: false;
   };
+  /** Self-contained JSON Schema of \`structuredContent\` on success (the operation's response body). */
+  outputSchema: { type: 'object'; [key: string]: unknown };
   annotations: { readOnlyHint?: boolean; destructiveHint?: boolean; idempotentHint?: boolean; openWorldHint?: boolean };
+  /** Set when a call needs the user's yes first (asked by elicitation, or the \`confirm\` argument). */
+  confirm: { reason: 'spends_credits' | 'posts_publicly'; limitArg?: string } | null;
+  /** Values sent for arguments the caller left out (this tool's own defaults, not the API's). */
+  defaults: { [arg: string]: unknown };
   /** The operation the tool calls. */
   operationId: string;
   method: string;

@@ -10,6 +10,8 @@ export interface FrameRequest {
   atS: number;
   /** Where to write the PNG. */
   outPath: string;
+  /** Scale down (aspect kept) so the longer side is at most this many pixels; never up. */
+  maxSide?: number;
   signal?: AbortSignal;
   timeoutMs?: number;
 }
@@ -32,8 +34,11 @@ export async function extractFrame(req: FrameRequest): Promise<FrameResult> {
   const requested = Number.isFinite(req.atS) ? req.atS : 0;
   const atS = Math.min(Math.max(0, requested), lastS);
   await writeAtomically(req.outPath, async (tmpOut) => {
+    const m = req.maxSide && req.maxSide > 0 ? Math.floor(req.maxSide) : 0;
+    // The longer side becomes min(itself, m); -2 keeps the aspect with an even other side.
+    const scale = m ? ['-vf', `scale='if(gte(iw,ih),min(iw,${m}),-2)':'if(gte(iw,ih),-2,min(ih,${m}))'`] : [];
     const grab = (seek: string[]) =>
-      runFfmpeg(['-loglevel', 'error', ...seek, '-i', req.inputPath, '-frames:v', '1', '-an', '-f', 'image2', '-update', '1', '-c:v', 'png', tmpOut], run);
+      runFfmpeg(['-loglevel', 'error', ...seek, '-i', req.inputPath, '-frames:v', '1', '-an', ...scale, '-f', 'image2', '-update', '1', '-c:v', 'png', tmpOut], run);
     await grab(['-ss', atS.toFixed(3)]);
     // A seek at the very end can yield no frame (last frame shorter than reported): take the last one.
     if (!(await nonEmpty(tmpOut)) && atS > 0) await grab(['-sseof', '-1']);

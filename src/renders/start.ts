@@ -30,6 +30,8 @@ export interface StartRenderInput {
   keyId: string | null;
   workflowId: string;
   label?: string | null;
+  /** The most this render may spend generating scenes without a clip (default 0: nothing). */
+  maxCredits?: number;
 }
 
 // A workflow being rendered is not edited or deleted under the render (409 workflow_busy); the
@@ -79,6 +81,16 @@ async function start(trx: Knex.Transaction, settings: GenerationSettings, input:
     // Exactly the scenes without a clip: generation's own price, reservations and jobs (402 /
     // 409 generation_in_progress come from there). A savepoint inside this transaction.
     const started = await startGeneration(trx, settings, { accountId, keyId: input.keyId, workflowId });
+    // Over the caller's limit: thrown inside the transaction, so the reservations just made go too.
+    const price = started.generation.credits_reserved;
+    const allowed = input.maxCredits ?? 0;
+    if (price > allowed) {
+      throw new ApiError(
+        'max_credits_exceeded',
+        `Rendering workflow ${workflowId} needs ${layout.scenes.length - reusable.size} scene(s) generated first, for ${price} credits, but max_credits is ${allowed}; nothing was reserved. Generate the scenes first, or pass max_credits of at least ${price}.`,
+        { needed: price, max_credits: allowed },
+      );
+    }
     generationId = started.generation.id;
     const made = new Set(started.scenes.map((s) => s.node_id));
     const unplanned = plan.clips.filter((c) => c.clip_key === null && !made.has(c.node_id));

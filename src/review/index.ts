@@ -158,13 +158,44 @@ export interface SceneFrame {
  * A PNG still of the target at `atS` (default: the middle), clamped into the media. Stills are
  * stored beside the account's other files, named after the media they come from and the time.
  */
-export async function sceneFrame(deps: ReviewDeps, accountId: string, workflowId: string, opts: { nodeId?: string; atS?: number }): Promise<SceneFrame> {
+export async function sceneFrame(deps: ReviewDeps, accountId: string, workflowId: string, opts: { nodeId?: string; atS?: number; maxSide?: number }): Promise<SceneFrame> {
   const target = await resolveTarget(deps, accountId, workflowId, opts.nodeId);
   const wanted = opts.atS ?? target.expectedDurationS / 2;
   const source = crypto.createHash('sha256').update(target.key).digest('base64url').slice(0, 16);
-  const key = deps.storage.keyFor(accountId, `frames/${workflowId}/${source}-${Math.round(wanted * 1000)}.png`);
+  const size = opts.maxSide ? `-max${opts.maxSide}` : '';
+  const key = deps.storage.keyFor(accountId, `frames/${workflowId}/${source}-${Math.round(wanted * 1000)}${size}.png`);
   const input = await deps.storage.localCopy(target.key);
-  const frame = await deps.storage.produce(key, (outPath) => extractFrame({ inputPath: input.path, atS: wanted, outPath }))
+  const frame = await deps.storage.produce(key, (outPath) => extractFrame({ inputPath: input.path, atS: wanted, outPath, maxSide: opts.maxSide }))
     .finally(() => input.release());
   return { key, width: frame.width, height: frame.height, at_s: Math.round(frame.atS * 1000) / 1000 };
+}
+
+export interface SceneReviewItem {
+  node_id: string;
+  index: number;
+  status: string;
+  quality: QualityReport | null;
+  frame: SceneFrame | null;
+}
+
+/**
+ * Every scene reviewed in one go (review_scenes): each generated scene's quality check and a
+ * still from its middle, in playback order. Scenes without a clip are listed with nulls.
+ */
+export async function reviewScenes(
+  deps: ReviewDeps, providers: MediaProviders, accountId: string, workflowId: string, opts: { maxSide?: number } = {},
+): Promise<{ pass: boolean; reviewed: number; scenes: SceneReviewItem[] }> {
+  await findWorkflow(deps.db, accountId, workflowId);
+  const scenes = await listScenes(deps.db, workflowId);
+  const out: SceneReviewItem[] = [];
+  for (const scene of scenes) {
+    const item: SceneReviewItem = { node_id: scene.node_id, index: scene.position, status: scene.status, quality: null, frame: null };
+    if (scene.status === 'generated' && scene.clip_key) {
+      item.quality = await checkQuality(deps, providers, accountId, workflowId, scene.node_id);
+      item.frame = await sceneFrame(deps, accountId, workflowId, { nodeId: scene.node_id, maxSide: opts.maxSide });
+    }
+    out.push(item);
+  }
+  const reviewed = out.filter((s) => s.quality).length;
+  return { pass: out.length > 0 && out.every((s) => s.quality?.pass === true), reviewed, scenes: out };
 }

@@ -83,6 +83,7 @@ const calls: { [K in keyof LavendlyOperations]: Call<K> } = {
   list_all_renders: (c, o) => c.renders.listAll({ status: 'succeeded' }, o),
   quality_check: (c, o) => c.review.qualityCheck({ id: WF, ...bodyExample<T.QualityCheckRequest>('quality_check') }, o),
   get_scene_frame: (c, o) => c.review.getSceneFrame({ id: WF, ...bodyExample<T.SceneFrameRequest>('get_scene_frame') }, o),
+  review_scenes: (c, o) => c.review.scenes({ id: WF, ...bodyExample<T.ReviewScenesRequest>('review_scenes') }, o),
   list_channels: (c, o) => c.publish.listChannels({}, o),
   connect_channel: (c, o) => c.publish.connectChannel(bodyExample<T.ConnectChannelRequest>('connect_channel'), o),
   start_channel_connection: (c, o) => c.publish.startChannelConnection(bodyExample<T.StartChannelConnectionRequest>('start_channel_connection'), o),

@@ -220,6 +220,7 @@ describe('the server behind prism proxy --errors', () => {
     // review (before generation: answers about what exists so far)
     await step('quality_check', () => c.review.qualityCheck({ id: wf!.id, node_id: sceneNode }));
     await step('get_scene_frame', () => c.review.getSceneFrame({ id: wf!.id, node_id: sceneNode, at_s: 1 }));
+    await step('review_scenes', () => c.review.scenes({ id: wf!.id, max_side: 64 }));
 
     // generation and renders (credits are spent here)
     await step('generate_scene', () => c.generate.start({ id: wf!.id, node_id: sceneNode }));

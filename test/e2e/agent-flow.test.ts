@@ -130,10 +130,10 @@ describe('seed 001 sample agent prompt over MCP', () => {
       let expectedCharge = estimate.total;
 
       // 4. Generate the whole video; a retry with the same key changes nothing.
-      const gen = await ok(c, 'generate_scene', { id: wf.id, idempotency_key: `${wf.id}:generate` });
+      const gen = await ok(c, 'generate_scene', { id: wf.id, idempotency_key: `${wf.id}:generate`, confirm: true });
       expect(gen.id).toMatch(/^gen_/);
       expect([...gen.scenes].sort()).toEqual([...sceneIds].sort());
-      const retried = await callTool(c, 'generate_scene', { id: wf.id, idempotency_key: `${wf.id}:generate` });
+      const retried = await callTool(c, 'generate_scene', { id: wf.id, idempotency_key: `${wf.id}:generate`, confirm: true });
       expect(retried.isError, retried.text).toBe(false);
       expect(retried.json).toEqual(gen);
 
@@ -164,7 +164,7 @@ describe('seed 001 sample agent prompt over MCP', () => {
         if (!report.pass) {
           const price = await ok(c, 'estimate_cost', { id: wf.id, node_id: nodeId });
           expectedCharge += price.total;
-          await ok(c, 'generate_scene', { id: wf.id, node_id: nodeId, reroll_hint: report.reroll_hint ?? 'cleaner frame', idempotency_key: `${wf.id}:${nodeId}:reroll` });
+          await ok(c, 'generate_scene', { id: wf.id, node_id: nodeId, reroll_hint: report.reroll_hint ?? 'cleaner frame', idempotency_key: `${wf.id}:${nodeId}:reroll`, confirm: true });
           await poll(() => ok(c, 'get_generation_status', { id: wf.id }), (st) => st.status === 'succeeded' || st.status === 'failed', 300_000, 1_000);
           report = await ok(c, 'quality_check', { id: wf.id, node_id: nodeId });
         }
@@ -200,7 +200,7 @@ describe('seed 001 sample agent prompt over MCP', () => {
       const youtube = channels.data.find((ch: any) => ch.platform === 'youtube');
       expect(youtube).toBeDefined();
       const when = tomorrowAt9();
-      const scheduleArgs = { id: wf.id, channel_id: youtube.id, when, title: 'Bookshop fox', caption: 'A fox, a map, a door of light.', idempotency_key: `${wf.id}:schedule` };
+      const scheduleArgs = { id: wf.id, channel_id: youtube.id, when, title: 'Bookshop fox', caption: 'A fox, a map, a door of light.', idempotency_key: `${wf.id}:schedule`, confirm: true };
       const publication = await ok(c, 'schedule_video', scheduleArgs);
       expect(publication.status).toBe('scheduled');
       expect(Date.parse(publication.scheduled_for)).toBe(Date.parse(when));

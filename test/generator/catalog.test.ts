@@ -110,7 +110,7 @@ describe('catalog emitter', () => {
     expect(specCatalog.base_path).toBe('/v1');
     expect(specCatalog.operations.map((o: Obj) => o.operation_id)).toEqual(ir.operations.map((o) => o.operationId));
     const tools = specCatalog.operations.flatMap((o: Obj) => o.mcp_tools);
-    expect(tools).toHaveLength(27);
+    expect(tools).toHaveLength(28); // seed 001's 27 and review_scenes
     const publish = specCatalog.operations.find((o: Obj) => o.operation_id === 'publish_video');
     expect(publish.mcp_tools).toEqual(['publish_video', 'schedule_video']);
     const generateScene = specCatalog.operations.find((o: Obj) => o.operation_id === 'generate_scene');

@@ -76,7 +76,7 @@ describe('buildIr on the 3.1 feature fixture', async () => {
     expect(ir.operations.map((o) => o.operationId)).toEqual(['get_shape', 'put_shape', 'patch_shape', 'post_event', 'get_job']);
     const post = ir.operations.find((o) => o.operationId === 'post_event')!;
     expect(post.asyncJob).toEqual({ poll: 'get_job', args: { job_id: 'id' }, statusField: 'state', terminal: ['done', 'failed'] });
-    expect(post.mcpTools).toEqual([{ name: 'send_event', description: '', annotations: { readOnlyHint: false, openWorldHint: true }, exclude: [], require: [] }]);
+    expect(post.mcpTools).toEqual([{ name: 'send_event', description: '', annotations: { readOnlyHint: false, openWorldHint: true }, exclude: [], require: [], defaults: {} }]);
     expect(ir.basePath).toBe('/v3');
   });
   it('turns a $ref with constraint siblings into allOf', () => {

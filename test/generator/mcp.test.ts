@@ -11,7 +11,7 @@ import { generate } from '../../generator/cli.js';
 import { createEmitContext, regenerateCommandFor } from '../../generator/emitters/emitter.js';
 import { buildMcpTools, emitter, unwrap } from '../../generator/emitters/mcp.js';
 import { buildIr, buildIrFromText } from '../../generator/ir.js';
-import { SEED_TOOLS } from '../helpers/seed-tools.js';
+import { MCP_TOOLS } from '../helpers/seed-tools.js';
 
 const Ajv2020 = ((Ajv2020Module as unknown as { default?: unknown }).default ?? Ajv2020Module) as typeof Ajv2020Module;
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as typeof addFormatsModule;
@@ -55,8 +55,8 @@ function hasRef(node: unknown): boolean {
 }
 
 describe('mcp emitter on spec/openapi.yaml', () => {
-  it("gives exactly seed 001's 27 tools", () => {
-    expect(spec.mcpTools.map((t) => t.name).sort()).toEqual([...SEED_TOOLS].sort());
+  it("gives exactly seed 001's tools and those added since", () => {
+    expect(spec.mcpTools.map((t) => t.name).sort()).toEqual([...MCP_TOOLS].sort());
   });
 
   it('gives valid, self-contained JSON Schemas (strict Ajv, draft 2020-12)', () => {
@@ -204,7 +204,10 @@ describe('mcp emitter on the fixture', () => {
 
   it('adds guidance from the extensions', () => {
     expect(tool('create_thing').description).toMatch(/Spends credits/);
-    expect(tool('create_thing').description).toMatch(/idempotency_key.*reuse it on retries/);
+    expect(tool('create_thing').description).toMatch(/Identical calls within five minutes act once.*new idempotency_key/);
+    // It charges credits: the MCP server asks the user (or wants confirm: true) first.
+    expect(tool('create_thing').confirm).toEqual({ reason: 'spends_credits' });
+    expect(tool('create_thing').description).toMatch(/confirm: true/);
     expect(tool('create_thing_later').description).toMatch(/^Create a thing at a later time\./);
     expect(tool('create_thing_later').inputSchema.required).toEqual(['name', 'when']);
     expect(tool('start_job').description).toContain("poll get_job (id = the result's id) until state is done or error");

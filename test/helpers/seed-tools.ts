@@ -9,3 +9,9 @@ export const SEED_TOOLS = [
   'list_channels', 'publish_video', 'schedule_video',
   'get_ledger', 'get_monthly_usage', 'get_status', 'get_schema',
 ] as const;
+
+/** Tools added since the seed (issue 17): every scene reviewed in one call; the account's settings. */
+export const ADDED_TOOLS = ['review_scenes'] as const;
+
+/** Every tool the MCP server serves. */
+export const MCP_TOOLS = [...SEED_TOOLS, ...ADDED_TOOLS] as const;

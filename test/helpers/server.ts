@@ -32,6 +32,21 @@ export interface TestServerOptions {
   jsonBodyLimit?: number;
   /** Reuse a database instead of a fresh one (it is then not closed). */
   fresh?: FreshDb;
+  /** Listen on a free port chosen up front and name it as the public URL, so signed links work. */
+  publicLinks?: boolean;
+}
+
+/** A port nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as import('node:net').AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 /** A real server on an ephemeral port over a fresh database, with response validation on. */
@@ -45,6 +60,7 @@ export async function startTestServer(kind: DbKind, options: TestServerOptions =
     },
   });
   const logger = createLogger({ level: 'info', destination: sink });
+  const port = options.publicLinks ? await freePort() : 0;
   const config: Config = {
     ...loadConfig({}),
     dataDir: fresh.dataDir,
@@ -53,11 +69,12 @@ export async function startTestServer(kind: DbKind, options: TestServerOptions =
     responseValidation: 'throw',
     rateLimitPerMinute: 100_000,
     authFailuresPerMinute: 100_000,
+    ...(port ? { publicBaseUrl: `http://127.0.0.1:${port}` } : {}),
     ...options.config,
   };
   const services = await createServices({ config, db: fresh.db, logger });
   const app = await createApp({ config, db: fresh.db, services, logger, mount: options.mount, jsonBodyLimit: options.jsonBodyLimit });
-  const running = await startServer({ app, db: fresh.db, logger, port: 0, closeDb: false, limits: serverLimits(config) });
+  const running = await startServer({ app, db: fresh.db, logger, port, closeDb: false, limits: serverLimits(config) });
   return {
     app, running, origin: running.origin, base: `${running.origin}/v1`, fresh, services, config, logs,
     async account(opts = {}) {

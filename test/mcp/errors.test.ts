@@ -13,10 +13,11 @@ function resultFor(name: string, status: number, error: Record<string, unknown>,
   const err = errorFromResponse(status, new Headers({ 'content-type': 'application/json', ...headers }), { error: { request_id: 'req_test', ...error } });
   const result = apiErrorResult(err, { tool: tool(name), tools: mcpTools, pollTool, baseUrl: 'http://localhost:8090/v1' });
   expect(result.isError).toBe(true);
-  const body = result.structuredContent as { error: Record<string, unknown>; next_step: string };
+  // The envelope is the last block (no structuredContent: that must match the success outputSchema).
+  expect(result.structuredContent).toBeUndefined();
+  const body = JSON.parse((result.content[1] as { text: string }).text) as { error: Record<string, unknown>; next_step: string };
   const text = (result.content[0] as { text: string }).text;
   expect(text).toContain(`Next step: ${body.next_step}`);
-  expect(JSON.parse(text.slice(text.indexOf('\n\n') + 2))).toEqual(body);
   return { body, text };
 }
 
@@ -83,6 +84,6 @@ describe('tool error results', () => {
     const err = new ConnectionError('GET http://localhost:8090/v1/_status failed: ECONNREFUSED', { code: 'connection_error' });
     const result = apiErrorResult(err, { tool: tool('get_status'), tools: mcpTools, pollTool: null, baseUrl: 'http://localhost:8090/v1' });
     expect(result.isError).toBe(true);
-    expect((result.structuredContent as any).next_step).toMatch(/http:\/\/localhost:8090\/v1.*LAVENDLY_BASE_URL/);
+    expect(JSON.parse((result.content[1] as { text: string }).text).next_step).toMatch(/http:\/\/localhost:8090\/v1.*LAVENDLY_BASE_URL/);
   });
 });

@@ -4,14 +4,14 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { Client, type ClientOptions } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-export { SEED_TOOLS } from '../helpers/seed-tools.js';
+export { SEED_TOOLS, MCP_TOOLS } from '../helpers/seed-tools.js';
 
 export type TransportKind = 'stdio' | 'http';
 
@@ -23,18 +23,18 @@ export interface Connected {
 }
 
 /** The stdio server exactly as a desktop client starts it: `lavendly mcp` with env configuration. */
-export async function connectStdio(baseUrl: string, apiKey: string | undefined): Promise<Connected> {
+export async function connectStdio(baseUrl: string, apiKey: string | undefined, options: ClientOptions = {}, extraArgs: string[] = []): Promise<Connected> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   delete env.LAVENDLY_API_KEY;
   if (apiKey) env.LAVENDLY_API_KEY = apiKey;
   env.LAVENDLY_BASE_URL = baseUrl;
   const transport = new StdioClientTransport({
-    command: 'npx', args: ['tsx', 'src/cli/main.ts', 'mcp'], cwd: ROOT, env, stderr: 'pipe',
+    command: 'npx', args: ['tsx', 'src/cli/main.ts', 'mcp', ...extraArgs], cwd: ROOT, env, stderr: 'pipe',
   });
   let stderr = '';
   transport.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-  const client = new Client({ name: 'lavendly-test', version: '1.0.0' });
+  const client = new Client({ name: 'lavendly-test', version: '1.0.0' }, options);
   try {
     await client.connect(transport);
   } catch (err) {
@@ -44,17 +44,17 @@ export async function connectStdio(baseUrl: string, apiKey: string | undefined):
 }
 
 /** The HTTP endpoint of a running server, authenticated with the caller's key. */
-export async function connectHttp(origin: string, apiKey: string): Promise<Connected> {
+export async function connectHttp(origin: string, apiKey: string, options: ClientOptions = {}): Promise<Connected> {
   const transport = new StreamableHTTPClientTransport(new URL(`${origin}/mcp`), {
     requestInit: { headers: { Authorization: `Bearer ${apiKey}` } },
   });
-  const client = new Client({ name: 'lavendly-test', version: '1.0.0' });
+  const client = new Client({ name: 'lavendly-test', version: '1.0.0' }, options);
   await client.connect(transport);
   return { client, stderr: () => '', close: () => client.close() };
 }
 
-export function connect(kind: TransportKind, server: { origin: string; base: string }, apiKey: string): Promise<Connected> {
-  return kind === 'stdio' ? connectStdio(server.base, apiKey) : connectHttp(server.origin, apiKey);
+export function connect(kind: TransportKind, server: { origin: string; base: string }, apiKey: string, options: ClientOptions = {}): Promise<Connected> {
+  return kind === 'stdio' ? connectStdio(server.base, apiKey, options) : connectHttp(server.origin, apiKey, options);
 }
 
 /** Calls a tool; returns the result with its parsed JSON text. */
@@ -65,7 +65,18 @@ export async function callTool(client: Client, name: string, args: Record<string
   if (!result.isError) {
     try { json = JSON.parse(text); } catch { json = null; }
   }
-  return { result, text, json, isError: result.isError === true, error: (result.structuredContent as any)?.error as any, nextStep: (result.structuredContent as any)?.next_step as string | undefined };
+  const body = result.isError ? errorBody(result) : null;
+  return { result, text, json, isError: result.isError === true, error: body?.error as any, nextStep: body?.next_step as string | undefined };
+}
+
+/** The error envelope of an error result: its last content block is the JSON `{ error, next_step }`. */
+export function errorBody(result: { content: unknown }): { error: Record<string, any>; next_step: string } | null {
+  const blocks = (result.content as { type: string; text?: string }[]).filter((c) => c.type === 'text');
+  try {
+    return JSON.parse(blocks[blocks.length - 1]?.text ?? '');
+  } catch {
+    return null;
+  }
 }
 
 /** Calls a tool that must succeed; returns its JSON. */

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { ROOT } from './helpers.js';
+import { MCP_TOOLS, ROOT } from './helpers.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -63,10 +63,10 @@ describe('lavendly mcp over a pipe', () => {
     ], { LAVENDLY_BASE_URL: server.base });
     expect(out.code).toBe(0);
     const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l)).sort((a, b) => a.id - b.id);
-    expect(lines[1].result.tools).toHaveLength(27);
+    expect(lines[1].result.tools).toHaveLength(MCP_TOOLS.length);
     expect(lines[2].result.isError).toBe(true);
-    expect(lines[2].result.structuredContent.error.code).toBe('unauthorized');
-    expect(lines[2].result.structuredContent.next_step).toMatch(/LAVENDLY_API_KEY/);
+    expect(JSON.parse(lines[2].result.content[1].text).error.code).toBe('unauthorized');
+    expect(JSON.parse(lines[2].result.content[1].text).next_step).toMatch(/LAVENDLY_API_KEY/);
     expect(out.stderr).toMatch(/LAVENDLY_API_KEY is not set/);
   }, 120_000);
 });

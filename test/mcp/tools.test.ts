@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { callTool, connect, ok, sampleFor, SEED_TOOLS, type Connected, type TransportKind } from './helpers.js';
+import { callTool, connect, ok, sampleFor, MCP_TOOLS, type Connected, type TransportKind } from './helpers.js';
 
 const addFormats = ((addFormatsModule as any).default ?? addFormatsModule) as (a: Ajv2020) => void;
 
@@ -38,14 +38,17 @@ describe.each<TransportKind>(['http', 'stdio'])('over %s', (kind) => {
     await conn?.close();
   });
 
-  it('lists exactly the 27 tools of seed 001, with compilable schemas and annotations', async () => {
+  it('lists exactly the tools of seed 001 and those added since, with compilable schemas and annotations', async () => {
     const { tools } = await conn.client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual([...SEED_TOOLS].sort());
+    expect(tools.map((t) => t.name).sort()).toEqual([...MCP_TOOLS].sort());
     const ajv = new Ajv2020({ strict: true, allErrors: true });
     addFormats(ajv);
     for (const tool of tools) {
       expect(tool.inputSchema.type, tool.name).toBe('object');
       expect(() => ajv.compile(tool.inputSchema), tool.name).not.toThrow();
+      expect(tool.outputSchema?.type, `${tool.name} has an outputSchema`).toBe('object');
+      // Response schemas may list `required` next to properties declared in an allOf member.
+      expect(() => new Ajv2020({ strict: true, strictRequired: false, allErrors: true, validateFormats: false }).compile(tool.outputSchema!), tool.name).not.toThrow();
       expect(tool.description?.length ?? 0, tool.name).toBeGreaterThan(40);
       const a = tool.annotations!;
       expect(a, tool.name).toBeDefined();
@@ -77,6 +80,8 @@ describe.each<TransportKind>(['http', 'stdio'])('over %s', (kind) => {
     // delete_workflow last, so the other tools see the workflow.
     tools.sort((a, b) => Number(a.name === 'delete_workflow') - Number(b.name === 'delete_workflow'));
     const outcomes: Record<string, string> = {};
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats(ajv);
     for (const tool of tools) {
       const since = server.logs.length;
       const props = tool.inputSchema.properties ?? {};
@@ -84,6 +89,7 @@ describe.each<TransportKind>(['http', 'stdio'])('over %s', (kind) => {
       // server's address policy refuses without going out to the network.
       const overrides: Record<string, unknown> = {};
       if ('id' in props) overrides.id = wf.id;
+      if ('confirm' in props) overrides.confirm = true; // the user said yes (confirm.test.ts covers asking)
       if (tool.name === 'import_asset') overrides.url = 'http://127.0.0.1:9/fox.png';
       const args = sampleFor(tool.inputSchema as any, overrides);
       const r = await callTool(conn.client, tool.name, args);
@@ -98,6 +104,9 @@ describe.each<TransportKind>(['http', 'stdio'])('over %s', (kind) => {
       } else {
         expect(r.result.content[0]?.type, tool.name).toBe('text');
         expect(r.json, `${tool.name}: ${r.text}`).not.toBeNull();
+        // The official client already refused a result that does not match; check it here too.
+        const validate = ajv.compile(tool.outputSchema!);
+        expect(validate(r.result.structuredContent), `${tool.name}: ${ajv.errorsText(validate.errors)}`).toBe(true);
         outcomes[tool.name] = 'ok';
       }
       // The server's access log names the operation: the call went through the real HTTP API.

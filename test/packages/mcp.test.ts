@@ -11,7 +11,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installConsumer, packedPackages, ROOT, run, type Installed } from '../helpers/packages.js';
-import { SEED_TOOLS } from '../helpers/seed-tools.js';
+import { MCP_TOOLS } from '../helpers/seed-tools.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -56,12 +56,12 @@ describe('@lavendly/mcp installed from its tarball', () => {
     expect(lint.stdout).toMatch(/All good/);
   });
 
-  it('lists the 27 tools over stdio, and a call reaches the live server through @lavendly/sdk', async () => {
+  it('lists every tool over stdio, and a call reaches the live server through @lavendly/sdk', async () => {
     const { key } = await server.account({ credits: 0 });
     const { client, stderr } = await connect(key);
     try {
       const { tools } = await client.listTools();
-      expect(tools.map((t) => t.name).sort()).toEqual([...SEED_TOOLS].sort());
+      expect(tools.map((t) => t.name).sort()).toEqual([...MCP_TOOLS].sort());
 
       const created = (await client.callTool({ name: 'create_workflow', arguments: { name: 'From the package', shots: [{ prompt: 'a fox' }] } })) as CallToolResult;
       expect(created.isError).toBeUndefined();
@@ -73,8 +73,10 @@ describe('@lavendly/mcp installed from its tarball', () => {
       // typed errors are recognised across the package boundary.
       const missing = (await client.callTool({ name: 'get_workflow', arguments: { id: 'wf_missing' } })) as CallToolResult;
       expect(missing.isError).toBe(true);
-      expect((missing.structuredContent as { error: { code: string } }).error.code).toBe('not_found');
-      expect((missing.structuredContent as { next_step?: string }).next_step).toMatch(/list_workflows/);
+      const envelope = JSON.parse((missing.content as { text: string }[])[1]!.text) as { error: { code: string }; next_step: string };
+      expect(envelope.error.code).toBe('not_found');
+      expect(envelope.next_step).toMatch(/list_workflows/);
+      expect(missing.structuredContent).toBeUndefined();
       expect(stderr()).toMatch(/serving .* over stdio/);
     } finally {
       await client.close();

@@ -83,8 +83,9 @@ export function startWorker(s: TestServer, providers: MediaProviders, opts: { le
   return worker;
 }
 
-export async function startRender(s: TestServer, key: string, workflowId: string, body: unknown = {}, headers: Record<string, string> = {}) {
-  return call(`${s.base}/workflows/${workflowId}/renders`, { key, body, headers });
+/** create_render; allowed to generate missing scenes (max_credits) unless the body says otherwise. */
+export async function startRender(s: TestServer, key: string, workflowId: string, body: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+  return call(`${s.base}/workflows/${workflowId}/renders`, { key, body: { max_credits: 1_000_000, ...body }, headers });
 }
 
 /** Polls get_render until the render is succeeded, failed or canceled. */

@@ -57,6 +57,24 @@ describe.each(testDatabases())('render money on %s', (kind) => {
     expect((await ledgerOf(s, acc.key)).balance).toBe(70);
   });
 
+  it('by default (max_credits 0) a render that would generate is refused with the price, reserving nothing', async () => {
+    worker = startWorker(s, providers);
+    const acc = await s.account({ credits: 100 });
+    const wf = await createWorkflow(s, acc.key, [1, 1]);
+    const refused = await startRender(s, acc.key, wf.id, { max_credits: undefined });
+    expect(refused.status, refused.text).toBe(402);
+    expect(refused.json.error).toMatchObject({ code: 'max_credits_exceeded', needed: 20, max_credits: 0 });
+    const short = await startRender(s, acc.key, wf.id, { max_credits: 19 });
+    expect(short.json.error).toMatchObject({ code: 'max_credits_exceeded', needed: 20, max_credits: 19 });
+    expect(await ledgerOf(s, acc.key)).toMatchObject({ balance: 100, reserved: 0 });
+    expect(await s.fresh.db('renders').where({ workflow_id: wf.id })).toHaveLength(0);
+    expect(await s.fresh.db('generations').where({ workflow_id: wf.id })).toHaveLength(0);
+    const allowed = await startRender(s, acc.key, wf.id, { max_credits: 20 });
+    expect(allowed.status, allowed.text).toBe(202);
+    expect(allowed.json.credits_reserved).toBe(20);
+    expect((await waitForRender(s, acc.key, wf.id, allowed.json.id)).status).toBe('succeeded');
+  });
+
   it('canceling a running render releases what it reserved; canceling again answers 409 not_cancelable', async () => {
     Object.assign(providers, smallClips({ LAVENDLY_PROVIDER_LATENCY_MS: '1500' }).providers);
     worker = startWorker(s, providers);

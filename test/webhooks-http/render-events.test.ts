@@ -74,7 +74,7 @@ describe.each(testDatabases())('render events reach a receiver that was down (%s
     expect(ep.status).toBe(201);
 
     const wf = await call(`${server.base}/workflows`, { key: user.key, body: { name: 'Fox', shots: [{ prompt: 'a fox and a lantern', duration_s: 1 }] } });
-    const render = await call(`${server.base}/workflows/${wf.json.id}/renders`, { key: user.key, body: {} });
+    const render = await call(`${server.base}/workflows/${wf.json.id}/renders`, { key: user.key, body: { max_credits: 100 } });
     expect(render.status, render.text).toBe(202);
     const done = await until('the render', async () => {
       const r = await call(`${server.base}/workflows/${wf.json.id}/renders/${render.json.id}`, { key: user.key });

@@ -28,10 +28,14 @@ export interface ToolErrorBody {
 export function errorResult(body: ToolErrorBody): CallToolResult {
   const { error, next_step } = body;
   const head = `Error ${error.code}${error.status ? ` (HTTP ${error.status})` : ''}: ${error.message}`;
+  // No structuredContent: it must match the tool's outputSchema (the success shape), and the
+  // official client checks that even on errors. The envelope goes out as a second, JSON-only block.
   return {
     isError: true,
-    content: [{ type: 'text', text: `${head}\nNext step: ${next_step}\n\n${JSON.stringify(body)}` }],
-    structuredContent: body as unknown as Record<string, unknown>,
+    content: [
+      { type: 'text', text: `${head}\nNext step: ${next_step}` },
+      { type: 'text', text: JSON.stringify(body) },
+    ],
   };
 }
 
@@ -103,6 +107,10 @@ function nextStep(err: LavendlyError, ctx: ErrorContext): string {
       const figures = needed !== undefined && available !== undefined ? `It needs ${needed} credits and ${available} are available. ` : '';
       const estimate = pick(ctx, 'estimate_cost');
       return `${figures}Nothing was charged. ${estimate ? `Call ${estimate} to see the price per scene, then ` : ''}tell the user: they can add credits, or you can spend less by generating fewer scenes (pass node_id to generate one scene at a time, or remove shots with update_workflow).`;
+    }
+    case 'max_credits_exceeded': {
+      const needed = num(d.needed);
+      return `Nothing was reserved: rendering first has to generate scenes${needed !== undefined ? ` for ${needed} credits` : ''}, more than max_credits allows. Tell the user the price; if they agree, call ${t} again with max_credits${needed !== undefined ? ` = ${needed}` : ' at least that price'}. Or generate the scenes with generate_scene first, then render for free.`;
     }
     case 'not_found':
       return notFoundStep(err, ctx);

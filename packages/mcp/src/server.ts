@@ -9,6 +9,7 @@
  * `lavendly mcp` run. It imports the generated SDK from generated/; the package build
  * (scripts/build-packages.ts) points those imports at the published @lavendly/sdk instead.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
@@ -16,9 +17,11 @@ import {
   type CallToolResult, type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { mcpTools, toolRequest, type McpToolDefinition } from '../../../generated/mcp.gen.js';
-import type { ApiClient, ApiResponse } from '../../../generated/sdk-runtime.gen.js';
+import { LavendlyError, type ApiClient, type ApiResponse } from '../../../generated/sdk-runtime.gen.js';
 import { ArgumentValidator } from './arguments.js';
+import { CONFIRM_ARG, confirmCall } from './confirm.js';
 import { apiErrorResult, invalidArguments } from './errors.js';
+import { mediaContent } from './media.js';
 
 export interface McpServerOptions {
   /** The API client the tools call (`new Lavendly({ apiKey, baseUrl })`). */
@@ -48,6 +51,7 @@ export function listedTool(tool: McpToolDefinition): Tool {
     title: tool.title,
     description: tool.description,
     inputSchema: tool.inputSchema as Tool['inputSchema'],
+    outputSchema: tool.outputSchema as Tool['outputSchema'],
     annotations: { title: tool.title, ...tool.annotations },
   };
 }
@@ -89,22 +93,59 @@ export function createMcpServer(options: McpServerOptions): Server {
     if (!tool) {
       throw new McpError(ErrorCode.InvalidParams, `Unknown tool '${name}'. tools/list gives the ${tools.length} tools this server has.`);
     }
-    const args = input ?? {};
-    const issues = validator.check(tool, args);
+    const given = input ?? {};
+    const issues = validator.check(tool, given);
     if (issues.length) return invalidArguments(tool, issues);
+    const refused = await confirmCall(server, client, tool, given, signal);
+    if (refused) return refused;
+    // `confirm` is this server's own argument: it is not sent, nor part of the automatic key.
+    // The tool's own defaults (a frame's size for a model to look at) fill what was left out.
+    const { [CONFIRM_ARG]: _confirmed, ...passed } = given;
+    const args = { ...tool.defaults, ...passed };
     // idempotency_key is in the tool's argument table as the Idempotency-Key header.
-    const parts = toolRequest(tool, args);
+    const automatic = tool.args.idempotency_key && args.idempotency_key === undefined ? automaticKey(tool, args) : null;
+    const send = (key: string | null) => client.requestWithResponse(tool.operationId, toolRequest(tool, key ? { ...args, idempotency_key: key } : args), { signal });
     const pollTool = pollToolOf(client, tool, tools);
     let response: ApiResponse;
     try {
-      response = await client.requestWithResponse(tool.operationId, parts, { signal });
+      response = await send(automatic).catch((err: unknown) => {
+        // A refusal (4xx) changed nothing, but the server replays it for the same key: an
+        // automatic key must not pin an agent to an old refusal once the cause is fixed.
+        if (automatic && err instanceof LavendlyError && err.status >= 400 && err.status < 500 && err.headers?.get('idempotent-replayed') === 'true') {
+          return send(`${automatic}.${Date.now().toString(36)}`);
+        }
+        throw err;
+      });
     } catch (err) {
       return apiErrorResult(err, { tool, tools, pollTool, baseUrl: client.baseUrl });
     }
-    return successResult(response);
+    const result = successResult(response);
+    const media = await mediaContent(response.body, signal);
+    if (media.length) result.content.push(...media);
+    return result;
   }
 
   return server;
+}
+
+/**
+ * The key a call gets when the agent passed none: the tool and its arguments, hashed. Identical
+ * calls within the server's idempotency window then act once (two identical publish_video calls
+ * make one post), which is what the tools' idempotentHint promises.
+ */
+export function automaticKey(tool: McpToolDefinition, args: Record<string, unknown>): string {
+  const hash = createHash('sha256').update(tool.name).update('\0').update(canonicalJson(args)).digest('base64url');
+  return `mcp-auto-${hash}`;
+}
+
+/** JSON with object keys sorted, so argument order does not change the key. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }
 
 /** The tool that polls this tool's job (from the operation's `x-async-job`), when this server has it. */
