@@ -71,6 +71,7 @@ CALLS: Dict[str, Call] = {
     "list_all_renders": lambda c: c.renders.list_all(status="succeeded").first_page(),
     "quality_check": lambda c: c.review.quality_check(WF, **body("quality_check")),
     "get_scene_frame": lambda c: c.review.get_scene_frame(WF, **body("get_scene_frame")),
+    "review_scenes": lambda c: c.review.scenes(WF, **body("review_scenes")),
     "list_channels": lambda c: c.publish.list_channels(),
     "connect_channel": lambda c: c.publish.connect_channel(**body("connect_channel")),
     "publish_video": lambda c: c.publish.video(WF, **body("publish_video")),
