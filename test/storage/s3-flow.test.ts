@@ -14,6 +14,7 @@ import { startJobWorker } from '../../src/cli/commands/worker.js';
 import { createLogger } from '../../src/http/logging.js';
 import type { RunningWorker } from '../../src/jobs/worker-main.js';
 import { LocalImageProvider, probeMedia } from '../../src/media/index.js';
+import { setQuota } from '../../src/assets/index.js';
 import { assertInvariants } from '../../src/ledger/index.js';
 import type { Storage } from '../../src/storage/index.js';
 import { testDatabases } from '../helpers/db.js';
@@ -101,6 +102,20 @@ describe.each(testDatabases())('media on the S3 driver (%s)', (kind) => {
     expect(filesUnder(path.join(s.fresh.dataDir, 'files'))).toEqual([]);
   });
 
+  it('refuses an upload over the storage quota while it streams, leaving nothing behind', async () => {
+    const b = await s.account({ credits: 0 });
+    await setQuota(s.fresh.db, b.id, 5_000);
+    const slot = await call(`${s.base}/uploads`, { key: b.key, body: { kind: 'image', filename: 'big.png' } });
+    expect(slot.status, slot.text).toBe(201);
+    const png = fs.readFileSync(tmp.file('lantern.png'));
+    expect(png.length).toBeGreaterThan(5_000);
+    const put = await fetch(local(s, slot.json.upload_url), { method: 'PUT', body: png, headers: { 'content-type': 'application/octet-stream' } });
+    expect(put.status).toBe(413);
+    expect(((await put.json()) as any).error.code).toBe('storage_quota_exceeded');
+    expect(filesUnder(path.join(s3.directory, s3.bucket, b.id))).toEqual([]);
+    expect(filesUnder(path.join(s.fresh.dataDir, 'files'))).toEqual([]);
+  });
+
   it('generates clips and stills into the bucket (one shot animating the upload); links answer the stored bytes', async () => {
     const r = await call(`${s.base}/workflows`, {
       key: a.key,
@@ -125,6 +140,12 @@ describe.each(testDatabases())('media on the S3 driver (%s)', (kind) => {
     const got = await call(`${s.base}/workflows/${wf.id}`, { key: a.key });
     expect(got.status).toBe(200);
     for (const scene of got.json.scenes) await sameAsStored(s3, s.services.storage, scene.clip_url);
+
+    // A clip uploaded back as a video asset plays as a track: attaching it probes the stored file.
+    const sound = await upload(s, a.key, tmp.file(`clip-${st.scenes[1].node_id}.mp4`), 'video');
+    await sameAsStored(s3, s.services.storage, sound.url);
+    const track = await call(`${s.base}/workflows/${wf.id}/clips/${wf.scenes[0]!.node_id}/tracks`, { key: a.key, body: { asset_id: sound.id, kind: 'sfx', volume_db: -6 } });
+    expect(track.status, track.text).toBe(201);
     expect(filesUnder(path.join(s.fresh.dataDir, 'files'))).toEqual([]);
   });
 
@@ -139,6 +160,9 @@ describe.each(testDatabases())('media on the S3 driver (%s)', (kind) => {
   it('renders from the bucket into the bucket; the link serves the bytes, ranges included', async () => {
     const r = await startRender(s, a.key, wf.id);
     expect(r.status, r.text).toBe(202);
+    const raw = (await s.fresh.db('renders').where({ id: r.json.id }).first('plan')).plan;
+    const plan = typeof raw === 'string' ? JSON.parse(raw) : raw;
+    expect(plan.tracks.map((t: { kind: string }) => t.kind)).toEqual(['sfx']); // the stored track is one of the render's inputs
     const done = await waitForRender(s, a.key, wf.id, r.json.id, 120_000);
     expect(done.status, JSON.stringify(done)).toBe('succeeded');
     expect(done.duration_s).toBeCloseTo(2, 1);

@@ -97,9 +97,11 @@ export async function startJobWorker(o: StartJobWorkerOptions): Promise<RunningW
   // Safety net beside the queue: due publications and webhook deliveries whose job was lost.
   const sweepLog = failureLog(o.logger, 'publication/webhook sweep');
   const sweeper = startSweeper(running.db, { publish, webhooks, onError: sweepLog.failed, onSuccess: sweepLog.succeeded });
-  // Temporary files of renders and transfers whose process was killed: swept now and every 10 min.
+  // Temporary files of renders and transfers whose process was killed, and scratch copies of a
+  // job that died (S3 driver): swept now and every 10 min.
   const partialsLog = failureLog(o.logger, 'temporary file sweep');
-  const sweepPartials = () => storage.sweepPartials()
+  const sweepPartials = () => Promise.all([storage.sweepPartials(), storage.sweepStaging()])
+    .then(([partial, staged]) => partial + staged)
     .then((n) => {
       partialsLog.succeeded();
       if (n) o.logger.info({ files: n }, 'removed unfinished temporary files');
