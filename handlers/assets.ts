@@ -20,9 +20,9 @@ export function assetsConfigOf(services: Services): AssetsConfig {
   return serviceOf(services, 'assetsConfig', () => assetsConfigFromEnv());
 }
 
-/** The process's uploads and imports arriving per account (LAVENDLY_TRANSFERS_PER_ACCOUNT at once). */
+/** Uploads and imports arriving per account (LAVENDLY_TRANSFERS_PER_ACCOUNT at once, counted across processes). */
 function transfersOf(ctx: AppContext): TransferBudget {
-  return serviceOf(ctx.services, 'assetTransfers', () => new TransferBudget(ctx.config.transfersPerAccount));
+  return serviceOf(ctx.services, 'assetTransfers', () => new TransferBudget(ctx.config.transfersPerAccount, ctx.db));
 }
 
 function assetView(a: Asset): T.Asset {

@@ -11,6 +11,7 @@ import * as providerTasks from './009_provider_tasks.js';
 import * as workflowVideoModel from './010_workflow_video_model.js';
 import * as jobTraceContext from './011_job_trace_context.js';
 import * as rateLimits from './012_rate_limits.js';
+import * as transferSlots from './012_transfer_slots.js';
 import * as consoleUsers from './014_console_users.js';
 import * as oauth from './015_oauth.js';
 
@@ -33,6 +34,7 @@ export const migrations: Record<string, Migration> = {
   '010_workflow_video_model': workflowVideoModel,
   '011_job_trace_context': jobTraceContext,
   '012_rate_limits': rateLimits,
+  '012_transfer_slots': transferSlots,
   '014_console_users': consoleUsers,
   '015_oauth': oauth,
 };

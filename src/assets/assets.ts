@@ -291,7 +291,7 @@ export async function importAsset(
   if (usage.remainingBytes <= 0) throw new QuotaExceededError(1, usage);
   // Stop streaming at whichever comes first: the kind's size limit or what the quota has left.
   const capBytes = Math.min(limits.maxBytes, usage.remainingBytes);
-  const transfer = (args.transfers ?? new TransferBudget(Infinity)).open(accountId, usage);
+  const transfer = await (args.transfers ?? new TransferBudget(Infinity)).open(accountId, usage);
   try {
     const staged = storage.stagingPath();
     let downloaded;
@@ -329,7 +329,7 @@ export async function importAsset(
       },
     );
   } finally {
-    transfer.close();
+    await transfer.close();
   }
 }
 

@@ -161,13 +161,13 @@ export async function receiveUpload(
   const usage = await getUsage(db, slot.account_id, config);
   if (declared !== null && declared > usage.remainingBytes) throw new QuotaExceededError(declared, usage);
   // Before the slot is spent: a 429 for too many transfers at once leaves it open for a retry.
-  const transfer = (args.transfers ?? new TransferBudget(Infinity)).open(slot.account_id, usage);
+  const transfer = await (args.transfers ?? new TransferBudget(Infinity)).open(slot.account_id, usage);
 
   try {
     await claimSlot(db, slotId, nowText);
     return await receiveInto(args, slot, usage, transfer);
   } finally {
-    transfer.close();
+    await transfer.close();
   }
 }
 

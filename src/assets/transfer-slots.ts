@@ -1,0 +1,46 @@
+import type { Db } from '../db/knex.js';
+import { dbKind } from '../db/knex.js';
+import { newId } from '../util/ids.js';
+
+/**
+ * The count of an account's transfers arriving at once, kept in the database (table
+ * transfer_slots, migration 012) so every API process counts the others' too. Claiming is one
+ * short transaction: on PostgreSQL it locks the account's row first (FOR NO KEY UPDATE, which
+ * rows referencing the account do not wait on), so two processes cannot both see the last free
+ * slot; on SQLite the transaction already holds the write lock.
+ */
+
+/** How long a slot counts without renewal: the bound on a crashed process's slots. */
+export const SLOT_LEASE_MS = 60_000;
+
+export interface TransferSlot {
+  /** Frees the slot (the transfer ended). */
+  release(): Promise<void>;
+}
+
+/** Takes one of the account's `limit` slots, or answers null when all are taken. */
+export async function claimTransferSlot(db: Db, accountId: string, limit: number, leaseMs = SLOT_LEASE_MS): Promise<TransferSlot | null> {
+  const id = newId('xfr');
+  const claimed = await db.transaction(async (trx) => {
+    if (dbKind(trx) === 'postgres') await trx('accounts').where({ id: accountId }).forNoKeyUpdate().first('id');
+    const now = Date.now();
+    await trx('transfer_slots').where({ account_id: accountId }).andWhere('expires_ms', '<=', now).del();
+    const row = await trx('transfer_slots').where({ account_id: accountId }).count<{ n: number | string }[]>({ n: '*' }).first();
+    if (Number(row?.n ?? 0) >= limit) return false;
+    await trx('transfer_slots').insert({ id, account_id: accountId, expires_ms: now + leaseMs });
+    return true;
+  });
+  if (!claimed) return null;
+  // Renewed while the transfer runs (an upload may take many minutes); a failed renewal is retried
+  // at the next tick, and the lease is long enough to miss a few.
+  const renew = setInterval(() => {
+    db('transfer_slots').where({ id }).update({ expires_ms: Date.now() + leaseMs }).catch(() => {});
+  }, Math.max(50, Math.floor(leaseMs / 4)));
+  renew.unref();
+  return {
+    async release() {
+      clearInterval(renew);
+      await db('transfer_slots').where({ id }).del();
+    },
+  };
+}
