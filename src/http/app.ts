@@ -25,6 +25,8 @@ import { databaseHealth } from '../db/health.js';
 import { failureLog } from '../util/failure-log.js';
 import { consoleAuthRoutes } from './console/auth-routes.js';
 import { channelCallback } from './console/channel-callback.js';
+import { mcpAuthChallenge, mcpOAuthEndpoints } from './console/mcp-oauth.js';
+import { mcpAuthorize } from './console/mcp-authorize.js';
 
 export interface AppDeps {
   config: Config;
@@ -98,7 +100,12 @@ export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
   // (src/http/probes.ts).
   app.use(outsideApi(basePath, [
     probes({ draining: () => app.draining, health: databaseHealth(deps.db) }),
+    // OAuth 2.1 for remote MCP clients: /mcp's 401 points at the metadata; registration, consent
+    // (backed by the console sign-in) and tokens (src/http/console/mcp-oauth.ts).
+    mcpAuthChallenge(deps.config),
     mcpHttp({ accounts: deps.services.accounts, basePath, authFailures: runtime.authFailures }),
+    mcpOAuthEndpoints(deps),
+    ...(deps.services.consoleAuth ? [mcpAuthorize({ ...deps, auth: deps.services.consoleAuth })] : []),
     serveSignedFiles(deps.services.storage),
     docs.pages,
     // The console's sign-in, sign-out and session (src/http/console/auth-routes.ts).

@@ -19,6 +19,8 @@ export const CORS_ALLOWED_HEADERS = [
 export const CORS_EXPOSED_HEADERS = [
   'X-Request-Id', 'Retry-After', 'Retry-After-Ms', 'Idempotent-Replayed', 'ETag', 'Location',
   'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Mcp-Session-Id',
+  // /mcp's 401 names the OAuth metadata there (src/http/console/mcp-oauth.ts).
+  'WWW-Authenticate',
 ];
 const METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE';
 /** How long a browser may reuse a preflight answer, in seconds. */

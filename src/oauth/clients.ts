@@ -1,0 +1,75 @@
+import type { Db } from '../db/knex.js';
+import { nowIso } from '../db/knex.js';
+import { newId } from '../util/ids.js';
+
+/**
+ * OAuth clients that registered themselves (RFC 7591 dynamic client registration), as MCP clients
+ * do. They are public clients (no secret; PKCE protects the code), identified by an id we issue
+ * and allowed to receive codes only at the redirect URIs they registered.
+ */
+export interface OAuthClient {
+  client_id: string;
+  client_name: string;
+  redirect_uris: string[];
+  created_at: string;
+}
+
+export class ClientMetadataError extends Error {
+  constructor(readonly error: 'invalid_redirect_uri' | 'invalid_client_metadata', message: string) {
+    super(message);
+    this.name = 'ClientMetadataError';
+  }
+}
+
+const MAX_URIS = 10;
+
+/**
+ * A redirect URI we may send codes to: https anywhere, http only to this machine (native apps and
+ * local tools listen on loopback, RFC 8252), or a private-use scheme (`com.example.app:/cb`). No
+ * fragments.
+ */
+export function acceptableRedirectUri(raw: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return false;
+  }
+  if (url.hash || raw.length > 2000) return false;
+  if (url.protocol === 'https:') return true;
+  if (url.protocol === 'http:') return ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  return /^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+:$/.test(url.protocol) && url.protocol !== 'javascript:';
+}
+
+export async function registerClient(db: Db, metadata: Record<string, unknown>): Promise<OAuthClient> {
+  const uris = metadata.redirect_uris;
+  if (!Array.isArray(uris) || !uris.length || uris.length > MAX_URIS || !uris.every((u) => typeof u === 'string')) {
+    throw new ClientMetadataError('invalid_redirect_uri', `redirect_uris must be a list of 1 to ${MAX_URIS} URIs.`);
+  }
+  const bad = (uris as string[]).find((u) => !acceptableRedirectUri(u));
+  if (bad !== undefined) throw new ClientMetadataError('invalid_redirect_uri', `Redirect URI not allowed: ${bad.slice(0, 200)} (https, http on loopback, or an app's own scheme).`);
+  const method = metadata.token_endpoint_auth_method;
+  if (method !== undefined && method !== 'none') {
+    throw new ClientMetadataError('invalid_client_metadata', 'Only public clients are supported: token_endpoint_auth_method must be "none" (PKCE protects the code).');
+  }
+  const grants = metadata.grant_types;
+  if (grants !== undefined && (!Array.isArray(grants) || !grants.includes('authorization_code'))) {
+    throw new ClientMetadataError('invalid_client_metadata', 'grant_types must include authorization_code.');
+  }
+  const rawName = typeof metadata.client_name === 'string' ? metadata.client_name.trim() : '';
+  const client: OAuthClient = {
+    client_id: newId('mcpc'),
+    client_name: (rawName || 'MCP client').slice(0, 200),
+    redirect_uris: [...new Set(uris as string[])],
+    created_at: nowIso(),
+  };
+  await db('oauth_clients').insert({ id: client.client_id, client_name: client.client_name, redirect_uris: JSON.stringify(client.redirect_uris), created_at: client.created_at });
+  return client;
+}
+
+export async function findClient(db: Db, clientId: string): Promise<OAuthClient | null> {
+  if (!clientId || clientId.length > 100) return null;
+  const row = await db('oauth_clients').where({ id: clientId }).first();
+  if (!row) return null;
+  return { client_id: row.id, client_name: row.client_name, redirect_uris: JSON.parse(row.redirect_uris), created_at: row.created_at };
+}
