@@ -18,7 +18,7 @@ function cli(args: string[], env: NodeJS.ProcessEnv, input: string): Promise<{ c
   child.stdout.on('data', (d) => { stdout += String(d); });
   child.stderr.on('data', (d) => { stderr += String(d); });
   child.stdin.end(input);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
   return new Promise((resolve) => child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); }));
 }
 
@@ -52,23 +52,29 @@ describe.each(testDatabases())('lavendly users create on %s', (kind) => {
     const signIn = await call(`${s.origin}/auth/sign-in`, { body: { email: 'cleo@example.org', password: 'a long enough secret' } });
     expect(signIn.status).toBe(200);
     expect(signIn.json.account_id).toBe(account.id);
-  });
+  }, 120_000);
 
   it('refuses a taken email, an unknown account, a short or missing password, and a missing flag', async () => {
-    const taken = await cli(['users', 'create', '--account', account.id, '--email', 'CLEO@example.org'], env, 'another long secret');
+    // Each is a whole CLI process, so they run side by side, except the two that open the database
+    // (two processes migrating at once would contend for the migration lock).
+    const [[taken, unknown], short, empty, noEmail] = await Promise.all([
+      (async () => [
+        await cli(['users', 'create', '--account', account.id, '--email', 'CLEO@example.org'], env, 'another long secret'),
+        await cli(['users', 'create', '--account', 'acc_nope', '--email', 'dan@example.org'], env, 'a long enough secret'),
+      ])(),
+      cli(['users', 'create', '--account', account.id, '--email', 'dan@example.org'], env, 'short'),
+      cli(['users', 'create', '--account', account.id, '--email', 'dan@example.org'], env, ''),
+      cli(['users', 'create', '--account', account.id], env, 'a long enough secret'),
+    ]);
     expect(taken.code).toBe(1);
     expect(taken.stderr).toMatch(/already exists/);
-    const unknown = await cli(['users', 'create', '--account', 'acc_nope', '--email', 'dan@example.org'], env, 'a long enough secret');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/No account with id acc_nope/);
-    const short = await cli(['users', 'create', '--account', account.id, '--email', 'dan@example.org'], env, 'short');
     expect(short.code).toBe(2);
     expect(short.stderr).toMatch(/10 to 1024 characters/);
-    const empty = await cli(['users', 'create', '--account', account.id, '--email', 'dan@example.org'], env, '');
     expect(empty.code).toBe(2);
     expect(empty.stderr).toMatch(/no password on standard input/);
-    const noEmail = await cli(['users', 'create', '--account', account.id], env, 'a long enough secret');
     expect(noEmail.code).toBe(2);
     expect(await fresh.db('users').where({ email: 'dan@example.org' }).first()).toBeUndefined();
-  });
+  }, 240_000);
 });
