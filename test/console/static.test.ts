@@ -3,6 +3,7 @@
  * console route (history fallback) under the CSP, hashed assets cached for good, gzip and 304s,
  * and none of the server's own paths shadowed (/v1, /auth, /docs, /mcp, /files, the probes).
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +13,7 @@ import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleApp, consoleCsp, consoleMediaOrigins } from '../../src/http/console-static.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { ensureConsoleBuilt } from './harness.js';
+import { ensureConsoleBuilt, ROOT } from './harness.js';
 
 let server: TestServer;
 let html = '';
@@ -139,4 +140,15 @@ describe('the console at /', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('type-checks (Vite compiles the console without checking types; CI checks them here)', () => {
+    const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    let errors = '';
+    try {
+      execFileSync(process.execPath, [tsc, '-p', path.join(ROOT, 'console')], { cwd: ROOT, stdio: 'pipe' });
+    } catch (err) {
+      errors = String((err as { stdout?: Buffer }).stdout ?? err); // tsc reports on stdout
+    }
+    expect(errors).toBe('');
+  }, 120_000);
 });
