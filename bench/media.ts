@@ -5,7 +5,8 @@
  *
  * 1. The local clip provider's time per clip against the bare ffmpeg command it runs.
  * 2. A render of 10 five-second scenes via renderTimeline against a bare
- *    `ffmpeg -f concat -c copy` of the same clips, with and without audio mixing.
+ *    `ffmpeg -f concat -c copy` of the same clips, with and without audio mixing. The clips carry
+ *    the probe made when they were generated, as renders of generated clips do (clip_probes).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ import {
   LocalImageProvider,
   LocalVideoProvider,
   localClipArgs,
+  probeClip,
   probeMedia,
   renderTimeline,
   runFfmpeg,
@@ -117,7 +119,8 @@ async function main() {
       const prompt = `scene ${i + 1} of the bench`;
       const img = await images.generateImage({ prompt, width: W, height: H, outPath: file(`s${i}.png`) });
       const clip = await videos.generateClip({ imagePath: img.path, prompt, durationS: SCENE_S, width: W, height: H, outPath: file(`c${i}.mp4`) });
-      clips.push({ path: clip.path, durationS: SCENE_S });
+      // Probed once when generated, as the generation job does (stored in clip_probes).
+      clips.push({ path: clip.path, durationS: SCENE_S, probe: await probeClip(clip.path) });
     }
     await runFfmpeg([
       '-loglevel', 'error', '-f', 'lavfi',
@@ -134,6 +137,7 @@ async function main() {
     const cases: { label: string; req: Omit<RenderTimelineRequest, 'outPath'> }[] = [
       { label: 'renderTimeline, no mixing (auto)', req: { clips, width: W, height: H } },
       { label: 'renderTimeline, mixing (auto)', req: { ...mixed, width: W, height: H } },
+      { label: '  same, clips probed at render time', req: { ...mixed, clips: mixed.clips.map(({ probe: _, ...c }) => c), width: W, height: H } },
       { label: 'renderTimeline, no mixing (reencode)', req: { clips, width: W, height: H, strategy: 'reencode' } },
       { label: 'renderTimeline, mixing (reencode)', req: { ...mixed, width: W, height: H, strategy: 'reencode' } },
     ];

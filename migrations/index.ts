@@ -14,6 +14,7 @@ import * as rateLimits from './012_rate_limits.js';
 import * as transferSlots from './012_transfer_slots.js';
 import * as consoleUsers from './014_console_users.js';
 import * as oauth from './015_oauth.js';
+import * as clipProbes from './016_clip_probes.js';
 
 export interface Migration {
   up(db: Knex): Promise<void>;
@@ -37,4 +38,5 @@ export const migrations: Record<string, Migration> = {
   '012_transfer_slots': transferSlots,
   '014_console_users': consoleUsers,
   '015_oauth': oauth,
+  '016_clip_probes': clipProbes,
 };

@@ -17,7 +17,8 @@ import type { Knex } from 'knex';
 import type { FailureHook, HandlerEntry, Job, JobContext, JobFailure } from '../jobs/index.js';
 import { PermanentJobError } from '../jobs/index.js';
 import { commit, getReservation, release, ReservationNotOpenError } from '../ledger/index.js';
-import { MediaError, probeMedia, ProviderError, type MediaProviders, type TaskMemory } from '../media/index.js';
+import { MediaError, probeClip, ProviderError, type MediaProbe, type MediaProviders, type TaskMemory } from '../media/index.js';
+import { saveClipProbe } from './clip-probes.js';
 import type { Storage } from '../storage/index.js';
 import { emitEvent } from '../webhooks/index.js';
 import { SCENE_JOB, type SceneJobPayload } from './start.js';
@@ -146,7 +147,8 @@ async function renderClip(db: Knex, deps: GenerationJobDeps, scene: GenerationSc
         throw classify(err, 'video');
       }
       // Trust but verify: what lands must be a clip of the asked length with picture and sound.
-      const probe = await probeMedia(outPath, { signal });
+      // With the decoder-configuration hash, so renders can use this probe as it is (clip_probes).
+      const probe = await probeClip(outPath, { signal });
       const tolerance = deps.durationToleranceS ?? 0.1;
       if (!probe.hasVideo || !probe.hasAudio) {
         throw new SceneFailure('bad_clip', `The video provider delivered a clip without ${probe.hasVideo ? 'audio' : 'video'}.`, true);
@@ -154,7 +156,7 @@ async function renderClip(db: Knex, deps: GenerationJobDeps, scene: GenerationSc
       if (Math.abs(probe.durationS - scene.duration_s) > tolerance) {
         throw new SceneFailure('bad_clip', `The video provider delivered ${probe.durationS.toFixed(2)} s instead of ${scene.duration_s} s.`, true);
       }
-      return { key, durationS: probe.durationS };
+      return { key, durationS: probe.durationS, probe };
     });
   } finally {
     await image.release();
@@ -190,7 +192,7 @@ async function maybeFinishGeneration(trx: Knex.Transaction, generationId: string
 }
 
 /** Charges the scene and lands its artifacts, once. False if the scene was already finished. */
-async function landScene(db: Knex, scene: GenerationSceneRow, imageKey: string, clip: { key: string; durationS: number }): Promise<boolean> {
+async function landScene(db: Knex, scene: GenerationSceneRow, imageKey: string, clip: { key: string; durationS: number; probe: MediaProbe }): Promise<boolean> {
   return db.transaction(async (trx) => {
     await getGeneration(trx, scene.generation_id, { lock: true });
     const now = nowIso();
@@ -212,6 +214,7 @@ async function landScene(db: Knex, scene: GenerationSceneRow, imageKey: string, 
     await trx('workflow_scenes')
       .where({ workflow_id: scene.workflow_id, node_id: scene.node_id, status: 'generating' })
       .update({ status: 'generated', image_key: imageKey, clip_key: clip.key, error: null, updated_at: now });
+    await saveClipProbe(trx, clip.key, clip.probe);
     await recordUsage(trx, scene.account_id, { clips_generated: 1 });
     await emitEvent(trx, {
       accountId: scene.account_id,

@@ -20,7 +20,7 @@ export { LocalImageProvider, promptColors, wrapText, DEFAULT_FONT_FILE } from '.
 export type { LocalImageOptions, Rgb } from './local-image.js';
 export { LocalVideoProvider, localClipArgs, promptPitchHz, frameCount, CLIP_FPS, AUDIO_SAMPLE_RATE } from './local-video.js';
 export type { LocalVideoOptions, ClipCommand } from './local-video.js';
-export { probeMedia } from './probe.js';
+export { probeClip, probeMedia } from './probe.js';
 export type { MediaProbe, ProbeOptions } from './probe.js';
 export { extractFrame } from './frame.js';
 export { conformClip, conformImage } from './conform.js';

@@ -116,3 +116,11 @@ export async function probeMedia(path: string, opts: ProbeOptions = {}): Promise
     sizeBytes: num(out.format?.size) ?? 0,
   };
 }
+
+/**
+ * A clip's probe as stitching needs it: with the decoder-configuration hash (whether clips can be
+ * joined by stream copy); an ffprobe too old for -show_data_hash gets a plain probe.
+ */
+export function probeClip(path: string, run: RunOptions = {}): Promise<MediaProbe> {
+  return probeMedia(path, { ...run, hashes: true }).catch(() => probeMedia(path, run));
+}

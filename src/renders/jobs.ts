@@ -10,6 +10,7 @@
  */
 import type { Knex } from 'knex';
 import { nowIso } from '../db/knex.js';
+import { loadClipProbes } from '../generation/clip-probes.js';
 import { generationScenes, getGeneration } from '../generation/index.js';
 import { cancelJob, enqueue, type FailureHook, type HandlerEntry, type Job, type JobContext } from '../jobs/index.js';
 import { MediaError } from '../media/index.js';
@@ -120,6 +121,7 @@ async function runRender(deps: RenderJobDeps, job: Job<RenderJobPayload>, ctx: J
   const result = await renderStored(deps.storage, {
     plan: render.plan,
     clipKeys: clips.keys,
+    clipProbes: await loadClipProbes(ctx.db, clips.keys),
     outputKey,
     width: render.width,
     height: render.height,

@@ -3,19 +3,25 @@
  * themselves on the local driver, scratch copies on S3), the output written locally and then
  * stored under `outputKey`; the scratch files are gone afterwards, whatever happened.
  */
-import { renderTimeline, type RenderTimelineRequest, type RenderTimelineResult } from '../media/index.js';
+import { renderTimeline, type MediaProbe, type RenderTimelineRequest, type RenderTimelineResult } from '../media/index.js';
 import type { LocalFile, Storage } from '../storage/index.js';
 import { timelineOf, type RenderPlan } from './plan.js';
 
 export async function renderStored(
   storage: Storage,
-  input: { plan: RenderPlan; clipKeys: string[]; outputKey: string } & Omit<RenderTimelineRequest, 'clips' | 'tracks' | 'outPath'>,
+  input: {
+    plan: RenderPlan; clipKeys: string[]; outputKey: string;
+    /** Probes stored when the clips landed (clip_probes), by key: saves probing them again. */
+    clipProbes?: Map<string, MediaProbe>;
+  } & Omit<RenderTimelineRequest, 'clips' | 'tracks' | 'outPath'>,
 ): Promise<RenderTimelineResult> {
-  const { plan, clipKeys, outputKey, ...options } = input;
+  const { plan, clipKeys, clipProbes, outputKey, ...options } = input;
   const inputs = await localInputs(storage, [...clipKeys, ...plan.tracks.map((t) => t.file_key)]);
   try {
+    const timeline = timelineOf(plan, clipKeys, (key) => inputs.paths.get(key)!);
+    timeline.clips.forEach((clip, i) => { clip.probe = clipProbes?.get(clipKeys[i]!); });
     return await storage.produce(outputKey, (outPath) => renderTimeline({
-      ...timelineOf(plan, clipKeys, (key) => inputs.paths.get(key)!),
+      ...timeline,
       ...options,
       outPath,
     }));

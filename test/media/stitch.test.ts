@@ -3,6 +3,7 @@ import {
   LocalImageProvider,
   LocalVideoProvider,
   measureLoudness,
+  probeClip,
   probeMedia,
   renderTimeline,
   runFfmpeg,
@@ -95,6 +96,23 @@ describe('renderTimeline', () => {
     const res = await renderTimeline({ clips: [clips[0]!, { path: other, durationS: 2 }], width: W, height: H, outPath: tmp.file('two-encoders.mp4') });
     expect(res.strategy).toBe('reencode');
     await expectTimeline(res.path, 4);
+  });
+
+  it('uses a clip\'s stored probe when the file\'s size matches it, and probes the clip when not', async () => {
+    const stored = await Promise.all(clips.map((c) => probeClip(c.path)));
+    expect(stored.every((p) => p.videoExtradataHash !== null)).toBe(true);
+    // A stored probe naming another decoder configuration for clip 2: trusted, it forces a re-encode.
+    const altered = stored.map((p, i) => (i === 1 ? { ...p, videoExtradataHash: 'another' } : p));
+    const trusted = await renderTimeline({ clips: clips.map((c, i) => ({ ...c, probe: altered[i] })), width: W, height: H, outPath: tmp.file('stored-altered.mp4') });
+    expect(trusted.strategy).toBe('reencode');
+    // The same altered probe for a file of another size is ignored: the clips are probed and copied.
+    const stale = altered.map((p) => ({ ...p, sizeBytes: p.sizeBytes + 1 }));
+    const probed = await renderTimeline({ clips: clips.map((c, i) => ({ ...c, probe: stale[i] })), width: W, height: H, outPath: tmp.file('stored-stale.mp4') });
+    expect(probed.strategy).toBe('copy');
+    // The true stored probes give what probing gives.
+    const same = await renderTimeline({ clips: clips.map((c, i) => ({ ...c, probe: stored[i] })), width: W, height: H, outPath: tmp.file('stored.mp4') });
+    expect(same.strategy).toBe('copy');
+    await expectTimeline(same.path, TOTAL);
   });
 
   it('re-encodes on request with the same result shape', async () => {

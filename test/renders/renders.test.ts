@@ -75,6 +75,12 @@ describe.each(testDatabases())('renders on %s', (kind) => {
     expect([money.balance, money.reserved]).toEqual([70, 0]);
     baseline = { file, lufs: (await measureLoudness(file)).integratedLufs };
 
+    // Each clip's probe was stored when it landed (renders read it instead of probing again).
+    const clipKeys = (await s.fresh.db('workflow_scenes').where({ workflow_id: wf.id }).pluck('clip_key')) as string[];
+    const stored = await s.fresh.db('clip_probes').whereIn('file_key', clipKeys).select('file_key', 'probe');
+    expect(stored.map((row) => row.file_key).sort()).toEqual([...clipKeys].sort());
+    for (const row of stored) expect(JSON.parse(row.probe)).toMatchObject({ hasVideo: true, hasAudio: true, width: WIDTH, height: HEIGHT });
+
     // The final video can be reviewed and looked at.
     const qc = await call(`${s.base}/workflows/${wf.id}/quality-check`, { key: a.key, body: {} });
     expect(qc.status, qc.text).toBe(200);
