@@ -1,6 +1,6 @@
-import type { Knex } from 'knex';
 import type { Db } from '../db/knex.js';
 import { dbKind } from '../db/knex.js';
+import { first, sql } from '../db/fast.js';
 
 /**
  * Token buckets kept in the database (table rate_limit_buckets, migration 012), so every server
@@ -55,9 +55,10 @@ on conflict (bucket, subject) do update set
 returning tokens, taken${withKey ? ', (select count(*) from api_keys where id = ? and revoked_at is null) as key_live' : ''}`;
 }
 
+// Written-out statements (src/db/fast.ts): every request runs one, so knex's builder is skipped.
 const SQL = {
-  sqlite: [upsertSql('sqlite', false), upsertSql('sqlite', true)],
-  postgres: [upsertSql('postgres', false), upsertSql('postgres', true)],
+  sqlite: [sql(upsertSql('sqlite', false)), sql(upsertSql('sqlite', true))],
+  postgres: [sql(upsertSql('postgres', false)), sql(upsertSql('postgres', true))],
 };
 
 /**
@@ -67,12 +68,11 @@ const SQL = {
 export async function takeToken(db: Db, spec: BucketSpec, subject: string, nowMs: number, liveKeyId?: string): Promise<TakeResult> {
   const kind = dbKind(db);
   // A new bucket starts full, minus the token this take spends (when it holds a whole one).
-  const first = spec.capacity >= 1;
-  const bindings: unknown[] = [spec.bucket, subject, spec.capacity, spec.perMs, first ? spec.capacity - 1 : spec.capacity, first ? 1 : 0, Math.floor(nowMs)];
+  const isNew = spec.capacity >= 1;
+  const bindings: unknown[] = [spec.bucket, subject, spec.capacity, spec.perMs, isNew ? spec.capacity - 1 : spec.capacity, isNew ? 1 : 0, Math.floor(nowMs)];
   if (liveKeyId !== undefined) bindings.push(liveKeyId);
-  const result = await db.raw(SQL[kind][liveKeyId === undefined ? 0 : 1]!, bindings as Knex.RawBinding[]);
-  const row = (kind === 'postgres' ? (result as { rows: unknown[] }).rows[0] : (result as unknown[])[0]) as
-    { tokens: number | string; taken: number | string; key_live?: number | string } | undefined;
+  const row = await first<{ tokens: number | string; taken: number | string; key_live?: number | string }>(
+    db, SQL[kind][liveKeyId === undefined ? 0 : 1]!, bindings);
   if (!row) throw new Error('rate limit: the bucket upsert returned no row');
   const out: TakeResult = { taken: Number(row.taken) === 1, tokens: Number(row.tokens) };
   if (liveKeyId !== undefined) out.keyLive = Number(row.key_live) > 0;
