@@ -27,9 +27,16 @@ function Page(props: { path: string }) {
   return <Workflows />;
 }
 
-/** Where to go after signing in: a path on this site only (never `//evil.example`). */
+/** Where to go after signing in: a path on this site only (never `//evil.example` or `/\\evil.example`). */
 function safeNext(next: string | null): string {
-  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/sign-in') ? next : '/workflows';
+  return next && /^\/(?![\/\\])/.test(next) && !next.startsWith('/sign-in') ? next : '/workflows';
+}
+
+/** The console's own pages change in place; any other path of this server is a full page load. */
+const APP_PATHS = /^\/(workflows|uploads|settings|usage|docs\/try)(\/|\?|$)/;
+function go(to: string): void {
+  if (APP_PATHS.test(to)) navigate(to, { replace: true });
+  else location.replace(to);
 }
 
 function App() {
@@ -38,7 +45,7 @@ function App() {
   useEffect(() => { void loadSession(); }, []);
   useEffect(() => {
     if (me === null && path !== '/sign-in') navigate(`/sign-in?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
-    if (me && (path === '/' || path === '/sign-in')) navigate(safeNext(query.get('next')), { replace: true });
+    if (me && (path === '/' || path === '/sign-in')) go(safeNext(query.get('next')));
   }, [me, path]);
   if (me === undefined) return <p class="loading" role="status">Loading…</p>;
   if (me === null) return path === '/sign-in' ? <SignIn /> : null;

@@ -88,7 +88,7 @@ describe('web console in Chromium', { timeout: LONG + 60_000 }, () => {
     await oauth?.close();
   });
 
-  it('sends a visitor to sign-in, refuses a wrong password, then signs in', async () => {
+  it('sends a visitor to sign-in, refuses a wrong password, then signs in (never redirecting off-site)', async () => {
     await page.goto(`${server.origin}/workflows`);
     await page.waitForURL(/\/sign-in\?next=%2Fworkflows/);
     await page.getByLabel('Email').fill(EMAIL);
@@ -96,6 +96,9 @@ describe('web console in Chromium', { timeout: LONG + 60_000 }, () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').waitFor();
     await checkPage('01-sign-in');
+    // A `next` pointing off-site is ignored (no open redirect through the sign-in page).
+    await page.goto(`${server.origin}/sign-in?next=${encodeURIComponent('//evil.example/')}`);
+    await page.getByLabel('Email').fill(EMAIL);
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(/\/workflows$/);
