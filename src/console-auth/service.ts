@@ -47,10 +47,12 @@ export class ConsoleAuth {
    */
   async signIn(email: string, password: string, address: string): Promise<{ token: string; session: ActiveSession }> {
     const emailKey = normaliseEmail(email);
+    // Started now, so that even the first unknown email does not pay for computing the decoy.
+    const decoy = decoyHash();
     const wait = Math.max(this.byAddress.blockedFor(address), this.byEmail.blockedFor(emailKey));
     if (wait) throw new SignInThrottledError(wait);
     const user = emailKey && password.length <= PASSWORD_MAX_LENGTH ? await findUserForSignIn(this.db, emailKey) : null;
-    const ok = await verifyPassword(password, user?.password_hash ?? (await decoyHash()));
+    const ok = await verifyPassword(password, user?.password_hash ?? (await decoy));
     if (!user || !ok) {
       this.byAddress.fail(address);
       this.byEmail.fail(emailKey);

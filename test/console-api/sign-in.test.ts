@@ -131,3 +131,23 @@ describe('console sign-in behind HTTPS and under attack', () => {
     expect(right.headers.get('set-cookie')).toBeNull();
   });
 });
+
+describe('console sign-in behind a trusted TLS proxy', () => {
+  let s: TestServer;
+
+  beforeAll(async () => {
+    s = await startTestServer('sqlite', { config: { trustProxy: 1 } });
+    const account = await s.account();
+    await createUser(s.fresh.db, { accountId: account.id, email: 'cy@example.org', password: PASSWORD });
+  });
+  afterAll(async () => { await s.close(); });
+
+  it('marks the cookie Secure when the proxy says the browser came over HTTPS, and not otherwise', async () => {
+    const body = { email: 'cy@example.org', password: PASSWORD };
+    const viaTls = await call(`${s.origin}/auth/sign-in`, { body, headers: { 'x-forwarded-proto': 'https' } });
+    expect(viaTls.status).toBe(200);
+    expect(viaTls.headers.get('set-cookie')!.split(';').map((a) => a.trim())).toContain('Secure');
+    const plain = await call(`${s.origin}/auth/sign-in`, { body });
+    expect(plain.headers.get('set-cookie')!.split(';').map((a) => a.trim())).not.toContain('Secure');
+  });
+});
