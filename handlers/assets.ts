@@ -11,6 +11,7 @@ import {
 } from '../src/assets/index.js';
 import { serviceOf, type AppContext, type Services } from '../src/http/context.js';
 import { ApiError } from '../src/http/errors.js';
+import { toApiError } from '../src/http/envelope.js';
 
 /**
  * The assets settings of a services registry: `services.assetsConfig` when the app (or a test)
@@ -41,7 +42,8 @@ const created = (a: Asset) => ({ status: 201 as const, body: assetView(a), heade
  * leftover bytes.
  */
 function closing(err: unknown, ctx: AppContext): ApiError {
-  if (err instanceof ApiError) return new ApiError(err.code, err.message, err.extra, { ...err.headers, Connection: 'close' });
+  const known = toApiError(err);
+  if (known) return new ApiError(known.code, known.message, known.details, { ...known.headers, Connection: 'close' });
   ctx.logger.error({ err, request_id: ctx.requestId }, 'upload failed');
   return new ApiError('internal_error', 'Something went wrong on our side; the request id identifies it in our logs.', {}, { Connection: 'close' });
 }

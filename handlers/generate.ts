@@ -5,7 +5,8 @@
 import type { GenerateHandlers } from '../generated/handlers.gen.js';
 import type * as T from '../generated/types.gen.js';
 import { apiKeyIdOf, type AppContext } from '../src/http/context.js';
-import { estimateCost, generationOf, generationStatus, startGeneration } from '../src/generation/index.js';
+import { estimateCost, generationStatus, startGeneration } from '../src/generation/index.js';
+import { generationOf } from '../src/http/services.js';
 
 export const generateHandlers = {
   async estimate_cost(input, ctx) {

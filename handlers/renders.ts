@@ -4,7 +4,7 @@
  */
 import type { RendersHandlers } from '../generated/handlers.gen.js';
 import type * as T from '../generated/types.gen.js';
-import { generationOf } from '../src/generation/index.js';
+import { generationOf } from '../src/http/services.js';
 import { apiKeyIdOf, type AppContext } from '../src/http/context.js';
 import { ApiError } from '../src/http/errors.js';
 import {

@@ -3,7 +3,8 @@
  * the user made is changed (stills are stored as files of their own).
  */
 import type { ReviewHandlers } from '../generated/handlers.gen.js';
-import { clipSize, generationOf } from '../src/generation/index.js';
+import { clipSize } from '../src/generation/index.js';
+import { generationOf } from '../src/http/services.js';
 import type { AppContext } from '../src/http/context.js';
 import { checkQuality, reviewScenes, sceneFrame, type ReviewDeps, type SceneFrame } from '../src/review/index.js';
 

@@ -10,7 +10,8 @@ import {
   createWorkflow, deleteWorkflow, getWorkflow, listWorkflowSummaries, parseIfMatch, updateWorkflow,
   type WorkflowSummaryRow, type WorkflowWithScenes,
 } from '../src/workflows/store.js';
-import { checkVideoModel, generationOf } from '../src/generation/index.js';
+import { checkVideoModel } from '../src/generation/index.js';
+import { generationOf } from '../src/http/services.js';
 import { cancelWorkflowPublications, recentWorkflowPublications } from '../src/publish/index.js';
 
 /** Signed URLs for a scene's stored artifacts. */

@@ -1,6 +1,6 @@
 import type { Db } from '../db/knex.js';
 import { nowIso } from '../db/knex.js';
-import { paginate, type Page } from '../http/pagination.js';
+import { paginate, type Page } from '../db/pagination.js';
 import { createApiKey } from './accounts.js';
 import { parseScopes, scopesFromColumn } from './keys.js';
 

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import type { Knex } from 'knex';
 import { nowIso } from '../db/knex.js';
-import { ApiError, NotFoundError, ValidationError } from '../http/errors.js';
+import { DomainError, NotFoundError, ValidationError } from '../errors.js';
 import { AddressNotAllowedError } from '../net/address-policy.js';
 import { SafeFetchError, safeDownload } from '../net/safe-fetch.js';
 import { sniff, type MediaFamily } from '../net/sniff.js';
@@ -95,7 +95,7 @@ export function assertKind(kind: unknown): asserts kind is AssetKind {
 
 const article = (word: string) => (/^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`);
 
-export class AssetTooLargeError extends ApiError {
+export class AssetTooLargeError extends DomainError {
   constructor(kind: AssetKind, limits: KindLimits, got?: { declaredBytes?: number; receivedBytes?: number }) {
     const mb = Math.round((limits.maxBytes / (1024 * 1024)) * 10) / 10;
     super('asset_too_large', `${article(kind).replace(/^a/, 'A')} may be at most ${mb} MB (${limits.maxBytes} bytes); this file is larger.`, {
@@ -106,7 +106,7 @@ export class AssetTooLargeError extends ApiError {
   }
 }
 
-export class AssetTooLongError extends ApiError {
+export class AssetTooLongError extends DomainError {
   constructor(kind: AssetKind, maxDurationS: number, durationS: number) {
     super('duration_too_long', `${article(kind).replace(/^a/, 'A')} may be at most ${maxDurationS / 60} min long; this one lasts ${Math.round(durationS * 10) / 10} s.`, {
       kind,
@@ -116,8 +116,8 @@ export class AssetTooLongError extends ApiError {
   }
 }
 
-function mismatch(kind: AssetKind, detected: string, what: string): ApiError {
-  return new ApiError('unsupported_media_type', `${article(kind).replace(/^a/, 'A')} asset must be ${article(familyOf(kind))} file, but this is ${what} (${detected}).`, {
+function mismatch(kind: AssetKind, detected: string, what: string): DomainError {
+  return new DomainError('unsupported_media_type', `${article(kind).replace(/^a/, 'A')} asset must be ${article(familyOf(kind))} file, but this is ${what} (${detected}).`, {
     kind,
     expected: familyOf(kind),
     detected_type: detected,
@@ -132,7 +132,7 @@ function mismatch(kind: AssetKind, detected: string, what: string): ApiError {
 export function sniffedType(kind: AssetKind, head: Buffer): NonNullable<ReturnType<typeof sniff>> {
   const type = sniff(head);
   if (!type) {
-    throw new ApiError('unsupported_media_type', `This is not a supported ${familyOf(kind)} file (accepted: PNG, JPEG, GIF, WebP images; MP4, MOV, WebM, MKV video; MP3, AAC, M4A, WAV, OGG, FLAC audio).`, {
+    throw new DomainError('unsupported_media_type', `This is not a supported ${familyOf(kind)} file (accepted: PNG, JPEG, GIF, WebP images; MP4, MOV, WebM, MKV video; MP3, AAC, M4A, WAV, OGG, FLAC audio).`, {
       kind,
       expected: familyOf(kind),
     });
@@ -178,18 +178,18 @@ export async function storeReceivedFile(
       probe = await (config.probe ?? ffprobe)(input.stagedPath);
     } catch (err) {
       if (!(err instanceof ProbeError)) throw err; // the prober failed, not the file: internal
-      throw new ApiError('unsupported_media_type', `The file looks like ${type.mime} but cannot be read as media (damaged or truncated).`, { kind, detected_type: type.mime, reason: 'unreadable_media' });
+      throw new DomainError('unsupported_media_type', `The file looks like ${type.mime} but cannot be read as media (damaged or truncated).`, { kind, detected_type: type.mime, reason: 'unreadable_media' });
     }
     if (family === 'video' && !probe.hasVideo) throw mismatch(kind, type.mime, 'a file without a video stream');
     if (family === 'audio' && !probe.hasAudio) throw mismatch(kind, type.mime, 'a file without an audio stream');
     if (family === 'audio' && probe.hasVideo) throw mismatch(kind, type.mime, 'a video');
     if (family === 'image' && (!probe.width || !probe.height)) {
-      throw new ApiError('unsupported_media_type', `The file looks like ${type.mime} but has no readable picture (damaged or truncated).`, { kind, detected_type: type.mime, reason: 'unreadable_media' });
+      throw new DomainError('unsupported_media_type', `The file looks like ${type.mime} but has no readable picture (damaged or truncated).`, { kind, detected_type: type.mime, reason: 'unreadable_media' });
     }
     const durationS = family === 'image' ? null : probe.durationS;
     if (limits.maxDurationS !== null && family !== 'image') {
       if (durationS === null) {
-        throw new ApiError('unsupported_media_type', 'The media duration cannot be determined, so its length limit cannot be checked.', { kind, detected_type: type.mime, reason: 'unknown_duration' });
+        throw new DomainError('unsupported_media_type', 'The media duration cannot be determined, so its length limit cannot be checked.', { kind, detected_type: type.mime, reason: 'unknown_duration' });
       }
       if (durationS > limits.maxDurationS) throw new AssetTooLongError(kind, limits.maxDurationS, durationS);
     }
@@ -228,9 +228,9 @@ export async function storeReceivedFile(
 }
 
 /** Turns a transfer failure into what the client is told. */
-export function importErrorFrom(err: SafeFetchError, kind: AssetKind, limits: KindLimits, capBytes: number, usage: { remainingBytes: number; quotaBytes: number; usedBytes: number }): ApiError | null {
+export function importErrorFrom(err: SafeFetchError, kind: AssetKind, limits: KindLimits, capBytes: number, usage: { remainingBytes: number; quotaBytes: number; usedBytes: number }): DomainError | null {
   const upstream = (message: string, reason: string, extra: Record<string, unknown> = {}) =>
-    new ApiError('source_unreachable', message, { reason, ...extra });
+    new DomainError('source_unreachable', message, { reason, ...extra });
   switch (err.reason) {
     case 'url_not_allowed': {
       const reason = err.cause instanceof AddressNotAllowedError ? err.cause.reason : 'address_not_allowed';
@@ -242,14 +242,14 @@ export function importErrorFrom(err: SafeFetchError, kind: AssetKind, limits: Ki
         // Deliberately vague about where a name pointed: answers must not map internal DNS.
         address_not_allowed: 'This URL points to a local, private or reserved address (directly, through DNS or through a redirect) and cannot be imported.',
       };
-      return new ApiError('url_not_allowed', messages[reason], { reason });
+      return new DomainError('url_not_allowed', messages[reason], { reason });
     }
     case 'too_large': {
       const size = err.detail.declaredBytes ?? err.detail.receivedBytes ?? capBytes + 1;
       if (size > limits.maxBytes || capBytes >= limits.maxBytes) {
         return new AssetTooLargeError(kind, limits, { declaredBytes: err.detail.declaredBytes });
       }
-      return new ApiError(
+      return new DomainError(
         'storage_quota_exceeded',
         `This file is larger than the ${usage.remainingBytes} bytes left of the account's ${usage.quotaBytes}-byte storage quota.`,
         { limit: usage.quotaBytes, needed_bytes: err.detail.declaredBytes ?? null, used_bytes: usage.usedBytes, quota_bytes: usage.quotaBytes, remaining_bytes: usage.remainingBytes },
@@ -275,7 +275,7 @@ export function importErrorFrom(err: SafeFetchError, kind: AssetKind, limits: Ki
 }
 
 /**
- * `import_asset`: download `url` as an asset of `kind` for the account. Throws ApiError for
+ * `import_asset`: download `url` as an asset of `kind` for the account. Throws DomainError for
  * every refusal (url_not_allowed, source_unreachable, asset_too_large, duration_too_long,
  * storage_quota_exceeded, unsupported_media_type, validation_error).
  */

@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { nowIso } from '../db/knex.js';
-import { ApiError } from '../http/errors.js';
+import { DomainError } from '../errors.js';
 import { DEFAULT_QUOTA_BYTES, type AssetsConfig } from './config.js';
 
 export interface StorageUsage {
@@ -31,7 +31,7 @@ export async function getUsage(db: Executor, accountId: string, config: AssetsCo
   return { usedBytes, quotaBytes, remainingBytes: Math.max(0, quotaBytes - usedBytes) };
 }
 
-export class QuotaExceededError extends ApiError {
+export class QuotaExceededError extends DomainError {
   constructor(neededBytes: number, usage: StorageUsage) {
     super(
       'storage_quota_exceeded',

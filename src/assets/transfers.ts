@@ -10,7 +10,7 @@
  * final quota check it would anticipate.
  */
 import type { Db } from '../db/knex.js';
-import { ApiError, RateLimitedError } from '../http/errors.js';
+import { DomainError, TooManyRequestsError } from '../errors.js';
 import type { StorageUsage } from './quota.js';
 import { claimTransferSlot, type TransferSlot } from './transfer-slots.js';
 
@@ -29,7 +29,7 @@ export class TransferBudget {
 
   /** Starts a transfer for the account, whose usage was just read; 429 when too many are arriving. */
   async open(accountId: string, usage: StorageUsage): Promise<StagedTransfer> {
-    const busy = () => new RateLimitedError(1, {}, `${this.perAccount} uploads or imports of this account are already arriving`);
+    const busy = () => new TooManyRequestsError(1, `${this.perAccount} uploads or imports of this account are already arriving`);
     let slot: TransferSlot | null = null;
     if (this.db && Number.isFinite(this.perAccount)) {
       slot = await claimTransferSlot(this.db, accountId, this.perAccount);
@@ -45,7 +45,7 @@ export class TransferBudget {
     return {
       admit: (bytes) => {
         if (account.staged + bytes > usage.remainingBytes) {
-          throw new ApiError(
+          throw new DomainError(
             'storage_quota_exceeded',
             `The files this account is uploading or importing at once would exceed the ${usage.remainingBytes} bytes left of its ${usage.quotaBytes}-byte storage quota.`,
             { limit: usage.quotaBytes, needed_bytes: account.staged + bytes, used_bytes: usage.usedBytes, quota_bytes: usage.quotaBytes, remaining_bytes: usage.remainingBytes },

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { nowIso } from '../db/knex.js';
-import { ApiError } from '../http/errors.js';
+import { DomainError } from '../errors.js';
 import { TransferError, writeLimited } from '../net/limited-write.js';
 import { newId } from '../util/ids.js';
 import { AssetTooLargeError, assertKind, sniffedType, storeReceivedFile, type Asset, type AssetDeps } from './assets.js';
@@ -57,17 +57,17 @@ function tokenMessage(slotId: string, accountId: string, exp: number): string {
   return `${slotId}\n${accountId}\n${exp}`;
 }
 
-class SlotInvalidError extends ApiError {
+class SlotInvalidError extends DomainError {
   constructor() {
     super('upload_token_invalid', 'This upload URL is not valid (unknown slot, or a missing, altered or forged token).', { reason: 'invalid' });
   }
 }
-class SlotExpiredError extends ApiError {
+class SlotExpiredError extends DomainError {
   constructor(expiresAt: string) {
     super('upload_token_invalid', `This upload URL expired at ${expiresAt}; ask for a new upload slot.`, { reason: 'expired', expired_at: expiresAt });
   }
 }
-class SlotUsedError extends ApiError {
+class SlotUsedError extends DomainError {
   constructor(status: string, assetId: string | null) {
     super('upload_completed', 'This upload URL has already been used; each slot takes one upload. Ask for a new slot.', {
       status,
@@ -77,8 +77,8 @@ class SlotUsedError extends ApiError {
 }
 
 /** A body that is not the file the slot was made for: a 400 shaped like any validation error. */
-function bodyError(message: string, reason: string, extra: Record<string, unknown> = {}): ApiError {
-  return new ApiError('validation_error', message, { reason, ...extra, issues: { body: [{ path: [], message, code: reason }] } });
+function bodyError(message: string, reason: string, extra: Record<string, unknown> = {}): DomainError {
+  return new DomainError('validation_error', message, { reason, ...extra, issues: { body: [{ path: [], message, code: reason }] } });
 }
 
 export async function createUploadSlot(
@@ -92,7 +92,7 @@ export async function createUploadSlot(
   const declared = args.bytes ?? null;
   if (declared !== null) {
     if (!Number.isSafeInteger(declared) || declared <= 0) {
-      throw new ApiError('validation_error', 'bytes must be a positive integer.', { issues: { body: [{ path: ['bytes'], message: 'must be a positive integer', code: 'invalid_value' }] } });
+      throw new DomainError('validation_error', 'bytes must be a positive integer.', { issues: { body: [{ path: ['bytes'], message: 'must be a positive integer', code: 'invalid_value' }] } });
     }
     if (declared > limits.maxBytes) throw new AssetTooLargeError(kind, limits, { declaredBytes: declared });
     const usage = await getUsage(db, accountId, config);
@@ -243,7 +243,7 @@ async function receiveInto(
   } catch (err) {
     await db('upload_slots')
       .where({ id: slotId, status: 'receiving' })
-      .update({ status: 'failed', error_code: err instanceof ApiError ? err.code : 'internal_error', finished_at: nowIso() });
+      .update({ status: 'failed', error_code: err instanceof DomainError ? err.code : 'internal_error', finished_at: nowIso() });
     throw err;
   }
 }

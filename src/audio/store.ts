@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { nowIso, type Db } from '../db/knex.js';
-import { ApiError, NotFoundError, ValidationError } from '../http/errors.js';
+import { DomainError, NotFoundError, ValidationError } from '../errors.js';
 import { probeMedia } from '../media/index.js';
 import type { Storage } from '../storage/index.js';
 import { newId } from '../util/ids.js';
@@ -47,8 +47,8 @@ function toTrackInput(r: Record<string, unknown>): TrackInput {
   };
 }
 
-function clipNotFound(workflowId: string, clipId: string): ApiError {
-  return new ApiError('not_found', `Workflow ${workflowId} has no clip '${clipId}' (a clip is named by its scene's video node_id).`, {
+function clipNotFound(workflowId: string, clipId: string): DomainError {
+  return new DomainError('not_found', `Workflow ${workflowId} has no clip '${clipId}' (a clip is named by its scene's video node_id).`, {
     resource: 'clip', id: clipId,
   });
 }
@@ -132,7 +132,7 @@ async function audioAsset(db: Db, storage: Storage, accountId: string, assetId: 
   if (!row) throw new NotFoundError('asset', assetId);
   const asset: AssetRowLite = { id: row.id, kind: row.kind, file_key: row.file_key, duration_s: numOrNull(row.duration_s) };
   const notAudio = (what: string) =>
-    new ApiError('asset_not_audio', `Asset ${assetId} is ${what}, which has no sound to play as a track; attach a music, voice or sfx asset (or a video with sound).`, {
+    new DomainError('asset_not_audio', `Asset ${assetId} is ${what}, which has no sound to play as a track; attach a music, voice or sfx asset (or a video with sound).`, {
       asset_id: assetId, asset_kind: asset.kind,
     });
   if (AUDIO_KINDS.has(asset.kind)) return asset;

@@ -1,11 +1,10 @@
 /**
  * Scene generation: prices, estimates, starting a generation (API side), the scene jobs (worker
- * side), status, and usage figures. Handlers reach the configured pieces through
- * `ctx.services.generation` (see `generationOf`).
+ * side), status, and usage figures. The app's wiring builds the service once (src/http/services.ts).
  */
 import { modelsFromEnv, type ModelsConfig } from '../config.js';
-import { serviceOf, type Services } from '../http/context.js';
 import type { MediaProviders } from '../media/index.js';
+import type { ProviderWiring } from '../providers/index.js';
 import { createGenerationProviders, generationSettingsFromEnv, type GenerationSettings } from './providers.js';
 
 export { DEFAULT_PRICES, mergePrices, pricesFromEnv, scenePrice, type PriceTable, type VideoPrice } from './prices.js';
@@ -28,13 +27,8 @@ export interface GenerationService {
 }
 
 /** Reads the environment once; throws a readable error on bad configuration. */
-export function createGenerationService(env: NodeJS.ProcessEnv = process.env, models: ModelsConfig = modelsFromEnv(env)): GenerationService & { wiring: Services['providers'] } {
+export function createGenerationService(env: NodeJS.ProcessEnv = process.env, models: ModelsConfig = modelsFromEnv(env)): GenerationService & { wiring: ProviderWiring } {
   const settings = generationSettingsFromEnv(env, models);
   const { providers, wiring, notes, models: wired } = createGenerationProviders(env, models);
   return { settings, providers, notes, wiring: { ...wiring, models: wired } };
-}
-
-/** The generation service of a registry (built lazily from the environment if nobody registered one). */
-export function generationOf(services: Services): GenerationService {
-  return serviceOf(services, 'generation', () => createGenerationService());
 }

@@ -25,8 +25,7 @@ import {
   type ImageToVideoProvider, type MediaProviders, type TextToImageProvider,
 } from '../media/index.js';
 import { modelsFromEnv, type ModelsConfig } from '../config.js';
-import type { ProviderWiring } from '../http/context.js';
-import { remoteImageProvider, remoteReviewer, remoteVideoProvider, type WiredModel } from '../providers/index.js';
+import { remoteImageProvider, remoteReviewer, remoteVideoProvider, type ProviderWiring, type WiredModel } from '../providers/index.js';
 import { observedProviders } from '../telemetry/providers.js';
 import { pricesFromEnv, type PriceTable } from './prices.js';
 

@@ -9,7 +9,7 @@
 import type { Knex } from 'knex';
 import { lockLiveKey } from '../accounts/accounts.js';
 import { nowIso, type Db } from '../db/knex.js';
-import { ApiError, InsufficientCreditsError, NotFoundError } from '../http/errors.js';
+import { DomainError, InsufficientCreditsError, NotFoundError } from '../errors.js';
 import { enqueue } from '../jobs/index.js';
 import { getBalance, reserve } from '../ledger/index.js';
 import { newId } from '../util/ids.js';
@@ -52,7 +52,7 @@ export function priceOf(settings: GenerationSettings, scene: Pick<SceneRow, 'dur
 /** A video model a workflow may use: one of the wired ones (400 `model_not_available` otherwise). */
 export function checkVideoModel(settings: GenerationSettings, model: string): string {
   if (!settings.videoModels.includes(model)) {
-    throw new ApiError('model_not_available', `The video model '${model}' is not available here; choose one of ${settings.videoModels.join(', ')} (get_status lists them).`, {
+    throw new DomainError('model_not_available', `The video model '${model}' is not available here; choose one of ${settings.videoModels.join(', ')} (get_status lists them).`, {
       model, available_models: settings.videoModels,
     });
   }
@@ -68,7 +68,7 @@ export function workflowModel(settings: GenerationSettings, workflow: { video_mo
 export function findScene(scenes: SceneRow[], workflowId: string, nodeId: string): SceneRow {
   const scene = scenes.find((s) => s.node_id === nodeId) ?? scenes.find((s) => s.image_node_id === nodeId);
   if (!scene) {
-    throw new ApiError('not_found', `Workflow ${workflowId} has no scene with node id '${nodeId}'.`, { resource: 'scene', id: nodeId });
+    throw new DomainError('not_found', `Workflow ${workflowId} has no scene with node id '${nodeId}'.`, { resource: 'scene', id: nodeId });
   }
   return scene;
 }
@@ -105,8 +105,8 @@ export interface StartedGeneration {
   scenes: GenerationSceneRow[];
 }
 
-function inProgress(workflowId: string, generationId?: string): ApiError {
-  return new ApiError(
+function inProgress(workflowId: string, generationId?: string): DomainError {
+  return new DomainError(
     'generation_in_progress',
     `A generation of workflow ${workflowId} is still running; follow it with get_generation_status and try again when it has finished.`,
     generationId ? { generation_id: generationId } : {},
@@ -148,12 +148,12 @@ async function start(trx: Knex.Transaction, settings: GenerationSettings, input:
   const active = await activeGeneration(trx, workflowId);
   if (active) throw inProgress(workflowId, active.id);
   const busy = await busyReason(trx, workflowId);
-  if (busy) throw new ApiError('workflow_busy', `Workflow ${workflowId} cannot be generated now: ${busy}.`, { id: workflowId });
+  if (busy) throw new DomainError('workflow_busy', `Workflow ${workflowId} cannot be generated now: ${busy}.`, { id: workflowId });
 
   const all = await listScenes(trx, workflowId);
   const targets = input.nodeId ? [findScene(all, workflowId, input.nodeId)] : all.filter((s) => s.status !== 'generated');
   if (targets.length === 0) {
-    throw new ApiError(
+    throw new DomainError(
       'nothing_to_generate',
       all.length === 0
         ? `Workflow ${workflowId} has no scenes; add shots with update_workflow first.`

@@ -6,7 +6,7 @@
  * Months and days are UTC.
  */
 import type { Db } from '../db/knex.js';
-import { ApiError } from '../http/errors.js';
+import { DomainError } from '../errors.js';
 
 export interface DayUsage {
   date: string;
@@ -38,7 +38,7 @@ export function currentMonth(now: Date = new Date()): string {
 /** `[first day, first day of the next month)` of a `YYYY-MM` month, as `YYYY-MM-DD`. */
 export function monthBounds(month: string): { from: string; to: string } {
   const m = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(month);
-  if (!m) throw new ApiError('validation_error', `month must be YYYY-MM (got ${month}).`, { field: 'month' });
+  if (!m) throw new DomainError('validation_error', `month must be YYYY-MM (got ${month}).`, { field: 'month' });
   const y = Number(m[1]);
   const mo = Number(m[2]);
   const next = mo === 12 ? `${y + 1}-01` : `${y}-${String(mo + 1).padStart(2, '0')}`;

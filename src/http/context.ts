@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/knex.js';
 import type { AccountsService } from '../accounts/service.js';
 import type { ConsoleAuth } from '../console-auth/service.js';
-import type { WiredModel } from '../providers/index.js';
+import type { ProviderWiring } from '../providers/index.js';
 import type { Storage } from '../storage/index.js';
 import { UnauthorizedError } from './errors.js';
 
@@ -26,19 +26,7 @@ export function apiKeyIdOf(account: AccountRef): string | null {
   return account.via === 'session' ? null : account.keyId;
 }
 
-/**
- * Which implementation backs each capability ('local' = the built-in ffmpeg providers), as
- * get_status reports it. A capability nobody wired is reported as 'none'.
- */
-export interface ProviderWiring {
-  text_to_image?: string;
-  image_to_video?: string;
-  vision_review?: string;
-  /** Platforms that can be published to ('youtube', 'tiktok', 'local'). */
-  publishers?: string[];
-  /** Every wired model with its capabilities (src/providers). */
-  models?: WiredModel[];
-}
+export type { ProviderWiring };
 
 /**
  * Everything handlers reach beyond the database. Colleagues add their service as a field here

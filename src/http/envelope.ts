@@ -1,7 +1,7 @@
 import type Koa from 'koa';
 import type { Logger } from 'pino';
 import { CORS_RESPONSE_HEADERS } from './cors.js';
-import { ApiError, statusByCode, ValidationError, toIssue, type ErrorCode } from './errors.js';
+import { ApiError, DomainError, httpErrorOf, statusByCode, ValidationError, toIssue, type ErrorCode } from './errors.js';
 
 export interface ErrorEnvelope {
   error: { code: string; message: string; request_id: string; [extra: string]: unknown };
@@ -36,8 +36,8 @@ function codeForStatus(status: number): ErrorCode | null {
  * (whose detail must stay in the log).
  */
 export function toApiError(err: unknown): ApiError | null {
-  if (err instanceof ApiError) return err;
-  if (isZodError(err)) return new ValidationError({ body: err.issues.map(toIssue) });
+  if (err instanceof DomainError) return httpErrorOf(err);
+  if (isZodError(err)) return httpErrorOf(new ValidationError({ body: err.issues.map(toIssue) }));
   const h = err as HttpishError | null;
   const status = h?.status ?? h?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500 && h?.expose !== false) {
@@ -48,7 +48,7 @@ export function toApiError(err: unknown): ApiError | null {
       return new ApiError('unsupported_media_type', 'The request body encoding or charset is not supported; send UTF-8 JSON.');
     }
     if (status === 400) {
-      return new ValidationError({ body: [{ path: [], message: h?.message ?? 'Bad request', code: h?.type ?? 'bad_request' }] });
+      return httpErrorOf(new ValidationError({ body: [{ path: [], message: h?.message ?? 'Bad request', code: h?.type ?? 'bad_request' }] }));
     }
     const code = codeForStatus(status);
     if (code) return new ApiError(code, h?.message ?? code);
@@ -60,7 +60,7 @@ export function toApiError(err: unknown): ApiError | null {
 const KEEP_ON_ERROR = new Set(['x-request-id', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', ...CORS_RESPONSE_HEADERS]);
 
 export function envelopeFor(err: ApiError, requestId: string): ErrorEnvelope {
-  return { error: { code: err.code, message: err.message, request_id: requestId, ...err.extra } };
+  return { error: { code: err.code, message: err.message, request_id: requestId, ...err.details } };
 }
 
 /**

@@ -1,67 +1,58 @@
 /**
- * One error type for everything a client may be told. Handlers and services throw these; one
- * middleware renders them into the envelope `{ error: { code, message, request_id, ...extra } }`.
- * Anything else that escapes is an internal error: logged with its cause, never shown.
+ * The HTTP edge of errors. Domain code throws DomainErrors (src/errors.ts), which know a code but
+ * no status; this module maps a code to its status through the table generated from the spec
+ * (generated/errors.gen.ts), and adds the HTTP-only errors (401 with WWW-Authenticate, 429 with
+ * rate-limit headers, ...). One middleware renders them into the envelope
+ * `{ error: { code, message, request_id, ...details } }` (src/http/envelope.ts). Anything else
+ * that escapes is an internal error: logged with its cause, never shown.
  */
 import { errorStatusByCode, type ErrorCode } from '../../generated/errors.gen.js';
+import { DomainError } from '../errors.js';
+
+export {
+  ConflictError,
+  DomainError,
+  InsufficientCreditsError,
+  NotFoundError,
+  PreconditionFailedError,
+  toIssue,
+  ValidationError,
+  validationErrorFrom,
+  type ValidationIssue,
+  type ValidationLocation,
+} from '../errors.js';
 
 /** Code -> HTTP status, generated from the spec's ErrorCode schema (the one list of codes). */
 export const statusByCode: Readonly<Record<ErrorCode, number>> = errorStatusByCode;
 
 export type { ErrorCode };
 
-export class ApiError extends Error {
+/** An error with its HTTP status and the response headers that belong with it. */
+export class ApiError extends DomainError {
   readonly status: number;
   constructor(
-    readonly code: ErrorCode,
+    code: ErrorCode,
     message: string,
-    /** Extra machine-readable fields placed beside code and message in the envelope. */
-    readonly extra: Record<string, unknown> = {},
+    details: Record<string, unknown> = {},
     /** Response headers that belong with this error (Retry-After, Allow, ...). */
     readonly headers: Record<string, string> = {},
   ) {
-    super(message);
-    this.name = 'ApiError';
+    super(code, message, details);
     this.status = statusByCode[code];
   }
 }
 
-export class NotFoundError extends ApiError {
-  constructor(what: string, id: string) {
-    super('not_found', `No ${what} with id '${id}' exists in this account.`, { resource: what, id });
-  }
-}
-
-export class ConflictError extends ApiError {
-  constructor(message: string, extra: Record<string, unknown> = {}) {
-    super('conflict', message, extra);
-  }
-}
-
-export class InsufficientCreditsError extends ApiError {
-  constructor(needed: number, available: number) {
-    super(
-      'insufficient_credits',
-      `This needs ${needed} credits but only ${available} are available.`,
-      { needed, available },
-    );
-  }
-}
-
-export type ValidationLocation = 'path' | 'query' | 'header' | 'body';
-
-export interface ValidationIssue {
-  path: (string | number)[];
-  message: string;
-  code: string;
-}
-
-/** Invalid input, with the zod issues grouped by where in the request they were found. */
-export class ValidationError extends ApiError {
-  constructor(issues: Partial<Record<ValidationLocation, ValidationIssue[]>>, message?: string) {
-    const where = Object.keys(issues).join(', ');
-    super('validation_error', message ?? `The request is invalid (see issues in: ${where}).`, { issues });
-  }
+/**
+ * A domain error as the edge answers it: the status from the code table, and the headers its
+ * details imply (`retry_after` -> Retry-After). The model is tRPC's getHTTPStatusCode.
+ */
+export function httpErrorOf(err: DomainError): ApiError {
+  if (err instanceof ApiError) return err;
+  const headers: Record<string, string> = {};
+  if (typeof err.details.retry_after === 'number') headers['Retry-After'] = String(err.details.retry_after);
+  const api = new ApiError(err.code, err.message, err.details, headers);
+  api.stack = err.stack;
+  return api;
 }
 
 export class UnauthorizedError extends ApiError {
@@ -75,12 +66,6 @@ export class ForbiddenError extends ApiError {
     super('forbidden', `${who} lacks the scope(s) this operation needs: ${missingScopes.join(', ')}.`, {
       required_scopes: missingScopes,
     });
-  }
-}
-
-export class PreconditionFailedError extends ApiError {
-  constructor(message: string, extra: Record<string, unknown> = {}) {
-    super('precondition_failed', message, extra);
   }
 }
 
@@ -99,20 +84,4 @@ export class NotImplementedError extends ApiError {
       operation_id: operationId,
     });
   }
-}
-
-/** Builds a ValidationError from zod issues found at one location of the request. */
-export function validationErrorFrom(
-  location: ValidationLocation,
-  issues: readonly { path: readonly PropertyKey[]; message: string; code: string }[],
-): ValidationError {
-  return new ValidationError({ [location]: issues.map(toIssue) });
-}
-
-export function toIssue(issue: { path: readonly PropertyKey[]; message: string; code: string }): ValidationIssue {
-  return {
-    path: issue.path.map((p) => (typeof p === 'number' ? p : String(p))),
-    message: issue.message,
-    code: issue.code,
-  };
 }

@@ -6,7 +6,7 @@ import { first as fastFirst, run as fastRun, sql } from '../db/fast.js';
 import { newId } from '../util/ids.js';
 import { ApiError, toIssue } from './errors.js';
 import { renderError, toApiError } from './envelope.js';
-import { isUniqueViolation } from './sql.js';
+import { isUniqueViolation } from '../db/sql.js';
 import type { LavendlyState } from './context.js';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';

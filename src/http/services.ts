@@ -6,9 +6,9 @@ import { grant } from '../ledger/index.js';
 import { createStorage, loadSigningSecret, purposeKey } from '../storage/index.js';
 import { AccountsService } from '../accounts/service.js';
 import { ConsoleAuth, consoleAuthOptionsFromEnv } from '../console-auth/service.js';
-import { createGenerationService } from '../generation/index.js';
+import { createGenerationService, type GenerationService } from '../generation/index.js';
 import { PLATFORMS } from '../publish/index.js';
-import type { Services } from './context.js';
+import { serviceOf, type Services } from './context.js';
 
 export interface ServiceDeps {
   config: Config;
@@ -42,4 +42,9 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     consoleAuth: new ConsoleAuth(deps.db, consoleAuthOptionsFromEnv(process.env)),
   };
   return services;
+}
+
+/** The generation service of a registry (built from the environment if nobody registered one). */
+export function generationOf(services: Services): GenerationService {
+  return serviceOf(services, 'generation', () => createGenerationService());
 }

@@ -1,4 +1,4 @@
-import { ApiError, ConflictError, InsufficientCreditsError, NotFoundError } from '../http/errors.js';
+import { DomainError, ConflictError, InsufficientCreditsError, NotFoundError } from '../errors.js';
 
 export { InsufficientCreditsError };
 
@@ -21,7 +21,7 @@ export class ReservationNotFoundError extends NotFoundError {
 }
 
 /** Asked to charge more than the reservation holds. */
-export class CommitExceedsReservationError extends ApiError {
+export class CommitExceedsReservationError extends DomainError {
   constructor(reservationId: string, requested: number, reserved: number) {
     super(
       'unprocessable',
@@ -32,8 +32,8 @@ export class CommitExceedsReservationError extends ApiError {
   }
 }
 
-export function invalidAmount(field: string, value: unknown, min: number): ApiError {
-  return new ApiError('validation_error', `${field} must be an integer >= ${min} (got ${String(value)}).`, {
+export function invalidAmount(field: string, value: unknown, min: number): DomainError {
+  return new DomainError('validation_error', `${field} must be an integer >= ${min} (got ${String(value)}).`, {
     field,
   });
 }

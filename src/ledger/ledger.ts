@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { first as fastFirst, rows as fastRows, run as fastRun, sql, transaction, type FastTransaction, type Runner } from '../db/fast.js';
-import { ApiError } from '../http/errors.js';
-import { paginate, type Page } from '../http/pagination.js';
+import { DomainError } from '../errors.js';
+import { paginate, type Page } from '../db/pagination.js';
 import { newId } from '../util/ids.js';
 import {
   CommitExceedsReservationError,
@@ -230,7 +230,7 @@ export async function reserve(db: Db, accountId: string, amount: number, options
   const now = nowDate.toISOString();
   const ttl = options.expiresInS === undefined ? DEFAULT_RESERVATION_TTL_S : options.expiresInS;
   if (ttl !== null && (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 0)) {
-    throw new ApiError('validation_error', `expiresInS must be a number >= 0 or null (got ${String(ttl)}).`, { field: 'expiresInS' });
+    throw new DomainError('validation_error', `expiresInS must be a number >= 0 or null (got ${String(ttl)}).`, { field: 'expiresInS' });
   }
   const expiresAt = ttl === null ? null : new Date(nowDate.getTime() + ttl * 1000).toISOString();
   return transaction(db, async (trx) => {
@@ -369,7 +369,7 @@ export type EntryPage = Page<LedgerEntry>;
 
 /**
  * An account's entries, newest first, keyset-paged on the per-account sequence number (through
- * src/http/pagination's signed cursors, scoped to the account). Handlers pass the configured
+ * src/db/pagination's signed cursors, scoped to the account). Handlers pass the configured
  * signing secret; without one a fixed development secret is used.
  */
 export async function listEntries(

@@ -24,6 +24,20 @@ export interface WiredModel {
   aspect_ratios?: string[];
 }
 
+/**
+ * Which implementation backs each capability ('local' = the built-in ffmpeg providers), as
+ * get_status reports it. A capability nobody wired is reported as 'none'.
+ */
+export interface ProviderWiring {
+  text_to_image?: string;
+  image_to_video?: string;
+  vision_review?: string;
+  /** Platforms that can be published to ('youtube', 'tiktok', 'local'). */
+  publishers?: string[];
+  /** Every wired model with its capabilities (src/providers). */
+  models?: WiredModel[];
+}
+
 const MAX_CLIP_BYTES = 512 * 1024 * 1024;
 const MAX_IMAGE_BYTES = 50 * 1024 * 1024;
 

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { nowIso } from '../db/knex.js';
-import { NotFoundError, ValidationError } from '../http/errors.js';
+import { NotFoundError, ValidationError } from '../errors.js';
 import { newId } from '../util/ids.js';
 import { hasUsableToken } from './oauth.js';
 import { credentialsKey, openCredentials, sealCredentials, type SecretsOptions } from './credentials.js';

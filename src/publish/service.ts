@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { rows as fastRows, sql } from '../db/fast.js';
 import { nowIso } from '../db/knex.js';
-import { ApiError, NotFoundError, ValidationError } from '../http/errors.js';
+import { DomainError, NotFoundError, ValidationError } from '../errors.js';
 import type { LocalFile, Storage } from '../storage/index.js';
 import { newId } from '../util/ids.js';
 import { emitEvent } from '../webhooks/events.js';
@@ -131,10 +131,10 @@ export function resolveWhen(when: string | Date | null | undefined, options: Pub
   const skew = options.pastSkewMs ?? 60_000;
   const ahead = options.maxAheadMs ?? 90 * DAY;
   if (at.getTime() < now - skew) {
-    throw new ApiError('schedule_in_past', `'when' (${at.toISOString()}) is in the past; give a future time, or omit it to post now.`, { field: 'when' });
+    throw new DomainError('schedule_in_past', `'when' (${at.toISOString()}) is in the past; give a future time, or omit it to post now.`, { field: 'when' });
   }
   if (at.getTime() > now + ahead) {
-    throw new ApiError('schedule_too_far', `'when' may be at most ${Math.round(ahead / DAY)} days ahead.`, { field: 'when', max_days: Math.round(ahead / DAY) });
+    throw new DomainError('schedule_too_far', `'when' may be at most ${Math.round(ahead / DAY)} days ahead.`, { field: 'when', max_days: Math.round(ahead / DAY) });
   }
   return new Date(Math.max(at.getTime(), now));
 }
@@ -157,7 +157,7 @@ export interface RequestPublicationInput {
 export async function requestPublication(db: Knex, input: RequestPublicationInput, options: PublishOptions = {}): Promise<Publication> {
   const render = input.latestRender;
   if (!render || (render.status !== undefined && !FINISHED.has(render.status))) {
-    throw new ApiError('no_finished_render', 'This workflow has no finished render to publish; render it first (create_render) and wait for it to succeed.', {
+    throw new DomainError('no_finished_render', 'This workflow has no finished render to publish; render it first (create_render) and wait for it to succeed.', {
       workflow_id: input.workflowId,
     });
   }
@@ -258,7 +258,7 @@ export async function cancelPublication(db: Knex, accountId: string, id: string)
     if (changed) {
       await emitEvent(trx, { accountId, type: 'publication.canceled', payload: eventData(current) });
     } else if (current.status !== 'canceled') {
-      throw new ApiError('not_cancelable', `This publication is ${current.status}; only a scheduled publication can be canceled.`, {
+      throw new DomainError('not_cancelable', `This publication is ${current.status}; only a scheduled publication can be canceled.`, {
         publication_id: id, status: current.status,
       });
     }

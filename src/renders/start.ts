@@ -9,7 +9,7 @@ import type { Knex } from 'knex';
 import { loadAudioLayout } from '../audio/index.js';
 import { nowIso, type Db } from '../db/knex.js';
 import { clipSize, startGeneration, type GenerationSettings } from '../generation/index.js';
-import { ApiError } from '../http/errors.js';
+import { DomainError } from '../errors.js';
 import { enqueue } from '../jobs/index.js';
 import { newId } from '../util/ids.js';
 import { registerBusyCheck } from '../workflows/busy.js';
@@ -38,8 +38,8 @@ export interface StartRenderInput {
 // render froze what it needs, but its generation still writes the workflow's scenes.
 registerBusyCheck(async (db, workflowId) => ((await activeRender(db, workflowId)) ? 'a render of it is still running' : null));
 
-export function renderInProgress(workflowId: string, renderId?: string): ApiError {
-  return new ApiError(
+export function renderInProgress(workflowId: string, renderId?: string): DomainError {
+  return new DomainError(
     'render_in_progress',
     `A render of workflow ${workflowId} is still queued or running; wait for it (get_render) or cancel it before starting another.`,
     renderId ? { render_id: renderId } : {},
@@ -70,7 +70,7 @@ async function start(trx: Knex.Transaction, settings: GenerationSettings, input:
 
   const layout = await loadAudioLayout(trx, accountId, workflowId);
   if (!layout.scenes.length) {
-    throw new ApiError('conflict', `Workflow ${workflowId} has no scenes to render; add shots with update_workflow first.`, { scenes: 0 });
+    throw new DomainError('conflict', `Workflow ${workflowId} has no scenes to render; add shots with update_workflow first.`, { scenes: 0 });
   }
   // A scene is reused when it has a clip; every other scene is generated first.
   const reusable = new Map(layout.scenes.filter((s) => s.status === 'generated' && s.clip_key).map((s) => [s.node_id, s.clip_key!]));
@@ -85,7 +85,7 @@ async function start(trx: Knex.Transaction, settings: GenerationSettings, input:
     const price = started.generation.credits_reserved;
     const allowed = input.maxCredits ?? 0;
     if (price > allowed) {
-      throw new ApiError(
+      throw new DomainError(
         'max_credits_exceeded',
         `Rendering workflow ${workflowId} needs ${layout.scenes.length - reusable.size} scene(s) generated first, for ${price} credits, but max_credits is ${allowed}; nothing was reserved. Generate the scenes first, or pass max_credits of at least ${price}.`,
         { needed: price, max_credits: allowed },

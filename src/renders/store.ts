@@ -5,8 +5,8 @@
  */
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex.js';
-import { ApiError, NotFoundError } from '../http/errors.js';
-import { paginate, type Page } from '../http/pagination.js';
+import { DomainError, NotFoundError } from '../errors.js';
+import { paginate, type Page } from '../db/pagination.js';
 import { FileStorage, type Storage } from '../storage/index.js';
 import type { RenderPlan } from './plan.js';
 
@@ -123,8 +123,8 @@ export async function latestFinishedRender(
   return { id: r.id, status: r.status, path: storage instanceof FileStorage ? storage.pathFor(r.output_key) : `store:${r.output_key}`, url: storage.signedUrl(r.output_key), durationS: r.duration_s };
 }
 
-export function noFinishedRender(workflowId: string): ApiError {
-  return new ApiError('no_finished_render', `Workflow ${workflowId} has no finished render yet; render it with create_render and wait until it succeeds.`, {
+export function noFinishedRender(workflowId: string): DomainError {
+  return new DomainError('no_finished_render', `Workflow ${workflowId} has no finished render yet; render it with create_render and wait until it succeeds.`, {
     workflow_id: workflowId,
   });
 }

@@ -5,7 +5,7 @@
  */
 import crypto from 'node:crypto';
 import type { Db } from '../db/knex.js';
-import { ApiError } from '../http/errors.js';
+import { DomainError } from '../errors.js';
 import { extractFrame, ProviderError, qualityCheck, type MediaProviders, type RubricResult } from '../media/index.js';
 import { latestSucceededRender, noFinishedRender } from '../renders/store.js';
 import { FileMissingError, type LocalFile, type Storage } from '../storage/index.js';
@@ -29,8 +29,8 @@ export interface ReviewDeps {
   clipSize: (aspectRatio: string) => { width: number; height: number };
 }
 
-function notGenerated(workflowId: string, nodeId: string, why = 'has no clip yet'): ApiError {
-  return new ApiError('not_generated', `Scene ${nodeId} of workflow ${workflowId} ${why}; generate it with generate_scene first.`, {
+function notGenerated(workflowId: string, nodeId: string, why = 'has no clip yet'): DomainError {
+  return new DomainError('not_generated', `Scene ${nodeId} of workflow ${workflowId} ${why}; generate it with generate_scene first.`, {
     workflow_id: workflowId, node_id: nodeId,
   });
 }
@@ -47,7 +47,7 @@ export async function resolveTarget(deps: ReviewDeps, accountId: string, workflo
   const scenes = await listScenes(db, workflowId);
   const scene = scenes.find((s) => s.node_id === nodeId) ?? scenes.find((s) => s.image_node_id === nodeId);
   if (!scene) {
-    throw new ApiError('not_found', `Workflow ${workflowId} has no scene with node id '${nodeId}'.`, { resource: 'scene', id: nodeId });
+    throw new DomainError('not_found', `Workflow ${workflowId} has no scene with node id '${nodeId}'.`, { resource: 'scene', id: nodeId });
   }
   if (!scene.clip_key) throw notGenerated(workflowId, scene.node_id);
   if (!(await storage.stat(scene.clip_key))) throw notGenerated(workflowId, scene.node_id, 'has lost its clip file');

@@ -2,5 +2,4 @@ export { Storage, FileMissingError, isValidKey, MAX_URL_TTL_S, type LocalFile, t
 export { FileStorage } from './storage.js';
 export { S3Storage } from './s3.js';
 export { createStorage, openStorage } from './open.js';
-export { serveSignedFiles, parseRange, type ByteRange, type ServeOptions } from './serve.js';
 export { loadSigningSecret, purposeKey, SECRET_FILE } from './secret.js';

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { Webhook } from 'standardwebhooks';
 import { nowIso } from '../db/knex.js';
-import { ConflictError, NotFoundError } from '../http/errors.js';
+import { ConflictError, NotFoundError } from '../errors.js';
 import { observeWebhookDelivery } from '../telemetry/observe.js';
 import { newId } from '../util/ids.js';
 import { AddressRefusedError, resolveWebhookTarget } from './address.js';

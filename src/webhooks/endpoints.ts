@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { nowIso } from '../db/knex.js';
-import { ApiError, NotFoundError, ValidationError } from '../http/errors.js';
+import { DomainError, NotFoundError, ValidationError } from '../errors.js';
 import { newId } from '../util/ids.js';
 import { AddressRefusedError, resolveWebhookTarget, type AddressPolicy } from './address.js';
 import { WEBHOOK_EVENT_TYPES } from './events.js';
@@ -88,7 +88,7 @@ export async function createEndpoint(
     await resolveWebhookTarget(input.url, options.addressPolicy ?? {});
   } catch (err) {
     if (!(err instanceof AddressRefusedError)) throw err;
-    throw new ApiError('url_not_allowed', `This URL cannot receive webhooks: ${err.reason}.`, { field: 'url' });
+    throw new DomainError('url_not_allowed', `This URL cannot receive webhooks: ${err.reason}.`, { field: 'url' });
   }
   const now = nowIso();
   const row = {

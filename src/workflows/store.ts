@@ -1,7 +1,7 @@
 import { first, rows as fastRows, run as fastRun, sql, transaction as fastTransaction } from '../db/fast.js';
 import { dbKind, nowIso, type Db } from '../db/knex.js';
-import { ApiError, NotFoundError, PreconditionFailedError, ValidationError, type ValidationIssue } from '../http/errors.js';
-import { paginate, type Page } from '../http/pagination.js';
+import { DomainError, NotFoundError, PreconditionFailedError, ValidationError, type ValidationIssue } from '../errors.js';
+import { paginate, type Page } from '../db/pagination.js';
 import { newId } from '../util/ids.js';
 import { busyReason } from './busy.js';
 import { newSceneNodeIds, sameShot, shotFields, type SceneRow, type ShotInput } from './compile.js';
@@ -245,15 +245,15 @@ export async function listWorkflowSummaries(
   });
 }
 
-function stale(current: number, expected: number[]): ApiError {
+function stale(current: number, expected: number[]): PreconditionFailedError {
   return new PreconditionFailedError(
     `The workflow changed: this edit is based on version ${expected.join(' or ')}, but it is now at version ${current}. Re-read it and retry.`,
     { current_version: current },
   );
 }
 
-function busy(id: string, reason: string): ApiError {
-  return new ApiError('workflow_busy', `Workflow ${id} cannot be changed now: ${reason}.`, { id });
+function busy(id: string, reason: string): DomainError {
+  return new DomainError('workflow_busy', `Workflow ${id} cannot be changed now: ${reason}.`, { id });
 }
 
 /**

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { nowIso } from '../../src/db/knex.js';
-import { ApiError } from '../../src/http/errors.js';
+import { DomainError } from '../../src/errors.js';
+import { type ApiError, httpErrorOf } from '../../src/http/errors.js';
 import { FileStorage } from '../../src/storage/storage.js';
 import { freshDb, type FreshDb } from '../helpers/db.js';
 import { makeMedia } from '../net/media.js';
@@ -60,13 +61,13 @@ export function bytesStream(head: Buffer, total: number): Readable {
 
 export const PNG_HEAD = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
-/** The ApiError a promise rejects with. */
+/** The domain error a promise rejects with, as the HTTP edge answers it (with its status). */
 export async function apiError(promise: Promise<unknown>): Promise<ApiError> {
   try {
     await promise;
   } catch (err) {
-    if (err instanceof ApiError) return err;
+    if (err instanceof DomainError) return httpErrorOf(err);
     throw err;
   }
-  throw new Error('expected an ApiError');
+  throw new Error('expected a DomainError');
 }

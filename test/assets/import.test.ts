@@ -111,7 +111,7 @@ describe.each(testDatabases())('importAsset on %s', (dbKind) => {
       const err = await apiError(importAsset({ ...deps(), url: `${server.origin}/stream?mb=40`, kind: 'image' }));
       expect(err.status).toBe(413);
       expect(err.code).toBe('asset_too_large');
-      expect(err.extra).toMatchObject({ kind: 'image', limit: 25 * MB });
+      expect(err.details).toMatchObject({ kind: 'image', limit: 25 * MB });
       expect(env.storedFiles()).toEqual([]);
     });
 
@@ -120,7 +120,7 @@ describe.each(testDatabases())('importAsset on %s', (dbKind) => {
         const started = Date.now();
         const err = await apiError(importAsset({ ...deps(), url: `${server.origin}/declared?mb=${mb}`, kind }));
         expect(err.code).toBe('asset_too_large');
-        expect(err.extra).toMatchObject({ limit: max * MB, declared_bytes: mb * MB });
+        expect(err.details).toMatchObject({ limit: max * MB, declared_bytes: mb * MB });
         expect(Date.now() - started).toBeLessThan(3000);
       }
       expect(env.storedFiles()).toEqual([]);
@@ -136,8 +136,8 @@ describe.each(testDatabases())('importAsset on %s', (dbKind) => {
       const err = await apiError(importAsset({ ...deps(), url: `${server.origin}/m/long.mp4`, kind: 'video' }));
       expect(err.status).toBe(413);
       expect(err.code).toBe('duration_too_long');
-      expect(err.extra).toMatchObject({ kind: 'video', limit: 180 });
-      expect(err.extra.duration_s).toBeCloseTo(240, 0);
+      expect(err.details).toMatchObject({ kind: 'video', limit: 180 });
+      expect(err.details.duration_s).toBeCloseTo(240, 0);
       expect(env.storedFiles()).toEqual([]);
       expect((await getUsage(env.fresh.db, 'acc_1')).usedBytes).toBe(0);
     });
@@ -145,7 +145,7 @@ describe.each(testDatabases())('importAsset on %s', (dbKind) => {
     it('music over 10 minutes (an 11-minute file), by probing', async () => {
       const err = await apiError(importAsset({ ...deps(), url: `${server.origin}/m/long.mp3`, kind: 'music' }));
       expect(err.code).toBe('duration_too_long');
-      expect(err.extra).toMatchObject({ limit: 600 });
+      expect(err.details).toMatchObject({ limit: 600 });
       expect(env.storedFiles()).toEqual([]);
     });
 
@@ -156,7 +156,7 @@ describe.each(testDatabases())('importAsset on %s', (dbKind) => {
       const err = await apiError(importAsset({ ...deps(), url: `${server.origin}/m/a.mp4`, kind: 'video' }));
       expect(err.code).toBe('storage_quota_exceeded');
       expect(err.status).toBe(413);
-      expect(err.extra).toMatchObject({ limit: Math.floor(size * 1.5), used_bytes: size });
+      expect(err.details).toMatchObject({ limit: Math.floor(size * 1.5), used_bytes: size });
       expect(env.storedFiles()).toHaveLength(1);
       expect((await getUsage(env.fresh.db, 'acc_1')).usedBytes).toBe(size);
     });
@@ -196,7 +196,7 @@ describe.each(testDatabases())('importAsset on %s', (dbKind) => {
       const err = await apiError(importAsset({ ...deps(), url: `${server.origin}/m/${file}?type=image/png`, kind }));
       expect(err.status).toBe(415);
       expect(err.code).toBe('unsupported_media_type');
-      expect(err.extra).toMatchObject({ kind, detected_type: detected });
+      expect(err.details).toMatchObject({ kind, detected_type: detected });
       expect(err.message).toMatch(new RegExp(`^An? ${kind} asset must be an? (image|video|audio) file, but this is`));
       expect(env.storedFiles()).toEqual([]);
     });
@@ -210,7 +210,7 @@ describe.each(testDatabases())('importAsset on %s', (dbKind) => {
     it('bytes that only look like media (right magic, damaged body) -> 415', async () => {
       const err = await apiError(importAsset({ ...deps(), url: `${server.origin}/stream?mb=1`, kind: 'image' }));
       expect(err).toMatchObject({ status: 415, code: 'unsupported_media_type' });
-      expect(err.extra).toMatchObject({ reason: 'unreadable_media', detected_type: 'image/png' });
+      expect(err.details).toMatchObject({ reason: 'unreadable_media', detected_type: 'image/png' });
       expect(env.storedFiles()).toEqual([]);
     });
 
@@ -260,8 +260,8 @@ describe.each(testDatabases())('importAsset on %s', (dbKind) => {
   it('a source that cannot be fetched is 400 source_unreachable, with a reason', async () => {
     const notFound = await apiError(importAsset({ ...deps(), url: `${server.origin}/m/missing.png`, kind: 'image' }));
     expect(notFound).toMatchObject({ status: 400, code: 'source_unreachable' });
-    expect(notFound.extra).toMatchObject({ reason: 'http_status', upstream_status: 404 });
+    expect(notFound.details).toMatchObject({ reason: 'http_status', upstream_status: 404 });
     const dns = await apiError(importAsset({ ...deps({ resolve: async () => { throw new Error('ENOTFOUND'); } }), url: 'https://nowhere.example.com/a.png', kind: 'image' }));
-    expect(dns.extra).toMatchObject({ reason: 'dns_failed' });
+    expect(dns.details).toMatchObject({ reason: 'dns_failed' });
   });
 });

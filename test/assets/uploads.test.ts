@@ -84,13 +84,13 @@ describe.each(testDatabases())('uploads on %s', (dbKind) => {
     const slot = await createUploadSlot({ ...deps(), accountId: 'acc_1', kind: 'image', now: new Date(Date.now() - 16 * 60_000) });
     const err = await apiError(receiveUpload({ ...deps(), ...fromUrl(slot), stream: fs.createReadStream(media.file('a.png')) }));
     expect(err).toMatchObject({ status: 403, code: 'upload_token_invalid' });
-    expect(err.extra).toMatchObject({ reason: 'expired' });
+    expect(err.details).toMatchObject({ reason: 'expired' });
     expect(await slotStatus(slot.id)).toBe('open');
     // and a fresh slot PUT after its lifetime
     const fresh = await createUploadSlot({ ...deps({ uploadSlotTtlS: 60 }), accountId: 'acc_1', kind: 'image' });
     const late = await apiError(receiveUpload({ ...deps(), ...fromUrl(fresh), stream: fs.createReadStream(media.file('a.png')), now: new Date(Date.now() + 61_000) }));
     expect(late.code).toBe('upload_token_invalid');
-    expect(late.extra.reason).toBe('expired');
+    expect(late.details.reason).toBe('expired');
     expect(env.storedFiles()).toEqual([]);
   });
 
@@ -112,7 +112,7 @@ describe.each(testDatabases())('uploads on %s', (dbKind) => {
     for (const [id, t] of variants) {
       const err = await apiError(receiveUpload({ ...deps(), slotId: id, token: t, stream: fs.createReadStream(media.file('a.png')) }));
       expect(err, `${id} ${t}`).toMatchObject({ status: 403, code: 'upload_token_invalid' });
-      expect(err.extra.reason).toBe('invalid');
+      expect(err.details.reason).toBe('invalid');
     }
     // a signing key other than the server's
     const { FileStorage } = await import('../../src/storage/storage.js');
@@ -128,7 +128,7 @@ describe.each(testDatabases())('uploads on %s', (dbKind) => {
       const slot = await createUploadSlot({ ...deps(), accountId: 'acc_1', kind: 'image' });
       const err = await apiError(receiveUpload({ ...deps(), ...fromUrl(slot), stream: bytesStream(PNG_HEAD, 30 * MB) }));
       expect(err).toMatchObject({ status: 413, code: 'asset_too_large' });
-      expect(err.extra).toMatchObject({ limit: 25 * MB });
+      expect(err.details).toMatchObject({ limit: 25 * MB });
       expect(await slotStatus(slot.id)).toBe('failed');
       expect(env.storedFiles()).toEqual([]);
     });
@@ -150,7 +150,7 @@ describe.each(testDatabases())('uploads on %s', (dbKind) => {
       const slot = await createUploadSlot({ ...deps(), accountId: 'acc_1', kind: 'image', bytes: 50_000 });
       const err = await apiError(receiveUpload({ ...deps(), ...fromUrl(slot), stream: fs.createReadStream(media.file('a.png')) }));
       expect(err).toMatchObject({ status: 400, code: 'validation_error' });
-      expect(err.extra).toMatchObject({ reason: 'size_mismatch' });
+      expect(err.details).toMatchObject({ reason: 'size_mismatch' });
       expect(env.storedFiles()).toEqual([]);
     });
 
@@ -187,7 +187,7 @@ describe.each(testDatabases())('uploads on %s', (dbKind) => {
       const stalled = new Readable({ read() {} });
       stalled.push(PNG_HEAD);
       const err = await apiError(receiveUpload({ ...deps({ idleTimeoutMs: 200 }), ...fromUrl(slot), stream: stalled }));
-      expect(err.extra).toMatchObject({ reason: 'idle_timeout' });
+      expect(err.details).toMatchObject({ reason: 'idle_timeout' });
       expect(env.storedFiles()).toEqual([]);
     });
   });

@@ -100,8 +100,8 @@ describe.each(testDatabases())('ledger on %s', (kind) => {
     await reserve(db, acc, 4);
     const err = await reserve(db, acc, 7).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InsufficientCreditsError);
-    expect(err).toMatchObject({ status: 402, code: 'insufficient_credits', extra: { needed: 7, available: 6 } });
-    await expect(reserve(db, 'acc_nobody', 1)).rejects.toMatchObject({ extra: { needed: 1, available: 0 } });
+    expect(err).toMatchObject({ code: 'insufficient_credits', details: { needed: 7, available: 6 } });
+    await expect(reserve(db, 'acc_nobody', 1)).rejects.toMatchObject({ details: { needed: 1, available: 0 } });
     expect((await listEntries(db, acc)).data).toHaveLength(2);
     await expect(reserve(db, acc, 0)).rejects.toMatchObject({ code: 'validation_error' });
     await expect(reserve(db, acc, 1.5)).rejects.toMatchObject({ code: 'validation_error' });
@@ -130,7 +130,7 @@ describe.each(testDatabases())('ledger on %s', (kind) => {
     await expect(commit(db, r.id, 7)).rejects.toBeInstanceOf(CommitExceedsReservationError);
     await commit(db, r.id, 6);
     await expect(commit(db, r.id, 6)).rejects.toBeInstanceOf(ReservationNotOpenError);
-    await expect(release(db, r.id)).rejects.toMatchObject({ status: 409, extra: { status: 'committed' } });
+    await expect(release(db, r.id)).rejects.toMatchObject({ code: 'conflict', details: { status: 'committed' } });
     await expect(commit(db, 'rsv_missing')).rejects.toBeInstanceOf(ReservationNotFoundError);
     expect(await getBalance(db, acc)).toEqual({ balance: 4, reserved: 0, available: 4 });
   });
@@ -214,7 +214,7 @@ describe.each(testDatabases())('ledger on %s', (kind) => {
       await other.destroy();
     }
     expect((await getReservation(db, short.id))?.status).toBe('expired');
-    await expect(commit(db, short.id)).rejects.toMatchObject({ extra: { status: 'expired' } });
+    await expect(commit(db, short.id)).rejects.toMatchObject({ details: { status: 'expired' } });
     expect(await getBalance(db, acc)).toEqual({ balance: 10, reserved: 4, available: 6 });
     expect(await expireReservations(db, new Date('2100-01-01T00:00:00Z'))).toBe(1);
     expect((await getReservation(db, long.id))?.status).toBe('expired');

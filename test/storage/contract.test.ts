@@ -11,7 +11,8 @@ import { buffer } from 'node:stream/consumers';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/http/errors.js';
-import { createStorage, FileMissingError, serveSignedFiles, type Storage } from '../../src/storage/index.js';
+import { serveSignedFiles } from '../../src/http/files.js';
+import { createStorage, FileMissingError, type Storage } from '../../src/storage/index.js';
 import { tempDir } from '../net/servers.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
 

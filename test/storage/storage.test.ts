@@ -5,7 +5,8 @@ import path from 'node:path';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/http/errors.js';
-import { FileStorage, loadSigningSecret, parseRange, SECRET_FILE, serveSignedFiles } from '../../src/storage/index.js';
+import { parseRange, serveSignedFiles } from '../../src/http/files.js';
+import { FileStorage, loadSigningSecret, SECRET_FILE } from '../../src/storage/index.js';
 import { tempDir } from '../net/servers.js';
 
 let dataDir: string;
@@ -19,7 +20,7 @@ beforeAll(async () => {
   dataDir = tempDir('lavendly-storage-');
   // base URL is known only after listen; the storage is re-created with it below
   const app = new Koa();
-  // Stands in for the app's envelope middleware: ApiError -> { error: { code, message, request_id, ...extra } }.
+  // Stands in for the app's envelope middleware: ApiError -> { error: { code, message, request_id, ...details } }.
   app.use(async (ctx, next) => {
     try {
       await next();
@@ -27,7 +28,7 @@ beforeAll(async () => {
       if (!(err instanceof ApiError)) throw err;
       ctx.status = err.status;
       ctx.set(err.headers);
-      ctx.body = { error: { code: err.code, message: err.message, request_id: 'req_test', ...err.extra } };
+      ctx.body = { error: { code: err.code, message: err.message, request_id: 'req_test', ...err.details } };
     }
   });
   app.use((ctx, next) => serveSignedFiles(storage)(ctx, next));

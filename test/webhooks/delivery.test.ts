@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { nowIso } from '../../src/db/knex.js';
-import { ApiError } from '../../src/http/errors.js';
+import { DomainError } from '../../src/errors.js';
+import { httpErrorOf } from '../../src/http/errors.js';
 import {
   createEndpoint, deleteEndpoint, deliver, emitBalanceLowIfCrossed, emitEvent, getDelivery, getEndpoint, listDeliveries,
   listEndpoints, refusalFor, replayDelivery, runDueDeliveries, type WebhookOptions,
@@ -153,9 +154,9 @@ describe.each(testDatabases())('webhooks on %s', (kind) => {
       'http://[::1]:9/', 'http://[::ffff:127.0.0.1]/', 'http://0.0.0.0/', 'ftp://example.com/', 'http://user:pw@example.com/',
     ]) {
       const err = await createEndpoint(fresh.db, { accountId: ACCOUNT, url, events: ['*'] }).then(() => null, (e: unknown) => e);
-      expect(err, url).toBeInstanceOf(ApiError);
-      expect((err as ApiError).code).toBe('url_not_allowed');
-      expect((err as ApiError).status).toBe(400);
+      expect(err, url).toBeInstanceOf(DomainError);
+      expect((err as DomainError).code).toBe('url_not_allowed');
+      expect(httpErrorOf(err as DomainError).status).toBe(400);
     }
     // Even the test policy never allows link-local (cloud metadata) addresses.
     expect(refusalFor('169.254.169.254', testPolicy)).toMatch(/link-local/);

@@ -6,9 +6,9 @@
  */
 import path from 'node:path';
 import type Koa from 'koa';
-import { ApiError } from '../http/errors.js';
+import { ApiError } from './errors.js';
 import { mimeForExt } from '../net/sniff.js';
-import { FileMissingError, type Storage } from './base.js';
+import { FileMissingError, type Storage } from '../storage/base.js';
 
 export interface ServeOptions {
   /** URL prefix (default `/files`). */

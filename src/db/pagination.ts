@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import { ApiError } from './errors.js';
+import { DomainError } from '../errors.js';
 
 export const MIN_LIMIT = 1;
 export const MAX_LIMIT = 100;
@@ -36,7 +36,7 @@ export interface PaginateOptions<Row, Out> {
   map?: (row: Row) => Out;
 }
 
-const INVALID = () => new ApiError('invalid_cursor', 'The cursor is malformed, was tampered with, or belongs to another list; start again without a cursor.');
+const INVALID = () => new DomainError('invalid_cursor', 'The cursor is malformed, was tampered with, or belongs to another list; start again without a cursor.');
 
 function sign(secret: string, scope: string, payload: string): string {
   return crypto.createHmac('sha256', secret).update(scope).update('\n').update(payload).digest('base64url').slice(0, 22);
@@ -71,7 +71,7 @@ export function decodeCursor(cursor: string, secret: string, scope: string, arit
 export function checkLimit(limit: number | undefined): number {
   const n = limit ?? DEFAULT_LIMIT;
   if (!Number.isInteger(n) || n < MIN_LIMIT || n > MAX_LIMIT) {
-    throw new ApiError('validation_error', `limit must be an integer from ${MIN_LIMIT} to ${MAX_LIMIT}.`, {
+    throw new DomainError('validation_error', `limit must be an integer from ${MIN_LIMIT} to ${MAX_LIMIT}.`, {
       issues: { query: [{ path: ['limit'], message: `must be ${MIN_LIMIT}..${MAX_LIMIT}`, code: 'too_big' }] },
     });
   }
