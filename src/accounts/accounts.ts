@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex.js';
 import { dbKind, nowIso } from '../db/knex.js';
-import { UnauthorizedError } from '../http/errors.js';
+import { DomainError } from '../errors.js';
 import { newId } from '../util/ids.js';
 import {
   generateApiKey, hashApiKey, isWellFormedKey, parseScopes, scopesFromColumn, scopesToColumn, type Scope,
@@ -114,7 +114,7 @@ export async function lockLiveKey(trx: Knex.Transaction, keyId: string | null): 
   if (keyId === null) return;
   const q = trx('api_keys').where({ id: keyId }).whereNull('revoked_at').first('id');
   const row = await (dbKind(trx) === 'postgres' ? q.forShare() : q);
-  if (!row) throw new UnauthorizedError('The API key is not valid: unknown or revoked.');
+  if (!row) throw new DomainError('unauthorized', 'The API key is not valid: unknown or revoked.');
 }
 
 /** The principal behind a key, or null when the key is unknown, malformed or revoked. */

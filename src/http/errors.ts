@@ -49,15 +49,18 @@ export class ApiError extends DomainError {
 export function httpErrorOf(err: DomainError): ApiError {
   if (err instanceof ApiError) return err;
   const headers: Record<string, string> = {};
+  if (err.code === 'unauthorized') Object.assign(headers, UNAUTHORIZED_HEADERS);
   if (typeof err.details.retry_after === 'number') headers['Retry-After'] = String(err.details.retry_after);
   const api = new ApiError(err.code, err.message, err.details, headers);
   api.stack = err.stack;
   return api;
 }
 
+const UNAUTHORIZED_HEADERS = { 'WWW-Authenticate': 'Bearer realm="lavendly"' };
+
 export class UnauthorizedError extends ApiError {
   constructor(message = 'A valid API key is required: send `Authorization: Bearer <key>`.') {
-    super('unauthorized', message, {}, { 'WWW-Authenticate': 'Bearer realm="lavendly"' });
+    super('unauthorized', message, {}, UNAUTHORIZED_HEADERS);
   }
 }
 

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount, lockLiveKey, revokeApiKey } from '../../src/accounts/accounts.js';
 import { createDb, type Db } from '../../src/db/knex.js';
-import { UnauthorizedError } from '../../src/http/errors.js';
+import { DomainError } from '../../src/errors.js';
 import { grant, reserve } from '../../src/ledger/index.js';
 import { freshDb, testDatabases, type FreshDb } from '../helpers/db.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
@@ -27,8 +27,8 @@ describe.each(testDatabases())('lockLiveKey (%s)', (kind) => {
     await fresh.db.transaction((trx) => lockLiveKey(trx, apiKey.id));
     await fresh.db.transaction((trx) => lockLiveKey(trx, null));
     await revokeApiKey(other, apiKey.id);
-    await expect(fresh.db.transaction((trx) => lockLiveKey(trx, apiKey.id))).rejects.toBeInstanceOf(UnauthorizedError);
-    await expect(fresh.db.transaction((trx) => lockLiveKey(trx, 'key_nope'))).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(fresh.db.transaction((trx) => lockLiveKey(trx, apiKey.id))).rejects.toMatchObject({ constructor: DomainError, code: 'unauthorized' });
+    await expect(fresh.db.transaction((trx) => lockLiveKey(trx, 'key_nope'))).rejects.toMatchObject({ constructor: DomainError, code: 'unauthorized' });
   });
 
   it('a revocation racing a reservation returns only after the reservation committed, and later ones fail', async () => {
@@ -63,7 +63,7 @@ describe.each(testDatabases())('lockLiveKey (%s)', (kind) => {
     await expect(fresh.db.transaction(async (trx) => {
       await lockLiveKey(trx, apiKey.id);
       return reserve(trx, account.id, 3, { reason: 'after revocation' });
-    })).rejects.toBeInstanceOf(UnauthorizedError);
+    })).rejects.toMatchObject({ constructor: DomainError, code: 'unauthorized' });
     const held = await fresh.db('reservations').where({ account_id: account.id }).pluck('reason');
     expect(held).toEqual(['in flight']);
   });
