@@ -3,13 +3,12 @@
  * normalised (ir-schema.ts), vendor extensions are read and checked, and every name the emitters
  * need is made a valid, unique, deterministic identifier. Problems throw SpecError with a pointer.
  */
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import type {
   HttpMethod, IrAsyncJob, IrDocument, IrMcpTool, IrMediaBody, IrOperation, IrParameter, IrRequestBody,
   IrResponse, IrSchemaComponent, IrTag, IrWebhook,
 } from './ir-types.js';
 import { SchemaNormaliser } from './ir-schema.js';
+import { loadSpecDocument } from './load.js';
 import { NameAllocator, RESERVED_TYPE_NAMES, RESERVED_VALUE_NAMES, pointerJoin, toIdentifier, toPascal } from './names.js';
 import {
   SpecDoc, SpecError, expectObject, isObject, optionalBoolean, optionalString, parseSpecText, stringArray,
@@ -21,9 +20,10 @@ export { SpecError } from './spec-doc.js';
 const METHODS: HttpMethod[] = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 const LOCATIONS = ['path', 'query', 'header', 'cookie'] as const;
 
+/** The IR of the spec at `specPath`; a multi-file spec is bundled first (load.ts). */
 export async function buildIr(specPath: string): Promise<IrDocument> {
-  const bytes = await readFile(specPath);
-  return buildIrFromText(bytes.toString('utf8'), specPath.replace(/\\/g, '/'), createHash('sha256').update(bytes).digest('hex'));
+  const { root, hash } = await loadSpecDocument(specPath);
+  return new IrBuilder(new SpecDoc(root), specPath.replace(/\\/g, '/'), hash).build();
 }
 
 export function buildIrFromText(text: string, specPath: string, specHash: string): IrDocument {

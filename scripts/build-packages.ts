@@ -7,9 +7,12 @@
  *   packages/mcp  @lavendly/mcp: packages/mcp/src/cli.ts -> dist/cli.js (ESM, the bin), with the generated
  *                 tool table bundled in and every import of the generated SDK pointed at @lavendly/sdk
  *                 (so tool errors are the SDK's own classes); its dependencies stay external.
+ *   packages/framework  @lavendly/framework: the run-time library (src/index.ts, src/knex.ts -> ESM + .d.ts,
+ *                 one shared chunk so `instanceof ApiError` holds across entries) and the `lavendly-framework`
+ *                 bin (src/cli.ts with generator/ bundled in; the SDK/Python templates copied beside dist).
  * Output goes to packages/<name>/dist (git-ignored); `npm pack packages/<name>` then packs it.
  */
-import { copyFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, cp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Options } from 'tsup';
@@ -73,7 +76,30 @@ async function buildMcp(): Promise<void> {
   });
 }
 
-const builders: Record<string, () => Promise<void>> = { sdk: buildSdk, mcp: buildMcp };
+async function buildFramework(): Promise<void> {
+  const pkgDir = at('packages/framework');
+  const outDir = path.join(pkgDir, 'dist');
+  await rm(outDir, { recursive: true, force: true });
+  const pkg = JSON.parse(await readFile(path.join(pkgDir, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; peerDependencies: Record<string, string> };
+  // Every declared dependency (and its subpaths) stays external; zod is the user's (generated validators import it).
+  const external = [...Object.keys(pkg.dependencies), ...Object.keys(pkg.peerDependencies), 'zod'].map((d) => new RegExp(`^${d.replace(/[/.]/g, '\\$&')}(/|$)`));
+  await build({
+    ...common,
+    entry: { index: path.join(pkgDir, 'src/index.ts'), knex: path.join(pkgDir, 'src/knex.ts') },
+    format: ['esm'],
+    platform: 'node',
+    outDir,
+    splitting: true,
+    external,
+    dts: { entry: { index: path.join(pkgDir, 'src/index.ts'), knex: path.join(pkgDir, 'src/knex.ts') } },
+  });
+  await build({ ...common, entry: { cli: path.join(pkgDir, 'src/cli.ts') }, format: ['esm'], platform: 'node', outDir, external });
+  // The emitters read these at run time, relative to dist/cli.js (`../templates/...`).
+  await rm(path.join(pkgDir, 'templates'), { recursive: true, force: true });
+  await cp(at('generator/templates'), path.join(pkgDir, 'templates'), { recursive: true });
+}
+
+const builders: Record<string, () => Promise<void>> = { sdk: buildSdk, mcp: buildMcp, framework: buildFramework };
 
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(builders);
 for (const name of wanted) {

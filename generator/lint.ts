@@ -1,0 +1,147 @@
+/**
+ * `lint`: what makes a spec unsafe to generate from, as errors naming the JSON pointer, then
+ * Spectral's OpenAPI ruleset run in process. The built-in checks catch what the IR would
+ * otherwise paper over: an unknown `type` (the field would go unvalidated), a path template
+ * parameter no operation declares (it would be invented as a string), a missing operationId (it
+ * would be invented from the path).
+ */
+import { readFile } from 'node:fs/promises';
+import { pointerJoin } from './names.js';
+import { isObject, parseSpecText, type Json, type JsonObject } from './spec-doc.js';
+import { loadSpecDocument } from './load.js';
+
+export interface LintFinding {
+  severity: 'error' | 'warning';
+  /** JSON pointer of the offending node (`#/paths/~1pets/get/responses`). */
+  pointer: string;
+  message: string;
+  /** `lavendly/...` for the built-in checks, Spectral's rule name otherwise. */
+  rule: string;
+}
+
+const SCHEMA_TYPES = new Set(['string', 'number', 'integer', 'boolean', 'array', 'object', 'null']);
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+/** Keys whose values are data or extensions, never schemas. */
+const DATA_KEYS = new Set(['example', 'examples', 'default', 'enum', 'const', 'securitySchemes', 'links', 'callbacks']);
+
+/** The built-in checks over a parsed (bundled) document. */
+export function structuralFindings(root: JsonObject): LintFinding[] {
+  const out: LintFinding[] = [];
+  walkTypes(root, '#', out);
+  const paths = isObject(root.paths) ? root.paths : {};
+  for (const [path, item] of Object.entries(paths)) {
+    const itemAt = pointerJoin('#/paths', path);
+    if (!isObject(item)) continue;
+    const templated = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
+    const shared = declaredPathParams(root, item.parameters);
+    for (const method of METHODS) {
+      const op = item[method];
+      if (!isObject(op)) continue;
+      const at = pointerJoin(itemAt, method);
+      if (typeof op.operationId !== 'string' || !op.operationId) {
+        out.push({ severity: 'error', pointer: at, rule: 'lavendly/operation-id', message: `${method.toUpperCase()} ${path} has no operationId` });
+      }
+      const declared = new Set([...shared, ...declaredPathParams(root, op.parameters)]);
+      for (const name of templated) {
+        if (!declared.has(name)) {
+          out.push({ severity: 'error', pointer: at, rule: 'lavendly/path-params', message: `path parameter {${name}} of ${path} is not declared (add it to parameters with in: path)` });
+        }
+      }
+      for (const name of declared) {
+        if (!templated.includes(name)) {
+          out.push({ severity: 'error', pointer: pointerJoin(at, 'parameters'), rule: 'lavendly/path-params', message: `path parameter "${name}" does not appear in ${path}` });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function declaredPathParams(root: JsonObject, list: Json | undefined): string[] {
+  if (!Array.isArray(list)) return [];
+  const names: string[] = [];
+  for (let p of list) {
+    for (let hops = 0; isObject(p) && typeof p.$ref === 'string' && p.$ref.startsWith('#/') && hops < 10; hops++) p = resolveLocal(root, p.$ref);
+    if (isObject(p) && p.in === 'path' && typeof p.name === 'string') names.push(p.name);
+  }
+  return names;
+}
+
+function resolveLocal(root: JsonObject, ref: string): Json {
+  let node: Json = root;
+  for (const raw of ref.slice(2).split('/')) {
+    const key = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
+    if (!isObject(node) || !Object.prototype.hasOwnProperty.call(node, key)) return null;
+    node = node[key]!;
+  }
+  return node;
+}
+
+/** Every `type: <string>` that is not a JSON Schema type, outside examples, defaults and extensions. */
+function walkTypes(node: Json, at: string, out: LintFinding[]): void {
+  if (Array.isArray(node)) {
+    node.forEach((v, i) => walkTypes(v, `${at}/${i}`, out));
+    return;
+  }
+  if (!isObject(node)) return;
+  const t = node.type;
+  const inProperties = at.endsWith('/properties');
+  if (!inProperties && (typeof t === 'string' || (Array.isArray(t) && t.every((x) => typeof x === 'string')))) {
+    for (const name of typeof t === 'string' ? [t] : (t as string[])) {
+      if (!SCHEMA_TYPES.has(name)) {
+        out.push({ severity: 'error', pointer: pointerJoin(at, 'type'), rule: 'lavendly/schema-type', message: `unknown type "${name}" (one of ${[...SCHEMA_TYPES].join(', ')})` });
+      }
+    }
+  }
+  for (const [key, value] of Object.entries(node)) {
+    // Under `properties` every key is a property name, whatever it is called.
+    if (!inProperties && (DATA_KEYS.has(key) || key.startsWith('x-'))) continue;
+    walkTypes(value, pointerJoin(at, key), out);
+  }
+}
+
+/** Spectral's `spectral:oas` recommended rules, in process. */
+export async function spectralFindings(specPath: string): Promise<LintFinding[]> {
+  // CommonJS packages: named exports under tsx and plain node, `default` under some bundlers.
+  const [coreNs, rulesetsNs, parsersNs] = await Promise.all([
+    import('@stoplight/spectral-core'), import('@stoplight/spectral-rulesets'), import('@stoplight/spectral-parsers'),
+  ]);
+  const core = ('Spectral' in coreNs ? coreNs : (coreNs as { default: typeof coreNs }).default) as typeof coreNs;
+  const { oas } = ('oas' in rulesetsNs ? rulesetsNs : (rulesetsNs as { default: typeof rulesetsNs }).default) as typeof rulesetsNs;
+  const parsers = ('Yaml' in parsersNs ? parsersNs : (parsersNs as { default: typeof parsersNs }).default) as typeof parsersNs;
+  const spectral = new core.Spectral();
+  spectral.setRuleset({ extends: [[oas as never, 'recommended']] });
+  const text = await readFile(specPath, 'utf8');
+  const doc = /\.json$/i.test(specPath) ? new core.Document(text, parsers.Json, specPath) : new core.Document(text, parsers.Yaml, specPath);
+  const results = await spectral.run(doc);
+  return results
+    .filter((r) => r.severity <= 1)
+    .map((r) => ({
+      severity: r.severity === 0 ? 'error' as const : 'warning' as const,
+      pointer: '#' + r.path.map((p) => '/' + String(p).replace(/~/g, '~0').replace(/\//g, '~1')).join(''),
+      message: r.message,
+      rule: String(r.code),
+    }));
+}
+
+export interface LintOptions {
+  /** Run Spectral as well as the built-in checks (default true). */
+  spectral?: boolean;
+}
+
+export async function lintSpec(specPath: string, opts: LintOptions = {}): Promise<LintFinding[]> {
+  const { root } = await loadSpecDocument(specPath);
+  const findings = structuralFindings(root);
+  if (opts.spectral !== false) {
+    const seen = new Set(findings.map((f) => f.pointer));
+    for (const f of await spectralFindings(specPath)) if (!(f.severity === 'error' && seen.has(f.pointer))) findings.push(f);
+  }
+  return findings;
+}
+
+export function formatFinding(f: LintFinding): string {
+  return `${f.severity}: ${f.pointer}: ${f.message} [${f.rule}]`;
+}
+
+// Re-exported for callers that lint text they already hold.
+export { parseSpecText };

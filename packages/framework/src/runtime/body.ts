@@ -1,0 +1,134 @@
+import type Koa from 'koa';
+import getRawBody from 'raw-body';
+import { ApiError, ValidationError } from './errors.js';
+import type { OperationMeta } from './operation.js';
+
+export const DEFAULT_JSON_LIMIT = 1024 * 1024;
+
+const PLAIN_JSON = Object.freeze({ type: 'application/json', charset: null });
+
+/** `application/json; charset=utf-8` -> { type: 'application/json', charset: 'utf-8' } */
+export function mediaTypeOf(header: string | undefined): { type: string; charset: string | null } | null {
+  if (!header) return null;
+  if (header === 'application/json') return PLAIN_JSON; // what nearly every client sends: no parsing
+  const [type, ...params] = header.split(';');
+  const charset = params.map((p) => p.trim().toLowerCase()).find((p) => p.startsWith('charset='));
+  return { type: type!.trim().toLowerCase(), charset: charset ? charset.slice(8).replace(/"/g, '') : null };
+}
+
+export function isJsonType(type: string): boolean {
+  return type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type);
+}
+
+export function requestHasBody(ctx: Koa.Context): boolean {
+  const te = ctx.get('transfer-encoding');
+  if (te) return true;
+  const len = ctx.get('content-length');
+  return len !== '' && Number(len) > 0;
+}
+
+export interface BodyState {
+  rawBody?: Buffer;
+  jsonBody?: unknown;
+  hasJsonBody?: boolean;
+  /** The stream for non-JSON operations (uploads). */
+  streamBody?: NodeJS.ReadableStream;
+}
+
+const unsupported = (declared: readonly string[]) => new ApiError(
+  'unsupported_media_type',
+  declared.length
+    ? `This operation accepts a body of type ${declared.join(' or ')} only.`
+    : 'This operation takes no request body.',
+  { accepted: [...declared] },
+);
+
+/** The operation's declared request content types, lower-cased once per operation. */
+const declaredByOperation = new WeakMap<object, readonly string[]>();
+function declaredTypes(meta: Pick<OperationMeta, 'requestContentTypes'>): readonly string[] {
+  let declared = declaredByOperation.get(meta);
+  if (!declared) {
+    declared = meta.requestContentTypes.map((t) => t.toLowerCase());
+    declaredByOperation.set(meta, declared);
+  }
+  return declared;
+}
+
+/**
+ * Reads and checks the body once, before idempotency (which hashes it) and parsing: the content
+ * type must be one the operation declares (else 415), JSON must be UTF-8 and at most `limit`
+ * bytes (else 413), and must parse (else 400). Non-JSON declared types (octet-stream uploads)
+ * are left as a stream for the handler.
+ */
+export async function readBody(ctx: Koa.Context, meta: Pick<OperationMeta, 'requestContentTypes'>, limit: number = DEFAULT_JSON_LIMIT): Promise<void> {
+  const state = ctx.state as BodyState;
+  if (!requestHasBody(ctx)) return;
+  const declared = declaredTypes(meta);
+  const media = mediaTypeOf(ctx.get('content-type'));
+  const encoding = ctx.get('content-encoding');
+  if (encoding && encoding.toLowerCase() !== 'identity') {
+    throw new ApiError('unsupported_media_type', 'Compressed request bodies are not accepted; send the body uncompressed.');
+  }
+  const matches = media && (declared.includes(media.type) || declared.includes('*/*')
+    || declared.some((d) => d.endsWith('/*') && media.type.startsWith(d.slice(0, -1))));
+  // An operation without a body tolerates an empty-ish JSON body from generic clients; it is ignored.
+  const lenientNoBody = declared.length === 0 && media !== null && isJsonType(media.type);
+  if (!matches && !lenientNoBody) throw unsupported(declared);
+  if (media && isJsonType(media.type)) {
+    if (media.charset && media.charset !== 'utf-8' && media.charset !== 'utf8') {
+      throw new ApiError('unsupported_media_type', 'JSON bodies must be UTF-8.');
+    }
+    const raw = await getRawBody(ctx.req, { length: ctx.get('content-length') || undefined, limit });
+    if (lenientNoBody) return;
+    state.rawBody = raw;
+    if (raw.length === 0) return;
+    state.jsonBody = parseJson(raw);
+    state.hasJsonBody = true;
+    return;
+  }
+  state.streamBody = ctx.req;
+}
+
+/** Deeper documents are refused before parsing: nothing we accept nests this far, and recursion over them could exhaust the stack. */
+export const MAX_JSON_DEPTH = 64;
+
+/** Largest bracket nesting of a JSON text, ignoring brackets inside strings (a linear scan). */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123 /* [ { */) {
+      if (++depth > max) max = depth;
+    } else if (c === 93 || c === 125) depth--;
+  }
+  return max;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+export function parseJson(raw: Buffer): unknown {
+  let text: string;
+  try {
+    text = utf8.decode(raw);
+  } catch {
+    throw new ValidationError({ body: [{ path: [], message: 'The body is not valid UTF-8.', code: 'invalid_encoding' }] });
+  }
+  const depth = nestingDepth(text);
+  if (depth > MAX_JSON_DEPTH) {
+    throw new ValidationError({ body: [{ path: [], message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels.`, code: 'too_deep' }] });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ValidationError(
+      { body: [{ path: [], message: `Malformed JSON: ${(err as Error).message}`, code: 'invalid_json' }] },
+      'The request body is not valid JSON.',
+    );
+  }
+}

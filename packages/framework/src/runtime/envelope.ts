@@ -1,0 +1,71 @@
+/**
+ * The error envelope `{ error: { code, message, request_id, ...extra } }` and the one function that
+ * turns anything thrown into it. Unknown errors become a bare 500 whose detail stays in the log.
+ */
+import type Koa from 'koa';
+import { ApiError, ValidationError, toIssue } from './errors.js';
+
+export interface ErrorEnvelope {
+  error: { code: string; message: string; request_id: string; [extra: string]: unknown };
+}
+
+interface HttpishError {
+  status?: number;
+  statusCode?: number;
+  expose?: boolean;
+  type?: string;
+  message?: string;
+}
+
+function isZodError(err: unknown): err is { issues: { path: PropertyKey[]; message: string; code: string }[] } {
+  return typeof err === 'object' && err !== null && (err as { name?: string }).name === 'ZodError' && Array.isArray((err as { issues?: unknown }).issues);
+}
+
+const GENERIC_BY_STATUS: Record<number, string> = { 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 409: 'conflict', 429: 'rate_limited' };
+
+/** The error a client may see, or null for an internal error. */
+export function toApiError(err: unknown): ApiError | null {
+  if (err instanceof ApiError) return err;
+  if (isZodError(err)) return new ValidationError({ body: err.issues.map(toIssue) });
+  const h = err as HttpishError | null;
+  const status = h?.status ?? h?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500 && h?.expose !== false) {
+    if (status === 413 || h?.type === 'entity.too.large') return new ApiError('payload_too_large', 'The request body is larger than this server accepts.');
+    if (status === 415 || h?.type === 'encoding.unsupported' || h?.type === 'charset.unsupported') {
+      return new ApiError('unsupported_media_type', 'The request body encoding or charset is not supported; send UTF-8 JSON.');
+    }
+    if (status === 400) return new ValidationError({ body: [{ path: [], message: h?.message ?? 'Bad request', code: h?.type ?? 'bad_request' }] });
+    const code = GENERIC_BY_STATUS[status];
+    if (code) return new ApiError(code, h?.message ?? code);
+  }
+  return null;
+}
+
+/** Response headers that describe the request rather than the result, so they survive an error. */
+const KEEP_ON_ERROR = new Set(['x-request-id', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'access-control-allow-origin', 'vary']);
+
+export function envelopeFor(err: ApiError, requestId: string): ErrorEnvelope {
+  // code, message and request_id first (as people read them) and never overridden by `extra`.
+  const fixed = { code: err.code, message: err.message, request_id: requestId };
+  return { error: Object.assign({ ...fixed }, err.extra, fixed) };
+}
+
+export type InternalErrorLogger = (err: unknown, ctx: Koa.Context) => void;
+
+const logToStderr: InternalErrorLogger = (err, ctx) => console.error(`internal error on ${ctx.method} ${ctx.path}:`, err);
+
+/** Renders any thrown value onto the response as the envelope. */
+export function renderError(ctx: Koa.Context, err: unknown, logInternal: InternalErrorLogger = logToStderr): ApiError {
+  const requestId = (ctx.state as { requestId?: string }).requestId ?? 'unknown';
+  let apiError = toApiError(err);
+  if (!apiError) {
+    logInternal(err, ctx);
+    apiError = new ApiError('internal_error', 'Something went wrong on our side; the request id identifies it in our logs.');
+  }
+  // Anything set by a failed handler (headers, partial body) must not leak into the envelope.
+  for (const name of Object.keys(ctx.response.headers)) if (!KEEP_ON_ERROR.has(name.toLowerCase())) ctx.remove(name);
+  ctx.status = apiError.status;
+  ctx.set(apiError.headers);
+  ctx.body = envelopeFor(apiError, requestId);
+  return apiError;
+}

@@ -1,0 +1,108 @@
+/**
+ * The errors a client may be told about, and the table from error code to HTTP status. The
+ * framework knows the codes it raises itself; an app adds its own with `defineErrorCodes` (the
+ * generator emits that call from the spec's code table). Only the HTTP edge reads `status`.
+ */
+export const frameworkErrorCodes = {
+  validation_error: 400,
+  invalid_cursor: 400,
+  invalid_idempotency_key: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  idempotency_key_reused: 409,
+  idempotency_key_in_progress: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal_error: 500,
+  not_implemented: 501,
+} as const satisfies Record<string, number>;
+
+export type FrameworkErrorCode = keyof typeof frameworkErrorCodes;
+
+/** Null prototype: a code named `constructor` or `__proto__` is a plain key, never inherited. */
+const statusTable: Record<string, number> = Object.assign(Object.create(null) as Record<string, number>, frameworkErrorCodes);
+
+/** Registers an app's codes (code -> status) beside the framework's; returns the table it was given. */
+export function defineErrorCodes<T extends Record<string, number>>(table: T): T {
+  for (const [code, status] of Object.entries(table)) {
+    if (!Number.isInteger(status) || status < 400 || status > 599) throw new Error(`error code "${code}": status ${status} is not a 4xx or 5xx`);
+    statusTable[code] = status;
+  }
+  return table;
+}
+
+/** The status of a code; an unregistered code is an internal error (500). */
+export function statusOf(code: string): number {
+  return statusTable[code] ?? 500;
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: string,
+    message: string,
+    /** Extra machine-readable fields placed beside code and message in the envelope. */
+    readonly extra: Record<string, unknown> = {},
+    /** Response headers that belong with this error (Retry-After, Allow, ...). */
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = statusOf(code);
+  }
+}
+
+export type ValidationLocation = 'path' | 'query' | 'header' | 'body';
+
+export interface ValidationIssue {
+  path: (string | number)[];
+  message: string;
+  code: string;
+}
+
+export type IssuesByLocation = Partial<Record<ValidationLocation, ValidationIssue[]>>;
+
+/** Invalid input, its issues grouped by where in the request they were found. */
+export class ValidationError extends ApiError {
+  constructor(readonly issues: IssuesByLocation, message?: string) {
+    super('validation_error', message ?? `The request is invalid (see issues in: ${Object.keys(issues).join(', ')}).`, { issues });
+  }
+}
+
+export class NotFoundError extends ApiError {
+  constructor(what: string, id: string) {
+    super('not_found', `No ${what} with id '${id}' exists.`, { resource: what, id });
+  }
+}
+
+export class UnauthorizedError extends ApiError {
+  constructor(message = 'Valid credentials are required.', realm = 'api') {
+    super('unauthorized', message, {}, { 'WWW-Authenticate': `Bearer realm="${realm}"` });
+  }
+}
+
+export class ForbiddenError extends ApiError {
+  constructor(missingScopes: string[]) {
+    super('forbidden', `These credentials lack the scope(s) this operation needs: ${missingScopes.join(', ')}.`, { required_scopes: missingScopes });
+  }
+}
+
+export class RateLimitedError extends ApiError {
+  constructor(retryAfterS: number, headers: Record<string, string> = {}) {
+    super('rate_limited', `Too many requests; retry in ${retryAfterS} s.`, { retry_after: retryAfterS }, { ...headers, 'Retry-After': String(retryAfterS) });
+  }
+}
+
+export class NotImplementedError extends ApiError {
+  constructor(operationId: string) {
+    super('not_implemented', `The operation '${operationId}' is not implemented on this server yet.`, { operation_id: operationId });
+  }
+}
+
+export function toIssue(issue: { path: readonly PropertyKey[]; message: string; code: string }): ValidationIssue {
+  return { path: issue.path.map((p) => (typeof p === 'number' ? p : String(p))), message: issue.message, code: issue.code };
+}

@@ -1,0 +1,40 @@
+/**
+ * The shapes the generated routes hand to the runtime, declared structurally so the runtime does
+ * not depend on one generation of a spec: routes.gen.ts's `OperationMeta` and validators.gen.ts's
+ * `OperationValidators` are assignable to these.
+ */
+export interface OperationMeta {
+  operationId: string;
+  method: string;
+  path: string;
+  routerPath: string;
+  tag: string;
+  idempotent: boolean;
+  scopes: readonly string[];
+  secured: boolean;
+  pagination: 'cursor' | null;
+  requestContentTypes: readonly string[];
+  successStatuses: readonly number[];
+}
+
+/** The minimal zod surface the runtime uses (zod 4 schemas satisfy it). */
+export interface SchemaLike {
+  safeParse(data: unknown):
+    | { success: true; data: unknown }
+    | { success: false; error: { issues: readonly { path: readonly PropertyKey[]; message: string; code: string }[] } };
+}
+
+export interface OperationValidators {
+  path?: SchemaLike | null;
+  query?: SchemaLike | null;
+  headers?: SchemaLike | null;
+  body?: SchemaLike | null;
+  responses?: Readonly<Record<string, SchemaLike | null | undefined>>;
+}
+
+/** What a handler answers: one of the operation's declared statuses, its body and extra headers. */
+export interface HandlerResult {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}

@@ -1,0 +1,122 @@
+/**
+ * `createRuntime(options)`: the `RouteRuntime<Ctx>` that generated routes plug into. Per request,
+ * in order: authentication hook, rate-limit hook, body reader (415/413/400), idempotency for
+ * `x-idempotent` operations, then parsing by location, the handler, and the answer.
+ */
+import type Koa from 'koa';
+import { DEFAULT_JSON_LIMIT, readBody, type BodyState } from './body.js';
+import { toIssue, ValidationError, type IssuesByLocation, type ValidationIssue, type ValidationLocation } from './errors.js';
+import { withIdempotency, type IdempotencyStore } from './idempotency.js';
+import type { HandlerResult, OperationMeta, OperationValidators, SchemaLike } from './operation.js';
+
+/** A hook may refuse the request by throwing an ApiError (UnauthorizedError, RateLimitedError...). */
+export type RequestHook = (ctx: Koa.Context, meta: OperationMeta) => void | Promise<void>;
+
+export interface RuntimeOptions<Ctx> {
+  /** Builds the second argument of every handler from the request (services, the caller...). */
+  context: (ctx: Koa.Context, meta: OperationMeta) => Ctx;
+  /** Runs first; for `secured` operations it should establish the caller or throw. */
+  authenticate?: RequestHook;
+  /** Runs after authentication. */
+  rateLimit?: RequestHook;
+  /** Largest JSON body accepted, in bytes (default 1 MiB). */
+  jsonBodyLimit?: number;
+  /** Enables Idempotency-Key handling for operations marked `x-idempotent`. */
+  idempotency?: { store: IdempotencyStore; scope?: (ctx: Koa.Context) => string };
+  /** Check handler answers against the spec: 'throw' (tests), 'log' (via onResponseMismatch) or 'off' (default). */
+  responseValidation?: 'off' | 'log' | 'throw';
+  onResponseMismatch?: (operationId: string, status: number, issues: ValidationIssue[]) => void;
+}
+
+/** Thrown when a handler answers off-spec and `responseValidation` is 'throw'. */
+export class ResponseValidationError extends Error {
+  constructor(readonly operationId: string, readonly status: number, readonly issues: ValidationIssue[]) {
+    super(`response of ${operationId} (${status}) does not match the spec: ${JSON.stringify(issues).slice(0, 500)}`);
+    this.name = 'ResponseValidationError';
+  }
+}
+
+export interface FrameworkRuntime<Ctx> {
+  operation<I, R extends HandlerResult>(meta: OperationMeta, v: OperationValidators, call: (input: I, ctx: Ctx) => Promise<R>): Koa.Middleware;
+}
+
+export function createRuntime<Ctx>(options: RuntimeOptions<Ctx>): FrameworkRuntime<Ctx> {
+  const limit = options.jsonBodyLimit ?? DEFAULT_JSON_LIMIT;
+  const mode = options.responseValidation ?? 'off';
+  return {
+    operation(meta, v, call) {
+      const serve = async (ctx: Koa.Context): Promise<void> => {
+        const input = parseInput(ctx, v) as Parameters<typeof call>[0];
+        const result = await call(input, options.context(ctx, meta));
+        if (mode !== 'off') checkResponse(meta, v, result, mode, options.onResponseMismatch);
+        send(ctx, result);
+      };
+      const idem = meta.idempotent ? options.idempotency : undefined;
+      return async (ctx) => {
+        (ctx.state as { operationId?: string }).operationId = meta.operationId;
+        if (options.authenticate) await options.authenticate(ctx, meta);
+        if (options.rateLimit) await options.rateLimit(ctx, meta);
+        await readBody(ctx, meta, limit);
+        if (idem) await withIdempotency(ctx, meta.operationId, idem, () => serve(ctx));
+        else await serve(ctx);
+      };
+    },
+  };
+}
+
+/**
+ * The handler input `{ path, query, headers, body }` from a request whose body is already read.
+ * Every location is checked, and all their issues reported together in one 400.
+ */
+export function parseInput(ctx: Koa.Context, v: OperationValidators): { path: unknown; query: unknown; headers: unknown; body: unknown } {
+  const state = ctx.state as BodyState;
+  const issues: IssuesByLocation = {};
+  const path = check(issues, 'path', v.path, { ...(ctx as { params?: Record<string, string> }).params });
+  const query = check(issues, 'query', v.query, { ...ctx.query });
+  const headers = check(issues, 'header', v.headers, headersFor(ctx, v.headers));
+  const body = state.streamBody !== undefined ? state.streamBody : check(issues, 'body', v.body, state.hasJsonBody ? state.jsonBody : undefined);
+  if (issues.path || issues.query || issues.header || issues.body) throw new ValidationError(issues);
+  return { path, query, headers, body };
+}
+
+function check(issues: IssuesByLocation, where: ValidationLocation, schema: SchemaLike | null | undefined, value: unknown): unknown {
+  if (!schema) return value;
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  issues[where] = r.error.issues.map(toIssue);
+  return undefined;
+}
+
+/** Declared header names looked up case-insensitively, passed under the schema's own spelling. */
+function headersFor(ctx: Koa.Context, schema: SchemaLike | null | undefined): Record<string, unknown> {
+  const shape = (schema as { shape?: Record<string, unknown> } | null | undefined)?.shape;
+  if (!shape || typeof shape !== 'object') return { ...ctx.headers };
+  const out: Record<string, unknown> = {};
+  for (const name of Object.keys(shape)) {
+    const value = ctx.headers[name.toLowerCase()];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
+function send(ctx: Koa.Context, result: HandlerResult): void {
+  if (result.headers) ctx.set(result.headers);
+  ctx.body = result.body === undefined || result.status === 204 || result.status === 304 ? null : (result.body as Koa.Context['body']);
+  ctx.status = result.status;
+}
+
+function checkResponse(meta: OperationMeta, v: OperationValidators, result: HandlerResult, mode: 'log' | 'throw', report?: RuntimeOptions<unknown>['onResponseMismatch']): void {
+  const issues: ValidationIssue[] = [];
+  if (meta.successStatuses.length && !meta.successStatuses.includes(result.status)) {
+    issues.push({ path: ['status'], message: `status ${result.status} is not declared (declared: ${meta.successStatuses.join(', ')})`, code: 'invalid_status' });
+  }
+  const schema = v.responses?.[String(result.status)];
+  const raw = Buffer.isBuffer(result.body) || typeof (result.body as { pipe?: unknown } | null)?.pipe === 'function';
+  if (schema && !raw) {
+    const r = schema.safeParse(result.body);
+    if (!r.success) issues.push(...r.error.issues.map(toIssue));
+  }
+  if (!issues.length) return;
+  if (mode === 'throw') throw new ResponseValidationError(meta.operationId, result.status, issues);
+  report?.(meta.operationId, result.status, issues);
+}
