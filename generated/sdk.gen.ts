@@ -482,13 +482,14 @@ export type ReplayWebhookDeliveryParams = {
 };
 export type ReplayWebhookDeliveryResponse = T.WebhookDelivery;
 
+const descriptorOf = (d: OperationDescriptor): OperationDescriptor => d;
 export const operationDescriptors: { [operationId: string]: OperationDescriptor } = {
-  list_workflows: {
+  list_workflows: descriptorOf({
     method: 'get',
     path: '/workflows',
     args: {
-      cursor: { in: 'query', name: 'cursor' },
-      limit: { in: 'query', name: 'limit' },
+      cursor: { in: 'query' as const, name: 'cursor' },
+      limit: { in: 'query' as const, name: 'limit' },
     },
     bodyMode: 'none',
     bodyRequired: false,
@@ -496,8 +497,8 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: 'cursor',
     asyncJob: null,
-  },
-  create_workflow: {
+  }),
+  create_workflow: descriptorOf({
     method: 'post',
     path: '/workflows',
     args: {},
@@ -507,12 +508,12 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: 'Idempotency-Key',
     pagination: null,
     asyncJob: null,
-  },
-  get_workflow: {
+  }),
+  get_workflow: descriptorOf({
     method: 'get',
     path: '/workflows/{id}',
     args: {
-      id: { in: 'path', name: 'id' },
+      id: { in: 'path' as const, name: 'id' },
     },
     bodyMode: 'none',
     bodyRequired: false,
@@ -520,13 +521,13 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
-  },
-  update_workflow: {
+  }),
+  update_workflow: descriptorOf({
     method: 'put',
     path: '/workflows/{id}',
     args: {
-      id: { in: 'path', name: 'id' },
-      if_match: { in: 'header', name: 'If-Match' },
+      id: { in: 'path' as const, name: 'id' },
+      if_match: { in: 'header' as const, name: 'If-Match' },
     },
     bodyMode: 'flat',
     bodyRequired: true,
@@ -534,12 +535,12 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
-  },
-  delete_workflow: {
+  }),
+  delete_workflow: descriptorOf({
     method: 'delete',
     path: '/workflows/{id}',
     args: {
-      id: { in: 'path', name: 'id' },
+      id: { in: 'path' as const, name: 'id' },
     },
     bodyMode: 'none',
     bodyRequired: false,
@@ -547,8 +548,8 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
-  },
-  import_asset: {
+  }),
+  import_asset: descriptorOf({
     method: 'post',
     path: '/storage/ingest',
     args: {},
@@ -558,8 +559,8 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: 'Idempotency-Key',
     pagination: null,
     asyncJob: null,
-  },
-  create_upload: {
+  }),
+  create_upload: descriptorOf({
     method: 'post',
     path: '/uploads',
     args: {},
@@ -569,14 +570,14 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: 'Idempotency-Key',
     pagination: null,
     asyncJob: null,
-  },
-  put_upload: {
+  }),
+  put_upload: descriptorOf({
     method: 'put',
     path: '/uploads/{id}',
     args: {
-      id: { in: 'path', name: 'id' },
-      token: { in: 'query', name: 'token' },
-      body: { in: 'body', name: '' },
+      id: { in: 'path' as const, name: 'id' },
+      token: { in: 'query' as const, name: 'token' },
+      body: { in: 'body' as const, name: '' },
     },
     bodyMode: 'single',
     bodyArg: 'body',
@@ -585,12 +586,12 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
-  },
-  get_asset: {
+  }),
+  get_asset: descriptorOf({
     method: 'get',
     path: '/assets/{id}',
     args: {
-      id: { in: 'path', name: 'id' },
+      id: { in: 'path' as const, name: 'id' },
     },
     bodyMode: 'none',
     bodyRequired: false,
@@ -598,13 +599,13 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
-  },
-  estimate_cost: {
+  }),
+  estimate_cost: descriptorOf({
     method: 'get',
     path: '/workflows/{id}/cost-estimate',
     args: {
-      id: { in: 'path', name: 'id' },
-      node_id: { in: 'query', name: 'node_id' },
+      id: { in: 'path' as const, name: 'id' },
+      node_id: { in: 'query' as const, name: 'node_id' },
     },
     bodyMode: 'none',
     bodyRequired: false,
@@ -612,12 +613,12 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
-  },
-  generate_scene: {
+  }),
+  generate_scene: descriptorOf({
     method: 'post',
     path: '/workflows/{id}/generate',
     args: {
-      id: { in: 'path', name: 'id' },
+      id: { in: 'path' as const, name: 'id' },
     },
     bodyMode: 'flat',
     bodyRequired: false,
@@ -630,12 +631,12 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
       statusField: 'status',
       terminal: ['succeeded', 'failed'],
     },
-  },
-  get_generation_status: {
+  }),
+  get_generation_status: descriptorOf({
     method: 'get',
     path: '/workflows/{id}/generation-status',
     args: {
-      id: { in: 'path', name: 'id' },
+      id: { in: 'path' as const, name: 'id' },
     },
     bodyMode: 'none',
     bodyRequired: false,
@@ -643,12 +644,12 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
-  },
-  get_workflow_audio: {
+  }),
+  get_workflow_audio: descriptorOf({
     method: 'get',
     path: '/workflows/{id}/audio',
     args: {
-      id: { in: 'path', name: 'id' },
+      id: { in: 'path' as const, name: 'id' },
     },
     bodyMode: 'none',
     bodyRequired: false,
@@ -656,13 +657,13 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
-  },
-  set_clip_native_audio: {
+  }),
+  set_clip_native_audio: descriptorOf({
     method: 'patch',
     path: '/workflows/{id}/clips/{clip_id}/audio',
     args: {
-      clip_id: { in: 'path', name: 'clip_id' },
-      id: { in: 'path', name: 'id' },
+      clip_id: { in: 'path' as const, name: 'clip_id' },
+      id: { in: 'path' as const, name: 'id' },
     },
     bodyMode: 'flat',
     bodyRequired: true,
@@ -670,13 +671,13 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
-  },
-  attach_track: {
+  }),
+  attach_track: descriptorOf({
     method: 'post',
     path: '/workflows/{id}/clips/{clip_id}/tracks',
     args: {
-      clip_id: { in: 'path', name: 'clip_id' },
-      id: { in: 'path', name: 'id' },
+      clip_id: { in: 'path' as const, name: 'clip_id' },
+      id: { in: 'path' as const, name: 'id' },
     },
     bodyMode: 'flat',
     bodyRequired: true,
@@ -684,13 +685,13 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: 'Idempotency-Key',
     pagination: null,
     asyncJob: null,
-  },
-  detach_track: {
+  }),
+  detach_track: descriptorOf({
     method: 'delete',
     path: '/workflows/{id}/tracks/{track_id}',
     args: {
-      id: { in: 'path', name: 'id' },
-      track_id: { in: 'path', name: 'track_id' },
+      id: { in: 'path' as const, name: 'id' },
+      track_id: { in: 'path' as const, name: 'track_id' },
     },
     bodyMode: 'none',
     bodyRequired: false,
@@ -698,13 +699,13 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
-  },
-  update_track: {
+  }),
+  update_track: descriptorOf({
     method: 'patch',
     path: '/workflows/{id}/tracks/{track_id}',
     args: {
-      id: { in: 'path', name: 'id' },
-      track_id: { in: 'path', name: 'track_id' },
+      id: { in: 'path' as const, name: 'id' },
+      track_id: { in: 'path' as const, name: 'track_id' },
     },
     bodyMode: 'flat',
     bodyRequired: true,
@@ -712,14 +713,14 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
-  },
-  list_renders: {
+  }),
+  list_renders: descriptorOf({
     method: 'get',
     path: '/workflows/{id}/renders',
     args: {
-      id: { in: 'path', name: 'id' },
-      cursor: { in: 'query', name: 'cursor' },
-      limit: { in: 'query', name: 'limit' },
+      id: { in: 'path' as const, name: 'id' },
+      cursor: { in: 'query' as const, name: 'cursor' },
+      limit: { in: 'query' as const, name: 'limit' },
     },
     bodyMode: 'none',
     bodyRequired: false,
@@ -727,12 +728,12 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: 'cursor',
     asyncJob: null,
-  },
-  create_render: {
+  }),
+  create_render: descriptorOf({
     method: 'post',
     path: '/workflows/{id}/renders',
     args: {
-      id: { in: 'path', name: 'id' },
+      id: { in: 'path' as const, name: 'id' },
     },
     bodyMode: 'flat',
     bodyRequired: false,
@@ -745,13 +746,13 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
       statusField: 'status',
       terminal: ['succeeded', 'failed', 'canceled'],
     },
-  },
-  get_render: {
+  }),
+  get_render: descriptorOf({
     method: 'get',
     path: '/workflows/{id}/renders/{job_id}',
     args: {
-      id: { in: 'path', name: 'id' },
-      job_id: { in: 'path', name: 'job_id' },
+      id: { in: 'path' as const, name: 'id' },
+      job_id: { in: 'path' as const, name: 'job_id' },
     },
     bodyMode: 'none',
     bodyRequired: false,
@@ -759,13 +760,13 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
-  },
-  update_render: {
+  }),
+  update_render: descriptorOf({
     method: 'patch',
     path: '/workflows/{id}/renders/{job_id}',
     args: {
-      id: { in: 'path', name: 'id' },
-      job_id: { in: 'path', name: 'job_id' },
+      id: { in: 'path' as const, name: 'id' },
+      job_id: { in: 'path' as const, name: 'job_id' },
     },
     bodyMode: 'flat',
     bodyRequired: true,
@@ -773,14 +774,14 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
-  },
-  list_all_renders: {
+  }),
+  list_all_renders: descriptorOf({
     method: 'get',
     path: '/renders',
     args: {
-      cursor: { in: 'query', name: 'cursor' },
-      limit: { in: 'query', name: 'limit' },
-      status: { in: 'query', name: 'status' },
+      cursor: { in: 'query' as const, name: 'cursor' },
+      limit: { in: 'query' as const, name: 'limit' },
+      status: { in: 'query' as const, name: 'status' },
     },
     bodyMode: 'none',
     bodyRequired: false,
@@ -788,12 +789,12 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: 'cursor',
     asyncJob: null,
-  },
-  quality_check: {
+  }),
+  quality_check: descriptorOf({
     method: 'post',
     path: '/workflows/{id}/quality-check',
     args: {
-      id: { in: 'path', name: 'id' },
+      id: { in: 'path' as const, name: 'id' },
     },
     bodyMode: 'flat',
     bodyRequired: false,
@@ -801,12 +802,12 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
-  },
-  review_scenes: {
+  }),
+  review_scenes: descriptorOf({
     method: 'post',
     path: '/workflows/{id}/review',
     args: {
-      id: { in: 'path', name: 'id' },
+      id: { in: 'path' as const, name: 'id' },
     },
     bodyMode: 'flat',
     bodyRequired: false,
@@ -814,12 +815,12 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
-  },
-  get_scene_frame: {
+  }),
+  get_scene_frame: descriptorOf({
     method: 'post',
     path: '/workflows/{id}/scene-frame',
     args: {
-      id: { in: 'path', name: 'id' },
+      id: { in: 'path' as const, name: 'id' },
     },
     bodyMode: 'flat',
     bodyRequired: false,
@@ -827,8 +828,8 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
-  },
-  list_channels: {
+  }),
+  list_channels: descriptorOf({
     method: 'get',
     path: '/channels',
     args: {},
@@ -838,8 +839,8 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
-  },
-  connect_channel: {
+  }),
+  connect_channel: descriptorOf({
     method: 'post',
     path: '/channels',
     args: {},
@@ -849,8 +850,8 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: 'Idempotency-Key',
     pagination: null,
     asyncJob: null,
-  },
-  start_channel_connection: {
+  }),
+  start_channel_connection: descriptorOf({
     method: 'post',
     path: '/channels/connect',
     args: {},
@@ -860,12 +861,12 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
-  },
-  disconnect_channel: {
+  }),
+  disconnect_channel: descriptorOf({
     method: 'delete',
     path: '/channels/{id}',
     args: {
-      id: { in: 'path', name: 'id' },
+      id: { in: 'path' as const, name: 'id' },
     },
     bodyMode: 'none',
     bodyRequired: false,
@@ -873,12 +874,12 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
-  },
-  publish_video: {
+  }),
+  publish_video: descriptorOf({
     method: 'post',
     path: '/workflows/{id}/publish',
     args: {
-      id: { in: 'path', name: 'id' },
+      id: { in: 'path' as const, name: 'id' },
     },
     bodyMode: 'flat',
     bodyRequired: true,
@@ -891,12 +892,12 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
       statusField: 'status',
       terminal: ['published', 'failed', 'canceled'],
     },
-  },
-  get_publication: {
+  }),
+  get_publication: descriptorOf({
     method: 'get',
     path: '/publications/{id}',
     args: {
-      id: { in: 'path', name: 'id' },
+      id: { in: 'path' as const, name: 'id' },
     },
     bodyMode: 'none',
     bodyRequired: false,
@@ -904,12 +905,12 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
-  },
-  cancel_publication: {
+  }),
+  cancel_publication: descriptorOf({
     method: 'post',
     path: '/publications/{id}/cancel',
     args: {
-      id: { in: 'path', name: 'id' },
+      id: { in: 'path' as const, name: 'id' },
     },
     bodyMode: 'none',
     bodyRequired: false,
@@ -917,13 +918,13 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
-  },
-  get_ledger: {
+  }),
+  get_ledger: descriptorOf({
     method: 'get',
     path: '/ledger',
     args: {
-      cursor: { in: 'query', name: 'cursor' },
-      limit: { in: 'query', name: 'limit' },
+      cursor: { in: 'query' as const, name: 'cursor' },
+      limit: { in: 'query' as const, name: 'limit' },
     },
     bodyMode: 'none',
     bodyRequired: false,
@@ -931,8 +932,8 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: 'cursor',
     asyncJob: null,
-  },
-  reserve_credits: {
+  }),
+  reserve_credits: descriptorOf({
     method: 'post',
     path: '/ledger/reservations',
     args: {},
@@ -942,12 +943,12 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: 'Idempotency-Key',
     pagination: null,
     asyncJob: null,
-  },
-  commit_reserve: {
+  }),
+  commit_reserve: descriptorOf({
     method: 'post',
     path: '/ledger/reservations/{id}/commit',
     args: {
-      id: { in: 'path', name: 'id' },
+      id: { in: 'path' as const, name: 'id' },
     },
     bodyMode: 'flat',
     bodyRequired: true,
@@ -955,12 +956,12 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: 'Idempotency-Key',
     pagination: null,
     asyncJob: null,
-  },
-  refund_reserve: {
+  }),
+  refund_reserve: descriptorOf({
     method: 'post',
     path: '/ledger/reservations/{id}/refund',
     args: {
-      id: { in: 'path', name: 'id' },
+      id: { in: 'path' as const, name: 'id' },
     },
     bodyMode: 'none',
     bodyRequired: false,
@@ -968,12 +969,12 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: 'Idempotency-Key',
     pagination: null,
     asyncJob: null,
-  },
-  get_monthly_usage: {
+  }),
+  get_monthly_usage: descriptorOf({
     method: 'get',
     path: '/usage/monthly',
     args: {
-      month: { in: 'query', name: 'month' },
+      month: { in: 'query' as const, name: 'month' },
     },
     bodyMode: 'none',
     bodyRequired: false,
@@ -981,13 +982,13 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
-  },
-  get_top_spenders: {
+  }),
+  get_top_spenders: descriptorOf({
     method: 'get',
     path: '/usage/top-spenders',
     args: {
-      month: { in: 'query', name: 'month' },
-      top: { in: 'query', name: 'top' },
+      month: { in: 'query' as const, name: 'month' },
+      top: { in: 'query' as const, name: 'top' },
     },
     bodyMode: 'none',
     bodyRequired: false,
@@ -995,8 +996,8 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
-  },
-  get_status: {
+  }),
+  get_status: descriptorOf({
     method: 'get',
     path: '/_status',
     args: {},
@@ -1006,8 +1007,8 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
-  },
-  get_schema: {
+  }),
+  get_schema: descriptorOf({
     method: 'get',
     path: '/_schema',
     args: {},
@@ -1017,13 +1018,13 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
-  },
-  list_api_keys: {
+  }),
+  list_api_keys: descriptorOf({
     method: 'get',
     path: '/keys',
     args: {
-      cursor: { in: 'query', name: 'cursor' },
-      limit: { in: 'query', name: 'limit' },
+      cursor: { in: 'query' as const, name: 'cursor' },
+      limit: { in: 'query' as const, name: 'limit' },
     },
     bodyMode: 'none',
     bodyRequired: false,
@@ -1031,8 +1032,8 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: 'cursor',
     asyncJob: null,
-  },
-  create_api_key: {
+  }),
+  create_api_key: descriptorOf({
     method: 'post',
     path: '/keys',
     args: {},
@@ -1042,12 +1043,12 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
-  },
-  revoke_api_key: {
+  }),
+  revoke_api_key: descriptorOf({
     method: 'delete',
     path: '/keys/{id}',
     args: {
-      id: { in: 'path', name: 'id' },
+      id: { in: 'path' as const, name: 'id' },
     },
     bodyMode: 'none',
     bodyRequired: false,
@@ -1055,13 +1056,13 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
-  },
-  list_webhook_endpoints: {
+  }),
+  list_webhook_endpoints: descriptorOf({
     method: 'get',
     path: '/webhooks/endpoints',
     args: {
-      cursor: { in: 'query', name: 'cursor' },
-      limit: { in: 'query', name: 'limit' },
+      cursor: { in: 'query' as const, name: 'cursor' },
+      limit: { in: 'query' as const, name: 'limit' },
     },
     bodyMode: 'none',
     bodyRequired: false,
@@ -1069,8 +1070,8 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: 'cursor',
     asyncJob: null,
-  },
-  create_webhook_endpoint: {
+  }),
+  create_webhook_endpoint: descriptorOf({
     method: 'post',
     path: '/webhooks/endpoints',
     args: {},
@@ -1080,12 +1081,12 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: 'Idempotency-Key',
     pagination: null,
     asyncJob: null,
-  },
-  delete_webhook_endpoint: {
+  }),
+  delete_webhook_endpoint: descriptorOf({
     method: 'delete',
     path: '/webhooks/endpoints/{id}',
     args: {
-      id: { in: 'path', name: 'id' },
+      id: { in: 'path' as const, name: 'id' },
     },
     bodyMode: 'none',
     bodyRequired: false,
@@ -1093,14 +1094,14 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
-  },
-  list_webhook_deliveries: {
+  }),
+  list_webhook_deliveries: descriptorOf({
     method: 'get',
     path: '/webhooks/endpoints/{id}/deliveries',
     args: {
-      id: { in: 'path', name: 'id' },
-      cursor: { in: 'query', name: 'cursor' },
-      limit: { in: 'query', name: 'limit' },
+      id: { in: 'path' as const, name: 'id' },
+      cursor: { in: 'query' as const, name: 'cursor' },
+      limit: { in: 'query' as const, name: 'limit' },
     },
     bodyMode: 'none',
     bodyRequired: false,
@@ -1108,12 +1109,12 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: 'cursor',
     asyncJob: null,
-  },
-  replay_webhook_delivery: {
+  }),
+  replay_webhook_delivery: descriptorOf({
     method: 'post',
     path: '/webhooks/deliveries/{id}/replay',
     args: {
-      id: { in: 'path', name: 'id' },
+      id: { in: 'path' as const, name: 'id' },
     },
     bodyMode: 'none',
     bodyRequired: false,
@@ -1121,7 +1122,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: 'Idempotency-Key',
     pagination: null,
     asyncJob: null,
-  },
+  }),
 };
 
 /** operationId -> flattened params and success body, for the generic `call` / `request`. */
@@ -1193,7 +1194,7 @@ export class WorkflowsApi {
    *
    * @see GET /workflows
    */
-  list(params: ListWorkflowsParams = {}, options?: RequestOptions): PagePromise<ListWorkflowsResponse, PageItem<ListWorkflowsResponse>> {
+  list(params: ListWorkflowsParams = {} as ListWorkflowsParams, options?: RequestOptions): PagePromise<ListWorkflowsResponse, PageItem<ListWorkflowsResponse>> {
     return this.#client.paginate('list_workflows', params, options);
   }
 
@@ -1561,7 +1562,7 @@ export class RendersApi {
    *
    * @see GET /renders
    */
-  listAll(params: ListAllRendersParams = {}, options?: RequestOptions): PagePromise<ListAllRendersResponse, PageItem<ListAllRendersResponse>> {
+  listAll(params: ListAllRendersParams = {} as ListAllRendersParams, options?: RequestOptions): PagePromise<ListAllRendersResponse, PageItem<ListAllRendersResponse>> {
     return this.#client.paginate('list_all_renders', params, options);
   }
 }
@@ -1634,7 +1635,7 @@ export class PublishApi {
    *
    * @see GET /channels
    */
-  listChannels(params: ListChannelsParams = {}, options?: RequestOptions): Promise<ListChannelsResponse> {
+  listChannels(params: ListChannelsParams = {} as ListChannelsParams, options?: RequestOptions): Promise<ListChannelsResponse> {
     return this.#client.call('list_channels', params, options);
   }
 
@@ -1755,7 +1756,7 @@ export class LedgerApi {
    *
    * @see GET /ledger
    */
-  get(params: GetLedgerParams = {}, options?: RequestOptions): PagePromise<GetLedgerResponse, PageItem<GetLedgerResponse>> {
+  get(params: GetLedgerParams = {} as GetLedgerParams, options?: RequestOptions): PagePromise<GetLedgerResponse, PageItem<GetLedgerResponse>> {
     return this.#client.paginate('get_ledger', params, options);
   }
 
@@ -1826,7 +1827,7 @@ export class TelemetryApi {
    *
    * @see GET /usage/monthly
    */
-  getMonthlyUsage(params: GetMonthlyUsageParams = {}, options?: RequestOptions): Promise<GetMonthlyUsageResponse> {
+  getMonthlyUsage(params: GetMonthlyUsageParams = {} as GetMonthlyUsageParams, options?: RequestOptions): Promise<GetMonthlyUsageResponse> {
     return this.#client.call('get_monthly_usage', params, options);
   }
 
@@ -1838,7 +1839,7 @@ export class TelemetryApi {
    *
    * @see GET /usage/top-spenders
    */
-  getTopSpenders(params: GetTopSpendersParams = {}, options?: RequestOptions): Promise<GetTopSpendersResponse> {
+  getTopSpenders(params: GetTopSpendersParams = {} as GetTopSpendersParams, options?: RequestOptions): Promise<GetTopSpendersResponse> {
     return this.#client.call('get_top_spenders', params, options);
   }
 
@@ -1851,7 +1852,7 @@ export class TelemetryApi {
    *
    * @see GET /_status
    */
-  getStatus(params: GetStatusParams = {}, options?: RequestOptions): Promise<GetStatusResponse> {
+  getStatus(params: GetStatusParams = {} as GetStatusParams, options?: RequestOptions): Promise<GetStatusResponse> {
     return this.#client.call('get_status', params, options);
   }
 
@@ -1865,7 +1866,7 @@ export class TelemetryApi {
    *
    * @see GET /_schema
    */
-  getSchema(params: GetSchemaParams = {}, options?: RequestOptions): Promise<GetSchemaResponse> {
+  getSchema(params: GetSchemaParams = {} as GetSchemaParams, options?: RequestOptions): Promise<GetSchemaResponse> {
     return this.#client.call('get_schema', params, options);
   }
 }
@@ -1886,7 +1887,7 @@ export class WebhooksApi {
    *
    * @see GET /webhooks/endpoints
    */
-  listEndpoints(params: ListWebhookEndpointsParams = {}, options?: RequestOptions): PagePromise<ListWebhookEndpointsResponse, PageItem<ListWebhookEndpointsResponse>> {
+  listEndpoints(params: ListWebhookEndpointsParams = {} as ListWebhookEndpointsParams, options?: RequestOptions): PagePromise<ListWebhookEndpointsResponse, PageItem<ListWebhookEndpointsResponse>> {
     return this.#client.paginate('list_webhook_endpoints', params, options);
   }
 
@@ -1971,7 +1972,7 @@ export class KeysApi {
    *
    * @see GET /keys
    */
-  list(params: ListApiKeysParams = {}, options?: RequestOptions): PagePromise<ListApiKeysResponse, PageItem<ListApiKeysResponse>> {
+  list(params: ListApiKeysParams = {} as ListApiKeysParams, options?: RequestOptions): PagePromise<ListApiKeysResponse, PageItem<ListApiKeysResponse>> {
     return this.#client.paginate('list_api_keys', params, options);
   }
 
@@ -1987,7 +1988,7 @@ export class KeysApi {
    *
    * @see POST /keys
    */
-  create(params: CreateApiKeyParams = {}, options?: RequestOptions): Promise<CreateApiKeyResponse> {
+  create(params: CreateApiKeyParams = {} as CreateApiKeyParams, options?: RequestOptions): Promise<CreateApiKeyResponse> {
     return this.#client.call('create_api_key', params, options);
   }
 

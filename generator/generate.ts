@@ -19,6 +19,8 @@ export interface GenerateOptions {
   packages?: string;
   only?: string[];
   check?: boolean;
+  /** What banners tell a reader to run (default `npm run generate` with the flags that differ). */
+  regenerateCommand?: string;
   /** Called with progress lines (the CLI prints them). */
   log?: (line: string) => void;
 }
@@ -51,7 +53,7 @@ export async function generate(opts: GenerateOptions = {}): Promise<GenerateResu
   let t = performance.now();
   const ir = await buildIr(spec);
   timings.push({ name: 'ir', ms: performance.now() - t });
-  const ctx = createEmitContext(ir, regenerateCommandFor(spec, out));
+  const ctx = createEmitContext(ir, opts.regenerateCommand ?? regenerateCommandFor(spec, out));
   const files: EmittedFile[] = [];
   for (const emitter of await loadEmitters(opts.only)) {
     t = performance.now();

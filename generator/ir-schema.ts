@@ -9,7 +9,7 @@
 import type { JsonSchema } from './ir-types.js';
 import { pointerJoin } from './names.js';
 import { schemaRef, schemaRefName } from './schema/refs.js';
-import { SpecDoc, SpecError, canonicalPointer, isObject, type Json, type JsonObject } from './spec-doc.js';
+import { SpecDoc, SpecError, canonicalPointer, isObject, setOwn, type Json, type JsonObject } from './spec-doc.js';
 
 const SCHEMA_VALUED = new Set([
   'additionalProperties', 'items', 'not', 'if', 'then', 'else', 'contains', 'propertyNames',
@@ -43,7 +43,7 @@ export class SchemaNormaliser {
         out[key] = this.normalise(value, pointerJoin(pointer, key)) as Json;
       } else if (SCHEMA_MAP_VALUED.has(key) && isObject(value)) {
         const map: JsonObject = {};
-        for (const [name, sub] of Object.entries(value)) map[name] = this.normalise(sub, pointerJoin(pointer, key, name)) as Json;
+        for (const [name, sub] of Object.entries(value)) setOwn(map, name, this.normalise(sub, pointerJoin(pointer, key, name)) as Json);
         out[key] = map;
       } else if ((SCHEMA_ARRAY_VALUED.has(key) || key === 'items') && Array.isArray(value)) {
         out[key === 'items' ? 'prefixItems' : key] = value.map((sub, i) => this.normalise(sub, pointerJoin(pointer, key, i)) as Json);

@@ -4,7 +4,8 @@
  * swagger-parser, which rewrites those refs as local ones.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { expectObject, parseSpecText, SpecError, type JsonObject } from './spec-doc.js';
 
 export interface LoadedSpec {
@@ -18,7 +19,23 @@ export interface LoadedSpec {
 /** A `$ref` whose value does not start with `#`: the spec spans several files. */
 const EXTERNAL_REF = /["']?\$ref["']?\s*:\s*["']?(?!#)[^\s"']/;
 
+/** One parse per file version per process: `generate` lints, then builds the IR from the same document. */
+const cache = new Map<string, { stamp: string; loaded: Promise<LoadedSpec> }>();
+
 export async function loadSpecDocument(specPath: string): Promise<LoadedSpec> {
+  const info = await stat(specPath);
+  const key = path.resolve(specPath);
+  const stamp = `${info.mtimeMs}:${info.size}`;
+  const hit = cache.get(key);
+  if (hit?.stamp === stamp) return hit.loaded;
+  const loaded = load(specPath);
+  cache.set(key, { stamp, loaded });
+  // A multi-file spec also depends on the other files' versions: not cached.
+  loaded.then((l) => { if (l.bundled) cache.delete(key); }, () => cache.delete(key));
+  return loaded;
+}
+
+async function load(specPath: string): Promise<LoadedSpec> {
   const bytes = await readFile(specPath);
   const text = bytes.toString('utf8');
   if (!EXTERNAL_REF.test(text)) {

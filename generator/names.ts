@@ -72,8 +72,13 @@ export class NameAllocator {
   }
 }
 
-/** A property key as written in TS source: bare when possible, else a JSON string. */
+/**
+ * A property key as written in TS source: bare when possible, else a JSON string. `__proto__` is
+ * computed (`['__proto__']`): in an object literal a plain `__proto__:` key sets the prototype
+ * instead of defining a property (a zod shape would silently lose the field); in a type it is the same key.
+ */
 export function propertyKey(name: string): string {
+  if (name === '__proto__') return `['__proto__']`;
   return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) ? name : JSON.stringify(name);
 }
 

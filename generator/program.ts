@@ -33,8 +33,11 @@ interface GenerateFlags {
   spectral?: boolean;
 }
 
-function settings(flags: GenerateFlags): ProjectConfig & { spec: string; out: string } {
-  const { config } = loadConfig(flags.config);
+/** With a config file the project regenerates with the bin and no flags. */
+const CONFIGURED_COMMAND = 'lavendly-framework generate';
+
+function settings(flags: GenerateFlags): ProjectConfig & { spec: string; out: string; command: string | undefined } {
+  const { config, file } = loadConfig(flags.config);
   const only = flags.only !== undefined ? flags.only.split(',').map((s) => s.trim()).filter(Boolean) : config.only;
   const unknown = (only ?? []).filter((n) => !emitterNames.includes(n));
   if (unknown.length) throw new UsageError(`--only: unknown emitter(s) ${unknown.join(', ')} (known: ${emitterNames.join(', ')})`);
@@ -45,6 +48,7 @@ function settings(flags: GenerateFlags): ProjectConfig & { spec: string; out: st
     ...(flags.packages ?? config.packages ? { packages: flags.packages ?? config.packages } : {}),
     ...(only ? { only } : {}),
     spectral: flags.spectral === false ? false : config.spectral ?? true,
+    command: file && !flags.spec && !flags.out ? CONFIGURED_COMMAND : undefined,
   };
 }
 
@@ -67,14 +71,14 @@ async function runGenerate(flags: GenerateFlags): Promise<number> {
   const started = performance.now();
   const log = (line: string) => console.log(line);
   const lintMs = await lintOrFail(s.spec, s.spectral !== false, log);
-  const result = await generate({ spec: s.spec, out: s.out, packages: s.packages, only: s.only, check: flags.check, log });
+  const result = await generate({ spec: s.spec, out: s.out, packages: s.packages, only: s.only, check: flags.check, log, regenerateCommand: s.command });
   const layout = s.handlers ? { handlersDir: s.handlers, generatedDir: s.out, context: s.context ?? { type: 'unknown', from: s.out } } : null;
   const stubEdits = layout ? await syncHandlerModules(result.ir, layout, !flags.check) : [];
   console.log([{ name: 'lint', ms: lintMs }, ...result.timings].map((t) => `${t.name} ${Math.round(t.ms)}ms`).join(', ') + `; total ${Math.round(performance.now() - started)}ms`);
   if (flags.check) {
     if (result.drifted.length || stubEdits.length) {
-      console.error(`generated files are out of date (run \`${regenerateCommandFor(displayPath(s.spec), displayPath(s.out))}\`):`);
-      for (const f of result.drifted) console.error(`  ${f}`);
+      console.error(`generated files are out of date (run \`${s.command ?? regenerateCommandFor(displayPath(s.spec), displayPath(s.out))}\`):`);
+      for (const f of result.drifted) console.error(`  ${f.includes('/') ? f : path.posix.join(displayPath(s.out), f)}`);
       const files = result.files.filter((f) => !f.root).map((f) => ({ file: f.file, text: f.text, old: result.previous.get(f.file) ?? null }));
       for (const line of formatExplanation(explainDrift(result.ir, files))) console.error(line);
       for (const e of stubEdits) console.error(`${e.file}: missing handler stub(s) for ${e.added.join(', ')}`);

@@ -19,6 +19,15 @@ export class SpecError extends Error {
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
+/**
+ * `obj[key] = value` that also works for the key `__proto__`, which plain assignment turns into
+ * setting the prototype (a property named so would vanish from every artifact).
+ */
+export function setOwn<T>(obj: { [key: string]: T }, key: string, value: T): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+  else obj[key] = value;
+}
+
 export function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -173,7 +173,13 @@ export function jsonTemplate(value: unknown): string {
   return '`' + json.replace(/\\/g, '\\\\').replace(/`/g, '\\`').replace(/\$\{/g, '\\${') + '`';
 }
 
+/** Source text placed as it is by `tsLiteral` (for a literal that needs `as const`). */
+export class RawCode {
+  constructor(readonly code: string) {}
+}
+
 export function tsLiteral(value: unknown, indent = ''): string {
+  if (value instanceof RawCode) return value.code;
   if (value === null || value === undefined) return 'null';
   if (typeof value === 'string') return str(value);
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
@@ -189,7 +195,7 @@ export function tsLiteral(value: unknown, indent = ''): string {
   }
   const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
   if (!entries.length) return '{}';
-  const simple = (v: unknown) => v === null || typeof v !== 'object';
+  const simple = (v: unknown) => v === null || typeof v !== 'object' || v instanceof RawCode;
   if (entries.every(([, v]) => simple(v) || (Array.isArray(v) && v.every(simple)))) {
     const flat = `{ ${entries.map(([k, v]) => `${literalKey(k)}: ${tsLiteral(v)}`).join(', ')} }`;
     if (flat.length + indent.length <= 100 && !flat.includes('\n')) return flat;

@@ -9,7 +9,7 @@ import type { IrDocument, IrOperation, IrTag } from '../ir-types.js';
 import { NameAllocator, propertyKey, toIdentifier, toPascal } from '../names.js';
 import { docComment, tsType } from '../schema/ts.js';
 import type { SchemaEnv } from '../schema/walker.js';
-import { tsLiteral } from './catalog.js';
+import { RawCode, tsLiteral } from './catalog.js';
 import type { EmitContext, Emitter } from './emitter.js';
 import { renderSdkApiDoc, type SdkMethodDoc, type SdkSurface } from './sdk-api-doc.js';
 import { type ArgumentPlan, objectView, planArguments } from './mcp.js';
@@ -173,9 +173,15 @@ function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], optio
   }
 
   // The descriptor table and the type map.
-  const descriptors: Record<string, unknown> = {};
-  for (const op of ir.operations) descriptors[op.operationId] = descriptor(op, plans.get(op)!);
-  out.push(`export const operationDescriptors: { [operationId: string]: OperationDescriptor } = ${tsLiteral(descriptors)};`, '');
+  // One entry per line, each typed by `descriptorOf`: an operationId such as `constructor` would
+  // otherwise take its contextual type from Object.prototype, and `__proto__` is a computed key.
+  out.push('const descriptorOf = (d: OperationDescriptor): OperationDescriptor => d;');
+  out.push('export const operationDescriptors: { [operationId: string]: OperationDescriptor } = {');
+  for (const op of ir.operations) {
+    const key = op.operationId === '__proto__' ? `['__proto__']` : propertyKey(op.operationId);
+    out.push(`  ${key}: descriptorOf(${tsLiteral(descriptor(op, plans.get(op)!), '  ')}),`);
+  }
+  out.push('};', '');
   out.push(`/** operationId -> flattened params and success body, for the generic \`call\` / \`request\`. */`);
   out.push(`export interface ${opsInterface} {`);
   for (const op of ir.operations) {
@@ -390,11 +396,13 @@ function responseType(op: IrOperation, env: SchemaEnv): string {
 }
 
 function descriptor(op: IrOperation, plan: ArgumentPlan): Record<string, unknown> {
-  const args: Record<string, unknown> = {};
+  // No prototype: an argument named `__proto__` must be an entry, not the object's prototype.
+  const args = Object.create(null) as Record<string, unknown>;
   for (const a of plan.args) {
     // Flat body properties travel by name; only renamed ones need an entry.
     if (a.in === 'body' && (plan.body.mode !== 'single' ? a.arg === a.name : false)) continue;
-    args[a.arg] = { in: a.in, name: a.name, ...(a.explode === false ? { explode: false } : {}) };
+    // `as const`: under a key like `constructor` the literal gets no contextual type and would widen.
+    args[a.arg] = { in: new RawCode(`${str(a.in)} as const`), name: a.name, ...(a.explode === false ? { explode: false } : {}) };
   }
   const b = plan.body;
   return {
@@ -442,7 +450,8 @@ function methodSource(
   notes.push(`@see ${op.method.toUpperCase()} ${op.path}`);
   const doc = (text: string, deprecated = false) => docComment(text, deprecated).trimEnd().split('\n').map((l) => `  ${l}`);
   const lines = doc(notes.join('\n\n'), op.deprecated);
-  const param = paramsRequired(plan, env) ? `params: ${n.params}` : `params: ${n.params} = {}`;
+  // `{} as X`: a bare `{}` is not assignable when a parameter is named like an Object.prototype member.
+  const param = paramsRequired(plan, env) ? `params: ${n.params}` : `params: ${n.params} = {} as ${n.params}`;
   const key = str(op.operationId);
   const http = `${op.method.toUpperCase()} ${op.path}`;
   const parameters = `(${paramsRequired(plan, env) ? 'params' : 'params?'}: ${n.params}, options?: RequestOptions)`;

@@ -5,6 +5,7 @@
  */
 import type { IrSchemaComponent, JsonSchema } from '../ir-types.js';
 import { schemaRefName } from './refs.js';
+import { setOwn } from '../spec-doc.js';
 
 type Obj = { [key: string]: unknown };
 
@@ -187,7 +188,7 @@ function mergeInlineAllOf(s: Obj): Obj {
   for (const src of sources) {
     if (isObj(src.properties)) {
       for (const [name, sub] of Object.entries(src.properties)) {
-        properties[name] = name in properties ? { allOf: [properties[name], sub] } : sub;
+        setOwn(properties, name, Object.prototype.hasOwnProperty.call(properties, name) ? { allOf: [properties[name], sub] } : sub);
       }
     }
     if (Array.isArray(src.required)) src.required.forEach((r) => required.add(r));

@@ -31,13 +31,15 @@ describe('generator CLI', () => {
     expect(run.stdout).toMatch(/ir \d+ms, types \d+ms, handlers \d+ms;/);
   });
 
-  it('a bad spec: one line naming the pointer, exit 1, no stack trace', { timeout: 60_000 }, () => {
+  it('a bad spec: lint names each pointer, exit 1, no stack trace', { timeout: 60_000 }, () => {
     const dir = scratchDir('cli-bad');
     const spec = path.join(dir, 'bad.yaml');
     writeFileSync(spec, "openapi: 3.1.0\ninfo: { title: t, version: '1' }\npaths:\n  /pets:\n    get:\n      responses: [oops]\n");
     const run = cli('--spec', spec, '--out', path.join(dir, 'out'));
     expect(run.status).toBe(1);
-    expect(run.stderr.trim()).toBe('error: invalid spec: #/paths/~1pets/get/responses: responses must be an object');
+    // Lint runs first: each finding on its own line with its pointer, then one line saying nothing was generated.
+    expect(run.stderr).toContain('error: #/paths/~1pets/get/responses: "responses" property must be object. [oas3-schema]');
+    expect(run.stderr.trim().split('\n').pop()).toMatch(/^error: .*bad\.yaml: 2 lint error\(s\); nothing generated$/);
     expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 

@@ -1,0 +1,135 @@
+/**
+ * The generator parts behind the CLI, in process: multi-file specs, names that are also
+ * JavaScript built-ins, the breaking-change classifier, the built-in lint checks and the stub
+ * insertion on module shapes `init` does not write.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { diffSpecs } from '../../generator/diff.js';
+import { buildIr } from '../../generator/ir.js';
+import { structuralFindings } from '../../generator/lint.js';
+import { insertStubs } from '../../generator/stubs.js';
+import { FRAMEWORK_VERSION } from '../../generator/version.js';
+import { generateInto, ROOT, SPECS, scratchDir, typecheck } from '../generator/helpers.js';
+
+const ALL = ['types.gen.ts', 'validators.gen.ts', 'routes.gen.ts', 'handlers.gen.ts', 'catalog.gen.ts', 'mcp.gen.ts', 'sdk.gen.ts'];
+const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+
+describe('specs the generator used to refuse or mangle', () => {
+  it('a multi-file spec is bundled through swagger-parser; every artifact generates and type-checks', { timeout: 300_000 }, async () => {
+    const dir = scratchDir('multi-file');
+    const result = await generateInto(`${SPECS}/multi-file/openapi.yaml`, dir);
+    expect(result.files.map((f) => f.file)).toEqual(expect.arrayContaining(ALL));
+    const types = result.files.find((f) => f.file === 'types.gen.ts')!.text;
+    expect(types).toMatch(/text: string/);
+    expect(types).toMatch(/name: string/);
+    const validators = await import(path.join(dir, 'validators.gen.ts'));
+    expect(validators.operationValidators.getNote.path.safeParse({ id: 'x_1' }).success).toBe(false);
+    expect(validators.operationValidators.getNote.path.safeParse({ id: 'n_1' }).success).toBe(true);
+    const { ok, output } = typecheck([dir], 'multi-file');
+    expect(output).toBe('');
+    expect(ok).toBe(true);
+  });
+
+  it('operationIds, tags, schemas and properties named constructor, __proto__, toString... are safe in every artifact', { timeout: 300_000 }, async () => {
+    const dir = scratchDir('reserved-names');
+    const result = await generateInto(`${SPECS}/reserved-names.yaml`, dir);
+    expect(result.files.map((f) => f.file)).toEqual(expect.arrayContaining(ALL));
+    const { ok, output } = typecheck([dir], 'reserved-names');
+    expect(output).toBe('');
+    expect(ok).toBe(true);
+    // At run time: a body with own keys `constructor` and `__proto__` validates and keeps them as data.
+    const validators = await import(path.join(dir, 'validators.gen.ts'));
+    const ops = validators.operationValidators as Record<string, { body: { safeParse(v: unknown): { success: boolean; data?: unknown } } }>;
+    const op = Object.values(ops).find((o) => o.body)!;
+    // The generator keeps `__proto__` as a field of the shape (zod 4 itself then skips that key when parsing).
+    expect(Object.keys((validators.schemas.Proto as { unwrap?: unknown; _def: { getter(): { shape: object } } })._def.getter().shape).sort()).toEqual(['__proto__', 'constructor', 'toString']);
+    expect(op.body.safeParse(JSON.parse('{"toString":true}')).success).toBe(false); // constructor is required
+    const parsed = op.body.safeParse(JSON.parse('{"constructor":"c","__proto__":{"polluted":true},"toString":true}'));
+    expect(parsed.success).toBe(true);
+    expect(Object.getPrototypeOf(parsed.data)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(parsed.data, 'constructor')?.value).toBe('c');
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+  });
+});
+
+const BASE = {
+  openapi: '3.1.0',
+  info: { title: 't', version: '1' },
+  paths: {
+    '/pets/{id}': {
+      get: {
+        operationId: 'getPet',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }, { name: 'view', in: 'query', schema: { type: 'string', enum: ['short', 'full'] } }],
+        responses: { 200: { description: 'ok', content: { 'application/json': { schema: { $ref: '#/components/schemas/Pet' } } } }, 404: { description: 'missing' } },
+      },
+      put: {
+        operationId: 'putPet',
+        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Pet' } } } },
+        responses: { 200: { description: 'ok' } },
+      },
+    },
+  },
+  components: { schemas: { Pet: { type: 'object', required: ['name'], properties: { name: { type: 'string' }, age: { type: ['integer', 'null'] }, kind: { type: 'string', enum: ['cat', 'dog'] } } } } },
+} as const;
+
+function changed(edit: (doc: any) => void) {
+  const head = clone(BASE) as any;
+  edit(head);
+  return diffSpecs(clone(BASE) as any, head).map((c) => `${c.breaking ? 'B' : 'ok'} ${c.where}: ${c.message}`);
+}
+
+describe('diff', () => {
+  it('classifies breaking and compatible changes', () => {
+    expect(changed(() => {})).toEqual([]);
+    expect(changed((d) => { delete d.paths['/pets/{id}'].put; })).toEqual(['B PUT /pets/{}: operation removed (putPet)']);
+    expect(changed((d) => { d.paths['/pets/{id}'].get.parameters.push({ name: 'lang', in: 'query', required: true, schema: { type: 'string' } }); }))
+      .toEqual(['B GET /pets/{} parameter query lang: new required parameter']);
+    expect(changed((d) => { d.paths['/pets/{id}'].get.parameters[1].schema.enum = ['short']; }))
+      .toEqual(['B GET /pets/{} parameter query view: enum narrowed: "full" no longer accepted']);
+    expect(changed((d) => { delete d.paths['/pets/{id}'].get.responses[404]; })).toEqual(['B GET /pets/{} response 404: status removed']);
+    expect(changed((d) => { d.components.schemas.Pet.properties.age.type = 'integer'; }))
+      .toEqual(['B PUT /pets/{} body.age: type narrowed: no longer accepts "null"']);
+    expect(changed((d) => { d.components.schemas.Pet.required.push('kind'); })).toEqual(['B PUT /pets/{} body.kind: request field now required']);
+    expect(changed((d) => { d.components.schemas.Pet.required = []; })).toEqual(['B GET /pets/{} response 200 body.name: response field no longer required (may be absent)']);
+    expect(changed((d) => { d.components.schemas.Pet.properties.kind.enum.push('fox'); }))
+      .toEqual([
+        'ok GET /pets/{} response 200 body.kind: enum value(s) added: "fox" (clients should tolerate unknown values)',
+        'ok PUT /pets/{} body.kind: enum value(s) added: "fox"',
+      ]);
+    expect(changed((d) => { d.paths['/pets/{petId}'] = d.paths['/pets/{id}']; delete d.paths['/pets/{id}']; d.paths['/pets/{petId}'].get.parameters[0].name = 'petId'; }))
+      .toEqual(['ok GET /pets/{} parameter path id: parameter removed', 'B GET /pets/{} parameter path petId: new required parameter']);
+  });
+});
+
+describe('lint (built-in checks)', () => {
+  const doc = (schemas: object, extra: object = {}) => ({ openapi: '3.1.0', info: { title: 't', version: '1' }, paths: {}, components: { schemas, ...extra } }) as any;
+  it('flags unknown types with their pointer, and nothing that merely looks like a type', () => {
+    const findings = structuralFindings(doc(
+      { A: { type: 'object', properties: { type: { type: 'string' }, b: { type: ['string', 'nul'] } }, example: { type: 'whatever' } } },
+      { securitySchemes: { key: { type: 'apiKey', in: 'header', name: 'k' } } },
+    ));
+    expect(findings.map((f) => `${f.pointer} ${f.message}`)).toEqual(['#/components/schemas/A/properties/b/type unknown type "nul" (one of string, number, integer, boolean, array, object, null)']);
+  });
+});
+
+describe('stub insertion', () => {
+  it('adds a missing member to a module without a trailing comma or a T import, touching only the last member\'s comma', async () => {
+    const ir = await buildIr(`${SPECS}/petstore.yaml`);
+    const tag = ir.tagInfo[0]!;
+    const ops = ir.operations.filter((o) => o.tag === tag.name);
+    const first = ops[0]!;
+    const text = `import type { ${tag.typeName}Handlers } from './handlers.gen.js';\n\nexport const h = {\n  ${first.identifier}: async () => ({ status: 200, body: [] }) as never\n} satisfies ${tag.typeName}Handlers<{ user: string }>;\n`;
+    const out = await insertStubs(text, 'h.ts', tag, ops, { handlersDir: 'handlers', generatedDir: 'generated', context: { type: 'X', from: 'x.ts' } });
+    expect(out!.added).toEqual(ops.slice(1).map((o) => o.operationId));
+    expect(out!.text).toContain("import type * as T from '../generated/types.gen.js';");
+    expect(out!.text).toContain(`as never,\n`);
+    expect(out!.text).toContain(`ctx: { user: string }): Promise<T.`);
+    expect(await insertStubs(out!.text, 'h.ts', tag, ops, { handlersDir: 'handlers', generatedDir: 'generated', context: { type: 'X', from: 'x.ts' } })).toBeNull();
+  });
+});
+
+it('--version prints the framework package\'s version', () => {
+  expect(FRAMEWORK_VERSION).toBe(JSON.parse(readFileSync(path.join(ROOT, 'packages/framework/package.json'), 'utf8')).version);
+});
