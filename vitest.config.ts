@@ -1,6 +1,14 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // The framework's public entry points as the example app imports them (tsconfig.json maps them too).
+  resolve: {
+    alias: {
+      '@lavendly/framework/knex': fileURLToPath(new URL('./packages/framework/src/knex.ts', import.meta.url)),
+      '@lavendly/framework': fileURLToPath(new URL('./packages/framework/src/index.ts', import.meta.url)),
+    },
+  },
   test: {
     include: ['test/**/*.test.ts'],
     // The GitHub-sized generator run is slow; CI turns it on with LAVENDLY_SLOW=1.

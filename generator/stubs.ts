@@ -6,7 +6,7 @@
  * and made by inserting text before its closing brace, so every existing line stays byte-identical.
  */
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { IrDocument, IrOperation, IrTag } from './ir-types.js';
 
@@ -134,7 +134,10 @@ export async function syncHandlerModules(ir: IrDocument, layout: HandlerLayout, 
     const file = path.join(layout.handlersDir, `${tag.identifier}.ts`);
     const ops = opsOf(ir, tag);
     if (!existsSync(file)) {
-      if (write) await writeFile(file, handlerModule(ir, tag, layout));
+      if (write) {
+        await mkdir(layout.handlersDir, { recursive: true });
+        await writeFile(file, handlerModule(ir, tag, layout));
+      }
       edits.push({ file, added: ops.map((o) => o.operationId), created: true });
       continue;
     }
