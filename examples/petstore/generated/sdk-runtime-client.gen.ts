@@ -11,7 +11,7 @@
  * Part of the SDK runtime (see index.ts): only web-standard globals (fetch, Web Crypto) and sibling files may be used.
  */
 import type { OperationDescriptor, OperationTypes, RequestParts } from './sdk-runtime-descriptors.gen.js';
-import { ConnectionError, errorFromResponse, TimeoutError, WaitTimeoutError } from './sdk-runtime-errors.gen.js';
+import { ConnectionError, errorFromResponse, type LavendlyError, TimeoutError, WaitTimeoutError } from './sdk-runtime-errors.gen.js';
 import { PagePromise, type PageItem } from './sdk-runtime-pages.gen.js';
 import { encodeBody, expandPath, getField, queryString, readBody, retryAfterMs, splitParams } from './sdk-runtime-wire.gen.js';
 
@@ -67,6 +67,8 @@ export interface ClientDefaults {
   baseUrl: string;
   /** Environment variable prefix: `LAVENDLY` -> LAVENDLY_API_KEY, LAVENDLY_BASE_URL. */
   envPrefix: string;
+  /** The error class to throw per error code the API declares (by status otherwise). */
+  errorClasses?: Readonly<Record<string, typeof LavendlyError>>;
 }
 
 function env(name: string): string | undefined {
@@ -86,6 +88,7 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
   readonly #maxRetryAfter: number;
   readonly #operations: Record<string, OperationDescriptor>;
   readonly #userAgent: string;
+  readonly #errorClasses: ClientDefaults['errorClasses'];
 
   constructor(operations: Record<string, OperationDescriptor>, options: ClientOptions, defaults: ClientDefaults) {
     this.#operations = operations;
@@ -99,6 +102,7 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
     this.#maxDelay = options.backoff?.maxDelay ?? 8_000;
     this.#maxRetryAfter = options.maxRetryAfter ?? 60_000;
     this.#userAgent = `${defaults.name}-sdk/${defaults.version}`;
+    this.#errorClasses = defaults.errorClasses;
   }
 
   /** The descriptor of an operation (throws on an unknown id). */
@@ -220,7 +224,7 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
         throw error;
       }
       if (res.ok) return { status: res.status, headers: res.headers, body: parsed, requestId: res.headers.get('x-request-id') };
-      const error = errorFromResponse(res.status, res.headers, parsed);
+      const error = errorFromResponse(res.status, res.headers, parsed, this.#errorClasses);
       if (attempt < maxRetries && shouldRetry(res.status, error.code, retriable)) {
         const wait = retryAfterMs(res.headers) ?? this.#backoff(attempt);
         if (wait <= this.#maxRetryAfter) {

@@ -87,7 +87,8 @@ export class WaitTimeoutError extends LavendlyError {
   }
 }
 
-const errorClassByCode: Record<string, typeof LavendlyError> = {
+/** The class for codes every API built on this runtime shares; a generated client passes its own table. */
+const errorClassByCode: Readonly<Record<string, typeof LavendlyError>> = {
   validation_error: ValidationError,
   invalid_cursor: ValidationError,
   unauthorized: AuthenticationError,
@@ -114,12 +115,17 @@ function errorClassByStatus(status: number): typeof LavendlyError {
 }
 
 /** Builds the typed error for a non-2xx response from its (parsed) body. */
-export function errorFromResponse(status: number, headers: Headers, body: unknown): LavendlyError {
+export function errorFromResponse(
+  status: number,
+  headers: Headers,
+  body: unknown,
+  classByCode: Readonly<Record<string, typeof LavendlyError>> = errorClassByCode,
+): LavendlyError {
   const envelope = body && typeof body === 'object' && 'error' in body ? (body as { error: unknown }).error : undefined;
   const e = envelope && typeof envelope === 'object' ? (envelope as Record<string, unknown>) : {};
   const { code, message, request_id, ...details } = e;
   const codeStr = typeof code === 'string' ? code : `http_${status}`;
-  const cls = errorClassByCode[codeStr] ?? errorClassByStatus(status);
+  const cls = Object.prototype.hasOwnProperty.call(classByCode, codeStr) ? classByCode[codeStr]! : errorClassByStatus(status);
   const text =
     typeof message === 'string' ? message : typeof body === 'string' && body ? body.slice(0, 500) : `HTTP ${status}`;
   const requestId = typeof request_id === 'string' ? request_id : headers.get('x-request-id');
