@@ -8,6 +8,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emitterNames } from '../../generator/emitters/registry.js';
 import { attempt, npmInstall, packedFramework, ROOT, startServer, tempDir } from './helpers.js';
 
 const SPEC = path.join(ROOT, 'test/framework/fixtures/library.yaml');
@@ -172,6 +173,6 @@ describe('@lavendly/framework from its tarball', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim()).toBe("error: unknown option '--frobnicate'");
     const help = await attempt(toolBin, ['generate', '--help'], app);
-    expect(help.stdout.replace(/\s+/g, ' ')).toContain('types, validators, routes, handlers, catalog, mcp, sdk, python, samples');
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain(`of: ${emitterNames.join(', ')}`);
   });
 });
