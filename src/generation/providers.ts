@@ -151,7 +151,7 @@ class SlowVideoProvider implements ImageToVideoProvider {
 
 /** The providers generation (and review) run on, as configured by the environment. */
 export function createGenerationProviders(env: NodeJS.ProcessEnv = process.env, models: ModelsConfig = modelsFromEnv(env)): GenerationProviders {
-  const kind = providerKind(env);
+  providerKind(env); // refuses an unknown LAVENDLY_PROVIDERS
   const video = failScenesFromEnv(env) ?? failureFromEnv(env, 'LAVENDLY_FAIL_VIDEO');
   const failures = { image: failureFromEnv(env, 'LAVENDLY_FAIL_IMAGE'), video, review: failureFromEnv(env, 'LAVENDLY_FAIL_REVIEW') };
   const providers = createLocalProviders({ failures });

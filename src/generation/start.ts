@@ -9,7 +9,7 @@
 import type { Knex } from 'knex';
 import { lockLiveKey } from '../accounts/accounts.js';
 import { nowIso, type Db } from '../db/knex.js';
-import { DomainError, InsufficientCreditsError, NotFoundError } from '../errors.js';
+import { DomainError, InsufficientCreditsError } from '../errors.js';
 import { enqueue } from '../jobs/index.js';
 import { getBalance, reserve } from '../ledger/index.js';
 import { newId } from '../util/ids.js';

@@ -18,7 +18,7 @@ function tsFiles(dir: string): string[] {
 }
 
 /** Every relative module specifier of a file: import/export ... from, import(), side-effect import. */
-export function specifiers(text: string): string[] {
+function specifiers(text: string): string[] {
   const out: string[] = [];
   for (const m of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm)) out.push(m[1]!);
   return out.filter((s) => s.startsWith('.'));
