@@ -133,3 +133,42 @@ describe('stub insertion', () => {
 it('--version prints the framework package\'s version', () => {
   expect(FRAMEWORK_VERSION).toBe(JSON.parse(readFileSync(path.join(ROOT, 'packages/framework/package.json'), 'utf8')).version);
 });
+
+describe('diff --base with a git ref, and generate --watch', () => {
+  it('reads the base spec at a git ref (HEAD), and names a ref git cannot show', async () => {
+    const { loadBase } = await import('../../generator/diff.js');
+    const base = await loadBase('HEAD', 'spec/openapi.yaml');
+    expect(Object.keys(base.paths as object).length).toBeGreaterThan(10);
+    // Against itself, a spec has no changes.
+    expect(diffSpecs(base, base)).toEqual([]);
+    await expect(loadBase('no-such-ref-xyz', 'spec/openapi.yaml')).rejects.toThrow(/not a file, and git cannot show the spec/);
+  });
+
+  it('--watch regenerates when the spec changes', { timeout: 180_000 }, async () => {
+    const { spawn } = await import('node:child_process');
+    const { copyFileSync, readFileSync: read, writeFileSync } = await import('node:fs');
+    const dir = scratchDir('watch');
+    const spec = path.join(dir, 'spec', 'petstore.yaml');
+    (await import('node:fs')).mkdirSync(path.dirname(spec));
+    copyFileSync(path.join(ROOT, SPECS, 'petstore.yaml'), spec);
+    const out = path.relative(ROOT, path.join(dir, 'out'));
+    const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'generator/cli.ts', 'generate', '--watch', '--no-spectral', '--only', 'types', '--spec', path.relative(ROOT, spec), '--out', out], { cwd: ROOT });
+    let output = '';
+    const waitFor = (re: RegExp, from: number) => new Promise<void>((resolve, reject) => {
+      const check = () => { if (re.test(output.slice(from))) { child.stdout.off('data', onData); resolve(); } };
+      const onData = (c: Buffer) => { output += c.toString(); check(); };
+      child.stdout.on('data', onData);
+      child.once('exit', (code) => reject(new Error(`exited ${code}: ${output}`)));
+      check();
+    });
+    try {
+      await waitFor(/watching /, 0);
+      const mark = output.length;
+      writeFileSync(spec, read(spec, 'utf8').replace('title: Swagger Petstore', 'title: Watched Petstore'));
+      await waitFor(/wrote {5}\S+types\.gen\.ts/, mark);
+      expect(read(path.join(ROOT, out, 'types.gen.ts'), 'utf8')).toContain('"Watched Petstore"');
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+});
