@@ -5,7 +5,6 @@
  * resolves inside it) and recursive schemas stay finite.
  */
 import type { IrDocument, IrOperation, JsonSchema } from '../ir-types.js';
-import { propertyKey } from '../names.js';
 import { schemaRefName } from '../schema/refs.js';
 import type { Emitter } from './emitter.js';
 import { schemaEnv, str } from './source.js';
@@ -173,38 +172,3 @@ export function jsonTemplate(value: unknown): string {
   return '`' + json.replace(/\\/g, '\\\\').replace(/`/g, '\\`').replace(/\$\{/g, '\\${') + '`';
 }
 
-/** Source text placed as it is by `tsLiteral` (for a literal that needs `as const`). */
-export class RawCode {
-  constructor(readonly code: string) {}
-}
-
-export function tsLiteral(value: unknown, indent = ''): string {
-  if (value instanceof RawCode) return value.code;
-  if (value === null || value === undefined) return 'null';
-  if (typeof value === 'string') return str(value);
-  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
-  if (typeof value === 'boolean') return String(value);
-  const inner = indent + '  ';
-  if (Array.isArray(value)) {
-    if (!value.length) return '[]';
-    if (value.every((v) => v === null || typeof v !== 'object')) {
-      const flat = `[${value.map((v) => tsLiteral(v)).join(', ')}]`;
-      if (flat.length + indent.length <= 100) return flat;
-    }
-    return `[\n${value.map((v) => inner + tsLiteral(v, inner)).join(',\n')},\n${indent}]`;
-  }
-  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-  if (!entries.length) return '{}';
-  const simple = (v: unknown) => v === null || typeof v !== 'object' || v instanceof RawCode;
-  if (entries.every(([, v]) => simple(v) || (Array.isArray(v) && v.every(simple)))) {
-    const flat = `{ ${entries.map(([k, v]) => `${literalKey(k)}: ${tsLiteral(v)}`).join(', ')} }`;
-    if (flat.length + indent.length <= 100 && !flat.includes('\n')) return flat;
-  }
-  return `{\n${entries.map(([k, v]) => `${inner}${literalKey(k)}: ${tsLiteral(v, inner)}`).join(',\n')},\n${indent}}`;
-}
-
-function literalKey(key: string): string {
-  if (key === '__proto__') return `['__proto__']`; // a plain key would set the prototype
-  const bare = propertyKey(key);
-  return bare.startsWith('"') ? str(key) : bare;
-}

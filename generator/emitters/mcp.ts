@@ -9,9 +9,8 @@ import type { IrDocument, IrMcpTool, IrOperation, JsonSchema } from '../ir-types
 import { pointerJoin } from '../names.js';
 import { type SchemaEnv, isObj } from '../schema/walker.js';
 import { SpecError } from '../spec-doc.js';
-import { tsLiteral } from './catalog.js';
 import type { Emitter } from './emitter.js';
-import { schemaEnv } from './source.js';
+import { schemaEnv, tsLiteral } from './source.js';
 
 type Obj = { [key: string]: unknown };
 export type ArgLocation = 'path' | 'query' | 'header' | 'body';

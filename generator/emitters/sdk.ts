@@ -9,12 +9,11 @@ import type { IrDocument, IrOperation, IrTag } from '../ir-types.js';
 import { NameAllocator, propertyKey, toIdentifier, toPascal } from '../names.js';
 import { docComment, tsType } from '../schema/ts.js';
 import type { SchemaEnv } from '../schema/walker.js';
-import { RawCode, tsLiteral } from './catalog.js';
 import type { EmitContext, Emitter } from './emitter.js';
 import { renderSdkApiDoc, type SdkMethodDoc, type SdkSurface } from './sdk-api-doc.js';
 import { type ArgumentPlan, objectView, planArguments } from './mcp.js';
 import { ERROR_CODE_SCHEMA, errorCodes } from './error-codes.js';
-import { isBinaryContent, schemaEnv, str, successResponses } from './source.js';
+import { isBinaryContent, RawCode, schemaEnv, str, successResponses, tsLiteral } from './source.js';
 
 const TEMPLATE_DIR = new URL('../templates/sdk-runtime/', import.meta.url);
 /** The runtime's entry point: templates/sdk-runtime/index.ts, re-exporting the public parts. */

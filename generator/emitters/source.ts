@@ -9,6 +9,7 @@
 import CodeBlockWriter from 'code-block-writer';
 import type { IrDocument, IrMediaBody, IrOperation, IrParameter, IrResponse } from '../ir-types.js';
 import { SchemaEnv } from '../schema/walker.js';
+import { propertyKey } from '../names.js';
 
 export function writeSource(build: (w: CodeBlockWriter) => void): string {
   const w = new CodeBlockWriter({ indentNumberOfSpaces: 2, useTabs: false, newLine: '\n', useSingleQuote: true });
@@ -88,4 +89,40 @@ export function routerPath(path: string): string {
 /** A JS string literal (single-quoted, house style). */
 export function str(s: string): string {
   return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029')}'`;
+}
+
+/** Source text placed as it is by `tsLiteral` (for a literal that needs `as const`). */
+export class RawCode {
+  constructor(readonly code: string) {}
+}
+
+export function tsLiteral(value: unknown, indent = ''): string {
+  if (value instanceof RawCode) return value.code;
+  if (value === null || value === undefined) return 'null';
+  if (typeof value === 'string') return str(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
+  if (typeof value === 'boolean') return String(value);
+  const inner = indent + '  ';
+  if (Array.isArray(value)) {
+    if (!value.length) return '[]';
+    if (value.every((v) => v === null || typeof v !== 'object')) {
+      const flat = `[${value.map((v) => tsLiteral(v)).join(', ')}]`;
+      if (flat.length + indent.length <= 100) return flat;
+    }
+    return `[\n${value.map((v) => inner + tsLiteral(v, inner)).join(',\n')},\n${indent}]`;
+  }
+  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+  if (!entries.length) return '{}';
+  const simple = (v: unknown) => v === null || typeof v !== 'object' || v instanceof RawCode;
+  if (entries.every(([, v]) => simple(v) || (Array.isArray(v) && v.every(simple)))) {
+    const flat = `{ ${entries.map(([k, v]) => `${literalKey(k)}: ${tsLiteral(v)}`).join(', ')} }`;
+    if (flat.length + indent.length <= 100 && !flat.includes('\n')) return flat;
+  }
+  return `{\n${entries.map(([k, v]) => `${inner}${literalKey(k)}: ${tsLiteral(v, inner)}`).join(',\n')},\n${indent}}`;
+}
+
+function literalKey(key: string): string {
+  if (key === '__proto__') return `['__proto__']`; // a plain key would set the prototype
+  const bare = propertyKey(key);
+  return bare.startsWith('"') ? str(key) : bare;
 }
