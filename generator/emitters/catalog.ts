@@ -7,7 +7,7 @@
 import type { IrDocument, IrOperation, JsonSchema } from '../ir-types.js';
 import { schemaRefName } from '../schema/refs.js';
 import type { Emitter } from './emitter.js';
-import { schemaEnv, str } from './source.js';
+import { schemaEnv } from './source.js';
 
 export const emitter: Emitter = {
   name: 'catalog',
