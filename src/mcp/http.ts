@@ -33,6 +33,32 @@ export interface McpHttpOptions {
   maxBodyBytes?: number;
   /** Failed authentications per client address, shared with the API's operations. */
   authFailures?: RateLimiter;
+  /** Origins allowed besides the server's own (for example its public URL's); default none. */
+  allowedOrigins?: readonly string[];
+}
+
+/**
+ * Browsers send `Origin`; a page on another site must not drive a user's MCP session here (DNS
+ * rebinding, cross-site requests), so the specification says to refuse it. No Origin (desktop
+ * clients, servers) and the server's own origin are fine.
+ */
+export function originAllowed(ctx: Koa.Context, allowed: readonly string[]): boolean {
+  const origin = ctx.get('origin');
+  if (!origin) return true;
+  let parsed: URL;
+  try {
+    parsed = new URL(origin);
+  } catch {
+    return false;
+  }
+  if (parsed.host === ctx.host && (parsed.protocol === `${ctx.protocol}:`)) return true;
+  return allowed.some((a) => {
+    try {
+      return new URL(a).origin === parsed.origin;
+    } catch {
+      return false;
+    }
+  });
 }
 
 const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
@@ -51,7 +77,13 @@ export function mcpHttp(options: McpHttpOptions): Koa.Middleware {
   return async (ctx, next) => {
     if (ctx.path !== endpoint && ctx.path !== `${endpoint}/`) return next();
     (ctx.state as LavendlyState).operationId = 'mcp'; // the access log's name for these requests
+    if (!originAllowed(ctx, options.allowedOrigins ?? [])) {
+      ctx.status = 403;
+      ctx.body = { jsonrpc: '2.0', error: { code: -32000, message: `Origin ${ctx.get('origin')} may not use this MCP endpoint.` }, id: null };
+      return;
+    }
     // Who calls decides what the tools may do: no valid key, no MCP (401 with the envelope).
+    // (/mcp's 401 carries the OAuth resource metadata: src/http/console/mcp-oauth.ts.)
     await auth(ctx, async () => {});
     if (ctx.method !== 'POST') {
       ctx.status = 405;

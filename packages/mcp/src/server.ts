@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
-  CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError,
+  CallToolRequestSchema, ErrorCode, GetPromptRequestSchema, ListPromptsRequestSchema, ListToolsRequestSchema, McpError,
   type CallToolResult, type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { mcpTools, toolRequest, type McpToolDefinition } from '../../../generated/mcp.gen.js';
@@ -22,6 +22,7 @@ import { ArgumentValidator } from './arguments.js';
 import { CONFIRM_ARG, confirmCall } from './confirm.js';
 import { apiErrorResult, invalidArguments } from './errors.js';
 import { mediaContent } from './media.js';
+import { getPrompt, PROMPTS } from './prompts.js';
 
 export interface McpServerOptions {
   /** The API client the tools call (`new Lavendly({ apiKey, baseUrl })`). */
@@ -73,9 +74,18 @@ export function createMcpServer(options: McpServerOptions): Server {
   const { client } = options;
   const listed = tools.map(listedTool);
 
-  const server = new Server({ name: 'lavendly', title: 'Lavendly', version: VERSION }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
+  const server = new Server(
+    { name: 'lavendly', title: 'Lavendly', version: VERSION },
+    { capabilities: { tools: {}, prompts: {}, logging: {} }, instructions: INSTRUCTIONS },
+  );
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listed }));
+  server.setRequestHandler(ListPromptsRequestSchema, async () => ({ prompts: PROMPTS }));
+  server.setRequestHandler(GetPromptRequestSchema, async (request) => {
+    const prompt = getPrompt(request.params.name, request.params.arguments);
+    if (!prompt) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt '${request.params.name}'. prompts/list gives the prompts this server has.`);
+    return prompt;
+  });
 
   const state = { count: 0, idle: [] as (() => void)[] };
   inFlight.set(server, state);
@@ -117,7 +127,10 @@ export function createMcpServer(options: McpServerOptions): Server {
         throw err;
       });
     } catch (err) {
-      return apiErrorResult(err, { tool, tools, pollTool, baseUrl: client.baseUrl });
+      const result = apiErrorResult(err, { tool, tools, pollTool, baseUrl: client.baseUrl });
+      // Clients that asked for logs see failed calls in their log view too.
+      void server.sendLoggingMessage({ level: 'warning', logger: 'lavendly', data: `${tool.name} failed: ${(result.content[0] as { text: string }).text}` }).catch(() => {});
+      return result;
     }
     const result = successResult(response);
     const media = await mediaContent(response.body, signal);

@@ -7,12 +7,15 @@
  */
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { Lavendly } from '../../../generated/sdk.gen.js';
+import { selectTools, type ToolFilter } from './filters.js';
 import { createMcpServer, whenIdle } from './server.js';
 
 export const DEFAULT_BASE_URL = 'http://localhost:8090/v1';
 
 export interface StdioOptions {
   env?: NodeJS.ProcessEnv;
+  /** `--read-only` / `--tools`: which tools to offer (default: all). */
+  filter?: ToolFilter;
   stdin?: NodeJS.ReadableStream;
   stdout?: NodeJS.WritableStream;
 }
@@ -27,7 +30,8 @@ export async function runMcpStdio(options: StdioOptions = {}): Promise<void> {
   if (!apiKey) console.error('lavendly mcp: LAVENDLY_API_KEY is not set; tool calls will answer unauthorized until it is.');
   // Retries stay short: an agent would rather hear "rate limited, wait 30 s" than hang.
   const client = new Lavendly({ apiKey, baseUrl, maxRetries: 2, maxRetryAfter: 10_000 });
-  const server = createMcpServer({ client });
+  const tools = selectTools(options.filter ?? {});
+  const server = createMcpServer({ client, tools });
   const transport = new StdioServerTransport(
     (options.stdin ?? process.stdin) as typeof process.stdin,
     (options.stdout ?? process.stdout) as typeof process.stdout,
@@ -45,6 +49,6 @@ export async function runMcpStdio(options: StdioOptions = {}): Promise<void> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   await server.connect(transport);
-  console.error(`lavendly mcp: serving ${baseUrl} over stdio`);
+  console.error(`lavendly mcp: serving ${baseUrl} over stdio (${tools.length} tools${options.filter?.readOnly ? ', read-only' : ''})`);
   await closed;
 }
