@@ -7,7 +7,8 @@ import type { LedgerHandlers } from '../generated/handlers.gen.js';
 import type * as T from '../generated/types.gen.js';
 import { apiKeyIdOf, type AppContext } from '../src/http/context.js';
 import { lockLiveKey } from '../src/accounts/accounts.js';
-import { ConflictError } from '../src/http/errors.js';
+import { ConflictError, ValidationError } from '../src/http/errors.js';
+import { accountTimeZone, formatInZone, isTimeZone } from '../src/accounts/time-zone.js';
 import { sceneByReservation } from '../src/generation/index.js';
 import {
   commit, getBalance, getReservation, listEntries, release, reserve,
@@ -57,15 +58,30 @@ async function ownReservation(ctx: AppContext, id: string): Promise<Reservation>
 export const ledgerHandlers = {
   async get_ledger(input, ctx) {
     const accountId = ctx.account.id;
-    const [position, page] = await Promise.all([
+    const [timeZone, position, page] = await Promise.all([
+      accountTimeZone(ctx.db, accountId),
       getBalance(ctx.db, accountId),
       listEntries(ctx.db, accountId, { limit: input.query.limit, cursor: input.query.cursor ?? null, secret: ctx.services.cursorSecret }),
     ]);
     return {
       status: 200,
-      body: { ...position, data: page.data.map(entryView), next_cursor: page.next_cursor, has_more: page.has_more },
+      body: {
+        ...position, time_zone: timeZone, local_time: formatInZone(new Date(), timeZone),
+        data: page.data.map(entryView), next_cursor: page.next_cursor, has_more: page.has_more,
+      },
       headers: { 'Cache-Control': 'no-store' },
     };
+  },
+
+  async update_account(input, ctx) {
+    const zone = input.body.time_zone;
+    if (!isTimeZone(zone)) {
+      const message = `'${zone}' is not an IANA time zone (for example Europe/Paris, America/New_York or UTC).`;
+      throw new ValidationError({ body: [{ path: ['time_zone'], code: 'invalid_time_zone', message }] }, message);
+    }
+    await ctx.db('accounts').where({ id: ctx.account.id }).update({ time_zone: zone });
+    const row = await ctx.db('accounts').where({ id: ctx.account.id }).first('id', 'name', 'time_zone');
+    return { status: 200, body: { id: String(row.id), name: String(row.name), time_zone: String(row.time_zone) } };
   },
 
   async reserve_credits(input, ctx) {

@@ -6,7 +6,8 @@
 import type { PublishHandlers } from '../generated/handlers.gen.js';
 import type * as T from '../generated/types.gen.js';
 import type { AppContext } from '../src/http/context.js';
-import { ApiError, ConflictError, NotFoundError } from '../src/http/errors.js';
+import { ApiError, ConflictError, NotFoundError, ValidationError } from '../src/http/errors.js';
+import { accountTimeZone, formatInZone, isTimeZone, zonedToInstant } from '../src/accounts/time-zone.js';
 import { requirePerson, requirePersonOrAdmin } from '../src/http/caller.js';
 import { channelCallbackUrl, oauthProvidersOf } from '../src/http/console/channel-callback.js';
 import {
@@ -46,6 +47,20 @@ export function publicationView(p: Publication): T.Publication {
     created_at: p.created_at,
     updated_at: p.updated_at,
   };
+}
+
+function invalidTime(path: string, message: string): ValidationError {
+  return new ValidationError({ body: [{ path: [path], code: 'invalid_time', message }] }, message);
+}
+
+/** `when`, or `local_time` read in `time_zone` (default the account's): the instant to post at. */
+async function whenOf(ctx: AppContext, body: { when?: string; local_time?: string; time_zone?: string }): Promise<{ when: string | null; zone: string }> {
+  const zone = body.time_zone ?? (await accountTimeZone(ctx.db, ctx.account.id));
+  if (!isTimeZone(zone)) throw invalidTime('time_zone', `'${zone}' is not an IANA time zone (for example Europe/Paris or UTC).`);
+  if (body.when !== undefined && body.local_time !== undefined) throw invalidTime('local_time', "Give either 'when' or 'local_time', not both.");
+  if (body.time_zone !== undefined && body.local_time === undefined) throw invalidTime('time_zone', "'time_zone' goes with 'local_time'; 'when' carries its own offset.");
+  if (body.local_time === undefined) return { when: body.when ?? null, zone };
+  return { when: zonedToInstant(body.local_time, zone).toISOString(), zone };
 }
 
 export const publishHandlers = {
@@ -96,16 +111,20 @@ export const publishHandlers = {
     const accountId = ctx.account.id;
     await findWorkflow(ctx.db, accountId, input.path.id); // another account's workflow: 404
     const latestRender = await latestFinishedRender(ctx.db, ctx.services.storage, accountId, input.path.id);
+    const { when, zone } = await whenOf(ctx, input.body);
     const publication = await requestPublication(ctx.db, {
       accountId,
       workflowId: input.path.id,
       channelId: input.body.channel_id,
       title: input.body.title ?? null,
       caption: input.body.caption ?? null,
-      when: input.body.when ?? null,
+      when,
       latestRender,
     }, { secrets: publishSecrets(ctx) });
-    return { status: 202, body: publicationView(publication), headers: { Location: `/publications/${publication.id}` } };
+    const view = publicationView(publication);
+    // A scheduled post echoes its time in both forms: UTC, and wall-clock in the zone it was asked in.
+    const echo = view.scheduled_for ? { scheduled_local: formatInZone(new Date(view.scheduled_for), zone), time_zone: zone } : {};
+    return { status: 202, body: { ...view, ...echo }, headers: { Location: `/publications/${publication.id}` } };
   },
 
   async get_publication(input, ctx) {

@@ -22,6 +22,7 @@ export const telemetryHandlers = {
     const p = ctx.services.providers;
     const body: T.ServiceStatus = {
       version: VERSION,
+      server_time: new Date().toISOString(),
       database: { kind: dbKind(ctx.db), ok },
       providers: {
         text_to_image: p.text_to_image ?? 'none',

@@ -12,6 +12,7 @@ import * as workflowVideoModel from './010_workflow_video_model.js';
 import * as jobTraceContext from './011_job_trace_context.js';
 import * as rateLimits from './012_rate_limits.js';
 import * as transferSlots from './012_transfer_slots.js';
+import * as accountTimeZone from './013_account_time_zone.js';
 import * as consoleUsers from './014_console_users.js';
 import * as oauth from './015_oauth.js';
 import * as clipProbes from './016_clip_probes.js';
@@ -36,6 +37,7 @@ export const migrations: Record<string, Migration> = {
   '011_job_trace_context': jobTraceContext,
   '012_rate_limits': rateLimits,
   '012_transfer_slots': transferSlots,
+  '013_account_time_zone': accountTimeZone,
   '014_console_users': consoleUsers,
   '015_oauth': oauth,
   '016_clip_probes': clipProbes,

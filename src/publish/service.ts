@@ -131,7 +131,8 @@ export function resolveWhen(when: string | Date | null | undefined, options: Pub
   const skew = options.pastSkewMs ?? 60_000;
   const ahead = options.maxAheadMs ?? 90 * DAY;
   if (at.getTime() < now - skew) {
-    throw new DomainError('schedule_in_past', `'when' (${at.toISOString()}) is in the past; give a future time, or omit it to post now.`, { field: 'when' });
+    const nowIso = new Date(now).toISOString();
+    throw new DomainError('schedule_in_past', `'when' (${at.toISOString()}) is before now (${nowIso}, server time); give a later time, or omit it to post now.`, { field: 'when', now: nowIso });
   }
   if (at.getTime() > now + ahead) {
     throw new DomainError('schedule_too_far', `'when' may be at most ${Math.round(ahead / DAY)} days ahead.`, { field: 'when', max_days: Math.round(ahead / DAY) });

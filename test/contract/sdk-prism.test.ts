@@ -92,6 +92,7 @@ const calls: { [K in keyof LavendlyOperations]: Call<K> } = {
   get_publication: (c, o) => c.publish.getPublication({ id: PUB }, o),
   cancel_publication: (c, o) => c.publish.cancelPublication({ id: PUB }, o),
   get_ledger: (c, o) => c.ledger.get({ limit: 3 }, o),
+  update_account: (c, o) => c.ledger.updateAccount({ time_zone: 'Europe/Paris' }, o),
   reserve_credits: (c, o) => c.ledger.reserve(bodyExample<T.ReserveCreditsRequest>('reserve_credits'), o),
   commit_reserve: (c, o) => c.ledger.commit({ id: RSV, ...bodyExample<T.CommitReservationRequest>('commit_reserve') }, o),
   refund_reserve: (c, o) => c.ledger.refund({ id: RSV }, o),

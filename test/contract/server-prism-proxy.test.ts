@@ -250,6 +250,7 @@ describe('the server behind prism proxy --errors', () => {
 
     // ledger
     await step('get_ledger', () => c.ledger.get({ limit: 5 }));
+    await step('update_account', () => c.ledger.updateAccount({ time_zone: 'Europe/Paris' }));
     const kept = await step('reserve_credits', () => c.ledger.reserve({ amount: 25, reason: 'Voice-over synthesis', expires_in_s: 600 }));
     await step('commit_reserve', () => c.ledger.commit({ id: kept?.id ?? ('rsv_missing' as T.ReservationId), amount: 18 }));
     const released = await c.ledger.reserve({ amount: 5, reason: 'Released again' }).catch(() => undefined);

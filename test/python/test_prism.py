@@ -78,6 +78,7 @@ CALLS: Dict[str, Call] = {
     "get_publication": lambda c: c.publish.get_publication(PUB),
     "cancel_publication": lambda c: c.publish.cancel_publication(PUB),
     "get_ledger": lambda c: c.ledger.get(limit=3).first_page(),
+    "update_account": lambda c: c.ledger.update_account(time_zone="Europe/Paris"),
     "reserve_credits": lambda c: c.ledger.reserve(**body("reserve_credits")),
     "commit_reserve": lambda c: c.ledger.commit(RSV, **body("commit_reserve")),
     "refund_reserve": lambda c: c.ledger.refund(RSV),

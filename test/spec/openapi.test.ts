@@ -113,7 +113,7 @@ describe('spec/openapi.yaml', () => {
       list_renders: 'get /workflows/{id}/renders', list_all_renders: 'get /renders',
       update_render: 'patch /workflows/{id}/renders/{job_id}',
       quality_check: 'post /workflows/{id}/quality-check', get_scene_frame: 'post /workflows/{id}/scene-frame',
-      review_scenes: 'post /workflows/{id}/review',
+      review_scenes: 'post /workflows/{id}/review', update_account: 'patch /account',
       list_channels: 'get /channels', connect_channel: 'post /channels', publish_video: 'post /workflows/{id}/publish',
       get_publication: 'get /publications/{id}', cancel_publication: 'post /publications/{id}/cancel',
       get_ledger: 'get /ledger', reserve_credits: 'post /ledger/reservations',
