@@ -200,7 +200,7 @@ describe('seed 001 sample agent prompt over MCP', () => {
       const youtube = channels.data.find((ch: any) => ch.platform === 'youtube');
       expect(youtube).toBeDefined();
       const when = tomorrowAt9();
-      const scheduleArgs = { id: wf.id, channel_id: youtube.id, when, title: 'Bookshop fox', caption: 'A fox, a map, a door of light.', idempotency_key: `${wf.id}:schedule`, confirm: true };
+      const scheduleArgs = { id: wf.id, channel_id: youtube.id, local_time: when.slice(0, 16), time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone, title: 'Bookshop fox', caption: 'A fox, a map, a door of light.', idempotency_key: `${wf.id}:schedule`, confirm: true };
       const publication = await ok(c, 'schedule_video', scheduleArgs);
       expect(publication.status).toBe('scheduled');
       expect(Date.parse(publication.scheduled_for)).toBe(Date.parse(when));

@@ -69,28 +69,27 @@ describe('mcp emitter on spec/openapi.yaml', () => {
     }
   });
 
-  it('publish_video lacks `when`; schedule_video requires it', () => {
+  it('publish_video posts now (no time arguments); schedule_video requires local_time', () => {
     const publish = spec.mcpToolsByName.get('publish_video')!;
     const schedule = spec.mcpToolsByName.get('schedule_video')!;
-    expect(publish.inputSchema.properties).not.toHaveProperty('when');
-    expect(publish.args).not.toHaveProperty('when');
-    expect(publish.inputSchema.required).not.toContain('when');
-    expect(schedule.inputSchema.properties.when).toMatchObject({ type: 'string', format: 'date-time' });
-    expect(schedule.inputSchema.required).toEqual(expect.arrayContaining(['id', 'channel_id', 'when']));
+    for (const arg of ['when', 'local_time', 'time_zone']) expect(publish.inputSchema.properties).not.toHaveProperty(arg);
+    expect(schedule.inputSchema.properties).not.toHaveProperty('when');
+    expect(schedule.inputSchema.properties.local_time).toMatchObject({ type: 'string' });
+    expect(schedule.inputSchema.required).toEqual(expect.arrayContaining(['id', 'channel_id', 'local_time']));
     expect(publish.operationId).toBe('publish_video');
     expect(schedule.operationId).toBe('publish_video');
     const a = ajv();
     const input = { id: 'wf_1', channel_id: 'ch_1', caption: 'Hi' };
     expect(a.validate(publish.inputSchema, input)).toBe(true);
-    expect(a.validate(publish.inputSchema, { ...input, when: '2030-01-01T09:00:00Z' })).toBe(false);
+    expect(a.validate(publish.inputSchema, { ...input, local_time: '2030-01-01T09:00' })).toBe(false);
     expect(a.validate(schedule.inputSchema, input)).toBe(false);
-    expect(a.validate(schedule.inputSchema, { ...input, when: '2030-01-01T09:00:00Z' })).toBe(true);
-    expect(() => spec.toolRequest(publish, { ...input, when: '2030-01-01T09:00:00Z' })).toThrow(/when/);
-    expect(spec.toolRequest(schedule, { ...input, when: '2030-01-01T09:00:00Z', idempotency_key: 'k1' })).toEqual({
+    expect(a.validate(schedule.inputSchema, { ...input, local_time: '2030-01-01T09:00' })).toBe(true);
+    expect(a.validate(schedule.inputSchema, { ...input, local_time: 'tomorrow 9am' })).toBe(false);
+    expect(spec.toolRequest(schedule, { ...input, local_time: '2030-01-01T09:00', time_zone: 'Europe/Paris', idempotency_key: 'k1' })).toEqual({
       path: { id: 'wf_1' },
       query: {},
       headers: { 'Idempotency-Key': 'k1' },
-      body: { channel_id: 'ch_1', caption: 'Hi', when: '2030-01-01T09:00:00Z' },
+      body: { channel_id: 'ch_1', caption: 'Hi', local_time: '2030-01-01T09:00', time_zone: 'Europe/Paris' },
     });
   });
 

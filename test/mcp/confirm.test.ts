@@ -89,9 +89,9 @@ describe('a client with elicitation (stdio)', () => {
       return answer === 'accept' ? { action: 'accept', content: { confirm: true } } : { action: 'decline' };
     });
     try {
-      const when = new Date(Date.now() + 86_400_000).toISOString();
+      const when = new Date(Date.now() + 86_400_000).toISOString().slice(0, 16);
       // confirm: true does not skip the question when the client can ask the user.
-      const declined = await callTool(c.client, 'schedule_video', { id: wf.id, channel_id: channel.id, when, confirm: true });
+      const declined = await callTool(c.client, 'schedule_video', { id: wf.id, channel_id: channel.id, local_time: when, time_zone: 'UTC', confirm: true });
       expect(declined.isError).toBe(true);
       expect(declined.error.code).toBe('declined');
       expect(asked).toHaveLength(1);
@@ -101,7 +101,7 @@ describe('a client with elicitation (stdio)', () => {
       expect(await posts()).toBe(0);
 
       answer = 'accept';
-      const accepted = await callTool(c.client, 'schedule_video', { id: wf.id, channel_id: channel.id, when });
+      const accepted = await callTool(c.client, 'schedule_video', { id: wf.id, channel_id: channel.id, local_time: when, time_zone: 'UTC' });
       expect(accepted.isError, accepted.text).toBe(false);
       expect(accepted.json.status).toBe('scheduled');
       expect(asked).toHaveLength(2);

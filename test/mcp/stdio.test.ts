@@ -44,7 +44,7 @@ describe('lavendly mcp over a pipe', () => {
       { jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'no_such_tool', arguments: {} } },
     ], { LAVENDLY_API_KEY: key, LAVENDLY_BASE_URL: server.base });
     expect(out.code).toBe(0);
-    const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l)).sort((a, b) => a.id - b.id);
+    const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.id !== undefined).sort((a, b) => a.id - b.id);
     expect(lines.map((l) => l.id)).toEqual([1, 2, 3, 4]);
     expect(lines[1].result.isError).toBeUndefined();
     expect(lines[1].result.structuredContent.name).toBe('Piped');
@@ -62,7 +62,7 @@ describe('lavendly mcp over a pipe', () => {
       { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'list_workflows', arguments: {} } },
     ], { LAVENDLY_BASE_URL: server.base });
     expect(out.code).toBe(0);
-    const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l)).sort((a, b) => a.id - b.id);
+    const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.id !== undefined).sort((a, b) => a.id - b.id);
     expect(lines[1].result.tools).toHaveLength(MCP_TOOLS.length);
     expect(lines[2].result.isError).toBe(true);
     expect(JSON.parse(lines[2].result.content[1].text).error.code).toBe('unauthorized');

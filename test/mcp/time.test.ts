@@ -70,13 +70,13 @@ describe('over MCP and REST', () => {
       expect(paris.status, paris.text).toBe(202);
       expect(paris.json.time_zone).toBe('Europe/Paris');
       expect(Date.parse(paris.json.scheduled_for)).toBe(zonedToInstant(`${tomorrow}T09:00`, 'Europe/Paris').getTime());
-      const both = await callTool(c.client, 'schedule_video', { id: wf.id, channel_id: channel.id, local_time: `${tomorrow}T09:00`, when: scheduled.scheduled_for, confirm: true });
-      expect(both.error.code).toBe('validation_error');
+      const both = await call(`${server.base}/workflows/${wf.id}/publish`, { key: acc.key, body: { channel_id: channel.id, local_time: `${tomorrow}T09:00`, when: scheduled.scheduled_for } });
+      expect(both.json.error.code).toBe('validation_error');
       const unknownZone = await callTool(c.client, 'schedule_video', { id: wf.id, channel_id: channel.id, local_time: `${tomorrow}T09:00`, time_zone: 'Nowhere/Atall', confirm: true });
       expect(unknownZone.error.code).toBe('validation_error');
 
       // A time in the past says what "now" is.
-      const past = await callTool(c.client, 'schedule_video', { id: wf.id, channel_id: channel.id, when: '2020-01-01T09:00:00Z', confirm: true });
+      const past = await callTool(c.client, 'schedule_video', { id: wf.id, channel_id: channel.id, local_time: '2020-01-01T09:00', confirm: true });
       expect(past.error.code).toBe('schedule_in_past');
       expect(past.error.message).toMatch(/before now \(\d{4}-\d{2}-\d{2}T[\d:.]+Z, server time\)/);
       expect(past.error.now).toEqual(expect.any(String));

@@ -68,8 +68,8 @@ describe.each<TransportKind>(['http', 'stdio'])('over %s', (kind) => {
       expect(Object.keys(by.get(name)!.inputSchema.properties ?? {}), name).toContain('idempotency_key');
       expect(by.get(name)!.annotations!.idempotentHint, name).toBe(true);
     }
-    expect(by.get('schedule_video')!.inputSchema.required).toContain('when');
-    expect(Object.keys(by.get('publish_video')!.inputSchema.properties ?? {})).not.toContain('when');
+    expect(by.get('schedule_video')!.inputSchema.required).toContain('local_time');
+    expect(Object.keys(by.get('publish_video')!.inputSchema.properties ?? {})).not.toContain('local_time');
     expect(by.get('generate_scene')!.description).toMatch(/estimate_cost/);
   });
 
@@ -89,6 +89,7 @@ describe.each<TransportKind>(['http', 'stdio'])('over %s', (kind) => {
       // server's address policy refuses without going out to the network.
       const overrides: Record<string, unknown> = {};
       if ('id' in props) overrides.id = wf.id;
+      if ('local_time' in props) overrides.local_time = new Date(Date.now() + 86_400_000).toISOString().slice(0, 16);
       if ('confirm' in props) overrides.confirm = true; // the user said yes (confirm.test.ts covers asking)
       if (tool.name === 'import_asset') overrides.url = 'http://127.0.0.1:9/fox.png';
       const args = sampleFor(tool.inputSchema as any, overrides);
@@ -156,19 +157,18 @@ describe.each<TransportKind>(['http', 'stdio'])('over %s', (kind) => {
     const wrongType = await callTool(conn.client, 'list_workflows', { limit: 'ten' });
     expect(wrongType.error.arguments).toEqual(['limit']);
 
-    // publish_video has no `when`: passing one is an error that points at schedule_video, not a silent drop.
-    const publishWithWhen = await callTool(conn.client, 'publish_video', { id: 'wf_abc', channel_id: 'ch_abc', when: '2030-01-01T09:00:00Z' });
-    expect(publishWithWhen.isError).toBe(true);
-    expect(publishWithWhen.error.arguments).toEqual(['when']);
-    expect(publishWithWhen.text).toMatch(/schedule_video/);
+    // publish_video posts now: a time is an error that points at schedule_video, not a silent drop.
+    const publishWithTime = await callTool(conn.client, 'publish_video', { id: 'wf_abc', channel_id: 'ch_abc', local_time: '2030-01-01T09:00' });
+    expect(publishWithTime.isError).toBe(true);
+    expect(publishWithTime.error.arguments).toEqual(['local_time']);
+    expect(publishWithTime.text).toMatch(/schedule_video/);
 
-    const scheduleWithoutWhen = await callTool(conn.client, 'schedule_video', { id: 'wf_abc', channel_id: 'ch_abc' });
-    expect(scheduleWithoutWhen.isError).toBe(true);
-    expect(scheduleWithoutWhen.error.arguments).toEqual(['when']);
+    const scheduleWithoutTime = await callTool(conn.client, 'schedule_video', { id: 'wf_abc', channel_id: 'ch_abc' });
+    expect(scheduleWithoutTime.isError).toBe(true);
+    expect(scheduleWithoutTime.error.arguments).toEqual(['local_time']);
 
-    const badWhen = await callTool(conn.client, 'schedule_video', { id: 'wf_abc', channel_id: 'ch_abc', when: 'tomorrow 9am' });
-    expect(badWhen.error.arguments).toEqual(['when']);
-    expect(badWhen.text).toMatch(/date-time/);
+    const badTime = await callTool(conn.client, 'schedule_video', { id: 'wf_abc', channel_id: 'ch_abc', local_time: 'tomorrow 9am' });
+    expect(badTime.error.arguments).toEqual(['local_time']);
 
     const unknown = await callTool(conn.client, 'get_status', { verbose: true });
     expect(unknown.error.arguments).toEqual(['verbose']);

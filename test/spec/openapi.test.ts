@@ -152,8 +152,8 @@ describe('spec/openapi.yaml', () => {
     expect(named((a) => a.destructiveHint)).toEqual(['delete_workflow', 'detach_track', 'publish_video', 'schedule_video', 'update_workflow']);
     expect(named((a) => a.openWorldHint)).toEqual(['import_asset', 'publish_video', 'schedule_video']);
     const publish = byId.get('publish_video')!.op['x-mcp'].tools;
-    expect(publish.find((t: any) => t.name === 'publish_video').exclude).toEqual(['when']);
-    expect(publish.find((t: any) => t.name === 'schedule_video').require).toEqual(['when']);
+    expect(publish.find((t: any) => t.name === 'publish_video').exclude).toEqual(['when', 'local_time', 'time_zone']);
+    expect(publish.find((t: any) => t.name === 'schedule_video').require).toEqual(['local_time']);
     expect(byId.get('update_render')!.op['x-mcp']).toBeUndefined();
   });
 
