@@ -7,6 +7,7 @@ import type * as T from '../generated/types.gen.js';
 import { apiKeyIdOf, type AppContext } from '../src/http/context.js';
 import { estimateCost, generationStatus, startGeneration } from '../src/generation/index.js';
 import { generationOf } from '../src/http/services.js';
+import { longPoll } from '../src/util/long-poll.js';
 
 export const generateHandlers = {
   async estimate_cost(input, ctx) {
@@ -36,7 +37,12 @@ export const generateHandlers = {
   },
 
   async get_generation_status(input, ctx) {
-    const body: T.GenerationStatus = await generationStatus(ctx.db, ctx.services.storage, ctx.account.id, input.path.id);
+    const body: T.GenerationStatus = await longPoll(() => generationStatus(ctx.db, ctx.services.storage, ctx.account.id, input.path.id), {
+      waitS: input.query.wait_s ?? 0,
+      final: (s) => s.status === 'succeeded' || s.status === 'failed' || s.status === 'idle',
+      // Signed links change on every read: a change is a change of phase, progress or a scene's status.
+      fingerprint: (s) => JSON.stringify([s.status, s.progress, s.scenes.map((x) => x.status)]),
+    });
     return { status: 200, body, headers: { 'Cache-Control': 'no-store' } };
   },
 } satisfies GenerateHandlers<AppContext>;

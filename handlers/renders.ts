@@ -12,6 +12,7 @@ import {
   type RenderMoney, type RenderRow,
 } from '../src/renders/index.js';
 import { findWorkflow } from '../src/workflows/store.js';
+import { longPoll } from '../src/util/long-poll.js';
 
 function renderView(ctx: AppContext, r: RenderRow, money: RenderMoney): T.Render {
   const signed = r.status === 'succeeded' && r.output_key ? ctx.services.storage.signedUrlWithExpiry(r.output_key) : null;
@@ -54,7 +55,12 @@ export const rendersHandlers = {
   },
 
   async get_render(input, ctx) {
-    const render = await findRender(ctx.db, ctx.account.id, input.path.id, input.path.job_id);
+    // Signed URLs differ on every read: a change is a change of status or progress.
+    const render = await longPoll(() => findRender(ctx.db, ctx.account.id, input.path.id, input.path.job_id), {
+      waitS: input.query.wait_s ?? 0,
+      final: (r) => ['succeeded', 'failed', 'canceled'].includes(r.status),
+      fingerprint: (r) => `${r.status}:${r.progress}`,
+    });
     return { status: 200, body: await viewOne(ctx, render), headers: { 'Cache-Control': 'no-store' } };
   },
 
