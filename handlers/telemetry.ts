@@ -1,12 +1,28 @@
 import { catalog } from '../generated/catalog.gen.js';
 import type { TelemetryHandlers } from '../generated/handlers.gen.js';
 import type * as T from '../generated/types.gen.js';
+import { DomainError } from '../src/errors.js';
 import { databaseHealth } from '../src/db/health.js';
 import { dbKind } from '../src/db/knex.js';
 import type { AppContext } from '../src/http/context.js';
 import { queueDepth } from '../src/jobs/index.js';
 import { currentMonth, monthlyUsage, topSpenders } from '../src/generation/index.js';
 import { VERSION } from '../src/version.js';
+
+// The full catalog is ~170 KB; agents read the index (a few KB) and ask for one operation in full.
+const catalogIndex = {
+  title: catalog.title,
+  version: catalog.version,
+  operations: catalog.operations.map((o) => ({ operation_id: o.operation_id, method: o.method, path: o.path, summary: o.summary ?? '' })),
+};
+
+function oneOperation(id: string) {
+  const op = catalog.operations.find((o) => o.operation_id === id);
+  if (!op) {
+    throw new DomainError('not_found', `No operation '${id}'. Call get_schema without \`operation\` for the index of operation ids.`, { resource: 'operation', id });
+  }
+  return { title: catalog.title, version: catalog.version, operations: [op] };
+}
 
 const PLATFORMS: readonly string[] = ['youtube', 'tiktok', 'local'];
 
@@ -36,10 +52,12 @@ export const telemetryHandlers = {
     return { status: 200, body, headers: { 'Cache-Control': 'no-store' } };
   },
 
-  async get_schema() {
+  async get_schema(input) {
     // catalog.gen's interfaces lack the index signature of the spec's open `Catalog` schema, so
     // tsc will not relate them; the response validator checks the shape at run time instead.
-    return { status: 200, body: catalog as unknown as T.Catalog, headers: { 'Cache-Control': 'public, max-age=60' } };
+    const wanted = input.query.operation;
+    const body = wanted === undefined ? catalogIndex : oneOperation(wanted);
+    return { status: 200, body: body as unknown as T.Catalog, headers: { 'Cache-Control': 'public, max-age=60' } };
   },
 
   // Usage (src/generation/usage.ts): credits from the ledger's charges, clips and renders from
