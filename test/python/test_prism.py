@@ -22,6 +22,7 @@ PRISM = os.environ["LAVENDLY_PRISM_URL"]
 IDS: Dict[str, str] = FIX["ids"]
 WF, AST, UPL, PUB, RSV = IDS["WorkflowId"], IDS["AssetId"], IDS["UploadId"], IDS["PublicationId"], IDS["ReservationId"]
 WHE, WHD, NODE, TRK, RND = IDS["WebhookEndpointId"], IDS["WebhookDeliveryId"], IDS["NodeId"], IDS["TrackId"], IDS["RenderId"]
+CHN, KEY = IDS["ChannelId"], IDS["ApiKeyId"]
 
 
 def body(operation_id: str) -> Dict[str, object]:
@@ -74,6 +75,8 @@ CALLS: Dict[str, Call] = {
     "review_scenes": lambda c: c.review.scenes(WF, **body("review_scenes")),
     "list_channels": lambda c: c.publish.list_channels(),
     "connect_channel": lambda c: c.publish.connect_channel(**body("connect_channel")),
+    "start_channel_connection": lambda c: c.publish.start_channel_connection(**body("start_channel_connection")),
+    "disconnect_channel": lambda c: c.publish.disconnect_channel(CHN),
     "publish_video": lambda c: c.publish.video(WF, **body("publish_video")),
     "get_publication": lambda c: c.publish.get_publication(PUB),
     "cancel_publication": lambda c: c.publish.cancel_publication(PUB),
@@ -91,6 +94,9 @@ CALLS: Dict[str, Call] = {
     "delete_webhook_endpoint": lambda c: c.webhooks.delete_endpoint(WHE),
     "list_webhook_deliveries": lambda c: c.webhooks.list_deliveries(WHE).first_page(),
     "replay_webhook_delivery": lambda c: c.webhooks.replay_delivery(WHD),
+    "list_api_keys": lambda c: c.keys.list(limit=10).first_page(),
+    "create_api_key": lambda c: c.keys.create(**body("create_api_key")),
+    "revoke_api_key": lambda c: c.keys.revoke(KEY),
 }
 
 
