@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { ROOT, run } from '../helpers/packages.js';
 
 describe('the server package tarball', () => {
-  it('holds the runtime, not the tests, and every relative import is in it', async () => {
+  it('holds the runtime, not the tests, and every relative import is in it', { timeout: 240_000 }, async () => {
     const { stdout } = await run('npm', ['pack', '--dry-run', '--json'], { cwd: ROOT, timeout: 180_000 });
     const files = new Set((JSON.parse(stdout.slice(stdout.indexOf('[\n'))) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path));
     const manifest = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
