@@ -10,7 +10,7 @@ import {
   createWorkflow, deleteWorkflow, getWorkflow, listWorkflowSummaries, parseIfMatch, updateWorkflow,
   type WorkflowSummaryRow, type WorkflowWithScenes,
 } from '../src/workflows/store.js';
-import { checkVideoModel } from '../src/generation/index.js';
+import { checkVideoModel, parseSceneError } from '../src/generation/index.js';
 import { generationOf } from '../src/http/services.js';
 import { cancelWorkflowPublications, recentWorkflowPublications } from '../src/publish/index.js';
 
@@ -20,18 +20,6 @@ function urlsFor(ctx: AppContext) {
     image_url: scene.image_key ? ctx.services.storage.signedUrl(scene.image_key) : null,
     clip_url: scene.clip_key ? ctx.services.storage.signedUrl(scene.clip_key) : null,
   });
-}
-
-function parseError(text: string | null): T.JobError | null {
-  if (!text) return null;
-  try {
-    const e = JSON.parse(text) as { code?: unknown; message?: unknown; retryable?: unknown };
-    const error: T.JobError = { code: String(e.code ?? 'failed'), message: String(e.message ?? 'The last attempt failed.') };
-    if (typeof e.retryable === 'boolean') error.retryable = e.retryable;
-    return error;
-  } catch {
-    return { code: 'failed', message: text };
-  }
 }
 
 export function workflowView(ctx: AppContext, { workflow, scenes }: WorkflowWithScenes): T.Workflow {
@@ -54,7 +42,7 @@ export function workflowView(ctx: AppContext, { workflow, scenes }: WorkflowWith
       status: s.status,
       image_node_id: s.image_node_id,
       ...urls(s),
-      error: s.status === 'failed' ? parseError(s.error) : null,
+      error: s.status === 'failed' ? parseSceneError(s.error) : null,
     })),
     nodes: nodes as T.GraphNode[],
     edges,

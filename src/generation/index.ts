@@ -14,7 +14,7 @@ export { generationJobHandlers, onSceneFailed, type GenerationJobDeps } from './
 export { generationStatus, phaseOf, type GenerationStatusView, type SceneProgress } from './status.js';
 export { currentMonth, monthBounds, monthlyUsage, topSpenders, type MonthUsage, type SpenderUsage } from './usage.js';
 export {
-  activeGeneration, getGeneration, generationScenes, latestGeneration, recordUsage, sceneByReservation,
+  activeGeneration, getGeneration, generationScenes, latestGeneration, parseSceneError, recordUsage, sceneByReservation,
   type GenerationRow, type GenerationSceneRow,
 } from './store.js';
 

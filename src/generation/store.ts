@@ -31,7 +31,15 @@ export interface SceneError {
   code: string;
   message: string;
   /** Whether generating the scene again may succeed (false: a content refusal; change the prompt). */
-  retryable?: boolean;
+  retryable: boolean;
+}
+
+/**
+ * Rows written before `retryable` was recorded (or by hand) lack it: only a content refusal is
+ * known to fail the same way again, so anything else counts as worth retrying.
+ */
+function retryableOf(code: string, value: unknown): boolean {
+  return typeof value === 'boolean' ? value : code !== 'content_policy';
 }
 
 /** The remote task a running scene waits for (migration 009). */
@@ -86,11 +94,10 @@ export function parseSceneError(text: unknown): SceneError | null {
   if (text === null || text === undefined || text === '') return null;
   try {
     const e = JSON.parse(String(text)) as Partial<SceneError>;
-    const error: SceneError = { code: String(e.code ?? 'failed'), message: String(e.message ?? 'The attempt failed.') };
-    if (typeof e.retryable === 'boolean') error.retryable = e.retryable;
-    return error;
+    const code = String(e.code ?? 'failed');
+    return { code, message: String(e.message ?? 'The attempt failed.'), retryable: retryableOf(code, e.retryable) };
   } catch {
-    return { code: 'failed', message: String(text) };
+    return { code: 'failed', message: String(text), retryable: true };
   }
 }
 

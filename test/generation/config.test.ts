@@ -91,8 +91,8 @@ describe('phase sentences', () => {
     expect(phaseOf(gen('succeeded'), [scene(0, 'generated'), scene(1, 'generated'), scene(2, 'generated')], 3))
       .toBe('Done: all 3 scenes are generated, for 30 credits in total.');
     expect(phaseOf(gen('failed'), [
-      scene(0, 'generated'), scene(1, 'failed', { error: { code: 'provider_rejected', message: 'The provider said no.' } }), scene(2, 'generated'),
-    ], 3)).toBe('Finished with problems: 2 of 3 scenes generated (20 credits charged); scene 2 of 3 (the map glowing) failed and was not charged: The provider said no.');
+      scene(0, 'generated'), scene(1, 'failed', { error: { code: 'provider_rejected', message: 'The provider said no.', retryable: false } }), scene(2, 'generated'),
+    ], 3)).toBe('Finished with problems: 2 of 3 scenes generated (20 credits charged); scene 2 of 3 (the map glowing) failed and was not charged: The provider said no. Generating it again unchanged will fail the same way (not retryable): change its prompt or image first.');
     expect(phaseOf(gen('queued'), [scene(1, 'queued')], 3)).toBe('Waiting to start scene 2 of 3: the map glowing.');
   });
 
