@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount } from '../../src/accounts/accounts.js';
 import { TransferBudget } from '../../src/assets/index.js';
 import { createDb, type Db } from '../../src/db/knex.js';
-import { RateLimitedError } from '../../src/http/errors.js';
+import { TooManyRequestsError } from '../../src/errors.js';
 import { freshDb, testDatabases, type FreshDb } from '../helpers/db.js';
 
 const usage = { usedBytes: 0, quotaBytes: 1e9, remainingBytes: 1e9 };
@@ -28,10 +28,10 @@ describe.each(testDatabases())('transfers at once, shared (%s)', (kind) => {
     const there = new TransferBudget(2, other);
     const first = await here.open(id, usage);
     const second = await here.open(id, usage);
-    await expect(there.open(id, usage)).rejects.toBeInstanceOf(RateLimitedError);
+    await expect(there.open(id, usage)).rejects.toBeInstanceOf(TooManyRequestsError);
     await first.close();
     const third = await there.open(id, usage);
-    await expect(here.open(id, usage)).rejects.toBeInstanceOf(RateLimitedError);
+    await expect(here.open(id, usage)).rejects.toBeInstanceOf(TooManyRequestsError);
     // Another account has slots of its own.
     await (await there.open(await account(), usage)).close();
     await Promise.all([second.close(), third.close()]);
@@ -44,7 +44,7 @@ describe.each(testDatabases())('transfers at once, shared (%s)', (kind) => {
     const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => budgets[i % 2]!.open(id, usage)));
     const opened = results.filter((r) => r.status === 'fulfilled');
     expect(opened).toHaveLength(3);
-    for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(RateLimitedError);
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(TooManyRequestsError);
     await Promise.all(opened.map((r) => (r as PromiseFulfilledResult<{ close(): Promise<void> }>).value.close()));
   });
 
