@@ -13,7 +13,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
-  CallToolRequestSchema, ErrorCode, GetPromptRequestSchema, ListPromptsRequestSchema, ListToolsRequestSchema, McpError,
+  CallToolRequestSchema, ErrorCode, GetPromptRequestSchema, ListPromptsRequestSchema, ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema, ListToolsRequestSchema, McpError, ReadResourceRequestSchema,
   type CallToolResult, type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { mcpTools, toolRequest, type McpToolDefinition } from '../../../generated/mcp.gen.js';
@@ -23,6 +24,7 @@ import { CONFIRM_ARG, confirmCall } from './confirm.js';
 import { apiErrorResult, invalidArguments } from './errors.js';
 import { mediaContent } from './media.js';
 import { getPrompt, PROMPTS } from './prompts.js';
+import { listResources, readResource, RESOURCE_TEMPLATES } from './resources.js';
 
 export interface McpServerOptions {
   /** The API client the tools call (`new Lavendly({ apiKey, baseUrl })`). */
@@ -76,7 +78,7 @@ export function createMcpServer(options: McpServerOptions): Server {
 
   const server = new Server(
     { name: 'lavendly', title: 'Lavendly', version: VERSION },
-    { capabilities: { tools: {}, prompts: {}, logging: {} }, instructions: INSTRUCTIONS },
+    { capabilities: { tools: {}, prompts: {}, resources: {}, logging: {} }, instructions: INSTRUCTIONS },
   );
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listed }));
@@ -86,6 +88,9 @@ export function createMcpServer(options: McpServerOptions): Server {
     if (!prompt) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt '${request.params.name}'. prompts/list gives the prompts this server has.`);
     return prompt;
   });
+  server.setRequestHandler(ListResourcesRequestSchema, async (_request, extra) => ({ resources: await listResources(client, extra.signal) }));
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({ resourceTemplates: RESOURCE_TEMPLATES }));
+  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => readResource(client, request.params.uri, extra.signal));
 
   const state = { count: 0, idle: [] as (() => void)[] };
   inFlight.set(server, state);
