@@ -17,6 +17,7 @@ import type { RateLimiter } from '../http/rate-limit.js';
 import type { LavendlyState } from '../http/context.js';
 import { Lavendly } from '../../generated/sdk.gen.js';
 import { createMcpServer } from '../../packages/mcp/src/server.js';
+import { isJsonContentType, readJsonRpcBody, wantsProgress } from './progress-stream.js';
 
 export interface McpHttpOptions {
   accounts: AccountsService;
@@ -97,11 +98,19 @@ export function mcpHttp(options: McpHttpOptions): Koa.Middleware {
     }
     const apiKey = BEARER.exec(ctx.get('authorization'))![1]!;
     const client = new Lavendly({ apiKey, baseUrl: baseUrlFor(ctx), maxRetries: 2, maxRetryAfter: 10_000 });
+    const maxBytes = options.maxBodyBytes ?? 4 * 1024 * 1024;
+    // Only a JSON body is read here; anything else goes to the transport, which refuses it.
+    const peeked = isJsonContentType(ctx.get('content-type')) ? await readJsonRpcBody(ctx.req, maxBytes) : null;
+    if (peeked && !peeked.ok) {
+      ctx.status = peeked.status;
+      ctx.body = { jsonrpc: '2.0', error: { code: peeked.code, message: peeked.message }, id: null };
+      return;
+    }
     const server = createMcpServer({ client });
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
-      enableJsonResponse: true,
-      maxRequestBodySize: options.maxBodyBytes ?? 4 * 1024 * 1024,
+      enableJsonResponse: !(peeked?.ok && wantsProgress(peeked.message)),
+      maxRequestBodySize: maxBytes,
     });
     ctx.res.once('close', () => {
       void transport.close();
@@ -109,7 +118,7 @@ export function mcpHttp(options: McpHttpOptions): Koa.Middleware {
     });
     await server.connect(transport);
     ctx.respond = false;
-    await transport.handleRequest(ctx.req, ctx.res);
+    await transport.handleRequest(ctx.req, ctx.res, peeked?.ok ? peeked.message : undefined);
   };
 }
 

@@ -24,6 +24,7 @@ import { CONFIRM_ARG, confirmCall } from './confirm.js';
 import { apiErrorResult, invalidArguments } from './errors.js';
 import { mediaContent } from './media.js';
 import { getPrompt, PROMPTS } from './prompts.js';
+import { startProgress } from './progress.js';
 import { listResources, readResource, RESOURCE_TEMPLATES } from './resources.js';
 
 export interface McpServerOptions {
@@ -96,9 +97,13 @@ export function createMcpServer(options: McpServerOptions): Server {
   inFlight.set(server, state);
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
     state.count++;
+    const progress = startProgress(extra, request.params.name, request.params.arguments?.wait_s);
+    let result: CallToolResult | undefined;
     try {
-      return await callTool(request.params.name, request.params.arguments, extra.signal);
+      result = await callTool(request.params.name, request.params.arguments, extra.signal);
+      return result;
     } finally {
+      await progress?.finish(result);
       if (--state.count === 0) for (const resolve of state.idle.splice(0)) resolve();
     }
   });
