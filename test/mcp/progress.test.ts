@@ -1,6 +1,6 @@
 /**
  * Progress notifications: a tool call that carries a progressToken hears from the server when it
- * starts, while it waits (a `wait_s` long-poll), and when it ends; over stdio and Streamable HTTP
+ * starts and each second while it waits (a `wait_s` long-poll); over stdio and Streamable HTTP
  * through the official client's `onprogress`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,7 +30,7 @@ describe.each<TransportKind>(['http', 'stdio'])('progress over %s', (kind) => {
     try {
       await ok(c.client, 'generate_scene', { id: wf.id, confirm: true });
       let waits = 0;
-      let ticks = 0;
+      let heard = 0;
       for (;;) {
         const seen: Progress[] = [];
         const result = await c.client.callTool(
@@ -39,18 +39,20 @@ describe.each<TransportKind>(['http', 'stdio'])('progress over %s', (kind) => {
           { timeout: 120_000, onprogress: (p) => seen.push(p) },
         );
         waits++;
-        // At least the start and the end; one more per second waited.
-        expect(seen.length).toBeGreaterThanOrEqual(2);
-        ticks += seen.length - 2;
+        // The start, then one a second while waiting. The client handles a notification a
+        // microtask late, so one that reaches it in the same read as the result is dropped (a
+        // call that answers at once may show none): the count is summed over the calls.
+        heard += seen.length;
+        if (seen.length) expect(seen[0]!.message).toMatch(/^get_generation_status: waiting up to 30 s/);
         for (let i = 1; i < seen.length; i++) expect(seen[i]!.progress).toBeGreaterThan(seen[i - 1]!.progress);
         for (const p of seen) expect(p.total).toBeGreaterThanOrEqual(30);
-        expect(seen[0]!.message).toMatch(/^get_generation_status: waiting up to 30 s/);
-        const body = result.structuredContent as { status: string; phase: string };
-        expect(seen.at(-1)!.message).toBe(`get_generation_status: done. ${body.phase}`);
+        for (const p of seen.slice(1)) expect(p.message).toMatch(/^get_generation_status: waiting up to 30 s for the status to change \(\d+ s so far\)$/);
+        const body = result.structuredContent as { status: string };
         if (body.status === 'succeeded' || body.status === 'failed') break;
         expect(waits).toBeLessThan(20);
       }
-      console.info(`[progress ${kind}] ${waits} waiting call(s), ${ticks} in-between notification(s)`);
+      console.info(`[progress ${kind}] ${waits} waiting call(s), ${heard} progress notification(s)`);
+      expect(heard).toBeGreaterThanOrEqual(1);
     } finally {
       await c.close();
     }
@@ -73,7 +75,8 @@ describe('/mcp answers a progress-token call as an event stream', () => {
     expect(streamed.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const events = (await streamed.text()).split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)));
     const progress = events.filter((e) => e.method === 'notifications/progress');
-    expect(progress.length).toBeGreaterThanOrEqual(2);
+    expect(progress.length).toBeGreaterThanOrEqual(1);
+    expect(progress[0].params.message).toBe('get_status: started');
     for (const p of progress) expect(p.params.progressToken).toBe('tok-1');
     expect(events.at(-1)).toMatchObject({ id: 7, result: { structuredContent: { version: expect.any(String) } } });
 

@@ -1,10 +1,12 @@
 /**
  * Progress notifications for a tool call whose request carried a `progressToken`: one when the
- * call starts, one a second while it waits (a `wait_s` long-poll can hold a call for 30 s, and
- * a client may otherwise take the silence for a hang), and one when it ends, with what changed.
+ * call starts and one a second while it waits (a `wait_s` long-poll can hold a call for 30 s, and
+ * a client may otherwise take the silence for a hang). None at the end: the official client
+ * handles notifications a microtask late but responses at once, so a notification sent just
+ * before the result reaches it after the result and is dropped as an unknown token.
  * Progress counts seconds waited; `total` is the `wait_s` asked for, when there is one.
  */
-import type { CallToolResult, ProgressNotification, ServerNotification } from '@modelcontextprotocol/sdk/types.js';
+import type { ProgressNotification, ServerNotification } from '@modelcontextprotocol/sdk/types.js';
 
 export interface ProgressExtra {
   _meta?: { progressToken?: string | number };
@@ -12,8 +14,8 @@ export interface ProgressExtra {
 }
 
 export interface ProgressReporter {
-  /** The last notification (with the result's status or phase), then silence. */
-  finish(result: CallToolResult | undefined): Promise<void>;
+  /** No more notifications: the result is about to be sent. */
+  stop(): void;
 }
 
 const TICK_MS = 1_000;
@@ -43,20 +45,9 @@ export function startProgress(extra: ProgressExtra, tool: string, waitS: unknown
   timer.unref?.();
 
   return {
-    async finish(result) {
+    stop() {
       ended = true;
       clearInterval(timer);
-      await send(`${tool}: ${outcome(result)}`);
     },
   };
-}
-
-/** A short account of the result for the last notification. */
-function outcome(result: CallToolResult | undefined): string {
-  if (!result) return 'stopped';
-  if (result.isError) return 'failed (see the result)';
-  const body = result.structuredContent as Record<string, unknown> | undefined;
-  if (typeof body?.phase === 'string') return `done. ${body.phase}`;
-  if (typeof body?.status === 'string') return `done (status ${body.status})`;
-  return 'done';
 }

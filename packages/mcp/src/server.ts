@@ -98,12 +98,10 @@ export function createMcpServer(options: McpServerOptions): Server {
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
     state.count++;
     const progress = startProgress(extra, request.params.name, request.params.arguments?.wait_s);
-    let result: CallToolResult | undefined;
     try {
-      result = await callTool(request.params.name, request.params.arguments, extra.signal);
-      return result;
+      return await callTool(request.params.name, request.params.arguments, extra.signal);
     } finally {
-      await progress?.finish(result);
+      progress?.stop();
       if (--state.count === 0) for (const resolve of state.idle.splice(0)) resolve();
     }
   });
