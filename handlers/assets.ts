@@ -7,18 +7,19 @@ import type { Readable } from 'node:stream';
 import type { AssetsHandlers } from '../generated/handlers.gen.js';
 import type * as T from '../generated/types.gen.js';
 import {
-  assetsConfigFromEnv, createUploadSlot, getAsset, importAsset, receiveUpload, TransferBudget, type Asset, type AssetsConfig,
+  createUploadSlot, getAsset, importAsset, receiveUpload, TransferBudget, type Asset, type AssetsConfig,
 } from '../src/assets/index.js';
 import { serviceOf, type AppContext, type Services } from '../src/http/context.js';
+import type { Config } from '../src/config.js';
 import { ApiError } from '../src/http/errors.js';
 import { toApiError } from '../src/http/envelope.js';
 
 /**
  * The assets settings of a services registry: `services.assetsConfig` when the app (or a test)
- * registered one, else read once from the environment (LAVENDLY_IMPORT_ALLOW_LOOPBACK ...).
+ * registered one, else `config.assets` (LAVENDLY_IMPORT_ALLOW_LOOPBACK ...).
  */
-export function assetsConfigOf(services: Services): AssetsConfig {
-  return serviceOf(services, 'assetsConfig', () => assetsConfigFromEnv());
+export function assetsConfigOf(ctx: { services: Services; config: Pick<Config, 'assets'> }): AssetsConfig {
+  return serviceOf(ctx.services, 'assetsConfig', () => ctx.config.assets);
 }
 
 /** Uploads and imports arriving per account (LAVENDLY_TRANSFERS_PER_ACCOUNT at once, counted across processes). */
@@ -51,7 +52,7 @@ function closing(err: unknown, ctx: AppContext): ApiError {
 export const assetsHandlers = {
   async import_asset(input, ctx) {
     const asset = await importAsset({
-      db: ctx.db, storage: ctx.services.storage, config: assetsConfigOf(ctx.services), transfers: transfersOf(ctx),
+      db: ctx.db, storage: ctx.services.storage, config: assetsConfigOf(ctx), transfers: transfersOf(ctx),
       accountId: ctx.account.id, url: input.body.url, kind: input.body.kind,
     });
     return created(asset);
@@ -59,7 +60,7 @@ export const assetsHandlers = {
 
   async create_upload(input, ctx) {
     const slot = await createUploadSlot({
-      db: ctx.db, storage: ctx.services.storage, config: assetsConfigOf(ctx.services),
+      db: ctx.db, storage: ctx.services.storage, config: assetsConfigOf(ctx),
       accountId: ctx.account.id, kind: input.body.kind, filename: input.body.filename, bytes: input.body.bytes ?? null,
     });
     return {
@@ -84,7 +85,7 @@ export const assetsHandlers = {
     const contentLength = lengthHeader !== '' && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
     try {
       const asset = await receiveUpload({
-        db: ctx.db, storage: ctx.services.storage, config: assetsConfigOf(ctx.services), transfers: transfersOf(ctx),
+        db: ctx.db, storage: ctx.services.storage, config: assetsConfigOf(ctx), transfers: transfersOf(ctx),
         slotId: input.path.id, token: input.query.token, stream, contentLength, signal: abort.signal,
       });
       return created(asset);
@@ -96,7 +97,7 @@ export const assetsHandlers = {
   },
 
   async get_asset(input, ctx) {
-    const asset = await getAsset({ db: ctx.db, storage: ctx.services.storage, config: assetsConfigOf(ctx.services), accountId: ctx.account.id, id: input.path.id });
+    const asset = await getAsset({ db: ctx.db, storage: ctx.services.storage, config: assetsConfigOf(ctx), accountId: ctx.account.id, id: input.path.id });
     return { status: 200, body: assetView(asset) };
   },
 } satisfies AssetsHandlers<AppContext>;

@@ -12,13 +12,13 @@ import { longPoll } from '../src/util/long-poll.js';
 export const generateHandlers = {
   async estimate_cost(input, ctx) {
     const body: T.CostEstimate = await estimateCost(
-      ctx.db, generationOf(ctx.services).settings, ctx.account.id, input.path.id, input.query.node_id,
+      ctx.db, generationOf(ctx).settings, ctx.account.id, input.path.id, input.query.node_id,
     );
     return { status: 200, body, headers: { 'Cache-Control': 'no-store' } };
   },
 
   async generate_scene(input, ctx) {
-    const { generation, scenes } = await startGeneration(ctx.db, generationOf(ctx.services).settings, {
+    const { generation, scenes } = await startGeneration(ctx.db, generationOf(ctx).settings, {
       accountId: ctx.account.id,
       keyId: apiKeyIdOf(ctx.account),
       workflowId: input.path.id,

@@ -13,7 +13,7 @@ import { channelCallbackUrl, oauthProvidersOf } from '../src/http/console/channe
 import {
   beginChannelConnection, cancelPublication, ChannelBusyError, ChannelConnectError, connectChannel, disconnectChannel, getPublication,
   listChannels, requestPublication,
-  type Channel, type Publication, type SecretsOptions,
+  type Channel, type Publication, type SecretsOptions, secretsFor,
 } from '../src/publish/index.js';
 import { latestFinishedRender } from '../src/renders/index.js';
 import { findWorkflow } from '../src/workflows/store.js';
@@ -23,7 +23,7 @@ import { findWorkflow } from '../src/workflows/store.js';
  * LAVENDLY_CREDENTIALS_KEY / LAVENDLY_SIGNING_SECRET, else a key file in the data dir).
  */
 export function publishSecrets(ctx: Pick<AppContext, 'config'>): SecretsOptions {
-  return { dataDir: ctx.config.dataDir };
+  return secretsFor(ctx.config);
 }
 
 function channelView(c: Channel): T.Channel {
@@ -74,7 +74,7 @@ export const publishHandlers = {
     const caller = ctx.account;
     requirePerson(caller, 'Connecting a channel');
     try {
-      const started = await beginChannelConnection(ctx.db, oauthProvidersOf(ctx.services)[input.body.platform], {
+      const started = await beginChannelConnection(ctx.db, oauthProvidersOf(ctx)[input.body.platform], {
         platform: input.body.platform, name: input.body.name ?? null, accountId: caller.id,
         userId: caller.userId!, sessionId: caller.sessionId!, redirectUri: channelCallbackUrl(ctx.config),
       });

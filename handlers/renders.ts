@@ -47,7 +47,7 @@ async function viewPage(ctx: AppContext, page: { data: RenderRow[]; next_cursor:
 
 export const rendersHandlers = {
   async create_render(input, ctx) {
-    const render = await startRender(ctx.db, generationOf(ctx.services).settings, {
+    const render = await startRender(ctx.db, generationOf(ctx).settings, {
       accountId: ctx.account.id, keyId: apiKeyIdOf(ctx.account), workflowId: input.path.id, label: input.body?.label ?? null,
       maxCredits: input.body?.max_credits ?? 0,
     });

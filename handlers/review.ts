@@ -9,7 +9,7 @@ import type { AppContext } from '../src/http/context.js';
 import { checkQuality, reviewScenes, sceneFrame, type ReviewDeps, type SceneFrame } from '../src/review/index.js';
 
 function deps(ctx: AppContext): ReviewDeps {
-  const { settings } = generationOf(ctx.services);
+  const { settings } = generationOf(ctx);
   return { db: ctx.db, storage: ctx.services.storage, clipSize: (aspect) => clipSize(aspect, settings.clipShortSide) };
 }
 
@@ -21,7 +21,7 @@ function frameView(ctx: AppContext, frame: SceneFrame) {
 
 export const reviewHandlers = {
   async quality_check(input, ctx) {
-    const report = await checkQuality(deps(ctx), generationOf(ctx.services).providers, ctx.account.id, input.path.id, input.body?.node_id);
+    const report = await checkQuality(deps(ctx), generationOf(ctx).providers, ctx.account.id, input.path.id, input.body?.node_id);
     return { status: 200, body: report };
   },
 
@@ -31,7 +31,7 @@ export const reviewHandlers = {
   },
 
   async review_scenes(input, ctx) {
-    const review = await reviewScenes(deps(ctx), generationOf(ctx.services).providers, ctx.account.id, input.path.id, { maxSide: input.body?.max_side });
+    const review = await reviewScenes(deps(ctx), generationOf(ctx).providers, ctx.account.id, input.path.id, { maxSide: input.body?.max_side });
     return {
       status: 200,
       body: {

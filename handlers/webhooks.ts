@@ -5,18 +5,19 @@
 import type { WebhooksHandlers } from '../generated/handlers.gen.js';
 import type * as T from '../generated/types.gen.js';
 import { serviceOf, type AppContext, type Services } from '../src/http/context.js';
+import type { Config } from '../src/config.js';
 import {
-  createEndpoint, deleteEndpoint, listDeliveries, listEndpoints, replayDelivery, webhookOptionsFromEnv,
+  createEndpoint, deleteEndpoint, listDeliveries, listEndpoints, replayDelivery,
   type WebhookDelivery, type WebhookEndpoint, type WebhookOptions,
 } from '../src/webhooks/index.js';
 
 /**
  * The webhook settings of a services registry: `services.webhookOptions` when the app (or a test,
- * to open one loopback receiver) registered them, else read once from the environment. The
+ * to open one loopback receiver) registered them, else `config.webhooks`. The
  * address policy is never relaxed by the environment.
  */
-export function webhookOptionsOf(services: Services): WebhookOptions {
-  return serviceOf(services, 'webhookOptions', () => webhookOptionsFromEnv());
+export function webhookOptionsOf(ctx: { services: Services; config: Pick<Config, 'webhooks'> }): WebhookOptions {
+  return serviceOf(ctx.services, 'webhookOptions', () => ctx.config.webhooks);
 }
 
 function endpointView(e: WebhookEndpoint): T.WebhookEndpoint {
@@ -47,7 +48,7 @@ export const webhooksHandlers = {
   async create_webhook_endpoint(input, ctx) {
     const created = await createEndpoint(ctx.db, {
       accountId: ctx.account.id, url: input.body.url, events: input.body.events, description: input.body.description ?? null,
-    }, { addressPolicy: webhookOptionsOf(ctx.services).addressPolicy });
+    }, { addressPolicy: webhookOptionsOf(ctx).addressPolicy });
     return { status: 201, body: { ...endpointView(created), secret: created.secret } };
   },
 

@@ -69,7 +69,7 @@ export const workflowsHandlers = {
   },
 
   async create_workflow(input, ctx) {
-    if (input.body.video_model !== undefined) checkVideoModel(generationOf(ctx.services).settings, input.body.video_model);
+    if (input.body.video_model !== undefined) checkVideoModel(generationOf(ctx).settings, input.body.video_model);
     const created = await createWorkflow(ctx.db, ctx.account.id, input.body);
     return {
       status: 201,
@@ -90,7 +90,7 @@ export const workflowsHandlers = {
 
   async update_workflow(input, ctx) {
     const { version, ...patch } = input.body;
-    if (patch.video_model != null) checkVideoModel(generationOf(ctx.services).settings, patch.video_model);
+    if (patch.video_model != null) checkVideoModel(generationOf(ctx).settings, patch.video_model);
     // If-Match and body `version` may both be given: each must name the current version.
     let expected = parseIfMatch(input.headers['if-match']);
     if (version !== undefined) expected = expected === null ? [version] : expected.filter((v) => v === version);

@@ -1,4 +1,13 @@
 import path from 'node:path';
+import { assetsConfigFromEnv, type AssetsConfig } from './assets/config.js';
+import { consoleAuthOptionsFromEnv, type ConsoleAuthOptions } from './console-auth/service.js';
+import { generationConfigFromEnv, type GenerationConfig } from './generation/providers.js';
+import { mediaBinariesFromEnv, type MediaBinaries } from './media/binaries.js';
+import { oauthProvidersFromEnv, type OAuthProviders } from './publish/connect.js';
+import { credentialsSecretFromEnv } from './publish/credentials.js';
+import { publishersConfigFromEnv, type PublishersConfig } from './publish/publishers.js';
+import { webhookOptionsFromEnv, type WebhookOptions } from './webhooks/options.js';
+import { workerSettingsFromEnv, type WorkerSettings } from './jobs/worker-settings.js';
 
 /** Everything the process reads from its environment, read once. */
 export interface Config {
@@ -57,6 +66,30 @@ export interface Config {
   shutdownDelayMs: number;
   /** After SIGTERM, how long requests and jobs in flight may take before jobs are handed back. */
   shutdownGraceMs: number;
+  /*
+   * The settings of single modules, each parsed by that module's own function (called only from
+   * loadConfig, so the environment is read in this one place).
+   */
+  /** Prices, clip size, attempts and the test-only provider failures (src/generation/providers.ts). */
+  generation: GenerationConfig;
+  /** Storage quota, import timeouts and the import address policy (src/assets/config.ts). */
+  assets: AssetsConfig;
+  /** Webhook retry schedule and timeout (src/webhooks/options.ts). */
+  webhooks: WebhookOptions;
+  /** Platform API base URLs for publishing (src/publish/publishers.ts). */
+  publishers: PublishersConfig;
+  /** YouTube / TikTok OAuth clients for connecting channels (src/publish/connect.ts). */
+  oauthProviders: OAuthProviders;
+  /** Key material channel credentials are sealed with; null = a key file in the data dir. */
+  credentialsSecret: string | null;
+  /** Console session lifetimes and sign-in throttling (src/console-auth/service.ts). */
+  consoleAuth: ConsoleAuthOptions;
+  /** How long a key lookup is cached (LAVENDLY_AUTH_CACHE_MS, default 500; 0 disables). */
+  authCacheTtlMs: number;
+  /** Job worker tuning, and whether `serve` runs one (src/jobs/worker-settings.ts). */
+  worker: WorkerSettings;
+  /** FFMPEG_PATH / FFPROBE_PATH; null = the binaries of the npm packages. */
+  media: MediaBinaries;
 }
 
 export type StorageConfig = { driver: 'local' } | S3StorageConfig;
@@ -211,7 +244,7 @@ function hostList(raw: string | undefined, fallback: string[]): string[] {
  * LAVENDLY_REVIEW_MODEL, and each provider's key and base URL. A provider that is named needs its
  * key; nothing named means everything stays `local`, as before.
  */
-export function modelsFromEnv(env: NodeJS.ProcessEnv = process.env): ModelsConfig {
+export function modelsFromEnv(env: NodeJS.ProcessEnv): ModelsConfig {
   const one = (name: string) => parseModelRef(name, env[name]?.trim() || 'local');
   const video = (env.LAVENDLY_VIDEO_MODEL?.trim() || 'local').split(',').filter((s) => s.trim()).map((s) => parseModelRef('LAVENDLY_VIDEO_MODEL', s));
   const ids = video.map((v) => v.id);
@@ -246,6 +279,7 @@ export function modelsFromEnv(env: NodeJS.ProcessEnv = process.env): ModelsConfi
 /** Reads and checks every setting; throws a ConfigError naming the first bad one. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = integerSetting('PORT', env.PORT, 8090, 0, 65535);
+  const models = modelsFromEnv(env);
   return {
     port,
     host: env.HOST || '127.0.0.1',
@@ -266,7 +300,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     transfersPerAccount: positive(env, 'LAVENDLY_TRANSFERS_PER_ACCOUNT', 4),
     corsOrigins: corsOrigins(env.LAVENDLY_CORS_ORIGINS),
     responseValidation: oneOf('LAVENDLY_RESPONSE_VALIDATION', env.LAVENDLY_RESPONSE_VALIDATION, ['off', 'log', 'throw'] as const, 'log'),
-    models: modelsFromEnv(env),
+    models,
     metrics: metricsFromEnv(env),
     tracing: tracingFromEnv(env),
     logLevel: oneOf('LOG_LEVEL', env.LOG_LEVEL, LOG_LEVELS, 'info'),
@@ -274,6 +308,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownDelayMs: integerSetting('LAVENDLY_SHUTDOWN_DELAY_MS', env.LAVENDLY_SHUTDOWN_DELAY_MS, 0, 0),
     // 8 s: inside the 10 s a container runtime waits between SIGTERM and SIGKILL.
     shutdownGraceMs: integerSetting('LAVENDLY_SHUTDOWN_GRACE_MS', env.LAVENDLY_SHUTDOWN_GRACE_MS, 8_000, 0),
+    ...moduleSettings(env, models),
+  };
+}
+
+/** The settings each module parses for itself from the same environment record. */
+function moduleSettings(env: NodeJS.ProcessEnv, models: ModelsConfig) {
+  return {
+    generation: generationConfigFromEnv(env, models),
+    assets: assetsConfigFromEnv(env),
+    webhooks: webhookOptionsFromEnv(env),
+    publishers: publishersConfigFromEnv(env),
+    oauthProviders: oauthProvidersFromEnv(env),
+    credentialsSecret: credentialsSecretFromEnv(env),
+    consoleAuth: consoleAuthOptionsFromEnv(env),
+    authCacheTtlMs: Number(env.LAVENDLY_AUTH_CACHE_MS ?? 500),
+    worker: workerSettingsFromEnv(env),
+    media: mediaBinariesFromEnv(env),
   };
 }
 

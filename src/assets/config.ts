@@ -65,7 +65,7 @@ function positive(name: string, value: string | undefined): number | undefined {
  * tests and local development only, LAVENDLY_IMPORT_ALLOW_ENDPOINTS (comma-separated `ip:port`
  * that imports may reach although internal) and LAVENDLY_IMPORT_ALLOW_LOOPBACK=1.
  */
-export function assetsConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AssetsConfig {
+export function assetsConfigFromEnv(env: NodeJS.ProcessEnv): AssetsConfig {
   const endpoints = (env.LAVENDLY_IMPORT_ALLOW_ENDPOINTS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const timeoutS = positive('LAVENDLY_IMPORT_TIMEOUT_S', env.LAVENDLY_IMPORT_TIMEOUT_S);
   return {

@@ -2,13 +2,16 @@
  * Scene generation: prices, estimates, starting a generation (API side), the scene jobs (worker
  * side), status, and usage figures. The app's wiring builds the service once (src/http/services.ts).
  */
-import { modelsFromEnv, type ModelsConfig } from '../config.js';
+import type { ModelsConfig } from '../config.js';
 import type { MediaProviders } from '../media/index.js';
 import type { ProviderWiring } from '../providers/index.js';
-import { createGenerationProviders, generationSettingsFromEnv, type GenerationSettings } from './providers.js';
+import { createGenerationProviders, type GenerationConfig, type GenerationSettings } from './providers.js';
 
 export { DEFAULT_PRICES, mergePrices, pricesFromEnv, scenePrice, type PriceTable, type VideoPrice } from './prices.js';
-export { clipSize, createGenerationProviders, generationSettingsFromEnv, type GenerationProviders, type GenerationSettings } from './providers.js';
+export {
+  clipSize, createGenerationProviders, generationConfigFromEnv, providerOptionsFromEnv,
+  type GenerationConfig, type GenerationProviders, type GenerationSettings, type ProviderOptions,
+} from './providers.js';
 export { checkVideoModel, estimateCost, startGeneration, priceOf, workflowModel, sceneLabel, SCENE_JOB, type CostEstimate, type SceneJobPayload, type StartedGeneration } from './start.js';
 export { generationJobHandlers, onSceneFailed, type GenerationJobDeps } from './jobs.js';
 export { generationStatus, phaseOf, type GenerationStatusView, type SceneProgress } from './status.js';
@@ -27,8 +30,8 @@ export interface GenerationService {
 }
 
 /** Reads the environment once; throws a readable error on bad configuration. */
-export function createGenerationService(env: NodeJS.ProcessEnv = process.env, models: ModelsConfig = modelsFromEnv(env)): GenerationService & { wiring: ProviderWiring } {
-  const settings = generationSettingsFromEnv(env, models);
-  const { providers, wiring, notes, models: wired } = createGenerationProviders(env, models);
+export function createGenerationService(config: GenerationConfig, models: ModelsConfig): GenerationService & { wiring: ProviderWiring } {
+  const settings = config.settings;
+  const { providers, wiring, notes, models: wired } = createGenerationProviders(config.providers, models);
   return { settings, providers, notes, wiring: { ...wiring, models: wired } };
 }

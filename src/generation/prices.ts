@@ -46,7 +46,7 @@ const override = z.object({
 }).strict();
 
 /** The price table from `LAVENDLY_PRICES` (JSON) over the defaults; throws a readable error on a bad table. */
-export function pricesFromEnv(env: NodeJS.ProcessEnv = process.env): PriceTable {
+export function pricesFromEnv(env: NodeJS.ProcessEnv): PriceTable {
   const raw = env.LAVENDLY_PRICES;
   if (!raw || !raw.trim()) return DEFAULT_PRICES;
   let json: unknown;

@@ -24,7 +24,8 @@ import {
   type FailureConfig, type GenerateClipRequest, type GenerateImageRequest, type GeneratedClip, type GeneratedImage,
   type ImageToVideoProvider, type MediaProviders, type TextToImageProvider,
 } from '../media/index.js';
-import { modelsFromEnv, type ModelsConfig } from '../config.js';
+import type { ModelsConfig } from '../config.js';
+import { lowBalanceThreshold } from '../webhooks/balance.js';
 import { remoteImageProvider, remoteReviewer, remoteVideoProvider, type ProviderWiring, type WiredModel } from '../providers/index.js';
 import { observedProviders } from '../telemetry/providers.js';
 import { pricesFromEnv, type PriceTable } from './prices.js';
@@ -43,6 +44,24 @@ export interface GenerationSettings {
   maxAttempts: number;
   /** Seconds a scene's reservation may stay open before the ledger releases it. */
   holdS: number;
+  /** Below this many available credits an account hears `balance.low` (LAVENDLY_LOW_BALANCE_THRESHOLD). */
+  lowBalanceThreshold: number;
+}
+
+/** Test and demo knobs of the built-in providers: injected failures and an artificial latency. */
+export interface ProviderOptions {
+  failures: { image?: FailureConfig; video?: FailureConfig; review?: FailureConfig };
+  latencyMs: number;
+}
+
+/** Everything generation reads from the environment (`config.generation`). */
+export interface GenerationConfig {
+  settings: GenerationSettings;
+  providers: ProviderOptions;
+}
+
+export function generationConfigFromEnv(env: NodeJS.ProcessEnv, models: ModelsConfig): GenerationConfig {
+  return { settings: generationSettingsFromEnv(env, models), providers: providerOptionsFromEnv(env) };
 }
 
 export interface GenerationProviders {
@@ -69,7 +88,7 @@ function providerKind(env: NodeJS.ProcessEnv): 'local' {
   return kind;
 }
 
-export function generationSettingsFromEnv(env: NodeJS.ProcessEnv = process.env, models: ModelsConfig = modelsFromEnv(env)): GenerationSettings {
+export function generationSettingsFromEnv(env: NodeJS.ProcessEnv, models: ModelsConfig): GenerationSettings {
   const shortSide = positiveInt(env, 'LAVENDLY_CLIP_SHORT_SIDE', 360, 16);
   providerKind(env);
   const prices = pricesFromEnv(env);
@@ -84,6 +103,7 @@ export function generationSettingsFromEnv(env: NodeJS.ProcessEnv = process.env, 
     clipShortSide: shortSide - (shortSide % 2),
     maxAttempts: positiveInt(env, 'LAVENDLY_GENERATION_MAX_ATTEMPTS', 3),
     holdS: positiveInt(env, 'LAVENDLY_GENERATION_HOLD_S', 86_400, 60),
+    lowBalanceThreshold: lowBalanceThreshold(env),
   };
 }
 
@@ -150,14 +170,22 @@ class SlowVideoProvider implements ImageToVideoProvider {
 }
 
 /** The providers generation (and review) run on, as configured by the environment. */
-export function createGenerationProviders(env: NodeJS.ProcessEnv = process.env, models: ModelsConfig = modelsFromEnv(env)): GenerationProviders {
+/** LAVENDLY_FAIL_SCENES / LAVENDLY_FAIL_IMAGE / _VIDEO / _REVIEW, LAVENDLY_PROVIDER_LATENCY_MS. */
+export function providerOptionsFromEnv(env: NodeJS.ProcessEnv): ProviderOptions {
   providerKind(env); // refuses an unknown LAVENDLY_PROVIDERS
   const video = failScenesFromEnv(env) ?? failureFromEnv(env, 'LAVENDLY_FAIL_VIDEO');
-  const failures = { image: failureFromEnv(env, 'LAVENDLY_FAIL_IMAGE'), video, review: failureFromEnv(env, 'LAVENDLY_FAIL_REVIEW') };
+  return {
+    failures: { image: failureFromEnv(env, 'LAVENDLY_FAIL_IMAGE'), video, review: failureFromEnv(env, 'LAVENDLY_FAIL_REVIEW') },
+    latencyMs: positiveInt(env, 'LAVENDLY_PROVIDER_LATENCY_MS', 0, 0),
+  };
+}
+
+export function createGenerationProviders(options: ProviderOptions, models: ModelsConfig): GenerationProviders {
+  const failures = options.failures;
   const providers = createLocalProviders({ failures });
   const notes: string[] = [];
   for (const [what, f] of Object.entries(failures)) if (f) notes.push(`${what} provider configured to fail: ${JSON.stringify(f)}`);
-  const latency = positiveInt(env, 'LAVENDLY_PROVIDER_LATENCY_MS', 0, 0);
+  const latency = options.latencyMs;
   if (latency > 0) {
     providers.textToImage = new SlowImageProvider(providers.textToImage, latency);
     providers.imageToVideo = new SlowVideoProvider(providers.imageToVideo, latency);

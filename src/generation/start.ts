@@ -218,6 +218,6 @@ async function start(trx: Knex.Transaction, settings: GenerationSettings, input:
     if (Number(moved) !== 1) throw inProgress(workflowId);
   }
 
-  await emitBalanceLowIfCrossed(trx, { accountId, availableBefore: before.available, availableAfter: before.available - total });
+  await emitBalanceLowIfCrossed(trx, { accountId, availableBefore: before.available, availableAfter: before.available - total, threshold: settings.lowBalanceThreshold });
   return { generation: toGeneration(generation), scenes: rows.map(toGenerationScene) };
 }

@@ -1,8 +1,9 @@
 /**
  * Where ffmpeg / ffprobe live, and how to run them.
  *
- * Paths come from FFMPEG_PATH / FFPROBE_PATH, else from the npm packages that ship
- * static binaries (@ffmpeg-installer/ffmpeg, @ffprobe-installer/ffprobe).
+ * Paths come from FFMPEG_PATH / FFPROBE_PATH (read by the config loader and handed over with
+ * `useBinaries`), else from the npm packages that ship static binaries
+ * (@ffmpeg-installer/ffmpeg, @ffprobe-installer/ffprobe).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,9 +16,26 @@ const require = createRequire(import.meta.url);
 let cachedFfmpeg: string | undefined;
 let cachedFfprobe: string | undefined;
 
+/** Configured binaries (`config.media`); null = the npm packages' binaries. */
+export interface MediaBinaries {
+  ffmpegPath: string | null;
+  ffprobePath: string | null;
+}
+
+export function mediaBinariesFromEnv(env: NodeJS.ProcessEnv): MediaBinaries {
+  return { ffmpegPath: env.FFMPEG_PATH?.trim() || null, ffprobePath: env.FFPROBE_PATH?.trim() || null };
+}
+
+// Process-wide, like the binaries themselves: media code runs deep below any composition point.
+let configured: MediaBinaries = { ffmpegPath: null, ffprobePath: null };
+
+/** Called where the app or a worker is composed (createServices, startJobWorker). */
+export function useBinaries(binaries: MediaBinaries): void {
+  configured = { ...binaries };
+}
+
 export function ffmpegPath(): string {
-  const fromEnv = process.env.FFMPEG_PATH?.trim();
-  if (fromEnv) return fromEnv;
+  if (configured.ffmpegPath) return configured.ffmpegPath;
   if (!cachedFfmpeg) {
     try {
       cachedFfmpeg = (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;
@@ -29,8 +47,7 @@ export function ffmpegPath(): string {
 }
 
 export function ffprobePath(): string {
-  const fromEnv = process.env.FFPROBE_PATH?.trim();
-  if (fromEnv) return fromEnv;
+  if (configured.ffprobePath) return configured.ffprobePath;
   if (!cachedFfprobe) {
     try {
       cachedFfprobe = (require('@ffprobe-installer/ffprobe') as { path: string }).path;

@@ -10,7 +10,7 @@ import path from 'node:path';
  * in the data directory.
  */
 export interface SecretsOptions {
-  /** Key material (any string); overrides the environment. */
+  /** Key material (any string): `config.credentialsSecret`; without it, a key file in `dataDir`. */
   secretKey?: string;
   /** Where the generated key file lives when no key is configured. */
   dataDir?: string;
@@ -22,10 +22,15 @@ function derive(material: string | Buffer): Buffer {
   return Buffer.from(crypto.hkdfSync('sha256', material, 'lavendly', 'channel-credentials/v1', 32));
 }
 
-export function credentialsKey(options: SecretsOptions = {}, env: NodeJS.ProcessEnv = process.env): Buffer {
-  const material = options.secretKey ?? env.LAVENDLY_CREDENTIALS_KEY ?? env.LAVENDLY_SIGNING_SECRET;
+/** LAVENDLY_CREDENTIALS_KEY, else LAVENDLY_SIGNING_SECRET; null = the data dir's key file. */
+export function credentialsSecretFromEnv(env: NodeJS.ProcessEnv): string | null {
+  return (env.LAVENDLY_CREDENTIALS_KEY ?? env.LAVENDLY_SIGNING_SECRET) || null;
+}
+
+export function credentialsKey(options: SecretsOptions = {}): Buffer {
+  const material = options.secretKey;
   if (material) return derive(material);
-  const dataDir = path.resolve(options.dataDir ?? env.LAVENDLY_DATA_DIR ?? './data');
+  const dataDir = path.resolve(options.dataDir ?? './data');
   const file = path.join(dataDir, 'secrets', 'credentials.key');
   const cached = keyCache.get(file);
   if (cached) return cached;

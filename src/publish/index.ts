@@ -18,4 +18,4 @@ export { PLATFORMS, PublishError, type Platform, type PublishChannel, type Publi
 export { TIKTOK_CAPTION_MAX, tiktokPublisher, type TikTokOptions } from './tiktok.js';
 export { YOUTUBE_TITLE_MAX, youtubePublisher, type YouTubeOptions } from './youtube.js';
 export { localPublisher, type LocalOptions } from './local.js';
-export { publishOptionsFor } from './wiring.js';
+export { publishOptionsFor, secretsFor } from './wiring.js';

@@ -24,7 +24,7 @@ export function createPublishers(config: PublishersConfig): Publishers {
  * LAVENDLY_DATA_DIR, LAVENDLY_YOUTUBE_API_URL, LAVENDLY_TIKTOK_API_URL (for staging or mocks), and
  * LAVENDLY_YOUTUBE_TOKEN_URL: the token endpoint channels connected through OAuth renew at.
  */
-export function publishersConfigFromEnv(env: NodeJS.ProcessEnv = process.env): PublishersConfig {
+export function publishersConfigFromEnv(env: NodeJS.ProcessEnv): PublishersConfig {
   return {
     dataDir: path.resolve(env.LAVENDLY_DATA_DIR ?? './data'),
     youtube: {

@@ -9,7 +9,7 @@ import { keysetPage, type Page, type PageQuery } from '../webhooks/page.js';
 import { enqueueJob, JOB_TYPES } from '../webhooks/queue.js';
 import { getChannel, loadChannelForPublish, updateChannelCredentials } from './channels.js';
 import type { SecretsOptions } from './credentials.js';
-import { createPublishers, publishersConfigFromEnv, type Publishers } from './publishers.js';
+import { createPublishers, type Publishers } from './publishers.js';
 import { PublishError, type Platform } from './types.js';
 
 export { connectChannel, getChannel, listChannels, type Channel, type ChannelList, type ConnectChannelInput } from './channels.js';
@@ -76,9 +76,10 @@ const FINISHED = new Set(['succeeded', 'completed', 'finished', 'done', 'ready']
 const DAY = 86_400_000;
 
 let defaultPublishers: Publishers | null = null;
+/** The configured publishers, or (a caller that configured none) the platforms' public APIs. */
 function publishersOf(options: PublishOptions): Publishers {
   if (options.publishers) return options.publishers;
-  defaultPublishers ??= createPublishers(publishersConfigFromEnv());
+  defaultPublishers ??= createPublishers({ dataDir: options.secrets?.dataDir ?? './data' });
   return defaultPublishers;
 }
 

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { runDueDeliveries } from '../webhooks/deliver.js';
-import { webhookOptionsFromEnv, type WebhookOptions } from '../webhooks/options.js';
+import { defaultWebhookOptions, type WebhookOptions } from '../webhooks/options.js';
 import { runDuePublications, type PublishOptions } from './service.js';
 
 export interface SweeperOptions {
@@ -19,7 +19,7 @@ export interface SweeperOptions {
  * deliveries whose job was lost. Safe to run in every worker process at once.
  */
 export function startSweeper(db: Knex, options: SweeperOptions = {}): { stop(): Promise<void> } {
-  const webhooks = options.webhooks ?? webhookOptionsFromEnv();
+  const webhooks = options.webhooks ?? defaultWebhookOptions;
   let running: Promise<void> | null = null;
   const tick = () => {
     if (running) return;

@@ -1,10 +1,12 @@
 import type { Knex } from 'knex';
 import { emitEvent, type EmittedEvent } from './events.js';
 
+const DEFAULT_LOW_BALANCE_THRESHOLD = 50;
+
 /** Below this many available credits an account hears `balance.low` (LAVENDLY_LOW_BALANCE_THRESHOLD). */
-export function lowBalanceThreshold(env: NodeJS.ProcessEnv = process.env): number {
-  const value = Number(env.LAVENDLY_LOW_BALANCE_THRESHOLD ?? 50);
-  return Number.isFinite(value) && value >= 0 ? value : 50;
+export function lowBalanceThreshold(env: NodeJS.ProcessEnv): number {
+  const value = Number(env.LAVENDLY_LOW_BALANCE_THRESHOLD ?? DEFAULT_LOW_BALANCE_THRESHOLD);
+  return Number.isFinite(value) && value >= 0 ? value : DEFAULT_LOW_BALANCE_THRESHOLD;
 }
 
 export interface BalanceChange {
@@ -12,6 +14,7 @@ export interface BalanceChange {
   /** Available credits before and after the change, as the ledger computed them in `trx`. */
   availableBefore: number;
   availableAfter: number;
+  /** `settings.lowBalanceThreshold` (default 50). */
   threshold?: number;
 }
 
@@ -21,7 +24,7 @@ export interface BalanceChange {
  * while it stays low), so an integrator can top up before work starts failing.
  */
 export async function emitBalanceLowIfCrossed(trx: Knex | Knex.Transaction, change: BalanceChange): Promise<EmittedEvent | null> {
-  const threshold = change.threshold ?? lowBalanceThreshold();
+  const threshold = change.threshold ?? DEFAULT_LOW_BALANCE_THRESHOLD;
   if (!(change.availableBefore >= threshold && change.availableAfter < threshold)) return null;
   return emitEvent(trx, {
     accountId: change.accountId,

@@ -1,6 +1,6 @@
 import type { HandlerEntry, Job, JobContext } from '../jobs/index.js';
 import { deliver } from './deliver.js';
-import { webhookOptionsFromEnv, type WebhookOptions } from './options.js';
+import type { WebhookOptions } from './options.js';
 import { JOB_TYPES } from './queue.js';
 
 /**
@@ -8,7 +8,7 @@ import { JOB_TYPES } from './queue.js';
  * job: `deliver` records it and enqueues the next attempt on the webhook retry schedule, so the job
  * queue's own retries only cover crashes (a lost lease) and database errors.
  */
-export function webhookJobHandlers(options: Partial<WebhookOptions> = webhookOptionsFromEnv()): Record<string, HandlerEntry> {
+export function webhookJobHandlers(options: Partial<WebhookOptions> = {}): Record<string, HandlerEntry> {
   return {
     [JOB_TYPES.deliverWebhook]: async (job: Job<{ deliveryId: string }>, ctx: JobContext) => deliver(ctx.db, job.payload.deliveryId, options),
   };

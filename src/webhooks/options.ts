@@ -40,7 +40,7 @@ export function parseSchedule(text: string): number[] {
  * LAVENDLY_WEBHOOK_RETRY_SCHEDULE, LAVENDLY_WEBHOOK_TIMEOUT_MS. The address policy is never relaxed
  * from the environment: internal receivers are a test-only arrangement, passed in code.
  */
-export function webhookOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): WebhookOptions {
+export function webhookOptionsFromEnv(env: NodeJS.ProcessEnv): WebhookOptions {
   return {
     ...defaultWebhookOptions,
     retryScheduleMs: env.LAVENDLY_WEBHOOK_RETRY_SCHEDULE

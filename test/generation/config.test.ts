@@ -1,11 +1,19 @@
 /** Prices, clip sizes, provider configuration and phase sentences (no database). */
 import { describe, expect, it } from 'vitest';
 import {
-  clipSize, createGenerationProviders, DEFAULT_PRICES, generationSettingsFromEnv, mergePrices, phaseOf, pricesFromEnv,
+  clipSize, createGenerationProviders, DEFAULT_PRICES, mergePrices, phaseOf, pricesFromEnv,
   sceneLabel, scenePrice, type GenerationRow, type GenerationSceneRow,
 } from '../../src/generation/index.js';
+import { loadConfig } from '../../src/config.js';
 import { FailingProvider } from '../../src/media/index.js';
 import { unobserved } from '../../src/telemetry/providers.js';
+
+/** Generation's settings and providers as the config loader reads them from `env`. */
+const generationSettingsFromEnv = (env: NodeJS.ProcessEnv) => loadConfig(env).generation.settings;
+function providersFromEnv(env: NodeJS.ProcessEnv) {
+  const config = loadConfig(env);
+  return createGenerationProviders(config.generation.providers, config.models);
+}
 
 describe('prices', () => {
   it('a 5 s scene costs a still and one block of clip; longer clips pay per started block', () => {
@@ -47,23 +55,23 @@ describe('settings and providers', () => {
   });
 
   it('failures are configured explicitly, never by prompts', () => {
-    const plain = createGenerationProviders({});
+    const plain = providersFromEnv({});
     expect(plain.wiring).toEqual({ text_to_image: 'local', image_to_video: 'local', vision_review: 'local' });
     expect(unobserved(plain.providers.imageToVideo)).not.toBeInstanceOf(FailingProvider);
     expect(plain.notes).toEqual([]);
 
-    const scenes = createGenerationProviders({ LAVENDLY_FAIL_SCENES: '2,3' });
+    const scenes = providersFromEnv({ LAVENDLY_FAIL_SCENES: '2,3' });
     const video = unobserved(scenes.providers.imageToVideo) as FailingProvider;
     expect(video).toBeInstanceOf(FailingProvider);
     expect(video.config).toMatchObject({ sceneIndexes: [1, 2], kind: 'permanent' });
     expect(video.selects(1, { sceneIndex: 0 })).toBe(false);
     expect(video.selects(1, { sceneIndex: 1 })).toBe(true);
 
-    const image = unobserved(createGenerationProviders({ LAVENDLY_FAIL_IMAGE: 'first=2;kind=transient' }).providers.textToImage) as FailingProvider;
+    const image = unobserved(providersFromEnv({ LAVENDLY_FAIL_IMAGE: 'first=2;kind=transient' }).providers.textToImage) as FailingProvider;
     expect(image.config).toMatchObject({ firstCalls: 2, kind: 'transient' });
-    expect(() => createGenerationProviders({ LAVENDLY_FAIL_SCENES: '0' })).toThrow(/from 1/);
-    expect(() => createGenerationProviders({ LAVENDLY_FAIL_VIDEO: 'sometimes' })).toThrow(/LAVENDLY_FAIL_VIDEO/);
-    expect(createGenerationProviders({ LAVENDLY_PROVIDER_LATENCY_MS: '10' }).notes).toEqual(['providers wait 10 ms before each image and clip']);
+    expect(() => providersFromEnv({ LAVENDLY_FAIL_SCENES: '0' })).toThrow(/from 1/);
+    expect(() => providersFromEnv({ LAVENDLY_FAIL_VIDEO: 'sometimes' })).toThrow(/LAVENDLY_FAIL_VIDEO/);
+    expect(providersFromEnv({ LAVENDLY_PROVIDER_LATENCY_MS: '10' }).notes).toEqual(['providers wait 10 ms before each image and clip']);
   });
 });
 

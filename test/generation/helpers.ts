@@ -2,14 +2,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
-import { createGenerationService, generationJobHandlers, type GenerationService } from '../../src/generation/index.js';
+import { generationJobHandlers, type GenerationService } from '../../src/generation/index.js';
 import { Worker } from '../../src/jobs/index.js';
 import { probeMedia, type MediaProbe } from '../../src/media/index.js';
 import { call, type TestServer } from '../helpers/server.js';
+import { generationFromEnv } from '../helpers/config.js';
 
 /** Test-sized generation: 320x180 clips; extra env (failures, latency, prices) on top. */
 export function testGeneration(env: Record<string, string> = {}): GenerationService {
-  return createGenerationService({ LAVENDLY_CLIP_SHORT_SIDE: '180', ...env });
+  return generationFromEnv({ LAVENDLY_CLIP_SHORT_SIDE: '180', ...env });
 }
 
 /** Registers a generation configuration on the server (what its API prices and starts with). */

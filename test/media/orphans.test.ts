@@ -62,7 +62,7 @@ describe.runIf(process.platform === 'linux')('a render process killed with SIGKI
     const then = new Date(Date.now() - 20 * 60_000);
     for (const p of partials(dataDir)) fs.utimesSync(path.join(dataDir, p), then, then);
     const worker = await startJobWorker({
-      config: loadConfig({ LAVENDLY_DATA_DIR: dataDir }), env: {}, logger: createLogger({ level: 'silent' }),
+      config: loadConfig({ LAVENDLY_DATA_DIR: dataDir }), logger: createLogger({ level: 'silent' }),
     });
     try {
       for (let i = 0; i < 100 && partials(dataDir).length; i++) await sleep(50);

@@ -12,12 +12,12 @@ import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJobWorker } from '../../src/cli/commands/worker.js';
-import { createGenerationService } from '../../src/generation/index.js';
 import { createLogger } from '../../src/http/logging.js';
 import type { RunningWorker } from '../../src/jobs/worker-main.js';
 import { webhookOptionsFromEnv, type WebhookOptions } from '../../src/webhooks/index.js';
 import { installConsumer, packedPackages, type Installed } from '../helpers/packages.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { generationFromEnv, withWorkerEnv } from '../helpers/config.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -69,10 +69,10 @@ beforeAll(async () => {
   const env = { ...process.env, LAVENDLY_WORKER_POLL_MS: '20' };
   const webhooks: WebhookOptions = { ...webhookOptionsFromEnv(env), addressPolicy: { allowEndpoints: allowed } };
   api.services.webhookOptions = webhooks;
-  const generation = createGenerationService({ ...env, LAVENDLY_CLIP_SHORT_SIDE: '180' });
+  const generation = generationFromEnv({ ...env, LAVENDLY_CLIP_SHORT_SIDE: '180' });
   api.services.generation = generation;
   worker = await startJobWorker({
-    config: api.config, env, logger: createLogger({ level: 'silent' }), db: api.fresh.db,
+    config: withWorkerEnv(api.config, env), logger: createLogger({ level: 'silent' }), db: api.fresh.db,
     storage: api.services.storage, generation, webhooks,
   });
 

@@ -1,13 +1,13 @@
 /** `provider:model` configuration: defaults, validation, prices per model. */
 import { describe, expect, it } from 'vitest';
 import { modelsFromEnv } from '../../src/config.js';
-import { createGenerationService } from '../../src/generation/index.js';
+import { generationFromEnv } from '../helpers/config.js';
 
 describe('model configuration', () => {
   it('with nothing configured every capability is local, as before', () => {
     const m = modelsFromEnv({});
     expect([m.image.id, m.video.map((v) => v.id), m.review.id]).toEqual(['local', ['local'], 'local']);
-    const g = createGenerationService({});
+    const g = generationFromEnv({});
     expect(g.wiring).toMatchObject({ text_to_image: 'local', image_to_video: 'local', vision_review: 'local' });
     expect(g.settings).toMatchObject({ model: 'local', videoModels: ['local'] });
     expect(g.providers.imageToVideo.name).toBe('local');
@@ -24,11 +24,11 @@ describe('model configuration', () => {
     expect(() => modelsFromEnv({ LAVENDLY_VIDEO_MODEL: 'openai:' })).toThrow(/LAVENDLY_VIDEO_MODEL/);
     expect(() => modelsFromEnv({ LAVENDLY_VIDEO_MODEL: 'openai:sora-2' })).toThrow(/openai:sora-2 is configured but OPENAI_API_KEY is not set/);
     expect(() => modelsFromEnv({ LAVENDLY_VIDEO_MODEL: 'local,local' })).toThrow(/twice/);
-    expect(() => createGenerationService({ LAVENDLY_VIDEO_MODEL: 'openai:sora-9', OPENAI_API_KEY: 'k' })).toThrow(/no video price for openai:sora-9/);
-    const priced = createGenerationService({
+    expect(() => generationFromEnv({ LAVENDLY_VIDEO_MODEL: 'openai:sora-9', OPENAI_API_KEY: 'k' })).toThrow(/no video price for openai:sora-9/);
+    const priced = generationFromEnv({
       LAVENDLY_VIDEO_MODEL: 'openai:sora-9', OPENAI_API_KEY: 'k', LAVENDLY_PRICES: '{"video":{"openai:sora-9":{"credits":3,"per_s":1}}}',
     });
     expect(priced.settings.model).toBe('openai:sora-9');
-    expect(() => createGenerationService({ LAVENDLY_REVIEW_MODEL: 'runway:gen4_turbo', RUNWAYML_API_SECRET: 'k' })).toThrow(/OpenAI-compatible chat API/);
+    expect(() => generationFromEnv({ LAVENDLY_REVIEW_MODEL: 'runway:gen4_turbo', RUNWAYML_API_SECRET: 'k' })).toThrow(/OpenAI-compatible chat API/);
   });
 });

@@ -12,6 +12,7 @@ import type { RunningWorker } from '../../src/jobs/worker-main.js';
 import { testDatabases } from '../helpers/db.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 import { expectNoSecrets, insertFinishedRender, oneShot, until } from './fixtures.js';
+import { withWorkerEnv } from '../helpers/config.js';
 
 const YT_SECRET = 'ya29.a0AfH6SMB-never-show-this-token';
 const YT_REFRESH = '1//0g-refresh-token-keep-it-sealed';
@@ -41,7 +42,7 @@ describe.each(testDatabases())('publishing over HTTP (%s)', (kind) => {
       },
     });
     worker = await startJobWorker({
-      config: server.config, env: { ...process.env, LAVENDLY_WORKER_POLL_MS: '25' }, logger: createLogger({ level: 'info', destination: sink }),
+      config: withWorkerEnv(server.config, { ...process.env, LAVENDLY_WORKER_POLL_MS: '25' }), logger: createLogger({ level: 'info', destination: sink }),
       db: server.fresh.db, storage: server.services.storage,
     });
   });

@@ -10,13 +10,13 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJobWorker } from '../../src/cli/commands/worker.js';
-import { createGenerationService } from '../../src/generation/index.js';
 import { createLogger } from '../../src/http/logging.js';
 import { webhookOptionsFromEnv, type WebhookOptions } from '../../src/webhooks/index.js';
 import { deref, firstExample, loadSpec, specOperations, startPrism } from '../contract/prism.js';
 import { freePort } from '../helpers/prism.js';
 import { startTestServer } from '../helpers/server.js';
 import { buildPythonSdk, type PythonSdk } from './venv.js';
+import { generationFromEnv, withWorkerEnv } from '../helpers/config.js';
 
 const HERE = path.resolve('test/python');
 let sdk: PythonSdk;
@@ -143,10 +143,10 @@ describe('the installed Python SDK against a live server and its job worker', ()
     const webhooks: WebhookOptions = { ...webhookOptionsFromEnv(env), addressPolicy: { allowEndpoints: [`127.0.0.1:${hookPort}`] } };
     server.services.webhookOptions = webhooks;
     // Small clips keep generation and stitching quick.
-    const generation = createGenerationService({ ...env, LAVENDLY_CLIP_SHORT_SIDE: '180' });
+    const generation = generationFromEnv({ ...env, LAVENDLY_CLIP_SHORT_SIDE: '180' });
     server.services.generation = generation;
     const worker = await startJobWorker({
-      config: server.config, env, logger: createLogger({ level: 'silent' }), db: server.fresh.db,
+      config: withWorkerEnv(server.config, env), logger: createLogger({ level: 'silent' }), db: server.fresh.db,
       storage: server.services.storage, generation, webhooks,
     });
     const proxy = await droppingProxy(server.origin);

@@ -5,13 +5,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
-import { createGenerationService, generationJobHandlers, type GenerationService } from '../../src/generation/index.js';
+import { generationJobHandlers, type GenerationService } from '../../src/generation/index.js';
 import { Worker } from '../../src/jobs/index.js';
 import { assertInvariants } from '../../src/ledger/index.js';
 import type { MediaProviders } from '../../src/media/index.js';
 import { renderJobHandlers } from '../../src/renders/index.js';
 import { call, type TestServer } from '../helpers/server.js';
 import type { FileStorage } from '../../src/storage/index.js';
+import { generationFromEnv } from '../helpers/config.js';
 
 export const WIDTH = 320;
 export const HEIGHT = 180;
@@ -24,7 +25,7 @@ export function useSmallClips(s: TestServer, env: Record<string, string> = {}): 
 }
 
 export function smallClips(env: Record<string, string> = {}): GenerationService {
-  return createGenerationService({ LAVENDLY_CLIP_SHORT_SIDE: String(HEIGHT), ...env });
+  return generationFromEnv({ LAVENDLY_CLIP_SHORT_SIDE: String(HEIGHT), ...env });
 }
 
 /** Signed URLs name the public base URL; the test server listens elsewhere. */

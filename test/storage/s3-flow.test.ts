@@ -24,6 +24,7 @@ import { local, startRender, upload, useSmallClips, waitForRender } from '../ren
 import { generate, waitForGeneration } from '../generation/helpers.js';
 import { makeTempDir, musicFile } from '../media/helpers.js';
 import { startServer } from '../net/servers.js';
+import { withWorkerEnv } from '../helpers/config.js';
 
 /** Every regular file under `dir`, relative. */
 function filesUnder(dir: string): string[] {
@@ -67,7 +68,7 @@ describe.each(testDatabases())('media on the S3 driver (%s)', (kind) => {
     // The worker as `lavendly worker` wires it (generation, renders, publishing), on the same store.
     const generation = useSmallClips(s);
     worker = await startJobWorker({
-      config: s.config, env: { ...process.env, LAVENDLY_WORKER_POLL_MS: '20' }, logger: createLogger({ level: 'silent' }),
+      config: withWorkerEnv(s.config, { ...process.env, LAVENDLY_WORKER_POLL_MS: '20' }), logger: createLogger({ level: 'silent' }),
       db: s.fresh.db, storage: s.services.storage, generation,
     });
     tmp = await makeTempDir(`s3-flow-${kind}`);

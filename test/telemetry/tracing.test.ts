@@ -22,6 +22,7 @@ import { freshDb, testDatabases, type FreshDb } from '../helpers/db.js';
 import { call } from '../helpers/server.js';
 import { startReceiver } from '../webhooks/receiver.js';
 import { createEndpoint, deliver, emitEvent } from '../../src/webhooks/index.js';
+import { withWorkerEnv } from '../helpers/config.js';
 
 process.env.LAVENDLY_CLIP_SHORT_SIDE = '180';
 
@@ -49,7 +50,7 @@ describe.each(testDatabases())('tracing on %s', (kind) => {
     const services = await createServices({ config, db: fresh.db, logger });
     const app = await createApp({ config, db: fresh.db, services, logger, telemetry });
     running = await startServer({ app, db: fresh.db, logger, port: 0, closeDb: false });
-    worker = await startJobWorker({ config, env: { LAVENDLY_WORKER_POLL_MS: '50' }, logger, db: fresh.db, storage: services.storage, generation: services.generation as never });
+    worker = await startJobWorker({ config: withWorkerEnv(config, { LAVENDLY_WORKER_POLL_MS: '50' }), logger, db: fresh.db, storage: services.storage, generation: services.generation as never });
     key = (await services.accounts.createAccount({ name: 'Traced', credits: 1000 })).apiKey.key;
   });
   afterAll(async () => {

@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyWebhook } from '../../generated/sdk.gen.js';
 import { schemas } from '../../generated/validators.gen.js';
 import { startJobWorker } from '../../src/cli/commands/worker.js';
-import { createGenerationService, type GenerationService } from '../../src/generation/index.js';
+import { type GenerationService } from '../../src/generation/index.js';
 import type { RunningWorker } from '../../src/jobs/worker-main.js';
 import { webhookOptionsFromEnv, type WebhookOptions } from '../../src/webhooks/index.js';
 import { testDatabases } from '../helpers/db.js';
@@ -18,6 +18,7 @@ import { call, startTestServer, type TestServer } from '../helpers/server.js';
 import { createLogger } from '../../src/http/logging.js';
 import { expectNoSecrets, until } from '../publish-http/fixtures.js';
 import type { FileStorage } from '../../src/storage/index.js';
+import { generationFromEnv, withWorkerEnv } from '../helpers/config.js';
 
 async function listen(port = 0) {
   const bodies: { headers: http.IncomingHttpHeaders; body: string }[] = [];
@@ -48,10 +49,10 @@ describe.each(testDatabases())('render events reach a receiver that was down (%s
     const webhooks: WebhookOptions = { ...webhookOptionsFromEnv(env), addressPolicy: { allowEndpoints: allowed } };
     server.services.webhookOptions = webhooks;
     // Small clips keep generation and stitching quick.
-    const generation: GenerationService = createGenerationService({ ...env, LAVENDLY_CLIP_SHORT_SIDE: '180' });
+    const generation: GenerationService = generationFromEnv({ ...env, LAVENDLY_CLIP_SHORT_SIDE: '180' });
     server.services.generation = generation;
     worker = await startJobWorker({
-      config: server.config, env, logger: createLogger({ level: 'silent' }), db: server.fresh.db,
+      config: withWorkerEnv(server.config, env), logger: createLogger({ level: 'silent' }), db: server.fresh.db,
       storage: server.services.storage, generation, webhooks,
     });
   });

@@ -16,6 +16,7 @@ import { webhookOptionsFromEnv, type WebhookOptions } from '../../src/webhooks/i
 import { testDatabases } from '../helpers/db.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 import { expectNoSecrets, insertFinishedRender, oneShot, until } from '../publish-http/fixtures.js';
+import { withWorkerEnv } from '../helpers/config.js';
 
 interface Received { headers: http.IncomingHttpHeaders; body: string }
 
@@ -73,7 +74,7 @@ describe.each(testDatabases())('webhooks over HTTP (%s)', (kind) => {
       },
     });
     worker = await startJobWorker({
-      config: server.config, env, logger: createLogger({ level: 'info', destination: sink }),
+      config: withWorkerEnv(server.config, env), logger: createLogger({ level: 'info', destination: sink }),
       db: server.fresh.db, storage: server.services.storage, webhooks: options,
     });
   });

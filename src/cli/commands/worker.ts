@@ -2,11 +2,8 @@
  * The job worker: `lavendly worker` runs it alone (scale out: several processes on PostgreSQL, or
  * beside a `serve` on the same SQLite file), and `lavendly serve` runs one beside the API.
  *
- * Every module with jobs contributes its handlers in `jobHandlers` below. Tuning:
- *   LAVENDLY_WORKER_CONCURRENCY (default 2)  jobs run at once by this process
- *   LAVENDLY_WORKER_LEASE_MS (default 30000) a dead worker's job runs again this long after its last heartbeat
- *   LAVENDLY_WORKER_POLL_MS (default 500)    idle poll period
- *   LAVENDLY_SERVE_WORKER=0                  `serve` runs the API only
+ * Every module with jobs contributes its handlers in `jobHandlers` below. Tuning comes from
+ * `config.worker` (LAVENDLY_WORKER_*, LAVENDLY_SERVE_WORKER; src/jobs/worker-settings.ts).
  */
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
@@ -14,12 +11,13 @@ import type { Config } from '../../config.js';
 import type { Db } from '../../db/knex.js';
 import { createGenerationService, generationJobHandlers, type GenerationService } from '../../generation/index.js';
 import { createLogger } from '../../http/logging.js';
+import { useBinaries } from '../../media/binaries.js';
 import type { HandlerEntry } from '../../jobs/index.js';
 import { runWorker, type RunningWorker } from '../../jobs/worker-main.js';
 import { publishJobHandlers, publishOptionsFor, startSweeper, type PublishOptions } from '../../publish/index.js';
 import { renderJobHandlers } from '../../renders/index.js';
 import { openStorage, type Storage } from '../../storage/index.js';
-import { webhookJobHandlers, webhookOptionsFromEnv, type WebhookOptions } from '../../webhooks/index.js';
+import { webhookJobHandlers, type WebhookOptions } from '../../webhooks/index.js';
 import { loadConfig } from '../../config.js';
 import { startTelemetry, type Telemetry } from '../../telemetry/index.js';
 import { failureLog } from '../../util/failure-log.js';
@@ -31,7 +29,7 @@ export interface JobHandlerDeps {
   config: Config;
   storage: Storage;
   generation: GenerationService;
-  /** Webhook delivery settings (default: from the environment; tests open a loopback receiver here). */
+  /** Webhook delivery settings (default: `config.webhooks`; tests open a loopback receiver here). */
   webhooks?: Partial<WebhookOptions>;
   /** Publishers and credentials key (default: `publishOptionsFor(config)`). */
   publish?: PublishOptions;
@@ -41,31 +39,14 @@ export interface JobHandlerDeps {
 export function jobHandlers(deps: JobHandlerDeps): Record<string, HandlerEntry> {
   return {
     ...generationJobHandlers({ providers: deps.generation.providers, storage: deps.storage }),
-    ...webhookJobHandlers(deps.webhooks ?? webhookOptionsFromEnv()),
+    ...webhookJobHandlers(deps.webhooks ?? deps.config.webhooks),
     ...publishJobHandlers(deps.publish ?? publishOptionsFor(deps.config)),
     ...renderJobHandlers({ storage: deps.storage }),
   };
 }
 
-function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min} (got ${raw})`);
-  return n;
-}
-
-export function workerTuning(env: NodeJS.ProcessEnv): { concurrency: number; leaseMs: number; pollMs: number } {
-  return {
-    concurrency: intFromEnv(env, 'LAVENDLY_WORKER_CONCURRENCY', 2, 1),
-    leaseMs: intFromEnv(env, 'LAVENDLY_WORKER_LEASE_MS', 30_000, 300),
-    pollMs: intFromEnv(env, 'LAVENDLY_WORKER_POLL_MS', 500, 5),
-  };
-}
-
 export interface StartJobWorkerOptions {
   config: Config;
-  env: NodeJS.ProcessEnv;
   logger: Logger;
   /** Share this handle (serve); otherwise the worker opens and migrates its own. */
   db?: Db;
@@ -78,12 +59,13 @@ export interface StartJobWorkerOptions {
 }
 
 export async function startJobWorker(o: StartJobWorkerOptions): Promise<RunningWorker> {
-  const tuning = workerTuning(o.env);
+  const tuning = o.config.worker;
+  useBinaries(o.config.media);
   const storage = o.storage ?? (await openStorage(o.config));
-  const generation = o.generation ?? createGenerationService(o.env, o.config.models);
+  const generation = o.generation ?? createGenerationService(o.config.generation, o.config.models);
   for (const note of generation.notes) o.logger.warn({ note }, 'generation providers configured for tests or demos');
-  const webhooks = o.webhooks ?? webhookOptionsFromEnv(o.env);
-  const publish = publishOptionsFor(o.config, o.env, storage);
+  const webhooks = o.webhooks ?? o.config.webhooks;
+  const publish = publishOptionsFor(o.config, storage);
   const running = await runWorker({
     config: o.config,
     db: o.db,
@@ -115,9 +97,9 @@ export async function startJobWorker(o: StartJobWorkerOptions): Promise<RunningW
 
 /** `serve`'s worker: shares the API's database handle, storage and generation configuration. */
 export const jobWorkerSidecar: ServeSidecar = async (ctx) => {
-  if (process.env.LAVENDLY_SERVE_WORKER === '0') return async () => {};
+  if (!ctx.config.worker.besideServe) return async () => {};
   const running = await startJobWorker({
-    config: ctx.config, env: process.env, logger: ctx.logger, db: ctx.db, storage: ctx.services.storage,
+    config: ctx.config, logger: ctx.logger, db: ctx.db, storage: ctx.services.storage,
     generation: ctx.services.generation as GenerationService | undefined,
     webhooks: ctx.services.webhookOptions as Partial<WebhookOptions> | undefined,
   });
@@ -142,7 +124,7 @@ export const workerCommand: Command = {
     let telemetry: Telemetry | null = null;
     const metrics = { ...config.metrics, enabled: config.metrics.enabled && config.metrics.port !== null };
     const running = await startJobWorker({
-      config, env: io.env, logger, concurrency,
+      config, logger, concurrency,
       beforeStart: async (db) => { telemetry = await startTelemetry({ ...config, metrics }, { db, logger }); },
     }).catch(async (err) => {
       await (telemetry as Telemetry | null)?.shutdown(); // its listener would hold the process open

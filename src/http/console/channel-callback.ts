@@ -9,7 +9,7 @@ import type Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/knex.js';
-import { ChannelConnectError, finishChannelConnection, oauthProvidersFromEnv, type OAuthProviders } from '../../publish/index.js';
+import { ChannelConnectError, finishChannelConnection, secretsFor, type OAuthProviders } from '../../publish/index.js';
 import { serviceOf, type Services } from '../context.js';
 import { ApiError } from '../errors.js';
 import { readCookie, SESSION_COOKIE } from './cookies.js';
@@ -19,10 +19,10 @@ const SETTINGS_PAGE = '/settings/channels';
 
 /**
  * The platforms channels can be connected to: `services.oauthProviders` when the app (or a test)
- * registered them, else read once from the environment (LAVENDLY_YOUTUBE_CLIENT_ID ...).
+ * registered them, else the configured ones (`config.oauthProviders`: LAVENDLY_YOUTUBE_CLIENT_ID ...).
  */
-export function oauthProvidersOf(services: Services): OAuthProviders {
-  return serviceOf(services, 'oauthProviders', () => oauthProvidersFromEnv(process.env));
+export function oauthProvidersOf(ctx: { services: Services; config: Pick<Config, 'oauthProviders'> }): OAuthProviders {
+  return serviceOf(ctx.services, 'oauthProviders', () => ctx.config.oauthProviders);
 }
 
 /** The redirect URI registered with the platforms: this server's public URL and the callback path. */
@@ -42,9 +42,9 @@ export function channelCallback(deps: { db: Db; config: Config; services: Servic
     const session = token && deps.services.consoleAuth ? await deps.services.consoleAuth.session(token) : null;
     let target: string;
     try {
-      const channel = await finishChannelConnection(deps.db, oauthProvidersOf(deps.services), {
+      const channel = await finishChannelConnection(deps.db, oauthProvidersOf(deps), {
         state: one(q.state) ?? '', code: one(q.code), error: one(q.error), sessionId: session?.id ?? null,
-        secrets: { dataDir: deps.config.dataDir },
+        secrets: secretsFor(deps.config),
       });
       deps.logger.info({ channel_id: channel.id, platform: channel.platform, account_id: session?.accountId }, 'channel connected through OAuth');
       target = `${SETTINGS_PAGE}?connected=${encodeURIComponent(channel.id)}`;

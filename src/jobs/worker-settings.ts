@@ -1,0 +1,31 @@
+/**
+ * Job worker tuning from the environment:
+ *   LAVENDLY_WORKER_CONCURRENCY (default 2)  jobs run at once by this process
+ *   LAVENDLY_WORKER_LEASE_MS (default 30000) a dead worker's job runs again this long after its last heartbeat
+ *   LAVENDLY_WORKER_POLL_MS (default 500)    idle poll period
+ *   LAVENDLY_SERVE_WORKER=0                  `serve` runs the API only
+ */
+export interface WorkerSettings {
+  concurrency: number;
+  leaseMs: number;
+  pollMs: number;
+  /** Whether `serve` runs a worker beside the API. */
+  besideServe: boolean;
+}
+
+function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min} (got ${raw})`);
+  return n;
+}
+
+export function workerSettingsFromEnv(env: NodeJS.ProcessEnv): WorkerSettings {
+  return {
+    concurrency: intFromEnv(env, 'LAVENDLY_WORKER_CONCURRENCY', 2, 1),
+    leaseMs: intFromEnv(env, 'LAVENDLY_WORKER_LEASE_MS', 30_000, 300),
+    pollMs: intFromEnv(env, 'LAVENDLY_WORKER_POLL_MS', 500, 5),
+    besideServe: env.LAVENDLY_SERVE_WORKER !== '0',
+  };
+}
