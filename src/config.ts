@@ -86,6 +86,8 @@ export interface Config {
   consoleAuth: ConsoleAuthOptions;
   /** How long a key lookup is cached (LAVENDLY_AUTH_CACHE_MS, default 500; 0 disables). */
   authCacheTtlMs: number;
+  /** Largest JSON body accepted, in bytes (LAVENDLY_JSON_BODY_LIMIT); null = the app's default. */
+  jsonBodyLimit: number | null;
   /** Job worker tuning, and whether `serve` runs one (src/jobs/worker-settings.ts). */
   worker: WorkerSettings;
   /** FFMPEG_PATH / FFPROBE_PATH; null = the binaries of the npm packages. */
@@ -322,7 +324,8 @@ function moduleSettings(env: NodeJS.ProcessEnv, models: ModelsConfig) {
     oauthProviders: oauthProvidersFromEnv(env),
     credentialsSecret: credentialsSecretFromEnv(env),
     consoleAuth: consoleAuthOptionsFromEnv(env),
-    authCacheTtlMs: Number(env.LAVENDLY_AUTH_CACHE_MS ?? 500),
+    authCacheTtlMs: integerSetting('LAVENDLY_AUTH_CACHE_MS', env.LAVENDLY_AUTH_CACHE_MS, 500, 0),
+    jsonBodyLimit: env.LAVENDLY_JSON_BODY_LIMIT ? integerSetting('LAVENDLY_JSON_BODY_LIMIT', env.LAVENDLY_JSON_BODY_LIMIT, 1 << 20, 1) : null,
     worker: workerSettingsFromEnv(env),
     media: mediaBinariesFromEnv(env),
   };

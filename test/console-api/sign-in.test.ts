@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
 import { createUser } from '../../src/console-auth/users.js';
 import { testDatabases } from '../helpers/db.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
@@ -102,13 +103,10 @@ describe.each(testDatabases())('console sign-in on %s', (kind) => {
 describe('console sign-in behind HTTPS and under attack', () => {
   let s: TestServer;
   let account: { id: string };
-  const saved = process.env.LAVENDLY_SIGN_IN_FAILURES_PER_MINUTE;
 
   beforeAll(async () => {
-    process.env.LAVENDLY_SIGN_IN_FAILURES_PER_MINUTE = '5';
-    s = await startTestServer('sqlite', { config: { publicBaseUrl: 'https://console.example.org' } });
-    if (saved === undefined) delete process.env.LAVENDLY_SIGN_IN_FAILURES_PER_MINUTE;
-    else process.env.LAVENDLY_SIGN_IN_FAILURES_PER_MINUTE = saved;
+    const { consoleAuth } = loadConfig({ LAVENDLY_SIGN_IN_FAILURES_PER_MINUTE: '5' });
+    s = await startTestServer('sqlite', { config: { publicBaseUrl: 'https://console.example.org', consoleAuth } });
     account = await s.account();
     await createUser(s.fresh.db, { accountId: account.id, email: 'bo@example.org', password: PASSWORD });
   });

@@ -11,7 +11,7 @@
  * no sideways scrolling, no CSP violation.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { webhookOptionsFromEnv, type WebhookOptions } from '../../src/webhooks/index.js';
+import type { WebhookOptions } from '../../src/webhooks/index.js';
 import { startFakeOAuth, type FakeOAuth } from '../helpers/fake-oauth.js';
 import {
   axeViolations, createUser, horizontalOverflow, launchBrowser, pngBytes, screenshot, startConsoleServer, webhookReceiver,
@@ -53,12 +53,12 @@ describe('web console in Chromium', { timeout: LONG + 60_000 }, () => {
   beforeAll(async () => {
     receiver = await webhookReceiver();
     oauth = await startFakeOAuth({ consentPage: true }); // Google's consent page, played locally
-    // The worker and the generation service read these from the process (this file's own worker):
+    // The server's environment (its worker and generation service read it through the config):
     // small clips and a quick queue keep the test short.
-    Object.assign(process.env, { LAVENDLY_WEBHOOK_RETRY_SCHEDULE: '200ms,1s', LAVENDLY_WORKER_POLL_MS: '50', LAVENDLY_CLIP_SHORT_SIDE: '180' });
     server = await startConsoleServer({
+      env: { LAVENDLY_WEBHOOK_RETRY_SCHEDULE: '200ms,1s', LAVENDLY_WORKER_POLL_MS: '50', LAVENDLY_CLIP_SHORT_SIDE: '180' },
       before: (ctx) => {
-        const webhooks: WebhookOptions = { ...webhookOptionsFromEnv(process.env), addressPolicy: { allowEndpoints: [receiver.hostPort] } };
+        const webhooks: WebhookOptions = { ...ctx.config.webhooks, addressPolicy: { allowEndpoints: [receiver.hostPort] } };
         ctx.services.webhookOptions = webhooks;
         ctx.services.oauthProviders = { youtube: oauth.provider('youtube') };
       },

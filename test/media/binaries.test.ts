@@ -1,23 +1,19 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { useBinaries } from '../../src/media/binaries.js';
 import { ffmpegCapabilities, ffmpegPath, ffprobePath, MediaError, probeMedia, runFfmpeg } from '../../src/media/index.js';
 
-const saved = { ffmpeg: process.env.FFMPEG_PATH, ffprobe: process.env.FFPROBE_PATH };
-afterEach(() => {
-  for (const [k, v] of [['FFMPEG_PATH', saved.ffmpeg], ['FFPROBE_PATH', saved.ffprobe]] as const) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-});
+afterEach(() => useBinaries(loadConfig({}).media));
 
 describe('ffmpeg binaries', () => {
   it('resolves the npm-shipped binaries, overridable by FFMPEG_PATH / FFPROBE_PATH', async () => {
-    delete process.env.FFMPEG_PATH;
-    delete process.env.FFPROBE_PATH;
+    useBinaries(loadConfig({}).media);
     expect(ffmpegPath()).toMatch(/ffmpeg$/);
     expect(ffprobePath()).toMatch(/ffprobe$/);
-    process.env.FFMPEG_PATH = '/nonexistent/ffmpeg';
-    process.env.FFPROBE_PATH = '/nonexistent/ffprobe';
+    // The config loader reads the variables; the composition points hand them to useBinaries.
+    useBinaries(loadConfig({ FFMPEG_PATH: ' /nonexistent/ffmpeg ', FFPROBE_PATH: '/nonexistent/ffprobe' }).media);
     expect(ffmpegPath()).toBe('/nonexistent/ffmpeg');
+    expect(ffprobePath()).toBe('/nonexistent/ffprobe');
     await expect(runFfmpeg(['-version'])).rejects.toMatchObject({ code: 'binary_missing' });
     await expect(probeMedia(import.meta.filename)).rejects.toMatchObject({ code: 'binary_missing' });
   });

@@ -24,8 +24,6 @@ import { startReceiver } from '../webhooks/receiver.js';
 import { createEndpoint, deliver, emitEvent } from '../../src/webhooks/index.js';
 import { withWorkerEnv } from '../helpers/config.js';
 
-process.env.LAVENDLY_CLIP_SHORT_SIDE = '180';
-
 const silent = () => createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
 const CALLER_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER_SPAN = '00f067aa0ba902b7';
@@ -42,7 +40,7 @@ describe.each(testDatabases())('tracing on %s', (kind) => {
     fresh = await freshDb(kind);
     const logger = silent();
     const config: Config = {
-      ...loadConfig({}), dataDir: fresh.dataDir, databaseUrl: fresh.databaseUrl, signingSecret: 'test-signing-secret',
+      ...loadConfig({ LAVENDLY_CLIP_SHORT_SIDE: '180' }), dataDir: fresh.dataDir, databaseUrl: fresh.databaseUrl, signingSecret: 'test-signing-secret',
       metrics: { enabled: false, token: null, port: null },
       tracing: { tracesUrl: 'http://127.0.0.1:9/v1/traces', headers: {}, serviceName: 'lavendly-test', sampleRatio: 1 },
     };

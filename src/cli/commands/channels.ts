@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { connectChannel, PLATFORMS, type Platform } from '../../publish/index.js';
+import { connectChannel, PLATFORMS, secretsFor, type Platform } from '../../publish/index.js';
 import { UsageError, type Command } from '../command.js';
 import { openData } from '../open.js';
 
@@ -60,12 +60,7 @@ export const channelsConnect: Command = {
         io.err(`lavendly channels connect: no account with id ${values.account}`);
         return 1;
       }
-      const secretKey = io.env.LAVENDLY_CREDENTIALS_KEY ?? io.env.LAVENDLY_SIGNING_SECRET;
-      const channel = await connectChannel(
-        db,
-        { accountId: values.account, platform, name: values.name, credentials },
-        { dataDir: config.dataDir, ...(secretKey ? { secretKey } : {}) },
-      );
+      const channel = await connectChannel(db, { accountId: values.account, platform, name: values.name, credentials }, secretsFor(config));
       if (values.json) io.out(JSON.stringify({ ...channel, account_id: values.account }));
       else io.out(`channel ${channel.id} (${channel.platform}, "${channel.name}") connected to ${values.account}`);
       return 0;

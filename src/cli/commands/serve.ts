@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { countAccounts } from '../../accounts/accounts.js';
-import { integerSetting, type Config } from '../../config.js';
+import type { Config } from '../../config.js';
 import type { Db } from '../../db/knex.js';
 import { createApp, startServer, type RunningServer } from '../../http/app.js';
 import type { Services } from '../../http/context.js';
@@ -45,13 +45,11 @@ export async function startServe(io: CommandIo, opts: { port?: number; host?: st
   let running: RunningServer | null = null;
   try {
     const logger = opts.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
-    const authCacheTtlMs = io.env.LAVENDLY_AUTH_CACHE_MS ? integerSetting('LAVENDLY_AUTH_CACHE_MS', io.env.LAVENDLY_AUTH_CACHE_MS, 5_000, 0) : undefined;
-    const jsonBodyLimit = io.env.LAVENDLY_JSON_BODY_LIMIT ? integerSetting('LAVENDLY_JSON_BODY_LIMIT', io.env.LAVENDLY_JSON_BODY_LIMIT, 1 << 20, 1) : undefined;
-    const services = await createServices({ config, db, logger, authCacheTtlMs });
+    const services = await createServices({ config, db, logger });
     const ctx: ServeContext = { config, db, services, logger };
     const telemetry = await startTelemetry(config, { db, logger });
     stops.push(() => telemetry.shutdown()); // stopped last (the list runs in reverse)
-    const app = await createApp({ config, db, services, logger, jsonBodyLimit, telemetry });
+    const app = await createApp({ config, db, services, logger, jsonBodyLimit: config.jsonBodyLimit ?? undefined, telemetry });
     running = await startServer({
       app, db, logger, port: opts.port ?? config.port, host: opts.host ?? config.host, limits: serverLimits(config),
       drainDelayMs: config.shutdownDelayMs,
