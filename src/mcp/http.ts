@@ -9,6 +9,7 @@
  * sessions and answer 405, which MCP clients understand.
  * The tools are @lavendly/mcp's (packages/mcp/src/server.ts): the stdio package serves the same code.
  */
+import { isIP } from 'node:net';
 import type Koa from 'koa';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { AccountsService } from '../accounts/service.js';
@@ -52,7 +53,10 @@ export function originAllowed(ctx: Koa.Context, allowed: readonly string[]): boo
   } catch {
     return false;
   }
-  if (parsed.host === ctx.host && (parsed.protocol === `${ctx.protocol}:`)) return true;
+  // The request's own origin counts only when the Host is an address or localhost: with a DNS
+  // name, a rebinding page on the attacker's name would send a matching Origin and Host.
+  const literalHost = isIP(ctx.hostname.replace(/^\[|\]$/g, '')) !== 0 || ctx.hostname === 'localhost';
+  if (literalHost && parsed.host === ctx.host && parsed.protocol === `${ctx.protocol}:`) return true;
   return allowed.some((a) => {
     try {
       return new URL(a).origin === parsed.origin;

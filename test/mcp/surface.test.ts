@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { connect, connectStdio, ROOT, type TransportKind } from './helpers.js';
@@ -87,6 +88,22 @@ describe('the /mcp endpoint', () => {
     expect((await post({ authorization: `Bearer ${key}`, origin: 'null' })).status).toBe(403);
     expect((await post({ authorization: `Bearer ${key}`, origin: server.origin })).status).toBe(200);
     expect((await post({ authorization: `Bearer ${key}` })).status).toBe(200);
+  });
+
+  it('refuses a DNS-rebinding page: Origin and Host both the attacker\'s name', async () => {
+    const { port } = new URL(server.origin);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request({
+        host: '127.0.0.1', port, path: '/mcp', method: 'POST',
+        headers: {
+          host: `rebind.example:${port}`, origin: `http://rebind.example:${port}`, authorization: `Bearer ${key}`,
+          'content-type': 'application/json', accept: 'application/json, text/event-stream',
+        },
+      }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+      req.on('error', reject);
+      req.end(JSON.stringify(initialize));
+    });
+    expect(status).toBe(403);
   });
 
   it('says in WWW-Authenticate where to get a token', async () => {
