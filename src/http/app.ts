@@ -16,6 +16,7 @@ import { IdempotencyStore } from './idempotency.js';
 import type { Storage } from '../storage/index.js';
 import { serveSignedFiles } from './files.js';
 import { mcpHttp } from '../mcp/http.js';
+import { McpSessions } from '../mcp/sessions.js';
 import { codeSamples } from '../../generated/samples.gen.js';
 import { apiDocs } from './docs.js';
 import { consoleApp, consoleMediaOrigins } from './console-static.js';
@@ -61,6 +62,8 @@ export interface LavendlyApp extends Koa {
   draining: boolean;
   /** The app's file storage, whose abandoned staging files the server sweeps. */
   storage: Storage;
+  /** Open MCP sessions (elicitation over /mcp), ended when the server shuts down. */
+  mcpSessions: McpSessions;
 }
 
 export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
@@ -83,6 +86,7 @@ export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
   app.router = router;
   app.draining = false;
   app.storage = deps.services.storage;
+  app.mcpSessions = new McpSessions();
 
   if (deps.telemetry?.layer) app.use(deps.telemetry.layer);
   app.use(edge({ logger: deps.logger, draining: () => app.draining }));
@@ -104,7 +108,7 @@ export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
     // OAuth 2.1 for remote MCP clients: /mcp's 401 points at the metadata; registration, consent
     // (backed by the console sign-in) and tokens (src/http/console/mcp-oauth.ts).
     mcpAuthChallenge(deps.config),
-    mcpHttp({ accounts: deps.services.accounts, basePath, authFailures: runtime.authFailures, allowedOrigins: [deps.config.publicBaseUrl, ...deps.config.corsOrigins] }),
+    mcpHttp({ accounts: deps.services.accounts, basePath, sessions: app.mcpSessions, authFailures: runtime.authFailures, allowedOrigins: [deps.config.publicBaseUrl, ...deps.config.corsOrigins] }),
     mcpOAuthEndpoints(deps),
     ...(deps.services.consoleAuth ? [mcpAuthorize({ ...deps, auth: deps.services.consoleAuth })] : []),
     serveSignedFiles(deps.services.storage),
@@ -245,6 +249,8 @@ export async function startServer(opts: {
         clearInterval(sweep);
         // Readiness fails first, so a load balancer stops sending before the listener goes away.
         opts.app.draining = true;
+        // Sessions hold event streams open; ending them lets the listener close.
+        opts.app.mcpSessions.closeAll();
         if (opts.drainDelayMs) await new Promise((r) => setTimeout(r, opts.drainDelayMs));
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();

@@ -1,17 +1,22 @@
 /**
  * The MCP server over Streamable HTTP at `/mcp`, as Koa middleware on the API server.
  *
- * Stateless: every POST gets a fresh MCP server and transport (no session ids), so any process
- * behind a load balancer can answer any request. The caller authenticates with its own API key
- * (`Authorization: Bearer <key>`), which is checked here and forwarded to the SDK client the
- * tools use to call this same server's REST API; an MCP caller can do exactly what its key can.
- * GET (a server-to-client event stream) and DELETE (ending a session) have no meaning without
- * sessions and answer 405, which MCP clients understand.
+ * Stateless by default: every POST gets a fresh MCP server and transport (no session ids), so any
+ * process behind a load balancer can answer any request; without a session, GET and DELETE answer
+ * 405, which MCP clients understand. The one exception is a client that declares elicitation when
+ * it initializes: asking its user in the middle of a tool call needs a server that stays, so it
+ * gets a session (`Mcp-Session-Id`, src/mcp/sessions.ts) whose later POST/GET/DELETE go to the
+ * same transport. The caller authenticates with its own API key (`Authorization: Bearer <key>`)
+ * on every request, which is checked here and forwarded to the SDK client the tools use to call
+ * this same server's REST API; an MCP caller can do exactly what its key can, and a session
+ * answers only the key that created it.
  * The tools are @lavendly/mcp's (packages/mcp/src/server.ts): the stdio package serves the same code.
  */
+import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import type Koa from 'koa';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { AccountsService } from '../accounts/service.js';
 import { authenticate } from '../http/auth.js';
 import type { RateLimiter } from '../http/rate-limit.js';
@@ -19,6 +24,7 @@ import type { LavendlyState } from '../http/context.js';
 import { Lavendly } from '../../generated/sdk.gen.js';
 import { createMcpServer } from '../../packages/mcp/src/server.js';
 import { isJsonContentType, readJsonRpcBody, wantsProgress } from './progress-stream.js';
+import { McpSessions } from './sessions.js';
 
 export interface McpHttpOptions {
   accounts: AccountsService;
@@ -37,6 +43,8 @@ export interface McpHttpOptions {
   authFailures?: RateLimiter;
   /** Origins allowed besides the server's own (for example its public URL's); default none. */
   allowedOrigins?: readonly string[];
+  /** Where sessions of elicitation-capable clients live (default: a store of this middleware's own). */
+  sessions?: McpSessions;
 }
 
 /**
@@ -71,6 +79,8 @@ const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
 export function mcpHttp(options: McpHttpOptions): Koa.Middleware {
   const endpoint = options.path ?? '/mcp';
   const basePath = (options.basePath ?? '/v1').replace(/\/+$/, '');
+  const sessions = options.sessions ?? new McpSessions();
+  const maxBytes = options.maxBodyBytes ?? 4 * 1024 * 1024;
   const auth = authenticate(options.accounts, { secured: true, scopes: [], failures: options.authFailures });
   const baseUrlFor = (ctx: Koa.Context): string => {
     if (typeof options.apiBaseUrl === 'function') return options.apiBaseUrl(ctx);
@@ -90,30 +100,60 @@ export function mcpHttp(options: McpHttpOptions): Koa.Middleware {
     // Who calls decides what the tools may do: no valid key, no MCP (401 with the envelope).
     // (/mcp's 401 carries the OAuth resource metadata: src/http/console/mcp-oauth.ts.)
     await auth(ctx, async () => {});
+    const account = (ctx.state as LavendlyState).account;
+    if (!account) return; // authenticate answered 401
+    const sessionId = ctx.get('mcp-session-id');
+    if (sessionId) {
+      const session = sessions.use(sessionId);
+      if (!session) {
+        // The specification's answer for an unknown or expired session: the client starts over.
+        rpcError(ctx, 404, -32001, 'Session not found: it expired, was ended, or lives on another server process. Initialize again.');
+        return;
+      }
+      if (session.keyId !== account.keyId) {
+        rpcError(ctx, 403, -32000, 'This MCP session belongs to another API key; use the key that initialized it, or initialize a new session.');
+        return;
+      }
+      const peeked = ctx.method === 'POST' ? await peekBody(ctx) : null;
+      if (peeked === false) return;
+      ctx.respond = false;
+      await session.transport.handleRequest(ctx.req, ctx.res, peeked?.message);
+      return;
+    }
     if (ctx.method !== 'POST') {
-      ctx.status = 405;
       ctx.set('Allow', 'POST');
-      ctx.body = {
-        jsonrpc: '2.0',
-        error: { code: -32000, message: `${ctx.method} is not supported: this MCP endpoint is stateless; POST JSON-RPC messages to ${endpoint}.` },
-        id: null,
-      };
+      rpcError(ctx, 405, -32000, `${ctx.method} needs an Mcp-Session-Id: without a session this MCP endpoint is stateless; POST JSON-RPC messages to ${endpoint}.`);
       return;
     }
     const apiKey = BEARER.exec(ctx.get('authorization'))![1]!;
     const client = new Lavendly({ apiKey, baseUrl: baseUrlFor(ctx), maxRetries: 2, maxRetryAfter: 10_000 });
-    const maxBytes = options.maxBodyBytes ?? 4 * 1024 * 1024;
-    // Only a JSON body is read here; anything else goes to the transport, which refuses it.
-    const peeked = isJsonContentType(ctx.get('content-type')) ? await readJsonRpcBody(ctx.req, maxBytes) : null;
-    if (peeked && !peeked.ok) {
-      ctx.status = peeked.status;
-      ctx.body = { jsonrpc: '2.0', error: { code: peeked.code, message: peeked.message }, id: null };
+    const peeked = await peekBody(ctx);
+    if (peeked === false) return;
+    const server = createMcpServer({ client });
+    if (peeked && canElicit(peeked.message)) {
+      // Answers are event streams, so a tool call can send its question on its own response.
+      const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: randomUUID,
+        enableJsonResponse: false,
+        maxRequestBodySize: maxBytes,
+        onsessioninitialized: (id) => sessions.add(id, { transport, server, keyId: account.keyId, accountId: account.id, lastUsed: Date.now() }),
+        onsessionclosed: (id) => sessions.close(id),
+      });
+      transport.onclose = () => {
+        if (transport.sessionId) sessions.forget(transport.sessionId);
+      };
+      // An initialize that was refused made no session: nothing is kept for it.
+      ctx.res.once('close', () => {
+        if (!transport.sessionId) void server.close();
+      });
+      await server.connect(transport);
+      ctx.respond = false;
+      await transport.handleRequest(ctx.req, ctx.res, peeked.message);
       return;
     }
-    const server = createMcpServer({ client });
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
-      enableJsonResponse: !(peeked?.ok && wantsProgress(peeked.message)),
+      enableJsonResponse: !(peeked && wantsProgress(peeked.message)),
       maxRequestBodySize: maxBytes,
     });
     ctx.res.once('close', () => {
@@ -122,8 +162,30 @@ export function mcpHttp(options: McpHttpOptions): Koa.Middleware {
     });
     await server.connect(transport);
     ctx.respond = false;
-    await transport.handleRequest(ctx.req, ctx.res, peeked?.ok ? peeked.message : undefined);
+    await transport.handleRequest(ctx.req, ctx.res, peeked?.message);
   };
+
+  /**
+   * A JSON body read and parsed (null: not JSON, left to the transport, which refuses it);
+   * false when it was refused here (too large, not JSON).
+   */
+  async function peekBody(ctx: Koa.Context): Promise<{ message: unknown } | null | false> {
+    if (!isJsonContentType(ctx.get('content-type'))) return null;
+    const peeked = await readJsonRpcBody(ctx.req, maxBytes);
+    if (peeked.ok) return { message: peeked.message };
+    rpcError(ctx, peeked.status, peeked.code, peeked.message);
+    return false;
+  }
+}
+
+/** An `initialize` from a client that can ask its user questions (elicitation). */
+function canElicit(message: unknown): boolean {
+  return isInitializeRequest(message) && message.params.capabilities.elicitation !== undefined;
+}
+
+function rpcError(ctx: Koa.Context, status: number, code: number, message: string): void {
+  ctx.status = status;
+  ctx.body = { jsonrpc: '2.0', error: { code, message }, id: null };
 }
 
 /** A socket address as a URL host: IPv4-mapped IPv6 unwrapped, IPv6 bracketed. */

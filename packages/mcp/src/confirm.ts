@@ -5,7 +5,7 @@
  * `confirm: true`, which the tool's description tells the agent to do only after the user said yes.
  */
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { mcpTools, toolRequest, type McpToolDefinition } from '../../../generated/mcp.gen.js';
 import type { ApiClient } from '../../../generated/sdk-runtime.gen.js';
 import { errorResult } from './errors.js';
@@ -26,7 +26,7 @@ export function needsConfirmation(tool: McpToolDefinition, args: Args): boolean 
  * Null when the call may go ahead; otherwise the result to answer instead (declined, or
  * `confirm: true` missing). Nothing is sent to the operation before this returns null.
  */
-export async function confirmCall(server: Server, client: ApiClient<any>, tool: McpToolDefinition, args: Args, signal: AbortSignal): Promise<CallToolResult | null> {
+export async function confirmCall(server: Server, client: ApiClient<any>, tool: McpToolDefinition, args: Args, signal: AbortSignal, relatedRequestId?: RequestId): Promise<CallToolResult | null> {
   if (!needsConfirmation(tool, args)) return null;
   const summary = await describeCall(client, tool, args, signal);
   if (server.getClientCapabilities()?.elicitation) {
@@ -39,7 +39,8 @@ export async function confirmCall(server: Server, client: ApiClient<any>, tool: 
           required: ['confirm'],
         },
       },
-      { signal },
+      // Over Streamable HTTP the question goes out on the tool call's own response stream.
+      { signal, relatedRequestId },
     );
     if (answer.action === 'accept' && answer.content?.confirm === true) return null;
     return errorResult({

@@ -15,7 +15,7 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema, ErrorCode, GetPromptRequestSchema, ListPromptsRequestSchema, ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema, ListToolsRequestSchema, McpError, ReadResourceRequestSchema,
-  type CallToolResult, type Tool,
+  type CallToolResult, type RequestId, type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { mcpTools, toolRequest, type McpToolDefinition } from '../../../generated/mcp.gen.js';
 import { LavendlyError, type ApiClient, type ApiResponse } from '../../../generated/sdk-runtime.gen.js';
@@ -99,14 +99,14 @@ export function createMcpServer(options: McpServerOptions): Server {
     state.count++;
     const progress = startProgress(extra, request.params.name, request.params.arguments?.wait_s);
     try {
-      return await callTool(request.params.name, request.params.arguments, extra.signal);
+      return await callTool(request.params.name, request.params.arguments, extra.signal, extra.requestId);
     } finally {
       progress?.stop();
       if (--state.count === 0) for (const resolve of state.idle.splice(0)) resolve();
     }
   });
 
-  async function callTool(name: string, input: Record<string, unknown> | undefined, signal: AbortSignal): Promise<CallToolResult> {
+  async function callTool(name: string, input: Record<string, unknown> | undefined, signal: AbortSignal, requestId?: RequestId): Promise<CallToolResult> {
     const tool = byName.get(name);
     if (!tool) {
       throw new McpError(ErrorCode.InvalidParams, `Unknown tool '${name}'. tools/list gives the ${tools.length} tools this server has.`);
@@ -114,7 +114,7 @@ export function createMcpServer(options: McpServerOptions): Server {
     const given = input ?? {};
     const issues = validator.check(tool, given);
     if (issues.length) return invalidArguments(tool, issues);
-    const refused = await confirmCall(server, client, tool, given, signal);
+    const refused = await confirmCall(server, client, tool, given, signal, requestId);
     if (refused) return refused;
     // `confirm` is this server's own argument: it is not sent, nor part of the automatic key.
     // The tool's own defaults (a frame's size for a model to look at) fill what was left out.

@@ -1,0 +1,87 @@
+/**
+ * MCP sessions on `/mcp`, held in this process's memory: a client that can ask its user
+ * (elicitation) keeps one server and transport across requests, so a tool call can put a question
+ * to the user and wait for the answer the client POSTs later. Bounded: a session idle for
+ * `idleMs` is closed, and past `max` the oldest goes first. A session lives in one process only,
+ * so behind several processes its requests need sticky routing (by `Mcp-Session-Id`); elsewhere
+ * the id is unknown (404) and the client starts over.
+ */
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+
+export interface McpSession {
+  transport: StreamableHTTPServerTransport;
+  server: Server;
+  /** The API key that created it: every later request must come with the same one. */
+  keyId: string;
+  accountId: string;
+  lastUsed: number;
+}
+
+export interface McpSessionLimits {
+  /** Close a session after this long without a request (default 10 minutes). */
+  idleMs?: number;
+  /** Most sessions this process holds; the oldest is closed to make room (default 1000). */
+  max?: number;
+}
+
+export class McpSessions {
+  /** In creation order, so the first entry is the oldest. */
+  private readonly open = new Map<string, McpSession>();
+  private readonly idleMs: number;
+  private readonly max: number;
+  private readonly sweep: NodeJS.Timeout;
+
+  constructor(limits: McpSessionLimits = {}) {
+    this.idleMs = limits.idleMs ?? 10 * 60_000;
+    this.max = Math.max(1, limits.max ?? 1000);
+    this.sweep = setInterval(() => this.closeIdle(), Math.min(this.idleMs, 60_000));
+    this.sweep.unref();
+  }
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  /** The session, marked as used now; undefined when unknown, closed or expired. */
+  use(id: string): McpSession | undefined {
+    const session = this.open.get(id);
+    if (!session) return undefined;
+    if (Date.now() - session.lastUsed > this.idleMs) {
+      this.close(id);
+      return undefined;
+    }
+    session.lastUsed = Date.now();
+    return session;
+  }
+
+  add(id: string, session: McpSession): void {
+    while (this.open.size >= this.max) this.close(this.open.keys().next().value!);
+    this.open.set(id, session);
+  }
+
+  /** Ends one session (idempotent); its open streams are closed. */
+  close(id: string): void {
+    const session = this.open.get(id);
+    if (!session) return;
+    this.open.delete(id);
+    void session.transport.close().catch(() => {});
+    void session.server.close().catch(() => {});
+  }
+
+  /** Forgets a session whose transport already closed (client DELETE). */
+  forget(id: string): void {
+    this.open.delete(id);
+  }
+
+  closeIdle(): void {
+    const now = Date.now();
+    for (const [id, s] of this.open) if (now - s.lastUsed > this.idleMs) this.close(id);
+  }
+
+  /** On shutdown: every session and its open event streams end. */
+  closeAll(): void {
+    clearInterval(this.sweep);
+    for (const id of [...this.open.keys()]) this.close(id);
+  }
+}
