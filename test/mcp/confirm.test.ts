@@ -219,3 +219,31 @@ describe('elicitation over Streamable HTTP (sessions)', () => {
     }
   });
 });
+
+describe('shutdown with MCP sessions open', () => {
+  it('ends every session, even one whose tool call waits for the user, so the listener closes', { timeout: 60_000 }, async () => {
+    const own = await startTestServer('sqlite');
+    try {
+      const acc = await own.account({ credits: 100, name: 'shutdown' });
+      const c = await connect('http', own, acc.key, { capabilities: { elicitation: {} } });
+      let asked!: () => void;
+      const question = new Promise<void>((resolve) => { asked = resolve; });
+      c.client.setRequestHandler(ElicitRequestSchema, () => {
+        asked();
+        return new Promise(() => {}); // the user never answers
+      });
+      const wf = await ok(c.client, 'create_workflow', { name: 'Shutdown', shots: [{ prompt: 'a fox', duration_s: 2 }] });
+      const waiting = callTool(c.client, 'generate_scene', { id: wf.id }, 120_000).catch((err: Error) => err);
+      await question;
+      expect(own.app.mcpSessions.size).toBe(1);
+      // A grace far beyond the test's timeout: only closing the session's streams lets this end.
+      await own.running.close(600_000);
+      expect(own.app.mcpSessions.size).toBe(0);
+      // (The client would try to resume the ended stream; closing it ends the waiting call.)
+      await c.close();
+      expect(await waiting).toBeInstanceOf(Error);
+    } finally {
+      await own.close();
+    }
+  });
+});
