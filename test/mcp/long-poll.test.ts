@@ -28,13 +28,15 @@ describe('long-poll over MCP', () => {
     try {
       const gen = await ok(c.client, 'generate_scene', { id: wf.id, confirm: true });
       expect(gen.id).toMatch(/^gen_/);
-      // Each waiting call returns a state different from what the previous call saw (or the end).
-      let seen = JSON.stringify((await ok(c.client, 'get_generation_status', { id: wf.id })).scenes.map((s: any) => s.status));
+      // Each waiting call returns a state different from what the previous call saw (or the end):
+      // the overall status, its progress or a scene's status, as the server compares them.
+      const state = (st: any) => JSON.stringify([st.status, st.progress, st.scenes.map((s: any) => s.status)]);
+      let seen = state(await ok(c.client, 'get_generation_status', { id: wf.id }));
       let calls = 0;
       for (;;) {
         const st = await ok(c.client, 'get_generation_status', { id: wf.id, wait_s: 30 });
         calls++;
-        const now = JSON.stringify(st.scenes.map((s: any) => s.status));
+        const now = state(st);
         if (st.status === 'succeeded' || st.status === 'failed') break;
         expect(now !== seen || calls === 1, `unchanged after a waiting call: ${now}`).toBe(true);
         seen = now;
