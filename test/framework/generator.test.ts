@@ -164,9 +164,19 @@ describe('diff --base with a git ref, and generate --watch', () => {
     try {
       await waitFor(/watching /, 0);
       const mark = output.length;
-      writeFileSync(spec, read(spec, 'utf8').replace('title: Swagger Petstore', 'title: Watched Petstore'));
-      await waitFor(/wrote {5}\S+types\.gen\.ts/, mark);
-      expect(read(path.join(ROOT, out, 'types.gen.ts'), 'utf8')).toContain('"Watched Petstore"');
+      // Each edit changes the title and the file's size; it is repeated every few seconds in case
+      // the watcher missed one (a change notification is not guaranteed to arrive).
+      const original = read(spec, 'utf8');
+      let edits = 0;
+      const edit = () => { edits++; writeFileSync(spec, original.replace('title: Swagger Petstore', `title: Watched Petstore ${'!'.repeat(edits)}`)); };
+      edit();
+      const again = setInterval(edit, 5_000);
+      try {
+        await waitFor(/wrote {5}\S+types\.gen\.ts/, mark);
+      } finally {
+        clearInterval(again);
+      }
+      expect(read(path.join(ROOT, out, 'types.gen.ts'), 'utf8'), output).toContain('"Watched Petstore !');
     } finally {
       child.kill('SIGTERM');
     }
