@@ -9,7 +9,7 @@ import { buildIr } from './ir.js';
 import type { IrDocument } from './ir-types.js';
 import {
   DEFAULT_OUT, DEFAULT_PACKAGES, DEFAULT_SPEC, GENERATED_MARKER, createEmitContext, regenerateCommandFor, type EmittedFile,
-} from './emitters/emitter.js';
+} from './shared/emitter.js';
 import { loadEmitters } from './emitters/registry.js';
 
 export interface GenerateOptions {

@@ -9,7 +9,7 @@ import { Command, Option } from 'commander';
 import { explainDrift, formatExplanation } from './changes.js';
 import { loadConfig, type ProjectConfig } from './config.js';
 import { diffSpecs, loadBase } from './diff.js';
-import { DEFAULT_OUT, DEFAULT_SPEC, regenerateCommandFor } from './emitters/emitter.js';
+import { DEFAULT_OUT, DEFAULT_SPEC, regenerateCommandFor } from './shared/emitter.js';
 import { emitterNames } from './emitters/registry.js';
 import { displayPath, generate } from './generate.js';
 import { initProject } from './init.js';

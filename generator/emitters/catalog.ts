@@ -6,8 +6,8 @@
  */
 import type { IrDocument, IrOperation, JsonSchema } from '../ir-types.js';
 import { schemaRefName } from '../schema/refs.js';
-import type { Emitter } from './emitter.js';
-import { schemaEnv } from './source.js';
+import type { Emitter } from '../shared/emitter.js';
+import { schemaEnv } from '../shared/source.js';
 
 export const emitter: Emitter = {
   name: 'catalog',

@@ -4,8 +4,8 @@
  * (`ErrorCode`), so a code the spec does not declare is a compile error.
  */
 import { propertyKey } from '../names.js';
-import { errorCodes } from './error-codes.js';
-import type { Emitter } from './emitter.js';
+import { errorCodes } from '../shared/error-codes.js';
+import type { Emitter } from '../shared/emitter.js';
 
 export const emitter: Emitter = {
   name: 'errors',

@@ -3,8 +3,8 @@
  * methods) so strictFunctionTypes applies: a handler taking the wrong input fails tsc.
  */
 import { docComment } from '../schema/ts.js';
-import type { Emitter } from './emitter.js';
-import { writeSource } from './source.js';
+import type { Emitter } from '../shared/emitter.js';
+import { writeSource } from '../shared/source.js';
 
 export const emitter: Emitter = {
   name: 'handlers',

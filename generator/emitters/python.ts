@@ -9,13 +9,13 @@
 import { readdir, readFile } from 'node:fs/promises';
 import type { IrDocument, IrOperation, JsonSchema } from '../ir-types.js';
 import { NameAllocator, toPascal } from '../names.js';
-import { PY_TYPE_NAMES, PyTypes, pyIdentifier, type PyObject } from '../schema/python.js';
+import { PY_TYPE_NAMES, PyTypes, pyIdentifier, pyStr, type PyObject } from '../schema/python.js';
 import { type SchemaEnv, isObj } from '../schema/walker.js';
-import { objectView } from './mcp.js';
-import type { EmitContext, EmittedFile, Emitter } from './emitter.js';
-import { errorCodes } from './error-codes.js';
-import { type PyGroup, type PyMethod, type PyPlan, pythonPlan } from './python-plan.js';
-import { isBinaryContent, schemaEnv, successResponses } from './source.js';
+import { objectView } from '../shared/arguments.js';
+import type { EmitContext, EmittedFile, Emitter } from '../shared/emitter.js';
+import { errorCodes } from '../shared/error-codes.js';
+import { type PyGroup, type PyMethod, type PyPlan, pythonPlan } from '../shared/python-plan.js';
+import { isBinaryContent, schemaEnv, successResponses } from '../shared/source.js';
 
 const TEMPLATE_DIR = new URL('../templates/python-runtime/', import.meta.url);
 /** Folder of the package under the packages directory. */
@@ -76,11 +76,6 @@ function pyBanner(ctx: EmitContext, file: string, comment: string): string {
     .filter((l) => l.startsWith('//'))
     .map((l) => comment + l.slice(2))
     .join('\n') + '\n';
-}
-
-/** A Python string literal (double-quoted). */
-export function pyStr(s: string): string {
-  return JSON.stringify(s).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
 function docstring(text: string | undefined, indent: string): string[] {

@@ -2,7 +2,7 @@
  * Every artifact, in emission order. Modules are loaded lazily so that `--only types` does not pay
  * for (or depend on) the other emitters.
  */
-import type { Emitter } from './emitter.js';
+import type { Emitter } from '../shared/emitter.js';
 
 export interface RegistryEntry {
   name: string;

@@ -4,8 +4,8 @@
  * every operation on a @koa/router with its typed handler. Paths are relative to `basePath`.
  */
 import type { IrOperation } from '../ir-types.js';
-import type { Emitter } from './emitter.js';
-import { routerPath, statusCodes, str, successResponses, writeSource } from './source.js';
+import type { Emitter } from '../shared/emitter.js';
+import { routerPath, statusCodes, str, successResponses, writeSource } from '../shared/source.js';
 
 const DECLARATIONS = `export type HttpMethod = 'get' | 'put' | 'post' | 'delete' | 'options' | 'head' | 'patch' | 'trace';
 

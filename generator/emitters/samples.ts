@@ -7,13 +7,13 @@
  */
 import type { IrDocument, IrOperation, JsonSchema } from '../ir-types.js';
 import { toPascal } from '../names.js';
+import { pyStr } from '../schema/python.js';
 import { isObj, type SchemaEnv } from '../schema/walker.js';
-import type { Emitter } from './emitter.js';
-import { planArguments } from './mcp.js';
-import { pythonPlan, type PyMethod } from './python-plan.js';
-import { pyStr } from './python.js';
-import { clientClassName, methodNames } from './sdk.js';
-import { isBinaryContent, schemaEnv, str } from './source.js';
+import { planArguments } from '../shared/arguments.js';
+import type { Emitter } from '../shared/emitter.js';
+import { pythonPlan, type PyMethod } from '../shared/python-plan.js';
+import { clientClassName, methodNames } from '../shared/sdk-names.js';
+import { isBinaryContent, schemaEnv, str } from '../shared/source.js';
 
 /** The npm package the TypeScript samples import. */
 const TS_PACKAGE = '@lavendly/sdk';

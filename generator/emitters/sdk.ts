@@ -6,14 +6,15 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import type { IrDocument, IrOperation, IrTag } from '../ir-types.js';
-import { NameAllocator, propertyKey, toIdentifier, toPascal } from '../names.js';
+import { NameAllocator, propertyKey, toPascal } from '../names.js';
 import { docComment, tsType } from '../schema/ts.js';
 import type { SchemaEnv } from '../schema/walker.js';
-import type { EmitContext, Emitter } from './emitter.js';
-import { renderSdkApiDoc, type SdkMethodDoc, type SdkSurface } from './sdk-api-doc.js';
-import { type ArgumentPlan, objectView, planArguments } from './mcp.js';
-import { ERROR_CODE_SCHEMA, errorCodes } from './error-codes.js';
-import { isBinaryContent, RawCode, schemaEnv, str, successResponses, tsLiteral } from './source.js';
+import { type ArgumentPlan, objectView, planArguments } from '../shared/arguments.js';
+import type { EmitContext, Emitter } from '../shared/emitter.js';
+import { ERROR_CODE_SCHEMA, errorCodes } from '../shared/error-codes.js';
+import { renderSdkApiDoc, type SdkMethodDoc, type SdkSurface } from '../shared/sdk-api-doc.js';
+import { camel, clientClassName, methodNames, words } from '../shared/sdk-names.js';
+import { isBinaryContent, RawCode, schemaEnv, str, successResponses, tsLiteral } from '../shared/source.js';
 
 const TEMPLATE_DIR = new URL('../templates/sdk-runtime/', import.meta.url);
 /** The runtime's entry point: templates/sdk-runtime/index.ts, re-exporting the public parts. */
@@ -66,59 +67,6 @@ export function createSdkEmitter(options: SdkEmitterOptions = {}): Emitter {
 }
 
 export const emitter: Emitter = createSdkEmitter();
-
-/** `Lavendly API` -> `Lavendly`, `Swagger Petstore - OpenAPI 3.0` -> `SwaggerPetstore`. */
-export function clientClassName(title: string): string {
-  const words = title.replace(/['\u2019]s\b/g, '').split(/[^A-Za-z0-9]+/).filter(Boolean);
-  while (words.length > 1 && /^(api|apis|rest|http|openapi|swagger|spec|service|v?\d+(\.\d+)*)$/i.test(words[words.length - 1]!)) words.pop();
-  const name = toPascal(words.join(' '));
-  return name === '_' ? 'Client' : name;
-}
-
-function camel(words: string[]): string {
-  const [first = '', ...rest] = words;
-  return toIdentifier(first.toLowerCase() + rest.map((w) => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase()).join(''), { allowReserved: true });
-}
-
-function words(name: string): string[] {
-  return name
-    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-    .split(/[^A-Za-z0-9]+/)
-    .filter(Boolean)
-    .map((w) => w.toLowerCase());
-}
-
-function variants(word: string): string[] {
-  const out = [word, `${word}s`];
-  if (word.endsWith('ies')) out.push(`${word.slice(0, -3)}y`);
-  if (word.endsWith('es')) out.push(word.slice(0, -2));
-  if (word.endsWith('s')) out.push(word.slice(0, -1));
-  return out;
-}
-
-/** x-sdk-method, else the operationId without the tag's words when unique in the tag, else camelCase(operationId). */
-export function methodNames(ops: IrOperation[], tag: IrTag): Map<IrOperation, string> {
-  const tagWords = new Set(words(tag.name).flatMap(variants));
-  const candidate = new Map<IrOperation, string>();
-  for (const op of ops) {
-    if (op.sdkMethod) candidate.set(op, toIdentifier(op.sdkMethod, { allowReserved: true }));
-    else {
-      const kept = words(op.operationId).filter((w) => !tagWords.has(w));
-      candidate.set(op, kept.length ? camel(kept) : camel(words(op.operationId)));
-    }
-  }
-  const count = new Map<string, number>();
-  for (const name of candidate.values()) count.set(name, (count.get(name) ?? 0) + 1);
-  const names = new NameAllocator(['constructor']);
-  const out = new Map<IrOperation, string>();
-  // Explicit names first, so that a derived name never takes one the spec asked for.
-  for (const op of [...ops.filter((o) => o.sdkMethod), ...ops.filter((o) => !o.sdkMethod)]) {
-    const c = candidate.get(op)!;
-    const base = op.sdkMethod || count.get(c) === 1 ? c : camel(words(op.operationId)) || c;
-    out.set(op, names.take(base));
-  }
-  return new Map(ops.map((op) => [op, out.get(op)!]));
-}
 
 /**
  * Names the runtime's entry point exports (re-exported from sdk.gen.ts): generated names must

@@ -6,11 +6,11 @@
 import type { IrDocument, IrOperation } from '../ir-types.js';
 import { propertyKey } from '../names.js';
 import { docComment, tsNode, tsType } from '../schema/ts.js';
-import type { Emitter } from './emitter.js';
+import type { Emitter } from '../shared/emitter.js';
 import {
   isBinaryContent, parameterKey, parametersIn, primaryContent, schemaEnv, statusType, successResponses, writeSource,
   type ParameterLocation,
-} from './source.js';
+} from '../shared/source.js';
 
 const STREAM = "import('node:stream').Readable";
 const RESPONSE_BINARY = `${STREAM} | import('node:buffer').Buffer | string`;

@@ -9,8 +9,8 @@ import type { IrDocument, IrOperation, IrParameter, JsonSchema } from '../ir-typ
 import { propertyKey } from '../names.js';
 import { isObj } from '../schema/walker.js';
 import { ZOD_PRELUDE, zodCode } from '../schema/zod.js';
-import type { Emitter } from './emitter.js';
-import { isBinaryContent, parameterKey, parametersIn, primaryContent, schemaEnv, str, writeSource, type ParameterLocation } from './source.js';
+import type { Emitter } from '../shared/emitter.js';
+import { isBinaryContent, parameterKey, parametersIn, primaryContent, schemaEnv, str, writeSource, type ParameterLocation } from '../shared/source.js';
 
 /**
  * Parameter helpers. Path, query and header values arrive as strings (or string arrays for repeated

@@ -22,6 +22,11 @@ export const PY_TYPE_NAMES = (
   'str int float bool bytes object dict list tuple set None annotations'
 ).split(' ');
 
+/** A Python string literal (double-quoted). */
+export function pyStr(s: string): string {
+  return JSON.stringify(s).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
 /** A valid Python identifier (not a keyword) from any spec name: `$ref` -> `_ref`, `from` -> `from_`. */
 export function pyIdentifier(name: string): string {
   let id = name.replace(/[^A-Za-z0-9_]+/g, '_');

@@ -9,7 +9,7 @@ import Ajv2020Module from 'ajv/dist/2020.js';
 import { generate } from '../../generator/cli.js';
 import { buildCatalog } from '../../generator/emitters/catalog.js';
 import { inlineSchema } from '../../generator/emitters/mcp.js';
-import { schemaEnv } from '../../generator/emitters/source.js';
+import { schemaEnv } from '../../generator/shared/source.js';
 import { buildIr } from '../../generator/ir.js';
 
 const Ajv2020 = ((Ajv2020Module as unknown as { default?: unknown }).default ?? Ajv2020Module) as typeof Ajv2020Module;

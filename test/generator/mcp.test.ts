@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Ajv2020Module from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { generate } from '../../generator/cli.js';
-import { createEmitContext, regenerateCommandFor } from '../../generator/emitters/emitter.js';
+import { createEmitContext, regenerateCommandFor } from '../../generator/shared/emitter.js';
 import { buildMcpTools, emitter, unwrap } from '../../generator/emitters/mcp.js';
 import { buildIr, buildIrFromText } from '../../generator/ir.js';
 import { MCP_TOOLS } from '../helpers/seed-tools.js';

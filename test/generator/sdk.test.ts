@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generate } from '../../generator/cli.js';
-import { clientClassName, methodNames } from '../../generator/emitters/sdk.js';
+import { clientClassName, methodNames } from '../../generator/shared/sdk-names.js';
 import { buildIr, buildIrFromText } from '../../generator/ir.js';
 
 const FIXTURE = 'test/fixtures/sdk/things.yaml';

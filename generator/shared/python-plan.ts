@@ -7,8 +7,8 @@
 import type { IrDocument, IrOperation, IrTag } from '../ir-types.js';
 import { NameAllocator } from '../names.js';
 import { pyIdentifier } from '../schema/python.js';
-import { type ArgumentPlan, type PlannedArg, planArguments } from './mcp.js';
-import { clientClassName, methodNames } from './sdk.js';
+import { type ArgumentPlan, type PlannedArg, planArguments } from './arguments.js';
+import { clientClassName, methodNames } from './sdk-names.js';
 import { schemaEnv } from './source.js';
 
 export interface PyArg {
