@@ -9,7 +9,8 @@
  *                 (so tool errors are the SDK's own classes); its dependencies stay external.
  *   packages/framework  @lavendly/framework: the run-time library (src/index.ts, src/knex.ts -> ESM + .d.ts,
  *                 one shared chunk so `instanceof ApiError` holds across entries) and the `lavendly-framework`
- *                 bin (src/cli.ts with generator/ bundled in; the SDK/Python templates copied beside dist).
+ *                 bin (src/cli.ts with generator/ bundled in; generator/templates (SDK and Python runtimes,
+ *                 the preludes of the generated files) copied beside dist).
  * Output goes to packages/<name>/dist (git-ignored); `npm pack packages/<name>` then packs it.
  */
 import { copyFile, cp, readFile, rm, writeFile } from 'node:fs/promises';

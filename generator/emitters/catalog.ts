@@ -7,6 +7,7 @@
 import type { IrDocument, IrOperation, JsonSchema } from '../ir-types.js';
 import { schemaRefName } from '../schema/refs.js';
 import type { Emitter } from '../shared/emitter.js';
+import { prelude } from '../shared/preludes.js';
 import { schemaEnv } from '../shared/source.js';
 
 export const emitter: Emitter = {
@@ -16,7 +17,7 @@ export const emitter: Emitter = {
     const catalog = buildCatalog(ir);
     return [
       ctx.banner('catalog.gen.ts'),
-      CATALOG_TYPES,
+      prelude('catalog.ts', 'types'),
       '',
       '/**',
       ' * Every operation of the API, as `GET /_schema` serves it. Parsed from JSON text, not written as',
@@ -28,50 +29,6 @@ export const emitter: Emitter = {
     ].join('\n');
   },
 };
-
-// Type aliases, not interfaces: they stay assignable to open schemas (`[key: string]: unknown`).
-const CATALOG_TYPES = `export type JsonSchema = boolean | { [key: string]: unknown };
-
-export type CatalogParameter = {
-  name: string;
-  in: 'path' | 'query' | 'header' | 'cookie';
-  required: boolean;
-  description?: string;
-  schema: JsonSchema;
-};
-
-export type CatalogOperation = {
-  operation_id: string;
-  method: 'get' | 'put' | 'post' | 'delete' | 'options' | 'head' | 'patch' | 'trace';
-  /** Relative to the server URL (\`base_path\`), with \`{param}\` placeholders. */
-  path: string;
-  tag: string;
-  summary?: string;
-  description?: string;
-  deprecated: boolean;
-  secured: boolean;
-  scopes: string[];
-  idempotent: boolean;
-  pagination: 'cursor' | null;
-  charges_credits: boolean;
-  async_job: { poll: string; args: { [param: string]: string }; status_field: string; terminal: string[] } | null;
-  mcp_tools: string[];
-  parameters: CatalogParameter[];
-  request_body: { required: boolean; description?: string; content_type: string; content_types: string[]; schema: JsonSchema } | null;
-  responses: { [status: string]: { description: string; content_type: string | null; schema: JsonSchema | null } };
-};
-
-export type Catalog = {
-  title: string;
-  version: string;
-  description?: string;
-  openapi: string;
-  server_url: string;
-  base_path: string;
-  operations: CatalogOperation[];
-  /** Every component schema the operations refer to, so that each \`$ref\` resolves in this document. */
-  components: { schemas: { [name: string]: JsonSchema } };
-};`;
 
 export function buildCatalog(ir: IrDocument): Record<string, unknown> {
   const operations = ir.operations.map(catalogOperation);

@@ -5,52 +5,8 @@
  */
 import type { IrOperation } from '../ir-types.js';
 import type { Emitter } from '../shared/emitter.js';
+import { prelude } from '../shared/preludes.js';
 import { routerPath, statusCodes, str, successResponses, writeSource } from '../shared/source.js';
-
-const DECLARATIONS = `export type HttpMethod = 'get' | 'put' | 'post' | 'delete' | 'options' | 'head' | 'patch' | 'trace';
-
-export interface OperationMeta {
-  operationId: string;
-  /** Key of this operation in \`operations\`, \`operationValidators\` and its Handlers slice. */
-  identifier: string;
-  method: HttpMethod;
-  /** As in the spec: \`/workflows/{id}\`. */
-  path: string;
-  /** For @koa/router: \`/workflows/:id\`. */
-  routerPath: string;
-  tag: string;
-  /** Key of the tag's slice in \`Handlers\`. */
-  tagIdentifier: string;
-  idempotent: boolean;
-  scopes: string[];
-  secured: boolean;
-  pagination: 'cursor' | null;
-  chargesCredits: boolean;
-  asyncJob: { poll: string; args: { [param: string]: string }; statusField: string; terminal: string[] } | null;
-  requestContentTypes: string[];
-  successStatuses: number[];
-}
-
-/** What a handler answers: one of the operation's declared statuses, its body and extra headers. */
-export interface RouteResult {
-  status: number;
-  body?: unknown;
-  headers?: { [name: string]: string };
-}
-
-export interface RouteRuntime<Ctx> {
-  /**
-   * The one middleware that serves an operation, built once at mount time (one layer per request,
-   * not a chain). It does what the operation's extensions promise (auth, scopes, rate limit,
-   * idempotency...), then builds the handler input \`{ path, query, headers, body }\`: \`v.path\`
-   * parses ctx.params, \`v.query\` ctx.query, \`v.headers\` ctx.headers (lower-cased names) and
-   * \`v.body\` the parsed body (\`undefined\` when there is none, the request stream for binary
-   * content); the validators coerce strings and apply defaults, and invalid input is an error.
-   * Then it calls \`call(input, handlerContext)\` and writes the result (status, headers, body),
-   * validating it against \`v.responses\` when configured.
-   */
-  operation<I, R extends RouteResult>(meta: OperationMeta, v: OperationValidators, call: (input: I, ctx: Ctx) => Promise<R>): Middleware;
-}`;
 
 export const emitter: Emitter = {
   name: 'routes',
@@ -67,7 +23,7 @@ export const emitter: Emitter = {
       w.writeLine('/** Path of the first server URL; mount the router under it (`new Router({ prefix: basePath })`). */');
       w.writeLine(`export const basePath = ${str(ir.basePath)};`);
       w.blankLine();
-      w.writeLine(DECLARATIONS);
+      w.writeLine(prelude('routes.ts', 'declarations'));
       w.blankLine();
       w.writeLine('export const operations: { [K in T.OperationId]: OperationMeta } = {');
       w.indent(() => ir.operations.forEach((op) => w.writeLine(`${op.identifier}: ${metaLiteral(op)},`)));

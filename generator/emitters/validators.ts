@@ -8,98 +8,10 @@ import type CodeBlockWriter from 'code-block-writer';
 import type { IrDocument, IrOperation, IrParameter, JsonSchema } from '../ir-types.js';
 import { propertyKey } from '../names.js';
 import { isObj } from '../schema/walker.js';
-import { ZOD_PRELUDE, zodCode } from '../schema/zod.js';
+import { zodCode } from '../schema/zod.js';
 import type { Emitter } from '../shared/emitter.js';
+import { prelude } from '../shared/preludes.js';
 import { isBinaryContent, parameterKey, parametersIn, primaryContent, schemaEnv, str, writeSource, type ParameterLocation } from '../shared/source.js';
-
-/**
- * Parameter helpers. Path, query and header values arrive as strings (or string arrays for repeated
- * query keys); these turn them into what the schema expects before zod validates.
- * `lv`/`lvp` are reserved by the IR so no operation const can shadow them.
- */
-const PARAM_HELPERS = `type lv_fn = (v: unknown) => unknown;
-/** An operation without a request body ignores whatever body parsing produced. */
-const lv_none = lv_t(z.any().transform(() => undefined));
-const lvp = {
-  /**
-   * Numbers as JSON writes them, integers without a fraction or exponent: \`Number()\` alone would
-   * also take \`0x10\`, \`1e1\`, \` 5\`, \`+5\` and \`5.0\`. Anything else stays a string, which the schema refuses.
-   */
-  num: ((v) => (typeof v === 'string' && /^-?(0|[1-9]\\d*)(\\.\\d+)?([eE][+-]?\\d+)?$/.test(v) ? Number(v) : v)) as lv_fn,
-  int: ((v) => (typeof v === 'string' && /^-?(0|[1-9]\\d*)$/.test(v) ? Number(v) : v)) as lv_fn,
-  bool: ((v) => (v === 'true' ? true : v === 'false' ? false : v)) as lv_fn,
-  json: ((v) => {
-    if (typeof v !== 'string') return v;
-    try {
-      return JSON.parse(v);
-    } catch {
-      return v;
-    }
-  }) as lv_fn,
-  any: ((v) => v) as lv_fn,
-  /** Array parameters: repeated keys arrive as arrays, delimited styles as one string (sep null: one item). */
-  split: (sep: string | null, item: lv_fn): lv_fn => (v) => {
-    if (v === undefined) return v;
-    const list = Array.isArray(v) ? v : typeof v === 'string' ? (sep === null ? [v] : v === '' ? [] : v.split(sep)) : v;
-    return Array.isArray(list) ? list.map(item) : list;
-  },
-  /** Path styles label (\`.a\`) and matrix (\`;id=a\`) put a prefix before the value. */
-  path: (style: string, name: string, inner: lv_fn): lv_fn => (v) => {
-    if (typeof v !== 'string') return inner(v);
-    if (style === 'label' && v.startsWith('.')) return inner(v.slice(1));
-    if (style === 'matrix' && v.startsWith(';' + name + '=')) return inner(v.slice(name.length + 2));
-    return inner(v);
-  },
-  default: (value: unknown, inner: lv_fn): lv_fn => (v) => (v === undefined ? value : inner(v)),
-  /** Object parameters: each property's string coerced by its own schema. */
-  fields: (coerce: { [key: string]: lv_fn }): lv_fn => (v) => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
-    const out: { [key: string]: unknown } = { ...(v as object) };
-    for (const [key, fn] of Object.entries(coerce)) if (key in out) out[key] = fn(out[key]);
-    return out;
-  },
-  /** Non-exploded object parameters: \`k1,v1,k2,v2\` (form, simple, label). */
-  pairs: (sep: string, inner: lv_fn): lv_fn => (v) => {
-    if (typeof v !== 'string') return inner(v);
-    const parts = v.split(sep);
-    const out: { [key: string]: unknown } = {};
-    for (let i = 0; i + 1 < parts.length; i += 2) out[parts[i]!] = parts[i + 1];
-    return inner(out);
-  },
-  /** deepObject (\`f[a]=1\`) and exploded form objects (\`a=1&b=2\`) are gathered under their parameter name. */
-  query: (deep: string[], spread: [string, string[]][]): lv_fn => (q) => {
-    if (typeof q !== 'object' || q === null) return q;
-    const out: { [key: string]: unknown } = { ...(q as object) };
-    for (const name of deep) {
-      const prefix = name + '[';
-      for (const key of Object.keys(out)) {
-        if (!key.startsWith(prefix) || !key.endsWith(']')) continue;
-        const target = (out[name] ??= {}) as { [key: string]: unknown };
-        target[key.slice(prefix.length, -1)] = out[key];
-        delete out[key];
-      }
-    }
-    for (const [name, keys] of spread) {
-      const present = keys.filter((k) => k in out);
-      if (!present.length || name in out) continue;
-      out[name] = Object.fromEntries(present.map((k) => [k, out[k]]));
-    }
-    return out;
-  },
-  /** Parameters: declared ones are validated, unknown ones dropped. */
-  /** One operation's validators; \`body\` defaults to the first declared content type's, else no body. */
-  op: (parts: Omit<OperationValidators, 'body'> & { body?: z.ZodType }): OperationValidators => ({
-    ...parts,
-    body: parts.body ?? Object.values(parts.bodies)[0] ?? lv_none,
-  }),
-  params: (shape: lv_shape) => lv_t(z.object(shape)),
-  coerce: (fn: lv_fn, schema: lv_any) => lv_t(z.preprocess(fn, schema)),
-};`;
-
-const RESPONSE_SCHEMA = `/** The validator of a response status: the exact code, else its range (\`4XX\`), else \`default\`. */
-export function responseSchema(v: OperationValidators, status: number): z.ZodType | undefined {
-  return v.responses[String(status)] ?? v.responses[\`\${String(status)[0]}XX\`] ?? v.responses['default'];
-}`;
 
 export const emitter: Emitter = {
   name: 'validators',
@@ -110,24 +22,8 @@ export const emitter: Emitter = {
       w.write(ctx.banner('validators.gen.ts'));
       w.writeLine("import { z } from 'zod';");
       w.blankLine();
-      w.writeLine(ZOD_PRELUDE);
-      w.blankLine();
-      w.writeLine(PARAM_HELPERS);
-      w.blankLine();
-      w.writeLine('export interface OperationValidators {');
-      w.indent(() => {
-        w.writeLine('path: z.ZodType;');
-        w.writeLine('query: z.ZodType;');
-        w.writeLine('/** Keys are lower-cased header names. */');
-        w.writeLine('headers: z.ZodType;');
-        w.writeLine('/** The first declared request content type (JSON first); `undefined` out when none is declared. */');
-        w.writeLine('body: z.ZodType;');
-        w.writeLine('/** Every declared request content type. */');
-        w.writeLine('bodies: { [contentType: string]: z.ZodType };');
-        w.writeLine("/** By status key as in the spec: '200', '4XX', 'default'. `z.undefined()` when the response has no content. */");
-        w.writeLine('responses: { [status: string]: z.ZodType };');
-      });
-      w.writeLine('}');
+      // The zod helpers (lv), the parameter coercions (lvp) and OperationValidators.
+      w.writeLine(prelude('validators.ts', 'prelude'));
       w.blankLine();
       // Few top-level statements on purpose: tsc's flow analysis walks back over every preceding
       // statement for each `lv.x` / `z.x` reference, so 2,000 `const`s cost minutes on GitHub's spec.
@@ -171,7 +67,7 @@ export const emitter: Emitter = {
       w.blankLine();
       for (const op of ir.operations) w.writeLine(`export const ${op.identifier} = operationValidators.${op.identifier};`);
       w.blankLine();
-      w.writeLine(RESPONSE_SCHEMA);
+      w.writeLine(prelude('validators.ts', 'response-schema'));
     });
   },
 };

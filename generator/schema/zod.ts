@@ -3,95 +3,11 @@
  * what the spec allows: objects are loose unless `additionalProperties: false`, formats use
  * permissive patterns, regexes JS cannot compile are skipped, `not` is ignored; `minProperties` /
  * `maxProperties` count own keys.
- * The emitted code relies on `z` and the `lv` helpers of ZOD_PRELUDE.
+ * The emitted code relies on `z` and the `lv` helpers (generator/templates/preludes/validators.ts).
  */
 import type { IrSchemaComponent, JsonSchema } from '../ir-types.js';
 import { propertyKey } from '../names.js';
 import { type Additional, type Discriminator, type PropertyNode, type SchemaBackend, SchemaEnv, walkSchema } from './walker.js';
-
-/**
- * Helpers every validators file needs. Composite schemas are built through these wrappers, whose
- * parameters are `any` and whose results are plain `z.ZodType`: tsc then never infers, compares or
- * prints a nested zod generic (each distinct one costs ~100 ms to relate to ZodType; GitHub's spec
- * has tens of thousands). Literal sets go through `lv.literal` for the same reason, and member
- * lists are typed as tuples so that tsc does not subtype-reduce their elements.
- * Formats are deliberately lenient (RFC 3339 allows `t`, `z`, any fraction, no colon in offsets...).
- */
-export const ZOD_PRELUDE = `// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type lv_any = any;
-type lv_shape = { [key: string]: lv_any };
-/** A tuple type on purpose: an array literal typed by it is not reduced to a best common type (seconds per union on GitHub's spec). */
-type lv_list = [lv_any, ...lv_any[]];
-/**
- * Every helper result is erased to z.ZodType through \`unknown\`: relating two zod instantiations
- * (ZodLazy to ZodType...) makes tsc measure zod's variances, ~10 s of checking on its own.
- */
-const lv_t = (schema: unknown): z.ZodType => schema as z.ZodType;
-/**
- * \`uniqueItems\`: items compared by their JSON text, so objects whose keys differ only in order
- * count as different (it never rejects what the spec allows).
- */
-const lv_unique = (schema: z.ZodType) =>
-  lv_t(schema.refine(
-    (v: unknown) => !Array.isArray(v) || new Set(v.map((item) => JSON.stringify(item) ?? typeof item)).size === v.length,
-    'expected unique items',
-  ));
-const lv = {
-  fmt: {
-    dateTime: /^\\d{4}-\\d{2}-\\d{2}[Tt ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:?\\d{2})$/,
-    date: /^\\d{4}-\\d{2}-\\d{2}$/,
-    uuid: /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/,
-    email: /^[^\\s@]+@[^\\s@]+$/,
-    uri: /^[A-Za-z][A-Za-z0-9+.-]*:\\S*$/,
-  },
-  /** Component schemas: resolved on first use, so order does not matter and recursion works. */
-  lazy: (get: () => lv_any) => lv_t(z.lazy(get)),
-  /** Any other schema expression placed where a z.ZodType is expected. */
-  is: lv_t,
-  literal: (values: (string | number | boolean | null)[]) => {
-    if (values.length === 1) return lv_t(z.literal(values[0]!));
-    if (values.every((v) => typeof v === 'string')) return lv_t(z.enum(values as [string]));
-    return lv_t(z.literal(values as [string]));
-  },
-  object: (shape: lv_shape) => lv_t(z.looseObject(shape)),
-  strict: (shape: lv_shape) => lv_t(z.strictObject(shape)),
-  catchall: (shape: lv_shape, rest: lv_any) => lv_t(z.object(shape).catchall(rest)),
-  record: (value: lv_any) => lv_t(z.record(z.string(), value)),
-  array: (item: lv_any, min?: number, max?: number, unique?: boolean) => {
-    let a = z.array(item);
-    if (min !== undefined) a = a.min(min);
-    if (max !== undefined) a = a.max(max);
-    return unique ? lv_unique(a) : lv_t(a);
-  },
-  unique: lv_unique,
-  tuple: (items: lv_list, rest: lv_any, min?: number, max?: number) => {
-    let t: z.ZodType;
-    if (rest) t = lv_t(z.tuple(items, rest));
-    else t = lv_t(z.tuple(items));
-    if (min === undefined && max === undefined) return t;
-    return lv_t(t.refine((v) => Array.isArray(v) && v.length >= (min ?? 0) && v.length <= (max ?? Infinity), 'wrong number of items'));
-  },
-  union: (members: lv_list) => lv_t(z.union(members)),
-  /** Members are lazy components, which zod's signature cannot see as objects. */
-  discriminated: (key: string, members: lv_list) => lv_t(z.discriminatedUnion(key, members)),
-  and: (a: lv_any, b: lv_any) => lv_t(z.intersection(a, b)),
-  /** \`minProperties\` / \`maxProperties\`: counts the own keys of an object value (the wrapped schema checks the rest). */
-  props: (schema: lv_any, min: number, max?: number) =>
-    lv_t(
-      schema.refine(
-        (v: unknown) => {
-          if (typeof v !== 'object' || v === null || Array.isArray(v)) return true;
-          const n = Object.keys(v).length;
-          return n >= min && n <= (max ?? Infinity);
-        },
-        max === undefined
-          ? \`expected at least \${min} propert\${min === 1 ? 'y' : 'ies'}\`
-          : min === 0
-            ? \`expected at most \${max} propert\${max === 1 ? 'y' : 'ies'}\`
-            : \`expected between \${min} and \${max} properties\`,
-      ),
-    ),
-};`;
 
 const FORMATS: { [format: string]: string } = { 'date-time': 'dateTime', date: 'date', uuid: 'uuid', email: 'email', uri: 'uri' };
 
