@@ -11,8 +11,8 @@ import {
 } from '../src/assets/index.js';
 import { serviceOf, type AppContext, type Services } from '../src/http/context.js';
 import type { Config } from '../src/config.js';
-import { ApiError } from '../src/http/errors.js';
-import { toApiError } from '../src/http/envelope.js';
+import { ApiError, type ErrorCode } from '../src/http/errors.js';
+import { toApiError } from '@lavendly/framework';
 
 /**
  * The assets settings of a services registry: `services.assetsConfig` when the app (or a test)
@@ -44,7 +44,8 @@ const created = (a: Asset) => ({ status: 201 as const, body: assetView(a), heade
  */
 function closing(err: unknown, ctx: AppContext): ApiError {
   const known = toApiError(err);
-  if (known) return new ApiError(known.code, known.message, known.details, { ...known.headers, Connection: 'close' });
+  // Every code the edge answers with is one the spec declares (the framework's own included).
+  if (known) return new ApiError(known.code as ErrorCode, known.message, known.details, { ...known.headers, Connection: 'close' });
   ctx.logger.error({ err, request_id: ctx.requestId }, 'upload failed');
   return new ApiError('internal_error', 'Something went wrong on our side; the request id identifies it in our logs.', {}, { Connection: 'close' });
 }

@@ -9,10 +9,10 @@ import type { Services } from './context.js';
 import { edge } from './edge.js';
 import { cors } from './cors.js';
 import { answerClientErrors } from './client-error.js';
-import { ApiError } from './errors.js';
+import { unmatched } from '@lavendly/framework';
 import { indexedRoutes } from './route-index.js';
-import { createRuntime, type Runtime } from './runtime.js';
-import { IdempotencyStore } from './idempotency.js';
+import { createLavendlyRuntime, type Runtime } from './route-runtime.js';
+import { SqlIdempotencyStore } from './idempotency-store.js';
 import type { Storage } from '../storage/index.js';
 import { serveSignedFiles } from './files.js';
 import { mcpHttp } from '../mcp/http.js';
@@ -77,7 +77,7 @@ export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
     app.maxIpsCount = deps.config.trustProxy;
   }
   app.on('error', (err) => deps.logger.warn({ err }, 'connection error'));
-  const runtime = createRuntime(deps);
+  const runtime = createLavendlyRuntime(deps);
   const basePath = deps.basePath ?? '/v1';
   const router = new Router({ prefix: basePath });
   const mount = deps.mount ?? (await import('./routes.js')).mountGenerated;
@@ -125,7 +125,7 @@ export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
   ]));
   for (const mw of deps.extraMiddleware ?? []) app.use(mw);
   app.use(indexedRoutes(router));
-  app.use(unmatched(router));
+  app.use(unmatched(router, { notFoundHint: 'GET /v1/_schema lists them all.' }));
   return app;
 }
 
@@ -141,32 +141,6 @@ function outsideApi(basePath: string, mounts: Koa.Middleware[]): Koa.Middleware 
     const p = ctx.path;
     const underApi = base !== '' && p.startsWith(base) && (p.length === base.length || p.charCodeAt(base.length) === 47 /* / */);
     return underApi ? next() : run(ctx, next, 0);
-  };
-}
-
-/** After the router: a path it does not know is a 404; a known path with another method a 405. */
-function unmatched(router: Router): Koa.Middleware {
-  return async (ctx) => {
-    if (ctx.body !== undefined && ctx.body !== null) return;
-    const match = router.match(ctx.path, ctx.method);
-    if (match.route) return; // a route ran and answered (e.g. 204)
-    const methods = new Set<string>();
-    for (const layer of match.path) for (const m of layer.methods) methods.add(m);
-    if (!methods.size) {
-      throw new ApiError('not_found', `No operation at ${ctx.method} ${ctx.path}; GET /v1/_schema lists them all.`, {
-        method: ctx.method, path: ctx.path,
-      });
-    }
-    if (methods.has('GET')) methods.add('HEAD');
-    const allow = [...methods].sort().join(', ');
-    if (ctx.method === 'OPTIONS') {
-      ctx.set('Allow', allow);
-      ctx.status = 204;
-      return;
-    }
-    throw new ApiError('method_not_allowed', `${ctx.path} does not accept ${ctx.method}; it accepts ${allow}.`, {
-      method: ctx.method, allowed: [...methods].sort(),
-    }, { Allow: allow });
   };
 }
 
@@ -226,7 +200,7 @@ export async function startServer(opts: {
   health.start(opts.logger);
   // Once a minute: expired idempotency keys, and staging files of transfers that crashed midway.
   // The timer never holds the process open.
-  const store = new IdempotencyStore(opts.db, { windowS: 1 });
+  const store = new SqlIdempotencyStore(opts.db, { windowS: 1 });
   const storage = opts.app.storage;
   const sweepLog = failureLog(opts.logger, 'idempotency key sweep');
   const stagingLog = failureLog(opts.logger, 'staging file sweep');

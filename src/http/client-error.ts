@@ -2,8 +2,7 @@ import { STATUS_CODES, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { ApiError } from './errors.js';
-import { envelopeFor } from './envelope.js';
-import { mintRequestId } from './request-id.js';
+import { envelopeFor, mintRequestId } from '@lavendly/framework';
 
 /** The parts of Node's HTTP parser error this needs (`err.code` is `HPE_*` or `ERR_HTTP_*`). */
 interface ParserError extends Error {

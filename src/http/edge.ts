@@ -1,8 +1,8 @@
 import type Koa from 'koa';
 import type { Logger } from 'pino';
-import { renderError } from './envelope.js';
+import { assignRequestId, renderError, type InternalErrorLogger } from '@lavendly/framework';
+import './errors.js'; // registers the spec's error codes and the domain-error translation first
 import { accessLogWriter } from './logging.js';
-import { assignRequestId } from './request-id.js';
 
 /**
  * The outermost layer of the app, one per request where there used to be four: the request id
@@ -14,6 +14,7 @@ import { assignRequestId } from './request-id.js';
 export function edge(opts: { logger: Logger; draining: () => boolean }): Koa.Middleware {
   const { logger, draining } = opts;
   const writeAccessLine = accessLogWriter(logger);
+  const logInternal = internalErrorLogger(logger);
   return async (ctx, next) => {
     const started = process.hrtime.bigint();
     assignRequestId(ctx);
@@ -21,10 +22,18 @@ export function edge(opts: { logger: Logger; draining: () => boolean }): Koa.Mid
       await next();
     } catch (err) {
       // Nothing leaves the app as anything but an envelope.
-      renderError(ctx, err, logger);
+      renderError(ctx, err, logInternal);
     } finally {
       writeAccessLine(ctx, started);
       if (draining()) ctx.set('Connection', 'close');
     }
+  };
+}
+
+/** Internal errors go to the app's log with the request they broke, never to the client. */
+export function internalErrorLogger(logger: Logger): InternalErrorLogger {
+  return (err, ctx) => {
+    const requestId = (ctx.state as { requestId?: string }).requestId ?? 'unknown';
+    logger.error({ err, request_id: requestId, method: ctx.method, path: ctx.path }, 'internal error');
   };
 }

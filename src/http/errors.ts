@@ -1,14 +1,16 @@
 /**
- * The HTTP edge of errors. Domain code throws DomainErrors (src/errors.ts), which know a code but
- * no status; this module maps a code to its status through the table generated from the spec
- * (generated/errors.gen.ts), and adds the HTTP-only errors (401 with WWW-Authenticate, 429 with
- * rate-limit headers, ...). One middleware renders them into the envelope
- * `{ error: { code, message, request_id, ...details } }` (src/http/envelope.ts). Anything else
- * that escapes is an internal error: logged with its cause, never shown.
+ * Lavendly's errors at the HTTP edge, on @lavendly/framework's. Domain code throws DomainErrors
+ * (src/errors.ts), which know a code but no status; the spec's code table (generated/errors.gen.ts)
+ * is registered with the framework, which maps a code to its status, and a translator turns
+ * domain errors into the framework's ApiError wherever the envelope is rendered. This module adds
+ * what is Lavendly's own: an ApiError whose code must be one the spec declares (a compile error
+ * otherwise), and the 401/403/429 errors in Lavendly's words. The model is tRPC's getHTTPStatusCode.
  */
+import { ApiError as FrameworkApiError, defineErrorCodes, translateErrors } from '@lavendly/framework';
 import { errorStatusByCode, type ErrorCode } from '../../generated/errors.gen.js';
 import { DomainError } from '../errors.js';
 
+export { NotImplementedError } from '@lavendly/framework';
 export {
   ConflictError,
   DomainError,
@@ -23,31 +25,30 @@ export {
 } from '../errors.js';
 
 /** Code -> HTTP status, generated from the spec's ErrorCode schema (the one list of codes). */
-export const statusByCode: Readonly<Record<ErrorCode, number>> = errorStatusByCode;
+export const statusByCode: Readonly<Record<ErrorCode, number>> = defineErrorCodes(errorStatusByCode);
 
 export type { ErrorCode };
 
-/** An error with its HTTP status and the response headers that belong with it. */
-export class ApiError extends DomainError {
-  readonly status: number;
+/** The framework's error with its status and headers, for a code the spec declares. */
+export class ApiError extends FrameworkApiError {
+  declare readonly code: ErrorCode;
   constructor(
     code: ErrorCode,
     message: string,
     details: Record<string, unknown> = {},
     /** Response headers that belong with this error (Retry-After, Allow, ...). */
-    readonly headers: Record<string, string> = {},
+    headers: Record<string, string> = {},
   ) {
-    super(code, message, details);
-    this.status = statusByCode[code];
+    super(code, message, details, headers);
+    this.name = new.target.name;
   }
 }
 
 /**
  * A domain error as the edge answers it: the status from the code table, and the headers its
- * details imply (`retry_after` -> Retry-After). The model is tRPC's getHTTPStatusCode.
+ * details imply (`retry_after` -> Retry-After).
  */
 export function httpErrorOf(err: DomainError): ApiError {
-  if (err instanceof ApiError) return err;
   const headers: Record<string, string> = {};
   if (err.code === 'unauthorized') Object.assign(headers, UNAUTHORIZED_HEADERS);
   if (typeof err.details.retry_after === 'number') headers['Retry-After'] = String(err.details.retry_after);
@@ -55,6 +56,8 @@ export function httpErrorOf(err: DomainError): ApiError {
   api.stack = err.stack;
   return api;
 }
+
+translateErrors((err) => (err instanceof DomainError ? httpErrorOf(err) : null));
 
 const UNAUTHORIZED_HEADERS = { 'WWW-Authenticate': 'Bearer realm="lavendly"' };
 
@@ -77,14 +80,6 @@ export class RateLimitedError extends ApiError {
     super('rate_limited', `${what}; retry in ${retryAfterS} s.`, { retry_after: retryAfterS }, {
       ...headers,
       'Retry-After': String(retryAfterS),
-    });
-  }
-}
-
-export class NotImplementedError extends ApiError {
-  constructor(operationId: string) {
-    super('not_implemented', `The operation '${operationId}' is not implemented on this server yet.`, {
-      operation_id: operationId,
     });
   }
 }

@@ -4,7 +4,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createApp, startServer, type LavendlyApp, type RunningServer } from '../../src/http/app.js';
 import type { Services } from '../../src/http/context.js';
 import { createLogger } from '../../src/http/logging.js';
-import type { Runtime } from '../../src/http/runtime.js';
+import type { Runtime } from '../../src/http/route-runtime.js';
 import { serverLimits } from '../../src/http/server-limits.js';
 import { createServices } from '../../src/http/services.js';
 import type { DbKind } from '../../src/db/knex.js';

@@ -5,14 +5,13 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
 import { ApiError } from '../../src/http/errors.js';
-import type { OperationMeta, OperationValidators } from '../../src/http/operation.js';
-import type { Runtime } from '../../src/http/runtime.js';
+import type { OperationMeta, OperationValidators } from '@lavendly/framework';
+import type { Runtime } from '../../src/http/route-runtime.js';
 
 function meta(partial: Partial<OperationMeta> & Pick<OperationMeta, 'operationId' | 'method' | 'path'>): OperationMeta {
   return {
     routerPath: partial.path.replace(/\{(\w+)\}/g, ':$1'),
-    tag: 'things', idempotent: false, scopes: [], secured: true, pagination: null, chargesCredits: false,
-    asyncJob: null, requestContentTypes: [], successStatuses: [200], ...partial,
+    tag: 'things', idempotent: false, scopes: [], secured: true, pagination: null, requestContentTypes: [], successStatuses: [200], ...partial,
   };
 }
 

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { IdempotencyStore, canonicalJson } from '../../src/http/idempotency.js';
+import { canonicalJson } from '@lavendly/framework';
+import { SqlIdempotencyStore } from '../../src/http/idempotency-store.js';
 import { freshDb, testDatabases } from '../helpers/db.js';
 
 describe.each(testDatabases())('idempotency store on %s', (kind) => {
   it('one claim wins among many; a claim whose process died is taken over after its lease', async () => {
     const fresh = await freshDb(kind);
     try {
-      const store = new IdempotencyStore(fresh.db, { windowS: 300, leaseS: 0.2 });
+      const store = new SqlIdempotencyStore(fresh.db, { windowS: 300, leaseS: 0.2 });
       const claims = await Promise.all(Array.from({ length: 20 }, () => store.claim('acc_1', 'op', 'k', 'h1')));
       expect(claims.filter((c) => c.kind === 'claimed')).toHaveLength(1);
       expect(claims.filter((c) => c.kind === 'in_progress')).toHaveLength(19);

@@ -5,15 +5,17 @@
 export { createApp, unmatched, type AppOptions } from './runtime/server.js';
 export { createRuntime, parseInput, ResponseValidationError, type FrameworkRuntime, type RequestHook, type RuntimeOptions } from './runtime/runtime.js';
 export {
-  ApiError, defineErrorCodes, ForbiddenError, frameworkErrorCodes, NotFoundError, NotImplementedError, RateLimitedError, statusOf,
-  toIssue, UnauthorizedError, ValidationError, type FrameworkErrorCode, type IssuesByLocation, type ValidationIssue, type ValidationLocation,
+  ApiError, codeForStatus, defineErrorCodes, ForbiddenError, frameworkErrorCodes, NotFoundError, NotImplementedError, RateLimitedError, statusOf,
+  toIssue, translateErrors, UnauthorizedError, ValidationError, type ErrorTranslator, type FrameworkErrorCode, type IssuesByLocation,
+  type ValidationIssue, type ValidationLocation,
 } from './runtime/errors.js';
 export { envelopeFor, renderError, toApiError, type ErrorEnvelope, type InternalErrorLogger } from './runtime/envelope.js';
-export { DEFAULT_JSON_LIMIT, MAX_JSON_DEPTH, isJsonType, mediaTypeOf, parseJson, readBody, type BodyState } from './runtime/body.js';
+export { DEFAULT_JSON_LIMIT, MAX_JSON_DEPTH, isJsonType, mediaTypeOf, parseJson, readBody, requestHasBody, type BodyState } from './runtime/body.js';
+export { unstorableText } from './runtime/text.js';
 export { assignRequestId, mintRequestId } from './runtime/request-id.js';
 export { checkLimit, decodeCursor, DEFAULT_LIMITS, encodeCursor, pageOf, type LimitBounds, type Page } from './runtime/pagination.js';
 export {
   canonicalJson, IDEMPOTENCY_HEADER, MemoryIdempotencyStore, REPLAYED_HEADER, requestFingerprint, validateIdempotencyKey, withIdempotency,
-  type Claim, type IdempotencyLayerOptions, type IdempotencyStore,
+  type Claim, type IdempotencyLayerOptions, type IdempotencyLog, type IdempotencyStore,
 } from './runtime/idempotency.js';
 export type { HandlerResult, OperationMeta, OperationValidators, SchemaLike } from './runtime/operation.js';

@@ -1,6 +1,6 @@
 import type Koa from 'koa';
 import getRawBody from 'raw-body';
-import { mediaTypeOf } from '../body.js';
+import { mediaTypeOf } from '@lavendly/framework';
 
 /** A small `application/x-www-form-urlencoded` body (an HTML form, an OAuth token request); null when it is not one. */
 export async function readForm(ctx: Koa.Context, limit = 16 * 1024): Promise<URLSearchParams | null> {

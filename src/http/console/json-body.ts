@@ -1,7 +1,7 @@
 import type Koa from 'koa';
 import getRawBody from 'raw-body';
 import { ApiError, ValidationError } from '../errors.js';
-import { isJsonType, mediaTypeOf } from '../body.js';
+import { isJsonType, mediaTypeOf } from '@lavendly/framework';
 
 /** A small JSON object body (console forms): 415 unless JSON, 413 over `limit`, 400 unless an object. */
 export async function readJsonObject(ctx: Koa.Context, limit = 16 * 1024): Promise<Record<string, unknown>> {

@@ -1,9 +1,11 @@
 /**
- * The error envelope `{ error: { code, message, request_id, ...extra } }` and the one function that
- * turns anything thrown into it. Unknown errors become a bare 500 whose detail stays in the log.
+ * The error envelope `{ error: { code, message, request_id, ...details } }` and the one function that
+ * turns anything thrown into it: ApiErrors as they are, an app's own errors through its
+ * translators (`translateErrors`), zod and http-errors by their shape. Anything else is an
+ * internal error: a bare 500 whose detail stays in the log.
  */
 import type Koa from 'koa';
-import { ApiError, ValidationError, toIssue } from './errors.js';
+import { ApiError, codeForStatus, toIssue, translated, ValidationError } from './errors.js';
 
 export interface ErrorEnvelope {
   error: { code: string; message: string; request_id: string; [extra: string]: unknown };
@@ -21,11 +23,11 @@ function isZodError(err: unknown): err is { issues: { path: PropertyKey[]; messa
   return typeof err === 'object' && err !== null && (err as { name?: string }).name === 'ZodError' && Array.isArray((err as { issues?: unknown }).issues);
 }
 
-const GENERIC_BY_STATUS: Record<number, string> = { 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 409: 'conflict', 429: 'rate_limited' };
-
 /** The error a client may see, or null for an internal error. */
 export function toApiError(err: unknown): ApiError | null {
   if (err instanceof ApiError) return err;
+  const own = translated(err);
+  if (own) return own;
   if (isZodError(err)) return new ValidationError({ body: err.issues.map(toIssue) });
   const h = err as HttpishError | null;
   const status = h?.status ?? h?.statusCode;
@@ -35,19 +37,20 @@ export function toApiError(err: unknown): ApiError | null {
       return new ApiError('unsupported_media_type', 'The request body encoding or charset is not supported; send UTF-8 JSON.');
     }
     if (status === 400) return new ValidationError({ body: [{ path: [], message: h?.message ?? 'Bad request', code: h?.type ?? 'bad_request' }] });
-    const code = GENERIC_BY_STATUS[status];
+    // Other statuses keep their meaning through the first registered code with that status.
+    const code = codeForStatus(status);
     if (code) return new ApiError(code, h?.message ?? code);
   }
   return null;
 }
 
 /** Response headers that describe the request rather than the result, so they survive an error. */
-const KEEP_ON_ERROR = new Set(['x-request-id', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'access-control-allow-origin', 'vary']);
+const KEEP_ON_ERROR = new Set(['x-request-id', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'access-control-allow-origin', 'access-control-expose-headers', 'vary']);
 
 export function envelopeFor(err: ApiError, requestId: string): ErrorEnvelope {
-  // code, message and request_id first (as people read them) and never overridden by `extra`.
+  // code, message and request_id first (as people read them) and never overridden by `details`.
   const fixed = { code: err.code, message: err.message, request_id: requestId };
-  return { error: Object.assign({ ...fixed }, err.extra, fixed) };
+  return { error: Object.assign({ ...fixed }, err.details, fixed) };
 }
 
 export type InternalErrorLogger = (err: unknown, ctx: Koa.Context) => void;

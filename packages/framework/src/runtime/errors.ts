@@ -40,13 +40,45 @@ export function statusOf(code: string): number {
   return statusTable[code] ?? 500;
 }
 
+/** The first registered code with this status (the framework's before an app's), or null. */
+export function codeForStatus(status: number): string | null {
+  for (const code in statusTable) if (statusTable[code] === status) return code;
+  return null;
+}
+
+/**
+ * Turns an app's own error (say a domain error that carries a code but no status) into the
+ * ApiError a client sees, or answers null to pass. Registered with `translateErrors`.
+ */
+export type ErrorTranslator = (err: unknown) => ApiError | null | undefined;
+
+const translators: ErrorTranslator[] = [];
+
+/**
+ * Teaches the envelope (and the idempotency layer, which stores 4xx answers) an app's error
+ * classes, so domain code may throw errors that know nothing of HTTP. Translators run in the
+ * order registered, only for thrown values that are not already an ApiError.
+ */
+export function translateErrors(translator: ErrorTranslator): void {
+  translators.push(translator);
+}
+
+/** The first registered translation of `err`, or null. */
+export function translated(err: unknown): ApiError | null {
+  for (const translate of translators) {
+    const api = translate(err);
+    if (api) return api;
+  }
+  return null;
+}
+
 export class ApiError extends Error {
   readonly status: number;
   constructor(
     readonly code: string,
     message: string,
     /** Extra machine-readable fields placed beside code and message in the envelope. */
-    readonly extra: Record<string, unknown> = {},
+    readonly details: Record<string, unknown> = {},
     /** Response headers that belong with this error (Retry-After, Allow, ...). */
     readonly headers: Record<string, string> = {},
   ) {
@@ -92,8 +124,9 @@ export class ForbiddenError extends ApiError {
 }
 
 export class RateLimitedError extends ApiError {
-  constructor(retryAfterS: number, headers: Record<string, string> = {}) {
-    super('rate_limited', `Too many requests; retry in ${retryAfterS} s.`, { retry_after: retryAfterS }, { ...headers, 'Retry-After': String(retryAfterS) });
+  /** `what` names what was too much ('Too many requests for this key'). */
+  constructor(retryAfterS: number, headers: Record<string, string> = {}, what = 'Too many requests') {
+    super('rate_limited', `${what}; retry in ${retryAfterS} s.`, { retry_after: retryAfterS }, { ...headers, 'Retry-After': String(retryAfterS) });
   }
 }
 

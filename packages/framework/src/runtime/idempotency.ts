@@ -132,11 +132,19 @@ export function validateIdempotencyKey(key: string): void {
   }
 }
 
+/** Where the layer reports what no response shows (pino's `logger.warn(obj, msg)` shape fits). */
+export interface IdempotencyLog {
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
 export interface IdempotencyLayerOptions {
   store: IdempotencyStore;
   /** The tenant a key belongs to (runs after authentication); default '' (one key space). */
   scope?: (ctx: Koa.Context) => string;
   logInternal?: InternalErrorLogger;
+  /** Told when a claim is lost or cannot be renewed, completed or released; default: silent. */
+  log?: IdempotencyLog;
 }
 
 /**
@@ -164,14 +172,26 @@ export async function withIdempotency(ctx: Koa.Context, operationId: string, opt
     ctx.status = claim.status; // after the body: a null body resets the status to 204 in Koa
     return;
   }
-  const timer = setInterval(() => { store.renew(claim.rowId, claim.token).catch(() => {}); }, Math.max(10, store.leaseMs / 3));
+  const { log } = opts;
+  // Renewed every third of a lease while the request runs: the claim lasts as long as the
+  // request, however long, while a crashed process's claim runs out one lease after its last renewal.
+  const timer = setInterval(() => {
+    store.renew(claim.rowId, claim.token).then(
+      (ours) => {
+        if (ours) return;
+        log?.warn({ row: claim.rowId, operation: operationId }, 'idempotency claim lost while the request ran');
+        clearInterval(timer);
+      },
+      (err) => log?.warn({ err, operation: operationId }, 'idempotency claim renewal failed'),
+    );
+  }, Math.max(10, store.leaseMs / 3));
   timer.unref();
   try {
     await serve();
   } catch (err) {
     const apiError = toApiError(err);
     if (!apiError || apiError.status >= 500) {
-      await store.release(claim.rowId, claim.token).catch(() => {});
+      await store.release(claim.rowId, claim.token).catch((e) => log?.error({ err: e, operation: operationId }, 'idempotency release failed'));
       throw err;
     }
     renderError(ctx, apiError, opts.logInternal); // a 4xx is an answer like any other
@@ -189,7 +209,8 @@ export async function withIdempotency(ctx: Koa.Context, operationId: string, opt
     if (value === undefined || NOT_STORED.has(name.toLowerCase())) continue;
     headers[name] = Array.isArray(value) ? value.join(', ') : String(value);
   }
-  await store.complete(claim.rowId, claim.token, ctx.status, headers, text);
+  const stored = await store.complete(claim.rowId, claim.token, ctx.status, headers, text);
+  if (!stored) log?.warn({ operation: operationId }, 'idempotency claim lost before completion');
 }
 
 /** Fixes the response body as the exact text sent, so the stored copy matches it byte for byte. */

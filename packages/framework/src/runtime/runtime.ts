@@ -6,8 +6,9 @@
 import type Koa from 'koa';
 import { DEFAULT_JSON_LIMIT, readBody, type BodyState } from './body.js';
 import { toIssue, ValidationError, type IssuesByLocation, type ValidationIssue, type ValidationLocation } from './errors.js';
-import { withIdempotency, type IdempotencyStore } from './idempotency.js';
+import { withIdempotency, type IdempotencyLayerOptions } from './idempotency.js';
 import type { HandlerResult, OperationMeta, OperationValidators, SchemaLike } from './operation.js';
+import { unstorableText } from './text.js';
 
 /** A hook may refuse the request by throwing an ApiError (UnauthorizedError, RateLimitedError...). */
 export type RequestHook = (ctx: Koa.Context, meta: OperationMeta) => void | Promise<void>;
@@ -21,11 +22,20 @@ export interface RuntimeOptions<Ctx> {
   rateLimit?: RequestHook;
   /** Largest JSON body accepted, in bytes (default 1 MiB). */
   jsonBodyLimit?: number;
-  /** Enables Idempotency-Key handling for operations marked `x-idempotent`. */
-  idempotency?: { store: IdempotencyStore; scope?: (ctx: Koa.Context) => string };
+  /**
+   * Enables Idempotency-Key handling for operations marked `x-idempotent`: the store, the tenant
+   * a key belongs to (`scope`, e.g. the caller's account), and where lost claims are reported.
+   */
+  idempotency?: IdempotencyLayerOptions;
   /** Check handler answers against the spec: 'throw' (tests), 'log' (via onResponseMismatch) or 'off' (default). */
   responseValidation?: 'off' | 'log' | 'throw';
   onResponseMismatch?: (operationId: string, status: number, issues: ValidationIssue[]) => void;
+  /**
+   * Refuse (400, `invalid_text`) NUL characters and unpaired UTF-16 surrogates in every string of
+   * the path, query, headers and JSON body, keys included, before any schema or handler sees
+   * them (runtime/text.ts says why). Default true.
+   */
+  refuseUnstorableText?: boolean;
 }
 
 /** Thrown when a handler answers off-spec and `responseValidation` is 'throw'. */
@@ -43,10 +53,13 @@ export interface FrameworkRuntime<Ctx> {
 export function createRuntime<Ctx>(options: RuntimeOptions<Ctx>): FrameworkRuntime<Ctx> {
   const limit = options.jsonBodyLimit ?? DEFAULT_JSON_LIMIT;
   const mode = options.responseValidation ?? 'off';
+  const hygiene = options.refuseUnstorableText ?? true;
   return {
+    // The one middleware serving an operation, built once at mount time: one Koa layer per
+    // operation instead of a chain (each layer costs a promise and a closure per request).
     operation(meta, v, call) {
       const serve = async (ctx: Koa.Context): Promise<void> => {
-        const input = parseInput(ctx, v) as Parameters<typeof call>[0];
+        const input = parseInput(ctx, v, hygiene) as Parameters<typeof call>[0];
         const result = await call(input, options.context(ctx, meta));
         if (mode !== 'off') checkResponse(meta, v, result, mode, options.onResponseMismatch);
         send(ctx, result);
@@ -66,20 +79,29 @@ export function createRuntime<Ctx>(options: RuntimeOptions<Ctx>): FrameworkRunti
 
 /**
  * The handler input `{ path, query, headers, body }` from a request whose body is already read.
- * Every location is checked, and all their issues reported together in one 400.
+ * Every location is checked, and all their issues reported together in one 400. With
+ * `refuseUnstorable` (the default), text no database can store is refused first, whatever the
+ * schema says.
  */
-export function parseInput(ctx: Koa.Context, v: OperationValidators): { path: unknown; query: unknown; headers: unknown; body: unknown } {
+export function parseInput(ctx: Koa.Context, v: OperationValidators, refuseUnstorable = true): { path: unknown; query: unknown; headers: unknown; body: unknown } {
   const state = ctx.state as BodyState;
   const issues: IssuesByLocation = {};
-  const path = check(issues, 'path', v.path, { ...(ctx as { params?: Record<string, string> }).params });
-  const query = check(issues, 'query', v.query, { ...ctx.query });
-  const headers = check(issues, 'header', v.headers, headersFor(ctx, v.headers));
-  const body = state.streamBody !== undefined ? state.streamBody : check(issues, 'body', v.body, state.hasJsonBody ? state.jsonBody : undefined);
+  const path = check(issues, 'path', v.path, { ...(ctx as { params?: Record<string, string> }).params }, refuseUnstorable);
+  const query = check(issues, 'query', v.query, { ...ctx.query }, refuseUnstorable);
+  const headers = check(issues, 'header', v.headers, headersFor(ctx, v.headers), refuseUnstorable);
+  const body = state.streamBody !== undefined ? state.streamBody : check(issues, 'body', v.body, state.hasJsonBody ? state.jsonBody : undefined, refuseUnstorable);
   if (issues.path || issues.query || issues.header || issues.body) throw new ValidationError(issues);
   return { path, query, headers, body };
 }
 
-function check(issues: IssuesByLocation, where: ValidationLocation, schema: SchemaLike | null | undefined, value: unknown): unknown {
+function check(issues: IssuesByLocation, where: ValidationLocation, schema: SchemaLike | null | undefined, value: unknown, refuseUnstorable: boolean): unknown {
+  if (refuseUnstorable) {
+    const unstorable = unstorableText(value);
+    if (unstorable.length) {
+      issues[where] = unstorable;
+      return undefined;
+    }
+  }
   if (!schema) return value;
   const r = schema.safeParse(value);
   if (r.success) return r.data;
@@ -87,13 +109,30 @@ function check(issues: IssuesByLocation, where: ValidationLocation, schema: Sche
   return undefined;
 }
 
-/** Declared header names looked up case-insensitively, passed under the schema's own spelling. */
+/** The header names each header schema declares, with their lower-cased lookup names (once per schema). */
+const declaredHeaders = new WeakMap<object, [name: string, lower: string][] | null>();
+
+function headerNames(schema: SchemaLike): [name: string, lower: string][] | null {
+  let names = declaredHeaders.get(schema);
+  if (names === undefined) {
+    const shape = (schema as { shape?: Record<string, unknown> }).shape;
+    names = shape && typeof shape === 'object' ? Object.keys(shape).map((n) => [n, n.toLowerCase()]) : null;
+    declaredHeaders.set(schema, names);
+  }
+  return names;
+}
+
+/**
+ * The request's headers for validation. Node lower-cases header names; a generated schema may
+ * spell them as the spec does (`Idempotency-Key`), so each declared name is looked up
+ * case-insensitively and passed under the schema's own spelling.
+ */
 function headersFor(ctx: Koa.Context, schema: SchemaLike | null | undefined): Record<string, unknown> {
-  const shape = (schema as { shape?: Record<string, unknown> } | null | undefined)?.shape;
-  if (!shape || typeof shape !== 'object') return { ...ctx.headers };
+  const names = schema ? headerNames(schema) : null;
+  if (!names) return { ...ctx.headers };
   const out: Record<string, unknown> = {};
-  for (const name of Object.keys(shape)) {
-    const value = ctx.headers[name.toLowerCase()];
+  for (const [name, lower] of names) {
+    const value = ctx.headers[lower];
     if (value !== undefined) out[name] = value;
   }
   return out;

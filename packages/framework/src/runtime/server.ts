@@ -35,15 +35,19 @@ export function createApp(options: AppOptions): Koa {
   return app;
 }
 
-/** After the router: a path it does not know is a 404; a known path with another method a 405. */
-export function unmatched(router: Router): Koa.Middleware {
+/**
+ * After the router: a path it does not know is a 404; a known path with another method a 405.
+ * `notFoundHint` ends the 404's message (say, where the list of operations is).
+ */
+export function unmatched(router: Router, opts: { notFoundHint?: string } = {}): Koa.Middleware {
+  const hint = opts.notFoundHint ? `; ${opts.notFoundHint}` : '.';
   return async (ctx) => {
     if (ctx.body !== undefined && ctx.body !== null) return;
     const match = router.match(ctx.path, ctx.method);
     if (match.route) return; // a route ran and answered (e.g. 204)
     const methods = new Set<string>();
     for (const layer of match.path) for (const m of layer.methods) methods.add(m);
-    if (!methods.size) throw new ApiError('not_found', `No operation at ${ctx.method} ${ctx.path}.`, { method: ctx.method, path: ctx.path });
+    if (!methods.size) throw new ApiError('not_found', `No operation at ${ctx.method} ${ctx.path}${hint}`, { method: ctx.method, path: ctx.path });
     if (methods.has('GET')) methods.add('HEAD');
     const allow = [...methods].sort().join(', ');
     if (ctx.method === 'OPTIONS') {

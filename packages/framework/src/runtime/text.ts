@@ -1,11 +1,11 @@
 import type { ValidationIssue } from './errors.js';
 
 /**
- * Text no database here can store as sent: PostgreSQL refuses NUL in `text` and `jsonb` (a 500
+ * Text most databases cannot store as sent: PostgreSQL refuses NUL in `text` and `jsonb` (a 500
  * from deep inside a handler), and a UTF-16 surrogate without its pair cannot be encoded as
- * UTF-8 (the drivers silently turn it into U+FFFD, so what is read back differs from what was
- * written, and only on some paths). The runtime refuses both in every string a request carries,
- * keys included, before any operation sees it, so no handler can forget to.
+ * UTF-8 (drivers silently turn it into U+FFFD, so what is read back differs from what was
+ * written). The runtime refuses both in every string a request carries, keys included, before
+ * any operation sees it, so no handler can forget to (RuntimeOptions.refuseUnstorableText).
  */
 const UNSTORABLE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 

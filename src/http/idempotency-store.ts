@@ -1,0 +1,114 @@
+/**
+ * Lavendly's idempotency store: the framework's `IdempotencyStore` on the `idempotency_keys` table
+ * (migrations), with the statements every keyed request runs written once as SQL (src/db/fast.ts)
+ * instead of built by knex per request. The Idempotency-Key layer itself (claim, replay, 409s,
+ * renewal while the request runs) is the framework's.
+ */
+import crypto from 'node:crypto';
+import type { Claim, IdempotencyStore } from '@lavendly/framework';
+import type { Db } from '../db/knex.js';
+import { first as fastFirst, run as fastRun, sql } from '../db/fast.js';
+import { newId } from '../util/ids.js';
+import { isUniqueViolation } from '../db/sql.js';
+
+export interface IdempotencyOptions {
+  windowS: number;
+  /**
+   * How long a claim holds without renewal before a retry may take it over (a crashed process);
+   * default 30 s. The framework's layer renews it while the request runs.
+   */
+  leaseS?: number;
+}
+
+/** The database side: claim, renew, complete, release, sweep. One instance per app. */
+export class SqlIdempotencyStore implements IdempotencyStore {
+  private readonly windowMs: number;
+  readonly leaseMs: number;
+
+  constructor(private readonly db: Db, options: IdempotencyOptions) {
+    this.windowMs = options.windowS * 1000;
+    this.leaseMs = Math.min(this.windowMs, (options.leaseS ?? 30) * 1000);
+  }
+
+  async claim(accountId: string, operationId: string, key: string, requestHash: string): Promise<Claim> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const now = Date.now();
+      const token = crypto.randomBytes(12).toString('hex');
+      const id = newId('idem');
+      try {
+        await fastRun(this.db, INSERT_CLAIM, [
+          id, accountId, operationId, key, requestHash, token, iso(now + this.leaseMs), iso(now), iso(now + this.windowMs),
+        ]);
+        return { kind: 'claimed', rowId: id, token };
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+      }
+      const row = await fastFirst<StoredClaim>(this.db, FIND_CLAIM, [accountId, operationId, key]);
+      if (!row) continue; // released or expired between our insert and this read: try again
+      if (row.expires_at <= iso(now)) {
+        // An old use of the key: forget it (only that exact row) and claim afresh.
+        await this.db('idempotency_keys').where({ id: row.id, expires_at: row.expires_at }).del();
+        continue;
+      }
+      if (row.request_hash !== requestHash) return { kind: 'reused' };
+      if (row.state === 'done') {
+        return { kind: 'replay', status: Number(row.status), headers: JSON.parse(row.headers ?? '{}'), body: row.body ?? null };
+      }
+      if (row.locked_until && row.locked_until < iso(now)) {
+        // The process that claimed it died mid-request: take the claim over, once.
+        const taken = await this.db('idempotency_keys')
+          .where({ id: row.id, state: 'running', lock_token: row.lock_token })
+          .update({ lock_token: token, locked_until: iso(now + this.leaseMs) });
+        if (taken === 1) return { kind: 'claimed', rowId: row.id, token };
+      }
+      return { kind: 'in_progress' };
+    }
+    return { kind: 'in_progress' };
+  }
+
+  /**
+   * Extends a running claim by one lease, and its replay window to a full window from now (a
+   * request may run longer than the window; its key must not expire under it). False when the
+   * claim is no longer ours.
+   */
+  async renew(rowId: string, token: string): Promise<boolean> {
+    const now = Date.now();
+    const n = await this.db('idempotency_keys')
+      .where({ id: rowId, lock_token: token, state: 'running' })
+      .update({ locked_until: iso(now + this.leaseMs), expires_at: iso(now + this.windowMs) });
+    return n === 1;
+  }
+
+  async complete(rowId: string, token: string, status: number, headers: Record<string, string>, body: string | null): Promise<boolean> {
+    // The window counts from the answer.
+    const n = await fastRun(this.db, COMPLETE, [status, JSON.stringify(headers), body, iso(Date.now() + this.windowMs), rowId, token]);
+    return n === 1;
+  }
+
+  async release(rowId: string, token: string): Promise<void> {
+    await this.db('idempotency_keys').where({ id: rowId, lock_token: token }).del();
+  }
+
+  /** Deletes expired keys; returns how many. Called on a timer by the server. */
+  async sweep(limit = 1000): Promise<number> {
+    const ids = await this.db('idempotency_keys').where('expires_at', '<=', iso(Date.now())).limit(limit).pluck('id');
+    if (!ids.length) return 0;
+    return this.db('idempotency_keys').whereIn('id', ids).del();
+  }
+}
+
+interface StoredClaim {
+  id: string; request_hash: string; state: string; lock_token: string | null; locked_until: string | null;
+  status: number | string | null; headers: string | null; body: string | null; expires_at: string;
+}
+
+// Every request with an Idempotency-Key runs these: written out once (src/db/fast.ts).
+const INSERT_CLAIM = sql('insert into "idempotency_keys" ("id", "account_id", "operation_id", "idem_key", "request_hash", "state",'
+  + ' "lock_token", "locked_until", "created_at", "expires_at") values (?, ?, ?, ?, ?, \'running\', ?, ?, ?, ?)');
+const FIND_CLAIM = sql('select * from "idempotency_keys" where "account_id" = ? and "operation_id" = ? and "idem_key" = ? limit 1');
+const COMPLETE = sql('update "idempotency_keys" set "state" = \'done\', "lock_token" = null, "locked_until" = null, "status" = ?,'
+  + ' "headers" = ?, "body" = ?, "expires_at" = ? where "id" = ? and "lock_token" = ? and "state" = \'running\'');
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
