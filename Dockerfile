@@ -18,6 +18,8 @@ COPY migrations migrations
 COPY handlers handlers
 COPY packages/mcp/package.json packages/mcp/package.json
 COPY packages/mcp/src packages/mcp/src
+COPY packages/framework/package.json packages/framework/package.json
+COPY packages/framework/src packages/framework/src
 COPY src src
 COPY console console
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
