@@ -2,7 +2,7 @@
  * Domain errors: what domain code (workflows, ledger, assets, ...) throws when a request cannot be
  * carried out. Each carries a code the spec declares (`ErrorCode`, generated from the spec's
  * ErrorCode schema) and machine-readable details; none knows about HTTP. Only the HTTP edge
- * (src/http/errors.ts, src/http/envelope.ts) turns a code into a status and headers.
+ * (src/http/errors.ts, through the framework's envelope) turns a code into a status and headers.
  */
 import type { ErrorCode } from '../generated/errors.gen.js';
 

@@ -6,7 +6,7 @@
  * A preflight (OPTIONS with Origin and Access-Control-Request-Method) is answered here, 204,
  * before authentication (browsers send preflights without credentials). Other requests from an
  * allowed origin get Allow-Origin and the response headers a client needs exposed; these survive
- * an error envelope (src/http/envelope.ts keeps them).
+ * an error envelope (the framework's envelope keeps them).
  */
 import type Koa from 'koa';
 
