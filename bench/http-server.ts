@@ -36,7 +36,7 @@ async function serve(mode: Mode, label: string): Promise<void> {
   const { default: pino } = await import('pino');
   const { loadConfig } = await import('../src/config.js');
   const { createDb, migrate } = await import('../src/db/knex.js');
-  const { createServices } = await import('../src/http/services.js');
+  const { compose } = await import('../src/app/compose.js');
   // On tmpfs where there is one: the disk's checkpoint flushes otherwise land in random rounds.
   const root = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
   const dataDir = fs.mkdtempSync(path.join(root, `lavendly-bench-${label}-`));
@@ -47,7 +47,7 @@ async function serve(mode: Mode, label: string): Promise<void> {
   await migrate(db);
   // Access logs are part of the stack: written, but to /dev/null so the terminal is not the bottleneck.
   const logger = pino({ level: 'info', redact: ['authorization'] }, pino.destination({ dest: '/dev/null', sync: false }));
-  const services = await createServices({ config, db, logger });
+  const { services, handlers } = await compose({ config, db, logger });
   const { account, apiKey } = await services.accounts.createAccount({ name: `bench ${mode}`, credits: 0 });
   const { createWorkflow } = await import('../src/workflows/store.js');
   const { workflow } = await createWorkflow(db, account.id, { name: 'Bench fox', shots: SHOTS });
@@ -56,7 +56,7 @@ async function serve(mode: Mode, label: string): Promise<void> {
   if (mode === 'full' || process.env.BENCH_BASELINE === 'full') {
     const { createApp, startServer } = await import('../src/http/app.js');
     const telemetry = mode === 'full' ? await benchTelemetry(process.env.BENCH_TELEMETRY ?? 'off', db, logger) : undefined;
-    const app = await createApp({ config, db, services, logger, telemetry });
+    const app = await createApp({ config, db, services, handlers, logger, telemetry });
     server = (await startServer({ app, db, logger, port: 0 })).server;
   } else {
     server = await bareServer(db, account.id, services, process.env.BENCH_BASELINE === 'plain' ? null : logger);
@@ -64,7 +64,7 @@ async function serve(mode: Mode, label: string): Promise<void> {
       // Built and kept, never served: the baseline process then holds the same code and heap as
       // the full one (spec, validators, MCP, docs), and the ratio measures per-request work only.
       const { createApp } = await import('../src/http/app.js');
-      footprint.push(await createApp({ config, db, services, logger }));
+      footprint.push(await createApp({ config, db, services, handlers, logger }));
     }
   }
   const { port } = server.address() as { port: number };

@@ -6,26 +6,10 @@
 import type { Readable } from 'node:stream';
 import type { AssetsHandlers } from '../generated/handlers.gen.js';
 import type * as T from '../generated/types.gen.js';
-import {
-  createUploadSlot, getAsset, importAsset, receiveUpload, TransferBudget, type Asset, type AssetsConfig,
-} from '../src/assets/index.js';
-import { serviceOf, type AppContext, type Services } from '../src/http/context.js';
-import type { Config } from '../src/config.js';
+import type { AppContext } from '../src/http/context.js';
+import { createUploadSlot, getAsset, importAsset, receiveUpload, type Asset } from '../src/assets/index.js';
 import { ApiError, type ErrorCode } from '../src/http/errors.js';
 import { toApiError } from '@lavendly/framework';
-
-/**
- * The assets settings of a services registry: `services.assetsConfig` when the app (or a test)
- * registered one, else `config.assets` (LAVENDLY_IMPORT_ALLOW_LOOPBACK ...).
- */
-export function assetsConfigOf(ctx: { services: Services; config: Pick<Config, 'assets'> }): AssetsConfig {
-  return serviceOf(ctx.services, 'assetsConfig', () => ctx.config.assets);
-}
-
-/** Uploads and imports arriving per account (LAVENDLY_TRANSFERS_PER_ACCOUNT at once, counted across processes). */
-function transfersOf(ctx: AppContext): TransferBudget {
-  return serviceOf(ctx.services, 'assetTransfers', () => new TransferBudget(ctx.config.transfersPerAccount, ctx.db));
-}
 
 function assetView(a: Asset): T.Asset {
   return {
@@ -53,7 +37,7 @@ function closing(err: unknown, ctx: AppContext): ApiError {
 export const assetsHandlers = {
   async import_asset(input, ctx) {
     const asset = await importAsset({
-      db: ctx.db, storage: ctx.services.storage, config: assetsConfigOf(ctx), transfers: transfersOf(ctx),
+      db: ctx.db, storage: ctx.services.storage, config: ctx.services.assetsConfig, transfers: ctx.services.assetTransfers,
       accountId: ctx.account.id, url: input.body.url, kind: input.body.kind,
     });
     return created(asset);
@@ -61,7 +45,7 @@ export const assetsHandlers = {
 
   async create_upload(input, ctx) {
     const slot = await createUploadSlot({
-      db: ctx.db, storage: ctx.services.storage, config: assetsConfigOf(ctx),
+      db: ctx.db, storage: ctx.services.storage, config: ctx.services.assetsConfig,
       accountId: ctx.account.id, kind: input.body.kind, filename: input.body.filename, bytes: input.body.bytes ?? null,
     });
     return {
@@ -86,7 +70,7 @@ export const assetsHandlers = {
     const contentLength = lengthHeader !== '' && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
     try {
       const asset = await receiveUpload({
-        db: ctx.db, storage: ctx.services.storage, config: assetsConfigOf(ctx), transfers: transfersOf(ctx),
+        db: ctx.db, storage: ctx.services.storage, config: ctx.services.assetsConfig, transfers: ctx.services.assetTransfers,
         slotId: input.path.id, token: input.query.token, stream, contentLength, signal: abort.signal,
       });
       return created(asset);
@@ -98,7 +82,7 @@ export const assetsHandlers = {
   },
 
   async get_asset(input, ctx) {
-    const asset = await getAsset({ db: ctx.db, storage: ctx.services.storage, config: assetsConfigOf(ctx), accountId: ctx.account.id, id: input.path.id });
+    const asset = await getAsset({ db: ctx.db, storage: ctx.services.storage, config: ctx.services.assetsConfig, accountId: ctx.account.id, id: input.path.id });
     return { status: 200, body: assetView(asset) };
   },
 } satisfies AssetsHandlers<AppContext>;

@@ -6,19 +6,18 @@ import type { GenerateHandlers } from '../generated/handlers.gen.js';
 import type * as T from '../generated/types.gen.js';
 import { apiKeyIdOf, type AppContext } from '../src/http/context.js';
 import { estimateCost, generationStatus, startGeneration } from '../src/generation/index.js';
-import { generationOf } from '../src/http/services.js';
 import { longPoll } from '../src/util/long-poll.js';
 
 export const generateHandlers = {
   async estimate_cost(input, ctx) {
     const body: T.CostEstimate = await estimateCost(
-      ctx.db, generationOf(ctx).settings, ctx.account.id, input.path.id, input.query.node_id,
+      ctx.db, ctx.services.generation.settings, ctx.account.id, input.path.id, input.query.node_id,
     );
     return { status: 200, body, headers: { 'Cache-Control': 'no-store' } };
   },
 
   async generate_scene(input, ctx) {
-    const { generation, scenes } = await startGeneration(ctx.db, generationOf(ctx).settings, {
+    const { generation, scenes } = await startGeneration(ctx.db, ctx.services.generation.settings, {
       accountId: ctx.account.id,
       keyId: apiKeyIdOf(ctx.account),
       workflowId: input.path.id,

@@ -9,7 +9,7 @@ import type { AppContext } from '../src/http/context.js';
 import { ApiError, ConflictError, NotFoundError, ValidationError } from '../src/http/errors.js';
 import { accountTimeZone, formatInZone, isTimeZone, zonedToInstant } from '../src/accounts/time-zone.js';
 import { requirePerson, requirePersonOrAdmin } from '../src/http/caller.js';
-import { channelCallbackUrl, oauthProvidersOf } from '../src/http/console/channel-callback.js';
+import { channelCallbackUrl } from '../src/http/console/channel-callback.js';
 import {
   beginChannelConnection, cancelPublication, ChannelBusyError, ChannelConnectError, connectChannel, disconnectChannel, getPublication,
   listChannels, requestPublication,
@@ -74,7 +74,7 @@ export const publishHandlers = {
     const caller = ctx.account;
     requirePerson(caller, 'Connecting a channel');
     try {
-      const started = await beginChannelConnection(ctx.db, oauthProvidersOf(ctx)[input.body.platform], {
+      const started = await beginChannelConnection(ctx.db, ctx.services.oauthProviders[input.body.platform], {
         platform: input.body.platform, name: input.body.name ?? null, accountId: caller.id,
         userId: caller.userId!, sessionId: caller.sessionId!, redirectUri: channelCallbackUrl(ctx.config),
       });

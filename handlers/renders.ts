@@ -4,7 +4,6 @@
  */
 import type { RendersHandlers } from '../generated/handlers.gen.js';
 import type * as T from '../generated/types.gen.js';
-import { generationOf } from '../src/http/services.js';
 import { apiKeyIdOf, type AppContext } from '../src/http/context.js';
 import { ApiError } from '../src/http/errors.js';
 import {
@@ -47,7 +46,7 @@ async function viewPage(ctx: AppContext, page: { data: RenderRow[]; next_cursor:
 
 export const rendersHandlers = {
   async create_render(input, ctx) {
-    const render = await startRender(ctx.db, generationOf(ctx).settings, {
+    const render = await startRender(ctx.db, ctx.services.generation.settings, {
       accountId: ctx.account.id, keyId: apiKeyIdOf(ctx.account), workflowId: input.path.id, label: input.body?.label ?? null,
       maxCredits: input.body?.max_credits ?? 0,
     });

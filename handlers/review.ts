@@ -4,12 +4,11 @@
  */
 import type { ReviewHandlers } from '../generated/handlers.gen.js';
 import { clipSize } from '../src/generation/index.js';
-import { generationOf } from '../src/http/services.js';
 import type { AppContext } from '../src/http/context.js';
 import { checkQuality, reviewScenes, sceneFrame, type ReviewDeps, type SceneFrame } from '../src/review/index.js';
 
 function deps(ctx: AppContext): ReviewDeps {
-  const { settings } = generationOf(ctx);
+  const { settings } = ctx.services.generation;
   return { db: ctx.db, storage: ctx.services.storage, clipSize: (aspect) => clipSize(aspect, settings.clipShortSide) };
 }
 
@@ -21,7 +20,7 @@ function frameView(ctx: AppContext, frame: SceneFrame) {
 
 export const reviewHandlers = {
   async quality_check(input, ctx) {
-    const report = await checkQuality(deps(ctx), generationOf(ctx).providers, ctx.account.id, input.path.id, input.body?.node_id);
+    const report = await checkQuality(deps(ctx), ctx.services.generation.providers, ctx.account.id, input.path.id, input.body?.node_id);
     return { status: 200, body: report };
   },
 
@@ -31,7 +30,7 @@ export const reviewHandlers = {
   },
 
   async review_scenes(input, ctx) {
-    const review = await reviewScenes(deps(ctx), generationOf(ctx).providers, ctx.account.id, input.path.id, { maxSide: input.body?.max_side });
+    const review = await reviewScenes(deps(ctx), ctx.services.generation.providers, ctx.account.id, input.path.id, { maxSide: input.body?.max_side });
     return {
       status: 200,
       body: {

@@ -4,21 +4,11 @@
  */
 import type { WebhooksHandlers } from '../generated/handlers.gen.js';
 import type * as T from '../generated/types.gen.js';
-import { serviceOf, type AppContext, type Services } from '../src/http/context.js';
-import type { Config } from '../src/config.js';
+import type { AppContext } from '../src/http/context.js';
 import {
   createEndpoint, deleteEndpoint, listDeliveries, listEndpoints, replayDelivery,
-  type WebhookDelivery, type WebhookEndpoint, type WebhookOptions,
+  type WebhookDelivery, type WebhookEndpoint,
 } from '../src/webhooks/index.js';
-
-/**
- * The webhook settings of a services registry: `services.webhookOptions` when the app (or a test,
- * to open one loopback receiver) registered them, else `config.webhooks`. The
- * address policy is never relaxed by the environment.
- */
-export function webhookOptionsOf(ctx: { services: Services; config: Pick<Config, 'webhooks'> }): WebhookOptions {
-  return serviceOf(ctx.services, 'webhookOptions', () => ctx.config.webhooks);
-}
 
 function endpointView(e: WebhookEndpoint): T.WebhookEndpoint {
   return {
@@ -48,7 +38,7 @@ export const webhooksHandlers = {
   async create_webhook_endpoint(input, ctx) {
     const created = await createEndpoint(ctx.db, {
       accountId: ctx.account.id, url: input.body.url, events: input.body.events, description: input.body.description ?? null,
-    }, { addressPolicy: webhookOptionsOf(ctx).addressPolicy });
+    }, { addressPolicy: ctx.services.webhookOptions.addressPolicy });
     return { status: 201, body: { ...endpointView(created), secret: created.secret } };
   },
 

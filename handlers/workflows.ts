@@ -11,7 +11,6 @@ import {
   type WorkflowSummaryRow, type WorkflowWithScenes,
 } from '../src/workflows/store.js';
 import { checkVideoModel, parseSceneError } from '../src/generation/index.js';
-import { generationOf } from '../src/http/services.js';
 import { cancelWorkflowPublications, recentWorkflowPublications } from '../src/publish/index.js';
 
 /** Signed URLs for a scene's stored artifacts. */
@@ -69,7 +68,7 @@ export const workflowsHandlers = {
   },
 
   async create_workflow(input, ctx) {
-    if (input.body.video_model !== undefined) checkVideoModel(generationOf(ctx).settings, input.body.video_model);
+    if (input.body.video_model !== undefined) checkVideoModel(ctx.services.generation.settings, input.body.video_model);
     const created = await createWorkflow(ctx.db, ctx.account.id, input.body);
     return {
       status: 201,
@@ -90,7 +89,7 @@ export const workflowsHandlers = {
 
   async update_workflow(input, ctx) {
     const { version, ...patch } = input.body;
-    if (patch.video_model != null) checkVideoModel(generationOf(ctx).settings, patch.video_model);
+    if (patch.video_model != null) checkVideoModel(ctx.services.generation.settings, patch.video_model);
     // If-Match and body `version` may both be given: each must name the current version.
     let expected = parseIfMatch(input.headers['if-match']);
     if (version !== undefined) expected = expected === null ? [version] : expected.filter((v) => v === version);

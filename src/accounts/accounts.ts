@@ -36,7 +36,7 @@ export interface KeyPrincipal {
 
 /**
  * How an account receives its starting credits. The ledger owns the money rows; accounts only ask
- * it. Wired in src/http/services.ts (see `grantStartingCredits` there).
+ * it. Wired in the composition root, src/app/compose.ts (`creditGranter` there).
  */
 export type CreditGranter = (db: Db, accountId: string, credits: number, reason: string) => Promise<void>;
 

@@ -5,7 +5,9 @@ import Router from '@koa/router';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Db } from '../db/knex.js';
-import type { Services } from './context.js';
+import type { Handlers } from '../../generated/handlers.gen.js';
+import { mountRoutes } from '../../generated/routes.gen.js';
+import type { AppContext, Services } from './context.js';
 import { edge } from './edge.js';
 import { cors } from './cors.js';
 import { answerClientErrors } from './client-error.js';
@@ -34,13 +36,12 @@ export interface AppDeps {
   config: Config;
   db: Db;
   services: Services;
+  /** The operations' implementations (the composition root's `handlers`). */
+  handlers: Handlers<AppContext>;
   logger: Logger;
   /** Largest JSON request body in bytes (default 1 MB; env LAVENDLY_JSON_BODY_LIMIT in the CLI). */
   jsonBodyLimit?: number;
-  /**
-   * Puts the operations on the router. Defaults to the generated routes with the handlers of
-   * src/http/handlers.ts; tests may mount their own.
-   */
+  /** Puts the operations on the router. Defaults to the generated routes with `handlers`; tests may mount their own. */
   mount?: (router: Router, runtime: Runtime) => void | Promise<void>;
   /** Path prefix of the API (the spec's server URL path). Default `/v1`. */
   basePath?: string;
@@ -80,8 +81,8 @@ export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
   const runtime = createLavendlyRuntime(deps);
   const basePath = deps.basePath ?? '/v1';
   const router = new Router({ prefix: basePath });
-  const mount = deps.mount ?? (await import('./routes.js')).mountGenerated;
-  await mount(router, runtime);
+  if (deps.mount) await deps.mount(router, runtime);
+  else mountRoutes(router, deps.handlers, runtime);
   app.runtime = runtime;
   app.router = router;
   app.draining = false;

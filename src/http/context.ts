@@ -4,8 +4,13 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/knex.js';
 import type { AccountsService } from '../accounts/service.js';
 import type { ConsoleAuth } from '../console-auth/service.js';
+import type { KeyUseRecorder } from '../accounts/manage.js';
+import type { AssetsConfig, TransferBudget } from '../assets/index.js';
+import type { GenerationService } from '../generation/index.js';
 import type { ProviderWiring } from '../providers/index.js';
+import type { OAuthProviders, PublishOptions } from '../publish/index.js';
 import type { Storage } from '../storage/index.js';
+import type { WebhookOptions } from '../webhooks/index.js';
 import { UnauthorizedError } from './errors.js';
 
 /** The caller, as established by the API key or the console session. */
@@ -26,34 +31,35 @@ export function apiKeyIdOf(account: AccountRef): string | null {
   return account.via === 'session' ? null : account.keyId;
 }
 
-export type { ProviderWiring };
-
 /**
- * Everything handlers reach beyond the database. Colleagues add their service as a field here
- * (optional until it is always wired) and build it in src/http/services.ts.
+ * Everything handlers reach beyond the database, built once at start-up by the composition root
+ * (src/app/compose.ts). A field is typed and always present: a missing service fails `tsc` or the
+ * start, never the first request that needs it.
  */
 export interface Services {
   accounts: AccountsService;
   /** Providers by capability, for get_status. */
   providers: ProviderWiring;
+  /** Prices, clip size and media providers (src/generation). */
+  generation: GenerationService;
   /** Signed file URLs (src/storage). */
   storage: Storage;
   /** Key that signs list cursors (derived from the signing secret, purpose 'cursor'). */
   cursorSecret: string;
   /** Console users and sessions (src/console-auth); without it only API keys authenticate. */
   consoleAuth?: ConsoleAuth;
-  /** Anything else a module registers (ledger, jobs, storage, media ...), looked up by name. */
-  [name: string]: unknown;
-}
-
-/**
- * A registry entry by name: what the app (or a test) registered, else built by `create` (from
- * the environment) on first use and kept, so the environment is read once.
- */
-export function serviceOf<T>(services: Services, name: string, create: () => T): T {
-  let value = services[name] as T | undefined;
-  if (value === undefined) services[name] = value = create();
-  return value;
+  /** Import address policy and limits (`config.assets`; tests open a loopback origin here). */
+  assetsConfig: AssetsConfig;
+  /** Uploads and imports arriving per account at once, counted across processes. */
+  assetTransfers: TransferBudget;
+  /** Webhook retries, timeout and address policy (`config.webhooks`; tests allow a loopback receiver here). */
+  webhookOptions: WebhookOptions;
+  /** Publishers and the channel credentials key (src/publish). */
+  publish: PublishOptions;
+  /** The platforms channels can be connected to (`config.oauthProviders`). */
+  oauthProviders: OAuthProviders;
+  /** When each API key was last used, written at most once a minute per key. */
+  keyUse: KeyUseRecorder;
 }
 
 /** What every handler receives as its second argument. */

@@ -9,11 +9,10 @@ import type { Logger } from 'pino';
 import { createRuntime, type FrameworkRuntime, type OperationMeta } from '@lavendly/framework';
 import type { Config } from '../config.js';
 import type { Db } from '../db/knex.js';
-import { KeyUseRecorder } from '../accounts/manage.js';
 import { authenticateRequest, type AuthOptions } from './auth.js';
 import { sessionCaller } from './console/session-auth.js';
 import { internalErrorLogger } from './edge.js';
-import { buildAppContext, serviceOf, type AppContext, type LavendlyState, type Services } from './context.js';
+import { buildAppContext, type AppContext, type LavendlyState, type Services } from './context.js';
 import { SqlIdempotencyStore } from './idempotency-store.js';
 import { SharedRateLimiter, type RateLimiter } from './rate-limit.js';
 
@@ -41,7 +40,7 @@ export function createLavendlyRuntime(deps: RuntimeDeps): Runtime {
   const limiter = new SharedRateLimiter(db, 'api_key', config.rateLimitPerMinute);
   const authFailures = new SharedRateLimiter(db, 'auth_failure', config.authFailuresPerMinute);
   const idempotencyStore = new SqlIdempotencyStore(db, { windowS: config.idempotencyWindowS, leaseS: config.idempotencyLeaseS });
-  const keyUse = serviceOf(services, 'keyUse', () => new KeyUseRecorder(db));
+  const keyUse = services.keyUse;
   const consoleAuth = services.consoleAuth;
   const session = consoleAuth ? { session: (ctx: Koa.Context) => sessionCaller(ctx, consoleAuth, config.publicBaseUrl) } : {};
   // What authentication needs of each operation, worked out once per operation, not per request.

@@ -29,7 +29,7 @@ export function mediaBinariesFromEnv(env: NodeJS.ProcessEnv): MediaBinaries {
 // Process-wide, like the binaries themselves: media code runs deep below any composition point.
 let configured: MediaBinaries = { ffmpegPath: null, ffprobePath: null };
 
-/** Called where the app or a worker is composed (createServices, startJobWorker). */
+/** Called where the app or a worker is composed (src/app/compose.ts). */
 export function useBinaries(binaries: MediaBinaries): void {
   configured = { ...binaries };
 }

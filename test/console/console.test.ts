@@ -11,7 +11,7 @@
  * no sideways scrolling, no CSP violation.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WebhookOptions } from '../../src/webhooks/index.js';
+import { webhookOptionsFromEnv, type WebhookOptions } from '../../src/webhooks/index.js';
 import { startFakeOAuth, type FakeOAuth } from '../helpers/fake-oauth.js';
 import {
   axeViolations, createUser, horizontalOverflow, launchBrowser, pngBytes, screenshot, startConsoleServer, webhookReceiver,
@@ -55,14 +55,9 @@ describe('web console in Chromium', { timeout: LONG + 60_000 }, () => {
     oauth = await startFakeOAuth({ consentPage: true }); // Google's consent page, played locally
     // The server's environment (its worker and generation service read it through the config):
     // small clips and a quick queue keep the test short.
-    server = await startConsoleServer({
-      env: { LAVENDLY_WEBHOOK_RETRY_SCHEDULE: '200ms,1s', LAVENDLY_WORKER_POLL_MS: '50', LAVENDLY_CLIP_SHORT_SIDE: '180' },
-      before: (ctx) => {
-        const webhooks: WebhookOptions = { ...ctx.config.webhooks, addressPolicy: { allowEndpoints: [receiver.hostPort] } };
-        ctx.services.webhookOptions = webhooks;
-        ctx.services.oauthProviders = { youtube: oauth.provider('youtube') };
-      },
-    });
+    const env = { LAVENDLY_WEBHOOK_RETRY_SCHEDULE: '200ms,1s', LAVENDLY_WORKER_POLL_MS: '50', LAVENDLY_CLIP_SHORT_SIDE: '180' };
+    const webhooks: WebhookOptions = { ...webhookOptionsFromEnv(env), addressPolicy: { allowEndpoints: [receiver.hostPort] } };
+    server = await startConsoleServer({ env, services: { webhookOptions: webhooks, oauthProviders: { youtube: oauth.provider('youtube') } } });
     const { account } = await server.served.ctx.services.accounts.createAccount({ name: 'Bookshop studio', credits: 500 });
     accountId = account.id;
     const made = await createUser(server.env, accountId, EMAIL, PASSWORD);

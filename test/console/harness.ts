@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createLogger } from '../../src/http/logging.js';
+import type { Services } from '../../src/http/context.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'console');
@@ -57,13 +58,11 @@ export interface ConsoleServer {
   close(): Promise<void>;
 }
 
-type ServeContext = import('../../src/cli/commands/serve.js').ServeContext;
-
 /**
- * `before` runs once the services exist and before the job worker starts (a test sets the webhook
- * address policy there: loopback receivers are allowed in code only, never from the environment).
+ * `services` replaces configured services (a test sets the webhook address policy there: loopback
+ * receivers are allowed in code only, never from the environment).
  */
-export async function startConsoleServer(opts: { env?: Record<string, string>; before?: (ctx: ServeContext) => void } = {}): Promise<ConsoleServer> {
+export async function startConsoleServer(opts: { env?: Record<string, string>; services?: Partial<Services> } = {}): Promise<ConsoleServer> {
   const extraEnv = opts.env ?? {};
   ensureConsoleBuilt();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lavendly-console-'));
@@ -77,18 +76,8 @@ export async function startConsoleServer(opts: { env?: Record<string, string>; b
   delete env.DATABASE_URL;
   const logs: string[] = [];
   const logger = createLogger({ level: 'info', destination: new Writable({ write(c, _e, cb) { logs.push(String(c)); cb(); } }) });
-  const { startServe, serveSidecars } = await import('../../src/cli/commands/serve.js');
-  const sidecars = [...serveSidecars];
-  if (opts.before) {
-    const before = opts.before;
-    serveSidecars.splice(0, sidecars.length, ...sidecars.map((start) => (ctx: ServeContext) => { before(ctx); return start(ctx); }));
-  }
-  let served: Served;
-  try {
-    served = await startServe({ env, out: () => {}, err: () => {} }, { port, host: '127.0.0.1', logger });
-  } finally {
-    serveSidecars.splice(0, serveSidecars.length, ...sidecars);
-  }
+  const { startServe } = await import('../../src/cli/commands/serve.js');
+  const served = await startServe({ env, out: () => {}, err: () => {} }, { port, host: '127.0.0.1', logger, services: opts.services });
   return {
     origin: served.running.origin, dataDir, env, served, logs,
     async close() {

@@ -1,7 +1,7 @@
 import { loadConfig, type Config } from '../../src/config.js';
 import { createGenerationService } from '../../src/generation/index.js';
 
-/** The generation service an environment configures, built the way createServices builds it. */
+/** The generation service an environment configures, built the way the composition root builds it. */
 export function generationFromEnv(env: NodeJS.ProcessEnv) {
   const config = loadConfig(env);
   return createGenerationService(config.generation, config.models);

@@ -7,7 +7,7 @@
  *
  *   const fake = await startFakeOAuth();                 // auto-approves; { consentPage: true } shows Allow/Deny buttons
  *   server env: fake.env('youtube')                      // LAVENDLY_YOUTUBE_CLIENT_ID/_SECRET/_AUTHORIZE_URL/_TOKEN_URL
- *   or in-process: services.oauthProviders = { youtube: fake.provider('youtube') }
+ *   or in-process: startTestServer(kind, { services: { oauthProviders: { youtube: fake.provider('youtube') } } })
  *   fake.tokenRequests / fake.issued                      // what happened, for assertions
  *   await fake.close();
  */

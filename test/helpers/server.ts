@@ -1,12 +1,12 @@
 import { Writable } from 'node:stream';
 import type Router from '@koa/router';
+import { compose, type JobHandlers } from '../../src/app/compose.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createApp, startServer, type LavendlyApp, type RunningServer } from '../../src/http/app.js';
 import type { Services } from '../../src/http/context.js';
 import { createLogger } from '../../src/http/logging.js';
 import type { Runtime } from '../../src/http/route-runtime.js';
 import { serverLimits } from '../../src/http/server-limits.js';
-import { createServices } from '../../src/http/services.js';
 import type { DbKind } from '../../src/db/knex.js';
 import { freshDb, type FreshDb } from './db.js';
 
@@ -18,6 +18,8 @@ export interface TestServer {
   origin: string;
   fresh: FreshDb;
   services: Services;
+  /** The job handlers built from `services` (a test's worker runs them: `startJobWorker({ composed: server })`). */
+  jobHandlers: JobHandlers;
   config: Config;
   /** Every log line written during the test, parsed. */
   logs: Record<string, unknown>[];
@@ -28,6 +30,8 @@ export interface TestServer {
 
 export interface TestServerOptions {
   config?: Partial<Config>;
+  /** Services used instead of the configured ones (a loopback webhook policy, small clips ...). */
+  services?: Partial<Services>;
   mount?: (router: Router, runtime: Runtime) => void | Promise<void>;
   jsonBodyLimit?: number;
   /** Reuse a database instead of a fresh one (it is then not closed). */
@@ -72,11 +76,11 @@ export async function startTestServer(kind: DbKind, options: TestServerOptions =
     ...(port ? { publicBaseUrl: `http://127.0.0.1:${port}` } : {}),
     ...options.config,
   };
-  const services = await createServices({ config, db: fresh.db, logger });
-  const app = await createApp({ config, db: fresh.db, services, logger, mount: options.mount, jsonBodyLimit: options.jsonBodyLimit });
+  const { services, handlers, jobHandlers } = await compose({ config, db: fresh.db, logger }, options.services);
+  const app = await createApp({ config, db: fresh.db, services, handlers, logger, mount: options.mount, jsonBodyLimit: options.jsonBodyLimit });
   const running = await startServer({ app, db: fresh.db, logger, port, closeDb: false, limits: serverLimits(config) });
   return {
-    app, running, origin: running.origin, base: `${running.origin}/v1`, fresh, services, config, logs,
+    app, running, origin: running.origin, base: `${running.origin}/v1`, fresh, services, jobHandlers, config, logs,
     async account(opts = {}) {
       const { account, apiKey } = await services.accounts.createAccount({
         name: opts.name ?? 'Test account', credits: opts.credits ?? 0, scopes: opts.scopes ?? [],

@@ -1,14 +1,14 @@
 // The app's layers (docs/ARCHITECTURE.md): domain folders under src/ know nothing of HTTP, so no
-// module there may import src/http. Only the edges may: the HTTP layer itself, the CLI, the MCP
-// server's HTTP mount and the telemetry wiring. Scans every import and export-from specifier,
-// static or dynamic, and resolves it against the importing file.
+// module there may import src/http. Only the edges may: the HTTP layer itself, the CLI, the
+// composition root (src/app), the MCP server's HTTP mount and the telemetry wiring. Scans every
+// import and export-from specifier, static or dynamic, and resolves it against the importing file.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const SRC = path.resolve('src');
 const HTTP = path.join(SRC, 'http');
-const EDGES = ['http', 'cli', 'mcp', 'telemetry'].map((d) => path.join(SRC, d));
+const EDGES = ['http', 'cli', 'app', 'mcp', 'telemetry'].map((d) => path.join(SRC, d));
 
 function tsFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

@@ -65,15 +65,12 @@ beforeAll(async () => {
   site = await pageAndReceiver(`<!doctype html><meta charset="utf-8"><title>SDK</title><script>${bundle.outputFiles[0]!.text}</script>`);
   allowed.push(new URL(site.origin).host);
 
-  api = await startTestServer('sqlite');
   const env = { ...process.env, LAVENDLY_WORKER_POLL_MS: '20' };
   const webhooks: WebhookOptions = { ...webhookOptionsFromEnv(env), addressPolicy: { allowEndpoints: allowed } };
-  api.services.webhookOptions = webhooks;
   const generation = generationFromEnv({ ...env, LAVENDLY_CLIP_SHORT_SIDE: '180' });
-  api.services.generation = generation;
+  api = await startTestServer('sqlite', { services: { webhookOptions: webhooks, generation } });
   worker = await startJobWorker({
-    config: withWorkerEnv(api.config, env), logger: createLogger({ level: 'silent' }), db: api.fresh.db,
-    storage: api.services.storage, generation, webhooks,
+    config: withWorkerEnv(api.config, env), logger: createLogger({ level: 'silent' }), db: api.fresh.db, composed: api,
   });
 
   browser = await chromium.launch({

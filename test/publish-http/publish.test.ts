@@ -43,7 +43,7 @@ describe.each(testDatabases())('publishing over HTTP (%s)', (kind) => {
     });
     worker = await startJobWorker({
       config: withWorkerEnv(server.config, { ...process.env, LAVENDLY_WORKER_POLL_MS: '25' }), logger: createLogger({ level: 'info', destination: sink }),
-      db: server.fresh.db, storage: server.services.storage,
+      db: server.fresh.db, composed: server,
     });
   });
   afterEach(async () => {

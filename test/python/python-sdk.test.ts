@@ -136,18 +136,15 @@ describe('the installed Python SDK against a Prism mock of the spec', () => {
 describe('the installed Python SDK against a live server and its job worker', () => {
   it('flow, retried idempotent create, 429 waited out, webhook verified (pytest test_live.py); a reference sample runs', { timeout: 300_000 }, async () => {
     // 120 requests a minute per key: a burst runs out, and Retry-After is then about a second.
-    const server = await startTestServer('sqlite', { config: { rateLimitPerMinute: 120 } });
     const hookPort = await freePort();
     const env = { ...process.env, LAVENDLY_WEBHOOK_RETRY_SCHEDULE: '200ms,400ms,800ms,1s,2s', LAVENDLY_WORKER_POLL_MS: '20' };
     // Loopback receivers only by explicit test configuration: exactly the Python receiver's port.
     const webhooks: WebhookOptions = { ...webhookOptionsFromEnv(env), addressPolicy: { allowEndpoints: [`127.0.0.1:${hookPort}`] } };
-    server.services.webhookOptions = webhooks;
     // Small clips keep generation and stitching quick.
     const generation = generationFromEnv({ ...env, LAVENDLY_CLIP_SHORT_SIDE: '180' });
-    server.services.generation = generation;
+    const server = await startTestServer('sqlite', { config: { rateLimitPerMinute: 120 }, services: { webhookOptions: webhooks, generation } });
     const worker = await startJobWorker({
-      config: withWorkerEnv(server.config, env), logger: createLogger({ level: 'silent' }), db: server.fresh.db,
-      storage: server.services.storage, generation, webhooks,
+      config: withWorkerEnv(server.config, env), logger: createLogger({ level: 'silent' }), db: server.fresh.db, composed: server,
     });
     const proxy = await droppingProxy(server.origin);
     try {

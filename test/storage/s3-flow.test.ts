@@ -20,7 +20,7 @@ import type { Storage } from '../../src/storage/index.js';
 import { testDatabases } from '../helpers/db.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
-import { local, startRender, upload, useSmallClips, waitForRender } from '../renders/helpers.js';
+import { local, smallClips, startRender, upload, waitForRender } from '../renders/helpers.js';
 import { generate, waitForGeneration } from '../generation/helpers.js';
 import { makeTempDir, musicFile } from '../media/helpers.js';
 import { startServer } from '../net/servers.js';
@@ -63,13 +63,12 @@ describe.each(testDatabases())('media on the S3 driver (%s)', (kind) => {
 
   beforeAll(async () => {
     s3 = await startS3();
-    s = await startTestServer(kind, { config: { storage: s3.storage } });
+    s = await startTestServer(kind, { config: { storage: s3.storage }, services: { generation: smallClips() } });
     expect(s.services.storage.driver).toBe('s3');
     // The worker as `lavendly worker` wires it (generation, renders, publishing), on the same store.
-    const generation = useSmallClips(s);
     worker = await startJobWorker({
       config: withWorkerEnv(s.config, { ...process.env, LAVENDLY_WORKER_POLL_MS: '20' }), logger: createLogger({ level: 'silent' }),
-      db: s.fresh.db, storage: s.services.storage, generation,
+      db: s.fresh.db, composed: s,
     });
     tmp = await makeTempDir(`s3-flow-${kind}`);
     a = await s.account({ credits: 100 });

@@ -15,7 +15,7 @@ import { startJobWorker } from '../../src/cli/commands/worker.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createApp, startServer, type RunningServer } from '../../src/http/app.js';
 import { createLogger } from '../../src/http/logging.js';
-import { createServices } from '../../src/http/services.js';
+import { compose } from '../../src/app/compose.js';
 import type { RunningWorker } from '../../src/jobs/worker-main.js';
 import { startTelemetry, type Telemetry } from '../../src/telemetry/index.js';
 import { freshDb, testDatabases, type FreshDb } from '../helpers/db.js';
@@ -45,10 +45,11 @@ describe.each(testDatabases())('tracing on %s', (kind) => {
       tracing: { tracesUrl: 'http://127.0.0.1:9/v1/traces', headers: {}, serviceName: 'lavendly-test', sampleRatio: 1 },
     };
     telemetry = await startTelemetry(config, { db: fresh.db, logger, spanExporter: exporter });
-    const services = await createServices({ config, db: fresh.db, logger });
-    const app = await createApp({ config, db: fresh.db, services, logger, telemetry });
+    const composed = await compose({ config, db: fresh.db, logger });
+    const { services } = composed;
+    const app = await createApp({ config, db: fresh.db, services, handlers: composed.handlers, logger, telemetry });
     running = await startServer({ app, db: fresh.db, logger, port: 0, closeDb: false });
-    worker = await startJobWorker({ config: withWorkerEnv(config, { LAVENDLY_WORKER_POLL_MS: '50' }), logger, db: fresh.db, storage: services.storage, generation: services.generation as never });
+    worker = await startJobWorker({ config: withWorkerEnv(config, { LAVENDLY_WORKER_POLL_MS: '50' }), logger, db: fresh.db, composed });
     key = (await services.accounts.createAccount({ name: 'Traced', credits: 1000 })).apiKey.key;
   });
   afterAll(async () => {

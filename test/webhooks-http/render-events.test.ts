@@ -44,16 +44,13 @@ describe.each(testDatabases())('render events reach a receiver that was down (%s
   const allowed: string[] = [];
 
   beforeEach(async () => {
-    server = await startTestServer(kind);
     const env = { ...process.env, LAVENDLY_WEBHOOK_RETRY_SCHEDULE: '200ms,400ms,800ms,1s,2s,4s', LAVENDLY_WORKER_POLL_MS: '20' };
     const webhooks: WebhookOptions = { ...webhookOptionsFromEnv(env), addressPolicy: { allowEndpoints: allowed } };
-    server.services.webhookOptions = webhooks;
     // Small clips keep generation and stitching quick.
     const generation: GenerationService = generationFromEnv({ ...env, LAVENDLY_CLIP_SHORT_SIDE: '180' });
-    server.services.generation = generation;
+    server = await startTestServer(kind, { services: { webhookOptions: webhooks, generation } });
     worker = await startJobWorker({
-      config: withWorkerEnv(server.config, env), logger: createLogger({ level: 'silent' }), db: server.fresh.db,
-      storage: server.services.storage, generation, webhooks,
+      config: withWorkerEnv(server.config, env), logger: createLogger({ level: 'silent' }), db: server.fresh.db, composed: server,
     });
   });
   afterEach(async () => {

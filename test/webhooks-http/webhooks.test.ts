@@ -59,14 +59,13 @@ describe.each(testDatabases())('webhooks over HTTP (%s)', (kind) => {
   }
 
   beforeEach(async () => {
-    server = await startTestServer(kind);
-    user = await server.account();
-    admin = await server.account({ scopes: ['admin'] });
     // Loopback receivers only by explicit test configuration: exactly the endpoints listed here.
     allowed = [];
     const env = { ...process.env, LAVENDLY_WEBHOOK_RETRY_SCHEDULE: SCHEDULE, LAVENDLY_WEBHOOK_TIMEOUT_MS: '2000', LAVENDLY_WORKER_POLL_MS: '20' };
     const options: WebhookOptions = { ...webhookOptionsFromEnv(env), addressPolicy: { allowEndpoints: allowed } };
-    server.services.webhookOptions = options;
+    server = await startTestServer(kind, { services: { webhookOptions: options } });
+    user = await server.account();
+    admin = await server.account({ scopes: ['admin'] });
     const sink = new Writable({
       write(chunk, _enc, cb) {
         for (const line of String(chunk).split('\n')) if (line.trim()) server.logs.push(JSON.parse(line));
@@ -75,7 +74,7 @@ describe.each(testDatabases())('webhooks over HTTP (%s)', (kind) => {
     });
     worker = await startJobWorker({
       config: withWorkerEnv(server.config, env), logger: createLogger({ level: 'info', destination: sink }),
-      db: server.fresh.db, storage: server.services.storage, webhooks: options,
+      db: server.fresh.db, composed: server,
     });
   });
   afterEach(async () => {

@@ -1,23 +1,23 @@
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { countAccounts } from '../../accounts/accounts.js';
+import { compose, type Composition } from '../../app/compose.js';
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/knex.js';
 import { createApp, startServer, type RunningServer } from '../../http/app.js';
 import type { Services } from '../../http/context.js';
 import { createLogger } from '../../http/logging.js';
 import { serverLimits } from '../../http/server-limits.js';
-import { createServices } from '../../http/services.js';
 import { startTelemetry } from '../../telemetry/index.js';
 import { UsageError, type Command, type CommandIo } from '../command.js';
 import { openData } from '../open.js';
 import { untilSignal } from '../signals.js';
 import { jobWorkerSidecar } from './worker.js'; // the job worker beside the API (generation, webhooks, publishing)
 
-export interface ServeContext {
+/** What `serve` built: the composition (services, handlers, job handlers) and what it was built from. */
+export interface ServeContext extends Composition {
   config: Config;
   db: Db;
-  services: Services;
   logger: Logger;
 }
 
@@ -37,7 +37,11 @@ export const DEV_ACCOUNT_CREDITS = 1000;
  * opened is closed again, so a failed start leaves nothing behind and holds the process open for
  * nothing.
  */
-export async function startServe(io: CommandIo, opts: { port?: number; host?: string; logger?: Logger } = {}): Promise<{
+export async function startServe(io: CommandIo, opts: {
+  port?: number; host?: string; logger?: Logger;
+  /** Services used instead of the configured ones (tests: a loopback webhook policy, a fake OAuth platform). */
+  services?: Partial<Services>;
+} = {}): Promise<{
   running: RunningServer; ctx: ServeContext; baseUrl: string; devKey: string | null;
 }> {
   const { config, db } = await openData(io.env);
@@ -45,11 +49,12 @@ export async function startServe(io: CommandIo, opts: { port?: number; host?: st
   let running: RunningServer | null = null;
   try {
     const logger = opts.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
-    const services = await createServices({ config, db, logger });
-    const ctx: ServeContext = { config, db, services, logger };
+    const composed = await compose({ config, db, logger }, opts.services);
+    const { services } = composed;
+    const ctx: ServeContext = { ...composed, config, db, logger };
     const telemetry = await startTelemetry(config, { db, logger });
     stops.push(() => telemetry.shutdown()); // stopped last (the list runs in reverse)
-    const app = await createApp({ config, db, services, logger, jsonBodyLimit: config.jsonBodyLimit ?? undefined, telemetry });
+    const app = await createApp({ config, db, services, handlers: composed.handlers, logger, jsonBodyLimit: config.jsonBodyLimit ?? undefined, telemetry });
     running = await startServer({
       app, db, logger, port: opts.port ?? config.port, host: opts.host ?? config.host, limits: serverLimits(config),
       drainDelayMs: config.shutdownDelayMs,

@@ -2,74 +2,43 @@
  * The job worker: `lavendly worker` runs it alone (scale out: several processes on PostgreSQL, or
  * beside a `serve` on the same SQLite file), and `lavendly serve` runs one beside the API.
  *
- * Every module with jobs contributes its handlers in `jobHandlers` below. Tuning comes from
+ * The job handlers come from the composition root (src/app/compose.ts). Tuning comes from
  * `config.worker` (LAVENDLY_WORKER_*, LAVENDLY_SERVE_WORKER; src/jobs/worker-settings.ts).
  */
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
-import type { Config } from '../../config.js';
+import { composeWorker, type JobComposition } from '../../app/compose.js';
+import { loadConfig, type Config } from '../../config.js';
 import type { Db } from '../../db/knex.js';
-import { createGenerationService, generationJobHandlers, type GenerationService } from '../../generation/index.js';
 import { createLogger } from '../../http/logging.js';
-import { useBinaries } from '../../media/binaries.js';
-import type { HandlerEntry } from '../../jobs/index.js';
 import { runWorker, type RunningWorker } from '../../jobs/worker-main.js';
-import { publishJobHandlers, publishOptionsFor, startSweeper, type PublishOptions } from '../../publish/index.js';
-import { renderJobHandlers } from '../../renders/index.js';
-import { openStorage, type Storage } from '../../storage/index.js';
-import { webhookJobHandlers, type WebhookOptions } from '../../webhooks/index.js';
-import { loadConfig } from '../../config.js';
+import { startSweeper } from '../../publish/index.js';
 import { startTelemetry, type Telemetry } from '../../telemetry/index.js';
 import { failureLog } from '../../util/failure-log.js';
 import { UsageError, type Command } from '../command.js';
 import { untilSignal } from '../signals.js';
 import type { ServeSidecar } from './serve.js';
 
-export interface JobHandlerDeps {
-  config: Config;
-  storage: Storage;
-  generation: GenerationService;
-  /** Webhook delivery settings (default: `config.webhooks`; tests open a loopback receiver here). */
-  webhooks?: Partial<WebhookOptions>;
-  /** Publishers and credentials key (default: `publishOptionsFor(config)`). */
-  publish?: PublishOptions;
-}
-
-/** Every job type this codebase defines, with its handler. A module with jobs adds its factory here. */
-export function jobHandlers(deps: JobHandlerDeps): Record<string, HandlerEntry> {
-  return {
-    ...generationJobHandlers({ providers: deps.generation.providers, storage: deps.storage }),
-    ...webhookJobHandlers(deps.webhooks ?? deps.config.webhooks),
-    ...publishJobHandlers(deps.publish ?? publishOptionsFor(deps.config)),
-    ...renderJobHandlers({ storage: deps.storage }),
-  };
-}
-
 export interface StartJobWorkerOptions {
   config: Config;
   logger: Logger;
   /** Share this handle (serve); otherwise the worker opens and migrates its own. */
   db?: Db;
-  storage?: Storage;
-  generation?: GenerationService;
+  /** The services and job handlers to run (serve's, or a test's); default: `composeWorker(config)`. */
+  composed?: JobComposition;
   concurrency?: number;
-  webhooks?: Partial<WebhookOptions>;
   /** Runs once the database is open, before the first job is claimed. */
   beforeStart?: (db: Db) => Promise<void>;
 }
 
 export async function startJobWorker(o: StartJobWorkerOptions): Promise<RunningWorker> {
   const tuning = o.config.worker;
-  useBinaries(o.config.media);
-  const storage = o.storage ?? (await openStorage(o.config));
-  const generation = o.generation ?? createGenerationService(o.config.generation, o.config.models);
-  for (const note of generation.notes) o.logger.warn({ note }, 'generation providers configured for tests or demos');
-  const webhooks = o.webhooks ?? o.config.webhooks;
-  const publish = publishOptionsFor(o.config, storage);
+  const { services, jobHandlers } = o.composed ?? (await composeWorker({ config: o.config, logger: o.logger }));
+  const { storage, webhookOptions: webhooks, publish } = services;
   const running = await runWorker({
     config: o.config,
     db: o.db,
-    handlers: jobHandlers({ config: o.config, storage, generation, webhooks, publish }),
+    handlers: jobHandlers,
     concurrency: o.concurrency ?? tuning.concurrency,
     leaseMs: tuning.leaseMs,
     pollMs: tuning.pollMs,
@@ -98,11 +67,7 @@ export async function startJobWorker(o: StartJobWorkerOptions): Promise<RunningW
 /** `serve`'s worker: shares the API's database handle, storage and generation configuration. */
 export const jobWorkerSidecar: ServeSidecar = async (ctx) => {
   if (!ctx.config.worker.besideServe) return async () => {};
-  const running = await startJobWorker({
-    config: ctx.config, logger: ctx.logger, db: ctx.db, storage: ctx.services.storage,
-    generation: ctx.services.generation as GenerationService | undefined,
-    webhooks: ctx.services.webhookOptions as Partial<WebhookOptions> | undefined,
-  });
+  const running = await startJobWorker({ config: ctx.config, logger: ctx.logger, db: ctx.db, composed: ctx });
   ctx.logger.info({ worker: running.worker.workerId }, 'job worker started beside the API');
   return () => running.stop({ abortAfterMs: ctx.config.shutdownGraceMs });
 };

@@ -9,21 +9,13 @@ import type Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/knex.js';
-import { ChannelConnectError, finishChannelConnection, secretsFor, type OAuthProviders } from '../../publish/index.js';
-import { serviceOf, type Services } from '../context.js';
+import { ChannelConnectError, finishChannelConnection, secretsFor } from '../../publish/index.js';
+import type { Services } from '../context.js';
 import { ApiError } from '../errors.js';
 import { readCookie, SESSION_COOKIE } from './cookies.js';
 
 export const CHANNEL_CALLBACK_PATH = '/oauth/channels/callback';
 const SETTINGS_PAGE = '/settings/channels';
-
-/**
- * The platforms channels can be connected to: `services.oauthProviders` when the app (or a test)
- * registered them, else the configured ones (`config.oauthProviders`: LAVENDLY_YOUTUBE_CLIENT_ID ...).
- */
-export function oauthProvidersOf(ctx: { services: Services; config: Pick<Config, 'oauthProviders'> }): OAuthProviders {
-  return serviceOf(ctx.services, 'oauthProviders', () => ctx.config.oauthProviders);
-}
 
 /** The redirect URI registered with the platforms: this server's public URL and the callback path. */
 export function channelCallbackUrl(config: Pick<Config, 'publicBaseUrl'>): string {
@@ -42,7 +34,7 @@ export function channelCallback(deps: { db: Db; config: Config; services: Servic
     const session = token && deps.services.consoleAuth ? await deps.services.consoleAuth.session(token) : null;
     let target: string;
     try {
-      const channel = await finishChannelConnection(deps.db, oauthProvidersOf(deps), {
+      const channel = await finishChannelConnection(deps.db, deps.services.oauthProviders, {
         state: one(q.state) ?? '', code: one(q.code), error: one(q.error), sessionId: session?.id ?? null,
         secrets: secretsFor(deps.config),
       });

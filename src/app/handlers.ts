@@ -14,7 +14,7 @@ import { reviewHandlers } from '../../handlers/review.js';
 import { telemetryHandlers } from '../../handlers/telemetry.js';
 import { webhooksHandlers } from '../../handlers/webhooks.js';
 import { workflowsHandlers } from '../../handlers/workflows.js';
-import type { AppContext } from './context.js';
+import type { AppContext } from '../http/context.js';
 
 export const handlers: Handlers<AppContext> = {
   workflows: workflowsHandlers,
