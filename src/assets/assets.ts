@@ -11,7 +11,7 @@ import { DomainError, NotFoundError, ValidationError } from '../errors.js';
 import { AddressNotAllowedError } from '../net/address-policy.js';
 import { SafeFetchError, safeDownload } from '../net/safe-fetch.js';
 import { sniff, type MediaFamily } from '../net/sniff.js';
-import type { LocalFile, Storage } from '../storage/index.js';
+import type { Storage } from '../storage/index.js';
 import { newId } from '../util/ids.js';
 import { isAssetKind, limitsFor, type AssetKind, type AssetsConfig, type KindLimits } from './config.js';
 import { ffprobe, ProbeError, type AssetProbe } from './probe.js';
@@ -338,13 +338,6 @@ export async function getAsset(args: AssetDeps & { accountId: string; id: string
   const row = (await args.db('assets').where({ id: args.id, account_id: args.accountId }).first()) as AssetRow | undefined;
   if (!row) throw new NotFoundError('asset', args.id);
   return assetFromRow(row, args.storage, args.config);
-}
-
-/** An asset's file on the local disk and its row, for the media pipeline; `release` the file when done. */
-export async function assetFile(args: AssetDeps & { accountId: string; id: string }): Promise<LocalFile & { row: AssetRow }> {
-  const row = (await args.db('assets').where({ id: args.id, account_id: args.accountId }).first()) as AssetRow | undefined;
-  if (!row) throw new NotFoundError('asset', args.id);
-  return { ...(await args.storage.localCopy(row.file_key)), row };
 }
 
 /** Deletes an asset, its file, and gives its bytes back to the quota. */

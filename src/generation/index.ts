@@ -7,18 +7,15 @@ import type { MediaProviders } from '../media/index.js';
 import type { ProviderWiring } from '../providers/index.js';
 import { createGenerationProviders, type GenerationConfig, type GenerationSettings } from './providers.js';
 
-export { DEFAULT_PRICES, mergePrices, pricesFromEnv, scenePrice, type PriceTable, type VideoPrice } from './prices.js';
+export { DEFAULT_PRICES, mergePrices, pricesFromEnv, scenePrice } from './prices.js';
+export { clipSize, createGenerationProviders, type GenerationConfig, type GenerationSettings } from './providers.js';
+export { checkVideoModel, estimateCost, startGeneration, sceneLabel, type SceneJobPayload } from './start.js';
+export { generationJobHandlers, onSceneFailed } from './jobs.js';
+export { generationStatus, phaseOf } from './status.js';
+export { currentMonth, monthlyUsage, topSpenders } from './usage.js';
 export {
-  clipSize, createGenerationProviders, generationConfigFromEnv, providerOptionsFromEnv,
-  type GenerationConfig, type GenerationProviders, type GenerationSettings, type ProviderOptions,
-} from './providers.js';
-export { checkVideoModel, estimateCost, startGeneration, priceOf, workflowModel, sceneLabel, SCENE_JOB, type CostEstimate, type SceneJobPayload, type StartedGeneration } from './start.js';
-export { generationJobHandlers, onSceneFailed, type GenerationJobDeps } from './jobs.js';
-export { generationStatus, phaseOf, type GenerationStatusView, type SceneProgress } from './status.js';
-export { currentMonth, monthBounds, monthlyUsage, topSpenders, type MonthUsage, type SpenderUsage } from './usage.js';
-export {
-  activeGeneration, getGeneration, generationScenes, latestGeneration, parseSceneError, recordUsage, sceneByReservation,
-  type GenerationRow, type GenerationSceneRow,
+  getGeneration, generationScenes, parseSceneError, recordUsage, sceneByReservation, type GenerationRow,
+  type GenerationSceneRow,
 } from './store.js';
 
 /** What the composition root builds as `services.generation`. */

@@ -30,8 +30,6 @@ import { remoteImageProvider, remoteReviewer, remoteVideoProvider, type Provider
 import { observedProviders } from '../telemetry/providers.js';
 import { pricesFromEnv, type PriceTable } from './prices.js';
 
-export type AspectRatio = '16:9' | '9:16' | '1:1';
-
 export interface GenerationSettings {
   prices: PriceTable;
   /** The default video model (`local`, `runway:gen4_turbo`): what a workflow without a choice uses. */

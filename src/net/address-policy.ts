@@ -185,11 +185,6 @@ export function checkAddress(address: string, policy: AddressPolicy = {}, port?:
     : { allowed: true, address: normalised, family };
 }
 
-/** True when the address is public (no policy exceptions). */
-export function isPublicAddress(address: string): boolean {
-  return checkAddress(address).allowed;
-}
-
 export interface UrlTarget {
   url: URL;
   /** Host without IPv6 brackets, normalised by the URL parser (lower case, IPv4 as dotted quad). */

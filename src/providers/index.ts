@@ -11,7 +11,7 @@ import { ChatVisionReviewer } from './vision.js';
 import { RunwayImageProvider, RunwayVideoProvider, runwayCapabilities, type RunwaySettings } from './runway.js';
 import type { RemoteSettings, VideoCapabilities } from './types.js';
 
-export type { RemoteSettings, VideoCapabilities } from './types.js';
+export type { VideoCapabilities } from './types.js';
 
 /** One model as get_status lists it. */
 export interface WiredModel {

@@ -1,21 +1,16 @@
 export {
-  ChannelBusyError, connectChannel, disconnectChannel, getChannel, listChannels, loadChannelForPublish, type Channel, type ChannelList, type ConnectChannelInput,
+  ChannelBusyError, connectChannel, disconnectChannel, listChannels, loadChannelForPublish, type Channel,
 } from './channels.js';
 export {
-  beginChannelConnection, ChannelConnectError, finishChannelConnection, oauthProvidersFromEnv, type OAuthProvider, type OAuthProviders,
+  beginChannelConnection, ChannelConnectError, finishChannelConnection, type OAuthProviders,
 } from './connect.js';
-export { credentialsKey, type SecretsOptions } from './credentials.js';
+export type { SecretsOptions } from './credentials.js';
 export { publishJobHandlers } from './jobs.js';
-export { startSweeper, type SweeperOptions } from './sweeper.js';
-export { createPublishers, publishersConfigFromEnv, type Publishers, type PublishersConfig } from './publishers.js';
+export { startSweeper } from './sweeper.js';
+export { createPublishers, type Publishers } from './publishers.js';
 export {
-  cancelPublication, cancelWorkflowPublications, failStalePublications, getPublication, listPublications, recentWorkflowPublications, requestPublication,
-  resolveWhen, runDuePublications, runPublication,
-  type FinishedRender, type ListPublicationsQuery, type Publication, type PublicationStatus, type PublishOptions,
-  type RequestPublicationInput, type RunOutcome,
+  cancelPublication, cancelWorkflowPublications, getPublication, recentWorkflowPublications, requestPublication,
+  type Publication, type PublishOptions,
 } from './service.js';
-export { PLATFORMS, PublishError, type Platform, type PublishChannel, type PublishRequest, type PublishResult, type Publisher, type PublishVideo } from './types.js';
-export { TIKTOK_CAPTION_MAX, tiktokPublisher, type TikTokOptions } from './tiktok.js';
-export { YOUTUBE_TITLE_MAX, youtubePublisher, type YouTubeOptions } from './youtube.js';
-export { localPublisher, type LocalOptions } from './local.js';
+export { PLATFORMS, type Platform } from './types.js';
 export { publishOptionsFor, secretsFor } from './wiring.js';

@@ -12,7 +12,7 @@ import type { SecretsOptions } from './credentials.js';
 import { createPublishers, type Publishers } from './publishers.js';
 import { PublishError, type Platform } from './types.js';
 
-export { connectChannel, getChannel, listChannels, type Channel, type ChannelList, type ConnectChannelInput } from './channels.js';
+export { connectChannel, listChannels } from './channels.js';
 
 export type PublicationStatus = 'scheduled' | 'publishing' | 'published' | 'failed' | 'canceled';
 
@@ -119,7 +119,6 @@ function toPublication(row: PublicationRow): Publication {
     updated_at: row.updated_at,
   };
 }
-
 
 /** When the post should go out: now, or a valid `when` not in the past and not absurdly far off. */
 export function resolveWhen(when: string | Date | null | undefined, options: PublishOptions = {}, now = Date.now()): Date {

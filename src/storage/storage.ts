@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import { isValidKey, FileMissingError, Storage, type LocalFile, type StorageOptions, type StoredFile } from './base.js';
 import { loadSigningSecret } from './secret.js';
 
-export { isValidKey, MAX_URL_TTL_S, type SignedUrlCheck, type StorageOptions } from './base.js';
+export type { StorageOptions } from './base.js';
 
 export class FileStorage extends Storage {
   readonly driver = 'local' as const;

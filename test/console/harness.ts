@@ -12,7 +12,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { createLogger } from '../../src/http/logging.js';
 import type { Services } from '../../src/http/context.js';
 
@@ -131,7 +131,7 @@ export async function horizontalOverflow(page: Page): Promise<{ px: number; culp
   });
 }
 
-export type { Browser, BrowserContext, Page };
+export type { Browser,  Page };
 
 /** A real PNG (an RGB gradient, `size` px square, unfiltered rows) built with zlib, for uploads. */
 export function pngBytes(size: number): Buffer {

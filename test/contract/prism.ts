@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { SPEC_FILE } from '../helpers/prism.js';
 
-export { SPEC_FILE, startPrism, type PrismProcess } from '../helpers/prism.js';
+export { startPrism, type PrismProcess } from '../helpers/prism.js';
 
 // ----------------------------------------------------------------------------------------------
 // The spec as plain data, for tables of operations and their examples.

@@ -11,7 +11,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-export { SEED_TOOLS, MCP_TOOLS } from '../helpers/seed-tools.js';
+export { MCP_TOOLS } from '../helpers/seed-tools.js';
 
 export type TransportKind = 'stdio' | 'http';
 
