@@ -6,7 +6,7 @@ import { makeTempDir, musicFile } from '../media/helpers.js';
 import { testDatabases } from '../helpers/db.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 import { startServer, type TestServer as MediaServer } from '../net/servers.js';
-import { createWorkflow, invariants, local, upload, useSmallClips } from '../renders/helpers.js';
+import { createWorkflow, invariants, local, smallClips, upload } from '../renders/helpers.js';
 
 /** A PUT over plain node:http, to see every response header (Connection included). */
 function rawPut(url: string, body: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; json: any }> {
@@ -42,11 +42,10 @@ describe.each(testDatabases())('assets over HTTP on %s', (kind) => {
     };
     media = await startServer(serve);
     blocked = await startServer(serve);
-    s = await startTestServer(kind);
-    useSmallClips(s);
     // Imports may reach the media server (and only it) although it is on loopback: explicit
     // configuration, exactly as LAVENDLY_IMPORT_ALLOW_ENDPOINTS gives it.
-    s.services.assetsConfig = assetsConfigFromEnv({ LAVENDLY_IMPORT_ALLOW_ENDPOINTS: `127.0.0.1:${media.port}` });
+    const assetsConfig = assetsConfigFromEnv({ LAVENDLY_IMPORT_ALLOW_ENDPOINTS: `127.0.0.1:${media.port}` });
+    s = await startTestServer(kind, { services: { generation: smallClips(), assetsConfig } });
     a = await s.account({ name: 'A' });
     b = await s.account({ name: 'B' });
   });

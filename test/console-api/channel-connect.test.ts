@@ -15,10 +15,9 @@ describe.each(testDatabases())('connecting a YouTube channel through OAuth on %s
 
   beforeAll(async () => {
     fake = await startFakeOAuth();
-    s = await startTestServer(kind);
+    s = await startTestServer(kind, { services: { oauthProviders: { youtube: fake.provider('youtube') } } });
     // The redirect URI the platform sends the browser back to is built from the public URL.
     s.config.publicBaseUrl = s.origin;
-    s.services.oauthProviders = { youtube: fake.provider('youtube') };
     a = await s.account({ name: 'A' });
     const b = await s.account({ name: 'B' });
     ann = await signedInUser(s, a.id, 'ann@example.org');

@@ -134,12 +134,14 @@ beforeAll(async () => {
   const endpoint = `127.0.0.1:${(media.address() as AddressInfo).port}`;
   mediaBase = `http://${endpoint}`;
 
-  server = await startTestServer('sqlite');
-  // Let import_asset fetch from the local media server (it refuses loopback addresses otherwise).
   // Let import_asset fetch from, and webhooks point at, the local media server (both refuse
   // loopback addresses otherwise; the relaxation is test-only and passed in code).
-  server.services.assetsConfig = { addressPolicy: { allowEndpoints: [endpoint] } };
-  server.services.webhookOptions = withDefaults({ addressPolicy: { allowEndpoints: [endpoint] } });
+  server = await startTestServer('sqlite', {
+    services: {
+      assetsConfig: { addressPolicy: { allowEndpoints: [endpoint] } },
+      webhookOptions: withDefaults({ addressPolicy: { allowEndpoints: [endpoint] } }),
+    },
+  });
   const account = await server.account({ credits: 5_000, scopes: ['admin', 'ledger:write'] });
   key = account.key;
   accountId = account.id;
