@@ -6,11 +6,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadSpecDocument } from './load.js';
 import { isObject, type Json, type JsonObject } from './spec-doc.js';
+import { specFiles } from './spec-files.js';
 
 export interface SpecChange {
   breaking: boolean;
@@ -193,26 +194,51 @@ export function diffSpecs(baseRoot: JsonObject, headRoot: JsonObject): SpecChang
 }
 
 /**
- * The base spec: a file, or a git ref (`main`, `HEAD~1`, `v1.2.0`) from which the spec at the
- * same path is read with `git show` (a single-file spec: other files are not taken from the ref).
+ * The base spec: a file, or a git ref (`main`, `HEAD~1`, `v1.2.0`) at which the spec is read with
+ * `git show`: its root at the same path and every file it references as they were at that ref,
+ * laid out in a temp folder as in the repository so that the relative refs resolve.
  */
 export async function loadBase(base: string, specPath: string): Promise<JsonObject> {
   if (existsSync(base)) return (await loadSpecDocument(base)).root;
-  const cwd = path.dirname(path.resolve(specPath));
-  let text: string;
+  const root = path.resolve(specPath);
+  const cwd = path.dirname(root);
+  const git = (args: string[]) => execFileSync('git', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28 });
+  let prefix: string;
   try {
-    const top = execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd, encoding: 'utf8' }).trim();
-    const rel = path.relative(top, path.resolve(specPath)).split(path.sep).join('/');
-    text = execFileSync('git', ['show', `${base}:${rel}`], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28 });
+    prefix = git(['rev-parse', '--show-prefix']).toString('utf8').trim();
   } catch (e) {
-    throw new Error(`--base ${base}: not a file, and git cannot show the spec at that ref (${String((e as { stderr?: string }).stderr ?? (e as Error).message).trim().split('\n')[0]})`);
+    throw cannotShow(base, e);
   }
+  /** Where a file sits in the repository (`spec/common.yaml`), or null outside it. */
+  const inRepo = (file: string): string | null => {
+    const rel = path.posix.normalize(prefix + path.relative(cwd, file).split(path.sep).join('/'));
+    return rel.startsWith('../') ? null : rel;
+  };
+  const show = async (file: string): Promise<Buffer | null> => {
+    const rel = inRepo(file);
+    if (rel === null) return null;
+    try {
+      return git(['show', `${base}:${rel}`]);
+    } catch (e) {
+      if (file === root) throw cannotShow(base, e);
+      return null; // a referenced file the ref lacks: the bundler names it
+    }
+  };
+  const { files } = await specFiles(specPath, show);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'lavendly-base-'));
   try {
-    const file = path.join(dir, path.basename(specPath));
-    await writeFile(file, text);
-    return (await loadSpecDocument(file)).root;
+    for (const f of files) {
+      const to = path.join(dir, inRepo(f.path)!);
+      await mkdir(path.dirname(to), { recursive: true });
+      await writeFile(to, f.bytes);
+    }
+    return (await loadSpecDocument(path.join(dir, inRepo(root)!))).root;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+function cannotShow(base: string, e: unknown): Error {
+  const why = String((e as { stderr?: Buffer | string }).stderr ?? (e as Error).message).trim().split('\n')[0];
+  return new Error(`--base ${base}: not a file, and git cannot show the spec at that ref (${why})`);
 }

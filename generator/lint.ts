@@ -8,7 +8,9 @@
 import { readFile } from 'node:fs/promises';
 import { pointerJoin } from './names.js';
 import { isObject, parseSpecText, type Json, type JsonObject } from './spec-doc.js';
-import { loadSpecDocument } from './load.js';
+import { cacheGet, cachePut, packageVersion, sha256 } from './cache.js';
+import { loadSpecDocument, type LoadedSpec } from './load.js';
+import { memoizeSpectralSchemaCompiles } from './spectral-memo.js';
 
 export interface LintFinding {
   severity: 'error' | 'warning';
@@ -100,8 +102,11 @@ function walkTypes(node: Json, at: string, out: LintFinding[]): void {
   }
 }
 
-/** Spectral's `spectral:oas` recommended rules, in process. */
-export async function spectralFindings(specPath: string): Promise<LintFinding[]> {
+/**
+ * Spectral's `spectral:oas` recommended rules, in process. `memo` (default true) lets each distinct
+ * example schema compile once (spectral-memo.ts); false runs Spectral untouched, for comparison.
+ */
+export async function spectralFindings(specPath: string, opts: { memo?: boolean } = {}): Promise<LintFinding[]> {
   // CommonJS packages: named exports under tsx and plain node, `default` under some bundlers.
   const [coreNs, rulesetsNs, parsersNs] = await Promise.all([
     import('@stoplight/spectral-core'), import('@stoplight/spectral-rulesets'), import('@stoplight/spectral-parsers'),
@@ -109,6 +114,7 @@ export async function spectralFindings(specPath: string): Promise<LintFinding[]>
   const core = ('Spectral' in coreNs ? coreNs : (coreNs as { default: typeof coreNs }).default) as typeof coreNs;
   const { oas } = ('oas' in rulesetsNs ? rulesetsNs : (rulesetsNs as { default: typeof rulesetsNs }).default) as typeof rulesetsNs;
   const parsers = ('Yaml' in parsersNs ? parsersNs : (parsersNs as { default: typeof parsersNs }).default) as typeof parsersNs;
+  memoizeSpectralSchemaCompiles(opts.memo !== false);
   const spectral = new core.Spectral();
   spectral.setRuleset({ extends: [[oas as never, 'recommended']] });
   const text = await readFile(specPath, 'utf8');
@@ -130,13 +136,34 @@ export interface LintOptions {
 }
 
 export async function lintSpec(specPath: string, opts: LintOptions = {}): Promise<LintFinding[]> {
-  const { root } = await loadSpecDocument(specPath);
-  const findings = structuralFindings(root);
+  const spec = await loadSpecDocument(specPath);
+  const findings = structuralFindings(spec.root);
   if (opts.spectral !== false) {
     const seen = new Set(findings.map((f) => f.pointer));
-    for (const f of await spectralFindings(specPath)) if (!(f.severity === 'error' && seen.has(f.pointer))) findings.push(f);
+    for (const f of await cachedSpectralFindings(specPath, spec)) if (!(f.severity === 'error' && seen.has(f.pointer))) findings.push(f);
   }
   return findings;
+}
+
+/**
+ * Spectral's findings depend only on the spec's files and Spectral's version, and take seconds
+ * (its modules alone take ~1 s to load): they are kept on disk by content key, so only a changed
+ * spec pays for them.
+ */
+async function cachedSpectralFindings(specPath: string, spec: LoadedSpec): Promise<LintFinding[]> {
+  if (spec.remote) return spectralFindings(specPath);
+  const key = spectralCacheKey(spec);
+  const cached = await cacheGet<LintFinding[]>('spectral', key);
+  if (cached) return cached;
+  const findings = await spectralFindings(specPath);
+  await cachePut('spectral', key, findings);
+  return findings;
+}
+
+/** Spectral's findings are cached under `spectral-<key>`: the spec's content and Spectral's versions. */
+export function spectralCacheKey(spec: LoadedSpec): string {
+  const versions = ['@stoplight/spectral-core', '@stoplight/spectral-rulesets', '@stoplight/spectral-parsers'].map(packageVersion);
+  return sha256('spectral:oas:recommended', ...versions, spec.contentKey);
 }
 
 export function formatFinding(f: LintFinding): string {

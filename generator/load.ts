@@ -2,11 +2,17 @@
  * Reads a spec from disk. A single-file spec is parsed as it is; one whose `$ref`s point into other
  * files (`./common.yaml#/components/schemas/Pet`) is first bundled into one document by
  * swagger-parser, which rewrites those refs as local ones.
+ * Results are keyed on the content of every file of the spec (spec-files.ts), never on timestamps:
+ * an edit that keeps a file's size within one mtime tick is still seen (`--watch` saves fast).
+ * The parsed document is also kept on disk by that key (cache.ts), so an unchanged YAML spec is
+ * parsed once, not on every run.
  */
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { cacheGet, cachePut, packageVersion, sha256 } from './cache.js';
 import { expectObject, parseSpecText, SpecError, type JsonObject } from './spec-doc.js';
+import { externalRefs, specFiles, type SpecFiles } from './spec-files.js';
 
 export interface LoadedSpec {
   root: JsonObject;
@@ -14,33 +20,40 @@ export interface LoadedSpec {
   hash: string;
   /** True when other files were pulled in. */
   bundled: boolean;
+  /** sha256 over the bytes of every file of the spec: what caches of results derived from it key on. */
+  contentKey: string;
+  /** The files read, root first (absolute paths); `--watch` watches their folders. */
+  files: string[];
+  /** A `$ref` names a URL: results derived from the spec must not be cached. */
+  remote: boolean;
 }
 
-/** A `$ref` whose value does not start with `#`: the spec spans several files. */
-const EXTERNAL_REF = /["']?\$ref["']?\s*:\s*["']?(?!#)[^\s"']/;
+/** One load per content version per process: `generate` lints, then builds the IR from the same document. */
+const loaded = new Map<string, { key: string; loaded: Promise<LoadedSpec> }>();
 
-/** One parse per file version per process: `generate` lints, then builds the IR from the same document. */
-const cache = new Map<string, { stamp: string; loaded: Promise<LoadedSpec> }>();
+const readOrNull = (file: string) => readFile(file).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' || e.code === 'EISDIR' ? null : Promise.reject(e)));
 
 export async function loadSpecDocument(specPath: string): Promise<LoadedSpec> {
-  const info = await stat(specPath);
-  const key = path.resolve(specPath);
-  const stamp = `${info.mtimeMs}:${info.size}`;
-  const hit = cache.get(key);
-  if (hit?.stamp === stamp) return hit.loaded;
-  const loaded = load(specPath);
-  cache.set(key, { stamp, loaded });
-  // A multi-file spec also depends on the other files' versions: not cached.
-  loaded.then((l) => { if (l.bundled) cache.delete(key); }, () => cache.delete(key));
-  return loaded;
+  const files = await specFiles(specPath, readOrNull);
+  const id = path.resolve(specPath);
+  const hit = loaded.get(id);
+  if (hit && hit.key === files.key && !files.remote) return hit.loaded;
+  const promise = load(specPath, files);
+  loaded.set(id, { key: files.key, loaded: promise });
+  promise.catch(() => loaded.delete(id));
+  return promise;
 }
 
-async function load(specPath: string): Promise<LoadedSpec> {
-  const bytes = await readFile(specPath);
+async function load(specPath: string, spec: SpecFiles): Promise<LoadedSpec> {
+  const { bytes } = spec.files[0]!;
   const text = bytes.toString('utf8');
-  if (!EXTERNAL_REF.test(text)) {
-    return { root: expectObject(parseSpecText(text), '#', 'the document'), hash: createHash('sha256').update(bytes).digest('hex'), bundled: false };
+  const common = { contentKey: spec.key, files: spec.files.map((f) => f.path), remote: spec.remote };
+  if (!externalRefs(text).length) {
+    return { root: await parseCached(text, bytes), hash: sha256Plain(bytes), bundled: false, ...common };
   }
+  const key = sha256('bundle', packageVersion('@apidevtools/swagger-parser'), packageVersion('yaml'), spec.key);
+  const cached = spec.remote ? undefined : await cacheGet<{ root: JsonObject; hash: string }>('bundle', key);
+  if (cached) return { ...cached, bundled: true, ...common };
   const { default: SwaggerParser } = await import('@apidevtools/swagger-parser');
   let bundled: unknown;
   try {
@@ -49,5 +62,24 @@ async function load(specPath: string): Promise<LoadedSpec> {
     throw new SpecError('#', `cannot bundle the referenced files: ${(e as Error).message.split('\n')[0]}`);
   }
   const json = JSON.stringify(bundled);
-  return { root: expectObject(bundled, '#', 'the document'), hash: createHash('sha256').update(json).digest('hex'), bundled: true };
+  const root = expectObject(bundled, '#', 'the document');
+  const hash = sha256Plain(Buffer.from(json));
+  if (!spec.remote) await cachePut('bundle', key, { root, hash });
+  return { root, hash, bundled: true, ...common };
+}
+
+/** The parsed document; YAML parses are cached on disk by content (JSON parses natively, faster than a cache read). */
+async function parseCached(text: string, bytes: Buffer): Promise<JsonObject> {
+  if (/^\s*\{/.test(text)) return expectObject(parseSpecText(text), '#', 'the document');
+  const key = sha256('parse', packageVersion('yaml'), bytes);
+  const cached = await cacheGet<JsonObject>('parsed', key);
+  if (cached) return cached;
+  const root = expectObject(parseSpecText(text), '#', 'the document');
+  await cachePut('parsed', key, root);
+  return root;
+}
+
+/** The banner's sha256: of the bytes alone, as `sha256sum` prints it. */
+function sha256Plain(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }

@@ -91,20 +91,37 @@ async function runGenerate(flags: GenerateFlags): Promise<number> {
   return 0;
 }
 
-/** Regenerates whenever a file in the spec's folder changes; errors are printed, not fatal. */
+/**
+ * Regenerates whenever a spec file changes: the folders of the root and of every file it references
+ * are watched (refreshed after each run, as refs come and go). Errors are printed, not fatal. What
+ * changed is decided by content (load.ts), so a quick save that keeps a file's size and timestamp
+ * tick is still regenerated.
+ */
 async function watchGenerate(flags: GenerateFlags): Promise<number> {
   const s = settings(flags);
-  const once = () => runGenerate(flags).catch((e) => { console.error(`error: ${(e as Error).message}`); return 1; });
-  await once();
-  const dir = path.dirname(path.resolve(s.spec));
-  console.log(`watching ${displayPath(dir)} for changes (Ctrl-C stops)`);
+  const watched = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
   let running = Promise.resolve<unknown>(undefined);
-  watch(dir, (_event, file) => {
+  const onChange = (_event: string, file: string | null) => {
     if (file && !/\.(ya?ml|json)$/i.test(file)) return;
     clearTimeout(timer);
     timer = setTimeout(() => { running = running.then(once); }, 100);
-  });
+  };
+  const watchFolders = async () => {
+    const files = await loadSpecDocument(s.spec).then((l) => l.files, () => [path.resolve(s.spec)]);
+    for (const dir of new Set(files.map((f) => path.dirname(f)))) {
+      if (watched.has(dir)) continue;
+      watched.add(dir);
+      watch(dir, onChange);
+      console.log(`watching ${displayPath(dir)} for changes (Ctrl-C stops)`);
+    }
+  };
+  const once = async () => {
+    const code = await runGenerate(flags).catch((e) => { console.error(`error: ${(e as Error).message}`); return 1; });
+    await watchFolders();
+    return code;
+  };
+  await once();
   return new Promise<number>(() => {});
 }
 
