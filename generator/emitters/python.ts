@@ -15,12 +15,13 @@ import { objectView } from '../shared/arguments.js';
 import type { EmitContext, EmittedFile, Emitter } from '../shared/emitter.js';
 import { errorCodes } from '../shared/error-codes.js';
 import { type PyGroup, type PyMethod, type PyPlan, pythonPlan } from '../shared/python-plan.js';
+import { baseErrorName, renameBaseError, TEMPLATE_BASE_ERROR } from '../shared/sdk-names.js';
 import { isBinaryContent, schemaEnv, successResponses } from '../shared/source.js';
 
 const TEMPLATE_DIR = new URL('../templates/python-runtime/', import.meta.url);
 /** Folder of the package under the packages directory. */
 export const PYTHON_PACKAGE_DIR = 'python';
-/** What the runtime templates export, re-exported by the package's __init__.py. */
+/** What the runtime templates export, re-exported by the package's __init__.py (the base error renamed per API). */
 const RUNTIME_EXPORTS: Record<string, string[]> = {
   _core: ['NOT_GIVEN', 'NotGiven', 'RequestOptions', 'SyncPager', 'AsyncPager'],
   _exceptions: ['LavendlyError', 'APIStatusError', 'ServerError', 'APIConnectionError', 'APITimeoutError', 'WaitTimeoutError', 'WebhookVerificationError'],
@@ -49,12 +50,15 @@ export const emitter: Emitter = {
     const plan = pythonPlan(ir);
     const src = `${PYTHON_PACKAGE_DIR}/src/${plan.packageName}`;
     const banner = (file: string, comment = '#') => pyBanner(ctx, file, comment);
+    const others = Object.values(RUNTIME_EXPORTS).flat().filter((n) => n !== TEMPLATE_BASE_ERROR);
+    const baseError = baseErrorName(plan.clientName, [...others, ...BUILTIN_EXCEPTIONS]);
+    const exports = runtimeExports(baseError);
     const types = typesModule(ir, plan);
-    const errors = errorsModule(ir, plan);
+    const errors = errorsModule(ir, plan, exports);
     const files: EmittedFile[] = [
       { file: `${PYTHON_PACKAGE_DIR}/pyproject.toml`, text: banner('pyproject.toml') + pyproject(ir, plan) },
       { file: `${src}/py.typed`, text: banner('py.typed') },
-      { file: `${src}/__init__.py`, text: banner('__init__.py') + initModule(ir, plan, errors.names) },
+      { file: `${src}/__init__.py`, text: banner('__init__.py') + initModule(ir, plan, errors.names, exports) },
       { file: `${src}/types.py`, text: banner('types.py') + types.text },
       { file: `${src}/_errors.py`, text: banner('_errors.py') + errors.text },
       { file: `${src}/_operations.py`, text: banner('_operations.py') + operationsModule(plan) },
@@ -63,11 +67,15 @@ export const emitter: Emitter = {
     ];
     for (const template of (await readdir(TEMPLATE_DIR)).filter((f) => f.endsWith('.py')).sort()) {
       const text = (await readFile(new URL(template, TEMPLATE_DIR), 'utf8')).replace(/\r\n/g, '\n');
-      files.push({ file: `${src}/${template}`, text: banner(template) + text });
+      files.push({ file: `${src}/${template}`, text: banner(template) + renameBaseError(text, baseError) });
     }
     return files.map((f) => ({ ...f, root: 'packages' as const }));
   },
 };
+
+function runtimeExports(baseError: string): Record<string, string[]> {
+  return Object.fromEntries(Object.entries(RUNTIME_EXPORTS).map(([mod, names]) => [mod, names.map((n) => (n === TEMPLATE_BASE_ERROR ? baseError : n))]));
+}
 
 function pyBanner(ctx: EmitContext, file: string, comment: string): string {
   return ctx
@@ -220,8 +228,8 @@ function itemType(op: IrOperation, types: PyTypes, env: SchemaEnv): string {
 // ----------------------------------------------------------------------------------------------
 // _errors.py
 
-function errorsModule(ir: IrDocument, plan: PyPlan): { text: string; names: string[] } {
-  const reserved = new Set([...Object.values(RUNTIME_EXPORTS).flat(), plan.clientName, plan.asyncClientName]);
+function errorsModule(ir: IrDocument, plan: PyPlan, runtime: Record<string, string[]>): { text: string; names: string[] } {
+  const reserved = new Set([...Object.values(runtime).flat(), plan.clientName, plan.asyncClientName]);
   const className = (base: string) => {
     const name = base.endsWith('Error') ? base : `${base}Error`;
     return BUILTIN_EXCEPTIONS.has(name) || reserved.has(name) ? `${plan.clientName}${name}` : name;
@@ -479,8 +487,8 @@ function clientModule(ir: IrDocument, plan: PyPlan, webhookEvent: string): strin
   return lines.join('\n');
 }
 
-function initModule(ir: IrDocument, plan: PyPlan, errors: string[]): string {
-  const exported = [plan.clientName, plan.asyncClientName, 'verify_webhook', ...Object.values(RUNTIME_EXPORTS).flat(), ...errors, '__version__'];
+function initModule(ir: IrDocument, plan: PyPlan, errors: string[], runtime: Record<string, string[]>): string {
+  const exported = [plan.clientName, plan.asyncClientName, 'verify_webhook', ...Object.values(runtime).flat(), ...errors, '__version__'];
   const lines = [
     `"""${plan.clientName}: the Python SDK of the ${ir.title}.`,
     '',
@@ -491,7 +499,7 @@ function initModule(ir: IrDocument, plan: PyPlan, errors: string[]): string {
     '',
     `from ._client import ${plan.asyncClientName}, ${plan.clientName}, verify_webhook`,
   ];
-  for (const [mod, names] of Object.entries(RUNTIME_EXPORTS)) lines.push(`from .${mod} import ${[...names].sort().join(', ')}`);
+  for (const [mod, names] of Object.entries(runtime)) lines.push(`from .${mod} import ${[...names].sort().join(', ')}`);
   if (errors.length) lines.push(`from ._errors import (\n${[...errors].sort().map((n) => `    ${n},`).join('\n')}\n)`);
   lines.push('', `__version__ = ${pyStr(pyVersion(ir.version))}`, '', '__all__ = [', ...exported.map((n) => `    ${pyStr(n)},`), ']', '');
   return lines.join('\n');

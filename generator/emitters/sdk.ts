@@ -13,7 +13,7 @@ import { type ArgumentPlan, objectView, planArguments } from '../shared/argument
 import type { EmitContext, Emitter } from '../shared/emitter.js';
 import { ERROR_CODE_SCHEMA, errorCodes } from '../shared/error-codes.js';
 import { renderSdkApiDoc, type SdkMethodDoc, type SdkSurface } from '../shared/sdk-api-doc.js';
-import { camel, clientClassName, methodNames, words } from '../shared/sdk-names.js';
+import { baseErrorName, camel, clientClassName, methodNames, renameBaseError, TEMPLATE_BASE_ERROR, words } from '../shared/sdk-names.js';
 import { isBinaryContent, RawCode, schemaEnv, str, successResponses, tsLiteral } from '../shared/source.js';
 
 const TEMPLATE_DIR = new URL('../templates/sdk-runtime/', import.meta.url);
@@ -35,19 +35,26 @@ function runtimeFileName(template: string): string {
   return template === 'index.ts' ? RUNTIME_FILE : `sdk-runtime-${template.replace(/\.ts$/, '')}.gen.ts`;
 }
 
-async function readRuntime(ctx: EmitContext): Promise<RuntimeFile[]> {
+/**
+ * The runtime templates as generated files: sibling imports renamed, and the base error class
+ * named for the API (`baseErrorFor` gets the runtime's other exported names, to avoid them).
+ */
+async function readRuntime(ctx: EmitContext, baseErrorFor: (taken: string[]) => string): Promise<{ files: RuntimeFile[]; baseError: string }> {
   const templates = (await readdir(TEMPLATE_DIR)).filter((f) => f.endsWith('.ts')).sort();
-  return Promise.all(templates.map(async (template) => {
+  const sources = await Promise.all(templates.map(async (template) => {
     const source = (await readFile(new URL(template, TEMPLATE_DIR), 'utf8')).replace(/\r\n/g, '\n');
-    const file = runtimeFileName(template);
     const text = source.replace(/from '\.\/([\w-]+)\.js'/g, (_m, name: string) => `from ${str(ctx.sibling(runtimeFileName(`${name}.ts`)))}`);
-    return { template, file, text: ctx.banner(file) + text };
+    return { template, file: runtimeFileName(template), text };
   }));
+  const baseError = baseErrorFor(runtimeExports(sources).filter((n) => n !== TEMPLATE_BASE_ERROR));
+  return { files: sources.map((f) => ({ ...f, text: ctx.banner(f.file) + renameBaseError(f.text, baseError) })), baseError };
 }
 
 export interface SdkEmitterOptions {
   /** Name of the client class; default: from info.title (`Lavendly API` -> `Lavendly`). */
   clientName?: string;
+  /** Name of the base error class; default: the client's name + `Error` (`LavendlyError`). */
+  baseErrorName?: string;
 }
 
 export function createSdkEmitter(options: SdkEmitterOptions = {}): Emitter {
@@ -55,11 +62,12 @@ export function createSdkEmitter(options: SdkEmitterOptions = {}): Emitter {
     name: 'sdk',
     file: 'sdk.gen.ts',
     async emit(ir, ctx) {
-      const runtime = await readRuntime(ctx);
-      const { text, surface } = emitSdk(ir, ctx, runtimeExports(runtime), options);
+      const client = options.clientName ?? clientClassName(ir.title);
+      const runtime = await readRuntime(ctx, (taken) => options.baseErrorName ?? baseErrorName(client, taken));
+      const { text, surface } = emitSdk(ir, ctx, runtimeExports(runtime.files), runtime.baseError, options);
       return [
         { file: 'sdk.gen.ts', text },
-        ...runtime.map(({ file, text }) => ({ file, text })),
+        ...runtime.files.map(({ file, text }) => ({ file, text })),
         { file: API_DOC_FILE, text: renderSdkApiDoc(surface, ctx.banner(API_DOC_FILE)) },
       ];
     },
@@ -89,7 +97,7 @@ interface OpNames {
   response: string;
 }
 
-function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], options: SdkEmitterOptions): { text: string; surface: SdkSurface } {
+function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], baseError: string, options: SdkEmitterOptions): { text: string; surface: SdkSurface } {
   const env = schemaEnv(ir);
   const names = new NameAllocator(['T', 'verifyWebhook', ...runtimeNames]);
   const reexported = ir.schemas.map((s) => s.identifier).filter((n) => !runtimeNames.includes(n) && n !== 'T');
@@ -158,7 +166,7 @@ function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], optio
   }
 
   // The error class per declared code: exhaustive over the spec's ErrorCode union.
-  const errorTable = errorClassTable(ir, runtimeNames);
+  const errorTable = errorClassTable(ir, runtimeNames, baseError);
   if (errorTable) out.push(...errorTable.lines(names.take('errorClassByCode')));
 
   // The client.
@@ -182,7 +190,7 @@ function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], optio
   out.push(...webhookSource(webhookEvents, webhookUnion));
   const body = out.join('\n');
   // Import only what the body uses (consumers may compile with noUnusedLocals).
-  const used = ['LavendlyError', 'NoBody', 'OperationDescriptor', 'PageItem', 'PagePromise', 'Renamed', 'RequestOptions', 'WaitOptions'].filter((n) =>
+  const used = [baseError, 'NoBody', 'OperationDescriptor', 'PageItem', 'PagePromise', 'Renamed', 'RequestOptions', 'WaitOptions'].filter((n) =>
     new RegExp(`\\b${n}\\b`).test(body),
   );
   const imports = [ctx.banner('sdk.gen.ts')];
@@ -208,7 +216,7 @@ function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], optio
 }
 
 /** The SDK runtime's class for an HTTP status (mirrors its errorClassByStatus). */
-function classForStatus(status: number): string {
+function classForStatus(status: number, baseError: string): string {
   if (status === 400 || status === 422) return 'ValidationError';
   const byStatus: Record<number, string> = {
     401: 'AuthenticationError',
@@ -218,19 +226,19 @@ function classForStatus(status: number): string {
     409: 'ConflictError',
     429: 'RateLimitError',
   };
-  return byStatus[status] ?? (status >= 500 ? 'ServerError' : 'LavendlyError');
+  return byStatus[status] ?? (status >= 500 ? 'ServerError' : baseError);
 }
 
 /**
  * `errorClassByCode`, from the spec's ErrorCode schema (`x-sdk-error` overrides the status's
  * class): `satisfies Record<ErrorCode, ...>`, so the table and the union cannot drift apart.
  */
-function errorClassTable(ir: IrDocument, runtimeNames: string[]) {
+function errorClassTable(ir: IrDocument, runtimeNames: string[], baseError: string) {
   const codes = errorCodes(ir);
   const component = ir.schemas.find((s) => s.name === ERROR_CODE_SCHEMA);
   if (!codes.length || !component) return null;
   const entries = codes.map((c) => {
-    const cls = c.sdkError ?? classForStatus(c.status);
+    const cls = c.sdkError === TEMPLATE_BASE_ERROR ? baseError : (c.sdkError ?? classForStatus(c.status, baseError));
     if (!runtimeNames.includes(cls)) throw new Error(`#/components/schemas/${ERROR_CODE_SCHEMA} (${c.code}): x-sdk-error '${cls}' is not an error class of the SDK runtime`);
     return [c.code, cls] as const;
   });
@@ -247,7 +255,7 @@ function errorClassTable(ir: IrDocument, runtimeNames: string[]) {
         '/** The error class thrown for each code the API declares (by HTTP status for any other code). */',
         `export const ${taken} = {`,
         ...entries.map(([code, cls]) => `  ${propertyKey(code)}: ${cls},`),
-        `} satisfies Record<T.${component.identifier}, typeof LavendlyError>;`,
+        `} satisfies Record<T.${component.identifier}, typeof ${baseError}>;`,
         '',
       ];
     },

@@ -58,3 +58,21 @@ export function methodNames(ops: IrOperation[], tag: IrTag): Map<IrOperation, st
   }
   return new Map(ops.map((op) => [op, out.get(op)!]));
 }
+
+/** The name the SDK runtimes' templates give their base error class; generated SDKs rename it. */
+export const TEMPLATE_BASE_ERROR = 'LavendlyError';
+
+/**
+ * The base class of every error an SDK throws, named for the API: `Lavendly` -> `LavendlyError`,
+ * `Petstore` -> `PetstoreError`; `<Client>ApiError` when that would be another class's name
+ * (`Server` -> `ServerApiError`, not the runtime's `ServerError`).
+ */
+export function baseErrorName(clientName: string, taken: Iterable<string>): string {
+  const name = `${clientName}Error`;
+  return new Set(taken).has(name) ? `${clientName}ApiError` : name;
+}
+
+/** A runtime template's text with its base error class renamed (whole identifiers only). */
+export function renameBaseError(text: string, name: string): string {
+  return name === TEMPLATE_BASE_ERROR ? text : text.replace(new RegExp(`\\b${TEMPLATE_BASE_ERROR}\\b`, 'g'), name);
+}

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generate } from '../../generator/cli.js';
-import { clientClassName, methodNames } from '../../generator/shared/sdk-names.js';
+import { baseErrorName, clientClassName, methodNames } from '../../generator/shared/sdk-names.js';
 import { buildIr, buildIrFromText } from '../../generator/ir.js';
 
 const FIXTURE = 'test/fixtures/sdk/things.yaml';
@@ -72,7 +72,7 @@ paths:
 });
 
 const THINGS_USAGE = `
-import { Things, ValidationError, verifyWebhook, type ReplaceThingParams, type Thing, type TreeNode } from './sdk.gen';
+import { Things, ThingsError, ValidationError, verifyWebhook, type ReplaceThingParams, type Thing, type TreeNode } from './sdk.gen';
 
 const c = new Things({ apiKey: 'k', baseUrl: 'http://x', maxRetries: 1, timeout: 1000 });
 
@@ -106,6 +106,9 @@ export async function usage(): Promise<void> {
   // @ts-expect-error no such method
   c.things.nope();
   const issues = new ValidationError('x').issues;
+  const base: ThingsError = new ValidationError('x');
+  const code: string = base.code;
+  void code;
   const event: Promise<unknown> = verifyWebhook('{}', {}, 'whsec_');
   void [more, tags, gone, tree, state, viaRequest, viaCall, dynamic, issues, event];
 }
@@ -174,6 +177,27 @@ describe('generated SDK type-checks', () => {
     const sdk = await readFile(path.join(dir, 'spec', 'sdk.gen.ts'), 'utf8');
     expect(sdk).toMatch(/^export class Lavendly extends ApiClient<LavendlyOperations>/m);
     expect(sdk).toContain("from './sdk-runtime.gen.js'");
+  });
+
+  it('names the base error class for the API: ThingsError for the fixture, LavendlyError for ours (TypeScript and Python)', async () => {
+    const things = path.join(dir, 'things');
+    const sdkFiles = (await readdir(things)).filter((f) => /^sdk.*\.gen\.(ts|md)$/.test(f));
+    expect(sdkFiles.length).toBeGreaterThan(5);
+    for (const f of sdkFiles) expect(await readFile(path.join(things, f), 'utf8'), f).not.toContain('LavendlyError');
+    const errors = await readFile(path.join(things, 'sdk-runtime-errors.gen.ts'), 'utf8');
+    expect(errors).toMatch(/^export class ThingsError extends Error \{/m);
+    expect(errors).toMatch(/^export class ValidationError extends ThingsError \{/m);
+    expect(await readFile(path.join(things, 'sdk-api.gen.md'), 'utf8')).toContain('ThingsError');
+    expect(await readFile(path.join(dir, 'spec', 'sdk-runtime-errors.gen.ts'), 'utf8')).toMatch(/^export class LavendlyError extends Error \{/m);
+    // A name that is already another class's: the API's name + ApiError.
+    expect(baseErrorName('Server', ['ServerError', 'ValidationError'])).toBe('ServerApiError');
+
+    const py = path.join(dir, 'things-py');
+    await generate({ spec: FIXTURE, out: py, only: ['python'] });
+    const pkg = path.join(py, 'packages', 'python', 'src', 'things');
+    for (const f of await readdir(pkg)) expect(await readFile(path.join(pkg, f), 'utf8'), f).not.toContain('LavendlyError');
+    expect(await readFile(path.join(pkg, '_exceptions.py'), 'utf8')).toMatch(/^class ThingsError\(Exception\):/m);
+    expect(await readFile(path.join(pkg, '__init__.py'), 'utf8')).toContain('"ThingsError",');
   });
 });
 

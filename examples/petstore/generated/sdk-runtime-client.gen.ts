@@ -11,7 +11,7 @@
  * Part of the SDK runtime (see index.ts): only web-standard globals (fetch, Web Crypto) and sibling files may be used.
  */
 import type { OperationDescriptor, OperationTypes, RequestParts } from './sdk-runtime-descriptors.gen.js';
-import { ConnectionError, errorFromResponse, type LavendlyError, TimeoutError, WaitTimeoutError } from './sdk-runtime-errors.gen.js';
+import { ConnectionError, errorFromResponse, type PetstoreError, TimeoutError, WaitTimeoutError } from './sdk-runtime-errors.gen.js';
 import { PagePromise, type PageItem } from './sdk-runtime-pages.gen.js';
 import { encodeBody, expandPath, getField, queryString, readBody, retryAfterMs, splitParams } from './sdk-runtime-wire.gen.js';
 
@@ -68,7 +68,7 @@ export interface ClientDefaults {
   /** Environment variable prefix: `LAVENDLY` -> LAVENDLY_API_KEY, LAVENDLY_BASE_URL. */
   envPrefix: string;
   /** The error class to throw per error code the API declares (by status otherwise). */
-  errorClasses?: Readonly<Record<string, typeof LavendlyError>>;
+  errorClasses?: Readonly<Record<string, typeof PetstoreError>>;
 }
 
 function env(name: string): string | undefined {

@@ -19,7 +19,7 @@ export interface ValidationIssue {
 }
 
 /** Every error the SDK throws. `status` is 0 when no HTTP response was received. */
-export class LavendlyError extends Error {
+export class PetstoreError extends Error {
   readonly status: number;
   readonly code: string;
   readonly requestId: string | null;
@@ -41,7 +41,7 @@ export class LavendlyError extends Error {
 }
 
 /** 400/422: the request did not validate. `issues` are grouped by location (path, query, header, body). */
-export class ValidationError extends LavendlyError {
+export class ValidationError extends PetstoreError {
   get issues(): Record<string, ValidationIssue[]> {
     const raw = this.details.issues;
     if (Array.isArray(raw)) return { body: raw as ValidationIssue[] };
@@ -52,13 +52,13 @@ export class ValidationError extends LavendlyError {
     return Object.entries(this.issues).flatMap(([location, list]) => (list ?? []).map((i) => ({ ...i, location })));
   }
 }
-export class AuthenticationError extends LavendlyError {}
-export class PermissionError extends LavendlyError {}
-export class NotFoundError extends LavendlyError {}
-export class ConflictError extends LavendlyError {}
+export class AuthenticationError extends PetstoreError {}
+export class PermissionError extends PetstoreError {}
+export class NotFoundError extends PetstoreError {}
+export class ConflictError extends PetstoreError {}
 /** The idempotency key was reused with another body, is still in flight, or is malformed. */
-export class IdempotencyError extends LavendlyError {}
-export class InsufficientCreditsError extends LavendlyError {
+export class IdempotencyError extends PetstoreError {}
+export class InsufficientCreditsError extends PetstoreError {
   get needed(): number | undefined {
     return typeof this.details.needed === 'number' ? this.details.needed : undefined;
   }
@@ -66,19 +66,19 @@ export class InsufficientCreditsError extends LavendlyError {
     return typeof this.details.available === 'number' ? this.details.available : undefined;
   }
 }
-export class RateLimitError extends LavendlyError {
+export class RateLimitError extends PetstoreError {
   /** Seconds the server asked us to wait, when it said. */
   get retryAfter(): number | undefined {
     const ms = retryAfterMs(this.headers);
     return ms === undefined ? undefined : ms / 1000;
   }
 }
-export class ServerError extends LavendlyError {}
+export class ServerError extends PetstoreError {}
 /** No usable HTTP response: DNS, refused or reset connection, timeout. */
-export class ConnectionError extends LavendlyError {}
+export class ConnectionError extends PetstoreError {}
 export class TimeoutError extends ConnectionError {}
 /** `waitFor…` gave up before the job reached a terminal state. `last` is the last polled body. */
-export class WaitTimeoutError extends LavendlyError {
+export class WaitTimeoutError extends PetstoreError {
   constructor(
     message: string,
     readonly last: unknown,
@@ -88,7 +88,7 @@ export class WaitTimeoutError extends LavendlyError {
 }
 
 /** The class for codes every API built on this runtime shares; a generated client passes its own table. */
-const errorClassByCode: Readonly<Record<string, typeof LavendlyError>> = {
+const errorClassByCode: Readonly<Record<string, typeof PetstoreError>> = {
   validation_error: ValidationError,
   invalid_cursor: ValidationError,
   unauthorized: AuthenticationError,
@@ -102,7 +102,7 @@ const errorClassByCode: Readonly<Record<string, typeof LavendlyError>> = {
   rate_limited: RateLimitError,
 };
 
-function errorClassByStatus(status: number): typeof LavendlyError {
+function errorClassByStatus(status: number): typeof PetstoreError {
   if (status === 400 || status === 422) return ValidationError;
   if (status === 401) return AuthenticationError;
   if (status === 402) return InsufficientCreditsError;
@@ -111,7 +111,7 @@ function errorClassByStatus(status: number): typeof LavendlyError {
   if (status === 409) return ConflictError;
   if (status === 429) return RateLimitError;
   if (status >= 500) return ServerError;
-  return LavendlyError;
+  return PetstoreError;
 }
 
 /** Builds the typed error for a non-2xx response from its (parsed) body. */
@@ -119,8 +119,8 @@ export function errorFromResponse(
   status: number,
   headers: Headers,
   body: unknown,
-  classByCode: Readonly<Record<string, typeof LavendlyError>> = errorClassByCode,
-): LavendlyError {
+  classByCode: Readonly<Record<string, typeof PetstoreError>> = errorClassByCode,
+): PetstoreError {
   const envelope = body && typeof body === 'object' && 'error' in body ? (body as { error: unknown }).error : undefined;
   const e = envelope && typeof envelope === 'object' ? (envelope as Record<string, unknown>) : {};
   const { code, message, request_id, ...details } = e;

@@ -9,7 +9,7 @@
  * Cursor pagination: a promise of the first page that also iterates every item of every page.
  * Part of the SDK runtime (see index.ts): only web-standard globals (fetch, Web Crypto) and sibling files may be used.
  */
-import { LavendlyError } from './sdk-runtime-errors.gen.js';
+import { PetstoreError } from './sdk-runtime-errors.gen.js';
 
 export type PageItem<P> = P extends { data: (infer I)[] } ? I : P extends { data: readonly (infer I)[] } ? I : unknown;
 
@@ -41,7 +41,7 @@ export class PagePromise<Page, Item> implements PromiseLike<Page>, AsyncIterable
       yield page as Page;
       const next = page?.next_cursor;
       if (page?.has_more === false || typeof next !== 'string' || next === '') return;
-      if (seen.has(next)) throw new LavendlyError(`the server returned cursor '${next}' twice`, { code: 'pagination_loop' });
+      if (seen.has(next)) throw new PetstoreError(`the server returned cursor '${next}' twice`, { code: 'pagination_loop' });
       seen.add(next);
       page = (await this.fetchPage(next)) as typeof page;
     }

@@ -11,9 +11,9 @@
  * Bun and workers. Web Crypto is asynchronous, hence both functions return promises.
  * Part of the SDK runtime (see index.ts): only web-standard globals and sibling files may be used.
  */
-import { LavendlyError } from './sdk-runtime-errors.gen.js';
+import { PetstoreError } from './sdk-runtime-errors.gen.js';
 
-export class WebhookVerificationError extends LavendlyError {
+export class WebhookVerificationError extends PetstoreError {
   constructor(message: string) {
     super(message, { code: 'webhook_verification_failed' });
   }
