@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { pointerJoin } from './names.js';
-import { isObject, parseSpecText, type Json, type JsonObject } from './spec-doc.js';
+import { isObject, type Json, type JsonObject } from './spec-doc.js';
 import { cacheGet, cachePut, packageVersion, sha256 } from './cache.js';
 import { loadSpecDocument, type LoadedSpec } from './load.js';
 import { memoizeSpectralSchemaCompiles } from './spectral-memo.js';
@@ -170,5 +170,3 @@ export function formatFinding(f: LintFinding): string {
   return `${f.severity}: ${f.pointer}: ${f.message} [${f.rule}]`;
 }
 
-// Re-exported for callers that lint text they already hold.
-export { parseSpecText };
