@@ -23,7 +23,7 @@ function entryView(e: LedgerEntry): T.LedgerEntry {
   };
 }
 
-export function reservationView(r: Reservation): T.Reservation {
+function reservationView(r: Reservation): T.Reservation {
   return {
     id: r.id,
     status: r.status,

@@ -22,7 +22,7 @@ import { findWorkflow } from '../src/workflows/store.js';
  * Where channel credentials are sealed: the same key the worker opens them with (env
  * LAVENDLY_CREDENTIALS_KEY / LAVENDLY_SIGNING_SECRET, else a key file in the data dir).
  */
-export function publishSecrets(ctx: Pick<AppContext, 'config'>): SecretsOptions {
+function publishSecrets(ctx: Pick<AppContext, 'config'>): SecretsOptions {
   return secretsFor(ctx.config);
 }
 
@@ -30,7 +30,7 @@ function channelView(c: Channel): T.Channel {
   return { id: c.id, platform: c.platform, name: c.name, created_at: c.created_at };
 }
 
-export function publicationView(p: Publication): T.Publication {
+function publicationView(p: Publication): T.Publication {
   return {
     id: p.id,
     workflow_id: p.workflow_id,

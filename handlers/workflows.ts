@@ -21,7 +21,7 @@ function urlsFor(ctx: AppContext) {
   });
 }
 
-export function workflowView(ctx: AppContext, { workflow, scenes }: WorkflowWithScenes): T.Workflow {
+function workflowView(ctx: AppContext, { workflow, scenes }: WorkflowWithScenes): T.Workflow {
   const urls = urlsFor(ctx);
   const { nodes, edges } = buildGraph(scenes, urls);
   return {
@@ -57,7 +57,7 @@ function summaryView(w: WorkflowSummaryRow): T.WorkflowSummary {
   };
 }
 
-export const etagOf = (version: number) => `"${version}"`;
+const etagOf = (version: number) => `"${version}"`;
 
 export const workflowsHandlers = {
   async list_workflows(input, ctx) {

@@ -119,8 +119,8 @@ export interface TracingConfig {
   sampleRatio: number;
 }
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** A setting the process cannot start with; the CLI prints its message as one line and exits. */
 export class ConfigError extends Error {
@@ -131,7 +131,7 @@ export class ConfigError extends Error {
 }
 
 /** Whole numbers only: `Number('')`, `Number('0x10')` and `Number('1e3')` are not settings. */
-export function integerSetting(name: string, raw: string | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+function integerSetting(name: string, raw: string | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (raw === undefined || raw.trim() === '') return fallback;
   const n = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {
@@ -197,7 +197,7 @@ function corsOrigins(raw: string | undefined): string[] {
 }
 
 /** The providers a capability can be wired to; `local` is the built-in ffmpeg set. */
-export type ProviderName = 'local' | 'openai' | 'runway';
+type ProviderName = 'local' | 'openai' | 'runway';
 
 /** One configured model: `id` is how it is named everywhere (`runway:gen4_turbo`, or `local`). */
 export interface ModelRef {
@@ -224,7 +224,7 @@ export interface ModelsConfig {
 const PROVIDERS: ProviderName[] = ['local', 'openai', 'runway'];
 
 /** `provider:model` (or `local`) -> a ModelRef; throws a readable error naming the variable. */
-export function parseModelRef(name: string, raw: string): ModelRef {
+function parseModelRef(name: string, raw: string): ModelRef {
   const text = raw.trim();
   if (text === 'local') return { id: 'local', provider: 'local', model: 'local' };
   const colon = text.indexOf(':');

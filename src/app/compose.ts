@@ -26,7 +26,7 @@ import { handlers } from './handlers.js';
 
 /** What the job handlers and the worker's sweeps use: built without a database, so a standalone
  *  worker can build them before its database is open. */
-export type JobServices = Pick<Services, 'storage' | 'generation' | 'webhookOptions' | 'publish'>;
+type JobServices = Pick<Services, 'storage' | 'generation' | 'webhookOptions' | 'publish'>;
 
 /** Every job type this codebase defines, with its handler. */
 export type JobHandlers = Record<string, HandlerEntry>;
@@ -66,7 +66,7 @@ async function createJobServices(config: Config, logger: Logger, overrides: Part
 }
 
 /** Each module with jobs contributes its handlers here. */
-export function createJobHandlers(services: JobServices): JobHandlers {
+function createJobHandlers(services: JobServices): JobHandlers {
   return {
     ...generationJobHandlers({ providers: services.generation.providers, storage: services.storage }),
     ...webhookJobHandlers(services.webhookOptions),

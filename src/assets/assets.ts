@@ -37,7 +37,7 @@ export interface Asset {
   created_at: string;
 }
 
-export interface AssetRow {
+interface AssetRow {
   id: string;
   account_id: string;
   kind: AssetKind;
@@ -62,7 +62,7 @@ export interface AssetDeps {
   transfers?: TransferBudget;
 }
 
-export function assetFromRow(row: AssetRow, storage: Storage, config: AssetsConfig = {}): Asset {
+function assetFromRow(row: AssetRow, storage: Storage, config: AssetsConfig = {}): Asset {
   const signed = storage.signedUrlWithExpiry(row.file_key, { expiresInS: config.urlTtlS });
   return {
     id: row.id,
@@ -83,7 +83,7 @@ export function assetFromRow(row: AssetRow, storage: Storage, config: AssetsConf
 }
 
 /** Which stream family an asset kind must carry. */
-export function familyOf(kind: AssetKind): MediaFamily {
+function familyOf(kind: AssetKind): MediaFamily {
   return kind === 'image' ? 'image' : kind === 'video' ? 'video' : 'audio';
 }
 
@@ -106,7 +106,7 @@ export class AssetTooLargeError extends DomainError {
   }
 }
 
-export class AssetTooLongError extends DomainError {
+class AssetTooLongError extends DomainError {
   constructor(kind: AssetKind, maxDurationS: number, durationS: number) {
     super('duration_too_long', `${article(kind).replace(/^a/, 'A')} may be at most ${maxDurationS / 60} min long; this one lasts ${Math.round(durationS * 10) / 10} s.`, {
       kind,
@@ -228,7 +228,7 @@ export async function storeReceivedFile(
 }
 
 /** Turns a transfer failure into what the client is told. */
-export function importErrorFrom(err: SafeFetchError, kind: AssetKind, limits: KindLimits, capBytes: number, usage: { remainingBytes: number; quotaBytes: number; usedBytes: number }): DomainError | null {
+function importErrorFrom(err: SafeFetchError, kind: AssetKind, limits: KindLimits, capBytes: number, usage: { remainingBytes: number; quotaBytes: number; usedBytes: number }): DomainError | null {
   const upstream = (message: string, reason: string, extra: Record<string, unknown> = {}) =>
     new DomainError('source_unreachable', message, { reason, ...extra });
   switch (err.reason) {

@@ -2,7 +2,7 @@ import type { AddressPolicy } from '../net/address-policy.js';
 import type { Resolver } from '../net/safe-fetch.js';
 import type { ProbeFn } from './probe.js';
 
-export const ASSET_KINDS = ['image', 'video', 'music', 'voice', 'sfx'] as const;
+const ASSET_KINDS = ['image', 'video', 'music', 'voice', 'sfx'] as const;
 export type AssetKind = (typeof ASSET_KINDS)[number];
 
 export function isAssetKind(value: unknown): value is AssetKind {
@@ -18,7 +18,7 @@ export interface KindLimits {
 const MB = 1024 * 1024;
 
 /** The app uploader's limits (seed 001): image 25 MB; video 300 MB / 3 min; music 50 MB / 10 min. */
-export const DEFAULT_LIMITS: Record<AssetKind, KindLimits> = {
+const DEFAULT_LIMITS: Record<AssetKind, KindLimits> = {
   image: { maxBytes: 25 * MB, maxDurationS: null },
   video: { maxBytes: 300 * MB, maxDurationS: 3 * 60 },
   music: { maxBytes: 50 * MB, maxDurationS: 10 * 60 },

@@ -17,7 +17,7 @@ export interface StorageUsage {
 type Executor = Knex | Knex.Transaction;
 
 /** Creates the account's usage row (with the configured default quota) if it has none yet. */
-export async function ensureUsageRow(db: Executor, accountId: string, config: AssetsConfig = {}): Promise<void> {
+async function ensureUsageRow(db: Executor, accountId: string, config: AssetsConfig = {}): Promise<void> {
   await db('storage_usage')
     .insert({ account_id: accountId, used_bytes: 0, quota_bytes: config.quotaBytes ?? DEFAULT_QUOTA_BYTES, updated_at: nowIso() })
     .onConflict('account_id')

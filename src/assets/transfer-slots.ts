@@ -11,7 +11,7 @@ import { newId } from '../util/ids.js';
  */
 
 /** How long a slot counts without renewal: the bound on a crashed process's slots. */
-export const SLOT_LEASE_MS = 60_000;
+const SLOT_LEASE_MS = 60_000;
 
 export interface TransferSlot {
   /** Frees the slot (the transfer ended). */

@@ -40,7 +40,7 @@ function hashToken(token: string): string {
  * The CSRF token is derived from the session token (HMAC keyed by it), so it needs no column and
  * no server secret, changes with every session, and cannot be computed without the cookie.
  */
-export function csrfTokenFor(sessionToken: string): string {
+function csrfTokenFor(sessionToken: string): string {
   return crypto.createHmac('sha256', sessionToken).update('lavendly console csrf v1').digest('base64url');
 }
 

@@ -18,7 +18,7 @@ export function normaliseEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-export function checkEmail(raw: string): string {
+function checkEmail(raw: string): string {
   const email = normaliseEmail(raw);
   if (!email || email.length > 254 || !EMAIL_SHAPE.test(email)) {
     throw new InvalidUserInputError('email', 'An email address such as ann@example.org is required (at most 254 characters).');
@@ -26,7 +26,7 @@ export function checkEmail(raw: string): string {
   return email;
 }
 
-export function checkPassword(password: string): void {
+function checkPassword(password: string): void {
   if (password.length < PASSWORD_MIN_LENGTH || password.length > PASSWORD_MAX_LENGTH) {
     throw new InvalidUserInputError('password', `A password needs ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters.`);
   }

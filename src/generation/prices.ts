@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 
-export interface VideoPrice {
+interface VideoPrice {
   /** Credits per started block of `per_s` seconds. */
   credits: number;
   per_s: number;

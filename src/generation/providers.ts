@@ -86,7 +86,7 @@ function providerKind(env: NodeJS.ProcessEnv): 'local' {
   return kind;
 }
 
-export function generationSettingsFromEnv(env: NodeJS.ProcessEnv, models: ModelsConfig): GenerationSettings {
+function generationSettingsFromEnv(env: NodeJS.ProcessEnv, models: ModelsConfig): GenerationSettings {
   const shortSide = positiveInt(env, 'LAVENDLY_CLIP_SHORT_SIDE', 360, 16);
   providerKind(env);
   const prices = pricesFromEnv(env);
@@ -169,7 +169,7 @@ class SlowVideoProvider implements ImageToVideoProvider {
 
 /** The providers generation (and review) run on, as configured by the environment. */
 /** LAVENDLY_FAIL_SCENES / LAVENDLY_FAIL_IMAGE / _VIDEO / _REVIEW, LAVENDLY_PROVIDER_LATENCY_MS. */
-export function providerOptionsFromEnv(env: NodeJS.ProcessEnv): ProviderOptions {
+function providerOptionsFromEnv(env: NodeJS.ProcessEnv): ProviderOptions {
   providerKind(env); // refuses an unknown LAVENDLY_PROVIDERS
   const video = failScenesFromEnv(env) ?? failureFromEnv(env, 'LAVENDLY_FAIL_VIDEO');
   return {

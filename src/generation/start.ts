@@ -29,7 +29,7 @@ export interface SceneJobPayload {
   node_id: string;
 }
 
-export interface SceneCost {
+interface SceneCost {
   node_id: string;
   credits: number;
   generated: boolean;
@@ -45,7 +45,7 @@ export interface CostEstimate {
   sufficient: boolean;
 }
 
-export function priceOf(settings: GenerationSettings, scene: Pick<SceneRow, 'duration_s' | 'image_asset_id'>, model = settings.model): number {
+function priceOf(settings: GenerationSettings, scene: Pick<SceneRow, 'duration_s' | 'image_asset_id'>, model = settings.model): number {
   return scenePrice(settings.prices, { duration_s: scene.duration_s, drawsImage: !scene.image_asset_id, model });
 }
 
@@ -60,12 +60,12 @@ export function checkVideoModel(settings: GenerationSettings, model: string): st
 }
 
 /** The model a workflow's scenes are priced and generated with. */
-export function workflowModel(settings: GenerationSettings, workflow: { video_model: string | null }): string {
+function workflowModel(settings: GenerationSettings, workflow: { video_model: string | null }): string {
   return workflow.video_model === null ? settings.model : checkVideoModel(settings, workflow.video_model);
 }
 
 /** A scene named by its video node id (or, forgivingly, its image node id); 404 otherwise. */
-export function findScene(scenes: SceneRow[], workflowId: string, nodeId: string): SceneRow {
+function findScene(scenes: SceneRow[], workflowId: string, nodeId: string): SceneRow {
   const scene = scenes.find((s) => s.node_id === nodeId) ?? scenes.find((s) => s.image_node_id === nodeId);
   if (!scene) {
     throw new DomainError('not_found', `Workflow ${workflowId} has no scene with node id '${nodeId}'.`, { resource: 'scene', id: nodeId });

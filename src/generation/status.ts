@@ -13,7 +13,7 @@ import {
   type GenerationRow, type GenerationSceneRow, type GenerationStatus, type SceneError,
 } from './store.js';
 
-export interface SceneProgress {
+interface SceneProgress {
   node_id: string;
   index: number;
   status: 'draft' | 'generating' | 'generated' | 'failed';

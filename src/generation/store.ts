@@ -9,7 +9,7 @@ type Db = Knex | Knex.Transaction;
 
 export type GenerationStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 export type GenerationSceneStatus = 'queued' | 'running' | 'generated' | 'failed';
-export const ACTIVE: GenerationStatus[] = ['queued', 'running'];
+const ACTIVE: GenerationStatus[] = ['queued', 'running'];
 export const UNFINISHED: GenerationSceneStatus[] = ['queued', 'running'];
 
 export interface GenerationRow {

@@ -8,7 +8,7 @@
 import type { Db } from '../db/knex.js';
 import { DomainError } from '../errors.js';
 
-export interface DayUsage {
+interface DayUsage {
   date: string;
   credits_spent: number;
   clips_generated: number;
@@ -36,7 +36,7 @@ export function currentMonth(now: Date = new Date()): string {
 }
 
 /** `[first day, first day of the next month)` of a `YYYY-MM` month, as `YYYY-MM-DD`. */
-export function monthBounds(month: string): { from: string; to: string } {
+function monthBounds(month: string): { from: string; to: string } {
   const m = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(month);
   if (!m) throw new DomainError('validation_error', `month must be YYYY-MM (got ${month}).`, { field: 'month' });
   const y = Number(m[1]);

@@ -54,7 +54,7 @@ export interface ConsoleOptions {
   mediaOrigins?: string[];
 }
 
-export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../console/dist', import.meta.url));
+const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../console/dist', import.meta.url));
 
 /** Where the console's media and uploads live besides its own origin: the public URL, and an S3 store's public endpoint. */
 export function consoleMediaOrigins(config: Pick<Config, 'publicBaseUrl' | 'storage'>): string[] {

@@ -102,7 +102,7 @@ export type AddressVerdict =
   | { allowed: false; address: string; family: 4 | 6 | 0; range: string };
 
 /** Strip the brackets the URL syntax puts around IPv6 literals. */
-export function unbracket(host: string): string {
+function unbracket(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 

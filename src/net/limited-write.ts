@@ -55,7 +55,7 @@ export interface LimitedWriteResult {
   head: Buffer;
 }
 
-export function tempPathFor(destPath: string): string {
+function tempPathFor(destPath: string): string {
   const dir = path.dirname(destPath);
   return path.join(dir, `.${path.basename(destPath)}.partial-${crypto.randomBytes(6).toString('hex')}`);
 }

@@ -21,7 +21,7 @@ import { AddressNotAllowedError, checkAddress, checkUrl, type AddressPolicy, typ
 import { TransferError, writeLimited } from './limited-write.js';
 import { pinnedLookup } from './pinned-lookup.js';
 
-export interface ResolvedAddress {
+interface ResolvedAddress {
   address: string;
   family: 4 | 6;
 }
@@ -29,7 +29,7 @@ export interface ResolvedAddress {
 /** Resolves a host name to every address it has. Injectable for tests; defaults to the OS resolver. */
 export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
 
-export const systemResolver: Resolver = async (hostname) => {
+const systemResolver: Resolver = async (hostname) => {
   const answers = await dns.promises.lookup(hostname, { all: true, verbatim: true });
   return answers.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
 };

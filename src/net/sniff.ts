@@ -18,7 +18,7 @@ export interface SniffedType {
 }
 
 /** How many leading bytes `sniff` wants to see. */
-export const SNIFF_BYTES = 4100;
+const SNIFF_BYTES = 4100;
 
 const ascii = (buf: Buffer, start: number, end: number) => buf.subarray(start, end).toString('latin1');
 const startsWith = (buf: Buffer, bytes: number[], offset = 0) => bytes.every((b, i) => buf[offset + i] === b);

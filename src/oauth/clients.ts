@@ -28,7 +28,7 @@ const MAX_URIS = 10;
  * local tools listen on loopback, RFC 8252), or a private-use scheme (`com.example.app:/cb`). No
  * fragments.
  */
-export function acceptableRedirectUri(raw: string): boolean {
+function acceptableRedirectUri(raw: string): boolean {
   let url: URL;
   try {
     url = new URL(raw);

@@ -20,7 +20,7 @@ export interface DeliveryOptions {
   signal?: AbortSignal;
 }
 
-export function hostAllowed(host: string, hosts: string[]): boolean {
+function hostAllowed(host: string, hosts: string[]): boolean {
   const h = host.toLowerCase();
   return hosts.some((entry) => (entry.startsWith('.') ? h.endsWith(entry) && h.length > entry.length : h === entry));
 }

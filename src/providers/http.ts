@@ -61,7 +61,7 @@ const MAX_ERROR_BYTES = 64 * 1024;
 const MAX_RETRY_AFTER_MS = 60_000;
 
 /** `Retry-After` as milliseconds (delta seconds or an HTTP date), or null. */
-export function retryAfterMs(value: string | null, now = Date.now()): number | null {
+function retryAfterMs(value: string | null, now = Date.now()): number | null {
   if (!value) return null;
   if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.min(MAX_RETRY_AFTER_MS, Number(value) * 1000);
   const at = Date.parse(value);

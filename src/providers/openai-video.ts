@@ -19,7 +19,7 @@ interface VideoObject {
   error?: { code?: string; message?: string } | null;
 }
 
-export const SORA_SECONDS = [4, 8, 12];
+const SORA_SECONDS = [4, 8, 12];
 
 export function soraCapabilities(): VideoCapabilities {
   // Both models are asked for 1280x720 or 720x1280 (sora-2-pro's larger sizes are not used).
@@ -27,7 +27,7 @@ export function soraCapabilities(): VideoCapabilities {
 }
 
 /** The shortest supported length that covers the scene (the clip is cut to the scene after). */
-export function coveringSeconds(durationS: number, supported: number[]): number {
+function coveringSeconds(durationS: number, supported: number[]): number {
   return supported.find((s) => s >= durationS) ?? supported[supported.length - 1]!;
 }
 

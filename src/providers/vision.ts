@@ -14,7 +14,7 @@ import { ProviderClient } from './http.js';
 import type { RemoteSettings } from './types.js';
 
 /** The checks a vision model is asked for; each becomes a `failures[].check` of quality_check. */
-export const VISION_CHECKS = ['waxy_skin', 'malformed_anatomy', 'warped_text', 'flicker', 'identity_drift'] as const;
+const VISION_CHECKS = ['waxy_skin', 'malformed_anatomy', 'warped_text', 'flicker', 'identity_drift'] as const;
 
 const RUBRIC = [
   'You review frames of one AI-generated video clip for the tells of AI video. Report only defects you can see:',
@@ -26,7 +26,7 @@ const RUBRIC = [
   'Frames are numbered from 0 in the order given. An empty list means the clip passes.',
 ].join('\n');
 
-export const REVIEW_SCHEMA = {
+const REVIEW_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   required: ['findings'],

@@ -14,7 +14,7 @@ import { PublishError, type Platform } from './types.js';
 
 export { connectChannel, listChannels } from './channels.js';
 
-export type PublicationStatus = 'scheduled' | 'publishing' | 'published' | 'failed' | 'canceled';
+type PublicationStatus = 'scheduled' | 'publishing' | 'published' | 'failed' | 'canceled';
 
 export interface Publication {
   id: string;

@@ -5,7 +5,7 @@ import { clampUtf16 } from './text.js';
 import { PublishError, type PublishRequest, type PublishResult, type Publisher } from './types.js';
 
 /** TikTok's post title (the caption) holds at most 2200 UTF-16 code units. */
-export const TIKTOK_CAPTION_MAX = 2200;
+const TIKTOK_CAPTION_MAX = 2200;
 const MB = 1024 * 1024;
 
 export interface TikTokOptions {
@@ -19,7 +19,7 @@ export interface TikTokOptions {
   uploadTimeoutMs: number;
 }
 
-export const defaultTikTokOptions: TikTokOptions = {
+const defaultTikTokOptions: TikTokOptions = {
   apiBaseUrl: 'https://open.tiktokapis.com',
   chunkSize: 10 * MB,
   pollIntervalMs: 5_000,
@@ -54,7 +54,7 @@ export function planChunks(size: number, chunkSize: number): ChunkPlan {
  * TikTok sends post ids as 64-bit JSON numbers (`publicaly_available_post_id`, sic), which
  * JSON.parse would round; the digits are read from the raw text instead.
  */
-export function postIdFrom(text: string): string | undefined {
+function postIdFrom(text: string): string | undefined {
   return /"publicaly_available_post_id"\s*:\s*\[\s*"?(\d+)"?/.exec(text)?.[1];
 }
 
@@ -68,7 +68,7 @@ function envelope<T>(step: string, res: HttpResponse): T {
 }
 
 /** The init request's body: the caller supplies only text; we set privacy, interactions, AIGC. */
-export function tiktokInitBody(
+function tiktokInitBody(
   request: PublishRequest,
   privacyLevel: string,
   plan: ChunkPlan,

@@ -1,7 +1,7 @@
 export type Platform = 'youtube' | 'tiktok' | 'local';
 export const PLATFORMS: readonly Platform[] = ['youtube', 'tiktok', 'local'];
 
-export interface PublishVideo {
+interface PublishVideo {
   /** The rendered MP4 on local disk. */
   path: string;
   /** Where the render is served, when it is; informational only. */

@@ -5,8 +5,8 @@ import { clampBytes, clampChars } from './text.js';
 import { PublishError, type PublishRequest, type PublishResult, type Publisher } from './types.js';
 
 /** YouTube Data API v3 limits: title 100 characters, description 5000 bytes, neither may contain < or >. */
-export const YOUTUBE_TITLE_MAX = 100;
-export const YOUTUBE_DESCRIPTION_MAX_BYTES = 5000;
+const YOUTUBE_TITLE_MAX = 100;
+const YOUTUBE_DESCRIPTION_MAX_BYTES = 5000;
 
 export interface YouTubeOptions {
   /** Where the Data API lives; tests point it at a local server. */
@@ -24,7 +24,7 @@ export interface YouTubeOptions {
   uploadTimeoutMs: number;
 }
 
-export const defaultYouTubeOptions: YouTubeOptions = {
+const defaultYouTubeOptions: YouTubeOptions = {
   apiBaseUrl: 'https://www.googleapis.com',
   tokenUrl: 'https://oauth2.googleapis.com/token',
   watchBaseUrl: 'https://www.youtube.com/watch?v=',
@@ -40,7 +40,7 @@ function clean(text: string): string {
 }
 
 /** The `videos.insert` resource we send: the AI disclosure is set here, not by the caller. */
-export function youtubeMetadata(request: PublishRequest, options: YouTubeOptions): Record<string, unknown> {
+function youtubeMetadata(request: PublishRequest, options: YouTubeOptions): Record<string, unknown> {
   const creds = request.channel.credentials;
   const title = clampChars(clean(request.title || request.caption || 'Untitled video'), YOUTUBE_TITLE_MAX) || 'Untitled video';
   const description = clampBytes(clean(request.caption ?? ''), YOUTUBE_DESCRIPTION_MAX_BYTES);

@@ -12,7 +12,7 @@ import { FileMissingError, type LocalFile, type Storage } from '../storage/index
 import { findWorkflow, listScenes } from '../workflows/store.js';
 
 /** What is reviewed: a file, and what it should be. */
-export interface ReviewTarget {
+interface ReviewTarget {
   /** The scene's node id, or null for the final video. */
   nodeId: string | null;
   /** Storage key of the media. */
@@ -36,7 +36,7 @@ function notGenerated(workflowId: string, nodeId: string, why = 'has no clip yet
 }
 
 /** A scene's clip (`nodeId`, or its image node's id) or the latest succeeded render. */
-export async function resolveTarget(deps: ReviewDeps, accountId: string, workflowId: string, nodeId?: string): Promise<ReviewTarget> {
+async function resolveTarget(deps: ReviewDeps, accountId: string, workflowId: string, nodeId?: string): Promise<ReviewTarget> {
   const { db, storage } = deps;
   const workflow = await findWorkflow(db, accountId, workflowId);
   if (nodeId === undefined) {
@@ -66,7 +66,7 @@ export interface QualityReport {
   probe: { duration_s: number; has_video: boolean; has_audio: boolean; width: number; height: number };
 }
 
-export function reportFrom(target: ReviewTarget, result: RubricResult): QualityReport {
+function reportFrom(target: ReviewTarget, result: RubricResult): QualityReport {
   const p = result.probe;
   return {
     node_id: target.nodeId,

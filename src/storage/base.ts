@@ -27,7 +27,7 @@ export type SignedUrlCheck =
 /** A key segment: letters, digits, `_`, `-`, `.`, never starting with a dot (no `..`, no hidden files). */
 const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}$/;
 /** Longest signed URL lifetime: links are meant to be short-lived. */
-export const MAX_URL_TTL_S = 7 * 24 * 3600;
+const MAX_URL_TTL_S = 7 * 24 * 3600;
 /** The temporary sibling of an atomic write (src/media/files.ts, src/net/limited-write.ts, src/publish/local.ts). */
 const PARTIAL = /^\..+\.partial-[0-9a-f]+(\.[A-Za-z0-9]+)?$/;
 

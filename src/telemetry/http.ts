@@ -9,7 +9,7 @@ import type { Tracing } from './tracing.js';
  * What a request is counted and traced as: its operation id, or for the few paths outside the
  * API a fixed name. Never the raw path, so label values stay a small known set.
  */
-export function operationName(ctx: Koa.Context): string {
+function operationName(ctx: Koa.Context): string {
   const op = (ctx.state as LavendlyState).operationId;
   if (op) return op;
   const p = ctx.path;

@@ -12,7 +12,7 @@ import { keysetPage, type Page, type PageQuery } from './page.js';
 import { enqueueJob, JOB_TYPES } from './queue.js';
 import { postPinned, type SendResult } from './send.js';
 
-export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
+type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
 
 export interface WebhookDelivery {
   id: string;

@@ -32,7 +32,7 @@ export interface CreateEndpointInput {
 }
 
 /** The columns lists select; `secret` is deliberately not among them. */
-export const PUBLIC_ENDPOINT_COLUMNS = [
+const PUBLIC_ENDPOINT_COLUMNS = [
   'id', 'url', 'description', 'events', 'status', 'disabled_reason', 'created_at', 'updated_at',
 ] as const;
 
@@ -52,7 +52,7 @@ function toEndpoint(row: EndpointRow): WebhookEndpoint {
 }
 
 /** `whsec_` + base64 of 24 random bytes: the Standard Webhooks secret format. */
-export function generateWebhookSecret(): string {
+function generateWebhookSecret(): string {
   return `whsec_${crypto.randomBytes(24).toString('base64')}`;
 }
 

@@ -16,7 +16,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'balance.low',
 ] as const;
 
-export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 export interface EmitEventInput {
   accountId: string;
@@ -30,7 +30,7 @@ export interface EmittedEvent {
   deliveryIds: string[];
 }
 
-export function subscribes(events: string[], type: string): boolean {
+function subscribes(events: string[], type: string): boolean {
   return events.includes('*') || events.includes(type);
 }
 

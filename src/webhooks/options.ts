@@ -16,7 +16,7 @@ export interface WebhookOptions {
   userAgent: string;
 }
 
-export const DEFAULT_RETRY_SCHEDULE_MS = [5_000, 30_000, 120_000, 600_000, 3_600_000];
+const DEFAULT_RETRY_SCHEDULE_MS = [5_000, 30_000, 120_000, 600_000, 3_600_000];
 
 export const defaultWebhookOptions: WebhookOptions = {
   retryScheduleMs: DEFAULT_RETRY_SCHEDULE_MS,
@@ -27,7 +27,7 @@ export const defaultWebhookOptions: WebhookOptions = {
 };
 
 /** `5s,30s,2m,10m,1h` or plain milliseconds `100,200`. */
-export function parseSchedule(text: string): number[] {
+function parseSchedule(text: string): number[] {
   const units: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
   return text.split(',').map((part) => {
     const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(part);

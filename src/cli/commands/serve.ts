@@ -27,9 +27,9 @@ export interface ServeContext extends Composition {
  * Add yours to this list.
  */
 export type ServeSidecar = (ctx: ServeContext) => Promise<() => Promise<void>>;
-export const serveSidecars: ServeSidecar[] = [jobWorkerSidecar];
+const serveSidecars: ServeSidecar[] = [jobWorkerSidecar];
 
-export const DEV_ACCOUNT_CREDITS = 1000;
+const DEV_ACCOUNT_CREDITS = 1000;
 
 /**
  * Starts the API (and sidecars) as `serve` does; the caller decides when to stop it. Everything

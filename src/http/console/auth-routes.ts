@@ -18,7 +18,7 @@ import { readJsonObject, stringField } from './json-body.js';
 import { fromForeignOrigin } from './origin.js';
 import { CsrfError } from './session-auth.js';
 
-export const AUTH_PATHS = { signIn: '/auth/sign-in', session: '/auth/session', signOut: '/auth/sign-out' } as const;
+const AUTH_PATHS = { signIn: '/auth/sign-in', session: '/auth/session', signOut: '/auth/sign-out' } as const;
 const METHOD_OF: Record<string, string> = { [AUTH_PATHS.signIn]: 'POST', [AUTH_PATHS.session]: 'GET', [AUTH_PATHS.signOut]: 'POST' };
 
 function describe(session: ActiveSession) {

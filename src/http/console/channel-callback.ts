@@ -14,7 +14,7 @@ import type { Services } from '../context.js';
 import { ApiError } from '../errors.js';
 import { readCookie, SESSION_COOKIE } from './cookies.js';
 
-export const CHANNEL_CALLBACK_PATH = '/oauth/channels/callback';
+const CHANNEL_CALLBACK_PATH = '/oauth/channels/callback';
 const SETTINGS_PAGE = '/settings/channels';
 
 /** The redirect URI registered with the platforms: this server's public URL and the callback path. */
