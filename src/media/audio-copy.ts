@@ -9,7 +9,8 @@
  * a 10-scene render ends ~0.2 s late. Here the frames are chosen one by one instead: each clip's
  * priming frames are dropped, and frames are taken while the audio written so far stays within
  * half a frame (±10.7 ms) of the clip's slot end on the timeline's sample grid. The error never
- * accumulates, and the total is within half a frame of the timeline.
+ * accumulates. The last clip takes no frame that would end past the timeline, so the audio ends
+ * within one frame before the video and the file's duration is the timeline's, exactly.
  * The price: at each join the first frame of the next clip decodes without its overlap partner
  * (a ~21 ms transition at a scene cut, where the sound changes anyway).
  */
@@ -76,7 +77,10 @@ export function pickFrames(
     // Priming: frames that are (mostly) before the clip's time zero.
     let k = clip.packets.findIndex((p) => p.pts + p.duration / 2 > 0);
     if (k < 0 || clip.packets[k]!.pts > frameSamples / 2) return null;
-    while (written + frameSamples / 2 <= slotEnd) {
+    // The last clip stops short of the timeline's end rather than run past it: the file then lasts
+    // exactly as long as its video (the audio ends within one frame before it).
+    const last = i === clips.length - 1;
+    while (written + (last ? frameSamples : frameSamples / 2) <= slotEnd) {
       const frame = clip.frames[k];
       if (!frame || frame.config !== config) return null;
       out.push(frame.bytes);

@@ -189,6 +189,8 @@ export function runFfprobe(args: string[], opts: RunOptions = {}): Promise<RunRe
 export interface FfmpegCapabilities {
   /** amix has `normalize` (ffmpeg >= 4.4); otherwise the mix is scaled back by hand. */
   amixNormalize: boolean;
+  /** Private options of the native AAC encoder this build has (aac_ms, aac_is, aac_pns, ...). */
+  aacOptions: ReadonlySet<string>;
 }
 
 const capabilityCache = new Map<string, Promise<FfmpegCapabilities>>();
@@ -198,10 +200,12 @@ export function ffmpegCapabilities(): Promise<FfmpegCapabilities> {
   const bin = ffmpegPath();
   let cached = capabilityCache.get(bin);
   if (!cached) {
-    cached = runFfmpeg(['-h', 'filter=amix'], { captureStdout: true, timeoutMs: 30_000 }).then((r) => {
-      const text = r.stdout.toString('utf8') + r.stderr;
-      return { amixNormalize: /^\s*normalize\b/m.test(text) };
-    });
+    const help = (topic: string) =>
+      runFfmpeg(['-h', topic], { captureStdout: true, timeoutMs: 30_000 }).then((r) => r.stdout.toString('utf8') + r.stderr);
+    cached = Promise.all([help('filter=amix'), help('encoder=aac')]).then(([amix, aac]) => ({
+      amixNormalize: /^\s*normalize\b/m.test(amix),
+      aacOptions: new Set([...aac.matchAll(/^\s*-(aac_\w+)\b/gm)].map((m) => m[1]!)),
+    }));
     cached.catch(() => capabilityCache.delete(bin));
     capabilityCache.set(bin, cached);
   }

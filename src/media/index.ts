@@ -27,7 +27,7 @@ export { conformClip, conformImage } from './conform.js';
 export { withTempDir } from './files.js';
 export type { ConformClipRequest } from './conform.js';
 export type { FrameRequest, FrameResult } from './frame.js';
-export { renderTimeline, measureLoudness, concatList } from './stitch.js';
+export { renderTimeline, measureLoudness, concatList, aacEncoderArgs } from './stitch.js';
 export type { RenderTimelineRequest, RenderTimelineResult, TimelineClip, TimelineTrack, NativeAudio, Loudness } from './stitch.js';
 export {
   SignalRubric,

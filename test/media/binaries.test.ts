@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { useBinaries } from '../../src/media/binaries.js';
-import { ffmpegCapabilities, ffmpegPath, ffprobePath, MediaError, probeMedia, runFfmpeg } from '../../src/media/index.js';
+import { aacEncoderArgs, ffmpegCapabilities, ffmpegPath, ffprobePath, MediaError, probeMedia, runFfmpeg } from '../../src/media/index.js';
 
 afterEach(() => useBinaries(loadConfig({}).media));
 
@@ -38,6 +38,14 @@ describe('ffmpeg binaries', () => {
   it('knows what the ffmpeg build supports', async () => {
     const caps = await ffmpegCapabilities();
     expect(typeof caps.amixNormalize).toBe('boolean');
+    // The AAC encoder's private options, as the mixing render turns some of them off.
+    expect(caps.aacOptions.has('aac_coder')).toBe(true);
+  });
+
+  it('turns off only the AAC encoder options the build has', () => {
+    const all = aacEncoderArgs({ aacOptions: new Set(['aac_coder', 'aac_ms', 'aac_is', 'aac_pns', 'aac_tns']) });
+    expect(all).toEqual(['-c:a', 'aac', '-b:a', '160k', '-aac_ms', '0', '-aac_is', '0', '-aac_pns', '0']);
+    expect(aacEncoderArgs({ aacOptions: new Set(['aac_ms']) })).toEqual(['-c:a', 'aac', '-b:a', '160k', '-aac_ms', '0']);
   });
 });
 

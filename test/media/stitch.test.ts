@@ -53,7 +53,9 @@ describe('renderTimeline', () => {
     const res = await renderTimeline({ clips, width: W, height: H, outPath: tmp.file('plain.mp4') });
     expect(res.strategy).toBe('copy');
     expect(res.durationS).toBeCloseTo(TOTAL, 6);
-    await expectTimeline(res.path, TOTAL);
+    // The file lasts as long as its video: the copied audio never runs past it.
+    const probe = await expectTimeline(res.path, TOTAL);
+    expect(probe.durationS).toBeCloseTo(probe.videoDurationS!, 3);
     baseLufs = (await measureLoudness(res.path)).integratedLufs;
     expect(baseLufs).toBeGreaterThan(-30);
 
@@ -80,7 +82,12 @@ describe('renderTimeline', () => {
     const res = await renderTimeline({ clips: parts, width: W, height: H, outPath: tmp.file('turns.mp4') });
     expect(res.strategy).toBe('copy');
     const probe = await expectTimeline(res.path, n * slotS);
-    expect(Math.abs(probe.audioDurationS! - n * slotS)).toBeLessThanOrEqual(512 / 48000 + 1e-6);
+    // The audio never runs past the video: the file lasts exactly the timeline, the audio ends
+    // within one AAC frame before it.
+    expect(probe.durationS).toBeCloseTo(n * slotS, 3);
+    expect(probe.videoDurationS).toBeCloseTo(n * slotS, 3);
+    expect(probe.audioDurationS!).toBeLessThanOrEqual(n * slotS + 1e-6);
+    expect(probe.audioDurationS!).toBeGreaterThan(n * slotS - 1024 / 48000);
     const decode = await runFfmpeg(['-v', 'error', '-i', res.path, '-f', 'null', '-']);
     expect(decode.stderr.trim()).toBe('');
     // The middle of each slot (40 ms kept clear of each join) is loud or silent as its clip.
@@ -89,6 +96,18 @@ describe('renderTimeline', () => {
       if (i % 2) expect(w.maxVolumeDb, `slot ${i}`).toBeLessThan(-60);
       else expect(w.meanVolumeDb, `slot ${i}`).toBeGreaterThan(-30);
     });
+  });
+
+  it('ends the copied audio no later than the video: the file lasts exactly the timeline', async () => {
+    // 4 s is 187.5 AAC frames: rounding the last join to the nearest frame would end the audio
+    // 10.7 ms after the video (4.011 s for the file, like the drift of a plain concat).
+    const res = await renderTimeline({ clips: [clips[0]!, clips[2]!], width: W, height: H, outPath: tmp.file('exact.mp4') });
+    expect(res.strategy).toBe('copy');
+    const probe = await expectTimeline(res.path, 4);
+    expect(probe.videoDurationS).toBeCloseTo(4, 3);
+    expect(probe.durationS).toBeCloseTo(4, 3);
+    expect(probe.audioDurationS!).toBeLessThanOrEqual(4 + 1e-6);
+    expect(probe.audioDurationS!).toBeGreaterThan(4 - 1024 / 48000);
   });
 
   it('re-encodes when clips do not share one decoder configuration', async () => {
@@ -142,7 +161,9 @@ describe('renderTimeline', () => {
       tracks: [{ path: music, volumeDb: -12 }],
       width: W, height: H, outPath: tmp.file('music.mp4'),
     });
-    await expectTimeline(res.path, TOTAL);
+    expect(res.strategy).toBe('copy-video');
+    const probe = await expectTimeline(res.path, TOTAL);
+    expect(probe.durationS).toBeCloseTo(probe.videoDurationS!, 3);
     const withMusic = await measureLoudness(res.path);
     expect(withMusic.integratedLufs).toBeGreaterThan(baseLufs + 0.5);
 
