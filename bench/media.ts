@@ -7,6 +7,7 @@
  * 2. A render of 10 five-second scenes via renderTimeline against a bare
  *    `ffmpeg -f concat -c copy` of the same clips, with and without audio mixing. The clips carry
  *    the probe made when they were generated, as renders of generated clips do (clip_probes).
+ *    Then the mixing render's floor: ffmpeg's AAC encoder alone on the same 50 s of audio.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -14,8 +15,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import {
+  aacEncoderArgs,
   concatList,
+  ffmpegCapabilities,
   ffmpegPath,
+  ffprobePath,
   LocalImageProvider,
   LocalVideoProvider,
   localClipArgs,
@@ -26,6 +30,7 @@ import {
   type RenderTimelineRequest,
   type TimelineClip,
 } from '../src/media/index.js';
+import { useBinaries } from '../src/media/binaries.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -91,6 +96,68 @@ function row(label: string, xs: Sample[], base: Sample[], extra = ''): string {
   return `   ${label.padEnd(37)} wall ${ms(wall(xs))} (${ratio(wall(xs), wall(base))})   cpu ${ms(cpu(xs))} (${ratio(cpu(xs), cpu(base))})${extra}`;
 }
 
+/**
+ * Runs each case with ffmpeg and ffprobe behind a bash wrapper that logs the CPU of each
+ * invocation (bash's `times`: getrusage of its child, to the millisecond, where /proc's figures
+ * above count 10 ms ticks), and prints them per invocation. The best of RUNS rounds is shown.
+ */
+async function breakdown(dir: string, cases: { label: string; run: () => Promise<unknown> }[]): Promise<void> {
+  const log = path.join(dir, 'invocations.log');
+  const wrapper = async (tool: string, real: string) => {
+    const script = path.join(dir, `${tool}-timed.sh`);
+    await writeFile(script, [
+      '#!/bin/bash',
+      `${JSON.stringify(real)} "$@"; rc=$?`,
+      // Second line of `times`: the children's user and system time, e.g. "0m0.412s 0m0.020s".
+      // (`times` itself, not in a $(...) subshell, which would report the subshell's children.)
+      `times > "${log}.$$"; echo "${tool} $(sed -n 2p "${log}.$$") $*" >> ${JSON.stringify(log)}; rm -f "${log}.$$"`,
+      'exit $rc',
+      '',
+    ].join('\n'), { mode: 0o755 });
+    return script;
+  };
+  const realFfmpeg = ffmpegPath();
+  const realFfprobe = ffprobePath();
+  useBinaries({ ffmpegPath: await wrapper('ffmpeg', realFfmpeg), ffprobePath: await wrapper('ffprobe', realFfprobe) });
+  const seconds = (t: string) => {
+    const m = /^(\d+)m([\d.]+)s$/.exec(t);
+    return m ? Number(m[1]) * 60 + Number(m[2]) : Number.NaN;
+  };
+  try {
+    console.log(`\n3. per invocation, CPU to the ms (best of ${RUNS} by total)`);
+    let bareMs = Number.NaN;
+    for (const c of cases) {
+      let best: { totalMs: number; lines: string[] } | null = null;
+      for (let r = 0; r < RUNS; r++) {
+        await writeFile(log, '');
+        await c.run();
+        const entries = readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((line) => {
+          const [tool, user, sys, ...args] = line.split(' ');
+          const cpuMs = (seconds(user!) + seconds(sys!)) * 1000;
+          return { cpuMs, text: `${tool} ${describe(args)}` };
+        });
+        const totalMs = entries.reduce((a, e) => a + e.cpuMs, 0);
+        if (!best || totalMs < best.totalMs) best = { totalMs, lines: entries.map((e) => `${e.cpuMs.toFixed(0).padStart(6)} ms  ${e.text}`) };
+      }
+      if (Number.isNaN(bareMs)) bareMs = best!.totalMs;
+      console.log(`   ${c.label.padEnd(37)} ${best!.totalMs.toFixed(0).padStart(6)} ms (${ratio(best!.totalMs, bareMs)})`);
+      for (const line of best!.lines) console.log(`       ${line}`);
+    }
+  } finally {
+    useBinaries({ ffmpegPath: null, ffprobePath: null });
+  }
+}
+
+/** A short description of an ffmpeg / ffprobe command line (what it reads and writes). */
+function describe(args: string[]): string {
+  const inputs = args.filter((_, i) => args[i - 1] === '-i').map((p) => path.basename(p));
+  const codecs = [...new Set(args.filter((_, i) => /^-c(:[av])?$/.test(args[i - 1] ?? '')))].join('/');
+  if (args.includes('-h')) return `capabilities (${args[args.indexOf('-h') + 1]})`;
+  if (!inputs.length) return `probe ${path.basename(args.at(-1) ?? '')}`;
+  const shown = inputs.length > 3 ? `${inputs.slice(0, 2).join(', ')} ... (${inputs.length} inputs)` : inputs.join(', ');
+  return `${shown}${codecs ? ` -> ${codecs}` : ''} -> ${path.basename(args.at(-1) ?? '')}`;
+}
+
 async function main() {
   const dir = await mkdtemp(path.join(tmpdir(), 'lavendly-bench-media-'));
   const file = (n: string) => path.join(dir, n);
@@ -141,11 +208,25 @@ async function main() {
       { label: 'renderTimeline, no mixing (reencode)', req: { clips, width: W, height: H, strategy: 'reencode' } },
       { label: 'renderTimeline, mixing (reencode)', req: { ...mixed, width: W, height: H, strategy: 'reencode' } },
     ];
+    // The mixing render's floor: ffmpeg's AAC encoder alone on the mixed timeline's audio (PCM from
+    // an untimed warm-up render, which also caches the ffmpeg capability probe), with ffmpeg's
+    // defaults at 160 kb/s and with the render's settings, and on 50 s of silence.
+    const warm = await renderTimeline({ ...mixed, width: W, height: H, outPath: file('warm-up.mp4') });
+    await runFfmpeg(['-loglevel', 'error', '-i', warm.path, '-map', '0:a:0', '-c:a', 'pcm_s16le', file('mix.wav')]);
+    await runFfmpeg(['-loglevel', 'error', '-f', 'lavfi', '-i', `anullsrc=r=48000:cl=stereo`, '-t', String(SCENES * SCENE_S), '-c:a', 'pcm_s16le', file('silence.wav')]);
+    const aac = aacEncoderArgs(await ffmpegCapabilities());
+    const encodes: { label: string; args: (r: number) => string[] }[] = [
+      { label: 'bare AAC encode of the mix, defaults', args: (r) => ['-i', file('mix.wav'), '-c:a', 'aac', '-b:a', '160k', file(`enc-default-${r}.m4a`)] },
+      { label: 'bare AAC encode of the mix, render\'s', args: (r) => ['-i', file('mix.wav'), ...aac, file(`enc-render-${r}.m4a`)] },
+      { label: 'bare AAC encode of silence, render\'s', args: (r) => ['-i', file('silence.wav'), ...aac, file(`enc-silence-${r}.m4a`)] },
+    ];
+    const encodeMs = encodes.map(() => [] as Sample[]);
     const bareRender: Sample[] = [];
     const caseMs = cases.map(() => [] as Sample[]);
     const strategies = cases.map(() => '');
     for (let r = 0; r < RUNS; r++) {
       bareRender.push(await bare(['-loglevel', 'error', '-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy', file(`bare-render-${r}.mp4`)]));
+      for (const [i, e] of encodes.entries()) encodeMs[i]!.push(await bare(['-loglevel', 'error', ...e.args(r)]));
       for (const [i, c] of cases.entries()) {
         const out = file(`render-${i}-${r}.mp4`);
         let strategy = '';
@@ -157,9 +238,19 @@ async function main() {
     console.log(row('bare concat -c copy', bareRender, bareRender, `   duration ${bareProbe.durationS.toFixed(3)} s`));
     for (const [i, c] of cases.entries()) {
       const probe = await probeMedia(file(`render-${i}-0.mp4`));
-      console.log(row(c.label, caseMs[i]!, bareRender, `   ${strategies[i]}, duration ${probe.durationS.toFixed(3)} s`));
+      const audio = probe.audioDurationS !== null ? ` (audio ${probe.audioDurationS.toFixed(3)})` : '';
+      console.log(row(c.label, caseMs[i]!, bareRender, `   ${strategies[i]}, duration ${probe.durationS.toFixed(3)} s${audio}`));
     }
-    console.log(`\n   expected duration ${(SCENES * SCENE_S).toFixed(3)} s; files in ${KEEP ? dir : '(removed)'}`);
+    for (const [i, e] of encodes.entries()) console.log(row(e.label, encodeMs[i]!, bareRender));
+    console.log(`\n   expected duration ${(SCENES * SCENE_S).toFixed(3)} s`);
+
+    // 3. Where a mixing render's CPU goes: each ffmpeg / ffprobe it runs, timed to the millisecond.
+    await breakdown(dir, [
+      { label: 'bare concat -c copy', run: () => bare(['-loglevel', 'error', '-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy', file('bd-bare.mp4')]) },
+      { label: 'renderTimeline, mixing (auto)', run: () => renderTimeline({ ...mixed, width: W, height: H, outPath: file('bd-mixed.mp4') }) },
+      { label: 'renderTimeline, no mixing (auto)', run: () => renderTimeline({ clips, width: W, height: H, outPath: file('bd-plain.mp4') }) },
+    ]);
+    console.log(`\n   files in ${KEEP ? dir : '(removed)'}`);
   } finally {
     if (!KEEP) await rm(dir, { recursive: true, force: true });
   }
