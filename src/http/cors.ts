@@ -26,9 +26,6 @@ const METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE';
 /** How long a browser may reuse a preflight answer, in seconds. */
 const MAX_AGE_S = 600;
 
-/** The headers renderError must leave on an error response. */
-export const CORS_RESPONSE_HEADERS = ['access-control-allow-origin', 'access-control-expose-headers', 'vary'];
-
 /**
  * `origins`: `['*']` for any origin, a list of exact origins (`https://app.example.com`), or empty
  * for no CORS at all (config: LAVENDLY_CORS_ORIGINS).

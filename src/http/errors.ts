@@ -10,22 +10,10 @@ import { ApiError as FrameworkApiError, defineErrorCodes, translateErrors } from
 import { errorStatusByCode, type ErrorCode } from '../../generated/errors.gen.js';
 import { DomainError } from '../errors.js';
 
-export { NotImplementedError } from '@lavendly/framework';
-export {
-  ConflictError,
-  DomainError,
-  InsufficientCreditsError,
-  NotFoundError,
-  PreconditionFailedError,
-  toIssue,
-  ValidationError,
-  validationErrorFrom,
-  type ValidationIssue,
-  type ValidationLocation,
-} from '../errors.js';
+export { ConflictError, DomainError, NotFoundError, ValidationError } from '../errors.js';
 
-/** Code -> HTTP status, generated from the spec's ErrorCode schema (the one list of codes). */
-export const statusByCode: Readonly<Record<ErrorCode, number>> = defineErrorCodes(errorStatusByCode);
+// Code -> HTTP status, generated from the spec's ErrorCode schema (the one list of codes).
+defineErrorCodes(errorStatusByCode);
 
 export type { ErrorCode };
 
