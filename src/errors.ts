@@ -66,19 +66,3 @@ export class ValidationError extends DomainError {
     super('validation_error', message ?? `The request is invalid (see issues in: ${where}).`, { issues });
   }
 }
-
-/** Builds a ValidationError from zod issues found at one location of the request. */
-export function validationErrorFrom(
-  location: ValidationLocation,
-  issues: readonly { path: readonly PropertyKey[]; message: string; code: string }[],
-): ValidationError {
-  return new ValidationError({ [location]: issues.map(toIssue) });
-}
-
-export function toIssue(issue: { path: readonly PropertyKey[]; message: string; code: string }): ValidationIssue {
-  return {
-    path: issue.path.map((p) => (typeof p === 'number' ? p : String(p))),
-    message: issue.message,
-    code: issue.code,
-  };
-}
