@@ -11,13 +11,15 @@
  * BENCH_RESPONSE_VALIDATION (off | log | throw), BENCH_PROFILE (1: a CPU profile to tmp/bench-prof),
  * BENCH_TELEMETRY (off | metrics | tracing | all: the full server's metrics and tracing; spans go
  * over OTLP to BENCH_OTLP_URL, a sink in the parent; BENCH_TRACE_SAMPLE_RATIO). BENCH_BASELINE=full makes the baseline the full
- * stack with telemetry off, so the ratio is the cost of telemetry alone.
+ * stack with telemetry off, so the ratio is the cost of telemetry alone. BENCH_RATE_LIMIT: requests
+ * per minute per key of the shared rate limit both servers take from (default 1e9, never refusing;
+ * 0 = off). BENCH_SRC_ROOT: serve another checkout's code with this harness.
  */
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const SHOTS = [
   { prompt: 'A sleepy fox noses through a dusty bookshop.', image_prompt: 'Watercolour bookshop at dusk.', duration_s: 5 },
@@ -28,33 +30,63 @@ export const CREATE_BODY = JSON.stringify({ name: 'Bench fox', aspect_ratio: '9:
 
 export type Mode = 'full' | 'bare';
 
+/**
+ * The checkout whose code is served: this one, or BENCH_SRC_ROOT (bench/http.ts `--before DIR`:
+ * an older checkout served by this same harness, so before and after meet in one run).
+ */
+const ROOT = process.env.BENCH_SRC_ROOT ? pathToFileURL(`${path.resolve(process.env.BENCH_SRC_ROOT)}/`).href : new URL('../', import.meta.url).href;
+const load = <T>(file: string): Promise<T> => import(new URL(file, ROOT).href) as Promise<T>;
+type Src<P extends string> = P extends 'config' ? typeof import('../src/config.js')
+  : P extends 'knex' ? typeof import('../src/db/knex.js')
+    : P extends 'compose' ? typeof import('../src/app/compose.js')
+      : P extends 'store' ? typeof import('../src/workflows/store.js')
+        : P extends 'app' ? typeof import('../src/http/app.js')
+          : P extends 'logging' ? typeof import('../src/http/logging.js')
+            : P extends 'auth' ? typeof import('../src/http/auth.js')
+              : P extends 'rate-limit' ? typeof import('../src/http/rate-limit.js')
+                : P extends 'telemetry' ? typeof import('../src/telemetry/index.js')
+                  : P extends 'workflows' ? typeof import('../handlers/workflows.js') : never;
+const FILES = {
+  config: 'src/config.js', knex: 'src/db/knex.js', compose: 'src/app/compose.js', store: 'src/workflows/store.js',
+  app: 'src/http/app.js', logging: 'src/http/logging.js', auth: 'src/http/auth.js', 'rate-limit': 'src/http/rate-limit.js',
+  telemetry: 'src/telemetry/index.js', workflows: 'handlers/workflows.js',
+} as const;
+const src = <P extends keyof typeof FILES>(name: P): Promise<Src<P>> => load<Src<P>>(FILES[name]);
+
+/**
+ * Requests per minute per key for the rate limit both servers take a token from (the stack's own
+ * shared limiter, as `serve` runs it): high enough that the bench is never refused.
+ * BENCH_RATE_LIMIT=0 turns it off in both.
+ */
+const RATE_LIMIT = Number(process.env.BENCH_RATE_LIMIT ?? 1e9);
+
 /** Apps built only so the baseline's process is as big as the full one (BENCH_SAME_FOOTPRINT). */
 const footprint: unknown[] = [];
 
 async function serve(mode: Mode, label: string): Promise<void> {
   process.once('SIGINT', () => process.exit(0));
-  const { default: pino } = await import('pino');
-  const { loadConfig } = await import('../src/config.js');
-  const { createDb, migrate } = await import('../src/db/knex.js');
-  const { compose } = await import('../src/app/compose.js');
+  const { loadConfig } = await src('config');
+  const { createDb, migrate } = await src('knex');
+  const { compose } = await src('compose');
   // On tmpfs where there is one: the disk's checkpoint flushes otherwise land in random rounds.
   const root = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
   const dataDir = fs.mkdtempSync(path.join(root, `lavendly-bench-${label}-`));
   process.once('exit', () => fs.rmSync(dataDir, { recursive: true, force: true }));
   const validation = (process.env.BENCH_RESPONSE_VALIDATION ?? 'off') as 'off' | 'log' | 'throw';
-  const config = { ...loadConfig(process.env), dataDir, rateLimitPerMinute: 0, responseValidation: validation, port: 0 };
+  const config = { ...loadConfig(process.env), dataDir, rateLimitPerMinute: RATE_LIMIT, responseValidation: validation, port: 0 };
   const db = createDb({ databaseUrl: config.databaseUrl, dataDir, pgSchema: undefined });
   await migrate(db);
-  // Access logs are part of the stack: written, but to /dev/null so the terminal is not the bottleneck.
-  const logger = pino({ level: 'info', redact: ['authorization'] }, pino.destination({ dest: '/dev/null', sync: false }));
+  // Access logs are part of the stack: the logger `serve` builds, written to /dev/null so the
+  // terminal is not the bottleneck.
+  const logger = await serveLogger();
   const { services, handlers } = await compose({ config, db, logger });
   const { account, apiKey } = await services.accounts.createAccount({ name: `bench ${mode}`, credits: 0 });
-  const { createWorkflow } = await import('../src/workflows/store.js');
+  const { createWorkflow } = await src('store');
   const { workflow } = await createWorkflow(db, account.id, { name: 'Bench fox', shots: SHOTS });
 
   let server: http.Server;
   if (mode === 'full' || process.env.BENCH_BASELINE === 'full') {
-    const { createApp, startServer } = await import('../src/http/app.js');
+    const { createApp, startServer } = await src('app');
     const telemetry = mode === 'full' ? await benchTelemetry(process.env.BENCH_TELEMETRY ?? 'off', db, logger) : undefined;
     const app = await createApp({ config, db, services, handlers, logger, telemetry });
     server = (await startServer({ app, db, logger, port: 0 })).server;
@@ -63,7 +95,7 @@ async function serve(mode: Mode, label: string): Promise<void> {
     if (process.env.BENCH_SAME_FOOTPRINT === '1') {
       // Built and kept, never served: the baseline process then holds the same code and heap as
       // the full one (spec, validators, MCP, docs), and the ratio measures per-request work only.
-      const { createApp } = await import('../src/http/app.js');
+      const { createApp } = await src('app');
       footprint.push(await createApp({ config, db, services, handlers, logger }));
     }
   }
@@ -84,7 +116,7 @@ async function serve(mode: Mode, label: string): Promise<void> {
  */
 async function benchTelemetry(which: string, db: import('../src/db/knex.js').Db, logger: import('pino').Logger) {
   if (!['off', 'metrics', 'tracing', 'all'].includes(which)) throw new Error(`--telemetry must be off, metrics, tracing or all (got ${which})`);
-  const { startTelemetry } = await import('../src/telemetry/index.js');
+  const { startTelemetry } = await src('telemetry');
   const tracesUrl = process.env.BENCH_OTLP_URL;
   if ((which === 'tracing' || which === 'all') && !tracesUrl) throw new Error('BENCH_OTLP_URL is not set');
   const tracing = which === 'tracing' || which === 'all'
@@ -92,6 +124,19 @@ async function benchTelemetry(which: string, db: import('../src/db/knex.js').Db,
     : null;
   const metrics = { enabled: which === 'metrics' || which === 'all', token: null, port: null };
   return startTelemetry({ host: '127.0.0.1', metrics, tracing }, { db, logger });
+}
+
+/**
+ * The logger of `serve` (createLogger), to /dev/null. A checkout from before log lines were
+ * batched (src/http/log-destination.ts) gets what its createLogger wrote with: pino's asynchronous
+ * SonicBoom, one write per line.
+ */
+async function serveLogger(): Promise<import('pino').Logger> {
+  const { createLogger } = await src('logging');
+  const batched = await load<typeof import('../src/http/log-destination.js')>('src/http/log-destination.js').catch(() => null);
+  const { default: pino } = await import('pino');
+  const destination = batched ? batched.batchedLines('/dev/null') : pino.destination({ dest: '/dev/null', sync: false });
+  return createLogger({ level: 'info', destination });
 }
 
 /**
@@ -126,8 +171,8 @@ async function bareServer(
   const { default: Koa } = await import('koa');
   const { default: Router } = await import('@koa/router');
   const { default: getRawBody } = await import('raw-body');
-  const { workflowsHandlers } = await import('../handlers/workflows.js');
-  const { loadConfig } = await import('../src/config.js');
+  const { workflowsHandlers } = await src('workflows');
+  const { loadConfig } = await src('config');
   const { default: pino } = await import('pino');
   const app = new Koa();
   const router = new Router({ prefix: '/v1' });
@@ -150,10 +195,13 @@ async function bareServer(
     reply(ctx, await workflowsHandlers.create_workflow({ path: {}, query: {}, headers: {}, body }, context(ctx)));
   });
   if (withAuthAndLog) {
-    const { accessLog } = await import('../src/http/logging.js');
-    const { authenticate } = await import('../src/http/auth.js');
+    const { accessLog } = await src('logging');
+    const { authenticate } = await src('auth');
+    const { SharedRateLimiter } = await src('rate-limit');
     app.use(accessLog(withAuthAndLog));
-    app.use(authenticate(services.accounts, { secured: true, scopes: [] }));
+    // The same token take as the stack's (one statement, which also checks the key is live).
+    const limit = RATE_LIMIT > 0 ? new SharedRateLimiter(db, 'api_key', RATE_LIMIT) : undefined;
+    app.use(authenticate(services.accounts, { secured: true, scopes: [], limit }));
   }
   app.use(router.routes());
   const server = http.createServer(app.callback());

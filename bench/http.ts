@@ -6,6 +6,7 @@
  *
  *   npx tsx bench/http.ts [--seconds 2] [--rounds 5] [--sessions 1] [--concurrency 16] [--max 20000]
  *     [--ops get,create] [--control] [--references] [--baseline auth-log|plain] [--footprint same|own] [--pin on|off]
+ *     [--before DIR] [--rate-limit 1e9]
  *     [--response-validation off|log|throw]   (default off: the production setting; tests use throw)
  *     [--telemetry off|metrics|tracing|all]    (default off: the full server's metrics / OTLP tracing)
  *     [--sample 1]                             (share of requests traced, as LAVENDLY_TRACE_SAMPLE_RATIO)
@@ -20,6 +21,10 @@
  *   (ideally 1.00x) is the noise floor of the method on this machine.
  * - `--references` adds a minimal Koa and a Fastify server (bench/reference-servers.ts) serving the
  *   same two routes from one better-sqlite3 table: an absolute scale for the per-request CPU.
+ * - `--before DIR` adds the full stack of another checkout (e.g. a worktree of main), served by
+ *   this harness: a change's before and after in one run, on the same machine load.
+ * - Both servers take a token from the shared rate limit per request (`--rate-limit` requests per
+ *   minute per key, never reached by default; 0 = off in both), as `serve` does.
  * - `--sessions N` starts fresh processes N times and pools the rounds: one process pair can be
  *   off by several percent for its whole life.
  *
@@ -37,7 +42,7 @@ import { CREATE_BODY, type Mode } from './http-server.js';
 
 /** What is measured against the bare baseline: the full stack, optionally a second bare server,
  *  and optionally the reference servers (bench/reference-servers.ts). */
-type Contender = 'full' | 'control' | 'koa-ref' | 'fastify-ref';
+type Contender = 'full' | 'control' | 'koa-ref' | 'fastify-ref' | 'before';
 
 interface Target {
   child: ChildProcess;
@@ -70,13 +75,17 @@ function pinCores(): { server: string; load: string } | null {
   return plan;
 }
 
+/** `--before DIR`: the checkout the `before` contender serves. */
+let beforeDir: string | null = null;
+
 async function startTarget(mode: Mode | 'koa' | 'fastify', label: string): Promise<Target> {
   const reference = mode === 'koa' || mode === 'fastify';
   const server = fileURLToPath(new URL(reference ? './reference-servers.ts' : './http-server.ts', import.meta.url));
   const command = [process.execPath, ...nodeFlags, '--import', 'tsx', server, mode, label];
   if (pinning) command.unshift('taskset', '-c', pinning.server);
   const child = spawn(command[0]!, command.slice(1), {
-    stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, LOG_LEVEL: 'info', ...(label === 'before' && beforeDir ? { BENCH_SRC_ROOT: beforeDir } : {}) },
   });
   const line = await new Promise<string>((resolve, reject) => {
     let buf = '';
@@ -183,7 +192,7 @@ async function runSession(settings: Settings, tally: Tally, session: number): Pr
   const names: Name[] = ['bare', ...contenders];
   const targets = {} as Record<Name, Target>;
   try {
-    const modes: Record<Name, Mode | 'koa' | 'fastify'> = { bare: 'bare', control: 'bare', full: 'full', 'koa-ref': 'koa', 'fastify-ref': 'fastify' };
+    const modes: Record<Name, Mode | 'koa' | 'fastify'> = { bare: 'bare', control: 'bare', full: 'full', 'koa-ref': 'koa', 'fastify-ref': 'fastify', before: 'full' };
     for (const name of names) targets[name] = await startTarget(modes[name], name);
     for (const name of names) for (const op of ops) await load(targets[name], op, 1, concurrency, max);
     for (let round = 0; round < rounds; round++) {
@@ -201,6 +210,8 @@ async function runSession(settings: Settings, tally: Tally, session: number): Pr
           (tally.ratios[`${op}/${name}`] ??= []).push(got[name].rps / got.bare.rps);
           (tally.cpuRatios[`${op}/${name}`] ??= []).push(got.bare.cpuUs / got[name].cpuUs);
         }
+        // `--before`: this checkout's full stack against the other's, round by round.
+        if (got.before) (tally.cpuRatios[`${op}/full-vs-before`] ??= []).push(got.full.cpuUs / got.before.cpuUs);
       }
     }
   } finally {
@@ -239,6 +250,7 @@ function report(settings: Settings, tally: Tally): void {
   const labels: Record<Contender, string> = {
     full: `full stack${telemetry}`, control: `${baseline} again (A/A control)`,
     'koa-ref': 'reference: Koa + better-sqlite3', 'fastify-ref': 'reference: Fastify + ajv + better-sqlite3',
+    before: `full stack of ${beforeDir}`,
   };
   for (const op of settings.ops) {
     const name = op === 'get' ? 'get_workflow' : 'create_workflow';
@@ -254,6 +266,8 @@ function report(settings: Settings, tally: Tally): void {
       const sessions = tally.bySession[`${op}/${c}`]!;
       if (sessions.length > 1) console.log(`${''.padEnd(36)} per session: ${sessions.map((xs) => `${median(xs).toFixed(2)}x`).join(', ')}`);
     }
+    const vsBefore = tally.cpuRatios[`${op}/full-vs-before`];
+    if (vsBefore) console.log(`${name} full stack / before: server CPU per request ${median(vsBefore).toFixed(2)}x (middle half ${quartiles(vsBefore)})`);
   }
 }
 
@@ -275,6 +289,7 @@ async function main(): Promise<void> {
       control: { type: 'boolean', default: false }, references: { type: 'boolean', default: false }, pin: { type: 'string', default: 'on' },
       baseline: { type: 'string', default: 'auth-log' }, footprint: { type: 'string', default: 'same' },
       telemetry: { type: 'string', default: 'off' }, sample: { type: 'string', default: '1' },
+      before: { type: 'string' }, 'rate-limit': { type: 'string', default: '1e9' },
     },
   });
   // Read by the server processes (bench/http-server.ts).
@@ -284,6 +299,8 @@ async function main(): Promise<void> {
   process.env.BENCH_TRACE_SAMPLE_RATIO = values.sample;
   if (values.telemetry === 'tracing' || values.telemetry === 'all') process.env.BENCH_OTLP_URL = await otlpSink();
   process.env.BENCH_SAME_FOOTPRINT = values.footprint === 'own' ? '0' : '1';
+  process.env.BENCH_RATE_LIMIT = String(Number(values['rate-limit']));
+  beforeDir = values.before ?? null;
   const settings: Settings = {
     seconds: Number(values.seconds), concurrency: Number(values.concurrency), rounds: Number(values.rounds),
     max: Number(values.max), ops: values.ops.split(',').filter((o): o is Op => o === 'get' || o === 'create'),
@@ -291,7 +308,8 @@ async function main(): Promise<void> {
     // shows how much of a ratio is this machine's noise.
     // `--references` adds minimal Koa and Fastify servers on one better-sqlite3 table: what a
     // request costs with nearly nothing but framework and driver, beside our own figure.
-    contenders: ['full', ...(values.control ? ['control' as const] : []), ...(values.references ? ['koa-ref' as const, 'fastify-ref' as const] : [])],
+    contenders: ['full', ...(values.before ? ['before' as const] : []), ...(values.control ? ['control' as const] : []),
+      ...(values.references ? ['koa-ref' as const, 'fastify-ref' as const] : [])],
   };
   const sessions = Number(values.sessions);
   if (values.pin !== 'off') pinning = pinCores();
@@ -299,7 +317,8 @@ async function main(): Promise<void> {
   console.log(`HTTP stack bench: ${db}, ${os.cpus().length} cores, Node ${process.version}, ${settings.concurrency} connections, `
     + `${settings.seconds} s per scenario, ${sessions} session(s) x ${settings.rounds} interleaved rounds (medians), `
     + `response validation ${values['response-validation']}, telemetry ${values.telemetry}${values.telemetry === 'tracing' || values.telemetry === 'all' ? ` (sample ${values.sample})` : ''}, baseline ${process.env.BENCH_BASELINE}`
-    + `${process.env.BENCH_SAME_FOOTPRINT === '1' ? ' with the same footprint' : ', own footprint'}, server flags ${nodeFlags.join(' ') || 'none'}, `
+    + `${process.env.BENCH_SAME_FOOTPRINT === '1' ? ' with the same footprint' : ', own footprint'}, `
+    + `rate limit ${Number(process.env.BENCH_RATE_LIMIT) > 0 ? `on (${process.env.BENCH_RATE_LIMIT}/min)` : 'off'}, server flags ${nodeFlags.join(' ') || 'none'}, `
     + `${pinning ? `servers on core ${pinning.server}, load on ${pinning.load}` : 'not pinned'}`);
   const tally: Tally = { runs: {}, ratios: {}, cpuRatios: {}, bySession: {} };
   for (let i = 0; i < sessions; i++) await runSession(settings, tally, i);

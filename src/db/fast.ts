@@ -35,7 +35,7 @@ export class Sql {
 export const sql = (text: string): Sql => new Sql(text);
 
 interface PgClient {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: Row[]; rowCount: number | null }>;
+  query(config: { name: string; text: string; values: unknown[]; rowMode?: 'array' }): Promise<{ rows: Row[]; rowCount: number | null }>;
 }
 
 interface KnexClient {
@@ -68,9 +68,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Result { rows: Row[]; changes: number }
 
+/** How rows come back: objects by column name, or arrays of values in the statement's column order. */
+type Shape = 'objects' | 'arrays';
+
 /** One attempt on a SQLite connection this caller may use now. */
-function sqliteRun(conn: Connection, q: Sql, params: readonly unknown[]): Result {
-  const statement = prepared(conn, q.text);
+function sqliteRun(conn: Connection, q: Sql, params: readonly unknown[], shape: Shape): Result {
+  const statement = prepared(conn, q.text, shape === 'arrays');
   const bindings = sqliteBindings(params);
   if (statement.reader) return { rows: statement.all(bindings) as Row[], changes: 0 };
   return { rows: [], changes: statement.run(bindings).changes };
@@ -80,15 +83,15 @@ function sqliteRun(conn: Connection, q: Sql, params: readonly unknown[]): Result
  * Runs outside a transaction: a lock held by another process is waited for with an asynchronous
  * backoff, as src/db/sqlite.ts does for knex's queries.
  */
-async function sqliteAutocommit(client: KnexClient, q: Sql, params: readonly unknown[]): Promise<Result> {
+async function sqliteAutocommit(client: KnexClient, q: Sql, params: readonly unknown[], shape: Shape): Promise<Result> {
   const deadline = Date.now() + BUSY_DEADLINE_MS;
   for (let delay = 2; ; delay = Math.min(delay * 2, 100)) {
     const conn = idleConnection(client);
     try {
-      if (conn) return sqliteRun(conn, q, params);
+      if (conn) return sqliteRun(conn, q, params, shape);
       const held = (await client.acquireConnection()) as Connection;
       try {
-        return sqliteRun(held, q, params);
+        return sqliteRun(held, q, params, shape);
       } finally {
         await client.releaseConnection(held);
       }
@@ -109,8 +112,27 @@ function idleConnection(client: KnexClient): Connection | null {
 
 let uid = 0;
 
-async function execute(db: Runner, q: Sql, params: readonly unknown[]): Promise<Result> {
+/**
+ * The common case on SQLite first: no transaction, nobody listening for query events and the
+ * connection idle, so the statement runs at once without the retry loop's async frames. A busy
+ * lock falls through to that loop.
+ */
+function execute(db: Runner, q: Sql, params: readonly unknown[], shape: Shape = 'objects'): Promise<Result> {
   const client = clientOf(db);
+  if (!client.transacting && !isPg(client) && client.listenerCount('query') === 0) {
+    const conn = idleConnection(client);
+    if (conn) {
+      try {
+        return Promise.resolve(sqliteRun(conn, q, params, shape));
+      } catch (err) {
+        if (!isBusy(err)) return Promise.reject(err);
+      }
+    }
+  }
+  return executeQueued(client, q, params, shape);
+}
+
+async function executeQueued(client: KnexClient, q: Sql, params: readonly unknown[], shape: Shape): Promise<Result> {
   const traced = client.listenerCount('query') > 0;
   const event = traced ? { __knexQueryUid: `fast${++uid}`, sql: q.text, method: q.operation, bindings: params } : null;
   if (event) client.emit('query', event);
@@ -119,15 +141,15 @@ async function execute(db: Runner, q: Sql, params: readonly unknown[]): Promise<
     if (isPg(client)) {
       const conn = (await client.acquireConnection()) as PgClient;
       try {
-        const r = await conn.query({ name: q.pgName, text: q.pgText, values: params as unknown[] });
+        const r = await conn.query({ name: q.pgName, text: q.pgText, values: params as unknown[], ...(shape === 'arrays' ? { rowMode: 'array' as const } : {}) });
         result = { rows: r.rows, changes: r.rowCount ?? 0 };
       } finally {
         await client.releaseConnection(conn);
       }
     } else if (client.transacting) {
-      result = sqliteRun((await client.acquireConnection()) as Connection, q, params);
+      result = sqliteRun((await client.acquireConnection()) as Connection, q, params, shape);
     } else {
-      result = await sqliteAutocommit(client, q, params);
+      result = await sqliteAutocommit(client, q, params, shape);
     }
     if (event) client.emit('query-response', result, event);
     return result;
@@ -140,6 +162,15 @@ async function execute(db: Runner, q: Sql, params: readonly unknown[]): Promise<
 /** The rows a SELECT (or a statement with RETURNING on PostgreSQL) gives. */
 export async function rows<T = Row>(db: Runner, q: Sql, params: readonly unknown[] = []): Promise<T[]> {
   return (await execute(db, q, params)).rows as T[];
+}
+
+/**
+ * The rows of a SELECT as arrays of column values, in the order the statement names the columns:
+ * cheaper than objects when the caller builds its own (better-sqlite3 builds an object per row
+ * through V8's API, ~0.3 us per column).
+ */
+export async function arrayRows(db: Runner, q: Sql, params: readonly unknown[] = []): Promise<unknown[][]> {
+  return (await execute(db, q, params, 'arrays')).rows as unknown as unknown[][];
 }
 
 /** The first row, or undefined. */

@@ -22,6 +22,7 @@ const STATEMENT_CACHE = 500;
 
 export interface Statement {
   reader: boolean;
+  raw(on: boolean): Statement;
   all(bindings: unknown[]): unknown[];
   run(bindings: unknown[]): { lastInsertRowid: number | bigint; changes: number };
 }
@@ -48,18 +49,24 @@ const BetterSqlite3Client = createRequire(import.meta.url)('knex/lib/dialects/be
 
 const caches = new WeakMap<Connection, Map<string, Statement>>();
 
-export function prepared(connection: Connection, sql: string): Statement {
+/**
+ * The connection's prepared statement for `sql`. `arrays`: one whose rows come as arrays of
+ * column values (better-sqlite3's raw mode, cached apart), which skips building an object per row.
+ */
+export function prepared(connection: Connection, sql: string, arrays = false): Statement {
   let cache = caches.get(connection);
   if (!cache) caches.set(connection, (cache = new Map()));
-  let statement = cache.get(sql);
+  const key = arrays ? `${sql}\u0000arrays` : sql;
+  let statement = cache.get(key);
   if (statement) {
     // Refresh its place, so the least recently used statement is the one dropped.
-    cache.delete(sql);
+    cache.delete(key);
   } else {
     statement = connection.prepare(sql);
+    if (arrays) statement.raw(true);
     if (cache.size >= STATEMENT_CACHE) cache.delete(cache.keys().next().value!);
   }
-  cache.set(sql, statement);
+  cache.set(key, statement);
   return statement;
 }
 
