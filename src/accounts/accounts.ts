@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex.js';
 import { dbKind, nowIso } from '../db/knex.js';
+import { first, sql } from '../db/fast.js';
 import { DomainError } from '../errors.js';
 import { newId } from '../util/ids.js';
 import {
@@ -117,13 +118,13 @@ export async function lockLiveKey(trx: Knex.Transaction, keyId: string | null): 
   if (!row) throw new DomainError('unauthorized', 'The API key is not valid: unknown or revoked.');
 }
 
+/** Run on every cache miss of the key lookup, so written out (src/db/fast.ts). */
+const PRINCIPAL_BY_HASH = sql('select "id", "account_id", "scopes" from "api_keys" where "key_hash" = ? and "revoked_at" is null limit 1');
+
 /** The principal behind a key, or null when the key is unknown, malformed or revoked. */
 export async function findPrincipalByKey(db: Db, key: string): Promise<KeyPrincipal | null> {
   if (!isWellFormedKey(key)) return null;
-  const row = await db('api_keys')
-    .where({ key_hash: hashApiKey(key) })
-    .whereNull('revoked_at')
-    .first('id', 'account_id', 'scopes');
+  const row = await first<{ id: string; account_id: string; scopes: string | null }>(db, PRINCIPAL_BY_HASH, [hashApiKey(key)]);
   if (!row) return null;
   return { accountId: row.account_id, keyId: row.id, scopes: scopesFromColumn(row.scopes) };
 }

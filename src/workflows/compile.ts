@@ -2,7 +2,7 @@
  * Shots -> scenes -> canvas graph. A caller describes intent (what happens, for how long, from
  * which picture); this module decides node ids, wiring and geometry.
  */
-import crypto from 'node:crypto';
+import { randomText } from '../util/ids.js';
 
 export interface ShotInput {
   prompt: string;
@@ -51,7 +51,7 @@ export interface GraphEdge {
 export const LAYOUT = { columnWidth: 640, rowHeight: 420, videoOffsetX: 300, videoOffsetY: 0, scenesPerRow: 6 } as const;
 
 function nodeSuffix(): string {
-  return crypto.randomBytes(6).toString('base64url');
+  return randomText(6);
 }
 
 /** New node ids for one scene. */
