@@ -46,6 +46,8 @@ interface KnexClient {
   releaseConnection(conn: unknown): Promise<void>;
   listenerCount(event: string): number;
   emit(event: string, ...args: unknown[]): boolean;
+  /** Set on this module's transaction clients: whether the knex instance had `query` listeners. */
+  traced?: boolean;
 }
 
 /** Knex, a knex transaction, or the transaction of `transaction` below. */
@@ -113,13 +115,24 @@ function idleConnection(client: KnexClient): Connection | null {
 let uid = 0;
 
 /**
+ * Whether anyone listens for query events (tracing listens on the knex instance). Not the
+ * client's own listener count: knex always hangs its forwarder to the instance there. Inside a
+ * knex transaction the instance's listeners cannot be seen, so events are emitted anyway.
+ */
+function traced(db: Runner, client: KnexClient): boolean {
+  if (client.traced !== undefined) return client.traced;
+  if (client.transacting) return true;
+  return (db as unknown as { listenerCount(event: string): number }).listenerCount('query') > 0;
+}
+
+/**
  * The common case on SQLite first: no transaction, nobody listening for query events and the
  * connection idle, so the statement runs at once without the retry loop's async frames. A busy
  * lock falls through to that loop.
  */
 function execute(db: Runner, q: Sql, params: readonly unknown[], shape: Shape = 'objects'): Promise<Result> {
   const client = clientOf(db);
-  if (!client.transacting && !isPg(client) && client.listenerCount('query') === 0) {
+  if (!client.transacting && !isPg(client) && !traced(db, client)) {
     const conn = idleConnection(client);
     if (conn) {
       try {
@@ -129,12 +142,11 @@ function execute(db: Runner, q: Sql, params: readonly unknown[], shape: Shape = 
       }
     }
   }
-  return executeQueued(client, q, params, shape);
+  return executeQueued(client, traced(db, client), q, params, shape);
 }
 
-async function executeQueued(client: KnexClient, q: Sql, params: readonly unknown[], shape: Shape): Promise<Result> {
-  const traced = client.listenerCount('query') > 0;
-  const event = traced ? { __knexQueryUid: `fast${++uid}`, sql: q.text, method: q.operation, bindings: params } : null;
+async function executeQueued(client: KnexClient, listened: boolean, q: Sql, params: readonly unknown[], shape: Shape): Promise<Result> {
+  const event = listened ? { __knexQueryUid: `fast${++uid}`, sql: q.text, method: q.operation, bindings: params } : null;
   if (event) client.emit('query', event);
   try {
     let result: Result;
@@ -205,7 +217,7 @@ export async function transaction<T>(
   const client = clientOf(db);
   if (client.transacting && nested === 'join') return fn(db as FastTransaction);
   const conn = await client.acquireConnection();
-  const trx: FastTransaction = { client: client.transacting ? client : transactionClient(client, conn) };
+  const trx: FastTransaction = { client: client.transacting ? client : transactionClient(client, conn, traced(db, client)) };
   const inner = client.transacting === true;
   try {
     if (inner) await run(trx, SAVEPOINT);
@@ -240,11 +252,12 @@ async function beginImmediate(trx: FastTransaction): Promise<void> {
 }
 
 /** A client bound to one held connection; its query events reach the knex instance's listeners. */
-function transactionClient(client: KnexClient, conn: unknown): KnexClient {
+function transactionClient(client: KnexClient, conn: unknown, listened: boolean): KnexClient {
   const held = Promise.resolve(conn);
   return {
     config: client.config,
     transacting: true,
+    traced: listened,
     acquireConnection: () => held,
     releaseConnection: async () => undefined,
     listenerCount: (event) => client.listenerCount(event),

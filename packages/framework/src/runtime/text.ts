@@ -15,32 +15,40 @@ const issue = (path: (string | number)[]): ValidationIssue => ({
   code: 'invalid_text',
 });
 
+/** A cheap first look: only a string holding NUL or a surrogate at all needs the full test. */
+const SUSPECT = /[\0\uD800-\uDFFF]/;
+
+const unstorable = (text: string) => SUSPECT.test(text) && UNSTORABLE.test(text);
+
 /**
  * The issues of one request location: every string (and object key) of `value` that cannot be
  * stored, by path. Depth is bounded by the body reader (MAX_JSON_DEPTH) and by the shape of
- * path, query and header values (at most a list of strings).
+ * path, query and header values (at most a list of strings). Runs on every request, so the walk
+ * is a plain function (no closure per call) and allocates nothing unless it finds something.
  */
 export function unstorableText(value: unknown): ValidationIssue[] {
   const found: ValidationIssue[] = [];
-  const path: (string | number)[] = []; // one stack, copied only when something is found
-  const walk = (v: unknown): void => {
-    if (typeof v === 'string') {
-      if (UNSTORABLE.test(v)) found.push(issue([...path]));
-    } else if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) {
-        path.push(i);
-        walk(v[i]);
-        path.pop();
-      }
-    } else if (typeof v === 'object' && v !== null) {
-      for (const key of Object.keys(v)) {
-        path.push(key);
-        if (UNSTORABLE.test(key)) found.push(issue([...path]));
-        walk((v as Record<string, unknown>)[key]);
-        path.pop();
-      }
-    }
-  };
-  walk(value);
+  walk(value, [], found);
   return found;
+}
+
+/** `path` is one stack for the whole walk, copied only when something is found. */
+function walk(v: unknown, path: (string | number)[], found: ValidationIssue[]): void {
+  if (typeof v === 'string') {
+    if (unstorable(v)) found.push(issue([...path]));
+  } else if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      path.push(i);
+      walk(v[i], path, found);
+      path.pop();
+    }
+  } else if (typeof v === 'object' && v !== null) {
+    for (const key in v) {
+      if (!Object.hasOwn(v, key)) continue;
+      path.push(key);
+      if (unstorable(key)) found.push(issue([...path]));
+      walk((v as Record<string, unknown>)[key], path, found);
+      path.pop();
+    }
+  }
 }
