@@ -2,7 +2,7 @@
  * The parsed spec document and the two things every IR step needs from it: JSON pointer
  * resolution and errors that name the offending node.
  */
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { pointerJoin, pointerUnescape } from './names.js';
 
 /** A problem in the spec. The message starts with the JSON pointer of the offending node. */
@@ -30,6 +30,16 @@ export function setOwn<T>(obj: { [key: string]: T }, key: string, value: T): voi
 
 export function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * The YAML parser, loaded on first use: most runs read the parsed document from the cache (load.ts),
+ * and loading the library's modules costs more than reading that cache.
+ */
+let yaml: typeof import('yaml') | undefined;
+function parseYaml(text: string, options: import('yaml').ParseOptions & import('yaml').DocumentOptions & import('yaml').ToJSOptions): unknown {
+  yaml ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yaml.parse(text, options);
 }
 
 /** JSON is parsed natively (GitHub's 13 MB description); everything else as YAML 1.2. */
