@@ -1,13 +1,14 @@
 /**
  * Job queue bench (prints figures; not a test).
  *
- *   npx tsx bench/queue.ts [--db sqlite|postgres|both] [--jobs 4000] [--claimers 4] [--wakes 20]
+ *   npx tsx bench/queue.ts [--db sqlite|postgres|both] [--jobs 4000] [--claimers 4] [--wakes 20] [--idle-seconds 10]
  *
  * 1. Wake latency: a worker sits idle (poll period 500 ms, `serve`'s default), a job is enqueued,
  *    and the time from the enqueue call to the handler starting is measured, `wakes` times at
  *    random moments. Cases: the worker in the enqueuing process (what `serve` runs) and in a
- *    separate process (`lavendly worker`): PostgreSQL wakes it by LISTEN/NOTIFY, SQLite has only
- *    the poll.
+ *    separate process (`lavendly worker`): PostgreSQL wakes it by LISTEN/NOTIFY, SQLite by its
+ *    data_version check (src/jobs/wake.ts). The CPU that separate worker uses while idle over
+ *    `idle-seconds` (default 10) is printed too.
  * 2. Throughput: `jobs` due jobs, then `claimers` concurrent loops each claiming and completing
  *    (claim one at a time, and in batches of 8) until the queue is empty; claim+complete per second.
  *
@@ -35,6 +36,7 @@ const JOBS = Number(arg('jobs', '4000'));
 const CLAIMERS = Number(arg('claimers', '4'));
 const WAKES = Number(arg('wakes', '20'));
 const POLL_MS = 500;
+const IDLE_MS = Number(arg('idle-seconds', '10')) * 1000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const nowMs = () => performance.timeOrigin + performance.now();
 
@@ -49,6 +51,13 @@ async function child(target: Target): Promise<void> {
   });
   worker.start();
   console.log('ready');
+  // What sitting idle costs (SQLite: the data_version check every few ms; PostgreSQL: LISTEN).
+  await sleep(300);
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await sleep(IDLE_MS);
+  const cpu = process.cpuUsage(cpu0);
+  console.log(`idle ${(cpu.user + cpu.system) / 1000} ${performance.now() - t0}`);
   process.stdin.resume();
   process.stdin.on('end', () => { void worker.stop().then(() => db.destroy()).then(() => process.exit(0)); });
 }
@@ -104,7 +113,7 @@ async function wakeInProcess(db: Db): Promise<number[]> {
   }
 }
 
-async function wakeOtherProcess(db: Db, target: Target): Promise<number[]> {
+async function wakeOtherProcess(db: Db, target: Target): Promise<{ lat: number[]; idleCpu: string }> {
   const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', JSON.stringify(target)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = readline.createInterface({ input: proc.stdout! });
   const queue: string[] = [];
@@ -113,8 +122,9 @@ async function wakeOtherProcess(db: Db, target: Target): Promise<number[]> {
   const line = () => new Promise<string>((r) => { const q = queue.shift(); if (q !== undefined) r(q); else waiter = r; });
   try {
     if ((await line()) !== 'ready') throw new Error('worker child did not start');
-    await sleep(300);
-    return await wakes(db, async () => Number((await line()).split(' ')[1]));
+    const [, cpuMs, wallMs] = (await line()).split(' ').map(Number);
+    const idleCpu = `${cpuMs!.toFixed(0)} ms CPU in ${(wallMs! / 1000).toFixed(1)} s idle (${((100 * cpuMs!) / wallMs!).toFixed(2)}% of a core)`;
+    return { lat: await wakes(db, async () => Number((await line()).split(' ')[1])), idleCpu };
   } finally {
     proc.stdin!.end();
     await new Promise((r) => proc.once('exit', r));
@@ -161,7 +171,9 @@ async function main(): Promise<void> {
       try {
         console.log(`\n${kind}`);
         console.log(`  wake, worker in this process (idle poll ${POLL_MS} ms): ${summary(await wakeInProcess(db))}`);
-        console.log(`  wake, worker in another process (${kind === 'postgres' ? 'LISTEN/NOTIFY' : 'poll only'}): ${summary(await wakeOtherProcess(db, target))}`);
+        const other = await wakeOtherProcess(db, target);
+        console.log(`  wake, worker in another process (${kind === 'postgres' ? 'LISTEN/NOTIFY' : 'data_version check'}): ${summary(other.lat)}`);
+        console.log(`  that worker, idle: ${other.idleCpu}`);
         for (const batch of [1, 8]) {
           const perS = await throughput(db, batch);
           console.log(`  ${JOBS} jobs, ${CLAIMERS} claimers, claim batch ${batch}: ${perS.toFixed(0)} claim+complete/s`);

@@ -186,6 +186,25 @@ function claimStatement(postgres: boolean, typeCount: number | null, limit: numb
   return statement;
 }
 
+const dueStatements = new Map<number, Sql>();
+
+/**
+ * Whether a queued job of these types is due: a read, so an idle SQLite worker can look after
+ * every foreign commit without taking the write lock a claim takes.
+ */
+export async function hasDueJob(db: Knex, types: string[]): Promise<boolean> {
+  const postgres = dbKind(db) === 'postgres';
+  const count = postgres ? 1 : Math.max(1, types.length);
+  let statement = dueStatements.get(postgres ? -1 : count);
+  if (!statement) {
+    statement = sql(`select 1 as "due" from "jobs" where "status" = 'queued' and "run_at" <= ? and "type" ${
+      postgres ? '= any(?)' : `in (${Array(count).fill('?').join(', ')})`} limit 1`);
+    if (dueStatements.size < 200) dueStatements.set(postgres ? -1 : count, statement);
+  }
+  const params = [iso(Date.now()), ...(postgres ? [types] : types.length ? types : [''])];
+  return (await fastRows(db, statement, params)).length > 0;
+}
+
 /** Extends a running job's lease; false if this worker no longer holds it (expired and taken
  *  over, or the job was canceled). */
 export async function heartbeat(db: Knex, jobId: string, workerId: string, leaseMs: number): Promise<boolean> {

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { dbKind } from '../db/knex.js';
+import { dataVersion } from '../db/sqlite-sync.js';
 
 /**
  * Tells idle workers that a job was enqueued, so they claim it at once instead of at their next
@@ -9,7 +10,9 @@ import { dbKind } from '../db/knex.js';
  *    back right after the enqueueing statement, or its transaction, commits;
  *  - PostgreSQL: `pg_notify` in the enqueueing transaction, delivered on commit to the workers of
  *    other processes, which LISTEN on a connection of their own (see `listenForJobs`).
- * SQLite has no cross-process signal: a separate `worker` process on the same file polls.
+ *  - SQLite: no signal crosses processes, but a commit by another connection changes the
+ *    connection's `PRAGMA data_version`; an idle worker reads it every few milliseconds (a few
+ *    microseconds each) and looks for due jobs only when it changed (see `watchForCommits`).
  */
 
 type Db = Knex | Knex.Transaction;
@@ -137,4 +140,31 @@ export function listenForJobs(db: Knex, fn: () => void, onError: (err: unknown) 
       if (c) await client.destroyRawConnection(c).catch(() => {});
     },
   };
+}
+
+/** How often an idle SQLite worker reads PRAGMA data_version (wake latency vs idle CPU). */
+export const DATA_VERSION_CHECK_MS = 20;
+
+/**
+ * On SQLite, calls `fn` when another connection (another process: the API, the CLI, a second
+ * worker) has committed to the database since the last check, read every `everyMs` while the
+ * pool's connection is idle. Every kind of commit counts, so `fn` should look before it writes
+ * (the worker probes for a due job with a read before it claims). Elsewhere a no-op.
+ */
+export function watchForCommits(db: Knex, fn: () => void, everyMs = DATA_VERSION_CHECK_MS): JobListener {
+  if (dbKind(db) !== 'sqlite') return { close: async () => {} };
+  let last: number | null = null;
+  const timer = setInterval(() => {
+    let seen: number | null;
+    try {
+      seen = dataVersion(db);
+    } catch {
+      return; // the pool is closing or reconnecting; the worker's poll covers it
+    }
+    if (seen === null) return; // this process is using the connection: it will poll after that
+    if (last !== null && seen !== last) fn();
+    last = seen;
+  }, everyMs);
+  timer.unref();
+  return { close: async () => clearInterval(timer) };
 }

@@ -3,10 +3,10 @@ import os from 'node:os';
 import type { Knex } from 'knex';
 import { runObservedJob } from '../telemetry/observe.js';
 import {
-  backoffMs, claimBatch, completeJob, failJob, heartbeat, reapExpiredLeases, requeueJob,
+  backoffMs, claimBatch, completeJob, failJob, hasDueJob, heartbeat, reapExpiredLeases, requeueJob,
   type FailureHook, type Job, type JobFailure,
 } from './queue.js';
-import { listenForJobs, onLocalEnqueue } from './wake.js';
+import { listenForJobs, onLocalEnqueue, watchForCommits } from './wake.js';
 import { failureLog } from '../util/failure-log.js';
 
 export interface JobContext {
@@ -61,8 +61,9 @@ export interface WorkerOptions {
   leaseMs?: number;
   /** Heartbeat period (default leaseMs / 3). */
   heartbeatMs?: number;
-  /** Idle poll period (default 1 s). Only a fallback: an enqueue wakes an idle worker at once
-   *  when it comes from this process or, on PostgreSQL, from any process. */
+  /** Idle poll period (default 1 s). Only a fallback (for jobs that become due later): an
+   *  enqueue wakes an idle worker at once when it comes from this process, and from any process
+   *  through NOTIFY on PostgreSQL or the data_version check on SQLite (src/jobs/wake.ts). */
   pollMs?: number;
   /** How often to look for jobs whose worker died (default leaseMs / 2, at least pollMs,
    *  at most 5 s). */
@@ -112,6 +113,7 @@ export class Worker {
   private stopping = false;
   private wakeUp: (() => void) | null = null;
   private woken = false;
+  private probing = false;
   /** Jobs this worker finished (any outcome), for tests and metrics. */
   processed = 0;
 
@@ -205,12 +207,23 @@ export class Worker {
     // While the database is away the LISTEN connection fails at every retry: one line, not one each.
     const notifications = failureLog(this.log, 'job notifications (LISTEN; polling meanwhile)', { worker: this.workerId });
     const listener = listenForJobs(this.db, () => this.wake(), notifications.failed, notifications.succeeded);
+    const commits = watchForCommits(this.db, () => this.foreignCommit());
     try {
       await this.poll();
     } finally {
       unsubscribe();
-      await listener.close();
+      await Promise.all([listener.close(), commits.close()]);
     }
+  }
+
+  /** SQLite: another process committed. If this worker is asleep with free slots, look (a read)
+   *  for a due job of its types and wake up to claim it. */
+  private foreignCommit(): void {
+    if (this.probing || this.stopping || this.wakeUp === null || this.inFlight.size >= this.concurrency) return;
+    this.probing = true;
+    hasDueJob(this.db, [...this.handlers.keys()])
+      .then((due) => { if (due) this.wake(); }, () => { /* the poll reports database trouble */ })
+      .finally(() => { this.probing = false; });
   }
 
   private async poll(): Promise<void> {

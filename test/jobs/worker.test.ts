@@ -1,3 +1,5 @@
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../../src/db/knex.js';
 import {
@@ -104,6 +106,24 @@ describe.each(testDatabases())('worker on %s', (kind) => {
       await Promise.all(workers.splice(0).map((w) => w.stop({ abortAfterMs: 0 })));
       await other.destroy();
     }
+  });
+
+  it.runIf(kind === 'sqlite')('an idle worker is woken by a job another connection commits (data_version)', async () => {
+    let runs = 0;
+    start({ pollMs: 60_000, reapMs: 60_000, handlers: { hi: async () => { runs++; } } });
+    await sleep(100); // idle: polled once, found nothing, asleep
+    // Another process's connection: no in-process signal reaches the worker, only the file changes.
+    const other = new Database(path.join(f.dataDir, 'lavendly.sqlite'));
+    try {
+      other.pragma('busy_timeout = 5000');
+      const now = new Date().toISOString();
+      other.prepare(`insert into jobs (id, type, payload, status, attempts, max_attempts, run_at, created_at, updated_at)
+        values ('job_from_elsewhere', 'hi', 'null', 'queued', 0, 5, ?, ?, ?)`).run(now, now, now);
+    } finally {
+      other.close();
+    }
+    expect(await finished(db, 'job_from_elsewhere')).toMatchObject({ status: 'succeeded' });
+    expect(runs).toBe(1);
   });
 
   it('retries transient errors with exponential backoff and jitter, then succeeds', async () => {

@@ -1,0 +1,116 @@
+/**
+ * Synchronous work on the SQLite pool's one connection, for the job queue and the ledger.
+ *
+ * better-sqlite3 runs every statement synchronously, so when the pool's connection is idle a whole
+ * short transaction (BEGIN IMMEDIATE, a few prepared statements, COMMIT) can run in one go on it
+ * without knex's pool or transaction machinery: no other JavaScript runs until it is over, so
+ * nothing can slip into the transaction, and the pool never sees the connection leave. A ledger
+ * transaction costs about a third of what it costs through an awaited transaction.
+ *
+ * When the connection is not idle (someone in this process holds it, or waits for it) or another
+ * process holds the write lock, `syncTransaction` answers null at once and the caller takes its
+ * asynchronous path, which queues for the connection and retries the lock with backoff
+ * (src/db/fast.ts, src/db/sqlite.ts).
+ */
+import type { Knex } from 'knex';
+import { sql, type Row, type Sql } from './fast.js';
+import { isBusy, prepared, type Connection } from './sqlite.js';
+
+interface KnexClient {
+  config: { client: unknown };
+  pool?: { numUsed(): number; numFree(): number; numPendingAcquires(): number; numPendingCreates(): number; free?: { resource: unknown }[] };
+  listenerCount(event: string): number;
+  emit(event: string, ...args: unknown[]): boolean;
+}
+
+const clientOf = (db: Knex | Knex.Transaction): KnexClient => (db as unknown as { client: KnexClient }).client;
+
+/** The pool's connection when nobody holds it or waits for it (the SQLite pool has exactly one). */
+export function idleSqliteConnection(db: Knex): Connection | null {
+  const client = clientOf(db);
+  if (client.config.client === 'pg' || (db as Knex.Transaction).isTransaction) return null;
+  const pool = client.pool;
+  if (!pool || pool.numUsed() !== 0 || pool.numPendingAcquires() !== 0 || pool.numPendingCreates() !== 0) return null;
+  const free = pool.free;
+  return pool.numFree() === 1 && free?.length === 1 ? (free[0]!.resource as Connection) : null;
+}
+
+/** Statements run synchronously on one connection; knex's `query` events are emitted when
+ *  someone listens (tracing), as for every other statement. */
+export class SyncRunner {
+  private readonly traced: boolean;
+  constructor(readonly connection: Connection, private readonly client: KnexClient) {
+    this.traced = client.listenerCount('query') > 0;
+  }
+
+  rows(q: Sql, params: readonly unknown[] = []): Row[] {
+    return this.execute(q, params, true) as Row[];
+  }
+
+  run(q: Sql, params: readonly unknown[] = []): number {
+    return this.execute(q, params, false) as number;
+  }
+
+  private execute(q: Sql, params: readonly unknown[], wantRows: boolean): Row[] | number {
+    const event = this.traced ? { __knexQueryUid: `sync${++uid}`, sql: q.text, method: q.operation, bindings: params } : null;
+    if (event) this.client.emit('query', event);
+    try {
+      const statement = prepared(this.connection, q.text);
+      const result = wantRows ? (statement.all(params as unknown[]) as Row[]) : statement.run(params as unknown[]).changes;
+      if (event) this.client.emit('query-response', result, event);
+      return result;
+    } catch (err) {
+      if (event) this.client.emit('query-error', err, event);
+      throw err;
+    }
+  }
+}
+
+let uid = 0;
+
+/** A runner on a connection the caller already holds (inside a knex or fast.ts transaction). */
+export function syncRunner(db: Knex | Knex.Transaction | { client: unknown }, connection: Connection): SyncRunner {
+  return new SyncRunner(connection, (db as { client: KnexClient }).client);
+}
+
+/**
+ * Runs `fn` in BEGIN IMMEDIATE .. COMMIT on the idle connection, synchronously; rolls back and
+ * rethrows if `fn` throws. Returns null without running `fn` when the connection is not idle or
+ * another process holds the write lock (BEGIN IMMEDIATE waits at most the short busy timeout).
+ */
+export function syncTransaction<T>(db: Knex, fn: (q: SyncRunner) => T): { value: T } | null {
+  const connection = idleSqliteConnection(db);
+  if (!connection) return null;
+  const runner = new SyncRunner(connection, clientOf(db));
+  try {
+    runner.run(BEGIN_IMMEDIATE);
+  } catch (err) {
+    if (isBusy(err)) return null;
+    throw err;
+  }
+  try {
+    const value = fn(runner);
+    runner.run(COMMIT);
+    return { value };
+  } catch (err) {
+    if (connection.inTransaction) runner.run(ROLLBACK);
+    throw err;
+  }
+}
+
+const BEGIN_IMMEDIATE = sql('BEGIN IMMEDIATE');
+const COMMIT = sql('COMMIT');
+const ROLLBACK = sql('ROLLBACK');
+
+/**
+ * PRAGMA data_version of the idle connection: it changes whenever another connection (another
+ * process) commits to the database file, and never for this connection's own commits. Null when
+ * the connection is busy.
+ */
+export function dataVersion(db: Knex): number | null {
+  const connection = idleSqliteConnection(db);
+  if (!connection) return null;
+  // A prepared statement kept with the others: `pragma()` would prepare it again at every call.
+  const [row] = prepared(connection, 'PRAGMA data_version').all([]) as Array<{ data_version: number }>;
+  return row!.data_version;
+}
