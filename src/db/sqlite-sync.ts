@@ -13,7 +13,7 @@
  * (src/db/fast.ts, src/db/sqlite.ts).
  */
 import type { Knex } from 'knex';
-import { sql, type Row, type Sql } from './fast.js';
+import { sql, transaction, type Row, type Runner, type Sql } from './fast.js';
 import { isBusy, prepared, type Connection } from './sqlite.js';
 
 interface KnexClient {
@@ -96,6 +96,18 @@ export function syncTransaction<T>(db: Knex, fn: (q: SyncRunner) => T): { value:
     if (connection.inTransaction) runner.run(ROLLBACK);
     throw err;
   }
+}
+
+/**
+ * Runs synchronous work in a transaction: at once on the idle connection when it can, else in an
+ * awaited transaction (src/db/fast.ts) on its held connection. Given a transaction, joins it.
+ */
+export async function sqliteWork<T>(db: Runner, fn: (q: SyncRunner) => T): Promise<T> {
+  if (!(db as { client: { transacting?: boolean } }).client.transacting) {
+    const done = syncTransaction(db as Knex, fn);
+    if (done) return done.value;
+  }
+  return transaction(db, async (trx) => fn(syncRunner(trx, (await trx.client.acquireConnection()) as Connection)));
 }
 
 const BEGIN_IMMEDIATE = sql('BEGIN IMMEDIATE');

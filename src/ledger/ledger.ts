@@ -1,7 +1,9 @@
 import type { Knex } from 'knex';
 import { first as fastFirst, rows as fastRows, run as fastRun, sql, transaction, type FastTransaction, type Runner } from '../db/fast.js';
 import { DomainError } from '../errors.js';
+import { dbKind } from '../db/knex.js';
 import { paginate, type Page } from '../db/pagination.js';
+import { sqliteWork } from '../db/sqlite-sync.js';
 import { newId } from '../util/ids.js';
 import {
   CommitExceedsReservationError,
@@ -10,11 +12,15 @@ import {
   ReservationNotOpenError,
   invalidAmount,
 } from './errors.js';
+import {
+  BALANCE, RESERVE_PG, RESOLVE_PG, reserveOnSqlite, reserveParamsPg, resolutionEntries, resolvedPg, resolveOnSqlite, resolveParamsPg,
+  type ReserveInput, type ReserveOutcome, type ResolveInput,
+} from './moves.js';
 
 /**
  * The credit ledger. Every change of money is one conditional UPDATE of the account's `balances`
- * row (which also hands out the entry's sequence number) plus one INSERT of the entry, in one
- * transaction. Nothing is read into JavaScript, changed and written back: the database decides
+ * row (which also hands out the entries' sequence numbers) plus the INSERT of its entries, in one
+ * transaction (on PostgreSQL reserve and resolve are one statement each: ./moves.ts). Nothing is read into JavaScript, changed and written back: the database decides
  * whether a reserve fits (`balance - reserved >= amount`) and which of two racing resolutions of a
  * reservation wins (`status = 'open'`), and CHECK/UNIQUE constraints back both up.
  *
@@ -134,20 +140,15 @@ interface Move {
   reason: string | null;
   balanceDelta: number;
   reservedDelta: number;
-  /** Only move if at least this much is available (reserve). */
-  requireAvailable?: number;
   now: string;
 }
 
 /**
- * Moves the balance row with one conditional UPDATE that also takes the next sequence number, and
- * returns the entry to append (stamped with the row's values right after the move), or null if
- * the condition failed, in which case nothing was written.
+ * Moves the balance row with one UPDATE that also takes the next sequence number, and returns the
+ * entry to append (stamped with the row's values right after the move), or null without a row.
  */
 async function moveBalance(trx: FastTransaction, m: Move): Promise<LedgerEntry | null> {
-  const params: unknown[] = [m.balanceDelta, m.reservedDelta, m.now, m.accountId];
-  if (m.requireAvailable !== undefined) params.push(m.requireAvailable);
-  const moved = (await fastRows(trx, m.requireAvailable === undefined ? MOVE : MOVE_IF_AVAILABLE, params))[0];
+  const moved = (await fastRows(trx, MOVE, [m.balanceDelta, m.reservedDelta, m.now, m.accountId]))[0];
   if (!moved) return null;
   return {
     id: newId('led'),
@@ -163,35 +164,12 @@ async function moveBalance(trx: FastTransaction, m: Move): Promise<LedgerEntry |
   };
 }
 
-// The statements of reserve, commit and release, written out once: run through knex's builder they
-// cost several times what SQLite spends running them (src/db/fast.ts).
-const MOVE_TEXT = 'update "balances" set "balance" = "balance" + ?, "reserved" = "reserved" + ?, "last_seq" = "last_seq" + 1,'
-  + ' "updated_at" = ? where "account_id" = ?';
-const MOVE = sql(`${MOVE_TEXT} returning "balance", "reserved", "last_seq"`);
-const MOVE_IF_AVAILABLE = sql(`${MOVE_TEXT} and "balance" - "reserved" >= ? returning "balance", "reserved", "last_seq"`);
+// Grant's statements, written out once (src/db/fast.ts); reserve's and resolve's are in ./moves.ts.
+const MOVE = sql('update "balances" set "balance" = "balance" + ?, "reserved" = "reserved" + ?, "last_seq" = "last_seq" + 1,'
+  + ' "updated_at" = ? where "account_id" = ? returning "balance", "reserved", "last_seq"');
 const ENTRY_COLUMNS = ['id', 'account_id', 'seq', 'kind', 'amount', 'reservation_id', 'balance_after', 'reserved_after', 'reason', 'created_at'] as const;
-const RESERVATION_COLUMNS = ['id', 'account_id', 'amount', 'committed', 'status', 'reason', 'metadata', 'expires_at', 'created_at', 'resolved_at'] as const;
-const insertInto = (table: string, columns: readonly string[]) =>
-  sql(`insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values (${columns.map(() => '?').join(', ')})`);
-const INSERT_ENTRY = insertInto('ledger_entries', ENTRY_COLUMNS);
-const INSERT_RESERVATION = insertInto('reservations', RESERVATION_COLUMNS);
-const BALANCE = sql('select "balance", "reserved" from "balances" where "account_id" = ? limit 1');
+const INSERT_ENTRY = sql(`insert into "ledger_entries" (${ENTRY_COLUMNS.map((c) => `"${c}"`).join(', ')}) values (${ENTRY_COLUMNS.map(() => '?').join(', ')})`);
 const RESERVATION = sql('select * from "reservations" where "id" = ? limit 1');
-const RETURNING_RESERVATION = ` returning ${RESERVATION_COLUMNS.map((c) => `"${c}"`).join(', ')}`;
-
-const resolveStatements = new Map<string, ReturnType<typeof sql>>();
-/** The guarded UPDATE that resolves a reservation; see `resolve`. */
-function resolveStatement(committed: 'all' | 'given' | 'none', expiring: boolean) {
-  const key = `${committed}:${expiring}`;
-  let statement = resolveStatements.get(key);
-  if (!statement) {
-    const value = committed === 'given' ? '?' : committed === 'all' ? '"amount"' : '0';
-    statement = sql(`update "reservations" set "status" = ?, "committed" = ${value}, "resolved_at" = ? where "id" = ? and "status" = 'open'`
-      + (committed === 'given' ? ' and "amount" >= ?' : '') + (expiring ? ' and "expires_at" <= ?' : '') + RETURNING_RESERVATION);
-    resolveStatements.set(key, statement);
-  }
-  return statement;
-}
 
 /** One entry: the balance move and the appended entry (throws if the row is missing). */
 async function applyEntry(trx: FastTransaction, m: Move): Promise<LedgerEntry> {
@@ -233,28 +211,24 @@ export async function reserve(db: Db, accountId: string, amount: number, options
     throw new DomainError('validation_error', `expiresInS must be a number >= 0 or null (got ${String(ttl)}).`, { field: 'expiresInS' });
   }
   const expiresAt = ttl === null ? null : new Date(nowDate.getTime() + ttl * 1000).toISOString();
-  return transaction(db, async (trx) => {
-    const id = newId('rsv');
-    // Money first: if it does not fit, nothing has been written (not even inside a caller's
-    // transaction, which may catch the 402 and carry on).
-    const entry = await moveBalance(trx, {
-      accountId, kind: 'reserve', amount, reservationId: id, reason: options.reason ?? null,
-      balanceDelta: 0, reservedDelta: amount, requireAvailable: amount, now,
-    });
-    if (!entry) {
-      const b = await getBalance(trx, accountId);
-      throw new InsufficientCreditsError(amount, b.available);
-    }
-    const row = {
-      id, account_id: accountId, amount, committed: 0, status: 'open' as const,
-      reason: options.reason ?? null,
-      metadata: options.metadata ? JSON.stringify(options.metadata) : null,
-      expires_at: expiresAt, created_at: now, resolved_at: null,
-    };
-    await fastRun(trx, INSERT_RESERVATION, RESERVATION_COLUMNS.map((c) => row[c]));
-    await fastRun(trx, INSERT_ENTRY, ENTRY_COLUMNS.map((c) => entry[c]));
-    return toReservation(row);
-  });
+  const input: ReserveInput = {
+    id: newId('rsv'), entryId: newId('led'), accountId, amount, reason: options.reason ?? null,
+    metadata: options.metadata ? JSON.stringify(options.metadata) : null, expiresAt, now,
+  };
+  const outcome: ReserveOutcome = dbKind(db as Knex) === 'postgres'
+    ? await reserveOnPostgres(db, input)
+    : await sqliteWork(db, (q) => reserveOnSqlite(q, input));
+  if ('available' in outcome) throw new InsufficientCreditsError(amount, outcome.available);
+  return {
+    id: input.id, account_id: accountId, amount, committed: 0, status: 'open', reason: input.reason,
+    metadata: input.metadata ? (JSON.parse(input.metadata) as Record<string, unknown>) : null, expires_at: expiresAt, created_at: now, resolved_at: null,
+  };
+}
+
+async function reserveOnPostgres(db: Runner, input: ReserveInput): Promise<ReserveOutcome> {
+  const moved = await fastFirst(db, RESERVE_PG, reserveParamsPg(input));
+  if (moved) return { after: { balance: num(moved.balance), reserved: num(moved.reserved), last_seq: num(moved.last_seq) } };
+  return { available: (await getBalance(db, input.accountId)).available };
 }
 
 async function loadReservation(trx: Runner, id: string): Promise<Reservation> {
@@ -275,37 +249,24 @@ async function resolve(
   expiredBy?: string,
   nowDate: Date = new Date(),
 ): Promise<Resolution> {
-  const now = nowDate.toISOString();
-  return transaction(db, async (trx) => {
-    // The committed amount defaults to everything reserved; guarded by `amount >= ?` when given.
-    const committedBy = status !== 'committed' ? 'none' : commitAmount === undefined ? 'all' : 'given';
-    const params: unknown[] = [status];
-    if (committedBy === 'given') params.push(commitAmount);
-    params.push(now, reservationId);
-    if (committedBy === 'given') params.push(commitAmount);
-    if (expiredBy !== undefined) params.push(expiredBy);
-    const won = (await fastRows(trx, resolveStatement(committedBy, expiredBy !== undefined), params))[0];
-    if (!won) {
-      const current = await loadReservation(trx, reservationId);
-      if (current.status !== 'open') throw new ReservationNotOpenError(reservationId, current.status);
-      if (commitAmount !== undefined && commitAmount > current.amount) {
-        throw new CommitExceedsReservationError(reservationId, commitAmount, current.amount);
-      }
-      throw new ReservationNotOpenError(reservationId, current.status);
+  const input: ResolveInput = {
+    reservationId, status, commitAmount, expiredBy, now: nowDate.toISOString(), entryIds: [newId('led'), newId('led')],
+  };
+  const outcome = dbKind(db as Knex) === 'postgres'
+    ? resolvedPg(await fastFirst(db, RESOLVE_PG, resolveParamsPg(input)))
+    : await sqliteWork(db, (q) => resolveOnSqlite(q, input));
+  if (!outcome) {
+    // Nothing was written; say why.
+    const current = await loadReservation(db, reservationId);
+    if (current.status !== 'open') throw new ReservationNotOpenError(reservationId, current.status);
+    if (commitAmount !== undefined && commitAmount > current.amount) {
+      throw new CommitExceedsReservationError(reservationId, commitAmount, current.amount);
     }
-    const reservation = toReservation(won);
-    const committed = reservation.committed;
-    const released = reservation.amount - committed;
-    const entries: LedgerEntry[] = [];
-    const base = { accountId: reservation.account_id, reservationId, reason: reservation.reason, now };
-    if (committed > 0) {
-      entries.push(await applyEntry(trx, { ...base, kind: 'commit', amount: committed, balanceDelta: -committed, reservedDelta: -committed }));
-    }
-    if (released > 0) {
-      entries.push(await applyEntry(trx, { ...base, kind: 'release', amount: released, balanceDelta: 0, reservedDelta: -released }));
-    }
-    return { reservation, committed, released, entries };
-  });
+    throw new ReservationNotOpenError(reservationId, current.status);
+  }
+  const reservation = toReservation(outcome.reservation);
+  const entries: LedgerEntry[] = resolutionEntries(outcome.reservation, outcome.after, input);
+  return { reservation, committed: reservation.committed, released: reservation.amount - reservation.committed, entries };
 }
 
 /**
