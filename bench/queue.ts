@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import knexFactory from 'knex';
 import { createDb, migrate, type Db, type DbKind } from '../src/db/knex.js';
 import { claim, claimBatch, completeJob, enqueue, Worker, type Job } from '../src/jobs/index.js';
+import { workerSettingsFromEnv } from '../src/jobs/worker-settings.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -114,7 +115,7 @@ async function wakeInProcess(db: Db): Promise<number[]> {
 }
 
 async function wakeOtherProcess(db: Db, target: Target): Promise<{ lat: number[]; idleCpu: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', JSON.stringify(target)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', JSON.stringify(target), '--idle-seconds', String(IDLE_MS / 1000)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = readline.createInterface({ input: proc.stdout! });
   const queue: string[] = [];
   let waiter: ((line: string) => void) | null = null;
@@ -151,6 +152,33 @@ async function throughput(db: Db, batch: number): Promise<number> {
   return done / s;
 }
 
+/**
+ * The real thing: `claimers` Workers (as `lavendly worker` processes run them, here on one handle)
+ * with the default settings (src/jobs/worker-settings.ts) and a handler that returns at once.
+ * A worker claims as many jobs as it has free slots, so its claim batch is its concurrency.
+ */
+async function workerThroughput(db: Db): Promise<number> {
+  for (let i = 0; i < JOBS; i++) await enqueue(db, { type: 'bench', payload: { n: 1 } });
+  const settings = workerSettingsFromEnv({});
+  let done = 0;
+  let finished!: () => void;
+  const all = new Promise<void>((r) => { finished = r; });
+  const t0 = performance.now();
+  const workers = Array.from({ length: CLAIMERS }, () => new Worker({
+    db, concurrency: settings.concurrency, leaseMs: settings.leaseMs, pollMs: settings.pollMs,
+    handlers: { bench: async () => { if (++done === JOBS) finished(); return null; } },
+  }));
+  for (const w of workers) w.start();
+  await all;
+  // Every job's completion is written once the workers have stopped.
+  await Promise.all(workers.map((w) => w.stop()));
+  const s = (performance.now() - t0) / 1000;
+  const left = await db('jobs').where({ type: 'bench' }).whereNot({ status: 'succeeded' }).count({ n: '*' });
+  if (Number(left[0]!.n) !== 0) throw new Error(`${String(left[0]!.n)} bench jobs not succeeded`);
+  await db('jobs').where({ type: 'bench' }).delete();
+  return JOBS / s;
+}
+
 async function main(): Promise<void> {
   const childAt = process.argv.indexOf('--child');
   if (childAt >= 0) return child(JSON.parse(process.argv[childAt + 1]!) as Target);
@@ -178,6 +206,9 @@ async function main(): Promise<void> {
           const perS = await throughput(db, batch);
           console.log(`  ${JOBS} jobs, ${CLAIMERS} claimers, claim batch ${batch}: ${perS.toFixed(0)} claim+complete/s`);
         }
+        const settings = workerSettingsFromEnv({});
+        const perS = await workerThroughput(db);
+        console.log(`  ${JOBS} jobs, ${CLAIMERS} Workers with the default settings (concurrency ${settings.concurrency}), no-op handler: ${perS.toFixed(0)} jobs/s`);
       } finally {
         await close();
       }

@@ -8,16 +8,19 @@
  * transaction costs about a third of what it costs through an awaited transaction.
  *
  * When the connection is not idle (someone in this process holds it, or waits for it) or another
- * process holds the write lock, `syncTransaction` answers null at once and the caller takes its
- * asynchronous path, which queues for the connection and retries the lock with backoff
- * (src/db/fast.ts, src/db/sqlite.ts).
+ * process holds the write lock, `syncTransaction` answers null at once; `sqliteWork` then queues
+ * for the connection like any query and retries the lock with an asynchronous backoff
+ * (src/db/sqlite.ts), and still runs the work itself in one go.
  */
 import type { Knex } from 'knex';
 import { sql, transaction, type Row, type Runner, type Sql } from './fast.js';
-import { isBusy, prepared, type Connection } from './sqlite.js';
+import { BUSY_DEADLINE_MS, isBusy, prepared, type Connection } from './sqlite.js';
 
 interface KnexClient {
   config: { client: unknown };
+  transacting?: boolean;
+  acquireConnection(): Promise<unknown>;
+  releaseConnection(connection: unknown): Promise<void>;
   pool?: { numUsed(): number; numFree(): number; numPendingAcquires(): number; numPendingCreates(): number; free?: { resource: unknown }[] };
   listenerCount(event: string): number;
   emit(event: string, ...args: unknown[]): boolean;
@@ -88,14 +91,7 @@ export function syncTransaction<T>(db: Knex, fn: (q: SyncRunner) => T): { value:
     if (isBusy(err)) return null;
     throw err;
   }
-  try {
-    const value = fn(runner);
-    runner.run(COMMIT);
-    return { value };
-  } catch (err) {
-    if (connection.inTransaction) runner.run(ROLLBACK);
-    throw err;
-  }
+  return { value: inTransaction(runner, fn) };
 }
 
 /**
@@ -103,11 +99,47 @@ export function syncTransaction<T>(db: Knex, fn: (q: SyncRunner) => T): { value:
  * awaited transaction (src/db/fast.ts) on its held connection. Given a transaction, joins it.
  */
 export async function sqliteWork<T>(db: Runner, fn: (q: SyncRunner) => T): Promise<T> {
-  if (!(db as { client: { transacting?: boolean } }).client.transacting) {
-    const done = syncTransaction(db as Knex, fn);
-    if (done) return done.value;
+  const client = (db as unknown as { client: KnexClient }).client;
+  if (client.transacting) {
+    return transaction(db, async (trx) => fn(syncRunner(trx, (await trx.client.acquireConnection()) as Connection)));
   }
-  return transaction(db, async (trx) => fn(syncRunner(trx, (await trx.client.acquireConnection()) as Connection)));
+  const done = syncTransaction(db as Knex, fn);
+  if (done) return done.value;
+  // Wait for the connection like any query, then hold it for as short as possible: only taking
+  // the write lock from another process is awaited (with backoff), the work itself runs at once.
+  // (An awaited transaction per statement here made every caller queued behind one busy moment
+  // hold the connection across several turns of the event loop, so the queue never drained.)
+  const connection = (await client.acquireConnection()) as Connection;
+  try {
+    const runner = new SyncRunner(connection, client);
+    const deadline = Date.now() + BUSY_DEADLINE_MS;
+    for (let delay = 2; ; delay = Math.min(delay * 2, 100)) {
+      try {
+        runner.run(BEGIN_IMMEDIATE);
+        break;
+      } catch (err) {
+        if (!isBusy(err) || Date.now() + delay > deadline) throw err;
+        await sleep(delay);
+      }
+    }
+    return inTransaction(runner, fn);
+  } finally {
+    await client.releaseConnection(connection);
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `fn`, then COMMIT; ROLLBACK if either throws. */
+function inTransaction<T>(runner: SyncRunner, fn: (q: SyncRunner) => T): T {
+  try {
+    const value = fn(runner);
+    runner.run(COMMIT);
+    return value;
+  } catch (err) {
+    if (runner.connection.inTransaction) runner.run(ROLLBACK);
+    throw err;
+  }
 }
 
 const BEGIN_IMMEDIATE = sql('BEGIN IMMEDIATE');

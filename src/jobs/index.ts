@@ -1,5 +1,5 @@
 export {
-  enqueue, claim, claimBatch, heartbeat, completeJob, requeueJob, failJob, reapExpiredLeases, cancelJob, lockJob, getJob, queueDepth, hasDueJob,
+  enqueue, claim, claimBatch, heartbeat, completeJob, completeAndClaim, requeueJob, failJob, reapExpiredLeases, cancelJob, lockJob, getJob, queueDepth, hasDueJob,
   backoffMs, toJob, DEFAULT_MAX_ATTEMPTS,
   type Job, type JobStatus, type EnqueueInput, type ClaimOptions, type FailureHook, type FailureReason, type JobFailure,
 } from './queue.js';

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { rows as fastRows, run as fastRun, sql, type Sql } from '../db/fast.js';
 import { dbKind } from '../db/knex.js';
+import { sqliteWork } from '../db/sqlite-sync.js';
 import { currentTraceparent } from '../telemetry/observe.js';
 import { newId } from '../util/ids.js';
 import { announceEnqueued } from './wake.js';
@@ -149,14 +150,21 @@ export async function claim(db: Knex, options: ClaimOptions): Promise<Job | null
  * one round trip), oldest due first. Each is claimed as by `claim`.
  */
 export async function claimBatch(db: Knex, options: ClaimOptions, limit: number): Promise<Job[]> {
-  const now = options.now ?? new Date();
+  const { params, typeCount, postgres } = claimParams(db, options, options.now ?? new Date());
+  return byRunAt(await fastRows(db, claimStatement(postgres, typeCount, Math.max(1, Math.trunc(limit))), params));
+}
+
+function claimParams(db: Knex, options: ClaimOptions, now: Date): { params: unknown[]; typeCount: number | null; postgres: boolean } {
   const nowIso = iso(now);
   const types = options.types ? (options.types.length ? options.types : ['']) : null;
   const postgres = dbKind(db) === 'postgres';
   const params: unknown[] = [options.workerId, iso(now.getTime() + options.leaseMs), nowIso, nowIso, nowIso];
   if (types) params.push(...(postgres ? [types] : types));
-  const rows = await fastRows(db, claimStatement(postgres, types?.length ?? null, Math.max(1, Math.trunc(limit))), params);
-  // RETURNING does not keep the subquery's order.
+  return { params, typeCount: types?.length ?? null, postgres };
+}
+
+/** Claimed rows as jobs, oldest due first (RETURNING does not keep the subquery's order). */
+function byRunAt(rows: Array<Record<string, unknown>>): Job[] {
   return rows.map((r) => toJob(r)).sort((a, b) => (a.run_at < b.run_at ? -1 : a.run_at > b.run_at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
@@ -217,6 +225,43 @@ const COMPLETE = sql(
   'update "jobs" set "status" = \'succeeded\', "result" = ?, "lease_owner" = null, "lease_expires_at" = null, "last_error" = null,'
   + ' "finished_at" = ?, "updated_at" = ? where "id" = ? and "lease_owner" = ? and "status" = \'running\'',
 );
+
+/**
+ * Marks the job succeeded (as `completeJob`) and claims up to `limit` due jobs (as `claimBatch`)
+ * in one transaction: on SQLite one commit instead of two, synchronously on the idle connection;
+ * on PostgreSQL one statement, one round trip. A worker fills the slot its finished job frees.
+ */
+export async function completeAndClaim(
+  db: Knex, jobId: string, result: unknown, options: ClaimOptions, limit: number,
+): Promise<{ completed: boolean; jobs: Job[] }> {
+  if (limit < 1) return { completed: await completeJob(db, jobId, options.workerId, result), jobs: [] };
+  const now = options.now ?? new Date();
+  const nowIso = iso(now);
+  const done = [JSON.stringify(result ?? null), nowIso, nowIso, jobId, options.workerId];
+  const { params, typeCount, postgres } = claimParams(db, options, now);
+  const claimed = claimStatement(postgres, typeCount, Math.trunc(limit));
+  if (postgres) {
+    const rows = await fastRows(db, completeAndClaimStatement(claimed), [...done, ...params]);
+    return { completed: Number(rows[0]?.completed ?? 0) > 0, jobs: byRunAt(rows.filter((r) => r.id !== null)) };
+  }
+  return sqliteWork(db, (q) => {
+    const completed = q.run(COMPLETE, done) > 0;
+    return { completed, jobs: byRunAt(q.rows(claimed, params)) };
+  });
+}
+
+const fusedStatements = new Map<Sql, Sql>();
+/** PostgreSQL: the completion and the claim as data-modifying CTEs of one statement; at least one
+ *  row comes back (with null job columns when nothing was claimed) to carry the completion. */
+function completeAndClaimStatement(claimed: Sql): Sql {
+  let statement = fusedStatements.get(claimed);
+  if (!statement) {
+    statement = sql(`with "done" as (${COMPLETE.text} returning 1), "claimed" as (${claimed.text})`
+      + ' select (select count(*) from "done") as "completed", "c".* from (select 1) as "one" left join "claimed" as "c" on true');
+    if (fusedStatements.size < 200) fusedStatements.set(claimed, statement);
+  }
+  return statement;
+}
 
 /** Marks the job succeeded with its result, if this worker still holds it. */
 export async function completeJob(db: Db, jobId: string, workerId: string, result: unknown): Promise<boolean> {

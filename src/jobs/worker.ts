@@ -3,7 +3,7 @@ import os from 'node:os';
 import type { Knex } from 'knex';
 import { runObservedJob } from '../telemetry/observe.js';
 import {
-  backoffMs, claimBatch, completeJob, failJob, hasDueJob, heartbeat, reapExpiredLeases, requeueJob,
+  backoffMs, claimBatch, completeAndClaim, failJob, hasDueJob, heartbeat, reapExpiredLeases, requeueJob,
   type FailureHook, type Job, type JobFailure,
 } from './queue.js';
 import { listenForJobs, onLocalEnqueue, watchForCommits } from './wake.js';
@@ -114,6 +114,10 @@ export class Worker {
   private wakeUp: (() => void) | null = null;
   private woken = false;
   private probing = false;
+  /** Slots being filled by claims still in flight. */
+  private claiming = 0;
+  /** Jobs in flight that are only recording their result and have handed their slot on. */
+  private readonly handedOver = new Set<string>();
   /** Jobs this worker finished (any outcome), for tests and metrics. */
   processed = 0;
 
@@ -164,7 +168,8 @@ export class Worker {
     }
     try {
       await this.loopPromise;
-      await Promise.all([...this.inFlight.values()].map((f) => f.promise));
+      // A job finishing now may hand its slot to the next job (claimed with its completion).
+      while (this.inFlight.size > 0) await Promise.all([...this.inFlight.values()].map((f) => f.promise));
     } finally {
       clearTimeout(timer);
       this.loopPromise = null;
@@ -237,8 +242,15 @@ export class Worker {
           const reaped = await reapExpiredLeases(this.db, { hookFor: this.hookFor });
           if (reaped.requeued || reaped.failed) this.log.warn({ ...reaped, worker: this.workerId }, 'reaped jobs with expired leases');
         }
-        while (!this.stopping && this.inFlight.size < this.concurrency) {
-          const jobs = await claimBatch(this.db, { workerId: this.workerId, leaseMs: this.leaseMs, types }, this.concurrency - this.inFlight.size);
+        while (!this.stopping && this.freeSlots() > 0) {
+          const free = this.freeSlots();
+          this.claiming += free;
+          let jobs: Job[];
+          try {
+            jobs = await claimBatch(this.db, { workerId: this.workerId, leaseMs: this.leaseMs, types }, free);
+          } finally {
+            this.claiming -= free;
+          }
           for (const job of jobs) this.launch(job);
           if (jobs.length === 0) break;
         }
@@ -252,12 +264,17 @@ export class Worker {
     }
   }
 
+  private freeSlots(): number {
+    return this.concurrency - (this.inFlight.size - this.handedOver.size) - this.claiming;
+  }
+
   private launch(job: Job): void {
     const abort = new AbortController();
     const promise = this.execute(job, abort)
       .catch((err) => this.log.error({ err: errorText(err), job: job.id }, 'recording a job outcome failed'))
       .finally(() => {
         this.inFlight.delete(job.id);
+        this.handedOver.delete(job.id);
         this.processed++;
         this.wake();
       });
@@ -308,8 +325,26 @@ export class Worker {
       return;
     }
     if (!failed) {
-      const ok = await completeJob(this.db, job.id, this.workerId, result);
+      // The slot this job frees (and any other free one) is filled in the same transaction that
+      // records the result: one commit, or one round trip, per job instead of two.
+      if (!this.stopping) this.handedOver.add(job.id);
+      const take = this.stopping ? 0 : Math.max(0, this.freeSlots());
+      this.claiming += take;
+      let next: Job[];
+      let ok: boolean;
+      try {
+        ({ completed: ok, jobs: next } = await completeAndClaim(
+          this.db, job.id, result, { workerId: this.workerId, leaseMs: this.leaseMs, types: [...this.handlers.keys()] }, take,
+        ));
+      } finally {
+        this.claiming -= take;
+      }
       if (!ok) this.log.warn({ job: job.id }, 'job finished after losing its lease; result discarded');
+      for (const claimed of next) {
+        // Stopping meanwhile: give the job back untouched rather than start it.
+        if (this.stopping) await requeueJob(this.db, claimed.id, this.workerId, 'interrupted: worker stopped', new Date(), true);
+        else this.launch(claimed);
+      }
       return;
     }
     if (reason instanceof LeaseLost && reason.why === 'stopping') {

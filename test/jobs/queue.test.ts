@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../../src/db/knex.js';
 import {
-  backoffMs, cancelJob, claim, completeJob, enqueue, getJob, heartbeat, queueDepth, reapExpiredLeases,
+  backoffMs, cancelJob, claim, completeAndClaim, completeJob, enqueue, getJob, heartbeat, queueDepth, reapExpiredLeases,
 } from '../../src/jobs/index.js';
 import { testDatabases, type FreshDb } from '../helpers/db.js';
 import { checkedDbPerTest } from '../helpers/checked-db.js';
@@ -33,6 +33,31 @@ describe.each(testDatabases())('job queue on %s', (kind) => {
 
     const due = await claim(db, { workerId: 'w1', leaseMs: 1000, types: ['a'], now: new Date(Date.now() + 61_000) });
     expect(due?.id).toBe(later.id);
+  });
+
+  it('completes a job and claims the next due ones of its types in one call, guarded like each alone', async () => {
+    const first = await enqueue(db, { type: 'a', payload: 1 });
+    const second = await enqueue(db, { type: 'a', payload: 2 });
+    const third = await enqueue(db, { type: 'a', payload: 3 });
+    await enqueue(db, { type: 'b', payload: null });
+    const owner = { workerId: 'w1', leaseMs: 1000, types: ['a'] };
+    expect((await claim(db, owner))?.id).toBe(first.id);
+
+    // Not the lease owner: nothing is completed, and the claim still happens (for w2).
+    const stranger = await completeAndClaim(db, first.id, { x: 1 }, { ...owner, workerId: 'w2' }, 1);
+    expect(stranger.completed).toBe(false);
+    expect(stranger.jobs.map((j) => [j.id, j.lease_owner, j.attempts])).toEqual([[second.id, 'w2', 1]]);
+    expect(await getJob(db, first.id)).toMatchObject({ status: 'running', lease_owner: 'w1' });
+
+    const next = await completeAndClaim(db, first.id, { ok: true }, owner, 2);
+    expect(next.completed).toBe(true);
+    expect(next.jobs.map((j) => j.id)).toEqual([third.id]); // only type a, only what is queued
+    expect(await getJob(db, first.id)).toMatchObject({ status: 'succeeded', result: { ok: true }, lease_owner: null });
+    expect(await getJob(db, third.id)).toMatchObject({ status: 'running', lease_owner: 'w1' });
+
+    const last = await completeAndClaim(db, third.id, null, owner, 1);
+    expect(last).toEqual({ completed: true, jobs: [] });
+    expect(await queueDepth(db)).toEqual({ queued: 1, running: 1 });
   });
 
   it('dedupes by key, also inside a caller transaction, and enqueue rolls back with it', async () => {
