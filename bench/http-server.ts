@@ -127,16 +127,13 @@ async function benchTelemetry(which: string, db: import('../src/db/knex.js').Db,
 }
 
 /**
- * The logger of `serve` (createLogger), to /dev/null. A checkout from before log lines were
- * batched (src/http/log-destination.ts) gets what its createLogger wrote with: pino's asynchronous
- * SonicBoom, one write per line.
+ * The logger of `serve` (createLogger, whose default destination is pino's asynchronous
+ * SonicBoom), writing to /dev/null.
  */
 async function serveLogger(): Promise<import('pino').Logger> {
   const { createLogger } = await src('logging');
-  const batched = await load<typeof import('../src/http/log-destination.js')>('src/http/log-destination.js').catch(() => null);
   const { default: pino } = await import('pino');
-  const destination = batched ? batched.batchedLines('/dev/null') : pino.destination({ dest: '/dev/null', sync: false });
-  return createLogger({ level: 'info', destination });
+  return createLogger({ level: 'info', destination: pino.destination({ dest: '/dev/null', sync: false }) });
 }
 
 /**

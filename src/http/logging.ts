@@ -1,6 +1,5 @@
 import type Koa from 'koa';
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { batchedLines } from './log-destination.js';
 import prettyStream from 'pino-pretty';
 
 /**
@@ -37,8 +36,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    // In-process (no transport thread): lines are out before an exit.
-    pretty ? prettyStream({ sync: true, destination: 1, translateTime: 'SYS:HH:MM:ss.l', ignore: 'service' }) : (options.destination ?? batchedLines(1)),
+    // In-process and synchronous (no transport thread): lines are out before an exit.
+    pretty ? prettyStream({ sync: true, destination: 1, translateTime: 'SYS:HH:MM:ss.l', ignore: 'service' }) : options.destination,
   );
 }
 
