@@ -9,6 +9,7 @@ import type * as T from '../generated/types.gen.js';
 import type { AppContext } from '../src/http/context.js';
 import { createUploadSlot, getAsset, importAsset, receiveUpload, type Asset } from '../src/assets/index.js';
 import { ApiError, type ErrorCode } from '../src/http/errors.js';
+import { lingerAfterAnswer } from '../src/http/linger.js';
 import { toApiError } from '@lavendly/framework';
 
 function assetView(a: Asset): T.Asset {
@@ -22,16 +23,18 @@ function assetView(a: Asset): T.Asset {
 const created = (a: Asset) => ({ status: 201 as const, body: assetView(a), headers: { Location: `/assets/${a.id}` } });
 
 /**
- * A refused upload is answered without reading the rest of its body: the connection is closed
- * after the answer, so the client stops sending and no later request is parsed out of the
- * leftover bytes.
+ * A refused upload is answered before the rest of its body is read. Closing right after the
+ * answer would reset the connection under a client still sending, and the reset can swallow the
+ * answer; so the rest is drained within bounds first (src/http/linger.ts). The HTTP parser frames
+ * the body by its length, so no later request is ever parsed out of the leftover bytes.
  */
-function closing(err: unknown, ctx: AppContext): ApiError {
+function refused(err: unknown, ctx: AppContext): ApiError {
+  lingerAfterAnswer(ctx.koa.req, ctx.koa.res);
   const known = toApiError(err);
   // Every code the edge answers with is one the spec declares (the framework's own included).
-  if (known) return new ApiError(known.code as ErrorCode, known.message, known.details, { ...known.headers, Connection: 'close' });
+  if (known) return new ApiError(known.code as ErrorCode, known.message, known.details, known.headers);
   ctx.logger.error({ err, request_id: ctx.requestId }, 'upload failed');
-  return new ApiError('internal_error', 'Something went wrong on our side; the request id identifies it in our logs.', {}, { Connection: 'close' });
+  return new ApiError('internal_error', 'Something went wrong on our side; the request id identifies it in our logs.');
 }
 
 export const assetsHandlers = {
@@ -75,7 +78,7 @@ export const assetsHandlers = {
       });
       return created(asset);
     } catch (err) {
-      throw closing(err, ctx);
+      throw refused(err, ctx);
     } finally {
       req.off('close', onClose);
     }

@@ -87,19 +87,16 @@ describe.each(testDatabases())('upload limits while streaming on %s', (kind) => 
     clearInterval(meter);
     expect(peak).toBeGreaterThan(0);
     expect(peak).toBeLessThanOrEqual(10 * MB);
-    // A refused upload is answered 413 and its connection closed while the client still sends.
-    // The close can reset the connection before the client has read the answer (status null):
-    // under load every refused upload may end that way, so both count, and both must have been
-    // stopped before the client sent the whole body.
+    // A refused upload is answered 413 while the client still sends; the server drains the rest
+    // for a while (a lingering close), so every client reads its answer instead of a reset.
     const refused = results.filter((r) => r.status === 413);
-    const reset = results.filter((r) => r.status === null);
     const seen = JSON.stringify(results.map((r) => [r.status, r.sentWhenAnswered, r.sent]));
-    expect(refused.length + reset.length, seen).toBeGreaterThanOrEqual(5);
+    expect(refused.length, seen).toBeGreaterThanOrEqual(5);
+    expect(results.filter((r) => r.status === null), seen).toEqual([]);
     for (const r of refused) {
       expect(r.json.error.code).toBe('storage_quota_exceeded');
       expect(r.sentWhenAnswered).toBeLessThan(9 * MB);
     }
-    for (const r of reset) expect(r.sent, seen).toBeLessThan(9 * MB);
     expect(stagedBytes(staging)).toBe(0);
   });
 
