@@ -26,10 +26,6 @@ export const RESERVED_VALUE_NAMES = (
 /** Type names types.gen.ts declares besides component and operation types. */
 export const RESERVED_TYPE_NAMES = ['Operations', 'OperationId'];
 
-export function isIdentifier(name: string): boolean {
-  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && !RESERVED.has(name);
-}
-
 /** `repos/get-content` -> `repos_get_content`; keeps an already valid name untouched. */
 export function toIdentifier(name: string, { allowReserved = false } = {}): string {
   let id = name.replace(/[^A-Za-z0-9_]+/g, '_').replace(/^_+(?=[A-Za-z])/, '');

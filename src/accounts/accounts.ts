@@ -129,14 +129,6 @@ export async function findPrincipalByKey(db: Db, key: string): Promise<KeyPrinci
   return { accountId: row.account_id, keyId: row.id, scopes: scopesFromColumn(row.scopes) };
 }
 
-export async function listApiKeys(db: Db, accountId: string): Promise<ApiKeyRecord[]> {
-  const rows = await db('api_keys').where({ account_id: accountId }).orderBy('created_at');
-  return rows.map((r) => ({
-    id: r.id, account_id: r.account_id, prefix: r.prefix, scopes: scopesFromColumn(r.scopes),
-    created_at: r.created_at, revoked_at: r.revoked_at ?? null,
-  }));
-}
-
 export async function countAccounts(db: Db): Promise<number> {
   const row = await db('accounts').count<{ n: string | number }[]>({ n: '*' }).first();
   return Number(row?.n ?? 0);

@@ -72,7 +72,11 @@ export function accessLogWriter(logger: Logger): (ctx: Koa.Context, startedNs: b
   };
 }
 
-/** The access log as a middleware of its own (the app folds it into its edge layer, src/http/edge.ts). */
+/**
+ * The access log as a middleware of its own (the app folds it into its edge layer, src/http/edge.ts;
+ * bench/http-server.ts mounts this one on its bare routes).
+ * @public
+ */
 export function accessLog(logger: Logger): Koa.Middleware {
   const write = accessLogWriter(logger);
   return async (ctx, next) => {

@@ -1,8 +1,6 @@
 export {
   grant, reserve, commit, release, expireReservations, getBalance, getReservation, listEntries,
-  inTransaction, DEFAULT_RESERVATION_TTL_S,
-  type LedgerEntry, type Reservation, type Balance, type ReserveOptions, type Resolution,
-  type EntryKind, type ReservationStatus, type EntryPage,
+  type LedgerEntry, type Reservation,
 } from './ledger.js';
 export { assertInvariants, checkInvariants } from './invariants.js';
 export {

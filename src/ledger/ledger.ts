@@ -87,12 +87,6 @@ export const DEFAULT_RESERVATION_TTL_S = 3600;
 
 type Db = Knex | Knex.Transaction;
 
-/** Runs fn in the caller's transaction if given one, else in a new one. */
-export function inTransaction<T>(db: Db, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
-  if ((db as Knex.Transaction).isTransaction) return fn(db as Knex.Transaction);
-  return (db as Knex).transaction(fn);
-}
-
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 
 function checkAmount(field: string, amount: unknown, min: number): number {

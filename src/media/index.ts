@@ -14,32 +14,26 @@ import { SignalRubric, type SignalRubricOptions } from './rubric.js';
 
 export * from './errors.js';
 export { ffmpegPath, ffprobePath, runFfmpeg, runFfprobe, ffmpegCapabilities } from './binaries.js';
-export type { RunOptions, RunResult, FfmpegCapabilities } from './binaries.js';
 export * from './providers.js';
-export { LocalImageProvider, promptColors, wrapText, DEFAULT_FONT_FILE } from './local-image.js';
-export type { LocalImageOptions, Rgb } from './local-image.js';
-export { LocalVideoProvider, localClipArgs, promptPitchHz, frameCount, CLIP_FPS, AUDIO_SAMPLE_RATE } from './local-video.js';
-export type { LocalVideoOptions, ClipCommand } from './local-video.js';
+export { LocalImageProvider, promptColors, wrapText } from './local-image.js';
+export type { LocalImageOptions } from './local-image.js';
+export { LocalVideoProvider, localClipArgs } from './local-video.js';
+export type { LocalVideoOptions } from './local-video.js';
 export { probeClip, probeMedia } from './probe.js';
-export type { MediaProbe, ProbeOptions } from './probe.js';
+export type { MediaProbe } from './probe.js';
 export { extractFrame } from './frame.js';
 export { conformClip, conformImage } from './conform.js';
 export { withTempDir } from './files.js';
-export type { ConformClipRequest } from './conform.js';
-export type { FrameRequest, FrameResult } from './frame.js';
 export { renderTimeline, measureLoudness, concatList, aacEncoderArgs } from './stitch.js';
-export type { RenderTimelineRequest, RenderTimelineResult, TimelineClip, TimelineTrack, NativeAudio, Loudness } from './stitch.js';
+export type { RenderTimelineRequest, RenderTimelineResult, TimelineClip, TimelineTrack } from './stitch.js';
 export {
   SignalRubric,
   qualityCheck,
-  probeChecks,
-  detectStretches,
   parseDetections,
   scoreFailures,
   rerollHint,
-  DEFAULT_THRESHOLDS,
 } from './rubric.js';
-export type { RubricResult, RubricThresholds, SignalRubricOptions, Stretch } from './rubric.js';
+export type { RubricResult, SignalRubricOptions } from './rubric.js';
 
 export interface LocalProvidersOptions {
   image?: LocalImageOptions;

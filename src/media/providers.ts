@@ -110,8 +110,6 @@ export interface VisionReviewProvider {
   review(req: ReviewRequest): Promise<{ failures: ReviewFailure[] }>;
 }
 
-export type MediaProvider = TextToImageProvider | ImageToVideoProvider | VisionReviewProvider;
-
 // ---------------------------------------------------------------------------------------------
 // Provider errors
 
