@@ -13,6 +13,10 @@ import { first, sql } from '../db/fast.js';
  * statement: every request then sees a revocation made by any process at once, at no extra
  * round trip (src/http/auth.ts).
  *
+ * A take may ask for several tokens at once (a lease, spent by the process without another
+ * statement: src/http/rate-limit.ts). It gets them only while the bucket holds at least twice as
+ * many, else one, so leases never starve the bucket: once it runs low every take is one token.
+ *
  * Time comes from the calling process's clock. A clock behind the row's time refills nothing
  * (elapsed time is clamped at 0) and the row's time never moves backwards, so skewed clocks can
  * at worst refill early by the skew, never grant a second bucket.
@@ -30,13 +34,18 @@ export interface BucketSpec {
 export interface TakeResult {
   /** Whether a token was taken. */
   taken: boolean;
+  /** How many tokens were taken: `want` while the bucket holds twice that, else 1 or 0. */
+  count: number;
   /** Tokens left after the take (fractional). */
   tokens: number;
   /** With `liveKeyId`: whether that key exists and is not revoked, as of this statement. */
   keyLive?: boolean;
 }
 
-/** The refilled token count, in each dialect: `b` is the stored row, `excluded` this take. */
+/**
+ * The refilled token count, in each dialect: `b` is the stored row, `excluded` this take, whose
+ * `taken` column carries the tokens it wants.
+ */
 function refilled(min: string, max: string): string {
   return `${min}(excluded.capacity, b.tokens + ${max}(0, excluded.updated_ms - b.updated_ms) * excluded.per_ms)`;
 }
@@ -44,11 +53,12 @@ function refilled(min: string, max: string): string {
 function upsertSql(kind: 'sqlite' | 'postgres', withKey: boolean): string {
   const r = kind === 'postgres' ? refilled('least', 'greatest') : refilled('min', 'max');
   const newest = kind === 'postgres' ? 'greatest' : 'max';
+  const grant = `case when ${r} >= 2 * excluded.taken then excluded.taken when ${r} >= 1 then 1 else 0 end`;
   return `insert into rate_limit_buckets as b (bucket, subject, capacity, per_ms, tokens, taken, updated_ms)
 values (?, ?, ?, ?, ?, ?, ?)
 on conflict (bucket, subject) do update set
-  tokens = case when ${r} >= 1 then ${r} - 1 else ${r} end,
-  taken = case when ${r} >= 1 then 1 else 0 end,
+  tokens = ${r} - ${grant},
+  taken = ${grant},
   capacity = excluded.capacity,
   per_ms = excluded.per_ms,
   updated_ms = ${newest}(b.updated_ms, excluded.updated_ms)
@@ -62,19 +72,24 @@ const SQL = {
 };
 
 /**
- * Takes one token from `subject`'s bucket; one statement, safe under any concurrency. With
- * `liveKeyId` the same statement also answers whether that API key is live.
+ * Takes tokens from `subject`'s bucket: `want` of them while it holds at least twice that, else
+ * one (or none); one statement, safe under any concurrency. With `liveKeyId` the same statement
+ * also answers whether that API key is live.
  */
-export async function takeToken(db: Db, spec: BucketSpec, subject: string, nowMs: number, liveKeyId?: string): Promise<TakeResult> {
+export async function takeToken(db: Db, spec: BucketSpec, subject: string, nowMs: number, liveKeyId?: string, want = 1): Promise<TakeResult> {
   const kind = dbKind(db);
-  // A new bucket starts full, minus the token this take spends (when it holds a whole one).
-  const isNew = spec.capacity >= 1;
-  const bindings: unknown[] = [spec.bucket, subject, spec.capacity, spec.perMs, isNew ? spec.capacity - 1 : spec.capacity, isNew ? 1 : 0, Math.floor(nowMs)];
+  want = Math.max(1, Math.floor(want));
+  // A new bucket starts full, minus what this take gets. On a conflict the row's `taken` value
+  // (excluded.taken) is read as the number wanted, so a new row stores `want`, which it grants
+  // whole: a bucket holds at least one token, and at least twice what a lease wants.
+  if (spec.capacity < Math.max(1, want === 1 ? 1 : 2 * want)) throw new Error('rate limit: a take may want at most half the capacity');
+  const bindings: unknown[] = [spec.bucket, subject, spec.capacity, spec.perMs, spec.capacity - want, want, Math.floor(nowMs)];
   if (liveKeyId !== undefined) bindings.push(liveKeyId);
   const row = await first<{ tokens: number | string; taken: number | string; key_live?: number | string }>(
     db, SQL[kind][liveKeyId === undefined ? 0 : 1]!, bindings);
   if (!row) throw new Error('rate limit: the bucket upsert returned no row');
-  const out: TakeResult = { taken: Number(row.taken) === 1, tokens: Number(row.tokens) };
+  const count = Number(row.taken);
+  const out: TakeResult = { taken: count >= 1, count, tokens: Number(row.tokens) };
   if (liveKeyId !== undefined) out.keyLive = Number(row.key_live) > 0;
   return out;
 }

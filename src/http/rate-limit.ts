@@ -35,13 +35,41 @@ function outcome(allowed: boolean, tokens: number, perMinute: number, keyLive?: 
   };
 }
 
+/** Tokens a process took ahead from a shared bucket, spent here without a statement. */
+interface Lease {
+  tokens: number;
+  /** The shared bucket's tokens right after the lease was taken (for the RateLimit headers). */
+  bucketTokens: number;
+  keyLive?: boolean;
+  expiresAt: number;
+}
+
+/** How long a lease may be spent: also how late a revocation can reach a request. */
+export const LEASE_MS = 200;
+/** Most tokens one lease takes. */
+const MAX_LEASE = 32;
+
+/**
+ * The lease size for a limit: 1/64 of the capacity, at most MAX_LEASE; 1 (no lease) below 128 a
+ * minute. Tokens sitting in leases can make another process refuse early, but only while the
+ * shared bucket holds less than twice a lease (a take then gets one token): at most one lease's
+ * tokens per process, under 2% of the capacity. A lease never lets more through than the limit.
+ */
+export function leaseSize(perMinute: number): number {
+  return Math.max(1, Math.min(MAX_LEASE, Math.floor(perMinute / 64)));
+}
+
 /**
  * Buckets in the database (src/accounts/rate-buckets.ts): every process on the database shares
- * them, so N API processes allow the limit once. One upsert per take. Buckets that have refilled
- * are deleted at most once a minute per process, after a take.
+ * them, so N API processes allow the limit once. A take that finds the bucket full enough takes a
+ * small lease (leaseSize) and spends it over the next LEASE_MS without another statement, which
+ * spares busy keys most of the per-request upserts. Buckets that have refilled are deleted at
+ * most once a minute per process, after a take.
  */
 export class SharedRateLimiter implements RateLimiter {
   private lastPrune: number;
+  private readonly leases = new Map<string, Lease>();
+  private readonly want: number;
 
   constructor(
     private readonly db: Db,
@@ -51,18 +79,37 @@ export class SharedRateLimiter implements RateLimiter {
     private readonly now: () => number = Date.now,
   ) {
     this.lastPrune = now();
+    this.want = leaseSize(perMinute);
   }
 
   async take(subject: string, liveKeyId?: string): Promise<Take> {
     const now = this.now();
+    const key = liveKeyId === undefined ? subject : `${subject}\0${liveKeyId}`;
+    const lease = this.leases.get(key);
+    if (lease && lease.tokens >= 1 && now < lease.expiresAt) {
+      lease.tokens -= 1;
+      return outcome(true, lease.bucketTokens + lease.tokens, this.perMinute, lease.keyLive);
+    }
     const spec = { bucket: this.bucket, capacity: this.perMinute, perMs: this.perMinute / 60_000 };
-    const r = await takeToken(this.db, spec, subject, now, liveKeyId);
+    const r = await takeToken(this.db, spec, subject, now, liveKeyId, this.want);
+    if (r.count > 1) {
+      // Concurrent takes of one subject add to one lease, so no token they took is dropped.
+      const current = this.leases.get(key);
+      const kept = current && now < current.expiresAt ? current.tokens : 0;
+      if (!current && this.leases.size >= 10_000) this.dropExpired(now);
+      this.leases.set(key, { tokens: kept + r.count - 1, bucketTokens: r.tokens, keyLive: r.keyLive, expiresAt: now + LEASE_MS });
+    }
     if (now - this.lastPrune >= 60_000) {
       this.lastPrune = now;
       // Not awaited: the request need not wait, and a failure only leaves rows for the next prune.
       pruneBuckets(this.db, now).catch(() => {});
     }
-    return outcome(r.taken, r.tokens, this.perMinute, r.keyLive);
+    return outcome(r.taken, r.tokens + Math.max(0, r.count - 1), this.perMinute, r.keyLive);
+  }
+
+  /** Forgets spent and expired leases (their unspent tokens are not returned: see leaseSize). */
+  private dropExpired(now: number): void {
+    for (const [key, lease] of this.leases) if (lease.tokens < 1 || now >= lease.expiresAt) this.leases.delete(key);
   }
 }
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAccount } from '../../src/accounts/accounts.js';
 import { createDb, type Db } from '../../src/db/knex.js';
 import { pruneBuckets, takeToken } from '../../src/accounts/rate-buckets.js';
-import { SharedRateLimiter } from '../../src/http/rate-limit.js';
+import { LEASE_MS, leaseSize, SharedRateLimiter } from '../../src/http/rate-limit.js';
 import { freshDb, testDatabases, type FreshDb } from '../helpers/db.js';
 
 describe.each(testDatabases())('token buckets in the database (%s)', (kind) => {
@@ -41,6 +42,53 @@ describe.each(testDatabases())('token buckets in the database (%s)', (kind) => {
     const taken = [];
     for (let i = 0; i < 5; i++) taken.push((await limiter.take('k1')).allowed);
     expect(taken).toEqual([true, true, true, false, false]);
+  });
+
+  it('leases: two processes taking ahead in turn still allow exactly the capacity, and refuse only once it is spent', async () => {
+    const now = 30_000_000;
+    // 640 a minute: leases of 10 (leaseSize), on a clock that stands still (no refill).
+    const a = new SharedRateLimiter(fresh.db, 'lease', 640, () => now);
+    const b = new SharedRateLimiter(other, 'lease', 640, () => now);
+    expect(leaseSize(640)).toBe(10);
+    const outcomes: boolean[] = [];
+    for (let i = 0; i < 800; i++) outcomes.push((await (i % 2 ? b : a).take('k')).allowed);
+    expect(outcomes.filter(Boolean)).toHaveLength(640);
+    expect(outcomes.slice(0, 640).every(Boolean)).toBe(true);
+    const row = await fresh.db('rate_limit_buckets').where({ bucket: 'lease', subject: 'k' }).first();
+    expect(Number(row.tokens)).toBeLessThan(1);
+  });
+
+  it('leases: concurrent takes in one process never let more than the capacity through', async () => {
+    const now = 40_000_000;
+    const limiter = new SharedRateLimiter(fresh.db, 'lease-burst', 640, () => now);
+    const results = await Promise.all(Array.from({ length: 900 }, () => limiter.take('k')));
+    const allowed = results.filter((r) => r.allowed).length;
+    expect(allowed).toBeLessThanOrEqual(640);
+    // Tokens taken by concurrent takes pool into one lease, spent by the takes that follow.
+    for (let i = 0; i < 200; i++) await limiter.take('k');
+    const row = await fresh.db('rate_limit_buckets').where({ bucket: 'lease-burst', subject: 'k' }).first();
+    expect(Number(row.tokens)).toBeLessThan(1);
+  });
+
+  it('a lease is spent for LEASE_MS at most: after that the next take asks the database again', async () => {
+    let now = 50_000_000;
+    const limiter = new SharedRateLimiter(fresh.db, 'lease-expiry', 6400, () => now);
+    expect((await limiter.take('k')).allowed).toBe(true); // takes a lease of leaseSize(6400) = 32
+    await fresh.db('rate_limit_buckets').where({ bucket: 'lease-expiry', subject: 'k' }).update({ tokens: 0, updated_ms: now + LEASE_MS }); // emptied, and no refill by then
+    expect((await limiter.take('k')).allowed).toBe(true); // from the lease: no statement
+    now += LEASE_MS;
+    expect((await limiter.take('k')).allowed).toBe(false); // the emptied bucket decides again
+  });
+
+  it('a lease carries the key check it was taken with for LEASE_MS: a revocation reaches requests by then', async () => {
+    let now = 60_000_000;
+    const { apiKey } = await createAccount(fresh.db, { name: 'Lease', scopes: [], credits: 0 }, async () => {});
+    const limiter = new SharedRateLimiter(fresh.db, 'lease-key', 6400, () => now);
+    expect((await limiter.take(apiKey.id, apiKey.id)).keyLive).toBe(true);
+    await fresh.db('api_keys').where({ id: apiKey.id }).update({ revoked_at: new Date().toISOString() });
+    expect((await limiter.take(apiKey.id, apiKey.id)).keyLive).toBe(true); // still the lease's answer
+    now += LEASE_MS;
+    expect((await limiter.take(apiKey.id, apiKey.id)).keyLive).toBe(false);
   });
 
   it('concurrent takes from two pools never spend one token twice', async () => {
