@@ -36,9 +36,11 @@ describe.each(testDatabases())('job queue on %s', (kind) => {
   });
 
   it('completes a job and claims the next due ones of its types in one call, guarded like each alone', async () => {
-    const first = await enqueue(db, { type: 'a', payload: 1 });
-    const second = await enqueue(db, { type: 'a', payload: 2 });
-    const third = await enqueue(db, { type: 'a', payload: 3 });
+    // Due at distinct past moments: jobs due in the same millisecond have no order among them.
+    const dueAgo = (ms: number) => new Date(Date.now() - ms);
+    const first = await enqueue(db, { type: 'a', payload: 1, runAt: dueAgo(3000) });
+    const second = await enqueue(db, { type: 'a', payload: 2, runAt: dueAgo(2000) });
+    const third = await enqueue(db, { type: 'a', payload: 3, runAt: dueAgo(1000) });
     await enqueue(db, { type: 'b', payload: null });
     const owner = { workerId: 'w1', leaseMs: 1000, types: ['a'] };
     expect((await claim(db, owner))?.id).toBe(first.id);

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { call } from '../helpers/server.js';
+import { importedPackages } from '../helpers/js-imports.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 // Inside the repository, so the compiled files find node_modules the way dist/ does.
@@ -50,15 +51,7 @@ describe('the compiled server', () => {
     const deps = new Set(Object.keys(JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).dependencies));
     const needed = new Set<string>();
     for (const f of js) {
-      // Static imports start a line in tsc's output; a string holding sample code does not.
-      const text = fs.readFileSync(f, 'utf8');
-      const specifiers = [...text.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s*['"]([^'".][^'"]*)['"]/gms), ...text.matchAll(/^import\s*['"]([^'".][^'"]*)['"]/gm),
-        ...text.matchAll(/(?<![\w'"\\])import\(\s*['"]([^'".][^'"]*)['"]\s*\)/g)];
-      for (const m of specifiers) {
-        const spec = m[1]!;
-        if (spec.startsWith('node:')) continue;
-        needed.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
-      }
+      for (const name of importedPackages(fs.readFileSync(f, 'utf8'))) needed.add(name);
     }
     expect([...needed]).toEqual(expect.arrayContaining(['koa', 'knex', 'pino', 'pino-pretty', '@lavendly/framework']));
     // The build's own packages (the framework, which the server imports by name) come along in

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, run } from '../helpers/packages.js';
+import { importedPackages } from '../helpers/js-imports.js';
 
 const scratch = await mkdtemp(path.join(os.tmpdir(), 'lvd-server-tgz-'));
 afterAll(() => rm(scratch, { recursive: true, force: true }));
@@ -37,9 +38,7 @@ describe('the server package tarball', () => {
         const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), m[1]!));
         if (!files.has(target)) missing.push(`${file} -> ${m[1]}`);
       }
-      for (const m of text.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s*'([^'.][^']*)'/gms)) {
-        if (!m[1]!.startsWith('node:')) bare.add(m[1]!.startsWith('@') ? m[1]!.split('/').slice(0, 2).join('/') : m[1]!.split('/')[0]!);
-      }
+      for (const name of importedPackages(text)) bare.add(name);
     }
     expect(missing).toEqual([]);
     // Every package a packed file imports is a dependency, or packed under dist/node_modules.
