@@ -1,4 +1,4 @@
-// Builds the console into console/dist (served by src/http/console.ts). `@lavendly/sdk` is the
+// Builds the console into console/dist (served by src/http/console-static.ts). `@lavendly/sdk` is the
 // generated SDK's source (generated/sdk.gen.ts), the same code packages/sdk publishes, so the
 // console never needs `npm run build:packages` first. `npx vite console` runs it in development
 // against a server on :8090 (LAVENDLY_URL to change), proxying the server's paths.
