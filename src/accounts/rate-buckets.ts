@@ -82,7 +82,8 @@ export async function takeToken(db: Db, spec: BucketSpec, subject: string, nowMs
   // A new bucket starts full, minus what this take gets. On a conflict the row's `taken` value
   // (excluded.taken) is read as the number wanted, so a new row stores `want`, which it grants
   // whole: a bucket holds at least one token, and at least twice what a lease wants.
-  if (spec.capacity < Math.max(1, want === 1 ? 1 : 2 * want)) throw new Error('rate limit: a take may want at most half the capacity');
+  if (spec.capacity < 1) throw new Error('rate limit: a bucket must hold at least one token');
+  if (want > 1 && spec.capacity < 2 * want) throw new Error('rate limit: a lease may want at most half the capacity');
   const bindings: unknown[] = [spec.bucket, subject, spec.capacity, spec.perMs, spec.capacity - want, want, Math.floor(nowMs)];
   if (liveKeyId !== undefined) bindings.push(liveKeyId);
   const row = await first<{ tokens: number | string; taken: number | string; key_live?: number | string }>(
