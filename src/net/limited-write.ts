@@ -123,12 +123,16 @@ export async function writeLimited(source: Readable, destPath: string, options: 
       source.pause();
     };
   }
+  const out = fs.createWriteStream(tmp, { flags: 'wx', mode: 0o600 });
   armIdle();
   try {
-    await pipeline(input, meter, fs.createWriteStream(tmp, { flags: 'wx', mode: 0o600 }), { signal: local.signal });
+    await pipeline(input, meter, out, { signal: local.signal });
     detach();
     await fs.promises.rename(tmp, destPath);
   } catch (err) {
+    // A transfer refused at once can fail while the file's open() is still in flight: the stream
+    // then creates the file after the failure. Wait until it has closed, then remove it.
+    if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
     await fs.promises.rm(tmp, { force: true });
     if (options.keepSourceOpen) detach();
     else if (!source.destroyed) source.destroy();
