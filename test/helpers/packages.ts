@@ -106,11 +106,11 @@ export interface Installed {
  * A fresh consumer package in the system temp directory with `specs` installed by npm
  * (tarball paths and registry names alike), as a user would.
  */
-export async function installConsumer(specs: string[], packageJson: Record<string, unknown> = {}): Promise<Installed> {
+export async function installConsumer(specs: string[], packageJson: Record<string, unknown> = {}, timeoutMs = 180_000): Promise<Installed> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'lavendly-consumer-'));
   await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, ...packageJson }));
   await run('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock', '--prefer-offline', ...specs], {
-    cwd: dir, timeout: 180_000, env: { ...process.env, npm_config_loglevel: 'error' },
+    cwd: dir, timeout: timeoutMs, env: { ...process.env, npm_config_loglevel: 'error' },
   });
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }

@@ -103,7 +103,10 @@ export const serveCommand: Command = {
   usage: 'lavendly serve [--port N] [--host H]',
   async run(args, io) {
     const { values } = parseArgs({ args, strict: true, options: { port: { type: 'string' }, host: { type: 'string' } } });
-    const { running, ctx } = await startServe(io, { port: port(values.port), host: values.host });
+    // The flags stand in for PORT and HOST everywhere, so the default public URL (signed media
+    // links, upload URLs) names the port the server really listens on.
+    const env = { ...io.env, ...(values.port !== undefined ? { PORT: String(port(values.port)) } : {}), ...(values.host ? { HOST: values.host } : {}) };
+    const { running, ctx } = await startServe({ ...io, env }, { port: port(values.port), host: values.host });
     const signal = await untilSignal();
     ctx.logger.info({ signal }, 'shutting down: no new connections, finishing requests and jobs in flight');
     await running.close(ctx.config.shutdownGraceMs);
