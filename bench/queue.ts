@@ -1,7 +1,7 @@
 /**
  * Job queue bench (prints figures; not a test).
  *
- *   npx tsx bench/queue.ts [--db sqlite|postgres|both] [--jobs 4000] [--claimers 4] [--wakes 20] [--idle-seconds 10]
+ *   npx tsx bench/queue.ts [--db sqlite|postgres|both] [--jobs 4000] [--claimers 4] [--wakes 20] [--idle-seconds 10] [--skip-wake]
  *
  * 1. Wake latency: a worker sits idle (poll period 500 ms, `serve`'s default), a job is enqueued,
  *    and the time from the enqueue call to the handler starting is measured, `wakes` times at
@@ -132,10 +132,23 @@ async function wakeOtherProcess(db: Db, target: Target): Promise<{ lat: number[]
   }
 }
 
-async function throughput(db: Db, batch: number): Promise<number> {
+/** Jobs per second of wall time, and the process's CPU per job (user + system, which includes the
+ *  WAL writes): on a shared machine the CPU figure moves far less than the wall-clock one. */
+interface Rate { perS: number; cpuUsPerJob: number }
+const rate = (r: Rate) => `${r.perS.toFixed(0)}/s, ${r.cpuUsPerJob.toFixed(0)} us CPU per job (${(1e6 / r.cpuUsPerJob).toFixed(0)}/s CPU-bound)`;
+function measure(): () => Rate {
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  return () => {
+    const cpu = process.cpuUsage(cpu0);
+    return { perS: JOBS / ((performance.now() - t0) / 1000), cpuUsPerJob: (cpu.user + cpu.system) / JOBS };
+  };
+}
+
+async function throughput(db: Db, batch: number): Promise<Rate> {
   const rows = Array.from({ length: JOBS }, () => ({ type: 'bench', payload: { n: 1 } }));
   for (const r of rows) await enqueue(db, r);
-  const t0 = performance.now();
+  const stop = measure();
   let done = 0;
   await Promise.all(Array.from({ length: CLAIMERS }, async (_, c) => {
     const workerId = `bench-${c}`;
@@ -147,9 +160,9 @@ async function throughput(db: Db, batch: number): Promise<number> {
       for (const j of jobs) if (await completeJob(db, j.id, workerId, null)) done++;
     }
   }));
-  const s = (performance.now() - t0) / 1000;
+  const r = stop();
   if (done !== JOBS) throw new Error(`completed ${done} of ${JOBS}`);
-  return done / s;
+  return r;
 }
 
 /**
@@ -157,13 +170,13 @@ async function throughput(db: Db, batch: number): Promise<number> {
  * with the default settings (src/jobs/worker-settings.ts) and a handler that returns at once.
  * A worker claims as many jobs as it has free slots, so its claim batch is its concurrency.
  */
-async function workerThroughput(db: Db): Promise<number> {
+async function workerThroughput(db: Db): Promise<Rate> {
   for (let i = 0; i < JOBS; i++) await enqueue(db, { type: 'bench', payload: { n: 1 } });
   const settings = workerSettingsFromEnv({});
   let done = 0;
   let finished!: () => void;
   const all = new Promise<void>((r) => { finished = r; });
-  const t0 = performance.now();
+  const stop = measure();
   const workers = Array.from({ length: CLAIMERS }, () => new Worker({
     db, concurrency: settings.concurrency, leaseMs: settings.leaseMs, pollMs: settings.pollMs,
     handlers: { bench: async () => { if (++done === JOBS) finished(); return null; } },
@@ -172,11 +185,11 @@ async function workerThroughput(db: Db): Promise<number> {
   await all;
   // Every job's completion is written once the workers have stopped.
   await Promise.all(workers.map((w) => w.stop()));
-  const s = (performance.now() - t0) / 1000;
+  const r = stop();
   const left = await db('jobs').where({ type: 'bench' }).whereNot({ status: 'succeeded' }).count({ n: '*' });
   if (Number(left[0]!.n) !== 0) throw new Error(`${String(left[0]!.n)} bench jobs not succeeded`);
   await db('jobs').where({ type: 'bench' }).delete();
-  return JOBS / s;
+  return r;
 }
 
 async function main(): Promise<void> {
@@ -198,17 +211,17 @@ async function main(): Promise<void> {
       const { db, target, close } = await open(kind, pgUrl);
       try {
         console.log(`\n${kind}`);
+        if (!process.argv.includes('--skip-wake')) {
         console.log(`  wake, worker in this process (idle poll ${POLL_MS} ms): ${summary(await wakeInProcess(db))}`);
         const other = await wakeOtherProcess(db, target);
         console.log(`  wake, worker in another process (${kind === 'postgres' ? 'LISTEN/NOTIFY' : 'data_version check'}): ${summary(other.lat)}`);
         console.log(`  that worker, idle: ${other.idleCpu}`);
+        }
         for (const batch of [1, 8]) {
-          const perS = await throughput(db, batch);
-          console.log(`  ${JOBS} jobs, ${CLAIMERS} claimers, claim batch ${batch}: ${perS.toFixed(0)} claim+complete/s`);
+          console.log(`  ${JOBS} jobs, ${CLAIMERS} claimers, claim batch ${batch}: claim+complete ${rate(await throughput(db, batch))}`);
         }
         const settings = workerSettingsFromEnv({});
-        const perS = await workerThroughput(db);
-        console.log(`  ${JOBS} jobs, ${CLAIMERS} Workers with the default settings (concurrency ${settings.concurrency}), no-op handler: ${perS.toFixed(0)} jobs/s`);
+        console.log(`  ${JOBS} jobs, ${CLAIMERS} Workers with the default settings (concurrency ${settings.concurrency}), no-op handler: ${rate(await workerThroughput(db))}`);
       } finally {
         await close();
       }
