@@ -234,20 +234,53 @@ const COMPLETE = sql(
 export async function completeAndClaim(
   db: Knex, jobId: string, result: unknown, options: ClaimOptions, limit: number,
 ): Promise<{ completed: boolean; jobs: Job[] }> {
-  if (limit < 1) return { completed: await completeJob(db, jobId, options.workerId, result), jobs: [] };
+  const { completed, jobs } = await completeManyAndClaim(db, [{ jobId, resultJson: resultJson(result) }], options, limit);
+  return { completed: completed[0]!, jobs };
+}
+
+/** A finished job and its result, already serialised (`resultJson`), for `completeManyAndClaim`. */
+export interface Completion { jobId: string; resultJson: string }
+
+/** A job's result as stored; throws for what JSON cannot hold (a BigInt, a cycle). */
+export function resultJson(result: unknown): string {
+  return JSON.stringify(result ?? null);
+}
+
+/**
+ * Group commit: marks several of this worker's jobs succeeded and claims up to `limit` due jobs,
+ * all in one transaction (one commit on SQLite, one statement on PostgreSQL). Each completion is
+ * guarded as `completeJob` alone: `completed[i]` says whether the i-th was still this worker's.
+ * All or nothing: if it throws, none of it happened (the caller may retry the jobs one by one).
+ */
+export async function completeManyAndClaim(
+  db: Knex, items: readonly Completion[], options: ClaimOptions, limit: number,
+): Promise<{ completed: boolean[]; jobs: Job[] }> {
+  const results = items.map((it) => it.resultJson);
+  if (limit < 1 && items.length === 1) return { completed: [await completeJobJson(db, items[0]!.jobId, options.workerId, results[0]!)], jobs: [] };
   const now = options.now ?? new Date();
   const nowIso = iso(now);
-  const done = [JSON.stringify(result ?? null), nowIso, nowIso, jobId, options.workerId];
   const { params, typeCount, postgres } = claimParams(db, options, now);
-  const claimed = claimStatement(postgres, typeCount, Math.trunc(limit));
-  if (postgres) {
-    const rows = await fastRows(db, completeAndClaimStatement(claimed), [...done, ...params]);
-    return { completed: Number(rows[0]?.completed ?? 0) > 0, jobs: byRunAt(rows.filter((r) => r.id !== null)) };
-  }
+  const take = Math.max(0, Math.trunc(limit));
+  const claimed = take > 0 ? claimStatement(postgres, typeCount, take) : null;
+  if (postgres) return pgCompleteManyAndClaim(db, items, results, nowIso, options.workerId, claimed, params);
   return sqliteWork(db, (q) => {
-    const completed = q.run(COMPLETE, done) > 0;
-    return { completed, jobs: byRunAt(q.rows(claimed, params)) };
+    const completed = items.map((it, i) => q.run(COMPLETE, [results[i], nowIso, nowIso, it.jobId, options.workerId]) > 0);
+    return { completed, jobs: claimed ? byRunAt(q.rows(claimed, params)) : [] };
   });
+}
+
+async function pgCompleteManyAndClaim(
+  db: Knex, items: readonly Completion[], results: string[], nowIso: string, workerId: string, claimed: Sql | null, claimParamValues: unknown[],
+): Promise<{ completed: boolean[]; jobs: Job[] }> {
+  if (items.length === 1 && claimed) {
+    const rows = await fastRows(db, completeAndClaimStatement(claimed), [results[0], nowIso, nowIso, items[0]!.jobId, workerId, ...claimParamValues]);
+    return { completed: [Number(rows[0]?.completed ?? 0) > 0], jobs: byRunAt(rows.filter((r) => r.id !== null)) };
+  }
+  const ids = items.map((it) => it.jobId);
+  const statement = completeManyStatement(claimed);
+  const rows = await fastRows(db, statement, [nowIso, nowIso, ids, results, workerId, ...(claimed ? claimParamValues : [])]);
+  const done = new Set((rows[0]?.completed_ids as string[] | null) ?? []);
+  return { completed: ids.map((id) => done.has(id)), jobs: claimed ? byRunAt(rows.filter((r) => r.id !== null)) : [] };
 }
 
 const fusedStatements = new Map<Sql, Sql>();
@@ -263,10 +296,33 @@ function completeAndClaimStatement(claimed: Sql): Sql {
   return statement;
 }
 
+const COMPLETE_MANY = 'update "jobs" set "status" = \'succeeded\', "result" = "i"."result", "lease_owner" = null, "lease_expires_at" = null,'
+  + ' "last_error" = null, "finished_at" = ?, "updated_at" = ? from unnest(?::text[], ?::text[]) as "i"("id", "result")'
+  + ' where "jobs"."id" = "i"."id" and "jobs"."lease_owner" = ? and "jobs"."status" = \'running\' returning "jobs"."id"';
+const NO_CLAIM = sql(`with "done" as (${COMPLETE_MANY}) select (select array_agg("id") from "done") as "completed_ids"`);
+const groupStatements = new Map<Sql, Sql>();
+/** PostgreSQL: several completions (ids and results as two arrays) and the claim in one statement;
+ *  the ids that were completed come back as an array on the first row. */
+function completeManyStatement(claimed: Sql | null): Sql {
+  if (!claimed) return NO_CLAIM;
+  let statement = groupStatements.get(claimed);
+  if (!statement) {
+    statement = sql(`with "done" as (${COMPLETE_MANY}), "claimed" as (${claimed.text})`
+      + ' select (select array_agg("id") from "done") as "completed_ids", "c".* from (select 1) as "one" left join "claimed" as "c" on true');
+    if (groupStatements.size < 200) groupStatements.set(claimed, statement);
+  }
+  return statement;
+}
+
 /** Marks the job succeeded with its result, if this worker still holds it. */
 export async function completeJob(db: Db, jobId: string, workerId: string, result: unknown): Promise<boolean> {
+  return completeJobJson(db, jobId, workerId, resultJson(result));
+}
+
+/** `completeJob` with the result already serialised. */
+export async function completeJobJson(db: Db, jobId: string, workerId: string, json: string): Promise<boolean> {
   const now = iso(Date.now());
-  return (await fastRun(db, COMPLETE, [JSON.stringify(result ?? null), now, now, jobId, workerId])) > 0;
+  return (await fastRun(db, COMPLETE, [json, now, now, jobId, workerId])) > 0;
 }
 
 /** Puts the job back in the queue to run at `runAt`, if this worker still holds it.
@@ -410,15 +466,15 @@ export async function getJob<P = unknown>(db: Db, jobId: string): Promise<Job<P>
   return row ? toJob<P>(row) : null;
 }
 
-/** How many jobs wait (queued, due or not) and run. */
+/** How many jobs wait (queued, due or not) and run. Each count reads only its state's partial
+ *  index (migration 018); `status in (...)` would read the whole table, finished jobs included. */
 export async function queueDepth(db: Db): Promise<{ queued: number; running: number }> {
-  const rows = (await db('jobs')
-    .whereIn('status', ['queued', 'running'])
-    .select('status', db.raw('count(*) as n'))
-    .groupBy('status')) as Array<{ status: string; n: unknown }>;
-  const by = Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
-  return { queued: by.queued ?? 0, running: by.running ?? 0 };
+  const [row] = await fastRows(db, DEPTH, []);
+  return { queued: Number(row?.queued ?? 0), running: Number(row?.running ?? 0) };
 }
+
+const DEPTH = sql('select (select count(*) from "jobs" where "status" = \'queued\') as "queued",'
+  + ' (select count(*) from "jobs" where "status" = \'running\') as "running"');
 
 /** Exponential backoff with jitter: attempt 1 waits ~base, 2 ~2x base, ... capped at maxMs; the
  *  delay is drawn from [d/2, d] so retries of jobs that failed together spread out. */

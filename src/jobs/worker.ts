@@ -3,11 +3,12 @@ import os from 'node:os';
 import type { Knex } from 'knex';
 import { runObservedJob } from '../telemetry/observe.js';
 import {
-  backoffMs, claimBatch, completeAndClaim, failJob, hasDueJob, heartbeat, reapExpiredLeases, requeueJob,
+  backoffMs, claimBatch, failJob, hasDueJob, heartbeat, reapExpiredLeases, requeueJob,
   type FailureHook, type Job, type JobFailure,
 } from './queue.js';
 import { listenForJobs, onLocalEnqueue, watchForCommits } from './wake.js';
 import { failureLog } from '../util/failure-log.js';
+import { GroupCommit } from './group-commit.js';
 
 export interface JobContext {
   /** Aborted when the job is canceled, its lease was lost (another worker may now run it), or the
@@ -120,6 +121,7 @@ export class Worker {
   private readonly handedOver = new Set<string>();
   /** Jobs this worker finished (any outcome), for tests and metrics. */
   processed = 0;
+  private readonly completions: GroupCommit;
 
   constructor(options: WorkerOptions) {
     this.db = options.db;
@@ -135,6 +137,23 @@ export class Worker {
     this.workerId = options.workerId ?? `${os.hostname()}:${process.pid}:${crypto.randomBytes(3).toString('hex')}`;
     this.log = options.logger ?? quietLogger;
     if (this.heartbeatMs >= this.leaseMs) throw new Error('heartbeatMs must be shorter than leaseMs');
+    this.completions = new GroupCommit(this.db, {
+      claimOptions: () => ({ workerId: this.workerId, leaseMs: this.leaseMs, types: [...this.handlers.keys()] }),
+      // Stopping: claim nothing more.
+      freeSlots: () => (this.stopping ? 0 : Math.max(0, this.freeSlots())),
+      reserve: (n) => { this.claiming += n; },
+      claimed: async (jobs) => {
+        for (const claimed of jobs) {
+          // Stopping meanwhile: give the job back untouched rather than start it (if that fails,
+          // its lease runs out and the reaper requeues it).
+          if (!this.stopping) this.launch(claimed);
+          else {
+            await requeueJob(this.db, claimed.id, this.workerId, 'interrupted: worker stopped', new Date(), true)
+              .catch((err) => this.log.error({ err: errorText(err), job: claimed.id }, 'giving back a job claimed while stopping failed'));
+          }
+        }
+      },
+    });
   }
 
   get running(): boolean {
@@ -325,26 +344,11 @@ export class Worker {
       return;
     }
     if (!failed) {
-      // The slot this job frees (and any other free one) is filled in the same transaction that
-      // records the result: one commit, or one round trip, per job instead of two.
+      // The slot this job frees is handed on: the completion is written in a group with the other
+      // slots' completions of this moment, in the transaction that claims the next jobs.
       if (!this.stopping) this.handedOver.add(job.id);
-      const take = this.stopping ? 0 : Math.max(0, this.freeSlots());
-      this.claiming += take;
-      let next: Job[];
-      let ok: boolean;
-      try {
-        ({ completed: ok, jobs: next } = await completeAndClaim(
-          this.db, job.id, result, { workerId: this.workerId, leaseMs: this.leaseMs, types: [...this.handlers.keys()] }, take,
-        ));
-      } finally {
-        this.claiming -= take;
-      }
+      const ok = await this.completions.record(job.id, result);
       if (!ok) this.log.warn({ job: job.id }, 'job finished after losing its lease; result discarded');
-      for (const claimed of next) {
-        // Stopping meanwhile: give the job back untouched rather than start it.
-        if (this.stopping) await requeueJob(this.db, claimed.id, this.workerId, 'interrupted: worker stopped', new Date(), true);
-        else this.launch(claimed);
-      }
       return;
     }
     if (reason instanceof LeaseLost && reason.why === 'stopping') {
