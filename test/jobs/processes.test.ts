@@ -64,6 +64,31 @@ describe.each(testDatabases())('worker processes on %s', (kind) => {
     expect(rows.every((r) => r.status === 'succeeded' && Number(r.attempts) === 1)).toBe(true);
   });
 
+  it('two worker processes claiming in batches of 8 and grouping their completions run 400 jobs, each exactly once', async () => {
+    // Both wake on the one commit that queues all 400 and race from then on: every completion
+    // group also claims for the slots it frees. 5 ms per job keeps either from draining the queue
+    // alone (at least 250 ms) before the other has joined.
+    const a = spawn({ workerId: 'wa', concurrency: 8 });
+    const b = spawn({ workerId: 'wb', concurrency: 8 });
+    await Promise.all([a.ready, b.ready]);
+    const ids: string[] = [];
+    await db.transaction(async (trx) => {
+      for (let i = 0; i < 400; i++) ids.push((await enqueue(trx, { type: 'record', payload: { sleepMs: 5 } })).id);
+    });
+    await until('the queue to drain', async () => {
+      const d = await queueDepth(db);
+      return d.queued === 0 && d.running === 0;
+    }, 60_000);
+    expect(await Promise.all([a.stop(), b.stop()])).toEqual([0, 0]);
+
+    const starts = readJobLog(log).filter((l) => l[0] === 'start');
+    expect(starts).toHaveLength(400);
+    expect(new Set(starts.map((l) => l[1])).size).toBe(400);
+    expect(new Set(starts.map((l) => l[2]))).toEqual(new Set(['wa', 'wb']));
+    const rows = await db('jobs').whereIn('id', ids).select('status', 'attempts', 'result');
+    expect(rows.every((r) => r.status === 'succeeded' && Number(r.attempts) === 1)).toBe(true);
+  });
+
   it('kill -9 mid-job: after the lease expires another worker re-runs it; a paid job is charged once or released', async () => {
     await db('accounts').insert({ id: 'acc_k', name: 'k', created_at: new Date().toISOString() });
     await grant(db, 'acc_k', 10);

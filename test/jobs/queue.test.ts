@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../../src/db/knex.js';
 import {
-  backoffMs, cancelJob, claim, completeAndClaim, completeJob, enqueue, getJob, heartbeat, queueDepth, reapExpiredLeases,
+  backoffMs, cancelJob, claim, claimBatch, completeAndClaim, completeJob, enqueue, getJob, heartbeat, queueDepth, reapExpiredLeases, type Job,
 } from '../../src/jobs/index.js';
+import { completeManyAndClaim, resultJson } from '../../src/jobs/queue.js';
+import { poisonCompletions } from '../helpers/poisoned-completion.js';
 import { testDatabases, type FreshDb } from '../helpers/db.js';
 import { checkedDbPerTest } from '../helpers/checked-db.js';
 
@@ -60,6 +62,47 @@ describe.each(testDatabases())('job queue on %s', (kind) => {
     const last = await completeAndClaim(db, third.id, null, owner, 1);
     expect(last).toEqual({ completed: true, jobs: [] });
     expect(await queueDepth(db)).toEqual({ queued: 1, running: 1 });
+  });
+
+  it('completes a group of jobs and claims for the freed slots in one transaction, each completion guarded alone', async () => {
+    const dueAgo = (ms: number) => new Date(Date.now() - ms);
+    const jobs: Job[] = [];
+    for (let i = 0; i < 5; i++) jobs.push(await enqueue(db, { type: 'a', payload: i, runAt: dueAgo(5000 - i * 1000) }));
+    const w1 = { workerId: 'w1', leaseMs: 10_000, types: ['a'] };
+    expect((await claimBatch(db, w1, 2)).map((j) => j.id)).toEqual([jobs[0]!.id, jobs[1]!.id]);
+    expect((await claim(db, { ...w1, workerId: 'w2' }))?.id).toBe(jobs[2]!.id);
+
+    const done = (i: number, result: unknown) => ({ jobId: jobs[i]!.id, resultJson: resultJson(result) });
+    // jobs[2] is w2's: its completion by w1 is refused, the other two go through, and w1 takes
+    // the two jobs still queued.
+    const group = await completeManyAndClaim(db, [done(0, { n: 0 }), done(2, 'not mine'), done(1, { n: 1 })], w1, 2);
+    expect(group.completed).toEqual([true, false, true]);
+    expect(group.jobs.map((j) => [j.id, j.lease_owner, j.attempts])).toEqual([[jobs[3]!.id, 'w1', 1], [jobs[4]!.id, 'w1', 1]]);
+    expect(await getJob(db, jobs[0]!.id)).toMatchObject({ status: 'succeeded', result: { n: 0 } });
+    expect(await getJob(db, jobs[1]!.id)).toMatchObject({ status: 'succeeded', result: { n: 1 } });
+    expect(await getJob(db, jobs[2]!.id)).toMatchObject({ status: 'running', lease_owner: 'w2', result: null });
+
+    // Without a claim, and completing what was just claimed.
+    const last = await completeManyAndClaim(db, [done(3, null), done(4, null)], w1, 0);
+    expect(last).toEqual({ completed: [true, true], jobs: [] });
+    expect(await queueDepth(db)).toEqual({ queued: 0, running: 1 });
+  });
+
+  it('a group whose transaction fails writes none of it: no completion, no claim', async () => {
+    const good = await enqueue(db, { type: 'a', payload: 'fine', runAt: new Date(Date.now() - 2000) });
+    const bad = await enqueue(db, { type: 'a', payload: 'poison', runAt: new Date(Date.now() - 1000) });
+    const next = await enqueue(db, { type: 'a', payload: 'next' });
+    const w1 = { workerId: 'w1', leaseMs: 10_000, types: ['a'] };
+    await claimBatch(db, w1, 2);
+    const cure = await poisonCompletions(db);
+    const items = [good, bad].map((j) => ({ jobId: j.id, resultJson: resultJson('ok') }));
+    await expect(completeManyAndClaim(db, items, w1, 2)).rejects.toThrow(/poisoned completion/);
+    expect(await getJob(db, good.id)).toMatchObject({ status: 'running', lease_owner: 'w1' });
+    expect(await getJob(db, next.id)).toMatchObject({ status: 'queued', attempts: 0 });
+    // Alone, the good one goes through; the database is fine afterwards.
+    expect(await completeJob(db, good.id, 'w1', 'ok')).toBe(true);
+    await cure();
+    expect((await completeManyAndClaim(db, [items[1]!], w1, 1)).completed).toEqual([true]);
   });
 
   it('dedupes by key, also inside a caller transaction, and enqueue rolls back with it', async () => {

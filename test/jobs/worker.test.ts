@@ -11,6 +11,7 @@ import {
 } from '../../src/ledger/index.js';
 import { testDatabases, type FreshDb } from '../helpers/db.js';
 import { checkedDbPerTest } from '../helpers/checked-db.js';
+import { poisonCompletions } from '../helpers/poisoned-completion.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -124,6 +125,47 @@ describe.each(testDatabases())('worker on %s', (kind) => {
     }
     expect(await finished(db, 'job_from_elsewhere')).toMatchObject({ status: 'succeeded' });
     expect(runs).toBe(1);
+  });
+
+  it('completions finishing together are written as a group; one that cannot be written fails alone and runs again', async () => {
+    // Four jobs run at once and finish in the same turn of the event loop, so their completions
+    // form one group. One completion fails in the database (a trigger), one result cannot be
+    // serialised (a BigInt, on its first attempt only): the two others must still be recorded
+    // once, and the two failed ones must run again after their lease runs out, not be lost.
+    const cure = await poisonCompletions(db);
+    const runs = new Map<string, number>();
+    const errors: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    start({
+      concurrency: 4,
+      leaseMs: 600,
+      logger: { info: () => {}, warn: () => {}, error: (o) => { errors.push(String(o.job)); } },
+      handlers: {
+        g: async (job: Job<string>, ctx) => {
+          runs.set(job.id, (runs.get(job.id) ?? 0) + 1);
+          await gate;
+          return job.payload === 'bigint' && ctx.attempt === 1 ? { n: 1n } : { ok: job.payload };
+        },
+      },
+    });
+    const jobs = await db.transaction(async (trx) => Promise.all(
+      ['good1', 'poison', 'bigint', 'good2'].map((payload) => enqueue(trx, { type: 'g', payload })),
+    ));
+    const [j1, jPoison, jBig, j2] = jobs;
+    await until('all four to start', async () => runs.size === 4);
+    release();
+    expect(await finished(db, j1!.id)).toMatchObject({ status: 'succeeded', attempts: 1, result: { ok: 'good1' } });
+    expect(await finished(db, j2!.id)).toMatchObject({ status: 'succeeded', attempts: 1, result: { ok: 'good2' } });
+    expect(await finished(db, jBig!.id)).toMatchObject({ status: 'succeeded', attempts: 2, result: { ok: 'bigint' } });
+    await until('the poisoned completion to fail twice', async () => errors.filter((id) => id === jPoison!.id).length >= 2);
+    expect(await getJob(db, jPoison!.id)).toMatchObject({ status: 'running' });
+    await cure();
+    expect(await finished(db, jPoison!.id)).toMatchObject({ status: 'succeeded', result: { ok: 'poison' } });
+    expect(runs.get(j1!.id)).toBe(1);
+    expect(runs.get(j2!.id)).toBe(1);
+    expect(runs.get(jBig!.id)).toBe(2);
+    expect(errors.filter((id) => id !== jPoison!.id && id !== jBig!.id)).toEqual([]);
   });
 
   it('retries transient errors with exponential backoff and jitter, then succeeds', async () => {
