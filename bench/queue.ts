@@ -1,7 +1,8 @@
 /**
  * Job queue bench (prints figures; not a test).
  *
- *   npx tsx bench/queue.ts [--db sqlite|postgres|both] [--jobs 4000] [--claimers 4] [--wakes 20] [--idle-seconds 10] [--skip-wake]
+ *   npx tsx bench/queue.ts [--db sqlite|postgres|both] [--jobs 4000] [--claimers 4] [--wakes 20] [--idle-seconds 10]
+ *                          [--skip-wake] [--rounds 1] [--before /path/to/other/checkout]
  *
  * 1. Wake latency: a worker sits idle (poll period 500 ms, `serve`'s default), a job is enqueued,
  *    and the time from the enqueue call to the handler starting is measured, `wakes` times at
@@ -9,8 +10,13 @@
  *    separate process (`lavendly worker`): PostgreSQL wakes it by LISTEN/NOTIFY, SQLite by its
  *    data_version check (src/jobs/wake.ts). The CPU that separate worker uses while idle over
  *    `idle-seconds` (default 10) is printed too.
- * 2. Throughput: `jobs` due jobs, then `claimers` concurrent loops each claiming and completing
- *    (claim one at a time, and in batches of 8) until the queue is empty; claim+complete per second.
+ * 2. Throughput (bench/queue-throughput.ts): `jobs` due jobs, drained by `claimers` loops or Workers
+ *    on one handle; jobs per second of wall time and CPU per job. The loops: claim one and complete
+ *    it (two commits a job: the figure issue 14's target was first measured on), claim 8 and
+ *    complete each, claim 8 and record the 8 completions as one group with the next claim (what a
+ *    Worker does when its slots finish together). Then Workers with the default settings and with
+ *    concurrency 8. With `--before DIR` every case also runs on that checkout's src/ (its own
+ *    migrations), alternating which goes first, `rounds` times; medians and ratios at the end.
  *
  * PostgreSQL: DATABASE_URL or LAVENDLY_TEST_PG_URL if set, else a throwaway cluster from
  * scripts/pg.mjs. The machine's load average is printed: absolute figures on a shared machine move.
@@ -24,8 +30,9 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import knexFactory from 'knex';
 import { createDb, migrate, type Db, type DbKind } from '../src/db/knex.js';
-import { claim, claimBatch, completeJob, enqueue, Worker, type Job } from '../src/jobs/index.js';
+import { enqueue, Worker, type Job } from '../src/jobs/index.js';
 import { workerSettingsFromEnv } from '../src/jobs/worker-settings.js';
+import { cases, loadImpl, showRate, type QueueImpl, type Rate } from './queue-throughput.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,6 +41,8 @@ function arg(name: string, fallback: string): string {
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const JOBS = Number(arg('jobs', '4000'));
+const ROUNDS = Number(arg('rounds', '1'));
+const BEFORE = arg('before', '');
 const CLAIMERS = Number(arg('claimers', '4'));
 const WAKES = Number(arg('wakes', '20'));
 const POLL_MS = 500;
@@ -63,12 +72,14 @@ async function child(target: Target): Promise<void> {
   process.stdin.on('end', () => { void worker.stop().then(() => db.destroy()).then(() => process.exit(0)); });
 }
 
-async function open(kind: DbKind, pgUrl: string | null): Promise<{ db: Db; target: Target; close(): Promise<void> }> {
+type Opener = Pick<QueueImpl, 'createDb' | 'migrate'>;
+
+async function open(kind: DbKind, pgUrl: string | null, impl: Opener = { createDb, migrate }): Promise<{ db: Db; target: Target; close(): Promise<void> }> {
   if (kind === 'sqlite') {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lavendly-bench-'));
     const target = { databaseUrl: null, dataDir };
-    const db = createDb(target);
-    await migrate(db);
+    const db = impl.createDb(target);
+    await impl.migrate(db);
     return { db, target, async close() { await db.destroy(); fs.rmSync(dataDir, { recursive: true, force: true }); } };
   }
   const schema = `bench_${crypto.randomBytes(4).toString('hex')}`;
@@ -76,8 +87,8 @@ async function open(kind: DbKind, pgUrl: string | null): Promise<{ db: Db; targe
   await admin.raw(`create schema ${schema}`);
   await admin.destroy();
   const target = { databaseUrl: pgUrl, dataDir: os.tmpdir(), pgSchema: schema };
-  const db = createDb(target);
-  await migrate(db);
+  const db = impl.createDb(target);
+  await impl.migrate(db);
   return { db, target, async close() { await db.raw(`drop schema ${schema} cascade`); await db.destroy(); } };
 }
 
@@ -132,66 +143,6 @@ async function wakeOtherProcess(db: Db, target: Target): Promise<{ lat: number[]
   }
 }
 
-/** Jobs per second of wall time, and the process's CPU per job (user + system, which includes the
- *  WAL writes): on a shared machine the CPU figure moves far less than the wall-clock one. */
-interface Rate { perS: number; cpuUsPerJob: number }
-const rate = (r: Rate) => `${r.perS.toFixed(0)}/s, ${r.cpuUsPerJob.toFixed(0)} us CPU per job (${(1e6 / r.cpuUsPerJob).toFixed(0)}/s CPU-bound)`;
-function measure(): () => Rate {
-  const t0 = performance.now();
-  const cpu0 = process.cpuUsage();
-  return () => {
-    const cpu = process.cpuUsage(cpu0);
-    return { perS: JOBS / ((performance.now() - t0) / 1000), cpuUsPerJob: (cpu.user + cpu.system) / JOBS };
-  };
-}
-
-async function throughput(db: Db, batch: number): Promise<Rate> {
-  const rows = Array.from({ length: JOBS }, () => ({ type: 'bench', payload: { n: 1 } }));
-  for (const r of rows) await enqueue(db, r);
-  const stop = measure();
-  let done = 0;
-  await Promise.all(Array.from({ length: CLAIMERS }, async (_, c) => {
-    const workerId = `bench-${c}`;
-    for (;;) {
-      const jobs = batch === 1
-        ? [await claim(db, { workerId, leaseMs: 30_000 })].filter((j): j is Job => j !== null)
-        : await claimBatch(db, { workerId, leaseMs: 30_000 }, batch);
-      if (jobs.length === 0) return;
-      for (const j of jobs) if (await completeJob(db, j.id, workerId, null)) done++;
-    }
-  }));
-  const r = stop();
-  if (done !== JOBS) throw new Error(`completed ${done} of ${JOBS}`);
-  return r;
-}
-
-/**
- * The real thing: `claimers` Workers (as `lavendly worker` processes run them, here on one handle)
- * with the default settings (src/jobs/worker-settings.ts) and a handler that returns at once.
- * A worker claims as many jobs as it has free slots, so its claim batch is its concurrency.
- */
-async function workerThroughput(db: Db): Promise<Rate> {
-  for (let i = 0; i < JOBS; i++) await enqueue(db, { type: 'bench', payload: { n: 1 } });
-  const settings = workerSettingsFromEnv({});
-  let done = 0;
-  let finished!: () => void;
-  const all = new Promise<void>((r) => { finished = r; });
-  const stop = measure();
-  const workers = Array.from({ length: CLAIMERS }, () => new Worker({
-    db, concurrency: settings.concurrency, leaseMs: settings.leaseMs, pollMs: settings.pollMs,
-    handlers: { bench: async () => { if (++done === JOBS) finished(); return null; } },
-  }));
-  for (const w of workers) w.start();
-  await all;
-  // Every job's completion is written once the workers have stopped.
-  await Promise.all(workers.map((w) => w.stop()));
-  const r = stop();
-  const left = await db('jobs').where({ type: 'bench' }).whereNot({ status: 'succeeded' }).count({ n: '*' });
-  if (Number(left[0]!.n) !== 0) throw new Error(`${String(left[0]!.n)} bench jobs not succeeded`);
-  await db('jobs').where({ type: 'bench' }).delete();
-  return r;
-}
-
 async function main(): Promise<void> {
   const childAt = process.argv.indexOf('--child');
   if (childAt >= 0) return child(JSON.parse(process.argv[childAt + 1]!) as Target);
@@ -207,27 +158,75 @@ async function main(): Promise<void> {
   }
   console.log(`queue bench: node ${process.version}, ${os.cpus().length} cpus, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   try {
-    for (const kind of kinds) {
-      const { db, target, close } = await open(kind, pgUrl);
-      try {
-        console.log(`\n${kind}`);
-        if (!process.argv.includes('--skip-wake')) {
-        console.log(`  wake, worker in this process (idle poll ${POLL_MS} ms): ${summary(await wakeInProcess(db))}`);
-        const other = await wakeOtherProcess(db, target);
-        console.log(`  wake, worker in another process (${kind === 'postgres' ? 'LISTEN/NOTIFY' : 'data_version check'}): ${summary(other.lat)}`);
-        console.log(`  that worker, idle: ${other.idleCpu}`);
+    if (!process.argv.includes('--skip-wake')) {
+      for (const kind of kinds) {
+        const { db, target, close } = await open(kind, pgUrl);
+        try {
+          console.log(`\n${kind}`);
+          console.log(`  wake, worker in this process (idle poll ${POLL_MS} ms): ${summary(await wakeInProcess(db))}`);
+          const other = await wakeOtherProcess(db, target);
+          console.log(`  wake, worker in another process (${kind === 'postgres' ? 'LISTEN/NOTIFY' : 'data_version check'}): ${summary(other.lat)}`);
+          console.log(`  that worker, idle: ${other.idleCpu}`);
+        } finally {
+          await close();
         }
-        for (const batch of [1, 8]) {
-          console.log(`  ${JOBS} jobs, ${CLAIMERS} claimers, claim batch ${batch}: claim+complete ${rate(await throughput(db, batch))}`);
-        }
-        const settings = workerSettingsFromEnv({});
-        console.log(`  ${JOBS} jobs, ${CLAIMERS} Workers with the default settings (concurrency ${settings.concurrency}), no-op handler: ${rate(await workerThroughput(db))}`);
-      } finally {
-        await close();
       }
     }
+    await throughputRounds(kinds, pgUrl);
   } finally {
     pg?.stop();
+  }
+}
+
+/**
+ * Every case on this tree (and on `--before DIR`, alternating which goes first), `rounds` times;
+ * then the median of each, and this tree's CPU per job as a share of the other's.
+ */
+async function throughputRounds(kinds: DbKind[], pgUrl: string | null): Promise<void> {
+  const impls = [await loadImpl(path.join(here, '..'), 'this')];
+  if (BEFORE) impls.push(await loadImpl(path.resolve(BEFORE), 'before'));
+  const settings = workerSettingsFromEnv({});
+  const list = cases(settings.concurrency);
+  const s = { jobs: JOBS, claimers: CLAIMERS, leaseMs: settings.leaseMs, pollMs: settings.pollMs };
+  const results = new Map<string, Rate[]>();
+  console.log(`\nthroughput: ${JOBS} due jobs, ${CLAIMERS} claimers or Workers on one handle, no-op handler${BEFORE ? `; before = ${BEFORE}` : ''}`);
+  for (let round = 1; round <= ROUNDS; round++) {
+    const order = round % 2 ? impls : [...impls].reverse();
+    for (const kind of kinds) {
+      for (const impl of order) {
+        const { db, close } = await open(kind, pgUrl, impl);
+        try {
+          for (const c of list) {
+            const running = c.run(impl, db, s);
+            if (!running) continue;
+            const r = await running;
+            const key = `${kind}\u0000${c.name}\u0000${impl.label}`;
+            results.set(key, [...(results.get(key) ?? []), r]);
+            console.log(`  round ${round} ${kind} ${impl.label.padEnd(6)} ${c.name.padEnd(60)} ${showRate(r)}`);
+          }
+        } finally {
+          await close();
+        }
+      }
+    }
+  }
+  const median = (xs: number[]) => {
+    const o = [...xs].sort((a, b) => a - b);
+    const mid = Math.floor(o.length / 2);
+    return o.length % 2 ? o[mid]! : (o[mid - 1]! + o[mid]!) / 2;
+  };
+  console.log(`\nmedians of ${ROUNDS} round(s), load average now ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  for (const kind of kinds) {
+    for (const c of list) {
+      const mine = results.get(`${kind}\u0000${c.name}\u0000this`);
+      if (!mine) continue;
+      const m: Rate = { perS: median(mine.map((r) => r.perS)), cpuUsPerJob: median(mine.map((r) => r.cpuUsPerJob)) };
+      const theirs = results.get(`${kind}\u0000${c.name}\u0000before`);
+      const vs = theirs
+        ? ` | before ${showRate({ perS: median(theirs.map((r) => r.perS)), cpuUsPerJob: median(theirs.map((r) => r.cpuUsPerJob)) })}; CPU/job ${(m.cpuUsPerJob / median(theirs.map((r) => r.cpuUsPerJob))).toFixed(2)}x, wall ${(m.perS / median(theirs.map((r) => r.perS))).toFixed(2)}x`
+        : '';
+      console.log(`  ${kind} ${c.name.padEnd(60)} ${showRate(m)}${vs}`);
+    }
   }
 }
 
