@@ -16,7 +16,7 @@ import type { Knex } from 'knex';
 import { sql, transaction, type Row, type Runner, type Sql } from './fast.js';
 import { BUSY_DEADLINE_MS, isBusy, prepared, type Connection } from './sqlite.js';
 
-interface KnexClient {
+export interface KnexClient {
   config: { client: unknown };
   transacting?: boolean;
   acquireConnection(): Promise<unknown>;
@@ -26,7 +26,7 @@ interface KnexClient {
   emit(event: string, ...args: unknown[]): boolean;
 }
 
-const clientOf = (db: Knex | Knex.Transaction): KnexClient => (db as unknown as { client: KnexClient }).client;
+export const clientOf = (db: Knex | Knex.Transaction | Runner): KnexClient => (db as unknown as { client: KnexClient }).client;
 
 /** The pool's connection when nobody holds it or waits for it (the SQLite pool has exactly one). */
 export function idleSqliteConnection(db: Knex): Connection | null {
@@ -112,19 +112,25 @@ export async function sqliteWork<T>(db: Runner, fn: (q: SyncRunner) => T): Promi
   const connection = (await client.acquireConnection()) as Connection;
   try {
     const runner = new SyncRunner(connection, client);
-    const deadline = Date.now() + BUSY_DEADLINE_MS;
-    for (let delay = 2; ; delay = Math.min(delay * 2, 100)) {
-      try {
-        runner.run(BEGIN_IMMEDIATE);
-        break;
-      } catch (err) {
-        if (!isBusy(err) || Date.now() + delay > deadline) throw err;
-        await sleep(delay);
-      }
-    }
+    await beginImmediate(runner);
     return inTransaction(runner, fn);
   } finally {
     await client.releaseConnection(connection);
+  }
+}
+
+/** BEGIN IMMEDIATE on a connection the caller holds; a write lock held by another process is
+ *  retried with an asynchronous backoff until the busy deadline (src/db/sqlite.ts). */
+export async function beginImmediate(runner: SyncRunner): Promise<void> {
+  const deadline = Date.now() + BUSY_DEADLINE_MS;
+  for (let delay = 2; ; delay = Math.min(delay * 2, 100)) {
+    try {
+      runner.run(BEGIN_IMMEDIATE);
+      return;
+    } catch (err) {
+      if (!isBusy(err) || Date.now() + delay > deadline) throw err;
+      await sleep(delay);
+    }
   }
 }
 
@@ -142,9 +148,9 @@ function inTransaction<T>(runner: SyncRunner, fn: (q: SyncRunner) => T): T {
   }
 }
 
-const BEGIN_IMMEDIATE = sql('BEGIN IMMEDIATE');
-const COMMIT = sql('COMMIT');
-const ROLLBACK = sql('ROLLBACK');
+export const BEGIN_IMMEDIATE = sql('BEGIN IMMEDIATE');
+export const COMMIT = sql('COMMIT');
+export const ROLLBACK = sql('ROLLBACK');
 
 /**
  * PRAGMA data_version of the idle connection: it changes whenever another connection (another

@@ -3,7 +3,7 @@ import { first as fastFirst, rows as fastRows, run as fastRun, sql, transaction,
 import { DomainError } from '../errors.js';
 import { dbKind } from '../db/knex.js';
 import { paginate, type Page } from '../db/pagination.js';
-import { sqliteWork } from '../db/sqlite-sync.js';
+import { sqliteGroupWork } from '../db/sqlite-group.js';
 import { newId } from '../util/ids.js';
 import {
   CommitExceedsReservationError,
@@ -13,7 +13,7 @@ import {
   invalidAmount,
 } from './errors.js';
 import {
-  BALANCE, RESERVE_PG, RESOLVE_PG, reserveOnSqlite, reserveParamsPg, resolutionEntries, resolvedPg, resolveOnSqlite, resolveParamsPg,
+  BALANCE, grantOnSqlite, RESERVE_PG, RESOLVE_PG, reserveOnSqlite, reserveParamsPg, resolutionEntries, resolvedPg, resolveOnSqlite, resolveParamsPg,
   type ReserveInput, type ReserveOutcome, type ResolveInput,
 } from './moves.js';
 
@@ -183,6 +183,14 @@ async function ensureBalanceRow(trx: FastTransaction, accountId: string, now: st
 export async function grant(db: Db, accountId: string, amount: number, reason?: string): Promise<LedgerEntry> {
   checkAmount('amount', amount, 1);
   const now = new Date().toISOString();
+  if (dbKind(db as Knex) !== 'postgres') {
+    const entryId = newId('led');
+    const a = await sqliteGroupWork(db, (q) => grantOnSqlite(q, { entryId, accountId, amount, reason: reason ?? null, now }));
+    return {
+      id: entryId, account_id: accountId, seq: a.last_seq, kind: 'grant', amount, reservation_id: null,
+      balance_after: a.balance, reserved_after: a.reserved, reason: reason ?? null, created_at: now,
+    };
+  }
   return transaction(db, async (trx) => {
     await ensureBalanceRow(trx, accountId, now);
     return applyEntry(trx, {
@@ -211,7 +219,7 @@ export async function reserve(db: Db, accountId: string, amount: number, options
   };
   const outcome: ReserveOutcome = dbKind(db as Knex) === 'postgres'
     ? await reserveOnPostgres(db, input)
-    : await sqliteWork(db, (q) => reserveOnSqlite(q, input));
+    : await sqliteGroupWork(db, (q) => reserveOnSqlite(q, input));
   if ('available' in outcome) throw new InsufficientCreditsError(amount, outcome.available);
   return {
     id: input.id, account_id: accountId, amount, committed: 0, status: 'open', reason: input.reason,
@@ -248,7 +256,7 @@ async function resolve(
   };
   const outcome = dbKind(db as Knex) === 'postgres'
     ? resolvedPg(await fastFirst(db, RESOLVE_PG, resolveParamsPg(input)))
-    : await sqliteWork(db, (q) => resolveOnSqlite(q, input));
+    : await sqliteGroupWork(db, (q) => resolveOnSqlite(q, input));
   if (!outcome) {
     // Nothing was written; say why.
     const current = await loadReservation(db, reservationId);

@@ -105,6 +105,23 @@ function resolveStatement(committed: 'all' | 'given' | 'none', expiring: boolean
   return statement;
 }
 
+export interface GrantInput { entryId: string; accountId: string; amount: number; reason: string | null; now: string }
+
+const ENSURE_BALANCE = sql('insert into "balances" ("account_id", "balance", "reserved", "last_seq", "updated_at") values (?, 0, 0, 0, ?)'
+  + ' on conflict ("account_id") do nothing');
+const CREDIT = sql('update "balances" set "balance" = "balance" + ?, "last_seq" = "last_seq" + 1, "updated_at" = ?'
+  + ' where "account_id" = ? returning "balance", "reserved", "last_seq"');
+
+/** A grant on SQLite: the balance row (created at 0 if missing), moved, and its entry. */
+export function grantOnSqlite(q: SyncRunner, g: GrantInput): After {
+  q.run(ENSURE_BALANCE, [g.accountId, g.now]);
+  const [moved] = q.rows(CREDIT, [g.amount, g.now, g.accountId]);
+  if (!moved) throw new Error(`ledger: no balance row for account ${g.accountId}`);
+  const a = after(moved);
+  q.run(INSERT_ENTRY, [g.entryId, g.accountId, a.last_seq, 'grant', g.amount, null, a.balance, a.reserved, g.reason, g.now]);
+  return a;
+}
+
 export function reserveOnSqlite(q: SyncRunner, r: ReserveInput): ReserveOutcome {
   // Money first: if it does not fit, nothing has been written.
   const [moved] = q.rows(HOLD, [r.amount, r.now, r.accountId, r.amount]);
