@@ -16,6 +16,7 @@ import * as accountTimeZone from './013_account_time_zone.js';
 import * as consoleUsers from './014_console_users.js';
 import * as oauth from './015_oauth.js';
 import * as clipProbes from './016_clip_probes.js';
+import * as ledgerPages from './017_ledger_pages.js';
 import * as jobPartialIndexes from './018_job_partial_indexes.js';
 
 export interface Migration {
@@ -42,5 +43,6 @@ export const migrations: Record<string, Migration> = {
   '014_console_users': consoleUsers,
   '015_oauth': oauth,
   '016_clip_probes': clipProbes,
+  '017_ledger_pages': ledgerPages,
   '018_job_partial_indexes': jobPartialIndexes,
 };
