@@ -21,7 +21,7 @@
 import type { Knex } from 'knex';
 import type { Runner } from './fast.js';
 import {
-  BEGIN_IMMEDIATE, COMMIT, ROLLBACK, SyncRunner, beginImmediate, clientOf, idleSqliteConnection, sqliteWork,
+  BEGIN_IMMEDIATE, COMMIT, ROLLBACK, SyncRunner, beginImmediate, clientOf, idleSqliteConnection, listened, sqliteWork,
   type KnexClient,
 } from './sqlite-sync.js';
 import { isBusy, type Connection } from './sqlite.js';
@@ -85,7 +85,7 @@ async function drain(queue: Queue): Promise<void> {
 function runIfIdle(queue: Queue): boolean {
   const connection = idleSqliteConnection(queue.db);
   if (!connection) return false;
-  const runner = new SyncRunner(connection, clientOf(queue.db));
+  const runner = new SyncRunner(connection, clientOf(queue.db), listened(queue.db));
   try {
     runner.run(BEGIN_IMMEDIATE);
   } catch (err) {
@@ -109,7 +109,7 @@ async function runWhenFree(queue: Queue): Promise<void> {
     return;
   }
   try {
-    const runner = new SyncRunner(connection, client);
+    const runner = new SyncRunner(connection, client, listened(queue.db));
     try {
       await beginImmediate(runner);
     } catch (err) {

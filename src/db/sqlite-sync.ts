@@ -38,13 +38,22 @@ export function idleSqliteConnection(db: Knex): Connection | null {
   return pool.numFree() === 1 && free?.length === 1 ? (free[0]!.resource as Connection) : null;
 }
 
+/**
+ * Whether anyone listens for query events (tracing listens on the knex instance), as fast.ts
+ * decides it: not the client's own listener count, where knex always hangs its forwarder.
+ */
+export function listened(db: Knex | Knex.Transaction | Runner | { client: unknown }): boolean {
+  const client = (db as { client: KnexClient & { traced?: boolean } }).client;
+  if (client.traced !== undefined) return client.traced;
+  if (client.transacting) return true;
+  const count = (db as { listenerCount?: (event: string) => number }).listenerCount;
+  return typeof count === 'function' ? count.call(db, 'query') > 0 : true;
+}
+
 /** Statements run synchronously on one connection; knex's `query` events are emitted when
  *  someone listens (tracing), as for every other statement. */
 export class SyncRunner {
-  private readonly traced: boolean;
-  constructor(readonly connection: Connection, private readonly client: KnexClient) {
-    this.traced = client.listenerCount('query') > 0;
-  }
+  constructor(readonly connection: Connection, private readonly client: KnexClient, private readonly traced = true) {}
 
   rows(q: Sql, params: readonly unknown[] = []): Row[] {
     return this.execute(q, params, true) as Row[];
@@ -73,7 +82,7 @@ let uid = 0;
 
 /** A runner on a connection the caller already holds (inside a knex or fast.ts transaction). */
 export function syncRunner(db: Knex | Knex.Transaction | { client: unknown }, connection: Connection): SyncRunner {
-  return new SyncRunner(connection, (db as { client: KnexClient }).client);
+  return new SyncRunner(connection, (db as { client: KnexClient }).client, listened(db));
 }
 
 /**
@@ -84,7 +93,7 @@ export function syncRunner(db: Knex | Knex.Transaction | { client: unknown }, co
 export function syncTransaction<T>(db: Knex, fn: (q: SyncRunner) => T): { value: T } | null {
   const connection = idleSqliteConnection(db);
   if (!connection) return null;
-  const runner = new SyncRunner(connection, clientOf(db));
+  const runner = new SyncRunner(connection, clientOf(db), listened(db));
   try {
     runner.run(BEGIN_IMMEDIATE);
   } catch (err) {
@@ -111,7 +120,7 @@ export async function sqliteWork<T>(db: Runner, fn: (q: SyncRunner) => T): Promi
   // hold the connection across several turns of the event loop, so the queue never drained.)
   const connection = (await client.acquireConnection()) as Connection;
   try {
-    const runner = new SyncRunner(connection, client);
+    const runner = new SyncRunner(connection, client, listened(db));
     await beginImmediate(runner);
     return inTransaction(runner, fn);
   } finally {
