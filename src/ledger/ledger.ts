@@ -25,7 +25,9 @@ import {
  * reservation wins (`status = 'open'`), and CHECK/UNIQUE constraints back both up.
  *
  * Every function takes a Knex instance or a transaction; given a transaction it joins it, so a
- * caller can reserve credits and enqueue the job that spends them atomically.
+ * caller can reserve credits and enqueue the job that spends them atomically. Otherwise, on
+ * SQLite, the moves started in one turn of the event loop share one transaction, each in its own
+ * savepoint and each settled only once that transaction committed (src/db/sqlite-group.ts).
  */
 
 export type EntryKind = 'grant' | 'reserve' | 'commit' | 'release';

@@ -6,7 +6,8 @@ import type { SyncRunner } from '../db/sqlite-sync.js';
  * database allows, with the same effect and the same lock order (a resolution locks the
  * reservation row, then the balance row):
  *
- * - SQLite: three prepared statements run synchronously in one transaction (src/db/sqlite-sync.ts).
+ * - SQLite: three prepared statements run synchronously in one transaction, shared with the other
+ *   moves of the same turn (src/db/sqlite-group.ts).
  *   A resolution moves the balance once for both its commit and release entries.
  * - PostgreSQL: one statement each, data-modifying CTEs, so a reserve or a commit is one round
  *   trip and, outside a caller's transaction, one implicit transaction. The balance UPDATE reads
