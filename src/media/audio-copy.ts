@@ -18,7 +18,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runFfmpeg, type RunOptions } from './binaries.js';
 
-interface AdtsFrame {
+export interface AdtsFrame {
   bytes: Buffer;
   /** profile, sampling-frequency index and channel configuration: must match across clips. */
   config: number;
@@ -91,6 +91,45 @@ export function pickFrames(
   return out;
 }
 
+/** Output arguments that write input `input`'s AAC frames (ADTS) and their timestamps (framecrc) to `dir`. */
+export function extractArgs(input: number, dir: string, name: string): string[] {
+  return [
+    '-map', `${input}:a:0`, '-c:a', 'copy', '-f', 'adts', path.join(dir, `${name}.aac`),
+    '-map', `${input}:a:0`, '-c:a', 'copy', '-f', 'framecrc', path.join(dir, `${name}.crc`),
+  ];
+}
+
+export interface AudioSource {
+  frames: AdtsFrame[];
+  packets: Array<{ pts: number; duration: number }>;
+}
+
+/** What `extractArgs` wrote; null when it is not a plain ADTS stream with matching timestamps. */
+export async function readExtracted(dir: string, name: string, sampleRate: number): Promise<AudioSource | null> {
+  const frames = adtsFrames(await readFile(path.join(dir, `${name}.aac`)));
+  const packets = framecrcPackets(await readFile(path.join(dir, `${name}.crc`), 'utf8'), sampleRate);
+  return frames && packets ? { frames, packets } : null;
+}
+
+/**
+ * An ADTS file written by ffmpeg's AAC encoder from PCM starting at time zero. Its timestamps
+ * are known without asking: the encoder's first frame is priming (pts -1024), then one frame per
+ * 1024 samples.
+ */
+export async function readEncoded(file: string, frameSamples = 1024): Promise<AudioSource | null> {
+  const frames = adtsFrames(await readFile(file));
+  if (!frames) return null;
+  return { frames, packets: frames.map((_, n) => ({ pts: (n - 1) * frameSamples, duration: frameSamples })) };
+}
+
+/** Joins sources frame by frame on the slot grid (`pickFrames`) into one ADTS file; false when they do not allow it. */
+export async function writeJoined(sources: AudioSource[], slots: AudioSlot[], out: string): Promise<boolean> {
+  const picked = pickFrames(sources, slots);
+  if (!picked) return false;
+  await writeFile(out, Buffer.concat(picked));
+  return true;
+}
+
 /**
  * Writes the clips' audio, joined by frame copy, as one ADTS file in `dir`; null when the clips'
  * audio does not allow it (see `pickFrames`).
@@ -101,21 +140,14 @@ export async function joinAudioByCopy(
   // One ffmpeg run extracts every clip's AAC frames (ADTS) and their timestamps (framecrc).
   const args = ['-loglevel', 'error'];
   for (const p of paths) args.push('-i', p);
-  paths.forEach((_, i) => {
-    args.push('-map', `${i}:a:0`, '-c:a', 'copy', '-f', 'adts', path.join(dir, `a${i}.aac`));
-    args.push('-map', `${i}:a:0`, '-c:a', 'copy', '-f', 'framecrc', path.join(dir, `a${i}.crc`));
-  });
+  paths.forEach((_, i) => args.push(...extractArgs(i, dir, `a${i}`)));
   await runFfmpeg(args, run);
-  const clips = [];
+  const sources: AudioSource[] = [];
   for (let i = 0; i < paths.length; i++) {
-    const frames = adtsFrames(await readFile(path.join(dir, `a${i}.aac`)));
-    const packets = framecrcPackets(await readFile(path.join(dir, `a${i}.crc`), 'utf8'), sampleRate);
-    if (!frames || !packets) return null;
-    clips.push({ frames, packets });
+    const source = await readExtracted(dir, `a${i}`, sampleRate);
+    if (!source) return null;
+    sources.push(source);
   }
-  const picked = pickFrames(clips, slots);
-  if (!picked) return null;
   const out = path.join(dir, 'audio.aac');
-  await writeFile(out, Buffer.concat(picked));
-  return out;
+  return (await writeJoined(sources, slots, out)) ? out : null;
 }

@@ -3,12 +3,16 @@
  */
 import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ffmpegCapabilities, runFfmpeg, type FfmpegCapabilities, type RunOptions } from './binaries.js';
+import { ffmpegCapabilities, runFfmpeg, type RunOptions } from './binaries.js';
 import { MediaError } from './errors.js';
 import { joinAudioByCopy } from './audio-copy.js';
+import { mixInPieces, unchangedSlots } from './audio-pieces.js';
 import { withTempDir, writeAtomically } from './files.js';
 import { AUDIO_SAMPLE_RATE, CLIP_FPS } from './local-video.js';
+import { aacEncoderArgs, buildGraph, heardSpan, timelineSlots, type Slot } from './mix-graph.js';
 import { probeClip, probeMedia, type MediaProbe } from './probe.js';
+
+export { aacEncoderArgs } from './mix-graph.js';
 
 export interface NativeAudio {
   enabled: boolean;
@@ -67,12 +71,15 @@ export interface RenderTimelineResult {
   /** Sum of the clips' durations: the timeline length. */
   durationS: number;
   /** copy: video and audio joined by stream copy (nothing to mix); copy-video: the video joined by
-   *  stream copy, the audio mixed and encoded; reencode: both encoded. */
+   *  stream copy, the audio mixed and encoded (where it changes, see audioEncodedS); reencode: both encoded. */
   strategy: 'copy' | 'copy-video' | 'reencode';
   /** Probe of the written file. */
   probe: MediaProbe;
   /** Indexes of tracks that start at or after the end of the timeline (not heard). */
   skippedTracks: number[];
+  /** Seconds of the timeline whose audio was mixed and encoded; the rest is the clips' own AAC
+   *  frames, copied (0 for `copy`; less than the timeline when tracks play under some scenes only). */
+  audioEncodedS: number;
   elapsedMs: number;
 }
 
@@ -144,8 +151,8 @@ export async function renderTimeline(req: RenderTimelineRequest): Promise<Render
   const slots = timelineSlots(req.clips, fps);
   const copyVideo = (req.strategy ?? 'auto') === 'auto' && videoCopyCompatible(req, clipProbes, slots, fps);
 
-  let skippedTracks: number[] = [];
-  let copyAudio = false;
+  const skippedTracks = tracks.flatMap((t, j) => (heardSpan(t, trackProbes[j]!, totalS) ? [] : [j]));
+  let encodedS = totalS;
   await withTempDir(async (tmp) => {
     await writeAtomically(req.outPath, async (tmpOut) => {
       const inputs: string[] = [];
@@ -161,12 +168,19 @@ export async function renderTimeline(req: RenderTimelineRequest): Promise<Render
         await writeFile(list, listText, 'utf8');
         inputs.push('-f', 'concat', '-safe', '0', '-i', list);
         videoOut = ['-map', '0:v:0', '-c:v', 'copy'];
-        // Nothing to mix: the clips' AAC frames are joined untouched too.
-        const audio = nothingToMix(req, clipProbes)
-          ? await joinAudioByCopy(req.clips.map((c) => c.path), slots, AUDIO_SAMPLE_RATE, tmp, run)
-          : null;
+        // Where a slot's audio is its clip's own, unchanged, its AAC frames are joined untouched
+        // too; only the other slots are mixed and encoded (audio-pieces.ts).
+        const caps = await ffmpegCapabilities();
+        const unchanged = unchangedSlots(req, clipProbes, trackProbes, slots);
+        let audio: string | null = null;
+        if (unchanged.every(Boolean)) {
+          audio = await joinAudioByCopy(req.clips.map((c) => c.path), slots, AUDIO_SAMPLE_RATE, tmp, run);
+          if (audio) encodedS = 0;
+        } else {
+          const pieces = await mixInPieces(req, clipProbes, trackProbes, slots, caps, tmp, run);
+          if (pieces) ({ path: audio, encodedS } = pieces);
+        }
         if (audio) {
-          copyAudio = true;
           await runFfmpeg(
             ['-loglevel', 'error', ...inputs, '-i', audio, ...videoOut,
               '-map', '1:a:0', '-c:a', 'copy', '-bsf:a', 'aac_adtstoasc', '-movflags', '+faststart', tmpOut],
@@ -184,7 +198,7 @@ export async function renderTimeline(req: RenderTimelineRequest): Promise<Render
       // Only the audio is decoded, mixed and encoded (and the video, unless copied).
       const caps = await ffmpegCapabilities();
       const graph = buildGraph(req, clipProbes, trackProbes, slots, totalS, copyVideo, caps);
-      skippedTracks = graph.skippedTracks;
+      encodedS = totalS;
       const script = path.join(tmp, 'graph.txt');
       await writeFile(script, graph.filter, 'utf8');
       for (const input of graph.inputs) inputs.push(...(input.readS !== undefined ? ['-t', input.readS.toFixed(3)] : []), '-i', input.path);
@@ -203,25 +217,12 @@ export async function renderTimeline(req: RenderTimelineRequest): Promise<Render
   return {
     path: req.outPath,
     durationS: totalS,
-    strategy: copyAudio ? 'copy' : copyVideo ? 'copy-video' : 'reencode',
+    strategy: !copyVideo ? 'reencode' : encodedS === 0 ? 'copy' : 'copy-video',
+    audioEncodedS: encodedS,
     probe,
     skippedTracks,
     elapsedMs: performance.now() - started,
   };
-}
-
-/**
- * The AAC encode of the mixed audio is most of a mixing render's CPU (about three quarters with
- * the video copied). At 160 kb/s, ffmpeg's encoder spends a third of its work on three tools that
- * buy nothing audible at that rate: the per-band search for mid/side stereo (each band quantized
- * both ways, again on every pass of the rate loop), intensity stereo and noise substitution (both
- * low-bitrate tools that trade accuracy for bits). Left/right coding at 80 kb/s per channel is
- * transparent for voice and music. Temporal noise shaping stays (it keeps speech onsets clean).
- * Options this ffmpeg does not know are left out.
- */
-export function aacEncoderArgs(caps: Pick<FfmpegCapabilities, 'aacOptions'>): string[] {
-  const off = ['aac_ms', 'aac_is', 'aac_pns'].filter((o) => caps.aacOptions.has(o)).flatMap((o) => [`-${o}`, '0']);
-  return ['-c:a', 'aac', '-b:a', '160k', ...off];
 }
 
 /**
@@ -253,25 +254,6 @@ function progressParser(totalS: number, onProgress: (f: number) => void): (chunk
   };
 }
 
-interface Slot {
-  frames: number;
-  samples: number;
-}
-
-/** Each clip's slot on a shared frame / sample grid, so rounding never accumulates. */
-function timelineSlots(clips: TimelineClip[], fps: number): Slot[] {
-  let startS = 0;
-  return clips.map((clip) => {
-    const endS = startS + clip.durationS;
-    const slot = {
-      frames: Math.max(1, Math.round(endS * fps) - Math.round(startS * fps)),
-      samples: Math.round(endS * AUDIO_SAMPLE_RATE) - Math.round(startS * AUDIO_SAMPLE_RATE),
-    };
-    startS = endS;
-    return slot;
-  });
-}
-
 /**
  * Whether the clips' video can be joined by stream copy: H.264 yuv420p at the output size and
  * rate, one decoder configuration (SPS/PPS) for all, and each clip exactly fills its slot.
@@ -291,136 +273,6 @@ function videoCopyCompatible(req: RenderTimelineRequest, probes: MediaProbe[], s
   );
   // One decoder configuration (SPS/PPS) for all, or the joined stream would not decode.
   return ok && probes[0]!.videoExtradataHash !== null && probes.every((p) => p.videoExtradataHash === probes[0]!.videoExtradataHash);
-}
-
-/** No tracks, and every clip's own AAC audio heard unchanged: the audio can be joined by copy. */
-function nothingToMix(req: RenderTimelineRequest, probes: MediaProbe[]): boolean {
-  return (req.tracks ?? []).length === 0 && req.clips.every((c, i) => {
-    const native = c.nativeAudio ?? { enabled: true };
-    const p = probes[i]!;
-    return native.enabled && (native.volumeDb ?? 0) === 0 &&
-      p.hasAudio && p.audioCodec === 'aac' && p.audioSampleRate === AUDIO_SAMPLE_RATE && p.audioChannels === 2;
-  });
-}
-
-interface Graph {
-  filter: string;
-  /** Files to open with -i, in order, after the concat input (when copying video); `readS`
-   * limits how much of a long source is read. */
-  inputs: { path: string; readS?: number }[];
-  skippedTracks: number[];
-}
-
-const AFORMAT = `aformat=sample_fmts=fltp:sample_rates=${AUDIO_SAMPLE_RATE}:channel_layouts=stereo`;
-
-/** A resampler only for a source at another rate (aformat converts format and layout). */
-function resampleTo(probe: MediaProbe): string {
-  return probe.audioSampleRate === AUDIO_SAMPLE_RATE ? '' : `aresample=${AUDIO_SAMPLE_RATE},`;
-}
-
-function db(value: number): string {
-  return `volume=${value.toFixed(2)}dB`;
-}
-
-/** The -filter_complex graph: [vout] (unless the video is copied) and [aout]. */
-export function buildGraph(
-  req: RenderTimelineRequest,
-  clipProbes: MediaProbe[],
-  trackProbes: MediaProbe[],
-  slots: Slot[],
-  totalS: number,
-  copyVideo: boolean,
-  caps: FfmpegCapabilities,
-): Graph {
-  const { width: w, height: h } = req;
-  const fps = req.fps ?? CLIP_FPS;
-  const sr = AUDIO_SAMPLE_RATE;
-  const chains: string[] = [];
-  const inputs: Graph['inputs'] = [];
-  const inputOffset = copyVideo ? 1 : 0;
-  const addInput = (p: string, readS?: number) => inputOffset + inputs.push({ path: p, readS }) - 1;
-  const vLabels: string[] = [];
-  const aLabels: string[] = [];
-
-  req.clips.forEach((clip, i) => {
-    const slot = slots[i]!;
-    const native = clip.nativeAudio ?? { enabled: true };
-    const useNative = native.enabled && clipProbes[i]!.hasAudio;
-    const needInput = !copyVideo || useNative;
-    const input = needInput ? addInput(clip.path) : -1;
-    if (!copyVideo) {
-      chains.push(
-        `[${input}:v:0]setpts=PTS-STARTPTS,fps=${fps},` +
-          `scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,format=yuv420p,` +
-          `tpad=stop_mode=clone:stop_duration=${(clip.durationS + 1).toFixed(3)},trim=end_frame=${slot.frames},setpts=PTS-STARTPTS[v${i}]`,
-      );
-      vLabels.push(`[v${i}]`);
-    }
-    if (useNative) {
-      chains.push(
-        `[${input}:a:0]${resampleTo(clipProbes[i]!)}${AFORMAT},asetpts=PTS-STARTPTS,${db(native.volumeDb ?? 0)},apad,atrim=end_sample=${slot.samples}[a${i}]`,
-      );
-    } else {
-      // Muted, or a clip without sound: silence for the slot.
-      chains.push(`anullsrc=r=${sr}:cl=stereo,${AFORMAT},atrim=end_sample=${slot.samples}[a${i}]`);
-    }
-    aLabels.push(`[a${i}]`);
-  });
-  const n = req.clips.length;
-  if (copyVideo) {
-    chains.push(`${aLabels.join('')}concat=n=${n}:v=0:a=1[acat]`);
-  } else {
-    chains.push(`${vLabels.map((v, i) => v + aLabels[i]).join('')}concat=n=${n}:v=1:a=1[vout][acat]`);
-  }
-
-  const mixInputs = ['[acat]'];
-  const skippedTracks: number[] = [];
-  const totalSamples = slots.reduce((s, sl) => s + sl.samples, 0);
-  (req.tracks ?? []).forEach((t, j) => {
-    const sourceS = trackProbes[j]!.audioDurationS ?? trackProbes[j]!.durationS;
-    const offsetS = t.offsetS ?? 0;
-    const trimStart = t.trimStartS ?? 0;
-    const trimEnd = Math.min(t.trimEndS ?? sourceS, sourceS);
-    const heardS = Math.min(trimEnd - trimStart, totalS - offsetS);
-    if (heardS <= 0.001) {
-      skippedTracks.push(j);
-      return;
-    }
-    // Only the part that is heard is read (a long source is not decoded to its end).
-    const input = addInput(t.path, trimStart + heardS + 1);
-    const parts = [
-      `[${input}:a:0]${resampleTo(trackProbes[j]!)}${AFORMAT}`,
-      `atrim=start=${trimStart.toFixed(4)}:end=${(trimStart + heardS).toFixed(4)}`,
-      'asetpts=PTS-STARTPTS',
-    ];
-    const fadeIn = Math.min(t.fadeInS ?? 0, heardS);
-    if (fadeIn > 0) parts.push(`afade=t=in:st=0:d=${fadeIn.toFixed(4)}`);
-    const fadeOut = Math.min(t.fadeOutS ?? 0, heardS);
-    if (fadeOut > 0) parts.push(`afade=t=out:st=${(heardS - fadeOut).toFixed(4)}:d=${fadeOut.toFixed(4)}`);
-    parts.push(db(t.volumeDb ?? 0));
-    const delayMs = Math.round(offsetS * 1000);
-    if (delayMs > 0) parts.push(`adelay=${delayMs}|${delayMs}`);
-    parts.push('apad', `atrim=end_sample=${totalSamples}[t${j}]`);
-    chains.push(parts.join(','));
-    mixInputs.push(`[t${j}]`);
-  });
-
-  // The mix leaves 16-bit resolution on the way to the encoder: ffmpeg's AAC encoder spends about
-  // twice the CPU on float input carrying sub-LSB residue (resampling, gains, fades) as on the same
-  // sound at 16 bits, and nothing below 16 bits survives a 160k AAC encode anyway.
-  const toEncoder = 'aformat=sample_fmts=s16,' + AFORMAT;
-  if (mixInputs.length === 1) {
-    chains.push(`[acat]${toEncoder}[aout]`);
-  } else {
-    // Every input lasts the whole timeline, so amix's scale is a constant 1/m: undo it when the
-    // ffmpeg build lacks `normalize=0`. Either way the mix is a plain sum.
-    const m = mixInputs.length;
-    chains.push(
-      `${mixInputs.join('')}amix=inputs=${m}:duration=first:dropout_transition=0` +
-        (caps.amixNormalize ? ':normalize=0,' : `,volume=${m},`) + `${toEncoder}[aout]`,
-    );
-  }
-  return { filter: chains.join(';\n'), inputs, skippedTracks };
 }
 
 export interface Loudness {

@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adtsFrames } from '../../src/media/audio-copy.js';
 import {
   LocalImageProvider,
   LocalVideoProvider,
@@ -35,6 +37,13 @@ beforeAll(async () => {
   music = await musicFile(tmp.file('music.m4a'), 12);
 });
 afterAll(() => tmp.cleanup());
+
+/** A file's first audio stream as AAC frames (ADTS, header included). */
+async function aacFrames(file: string, name: string): Promise<Buffer[]> {
+  const adts = tmp.file(`${name}.aac`);
+  await runFfmpeg(['-loglevel', 'error', '-i', file, '-map', '0:a:0', '-c:a', 'copy', '-f', 'adts', adts]);
+  return adtsFrames(await readFile(adts))!.map((f) => Buffer.from(f.bytes));
+}
 
 async function expectTimeline(file: string, totalS: number) {
   const probe = await probeMedia(file);
@@ -174,6 +183,43 @@ describe('renderTimeline', () => {
     const [aloneL, fullL] = await Promise.all([measureLoudness(alone.path), measureLoudness(full.path)]);
     expect(aloneL.integratedLufs).toBeGreaterThan(-40);
     expect(fullL.integratedLufs - aloneL.integratedLufs).toBeCloseTo(12, 0);
+  });
+
+  it('encodes only the scenes a track plays under: the others keep their clips\' AAC frames', async () => {
+    // 1 s of music from 2.5 s: under scene 2 only (2..4.5 s). Scenes 1 and 3 are heard unchanged.
+    const res = await renderTimeline({
+      clips,
+      tracks: [{ path: music, volumeDb: -6, offsetS: 2.5, trimEndS: 1 }],
+      width: W, height: H, outPath: tmp.file('voice-on-one.mp4'),
+    });
+    expect(res.strategy).toBe('copy-video');
+    expect(res.audioEncodedS).toBeCloseTo(DURATIONS[1]!, 6);
+    const probe = await expectTimeline(res.path, TOTAL);
+    // The joined audio never runs past the video: the file lasts exactly as long as its video.
+    expect(probe.durationS).toBeCloseTo(probe.videoDurationS!, 3);
+    expect(probe.audioDurationS!).toBeLessThanOrEqual(probe.videoDurationS! + 1e-6);
+    const decode = await runFfmpeg(['-v', 'error', '-i', res.path, '-f', 'null', '-']);
+    expect(decode.stderr.trim()).toBe('');
+
+    // Scenes 1 and 3 hold their clips' own AAC frames, byte for byte (a whole-timeline encode has none).
+    const out = await aacFrames(res.path, 'out');
+    const first = (await aacFrames(clips[0]!.path, 'clip0')).slice(1); // without the priming frame
+    const third = (await aacFrames(clips[2]!.path, 'clip2')).slice(1);
+    const scene1 = Math.floor((DURATIONS[0]! * 48000) / 1024) - 1;
+    expect(out.slice(0, scene1)).toEqual(first.slice(0, scene1));
+    const at = out.findIndex((f) => f.equals(third[0]!));
+    expect(at).toBeGreaterThan(scene1);
+    expect(out.slice(at, at + 80)).toEqual(third.slice(0, 80));
+
+    // Scene 2 is mixed: louder than without the track; the scenes around it sound as before.
+    const [plainMid, mid, plainEdge, edge] = await Promise.all([
+      measureLoudness(clips[1]!.path, { startS: 0.7, durationS: 0.6 }),
+      measureLoudness(res.path, { startS: 2.7, durationS: 0.6 }),
+      measureLoudness(clips[2]!.path, { startS: 0.3, durationS: 1 }),
+      measureLoudness(res.path, { startS: 4.8, durationS: 1 }),
+    ]);
+    expect(mid.meanVolumeDb).toBeGreaterThan(plainMid.meanVolumeDb + 1);
+    expect(edge.meanVolumeDb).toBeCloseTo(plainEdge.meanVolumeDb, 0);
   });
 
   it('muting native audio changes the render', async () => {
