@@ -7,7 +7,9 @@
  * 2. A render of 10 five-second scenes via renderTimeline against a bare
  *    `ffmpeg -f concat -c copy` of the same clips, with and without audio mixing. The clips carry
  *    the probe made when they were generated, as renders of generated clips do (clip_probes).
- *    Then the mixing render's floor: ffmpeg's AAC encoder alone on the same 50 s of audio.
+ *    A third case puts a voice-over under 2 of the 10 scenes (natives unchanged): only those
+ *    scenes' audio is mixed and encoded. Then the mixing render's floor: ffmpeg's AAC encoder
+ *    alone on the same 50 s of audio.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -194,6 +196,13 @@ async function main() {
       '-i', `aevalsrc='0.3*sin(2*PI*523*t)+0.2*sin(2*PI*659*t)':s=48000:d=${SCENES * SCENE_S + 5}`,
       '-c:a', 'aac', '-b:a', '128k', file('music.m4a'),
     ]);
+    // A voice-over under two scenes (15..25 s): the partial mix a narrated scene pair makes.
+    await runFfmpeg([
+      '-loglevel', 'error', '-f', 'lavfi',
+      '-i', `aevalsrc='0.4*sin(2*PI*180*t+3*sin(2*PI*4*t))*(0.6+0.4*sin(2*PI*3*t))':s=48000:d=10`,
+      '-c:a', 'aac', '-b:a', '128k', file('voice.m4a'),
+    ]);
+    const voiced = { clips, tracks: [{ path: file('voice.m4a'), offsetS: 3 * SCENE_S, fadeInS: 0.2, fadeOutS: 0.2 }] };
     const list = file('bare.txt');
     await writeFile(list, concatList(clips.map((c) => c.path)), 'utf8');
 
@@ -205,6 +214,7 @@ async function main() {
       { label: 'renderTimeline, no mixing (auto)', req: { clips, width: W, height: H } },
       { label: 'renderTimeline, mixing (auto)', req: { ...mixed, width: W, height: H } },
       { label: '  same, clips probed at render time', req: { ...mixed, clips: mixed.clips.map(({ probe: _, ...c }) => c), width: W, height: H } },
+      { label: 'renderTimeline, voice under 2 scenes', req: { ...voiced, width: W, height: H } },
       { label: 'renderTimeline, no mixing (reencode)', req: { clips, width: W, height: H, strategy: 'reencode' } },
       { label: 'renderTimeline, mixing (reencode)', req: { ...mixed, width: W, height: H, strategy: 'reencode' } },
     ];
@@ -229,9 +239,9 @@ async function main() {
       for (const [i, e] of encodes.entries()) encodeMs[i]!.push(await bare(['-loglevel', 'error', ...e.args(r)]));
       for (const [i, c] of cases.entries()) {
         const out = file(`render-${i}-${r}.mp4`);
-        let strategy = '';
-        caseMs[i]!.push(await timed(async () => ({ strategy } = await renderTimeline({ ...c.req, outPath: out }))));
-        strategies[i] = strategy;
+        let result: Awaited<ReturnType<typeof renderTimeline>> | undefined;
+        caseMs[i]!.push(await timed(async () => (result = await renderTimeline({ ...c.req, outPath: out }))));
+        strategies[i] = `${result!.strategy} (audio encoded ${result!.audioEncodedS.toFixed(0)} s)`;
       }
     }
     const bareProbe = await probeMedia(file('bare-render-0.mp4'));
@@ -249,6 +259,7 @@ async function main() {
       { label: 'bare concat -c copy', run: () => bare(['-loglevel', 'error', '-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy', file('bd-bare.mp4')]) },
       { label: 'renderTimeline, mixing (auto)', run: () => renderTimeline({ ...mixed, width: W, height: H, outPath: file('bd-mixed.mp4') }) },
       { label: 'renderTimeline, no mixing (auto)', run: () => renderTimeline({ clips, width: W, height: H, outPath: file('bd-plain.mp4') }) },
+      { label: 'renderTimeline, voice under 2 scenes', run: () => renderTimeline({ ...voiced, width: W, height: H, outPath: file('bd-voiced.mp4') }) },
     ]);
     console.log(`\n   files in ${KEEP ? dir : '(removed)'}`);
   } finally {

@@ -38,16 +38,19 @@ export function heardSpan(track: TimelineTrack, probe: MediaProbe, totalS: numbe
 }
 
 /**
- * The AAC encode of the mixed audio is most of a mixing render's CPU (about three quarters with
- * the video copied). At 160 kb/s, ffmpeg's encoder spends a third of its work on three tools that
- * buy nothing audible at that rate: the per-band search for mid/side stereo (each band quantized
- * both ways, again on every pass of the rate loop), intensity stereo and noise substitution (both
- * low-bitrate tools that trade accuracy for bits). Left/right coding at 80 kb/s per channel is
- * transparent for voice and music. Temporal noise shaping stays (it keeps speech onsets clean).
- * Options this ffmpeg does not know are left out.
+ * The AAC encode of the mixed audio is most of a mixing render's CPU (about four fifths of its
+ * instructions with the video copied). At 160 kb/s, ffmpeg's encoder spends a third of its work
+ * on three tools that buy nothing audible at that rate: the per-band search for mid/side stereo
+ * (each band quantized both ways, again on every pass of the rate loop), intensity stereo and
+ * noise substitution (both low-bitrate tools that trade accuracy for bits). Left/right coding at
+ * 80 kb/s per channel is transparent for voice and music. Temporal noise shaping is off too: it
+ * costs another 6% of the encoder's instructions, and on a click train at 160 kb/s the coding
+ * error in the 10 ms before each click (pre-echo, what it exists to shape) was no higher without
+ * it (-34.9 dB against -33.9 dB with it, relative to the signal there); the encoder still switches
+ * to short blocks on attacks. Options this ffmpeg does not know are left out.
  */
 export function aacEncoderArgs(caps: Pick<FfmpegCapabilities, 'aacOptions'>): string[] {
-  const off = ['aac_ms', 'aac_is', 'aac_pns'].filter((o) => caps.aacOptions.has(o)).flatMap((o) => [`-${o}`, '0']);
+  const off = ['aac_ms', 'aac_is', 'aac_pns', 'aac_tns'].filter((o) => caps.aacOptions.has(o)).flatMap((o) => [`-${o}`, '0']);
   return ['-c:a', 'aac', '-b:a', '160k', ...off];
 }
 

@@ -44,7 +44,7 @@ describe('ffmpeg binaries', () => {
 
   it('turns off only the AAC encoder options the build has', () => {
     const all = aacEncoderArgs({ aacOptions: new Set(['aac_coder', 'aac_ms', 'aac_is', 'aac_pns', 'aac_tns']) });
-    expect(all).toEqual(['-c:a', 'aac', '-b:a', '160k', '-aac_ms', '0', '-aac_is', '0', '-aac_pns', '0']);
+    expect(all).toEqual(['-c:a', 'aac', '-b:a', '160k', '-aac_ms', '0', '-aac_is', '0', '-aac_pns', '0', '-aac_tns', '0']);
     expect(aacEncoderArgs({ aacOptions: new Set(['aac_ms']) })).toEqual(['-c:a', 'aac', '-b:a', '160k', '-aac_ms', '0']);
   });
 });
