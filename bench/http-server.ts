@@ -20,6 +20,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { probeServer } from './latency-probe.js';
 
 export const SHOTS = [
   { prompt: 'A sleepy fox noses through a dusty bookshop.', image_prompt: 'Watercolour bookshop at dusk.', duration_s: 5 },
@@ -102,7 +103,9 @@ async function serve(mode: Mode, label: string): Promise<void> {
   const { port } = server.address() as { port: number };
   // A side channel for the parent: this process's CPU time, so cost per request can be read
   // even when other work on the machine makes throughput noisy.
-  const control = http.createServer((_req, res) => res.end(JSON.stringify(process.cpuUsage())));
+  // ... and the tail-latency probes (bench/latency-probe.ts), read and reset per scenario.
+  const read = probeServer(server);
+  const control = http.createServer((_req, res) => res.end(JSON.stringify(read())));
   await new Promise<void>((resolve) => control.listen(0, '127.0.0.1', () => resolve()));
   const controlPort = (control.address() as { port: number }).port;
   if (process.env.BENCH_PROFILE) await profileUntilSigint(label);

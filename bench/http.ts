@@ -39,6 +39,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CREATE_BODY, type Mode } from './http-server.js';
+import { loopLag, monoUs, runQueueWaitMs, type ProbeReading } from './latency-probe.js';
 
 /** What is measured against the bare baseline: the full stack, optionally a second bare server,
  *  and optionally the reference servers (bench/reference-servers.ts). */
@@ -108,22 +109,57 @@ interface Result {
   p99: number;
   /** Server CPU time (user + system) per request, in microseconds. */
   cpuUs: number;
+  tail: Tail;
 }
 
-async function serverCpu(target: Target): Promise<number> {
+/**
+ * Where the time of slow requests went (bench/latency-probe.ts), in milliseconds unless named.
+ * Each request's client-measured latency is split at the server's arrival ('request' event) and
+ * response-head times: `pre` (client send + waiting on the server's socket + parsing), `inServer`
+ * (the handler up to the response head) and `post` (the rest of the response to the client's
+ * 'end', including the client's own delay in reading it).
+ */
+interface Tail {
+  /** The client's p99/p50 and the same for the in-server durations (the server's own histogram). */
+  clientRatio: number;
+  serverRatio: number;
+  serverP50: number;
+  serverP99: number;
+  /** Mean split of the slowest 1% of requests, and of the requests around the median. */
+  slow: Split;
+  typical: Split;
+  serverLoopP99: number;
+  serverLoopMax: number;
+  clientLoopP99: number;
+  clientLoopMax: number;
+  /** This process's (the load generator's) CPU per request (us) and its share of one core. */
+  clientCpuUs: number;
+  clientBusy: number;
+  /** Milliseconds per second that the server's / this process's main thread waited for a CPU. */
+  serverWaitMsPerS: number;
+  clientWaitMsPerS: number;
+  scavengesPerS: number;
+  scavengeMs: number;
+  majorGcs: number;
+  gcMaxMs: number;
+}
+
+interface Split { pre: number; inServer: number; post: number }
+
+async function probe(target: Target): Promise<ProbeReading> {
   const res = await fetch(`http://127.0.0.1:${target.controlPort}/`);
-  const { user, system } = (await res.json()) as { user: number; system: number };
-  return user + system;
+  return (await res.json()) as ProbeReading;
 }
 
 async function load(target: Target, op: 'get' | 'create', seconds: number, concurrency: number, max: number): Promise<Result> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  const latencies: number[] = [];
+  /** Per request, microseconds: [total, pre, inServer, post]. */
+  const samples: [number, number, number, number][] = [];
   let errors = 0;
   let sent = 0;
   const deadline = performance.now() + seconds * 1000;
   const one = () => new Promise<void>((resolve) => {
-    const t0 = performance.now();
+    const t0 = monoUs();
     const req = http.request({
       host: '127.0.0.1', port: target.port, agent,
       method: op === 'get' ? 'GET' : 'POST',
@@ -134,15 +170,20 @@ async function load(target: Target, op: 'get' | 'create', seconds: number, concu
     }, (res) => {
       res.resume();
       res.on('end', () => {
+        const t1 = monoUs();
         if (res.statusCode !== (op === 'get' ? 200 : 201)) errors++;
-        latencies.push(performance.now() - t0);
+        const [arrival, head] = String(res.headers['x-bench-server'] ?? '').split(',').map(Number);
+        samples.push(arrival && head ? [t1 - t0, arrival - t0, head - arrival, t1 - head] : [t1 - t0, NaN, NaN, NaN]);
         resolve();
       });
     });
     req.on('error', () => { errors++; resolve(); });
     if (op === 'create') req.end(CREATE_BODY); else req.end();
   });
-  const cpu0 = await serverCpu(target);
+  const before = await probe(target);
+  const waits0 = [runQueueWaitMs(target.child.pid!), runQueueWaitMs(process.pid)];
+  const lag = loopLag();
+  const clientCpu0 = process.cpuUsage();
   const started = performance.now();
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (performance.now() < deadline && sent < max) {
@@ -151,13 +192,34 @@ async function load(target: Target, op: 'get' | 'create', seconds: number, concu
     }
   }));
   const elapsed = (performance.now() - started) / 1000;
-  const cpu1 = await serverCpu(target);
+  const clientLoop = lag.stop();
+  const clientCpu = process.cpuUsage(clientCpu0);
+  const waits1 = [runQueueWaitMs(target.child.pid!), runQueueWaitMs(process.pid)];
+  const after = await probe(target);
   agent.destroy();
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN;
+  samples.sort((a, b) => a[0] - b[0]);
+  const at = (p: number) => Math.min(samples.length - 1, Math.floor(samples.length * p));
+  const pct = (p: number) => (samples[at(p)]?.[0] ?? NaN) / 1000;
+  const split = (from: number, to: number): Split => {
+    const part = samples.slice(at(from), Math.max(at(from) + 1, at(to)));
+    const mean = (i: number) => part.reduce((n, s) => n + s[i]!, 0) / part.length / 1000;
+    return { pre: mean(1), inServer: mean(2), post: mean(3) };
+  };
+  const perS = (i: number) => (waits0[i] === null || waits1[i] === null ? NaN : (waits1[i]! - waits0[i]!) / elapsed);
+  const p50 = pct(0.5);
+  const p99 = pct(0.99);
+  const { inServer, gc } = after;
   return {
-    count: latencies.length, errors, seconds: elapsed, rps: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99),
-    cpuUs: (cpu1 - cpu0) / Math.max(1, latencies.length),
+    count: samples.length, errors, seconds: elapsed, rps: samples.length / elapsed, p50, p99,
+    cpuUs: ((after.user + after.system) - (before.user + before.system)) / Math.max(1, samples.length),
+    tail: {
+      clientRatio: p99 / p50, serverRatio: inServer.p99 / inServer.p50, serverP50: inServer.p50 / 1000, serverP99: inServer.p99 / 1000,
+      slow: split(0.99, 1), typical: split(0.45, 0.55),
+      serverLoopP99: after.loop.p99, serverLoopMax: after.loop.max, clientLoopP99: clientLoop.p99, clientLoopMax: clientLoop.max,
+      clientCpuUs: (clientCpu.user + clientCpu.system) / Math.max(1, samples.length), clientBusy: (clientCpu.user + clientCpu.system) / 1e6 / elapsed,
+      serverWaitMsPerS: perS(0), clientWaitMsPerS: perS(1),
+      scavengesPerS: gc.minor / elapsed, scavengeMs: gc.minor ? gc.minorMs / gc.minor : 0, majorGcs: gc.major, gcMaxMs: gc.maxMs,
+    },
   };
 }
 
@@ -236,11 +298,39 @@ function quartiles(xs: number[]): string {
   return `${at(0.25).toFixed(2)}..${at(0.75).toFixed(2)}`;
 }
 
+/** Each tail figure's median over the rounds (per-round p99/p50 ratios, not a ratio of medians). */
+function medianTail(ts: Tail[]): Tail {
+  const of = <T>(pick: (t: Tail) => T) => ts.map(pick);
+  const m = (pick: (t: Tail) => number) => median(of(pick));
+  const split = (pick: (t: Tail) => Split): Split => ({ pre: m((t) => pick(t).pre), inServer: m((t) => pick(t).inServer), post: m((t) => pick(t).post) });
+  return {
+    clientRatio: m((t) => t.clientRatio), serverRatio: m((t) => t.serverRatio), serverP50: m((t) => t.serverP50), serverP99: m((t) => t.serverP99),
+    slow: split((t) => t.slow), typical: split((t) => t.typical),
+    serverLoopP99: m((t) => t.serverLoopP99), serverLoopMax: m((t) => t.serverLoopMax), clientLoopP99: m((t) => t.clientLoopP99), clientLoopMax: m((t) => t.clientLoopMax),
+    clientCpuUs: m((t) => t.clientCpuUs), clientBusy: m((t) => t.clientBusy),
+    serverWaitMsPerS: m((t) => t.serverWaitMsPerS), clientWaitMsPerS: m((t) => t.clientWaitMsPerS),
+    scavengesPerS: m((t) => t.scavengesPerS), scavengeMs: m((t) => t.scavengeMs), majorGcs: m((t) => t.majorGcs), gcMaxMs: m((t) => t.gcMaxMs),
+  };
+}
+
+/** Two lines under a scenario's row: the tail ratios and where the slowest requests' time went. */
+function tailRow(t: Tail): string {
+  const f = (n: number) => n.toFixed(2);
+  const sp = (x: Split) => `${f(x.pre)} + ${f(x.inServer)} + ${f(x.post)}`;
+  return `${''.padEnd(36)} tail: p99/p50 client ${f(t.clientRatio)}x, in server ${f(t.serverRatio)}x (${f(t.serverP50)} / ${f(t.serverP99)} ms); `
+    + `pre + in server + post ms: slowest 1% ${sp(t.slow)}, median ${sp(t.typical)}\n`
+    + `${''.padEnd(36)}       loop delay p99/max: server ${f(t.serverLoopP99)} / ${f(t.serverLoopMax)} ms, client ${f(t.clientLoopP99)} / ${f(t.clientLoopMax)} ms; `
+    + `load generator ${t.clientCpuUs.toFixed(0)} us/req, ${(100 * t.clientBusy).toFixed(0)}% of a core; `
+    + `waiting for a CPU: server ${t.serverWaitMsPerS.toFixed(0)} ms/s, client ${t.clientWaitMsPerS.toFixed(0)} ms/s; `
+    + `GC: ${t.scavengesPerS.toFixed(1)} scavenges/s of ${f(t.scavengeMs)} ms, ${t.majorGcs} major steps, longest pause ${f(t.gcMaxMs)} ms`;
+}
+
 function report(settings: Settings, tally: Tally): void {
   const med = (rs: Result[]): Result => ({
     count: rs.reduce((n, r) => n + r.count, 0), errors: rs.reduce((n, r) => n + r.errors, 0),
     seconds: rs.reduce((n, r) => n + r.seconds, 0), rps: median(rs.map((r) => r.rps)),
     p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), cpuUs: median(rs.map((r) => r.cpuUs)),
+    tail: medianTail(rs.map((r) => r.tail)),
   });
   const row = (label: string, r: Result) =>
     `${label.padEnd(36)} ${r.rps.toFixed(0).padStart(6)} req/s   p50 ${r.p50.toFixed(2).padStart(6)} ms   p99 ${r.p99.toFixed(2).padStart(6)} ms   server CPU ${r.cpuUs.toFixed(0).padStart(5)} us/req   (${r.count} requests, ${r.errors} errors)`;
@@ -256,11 +346,13 @@ function report(settings: Settings, tally: Tally): void {
     const name = op === 'get' ? 'get_workflow' : 'create_workflow';
     const bare = med(tally.runs[`${op}/bare`]!);
     console.log(row(`${name} ${baseline}`, bare));
+    console.log(tailRow(bare.tail));
     for (const c of settings.contenders) {
       const r = med(tally.runs[`${op}/${c}`]!);
       const ratios = tally.ratios[`${op}/${c}`]!;
       const cpu = tally.cpuRatios[`${op}/${c}`]!;
       console.log(row(`${name} ${labels[c]}`, r));
+      console.log(tailRow(r.tail));
       console.log(`${''.padEnd(36)} ${c}/bare: throughput median ${median(ratios).toFixed(2)}x (middle half of ${ratios.length} rounds ${quartiles(ratios)}); `
         + `by server CPU per request ${median(cpu).toFixed(2)}x (${quartiles(cpu)}); p99 ${(r.p99 / bare.p99).toFixed(2)}x`);
       const sessions = tally.bySession[`${op}/${c}`]!;

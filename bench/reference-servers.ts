@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { SHOTS } from './http-server.js';
+import { probeServer } from './latency-probe.js';
 
 type Shot = { prompt: string; image_prompt?: string; duration_s: number };
 type CreateBody = { name: string; aspect_ratio?: string; shots: Shot[] };
@@ -157,7 +158,8 @@ async function main(): Promise<void> {
   const store = openStore();
   const workflow = store.create({ name: 'Bench fox', aspect_ratio: '9:16', shots: SHOTS });
   const server = which === 'koa' ? await koaServer(store) : await fastifyServer(store);
-  const control = http.createServer((_req, res) => res.end(JSON.stringify(process.cpuUsage())));
+  const read = probeServer(server);
+  const control = http.createServer((_req, res) => res.end(JSON.stringify(read())));
   await new Promise<void>((resolve) => control.listen(0, '127.0.0.1', () => resolve()));
   process.stdout.write(`${JSON.stringify({
     port: (server.address() as { port: number }).port, controlPort: (control.address() as { port: number }).port,
