@@ -6,7 +6,7 @@
  *
  *   npx tsx bench/http.ts [--seconds 2] [--rounds 5] [--sessions 1] [--concurrency 16] [--max 20000]
  *     [--ops get,create] [--control] [--references] [--baseline auth-log|plain] [--footprint same|own] [--pin on|off]
- *     [--before DIR] [--rate-limit 1e9]
+ *     [--before DIR] [--rate-limit 1e9] [--client node|raw]
  *     [--response-validation off|log|throw]   (default off: the production setting; tests use throw)
  *     [--telemetry off|metrics|tracing|all]    (default off: the full server's metrics / OTLP tracing)
  *     [--sample 1]                             (share of requests traced, as LAVENDLY_TRACE_SAMPLE_RATIO)
@@ -39,6 +39,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CREATE_BODY, type Mode } from './http-server.js';
+import { RawConnection, rawRequest, type RawResponse } from './raw-client.js';
 import { loopLag, monoUs, runQueueWaitMs, type ProbeReading } from './latency-probe.js';
 
 /** What is measured against the bare baseline: the full stack, optionally a second bare server,
@@ -151,15 +152,14 @@ async function probe(target: Target): Promise<ProbeReading> {
   return (await res.json()) as ProbeReading;
 }
 
-async function load(target: Target, op: 'get' | 'create', seconds: number, concurrency: number, max: number): Promise<Result> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  /** Per request, microseconds: [total, pre, inServer, post]. */
-  const samples: [number, number, number, number][] = [];
-  let errors = 0;
-  let sent = 0;
-  const deadline = performance.now() + seconds * 1000;
-  const one = () => new Promise<void>((resolve) => {
-    const t0 = monoUs();
+/** Which load generator sends the requests: node:http with a keep-alive agent, or bench/raw-client.ts. */
+let client: 'node' | 'raw' = 'node';
+
+/** One request over the connection a closed-loop worker holds: its status and x-bench-server header. */
+type Send = () => Promise<RawResponse>;
+
+function nodeSender(target: Target, op: 'get' | 'create', agent: http.Agent): Send {
+  return () => new Promise((resolve, reject) => {
     const req = http.request({
       host: '127.0.0.1', port: target.port, agent,
       method: op === 'get' ? 'GET' : 'POST',
@@ -169,26 +169,50 @@ async function load(target: Target, op: 'get' | 'create', seconds: number, concu
         : { authorization: `Bearer ${target.key}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(CREATE_BODY) },
     }, (res) => {
       res.resume();
-      res.on('end', () => {
-        const t1 = monoUs();
-        if (res.statusCode !== (op === 'get' ? 200 : 201)) errors++;
-        const [arrival, head] = String(res.headers['x-bench-server'] ?? '').split(',').map(Number);
-        samples.push(arrival && head ? [t1 - t0, arrival - t0, head - arrival, t1 - head] : [t1 - t0, NaN, NaN, NaN]);
-        resolve();
-      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, benchServer: res.headers['x-bench-server'] as string | undefined }));
     });
-    req.on('error', () => { errors++; resolve(); });
+    req.on('error', reject);
     if (op === 'create') req.end(CREATE_BODY); else req.end();
   });
+}
+
+async function load(target: Target, op: 'get' | 'create', seconds: number, concurrency: number, max: number): Promise<Result> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const raw = client === 'raw'
+    ? await Promise.all(Array.from({ length: concurrency }, () => RawConnection.open(target.port)))
+    : [];
+  const request = op === 'get'
+    ? rawRequest('GET', `/v1/workflows/${target.workflowId}`, { authorization: `Bearer ${target.key}` })
+    : rawRequest('POST', '/v1/workflows', { authorization: `Bearer ${target.key}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(CREATE_BODY) }, CREATE_BODY);
+  const senders: Send[] = Array.from({ length: concurrency }, (_, i) => (raw[i] ? () => raw[i]!.send(request) : nodeSender(target, op, agent)));
+  /** Per request, microseconds: [total, pre, inServer, post]. */
+  const samples: [number, number, number, number][] = [];
+  let errors = 0;
+  let sent = 0;
+  const one = async (send: Send) => {
+    const t0 = monoUs();
+    try {
+      const res = await send();
+      const t1 = monoUs();
+      if (res.status !== (op === 'get' ? 200 : 201)) errors++;
+      const [arrival, head] = String(res.benchServer ?? '').split(',').map(Number);
+      samples.push(arrival && head ? [t1 - t0, arrival - t0, head - arrival, t1 - head] : [t1 - t0, NaN, NaN, NaN]);
+      return true;
+    } catch {
+      errors++;
+      return client === 'node'; // a raw connection that failed is closed: its worker stops
+    }
+  };
   const before = await probe(target);
   const waits0 = [runQueueWaitMs(target.child.pid!), runQueueWaitMs(process.pid)];
   const lag = loopLag();
   const clientCpu0 = process.cpuUsage();
   const started = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
+  const deadline = started + seconds * 1000;
+  await Promise.all(senders.map(async (send) => {
     while (performance.now() < deadline && sent < max) {
       sent++;
-      await one();
+      if (!(await one(send))) break;
     }
   }));
   const elapsed = (performance.now() - started) / 1000;
@@ -197,6 +221,7 @@ async function load(target: Target, op: 'get' | 'create', seconds: number, concu
   const waits1 = [runQueueWaitMs(target.child.pid!), runQueueWaitMs(process.pid)];
   const after = await probe(target);
   agent.destroy();
+  for (const c of raw) c.close();
   samples.sort((a, b) => a[0] - b[0]);
   const at = (p: number) => Math.min(samples.length - 1, Math.floor(samples.length * p));
   const pct = (p: number) => (samples[at(p)]?.[0] ?? NaN) / 1000;
@@ -381,7 +406,7 @@ async function main(): Promise<void> {
       control: { type: 'boolean', default: false }, references: { type: 'boolean', default: false }, pin: { type: 'string', default: 'on' },
       baseline: { type: 'string', default: 'auth-log' }, footprint: { type: 'string', default: 'same' },
       telemetry: { type: 'string', default: 'off' }, sample: { type: 'string', default: '1' },
-      before: { type: 'string' }, 'rate-limit': { type: 'string', default: '1e9' },
+      before: { type: 'string' }, 'rate-limit': { type: 'string', default: '1e9' }, client: { type: 'string', default: 'node' },
     },
   });
   // Read by the server processes (bench/http-server.ts).
@@ -393,6 +418,8 @@ async function main(): Promise<void> {
   process.env.BENCH_SAME_FOOTPRINT = values.footprint === 'own' ? '0' : '1';
   process.env.BENCH_RATE_LIMIT = String(Number(values['rate-limit']));
   beforeDir = values.before ?? null;
+  if (values.client !== 'node' && values.client !== 'raw') throw new Error(`--client must be node or raw (got ${values.client})`);
+  client = values.client;
   const settings: Settings = {
     seconds: Number(values.seconds), concurrency: Number(values.concurrency), rounds: Number(values.rounds),
     max: Number(values.max), ops: values.ops.split(',').filter((o): o is Op => o === 'get' || o === 'create'),
@@ -411,7 +438,7 @@ async function main(): Promise<void> {
     + `response validation ${values['response-validation']}, telemetry ${values.telemetry}${values.telemetry === 'tracing' || values.telemetry === 'all' ? ` (sample ${values.sample})` : ''}, baseline ${process.env.BENCH_BASELINE}`
     + `${process.env.BENCH_SAME_FOOTPRINT === '1' ? ' with the same footprint' : ', own footprint'}, `
     + `rate limit ${Number(process.env.BENCH_RATE_LIMIT) > 0 ? `on (${process.env.BENCH_RATE_LIMIT}/min)` : 'off'}, server flags ${nodeFlags.join(' ') || 'none'}, `
-    + `${pinning ? `servers on core ${pinning.server}, load on ${pinning.load}` : 'not pinned'}`);
+    + `${pinning ? `servers on core ${pinning.server}, load on ${pinning.load}` : 'not pinned'}, load generator ${client === 'raw' ? 'raw sockets' : 'node:http'}`);
   const tally: Tally = { runs: {}, ratios: {}, cpuRatios: {}, bySession: {} };
   for (let i = 0; i < sessions; i++) await runSession(settings, tally, i);
   report(settings, tally);
