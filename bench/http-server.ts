@@ -14,6 +14,8 @@
  * stack with telemetry off, so the ratio is the cost of telemetry alone. BENCH_RATE_LIMIT: requests
  * per minute per key of the shared rate limit both servers take from (default 1e9, never refusing;
  * 0 = off). BENCH_SRC_ROOT: serve another checkout's code with this harness.
+ * BENCH_CONTROL_WAL_AUTOCHECKPOINT=N sets SQLite's automatic checkpoint (pages; 0 = none) in the
+ * `--control` server only: the same bare server with and without checkpoints in one run.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -77,6 +79,7 @@ async function serve(mode: Mode, label: string): Promise<void> {
   const config = { ...loadConfig(process.env), dataDir, rateLimitPerMinute: RATE_LIMIT, responseValidation: validation, port: 0 };
   const db = createDb({ databaseUrl: config.databaseUrl, dataDir, pgSchema: undefined });
   await migrate(db);
+  if (label === 'control' && process.env.BENCH_CONTROL_WAL_AUTOCHECKPOINT) await db.raw(`PRAGMA wal_autocheckpoint = ${Number(process.env.BENCH_CONTROL_WAL_AUTOCHECKPOINT)}`);
   // Access logs are part of the stack: the logger `serve` builds, written to /dev/null so the
   // terminal is not the bottleneck.
   const logger = await serveLogger();
@@ -102,7 +105,7 @@ async function serve(mode: Mode, label: string): Promise<void> {
   }
   const { port } = server.address() as { port: number };
   // A side channel for the parent: this process's CPU time, so cost per request can be read
-  // even when other work on the machine makes throughput noisy.
+  // even when other work on the machine makes throughput noisy ...
   // ... and the tail-latency probes (bench/latency-probe.ts), read and reset per scenario.
   const read = probeServer(server);
   const control = http.createServer((_req, res) => res.end(JSON.stringify(read())));
