@@ -15,9 +15,11 @@
  * ledger: with `--clients 1` nothing can be grouped. The ratios say what the ledger's guarantees cost.
  *
  * PostgreSQL: DATABASE_URL or LAVENDLY_TEST_PG_URL if set, else a throwaway cluster from
- * scripts/pg.mjs (on --pg-port, default a free port, so two runs at once do not collide). Each case runs `rounds` short times, interleaved
- * with the others so that load from elsewhere on a shared machine falls on every case alike, and
- * the median round is reported (with the spread; the load average is printed).
+ * scripts/pg.mjs (on --pg-port, default a free port, so two runs at once do not collide). Each
+ * case runs `rounds` short times, interleaved with the others so that load from elsewhere on a
+ * shared machine falls on every case alike, and the median round is reported (with the spread; the load average is printed). `cpu us` is this
+ * process's CPU per operation in that round: all of it on SQLite, the client's share on PostgreSQL;
+ * on a shared machine it moves less with the load than ops/s does.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -44,13 +46,15 @@ const ROUNDS = Number(arg('rounds', '5'));
 const WHICH = arg('db', 'both');
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-interface Result { ops: number; perS: number; p50: number; p99: number; min?: number; max?: number }
+/** cpuUs: this process's CPU (user + system) per operation; on SQLite that is all of it. */
+interface Result { ops: number; perS: number; p50: number; p99: number; cpuUs: number; min?: number; max?: number }
 
 /** `clients` loops running `op` until `seconds` pass; ops/s and latency percentiles. */
 async function load(op: (client: number) => Promise<unknown>): Promise<Result> {
   const lat: number[] = [];
   const end = performance.now() + SECONDS * 1000;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   await Promise.all(Array.from({ length: CLIENTS }, async (_, c) => {
     while (performance.now() < end) {
       const s = performance.now();
@@ -59,9 +63,10 @@ async function load(op: (client: number) => Promise<unknown>): Promise<Result> {
     }
   }));
   const elapsed = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   lat.sort((a, b) => a - b);
   const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] ?? NaN;
-  return { ops: lat.length, perS: lat.length / elapsed, p50: pct(0.5), p99: pct(0.99) };
+  return { ops: lat.length, perS: lat.length / elapsed, p50: pct(0.5), p99: pct(0.99), cpuUs: (cpu.user + cpu.system) / lat.length };
 }
 
 async function openDb(kind: DbKind, pgUrl: string | null): Promise<{ db: Db; close(): Promise<void> }> {
@@ -148,11 +153,11 @@ async function main(): Promise<void> {
       const results = await benchOne(kind, pgUrl);
       const bases = results.filter(([, , isBase]) => isBase);
       console.log(`\n${kind}`);
-      console.log(`  ${'case'.padEnd(46)} ${'ops/s'.padStart(7)} ${'(range)'.padStart(11)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}  pairs/baseline: ${bases.map(([n]) => n.split(' ')[1]).join(', ')}`);
+      console.log(`  ${'case'.padEnd(46)} ${'ops/s'.padStart(7)} ${'(range)'.padStart(11)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'cpu us'.padStart(7)}  pairs/baseline: ${bases.map(([n]) => n.split(' ')[1]).join(', ')}`);
       for (const [name, r, isBase] of results) {
         const ratio = isBase ? '' : bases.map(([, b]) => `${(r.perS / b.perS).toFixed(2)}x`).join(', ');
         const range = `${r.min!.toFixed(0)}-${r.max!.toFixed(0)}`;
-        console.log(`  ${name.padEnd(46)} ${r.perS.toFixed(0).padStart(7)} ${range.padStart(11)} ${r.p50.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)}  ${ratio}`);
+        console.log(`  ${name.padEnd(46)} ${r.perS.toFixed(0).padStart(7)} ${range.padStart(11)} ${r.p50.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)} ${r.cpuUs.toFixed(0).padStart(7)}  ${ratio}`);
       }
     }
     console.log(`\n(${CLIENTS} clients; a pair is two transactions: reserve = conditional UPDATE of balances + INSERT reservation + INSERT entry;`
