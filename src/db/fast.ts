@@ -15,7 +15,7 @@
  */
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import { BUSY_DEADLINE_MS, isBusy, prepared, type Connection } from './sqlite.js';
+import { BUSY_DEADLINE_MS, isBusy, prepared, type Connection, type Statement } from './sqlite.js';
 
 export type Row = Record<string, unknown>;
 
@@ -23,6 +23,12 @@ export class Sql {
   readonly pgText: string;
   readonly pgName: string;
   readonly operation: string;
+  /**
+   * The prepared statements of the SQLite connection this text last ran on (one per row shape):
+   * found here without building the cache key and reordering the connection's statement cache
+   * (src/db/sqlite.ts) on every run. Another connection replaces them.
+   */
+  sqlite: { conn: Connection; objects: Statement | null; arrays: Statement | null } | null = null;
   constructor(readonly text: string) {
     let n = 0;
     this.pgText = text.replace(/\?/g, () => `$${++n}`);
@@ -61,9 +67,29 @@ export interface FastTransaction {
 const clientOf = (db: Runner): KnexClient => (db as unknown as { client: KnexClient }).client;
 const isPg = (client: KnexClient) => client.config.client === 'pg';
 
-/** As knex's better-sqlite3 client binds values. */
-function sqliteBindings(params: readonly unknown[]): unknown[] {
-  return params.map((v) => (v instanceof Date ? v.valueOf() : typeof v === 'boolean' ? Number(v) : v));
+/** As knex's better-sqlite3 client binds values (the list itself when nothing needs converting). */
+function sqliteBindings(params: readonly unknown[]): readonly unknown[] {
+  for (let i = 0; i < params.length; i++) {
+    const v = params[i];
+    if (v instanceof Date || typeof v === 'boolean') {
+      return params.map((w) => (w instanceof Date ? w.valueOf() : typeof w === 'boolean' ? Number(w) : w));
+    }
+  }
+  return params;
+}
+
+/** The statement for `q` on `conn`, from the text's own slot when it last ran there. */
+function statementOf(conn: Connection, q: Sql, arrays: boolean): Statement {
+  let slot = q.sqlite;
+  if (slot && slot.conn === conn) {
+    const found = arrays ? slot.arrays : slot.objects;
+    if (found) return found;
+  }
+  const statement = prepared(conn, q.text, arrays);
+  if (!slot || slot.conn !== conn) q.sqlite = slot = { conn, objects: null, arrays: null };
+  if (arrays) slot.arrays = statement;
+  else slot.objects = statement;
+  return statement;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -75,8 +101,8 @@ type Shape = 'objects' | 'arrays';
 
 /** One attempt on a SQLite connection this caller may use now. */
 function sqliteRun(conn: Connection, q: Sql, params: readonly unknown[], shape: Shape): Result {
-  const statement = prepared(conn, q.text, shape === 'arrays');
-  const bindings = sqliteBindings(params);
+  const statement = statementOf(conn, q, shape === 'arrays');
+  const bindings = sqliteBindings(params) as unknown[];
   if (statement.reader) return { rows: statement.all(bindings) as Row[], changes: 0 };
   return { rows: [], changes: statement.run(bindings).changes };
 }

@@ -1,5 +1,6 @@
 import { arrayRows, first, rows as fastRows, run as fastRun, sql, transaction as fastTransaction } from '../db/fast.js';
 import { dbKind, nowIso, type Db } from '../db/knex.js';
+import { sqliteWork } from '../db/sqlite-sync.js';
 import { DomainError, NotFoundError, PreconditionFailedError, ValidationError, type ValidationIssue } from '../errors.js';
 import { paginate, type Page } from '../db/pagination.js';
 import { newId } from '../util/ids.js';
@@ -170,10 +171,22 @@ export async function createWorkflow(db: Db, accountId: string, input: CreateWor
     aspect_ratio: input.aspect_ratio ?? DEFAULT_ASPECT_RATIO, video_model: input.video_model ?? null, version: 1, created_at: now, updated_at: now,
   };
   const scenes = input.shots.map((shot, i) => sceneFor(workflow.id, accountId, i, shot, now));
-  await fastTransaction(db, async (trx) => {
-    await fastRun(trx, INSERT_WORKFLOW, WORKFLOW_COLUMNS.map((c) => workflow[c]));
-    if (scenes.length) await fastRun(trx, insertScenes(scenes.length), scenes.flatMap((scene) => SCENE_COLUMNS.map((c) => scene[c])));
-  });
+  const workflowValues = WORKFLOW_COLUMNS.map((c) => workflow[c]);
+  const sceneValues = scenes.flatMap((scene) => SCENE_COLUMNS.map((c) => scene[c]));
+  if (dbKind(db) === 'sqlite') {
+    // Both INSERTs and the COMMIT in one go on the idle connection (src/db/sqlite-sync.ts): the
+    // awaited transaction's acquire, release and per-statement promises cost about as much CPU
+    // as the SQLite work itself.
+    await sqliteWork(db, (q) => {
+      q.run(INSERT_WORKFLOW, workflowValues);
+      if (scenes.length) q.run(insertScenes(scenes.length), sceneValues);
+    });
+  } else {
+    await fastTransaction(db, async (trx) => {
+      await fastRun(trx, INSERT_WORKFLOW, workflowValues);
+      if (scenes.length) await fastRun(trx, insertScenes(scenes.length), sceneValues);
+    });
+  }
   return { workflow, scenes };
 }
 
