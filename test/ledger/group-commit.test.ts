@@ -109,6 +109,29 @@ describe.runIf(testDatabases().includes('sqlite'))('group commit on sqlite', () 
     expect(watch.texts.filter((t) => t.startsWith('SAVEPOINT'))).toHaveLength(8);
   });
 
+  it('moves started while this process holds the connection wait for it, then commit as one group', async () => {
+    const acc = await account(db, 'acc_held');
+    await grant(db, acc, 100);
+    const watch = watchStatements();
+    let moves: Promise<unknown>[] = [];
+    try {
+      await db.transaction(async (trx) => {
+        await trx('accounts').where({ id: acc }).first();
+        // Not in the transaction: these queue for the connection the transaction holds.
+        moves = Array.from({ length: 5 }, () => reserve(db, acc, 2));
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(watch.texts.filter((t) => t === 'BEGIN IMMEDIATE')).toHaveLength(0);
+      });
+      await Promise.all(moves);
+    } finally {
+      watch.stop();
+    }
+    expect(watch.texts.filter((t) => t === 'BEGIN IMMEDIATE')).toHaveLength(1);
+    expect(watch.texts.filter((t) => t.startsWith('SAVEPOINT'))).toHaveLength(5);
+    expect(await getBalance(db, acc)).toEqual({ balance: 100, reserved: 10, available: 90 });
+    await Promise.all((await Promise.all(moves) as Array<{ id: string }>).map((r) => release(db, r.id)));
+  });
+
   it('a unit whose statement fails after it wrote is undone alone', async () => {
     const acc = await account(db, 'acc_sp');
     const now = new Date().toISOString();
