@@ -1,7 +1,7 @@
 /**
  * Media bench (prints figures; not a test).
  *
- *   npx tsx bench/media.ts [--runs 3] [--clip-size 640x360] [--keep]
+ *   npx tsx bench/media.ts [--runs 3] [--clip-size 640x360] [--keep] [--before /path/to/checkout]
  *
  * 1. The local clip provider's time per clip against the bare ffmpeg command it runs.
  * 2. A render of 10 five-second scenes via renderTimeline against a bare
@@ -42,6 +42,8 @@ function arg(name: string, fallback: string): string {
 const RUNS = Number(arg('runs', '3'));
 const [W, H] = arg('clip-size', '640x360').split('x').map(Number) as [number, number];
 const KEEP = process.argv.includes('--keep');
+/** Another checkout (e.g. of main): its renderTimeline runs the auto cases too, interleaved, same run. */
+const BEFORE = arg('before', '');
 const SCENES = 10;
 const SCENE_S = 5;
 
@@ -234,6 +236,11 @@ async function main() {
     const bareRender: Sample[] = [];
     const caseMs = cases.map(() => [] as Sample[]);
     const strategies = cases.map(() => '');
+    const beforeRender = BEFORE
+      ? ((await import(path.resolve(BEFORE, 'src/media/index.js'))) as { renderTimeline: typeof renderTimeline }).renderTimeline
+      : null;
+    const beforeCases = cases.filter((c) => !c.req.strategy);
+    const beforeMs = beforeCases.map(() => [] as Sample[]);
     for (let r = 0; r < RUNS; r++) {
       bareRender.push(await bare(['-loglevel', 'error', '-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy', file(`bare-render-${r}.mp4`)]));
       for (const [i, e] of encodes.entries()) encodeMs[i]!.push(await bare(['-loglevel', 'error', ...e.args(r)]));
@@ -243,6 +250,9 @@ async function main() {
         caseMs[i]!.push(await timed(async () => (result = await renderTimeline({ ...c.req, outPath: out }))));
         strategies[i] = `${result!.strategy} (audio encoded ${result!.audioEncodedS.toFixed(0)} s)`;
       }
+      if (beforeRender) {
+        for (const [i, c] of beforeCases.entries()) beforeMs[i]!.push(await timed(() => beforeRender({ ...c.req, outPath: file(`before-${i}-${r}.mp4`) })));
+      }
     }
     const bareProbe = await probeMedia(file('bare-render-0.mp4'));
     console.log(row('bare concat -c copy', bareRender, bareRender, `   duration ${bareProbe.durationS.toFixed(3)} s`));
@@ -250,6 +260,12 @@ async function main() {
       const probe = await probeMedia(file(`render-${i}-0.mp4`));
       const audio = probe.audioDurationS !== null ? ` (audio ${probe.audioDurationS.toFixed(3)})` : '';
       console.log(row(c.label, caseMs[i]!, bareRender, `   ${strategies[i]}, duration ${probe.durationS.toFixed(3)} s${audio}`));
+    }
+    if (beforeRender) {
+      for (const [i, c] of beforeCases.entries()) {
+        const probe = await probeMedia(file(`before-${i}-0.mp4`));
+        console.log(row(`${c.label.trim()} (--before)`, beforeMs[i]!, bareRender, `   duration ${probe.durationS.toFixed(3)} s`));
+      }
     }
     for (const [i, e] of encodes.entries()) console.log(row(e.label, encodeMs[i]!, bareRender));
     console.log(`\n   expected duration ${(SCENES * SCENE_S).toFixed(3)} s`);

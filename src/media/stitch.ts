@@ -170,14 +170,13 @@ export async function renderTimeline(req: RenderTimelineRequest): Promise<Render
         videoOut = ['-map', '0:v:0', '-c:v', 'copy'];
         // Where a slot's audio is its clip's own, unchanged, its AAC frames are joined untouched
         // too; only the other slots are mixed and encoded (audio-pieces.ts).
-        const caps = await ffmpegCapabilities();
         const unchanged = unchangedSlots(req, clipProbes, trackProbes, slots);
         let audio: string | null = null;
         if (unchanged.every(Boolean)) {
           audio = await joinAudioByCopy(req.clips.map((c) => c.path), slots, AUDIO_SAMPLE_RATE, tmp, run);
           if (audio) encodedS = 0;
         } else {
-          const pieces = await mixInPieces(req, clipProbes, trackProbes, slots, caps, tmp, run);
+          const pieces = await mixInPieces(req, clipProbes, trackProbes, slots, await ffmpegCapabilities(), tmp, run);
           if (pieces) ({ path: audio, encodedS } = pieces);
         }
         if (audio) {

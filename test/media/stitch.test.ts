@@ -222,6 +222,24 @@ describe('renderTimeline', () => {
     expect(edge.meanVolumeDb).toBeCloseTo(plainEdge.meanVolumeDb, 0);
   });
 
+  it('mixes the whole timeline when a copied scene\'s audio cannot fill its slot', async () => {
+    // Scene 1's audio stops after 1 s of its 2 s: its frames cannot be copied into the slot.
+    const video = `testsrc2=s=${W}x${H}:r=25`;
+    const short = await fixtureClip(tmp.file('short-audio.mp4'), { video, audio: 'sine=f=440:r=48000:d=1', durationS: 2 });
+    const full = await fixtureClip(tmp.file('full-audio.mp4'), { video, audio: 'sine=f=660:r=48000', durationS: 2 });
+    const res = await renderTimeline({
+      clips: [{ path: short, durationS: 2 }, { path: full, durationS: 2 }],
+      tracks: [{ path: music, volumeDb: -6, offsetS: 2.5 }],
+      width: W, height: H, outPath: tmp.file('short-audio-mix.mp4'),
+    });
+    expect(res.strategy).toBe('copy-video');
+    expect(res.audioEncodedS).toBeCloseTo(4, 6);
+    const probe = await expectTimeline(res.path, 4);
+    expect(probe.durationS).toBeCloseTo(4, 3);
+    // The missing second is silence, not the next scene's sound pulled forward.
+    expect((await measureLoudness(res.path, { startS: 1.2, durationS: 0.6 })).maxVolumeDb).toBeLessThan(-60);
+  });
+
   it('muting native audio changes the render', async () => {
     const allMuted = await renderTimeline({
       clips: clips.map((c) => ({ ...c, nativeAudio: { enabled: false } })),
