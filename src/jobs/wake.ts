@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Knex } from 'knex';
 import { dbKind } from '../db/knex.js';
 import { dataVersion } from '../db/sqlite-sync.js';
@@ -10,9 +12,10 @@ import { dataVersion } from '../db/sqlite-sync.js';
  *    back right after the enqueueing statement, or its transaction, commits;
  *  - PostgreSQL: `pg_notify` in the enqueueing transaction, delivered on commit to the workers of
  *    other processes, which LISTEN on a connection of their own (see `listenForJobs`).
- *  - SQLite: no signal crosses processes, but a commit by another connection changes the
- *    connection's `PRAGMA data_version`; an idle worker reads it every few milliseconds (a few
- *    microseconds each) and looks for due jobs only when it changed (see `watchForCommits`).
+ *  - SQLite: no signal crosses processes, but a commit by another connection writes the `-wal`
+ *    file and changes the connection's `PRAGMA data_version`; an idle worker watches the file and
+ *    reads the version when it changes (a few microseconds), and looks for due jobs only when the
+ *    version moved (see `watchForCommits`).
  */
 
 type Db = Knex | Knex.Transaction;
@@ -142,29 +145,95 @@ export function listenForJobs(db: Knex, fn: () => void, onError: (err: unknown) 
   };
 }
 
-/** How often an idle SQLite worker reads PRAGMA data_version (wake latency vs idle CPU). */
+/** How often an idle SQLite worker reads PRAGMA data_version when it cannot watch the file. */
 export const DATA_VERSION_CHECK_MS = 20;
+/** How often it reads it anyway while it watches the file (a notification is a hint, not a promise). */
+export const WATCHED_CHECK_MS = 250;
+/** After a notification, the version is read again this long after the previous read (ms). */
+const FOLLOW_UP_MS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 
 /**
  * On SQLite, calls `fn` when another connection (another process: the API, the CLI, a second
- * worker) has committed to the database since the last check, read every `everyMs` while the
- * pool's connection is idle. Every kind of commit counts, so `fn` should look before it writes
- * (the worker probes for a due job with a read before it claims). Elsewhere a no-op.
+ * worker) has committed to the database since the last check. Every kind of commit counts, so
+ * `fn` should look before it writes (the worker probes for a due job with a read before it
+ * claims). Elsewhere a no-op.
+ *
+ * A commit in WAL mode appends to the `-wal` file, so the database's directory is watched
+ * (inotify on Linux: no CPU while nothing happens) and PRAGMA data_version is read when that file
+ * changes; this connection's own commits change the file too, but not its data_version. The
+ * directory rather than the file: the `-wal` file is removed when the last connection closes and
+ * made again by the next. The version is also read every `WATCHED_CHECK_MS` in case a notification
+ * is lost, and every `everyMs` (default 20 ms) where the directory cannot be watched.
  */
-export function watchForCommits(db: Knex, fn: () => void, everyMs = DATA_VERSION_CHECK_MS): JobListener {
+export function watchForCommits(db: Knex, fn: () => void, options: { everyMs?: number; watchedEveryMs?: number } = {}): JobListener {
   if (dbKind(db) !== 'sqlite') return { close: async () => {} };
   let last: number | null = null;
-  const timer = setInterval(() => {
+  let closed = false;
+  /** Reads the version and calls `fn` if it moved; true if it did. After a notification with
+   *  nothing to compare against yet, `fn` is called anyway (it only looks). */
+  const check = (notification = false): boolean => {
+    if (closed) return false;
     let seen: number | null;
     try {
       seen = dataVersion(db);
     } catch {
-      return; // the pool is closing or reconnecting; the worker's poll covers it
+      return false; // the pool is closing or reconnecting; the worker's poll covers it
     }
-    if (seen === null) return; // this process is using the connection: it will poll after that
-    if (last !== null && seen !== last) fn();
+    if (seen === null) return false; // this process holds the connection: a later look will do
+    const moved = last !== null ? seen !== last : notification;
     last = seen;
-  }, everyMs);
+    if (moved) fn();
+    return moved;
+  };
+  // The -wal file changes when a commit's pages are written, a moment before the commit becomes
+  // visible (the wal-index in shared memory, which no notification reports), and this process may
+  // hold the connection when the notification comes. So after a notification the version is read
+  // at once and then again at growing intervals until it moves, for about a second.
+  let step = -1;
+  let followUp: NodeJS.Timeout | undefined;
+  const next = (): void => {
+    followUp = undefined;
+    if (step < 0 || check(true) || ++step >= FOLLOW_UP_MS.length) { step = -1; return; }
+    followUp = setTimeout(next, FOLLOW_UP_MS[step]);
+    followUp.unref();
+  };
+  const notified = (): void => {
+    if (check(true)) { step = -1; return; }
+    step = 0; // a notification while following up starts the sequence over
+    if (!followUp) {
+      followUp = setTimeout(next, FOLLOW_UP_MS[0]);
+      followUp.unref();
+    }
+  };
+  const watcher = watchWal(db, () => notified());
+  const timer = setInterval(() => check(), watcher ? (options.watchedEveryMs ?? WATCHED_CHECK_MS) : (options.everyMs ?? DATA_VERSION_CHECK_MS));
   timer.unref();
-  return { close: async () => clearInterval(timer) };
+  check();
+  return {
+    close: async () => {
+      closed = true;
+      clearInterval(timer);
+      clearTimeout(followUp);
+      watcher?.close();
+    },
+  };
+}
+
+/** Calls `fn` whenever the SQLite file's `-wal` (or the file itself) changes; null when the
+ *  directory cannot be watched (no file name, no inotify watches left, ...). */
+function watchWal(db: Knex, fn: () => void): fs.FSWatcher | null {
+  const filename = (db.client.config as { connection?: { filename?: unknown } }).connection?.filename;
+  if (typeof filename !== 'string' || filename === ':memory:') return null;
+  const base = path.basename(filename);
+  const names = new Set([base, `${base}-wal`]);
+  try {
+    const watcher = fs.watch(path.dirname(filename), { persistent: false }, (_event, name) => {
+      if (name === null || names.has(String(name))) fn();
+    });
+    // Say the directory goes away: the timed check carries on alone.
+    watcher.on('error', () => watcher.close());
+    return watcher;
+  } catch {
+    return null;
+  }
 }
