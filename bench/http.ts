@@ -6,7 +6,7 @@
  *
  *   npx tsx bench/http.ts [--seconds 2] [--rounds 5] [--sessions 1] [--concurrency 16] [--max 20000]
  *     [--ops get,create] [--control] [--references] [--baseline auth-log|plain] [--footprint same|own] [--pin on|off]
- *     [--before DIR] [--rate-limit 1e9] [--client node|raw]
+ *     [--before DIR] [--rate-limit 1e9] [--client node|raw|node,raw]
  *     [--response-validation off|log|throw]   (default off: the production setting; tests use throw)
  *     [--telemetry off|metrics|tracing|all]    (default off: the full server's metrics / OTLP tracing)
  *     [--sample 1]                             (share of requests traced, as LAVENDLY_TRACE_SAMPLE_RATIO)
@@ -152,8 +152,15 @@ async function probe(target: Target): Promise<ProbeReading> {
   return (await res.json()) as ProbeReading;
 }
 
-/** Which load generator sends the requests: node:http with a keep-alive agent, or bench/raw-client.ts. */
-let client: 'node' | 'raw' = 'node';
+/**
+ * Which load generator sends the requests: node:http with a keep-alive agent, or bench/raw-client.ts.
+ * `--client node,raw` runs every scenario with each, interleaved in the same rounds.
+ */
+type Client = 'node' | 'raw';
+let clients: Client[] = ['node'];
+let client: Client = 'node';
+/** Results of the first client are keyed by the operation alone, the others' with their name. */
+const opKey = (op: Op, c: Client): string => (c === clients[0] ? op : `${op}@${c}`);
 
 /** One request over the connection a closed-loop worker holds: its status and x-bench-server header. */
 type Send = () => Promise<RawResponse>;
@@ -281,14 +288,21 @@ async function runSession(settings: Settings, tally: Tally, session: number): Pr
   try {
     const modes: Record<Name, Mode | 'koa' | 'fastify'> = { bare: 'bare', control: 'bare', full: 'full', 'koa-ref': 'koa', 'fastify-ref': 'fastify', before: 'full' };
     for (const name of names) targets[name] = await startTarget(modes[name], name);
-    for (const name of names) for (const op of ops) await load(targets[name], op, 1, concurrency, max);
+    for (const c of clients) {
+      client = c;
+      for (const name of names) for (const op of ops) await load(targets[name], op, 1, concurrency, max);
+    }
     for (let round = 0; round < rounds; round++) {
-      for (const op of ops) {
+      // Each round starts with the next client, so neither always runs first.
+      const rotated = clients.map((_, j) => clients[(j + round) % clients.length]!);
+      for (const c of rotated) for (const bareOp of ops) {
+        client = c;
+        const op = opKey(bareOp, c);
         const order = names.map((_, i) => names[(i + round) % names.length]!);
         if (round % 2) order.reverse();
         const got = {} as Record<Name, Result>;
         for (const name of order) {
-          got[name] = await load(targets[name], op, seconds, concurrency, max);
+          got[name] = await load(targets[name], bareOp, seconds, concurrency, max);
           (tally.runs[`${op}/${name}`] ??= []).push(got[name]);
         }
         for (const name of contenders) {
@@ -367,8 +381,10 @@ function report(settings: Settings, tally: Tally): void {
     'koa-ref': 'reference: Koa + better-sqlite3', 'fastify-ref': 'reference: Fastify + ajv + better-sqlite3',
     before: `full stack of ${beforeDir}`,
   };
-  for (const op of settings.ops) {
-    const name = op === 'get' ? 'get_workflow' : 'create_workflow';
+  for (const c of clients) for (const bareOp of settings.ops) {
+    const op = opKey(bareOp, c);
+    if (clients.length > 1 && bareOp === settings.ops[0]) console.log(`load generator: ${c === 'raw' ? 'raw sockets (bench/raw-client.ts)' : 'node:http'}`);
+    const name = bareOp === 'get' ? 'get_workflow' : 'create_workflow';
     const bare = med(tally.runs[`${op}/bare`]!);
     console.log(row(`${name} ${baseline}`, bare));
     console.log(tailRow(bare.tail));
@@ -418,8 +434,8 @@ async function main(): Promise<void> {
   process.env.BENCH_SAME_FOOTPRINT = values.footprint === 'own' ? '0' : '1';
   process.env.BENCH_RATE_LIMIT = String(Number(values['rate-limit']));
   beforeDir = values.before ?? null;
-  if (values.client !== 'node' && values.client !== 'raw') throw new Error(`--client must be node or raw (got ${values.client})`);
-  client = values.client;
+  clients = values.client.split(',').filter(Boolean) as Client[];
+  if (!clients.length || clients.some((c) => c !== 'node' && c !== 'raw')) throw new Error(`--client must be node, raw or node,raw (got ${values.client})`);
   const settings: Settings = {
     seconds: Number(values.seconds), concurrency: Number(values.concurrency), rounds: Number(values.rounds),
     max: Number(values.max), ops: values.ops.split(',').filter((o): o is Op => o === 'get' || o === 'create'),
@@ -438,7 +454,7 @@ async function main(): Promise<void> {
     + `response validation ${values['response-validation']}, telemetry ${values.telemetry}${values.telemetry === 'tracing' || values.telemetry === 'all' ? ` (sample ${values.sample})` : ''}, baseline ${process.env.BENCH_BASELINE}`
     + `${process.env.BENCH_SAME_FOOTPRINT === '1' ? ' with the same footprint' : ', own footprint'}, `
     + `rate limit ${Number(process.env.BENCH_RATE_LIMIT) > 0 ? `on (${process.env.BENCH_RATE_LIMIT}/min)` : 'off'}, server flags ${nodeFlags.join(' ') || 'none'}, `
-    + `${pinning ? `servers on core ${pinning.server}, load on ${pinning.load}` : 'not pinned'}, load generator ${client === 'raw' ? 'raw sockets' : 'node:http'}`);
+    + `${pinning ? `servers on core ${pinning.server}, load on ${pinning.load}` : 'not pinned'}, load generator ${clients.map((c) => (c === 'raw' ? 'raw sockets' : 'node:http')).join(' and ')}`);
   const tally: Tally = { runs: {}, ratios: {}, cpuRatios: {}, bySession: {} };
   for (let i = 0; i < sessions; i++) await runSession(settings, tally, i);
   report(settings, tally);
