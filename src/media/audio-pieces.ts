@@ -7,7 +7,9 @@
  * is (enabled at 0 dB; AAC, 48 kHz, stereo) and no track plays during it. Each run of consecutive
  * other slots is mixed and encoded as one piece, and copied clips and encoded pieces are joined
  * frame by frame on the slot grid (`pickFrames`), as a render with nothing to mix joins its
- * clips. Every join therefore falls on a scene cut, where copied clips are already joined.
+ * clips. Every join therefore falls on a scene cut, where copied clips are already joined, and,
+ * as there, a scene's sound (a piece's tracks included) may sit up to half an AAC frame (10.7 ms)
+ * early or late; the error never accumulates.
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
