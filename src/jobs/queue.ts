@@ -177,12 +177,15 @@ const claimStatements = new Map<string, Sql>();
  * `id IN (subquery)` as a join that runs the locking subquery more than once; ARRAY(subquery)
  * runs it exactly once, and SKIP LOCKED keeps claimers from queueing up behind one row.
  */
-function claimStatement(postgres: boolean, typeCount: number | null, limit: number): Sql {
-  const key = `${postgres}:${typeCount}:${limit}`;
+function claimStatement(postgres: boolean, typeCount: number | null, limit: number, afterCte?: string): Sql {
+  const key = `${postgres}:${typeCount}:${limit}:${afterCte ?? ''}`;
   let statement = claimStatements.get(key);
   if (statement) return statement;
   const byType = typeCount === null ? '' : postgres ? ' and "type" = any(?)' : ` and "type" in (${Array(typeCount).fill('?').join(', ')})`;
-  const pick = `select "id" from "jobs" where "status" = 'queued' and "run_at" <= ?${byType} order by "run_at" asc, "id" asc limit ${limit}`;
+  // Inside one statement with completions (PostgreSQL), the pick waits for the completions: see
+  // `completeManyAndClaim`.
+  const first = afterCte ? ` and (select count(*) from "${afterCte}") >= 0` : '';
+  const pick = `select "id" from "jobs" where "status" = 'queued' and "run_at" <= ?${byType}${first} order by "run_at" asc, "id" asc limit ${limit}`;
   statement = sql(
     'update "jobs" set "status" = \'running\', "lease_owner" = ?, "lease_expires_at" = ?, "attempts" = "attempts" + 1, "started_at" = ?, "updated_at" = ?'
     + (postgres ? ` where "id" = any(array(${pick} for update skip locked))` : ` where "id" in (${pick})`)
@@ -261,7 +264,13 @@ export async function completeManyAndClaim(
   const nowIso = iso(now);
   const { params, typeCount, postgres } = claimParams(db, options, now);
   const take = Math.max(0, Math.trunc(limit));
-  const claimed = take > 0 ? claimStatement(postgres, typeCount, take) : null;
+  // PostgreSQL: FOR UPDATE locks a row that was queued in the statement's snapshot even when
+  // another worker has claimed it since (it is then skipped, but stays locked until the statement
+  // ends). Were those locks taken before this statement's completions ran, two workers could each
+  // hold a row the other is completing: a deadlock (seen in the queue bench under load). So the
+  // pick reads the completions' CTE and runs after them; a completion then waits only for a claim
+  // that waits for nothing.
+  const claimed = take > 0 ? claimStatement(postgres, typeCount, take, postgres ? 'done' : undefined) : null;
   if (postgres) return pgCompleteManyAndClaim(db, items, results, nowIso, options.workerId, claimed, params);
   return sqliteWork(db, (q) => {
     const completed = items.map((it, i) => q.run(COMPLETE, [results[i], nowIso, nowIso, it.jobId, options.workerId]) > 0);
