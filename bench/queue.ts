@@ -7,8 +7,8 @@
  * 1. Wake latency: a worker sits idle (poll period 500 ms, `serve`'s default), a job is enqueued,
  *    and the time from the enqueue call to the handler starting is measured, `wakes` times at
  *    random moments. Cases: the worker in the enqueuing process (what `serve` runs) and in a
- *    separate process (`lavendly worker`): PostgreSQL wakes it by LISTEN/NOTIFY, SQLite by its
- *    data_version check (src/jobs/wake.ts). The CPU that separate worker uses while idle over
+ *    separate process (`lavendly worker`): PostgreSQL wakes it by LISTEN/NOTIFY, SQLite by watching
+ *    the -wal file and reading data_version (src/jobs/wake.ts). The CPU that separate worker uses while idle over
  *    `idle-seconds` (default 10) is printed too.
  * 2. Throughput (bench/queue-throughput.ts): `jobs` due jobs, drained by `claimers` loops or Workers
  *    on one handle; jobs per second of wall time and CPU per job. The loops: claim one and complete
@@ -61,7 +61,7 @@ async function child(target: Target): Promise<void> {
   });
   worker.start();
   console.log('ready');
-  // What sitting idle costs (SQLite: the data_version check every few ms; PostgreSQL: LISTEN).
+  // What sitting idle costs (SQLite: the -wal watch and a data_version read every 250 ms; PostgreSQL: LISTEN).
   await sleep(300);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -165,7 +165,7 @@ async function main(): Promise<void> {
           console.log(`\n${kind}`);
           console.log(`  wake, worker in this process (idle poll ${POLL_MS} ms): ${summary(await wakeInProcess(db))}`);
           const other = await wakeOtherProcess(db, target);
-          console.log(`  wake, worker in another process (${kind === 'postgres' ? 'LISTEN/NOTIFY' : 'data_version check'}): ${summary(other.lat)}`);
+          console.log(`  wake, worker in another process (${kind === 'postgres' ? 'LISTEN/NOTIFY' : '-wal watch, then data_version'}): ${summary(other.lat)}`);
           console.log(`  that worker, idle: ${other.idleCpu}`);
         } finally {
           await close();
