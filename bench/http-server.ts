@@ -16,6 +16,9 @@
  * 0 = off). BENCH_SRC_ROOT: serve another checkout's code with this harness.
  * BENCH_CONTROL_WAL_AUTOCHECKPOINT=N sets SQLite's automatic checkpoint (pages; 0 = none) in the
  * `--control` server only: the same bare server with and without checkpoints in one run.
+ * BENCH_CHECKPOINTER / BENCH_CONTROL_CHECKPOINTER (on | off): the checkpoint thread of `serve`
+ * (src/db/wal-checkpointer.ts) in every server / in the `--control` one. BENCH_DATA_ROOT: where
+ * the databases go (default /dev/shm).
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -72,13 +75,22 @@ async function serve(mode: Mode, label: string): Promise<void> {
   const { createDb, migrate } = await src('knex');
   const { compose } = await src('compose');
   // On tmpfs where there is one: the disk's checkpoint flushes otherwise land in random rounds.
-  const root = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+  // BENCH_DATA_ROOT puts it elsewhere (a disk: checkpoints then pay their fsyncs, as in production).
+  const root = process.env.BENCH_DATA_ROOT ?? (fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir());
   const dataDir = fs.mkdtempSync(path.join(root, `lavendly-bench-${label}-`));
   process.once('exit', () => fs.rmSync(dataDir, { recursive: true, force: true }));
   const validation = (process.env.BENCH_RESPONSE_VALIDATION ?? 'off') as 'off' | 'log' | 'throw';
   const config = { ...loadConfig(process.env), dataDir, rateLimitPerMinute: RATE_LIMIT, responseValidation: validation, port: 0 };
   const db = createDb({ databaseUrl: config.databaseUrl, dataDir, pgSchema: undefined });
   await migrate(db);
+  // WAL checkpoints off the request path, as `serve` runs them (a checkout without the module
+  // checkpoints on the request path). BENCH_CHECKPOINTER=off, or BENCH_CONTROL_CHECKPOINTER for
+  // the --control server alone, leaves SQLite's own checkpoints instead.
+  const checkpointer = (label === 'control' ? process.env.BENCH_CONTROL_CHECKPOINTER : undefined) ?? process.env.BENCH_CHECKPOINTER ?? 'on';
+  if (checkpointer === 'on') {
+    const module = await load<typeof import('../src/db/wal-checkpointer.js')>('src/db/wal-checkpointer.js').catch(() => null);
+    await module?.startWalCheckpointer(db);
+  }
   if (label === 'control' && process.env.BENCH_CONTROL_WAL_AUTOCHECKPOINT) await db.raw(`PRAGMA wal_autocheckpoint = ${Number(process.env.BENCH_CONTROL_WAL_AUTOCHECKPOINT)}`);
   // Access logs are part of the stack: the logger `serve` builds, written to /dev/null so the
   // terminal is not the bottleneck.

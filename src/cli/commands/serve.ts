@@ -4,6 +4,7 @@ import { countAccounts } from '../../accounts/accounts.js';
 import { compose, type Composition } from '../../app/compose.js';
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/knex.js';
+import { startWalCheckpointer } from '../../db/wal-checkpointer.js';
 import { createApp, startServer, type RunningServer } from '../../http/app.js';
 import type { Services } from '../../http/context.js';
 import { createLogger } from '../../http/logging.js';
@@ -27,7 +28,13 @@ export interface ServeContext extends Composition {
  * Add yours to this list.
  */
 export type ServeSidecar = (ctx: ServeContext) => Promise<() => Promise<void>>;
-const serveSidecars: ServeSidecar[] = [jobWorkerSidecar];
+const serveSidecars: ServeSidecar[] = [walCheckpointSidecar, jobWorkerSidecar];
+
+/** SQLite's WAL checkpoints in a thread of their own, off the request path (src/db/wal-checkpointer.ts). */
+async function walCheckpointSidecar(ctx: ServeContext): Promise<() => Promise<void>> {
+  const checkpointer = await startWalCheckpointer(ctx.db);
+  return async () => { await checkpointer?.stop(); };
+}
 
 const DEV_ACCOUNT_CREDITS = 1000;
 
