@@ -199,11 +199,13 @@ export function watchForCommits(db: Knex, fn: () => void, options: { everyMs?: n
   };
   const notified = (): void => {
     if (check(true)) { step = -1; return; }
-    step = 0; // a notification while following up starts the sequence over
-    if (!followUp) {
-      followUp = setTimeout(next, FOLLOW_UP_MS[0]);
-      followUp.unref();
-    }
+    // A notification while following up starts the sequence over, timer included: the pending
+    // one may be half a second away (this worker's own commits notify too, and start a sequence
+    // that no version change ends), and this commit should be seen within milliseconds.
+    step = 0;
+    clearTimeout(followUp);
+    followUp = setTimeout(next, FOLLOW_UP_MS[0]);
+    followUp.unref();
   };
   const watcher = watchWal(db, () => notified());
   const timer = setInterval(() => check(), watcher ? (options.watchedEveryMs ?? WATCHED_CHECK_MS) : (options.everyMs ?? DATA_VERSION_CHECK_MS));
