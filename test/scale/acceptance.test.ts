@@ -143,7 +143,13 @@ describe.runIf(testDatabases().includes('postgres'))('API + two workers on separ
       return r.json.status === 'succeeded' || r.json.status === 'failed' ? r.json : null;
     }, 180_000);
     expect(status.status, JSON.stringify(status)).toBe('succeeded');
-    const jobs = await fresh.db('jobs').whereIn('id', held).select('status', 'lease_owner', 'attempts');
+    // The scenes (what the status reads) are written by the job's handler; the worker records
+    // the job itself a moment later, grouped with its next claim. A job stuck as running would
+    // be reaped after its 2 s lease and run a third time, which the attempts below would show.
+    const jobs = await until('worker B to record both jobs', async () => {
+      const rows = await fresh.db('jobs').whereIn('id', held).select('status', 'lease_owner', 'attempts');
+      return rows.every((j) => j.status !== 'running') ? rows : null;
+    }, 30_000);
     expect(jobs.map((j) => [j.status, Number(j.attempts)])).toEqual([['succeeded', 2], ['succeeded', 2]]);
 
     // The ledger: one reservation per scene, each committed exactly once, the balance moved once.
