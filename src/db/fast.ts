@@ -79,7 +79,7 @@ function sqliteBindings(params: readonly unknown[]): readonly unknown[] {
 }
 
 /** The statement for `q` on `conn`, from the text's own slot when it last ran there. */
-function statementOf(conn: Connection, q: Sql, arrays: boolean): Statement {
+export function statementOf(conn: Connection, q: Sql, arrays: boolean): Statement {
   let slot = q.sqlite;
   if (slot && slot.conn === conn) {
     const found = arrays ? slot.arrays : slot.objects;
@@ -145,10 +145,11 @@ let uid = 0;
  * client's own listener count: knex always hangs its forwarder to the instance there. Inside a
  * knex transaction the instance's listeners cannot be seen, so events are emitted anyway.
  */
-function traced(db: Runner, client: KnexClient): boolean {
+export function traced(db: Runner, client: KnexClient = clientOf(db)): boolean {
   if (client.traced !== undefined) return client.traced;
   if (client.transacting) return true;
-  return (db as unknown as { listenerCount(event: string): number }).listenerCount('query') > 0;
+  const count = (db as unknown as { listenerCount?: (event: string) => number }).listenerCount;
+  return typeof count === 'function' ? count.call(db, 'query') > 0 : true;
 }
 
 /**

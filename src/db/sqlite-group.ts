@@ -21,11 +21,11 @@
 import type { Knex } from 'knex';
 import type { Runner } from './fast.js';
 import {
-  BEGIN_IMMEDIATE, COMMIT, ROLLBACK, SyncRunner, beginImmediate, clientOf, idleSqliteConnection, listened, sqliteWork,
+  BEGIN_IMMEDIATE, COMMIT, ROLLBACK, SyncRunner, beginImmediate, clientOf, idleSqliteConnection, sqliteWork,
   type KnexClient,
 } from './sqlite-sync.js';
 import { isBusy, type Connection } from './sqlite.js';
-import { sql } from './fast.js';
+import { sql, traced } from './fast.js';
 
 /** Units per transaction at most; 64 ledger moves take well under a few milliseconds. */
 export const MAX_GROUP = 64;
@@ -85,7 +85,7 @@ async function drain(queue: Queue): Promise<void> {
 function runIfIdle(queue: Queue): boolean {
   const connection = idleSqliteConnection(queue.db);
   if (!connection) return false;
-  const runner = new SyncRunner(connection, clientOf(queue.db), listened(queue.db));
+  const runner = new SyncRunner(connection, clientOf(queue.db), traced(queue.db));
   try {
     runner.run(BEGIN_IMMEDIATE);
   } catch (err) {
@@ -109,7 +109,7 @@ async function runWhenFree(queue: Queue): Promise<void> {
     return;
   }
   try {
-    const runner = new SyncRunner(connection, client, listened(queue.db));
+    const runner = new SyncRunner(connection, client, traced(queue.db));
     try {
       await beginImmediate(runner);
     } catch (err) {

@@ -13,8 +13,8 @@
  * (src/db/sqlite.ts), and still runs the work itself in one go.
  */
 import type { Knex } from 'knex';
-import { sql, transaction, type Row, type Runner, type Sql } from './fast.js';
-import { BUSY_DEADLINE_MS, isBusy, prepared, type Connection } from './sqlite.js';
+import { sql, statementOf, traced, transaction, type Row, type Runner, type Sql } from './fast.js';
+import { BUSY_DEADLINE_MS, isBusy, type Connection } from './sqlite.js';
 
 export interface KnexClient {
   config: { client: unknown };
@@ -38,18 +38,6 @@ export function idleSqliteConnection(db: Knex): Connection | null {
   return pool.numFree() === 1 && free?.length === 1 ? (free[0]!.resource as Connection) : null;
 }
 
-/**
- * Whether anyone listens for query events (tracing listens on the knex instance), as fast.ts
- * decides it: not the client's own listener count, where knex always hangs its forwarder.
- */
-export function listened(db: Knex | Knex.Transaction | Runner | { client: unknown }): boolean {
-  const client = (db as { client: KnexClient & { traced?: boolean } }).client;
-  if (client.traced !== undefined) return client.traced;
-  if (client.transacting) return true;
-  const count = (db as { listenerCount?: (event: string) => number }).listenerCount;
-  return typeof count === 'function' ? count.call(db, 'query') > 0 : true;
-}
-
 /** Statements run synchronously on one connection; knex's `query` events are emitted when
  *  someone listens (tracing), as for every other statement. */
 export class SyncRunner {
@@ -67,7 +55,7 @@ export class SyncRunner {
     const event = this.traced ? { __knexQueryUid: `sync${++uid}`, sql: q.text, method: q.operation, bindings: params } : null;
     if (event) this.client.emit('query', event);
     try {
-      const statement = prepared(this.connection, q.text);
+      const statement = statementOf(this.connection, q, false);
       const result = wantRows ? (statement.all(params as unknown[]) as Row[]) : statement.run(params as unknown[]).changes;
       if (event) this.client.emit('query-response', result, event);
       return result;
@@ -82,7 +70,7 @@ let uid = 0;
 
 /** A runner on a connection the caller already holds (inside a knex or fast.ts transaction). */
 export function syncRunner(db: Knex | Knex.Transaction | { client: unknown }, connection: Connection): SyncRunner {
-  return new SyncRunner(connection, (db as { client: KnexClient }).client, listened(db));
+  return new SyncRunner(connection, (db as { client: KnexClient }).client, traced(db as Runner));
 }
 
 /**
@@ -93,7 +81,7 @@ export function syncRunner(db: Knex | Knex.Transaction | { client: unknown }, co
 export function syncTransaction<T>(db: Knex, fn: (q: SyncRunner) => T): { value: T } | null {
   const connection = idleSqliteConnection(db);
   if (!connection) return null;
-  const runner = new SyncRunner(connection, clientOf(db), listened(db));
+  const runner = new SyncRunner(connection, clientOf(db), traced(db as Runner));
   try {
     runner.run(BEGIN_IMMEDIATE);
   } catch (err) {
@@ -120,7 +108,7 @@ export async function sqliteWork<T>(db: Runner, fn: (q: SyncRunner) => T): Promi
   // hold the connection across several turns of the event loop, so the queue never drained.)
   const connection = (await client.acquireConnection()) as Connection;
   try {
-    const runner = new SyncRunner(connection, client, listened(db));
+    const runner = new SyncRunner(connection, client, traced(db as Runner));
     await beginImmediate(runner);
     return inTransaction(runner, fn);
   } finally {
@@ -160,6 +148,7 @@ function inTransaction<T>(runner: SyncRunner, fn: (q: SyncRunner) => T): T {
 export const BEGIN_IMMEDIATE = sql('BEGIN IMMEDIATE');
 export const COMMIT = sql('COMMIT');
 export const ROLLBACK = sql('ROLLBACK');
+const DATA_VERSION = sql('PRAGMA data_version');
 
 /**
  * PRAGMA data_version of the idle connection: it changes whenever another connection (another
@@ -169,7 +158,7 @@ export const ROLLBACK = sql('ROLLBACK');
 export function dataVersion(db: Knex): number | null {
   const connection = idleSqliteConnection(db);
   if (!connection) return null;
-  // A prepared statement kept with the others: `pragma()` would prepare it again at every call.
-  const [row] = prepared(connection, 'PRAGMA data_version').all([]) as Array<{ data_version: number }>;
+  // A prepared statement kept with the text: `pragma()` would prepare it again at every call.
+  const [row] = statementOf(connection, DATA_VERSION, false).all([]) as Array<{ data_version: number }>;
   return row!.data_version;
 }

@@ -2,18 +2,17 @@
  * The server package's tarball (`npm pack` at the root, whose prepack step compiles dist/): the
  * compiled server and nothing else. No TypeScript sources (an installed package has no tsx), no
  * tests, benchmarks, generator or scripts; every relative import of a packed file resolves to a
- * packed file (so the list cannot silently drop something the server loads). Unpacked outside the
- * repository, with its dependencies beside it as npm would install them, the server's modules load
- * with plain node: @lavendly/framework, which the server imports by name, travels inside the tarball.
+ * packed file (so the list cannot silently drop something the server loads).
  *
  * Then as an operator gets it: `npm install` of the tarball into an empty directory (dependencies
  * from the registry, better-sqlite3 built on the spot, nothing linked from this checkout) and the
- * installed `lavendly` bin under plain node: it creates an account, serves on a fresh SQLite file,
+ * installed `lavendly` bin under plain node: the server's modules and the framework it carries
+ * inside load by name (one copy of the framework), and it creates an account, serves on a fresh SQLite file,
  * takes a workflow through generation and a render with the installed ffmpeg, serves the console's
  * page, and stops cleanly on SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -100,30 +99,6 @@ describe('the server package tarball', () => {
     // Every package a packed file imports is a dependency, or packed under dist/node_modules.
     expect([...bare].filter((name) => !(name in manifest.dependencies) && !files.has(`dist/node_modules/${name}/package.json`))).toEqual([]);
     expect(bare).toContain('@lavendly/framework');
-
-    // Installed as npm would: the package under node_modules/lavendly and its dependencies beside
-    // it (linked from this checkout, which has no @lavendly/framework of its own).
-    const modules = path.join(scratch, 'app', 'node_modules');
-    await mkdir(path.join(modules, 'lavendly'), { recursive: true });
-    await run('tar', ['-xzf', path.join(scratch, packed.filename), '-C', path.join(modules, 'lavendly'), '--strip-components=1']);
-    for (const name of await readdir(path.join(ROOT, 'node_modules'))) {
-      if (name.startsWith('.') || name === '@lavendly') continue;
-      await symlink(path.join(ROOT, 'node_modules', name), path.join(modules, name));
-    }
-    const probe = [
-      "const app = await import('lavendly/dist/src/http/app.js');",
-      "const fw = await import('lavendly/dist/node_modules/@lavendly/framework/index.js');",
-      "const errors = await import('lavendly/dist/src/http/errors.js');",
-      // The app's errors are the framework's (one copy of the module): the envelope knows them.
-      "const e = new errors.ApiError('conflict', 'taken');",
-      "console.log(JSON.stringify({ createApp: typeof app.createApp, runtime: typeof fw.createRuntime, same: e instanceof fw.ApiError, status: fw.toApiError(e).status }));",
-    ].join('\n');
-    const loaded = await run(process.execPath, ['--input-type=module', '-e', probe], { cwd: path.join(scratch, 'app'), env: { ...process.env, NODE_OPTIONS: '' } });
-    expect(JSON.parse(loaded.stdout)).toEqual({ createApp: 'function', runtime: 'function', same: true, status: 409 });
-    // The knex entry point resolves by name from inside the package, as the server's own files would.
-    const knex = await run(process.execPath, ['--input-type=module', '-e', "const k = await import('@lavendly/framework/knex'); console.log(typeof k.KnexIdempotencyStore);"],
-      { cwd: path.join(modules, 'lavendly', 'dist'), env: { ...process.env, NODE_OPTIONS: '' } });
-    expect(knex.stdout.trim()).toBe('function');
   });
 
   it('runs from the installed bin: account, serve, generate, render, console, clean stop', { timeout: 900_000 }, async () => {
@@ -133,6 +108,22 @@ describe('the server package tarball', () => {
     // Nothing resolves back into this checkout: the native SQLite driver was built in the consumer.
     const driver = await run(process.execPath, ['-p', "require.resolve('better-sqlite3')"], { cwd: path.join(consumer.dir, 'node_modules/lavendly') });
     expect(driver.stdout.trim().startsWith(path.join(consumer.dir, 'node_modules/better-sqlite3'))).toBe(true);
+    // The server's modules load by name, and the app's errors are the framework's (one copy of
+    // the module, so the envelope knows them).
+    const probe = [
+      "const app = await import('lavendly/dist/src/http/app.js');",
+      "const fw = await import('lavendly/dist/node_modules/@lavendly/framework/index.js');",
+      "const errors = await import('lavendly/dist/src/http/errors.js');",
+      "const e = new errors.ApiError('conflict', 'taken');",
+      "console.log(JSON.stringify({ createApp: typeof app.createApp, runtime: typeof fw.createRuntime, same: e instanceof fw.ApiError, status: fw.toApiError(e).status }));",
+    ].join('\n');
+    const plainNode = { env: { PATH: process.env.PATH, HOME: process.env.HOME } };
+    const loaded = await run(process.execPath, ['--input-type=module', '-e', probe], { cwd: consumer.dir, ...plainNode });
+    expect(JSON.parse(loaded.stdout)).toEqual({ createApp: 'function', runtime: 'function', same: true, status: 409 });
+    // The knex entry point resolves by name from inside the package, as the server's own files do.
+    const knex = await run(process.execPath, ['--input-type=module', '-e', "const k = await import('@lavendly/framework/knex'); console.log(typeof k.KnexIdempotencyStore);"],
+      { cwd: path.join(consumer.dir, 'node_modules/lavendly/dist'), ...plainNode });
+    expect(knex.stdout.trim()).toBe('function');
     const dataDir = path.join(consumer.dir, 'data');
     const env = operatorEnv(dataDir);
 
