@@ -4,7 +4,7 @@ import { DomainError } from '../errors.js';
 import { dbKind } from '../db/knex.js';
 import { paginate, type Page } from '../db/pagination.js';
 import { sqliteGroupWork } from '../db/sqlite-group.js';
-import { ledgerId } from './ids.js';
+import { timeOrderedId } from '../util/ids.js';
 import {
   CommitExceedsReservationError,
   InsufficientCreditsError,
@@ -147,7 +147,7 @@ async function moveBalance(trx: FastTransaction, m: Move): Promise<LedgerEntry |
   const moved = (await fastRows(trx, MOVE, [m.balanceDelta, m.reservedDelta, m.now, m.accountId]))[0];
   if (!moved) return null;
   return {
-    id: ledgerId('led'),
+    id: timeOrderedId('led'),
     account_id: m.accountId,
     seq: num(moved.last_seq),
     kind: m.kind,
@@ -186,7 +186,7 @@ export async function grant(db: Db, accountId: string, amount: number, reason?: 
   checkAmount('amount', amount, 1);
   const now = new Date().toISOString();
   if (dbKind(db as Knex) !== 'postgres') {
-    const entryId = ledgerId('led');
+    const entryId = timeOrderedId('led');
     const a = await sqliteGroupWork(db, (q) => grantOnSqlite(q, { entryId, accountId, amount, reason: reason ?? null, now }));
     return {
       id: entryId, account_id: accountId, seq: a.last_seq, kind: 'grant', amount, reservation_id: null,
@@ -216,7 +216,7 @@ export async function reserve(db: Db, accountId: string, amount: number, options
   }
   const expiresAt = ttl === null ? null : new Date(nowDate.getTime() + ttl * 1000).toISOString();
   const input: ReserveInput = {
-    id: ledgerId('rsv'), entryId: ledgerId('led'), accountId, amount, reason: options.reason ?? null,
+    id: timeOrderedId('rsv'), entryId: timeOrderedId('led'), accountId, amount, reason: options.reason ?? null,
     metadata: options.metadata ? JSON.stringify(options.metadata) : null, expiresAt, now,
   };
   const outcome: ReserveOutcome = dbKind(db as Knex) === 'postgres'
@@ -254,7 +254,7 @@ async function resolve(
   nowDate: Date = new Date(),
 ): Promise<Resolution> {
   const input: ResolveInput = {
-    reservationId, status, commitAmount, expiredBy, now: nowDate.toISOString(), entryIds: [ledgerId('led'), ledgerId('led')],
+    reservationId, status, commitAmount, expiredBy, now: nowDate.toISOString(), entryIds: [timeOrderedId('led'), timeOrderedId('led')],
   };
   const outcome = dbKind(db as Knex) === 'postgres'
     ? resolvedPg(await fastFirst(db, RESOLVE_PG, resolveParamsPg(input)))

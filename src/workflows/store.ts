@@ -3,7 +3,7 @@ import { dbKind, nowIso, type Db } from '../db/knex.js';
 import { sqliteWork } from '../db/sqlite-sync.js';
 import { DomainError, NotFoundError, PreconditionFailedError, ValidationError, type ValidationIssue } from '../errors.js';
 import { paginate, type Page } from '../db/pagination.js';
-import { newId } from '../util/ids.js';
+import { timeOrderedId } from '../util/ids.js';
 import { busyReason } from './busy.js';
 import { newSceneNodeIds, sameShot, shotFields, type SceneRow, type ShotInput } from './compile.js';
 
@@ -167,7 +167,7 @@ export async function createWorkflow(db: Db, accountId: string, input: CreateWor
   await checkImageAssets(db, accountId, input.shots);
   const now = nowIso();
   const workflow: WorkflowRow = {
-    id: newId('wf'), account_id: accountId, name: input.name, description: input.description ?? null,
+    id: timeOrderedId('wf'), account_id: accountId, name: input.name, description: input.description ?? null,
     aspect_ratio: input.aspect_ratio ?? DEFAULT_ASPECT_RATIO, video_model: input.video_model ?? null, version: 1, created_at: now, updated_at: now,
   };
   const scenes = input.shots.map((shot, i) => sceneFor(workflow.id, accountId, i, shot, now));
