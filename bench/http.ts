@@ -41,6 +41,7 @@ import { parseArgs } from 'node:util';
 import { CREATE_BODY, type Mode } from './http-server.js';
 import { RawConnection, rawRequest, type RawResponse } from './raw-client.js';
 import { loopLag, monoUs, runQueueWaitMs, type ProbeReading } from './latency-probe.js';
+import { runOpenLoop, type Connection } from './open-loop.js';
 
 /** What is measured against the bare baseline: the full stack, optionally a second bare server,
  *  and optionally the reference servers (bench/reference-servers.ts). */
@@ -183,14 +184,18 @@ function nodeSender(target: Target, op: 'get' | 'create', agent: http.Agent): Se
   });
 }
 
+function requestBytes(target: Target, op: 'get' | 'create'): Buffer {
+  return op === 'get'
+    ? rawRequest('GET', `/v1/workflows/${target.workflowId}`, { authorization: `Bearer ${target.key}` })
+    : rawRequest('POST', '/v1/workflows', { authorization: `Bearer ${target.key}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(CREATE_BODY) }, CREATE_BODY);
+}
+
 async function load(target: Target, op: 'get' | 'create', seconds: number, concurrency: number, max: number): Promise<Result> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const raw = client === 'raw'
     ? await Promise.all(Array.from({ length: concurrency }, () => RawConnection.open(target.port)))
     : [];
-  const request = op === 'get'
-    ? rawRequest('GET', `/v1/workflows/${target.workflowId}`, { authorization: `Bearer ${target.key}` })
-    : rawRequest('POST', '/v1/workflows', { authorization: `Bearer ${target.key}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(CREATE_BODY) }, CREATE_BODY);
+  const request = requestBytes(target, op);
   const senders: Send[] = Array.from({ length: concurrency }, (_, i) => (raw[i] ? () => raw[i]!.send(request) : nodeSender(target, op, agent)));
   /** Per request, microseconds: [total, pre, inServer, post]. */
   const samples: [number, number, number, number][] = [];
@@ -255,6 +260,58 @@ async function load(target: Target, op: 'get' | 'create', seconds: number, concu
   };
 }
 
+/** One open-loop scenario's figures (bench/open-loop.ts), pooled over rounds in the report. */
+interface OpenResult {
+  run: import('./open-loop.js').OpenLoopRun;
+  /** What the server saw meanwhile: event-loop delay (ms) and GC. */
+  serverLoopP99: number;
+  serverLoopMax: number;
+  gc: ProbeReading['gc'];
+  cpuUs: number;
+  /** This process's share of a core, and ms per second each process waited for a CPU. */
+  clientBusy: number;
+  serverWaitMsPerS: number;
+  clientWaitMsPerS: number;
+}
+
+/** How each open-loop scenario's connections are made: the generator `--client` names. */
+function connector(target: Target, op: Op): () => Promise<Connection> {
+  if (client === 'raw') {
+    const request = requestBytes(target, op);
+    return async () => {
+      const c = await RawConnection.open(target.port);
+      return { send: () => c.send(request), close: () => c.close() };
+    };
+  }
+  return async () => {
+    // One socket per agent: a connection is busy or idle as a whole, as the pool expects.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    return { send: nodeSender(target, op, agent), close: () => agent.destroy() };
+  };
+}
+
+/** `--load` / `--rate`: requests at a constant rate, latency counted from each one's scheduled send. */
+async function openLoad(target: Target, op: Op, rate: number, seconds: number, max: number, connections: number): Promise<OpenResult> {
+  const before = await probe(target);
+  const waits0 = [runQueueWaitMs(target.child.pid!), runQueueWaitMs(process.pid)];
+  const clientCpu0 = process.cpuUsage();
+  const run = await runOpenLoop({ open: connector(target, op), rate, seconds, max, status: op === 'get' ? 200 : 201, connections });
+  const clientCpu = process.cpuUsage(clientCpu0);
+  const waits1 = [runQueueWaitMs(target.child.pid!), runQueueWaitMs(process.pid)];
+  const after = await probe(target);
+  const perS = (i: number) => (waits0[i] === null || waits1[i] === null ? NaN : (waits1[i]! - waits0[i]!) / run.seconds);
+  return {
+    run, serverLoopP99: after.loop.p99, serverLoopMax: after.loop.max, gc: after.gc,
+    // The probe's reading spans the warm-up requests too; they are few beside the schedule's.
+    cpuUs: ((after.user + after.system) - (before.user + before.system)) / Math.max(1, run.scheduled),
+    clientBusy: (clientCpu.user + clientCpu.system) / 1e6 / run.seconds, serverWaitMsPerS: perS(0), clientWaitMsPerS: perS(1),
+  };
+}
+
+/** Connections opened before an open-loop schedule starts: 20 ms of sends, so a stall that long
+ *  still finds one idle for every send; more are opened if it does not. */
+const poolSize = (rate: number, fixed: number): number => (fixed > 0 ? fixed : Math.min(256, Math.max(16, Math.ceil(rate * 0.02))));
+
 interface Settings {
   seconds: number;
   concurrency: number;
@@ -262,7 +319,15 @@ interface Settings {
   max: number;
   ops: Op[];
   contenders: Contender[];
+  /** Open-loop scenarios (`--load`, `--rate`), run after the closed-loop rounds of each session. */
+  levels: Level[];
+  openRounds: number;
+  /** Connections opened before each open-loop schedule; 0: sized from the rate (poolSize). */
+  openConnections: number;
 }
+
+/** An open-loop rate: a fraction of each server's own closed-loop throughput, or a fixed rate. */
+type Level = { label: string; fraction: number; rate?: undefined } | { label: string; rate: number; fraction?: undefined };
 
 type Op = 'get' | 'create';
 type Name = Contender | 'bare';
@@ -274,6 +339,8 @@ interface Tally {
   cpuRatios: Record<string, number[]>;
   /** Throughput ratios per session (fresh processes), to tell a process-lifetime bias from noise. */
   bySession: Record<string, number[][]>;
+  /** Open-loop scenarios keyed `op/level/name`. */
+  open: Record<string, OpenResult[]>;
 }
 
 /**
@@ -282,7 +349,9 @@ interface Tally {
  * percent for their whole life (JIT decisions, memory layout); sessions average that out.
  */
 async function runSession(settings: Settings, tally: Tally, session: number): Promise<void> {
-  const { seconds, concurrency, rounds, max, ops, contenders } = settings;
+  const { seconds, concurrency, rounds, max, ops, contenders, levels, openRounds } = settings;
+  /** This session's closed-loop throughput per `op/name`: what `--load` fractions are taken of. */
+  const closedRps: Record<string, number[]> = {};
   const names: Name[] = ['bare', ...contenders];
   const targets = {} as Record<Name, Target>;
   try {
@@ -304,6 +373,7 @@ async function runSession(settings: Settings, tally: Tally, session: number): Pr
         for (const name of order) {
           got[name] = await load(targets[name], bareOp, seconds, concurrency, max);
           (tally.runs[`${op}/${name}`] ??= []).push(got[name]);
+          (closedRps[`${op}/${name}`] ??= []).push(got[name].rps);
         }
         for (const name of contenders) {
           (tally.bySession[`${op}/${name}`] ??= [])[session] ??= [];
@@ -313,6 +383,22 @@ async function runSession(settings: Settings, tally: Tally, session: number): Pr
         }
         // `--before`: this checkout's full stack against the other's, round by round.
         if (got.before) (tally.cpuRatios[`${op}/full-vs-before`] ??= []).push(got.full.cpuUs / got.before.cpuUs);
+      }
+    }
+    // Open loop: each server at a fixed rate, in rounds interleaved and rotated like the closed ones.
+    for (let round = 0; round < openRounds && levels.length; round++) {
+      const rotated = clients.map((_, j) => clients[(j + round) % clients.length]!);
+      for (const c of rotated) for (const bareOp of ops) for (const level of levels) {
+        client = c;
+        const op = opKey(bareOp, c);
+        const order = names.map((_, i) => names[(i + round) % names.length]!);
+        if (round % 2) order.reverse();
+        for (const name of order) {
+          const rate = level.rate ?? level.fraction * median(closedRps[`${op}/${name}`] ?? [NaN]);
+          if (!(rate > 0)) throw new Error(`--load needs a closed-loop throughput for ${op}/${name}: run with --rounds 1 or more`);
+          const got = await openLoad(targets[name], bareOp, rate, seconds, max, poolSize(rate, settings.openConnections));
+          (tally.open[`${op}/${level.label}/${name}`] ??= []).push(got);
+        }
       }
     }
   } finally {
@@ -402,6 +488,77 @@ function report(settings: Settings, tally: Tally): void {
     const vsBefore = tally.cpuRatios[`${op}/full-vs-before`];
     if (vsBefore) console.log(`${name} full stack / before: server CPU per request ${median(vsBefore).toFixed(2)}x (middle half ${quartiles(vsBefore)})`);
   }
+  if (settings.levels.length) openReport(settings, tally, { bare: baseline, ...labels });
+}
+
+/** All rounds' values of one per-request figure, sorted (NaN, a request without it, left out). */
+function pooled(runs: OpenResult[], pick: (r: OpenResult) => Float64Array): Float64Array {
+  const parts = runs.map((r) => pick(r).filter((x) => !Number.isNaN(x)));
+  const all = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { all.set(p, at); at += p.length; }
+  return all.sort();
+}
+const q = (v: Float64Array, p: number): number => (v.length ? v[Math.min(v.length - 1, Math.floor(v.length * p))]! : NaN);
+/** Microseconds as milliseconds; an unanswered request (Infinity) shows as such. */
+const ms = (us: number): string => (Number.isFinite(us) ? (us / 1000).toFixed(2) : 'inf');
+
+/** What the open-loop scenarios measured: per operation and rate, one block per server. */
+function openReport(settings: Settings, tally: Tally, labels: Record<Name, string>): void {
+  const names: Name[] = ['bare', ...settings.contenders];
+  const pad = ''.padEnd(4);
+  /** `op/name` -> per level, the pooled p99/p50: the summary at the end. */
+  const verdicts: Record<string, string[]> = {};
+  console.log('\nopen loop (wrk2-style): each request has a scheduled send at a constant rate; latency counts from it, so a stall '
+    + `charges every request scheduled behind it. ${settings.openRounds} round(s) of ${settings.seconds} s per scenario, percentiles pooled over the rounds.`);
+  for (const c of clients) for (const bareOp of settings.ops) for (const level of settings.levels) {
+    const op = opKey(bareOp, c);
+    const what = `${bareOp === 'get' ? 'get_workflow' : 'create_workflow'}`;
+    const rateText = level.rate ? `${level.rate} req/s` : `${level.fraction} of each server's own closed-loop throughput`;
+    console.log(`${what} at ${rateText}${clients.length > 1 ? `, load generator ${c === 'raw' ? 'raw sockets' : 'node:http'}` : ''}:`);
+    for (const name of names) {
+      const runs = tally.open[`${op}/${level.label}/${name}`];
+      if (!runs?.length) continue;
+      const lat = pooled(runs, (r) => r.run.latencyUs);
+      const service = pooled(runs, (r) => r.run.serviceUs);
+      const late = pooled(runs, (r) => r.run.lateUs);
+      const inServer = pooled(runs, (r) => r.run.inServerUs);
+      const ratio = q(lat, 0.99) / q(lat, 0.5);
+      const perRound = runs.map((r) => { const v = Float64Array.from(r.run.latencyUs).sort(); return q(v, 0.99) / q(v, 0.5); });
+      const met = ratio <= 2;
+      (verdicts[`${op}/${name}`] ??= []).push(`${level.label} ${ratio.toFixed(2)}x ${met ? 'yes' : 'no'}`);
+      // The slowest 1% by latency: mean time before the server took it (including a late send),
+      // in the server, and after its response head.
+      const slow = runs.flatMap((r) => Array.from(r.run.latencyUs, (l, i) => [l, r.run.preUs[i]!, r.run.inServerUs[i]!, r.run.postUs[i]!]))
+        .filter((x) => Number.isFinite(x[0]!) && !Number.isNaN(x[1]!)).sort((a, b) => a[0]! - b[0]!);
+      const slowest = slow.slice(Math.floor(slow.length * 0.99));
+      const mean = (i: number) => slowest.reduce((n, x) => n + x[i]!, 0) / Math.max(1, slowest.length);
+      const sum = (pick: (r: OpenResult) => number) => runs.reduce((n, r) => n + pick(r), 0);
+      const scheduled = sum((r) => r.run.scheduled);
+      const lateOver = (us: number) => runs.reduce((n, r) => n + r.run.lateUs.filter((x) => x > us).length, 0);
+      const m = (pick: (r: OpenResult) => number) => median(runs.map(pick));
+      const rate = m((r) => r.run.rate);
+      console.log(`  ${labels[name].padEnd(42)} ${rate.toFixed(0).padStart(6)} req/s   p50 ${ms(q(lat, 0.5))}  p90 ${ms(q(lat, 0.9))}  `
+        + `p99 ${ms(q(lat, 0.99))}  p99.9 ${ms(q(lat, 0.999))} ms   p99/p50 ${ratio.toFixed(2)}x (rounds ${quartiles(perRound)}) `
+        + `${met ? 'within 2x' : 'over 2x'}   (${scheduled} requests, ${sum((r) => r.run.errors)} errors, ${sum((r) => r.run.unfinished)} unanswered)`);
+      console.log(`${pad}${''.padEnd(42)} from the actual send p50/p99 ${ms(q(service, 0.5))} / ${ms(q(service, 0.99))} ms; `
+        + `in server p50/p99 ${ms(q(inServer, 0.5))} / ${ms(q(inServer, 0.99))} ms (${(q(inServer, 0.99) / q(inServer, 0.5)).toFixed(2)}x); `
+        + `slowest 1% pre + in server + post ${ms(mean(1))} + ${ms(mean(2))} + ${ms(mean(3))} ms`);
+      console.log(`${pad}${''.padEnd(42)} schedule: sends late p50/p99/max ${ms(q(late, 0.5))} / ${ms(q(late, 0.99))} / ${ms(q(late, 1))} ms, `
+        + `${(100 * lateOver(1000) / scheduled).toFixed(2)}% over 1 ms${lateOver(1000) / scheduled < 0.001 ? ' (kept)' : ' (NOT kept)'}; `
+        + `connections ${m((r) => r.run.connections)} (+${sum((r) => r.run.opened)} opened), max in flight ${Math.max(...runs.map((r) => r.run.maxInFlight))}; `
+        + `load generator ${(100 * m((r) => r.clientBusy)).toFixed(0)}% of a core`);
+      console.log(`${pad}${''.padEnd(42)} server: CPU ${m((r) => r.cpuUs).toFixed(0)} us/req, loop delay p99/max ${m((r) => r.serverLoopP99).toFixed(2)} / ${Math.max(...runs.map((r) => r.serverLoopMax)).toFixed(2)} ms, `
+        + `GC ${(sum((r) => r.gc.minor) / sum((r) => r.run.seconds)).toFixed(1)} scavenges/s of ${(sum((r) => r.gc.minorMs) / Math.max(1, sum((r) => r.gc.minor))).toFixed(2)} ms, `
+        + `${sum((r) => r.gc.major)} major steps, longest pause ${Math.max(...runs.map((r) => r.gc.maxMs)).toFixed(2)} ms; `
+        + `waiting for a CPU: server ${m((r) => r.serverWaitMsPerS).toFixed(0)} ms/s, load generator ${m((r) => r.clientWaitMsPerS).toFixed(0)} ms/s`);
+    }
+  }
+  console.log('p99 within 2x p50 (open loop, pooled):');
+  for (const [key, list] of Object.entries(verdicts)) {
+    const [op, name] = key.split('/') as [string, Name];
+    console.log(`  ${op.padEnd(12)} ${labels[name].padEnd(42)} ${list.join(';  ')}`);
+  }
 }
 
 /** A collector stand-in for the servers' spans: reads and drops each OTLP post. Never holds the process open. */
@@ -423,6 +580,8 @@ async function main(): Promise<void> {
       baseline: { type: 'string', default: 'auth-log' }, footprint: { type: 'string', default: 'same' },
       telemetry: { type: 'string', default: 'off' }, sample: { type: 'string', default: '1' },
       before: { type: 'string' }, 'rate-limit': { type: 'string', default: '1e9' }, client: { type: 'string', default: 'node' },
+      load: { type: 'string', default: '0.5' }, rate: { type: 'string', default: '' },
+      'open-rounds': { type: 'string' }, 'open-connections': { type: 'string', default: '0' },
     },
   });
   // Read by the server processes (bench/http-server.ts).
@@ -436,6 +595,11 @@ async function main(): Promise<void> {
   beforeDir = values.before ?? null;
   clients = values.client.split(',').filter(Boolean) as Client[];
   if (!clients.length || clients.some((c) => c !== 'node' && c !== 'raw')) throw new Error(`--client must be node, raw or node,raw (got ${values.client})`);
+  const levels: Level[] = [
+    ...values.load.split(',').filter(Boolean).map((f) => ({ label: `${Number(f)}x`, fraction: Number(f) })),
+    ...values.rate.split(',').filter(Boolean).map((r) => ({ label: `${Number(r)}/s`, rate: Number(r) })),
+  ];
+  if (levels.some((l) => !((l.fraction ?? l.rate)! > 0))) throw new Error(`--load takes fractions like 0.25,0.5 and --rate requests per second (got ${values.load} / ${values.rate})`);
   const settings: Settings = {
     seconds: Number(values.seconds), concurrency: Number(values.concurrency), rounds: Number(values.rounds),
     max: Number(values.max), ops: values.ops.split(',').filter((o): o is Op => o === 'get' || o === 'create'),
@@ -445,6 +609,7 @@ async function main(): Promise<void> {
     // request costs with nearly nothing but framework and driver, beside our own figure.
     contenders: ['full', ...(values.before ? ['before' as const] : []), ...(values.control ? ['control' as const] : []),
       ...(values.references ? ['koa-ref' as const, 'fastify-ref' as const] : [])],
+    levels, openRounds: Number(values['open-rounds'] ?? values.rounds), openConnections: Number(values['open-connections']),
   };
   const sessions = Number(values.sessions);
   if (values.pin !== 'off') pinning = pinCores();
@@ -454,8 +619,9 @@ async function main(): Promise<void> {
     + `response validation ${values['response-validation']}, telemetry ${values.telemetry}${values.telemetry === 'tracing' || values.telemetry === 'all' ? ` (sample ${values.sample})` : ''}, baseline ${process.env.BENCH_BASELINE}`
     + `${process.env.BENCH_SAME_FOOTPRINT === '1' ? ' with the same footprint' : ', own footprint'}, `
     + `rate limit ${Number(process.env.BENCH_RATE_LIMIT) > 0 ? `on (${process.env.BENCH_RATE_LIMIT}/min)` : 'off'}, server flags ${nodeFlags.join(' ') || 'none'}, `
-    + `${pinning ? `servers on core ${pinning.server}, load on ${pinning.load}` : 'not pinned'}, load generator ${clients.map((c) => (c === 'raw' ? 'raw sockets' : 'node:http')).join(' and ')}`);
-  const tally: Tally = { runs: {}, ratios: {}, cpuRatios: {}, bySession: {} };
+    + `${pinning ? `servers on core ${pinning.server}, load on ${pinning.load}` : 'not pinned'}, load generator ${clients.map((c) => (c === 'raw' ? 'raw sockets' : 'node:http')).join(' and ')}`
+    + `${levels.length ? `; then open loop at ${levels.map((l) => l.label).join(', ')}, ${settings.openRounds} round(s)` : ''}`);
+  const tally: Tally = { runs: {}, ratios: {}, cpuRatios: {}, bySession: {}, open: {} };
   for (let i = 0; i < sessions; i++) await runSession(settings, tally, i);
   report(settings, tally);
 }
