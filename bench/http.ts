@@ -10,6 +10,7 @@
  *     [--response-validation off|log|throw]   (default off: the production setting; tests use throw)
  *     [--telemetry off|metrics|tracing|all]    (default off: the full server's metrics / OTLP tracing)
  *     [--sample 1]                             (share of requests traced, as LAVENDLY_TRACE_SAMPLE_RATIO)
+ *     [--load 0.5] [--rate N,...] [--open-rounds R] [--open-connections N]   (open loop, below)
  *
  * What the ratio isolates is what the target names, generated routing + validation + envelope:
  * - `--baseline auth-log` (default): the baseline authenticates the API key and writes the access
@@ -27,6 +28,26 @@
  *   minute per key, never reached by default; 0 = off in both), as `serve` does.
  * - `--sessions N` starts fresh processes N times and pools the rounds: one process pair can be
  *   off by several percent for its whole life.
+ *
+ * Latency below capacity, without coordinated omission (bench/open-loop.ts): the closed loop above
+ * keeps 16 requests queued at a saturated server, so its p99/p50 is mostly queueing. After the
+ * closed-loop rounds of a session, every server is also driven open-loop, wrk2-style: requests
+ * at a constant rate, each with a scheduled send time, latency counted from that time.
+ * - `--load 0.25,0.5,0.75` (default 0.5; empty for none): rates as fractions of each server's own
+ *   closed-loop throughput, its median in this session; `--rate 1000,2000`: the same requests per
+ *   second for every server. Both may be given.
+ * - `--open-rounds R` (default --rounds) interleaved rounds of `--seconds` each (at most --max
+ *   requests); percentiles pool the rounds' requests. `--open-connections N` fixes the pool
+ *   (default 50 ms of sends, 16-512), so a send finds an idle connection unless a stall took them all.
+ * - Printed per server: p50/p90/p99/p99.9 and p99/p50 from the schedule; the same from the actual
+ *   send (what a closed loop would see); the in-server p50/p99; the slowest 1% split into before,
+ *   in and after the server; whether the generator kept its schedule (its own late sends; >= 0.1%
+ *   over 1 ms late is flagged) and how many sends waited for a connection; the server's loop delay,
+ *   GC (and the share of the slowest 1% a GC pause fell within), CPU, and CPU waits. A closing
+ *   table says at which loads each server kept p99 within 2x p50.
+ * - BENCH_BEFORE_NODE_FLAGS gives the `--before` server V8 flags of its own: `--before .` then
+ *   compares one checkout's full stack under two heap settings (e.g. node's defaults, as `serve`
+ *   runs, against BENCH_NODE_FLAGS).
  *
  * Servers run in child processes (bench/http-server.ts) on loopback, over a fresh SQLite file on
  * tmpfs (DATABASE_URL switches to PostgreSQL); this process generates the load, pinned to other
@@ -68,6 +89,11 @@ let pinning: { server: string; load: string } | null = null;
  * their whole life. BENCH_NODE_FLAGS replaces them (empty: none).
  */
 const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '--min-semi-space-size=16 --max-semi-space-size=16').split(' ').filter(Boolean);
+/**
+ * BENCH_BEFORE_NODE_FLAGS: other V8 flags for the `--before` server alone, so one checkout's full
+ * stack under two heap settings meets in one run (`--before .` with the flags to compare).
+ */
+const beforeFlags = process.env.BENCH_BEFORE_NODE_FLAGS === undefined ? nodeFlags : process.env.BENCH_BEFORE_NODE_FLAGS.split(' ').filter(Boolean);
 
 function pinCores(): { server: string; load: string } | null {
   const cores = os.availableParallelism();
@@ -84,7 +110,7 @@ let beforeDir: string | null = null;
 async function startTarget(mode: Mode | 'koa' | 'fastify', label: string): Promise<Target> {
   const reference = mode === 'koa' || mode === 'fastify';
   const server = fileURLToPath(new URL(reference ? './reference-servers.ts' : './http-server.ts', import.meta.url));
-  const command = [process.execPath, ...nodeFlags, '--import', 'tsx', server, mode, label];
+  const command = [process.execPath, ...(label === 'before' ? beforeFlags : nodeFlags), '--import', 'tsx', server, mode, label];
   if (pinning) command.unshift('taskset', '-c', pinning.server);
   const child = spawn(command[0]!, command.slice(1), {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -267,6 +293,7 @@ interface OpenResult {
   serverLoopP99: number;
   serverLoopMax: number;
   gc: ProbeReading['gc'];
+  gcPauses: ProbeReading['gcPauses'];
   cpuUs: number;
   /** This process's share of a core, and ms per second each process waited for a CPU. */
   clientBusy: number;
@@ -301,16 +328,16 @@ async function openLoad(target: Target, op: Op, rate: number, seconds: number, m
   const after = await probe(target);
   const perS = (i: number) => (waits0[i] === null || waits1[i] === null ? NaN : (waits1[i]! - waits0[i]!) / run.seconds);
   return {
-    run, serverLoopP99: after.loop.p99, serverLoopMax: after.loop.max, gc: after.gc,
+    run, serverLoopP99: after.loop.p99, serverLoopMax: after.loop.max, gc: after.gc, gcPauses: after.gcPauses,
     // The probe's reading spans the warm-up requests too; they are few beside the schedule's.
     cpuUs: ((after.user + after.system) - (before.user + before.system)) / Math.max(1, run.scheduled),
     clientBusy: (clientCpu.user + clientCpu.system) / 1e6 / run.seconds, serverWaitMsPerS: perS(0), clientWaitMsPerS: perS(1),
   };
 }
 
-/** Connections opened before an open-loop schedule starts: 20 ms of sends, so a stall that long
- *  still finds one idle for every send; more are opened if it does not. */
-const poolSize = (rate: number, fixed: number): number => (fixed > 0 ? fixed : Math.min(256, Math.max(16, Math.ceil(rate * 0.02))));
+/** Connections of an open-loop scenario: 50 ms of sends, so a stall that long still finds one idle
+ *  for every send (the in-flight count is ~rate x latency, a few at these rates). */
+const poolSize = (rate: number, fixed: number): number => (fixed > 0 ? fixed : Math.min(512, Math.max(16, Math.ceil(rate * 0.05))));
 
 interface Settings {
   seconds: number;
@@ -503,6 +530,13 @@ const q = (v: Float64Array, p: number): number => (v.length ? v[Math.min(v.lengt
 /** Microseconds as milliseconds; an unanswered request (Infinity) shows as such. */
 const ms = (us: number): string => (Number.isFinite(us) ? (us / 1000).toFixed(2) : 'inf');
 
+/** Whether a GC pause of the server fell between request i's scheduled send and its answer. */
+function overlapsPause(r: OpenResult, i: number): boolean {
+  const from = r.run.scheduledUs[i]!;
+  const to = from + r.run.latencyUs[i]!;
+  return r.gcPauses.some(([start, duration]) => start < to && start + duration > from);
+}
+
 /** What the open-loop scenarios measured: per operation and rate, one block per server. */
 function openReport(settings: Settings, tally: Tally, labels: Record<Name, string>): void {
   const names: Name[] = ['bare', ...settings.contenders];
@@ -529,13 +563,16 @@ function openReport(settings: Settings, tally: Tally, labels: Record<Name, strin
       (verdicts[`${op}/${name}`] ??= []).push(`${level.label} ${ratio.toFixed(2)}x ${met ? 'yes' : 'no'}`);
       // The slowest 1% by latency: mean time before the server took it (including a late send),
       // in the server, and after its response head.
-      const slow = runs.flatMap((r) => Array.from(r.run.latencyUs, (l, i) => [l, r.run.preUs[i]!, r.run.inServerUs[i]!, r.run.postUs[i]!]))
+      // [latency, pre, in server, post, overlapped a GC pause (1/0)] per answered request.
+      const slow = runs.flatMap((r) => Array.from(r.run.latencyUs, (l, i) => [l, r.run.preUs[i]!, r.run.inServerUs[i]!, r.run.postUs[i]!,
+        overlapsPause(r, i) ? 1 : 0]))
         .filter((x) => Number.isFinite(x[0]!) && !Number.isNaN(x[1]!)).sort((a, b) => a[0]! - b[0]!);
       const slowest = slow.slice(Math.floor(slow.length * 0.99));
+      const gcShare = (xs: number[][]) => `${(100 * xs.reduce((n, x) => n + x[4]!, 0) / Math.max(1, xs.length)).toFixed(0)}%`;
       const mean = (i: number) => slowest.reduce((n, x) => n + x[i]!, 0) / Math.max(1, slowest.length);
       const sum = (pick: (r: OpenResult) => number) => runs.reduce((n, r) => n + pick(r), 0);
       const scheduled = sum((r) => r.run.scheduled);
-      const lateOver = (us: number) => runs.reduce((n, r) => n + r.run.lateUs.filter((x) => x > us).length, 0);
+      const lateOver = (us: number) => runs.reduce((n, r) => n + r.run.lateUs.filter((x) => x > us).length, 0) / Math.max(1, late.length);
       const m = (pick: (r: OpenResult) => number) => median(runs.map(pick));
       const rate = m((r) => r.run.rate);
       console.log(`  ${labels[name].padEnd(42)} ${rate.toFixed(0).padStart(6)} req/s   p50 ${ms(q(lat, 0.5))}  p90 ${ms(q(lat, 0.9))}  `
@@ -544,13 +581,14 @@ function openReport(settings: Settings, tally: Tally, labels: Record<Name, strin
       console.log(`${pad}${''.padEnd(42)} from the actual send p50/p99 ${ms(q(service, 0.5))} / ${ms(q(service, 0.99))} ms; `
         + `in server p50/p99 ${ms(q(inServer, 0.5))} / ${ms(q(inServer, 0.99))} ms (${(q(inServer, 0.99) / q(inServer, 0.5)).toFixed(2)}x); `
         + `slowest 1% pre + in server + post ${ms(mean(1))} + ${ms(mean(2))} + ${ms(mean(3))} ms`);
-      console.log(`${pad}${''.padEnd(42)} schedule: sends late p50/p99/max ${ms(q(late, 0.5))} / ${ms(q(late, 0.99))} / ${ms(q(late, 1))} ms, `
-        + `${(100 * lateOver(1000) / scheduled).toFixed(2)}% over 1 ms${lateOver(1000) / scheduled < 0.001 ? ' (kept)' : ' (NOT kept)'}; `
-        + `connections ${m((r) => r.run.connections)} (+${sum((r) => r.run.opened)} opened), max in flight ${Math.max(...runs.map((r) => r.run.maxInFlight))}; `
+      console.log(`${pad}${''.padEnd(42)} schedule (sends that found a connection idle): late p50/p99/max ${ms(q(late, 0.5))} / ${ms(q(late, 0.99))} / ${ms(q(late, 1))} ms, `
+        + `${(100 * lateOver(1000)).toFixed(2)}% over 1 ms${lateOver(1000) < 0.001 ? ' (kept)' : ' (NOT kept)'}; `
+        + `connections ${m((r) => r.run.connections)}, ${sum((r) => r.run.queued)} sends waited for one, max in flight ${Math.max(...runs.map((r) => r.run.maxInFlight))}; `
         + `load generator ${(100 * m((r) => r.clientBusy)).toFixed(0)}% of a core`);
       console.log(`${pad}${''.padEnd(42)} server: CPU ${m((r) => r.cpuUs).toFixed(0)} us/req, loop delay p99/max ${m((r) => r.serverLoopP99).toFixed(2)} / ${Math.max(...runs.map((r) => r.serverLoopMax)).toFixed(2)} ms, `
         + `GC ${(sum((r) => r.gc.minor) / sum((r) => r.run.seconds)).toFixed(1)} scavenges/s of ${(sum((r) => r.gc.minorMs) / Math.max(1, sum((r) => r.gc.minor))).toFixed(2)} ms, `
-        + `${sum((r) => r.gc.major)} major steps, longest pause ${Math.max(...runs.map((r) => r.gc.maxMs)).toFixed(2)} ms; `
+        + `${sum((r) => r.gc.major)} major steps, longest pause ${Math.max(...runs.map((r) => r.gc.maxMs)).toFixed(2)} ms, `
+        + `a pause fell within ${gcShare(slowest)} of the slowest 1% and ${gcShare(slow)} of all; `
         + `waiting for a CPU: server ${m((r) => r.serverWaitMsPerS).toFixed(0)} ms/s, load generator ${m((r) => r.clientWaitMsPerS).toFixed(0)} ms/s`);
     }
   }
@@ -618,7 +656,7 @@ async function main(): Promise<void> {
     + `${settings.seconds} s per scenario, ${sessions} session(s) x ${settings.rounds} interleaved rounds (medians), `
     + `response validation ${values['response-validation']}, telemetry ${values.telemetry}${values.telemetry === 'tracing' || values.telemetry === 'all' ? ` (sample ${values.sample})` : ''}, baseline ${process.env.BENCH_BASELINE}`
     + `${process.env.BENCH_SAME_FOOTPRINT === '1' ? ' with the same footprint' : ', own footprint'}, `
-    + `rate limit ${Number(process.env.BENCH_RATE_LIMIT) > 0 ? `on (${process.env.BENCH_RATE_LIMIT}/min)` : 'off'}, server flags ${nodeFlags.join(' ') || 'none'}, `
+    + `rate limit ${Number(process.env.BENCH_RATE_LIMIT) > 0 ? `on (${process.env.BENCH_RATE_LIMIT}/min)` : 'off'}, server flags ${nodeFlags.join(' ') || 'none'}${beforeFlags !== nodeFlags ? ` (before: ${beforeFlags.join(' ') || 'none'})` : ''}, `
     + `${pinning ? `servers on core ${pinning.server}, load on ${pinning.load}` : 'not pinned'}, load generator ${clients.map((c) => (c === 'raw' ? 'raw sockets' : 'node:http')).join(' and ')}`
     + `${levels.length ? `; then open loop at ${levels.map((l) => l.label).join(', ')}, ${settings.openRounds} round(s)` : ''}`);
   const tally: Tally = { runs: {}, ratios: {}, cpuRatios: {}, bySession: {}, open: {} };

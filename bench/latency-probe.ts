@@ -29,6 +29,9 @@ export interface ProbeReading {
   /** Event-loop delay, milliseconds (a 5 ms timer: how late it fired). */
   loop: Spread;
   gc: { minor: number; minorMs: number; major: number; majorMs: number; maxMs: number };
+  /** Each GC pause since the last reading: [start, duration] in microseconds of monoUs's clock,
+   *  so the load generator can tell which of its slow requests a pause overlapped. */
+  gcPauses: [number, number][];
 }
 
 const spread = (h: RecordableHistogram | IntervalHistogram, scale: number, offset = 0): Spread => ({
@@ -47,8 +50,12 @@ export function probeServer(server: http.Server): () => ProbeReading {
   const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   loop.enable();
   const gc = { minor: 0, minorMs: 0, major: 0, majorMs: 0, maxMs: 0 };
+  let gcPauses: [number, number][] = [];
+  // performance.now() and monoUs read the same monotonic clock from different origins.
+  const origin = monoUs() - performance.now() * 1000;
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
+      if (gcPauses.length < 100_000) gcPauses.push([Math.round(origin + e.startTime * 1000), Math.round(e.duration * 1000)]);
       // detail.kind: 1 scavenge (young generation); 2, 4, 8 the old generation's steps and collections.
       const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0;
       if (kind === 1) { gc.minor++; gc.minorMs += e.duration; } else { gc.major++; gc.majorMs += e.duration; }
@@ -66,8 +73,9 @@ export function probeServer(server: http.Server): () => ProbeReading {
   });
   return () => {
     const reading: ProbeReading = {
-      ...process.cpuUsage(), inServer: spread(durations, 1), loop: lateness(loop), gc: { ...gc },
+      ...process.cpuUsage(), inServer: spread(durations, 1), loop: lateness(loop), gc: { ...gc }, gcPauses,
     };
+    gcPauses = [];
     durations.reset();
     loop.reset();
     Object.assign(gc, { minor: 0, minorMs: 0, major: 0, majorMs: 0, maxMs: 0 });

@@ -5,10 +5,14 @@
  * that stalls for 20 ms therefore delays, and is charged for, every request scheduled during the
  * stall, instead of the closed loop's one slow request followed by a pause in sending.
  *
- * Sends never wait for a busy connection: each goes out on an idle one from a pool opened (and
- * warmed) before the schedule starts, and a new connection is opened when none is idle, so the
- * only way a send runs late is this process not getting to it in time. How late each send was is
- * recorded (`lateUs`), so the caller can tell whether the generator kept its schedule.
+ * Sends do not wait for a busy connection: each goes out on an idle one from a pool opened (and
+ * warmed) before the schedule starts, sized by the caller for far more requests in flight than the
+ * rate needs. Only when a stall has taken every connection does a send wait for the first one to
+ * free (counted in `queued`; its latency still counts from its schedule). The pool never grows
+ * during a run: a burst of new connections to a stalled server overflows its accept queue, and
+ * the kernel retries a dropped SYN only after a second, which would bench the TCP stack instead.
+ * How late each send was is recorded (`lateUs`), so the caller can tell whether the generator kept
+ * its schedule.
  *
  * Timers in Node fire at millisecond granularity, coarser than a request's latency here (~0.3 ms),
  * and spinning on setImmediate would keep a core busy and, on a shared machine, lose the
@@ -34,8 +38,11 @@ export interface OpenLoopRun {
   /** From the first scheduled send to the last answer (or the end of the wait). */
   seconds: number;
   /** Per request, microseconds: answer - scheduled send (the latency), answer - actual send
-   *  (service time, what a closed loop would report), actual send - scheduled send (lateness). */
+   *  (service time, what a closed loop would report), actual send - scheduled send (lateness:
+   *  this process's own, so NaN for a send that waited for a connection). */
   latencyUs: Float64Array;
+  /** Each request's scheduled send, microseconds of monoUs's clock. */
+  scheduledUs: Float64Array;
   serviceUs: Float64Array;
   lateUs: Float64Array;
   /** Per request, microseconds: scheduled send -> server's arrival, arrival -> response head,
@@ -43,9 +50,9 @@ export interface OpenLoopRun {
   preUs: Float64Array;
   inServerUs: Float64Array;
   postUs: Float64Array;
-  /** Connections open when the schedule started, and opened during it because none was idle. */
+  /** Connections in the pool, and sends that had to wait for one because none was idle. */
   connections: number;
-  opened: number;
+  queued: number;
   maxInFlight: number;
 }
 
@@ -83,15 +90,19 @@ export async function runOpenLoop(options: {
 }): Promise<OpenLoopRun> {
   const { open, rate, status } = options;
   const total = Math.max(1, Math.min(options.max, Math.floor(rate * options.seconds)));
-  const idle: Connection[] = await Promise.all(Array.from({ length: options.connections }, () => open()));
-  // One request on each before the schedule starts: the connection and the server's side of it warm.
-  for (let i = 0; i < idle.length; i += 16) await Promise.all(idle.slice(i, i + 16).map((c) => c.send().catch(() => null)));
+  // Opened 16 at a time (the server's accept queue), each warmed with one request before the schedule.
+  const idle: Connection[] = [];
+  while (idle.length < options.connections) {
+    const batch = await Promise.all(Array.from({ length: Math.min(16, options.connections - idle.length) }, () => open()));
+    await Promise.all(batch.map((c) => c.send().catch(() => null)));
+    idle.push(...batch);
+  }
   const all = new Set<Connection>(idle);
   const run: OpenLoopRun = {
     rate, scheduled: total, ok: 0, errors: 0, unfinished: 0, seconds: 0,
-    latencyUs: new Float64Array(total).fill(Infinity), serviceUs: new Float64Array(total).fill(Infinity),
+    latencyUs: new Float64Array(total).fill(Infinity), scheduledUs: new Float64Array(total), serviceUs: new Float64Array(total).fill(Infinity),
     lateUs: new Float64Array(total), preUs: new Float64Array(total).fill(NaN), inServerUs: new Float64Array(total).fill(NaN),
-    postUs: new Float64Array(total).fill(NaN), connections: idle.length, opened: 0, maxInFlight: 0,
+    postUs: new Float64Array(total).fill(NaN), connections: idle.length, queued: 0, maxInFlight: 0,
   };
   const interval = 1e6 / rate;
   // The metronome thread is started first: a worker takes tens of ms to come up.
@@ -110,9 +121,11 @@ export async function runOpenLoop(options: {
   let finish: () => void = () => {};
   const finished = new Promise<void>((resolve) => { finish = resolve; });
 
-  const fire = (i: number, scheduledAt: number, conn: Connection) => {
+  const fire = (i: number, scheduledAt: number, conn: Connection, queued = false) => {
     const sentAt = monoUs();
-    run.lateUs[i] = sentAt - scheduledAt;
+    run.scheduledUs[i] = scheduledAt;
+    // A send that waited for a connection is late because of the server, not of this process.
+    run.lateUs[i] = queued ? NaN : sentAt - scheduledAt;
     inFlight++;
     run.maxInFlight = Math.max(run.maxInFlight, inFlight);
     conn.send().then((res) => {
@@ -122,7 +135,9 @@ export async function runOpenLoop(options: {
       const [arrival, head] = String(res.benchServer ?? '').split(',').map(Number);
       if (arrival && head) { run.preUs[i] = arrival - scheduledAt; run.inServerUs[i] = head - arrival; run.postUs[i] = end - head; }
       if (res.status === status) run.ok++; else run.errors++;
-      idle.push(conn);
+      const waiting = backlog.shift();
+      if (waiting !== undefined) fire(waiting, start + waiting * interval, conn, true);
+      else idle.push(conn);
     }, () => {
       // A failed connection is dropped; the request counts as an error (and infinitely slow).
       run.errors++;
@@ -137,6 +152,8 @@ export async function runOpenLoop(options: {
   };
 
   let next = 0;
+  /** Sends due while every connection was busy, in schedule order. */
+  const backlog: number[] = [];
   const tick = () => {
     const now = monoUs();
     while (next < total && start + next * interval <= now) {
@@ -145,15 +162,7 @@ export async function runOpenLoop(options: {
       // LIFO: the most recently used connections stay hot; the rest of the pool waits idle.
       const conn = idle.pop();
       if (conn) fire(i, scheduledAt, conn);
-      else {
-        // None idle: open one more. Its connect time counts, since latency runs from the schedule.
-        run.opened++;
-        open().then((c) => { all.add(c); fire(i, scheduledAt, c); }, () => {
-          run.errors++;
-          answered++;
-          if (answered === total) finish();
-        });
-      }
+      else { run.queued++; backlog.push(i); }
     }
   };
   metronome.on('message', tick);
