@@ -64,7 +64,7 @@ const stop = new Int32Array(workerData.stop);
 const go = new Int32Array(workerData.go);
 const startAt = new Float64Array(workerData.start);
 const now = () => Number(process.hrtime.bigint() / 1000n);
-const EARLY_US = 150;
+const EARLY_US = 110;
 while (Atomics.load(go, 0) === 0) Atomics.wait(go, 0, 0);
 const start = startAt[0];
 let i = 0;
