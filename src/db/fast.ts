@@ -15,7 +15,8 @@
  */
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import { BUSY_DEADLINE_MS, isBusy, prepared, type Connection, type Statement } from './sqlite.js';
+import { prepared, type Connection, type Statement } from './sqlite.js';
+import { afterBusy, clientOf, idleConnection, isBusy, whileBusy, type KnexClient } from './sqlite-busy.js';
 
 export type Row = Record<string, unknown>;
 
@@ -44,18 +45,6 @@ interface PgClient {
   query(config: { name: string; text: string; values: unknown[]; rowMode?: 'array' }): Promise<{ rows: Row[]; rowCount: number | null }>;
 }
 
-interface KnexClient {
-  config: { client: unknown };
-  transacting?: boolean;
-  pool?: { numUsed(): number; numFree(): number; numPendingAcquires(): number; numPendingCreates(): number; free?: { resource: unknown }[] };
-  acquireConnection(): Promise<unknown>;
-  releaseConnection(conn: unknown): Promise<void>;
-  listenerCount(event: string): number;
-  emit(event: string, ...args: unknown[]): boolean;
-  /** Set on this module's transaction clients: whether the knex instance had `query` listeners. */
-  traced?: boolean;
-}
-
 /** Knex, a knex transaction, or the transaction of `transaction` below. */
 export type Runner = Knex | FastTransaction;
 
@@ -64,7 +53,6 @@ export interface FastTransaction {
   readonly client: KnexClient;
 }
 
-const clientOf = (db: Runner): KnexClient => (db as unknown as { client: KnexClient }).client;
 const isPg = (client: KnexClient) => client.config.client === 'pg';
 
 /** As knex's better-sqlite3 client binds values (the list itself when nothing needs converting). */
@@ -92,8 +80,6 @@ export function statementOf(conn: Connection, q: Sql, arrays: boolean): Statemen
   return statement;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 interface Result { rows: Row[]; changes: number }
 
 /** How rows come back: objects by column name, or arrays of values in the statement's column order. */
@@ -108,34 +94,22 @@ function sqliteRun(conn: Connection, q: Sql, params: readonly unknown[], shape: 
 }
 
 /**
- * Runs outside a transaction: a lock held by another process is waited for with an asynchronous
- * backoff, as src/db/sqlite.ts does for knex's queries.
+ * Runs outside a transaction: a lock held by another process is waited for with the shared
+ * asynchronous backoff (src/db/sqlite-busy.ts), the connection given back between attempts.
+ * `busy`: the fast path's attempt just failed with it, so the first retry waits a little.
  */
-async function sqliteAutocommit(client: KnexClient, q: Sql, params: readonly unknown[], shape: Shape): Promise<Result> {
-  const deadline = Date.now() + BUSY_DEADLINE_MS;
-  for (let delay = 2; ; delay = Math.min(delay * 2, 100)) {
+function sqliteAutocommit(client: KnexClient, q: Sql, params: readonly unknown[], shape: Shape, busy?: unknown): Promise<Result> {
+  const attempt = async (): Promise<Result> => {
     const conn = idleConnection(client);
+    if (conn) return sqliteRun(conn, q, params, shape);
+    const held = (await client.acquireConnection()) as Connection;
     try {
-      if (conn) return sqliteRun(conn, q, params, shape);
-      const held = (await client.acquireConnection()) as Connection;
-      try {
-        return sqliteRun(held, q, params, shape);
-      } finally {
-        await client.releaseConnection(held);
-      }
-    } catch (err) {
-      if (!isBusy(err) || Date.now() + delay > deadline) throw err;
-      await sleep(delay);
+      return sqliteRun(held, q, params, shape);
+    } finally {
+      await client.releaseConnection(held);
     }
-  }
-}
-
-/** The pool's connection when nobody holds it or waits for it (the SQLite pool has exactly one). */
-function idleConnection(client: KnexClient): Connection | null {
-  const pool = client.pool;
-  if (!pool || pool.numUsed() !== 0 || pool.numPendingAcquires() !== 0 || pool.numPendingCreates() !== 0) return null;
-  const free = pool.free;
-  return pool.numFree() === 1 && free?.length === 1 ? (free[0]!.resource as Connection) : null;
+  };
+  return busy === undefined ? whileBusy(attempt) : afterBusy(busy, attempt);
 }
 
 let uid = 0;
@@ -166,13 +140,16 @@ function execute(db: Runner, q: Sql, params: readonly unknown[], shape: Shape = 
         return Promise.resolve(sqliteRun(conn, q, params, shape));
       } catch (err) {
         if (!isBusy(err)) return Promise.reject(err);
+        return executeQueued(client, false, q, params, shape, err);
       }
     }
   }
   return executeQueued(client, traced(db, client), q, params, shape);
 }
 
-async function executeQueued(client: KnexClient, listened: boolean, q: Sql, params: readonly unknown[], shape: Shape): Promise<Result> {
+async function executeQueued(
+  client: KnexClient, listened: boolean, q: Sql, params: readonly unknown[], shape: Shape, busy?: unknown,
+): Promise<Result> {
   const event = listened ? { __knexQueryUid: `fast${++uid}`, sql: q.text, method: q.operation, bindings: params } : null;
   if (event) client.emit('query', event);
   try {
@@ -188,7 +165,7 @@ async function executeQueued(client: KnexClient, listened: boolean, q: Sql, para
     } else if (client.transacting) {
       result = sqliteRun((await client.acquireConnection()) as Connection, q, params, shape);
     } else {
-      result = await sqliteAutocommit(client, q, params, shape);
+      result = await sqliteAutocommit(client, q, params, shape, busy);
     }
     if (event) client.emit('query-response', result, event);
     return result;
@@ -265,17 +242,9 @@ export async function transaction<T>(
   }
 }
 
+/** BEGIN IMMEDIATE on the held connection, retried with the shared backoff (src/db/sqlite-busy.ts). */
 async function beginImmediate(trx: FastTransaction): Promise<void> {
-  const deadline = Date.now() + BUSY_DEADLINE_MS;
-  for (let delay = 2; ; delay = Math.min(delay * 2, 100)) {
-    try {
-      await run(trx, BEGIN_IMMEDIATE);
-      return;
-    } catch (err) {
-      if (!isBusy(err) || Date.now() + delay > deadline) throw err;
-      await sleep(delay);
-    }
-  }
+  await whileBusy(() => run(trx, BEGIN_IMMEDIATE));
 }
 
 /** A client bound to one held connection; its query events reach the knex instance's listeners. */

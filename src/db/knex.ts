@@ -45,7 +45,7 @@ export function createDb(options: DbOptions): Db {
     useNullAsDefault: true,
     // One connection: SQLite serialises writers anyway, and a single connection makes every
     // knex transaction exclusive within the process, so no update can be lost between a read
-    // and a write. Other processes are held off by WAL and the lock retries of src/db/sqlite.ts.
+    // and a write. Other processes are held off by WAL and the lock retries of src/db/sqlite-busy.ts.
     pool: {
       min: 1,
       max: 1,
@@ -67,7 +67,7 @@ export function createDb(options: DbOptions): Db {
  * Knex opens SQLite transactions with a deferred `BEGIN`, which takes the write lock only at the
  * first write; a transaction that read first then fails with SQLITE_BUSY when another process
  * wrote in between, and the busy timeout cannot help. `BEGIN IMMEDIATE` takes the write lock up
- * front, so transactions from several processes queue on the lock retries (src/db/sqlite.ts)
+ * front, so transactions from several processes queue on the lock retries (src/db/sqlite-busy.ts)
  * instead of failing.
  */
 function beginImmediately(db: Knex): void {

@@ -19,13 +19,10 @@
  * unit joins that transaction instead, as `sqliteWork` does.
  */
 import type { Knex } from 'knex';
-import type { Runner } from './fast.js';
-import {
-  BEGIN_IMMEDIATE, COMMIT, ROLLBACK, SyncRunner, beginImmediate, clientOf, idleSqliteConnection, sqliteWork,
-  type KnexClient,
-} from './sqlite-sync.js';
-import { isBusy, type Connection } from './sqlite.js';
-import { sql, traced } from './fast.js';
+import { sql, traced, type Runner } from './fast.js';
+import type { Connection } from './sqlite.js';
+import { clientOf, type KnexClient } from './sqlite-busy.js';
+import { COMMIT, ROLLBACK, SyncRunner, beginImmediate, beginOnIdle, sqliteWork, type Busy } from './sqlite-sync.js';
 
 /** Units per transaction at most; 64 ledger moves take well under a few milliseconds. */
 export const MAX_GROUP = 64;
@@ -70,7 +67,8 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 async function drain(queue: Queue): Promise<void> {
   try {
     while (queue.units.length > 0) {
-      if (!runIfIdle(queue)) await runWhenFree(queue);
+      const notIdle = runIfIdle(queue);
+      if (notIdle !== DONE) await runWhenFree(queue, notIdle);
       // Let the callers just settled queue their next units (and the rest of the process run).
       if (queue.units.length > 0) await nextTurn();
     }
@@ -81,25 +79,27 @@ async function drain(queue: Queue): Promise<void> {
   }
 }
 
-/** The common case: the connection is idle and no other process holds the write lock. */
-function runIfIdle(queue: Queue): boolean {
-  const connection = idleSqliteConnection(queue.db);
-  if (!connection) return false;
-  const runner = new SyncRunner(connection, clientOf(queue.db), traced(queue.db));
+const DONE = Symbol('done');
+
+/** The common case: the connection is idle and no other process holds the write lock. Otherwise
+ *  what `beginOnIdle` answered: null (not idle) or the busy error. */
+function runIfIdle(queue: Queue): Busy | null | typeof DONE {
+  let begun: SyncRunner | Busy | null;
   try {
-    runner.run(BEGIN_IMMEDIATE);
+    begun = beginOnIdle(queue.db);
   } catch (err) {
-    if (isBusy(err)) return false;
     rejectAll(queue.units.splice(0, MAX_GROUP), err);
-    return true;
+    return DONE;
   }
-  runGroup(runner, queue.units.splice(0, MAX_GROUP));
-  return true;
+  if (!(begun instanceof SyncRunner)) return begun;
+  runGroup(begun, queue.units.splice(0, MAX_GROUP));
+  return DONE;
 }
 
-/** Otherwise: wait for the connection like any query, take the lock with backoff, then run the
- *  units queued by then (those that arrived while waiting join the group). */
-async function runWhenFree(queue: Queue): Promise<void> {
+/** When the connection was not idle or another process held the lock (`busy`): wait for the
+ *  connection like any query, take the lock with the shared backoff, then run the units queued
+ *  by then (those that arrived while waiting join the group). */
+async function runWhenFree(queue: Queue, busy: Busy | null): Promise<void> {
   const client = clientOf(queue.db);
   let connection: Connection;
   try {
@@ -111,7 +111,7 @@ async function runWhenFree(queue: Queue): Promise<void> {
   try {
     const runner = new SyncRunner(connection, client, traced(queue.db));
     try {
-      await beginImmediate(runner);
+      await beginImmediate(runner, busy);
     } catch (err) {
       rejectAll(queue.units.splice(0, MAX_GROUP), err);
       return;

@@ -8,34 +8,20 @@
  * transaction costs about a third of what it costs through an awaited transaction.
  *
  * When the connection is not idle (someone in this process holds it, or waits for it) or another
- * process holds the write lock, `syncTransaction` answers null at once; `sqliteWork` then queues
- * for the connection like any query and retries the lock with an asynchronous backoff
- * (src/db/sqlite.ts), and still runs the work itself in one go.
+ * process holds the write lock, `beginOnIdle` answers at once; `sqliteWork` then queues for the
+ * connection like any query and takes the lock with the shared asynchronous backoff
+ * (src/db/sqlite-busy.ts), and still runs the work itself in one go.
  */
 import type { Knex } from 'knex';
 import { sql, statementOf, traced, transaction, type Row, type Runner, type Sql } from './fast.js';
-import { BUSY_DEADLINE_MS, isBusy, type Connection } from './sqlite.js';
+import type { Connection } from './sqlite.js';
+import { afterBusy, clientOf, idleConnection, isBusy, whileBusy, type KnexClient } from './sqlite-busy.js';
 
-export interface KnexClient {
-  config: { client: unknown };
-  transacting?: boolean;
-  acquireConnection(): Promise<unknown>;
-  releaseConnection(connection: unknown): Promise<void>;
-  pool?: { numUsed(): number; numFree(): number; numPendingAcquires(): number; numPendingCreates(): number; free?: { resource: unknown }[] };
-  listenerCount(event: string): number;
-  emit(event: string, ...args: unknown[]): boolean;
-}
-
-export const clientOf = (db: Knex | Knex.Transaction | Runner): KnexClient => (db as unknown as { client: KnexClient }).client;
-
-/** The pool's connection when nobody holds it or waits for it (the SQLite pool has exactly one). */
+/** The pool's connection when nobody holds it or waits for it; null on PostgreSQL and in a knex transaction. */
 export function idleSqliteConnection(db: Knex): Connection | null {
   const client = clientOf(db);
   if (client.config.client === 'pg' || (db as Knex.Transaction).isTransaction) return null;
-  const pool = client.pool;
-  if (!pool || pool.numUsed() !== 0 || pool.numPendingAcquires() !== 0 || pool.numPendingCreates() !== 0) return null;
-  const free = pool.free;
-  return pool.numFree() === 1 && free?.length === 1 ? (free[0]!.resource as Connection) : null;
+  return idleConnection(client);
 }
 
 /** Statements run synchronously on one connection; knex's `query` events are emitted when
@@ -70,25 +56,28 @@ let uid = 0;
 
 /** A runner on a connection the caller already holds (inside a knex or fast.ts transaction). */
 export function syncRunner(db: Knex | Knex.Transaction | { client: unknown }, connection: Connection): SyncRunner {
-  return new SyncRunner(connection, (db as { client: KnexClient }).client, traced(db as Runner));
+  return new SyncRunner(connection, clientOf(db), traced(db as Runner));
 }
 
+/** Another process held the write lock through one busy slice: the error, for `beginImmediate`. */
+export interface Busy { busy: unknown }
+
 /**
- * Runs `fn` in BEGIN IMMEDIATE .. COMMIT on the idle connection, synchronously; rolls back and
- * rethrows if `fn` throws. Returns null without running `fn` when the connection is not idle or
- * another process holds the write lock (BEGIN IMMEDIATE waits at most the short busy timeout).
+ * BEGIN IMMEDIATE on the idle connection, at once: a runner inside the open transaction (end it
+ * before yielding to the event loop), null when the connection is not idle, or `{ busy }` when
+ * another process holds the write lock (BEGIN IMMEDIATE waited one short busy slice for it).
  */
-export function syncTransaction<T>(db: Knex, fn: (q: SyncRunner) => T): { value: T } | null {
+export function beginOnIdle(db: Knex): SyncRunner | Busy | null {
   const connection = idleSqliteConnection(db);
   if (!connection) return null;
   const runner = new SyncRunner(connection, clientOf(db), traced(db as Runner));
   try {
     runner.run(BEGIN_IMMEDIATE);
   } catch (err) {
-    if (isBusy(err)) return null;
+    if (isBusy(err)) return { busy: err };
     throw err;
   }
-  return { value: inTransaction(runner, fn) };
+  return runner;
 }
 
 /**
@@ -96,12 +85,12 @@ export function syncTransaction<T>(db: Knex, fn: (q: SyncRunner) => T): { value:
  * awaited transaction (src/db/fast.ts) on its held connection. Given a transaction, joins it.
  */
 export async function sqliteWork<T>(db: Runner, fn: (q: SyncRunner) => T): Promise<T> {
-  const client = (db as unknown as { client: KnexClient }).client;
+  const client = clientOf(db);
   if (client.transacting) {
     return transaction(db, async (trx) => fn(syncRunner(trx, (await trx.client.acquireConnection()) as Connection)));
   }
-  const done = syncTransaction(db as Knex, fn);
-  if (done) return done.value;
+  const begun = beginOnIdle(db as Knex);
+  if (begun instanceof SyncRunner) return inTransaction(begun, fn);
   // Wait for the connection like any query, then hold it for as short as possible: only taking
   // the write lock from another process is awaited (with backoff), the work itself runs at once.
   // (An awaited transaction per statement here made every caller queued behind one busy moment
@@ -109,29 +98,23 @@ export async function sqliteWork<T>(db: Runner, fn: (q: SyncRunner) => T): Promi
   const connection = (await client.acquireConnection()) as Connection;
   try {
     const runner = new SyncRunner(connection, client, traced(db as Runner));
-    await beginImmediate(runner);
+    await beginImmediate(runner, begun);
     return inTransaction(runner, fn);
   } finally {
     await client.releaseConnection(connection);
   }
 }
 
-/** BEGIN IMMEDIATE on a connection the caller holds; a write lock held by another process is
- *  retried with an asynchronous backoff until the busy deadline (src/db/sqlite.ts). */
-export async function beginImmediate(runner: SyncRunner): Promise<void> {
-  const deadline = Date.now() + BUSY_DEADLINE_MS;
-  for (let delay = 2; ; delay = Math.min(delay * 2, 100)) {
-    try {
-      runner.run(BEGIN_IMMEDIATE);
-      return;
-    } catch (err) {
-      if (!isBusy(err) || Date.now() + delay > deadline) throw err;
-      await sleep(delay);
-    }
-  }
+/**
+ * BEGIN IMMEDIATE on a connection the caller holds; a write lock held by another process is
+ * retried with the shared asynchronous backoff (src/db/sqlite-busy.ts). After `beginOnIdle` found
+ * the lock busy, pass its answer: the first retry then waits a little instead of blocking the event
+ * loop for a second busy slice at once.
+ */
+export function beginImmediate(runner: SyncRunner, earlier?: Busy | null): Promise<void> {
+  const begin = () => { runner.run(BEGIN_IMMEDIATE); };
+  return earlier ? afterBusy(earlier.busy, begin, runner.connection) : whileBusy(begin, runner.connection);
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** `fn`, then COMMIT; ROLLBACK if either throws. */
 function inTransaction<T>(runner: SyncRunner, fn: (q: SyncRunner) => T): T {

@@ -3,20 +3,15 @@
  *
  * 1. Prepared statements are kept per connection and reused. Knex builds the same SQL text for the
  *    same query shape, and better-sqlite3's `prepare` was about half of a simple request's CPU.
- * 2. Lock waits do not block the event loop. better-sqlite3 is synchronous: with SQLite's usual
- *    long busy timeout, a write lock held by another process (serve + a worker on one file) would
- *    freeze this whole process for up to that long. Instead the busy timeout is short, and a
- *    statement that still finds the database locked is retried after an asynchronous backoff,
- *    until BUSY_DEADLINE_MS. Only statements outside a transaction are retried (autocommit
- *    statements and `BEGIN IMMEDIATE` itself): inside a transaction opened with BEGIN IMMEDIATE
- *    this connection already holds the write lock, and retrying there could hide a real conflict.
+ * 2. Lock waits do not block the event loop: the busy timeout is one short slice, and a statement
+ *    that still finds the database locked is retried after an asynchronous backoff (the policy
+ *    every SQLite path shares, src/db/sqlite-busy.ts). Only statements outside a transaction are
+ *    retried (autocommit statements and `BEGIN IMMEDIATE` itself): inside a transaction opened
+ *    with BEGIN IMMEDIATE this connection already holds the write lock.
  */
 import { createRequire } from 'node:module';
+import { afterBusy, BUSY_SLICE_MS } from './sqlite-busy.js';
 
-/** How long one attempt may block the event loop waiting for the lock. */
-export const BUSY_SLICE_MS = 5;
-/** How long a statement keeps retrying before SQLITE_BUSY reaches the caller (the old busy timeout). */
-export const BUSY_DEADLINE_MS = 10_000;
 /** Statements kept prepared per connection (distinct SQL texts; the hot paths use a few dozen). */
 const STATEMENT_CACHE = 500;
 
@@ -70,13 +65,6 @@ export function prepared(connection: Connection, sql: string, arrays = false): S
   return statement;
 }
 
-export function isBusy(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_BUSY' || (typeof code === 'string' && code.startsWith('SQLITE_BUSY_'));
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** The connection settings every new connection gets. */
 export function configureConnection(conn: Connection): void {
   conn.pragma('journal_mode = WAL');
@@ -95,21 +83,21 @@ export class SqliteClient extends BetterSqlite3Client {
     if (!connection) throw new Error('No connection provided');
     const statement = prepared(connection, obj.sql);
     const bindings = this._formatBindings(obj.bindings);
-    const deadline = Date.now() + BUSY_DEADLINE_MS;
-    for (let delay = 2; ; delay = Math.min(delay * 2, 100)) {
-      try {
-        if (statement.reader) {
-          obj.response = statement.all(bindings);
-        } else {
-          const r = statement.run(bindings);
-          obj.response = r;
-          obj.context = { lastID: r.lastInsertRowid, changes: r.changes };
-        }
-        return obj;
-      } catch (err) {
-        if (!isBusy(err) || connection.inTransaction || Date.now() + delay > deadline) throw err;
-        await sleep(delay);
-      }
+    try {
+      return answer(statement, bindings, obj);
+    } catch (err) {
+      return afterBusy(err, () => answer(statement, bindings, obj), connection);
     }
   }
+}
+
+function answer(statement: Statement, bindings: unknown[], obj: QueryObject): QueryObject {
+  if (statement.reader) {
+    obj.response = statement.all(bindings);
+  } else {
+    const r = statement.run(bindings);
+    obj.response = r;
+    obj.context = { lastID: r.lastInsertRowid, changes: r.changes };
+  }
+  return obj;
 }
