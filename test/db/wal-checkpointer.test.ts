@@ -1,10 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
+import { createDb } from '../../src/db/knex.js';
 import { startWalCheckpointer, type Checkpointer } from '../../src/db/wal-checkpointer.js';
 import { freshDb, type FreshDb } from '../helpers/db.js';
+import { childEnv, spawnCli } from '../publish-http/processes.js';
 
-// SQLite only: the checkpoint thread of `serve` (src/db/wal-checkpointer.ts), on a real file.
+// SQLite only: the checkpoint thread of `serve` and `lavendly worker` (src/db/wal-checkpointer.ts), on a real file.
 const ROW = 'x'.repeat(3500); // about a page per row: every commit appends at least one frame
 const BURST = 50;
 const BURSTS = 40;
@@ -85,6 +87,49 @@ it('the thread copies the WAL into the database file while the request connectio
       expect(checkpointer.stats().restarts).toBe(0);
     } finally {
       await checkpointer.stop();
+    }
+  });
+});
+
+it('a `lavendly worker` process checkpoints the WAL in its thread while it sits idle', async () => {
+  await withTable(async (fresh, file) => {
+    // This connection never checkpoints, and an idle worker commits nothing: without the worker's
+    // thread nobody would copy these rows into the database file.
+    await fresh.db.raw('PRAGMA wal_autocheckpoint = 1000000');
+    const worker = spawnCli(['worker'], childEnv(fresh));
+    try {
+      await worker.waitFor(/worker \S+ running/);
+      const before = fs.statSync(file).size;
+      for (let i = 0; i < 300; i++) await fresh.db('wal_rows').insert({ doc: ROW });
+      await until(() => fs.statSync(file).size >= before + 300 * ROW.length, 'the rows to reach the database file');
+      expect(await worker.stop()).toBe(0);
+    } finally {
+      await worker.kill9();
+    }
+  });
+});
+
+it('two processes on one file, each with its thread (serve and a worker), keep the WAL restarting', async () => {
+  await withTable(async (fresh, file, pageSize) => {
+    // A second handle on the same file stands in for the other process: its own connection, its own thread.
+    const other = createDb({ databaseUrl: null, dataDir: fresh.dataDir });
+    const options = { intervalMs: 5, restartPages: RESTART_PAGES, boundPages: 1_000_000 };
+    const threads = [(await startWalCheckpointer(fresh.db, options))!, (await startWalCheckpointer(other, options))!];
+    try {
+      for (let b = 0; b < BURSTS; b++) {
+        for (const db of [fresh.db, other]) for (let i = 0; i < BURST; i++) await db('wal_rows').insert({ doc: ROW });
+        const passes = threads.map((t) => t.stats().passes);
+        await until(() => threads.every((t, i) => t.stats().passes >= passes[i]! + 2), 'two passes of each thread');
+      }
+      // A pass that meets the other thread's does nothing (SQLite runs one checkpoint at a time),
+      // so a restart can slip by a burst or two; but the WAL keeps starting over, far below the
+      // 4,000 frames written (what it grows to without threads, test above).
+      expect(walFrames(file, pageSize)).toBeLessThan(1000);
+      expect(threads.reduce((n, t) => n + t.stats().restarts, 0)).toBeGreaterThan(0);
+      expect((await other('wal_rows').count({ n: '*' }))[0]!.n).toBe(2 * BURSTS * BURST);
+    } finally {
+      for (const t of threads) await t.stop();
+      await other.destroy();
     }
   });
 });

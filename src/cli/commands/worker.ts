@@ -4,12 +4,22 @@
  *
  * The job handlers come from the composition root (src/app/compose.ts). Tuning comes from
  * `config.worker` (LAVENDLY_WORKER_*, LAVENDLY_SERVE_WORKER; src/jobs/worker-settings.ts).
+ *
+ * A worker that opens its own SQLite database (`lavendly worker`) checkpoints the WAL in a thread,
+ * as `serve` does (src/db/wal-checkpointer.ts): otherwise the worker commit that takes the WAL past
+ * 1000 pages copies it into the database inside the commit, and the worker's event loop (its
+ * heartbeats, its jobs' I/O) waits for that. Beside a `serve` on the same file there are then two
+ * such threads: SQLite runs one checkpoint at a time, and a PASSIVE pass that meets another one
+ * answers "busy" at once without waiting or copying, so neither blocks the other and the WAL still
+ * starts over at the restart mark (test/db/wal-checkpointer.test.ts, two handles on one file).
+ * serve's own worker shares serve's thread.
  */
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { composeWorker, type JobComposition } from '../../app/compose.js';
 import { loadConfig, type Config } from '../../config.js';
 import type { Db } from '../../db/knex.js';
+import { startWalCheckpointer, type Checkpointer } from '../../db/wal-checkpointer.js';
 import { createLogger } from '../../http/logging.js';
 import { runWorker, type RunningWorker } from '../../jobs/worker-main.js';
 import { startSweeper } from '../../publish/index.js';
@@ -35,6 +45,7 @@ export async function startJobWorker(o: StartJobWorkerOptions): Promise<RunningW
   const tuning = o.config.worker;
   const { services, jobHandlers } = o.composed ?? (await composeWorker({ config: o.config, logger: o.logger }));
   const { storage, webhookOptions: webhooks, publish } = services;
+  const checkpoints: { thread: Checkpointer | null } = { thread: null };
   const running = await runWorker({
     config: o.config,
     db: o.db,
@@ -43,7 +54,13 @@ export async function startJobWorker(o: StartJobWorkerOptions): Promise<RunningW
     leaseMs: tuning.leaseMs,
     pollMs: tuning.pollMs,
     logger: o.logger,
-    beforeStart: o.beforeStart,
+    beforeStart: async (db) => {
+      if (!o.db) checkpoints.thread = await startWalCheckpointer(db); // null on PostgreSQL
+      await o.beforeStart?.(db);
+    },
+  }).catch(async (err) => {
+    await checkpoints.thread?.stop();
+    throw err;
   });
   // Safety net beside the queue: due publications and webhook deliveries whose job was lost.
   const sweepLog = failureLog(o.logger, 'publication/webhook sweep');
@@ -61,7 +78,18 @@ export async function startJobWorker(o: StartJobWorkerOptions): Promise<RunningW
   const partials = setInterval(sweepPartials, 10 * 60_000);
   partials.unref();
   void running.done.then(() => { clearInterval(partials); return sweeper.stop(); });
-  return { ...running, stop: async (opts) => { clearInterval(partials); await sweeper.stop(); await running.stop(opts); } };
+  return {
+    ...running,
+    stop: async (opts) => {
+      clearInterval(partials);
+      await sweeper.stop();
+      // The jobs in flight first (their commits still checkpoint off the event loop), then the
+      // thread, which must stop before `running.stop` closes the database it works on.
+      await running.worker.stop(opts);
+      await checkpoints.thread?.stop();
+      await running.stop(opts);
+    },
+  };
 }
 
 /** `serve`'s worker: shares the API's database handle, storage and generation configuration. */
