@@ -13,6 +13,16 @@ import { completeJobJson, completeManyAndClaim, resultJson, type ClaimOptions, t
  * fails by itself (the job stays running, and is run again once its lease expires, as before),
  * and the others are recorded. A claim is the same guarded UPDATE as ever, so no job is claimed
  * twice; jobs claimed by a failed group were not claimed at all.
+ *
+ * On SQLite the group's transaction runs on the shared group commit (src/db/sqlite-group.ts, via
+ * `completeManyAndClaim`): the whole group, completions and claim, is ONE unit there, so it may
+ * share its BEGIN IMMEDIATE .. COMMIT with other workers' groups and ledger moves of the same turn
+ * (each unit in its own savepoint). This class stays on top of it for what that module does not
+ * do: PostgreSQL (one statement with CTEs), a claim sized by the slots the whole group frees (so
+ * the group must be known before its claim is built, not unit by unit), and the retry of each
+ * completion alone when the group fails. Same-run bench against running the group in a
+ * transaction of its own (bench/queue.ts, 4 claimers on one handle): the grouped loop 0.89x CPU
+ * per job, Workers 0.94-0.95x.
  */
 
 /** More than this many waiting completions go in several groups (a bound on one transaction). */

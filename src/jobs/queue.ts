@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { rows as fastRows, run as fastRun, sql, type Sql } from '../db/fast.js';
 import { dbKind } from '../db/knex.js';
-import { sqliteWork } from '../db/sqlite-sync.js';
+import { sqliteGroupWork } from '../db/sqlite-group.js';
 import { currentTraceparent } from '../telemetry/observe.js';
 import { newId } from '../util/ids.js';
 import { announceEnqueued } from './wake.js';
@@ -272,7 +272,9 @@ export async function completeManyAndClaim(
   // that waits for nothing.
   const claimed = take > 0 ? claimStatement(postgres, typeCount, take, postgres ? 'done' : undefined) : null;
   if (postgres) return pgCompleteManyAndClaim(db, items, results, nowIso, options.workerId, claimed, params);
-  return sqliteWork(db, (q) => {
+  // SQLite: one unit of the shared group commit (src/db/sqlite-group.ts), so the group shares its
+  // transaction with the other units (other workers' groups, ledger moves) started in this turn.
+  return sqliteGroupWork(db, (q) => {
     const completed = items.map((it, i) => q.run(COMPLETE, [results[i], nowIso, nowIso, it.jobId, options.workerId]) > 0);
     return { completed, jobs: claimed ? byRunAt(q.rows(claimed, params)) : [] };
   });
