@@ -18,7 +18,8 @@
  * Given a knex transaction (a caller that reserves credits and enqueues a job atomically), the
  * unit joins that transaction instead, as `sqliteWork` does.
  *
- * Its units: the ledger's moves, and a job worker's group of completions with its next claim
+ * Its units: the ledger's moves, create_workflow's inserts (src/workflows/store.ts), and a job
+ * worker's group of completions with its next claim
  * (src/jobs/group-commit.ts groups those itself first, as one unit: it sizes the claim by the slots
  * the whole group frees, retries each completion alone when the group fails, and also runs on
  * PostgreSQL).
