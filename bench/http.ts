@@ -494,7 +494,8 @@ function report(settings: Settings, tally: Tally): void {
     'koa-ref': 'reference: Koa + better-sqlite3', 'fastify-ref': 'reference: Fastify + ajv + better-sqlite3',
     before: `full stack of ${beforeDir}`,
   };
-  for (const c of clients) for (const bareOp of settings.ops) {
+  // `--rounds 0 --rate N`: open loop only (the closed-loop warm-up still runs).
+  if (settings.rounds > 0) for (const c of clients) for (const bareOp of settings.ops) {
     const op = opKey(bareOp, c);
     if (clients.length > 1 && bareOp === settings.ops[0]) console.log(`load generator: ${c === 'raw' ? 'raw sockets (bench/raw-client.ts)' : 'node:http'}`);
     const name = bareOp === 'get' ? 'get_workflow' : 'create_workflow';
