@@ -28,10 +28,67 @@ export function indexedRoutes(router: Router): Koa.Middleware {
       bucket.stack.push(layer);
     }
   }
-  const dispatch = new Map([...buckets].map(([key, bucket]) => [key, asMiddleware(bucket.routes())]));
+  const dispatch = new Map([...buckets].map(([key, bucket]) => [key, bucketDispatch(bucket)]));
   return (ctx, next) => {
     const bucket = dispatch.get(requestKey(ctx.method, ctx.path));
     return bucket ? bucket(ctx, () => full(ctx, next)) : full(ctx, next);
+  };
+}
+
+/** The parts of @koa/router's Layer the direct dispatch uses. */
+interface RouteLayer {
+  path: string;
+  name?: string | null;
+  methods: string[];
+  stack: Koa.Middleware[];
+  match(path: string): boolean;
+  captures(path: string): string[];
+  params(path: string, captures: string[], existing?: Record<string, string>): Record<string, string>;
+}
+
+/**
+ * A bucket's dispatch. When exactly one of its routes matches the path and that route is a single
+ * middleware (every generated operation), it is called directly, with the context fields
+ * @koa/router's own dispatch sets (matched, router, routeMatched, _matchedRoute(Name), captures,
+ * params, routerPath, routerName) set the same way: the router's middleware would also read the
+ * host, build a match result, a chain array and a composed function on every request. Anything
+ * else (no match, several matches, a route with a chain) goes through the bucket's router as before.
+ */
+function bucketDispatch(bucket: Router): Koa.Middleware {
+  const viaRouter = asMiddleware(bucket.routes());
+  const layers = bucket.stack as unknown as RouteLayer[];
+  return (ctx, next) => {
+    const path = ctx.path;
+    let found: RouteLayer | null = null;
+    let count = 0;
+    for (let i = 0; i < layers.length; i++) {
+      if (layers[i]!.match(path)) {
+        found = layers[i]!;
+        count++;
+      }
+    }
+    if (count !== 1 || found!.stack.length !== 1 || !found!.methods.includes(ctx.method)) return viaRouter(ctx, next);
+    const layer = found!;
+    const c = ctx as Koa.Context & Record<string, unknown>;
+    const matched = c.matched as RouteLayer[] | undefined;
+    if (matched) matched.push(layer);
+    else c.matched = [layer];
+    c.router = bucket;
+    c.routeMatched = true;
+    c._matchedRoute = layer.path;
+    if (layer.name) c._matchedRouteName = layer.name;
+    const captures = layer.captures(path);
+    c.captures = captures;
+    const params = layer.params(path, captures, c.params as Record<string, string> | undefined);
+    (ctx.request as unknown as { params: unknown }).params = params;
+    c.params = params;
+    c.routerPath = layer.path;
+    c.routerName = layer.name || undefined;
+    try {
+      return Promise.resolve(layer.stack[0]!(ctx, next));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   };
 }
 

@@ -17,7 +17,12 @@ function specRouter(extra?: (r: Router) => void): Router {
   extra?.(router);
   for (const meta of Object.values(operations)) {
     router.register(meta.routerPath, [meta.method.toUpperCase()], [(ctx) => {
-      ctx.body = { route: meta.operationId, params: ctx.params };
+      // What @koa/router leaves on the context for what runs after it (telemetry's route names).
+      const c = ctx as unknown as Record<string, unknown>;
+      ctx.body = {
+        route: meta.operationId, params: ctx.params, captures: c.captures, matchedRoute: c._matchedRoute,
+        matchedRouteName: c._matchedRouteName, routerPath: c.routerPath, routerName: c.routerName, routeMatched: c.routeMatched,
+      };
     }], { name: meta.operationId });
   }
   return router;
