@@ -2,7 +2,7 @@ import type Koa from 'koa';
 import type { AccountsService } from '../accounts/service.js';
 import { ForbiddenError, RateLimitedError, UnauthorizedError } from './errors.js';
 import type { AccountRef, LavendlyState } from './context.js';
-import { takeKeyToken, type RateLimiter } from './rate-limit.js';
+import { takeKeyToken, takeKeyTokenNow, type RateLimiter } from './rate-limit.js';
 
 export interface AuthOptions {
   secured: boolean;
@@ -77,7 +77,7 @@ export async function authenticateRequest(ctx: Koa.Context, accounts: AccountsSe
   const principal = await accounts.authenticate(key);
   let limited = null;
   if (principal && opts.limit && opts.limit.perMinute > 0) {
-    const take = await takeKeyToken(ctx, opts.limit, principal.keyId);
+    const take = takeKeyTokenNow(ctx, opts.limit, principal.keyId) ?? await takeKeyToken(ctx, opts.limit, principal.keyId);
     if (!take.keyLive) {
       accounts.forget(key);
       if (opts.secured) throw await refused(ctx, opts, 'The API key is not valid: unknown or revoked.');

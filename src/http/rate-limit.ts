@@ -21,6 +21,11 @@ export interface RateLimiter {
   readonly perMinute: number;
   /** `liveKeyId`: also report whether that key is live, if this limiter can (the shared one can). */
   take(subject: string, liveKeyId?: string): Promise<Take>;
+  /**
+   * The same take when it needs no statement (a lease still holds tokens), else null and nothing
+   * taken: `take` then does it. Spares the busy path its promise.
+   */
+  takeNow?(subject: string, liveKeyId?: string): Take | null;
 }
 
 /** The header numbers from the tokens left after a take. */
@@ -68,7 +73,9 @@ export function leaseSize(perMinute: number): number {
  */
 export class SharedRateLimiter implements RateLimiter {
   private lastPrune: number;
+  /** Leases by subject, and apart those taken with the subject's own key checked live (an API key's bucket). */
   private readonly leases = new Map<string, Lease>();
+  private readonly liveLeases = new Map<string, Lease>();
   private readonly want: number;
 
   constructor(
@@ -82,10 +89,23 @@ export class SharedRateLimiter implements RateLimiter {
     this.want = leaseSize(perMinute);
   }
 
+  /** Where the lease of this take lives, and its key there (no key built for an API key's own bucket). */
+  private leaseSlot(subject: string, liveKeyId: string | undefined): [Map<string, Lease>, string] {
+    if (liveKeyId === undefined) return [this.leases, subject];
+    return liveKeyId === subject ? [this.liveLeases, subject] : [this.leases, `${subject}\0${liveKeyId}`];
+  }
+
+  takeNow(subject: string, liveKeyId?: string): Take | null {
+    const lease = liveKeyId === subject ? this.liveLeases.get(subject) : this.leases.get(liveKeyId === undefined ? subject : `${subject}\0${liveKeyId}`);
+    if (!lease || lease.tokens < 1 || this.now() >= lease.expiresAt) return null;
+    lease.tokens -= 1;
+    return outcome(true, lease.bucketTokens + lease.tokens, this.perMinute, lease.keyLive);
+  }
+
   async take(subject: string, liveKeyId?: string): Promise<Take> {
     const now = this.now();
-    const key = liveKeyId === undefined ? subject : `${subject}\0${liveKeyId}`;
-    const lease = this.leases.get(key);
+    const [leases, key] = this.leaseSlot(subject, liveKeyId);
+    const lease = leases.get(key);
     if (lease && lease.tokens >= 1 && now < lease.expiresAt) {
       lease.tokens -= 1;
       return outcome(true, lease.bucketTokens + lease.tokens, this.perMinute, lease.keyLive);
@@ -94,10 +114,10 @@ export class SharedRateLimiter implements RateLimiter {
     const r = await takeToken(this.db, spec, subject, now, liveKeyId, this.want);
     if (r.count > 1) {
       // Concurrent takes of one subject add to one lease, so no token they took is dropped.
-      const current = this.leases.get(key);
+      const current = leases.get(key);
       const kept = current && now < current.expiresAt ? current.tokens : 0;
-      if (!current && this.leases.size >= 10_000) this.dropExpired(now);
-      this.leases.set(key, { tokens: kept + r.count - 1, bucketTokens: r.tokens, keyLive: r.keyLive, expiresAt: now + LEASE_MS });
+      if (!current && leases.size >= 10_000) this.dropExpired(leases, now);
+      leases.set(key, { tokens: kept + r.count - 1, bucketTokens: r.tokens, keyLive: r.keyLive, expiresAt: now + LEASE_MS });
     }
     if (now - this.lastPrune >= 60_000) {
       this.lastPrune = now;
@@ -108,8 +128,8 @@ export class SharedRateLimiter implements RateLimiter {
   }
 
   /** Forgets spent and expired leases (their unspent tokens are not returned: see leaseSize). */
-  private dropExpired(now: number): void {
-    for (const [key, lease] of this.leases) if (lease.tokens < 1 || now >= lease.expiresAt) this.leases.delete(key);
+  private dropExpired(leases: Map<string, Lease>, now: number): void {
+    for (const [key, lease] of leases) if (lease.tokens < 1 || now >= lease.expiresAt) leases.delete(key);
   }
 }
 
@@ -156,14 +176,39 @@ export class MemoryRateLimiter implements RateLimiter {
  */
 export async function takeKeyToken(
   ctx: Koa.Context, limiter: RateLimiter, keyId: string, checkKey = true,
-): Promise<{ keyLive: boolean; refusal: RateLimitedError | null }> {
-  const r = await limiter.take(keyId, checkKey ? keyId : undefined);
-  if (r.keyLive === false) return { keyLive: false, refusal: null };
-  const headers = {
-    'RateLimit-Limit': String(limiter.perMinute),
-    'RateLimit-Remaining': String(r.remaining),
-    'RateLimit-Reset': String(r.resetS),
-  };
-  ctx.set(headers);
-  return { keyLive: true, refusal: r.allowed ? null : new RateLimitedError(r.retryAfterS, headers) };
+): Promise<KeyToken> {
+  return takeKeyTokenNow(ctx, limiter, keyId, checkKey) ?? spent(ctx, limiter, await limiter.take(keyId, checkKey ? keyId : undefined));
+}
+
+export interface KeyToken {
+  keyLive: boolean;
+  refusal: RateLimitedError | null;
+}
+
+/** `takeKeyToken` when the limiter can answer without a statement (`takeNow`), else null and nothing taken. */
+export function takeKeyTokenNow(ctx: Koa.Context, limiter: RateLimiter, keyId: string, checkKey = true): KeyToken | null {
+  const r = limiter.takeNow?.(keyId, checkKey ? keyId : undefined);
+  return r ? spent(ctx, limiter, r) : null;
+}
+
+const LIVE_ALLOWED: KeyToken = Object.freeze({ keyLive: true, refusal: null });
+const NOT_LIVE: KeyToken = Object.freeze({ keyLive: false, refusal: null });
+
+/** The RateLimit headers of a take, and its outcome. */
+function spent(ctx: Koa.Context, limiter: RateLimiter, r: Take): KeyToken {
+  if (r.keyLive === false) return NOT_LIVE;
+  const limit = String(limiter.perMinute);
+  const remaining = String(r.remaining);
+  const reset = String(r.resetS);
+  // Straight onto the response (what ctx.set does for string values, minus its checks): every
+  // request sets these three.
+  const res = ctx.res;
+  if (!res.headersSent) {
+    res.setHeader('RateLimit-Limit', limit);
+    res.setHeader('RateLimit-Remaining', remaining);
+    res.setHeader('RateLimit-Reset', reset);
+  }
+  if (r.allowed) return LIVE_ALLOWED;
+  const headers = { 'RateLimit-Limit': limit, 'RateLimit-Remaining': remaining, 'RateLimit-Reset': reset };
+  return { keyLive: true, refusal: new RateLimitedError(r.retryAfterS, headers) };
 }

@@ -91,6 +91,29 @@ describe.each(testDatabases())('token buckets in the database (%s)', (kind) => {
     expect((await limiter.take(apiKey.id, apiKey.id)).keyLive).toBe(false);
   });
 
+  it('takeNow spends only a live lease, with its key check, and otherwise takes nothing', async () => {
+    let now = 70_000_000;
+    const { apiKey } = await createAccount(fresh.db, { name: 'Now', scopes: [], credits: 0 }, async () => {});
+    const limiter = new SharedRateLimiter(fresh.db, 'lease-now', 640, () => now);
+    const row = () => fresh.db('rate_limit_buckets').where({ bucket: 'lease-now', subject: apiKey.id }).first();
+    expect(limiter.takeNow(apiKey.id, apiKey.id)).toBeNull(); // no lease yet: nothing taken
+    expect(await row()).toBeUndefined();
+    const first = await limiter.take(apiKey.id, apiKey.id); // a lease of leaseSize(640) = 10, one spent
+    expect(first).toMatchObject({ allowed: true, keyLive: true, remaining: 639 });
+    // The other nine come from the lease, as take would give them, with the numbers counting down.
+    for (let left = 638; left >= 630; left--) expect(limiter.takeNow(apiKey.id, apiKey.id)).toMatchObject({ allowed: true, keyLive: true, remaining: left });
+    expect(limiter.takeNow(apiKey.id, apiKey.id)).toBeNull(); // spent
+    expect(limiter.takeNow(apiKey.id)).toBeNull(); // a lease without the key check is another lease
+    expect(Number((await row()).tokens)).toBe(630);
+    // A fresh lease, then the key is revoked: takeNow answers live until the lease expires, then null.
+    await limiter.take(apiKey.id, apiKey.id);
+    await fresh.db('api_keys').where({ id: apiKey.id }).update({ revoked_at: new Date().toISOString() });
+    expect(limiter.takeNow(apiKey.id, apiKey.id)?.keyLive).toBe(true);
+    now += LEASE_MS;
+    expect(limiter.takeNow(apiKey.id, apiKey.id)).toBeNull();
+    expect((await limiter.take(apiKey.id, apiKey.id)).keyLive).toBe(false);
+  });
+
   it('concurrent takes from two pools never spend one token twice', async () => {
     const spec = { bucket: 'race', capacity: 25, perMs: 25 / 60_000 };
     const now = 5_000_000;
