@@ -19,9 +19,10 @@ export function mintRequestId(): string {
 
 /** Takes the caller's `X-Request-Id` when it is well formed, else mints one; echoes it on the response. */
 export function assignRequestId(ctx: Koa.Context): string {
-  const incoming = ctx.get('x-request-id');
-  const id = incoming && REQUEST_ID_SHAPE.test(incoming) ? incoming : mintRequestId();
+  // Straight from and onto Node's objects (what ctx.get and ctx.set come down to): every request.
+  const incoming = ctx.req.headers['x-request-id'];
+  const id = typeof incoming === 'string' && incoming && REQUEST_ID_SHAPE.test(incoming) ? incoming : mintRequestId();
   ctx.state.requestId = id;
-  ctx.set('X-Request-Id', id);
+  if (!ctx.res.headersSent) ctx.res.setHeader('X-Request-Id', id);
   return id;
 }

@@ -4,7 +4,7 @@
  * `x-idempotent` operations, then parsing by location, the handler, and the answer.
  */
 import type Koa from 'koa';
-import { DEFAULT_JSON_LIMIT, readBody, type BodyState } from './body.js';
+import { DEFAULT_JSON_LIMIT, readBody, requestHasBody, type BodyState } from './body.js';
 import { toIssue, ValidationError, type IssuesByLocation, type ValidationIssue, type ValidationLocation } from './errors.js';
 import { withIdempotency, type IdempotencyLayerOptions } from './idempotency.js';
 import type { HandlerResult, OperationMeta, OperationValidators, SchemaLike } from './operation.js';
@@ -69,7 +69,8 @@ export function createRuntime<Ctx>(options: RuntimeOptions<Ctx>): FrameworkRunti
         (ctx.state as { operationId?: string }).operationId = meta.operationId;
         if (options.authenticate) await options.authenticate(ctx, meta);
         if (options.rateLimit) await options.rateLimit(ctx, meta);
-        await readBody(ctx, meta, limit);
+        // Most requests have no body (GET, DELETE): no promise to await for them.
+        if (requestHasBody(ctx)) await readBody(ctx, meta, limit);
         if (idem) await withIdempotency(ctx, meta.operationId, idem, () => serve(ctx));
         else await serve(ctx);
       };
@@ -87,7 +88,8 @@ export function parseInput(ctx: Koa.Context, v: OperationValidators, refuseUnsto
   const state = ctx.state as BodyState;
   const issues: IssuesByLocation = {};
   const path = check(issues, 'path', v.path, { ...(ctx as { params?: Record<string, string> }).params }, refuseUnstorable);
-  const query = check(issues, 'query', v.query, { ...ctx.query }, refuseUnstorable);
+  // No query string (most requests): the empty object Koa would parse, without its parse and cache.
+  const query = check(issues, 'query', v.query, ctx.querystring === '' ? {} : { ...ctx.query }, refuseUnstorable);
   const headers = check(issues, 'header', v.headers, headersFor(ctx, v.headers), refuseUnstorable);
   const body = state.streamBody !== undefined ? state.streamBody : check(issues, 'body', v.body, state.hasJsonBody ? state.jsonBody : undefined, refuseUnstorable);
   if (issues.path || issues.query || issues.header || issues.body) throw new ValidationError(issues);
