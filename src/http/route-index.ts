@@ -6,8 +6,9 @@ import type Koa from 'koa';
  * number of operations (43 routes cost get_workflow ~3% of its throughput against 2; bench/http.ts).
  * This index puts each route in a bucket by method, number of path segments and its first two
  * segments when those are literal (`GET 3 v1 workflows` holds `/v1/workflows/:id`), and a request
- * runs a router holding only its bucket's routes: the same Layer objects in the same order, so
- * the same matching, params and middleware. Whatever its bucket does not answer goes on to the
+ * is matched against its bucket's routes only: the same Layer objects in the same order, so
+ * the same matching, params and middleware (the one matching route called directly, see
+ * bucketDispatch). Whatever its bucket does not answer goes on to the
  * full router, so the index changes how long the lookup takes, never what matches. Built from the
  * routes registered so far; a route added later is still found, through the full router.
  */
