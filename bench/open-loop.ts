@@ -63,6 +63,7 @@ const { interval, total } = workerData;
 const stop = new Int32Array(workerData.stop);
 const go = new Int32Array(workerData.go);
 const startAt = new Float64Array(workerData.start);
+const sent = new Int32Array(workerData.sent);
 const now = () => Number(process.hrtime.bigint() / 1000n);
 const EARLY_US = 110;
 while (Atomics.load(go, 0) === 0) Atomics.wait(go, 0, 0);
@@ -73,7 +74,9 @@ while (i < total && Atomics.load(stop, 0) === 0) {
   // A timed wait here wakes ~0.1 ms late (timer slack and the wake-up): sleep until
   // EARLY_US before the send is due and spin the rest, a few tens of microseconds a send.
   if (wait > EARLY_US) { Atomics.wait(stop, 0, 0, (wait - EARLY_US) / 1000); continue; }
-  if (wait > 0) continue;
+  // Spin only while the main thread is keeping up: when it is still sending earlier requests it
+  // will pick this one up by its own clock, and a spin would only take CPU from it.
+  if (wait > 0) { if (Atomics.load(sent, 0) < i) Atomics.wait(stop, 0, 0, wait / 1000); continue; }
   const t = now();
   while (i < total && start + i * interval <= t) i++;
   parentPort.postMessage(i);
@@ -109,7 +112,9 @@ export async function runOpenLoop(options: {
   const stop = new Int32Array(new SharedArrayBuffer(4));
   const go = new Int32Array(new SharedArrayBuffer(4));
   const startAt = new Float64Array(new SharedArrayBuffer(8));
-  const metronome = new Worker(METRONOME, { eval: true, workerData: { interval, total, stop: stop.buffer, go: go.buffer, start: startAt.buffer } });
+  /** How many requests the main thread has sent (or queued): read by the metronome. */
+  const sent = new Int32Array(new SharedArrayBuffer(4));
+  const metronome = new Worker(METRONOME, { eval: true, workerData: { interval, total, stop: stop.buffer, go: go.buffer, start: startAt.buffer, sent: sent.buffer } });
   await new Promise((resolve) => metronome.once('online', resolve));
   const start = monoUs() + 1000;
   startAt[0] = start;
@@ -164,6 +169,7 @@ export async function runOpenLoop(options: {
       if (conn) fire(i, scheduledAt, conn);
       else { run.queued++; backlog.push(i); }
     }
+    Atomics.store(sent, 0, next);
   };
   metronome.on('message', tick);
 
