@@ -80,7 +80,9 @@ export const workflowsHandlers = {
   async get_workflow(input, ctx) {
     const found = await getWorkflow(ctx.db, ctx.account.id, input.path.id);
     // Recent posts ride along: an MCP agent has no get_publication to follow a scheduled one.
-    const publications = (await recentWorkflowPublications(ctx.db, ctx.account.id, input.path.id)).map((p) => ({
+    // Their query runs only when the workflow's own statement saw one (most were never published).
+    const recent = found.hasPublications ? await recentWorkflowPublications(ctx.db, ctx.account.id, input.path.id) : [];
+    const publications = recent.map((p) => ({
       id: p.id, channel_id: p.channel_id, platform: p.platform, status: p.status,
       scheduled_for: p.scheduled_for, published_url: p.published_url, error: p.error,
     }));
