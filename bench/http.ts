@@ -41,7 +41,8 @@
  *   (default 50 ms of sends, 16-512), so a send finds an idle connection unless a stall took them all.
  * - Printed per server: p50/p90/p99/p99.9 and p99/p50 from the schedule; the same from the actual
  *   send (what a closed loop would see); the in-server p50/p99; the slowest 1% split into before,
- *   in and after the server; whether the generator kept its schedule (its own late sends; >= 0.1%
+ *   in and after the server; the share answered only after the server's event loop went round
+ *   (e.g. waiting for a grouped commit), with their in-server p99 against the rest's; whether the generator kept its schedule (its own late sends; >= 0.1%
  *   over 1 ms late is flagged) and how many sends waited for a connection; the server's loop delay,
  *   GC (and the share of the slowest 1% a GC pause fell within), CPU, and CPU waits. A closing
  *   table says at which loads each server kept p99 within 2x p50.
@@ -294,6 +295,7 @@ interface OpenResult {
   serverLoopMax: number;
   gc: ProbeReading['gc'];
   gcPauses: ProbeReading['gcPauses'];
+  turns: ProbeReading['turns'];
   cpuUs: number;
   /** This process's share of a core, and ms per second each process waited for a CPU. */
   clientBusy: number;
@@ -328,7 +330,7 @@ async function openLoad(target: Target, op: Op, rate: number, seconds: number, m
   const after = await probe(target);
   const perS = (i: number) => (waits0[i] === null || waits1[i] === null ? NaN : (waits1[i]! - waits0[i]!) / run.seconds);
   return {
-    run, serverLoopP99: after.loop.p99, serverLoopMax: after.loop.max, gc: after.gc, gcPauses: after.gcPauses,
+    run, serverLoopP99: after.loop.p99, serverLoopMax: after.loop.max, gc: after.gc, gcPauses: after.gcPauses, turns: after.turns,
     // The probe's reading spans the warm-up requests too; they are few beside the schedule's.
     cpuUs: ((after.user + after.system) - (before.user + before.system)) / Math.max(1, run.scheduled),
     clientBusy: (clientCpu.user + clientCpu.system) / 1e6 / run.seconds, serverWaitMsPerS: perS(0), clientWaitMsPerS: perS(1),
@@ -582,7 +584,9 @@ function openReport(settings: Settings, tally: Tally, labels: Record<Name, strin
         + `${met ? 'within 2x' : 'over 2x'}   (${scheduled} requests, ${sum((r) => r.run.errors)} errors, ${sum((r) => r.run.unfinished)} unanswered)`);
       console.log(`${pad}${''.padEnd(42)} from the actual send p50/p99 ${ms(q(service, 0.5))} / ${ms(q(service, 0.99))} ms; `
         + `in server p50/p99 ${ms(q(inServer, 0.5))} / ${ms(q(inServer, 0.99))} ms (${(q(inServer, 0.99) / q(inServer, 0.5)).toFixed(2)}x); `
-        + `slowest 1% pre + in server + post ${ms(mean(1))} + ${ms(mean(2))} + ${ms(mean(3))} ms`);
+        + `slowest 1% pre + in server + post ${ms(mean(1))} + ${ms(mean(2))} + ${ms(mean(3))} ms; `
+        + `answered after a loop turn ${(100 * sum((r) => r.turns.crossed.count) / Math.max(1, sum((r) => r.turns.crossed.count + r.turns.same.count))).toFixed(0)}%, `
+        + `in-server p99 ${ms(m((r) => r.turns.crossed.p99))} ms against ${ms(m((r) => r.turns.same.p99))} ms for the rest`);
       console.log(`${pad}${''.padEnd(42)} schedule (sends that found a connection idle): late p50/p99/max ${ms(q(late, 0.5))} / ${ms(q(late, 0.99))} / ${ms(q(late, 1))} ms, `
         + `${(100 * lateOver(1000)).toFixed(2)}% over 1 ms${lateOver(1000) < 0.001 ? ' (kept)' : ' (NOT kept)'}; `
         + `connections ${m((r) => r.run.connections)}, ${sum((r) => r.run.queued)} sends waited for one, max in flight ${Math.max(...runs.map((r) => r.run.maxInFlight))}; `

@@ -32,6 +32,10 @@ export interface ProbeReading {
   /** Each GC pause since the last reading: [start, duration] in microseconds of monoUs's clock,
    *  so the load generator can tell which of its slow requests a pause overlapped. */
   gcPauses: [number, number][];
+  /** Responses whose head was written after the event loop went round (a setImmediate queued at
+   *  arrival had run): the request waited on a later turn, behind whatever else that turn did.
+   *  In-server durations (us) of those and of the rest. */
+  turns: { crossed: Spread; same: Spread };
 }
 
 const spread = (h: RecordableHistogram | IntervalHistogram, scale: number, offset = 0): Spread => ({
@@ -47,6 +51,8 @@ const lateness = (h: IntervalHistogram): Spread => spread(h, 1e6, LOOP_RESOLUTIO
 /** Instruments `server`; the returned function reads and resets everything measured so far. */
 export function probeServer(server: http.Server): () => ProbeReading {
   const durations = createHistogram();
+  const crossed = createHistogram();
+  const same = createHistogram();
   const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   loop.enable();
   const gc = { minor: 0, minorMs: 0, major: 0, majorMs: 0, maxMs: 0 };
@@ -64,19 +70,31 @@ export function probeServer(server: http.Server): () => ProbeReading {
   }).observe({ entryTypes: ['gc'] });
   server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
     const arrival = monoUs();
+    let turned = false;
+    let headTurned = false;
+    const turn = setImmediate(() => { turned = true; });
     const writeHead = res.writeHead;
     res.writeHead = function (this: http.ServerResponse, ...args: unknown[]) {
       if (!this.headersSent) this.setHeader('x-bench-server', `${arrival},${monoUs()}`);
+      headTurned = turned;
+      clearImmediate(turn);
       return (writeHead as (...a: unknown[]) => http.ServerResponse).apply(this, args);
     } as typeof res.writeHead;
-    res.once('finish', () => durations.record(Math.max(1, monoUs() - arrival)));
+    res.once('finish', () => {
+      const us = Math.max(1, monoUs() - arrival);
+      durations.record(us);
+      (headTurned ? crossed : same).record(us);
+    });
   });
   return () => {
     const reading: ProbeReading = {
       ...process.cpuUsage(), inServer: spread(durations, 1), loop: lateness(loop), gc: { ...gc }, gcPauses,
+      turns: { crossed: spread(crossed, 1), same: spread(same, 1) },
     };
     gcPauses = [];
     durations.reset();
+    crossed.reset();
+    same.reset();
     loop.reset();
     Object.assign(gc, { minor: 0, minorMs: 0, major: 0, majorMs: 0, maxMs: 0 });
     return reading;
