@@ -120,7 +120,7 @@ async function serve(mode: Mode, label: string): Promise<void> {
   // even when other work on the machine makes throughput noisy ...
   // ... and the tail-latency probes (bench/latency-probe.ts), read and reset per scenario.
   const read = probeServer(server);
-  const control = http.createServer((_req, res) => res.end(JSON.stringify(read())));
+  const control = http.createServer((req, res) => res.end(JSON.stringify(read(req.url))));
   await new Promise<void>((resolve) => control.listen(0, '127.0.0.1', () => resolve()));
   const controlPort = (control.address() as { port: number }).port;
   if (process.env.BENCH_PROFILE) await profileUntilSigint(label);

@@ -175,8 +175,9 @@ interface Tail {
 
 interface Split { pre: number; inServer: number; post: number }
 
-async function probe(target: Target): Promise<ProbeReading> {
-  const res = await fetch(`http://127.0.0.1:${target.controlPort}/`);
+/** Reads (and resets) the server's probes; `turns` switches its turn probe for what follows. */
+async function probe(target: Target, turns: 'on' | 'off' = 'off'): Promise<ProbeReading> {
+  const res = await fetch(`http://127.0.0.1:${target.controlPort}/?turns=${turns}`);
   return (await res.json()) as ProbeReading;
 }
 
@@ -321,7 +322,7 @@ function connector(target: Target, op: Op): () => Promise<Connection> {
 
 /** `--load` / `--rate`: requests at a constant rate, latency counted from each one's scheduled send. */
 async function openLoad(target: Target, op: Op, rate: number, seconds: number, max: number, connections: number): Promise<OpenResult> {
-  const before = await probe(target);
+  const before = await probe(target, 'on');
   const waits0 = [runQueueWaitMs(target.child.pid!), runQueueWaitMs(process.pid)];
   const clientCpu0 = process.cpuUsage();
   const run = await runOpenLoop({ open: connector(target, op), rate, seconds, max, status: op === 'get' ? 200 : 201, connections });

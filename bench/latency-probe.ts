@@ -48,11 +48,17 @@ const spread = (h: RecordableHistogram | IntervalHistogram, scale: number, offse
 const LOOP_RESOLUTION_MS = 5;
 const lateness = (h: IntervalHistogram): Spread => spread(h, 1e6, LOOP_RESOLUTION_MS);
 
-/** Instruments `server`; the returned function reads and resets everything measured so far. */
-export function probeServer(server: http.Server): () => ProbeReading {
+/**
+ * Instruments `server`; the returned function reads and resets everything measured so far. Its
+ * argument (the control request's URL) may switch the turn probe on or off for what follows
+ * (`?turns=on|off`): it queues one setImmediate per request, so it stays off while the closed
+ * loop measures CPU per request.
+ */
+export function probeServer(server: http.Server): (url?: string) => ProbeReading {
   const durations = createHistogram();
   const crossed = createHistogram();
   const same = createHistogram();
+  let turnsOn = false;
   const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   loop.enable();
   const gc = { minor: 0, minorMs: 0, major: 0, majorMs: 0, maxMs: 0 };
@@ -72,21 +78,23 @@ export function probeServer(server: http.Server): () => ProbeReading {
     const arrival = monoUs();
     let turned = false;
     let headTurned = false;
-    const turn = setImmediate(() => { turned = true; });
+    const turn = turnsOn ? setImmediate(() => { turned = true; }) : undefined;
     const writeHead = res.writeHead;
     res.writeHead = function (this: http.ServerResponse, ...args: unknown[]) {
       if (!this.headersSent) this.setHeader('x-bench-server', `${arrival},${monoUs()}`);
       headTurned = turned;
-      clearImmediate(turn);
+      if (turn) clearImmediate(turn);
       return (writeHead as (...a: unknown[]) => http.ServerResponse).apply(this, args);
     } as typeof res.writeHead;
     res.once('finish', () => {
       const us = Math.max(1, monoUs() - arrival);
       durations.record(us);
-      (headTurned ? crossed : same).record(us);
+      if (turn) (headTurned ? crossed : same).record(us);
     });
   });
-  return () => {
+  return (url = '') => {
+    if (url.includes('turns=on')) turnsOn = true;
+    else if (url.includes('turns=off')) turnsOn = false;
     const reading: ProbeReading = {
       ...process.cpuUsage(), inServer: spread(durations, 1), loop: lateness(loop), gc: { ...gc }, gcPauses,
       turns: { crossed: spread(crossed, 1), same: spread(same, 1) },

@@ -159,7 +159,7 @@ async function main(): Promise<void> {
   const workflow = store.create({ name: 'Bench fox', aspect_ratio: '9:16', shots: SHOTS });
   const server = which === 'koa' ? await koaServer(store) : await fastifyServer(store);
   const read = probeServer(server);
-  const control = http.createServer((_req, res) => res.end(JSON.stringify(read())));
+  const control = http.createServer((req, res) => res.end(JSON.stringify(read(req.url))));
   await new Promise<void>((resolve) => control.listen(0, '127.0.0.1', () => resolve()));
   process.stdout.write(`${JSON.stringify({
     port: (server.address() as { port: number }).port, controlPort: (control.address() as { port: number }).port,
