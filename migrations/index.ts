@@ -18,6 +18,7 @@ import * as oauth from './015_oauth.js';
 import * as clipProbes from './016_clip_probes.js';
 import * as ledgerPages from './017_ledger_pages.js';
 import * as jobPartialIndexes from './018_job_partial_indexes.js';
+import * as publicationsByWorkflow from './019_publications_by_workflow.js';
 
 export interface Migration {
   up(db: Knex): Promise<void>;
@@ -45,4 +46,5 @@ export const migrations: Record<string, Migration> = {
   '016_clip_probes': clipProbes,
   '017_ledger_pages': ledgerPages,
   '018_job_partial_indexes': jobPartialIndexes,
+  '019_publications_by_workflow': publicationsByWorkflow,
 };
