@@ -44,6 +44,21 @@ describe.each(testDatabases())('input hygiene on %s', (kind) => {
     expect((await call(`${s.base}/workflows/${ok.json.id}`, { key })).json.name).toBe('fox 🦊 ü');
   });
 
+  // The body reader lets a text with no surrogate and no \u escape skip the walk: whatever else
+  // the text holds, one of the two is how unstorable text gets in, and either sends it through the walk.
+  it('walks a body holding a \\u escape or a surrogate anywhere, whatever else it holds', async () => {
+    const raw = (text: string) => call(`${s.base}/workflows`, { key, rawBody: text, headers: { 'content-type': 'application/json' } });
+    // A raw (unescaped) emoji elsewhere in the text, a lone surrogate escaped in a later string.
+    expectIssue(await raw('{"name":"🦊","shots":[{"prompt":"x"},{"prompt":"y\\udbff"}]}'), 'body', ['shots', 1, 'prompt'], 'invalid_text');
+    // An escaped NUL in a key only.
+    expectIssue(await raw('{"name":"x","shots":[{"prompt":"x","a\\u0000":1}]}'), 'body', ['shots', 0, 'a\u0000'], 'invalid_text');
+    // Harmless escapes and plain text: accepted, and stored as the escapes say.
+    const ok = await raw('{"name":"\\u0066ox \\ud83e\\udd8a","shots":[{"prompt":"a \\"quoted\\" fox"}]}');
+    expect(ok.status, ok.text).toBe(201);
+    expect(ok.json.name).toBe('fox 🦊');
+    expect(ok.json.scenes[0].prompt).toBe('a "quoted" fox');
+  });
+
   it('refuses NUL in path and query values', async () => {
     expectIssue(await call(`${s.base}/workflows/wf_a%00b`, { key }), 'path', ['id'], 'invalid_text');
     expectIssue(await call(`${s.base}/usage/monthly?month=2026-01%00`, { key }), 'query', ['month'], 'invalid_text');

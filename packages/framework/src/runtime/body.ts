@@ -31,6 +31,12 @@ export interface BodyState {
   rawBody?: Buffer;
   jsonBody?: unknown;
   hasJsonBody?: boolean;
+  /**
+   * Set by the body reader when no string of `jsonBody` (keys included) can hold a NUL or an
+   * unpaired surrogate, its text having neither a surrogate nor a `\u` escape: the runtime then
+   * skips walking the body for them (runtime/text.ts).
+   */
+  jsonBodyStorable?: boolean;
   /** The stream for non-JSON operations (uploads). */
   streamBody?: NodeJS.ReadableStream;
 }
@@ -82,8 +88,10 @@ export async function readBody(ctx: Koa.Context, meta: Pick<OperationMeta, 'requ
     if (lenientNoBody) return;
     state.rawBody = raw;
     if (raw.length === 0) return;
-    state.jsonBody = parseJson(raw);
+    const text = decodeJson(raw);
+    state.jsonBody = parseJsonText(text);
     state.hasJsonBody = true;
+    state.jsonBodyStorable = storableJsonText(text);
     return;
   }
   state.streamBody = ctx.req;
@@ -91,6 +99,29 @@ export async function readBody(ctx: Koa.Context, meta: Pick<OperationMeta, 'requ
 
 /** Deeper documents are refused before parsing: nothing we accept nests this far, and recursion over them could exhaust the stack. */
 export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Whether `text` has more opening brackets than MAX_JSON_DEPTH at all, strings included: when it
+ * has not, it cannot nest deeper (each level opens one), and the character-by-character scan of
+ * nestingDepth is skipped. indexOf hops between brackets natively, so a body of long strings
+ * costs a few calls, not a loop over every character.
+ */
+function mayNestTooDeep(text: string): boolean {
+  let count = 0;
+  for (let i = text.indexOf('{'); i !== -1; i = text.indexOf('{', i + 1)) if (++count > MAX_JSON_DEPTH) return true;
+  for (let i = text.indexOf('['); i !== -1; i = text.indexOf('[', i + 1)) if (++count > MAX_JSON_DEPTH) return true;
+  return false;
+}
+
+/**
+ * A JSON text whose strings cannot hold a NUL or an unpaired surrogate once parsed: it has no
+ * surrogate (paired or not; a paired one sends the body through the full walk) and no `\u`
+ * escape, the only ways either gets into a parsed string (a raw NUL is not valid JSON).
+ */
+const MAY_HOLD_UNSTORABLE = /[\0\uD800-\uDFFF]|\\u/;
+function storableJsonText(text: string): boolean {
+  return !MAY_HOLD_UNSTORABLE.test(text);
+}
 
 /** Largest bracket nesting of a JSON text, ignoring brackets inside strings (a linear scan). */
 function nestingDepth(text: string): number {
@@ -113,14 +144,19 @@ function nestingDepth(text: string): number {
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 export function parseJson(raw: Buffer): unknown {
-  let text: string;
+  return parseJsonText(decodeJson(raw));
+}
+
+function decodeJson(raw: Buffer): string {
   try {
-    text = utf8.decode(raw);
+    return utf8.decode(raw);
   } catch {
     throw new ValidationError({ body: [{ path: [], message: 'The body is not valid UTF-8.', code: 'invalid_encoding' }] });
   }
-  const depth = nestingDepth(text);
-  if (depth > MAX_JSON_DEPTH) {
+}
+
+function parseJsonText(text: string): unknown {
+  if (mayNestTooDeep(text) && nestingDepth(text) > MAX_JSON_DEPTH) {
     throw new ValidationError({ body: [{ path: [], message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels.`, code: 'too_deep' }] });
   }
   try {

@@ -91,7 +91,8 @@ export function parseInput(ctx: Koa.Context, v: OperationValidators, refuseUnsto
   // No query string (most requests): the empty object Koa would parse, without its parse and cache.
   const query = check(issues, 'query', v.query, ctx.querystring === '' ? {} : { ...ctx.query }, refuseUnstorable);
   const headers = check(issues, 'header', v.headers, headersFor(ctx, v.headers), refuseUnstorable);
-  const body = state.streamBody !== undefined ? state.streamBody : check(issues, 'body', v.body, state.hasJsonBody ? state.jsonBody : undefined, refuseUnstorable);
+  // A body whose text the reader found free of anything unstorable skips the walk (body.ts).
+  const body = state.streamBody !== undefined ? state.streamBody : check(issues, 'body', v.body, state.hasJsonBody ? state.jsonBody : undefined, refuseUnstorable && state.jsonBodyStorable !== true);
   if (issues.path || issues.query || issues.header || issues.body) throw new ValidationError(issues);
   return { path, query, headers, body };
 }
