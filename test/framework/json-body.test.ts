@@ -15,7 +15,7 @@ const codeOf = (text: string): string | null => {
     return (err as { issues?: { body?: { code: string }[] } }).issues?.body?.[0]?.code ?? 'other';
   }
 };
-const nested = (depth: number, open = (i: number) => (i % 2 ? '{"k":' : '['), close = (i: number) => (i % 2 ? '}' : ']')) => {
+const nested = (depth: number, open: (i: number) => string = (i) => (i % 2 ? '{"k":' : '['), close: (i: number) => string = (i) => (i % 2 ? '}' : ']')) => {
   let text = '1';
   for (let i = depth - 1; i >= 0; i--) text = `${open(i)}${text}${close(i)}`;
   return text;
