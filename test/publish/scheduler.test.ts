@@ -126,7 +126,12 @@ describe.each(testDatabases())('scheduled work on the job queue (%s)', (kind) =>
       for (const r of receiver.requests) {
         wh.verify(r.body, r.headers as Record<string, string>);
       }
-      const jobs = await fresh.db('jobs').where({ type: 'webhook.deliver' }).orderBy('run_at').select('status', 'dedupe_key');
+      // The delivery row is written by the job's handler; the worker records the job itself a
+      // moment later, grouped with its next claim. Wait for that, then check every attempt's job.
+      const jobs = await until('the jobs recorded', async () => {
+        const rows = await fresh.db('jobs').where({ type: 'webhook.deliver' }).orderBy('run_at').select('status', 'dedupe_key');
+        return rows.some((j) => j.status === 'running' || j.status === 'queued') ? null : rows;
+      });
       expect(jobs.map((j) => j.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
     } finally {
       await receiver.close();
