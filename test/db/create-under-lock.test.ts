@@ -4,6 +4,7 @@ import { expect, it } from 'vitest';
 import { createAccount } from '../../src/accounts/accounts.js';
 import { createWorkflow, getWorkflow } from '../../src/workflows/store.js';
 import { freshDb } from '../helpers/db.js';
+import { watchLoopGaps } from '../helpers/loop-gaps.js';
 
 // createWorkflow runs its INSERTs and COMMIT at once on the idle SQLite connection. When another
 // connection (as another process would) holds the write lock, it must neither fail nor freeze the
@@ -16,17 +17,11 @@ it('a workflow created while another connection holds the write lock waits for i
     other.pragma('busy_timeout = 5000');
     other.exec('BEGIN IMMEDIATE');
     const release = setTimeout(() => other.exec('COMMIT'), 2000);
-    let last = performance.now();
-    let worstGapMs = 0;
-    const tick = setInterval(() => {
-      const now = performance.now();
-      worstGapMs = Math.max(worstGapMs, now - last);
-      last = now;
-    }, 5);
+    const stopWatching = watchLoopGaps();
     const started = performance.now();
     const created = await createWorkflow(fresh.db, account.id, { name: 'waits', shots: [{ prompt: 'a', duration_s: 5 }, { prompt: 'b', duration_s: 5 }] });
     const waitedMs = performance.now() - started;
-    clearInterval(tick);
+    const worstGapMs = stopWatching();
     clearTimeout(release);
     expect(waitedMs).toBeGreaterThan(1500); // it really waited for the other connection's commit
     expect(worstGapMs).toBeLessThan(1500); // a synchronous busy wait would show one gap of ~2 s (the bound leaves room for a loaded machine)

@@ -6,6 +6,7 @@ import { run, sql, transaction } from '../../src/db/fast.js';
 import { sqliteGroupWork } from '../../src/db/sqlite-group.js';
 import { sqliteWork } from '../../src/db/sqlite-sync.js';
 import { freshDb } from '../helpers/db.js';
+import { watchLoopGaps } from '../helpers/loop-gaps.js';
 
 // Every way this code writes to SQLite waits for a write lock held by another connection (as
 // another process would hold it) through the one backoff of src/db/sqlite-busy.ts: the write
@@ -29,17 +30,11 @@ it.each(paths)('%s waits for a lock held elsewhere without blocking the event lo
   try {
     other.exec('BEGIN IMMEDIATE');
     const release = setTimeout(() => other.exec('COMMIT'), 1500);
-    let last = performance.now();
-    let worstGapMs = 0;
-    const tick = setInterval(() => {
-      const at = performance.now();
-      worstGapMs = Math.max(worstGapMs, at - last);
-      last = at;
-    }, 5);
+    const stopWatching = watchLoopGaps();
     const started = performance.now();
     await write(fresh.db, 'acc_w');
     const waitedMs = performance.now() - started;
-    clearInterval(tick);
+    const worstGapMs = stopWatching();
     clearTimeout(release);
 
     expect(waitedMs).toBeGreaterThan(1200); // it really waited for the other connection's commit
