@@ -97,7 +97,12 @@ export class SharedRateLimiter implements RateLimiter {
 
   takeNow(subject: string, liveKeyId?: string): Take | null {
     const lease = liveKeyId === subject ? this.liveLeases.get(subject) : this.leases.get(liveKeyId === undefined ? subject : `${subject}\0${liveKeyId}`);
-    if (!lease || lease.tokens < 1 || this.now() >= lease.expiresAt) return null;
+    return this.spend(lease, this.now());
+  }
+
+  /** One token from a live lease, or null when there is none with a token left. */
+  private spend(lease: Lease | undefined, now: number): Take | null {
+    if (!lease || lease.tokens < 1 || now >= lease.expiresAt) return null;
     lease.tokens -= 1;
     return outcome(true, lease.bucketTokens + lease.tokens, this.perMinute, lease.keyLive);
   }
@@ -105,11 +110,8 @@ export class SharedRateLimiter implements RateLimiter {
   async take(subject: string, liveKeyId?: string): Promise<Take> {
     const now = this.now();
     const [leases, key] = this.leaseSlot(subject, liveKeyId);
-    const lease = leases.get(key);
-    if (lease && lease.tokens >= 1 && now < lease.expiresAt) {
-      lease.tokens -= 1;
-      return outcome(true, lease.bucketTokens + lease.tokens, this.perMinute, lease.keyLive);
-    }
+    const leased = this.spend(leases.get(key), now);
+    if (leased) return leased;
     const spec = { bucket: this.bucket, capacity: this.perMinute, perMs: this.perMinute / 60_000 };
     const r = await takeToken(this.db, spec, subject, now, liveKeyId, this.want);
     if (r.count > 1) {
