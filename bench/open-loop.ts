@@ -65,11 +65,12 @@ export interface OpenLoopRun {
 type Reply = { type: 'ready' } | { type: 'done'; run: OpenLoopRun } | { type: 'failed'; error: string };
 
 /**
- * The generator's V8 flags: a young generation big enough that its few MB of garbage per second
- * (mostly the spin's setImmediate objects) are collected seldom.
+ * The generator's V8 flags: a young generation big enough that its tens of MB of garbage per
+ * second (mostly the spin's setImmediate objects) are collected about once a second, and a gc()
+ * to call before each schedule. BENCH_GENERATOR_FLAGS replaces them.
  */
 const GENERATOR_FLAGS = process.env.BENCH_GENERATOR_FLAGS !== undefined ? process.env.BENCH_GENERATOR_FLAGS.split(' ').filter(Boolean)
-  : ['--max-semi-space-size=64', '--min-semi-space-size=64'];
+  : ['--max-semi-space-size=64', '--min-semi-space-size=64', '--expose-gc'];
 
 export class LoadGenerator {
   private constructor(private readonly child: ChildProcess) {}
