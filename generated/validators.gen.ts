@@ -84,6 +84,25 @@ const lv = {
 };
 
 type lv_fn = (v: unknown) => unknown;
+/**
+ * What a request body's fast check (`fastBody`, generated from the spec next to its zod validator)
+ * answers when it does not vouch for the body: the runtime then asks zod. `Symbol.for`, so that the
+ * runtime knows it without importing generated code.
+ */
+const lv_no: unique symbol = Symbol.for('lavendly.fast-check.no') as never;
+/** A fast check: the value zod's parse would give, or `lv_no`. */
+type lv_check = (v: lv_any) => unknown;
+/** A string's length as zod measures it: in code points (a surrogate pair once, a lone surrogate as itself). */
+const lv_cp = (s: string): number => {
+  let n = s.length;
+  for (let i = 0; i < s.length - 1; i++) {
+    if ((s.charCodeAt(i) & 0xfc00) === 0xd800 && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n--;
+      i++;
+    }
+  }
+  return n;
+};
 /** An operation without a request body ignores whatever body parsing produced. */
 const lv_none = lv_t(z.any().transform(() => undefined));
 const lvp = {
@@ -171,6 +190,12 @@ export interface OperationValidators {
   body: z.ZodType;
   /** Every declared request content type. */
   bodies: { [contentType: string]: z.ZodType };
+  /**
+   * A plain check of `body`, when its schema has only what such checks cover: the value `body`'s
+   * parse would give for a body it accepts, or the `lavendly.fast-check.no` symbol, never a value
+   * zod would refuse. On "no", `body` decides (and words the error).
+   */
+  fastBody?: lv_check;
   /** By status key as in the spec: '200', '4XX', 'default'. `z.undefined()` when the response has no content. */
   responses: { [status: string]: z.ZodType };
 }
@@ -1093,6 +1118,424 @@ const $: lv_components = {
 /** Component schemas by type name. */
 export const schemas = $;
 
+/** The patterns the fast checks test (created once). */
+const lv_fast_re: RegExp[] = [new RegExp("^ast_[A-Za-z0-9_-]{1,64}$", 'u'), lv.fmt.uri, new RegExp("^acc_[A-Za-z0-9_-]{1,64}$", 'u'), new RegExp("^ch_[A-Za-z0-9_-]{1,64}$", 'u'), lv.fmt.dateTime, new RegExp("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2})?$", 'u')];
+interface lv_fast_checks {
+  CreateWorkflowRequest: lv_check;
+  Shot: lv_check;
+  UpdateWorkflowRequest: lv_check;
+  ImportAssetRequest: lv_check;
+  CreateUploadRequest: lv_check;
+  GenerateSceneRequest: lv_check;
+  AttachTrackRequest: lv_check;
+  CreateRenderRequest: lv_check;
+  QualityCheckRequest: lv_check;
+  ReviewScenesRequest: lv_check;
+  SceneFrameRequest: lv_check;
+  ConnectChannelRequest: lv_check;
+  StartChannelConnectionRequest: lv_check;
+  PublishRequest: lv_check;
+  UpdateAccountRequest: lv_check;
+  ReserveCreditsRequest: lv_check;
+  CommitReservationRequest: lv_check;
+}
+/** Fast checks of the components request bodies use: what the component's parse would give, or lv_no. */
+const lv_fast: lv_fast_checks = {
+  CreateWorkflowRequest: (v: lv_any): unknown => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+    for (const k0 in v) if (k0 !== "name" && k0 !== "description" && k0 !== "aspect_ratio" && k0 !== "video_model" && k0 !== "shots") return lv_no;
+    const o1: { [key: string]: unknown } = {};
+    const p2 = v["name"];
+    if (!(typeof p2 === 'string' && (p2.length >= 2 || lv_cp(p2) >= 1) && (p2.length <= 200 || lv_cp(p2) <= 200))) return lv_no;
+    o1["name"] = p2;
+    const p3 = v["description"];
+    if (p3 !== undefined) {
+      if (!(typeof p3 === 'string' && (p3.length <= 2000 || lv_cp(p3) <= 2000))) return lv_no;
+      o1["description"] = p3;
+    }
+    else if ("description" in v) return lv_no;
+    const p4 = v["aspect_ratio"];
+    if (p4 !== undefined) {
+      if (!(p4 === "16:9" || p4 === "9:16" || p4 === "1:1")) return lv_no;
+      o1["aspect_ratio"] = p4;
+    }
+    else if ("aspect_ratio" in v) return lv_no;
+    const p5 = v["video_model"];
+    if (p5 !== undefined) {
+      if (!(typeof p5 === 'string' && (p5.length >= 2 || lv_cp(p5) >= 1) && (p5.length <= 200 || lv_cp(p5) <= 200))) return lv_no;
+      o1["video_model"] = p5;
+    }
+    else if ("video_model" in v) return lv_no;
+    const p6 = v["shots"];
+    if (!(Array.isArray(p6) && p6.length >= 1 && p6.length <= 50)) return lv_no;
+    const a7 = new Array(p6.length);
+    for (let i8 = 0; i8 < p6.length; i8++) {
+      const e9 = p6[i8];
+      const r10 = lv_fast.Shot(e9);
+      if (r10 === lv_no) return lv_no;
+      a7[i8] = r10;
+    }
+    o1["shots"] = a7;
+    return o1;
+  },
+  Shot: (v: lv_any): unknown => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+    for (const k0 in v) if (k0 !== "prompt" && k0 !== "image_prompt" && k0 !== "image_asset_id" && k0 !== "duration_s") return lv_no;
+    const o1: { [key: string]: unknown } = {};
+    const p2 = v["prompt"];
+    if (!(typeof p2 === 'string' && (p2.length >= 2 || lv_cp(p2) >= 1) && (p2.length <= 2000 || lv_cp(p2) <= 2000))) return lv_no;
+    o1["prompt"] = p2;
+    const p3 = v["image_prompt"];
+    if (p3 !== undefined) {
+      if (!(typeof p3 === 'string' && (p3.length >= 2 || lv_cp(p3) >= 1) && (p3.length <= 2000 || lv_cp(p3) <= 2000))) return lv_no;
+      o1["image_prompt"] = p3;
+    }
+    else if ("image_prompt" in v) return lv_no;
+    const p4 = v["image_asset_id"];
+    if (p4 !== undefined) {
+      if (!(typeof p4 === 'string' && lv_fast_re[0]!.test(p4))) return lv_no;
+      o1["image_asset_id"] = p4;
+    }
+    else if ("image_asset_id" in v) return lv_no;
+    const p5 = v["duration_s"];
+    if (p5 !== undefined) {
+      if (!(Number.isSafeInteger(p5) && p5 >= 1 && p5 <= 10)) return lv_no;
+      o1["duration_s"] = p5;
+    }
+    else if ("duration_s" in v) return lv_no;
+    return o1;
+  },
+  UpdateWorkflowRequest: (v: lv_any): unknown => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+    for (const k0 in v) if (k0 !== "name" && k0 !== "description" && k0 !== "aspect_ratio" && k0 !== "video_model" && k0 !== "shots" && k0 !== "version") return lv_no;
+    const o1: { [key: string]: unknown } = {};
+    const p2 = v["name"];
+    if (p2 !== undefined) {
+      if (!(typeof p2 === 'string' && (p2.length >= 2 || lv_cp(p2) >= 1) && (p2.length <= 200 || lv_cp(p2) <= 200))) return lv_no;
+      o1["name"] = p2;
+    }
+    else if ("name" in v) return lv_no;
+    const p3 = v["description"];
+    if (p3 !== undefined) {
+      if (!((typeof p3 === 'string' && (p3.length <= 2000 || lv_cp(p3) <= 2000)) || (p3 === null))) return lv_no;
+      o1["description"] = p3;
+    }
+    else if ("description" in v) return lv_no;
+    const p4 = v["aspect_ratio"];
+    if (p4 !== undefined) {
+      if (!(p4 === "16:9" || p4 === "9:16" || p4 === "1:1")) return lv_no;
+      o1["aspect_ratio"] = p4;
+    }
+    else if ("aspect_ratio" in v) return lv_no;
+    const p5 = v["video_model"];
+    if (p5 !== undefined) {
+      if (!((typeof p5 === 'string' && (p5.length >= 2 || lv_cp(p5) >= 1) && (p5.length <= 200 || lv_cp(p5) <= 200)) || (p5 === null))) return lv_no;
+      o1["video_model"] = p5;
+    }
+    else if ("video_model" in v) return lv_no;
+    const p6 = v["shots"];
+    if (p6 !== undefined) {
+      if (!(Array.isArray(p6) && p6.length >= 1 && p6.length <= 50)) return lv_no;
+      const a7 = new Array(p6.length);
+      for (let i8 = 0; i8 < p6.length; i8++) {
+        const e9 = p6[i8];
+        const r10 = lv_fast.Shot(e9);
+        if (r10 === lv_no) return lv_no;
+        a7[i8] = r10;
+      }
+      o1["shots"] = a7;
+    }
+    else if ("shots" in v) return lv_no;
+    const p11 = v["version"];
+    if (p11 !== undefined) {
+      if (!(Number.isSafeInteger(p11) && p11 >= 1 && p11 <= 2147483647)) return lv_no;
+      o1["version"] = p11;
+    }
+    else if ("version" in v) return lv_no;
+    return o1;
+  },
+  ImportAssetRequest: (v: lv_any): unknown => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+    for (const k0 in v) if (k0 !== "url" && k0 !== "kind") return lv_no;
+    const o1: { [key: string]: unknown } = {};
+    const p2 = v["url"];
+    if (!(typeof p2 === 'string' && (p2.length <= 2048 || lv_cp(p2) <= 2048) && lv_fast_re[1]!.test(p2))) return lv_no;
+    o1["url"] = p2;
+    const p3 = v["kind"];
+    if (!(p3 === "image" || p3 === "video" || p3 === "music")) return lv_no;
+    o1["kind"] = p3;
+    return o1;
+  },
+  CreateUploadRequest: (v: lv_any): unknown => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+    for (const k0 in v) if (k0 !== "kind" && k0 !== "filename" && k0 !== "bytes") return lv_no;
+    const o1: { [key: string]: unknown } = {};
+    const p2 = v["kind"];
+    if (!(p2 === "image" || p2 === "video" || p2 === "music")) return lv_no;
+    o1["kind"] = p2;
+    const p3 = v["filename"];
+    if (!(typeof p3 === 'string' && (p3.length >= 2 || lv_cp(p3) >= 1) && (p3.length <= 255 || lv_cp(p3) <= 255))) return lv_no;
+    o1["filename"] = p3;
+    const p4 = v["bytes"];
+    if (p4 !== undefined) {
+      if (!(Number.isSafeInteger(p4) && p4 >= 1)) return lv_no;
+      o1["bytes"] = p4;
+    }
+    else if ("bytes" in v) return lv_no;
+    return o1;
+  },
+  GenerateSceneRequest: (v: lv_any): unknown => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+    for (const k0 in v) if (k0 !== "node_id" && k0 !== "reroll_hint") return lv_no;
+    const o1: { [key: string]: unknown } = {};
+    const p2 = v["node_id"];
+    if (p2 !== undefined) {
+      if (!(typeof p2 === 'string' && (p2.length >= 2 || lv_cp(p2) >= 1) && (p2.length <= 128 || lv_cp(p2) <= 128))) return lv_no;
+      o1["node_id"] = p2;
+    }
+    else if ("node_id" in v) return lv_no;
+    const p3 = v["reroll_hint"];
+    if (p3 !== undefined) {
+      if (!(typeof p3 === 'string' && (p3.length >= 2 || lv_cp(p3) >= 1) && (p3.length <= 500 || lv_cp(p3) <= 500))) return lv_no;
+      o1["reroll_hint"] = p3;
+    }
+    else if ("reroll_hint" in v) return lv_no;
+    return o1;
+  },
+  AttachTrackRequest: (v: lv_any): unknown => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+    for (const k0 in v) if (k0 !== "asset_id" && k0 !== "kind" && k0 !== "volume_db" && k0 !== "offset_s" && k0 !== "trim_start_s" && k0 !== "trim_end_s" && k0 !== "fade_in_s" && k0 !== "fade_out_s") return lv_no;
+    const o1: { [key: string]: unknown } = {};
+    const p2 = v["asset_id"];
+    if (!(typeof p2 === 'string' && lv_fast_re[0]!.test(p2))) return lv_no;
+    o1["asset_id"] = p2;
+    const p3 = v["kind"];
+    if (!(p3 === "music" || p3 === "voice" || p3 === "sfx")) return lv_no;
+    o1["kind"] = p3;
+    const p4 = v["volume_db"];
+    if (p4 !== undefined) {
+      if (!(typeof p4 === 'number' && Number.isFinite(p4) && p4 >= -60 && p4 <= 12)) return lv_no;
+      o1["volume_db"] = p4;
+    }
+    else if ("volume_db" in v) return lv_no;
+    const p5 = v["offset_s"];
+    if (p5 !== undefined) {
+      if (!(typeof p5 === 'number' && Number.isFinite(p5) && p5 >= 0 && p5 <= 3600)) return lv_no;
+      o1["offset_s"] = p5;
+    }
+    else if ("offset_s" in v) return lv_no;
+    const p6 = v["trim_start_s"];
+    if (p6 !== undefined) {
+      if (!(typeof p6 === 'number' && Number.isFinite(p6) && p6 >= 0 && p6 <= 3600)) return lv_no;
+      o1["trim_start_s"] = p6;
+    }
+    else if ("trim_start_s" in v) return lv_no;
+    const p7 = v["trim_end_s"];
+    if (p7 !== undefined) {
+      if (!(typeof p7 === 'number' && Number.isFinite(p7) && p7 <= 3600 && p7 > 0)) return lv_no;
+      o1["trim_end_s"] = p7;
+    }
+    else if ("trim_end_s" in v) return lv_no;
+    const p8 = v["fade_in_s"];
+    if (p8 !== undefined) {
+      if (!(typeof p8 === 'number' && Number.isFinite(p8) && p8 >= 0 && p8 <= 30)) return lv_no;
+      o1["fade_in_s"] = p8;
+    }
+    else if ("fade_in_s" in v) return lv_no;
+    const p9 = v["fade_out_s"];
+    if (p9 !== undefined) {
+      if (!(typeof p9 === 'number' && Number.isFinite(p9) && p9 >= 0 && p9 <= 30)) return lv_no;
+      o1["fade_out_s"] = p9;
+    }
+    else if ("fade_out_s" in v) return lv_no;
+    return o1;
+  },
+  CreateRenderRequest: (v: lv_any): unknown => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+    for (const k0 in v) if (k0 !== "label" && k0 !== "max_credits") return lv_no;
+    const o1: { [key: string]: unknown } = {};
+    const p2 = v["label"];
+    if (p2 !== undefined) {
+      if (!(typeof p2 === 'string' && (p2.length >= 2 || lv_cp(p2) >= 1) && (p2.length <= 200 || lv_cp(p2) <= 200))) return lv_no;
+      o1["label"] = p2;
+    }
+    else if ("label" in v) return lv_no;
+    const p3 = v["max_credits"];
+    if (p3 !== undefined) {
+      if (!(Number.isSafeInteger(p3) && p3 >= 0)) return lv_no;
+      o1["max_credits"] = p3;
+    }
+    else if ("max_credits" in v) return lv_no;
+    return o1;
+  },
+  QualityCheckRequest: (v: lv_any): unknown => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+    for (const k0 in v) if (k0 !== "node_id") return lv_no;
+    const o1: { [key: string]: unknown } = {};
+    const p2 = v["node_id"];
+    if (p2 !== undefined) {
+      if (!(typeof p2 === 'string' && (p2.length >= 2 || lv_cp(p2) >= 1) && (p2.length <= 128 || lv_cp(p2) <= 128))) return lv_no;
+      o1["node_id"] = p2;
+    }
+    else if ("node_id" in v) return lv_no;
+    return o1;
+  },
+  ReviewScenesRequest: (v: lv_any): unknown => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+    for (const k0 in v) if (k0 !== "max_side") return lv_no;
+    const o1: { [key: string]: unknown } = {};
+    const p2 = v["max_side"];
+    if (p2 !== undefined) {
+      if (!(Number.isSafeInteger(p2) && p2 >= 32 && p2 <= 4096)) return lv_no;
+      o1["max_side"] = p2;
+    }
+    else if ("max_side" in v) return lv_no;
+    return o1;
+  },
+  SceneFrameRequest: (v: lv_any): unknown => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+    for (const k0 in v) if (k0 !== "node_id" && k0 !== "at_s" && k0 !== "max_side") return lv_no;
+    const o1: { [key: string]: unknown } = {};
+    const p2 = v["node_id"];
+    if (p2 !== undefined) {
+      if (!(typeof p2 === 'string' && (p2.length >= 2 || lv_cp(p2) >= 1) && (p2.length <= 128 || lv_cp(p2) <= 128))) return lv_no;
+      o1["node_id"] = p2;
+    }
+    else if ("node_id" in v) return lv_no;
+    const p3 = v["at_s"];
+    if (p3 !== undefined) {
+      if (!(typeof p3 === 'number' && Number.isFinite(p3) && p3 >= 0 && p3 <= 3600)) return lv_no;
+      o1["at_s"] = p3;
+    }
+    else if ("at_s" in v) return lv_no;
+    const p4 = v["max_side"];
+    if (p4 !== undefined) {
+      if (!(Number.isSafeInteger(p4) && p4 >= 32 && p4 <= 4096)) return lv_no;
+      o1["max_side"] = p4;
+    }
+    else if ("max_side" in v) return lv_no;
+    return o1;
+  },
+  ConnectChannelRequest: (v: lv_any): unknown => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+    for (const k0 in v) if (k0 !== "account_id" && k0 !== "platform" && k0 !== "name" && k0 !== "credentials") return lv_no;
+    const o1: { [key: string]: unknown } = {};
+    const p2 = v["account_id"];
+    if (!(typeof p2 === 'string' && lv_fast_re[2]!.test(p2))) return lv_no;
+    o1["account_id"] = p2;
+    const p3 = v["platform"];
+    if (!(p3 === "youtube" || p3 === "tiktok" || p3 === "local")) return lv_no;
+    o1["platform"] = p3;
+    const p4 = v["name"];
+    if (!(typeof p4 === 'string' && (p4.length >= 2 || lv_cp(p4) >= 1) && (p4.length <= 100 || lv_cp(p4) <= 100))) return lv_no;
+    o1["name"] = p4;
+    const p5 = v["credentials"];
+    if (typeof p5 !== 'object' || p5 === null || Array.isArray(p5)) return lv_no;
+    const o6: { [key: string]: unknown } = {};
+    for (const k7 in p5) if (k7 !== '__proto__') o6[k7] = p5[k7];
+    o1["credentials"] = o6;
+    return o1;
+  },
+  StartChannelConnectionRequest: (v: lv_any): unknown => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+    for (const k0 in v) if (k0 !== "platform" && k0 !== "name") return lv_no;
+    const o1: { [key: string]: unknown } = {};
+    const p2 = v["platform"];
+    if (!(p2 === "youtube" || p2 === "tiktok")) return lv_no;
+    o1["platform"] = p2;
+    const p3 = v["name"];
+    if (p3 !== undefined) {
+      if (!(typeof p3 === 'string' && (p3.length >= 2 || lv_cp(p3) >= 1) && (p3.length <= 200 || lv_cp(p3) <= 200))) return lv_no;
+      o1["name"] = p3;
+    }
+    else if ("name" in v) return lv_no;
+    return o1;
+  },
+  PublishRequest: (v: lv_any): unknown => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+    for (const k0 in v) if (k0 !== "channel_id" && k0 !== "caption" && k0 !== "title" && k0 !== "when" && k0 !== "local_time" && k0 !== "time_zone") return lv_no;
+    const o1: { [key: string]: unknown } = {};
+    const p2 = v["channel_id"];
+    if (!(typeof p2 === 'string' && lv_fast_re[3]!.test(p2))) return lv_no;
+    o1["channel_id"] = p2;
+    const p3 = v["caption"];
+    if (p3 !== undefined) {
+      if (!(typeof p3 === 'string' && (p3.length <= 2200 || lv_cp(p3) <= 2200))) return lv_no;
+      o1["caption"] = p3;
+    }
+    else if ("caption" in v) return lv_no;
+    const p4 = v["title"];
+    if (p4 !== undefined) {
+      if (!(typeof p4 === 'string' && (p4.length >= 2 || lv_cp(p4) >= 1) && (p4.length <= 100 || lv_cp(p4) <= 100))) return lv_no;
+      o1["title"] = p4;
+    }
+    else if ("title" in v) return lv_no;
+    const p5 = v["when"];
+    if (p5 !== undefined) {
+      if (!(typeof p5 === 'string' && lv_fast_re[4]!.test(p5))) return lv_no;
+      o1["when"] = p5;
+    }
+    else if ("when" in v) return lv_no;
+    const p6 = v["local_time"];
+    if (p6 !== undefined) {
+      if (!(typeof p6 === 'string' && lv_fast_re[5]!.test(p6))) return lv_no;
+      o1["local_time"] = p6;
+    }
+    else if ("local_time" in v) return lv_no;
+    const p7 = v["time_zone"];
+    if (p7 !== undefined) {
+      if (!(typeof p7 === 'string' && (p7.length >= 2 || lv_cp(p7) >= 1) && (p7.length <= 64 || lv_cp(p7) <= 64))) return lv_no;
+      o1["time_zone"] = p7;
+    }
+    else if ("time_zone" in v) return lv_no;
+    return o1;
+  },
+  UpdateAccountRequest: (v: lv_any): unknown => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+    for (const k0 in v) if (k0 !== "time_zone") return lv_no;
+    const o1: { [key: string]: unknown } = {};
+    const p2 = v["time_zone"];
+    if (!(typeof p2 === 'string' && (p2.length >= 2 || lv_cp(p2) >= 1) && (p2.length <= 64 || lv_cp(p2) <= 64))) return lv_no;
+    o1["time_zone"] = p2;
+    return o1;
+  },
+  ReserveCreditsRequest: (v: lv_any): unknown => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+    for (const k0 in v) if (k0 !== "amount" && k0 !== "reason" && k0 !== "expires_in_s" && k0 !== "metadata") return lv_no;
+    const o1: { [key: string]: unknown } = {};
+    const p2 = v["amount"];
+    if (!(Number.isSafeInteger(p2) && p2 >= 1 && p2 <= 1000000)) return lv_no;
+    o1["amount"] = p2;
+    const p3 = v["reason"];
+    if (!(typeof p3 === 'string' && (p3.length >= 2 || lv_cp(p3) >= 1) && (p3.length <= 200 || lv_cp(p3) <= 200))) return lv_no;
+    o1["reason"] = p3;
+    const p4 = v["expires_in_s"];
+    if (p4 !== undefined) {
+      if (!(Number.isSafeInteger(p4) && p4 >= 10 && p4 <= 86400)) return lv_no;
+      o1["expires_in_s"] = p4;
+    }
+    else if ("expires_in_s" in v) return lv_no;
+    const p5 = v["metadata"];
+    if (p5 !== undefined) {
+      if (typeof p5 !== 'object' || p5 === null || Array.isArray(p5)) return lv_no;
+      const o6: { [key: string]: unknown } = {};
+      for (const k7 in p5) if (k7 !== '__proto__') o6[k7] = p5[k7];
+      o1["metadata"] = o6;
+    }
+    else if ("metadata" in v) return lv_no;
+    return o1;
+  },
+  CommitReservationRequest: (v: lv_any): unknown => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+    for (const k0 in v) if (k0 !== "amount") return lv_no;
+    const o1: { [key: string]: unknown } = {};
+    const p2 = v["amount"];
+    if (!(Number.isSafeInteger(p2) && p2 >= 0 && p2 <= 1000000)) return lv_no;
+    o1["amount"] = p2;
+    return o1;
+  },
+};
+
 /** Every operation's validators by operation identifier. */
 export const operationValidators = {
   list_workflows: lvp.op({
@@ -1122,6 +1565,7 @@ export const operationValidators = {
     bodies: {
       'application/json': $.CreateWorkflowRequest,
     },
+    fastBody: lv_fast.CreateWorkflowRequest,
     responses: {
       '201': $.Workflow,
       '400': $.ErrorEnvelope,
@@ -1163,6 +1607,7 @@ export const operationValidators = {
     bodies: {
       'application/json': $.UpdateWorkflowRequest,
     },
+    fastBody: lv_fast.UpdateWorkflowRequest,
     responses: {
       '200': $.Workflow,
       '400': $.ErrorEnvelope,
@@ -1204,6 +1649,7 @@ export const operationValidators = {
     bodies: {
       'application/json': $.ImportAssetRequest,
     },
+    fastBody: lv_fast.ImportAssetRequest,
     responses: {
       '201': $.Asset,
       '400': $.ErrorEnvelope,
@@ -1224,6 +1670,7 @@ export const operationValidators = {
     bodies: {
       'application/json': $.CreateUploadRequest,
     },
+    fastBody: lv_fast.CreateUploadRequest,
     responses: {
       '201': $.UploadSlot,
       '400': $.ErrorEnvelope,
@@ -1307,6 +1754,12 @@ export const operationValidators = {
     }),
     bodies: {
       'application/json': lv.is($.GenerateSceneRequest.optional()),
+    },
+    fastBody: (v: lv_any): unknown => {
+      if (v === undefined) return undefined;
+      const r0 = lv_fast.GenerateSceneRequest(v);
+      if (r0 === lv_no) return lv_no;
+      return r0;
     },
     responses: {
       '202': $.Generation,
@@ -1392,6 +1845,7 @@ export const operationValidators = {
     bodies: {
       'application/json': $.AttachTrackRequest,
     },
+    fastBody: lv_fast.AttachTrackRequest,
     responses: {
       '201': $.Track,
       '400': $.ErrorEnvelope,
@@ -1475,6 +1929,12 @@ export const operationValidators = {
     }),
     bodies: {
       'application/json': lv.is($.CreateRenderRequest.optional()),
+    },
+    fastBody: (v: lv_any): unknown => {
+      if (v === undefined) return undefined;
+      const r0 = lv_fast.CreateRenderRequest(v);
+      if (r0 === lv_no) return lv_no;
+      return r0;
     },
     responses: {
       '202': $.Render,
@@ -1560,6 +2020,12 @@ export const operationValidators = {
     bodies: {
       'application/json': lv.is($.QualityCheckRequest.optional()),
     },
+    fastBody: (v: lv_any): unknown => {
+      if (v === undefined) return undefined;
+      const r0 = lv_fast.QualityCheckRequest(v);
+      if (r0 === lv_no) return lv_no;
+      return r0;
+    },
     responses: {
       '200': $.QualityReport,
       '400': $.ErrorEnvelope,
@@ -1581,6 +2047,12 @@ export const operationValidators = {
     bodies: {
       'application/json': lv.is($.ReviewScenesRequest.optional()),
     },
+    fastBody: (v: lv_any): unknown => {
+      if (v === undefined) return undefined;
+      const r0 = lv_fast.ReviewScenesRequest(v);
+      if (r0 === lv_no) return lv_no;
+      return r0;
+    },
     responses: {
       '200': $.SceneReview,
       '400': $.ErrorEnvelope,
@@ -1600,6 +2072,12 @@ export const operationValidators = {
     headers: lvp.params({}),
     bodies: {
       'application/json': lv.is($.SceneFrameRequest.optional()),
+    },
+    fastBody: (v: lv_any): unknown => {
+      if (v === undefined) return undefined;
+      const r0 = lv_fast.SceneFrameRequest(v);
+      if (r0 === lv_no) return lv_no;
+      return r0;
     },
     responses: {
       '200': $.SceneFrame,
@@ -1637,6 +2115,7 @@ export const operationValidators = {
     bodies: {
       'application/json': $.ConnectChannelRequest,
     },
+    fastBody: lv_fast.ConnectChannelRequest,
     responses: {
       '201': $.Channel,
       '400': $.ErrorEnvelope,
@@ -1657,6 +2136,7 @@ export const operationValidators = {
     bodies: {
       'application/json': $.StartChannelConnectionRequest,
     },
+    fastBody: lv_fast.StartChannelConnectionRequest,
     responses: {
       '200': $.ChannelConnectionStart,
       '400': $.ErrorEnvelope,
@@ -1700,6 +2180,7 @@ export const operationValidators = {
     bodies: {
       'application/json': $.PublishRequest,
     },
+    fastBody: lv_fast.PublishRequest,
     responses: {
       '202': $.Publication,
       '400': $.ErrorEnvelope,
@@ -1774,6 +2255,7 @@ export const operationValidators = {
     bodies: {
       'application/json': $.UpdateAccountRequest,
     },
+    fastBody: lv_fast.UpdateAccountRequest,
     responses: {
       '200': $.AccountSettings,
       '400': $.ErrorEnvelope,
@@ -1793,6 +2275,7 @@ export const operationValidators = {
     bodies: {
       'application/json': $.ReserveCreditsRequest,
     },
+    fastBody: lv_fast.ReserveCreditsRequest,
     responses: {
       '201': $.Reservation,
       '400': $.ErrorEnvelope,
@@ -1817,6 +2300,7 @@ export const operationValidators = {
     bodies: {
       'application/json': $.CommitReservationRequest,
     },
+    fastBody: lv_fast.CommitReservationRequest,
     responses: {
       '200': $.Reservation,
       '400': $.ErrorEnvelope,

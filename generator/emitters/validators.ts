@@ -8,6 +8,7 @@ import type CodeBlockWriter from 'code-block-writer';
 import type { IrDocument, IrOperation, IrParameter, JsonSchema } from '../ir-types.js';
 import { propertyKey } from '../names.js';
 import { isObj } from '../schema/walker.js';
+import { CHECKS, FastChecks, fastFunction } from '../schema/fast-check.js';
 import { zodCode } from '../schema/zod.js';
 import type { Emitter } from '../shared/emitter.js';
 import { prelude } from '../shared/preludes.js';
@@ -39,6 +40,8 @@ export const emitter: Emitter = {
       w.writeLine('/** Component schemas by type name. */');
       w.writeLine('export const schemas = $;');
       w.blankLine();
+      const fast = fastBodies(ir);
+      writeFastChecks(w, fast);
       w.writeLine("/** Every operation's validators by operation identifier. */");
       w.writeLine('export const operationValidators = {');
       w.indent(() => {
@@ -51,6 +54,8 @@ export const emitter: Emitter = {
             w.writeLine(`headers: ${parameterObject(ir, op, 'header')},`);
             if (op.requestBody && !contents.length) w.writeLine(`body: ${op.requestBody.required ? 'z.unknown()' : 'z.unknown().optional()'},`);
             writeMap(w, 'bodies', contents.map((m) => [m.contentType, slot(bodyCode(ir, op, m.contentType))]));
+            const check = fast.bodies.get(op.identifier);
+            if (check) w.writeLine(`fastBody: ${check},`);
             writeMap(
               w,
               'responses',
@@ -71,6 +76,57 @@ export const emitter: Emitter = {
     });
   },
 };
+
+interface FastBodies {
+  /** The `fastBody` expression of each operation that has one. */
+  bodies: Map<string, string>;
+  /** The component checks they call, as `lv_fast` entries. */
+  components: [identifier: string, fn: string][];
+  /** The regular expressions the checks use (`lv_fast_re`), as source. */
+  patterns: string[];
+}
+
+/**
+ * Fast checks (generator/schema/fast-check.ts) of every operation's `body`, i.e. its first request
+ * content unless that is binary, and of the components they call; an operation whose body schema
+ * has anything the checks do not cover gets none.
+ */
+function fastBodies(ir: IrDocument): FastBodies {
+  const env = schemaEnv(ir);
+  const checks = new FastChecks(env);
+  const patterns: string[] = [];
+  const bodies = new Map<string, string>();
+  const called = new Set<string>();
+  for (const op of ir.operations) {
+    const first = op.requestBody?.contents[0];
+    if (!first || isBinaryContent(first)) continue;
+    const node = checks.schema(first.schema);
+    if (!node) continue;
+    node.calls.forEach((name) => called.add(name));
+    const ref = isObj(first.schema) && typeof first.schema.$ref === 'string' ? env.component(first.schema.$ref) : undefined;
+    // A required body that is a component's object check is that check itself.
+    if (ref && op.requestBody!.required && !node.test) bodies.set(op.identifier, `${CHECKS}.${ref.identifier}`);
+    else bodies.set(op.identifier, fastFunction(node, patterns, !op.requestBody!.required));
+  }
+  const components = checks.closure(called).map((c) => [c.identifier, fastFunction(checks.component(c)!, patterns)] as [string, string]);
+  return { bodies, components, patterns };
+}
+
+function writeFastChecks(w: CodeBlockWriter, fast: FastBodies): void {
+  if (fast.patterns.length) {
+    w.writeLine('/** The patterns the fast checks test (created once). */');
+    w.writeLine(`const lv_fast_re: RegExp[] = [${fast.patterns.join(', ')}];`);
+  }
+  if (!fast.components.length) return;
+  w.writeLine('interface lv_fast_checks {');
+  w.indent(() => fast.components.forEach(([id]) => w.writeLine(`${id}: lv_check;`)));
+  w.writeLine('}');
+  w.writeLine("/** Fast checks of the components request bodies use: what the component's parse would give, or lv_no. */");
+  w.writeLine(`const ${CHECKS}: lv_fast_checks = {`);
+  w.indent(() => fast.components.forEach(([id, fn]) => w.writeLine(`${id}: ${fn},`)));
+  w.writeLine('};');
+  w.blankLine();
+}
 
 /** Code placed where a z.ZodType is declared goes through `lv.is` (a component ref already is one). */
 function slot(code: string): string {

@@ -9,7 +9,8 @@ import type { IrSchemaComponent, JsonSchema } from '../ir-types.js';
 import { propertyKey } from '../names.js';
 import { type Additional, type Discriminator, type PropertyNode, type SchemaBackend, SchemaEnv, walkSchema } from './walker.js';
 
-const FORMATS: { [format: string]: string } = { 'date-time': 'dateTime', date: 'date', uuid: 'uuid', email: 'email', uri: 'uri' };
+/** Formats checked, by name of their pattern in the prelude's `lv.fmt`; others are not checked. */
+export const FORMATS: { [format: string]: string } = { 'date-time': 'dateTime', date: 'date', uuid: 'uuid', email: 'email', uri: 'uri' };
 
 export interface ZodNode {
   code: string;

@@ -95,6 +95,25 @@ const lv = {
 };
 
 type lv_fn = (v: unknown) => unknown;
+/**
+ * What a request body's fast check (`fastBody`, generated from the spec next to its zod validator)
+ * answers when it does not vouch for the body: the runtime then asks zod. `Symbol.for`, so that the
+ * runtime knows it without importing generated code.
+ */
+const lv_no: unique symbol = Symbol.for('lavendly.fast-check.no') as never;
+/** A fast check: the value zod's parse would give, or `lv_no`. */
+type lv_check = (v: lv_any) => unknown;
+/** A string's length as zod measures it: in code points (a surrogate pair once, a lone surrogate as itself). */
+const lv_cp = (s: string): number => {
+  let n = s.length;
+  for (let i = 0; i < s.length - 1; i++) {
+    if ((s.charCodeAt(i) & 0xfc00) === 0xd800 && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n--;
+      i++;
+    }
+  }
+  return n;
+};
 /** An operation without a request body ignores whatever body parsing produced. */
 const lv_none = lv_t(z.any().transform(() => undefined));
 const lvp = {
@@ -182,6 +201,12 @@ export interface OperationValidators {
   body: z.ZodType;
   /** Every declared request content type. */
   bodies: { [contentType: string]: z.ZodType };
+  /**
+   * A plain check of `body`, when its schema has only what such checks cover: the value `body`'s
+   * parse would give for a body it accepts, or the `lavendly.fast-check.no` symbol, never a value
+   * zod would refuse. On "no", `body` decides (and words the error).
+   */
+  fastBody?: lv_check;
   /** By status key as in the spec: '200', '4XX', 'default'. `z.undefined()` when the response has no content. */
   responses: { [status: string]: z.ZodType };
 }
@@ -196,4 +221,4 @@ export function responseSchema(v: OperationValidators, status: number): z.ZodTyp
 // #endregion
 
 /* In validators.gen.ts the component and operation validators use the helpers; here nothing would. */
-export { lv, lvp };
+export { lv, lvp, lv_no, lv_cp };

@@ -19,3 +19,4 @@ export {
   type Claim, type IdempotencyLayerOptions, type IdempotencyLog, type IdempotencyStore,
 } from './runtime/idempotency.js';
 export type { HandlerResult, OperationMeta, OperationValidators, SchemaLike } from './runtime/operation.js';
+export { FAST_CHECK_NO } from './runtime/operation.js';

@@ -24,11 +24,22 @@ export interface SchemaLike {
     | { success: false; error: { issues: readonly { path: readonly PropertyKey[]; message: string; code: string }[] } };
 }
 
+/**
+ * What a generated fast check answers when it does not vouch for a body (validators.gen.ts's
+ * `lv_no`): a registered symbol, so both sides name it without importing each other.
+ */
+export const FAST_CHECK_NO: unique symbol = Symbol.for('lavendly.fast-check.no') as never;
+
 export interface OperationValidators {
   path?: SchemaLike | null;
   query?: SchemaLike | null;
   headers?: SchemaLike | null;
   body?: SchemaLike | null;
+  /**
+   * A plain check of `body` generated beside it: for a body it accepts, the very value `body`'s
+   * parse would give; otherwise FAST_CHECK_NO, and `body` decides and words the 400.
+   */
+  fastBody?: ((value: unknown) => unknown) | null;
   responses?: Readonly<Record<string, SchemaLike | null | undefined>>;
 }
 

@@ -1,0 +1,106 @@
+/**
+ * The generated fast body checks (generator/schema/fast-check.ts) against zod, body by body: for
+ * every operation with a `fastBody`, thousands of valid and invalid bodies (test/generator/
+ * body-variants.ts) go through both. Whenever the fast check accepts, zod accepts too and gives
+ * the very same value (deep and in key order); whenever zod refuses, so does the fast check.
+ * Runs on this repository's generated validators and on the fixture specs, generated afresh.
+ */
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildIr } from '../../generator/ir.js';
+import type { IrDocument } from '../../generator/ir-types.js';
+import { BodyVariants } from './body-variants.js';
+import { SPECS, generateInto, scratchDir } from './helpers.js';
+
+type Schema = { safeParse(v: unknown): { success: boolean; data?: unknown } };
+type OpValidators = { body: Schema; fastBody?: (v: unknown) => unknown };
+type Module = { operationValidators: Record<string, OpValidators> };
+
+const NO = Symbol.for('lavendly.fast-check.no');
+
+/** Which generated module each spec is checked through: this repository's own, or a fresh one. */
+const SUBJECTS = [
+  { spec: 'spec/openapi.yaml', module: 'generated' },
+  // feature-3.1's bodies are all discriminated unions or bounded-size objects: none has a fast check.
+  ...['fast-checks', 'petstore', 'feature-3.0'].map((name) => ({ spec: `${SPECS}/${name}.yaml`, module: name })),
+];
+
+const loaded: Record<string, { ir: IrDocument; mod: Module }> = {};
+
+beforeAll(async () => {
+  for (const { spec, module } of SUBJECTS) {
+    let file = path.resolve('generated/validators.gen.ts');
+    if (module !== 'generated') {
+      const dir = scratchDir(`fast-check-${module}`);
+      await generateInto(spec, dir, { only: ['validators'] });
+      file = path.join(dir, 'validators.gen.ts');
+    }
+    loaded[module] = { ir: await buildIr(spec), mod: (await import(pathToFileURL(file).href)) as Module };
+  }
+}, 120_000);
+
+interface Tally {
+  bothAccept: number;
+  bothRefuse: number;
+  /** Allowed (zod then decides), but counted: the fast path should take the valid examples. */
+  onlyZodAccepts: number;
+}
+
+/** Runs every variant through both; returns the tally, throwing on the first disagreement that matters. */
+function differential(v: OpValidators, bodies: unknown[]): Tally {
+  const tally: Tally = { bothAccept: 0, bothRefuse: 0, onlyZodAccepts: 0 };
+  for (const body of bodies) {
+    const fast = v.fastBody!(body);
+    const zod = v.body.safeParse(body);
+    const shown = JSON.stringify(body)?.slice(0, 300);
+    if (fast !== NO) {
+      expect(zod.success, `fast check accepted what zod refuses: ${shown}`).toBe(true);
+      expect(fast, `fast check's value differs from zod's for ${shown}`).toStrictEqual(zod.data);
+      expect(JSON.stringify(fast), `key order differs for ${shown}`).toBe(JSON.stringify(zod.data));
+      tally.bothAccept++;
+    } else if (zod.success) tally.onlyZodAccepts++;
+    else tally.bothRefuse++;
+  }
+  return tally;
+}
+
+describe('fast checks agree with zod', () => {
+  for (const { module } of SUBJECTS) {
+    it(module, () => {
+      const { ir, mod } = loaded[module]!;
+      const variants = new BodyVariants(ir);
+      let checked = 0;
+      for (const op of ir.operations) {
+        const v = mod.operationValidators[op.identifier]!;
+        if (!v.fastBody) continue;
+        const first = op.requestBody!.contents[0]!;
+        const tally = differential(v, variants.all(first.schema, first.examples));
+        // Both sides of the check were exercised: bodies accepted and bodies refused.
+        expect(tally.bothAccept, `${op.identifier}: no body accepted`).toBeGreaterThan(0);
+        expect(tally.bothRefuse, `${op.identifier}: no body refused`).toBeGreaterThan(10);
+        // The spec's own examples take the fast path (or the check would save nothing).
+        for (const ex of first.examples) expect(v.fastBody(structuredClone(ex)), `${op.identifier} example`).not.toBe(NO);
+        checked++;
+      }
+      expect(checked).toBeGreaterThan(0);
+    });
+  }
+
+  it("covers create_workflow's body, the bench's hot path", () => {
+    expect(loaded.generated!.mod.operationValidators.create_workflow!.fastBody).toBeTypeOf('function');
+  });
+});
+
+describe('what fast checks do not cover gets none', () => {
+  it('every uncovered_* operation of the fixture has no fastBody; every covered_* one has one', () => {
+    const { ir, mod } = loaded['fast-checks']!;
+    const names = ir.operations.map((op) => op.identifier);
+    expect(names.filter((n) => n.startsWith('uncovered_')).length).toBeGreaterThanOrEqual(8);
+    for (const name of names) {
+      const fast = mod.operationValidators[name]!.fastBody;
+      if (name.startsWith('uncovered_')) expect(fast, name).toBeUndefined();
+      else expect(fast, name).toBeTypeOf('function');
+    }
+  });
+});
