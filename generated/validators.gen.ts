@@ -92,6 +92,8 @@ type lv_fn = (v: unknown) => unknown;
 const lv_no: unique symbol = Symbol.for('lavendly.fast-check.no') as never;
 /** A fast check: the value zod's parse would give, or `lv_no`. */
 type lv_check = (v: lv_any) => unknown;
+/** The fast check of a location without parameters: `lvp.params({})` makes a new empty object of any object. */
+const lv_no_params: lv_check = (v) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? {} : lv_no);
 /** A string's length as zod measures it: in code points (a surrogate pair once, a lone surrogate as itself). */
 const lv_cp = (s: string): number => {
   let n = s.length;
@@ -191,10 +193,14 @@ export interface OperationValidators {
   /** Every declared request content type. */
   bodies: { [contentType: string]: z.ZodType };
   /**
-   * A plain check of `body`, when its schema has only what such checks cover: the value `body`'s
-   * parse would give for a body it accepts, or the `lavendly.fast-check.no` symbol, never a value
-   * zod would refuse. On "no", `body` decides (and words the error).
+   * Plain checks of `path`, `query`, `headers` and `body`, where their schemas have only what such
+   * checks cover: the value the zod parse would give for an input it accepts, or the
+   * `lavendly.fast-check.no` symbol, never a value zod would refuse. On "no", zod decides (and
+   * words the error).
    */
+  fastPath?: lv_check;
+  fastQuery?: lv_check;
+  fastHeaders?: lv_check;
   fastBody?: lv_check;
   /** By status key as in the spec: '200', '4XX', 'default'. `z.undefined()` when the response has no content. */
   responses: { [status: string]: z.ZodType };
@@ -1119,7 +1125,7 @@ const $: lv_components = {
 export const schemas = $;
 
 /** The patterns the fast checks test (created once). */
-const lv_fast_re: RegExp[] = [new RegExp("^ast_[A-Za-z0-9_-]{1,64}$", 'u'), lv.fmt.uri, new RegExp("^acc_[A-Za-z0-9_-]{1,64}$", 'u'), new RegExp("^ch_[A-Za-z0-9_-]{1,64}$", 'u'), lv.fmt.dateTime, new RegExp("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2})?$", 'u')];
+const lv_fast_re: RegExp[] = [new RegExp("^wf_[A-Za-z0-9_-]{1,64}$", 'u'), new RegExp("^upl_[A-Za-z0-9_-]{1,64}$", 'u'), new RegExp("^ast_[A-Za-z0-9_-]{1,64}$", 'u'), new RegExp("^trk_[A-Za-z0-9_-]{1,64}$", 'u'), new RegExp("^rnd_[A-Za-z0-9_-]{1,64}$", 'u'), new RegExp("^ch_[A-Za-z0-9_-]{1,64}$", 'u'), new RegExp("^pub_[A-Za-z0-9_-]{1,64}$", 'u'), new RegExp("^rsv_[A-Za-z0-9_-]{1,64}$", 'u'), new RegExp("^[0-9]{4}-(0[1-9]|1[0-2])$", 'u'), new RegExp("^[a-z][a-z0-9_]*$", 'u'), new RegExp("^key_[A-Za-z0-9_-]{1,64}$", 'u'), new RegExp("^whe_[A-Za-z0-9_-]{1,64}$", 'u'), new RegExp("^whd_[A-Za-z0-9_-]{1,64}$", 'u'), lv.fmt.uri, new RegExp("^acc_[A-Za-z0-9_-]{1,64}$", 'u'), lv.fmt.dateTime, new RegExp("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2})?$", 'u')];
 interface lv_fast_checks {
   CreateWorkflowRequest: lv_check;
   Shot: lv_check;
@@ -1193,7 +1199,7 @@ const lv_fast: lv_fast_checks = {
     else if ("image_prompt" in v) return lv_no;
     const p4 = v["image_asset_id"];
     if (p4 !== undefined) {
-      if (!(typeof p4 === 'string' && lv_fast_re[0]!.test(p4))) return lv_no;
+      if (!(typeof p4 === 'string' && lv_fast_re[2]!.test(p4))) return lv_no;
       o1["image_asset_id"] = p4;
     }
     else if ("image_asset_id" in v) return lv_no;
@@ -1259,7 +1265,7 @@ const lv_fast: lv_fast_checks = {
     for (const k0 in v) if (k0 !== "url" && k0 !== "kind") return lv_no;
     const o1: { [key: string]: unknown } = {};
     const p2 = v["url"];
-    if (!(typeof p2 === 'string' && (p2.length <= 2048 || lv_cp(p2) <= 2048) && lv_fast_re[1]!.test(p2))) return lv_no;
+    if (!(typeof p2 === 'string' && (p2.length <= 2048 || lv_cp(p2) <= 2048) && lv_fast_re[13]!.test(p2))) return lv_no;
     o1["url"] = p2;
     const p3 = v["kind"];
     if (!(p3 === "image" || p3 === "video" || p3 === "music")) return lv_no;
@@ -1307,7 +1313,7 @@ const lv_fast: lv_fast_checks = {
     for (const k0 in v) if (k0 !== "asset_id" && k0 !== "kind" && k0 !== "volume_db" && k0 !== "offset_s" && k0 !== "trim_start_s" && k0 !== "trim_end_s" && k0 !== "fade_in_s" && k0 !== "fade_out_s") return lv_no;
     const o1: { [key: string]: unknown } = {};
     const p2 = v["asset_id"];
-    if (!(typeof p2 === 'string' && lv_fast_re[0]!.test(p2))) return lv_no;
+    if (!(typeof p2 === 'string' && lv_fast_re[2]!.test(p2))) return lv_no;
     o1["asset_id"] = p2;
     const p3 = v["kind"];
     if (!(p3 === "music" || p3 === "voice" || p3 === "sfx")) return lv_no;
@@ -1421,7 +1427,7 @@ const lv_fast: lv_fast_checks = {
     for (const k0 in v) if (k0 !== "account_id" && k0 !== "platform" && k0 !== "name" && k0 !== "credentials") return lv_no;
     const o1: { [key: string]: unknown } = {};
     const p2 = v["account_id"];
-    if (!(typeof p2 === 'string' && lv_fast_re[2]!.test(p2))) return lv_no;
+    if (!(typeof p2 === 'string' && lv_fast_re[14]!.test(p2))) return lv_no;
     o1["account_id"] = p2;
     const p3 = v["platform"];
     if (!(p3 === "youtube" || p3 === "tiktok" || p3 === "local")) return lv_no;
@@ -1456,7 +1462,7 @@ const lv_fast: lv_fast_checks = {
     for (const k0 in v) if (k0 !== "channel_id" && k0 !== "caption" && k0 !== "title" && k0 !== "when" && k0 !== "local_time" && k0 !== "time_zone") return lv_no;
     const o1: { [key: string]: unknown } = {};
     const p2 = v["channel_id"];
-    if (!(typeof p2 === 'string' && lv_fast_re[3]!.test(p2))) return lv_no;
+    if (!(typeof p2 === 'string' && lv_fast_re[5]!.test(p2))) return lv_no;
     o1["channel_id"] = p2;
     const p3 = v["caption"];
     if (p3 !== undefined) {
@@ -1472,13 +1478,13 @@ const lv_fast: lv_fast_checks = {
     else if ("title" in v) return lv_no;
     const p5 = v["when"];
     if (p5 !== undefined) {
-      if (!(typeof p5 === 'string' && lv_fast_re[4]!.test(p5))) return lv_no;
+      if (!(typeof p5 === 'string' && lv_fast_re[15]!.test(p5))) return lv_no;
       o1["when"] = p5;
     }
     else if ("when" in v) return lv_no;
     const p6 = v["local_time"];
     if (p6 !== undefined) {
-      if (!(typeof p6 === 'string' && lv_fast_re[5]!.test(p6))) return lv_no;
+      if (!(typeof p6 === 'string' && lv_fast_re[16]!.test(p6))) return lv_no;
       o1["local_time"] = p6;
     }
     else if ("local_time" in v) return lv_no;
@@ -1546,6 +1552,8 @@ export const operationValidators = {
     }),
     headers: lvp.params({}),
     bodies: {},
+    fastPath: lv_no_params,
+    fastHeaders: lv_no_params,
     responses: {
       '200': $.WorkflowList,
       '400': $.ErrorEnvelope,
@@ -1564,6 +1572,19 @@ export const operationValidators = {
     }),
     bodies: {
       'application/json': $.CreateWorkflowRequest,
+    },
+    fastPath: lv_no_params,
+    fastQuery: lv_no_params,
+    fastHeaders: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["idempotency-key"];
+      if (p1 !== undefined) {
+        if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 255 || lv_cp(p1) <= 255))) return lv_no;
+        o0["idempotency-key"] = p1;
+      }
+      else if ("idempotency-key" in v) return lv_no;
+      return o0;
     },
     fastBody: lv_fast.CreateWorkflowRequest,
     responses: {
@@ -1585,6 +1606,16 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["id"];
+      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
+      o0["id"] = p1;
+      return o0;
+    },
+    fastQuery: lv_no_params,
+    fastHeaders: lv_no_params,
     responses: {
       '200': $.Workflow,
       '400': $.ErrorEnvelope,
@@ -1607,6 +1638,26 @@ export const operationValidators = {
     bodies: {
       'application/json': $.UpdateWorkflowRequest,
     },
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["id"];
+      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
+      o0["id"] = p1;
+      return o0;
+    },
+    fastQuery: lv_no_params,
+    fastHeaders: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["if-match"];
+      if (p1 !== undefined) {
+        if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 64 || lv_cp(p1) <= 64))) return lv_no;
+        o0["if-match"] = p1;
+      }
+      else if ("if-match" in v) return lv_no;
+      return o0;
+    },
     fastBody: lv_fast.UpdateWorkflowRequest,
     responses: {
       '200': $.Workflow,
@@ -1628,6 +1679,16 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["id"];
+      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
+      o0["id"] = p1;
+      return o0;
+    },
+    fastQuery: lv_no_params,
+    fastHeaders: lv_no_params,
     responses: {
       '204': lv.is(z.undefined()),
       '400': $.ErrorEnvelope,
@@ -1649,6 +1710,19 @@ export const operationValidators = {
     bodies: {
       'application/json': $.ImportAssetRequest,
     },
+    fastPath: lv_no_params,
+    fastQuery: lv_no_params,
+    fastHeaders: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["idempotency-key"];
+      if (p1 !== undefined) {
+        if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 255 || lv_cp(p1) <= 255))) return lv_no;
+        o0["idempotency-key"] = p1;
+      }
+      else if ("idempotency-key" in v) return lv_no;
+      return o0;
+    },
     fastBody: lv_fast.ImportAssetRequest,
     responses: {
       '201': $.Asset,
@@ -1669,6 +1743,19 @@ export const operationValidators = {
     }),
     bodies: {
       'application/json': $.CreateUploadRequest,
+    },
+    fastPath: lv_no_params,
+    fastQuery: lv_no_params,
+    fastHeaders: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["idempotency-key"];
+      if (p1 !== undefined) {
+        if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 255 || lv_cp(p1) <= 255))) return lv_no;
+        o0["idempotency-key"] = p1;
+      }
+      else if ("idempotency-key" in v) return lv_no;
+      return o0;
     },
     fastBody: lv_fast.CreateUploadRequest,
     responses: {
@@ -1693,6 +1780,23 @@ export const operationValidators = {
     bodies: {
       'application/octet-stream': lv.is(z.any()),
     },
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["id"];
+      if (!(typeof p1 === 'string' && lv_fast_re[1]!.test(p1))) return lv_no;
+      o0["id"] = p1;
+      return o0;
+    },
+    fastQuery: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["token"];
+      if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 256 || lv_cp(p1) <= 256))) return lv_no;
+      o0["token"] = p1;
+      return o0;
+    },
+    fastHeaders: lv_no_params,
     responses: {
       '201': $.Asset,
       '400': $.ErrorEnvelope,
@@ -1713,6 +1817,16 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["id"];
+      if (!(typeof p1 === 'string' && lv_fast_re[2]!.test(p1))) return lv_no;
+      o0["id"] = p1;
+      return o0;
+    },
+    fastQuery: lv_no_params,
+    fastHeaders: lv_no_params,
     responses: {
       '200': $.Asset,
       '400': $.ErrorEnvelope,
@@ -1733,6 +1847,26 @@ export const operationValidators = {
     }),
     headers: lvp.params({}),
     bodies: {},
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["id"];
+      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
+      o0["id"] = p1;
+      return o0;
+    },
+    fastQuery: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["node_id"];
+      if (p1 !== undefined) {
+        if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 128 || lv_cp(p1) <= 128))) return lv_no;
+        o0["node_id"] = p1;
+      }
+      else if ("node_id" in v) return lv_no;
+      return o0;
+    },
+    fastHeaders: lv_no_params,
     responses: {
       '200': $.CostEstimate,
       '400': $.ErrorEnvelope,
@@ -1754,6 +1888,26 @@ export const operationValidators = {
     }),
     bodies: {
       'application/json': lv.is($.GenerateSceneRequest.optional()),
+    },
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["id"];
+      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
+      o0["id"] = p1;
+      return o0;
+    },
+    fastQuery: lv_no_params,
+    fastHeaders: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["idempotency-key"];
+      if (p1 !== undefined) {
+        if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 255 || lv_cp(p1) <= 255))) return lv_no;
+        o0["idempotency-key"] = p1;
+      }
+      else if ("idempotency-key" in v) return lv_no;
+      return o0;
     },
     fastBody: (v: lv_any): unknown => {
       if (v === undefined) return undefined;
@@ -1783,6 +1937,15 @@ export const operationValidators = {
     }),
     headers: lvp.params({}),
     bodies: {},
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["id"];
+      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
+      o0["id"] = p1;
+      return o0;
+    },
+    fastHeaders: lv_no_params,
     responses: {
       '200': $.GenerationStatus,
       '400': $.ErrorEnvelope,
@@ -1801,6 +1964,16 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["id"];
+      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
+      o0["id"] = p1;
+      return o0;
+    },
+    fastQuery: lv_no_params,
+    fastHeaders: lv_no_params,
     responses: {
       '200': $.WorkflowAudio,
       '400': $.ErrorEnvelope,
@@ -1822,6 +1995,19 @@ export const operationValidators = {
     bodies: {
       'application/json': $.SetNativeAudioRequest,
     },
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["clip_id"];
+      if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 128 || lv_cp(p1) <= 128))) return lv_no;
+      o0["clip_id"] = p1;
+      const p2 = v["id"];
+      if (!(typeof p2 === 'string' && lv_fast_re[0]!.test(p2))) return lv_no;
+      o0["id"] = p2;
+      return o0;
+    },
+    fastQuery: lv_no_params,
+    fastHeaders: lv_no_params,
     responses: {
       '200': $.ClipAudio,
       '400': $.ErrorEnvelope,
@@ -1845,6 +2031,29 @@ export const operationValidators = {
     bodies: {
       'application/json': $.AttachTrackRequest,
     },
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["clip_id"];
+      if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 128 || lv_cp(p1) <= 128))) return lv_no;
+      o0["clip_id"] = p1;
+      const p2 = v["id"];
+      if (!(typeof p2 === 'string' && lv_fast_re[0]!.test(p2))) return lv_no;
+      o0["id"] = p2;
+      return o0;
+    },
+    fastQuery: lv_no_params,
+    fastHeaders: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["idempotency-key"];
+      if (p1 !== undefined) {
+        if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 255 || lv_cp(p1) <= 255))) return lv_no;
+        o0["idempotency-key"] = p1;
+      }
+      else if ("idempotency-key" in v) return lv_no;
+      return o0;
+    },
     fastBody: lv_fast.AttachTrackRequest,
     responses: {
       '201': $.Track,
@@ -1866,6 +2075,19 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["id"];
+      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
+      o0["id"] = p1;
+      const p2 = v["track_id"];
+      if (!(typeof p2 === 'string' && lv_fast_re[3]!.test(p2))) return lv_no;
+      o0["track_id"] = p2;
+      return o0;
+    },
+    fastQuery: lv_no_params,
+    fastHeaders: lv_no_params,
     responses: {
       '204': lv.is(z.undefined()),
       '400': $.ErrorEnvelope,
@@ -1887,6 +2109,19 @@ export const operationValidators = {
     bodies: {
       'application/json': $.UpdateTrackRequest,
     },
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["id"];
+      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
+      o0["id"] = p1;
+      const p2 = v["track_id"];
+      if (!(typeof p2 === 'string' && lv_fast_re[3]!.test(p2))) return lv_no;
+      o0["track_id"] = p2;
+      return o0;
+    },
+    fastQuery: lv_no_params,
+    fastHeaders: lv_no_params,
     responses: {
       '200': $.Track,
       '400': $.ErrorEnvelope,
@@ -1908,6 +2143,15 @@ export const operationValidators = {
     }),
     headers: lvp.params({}),
     bodies: {},
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["id"];
+      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
+      o0["id"] = p1;
+      return o0;
+    },
+    fastHeaders: lv_no_params,
     responses: {
       '200': $.RenderList,
       '400': $.ErrorEnvelope,
@@ -1929,6 +2173,26 @@ export const operationValidators = {
     }),
     bodies: {
       'application/json': lv.is($.CreateRenderRequest.optional()),
+    },
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["id"];
+      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
+      o0["id"] = p1;
+      return o0;
+    },
+    fastQuery: lv_no_params,
+    fastHeaders: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["idempotency-key"];
+      if (p1 !== undefined) {
+        if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 255 || lv_cp(p1) <= 255))) return lv_no;
+        o0["idempotency-key"] = p1;
+      }
+      else if ("idempotency-key" in v) return lv_no;
+      return o0;
     },
     fastBody: (v: lv_any): unknown => {
       if (v === undefined) return undefined;
@@ -1959,6 +2223,18 @@ export const operationValidators = {
     }),
     headers: lvp.params({}),
     bodies: {},
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["id"];
+      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
+      o0["id"] = p1;
+      const p2 = v["job_id"];
+      if (!(typeof p2 === 'string' && lv_fast_re[4]!.test(p2))) return lv_no;
+      o0["job_id"] = p2;
+      return o0;
+    },
+    fastHeaders: lv_no_params,
     responses: {
       '200': $.Render,
       '400': $.ErrorEnvelope,
@@ -1980,6 +2256,19 @@ export const operationValidators = {
     bodies: {
       'application/json': $.UpdateRenderRequest,
     },
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["id"];
+      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
+      o0["id"] = p1;
+      const p2 = v["job_id"];
+      if (!(typeof p2 === 'string' && lv_fast_re[4]!.test(p2))) return lv_no;
+      o0["job_id"] = p2;
+      return o0;
+    },
+    fastQuery: lv_no_params,
+    fastHeaders: lv_no_params,
     responses: {
       '200': $.Render,
       '400': $.ErrorEnvelope,
@@ -2001,6 +2290,8 @@ export const operationValidators = {
     }),
     headers: lvp.params({}),
     bodies: {},
+    fastPath: lv_no_params,
+    fastHeaders: lv_no_params,
     responses: {
       '200': $.RenderList,
       '400': $.ErrorEnvelope,
@@ -2020,6 +2311,16 @@ export const operationValidators = {
     bodies: {
       'application/json': lv.is($.QualityCheckRequest.optional()),
     },
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["id"];
+      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
+      o0["id"] = p1;
+      return o0;
+    },
+    fastQuery: lv_no_params,
+    fastHeaders: lv_no_params,
     fastBody: (v: lv_any): unknown => {
       if (v === undefined) return undefined;
       const r0 = lv_fast.QualityCheckRequest(v);
@@ -2047,6 +2348,16 @@ export const operationValidators = {
     bodies: {
       'application/json': lv.is($.ReviewScenesRequest.optional()),
     },
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["id"];
+      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
+      o0["id"] = p1;
+      return o0;
+    },
+    fastQuery: lv_no_params,
+    fastHeaders: lv_no_params,
     fastBody: (v: lv_any): unknown => {
       if (v === undefined) return undefined;
       const r0 = lv_fast.ReviewScenesRequest(v);
@@ -2073,6 +2384,16 @@ export const operationValidators = {
     bodies: {
       'application/json': lv.is($.SceneFrameRequest.optional()),
     },
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["id"];
+      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
+      o0["id"] = p1;
+      return o0;
+    },
+    fastQuery: lv_no_params,
+    fastHeaders: lv_no_params,
     fastBody: (v: lv_any): unknown => {
       if (v === undefined) return undefined;
       const r0 = lv_fast.SceneFrameRequest(v);
@@ -2096,6 +2417,9 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
+    fastPath: lv_no_params,
+    fastQuery: lv_no_params,
+    fastHeaders: lv_no_params,
     responses: {
       '200': $.ChannelList,
       '400': $.ErrorEnvelope,
@@ -2114,6 +2438,19 @@ export const operationValidators = {
     }),
     bodies: {
       'application/json': $.ConnectChannelRequest,
+    },
+    fastPath: lv_no_params,
+    fastQuery: lv_no_params,
+    fastHeaders: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["idempotency-key"];
+      if (p1 !== undefined) {
+        if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 255 || lv_cp(p1) <= 255))) return lv_no;
+        o0["idempotency-key"] = p1;
+      }
+      else if ("idempotency-key" in v) return lv_no;
+      return o0;
     },
     fastBody: lv_fast.ConnectChannelRequest,
     responses: {
@@ -2136,6 +2473,9 @@ export const operationValidators = {
     bodies: {
       'application/json': $.StartChannelConnectionRequest,
     },
+    fastPath: lv_no_params,
+    fastQuery: lv_no_params,
+    fastHeaders: lv_no_params,
     fastBody: lv_fast.StartChannelConnectionRequest,
     responses: {
       '200': $.ChannelConnectionStart,
@@ -2156,6 +2496,16 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["id"];
+      if (!(typeof p1 === 'string' && lv_fast_re[5]!.test(p1))) return lv_no;
+      o0["id"] = p1;
+      return o0;
+    },
+    fastQuery: lv_no_params,
+    fastHeaders: lv_no_params,
     responses: {
       '204': lv.is(z.undefined()),
       '400': $.ErrorEnvelope,
@@ -2180,6 +2530,26 @@ export const operationValidators = {
     bodies: {
       'application/json': $.PublishRequest,
     },
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["id"];
+      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
+      o0["id"] = p1;
+      return o0;
+    },
+    fastQuery: lv_no_params,
+    fastHeaders: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["idempotency-key"];
+      if (p1 !== undefined) {
+        if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 255 || lv_cp(p1) <= 255))) return lv_no;
+        o0["idempotency-key"] = p1;
+      }
+      else if ("idempotency-key" in v) return lv_no;
+      return o0;
+    },
     fastBody: lv_fast.PublishRequest,
     responses: {
       '202': $.Publication,
@@ -2200,6 +2570,16 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["id"];
+      if (!(typeof p1 === 'string' && lv_fast_re[6]!.test(p1))) return lv_no;
+      o0["id"] = p1;
+      return o0;
+    },
+    fastQuery: lv_no_params,
+    fastHeaders: lv_no_params,
     responses: {
       '200': $.Publication,
       '400': $.ErrorEnvelope,
@@ -2218,6 +2598,16 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["id"];
+      if (!(typeof p1 === 'string' && lv_fast_re[6]!.test(p1))) return lv_no;
+      o0["id"] = p1;
+      return o0;
+    },
+    fastQuery: lv_no_params,
+    fastHeaders: lv_no_params,
     responses: {
       '200': $.Publication,
       '400': $.ErrorEnvelope,
@@ -2238,6 +2628,8 @@ export const operationValidators = {
     }),
     headers: lvp.params({}),
     bodies: {},
+    fastPath: lv_no_params,
+    fastHeaders: lv_no_params,
     responses: {
       '200': $.Ledger,
       '400': $.ErrorEnvelope,
@@ -2255,6 +2647,9 @@ export const operationValidators = {
     bodies: {
       'application/json': $.UpdateAccountRequest,
     },
+    fastPath: lv_no_params,
+    fastQuery: lv_no_params,
+    fastHeaders: lv_no_params,
     fastBody: lv_fast.UpdateAccountRequest,
     responses: {
       '200': $.AccountSettings,
@@ -2274,6 +2669,19 @@ export const operationValidators = {
     }),
     bodies: {
       'application/json': $.ReserveCreditsRequest,
+    },
+    fastPath: lv_no_params,
+    fastQuery: lv_no_params,
+    fastHeaders: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["idempotency-key"];
+      if (p1 !== undefined) {
+        if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 255 || lv_cp(p1) <= 255))) return lv_no;
+        o0["idempotency-key"] = p1;
+      }
+      else if ("idempotency-key" in v) return lv_no;
+      return o0;
     },
     fastBody: lv_fast.ReserveCreditsRequest,
     responses: {
@@ -2300,6 +2708,26 @@ export const operationValidators = {
     bodies: {
       'application/json': $.CommitReservationRequest,
     },
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["id"];
+      if (!(typeof p1 === 'string' && lv_fast_re[7]!.test(p1))) return lv_no;
+      o0["id"] = p1;
+      return o0;
+    },
+    fastQuery: lv_no_params,
+    fastHeaders: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["idempotency-key"];
+      if (p1 !== undefined) {
+        if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 255 || lv_cp(p1) <= 255))) return lv_no;
+        o0["idempotency-key"] = p1;
+      }
+      else if ("idempotency-key" in v) return lv_no;
+      return o0;
+    },
     fastBody: lv_fast.CommitReservationRequest,
     responses: {
       '200': $.Reservation,
@@ -2324,6 +2752,26 @@ export const operationValidators = {
       "idempotency-key": z.string().min(1).max(255).optional(),
     }),
     bodies: {},
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["id"];
+      if (!(typeof p1 === 'string' && lv_fast_re[7]!.test(p1))) return lv_no;
+      o0["id"] = p1;
+      return o0;
+    },
+    fastQuery: lv_no_params,
+    fastHeaders: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["idempotency-key"];
+      if (p1 !== undefined) {
+        if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 255 || lv_cp(p1) <= 255))) return lv_no;
+        o0["idempotency-key"] = p1;
+      }
+      else if ("idempotency-key" in v) return lv_no;
+      return o0;
+    },
     responses: {
       '200': $.Reservation,
       '400': $.ErrorEnvelope,
@@ -2344,6 +2792,19 @@ export const operationValidators = {
     }),
     headers: lvp.params({}),
     bodies: {},
+    fastPath: lv_no_params,
+    fastQuery: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["month"];
+      if (p1 !== undefined) {
+        if (!(typeof p1 === 'string' && lv_fast_re[8]!.test(p1))) return lv_no;
+        o0["month"] = p1;
+      }
+      else if ("month" in v) return lv_no;
+      return o0;
+    },
+    fastHeaders: lv_no_params,
     responses: {
       '200': $.MonthlyUsage,
       '400': $.ErrorEnvelope,
@@ -2362,6 +2823,8 @@ export const operationValidators = {
     }),
     headers: lvp.params({}),
     bodies: {},
+    fastPath: lv_no_params,
+    fastHeaders: lv_no_params,
     responses: {
       '200': $.TopSpenders,
       '400': $.ErrorEnvelope,
@@ -2378,6 +2841,9 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
+    fastPath: lv_no_params,
+    fastQuery: lv_no_params,
+    fastHeaders: lv_no_params,
     responses: {
       '200': $.ServiceStatus,
       '400': $.ErrorEnvelope,
@@ -2394,6 +2860,19 @@ export const operationValidators = {
     }),
     headers: lvp.params({}),
     bodies: {},
+    fastPath: lv_no_params,
+    fastQuery: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["operation"];
+      if (p1 !== undefined) {
+        if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 100 || lv_cp(p1) <= 100) && lv_fast_re[9]!.test(p1))) return lv_no;
+        o0["operation"] = p1;
+      }
+      else if ("operation" in v) return lv_no;
+      return o0;
+    },
+    fastHeaders: lv_no_params,
     responses: {
       '200': $.Catalog,
       '400': $.ErrorEnvelope,
@@ -2412,6 +2891,8 @@ export const operationValidators = {
     }),
     headers: lvp.params({}),
     bodies: {},
+    fastPath: lv_no_params,
+    fastHeaders: lv_no_params,
     responses: {
       '200': $.ApiKeyList,
       '400': $.ErrorEnvelope,
@@ -2431,6 +2912,9 @@ export const operationValidators = {
     bodies: {
       'application/json': $.CreateApiKeyRequest,
     },
+    fastPath: lv_no_params,
+    fastQuery: lv_no_params,
+    fastHeaders: lv_no_params,
     responses: {
       '201': $.ApiKeyWithSecret,
       '400': $.ErrorEnvelope,
@@ -2450,6 +2934,16 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["id"];
+      if (!(typeof p1 === 'string' && lv_fast_re[10]!.test(p1))) return lv_no;
+      o0["id"] = p1;
+      return o0;
+    },
+    fastQuery: lv_no_params,
+    fastHeaders: lv_no_params,
     responses: {
       '200': $.ApiKey,
       '400': $.ErrorEnvelope,
@@ -2470,6 +2964,8 @@ export const operationValidators = {
     }),
     headers: lvp.params({}),
     bodies: {},
+    fastPath: lv_no_params,
+    fastHeaders: lv_no_params,
     responses: {
       '200': $.WebhookEndpointList,
       '400': $.ErrorEnvelope,
@@ -2489,6 +2985,19 @@ export const operationValidators = {
     bodies: {
       'application/json': $.CreateWebhookEndpointRequest,
     },
+    fastPath: lv_no_params,
+    fastQuery: lv_no_params,
+    fastHeaders: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["idempotency-key"];
+      if (p1 !== undefined) {
+        if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 255 || lv_cp(p1) <= 255))) return lv_no;
+        o0["idempotency-key"] = p1;
+      }
+      else if ("idempotency-key" in v) return lv_no;
+      return o0;
+    },
     responses: {
       '201': $.WebhookEndpointWithSecret,
       '400': $.ErrorEnvelope,
@@ -2507,6 +3016,16 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["id"];
+      if (!(typeof p1 === 'string' && lv_fast_re[11]!.test(p1))) return lv_no;
+      o0["id"] = p1;
+      return o0;
+    },
+    fastQuery: lv_no_params,
+    fastHeaders: lv_no_params,
     responses: {
       '204': lv.is(z.undefined()),
       '400': $.ErrorEnvelope,
@@ -2528,6 +3047,15 @@ export const operationValidators = {
     }),
     headers: lvp.params({}),
     bodies: {},
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["id"];
+      if (!(typeof p1 === 'string' && lv_fast_re[11]!.test(p1))) return lv_no;
+      o0["id"] = p1;
+      return o0;
+    },
+    fastHeaders: lv_no_params,
     responses: {
       '200': $.WebhookDeliveryList,
       '400': $.ErrorEnvelope,
@@ -2548,6 +3076,26 @@ export const operationValidators = {
       "idempotency-key": z.string().min(1).max(255).optional(),
     }),
     bodies: {},
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["id"];
+      if (!(typeof p1 === 'string' && lv_fast_re[12]!.test(p1))) return lv_no;
+      o0["id"] = p1;
+      return o0;
+    },
+    fastQuery: lv_no_params,
+    fastHeaders: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["idempotency-key"];
+      if (p1 !== undefined) {
+        if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 255 || lv_cp(p1) <= 255))) return lv_no;
+        o0["idempotency-key"] = p1;
+      }
+      else if ("idempotency-key" in v) return lv_no;
+      return o0;
+    },
     responses: {
       '202': $.WebhookDelivery,
       '400': $.ErrorEnvelope,

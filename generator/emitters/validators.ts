@@ -8,7 +8,7 @@ import type CodeBlockWriter from 'code-block-writer';
 import type { IrDocument, IrOperation, IrParameter, JsonSchema } from '../ir-types.js';
 import { propertyKey } from '../names.js';
 import { isObj } from '../schema/walker.js';
-import { CHECKS, FastChecks, fastFunction } from '../schema/fast-check.js';
+import { CHECKS, FastChecks, fastFunction, type FastNode } from '../schema/fast-check.js';
 import { zodCode } from '../schema/zod.js';
 import type { Emitter } from '../shared/emitter.js';
 import { prelude } from '../shared/preludes.js';
@@ -40,7 +40,7 @@ export const emitter: Emitter = {
       w.writeLine('/** Component schemas by type name. */');
       w.writeLine('export const schemas = $;');
       w.blankLine();
-      const fast = fastBodies(ir);
+      const fast = fastChecks(ir);
       writeFastChecks(w, fast);
       w.writeLine("/** Every operation's validators by operation identifier. */");
       w.writeLine('export const operationValidators = {');
@@ -54,8 +54,7 @@ export const emitter: Emitter = {
             w.writeLine(`headers: ${parameterObject(ir, op, 'header')},`);
             if (op.requestBody && !contents.length) w.writeLine(`body: ${op.requestBody.required ? 'z.unknown()' : 'z.unknown().optional()'},`);
             writeMap(w, 'bodies', contents.map((m) => [m.contentType, slot(bodyCode(ir, op, m.contentType))]));
-            const check = fast.bodies.get(op.identifier);
-            if (check) w.writeLine(`fastBody: ${check},`);
+            for (const [field, code] of fast.byOperation.get(op.identifier) ?? []) w.writeLine(`${field}: ${code},`);
             writeMap(
               w,
               'responses',
@@ -77,42 +76,63 @@ export const emitter: Emitter = {
   },
 };
 
-interface FastBodies {
-  /** The `fastBody` expression of each operation that has one. */
-  bodies: Map<string, string>;
+interface FastChecksCode {
+  /** Per operation, its fast check fields (`fastPath`... `fastBody`) and their expressions. */
+  byOperation: Map<string, [field: string, code: string][]>;
   /** The component checks they call, as `lv_fast` entries. */
   components: [identifier: string, fn: string][];
   /** The regular expressions the checks use (`lv_fast_re`), as source. */
   patterns: string[];
 }
 
+const FAST_PARAM_FIELDS: [ParameterLocation, string][] = [['path', 'fastPath'], ['query', 'fastQuery'], ['header', 'fastHeaders']];
+
 /**
- * Fast checks (generator/schema/fast-check.ts) of every operation's `body`, i.e. its first request
- * content unless that is binary, and of the components they call; an operation whose body schema
- * has anything the checks do not cover gets none.
+ * Fast checks (generator/schema/fast-check.ts) of every operation's parameters by location and of
+ * its `body` (its first request content unless that is binary), and of the components they call.
+ * Whatever has something the checks do not cover (a coerced parameter, a tuple...) gets none.
  */
-function fastBodies(ir: IrDocument): FastBodies {
+function fastChecks(ir: IrDocument): FastChecksCode {
   const env = schemaEnv(ir);
   const checks = new FastChecks(env);
   const patterns: string[] = [];
-  const bodies = new Map<string, string>();
+  const byOperation = new Map<string, [string, string][]>();
   const called = new Set<string>();
+  const use = (node: FastNode) => node.calls.forEach((name) => called.add(name));
   for (const op of ir.operations) {
+    const fields: [string, string][] = [];
+    for (const [loc, field] of FAST_PARAM_FIELDS) {
+      const params = parametersIn(op, loc);
+      // The parameters zod.ts validates as they come: no coercion, default or query regrouping.
+      if (params.some((p) => coercion(ir, p) !== 'lvp.any' || (loc === 'query' && (p.style === 'deepObject' || spreads(ir, p))))) continue;
+      if (!params.length) {
+        fields.push([field, 'lv_no_params']);
+        continue;
+      }
+      const node = checks.params(params.map((p) => ({ key: parameterKey(p), schema: p.schema, required: p.required })));
+      if (node) (use(node), fields.push([field, fastFunction(node, patterns)]));
+    }
     const first = op.requestBody?.contents[0];
-    if (!first || isBinaryContent(first)) continue;
-    const node = checks.schema(first.schema);
-    if (!node) continue;
-    node.calls.forEach((name) => called.add(name));
-    const ref = isObj(first.schema) && typeof first.schema.$ref === 'string' ? env.component(first.schema.$ref) : undefined;
-    // A required body that is a component's object check is that check itself.
-    if (ref && op.requestBody!.required && !node.test) bodies.set(op.identifier, `${CHECKS}.${ref.identifier}`);
-    else bodies.set(op.identifier, fastFunction(node, patterns, !op.requestBody!.required));
+    const node = first && !isBinaryContent(first) ? checks.schema(first.schema) : null;
+    if (node) {
+      use(node);
+      const ref = isObj(first!.schema) && typeof first!.schema.$ref === 'string' ? env.component(first!.schema.$ref) : undefined;
+      // A required body that is a component's object check is that check itself.
+      if (ref && op.requestBody!.required && !node.test) fields.push(['fastBody', `${CHECKS}.${ref.identifier}`]);
+      else fields.push(['fastBody', fastFunction(node, patterns, !op.requestBody!.required)]);
+    }
+    byOperation.set(op.identifier, fields);
   }
   const components = checks.closure(called).map((c) => [c.identifier, fastFunction(checks.component(c)!, patterns)] as [string, string]);
-  return { bodies, components, patterns };
+  return { byOperation, components, patterns };
 }
 
-function writeFastChecks(w: CodeBlockWriter, fast: FastBodies): void {
+/** A query parameter zod.ts gathers from several keys (an exploded form object). */
+function spreads(ir: IrDocument, p: IrParameter): boolean {
+  return p.style === 'form' && p.explode !== false && kindOf(ir, p.schema) === 'object';
+}
+
+function writeFastChecks(w: CodeBlockWriter, fast: FastChecksCode): void {
   if (fast.patterns.length) {
     w.writeLine('/** The patterns the fast checks test (created once). */');
     w.writeLine(`const lv_fast_re: RegExp[] = [${fast.patterns.join(', ')}];`);

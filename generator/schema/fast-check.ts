@@ -190,47 +190,7 @@ class FastBackend implements SchemaBackend<Node> {
     // zod.ts: a schema for the other keys makes a record or a catchall; min/maxProperties a refinement.
     if (additional !== false && additional !== true && additional !== 'default') return NONE;
     if ('minProperties' in s || 'maxProperties' in s) return NONE;
-    // zod skips a declared `__proto__` in its output; not worth copying.
-    if (props.some((p) => p.node.none || p.name === '__proto__')) return NONE;
-    const strict = additional === false;
-    const fields = props;
-    const names = fields.map((p) => JSON.stringify(p.name));
-    return {
-      gen: (w, x) => {
-        w.line(`if (typeof ${x} !== 'object' || ${x} === null || Array.isArray(${x})) return ${NO};`);
-        if (strict) {
-          const k = w.name('k');
-          if (!names.length) w.line(`for (const ${k} in ${x}) return ${NO};`);
-          else w.line(`for (const ${k} in ${x}) if (${names.map((n) => `${k} !== ${n}`).join(' && ')}) return ${NO};`);
-        }
-        const out = w.name('o');
-        w.line(`const ${out}: { [key: string]: unknown } = {};`);
-        fields.forEach((p, i) => {
-          const v = w.name('p');
-          const key = names[i]!;
-          w.line(`const ${v} = ${x}[${key}];`);
-          if (p.required && p.node.acceptsUndefined) {
-            // zod reads a missing key as undefined; only a present one is taken here.
-            w.line(`if (!(${key} in ${x})) return ${NO};`);
-            w.line(`${out}[${key}] = ${v};`);
-          } else if (p.required) {
-            w.line(`${out}[${key}] = ${p.node.gen(w, v)};`);
-          } else {
-            // Optional: absent adds nothing; present as undefined is left to zod.
-            w.block(`if (${v} !== undefined)`, () => w.line(`${out}[${key}] = ${p.node.gen(w, v)};`));
-            w.line(`else if (${key} in ${x}) return ${NO};`);
-          }
-        });
-        if (!strict) {
-          // A loose object keeps the keys it does not declare, after the declared ones (zod's catchall).
-          const k = w.name('k');
-          const declared = names.length ? ` && ${names.map((n) => `${k} !== ${n}`).join(' && ')}` : '';
-          w.line(`for (const ${k} in ${x}) if (${k} !== '__proto__'${declared}) ${out}[${k}] = ${x}[${k}];`);
-        }
-        return out;
-      },
-      calls: union(fields.map((p) => p.node.calls)),
-    };
+    return objectNode(props, additional === false ? 'strict' : 'loose');
   }
   union(members: Node[], discriminator?: Discriminator): Node {
     if (members.some((m) => m.none)) return NONE;
@@ -269,6 +229,52 @@ class FastBackend implements SchemaBackend<Node> {
 }
 
 /**
+ * An object check. `strict`: other keys refused (zod's strictObject); `loose`: kept after the
+ * declared ones (looseObject); `strip`: dropped (z.object, as parameters are validated).
+ */
+function objectNode(props: { name: string; node: FastNode; required: boolean }[], mode: 'strict' | 'loose' | 'strip'): Node {
+  // zod skips a declared `__proto__` in its output; not worth copying.
+  if (props.some((p) => p.node.none || p.name === '__proto__')) return NONE;
+  const names = props.map((p) => JSON.stringify(p.name));
+  return {
+    gen: (w, x) => {
+      w.line(`if (typeof ${x} !== 'object' || ${x} === null || Array.isArray(${x})) return ${NO};`);
+      if (mode === 'strict') {
+        const k = w.name('k');
+        if (!names.length) w.line(`for (const ${k} in ${x}) return ${NO};`);
+        else w.line(`for (const ${k} in ${x}) if (${names.map((n) => `${k} !== ${n}`).join(' && ')}) return ${NO};`);
+      }
+      const out = w.name('o');
+      w.line(`const ${out}: { [key: string]: unknown } = {};`);
+      props.forEach((p, i) => {
+        const v = w.name('p');
+        const key = names[i]!;
+        w.line(`const ${v} = ${x}[${key}];`);
+        if (p.required && p.node.acceptsUndefined) {
+          // zod reads a missing key as undefined; only a present one is taken here.
+          w.line(`if (!(${key} in ${x})) return ${NO};`);
+          w.line(`${out}[${key}] = ${v};`);
+        } else if (p.required) {
+          w.line(`${out}[${key}] = ${p.node.gen(w, v)};`);
+        } else {
+          // Optional: absent adds nothing; present as undefined is left to zod.
+          w.block(`if (${v} !== undefined)`, () => w.line(`${out}[${key}] = ${p.node.gen(w, v)};`));
+          w.line(`else if (${key} in ${x}) return ${NO};`);
+        }
+      });
+      if (mode === 'loose') {
+        // The keys it does not declare follow the declared ones (zod's catchall), all but `__proto__`.
+        const k = w.name('k');
+        const declared = names.length ? ` && ${names.map((n) => `${k} !== ${n}`).join(' && ')}` : '';
+        w.line(`for (const ${k} in ${x}) if (${k} !== '__proto__'${declared}) ${out}[${k}] = ${x}[${k}];`);
+      }
+      return out;
+    },
+    calls: union(props.map((p) => p.node.calls)),
+  };
+}
+
+/**
  * The fast checks of one document: a node per component (null when unsupported), worked out once.
  * A component met again while its own check is being worked out (recursion) is unsupported.
  */
@@ -294,6 +300,16 @@ export class FastChecks {
   /** A schema's check, or null when it has none. */
   schema(schema: JsonSchema): FastNode | null {
     const node = walkSchema(schema, this.backend, this.env);
+    return node.none ? null : node;
+  }
+
+  /**
+   * The check of one location's parameters (zod.ts's `lvp.params`, a z.object that drops undeclared
+   * keys), when none of them is coerced from its string: their schemas as they are.
+   */
+  params(params: { key: string; schema: JsonSchema; required: boolean }[]): FastNode | null {
+    const props = params.map((p) => ({ name: p.key, node: walkSchema(p.schema, this.backend, this.env), required: p.required }));
+    const node = objectNode(props, 'strip');
     return node.none ? null : node;
   }
 

@@ -10,11 +10,16 @@ import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildIr } from '../../generator/ir.js';
 import type { IrDocument } from '../../generator/ir-types.js';
+import { parameterKey, parametersIn } from '../../generator/shared/source.js';
 import { BodyVariants } from './body-variants.js';
 import { SPECS, generateInto, scratchDir } from './helpers.js';
 
 type Schema = { safeParse(v: unknown): { success: boolean; data?: unknown } };
-type OpValidators = { body: Schema; fastBody?: (v: unknown) => unknown };
+type Check = (v: unknown) => unknown;
+type OpValidators = {
+  path: Schema; query: Schema; headers: Schema; body: Schema;
+  fastPath?: Check; fastQuery?: Check; fastHeaders?: Check; fastBody?: Check;
+};
 type Module = { operationValidators: Record<string, OpValidators> };
 
 const NO = Symbol.for('lavendly.fast-check.no');
@@ -48,11 +53,11 @@ interface Tally {
 }
 
 /** Runs every variant through both; returns the tally, throwing on the first disagreement that matters. */
-function differential(v: OpValidators, bodies: unknown[]): Tally {
+function differential(check: Check, schema: Schema, bodies: unknown[]): Tally {
   const tally: Tally = { bothAccept: 0, bothRefuse: 0, onlyZodAccepts: 0 };
   for (const body of bodies) {
-    const fast = v.fastBody!(body);
-    const zod = v.body.safeParse(body);
+    const fast = check(body);
+    const zod = schema.safeParse(body);
     const shown = JSON.stringify(body)?.slice(0, 300);
     if (fast !== NO) {
       expect(zod.success, `fast check accepted what zod refuses: ${shown}`).toBe(true);
@@ -75,7 +80,7 @@ describe('fast checks agree with zod', () => {
         const v = mod.operationValidators[op.identifier]!;
         if (!v.fastBody) continue;
         const first = op.requestBody!.contents[0]!;
-        const tally = differential(v, variants.all(first.schema, first.examples));
+        const tally = differential(v.fastBody, v.body, variants.all(first.schema, first.examples));
         // Both sides of the check were exercised: bodies accepted and bodies refused.
         expect(tally.bothAccept, `${op.identifier}: no body accepted`).toBeGreaterThan(0);
         expect(tally.bothRefuse, `${op.identifier}: no body refused`).toBeGreaterThan(10);
@@ -87,20 +92,46 @@ describe('fast checks agree with zod', () => {
     });
   }
 
-  it("covers create_workflow's body, the bench's hot path", () => {
-    expect(loaded.generated!.mod.operationValidators.create_workflow!.fastBody).toBeTypeOf('function');
+  for (const { module } of SUBJECTS) {
+    it(`${module}: parameters`, () => {
+      const { ir, mod } = loaded[module]!;
+      const variants = new BodyVariants(ir);
+      let checked = 0;
+      for (const op of ir.operations) {
+        const v = mod.operationValidators[op.identifier]!;
+        for (const [loc, fast, schema] of [['path', v.fastPath, v.path], ['query', v.fastQuery, v.query], ['header', v.fastHeaders, v.headers]] as const) {
+          if (!fast) continue;
+          // The location's parameters as one object schema, as the runtime hands them over.
+          const params = parametersIn(op, loc);
+          const properties = Object.fromEntries(params.map((p) => [parameterKey(p), p.schema]));
+          const objectSchema = { type: 'object', properties, required: params.filter((p) => p.required).map(parameterKey) };
+          const tally = differential(fast, schema, variants.all(objectSchema, []));
+          expect(tally.bothAccept, `${op.identifier} ${loc}: nothing accepted`).toBeGreaterThan(0);
+          expect(tally.bothRefuse, `${op.identifier} ${loc}: nothing refused`).toBeGreaterThan(5);
+          checked++;
+        }
+      }
+      expect(checked).toBeGreaterThan(0);
+    });
+  }
+
+  it("covers create_workflow's body and parameters, the bench's hot path", () => {
+    const v = loaded.generated!.mod.operationValidators.create_workflow!;
+    for (const check of [v.fastPath, v.fastQuery, v.fastHeaders, v.fastBody]) expect(check).toBeTypeOf('function');
   });
 });
 
 describe('what fast checks do not cover gets none', () => {
-  it('every uncovered_* operation of the fixture has no fastBody; every covered_* one has one', () => {
+  it('every uncovered_* operation of the fixture has no fast check for it; every covered_* one has them', () => {
     const { ir, mod } = loaded['fast-checks']!;
     const names = ir.operations.map((op) => op.identifier);
-    expect(names.filter((n) => n.startsWith('uncovered_')).length).toBeGreaterThanOrEqual(8);
+    expect(names.filter((n) => n.startsWith('uncovered_')).length).toBeGreaterThanOrEqual(9);
     for (const name of names) {
-      const fast = mod.operationValidators[name]!.fastBody;
-      if (name.startsWith('uncovered_')) expect(fast, name).toBeUndefined();
-      else expect(fast, name).toBeTypeOf('function');
+      const v = mod.operationValidators[name]!;
+      if (name === 'uncovered_coerced') expect(v.fastQuery, 'coerced query parameters').toBeUndefined();
+      else if (name === 'covered_params') for (const check of [v.fastPath, v.fastQuery, v.fastHeaders]) expect(check, name).toBeTypeOf('function');
+      else if (name.startsWith('uncovered_')) expect(v.fastBody, name).toBeUndefined();
+      else expect(v.fastBody, name).toBeTypeOf('function');
     }
   });
 });

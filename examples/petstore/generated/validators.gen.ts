@@ -84,6 +84,27 @@ const lv = {
 };
 
 type lv_fn = (v: unknown) => unknown;
+/**
+ * What a request body's fast check (`fastBody`, generated from the spec next to its zod validator)
+ * answers when it does not vouch for the body: the runtime then asks zod. `Symbol.for`, so that the
+ * runtime knows it without importing generated code.
+ */
+const lv_no: unique symbol = Symbol.for('lavendly.fast-check.no') as never;
+/** A fast check: the value zod's parse would give, or `lv_no`. */
+type lv_check = (v: lv_any) => unknown;
+/** The fast check of a location without parameters: `lvp.params({})` makes a new empty object of any object. */
+const lv_no_params: lv_check = (v) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? {} : lv_no);
+/** A string's length as zod measures it: in code points (a surrogate pair once, a lone surrogate as itself). */
+const lv_cp = (s: string): number => {
+  let n = s.length;
+  for (let i = 0; i < s.length - 1; i++) {
+    if ((s.charCodeAt(i) & 0xfc00) === 0xd800 && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n--;
+      i++;
+    }
+  }
+  return n;
+};
 /** An operation without a request body ignores whatever body parsing produced. */
 const lv_none = lv_t(z.any().transform(() => undefined));
 const lvp = {
@@ -171,6 +192,16 @@ export interface OperationValidators {
   body: z.ZodType;
   /** Every declared request content type. */
   bodies: { [contentType: string]: z.ZodType };
+  /**
+   * Plain checks of `path`, `query`, `headers` and `body`, where their schemas have only what such
+   * checks cover: the value the zod parse would give for an input it accepts, or the
+   * `lavendly.fast-check.no` symbol, never a value zod would refuse. On "no", zod decides (and
+   * words the error).
+   */
+  fastPath?: lv_check;
+  fastQuery?: lv_check;
+  fastHeaders?: lv_check;
+  fastBody?: lv_check;
   /** By status key as in the spec: '200', '4XX', 'default'. `z.undefined()` when the response has no content. */
   responses: { [status: string]: z.ZodType };
 }
@@ -204,6 +235,27 @@ const $: lv_components = {
 /** Component schemas by type name. */
 export const schemas = $;
 
+/** The patterns the fast checks test (created once). */
+const lv_fast_re: RegExp[] = [new RegExp("^pet_[0-9]+$", 'u')];
+interface lv_fast_checks {
+  NewPet: lv_check;
+}
+/** Fast checks of the components request bodies use: what the component's parse would give, or lv_no. */
+const lv_fast: lv_fast_checks = {
+  NewPet: (v: lv_any): unknown => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+    for (const k0 in v) if (k0 !== "name" && k0 !== "species") return lv_no;
+    const o1: { [key: string]: unknown } = {};
+    const p2 = v["name"];
+    if (!(typeof p2 === 'string' && (p2.length >= 2 || lv_cp(p2) >= 1) && (p2.length <= 100 || lv_cp(p2) <= 100))) return lv_no;
+    o1["name"] = p2;
+    const p3 = v["species"];
+    if (!(p3 === "cat" || p3 === "dog" || p3 === "rabbit")) return lv_no;
+    o1["species"] = p3;
+    return o1;
+  },
+};
+
 /** Every operation's validators by operation identifier. */
 export const operationValidators = {
   listPets: lvp.op({
@@ -214,6 +266,8 @@ export const operationValidators = {
     }),
     headers: lvp.params({}),
     bodies: {},
+    fastPath: lv_no_params,
+    fastHeaders: lv_no_params,
     responses: {
       '200': lv.is(lv.object({
         data: lv.array($.Pet),
@@ -230,6 +284,10 @@ export const operationValidators = {
     bodies: {
       'application/json': $.NewPet,
     },
+    fastPath: lv_no_params,
+    fastQuery: lv_no_params,
+    fastHeaders: lv_no_params,
+    fastBody: lv_fast.NewPet,
     responses: {
       '201': $.Pet,
       '400': $.ErrorEnvelope,
@@ -242,6 +300,16 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["petId"];
+      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
+      o0["petId"] = p1;
+      return o0;
+    },
+    fastQuery: lv_no_params,
+    fastHeaders: lv_no_params,
     responses: {
       '200': $.Pet,
       '400': $.ErrorEnvelope,
@@ -255,6 +323,16 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
+    fastPath: (v: lv_any): unknown => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+      const o0: { [key: string]: unknown } = {};
+      const p1 = v["petId"];
+      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
+      o0["petId"] = p1;
+      return o0;
+    },
+    fastQuery: lv_no_params,
+    fastHeaders: lv_no_params,
     responses: {
       '204': lv.is(z.undefined()),
       '400': $.ErrorEnvelope,

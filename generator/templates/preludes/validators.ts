@@ -103,6 +103,8 @@ type lv_fn = (v: unknown) => unknown;
 const lv_no: unique symbol = Symbol.for('lavendly.fast-check.no') as never;
 /** A fast check: the value zod's parse would give, or `lv_no`. */
 type lv_check = (v: lv_any) => unknown;
+/** The fast check of a location without parameters: `lvp.params({})` makes a new empty object of any object. */
+const lv_no_params: lv_check = (v) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? {} : lv_no);
 /** A string's length as zod measures it: in code points (a surrogate pair once, a lone surrogate as itself). */
 const lv_cp = (s: string): number => {
   let n = s.length;
@@ -202,10 +204,14 @@ export interface OperationValidators {
   /** Every declared request content type. */
   bodies: { [contentType: string]: z.ZodType };
   /**
-   * A plain check of `body`, when its schema has only what such checks cover: the value `body`'s
-   * parse would give for a body it accepts, or the `lavendly.fast-check.no` symbol, never a value
-   * zod would refuse. On "no", `body` decides (and words the error).
+   * Plain checks of `path`, `query`, `headers` and `body`, where their schemas have only what such
+   * checks cover: the value the zod parse would give for an input it accepts, or the
+   * `lavendly.fast-check.no` symbol, never a value zod would refuse. On "no", zod decides (and
+   * words the error).
    */
+  fastPath?: lv_check;
+  fastQuery?: lv_check;
+  fastHeaders?: lv_check;
   fastBody?: lv_check;
   /** By status key as in the spec: '200', '4XX', 'default'. `z.undefined()` when the response has no content. */
   responses: { [status: string]: z.ZodType };
@@ -221,4 +227,4 @@ export function responseSchema(v: OperationValidators, status: number): z.ZodTyp
 // #endregion
 
 /* In validators.gen.ts the component and operation validators use the helpers; here nothing would. */
-export { lv, lvp, lv_no, lv_cp };
+export { lv, lvp, lv_no, lv_cp, lv_no_params };

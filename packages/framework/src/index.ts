@@ -18,5 +18,5 @@ export {
   canonicalJson, IDEMPOTENCY_HEADER, MemoryIdempotencyStore, REPLAYED_HEADER, requestFingerprint, validateIdempotencyKey, withIdempotency,
   type Claim, type IdempotencyLayerOptions, type IdempotencyLog, type IdempotencyStore,
 } from './runtime/idempotency.js';
-export type { HandlerResult, OperationMeta, OperationValidators, SchemaLike } from './runtime/operation.js';
+export type { FastCheck, HandlerResult, OperationMeta, OperationValidators, SchemaLike } from './runtime/operation.js';
 export { FAST_CHECK_NO } from './runtime/operation.js';

@@ -30,16 +30,23 @@ export interface SchemaLike {
  */
 export const FAST_CHECK_NO: unique symbol = Symbol.for('lavendly.fast-check.no') as never;
 
+/** A generated fast check: the parsed value, or FAST_CHECK_NO. */
+export type FastCheck = (value: unknown) => unknown;
+
 export interface OperationValidators {
   path?: SchemaLike | null;
   query?: SchemaLike | null;
   headers?: SchemaLike | null;
   body?: SchemaLike | null;
   /**
-   * A plain check of `body` generated beside it: for a body it accepts, the very value `body`'s
-   * parse would give; otherwise FAST_CHECK_NO, and `body` decides and words the 400.
+   * Plain checks generated beside `path`, `query`, `headers` and `body`: for an input one accepts,
+   * the very value the schema's parse would give; otherwise FAST_CHECK_NO, and the schema decides
+   * and words the 400.
    */
-  fastBody?: ((value: unknown) => unknown) | null;
+  fastPath?: FastCheck | null;
+  fastQuery?: FastCheck | null;
+  fastHeaders?: FastCheck | null;
+  fastBody?: FastCheck | null;
   responses?: Readonly<Record<string, SchemaLike | null | undefined>>;
 }
 

@@ -6,8 +6,8 @@
 import type Koa from 'koa';
 import { DEFAULT_JSON_LIMIT, readBody, requestHasBody, type BodyState } from './body.js';
 import { toIssue, ValidationError, type IssuesByLocation, type ValidationIssue, type ValidationLocation } from './errors.js';
-import { withIdempotency, type IdempotencyLayerOptions } from './idempotency.js';
-import { FAST_CHECK_NO, type HandlerResult, type OperationMeta, type OperationValidators, type SchemaLike } from './operation.js';
+import { IDEMPOTENCY_HEADER, withIdempotency, type IdempotencyLayerOptions } from './idempotency.js';
+import { FAST_CHECK_NO, type FastCheck, type HandlerResult, type OperationMeta, type OperationValidators, type SchemaLike } from './operation.js';
 import { unstorableText } from './text.js';
 
 /** A hook may refuse the request by throwing an ApiError (UnauthorizedError, RateLimitedError...). */
@@ -71,7 +71,8 @@ export function createRuntime<Ctx>(options: RuntimeOptions<Ctx>): FrameworkRunti
         if (options.rateLimit) await options.rateLimit(ctx, meta);
         // Most requests have no body (GET, DELETE): no promise to await for them.
         if (requestHasBody(ctx)) await readBody(ctx, meta, limit);
-        if (idem) await withIdempotency(ctx, meta.operationId, idem, () => serve(ctx));
+        // Without an Idempotency-Key there is nothing to claim: straight to the handler.
+        if (idem && ctx.req.headers[IDEMPOTENCY_HEADER] !== undefined) await withIdempotency(ctx, meta.operationId, idem, () => serve(ctx));
         else await serve(ctx);
       };
     },
@@ -87,10 +88,10 @@ export function createRuntime<Ctx>(options: RuntimeOptions<Ctx>): FrameworkRunti
 export function parseInput(ctx: Koa.Context, v: OperationValidators, refuseUnstorable = true): { path: unknown; query: unknown; headers: unknown; body: unknown } {
   const state = ctx.state as BodyState;
   const issues: IssuesByLocation = {};
-  const path = check(issues, 'path', v.path, { ...(ctx as { params?: Record<string, string> }).params }, refuseUnstorable);
+  const path = check(issues, 'path', v.path, { ...(ctx as { params?: Record<string, string> }).params }, refuseUnstorable, v.fastPath);
   // No query string (most requests): the empty object Koa would parse, without its parse and cache.
-  const query = check(issues, 'query', v.query, ctx.querystring === '' ? {} : { ...ctx.query }, refuseUnstorable);
-  const headers = check(issues, 'header', v.headers, headersFor(ctx, v.headers), refuseUnstorable);
+  const query = check(issues, 'query', v.query, ctx.querystring === '' ? {} : { ...ctx.query }, refuseUnstorable, v.fastQuery);
+  const headers = check(issues, 'header', v.headers, headersFor(ctx, v.headers), refuseUnstorable, v.fastHeaders);
   // A body whose text the reader found free of anything unstorable skips the walk (body.ts).
   const body = state.streamBody !== undefined ? state.streamBody : check(issues, 'body', v.body, state.hasJsonBody ? state.jsonBody : undefined, refuseUnstorable && state.jsonBodyStorable !== true, v.fastBody);
   if (issues.path || issues.query || issues.header || issues.body) throw new ValidationError(issues);
@@ -99,7 +100,7 @@ export function parseInput(ctx: Koa.Context, v: OperationValidators, refuseUnsto
 
 function check(
   issues: IssuesByLocation, where: ValidationLocation, schema: SchemaLike | null | undefined, value: unknown, refuseUnstorable: boolean,
-  fast?: ((value: unknown) => unknown) | null,
+  fast?: FastCheck | null,
 ): unknown {
   if (refuseUnstorable) {
     const unstorable = unstorableText(value);
@@ -109,7 +110,7 @@ function check(
     }
   }
   if (!schema) return value;
-  // The generated plain check takes a valid body for a fraction of zod's cost; zod still decides
+  // The generated plain check takes valid input for a fraction of zod's cost; zod still decides
   // (and words the error) whenever it says no.
   if (fast) {
     const out = fast(value);
