@@ -21,10 +21,11 @@ export function isJsonType(type: string): boolean {
 }
 
 export function requestHasBody(ctx: Koa.Context): boolean {
-  const te = ctx.get('transfer-encoding');
-  if (te) return true;
-  const len = ctx.get('content-length');
-  return len !== '' && Number(len) > 0;
+  // Node's own header object (what ctx.get reads, without Koa's delegation on every request).
+  const headers = ctx.req.headers;
+  if (headers['transfer-encoding']) return true;
+  const len = headers['content-length'];
+  return len !== undefined && len !== '' && Number(len) > 0;
 }
 
 export interface BodyState {
@@ -69,9 +70,10 @@ function declaredTypes(meta: Pick<OperationMeta, 'requestContentTypes'>): readon
 export async function readBody(ctx: Koa.Context, meta: Pick<OperationMeta, 'requestContentTypes'>, limit: number = DEFAULT_JSON_LIMIT): Promise<void> {
   const state = ctx.state as BodyState;
   if (!requestHasBody(ctx)) return;
+  const headers = ctx.req.headers;
   const declared = declaredTypes(meta);
-  const media = mediaTypeOf(ctx.get('content-type'));
-  const encoding = ctx.get('content-encoding');
+  const media = mediaTypeOf(headers['content-type']);
+  const encoding = headers['content-encoding'];
   if (encoding && encoding.toLowerCase() !== 'identity') {
     throw new ApiError('unsupported_media_type', 'Compressed request bodies are not accepted; send the body uncompressed.');
   }
@@ -84,7 +86,7 @@ export async function readBody(ctx: Koa.Context, meta: Pick<OperationMeta, 'requ
     if (media.charset && media.charset !== 'utf-8' && media.charset !== 'utf8') {
       throw new ApiError('unsupported_media_type', 'JSON bodies must be UTF-8.');
     }
-    const raw = await getRawBody(ctx.req, { length: ctx.get('content-length') || undefined, limit });
+    const raw = await getRawBody(ctx.req, { length: headers['content-length'] || undefined, limit });
     if (lenientNoBody) return;
     state.rawBody = raw;
     if (raw.length === 0) return;
