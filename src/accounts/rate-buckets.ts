@@ -14,8 +14,10 @@ import { first, sql } from '../db/fast.js';
  * round trip (src/http/auth.ts).
  *
  * A take may ask for several tokens at once (a lease, spent by the process without another
- * statement: src/http/rate-limit.ts). It gets them only while the bucket holds at least twice as
- * many, else one, so leases never starve the bucket: once it runs low every take is one token.
+ * statement: src/http/rate-limit.ts). It gets them only while the bucket holds at least twice a
+ * full lease (`lease`, by default what it asks for), else one, so leases never starve the bucket:
+ * once it runs low every take is one token. A lease topped up before it runs out asks for less
+ * than a full lease, and still needs the bucket to hold two full ones.
  *
  * Time comes from the calling process's clock. A clock behind the row's time refills nothing
  * (elapsed time is clamped at 0) and the row's time never moves backwards, so skewed clocks can
@@ -44,7 +46,7 @@ export interface TakeResult {
 
 /**
  * The refilled token count, in each dialect: `b` is the stored row, `excluded` this take, whose
- * `taken` column carries the tokens it wants.
+ * `taken` column carries the tokens it wants. The grant's `?` is twice the full lease.
  */
 function refilled(min: string, max: string): string {
   return `${min}(excluded.capacity, b.tokens + ${max}(0, excluded.updated_ms - b.updated_ms) * excluded.per_ms)`;
@@ -53,7 +55,7 @@ function refilled(min: string, max: string): string {
 function upsertSql(kind: 'sqlite' | 'postgres', withKey: boolean): string {
   const r = kind === 'postgres' ? refilled('least', 'greatest') : refilled('min', 'max');
   const newest = kind === 'postgres' ? 'greatest' : 'max';
-  const grant = `case when ${r} >= 2 * excluded.taken then excluded.taken when ${r} >= 1 then 1 else 0 end`;
+  const grant = `case when ${r} >= ? then excluded.taken when ${r} >= 1 then 1 else 0 end`;
   return `insert into rate_limit_buckets as b (bucket, subject, capacity, per_ms, tokens, taken, updated_ms)
 values (?, ?, ?, ?, ?, ?, ?)
 on conflict (bucket, subject) do update set
@@ -72,19 +74,21 @@ const SQL = {
 };
 
 /**
- * Takes tokens from `subject`'s bucket: `want` of them while it holds at least twice that, else
- * one (or none); one statement, safe under any concurrency. With `liveKeyId` the same statement
- * also answers whether that API key is live.
+ * Takes tokens from `subject`'s bucket: `want` of them while it holds at least twice `lease` (a
+ * full lease, at least `want`), else one (or none); one statement, safe under any concurrency.
+ * With `liveKeyId` the same statement also answers whether that API key is live.
  */
-export async function takeToken(db: Db, spec: BucketSpec, subject: string, nowMs: number, liveKeyId?: string, want = 1): Promise<TakeResult> {
+export async function takeToken(db: Db, spec: BucketSpec, subject: string, nowMs: number, liveKeyId?: string, want = 1, lease = want): Promise<TakeResult> {
   const kind = dbKind(db);
   want = Math.max(1, Math.floor(want));
+  lease = Math.max(want, Math.floor(lease));
   // A new bucket starts full, minus what this take gets. On a conflict the row's `taken` value
   // (excluded.taken) is read as the number wanted, so a new row stores `want`, which it grants
-  // whole: a bucket holds at least one token, and at least twice what a lease wants.
+  // whole: a bucket holds at least one token, and at least twice a full lease.
   if (spec.capacity < 1) throw new Error('rate limit: a bucket must hold at least one token');
-  if (want > 1 && spec.capacity < 2 * want) throw new Error('rate limit: a lease may want at most half the capacity');
-  const bindings: unknown[] = [spec.bucket, subject, spec.capacity, spec.perMs, spec.capacity - want, want, Math.floor(nowMs)];
+  if (lease > 1 && spec.capacity < 2 * lease) throw new Error('rate limit: a lease may hold at most half the capacity');
+  // The grant's threshold appears twice in the statement (the new tokens, and `taken`).
+  const bindings: unknown[] = [spec.bucket, subject, spec.capacity, spec.perMs, spec.capacity - want, want, Math.floor(nowMs), 2 * lease, 2 * lease];
   if (liveKeyId !== undefined) bindings.push(liveKeyId);
   const row = await first<{ tokens: number | string; taken: number | string; key_live?: number | string }>(
     db, SQL[kind][liveKeyId === undefined ? 0 : 1]!, bindings);

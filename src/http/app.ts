@@ -234,6 +234,8 @@ export async function startServer(opts: {
         await closed;
         clearTimeout(timer);
         if (opts.onClose) await opts.onClose();
+        // The rate limiters' background statements (lease refills) end before the database does.
+        await Promise.all([opts.app.runtime.limiter.close?.(), opts.app.runtime.authFailures.close?.()]);
         health.stop();
         if (opts.closeDb !== false) await opts.db.destroy();
         opts.logger.info('server stopped');
