@@ -61,10 +61,11 @@ describe.each(testDatabases())('rate-limit leases refilled ahead (%s)', (kind) =
     const key = await liveKey('Steady');
     // 6,400 a minute: leases of 32, growing to 100 for a key that spends them fast.
     const limiter = new SharedRateLimiter(pool, 'steady', 6400, () => now);
-    expect([leaseSize(6400), grownLeaseSize(6400)]).toEqual([32, 100]);
     const awaited: number[] = [];
     for (let i = 0; i < 600; i++) {
-      now += 1; // 600 ms in all: three times the lease's lifetime, so renewals by age happen too
+      // Two takes a millisecond, then one every 2 ms, then one every 10 ms: leases run low at
+      // first, and at the end they get old long before they run low.
+      now += i < 400 ? 0.5 : i < 500 ? 2 : 10;
       // As authentication takes a token: without a promise when the lease answers, else `take`.
       const before = statements.started;
       const r = limiter.takeNow(key, key) ?? (await limiter.take(key, key));
@@ -77,6 +78,7 @@ describe.each(testDatabases())('rate-limit leases refilled ahead (%s)', (kind) =
     expect(awaited[0]).toBe(1);
     expect(awaited.slice(1).filter((n) => n > 0)).toEqual([]);
     // The other 599 tokens came from refills in the background, one at a time.
+    expect([leaseSize(6400), grownLeaseSize(6400)]).toEqual([32, 100]);
     expect(statements.started).toBeGreaterThanOrEqual(1 + Math.ceil(599 / 100));
     expect(statements.mostAtOnce).toBe(1);
     expect(statements.failed).toBe(0);
@@ -121,6 +123,25 @@ describe.each(testDatabases())('rate-limit leases refilled ahead (%s)', (kind) =
     expect(Number(row.tokens)).toBeLessThan(1);
     // Most tokens came through the leases: far fewer statements than takes.
     expect(statements.started).toBeLessThan(13_500 / 10);
+  });
+
+  it('a lease never holds more than the grown size: refills top it up, they do not add a lease to it', async () => {
+    const now = 3_500_000;
+    const limiter = new SharedRateLimiter(pool, 'bounded', 12_800, () => now);
+    const most = grownLeaseSize(12_800);
+    const bucketTokens = async () => Number((await fresh.db('rate_limit_buckets').where({ bucket: 'bounded', subject: 'k' }).first()).tokens);
+    let allowed = 0;
+    let held = 0;
+    for (let i = 0; i < 6000; i++) {
+      if ((limiter.takeNow('k') ?? (await limiter.take('k'))).allowed) allowed++;
+      if (i % 3 === 2) {
+        await limiter.idle();
+        // The clock stands still: what the bucket lost and no take got sits in the lease.
+        held = Math.max(held, 12_800 - (await bucketTokens()) - allowed);
+      }
+    }
+    expect(allowed).toBe(6000);
+    expect(held).toBe(most);
   });
 
   it('two limiters spending at once never let more than the capacity through, and all of it once their leases are spent', async () => {
@@ -199,6 +220,12 @@ describe.each(testDatabases())('rate-limit leases refilled ahead (%s)', (kind) =
     while (limiter.takeNow('k')); // spent, with no refill behind it
     await limiter.idle();
     expect(statements.started).toBe(2);
+    // A refill due just before close, not yet started, never starts.
+    const closing = new SharedRateLimiter(pool, 'closing', 6400, () => now);
+    await closing.take('i');
+    for (let i = 0; i < 24; i++) closing.takeNow('i');
+    await closing.close();
+    expect(statements.started).toBe(3);
     // A pool closed under a limiter that still refills: its refill fails, and nothing is left unhandled.
     const other = createDb({ databaseUrl: fresh.databaseUrl, dataDir: fresh.dataDir, pgSchema: fresh.pgSchema });
     const otherStatements = watch(other);
