@@ -61,7 +61,7 @@ interface Lease {
   lowWater: number;
   /** ... or from this time on (the lease's second half), so a steady take never finds it gone. */
   renewAt: number;
-  /** The tokens a full lease holds for this subject now: grows while they go fast (growLease). */
+  /** The tokens a full lease holds for this subject now: grows while they go fast (nextSize). */
   size: number;
   /** When the last statement's tokens landed. */
   filledAt: number;
@@ -81,8 +81,9 @@ const MAX_GROWN_LEASE = 256;
 /**
  * The lease size for a limit: 1/64 of the capacity, at most MAX_LEASE; 1 (no lease) below 128 a
  * minute. Tokens sitting in leases can make another process refuse early, but only while the
- * shared bucket holds less than twice a lease (a take then gets one token): at most one lease's
- * tokens per process, under 2% of the capacity. A lease never lets more through than the limit.
+ * shared bucket holds less than twice a grown lease (a take then gets one token): at most one
+ * lease's tokens per process, under 2% of the capacity (grownLeaseSize keeps a lease within 1/64).
+ * A lease never lets more through than the limit.
  */
 export function leaseSize(perMinute: number): number {
   return Math.max(1, Math.min(MAX_LEASE, Math.floor(perMinute / 64)));
