@@ -58,12 +58,12 @@ export function createRuntime<Ctx>(options: RuntimeOptions<Ctx>): FrameworkRunti
     // The one middleware serving an operation, built once at mount time: one Koa layer per
     // operation instead of a chain (each layer costs a promise and a closure per request).
     operation(meta, v, call) {
-      const serve = async (ctx: Koa.Context): Promise<void> => {
-        const input = parseInput(ctx, v, hygiene) as Parameters<typeof call>[0];
-        const result = await call(input, options.context(ctx, meta));
+      const handle = (ctx: Koa.Context) => call(parseInput(ctx, v, hygiene) as Parameters<typeof call>[0], options.context(ctx, meta));
+      const answer = (ctx: Koa.Context, result: HandlerResult): void => {
         if (mode !== 'off') checkResponse(meta, v, result, mode, options.onResponseMismatch);
         send(ctx, result);
       };
+      const serve = async (ctx: Koa.Context): Promise<void> => answer(ctx, await handle(ctx));
       const idem = meta.idempotent ? options.idempotency : undefined;
       return async (ctx) => {
         (ctx.state as { operationId?: string }).operationId = meta.operationId;
@@ -73,7 +73,7 @@ export function createRuntime<Ctx>(options: RuntimeOptions<Ctx>): FrameworkRunti
         if (requestHasBody(ctx)) await readBody(ctx, meta, limit);
         // Without an Idempotency-Key there is nothing to claim: straight to the handler.
         if (idem && ctx.req.headers[IDEMPOTENCY_HEADER] !== undefined) await withIdempotency(ctx, meta.operationId, idem, () => serve(ctx));
-        else await serve(ctx);
+        else answer(ctx, await handle(ctx)); // `serve` inline: one async frame less per request
       };
     },
   };
