@@ -82,15 +82,19 @@ export async function startTarget(name: Name, pinning: Pinning | null, beforeDir
 
 /** Stops a server; SIGINT lets a profiled child write its profile first (BENCH_PROFILE). */
 export async function stopTarget(target: Target): Promise<void> {
-  if (target.child.exitCode !== null) return;
+  if (target.child.exitCode !== null || target.child.signalCode !== null) return;
   const exited = new Promise((resolve) => target.child.once('exit', resolve));
   target.child.kill('SIGINT');
+  // One that does not exit (a stalled event loop never runs its handler) is killed.
+  const kill = setTimeout(() => target.child.kill('SIGKILL'), 30_000);
   await exited;
+  clearTimeout(kill);
 }
 
 /** Reads (and resets) the server's probes; `turns` switches its turn probe for what follows. */
 export async function probe(target: Target, turns: 'on' | 'off' = 'off'): Promise<ProbeReading> {
-  const res = await fetch(`http://127.0.0.1:${target.controlPort}/?turns=${turns}`);
+  // Bounded: a server whose loop stopped must fail the bench, not hang it.
+  const res = await fetch(`http://127.0.0.1:${target.controlPort}/?turns=${turns}`, { signal: AbortSignal.timeout(60_000) });
   return (await res.json()) as ProbeReading;
 }
 

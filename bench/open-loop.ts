@@ -94,24 +94,37 @@ export class LoadGenerator {
     return new LoadGenerator(child);
   }
 
-  /** Runs one schedule of `spec` at `options.rate` and returns what it measured. */
+  /**
+   * Runs one schedule of `spec` at `options.rate` and returns what it measured. Fails, instead of
+   * waiting for ever, when the generator is gone or has not answered well after the schedule's end
+   * (opening and warming the pool included).
+   */
   run(spec: RequestSpec, client: Client, options: OpenLoopOptions): Promise<OpenLoopRun> {
+    if (!this.child.connected) return Promise.reject(new Error('the load generator is gone'));
+    const limitMs = options.seconds * 1000 + (options.graceMs ?? 5000) + 60_000;
     return new Promise((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`load generator exited with ${code}`));
-      this.child.once('exit', onExit);
-      this.child.once('message', (m: Reply) => {
+      const done = (err: Error | null, run?: OpenLoopRun) => {
+        clearTimeout(timer);
         this.child.off('exit', onExit);
-        if (m.type === 'done') resolve(m.run);
-        else reject(new Error(`load generator: ${m.type === 'failed' ? m.error : m.type}`));
-      });
-      this.child.send({ type: 'run', spec, client, options });
+        this.child.off('message', onMessage);
+        if (err) reject(err); else resolve(run!);
+      };
+      const onExit = (code: number | null) => done(new Error(`load generator exited with ${code}`));
+      const onMessage = (m: Reply) => done(m.type === 'done' ? null : new Error(`load generator: ${m.type === 'failed' ? m.error : m.type}`), m.type === 'done' ? m.run : undefined);
+      const timer = setTimeout(() => done(new Error(`load generator: no answer after ${limitMs / 1000} s`)), limitMs);
+      this.child.once('exit', onExit);
+      this.child.once('message', onMessage);
+      this.child.send({ type: 'run', spec, client, options }, (err) => { if (err) done(err); });
     });
   }
 
   async close(): Promise<void> {
-    if (this.child.exitCode !== null) return;
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.disconnect();
+    if (this.child.connected) this.child.disconnect(); else this.child.kill();
+    // A generator stuck in a spin is killed after a while rather than waited for.
+    const kill = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
     await exited;
+    clearTimeout(kill);
   }
 }
