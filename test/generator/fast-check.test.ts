@@ -1,28 +1,18 @@
 /**
- * The generated fast body checks (generator/schema/fast-check.ts) against zod, body by body: for
- * every operation with a `fastBody`, thousands of valid and invalid bodies (test/generator/
- * body-variants.ts) go through both. Whenever the fast check accepts, zod accepts too and gives
- * the very same value (deep and in key order); whenever zod refuses, so does the fast check.
- * Runs on this repository's generated validators and on the fixture specs, generated afresh.
+ * The generated fast checks (generator/schema/fast-check.ts) against zod: for every operation
+ * with a `fastBody` or a fast parameter check, thousands of valid and invalid inputs
+ * (test/generator/body-variants.ts) go through both (test/generator/fast-check-differential.ts).
+ * Runs on this repository's generated validators and on the fixture specs, generated afresh;
+ * fast-check-github.slow.test.ts does the same on GitHub's REST description.
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildIr } from '../../generator/ir.js';
 import type { IrDocument } from '../../generator/ir-types.js';
-import { parameterKey, parametersIn } from '../../generator/shared/source.js';
 import { BodyVariants } from './body-variants.js';
+import { differential, NO, paramsSchema, type Module } from './fast-check-differential.js';
 import { SPECS, generateInto, scratchDir } from './helpers.js';
-
-type Schema = { safeParse(v: unknown): { success: boolean; data?: unknown } };
-type Check = (v: unknown) => unknown;
-type OpValidators = {
-  path: Schema; query: Schema; headers: Schema; body: Schema;
-  fastPath?: Check; fastQuery?: Check; fastHeaders?: Check; fastBody?: Check;
-};
-type Module = { operationValidators: Record<string, OpValidators> };
-
-const NO = Symbol.for('lavendly.fast-check.no');
 
 /** Which generated module each spec is checked through: this repository's own, or a fresh one. */
 const SUBJECTS = [
@@ -44,31 +34,6 @@ beforeAll(async () => {
     loaded[module] = { ir: await buildIr(spec), mod: (await import(pathToFileURL(file).href)) as Module };
   }
 }, 120_000);
-
-interface Tally {
-  bothAccept: number;
-  bothRefuse: number;
-  /** Allowed (zod then decides), but counted: the fast path should take the valid examples. */
-  onlyZodAccepts: number;
-}
-
-/** Runs every variant through both; returns the tally, throwing on the first disagreement that matters. */
-function differential(check: Check, schema: Schema, bodies: unknown[]): Tally {
-  const tally: Tally = { bothAccept: 0, bothRefuse: 0, onlyZodAccepts: 0 };
-  for (const body of bodies) {
-    const fast = check(body);
-    const zod = schema.safeParse(body);
-    const shown = JSON.stringify(body)?.slice(0, 300);
-    if (fast !== NO) {
-      expect(zod.success, `fast check accepted what zod refuses: ${shown}`).toBe(true);
-      expect(fast, `fast check's value differs from zod's for ${shown}`).toStrictEqual(zod.data);
-      expect(JSON.stringify(fast), `key order differs for ${shown}`).toBe(JSON.stringify(zod.data));
-      tally.bothAccept++;
-    } else if (zod.success) tally.onlyZodAccepts++;
-    else tally.bothRefuse++;
-  }
-  return tally;
-}
 
 describe('fast checks agree with zod', () => {
   for (const { module } of SUBJECTS) {
@@ -101,11 +66,7 @@ describe('fast checks agree with zod', () => {
         const v = mod.operationValidators[op.identifier]!;
         for (const [loc, fast, schema] of [['path', v.fastPath, v.path], ['query', v.fastQuery, v.query], ['header', v.fastHeaders, v.headers]] as const) {
           if (!fast) continue;
-          // The location's parameters as one object schema, as the runtime hands them over.
-          const params = parametersIn(op, loc);
-          const properties = Object.fromEntries(params.map((p) => [parameterKey(p), p.schema]));
-          const objectSchema = { type: 'object', properties, required: params.filter((p) => p.required).map(parameterKey) };
-          const tally = differential(fast, schema, variants.all(objectSchema, []));
+          const tally = differential(fast, schema, variants.all(paramsSchema(op, loc), []));
           expect(tally.bothAccept, `${op.identifier} ${loc}: nothing accepted`).toBeGreaterThan(0);
           expect(tally.bothRefuse, `${op.identifier} ${loc}: nothing refused`).toBeGreaterThan(5);
           checked++;
