@@ -10,6 +10,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { runQueueWaitMs } from './latency-probe.js';
 import { LoadGenerator } from './open-loop.js';
 
 const SERVER = `
@@ -40,14 +41,17 @@ console.log(`open-loop generator check: ${values.client} client, ${pin ? `genera
 try {
   for (const rate of values.rates.split(',').map(Number)) {
     for (let round = 0; round < Number(values.rounds); round++) {
+      const wait0 = runQueueWaitMs(generator.pid);
       const run = await generator.run({ port, method: 'GET', path: '/', headers: {}, status: 200 }, values.client === 'node' ? 'node' : 'raw',
         { rate, seconds: Number(values.seconds), max: 1e6, connections: 16 });
+      const wait1 = runQueueWaitMs(generator.pid);
       const late = run.lateUs.filter((x) => !Number.isNaN(x)).sort();
       const lat = run.latencyUs.slice().sort();
       const g = run.generator;
       console.log(`${String(rate).padStart(6)} req/s round ${round + 1}: sends late p50/p99/p99.9/max ${us(q(late, 0.5))} / ${us(q(late, 0.99))} / ${us(q(late, 0.999))} / ${us(q(late, 1))}`
         + ` (${late.length} sends, ${run.queued} waited for a connection); latency from the schedule p50/p99 ${us(q(lat, 0.5))} / ${us(q(lat, 0.99))};`
-        + ` generator ${(100 * g.busy).toFixed(0)}% of a core, ${g.gcs} GC pauses (${g.gcMs.toFixed(1)} ms, longest ${g.gcMaxMs.toFixed(2)} ms), ${g.stalls} stalls over 0.2 ms (${g.stallMs.toFixed(1)} ms, longest ${g.longestStallMs.toFixed(2)}), ${(g.turns / run.seconds / 1000).toFixed(0)}k loop turns/s`);
+        + ` generator ${(100 * g.busy).toFixed(0)}% of a core, ${g.gcs} GC pauses (${g.gcMs.toFixed(1)} ms, longest ${g.gcMaxMs.toFixed(2)} ms), ${g.stalls} stalls over 0.2 ms (${g.stallMs.toFixed(1)} ms, longest ${g.longestStallMs.toFixed(2)}), `
+        + `waited for a CPU ${wait0 === null || wait1 === null ? '?' : (wait1 - wait0).toFixed(1)} ms, ${(g.turns / run.seconds / 1000).toFixed(0)}k loop turns/s`);
     }
   }
 } finally {
