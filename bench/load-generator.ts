@@ -40,7 +40,8 @@ const now = (): number => origin + performance.now() * 1000;
  * How long one turn of the loop may stay before it lets I/O in: a send due meanwhile goes out at
  * once, an answer arriving meanwhile is read up to this late. Each turn's setImmediate allocates
  * ~400 bytes, so turns of a few microseconds made a 64 MB young generation's scavenge (~1 ms)
- * several times a second; 10 us turns make it about once a second.
+ * several times a second; 10 us turns make it about once a second. BENCH_GENERATOR_TURN_US sets
+ * it (10, 50 and 200 us kept the schedule alike here).
  */
 const TURN_US = Number(process.env.BENCH_GENERATOR_TURN_US ?? 10);
 const STALL_US = 200;
