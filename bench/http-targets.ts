@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CREATE_BODY, type Mode } from './http-server.js';
 import type { RequestSpec } from './http-requests.js';
@@ -66,7 +67,9 @@ export async function startTarget(name: Name, pinning: Pinning | null, beforeDir
   if (pinning) command.unshift('taskset', '-c', pinning.server);
   const child = spawn(command[0]!, command.slice(1), {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, LOG_LEVEL: 'info', ...(name === 'before' && beforeDir ? { BENCH_SRC_ROOT: beforeDir } : {}) },
+    // The before server also takes DIR's tsconfig, whose paths point `@lavendly/framework` at DIR's
+    // own packages/framework: with this checkout's, DIR's code would run on this runtime.
+    env: { ...process.env, LOG_LEVEL: 'info', ...(name === 'before' && beforeDir ? beforeEnv(beforeDir) : {}) },
   });
   const line = await new Promise<string>((resolve, reject) => {
     let buf = '';
@@ -78,6 +81,11 @@ export async function startTarget(name: Name, pinning: Pinning | null, beforeDir
     child.once('exit', (code) => reject(new Error(`${mode} server exited with ${code}`)));
   });
   return { child, ...JSON.parse(line) };
+}
+
+/** What a `--before DIR` server needs to load DIR's code, framework included, instead of this checkout's. */
+function beforeEnv(beforeDir: string): Record<string, string> {
+  return { BENCH_SRC_ROOT: beforeDir, TSX_TSCONFIG_PATH: path.join(path.resolve(beforeDir), 'tsconfig.json') };
 }
 
 /** Stops a server; SIGINT lets a profiled child write its profile first (BENCH_PROFILE). */
