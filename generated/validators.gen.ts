@@ -1126,6 +1126,85 @@ export const schemas = $;
 
 /** The patterns the fast checks test (created once). */
 const lv_fast_re: RegExp[] = [new RegExp("^wf_[A-Za-z0-9_-]{1,64}$", 'u'), new RegExp("^upl_[A-Za-z0-9_-]{1,64}$", 'u'), new RegExp("^ast_[A-Za-z0-9_-]{1,64}$", 'u'), new RegExp("^trk_[A-Za-z0-9_-]{1,64}$", 'u'), new RegExp("^rnd_[A-Za-z0-9_-]{1,64}$", 'u'), new RegExp("^ch_[A-Za-z0-9_-]{1,64}$", 'u'), new RegExp("^pub_[A-Za-z0-9_-]{1,64}$", 'u'), new RegExp("^rsv_[A-Za-z0-9_-]{1,64}$", 'u'), new RegExp("^[0-9]{4}-(0[1-9]|1[0-2])$", 'u'), new RegExp("^[a-z][a-z0-9_]*$", 'u'), new RegExp("^key_[A-Za-z0-9_-]{1,64}$", 'u'), new RegExp("^whe_[A-Za-z0-9_-]{1,64}$", 'u'), new RegExp("^whd_[A-Za-z0-9_-]{1,64}$", 'u'), lv.fmt.uri, new RegExp("^acc_[A-Za-z0-9_-]{1,64}$", 'u'), lv.fmt.dateTime, new RegExp("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2})?$", 'u')];
+/** Checks several operations share (same parameters or body). */
+const lv_fast_same: lv_check[] = [
+  (v: lv_any): unknown => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+    const o0: { [key: string]: unknown } = {};
+    const p1 = v["idempotency-key"];
+    if (p1 !== undefined) {
+      if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 255 || lv_cp(p1) <= 255))) return lv_no;
+      o0["idempotency-key"] = p1;
+    }
+    else if ("idempotency-key" in v) return lv_no;
+    return o0;
+  },
+  (v: lv_any): unknown => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+    const o0: { [key: string]: unknown } = {};
+    const p1 = v["id"];
+    if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
+    o0["id"] = p1;
+    return o0;
+  },
+  (v: lv_any): unknown => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+    const o0: { [key: string]: unknown } = {};
+    const p1 = v["clip_id"];
+    if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 128 || lv_cp(p1) <= 128))) return lv_no;
+    o0["clip_id"] = p1;
+    const p2 = v["id"];
+    if (!(typeof p2 === 'string' && lv_fast_re[0]!.test(p2))) return lv_no;
+    o0["id"] = p2;
+    return o0;
+  },
+  (v: lv_any): unknown => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+    const o0: { [key: string]: unknown } = {};
+    const p1 = v["id"];
+    if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
+    o0["id"] = p1;
+    const p2 = v["track_id"];
+    if (!(typeof p2 === 'string' && lv_fast_re[3]!.test(p2))) return lv_no;
+    o0["track_id"] = p2;
+    return o0;
+  },
+  (v: lv_any): unknown => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+    const o0: { [key: string]: unknown } = {};
+    const p1 = v["id"];
+    if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
+    o0["id"] = p1;
+    const p2 = v["job_id"];
+    if (!(typeof p2 === 'string' && lv_fast_re[4]!.test(p2))) return lv_no;
+    o0["job_id"] = p2;
+    return o0;
+  },
+  (v: lv_any): unknown => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+    const o0: { [key: string]: unknown } = {};
+    const p1 = v["id"];
+    if (!(typeof p1 === 'string' && lv_fast_re[6]!.test(p1))) return lv_no;
+    o0["id"] = p1;
+    return o0;
+  },
+  (v: lv_any): unknown => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+    const o0: { [key: string]: unknown } = {};
+    const p1 = v["id"];
+    if (!(typeof p1 === 'string' && lv_fast_re[7]!.test(p1))) return lv_no;
+    o0["id"] = p1;
+    return o0;
+  },
+  (v: lv_any): unknown => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+    const o0: { [key: string]: unknown } = {};
+    const p1 = v["id"];
+    if (!(typeof p1 === 'string' && lv_fast_re[11]!.test(p1))) return lv_no;
+    o0["id"] = p1;
+    return o0;
+  },
+];
 interface lv_fast_checks {
   CreateWorkflowRequest: lv_check;
   Shot: lv_check;
@@ -1575,17 +1654,7 @@ export const operationValidators = {
     },
     fastPath: lv_no_params,
     fastQuery: lv_no_params,
-    fastHeaders: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["idempotency-key"];
-      if (p1 !== undefined) {
-        if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 255 || lv_cp(p1) <= 255))) return lv_no;
-        o0["idempotency-key"] = p1;
-      }
-      else if ("idempotency-key" in v) return lv_no;
-      return o0;
-    },
+    fastHeaders: lv_fast_same[0],
     fastBody: lv_fast.CreateWorkflowRequest,
     responses: {
       '201': $.Workflow,
@@ -1606,14 +1675,7 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["id"];
-      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
-      o0["id"] = p1;
-      return o0;
-    },
+    fastPath: lv_fast_same[1],
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -1638,14 +1700,7 @@ export const operationValidators = {
     bodies: {
       'application/json': $.UpdateWorkflowRequest,
     },
-    fastPath: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["id"];
-      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
-      o0["id"] = p1;
-      return o0;
-    },
+    fastPath: lv_fast_same[1],
     fastQuery: lv_no_params,
     fastHeaders: (v: lv_any): unknown => {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
@@ -1679,14 +1734,7 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["id"];
-      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
-      o0["id"] = p1;
-      return o0;
-    },
+    fastPath: lv_fast_same[1],
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -1712,17 +1760,7 @@ export const operationValidators = {
     },
     fastPath: lv_no_params,
     fastQuery: lv_no_params,
-    fastHeaders: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["idempotency-key"];
-      if (p1 !== undefined) {
-        if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 255 || lv_cp(p1) <= 255))) return lv_no;
-        o0["idempotency-key"] = p1;
-      }
-      else if ("idempotency-key" in v) return lv_no;
-      return o0;
-    },
+    fastHeaders: lv_fast_same[0],
     fastBody: lv_fast.ImportAssetRequest,
     responses: {
       '201': $.Asset,
@@ -1746,17 +1784,7 @@ export const operationValidators = {
     },
     fastPath: lv_no_params,
     fastQuery: lv_no_params,
-    fastHeaders: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["idempotency-key"];
-      if (p1 !== undefined) {
-        if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 255 || lv_cp(p1) <= 255))) return lv_no;
-        o0["idempotency-key"] = p1;
-      }
-      else if ("idempotency-key" in v) return lv_no;
-      return o0;
-    },
+    fastHeaders: lv_fast_same[0],
     fastBody: lv_fast.CreateUploadRequest,
     responses: {
       '201': $.UploadSlot,
@@ -1847,14 +1875,7 @@ export const operationValidators = {
     }),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["id"];
-      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
-      o0["id"] = p1;
-      return o0;
-    },
+    fastPath: lv_fast_same[1],
     fastQuery: (v: lv_any): unknown => {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
       const o0: { [key: string]: unknown } = {};
@@ -1889,26 +1910,9 @@ export const operationValidators = {
     bodies: {
       'application/json': lv.is($.GenerateSceneRequest.optional()),
     },
-    fastPath: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["id"];
-      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
-      o0["id"] = p1;
-      return o0;
-    },
+    fastPath: lv_fast_same[1],
     fastQuery: lv_no_params,
-    fastHeaders: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["idempotency-key"];
-      if (p1 !== undefined) {
-        if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 255 || lv_cp(p1) <= 255))) return lv_no;
-        o0["idempotency-key"] = p1;
-      }
-      else if ("idempotency-key" in v) return lv_no;
-      return o0;
-    },
+    fastHeaders: lv_fast_same[0],
     fastBody: (v: lv_any): unknown => {
       if (v === undefined) return undefined;
       const r0 = lv_fast.GenerateSceneRequest(v);
@@ -1937,14 +1941,7 @@ export const operationValidators = {
     }),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["id"];
-      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
-      o0["id"] = p1;
-      return o0;
-    },
+    fastPath: lv_fast_same[1],
     fastHeaders: lv_no_params,
     responses: {
       '200': $.GenerationStatus,
@@ -1964,14 +1961,7 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["id"];
-      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
-      o0["id"] = p1;
-      return o0;
-    },
+    fastPath: lv_fast_same[1],
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -1995,17 +1985,7 @@ export const operationValidators = {
     bodies: {
       'application/json': $.SetNativeAudioRequest,
     },
-    fastPath: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["clip_id"];
-      if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 128 || lv_cp(p1) <= 128))) return lv_no;
-      o0["clip_id"] = p1;
-      const p2 = v["id"];
-      if (!(typeof p2 === 'string' && lv_fast_re[0]!.test(p2))) return lv_no;
-      o0["id"] = p2;
-      return o0;
-    },
+    fastPath: lv_fast_same[2],
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -2031,29 +2011,9 @@ export const operationValidators = {
     bodies: {
       'application/json': $.AttachTrackRequest,
     },
-    fastPath: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["clip_id"];
-      if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 128 || lv_cp(p1) <= 128))) return lv_no;
-      o0["clip_id"] = p1;
-      const p2 = v["id"];
-      if (!(typeof p2 === 'string' && lv_fast_re[0]!.test(p2))) return lv_no;
-      o0["id"] = p2;
-      return o0;
-    },
+    fastPath: lv_fast_same[2],
     fastQuery: lv_no_params,
-    fastHeaders: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["idempotency-key"];
-      if (p1 !== undefined) {
-        if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 255 || lv_cp(p1) <= 255))) return lv_no;
-        o0["idempotency-key"] = p1;
-      }
-      else if ("idempotency-key" in v) return lv_no;
-      return o0;
-    },
+    fastHeaders: lv_fast_same[0],
     fastBody: lv_fast.AttachTrackRequest,
     responses: {
       '201': $.Track,
@@ -2075,17 +2035,7 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["id"];
-      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
-      o0["id"] = p1;
-      const p2 = v["track_id"];
-      if (!(typeof p2 === 'string' && lv_fast_re[3]!.test(p2))) return lv_no;
-      o0["track_id"] = p2;
-      return o0;
-    },
+    fastPath: lv_fast_same[3],
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -2109,17 +2059,7 @@ export const operationValidators = {
     bodies: {
       'application/json': $.UpdateTrackRequest,
     },
-    fastPath: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["id"];
-      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
-      o0["id"] = p1;
-      const p2 = v["track_id"];
-      if (!(typeof p2 === 'string' && lv_fast_re[3]!.test(p2))) return lv_no;
-      o0["track_id"] = p2;
-      return o0;
-    },
+    fastPath: lv_fast_same[3],
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -2143,14 +2083,7 @@ export const operationValidators = {
     }),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["id"];
-      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
-      o0["id"] = p1;
-      return o0;
-    },
+    fastPath: lv_fast_same[1],
     fastHeaders: lv_no_params,
     responses: {
       '200': $.RenderList,
@@ -2174,26 +2107,9 @@ export const operationValidators = {
     bodies: {
       'application/json': lv.is($.CreateRenderRequest.optional()),
     },
-    fastPath: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["id"];
-      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
-      o0["id"] = p1;
-      return o0;
-    },
+    fastPath: lv_fast_same[1],
     fastQuery: lv_no_params,
-    fastHeaders: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["idempotency-key"];
-      if (p1 !== undefined) {
-        if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 255 || lv_cp(p1) <= 255))) return lv_no;
-        o0["idempotency-key"] = p1;
-      }
-      else if ("idempotency-key" in v) return lv_no;
-      return o0;
-    },
+    fastHeaders: lv_fast_same[0],
     fastBody: (v: lv_any): unknown => {
       if (v === undefined) return undefined;
       const r0 = lv_fast.CreateRenderRequest(v);
@@ -2223,17 +2139,7 @@ export const operationValidators = {
     }),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["id"];
-      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
-      o0["id"] = p1;
-      const p2 = v["job_id"];
-      if (!(typeof p2 === 'string' && lv_fast_re[4]!.test(p2))) return lv_no;
-      o0["job_id"] = p2;
-      return o0;
-    },
+    fastPath: lv_fast_same[4],
     fastHeaders: lv_no_params,
     responses: {
       '200': $.Render,
@@ -2256,17 +2162,7 @@ export const operationValidators = {
     bodies: {
       'application/json': $.UpdateRenderRequest,
     },
-    fastPath: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["id"];
-      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
-      o0["id"] = p1;
-      const p2 = v["job_id"];
-      if (!(typeof p2 === 'string' && lv_fast_re[4]!.test(p2))) return lv_no;
-      o0["job_id"] = p2;
-      return o0;
-    },
+    fastPath: lv_fast_same[4],
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -2311,14 +2207,7 @@ export const operationValidators = {
     bodies: {
       'application/json': lv.is($.QualityCheckRequest.optional()),
     },
-    fastPath: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["id"];
-      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
-      o0["id"] = p1;
-      return o0;
-    },
+    fastPath: lv_fast_same[1],
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     fastBody: (v: lv_any): unknown => {
@@ -2348,14 +2237,7 @@ export const operationValidators = {
     bodies: {
       'application/json': lv.is($.ReviewScenesRequest.optional()),
     },
-    fastPath: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["id"];
-      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
-      o0["id"] = p1;
-      return o0;
-    },
+    fastPath: lv_fast_same[1],
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     fastBody: (v: lv_any): unknown => {
@@ -2384,14 +2266,7 @@ export const operationValidators = {
     bodies: {
       'application/json': lv.is($.SceneFrameRequest.optional()),
     },
-    fastPath: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["id"];
-      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
-      o0["id"] = p1;
-      return o0;
-    },
+    fastPath: lv_fast_same[1],
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     fastBody: (v: lv_any): unknown => {
@@ -2441,17 +2316,7 @@ export const operationValidators = {
     },
     fastPath: lv_no_params,
     fastQuery: lv_no_params,
-    fastHeaders: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["idempotency-key"];
-      if (p1 !== undefined) {
-        if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 255 || lv_cp(p1) <= 255))) return lv_no;
-        o0["idempotency-key"] = p1;
-      }
-      else if ("idempotency-key" in v) return lv_no;
-      return o0;
-    },
+    fastHeaders: lv_fast_same[0],
     fastBody: lv_fast.ConnectChannelRequest,
     responses: {
       '201': $.Channel,
@@ -2530,26 +2395,9 @@ export const operationValidators = {
     bodies: {
       'application/json': $.PublishRequest,
     },
-    fastPath: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["id"];
-      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
-      o0["id"] = p1;
-      return o0;
-    },
+    fastPath: lv_fast_same[1],
     fastQuery: lv_no_params,
-    fastHeaders: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["idempotency-key"];
-      if (p1 !== undefined) {
-        if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 255 || lv_cp(p1) <= 255))) return lv_no;
-        o0["idempotency-key"] = p1;
-      }
-      else if ("idempotency-key" in v) return lv_no;
-      return o0;
-    },
+    fastHeaders: lv_fast_same[0],
     fastBody: lv_fast.PublishRequest,
     responses: {
       '202': $.Publication,
@@ -2570,14 +2418,7 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["id"];
-      if (!(typeof p1 === 'string' && lv_fast_re[6]!.test(p1))) return lv_no;
-      o0["id"] = p1;
-      return o0;
-    },
+    fastPath: lv_fast_same[5],
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -2598,14 +2439,7 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["id"];
-      if (!(typeof p1 === 'string' && lv_fast_re[6]!.test(p1))) return lv_no;
-      o0["id"] = p1;
-      return o0;
-    },
+    fastPath: lv_fast_same[5],
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -2672,17 +2506,7 @@ export const operationValidators = {
     },
     fastPath: lv_no_params,
     fastQuery: lv_no_params,
-    fastHeaders: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["idempotency-key"];
-      if (p1 !== undefined) {
-        if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 255 || lv_cp(p1) <= 255))) return lv_no;
-        o0["idempotency-key"] = p1;
-      }
-      else if ("idempotency-key" in v) return lv_no;
-      return o0;
-    },
+    fastHeaders: lv_fast_same[0],
     fastBody: lv_fast.ReserveCreditsRequest,
     responses: {
       '201': $.Reservation,
@@ -2708,26 +2532,9 @@ export const operationValidators = {
     bodies: {
       'application/json': $.CommitReservationRequest,
     },
-    fastPath: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["id"];
-      if (!(typeof p1 === 'string' && lv_fast_re[7]!.test(p1))) return lv_no;
-      o0["id"] = p1;
-      return o0;
-    },
+    fastPath: lv_fast_same[6],
     fastQuery: lv_no_params,
-    fastHeaders: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["idempotency-key"];
-      if (p1 !== undefined) {
-        if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 255 || lv_cp(p1) <= 255))) return lv_no;
-        o0["idempotency-key"] = p1;
-      }
-      else if ("idempotency-key" in v) return lv_no;
-      return o0;
-    },
+    fastHeaders: lv_fast_same[0],
     fastBody: lv_fast.CommitReservationRequest,
     responses: {
       '200': $.Reservation,
@@ -2752,26 +2559,9 @@ export const operationValidators = {
       "idempotency-key": z.string().min(1).max(255).optional(),
     }),
     bodies: {},
-    fastPath: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["id"];
-      if (!(typeof p1 === 'string' && lv_fast_re[7]!.test(p1))) return lv_no;
-      o0["id"] = p1;
-      return o0;
-    },
+    fastPath: lv_fast_same[6],
     fastQuery: lv_no_params,
-    fastHeaders: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["idempotency-key"];
-      if (p1 !== undefined) {
-        if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 255 || lv_cp(p1) <= 255))) return lv_no;
-        o0["idempotency-key"] = p1;
-      }
-      else if ("idempotency-key" in v) return lv_no;
-      return o0;
-    },
+    fastHeaders: lv_fast_same[0],
     responses: {
       '200': $.Reservation,
       '400': $.ErrorEnvelope,
@@ -2987,17 +2777,7 @@ export const operationValidators = {
     },
     fastPath: lv_no_params,
     fastQuery: lv_no_params,
-    fastHeaders: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["idempotency-key"];
-      if (p1 !== undefined) {
-        if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 255 || lv_cp(p1) <= 255))) return lv_no;
-        o0["idempotency-key"] = p1;
-      }
-      else if ("idempotency-key" in v) return lv_no;
-      return o0;
-    },
+    fastHeaders: lv_fast_same[0],
     responses: {
       '201': $.WebhookEndpointWithSecret,
       '400': $.ErrorEnvelope,
@@ -3016,14 +2796,7 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["id"];
-      if (!(typeof p1 === 'string' && lv_fast_re[11]!.test(p1))) return lv_no;
-      o0["id"] = p1;
-      return o0;
-    },
+    fastPath: lv_fast_same[7],
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -3047,14 +2820,7 @@ export const operationValidators = {
     }),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["id"];
-      if (!(typeof p1 === 'string' && lv_fast_re[11]!.test(p1))) return lv_no;
-      o0["id"] = p1;
-      return o0;
-    },
+    fastPath: lv_fast_same[7],
     fastHeaders: lv_no_params,
     responses: {
       '200': $.WebhookDeliveryList,
@@ -3085,17 +2851,7 @@ export const operationValidators = {
       return o0;
     },
     fastQuery: lv_no_params,
-    fastHeaders: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["idempotency-key"];
-      if (p1 !== undefined) {
-        if (!(typeof p1 === 'string' && (p1.length >= 2 || lv_cp(p1) >= 1) && (p1.length <= 255 || lv_cp(p1) <= 255))) return lv_no;
-        o0["idempotency-key"] = p1;
-      }
-      else if ("idempotency-key" in v) return lv_no;
-      return o0;
-    },
+    fastHeaders: lv_fast_same[0],
     responses: {
       '202': $.WebhookDelivery,
       '400': $.ErrorEnvelope,

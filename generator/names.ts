@@ -20,7 +20,7 @@ const RESERVED = new Set(
 export const RESERVED_VALUE_NAMES = (
   'z schemas operations operationValidators mountRoutes basePath Handlers RouteRuntime RouteResult OperationMeta ' +
   'OperationValidators Operations OperationId HttpMethod Object Number String Boolean Array JSON Math RegExp ' +
-  'Date Error Promise Symbol Map Set Record Readable T v lv lvp lv_fn lv_shape lv_any lv_list lv_t lv_none lv_components lv_no lv_no_params lv_cp lv_check lv_fast lv_fast_re lv_fast_checks responseSchema $'
+  'Date Error Promise Symbol Map Set Record Readable T v lv lvp lv_fn lv_shape lv_any lv_list lv_t lv_none lv_components lv_no lv_no_params lv_cp lv_check lv_fast lv_fast_re lv_fast_same lv_fast_checks responseSchema $'
 ).split(' ');
 
 /** Type names types.gen.ts declares besides component and operation types. */

@@ -83,7 +83,12 @@ interface FastChecksCode {
   components: [identifier: string, fn: string][];
   /** The regular expressions the checks use (`lv_fast_re`), as source. */
   patterns: string[];
+  /** The checks several operations use (`lv_fast_same`), as source. */
+  shared: string[];
 }
+
+/** The array of checks several operations share. */
+const SHARED = 'lv_fast_same';
 
 const FAST_PARAM_FIELDS: [ParameterLocation, string][] = [['path', 'fastPath'], ['query', 'fastQuery'], ['header', 'fastHeaders']];
 
@@ -124,7 +129,29 @@ function fastChecks(ir: IrDocument): FastChecksCode {
     byOperation.set(op.identifier, fields);
   }
   const components = checks.closure(called).map((c) => [c.identifier, fastFunction(checks.component(c)!, patterns)] as [string, string]);
-  return { byOperation, components, patterns };
+  return { byOperation, components, patterns, shared: shareRepeatedChecks(byOperation) };
+}
+
+/**
+ * Operations with the same parameters (an Idempotency-Key header, an id in the path) get the same
+ * check: each function text written out more than once becomes one `lv_fast_same` entry, and the
+ * operations name that entry instead of repeating the function.
+ */
+function shareRepeatedChecks(byOperation: Map<string, [string, string][]>): string[] {
+  const isFunction = (code: string) => code.startsWith('(');
+  const uses = new Map<string, number>();
+  for (const fields of byOperation.values()) {
+    for (const [, code] of fields) if (isFunction(code)) uses.set(code, (uses.get(code) ?? 0) + 1);
+  }
+  const shared = [...uses].filter(([, n]) => n > 1).map(([code]) => code);
+  const index = new Map(shared.map((code, i) => [code, i]));
+  for (const fields of byOperation.values()) {
+    fields.forEach((field, i) => {
+      const at = index.get(field[1]);
+      if (at !== undefined) fields[i] = [field[0], `${SHARED}[${at}]`];
+    });
+  }
+  return shared;
 }
 
 /** A query parameter zod.ts gathers from several keys (an exploded form object). */
@@ -136,6 +163,12 @@ function writeFastChecks(w: CodeBlockWriter, fast: FastChecksCode): void {
   if (fast.patterns.length) {
     w.writeLine('/** The patterns the fast checks test (created once). */');
     w.writeLine(`const lv_fast_re: RegExp[] = [${fast.patterns.join(', ')}];`);
+  }
+  if (fast.shared.length) {
+    w.writeLine('/** Checks several operations share (same parameters or body). */');
+    w.writeLine(`const ${SHARED}: lv_check[] = [`);
+    w.indent(() => fast.shared.forEach((fn) => w.writeLine(`${fn},`)));
+    w.writeLine('];');
   }
   if (!fast.components.length) return;
   w.writeLine('interface lv_fast_checks {');

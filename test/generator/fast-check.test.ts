@@ -76,6 +76,23 @@ describe('fast checks agree with zod', () => {
     });
   }
 
+  it('operations with the same parameters share one check instead of a copy each', () => {
+    for (const { module } of SUBJECTS) {
+      const bySource = new Map<string, unknown>();
+      for (const v of Object.values(loaded[module]!.mod.operationValidators)) {
+        for (const fast of [v.fastPath, v.fastQuery, v.fastHeaders, v.fastBody]) {
+          if (!fast) continue;
+          const source = String(fast);
+          expect(bySource.get(source) ?? fast, `${module}: two copies of ${source.slice(0, 120)}`).toBe(fast);
+          bySource.set(source, fast);
+        }
+      }
+    }
+    // This spec's many operations with an Idempotency-Key header: one function for all of them.
+    const headers = Object.values(loaded.generated!.mod.operationValidators).map((v) => v.fastHeaders).filter(Boolean);
+    expect(new Set(headers).size).toBeLessThan(headers.length / 2);
+  });
+
   it("covers create_workflow's body and parameters, the bench's hot path", () => {
     const v = loaded.generated!.mod.operationValidators.create_workflow!;
     for (const check of [v.fastPath, v.fastQuery, v.fastHeaders, v.fastBody]) expect(check).toBeTypeOf('function');

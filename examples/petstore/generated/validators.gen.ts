@@ -237,6 +237,17 @@ export const schemas = $;
 
 /** The patterns the fast checks test (created once). */
 const lv_fast_re: RegExp[] = [new RegExp("^pet_[0-9]+$", 'u')];
+/** Checks several operations share (same parameters or body). */
+const lv_fast_same: lv_check[] = [
+  (v: lv_any): unknown => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
+    const o0: { [key: string]: unknown } = {};
+    const p1 = v["petId"];
+    if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
+    o0["petId"] = p1;
+    return o0;
+  },
+];
 interface lv_fast_checks {
   NewPet: lv_check;
 }
@@ -300,14 +311,7 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["petId"];
-      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
-      o0["petId"] = p1;
-      return o0;
-    },
+    fastPath: lv_fast_same[0],
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -323,14 +327,7 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: (v: lv_any): unknown => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
-      const o0: { [key: string]: unknown } = {};
-      const p1 = v["petId"];
-      if (!(typeof p1 === 'string' && lv_fast_re[0]!.test(p1))) return lv_no;
-      o0["petId"] = p1;
-      return o0;
-    },
+    fastPath: lv_fast_same[0],
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
