@@ -174,7 +174,10 @@ export class SharedRateLimiter implements RateLimiter {
       // Empty, with a refill on its way: wait for that one rather than start another. If its
       // tokens are gone (or it failed), this take asks on its own.
       await lease.refill;
-      return this.spend(lease, now) ?? this.statement(lease, now, false);
+      // The clock after the wait: the refill's landing time is newer than `now`, and a stale one
+      // would read its tokens as spent within no time and grow the next lease for nothing.
+      const after = this.now();
+      return this.spend(lease, after) ?? this.statement(lease, after, false);
     }
     if (!lease) {
       if (leases.size >= 10_000) this.dropExpired(leases, now);

@@ -54,6 +54,9 @@ describe('@lavendly/framework from its tarball', () => {
     const gen = await attempt(appBin(), ['generate'], app);
     expect(gen.code, gen.stderr).toBe(0);
     expect(gen.stdout).toContain('wrote     generated/routes.gen.ts');
+    // The installed generator writes the plain fast check of addBook's body beside its zod schema,
+    // so the requests below go through it (valid) and past it to zod (invalid).
+    expect(await readFile(path.join(app, 'generated/validators.gen.ts'), 'utf8')).toMatch(/addBook: lvp\.op\(\{(?:(?!\n  \w+: lvp\.op)[\s\S])*?fastBody: /);
 
     const booksFile = path.join(app, 'handlers/books.ts');
     const books = await readFile(booksFile, 'utf8');
