@@ -157,18 +157,29 @@ async function serveLogger(): Promise<import('pino').Logger> {
 /**
  * BENCH_PROFILE=1: a V8 CPU profile of this server from now (start-up left out) until the parent
  * stops it, written to tmp/bench-prof/<label>.cpuprofile for finding hot spots.
+ * BENCH_PROFILE=heap: V8's sampling heap profile instead (<label>.heapprofile), counting objects
+ * the young-generation GC already collected too: where each request's garbage is allocated, which
+ * sets how often scavenges pause the server (bench/heap-summary.ts summarises it).
  */
 async function profileUntilSigint(label: string): Promise<void> {
   const { Session } = await import('node:inspector/promises');
   const session = new Session();
   session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
+  const heap = process.env.BENCH_PROFILE === 'heap';
+  if (heap) {
+    await session.post('HeapProfiler.enable');
+    await session.post('HeapProfiler.startSampling', {
+      samplingInterval: 4096, includeObjectsCollectedByMinorGC: true, includeObjectsCollectedByMajorGC: true,
+    } as never);
+  } else {
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
   process.removeAllListeners('SIGINT');
   process.once('SIGINT', async () => {
-    const { profile } = await session.post('Profiler.stop');
+    const { profile } = heap ? await session.post('HeapProfiler.stopSampling') : await session.post('Profiler.stop');
     fs.mkdirSync('tmp/bench-prof', { recursive: true });
-    fs.writeFileSync(`tmp/bench-prof/${label}.cpuprofile`, JSON.stringify(profile));
+    fs.writeFileSync(`tmp/bench-prof/${label}.${heap ? 'heapprofile' : 'cpuprofile'}`, JSON.stringify(profile));
     process.exit(0);
   });
 }

@@ -58,7 +58,8 @@
  * Servers run in child processes (bench/http-server.ts) on loopback, over a fresh SQLite file on
  * tmpfs (DATABASE_URL switches to PostgreSQL); this process generates the load, pinned to other
  * cores than the servers (--pin on). Bounded: every scenario stops at --seconds or --max requests.
- * BENCH_PROFILE=1 writes a CPU profile of each server (start-up left out) to tmp/bench-prof.
+ * BENCH_PROFILE=1 writes a CPU profile of each server (start-up left out) to tmp/bench-prof;
+ * BENCH_PROFILE=heap a sampling heap profile (bench/heap-summary.ts reads it).
  */
 import os from 'node:os';
 import { closedReport } from './http-report.js';
