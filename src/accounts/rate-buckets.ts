@@ -14,7 +14,7 @@ import { first, sql } from '../db/fast.js';
  * round trip (src/http/auth.ts).
  *
  * A take may ask for several tokens at once (a lease, spent by the process without another
- * statement: src/http/rate-limit.ts). It gets them only while the bucket holds at least twice a
+ * statement: src/http/shared-rate-limiter.ts). It gets them only while the bucket holds at least twice a
  * full lease (`lease`, by default what it asks for), else one, so leases never starve the bucket:
  * once it runs low every take is one token. A lease topped up before it runs out asks for less
  * than a full lease, and still needs the bucket to hold two full ones.

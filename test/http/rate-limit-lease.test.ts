@@ -1,4 +1,4 @@
-// The rate limiter's leases refilled ahead (src/http/rate-limit.ts): takes spend a lease while one
+// The rate limiter's leases refilled ahead (src/http/shared-rate-limiter.ts): takes spend a lease while one
 // background statement tops it up, so a steady stream of takes never waits on the database, and
 // the limit, the RateLimit numbers and the revocation bound stay what they were.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
