@@ -1,11 +1,14 @@
 /**
  * Summarises a V8 sampling heap profile (BENCH_PROFILE=heap writes them to tmp/bench-prof):
- * bytes allocated by function (self) and by file, and, with `--requests N`, per request.
+ * bytes allocated by function (self) and by file, and, with `--requests N`, per request (N: the
+ * requests the server answered while profiled; the bench prints the measured ones, and a server's
+ * warm-up adds a few hundred).
  *
  *   npx tsx bench/heap-summary.ts tmp/bench-prof/full.heapprofile [--top 40] [--requests N]
  */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
+import { frameKey, packageOf, shortUrl } from './profile-names.js';
 
 interface HeapNode {
   callFrame: { functionName: string; url: string; lineNumber: number };
@@ -20,12 +23,6 @@ const { values, positionals } = parseArgs({
 const top = Number(values.top);
 const requests = Number(values.requests);
 
-function shortUrl(url: string): string {
-  const i = url.lastIndexOf('/node_modules/');
-  if (i >= 0) return url.slice(i + 14);
-  const j = url.search(/\/(src|handlers|generated|packages|bench)\//);
-  return j >= 0 ? url.slice(j + 1) : url || '(native)';
-}
 
 const fmt = (bytes: number) => (requests > 0 ? `${(bytes / requests).toFixed(0).padStart(8)} B/req` : `${(bytes / 1024).toFixed(0).padStart(8)} KiB`);
 
@@ -36,10 +33,9 @@ for (const file of positionals) {
   let total = 0;
   const walk = (n: HeapNode) => {
     if (n.selfSize) {
-      const f = shortUrl(n.callFrame.url);
-      const key = `${n.callFrame.functionName || '(anonymous)'}  ${f}:${n.callFrame.lineNumber + 1}`;
+      const key = frameKey(n.callFrame);
       byFn.set(key, (byFn.get(key) ?? 0) + n.selfSize);
-      const pkg = f.startsWith('(') ? f : f.split('/').slice(0, f.startsWith('@') ? 2 : f.match(/^(src|handlers|generated|packages|bench)\//) ? 2 : 1).join('/');
+      const pkg = packageOf(shortUrl(n.callFrame.url));
       byFile.set(pkg, (byFile.get(pkg) ?? 0) + n.selfSize);
       total += n.selfSize;
     }

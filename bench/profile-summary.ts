@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
+import { frameKey, packageOf, shortUrl } from './profile-names.js';
 
 interface Node {
   id: number;
@@ -21,12 +22,6 @@ const { values, positionals } = parseArgs({
 });
 const top = Number(values.top);
 
-function shortUrl(url: string): string {
-  const i = url.indexOf('/node_modules/');
-  if (i >= 0) return url.slice(i + 14);
-  const j = url.search(/\/(src|handlers|generated|packages|bench)\//);
-  return j >= 0 ? url.slice(j + 1) : url || '(native)';
-}
 
 for (const file of positionals) {
   const p = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile;
@@ -46,16 +41,15 @@ for (const file of positionals) {
     const name = n.callFrame.functionName;
     if (name === '(idle)') { idle += t; continue; }
     if (name === '(garbage collector)') gc += t;
-    const f = shortUrl(n.callFrame.url);
-    const key = `${name || '(anonymous)'}  ${f}:${n.callFrame.lineNumber + 1}`;
+    const key = frameKey(n.callFrame);
     fnSelf.set(key, (fnSelf.get(key) ?? 0) + t);
-    const pkg = f.startsWith('(') ? f : f.split('/').slice(0, f.startsWith('@') ? 2 : f.match(/^(src|handlers|generated|packages|bench)\//) ? 2 : 1).join('/');
+    const pkg = packageOf(shortUrl(n.callFrame.url));
     fileSelf.set(pkg, (fileSelf.get(pkg) ?? 0) + t);
     // Inclusive: each distinct frame on the stack once.
     const seen = new Set<string>();
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
       const c = byId.get(cur)!;
-      const k = `${c.callFrame.functionName || '(anonymous)'}  ${shortUrl(c.callFrame.url)}:${c.callFrame.lineNumber + 1}`;
+      const k = frameKey(c.callFrame);
       if (seen.has(k)) continue;
       seen.add(k);
       inclusive.set(k, (inclusive.get(k) ?? 0) + t);
