@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 
 const child = fileURLToPath(new URL('./statement-journal-child.ts', import.meta.url));
 
@@ -31,8 +31,12 @@ it('a group of 16 creates on SQLite writes no temporary file', async () => {
       p.on('exit', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`child exited ${code}`))));
     });
     expect(JSON.parse(out)).toEqual({ workflows: 116 });
-    await new Promise((r) => setTimeout(r, 200)); // the watcher's events for files the child made
-    expect(seen).toEqual([]);
+    // inotify reports a directory's events in order: once a file made now is seen, every event of
+    // the child's run has been delivered.
+    const sentinel = 'sentinel';
+    fs.writeFileSync(path.join(sqliteTmp, sentinel), '');
+    await vi.waitUntil(() => seen.some((e) => e.endsWith(sentinel)), { timeout: 5_000, interval: 10 });
+    expect(seen.filter((e) => !e.endsWith(sentinel))).toEqual([]);
   } finally {
     watcher.close();
     fs.rmSync(tmp, { recursive: true, force: true });
