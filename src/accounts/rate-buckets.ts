@@ -14,10 +14,10 @@ import { first, sql } from '../db/fast.js';
  * round trip (src/http/auth.ts).
  *
  * A take may ask for several tokens at once (a lease, spent by the process without another
- * statement: src/http/shared-rate-limiter.ts). It gets them only while the bucket holds at least twice a
- * full lease (`lease`, by default what it asks for), else one, so leases never starve the bucket:
- * once it runs low every take is one token. A lease topped up before it runs out asks for less
- * than a full lease, and still needs the bucket to hold two full ones.
+ * statement: src/http/shared-rate-limiter.ts). It gets them only while the bucket holds at least
+ * twice a full lease (`lease`, by default what it asks for), else one, so leases never starve the
+ * bucket: once it runs low every take is one token. A lease topped up before it runs out asks for
+ * less than a full lease, and still needs the bucket to hold two full ones.
  *
  * Time comes from the calling process's clock. A clock behind the row's time refills nothing
  * (elapsed time is clamped at 0) and the row's time never moves backwards, so skewed clocks can

@@ -85,9 +85,9 @@ const lv = {
 
 type lv_fn = (v: unknown) => unknown;
 /**
- * What a request body's fast check (`fastBody`, generated from the spec next to its zod validator)
- * answers when it does not vouch for the body: the runtime then asks zod. `Symbol.for`, so that the
- * runtime knows it without importing generated code.
+ * What a fast check (`fastPath`, `fastQuery`, `fastHeaders`, `fastBody`, generated from the spec
+ * next to the zod validators) answers when it does not vouch for its input: the runtime then asks
+ * zod. `Symbol.for`, so that the runtime knows it without importing generated code.
  */
 const lv_no: unique symbol = Symbol.for('lavendly.fast-check.no') as never;
 /** A fast check: the value zod's parse would give, or `lv_no`. */
