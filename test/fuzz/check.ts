@@ -29,7 +29,8 @@ export function send(origin: string, basePath: string, req: FuzzRequest): Promis
       if ((err as { code?: string }).code === 'ERR_INVALID_CHAR' || (err as { code?: string }).code === 'ERR_UNESCAPED_CHARACTERS') return resolve(null);
       return reject(err);
     }
-    r.setTimeout(30_000, () => r.destroy(new Error(`no answer in 30 s: ${req.method} ${req.path.slice(0, 100)}`)));
+    // Longer than the longest wait the spec allows (wait_s: 30), so only a server that hangs trips it.
+    r.setTimeout(40_000, () => r.destroy(new Error(`no answer in 40 s: ${req.method} ${req.path.slice(0, 100)}`)));
     r.on('response', (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));

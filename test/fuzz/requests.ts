@@ -133,7 +133,10 @@ export class RequestMaker {
       if (p.in === 'query' && (p.required || this.rnd.chance(0.5))) {
         const real = p.name === 'cursor' ? this.ctx.cursors.get(op.id) : undefined;
         const token = p.name === 'token' ? this.ctx.uploadTokens[decode(path.split('/')[2] ?? '')] : undefined;
-        query.push([p.name, token ?? (real?.length ? this.rnd.pick(real) : String(this.values.valid(p.schema)))]);
+        // A long poll waits as long as it is told when nothing changes (no worker runs here): a
+        // second is enough to exercise the wait, the spec's 30 would stall the run.
+        const wait = p.name === 'wait_s' ? String(this.rnd.between(0, 1)) : undefined;
+        query.push([p.name, token ?? wait ?? (real?.length ? this.rnd.pick(real) : String(this.values.valid(p.schema)))]);
       } else if (p.in === 'header' && this.rnd.chance(0.6)) {
         headers[p.name] = p.name === 'Idempotency-Key' ? this.idempotencyKey() : p.name === 'If-Match' ? `"${this.rnd.between(1, 4)}"` : String(this.values.valid(p.schema));
       }
