@@ -300,10 +300,11 @@ export async function listWorkflowSummaries(
 }
 
 function stale(current: number, expected: number[]): PreconditionFailedError {
-  return new PreconditionFailedError(
-    `The workflow changed: this edit is based on version ${expected.join(' or ')}, but it is now at version ${current}. Re-read it and retry.`,
-    { current_version: current },
-  );
+  // No version at all: the caller's conditions named none, or two of them named different ones.
+  const message = expected.length
+    ? `The workflow changed: this edit is based on version ${expected.join(' or ')}, but it is now at version ${current}. Re-read it and retry.`
+    : `This edit names no version it could apply to (its version conditions name none, or disagree with each other); the workflow is at version ${current}. Re-read it and retry with that version.`;
+  return new PreconditionFailedError(message, { current_version: current });
 }
 
 function busy(id: string, reason: string): DomainError {

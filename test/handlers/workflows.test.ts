@@ -194,6 +194,13 @@ describe.each(modes)('workflows on $kind (prism: $prism)', ({ kind, prism: viaPr
     expect(viaBody.status).toBe(412);
     const both = await req(url, { method: 'PUT', key: a.key, body: { name: 'x', version: 2 }, headers: { 'if-match': '"1"' } });
     expect(both.status).toBe(412);
+    // Conditions that name no version (they disagree, or the tag is not a version) say so, with the current one.
+    const noVersion = await req(url, { method: 'PUT', key: a.key, body: { name: 'x' }, headers: { 'if-match': '"draft"' } });
+    for (const r of [both, noVersion]) {
+      expect(r.status).toBe(412);
+      expect(r.json.error).toMatchObject({ code: 'precondition_failed', current_version: 2 });
+      expect(r.json.error.message).toMatch(/names no version .* at version 2\b/);
+    }
     expect((await req(url, { key: a.key })).json.name).toBe('Editor one');
     for (const [tag, expected] of [['W/"2"', 3], ['3', 4], ['*', 5]] as const) {
       const r = await req(url, { method: 'PUT', key: a.key, body: { description: tag }, headers: { 'if-match': tag } });
