@@ -13,13 +13,14 @@ import { schemas } from '../../generated/validators.gen.js';
 import { testDatabases } from '../helpers/db.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 import { closeConnections, judge, send } from './check.js';
+import { Harvest } from './harvest.js';
 import { Random } from './random.js';
 import { operationsOf, RequestMaker, type RequestContext } from './requests.js';
 import { SpecSchemas, ValueMaker, type IdPools } from './values.js';
 import { buildWorld } from './world.js';
 
 const SEED = Number(process.env.LAVENDLY_FUZZ_SEED ?? 1);
-const BUDGET = Number(process.env.LAVENDLY_FUZZ_REQUESTS ?? 1500);
+const BUDGET = Number(process.env.LAVENDLY_FUZZ_REQUESTS ?? 4000);
 const spec = new SpecSchemas(parse(readFileSync(new URL('../../spec/openapi.yaml', import.meta.url), 'utf8')));
 const edge: Record<string, unknown> = spec.doc['x-edge-responses'].responses;
 
@@ -67,6 +68,7 @@ describe.each(testDatabases())('spec-driven fuzz on %s', (kind) => {
     const values = new ValueMaker(spec, rnd, ids);
     const maker = new RequestMaker(spec, rnd, values, ctx);
     const ops = operationsOf(spec);
+    const harvest = new Harvest(ids, ctx.nodes);
     const tally = new Map<number, number>();
     const problems: string[] = [];
     const succeeded = new Set<string>();
@@ -79,6 +81,7 @@ describe.each(testDatabases())('spec-driven fuzz on %s', (kind) => {
       sent++;
       tally.set(answer.status, (tally.get(answer.status) ?? 0) + 1);
       if (answer.status < 300 && !req.offRoute) succeeded.add(req.op.id);
+      if (!req.offRoute) harvest.take(req.op.id, answer.status, answer.text);
       const cursor = answer.status === 200 && /"next_cursor":"([^"]+)"/.exec(answer.text)?.[1];
       if (cursor) ctx.cursors.set(req.op.id, [...(ctx.cursors.get(req.op.id) ?? []).slice(-4), cursor]);
       const problem = judge(req, answer, edge);
@@ -107,5 +110,10 @@ describe.each(testDatabases())('spec-driven fuzz on %s', (kind) => {
       + `${ops.length - neverOk.length}/${ops.length} operations answered 2xx (not: ${neverOk.join(', ') || 'none'}); ${problems.length} problems`);
     expect(problems.slice(0, 40)).toEqual([]);
     expect(sent).toBeGreaterThan(BUDGET * 0.9);
+    // Valid requests must reach the handlers' work, not stop at a 404 or 409 for want of a real
+    // object: 42-44 of 49 operations answer 2xx at 4,000 requests. Those that cannot here: imports and
+    // webhooks (only public URLs pass, and the fuzz never leaves the host), a second upload to a
+    // slot, OAuth channel connections (501 without a client) and often a publication.
+    if (BUDGET >= 4000) expect(ops.length - neverOk.length).toBeGreaterThanOrEqual(40);
   }, 240_000);
 });

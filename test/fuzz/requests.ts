@@ -112,13 +112,16 @@ export class RequestMaker {
   private fillPath(op: OperationSpec, raw?: { name: string; text: string }): string {
     let path = op.path;
     this.values.focus = {};
+    // A DELETE removes what its last parameter names; the ones before it (the workflow a track
+    // belongs to) only lead there, so a kept object may stand in them.
+    const removed = op.method === 'delete' ? op.params.filter((p) => p.in === 'path').at(-1) : undefined;
     for (const p of op.params) {
       if (p.in !== 'path') continue;
       const workflow = /^\/workflows\/([^/?{]+)/.exec(path)?.[1];
       if (workflow && this.ctx.nodes[decode(workflow)]) this.values.focus = { NodeId: this.ctx.nodes[decode(workflow)]! };
       let value = String(this.values.valid(p.schema));
-      for (let i = 0; op.method === 'delete' && this.ctx.keep.has(value) && i < 10; i++) value = String(this.values.valid(p.schema));
-      if (op.method === 'delete' && this.ctx.keep.has(value)) value = `${value}x`;
+      for (let i = 0; p === removed && this.ctx.keep.has(value) && i < 10; i++) value = String(this.values.valid(p.schema));
+      if (p === removed && this.ctx.keep.has(value)) value = `${value}x`;
       path = path.replace(`{${p.name}}`, p.name === raw?.name ? raw.text : encode(value));
     }
     return path;

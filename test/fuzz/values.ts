@@ -122,12 +122,24 @@ export class ValueMaker {
       if (required.includes(key) || (depth < 4 && this.rnd.chance(0.5))) out[key] = this.valid(sub, depth + 1);
     }
     if (!s.properties && s.additionalProperties !== false && this.rnd.chance(0.5)) out[this.rnd.word(4)] = this.rnd.word(6);
+    // A patch schema asks for at least one field: fill optional ones until it has enough.
+    for (const [key, sub] of Object.entries<any>(s.properties ?? {})) {
+      if (Object.keys(out).length >= (s.minProperties ?? 0)) break;
+      if (!(key in out)) out[key] = this.valid(sub, depth + 1);
+    }
     return out;
   }
 
-  /** An example with every URL in it swapped for one that stays on this host (examples name real hosts). */
+  /**
+   * An example with every URL in it swapped for one that stays on this host (examples name real
+   * hosts), and every id for a real one with the same prefix (examples name objects that do not exist).
+   */
   localized(example: unknown): unknown {
-    if (typeof example === 'string') return /^[a-z][a-z0-9+.-]*:\/\//i.test(example) ? this.rnd.pick(SAFE_URLS) : example;
+    if (typeof example === 'string') {
+      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(example)) return this.rnd.pick(SAFE_URLS);
+      const real = this.poolByPrefix().get(/^([a-z]+)_/.exec(example)?.[1] ?? '');
+      return real?.length && this.rnd.chance(0.9) ? this.rnd.pick(real) : example;
+    }
     if (Array.isArray(example)) return example.map((v) => this.localized(v));
     if (typeof example === 'object' && example !== null) return Object.fromEntries(Object.entries(example).map(([k, v]) => [k, this.localized(v)]));
     return example;
@@ -155,6 +167,16 @@ export class ValueMaker {
       return this.rnd.pick(['\u{1F98A}', 'é', '\u0301', 'Ω', '\u200f', ' ', '\\', '"', '%', '\n']).repeat(max).slice(0, max);
     }
     return this.valid(node);
+  }
+
+  /** Each pool by its ids' prefix (`ast` -> the asset ids), read afresh: pools grow as the fuzz creates objects. */
+  private poolByPrefix(): Map<string, string[]> {
+    const byPrefix = new Map<string, string[]>();
+    for (const [name, list] of Object.entries({ ...this.ids, ...this.focus })) {
+      const prefix = name.startsWith('__') ? null : /^([a-z]+)_/.exec(list[0] ?? '')?.[1];
+      if (prefix) byPrefix.set(prefix, list);
+    }
+    return byPrefix;
   }
 
   hostileText(): string {

@@ -6,6 +6,7 @@
  * during setup only: the fuzz itself never waits on media work (jobs it starts stay queued).
  */
 import { expect } from 'vitest';
+import { runFfmpeg } from '../../src/media/index.js';
 import { fixtureClip, makeTempDir, musicFile } from '../media/helpers.js';
 import { call, type TestServer } from '../helpers/server.js';
 import { createWorkflow, local, startRender, startWorker, upload, useSmallClips, waitForRender } from '../renders/helpers.js';
@@ -49,6 +50,7 @@ export async function buildWorld(s: TestServer): Promise<World> {
     const [musicPath, imagePath] = await Promise.all([
       musicFile(tmp.file('theme.m4a'), 2),
       fixtureClip(tmp.file('still.mp4'), { durationS: 1 }),
+      runFfmpeg(['-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=s=64x48', '-frames:v', '1', tmp.file('frame.png')]),
     ]);
     const endpoint = await ok(call(`${s.base}/webhooks/endpoints`, { key, body: { url: 'https://93.184.215.14/hook', events: ['*'] } }), 201);
     const spareEndpoint = await ok(call(`${s.base}/webhooks/endpoints`, { key, body: { url: 'https://93.184.215.14/spare', events: ['balance.low'] } }), 201);
@@ -57,6 +59,8 @@ export async function buildWorld(s: TestServer): Promise<World> {
     await waitForGeneration(s, key, rendered.id);
     const music = await upload(s, key, musicPath, 'music');
     const video = await upload(s, key, imagePath, 'video');
+    // A shot may start from an image asset: without one, every shot naming an asset is refused.
+    const picture = await upload(s, key, tmp.file('frame.png'), 'image');
     const clip = rendered.scenes[0]!.node_id;
     const track = await ok(call(`${s.base}/workflows/${rendered.id}/clips/${clip}/tracks`, { key, body: { asset_id: music.id, kind: 'music', offset_s: 0.2 } }), 201);
     const render = (await startRender(s, key, rendered.id)).json;
@@ -76,7 +80,9 @@ export async function buildWorld(s: TestServer): Promise<World> {
     const ids: IdPools = {
       WorkflowId: [rendered.id, ...drafts.map((d) => d.id)],
       NodeId: [...rendered.scenes.map((sc) => sc.node_id), drafts[0]!.scenes[0]!.node_id],
-      AssetId: [music.id, video.id],
+      AssetId: [music.id, video.id, picture.id],
+      // The one model this server wires (the local provider): others answer model_not_available.
+      VideoModelChoice: ['local'],
       UploadId: [slot.id],
       RenderId: [render.id],
       TrackId: [track.id],
@@ -90,7 +96,7 @@ export async function buildWorld(s: TestServer): Promise<World> {
     };
     const token = new URL(local(s, slot.upload_url)).searchParams.get('token')!;
     const nodes = Object.fromEntries([rendered, ...drafts].map((w) => [w.id, w.scenes.map((sc) => sc.node_id)]));
-    return { key, otherKey: b.key, ids, uploadTokens: { [slot.id]: token }, keep: new Set([rendered.id, endpoint.id, track.id]), nodes };
+    return { key, otherKey: b.key, ids, uploadTokens: { [slot.id]: token }, keep: new Set([rendered.id, endpoint.id, track.id, channel.id]), nodes };
   } finally {
     await worker.stop({ abortAfterMs: 500 });
     await tmp.cleanup();
