@@ -28,23 +28,22 @@ export class Harvest {
     this.world = Object.fromEntries(Object.entries(ids).map(([pool, list]) => [pool, [...list]]));
   }
 
-  /** Adds the id of what a 201 answer created to its operation's pool (answers it, or null). */
-  take(operationId: string, status: number, text: string): string | null {
+  /** Adds the id of what a 201 answer created to its operation's pool. */
+  take(operationId: string, status: number, text: string): void {
     const pool = POOL_OF[operationId];
-    if (!pool || status !== 201) return null;
+    if (!pool || status !== 201) return;
     let created: { id?: unknown; scenes?: { node_id?: unknown }[] };
     try {
       created = JSON.parse(text);
     } catch {
-      return null;
+      return;
     }
     const id = created.id;
-    if (typeof id !== 'string') return null;
+    if (typeof id !== 'string') return;
     // A fresh workflow is the one an edit can still reach: the world's are soon busy generating.
-    if (Array.isArray(created.scenes)) this.nodes[id] = created.scenes.map((s) => String(s.node_id));
+    if (pool === 'WorkflowId' && Array.isArray(created.scenes)) this.nodes[id] = created.scenes.map((s) => String(s.node_id));
     const made = [...(this.made[pool] ?? []), id].slice(-KEEP_LAST);
     this.made[pool] = made;
     this.ids[pool] = [...(this.world[pool] ?? []), ...made];
-    return id;
   }
 }
