@@ -55,7 +55,7 @@ describe.each(testDatabases())('spec-driven fuzz on %s', (kind) => {
   beforeAll(async () => {
     s = await startTestServer(kind, { config: { responseValidation: 'log', authFailuresPerMinute: 1_000_000 } });
     const world = await buildWorld(s);
-    ctx = { key: world.key, otherKey: world.otherKey, cursors: new Map(), uploadTokens: world.uploadTokens, keep: world.keep, nodes: world.nodes };
+    ctx = { key: world.key, otherKey: world.otherKey, cursors: new Map(), uploads: world.uploads, media: world.media, keep: world.keep, nodes: world.nodes };
     ids = world.ids;
   }, 120_000);
   afterAll(async () => {
@@ -68,7 +68,7 @@ describe.each(testDatabases())('spec-driven fuzz on %s', (kind) => {
     const values = new ValueMaker(spec, rnd, ids);
     const maker = new RequestMaker(spec, rnd, values, ctx);
     const ops = operationsOf(spec);
-    const harvest = new Harvest(ids, ctx.nodes);
+    const harvest = new Harvest(ids, ctx);
     const tally = new Map<number, number>();
     const problems: string[] = [];
     const succeeded = new Set<string>();

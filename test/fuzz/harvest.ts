@@ -1,9 +1,10 @@
 /**
  * Ids of objects the fuzz itself creates, fed back into the pools. Without them an operation that
- * uses an object up (revoke a key, commit a reservation, detach a track, disconnect a channel) only
+ * uses an object up (revoke a key, commit a reservation, fill an upload slot, detach a track) only
  * ever meets the world's few objects, which earlier requests have already spent or which are kept
  * for the rest of the run, so its valid requests never reach past the 404 or 409.
  */
+import type { RequestContext } from './requests.js';
 import type { IdPools } from './values.js';
 
 /** The id pool each creating operation's 201 feeds. */
@@ -14,6 +15,7 @@ const POOL_OF: Readonly<Record<string, string>> = {
   reserve_credits: 'ReservationId',
   create_webhook_endpoint: 'WebhookEndpointId',
   connect_channel: 'ChannelId',
+  create_upload: 'UploadId',
 };
 
 /** Harvested ids kept per pool, beside the world's own: enough to be found again, few enough to be used up. */
@@ -23,8 +25,8 @@ export class Harvest {
   private readonly world: IdPools;
   private readonly made: Record<string, string[]> = {};
 
-  /** `nodes`: node ids by workflow id, which a new workflow's scenes join. */
-  constructor(private readonly ids: IdPools, private readonly nodes: Record<string, string[]>) {
+  /** A new workflow's scenes join `ctx.nodes`, a new upload slot `ctx.uploads`. */
+  constructor(private readonly ids: IdPools, private readonly ctx: Pick<RequestContext, 'nodes' | 'uploads'>) {
     this.world = Object.fromEntries(Object.entries(ids).map(([pool, list]) => [pool, [...list]]));
   }
 
@@ -32,7 +34,7 @@ export class Harvest {
   take(operationId: string, status: number, text: string): void {
     const pool = POOL_OF[operationId];
     if (!pool || status !== 201) return;
-    let created: { id?: unknown; scenes?: { node_id?: unknown }[] };
+    let created: { id?: unknown; scenes?: { node_id?: unknown }[]; upload_url?: unknown; kind?: unknown };
     try {
       created = JSON.parse(text);
     } catch {
@@ -41,7 +43,11 @@ export class Harvest {
     const id = created.id;
     if (typeof id !== 'string') return;
     // A fresh workflow is the one an edit can still reach: the world's are soon busy generating.
-    if (pool === 'WorkflowId' && Array.isArray(created.scenes)) this.nodes[id] = created.scenes.map((s) => String(s.node_id));
+    if (pool === 'WorkflowId' && Array.isArray(created.scenes)) this.ctx.nodes[id] = created.scenes.map((s) => String(s.node_id));
+    if (pool === 'UploadId' && typeof created.upload_url === 'string') {
+      const token = new URL(created.upload_url, 'http://fuzz.invalid').searchParams.get('token');
+      if (token) this.ctx.uploads[id] = { token, kind: String(created.kind) };
+    }
     const made = [...(this.made[pool] ?? []), id].slice(-KEEP_LAST);
     this.made[pool] = made;
     this.ids[pool] = [...(this.world[pool] ?? []), ...made];

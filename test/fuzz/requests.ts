@@ -5,6 +5,7 @@
  */
 import type { Random } from './random.js';
 import type { Schema, SpecSchemas, ValueMaker } from './values.js';
+import type { Upload } from './world.js';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 
@@ -71,8 +72,9 @@ export interface RequestContext {
   otherKey: string;
   /** Real cursors handed out, by operation. */
   cursors: Map<string, string[]>;
-  /** Upload tokens by upload id. */
-  uploadTokens: Record<string, string>;
+  /** Open upload slots by id (token and kind), and a real file of each kind. */
+  uploads: Record<string, Upload>;
+  media: Record<string, Buffer>;
   /** Ids DELETE requests leave alone. */
   keep: Set<string>;
   /** Node ids by workflow id: a body or path that names a workflow gets its own nodes. */
@@ -135,7 +137,7 @@ export class RequestMaker {
       if (p.in === 'path') continue;
       if (p.in === 'query' && (p.required || this.rnd.chance(0.5))) {
         const real = p.name === 'cursor' ? this.ctx.cursors.get(op.id) : undefined;
-        const token = p.name === 'token' ? this.ctx.uploadTokens[decode(path.split('/')[2] ?? '')] : undefined;
+        const token = p.name === 'token' ? this.uploadIn(path)?.token : undefined;
         // A long poll waits as long as it is told when nothing changes (no worker runs here): a
         // second is enough to exercise the wait, the spec's 30 would stall the run.
         const wait = p.name === 'wait_s' ? String(this.rnd.between(0, 1)) : undefined;
@@ -152,9 +154,18 @@ export class RequestMaker {
       if (type === 'application/json') {
         const value = media.examples.length && this.rnd.chance(0.3) ? this.values.localized(this.rnd.pick(media.examples)) : this.values.valid(media.schema);
         req.body = Buffer.from(JSON.stringify(value));
-      } else req.body = Buffer.from(this.rnd.word(this.rnd.between(1, 64)));
+      } else {
+        // Raw bytes go to an upload slot: mostly a real file of the slot's kind, so the upload is stored.
+        const file = this.ctx.media[this.uploadIn(path)?.kind ?? ''];
+        req.body = file && this.rnd.chance(0.8) ? file : Buffer.from(this.rnd.word(this.rnd.between(1, 64)));
+      }
     }
     return req;
+  }
+
+  /** The upload slot a path names (`/uploads/{id}`), if the fuzz knows it. */
+  private uploadIn(path: string): Upload | undefined {
+    return /^\/uploads\//.test(path) ? this.ctx.uploads[decode(path.split('/')[2]?.split('?')[0] ?? '')] : undefined;
   }
 
   private idempotencyKey(): string {
@@ -206,6 +217,14 @@ export class RequestMaker {
         return;
       }
       case 'body-raw': {
+        const file = this.ctx.media[this.uploadIn(req.path)?.kind ?? ''];
+        if (file && this.rnd.chance(0.5)) {
+          // A file cut short, or a real file of another kind than the slot takes.
+          const other = this.rnd.pick(Object.values(this.ctx.media).filter((m) => m !== file));
+          req.body = this.rnd.chance(0.5) ? file.subarray(0, this.rnd.between(1, file.length - 1)) : other;
+          req.mutation = 'body-raw file';
+          return;
+        }
         const raw = this.rnd.pick(RAW_BODIES(req.body?.toString() ?? '{"name":"x","n":1}'));
         req.body = Buffer.isBuffer(raw) ? raw : Buffer.from(raw);
         req.headers['content-type'] ??= 'application/json';

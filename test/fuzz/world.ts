@@ -5,6 +5,7 @@
  * and a second account whose ids must never be reachable. A worker runs generation and the render
  * during setup only: the fuzz itself never waits on media work (jobs it starts stay queued).
  */
+import fs from 'node:fs';
 import { expect } from 'vitest';
 import { runFfmpeg } from '../../src/media/index.js';
 import { fixtureClip, makeTempDir, musicFile } from '../media/helpers.js';
@@ -16,12 +17,17 @@ export interface World {
   key: string;
   otherKey: string;
   ids: IdPools;
-  uploadTokens: Record<string, string>;
+  /** Open upload slots by id: the token of their `upload_url` and the kind of file they take. */
+  uploads: Record<string, Upload>;
+  /** A real file of each kind (image, video, music): what a slot of that kind accepts. */
+  media: Record<string, Buffer>;
   /** Ids that DELETE requests leave alone, so the deeper objects survive the run. */
   keep: Set<string>;
   /** Node ids by workflow id. */
   nodes: Record<string, string[]>;
 }
+
+export interface Upload { token: string; kind: string }
 
 async function ok(r: Promise<{ status: number; text: string; json: any }>, status: number): Promise<any> {
   const res = await r;
@@ -95,8 +101,9 @@ export async function buildWorld(s: TestServer): Promise<World> {
       __foreign: [foreign.id, foreign.scenes[0]!.node_id, foreignRsv.id, foreignHook.id, b.id],
     };
     const token = new URL(local(s, slot.upload_url)).searchParams.get('token')!;
+    const media = { image: fs.readFileSync(tmp.file('frame.png')), video: fs.readFileSync(imagePath), music: fs.readFileSync(musicPath) };
     const nodes = Object.fromEntries([rendered, ...drafts].map((w) => [w.id, w.scenes.map((sc) => sc.node_id)]));
-    return { key, otherKey: b.key, ids, uploadTokens: { [slot.id]: token }, keep: new Set([rendered.id, endpoint.id, track.id, channel.id]), nodes };
+    return { key, otherKey: b.key, ids, uploads: { [slot.id]: { token, kind: 'image' } }, media, keep: new Set([rendered.id, endpoint.id, track.id, channel.id]), nodes };
   } finally {
     await worker.stop({ abortAfterMs: 500 });
     await tmp.cleanup();
