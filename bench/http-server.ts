@@ -26,6 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { probeServer } from './latency-probe.js';
+import { exitWithParent } from './exit-with-parent.js';
 
 export const SHOTS = [
   { prompt: 'A sleepy fox noses through a dusty bookshop.', image_prompt: 'Watercolour bookshop at dusk.', duration_s: 5 },
@@ -70,7 +71,7 @@ const RATE_LIMIT = Number(process.env.BENCH_RATE_LIMIT ?? 1e9);
 const footprint: unknown[] = [];
 
 async function serve(mode: Mode, label: string): Promise<void> {
-  process.once('SIGINT', () => process.exit(0));
+  exitWithParent();
   const { loadConfig } = await src('config');
   const { createDb, migrate } = await src('knex');
   const { compose } = await src('compose');

@@ -18,6 +18,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { SHOTS } from './http-server.js';
 import { probeServer } from './latency-probe.js';
+import { exitWithParent } from './exit-with-parent.js';
 
 type Shot = { prompt: string; image_prompt?: string; duration_s: number };
 type CreateBody = { name: string; aspect_ratio?: string; shots: Shot[] };
@@ -152,7 +153,7 @@ async function fastifyServer(store: ReturnType<typeof openStore>): Promise<http.
 }
 
 async function main(): Promise<void> {
-  process.once('SIGINT', () => process.exit(0));
+  exitWithParent();
   const which = process.argv[2];
   if (which !== 'koa' && which !== 'fastify') throw new Error('usage: reference-servers.ts koa|fastify');
   const store = openStore();
