@@ -111,9 +111,10 @@ describe.each(testDatabases())('spec-driven fuzz on %s', (kind) => {
     expect(problems.slice(0, 40)).toEqual([]);
     expect(sent).toBeGreaterThan(BUDGET * 0.9);
     // Valid requests must reach the handlers' work, not stop at a 404 or 409 for want of a real
-    // object: 42-44 of 49 operations answer 2xx at 4,000 requests. Those that cannot here: imports and
-    // webhooks (only public URLs pass, and the fuzz never leaves the host), a second upload to a
-    // slot, OAuth channel connections (501 without a client) and often a publication.
+    // object: 43-44 of 49 operations answer 2xx at 4,000 requests (45-46 at 12,000). Those that
+    // cannot here: imports and webhooks (only public URLs pass, and the fuzz never leaves the
+    // host) and OAuth channel connections (501 without a client); a publication or an edit often
+    // misses too, as random fields rarely make a valid schedule or version.
     if (BUDGET >= 4000) expect(ops.length - neverOk.length).toBeGreaterThanOrEqual(40);
   }, 240_000);
 });
