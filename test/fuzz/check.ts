@@ -13,7 +13,8 @@ export interface Answer {
   text: string;
 }
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+// One socket per request in flight (the concurrent pass keeps several).
+const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
 
 /** One request; a header value Node refuses to send is reported as null (the request is skipped). */
 export function send(origin: string, basePath: string, req: FuzzRequest): Promise<Answer | null> {
