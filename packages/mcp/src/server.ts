@@ -13,13 +13,14 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
-  CallToolRequestSchema, ErrorCode, GetPromptRequestSchema, ListPromptsRequestSchema, ListResourcesRequestSchema,
-  ListResourceTemplatesRequestSchema, ListToolsRequestSchema, McpError, ReadResourceRequestSchema,
+  CallToolRequestSchema, ErrorCode, GetPromptRequestSchema, InitializeRequestSchema, ListPromptsRequestSchema, ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema, ListToolsRequestSchema, McpError, ReadResourceRequestSchema, SetLevelRequestSchema,
   type CallToolResult, type RequestId, type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { mcpTools, toolRequest, type McpToolDefinition } from '../../../generated/mcp.gen.js';
 import { LavendlyError, type ApiClient, type ApiResponse } from '../../../generated/sdk-runtime.gen.js';
 import { ArgumentValidator } from './arguments.js';
+import { answerInvalidParams } from './invalid-params.js';
 import { CONFIRM_ARG, confirmCall } from './confirm.js';
 import { apiErrorResult, invalidArguments } from './errors.js';
 import { mediaContent } from './media.js';
@@ -146,6 +147,10 @@ export function createMcpServer(options: McpServerOptions): Server {
     return result;
   }
 
+  answerInvalidParams(server, [
+    InitializeRequestSchema, SetLevelRequestSchema, ListToolsRequestSchema, CallToolRequestSchema, ListPromptsRequestSchema,
+    GetPromptRequestSchema, ListResourcesRequestSchema, ListResourceTemplatesRequestSchema, ReadResourceRequestSchema,
+  ]);
   return server;
 }
 
