@@ -6,7 +6,7 @@
  * as the message (modelcontextprotocol/typescript-sdk#2284). That tells an agent that sent
  * `tools/call` without a `name` that the server broke, and it may simply retry. This module puts
  * the same parse in front, with the right code and a readable message; the SDK's own parse then
- * never fails.
+ * never fails. Each request is parsed twice, which costs little next to the API call a tool makes.
  *
  * It reaches the SDK's handler table (`_requestHandlers`, private in its typings). That table is
  * checked at start-up, so an SDK that moves it fails loudly rather than silently reverting to
