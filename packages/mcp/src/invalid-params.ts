@@ -10,7 +10,7 @@
  *
  * It reaches the SDK's handler table (`_requestHandlers`, private in its typings). That table is
  * checked at start-up, so an SDK that moves it fails loudly rather than silently reverting to
- * -32603. test/mcp/errors.test.ts covers both methods registered here and the SDK's own.
+ * -32603. test/mcp/invalid-params.test.ts covers methods registered here and the SDK's own.
  */
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
@@ -23,7 +23,7 @@ interface RequestSchema {
 
 export function answerInvalidParams(server: Server, schemas: readonly RequestSchema[]): void {
   const handlers = (server as unknown as { _requestHandlers?: unknown })._requestHandlers;
-  if (!(handlers instanceof Map)) throw new Error('@modelcontextprotocol/sdk: its request handler table moved; see packages/mcp/src/invalid-params.ts');
+  if (!(handlers instanceof Map)) throw new Error('@modelcontextprotocol/sdk moved its request handler table: answerInvalidParams (packages/mcp) needs updating');
   for (const schema of schemas) {
     const method = schema.shape.method.value;
     const inner = handlers.get(method) as Handler | undefined;
