@@ -8,7 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installConsumer, packedPackages, ROOT, run, type Installed } from '../helpers/packages.js';
 import { MCP_TOOLS } from '../helpers/seed-tools.js';
@@ -77,6 +77,10 @@ describe('@lavendly/mcp installed from its tarball', () => {
       expect(envelope.error.code).toBe('not_found');
       expect(envelope.next_step).toMatch(/list_workflows/);
       expect(missing.structuredContent).toBeUndefined();
+
+      // A call the protocol refuses (no tool name) is the caller's mistake: -32602, naming the field.
+      await expect(client.request({ method: 'tools/call', params: { arguments: {} } } as never, CallToolResultSchema))
+        .rejects.toMatchObject({ code: -32602, message: expect.stringContaining('Invalid params for tools/call: params.name') });
       expect(stderr()).toMatch(/serving .* over stdio/);
     } finally {
       await client.close();
