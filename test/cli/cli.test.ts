@@ -91,14 +91,19 @@ describe('lavendly CLI usage', () => {
     expect(await main(['keys', 'revoke'], m.io)).toBe(2);
     expect(await main(['accounts', 'create', '--name', 'n', '--bogus'], m.io)).toBe(2);
     expect(await main(['serve', '--port', 'abc'], m.io)).toBe(2);
+    expect(await main(['accounts', 'create', '--name', 'n', '--credits', '99999999999999999999'], m.io)).toBe(2);
+    expect(await main(['keys', 'revoke', '--key-id', 'key_nope'], m.io)).toBe(1);
     // Every error line has the same prefix; each is followed by the command's usage.
     expect(m.err.filter((l) => !l.startsWith('Usage: '))).toEqual([
-      'lavendly: error: --credits must be a whole number >= 0 (got x)',
+      'lavendly: error: --credits must be a whole number from 0 to 9007199254740991 (got x)',
       'lavendly: error: --key-id is required',
       expect.stringMatching(/^lavendly: error: Unknown option '--bogus'/),
       "lavendly: error: --port must be a port number from 0 to 65535 (got 'abc')",
+      'lavendly: error: --credits must be a whole number from 0 to 9007199254740991 (got 99999999999999999999)',
+      'lavendly: error: no key with id key_nope',
     ]);
-    expect(m.err.filter((l) => l.startsWith('Usage: '))).toHaveLength(4);
+    expect(m.out).toEqual([]);
+    expect(m.err.filter((l) => l.startsWith('Usage: '))).toHaveLength(5);
   });
 
   it('the bin launcher runs from a checkout', async () => {

@@ -10,7 +10,10 @@ const granter: CreditGranter = async (db, accountId, credits, reason) => {
 
 function integer(value: string | undefined, flag: string): number {
   if (value === undefined) return 0;
-  if (!/^\d+$/.test(value)) throw new UsageError(`${flag} must be a whole number >= 0 (got ${value})`);
+  // Past 2^53 a number no longer holds every whole value, so the ledger would store a rounded balance.
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+    throw new UsageError(`${flag} must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER} (got ${value})`);
+  }
   return Number(value);
 }
 
@@ -106,7 +109,8 @@ export const keysRevoke: Command = {
     try {
       const found = await revokeApiKey(db, keyId);
       if (values.json) io.out(JSON.stringify({ key_id: keyId, revoked: found }));
-      else io.out(found ? `revoked ${keyId}` : `no key with id ${keyId}`);
+      else if (found) io.out(`revoked ${keyId}`);
+      else io.err(`lavendly: error: no key with id ${keyId}`);
       return found ? 0 : 1;
     } finally {
       await db.destroy();
