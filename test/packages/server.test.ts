@@ -30,6 +30,9 @@ afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
+/** The install scripts the server needs: better-sqlite3's build and the ffmpeg binaries' chmod. */
+const OPERATOR_ALLOW_SCRIPTS = { 'better-sqlite3': true, '@ffmpeg-installer/linux-x64': true, '@ffprobe-installer/linux-x64': true };
+
 interface Packed { filename: string; files: { path: string }[] }
 let packing: Promise<Packed> | null = null;
 /** `npm pack` at the root (its prepack step compiles dist/), once for both tests. */
@@ -103,7 +106,9 @@ describe('the server package tarball', () => {
 
   it('runs from the installed bin: account, serve, generate, render, console, clean stop', { timeout: 900_000 }, async () => {
     const packed = await packServer();
-    consumer = await installConsumer([path.join(scratch, packed.filename)], {}, 600_000);
+    // The README's allowScripts for an operator's project: npm 12 runs no dependency's install
+    // script unless it is listed, and without these better-sqlite3 is never built.
+    consumer = await installConsumer([path.join(scratch, packed.filename)], { allowScripts: OPERATOR_ALLOW_SCRIPTS }, 600_000);
     const bin = path.join(consumer.dir, 'node_modules/.bin/lavendly');
     // Nothing resolves back into this checkout: the native SQLite driver was built in the consumer.
     const driver = await run(process.execPath, ['-p', "require.resolve('better-sqlite3')"], { cwd: path.join(consumer.dir, 'node_modules/lavendly') });
