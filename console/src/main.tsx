@@ -28,8 +28,21 @@ function Page(props: { path: string }) {
 }
 
 /** Where to go after signing in: a path on this site only (never `//evil.example` or `/\\evil.example`). */
+/**
+ * Where to go after signing in: a page of this console, never another site. The browser drops
+ * tabs and newlines from a URL before resolving it (`/\t/evil.example` is `//evil.example`), so
+ * only the resolved URL says where `next` leads.
+ */
 function safeNext(next: string | null): string {
-  return next && /^\/(?![\/\\])/.test(next) && !next.startsWith('/sign-in') ? next : '/workflows';
+  if (!next) return '/workflows';
+  let url: URL;
+  try {
+    url = new URL(next, location.origin);
+  } catch {
+    return '/workflows';
+  }
+  if (url.origin !== location.origin || url.pathname.startsWith('/sign-in')) return '/workflows';
+  return `${url.pathname}${url.search}${url.hash}`;
 }
 
 /** The console's own pages change in place; any other path of this server is a full page load. */

@@ -10,7 +10,7 @@ import { mountRoutes } from '../../generated/routes.gen.js';
 import type { AppContext, Services } from './context.js';
 import { edge } from './edge.js';
 import { cors } from './cors.js';
-import { answerClientErrors } from './client-error.js';
+import { answerClientErrors, requireHost } from './client-error.js';
 import { unmatched } from '@lavendly/framework';
 import { indexedRoutes } from './route-index.js';
 import { createLavendlyRuntime, type Runtime } from './route-runtime.js';
@@ -182,7 +182,7 @@ export async function startServer(opts: {
   /** On close, how long /readyz answers 503 before the listener closes (default 0). */
   drainDelayMs?: number;
 }): Promise<RunningServer> {
-  const server = createLimitedServer(opts.app.callback(), opts.limits ?? DEFAULT_SERVER_LIMITS);
+  const server = createLimitedServer(requireHost(opts.app.callback(), opts.logger), opts.limits ?? DEFAULT_SERVER_LIMITS);
   answerClientErrors(server, opts.logger);
   server.keepAliveTimeout = 5_000;
   const port = opts.port ?? 0;

@@ -1,4 +1,4 @@
-import { STATUS_CODES, type Server, type ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { ApiError } from './errors.js';
@@ -33,6 +33,9 @@ function errorFor(err: ParserError): ApiError {
  * simply closed.
  */
 export function answerClientErrors(server: Server, logger: Logger): void {
+  // Node would answer an Expect other than 100-continue with a bare 417. RFC 9110 lets a server
+  // ignore an expectation it does not know, so such a request is simply served.
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => { server.emit('request', req, res); });
   server.on('clientError', (err: ParserError, socket: Duplex) => {
     const pending = (socket as { _httpMessage?: ServerResponse })._httpMessage;
     if (err.code === 'ECONNRESET' || !socket.writable || pending?.headersSent) {
@@ -56,3 +59,22 @@ export function answerClientErrors(server: Server, logger: Logger): void {
   });
 }
 
+
+/**
+ * Node answers an HTTP/1.1 request without a Host header (RFC 9112 requires one) itself, with a
+ * bare 400. The server is created with `requireHostHeader: false` (server-limits.ts), so such a
+ * request reaches this wrapper instead, which answers it in the envelope.
+ */
+export function requireHost(handler: RequestListener, logger: Logger): RequestListener {
+  return (req, res) => {
+    if (req.headers.host !== undefined || req.httpVersion !== '1.1') return handler(req, res);
+    const requestId = mintRequestId();
+    const apiError = new ApiError('malformed_request', 'An HTTP/1.1 request must carry a Host header.');
+    logger.info({ request_id: requestId, status: apiError.status, code: 'missing_host' }, 'malformed request');
+    const body = JSON.stringify(envelopeFor(apiError, requestId));
+    res.writeHead(apiError.status, {
+      'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'X-Request-Id': requestId, Connection: 'close',
+    });
+    res.end(body);
+  };
+}

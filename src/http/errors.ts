@@ -51,7 +51,8 @@ const UNAUTHORIZED_HEADERS = { 'WWW-Authenticate': 'Bearer realm="lavendly"' };
 
 export class UnauthorizedError extends ApiError {
   constructor(message = 'A valid API key is required: send `Authorization: Bearer <key>`.') {
-    super('unauthorized', message, {}, UNAUTHORIZED_HEADERS);
+    // A copy per error: /mcp adds its OAuth challenge to these headers (mcpAuthChallenge).
+    super('unauthorized', message, {}, { ...UNAUTHORIZED_HEADERS });
   }
 }
 

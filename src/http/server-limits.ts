@@ -37,6 +37,8 @@ export function createLimitedServer(handler: http.RequestListener, limits: Serve
     // Node checks both deadlines on this timer (default every 30 s, which would let a slow client
     // hold on up to 30 s past its deadline).
     connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(limits.headersTimeoutMs / 4))),
+    // Node's own refusal is a bare 400; client-error.ts's requireHost answers in the envelope.
+    requireHostHeader: false,
   }, handler);
   server.maxConnections = limits.maxConnections;
 

@@ -25,8 +25,8 @@ const MAX_URIS = 10;
 
 /**
  * A redirect URI we may send codes to: https anywhere, http only to this machine (native apps and
- * local tools listen on loopback, RFC 8252), or a private-use scheme (`com.example.app:/cb`). No
- * fragments.
+ * local tools listen on loopback, RFC 8252), or a private-use scheme (`com.example.app:/cb`), written
+ * in its normal form, without a fragment.
  */
 function acceptableRedirectUri(raw: string): boolean {
   let url: URL;
@@ -35,7 +35,9 @@ function acceptableRedirectUri(raw: string): boolean {
   } catch {
     return false;
   }
-  if (url.hash || raw.length > 2000) return false;
+  // What the parser would have to repair (`https:///cb` reads as `https://cb/`), or an empty
+  // fragment, is refused: codes go only to the URI exactly as registered.
+  if (raw.includes('#') || raw.length > 2000 || (url.href !== raw && url.href !== `${raw}/`)) return false;
   if (url.protocol === 'https:') return true;
   if (url.protocol === 'http:') return ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
   return /^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+:$/.test(url.protocol) && url.protocol !== 'javascript:';
@@ -47,7 +49,7 @@ export async function registerClient(db: Db, metadata: Record<string, unknown>):
     throw new ClientMetadataError('invalid_redirect_uri', `redirect_uris must be a list of 1 to ${MAX_URIS} URIs.`);
   }
   const bad = (uris as string[]).find((u) => !acceptableRedirectUri(u));
-  if (bad !== undefined) throw new ClientMetadataError('invalid_redirect_uri', `Redirect URI not allowed: ${bad.slice(0, 200)} (https, http on loopback, or an app's own scheme).`);
+  if (bad !== undefined) throw new ClientMetadataError('invalid_redirect_uri', `Redirect URI not allowed: ${bad.slice(0, 200)} (https, http on loopback, or an app's own scheme, in normal form without a fragment).`);
   const method = metadata.token_endpoint_auth_method;
   if (method !== undefined && method !== 'none') {
     throw new ClientMetadataError('invalid_client_metadata', 'Only public clients are supported: token_endpoint_auth_method must be "none" (PKCE protects the code).');

@@ -62,6 +62,10 @@ describe.each(testDatabases())('OAuth 2.1 for MCP clients on %s', (kind) => {
     const r = await call(`${s.origin}/mcp`, { body: { jsonrpc: '2.0', id: 1, method: 'ping' }, headers: { accept: 'application/json, text/event-stream' } });
     expect(r.status).toBe(401);
     expect(r.headers.get('www-authenticate')).toBe(`Bearer realm="lavendly", resource_metadata="${s.origin}/.well-known/oauth-protected-resource/mcp"`);
+    // The challenge is /mcp's alone: another path's 401, after it, names no OAuth metadata.
+    for (const other of [`${s.origin}/v1/workflows`, `${s.origin}/auth/session`]) {
+      expect((await call(other)).headers.get('www-authenticate')).toBe('Bearer realm="lavendly"');
+    }
     const prm = await call(`${s.origin}/.well-known/oauth-protected-resource/mcp`);
     expect(prm.json).toMatchObject({ resource: `${s.origin}/mcp`, authorization_servers: [s.origin] });
     const as = await call(`${s.origin}/.well-known/oauth-authorization-server`);
@@ -142,9 +146,15 @@ describe.each(testDatabases())('OAuth 2.1 for MCP clients on %s', (kind) => {
     const query = new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: 'https://agent.example/cb', code_challenge: challenge, code_challenge_method: 'S256', state: 'st' });
     const unregistered = await fetch(`${s.origin}/oauth/authorize?${new URLSearchParams({ ...Object.fromEntries(query), redirect_uri: 'https://evil.example/cb' })}`, { redirect: 'manual' });
     expect(unregistered.status).toBe(400); // shown, never redirected
-    const noPkce = await fetch(`${s.origin}/oauth/authorize?${new URLSearchParams({ ...Object.fromEntries(query), code_challenge_method: 'plain' })}`, { redirect: 'manual' });
-    expect(noPkce.status).toBe(303);
-    expect(new URL(noPkce.headers.get('location')!).searchParams.get('error')).toBe('invalid_request');
+    // Malformed requests are shown too: anyone may register a client, so a redirect here would
+    // send a browser wherever that client's redirect URI points, with nobody asked.
+    const changes: Record<string, string>[] = [{ code_challenge_method: 'plain' }, { response_type: 'token' }, { resource: 'https://other.example/' }];
+    for (const change of changes) {
+      const malformed = await fetch(`${s.origin}/oauth/authorize?${new URLSearchParams({ ...Object.fromEntries(query), ...change })}`, { redirect: 'manual' });
+      expect(malformed.status).toBe(400);
+      expect(malformed.headers.get('location')).toBeNull();
+      expect(await malformed.text()).toContain('The application sent an invalid request');
+    }
 
     const signIn = new URLSearchParams(query);
     signIn.set('action', 'sign_in');
@@ -168,5 +178,55 @@ describe.each(testDatabases())('OAuth 2.1 for MCP clients on %s', (kind) => {
     expect(wrong.status).toBe(400);
     expect(((await wrong.json()) as any).error).toBe('invalid_grant');
     expect(await s.fresh.db('api_keys').where({ name: 'MCP: Other' }).first()).toBeUndefined();
+  });
+
+  it('answers hostile text and malformed requests with a 4xx in each endpoint\'s own format, never a 500', async () => {
+    const oauthJson = async (r: Response) => ({ status: r.status, type: r.headers.get('content-type'), body: (await r.json()) as { error: string; error_description: string } });
+    const register = (init: RequestInit) => fetch(`${s.origin}/oauth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, ...init });
+    // NUL would reach PostgreSQL in the insert; invalid UTF-8 would be stored patched up.
+    const nul = await oauthJson(await register({ body: JSON.stringify({ client_name: 'a\u0000b', redirect_uris: ['https://a.example/cb'] }) }));
+    expect(nul).toMatchObject({ status: 400, body: { error: 'invalid_client_metadata' } });
+    expect(nul.body.error_description).toMatch(/NUL/);
+    const latin1 = Buffer.concat([Buffer.from('{"client_name":"caf'), Buffer.from([0xe9]), Buffer.from('","redirect_uris":["https://a.example/cb"]}')]);
+    expect(await oauthJson(await register({ body: latin1 }))).toMatchObject({ status: 400, body: { error: 'invalid_client_metadata', error_description: 'The body is not valid UTF-8.' } });
+    expect(await oauthJson(await register({ body: 'x', headers: { 'content-type': 'text/plain' } }))).toMatchObject({ status: 415, body: { error: 'invalid_request' } });
+    for (const uri of ['https:///cb', 'https://a.example/cb#', 'HTTPS://a.example/cb']) {
+      expect((await oauthJson(await register({ body: JSON.stringify({ redirect_uris: [uri] }) }))).body.error).toBe('invalid_redirect_uri');
+    }
+    const put = await fetch(`${s.origin}/oauth/token`, { method: 'PUT' });
+    expect(put.headers.get('allow')).toBe('POST');
+    expect(await oauthJson(put)).toMatchObject({ status: 405, body: { error: 'invalid_request' } });
+    const token = (form: string, headers: Record<string, string> = {}) => fetch(`${s.origin}/oauth/token`, {
+      method: 'POST', body: form, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    }).then(oauthJson);
+    expect(await token('grant_type=authorization_code&client_id=a%00b&code=x')).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+    expect(await token(`grant_type=authorization_code&code=${'x'.repeat(20_000)}`)).toMatchObject({ status: 413, body: { error: 'invalid_request' } });
+    expect(await token('grant_type=authorization_code', { 'content-encoding': 'gzip' })).toMatchObject({ status: 415, body: { error: 'invalid_request' } });
+
+    // The consent page shows the problem as a page.
+    const authorize = await fetch(`${s.origin}/oauth/authorize?client_id=a%00b&response_type=code`, { redirect: 'manual' });
+    expect(authorize.status).toBe(400);
+    expect(authorize.headers.get('content-type')).toMatch(/^text\/html/);
+    const reg = await call(`${s.origin}/oauth/register`, { body: { client_name: 'Nul', redirect_uris: ['https://agent.example/cb'] } });
+    const signIn = await fetch(`${s.origin}/oauth/authorize`, {
+      method: 'POST', headers: { origin: s.origin, 'content-type': 'application/x-www-form-urlencoded' }, redirect: 'manual',
+      body: `client_id=${reg.json.client_id}&response_type=code&action=sign_in&email=a%00b&password=x`,
+    });
+    expect(signIn.status).toBe(400);
+    expect(await signIn.text()).toContain('NUL');
+
+    // The console's sign-in: the envelope, as its JSON API answers everything.
+    const consoleSignIn = (body: string, headers: Record<string, string> = {}) => call(`${s.origin}/auth/sign-in`, {
+      rawBody: body, headers: { 'content-type': 'application/json', origin: s.origin, ...headers },
+    });
+    const nulEmail = await consoleSignIn(JSON.stringify({ email: 'a\u0000@example.org', password: 'x' }));
+    expect(nulEmail.status).toBe(400);
+    expect(nulEmail.json.error.issues.body[0]).toMatchObject({ path: ['email'], code: 'invalid_text' });
+    expect((await consoleSignIn('{}', { 'content-encoding': 'gzip' })).status).toBe(415);
+
+    // A platform's callback with such a state is a state we never issued.
+    const callback = await fetch(`${s.origin}/oauth/channels/callback?state=a%00b&code=c`, { redirect: 'manual' });
+    expect(callback.status).toBe(303);
+    expect(callback.headers.get('location')).toBe('/settings/channels?error=invalid_state');
   });
 });

@@ -98,6 +98,13 @@ describe('web console in Chromium', { timeout: LONG + 60_000 }, () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(/\/workflows$/);
     await page.getByRole('heading', { name: 'Your workflows' }).waitFor();
+    // Nor one the browser resolves off-site only after dropping a tab or a newline from it.
+    for (const next of ['/\t/evil.example/x', '/\n/evil.example/x', '\t//evil.example/x']) {
+      await page.goto(`${server.origin}/sign-in?next=${encodeURIComponent(next)}`);
+      await page.waitForURL(/\/workflows$/);
+      expect(new URL(page.url()).origin).toBe(server.origin);
+    }
+    await page.getByRole('heading', { name: 'Your workflows' }).waitFor();
     await checkPage('02-workflows-empty');
   });
 
@@ -180,6 +187,10 @@ describe('web console in Chromium', { timeout: LONG + 60_000 }, () => {
     await page.locator('[data-channel="youtube"]').waitFor();
     expect(oauth.tokenRequests.map((r) => r.status)).toEqual([200]);
     await checkPage('08-settings-channels-connected');
+    // A link to this page with words of someone else's choosing: the page does not repeat them.
+    await page.goto(`${server.origin}/settings/channels?error=${encodeURIComponent('call +1 555 0100 to restore your account')}&connected=ch_someone`);
+    await page.getByRole('alert').getByText('The channel was not connected: something went wrong; try again.').waitFor();
+    expect(await page.getByText(/555 0100|ch_someone/).count()).toBe(0);
   });
 
   it('schedules the video to the YouTube channel after the confirmation dialog', async () => {

@@ -64,6 +64,14 @@ describe('malformed HTTP', () => {
     expectEnvelope(r, 431, 'headers_too_large');
   });
 
+  it('answers an HTTP/1.1 request without Host in the envelope, and serves one with an Expect it does not know', async () => {
+    expectEnvelope(await exchange(s.running.port, 'GET /livez HTTP/1.1\r\nConnection: close\r\n\r\n', false), 400, 'malformed_request');
+    // HTTP/1.0 had no Host header: such a request is still served.
+    expect((await exchange(s.running.port, 'GET /livez HTTP/1.0\r\n\r\n', false)).head).toMatch(/^HTTP\/1.1 200 /);
+    const expectFoo = await exchange(s.running.port, 'GET /livez HTTP/1.1\r\nHost: x\r\nExpect: foo\r\nConnection: close\r\n\r\n', false);
+    expect(expectFoo.head).toMatch(/^HTTP\/1.1 200 /);
+  });
+
   it('keeps serving well-formed requests afterwards', async () => {
     const r = await fetch(`${s.base}/_status`);
     expect(r.status).toBe(200);

@@ -29,11 +29,13 @@ export function Channels() {
   });
   const connected = query.get('connected');
   const failed = query.get('error');
+  // Only a channel of this account and a code the callback sends are shown: anyone can link here
+  // with any query, and the page must not say what they wrote.
   const connectedName = list.data?.data.find((c) => c.id === connected)?.name;
   return (
     <>
-      {connected && <Notice>Connected {connectedName ?? connected}.</Notice>}
-      {failed && <p class="error" role="alert">The channel was not connected: {CALLBACK_ERRORS[failed] ?? failed}.</p>}
+      {connectedName && <Notice>Connected {connectedName}.</Notice>}
+      {failed && <p class="error" role="alert">The channel was not connected: {Object.hasOwn(CALLBACK_ERRORS, failed) ? CALLBACK_ERRORS[failed] : 'something went wrong; try again'}.</p>}
       <section aria-labelledby="ch-h">
         <h2 id="ch-h">Connected channels</h2>
         <ErrorText message={list.error ?? action.error} />

@@ -13,6 +13,7 @@ import { ChannelConnectError, finishChannelConnection, secretsFor } from '../../
 import type { Services } from '../context.js';
 import { ApiError } from '../errors.js';
 import { readCookie, SESSION_COOKIE } from './cookies.js';
+import { hasUnstorableText } from './form-body.js';
 
 const CHANNEL_CALLBACK_PATH = '/oauth/channels/callback';
 const SETTINGS_PAGE = '/settings/channels';
@@ -34,6 +35,8 @@ export function channelCallback(deps: { db: Db; config: Config; services: Servic
     const session = token && deps.services.consoleAuth ? await deps.services.consoleAuth.session(token) : null;
     let target: string;
     try {
+      // PostgreSQL cannot look up a state holding NUL: such a state is simply not one we issued.
+      if (hasUnstorableText(new URLSearchParams(ctx.querystring))) throw new ChannelConnectError('invalid_state', 'The callback holds a NUL character or broken text.');
       const channel = await finishChannelConnection(deps.db, deps.services.oauthProviders, {
         state: one(q.state) ?? '', code: one(q.code), error: one(q.error), sessionId: session?.id ?? null,
         secrets: secretsFor(deps.config),

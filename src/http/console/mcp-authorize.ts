@@ -4,7 +4,10 @@
  * session); with one it asks "Allow <client> to use Lavendly as <email>?". Allow redirects to
  * the client's registered redirect URI with a single-use code; Deny with `error=access_denied`.
  * The form posts back here with the session's CSRF token; a POST from another origin is refused.
- * A request naming an unknown client or an unregistered redirect URI is never redirected.
+ * Nothing is redirected before the person answers: a request naming an unknown client or an
+ * unregistered redirect URI, and one that is malformed (no PKCE, another response_type), gets a
+ * page saying so. Registration is open to anyone, so redirecting such a request straight to its
+ * redirect URI would make this server a redirector for any address (RFC 9700, 4.11.2).
  */
 import type Koa from 'koa';
 import type { Logger } from 'pino';
@@ -17,7 +20,8 @@ import { findClient, type OAuthClient } from '../../oauth/clients.js';
 import { issueAuthorizationCode, type AuthorizationRequest } from '../../oauth/mcp-codes.js';
 import { ApiError } from '../errors.js';
 import { overHttps, readCookie, SESSION_COOKIE, sessionCookie } from './cookies.js';
-import { readForm } from './form-body.js';
+import { clientFault } from './client-fault.js';
+import { hasUnstorableText, readForm } from './form-body.js';
 import { issuerOf, MCP_OAUTH_PATHS, mcpResourceOf } from './mcp-oauth.js';
 import { fromForeignOrigin } from './origin.js';
 
@@ -27,7 +31,6 @@ const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
 type Checked =
   | { kind: 'page_error'; message: string }
-  | { kind: 'redirect_error'; client: OAuthClient; redirectUri: string; error: string; description: string }
   | { kind: 'ok'; client: OAuthClient; request: AuthorizationRequest };
 
 async function check(db: Db, config: Config, p: URLSearchParams): Promise<Checked> {
@@ -36,7 +39,7 @@ async function check(db: Db, config: Config, p: URLSearchParams): Promise<Checke
   const given = p.get('redirect_uri');
   const redirectUri = given ?? (client.redirect_uris.length === 1 ? client.redirect_uris[0]! : '');
   if (!client.redirect_uris.includes(redirectUri)) return { kind: 'page_error', message: 'The redirect_uri is not one this application registered.' };
-  const fail = (error: string, description: string): Checked => ({ kind: 'redirect_error', client, redirectUri, error, description });
+  const fail = (error: string, description: string): Checked => ({ kind: 'page_error', message: `The application sent an invalid request (${error}): ${description}.` });
   if (p.get('response_type') !== 'code') return fail('unsupported_response_type', 'response_type must be code');
   const challenge = p.get('code_challenge') ?? '';
   if (p.get('code_challenge_method') !== 'S256' || !/^[A-Za-z0-9_-]{43}$/.test(challenge)) return fail('invalid_request', 'PKCE with code_challenge_method=S256 is required');
@@ -56,6 +59,16 @@ function redirectTo(ctx: Koa.Context, config: Config, redirectUri: string, param
   ctx.status = 303;
 }
 
+/**
+ * Where the consent form's answer may lead, for the page's CSP `form-action` (browsers check the
+ * redirect after a form post against it): the redirect URI's origin, or for an app's own scheme
+ * (`com.example.app:/cb`, whose origin is opaque) the scheme itself.
+ */
+function formTargetOf(redirectUri: string): string {
+  const url = new URL(redirectUri);
+  return url.origin === 'null' ? url.protocol : url.origin;
+}
+
 function page(ctx: Koa.Context, status: number, title: string, body: string, formTarget?: string): void {
   ctx.status = status;
   ctx.type = 'text/html; charset=utf-8';
@@ -63,7 +76,9 @@ function page(ctx: Koa.Context, status: number, title: string, body: string, for
   // Forms post here, and the answer redirects to the client: both must be allowed as form targets.
   ctx.set('Content-Security-Policy', `default-src 'none'; style-src 'unsafe-inline'; form-action 'self'${formTarget ? ` ${formTarget}` : ''}; frame-ancestors 'none'; base-uri 'none'`);
   ctx.set('X-Frame-Options', 'DENY');
-  ctx.set('Referrer-Policy', 'no-referrer');
+  // Not no-referrer: with it a browser sends `Origin: null` on the form's own POST, which the
+  // cross-site check must refuse. same-origin still sends nothing to any other site.
+  ctx.set('Referrer-Policy', 'same-origin');
   ctx.body = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(title)} · Lavendly</title>
@@ -93,7 +108,7 @@ It will be able to do what an API key of your account can: create and generate v
 You can revoke it at any time under Settings, API keys.</p>
 <p>After you answer, you go back to <code>${esc(host)}</code>.</p>
 <form method="post" action="${MCP_OAUTH_PATHS.authorize}">${hiddenFields(p)}<input type="hidden" name="csrf_token" value="${esc(session.csrfToken)}">
-<button type="submit" name="action" value="allow">Allow</button><button type="submit" name="action" value="deny">Deny</button></form>`, host === 'null' ? undefined : host);
+<button type="submit" name="action" value="allow">Allow</button><button type="submit" name="action" value="deny">Deny</button></form>`, formTargetOf(redirectUri));
 }
 
 export function mcpAuthorize(deps: { db: Db; config: Config; logger: Logger; auth: ConsoleAuth }): Koa.Middleware {
@@ -104,18 +119,24 @@ export function mcpAuthorize(deps: { db: Db; config: Config; logger: Logger; aut
     if (ctx.method === 'GET' || ctx.method === 'HEAD') params = new URLSearchParams(ctx.querystring);
     else if (ctx.method === 'POST') {
       if (fromForeignOrigin(ctx, config.publicBaseUrl)) return page(ctx, 403, 'Refused', '<p>This form must be sent from Lavendly itself.</p>');
-      const form = await readForm(ctx);
-      if (!form) return page(ctx, 400, 'Bad request', '<p>The form could not be read.</p>');
+      let form: URLSearchParams | null;
+      try {
+        form = await readForm(ctx);
+      } catch (err) {
+        const fault = clientFault(err);
+        if (!fault) throw err;
+        return page(ctx, fault.status, 'Bad request', `<p class="error">${esc(fault.message)}</p>`);
+      }
+      if (!form) return page(ctx, 415, 'Bad request', '<p>Send the form as application/x-www-form-urlencoded.</p>');
       params = form;
     } else {
       throw new ApiError('method_not_allowed', `${ctx.path} accepts GET and POST.`, { method: ctx.method, allowed: ['GET', 'HEAD', 'POST'] }, { Allow: 'GET, HEAD, POST' });
     }
-    const checked = await check(db, config, params);
+    const checked = hasUnstorableText(params)
+      ? { kind: 'page_error' as const, message: 'The request holds a NUL character or broken text; start again from your application.' }
+      : await check(db, config, params);
     if (checked.kind === 'page_error') return page(ctx, 400, 'Cannot continue', `<p class="error">${esc(checked.message)}</p>`);
     const state = params.get('state');
-    if (checked.kind === 'redirect_error') {
-      return redirectTo(ctx, config, checked.redirectUri, { error: checked.error, error_description: checked.description, state });
-    }
     const { client, request } = checked;
     const token = readCookie(ctx, SESSION_COOKIE);
     let session = token ? await auth.session(token) : null;

@@ -16,6 +16,7 @@ import { ClientMetadataError, registerClient } from '../../oauth/clients.js';
 import { redeemAuthorizationCode, TokenRequestError } from '../../oauth/mcp-codes.js';
 import { FailureThrottle } from '../../console-auth/throttle.js';
 import { ApiError } from '../errors.js';
+import { clientFault } from './client-fault.js';
 import { readJsonObject } from './json-body.js';
 import { readForm } from './form-body.js';
 
@@ -78,7 +79,7 @@ export function mcpOAuthEndpoints(deps: { db: Db; config: Config; logger: Logger
         authorization_response_iss_parameter_supported: true,
       });
     }
-    if (path === MCP_OAUTH_PATHS.register) {
+    if (path === MCP_OAUTH_PATHS.register) return inOAuthForm(ctx, 'invalid_client_metadata', async () => {
       onlyPost(ctx);
       const address = ctx.ip || 'unknown';
       if (registrations.blockedFor(address)) return oauthError(ctx, 429, 'too_many_requests', 'Too many client registrations from this address; try later.');
@@ -100,8 +101,8 @@ export function mcpOAuthEndpoints(deps: { db: Db; config: Config; logger: Logger
         if (err instanceof ClientMetadataError) return oauthError(ctx, 400, err.error, err.message);
         throw err;
       }
-    }
-    if (path === MCP_OAUTH_PATHS.token) {
+    });
+    if (path === MCP_OAUTH_PATHS.token) return inOAuthForm(ctx, 'invalid_request', async () => {
       onlyPost(ctx);
       ctx.set('Access-Control-Allow-Origin', '*');
       const form = await readForm(ctx);
@@ -121,9 +122,25 @@ export function mcpOAuthEndpoints(deps: { db: Db; config: Config; logger: Logger
         if (err instanceof TokenRequestError) return oauthError(ctx, err.error === 'invalid_client' ? 401 : 400, err.error, err.message);
         throw err;
       }
-    }
+    });
     return next();
   };
+}
+
+/**
+ * Runs a registration or token request so that what the shared body readers and method checks
+ * throw (405, 413, 415, a 400 for JSON that does not parse or text no database stores) also
+ * answers in OAuth's format, with the same status and headers (`Allow`).
+ */
+async function inOAuthForm(ctx: Koa.Context, error: string, run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (err) {
+    const fault = clientFault(err);
+    if (!fault) throw err;
+    for (const [name, value] of Object.entries(fault.headers)) ctx.set(name, value);
+    oauthError(ctx, fault.status, fault.status === 400 ? error : 'invalid_request', fault.message);
+  }
 }
 
 function onlyGet(ctx: Koa.Context): void {
