@@ -25,6 +25,9 @@ export function frameCount(durationS: number, fps = CLIP_FPS): number {
   return Math.max(1, Math.round(durationS * fps));
 }
 
+/** Scale to cover and centre-crop: the frame is filled, nothing is letterboxed or squeezed. */
+export const coverFilter = (w: number, h: number) => `scale=${w}:${h}:force_original_aspect_ratio=increase,crop=${w}:${h},setsar=1`;
+
 export interface ClipCommand {
   args: string[];
   frames: number;
@@ -48,7 +51,12 @@ export function localClipArgs(
   // (no false "frozen" in the rubric), whatever the length.
   const tt = `(on/${fps})`;
   const video = [
-    `[0:v]scale=${w}:${h},setsar=1`,
+    // Only the first frame: zoompan makes `frames` frames of every input frame, so an animated
+    // image that got this far would multiply into hours of video.
+    '[0:v]trim=end_frame=1',
+    // Fill the frame without distortion, like a delivered clip (conform.ts): whatever the image's
+    // aspect, it is scaled to cover and centre-cropped.
+    coverFilter(w, h),
     `zoompan=z='1.16+0.05*sin(2*PI*${tt}/8)'` +
       `:x='(iw-iw/zoom)*(0.5+0.45*cos(2*PI*${tt}/8))'` +
       `:y='(ih-ih/zoom)*(0.5+0.4*sin(2*PI*${tt}/12))'` +
