@@ -14,7 +14,7 @@ import { sniff, type MediaFamily } from '../net/sniff.js';
 import type { Storage } from '../storage/index.js';
 import { newId } from '../util/ids.js';
 import { isAssetKind, limitsFor, type AssetKind, type AssetsConfig, type KindLimits } from './config.js';
-import { acceptedFormats, checkAudio, checkImageHeader } from './media-checks.js';
+import { acceptedFormats, checkAudio, checkImageHeader, shownSize } from './media-checks.js';
 import { ffprobe, ProbeError, type AssetProbe } from './probe.js';
 import { getUsage, QuotaExceededError, reserveBytes, releaseBytes } from './quota.js';
 import { TransferBudget } from './transfers.js';
@@ -174,7 +174,7 @@ export async function storeReceivedFile(
     const type = sniffedType(kind, input.head);
     const family = familyOf(kind);
     // Before ffprobe decodes anything: an image's header says how big and how animated it is.
-    if (family === 'image') await checkImageHeader(kind, input.stagedPath, type.mime, config.maxImagePixels);
+    const header = family === 'image' ? await checkImageHeader(kind, input.stagedPath, type.mime, config.maxImagePixels) : null;
 
     let probe: AssetProbe;
     try {
@@ -214,8 +214,7 @@ export async function storeReceivedFile(
       content_type: type.mime,
       sha256: input.sha256,
       duration_s: durationS === null ? null : Math.round(durationS * 1000) / 1000,
-      width: family === 'audio' ? null : probe.width,
-      height: family === 'audio' ? null : probe.height,
+      ...(family === 'audio' ? { width: null, height: null } : shownSize(probe, header)),
       created_at: nowIso(),
     };
     await db.transaction(async (trx) => {

@@ -4,7 +4,7 @@
  * rate and length. Each refusal says what the limit is.
  */
 import { DomainError } from '../errors.js';
-import { readImageHeader } from '../media/image-header.js';
+import { orientationSwaps, readImageHeader, type ImageHeader } from '../media/image-header.js';
 import type { AssetKind } from './config.js';
 
 /**
@@ -34,12 +34,13 @@ export function acceptedFormats(family: keyof typeof FORMATS): string {
 const mp = (pixels: number) => `${Math.round(pixels / 100_000) / 10} MP`;
 
 /**
- * Refuses an image that is animated or declares too many pixels, from its header alone. An image
- * whose header cannot be read at all is left to the probe (which calls it damaged or truncated).
+ * Refuses an image that is animated or declares too many pixels, from its header alone, and gives
+ * the header. An image whose header cannot be read at all is left to the probe (which calls it
+ * damaged or truncated).
  */
-export async function checkImageHeader(kind: AssetKind, path: string, mime: string, maxPixels = MAX_IMAGE_PIXELS): Promise<void> {
+export async function checkImageHeader(kind: AssetKind, path: string, mime: string, maxPixels = MAX_IMAGE_PIXELS): Promise<ImageHeader | null> {
   const header = await readImageHeader(path);
-  if (!header) return;
+  if (!header) return null;
   if (header.animated) {
     // The pipeline animates a still; a second frame would only be ignored (or, before, multiplied).
     throw new DomainError('unsupported_media_type', `Animated images are not supported (this ${mime} has more than one frame); upload a still image.`, {
@@ -56,6 +57,12 @@ export async function checkImageHeader(kind: AssetKind, path: string, mime: stri
       { kind, limit: maxPixels, reason: 'too_many_pixels', width: header.width, height: header.height, bit_depth: header.bitDepth },
     );
   }
+  return header;
+}
+
+/** An image's size as shown: a JPEG whose EXIF orientation turns it a quarter turn swaps the probed width and height. */
+export function shownSize(probe: { width: number | null; height: number | null }, header: ImageHeader | null): { width: number | null; height: number | null } {
+  return orientationSwaps(header?.orientation ?? null) ? { width: probe.height, height: probe.width } : { width: probe.width, height: probe.height };
 }
 
 /** Refuses audio with an implausible sample rate or too short to use. */

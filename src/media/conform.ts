@@ -9,6 +9,7 @@
 import { runFfmpeg } from './binaries.js';
 import { MediaError } from './errors.js';
 import { secs, writeAtomically } from './files.js';
+import { readImageHeader, uprightFilters } from './image-header.js';
 import { AUDIO_SAMPLE_RATE, CLIP_FPS, coverFilter as cover } from './local-video.js';
 import { probeMedia } from './probe.js';
 
@@ -54,9 +55,11 @@ export async function conformImage(req: Omit<ConformClipRequest, 'durationS'>): 
     throw new MediaError('invalid_input', `the delivered file is not a readable image: ${(err as Error).message}`, { cause: err });
   });
   if (!probe.hasVideo || probe.width <= 0) throw new MediaError('invalid_input', 'the delivered file has no picture');
+  const orientation = (await readImageHeader(req.inputPath).catch(() => null))?.orientation ?? null;
+  const filters = [...uprightFilters(orientation), cover(req.width, req.height)].join(',');
   await writeAtomically(req.outPath, (tmp) =>
     // `-frames:v 1`: the first frame only, also of an animated delivery.
-    runFfmpeg(['-loglevel', 'error', '-i', req.inputPath, '-vf', cover(req.width, req.height), '-frames:v', '1', '-f', 'image2', '-c:v', 'png', tmp], {
+    runFfmpeg(['-loglevel', 'error', '-i', req.inputPath, '-vf', filters, '-frames:v', '1', '-f', 'image2', '-c:v', 'png', tmp], {
       signal: req.signal, timeoutMs: 60_000,
     }),
   );

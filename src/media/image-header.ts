@@ -21,6 +21,26 @@ export interface ImageHeader {
   orientation: number | null;
 }
 
+/**
+ * The filters that turn a picture stored with EXIF `orientation` upright (this ffmpeg, from 2018,
+ * ignores the tag: a portrait phone photo came out lying on its side). Empty when it is upright.
+ */
+export function uprightFilters(orientation: number | null): string[] {
+  switch (orientation) {
+    case 2: return ['hflip'];
+    case 3: return ['hflip', 'vflip'];
+    case 4: return ['vflip'];
+    case 5: return ['transpose=cclock_flip']; // mirrored along the main diagonal
+    case 6: return ['transpose=clock'];
+    case 7: return ['transpose=clock_flip']; // mirrored along the other diagonal
+    case 8: return ['transpose=cclock'];
+    default: return [];
+  }
+}
+
+/** Whether a picture with EXIF `orientation` shows with its width and height swapped. */
+export const orientationSwaps = (orientation: number | null) => orientation !== null && orientation >= 5;
+
 /** Positional reads through one file handle, a window at a time (headers are walked in small steps). */
 class Reader {
   private window = Buffer.alloc(0);

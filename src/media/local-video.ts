@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { runFfmpeg } from './binaries.js';
 import { MediaError } from './errors.js';
 import { writeAtomically } from './files.js';
+import { readImageHeader, uprightFilters } from './image-header.js';
 import type { GenerateClipRequest, GeneratedClip, ImageToVideoProvider } from './providers.js';
 
 export const CLIP_FPS = 25;
@@ -40,7 +41,7 @@ export interface ClipCommand {
 export function localClipArgs(
   req: Pick<GenerateClipRequest, 'imagePath' | 'prompt' | 'durationS' | 'width' | 'height'>,
   outPath: string,
-  opts: Pick<LocalVideoOptions, 'preset' | 'crf'> = {},
+  opts: Pick<LocalVideoOptions, 'preset' | 'crf'> & { orientation?: number | null } = {},
 ): ClipCommand {
   const { imagePath, prompt, durationS: d, width: w, height: h } = req;
   const fps = CLIP_FPS;
@@ -54,6 +55,7 @@ export function localClipArgs(
     // Only the first frame: zoompan makes `frames` frames of every input frame, so an animated
     // image that got this far would multiply into hours of video.
     '[0:v]trim=end_frame=1',
+    ...uprightFilters(opts.orientation ?? null),
     // Fill the frame without distortion, like a delivered clip (conform.ts): whatever the image's
     // aspect, it is scaled to cover and centre-cropped.
     coverFilter(w, h),
@@ -107,8 +109,9 @@ export class LocalVideoProvider implements ImageToVideoProvider {
   async generateClip(req: GenerateClipRequest): Promise<GeneratedClip> {
     validate(req);
     const timeoutMs = this.opts.timeoutMs ?? Math.max(120_000, req.durationS * 20_000);
+    const orientation = (await readImageHeader(req.imagePath).catch(() => null))?.orientation ?? null;
     await writeAtomically(req.outPath, async (tmpOut) => {
-      await runFfmpeg(localClipArgs(req, tmpOut, this.opts).args, { signal: req.signal, timeoutMs });
+      await runFfmpeg(localClipArgs(req, tmpOut, { ...this.opts, orientation }).args, { signal: req.signal, timeoutMs });
     });
     return { path: req.outPath, durationS: req.durationS, width: req.width, height: req.height, hasAudio: true };
   }

@@ -27,8 +27,8 @@ export function pngHeaderOnly(width: number, height: number, bitDepth = 8): Buff
   ]);
 }
 
-/** A JPEG declaring `width`x`height` in a baseline frame header behind an Exif segment with `orientation`. */
-export function jpegHeaderOnly(width: number, height: number, orientation = 1): Buffer {
+/** An APP1 Exif segment holding only an orientation tag. */
+function exifSegment(orientation: number): Buffer {
   // Exif: "Exif\0\0", big-endian TIFF header, one IFD with one entry (0x0112 SHORT 1 = orientation).
   const tiff = Buffer.alloc(8 + 2 + 12 + 4);
   tiff.write('MM', 0, 'latin1');
@@ -40,7 +40,17 @@ export function jpegHeaderOnly(width: number, height: number, orientation = 1): 
   tiff.writeUInt32BE(1, 14);
   tiff.writeUInt16BE(orientation, 18);
   const exif = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]);
-  const app1 = Buffer.concat([Buffer.from([0xff, 0xe1]), u16be(exif.length + 2), exif]);
+  return Buffer.concat([Buffer.from([0xff, 0xe1]), u16be(exif.length + 2), exif]);
+}
+
+/** A real JPEG (from ffmpeg) given an EXIF orientation, as a phone writes a photo taken sideways. */
+export function withOrientation(jpeg: Buffer, orientation: number): Buffer {
+  return Buffer.concat([jpeg.subarray(0, 2), exifSegment(orientation), jpeg.subarray(2)]);
+}
+
+/** A JPEG declaring `width`x`height` in a baseline frame header behind an Exif segment with `orientation`. */
+export function jpegHeaderOnly(width: number, height: number, orientation = 1): Buffer {
+  const app1 = exifSegment(orientation);
   const sof = Buffer.concat([Buffer.from([0xff, 0xc0]), u16be(17), Buffer.from([8]), u16be(height), u16be(width), Buffer.from([3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1])]);
   return Buffer.concat([Buffer.from([0xff, 0xd8]), app1, sof, Buffer.from([0xff, 0xd9])]);
 }
