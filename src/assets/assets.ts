@@ -14,6 +14,7 @@ import { sniff, type MediaFamily } from '../net/sniff.js';
 import type { Storage } from '../storage/index.js';
 import { newId } from '../util/ids.js';
 import { isAssetKind, limitsFor, type AssetKind, type AssetsConfig, type KindLimits } from './config.js';
+import { acceptedFormats, checkAudio, checkImageHeader, shownSize } from './media-checks.js';
 import { ffprobe, ProbeError, type AssetProbe } from './probe.js';
 import { getUsage, QuotaExceededError, reserveBytes, releaseBytes } from './quota.js';
 import { TransferBudget } from './transfers.js';
@@ -132,7 +133,7 @@ function mismatch(kind: AssetKind, detected: string, what: string): DomainError 
 export function sniffedType(kind: AssetKind, head: Buffer): NonNullable<ReturnType<typeof sniff>> {
   const type = sniff(head);
   if (!type) {
-    throw new DomainError('unsupported_media_type', `This is not a supported ${familyOf(kind)} file (accepted: PNG, JPEG, GIF, WebP images; MP4, MOV, WebM, MKV video; MP3, AAC, M4A, WAV, OGG, FLAC audio).`, {
+    throw new DomainError('unsupported_media_type', `This is not a supported ${familyOf(kind)} file (accepted: ${acceptedFormats(familyOf(kind))}).`, {
       kind,
       expected: familyOf(kind),
     });
@@ -172,6 +173,8 @@ export async function storeReceivedFile(
     if (input.bytes > limits.maxBytes) throw new AssetTooLargeError(kind, limits);
     const type = sniffedType(kind, input.head);
     const family = familyOf(kind);
+    // Before ffprobe decodes anything: an image's header says how big and how animated it is.
+    const header = family === 'image' ? await checkImageHeader(kind, input.stagedPath, type.mime, config.maxImagePixels) : null;
 
     let probe: AssetProbe;
     try {
@@ -183,6 +186,7 @@ export async function storeReceivedFile(
     if (family === 'video' && !probe.hasVideo) throw mismatch(kind, type.mime, 'a file without a video stream');
     if (family === 'audio' && !probe.hasAudio) throw mismatch(kind, type.mime, 'a file without an audio stream');
     if (family === 'audio' && probe.hasVideo) throw mismatch(kind, type.mime, 'a video');
+    if (family === 'audio') checkAudio(kind, type.mime, probe);
     if (family === 'image' && (!probe.width || !probe.height)) {
       throw new DomainError('unsupported_media_type', `The file looks like ${type.mime} but has no readable picture (damaged or truncated).`, { kind, detected_type: type.mime, reason: 'unreadable_media' });
     }
@@ -210,8 +214,7 @@ export async function storeReceivedFile(
       content_type: type.mime,
       sha256: input.sha256,
       duration_s: durationS === null ? null : Math.round(durationS * 1000) / 1000,
-      width: family === 'audio' ? null : probe.width,
-      height: family === 'audio' ? null : probe.height,
+      ...(family === 'audio' ? { width: null, height: null } : shownSize(probe, header)),
       created_at: nowIso(),
     };
     await db.transaction(async (trx) => {

@@ -44,6 +44,8 @@ export interface AssetsConfig {
   uploadSlotTtlS?: number;
   /** Lifetime of the signed URL returned with an asset (default: the storage's default). */
   urlTtlS?: number;
+  /** The most pixels an image may declare (default MAX_IMAGE_PIXELS, 40 MP; src/assets/media-checks.ts). */
+  maxImagePixels?: number;
   /** Media probe (default: ffprobe). */
   probe?: ProbeFn;
 }

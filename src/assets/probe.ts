@@ -13,6 +13,8 @@ export interface AssetProbe {
   hasAudio: boolean;
   width: number | null;
   height: number | null;
+  /** Of the first audio stream, when known (a probe that does not say is not checked). */
+  sampleRate?: number | null;
 }
 
 export type ProbeFn = (path: string) => Promise<AssetProbe>;
@@ -37,6 +39,7 @@ export const ffprobe: ProbeFn = async (path) => {
       hasAudio: p.hasAudio,
       width: p.width || null,
       height: p.height || null,
+      sampleRate: p.audioSampleRate,
     };
   } catch (err) {
     if (err instanceof MediaError && err.code === 'probe_failed') throw new ProbeError(err.message, { cause: err });

@@ -130,6 +130,18 @@ async function openingImage(db: Knex, deps: GenerationJobDeps, scene: Generation
   return key;
 }
 
+/**
+ * A clip that is not what was asked for. A hosted model may do better on another try; the
+ * built-in clip maker runs here on the same image with the same arguments and would make the same
+ * clip again, so its failure is neither blamed on a provider nor called retryable.
+ */
+function badClip(providerName: string, what: string): SceneFailure {
+  if (providerName === 'local') {
+    return new SceneFailure('bad_clip', `The built-in clip maker made ${what} from this scene's image; generating again would make the same.`, false);
+  }
+  return new SceneFailure('bad_clip', `The video provider ${providerName} delivered ${what}.`, true);
+}
+
 async function renderClip(db: Knex, deps: GenerationJobDeps, scene: GenerationSceneRow, imageKey: string, signal: AbortSignal) {
   const key = fileKey(scene, 'mp4');
   const provider = videoProvider(deps, scene);
@@ -151,10 +163,10 @@ async function renderClip(db: Knex, deps: GenerationJobDeps, scene: GenerationSc
       const probe = await probeClip(outPath, { signal });
       const tolerance = deps.durationToleranceS ?? 0.1;
       if (!probe.hasVideo || !probe.hasAudio) {
-        throw new SceneFailure('bad_clip', `The video provider delivered a clip without ${probe.hasVideo ? 'audio' : 'video'}.`, true);
+        throw badClip(provider.name, `a clip without ${probe.hasVideo ? 'audio' : 'video'}`);
       }
       if (Math.abs(probe.durationS - scene.duration_s) > tolerance) {
-        throw new SceneFailure('bad_clip', `The video provider delivered ${probe.durationS.toFixed(2)} s instead of ${scene.duration_s} s.`, true);
+        throw badClip(provider.name, `${probe.durationS.toFixed(2)} s instead of ${scene.duration_s} s`);
       }
       return { key, durationS: probe.durationS, probe };
     });

@@ -176,14 +176,23 @@ function run(bin: string, tool: 'ffmpeg' | 'ffprobe', args: string[], opts: RunO
   });
 }
 
-/** Run ffmpeg with `-hide_banner -nostdin -y` prepended. Throws MediaError (with the stderr tail) on failure. */
+/**
+ * The largest single allocation ffmpeg and ffprobe may make (`-max_alloc`). Nothing we make needs
+ * more than a few hundred MB in one block (a 4096x4096 frame at 16 bits per channel is 128 MB),
+ * while a picture declaring 16000x16000 at 16-bit RGBA asks for 2 GB at once: with the cap its
+ * decoder fails in milliseconds instead of swapping the host (ffprobe still reports the size).
+ */
+export const MAX_ALLOC_BYTES = 512 * 1024 * 1024;
+const COMMON = ['-hide_banner', '-max_alloc', String(MAX_ALLOC_BYTES)];
+
+/** Run ffmpeg with `-hide_banner -max_alloc … -nostdin -y` prepended. Throws MediaError (with the stderr tail) on failure. */
 export function runFfmpeg(args: string[], opts: RunOptions = {}): Promise<RunResult> {
-  return run(ffmpegPath(), 'ffmpeg', ['-hide_banner', '-nostdin', '-y', ...args], opts);
+  return run(ffmpegPath(), 'ffmpeg', [...COMMON, '-nostdin', '-y', ...args], opts);
 }
 
-/** Run ffprobe; stdout is always captured. */
+/** Run ffprobe (with `-hide_banner -max_alloc …`); stdout is always captured. */
 export function runFfprobe(args: string[], opts: RunOptions = {}): Promise<RunResult> {
-  return run(ffprobePath(), 'ffprobe', ['-hide_banner', ...args], { ...opts, captureStdout: true });
+  return run(ffprobePath(), 'ffprobe', [...COMMON, ...args], { ...opts, captureStdout: true });
 }
 
 export interface FfmpegCapabilities {

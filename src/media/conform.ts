@@ -9,7 +9,8 @@
 import { runFfmpeg } from './binaries.js';
 import { MediaError } from './errors.js';
 import { secs, writeAtomically } from './files.js';
-import { AUDIO_SAMPLE_RATE, CLIP_FPS } from './local-video.js';
+import { readImageHeader, uprightFilters } from './image-header.js';
+import { AUDIO_SAMPLE_RATE, CLIP_FPS, coverFilter as cover } from './local-video.js';
 import { probeMedia } from './probe.js';
 
 export interface ConformClipRequest {
@@ -20,9 +21,6 @@ export interface ConformClipRequest {
   height: number;
   signal?: AbortSignal;
 }
-
-/** Scale to cover and centre-crop: the frame is filled, nothing is letterboxed. */
-const cover = (w: number, h: number) => `scale=${w}:${h}:force_original_aspect_ratio=increase,crop=${w}:${h},setsar=1`;
 
 /**
  * H.264 + AAC at exactly `width`x`height` and `durationS`: a longer delivery is cut, a shorter one
@@ -57,8 +55,11 @@ export async function conformImage(req: Omit<ConformClipRequest, 'durationS'>): 
     throw new MediaError('invalid_input', `the delivered file is not a readable image: ${(err as Error).message}`, { cause: err });
   });
   if (!probe.hasVideo || probe.width <= 0) throw new MediaError('invalid_input', 'the delivered file has no picture');
+  const orientation = (await readImageHeader(req.inputPath).catch(() => null))?.orientation ?? null;
+  const filters = [...uprightFilters(orientation), cover(req.width, req.height)].join(',');
   await writeAtomically(req.outPath, (tmp) =>
-    runFfmpeg(['-loglevel', 'error', '-i', req.inputPath, '-vf', cover(req.width, req.height), '-frames:v', '1', '-f', 'image2', '-c:v', 'png', tmp], {
+    // `-frames:v 1`: the first frame only, also of an animated delivery.
+    runFfmpeg(['-loglevel', 'error', '-i', req.inputPath, '-vf', filters, '-frames:v', '1', '-f', 'image2', '-c:v', 'png', tmp], {
       signal: req.signal, timeoutMs: 60_000,
     }),
   );

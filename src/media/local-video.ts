@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { runFfmpeg } from './binaries.js';
 import { MediaError } from './errors.js';
 import { writeAtomically } from './files.js';
+import { readImageHeader, uprightFilters } from './image-header.js';
 import type { GenerateClipRequest, GeneratedClip, ImageToVideoProvider } from './providers.js';
 
 export const CLIP_FPS = 25;
@@ -25,6 +26,9 @@ export function frameCount(durationS: number, fps = CLIP_FPS): number {
   return Math.max(1, Math.round(durationS * fps));
 }
 
+/** Scale to cover and centre-crop: the frame is filled, nothing is letterboxed or squeezed. */
+export const coverFilter = (w: number, h: number) => `scale=${w}:${h}:force_original_aspect_ratio=increase,crop=${w}:${h},setsar=1`;
+
 export interface ClipCommand {
   args: string[];
   frames: number;
@@ -37,7 +41,7 @@ export interface ClipCommand {
 export function localClipArgs(
   req: Pick<GenerateClipRequest, 'imagePath' | 'prompt' | 'durationS' | 'width' | 'height'>,
   outPath: string,
-  opts: Pick<LocalVideoOptions, 'preset' | 'crf'> = {},
+  opts: Pick<LocalVideoOptions, 'preset' | 'crf'> & { orientation?: number | null } = {},
 ): ClipCommand {
   const { imagePath, prompt, durationS: d, width: w, height: h } = req;
   const fps = CLIP_FPS;
@@ -48,7 +52,13 @@ export function localClipArgs(
   // (no false "frozen" in the rubric), whatever the length.
   const tt = `(on/${fps})`;
   const video = [
-    `[0:v]scale=${w}:${h},setsar=1`,
+    // Only the first frame: zoompan makes `frames` frames of every input frame, so an animated
+    // image that got this far would multiply into hours of video.
+    '[0:v]trim=end_frame=1',
+    ...uprightFilters(opts.orientation ?? null),
+    // Fill the frame without distortion, like a delivered clip (conform.ts): whatever the image's
+    // aspect, it is scaled to cover and centre-cropped.
+    coverFilter(w, h),
     `zoompan=z='1.16+0.05*sin(2*PI*${tt}/8)'` +
       `:x='(iw-iw/zoom)*(0.5+0.45*cos(2*PI*${tt}/8))'` +
       `:y='(ih-ih/zoom)*(0.5+0.4*sin(2*PI*${tt}/12))'` +
@@ -99,8 +109,9 @@ export class LocalVideoProvider implements ImageToVideoProvider {
   async generateClip(req: GenerateClipRequest): Promise<GeneratedClip> {
     validate(req);
     const timeoutMs = this.opts.timeoutMs ?? Math.max(120_000, req.durationS * 20_000);
+    const orientation = (await readImageHeader(req.imagePath).catch(() => null))?.orientation ?? null;
     await writeAtomically(req.outPath, async (tmpOut) => {
-      await runFfmpeg(localClipArgs(req, tmpOut, this.opts).args, { signal: req.signal, timeoutMs });
+      await runFfmpeg(localClipArgs(req, tmpOut, { ...this.opts, orientation }).args, { signal: req.signal, timeoutMs });
     });
     return { path: req.outPath, durationS: req.durationS, width: req.width, height: req.height, hasAudio: true };
   }

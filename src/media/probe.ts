@@ -7,7 +7,11 @@ export interface MediaProbe {
   durationS: number;
   hasVideo: boolean;
   hasAudio: boolean;
-  /** Of the first video stream; 0 when there is none. */
+  /**
+   * Of the first video stream as it is shown, after its rotation (ffmpeg turns a rotated video
+   * upright when decoding, so a phone's portrait video stored as 1920x1080 is 1080x1920 here);
+   * 0 when there is none.
+   */
   width: number;
   height: number;
   videoCodec: string | null;
@@ -43,6 +47,8 @@ interface FfprobeStream {
   id?: string;
   extradata_hash?: string;
   disposition?: { attached_pic?: number };
+  tags?: { rotate?: string };
+  side_data_list?: { rotation?: number }[];
 }
 
 interface FfprobeOutput {
@@ -55,6 +61,12 @@ function rate(value: string | undefined): number | null {
   const [num, den] = value.split('/').map(Number);
   if (!num || !den) return null;
   return num / den;
+}
+
+/** Whether a stream's display matrix (or the older `rotate` tag) turns it a quarter turn. */
+function quarterTurned(stream: FfprobeStream | undefined): boolean {
+  const rotation = stream?.side_data_list?.find((d) => typeof d.rotation === 'number')?.rotation ?? Number(stream?.tags?.rotate ?? 0);
+  return Math.abs(Math.round(rotation / 90)) % 2 === 1;
 }
 
 function num(value: string | undefined): number | null {
@@ -95,12 +107,14 @@ export async function probeMedia(path: string, opts: ProbeOptions = {}): Promise
   const videoDurationS = num(video?.duration);
   const audioDurationS = num(audio?.duration);
   const durationS = num(out.format?.duration) ?? Math.max(videoDurationS ?? 0, audioDurationS ?? 0);
+  const [width, height] = [video?.width ?? 0, video?.height ?? 0];
+  const turned = quarterTurned(video);
   return {
     durationS,
     hasVideo: Boolean(video),
     hasAudio: Boolean(audio),
-    width: video?.width ?? 0,
-    height: video?.height ?? 0,
+    width: turned ? height : width,
+    height: turned ? width : height,
     videoCodec: video?.codec_name ?? null,
     audioCodec: audio?.codec_name ?? null,
     fps: rate(video?.avg_frame_rate) ?? rate(video?.r_frame_rate),

@@ -2,7 +2,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { getAsset, getUsage, importAsset, setQuota, type AssetsConfig } from '../../src/assets/index.js';
+import { runFfmpeg } from '../../src/media/index.js';
 import { testDatabases } from '../helpers/db.js';
+import { pngHeaderOnly } from '../media/crafted.js';
 import { startServer, type TestServer } from '../net/servers.js';
 import { apiError, assetEnv, makeFixtures, PNG_HEAD, type AssetEnv } from './fixtures.js';
 
@@ -12,6 +14,8 @@ let server: TestServer;
 
 beforeAll(async () => {
   media = await makeFixtures(['a.png', 'a.jpg', 'a.mp4', 'a.mp3', 'a.wav', 'audio-only.mp4', 'long.mp4', 'long.mp3']);
+  await runFfmpeg(['-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=s=32x24:r=10', '-frames:v', '20', media.file('anim.gif')]);
+  fs.writeFileSync(media.file('huge.png'), pngHeaderOnly(16000, 16000, 16));
   server = await startServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const p = url.pathname;
@@ -204,6 +208,16 @@ describe.each(testDatabases())('importAsset on %s', (dbKind) => {
     it('HTML declared as image/png -> 415', async () => {
       const err = await apiError(importAsset({ ...deps(), url: `${server.origin}/html`, kind: 'image' }));
       expect(err.code).toBe('unsupported_media_type');
+      expect(env.storedFiles()).toEqual([]);
+    });
+
+    it('an animated GIF -> 415; a picture declaring 16000x16000 -> 413 naming the pixel limit (uploads share the checks)', async () => {
+      const anim = await apiError(importAsset({ ...deps(), url: `${server.origin}/m/anim.gif`, kind: 'image' }));
+      expect(anim).toMatchObject({ status: 415, code: 'unsupported_media_type' });
+      expect(anim.message).toMatch(/^Animated images are not supported/);
+      const huge = await apiError(importAsset({ ...deps(), url: `${server.origin}/m/huge.png`, kind: 'image' }));
+      expect(huge).toMatchObject({ status: 413, code: 'asset_too_large' });
+      expect(huge.message).toMatch(/^An image may be at most 40 MP/);
       expect(env.storedFiles()).toEqual([]);
     });
 

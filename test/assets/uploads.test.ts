@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createUploadSlot, getUsage, receiveUpload, setQuota, type AssetsConfig, type UploadSlot } from '../../src/assets/index.js';
+import { runFfmpeg } from '../../src/media/index.js';
 import { testDatabases } from '../helpers/db.js';
+import { withOrientation } from '../media/crafted.js';
 import { apiError, assetEnv, bytesStream, makeFixtures, PNG_HEAD, type AssetEnv } from './fixtures.js';
 
 const MB = 1024 * 1024;
@@ -63,6 +65,16 @@ describe.each(testDatabases())('uploads on %s', (dbKind) => {
     const m = await createUploadSlot({ ...deps(), accountId: 'acc_1', kind: 'music' });
     const music = await receiveUpload({ ...deps(), ...fromUrl(m), stream: fs.createReadStream(media.file('a.mp3')) });
     expect(music.content_type).toBe('audio/mpeg');
+  });
+
+  it('a photo stored sideways (EXIF orientation 6) and a video with a quarter-turn rotation report the size they show at', async () => {
+    await runFfmpeg(['-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=s=64x36:r=1', '-frames:v', '1', media.file('sideways.jpg')]);
+    fs.writeFileSync(media.file('portrait.jpg'), withOrientation(fs.readFileSync(media.file('sideways.jpg')), 6));
+    await runFfmpeg(['-loglevel', 'error', '-i', media.file('a.mp4'), '-c', 'copy', '-metadata:s:v:0', 'rotate=90', media.file('turned.mp4')]);
+    const photo = await createUploadSlot({ ...deps(), accountId: 'acc_1', kind: 'image' });
+    expect(await receiveUpload({ ...deps(), ...fromUrl(photo), stream: fs.createReadStream(media.file('portrait.jpg')) })).toMatchObject({ width: 36, height: 64 });
+    const video = await createUploadSlot({ ...deps(), accountId: 'acc_1', kind: 'video' });
+    expect(await receiveUpload({ ...deps(), ...fromUrl(video), stream: fs.createReadStream(media.file('turned.mp4')) })).toMatchObject({ width: 48, height: 64 });
   });
 
   it('a used slot is refused (one-time), also under concurrent PUTs', async () => {

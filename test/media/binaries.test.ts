@@ -1,7 +1,10 @@
+import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { useBinaries } from '../../src/media/binaries.js';
 import { aacEncoderArgs, ffmpegCapabilities, ffmpegPath, ffprobePath, MediaError, probeMedia, runFfmpeg } from '../../src/media/index.js';
+import { pngHeaderOnly } from './crafted.js';
+import { makeTempDir } from './helpers.js';
 
 afterEach(() => useBinaries(loadConfig({}).media));
 
@@ -24,6 +27,20 @@ describe('ffmpeg binaries', () => {
     expect(err).toMatchObject({ code: 'ffmpeg_failed', exitCode: 1 });
     expect((err as MediaError).stderrTail).toMatch(/nonexistent\/input\.mp4/);
     expect((err as MediaError).message).toMatch(/No such file/);
+  });
+
+  it('refuses a 2 GB frame at once (-max_alloc) instead of growing to 2 GB; ffprobe still tells its size', async () => {
+    // Without the cap ffmpeg decoded this 16000x16000 16-bit RGBA header for 4 s at 2 GB of memory.
+    const tmp = await makeTempDir('max-alloc');
+    try {
+      writeFileSync(tmp.file('huge.png'), pngHeaderOnly(16000, 16000, 16));
+      const err = await runFfmpeg(['-loglevel', 'error', '-i', tmp.file('huge.png'), '-frames:v', '1', '-f', 'null', '-']).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'ffmpeg_failed' });
+      expect((err as MediaError).stderrTail).toMatch(/get_buffer\(\) failed|Cannot allocate memory/);
+      expect(await probeMedia(tmp.file('huge.png'))).toMatchObject({ width: 16000, height: 16000 });
+    } finally {
+      await tmp.cleanup();
+    }
   });
 
   it('kills ffmpeg on timeout and on abort', async () => {

@@ -35,7 +35,7 @@ export function Uploads() {
 
   return (
     <Shell title="Uploads">
-      <p>Images (up to 25 MB), videos (300 MB, 3 minutes) and music (50 MB, 10 minutes), within your storage quota. Use an image's asset id as a shot's opening frame.</p>
+      <p>Still images (up to 25 MB and 40 megapixels), videos (300 MB, 3 minutes) and music (50 MB, 10 minutes), within your storage quota. Use an image's asset id as a shot's opening frame.</p>
       <div class={`dropzone${over ? ' over' : ''}`} data-testid="dropzone"
         onDragOver={(e) => { e.preventDefault(); setOver(true); }}
         onDragLeave={() => setOver(false)}
