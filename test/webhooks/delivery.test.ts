@@ -198,6 +198,17 @@ describe.each(testDatabases())('webhooks on %s', (kind) => {
     expect(JSON.parse(r.requests[0]!.body)).toMatchObject({ type: 'balance.low', data: { available: 40, threshold: 50 } });
   });
 
+  it('an account may have 20 endpoints; one more answers 409 conflict', async () => {
+    const r = await receiver(() => 200);
+    for (let i = 0; i < 20; i++) await createEndpoint(fresh.db, { accountId: ACCOUNT, url: r.url, events: ['*'] }, { addressPolicy: testPolicy });
+    const err = await createEndpoint(fresh.db, { accountId: ACCOUNT, url: r.url, events: ['*'] }, { addressPolicy: testPolicy }).then(() => null, (e: unknown) => e);
+    expect(err).toMatchObject({ code: 'conflict', details: { limit: 20 } });
+    expect(httpErrorOf(err as DomainError).status).toBe(409);
+    // The cap is per account.
+    await fresh.db('accounts').insert({ id: 'acc_other', name: 'other', created_at: nowIso() });
+    await createEndpoint(fresh.db, { accountId: 'acc_other', url: r.url, events: ['*'] }, { addressPolicy: testPolicy });
+  });
+
   it('shows the secret once: never in lists or reads; unknown events refused; delete', async () => {
     const r = await receiver(() => 200);
     const created = await createEndpoint(fresh.db, { accountId: ACCOUNT, url: r.url, events: ['render.succeeded', 'render.failed'] }, { addressPolicy: testPolicy });
