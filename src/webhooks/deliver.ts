@@ -79,7 +79,8 @@ function toDelivery(row: WebhookDelivery): WebhookDelivery {
  * at once. Every attempt carries the event's id as `webhook-id`, a fresh `webhook-timestamp` and a
  * Standard Webhooks signature over both and the body. The receiver's address is checked again and
  * the connection pinned to it; redirects are not followed. 2xx succeeds; 410 disables the endpoint;
- * anything else is retried on the schedule, then given up.
+ * an internal address fails at once; anything else (a host that does not resolve included) is
+ * retried on the schedule, then given up.
  */
 export async function deliver(db: Knex, deliveryId: string, opts: Partial<WebhookOptions> = {}): Promise<DeliveryOutcome> {
   const options = withDefaults(opts);
@@ -137,7 +138,8 @@ export async function deliver(db: Knex, deliveryId: string, opts: Partial<Webhoo
     } catch (err) {
       if (!(err instanceof AddressRefusedError)) throw err;
       result = { status: null, error: `address refused: ${err.reason}`, durationMs: 0 };
-      terminalError = result.error;
+      // A refused address is final; a name that did not resolve may resolve on the next attempt.
+      if (!err.retryable) terminalError = result.error;
     }
   }
   return record(db, deliveryId, row.endpoint_id, attempt, result, terminalError, options);

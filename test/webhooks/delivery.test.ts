@@ -175,6 +175,25 @@ describe.each(testDatabases())('webhooks on %s', (kind) => {
     expect(d.last_error).toMatch(/address refused/);
   });
 
+  it('a host that stops resolving is retried on the schedule, not failed at once', async () => {
+    const r = await receiver(() => 200);
+    const endpoint = await createEndpoint(fresh.db, { accountId: ACCOUNT, url: r.url, events: ['*'] }, { addressPolicy: testPolicy });
+    // Registered while it resolved; `.invalid` never resolves (RFC 6761), as in a resolver outage.
+    await fresh.db('webhook_endpoints').where({ id: endpoint.id }).update({ url: 'http://hooks.lavendly-test.invalid/x' });
+    const { deliveryIds } = await emitEvent(fresh.db, { accountId: ACCOUNT, type: 'render.failed', payload: {} });
+    const first = await deliver(fresh.db, deliveryIds[0]!, fast);
+    expect(first).toMatchObject({ status: 'pending', attempt: 1 });
+    expect(first.nextAttemptAt).not.toBeNull();
+    expect((await getDelivery(fresh.db, ACCOUNT, deliveryIds[0]!)).last_error).toMatch(/does not resolve/);
+    expect(await fresh.db('jobs').where('dedupe_key', 'like', `%${deliveryIds[0]}:2`).first('id')).toBeTruthy();
+
+    // Resolving again (here: the receiver's own address) before the next attempt: it arrives.
+    await fresh.db('webhook_endpoints').where({ id: endpoint.id }).update({ url: r.url });
+    await drain(fresh);
+    expect(await getDelivery(fresh.db, ACCOUNT, deliveryIds[0]!)).toMatchObject({ status: 'succeeded', attempt: 2 });
+    expect(r.requests).toHaveLength(1);
+  });
+
   it('writes events only with the committed change, to subscribed active endpoints', async () => {
     const r = await receiver(() => 200);
     await createEndpoint(fresh.db, { accountId: ACCOUNT, url: r.url, events: ['render.succeeded'] }, { addressPolicy: testPolicy });
