@@ -158,6 +158,9 @@ describe.each(testDatabases())('webhooks on %s', (kind) => {
       expect((err as DomainError).code).toBe('url_not_allowed');
       expect(httpErrorOf(err as DomainError).status).toBe(400);
     }
+    // Port 0 would connect to port 80: refused even where loopback is allowed.
+    await expect(createEndpoint(fresh.db, { accountId: ACCOUNT, url: 'http://127.0.0.1:0/x', events: ['*'] }, { addressPolicy: testPolicy }))
+      .rejects.toMatchObject({ code: 'url_not_allowed' });
     // Even the test policy never allows link-local (cloud metadata) addresses.
     expect(refusalFor('169.254.169.254', testPolicy)).toMatch(/link-local/);
     expect(refusalFor('127.0.0.1', testPolicy)).toBeNull();
