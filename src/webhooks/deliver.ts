@@ -162,17 +162,10 @@ async function record(
   const now = nowIso();
   const nextAttemptAt = delay === null ? null : new Date(Date.now() + delay).toISOString();
 
-  await db.transaction(async (trx) => {
-    await trx('webhook_delivery_attempts').insert({
-      id: newId('wha'),
-      delivery_id: deliveryId,
-      attempt,
-      response_status: result.status,
-      error: lastError,
-      duration_ms: result.durationMs,
-      created_at: now,
-    });
-    await trx('webhook_deliveries').where({ id: deliveryId, attempt: attempt - 1 }).update({
+  const recorded = await db.transaction(async (trx) => {
+    // The delivery row first: if its endpoint was deleted while the attempt was out, the row is
+    // gone with it, and there is nothing to record (an attempt row would break its foreign key).
+    const updated = await trx('webhook_deliveries').where({ id: deliveryId, attempt: attempt - 1 }).update({
       attempt,
       status,
       response_status: result.status,
@@ -181,6 +174,16 @@ async function record(
       locked_until: null,
       delivered_at: ok ? now : null,
       updated_at: now,
+    });
+    if (!updated) return false;
+    await trx('webhook_delivery_attempts').insert({
+      id: newId('wha'),
+      delivery_id: deliveryId,
+      attempt,
+      response_status: result.status,
+      error: lastError,
+      duration_ms: result.durationMs,
+      created_at: now,
     });
     if (gone) await disableEndpoint(trx, endpointId, `the receiver answered 410 Gone on ${now}`);
     if (nextAttemptAt) {
@@ -191,7 +194,9 @@ async function record(
         dedupeKey: `${JOB_TYPES.deliverWebhook}:${deliveryId}:${attempt + 1}`,
       });
     }
+    return true;
   });
+  if (!recorded) return { status: 'skipped', attempt, responseStatus: result.status, nextAttemptAt: null };
   observeWebhookDelivery(status === 'pending' ? 'retrying' : status);
   return { status, attempt, responseStatus: result.status, nextAttemptAt };
 }

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { nowIso } from '../../src/db/knex.js';
@@ -195,6 +197,29 @@ describe.each(testDatabases())('webhooks on %s', (kind) => {
     await drain(fresh);
     expect(await getDelivery(fresh.db, ACCOUNT, deliveryIds[0]!)).toMatchObject({ status: 'succeeded', attempt: 2 });
     expect(r.requests).toHaveLength(1);
+  });
+
+  it('an endpoint deleted while its attempt is out: nothing recorded, no retry, no error', async () => {
+    let endpointId = '';
+    // Deletes the endpoint (its deliveries go with it) before answering.
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        void deleteEndpoint(fresh.db, ACCOUNT, endpointId).then(() => res.writeHead(200).end());
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
+      endpointId = (await createEndpoint(fresh.db, { accountId: ACCOUNT, url, events: ['*'] }, { addressPolicy: testPolicy })).id;
+      const { deliveryIds } = await emitEvent(fresh.db, { accountId: ACCOUNT, type: 'render.failed', payload: {} });
+      expect(await deliver(fresh.db, deliveryIds[0]!, fast)).toMatchObject({ status: 'skipped', nextAttemptAt: null });
+      expect(await fresh.db('webhook_deliveries').select('id')).toEqual([]);
+      expect(await fresh.db('webhook_delivery_attempts').select('id')).toEqual([]);
+      expect(await fresh.db('jobs').where('dedupe_key', 'like', `%${deliveryIds[0]}:2`).select('id')).toEqual([]);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('writes events only with the committed change, to subscribed active endpoints', async () => {
