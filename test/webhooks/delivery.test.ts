@@ -222,6 +222,38 @@ describe.each(testDatabases())('webhooks on %s', (kind) => {
     }
   });
 
+  it('a 2xx whose body drips is a success at its status line; the body is cut off', async () => {
+    let requests = 0;
+    let open = 0;
+    const server = http.createServer((req, res) => {
+      requests++;
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('o');
+        const drip = setInterval(() => res.write('k'), 100);
+        res.on('close', () => clearInterval(drip));
+      });
+    });
+    server.on('connection', (socket) => { open++; socket.on('close', () => { open--; }); });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
+      await createEndpoint(fresh.db, { accountId: ACCOUNT, url, events: ['*'] }, { addressPolicy: testPolicy });
+      const { deliveryIds } = await emitEvent(fresh.db, { accountId: ACCOUNT, type: 'render.failed', payload: {} });
+      // The body never ends: only the status line can decide the attempt within its timeout.
+      expect(await deliver(fresh.db, deliveryIds[0]!, { ...fast, timeoutMs: 1_500 })).toMatchObject({ status: 'succeeded', responseStatus: 200 });
+      expect(await getDelivery(fresh.db, ACCOUNT, deliveryIds[0]!)).toMatchObject({ status: 'succeeded', response_status: 200, last_error: null });
+      expect(requests).toBe(1);
+      // We hang up on the drip ourselves, shortly after.
+      for (let i = 0; open > 0 && i < 500; i++) await sleep(10);
+      expect(open).toBe(0);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   it('writes events only with the committed change, to subscribed active endpoints', async () => {
     const r = await receiver(() => 200);
     await createEndpoint(fresh.db, { accountId: ACCOUNT, url: r.url, events: ['render.succeeded'] }, { addressPolicy: testPolicy });
