@@ -8,6 +8,7 @@ import type { AssetsHandlers } from '../generated/handlers.gen.js';
 import type * as T from '../generated/types.gen.js';
 import type { AppContext } from '../src/http/context.js';
 import { createUploadSlot, getAsset, importAsset, receiveUpload, type Asset } from '../src/assets/index.js';
+import { callerGone } from '../src/http/caller-gone.js';
 import { ApiError, type ErrorCode } from '../src/http/errors.js';
 import { lingerAfterAnswer } from '../src/http/linger.js';
 import { toApiError } from '@lavendly/framework';
@@ -39,11 +40,18 @@ function refused(err: unknown, ctx: AppContext): ApiError {
 
 export const assetsHandlers = {
   async import_asset(input, ctx) {
-    const asset = await importAsset({
-      db: ctx.db, storage: ctx.services.storage, config: ctx.services.assetsConfig, transfers: ctx.services.assetTransfers,
-      accountId: ctx.account.id, url: input.body.url, kind: input.body.kind,
-    });
-    return created(asset);
+    // A download nobody waits for any more would keep its transfer slot (and a slow source's
+    // connection) until its own timeouts: it stops when the caller hangs up.
+    const gone = callerGone(ctx.koa.res);
+    try {
+      const asset = await importAsset({
+        db: ctx.db, storage: ctx.services.storage, config: ctx.services.assetsConfig, transfers: ctx.services.assetTransfers,
+        accountId: ctx.account.id, url: input.body.url, kind: input.body.kind, signal: gone.signal,
+      });
+      return created(asset);
+    } finally {
+      gone.done();
+    }
   },
 
   async create_upload(input, ctx) {

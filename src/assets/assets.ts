@@ -242,6 +242,7 @@ function importErrorFrom(err: SafeFetchError, kind: AssetKind, limits: KindLimit
         scheme_not_allowed: 'Only http and https URLs can be imported.',
         credentials_not_allowed: 'URLs with a user name or password cannot be imported.',
         hostname_not_allowed: 'This URL names a local host and cannot be imported.',
+        port_not_allowed: 'This URL names port 0, which cannot be contacted.',
         // Deliberately vague about where a name pointed: answers must not map internal DNS.
         address_not_allowed: 'This URL points to a local, private or reserved address (directly, through DNS or through a redirect) and cannot be imported.',
       };

@@ -6,11 +6,24 @@ import { databaseHealth } from '../db/health.js';
 import { failureLog } from '../util/failure-log.js';
 import { Worker, type HandlerEntry, type WorkerLogger } from './worker.js';
 
+/**
+ * Job types that run on slots of their own, so that they never take the main slots and the main
+ * jobs never wait behind them (webhook deliveries wait on customers' receivers, up to their
+ * timeout each, while generations and renders should start at once).
+ */
+export interface WorkerLane {
+  name: string;
+  types: string[];
+  concurrency: number;
+}
+
 export interface RunWorkerOptions {
   config: Pick<Config, 'databaseUrl' | 'dataDir'>;
   handlers: Record<string, HandlerEntry>;
   onJobFailed?: FailureHook;
+  /** Slots of the main lane: every job type no `lanes` entry names. */
   concurrency?: number;
+  lanes?: WorkerLane[];
   leaseMs?: number;
   pollMs?: number;
   workerId?: string;
@@ -28,8 +41,13 @@ export interface RunWorkerOptions {
 }
 
 export interface RunningWorker {
+  /** The main lane's worker. */
   worker: Worker;
+  /** Every lane's worker, the main one first. */
+  lanes: Worker[];
   db: Db;
+  /** Stops every lane (as `Worker.stop`) without closing the database. */
+  stopJobs(options?: { abortAfterMs?: number }): Promise<void>;
   /** Stops claiming, waits for (or after the grace period aborts) jobs in flight, closes the
    *  database handle if the worker opened it. */
   stop(options?: { abortAfterMs?: number }): Promise<void>;
@@ -65,18 +83,17 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
   // One line when the database goes away and one when it is back (src/db/health.ts).
   const health = databaseHealth(db);
   if (ownDb && log) health.start(log);
-  const worker = new Worker({
-    db,
-    handlers: options.handlers,
-    onJobFailed: options.onJobFailed,
-    concurrency: options.concurrency,
-    leaseMs: options.leaseMs,
-    pollMs: options.pollMs,
-    workerId: options.workerId,
-    backoff: options.backoff,
-    logger: log,
-  });
-  worker.start();
+  // One Worker per lane: each claims only its own types, with its own slots.
+  const laneOf = new Map((options.lanes ?? []).flatMap((lane) => lane.types.map((t) => [t, lane] as const)));
+  const handlersOf = (lane: WorkerLane | undefined) =>
+    Object.fromEntries(Object.entries(options.handlers).filter(([type]) => laneOf.get(type) === lane));
+  const common = { db, onJobFailed: options.onJobFailed, leaseMs: options.leaseMs, pollMs: options.pollMs, backoff: options.backoff, logger: log };
+  const worker = new Worker({ ...common, handlers: handlersOf(undefined), concurrency: options.concurrency, workerId: options.workerId });
+  const lanes = [worker, ...(options.lanes ?? []).map((lane) => new Worker({
+    ...common, handlers: handlersOf(lane), concurrency: lane.concurrency, workerId: `${worker.workerId}/${lane.name}`,
+  }))];
+  for (const w of lanes) w.start();
+  const stopJobs = async (o: { abortAfterMs?: number } = {}) => { await Promise.all(lanes.map((w) => w.stop(o))); };
 
   const sweepMs = options.sweepReservationsMs === undefined ? 30_000 : options.sweepReservationsMs;
   let sweeping: Promise<unknown> = Promise.resolve();
@@ -98,7 +115,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     stopping ??= (async () => {
       if (sweep) clearInterval(sweep);
       try {
-        await worker.stop(o);
+        await stopJobs(o);
         await sweeping;
         if (ownDb) {
           health.stop();
@@ -110,5 +127,5 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     })();
     return stopping;
   }
-  return { worker, db, stop, done };
+  return { worker, lanes, db, stopJobs, stop, done };
 }

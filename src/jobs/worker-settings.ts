@@ -1,12 +1,16 @@
 /**
  * Job worker tuning from the environment:
- *   LAVENDLY_WORKER_CONCURRENCY (default 2)  jobs run at once by this process
+ *   LAVENDLY_WORKER_CONCURRENCY (default 2)  generation, render and other jobs run at once by this process
+ *   LAVENDLY_WORKER_WEBHOOK_CONCURRENCY (default 4)  webhook deliveries run at once, on slots of their own
  *   LAVENDLY_WORKER_LEASE_MS (default 30000) a dead worker's job runs again this long after its last heartbeat
  *   LAVENDLY_WORKER_POLL_MS (default 500)    idle poll period
  *   LAVENDLY_SERVE_WORKER=0                  `serve` runs the API only
  */
 export interface WorkerSettings {
   concurrency: number;
+  /** Slots for webhook deliveries, apart from `concurrency`: a receiver that never answers holds
+   *  one for the whole delivery timeout, and must not hold up anyone's generation. */
+  webhookConcurrency: number;
   leaseMs: number;
   pollMs: number;
   /** Whether `serve` runs a worker beside the API. */
@@ -24,6 +28,7 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min:
 export function workerSettingsFromEnv(env: NodeJS.ProcessEnv): WorkerSettings {
   return {
     concurrency: intFromEnv(env, 'LAVENDLY_WORKER_CONCURRENCY', 2, 1),
+    webhookConcurrency: intFromEnv(env, 'LAVENDLY_WORKER_WEBHOOK_CONCURRENCY', 4, 1),
     leaseMs: intFromEnv(env, 'LAVENDLY_WORKER_LEASE_MS', 30_000, 300),
     pollMs: intFromEnv(env, 'LAVENDLY_WORKER_POLL_MS', 500, 5),
     besideServe: env.LAVENDLY_SERVE_WORKER !== '0',

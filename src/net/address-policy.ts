@@ -36,6 +36,7 @@ export class AddressNotAllowedError extends Error {
       | 'scheme_not_allowed'
       | 'credentials_not_allowed'
       | 'hostname_not_allowed'
+      | 'port_not_allowed'
       | 'address_not_allowed',
     message: string,
     readonly detail: { url?: string; host?: string; address?: string; range?: string } = {},
@@ -208,8 +209,8 @@ function isLocalName(host: string): boolean {
 }
 
 /**
- * Parse and vet a URL before any network activity: scheme http(s) only, no credentials, no local
- * host names, and an IP-literal host must pass `checkAddress`. Host names still need DNS, whose
+ * Parse and vet a URL before any network activity: scheme http(s) only, no credentials, no port 0,
+ * no local host names, and an IP-literal host must pass `checkAddress`. Host names still need DNS, whose
  * every answer is vetted by the caller (see safe-fetch).
  */
 export function checkUrl(input: string | URL, policy: AddressPolicy = {}): UrlTarget {
@@ -224,6 +225,11 @@ export function checkUrl(input: string | URL, policy: AddressPolicy = {}): UrlTa
   }
   if (url.username || url.password) {
     throw new AddressNotAllowedError('credentials_not_allowed', 'URLs with embedded credentials are not allowed.', { url: url.href });
+  }
+  // Port 0 is not a port one can connect to: node's client quietly goes to the scheme's default
+  // port instead, so the `allowEndpoints` match (on port 0) and the connection would disagree.
+  if (url.port === '0') {
+    throw new AddressNotAllowedError('port_not_allowed', 'Port 0 cannot be contacted.', { url: url.href });
   }
   const host = unbracket(url.hostname);
   const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;

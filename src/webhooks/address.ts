@@ -11,9 +11,24 @@ import {
 export type { AddressPolicy };
 
 export class AddressRefusedError extends Error {
+  /** Whether asking again later may succeed: true only when the name did not resolve. */
+  readonly retryable: boolean = false;
   constructor(readonly reason: string) {
     super(reason);
     this.name = 'AddressRefusedError';
+  }
+}
+
+/**
+ * The host name did not resolve (ENOTFOUND, EAI_AGAIN, no answer). Refused at registration like
+ * any other refusal, but at delivery it is retried: a resolver outage or a lapsed DNS record must
+ * not drop every delivery at the first attempt.
+ */
+export class HostUnresolvedError extends AddressRefusedError {
+  override readonly retryable = true;
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'HostUnresolvedError';
   }
 }
 
@@ -49,10 +64,10 @@ export async function resolveWebhookTarget(raw: string, policy: AddressPolicy = 
     try {
       answers = await dns.lookup(target.host, { all: true, verbatim: true });
     } catch (err) {
-      throw new AddressRefusedError(`the host '${target.host}' does not resolve (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      throw new HostUnresolvedError(`the host '${target.host}' does not resolve (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
     }
   }
-  if (answers.length === 0) throw new AddressRefusedError(`the host '${target.host}' does not resolve`);
+  if (answers.length === 0) throw new HostUnresolvedError(`the host '${target.host}' does not resolve`);
   for (const a of answers) {
     // What a name means inside our network is not the caller's to learn: the refusal names the
     // host only, never the address it resolved to or the range that address is in.

@@ -79,7 +79,8 @@ function toDelivery(row: WebhookDelivery): WebhookDelivery {
  * at once. Every attempt carries the event's id as `webhook-id`, a fresh `webhook-timestamp` and a
  * Standard Webhooks signature over both and the body. The receiver's address is checked again and
  * the connection pinned to it; redirects are not followed. 2xx succeeds; 410 disables the endpoint;
- * anything else is retried on the schedule, then given up.
+ * an internal address fails at once; anything else (a host that does not resolve included) is
+ * retried on the schedule, then given up.
  */
 export async function deliver(db: Knex, deliveryId: string, opts: Partial<WebhookOptions> = {}): Promise<DeliveryOutcome> {
   const options = withDefaults(opts);
@@ -137,7 +138,8 @@ export async function deliver(db: Knex, deliveryId: string, opts: Partial<Webhoo
     } catch (err) {
       if (!(err instanceof AddressRefusedError)) throw err;
       result = { status: null, error: `address refused: ${err.reason}`, durationMs: 0 };
-      terminalError = result.error;
+      // A refused address is final; a name that did not resolve may resolve on the next attempt.
+      if (!err.retryable) terminalError = result.error;
     }
   }
   return record(db, deliveryId, row.endpoint_id, attempt, result, terminalError, options);
@@ -160,17 +162,10 @@ async function record(
   const now = nowIso();
   const nextAttemptAt = delay === null ? null : new Date(Date.now() + delay).toISOString();
 
-  await db.transaction(async (trx) => {
-    await trx('webhook_delivery_attempts').insert({
-      id: newId('wha'),
-      delivery_id: deliveryId,
-      attempt,
-      response_status: result.status,
-      error: lastError,
-      duration_ms: result.durationMs,
-      created_at: now,
-    });
-    await trx('webhook_deliveries').where({ id: deliveryId, attempt: attempt - 1 }).update({
+  const recorded = await db.transaction(async (trx) => {
+    // The delivery row first: if its endpoint was deleted while the attempt was out, the row is
+    // gone with it, and there is nothing to record (an attempt row would break its foreign key).
+    const updated = await trx('webhook_deliveries').where({ id: deliveryId, attempt: attempt - 1 }).update({
       attempt,
       status,
       response_status: result.status,
@@ -179,6 +174,16 @@ async function record(
       locked_until: null,
       delivered_at: ok ? now : null,
       updated_at: now,
+    });
+    if (!updated) return false;
+    await trx('webhook_delivery_attempts').insert({
+      id: newId('wha'),
+      delivery_id: deliveryId,
+      attempt,
+      response_status: result.status,
+      error: lastError,
+      duration_ms: result.durationMs,
+      created_at: now,
     });
     if (gone) await disableEndpoint(trx, endpointId, `the receiver answered 410 Gone on ${now}`);
     if (nextAttemptAt) {
@@ -189,7 +194,9 @@ async function record(
         dedupeKey: `${JOB_TYPES.deliverWebhook}:${deliveryId}:${attempt + 1}`,
       });
     }
+    return true;
   });
+  if (!recorded) return { status: 'skipped', attempt, responseStatus: result.status, nextAttemptAt: null };
   observeWebhookDelivery(status === 'pending' ? 'retrying' : status);
   return { status, attempt, responseStatus: result.status, nextAttemptAt };
 }

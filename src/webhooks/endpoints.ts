@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { nowIso } from '../db/knex.js';
-import { DomainError, NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, DomainError, NotFoundError, ValidationError } from '../errors.js';
 import { newId } from '../util/ids.js';
 import { AddressRefusedError, resolveWebhookTarget, type AddressPolicy } from './address.js';
 import { WEBHOOK_EVENT_TYPES } from './events.js';
@@ -75,6 +75,13 @@ function validateEvents(events: string[]): string[] {
 }
 
 /**
+ * Endpoints one account may have. Every event fans out to each of them, and each delivery may
+ * wait for its whole timeout on a receiver that never answers: the cap bounds what one account's
+ * event costs the delivery slots every account shares.
+ */
+export const MAX_ENDPOINTS_PER_ACCOUNT = 20;
+
+/**
  * Registers an endpoint after checking that its URL resolves only to addresses receivers may have
  * (no internal addresses). The secret is in this answer and in no later one.
  */
@@ -89,6 +96,15 @@ export async function createEndpoint(
   } catch (err) {
     if (!(err instanceof AddressRefusedError)) throw err;
     throw new DomainError('url_not_allowed', `This URL cannot receive webhooks: ${err.reason}.`, { field: 'url' });
+  }
+  // Two registrations at the same moment may both pass and go one over: the cap bounds fan-out,
+  // it need not be exact.
+  const count = await db('webhook_endpoints').where({ account_id: input.accountId }).count({ n: '*' }).first();
+  if (Number(count?.n) >= MAX_ENDPOINTS_PER_ACCOUNT) {
+    throw new ConflictError(
+      `This account already has ${MAX_ENDPOINTS_PER_ACCOUNT} webhook endpoints, the most it may have; delete one before registering another.`,
+      { limit: MAX_ENDPOINTS_PER_ACCOUNT },
+    );
   }
   const now = nowIso();
   const row = {

@@ -6,4 +6,4 @@ export {
 export { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, type WebhookEndpoint } from './endpoints.js';
 export { emitEvent } from './events.js';
 export { webhookOptionsFromEnv, type WebhookOptions } from './options.js';
-export { webhookJobHandlers } from './jobs.js';
+export { webhookJobHandlers, webhookJobTypes } from './jobs.js';

@@ -46,8 +46,23 @@ export function webhookOptionsFromEnv(env: NodeJS.ProcessEnv): WebhookOptions {
     retryScheduleMs: env.LAVENDLY_WEBHOOK_RETRY_SCHEDULE
       ? parseSchedule(env.LAVENDLY_WEBHOOK_RETRY_SCHEDULE)
       : DEFAULT_RETRY_SCHEDULE_MS,
-    timeoutMs: Number(env.LAVENDLY_WEBHOOK_TIMEOUT_MS ?? defaultWebhookOptions.timeoutMs),
+    timeoutMs: timeoutFromEnv(env.LAVENDLY_WEBHOOK_TIMEOUT_MS),
   };
+}
+
+/** Per-attempt bounds: below 100 ms nothing answers in time; above 10 min a hung receiver holds a
+ *  delivery slot (and the delivery's lease) for longer than any retry delay but the last. */
+const MIN_TIMEOUT_MS = 100;
+const MAX_TIMEOUT_MS = 600_000;
+
+/** Whole milliseconds only: `Number('abc')` would be NaN, which node's timers treat as 1 ms. */
+function timeoutFromEnv(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === '') return defaultWebhookOptions.timeoutMs;
+  const n = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  if (!(n >= MIN_TIMEOUT_MS && n <= MAX_TIMEOUT_MS)) {
+    throw new Error(`LAVENDLY_WEBHOOK_TIMEOUT_MS must be a whole number from ${MIN_TIMEOUT_MS} to ${MAX_TIMEOUT_MS} (got '${raw}')`);
+  }
+  return n;
 }
 
 export function withDefaults(options: Partial<WebhookOptions> = {}): WebhookOptions {

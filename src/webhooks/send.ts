@@ -11,11 +11,14 @@ export interface SendResult {
 
 /** How much of a receiver's answer we read before hanging up; the body is never stored. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
+/** ... and for how long, after the status line. */
+const BODY_GRACE_MS = 1_000;
 
 /**
  * POSTs `body` to an already vetted target. The socket is pinned to the vetted address (the
  * `lookup` hook answers it whatever the name), redirects are not followed (node's client never
- * does; a 3xx is just a failed attempt), and the whole exchange is bounded by `timeoutMs`.
+ * does; a 3xx is just a failed attempt), and connecting, sending and the status line are bounded
+ * by `timeoutMs`.
  */
 export function postPinned(
   target: ResolvedTarget,
@@ -43,14 +46,21 @@ export function postPinned(
         headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
       },
       (res) => {
+        // The status line is the answer: the attempt is decided now. A receiver dripping its body
+        // after a 2xx has still accepted the event; waiting for the body would time the attempt
+        // out and send the event again.
+        finish(res.statusCode ?? null, null);
+        // The body is never stored: read a little of it (so a receiver finishing its answer sees
+        // no reset), then hang up.
         let seen = 0;
+        const hangUp = setTimeout(() => res.destroy(), BODY_GRACE_MS);
+        hangUp.unref();
         res.on('data', (chunk: Buffer) => {
           seen += chunk.length;
           if (seen > MAX_RESPONSE_BYTES) res.destroy();
         });
-        res.on('end', () => finish(res.statusCode ?? null, null));
-        res.on('close', () => finish(res.statusCode ?? null, null));
-        res.on('error', () => finish(res.statusCode ?? null, null));
+        res.on('close', () => clearTimeout(hangUp));
+        res.on('error', () => {});
       },
     );
     const timer = setTimeout(() => {

@@ -244,6 +244,7 @@ describe.each(testDatabases())('importAsset on %s', (dbKind) => {
       'http://localhost/',
       'http://10.0.0.1/x.png',
       'file:///etc/passwd',
+      'http://cdn.example.com:0/a.png', // port 0 would connect to port 80
     ])('%s -> 400 url_not_allowed', async (url) => {
       const err = await apiError(importAsset({ ...deps(), url, kind: 'image' }));
       expect(err.status).toBe(400);

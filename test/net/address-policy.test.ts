@@ -143,6 +143,12 @@ describe('checkUrl', () => {
   it('refuses credentials and garbage', () => {
     expect(() => checkUrl('http://user:pw@example.com/')).toThrowError(expect.objectContaining({ reason: 'credentials_not_allowed' }));
     expect(() => checkUrl('not a url')).toThrowError(expect.objectContaining({ reason: 'invalid_url' }));
+    // Port 0: node connects to the scheme's default port instead, so nothing could vouch for it.
+    for (const url of ['http://8.8.8.8:0/x', 'https://cdn.example.com:0/', 'http://[2606:4700:4700::1111]:0/']) {
+      expect(() => checkUrl(url), url).toThrowError(expect.objectContaining({ reason: 'port_not_allowed' }));
+    }
+    expect(() => checkUrl('http://127.0.0.1:0/x', { allowEndpoints: ['127.0.0.1:0'], allowLoopback: true }))
+      .toThrowError(expect.objectContaining({ reason: 'port_not_allowed' }));
   });
 
   it('passes public names (to be resolved) and public literals', () => {

@@ -47,6 +47,7 @@ describe('a start that cannot work exits at once with one line', () => {
   it.each([
     [{ PORT: 'abc' }, "lavendly: error: PORT must be a whole number from 0 to 65535 (got 'abc')"],
     [{ LOG_LEVEL: 'loud' }, "lavendly: error: LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got 'loud')"],
+    [{ LAVENDLY_WEBHOOK_TIMEOUT_MS: 'abc' }, "lavendly: error: LAVENDLY_WEBHOOK_TIMEOUT_MS must be a whole number from 100 to 600000 (got 'abc')"],
     [{ DATABASE_URL: 'mysql://app:s3cret@db.example.com/app' }, 'lavendly: error: DATABASE_URL must be a postgres:// or postgresql:// URL; mysql:// databases are not supported (leave it unset for the embedded SQLite file)'],
   ])('serve with %o', async (extra, line) => {
     const r = await runCli(['serve'], env(extra));
@@ -81,6 +82,11 @@ describe('loadConfig', () => {
       { DATABASE_URL: 'not a url' }, { DATABASE_URL: 'sqlite:///tmp/x' }]) {
       expect(() => loadConfig(env), JSON.stringify(env)).toThrow(ConfigError);
     }
+    for (const bad of ['abc', '0', '1.5', '-5', '1e4', '600001']) {
+      expect(() => loadConfig({ LAVENDLY_WEBHOOK_TIMEOUT_MS: bad }), bad).toThrow(/^LAVENDLY_WEBHOOK_TIMEOUT_MS must be a whole number/);
+    }
+    expect(loadConfig({ LAVENDLY_WEBHOOK_TIMEOUT_MS: '2500' }).webhooks.timeoutMs).toBe(2500);
+    expect(loadConfig({}).webhooks.timeoutMs).toBe(10_000);
     expect(() => loadConfig({ DATABASE_URL: 'mysql://root:hunter2@db/app' })).toThrow(/^DATABASE_URL must be .* mysql:\/\/ databases are not supported/);
     try { loadConfig({ DATABASE_URL: 'mysql://root:hunter2@db/app' }); } catch (err) { expect(String(err)).not.toContain('hunter2'); }
   });

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { nowIso } from '../../src/db/knex.js';
@@ -158,6 +160,9 @@ describe.each(testDatabases())('webhooks on %s', (kind) => {
       expect((err as DomainError).code).toBe('url_not_allowed');
       expect(httpErrorOf(err as DomainError).status).toBe(400);
     }
+    // Port 0 would connect to port 80: refused even where loopback is allowed.
+    await expect(createEndpoint(fresh.db, { accountId: ACCOUNT, url: 'http://127.0.0.1:0/x', events: ['*'] }, { addressPolicy: testPolicy }))
+      .rejects.toMatchObject({ code: 'url_not_allowed' });
     // Even the test policy never allows link-local (cloud metadata) addresses.
     expect(refusalFor('169.254.169.254', testPolicy)).toMatch(/link-local/);
     expect(refusalFor('127.0.0.1', testPolicy)).toBeNull();
@@ -173,6 +178,80 @@ describe.each(testDatabases())('webhooks on %s', (kind) => {
     const d = await getDelivery(fresh.db, ACCOUNT, deliveryIds[0]!);
     expect(d.status).toBe('failed');
     expect(d.last_error).toMatch(/address refused/);
+  });
+
+  it('a host that stops resolving is retried on the schedule, not failed at once', async () => {
+    const r = await receiver(() => 200);
+    const endpoint = await createEndpoint(fresh.db, { accountId: ACCOUNT, url: r.url, events: ['*'] }, { addressPolicy: testPolicy });
+    // Registered while it resolved; `.invalid` never resolves (RFC 6761), as in a resolver outage.
+    await fresh.db('webhook_endpoints').where({ id: endpoint.id }).update({ url: 'http://hooks.lavendly-test.invalid/x' });
+    const { deliveryIds } = await emitEvent(fresh.db, { accountId: ACCOUNT, type: 'render.failed', payload: {} });
+    const first = await deliver(fresh.db, deliveryIds[0]!, fast);
+    expect(first).toMatchObject({ status: 'pending', attempt: 1 });
+    expect(first.nextAttemptAt).not.toBeNull();
+    expect((await getDelivery(fresh.db, ACCOUNT, deliveryIds[0]!)).last_error).toMatch(/does not resolve/);
+    expect(await fresh.db('jobs').where('dedupe_key', 'like', `%${deliveryIds[0]}:2`).first('id')).toBeTruthy();
+
+    // Resolving again (here: the receiver's own address) before the next attempt: it arrives.
+    await fresh.db('webhook_endpoints').where({ id: endpoint.id }).update({ url: r.url });
+    await drain(fresh);
+    expect(await getDelivery(fresh.db, ACCOUNT, deliveryIds[0]!)).toMatchObject({ status: 'succeeded', attempt: 2 });
+    expect(r.requests).toHaveLength(1);
+  });
+
+  it('an endpoint deleted while its attempt is out: nothing recorded, no retry, no error', async () => {
+    let endpointId = '';
+    // Deletes the endpoint (its deliveries go with it) before answering.
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        void deleteEndpoint(fresh.db, ACCOUNT, endpointId).then(() => res.writeHead(200).end());
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
+      endpointId = (await createEndpoint(fresh.db, { accountId: ACCOUNT, url, events: ['*'] }, { addressPolicy: testPolicy })).id;
+      const { deliveryIds } = await emitEvent(fresh.db, { accountId: ACCOUNT, type: 'render.failed', payload: {} });
+      expect(await deliver(fresh.db, deliveryIds[0]!, fast)).toMatchObject({ status: 'skipped', nextAttemptAt: null });
+      expect(await fresh.db('webhook_deliveries').select('id')).toEqual([]);
+      expect(await fresh.db('webhook_delivery_attempts').select('id')).toEqual([]);
+      expect(await fresh.db('jobs').where('dedupe_key', 'like', `%${deliveryIds[0]}:2`).select('id')).toEqual([]);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('a 2xx whose body drips is a success at its status line; the body is cut off', async () => {
+    let requests = 0;
+    let open = 0;
+    const server = http.createServer((req, res) => {
+      requests++;
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('o');
+        const drip = setInterval(() => res.write('k'), 100);
+        res.on('close', () => clearInterval(drip));
+      });
+    });
+    server.on('connection', (socket) => { open++; socket.on('close', () => { open--; }); });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
+      await createEndpoint(fresh.db, { accountId: ACCOUNT, url, events: ['*'] }, { addressPolicy: testPolicy });
+      const { deliveryIds } = await emitEvent(fresh.db, { accountId: ACCOUNT, type: 'render.failed', payload: {} });
+      // The body never ends: only the status line can decide the attempt within its timeout.
+      expect(await deliver(fresh.db, deliveryIds[0]!, { ...fast, timeoutMs: 1_500 })).toMatchObject({ status: 'succeeded', responseStatus: 200 });
+      expect(await getDelivery(fresh.db, ACCOUNT, deliveryIds[0]!)).toMatchObject({ status: 'succeeded', response_status: 200, last_error: null });
+      expect(requests).toBe(1);
+      // We hang up on the drip ourselves, shortly after.
+      for (let i = 0; open > 0 && i < 500; i++) await sleep(10);
+      expect(open).toBe(0);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('writes events only with the committed change, to subscribed active endpoints', async () => {
@@ -196,6 +275,17 @@ describe.each(testDatabases())('webhooks on %s', (kind) => {
     expect(await emitBalanceLowIfCrossed(fresh.db, { accountId: ACCOUNT, availableBefore: 40, availableAfter: 30, threshold: 50 })).toBeNull();
     await drain(fresh);
     expect(JSON.parse(r.requests[0]!.body)).toMatchObject({ type: 'balance.low', data: { available: 40, threshold: 50 } });
+  });
+
+  it('an account may have 20 endpoints; one more answers 409 conflict', async () => {
+    const r = await receiver(() => 200);
+    for (let i = 0; i < 20; i++) await createEndpoint(fresh.db, { accountId: ACCOUNT, url: r.url, events: ['*'] }, { addressPolicy: testPolicy });
+    const err = await createEndpoint(fresh.db, { accountId: ACCOUNT, url: r.url, events: ['*'] }, { addressPolicy: testPolicy }).then(() => null, (e: unknown) => e);
+    expect(err).toMatchObject({ code: 'conflict', details: { limit: 20 } });
+    expect(httpErrorOf(err as DomainError).status).toBe(409);
+    // The cap is per account.
+    await fresh.db('accounts').insert({ id: 'acc_other', name: 'other', created_at: nowIso() });
+    await createEndpoint(fresh.db, { accountId: 'acc_other', url: r.url, events: ['*'] }, { addressPolicy: testPolicy });
   });
 
   it('shows the secret once: never in lists or reads; unknown events refused; delete', async () => {

@@ -27,6 +27,7 @@ import { startTelemetry, type Telemetry } from '../../telemetry/index.js';
 import { failureLog } from '../../util/failure-log.js';
 import { UsageError, type Command } from '../command.js';
 import { untilSignal } from '../signals.js';
+import { webhookJobTypes } from '../../webhooks/index.js';
 import type { ServeSidecar } from './serve.js';
 
 export interface StartJobWorkerOptions {
@@ -51,6 +52,8 @@ export async function startJobWorker(o: StartJobWorkerOptions): Promise<RunningW
     db: o.db,
     handlers: jobHandlers,
     concurrency: o.concurrency ?? tuning.concurrency,
+    // Deliveries wait on customers' receivers: on their own slots, never a generation's or render's.
+    lanes: [{ name: 'webhooks', types: webhookJobTypes, concurrency: tuning.webhookConcurrency }],
     leaseMs: tuning.leaseMs,
     pollMs: tuning.pollMs,
     logger: o.logger,
@@ -85,7 +88,7 @@ export async function startJobWorker(o: StartJobWorkerOptions): Promise<RunningW
       await sweeper.stop();
       // The jobs in flight first (their commits still checkpoint off the event loop), then the
       // thread, which must stop before `running.stop` closes the database it works on.
-      await running.worker.stop(opts);
+      await running.stopJobs(opts);
       await checkpoints.thread?.stop();
       await running.stop(opts);
     },
