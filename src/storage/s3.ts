@@ -25,6 +25,8 @@ import { StorageUnavailableError, storeFailure } from './unavailable.js';
 const isMissing = (err: unknown) =>
   err instanceof S3ServiceException && err.name !== 'NoSuchBucket' && (err.name === 'NotFound' || err.name === 'NoSuchKey' || err.$metadata?.httpStatusCode === 404);
 
+const QUIET = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+
 export class S3Storage extends Storage {
   readonly driver = 's3' as const;
   readonly bucket: string;
@@ -48,6 +50,9 @@ export class S3Storage extends Storage {
       // whole call, so a large object may take as long as it keeps flowing. The socket bound
       // covers a streamed GET body too.
       requestHandler: { connectionTimeout: options.s3.timeoutMs, socketTimeout: options.s3.timeoutMs },
+      // Without one the SDK writes a bare line to the console when a streamed PUT fails; the
+      // failure itself reaches the log whole, as the cause of StorageUnavailableError.
+      logger: QUIET,
     });
   }
 

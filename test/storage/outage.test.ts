@@ -1,17 +1,17 @@
 /**
  * The S3 driver when the store fails rather than a file being missing: a store that accepts
  * connections and never answers, one that stops sending a body half-way, one that is not running,
- * and a bucket that does not exist. Each is a real peer (raw TCP servers, s3rver behind a stalling
+ * and a bucket that does not exist. Each is a real peer (a raw TCP server, s3rver behind a stalling
  * TCP relay, a stopped s3rver); every call must end within a short configured timeout as
  * StorageUnavailableError (a 503 at the edge), and never as "file missing".
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Storage } from '../../src/storage/s3.js';
 import { FileMissingError, StorageUnavailableError } from '../../src/storage/index.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
+import { startStoreRelay } from '../helpers/store-relay.js';
 import { startRawServer, tempDir, type TestServer } from '../net/servers.js';
 
 const TIMEOUT_MS = 300;
@@ -32,37 +32,6 @@ async function rejection(p: Promise<unknown>): Promise<{ err: unknown; ms: numbe
     return { err, ms: Date.now() - started };
   }
   throw new Error('expected a rejection');
-}
-
-/**
- * A relay to `port` that passes requests through but only the first `keep` bytes of each answer,
- * then holds the connection open in silence: a store that stalls mid-body.
- */
-async function stallingRelay(port: number, keep: number): Promise<{ port: number; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(port, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => {});
-      s.on('close', () => sockets.delete(s));
-    }
-    client.pipe(upstream);
-    let sent = 0;
-    upstream.on('data', (chunk: Buffer) => {
-      const room = keep - sent;
-      if (room > 0) client.write(chunk.subarray(0, room));
-      sent += chunk.length;
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
-  };
 }
 
 describe('the S3 driver when the store fails', () => {
@@ -102,9 +71,10 @@ describe('the S3 driver when the store fails', () => {
     const src = path.join(scratch, 'clip.mp4');
     fs.writeFileSync(src, Buffer.alloc(2 * 1024 * 1024, 3));
     await writer.moveIn(src, 'acc_1/clip.mp4');
-    const relay = await stallingRelay(Number(new URL(s3.endpoint).port), 64 * 1024);
+    const relay = await startStoreRelay(Number(new URL(s3.endpoint).port));
+    await relay.set('stall', { stallAfterBytes: 64 * 1024 });
     try {
-      const storage = storageAt(s3, { endpoint: `http://127.0.0.1:${relay.port}` });
+      const storage = storageAt(s3, { endpoint: relay.endpoint });
       const { err, ms } = await rejection(storage.localCopy('acc_1/clip.mp4'));
       expect(err).toBeInstanceOf(StorageUnavailableError);
       expect(ms).toBeLessThan(6_000);
