@@ -84,6 +84,22 @@ describe('the S3 driver when the store fails', () => {
     }
   }, 30_000);
 
+  it('a store that drops the connection during a PUT is unavailable', async () => {
+    const relay = await startStoreRelay(Number(new URL(s3.endpoint).port));
+    await relay.set('cut', { cutAfterBytes: 1024 * 1024 });
+    try {
+      const storage = storageAt(s3, { endpoint: relay.endpoint });
+      const src = path.join(scratch, 'render.mp4');
+      fs.writeFileSync(src, Buffer.alloc(8 * 1024 * 1024, 5));
+      const { err, ms } = await rejection(storage.moveIn(src, 'acc_1/render.mp4'));
+      expect(err).toBeInstanceOf(StorageUnavailableError);
+      expect(String((err as Error).cause)).toMatch(/ECONNRESET|EPIPE|socket hang up/);
+      expect(ms).toBeLessThan(6_000);
+    } finally {
+      await relay.close();
+    }
+  }, 30_000);
+
   it('a bucket that does not exist is the store failing, not a missing file; a missing key still is one', async () => {
     const storage = storageAt(s3, { bucket: 'no-such-bucket' });
     await expect(storage.stat('acc_1/clip.mp4')).rejects.toBeInstanceOf(StorageUnavailableError);
