@@ -12,9 +12,9 @@ import { testDatabases } from '../helpers/db.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 import { startStoreRelay, type StoreRelay } from '../helpers/store-relay.js';
-import { makeTempDir } from '../media/helpers.js';
+import { fixtureClip, makeTempDir } from '../media/helpers.js';
 import { startServer } from '../net/servers.js';
-import { local } from '../renders/helpers.js';
+import { local, upload } from '../renders/helpers.js';
 
 describe.each(testDatabases())('uploads and imports with the store failing (%s)', (kind) => {
   let s3: TestS3;
@@ -75,6 +75,20 @@ describe.each(testDatabases())('uploads and imports with the store failing (%s)'
       expect(await assets()).toBe(before + 1);
     }, 30_000);
   }
+
+  it('a video attached as a track while the store is down answers 503, not "a video without sound"', async () => {
+    const video = await upload(s, a.key, await fixtureClip(tmp.file('talk.mp4'), { durationS: 1, audio: 'sine=frequency=440' }), 'video');
+    const wf = await call(`${s.base}/workflows`, { key: a.key, body: { name: 'Talk', shots: [{ prompt: 'A fox talks', duration_s: 1 }] } });
+    expect(wf.status, wf.text).toBe(201);
+    await relay.set('down');
+    try {
+      const r = await call(`${s.base}/workflows/${wf.json.id}/clips/${wf.json.scenes[0].node_id}/tracks`, { key: a.key, body: { asset_id: video.id, kind: 'sfx' } });
+      expect(r.status, r.text).toBe(503);
+      expect(r.json.error.code).toBe('unavailable');
+    } finally {
+      await relay.set('pass');
+    }
+  }, 30_000);
 
   it('an import while the store is down answers 503, and records nothing', async () => {
     const origin = await startServer((_req, res) => {
