@@ -133,9 +133,10 @@ export async function createUploadSlot(
  * The PUT to an upload URL. `stream` is the raw request body (not parsed); `contentLength` the
  * request's Content-Length when it sent one. Refuses expired, tampered and reused slots before
  * reading a byte; a refused Content-Length leaves the slot open for a corrected retry; once the
- * body is being read the slot is spent, whatever the outcome, unless the media store failed. The stream is never destroyed here
- * (on failure it is left paused), so the HTTP layer can still answer; it should answer errors
- * with `Connection: close` rather than read the rest of a refused body.
+ * body is being read the slot is spent, whatever the outcome, unless our media store failed (the
+ * slot opens again). The stream is never destroyed here (on failure it is left paused), so the
+ * HTTP layer can still answer; it should answer errors with `Connection: close` rather than read
+ * the rest of a refused body.
  */
 export async function receiveUpload(
   args: AssetDeps & { slotId: string; token: string | undefined; stream: Readable; contentLength?: number | null; signal?: AbortSignal; now?: Date },

@@ -79,9 +79,13 @@ export class S3Storage extends Storage {
       if (!isMissing(err)) throw err;
     }
     // Only on a miss, so the extra call costs nothing on the usual path.
-    await this.call(() => this.client.send(new HeadBucketCommand({ Bucket: this.bucket }))).catch((err: unknown) => {
-      throw isMissing(err) ? new StorageUnavailableError(err) : err;
-    });
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    } catch (err) {
+      // 403: a policy that lets us read objects but not ask about the bucket; the HEAD's 404 stands.
+      if (err instanceof S3ServiceException && err.$metadata?.httpStatusCode === 403) return null;
+      throw isMissing(err) ? new StorageUnavailableError(err) : storeFailure(err);
+    }
     return null;
   }
 
