@@ -10,6 +10,7 @@ import type { AppContext } from '../src/http/context.js';
 import { createUploadSlot, getAsset, importAsset, receiveUpload, type Asset } from '../src/assets/index.js';
 import { callerGone } from '../src/http/caller-gone.js';
 import { ApiError, type ErrorCode } from '../src/http/errors.js';
+import { logUnavailable } from '../src/http/edge.js';
 import { lingerAfterAnswer } from '../src/http/linger.js';
 import { toApiError } from '@lavendly/framework';
 
@@ -31,6 +32,7 @@ const created = (a: Asset) => ({ status: 201 as const, body: assetView(a), heade
  */
 function refused(err: unknown, ctx: AppContext): ApiError {
   lingerAfterAnswer(ctx.koa.req, ctx.koa.res);
+  logUnavailable(ctx.logger, err, ctx.koa);
   const known = toApiError(err);
   // Every code the edge answers with is one the spec declares (the framework's own included).
   if (known) return new ApiError(known.code as ErrorCode, known.message, known.details, known.headers);

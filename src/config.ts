@@ -107,6 +107,12 @@ export interface S3StorageConfig {
   accessKeyId: string;
   secretAccessKey: string;
   sessionToken: string | null;
+  /**
+   * LAVENDLY_STORAGE_TIMEOUT_S (default 30): the longest a call to the store may wait to connect,
+   * and then the longest it may go without a byte moving either way. A silence bound, not a total:
+   * a large object keeps going as long as it flows.
+   */
+  timeoutMs: number;
 }
 
 export interface TracingConfig {
@@ -383,6 +389,8 @@ function tracingFromEnv(env: NodeJS.ProcessEnv): TracingConfig | null {
  */
 export function storageFromEnv(env: NodeJS.ProcessEnv): StorageConfig {
   const raw = env.LAVENDLY_STORAGE_URL?.trim();
+  // Checked even without a bucket: a typo should stop start-up before someone adds the URL.
+  const timeoutMs = Math.round(positive(env, 'LAVENDLY_STORAGE_TIMEOUT_S', 30) * 1000);
   if (!raw) return { driver: 'local' };
   const bad = (why: string) => new ConfigError(`LAVENDLY_STORAGE_URL ${why} (expected s3://BUCKET?endpoint=http://host:port&region=us-east-1)`);
   let url: URL;
@@ -401,7 +409,7 @@ export function storageFromEnv(env: NodeJS.ProcessEnv): StorageConfig {
   const accessKeyId = env.AWS_ACCESS_KEY_ID?.trim();
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY?.trim();
   if (!accessKeyId || !secretAccessKey) throw new ConfigError('LAVENDLY_STORAGE_URL names an S3 bucket: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY too');
-  return { driver: 's3', bucket, endpoint, publicEndpoint, region, accessKeyId, secretAccessKey, sessionToken: env.AWS_SESSION_TOKEN?.trim() || null };
+  return { driver: 's3', bucket, endpoint, publicEndpoint, region, accessKeyId, secretAccessKey, sessionToken: env.AWS_SESSION_TOKEN?.trim() || null, timeoutMs };
 }
 
 function httpUrl(raw: string, name: string, bad: (why: string) => ConfigError): string {

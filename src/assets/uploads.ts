@@ -13,6 +13,7 @@ import type { Readable } from 'node:stream';
 import { nowIso } from '../db/knex.js';
 import { DomainError } from '../errors.js';
 import { TransferError, writeLimited } from '../net/limited-write.js';
+import { StorageUnavailableError } from '../storage/index.js';
 import { newId } from '../util/ids.js';
 import { AssetTooLargeError, assertKind, sniffedType, storeReceivedFile, type Asset, type AssetDeps } from './assets.js';
 import { limitsFor, type AssetKind } from './config.js';
@@ -132,9 +133,10 @@ export async function createUploadSlot(
  * The PUT to an upload URL. `stream` is the raw request body (not parsed); `contentLength` the
  * request's Content-Length when it sent one. Refuses expired, tampered and reused slots before
  * reading a byte; a refused Content-Length leaves the slot open for a corrected retry; once the
- * body is being read the slot is spent, whatever the outcome. The stream is never destroyed here
- * (on failure it is left paused), so the HTTP layer can still answer; it should answer errors
- * with `Connection: close` rather than read the rest of a refused body.
+ * body is being read the slot is spent, whatever the outcome, unless our media store failed (the
+ * slot opens again). The stream is never destroyed here (on failure it is left paused), so the
+ * HTTP layer can still answer; it should answer errors with `Connection: close` rather than read
+ * the rest of a refused body.
  */
 export async function receiveUpload(
   args: AssetDeps & { slotId: string; token: string | undefined; stream: Readable; contentLength?: number | null; signal?: AbortSignal; now?: Date },
@@ -241,9 +243,12 @@ async function receiveInto(
       },
     );
   } catch (err) {
-    await db('upload_slots')
-      .where({ id: slotId, status: 'receiving' })
-      .update({ status: 'failed', error_code: err instanceof DomainError ? err.code : 'internal_error', finished_at: nowIso() });
+    // Our store failing is not the client's doing: the slot opens again, so the same URL can be
+    // sent again once the store is back (nothing was recorded, so nothing can be stored twice).
+    const next = err instanceof StorageUnavailableError
+      ? { status: 'open', claimed_at: null }
+      : { status: 'failed', error_code: err instanceof DomainError ? err.code : 'internal_error', finished_at: nowIso() };
+    await db('upload_slots').where({ id: slotId, status: 'receiving' }).update(next);
     throw err;
   }
 }

@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import { nowIso, type Db } from '../db/knex.js';
 import { DomainError, NotFoundError, ValidationError } from '../errors.js';
 import { probeMedia } from '../media/index.js';
-import type { Storage } from '../storage/index.js';
+import { FileMissingError, type Storage } from '../storage/index.js';
 import { newId } from '../util/ids.js';
 import type { SceneRow } from '../workflows/compile.js';
 import { findWorkflow, listScenes, type WorkflowRow } from '../workflows/store.js';
@@ -137,7 +137,11 @@ async function audioAsset(db: Db, storage: Storage, accountId: string, assetId: 
     });
   if (AUDIO_KINDS.has(asset.kind)) return asset;
   if (asset.kind !== 'video') throw notAudio(`an ${asset.kind}`);
-  const file = await storage.localCopy(asset.file_key).catch(() => null);
+  // A missing file is a video we cannot hear; the store failing is not (it answers unavailable).
+  const file = await storage.localCopy(asset.file_key).catch((err: unknown) => {
+    if (err instanceof FileMissingError) return null;
+    throw err;
+  });
   const probe = file && (await probeMedia(file.path).catch(() => null).finally(() => file.release()));
   if (!probe?.hasAudio) throw notAudio('a video without an audio stream');
   return asset;

@@ -19,7 +19,7 @@ import { PermanentJobError } from '../jobs/index.js';
 import { commit, getReservation, release, ReservationNotOpenError } from '../ledger/index.js';
 import { MediaError, probeClip, ProviderError, type MediaProbe, type MediaProviders, type TaskMemory } from '../media/index.js';
 import { saveClipProbe } from './clip-probes.js';
-import type { Storage } from '../storage/index.js';
+import { StorageUnavailableError, type Storage } from '../storage/index.js';
 import { emitEvent } from '../webhooks/index.js';
 import { SCENE_JOB, type SceneJobPayload } from './start.js';
 import {
@@ -270,6 +270,10 @@ function sceneError(failure: JobFailure, attempts: number): SceneError {
   }
   if (err instanceof ProviderError) {
     return { code: err.code, message: `The provider kept failing (${attempts} attempts): ${err.message}`, retryable: err.retryable };
+  }
+  if (err instanceof StorageUnavailableError) {
+    // err.message names no address (the log has the store's own error); the scene may simply be generated again later.
+    return { code: 'storage_unavailable', message: `The scene could not be stored after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${err.message} It was not charged.`, retryable: true };
   }
   const message = err instanceof Error ? err.message : failure.message;
   return { code: 'generation_failed', message: `Generating the scene failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${message}`.slice(0, 1000), retryable: true };

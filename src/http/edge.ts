@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { assignRequestId, renderError, type InternalErrorLogger } from '@lavendly/framework';
 import './errors.js'; // registers the spec's error codes and the domain-error translation first
 import { accessLogWriter } from './logging.js';
+import { StorageUnavailableError } from '../storage/index.js';
 
 /**
  * The outermost layer of the app, one per request where there used to be four: the request id
@@ -21,6 +22,7 @@ export function edge(opts: { logger: Logger; draining: () => boolean }): Koa.Mid
     try {
       await next();
     } catch (err) {
+      logUnavailable(logger, err, ctx);
       // Nothing leaves the app as anything but an envelope.
       renderError(ctx, err, logInternal);
     } finally {
@@ -28,6 +30,16 @@ export function edge(opts: { logger: Logger; draining: () => boolean }): Koa.Mid
       if (draining()) ctx.set('Connection', 'close');
     }
   };
+}
+
+/**
+ * The media store failing answers 503 with a message naming nothing internal; what failed and
+ * where (the store's address, the socket error) goes to the log, as the error's cause.
+ */
+export function logUnavailable(logger: Logger, err: unknown, ctx: Koa.Context): void {
+  if (!(err instanceof StorageUnavailableError)) return;
+  const requestId = (ctx.state as { requestId?: string }).requestId ?? 'unknown';
+  logger.warn({ err, request_id: requestId, method: ctx.method, path: ctx.path }, 'media store unavailable');
 }
 
 /** Internal errors go to the app's log with the request they broke, never to the client. */

@@ -78,9 +78,15 @@ export interface WorkerOptions {
   logger?: WorkerLogger;
 }
 
+/**
+ * An error for the log and the job row (never shown to customers), with its causes: an error
+ * meant for customers (the media store being unavailable) keeps the telling part, the store's
+ * address and socket error, on `cause`.
+ */
 function errorText(err: unknown): string {
-  if (err instanceof Error) return `${err.name}: ${err.message}`.slice(0, 4000);
-  return String(err).slice(0, 4000);
+  if (!(err instanceof Error)) return String(err).slice(0, 4000);
+  const cause = err.cause instanceof Error ? ` (cause: ${errorText(err.cause)})` : '';
+  return `${err.name}: ${err.message}${cause}`.slice(0, 4000);
 }
 
 class LeaseLost extends Error {

@@ -14,7 +14,7 @@ import { loadClipProbes } from '../generation/clip-probes.js';
 import { generationScenes, getGeneration } from '../generation/index.js';
 import { cancelJob, enqueue, type FailureHook, type HandlerEntry, type Job, type JobContext } from '../jobs/index.js';
 import { MediaError } from '../media/index.js';
-import type { Storage } from '../storage/index.js';
+import { StorageUnavailableError, type Storage } from '../storage/index.js';
 import { failRender, finishSucceeded } from './finish.js';
 import { renderStored } from './stored.js';
 import { RENDER_JOB, type RenderJobPayload } from './start.js';
@@ -154,7 +154,8 @@ function failureMessage(error: unknown, fallback: string): string {
 export const onRenderFailed: FailureHook<RenderJobPayload> = async (job, failure, trx) => {
   const renderId = job.payload?.render_id;
   if (!renderId) return;
-  const code = failure.reason === 'lease_expired' ? 'worker_lost' : 'render_failed';
+  // The store failing (a missing bucket included) is ours and passes: not a clip to generate again.
+  const code = failure.reason === 'lease_expired' ? 'worker_lost' : failure.error instanceof StorageUnavailableError ? 'storage_unavailable' : 'render_failed';
   const message = failure.reason === 'lease_expired'
     ? `The worker rendering this video stopped responding (${job.attempts} attempt${job.attempts === 1 ? '' : 's'}).`
     : failureMessage(failure.error, failure.message);

@@ -9,15 +9,23 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
-  DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException,
+  DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client,
+  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import type { S3StorageConfig } from '../config.js';
 import { mimeForExt } from '../net/sniff.js';
 import { FileMissingError, isValidKey, Storage, type LocalFile, type StorageOptions, type StoredFile } from './base.js';
 import { presignGet } from './sigv4.js';
+import { StorageUnavailableError, storeFailure } from './unavailable.js';
 
+/**
+ * A 404 about the object. A missing bucket is a 404 too, but the store's fault, not a missing
+ * file: a GET names it (NoSuchBucket); a HEAD has no body to name anything, so stat asks the bucket.
+ */
 const isMissing = (err: unknown) =>
-  err instanceof S3ServiceException && (err.name === 'NotFound' || err.name === 'NoSuchKey' || err.$metadata?.httpStatusCode === 404);
+  err instanceof S3ServiceException && err.name !== 'NoSuchBucket' && (err.name === 'NotFound' || err.name === 'NoSuchKey' || err.$metadata?.httpStatusCode === 404);
+
+const QUIET = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
 export class S3Storage extends Storage {
   readonly driver = 's3' as const;
@@ -37,7 +45,24 @@ export class S3Storage extends Storage {
       // Only the checksums S3 requires: S3-compatible servers do not all know the newer ones.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
+      // A store that accepts connections and never answers must not hold a request or a job
+      // forever. Both bounds are on silence (connecting; then no byte either way), not on the
+      // whole call, so a large object may take as long as it keeps flowing. The socket bound
+      // covers a streamed GET body too.
+      requestHandler: { connectionTimeout: options.s3.timeoutMs, socketTimeout: options.s3.timeoutMs },
+      // Without one the SDK writes a bare line to the console when a streamed PUT fails; the
+      // failure itself reaches the log whole, as the cause of StorageUnavailableError.
+      logger: QUIET,
     });
+  }
+
+  /** One call to the store; its failures (not a missing object) become StorageUnavailableError. */
+  private async call<T>(send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (err) {
+      throw isMissing(err) ? err : storeFailure(err);
+    }
   }
 
   private checked(key: string): string {
@@ -47,33 +72,41 @@ export class S3Storage extends Storage {
 
   async stat(key: string): Promise<StoredFile | null> {
     try {
-      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.checked(key) }));
+      const head = await this.call(() => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.checked(key) })));
       const mtime = head.LastModified ?? new Date(0);
       return { size: Number(head.ContentLength ?? 0), mtime, mtimeMs: mtime.getTime() };
     } catch (err) {
-      if (isMissing(err)) return null;
-      throw err;
+      if (!isMissing(err)) throw err;
     }
+    // Only on a miss, so the extra call costs nothing on the usual path.
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    } catch (err) {
+      // 403: a policy that lets us read objects but not ask about the bucket; the HEAD's 404 stands.
+      if (err instanceof S3ServiceException && err.$metadata?.httpStatusCode === 403) return null;
+      throw isMissing(err) ? new StorageUnavailableError(err) : storeFailure(err);
+    }
+    return null;
   }
 
   /** One PUT of the whole file: S3 makes an object visible only once all of it arrived. */
   async moveIn(fromPath: string, key: string): Promise<void> {
     const size = (await fs.promises.stat(fromPath)).size;
-    await this.client.send(new PutObjectCommand({
+    await this.call(() => this.client.send(new PutObjectCommand({
       Bucket: this.bucket,
       Key: this.checked(key),
       Body: fs.createReadStream(fromPath),
       ContentLength: size,
       ContentType: mimeForExt(path.extname(key).slice(1)),
-    }));
+    })));
     await fs.promises.rm(fromPath, { force: true });
   }
 
   async read(key: string, range?: { start: number; end: number }): Promise<Readable> {
     try {
-      const got = await this.client.send(new GetObjectCommand({
+      const got = await this.call(() => this.client.send(new GetObjectCommand({
         Bucket: this.bucket, Key: this.checked(key), ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
-      }));
+      })));
       return got.Body as Readable;
     } catch (err) {
       if (isMissing(err)) throw new FileMissingError(key);
@@ -82,14 +115,14 @@ export class S3Storage extends Storage {
   }
 
   async remove(key: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.checked(key) }));
+    await this.call(() => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.checked(key) })));
   }
 
   async removeTree(key: string): Promise<void> {
     const keys = [this.checked(key), ...(await this.list(key))];
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000);
-      const out = await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
+      const out = await this.call(() => this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } })));
       if (out.Errors?.length) throw new Error(`could not delete ${out.Errors.length} object(s) under ${key}: ${out.Errors[0]?.Message ?? out.Errors[0]?.Code}`);
     }
   }
@@ -98,7 +131,7 @@ export class S3Storage extends Storage {
     const keys: string[] = [];
     let token: string | undefined;
     do {
-      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${this.checked(prefix)}/`, ContinuationToken: token }));
+      const page = await this.call(() => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${this.checked(prefix)}/`, ContinuationToken: token })));
       for (const o of page.Contents ?? []) if (o.Key && isValidKey(o.Key)) keys.push(o.Key);
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -119,7 +152,8 @@ export class S3Storage extends Storage {
     const release = () => fs.promises.rm(dir, { recursive: true, force: true });
     try {
       const file = path.join(dir, path.basename(key));
-      await pipeline(await this.read(key), fs.createWriteStream(file));
+      // The body stalling or breaking mid-way is the store failing too (the handler's idle bound ends it).
+      await pipeline(await this.read(key), fs.createWriteStream(file)).catch((err: unknown) => { throw storeFailure(err); });
       return { path: file, release };
     } catch (err) {
       await release();

@@ -111,7 +111,7 @@ describe('the console at /', () => {
   it('lets pages load media from the public URL and an S3 store\'s public endpoint, nothing else', () => {
     const origins = consoleMediaOrigins({
       publicBaseUrl: 'https://api.example.com/base',
-      storage: { driver: 's3', bucket: 'media', endpoint: 'http://minio:9000', publicEndpoint: 'https://media.example.com', region: 'us-east-1', accessKeyId: 'a', secretAccessKey: 'b', sessionToken: null },
+      storage: { driver: 's3', bucket: 'media', endpoint: 'http://minio:9000', publicEndpoint: 'https://media.example.com', region: 'us-east-1', accessKeyId: 'a', secretAccessKey: 'b', sessionToken: null, timeoutMs: 30_000 },
     });
     expect(origins).toEqual(['https://api.example.com', 'https://media.example.com']);
     const csp = consoleCsp(origins);

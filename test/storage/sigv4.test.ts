@@ -50,7 +50,7 @@ describe('LAVENDLY_STORAGE_URL', () => {
   it('names a bucket, an endpoint, a region and a public endpoint', () => {
     expect(storageFromEnv({ ...creds, LAVENDLY_STORAGE_URL: 's3://media?endpoint=http://minio:9000/&region=eu-west-1&public_endpoint=https://media.example.com' })).toEqual({
       driver: 's3', bucket: 'media', endpoint: 'http://minio:9000', publicEndpoint: 'https://media.example.com', region: 'eu-west-1',
-      accessKeyId: 'id', secretAccessKey: 'secret', sessionToken: null,
+      accessKeyId: 'id', secretAccessKey: 'secret', sessionToken: null, timeoutMs: 30_000,
     });
     const aws = storageFromEnv({ ...creds, AWS_REGION: 'ap-south-1', LAVENDLY_STORAGE_URL: 's3://my.bucket' });
     expect(aws).toMatchObject({ endpoint: 'https://s3.ap-south-1.amazonaws.com', publicEndpoint: 'https://s3.ap-south-1.amazonaws.com', region: 'ap-south-1' });
@@ -62,5 +62,16 @@ describe('LAVENDLY_STORAGE_URL', () => {
       expect(() => storageFromEnv({ ...creds, LAVENDLY_STORAGE_URL: bad }), bad).toThrow(/LAVENDLY_STORAGE_URL/);
     }
     expect(() => storageFromEnv({ LAVENDLY_STORAGE_URL: 's3://media' })).toThrow(/AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
+  });
+
+  it('takes LAVENDLY_STORAGE_TIMEOUT_S in seconds, fractions included, and refuses anything else', () => {
+    const url = { ...creds, LAVENDLY_STORAGE_URL: 's3://media' };
+    expect(storageFromEnv({ ...url, LAVENDLY_STORAGE_TIMEOUT_S: '0.25' })).toMatchObject({ timeoutMs: 250 });
+    expect(storageFromEnv({ ...url, LAVENDLY_STORAGE_TIMEOUT_S: '' })).toMatchObject({ timeoutMs: 30_000 });
+    expect(() => storageFromEnv({ LAVENDLY_STORAGE_TIMEOUT_S: 'soon' })).toThrow(ConfigError);
+    for (const bad of ['0', '-1', 'soon', '10s']) {
+      expect(() => storageFromEnv({ ...url, LAVENDLY_STORAGE_TIMEOUT_S: bad }), bad).toThrow(ConfigError);
+      expect(() => storageFromEnv({ ...url, LAVENDLY_STORAGE_TIMEOUT_S: bad }), bad).toThrow(`LAVENDLY_STORAGE_TIMEOUT_S must be a positive number (got '${bad}')`);
+    }
   });
 });

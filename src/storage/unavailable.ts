@@ -1,0 +1,40 @@
+/**
+ * The media store failing, as opposed to a file missing from it: the store cannot be reached,
+ * stops answering, answers with a server error, or lacks its bucket. None of that is the
+ * caller's doing and all of it may pass, so it is `unavailable` (a 503 with Retry-After at the
+ * HTTP edge), never "generate again" or "upload again". The message is shown to customers
+ * (request errors, scene and render errors), so it names no address; the store's own error stays
+ * on `cause`, for the log.
+ */
+import { S3ServiceException } from '@aws-sdk/client-s3';
+import { DomainError } from '../errors.js';
+
+/** What a client is told to wait: long enough for a restarted store, short enough to not give up. */
+const RETRY_AFTER_S = 5;
+
+export class StorageUnavailableError extends DomainError {
+  constructor(cause: unknown) {
+    super('unavailable', 'The media store is unavailable right now; try again in a few seconds.', { retry_after: RETRY_AFTER_S });
+    this.cause = cause;
+  }
+}
+
+/**
+ * Connection failures: the store refused, reset or dropped the connection (`socket hang up` is
+ * ECONNRESET), its name did not resolve, or a body from it ended early.
+ */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ERR_STREAM_PREMATURE_CLOSE',
+]);
+
+/**
+ * `err` as the store's failure when it is one (an S3 error answer, a timeout of the SDK's request
+ * handler, a broken connection); anything else (an abort, a bug) unchanged.
+ */
+export function storeFailure(err: unknown): unknown {
+  if (err instanceof StorageUnavailableError || !(err instanceof Error)) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  const broken = err instanceof S3ServiceException || err.name === 'TimeoutError'
+    || (code !== undefined && NETWORK_CODES.has(code));
+  return broken ? new StorageUnavailableError(err) : err;
+}
