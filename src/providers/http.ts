@@ -121,11 +121,18 @@ export class ProviderClient {
     if (text === null) {
       throw this.fail(`${this.o.provider} answered more than ${MAX_JSON_BYTES} bytes of JSON`, { transient: false, retryable: true, code: 'provider_bad_response' });
     }
+    let parsed: unknown;
     try {
-      return (text ? JSON.parse(text) : {}) as T;
+      parsed = text ? JSON.parse(text) : {};
     } catch {
       throw this.fail(`${this.o.provider} answered ${res.status} with a body that is not JSON`, { transient: false, retryable: true, code: 'provider_bad_response' });
     }
+    // Every answer we read is a JSON object; `null`, a number or a list must not reach the
+    // adapters' field reads as a TypeError (a 500 to the client, a rerun of the job).
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw this.fail(`${this.o.provider} answered ${res.status} with JSON that is not an object`, { transient: false, retryable: true, code: 'provider_bad_response' });
+    }
+    return parsed as T;
   }
 
   /** Like `json`, but answers the successful response unread (downloads). */

@@ -16,7 +16,7 @@ import type { RemoteSettings, VideoCapabilities } from './types.js';
 interface VideoObject {
   id?: string;
   status?: string;
-  error?: { code?: string; message?: string } | null;
+  error?: { code?: unknown; message?: unknown } | null;
 }
 
 const SORA_SECONDS = [4, 8, 12];
@@ -62,15 +62,16 @@ export class OpenAIVideoProvider implements ImageToVideoProvider {
           const video = await this.client.json<VideoObject>(`${base}/videos`, { method: 'POST', body: form, signal: req.signal, deadlineAt }).catch((err) => {
             throw this.policy(err);
           });
-          return String(video.id ?? '');
+          return typeof video.id === 'string' ? video.id : '';
         },
         check: async (id, deadlineAt) => {
           const video = await this.client.json<VideoObject>(`${base}/videos/${encodeURIComponent(id)}`, { signal: req.signal, deadlineAt });
           if (video.status === 'completed') return true;
           if (video.status === 'failed') {
-            const e = video.error ?? {};
-            const reason = e.message || e.code || 'no reason given';
-            const refused = POLICY_WORDS.test(`${e.code ?? ''} ${e.message ?? ''}`);
+            const e = video.error && typeof video.error === 'object' ? video.error : {};
+            const text = (v: unknown) => (typeof v === 'string' ? v : '');
+            const reason = text(e.message) || text(e.code) || 'no reason given';
+            const refused = POLICY_WORDS.test(`${text(e.code)} ${text(e.message)}`);
             throw this.client.fail(`${this.name} ${refused ? 'refused the clip on content grounds' : 'failed the clip'}: ${reason}`, {
               transient: false, retryable: !refused, code: refused ? 'content_policy' : 'provider_failed',
             });

@@ -28,8 +28,8 @@ interface Task {
   id?: string;
   status?: string;
   output?: unknown;
-  failure?: string;
-  failureCode?: string;
+  failure?: unknown;
+  failureCode?: unknown;
 }
 
 /** Output ratios per frame shape, as each model documents them. */
@@ -68,7 +68,7 @@ async function runTask(c: ProviderClient, s: RunwaySettings, req: GenerateImageR
         }
         throw err;
       });
-      return String(task.id ?? '');
+      return typeof task.id === 'string' ? task.id : '';
     },
     check: async (id, deadlineAt) => {
       const task = await c.json<Task>(`${s.baseUrl}/v1/tasks/${encodeURIComponent(id)}`, { signal: req.signal, deadlineAt });
@@ -81,9 +81,11 @@ async function runTask(c: ProviderClient, s: RunwaySettings, req: GenerateImageR
           return url;
         }
         case 'FAILED': case 'CANCELLED': {
-          const code = task.failureCode ?? '';
+          // Read defensively: a code that is not text (a number, null) must not become a TypeError.
+          const code = typeof task.failureCode === 'string' ? task.failureCode : task.failureCode == null ? '' : JSON.stringify(task.failureCode);
           const refused = code.startsWith('SAFETY.');
-          const reason = `${task.failure ?? (task.status === 'CANCELLED' ? 'the task was cancelled' : 'no reason given')}${code ? ` (${code})` : ''}`;
+          const said = typeof task.failure === 'string' && task.failure ? task.failure : null;
+          const reason = `${said ?? (task.status === 'CANCELLED' ? 'the task was cancelled' : 'no reason given')}${code ? ` (${code.slice(0, 100)})` : ''}`;
           throw c.fail(`${c.provider} ${refused ? `refused ${what} on content grounds` : `failed ${what}`}: ${reason}`, {
             transient: false, retryable: !refused, code: refused ? 'content_policy' : 'provider_failed',
           });

@@ -23,6 +23,8 @@ export interface VideoScript {
   hold?: boolean;
   /** Never finishes. */
   never?: boolean;
+  /** Every poll answers this instead (a misbehaving provider: `null`, a list, ...). */
+  pollReply?: Reply;
   /** The content is not a video. */
   garbage?: boolean;
   /** Images API: answers before one is accepted, a refusal, or a malformed answer. */
@@ -104,6 +106,7 @@ export async function startFakeOpenAI(script: VideoScript = {}): Promise<FakeOpe
         return { headers: { 'content-type': 'video/mp4' }, bytes: s.garbage ? Buffer.from('<html>oops</html>') : media.mp4 };
       }
       v.polls++;
+      if (s.pollReply) return s.pollReply;
       const base = { id: m[1], object: 'video', model: 'sora-2', created_at: 1764347090, seconds: '4', size: '1280x720' };
       if (!done) return { json: { ...base, status: v.polls === 1 ? 'queued' : 'in_progress', progress: Math.min(90, v.polls * 20), error: null } };
       if (s.fail) return { json: { ...base, status: 'failed', progress: 100, error: s.fail } };

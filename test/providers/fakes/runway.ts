@@ -13,7 +13,7 @@ export interface RunwayScript {
   rejectFirst?: Reply[];
   polls?: number;
   /** The task fails with this failure code and text. */
-  fail?: { failureCode: string; failure: string };
+  fail?: { failureCode: unknown; failure: unknown };
   hold?: boolean;
   never?: boolean;
   garbage?: boolean;
@@ -21,6 +21,8 @@ export interface RunwayScript {
   outputUrl?: string;
   /** The first task polls answer 503. */
   flakyPolls?: number;
+  /** Every poll answers this instead (a misbehaving provider: `null`, a list, ...). */
+  pollReply?: Reply;
 }
 
 export interface FakeRunway extends FakeServer {
@@ -80,6 +82,7 @@ export async function startFakeRunway(script: RunwayScript = {}): Promise<FakeRu
         return { status: 503, json: { error: 'Service unavailable' } };
       }
       task.polls++;
+      if (s.pollReply) return s.pollReply;
       const base = { id: t![1], createdAt: '2026-12-06T04:00:00.000Z' };
       const done = !s.never && !(s.hold && held) && task.polls > (s.polls ?? 2);
       if (!done) return { json: { ...base, status: task.polls === 1 ? 'PENDING' : 'RUNNING', progress: 0.5 } };
