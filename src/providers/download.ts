@@ -18,6 +18,8 @@ export interface DeliveryOptions {
   destPath: string;
   maxBytes: number;
   signal?: AbortSignal;
+  /** The task's deadline (epoch ms): the download ends by then too. */
+  deadlineAt?: number;
 }
 
 function hostAllowed(host: string, hosts: string[]): boolean {
@@ -34,8 +36,7 @@ export async function downloadDelivery(url: unknown, o: DeliveryOptions): Promis
     throw client.fail(`${client.provider} answered a result URL that is not a URL`, { transient: false, retryable: true, code: 'provider_bad_response' });
   }
   if (u.origin === new URL(o.apiBase).origin) {
-    const res = await client.send(u.href, { signal: o.signal, bare: true });
-    await client.saveBody(res, o.destPath, o.maxBytes, o.signal);
+    await client.download(u.href, o.destPath, o.maxBytes, { signal: o.signal, deadlineAt: o.deadlineAt, bare: true });
     return;
   }
   if (u.protocol !== 'https:' || !hostAllowed(u.hostname, o.hosts)) {
@@ -44,7 +45,9 @@ export async function downloadDelivery(url: unknown, o: DeliveryOptions): Promis
     });
   }
   try {
-    await safeDownload(u, { destPath: o.destPath, maxBytes: o.maxBytes, signal: o.signal, timeoutMs: 10 * 60_000, idleTimeoutMs: 60_000 });
+    // Bounded by the task's deadline and an idle limit, not by a fixed total (big clips, slow links).
+    const timeoutMs = o.deadlineAt === undefined ? 30 * 60_000 : Math.max(1, o.deadlineAt - Date.now());
+    await safeDownload(u, { destPath: o.destPath, maxBytes: o.maxBytes, signal: o.signal, timeoutMs, idleTimeoutMs: 60_000 });
   } catch (err) {
     if (o.signal?.aborted) throw o.signal.reason;
     const reason = err instanceof SafeFetchError ? err.reason : 'network';

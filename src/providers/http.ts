@@ -14,7 +14,8 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProviderError } from '../media/index.js';
 import { boundedText } from '../net/bounded-text.js';
-import { writeLimited } from '../net/limited-write.js';
+import { TransferError, writeLimited } from '../net/limited-write.js';
+import { RequestGuard } from './guard.js';
 
 export interface ProviderClientOptions {
   /** Model id for errors (`runway:gen4_turbo`). */
@@ -23,8 +24,10 @@ export interface ProviderClientOptions {
   headers: Record<string, string>;
   /** Values to blank out of any message (the API key). */
   secrets: string[];
-  /** Per-request timeout (default 60 s). */
+  /** Per-request timeout of a JSON call, headers and body (default 60 s). */
   timeoutMs?: number;
+  /** A download's body may take as long as it needs, but no byte for this long aborts it (default 60 s). */
+  idleTimeoutMs?: number;
   /** Retries after the first try (default 5). */
   retries?: number;
   /** First backoff (default 1 s), doubled per retry, capped at 30 s. */
@@ -36,7 +39,7 @@ export interface CallOptions {
   /** JSON-serialised when not FormData. */
   body?: unknown;
   signal?: AbortSignal;
-  /** Epoch ms after which no retry is started. */
+  /** Epoch ms after which no retry is started and a request in flight is aborted. */
   deadlineAt?: number;
   /** Without the client's headers (a result URL the provider handed out: never send it our key). */
   bare?: boolean;
@@ -104,20 +107,30 @@ export class ProviderClient {
     return new ProviderError(this.o.provider, this.redact(message), opts);
   }
 
-  private async fetchOnce(url: string, init: RequestInit, signal?: AbortSignal): Promise<Response> {
-    const timeout = AbortSignal.timeout(this.o.timeoutMs ?? 60_000);
-    return fetch(url, { ...init, redirect: 'follow', signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+  /**
+   * A request that failed without a status (network, a limit of its guard): the caller's abort as
+   * is, the task's deadline as provider_timeout, anything else as provider_unavailable.
+   */
+  private lost(err: unknown, guard: RequestGuard, method: string, url: string, opts: CallOptions, doing = ''): unknown {
+    if (opts.signal?.aborted) return opts.signal.reason;
+    const fired = guard.fired;
+    if (fired?.kind === 'deadline') {
+      return this.fail(`${doing}${method} ${this.where(url)} was still unanswered at the task's deadline`, { transient: false, retryable: true, code: 'provider_timeout', cause: err });
+    }
+    const why = fired ? `timed out (${fired.message})` : `failed: ${(err as Error)?.message ?? String(err)}`;
+    return this.fail(`${doing}${method} ${this.where(url)} ${why}`, { transient: true, code: 'provider_unavailable', cause: err });
   }
 
   /**
    * One call with retries. Answers the parsed JSON body of a 2xx; throws ProviderHttpError for
    * other statuses (after retries for 429/5xx), a transient ProviderError for network failures.
+   * The per-request timeout covers reading the body too.
    */
   async json<T = unknown>(url: string, opts: CallOptions = {}): Promise<T> {
-    const res = await this.send(url, opts);
+    const { res, guard, method } = await this.exchange(url, opts);
     const text = await boundedText(res, MAX_JSON_BYTES).catch((err: unknown) => {
-      throw this.fail(`reading ${this.o.provider}'s answer failed: ${(err as Error).message}`, { transient: true, code: 'provider_unavailable', cause: err });
-    });
+      throw this.lost(err, guard, method, url, opts, 'reading the answer to ');
+    }).finally(() => guard.done());
     if (text === null) {
       throw this.fail(`${this.o.provider} answered more than ${MAX_JSON_BYTES} bytes of JSON`, { transient: false, retryable: true, code: 'provider_bad_response' });
     }
@@ -135,8 +148,11 @@ export class ProviderClient {
     return parsed as T;
   }
 
-  /** Like `json`, but answers the successful response unread (downloads). */
-  async send(url: string, opts: CallOptions = {}): Promise<Response> {
+  /**
+   * The request with retries: the successful response unread, with the guard that still bounds
+   * reading it (the caller ends it with `done()`).
+   */
+  private async exchange(url: string, opts: CallOptions): Promise<{ res: Response; guard: RequestGuard; method: string }> {
     const method = opts.method ?? (opts.body === undefined ? 'GET' : 'POST');
     const retries = this.o.retries ?? 5;
     const isForm = opts.body instanceof FormData;
@@ -144,28 +160,32 @@ export class ProviderClient {
     if (opts.body !== undefined && !isForm) headers['content-type'] = 'application/json';
     const body = opts.body === undefined ? undefined : isForm ? (opts.body as FormData) : JSON.stringify(opts.body);
     for (let attempt = 0; ; attempt++) {
+      const guard = new RequestGuard(opts.signal, this.o.timeoutMs ?? 60_000, opts.deadlineAt);
       let res: Response | null = null;
       let failure: unknown = null;
       try {
-        res = await this.fetchOnce(url, { method, headers, body }, opts.signal);
+        res = await fetch(url, { method, headers, body, redirect: 'follow', signal: guard.signal });
       } catch (err) {
+        guard.done();
         if (opts.signal?.aborted) throw opts.signal.reason;
         failure = err;
       }
-      if (res && res.ok) return res;
-      const retriable = res
+      if (res && res.ok) return { res, guard, method };
+      const retriable = guard.fired?.kind !== 'deadline' && (res
         ? method === 'GET' ? res.status === 429 || res.status >= 500 : SUBMIT_SAFE.has(res.status)
-        : method === 'GET' || isConnectRefused(failure);
+        : method === 'GET' || isConnectRefused(failure));
       const wait = res ? (retryAfterMs(res.headers.get('retry-after')) ?? this.backoff(attempt)) : this.backoff(attempt);
       const late = opts.deadlineAt !== undefined && Date.now() + wait > opts.deadlineAt;
       if (!retriable || attempt >= retries || late) {
-        if (!res) {
-          const why = (failure as Error)?.name === 'TimeoutError' ? 'timed out' : `failed: ${(failure as Error)?.message ?? String(failure)}`;
-          throw this.fail(`${method} ${this.where(url)} ${why}`, { transient: true, code: 'provider_unavailable', cause: failure });
+        if (!res) throw this.lost(failure, guard, method, url, opts);
+        try {
+          throw await this.statusError(res, method, url);
+        } finally {
+          guard.done();
         }
-        throw await this.statusError(res, method, url);
       }
       await res?.body?.cancel().catch(() => {});
+      guard.done();
       await sleep(wait, undefined, { signal: opts.signal });
     }
   }
@@ -200,22 +220,33 @@ export class ProviderClient {
   }
 
   /**
-   * Streams a successful response body into `destPath` (atomically, at most `maxBytes`).
-   * Call it on the result of `send`.
+   * GETs `url` into `destPath` (atomically, at most `maxBytes`). The per-request timeout bounds
+   * the wait for headers; the body then may take as long as bytes keep arriving (an idle limit,
+   * not a total one: a real clip on a slow link takes minutes), within the task's deadline.
    */
-  async saveBody(res: Response, destPath: string, maxBytes: number, signal?: AbortSignal): Promise<number> {
-    if (!res.body) throw this.fail(`${this.o.provider} answered an empty body`, { transient: false, retryable: true, code: 'provider_bad_response' });
-    const declared = Number(res.headers.get('content-length') ?? NaN);
-    if (declared > maxBytes) {
-      await res.body.cancel().catch(() => {});
-      throw this.fail(`${this.o.provider} offered ${declared} bytes; the limit is ${maxBytes}`, { transient: false, retryable: true, code: 'provider_bad_response' });
-    }
+  async download(url: string, destPath: string, maxBytes: number, opts: CallOptions = {}): Promise<number> {
+    const { res, guard, method } = await this.exchange(url, opts);
     try {
-      const written = await writeLimited(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), destPath, { maxBytes, idleTimeoutMs: 60_000, signal });
-      return written.bytes;
-    } catch (err) {
-      if (signal?.aborted) throw signal.reason;
-      throw this.fail(`downloading the result failed: ${(err as Error).message}`, { transient: true, code: 'provider_unavailable', cause: err });
+      if (!res.body) throw this.fail(`${this.o.provider} answered an empty body`, { transient: false, retryable: true, code: 'provider_bad_response' });
+      const declared = Number(res.headers.get('content-length') ?? NaN);
+      if (declared > maxBytes) {
+        await res.body.cancel().catch(() => {});
+        throw this.fail(`${this.o.provider} offered ${declared} bytes; the limit is ${maxBytes}`, { transient: false, retryable: true, code: 'provider_bad_response' });
+      }
+      const idleMs = this.o.idleTimeoutMs ?? 60_000;
+      guard.arm('idle', idleMs);
+      try {
+        const source = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
+        const written = await writeLimited(source, destPath, { maxBytes, signal: guard.signal, admit: () => guard.arm('idle', idleMs) });
+        return written.bytes;
+      } catch (err) {
+        if (err instanceof TransferError && err.reason === 'too_large') {
+          throw this.fail(`${this.o.provider} delivered more than ${maxBytes} bytes`, { transient: false, retryable: true, code: 'provider_bad_response', cause: err });
+        }
+        throw this.lost(err, guard, method, url, opts, 'downloading the result: ');
+      }
+    } finally {
+      guard.done();
     }
   }
 }

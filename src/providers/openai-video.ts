@@ -46,7 +46,7 @@ export class OpenAIVideoProvider implements ImageToVideoProvider {
     const seconds = coveringSeconds(req.durationS, SORA_SECONDS);
     const base = this.s.baseUrl;
     return withTempDir(async (dir) => {
-      const { task } = await runRemoteTask({
+      const { task, deadlineAt } = await runRemoteTask({
         client: this.client, memory: req, signal: req.signal, pollMs: this.s.pollMs, deadlineS: this.s.deadlineS, what: 'the clip',
         submit: async (deadlineAt) => {
           // The reference must have the video's exact size.
@@ -81,8 +81,7 @@ export class OpenAIVideoProvider implements ImageToVideoProvider {
         },
       });
       const raw = path.join(dir, 'delivered.mp4');
-      const res = await this.client.send(`${base}/videos/${encodeURIComponent(task.id)}/content`, { signal: req.signal });
-      await this.client.saveBody(res, raw, this.s.maxBytes, req.signal);
+      await this.client.download(`${base}/videos/${encodeURIComponent(task.id)}/content`, raw, this.s.maxBytes, { signal: req.signal, deadlineAt });
       await conformClip({ inputPath: raw, outPath: req.outPath, durationS: req.durationS, width: req.width, height: req.height, signal: req.signal })
         .catch((err) => { throw badDelivery(this.client, err); });
       return { path: req.outPath, durationS: req.durationS, width: req.width, height: req.height, hasAudio: true };

@@ -27,6 +27,8 @@ export interface VideoScript {
   pollReply?: Reply;
   /** The content is not a video. */
   garbage?: boolean;
+  /** The content answers this instead (a stall, a drip, a redirect). */
+  contentReply?: Reply;
   /** Images API: answers before one is accepted, a refusal, or a malformed answer. */
   images?: { rejectFirst?: Reply[]; refuse?: string; answer?: unknown };
   /** Chat completions: what the review model says (the message content), or a status to answer. */
@@ -103,6 +105,7 @@ export async function startFakeOpenAI(script: VideoScript = {}): Promise<FakeOpe
       const done = !s.never && !(s.hold && held) && v.polls >= (s.polls ?? 2);
       if (m[2]) {
         if (!done || s.fail) return { status: 400, json: { error: { message: 'Video is not ready' } } };
+        if (s.contentReply) return s.contentReply;
         return { headers: { 'content-type': 'video/mp4' }, bytes: s.garbage ? Buffer.from('<html>oops</html>') : media.mp4 };
       }
       v.polls++;
