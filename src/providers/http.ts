@@ -5,8 +5,12 @@
  * - Every request has its own timeout and follows the caller's abort signal; failures are
  *   promises that reject (undici's fetch), never errors emitted on a socket nobody listens to.
  * - 429 (honouring Retry-After, capped) and 5xx are retried with jittered exponential backoff, as
- *   are network errors; a submission (POST) is retried only when the provider cannot have accepted
- *   it (429, 502, 503, 504, or a refused connection), so a retry never pays for a second task.
+ *   are network errors; a submission (POST) is retried only when the provider said it did not take
+ *   it (429, 503) or it never reached the provider (connection refused, no such host), so a retry
+ *   never pays for a second task.
+ * - A submission that may have been accepted (a 5xx or a cut connection after it was sent, a
+ *   timeout, an answer that cannot be read) is not transient: the job queue must not run the step
+ *   again and submit again. The scene fails retryable, and the customer decides to pay again.
  * - Secrets (API keys) are redacted from every message this module builds, so they cannot reach a
  *   log or an answer even if a provider echoes them.
  */
@@ -53,7 +57,8 @@ export class ProviderHttpError extends ProviderError {
   }
 }
 
-const SUBMIT_SAFE = new Set([429, 502, 503, 504]);
+/** Statuses by which a provider says it did not take a submission (502 and 504 come from a proxy that may have passed it on). */
+const SUBMIT_SAFE = new Set([429, 503]);
 /**
  * The most of a JSON answer read into memory. An image returned inline as base64 is a few MB; a
  * provider (or whatever answers at its URL) that sends more must not exhaust the process.
@@ -84,10 +89,14 @@ export function errorMessageOf(body: unknown): string | null {
   return null;
 }
 
-function isConnectRefused(err: unknown): boolean {
+/** The request never reached the provider: nothing can have been accepted. */
+function neverConnected(err: unknown): boolean {
   const cause = (err as { cause?: { code?: string } })?.cause;
-  return cause?.code === 'ECONNREFUSED';
+  return ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'].includes(cause?.code ?? '');
 }
+
+/** What a failed submission adds to its message: why it is not sent again by itself. */
+const MAYBE_ACCEPTED = '; it may have been accepted, so it was not submitted again';
 
 export class ProviderClient {
   constructor(private readonly o: ProviderClientOptions) {}
@@ -118,7 +127,8 @@ export class ProviderClient {
       return this.fail(`${doing}${method} ${this.where(url)} was still unanswered at the task's deadline`, { transient: false, retryable: true, code: 'provider_timeout', cause: err });
     }
     const why = fired ? `timed out (${fired.message})` : `failed: ${(err as Error)?.message ?? String(err)}`;
-    return this.fail(`${doing}${method} ${this.where(url)} ${why}`, { transient: true, code: 'provider_unavailable', cause: err });
+    const submit = method !== 'GET' && !neverConnected(err);
+    return this.fail(`${doing}${method} ${this.where(url)} ${why}${submit ? MAYBE_ACCEPTED : ''}`, { transient: !submit, retryable: true, code: 'provider_unavailable', cause: err });
   }
 
   /**
@@ -173,7 +183,7 @@ export class ProviderClient {
       if (res && res.ok) return { res, guard, method };
       const retriable = guard.fired?.kind !== 'deadline' && (res
         ? method === 'GET' ? res.status === 429 || res.status >= 500 : SUBMIT_SAFE.has(res.status)
-        : method === 'GET' || isConnectRefused(failure));
+        : method === 'GET' || neverConnected(failure));
       const wait = res ? (retryAfterMs(res.headers.get('retry-after')) ?? this.backoff(attempt)) : this.backoff(attempt);
       const late = opts.deadlineAt !== undefined && Date.now() + wait > opts.deadlineAt;
       if (!retriable || attempt >= retries || late) {
@@ -212,9 +222,14 @@ export class ProviderClient {
       body = JSON.parse(text);
     } catch { /* not JSON: keep the text */ }
     const said = errorMessageOf(body);
-    const message = this.redact(`${this.o.provider} answered ${res.status} to ${method} ${this.where(url)}${said ? `: ${said}` : ''}`);
     const s = res.status;
-    if (s === 429 || s >= 500) return new ProviderHttpError(this.o.provider, s, body, message, { transient: true, code: s === 429 ? 'provider_rate_limited' : 'provider_unavailable' });
+    const submit = method !== 'GET';
+    const maybeAccepted = submit && s >= 500 && !SUBMIT_SAFE.has(s);
+    const message = this.redact(`${this.o.provider} answered ${res.status} to ${method} ${this.where(url)}${said ? `: ${said}` : ''}${maybeAccepted ? MAYBE_ACCEPTED : ''}`);
+    // A submission's retries were the client's: the job queue must not multiply them (transient: false).
+    if (s === 429 || s >= 500) {
+      return new ProviderHttpError(this.o.provider, s, body, message, { transient: !submit, retryable: true, code: s === 429 ? 'provider_rate_limited' : 'provider_unavailable' });
+    }
     if (s === 401 || s === 403) return new ProviderHttpError(this.o.provider, s, body, message, { transient: false, retryable: true, code: 'provider_auth' });
     return new ProviderHttpError(this.o.provider, s, body, message, { transient: false, retryable: false, code: 'provider_rejected' });
   }
