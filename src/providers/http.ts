@@ -47,7 +47,11 @@ export interface CallOptions {
   deadlineAt?: number;
   /** Without the client's headers (a result URL the provider handed out: never send it our key). */
   bare?: boolean;
+  /** Hand a 3xx back to the caller (a download, which vets where it leads) instead of failing. */
+  redirects?: boolean;
 }
+
+const isRedirect = (status: number) => status >= 300 && status < 400;
 
 /** A provider answered with a status we do not retry (or stopped retrying). */
 export class ProviderHttpError extends ProviderError {
@@ -174,13 +178,22 @@ export class ProviderClient {
       let res: Response | null = null;
       let failure: unknown = null;
       try {
-        res = await fetch(url, { method, headers, body, redirect: 'follow', signal: guard.signal });
+        // Never followed here: a redirect would carry our key and the submission to wherever it points.
+        res = await fetch(url, { method, headers, body, redirect: 'manual', signal: guard.signal });
       } catch (err) {
         guard.done();
         if (opts.signal?.aborted) throw opts.signal.reason;
         failure = err;
       }
-      if (res && res.ok) return { res, guard, method };
+      if (res && (res.ok || (opts.redirects && isRedirect(res.status) && res.headers.has('location')))) return { res, guard, method };
+      if (res && isRedirect(res.status)) {
+        await res.body?.cancel().catch(() => {});
+        guard.done();
+        const to = res.headers.get('location');
+        throw this.fail(`${this.o.provider} answered ${method} ${this.where(url)} with a redirect (${res.status}${to ? ` to ${this.where(to, url)}` : ''}); API calls do not follow redirects`, {
+          transient: false, retryable: true, code: 'provider_bad_response',
+        });
+      }
       const retriable = guard.fired?.kind !== 'deadline' && (res
         ? method === 'GET' ? res.status === 429 || res.status >= 500 : SUBMIT_SAFE.has(res.status)
         : method === 'GET' || neverConnected(failure));
@@ -206,9 +219,9 @@ export class ProviderClient {
   }
 
   /** Host and path only: never a query string (fal and signed URLs carry tokens there). */
-  private where(url: string): string {
+  private where(url: string, base?: string): string {
     try {
-      const u = new URL(url);
+      const u = new URL(url, base);
       return `${u.host}${u.pathname}`;
     } catch {
       return 'the provider';
@@ -237,11 +250,20 @@ export class ProviderClient {
   /**
    * GETs `url` into `destPath` (atomically, at most `maxBytes`). The per-request timeout bounds
    * the wait for headers; the body then may take as long as bytes keep arriving (an idle limit,
-   * not a total one: a real clip on a slow link takes minutes), within the task's deadline.
+   * not a total one: a real clip on a slow link takes minutes), within the task's deadline. A
+   * redirect is answered, not followed: the caller decides whether its target may be fetched.
    */
-  async download(url: string, destPath: string, maxBytes: number, opts: CallOptions = {}): Promise<number> {
-    const { res, guard, method } = await this.exchange(url, opts);
+  async download(url: string, destPath: string, maxBytes: number, opts: CallOptions = {}): Promise<{ bytes: number } | { redirect: URL }> {
+    const { res, guard, method } = await this.exchange(url, { ...opts, redirects: true });
     try {
+      if (isRedirect(res.status)) {
+        await res.body?.cancel().catch(() => {});
+        try {
+          return { redirect: new URL(res.headers.get('location')!, url) };
+        } catch {
+          throw this.fail(`${this.o.provider} redirected the download to something that is not a URL`, { transient: false, retryable: true, code: 'provider_bad_response' });
+        }
+      }
       if (!res.body) throw this.fail(`${this.o.provider} answered an empty body`, { transient: false, retryable: true, code: 'provider_bad_response' });
       const declared = Number(res.headers.get('content-length') ?? NaN);
       if (declared > maxBytes) {
@@ -253,7 +275,7 @@ export class ProviderClient {
       try {
         const source = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
         const written = await writeLimited(source, destPath, { maxBytes, signal: guard.signal, admit: () => guard.arm('idle', idleMs) });
-        return written.bytes;
+        return { bytes: written.bytes };
       } catch (err) {
         if (err instanceof TransferError && err.reason === 'too_large') {
           throw this.fail(`${this.o.provider} delivered more than ${maxBytes} bytes`, { transient: false, retryable: true, code: 'provider_bad_response', cause: err });

@@ -9,6 +9,7 @@ import {
   conformClip, conformImage, withTempDir,
   type GenerateClipRequest, type GeneratedClip, type ImageToVideoProvider,
 } from '../media/index.js';
+import { downloadDelivery } from './download.js';
 import { ProviderClient } from './http.js';
 import { badDelivery, POLICY_WORDS, runRemoteTask } from './task.js';
 import type { RemoteSettings, VideoCapabilities } from './types.js';
@@ -81,7 +82,10 @@ export class OpenAIVideoProvider implements ImageToVideoProvider {
         },
       });
       const raw = path.join(dir, 'delivered.mp4');
-      await this.client.download(`${base}/videos/${encodeURIComponent(task.id)}/content`, raw, this.s.maxBytes, { signal: req.signal, deadlineAt });
+      // OpenAI delivers from its API origin only: a redirect elsewhere is refused, never followed.
+      await downloadDelivery(`${base}/videos/${encodeURIComponent(task.id)}/content`, {
+        client: this.client, apiBase: base, hosts: [], authorised: true, destPath: raw, maxBytes: this.s.maxBytes, signal: req.signal, deadlineAt,
+      });
       await conformClip({ inputPath: raw, outPath: req.outPath, durationS: req.durationS, width: req.width, height: req.height, signal: req.signal })
         .catch((err) => { throw badDelivery(this.client, err); });
       return { path: req.outPath, durationS: req.durationS, width: req.width, height: req.height, hasAudio: true };

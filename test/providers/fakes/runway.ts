@@ -19,6 +19,8 @@ export interface RunwayScript {
   garbage?: boolean;
   /** Output URL to hand out instead of one on the fake's origin. */
   outputUrl?: string;
+  /** The output files on the fake's origin answer this instead (a redirect, ...). */
+  fileReply?: Reply;
   /** The first task polls answer 503. */
   flakyPolls?: number;
   /** Every poll answers this instead (a misbehaving provider: `null`, a list, ...). */
@@ -45,6 +47,7 @@ export async function startFakeRunway(script: RunwayScript = {}): Promise<FakeRu
       const file = /^\/files\/(task_\d+)\.(mp4|png)$/.exec(req.path);
       if (file) {
         if (req.headers.authorization) fake.problems.push(`our key was sent to the output URL ${req.path}`);
+        if (fake.script.fileReply) return fake.script.fileReply;
         return { bytes: fake.script.garbage ? Buffer.from('not media at all') : file[2] === 'mp4' ? media.silentMp4 : media.png };
       }
       if (req.headers.authorization !== `Bearer ${RUNWAY_SECRET}`) {
