@@ -10,7 +10,7 @@ import { runFfmpeg } from './binaries.js';
 import { MediaError } from './errors.js';
 import { secs, writeAtomically } from './files.js';
 import { AUDIO_SAMPLE_RATE, CLIP_FPS } from './local-video.js';
-import { probeMedia } from './probe.js';
+import { probeMedia, type MediaProbe } from './probe.js';
 
 export interface ConformClipRequest {
   inputPath: string;
@@ -19,6 +19,11 @@ export interface ConformClipRequest {
   width: number;
   height: number;
   signal?: AbortSignal;
+  /**
+   * Called with the delivery's probe before anything is written (before a short clip is padded
+   * by holding its last frame): throw to refuse it.
+   */
+  accept?: (delivered: MediaProbe) => void;
 }
 
 /** Scale to cover and centre-crop: the frame is filled, nothing is letterboxed. */
@@ -33,6 +38,7 @@ export async function conformClip(req: ConformClipRequest): Promise<{ hadAudio: 
     throw new MediaError('invalid_input', `the delivered file is not readable media: ${(err as Error).message}`, { cause: err });
   });
   if (!probe.hasVideo || probe.durationS <= 0) throw new MediaError('invalid_input', 'the delivered file has no video');
+  req.accept?.(probe);
   const d = secs(req.durationS);
   const video = `[0:v]${cover(req.width, req.height)},fps=${CLIP_FPS},tpad=stop_mode=clone:stop_duration=${d},trim=duration=${d},format=yuv420p[v]`;
   const audio = probe.hasAudio

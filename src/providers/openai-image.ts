@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { conformImage, withTempDir, type GenerateImageRequest, type GeneratedImage, type TextToImageProvider } from '../media/index.js';
 import { errorMessageOf, ProviderClient, ProviderHttpError } from './http.js';
+import { acceptImage } from './deliveries.js';
 import { badDelivery, POLICY_WORDS } from './task.js';
 import type { RemoteSettings } from './types.js';
 
@@ -46,6 +47,7 @@ export class OpenAIImageProvider implements TextToImageProvider {
     return withTempDir(async (dir) => {
       const raw = path.join(dir, 'delivered.img');
       await fs.writeFile(raw, Buffer.from(b64, 'base64'));
+      await acceptImage(this.client, raw);
       await conformImage({ inputPath: raw, outPath: req.outPath, width: req.width, height: req.height, signal: req.signal })
         .catch((err) => { throw badDelivery(this.client, err); });
       return { path: req.outPath, width: req.width, height: req.height };

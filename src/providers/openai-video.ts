@@ -9,6 +9,7 @@ import {
   conformClip, conformImage, withTempDir,
   type GenerateClipRequest, type GeneratedClip, type ImageToVideoProvider,
 } from '../media/index.js';
+import { acceptClip } from './deliveries.js';
 import { downloadDelivery } from './download.js';
 import { ProviderClient } from './http.js';
 import { badDelivery, POLICY_WORDS, runRemoteTask } from './task.js';
@@ -86,7 +87,10 @@ export class OpenAIVideoProvider implements ImageToVideoProvider {
       await downloadDelivery(`${base}/videos/${encodeURIComponent(task.id)}/content`, {
         client: this.client, apiBase: base, hosts: [], authorised: true, destPath: raw, maxBytes: this.s.maxBytes, signal: req.signal, deadlineAt,
       });
-      await conformClip({ inputPath: raw, outPath: req.outPath, durationS: req.durationS, width: req.width, height: req.height, signal: req.signal })
+      await conformClip({
+        inputPath: raw, outPath: req.outPath, durationS: req.durationS, width: req.width, height: req.height, signal: req.signal,
+        accept: (delivered) => acceptClip(this.client, delivered, req),
+      })
         .catch((err) => { throw badDelivery(this.client, err); });
       return { path: req.outPath, durationS: req.durationS, width: req.width, height: req.height, hasAudio: true };
     });

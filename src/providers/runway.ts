@@ -12,6 +12,7 @@ import {
   type GenerateClipRequest, type GeneratedClip, type GenerateImageRequest, type GeneratedImage,
   type ImageToVideoProvider, type TextToImageProvider,
 } from '../media/index.js';
+import { acceptClip, acceptImage } from './deliveries.js';
 import { downloadDelivery } from './download.js';
 import { ProviderClient } from './http.js';
 import { badDelivery, POLICY_WORDS, runRemoteTask } from './task.js';
@@ -121,7 +122,10 @@ export class RunwayVideoProvider implements ImageToVideoProvider {
       });
       const raw = path.join(dir, 'delivered.mp4');
       await downloadDelivery(url, { client: this.c, apiBase: this.s.baseUrl, hosts: this.s.downloadHosts, destPath: raw, maxBytes: this.s.maxBytes, signal: req.signal, deadlineAt });
-      await conformClip({ inputPath: raw, outPath: req.outPath, durationS: req.durationS, width: req.width, height: req.height, signal: req.signal })
+      await conformClip({
+        inputPath: raw, outPath: req.outPath, durationS: req.durationS, width: req.width, height: req.height, signal: req.signal,
+        accept: (delivered) => acceptClip(this.c, delivered, req),
+      })
         .catch((err) => { throw badDelivery(this.c, err); });
       return { path: req.outPath, durationS: req.durationS, width: req.width, height: req.height, hasAudio: true };
     });
@@ -143,6 +147,7 @@ export class RunwayImageProvider implements TextToImageProvider {
       const { url, deadlineAt } = await runTask(this.c, this.s, req, 'the image', 'text_to_image', async () => ({ model: this.model, promptText: req.prompt.slice(0, 1000), ratio }));
       const raw = path.join(dir, 'delivered.img');
       await downloadDelivery(url, { client: this.c, apiBase: this.s.baseUrl, hosts: this.s.downloadHosts, destPath: raw, maxBytes: this.s.maxBytes, signal: req.signal, deadlineAt });
+      await acceptImage(this.c, raw);
       await conformImage({ inputPath: raw, outPath: req.outPath, width: req.width, height: req.height, signal: req.signal })
         .catch((err) => { throw badDelivery(this.c, err); });
       return { path: req.outPath, width: req.width, height: req.height };

@@ -5,7 +5,7 @@
  * `GET /v1/videos/{id}/content` (the MP4). Every answer first checks the Bearer key; the test
  * scripts how the video behaves and reads what was received.
  */
-import { fakeMedia, pngSize } from './media.js';
+import { fakeClip, fakeMedia, pngSize } from './media.js';
 import { startFake, type FakeServer, type Reply } from './server.js';
 
 export const OPENAI_KEY = 'sk-test-0123456789abcdef';
@@ -48,9 +48,15 @@ export interface FakeOpenAI extends FakeServer {
   release(): void;
 }
 
+/** The video as asked: its length and size (Sora makes sound). */
+function delivered(v: { seconds: string; size: string }): Promise<Buffer> {
+  const [w, h] = v.size.split('x').map(Number);
+  return fakeClip(Number(v.seconds) || 4, true, w || 1280, h || 720);
+}
+
 export async function startFakeOpenAI(script: VideoScript = {}): Promise<FakeOpenAI> {
   const media = await fakeMedia();
-  const videos = new Map<string, { polls: number }>();
+  const videos = new Map<string, { polls: number; seconds: string; size: string }>();
   let rejected = 0;
   let imagesRejected = 0;
   let held = true;
@@ -96,7 +102,7 @@ export async function startFakeOpenAI(script: VideoScript = {}): Promise<FakeOpe
         if (!['4', '8', '12'].includes(String(b.seconds))) fake.problems.push(`seconds ${b.seconds} is not 4, 8 or 12`);
         fake.accepted.push({ model: b.model, prompt: b.prompt, seconds: b.seconds, size, image });
         const id = `video_${fake.accepted.length}`;
-        videos.set(id, { polls: 0 });
+        videos.set(id, { polls: 0, seconds: String(b.seconds), size });
         return { json: { id, object: 'video', model: b.model, status: 'queued', progress: 0, created_at: 1764347090, seconds: b.seconds, size } };
       }
       const m = /^\/v1\/videos\/([^/]+)(\/content)?$/.exec(req.path.split('?')[0]!);
@@ -106,7 +112,7 @@ export async function startFakeOpenAI(script: VideoScript = {}): Promise<FakeOpe
       if (m[2]) {
         if (!done || s.fail) return { status: 400, json: { error: { message: 'Video is not ready' } } };
         if (s.contentReply) return s.contentReply;
-        return { headers: { 'content-type': 'video/mp4' }, bytes: s.garbage ? Buffer.from('<html>oops</html>') : media.mp4 };
+        return { headers: { 'content-type': 'video/mp4' }, bytes: s.garbage ? Buffer.from('<html>oops</html>') : await delivered(v) };
       }
       v.polls++;
       if (s.pollReply) return s.pollReply;

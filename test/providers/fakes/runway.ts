@@ -4,7 +4,7 @@
  * /v1/tasks/{id}` (PENDING -> RUNNING -> SUCCEEDED with `output` URLs, or FAILED with `failure`
  * and `failureCode`), and the output files on its own origin (fetched without our key).
  */
-import { fakeMedia, pngSize } from './media.js';
+import { fakeClip, fakeMedia, pngSize } from './media.js';
 import { startFake, type FakeServer, type Reply } from './server.js';
 
 export const RUNWAY_SECRET = 'key_runway_test_fedcba9876543210';
@@ -38,7 +38,7 @@ const VIDEO_RATIOS = ['1280:720', '720:1280', '1104:832', '832:1104', '960:960',
 
 export async function startFakeRunway(script: RunwayScript = {}): Promise<FakeRunway> {
   const media = await fakeMedia();
-  const tasks = new Map<string, { polls: number; kind: 'video' | 'image' }>();
+  const tasks = new Map<string, { polls: number; kind: 'video' | 'image'; duration?: number; ratio?: string }>();
   let rejected = 0;
   let flaky = 0;
   let held = true;
@@ -48,7 +48,12 @@ export async function startFakeRunway(script: RunwayScript = {}): Promise<FakeRu
       if (file) {
         if (req.headers.authorization) fake.problems.push(`our key was sent to the output URL ${req.path}`);
         if (fake.script.fileReply) return fake.script.fileReply;
-        return { bytes: fake.script.garbage ? Buffer.from('not media at all') : file[2] === 'mp4' ? media.silentMp4 : media.png };
+        if (fake.script.garbage) return { bytes: Buffer.from('not media at all') };
+        if (file[2] === 'png') return { bytes: media.png };
+        // The clip as asked, without sound (Runway's clips have none).
+        const t = tasks.get(file[1]!);
+        const [w, h] = String(t?.ratio ?? '1280:720').split(':').map(Number);
+        return { bytes: await fakeClip(t?.duration === 10 ? 10 : 5, false, w || 1280, h || 720) };
       }
       if (req.headers.authorization !== `Bearer ${RUNWAY_SECRET}`) {
         fake.problems.push(`bad auth on ${req.method} ${req.path}`);
@@ -74,7 +79,7 @@ export async function startFakeRunway(script: RunwayScript = {}): Promise<FakeRu
         if (typeof b.promptText !== 'string' || !b.promptText) fake.problems.push('promptText missing');
         fake.accepted.push({ endpoint, model: b.model, promptText: b.promptText, ratio: b.ratio, duration: b.duration, image });
         const id = `task_${fake.accepted.length}`;
-        tasks.set(id, { polls: 0, kind: endpoint === 'image_to_video' ? 'video' : 'image' });
+        tasks.set(id, { polls: 0, kind: endpoint === 'image_to_video' ? 'video' : 'image', duration: b.duration, ratio: b.ratio });
         return { json: { id } };
       }
       const t = /^\/v1\/tasks\/([^/]+)$/.exec(req.path);
