@@ -47,6 +47,8 @@ export interface CallOptions {
   deadlineAt?: number;
   /** Without the client's headers (a result URL the provider handed out: never send it our key). */
   bare?: boolean;
+  /** Largest JSON answer read (default MAX_JSON_BYTES). */
+  maxJsonBytes?: number;
   /** Hand a 3xx back to the caller (a download, which vets where it leads) instead of failing. */
   redirects?: boolean;
 }
@@ -64,10 +66,12 @@ export class ProviderHttpError extends ProviderError {
 /** Statuses by which a provider says it did not take a submission (502 and 504 come from a proxy that may have passed it on). */
 const SUBMIT_SAFE = new Set([429, 503]);
 /**
- * The most of a JSON answer read into memory. An image returned inline as base64 is a few MB; a
- * provider (or whatever answers at its URL) that sends more must not exhaust the process.
+ * The most of a JSON answer read into memory. Control answers (a task, its status, a review) are
+ * a few KB; parsing tens of MB would cost hundreds of MB of memory per request, so more than this
+ * is a bad answer. Calls whose answer carries a result inline (OpenAI Images' base64 picture) pass
+ * their own `maxJsonBytes`; downloads have their own limit.
  */
-export const MAX_JSON_BYTES = 64 * 1024 * 1024;
+export const MAX_JSON_BYTES = 2 * 1024 * 1024;
 /** The most of an error body read: enough for the provider's message. */
 const MAX_ERROR_BYTES = 64 * 1024;
 const MAX_RETRY_AFTER_MS = 60_000;
@@ -142,11 +146,12 @@ export class ProviderClient {
    */
   async json<T = unknown>(url: string, opts: CallOptions = {}): Promise<T> {
     const { res, guard, method } = await this.exchange(url, opts);
-    const text = await boundedText(res, MAX_JSON_BYTES).catch((err: unknown) => {
+    const limit = opts.maxJsonBytes ?? MAX_JSON_BYTES;
+    const text = await boundedText(res, limit).catch((err: unknown) => {
       throw this.lost(err, guard, method, url, opts, 'reading the answer to ');
     }).finally(() => guard.done());
     if (text === null) {
-      throw this.fail(`${this.o.provider} answered more than ${MAX_JSON_BYTES} bytes of JSON`, { transient: false, retryable: true, code: 'provider_bad_response' });
+      throw this.fail(`${this.o.provider} answered more than ${limit} bytes of JSON`, { transient: false, retryable: true, code: 'provider_bad_response' });
     }
     let parsed: unknown;
     try {

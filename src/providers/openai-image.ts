@@ -11,6 +11,9 @@ import { acceptImage } from './deliveries.js';
 import { badDelivery, POLICY_WORDS } from './task.js';
 import type { RemoteSettings } from './types.js';
 
+/** The picture arrives inline as base64: a 1536x1024 PNG is a few MB, so up to 12 MB of picture is read. */
+export const MAX_IMAGE_JSON_BYTES = 16 * 1024 * 1024;
+
 interface ImagesResponse {
   data?: { b64_json?: string }[];
 }
@@ -30,6 +33,7 @@ export class OpenAIImageProvider implements TextToImageProvider {
     const answer = await this.client
       .json<ImagesResponse>(`${this.s.baseUrl}/images/generations`, {
         method: 'POST', body: { model: this.model, prompt: req.prompt, size, n: 1 }, signal: req.signal, deadlineAt: Date.now() + this.s.deadlineS * 1000,
+        maxJsonBytes: MAX_IMAGE_JSON_BYTES,
       })
       .catch((err) => {
         if (err instanceof ProviderHttpError && err.status === 400 && POLICY_WORDS.test(`${(err.body as { error?: { code?: string } })?.error?.code ?? ''} ${err.message}`)) {

@@ -97,3 +97,17 @@ describe('answers that are JSON but not the documented object', () => {
     expect(err.message).toMatch(/no reason given \(42\)/);
   });
 });
+
+describe('answers too large for what they are', () => {
+  it('a poll answer of 3 MB is refused (control answers are capped at 2 MB); the Images API may answer more', async () => {
+    const pad = 'x'.repeat(3 * 1024 * 1024);
+    const { f, video } = await openai({ polls: 0, pollReply: { json: { id: 'video_1', status: 'completed', error: null, pad } } });
+    const err = await badResponse(video.generateClip(clip('huge-poll')));
+    expect(err.message).toMatch(/more than 2097152 bytes of JSON/);
+    expect(f.seen.some((r) => r.path.endsWith('/content'))).toBe(false);
+    await f.close();
+    const media = await fakeMedia();
+    const { image } = await openai({ images: { answer: { created: 1, data: [{ b64_json: media.png.toString('base64') }], pad } } });
+    await image.generateImage({ prompt: 'a fox', width: 320, height: 180, outPath: path.join(dir, 'big-answer.png') });
+  });
+});
