@@ -26,6 +26,19 @@ export interface ConformClipRequest {
   accept?: (delivered: MediaProbe) => void;
 }
 
+/**
+ * ffprobe's last complaint, fit to show a client: without our temporary paths and the
+ * demuxer's pointer addresses ("[mov,mp4,... @ 0x16b52240]"). The full text stays in the cause.
+ */
+function complaint(err: unknown): string {
+  const tail = err instanceof MediaError ? (err.stderrTail ?? '') : '';
+  const line = tail.split('\n')
+    .map((l) => l.replace(/\[[^\]]*@ 0x[0-9a-f]+\]/gi, '').replace(/(?:\/[^\s:/]+)+\/?/g, '').replace(/^[\s:]+/, '').trim())
+    .filter(Boolean)
+    .pop();
+  return line ? ` (${line.slice(0, 200)})` : '';
+}
+
 /** Scale to cover and centre-crop: the frame is filled, nothing is letterboxed. */
 const cover = (w: number, h: number) => `scale=${w}:${h}:force_original_aspect_ratio=increase,crop=${w}:${h},setsar=1`;
 
@@ -35,7 +48,7 @@ const cover = (w: number, h: number) => `scale=${w}:${h}:force_original_aspect_r
  */
 export async function conformClip(req: ConformClipRequest): Promise<{ hadAudio: boolean; deliveredS: number }> {
   const probe = await probeMedia(req.inputPath, { signal: req.signal }).catch((err) => {
-    throw new MediaError('invalid_input', `the delivered file is not readable media: ${(err as Error).message}`, { cause: err });
+    throw new MediaError('invalid_input', `the delivered file is not a readable video${complaint(err)}`, { cause: err });
   });
   if (!probe.hasVideo || probe.durationS <= 0) throw new MediaError('invalid_input', 'the delivered file has no video');
   req.accept?.(probe);
@@ -60,7 +73,7 @@ export async function conformClip(req: ConformClipRequest): Promise<{ hadAudio: 
 /** A still delivered by a remote model, probed and scaled/cropped to the scene's size as PNG. */
 export async function conformImage(req: Omit<ConformClipRequest, 'durationS'>): Promise<void> {
   const probe = await probeMedia(req.inputPath, { signal: req.signal }).catch((err) => {
-    throw new MediaError('invalid_input', `the delivered file is not a readable image: ${(err as Error).message}`, { cause: err });
+    throw new MediaError('invalid_input', `the delivered file is not a readable image${complaint(err)}`, { cause: err });
   });
   if (!probe.hasVideo || probe.width <= 0) throw new MediaError('invalid_input', 'the delivered file has no picture');
   await writeAtomically(req.outPath, (tmp) =>

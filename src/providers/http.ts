@@ -103,6 +103,9 @@ function neverConnected(err: unknown): boolean {
   return ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'].includes(cause?.code ?? '');
 }
 
+/** Words of an error about our key or account rather than the request. */
+const CREDENTIAL_WORDS = /api[ _-]?key|unauthori[sz]ed|authenticat|billing|quota|insufficient[ _-]?(credits|funds)|organization/i;
+
 /** What a failed submission adds to its message: why it is not sent again by itself. */
 const MAYBE_ACCEPTED = '; it may have been accepted, so it was not submitted again';
 
@@ -248,7 +251,10 @@ export class ProviderClient {
     if (s === 429 || s >= 500) {
       return new ProviderHttpError(this.o.provider, s, body, message, { transient: !submit, retryable: true, code: s === 429 ? 'provider_rate_limited' : 'provider_unavailable' });
     }
-    if (s === 401 || s === 403) return new ProviderHttpError(this.o.provider, s, body, message, { transient: false, retryable: true, code: 'provider_auth' });
+    // Some APIs answer a bad key or an unpaid account with a plain 400: the operator's problem, not the prompt's.
+    if (s === 401 || s === 403 || (s === 400 && CREDENTIAL_WORDS.test(said ?? ''))) {
+      return new ProviderHttpError(this.o.provider, s, body, message, { transient: false, retryable: true, code: 'provider_auth' });
+    }
     return new ProviderHttpError(this.o.provider, s, body, message, { transient: false, retryable: false, code: 'provider_rejected' });
   }
 
