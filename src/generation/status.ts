@@ -76,7 +76,10 @@ export function phaseOf(
       const first = failed[0];
       const why = first ? `${of(first)} (${about(first)}) failed and was not charged: ${first.error?.message ?? 'unknown error'}` : 'a scene failed';
       const more = failed.length > 1 ? ` ${plural(failed.length - 1, 'other scene')} failed too.` : '';
-      const advice = first?.error?.retryable === false
+      // A refused key or account is for whoever runs the server to fix: the prompt is not the problem.
+      const advice = first?.error?.code === 'provider_auth'
+        ? ' The model\'s provider refused this server\'s credentials or account: the operator must fix its configuration; the prompt is not the problem.'
+        : first?.error?.retryable === false
         ? ' Generating it again unchanged will fail the same way (not retryable): change its prompt or image first.'
         : first?.error?.retryable ? ' Generating it again may succeed (retryable).' : '';
       return `Finished with problems: ${generated.length} of ${n} scenes generated (${plural(charged, 'credit')} charged); ${why.replace(/[.\s]+$/, '')}.${more}${advice}`;

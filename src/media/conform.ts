@@ -11,7 +11,7 @@ import { MediaError } from './errors.js';
 import { secs, writeAtomically } from './files.js';
 import { readImageHeader, uprightFilters } from './image-header.js';
 import { AUDIO_SAMPLE_RATE, CLIP_FPS, coverFilter as cover } from './local-video.js';
-import { probeMedia } from './probe.js';
+import { probeMedia, type MediaProbe } from './probe.js';
 
 export interface ConformClipRequest {
   inputPath: string;
@@ -20,6 +20,24 @@ export interface ConformClipRequest {
   width: number;
   height: number;
   signal?: AbortSignal;
+  /**
+   * Called with the delivery's probe before anything is written (before a short clip is padded
+   * by holding its last frame): throw to refuse it.
+   */
+  accept?: (delivered: MediaProbe) => void;
+}
+
+/**
+ * ffprobe's last complaint, fit to show a client: without our temporary paths and the
+ * demuxer's pointer addresses ("[mov,mp4,... @ 0x16b52240]"). The full text stays in the cause.
+ */
+function complaint(err: unknown): string {
+  const tail = err instanceof MediaError ? (err.stderrTail ?? '') : '';
+  const line = tail.split('\n')
+    .map((l) => l.replace(/\[[^\]]*@ 0x[0-9a-f]+\]/gi, '').replace(/(?:\/[^\s:/]+)+\/?/g, '').replace(/^[\s:]+/, '').trim())
+    .filter(Boolean)
+    .pop();
+  return line ? ` (${line.slice(0, 200)})` : '';
 }
 
 /**
@@ -28,9 +46,10 @@ export interface ConformClipRequest {
  */
 export async function conformClip(req: ConformClipRequest): Promise<{ hadAudio: boolean; deliveredS: number }> {
   const probe = await probeMedia(req.inputPath, { signal: req.signal }).catch((err) => {
-    throw new MediaError('invalid_input', `the delivered file is not readable media: ${(err as Error).message}`, { cause: err });
+    throw new MediaError('invalid_input', `the delivered file is not a readable video${complaint(err)}`, { cause: err });
   });
   if (!probe.hasVideo || probe.durationS <= 0) throw new MediaError('invalid_input', 'the delivered file has no video');
+  req.accept?.(probe);
   const d = secs(req.durationS);
   const video = `[0:v]${cover(req.width, req.height)},fps=${CLIP_FPS},tpad=stop_mode=clone:stop_duration=${d},trim=duration=${d},format=yuv420p[v]`;
   const audio = probe.hasAudio
@@ -52,7 +71,7 @@ export async function conformClip(req: ConformClipRequest): Promise<{ hadAudio: 
 /** A still delivered by a remote model, probed and scaled/cropped to the scene's size as PNG. */
 export async function conformImage(req: Omit<ConformClipRequest, 'durationS'>): Promise<void> {
   const probe = await probeMedia(req.inputPath, { signal: req.signal }).catch((err) => {
-    throw new MediaError('invalid_input', `the delivered file is not a readable image: ${(err as Error).message}`, { cause: err });
+    throw new MediaError('invalid_input', `the delivered file is not a readable image${complaint(err)}`, { cause: err });
   });
   if (!probe.hasVideo || probe.width <= 0) throw new MediaError('invalid_input', 'the delivered file has no picture');
   const orientation = (await readImageHeader(req.inputPath).catch(() => null))?.orientation ?? null;

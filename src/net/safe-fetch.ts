@@ -47,6 +47,8 @@ export interface SafeDownloadOptions {
   idleTimeoutMs?: number;
   /** At most this many redirects are followed (default 5). */
   maxRedirects?: number;
+  /** Whether a redirect may go to this URL (on top of the address policy); default: any. */
+  allowRedirect?: (url: URL) => boolean;
   /** DNS resolver (default: the OS resolver, all addresses). */
   resolve?: Resolver;
   /** Caller's abort signal. */
@@ -240,6 +242,9 @@ export async function safeDownload(input: string | URL, options: SafeDownloadOpt
           next = new URL(location, hop.target.url);
         } catch {
           throw new SafeFetchError('bad_redirect', `Redirect to an invalid URL: ${location}`, { url: hop.target.url.href, status });
+        }
+        if (options.allowRedirect && !options.allowRedirect(next)) {
+          throw new SafeFetchError('bad_redirect', `Redirect to ${next.protocol}//${next.host}, which this download may not go to.`, { url: hop.target.url.href, status });
         }
         redirects.push(next.href);
         current = next;

@@ -5,8 +5,12 @@
  * - Every request has its own timeout and follows the caller's abort signal; failures are
  *   promises that reject (undici's fetch), never errors emitted on a socket nobody listens to.
  * - 429 (honouring Retry-After, capped) and 5xx are retried with jittered exponential backoff, as
- *   are network errors; a submission (POST) is retried only when the provider cannot have accepted
- *   it (429, 502, 503, 504, or a refused connection), so a retry never pays for a second task.
+ *   are network errors; a submission (POST) is retried only when the provider said it did not take
+ *   it (429, 503) or it never reached the provider (connection refused, no such host), so a retry
+ *   never pays for a second task.
+ * - A submission that may have been accepted (a 5xx or a cut connection after it was sent, a
+ *   timeout, an answer that cannot be read) is not transient: the job queue must not run the step
+ *   again and submit again. The scene fails retryable, and the customer decides to pay again.
  * - Secrets (API keys) are redacted from every message this module builds, so they cannot reach a
  *   log or an answer even if a provider echoes them.
  */
@@ -14,7 +18,8 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProviderError } from '../media/index.js';
 import { boundedText } from '../net/bounded-text.js';
-import { writeLimited } from '../net/limited-write.js';
+import { TransferError, writeLimited } from '../net/limited-write.js';
+import { RequestGuard } from './guard.js';
 
 export interface ProviderClientOptions {
   /** Model id for errors (`runway:gen4_turbo`). */
@@ -23,8 +28,10 @@ export interface ProviderClientOptions {
   headers: Record<string, string>;
   /** Values to blank out of any message (the API key). */
   secrets: string[];
-  /** Per-request timeout (default 60 s). */
+  /** Per-request timeout of a JSON call, headers and body (default 60 s). */
   timeoutMs?: number;
+  /** A download's body may take as long as it needs, but no byte for this long aborts it (default 60 s). */
+  idleTimeoutMs?: number;
   /** Retries after the first try (default 5). */
   retries?: number;
   /** First backoff (default 1 s), doubled per retry, capped at 30 s. */
@@ -36,11 +43,17 @@ export interface CallOptions {
   /** JSON-serialised when not FormData. */
   body?: unknown;
   signal?: AbortSignal;
-  /** Epoch ms after which no retry is started. */
+  /** Epoch ms after which no retry is started and a request in flight is aborted. */
   deadlineAt?: number;
   /** Without the client's headers (a result URL the provider handed out: never send it our key). */
   bare?: boolean;
+  /** Largest JSON answer read (default MAX_JSON_BYTES). */
+  maxJsonBytes?: number;
+  /** Hand a 3xx back to the caller (a download, which vets where it leads) instead of failing. */
+  redirects?: boolean;
 }
+
+const isRedirect = (status: number) => status >= 300 && status < 400;
 
 /** A provider answered with a status we do not retry (or stopped retrying). */
 export class ProviderHttpError extends ProviderError {
@@ -50,12 +63,15 @@ export class ProviderHttpError extends ProviderError {
   }
 }
 
-const SUBMIT_SAFE = new Set([429, 502, 503, 504]);
+/** Statuses by which a provider says it did not take a submission (502 and 504 come from a proxy that may have passed it on). */
+const SUBMIT_SAFE = new Set([429, 503]);
 /**
- * The most of a JSON answer read into memory. An image returned inline as base64 is a few MB; a
- * provider (or whatever answers at its URL) that sends more must not exhaust the process.
+ * The most of a JSON answer read into memory. Control answers (a task, its status, a review) are
+ * a few KB; parsing tens of MB would cost hundreds of MB of memory per request, so more than this
+ * is a bad answer. Calls whose answer carries a result inline (OpenAI Images' base64 picture) pass
+ * their own `maxJsonBytes`; downloads have their own limit.
  */
-export const MAX_JSON_BYTES = 64 * 1024 * 1024;
+export const MAX_JSON_BYTES = 2 * 1024 * 1024;
 /** The most of an error body read: enough for the provider's message. */
 const MAX_ERROR_BYTES = 64 * 1024;
 const MAX_RETRY_AFTER_MS = 60_000;
@@ -81,10 +97,17 @@ export function errorMessageOf(body: unknown): string | null {
   return null;
 }
 
-function isConnectRefused(err: unknown): boolean {
+/** The request never reached the provider: nothing can have been accepted. */
+function neverConnected(err: unknown): boolean {
   const cause = (err as { cause?: { code?: string } })?.cause;
-  return cause?.code === 'ECONNREFUSED';
+  return ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'].includes(cause?.code ?? '');
 }
+
+/** Words of an error about our key or account rather than the request. */
+const CREDENTIAL_WORDS = /api[ _-]?key|unauthori[sz]ed|authenticat|billing|quota|insufficient[ _-]?(credits|funds)|organization/i;
+
+/** What a failed submission adds to its message: why it is not sent again by itself. */
+const MAYBE_ACCEPTED = '; it may have been accepted, so it was not submitted again';
 
 export class ProviderClient {
   constructor(private readonly o: ProviderClientOptions) {}
@@ -104,32 +127,54 @@ export class ProviderClient {
     return new ProviderError(this.o.provider, this.redact(message), opts);
   }
 
-  private async fetchOnce(url: string, init: RequestInit, signal?: AbortSignal): Promise<Response> {
-    const timeout = AbortSignal.timeout(this.o.timeoutMs ?? 60_000);
-    return fetch(url, { ...init, redirect: 'follow', signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+  /**
+   * A request that failed without a status (network, a limit of its guard): the caller's abort as
+   * is, the task's deadline as provider_timeout, anything else as provider_unavailable.
+   */
+  private lost(err: unknown, guard: RequestGuard, method: string, url: string, opts: CallOptions, doing = ''): unknown {
+    if (opts.signal?.aborted) return opts.signal.reason;
+    const fired = guard.fired;
+    if (fired?.kind === 'deadline') {
+      return this.fail(`${doing}${method} ${this.where(url)} was still unanswered at the task's deadline`, { transient: false, retryable: true, code: 'provider_timeout', cause: err });
+    }
+    const why = fired ? `timed out (${fired.message})` : `failed: ${(err as Error)?.message ?? String(err)}`;
+    const submit = method !== 'GET' && !neverConnected(err);
+    return this.fail(`${doing}${method} ${this.where(url)} ${why}${submit ? MAYBE_ACCEPTED : ''}`, { transient: !submit, retryable: true, code: 'provider_unavailable', cause: err });
   }
 
   /**
    * One call with retries. Answers the parsed JSON body of a 2xx; throws ProviderHttpError for
    * other statuses (after retries for 429/5xx), a transient ProviderError for network failures.
+   * The per-request timeout covers reading the body too.
    */
   async json<T = unknown>(url: string, opts: CallOptions = {}): Promise<T> {
-    const res = await this.send(url, opts);
-    const text = await boundedText(res, MAX_JSON_BYTES).catch((err: unknown) => {
-      throw this.fail(`reading ${this.o.provider}'s answer failed: ${(err as Error).message}`, { transient: true, code: 'provider_unavailable', cause: err });
-    });
+    const { res, guard, method } = await this.exchange(url, opts);
+    const limit = opts.maxJsonBytes ?? MAX_JSON_BYTES;
+    const text = await boundedText(res, limit).catch((err: unknown) => {
+      throw this.lost(err, guard, method, url, opts, 'reading the answer to ');
+    }).finally(() => guard.done());
     if (text === null) {
-      throw this.fail(`${this.o.provider} answered more than ${MAX_JSON_BYTES} bytes of JSON`, { transient: false, retryable: true, code: 'provider_bad_response' });
+      throw this.fail(`${this.o.provider} answered more than ${limit} bytes of JSON`, { transient: false, retryable: true, code: 'provider_bad_response' });
     }
+    let parsed: unknown;
     try {
-      return (text ? JSON.parse(text) : {}) as T;
+      parsed = text ? JSON.parse(text) : {};
     } catch {
       throw this.fail(`${this.o.provider} answered ${res.status} with a body that is not JSON`, { transient: false, retryable: true, code: 'provider_bad_response' });
     }
+    // Every answer we read is a JSON object; `null`, a number or a list must not reach the
+    // adapters' field reads as a TypeError (a 500 to the client, a rerun of the job).
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw this.fail(`${this.o.provider} answered ${res.status} with JSON that is not an object`, { transient: false, retryable: true, code: 'provider_bad_response' });
+    }
+    return parsed as T;
   }
 
-  /** Like `json`, but answers the successful response unread (downloads). */
-  async send(url: string, opts: CallOptions = {}): Promise<Response> {
+  /**
+   * The request with retries: the successful response unread, with the guard that still bounds
+   * reading it (the caller ends it with `done()`).
+   */
+  private async exchange(url: string, opts: CallOptions): Promise<{ res: Response; guard: RequestGuard; method: string }> {
     const method = opts.method ?? (opts.body === undefined ? 'GET' : 'POST');
     const retries = this.o.retries ?? 5;
     const isForm = opts.body instanceof FormData;
@@ -137,28 +182,41 @@ export class ProviderClient {
     if (opts.body !== undefined && !isForm) headers['content-type'] = 'application/json';
     const body = opts.body === undefined ? undefined : isForm ? (opts.body as FormData) : JSON.stringify(opts.body);
     for (let attempt = 0; ; attempt++) {
+      const guard = new RequestGuard(opts.signal, this.o.timeoutMs ?? 60_000, opts.deadlineAt);
       let res: Response | null = null;
       let failure: unknown = null;
       try {
-        res = await this.fetchOnce(url, { method, headers, body }, opts.signal);
+        // Never followed here: a redirect would carry our key and the submission to wherever it points.
+        res = await fetch(url, { method, headers, body, redirect: 'manual', signal: guard.signal });
       } catch (err) {
+        guard.done();
         if (opts.signal?.aborted) throw opts.signal.reason;
         failure = err;
       }
-      if (res && res.ok) return res;
-      const retriable = res
+      if (res && (res.ok || (opts.redirects && isRedirect(res.status) && res.headers.has('location')))) return { res, guard, method };
+      if (res && isRedirect(res.status)) {
+        await res.body?.cancel().catch(() => {});
+        guard.done();
+        const to = res.headers.get('location');
+        throw this.fail(`${this.o.provider} answered ${method} ${this.where(url)} with a redirect (${res.status}${to ? ` to ${this.where(to, url)}` : ''}); API calls do not follow redirects`, {
+          transient: false, retryable: true, code: 'provider_bad_response',
+        });
+      }
+      const retriable = guard.fired?.kind !== 'deadline' && (res
         ? method === 'GET' ? res.status === 429 || res.status >= 500 : SUBMIT_SAFE.has(res.status)
-        : method === 'GET' || isConnectRefused(failure);
+        : method === 'GET' || neverConnected(failure));
       const wait = res ? (retryAfterMs(res.headers.get('retry-after')) ?? this.backoff(attempt)) : this.backoff(attempt);
       const late = opts.deadlineAt !== undefined && Date.now() + wait > opts.deadlineAt;
       if (!retriable || attempt >= retries || late) {
-        if (!res) {
-          const why = (failure as Error)?.name === 'TimeoutError' ? 'timed out' : `failed: ${(failure as Error)?.message ?? String(failure)}`;
-          throw this.fail(`${method} ${this.where(url)} ${why}`, { transient: true, code: 'provider_unavailable', cause: failure });
+        if (!res) throw this.lost(failure, guard, method, url, opts);
+        try {
+          throw await this.statusError(res, method, url);
+        } finally {
+          guard.done();
         }
-        throw await this.statusError(res, method, url);
       }
       await res?.body?.cancel().catch(() => {});
+      guard.done();
       await sleep(wait, undefined, { signal: opts.signal });
     }
   }
@@ -169,9 +227,9 @@ export class ProviderClient {
   }
 
   /** Host and path only: never a query string (fal and signed URLs carry tokens there). */
-  private where(url: string): string {
+  private where(url: string, base?: string): string {
     try {
-      const u = new URL(url);
+      const u = new URL(url, base);
       return `${u.host}${u.pathname}`;
     } catch {
       return 'the provider';
@@ -185,30 +243,58 @@ export class ProviderClient {
       body = JSON.parse(text);
     } catch { /* not JSON: keep the text */ }
     const said = errorMessageOf(body);
-    const message = this.redact(`${this.o.provider} answered ${res.status} to ${method} ${this.where(url)}${said ? `: ${said}` : ''}`);
     const s = res.status;
-    if (s === 429 || s >= 500) return new ProviderHttpError(this.o.provider, s, body, message, { transient: true, code: s === 429 ? 'provider_rate_limited' : 'provider_unavailable' });
-    if (s === 401 || s === 403) return new ProviderHttpError(this.o.provider, s, body, message, { transient: false, retryable: true, code: 'provider_auth' });
+    const submit = method !== 'GET';
+    const maybeAccepted = submit && s >= 500 && !SUBMIT_SAFE.has(s);
+    const message = this.redact(`${this.o.provider} answered ${res.status} to ${method} ${this.where(url)}${said ? `: ${said}` : ''}${maybeAccepted ? MAYBE_ACCEPTED : ''}`);
+    // A submission's retries were the client's: the job queue must not multiply them (transient: false).
+    if (s === 429 || s >= 500) {
+      return new ProviderHttpError(this.o.provider, s, body, message, { transient: !submit, retryable: true, code: s === 429 ? 'provider_rate_limited' : 'provider_unavailable' });
+    }
+    // Some APIs answer a bad key or an unpaid account with a plain 400: the operator's problem, not the prompt's.
+    if (s === 401 || s === 403 || (s === 400 && CREDENTIAL_WORDS.test(said ?? ''))) {
+      return new ProviderHttpError(this.o.provider, s, body, message, { transient: false, retryable: true, code: 'provider_auth' });
+    }
     return new ProviderHttpError(this.o.provider, s, body, message, { transient: false, retryable: false, code: 'provider_rejected' });
   }
 
   /**
-   * Streams a successful response body into `destPath` (atomically, at most `maxBytes`).
-   * Call it on the result of `send`.
+   * GETs `url` into `destPath` (atomically, at most `maxBytes`). The per-request timeout bounds
+   * the wait for headers; the body then may take as long as bytes keep arriving (an idle limit,
+   * not a total one: a real clip on a slow link takes minutes), within the task's deadline. A
+   * redirect is answered, not followed: the caller decides whether its target may be fetched.
    */
-  async saveBody(res: Response, destPath: string, maxBytes: number, signal?: AbortSignal): Promise<number> {
-    if (!res.body) throw this.fail(`${this.o.provider} answered an empty body`, { transient: false, retryable: true, code: 'provider_bad_response' });
-    const declared = Number(res.headers.get('content-length') ?? NaN);
-    if (declared > maxBytes) {
-      await res.body.cancel().catch(() => {});
-      throw this.fail(`${this.o.provider} offered ${declared} bytes; the limit is ${maxBytes}`, { transient: false, retryable: true, code: 'provider_bad_response' });
-    }
+  async download(url: string, destPath: string, maxBytes: number, opts: CallOptions = {}): Promise<{ bytes: number } | { redirect: URL }> {
+    const { res, guard, method } = await this.exchange(url, { ...opts, redirects: true });
     try {
-      const written = await writeLimited(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), destPath, { maxBytes, idleTimeoutMs: 60_000, signal });
-      return written.bytes;
-    } catch (err) {
-      if (signal?.aborted) throw signal.reason;
-      throw this.fail(`downloading the result failed: ${(err as Error).message}`, { transient: true, code: 'provider_unavailable', cause: err });
+      if (isRedirect(res.status)) {
+        await res.body?.cancel().catch(() => {});
+        try {
+          return { redirect: new URL(res.headers.get('location')!, url) };
+        } catch {
+          throw this.fail(`${this.o.provider} redirected the download to something that is not a URL`, { transient: false, retryable: true, code: 'provider_bad_response' });
+        }
+      }
+      if (!res.body) throw this.fail(`${this.o.provider} answered an empty body`, { transient: false, retryable: true, code: 'provider_bad_response' });
+      const declared = Number(res.headers.get('content-length') ?? NaN);
+      if (declared > maxBytes) {
+        await res.body.cancel().catch(() => {});
+        throw this.fail(`${this.o.provider} offered ${declared} bytes; the limit is ${maxBytes}`, { transient: false, retryable: true, code: 'provider_bad_response' });
+      }
+      const idleMs = this.o.idleTimeoutMs ?? 60_000;
+      guard.arm('idle', idleMs);
+      try {
+        const source = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
+        const written = await writeLimited(source, destPath, { maxBytes, signal: guard.signal, admit: () => guard.arm('idle', idleMs) });
+        return { bytes: written.bytes };
+      } catch (err) {
+        if (err instanceof TransferError && err.reason === 'too_large') {
+          throw this.fail(`${this.o.provider} delivered more than ${maxBytes} bytes`, { transient: false, retryable: true, code: 'provider_bad_response', cause: err });
+        }
+        throw this.lost(err, guard, method, url, opts, 'downloading the result: ');
+      }
+    } finally {
+      guard.done();
     }
   }
 }

@@ -7,8 +7,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { conformImage, withTempDir, type GenerateImageRequest, type GeneratedImage, type TextToImageProvider } from '../media/index.js';
 import { errorMessageOf, ProviderClient, ProviderHttpError } from './http.js';
+import { acceptImage } from './deliveries.js';
 import { badDelivery, POLICY_WORDS } from './task.js';
 import type { RemoteSettings } from './types.js';
+
+/** The picture arrives inline as base64: a 1536x1024 PNG is a few MB, so up to 12 MB of picture is read. */
+export const MAX_IMAGE_JSON_BYTES = 16 * 1024 * 1024;
 
 interface ImagesResponse {
   data?: { b64_json?: string }[];
@@ -29,6 +33,7 @@ export class OpenAIImageProvider implements TextToImageProvider {
     const answer = await this.client
       .json<ImagesResponse>(`${this.s.baseUrl}/images/generations`, {
         method: 'POST', body: { model: this.model, prompt: req.prompt, size, n: 1 }, signal: req.signal, deadlineAt: Date.now() + this.s.deadlineS * 1000,
+        maxJsonBytes: MAX_IMAGE_JSON_BYTES,
       })
       .catch((err) => {
         if (err instanceof ProviderHttpError && err.status === 400 && POLICY_WORDS.test(`${(err.body as { error?: { code?: string } })?.error?.code ?? ''} ${err.message}`)) {
@@ -46,6 +51,7 @@ export class OpenAIImageProvider implements TextToImageProvider {
     return withTempDir(async (dir) => {
       const raw = path.join(dir, 'delivered.img');
       await fs.writeFile(raw, Buffer.from(b64, 'base64'));
+      await acceptImage(this.client, raw);
       await conformImage({ inputPath: raw, outPath: req.outPath, width: req.width, height: req.height, signal: req.signal })
         .catch((err) => { throw badDelivery(this.client, err); });
       return { path: req.outPath, width: req.width, height: req.height };

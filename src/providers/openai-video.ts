@@ -9,6 +9,8 @@ import {
   conformClip, conformImage, withTempDir,
   type GenerateClipRequest, type GeneratedClip, type ImageToVideoProvider,
 } from '../media/index.js';
+import { acceptClip } from './deliveries.js';
+import { downloadDelivery } from './download.js';
 import { ProviderClient } from './http.js';
 import { badDelivery, POLICY_WORDS, runRemoteTask } from './task.js';
 import type { RemoteSettings, VideoCapabilities } from './types.js';
@@ -16,7 +18,7 @@ import type { RemoteSettings, VideoCapabilities } from './types.js';
 interface VideoObject {
   id?: string;
   status?: string;
-  error?: { code?: string; message?: string } | null;
+  error?: { code?: unknown; message?: unknown } | null;
 }
 
 const SORA_SECONDS = [4, 8, 12];
@@ -46,7 +48,7 @@ export class OpenAIVideoProvider implements ImageToVideoProvider {
     const seconds = coveringSeconds(req.durationS, SORA_SECONDS);
     const base = this.s.baseUrl;
     return withTempDir(async (dir) => {
-      const { task } = await runRemoteTask({
+      const { task, deadlineAt } = await runRemoteTask({
         client: this.client, memory: req, signal: req.signal, pollMs: this.s.pollMs, deadlineS: this.s.deadlineS, what: 'the clip',
         submit: async (deadlineAt) => {
           // The reference must have the video's exact size.
@@ -62,15 +64,16 @@ export class OpenAIVideoProvider implements ImageToVideoProvider {
           const video = await this.client.json<VideoObject>(`${base}/videos`, { method: 'POST', body: form, signal: req.signal, deadlineAt }).catch((err) => {
             throw this.policy(err);
           });
-          return String(video.id ?? '');
+          return typeof video.id === 'string' ? video.id : '';
         },
         check: async (id, deadlineAt) => {
           const video = await this.client.json<VideoObject>(`${base}/videos/${encodeURIComponent(id)}`, { signal: req.signal, deadlineAt });
           if (video.status === 'completed') return true;
           if (video.status === 'failed') {
-            const e = video.error ?? {};
-            const reason = e.message || e.code || 'no reason given';
-            const refused = POLICY_WORDS.test(`${e.code ?? ''} ${e.message ?? ''}`);
+            const e = video.error && typeof video.error === 'object' ? video.error : {};
+            const text = (v: unknown) => (typeof v === 'string' ? v : '');
+            const reason = text(e.message) || text(e.code) || 'no reason given';
+            const refused = POLICY_WORDS.test(`${text(e.code)} ${text(e.message)}`);
             throw this.client.fail(`${this.name} ${refused ? 'refused the clip on content grounds' : 'failed the clip'}: ${reason}`, {
               transient: false, retryable: !refused, code: refused ? 'content_policy' : 'provider_failed',
             });
@@ -80,9 +83,14 @@ export class OpenAIVideoProvider implements ImageToVideoProvider {
         },
       });
       const raw = path.join(dir, 'delivered.mp4');
-      const res = await this.client.send(`${base}/videos/${encodeURIComponent(task.id)}/content`, { signal: req.signal });
-      await this.client.saveBody(res, raw, this.s.maxBytes, req.signal);
-      await conformClip({ inputPath: raw, outPath: req.outPath, durationS: req.durationS, width: req.width, height: req.height, signal: req.signal })
+      // OpenAI delivers from its API origin only: a redirect elsewhere is refused, never followed.
+      await downloadDelivery(`${base}/videos/${encodeURIComponent(task.id)}/content`, {
+        client: this.client, apiBase: base, hosts: [], authorised: true, destPath: raw, maxBytes: this.s.maxBytes, signal: req.signal, deadlineAt,
+      });
+      await conformClip({
+        inputPath: raw, outPath: req.outPath, durationS: req.durationS, width: req.width, height: req.height, signal: req.signal,
+        accept: (delivered) => acceptClip(this.client, delivered, req),
+      })
         .catch((err) => { throw badDelivery(this.client, err); });
       return { path: req.outPath, durationS: req.durationS, width: req.width, height: req.height, hasAudio: true };
     });

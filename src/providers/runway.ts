@@ -12,6 +12,7 @@ import {
   type GenerateClipRequest, type GeneratedClip, type GenerateImageRequest, type GeneratedImage,
   type ImageToVideoProvider, type TextToImageProvider,
 } from '../media/index.js';
+import { acceptClip, acceptImage } from './deliveries.js';
 import { downloadDelivery } from './download.js';
 import { ProviderClient } from './http.js';
 import { badDelivery, POLICY_WORDS, runRemoteTask } from './task.js';
@@ -28,8 +29,8 @@ interface Task {
   id?: string;
   status?: string;
   output?: unknown;
-  failure?: string;
-  failureCode?: string;
+  failure?: unknown;
+  failureCode?: unknown;
 }
 
 /** Output ratios per frame shape, as each model documents them. */
@@ -57,8 +58,8 @@ function client(name: string, s: RunwaySettings): ProviderClient {
 }
 
 /** Submits one Runway task and waits for its first output URL. */
-async function runTask(c: ProviderClient, s: RunwaySettings, req: GenerateImageRequest | GenerateClipRequest, what: string, endpoint: string, body: () => Promise<Record<string, unknown>>): Promise<string> {
-  const { result } = await runRemoteTask({
+async function runTask(c: ProviderClient, s: RunwaySettings, req: GenerateImageRequest | GenerateClipRequest, what: string, endpoint: string, body: () => Promise<Record<string, unknown>>): Promise<{ url: string; deadlineAt: number }> {
+  const { result, deadlineAt } = await runRemoteTask({
     client: c, memory: req, signal: req.signal, pollMs: s.pollMs, deadlineS: s.deadlineS, what,
     submit: async (deadlineAt) => {
       const task = await c.json<Task>(`${s.baseUrl}/v1/${endpoint}`, { method: 'POST', body: await body(), signal: req.signal, deadlineAt }).catch((err) => {
@@ -68,7 +69,7 @@ async function runTask(c: ProviderClient, s: RunwaySettings, req: GenerateImageR
         }
         throw err;
       });
-      return String(task.id ?? '');
+      return typeof task.id === 'string' ? task.id : '';
     },
     check: async (id, deadlineAt) => {
       const task = await c.json<Task>(`${s.baseUrl}/v1/tasks/${encodeURIComponent(id)}`, { signal: req.signal, deadlineAt });
@@ -81,9 +82,11 @@ async function runTask(c: ProviderClient, s: RunwaySettings, req: GenerateImageR
           return url;
         }
         case 'FAILED': case 'CANCELLED': {
-          const code = task.failureCode ?? '';
+          // Read defensively: a code that is not text (a number, null) must not become a TypeError.
+          const code = typeof task.failureCode === 'string' ? task.failureCode : task.failureCode == null ? '' : JSON.stringify(task.failureCode);
           const refused = code.startsWith('SAFETY.');
-          const reason = `${task.failure ?? (task.status === 'CANCELLED' ? 'the task was cancelled' : 'no reason given')}${code ? ` (${code})` : ''}`;
+          const said = typeof task.failure === 'string' && task.failure ? task.failure : null;
+          const reason = `${said ?? (task.status === 'CANCELLED' ? 'the task was cancelled' : 'no reason given')}${code ? ` (${code.slice(0, 100)})` : ''}`;
           throw c.fail(`${c.provider} ${refused ? `refused ${what} on content grounds` : `failed ${what}`}: ${reason}`, {
             transient: false, retryable: !refused, code: refused ? 'content_policy' : 'provider_failed',
           });
@@ -93,7 +96,7 @@ async function runTask(c: ProviderClient, s: RunwaySettings, req: GenerateImageR
       }
     },
   });
-  return result;
+  return { url: result, deadlineAt };
 }
 
 export class RunwayVideoProvider implements ImageToVideoProvider {
@@ -109,7 +112,7 @@ export class RunwayVideoProvider implements ImageToVideoProvider {
     const ratio = (RATIOS[this.model] ?? RATIOS.gen4_turbo!)[shapeOf(req.width, req.height)] ?? '1280:720';
     const duration = req.durationS <= 5 ? 5 : 10;
     return withTempDir(async (dir) => {
-      const url = await runTask(this.c, this.s, req, 'the clip', 'image_to_video', async () => {
+      const { url, deadlineAt } = await runTask(this.c, this.s, req, 'the clip', 'image_to_video', async () => {
         // The still at the output ratio, inline as a data URI (no public URL of ours is needed).
         const still = path.join(dir, 'prompt.png');
         const [w, h] = ratio.split(':').map(Number) as [number, number];
@@ -118,8 +121,11 @@ export class RunwayVideoProvider implements ImageToVideoProvider {
         return { model: this.model, promptImage, promptText: req.prompt.slice(0, 1000), ratio, duration };
       });
       const raw = path.join(dir, 'delivered.mp4');
-      await downloadDelivery(url, { client: this.c, apiBase: this.s.baseUrl, hosts: this.s.downloadHosts, destPath: raw, maxBytes: this.s.maxBytes, signal: req.signal });
-      await conformClip({ inputPath: raw, outPath: req.outPath, durationS: req.durationS, width: req.width, height: req.height, signal: req.signal })
+      await downloadDelivery(url, { client: this.c, apiBase: this.s.baseUrl, hosts: this.s.downloadHosts, destPath: raw, maxBytes: this.s.maxBytes, signal: req.signal, deadlineAt });
+      await conformClip({
+        inputPath: raw, outPath: req.outPath, durationS: req.durationS, width: req.width, height: req.height, signal: req.signal,
+        accept: (delivered) => acceptClip(this.c, delivered, req),
+      })
         .catch((err) => { throw badDelivery(this.c, err); });
       return { path: req.outPath, durationS: req.durationS, width: req.width, height: req.height, hasAudio: true };
     });
@@ -138,9 +144,10 @@ export class RunwayImageProvider implements TextToImageProvider {
   async generateImage(req: GenerateImageRequest): Promise<GeneratedImage> {
     const ratio = (RATIOS[this.model] ?? RATIOS.gen4_image!)[shapeOf(req.width, req.height)] ?? '1920:1080';
     return withTempDir(async (dir) => {
-      const url = await runTask(this.c, this.s, req, 'the image', 'text_to_image', async () => ({ model: this.model, promptText: req.prompt.slice(0, 1000), ratio }));
+      const { url, deadlineAt } = await runTask(this.c, this.s, req, 'the image', 'text_to_image', async () => ({ model: this.model, promptText: req.prompt.slice(0, 1000), ratio }));
       const raw = path.join(dir, 'delivered.img');
-      await downloadDelivery(url, { client: this.c, apiBase: this.s.baseUrl, hosts: this.s.downloadHosts, destPath: raw, maxBytes: this.s.maxBytes, signal: req.signal });
+      await downloadDelivery(url, { client: this.c, apiBase: this.s.baseUrl, hosts: this.s.downloadHosts, destPath: raw, maxBytes: this.s.maxBytes, signal: req.signal, deadlineAt });
+      await acceptImage(this.c, raw);
       await conformImage({ inputPath: raw, outPath: req.outPath, width: req.width, height: req.height, signal: req.signal })
         .catch((err) => { throw badDelivery(this.c, err); });
       return { path: req.outPath, width: req.width, height: req.height };

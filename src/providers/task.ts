@@ -20,14 +20,15 @@ export interface TaskSteps<T> {
   check(id: string, deadlineAt: number): Promise<T | null>;
 }
 
-export async function runRemoteTask<T>(s: TaskSteps<T>): Promise<{ task: RemoteTask; result: T }> {
+/** The task and its result, and the deadline the download of the result must keep too. */
+export async function runRemoteTask<T>(s: TaskSteps<T>): Promise<{ task: RemoteTask; result: T; deadlineAt: number }> {
   const model = s.client.provider;
   const deadlineAt = Date.now() + s.deadlineS * 1000;
   const poll = (id: string) => pollUntil({ pollMs: s.pollMs, deadlineAt, signal: s.signal, what: `${model}: ${s.what} (task ${id})`, client: s.client }, () => s.check(id, deadlineAt));
   const earlier = s.memory.resume?.model === model ? s.memory.resume : null;
   if (earlier) {
     try {
-      return { task: earlier, result: await poll(earlier.id) };
+      return { task: earlier, result: await poll(earlier.id), deadlineAt };
     } catch (err) {
       // The provider no longer knows the task (expired, deleted): only then is a new one submitted.
       if (!(err instanceof ProviderHttpError && err.status === 404)) throw err;
@@ -39,7 +40,7 @@ export async function runRemoteTask<T>(s: TaskSteps<T>): Promise<{ task: RemoteT
   }
   const task = { model, id };
   await s.memory.onSubmitted?.(task);
-  return { task, result: await poll(id) };
+  return { task, result: await poll(id), deadlineAt };
 }
 
 /** Words providers use for a refusal on content grounds (moderation, safety, policy). */

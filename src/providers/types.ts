@@ -7,7 +7,7 @@ export interface RemoteSettings {
   /** Largest result accepted. */
   maxBytes: number;
   /** Retry tuning of the HTTP client (tests shorten it). */
-  http?: { timeoutMs?: number; retries?: number; backoffMs?: number };
+  http?: { timeoutMs?: number; idleTimeoutMs?: number; retries?: number; backoffMs?: number };
 }
 
 export interface VideoCapabilities {

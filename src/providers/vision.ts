@@ -48,7 +48,7 @@ const REVIEW_SCHEMA = {
 } as const;
 
 interface ChatAnswer {
-  choices?: { message?: { content?: string | null; refusal?: string | null } }[];
+  choices?: ({ message?: { content?: unknown; refusal?: unknown } | null } | null)[];
 }
 
 export class ChatVisionReviewer implements VisionReviewProvider {
@@ -92,20 +92,25 @@ export class ChatVisionReviewer implements VisionReviewProvider {
   }
 
   private findings(answer: ChatAnswer, times: number[]): ReviewFailure[] {
-    const message = answer.choices?.[0]?.message;
-    if (message?.refusal) throw this.client.fail(`${this.name} declined to review: ${message.refusal}`, { transient: false, retryable: true, code: 'provider_rejected' });
-    let parsed: { findings?: unknown };
+    const first = Array.isArray(answer.choices) ? answer.choices[0] : undefined;
+    const message = first && typeof first === 'object' && first.message && typeof first.message === 'object' ? first.message : undefined;
+    if (typeof message?.refusal === 'string' && message.refusal) throw this.client.fail(`${this.name} declined to review: ${message.refusal}`, { transient: false, retryable: true, code: 'provider_rejected' });
+    let parsed: unknown;
     try {
-      parsed = JSON.parse(message?.content ?? '');
+      parsed = JSON.parse(typeof message?.content === 'string' ? message.content : '');
     } catch {
       throw this.client.fail(`${this.name} answered a review that is not JSON`, { transient: false, retryable: true, code: 'provider_bad_response' });
     }
-    if (!Array.isArray(parsed.findings)) throw this.client.fail(`${this.name} answered a review without findings`, { transient: false, retryable: true, code: 'provider_bad_response' });
+    // The schema is a request, not a guarantee: `null`, a list or a bare value is nonsense too.
+    const findings = parsed && typeof parsed === 'object' ? (parsed as { findings?: unknown }).findings : undefined;
+    if (!Array.isArray(findings)) throw this.client.fail(`${this.name} answered a review without findings`, { transient: false, retryable: true, code: 'provider_bad_response' });
     const out: ReviewFailure[] = [];
-    for (const f of parsed.findings as { check?: unknown; frame?: unknown; message?: unknown }[]) {
-      if (!VISION_CHECKS.includes(f?.check as never)) continue; // outside the schema: ignored, never invented
+    for (const f of findings as ({ check?: unknown; frame?: unknown; message?: unknown } | null)[]) {
+      if (!f || typeof f !== 'object' || !VISION_CHECKS.includes(f.check as never)) continue; // outside the schema: ignored, never invented
       const frame = Number.isInteger(f.frame) ? Math.min(times.length - 1, Math.max(0, f.frame as number)) : 0;
-      out.push({ check: f.check as string, message: String(f.message ?? f.check).slice(0, 300), at_s: Math.round(times[frame]! * 100) / 100 });
+      // A message that is not text would show as "[object Object]": the check's name says more.
+      const said = typeof f.message === 'string' && f.message.trim() ? f.message : String(f.check).replace(/_/g, ' ');
+      out.push({ check: f.check as string, message: said.slice(0, 300), at_s: Math.round(times[frame]! * 100) / 100 });
     }
     return out;
   }

@@ -102,6 +102,10 @@ describe('phase sentences', () => {
       scene(0, 'generated'), scene(1, 'failed', { error: { code: 'provider_rejected', message: 'The provider said no.', retryable: false } }), scene(2, 'generated'),
     ], 3)).toBe('Finished with problems: 2 of 3 scenes generated (20 credits charged); scene 2 of 3 (the map glowing) failed and was not charged: The provider said no. Generating it again unchanged will fail the same way (not retryable): change its prompt or image first.');
     expect(phaseOf(gen('queued'), [scene(1, 'queued')], 3)).toBe('Waiting to start scene 2 of 3: the map glowing.');
+    // A refused key is not the prompt's fault: no advice to change it.
+    const auth = phaseOf(gen('failed'), [scene(0, 'failed', { error: { code: 'provider_auth', message: 'openai:sora-2 answered 401.', retryable: true } })], 3);
+    expect(auth).toMatch(/operator must fix its configuration; the prompt is not the problem\.$/);
+    expect(auth).not.toMatch(/change its prompt/);
   });
 
   it('labels scenes by a short form of their prompt', () => {

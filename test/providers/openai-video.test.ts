@@ -106,6 +106,9 @@ describe('OpenAI video adapter', () => {
     const req = clipRequest('garbage');
     const err = await failure(adapter(fake).generateClip(req));
     expect(err).toMatchObject({ code: 'provider_bad_result', retryable: true });
+    // Said plainly: no temporary path or demuxer address of ours reaches the client.
+    expect(err.message).toMatch(/not a readable video/);
+    expect(err.message).not.toMatch(/\/tmp|lavendly-media|0x[0-9a-f]{4,}|cannot probe/);
     expect(fs.existsSync(req.outPath)).toBe(false);
   });
 
@@ -120,6 +123,12 @@ describe('OpenAI video adapter', () => {
     // Another model's task is not this adapter's to resume.
     await adapter(fake).generateClip(clipRequest('other', { resume: { model: 'runway:gen4_turbo', id: 'video_1' } }));
     expect(fake.accepted.length).toBe(3);
+  });
+
+  it('a plain 400 about the key is provider_auth (the operator\'s problem), not a refusal of the prompt', async () => {
+    fake = await startFakeOpenAI({ rejectFirst: [{ status: 400, json: { error: { message: 'Incorrect API key provided: sk-wr***ue.', type: 'invalid_request_error' } } }] });
+    const err = await failure(adapter(fake).generateClip(clipRequest('400-key')));
+    expect(err).toMatchObject({ code: 'provider_auth', retryable: true });
   });
 
   it('a wrong key is a provider_auth failure whose message does not contain the key', async () => {

@@ -65,11 +65,11 @@ describe('Runway adapters', () => {
     expect(fake.problems).toEqual([]);
   });
 
-  it('429 with Retry-After and a 502 on submission, then one accepted task; 5xx while polling is retried too', async () => {
+  it('429 with Retry-After and a 503 on submission, then one accepted task; 5xx while polling is retried too', async () => {
     fake = await startFakeRunway({
       polls: 1,
       flakyPolls: 2,
-      rejectFirst: [{ status: 429, headers: { 'retry-after': '1' }, json: { error: 'Too many requests' } }, { status: 502, json: { error: 'Bad gateway' } }],
+      rejectFirst: [{ status: 429, headers: { 'retry-after': '1' }, json: { error: 'Too many requests' } }, { status: 503, json: { error: 'Service unavailable' } }],
     });
     const started = Date.now();
     await video(fake).generateClip(clip('retry'));

@@ -65,6 +65,14 @@ describe('vision review through quality_check', () => {
     expect(r.json.score).toBeLessThan(1);
   });
 
+  it('a finding whose message is not text is shown by its check, not as [object Object]', async () => {
+    review();
+    fake.script.review = { content: JSON.stringify({ findings: [{ check: 'warped_text', frame: 0, message: { text: 'melting sign' } }] }) };
+    const r = await check(wf.scenes[0].node_id);
+    expect(r.status, r.text).toBe(200);
+    expect(r.json.failures.find((f: any) => f.check === 'warped_text')).toMatchObject({ message: 'warped text' });
+  });
+
   it('a clean answer leaves the signal verdict as it is', async () => {
     review();
     const r = await check(wf.scenes[0].node_id);
@@ -80,6 +88,13 @@ describe('vision review through quality_check', () => {
     const garbled = await check(wf.scenes[0].node_id);
     expect(garbled.status, garbled.text).toBe(200);
     expect(garbled.json.failures).toEqual(plain.json.failures);
+    // JSON that is not the asked object, in the message or as the whole answer: nonsense too.
+    for (const review of [{ content: 'null' }, { content: '[1]' }, { reply: { json: null } }, { reply: { json: { choices: [null] } } }, { reply: { json: { choices: 'x' } } }]) {
+      fake.script.review = review;
+      const r = await check(wf.scenes[0].node_id);
+      expect(r.status, `${JSON.stringify(review)}: ${r.text}`).toBe(200);
+      expect(r.json.failures).toEqual(plain.json.failures);
+    }
     fake.script.review = { reply: { status: 503, json: { error: { message: 'overloaded' } } } };
     const down = await check(wf.scenes[0].node_id);
     expect(down.status, down.text).toBe(200);

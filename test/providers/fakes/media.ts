@@ -1,6 +1,7 @@
 /**
- * Real media the fake providers deliver, made once per process with ffmpeg: a short MP4 with
- * sound, one without, and a PNG, so that the adapters' probe and conform steps run for real.
+ * Real media the fake providers deliver, made once per process with ffmpeg: an MP4 with sound,
+ * clips of the length and shape a model was asked for, misfits (0.2 s, portrait), and a
+ * PNG, so that the adapters' probe, checks and conform steps run for real.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,8 +9,12 @@ import path from 'node:path';
 import { runFfmpeg } from '../../../src/media/index.js';
 
 export interface FakeMedia {
+  /** 4 s with sound (Sora's shortest). */
   mp4: Buffer;
-  silentMp4: Buffer;
+  /** 0.2 s with sound: far shorter than any scene. */
+  blipMp4: Buffer;
+  /** 4 s with sound, 200x640: no landscape scene's shape. */
+  tallMp4: Buffer;
   png: Buffer;
   dir: string;
 }
@@ -19,16 +24,44 @@ let made: Promise<FakeMedia> | null = null;
 export function fakeMedia(): Promise<FakeMedia> {
   made ??= (async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lavendly-fake-media-'));
-    const mp4 = path.join(dir, 'clip.mp4');
-    const silent = path.join(dir, 'silent.mp4');
     const png = path.join(dir, 'still.png');
-    const video = ['-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25:duration=4'];
-    await runFfmpeg(['-loglevel', 'error', ...video, '-f', 'lavfi', '-i', 'sine=frequency=330:sample_rate=48000:duration=4',
-      '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', mp4]);
-    await runFfmpeg(['-loglevel', 'error', ...video, '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', silent]);
+    const clip = async (name: string, seconds: number, sound: boolean, size = '320x180') => {
+      const out = path.join(dir, name);
+      const audio = sound ? ['-f', 'lavfi', '-i', `sine=frequency=330:sample_rate=48000:duration=${seconds}`, '-c:a', 'aac', '-shortest'] : [];
+      await runFfmpeg(['-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=25:duration=${seconds}`, ...audio,
+        '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', out]);
+      return fs.readFileSync(out);
+    };
+    const [mp4, blipMp4, tallMp4] = await Promise.all([clip('clip.mp4', 4, true), clip('blip.mp4', 0.2, true), clip('tall.mp4', 4, true, '200x640')]);
     await runFfmpeg(['-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=512x288:rate=1', '-frames:v', '1', png]);
-    return { mp4: fs.readFileSync(mp4), silentMp4: fs.readFileSync(silent), png: fs.readFileSync(png), dir };
+    return { mp4, blipMp4, tallMp4, png: fs.readFileSync(png), dir };
   })();
+  return made;
+}
+
+const clips = new Map<string, Promise<Buffer>>();
+
+/**
+ * A clip of the length and shape a model was asked for (made once, smaller: short side 180), as a
+ * real model delivers it; `sound` false for models without audio.
+ */
+export function fakeClip(seconds: number, sound: boolean, width: number, height: number): Promise<Buffer> {
+  const k = 180 / Math.min(width, height);
+  const even = (n: number) => Math.max(2, Math.round((n * k) / 2) * 2);
+  const size = `${even(width)}x${even(height)}`;
+  const key = `${seconds}-${sound}-${size}`;
+  let made = clips.get(key);
+  if (!made) {
+    made = (async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lavendly-fake-clip-'));
+      const out = path.join(dir, 'clip.mp4');
+      const audio = sound ? ['-f', 'lavfi', '-i', `sine=frequency=330:sample_rate=48000:duration=${seconds}`, '-c:a', 'aac', '-shortest'] : [];
+      await runFfmpeg(['-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=25:duration=${seconds}`, ...audio,
+        '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', out]);
+      return fs.readFileSync(out);
+    })();
+    clips.set(key, made);
+  }
   return made;
 }
 

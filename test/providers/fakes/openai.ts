@@ -5,7 +5,7 @@
  * `GET /v1/videos/{id}/content` (the MP4). Every answer first checks the Bearer key; the test
  * scripts how the video behaves and reads what was received.
  */
-import { fakeMedia, pngSize } from './media.js';
+import { fakeClip, fakeMedia, pngSize } from './media.js';
 import { startFake, type FakeServer, type Reply } from './server.js';
 
 export const OPENAI_KEY = 'sk-test-0123456789abcdef';
@@ -23,8 +23,12 @@ export interface VideoScript {
   hold?: boolean;
   /** Never finishes. */
   never?: boolean;
+  /** Every poll answers this instead (a misbehaving provider: `null`, a list, ...). */
+  pollReply?: Reply;
   /** The content is not a video. */
   garbage?: boolean;
+  /** The content answers this instead (a stall, a drip, a redirect). */
+  contentReply?: Reply;
   /** Images API: answers before one is accepted, a refusal, or a malformed answer. */
   images?: { rejectFirst?: Reply[]; refuse?: string; answer?: unknown };
   /** Chat completions: what the review model says (the message content), or a status to answer. */
@@ -44,9 +48,15 @@ export interface FakeOpenAI extends FakeServer {
   release(): void;
 }
 
+/** The video as asked: its length and size (Sora makes sound). */
+function delivered(v: { seconds: string; size: string }): Promise<Buffer> {
+  const [w, h] = v.size.split('x').map(Number);
+  return fakeClip(Number(v.seconds) || 4, true, w || 1280, h || 720);
+}
+
 export async function startFakeOpenAI(script: VideoScript = {}): Promise<FakeOpenAI> {
   const media = await fakeMedia();
-  const videos = new Map<string, { polls: number }>();
+  const videos = new Map<string, { polls: number; seconds: string; size: string }>();
   let rejected = 0;
   let imagesRejected = 0;
   let held = true;
@@ -92,7 +102,7 @@ export async function startFakeOpenAI(script: VideoScript = {}): Promise<FakeOpe
         if (!['4', '8', '12'].includes(String(b.seconds))) fake.problems.push(`seconds ${b.seconds} is not 4, 8 or 12`);
         fake.accepted.push({ model: b.model, prompt: b.prompt, seconds: b.seconds, size, image });
         const id = `video_${fake.accepted.length}`;
-        videos.set(id, { polls: 0 });
+        videos.set(id, { polls: 0, seconds: String(b.seconds), size });
         return { json: { id, object: 'video', model: b.model, status: 'queued', progress: 0, created_at: 1764347090, seconds: b.seconds, size } };
       }
       const m = /^\/v1\/videos\/([^/]+)(\/content)?$/.exec(req.path.split('?')[0]!);
@@ -101,9 +111,11 @@ export async function startFakeOpenAI(script: VideoScript = {}): Promise<FakeOpe
       const done = !s.never && !(s.hold && held) && v.polls >= (s.polls ?? 2);
       if (m[2]) {
         if (!done || s.fail) return { status: 400, json: { error: { message: 'Video is not ready' } } };
-        return { headers: { 'content-type': 'video/mp4' }, bytes: s.garbage ? Buffer.from('<html>oops</html>') : media.mp4 };
+        if (s.contentReply) return s.contentReply;
+        return { headers: { 'content-type': 'video/mp4' }, bytes: s.garbage ? Buffer.from('<html>oops</html>') : await delivered(v) };
       }
       v.polls++;
+      if (s.pollReply) return s.pollReply;
       const base = { id: m[1], object: 'video', model: 'sora-2', created_at: 1764347090, seconds: '4', size: '1280x720' };
       if (!done) return { json: { ...base, status: v.polls === 1 ? 'queued' : 'in_progress', progress: Math.min(90, v.polls * 20), error: null } };
       if (s.fail) return { json: { ...base, status: 'failed', progress: 100, error: s.fail } };

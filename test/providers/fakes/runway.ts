@@ -4,7 +4,7 @@
  * /v1/tasks/{id}` (PENDING -> RUNNING -> SUCCEEDED with `output` URLs, or FAILED with `failure`
  * and `failureCode`), and the output files on its own origin (fetched without our key).
  */
-import { fakeMedia, pngSize } from './media.js';
+import { fakeClip, fakeMedia, pngSize } from './media.js';
 import { startFake, type FakeServer, type Reply } from './server.js';
 
 export const RUNWAY_SECRET = 'key_runway_test_fedcba9876543210';
@@ -13,14 +13,18 @@ export interface RunwayScript {
   rejectFirst?: Reply[];
   polls?: number;
   /** The task fails with this failure code and text. */
-  fail?: { failureCode: string; failure: string };
+  fail?: { failureCode: unknown; failure: unknown };
   hold?: boolean;
   never?: boolean;
   garbage?: boolean;
   /** Output URL to hand out instead of one on the fake's origin. */
   outputUrl?: string;
+  /** The output files on the fake's origin answer this instead (a redirect, ...). */
+  fileReply?: Reply;
   /** The first task polls answer 503. */
   flakyPolls?: number;
+  /** Every poll answers this instead (a misbehaving provider: `null`, a list, ...). */
+  pollReply?: Reply;
 }
 
 export interface FakeRunway extends FakeServer {
@@ -34,7 +38,7 @@ const VIDEO_RATIOS = ['1280:720', '720:1280', '1104:832', '832:1104', '960:960',
 
 export async function startFakeRunway(script: RunwayScript = {}): Promise<FakeRunway> {
   const media = await fakeMedia();
-  const tasks = new Map<string, { polls: number; kind: 'video' | 'image' }>();
+  const tasks = new Map<string, { polls: number; kind: 'video' | 'image'; duration?: number; ratio?: string }>();
   let rejected = 0;
   let flaky = 0;
   let held = true;
@@ -43,7 +47,13 @@ export async function startFakeRunway(script: RunwayScript = {}): Promise<FakeRu
       const file = /^\/files\/(task_\d+)\.(mp4|png)$/.exec(req.path);
       if (file) {
         if (req.headers.authorization) fake.problems.push(`our key was sent to the output URL ${req.path}`);
-        return { bytes: fake.script.garbage ? Buffer.from('not media at all') : file[2] === 'mp4' ? media.silentMp4 : media.png };
+        if (fake.script.fileReply) return fake.script.fileReply;
+        if (fake.script.garbage) return { bytes: Buffer.from('not media at all') };
+        if (file[2] === 'png') return { bytes: media.png };
+        // The clip as asked, without sound (Runway's clips have none).
+        const t = tasks.get(file[1]!);
+        const [w, h] = String(t?.ratio ?? '1280:720').split(':').map(Number);
+        return { bytes: await fakeClip(t?.duration === 10 ? 10 : 5, false, w || 1280, h || 720) };
       }
       if (req.headers.authorization !== `Bearer ${RUNWAY_SECRET}`) {
         fake.problems.push(`bad auth on ${req.method} ${req.path}`);
@@ -69,7 +79,7 @@ export async function startFakeRunway(script: RunwayScript = {}): Promise<FakeRu
         if (typeof b.promptText !== 'string' || !b.promptText) fake.problems.push('promptText missing');
         fake.accepted.push({ endpoint, model: b.model, promptText: b.promptText, ratio: b.ratio, duration: b.duration, image });
         const id = `task_${fake.accepted.length}`;
-        tasks.set(id, { polls: 0, kind: endpoint === 'image_to_video' ? 'video' : 'image' });
+        tasks.set(id, { polls: 0, kind: endpoint === 'image_to_video' ? 'video' : 'image', duration: b.duration, ratio: b.ratio });
         return { json: { id } };
       }
       const t = /^\/v1\/tasks\/([^/]+)$/.exec(req.path);
@@ -80,6 +90,7 @@ export async function startFakeRunway(script: RunwayScript = {}): Promise<FakeRu
         return { status: 503, json: { error: 'Service unavailable' } };
       }
       task.polls++;
+      if (s.pollReply) return s.pollReply;
       const base = { id: t![1], createdAt: '2026-12-06T04:00:00.000Z' };
       const done = !s.never && !(s.hold && held) && task.polls > (s.polls ?? 2);
       if (!done) return { json: { ...base, status: task.polls === 1 ? 'PENDING' : 'RUNNING', progress: 0.5 } };

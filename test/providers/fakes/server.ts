@@ -16,6 +16,8 @@ export interface Reply {
   headers?: Record<string, string>;
   json?: unknown;
   bytes?: Buffer;
+  /** Writes the answer itself (a stall, a drip, a cut connection); the status and headers above are not sent. */
+  raw?: (res: http.ServerResponse) => void;
 }
 
 export type Route = (req: Seen) => Reply | Promise<Reply>;
@@ -54,6 +56,7 @@ export async function startFake(route: Route): Promise<FakeServer> {
       const s: Seen = { method: req.method ?? 'GET', path: url.pathname + url.search, headers: req.headers, body: await readBody(req) };
       seen.push(s);
       const r = await route(s);
+      if (r.raw) return r.raw(res);
       const headers: Record<string, string> = { ...r.headers };
       if (r.json !== undefined) headers['content-type'] = 'application/json';
       res.writeHead(r.status ?? 200, headers);
