@@ -62,7 +62,7 @@ async function failure(p: Promise<unknown>): Promise<ProviderError> {
 describe('provider request time limits', () => {
   it('the per-request timeout fires while the garbage collector runs (no lost AbortSignal.timeout)', async () => {
     other = await startFake(() => stall('{"id": "video_'));
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(here, 'children/gc-timeout.ts'), `${other.origin}/v1/videos/gc`], {
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(here, 'gc-timeout-child.ts'), `${other.origin}/v1/videos/gc`], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

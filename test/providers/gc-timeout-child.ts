@@ -1,10 +1,10 @@
 /**
- * Run as `node --expose-gc --import tsx gc-timeout.ts <url>` by timeouts.test.ts: one JSON call
+ * Run as `node --expose-gc --import tsx gc-timeout-child.ts <url>` by timeouts.test.ts: one JSON call
  * to a URL whose answer stalls after its headers, with the garbage collector running all the
  * while. Prints what happened as one JSON line. (Node 20's AbortSignal.any lost its timeout to a
  * collection, so such a call hung forever.)
  */
-import { ProviderClient } from '../../../src/providers/http.js';
+import { ProviderClient } from '../../src/providers/http.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with --expose-gc');
