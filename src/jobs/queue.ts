@@ -415,13 +415,24 @@ export async function failJob(
  */
 export async function reapExpiredLeases(
   db: Knex,
-  options: { now?: Date; hookFor?: (job: Job) => FailureHook | undefined; limit?: number } = {},
+  options: {
+    now?: Date;
+    hookFor?: (job: Job) => FailureHook | undefined;
+    limit?: number;
+    /**
+     * Only jobs of these types: a worker reaps what it has handlers (and so failure hooks) for.
+     * A worker of another lane failing a generation's job would skip the hook that releases its
+     * credits and fails its scene.
+     */
+    types?: string[];
+  } = {},
 ): Promise<{ requeued: number; failed: number }> {
   const now = options.now ?? new Date();
   const nowIso = iso(now);
   const expired = (await db('jobs')
     .where({ status: 'running' })
     .andWhere('lease_expires_at', '<', nowIso)
+    .modify((q) => { if (options.types) q.whereIn('type', options.types); })
     .orderBy('lease_expires_at')
     .limit(options.limit ?? 100)
     .select(RETURNING)) as Array<Record<string, unknown>>;

@@ -264,7 +264,7 @@ export class Worker {
       try {
         if (Date.now() - lastReap >= this.reapMs) {
           lastReap = Date.now();
-          const reaped = await reapExpiredLeases(this.db, { hookFor: this.hookFor });
+          const reaped = await reapExpiredLeases(this.db, { hookFor: this.hookFor, types });
           if (reaped.requeued || reaped.failed) this.log.warn({ ...reaped, worker: this.workerId }, 'reaped jobs with expired leases');
         }
         while (!this.stopping && this.freeSlots() > 0) {

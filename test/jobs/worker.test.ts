@@ -254,6 +254,26 @@ describe.each(testDatabases())('worker on %s', (kind) => {
     expect(done).toMatchObject({ status: 'succeeded', attempts: 2, result: { by: 'rescuer', attempt: 2 } });
   });
 
+  it('an expired job out of attempts is failed by a worker of its own type, with its hook, never by another lane', async () => {
+    // Lanes (a webhook lane beside the main one) run workers with different handlers on one
+    // database. A worker that failed another type's job would skip that type's failure hook,
+    // which is what releases a generation's credits and fails its scene.
+    const job = await enqueue(db, { type: 'scene', payload: null, maxAttempts: 1 });
+    expect((await claim(db, { workerId: 'vanished', leaseMs: 50, types: ['scene'] }))?.id).toBe(job.id);
+    await sleep(80);
+    const other = start({ handlers: { delivery: async () => null }, workerId: 'other-lane', pollMs: 10 });
+    await sleep(150); // several of its polls and reaps
+    expect(await getJob(db, job.id)).toMatchObject({ status: 'running', lease_owner: 'vanished' });
+    await other.stop();
+    const hooked: string[] = [];
+    start({
+      handlers: { scene: { run: async () => null, onFailed: async (j, failure) => { hooked.push(`${j.id}:${failure.reason}`); } } },
+      workerId: 'own-lane',
+    });
+    expect(await finished(db, job.id)).toMatchObject({ status: 'failed' });
+    expect(hooked).toEqual([`${job.id}:lease_expired`]);
+  });
+
   it('cancels a running job: the handler sees ctx.signal abort and its result is discarded', async () => {
     let aborted = false;
     start({
