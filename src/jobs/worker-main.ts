@@ -91,6 +91,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
   const worker = new Worker({ ...common, handlers: handlersOf(undefined), concurrency: options.concurrency, workerId: options.workerId });
   const lanes = [worker, ...(options.lanes ?? []).map((lane) => new Worker({
     ...common, handlers: handlersOf(lane), concurrency: lane.concurrency, workerId: `${worker.workerId}/${lane.name}`,
+    failureLogs: worker.failureLogs,
   }))];
   for (const w of lanes) w.start();
   const stopJobs = async (o: { abortAfterMs?: number } = {}) => { await Promise.all(lanes.map((w) => w.stop(o))); };

@@ -7,7 +7,7 @@ import {
   type FailureHook, type Job, type JobFailure,
 } from './queue.js';
 import { listenForJobs, onLocalEnqueue, watchForCommits } from './wake.js';
-import { failureLog } from '../util/failure-log.js';
+import { failureLog, type FailureLog } from '../util/failure-log.js';
 import { GroupCommit } from './group-commit.js';
 
 export interface JobContext {
@@ -76,6 +76,15 @@ export interface WorkerOptions {
    *  `onFailed`. This is where a crashed or failed job's credit reservation gets released. */
   onJobFailed?: FailureHook;
   logger?: WorkerLogger;
+  /** Another worker's failure logs, shared by the lanes of one process (worker-main.ts), so a
+   *  lost database is one "worker poll failed" line per process, not one per lane. */
+  failureLogs?: WorkerFailureLogs;
+}
+
+/** What a worker reports once per run of failures (src/util/failure-log.ts). */
+export interface WorkerFailureLogs {
+  poll: FailureLog;
+  notifications: FailureLog;
 }
 
 /**
@@ -115,6 +124,7 @@ export class Worker {
   private readonly maxMs: number;
   private readonly onJobFailed?: FailureHook;
   private readonly log: WorkerLogger;
+  readonly failureLogs: WorkerFailureLogs;
   private readonly inFlight = new Map<string, { promise: Promise<void>; abort: AbortController }>();
   private loopPromise: Promise<void> | null = null;
   private stopping = false;
@@ -142,6 +152,11 @@ export class Worker {
     this.onJobFailed = options.onJobFailed;
     this.workerId = options.workerId ?? `${os.hostname()}:${process.pid}:${crypto.randomBytes(3).toString('hex')}`;
     this.log = options.logger ?? quietLogger;
+    this.failureLogs = options.failureLogs ?? {
+      poll: failureLog(this.log, 'worker poll', { worker: this.workerId }),
+      // While the database is away the LISTEN connection fails at every retry: one line, not one each.
+      notifications: failureLog(this.log, 'job notifications (LISTEN; polling meanwhile)', { worker: this.workerId }),
+    };
     if (this.heartbeatMs >= this.leaseMs) throw new Error('heartbeatMs must be shorter than leaseMs');
     this.completions = new GroupCommit(this.db, {
       claimOptions: () => ({ workerId: this.workerId, leaseMs: this.leaseMs, types: [...this.handlers.keys()] }),
@@ -234,8 +249,7 @@ export class Worker {
 
   private async loop(): Promise<void> {
     const unsubscribe = onLocalEnqueue(this.db, () => this.wake());
-    // While the database is away the LISTEN connection fails at every retry: one line, not one each.
-    const notifications = failureLog(this.log, 'job notifications (LISTEN; polling meanwhile)', { worker: this.workerId });
+    const notifications = this.failureLogs.notifications;
     const listener = listenForJobs(this.db, () => this.wake(), notifications.failed, notifications.succeeded);
     const commits = watchForCommits(this.db, () => this.foreignCommit());
     try {
@@ -259,7 +273,7 @@ export class Worker {
   private async poll(): Promise<void> {
     const types = [...this.handlers.keys()];
     let lastReap = 0;
-    const polling = failureLog(this.log, 'worker poll', { worker: this.workerId });
+    const polling = this.failureLogs.poll;
     while (!this.stopping) {
       try {
         if (Date.now() - lastReap >= this.reapMs) {
