@@ -22,8 +22,10 @@ describe.each(testDatabases())('import whose caller hangs up (%s)', (kind) => {
 
   beforeAll(async () => {
     // /drip sends a video's first bytes and then nothing: only the importer can end it.
+    let drips = 0;
     media = await startMediaServer((req, res) => {
-      if (req.url !== '/drip.mp4') { res.writeHead(404).end(); return; }
+      // Only the first request drips; a retry of the import finds the file gone (404).
+      if (req.url !== '/drip.mp4' || drips++ > 0) { res.writeHead(404).end(); return; }
       res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(50 * 1024 * 1024) });
       res.write(MP4_HEAD);
       open.add(res);
@@ -41,9 +43,13 @@ describe.each(testDatabases())('import whose caller hangs up (%s)', (kind) => {
   it('stops the download, frees the transfer slot and cleans staging', async () => {
     const a = await s.account();
     const body = JSON.stringify({ url: `${media.origin}/drip.mp4`, kind: 'video' });
+    const idempotencyKey = `hang-up-${kind}`;
     const req = http.request(`${s.base}/storage/ingest`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${a.key}`, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
+      headers: {
+        authorization: `Bearer ${a.key}`, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)),
+        'idempotency-key': idempotencyKey,
+      },
     });
     req.on('error', () => {}); // we hang up ourselves
     req.end(body);
@@ -61,7 +67,14 @@ describe.each(testDatabases())('import whose caller hangs up (%s)', (kind) => {
     expect(next.json.error.code).toBe('source_unreachable');
     const staging = path.join(s.services.storage.root, '.staging');
     await until('staging to be empty', async () => (fs.existsSync(staging) ? fs.readdirSync(staging) : []).length === 0, 10_000);
+    // The caller's retry with the same Idempotency-Key runs the import again: no failure caused
+    // by its hanging up was stored to be replayed (it reaches the source, which now answers 404).
+    const retry = await call(`${s.base}/storage/ingest`, {
+      key: a.key, headers: { 'idempotency-key': idempotencyKey }, body: { url: `${media.origin}/drip.mp4`, kind: 'video' },
+    });
+    expect(retry.headers.get('idempotent-replayed')).toBeNull();
+    expect(retry.json.error).toMatchObject({ code: 'source_unreachable', upstream_status: 404 });
     // A caller hanging up is not our failure: nothing is logged as an error.
-    expect(s.logs.filter((l) => Number(l.level) >= 50)).toEqual([]);
+    expect(s.logs.filter((l) => Number(l.level) >= 50).map((l) => JSON.stringify(l))).toEqual([]);
   }, 30_000);
 });

@@ -199,7 +199,11 @@ export async function withIdempotency(ctx: Koa.Context, operationId: string, opt
     clearInterval(timer);
   }
   const body = ctx.body;
-  if (ctx.status >= 500 || Buffer.isBuffer(body) || (typeof body === 'object' && body !== null && typeof (body as { pipe?: unknown }).pipe === 'function')) {
+  // A caller that hung up never sees this answer. Stored, a refusal would be replayed to the
+  // retry it sends with the same key, though the refusal may come from its leaving (an import
+  // aborted with its connection): a refusal is not stored then, and the retry runs again.
+  const callerGone = ctx.res.destroyed || ctx.req.socket?.destroyed === true;
+  if (ctx.status >= 500 || (callerGone && ctx.status >= 400) || Buffer.isBuffer(body) || (typeof body === 'object' && body !== null && typeof (body as { pipe?: unknown }).pipe === 'function')) {
     await store.release(claim.rowId, claim.token);
     return;
   }
