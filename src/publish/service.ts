@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { rows as fastRows, sql } from '../db/fast.js';
 import { nowIso } from '../db/knex.js';
 import { DomainError, NotFoundError, ValidationError } from '../errors.js';
-import type { LocalFile, Storage } from '../storage/index.js';
+import { StorageUnavailableError, type LocalFile, type Storage } from '../storage/index.js';
 import { newId } from '../util/ids.js';
 import { emitEvent } from '../webhooks/events.js';
 import { keysetPage, type Page, type PageQuery } from '../webhooks/page.js';
@@ -295,6 +295,19 @@ function errorCodeOf(err: PublishError): string {
   return 'platform_rejected';
 }
 
+type FailedAttempt = { ok: false; code: string; error: string; retryable: boolean };
+
+/**
+ * How a failed attempt is recorded. The media store failing while the render is fetched happens
+ * before the platform is called, so it is retried like a platform's 503: the store may be back on
+ * the next attempt, and nothing can have been posted.
+ */
+function failedAttempt(err: unknown, scrub: (text: string) => string): FailedAttempt {
+  if (err instanceof PublishError) return { ok: false, code: errorCodeOf(err), error: scrub(err.message), retryable: err.retryable };
+  if (err instanceof StorageUnavailableError) return { ok: false, code: 'storage_unavailable', error: err.message, retryable: true };
+  return { ok: false, code: 'publish_failed', error: scrub(`Publishing failed: ${(err as Error).message}`), retryable: false };
+}
+
 export type RunOutcome = PublicationStatus | 'not_claimed' | 'not_due' | 'retry_scheduled';
 
 /**
@@ -322,7 +335,7 @@ export async function runPublication(db: Knex, id: string, options: PublishOptio
   if (claimed !== 1) return 'not_claimed';
 
   const row = await db('publications').where({ id }).first();
-  let outcome: { ok: true; externalId: string; url: string } | { ok: false; code: string; error: string; retryable: boolean };
+  let outcome: { ok: true; externalId: string; url: string } | FailedAttempt;
   let secretValues: string[] = [];
   let video: LocalFile | null = null;
   try {
@@ -345,9 +358,7 @@ export async function runPublication(db: Knex, id: string, options: PublishOptio
     // The message is shown to the user and sent in webhooks: no credential may survive in it, even
     // if a platform echoed one back.
     const scrub = (text: string) => secretValues.reduce((t, v) => t.split(v).join('[redacted]'), text);
-    outcome = err instanceof PublishError
-      ? { ok: false, code: errorCodeOf(err), error: scrub(err.message), retryable: err.retryable }
-      : { ok: false, code: 'publish_failed', error: scrub(`Publishing failed: ${(err as Error).message}`), retryable: false };
+    outcome = failedAttempt(err, scrub);
   } finally {
     await video?.release();
   }

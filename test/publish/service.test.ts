@@ -15,6 +15,9 @@ import { createEndpoint, getDelivery, runDueDeliveries } from '../../src/webhook
 import { startReceiver } from '../webhooks/receiver.js';
 import { freshDb, testDatabases, type FreshDb } from '../helpers/db.js';
 import { mockYouTube } from './platforms.js';
+import { S3Storage } from '../../src/storage/s3.js';
+import { startS3 } from '../helpers/s3.js';
+import { startStoreRelay } from '../helpers/store-relay.js';
 
 const ACCOUNT = 'acc_pub';
 const SECRET_KEY = 'test-credentials-key';
@@ -154,6 +157,40 @@ describe.each(testDatabases())('publishing on %s', (kind) => {
       expect(body).toMatchObject({ type: 'publication.published', data: { publication_id: pub.id, status: 'published', url: done.published_url } });
     } finally {
       await receiver.close();
+    }
+  });
+
+  it('retries a post whose render the media store could not hand over, then publishes it', async () => {
+    const s3 = await startS3();
+    const relay = await startStoreRelay(Number(new URL(s3.endpoint).port));
+    try {
+      const storage = new S3Storage({
+        dataDir: fresh.dataDir, publicBaseUrl: 'http://127.0.0.1:1', secret: crypto.randomBytes(32),
+        s3: { ...s3.storage, endpoint: relay.endpoint, timeoutMs: 300 },
+      });
+      const copy = path.join(fresh.dataDir, 'upload.mp4');
+      fs.copyFileSync(render.path, copy);
+      await storage.moveIn(copy, 'renders/final.mp4');
+      const opts = { ...options, storage, retryBaseMs: 10 };
+      const ch = await channel('local');
+      const stored = { ...render, path: 'store:renders/final.mp4' };
+      const pub = await requestPublication(fresh.db, { accountId: ACCOUNT, workflowId: 'wf_1', channelId: ch.id, latestRender: stored }, opts);
+
+      await relay.set('down');
+      expect(await runPublication(fresh.db, pub.id, opts)).toBe('retry_scheduled');
+      const waiting = await getPublication(fresh.db, ACCOUNT, pub.id);
+      expect(waiting).toMatchObject({ status: 'scheduled', error: { code: 'storage_unavailable', message: expect.stringMatching(/media store is unavailable/) } });
+      expect(JSON.stringify(waiting)).not.toContain('127.0.0.1');
+
+      await relay.set('pass');
+      await new Promise((r) => setTimeout(r, 30));
+      expect(await runDuePublications(fresh.db, opts)).toEqual(['published']);
+      const done = await getPublication(fresh.db, ACCOUNT, pub.id);
+      expect(done).toMatchObject({ status: 'published', error: null });
+      expect(fs.readFileSync(fileURLToPath(done.published_url!)).equals(fs.readFileSync(render.path))).toBe(true);
+    } finally {
+      await relay.close();
+      await s3.close();
     }
   });
 
