@@ -1,6 +1,7 @@
 import type { HandlerEntry, Job, JobContext } from '../jobs/index.js';
 import { JOB_TYPES } from '../webhooks/queue.js';
-import { runPublication, type PublishOptions } from './service.js';
+import { runPublication } from './runner.js';
+import type { PublishOptions } from './service.js';
 
 /**
  * The worker's handler for `publication.run`. Safe to run any number of times, by any number of

@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import { runDueDeliveries } from '../webhooks/deliver.js';
 import { defaultWebhookOptions, type WebhookOptions } from '../webhooks/options.js';
-import { runDuePublications, type PublishOptions } from './service.js';
+import { runDuePublications } from './runner.js';
+import type { PublishOptions } from './service.js';
 
 export interface SweeperOptions {
   publish?: PublishOptions;

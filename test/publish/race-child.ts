@@ -1,7 +1,7 @@
 // One of several processes racing to run the same publication (see service.test.ts).
 import { createDb } from '../../src/db/knex.js';
 import { createPublishers } from '../../src/publish/publishers.js';
-import { runPublication } from '../../src/publish/service.js';
+import { runPublication } from '../../src/publish/runner.js';
 
 const [publicationId] = process.argv.slice(2) as [string];
 const db = createDb({ databaseUrl: process.env.DATABASE_URL || null, dataDir: process.env.LAVENDLY_DATA_DIR! });

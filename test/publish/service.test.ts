@@ -6,9 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDb, nowIso } from '../../src/db/knex.js';
 import { createPublishers } from '../../src/publish/publishers.js';
+import { failStalePublications, runDuePublications, runPublication } from '../../src/publish/runner.js';
 import {
-  cancelPublication, connectChannel, failStalePublications, getPublication, listChannels, listPublications,
-  requestPublication, resolveWhen, runDuePublications, runPublication, type FinishedRender, type PublishOptions,
+  cancelPublication, connectChannel, getPublication, listChannels, listPublications, requestPublication, resolveWhen,
+  type FinishedRender, type PublishOptions,
 } from '../../src/publish/service.js';
 import { PublishError, type Publisher, type PublishRequest } from '../../src/publish/types.js';
 import { createEndpoint, getDelivery, runDueDeliveries } from '../../src/webhooks/index.js';

@@ -1,0 +1,164 @@
+/**
+ * Running a publication: fetching the render, calling the platform once per claim, and recording
+ * the outcome (published, a retry, or failed) with its webhook event.
+ */
+import type { Knex } from 'knex';
+import { nowIso } from '../db/knex.js';
+import { StorageUnavailableError, type LocalFile, type Storage } from '../storage/index.js';
+import { newId } from '../util/ids.js';
+import { emitEvent } from '../webhooks/events.js';
+import { enqueueJob, JOB_TYPES } from '../webhooks/queue.js';
+import { loadChannelForPublish, updateChannelCredentials } from './channels.js';
+import { eventData, getPublication, publishersOf, type PublicationStatus, type PublishOptions } from './service.js';
+import { PublishError } from './types.js';
+
+/**
+ * The render's file on the local disk: `video_path` is an absolute path (the local driver) or
+ * `store:<key>` (an object store), which is copied to scratch for the platform upload.
+ */
+async function videoFile(videoPath: string, storage: Storage | undefined): Promise<LocalFile> {
+  if (!videoPath.startsWith('store:')) return { path: videoPath, release: async () => {} };
+  if (!storage) throw new Error('this publication\'s render is in object storage, but no storage is configured here');
+  return storage.localCopy(videoPath.slice('store:'.length));
+}
+
+/** A stable code for the publication's `error.code`. */
+function errorCodeOf(err: PublishError): string {
+  if (err.httpStatus === 401 || err.httpStatus === 403) return 'channel_auth_failed';
+  if (err.retryable) return 'platform_unavailable';
+  return 'platform_rejected';
+}
+
+type FailedAttempt = { ok: false; code: string; error: string; retryable: boolean };
+
+/**
+ * How a failed attempt is recorded. The media store failing while the render is fetched happens
+ * before the platform is called, so it is retried like a platform's 503: the store may be back on
+ * the next attempt, and nothing can have been posted.
+ */
+function failedAttempt(err: unknown, scrub: (text: string) => string): FailedAttempt {
+  if (err instanceof PublishError) return { ok: false, code: errorCodeOf(err), error: scrub(err.message), retryable: err.retryable };
+  if (err instanceof StorageUnavailableError) return { ok: false, code: 'storage_unavailable', error: err.message, retryable: true };
+  return { ok: false, code: 'publish_failed', error: scrub(`Publishing failed: ${(err as Error).message}`), retryable: false };
+}
+
+export type RunOutcome = PublicationStatus | 'not_claimed' | 'not_due' | 'retry_scheduled';
+
+/**
+ * The job handler for `publication.run`. The conditional update scheduled -> publishing is the one
+ * claim: on any database and across processes only one runner gets it, so the platform is called at
+ * most once per claim. A retry is scheduled only for failures the platform cannot have acted on.
+ * The outcome and its webhook event are written in one transaction.
+ */
+export async function runPublication(db: Knex, id: string, options: PublishOptions = {}): Promise<RunOutcome> {
+  const now = new Date();
+  const pub = await db('publications').where({ id }).first('id', 'account_id', 'status', 'scheduled_for', 'attempts');
+  if (!pub || pub.status !== 'scheduled') return 'not_claimed';
+  if (new Date(pub.scheduled_for).getTime() > now.getTime() + 1000) {
+    // Fired early (clock skew, or a sweeper): leave it scheduled and make sure a job waits for it.
+    await enqueueJob(db, {
+      type: JOB_TYPES.runPublication, payload: { publicationId: id }, runAt: new Date(pub.scheduled_for),
+      dedupeKey: `${JOB_TYPES.runPublication}:${id}:${pub.scheduled_for}`,
+    });
+    return 'not_due';
+  }
+  const claim = newId('clm');
+  const claimed = await db('publications')
+    .where({ id, status: 'scheduled' })
+    .update({ status: 'publishing', claim_token: claim, started_at: now.toISOString(), updated_at: now.toISOString() });
+  if (claimed !== 1) return 'not_claimed';
+
+  const row = await db('publications').where({ id }).first();
+  let outcome: { ok: true; externalId: string; url: string } | FailedAttempt;
+  let secretValues: string[] = [];
+  let video: LocalFile | null = null;
+  try {
+    video = await videoFile(row.video_path, options.storage);
+    const channel = await loadChannelForPublish(db, row.channel_id, options.secrets);
+    secretValues = Object.values(channel.credentials).filter((v): v is string => typeof v === 'string' && v.length >= 6);
+    const result = await publishersOf(options)[channel.platform].publish({
+      video: { path: video.path, url: row.video_url ?? null, durationS: row.video_duration_s == null ? null : Number(row.video_duration_s) },
+      title: row.title ?? null,
+      caption: row.caption ?? null,
+      channel,
+      publicationId: id,
+      onCredentialsRefreshed: async (credentials) => {
+        secretValues.push(...Object.values(credentials).filter((v): v is string => typeof v === 'string' && v.length >= 6));
+        await updateChannelCredentials(db, channel.id, credentials, options.secrets);
+      },
+    });
+    outcome = { ok: true, ...result };
+  } catch (err) {
+    // The message is shown to the user and sent in webhooks: no credential may survive in it, even
+    // if a platform echoed one back.
+    const scrub = (text: string) => secretValues.reduce((t, v) => t.split(v).join('[redacted]'), text);
+    outcome = failedAttempt(err, scrub);
+  } finally {
+    await video?.release();
+  }
+
+  return db.transaction(async (trx) => {
+    const at = nowIso();
+    const guard = { id, status: 'publishing', claim_token: claim };
+    if (outcome.ok) {
+      await trx('publications').where(guard).update({
+        status: 'published', published_url: outcome.url, external_id: outcome.externalId, error_code: null, error: null, published_at: at, updated_at: at,
+      });
+    } else if (outcome.retryable && Number(row.attempts) < (options.maxRetries ?? 3)) {
+      const attempts = Number(row.attempts) + 1;
+      const next = new Date(Date.now() + (options.retryBaseMs ?? 60_000) * 2 ** (attempts - 1));
+      await trx('publications').where(guard).update({
+        status: 'scheduled', claim_token: null, attempts, error_code: outcome.code, error: outcome.error, scheduled_for: next.toISOString(), updated_at: at,
+      });
+      await enqueueJob(trx, {
+        type: JOB_TYPES.runPublication, payload: { publicationId: id }, runAt: next,
+        dedupeKey: `${JOB_TYPES.runPublication}:${id}:retry:${attempts}`,
+      });
+      return 'retry_scheduled';
+    } else {
+      await trx('publications').where(guard).update({ status: 'failed', error_code: outcome.code, error: outcome.error, updated_at: at });
+    }
+    const done = await getPublication(trx, row.account_id, id);
+    await emitEvent(trx, {
+      accountId: row.account_id,
+      type: done.status === 'published' ? 'publication.published' : 'publication.failed',
+      payload: eventData(done),
+    });
+    return done.status;
+  });
+}
+
+/**
+ * A publication stuck in `publishing` (its runner died mid-upload) is marked failed, never run
+ * again: whether the platform created the post is unknown, and posting twice is worse than asking
+ * the user to check.
+ */
+export async function failStalePublications(db: Knex, options: PublishOptions = {}): Promise<number> {
+  const before = new Date(Date.now() - (options.staleAfterMs ?? 2 * 3_600_000)).toISOString();
+  const stale = (await db('publications').where({ status: 'publishing' }).andWhere('started_at', '<', before)
+    .select('id', 'account_id', 'claim_token')) as { id: string; account_id: string; claim_token: string }[];
+  let failed = 0;
+  for (const s of stale) {
+    await db.transaction(async (trx) => {
+      const at = nowIso();
+      const changed = await trx('publications').where({ id: s.id, status: 'publishing', claim_token: s.claim_token }).update({
+        status: 'failed', updated_at: at, error_code: 'publish_interrupted',
+        error: 'Publishing was interrupted; the post may or may not exist on the platform. Check the channel before publishing again.',
+      });
+      if (!changed) return;
+      failed++;
+      await emitEvent(trx, { accountId: s.account_id, type: 'publication.failed', payload: eventData(await getPublication(trx, s.account_id, s.id)) });
+    });
+  }
+  return failed;
+}
+
+/** Sweeper: runs every due scheduled publication (each still claimed once) and fails stale ones. */
+export async function runDuePublications(db: Knex, options: PublishOptions = {}, limit = 20): Promise<RunOutcome[]> {
+  await failStalePublications(db, options);
+  const due = (await db('publications').where({ status: 'scheduled' }).andWhere('scheduled_for', '<=', nowIso())
+    .orderBy('scheduled_for').limit(limit).pluck('id')) as string[];
+  const outcomes: RunOutcome[] = [];
+  for (const id of due) outcomes.push(await runPublication(db, id, options));
+  return outcomes;
+}
