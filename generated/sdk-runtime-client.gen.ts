@@ -203,6 +203,7 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
     const retriable = isIdempotentCall(op) && !(body instanceof ReadableStream);
     const maxRetries = options.maxRetries ?? this.#maxRetries;
     const timeout = options.timeout ?? this.#timeout;
+    const what = `${op.method.toUpperCase()} ${displayUrl(url)}`;
 
     for (let attempt = 0; ; attempt++) {
       const timeoutSignal = AbortSignal.timeout(timeout);
@@ -220,8 +221,8 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
       } catch (err) {
         if (options.signal?.aborted) throw options.signal.reason;
         const error = timeoutSignal.aborted
-          ? new TimeoutError(`${op.method.toUpperCase()} ${url} timed out after ${timeout} ms`, { code: 'timeout', cause: err })
-          : new ConnectionError(`${op.method.toUpperCase()} ${url} failed: ${describe(err)}`, { code: 'connection_error', cause: err });
+          ? new TimeoutError(`${what} timed out after ${timeout} ms`, { code: 'timeout', cause: err })
+          : new ConnectionError(`${what} failed: ${describe(err).split(url).join(displayUrl(url))}`, { code: 'connection_error', cause: err });
         // A request that never reached the server is always safe to repeat.
         if (attempt < maxRetries && (retriable || neverSent(err))) {
           await sleep(this.#backoff(attempt), options.signal);
@@ -230,7 +231,6 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
         throw error;
       }
       const requestId = res.headers.get('x-request-id');
-      const what = `${op.method.toUpperCase()} ${url}`;
       if (res.type === 'opaqueredirect') {
         // A browser's manual redirect: no status, no Location to show.
         throw new LavendlyError(`${what} was redirected, which the SDK does not follow (set baseUrl to the final address)`, { code: 'http_redirect' });
@@ -289,6 +289,22 @@ function shouldRetry(status: number, code: string, retriable: boolean): boolean 
 function neverSent(err: unknown): boolean {
   const code = (err as { cause?: { code?: unknown } })?.cause?.code;
   return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
+}
+
+/**
+ * The URL as messages show it: without the query, which may carry a credential (an upload
+ * token is one), and without user info. Error messages end up in logs.
+ */
+function displayUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.search = '';
+    u.username = '';
+    u.password = '';
+    return u.href;
+  } catch {
+    return url.split('?')[0]!;
+  }
 }
 
 function describe(err: unknown): string {

@@ -17,6 +17,10 @@ const operations: Record<string, OperationDescriptor> = {
     idempotencyHeader: 'Idempotency-Key', responseJson: true,
   },
   get_text: { ...base, method: 'get', path: '/text' },
+  put_upload: {
+    ...base, method: 'put', path: '/uploads/{id}', args: { id: { in: 'path', name: 'id' }, token: { in: 'query', name: 'token' } },
+    bodyMode: 'single', bodyArg: 'body', bodyRequired: true, contentType: 'application/octet-stream', responseJson: true,
+  },
 };
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -131,5 +135,22 @@ describe('redirects', () => {
     expect(err).toBeInstanceOf(LavendlyError);
     expect([err.status, err.code]).toEqual([307, 'http_307']);
     expect(err.message).toMatch(/^HTTP 307: redirected to http:\/\/localhost:\d+\/things, which the SDK does not follow/);
+  });
+});
+
+describe('credentials in messages', () => {
+  it('leaves the query (an upload token) and user info out of error messages, which end up in logs', async () => {
+    const upload = (c: ApiClient) => c.request('put_upload', { path: { id: 'upl_1' }, query: { token: 'tok_SECRET' }, body: 'bytes' }, { maxRetries: 0 });
+    answer = (req) => req.socket.destroy();
+    const reset = await failure(upload(client()));
+    answer = () => {}; // never answers
+    const timedOut = await failure(upload(client({ timeout: 200 })));
+    answer = (_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<p>portal</p>');
+    const portal = await failure(upload(client({ baseUrl: urlOf(api).replace('//', '//user:pw@') })));
+    for (const err of [reset, timedOut, portal]) {
+      expect(err).toBeInstanceOf(LavendlyError);
+      expect(err.message).toMatch(/^PUT http:\/\/127\.0\.0\.1:\d+\/uploads\/upl_1[: ]/);
+      expect(err.message).not.toMatch(/tok_SECRET|user|pw@/);
+    }
   });
 });

@@ -76,3 +76,17 @@ def test_an_html_502_and_a_redirect_have_clear_messages() -> None:
         client("redirect").workflows.get("wf_1")
     assert r.value.status == 307
     assert r.value.message.startswith("HTTP 307: redirected to http://elsewhere.example/")
+
+
+def test_an_upload_token_in_the_query_stays_out_of_error_messages() -> None:
+    # Error messages end up in logs; the token is the upload's only credential.
+    with pytest.raises(InvalidResponseError) as portal:
+        client("portal").assets.upload("upl_1", token="tok_SECRET", body=b"bytes")
+    with pytest.raises(APIConnectionError) as failed:
+        client("badgzip", max_retries=0).assets.upload("upl_1", token="tok_SECRET", body=b"bytes")
+    with pytest.raises(InvalidResponseError) as userinfo:
+        with_user = Lavendly(base_url=URL.replace("//", "//user:pw_SECRET@") + "/portal/v1")
+        with_user.assets.upload("upl_1", token="tok_SECRET", body=b"bytes")
+    for e in (portal.value, failed.value, userinfo.value):
+        assert e.message.startswith(f"PUT {URL}/")
+        assert "SECRET" not in e.message

@@ -16,7 +16,7 @@ from typing import (
     AsyncIterator, Awaitable, Callable, Dict, Generator, Generic, Iterator, List, Literal, Mapping, Optional,
     Tuple, Type, TypedDict, TypeVar, Union, cast,
 )
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
@@ -118,8 +118,14 @@ class _Request:
         self.timeout = timeout
         self.response_json = response_json
 
+    def shown_url(self) -> str:
+        """The URL as messages show it: without its query, which may carry a credential (an upload
+        token is one), and without user info. Error messages end up in logs."""
+        parts = urlsplit(self.url)
+        return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+
     def describe(self) -> str:
-        return f"{self.method} {self.url}"
+        return f"{self.method} {self.shown_url()}"
 
 
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
@@ -241,7 +247,7 @@ class BaseClient:
             return e
         if isinstance(e, (httpx.TimeoutException, asyncio.TimeoutError)):
             return APITimeoutError(f"{req.describe()} timed out after {req.timeout} s", code="timeout")
-        return APIConnectionError(f"{req.describe()} failed: {e!r}", code="connection_error")
+        return APIConnectionError(f"{req.describe()} failed: {repr(e).replace(req.url, req.shown_url())}", code="connection_error")
 
     def _poll_params(self, operation_id: str, job: object) -> Tuple[str, AsyncJob, Dict[str, object]]:
         spec = self._operation(operation_id)["async_job"]
