@@ -154,3 +154,11 @@ describe('credentials in messages', () => {
     }
   });
 });
+
+describe('connection failures', () => {
+  it("says why fetch failed rather than undici's bare 'fetch failed'", async () => {
+    const err = await failure(client({ baseUrl: 'ftp://127.0.0.1', maxRetries: 0 }).call('get_thing'));
+    expect(err.code).toBe('connection_error');
+    expect(err.message).toBe('GET ftp://127.0.0.1/thing failed: unknown scheme');
+  });
+});

@@ -303,6 +303,8 @@ function displayUrl(url: string): string {
 function describe(err: unknown): string {
   const cause = (err as { cause?: { code?: unknown; message?: unknown } })?.cause;
   if (cause && typeof cause.code === 'string') return cause.code;
+  // undici's own message is only 'fetch failed'; its cause says why ('bad port', 'unknown scheme').
+  if (cause && typeof cause.message === 'string' && cause.message) return cause.message;
   return err instanceof Error ? err.message : String(err);
 }
 
