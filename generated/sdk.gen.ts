@@ -517,6 +517,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: 'cursor',
     asyncJob: null,
+    responseJson: true,
   }),
   create_workflow: descriptorOf({
     method: 'post',
@@ -528,6 +529,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: 'Idempotency-Key',
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   get_workflow: descriptorOf({
     method: 'get',
@@ -541,6 +543,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   update_workflow: descriptorOf({
     method: 'put',
@@ -555,6 +558,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   delete_workflow: descriptorOf({
     method: 'delete',
@@ -568,6 +572,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: false,
   }),
   import_asset: descriptorOf({
     method: 'post',
@@ -579,6 +584,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: 'Idempotency-Key',
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   create_upload: descriptorOf({
     method: 'post',
@@ -590,6 +596,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: 'Idempotency-Key',
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   put_upload: descriptorOf({
     method: 'put',
@@ -606,6 +613,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   get_asset: descriptorOf({
     method: 'get',
@@ -619,6 +627,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   estimate_cost: descriptorOf({
     method: 'get',
@@ -633,6 +642,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   generate_scene: descriptorOf({
     method: 'post',
@@ -651,6 +661,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
       statusField: 'status',
       terminal: ['succeeded', 'failed'],
     },
+    responseJson: true,
   }),
   get_generation_status: descriptorOf({
     method: 'get',
@@ -665,6 +676,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   get_workflow_audio: descriptorOf({
     method: 'get',
@@ -678,6 +690,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   set_clip_native_audio: descriptorOf({
     method: 'patch',
@@ -692,6 +705,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   attach_track: descriptorOf({
     method: 'post',
@@ -706,6 +720,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: 'Idempotency-Key',
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   detach_track: descriptorOf({
     method: 'delete',
@@ -720,6 +735,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: false,
   }),
   update_track: descriptorOf({
     method: 'patch',
@@ -734,6 +750,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   list_renders: descriptorOf({
     method: 'get',
@@ -749,6 +766,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: 'cursor',
     asyncJob: null,
+    responseJson: true,
   }),
   create_render: descriptorOf({
     method: 'post',
@@ -767,6 +785,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
       statusField: 'status',
       terminal: ['succeeded', 'failed', 'canceled'],
     },
+    responseJson: true,
   }),
   get_render: descriptorOf({
     method: 'get',
@@ -782,6 +801,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   update_render: descriptorOf({
     method: 'patch',
@@ -796,6 +816,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   list_all_renders: descriptorOf({
     method: 'get',
@@ -811,6 +832,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: 'cursor',
     asyncJob: null,
+    responseJson: true,
   }),
   quality_check: descriptorOf({
     method: 'post',
@@ -824,6 +846,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   review_scenes: descriptorOf({
     method: 'post',
@@ -837,6 +860,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   get_scene_frame: descriptorOf({
     method: 'post',
@@ -850,6 +874,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   list_channels: descriptorOf({
     method: 'get',
@@ -861,6 +886,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   connect_channel: descriptorOf({
     method: 'post',
@@ -872,6 +898,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: 'Idempotency-Key',
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   start_channel_connection: descriptorOf({
     method: 'post',
@@ -883,6 +910,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   disconnect_channel: descriptorOf({
     method: 'delete',
@@ -896,6 +924,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: false,
   }),
   publish_video: descriptorOf({
     method: 'post',
@@ -914,6 +943,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
       statusField: 'status',
       terminal: ['published', 'failed', 'canceled'],
     },
+    responseJson: true,
   }),
   get_publication: descriptorOf({
     method: 'get',
@@ -927,6 +957,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   cancel_publication: descriptorOf({
     method: 'post',
@@ -940,6 +971,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   get_ledger: descriptorOf({
     method: 'get',
@@ -954,6 +986,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: 'cursor',
     asyncJob: null,
+    responseJson: true,
   }),
   update_account: descriptorOf({
     method: 'patch',
@@ -965,6 +998,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   reserve_credits: descriptorOf({
     method: 'post',
@@ -976,6 +1010,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: 'Idempotency-Key',
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   commit_reserve: descriptorOf({
     method: 'post',
@@ -989,6 +1024,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: 'Idempotency-Key',
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   refund_reserve: descriptorOf({
     method: 'post',
@@ -1002,6 +1038,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: 'Idempotency-Key',
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   get_monthly_usage: descriptorOf({
     method: 'get',
@@ -1015,6 +1052,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   get_top_spenders: descriptorOf({
     method: 'get',
@@ -1029,6 +1067,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   get_status: descriptorOf({
     method: 'get',
@@ -1040,6 +1079,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   get_schema: descriptorOf({
     method: 'get',
@@ -1053,6 +1093,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   list_api_keys: descriptorOf({
     method: 'get',
@@ -1067,6 +1108,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: 'cursor',
     asyncJob: null,
+    responseJson: true,
   }),
   create_api_key: descriptorOf({
     method: 'post',
@@ -1078,6 +1120,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   revoke_api_key: descriptorOf({
     method: 'delete',
@@ -1091,6 +1134,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   list_webhook_endpoints: descriptorOf({
     method: 'get',
@@ -1105,6 +1149,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: 'cursor',
     asyncJob: null,
+    responseJson: true,
   }),
   create_webhook_endpoint: descriptorOf({
     method: 'post',
@@ -1116,6 +1161,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: 'Idempotency-Key',
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   delete_webhook_endpoint: descriptorOf({
     method: 'delete',
@@ -1129,6 +1175,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: false,
   }),
   list_webhook_deliveries: descriptorOf({
     method: 'get',
@@ -1144,6 +1191,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: 'cursor',
     asyncJob: null,
+    responseJson: true,
   }),
   replay_webhook_delivery: descriptorOf({
     method: 'post',
@@ -1157,6 +1205,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: 'Idempotency-Key',
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
 };
 

@@ -16,7 +16,7 @@ import type { EmitContext, EmittedFile, Emitter } from '../shared/emitter.js';
 import { errorCodes } from '../shared/error-codes.js';
 import { type PyGroup, type PyMethod, type PyPlan, pythonPlan } from '../shared/python-plan.js';
 import { baseErrorName, renameBaseError, TEMPLATE_BASE_ERROR } from '../shared/sdk-names.js';
-import { isBinaryContent, schemaEnv, successResponses } from '../shared/source.js';
+import { isBinaryContent, respondsJson, schemaEnv, successResponses } from '../shared/source.js';
 
 const TEMPLATE_DIR = new URL('../templates/python-runtime/', import.meta.url);
 /** Folder of the package under the packages directory. */
@@ -24,7 +24,7 @@ export const PYTHON_PACKAGE_DIR = 'python';
 /** What the runtime templates export, re-exported by the package's __init__.py (the base error renamed per API). */
 const RUNTIME_EXPORTS: Record<string, string[]> = {
   _core: ['NOT_GIVEN', 'NotGiven', 'RequestOptions', 'SyncPager', 'AsyncPager'],
-  _exceptions: ['LavendlyError', 'APIStatusError', 'ServerError', 'APIConnectionError', 'APITimeoutError', 'WaitTimeoutError', 'WebhookVerificationError'],
+  _exceptions: ['LavendlyError', 'APIStatusError', 'ServerError', 'InvalidResponseError', 'APIConnectionError', 'APITimeoutError', 'WaitTimeoutError', 'WebhookVerificationError'],
   _webhooks: ['verify_signed_webhook', 'sign_webhook'],
 };
 /** Python's built-in exception names: a generated error class never shadows one. */
@@ -297,6 +297,7 @@ function operationsModule(plan: PyPlan): string {
       lines.push(`        "content_type": ${b.mode === 'none' ? 'None' : pyStr(b.contentType)},`);
       lines.push(`        "idempotency_header": ${m.plan.idempotencyHeader ? pyStr(m.plan.idempotencyHeader) : 'None'},`);
       lines.push(`        "pagination": ${m.op.pagination ? pyStr(m.op.pagination) : 'None'},`);
+      lines.push(`        "response_json": ${respondsJson(m.op) ? 'True' : 'False'},`);
       if (job) {
         const args = Object.entries(job.args).map(([k, v]) => `${pyStr(k)}: ${pyStr(v)}`).join(', ');
         lines.push(
@@ -440,10 +441,12 @@ function clientModule(ir: IrDocument, plan: PyPlan, webhookEvent: string): strin
     'initial_retry_delay: float = 0.5',
     'max_retry_delay: float = 8.0',
     'max_retry_after: float = 60.0',
+    'max_response_bytes: int = 32 * 1024 * 1024',
   ];
   const config =
     'ClientConfig(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries, headers=headers or {},\n' +
-    '                         initial_retry_delay=initial_retry_delay, max_retry_delay=max_retry_delay, max_retry_after=max_retry_after)';
+    '                         initial_retry_delay=initial_retry_delay, max_retry_delay=max_retry_delay, max_retry_after=max_retry_after,\n' +
+    '                         max_response_bytes=max_response_bytes)';
   for (const async of [false, true]) {
     const name = async ? plan.asyncClientName : plan.clientName;
     lines.push('', '', `class ${name}(${async ? 'AsyncAPIClient' : 'SyncAPIClient'}):`);
@@ -451,7 +454,8 @@ function clientModule(ir: IrDocument, plan: PyPlan, webhookEvent: string): strin
       ...docstring(
         `${async ? 'Async' : 'Blocking'} client of the ${ir.title}. \`api_key\` and \`base_url\` default to the ${plan.envPrefix}_API_KEY and ` +
           `${plan.envPrefix}_BASE_URL environment variables, \`base_url\` then to ${ir.serverUrl || "the spec's server"}. ` +
-          `\`timeout\` is per attempt, in seconds; \`max_retries\` counts the retries after the first attempt.`,
+          `\`timeout\` is per attempt, in seconds; \`max_retries\` counts the retries after the first attempt; ` +
+          `a response body over \`max_response_bytes\` raises InvalidResponseError.`,
         '    ',
       ),
       '',

@@ -14,7 +14,7 @@ import type { EmitContext, Emitter } from '../shared/emitter.js';
 import { ERROR_CODE_SCHEMA, errorCodes } from '../shared/error-codes.js';
 import { renderSdkApiDoc, type SdkMethodDoc, type SdkSurface } from '../shared/sdk-api-doc.js';
 import { baseErrorName, camel, clientClassName, methodNames, renameBaseError, TEMPLATE_BASE_ERROR, words } from '../shared/sdk-names.js';
-import { isBinaryContent, RawCode, schemaEnv, str, successResponses, tsLiteral } from '../shared/source.js';
+import { isBinaryContent, RawCode, respondsJson, schemaEnv, str, successResponses, tsLiteral } from '../shared/source.js';
 
 const TEMPLATE_DIR = new URL('../templates/sdk-runtime/', import.meta.url);
 /** The runtime's entry point: templates/sdk-runtime/index.ts, re-exporting the public parts. */
@@ -373,6 +373,7 @@ function descriptor(op: IrOperation, plan: ArgumentPlan): Record<string, unknown
     asyncJob: op.asyncJob
       ? { poll: op.asyncJob.poll, args: op.asyncJob.args, statusField: op.asyncJob.statusField, terminal: op.asyncJob.terminal }
       : null,
+    responseJson: respondsJson(op),
   };
 }
 

@@ -49,6 +49,15 @@ export function successResponses(op: IrOperation): IrResponse[] {
   return op.responses.filter((r) => r.status === 'default');
 }
 
+/**
+ * Every documented 2xx answer has a JSON body: the SDKs then refuse a success answer that is not
+ * JSON (a proxy's page, a truncated body) instead of handing it back typed as the documented object.
+ */
+export function respondsJson(op: IrOperation): boolean {
+  const ok = op.responses.filter((r) => r.status.startsWith('2'));
+  return ok.length > 0 && ok.every((r) => r.contents.length > 0 && r.contents.every((c) => /[/+]json\b/i.test(c.contentType) && !isBinaryContent(c)));
+}
+
 const TWO_XX = [200, 201, 202, 203, 204, 205, 206, 207, 208, 226];
 
 /** The numeric statuses a response key stands for (`2XX` -> every 2xx code); empty for `default`. */

@@ -247,7 +247,7 @@ describe('typed errors', () => {
     };
     const err = (await client().call('fail', { code: 'x' }).catch((e: unknown) => e)) as LavendlyError;
     expect(err).toBeInstanceOf(NotFoundError);
-    expect([err.code, err.requestId, err.message]).toEqual(['http_404', 'hdr_1', 'nope']);
+    expect([err.code, err.requestId, err.message]).toEqual(['http_404', 'hdr_1', 'HTTP 404: nope']);
   });
 });
 

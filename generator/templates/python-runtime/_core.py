@@ -5,6 +5,7 @@ call, typed errors, cursor pages and job polling; once blocking (httpx.Client) a
 from __future__ import annotations
 
 import asyncio
+import codecs
 import json
 import os
 import random
@@ -15,12 +16,13 @@ from typing import (
     AsyncIterator, Awaitable, Callable, Dict, Generator, Generic, Iterator, List, Literal, Mapping, Optional,
     Tuple, Type, TypedDict, TypeVar, Union, cast,
 )
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
 from ._exceptions import (
-    APIConnectionError, APIStatusError, APITimeoutError, LavendlyError, WaitTimeoutError, error_from_response,
+    APIConnectionError, APIStatusError, APITimeoutError, InvalidResponseError, LavendlyError, WaitTimeoutError,
+    error_from_response,
 )
 
 
@@ -62,6 +64,8 @@ class Operation(TypedDict):
     idempotency_header: Optional[str]
     pagination: Optional[str]
     async_job: Optional[AsyncJob]
+    response_json: bool
+    """Every documented success answer is JSON: one that is not raises InvalidResponseError."""
 
 
 class RequestOptions(TypedDict, total=False):
@@ -86,6 +90,7 @@ class ClientConfig:
     initial_retry_delay: float = 0.5
     max_retry_delay: float = 8.0
     max_retry_after: float = 60.0
+    max_response_bytes: int = 32 * 1024 * 1024
 
 
 class ClientDefaults(TypedDict):
@@ -102,7 +107,7 @@ class _Request:
 
     def __init__(self, method: str, url: str, headers: Dict[str, str], content: Optional[bytes],
                  files: Optional[List[Tuple[str, Tuple[Optional[str], Union[bytes, str]]]]], retriable: bool,
-                 max_retries: int, timeout: float) -> None:
+                 max_retries: int, timeout: float, response_json: bool) -> None:
         self.method = method
         self.url = url
         self.headers = headers
@@ -111,6 +116,16 @@ class _Request:
         self.retriable = retriable
         self.max_retries = max_retries
         self.timeout = timeout
+        self.response_json = response_json
+
+    def shown_url(self) -> str:
+        """The URL as messages show it: without its query, which may carry a credential (an upload
+        token is one), and without user info. Error messages end up in logs."""
+        parts = urlsplit(self.url)
+        return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+
+    def describe(self) -> str:
+        return f"{self.method} {self.shown_url()}"
 
 
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
@@ -132,6 +147,7 @@ class BaseClient:
         self._initial_delay = config.initial_retry_delay
         self._max_delay = config.max_retry_delay
         self._max_retry_after = config.max_retry_after
+        self._max_response_bytes = config.max_response_bytes
         self._user_agent = f"{defaults['name']}-python/{defaults['version']}"
 
     def _operation(self, operation_id: str) -> Operation:
@@ -185,6 +201,7 @@ class BaseClient:
             retriable=key_header is not None or method in _SAFE_METHODS,
             max_retries=opts.get("max_retries", self.max_retries),
             timeout=opts.get("timeout", self.timeout),
+            response_json=op.get("response_json", False),
         )
 
     def _backoff(self, attempt: int) -> float:
@@ -206,17 +223,31 @@ class BaseClient:
             return wait if wait <= self._max_retry_after else None
         return None
 
-    def _result(self, req: _Request, response: httpx.Response) -> object:
-        body = _read_body(response)
+    def _reader(self, req: _Request, response: httpx.Response) -> _BodyReader:
+        return _BodyReader(req, response, self._max_response_bytes)
+
+    def _result(self, req: _Request, response: httpx.Response, data: bytes) -> object:
+        status = response.status_code
+        kind, body = _parse_body(response, data)
         if response.is_success:
+            if (kind == "text" and _labelled_json(response)) or (
+                    req.response_json and kind != "json" and status not in (204, 205)):
+                what = "nothing" if kind == "none" else f"a body that is not JSON ({response.headers.get('content-type') or 'no content type'})"
+                raise InvalidResponseError(
+                    f"{req.describe()}: HTTP {status} answered {what} where the API documents JSON",
+                    code="invalid_response", status=status, request_id=response.headers.get("x-request-id"),
+                    details={"body": body[:500]} if isinstance(body, str) else {}, headers=response.headers)
             return body
-        raise error_from_response(response.status_code, response.headers, body,
+        raise error_from_response(status, response.headers, body,
                                   self._defaults["errors_by_code"], self._defaults["errors_by_status"])
 
-    def _transport_error(self, req: _Request, e: httpx.TransportError) -> LavendlyError:
-        if isinstance(e, httpx.TimeoutException):
-            return APITimeoutError(f"{req.method} {req.url} timed out after {req.timeout} s", code="timeout")
-        return APIConnectionError(f"{req.method} {req.url} failed: {e!r}", code="connection_error")
+    def _transport_error(self, req: _Request, e: Exception) -> LavendlyError:
+        """The SDK's error for what httpx (or the attempt's deadline) raised."""
+        if isinstance(e, LavendlyError):
+            return e
+        if isinstance(e, (httpx.TimeoutException, asyncio.TimeoutError)):
+            return APITimeoutError(f"{req.describe()} timed out after {req.timeout} s", code="timeout")
+        return APIConnectionError(f"{req.describe()} failed: {repr(e).replace(req.url, req.shown_url())}", code="connection_error")
 
     def _poll_params(self, operation_id: str, job: object) -> Tuple[str, AsyncJob, Dict[str, object]]:
         spec = self._operation(operation_id)["async_job"]
@@ -237,7 +268,7 @@ class BaseClient:
         return next((a for a, b in args.items() if b["location"] == "query" and b["name"] == "cursor"), "cursor")
 
 
-def _never_sent(e: httpx.TransportError) -> bool:
+def _never_sent(e: Exception) -> bool:
     return isinstance(e, (httpx.ConnectError, httpx.ConnectTimeout))
 
 
@@ -260,13 +291,14 @@ class SyncAPIClient(BaseClient):
         attempt = 0
         while True:
             try:
-                response = self._http.request(req.method, req.url, headers=req.headers, content=req.content,
-                                              files=req.files, timeout=req.timeout)
-                return self._result(req, response)
-            except httpx.TransportError as e:
+                return self._attempt(req)
+            except (httpx.RequestError, APIConnectionError) as e:
+                # RequestError: transport failures, and bodies that do not decode (a bad gzip stream).
                 error: LavendlyError = self._transport_error(req, e)
                 delay = self._retry_delay(req, attempt, error, _never_sent(e))
                 if delay is None:
+                    if error is e:
+                        raise
                     raise error from e
             except APIStatusError as e:
                 delay = self._retry_delay(req, attempt, e)
@@ -274,6 +306,16 @@ class SyncAPIClient(BaseClient):
                     raise
             time.sleep(delay)
             attempt += 1
+
+    def _attempt(self, req: _Request) -> object:
+        """One request, its body read under the attempt's deadline and the size cap. (httpx's timeout
+        bounds each read, so a server dripping a byte at a time would otherwise never time out.)"""
+        with self._http.stream(req.method, req.url, headers=req.headers, content=req.content,
+                               files=req.files, timeout=req.timeout) as response:
+            reader = self._reader(req, response)
+            for chunk in response.iter_bytes():
+                reader.add(chunk)
+            return self._result(req, response, reader.data())
 
     def paginate(self, operation_id: str, params: Mapping[str, object],
                  options: Optional[RequestOptions] = None) -> SyncPager[object, object]:
@@ -320,13 +362,15 @@ class AsyncAPIClient(BaseClient):
         attempt = 0
         while True:
             try:
-                response = await self._http.request(req.method, req.url, headers=req.headers, content=req.content,
-                                                    files=req.files, timeout=req.timeout)
-                return self._result(req, response)
-            except httpx.TransportError as e:
+                # The whole attempt under one deadline: headers dripped slowly count as well.
+                return await asyncio.wait_for(self._attempt(req), req.timeout)
+            except (httpx.RequestError, APIConnectionError, asyncio.TimeoutError) as e:
+                # RequestError: transport failures, and bodies that do not decode (a bad gzip stream).
                 error: LavendlyError = self._transport_error(req, e)
                 delay = self._retry_delay(req, attempt, error, _never_sent(e))
                 if delay is None:
+                    if error is e:
+                        raise
                     raise error from e
             except APIStatusError as e:
                 delay = self._retry_delay(req, attempt, e)
@@ -334,6 +378,14 @@ class AsyncAPIClient(BaseClient):
                     raise
             await asyncio.sleep(delay)
             attempt += 1
+
+    async def _attempt(self, req: _Request) -> object:
+        async with self._http.stream(req.method, req.url, headers=req.headers, content=req.content,
+                                     files=req.files, timeout=req.timeout) as response:
+            reader = self._reader(req, response)
+            async for chunk in response.aiter_bytes():
+                reader.add(chunk)
+            return self._result(req, response, reader.data())
 
     def paginate(self, operation_id: str, params: Mapping[str, object],
                  options: Optional[RequestOptions] = None) -> AsyncPager[object, object]:
@@ -499,22 +551,71 @@ def _encode_body(op: Operation, body: object, headers: Dict[str, str]) -> Tuple[
     return json.dumps(body).encode("utf-8"), None
 
 
-def _read_body(response: httpx.Response) -> object:
-    if response.status_code in (204, 205, 304):
-        return None
-    content_type = response.headers.get("content-type", "")
-    if "json" in content_type:
-        text = response.text
-        if not text:
-            return None
+class _BodyReader:
+    """Collects a streamed body, refusing one past the size cap or the attempt's deadline."""
+
+    def __init__(self, req: _Request, response: httpx.Response, limit: int) -> None:
+        self._req = req
+        self._response = response
+        self._limit = limit
+        self._deadline = time.monotonic() + req.timeout
+        self._chunks: List[bytes] = []
+        self._size = 0
         try:
-            parsed: object = json.loads(text)
-            return parsed
+            declared = int(response.headers.get("content-length", ""))
         except ValueError:
-            return text
-    if content_type.startswith("text/") or content_type == "":
-        return response.text
-    return response.content
+            declared = 0
+        self._check(declared)
+
+    def add(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        self._check(self._size)
+        self._chunks.append(chunk)
+        if time.monotonic() > self._deadline:
+            raise APITimeoutError(f"{self._req.describe()} timed out after {self._req.timeout} s", code="timeout")
+
+    def data(self) -> bytes:
+        return b"".join(self._chunks)
+
+    def _check(self, size: int) -> None:
+        if size > self._limit:
+            status = self._response.status_code
+            raise InvalidResponseError(
+                f"{self._req.describe()}: HTTP {status} with a body over {self._limit} bytes (max_response_bytes)",
+                code="response_too_large", status=status, request_id=self._response.headers.get("x-request-id"),
+                headers=self._response.headers)
+
+
+def _labelled_json(response: httpx.Response) -> bool:
+    return "json" in response.headers.get("content-type", "")
+
+
+def _parse_body(response: httpx.Response, data: bytes) -> Tuple[Literal["none", "json", "text", "bytes"], object]:
+    """The body by its content type: JSON parsed, text (also JSON-labelled text that does not parse), else bytes."""
+    if response.status_code in (204, 205, 304):
+        return "none", None
+    content_type = response.headers.get("content-type", "")
+    if _labelled_json(response) or content_type.startswith("text/") or content_type == "":
+        text = _decode(data, response.charset_encoding)
+        if not text:
+            return "none", None
+        if _labelled_json(response):
+            try:
+                parsed: object = json.loads(text)
+                return "json", parsed
+            except (ValueError, RecursionError):
+                # Not JSON, or nested deeper than the parser's stack, or an integer past Python's digit limit.
+                pass
+        return "text", text
+    return "bytes", data
+
+
+def _decode(data: bytes, charset: Optional[str]) -> str:
+    try:
+        codecs.lookup(charset or "utf-8")
+    except LookupError:
+        charset = "utf-8"
+    return data.decode(charset or "utf-8", errors="replace")
 
 
 def _get_field(value: object, path: str) -> object:

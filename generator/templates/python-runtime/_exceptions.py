@@ -3,6 +3,7 @@ errors from an error response. Part of the Python SDK runtime: standard library 
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 from typing import Dict, Mapping, Optional, Type
 
@@ -46,6 +47,12 @@ class APIStatusError(LavendlyError):
 
 class ServerError(APIStatusError):
     """Any 5xx answer."""
+
+
+class InvalidResponseError(LavendlyError):
+    """A success status whose body is not what the API documents: not JSON (a proxy's or captive
+    portal's HTML page), truncated JSON (code `invalid_response`), or larger than
+    `max_response_bytes` (code `response_too_large`). Never returned as if it were the answer."""
 
 
 class APIConnectionError(LavendlyError):
@@ -112,12 +119,7 @@ def error_from_response(
     request_id = fields.pop("request_id", None)
     code_text = code if isinstance(code, str) else f"http_{status}"
     cls = by_code.get(code_text) or by_status.get(status) or (ServerError if status >= 500 else APIStatusError)
-    if isinstance(message, str):
-        text = message
-    elif isinstance(body, str) and body:
-        text = body[:500]
-    else:
-        text = f"HTTP {status}"
+    text = message if isinstance(message, str) else _fallback_message(status, headers, body)
     if envelope is None and body is not None and body != "":
         fields["body"] = body
     return cls(
@@ -128,3 +130,17 @@ def error_from_response(
         details=fields,
         headers=headers,
     )
+
+
+def _fallback_message(status: int, headers: httpx.Headers, body: object) -> str:
+    """The message of an answer without the API's error envelope (a proxy's HTML page, plain text, a
+    redirect): the status first, then what little the body says, markup and whitespace squeezed out."""
+    location = headers.get("location") if 300 <= status < 400 else None
+    if location:
+        return f"HTTP {status}: redirected to {location[:200]}, which the SDK does not follow (set base_url to the final address)"
+    if not isinstance(body, str):
+        return f"HTTP {status}"
+    # A bounded prefix: the patterns below must not see a huge body.
+    text = re.sub(r"<(script|style)\b.*?</\1>", " ", body[:4000], flags=re.I | re.S)
+    text = " ".join(re.sub(r"<[^>]*>", " ", text).split())
+    return f"HTTP {status}: {text[:200]}" if text else f"HTTP {status}"

@@ -13,7 +13,7 @@ Types of objects and parameters are in `lavendly.types`."""
 
 from ._client import AsyncLavendly, Lavendly, verify_webhook
 from ._core import AsyncPager, NOT_GIVEN, NotGiven, RequestOptions, SyncPager
-from ._exceptions import APIConnectionError, APIStatusError, APITimeoutError, LavendlyError, ServerError, WaitTimeoutError, WebhookVerificationError
+from ._exceptions import APIConnectionError, APIStatusError, APITimeoutError, InvalidResponseError, LavendlyError, ServerError, WaitTimeoutError, WebhookVerificationError
 from ._webhooks import sign_webhook, verify_signed_webhook
 from ._errors import (
     AssetNotAudioError,
@@ -85,6 +85,7 @@ __all__ = [
     "LavendlyError",
     "APIStatusError",
     "ServerError",
+    "InvalidResponseError",
     "APIConnectionError",
     "APITimeoutError",
     "WaitTimeoutError",

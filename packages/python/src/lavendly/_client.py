@@ -52,7 +52,7 @@ DEFAULTS: ClientDefaults = {
 
 
 class Lavendly(SyncAPIClient):
-    """Blocking client of the Lavendly API. `api_key` and `base_url` default to the LAVENDLY_API_KEY and LAVENDLY_BASE_URL environment variables, `base_url` then to http://localhost:8090/v1. `timeout` is per attempt, in seconds; `max_retries` counts the retries after the first attempt."""
+    """Blocking client of the Lavendly API. `api_key` and `base_url` default to the LAVENDLY_API_KEY and LAVENDLY_BASE_URL environment variables, `base_url` then to http://localhost:8090/v1. `timeout` is per attempt, in seconds; `max_retries` counts the retries after the first attempt; a response body over `max_response_bytes` raises InvalidResponseError."""
 
     workflows: WorkflowsResource
     assets: AssetsResource
@@ -77,10 +77,12 @@ class Lavendly(SyncAPIClient):
         initial_retry_delay: float = 0.5,
         max_retry_delay: float = 8.0,
         max_retry_after: float = 60.0,
+        max_response_bytes: int = 32 * 1024 * 1024,
         http_client: Optional[httpx.Client] = None,
     ) -> None:
         super().__init__(OPERATIONS, DEFAULTS, ClientConfig(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries, headers=headers or {},
-                         initial_retry_delay=initial_retry_delay, max_retry_delay=max_retry_delay, max_retry_after=max_retry_after), http_client)
+                         initial_retry_delay=initial_retry_delay, max_retry_delay=max_retry_delay, max_retry_after=max_retry_after,
+                         max_response_bytes=max_response_bytes), http_client)
         self.workflows = WorkflowsResource(self)
         self.assets = AssetsResource(self)
         self.generate = GenerateResource(self)
@@ -101,7 +103,7 @@ class Lavendly(SyncAPIClient):
 
 
 class AsyncLavendly(AsyncAPIClient):
-    """Async client of the Lavendly API. `api_key` and `base_url` default to the LAVENDLY_API_KEY and LAVENDLY_BASE_URL environment variables, `base_url` then to http://localhost:8090/v1. `timeout` is per attempt, in seconds; `max_retries` counts the retries after the first attempt."""
+    """Async client of the Lavendly API. `api_key` and `base_url` default to the LAVENDLY_API_KEY and LAVENDLY_BASE_URL environment variables, `base_url` then to http://localhost:8090/v1. `timeout` is per attempt, in seconds; `max_retries` counts the retries after the first attempt; a response body over `max_response_bytes` raises InvalidResponseError."""
 
     workflows: AsyncWorkflowsResource
     assets: AsyncAssetsResource
@@ -126,10 +128,12 @@ class AsyncLavendly(AsyncAPIClient):
         initial_retry_delay: float = 0.5,
         max_retry_delay: float = 8.0,
         max_retry_after: float = 60.0,
+        max_response_bytes: int = 32 * 1024 * 1024,
         http_client: Optional[httpx.AsyncClient] = None,
     ) -> None:
         super().__init__(OPERATIONS, DEFAULTS, ClientConfig(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries, headers=headers or {},
-                         initial_retry_delay=initial_retry_delay, max_retry_delay=max_retry_delay, max_retry_after=max_retry_after), http_client)
+                         initial_retry_delay=initial_retry_delay, max_retry_delay=max_retry_delay, max_retry_after=max_retry_after,
+                         max_response_bytes=max_response_bytes), http_client)
         self.workflows = AsyncWorkflowsResource(self)
         self.assets = AsyncAssetsResource(self)
         self.generate = AsyncGenerateResource(self)

@@ -24,6 +24,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": None,
         "idempotency_header": None,
         "pagination": "cursor",
+        "response_json": True,
         "async_job": None,
     },
     "create_workflow": {
@@ -41,6 +42,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": "application/json",
         "idempotency_header": "Idempotency-Key",
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "get_workflow": {
@@ -54,6 +56,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": None,
         "idempotency_header": None,
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "update_workflow": {
@@ -74,6 +77,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": "application/json",
         "idempotency_header": None,
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "delete_workflow": {
@@ -87,6 +91,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": None,
         "idempotency_header": None,
         "pagination": None,
+        "response_json": False,
         "async_job": None,
     },
     "import_asset": {
@@ -101,6 +106,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": "application/json",
         "idempotency_header": "Idempotency-Key",
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "create_upload": {
@@ -116,6 +122,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": "application/json",
         "idempotency_header": "Idempotency-Key",
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "put_upload": {
@@ -131,6 +138,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": "application/octet-stream",
         "idempotency_header": None,
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "get_asset": {
@@ -144,6 +152,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": None,
         "idempotency_header": None,
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "estimate_cost": {
@@ -158,6 +167,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": None,
         "idempotency_header": None,
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "generate_scene": {
@@ -173,6 +183,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": "application/json",
         "idempotency_header": "Idempotency-Key",
         "pagination": None,
+        "response_json": True,
         "async_job": {"poll": "get_generation_status", "args": {"id": "workflow_id"}, "status_field": "status", "terminal": ["succeeded", "failed"]},
     },
     "get_generation_status": {
@@ -187,6 +198,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": None,
         "idempotency_header": None,
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "get_workflow_audio": {
@@ -200,6 +212,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": None,
         "idempotency_header": None,
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "set_clip_native_audio": {
@@ -216,6 +229,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": "application/json",
         "idempotency_header": None,
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "attach_track": {
@@ -238,6 +252,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": "application/json",
         "idempotency_header": "Idempotency-Key",
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "detach_track": {
@@ -252,6 +267,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": None,
         "idempotency_header": None,
         "pagination": None,
+        "response_json": False,
         "async_job": None,
     },
     "update_track": {
@@ -274,6 +290,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": "application/json",
         "idempotency_header": None,
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "list_renders": {
@@ -289,6 +306,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": None,
         "idempotency_header": None,
         "pagination": "cursor",
+        "response_json": True,
         "async_job": None,
     },
     "create_render": {
@@ -304,6 +322,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": "application/json",
         "idempotency_header": "Idempotency-Key",
         "pagination": None,
+        "response_json": True,
         "async_job": {"poll": "get_render", "args": {"id": "workflow_id", "job_id": "id"}, "status_field": "status", "terminal": ["succeeded", "failed", "canceled"]},
     },
     "get_render": {
@@ -319,6 +338,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": None,
         "idempotency_header": None,
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "update_render": {
@@ -335,6 +355,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": "application/json",
         "idempotency_header": None,
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "list_all_renders": {
@@ -350,6 +371,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": None,
         "idempotency_header": None,
         "pagination": "cursor",
+        "response_json": True,
         "async_job": None,
     },
     "quality_check": {
@@ -364,6 +386,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": "application/json",
         "idempotency_header": None,
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "review_scenes": {
@@ -378,6 +401,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": "application/json",
         "idempotency_header": None,
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "get_scene_frame": {
@@ -394,6 +418,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": "application/json",
         "idempotency_header": None,
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "list_channels": {
@@ -406,6 +431,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": None,
         "idempotency_header": None,
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "connect_channel": {
@@ -422,6 +448,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": "application/json",
         "idempotency_header": "Idempotency-Key",
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "start_channel_connection": {
@@ -436,6 +463,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": "application/json",
         "idempotency_header": None,
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "disconnect_channel": {
@@ -449,6 +477,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": None,
         "idempotency_header": None,
         "pagination": None,
+        "response_json": False,
         "async_job": None,
     },
     "publish_video": {
@@ -468,6 +497,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": "application/json",
         "idempotency_header": "Idempotency-Key",
         "pagination": None,
+        "response_json": True,
         "async_job": {"poll": "get_publication", "args": {"id": "id"}, "status_field": "status", "terminal": ["published", "failed", "canceled"]},
     },
     "get_publication": {
@@ -481,6 +511,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": None,
         "idempotency_header": None,
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "cancel_publication": {
@@ -494,6 +525,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": None,
         "idempotency_header": None,
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "get_ledger": {
@@ -508,6 +540,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": None,
         "idempotency_header": None,
         "pagination": "cursor",
+        "response_json": True,
         "async_job": None,
     },
     "update_account": {
@@ -521,6 +554,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": "application/json",
         "idempotency_header": None,
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "reserve_credits": {
@@ -537,6 +571,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": "application/json",
         "idempotency_header": "Idempotency-Key",
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "commit_reserve": {
@@ -551,6 +586,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": "application/json",
         "idempotency_header": "Idempotency-Key",
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "refund_reserve": {
@@ -564,6 +600,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": None,
         "idempotency_header": "Idempotency-Key",
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "get_monthly_usage": {
@@ -577,6 +614,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": None,
         "idempotency_header": None,
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "get_top_spenders": {
@@ -591,6 +629,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": None,
         "idempotency_header": None,
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "get_status": {
@@ -603,6 +642,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": None,
         "idempotency_header": None,
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "get_schema": {
@@ -616,6 +656,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": None,
         "idempotency_header": None,
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "list_webhook_endpoints": {
@@ -630,6 +671,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": None,
         "idempotency_header": None,
         "pagination": "cursor",
+        "response_json": True,
         "async_job": None,
     },
     "create_webhook_endpoint": {
@@ -645,6 +687,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": "application/json",
         "idempotency_header": "Idempotency-Key",
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "delete_webhook_endpoint": {
@@ -658,6 +701,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": None,
         "idempotency_header": None,
         "pagination": None,
+        "response_json": False,
         "async_job": None,
     },
     "list_webhook_deliveries": {
@@ -673,6 +717,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": None,
         "idempotency_header": None,
         "pagination": "cursor",
+        "response_json": True,
         "async_job": None,
     },
     "replay_webhook_delivery": {
@@ -686,6 +731,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": None,
         "idempotency_header": "Idempotency-Key",
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "list_api_keys": {
@@ -700,6 +746,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": None,
         "idempotency_header": None,
         "pagination": "cursor",
+        "response_json": True,
         "async_job": None,
     },
     "create_api_key": {
@@ -714,6 +761,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": "application/json",
         "idempotency_header": None,
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
     "revoke_api_key": {
@@ -727,6 +775,7 @@ OPERATIONS: Dict[str, Operation] = {
         "content_type": None,
         "idempotency_header": None,
         "pagination": None,
+        "response_json": True,
         "async_job": None,
     },
 }

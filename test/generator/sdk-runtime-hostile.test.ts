@@ -1,0 +1,164 @@
+/**
+ * The SDK runtime in front of a hostile or broken server (a proxy's HTML page, truncated JSON, a
+ * body without end, a redirect to another host): every case ends in a typed LavendlyError with the
+ * status and request id, in bounded time and memory, and nothing is sent to a host that is not
+ * the API's.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ApiClient, InvalidResponseError, LavendlyError, ServerError, type OperationDescriptor } from '../../generator/templates/sdk-runtime/index.js';
+
+const base = { args: {}, bodyMode: 'none', bodyRequired: false, contentType: null, idempotencyHeader: null, pagination: null, asyncJob: null } as const;
+const operations: Record<string, OperationDescriptor> = {
+  get_thing: { ...base, method: 'get', path: '/thing', responseJson: true },
+  create_thing: {
+    ...base, method: 'post', path: '/things', bodyMode: 'flat', bodyRequired: true, contentType: 'application/json',
+    idempotencyHeader: 'Idempotency-Key', responseJson: true,
+  },
+  get_text: { ...base, method: 'get', path: '/text' },
+  put_upload: {
+    ...base, method: 'put', path: '/uploads/{id}', args: { id: { in: 'path', name: 'id' }, token: { in: 'query', name: 'token' } },
+    bodyMode: 'single', bodyArg: 'body', bodyRequired: true, contentType: 'application/octet-stream', responseJson: true,
+  },
+};
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+function listen(handler: Handler): Promise<Server> {
+  const server = createServer(handler);
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+const urlOf = (s: Server) => `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+
+let api: Server;
+let elsewhere: Server;
+let answer: Handler = (_req, res) => res.end();
+/** What reached the other host: method, url, headers, body. */
+let stolen: { method: string; headers: IncomingMessage['headers']; body: string }[] = [];
+
+beforeAll(async () => {
+  api = await listen((req, res) => answer(req, res));
+  elsewhere = await listen((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c));
+    req.on('end', () => {
+      stolen.push({ method: req.method!, headers: req.headers, body });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"id":"not_the_api"}');
+    });
+  });
+});
+afterAll(async () => {
+  for (const s of [api, elsewhere]) {
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
+});
+beforeEach(() => {
+  stolen = [];
+});
+
+function client(options: Partial<ConstructorParameters<typeof ApiClient>[1]> = {}) {
+  return new ApiClient(operations, { apiKey: 'sk_secret', baseUrl: urlOf(api), backoff: { initialDelay: 5, maxDelay: 10 }, ...options }, {
+    name: 'test', version: '0.0.0', baseUrl: 'http://unused', envPrefix: 'SDK_HOSTILE_TEST',
+  });
+}
+const failure = (p: Promise<unknown>) => p.then((v) => { throw new Error(`resolved with ${JSON.stringify(v)}`); }, (e: unknown) => e as LavendlyError);
+
+describe('a success answer that is not the documented JSON', () => {
+  it("refuses a proxy's 200 HTML page with a typed error instead of returning it as the object", async () => {
+    answer = (_req, res) => res.writeHead(200, { 'content-type': 'text/html', 'x-request-id': 'req_portal' }).end('<html><body>Sign in to the Wi-Fi</body></html>');
+    const err = await failure(client().call('get_thing'));
+    expect(err).toBeInstanceOf(InvalidResponseError);
+    expect([err.status, err.code, err.requestId]).toEqual([200, 'invalid_response', 'req_portal']);
+    expect(err.message).toMatch(/HTTP 200 answered a body that is not JSON \(text\/html\)/);
+    expect(err.details.body).toMatch(/Sign in to the Wi-Fi/);
+  });
+
+  it('refuses truncated JSON and an empty 200', async () => {
+    answer = (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"id":"th_1","na');
+    expect(await failure(client().call('get_thing'))).toMatchObject({ code: 'invalid_response', status: 200 });
+    answer = (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end();
+    expect((await failure(client().call('get_thing'))).message).toMatch(/answered nothing where the API documents JSON/);
+  });
+
+  it('still returns text where the operation does not document JSON', async () => {
+    answer = (_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('plain words');
+    expect(await client().call('get_text')).toBe('plain words');
+  });
+});
+
+describe('bounded memory', () => {
+  it('stops reading a body without end at maxResponseBytes', { timeout: 20_000 }, async () => {
+    let written = 0;
+    answer = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const pump = () => {
+        while (!res.destroyed && written < 1 << 30) {
+          written += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      pump();
+    };
+    const err = await failure(client({ maxResponseBytes: 1 << 20 }).call('get_thing'));
+    expect(err).toBeInstanceOf(InvalidResponseError);
+    expect([err.status, err.code]).toEqual([200, 'response_too_large']);
+    expect(written).toBeLessThan(64 << 20); // the client hung up; it did not drain the gigabyte
+  });
+
+  it('refuses at once a body whose Content-Length is over the cap', async () => {
+    answer = (_req, res) => res.writeHead(500, { 'content-type': 'text/plain', 'content-length': String(2 << 20) }).end(Buffer.alloc(2 << 20, 0x61));
+    expect(await failure(client({ maxResponseBytes: 1 << 20, maxRetries: 0 }).call('get_thing'))).toMatchObject({ status: 500, code: 'response_too_large' });
+  });
+});
+
+describe('error answers without the envelope', () => {
+  it("makes a clear message of a proxy's 502 page", async () => {
+    const page = '<html><head><title>502 Bad Gateway</title><style>body{}</style></head><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>';
+    answer = (_req, res) => res.writeHead(502, { 'content-type': 'text/html' }).end(page);
+    const err = await failure(client({ maxRetries: 0 }).call('get_thing'));
+    expect(err).toBeInstanceOf(ServerError);
+    expect(err.message).toBe('HTTP 502: 502 Bad Gateway 502 Bad Gateway nginx');
+    expect(err.details.body).toBe(page);
+  });
+});
+
+describe('redirects', () => {
+  it('does not follow a redirect to another host: no body, key or custom header goes there', async () => {
+    answer = (_req, res) => res.writeHead(307, { location: `http://localhost:${(elsewhere.address() as AddressInfo).port}/things` }).end();
+    const err = await failure(
+      client({ headers: { 'x-gateway-key': 'gw_secret' } }).call('create_thing', { name: 'private script' }, { idempotencyKey: 'idem-1' }),
+    );
+    expect(stolen).toEqual([]);
+    expect(err).toBeInstanceOf(LavendlyError);
+    expect([err.status, err.code]).toEqual([307, 'http_307']);
+    expect(err.message).toMatch(/^HTTP 307: redirected to http:\/\/localhost:\d+\/things, which the SDK does not follow/);
+  });
+});
+
+describe('credentials in messages', () => {
+  it('leaves the query (an upload token) and user info out of error messages, which end up in logs', async () => {
+    const upload = (c: ApiClient) => c.request('put_upload', { path: { id: 'upl_1' }, query: { token: 'tok_SECRET' }, body: 'bytes' }, { maxRetries: 0 });
+    answer = (req) => req.socket.destroy();
+    const reset = await failure(upload(client()));
+    answer = () => {}; // never answers
+    const timedOut = await failure(upload(client({ timeout: 200 })));
+    answer = (_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<p>portal</p>');
+    const portal = await failure(upload(client({ baseUrl: urlOf(api).replace('//', '//user:pw@') })));
+    for (const err of [reset, timedOut, portal]) {
+      expect(err).toBeInstanceOf(LavendlyError);
+      expect(err.message).toMatch(/^PUT http:\/\/127\.0\.0\.1:\d+\/uploads\/upl_1[: ]/);
+      expect(err.message).not.toMatch(/tok_SECRET|user|pw@/);
+    }
+  });
+});
+
+describe('connection failures', () => {
+  it("says why fetch failed rather than undici's bare 'fetch failed'", async () => {
+    const err = await failure(client({ baseUrl: 'ftp://127.0.0.1', maxRetries: 0 }).call('get_thing'));
+    expect(err.code).toBe('connection_error');
+    expect(err.message).toBe('GET ftp://127.0.0.1/thing failed: unknown scheme');
+  });
+});

@@ -1,0 +1,90 @@
+/**
+ * The installed Python SDK (wheel in a fresh venv, ./venv.ts) in front of a hostile or broken
+ * server: pytest test_hostile.py. The server's first path segment picks the misbehaviour.
+ */
+import http, { type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPythonSdk, type PythonSdk } from './venv.js';
+
+let sdk: PythonSdk;
+beforeAll(() => {
+  sdk = buildPythonSdk();
+}, 180_000);
+afterAll(() => sdk?.remove());
+
+/** Writes `chunk` until the client hangs up (or a gigabyte is out); counts what was written. */
+function endless(res: ServerResponse, chunk: Buffer, sent: { bytes: number }) {
+  const pump = () => {
+    while (!res.destroyed && sent.bytes < 1 << 30) {
+      sent.bytes += chunk.length;
+      if (!res.write(chunk)) return void res.once('drain', pump);
+    }
+    res.end();
+  };
+  pump();
+}
+
+function hostile() {
+  const endlessSent = { bytes: 0 };
+  const timers = new Set<NodeJS.Timeout>();
+  const json = { 'content-type': 'application/json' };
+  const server = http.createServer((req, res) => {
+    const deep = 200_000;
+    switch (req.url!.split('/')[1]) {
+      case 'drip': {
+        res.writeHead(200, json).write('{"id":"');
+        const t = setInterval(() => res.write('a'), 200);
+        timers.add(t);
+        return void res.on('close', () => clearInterval(t));
+      }
+      case 'endless':
+        res.writeHead(200, json).write('{"id":"');
+        return endless(res, Buffer.alloc(64 * 1024, 0x61), endlessSent);
+      case 'portal':
+        return void res.writeHead(200, { 'content-type': 'text/html', 'x-request-id': 'req_portal' }).end('<html><body>Sign in to the Wi-Fi</body></html>');
+      case 'deep':
+        return void res.writeHead(200, json).end('['.repeat(deep) + ']'.repeat(deep));
+      case 'deep500':
+        return void res.writeHead(500, json).end('['.repeat(deep) + ']'.repeat(deep));
+      case 'badgzip':
+        return void res.writeHead(200, { ...json, 'content-encoding': 'gzip' }).end('this is not a gzip stream');
+      case 'html502':
+        return void res.writeHead(502, { 'content-type': 'text/html' }).end('<html><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>');
+      case 'redirect':
+        return void res.writeHead(307, { location: `http://elsewhere.example${req.url}` }).end();
+      default:
+        return void res.writeHead(404).end();
+    }
+  });
+  return new Promise<{ url: string; endlessSent: typeof endlessSent; close(): Promise<void> }>((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        endlessSent,
+        close: () => {
+          for (const t of timers) clearInterval(t);
+          server.closeAllConnections();
+          return new Promise((r) => server.close(() => r()));
+        },
+      }),
+    ),
+  );
+}
+
+describe('the installed Python SDK against a hostile server', () => {
+  it('ends every misbehaviour in a typed error, in bounded time and memory (pytest test_hostile.py)', { timeout: 120_000 }, async () => {
+    const server = await hostile();
+    try {
+      const file = path.resolve('test/python/test_hostile.py');
+      const r = await sdk.runAsync(['-m', 'pytest', '-q', '-p', 'no:cacheprovider', file], { env: { LAVENDLY_HOSTILE_URL: server.url }, cwd: sdk.dir, timeoutMs: 100_000 });
+      expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+      expect(r.stdout).toMatch(/8 passed/);
+      // The client hung up soon after its 1 MiB cap instead of draining the gigabyte.
+      expect(server.endlessSent.bytes).toBeLessThan(64 << 20);
+    } finally {
+      await server.close();
+    }
+  });
+});

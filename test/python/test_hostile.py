@@ -1,0 +1,92 @@
+"""The installed SDK in front of a hostile or broken server (hostile.test.ts serves it at
+LAVENDLY_HOSTILE_URL; the first path segment picks the misbehaviour). Every case ends in a typed
+LavendlyError, in bounded time and memory."""
+import asyncio
+import os
+import time
+
+import pytest
+
+from lavendly import (
+    APIConnectionError, APIStatusError, APITimeoutError, AsyncLavendly, InvalidResponseError, Lavendly, ServerError,
+)
+
+URL = os.environ["LAVENDLY_HOSTILE_URL"]
+
+
+def client(case: str, **kw: object) -> Lavendly:
+    return Lavendly(api_key="sk_secret", base_url=f"{URL}/{case}/v1", initial_retry_delay=0.01, max_retry_delay=0.02, **kw)  # type: ignore[arg-type]
+
+
+def test_a_server_dripping_bytes_times_out_at_the_attempt_timeout() -> None:
+    # One byte every 200 ms never trips httpx's per-read timeout; the attempt's deadline must.
+    started = time.monotonic()
+    with pytest.raises(APITimeoutError) as e:
+        client("drip", timeout=1.0, max_retries=0).workflows.get("wf_1")
+    assert time.monotonic() - started < 5
+    assert e.value.code == "timeout"
+
+
+def test_the_async_client_times_out_a_drip_as_well() -> None:
+    async def main() -> None:
+        c = AsyncLavendly(api_key="k", base_url=f"{URL}/drip/v1", timeout=1.0, max_retries=0)
+        try:
+            await c.workflows.get("wf_1")
+        finally:
+            await c.close()
+
+    started = time.monotonic()
+    with pytest.raises(APITimeoutError):
+        asyncio.run(main())
+    assert time.monotonic() - started < 5
+
+
+def test_a_body_without_end_stops_at_max_response_bytes() -> None:
+    with pytest.raises(InvalidResponseError) as e:
+        client("endless", max_response_bytes=1 << 20).workflows.get("wf_1")
+    assert (e.value.status, e.value.code) == (200, "response_too_large")
+
+
+def test_a_captive_portal_page_is_not_returned_as_the_object() -> None:
+    with pytest.raises(InvalidResponseError) as e:
+        client("portal").workflows.get("wf_1")
+    assert (e.value.status, e.value.code, e.value.request_id) == (200, "invalid_response", "req_portal")
+    assert "text/html" in e.value.message
+
+
+def test_json_nested_past_the_parser_stack_is_an_sdk_error() -> None:
+    with pytest.raises(InvalidResponseError):
+        client("deep").workflows.get("wf_1")
+    with pytest.raises(ServerError) as e:
+        client("deep500", max_retries=0).workflows.get("wf_1")
+    assert e.value.status == 500
+
+
+def test_a_body_that_does_not_decompress_is_a_connection_error() -> None:
+    with pytest.raises(APIConnectionError) as e:
+        client("badgzip", max_retries=0).workflows.get("wf_1")
+    assert "DecodingError" in e.value.message
+
+
+def test_an_html_502_and_a_redirect_have_clear_messages() -> None:
+    with pytest.raises(ServerError) as e:
+        client("html502", max_retries=0).workflows.get("wf_1")
+    assert e.value.message == "HTTP 502: 502 Bad Gateway nginx"
+    with pytest.raises(APIStatusError) as r:
+        client("redirect").workflows.get("wf_1")
+    assert r.value.status == 307
+    assert r.value.message.startswith("HTTP 307: redirected to http://elsewhere.example/")
+
+
+def test_an_upload_token_in_the_query_stays_out_of_error_messages() -> None:
+    # Error messages end up in logs; the token is the upload's only credential.
+    with pytest.raises(InvalidResponseError) as portal:
+        client("portal").assets.upload("upl_1", token="tok_SECRET", body=b"bytes")
+    with pytest.raises(APIConnectionError) as failed:
+        client("badgzip", max_retries=0).assets.upload("upl_1", token="tok_SECRET", body=b"bytes")
+    with pytest.raises(InvalidResponseError) as userinfo:
+        with_user = Lavendly(base_url=URL.replace("//", "//user:pw_SECRET@") + "/portal/v1")
+        with_user.assets.upload("upl_1", token="tok_SECRET", body=b"bytes")
+    for e in (portal.value, failed.value, userinfo.value):
+        assert e.message.startswith(f"PUT {URL}/")
+        assert "SECRET" not in e.message
