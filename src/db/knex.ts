@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { migrations } from '../../migrations/index.js';
+import { ConfigError } from '../config.js';
 import { databaseHealth } from './health.js';
 import { configureConnection, SqliteClient } from './sqlite.js';
 
@@ -85,16 +86,44 @@ function beginImmediately(db: Knex): void {
  * Applies every migration listed in migrations/index.ts (idempotent). The list is imported
  * statically rather than read from the folder, so migrations run the same under tsx, vitest and
  * a bundler, none of which share one way of loading .ts files by path.
+ *
+ * Several processes may start at once on an empty database (compose.yaml starts two APIs and
+ * three workers together). Knex's own migration lock lives in a table it first creates with
+ * check-then-create, so every process but one used to fail with `relation "knex_migrations"
+ * already exists`. So the whole run is one transaction that starts by taking a lock the others
+ * wait for: on PostgreSQL an advisory lock per schema (DDL is transactional there), on SQLite
+ * the write lock BEGIN IMMEDIATE takes (beginImmediately above). The next process then finds
+ * everything applied and only checks.
  */
 export async function migrate(db: Db): Promise<void> {
   const names = Object.keys(migrations).sort();
-  await db.migrate.latest({
-    migrationSource: {
-      getMigrations: async () => names,
-      getMigrationName: (name: string) => name,
-      getMigration: async (name: string) => migrations[name]!,
-    },
+  const known = new Set(names);
+  await db.transaction(async (trx) => {
+    if (dbKind(db) === 'postgres') {
+      await trx.raw("select pg_advisory_xact_lock(hashtext('lavendly.migrate:' || current_schema()))");
+    }
+    await trx.migrate.latest({
+      migrationSource: {
+        getMigrations: async () => names,
+        getMigrationName: (name: string) => name,
+        getMigration: async (name: string) => migrations[name]!,
+      },
+    }).catch(async (err: unknown) => {
+      throw (await newerSchema(trx, known)) ?? err;
+    });
   });
+}
+
+/**
+ * A database that a newer release migrated lists migrations this one does not have; knex calls
+ * that a corrupt migration directory. Say what it is, so the operator upgrades this process
+ * instead of hunting for missing files.
+ */
+async function newerSchema(trx: Knex.Transaction, known: Set<string>): Promise<ConfigError | null> {
+  const rows: { name: string }[] = await trx('knex_migrations').select('name').catch(() => []);
+  const unknown = rows.map((r) => r.name).filter((n) => !known.has(n));
+  if (!unknown.length) return null;
+  return new ConfigError(`the database was migrated by a newer version of Lavendly (it has migration ${unknown.join(', ')}, unknown to this one): run that version or a later one`);
 }
 
 /** Current time as an ISO string; one helper so every table stores time the same way. */
