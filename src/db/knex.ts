@@ -29,7 +29,7 @@ export function createDb(options: DbOptions): Db {
     const searchPath = options.pgSchema ? [options.pgSchema] : undefined;
     const db: Db = knexFactory({
       client: 'pg',
-      connection: options.databaseUrl,
+      connection: pgConnection(options.databaseUrl),
       searchPath,
       pool: { min: 0, max: 10 },
       // knex prints a stack trace per failed connection attempt; the health tracker turns them
@@ -62,6 +62,25 @@ export function createDb(options: DbOptions): Db {
   });
   beginImmediately(db);
   return db;
+}
+
+/**
+ * How long opening a PostgreSQL connection may take, handshake and authentication included. pg
+ * waits forever by default: a server (or a proxy in front of it) that accepts the connection and
+ * never answers held a starting process for most of a minute, until knex gave up with "Timeout
+ * acquiring a connection. The pool is probably full", which points the operator the wrong way.
+ */
+export const PG_CONNECT_TIMEOUT_MS = 10_000;
+
+/** The URL as pg's settings, with the connect timeout unless the URL sets its own (`connect_timeout`). */
+function pgConnection(url: string): Knex.PgConnectionConfig {
+  let own = false;
+  try {
+    own = new URL(url).searchParams.has('connect_timeout');
+  } catch {
+    // config.ts refuses a DATABASE_URL that is not a URL; a test's may be anything pg reads
+  }
+  return own ? { connectionString: url } : { connectionString: url, connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS };
 }
 
 /**
