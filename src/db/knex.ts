@@ -112,7 +112,9 @@ function beginImmediately(db: Knex): void {
  * already exists`. So the whole run is one transaction that starts by taking a lock the others
  * wait for: on PostgreSQL an advisory lock per schema (DDL is transactional there), on SQLite
  * the write lock BEGIN IMMEDIATE takes (beginImmediately above). The next process then finds
- * everything applied and only checks.
+ * everything applied and only checks. So every migration runs inside that transaction: one that
+ * cannot (PostgreSQL's CREATE INDEX CONCURRENTLY) needs another way in than knex's
+ * `config.transaction = false`, which has no effect here.
  */
 export async function migrate(db: Db): Promise<void> {
   const names = Object.keys(migrations).sort();

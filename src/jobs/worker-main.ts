@@ -57,7 +57,8 @@ export interface RunningWorker {
 }
 
 async function migrateWithRetry(db: Db): Promise<void> {
-  // Several workers starting at once contend for knex's migration lock; wait for the winner.
+  // migrate() serialises processes starting together (src/db/knex.ts); a lock still held by a
+  // migration run outside it (knex's CLI, an older release) is waited for here.
   for (let i = 0; ; i++) {
     try {
       await migrate(db);
