@@ -136,6 +136,14 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * The longest delay Node's timers take (2^31 - 1 ms, about 24.8 days). A longer one fires after
+ * 1 ms instead, with only a warning: a grace period meant as "as long as it takes" would abort
+ * every job at once. Settings that end up as timers stop start-up above it.
+ */
+const MAX_TIMER_MS = 2_147_483_647;
+const MAX_TIMER_S = Math.floor(MAX_TIMER_MS / 1000);
+
 /** Whole numbers only: `Number('')`, `Number('0x10')` and `Number('1e3')` are not settings. */
 function integerSetting(name: string, raw: string | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (raw === undefined || raw.trim() === '') return fallback;
@@ -268,8 +276,8 @@ export function modelsFromEnv(env: NodeJS.ProcessEnv): ModelsConfig {
       version: env.RUNWAYML_API_VERSION || '2024-11-06',
       downloadHosts: hostList(env.RUNWAYML_DOWNLOAD_HOSTS, ['.cloudfront.net', '.runwayml.com']),
     },
-    deadlineS: positive(env, 'LAVENDLY_PROVIDER_DEADLINE_S', 1200),
-    pollMs: positive(env, 'LAVENDLY_PROVIDER_POLL_MS', 2000),
+    deadlineS: positive(env, 'LAVENDLY_PROVIDER_DEADLINE_S', 1200, MAX_TIMER_S),
+    pollMs: positive(env, 'LAVENDLY_PROVIDER_POLL_MS', 2000, MAX_TIMER_MS / 10), // the wait grows to 10x
     http: { retries: positive(env, 'LAVENDLY_PROVIDER_RETRIES', 5), backoffMs: positive(env, 'LAVENDLY_PROVIDER_BACKOFF_MS', 1000) },
   };
   const keys: Record<Exclude<ProviderName, 'local'>, [string | null, string]> = {
@@ -297,13 +305,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     signingSecret: env.LAVENDLY_SIGNING_SECRET || null,
     storage: storageFromEnv(env),
     idempotencyWindowS: integerSetting('LAVENDLY_IDEMPOTENCY_WINDOW_S', env.LAVENDLY_IDEMPOTENCY_WINDOW_S, 300, 1),
-    idempotencyLeaseS: positive(env, 'LAVENDLY_IDEMPOTENCY_LEASE_S', 30),
+    idempotencyLeaseS: positive(env, 'LAVENDLY_IDEMPOTENCY_LEASE_S', 30, MAX_TIMER_S),
     rateLimitPerMinute: integerSetting('LAVENDLY_RATE_LIMIT_PER_MINUTE', env.LAVENDLY_RATE_LIMIT_PER_MINUTE, 600, 0),
     authFailuresPerMinute: positive(env, 'LAVENDLY_AUTH_FAILURES_PER_MINUTE', 30),
     trustProxy: integerSetting('LAVENDLY_TRUST_PROXY', env.LAVENDLY_TRUST_PROXY, 0, 0, 32),
-    headersTimeoutS: positive(env, 'LAVENDLY_HEADERS_TIMEOUT_S', 10),
-    requestTimeoutS: positive(env, 'LAVENDLY_REQUEST_TIMEOUT_S', 900),
-    bodyIdleTimeoutS: positive(env, 'LAVENDLY_BODY_IDLE_TIMEOUT_S', 30),
+    headersTimeoutS: positive(env, 'LAVENDLY_HEADERS_TIMEOUT_S', 10, MAX_TIMER_S),
+    requestTimeoutS: positive(env, 'LAVENDLY_REQUEST_TIMEOUT_S', 900, MAX_TIMER_S),
+    bodyIdleTimeoutS: positive(env, 'LAVENDLY_BODY_IDLE_TIMEOUT_S', 30, MAX_TIMER_S),
     maxConnections: positive(env, 'LAVENDLY_MAX_CONNECTIONS', 4096),
     transfersPerAccount: positive(env, 'LAVENDLY_TRANSFERS_PER_ACCOUNT', 4),
     corsOrigins: corsOrigins(env.LAVENDLY_CORS_ORIGINS),
@@ -313,9 +321,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tracing: tracingFromEnv(env),
     logLevel: oneOf('LOG_LEVEL', env.LOG_LEVEL, LOG_LEVELS, 'info'),
     logFormat: oneOf('LAVENDLY_LOG_FORMAT', env.LAVENDLY_LOG_FORMAT, ['auto', 'json', 'pretty'] as const, 'auto'),
-    shutdownDelayMs: integerSetting('LAVENDLY_SHUTDOWN_DELAY_MS', env.LAVENDLY_SHUTDOWN_DELAY_MS, 0, 0),
+    shutdownDelayMs: integerSetting('LAVENDLY_SHUTDOWN_DELAY_MS', env.LAVENDLY_SHUTDOWN_DELAY_MS, 0, 0, MAX_TIMER_MS),
     // 8 s: inside the 10 s a container runtime waits between SIGTERM and SIGKILL.
-    shutdownGraceMs: integerSetting('LAVENDLY_SHUTDOWN_GRACE_MS', env.LAVENDLY_SHUTDOWN_GRACE_MS, 8_000, 0),
+    shutdownGraceMs: integerSetting('LAVENDLY_SHUTDOWN_GRACE_MS', env.LAVENDLY_SHUTDOWN_GRACE_MS, 8_000, 0, MAX_TIMER_MS),
     ...moduleSettings(env, models),
   };
 }
@@ -338,16 +346,17 @@ function moduleSettings(env: NodeJS.ProcessEnv, models: ModelsConfig) {
 }
 
 /** A positive number from the environment, or `fallback` when unset. */
-function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+function positive(env: NodeJS.ProcessEnv, name: string, fallback: number, max = Number.MAX_VALUE): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`${name} must be a positive number (got '${raw}')`);
+  if (n > max) throw new ConfigError(`${name} must be a positive number up to ${max} (got '${raw}')`);
   return n;
 }
 
 function metricsFromEnv(env: NodeJS.ProcessEnv): Config['metrics'] {
-  const flag = env.LAVENDLY_METRICS ?? 'on';
+  const flag = env.LAVENDLY_METRICS || 'on';
   if (flag !== 'on' && flag !== 'off') throw new Error(`LAVENDLY_METRICS must be on or off (got ${flag})`);
   const port = env.LAVENDLY_METRICS_PORT ? Number(env.LAVENDLY_METRICS_PORT) : null;
   if (port !== null && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
@@ -390,7 +399,7 @@ function tracingFromEnv(env: NodeJS.ProcessEnv): TracingConfig | null {
 export function storageFromEnv(env: NodeJS.ProcessEnv): StorageConfig {
   const raw = env.LAVENDLY_STORAGE_URL?.trim();
   // Checked even without a bucket: a typo should stop start-up before someone adds the URL.
-  const timeoutMs = Math.round(positive(env, 'LAVENDLY_STORAGE_TIMEOUT_S', 30) * 1000);
+  const timeoutMs = Math.round(positive(env, 'LAVENDLY_STORAGE_TIMEOUT_S', 30, MAX_TIMER_S) * 1000);
   if (!raw) return { driver: 'local' };
   const bad = (why: string) => new ConfigError(`LAVENDLY_STORAGE_URL ${why} (expected s3://BUCKET?endpoint=http://host:port&region=us-east-1)`);
   let url: URL;

@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../config.js';
+import { PG_CONNECT_TIMEOUT_MS } from '../db/knex.js';
 import { ListenError } from '../http/app.js';
 import { VERSION } from '../version.js';
 import { UsageError, type Command, type CommandIo } from './command.js';
@@ -68,6 +69,11 @@ function message(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'ECONNREFUSED' || e?.code === 'ENOTFOUND' || e?.code === 'ETIMEDOUT' || e?.code === '28P01' || e?.code === '3D000') {
     return `cannot reach the database: ${e.message}`;
+  }
+  // pg's connect timeout (src/db/knex.ts), or knex's when no connection came at all: a database
+  // that accepts connections and never answers.
+  if (e?.message === 'timeout expired' || e?.name === 'KnexTimeoutError') {
+    return `cannot reach the database: no answer within ${PG_CONNECT_TIMEOUT_MS / 1000} s`;
   }
   return e?.message ?? String(err);
 }

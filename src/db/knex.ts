@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { migrations } from '../../migrations/index.js';
+import { ConfigError } from '../config.js';
 import { databaseHealth } from './health.js';
 import { configureConnection, SqliteClient } from './sqlite.js';
 
@@ -28,7 +29,7 @@ export function createDb(options: DbOptions): Db {
     const searchPath = options.pgSchema ? [options.pgSchema] : undefined;
     const db: Db = knexFactory({
       client: 'pg',
-      connection: options.databaseUrl,
+      connection: pgConnection(options.databaseUrl),
       searchPath,
       pool: { min: 0, max: 10 },
       // knex prints a stack trace per failed connection attempt; the health tracker turns them
@@ -64,6 +65,25 @@ export function createDb(options: DbOptions): Db {
 }
 
 /**
+ * How long opening a PostgreSQL connection may take, handshake and authentication included. pg
+ * waits forever by default: a server (or a proxy in front of it) that accepts the connection and
+ * never answers held a starting process for most of a minute, until knex gave up with "Timeout
+ * acquiring a connection. The pool is probably full", which points the operator the wrong way.
+ */
+export const PG_CONNECT_TIMEOUT_MS = 10_000;
+
+/** The URL as pg's settings, with the connect timeout unless the URL sets its own (`connect_timeout`). */
+function pgConnection(url: string): Knex.PgConnectionConfig {
+  let own = false;
+  try {
+    own = new URL(url).searchParams.has('connect_timeout');
+  } catch {
+    // config.ts refuses a DATABASE_URL that is not a URL; a test's may be anything pg reads
+  }
+  return own ? { connectionString: url } : { connectionString: url, connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS };
+}
+
+/**
  * Knex opens SQLite transactions with a deferred `BEGIN`, which takes the write lock only at the
  * first write; a transaction that read first then fails with SQLITE_BUSY when another process
  * wrote in between, and the busy timeout cannot help. `BEGIN IMMEDIATE` takes the write lock up
@@ -85,16 +105,46 @@ function beginImmediately(db: Knex): void {
  * Applies every migration listed in migrations/index.ts (idempotent). The list is imported
  * statically rather than read from the folder, so migrations run the same under tsx, vitest and
  * a bundler, none of which share one way of loading .ts files by path.
+ *
+ * Several processes may start at once on an empty database (compose.yaml starts two APIs and
+ * three workers together). Knex's own migration lock lives in a table it first creates with
+ * check-then-create, so every process but one used to fail with `relation "knex_migrations"
+ * already exists`. So the whole run is one transaction that starts by taking a lock the others
+ * wait for: on PostgreSQL an advisory lock per schema (DDL is transactional there), on SQLite
+ * the write lock BEGIN IMMEDIATE takes (beginImmediately above). The next process then finds
+ * everything applied and only checks. So every migration runs inside that transaction: one that
+ * cannot (PostgreSQL's CREATE INDEX CONCURRENTLY) needs another way in than knex's
+ * `config.transaction = false`, which has no effect here.
  */
 export async function migrate(db: Db): Promise<void> {
   const names = Object.keys(migrations).sort();
-  await db.migrate.latest({
-    migrationSource: {
-      getMigrations: async () => names,
-      getMigrationName: (name: string) => name,
-      getMigration: async (name: string) => migrations[name]!,
-    },
+  const known = new Set(names);
+  await db.transaction(async (trx) => {
+    if (dbKind(db) === 'postgres') {
+      await trx.raw("select pg_advisory_xact_lock(hashtext('lavendly.migrate:' || current_schema()))");
+    }
+    await trx.migrate.latest({
+      migrationSource: {
+        getMigrations: async () => names,
+        getMigrationName: (name: string) => name,
+        getMigration: async (name: string) => migrations[name]!,
+      },
+    }).catch(async (err: unknown) => {
+      throw (await newerSchema(trx, known)) ?? err;
+    });
   });
+}
+
+/**
+ * A database that a newer release migrated lists migrations this one does not have; knex calls
+ * that a corrupt migration directory. Say what it is, so the operator upgrades this process
+ * instead of hunting for missing files.
+ */
+async function newerSchema(trx: Knex.Transaction, known: Set<string>): Promise<ConfigError | null> {
+  const rows: { name: string }[] = await trx('knex_migrations').select('name').catch(() => []);
+  const unknown = rows.map((r) => r.name).filter((n) => !known.has(n));
+  if (!unknown.length) return null;
+  return new ConfigError(`the database was migrated by a newer version of Lavendly (it has migration ${unknown.join(', ')}, unknown to this one): run that version or a later one`);
 }
 
 /** Current time as an ISO string; one helper so every table stores time the same way. */

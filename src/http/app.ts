@@ -177,6 +177,13 @@ export async function startServer(opts: {
   closeDb?: boolean;
   /** Extra work to stop on shutdown (workers, timers), run before the database closes. */
   onClose?: () => Promise<void>;
+  /**
+   * Work that stops as soon as shutdown starts, given the moment (ms from now) it must be done by
+   * (the drain delay plus the grace period): the jobs worker, which stops claiming at once and
+   * hands its jobs back by then. It runs beside the requests' drain, so both share one deadline;
+   * awaited before onClose.
+   */
+  onDrain?: (deadlineMs: number) => Promise<void>;
   /** Timeouts and the connection cap (default: the configuration's defaults). */
   limits?: ServerLimits;
   /** On close, how long /readyz answers 503 before the listener closes (default 0). */
@@ -224,6 +231,8 @@ export async function startServer(opts: {
         clearInterval(sweep);
         // Readiness fails first, so a load balancer stops sending before the listener goes away.
         opts.app.draining = true;
+        const drained = opts.onDrain?.((opts.drainDelayMs ?? 0) + graceMs)
+          .catch((err) => opts.logger.error({ err }, 'stopping work on shutdown failed'));
         // Sessions hold event streams open; ending them lets the listener close.
         opts.app.mcpSessions.closeAll();
         if (opts.drainDelayMs) await new Promise((r) => setTimeout(r, opts.drainDelayMs));
@@ -233,6 +242,7 @@ export async function startServer(opts: {
         timer.unref();
         await closed;
         clearTimeout(timer);
+        await drained;
         if (opts.onClose) await opts.onClose();
         // The rate limiters' background statements (lease refills) end before the database does.
         await Promise.all([opts.app.runtime.limiter.close?.(), opts.app.runtime.authFailures.close?.()]);

@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import { checkClock } from '../db/clock.js';
 import { createDb, migrate, type Db } from '../db/knex.js';
 import { expireReservations } from '../ledger/ledger.js';
 import type { FailureHook } from './queue.js';
@@ -56,7 +57,8 @@ export interface RunningWorker {
 }
 
 async function migrateWithRetry(db: Db): Promise<void> {
-  // Several workers starting at once contend for knex's migration lock; wait for the winner.
+  // migrate() serialises processes starting together (src/db/knex.ts); a lock still held by a
+  // migration run outside it (knex's CLI, an older release) is waited for here.
   for (let i = 0; ; i++) {
     try {
       await migrate(db);
@@ -77,7 +79,13 @@ async function migrateWithRetry(db: Db): Promise<void> {
 export async function runWorker(options: RunWorkerOptions): Promise<RunningWorker> {
   const ownDb = !options.db;
   const db = options.db ?? createDb({ databaseUrl: options.config.databaseUrl, dataDir: options.config.dataDir });
-  if (options.migrate ?? ownDb) await migrateWithRetry(db);
+  try {
+    if (options.migrate ?? ownDb) await migrateWithRetry(db);
+    if (ownDb) await checkClock(db);
+  } catch (err) {
+    if (ownDb) await db.destroy().catch(() => {});
+    throw err;
+  }
   await options.beforeStart?.(db);
   const log = options.logger;
   // One line when the database goes away and one when it is back (src/db/health.ts).

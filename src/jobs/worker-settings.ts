@@ -17,20 +17,32 @@ export interface WorkerSettings {
   besideServe: boolean;
 }
 
-function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+/** The longest delay Node's timers take; a longer poll or heartbeat would fire every 1 ms. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min} (got ${raw})`);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new Error(`${name} must be an integer >= ${min}${max < Number.MAX_SAFE_INTEGER ? ` and <= ${max}` : ''} (got ${raw})`);
+  }
   return n;
+}
+
+/** LAVENDLY_SERVE_WORKER: `0` or `1`; anything else (`false`, `off`) used to mean 1, silently. */
+function serveWorker(raw: string | undefined): boolean {
+  if (raw === undefined || raw === '' || raw === '1') return true;
+  if (raw === '0') return false;
+  throw new Error(`LAVENDLY_SERVE_WORKER must be 0 or 1 (got '${raw}')`);
 }
 
 export function workerSettingsFromEnv(env: NodeJS.ProcessEnv): WorkerSettings {
   return {
     concurrency: intFromEnv(env, 'LAVENDLY_WORKER_CONCURRENCY', 2, 1),
     webhookConcurrency: intFromEnv(env, 'LAVENDLY_WORKER_WEBHOOK_CONCURRENCY', 4, 1),
-    leaseMs: intFromEnv(env, 'LAVENDLY_WORKER_LEASE_MS', 30_000, 300),
-    pollMs: intFromEnv(env, 'LAVENDLY_WORKER_POLL_MS', 500, 5),
-    besideServe: env.LAVENDLY_SERVE_WORKER !== '0',
+    leaseMs: intFromEnv(env, 'LAVENDLY_WORKER_LEASE_MS', 30_000, 300, MAX_TIMER_MS),
+    pollMs: intFromEnv(env, 'LAVENDLY_WORKER_POLL_MS', 500, 5, MAX_TIMER_MS),
+    besideServe: serveWorker(env.LAVENDLY_SERVE_WORKER),
   };
 }

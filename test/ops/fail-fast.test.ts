@@ -48,6 +48,8 @@ describe('a start that cannot work exits at once with one line', () => {
     [{ PORT: 'abc' }, "lavendly: error: PORT must be a whole number from 0 to 65535 (got 'abc')"],
     [{ LOG_LEVEL: 'loud' }, "lavendly: error: LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got 'loud')"],
     [{ LAVENDLY_WEBHOOK_TIMEOUT_MS: 'abc' }, "lavendly: error: LAVENDLY_WEBHOOK_TIMEOUT_MS must be a whole number from 100 to 600000 (got 'abc')"],
+    [{ LAVENDLY_SHUTDOWN_GRACE_MS: '99999999999' }, "lavendly: error: LAVENDLY_SHUTDOWN_GRACE_MS must be a whole number from 0 to 2147483647 (got '99999999999')"],
+    [{ LAVENDLY_SERVE_WORKER: 'false' }, "lavendly: error: LAVENDLY_SERVE_WORKER must be 0 or 1 (got 'false')"],
     [{ DATABASE_URL: 'mysql://app:s3cret@db.example.com/app' }, 'lavendly: error: DATABASE_URL must be a postgres:// or postgresql:// URL; mysql:// databases are not supported (leave it unset for the embedded SQLite file)'],
   ])('serve with %o', async (extra, line) => {
     const r = await runCli(['serve'], env(extra));
@@ -62,6 +64,23 @@ describe('a start that cannot work exits at once with one line', () => {
       const r = await runCli([command], env({ DATABASE_URL: `postgres://postgres:pw@127.0.0.1:${port}/x` }));
       expect(r.code).toBe(1);
       expect(r.lines).toEqual([`lavendly: error: cannot reach the database: connect ECONNREFUSED 127.0.0.1:${port}`]);
+    }
+  });
+
+  it('serve and worker with a PostgreSQL that accepts connections and never answers: one line after the 10 s connect timeout', async () => {
+    // Before, pg waited forever and knex gave up after most of a minute with "Timeout acquiring a
+    // connection. The pool is probably full. Are you missing a .transacting(trx) call?".
+    const silent = net.createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const { port } = silent.address() as net.AddressInfo;
+    try {
+      const runs = await Promise.all(['serve', 'worker'].map((command) => runCli([command], env({ DATABASE_URL: `postgres://postgres:pw@127.0.0.1:${port}/x` }), 25_000)));
+      for (const r of runs) {
+        expect(r.code).toBe(1);
+        expect(r.lines).toEqual(['lavendly: error: cannot reach the database: no answer within 10 s']);
+      }
+    } finally {
+      silent.close();
     }
   });
 
@@ -89,5 +108,32 @@ describe('loadConfig', () => {
     expect(loadConfig({}).webhooks.timeoutMs).toBe(10_000);
     expect(() => loadConfig({ DATABASE_URL: 'mysql://root:hunter2@db/app' })).toThrow(/^DATABASE_URL must be .* mysql:\/\/ databases are not supported/);
     try { loadConfig({ DATABASE_URL: 'mysql://root:hunter2@db/app' }); } catch (err) { expect(String(err)).not.toContain('hunter2'); }
+  });
+
+  it('refuses durations past what a timer can wait (they fired after 1 ms), each naming its variable', async () => {
+    const { loadConfig } = await import('../../src/config.js');
+    // 2^31 ms: Node runs such a timer after 1 ms, so this grace period aborted every job at once.
+    const tooLong: Record<string, string> = {
+      LAVENDLY_SHUTDOWN_GRACE_MS: '2147483648', LAVENDLY_SHUTDOWN_DELAY_MS: '2147483648',
+      LAVENDLY_BODY_IDLE_TIMEOUT_S: '2147484', LAVENDLY_HEADERS_TIMEOUT_S: '2147484', LAVENDLY_REQUEST_TIMEOUT_S: '2147484',
+      LAVENDLY_IDEMPOTENCY_LEASE_S: '2147484', LAVENDLY_STORAGE_TIMEOUT_S: '2147484', LAVENDLY_PROVIDER_DEADLINE_S: '2147484',
+      LAVENDLY_PROVIDER_POLL_MS: '214748365', LAVENDLY_WORKER_LEASE_MS: '2147483648', LAVENDLY_WORKER_POLL_MS: '2147483648',
+    };
+    for (const [name, value] of Object.entries(tooLong)) {
+      expect(() => loadConfig({ [name]: value }), name).toThrow(new RegExp(`^${name} must be `));
+    }
+    expect(loadConfig({ LAVENDLY_SHUTDOWN_GRACE_MS: '2147483647' }).shutdownGraceMs).toBe(2_147_483_647);
+    expect(loadConfig({ LAVENDLY_BODY_IDLE_TIMEOUT_S: '86400' }).bodyIdleTimeoutS).toBe(86_400);
+  });
+
+  it('LAVENDLY_SERVE_WORKER is 0 or 1: "false" or "off" used to leave the worker running', async () => {
+    const { loadConfig } = await import('../../src/config.js');
+    expect(loadConfig({}).worker.besideServe).toBe(true);
+    expect(loadConfig({ LAVENDLY_SERVE_WORKER: '1' }).worker.besideServe).toBe(true);
+    expect(loadConfig({ LAVENDLY_SERVE_WORKER: '0' }).worker.besideServe).toBe(false);
+    for (const value of ['false', 'off', 'no', ' 0']) {
+      expect(() => loadConfig({ LAVENDLY_SERVE_WORKER: value }), value).toThrow(`LAVENDLY_SERVE_WORKER must be 0 or 1 (got '${value}')`);
+    }
+    expect(loadConfig({ LAVENDLY_METRICS: '' }).metrics.enabled).toBe(true); // empty is unset, as for every other variable
   });
 });

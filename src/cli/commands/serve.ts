@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { countAccounts } from '../../accounts/accounts.js';
 import { compose, type Composition } from '../../app/compose.js';
 import type { Config } from '../../config.js';
+import { checkClock } from '../../db/clock.js';
 import type { Db } from '../../db/knex.js';
 import { startWalCheckpointer } from '../../db/wal-checkpointer.js';
 import { createApp, startServer, type RunningServer } from '../../http/app.js';
@@ -24,16 +25,26 @@ export interface ServeContext extends Composition {
 
 /**
  * Work that runs beside the API in `lavendly serve` (the jobs worker, schedulers ...): started
- * after the server listens, stopped (by the function it returns) before the database closes.
- * Add yours to this list.
+ * after the server listens, stopped (by `stop`) before the database closes. Add yours to this list.
  */
-export type ServeSidecar = (ctx: ServeContext) => Promise<() => Promise<void>>;
+export type ServeSidecar = (ctx: ServeContext) => Promise<SidecarHandle>;
+
+export interface SidecarHandle {
+  stop(): Promise<void>;
+  /**
+   * Begins stopping when shutdown starts rather than after the last request: `deadlineMs` from
+   * now it must be done. The jobs worker stops claiming here; were it stopped only after the
+   * requests (which may take the whole grace period), it would claim jobs meanwhile and get a
+   * grace period of its own, outliving the 10 s a container runtime waits before SIGKILL.
+   */
+  drain?(deadlineMs: number): Promise<void>;
+}
 const serveSidecars: ServeSidecar[] = [walCheckpointSidecar, jobWorkerSidecar];
 
 /** SQLite's WAL checkpoints in a thread of their own, off the request path (src/db/wal-checkpointer.ts). */
-async function walCheckpointSidecar(ctx: ServeContext): Promise<() => Promise<void>> {
+async function walCheckpointSidecar(ctx: ServeContext): Promise<SidecarHandle> {
   const checkpointer = await startWalCheckpointer(ctx.db);
-  return async () => { await checkpointer?.stop(); };
+  return { stop: async () => { await checkpointer?.stop(); } };
 }
 
 const DEV_ACCOUNT_CREDITS = 1000;
@@ -52,7 +63,12 @@ export async function startServe(io: CommandIo, opts: {
   running: RunningServer; ctx: ServeContext; baseUrl: string; devKey: string | null;
 }> {
   const { config, db } = await openData(io.env);
+  await checkClock(db).catch(async (err) => {
+    await db.destroy();
+    throw err;
+  });
   const stops: (() => Promise<void>)[] = [];
+  const drains: ((deadlineMs: number) => Promise<void>)[] = [];
   let running: RunningServer | null = null;
   try {
     const logger = opts.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
@@ -65,6 +81,7 @@ export async function startServe(io: CommandIo, opts: {
     running = await startServer({
       app, db, logger, port: opts.port ?? config.port, host: opts.host ?? config.host, limits: serverLimits(config),
       drainDelayMs: config.shutdownDelayMs,
+      onDrain: async (deadlineMs) => { await Promise.all(drains.map((drain) => drain(deadlineMs))); },
       onClose: async () => {
         for (const stop of stops.reverse()) await stop().catch((err) => logger.error({ err }, 'sidecar stop failed'));
       },
@@ -83,7 +100,11 @@ export async function startServe(io: CommandIo, opts: {
       logger.info({ account_id: account.id, credits: DEV_ACCOUNT_CREDITS },
         `created development account ${account.id} with ${DEV_ACCOUNT_CREDITS} credits; its API key went to stderr, once`);
     }
-    for (const sidecar of serveSidecars) stops.push(await sidecar(ctx));
+    for (const sidecar of serveSidecars) {
+      const handle = await sidecar(ctx);
+      stops.push(() => handle.stop());
+      if (handle.drain) drains.push((ms) => handle.drain!(ms));
+    }
     const baseUrl = `${config.publicBaseUrl.replace(/\/+$/, '')}/v1`;
     logger.info({ origin: running.origin, base_url: baseUrl, database: config.databaseUrl ? 'postgres' : 'sqlite' },
       `Lavendly API listening on ${running.origin} (base URL ${baseUrl}, ${config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`})`);

@@ -81,9 +81,11 @@ export async function startJobWorker(o: StartJobWorkerOptions): Promise<RunningW
   const partials = setInterval(sweepPartials, 10 * 60_000);
   partials.unref();
   void running.done.then(() => { clearInterval(partials); return sweeper.stop(); });
+  let stopping: Promise<void> | null = null;
   return {
     ...running,
-    stop: async (opts) => {
+    // Once: serve calls it when shutdown starts and again among its sidecars' stops.
+    stop: (opts) => stopping ??= (async () => {
       clearInterval(partials);
       await sweeper.stop();
       // The jobs in flight first (their commits still checkpoint off the event loop), then the
@@ -91,16 +93,19 @@ export async function startJobWorker(o: StartJobWorkerOptions): Promise<RunningW
       await running.stopJobs(opts);
       await checkpoints.thread?.stop();
       await running.stop(opts);
-    },
+    })(),
   };
 }
 
 /** `serve`'s worker: shares the API's database handle, storage and generation configuration. */
 export const jobWorkerSidecar: ServeSidecar = async (ctx) => {
-  if (!ctx.config.worker.besideServe) return async () => {};
+  if (!ctx.config.worker.besideServe) return { stop: async () => {} };
   const running = await startJobWorker({ config: ctx.config, logger: ctx.logger, db: ctx.db, composed: ctx });
   ctx.logger.info({ worker: running.worker.workerId }, 'job worker started beside the API');
-  return () => running.stop({ abortAfterMs: ctx.config.shutdownGraceMs });
+  return {
+    drain: (deadlineMs) => running.stop({ abortAfterMs: deadlineMs }),
+    stop: () => running.stop({ abortAfterMs: ctx.config.shutdownGraceMs }),
+  };
 };
 
 export const workerCommand: Command = {

@@ -1,0 +1,31 @@
+import { ConfigError } from '../config.js';
+import { dbKind, type Db } from './knex.js';
+
+/**
+ * The most this process's clock may differ from the database's. Every process writes times from
+ * its own clock and compares them with times other processes wrote: a job's lease (30 s by
+ * default, renewed every 10 s) is taken over once it looks expired, idempotency claims and upload
+ * slots likewise. A worker whose clock ran a lease ahead took running jobs from live workers, and
+ * one running behind had its fresh leases taken; both ran a job twice. 5 s is far inside the
+ * default lease and far outside what NTP leaves.
+ */
+export const MAX_CLOCK_SKEW_MS = 5_000;
+
+/**
+ * On PostgreSQL (processes on several machines), stops start-up when this machine's clock is
+ * more than MAX_CLOCK_SKEW_MS off the database server's. SQLite lives on this machine, whose one
+ * clock every process shares. The database's time is read between two local readings, so the
+ * round trip cannot count as skew.
+ */
+export async function checkClock(db: Db, now: () => number = Date.now): Promise<void> {
+  if (dbKind(db) !== 'postgres') return;
+  await db.raw('select 1'); // a connection first: its opening is not part of the measurement
+  const before = now();
+  const result = await db.raw('select extract(epoch from clock_timestamp()) * 1000 as ms');
+  const after = now();
+  const dbMs = Number((result.rows as { ms: string }[])[0]!.ms);
+  const skew = dbMs < before ? dbMs - before : dbMs > after ? dbMs - after : 0;
+  if (Math.abs(skew) <= MAX_CLOCK_SKEW_MS) return;
+  const off = `${(Math.abs(skew) / 1000).toFixed(1)} s ${skew < 0 ? 'ahead of' : 'behind'}`;
+  throw new ConfigError(`this machine's clock is ${off} the database server's (at most ${MAX_CLOCK_SKEW_MS / 1000} s allowed: job leases compare times written by every process); synchronise the clocks (NTP)`);
+}
