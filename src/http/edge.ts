@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { assignRequestId, renderError, type InternalErrorLogger } from '@lavendly/framework';
 import './errors.js'; // registers the spec's error codes and the domain-error translation first
 import { accessLogWriter } from './logging.js';
+import { isDatabaseUnavailable, outageReason } from '../db/unavailable.js';
 import { StorageUnavailableError } from '../storage/index.js';
 
 /**
@@ -33,13 +34,18 @@ export function edge(opts: { logger: Logger; draining: () => boolean }): Koa.Mid
 }
 
 /**
- * The media store failing answers 503 with a message naming nothing internal; what failed and
- * where (the store's address, the socket error) goes to the log, as the error's cause.
+ * The media store or the database failing answers 503 with a message naming nothing internal;
+ * what failed and where (the address, the socket error) goes to the log.
  */
 export function logUnavailable(logger: Logger, err: unknown, ctx: Koa.Context): void {
-  if (!(err instanceof StorageUnavailableError)) return;
   const requestId = (ctx.state as { requestId?: string }).requestId ?? 'unknown';
-  logger.warn({ err, request_id: requestId, method: ctx.method, path: ctx.path }, 'media store unavailable');
+  if (err instanceof StorageUnavailableError) {
+    logger.warn({ err, request_id: requestId, method: ctx.method, path: ctx.path }, 'media store unavailable');
+  } else if (isDatabaseUnavailable(err)) {
+    // The outage itself is logged once, as a warning, by DatabaseHealth; a request it turned away
+    // is a line of its own (no stack: the cause is the socket, not this code).
+    logger.info({ request_id: requestId, method: ctx.method, path: ctx.path, cause: outageReason(err) }, 'database unavailable');
+  }
 }
 
 /** Internal errors go to the app's log with the request they broke, never to the client. */

@@ -8,6 +8,7 @@
  */
 import { ApiError as FrameworkApiError, defineErrorCodes, translateErrors } from '@lavendly/framework';
 import { errorStatusByCode, type ErrorCode } from '../../generated/errors.gen.js';
+import { DatabaseUnavailableError, isDatabaseUnavailable } from '../db/unavailable.js';
 import { DomainError } from '../errors.js';
 
 export { ConflictError, DomainError, NotFoundError, ValidationError } from '../errors.js';
@@ -46,6 +47,8 @@ export function httpErrorOf(err: DomainError): ApiError {
 }
 
 translateErrors((err) => (err instanceof DomainError ? httpErrorOf(err) : null));
+// A database outage is the server's, and passes: 503 with Retry-After, not a 500 (src/db/unavailable.ts).
+translateErrors((err) => (isDatabaseUnavailable(err) ? httpErrorOf(new DatabaseUnavailableError(err)) : null));
 
 const UNAUTHORIZED_HEADERS = { 'WWW-Authenticate': 'Bearer realm="lavendly"' };
 

@@ -59,6 +59,20 @@ describe.skipIf(!pg)('a running server whose PostgreSQL goes away and comes back
     const status = await get(`${o}/v1/_status`);
     expect(status.status).toBe(200);
     expect(status.json.database).toEqual({ kind: 'postgres', ok: false });
+    // The API answers what it cannot serve as the service being unavailable, not as its own fault.
+    const key = /export LAVENDLY_API_KEY=(\S+)/.exec(serve.output())![1]!;
+    const auth = { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' };
+    const turnedAway = [
+      await fetch(`${o}/v1/workflows`, { headers: auth }),
+      await fetch(`${o}/v1/workflows`, { method: 'POST', headers: { ...auth, 'Idempotency-Key': 'outage-1' }, body: JSON.stringify({ name: 'x', shots: [{ prompt: 'a fox', duration_s: 1 }] }) }),
+    ];
+    for (const res of turnedAway) {
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('5');
+      const body = await res.json();
+      expect(body.error).toMatchObject({ code: 'unavailable', message: expect.stringMatching(/database is unavailable/), retry_after: 5 });
+      expect(JSON.stringify(body)).not.toMatch(/127\.0\.0\.1|ECONN|select|insert/i);
+    }
     await new Promise((r) => setTimeout(r, 2_000)); // ~40 worker polls and 2 health pings fail meanwhile
 
     pg!.resume();
@@ -80,7 +94,11 @@ describe.skipIf(!pg)('a running server whose PostgreSQL goes away and comes back
     expect(count(/^worker poll failed/)).toBe(1);
     expect(count(/^worker poll works again/)).toBe(1);
     expect(output).not.toMatch(/Acquire connection error|Connection Error|\n\s+at /);
-    const warnings = logs.filter((l) => l.level >= 40).map((l) => l.msg);
+    expect(count(/^internal error$/)).toBe(0);
+    expect(count(/^database unavailable$/)).toBe(2);
+    // The two requests turned away have their access lines (a 5xx is a warning); nothing else does.
+    expect(logs.filter((l) => l.msg === 'request' && l.level >= 40)).toHaveLength(2);
+    const warnings = logs.filter((l) => l.level >= 40 && l.msg !== 'request').map((l) => l.msg);
     expect(warnings.length, warnings.join("\n")).toBeLessThanOrEqual(4);
   }, 90_000);
 });
