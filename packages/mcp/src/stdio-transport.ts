@@ -11,13 +11,12 @@
  */
 import { TextDecoder } from 'node:util';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { JSONRPCMessageSchema, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { INVALID_REQUEST, PARSE_ERROR, parseMessage } from './jsonrpc-message.js';
 
 /** Largest line read (the SDK's own buffer limit): past it the message is refused, not read. */
 export const STDIO_MAX_LINE_BYTES = 10 * 1024 * 1024;
 
-const PARSE_ERROR = -32700;
-const INVALID_REQUEST = -32600;
 const NEWLINE = 0x0a;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -153,12 +152,12 @@ export class LineStdioTransport implements Transport {
       this.refuse(null, INVALID_REQUEST, 'Invalid Request: batches (JSON arrays) are not supported over stdio; send one JSON-RPC message per line.');
       return;
     }
-    const parsed = JSONRPCMessageSchema.safeParse(value);
-    if (!parsed.success) {
-      this.refuse(idOf(value), INVALID_REQUEST, `Invalid Request: ${describeInvalid(value)}`);
+    const parsed = parseMessage(value);
+    if (!parsed.ok) {
+      this.refuse(parsed.id, INVALID_REQUEST, parsed.message);
       return;
     }
-    this.onmessage?.(parsed.data);
+    this.onmessage?.(parsed.message);
   }
 
   /** Answers a line that could not be read, so the client's request fails now instead of timing out. */
@@ -167,23 +166,6 @@ export class LineStdioTransport implements Transport {
     // id null is what JSON-RPC prescribes when the request's id cannot be told.
     void this.send({ jsonrpc: '2.0', id, error: { code, message } } as unknown as JSONRPCMessage).catch(() => {});
   }
-}
-
-/** The id of a message that failed the schema, when it is one JSON-RPC allows. */
-function idOf(value: unknown): RequestId | null {
-  const id = value && typeof value === 'object' ? (value as { id?: unknown }).id : undefined;
-  return typeof id === 'string' || (typeof id === 'number' && Number.isSafeInteger(id)) ? id : null;
-}
-
-/** What is wrong with a JSON value that is not a JSON-RPC 2.0 message, in the client's terms. */
-function describeInvalid(value: unknown): string {
-  if (!value || typeof value !== 'object') return 'a message must be a JSON object.';
-  const m = value as Record<string, unknown>;
-  if (m.jsonrpc !== '2.0') return `"jsonrpc" must be "2.0" (got ${JSON.stringify(m.jsonrpc) ?? 'nothing'}).`;
-  if ('id' in m && idOf(m) === null) return '"id" must be a string or an integer.';
-  if ('method' in m && typeof m.method !== 'string') return '"method" must be a string.';
-  if ('params' in m && (typeof m.params !== 'object' || m.params === null || Array.isArray(m.params))) return '"params" must be an object.';
-  return 'not a JSON-RPC 2.0 request, notification or response (a request needs "method" and "id"; a response "id" and "result" or "error").';
 }
 
 /**
