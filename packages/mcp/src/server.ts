@@ -19,7 +19,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { mcpTools, toolRequest, type McpToolDefinition } from '../../../generated/mcp.gen.js';
 import { LavendlyError, type ApiClient, type ApiResponse } from '../../../generated/sdk-runtime.gen.js';
-import { ArgumentValidator } from './arguments.js';
+import { validatorFor } from './arguments.js';
 import { answerInvalidParams } from './invalid-params.js';
 import { CONFIRM_ARG, confirmCall } from './confirm.js';
 import { apiErrorResult, errorResult, invalidArguments } from './errors.js';
@@ -75,7 +75,7 @@ export function whenIdle(server: Server): Promise<void> {
 export function createMcpServer(options: McpServerOptions): Server {
   const tools = options.tools ?? mcpTools;
   const byName = new Map(tools.map((t) => [t.name, t]));
-  const validator = new ArgumentValidator(tools);
+  const validator = validatorFor(tools);
   const { client } = options;
   const listed = tools.map(listedTool);
 
