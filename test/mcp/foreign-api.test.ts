@@ -4,6 +4,7 @@
  * results that say what answered and what to check. Before, a 200 page was a result without the
  * structured content the outputSchema promises (the client threw -32600 naming neither the page
  * nor the address), and an error page came back as its markup, all of it again in the envelope.
+ * Resources alike: a page was served as application/json, an error page quoted as markup.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -79,6 +80,14 @@ describe('tools in front of something that is not the API', () => {
     const { body } = await call('get_status');
     expect(body.error.message).toMatch(/answered HTTP 404 with text\/html instead of a Lavendly error: "Not Found"/);
     expect(body.next_step).toMatch(/did not come from the Lavendly API: check that LAVENDLY_BASE_URL/);
+  });
+
+  it('resources: a page is not served as application/json, and an error page is named, not quoted', async () => {
+    await expect(client.readResource({ uri: 'lavendly://workflows' })).rejects.toThrow(
+      `Reading lavendly://workflows failed: the API at ${baseUrl} answered HTTP 200 with text/html: "Lavendly console", not JSON. Check that LAVENDLY_BASE_URL`,
+    );
+    const failed = await client.readResource({ uri: 'lavendly://ledger' }).catch((err: Error) => err);
+    expect((failed as Error).message).toMatch(/Reading lavendly:\/\/ledger failed: The API at .* answered HTTP 502 with text\/html instead of a Lavendly error: "502 Bad Gateway"\.$/);
   });
 
   it('an empty 204 is still the answer of the tools that return nothing', async () => {
