@@ -214,7 +214,8 @@ function validationStep(err: LavendlyError, ctx: ErrorContext): string {
     for (const issue of list as { path?: unknown; message?: unknown }[]) {
       const path = Array.isArray(issue.path) ? (issue.path as (string | number)[]) : [];
       const argPath = toArgumentPath(ctx.tool, location, path);
-      lines.push(`${argPath ? formatPath(argPath) : location}: ${String(issue.message ?? 'invalid')}`);
+      // The server's messages end in a full stop; the list gets its own.
+      lines.push(`${argPath ? formatPath(argPath) : location}: ${String(issue.message ?? 'invalid').replace(/\.+$/, '')}`);
     }
   }
   return lines.length
