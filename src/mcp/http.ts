@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import type Koa from 'koa';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { AccountsService } from '../accounts/service.js';
 import { authenticate } from '../http/auth.js';
 import type { RateLimiter } from '../http/rate-limit.js';
@@ -173,7 +173,7 @@ export function mcpHttp(options: McpHttpOptions): Koa.Middleware {
     if (!isJsonContentType(ctx.get('content-type'))) return null;
     const peeked = await readJsonRpcBody(ctx.req, maxBytes);
     if (peeked.ok) return { message: peeked.message };
-    rpcError(ctx, peeked.status, peeked.code, peeked.message);
+    rpcError(ctx, peeked.status, peeked.code, peeked.message, peeked.id);
     return false;
   }
 }
@@ -183,9 +183,9 @@ function canElicit(message: unknown): boolean {
   return isInitializeRequest(message) && message.params.capabilities.elicitation !== undefined;
 }
 
-function rpcError(ctx: Koa.Context, status: number, code: number, message: string): void {
+function rpcError(ctx: Koa.Context, status: number, code: number, message: string, id: RequestId | null = null): void {
   ctx.status = status;
-  ctx.body = { jsonrpc: '2.0', error: { code, message }, id: null };
+  ctx.body = { jsonrpc: '2.0', error: { code, message }, id };
 }
 
 /** A socket address as a URL host: IPv4-mapped IPv6 unwrapped, IPv6 bracketed. */

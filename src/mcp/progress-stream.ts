@@ -8,27 +8,79 @@
  * the transport already parsed.
  */
 import type { IncomingMessage } from 'node:http';
+import { TextDecoder } from 'node:util';
+import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { INVALID_REQUEST, PARSE_ERROR, parseMessage } from '../../packages/mcp/src/jsonrpc-message.js';
 
 export type PeekedBody =
   | { ok: true; message: unknown }
-  | { ok: false; status: number; code: number; message: string };
+  | { ok: false; status: number; code: number; message: string; id?: RequestId | null };
 
+const utf8 = new TextDecoder('utf-8', { fatal: true }); // a leading BOM is dropped, as the REST API does
+
+/**
+ * The body as a JSON-RPC message (or batch), or the answer that refuses it. Held to what the REST
+ * API accepts: uncompressed UTF-8 only. Before, a gzipped body answered "Invalid JSON", and bytes
+ * that are not UTF-8 (or a charset=latin1 body) became U+FFFD in what the tools then stored.
+ */
 export async function readJsonRpcBody(req: IncomingMessage, maxBytes: number): Promise<PeekedBody> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) {
-      req.resume(); // drain the rest so the 413 reaches the client
-      return { ok: false, status: 413, code: -32000, message: `Payload Too Large: Request body must not exceed ${maxBytes} bytes` };
-    }
-    chunks.push(chunk as Buffer);
+  const encoding = req.headers['content-encoding'];
+  if (encoding && encoding.trim().toLowerCase() !== 'identity') {
+    req.resume();
+    return { ok: false, status: 415, code: -32000, message: `Unsupported Media Type: compressed request bodies (Content-Encoding: ${encoding}) are not accepted; send the body uncompressed.` };
   }
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+  if (charset && charset !== 'utf-8' && charset !== 'utf8') {
+    req.resume();
+    return { ok: false, status: 415, code: -32000, message: `Unsupported Media Type: JSON-RPC bodies must be UTF-8, not charset=${charset}.` };
+  }
+  const body = await collect(req, maxBytes);
+  if (body === 'too large') return { ok: false, status: 413, code: -32000, message: `Payload Too Large: Request body must not exceed ${maxBytes} bytes` };
+  if (body === 'cut off') return { ok: false, status: 400, code: -32000, message: 'Bad Request: the request body ended before it was complete.' };
+  let text: string;
   try {
-    return { ok: true, message: JSON.parse(Buffer.concat(chunks).toString('utf8')) };
+    text = utf8.decode(body);
   } catch {
-    return { ok: false, status: 400, code: -32700, message: 'Parse error: Invalid JSON' };
+    return { ok: false, status: 400, code: PARSE_ERROR, message: 'Parse error: the body is not valid UTF-8.' };
   }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, status: 400, code: PARSE_ERROR, message: `Parse error: Invalid JSON (${(err as Error).message}).` };
+  }
+  const messages = Array.isArray(value) ? value : [value];
+  if (!messages.length) return { ok: false, status: 400, code: INVALID_REQUEST, message: 'Invalid Request: an empty batch; send at least one message.' };
+  for (const m of messages) {
+    const parsed = parseMessage(m);
+    if (!parsed.ok) return { ok: false, status: 400, code: INVALID_REQUEST, message: parsed.message, id: Array.isArray(value) ? null : parsed.id };
+  }
+  return { ok: true, message: value };
+}
+
+/**
+ * The body's bytes, up to `maxBytes`. Past that the rest is drained unread, so the 413 reaches the
+ * client. (Returning from a `for await` over the request instead destroyed it, and the access log
+ * then failed on the request's vanished socket: the client got a bare 500 in place of the 413.)
+ */
+function collect(req: IncomingMessage, maxBytes: number): Promise<Buffer | 'too large' | 'cut off'> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (result: Buffer | 'too large' | 'cut off') => {
+      req.off('data', onData).off('end', onEnd).off('error', onCutOff).off('close', onCutOff);
+      if (result === 'too large') req.on('error', () => {}).resume();
+      resolve(result);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) finish('too large');
+      else chunks.push(chunk);
+    };
+    const onEnd = () => finish(Buffer.concat(chunks, size));
+    const onCutOff = () => finish('cut off');
+    req.on('data', onData).on('end', onEnd).on('error', onCutOff).on('close', onCutOff);
+  });
 }
 
 /** A tools/call (alone or in a batch) that asked for progress notifications. */

@@ -2,7 +2,9 @@
  * MCP sessions on `/mcp`, held in this process's memory: a client that can ask its user
  * (elicitation) keeps one server and transport across requests, so a tool call can put a question
  * to the user and wait for the answer the client POSTs later. Bounded: a session idle for
- * `idleMs` is closed, and past `max` the oldest goes first. A session lives in one process only,
+ * `idleMs` is closed, and past `max` the oldest goes first. One account holds at most
+ * `maxPerAccount` of them (past that its own oldest goes), so a client that opens sessions and
+ * never ends them pushes out its own, not every other account's. A session lives in one process only,
  * so behind several processes its requests need sticky routing (by `Mcp-Session-Id`); elsewhere
  * the id is unknown (404) and the client starts over.
  */
@@ -23,6 +25,8 @@ export interface McpSessionLimits {
   idleMs?: number;
   /** Most sessions this process holds; the oldest is closed to make room (default 1000). */
   max?: number;
+  /** Most sessions of one account; its oldest is closed to make room (default 50). */
+  maxPerAccount?: number;
 }
 
 export class McpSessions {
@@ -30,11 +34,13 @@ export class McpSessions {
   private readonly open = new Map<string, McpSession>();
   private readonly idleMs: number;
   private readonly max: number;
+  private readonly maxPerAccount: number;
   private readonly sweep: NodeJS.Timeout;
 
   constructor(limits: McpSessionLimits = {}) {
     this.idleMs = limits.idleMs ?? 10 * 60_000;
     this.max = Math.max(1, limits.max ?? 1000);
+    this.maxPerAccount = Math.max(1, limits.maxPerAccount ?? 50);
     this.sweep = setInterval(() => this.closeIdle(), Math.min(this.idleMs, 60_000));
     this.sweep.unref();
   }
@@ -56,6 +62,8 @@ export class McpSessions {
   }
 
   add(id: string, session: McpSession): void {
+    const own = [...this.open].filter(([, s]) => s.accountId === session.accountId).map(([sid]) => sid);
+    for (const old of own.slice(0, Math.max(0, own.length - this.maxPerAccount + 1))) this.close(old);
     while (this.open.size >= this.max) this.close(this.open.keys().next().value!);
     this.open.set(id, session);
   }

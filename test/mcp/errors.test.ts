@@ -42,8 +42,9 @@ describe('tool error results', () => {
       code: 'validation_error', message: 'bad',
       issues: { body: [{ path: ['shots', 0, 'duration_s'], message: 'Must be at most 10.' }], header: [{ path: ['Idempotency-Key'], message: 'Too long.' }] },
     });
-    expect(body.next_step).toContain('shots[0].duration_s: Must be at most 10.');
+    expect(body.next_step).toContain('shots[0].duration_s: Must be at most 10;');
     expect(body.next_step).toContain('idempotency_key: Too long.');
+    expect(body.next_step).not.toContain('..'); // each message's own full stop is not doubled
   });
 
   it('idempotency_key_reused: use a new key', () => {

@@ -7,12 +7,12 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { describe, expect, it } from 'vitest';
 import { McpSessions } from '../../src/mcp/sessions.js';
 
-async function session(keyId = 'key_1') {
+async function session(keyId = 'key_1', accountId = 'acc_1') {
   const server = new Server({ name: 'test', version: '1.0.0' }, { capabilities: {} });
   const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => 'unused' });
   const closed = new Promise<void>((resolve) => { transport.onclose = () => resolve(); });
   await server.connect(transport);
-  return { entry: { server, transport, keyId, accountId: 'acc_1', lastUsed: Date.now() }, closed };
+  return { entry: { server, transport, keyId, accountId, lastUsed: Date.now() }, closed };
 }
 
 describe('McpSessions', () => {
@@ -30,6 +30,22 @@ describe('McpSessions', () => {
     store.closeAll();
     await Promise.all([b.closed, c.closed]);
     expect(store.size).toBe(0);
+  });
+
+  it("past an account's own cap closes that account's oldest session, not another account's", async () => {
+    // Before, one key opening sessions it never ended pushed every other account's out of the store.
+    const store = new McpSessions({ max: 10, maxPerAccount: 2 });
+    const other = await session('key_b', 'acc_b');
+    store.add('b', other.entry);
+    const mine = [await session('key_a', 'acc_a'), await session('key_a2', 'acc_a'), await session('key_a', 'acc_a')];
+    mine.forEach((s, i) => store.add(`a${i}`, s.entry));
+    expect(store.use('a0')).toBeUndefined();
+    await mine[0]!.closed;
+    expect(store.use('a1')).toBe(mine[1]!.entry);
+    expect(store.use('a2')).toBe(mine[2]!.entry);
+    expect(store.use('b')).toBe(other.entry);
+    expect(store.size).toBe(3);
+    store.closeAll();
   });
 
   it('closes a session once it has been idle too long', async () => {

@@ -28,6 +28,19 @@ export function createAjv(): Ajv2020 {
   return ajv;
 }
 
+/**
+ * One validator per tool list, shared by every server built on it. `/mcp` builds a server per
+ * request and keeps one per session (up to 1000): each compiling its own Ajv validators held
+ * ~350 KB per session once its tools had been called, ~350 MB for a client that fills the store.
+ * Compiled validators are pure functions of the schemas, and `check` reads `errors` synchronously.
+ */
+const shared = new WeakMap<readonly McpToolDefinition[], ArgumentValidator>();
+export function validatorFor(tools: readonly McpToolDefinition[]): ArgumentValidator {
+  let validator = shared.get(tools);
+  if (!validator) shared.set(tools, (validator = new ArgumentValidator(tools)));
+  return validator;
+}
+
 export class ArgumentValidator {
   private readonly ajv = createAjv();
   private readonly compiled = new Map<string, ValidateFunction>();

@@ -30,18 +30,30 @@ export async function confirmCall(server: Server, client: ApiClient<any>, tool: 
   if (!needsConfirmation(tool, args)) return null;
   const summary = await describeCall(client, tool, args, signal);
   if (server.getClientCapabilities()?.elicitation) {
-    const answer = await server.elicitInput(
-      {
-        message: `${summary}\nGo ahead?`,
-        requestedSchema: {
-          type: 'object',
-          properties: { confirm: { type: 'boolean', title: 'Go ahead', description: summary } },
-          required: ['confirm'],
+    let answer: Awaited<ReturnType<Server['elicitInput']>>;
+    try {
+      answer = await server.elicitInput(
+        {
+          message: `${summary}\nGo ahead?`,
+          requestedSchema: {
+            type: 'object',
+            properties: { confirm: { type: 'boolean', title: 'Go ahead', description: summary } },
+            required: ['confirm'],
+          },
         },
-      },
-      // Over Streamable HTTP the question goes out on the tool call's own response stream.
-      { signal, relatedRequestId },
-    );
+        // Over Streamable HTTP the question goes out on the tool call's own response stream.
+        { signal, relatedRequestId },
+      );
+    } catch (err) {
+      if (signal.aborted) throw err; // the call itself was cancelled: nobody is waiting for a result
+      // The client answered the question with an error, an answer that does not fit it, or not
+      // in time. That is no yes, and it is the client's doing: a tool result saying so, not the
+      // -32603 Internal error (or -32602) the tool call used to fail with.
+      return errorResult({
+        error: { code: 'confirmation_failed', message: `The user's answer could not be had: ${err instanceof Error ? err.message : String(err)}. ${summary} Nothing was sent.`, status: 0, request_id: null },
+        next_step: `Nothing was done or charged. Ask the user whether to go ahead; if they say yes, call ${tool.name} again with the same arguments (they will be asked again).`,
+      });
+    }
     if (answer.action === 'accept' && answer.content?.confirm === true) return null;
     return errorResult({
       error: { code: 'declined', message: `The user did not approve: ${summary} Nothing was sent.`, status: 0, request_id: null, action: answer.action },

@@ -10,6 +10,7 @@ import type { McpToolDefinition } from '../../../generated/mcp.gen.js';
 import type { ErrorCode } from '../../../generated/sdk.gen.js';
 import { LavendlyError, retryAfterMs } from '../../../generated/sdk-runtime.gen.js';
 import { formatPath, type ArgumentIssue } from './arguments.js';
+import { foreignError } from './foreign-answer.js';
 
 export interface ErrorContext {
   tool: McpToolDefinition;
@@ -64,8 +65,10 @@ export function apiErrorResult(err: unknown, ctx: ErrorContext): CallToolResult 
       next_step: 'The call could not be made. Check the arguments; if it keeps failing, tell the user.',
     });
   }
-  const error = { code: err.code, message: err.message, status: err.status, request_id: err.requestId, ...err.details };
-  return errorResult({ error, next_step: nextStep(err, ctx) });
+  // An error page from something else than the API (a proxy, a wrong base URL) is named, not quoted whole.
+  const foreign = foreignError(err.code, err.status, err.headers, err.details, ctx.baseUrl);
+  const error = { code: err.code, message: foreign?.message ?? err.message, status: err.status, request_id: err.requestId, ...(foreign?.details ?? err.details) };
+  return errorResult({ error, next_step: nextStep(err, ctx) + (foreign?.hint ?? '') });
 }
 
 function has(ctx: ErrorContext, name: string): boolean {
@@ -211,7 +214,8 @@ function validationStep(err: LavendlyError, ctx: ErrorContext): string {
     for (const issue of list as { path?: unknown; message?: unknown }[]) {
       const path = Array.isArray(issue.path) ? (issue.path as (string | number)[]) : [];
       const argPath = toArgumentPath(ctx.tool, location, path);
-      lines.push(`${argPath ? formatPath(argPath) : location}: ${String(issue.message ?? 'invalid')}`);
+      // The server's messages end in a full stop; the list gets its own.
+      lines.push(`${argPath ? formatPath(argPath) : location}: ${String(issue.message ?? 'invalid').replace(/\.+$/, '')}`);
     }
   }
   return lines.length

@@ -12,6 +12,8 @@ const IMAGE = /\.(png|jpe?g|webp|gif)$/i;
 const VIDEO = /\.(mp4|mov|webm|m4v)$/i;
 /** Frames larger than this are linked, not inlined (a downscaled still is far smaller). */
 const MAX_IMAGE_BYTES = 2 * 1024 * 1024;
+/** How long one frame may take to download before the result goes out without it. */
+const FRAME_TIMEOUT_MS = 10_000;
 const MAX_IMAGES = 12;
 const MAX_LINKS = 24;
 
@@ -91,17 +93,29 @@ export async function mediaContent(body: unknown, signal?: AbortSignal): Promise
 }
 
 async function fetchImage(url: string, signal?: AbortSignal): Promise<{ base64: string; mimeType: string } | null> {
+  // A link that never finishes (or streams without end, with no Content-Length to refuse it by)
+  // held the whole tool call, and everything it sent, in memory until the client gave up.
+  const timeout = AbortSignal.timeout(FRAME_TIMEOUT_MS);
   try {
-    const res = await fetch(url, { signal: signal ?? null });
+    const res = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
     const mimeType = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
     const length = Number(res.headers.get('content-length') ?? '0');
-    if (!res.ok || !mimeType.startsWith('image/') || length > MAX_IMAGE_BYTES) {
+    if (!res.ok || !res.body || !mimeType.startsWith('image/') || length > MAX_IMAGE_BYTES) {
       await res.body?.cancel();
       return null;
     }
-    const bytes = new Uint8Array(await res.arrayBuffer());
-    if (bytes.byteLength > MAX_IMAGE_BYTES) return null;
-    return { base64: Buffer.from(bytes).toString('base64'), mimeType };
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    const reader = res.body.getReader();
+    for (let read = await reader.read(); !read.done; read = await reader.read()) {
+      size += read.value.byteLength;
+      if (size > MAX_IMAGE_BYTES) {
+        await reader.cancel();
+        return null;
+      }
+      chunks.push(read.value);
+    }
+    return { base64: Buffer.concat(chunks).toString('base64'), mimeType };
   } catch {
     return null; // the link still goes out; the frame is just not inlined
   }

@@ -4,7 +4,8 @@
  * onto one read-only API operation, so a resource reads exactly what the matching tool returns.
  */
 import { ErrorCode, McpError, type ReadResourceResult, type Resource, type ResourceTemplate } from '@modelcontextprotocol/sdk/types.js';
-import { LavendlyError, type ApiClient, type RequestParts } from '../../../generated/sdk-runtime.gen.js';
+import { LavendlyError, type ApiClient, type ApiResponse, type RequestParts } from '../../../generated/sdk-runtime.gen.js';
+import { excerpt, foreignError } from './foreign-answer.js';
 
 const SCHEME = 'lavendly://';
 const JSON_TYPE = 'application/json';
@@ -54,14 +55,23 @@ export async function readResource(client: ApiClient<any>, uri: string, signal?:
   for (const route of rest === null ? [] : ROUTES) {
     const m = route.pattern.exec(rest!);
     if (!m) continue;
+    let response: ApiResponse;
     try {
-      const body = await client.request(route.operationId, route.parts(m.slice(1)), { signal });
-      return { contents: [{ uri, mimeType: JSON_TYPE, text: JSON.stringify(body) }] };
+      response = await client.requestWithResponse(route.operationId, route.parts(m.slice(1)), { signal });
     } catch (err) {
-      if (err instanceof LavendlyError && err.status === 404) throw new McpError(RESOURCE_NOT_FOUND, `Resource not found: ${uri} (${err.message})`, { uri });
-      if (err instanceof LavendlyError) throw new McpError(ErrorCode.InternalError, `Reading ${uri} failed: ${err.message}`, { uri, code: err.code, status: err.status });
+      // An error page from something else than the API is named (status, type, title), not quoted as markup.
+      const foreign = err instanceof LavendlyError ? foreignError(err.code, err.status, err.headers, err.details, client.baseUrl) : null;
+      const message = foreign ? `${foreign.message}${foreign.hint}` : err instanceof Error ? err.message : String(err);
+      if (err instanceof LavendlyError && err.status === 404 && !foreign) throw new McpError(RESOURCE_NOT_FOUND, `Resource not found: ${uri} (${message})`, { uri });
+      if (err instanceof LavendlyError) throw new McpError(ErrorCode.InternalError, `Reading ${uri} failed: ${message}`, { uri, code: err.code, status: err.status });
       throw err;
     }
+    const { body } = response;
+    // A page or text where the API's JSON belongs is not served as application/json.
+    if (!body || typeof body !== 'object' || (typeof Blob !== 'undefined' && body instanceof Blob)) {
+      throw new McpError(ErrorCode.InternalError, `Reading ${uri} failed: the API at ${client.baseUrl} answered HTTP ${response.status} with ${response.headers.get('content-type') || 'no content type'}: "${excerpt(body)}", not JSON. Check that LAVENDLY_BASE_URL is the Lavendly API's base URL, ending in /v1.`, { uri, status: response.status });
+    }
+    return { contents: [{ uri, mimeType: JSON_TYPE, text: JSON.stringify(body) }] };
   }
   throw new McpError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}. resources/list and resources/templates/list give the URIs this server has.`, { uri });
 }

@@ -19,10 +19,11 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { mcpTools, toolRequest, type McpToolDefinition } from '../../../generated/mcp.gen.js';
 import { LavendlyError, type ApiClient, type ApiResponse } from '../../../generated/sdk-runtime.gen.js';
-import { ArgumentValidator } from './arguments.js';
+import { validatorFor } from './arguments.js';
 import { answerInvalidParams } from './invalid-params.js';
 import { CONFIRM_ARG, confirmCall } from './confirm.js';
-import { apiErrorResult, invalidArguments } from './errors.js';
+import { apiErrorResult, errorResult, invalidArguments } from './errors.js';
+import { foreignSuccess } from './foreign-answer.js';
 import { mediaContent } from './media.js';
 import { getPrompt, PROMPTS } from './prompts.js';
 import { startProgress } from './progress.js';
@@ -74,7 +75,7 @@ export function whenIdle(server: Server): Promise<void> {
 export function createMcpServer(options: McpServerOptions): Server {
   const tools = options.tools ?? mcpTools;
   const byName = new Map(tools.map((t) => [t.name, t]));
-  const validator = new ArgumentValidator(tools);
+  const validator = validatorFor(tools);
   const { client } = options;
   const listed = tools.map(listedTool);
 
@@ -141,6 +142,9 @@ export function createMcpServer(options: McpServerOptions): Server {
       void server.sendLoggingMessage({ level: 'warning', logger: 'lavendly', data: `${tool.name} failed: ${(result.content[0] as { text: string }).text}` }).catch(() => {});
       return result;
     }
+    // A page or text where the API's JSON belongs: an error that says so, not a result without the structured content the outputSchema promises.
+    const foreign = foreignSuccess(tool, response, client.baseUrl);
+    if (foreign) return errorResult(foreign);
     const result = successResult(response);
     const media = await mediaContent(response.body, signal);
     if (media.length) result.content.push(...media);

@@ -5,10 +5,10 @@
  *   LAVENDLY_BASE_URL  the API base URL (default http://localhost:8090/v1)
  * stdout carries the protocol only: anything else this process prints goes to stderr.
  */
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { Lavendly } from '../../../generated/sdk.gen.js';
 import { selectTools, type ToolFilter } from './filters.js';
 import { createMcpServer, whenIdle } from './server.js';
+import { LineStdioTransport } from './stdio-transport.js';
 
 export const DEFAULT_BASE_URL = 'http://localhost:8090/v1';
 
@@ -32,10 +32,8 @@ export async function runMcpStdio(options: StdioOptions = {}): Promise<void> {
   const client = new Lavendly({ apiKey, baseUrl, maxRetries: 2, maxRetryAfter: 10_000 });
   const tools = selectTools(options.filter ?? {});
   const server = createMcpServer({ client, tools });
-  const transport = new StdioServerTransport(
-    (options.stdin ?? process.stdin) as typeof process.stdin,
-    (options.stdout ?? process.stdout) as typeof process.stdout,
-  );
+  // Not the SDK's StdioServerTransport: it leaves unreadable lines unanswered and stops at a long one.
+  const transport = new LineStdioTransport(options.stdin ?? process.stdin, options.stdout ?? process.stdout);
   const closed = new Promise<void>((resolve) => {
     server.onclose = () => resolve();
   });
