@@ -10,7 +10,7 @@ import type { McpToolDefinition } from '../../../generated/mcp.gen.js';
 import type { ErrorCode } from '../../../generated/sdk.gen.js';
 import { LavendlyError, retryAfterMs } from '../../../generated/sdk-runtime.gen.js';
 import { formatPath, type ArgumentIssue } from './arguments.js';
-import { foreignError } from './foreign-answer.js';
+import { foreignError, foreignSuccess, refusedSuccess } from './foreign-answer.js';
 
 export interface ErrorContext {
   tool: McpToolDefinition;
@@ -65,6 +65,10 @@ export function apiErrorResult(err: unknown, ctx: ErrorContext): CallToolResult 
       next_step: 'The call could not be made. Check the arguments; if it keeps failing, tell the user.',
     });
   }
+  // A page where the API's JSON belongs: say what answered and what to check.
+  const refused = refusedSuccess(err);
+  const foreignBody = refused && foreignSuccess(ctx.tool, refused, ctx.baseUrl);
+  if (foreignBody) return errorResult(foreignBody);
   // An error page from something else than the API (a proxy, a wrong base URL) is named, not quoted whole.
   const foreign = foreignError(err.code, err.status, err.headers, err.details, ctx.baseUrl);
   const error = { code: err.code, message: foreign?.message ?? err.message, status: err.status, request_id: err.requestId, ...(foreign?.details ?? err.details) };

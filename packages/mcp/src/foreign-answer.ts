@@ -8,7 +8,7 @@
  * the envelope. Here both are error results that say what answered and what to check.
  */
 import type { McpToolDefinition } from '../../../generated/mcp.gen.js';
-import type { ApiResponse } from '../../../generated/sdk-runtime.gen.js';
+import type { ApiResponse, LavendlyError } from '../../../generated/sdk-runtime.gen.js';
 import type { ToolErrorBody } from './errors.js';
 
 /** How much of a foreign body is quoted back: enough to recognise the page, no more. */
@@ -83,4 +83,15 @@ export function foreignError(code: string, status: number, headers: Headers | nu
     details: { ...rest, content_type: type },
     hint: status >= 500 ? '' : ` This answer did not come from the Lavendly API: ${checkBaseUrl(baseUrl)}.`,
   };
+}
+
+/**
+ * The SDK refuses a 2xx that is not the JSON its operation documents (an HTML page, cut-off JSON,
+ * nothing) with `invalid_response`: the response it stood for, so that foreignSuccess and the
+ * resource reader can say what answered; null for any other error.
+ */
+export function refusedSuccess(err: LavendlyError): ApiResponse | null {
+  if (err.code !== 'invalid_response' || err.status < 200 || err.status > 299) return null;
+  const body = typeof err.details.body === 'string' ? err.details.body : undefined;
+  return { status: err.status, headers: err.headers ?? new Headers(), body, requestId: err.requestId };
 }

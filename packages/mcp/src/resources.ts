@@ -5,7 +5,7 @@
  */
 import { ErrorCode, McpError, type ReadResourceResult, type Resource, type ResourceTemplate } from '@modelcontextprotocol/sdk/types.js';
 import { LavendlyError, type ApiClient, type ApiResponse, type RequestParts } from '../../../generated/sdk-runtime.gen.js';
-import { excerpt, foreignError } from './foreign-answer.js';
+import { excerpt, foreignError, refusedSuccess } from './foreign-answer.js';
 
 const SCHEME = 'lavendly://';
 const JSON_TYPE = 'application/json';
@@ -50,6 +50,11 @@ export async function listResources(client: ApiClient<any>, signal?: AbortSignal
   return [...STATIC_RESOURCES, ...workflows];
 }
 
+function notJson(uri: string, response: ApiResponse, baseUrl: string): McpError {
+  const type = response.headers.get('content-type') || 'no content type';
+  return new McpError(ErrorCode.InternalError, `Reading ${uri} failed: the API at ${baseUrl} answered HTTP ${response.status} with ${type}: "${excerpt(response.body)}", not JSON. Check that LAVENDLY_BASE_URL is the Lavendly API's base URL, ending in /v1.`, { uri, status: response.status });
+}
+
 export async function readResource(client: ApiClient<any>, uri: string, signal?: AbortSignal): Promise<ReadResourceResult> {
   const rest = uri.startsWith(SCHEME) ? uri.slice(SCHEME.length) : null;
   for (const route of rest === null ? [] : ROUTES) {
@@ -59,6 +64,8 @@ export async function readResource(client: ApiClient<any>, uri: string, signal?:
     try {
       response = await client.requestWithResponse(route.operationId, route.parts(m.slice(1)), { signal });
     } catch (err) {
+      const refused = err instanceof LavendlyError ? refusedSuccess(err) : null;
+      if (refused) throw notJson(uri, refused, client.baseUrl);
       // An error page from something else than the API is named (status, type, title), not quoted as markup.
       const foreign = err instanceof LavendlyError ? foreignError(err.code, err.status, err.headers, err.details, client.baseUrl) : null;
       const message = foreign ? `${foreign.message}${foreign.hint}` : err instanceof Error ? err.message : String(err);
@@ -68,9 +75,7 @@ export async function readResource(client: ApiClient<any>, uri: string, signal?:
     }
     const { body } = response;
     // A page or text where the API's JSON belongs is not served as application/json.
-    if (!body || typeof body !== 'object' || (typeof Blob !== 'undefined' && body instanceof Blob)) {
-      throw new McpError(ErrorCode.InternalError, `Reading ${uri} failed: the API at ${client.baseUrl} answered HTTP ${response.status} with ${response.headers.get('content-type') || 'no content type'}: "${excerpt(body)}", not JSON. Check that LAVENDLY_BASE_URL is the Lavendly API's base URL, ending in /v1.`, { uri, status: response.status });
-    }
+    if (!body || typeof body !== 'object' || (typeof Blob !== 'undefined' && body instanceof Blob)) throw notJson(uri, response, client.baseUrl);
     return { contents: [{ uri, mimeType: JSON_TYPE, text: JSON.stringify(body) }] };
   }
   throw new McpError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}. resources/list and resources/templates/list give the URIs this server has.`, { uri });
