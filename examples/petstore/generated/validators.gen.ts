@@ -26,6 +26,22 @@ const lv_unique = (schema: z.ZodType) =>
     (v: unknown) => !Array.isArray(v) || new Set(v.map((item) => JSON.stringify(item) ?? typeof item)).size === v.length,
     'expected unique items',
   ));
+/**
+ * A shape whose keys include an Object.prototype member (`constructor`, `toString`, `valueOf`...):
+ * zod reads `input[key]`, so a JSON object without that key would hand the field the inherited
+ * function (an optional `constructor: integer` refusing `{}`). Such fields see `undefined` instead:
+ * no JSON value is a function, so that one is always the inherited member. Other shapes are returned as they are.
+ */
+const lv_own = (shape: lv_shape): lv_shape => {
+  let out = shape;
+  for (const key of Object.keys(shape)) {
+    if (key === '__proto__' || !(key in Object.prototype)) continue;
+    const inherited = (Object.prototype as { [key: string]: unknown })[key];
+    if (out === shape) out = { ...shape };
+    out[key] = z.preprocess((v) => (v === inherited ? undefined : v), shape[key]);
+  }
+  return out;
+};
 const lv = {
   fmt: {
     dateTime: /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:?\d{2})$/,
@@ -43,9 +59,9 @@ const lv = {
     if (values.every((v) => typeof v === 'string')) return lv_t(z.enum(values as [string]));
     return lv_t(z.literal(values as [string]));
   },
-  object: (shape: lv_shape) => lv_t(z.looseObject(shape)),
-  strict: (shape: lv_shape) => lv_t(z.strictObject(shape)),
-  catchall: (shape: lv_shape, rest: lv_any) => lv_t(z.object(shape).catchall(rest)),
+  object: (shape: lv_shape) => lv_t(z.looseObject(lv_own(shape))),
+  strict: (shape: lv_shape) => lv_t(z.strictObject(lv_own(shape))),
+  catchall: (shape: lv_shape, rest: lv_any) => lv_t(z.object(lv_own(shape)).catchall(rest)),
   record: (value: lv_any) => lv_t(z.record(z.string(), value)),
   array: (item: lv_any, min?: number, max?: number, unique?: boolean) => {
     let a = z.array(item);
@@ -179,7 +195,7 @@ const lvp = {
     ...parts,
     body: parts.body ?? Object.values(parts.bodies)[0] ?? lv_none,
   }),
-  params: (shape: lv_shape) => lv_t(z.object(shape)),
+  params: (shape: lv_shape) => lv_t(z.object(lv_own(shape))),
   coerce: (fn: lv_fn, schema: lv_any) => lv_t(z.preprocess(fn, schema)),
 };
 
