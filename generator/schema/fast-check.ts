@@ -193,7 +193,7 @@ class FastBackend implements SchemaBackend<Node> {
     return objectNode(props, additional === false ? 'strict' : 'loose');
   }
   union(members: Node[], discriminator?: Discriminator): Node {
-    if (members.some((m) => m.none)) return NONE;
+    if (members.some((m) => m.none) || discriminator?.values) return NONE;
     const list = members;
     if (list.some((m) => m.unknown)) return ANY; // zod.ts: a union with unknown is unknown
     // Primitives come back as they are, so whichever member accepts, the value is the input.

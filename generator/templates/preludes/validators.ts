@@ -91,6 +91,13 @@ const lv = {
   union: (members: lv_list) => lv_t(z.union(members)),
   /** Members are lazy components, which zod's signature cannot see as objects. */
   discriminated: (key: string, members: lv_list) => lv_t(z.discriminatedUnion(key, members)),
+  /**
+   * A discriminator whose members leave its values to the mapping (or to their names): each member
+   * behind a check of the values that select it, so zod dispatches on the value as it does for
+   * `discriminated`, then the member checks the whole object.
+   */
+  mapped: (key: string, members: [values: [string, ...string[]], schema: lv_any][]) =>
+    lv_t(z.discriminatedUnion(key, members.map(([values, schema]) => z.looseObject({ [key]: lv.literal(values) }).pipe(schema)) as lv_list)),
   and: (a: lv_any, b: lv_any) => lv_t(z.intersection(a, b)),
   /** `minProperties` / `maxProperties`: counts the own keys of an object value (the wrapped schema checks the rest). */
   props: (schema: lv_any, min: number, max?: number) =>
