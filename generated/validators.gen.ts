@@ -1677,7 +1677,7 @@ export const operationValidators = {
     },
     fastPath: lv_no_params,
     fastQuery: lv_no_params,
-    fastHeaders: lv_fast_same[0],
+    fastHeaders: lv_fast_same[0]!,
     fastBody: lv_fast.CreateWorkflowRequest,
     responses: {
       '201': $.Workflow,
@@ -1698,7 +1698,7 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: lv_fast_same[1],
+    fastPath: lv_fast_same[1]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -1723,7 +1723,7 @@ export const operationValidators = {
     bodies: {
       'application/json': $.UpdateWorkflowRequest,
     },
-    fastPath: lv_fast_same[1],
+    fastPath: lv_fast_same[1]!,
     fastQuery: lv_no_params,
     fastHeaders: (v: lv_any): unknown => {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
@@ -1757,7 +1757,7 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: lv_fast_same[1],
+    fastPath: lv_fast_same[1]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -1783,7 +1783,7 @@ export const operationValidators = {
     },
     fastPath: lv_no_params,
     fastQuery: lv_no_params,
-    fastHeaders: lv_fast_same[0],
+    fastHeaders: lv_fast_same[0]!,
     fastBody: lv_fast.ImportAssetRequest,
     responses: {
       '201': $.Asset,
@@ -1808,7 +1808,7 @@ export const operationValidators = {
     },
     fastPath: lv_no_params,
     fastQuery: lv_no_params,
-    fastHeaders: lv_fast_same[0],
+    fastHeaders: lv_fast_same[0]!,
     fastBody: lv_fast.CreateUploadRequest,
     responses: {
       '201': $.UploadSlot,
@@ -1900,7 +1900,7 @@ export const operationValidators = {
     }),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: lv_fast_same[1],
+    fastPath: lv_fast_same[1]!,
     fastQuery: (v: lv_any): unknown => {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
       const o0: { [key: string]: unknown } = {};
@@ -1935,9 +1935,9 @@ export const operationValidators = {
     bodies: {
       'application/json': lv.is($.GenerateSceneRequest.optional()),
     },
-    fastPath: lv_fast_same[1],
+    fastPath: lv_fast_same[1]!,
     fastQuery: lv_no_params,
-    fastHeaders: lv_fast_same[0],
+    fastHeaders: lv_fast_same[0]!,
     fastBody: (v: lv_any): unknown => {
       if (v === undefined) return undefined;
       const r0 = lv_fast.GenerateSceneRequest(v);
@@ -1966,7 +1966,7 @@ export const operationValidators = {
     }),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: lv_fast_same[1],
+    fastPath: lv_fast_same[1]!,
     fastHeaders: lv_no_params,
     responses: {
       '200': $.GenerationStatus,
@@ -1986,7 +1986,7 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: lv_fast_same[1],
+    fastPath: lv_fast_same[1]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -2010,7 +2010,7 @@ export const operationValidators = {
     bodies: {
       'application/json': $.SetNativeAudioRequest,
     },
-    fastPath: lv_fast_same[2],
+    fastPath: lv_fast_same[2]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -2036,9 +2036,9 @@ export const operationValidators = {
     bodies: {
       'application/json': $.AttachTrackRequest,
     },
-    fastPath: lv_fast_same[2],
+    fastPath: lv_fast_same[2]!,
     fastQuery: lv_no_params,
-    fastHeaders: lv_fast_same[0],
+    fastHeaders: lv_fast_same[0]!,
     fastBody: lv_fast.AttachTrackRequest,
     responses: {
       '201': $.Track,
@@ -2061,7 +2061,7 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: lv_fast_same[3],
+    fastPath: lv_fast_same[3]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -2085,7 +2085,7 @@ export const operationValidators = {
     bodies: {
       'application/json': $.UpdateTrackRequest,
     },
-    fastPath: lv_fast_same[3],
+    fastPath: lv_fast_same[3]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -2109,7 +2109,7 @@ export const operationValidators = {
     }),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: lv_fast_same[1],
+    fastPath: lv_fast_same[1]!,
     fastHeaders: lv_no_params,
     responses: {
       '200': $.RenderList,
@@ -2133,9 +2133,9 @@ export const operationValidators = {
     bodies: {
       'application/json': lv.is($.CreateRenderRequest.optional()),
     },
-    fastPath: lv_fast_same[1],
+    fastPath: lv_fast_same[1]!,
     fastQuery: lv_no_params,
-    fastHeaders: lv_fast_same[0],
+    fastHeaders: lv_fast_same[0]!,
     fastBody: (v: lv_any): unknown => {
       if (v === undefined) return undefined;
       const r0 = lv_fast.CreateRenderRequest(v);
@@ -2165,7 +2165,7 @@ export const operationValidators = {
     }),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: lv_fast_same[4],
+    fastPath: lv_fast_same[4]!,
     fastHeaders: lv_no_params,
     responses: {
       '200': $.Render,
@@ -2188,7 +2188,7 @@ export const operationValidators = {
     bodies: {
       'application/json': $.UpdateRenderRequest,
     },
-    fastPath: lv_fast_same[4],
+    fastPath: lv_fast_same[4]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -2233,7 +2233,7 @@ export const operationValidators = {
     bodies: {
       'application/json': lv.is($.QualityCheckRequest.optional()),
     },
-    fastPath: lv_fast_same[1],
+    fastPath: lv_fast_same[1]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     fastBody: (v: lv_any): unknown => {
@@ -2264,7 +2264,7 @@ export const operationValidators = {
     bodies: {
       'application/json': lv.is($.ReviewScenesRequest.optional()),
     },
-    fastPath: lv_fast_same[1],
+    fastPath: lv_fast_same[1]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     fastBody: (v: lv_any): unknown => {
@@ -2294,7 +2294,7 @@ export const operationValidators = {
     bodies: {
       'application/json': lv.is($.SceneFrameRequest.optional()),
     },
-    fastPath: lv_fast_same[1],
+    fastPath: lv_fast_same[1]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     fastBody: (v: lv_any): unknown => {
@@ -2345,7 +2345,7 @@ export const operationValidators = {
     },
     fastPath: lv_no_params,
     fastQuery: lv_no_params,
-    fastHeaders: lv_fast_same[0],
+    fastHeaders: lv_fast_same[0]!,
     fastBody: lv_fast.ConnectChannelRequest,
     responses: {
       '201': $.Channel,
@@ -2424,9 +2424,9 @@ export const operationValidators = {
     bodies: {
       'application/json': $.PublishRequest,
     },
-    fastPath: lv_fast_same[1],
+    fastPath: lv_fast_same[1]!,
     fastQuery: lv_no_params,
-    fastHeaders: lv_fast_same[0],
+    fastHeaders: lv_fast_same[0]!,
     fastBody: lv_fast.PublishRequest,
     responses: {
       '202': $.Publication,
@@ -2447,7 +2447,7 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: lv_fast_same[5],
+    fastPath: lv_fast_same[5]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -2468,7 +2468,7 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: lv_fast_same[5],
+    fastPath: lv_fast_same[5]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -2535,7 +2535,7 @@ export const operationValidators = {
     },
     fastPath: lv_no_params,
     fastQuery: lv_no_params,
-    fastHeaders: lv_fast_same[0],
+    fastHeaders: lv_fast_same[0]!,
     fastBody: lv_fast.ReserveCreditsRequest,
     responses: {
       '201': $.Reservation,
@@ -2561,9 +2561,9 @@ export const operationValidators = {
     bodies: {
       'application/json': $.CommitReservationRequest,
     },
-    fastPath: lv_fast_same[6],
+    fastPath: lv_fast_same[6]!,
     fastQuery: lv_no_params,
-    fastHeaders: lv_fast_same[0],
+    fastHeaders: lv_fast_same[0]!,
     fastBody: lv_fast.CommitReservationRequest,
     responses: {
       '200': $.Reservation,
@@ -2588,9 +2588,9 @@ export const operationValidators = {
       "idempotency-key": z.string().min(1).max(255).optional(),
     }),
     bodies: {},
-    fastPath: lv_fast_same[6],
+    fastPath: lv_fast_same[6]!,
     fastQuery: lv_no_params,
-    fastHeaders: lv_fast_same[0],
+    fastHeaders: lv_fast_same[0]!,
     responses: {
       '200': $.Reservation,
       '400': $.ErrorEnvelope,
@@ -2806,7 +2806,7 @@ export const operationValidators = {
     },
     fastPath: lv_no_params,
     fastQuery: lv_no_params,
-    fastHeaders: lv_fast_same[0],
+    fastHeaders: lv_fast_same[0]!,
     responses: {
       '201': $.WebhookEndpointWithSecret,
       '400': $.ErrorEnvelope,
@@ -2825,7 +2825,7 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: lv_fast_same[7],
+    fastPath: lv_fast_same[7]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -2849,7 +2849,7 @@ export const operationValidators = {
     }),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: lv_fast_same[7],
+    fastPath: lv_fast_same[7]!,
     fastHeaders: lv_no_params,
     responses: {
       '200': $.WebhookDeliveryList,
@@ -2880,7 +2880,7 @@ export const operationValidators = {
       return o0;
     },
     fastQuery: lv_no_params,
-    fastHeaders: lv_fast_same[0],
+    fastHeaders: lv_fast_same[0]!,
     responses: {
       '202': $.WebhookDelivery,
       '400': $.ErrorEnvelope,

@@ -334,7 +334,7 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: lv_fast_same[0],
+    fastPath: lv_fast_same[0]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -350,7 +350,7 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: lv_fast_same[0],
+    fastPath: lv_fast_same[0]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
