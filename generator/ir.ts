@@ -8,6 +8,7 @@ import type {
   IrResponse, IrSchemaComponent, IrTag, IrWebhook,
 } from './ir-types.js';
 import { SchemaNormaliser } from './ir-schema.js';
+import { checkDirectCycles } from './schema/cycles.js';
 import { loadSpecDocument } from './load.js';
 import { NameAllocator, RESERVED_TYPE_NAMES, RESERVED_VALUE_NAMES, pointerJoin, toIdentifier, toPascal } from './names.js';
 import {
@@ -61,6 +62,7 @@ class IrBuilder {
     const { serverUrl, basePath } = this.server();
     const typeNames = new NameAllocator(RESERVED_TYPE_NAMES);
     const schemas = this.componentSchemas(typeNames);
+    checkDirectCycles(schemas);
     const operations = this.operations();
     this.checkAsyncJobs(operations);
     const tagInfo = this.tagInfo(operations);
