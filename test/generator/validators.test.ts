@@ -82,6 +82,19 @@ describe('feature-3.0', () => {
     for (const sizes of ['0x1', '.5', '1.', ' 1', 'NaN', '1_000']) bad(v().pets_list_all!.query, { sizes });
   });
 
+  it('gathers deepObject keys a client crafted without throwing or touching a prototype', () => {
+    const query = (q: Record<string, unknown>) => v().pets_list_all!.query.safeParse(q);
+    // `filter=x&filter[kind]=cat`: a string has no fields to add (this threw a TypeError: a 500).
+    expect(query({ filter: 'x', 'filter[kind]': 'cat' }).success).toBe(false);
+    expect(query({ filter: ['x', 'y'], 'filter[kind]': 'cat' }).success).toBe(false);
+    // `filter[__proto__]` is a field like any other, not the gathered object's prototype.
+    const r = query({ 'filter[__proto__]': ['a', 'b'], 'filter[kind]': 'cat' });
+    expect(r.success).toBe(true);
+    const filter = (r.data as { filter: object }).filter;
+    expect(Object.getPrototypeOf(filter)).toBe(Object.prototype);
+    expect(filter).toEqual({ kind: 'cat' });
+  });
+
   it('lower-cases header names and splits header arrays', () => {
     expect(ok(v().pets_list_all!.headers, { 'x-trace-ids': 'a,b', host: 'h' })).toEqual({ 'x-trace-ids': ['a', 'b'] });
     bad(v().createPet!.headers, { 'idempotency-key': 'k'.repeat(256) });

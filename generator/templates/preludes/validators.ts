@@ -191,19 +191,27 @@ const lvp = {
   query: (deep: string[], spread: [string, string[]][]): lv_fn => (q) => {
     if (typeof q !== 'object' || q === null) return q;
     const out: { [key: string]: unknown } = { ...(q as object) };
+    // Own keys only, and defined rather than assigned: names come from the client (`f[__proto__]`)
+    // or the spec (a parameter called `constructor`), and must not reach a prototype.
+    const has = (o: object, key: string) => Object.prototype.hasOwnProperty.call(o, key);
+    const put = (o: object, key: string, value: unknown) =>
+      Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
     for (const name of deep) {
       const prefix = name + '[';
       for (const key of Object.keys(out)) {
         if (!key.startsWith(prefix) || !key.endsWith(']')) continue;
-        const target = (out[name] ??= {}) as { [key: string]: unknown };
-        target[key.slice(prefix.length, -1)] = out[key];
+        if (!has(out, name)) put(out, name, {});
+        const target = out[name];
+        // `f=x&f[a]=1`: a plain value has no fields to add to; both are left for the schema to refuse.
+        if (typeof target !== 'object' || target === null || Array.isArray(target)) continue;
+        put(target, key.slice(prefix.length, -1), out[key]);
         delete out[key];
       }
     }
     for (const [name, keys] of spread) {
-      const present = keys.filter((k) => k in out);
-      if (!present.length || name in out) continue;
-      out[name] = Object.fromEntries(present.map((k) => [k, out[k]]));
+      const present = keys.filter((k) => has(out, k));
+      if (!present.length || has(out, name)) continue;
+      put(out, name, Object.fromEntries(present.map((k) => [k, out[k]])));
     }
     return out;
   },
