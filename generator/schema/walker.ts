@@ -120,7 +120,7 @@ export function walkSchema<R>(schema: JsonSchema, b: SchemaBackend<R>, env: Sche
         return s.format === 'binary' ? b.binary(s) : b.string(s);
       case 'number':
       case 'integer':
-        return b.number(s, type === 'integer');
+        return b.number(formatBounds(s), type === 'integer');
       case 'boolean':
         return b.boolean();
       case 'null':
@@ -174,6 +174,23 @@ export function walkSchema<R>(schema: JsonSchema, b: SchemaBackend<R>, env: Sche
 }
 
 const COMPOSITION = ['$ref', 'allOf', 'anyOf', 'oneOf', 'not'];
+
+const INT32 = { min: -(2 ** 31), max: 2 ** 31 - 1 };
+
+/**
+ * `format: int32` as the bounds it implies, within any the schema sets itself: the backends check
+ * bounds, not formats, and a 64-bit number in an int32 field is what a handler's database column
+ * refuses (with a 500). int64 needs nothing: an integer is already checked to be a safe one.
+ */
+function formatBounds(s: Obj): Obj {
+  if (s.format !== 'int32') return s;
+  const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  return {
+    ...s,
+    minimum: num(s.minimum) ? Math.max(s.minimum, INT32.min) : INT32.min,
+    maximum: num(s.maximum) ? Math.min(s.maximum, INT32.max) : INT32.max,
+  };
+}
 
 /**
  * Whether every value `schema` accepts is an object with `prop` (required here or in an allOf
