@@ -122,6 +122,8 @@ class IrBuilder {
     for (const [path, rawItem] of Object.entries(paths)) {
       const itemPointer = pointerJoin('#/paths', path);
       if (!path.startsWith('/')) throw new SpecError(itemPointer, 'a path must start with "/"');
+      // `/ab/{a}{b}`: no router can tell where one value ends (path-to-regexp refused the route at start-up).
+      if (path.includes('}{')) throw new SpecError(itemPointer, 'two path parameters side by side ("}{") cannot be told apart: put text between them');
       const { node: item, pointer: itemAt } = this.doc.deref(rawItem, itemPointer);
       const pathItem = expectObject(item, itemAt, 'a path item');
       const shared = this.parameterList(pathItem.parameters, pointerJoin(itemAt, 'parameters'));

@@ -96,6 +96,7 @@ describe('bad specs name the JSON pointer of the offending node', () => {
     ['duplicate operationId', minimal("  /a:\n    get: { operationId: x, responses: { default: { description: x } } }\n  /b:\n    get: { operationId: x, responses: { default: { description: x } } }"), '#/paths/~1b/get/operationId: duplicate operationId "x"'],
     ['async job polling nothing', minimal("  /a:\n    post: { operationId: x, x-async-job: { poll: nope }, responses: { default: { description: x } } }"), '#/paths/~1a/post/x-async-job/poll: no operation has the operationId "nope"'],
     ['bad x-pagination', minimal("  /a:\n    get: { x-pagination: offset, responses: { default: { description: x } } }"), '#/paths/~1a/get/x-pagination: the only supported value is "cursor"'],
+    ['adjacent path parameters', minimal("  /ab/{a}{b}:\n    get: { responses: { default: { description: x } } }"), '#/paths/~1ab~1{a}{b}: two path parameters side by side ("}{") cannot be told apart'],
     ['path without slash', minimal("  pets:\n    get: { responses: { default: { description: x } } }"), '#/paths/pets: a path must start with "/"'],
     ['unparseable YAML', 'openapi: [1, 2', '#: cannot parse the document'],
     // Defined by themselves: tsc refuses the circular type alias, zod recursed until the stack overflowed.
