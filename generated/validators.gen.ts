@@ -26,6 +26,22 @@ const lv_unique = (schema: z.ZodType) =>
     (v: unknown) => !Array.isArray(v) || new Set(v.map((item) => JSON.stringify(item) ?? typeof item)).size === v.length,
     'expected unique items',
   ));
+/**
+ * A shape whose keys include an Object.prototype member (`constructor`, `toString`, `valueOf`...):
+ * zod reads `input[key]`, so a JSON object without that key would hand the field the inherited
+ * function (an optional `constructor: integer` refusing `{}`). Such fields see `undefined` instead:
+ * no JSON value is a function, so that one is always the inherited member. Other shapes are returned as they are.
+ */
+const lv_own = (shape: lv_shape): lv_shape => {
+  let out = shape;
+  for (const key of Object.keys(shape)) {
+    if (key === '__proto__' || !(key in Object.prototype)) continue;
+    const inherited = (Object.prototype as { [key: string]: unknown })[key];
+    if (out === shape) out = { ...shape };
+    out[key] = z.preprocess((v) => (v === inherited ? undefined : v), shape[key]);
+  }
+  return out;
+};
 const lv = {
   fmt: {
     dateTime: /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:?\d{2})$/,
@@ -43,9 +59,9 @@ const lv = {
     if (values.every((v) => typeof v === 'string')) return lv_t(z.enum(values as [string]));
     return lv_t(z.literal(values as [string]));
   },
-  object: (shape: lv_shape) => lv_t(z.looseObject(shape)),
-  strict: (shape: lv_shape) => lv_t(z.strictObject(shape)),
-  catchall: (shape: lv_shape, rest: lv_any) => lv_t(z.object(shape).catchall(rest)),
+  object: (shape: lv_shape) => lv_t(z.looseObject(lv_own(shape))),
+  strict: (shape: lv_shape) => lv_t(z.strictObject(lv_own(shape))),
+  catchall: (shape: lv_shape, rest: lv_any) => lv_t(z.object(lv_own(shape)).catchall(rest)),
   record: (value: lv_any) => lv_t(z.record(z.string(), value)),
   array: (item: lv_any, min?: number, max?: number, unique?: boolean) => {
     let a = z.array(item);
@@ -64,6 +80,13 @@ const lv = {
   union: (members: lv_list) => lv_t(z.union(members)),
   /** Members are lazy components, which zod's signature cannot see as objects. */
   discriminated: (key: string, members: lv_list) => lv_t(z.discriminatedUnion(key, members)),
+  /**
+   * A discriminator whose members leave its values to the mapping (or to their names): each member
+   * behind a check of the values that select it, so zod dispatches on the value as it does for
+   * `discriminated`, then the member checks the whole object.
+   */
+  mapped: (key: string, members: [values: [string, ...string[]], schema: lv_any][]) =>
+    lv_t(z.discriminatedUnion(key, members.map(([values, schema]) => z.looseObject({ [key]: lv.literal(values) }).pipe(schema)) as lv_list)),
   and: (a: lv_any, b: lv_any) => lv_t(z.intersection(a, b)),
   /** `minProperties` / `maxProperties`: counts the own keys of an object value (the wrapped schema checks the rest). */
   props: (schema: lv_any, min: number, max?: number) =>
@@ -157,19 +180,27 @@ const lvp = {
   query: (deep: string[], spread: [string, string[]][]): lv_fn => (q) => {
     if (typeof q !== 'object' || q === null) return q;
     const out: { [key: string]: unknown } = { ...(q as object) };
+    // Own keys only, and defined rather than assigned: names come from the client (`f[__proto__]`)
+    // or the spec (a parameter called `constructor`), and must not reach a prototype.
+    const has = (o: object, key: string) => Object.prototype.hasOwnProperty.call(o, key);
+    const put = (o: object, key: string, value: unknown) =>
+      Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
     for (const name of deep) {
       const prefix = name + '[';
       for (const key of Object.keys(out)) {
         if (!key.startsWith(prefix) || !key.endsWith(']')) continue;
-        const target = (out[name] ??= {}) as { [key: string]: unknown };
-        target[key.slice(prefix.length, -1)] = out[key];
+        if (!has(out, name)) put(out, name, {});
+        const target = out[name];
+        // `f=x&f[a]=1`: a plain value has no fields to add to; both are left for the schema to refuse.
+        if (typeof target !== 'object' || target === null || Array.isArray(target)) continue;
+        put(target, key.slice(prefix.length, -1), out[key]);
         delete out[key];
       }
     }
     for (const [name, keys] of spread) {
-      const present = keys.filter((k) => k in out);
-      if (!present.length || name in out) continue;
-      out[name] = Object.fromEntries(present.map((k) => [k, out[k]]));
+      const present = keys.filter((k) => has(out, k));
+      if (!present.length || has(out, name)) continue;
+      put(out, name, Object.fromEntries(present.map((k) => [k, out[k]])));
     }
     return out;
   },
@@ -179,7 +210,7 @@ const lvp = {
     ...parts,
     body: parts.body ?? Object.values(parts.bodies)[0] ?? lv_none,
   }),
-  params: (shape: lv_shape) => lv_t(z.object(shape)),
+  params: (shape: lv_shape) => lv_t(z.object(lv_own(shape))),
   coerce: (fn: lv_fn, schema: lv_any) => lv_t(z.preprocess(fn, schema)),
 };
 
@@ -1655,7 +1686,7 @@ export const operationValidators = {
     },
     fastPath: lv_no_params,
     fastQuery: lv_no_params,
-    fastHeaders: lv_fast_same[0],
+    fastHeaders: lv_fast_same[0]!,
     fastBody: lv_fast.CreateWorkflowRequest,
     responses: {
       '201': $.Workflow,
@@ -1677,7 +1708,7 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: lv_fast_same[1],
+    fastPath: lv_fast_same[1]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -1703,7 +1734,7 @@ export const operationValidators = {
     bodies: {
       'application/json': $.UpdateWorkflowRequest,
     },
-    fastPath: lv_fast_same[1],
+    fastPath: lv_fast_same[1]!,
     fastQuery: lv_no_params,
     fastHeaders: (v: lv_any): unknown => {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
@@ -1738,7 +1769,7 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: lv_fast_same[1],
+    fastPath: lv_fast_same[1]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -1765,7 +1796,7 @@ export const operationValidators = {
     },
     fastPath: lv_no_params,
     fastQuery: lv_no_params,
-    fastHeaders: lv_fast_same[0],
+    fastHeaders: lv_fast_same[0]!,
     fastBody: lv_fast.ImportAssetRequest,
     responses: {
       '201': $.Asset,
@@ -1790,7 +1821,7 @@ export const operationValidators = {
     },
     fastPath: lv_no_params,
     fastQuery: lv_no_params,
-    fastHeaders: lv_fast_same[0],
+    fastHeaders: lv_fast_same[0]!,
     fastBody: lv_fast.CreateUploadRequest,
     responses: {
       '201': $.UploadSlot,
@@ -1884,7 +1915,7 @@ export const operationValidators = {
     }),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: lv_fast_same[1],
+    fastPath: lv_fast_same[1]!,
     fastQuery: (v: lv_any): unknown => {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) return lv_no;
       const o0: { [key: string]: unknown } = {};
@@ -1920,9 +1951,9 @@ export const operationValidators = {
     bodies: {
       'application/json': lv.is($.GenerateSceneRequest.optional()),
     },
-    fastPath: lv_fast_same[1],
+    fastPath: lv_fast_same[1]!,
     fastQuery: lv_no_params,
-    fastHeaders: lv_fast_same[0],
+    fastHeaders: lv_fast_same[0]!,
     fastBody: (v: lv_any): unknown => {
       if (v === undefined) return undefined;
       const r0 = lv_fast.GenerateSceneRequest(v);
@@ -1952,7 +1983,7 @@ export const operationValidators = {
     }),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: lv_fast_same[1],
+    fastPath: lv_fast_same[1]!,
     fastHeaders: lv_no_params,
     responses: {
       '200': $.GenerationStatus,
@@ -1973,7 +2004,7 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: lv_fast_same[1],
+    fastPath: lv_fast_same[1]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -1998,7 +2029,7 @@ export const operationValidators = {
     bodies: {
       'application/json': $.SetNativeAudioRequest,
     },
-    fastPath: lv_fast_same[2],
+    fastPath: lv_fast_same[2]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -2025,9 +2056,9 @@ export const operationValidators = {
     bodies: {
       'application/json': $.AttachTrackRequest,
     },
-    fastPath: lv_fast_same[2],
+    fastPath: lv_fast_same[2]!,
     fastQuery: lv_no_params,
-    fastHeaders: lv_fast_same[0],
+    fastHeaders: lv_fast_same[0]!,
     fastBody: lv_fast.AttachTrackRequest,
     responses: {
       '201': $.Track,
@@ -2050,7 +2081,7 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: lv_fast_same[3],
+    fastPath: lv_fast_same[3]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -2075,7 +2106,7 @@ export const operationValidators = {
     bodies: {
       'application/json': $.UpdateTrackRequest,
     },
-    fastPath: lv_fast_same[3],
+    fastPath: lv_fast_same[3]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -2100,7 +2131,7 @@ export const operationValidators = {
     }),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: lv_fast_same[1],
+    fastPath: lv_fast_same[1]!,
     fastHeaders: lv_no_params,
     responses: {
       '200': $.RenderList,
@@ -2125,9 +2156,9 @@ export const operationValidators = {
     bodies: {
       'application/json': lv.is($.CreateRenderRequest.optional()),
     },
-    fastPath: lv_fast_same[1],
+    fastPath: lv_fast_same[1]!,
     fastQuery: lv_no_params,
-    fastHeaders: lv_fast_same[0],
+    fastHeaders: lv_fast_same[0]!,
     fastBody: (v: lv_any): unknown => {
       if (v === undefined) return undefined;
       const r0 = lv_fast.CreateRenderRequest(v);
@@ -2158,7 +2189,7 @@ export const operationValidators = {
     }),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: lv_fast_same[4],
+    fastPath: lv_fast_same[4]!,
     fastHeaders: lv_no_params,
     responses: {
       '200': $.Render,
@@ -2182,7 +2213,7 @@ export const operationValidators = {
     bodies: {
       'application/json': $.UpdateRenderRequest,
     },
-    fastPath: lv_fast_same[4],
+    fastPath: lv_fast_same[4]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -2229,7 +2260,7 @@ export const operationValidators = {
     bodies: {
       'application/json': lv.is($.QualityCheckRequest.optional()),
     },
-    fastPath: lv_fast_same[1],
+    fastPath: lv_fast_same[1]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     fastBody: (v: lv_any): unknown => {
@@ -2260,7 +2291,7 @@ export const operationValidators = {
     bodies: {
       'application/json': lv.is($.ReviewScenesRequest.optional()),
     },
-    fastPath: lv_fast_same[1],
+    fastPath: lv_fast_same[1]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     fastBody: (v: lv_any): unknown => {
@@ -2290,7 +2321,7 @@ export const operationValidators = {
     bodies: {
       'application/json': lv.is($.SceneFrameRequest.optional()),
     },
-    fastPath: lv_fast_same[1],
+    fastPath: lv_fast_same[1]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     fastBody: (v: lv_any): unknown => {
@@ -2342,7 +2373,7 @@ export const operationValidators = {
     },
     fastPath: lv_no_params,
     fastQuery: lv_no_params,
-    fastHeaders: lv_fast_same[0],
+    fastHeaders: lv_fast_same[0]!,
     fastBody: lv_fast.ConnectChannelRequest,
     responses: {
       '201': $.Channel,
@@ -2424,9 +2455,9 @@ export const operationValidators = {
     bodies: {
       'application/json': $.PublishRequest,
     },
-    fastPath: lv_fast_same[1],
+    fastPath: lv_fast_same[1]!,
     fastQuery: lv_no_params,
-    fastHeaders: lv_fast_same[0],
+    fastHeaders: lv_fast_same[0]!,
     fastBody: lv_fast.PublishRequest,
     responses: {
       '202': $.Publication,
@@ -2448,7 +2479,7 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: lv_fast_same[5],
+    fastPath: lv_fast_same[5]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -2470,7 +2501,7 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: lv_fast_same[5],
+    fastPath: lv_fast_same[5]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -2540,7 +2571,7 @@ export const operationValidators = {
     },
     fastPath: lv_no_params,
     fastQuery: lv_no_params,
-    fastHeaders: lv_fast_same[0],
+    fastHeaders: lv_fast_same[0]!,
     fastBody: lv_fast.ReserveCreditsRequest,
     responses: {
       '201': $.Reservation,
@@ -2567,9 +2598,9 @@ export const operationValidators = {
     bodies: {
       'application/json': $.CommitReservationRequest,
     },
-    fastPath: lv_fast_same[6],
+    fastPath: lv_fast_same[6]!,
     fastQuery: lv_no_params,
-    fastHeaders: lv_fast_same[0],
+    fastHeaders: lv_fast_same[0]!,
     fastBody: lv_fast.CommitReservationRequest,
     responses: {
       '200': $.Reservation,
@@ -2595,9 +2626,9 @@ export const operationValidators = {
       "idempotency-key": z.string().min(1).max(255).optional(),
     }),
     bodies: {},
-    fastPath: lv_fast_same[6],
+    fastPath: lv_fast_same[6]!,
     fastQuery: lv_no_params,
-    fastHeaders: lv_fast_same[0],
+    fastHeaders: lv_fast_same[0]!,
     responses: {
       '200': $.Reservation,
       '400': $.ErrorEnvelope,
@@ -2820,7 +2851,7 @@ export const operationValidators = {
     },
     fastPath: lv_no_params,
     fastQuery: lv_no_params,
-    fastHeaders: lv_fast_same[0],
+    fastHeaders: lv_fast_same[0]!,
     responses: {
       '201': $.WebhookEndpointWithSecret,
       '400': $.ErrorEnvelope,
@@ -2840,7 +2871,7 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: lv_fast_same[7],
+    fastPath: lv_fast_same[7]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -2865,7 +2896,7 @@ export const operationValidators = {
     }),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: lv_fast_same[7],
+    fastPath: lv_fast_same[7]!,
     fastHeaders: lv_no_params,
     responses: {
       '200': $.WebhookDeliveryList,
@@ -2897,7 +2928,7 @@ export const operationValidators = {
       return o0;
     },
     fastQuery: lv_no_params,
-    fastHeaders: lv_fast_same[0],
+    fastHeaders: lv_fast_same[0]!,
     responses: {
       '202': $.WebhookDelivery,
       '400': $.ErrorEnvelope,

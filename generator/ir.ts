@@ -8,6 +8,7 @@ import type {
   IrResponse, IrSchemaComponent, IrTag, IrWebhook,
 } from './ir-types.js';
 import { SchemaNormaliser } from './ir-schema.js';
+import { checkDirectCycles } from './schema/cycles.js';
 import { loadSpecDocument } from './load.js';
 import { NameAllocator, RESERVED_TYPE_NAMES, RESERVED_VALUE_NAMES, pointerJoin, toIdentifier, toPascal } from './names.js';
 import {
@@ -61,6 +62,7 @@ class IrBuilder {
     const { serverUrl, basePath } = this.server();
     const typeNames = new NameAllocator(RESERVED_TYPE_NAMES);
     const schemas = this.componentSchemas(typeNames);
+    checkDirectCycles(schemas);
     const operations = this.operations();
     this.checkAsyncJobs(operations);
     const tagInfo = this.tagInfo(operations);
@@ -120,6 +122,8 @@ class IrBuilder {
     for (const [path, rawItem] of Object.entries(paths)) {
       const itemPointer = pointerJoin('#/paths', path);
       if (!path.startsWith('/')) throw new SpecError(itemPointer, 'a path must start with "/"');
+      // `/ab/{a}{b}`: no router can tell where one value ends (path-to-regexp refused the route at start-up).
+      if (path.includes('}{')) throw new SpecError(itemPointer, 'two path parameters side by side ("}{") cannot be told apart: put text between them');
       const { node: item, pointer: itemAt } = this.doc.deref(rawItem, itemPointer);
       const pathItem = expectObject(item, itemAt, 'a path item');
       const shared = this.parameterList(pathItem.parameters, pointerJoin(itemAt, 'parameters'));

@@ -29,7 +29,7 @@ const DATA_KEYS = new Set(['example', 'examples', 'default', 'enum', 'const', 's
 /** The built-in checks over a parsed (bundled) document. */
 export function structuralFindings(root: JsonObject): LintFinding[] {
   const out: LintFinding[] = [];
-  walkTypes(root, '#', out);
+  walkTypes(root, '#', out, typeof root.openapi === 'string' && root.openapi.startsWith('3.0'));
   const paths = isObject(root.paths) ? root.paths : {};
   for (const [path, item] of Object.entries(paths)) {
     const itemAt = pointerJoin('#/paths', path);
@@ -80,14 +80,18 @@ function resolveLocal(root: JsonObject, ref: string): Json {
 }
 
 /** Every `type: <string>` that is not a JSON Schema type, outside examples, defaults and extensions. */
-function walkTypes(node: Json, at: string, out: LintFinding[]): void {
+function walkTypes(node: Json, at: string, out: LintFinding[], v30: boolean): void {
   if (Array.isArray(node)) {
-    node.forEach((v, i) => walkTypes(v, `${at}/${i}`, out));
+    node.forEach((v, i) => walkTypes(v, `${at}/${i}`, out, v30));
     return;
   }
   if (!isObject(node)) return;
   const t = node.type;
   const inProperties = at.endsWith('/properties');
+  if (v30 && !inProperties && Array.isArray(t)) {
+    // The IR would pass it on as 3.1 would read it; 3.0 tools refuse it (Spectral reports it, or throws).
+    out.push({ severity: 'error', pointer: pointerJoin(at, 'type'), rule: 'lavendly/schema-type', message: 'a list of types is OpenAPI 3.1; in 3.0 a schema has one type (nullable: true adds null, anyOf several)' });
+  }
   if (!inProperties && (typeof t === 'string' || (Array.isArray(t) && t.every((x) => typeof x === 'string')))) {
     for (const name of typeof t === 'string' ? [t] : (t as string[])) {
       if (!SCHEMA_TYPES.has(name)) {
@@ -98,7 +102,7 @@ function walkTypes(node: Json, at: string, out: LintFinding[]): void {
   for (const [key, value] of Object.entries(node)) {
     // Under `properties` every key is a property name, whatever it is called.
     if (!inProperties && (DATA_KEYS.has(key) || key.startsWith('x-'))) continue;
-    walkTypes(value, pointerJoin(at, key), out);
+    walkTypes(value, pointerJoin(at, key), out, v30);
   }
 }
 
@@ -119,7 +123,12 @@ export async function spectralFindings(specPath: string, opts: { memo?: boolean 
   spectral.setRuleset({ extends: [[oas as never, 'recommended']] });
   const text = await readFile(specPath, 'utf8');
   const doc = /\.json$/i.test(specPath) ? new core.Document(text, parsers.Json, specPath) : new core.Document(text, parsers.Yaml, specPath);
-  const results = await spectral.run(doc);
+  let results: Awaited<ReturnType<typeof spectral.run>>;
+  try {
+    results = await spectral.run(doc);
+  } catch (e) {
+    return [spectralCrash(e)];
+  }
   return results
     .filter((r) => r.severity <= 1)
     .map((r) => ({
@@ -128,6 +137,22 @@ export async function spectralFindings(specPath: string, opts: { memo?: boolean 
       message: r.message,
       rule: String(r.code),
     }));
+}
+
+/**
+ * Spectral throws on some malformed specs instead of reporting them ("Error running Nimma", an
+ * AggregateError whose cause names the node): one finding with that cause and its pointer.
+ */
+function spectralCrash(e: unknown): LintFinding {
+  let err = e as { message?: unknown; errors?: unknown[]; cause?: unknown } | undefined;
+  for (let i = 0; i < 10 && err; i++) {
+    const next = Array.isArray(err.errors) && err.errors.length ? err.errors[0] : err.cause;
+    if (!next || typeof next !== 'object') break;
+    err = next as typeof err;
+  }
+  const cause = typeof err?.message === 'string' ? err.message : String(e);
+  const pointer = /'(#[^']*)'/.exec(cause)?.[1] ?? '#';
+  return { severity: 'error', pointer, rule: 'spectral', message: `Spectral could not check the spec: ${cause} (--no-spectral skips Spectral)` };
 }
 
 export interface LintOptions {

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { IrDocument, IrOperation, IrTag } from './ir-types.js';
+import { NameAllocator, toIdentifier } from './names.js';
 
 export const FRAMEWORK_PACKAGE = '@lavendly/framework';
 
@@ -39,6 +40,16 @@ export function stubMethod(op: IrOperation, ctxType: string, indent = '  '): str
   ].join('\n');
 }
 
+/**
+ * The const each tag's module exports, by tag name. A tag identifier may be a reserved word (the
+ * `default` of untagged operations, a tag called `class`): fine as a key of `Handlers`, not as a
+ * variable, so those get a trailing underscore (`export const default_`), unique across tags.
+ */
+function moduleVars(ir: IrDocument): Map<string, string> {
+  const names = new NameAllocator();
+  return new Map(ir.tagInfo.map((t) => [t.name, names.take(toIdentifier(t.identifier))]));
+}
+
 function opsOf(ir: IrDocument, tag: IrTag): IrOperation[] {
   return ir.operations.filter((o) => o.tag === tag.name);
 }
@@ -53,7 +64,7 @@ export function handlerModule(ir: IrDocument, tag: IrTag, layout: HandlerLayout)
     `import type * as T from '${importPath(dir, path.join(layout.generatedDir, 'types.gen.ts'))}';`,
     `import type { ${layout.context.type} } from '${importPath(dir, layout.context.from)}';`,
     '',
-    `export const ${tag.identifier} = {`,
+    `export const ${moduleVars(ir).get(tag.name)} = {`,
     ...opsOf(ir, tag).map((op) => stubMethod(op, layout.context.type)),
     `} satisfies ${tag.typeName}Handlers<${layout.context.type}>;`,
     '',
@@ -63,12 +74,15 @@ export function handlerModule(ir: IrDocument, tag: IrTag, layout: HandlerLayout)
 /** `handlers/index.ts`: every tag's module assembled into the `Handlers` the routes take. */
 export function handlersIndex(ir: IrDocument, layout: HandlerLayout): string {
   const dir = layout.handlersDir;
+  const vars = moduleVars(ir);
+  // `{ pets }`, `{ default: default_ }` (tag identifiers are valid keys, `__proto__` never among them).
+  const member = (key: string, name: string) => (key === name ? name : `${key}: ${name}`);
   return [
     `import type { Handlers } from '${importPath(dir, path.join(layout.generatedDir, 'handlers.gen.ts'))}';`,
     `import type { ${layout.context.type} } from '${importPath(dir, layout.context.from)}';`,
-    ...ir.tagInfo.map((t) => `import { ${t.identifier} } from './${t.identifier}.js';`),
+    ...ir.tagInfo.map((t) => `import { ${vars.get(t.name)} } from './${t.identifier}.js';`),
     '',
-    `export const handlers: Handlers<${layout.context.type}> = { ${ir.tagInfo.map((t) => t.identifier).join(', ')} };`,
+    `export const handlers: Handlers<${layout.context.type}> = { ${ir.tagInfo.map((t) => member(t.identifier, vars.get(t.name)!)).join(', ')} };`,
     '',
   ].join('\n');
 }

@@ -12,8 +12,13 @@ export const emitter: Emitter = {
   emit(ir, ctx) {
     return writeSource((w) => {
       w.write(ctx.banner('handlers.gen.ts'));
-      w.writeLine(`import type * as T from '${ctx.sibling('types.gen.ts')}';`);
-      w.blankLine();
+      // A spec without operations has no input types to import and no handler reading Ctx
+      // (underscored for noUnusedParameters): the file still compiles under noUnused* flags.
+      const ops = ir.operations.length > 0;
+      if (ops) {
+        w.writeLine(`import type * as T from '${ctx.sibling('types.gen.ts')}';`);
+        w.blankLine();
+      }
       for (const tag of ir.tagInfo) {
         w.write(docComment(tag.description ?? `Operations tagged "${tag.name}".`));
         w.writeLine(`export interface ${tag.typeName}Handlers<Ctx> {`);
@@ -27,7 +32,7 @@ export const emitter: Emitter = {
         w.blankLine();
       }
       w.writeLine('/** Every operation\'s handler, one slice per tag; the app passes this to `mountRoutes`. */');
-      w.writeLine('export interface Handlers<Ctx> {');
+      w.writeLine(`export interface Handlers<${ops ? 'Ctx' : '_Ctx'}> {`);
       w.indent(() => ir.tagInfo.forEach((t) => w.writeLine(`${t.identifier}: ${t.typeName}Handlers<Ctx>;`)));
       w.writeLine('}');
     });

@@ -32,7 +32,9 @@ export const emitter: Emitter = {
       w.writeLine("type Call<Ctx, K extends T.OperationId> = (input: T.Operations[K]['input'], ctx: Ctx) => Promise<T.Operations[K]['result']>;");
       w.blankLine();
       w.writeLine('/** Registers every operation on `router`; a missing or mistyped handler is a compile error. */');
-      w.writeLine('export function mountRoutes<Ctx>(router: Router<any, any>, handlers: Handlers<Ctx>, rt: RouteRuntime<Ctx>): void {');
+      // Without operations nothing reads `handlers`: underscored, so noUnusedParameters lets it be.
+      const handlers = ir.operations.length ? 'handlers' : '_handlers';
+      w.writeLine(`export function mountRoutes<Ctx>(router: Router<any, any>, ${handlers}: Handlers<Ctx>, rt: RouteRuntime<Ctx>): void {`);
       w.indent(() => {
         // One table, not one statement per operation: tsc's flow analysis is quadratic in statements.
         w.writeLine('const calls: { [K in T.OperationId]: Call<Ctx, K> } = {');

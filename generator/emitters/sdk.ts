@@ -130,7 +130,7 @@ function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], baseE
   // The descriptor table and the type map.
   // One entry per line, each typed by `descriptorOf`: an operationId such as `constructor` would
   // otherwise take its contextual type from Object.prototype, and `__proto__` is a computed key.
-  out.push('const descriptorOf = (d: OperationDescriptor): OperationDescriptor => d;');
+  if (ir.operations.length) out.push('const descriptorOf = (d: OperationDescriptor): OperationDescriptor => d;'); // unused otherwise (noUnusedLocals)
   out.push('export const operationDescriptors: { [operationId: string]: OperationDescriptor } = {');
   for (const op of ir.operations) {
     const key = op.operationId === '__proto__' ? `['__proto__']` : propertyKey(op.operationId);

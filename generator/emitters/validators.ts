@@ -19,7 +19,7 @@ export const emitter: Emitter = {
   file: 'validators.gen.ts',
   emit(ir, ctx) {
     const env = schemaEnv(ir);
-    return writeSource((w) => {
+    const text = writeSource((w) => {
       w.write(ctx.banner('validators.gen.ts'));
       w.writeLine("import { z } from 'zod';");
       w.blankLine();
@@ -73,8 +73,23 @@ export const emitter: Emitter = {
       w.blankLine();
       w.writeLine(prelude('validators.ts', 'response-schema'));
     });
+    return markUsed(text, prelude('validators.ts', 'prelude'));
   },
 };
+
+/** Prelude helpers that only some specs call (no operations, no string length bound...). */
+const OPTIONAL_HELPERS: [name: string, use: RegExp][] = [['lvp', /\blvp\./], ['lv_cp', /\blv_cp\(/], ['lv_no_params', /\blv_no_params,/]];
+
+/**
+ * The file as written, with a `void` read of each optional helper nothing outside the prelude
+ * calls: a consumer compiling generated code with noUnusedLocals would otherwise fail on it.
+ */
+function markUsed(text: string, preludeText: string): string {
+  const rest = text.replace(preludeText, '');
+  const unused = OPTIONAL_HELPERS.filter(([, use]) => !use.test(rest)).map(([name]) => name);
+  if (!unused.length) return text;
+  return `${text}\n/** Prelude helpers this spec has no use for, read once so that noUnusedLocals accepts the file. */\n${unused.map((n) => `void ${n};`).join('\n')}\n`;
+}
 
 interface FastChecksCode {
   /** Per operation, its fast check fields (`fastPath`... `fastBody`) and their expressions. */
@@ -148,7 +163,8 @@ function shareRepeatedChecks(byOperation: Map<string, [string, string][]>): stri
   for (const fields of byOperation.values()) {
     fields.forEach((field, i) => {
       const at = index.get(field[1]);
-      if (at !== undefined) fields[i] = [field[0], `${SHARED}[${at}]`];
+      // `!`: under noUncheckedIndexedAccess an index is `| undefined`, which exactOptionalPropertyTypes refuses for `fastX?`.
+      if (at !== undefined) fields[i] = [field[0], `${SHARED}[${at}]!`];
     });
   }
   return shared;

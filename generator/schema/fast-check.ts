@@ -193,7 +193,7 @@ class FastBackend implements SchemaBackend<Node> {
     return objectNode(props, additional === false ? 'strict' : 'loose');
   }
   union(members: Node[], discriminator?: Discriminator): Node {
-    if (members.some((m) => m.none)) return NONE;
+    if (members.some((m) => m.none) || discriminator?.values) return NONE;
     const list = members;
     if (list.some((m) => m.unknown)) return ANY; // zod.ts: a union with unknown is unknown
     // Primitives come back as they are, so whichever member accepts, the value is the input.
@@ -233,8 +233,9 @@ class FastBackend implements SchemaBackend<Node> {
  * declared ones (looseObject); `strip`: dropped (z.object, as parameters are validated).
  */
 function objectNode(props: { name: string; node: FastNode; required: boolean }[], mode: 'strict' | 'loose' | 'strip'): Node {
-  // zod skips a declared `__proto__` in its output; not worth copying.
-  if (props.some((p) => p.node.none || p.name === '__proto__')) return NONE;
+  // zod skips a declared `__proto__` in its output, and reads a missing `constructor`, `toString`...
+  // as undefined (the prelude's lv_own) where `x[key]` finds Object.prototype's member: not worth copying.
+  if (props.some((p) => p.node.none || p.name in Object.prototype)) return NONE;
   const names = props.map((p) => JSON.stringify(p.name));
   return {
     gen: (w, x) => {

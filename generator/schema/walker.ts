@@ -23,6 +23,13 @@ export interface Discriminator {
   propertyName: string;
   /** Every member is an object schema with a literal (const / one-value enum) on the property. */
   literalMembers: boolean;
+  /**
+   * Otherwise, when every member is a component ref to an object that requires the property: the
+   * values that select each member (same order), those `mapping` gives it and its component name
+   * (OpenAPI's implicit mapping). The members do not check them (`kind: string`), so the union
+   * must: without this a body whose `kind` names one member (or none) would pass as any other.
+   */
+  values?: string[][];
 }
 
 export interface SchemaBackend<R> {
@@ -113,7 +120,7 @@ export function walkSchema<R>(schema: JsonSchema, b: SchemaBackend<R>, env: Sche
         return s.format === 'binary' ? b.binary(s) : b.string(s);
       case 'number':
       case 'integer':
-        return b.number(s, type === 'integer');
+        return b.number(formatBounds(s), type === 'integer');
       case 'boolean':
         return b.boolean();
       case 'null':
@@ -158,13 +165,64 @@ export function walkSchema<R>(schema: JsonSchema, b: SchemaBackend<R>, env: Sche
       const required = Array.isArray(target.required) && target.required.includes(prop);
       return required && isObj(p) && ('const' in p || (Array.isArray(p.enum) && p.enum.length === 1));
     });
-    return { propertyName: prop, literalMembers };
+    if (literalMembers) return { propertyName: prop, literalMembers };
+    const values = members.every((m) => requires(env, m, prop, 0)) ? mappedValues(d, members) : null;
+    return values ? { propertyName: prop, literalMembers, values } : { propertyName: prop, literalMembers };
   };
 
   return walk(schema);
 }
 
 const COMPOSITION = ['$ref', 'allOf', 'anyOf', 'oneOf', 'not'];
+
+const INT32 = { min: -(2 ** 31), max: 2 ** 31 - 1 };
+
+/**
+ * `format: int32` as the bounds it implies, within any the schema sets itself: the backends check
+ * bounds, not formats, and a 64-bit number in an int32 field is what a handler's database column
+ * refuses (with a 500). int64 needs nothing: an integer is already checked to be a safe one.
+ */
+function formatBounds(s: Obj): Obj {
+  if (s.format !== 'int32') return s;
+  const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  return {
+    ...s,
+    minimum: num(s.minimum) ? Math.max(s.minimum, INT32.min) : INT32.min,
+    maximum: num(s.maximum) ? Math.min(s.maximum, INT32.max) : INT32.max,
+  };
+}
+
+/**
+ * Whether every value `schema` accepts is an object with `prop` (required here or in an allOf
+ * part). Real specs leave a discriminator out of `required` (GitHub's `user_view_type`) or point
+ * one at an array schema; such unions stay plain unions rather than refuse what they describe.
+ */
+function requires(env: SchemaEnv, schema: JsonSchema, prop: string, depth: number): boolean {
+  const s = env.deref(schema);
+  if (!isObj(s) || depth > 10) return false;
+  if (s.type !== undefined && s.type !== 'object') return false;
+  if (Array.isArray(s.required) && s.required.includes(prop)) return true;
+  return Array.isArray(s.allOf) && s.allOf.some((m) => requires(env, m as JsonSchema, prop, depth + 1));
+}
+
+/** Discriminator.values: null unless every member is a component ref. */
+function mappedValues(d: Obj, members: JsonSchema[]): string[][] | null {
+  const refs = members.map((m) => (isObj(m) && typeof m.$ref === 'string' ? m.$ref : null));
+  if (!refs.length || refs.some((r) => r === null || schemaRefName(r) === null)) return null;
+  const mapping = isObj(d.mapping) ? Object.entries(d.mapping) : [];
+  const keys = new Set(mapping.map(([value]) => value));
+  const values = refs.map((ref) => {
+    const mapped = mapping.filter(([, target]) => target === ref).map(([value]) => value);
+    // The component's name selects it too unless the mapping gives that name to another member
+    // (lenient: a spec may read the mapping as adding values, not replacing the implicit one).
+    const name = schemaRefName(ref!)!;
+    return keys.has(name) ? mapped : [...mapped, name];
+  });
+  // A value naming two members (the same ref listed twice, or a mapped value equal to another's
+  // name) cannot pick one: leave such a union as it was.
+  const all = values.flat();
+  return new Set(all).size === all.length ? values : null;
+}
 
 function isInlineObject(m: unknown): m is Obj {
   return isObj(m) && !COMPOSITION.some((k) => k in m) && (m.type === 'object' || (m.type === undefined && 'properties' in m));

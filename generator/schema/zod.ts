@@ -119,6 +119,10 @@ class ZodBackend implements SchemaBackend<ZodNode> {
     return `lv.object(${body})`;
   }
   union(members: ZodNode[], discriminator?: Discriminator): ZodNode {
+    if (discriminator?.values) {
+      const list = members.map((m, i) => `[${JSON.stringify(discriminator.values![i])}, ${m.code}]`);
+      return node(`lv.mapped(${JSON.stringify(discriminator.propertyName)}, [\n  ${indent(list.join(',\n'))},\n])`);
+    }
     const codes = [...new Set(members.map((m) => m.code))];
     if (codes.includes(UNKNOWN)) return node(UNKNOWN);
     if (codes.length === 1) return node(codes[0]!);

@@ -98,7 +98,8 @@ export function pythonPlan(ir: IrDocument): PyPlan {
     });
   }
   const plan: PyPlan = {
-    packageName: clientName.toLowerCase(),
+    // `import` (an API titled so) would be a package no `import` statement can name.
+    packageName: pyIdentifier(clientName.toLowerCase()),
     clientName,
     asyncClientName: `Async${clientName}`,
     envPrefix: clientName.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase(),

@@ -83,16 +83,25 @@ export function isBinaryContent(m: IrMediaBody): boolean {
   return empty && /^(application\/octet-stream|image\/|video\/|audio\/)/i.test(m.contentType);
 }
 
-/** `/pets/{petId}` -> `/pets/:petId` for @koa/router (path-to-regexp v8: specials escaped, odd names quoted). */
+/**
+ * `/pets/{petId}` -> `/pets/:petId` for @koa/router (path-to-regexp v8: specials escaped, odd names
+ * quoted). The router matches the path as it arrives, percent-encoded: literal text a client must
+ * encode (`/größe`, a space) is written encoded, as fetch and curl send it, or the route never matches.
+ */
 export function routerPath(path: string): string {
   return path
     .split(/(\{[^}]+\})/)
     .map((part) => {
       const m = /^\{([^}]+)\}$/.exec(part);
       if (m) return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(m[1]!) ? `:${m[1]}` : `:${JSON.stringify(m[1])}`;
-      return part.replace(/[()[\]?+!*:{}\\]/g, '\\$&');
+      return encodePathText(part).replace(/[()[\]?+!*:{}\\]/g, '\\$&');
     })
     .join('');
+}
+
+/** The URL standard's path percent-encode set: controls, space, `"#<>?\`{}` and everything past ASCII, as UTF-8. */
+function encodePathText(text: string): string {
+  return text.replace(/[^\x21-\x7e]+|["#<>?`{}]/gu, (run) => [...Buffer.from(run, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
 }
 
 /** A JS string literal (single-quoted, house style). */

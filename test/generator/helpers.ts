@@ -24,8 +24,8 @@ export async function generateInto(spec: string, out: string, opts: Omit<Generat
   return generate({ spec, out: path.relative(ROOT, out), ...opts });
 }
 
-/** `tsc --noEmit` over `dirs/*.ts` with the repo's strict options; returns the diagnostics text. */
-export function typecheck(dirs: string[], name: string): { ok: boolean; output: string } {
+/** `tsc --noEmit` over `dirs/*.ts` with the repo's strict options (plus `extra`); returns the diagnostics text. */
+export function typecheck(dirs: string[], name: string, extra: Record<string, unknown> = {}): { ok: boolean; output: string } {
   const configDir = scratchDir(`tsc-${name}`);
   const config = {
     compilerOptions: {
@@ -39,6 +39,7 @@ export function typecheck(dirs: string[], name: string): { ok: boolean; output: 
       skipLibCheck: true,
       noEmit: true,
       isolatedModules: true,
+      ...extra,
     },
     include: dirs.map((d) => path.join(d, '*.ts')),
   };

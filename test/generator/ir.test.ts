@@ -96,10 +96,28 @@ describe('bad specs name the JSON pointer of the offending node', () => {
     ['duplicate operationId', minimal("  /a:\n    get: { operationId: x, responses: { default: { description: x } } }\n  /b:\n    get: { operationId: x, responses: { default: { description: x } } }"), '#/paths/~1b/get/operationId: duplicate operationId "x"'],
     ['async job polling nothing', minimal("  /a:\n    post: { operationId: x, x-async-job: { poll: nope }, responses: { default: { description: x } } }"), '#/paths/~1a/post/x-async-job/poll: no operation has the operationId "nope"'],
     ['bad x-pagination', minimal("  /a:\n    get: { x-pagination: offset, responses: { default: { description: x } } }"), '#/paths/~1a/get/x-pagination: the only supported value is "cursor"'],
+    ['adjacent path parameters', minimal("  /ab/{a}{b}:\n    get: { responses: { default: { description: x } } }"), '#/paths/~1ab~1{a}{b}: two path parameters side by side ("}{") cannot be told apart'],
     ['path without slash', minimal("  pets:\n    get: { responses: { default: { description: x } } }"), '#/paths/pets: a path must start with "/"'],
     ['unparseable YAML', 'openapi: [1, 2', '#: cannot parse the document'],
+    // Defined by themselves: tsc refuses the circular type alias, zod recursed until the stack overflowed.
+    ['ref alias cycle', minimal('  {}', "components:\n  schemas:\n    A: { $ref: '#/components/schemas/B' }\n    B: { $ref: '#/components/schemas/A' }"), '#/components/schemas/A: schema "A" is defined by itself (A -> B -> A)'],
+    ['allOf of itself', minimal('  {}', "components:\n  schemas:\n    C: { allOf: [{ $ref: '#/components/schemas/C' }] }"), 'schema "C" is defined by itself (C -> C)'],
+    ['nullable self ref', minimal('  {}', "components:\n  schemas:\n    D: { oneOf: [{ type: string }, { $ref: '#/components/schemas/D', nullable: true }] }"), 'schema "D" is defined by itself (D -> D)'],
   ])('%s', (_, yaml, message) => {
     expect(errorOf(() => fromYaml(yaml)).message).toContain(message);
+  });
+});
+
+describe('recursive schemas', () => {
+  it('may refer to themselves through properties and items, mutually too', () => {
+    const ir = fromYaml(minimal('  {}', [
+      'components:',
+      '  schemas:',
+      "    Node: { type: object, properties: { children: { type: array, items: { $ref: '#/components/schemas/Node' } }, other: { $ref: '#/components/schemas/Other' } } }",
+      "    Other: { type: object, properties: { back: { allOf: [{ $ref: '#/components/schemas/Node' }] } } }",
+      "    List: { type: array, items: { oneOf: [{ type: string }, { $ref: '#/components/schemas/List' }] } }",
+    ].join('\n')));
+    expect(ir.schemas.map((s) => s.name)).toEqual(['Node', 'Other', 'List']);
   });
 });
 

@@ -6,6 +6,7 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { AddressInfo } from 'node:net';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -123,5 +124,35 @@ describe('routes with parameter names that are not identifiers', () => {
     const styles = await fetch(`${app.url}/api/v2/labels/.a,b/matrix/;point=3`);
     expect(JSON.parse(await styles.text())).toMatchObject({ path: { label: ['a', 'b'], point: 3 } });
     expect((await fetch(`${app.url}/api/v2/pets/5`, { method: 'DELETE' })).status).toBe(204);
+  });
+});
+
+describe('paths with text a client must percent-encode', () => {
+  let app: Awaited<ReturnType<typeof serve>>;
+  beforeAll(async () => {
+    const ok = { 200: { description: 'ok', content: { 'application/json': { schema: {} } } } };
+    const spec = {
+      openapi: '3.1.0',
+      info: { title: 'encoded', version: '1' },
+      paths: {
+        '/größe/{wert}': { get: { operationId: 'size', responses: ok } },
+        '/a b/€"x"': { get: { operationId: 'spaced', responses: ok } },
+      },
+    };
+    const file = path.join(scratchDir('encoded-spec'), 'encoded.json');
+    writeFileSync(file, JSON.stringify(spec));
+    const echo = async (input: { path: unknown }) => ({ status: 200, body: input.path });
+    app = await serve(path.relative(process.cwd(), file), { default: { size: echo, spaced: echo } });
+  }, 120_000);
+  afterAll(() => app?.close());
+
+  it('are routed as fetch sends them (UTF-8, percent-encoded)', async () => {
+    // fetch encodes the path itself; the route must match what arrives, not the spec's text.
+    const size = await fetch(`${app.url}/größe/straße`);
+    expect(size.status).toBe(200);
+    expect(await size.json()).toEqual({ wert: 'straße' });
+    expect(app.operations.size!.routerPath).toBe('/gr%C3%B6%C3%9Fe/:wert');
+    const spaced = await fetch(`${app.url}/a b/€"x"`);
+    expect(spaced.status).toBe(200);
   });
 });

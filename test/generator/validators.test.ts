@@ -64,6 +64,19 @@ describe('petstore', () => {
   });
 });
 
+describe('integer formats', () => {
+  it('int32 is checked as its range; int64 as a safe integer', () => {
+    const error = mods.petstore!.schemas.Error!;
+    ok(error, { code: 2 ** 31 - 1, message: 'x' });
+    ok(error, { code: -(2 ** 31), message: 'x' });
+    bad(error, { code: 2 ** 31, message: 'x' });
+    bad(error, { code: -(2 ** 31) - 1, message: 'x' });
+    // The query limit keeps its own, narrower maximum (100) and gains int32's minimum.
+    bad(mods.petstore!.operationValidators.listPets!.query, { limit: '-2147483649' });
+    bad(mods.petstore!.operationValidators.createPets!.body, { id: 2 ** 53, name: 'x' });
+  });
+});
+
 describe('feature-3.0', () => {
   const v = () => mods['feature-3.0']!.operationValidators;
   const s = () => mods['feature-3.0']!.schemas;
@@ -80,6 +93,19 @@ describe('feature-3.0', () => {
     bad(v().pets_list_all!.query, { ids: ['1', 'x'] });
     expect(ok(v().pets_list_all!.query, { sizes: '-0.5|1e1|2E-1' })).toMatchObject({ sizes: [-0.5, 10, 0.2] });
     for (const sizes of ['0x1', '.5', '1.', ' 1', 'NaN', '1_000']) bad(v().pets_list_all!.query, { sizes });
+  });
+
+  it('gathers deepObject keys a client crafted without throwing or touching a prototype', () => {
+    const query = (q: Record<string, unknown>) => v().pets_list_all!.query.safeParse(q);
+    // `filter=x&filter[kind]=cat`: a string has no fields to add (this threw a TypeError: a 500).
+    expect(query({ filter: 'x', 'filter[kind]': 'cat' }).success).toBe(false);
+    expect(query({ filter: ['x', 'y'], 'filter[kind]': 'cat' }).success).toBe(false);
+    // `filter[__proto__]` is a field like any other, not the gathered object's prototype.
+    const r = query({ 'filter[__proto__]': ['a', 'b'], 'filter[kind]': 'cat' });
+    expect(r.success).toBe(true);
+    const filter = (r.data as { filter: object }).filter;
+    expect(Object.getPrototypeOf(filter)).toBe(Object.prototype);
+    expect(filter).toEqual({ kind: 'cat' });
   });
 
   it('lower-cases header names and splits header arrays', () => {

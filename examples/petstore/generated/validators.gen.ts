@@ -26,6 +26,22 @@ const lv_unique = (schema: z.ZodType) =>
     (v: unknown) => !Array.isArray(v) || new Set(v.map((item) => JSON.stringify(item) ?? typeof item)).size === v.length,
     'expected unique items',
   ));
+/**
+ * A shape whose keys include an Object.prototype member (`constructor`, `toString`, `valueOf`...):
+ * zod reads `input[key]`, so a JSON object without that key would hand the field the inherited
+ * function (an optional `constructor: integer` refusing `{}`). Such fields see `undefined` instead:
+ * no JSON value is a function, so that one is always the inherited member. Other shapes are returned as they are.
+ */
+const lv_own = (shape: lv_shape): lv_shape => {
+  let out = shape;
+  for (const key of Object.keys(shape)) {
+    if (key === '__proto__' || !(key in Object.prototype)) continue;
+    const inherited = (Object.prototype as { [key: string]: unknown })[key];
+    if (out === shape) out = { ...shape };
+    out[key] = z.preprocess((v) => (v === inherited ? undefined : v), shape[key]);
+  }
+  return out;
+};
 const lv = {
   fmt: {
     dateTime: /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:?\d{2})$/,
@@ -43,9 +59,9 @@ const lv = {
     if (values.every((v) => typeof v === 'string')) return lv_t(z.enum(values as [string]));
     return lv_t(z.literal(values as [string]));
   },
-  object: (shape: lv_shape) => lv_t(z.looseObject(shape)),
-  strict: (shape: lv_shape) => lv_t(z.strictObject(shape)),
-  catchall: (shape: lv_shape, rest: lv_any) => lv_t(z.object(shape).catchall(rest)),
+  object: (shape: lv_shape) => lv_t(z.looseObject(lv_own(shape))),
+  strict: (shape: lv_shape) => lv_t(z.strictObject(lv_own(shape))),
+  catchall: (shape: lv_shape, rest: lv_any) => lv_t(z.object(lv_own(shape)).catchall(rest)),
   record: (value: lv_any) => lv_t(z.record(z.string(), value)),
   array: (item: lv_any, min?: number, max?: number, unique?: boolean) => {
     let a = z.array(item);
@@ -64,6 +80,13 @@ const lv = {
   union: (members: lv_list) => lv_t(z.union(members)),
   /** Members are lazy components, which zod's signature cannot see as objects. */
   discriminated: (key: string, members: lv_list) => lv_t(z.discriminatedUnion(key, members)),
+  /**
+   * A discriminator whose members leave its values to the mapping (or to their names): each member
+   * behind a check of the values that select it, so zod dispatches on the value as it does for
+   * `discriminated`, then the member checks the whole object.
+   */
+  mapped: (key: string, members: [values: [string, ...string[]], schema: lv_any][]) =>
+    lv_t(z.discriminatedUnion(key, members.map(([values, schema]) => z.looseObject({ [key]: lv.literal(values) }).pipe(schema)) as lv_list)),
   and: (a: lv_any, b: lv_any) => lv_t(z.intersection(a, b)),
   /** `minProperties` / `maxProperties`: counts the own keys of an object value (the wrapped schema checks the rest). */
   props: (schema: lv_any, min: number, max?: number) =>
@@ -157,19 +180,27 @@ const lvp = {
   query: (deep: string[], spread: [string, string[]][]): lv_fn => (q) => {
     if (typeof q !== 'object' || q === null) return q;
     const out: { [key: string]: unknown } = { ...(q as object) };
+    // Own keys only, and defined rather than assigned: names come from the client (`f[__proto__]`)
+    // or the spec (a parameter called `constructor`), and must not reach a prototype.
+    const has = (o: object, key: string) => Object.prototype.hasOwnProperty.call(o, key);
+    const put = (o: object, key: string, value: unknown) =>
+      Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
     for (const name of deep) {
       const prefix = name + '[';
       for (const key of Object.keys(out)) {
         if (!key.startsWith(prefix) || !key.endsWith(']')) continue;
-        const target = (out[name] ??= {}) as { [key: string]: unknown };
-        target[key.slice(prefix.length, -1)] = out[key];
+        if (!has(out, name)) put(out, name, {});
+        const target = out[name];
+        // `f=x&f[a]=1`: a plain value has no fields to add to; both are left for the schema to refuse.
+        if (typeof target !== 'object' || target === null || Array.isArray(target)) continue;
+        put(target, key.slice(prefix.length, -1), out[key]);
         delete out[key];
       }
     }
     for (const [name, keys] of spread) {
-      const present = keys.filter((k) => k in out);
-      if (!present.length || name in out) continue;
-      out[name] = Object.fromEntries(present.map((k) => [k, out[k]]));
+      const present = keys.filter((k) => has(out, k));
+      if (!present.length || has(out, name)) continue;
+      put(out, name, Object.fromEntries(present.map((k) => [k, out[k]])));
     }
     return out;
   },
@@ -179,7 +210,7 @@ const lvp = {
     ...parts,
     body: parts.body ?? Object.values(parts.bodies)[0] ?? lv_none,
   }),
-  params: (shape: lv_shape) => lv_t(z.object(shape)),
+  params: (shape: lv_shape) => lv_t(z.object(lv_own(shape))),
   coerce: (fn: lv_fn, schema: lv_any) => lv_t(z.preprocess(fn, schema)),
 };
 
@@ -311,7 +342,7 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: lv_fast_same[0],
+    fastPath: lv_fast_same[0]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {
@@ -327,7 +358,7 @@ export const operationValidators = {
     query: lvp.params({}),
     headers: lvp.params({}),
     bodies: {},
-    fastPath: lv_fast_same[0],
+    fastPath: lv_fast_same[0]!,
     fastQuery: lv_no_params,
     fastHeaders: lv_no_params,
     responses: {

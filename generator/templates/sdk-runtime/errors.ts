@@ -36,7 +36,7 @@ export class LavendlyError extends Error {
 /** 400/422: the request did not validate. `issues` are grouped by location (path, query, header, body). */
 export class ValidationError extends LavendlyError {
   get issues(): Record<string, ValidationIssue[]> {
-    const raw = this.details.issues;
+    const raw = this.details['issues'];
     if (Array.isArray(raw)) return { body: raw as ValidationIssue[] };
     return raw && typeof raw === 'object' ? (raw as Record<string, ValidationIssue[]>) : {};
   }
@@ -53,10 +53,10 @@ export class ConflictError extends LavendlyError {}
 export class IdempotencyError extends LavendlyError {}
 export class InsufficientCreditsError extends LavendlyError {
   get needed(): number | undefined {
-    return typeof this.details.needed === 'number' ? this.details.needed : undefined;
+    return typeof this.details['needed'] === 'number' ? this.details['needed'] : undefined;
   }
   get available(): number | undefined {
-    return typeof this.details.available === 'number' ? this.details.available : undefined;
+    return typeof this.details['available'] === 'number' ? this.details['available'] : undefined;
   }
 }
 export class RateLimitError extends LavendlyError {
@@ -127,7 +127,7 @@ export function errorFromResponse(
   const cls = Object.prototype.hasOwnProperty.call(classByCode, codeStr) ? classByCode[codeStr]! : errorClassByStatus(status);
   const text = typeof message === 'string' ? message : fallbackMessage(status, headers, body);
   const requestId = typeof request_id === 'string' ? request_id : headers.get('x-request-id');
-  if (!envelope && body !== undefined && body !== '') details.body = body;
+  if (!envelope && body !== undefined && body !== '') details['body'] = body;
   return new cls(text, { status, code: codeStr, requestId, details, headers });
 }
 
