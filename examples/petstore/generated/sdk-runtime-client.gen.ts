@@ -11,9 +11,9 @@
  * Part of the SDK runtime (see index.ts): only web-standard globals (fetch, Web Crypto) and sibling files may be used.
  */
 import type { OperationDescriptor, OperationTypes, RequestParts } from './sdk-runtime-descriptors.gen.js';
-import { ConnectionError, errorFromResponse, type PetstoreError, TimeoutError, WaitTimeoutError } from './sdk-runtime-errors.gen.js';
+import { ConnectionError, errorFromResponse, InvalidResponseError, PetstoreError, TimeoutError, WaitTimeoutError } from './sdk-runtime-errors.gen.js';
 import { PagePromise, type PageItem } from './sdk-runtime-pages.gen.js';
-import { encodeBody, expandPath, getField, queryString, readBody, retryAfterMs, splitParams } from './sdk-runtime-wire.gen.js';
+import { encodeBody, expandPath, getField, queryString, readBody, type ReadBody, retryAfterMs, splitParams } from './sdk-runtime-wire.gen.js';
 
 export interface ClientOptions {
   /** Sent as `Authorization: Bearer <apiKey>`. Defaults to the `<PREFIX>_API_KEY` environment variable. */
@@ -32,6 +32,8 @@ export interface ClientOptions {
   backoff?: { initialDelay?: number; maxDelay?: number };
   /** Longest Retry-After honoured, in milliseconds (default 60 000); longer ones are not retried. */
   maxRetryAfter?: number;
+  /** Largest response body read, in bytes (default 32 MiB); a larger one throws InvalidResponseError. */
+  maxResponseBytes?: number;
 }
 
 export interface RequestOptions {
@@ -86,6 +88,7 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
   readonly #initialDelay: number;
   readonly #maxDelay: number;
   readonly #maxRetryAfter: number;
+  readonly #maxResponseBytes: number;
   readonly #operations: Record<string, OperationDescriptor>;
   readonly #userAgent: string;
   readonly #errorClasses: ClientDefaults['errorClasses'];
@@ -101,6 +104,7 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
     this.#initialDelay = options.backoff?.initialDelay ?? 500;
     this.#maxDelay = options.backoff?.maxDelay ?? 8_000;
     this.#maxRetryAfter = options.maxRetryAfter ?? 60_000;
+    this.#maxResponseBytes = options.maxResponseBytes ?? 32 * 1024 * 1024;
     this.#userAgent = `${defaults.name}-sdk/${defaults.version}`;
     this.#errorClasses = defaults.errorClasses;
   }
@@ -199,23 +203,26 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
     const retriable = isIdempotentCall(op) && !(body instanceof ReadableStream);
     const maxRetries = options.maxRetries ?? this.#maxRetries;
     const timeout = options.timeout ?? this.#timeout;
+    const what = `${op.method.toUpperCase()} ${displayUrl(url)}`;
 
     for (let attempt = 0; ; attempt++) {
       const timeoutSignal = AbortSignal.timeout(timeout);
       const signal = options.signal ? AbortSignal.any([options.signal, timeoutSignal]) : timeoutSignal;
       let res: Response;
-      let parsed: unknown;
+      let read: ReadBody;
       try {
-        const init: RequestInit & { duplex?: 'half' } = { method: op.method.toUpperCase(), headers, signal };
+        // Redirects are not followed: fetch would send the body, the idempotency key and any custom
+        // headers to whatever host the Location names, and hand back that host's answer as the API's.
+        const init: RequestInit & { duplex?: 'half' } = { method: op.method.toUpperCase(), headers, signal, redirect: 'manual' };
         if (body !== undefined) init.body = body;
         if (body instanceof ReadableStream) init.duplex = 'half';
         res = await this.#fetch(url, init);
-        parsed = await readBody(res);
+        read = await readBody(res, this.#maxResponseBytes);
       } catch (err) {
         if (options.signal?.aborted) throw options.signal.reason;
         const error = timeoutSignal.aborted
-          ? new TimeoutError(`${op.method.toUpperCase()} ${url} timed out after ${timeout} ms`, { code: 'timeout', cause: err })
-          : new ConnectionError(`${op.method.toUpperCase()} ${url} failed: ${describe(err)}`, { code: 'connection_error', cause: err });
+          ? new TimeoutError(`${what} timed out after ${timeout} ms`, { code: 'timeout', cause: err })
+          : new ConnectionError(`${what} failed: ${describe(err).split(url).join(displayUrl(url))}`, { code: 'connection_error', cause: err });
         // A request that never reached the server is always safe to repeat.
         if (attempt < maxRetries && (retriable || neverSent(err))) {
           await sleep(this.#backoff(attempt), options.signal);
@@ -223,8 +230,27 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
         }
         throw error;
       }
-      if (res.ok) return { status: res.status, headers: res.headers, body: parsed, requestId: res.headers.get('x-request-id') };
-      const error = errorFromResponse(res.status, res.headers, parsed, this.#errorClasses);
+      const requestId = res.headers.get('x-request-id');
+      if (res.type === 'opaqueredirect') {
+        // A browser's manual redirect: no status, no Location to show.
+        throw new PetstoreError(`${what} was redirected, which the SDK does not follow (set baseUrl to the final address)`, { code: 'http_redirect' });
+      }
+      if (read.kind === 'tooLarge') {
+        throw new InvalidResponseError(`${what}: HTTP ${res.status} with a body over ${this.#maxResponseBytes} bytes (maxResponseBytes)`, {
+          status: res.status, code: 'response_too_large', requestId, headers: res.headers,
+        });
+      }
+      if (res.ok) {
+        if (!documentedBody(op, res.status, read)) {
+          const type = res.headers.get('content-type') || 'no content type';
+          throw new InvalidResponseError(`${what}: HTTP ${res.status} answered ${read.kind === 'none' ? 'nothing' : `a body that is not JSON (${type})`} where the API documents JSON`, {
+            status: res.status, code: 'invalid_response', requestId, headers: res.headers,
+            details: typeof read.value === 'string' ? { body: read.value.slice(0, 500) } : {},
+          });
+        }
+        return { status: res.status, headers: res.headers, body: read.value, requestId };
+      }
+      const error = errorFromResponse(res.status, res.headers, read.value, this.#errorClasses);
       if (attempt < maxRetries && shouldRetry(res.status, error.code, retriable)) {
         const wait = retryAfterMs(res.headers) ?? this.#backoff(attempt);
         if (wait <= this.#maxRetryAfter) {
@@ -248,6 +274,12 @@ function isIdempotentCall(op: OperationDescriptor): boolean {
   return op.idempotencyHeader !== null || ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'].includes(op.method.toUpperCase());
 }
 
+/** A success body the caller can trust: JSON where the API documents JSON, and never JSON-labelled text that does not parse. */
+function documentedBody(op: OperationDescriptor, status: number, read: ReadBody): boolean {
+  if (read.kind === 'text' && read.labelledJson) return false;
+  return !op.responseJson || read.kind === 'json' || status === 204 || status === 205;
+}
+
 function shouldRetry(status: number, code: string, retriable: boolean): boolean {
   if (status === 429) return true; // rejected before any work was done
   if (code === 'idempotency_key_in_progress') return retriable;
@@ -259,9 +291,27 @@ function neverSent(err: unknown): boolean {
   return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
 }
 
+/**
+ * The URL as messages show it: without the query, which may carry a credential (an upload
+ * token is one), and without user info. Error messages end up in logs.
+ */
+function displayUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.search = '';
+    u.username = '';
+    u.password = '';
+    return u.href;
+  } catch {
+    return url.split('?')[0]!;
+  }
+}
+
 function describe(err: unknown): string {
   const cause = (err as { cause?: { code?: unknown; message?: unknown } })?.cause;
   if (cause && typeof cause.code === 'string') return cause.code;
+  // undici's own message is only 'fetch failed'; its cause says why ('bad port', 'unknown scheme').
+  if (cause && typeof cause.message === 'string' && cause.message) return cause.message;
   return err instanceof Error ? err.message : String(err);
 }
 

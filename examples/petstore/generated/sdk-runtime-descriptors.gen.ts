@@ -47,6 +47,8 @@ export interface OperationDescriptor {
   idempotencyHeader: string | null;
   pagination: 'cursor' | null;
   asyncJob: AsyncJobDescriptor | null;
+  /** Every documented success answer is JSON: one that is not is refused, not returned (InvalidResponseError). */
+  responseJson?: boolean;
 }
 
 export interface RequestParts {

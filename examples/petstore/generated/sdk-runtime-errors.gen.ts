@@ -74,6 +74,12 @@ export class RateLimitError extends PetstoreError {
   }
 }
 export class ServerError extends PetstoreError {}
+/**
+ * A success status whose body is not what the API documents: not JSON (a proxy's or captive
+ * portal's HTML page), truncated JSON (`invalid_response`), or larger than `maxResponseBytes`
+ * (`response_too_large`). Never returned as if it were the API's answer.
+ */
+export class InvalidResponseError extends PetstoreError {}
 /** No usable HTTP response: DNS, refused or reset connection, timeout. */
 export class ConnectionError extends PetstoreError {}
 export class TimeoutError extends ConnectionError {}
@@ -126,9 +132,23 @@ export function errorFromResponse(
   const { code, message, request_id, ...details } = e;
   const codeStr = typeof code === 'string' ? code : `http_${status}`;
   const cls = Object.prototype.hasOwnProperty.call(classByCode, codeStr) ? classByCode[codeStr]! : errorClassByStatus(status);
-  const text =
-    typeof message === 'string' ? message : typeof body === 'string' && body ? body.slice(0, 500) : `HTTP ${status}`;
+  const text = typeof message === 'string' ? message : fallbackMessage(status, headers, body);
   const requestId = typeof request_id === 'string' ? request_id : headers.get('x-request-id');
   if (!envelope && body !== undefined && body !== '') details['body'] = body;
   return new cls(text, { status, code: codeStr, requestId, details, headers });
+}
+
+/**
+ * The message of an answer without the API's error envelope (a proxy's HTML page, plain text, a
+ * redirect): the status first, then what little the body says, markup and whitespace squeezed out.
+ */
+function fallbackMessage(status: number, headers: Headers, body: unknown): string {
+  const location = status >= 300 && status < 400 ? headers.get('location') : null;
+  if (location) return `HTTP ${status}: redirected to ${location.slice(0, 200)}, which the SDK does not follow (set baseUrl to the final address)`;
+  if (typeof body !== 'string') return `HTTP ${status}`;
+  // A bounded prefix: the regexes below must not see a huge body.
+  const text = body
+    .slice(0, 4000)
+    .replace(/<(script|style)\b[\s\S]*?<\/\1>/gi, ' ').replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+  return text ? `HTTP ${status}: ${text.slice(0, 200)}` : `HTTP ${status}`;
 }

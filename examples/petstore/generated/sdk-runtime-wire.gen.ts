@@ -102,23 +102,70 @@ export function encodeBody(op: OperationDescriptor, body: unknown, headers: Head
   return JSON.stringify(body);
 }
 
-export async function readBody(res: Response): Promise<unknown> {
+/** What a response carried, read by its content type; `tooLarge` when it passed the size cap. */
+export type ReadBody =
+  | { kind: 'none'; value: undefined }
+  | { kind: 'json'; value: unknown }
+  | { kind: 'text'; value: string; labelledJson: boolean }
+  | { kind: 'blob'; value: Blob }
+  | { kind: 'tooLarge'; value: undefined };
+
+/**
+ * Reads a body of at most `limit` bytes (a server streaming without end must not fill memory):
+ * JSON parsed, text as a string (also JSON-labelled text that does not parse), anything else a Blob.
+ */
+export async function readBody(res: Response, limit: number): Promise<ReadBody> {
   if (res.status === 204 || res.status === 205 || res.status === 304) {
     await res.body?.cancel();
-    return undefined;
+    return { kind: 'none', value: undefined };
   }
+  const bytes = await readCapped(res, limit);
+  if (!bytes) return { kind: 'tooLarge', value: undefined };
   const type = res.headers.get('content-type') ?? '';
-  if (/[/+]json\b/i.test(type)) {
-    const text = await res.text();
-    if (!text) return undefined;
-    try {
-      return JSON.parse(text);
-    } catch {
-      return text;
+  const labelledJson = /[/+]json\b/i.test(type);
+  if (labelledJson || type.startsWith('text/') || type === '') {
+    const text = new TextDecoder().decode(bytes);
+    if (!text) return { kind: 'none', value: undefined };
+    if (labelledJson) {
+      try {
+        return { kind: 'json', value: JSON.parse(text) };
+      } catch {
+        // falls through: the caller decides what JSON-labelled text that does not parse means
+      }
     }
+    return { kind: 'text', value: text, labelledJson };
   }
-  if (type.startsWith('text/') || type === '') return await res.text();
-  return await res.blob();
+  // readCapped returns a fresh array of exactly the body's size: its buffer is the body.
+  return { kind: 'blob', value: new Blob([bytes.buffer as ArrayBuffer], { type }) };
+}
+
+/** The body's bytes, or null past `limit` (the stream is then cancelled, not drained). */
+async function readCapped(res: Response, limit: number): Promise<Uint8Array | null> {
+  if (Number(res.headers.get('content-length')) > limit) {
+    await res.body?.cancel();
+    return null;
+  }
+  if (!res.body) return new Uint8Array(0);
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
 }
 
 export function getField(value: unknown, path: string): unknown {

@@ -59,6 +59,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: 'cursor',
     asyncJob: null,
+    responseJson: true,
   }),
   createPet: descriptorOf({
     method: 'post',
@@ -70,6 +71,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   getPet: descriptorOf({
     method: 'get',
@@ -83,6 +85,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: true,
   }),
   deletePet: descriptorOf({
     method: 'delete',
@@ -96,6 +99,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     idempotencyHeader: null,
     pagination: null,
     asyncJob: null,
+    responseJson: false,
   }),
 };
 
