@@ -79,7 +79,7 @@ export function accessLogWriter(logger: Logger): (ctx: Koa.Context, startedNs: b
       status,
       duration_ms: Math.round(ms * 100) / 100,
       account_id: state.account?.id,
-      ip: ctx.ip,
+      ip: clientIp(ctx),
       user_agent: ctx.get('user-agent') || undefined,
     };
     // Probes come every few seconds and their state changes are logged on their own.
@@ -87,6 +87,19 @@ export function accessLogWriter(logger: Logger): (ctx: Koa.Context, startedNs: b
     else if (status >= 500 && status !== 501) access.error(line, 'request');
     else access.info(line, 'request');
   };
+}
+
+/**
+ * Koa's `ctx.ip` reads `req.socket.remoteAddress`, and Node sets `req.socket` to null once the
+ * request stream is destroyed (a body reader that stopped early, the client gone): the line for
+ * such a request is still written, without the address.
+ */
+function clientIp(ctx: Koa.Context): string | undefined {
+  try {
+    return ctx.ip || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
