@@ -15,19 +15,22 @@ export interface ConsoleAuthOptions {
 
 /** Console settings from the environment (LAVENDLY_SESSION_IDLE_HOURS, LAVENDLY_SESSION_MAX_DAYS, LAVENDLY_SIGN_IN_FAILURES_PER_MINUTE). */
 export function consoleAuthOptionsFromEnv(env: NodeJS.ProcessEnv): ConsoleAuthOptions {
-  const num = (name: string, fallback: number) => {
+  // A session lifetime of 0 would end every session as it starts: refused, like a fraction of a
+  // failure. A failure limit of 0 turns the throttle off (FailureThrottle).
+  const num = (name: string, fallback: number, rule: 'above 0' | 'whole, 0 or more') => {
     const raw = env[name];
     if (raw === undefined || raw.trim() === '') return fallback;
     const n = Number(raw);
-    if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a number >= 0 (got '${raw}')`);
+    const ok = Number.isFinite(n) && (rule === 'above 0' ? n > 0 : Number.isInteger(n) && n >= 0);
+    if (!ok) throw new Error(`${name} must be ${rule === 'above 0' ? 'a number above 0' : 'a whole number, 0 or more'} (got '${raw}')`);
     return n;
   };
   return {
     limits: {
-      idleMs: num('LAVENDLY_SESSION_IDLE_HOURS', DEFAULT_SESSION_LIMITS.idleMs / 3600_000) * 3600_000,
-      absoluteMs: num('LAVENDLY_SESSION_MAX_DAYS', DEFAULT_SESSION_LIMITS.absoluteMs / 86_400_000) * 86_400_000,
+      idleMs: num('LAVENDLY_SESSION_IDLE_HOURS', DEFAULT_SESSION_LIMITS.idleMs / 3600_000, 'above 0') * 3600_000,
+      absoluteMs: num('LAVENDLY_SESSION_MAX_DAYS', DEFAULT_SESSION_LIMITS.absoluteMs / 86_400_000, 'above 0') * 86_400_000,
     },
-    failuresPerMinute: num('LAVENDLY_SIGN_IN_FAILURES_PER_MINUTE', 10),
+    failuresPerMinute: num('LAVENDLY_SIGN_IN_FAILURES_PER_MINUTE', 10, 'whole, 0 or more'),
   };
 }
 

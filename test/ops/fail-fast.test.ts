@@ -110,6 +110,17 @@ describe('loadConfig', () => {
     try { loadConfig({ DATABASE_URL: 'mysql://root:hunter2@db/app' }); } catch (err) { expect(String(err)).not.toContain('hunter2'); }
   });
 
+  it('counts are whole numbers, and a console session cannot be set to end as it starts', async () => {
+    const { loadConfig } = await import('../../src/config.js');
+    for (const [name, bad] of [['LAVENDLY_MAX_CONNECTIONS', '1.5'], ['LAVENDLY_TRANSFERS_PER_ACCOUNT', '0.5'], ['LAVENDLY_TRANSFERS_PER_ACCOUNT', '0'],
+      ['LAVENDLY_SESSION_IDLE_HOURS', '0'], ['LAVENDLY_SESSION_MAX_DAYS', '0'], ['LAVENDLY_SIGN_IN_FAILURES_PER_MINUTE', '2.5'],
+      ['LAVENDLY_SIGN_IN_FAILURES_PER_MINUTE', '-1']] as const) {
+      expect(() => loadConfig({ [name]: bad }), `${name}=${bad}`).toThrow(new RegExp(`^${name} must be `));
+    }
+    const ok = loadConfig({ LAVENDLY_MAX_CONNECTIONS: '100', LAVENDLY_SESSION_IDLE_HOURS: '0.5', LAVENDLY_SIGN_IN_FAILURES_PER_MINUTE: '0' });
+    expect(ok).toMatchObject({ maxConnections: 100, consoleAuth: { limits: { idleMs: 1_800_000 }, failuresPerMinute: 0 } });
+  });
+
   it('refuses durations past what a timer can wait (they fired after 1 ms), each naming its variable', async () => {
     const { loadConfig } = await import('../../src/config.js');
     // 2^31 ms: Node runs such a timer after 1 ms, so this grace period aborted every job at once.
