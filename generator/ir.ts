@@ -218,6 +218,11 @@ class IrBuilder {
     if (typeof location !== 'string' || !(LOCATIONS as readonly string[]).includes(location)) {
       throw new SpecError(pointerJoin(pointer, 'in'), `must be one of ${LOCATIONS.join(', ')}`);
     }
+    if (location === 'cookie') {
+      // Nothing downstream reads or sends one: the routes would never check it, the handler
+      // would never see it and the SDKs would never send it, a required one included.
+      throw new SpecError(pointerJoin(pointer, 'in'), `cookie parameters are not supported ("${p.name}"): the generated routes, handlers and SDKs would ignore it; make it a header or query parameter`);
+    }
     let schema = this.schemas.normalise(p.schema, pointerJoin(pointer, 'schema'));
     let contentType: string | undefined;
     if (p.schema === undefined && isObject(p.content)) {
