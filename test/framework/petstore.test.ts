@@ -36,6 +36,14 @@ describe('examples/petstore', () => {
     expect(await runCli(['check', '--config', 'examples/petstore/lavendly.config.json', '--no-spectral'])).toBe(0);
   });
 
+  it('routes a path however its characters were percent-encoded', async () => {
+    for (const path of ['/v1/pets', '/v1/%70ets', '/v1/pe%74s']) {
+      const res = await fetch(`${origin}${path}?limit=1`);
+      expect(res.status, path).toBe(200);
+      expect((await res.json()).data).toEqual(expect.any(Array));
+    }
+  });
+
   it('the SDK works against a Prism mock of the spec', { timeout: 60_000 }, async () => {
     const client = new Petstore({ baseUrl: mock.url, maxRetries: 0 });
     const pet = await client.pets.get({ petId: 'pet_1' });

@@ -8,6 +8,7 @@ import Koa from 'koa';
 import { ApiError } from './errors.js';
 import { renderError, type InternalErrorLogger } from './envelope.js';
 import { assignRequestId } from './request-id.js';
+import { normalisePath } from './request-path.js';
 
 export interface AppOptions {
   /** Path prefix of the API (routes.gen.ts exports it as `basePath`). */
@@ -24,6 +25,8 @@ export function createApp(options: AppOptions): Koa {
   options.mount(router);
   app.use(async (ctx, next) => {
     assignRequestId(ctx);
+    const path = normalisePath(ctx.path);
+    if (path !== ctx.path) ctx.path = path;
     try {
       await next();
     } catch (err) {
