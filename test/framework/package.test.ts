@@ -85,6 +85,8 @@ describe('@lavendly/framework from its tarball', () => {
       expect(notJson.status).toBe(400);
       const stubbed = await fetch(`${server.url}/api/books/978`);
       expect(stubbed.status).toBe(501);
+      // The same route however its letters were percent-encoded (RFC 3986 normal form).
+      expect((await fetch(`${server.url}/api/%62ooks/978`)).status).toBe(501);
       expect((await stubbed.json() as { error: { code: string } }).error.code).toBe('not_implemented');
       const wrongMethod = await fetch(`${server.url}/api/books`, { method: 'DELETE' });
       expect(wrongMethod.status).toBe(405);

@@ -4,6 +4,7 @@
  * by the official MCP client over stdio, configured by LAVENDLY_API_KEY and LAVENDLY_BASE_URL only,
  * against a live server.
  */
+import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -86,4 +87,24 @@ describe('@lavendly/mcp installed from its tarball', () => {
       await client.close();
     }
   });
+
+  it('answers a line it cannot read with a JSON-RPC error and goes on serving (its own stdio transport)', async () => {
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LAVENDLY_API_KEY: '', LAVENDLY_BASE_URL: server.base };
+    const child = spawn('npx', ['-y', '@lavendly/mcp'], { cwd: consumer.dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    const line = (m: unknown) => `${JSON.stringify(m)}\n`;
+    child.stdin.end([
+      line({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'pipe', version: '0' } } }),
+      line({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+      'not json at all\n',
+      line({ jsonrpc: '2.0', id: 2, method: 'ping' }),
+    ].join(''));
+    await exited;
+    // Every line on stdout is JSON-RPC (JSON.parse throws on anything else).
+    const replies = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: unknown; result?: unknown; error?: { code: number } });
+    expect(replies.find((r) => r.id === null)?.error?.code).toBe(-32700);
+    expect(replies.find((r) => r.id === 2)?.result).toEqual({});
+  }, 60_000);
 });

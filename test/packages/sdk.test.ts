@@ -37,6 +37,25 @@ async function main() {
 main().catch((e) => { console.error(e); process.exit(1); });
 `;
 
+/**
+ * A broken peer in front of the installed SDK: a redirect to another host (which must receive
+ * nothing), and a 200 that is an HTML page where the API documents JSON.
+ */
+const HOSTILE = `
+import http from 'node:http';
+import { Lavendly } from '@lavendly/sdk';
+const listen = (handler) => new Promise((resolve) => { const s = http.createServer(handler).listen(0, '127.0.0.1', () => resolve(s)); });
+let otherHits = 0;
+const other = await listen((req, res) => { otherHits++; res.setHeader('content-type', 'application/json'); res.end('{"data":[],"has_more":false,"next_cursor":null}'); });
+const redirect = await listen((req, res) => { res.statusCode = 307; res.setHeader('location', 'http://127.0.0.1:' + other.address().port + req.url); res.end(); });
+const portal = await listen((req, res) => { res.setHeader('content-type', 'text/html'); res.end('<html><title>Sign in to the Wi-Fi</title></html>'); });
+const call = (port) => new Lavendly({ apiKey: 'k', baseUrl: 'http://127.0.0.1:' + port + '/v1', maxRetries: 0 }).workflows.list({ limit: 1 }).then(() => null, (e) => ({ name: e.name, code: e.code, status: e.status }));
+const redirected = await call(redirect.address().port);
+const page = await call(portal.address().port);
+console.log(JSON.stringify({ redirected, page, otherHits }));
+for (const s of [other, redirect, portal]) s.close();
+`;
+
 const NAMES = 'Lavendly, LavendlyError, NotFoundError';
 const ESM = FLOW.replace('IMPORT', `import { ${NAMES} } from '@lavendly/sdk';`);
 const CJS = FLOW.replace('IMPORT', `const { ${NAMES} } = require('@lavendly/sdk');`);
@@ -110,6 +129,7 @@ beforeAll(async () => {
   const dir = consumer.dir;
   await writeFile(path.join(dir, 'flow.mjs'), ESM);
   await writeFile(path.join(dir, 'flow.cjs'), CJS);
+  await writeFile(path.join(dir, 'hostile.mjs'), HOSTILE);
   await writeFile(path.join(dir, 'typed.mts'), TYPED);
   await writeFile(path.join(dir, 'typed.cts'), TYPED);
   await writeFile(path.join(dir, 'typed.ts'), TYPED);
@@ -151,6 +171,13 @@ describe('@lavendly/sdk installed from its tarball', () => {
     expect(out.seen).toHaveLength(new Set(out.seen).size);
     expect(out.seen).toEqual(expect.arrayContaining(out.created));
     expect(out.missing).toEqual({ notFound: true, base: true, name: 'NotFoundError', status: 404, code: 'not_found', requestId: 'string' });
+  });
+
+  it('under plain node, refuses a redirect (the other host gets nothing) and an HTML page where JSON belongs', async () => {
+    const out = await runNode(consumer.dir, 'hostile.mjs');
+    expect(out.redirected).toMatchObject({ code: 'http_307', status: 307 });
+    expect(out.otherHits).toBe(0);
+    expect(out.page).toEqual({ name: 'InvalidResponseError', code: 'invalid_response', status: 200 });
   });
 
   it.each(['node16', 'bundler'])('type-checks a strict consumer under moduleResolution %s', async (resolution) => {
