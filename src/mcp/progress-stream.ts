@@ -8,7 +8,7 @@
  * the transport already parsed.
  */
 import type { IncomingMessage } from 'node:http';
-import { TextDecoder } from 'node:util';
+import { mediaTypeOf, parseJson, ValidationError } from '@lavendly/framework';
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { INVALID_REQUEST, PARSE_ERROR, parseMessage } from '../../packages/mcp/src/jsonrpc-message.js';
 
@@ -16,12 +16,12 @@ export type PeekedBody =
   | { ok: true; message: unknown }
   | { ok: false; status: number; code: number; message: string; id?: RequestId | null };
 
-const utf8 = new TextDecoder('utf-8', { fatal: true }); // a leading BOM is dropped, as the REST API does
-
 /**
  * The body as a JSON-RPC message (or batch), or the answer that refuses it. Held to what the REST
- * API accepts: uncompressed UTF-8 only. Before, a gzipped body answered "Invalid JSON", and bytes
- * that are not UTF-8 (or a charset=latin1 body) became U+FFFD in what the tools then stored.
+ * API accepts, by the framework's own reader (parseJson: UTF-8 only, a leading BOM dropped, at
+ * most MAX_JSON_DEPTH deep): uncompressed UTF-8 only. Before, a gzipped body answered "Invalid
+ * JSON", and bytes that are not UTF-8 (or a charset=latin1 body) became U+FFFD in what the tools
+ * then stored.
  */
 export async function readJsonRpcBody(req: IncomingMessage, maxBytes: number): Promise<PeekedBody> {
   const encoding = req.headers['content-encoding'];
@@ -29,7 +29,7 @@ export async function readJsonRpcBody(req: IncomingMessage, maxBytes: number): P
     req.resume();
     return { ok: false, status: 415, code: -32000, message: `Unsupported Media Type: compressed request bodies (Content-Encoding: ${encoding}) are not accepted; send the body uncompressed.` };
   }
-  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+  const charset = mediaTypeOf(req.headers['content-type'])?.charset;
   if (charset && charset !== 'utf-8' && charset !== 'utf8') {
     req.resume();
     return { ok: false, status: 415, code: -32000, message: `Unsupported Media Type: JSON-RPC bodies must be UTF-8, not charset=${charset}.` };
@@ -37,17 +37,12 @@ export async function readJsonRpcBody(req: IncomingMessage, maxBytes: number): P
   const body = await collect(req, maxBytes);
   if (body === 'too large') return { ok: false, status: 413, code: -32000, message: `Payload Too Large: Request body must not exceed ${maxBytes} bytes` };
   if (body === 'cut off') return { ok: false, status: 400, code: -32000, message: 'Bad Request: the request body ended before it was complete.' };
-  let text: string;
-  try {
-    text = utf8.decode(body);
-  } catch {
-    return { ok: false, status: 400, code: PARSE_ERROR, message: 'Parse error: the body is not valid UTF-8.' };
-  }
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseJson(body);
   } catch (err) {
-    return { ok: false, status: 400, code: PARSE_ERROR, message: `Parse error: Invalid JSON (${(err as Error).message}).` };
+    if (!(err instanceof ValidationError)) throw err;
+    return { ok: false, status: 400, code: PARSE_ERROR, message: `Parse error: ${err.issues.body?.[0]?.message ?? err.message}` };
   }
   const messages = Array.isArray(value) ? value : [value];
   if (!messages.length) return { ok: false, status: 400, code: INVALID_REQUEST, message: 'Invalid Request: an empty batch; send at least one message.' };

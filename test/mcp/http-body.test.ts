@@ -49,7 +49,7 @@ describe('/mcp request bodies', () => {
     // Latin-1 bytes: the name's é is 0xE9, not UTF-8; it used to be stored as "caf\uFFFD".
     const { status, json } = await post(Buffer.from(createWorkflow('caf\u00e9'), 'latin1'));
     expect(status).toBe(400);
-    expect(json.error).toEqual({ code: -32700, message: 'Parse error: the body is not valid UTF-8.' });
+    expect(json.error).toEqual({ code: -32700, message: 'Parse error: The body is not valid UTF-8.' });
     expect(await workflowNames()).toEqual([]);
   });
 
@@ -81,6 +81,9 @@ describe('/mcp request bodies', () => {
       expect(json.error.message, body).toMatch(message);
     }
     const bad = await post('{bad');
-    expect(bad.json.error).toEqual({ code: -32700, message: expect.stringMatching(/^Parse error: Invalid JSON \(.+\)\.$/) });
+    expect(bad.json.error).toEqual({ code: -32700, message: expect.stringMatching(/^Parse error: Malformed JSON: .+/) });
+    // The REST API's depth limit, from the same reader.
+    const deep = await post(`${'['.repeat(100)}${']'.repeat(100)}`);
+    expect(deep.json.error).toEqual({ code: -32700, message: 'Parse error: JSON nested deeper than 64 levels.' });
   });
 });
