@@ -6,6 +6,7 @@
  * once by DatabaseHealth; the message a client reads names no address.
  */
 import { DomainError } from '../errors.js';
+import { isSocketFailure } from '../net/socket-errors.js';
 import { isBusy } from './sqlite-busy.js';
 
 /** Long enough for a restarted PostgreSQL to take connections again. */
@@ -17,9 +18,6 @@ export class DatabaseUnavailableError extends DomainError {
     this.cause = cause;
   }
 }
-
-/** Socket failures pg reports with Node's error codes. */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
 /**
  * PostgreSQL's SQLSTATEs for a server that is going or not there yet: class 08 (connection
@@ -42,7 +40,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (err.name === 'KnexTimeoutError') return true;
   const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string') return NETWORK_CODES.has(code) || isPgOutage(code) || isBusy(err);
+  if (typeof code === 'string') return isSocketFailure(code) || isPgOutage(code) || isBusy(err);
   return DROPPED.test(err.message);
 }
 

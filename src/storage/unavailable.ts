@@ -8,6 +8,7 @@
  */
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import { DomainError } from '../errors.js';
+import { isSocketFailure } from '../net/socket-errors.js';
 
 /** What a client is told to wait: long enough for a restarted store, short enough to not give up. */
 const RETRY_AFTER_S = 5;
@@ -20,14 +21,6 @@ export class StorageUnavailableError extends DomainError {
 }
 
 /**
- * Connection failures: the store refused, reset or dropped the connection (`socket hang up` is
- * ECONNRESET), its name did not resolve, or a body from it ended early.
- */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ERR_STREAM_PREMATURE_CLOSE',
-]);
-
-/**
  * `err` as the store's failure when it is one (an S3 error answer, a timeout of the SDK's request
  * handler, a broken connection); anything else (an abort, a bug) unchanged.
  */
@@ -35,6 +28,6 @@ export function storeFailure(err: unknown): unknown {
   if (err instanceof StorageUnavailableError || !(err instanceof Error)) return err;
   const code = (err as NodeJS.ErrnoException).code;
   const broken = err instanceof S3ServiceException || err.name === 'TimeoutError'
-    || (code !== undefined && NETWORK_CODES.has(code));
+    || (code !== undefined && isSocketFailure(code));
   return broken ? new StorageUnavailableError(err) : err;
 }
