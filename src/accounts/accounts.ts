@@ -54,6 +54,28 @@ export async function createAccount(
   input: CreateAccountInput,
   grant: CreditGranter | null,
 ): Promise<{ account: Account; apiKey: CreatedApiKey }> {
+  return (await insertAccount(db, input, grant, false))!;
+}
+
+/**
+ * The account of a first start (the development account): created only on a database with no
+ * account yet, else null. The check and the insert share one locked transaction, so two
+ * processes starting together on an empty database create one account between them, not two.
+ */
+export async function createFirstAccount(
+  db: Db,
+  input: CreateAccountInput,
+  grant: CreditGranter | null,
+): Promise<{ account: Account; apiKey: CreatedApiKey } | null> {
+  return insertAccount(db, input, grant, true);
+}
+
+async function insertAccount(
+  db: Db,
+  input: CreateAccountInput,
+  grant: CreditGranter | null,
+  onlyIfFirst: boolean,
+): Promise<{ account: Account; apiKey: CreatedApiKey } | null> {
   const name = input.name.trim();
   if (!name) throw new Error('an account needs a name');
   const credits = input.credits ?? 0;
@@ -65,12 +87,18 @@ export async function createAccount(
   const account: Account = { id: newId('acc'), name, created_at: nowIso() };
   // One transaction: an account never exists without its first key and its grant.
   const apiKey = await db.transaction(async (trx) => {
+    if (onlyIfFirst) {
+      // SQLite's transactions hold the write lock from BEGIN (src/db/knex.ts); PostgreSQL needs a
+      // lock of its own, since the check reads no row that another process's insert would touch.
+      if (dbKind(db) === 'postgres') await trx.raw("select pg_advisory_xact_lock(hashtext('lavendly.first-account'))");
+      if (await trx('accounts').first('id')) return null;
+    }
     await trx('accounts').insert(account);
     const key = await insertKey(trx, account.id, scopes);
     if (credits > 0) await grant!(trx, account.id, credits, 'starting grant');
     return key;
   });
-  return { account, apiKey };
+  return apiKey ? { account, apiKey } : null;
 }
 
 export async function createApiKey(db: Db, accountId: string, scopes: readonly string[] | string = [], name: string | null = null): Promise<CreatedApiKey> {

@@ -1,6 +1,6 @@
 import type { Db } from '../db/knex.js';
 import {
-  createAccount, createApiKey, findPrincipalByKey, revokeApiKey,
+  createAccount, createApiKey, createFirstAccount, findPrincipalByKey, revokeApiKey,
   type CreateAccountInput, type CreditGranter, type KeyPrincipal,
 } from './accounts.js';
 
@@ -26,6 +26,11 @@ export class AccountsService {
 
   createAccount(input: CreateAccountInput) {
     return createAccount(this.db, input, this.grant);
+  }
+
+  /** The development account of a first start; null when the database has an account already. */
+  createFirstAccount(input: CreateAccountInput) {
+    return createFirstAccount(this.db, input, this.grant);
   }
 
   createApiKey(accountId: string, scopes?: readonly string[] | string) {

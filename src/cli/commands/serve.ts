@@ -91,8 +91,11 @@ export async function startServe(io: CommandIo, opts: {
     // goes to stderr, the process's channel for people (CLI errors go there too), never into a
     // log line: stdout holds log lines only, and logs get shipped and kept.
     let devKey: string | null = null;
-    if ((await countAccounts(db)) === 0) {
-      const { account, apiKey } = await services.accounts.createAccount({ name: 'Development', credits: DEV_ACCOUNT_CREDITS });
+    const first = (await countAccounts(db)) === 0
+      ? await services.accounts.createFirstAccount({ name: 'Development', credits: DEV_ACCOUNT_CREDITS })
+      : null;
+    if (first) {
+      const { account, apiKey } = first;
       devKey = apiKey.key;
       io.err(`Created development account ${account.id} with ${DEV_ACCOUNT_CREDITS} credits.`);
       io.err(`Its API key (shown only now, stored as a hash): ${apiKey.key}`);
