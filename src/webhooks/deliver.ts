@@ -7,6 +7,7 @@ import { newId } from '../util/ids.js';
 import { AddressRefusedError, resolveWebhookTarget } from './address.js';
 import { disableEndpoint } from './endpoints.js';
 import { eventBody, insertDelivery } from './events.js';
+import { claimWithinShare, deferDelivery, notePace } from './fair-share.js';
 import { retryDelayMs, withDefaults, type WebhookOptions } from './options.js';
 import { keysetPage, type Page, type PageQuery } from './page.js';
 import { enqueueJob, JOB_TYPES } from './queue.js';
@@ -85,16 +86,16 @@ function toDelivery(row: WebhookDelivery): WebhookDelivery {
 export async function deliver(db: Knex, deliveryId: string, opts: Partial<WebhookOptions> = {}): Promise<DeliveryOutcome> {
   const options = withDefaults(opts);
   const now = nowIso();
-  const claimed = await db('webhook_deliveries')
-    .where({ id: deliveryId, status: 'pending' })
-    .andWhere('next_attempt_at', '<=', now)
-    .andWhere((q) => q.whereNull('locked_until').orWhere('locked_until', '<', now))
-    .update({ locked_until: new Date(Date.now() + options.timeoutMs + 30_000).toISOString(), updated_at: now });
-  if (!claimed) {
-    // Held by a runner that may have died mid-attempt: look again when its lease runs out, so the
-    // delivery does not wait for the sweeper.
-    const held = await db('webhook_deliveries').where({ id: deliveryId, status: 'pending' }).first('attempt', 'locked_until');
-    if (held?.locked_until && held.locked_until >= now) {
+  const leaseUntil = new Date(Date.now() + options.timeoutMs + 30_000).toISOString();
+  if (!(await claimWithinShare(db, deliveryId, now, leaseUntil, options.accountInFlight))) {
+    const held = await db('webhook_deliveries').where({ id: deliveryId, status: 'pending' })
+      .first('attempt', 'locked_until', 'account_id', 'next_attempt_at');
+    if (held && held.next_attempt_at <= now && !(held.locked_until >= now)) {
+      // Due and free, so its account's share of slots is taken: wait for its turn.
+      await deferDelivery(db, { id: deliveryId, accountId: held.account_id, attempt: Number(held.attempt), nextAttemptAt: held.next_attempt_at }, options.accountInFlight);
+    } else if (held?.locked_until && held.locked_until >= now) {
+      // Held by a runner that may have died mid-attempt: look again when its lease runs out, so
+      // the delivery does not wait for the sweeper.
       await enqueueJob(db, {
         type: JOB_TYPES.deliverWebhook,
         payload: { deliveryId },
@@ -110,7 +111,7 @@ export async function deliver(db: Knex, deliveryId: string, opts: Partial<Webhoo
     .join('webhook_endpoints', 'webhook_endpoints.id', 'webhook_deliveries.endpoint_id')
     .where('webhook_deliveries.id', deliveryId)
     .first(
-      'webhook_deliveries.attempt', 'webhook_deliveries.endpoint_id',
+      'webhook_deliveries.attempt', 'webhook_deliveries.endpoint_id', 'webhook_deliveries.account_id',
       'webhook_events.id as event_id', 'webhook_events.type', 'webhook_events.payload', 'webhook_events.created_at',
       'webhook_endpoints.url', 'webhook_endpoints.secret', 'webhook_endpoints.status as endpoint_status',
     );
@@ -142,6 +143,7 @@ export async function deliver(db: Knex, deliveryId: string, opts: Partial<Webhoo
       if (!err.retryable) terminalError = result.error;
     }
   }
+  notePace(row.account_id, result.durationMs);
   return record(db, deliveryId, row.endpoint_id, attempt, result, terminalError, options);
 }
 

@@ -14,6 +14,8 @@ export interface WebhookOptions {
   /** Which addresses receivers may have; checked at registration and at every attempt. */
   addressPolicy: AddressPolicy;
   userAgent: string;
+  /** Attempts of one account in flight at once, across all workers (src/webhooks/fair-share.ts). */
+  accountInFlight: number;
 }
 
 const DEFAULT_RETRY_SCHEDULE_MS = [5_000, 30_000, 120_000, 600_000, 3_600_000];
@@ -24,6 +26,7 @@ export const defaultWebhookOptions: WebhookOptions = {
   timeoutMs: 10_000,
   addressPolicy: {},
   userAgent: 'Lavendly-Webhooks/1.0',
+  accountInFlight: 2,
 };
 
 /** `5s,30s,2m,10m,1h` or plain milliseconds `100,200`. */
@@ -47,7 +50,17 @@ export function webhookOptionsFromEnv(env: NodeJS.ProcessEnv): WebhookOptions {
       ? parseSchedule(env.LAVENDLY_WEBHOOK_RETRY_SCHEDULE)
       : DEFAULT_RETRY_SCHEDULE_MS,
     timeoutMs: timeoutFromEnv(env.LAVENDLY_WEBHOOK_TIMEOUT_MS),
+    accountInFlight: accountInFlightFromEnv(env.LAVENDLY_WEBHOOK_ACCOUNT_IN_FLIGHT),
   };
+}
+
+function accountInFlightFromEnv(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === '') return defaultWebhookOptions.accountInFlight;
+  const n = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  if (!(n >= 1 && n <= 1000)) {
+    throw new Error(`LAVENDLY_WEBHOOK_ACCOUNT_IN_FLIGHT must be a whole number from 1 to 1000 (got '${raw}')`);
+  }
+  return n;
 }
 
 /** Per-attempt bounds: below 100 ms nothing answers in time; above 10 min a hung receiver holds a

@@ -14,6 +14,7 @@ import { withWorkerEnv } from '../helpers/config.js';
 import { testDatabases } from '../helpers/db.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../publish-http/fixtures.js';
+import { startReceiver } from '../webhooks/receiver.js';
 
 /** Accepts connections, reads what comes and never answers: counts the connections it holds. */
 async function hangingReceiver() {
@@ -81,5 +82,43 @@ describe.each(testDatabases())('webhook lane (%s)', (kind) => {
     expect(final.status, JSON.stringify(final)).toBe('succeeded');
     // Every delivery slot was still taken all along: the generation ran beside them, not after.
     expect(hanging.open.size).toBe(2);
+  }, 60_000);
+
+  it('one account\'s hanging receivers hold only its share of the slots; another account\'s webhook still arrives', async () => {
+    hanging = await hangingReceiver();
+    const healthy = await startReceiver(() => 204);
+    const healthyPort = Number(new URL(healthy.url).port);
+    const webhookOptions: WebhookOptions = {
+      ...defaultWebhookOptions, timeoutMs: 120_000, retryScheduleMs: [], accountInFlight: 2,
+      addressPolicy: { allowEndpoints: [`127.0.0.1:${hanging.port}`, `127.0.0.1:${healthyPort}`] },
+    };
+    server = await startTestServer(kind, { services: { webhookOptions } });
+    const env = { ...process.env, LAVENDLY_WORKER_WEBHOOK_CONCURRENCY: '3', LAVENDLY_WORKER_POLL_MS: '20' };
+    worker = await startJobWorker({ config: withWorkerEnv(server.config, env), logger: silent(), db: server.fresh.db, composed: server });
+    try {
+      const noisy = await server.account();
+      for (let i = 0; i < 4; i++) {
+        const res = await call(`${server.base}/webhooks/endpoints`, { key: noisy.key, body: { url: `http://127.0.0.1:${hanging.port}/hook`, events: ['*'] } });
+        expect(res.status, res.text).toBe(201);
+      }
+      // Twelve deliveries for three slots: without a share per account they would take all three.
+      for (let i = 0; i < 3; i++) await emitEvent(server.fresh.db, { accountId: noisy.id, type: 'render.failed', payload: { render_id: `rnd_${i}` } });
+      await until('the noisy account\'s share of slots to be held', async () => hanging!.open.size >= 2);
+
+      const other = await server.account();
+      const res = await call(`${server.base}/webhooks/endpoints`, { key: other.key, body: { url: healthy.url, events: ['*'] } });
+      expect(res.status, res.text).toBe(201);
+      await emitEvent(server.fresh.db, { accountId: other.id, type: 'render.failed', payload: { render_id: 'rnd_other' } });
+      await until('the other account\'s delivery to arrive', async () => healthy.requests.length >= 1, 30_000);
+      expect(JSON.parse(healthy.requests[0]!.body).data).toEqual({ render_id: 'rnd_other' });
+
+      // The noisy account's other ten were put off, not attempted: no attempt spent, none held.
+      expect(hanging.open.size).toBe(2);
+      const waiting = await server.fresh.db('webhook_deliveries').where({ account_id: noisy.id, status: 'pending', attempt: 0 })
+        .andWhere((q) => q.whereNull('locked_until').orWhere('locked_until', '<', new Date().toISOString())).count({ n: '*' }).first();
+      expect(Number(waiting?.n)).toBe(10);
+    } finally {
+      await healthy.close();
+    }
   }, 60_000);
 });

@@ -139,6 +139,34 @@ describe.each(testDatabases())('webhooks on %s', (kind) => {
     expect(Date.parse(followUp.run_at)).toBeGreaterThan(Date.parse(lockedUntil));
   });
 
+  it('a delivery over its account\'s share of slots is put off with its job, no attempt spent, and sent on its turn', async () => {
+    const r = await receiver(() => 200);
+    await createEndpoint(fresh.db, { accountId: ACCOUNT, url: r.url, events: ['*'] }, { addressPolicy: testPolicy });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push(...(await emitEvent(fresh.db, { accountId: ACCOUNT, type: 'render.failed', payload: { i } })).deliveryIds);
+    // Two of the account's attempts in flight elsewhere: its share of two is taken.
+    await fresh.db('webhook_deliveries').whereIn('id', ids.slice(0, 2)).update({ locked_until: new Date(Date.now() + 60_000).toISOString() });
+    const due = await fresh.db('webhook_deliveries').where({ id: ids[2] }).first('next_attempt_at');
+
+    expect((await deliver(fresh.db, ids[2]!, { ...fast, accountInFlight: 2 })).status).toBe('skipped');
+    expect(r.requests).toHaveLength(0);
+    const putOff = await fresh.db('webhook_deliveries').where({ id: ids[2] }).first('attempt', 'status', 'next_attempt_at', 'locked_until');
+    expect(putOff).toMatchObject({ status: 'pending', locked_until: null });
+    expect(Number(putOff.attempt)).toBe(0);
+    expect(putOff.next_attempt_at > due.next_attempt_at).toBe(true);
+    const job = await fresh.db('jobs').where('dedupe_key', 'like', `%${ids[2]}:1:deferred:%`).first('run_at');
+    expect(Date.parse(job.run_at)).toBe(Date.parse(putOff.next_attempt_at));
+
+    // With a share of three the same delivery goes out at once.
+    await fresh.db('webhook_deliveries').where({ id: ids[2] }).update({ next_attempt_at: nowIso() });
+    expect((await deliver(fresh.db, ids[2]!, { ...fast, accountInFlight: 3 })).status).toBe('succeeded');
+    await fresh.db('webhook_deliveries').whereIn('id', ids.slice(0, 2)).update({ locked_until: null });
+    await drain(fresh);
+    expect(r.requests).toHaveLength(3);
+    const attempts = await fresh.db('webhook_deliveries').whereIn('id', ids).pluck('attempt');
+    expect(attempts.map(Number)).toEqual([1, 1, 1]);
+  });
+
   it('does not follow redirects', async () => {
     const target = await receiver(() => 200);
     const r = await receiver(() => ({ status: 307, headers: { location: target.url } }));
