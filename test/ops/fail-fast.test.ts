@@ -106,6 +106,11 @@ describe('loadConfig', () => {
     }
     expect(loadConfig({ LAVENDLY_WEBHOOK_TIMEOUT_MS: '2500' }).webhooks.timeoutMs).toBe(2500);
     expect(loadConfig({}).webhooks.timeoutMs).toBe(10_000);
+    for (const bad of ['abc', '0', '2.5', '-1', '1001']) {
+      expect(() => loadConfig({ LAVENDLY_WEBHOOK_ACCOUNT_IN_FLIGHT: bad }), bad).toThrow(/^LAVENDLY_WEBHOOK_ACCOUNT_IN_FLIGHT must be a whole number from 1 to 1000/);
+    }
+    expect(loadConfig({ LAVENDLY_WEBHOOK_ACCOUNT_IN_FLIGHT: '8' }).webhooks.accountInFlight).toBe(8);
+    expect(loadConfig({}).webhooks.accountInFlight).toBe(2);
     expect(() => loadConfig({ DATABASE_URL: 'mysql://root:hunter2@db/app' })).toThrow(/^DATABASE_URL must be .* mysql:\/\/ databases are not supported/);
     try { loadConfig({ DATABASE_URL: 'mysql://root:hunter2@db/app' }); } catch (err) { expect(String(err)).not.toContain('hunter2'); }
   });
