@@ -64,9 +64,21 @@ export interface QualityReport {
   failures: { check: string; message: string; at_s?: number }[];
   reroll_hint: string | null;
   probe: { duration_s: number; has_video: boolean; has_audio: boolean; width: number; height: number };
+  /** Whether a hosted vision model judged the clip too, so a caller knows what `pass` rests on. */
+  vision_review: VisionReview;
 }
 
-function reportFrom(target: ReviewTarget, result: RubricResult): QualityReport {
+/**
+ * `reviewed`: the model's findings are in the report. `not_configured`: no model is set up, only
+ * the signal checks ran. `unavailable`: a model is set up but failed or answered nonsense, so
+ * only the signal checks ran this time; checking again later may include it.
+ */
+export interface VisionReview {
+  status: 'reviewed' | 'not_configured' | 'unavailable';
+  provider: string | null;
+}
+
+function reportFrom(target: ReviewTarget, result: RubricResult, visionReview: VisionReview): QualityReport {
   const p = result.probe;
   return {
     node_id: target.nodeId,
@@ -83,6 +95,7 @@ function reportFrom(target: ReviewTarget, result: RubricResult): QualityReport {
       width: p?.width ?? 0,
       height: p?.height ?? 0,
     },
+    vision_review: visionReview,
   };
 }
 
@@ -116,13 +129,15 @@ async function checkFiles(
     nodeId: target.nodeId ?? undefined,
     ...(await visionContext(deps, workflowId, target.nodeId, files)),
   };
+  const model = extra[0]?.name ?? null;
   try {
-    return reportFrom(target, await qualityCheck(req, { rubric: providers.rubric, extraProviders: extra }));
+    const result = await qualityCheck(req, { rubric: providers.rubric, extraProviders: extra });
+    return reportFrom(target, result, { status: model ? 'reviewed' : 'not_configured', provider: model });
   } catch (err) {
     // A hosted reviewer that is down or confused must not take quality_check with it: the signal
     // rubric alone answers (configured test failures, which are not remote, still surface).
     if (!(err instanceof ProviderError) || err.provider === providers.rubric.name) throw err;
-    return reportFrom(target, await qualityCheck(req, { rubric: providers.rubric }));
+    return reportFrom(target, await qualityCheck(req, { rubric: providers.rubric }), { status: 'unavailable', provider: model });
   }
 }
 

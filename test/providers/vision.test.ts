@@ -63,6 +63,7 @@ describe('vision review through quality_check', () => {
     expect(r.json.reroll_hint).toMatch(/five fingers per hand/);
     expect(r.json.reroll_hint).toMatch(/identical to the earlier scenes/);
     expect(r.json.score).toBeLessThan(1);
+    expect(r.json.vision_review).toEqual({ status: 'reviewed', provider: 'openai:gpt-4o-mini' });
   });
 
   it('a finding whose message is not text is shown by its check, not as [object Object]', async () => {
@@ -99,5 +100,8 @@ describe('vision review through quality_check', () => {
     const down = await check(wf.scenes[0].node_id);
     expect(down.status, down.text).toBe(200);
     expect(down.json.failures).toEqual(plain.json.failures);
+    // And the report says so: the pass rests on the signal checks alone this time.
+    expect(plain.json.vision_review).toEqual({ status: 'reviewed', provider: 'openai:gpt-4o-mini' });
+    for (const r of [garbled, down]) expect(r.json.vision_review).toEqual({ status: 'unavailable', provider: 'openai:gpt-4o-mini' });
   });
 });

@@ -46,6 +46,8 @@ describe('review: quality_check and get_scene_frame', () => {
     expect(r.json).toMatchObject({ node_id: wf.scenes[0]!.node_id, pass: true, score: 1, failures: [], reroll_hint: null });
     expect(r.json.probe).toMatchObject({ has_video: true, has_audio: true, width: WIDTH, height: HEIGHT });
     expect(r.json.probe.duration_s).toBeCloseTo(2, 1);
+    // The local providers include no vision model: the report says the pass rests on signals alone.
+    expect(r.json.vision_review).toEqual({ status: 'not_configured', provider: null });
   });
 
   it.each([

@@ -29,7 +29,7 @@ export function getPrompt(name: string, args: Record<string, string> = {}): GetP
 2. Create a workflow called "${title}" with ${shots.length} shot${shots.length === 1 ? '' : 's'} of 5 s each: ${shots.join('; ')}.
 3. Call estimate_cost, tell me the price and wait for my go-ahead.
 4. Generate the whole video with generate_scene, then follow it with get_generation_status (pass wait_s to wait for changes) and tell me each scene as it lands.
-5. Review every scene with review_scenes and show me the frames. If a scene fails, regenerate it with its reroll_hint (after telling me the price).
+5. Review every scene with review_scenes and show me the frames. If a scene fails, regenerate it with its reroll_hint (after telling me the price). If a report's vision_review is not "reviewed", say that only the signal checks ran and look at its frame yourself.
 6. Render it with create_render (free once every scene is generated), wait for it with get_render (wait_s), and send me the video URL.
 7. List my channels and, once I confirm, schedule it to YouTube for ${when} in my time zone (get_status gives the time zone and the current time).`;
   return { description: PROMPTS[0]!.description, messages: [{ role: 'user', content: { type: 'text', text } }] };
