@@ -30,15 +30,24 @@ export function Link(props: AnchorHTMLAttributes<HTMLAnchorElement> & { href: st
   return <a {...props} onClick={onClick} />;
 }
 
-/** Matches `/workflows/:id` style patterns; resolves to the named parts or null. */
+/**
+ * Matches `/workflows/:id` style patterns; resolves to the named parts or null. A part that is not
+ * valid percent-encoding (`/workflows/%E0`, from a mangled link) matches nothing: decoding it
+ * would throw and leave a blank page.
+ */
 export function match(pattern: string, path: string): Record<string, string> | null {
   const p = pattern.split('/');
   const a = path.replace(/\/+$/, '').split('/');
   if (p.length !== a.length) return null;
   const out: Record<string, string> = {};
   for (let i = 0; i < p.length; i++) {
-    if (p[i]!.startsWith(':')) out[p[i]!.slice(1)] = decodeURIComponent(a[i]!);
-    else if (p[i] !== a[i]) return null;
+    if (p[i]!.startsWith(':')) {
+      try {
+        out[p[i]!.slice(1)] = decodeURIComponent(a[i]!);
+      } catch {
+        return null;
+      }
+    } else if (p[i] !== a[i]) return null;
   }
   return out;
 }

@@ -1,0 +1,85 @@
+/**
+ * The console in Chromium under awkward conditions a person runs into: a mangled or mistyped link,
+ * names and prompts of one endless word or of markup, a workflow deleted while its page is open,
+ * the server gone at the moment of signing out, and an account with more workflows than fit a page.
+ * No page may throw an uncaught error.
+ */
+import fs from 'node:fs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createUser, horizontalOverflow, launchBrowser, startConsoleServer,
+  type Browser, type ConsoleServer, type Page,
+} from './harness.js';
+
+const EMAIL = 'ada@example.com';
+const PASSWORD = 'correct horse battery staple';
+const MARKUP = '<script>window.__xss=1</script>"><img src=x onerror="window.__xss=2">';
+
+let server: ConsoleServer;
+let browser: Browser;
+let page: Page;
+let apiKey: string;
+const pageErrors: string[] = [];
+
+async function callApi(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${server.origin}/v1${path}`, {
+    method, headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+async function createWorkflow(fields: Record<string, unknown> = {}): Promise<string> {
+  const made = await callApi('POST', '/workflows', { name: 'Plain', shots: [{ prompt: 'a fox', duration_s: 1 }], ...fields });
+  expect(made.status, JSON.stringify(made.body)).toBe(201);
+  return made.body.id as string;
+}
+
+async function signIn(): Promise<void> {
+  await page.goto(`${server.origin}/sign-in`);
+  await page.getByLabel('Email').fill(EMAIL);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/\/workflows$/);
+}
+
+describe('the console under awkward conditions', { timeout: 120_000 }, () => {
+  beforeAll(async () => {
+    server = await startConsoleServer();
+    const { account, apiKey: key } = await server.served.ctx.services.accounts.createAccount({ name: 'Awkward studio', credits: 100 });
+    apiKey = key.key;
+    const made = await createUser(server.env, account.id, EMAIL, PASSWORD);
+    expect(made.code, made.output).toBe(0);
+    browser = await launchBrowser();
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    context.setDefaultTimeout(30_000);
+    page = await context.newPage();
+    page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.message}`));
+    page.on('dialog', (d) => void d.accept());
+    await signIn();
+  }, 120_000);
+
+  afterEach(() => {
+    expect(pageErrors.splice(0), 'uncaught errors in the page').toEqual([]);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.served.running.close(2_000);
+    if (server) fs.rmSync(server.dataDir, { recursive: true, force: true });
+  });
+
+  it('answers a mangled or mistyped link with a not-found page, not a blank one or another page', async () => {
+    for (const path of ['/workflows/%E0%A4%A', '/settings/nope', '/workflows/a/b', '/uploads/x']) {
+      await page.goto(`${server.origin}${path}`);
+      await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+      expect(pageErrors, path).toEqual([]);
+    }
+    await page.getByRole('link', { name: 'Go to your workflows' }).click();
+    await page.getByRole('heading', { name: 'Your workflows' }).waitFor();
+    // A trailing slash still reaches the page.
+    await page.goto(`${server.origin}/settings/api-keys/`);
+    await page.getByRole('heading', { name: 'Settings: API keys' }).waitFor();
+  });
+
+});
