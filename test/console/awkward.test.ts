@@ -82,4 +82,17 @@ describe('the console under awkward conditions', { timeout: 120_000 }, () => {
     await page.getByRole('heading', { name: 'Settings: API keys' }).waitFor();
   });
 
+  it('wraps an endless word in a name, description or prompt and shows markup as text', async () => {
+    const word = 'W'.repeat(190);
+    const id = await createWorkflow({ name: word, description: `${MARKUP} ${word}`, shots: [{ prompt: `${MARKUP} ${word}`, duration_s: 1 }] });
+    await page.goto(`${server.origin}/workflows/${id}`);
+    await page.getByRole('heading', { name: 'Scene 1' }).waitFor();
+    expect(await horizontalOverflow(page), 'workflow page').toEqual({ px: 0, culprits: [] });
+    await page.getByText(MARKUP).first().waitFor();
+    expect(await page.evaluate(() => ({ xss: (window as { __xss?: number }).__xss ?? 0, planted: document.querySelectorAll('img[src="x"]').length }))).toEqual({ xss: 0, planted: 0 });
+    await page.getByRole('link', { name: 'Workflows', exact: true }).click();
+    await page.getByRole('link', { name: word }).waitFor();
+    expect(await horizontalOverflow(page), 'workflow list').toEqual({ px: 0, culprits: [] });
+  });
+
 });
