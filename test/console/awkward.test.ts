@@ -95,4 +95,32 @@ describe('the console under awkward conditions', { timeout: 120_000 }, () => {
     expect(await horizontalOverflow(page), 'workflow list').toEqual({ px: 0, culprits: [] });
   });
 
+  it('says so when the workflow is deleted while its page is open, and stops asking for it', async () => {
+    const id = await createWorkflow({ name: 'Soon gone' });
+    await page.goto(`${server.origin}/workflows/${id}`);
+    await page.getByRole('heading', { name: 'Scene 1' }).waitFor();
+    expect((await callApi('DELETE', `/workflows/${id}`)).status).toBe(204);
+    await page.getByRole('button', { name: 'Estimate cost' }).click();
+    await page.getByRole('heading', { name: 'Workflow not found' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Generate all scenes' }).count()).toBe(0);
+
+    // Opened after the deletion (an old link): the progress poll, which runs until it gets a first
+    // answer, stops at the not_found instead of asking every 1.5 s for as long as the tab is open.
+    // A page of its own: the fake clock stays installed in a page for good.
+    const later = await page.context().newPage();
+    try {
+      const polls: string[] = [];
+      later.on('request', (r) => { if (r.url().includes('/generation-status')) polls.push(r.url()); });
+      later.on('pageerror', (e) => pageErrors.push(`${later.url()}: ${e.message}`));
+      await later.clock.install();
+      await later.goto(`${server.origin}/workflows/${id}`);
+      await later.getByRole('heading', { name: 'Workflow not found' }).waitFor();
+      await later.clock.runFor(30_000);
+      await later.evaluate(() => fetch('/auth/session')); // a round trip: every request the timers made has been seen
+      expect(polls.length).toBeLessThanOrEqual(1);
+    } finally {
+      await later.close();
+    }
+  });
+
 });
