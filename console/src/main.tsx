@@ -59,7 +59,8 @@ function App() {
   const me = useSignal(session);
   useEffect(() => { void loadSession(); }, []);
   useEffect(() => {
-    if (me === null && path !== '/sign-in') navigate(`/sign-in?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
+    // location, not `path`: signing out navigates to /sign-in before this render sees it.
+    if (me === null && path !== '/sign-in' && location.pathname !== '/sign-in') navigate(`/sign-in?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
     if (me && (path === '/' || path === '/sign-in')) go(safeNext(query.get('next')));
   }, [me, path]);
   if (me === undefined) return <p class="loading" role="status">Loading…</p>;

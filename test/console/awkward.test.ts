@@ -43,6 +43,22 @@ async function signIn(): Promise<void> {
   await page.waitForURL(/\/workflows$/);
 }
 
+/** Stops the server and starts it again on the same port and data dir (the sessions survive). */
+async function restartServer(whileDown: () => Promise<void>): Promise<void> {
+  await server.served.running.close(2_000);
+  try {
+    await whileDown();
+  } finally {
+    await startAgain();
+  }
+}
+
+async function startAgain(): Promise<void> {
+  const { startServe } = await import('../../src/cli/commands/serve.js');
+  const port = Number(new URL(server.origin).port);
+  server.served = await startServe({ env: server.env, out: () => {}, err: () => {} }, { port, host: '127.0.0.1' });
+}
+
 describe('the console under awkward conditions', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     server = await startConsoleServer();
@@ -121,6 +137,21 @@ describe('the console under awkward conditions', { timeout: 120_000 }, () => {
     } finally {
       await later.close();
     }
+  });
+
+  it('keeps the person signed in, and says so, when signing out cannot reach the server', async () => {
+    await page.goto(`${server.origin}/usage`);
+    await page.getByTestId('available').waitFor();
+    await restartServer(async () => {
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('alert').getByText(/Not signed out: the server could not be reached/).waitFor();
+      expect(new URL(page.url()).pathname).toBe('/usage');
+      await expect(page.getByText(EMAIL).count()).resolves.toBe(1);
+    });
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/sign-in$/);
+    expect(await page.evaluate(async () => (await fetch('/v1/workflows')).status)).toBe(401);
+    await signIn();
   });
 
 });
