@@ -154,4 +154,24 @@ describe('the console under awkward conditions', { timeout: 120_000 }, () => {
     await signIn();
   });
 
+  it('shows many workflows a page at a time, each page costing a few dozen requests, every one reachable', async () => {
+    const existing = (await callApi('GET', '/workflows?limit=100')).body.data.length as number;
+    for (let i = existing; i < 60; i++) await createWorkflow({ name: `Bulk ${String(i).padStart(2, '0')}` });
+    const apiCalls: string[] = [];
+    const count = (r: { url(): string }) => { if (new URL(r.url()).pathname.startsWith('/v1/')) apiCalls.push(r.url()); };
+    page.on('request', count);
+    await page.goto(`${server.origin}/workflows`);
+    await page.getByRole('button', { name: 'Show more workflows' }).waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('tbody [aria-busy="true"]').length === 0);
+    page.off('request', count);
+    expect(await page.locator('tbody tr').count()).toBe(25);
+    expect(apiCalls.length).toBeLessThanOrEqual(30);
+    await page.getByRole('button', { name: 'Show more workflows' }).click();
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(50);
+    await page.getByRole('button', { name: 'Show more workflows' }).click();
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(60);
+    await expect(page.getByRole('button', { name: 'Show more workflows' }).count()).resolves.toBe(0);
+    const names = await page.locator('tbody tr td:first-child').allTextContents();
+    expect(new Set(names).size).toBe(60);
+  });
 });
