@@ -4,15 +4,26 @@ import { signal, useSignal } from './signal.js';
 
 export const currentPath = signal(location.pathname + location.search);
 
+let navigated = false;
+
+/** Whether the app has changed pages in place since it loaded (the first page keeps the browser's own focus). */
+export function hasNavigated(): boolean {
+  return navigated;
+}
+
 export function navigate(to: string, opts: { replace?: boolean } = {}): void {
   if (to === location.pathname + location.search) return;
+  navigated = true;
   if (opts.replace) history.replaceState(null, '', to);
   else history.pushState(null, '', to);
   currentPath.set(to);
   window.scrollTo(0, 0);
 }
 
-addEventListener('popstate', () => currentPath.set(location.pathname + location.search));
+addEventListener('popstate', () => {
+  navigated = true;
+  currentPath.set(location.pathname + location.search);
+});
 
 export function usePath(): { path: string; query: URLSearchParams } {
   const full = useSignal(currentPath);

@@ -1,8 +1,8 @@
 /**
  * The console in Chromium under awkward conditions a person runs into: a mangled or mistyped link,
  * names and prompts of one endless word or of markup, a workflow deleted while its page is open,
- * the server gone at the moment of signing out, and an account with more workflows than fit a page.
- * No page may throw an uncaught error.
+ * the server gone at the moment of signing out, an account with more workflows than fit a page, and
+ * moving between pages with the keyboard. No page may throw an uncaught error.
  */
 import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -96,6 +96,21 @@ describe('the console under awkward conditions', { timeout: 120_000 }, () => {
     // A trailing slash still reaches the page.
     await page.goto(`${server.origin}/settings/api-keys/`);
     await page.getByRole('heading', { name: 'Settings: API keys' }).waitFor();
+  });
+
+  it('moves focus to the new page\'s content after a keyboard navigation and after Back', async () => {
+    await page.goto(`${server.origin}/workflows`);
+    await page.getByRole('heading', { name: 'Your workflows' }).waitFor();
+    const focused = () => page.evaluate(() => document.activeElement?.id || document.activeElement?.tagName);
+    await page.getByRole('link', { name: 'Usage' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Usage', exact: true }).waitFor();
+    expect(await focused()).toBe('main');
+    await page.keyboard.press('Tab'); // from the content on, not from the top of the page
+    expect(await page.evaluate(() => !!document.activeElement?.closest('main'))).toBe(true);
+    await page.goBack();
+    await page.getByRole('heading', { name: 'Your workflows' }).waitFor();
+    expect(await focused()).toBe('main');
   });
 
   it('wraps an endless word in a name, description or prompt and shows markup as text', async () => {

@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { describeError } from '../api.js';
-import { Link, navigate, usePath } from '../router.js';
+import { hasNavigated, Link, navigate, usePath } from '../router.js';
 import { session, signOut } from '../session.js';
 import { useSignal } from '../signal.js';
 
@@ -28,6 +28,11 @@ export function Shell(props: { title: string; children: ComponentChildren }) {
     }
   };
   document.title = `${props.title} · Lavendly`;
+  useEffect(() => {
+    // The link just used left with the old page, dropping focus to <body>: keyboard and
+    // screen-reader users would start again from the top. They continue at the new page's content.
+    if (hasNavigated() && (!document.activeElement || document.activeElement === document.body)) document.getElementById('main')?.focus();
+  }, []);
   return (
     <>
       <a class="skip" href="#main">Skip to content</a>
