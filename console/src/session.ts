@@ -40,7 +40,16 @@ export async function signOut(): Promise<void> {
   } catch (err) {
     if ((err as { status?: number }).status !== 401) throw err;
   }
+  // Signed out on a shared computer: the next person sees none of this one's files.
+  const me = session.get();
+  if (me) localStorage.removeItem(recentUploadsKey(me));
+  localStorage.removeItem('lavendly.recentUploads'); // the shared list earlier versions kept
   adopt(null);
+}
+
+/** Where this browser remembers the person's recent uploads (asset ids, names, signed links). */
+export function recentUploadsKey(s: Session): string {
+  return `lavendly.recentUploads:${s.account_id}:${s.email}`;
 }
 
 /** A 401 from the API: the session expired or was signed out elsewhere. */

@@ -2,12 +2,13 @@
  * The console in Chromium under awkward conditions a person runs into: a mangled or mistyped link,
  * names and prompts of one endless word or of markup, a workflow deleted while its page is open,
  * the server gone at the moment of signing out, an account with more workflows than fit a page, and
- * moving between pages with the keyboard. No page may throw an uncaught error.
+ * moving between pages with the keyboard, two people taking turns on one browser. No page may
+ * throw an uncaught error.
  */
 import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  createUser, horizontalOverflow, launchBrowser, startConsoleServer,
+  createUser, horizontalOverflow, launchBrowser, pngBytes, startConsoleServer,
   type Browser, type ConsoleServer, type Page,
 } from './harness.js';
 
@@ -35,9 +36,9 @@ async function createWorkflow(fields: Record<string, unknown> = {}): Promise<str
   return made.body.id as string;
 }
 
-async function signIn(): Promise<void> {
+async function signIn(email = EMAIL): Promise<void> {
   await page.goto(`${server.origin}/sign-in`);
-  await page.getByLabel('Email').fill(EMAIL);
+  await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(/\/workflows$/);
@@ -166,6 +167,28 @@ describe('the console under awkward conditions', { timeout: 120_000 }, () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(/\/sign-in$/);
     expect(await page.evaluate(async () => (await fetch('/v1/workflows')).status)).toBe(401);
+    await signIn();
+  });
+
+  it('shows the recent uploads of this browser to the person who made them only', async () => {
+    await page.getByRole('link', { name: 'Uploads' }).click();
+    await page.locator('input[type="file"]').setInputFiles({ name: 'ada-secret-plan.png', mimeType: 'image/png', buffer: pngBytes(32) });
+    const stored = page.getByRole('status').filter({ hasText: /Stored as ast_/ });
+    await stored.waitFor();
+    const assetId = String(await stored.locator('code').textContent());
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/sign-in$/);
+
+    const { account: other } = await server.served.ctx.services.accounts.createAccount({ name: 'Next desk', credits: 0 });
+    const made = await createUser(server.env, other.id, 'bob@example.com', PASSWORD);
+    expect(made.code, made.output).toBe(0);
+    await signIn('bob@example.com');
+    await page.getByRole('link', { name: 'Uploads' }).click();
+    await page.getByRole('heading', { name: 'Uploads', exact: true }).waitFor();
+    expect(await page.getByText(/Recent uploads|ada-secret-plan/).count()).toBe(0);
+    expect(await page.content()).not.toContain(assetId);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/sign-in$/);
     await signIn();
   });
 
