@@ -20,6 +20,7 @@ let server: ConsoleServer;
 let browser: Browser;
 let page: Page;
 let apiKey: string;
+let accountId: string;
 const pageErrors: string[] = [];
 
 async function callApi(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
@@ -65,6 +66,7 @@ describe('the console under awkward conditions', { timeout: 120_000 }, () => {
     server = await startConsoleServer();
     const { account, apiKey: key } = await server.served.ctx.services.accounts.createAccount({ name: 'Awkward studio', credits: 100 });
     apiKey = key.key;
+    accountId = account.id;
     const made = await createUser(server.env, account.id, EMAIL, PASSWORD);
     expect(made.code, made.output).toBe(0);
     browser = await launchBrowser();
@@ -125,6 +127,18 @@ describe('the console under awkward conditions', { timeout: 120_000 }, () => {
     await page.getByRole('link', { name: 'Workflows', exact: true }).click();
     await page.getByRole('link', { name: word }).waitFor();
     expect(await horizontalOverflow(page), 'workflow list').toEqual({ px: 0, culprits: [] });
+
+    // A channel's name sits in a flex row beside its Disconnect button (channels are added by an operator's admin key).
+    const { createApiKey } = await import('../../src/accounts/accounts.js');
+    const admin = await createApiKey(server.served.ctx.db, accountId, ['admin']);
+    const channel = await fetch(`${server.origin}/v1/channels`, {
+      method: 'POST', headers: { authorization: `Bearer ${admin.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ account_id: accountId, platform: 'local', credentials: {}, name: `${MARKUP.slice(0, 30)}${'C'.repeat(60)}` }),
+    });
+    expect(channel.status).toBe(201);
+    await page.goto(`${server.origin}/settings/channels`);
+    await page.locator('[data-channel="local"]').waitFor();
+    expect(await horizontalOverflow(page), 'channels').toEqual({ px: 0, culprits: [] });
   });
 
   it('says so when the workflow is deleted while its page is open, and stops asking for it', async () => {
