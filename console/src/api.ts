@@ -64,9 +64,19 @@ export async function jsonCall<T>(method: string, url: string, body?: unknown): 
     init.body = JSON.stringify(body);
     (init.headers as Record<string, string>)['content-type'] = 'application/json';
   }
-  const res = await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), ...csrfHeaders(method) }, credentials: 'same-origin' });
+  let res: Response;
+  try {
+    res = await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), ...csrfHeaders(method) }, credentials: 'same-origin' });
+  } catch {
+    throw new Error('the server could not be reached');
+  }
   const text = await res.text();
-  const parsed = text ? JSON.parse(text) : undefined;
+  let parsed: { error?: { message?: string; code?: string } } | undefined;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined; // a proxy's HTML error page: the status below still says what happened
+  }
   if (!res.ok) {
     const err = new Error(parsed?.error?.message ?? `${method} ${url} answered ${res.status}`) as Error & { status: number; code?: string };
     err.status = res.status;

@@ -5,7 +5,8 @@ import { match, navigate, usePath } from './router.js';
 import { loadSession, session, sessionEnded } from './session.js';
 import { useSignal } from './signal.js';
 import { Playground } from './pages/Playground.js';
-import { Settings } from './pages/Settings.js';
+import { NotFound } from './pages/NotFound.js';
+import { isSettingsTab, Settings } from './pages/Settings.js';
 import { SignIn } from './pages/SignIn.js';
 import { Uploads } from './pages/Uploads.js';
 import { Usage } from './pages/Usage.js';
@@ -16,18 +17,19 @@ import './styles.css';
 whenSignedOut(sessionEnded);
 
 function Page(props: { path: string }) {
-  const { path } = props;
+  const path = props.path.replace(/(.)\/+$/, '$1');
   let m: Record<string, string> | null;
+  if (path === '/' || path === '/workflows') return <Workflows />;
   if ((m = match('/workflows/:id', path))) return <WorkflowPage id={m.id!} />;
-  if ((m = match('/settings/:tab', path))) return <Settings tab={m.tab!} />;
+  if ((m = match('/settings/:tab', path)) && isSettingsTab(m.tab!)) return <Settings tab={m.tab!} />;
   if (path === '/settings') return <Settings tab="channels" />;
   if (path === '/uploads') return <Uploads />;
   if (path === '/usage') return <Usage />;
   if (path === '/docs/try') return <Playground />;
-  return <Workflows />;
+  // A mistyped or mangled link says so instead of showing some other page as if it were the one asked for.
+  return <NotFound />;
 }
 
-/** Where to go after signing in: a path on this site only (never `//evil.example` or `/\\evil.example`). */
 /**
  * Where to go after signing in: a page of this console, never another site. The browser drops
  * tabs and newlines from a URL before resolving it (`/\t/evil.example` is `//evil.example`), so
@@ -57,7 +59,8 @@ function App() {
   const me = useSignal(session);
   useEffect(() => { void loadSession(); }, []);
   useEffect(() => {
-    if (me === null && path !== '/sign-in') navigate(`/sign-in?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
+    // location, not `path`: signing out navigates to /sign-in before this render sees it.
+    if (me === null && path !== '/sign-in' && location.pathname !== '/sign-in') navigate(`/sign-in?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
     if (me && (path === '/' || path === '/sign-in')) go(safeNext(query.get('next')));
   }, [me, path]);
   if (me === undefined) return <p class="loading" role="status">Loading…</p>;

@@ -29,12 +29,27 @@ export async function signIn(email: string, password: string): Promise<Session> 
   return adopt((await jsonCall<Session>('POST', '/auth/sign-in', { email, password })).body)!;
 }
 
+/**
+ * Ends the session on the server. When the server cannot be reached (or fails) the person stays
+ * signed in and the call throws: showing the sign-in page while the session still lives would
+ * tell someone at a shared computer they are out when the next visitor is still in.
+ */
 export async function signOut(): Promise<void> {
   try {
     await jsonCall('POST', '/auth/sign-out');
-  } finally {
-    adopt(null);
+  } catch (err) {
+    if ((err as { status?: number }).status !== 401) throw err;
   }
+  // Signed out on a shared computer: the next person sees none of this one's files.
+  const me = session.get();
+  if (me) localStorage.removeItem(recentUploadsKey(me));
+  localStorage.removeItem('lavendly.recentUploads'); // the shared list earlier versions kept
+  adopt(null);
+}
+
+/** Where this browser remembers the person's recent uploads (asset ids, names, signed links). */
+export function recentUploadsKey(s: Session): string {
+  return `lavendly.recentUploads:${s.account_id}:${s.email}`;
 }
 
 /** A 401 from the API: the session expired or was signed out elsewhere. */

@@ -308,7 +308,7 @@ describe('web console in Chromium', { timeout: LONG + 60_000 }, () => {
       await bob.getByRole('button', { name: 'Sign in' }).click();
       await bob.waitForURL(workflowUrl);
       await expect.poll(() => bob.getByRole('alert').textContent()).toMatch(/not_found/);
-      await bob.getByRole('link', { name: 'Workflows' }).click();
+      await bob.getByRole('link', { name: 'Workflows', exact: true }).click();
       await bob.getByText('No workflows yet').waitFor();
     } finally {
       await context.close();

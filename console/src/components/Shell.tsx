@@ -1,5 +1,7 @@
 import type { ComponentChildren } from 'preact';
-import { Link, navigate, usePath } from '../router.js';
+import { useEffect, useState } from 'preact/hooks';
+import { describeError } from '../api.js';
+import { hasNavigated, Link, navigate, usePath } from '../router.js';
 import { session, signOut } from '../session.js';
 import { useSignal } from '../signal.js';
 
@@ -15,7 +17,22 @@ const NAV = [
 export function Shell(props: { title: string; children: ComponentChildren }) {
   const { path } = usePath();
   const me = useSignal(session);
+  const [signOutError, setSignOutError] = useState<string | null>(null);
+  const leave = async () => {
+    setSignOutError(null);
+    try {
+      await signOut();
+      navigate('/sign-in');
+    } catch (err) {
+      setSignOutError(describeError(err));
+    }
+  };
   document.title = `${props.title} · Lavendly`;
+  useEffect(() => {
+    // The link just used left with the old page, dropping focus to <body>: keyboard and
+    // screen-reader users would start again from the top. They continue at the new page's content.
+    if (hasNavigated() && (!document.activeElement || document.activeElement === document.body)) document.getElementById('main')?.focus();
+  }, []);
   return (
     <>
       <a class="skip" href="#main">Skip to content</a>
@@ -32,9 +49,10 @@ export function Shell(props: { title: string; children: ComponentChildren }) {
         </nav>
         <div class="who">
           <span class="email">{me?.email}</span>
-          <button type="button" class="link" onClick={async () => { await signOut(); navigate('/sign-in'); }}>Sign out</button>
+          <button type="button" class="link" onClick={leave}>Sign out</button>
         </div>
       </header>
+      {signOutError && <p class="error banner" role="alert">Not signed out: {signOutError}. Try again.</p>}
       <main id="main" tabIndex={-1}>
         <h1>{props.title}</h1>
         {props.children}

@@ -10,6 +10,10 @@ const TABS = [
   { id: 'webhooks', label: 'Webhooks', page: Webhooks },
 ] as const;
 
+export function isSettingsTab(id: string): boolean {
+  return TABS.some((t) => t.id === id);
+}
+
 export function Settings(props: { tab: string }) {
   const tab = TABS.find((t) => t.id === props.tab) ?? TABS[0];
   const Page = tab.page;

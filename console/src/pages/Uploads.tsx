@@ -3,14 +3,17 @@ import type { Asset } from '@lavendly/sdk';
 import { describeError } from '../api.js';
 import { Shell } from '../components/Shell.js';
 import { bytes, seconds } from '../format.js';
+import { recentUploadsKey, session } from '../session.js';
+import { useSignal } from '../signal.js';
 import { kindOf, uploadFile } from '../upload.js';
 
 interface Item { key: string; name: string; size: number; progress: number; asset?: Asset; error?: string }
 
-const RECENT = 'lavendly.recentUploads';
-const recent = (): Asset[] => { try { return JSON.parse(localStorage.getItem(RECENT) ?? '[]') as Asset[]; } catch { return []; } };
-
 export function Uploads() {
+  // Kept per person: a browser shared by two people (or accounts) must not show one the other's files.
+  const me = useSignal(session);
+  const RECENT = recentUploadsKey(me!);
+  const recent = (): Asset[] => { try { return JSON.parse(localStorage.getItem(RECENT) ?? '[]') as Asset[]; } catch { return []; } };
   const [items, setItems] = useState<Item[]>([]);
   const [over, setOver] = useState(false);
   const [done, setDone] = useState<Asset[]>(recent);

@@ -1,10 +1,11 @@
 import { useState } from 'preact/hooks';
-import type { CostEstimate, GenerationStatus, QualityReport, Render } from '@lavendly/sdk';
+import { NotFoundError, type CostEstimate, type GenerationStatus, type QualityReport, type Render } from '@lavendly/sdk';
 import { api } from '../api.js';
 import { Badge, ErrorText } from '../components/Alert.js';
 import { Shell } from '../components/Shell.js';
 import { credits, seconds, when } from '../format.js';
 import { useAction, useLoad, usePolling } from '../hooks.js';
+import { Link } from '../router.js';
 import { Graph } from './Graph.js';
 import { PublishDialog } from './PublishDialog.js';
 import { SceneCard } from './SceneCard.js';
@@ -13,18 +14,26 @@ const ACTIVE = new Set(['queued', 'running']);
 
 export function WorkflowPage(props: { id: string }) {
   const { id } = props;
-  const wf = useLoad(() => api.workflows.get({ id }), [id]);
+  // Set once any call answers not_found: the workflow was deleted while open (or never was this
+  // account's). The page then stops polling, which would otherwise ask every 1.5 s for ever.
+  const [gone, setGone] = useState(false);
+  const watch = <T,>(call: PromiseLike<T>): Promise<T> => Promise.resolve(call).catch((err: unknown) => {
+    if (err instanceof NotFoundError) setGone(true);
+    throw err;
+  });
+  const wf = useLoad(() => watch(api.workflows.get({ id })), [id]);
   const [status, setStatus] = useState<GenerationStatus | null>(null);
-  const renders = useLoad(async () => (await api.renders.list({ id, limit: 20 })).data, [id]);
+  const renders = useLoad(async () => (await watch(api.renders.list({ id, limit: 20 }))).data, [id]);
   const [estimate, setEstimate] = useState<CostEstimate | null>(null);
   const [finalReport, setFinalReport] = useState<QualityReport | null>(null);
   const [publishing, setPublishing] = useState(false);
   const action = useAction();
+  const act = (name: string, fn: () => Promise<unknown>) => action.run(name, () => watch(fn()));
 
   // Live progress: poll the generation while it runs, and fetch the workflow again whenever a
   // scene changes state, so clips and frames appear as they land.
   const pollStatus = async () => {
-    const next = await api.generate.getStatus({ id });
+    const next = await watch(api.generate.getStatus({ id }));
     const changed = !status || next.scenes.some((s, i) => s.status !== status.scenes[i]?.status || s.clip_url !== status.scenes[i]?.clip_url);
     const finished = status !== null && ACTIVE.has(status.status) && !ACTIVE.has(next.status);
     setStatus(next);
@@ -33,30 +42,35 @@ export function WorkflowPage(props: { id: string }) {
     if (finished && estimate) setEstimate(await api.generate.estimateCost({ id }));
   };
   const generating = status ? ACTIVE.has(status.status) : false;
-  usePolling(pollStatus, 1500, generating || status === null);
+  usePolling(pollStatus, 1500, !gone && (generating || status === null));
   const rendering = (renders.data ?? []).some((r) => ACTIVE.has(r.status));
-  usePolling(renders.reload, 1500, rendering);
+  usePolling(renders.reload, 1500, !gone && rendering);
 
   const w = wf.data;
   const costs = new Map((estimate?.per_scene ?? []).map((c) => [c.node_id, c]));
   const started = () => { setStatus((s) => (s ? { ...s, status: 'queued' } : s)); void pollStatus(); };
   return (
-    <Shell title={w ? w.name : 'Workflow'}>
-      <ErrorText message={wf.error} />
-      {w && (
+    <Shell title={gone ? 'Workflow not found' : w ? w.name : 'Workflow'}>
+      {gone ? (
+        <>
+          <p class="error" role="alert">There is no workflow {id} in this account: it was deleted, or the link is wrong (not_found).</p>
+          <p><Link href="/workflows">Back to your workflows</Link></p>
+        </>
+      ) : <ErrorText message={wf.error} />}
+      {w && !gone && (
         <>
           <p class="meta">{w.aspect_ratio} · {w.scenes.length} scenes · version {w.version}{w.description ? ` · ${w.description}` : ''}</p>
           <section class="card" aria-labelledby="actions-h">
             <h2 id="actions-h">Actions</h2>
             <div class="row wrap">
               <button type="button" class="secondary" disabled={action.busy !== null}
-                onClick={() => action.run('estimate', async () => setEstimate(await api.generate.estimateCost({ id })))}>Estimate cost</button>
+                onClick={() => act('estimate', async () => setEstimate(await api.generate.estimateCost({ id })))}>Estimate cost</button>
               <button type="button" disabled={action.busy !== null || generating}
-                onClick={() => action.run('generate', async () => { await api.generate.start({ id }); started(); })}>Generate all scenes</button>
+                onClick={() => act('generate', async () => { await api.generate.start({ id }); started(); })}>Generate all scenes</button>
               <button type="button" disabled={action.busy !== null}
-                onClick={() => action.run('render', async () => { await api.renders.create({ id }); await renders.reload(); })}>Render video</button>
+                onClick={() => act('render', async () => { await api.renders.create({ id }); await renders.reload(); })}>Render video</button>
               <button type="button" class="secondary" disabled={action.busy !== null || !(renders.data ?? []).some((r) => r.status === 'succeeded')}
-                onClick={() => action.run('qc', async () => setFinalReport(await api.review.qualityCheck({ id })))}>Check final video</button>
+                onClick={() => act('qc', async () => setFinalReport(await api.review.qualityCheck({ id })))}>Check final video</button>
               <button type="button" disabled={!(renders.data ?? []).some((r) => r.status === 'succeeded')} onClick={() => setPublishing(true)}>Publish or schedule…</button>
             </div>
             <ErrorText message={action.error} />
@@ -106,7 +120,7 @@ export function WorkflowPage(props: { id: string }) {
                     {p.published_url && <> · <a href={p.published_url}>the post</a></>}
                     {p.error && <span class="error"> · {p.error.message}</span>}
                     {p.status === 'scheduled' && (
-                      <button type="button" class="link" onClick={() => action.run('cancel', async () => { await api.publish.cancelPublication({ id: p.id }); await wf.reload(); })}>Cancel</button>
+                      <button type="button" class="link" onClick={() => act('cancel', async () => { await api.publish.cancelPublication({ id: p.id }); await wf.reload(); })}>Cancel</button>
                     )}
                   </li>
                 ))}

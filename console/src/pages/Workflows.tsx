@@ -20,28 +20,33 @@ function Cost(props: { id: string }) {
   return <span>{credits(est.data.total)}{est.data.remaining !== est.data.total ? ` (${est.data.remaining} to go)` : ''}</span>;
 }
 
+/**
+ * A page at a time: each row asks for its own cost estimate, so showing hundreds at once would
+ * spend the session's whole per-minute request allowance (and a cap would hide the rest).
+ */
+const PAGE = 25;
+
 export function Workflows() {
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [rows, setRows] = useState<WorkflowSummary[]>([]);
   const list = useLoad(async () => {
-    const out: WorkflowSummary[] = [];
-    for await (const w of api.workflows.list({ limit: 50 })) {
-      out.push(w);
-      if (out.length >= 200) break;
-    }
-    return out;
-  });
+    const page = await api.workflows.list({ limit: PAGE, ...(cursor ? { cursor } : {}) });
+    setRows((prev) => (cursor ? [...prev, ...page.data.filter((w) => !prev.some((p) => p.id === w.id))] : page.data));
+    return page;
+  }, [cursor]);
   return (
     <Shell title="Workflows">
       <NewWorkflow />
       <section aria-labelledby="list-h">
         <h2 id="list-h">Your workflows</h2>
         <ErrorText message={list.error} />
-        {list.data && list.data.length === 0 && <p>No workflows yet: describe your first video above.</p>}
-        {list.data && list.data.length > 0 && (
+        {list.data && rows.length === 0 && <p>No workflows yet: describe your first video above.</p>}
+        {rows.length > 0 && (
           <div class="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways)">
             <table>
               <thead><tr><th scope="col">Name</th><th scope="col">Status</th><th scope="col">Scenes</th><th scope="col">Cost</th><th scope="col">Updated</th></tr></thead>
               <tbody>
-                {list.data.map((w) => (
+                {rows.map((w) => (
                   <tr key={w.id}>
                     <td><Link href={`/workflows/${w.id}`}>{w.name}</Link></td>
                     <td><Badge status={statusOf(w)} /></td>
@@ -53,6 +58,11 @@ export function Workflows() {
               </tbody>
             </table>
           </div>
+        )}
+        {list.data?.has_more && (
+          <button type="button" class="secondary" disabled={list.loading} onClick={() => setCursor(list.data!.next_cursor)}>
+            {list.loading ? 'Loading…' : 'Show more workflows'}
+          </button>
         )}
       </section>
     </Shell>
