@@ -145,7 +145,7 @@ describe('web console in Chromium', { timeout: LONG + 60_000 }, () => {
     await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>('li.scene img')).filter((i) => i.complete && i.naturalWidth > 0).length === 2);
     await expectPlaying('li.scene video');
     await page.getByRole('button', { name: 'Check quality of scene 1' }).click();
-    await page.getByText(/Quality (passed|failed) \(score/).waitFor();
+    await page.getByText(/Quality (passed|failed) \(score [0-9.]+; signal checks only \(no vision model is configured\)\)/).waitFor();
     await page.locator('figure.graph svg').waitFor();
     await checkPage('05-workflow-generated');
   });

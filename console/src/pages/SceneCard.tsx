@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import type { QualityReport, Scene, SceneCost } from '@lavendly/sdk';
 import { api } from '../api.js';
 import { Badge, ErrorText } from '../components/Alert.js';
-import { credits, seconds } from '../format.js';
+import { credits, reviewedBy, seconds } from '../format.js';
 import { useAction } from '../hooks.js';
 
 /** One scene: its prompt, opening frame, clip, status and the actions on it alone. */
@@ -28,7 +28,7 @@ export function SceneCard(props: { workflowId: string; scene: Scene; cost?: Scen
       {scene.error && <p class="error">Last attempt failed: {scene.error.message}</p>}
       {report && (
         <div class={`quality ${report.pass ? 'pass' : 'fail'}`} role="status">
-          <strong>Quality {report.pass ? 'passed' : 'failed'}</strong> (score {report.score})
+          <strong>Quality {report.pass ? 'passed' : 'failed'}</strong> (score {report.score}; {reviewedBy(report.vision_review)})
           {report.failures.length > 0 && <ul>{report.failures.map((f) => <li key={f.check}>{f.check}: {f.message}</li>)}</ul>}
           {report.reroll_hint && <p>Suggested hint: {report.reroll_hint}</p>}
         </div>

@@ -3,7 +3,7 @@ import { NotFoundError, type CostEstimate, type GenerationStatus, type QualityRe
 import { api } from '../api.js';
 import { Badge, ErrorText } from '../components/Alert.js';
 import { Shell } from '../components/Shell.js';
-import { credits, seconds, when } from '../format.js';
+import { credits, reviewedBy, seconds, when } from '../format.js';
 import { useAction, useLoad, usePolling } from '../hooks.js';
 import { Link } from '../router.js';
 import { Graph } from './Graph.js';
@@ -80,7 +80,7 @@ export function WorkflowPage(props: { id: string }) {
                 {estimate.sufficient ? '.' : ': not enough.'}
               </p>
             )}
-            {finalReport && <p role="status">Final video quality {finalReport.pass ? 'passed' : 'failed'} (score {finalReport.score}){finalReport.failures.map((f) => ` · ${f.check}: ${f.message}`)}</p>}
+            {finalReport && <p role="status">Final video quality {finalReport.pass ? 'passed' : 'failed'} (score {finalReport.score}; {reviewedBy(finalReport.vision_review)}){finalReport.failures.map((f) => ` · ${f.check}: ${f.message}`)}</p>}
             <div class="progress-line" aria-live="polite">
               {status && status.status !== 'idle' && (
                 <>
