@@ -16,6 +16,7 @@ import { indexedRoutes } from './route-index.js';
 import { createLavendlyRuntime, type Runtime } from './route-runtime.js';
 import { SqlIdempotencyStore } from './idempotency-store.js';
 import { sweepExpiredSlots } from '../assets/uploads.js';
+import { sweepUnusedClients } from '../oauth/clients.js';
 import type { Storage } from '../storage/index.js';
 import { serveSignedFiles } from './files.js';
 import { mcpHttp } from '../mcp/http.js';
@@ -207,16 +208,19 @@ export async function startServer(opts: {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const health = databaseHealth(opts.db);
   health.start(opts.logger);
-  // Once a minute: expired idempotency keys, upload slots that expired unused, and staging files
-  // of transfers that crashed midway. The timer never holds the process open.
+  // Once a minute: expired idempotency keys, upload slots that expired unused, OAuth clients that
+  // never got a token, and staging files of transfers that crashed midway. The timer never holds
+  // the process open.
   const store = new SqlIdempotencyStore(opts.db, { windowS: 1 });
   const storage = opts.app.storage;
   const sweepLog = failureLog(opts.logger, 'idempotency key sweep');
   const stagingLog = failureLog(opts.logger, 'staging file sweep');
   const slotLog = failureLog(opts.logger, 'upload slot sweep');
+  const clientLog = failureLog(opts.logger, 'OAuth client sweep');
   const sweep = setInterval(() => {
     store.sweep().then(sweepLog.succeeded, sweepLog.failed);
     sweepExpiredSlots(opts.db).then(slotLog.succeeded, slotLog.failed);
+    sweepUnusedClients(opts.db).then(clientLog.succeeded, clientLog.failed);
     storage.sweepStaging()
       .then((n) => {
         stagingLog.succeeded();
