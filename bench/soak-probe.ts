@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import WebSocket from 'ws';
+import { connectInspector } from './inspector-socket.js';
 
 export interface InspectorSample {
   heapUsedMb: number;
@@ -20,22 +20,22 @@ export class Inspector {
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
 
-  private constructor(private readonly ws: WebSocket) {
-    ws.on('message', (data) => {
-      const msg = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: { message: string } };
-      const w = msg.id === undefined ? undefined : this.waiting.get(msg.id);
-      if (!w) return;
-      this.waiting.delete(msg.id!);
-      if (msg.error) w.reject(new Error(msg.error.message));
-      else w.resolve(msg.result);
-    });
+  private ws!: { send(text: string): void; close(): void };
+
+  private receive(text: string): void {
+    const msg = JSON.parse(text) as { id?: number; result?: unknown; error?: { message: string } };
+    const w = msg.id === undefined ? undefined : this.waiting.get(msg.id);
+    if (!w) return;
+    this.waiting.delete(msg.id!);
+    if (msg.error) w.reject(new Error(msg.error.message));
+    else w.resolve(msg.result);
   }
 
   static async connect(inspectPort: number): Promise<Inspector> {
     const list = await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json() as { webSocketDebuggerUrl: string }[];
-    const ws = new WebSocket(list[0]!.webSocketDebuggerUrl);
-    await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
-    return new Inspector(ws);
+    const inspector = new Inspector();
+    inspector.ws = await connectInspector(list[0]!.webSocketDebuggerUrl, (text) => inspector.receive(text));
+    return inspector;
   }
 
   send<T = any>(method: string, params: Record<string, unknown> = {}): Promise<T> {
