@@ -20,6 +20,8 @@ import * as ledgerPages from './017_ledger_pages.js';
 import * as jobPartialIndexes from './018_job_partial_indexes.js';
 import * as publicationsByWorkflow from './019_publications_by_workflow.js';
 import * as webhookFairShare from './020_webhook_fair_share.js';
+import * as uploadSlotExpiry from './021_upload_slot_expiry.js';
+import * as oauthClientUse from './022_oauth_client_use.js';
 
 export interface Migration {
   up(db: Knex): Promise<void>;
@@ -49,4 +51,6 @@ export const migrations: Record<string, Migration> = {
   '018_job_partial_indexes': jobPartialIndexes,
   '019_publications_by_workflow': publicationsByWorkflow,
   '020_webhook_fair_share': webhookFairShare,
+  '021_upload_slot_expiry': uploadSlotExpiry,
+  '022_oauth_client_use': oauthClientUse,
 };

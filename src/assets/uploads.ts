@@ -130,6 +130,28 @@ export async function createUploadSlot(
 }
 
 /**
+ * How long an expired slot that never became an asset is kept: a PUT within this time still hears
+ * "expired" or "failed"; after it the URL's token is simply unknown (403 upload_token_invalid).
+ */
+export const EXPIRED_SLOT_KEPT_MS = 60 * 60_000;
+
+/** 'receiving' is left alone: its request may still run (only a crash leaves one behind). */
+const SWEPT_STATUSES = ['open', 'failed'];
+
+/**
+ * Deletes slots that expired without becoming an asset (never used, refused, cut off) more than
+ * EXPIRED_SLOT_KEPT_MS ago, at most `limit` a call; returns how many. Every POST /v1/uploads
+ * writes a row, so without this the table grew with every abandoned slot. Completed slots stay
+ * (they answer a repeated PUT with the asset they made), as do slots still receiving. Called once a minute by the server.
+ */
+export async function sweepExpiredSlots(db: AssetDeps['db'], now = Date.now(), limit = 1000): Promise<number> {
+  const before = new Date(now - EXPIRED_SLOT_KEPT_MS).toISOString();
+  const ids = await db('upload_slots').where('expires_at', '<', before).whereIn('status', SWEPT_STATUSES).limit(limit).pluck('id');
+  if (!ids.length) return 0;
+  return db('upload_slots').whereIn('id', ids).whereIn('status', SWEPT_STATUSES).del();
+}
+
+/**
  * The PUT to an upload URL. `stream` is the raw request body (not parsed); `contentLength` the
  * request's Content-Length when it sent one. Refuses expired, tampered and reused slots before
  * reading a byte; a refused Content-Length leaves the slot open for a corrected retry; once the

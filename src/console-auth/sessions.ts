@@ -18,6 +18,13 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   absoluteMs: 30 * 24 * 3600_000,
 };
 
+/**
+ * Most sessions one user holds: each sign-in adds one, and a script signing in again and again
+ * (or a browser that loses its cookie) would otherwise add a row per sign-in for up to
+ * `absoluteMs`. Past it, the least recently started sessions are signed out.
+ */
+export const MAX_SESSIONS_PER_USER = 100;
+
 /** How stale `last_seen_at` may get before a request writes it again (one write a minute, not one a request). */
 const TOUCH_EVERY_MS = 60_000;
 
@@ -64,9 +71,22 @@ export async function startSession(db: Db, user: { id: string; account_id: strin
     last_seen_at: new Date(now).toISOString(),
     expires_at: new Date(now + limits.absoluteMs).toISOString(),
   });
-  // Sign-in is a good moment to forget this user's sessions that ended on their own.
-  await db('user_sessions').where({ user_id: user.id }).where('expires_at', '<=', new Date(now).toISOString()).delete();
+  await forgetEndedSessions(db, user.id, now, limits);
   return { token, session: { id, userId: user.id, accountId: user.account_id, email: user.email, csrfToken: csrfTokenFor(token) } };
+}
+
+/**
+ * At sign-in: deletes this user's sessions that ended on their own (past their limit, or idle
+ * too long), then the oldest beyond MAX_SESSIONS_PER_USER.
+ */
+async function forgetEndedSessions(db: Db, userId: string, now: number, limits: SessionLimits): Promise<void> {
+  await db('user_sessions').where({ user_id: userId })
+    .andWhere((q) => q.where('expires_at', '<=', new Date(now).toISOString()).orWhere('last_seen_at', '<=', new Date(now - limits.idleMs).toISOString()))
+    .delete();
+  const surplus = await db('user_sessions').where({ user_id: userId })
+    .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+    .offset(MAX_SESSIONS_PER_USER).limit(1000).pluck('id');
+  if (surplus.length) await db('user_sessions').whereIn('id', surplus).delete();
 }
 
 /** The live session behind a token, or null (unknown, signed out, idle too long, or past its limit). */

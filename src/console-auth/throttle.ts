@@ -2,11 +2,25 @@
  * Counts failed sign-ins per key (a client address, an email) in a fixed window. Once a key has
  * `limit` failures in the window, every attempt with it is refused until the window ends, even
  * with the right password: otherwise guessing would simply continue at full speed.
+ *
+ * At most `maxKeys` windows are held: the keys come from clients (addresses, emails, and an IPv6
+ * client has endless addresses), so past the cap the oldest window is forgotten. Windows all last
+ * `windowMs` and a key's new window goes to the back, so the map is in order of expiry.
  */
 export class FailureThrottle {
   private windows = new Map<string, { failures: number; resetAt: number }>();
 
-  constructor(readonly limit: number, readonly windowMs = 60_000, private readonly now: () => number = Date.now) {}
+  constructor(
+    readonly limit: number,
+    readonly windowMs = 60_000,
+    private readonly now: () => number = Date.now,
+    readonly maxKeys = 50_000,
+  ) {}
+
+  /** Windows held now (expired ones included until they are pruned). */
+  get size(): number {
+    return this.windows.size;
+  }
 
   /** Seconds until `key` may try again, or 0 when it may now. */
   blockedFor(key: string): number {
@@ -22,14 +36,20 @@ export class FailureThrottle {
     const now = this.now();
     let w = this.windows.get(key);
     if (!w || w.resetAt <= now) {
-      if (this.windows.size > 50_000) this.prune(now);
+      // Deleted first, so the new window goes to the back (the map stays in order of expiry).
+      if (w) this.windows.delete(key);
+      if (this.windows.size >= this.maxKeys) this.makeRoom(now);
       w = { failures: 0, resetAt: now + this.windowMs };
       this.windows.set(key, w);
     }
     w.failures += 1;
   }
 
-  private prune(now: number): void {
-    for (const [key, w] of this.windows) if (w.resetAt <= now) this.windows.delete(key);
+  /** Drops expired windows (all at the front), then the oldest live ones until one more fits. */
+  private makeRoom(now: number): void {
+    for (const [key, w] of this.windows) {
+      if (w.resetAt > now && this.windows.size < this.maxKeys) break;
+      this.windows.delete(key);
+    }
   }
 }

@@ -14,7 +14,7 @@ import { answerClientErrors, requireHost } from './client-error.js';
 import { unmatched } from '@lavendly/framework';
 import { indexedRoutes } from './route-index.js';
 import { createLavendlyRuntime, type Runtime } from './route-runtime.js';
-import { SqlIdempotencyStore } from './idempotency-store.js';
+import { minuteSweep } from './sweeps.js';
 import type { Storage } from '../storage/index.js';
 import { serveSignedFiles } from './files.js';
 import { mcpHttp } from '../mcp/http.js';
@@ -26,7 +26,6 @@ import { createLimitedServer, DEFAULT_SERVER_LIMITS, type ServerLimits } from '.
 import type { Telemetry } from '../telemetry/index.js';
 import { probes } from './probes.js';
 import { databaseHealth } from '../db/health.js';
-import { failureLog } from '../util/failure-log.js';
 import { consoleAuthRoutes } from './console/auth-routes.js';
 import { channelCallback } from './console/channel-callback.js';
 import { mcpAuthChallenge, mcpOAuthEndpoints } from './console/mcp-oauth.js';
@@ -206,20 +205,9 @@ export async function startServer(opts: {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const health = databaseHealth(opts.db);
   health.start(opts.logger);
-  // Once a minute: expired idempotency keys, and staging files of transfers that crashed midway.
-  // The timer never holds the process open.
-  const store = new SqlIdempotencyStore(opts.db, { windowS: 1 });
-  const storage = opts.app.storage;
-  const sweepLog = failureLog(opts.logger, 'idempotency key sweep');
-  const stagingLog = failureLog(opts.logger, 'staging file sweep');
-  const sweep = setInterval(() => {
-    store.sweep().then(sweepLog.succeeded, sweepLog.failed);
-    storage.sweepStaging()
-      .then((n) => {
-        stagingLog.succeeded();
-        if (n) opts.logger.info({ files: n }, 'removed abandoned staging files');
-      }, stagingLog.failed);
-  }, 60_000);
+  // Once a minute: what requests leave behind (sweeps.ts). The timer never holds the process open.
+  const tick = minuteSweep(opts.db, opts.app.storage, opts.logger);
+  const sweep = setInterval(() => void tick(), 60_000);
   sweep.unref();
   let closing: Promise<void> | null = null;
   return {

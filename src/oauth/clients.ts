@@ -75,3 +75,24 @@ export async function findClient(db: Db, clientId: string): Promise<OAuthClient 
   if (!row) return null;
   return { client_id: row.id, client_name: row.client_name, redirect_uris: JSON.parse(row.redirect_uris), created_at: row.created_at };
 }
+
+/** How long a registered client may go without redeeming a code before it is deleted. */
+export const UNUSED_CLIENT_KEPT_MS = 24 * 3600_000;
+
+/** Records that a client redeemed a code: it is in use and is kept. */
+export async function markClientUsed(db: Db, clientId: string): Promise<void> {
+  await db('oauth_clients').where({ id: clientId }).update({ used_at: nowIso() });
+}
+
+/**
+ * Deletes clients that registered more than UNUSED_CLIENT_KEPT_MS ago and never redeemed a code,
+ * at most `limit` a call; returns how many. Anyone may register (30 an hour per address), so
+ * without this the table grew by every registration ever made. A client whose registration went
+ * registers again (MCP clients do on `invalid_client`). Called once a minute by the server.
+ */
+export async function sweepUnusedClients(db: Db, now = Date.now(), limit = 1000): Promise<number> {
+  const before = new Date(now - UNUSED_CLIENT_KEPT_MS).toISOString();
+  const ids = await db('oauth_clients').whereNull('used_at').where('created_at', '<', before).limit(limit).pluck('id');
+  if (!ids.length) return 0;
+  return db('oauth_clients').whereIn('id', ids).whereNull('used_at').del();
+}

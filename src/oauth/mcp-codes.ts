@@ -1,6 +1,6 @@
 import { createApiKey } from '../accounts/accounts.js';
 import type { Db } from '../db/knex.js';
-import { findClient } from './clients.js';
+import { findClient, markClientUsed } from './clients.js';
 import { claimGrant, createGrant } from './grants.js';
 import { verifierMatches } from './pkce.js';
 
@@ -50,6 +50,7 @@ export async function redeemAuthorizationCode(db: Db, form: {
     throw new TokenRequestError('invalid_grant', 'code_verifier does not match the code_challenge.');
   }
   const key = await createApiKey(db, grant.account_id, [], `MCP: ${client.client_name}`.slice(0, 200));
+  await markClientUsed(db, client.client_id);
   // The key is the one kind there is (no scopes: what the account's keys may do), so the answer
   // names the one scope this server supports, whatever the client asked for (RFC 6749 5.1).
   return { accessToken: key.key, scope: 'mcp', keyId: key.id };

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createUploadSlot, getUsage, receiveUpload, setQuota, type AssetsConfig, type UploadSlot } from '../../src/assets/index.js';
+import { EXPIRED_SLOT_KEPT_MS, sweepExpiredSlots } from '../../src/assets/uploads.js';
 import { runFfmpeg } from '../../src/media/index.js';
 import { testDatabases } from '../helpers/db.js';
 import { withOrientation } from '../media/crafted.js';
@@ -55,6 +56,28 @@ describe.each(testDatabases())('uploads on %s', (dbKind) => {
     expect((await env.fresh.db('upload_slots').where({ id: slot.id }).first()).asset_id).toBe(asset.id);
     expect((await getUsage(env.fresh.db, 'acc_1')).usedBytes).toBe(size);
     expect(env.storedFiles()).toHaveLength(1);
+  });
+
+  it('slots that expired unused or failed are swept an hour after expiry; completed and receiving ones stay', async () => {
+    const size = fs.statSync(media.file('a.png')).size;
+    const done = await createUploadSlot({ ...deps(), accountId: 'acc_1', kind: 'image', bytes: size });
+    await receiveUpload({ ...deps(), ...fromUrl(done), stream: fs.createReadStream(media.file('a.png')), contentLength: size });
+    const failed = await createUploadSlot({ ...deps(), accountId: 'acc_1', kind: 'image', bytes: 50_000 });
+    await apiError(receiveUpload({ ...deps(), ...fromUrl(failed), stream: fs.createReadStream(media.file('a.png')) }));
+    for (let i = 0; i < 40; i++) await createUploadSlot({ ...deps(), accountId: 'acc_1', kind: 'image' });
+    const receiving = await createUploadSlot({ ...deps(), accountId: 'acc_1', kind: 'image' });
+    await env.fresh.db('upload_slots').where({ id: receiving.id }).update({ status: 'receiving' });
+    const count = async () => Number((await env.fresh.db('upload_slots').count({ n: '*' }))[0]!.n);
+    expect(await count()).toBe(43);
+
+    const expiry = Date.parse(done.expires_at);
+    expect(await sweepExpiredSlots(env.fresh.db, expiry + EXPIRED_SLOT_KEPT_MS - 60_000)).toBe(0);
+    // The first sweep is capped; the next takes the rest.
+    expect(await sweepExpiredSlots(env.fresh.db, expiry + EXPIRED_SLOT_KEPT_MS + 60_000, 25)).toBe(25);
+    expect(await sweepExpiredSlots(env.fresh.db, expiry + EXPIRED_SLOT_KEPT_MS + 60_000)).toBe(16);
+    expect(await env.fresh.db('upload_slots').orderBy('status').pluck('status')).toEqual(['completed', 'receiving']);
+    // The swept slot's URL is now just an unknown token.
+    expect((await apiError(receiveUpload({ ...deps(), ...fromUrl(failed), stream: bytesStream(PNG_HEAD, 100) }))).code).toBe('upload_token_invalid');
   });
 
   it('video and music uploads without a declared size, with durations', async () => {

@@ -11,6 +11,7 @@ import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../../src/console-auth/users.js';
+import { sweepUnusedClients, UNUSED_CLIENT_KEPT_MS } from '../../src/oauth/clients.js';
 import { testDatabases } from '../helpers/db.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -49,6 +50,8 @@ function formOf(html: string): URLSearchParams {
 describe.each(testDatabases())('OAuth 2.1 for MCP clients on %s', (kind) => {
   let s: TestServer;
   let accountId: string;
+  /** The client that went through the whole flow (set by that test). */
+  let usedClientId = '';
 
   beforeAll(async () => {
     s = await startTestServer(kind);
@@ -132,6 +135,30 @@ describe.each(testDatabases())('OAuth 2.1 for MCP clients on %s', (kind) => {
     });
     expect(reuse.status).toBe(400);
     expect(((await reuse.json()) as any).error).toBe('invalid_grant');
+    usedClientId = provider.info!.client_id;
+  });
+
+  it('clients that never redeemed a code are deleted a day after they registered; a used one stays', async () => {
+    expect(usedClientId).toMatch(/^mcpc_/);
+    const unused: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const reg = await call(`${s.origin}/oauth/register`, { body: { client_name: `Idle ${i}`, redirect_uris: [REDIRECT] } });
+      expect(reg.status).toBe(201);
+      unused.push(reg.json.client_id);
+    }
+    const ids = async () => (await s.fresh.db('oauth_clients').pluck('id')) as string[];
+    expect(await ids()).toEqual(expect.arrayContaining([usedClientId, ...unused]));
+    expect(await sweepUnusedClients(s.fresh.db, Date.now() + UNUSED_CLIENT_KEPT_MS - 60_000)).toBe(0);
+    expect(await sweepUnusedClients(s.fresh.db, Date.now() + UNUSED_CLIENT_KEPT_MS + 60_000)).toBeGreaterThanOrEqual(3);
+    const left = await ids();
+    expect(left).toContain(usedClientId);
+    for (const id of unused) expect(left).not.toContain(id);
+    // A swept client is unknown: the token endpoint says so, and the client registers again.
+    const token = await fetch(`${s.origin}/oauth/token`, {
+      method: 'POST', body: new URLSearchParams({ grant_type: 'authorization_code', code: 'x', client_id: unused[0]!, redirect_uri: REDIRECT, code_verifier: 'v' }),
+    });
+    expect(token.status).toBe(401);
+    expect(((await token.json()) as any).error).toBe('invalid_client');
   });
 
   it('refuses a wrong verifier, an unregistered redirect, a cross-site consent and a forged CSRF token', async () => {

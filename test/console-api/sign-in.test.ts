@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { MAX_SESSIONS_PER_USER } from '../../src/console-auth/sessions.js';
 import { createUser } from '../../src/console-auth/users.js';
 import { testDatabases } from '../helpers/db.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
@@ -97,6 +98,27 @@ describe.each(testDatabases())('console sign-in on %s', (kind) => {
     const { createHash } = await import('node:crypto');
     await s.fresh.db('user_sessions').where({ token_hash: createHash('sha256').update(token).digest('hex') }).update({ last_seen_at: old });
     expect((await sessionCall(session, `${s.origin}/auth/session`)).status).toBe(401);
+  });
+
+  it('a user holds at most MAX_SESSIONS_PER_USER sessions: a sign-in forgets ended ones and the oldest beyond it', async () => {
+    await createUser(s.fresh.db, { accountId: account.id, email: 'many@example.org', password: PASSWORD });
+    const first = await signIn(s.origin, 'many@example.org', PASSWORD);
+    const userId = (await s.fresh.db('users').where({ email: 'many@example.org' }).first('id')).id as string;
+    // As if signed in 150 more times before (each sign-in costs a password hash), and 20 sessions idle 8 days.
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const now = Date.now();
+    const rows = Array.from({ length: 170 }, (_, i) => ({
+      id: `ses_soak${String(i).padStart(4, '0')}`, user_id: userId, token_hash: `h${String(i).padStart(63, '0')}`,
+      created_at: iso(now - 100_000 + i * 10), last_seen_at: iso(i < 20 ? now - 8 * 24 * 3600_000 : now), expires_at: iso(now + 24 * 3600_000),
+    }));
+    for (let i = 0; i < rows.length; i += 50) await s.fresh.db('user_sessions').insert(rows.slice(i, i + 50));
+    const latest = await signIn(s.origin, 'many@example.org', PASSWORD);
+    const left = await s.fresh.db('user_sessions').where({ user_id: userId }).pluck('id');
+    expect(left).toHaveLength(MAX_SESSIONS_PER_USER);
+    // The 20 idle ones went, then the oldest 52 of 152: the latest, the first and the newest 98 inserted stay.
+    expect(left.filter((id: string) => id.startsWith('ses_soak')).sort()[0]).toBe('ses_soak0072');
+    expect((await sessionCall(latest, `${s.origin}/auth/session`)).status).toBe(200);
+    expect((await sessionCall(first, `${s.origin}/auth/session`)).status).toBe(200);
   });
 });
 
