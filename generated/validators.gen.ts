@@ -63,6 +63,8 @@ const lv = {
   strict: (shape: lv_shape) => lv_t(z.strictObject(lv_own(shape))),
   catchall: (shape: lv_shape, rest: lv_any) => lv_t(z.object(lv_own(shape)).catchall(rest)),
   record: (value: lv_any) => lv_t(z.record(z.string(), value)),
+  /** A property this direction must not carry (read-only in a request, write-only in a response): absent, or refused with `message`. */
+  absent: (message: string) => lv_t(z.never({ error: message }).optional()),
   array: (item: lv_any, min?: number, max?: number, unique?: boolean) => {
     let a = z.array(item);
     if (min !== undefined) a = a.min(min);

@@ -126,24 +126,36 @@ export function diffSpecs(baseRoot: JsonObject, headRoot: JsonObject): SpecChang
     }
     const bp = isObject(bs.properties) ? bs.properties : {};
     const hp = isObject(hs.properties) ? hs.properties : {};
-    const breq = new Set(Array.isArray(bs.required) ? bs.required.filter((x): x is string => typeof x === 'string') : []);
-    const hreq = new Set(Array.isArray(hs.required) ? hs.required.filter((x): x is string => typeof x === 'string') : []);
+    // A readOnly property is never part of a request and a writeOnly one never part of a response
+    // (generator/ir-direction.ts): it is required there by no one, and its changes concern no client.
+    const hiddenKey = dir === 'request' ? 'readOnly' : 'writeOnly';
+    const hidden = (side: Side, p: Json | undefined) => {
+      const d = side.deref(p);
+      return (isObject(p) && p[hiddenKey] === true) || (isObject(d) && d[hiddenKey] === true);
+    };
+    const required = (side: Side, s: JsonObject, props: JsonObject) =>
+      new Set(Array.isArray(s.required) ? s.required.filter((x): x is string => typeof x === 'string' && !hidden(side, props[x])) : []);
+    const breq = required(base, bs, bp);
+    const hreq = required(head, hs, hp);
     const has = (o: JsonObject, k: string) => Object.prototype.hasOwnProperty.call(o, k);
     for (const name of Object.keys(bp)) {
       const at = `${where}.${name}`;
+      const wasHidden = hidden(base, bp[name]);
       if (!has(hp, name)) {
+        if (wasHidden) continue;
         if (dir === 'response') add(true, at, 'response field removed');
         else add(false, at, 'request field removed');
         continue;
       }
       if (dir === 'response' && breq.has(name) && !hreq.has(name)) add(true, at, 'response field no longer required (may be absent)');
       if (dir === 'request' && !breq.has(name) && hreq.has(name)) add(true, at, 'request field now required');
-      compareSchema(at, dir, bp[name], hp[name], seen);
+      if (!wasHidden && !hidden(head, hp[name])) compareSchema(at, dir, bp[name], hp[name], seen);
     }
     for (const name of Object.keys(hp)) {
       if (has(bp, name)) continue;
       const at = `${where}.${name}`;
-      if (dir === 'request' && hreq.has(name)) add(true, at, 'new required request field');
+      if (hidden(head, hp[name])) add(false, at, `${hiddenKey} field added (never in a ${dir})`);
+      else if (dir === 'request' && hreq.has(name)) add(true, at, 'new required request field');
       else add(false, at, `${dir} field added${hreq.has(name) ? '' : ' (optional)'}`);
     }
     if (bs.items !== undefined || hs.items !== undefined) compareSchema(`${where}[]`, dir, bs.items, hs.items, seen);

@@ -102,7 +102,13 @@ export class SchemaNormaliser {
     if (Object.keys(constraints).length) {
       out = { allOf: [target as Json, this.normalise(constraints, pointer) as Json] };
     } else if (Object.keys(annotations).length && isObject(target) && typeof target.$ref === 'string') {
-      out = { ...target, ...(typeof annotations.description === 'string' ? { description: annotations.description } : {}) };
+      out = {
+        ...target,
+        ...(typeof annotations.description === 'string' ? { description: annotations.description } : {}),
+        // A property `{$ref: Id, readOnly: true}` is read-only wherever Id is used (generator/ir-direction.ts).
+        ...(annotations.readOnly === true ? { readOnly: true } : {}),
+        ...(annotations.writeOnly === true ? { writeOnly: true } : {}),
+      };
     }
     return nullable ? makeNullable(isObject(out) ? (out as JsonObject) : { allOf: [out as Json] }) : out;
   }

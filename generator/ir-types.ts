@@ -120,6 +120,11 @@ export interface IrSchemaComponent {
   /** Valid, unique TS identifier (PascalCase) for the emitted type / validator. */
   identifier: string;
   schema: JsonSchema;
+  /**
+   * Set on a request view split off a component both directions use (generator/ir-direction.ts):
+   * the spec name of that component, which is still the value that selects it in a discriminator.
+   */
+  variantOf?: string;
 }
 
 /** One entry of the top-level `webhooks` map (OpenAPI 3.1): an event the API sends to its subscribers. */

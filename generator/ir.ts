@@ -7,6 +7,7 @@ import type {
   HttpMethod, IrAsyncJob, IrDocument, IrMcpTool, IrMediaBody, IrOperation, IrParameter, IrRequestBody,
   IrResponse, IrSchemaComponent, IrTag, IrWebhook,
 } from './ir-types.js';
+import { splitByDirection } from './ir-direction.js';
 import { SchemaNormaliser } from './ir-schema.js';
 import { checkDirectCycles } from './schema/cycles.js';
 import { loadSpecDocument } from './load.js';
@@ -61,9 +62,11 @@ class IrBuilder {
     const version = optionalString(info.version, '#/info/version') ?? '';
     const { serverUrl, basePath } = this.server();
     const typeNames = new NameAllocator(RESERVED_TYPE_NAMES);
-    const schemas = this.componentSchemas(typeNames);
-    checkDirectCycles(schemas);
+    const written = this.componentSchemas(typeNames);
+    checkDirectCycles(written);
     const operations = this.operations();
+    const webhooks = this.webhooks();
+    const schemas = splitByDirection(written, operations, webhooks, typeNames);
     this.checkAsyncJobs(operations);
     const tagInfo = this.tagInfo(operations);
     const valueNames = new NameAllocator(RESERVED_VALUE_NAMES);
@@ -83,7 +86,7 @@ class IrBuilder {
       serverUrl,
       schemas,
       operations,
-      webhooks: this.webhooks(),
+      webhooks,
       tags: tagInfo.map((t) => t.name),
       tagInfo,
       securitySchemes: isObject(this.components.securitySchemes) ? this.components.securitySchemes : {},

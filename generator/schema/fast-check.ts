@@ -232,10 +232,10 @@ class FastBackend implements SchemaBackend<Node> {
  * An object check. `strict`: other keys refused (zod's strictObject); `loose`: kept after the
  * declared ones (looseObject); `strip`: dropped (z.object, as parameters are validated).
  */
-function objectNode(props: { name: string; node: FastNode; required: boolean }[], mode: 'strict' | 'loose' | 'strip'): Node {
+function objectNode(props: { name: string; node: FastNode; required: boolean; absent?: string }[], mode: 'strict' | 'loose' | 'strip'): Node {
   // zod skips a declared `__proto__` in its output, and reads a missing `constructor`, `toString`...
   // as undefined (the prelude's lv_own) where `x[key]` finds Object.prototype's member: not worth copying.
-  if (props.some((p) => p.node.none || p.name in Object.prototype)) return NONE;
+  if (props.some((p) => (p.node.none && !p.absent) || p.name in Object.prototype)) return NONE;
   const names = props.map((p) => JSON.stringify(p.name));
   return {
     gen: (w, x) => {
@@ -248,8 +248,10 @@ function objectNode(props: { name: string; node: FastNode; required: boolean }[]
       const out = w.name('o');
       w.line(`const ${out}: { [key: string]: unknown } = {};`);
       props.forEach((p, i) => {
-        const v = w.name('p');
         const key = names[i]!;
+        // A property this direction must not carry: absent adds nothing, present is zod's to refuse.
+        if (p.absent) return void w.line(`if (${key} in ${x}) return ${NO};`);
+        const v = w.name('p');
         w.line(`const ${v} = ${x}[${key}];`);
         if (p.required && p.node.acceptsUndefined) {
           // zod reads a missing key as undefined; only a present one is taken here.
@@ -271,7 +273,7 @@ function objectNode(props: { name: string; node: FastNode; required: boolean }[]
       }
       return out;
     },
-    calls: union(props.map((p) => p.node.calls)),
+    calls: union(props.filter((p) => !p.absent).map((p) => p.node.calls)),
   };
 }
 

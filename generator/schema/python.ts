@@ -117,13 +117,15 @@ class PyBackend implements SchemaBackend<PyNode> {
     return atom(`List[${inner.text}]`, pending);
   }
   object(props: PropertyNode<PyNode>[], additional: Additional<PyNode>, s: { [k: string]: unknown }): PyNode {
-    if (!props.length) {
+    if (!props.some((p) => !p.absent)) {
       if (typeof additional === 'object') return atom(`Dict[str, ${additional.text}]`, additional.pending);
       return atom('Dict[str, object]');
     }
     const obj: PyObject = {
       id: this.objects.length,
-      fields: props.map((p) => ({
+      // A hidden property (read-only in a request, write-only in a response) is no field at all:
+      // mypy then refuses a dict that sets it, and nothing asks for it.
+      fields: props.filter((p) => !p.absent).map((p) => ({
         key: p.name,
         type: p.node,
         required: p.required,

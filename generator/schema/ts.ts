@@ -77,7 +77,7 @@ class TsBackend implements SchemaBackend<TsNode> {
   }
   object(props: PropertyNode<TsNode>[], additional: Additional<TsNode>, s: { [k: string]: unknown }): TsNode {
     const lines = props.map((p) => {
-      const doc = this.opts.docs ? docComment(p.schema.description, p.schema.deprecated === true) : '';
+      const doc = this.opts.docs ? docComment(withAbsentNote(p.schema.description, p.absent), p.schema.deprecated === true) : '';
       return `${doc}${propertyKey(p.name)}${p.required ? '' : '?'}: ${p.node.text};`;
     });
     if (additional === true || (additional === 'default' && !props.length)) lines.push('[key: string]: unknown;');
@@ -97,6 +97,13 @@ class TsBackend implements SchemaBackend<TsNode> {
     if (!kept.length) return atom('unknown');
     return kept.length === 1 ? kept[0]! : { text: kept.map((m) => wrap(m, 1)).join(' & '), prec: 1 };
   }
+}
+
+/** What a hidden property's `never` means, for the reader of the type. */
+function withAbsentNote(description: unknown, absent: PropertyNode<TsNode>['absent']): unknown {
+  if (!absent) return description;
+  const note = absent === 'readOnly' ? 'Read-only: the server sets it; a request leaves it out.' : 'Write-only: never sent back in a response.';
+  return typeof description === 'string' && description.trim() ? `${description.trim()}\n\n${note}` : note;
 }
 
 function dedupe(nodes: TsNode[]): TsNode[] {

@@ -6,6 +6,7 @@
 import type { IrSchemaComponent, JsonSchema } from '../ir-types.js';
 import { schemaRefName } from './refs.js';
 import { setOwn } from '../spec-doc.js';
+import { isAbsentMarker } from './absent.js';
 
 type Obj = { [key: string]: unknown };
 
@@ -14,6 +15,11 @@ export interface PropertyNode<R> {
   node: R;
   required: boolean;
   schema: Obj;
+  /**
+   * Hidden in this direction (a readOnly property of a request, a writeOnly one of a response,
+   * generator/ir-direction.ts): it must be left out, and `node` is never.
+   */
+  absent?: 'readOnly' | 'writeOnly';
 }
 
 /** `'default'`: additionalProperties absent (JSON Schema: anything goes, TS: no index signature). */
@@ -80,6 +86,7 @@ export function walkSchema<R>(schema: JsonSchema, b: SchemaBackend<R>, env: Sche
     if (s === true || s === undefined || s === null) return b.any();
     if (s === false) return b.never();
     if (!isObj(s)) return b.any();
+    if (isAbsentMarker(s)) return b.never();
     if (typeof s.$ref === 'string') {
       const c = env.component(s.$ref);
       return c ? b.ref(c) : b.any();
@@ -138,6 +145,7 @@ export function walkSchema<R>(schema: JsonSchema, b: SchemaBackend<R>, env: Sche
               node: walk(sub as JsonSchema),
               required: required.has(name),
               schema: isObj(sub) ? sub : {},
+              ...(isAbsentMarker(sub) && isObj(sub) ? { absent: sub.readOnly === true ? ('readOnly' as const) : ('writeOnly' as const) } : {}),
             }))
           : [];
         // Required but not declared here (e.g. `allOf: [{$ref}, {required: [x]}]`): present, any value.
@@ -166,7 +174,7 @@ export function walkSchema<R>(schema: JsonSchema, b: SchemaBackend<R>, env: Sche
       return required && isObj(p) && ('const' in p || (Array.isArray(p.enum) && p.enum.length === 1));
     });
     if (literalMembers) return { propertyName: prop, literalMembers };
-    const values = members.every((m) => requires(env, m, prop, 0)) ? mappedValues(d, members) : null;
+    const values = members.every((m) => requires(env, m, prop, 0)) ? mappedValues(d, members, env) : null;
     return values ? { propertyName: prop, literalMembers, values } : { propertyName: prop, literalMembers };
   };
 
@@ -206,7 +214,7 @@ function requires(env: SchemaEnv, schema: JsonSchema, prop: string, depth: numbe
 }
 
 /** Discriminator.values: null unless every member is a component ref. */
-function mappedValues(d: Obj, members: JsonSchema[]): string[][] | null {
+function mappedValues(d: Obj, members: JsonSchema[], env: SchemaEnv): string[][] | null {
   const refs = members.map((m) => (isObj(m) && typeof m.$ref === 'string' ? m.$ref : null));
   if (!refs.length || refs.some((r) => r === null || schemaRefName(r) === null)) return null;
   const mapping = isObj(d.mapping) ? Object.entries(d.mapping) : [];
@@ -215,7 +223,9 @@ function mappedValues(d: Obj, members: JsonSchema[]): string[][] | null {
     const mapped = mapping.filter(([, target]) => target === ref).map(([value]) => value);
     // The component's name selects it too unless the mapping gives that name to another member
     // (lenient: a spec may read the mapping as adding values, not replacing the implicit one).
-    const name = schemaRefName(ref!)!;
+    // A request view (`PetInput`) is selected by the name of the component it was split from.
+    const refName = schemaRefName(ref!)!;
+    const name = env.byName.get(refName)?.variantOf ?? refName;
     return keys.has(name) ? mapped : [...mapped, name];
   });
   // A value naming two members (the same ref listed twice, or a mapped value equal to another's

@@ -21,6 +21,12 @@ export interface ZodOptions {
   refPrefix?: string;
 }
 
+/** Why a hidden property is refused (the 400's issue message, or the response mismatch). */
+const ABSENT_MESSAGES = {
+  readOnly: 'read-only: the server sets it, leave it out of the request',
+  writeOnly: 'write-only: a response must not include it',
+} as const;
+
 const node = (code: string): ZodNode => ({ code });
 const UNKNOWN = 'z.unknown()';
 
@@ -112,7 +118,10 @@ class ZodBackend implements SchemaBackend<ZodNode> {
   }
   private objectCode(props: PropertyNode<ZodNode>[], additional: Additional<ZodNode>): string {
     if (!props.length && typeof additional === 'object') return `lv.record(${additional.code})`;
-    const fields = props.map((p) => `${propertyKey(p.name)}: ${p.required ? p.node.code : `${p.node.code}.optional()`},`);
+    const fields = props.map((p) => {
+      if (p.absent) return `${propertyKey(p.name)}: lv.absent(${JSON.stringify(ABSENT_MESSAGES[p.absent])}),`;
+      return `${propertyKey(p.name)}: ${p.required ? p.node.code : `${p.node.code}.optional()`},`;
+    });
     const body = fields.length ? `{\n  ${indent(fields.join('\n'))}\n}` : '{}';
     if (additional === false) return `lv.strict(${body})`;
     if (typeof additional === 'object') return `lv.catchall(${body}, ${additional.code})`;

@@ -4,6 +4,7 @@
  * take their argument names from here, so they agree on names and on how clashes are resolved.
  */
 import type { IrOperation, JsonSchema } from '../ir-types.js';
+import { isAbsentMarker } from '../schema/absent.js';
 import { type SchemaEnv, isObj } from '../schema/walker.js';
 
 export type ArgLocation = 'path' | 'query' | 'header' | 'body';
@@ -99,7 +100,9 @@ export function planArguments(op: IrOperation, env: SchemaEnv, audience: 'mcp' |
     if (view && Object.keys(view.properties).length) {
       const renamed: Record<string, string> = {};
       for (const [name, schema] of Object.entries(view.properties)) {
-        if (audience === 'mcp' && isObj(schema) && schema.readOnly === true) continue;
+        // The request view marks read-only properties absent (generator/ir-direction.ts): no argument
+        // offers them; MCP also hides any other readOnly one from the agent.
+        if (isAbsentMarker(schema) || (audience === 'mcp' && isObj(schema) && schema.readOnly === true)) continue;
         const arg = take(name, 'body');
         if (arg !== name) renamed[name] = arg;
         args.push({ arg, in: 'body', name, required: required && view.required.includes(name), schema });

@@ -98,6 +98,14 @@ describe('diff', () => {
         'ok GET /pets/{} response 200 body.kind: enum value(s) added: "fox" (clients should tolerate unknown values)',
         'ok PUT /pets/{} body.kind: enum value(s) added: "fox"',
       ]);
+    // readOnly / writeOnly by direction: a required server-set id is no new request field, a
+    // writeOnly password in a response is none, and a property made writeOnly is no longer sent.
+    expect(changed((d) => { d.components.schemas.Pet.properties.id = { type: 'string', readOnly: true }; d.components.schemas.Pet.required.push('id'); }))
+      .toEqual(['ok GET /pets/{} response 200 body.id: response field added', 'ok PUT /pets/{} body.id: readOnly field added (never in a request)']);
+    expect(changed((d) => { d.components.schemas.Pet.properties.password = { type: 'string', writeOnly: true }; }))
+      .toEqual(['ok GET /pets/{} response 200 body.password: writeOnly field added (never in a response)', 'ok PUT /pets/{} body.password: request field added (optional)']);
+    expect(changed((d) => { d.components.schemas.Pet.properties.name.writeOnly = true; }))
+      .toEqual(['B GET /pets/{} response 200 body.name: response field no longer required (may be absent)']);
     expect(changed((d) => { d.paths['/pets/{petId}'] = d.paths['/pets/{id}']; delete d.paths['/pets/{id}']; d.paths['/pets/{petId}'].get.parameters[0].name = 'petId'; }))
       .toEqual(['ok GET /pets/{} parameter path id: parameter removed', 'B GET /pets/{} parameter path petId: new required parameter']);
   });

@@ -82,7 +82,8 @@ describe('catalog emitter', () => {
       pagination: null,
       async_job: null,
       mcp_tools: ['create_thing', 'create_thing_later'],
-      request_body: { required: true, content_type: 'application/json', schema: { $ref: '#/components/schemas/NewThing' } },
+      // NewThing's readOnly created_at: requests use its request view (generator/ir-direction.ts).
+      request_body: { required: true, content_type: 'application/json', schema: { $ref: '#/components/schemas/NewThingInput' } },
     });
     expect(byId.create_thing.parameters.map((p: Obj) => `${p.in}:${p.name}:${p.required}`)).toEqual(['header:Idempotency-Key:false', 'header:X-Trace-Id:false']);
     expect(byId.create_thing.responses['201'].schema).toEqual({ $ref: '#/components/schemas/Thing' });
@@ -94,7 +95,7 @@ describe('catalog emitter', () => {
     expect(byId.delete_thing.mcp_tools).toEqual([]);
     expect(byId.upload_thing_blob.request_body.content_type).toBe('application/octet-stream');
     // only what the operations reach
-    expect(Object.keys(fixtureCatalog.components.schemas).sort()).toEqual(['ErrorEnvelope', 'Job', 'NewThing', 'Owner', 'Thing', 'ThingList', 'TreeNode']);
+    expect(Object.keys(fixtureCatalog.components.schemas).sort()).toEqual(['ErrorEnvelope', 'Job', 'NewThing', 'NewThingInput', 'Owner', 'Thing', 'ThingList', 'TreeNode']);
   });
 
   it("matches the spec's own Catalog schema (what get_schema promises)", async () => {

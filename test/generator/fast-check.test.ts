@@ -18,7 +18,7 @@ import { SPECS, generateInto, scratchDir } from './helpers.js';
 const SUBJECTS = [
   { spec: 'spec/openapi.yaml', module: 'generated' },
   // feature-3.1's bodies are all discriminated unions or bounded-size objects: none has a fast check.
-  ...['fast-checks', 'petstore', 'feature-3.0'].map((name) => ({ spec: `${SPECS}/${name}.yaml`, module: name })),
+  ...['fast-checks', 'petstore', 'feature-3.0', 'read-write-only'].map((name) => ({ spec: `${SPECS}/${name}.yaml`, module: name })),
 ];
 
 const loaded: Record<string, { ir: IrDocument; mod: Module }> = {};
