@@ -80,11 +80,15 @@ export const accountsList: Command = {
   usage: 'lavendly accounts list [--json]',
   async run(args, io) {
     const values = parseFlags(args, { json: { type: 'boolean' } });
-    const { db } = await openData(io.env);
+    const { config, db } = await openData(io.env);
     try {
       const accounts = await listAccounts(db);
       if (values.json) io.out(JSON.stringify(accounts));
-      else if (!accounts.length) io.out('no accounts yet (`lavendly serve` creates a development account on first start)');
+      // Where it looked: a relative or default LAVENDLY_DATA_DIR (./data) follows the current directory.
+      else if (!accounts.length) {
+        io.out(`no accounts yet in ${config.databaseUrl ? 'the PostgreSQL database (DATABASE_URL)' : `the SQLite database in ${config.dataDir}`} `
+          + '(`lavendly serve` creates a development account on first start)');
+      }
       else {
         const rows = [['ID', 'NAME', 'CREDITS', 'RESERVED', 'KEYS', 'CREATED'],
           ...accounts.map((a) => [a.id, a.name, String(a.balance), String(a.reserved), String(a.active_keys), a.created_at])];

@@ -114,7 +114,7 @@ export const workerCommand: Command = {
   async run(args, io) {
     const values = parseFlags(args, { concurrency: { type: 'string' } });
     const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
-    if (concurrency !== undefined && (!/^\d+$/.test(values.concurrency!) || concurrency < 1)) {
+    if (concurrency !== undefined && (!/^\d+$/.test(values.concurrency!) || concurrency < 1 || !Number.isSafeInteger(concurrency))) {
       throw new UsageError(`--concurrency must be a whole number >= 1 (got '${values.concurrency}')`);
     }
     const config = loadConfig(io.env);
