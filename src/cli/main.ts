@@ -35,7 +35,7 @@ function help(io: CommandIo): void {
   io.out('');
   table(io, commands);
   io.out('');
-  io.out('Options: --help (on any command or group), --version');
+  io.out('Options: --help (on any command or group, or `lavendly help <command>`), --version');
 }
 
 function groupHelp(io: CommandIo, group: string, members: Command[]): void {
@@ -78,9 +78,49 @@ function message(err: unknown): string {
   return e?.message ?? String(err);
 }
 
-export async function main(argv: string[], io: CommandIo = {
-  env: process.env, out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`),
-}): Promise<number> {
+/**
+ * The process's own streams. A failed write to stdout (a full disk, a reader that went away) is
+ * kept for `flush` rather than thrown as an 'error' event, which would end the process with a
+ * stack trace, or lost, which would end it with 0 after an API key went nowhere.
+ */
+function processIo(): CommandIo {
+  let failure: Error | null = null;
+  let written: Promise<void> = Promise.resolve();
+  process.stdout.on('error', (err) => { failure ??= err; });
+  return {
+    env: process.env,
+    out: (line) => {
+      written = new Promise((resolve) => {
+        process.stdout.write(`${line}\n`, (err) => {
+          if (err) failure ??= err;
+          resolve();
+        });
+      });
+    },
+    err: (line) => process.stderr.write(`${line}\n`),
+    flush: async () => {
+      await written;
+      if (failure) throw failure;
+    },
+  };
+}
+
+export async function main(argv: string[], io: CommandIo = processIo()): Promise<number> {
+  const code = await dispatch(argv, io);
+  try {
+    await io.flush?.();
+  } catch (err) {
+    // A reader that stopped reading (`lavendly --help | head -1`) wanted no more; anything else
+    // means the output is incomplete where it was meant to land.
+    // A command that failed has said why already (accounts create: "nothing was created").
+    if ((err as NodeJS.ErrnoException).code === 'EPIPE' || code !== 0) return code;
+    io.err(`lavendly: error: could not write to standard output (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    return 1;
+  }
+  return code;
+}
+
+async function dispatch(argv: string[], io: CommandIo): Promise<number> {
   const usageError = (text: string, show: () => void) => {
     io.err(`lavendly: error: ${text}`);
     show();
@@ -90,6 +130,8 @@ export async function main(argv: string[], io: CommandIo = {
     io.out(VERSION);
     return 0;
   }
+  // `lavendly help accounts create` is `lavendly accounts create --help` (and fails the same way for an unknown command).
+  if (argv[0] === 'help' && argv.length > 1) return dispatch([...argv.slice(1), '--help'], io);
   if (!argv.length || argv[0] === 'help' || isHelp(argv[0])) {
     if (!argv.length) return usageError('no command given', () => help({ ...io, out: io.err }));
     help(io);
@@ -116,7 +158,8 @@ export async function main(argv: string[], io: CommandIo = {
     return await found.command.run(found.rest, io);
   } catch (err) {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      return usageError((err as Error).message, () => io.err(`Usage: ${found.command.usage}`));
+      // parseArgs explains some mistakes over several lines; the error is one line.
+      return usageError((err as Error).message.replace(/\s*\n\s*/g, ' '), () => io.err(`Usage: ${found.command.usage}`));
     }
     io.err(`lavendly: error: ${message(err)}`);
     return 1;

@@ -1,8 +1,8 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { migrations } from '../../migrations/index.js';
 import { ConfigError } from '../config.js';
+import { prepareDataDir } from '../data-dir.js';
 import { databaseHealth } from './health.js';
 import { configureConnection, SqliteClient } from './sqlite.js';
 
@@ -38,12 +38,14 @@ export function createDb(options: DbOptions): Db {
     });
     return db;
   }
-  fs.mkdirSync(options.dataDir, { recursive: true });
   const filename = path.join(options.dataDir, options.sqliteFile ?? 'lavendly.sqlite');
-  const db = knexFactory({
+  prepareDataDir(options.dataDir, filename);
+  const db: Db = knexFactory({
     client: SqliteClient as unknown as typeof Knex.Client,
     connection: { filename },
     useNullAsDefault: true,
+    // As for PostgreSQL: no stack trace on the console per failed open; the error reaches the caller.
+    log: { warn: (message: string) => databaseHealth(db).knexWarning(message) },
     // One connection: SQLite serialises writers anyway, and a single connection makes every
     // knex transaction exclusive within the process, so no update can be lost between a read
     // and a write. Other processes are held off by WAL and the lock retries of src/db/sqlite-busy.ts.

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { prepareDataDir } from '../data-dir.js';
 
 /** File (inside the data dir) holding the generated secret when none is configured. */
 export const SECRET_FILE = 'signing-secret';
@@ -15,7 +16,7 @@ export async function loadSigningSecret(config: { dataDir: string; signingSecret
     if (config.signingSecret.length < 16) throw new Error('The signing secret must be at least 16 characters long.');
     return Buffer.from(config.signingSecret, 'utf8');
   }
-  await fs.mkdir(config.dataDir, { recursive: true });
+  prepareDataDir(config.dataDir);
   const file = path.join(config.dataDir, SECRET_FILE);
   const fresh = crypto.randomBytes(32).toString('base64url');
   try {

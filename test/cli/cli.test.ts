@@ -116,6 +116,12 @@ describe('lavendly CLI usage', () => {
       env: { ...process.env, LAVENDLY_DATA_DIR: dir, DATABASE_URL: '' },
     });
     expect(revoke).toContain('revoked');
+    // From another directory too: tsx once looked for the tsconfig (its path mapping of
+    // @lavendly/framework) in the current directory and the launcher died with ERR_MODULE_NOT_FOUND.
+    const { stdout: listed } = await run(process.execPath, [bin, 'accounts', 'list', '--json'], {
+      cwd: os.tmpdir(), env: { ...process.env, LAVENDLY_DATA_DIR: dir, DATABASE_URL: '' },
+    });
+    expect(JSON.parse(listed)).toHaveLength(1);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -146,7 +152,8 @@ describe('lavendly CLI usage', () => {
       }
       const empty = io(env);
       expect(await main(['accounts', 'list'], empty.io)).toBe(0);
-      expect(empty.out[0]).toMatch(/^no accounts yet/);
+      // It says where it looked: a default or relative data dir follows the current directory.
+      expect(empty.out[0]!.startsWith(`no accounts yet in the SQLite database in ${dir} (`)).toBe(true);
       const created = io(env);
       await main(['accounts', 'create', '--name', 'Ops team', '--credits', '7', '--json'], created.io);
       const acct = JSON.parse(created.out[0]!);

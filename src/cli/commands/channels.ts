@@ -1,7 +1,6 @@
 import fs from 'node:fs';
-import { parseArgs } from 'node:util';
 import { connectChannel, PLATFORMS, secretsFor, type Platform } from '../../publish/index.js';
-import { UsageError, type Command } from '../command.js';
+import { parseFlags, UsageError, type Command } from '../command.js';
 import { openData } from '../open.js';
 
 function credentialsFrom(values: { credentials?: string; 'credentials-file'?: string; token?: string }, platform: Platform): Record<string, unknown> {
@@ -41,13 +40,10 @@ export const channelsConnect: Command = {
   usage: 'lavendly channels connect --account ID --platform youtube|tiktok|local --name NAME '
     + '[--token ACCESS_TOKEN | --credentials JSON | --credentials-file FILE] [--json]',
   async run(args, io) {
-    const { values } = parseArgs({
-      args, strict: true,
-      options: {
+    const values = parseFlags(args, {
         account: { type: 'string' }, platform: { type: 'string' }, name: { type: 'string' },
         credentials: { type: 'string' }, 'credentials-file': { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' },
-      },
-    });
+      });
     if (!values.account) throw new UsageError('--account is required');
     if (!values.name?.trim()) throw new UsageError('--name is required');
     const platform = values.platform as Platform | undefined;
@@ -56,10 +52,7 @@ export const channelsConnect: Command = {
     const { config, db } = await openData(io.env);
     try {
       const account = await db('accounts').where({ id: values.account }).first('id');
-      if (!account) {
-        io.err(`lavendly channels connect: no account with id ${values.account}`);
-        return 1;
-      }
+      if (!account) throw new Error(`no account with id ${values.account}`);
       const channel = await connectChannel(db, { accountId: values.account, platform, name: values.name, credentials }, secretsFor(config));
       if (values.json) io.out(JSON.stringify({ ...channel, account_id: values.account }));
       else io.out(`channel ${channel.id} (${channel.platform}, "${channel.name}") connected to ${values.account}`);

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { countAccounts } from '../../accounts/accounts.js';
 import { compose, type Composition } from '../../app/compose.js';
@@ -11,7 +10,7 @@ import type { Services } from '../../http/context.js';
 import { createLogger } from '../../http/logging.js';
 import { serverLimits } from '../../http/server-limits.js';
 import { startTelemetry } from '../../telemetry/index.js';
-import { UsageError, type Command, type CommandIo } from '../command.js';
+import { parseFlags, UsageError, type Command, type CommandIo } from '../command.js';
 import { openData } from '../open.js';
 import { untilSignal } from '../signals.js';
 import { jobWorkerSidecar } from './worker.js'; // the job worker beside the API (generation, webhooks, publishing)
@@ -133,7 +132,7 @@ export const serveCommand: Command = {
   summary: 'Run the API server and a jobs worker (env PORT, HOST, LAVENDLY_DATA_DIR, DATABASE_URL).',
   usage: 'lavendly serve [--port N] [--host H]',
   async run(args, io) {
-    const { values } = parseArgs({ args, strict: true, options: { port: { type: 'string' }, host: { type: 'string' } } });
+    const values = parseFlags(args, { port: { type: 'string' }, host: { type: 'string' } });
     // The flags stand in for PORT and HOST everywhere, so the default public URL (signed media
     // links, upload URLs) names the port the server really listens on.
     const env = { ...io.env, ...(values.port !== undefined ? { PORT: String(port(values.port)) } : {}), ...(values.host ? { HOST: values.host } : {}) };

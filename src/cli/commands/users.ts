@@ -1,7 +1,6 @@
-import { parseArgs } from 'node:util';
 import { createUser } from '../../console-auth/users.js';
-import { EmailTakenError, InvalidUserInputError, UnknownAccountError } from '../../console-auth/errors.js';
-import { UsageError, type Command } from '../command.js';
+import { InvalidUserInputError } from '../../console-auth/errors.js';
+import { parseFlags, UsageError, type Command } from '../command.js';
 import { openData } from '../open.js';
 
 /** Everything on standard input, less one trailing newline (`echo pw |` and a heredoc both work). */
@@ -26,9 +25,7 @@ export const usersCreate: Command = {
   summary: 'Create a console user for an account (the password is read from standard input).',
   usage: 'lavendly users create --account ACCOUNT_ID --email EMAIL [--json] < password-file',
   async run(args, io) {
-    const { values } = parseArgs({
-      args, strict: true, options: { account: { type: 'string' }, email: { type: 'string' }, json: { type: 'boolean' } },
-    });
+    const values = parseFlags(args, { account: { type: 'string' }, email: { type: 'string' }, json: { type: 'boolean' } });
     if (!values.account) throw new UsageError('--account is required');
     if (!values.email) throw new UsageError('--email is required');
     const stdin = io.stdin ?? process.stdin;
@@ -43,10 +40,7 @@ export const usersCreate: Command = {
       return 0;
     } catch (err) {
       if (err instanceof InvalidUserInputError) throw new UsageError(err.message);
-      if (err instanceof EmailTakenError || err instanceof UnknownAccountError) {
-        io.err(`lavendly users create: ${err.message}`);
-        return 1;
-      }
+      // EmailTakenError, UnknownAccountError and the rest: `lavendly: error: ...`, exit code 1.
       throw err;
     } finally {
       await db.destroy();

@@ -14,7 +14,6 @@
  * starts over at the restart mark (test/db/wal-checkpointer.test.ts, two handles on one file).
  * serve's own worker shares serve's thread.
  */
-import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { composeWorker, type JobComposition } from '../../app/compose.js';
 import { loadConfig, type Config } from '../../config.js';
@@ -25,7 +24,7 @@ import { runWorker, type RunningWorker } from '../../jobs/worker-main.js';
 import { startSweeper } from '../../publish/index.js';
 import { startTelemetry, type Telemetry } from '../../telemetry/index.js';
 import { failureLog } from '../../util/failure-log.js';
-import { UsageError, type Command } from '../command.js';
+import { parseFlags, UsageError, type Command } from '../command.js';
 import { untilSignal } from '../signals.js';
 import { webhookJobTypes } from '../../webhooks/index.js';
 import type { ServeSidecar } from './serve.js';
@@ -113,9 +112,9 @@ export const workerCommand: Command = {
   summary: 'Run a job worker without the API (env LAVENDLY_DATA_DIR or DATABASE_URL, LAVENDLY_WORKER_*).',
   usage: 'lavendly worker [--concurrency N]',
   async run(args, io) {
-    const { values } = parseArgs({ args, strict: true, options: { concurrency: { type: 'string' } } });
+    const values = parseFlags(args, { concurrency: { type: 'string' } });
     const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
-    if (concurrency !== undefined && (!/^\d+$/.test(values.concurrency!) || concurrency < 1)) {
+    if (concurrency !== undefined && (!/^\d+$/.test(values.concurrency!) || concurrency < 1 || !Number.isSafeInteger(concurrency))) {
       throw new UsageError(`--concurrency must be a whole number >= 1 (got '${values.concurrency}')`);
     }
     const config = loadConfig(io.env);

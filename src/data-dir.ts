@@ -1,0 +1,37 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConfigError } from './config.js';
+
+/**
+ * Creates the data directory (LAVENDLY_DATA_DIR) if it is missing and checks that this process can
+ * write there, and to the SQLite file `filename` in it if given. Otherwise
+ * the operator got SQLite's "unable to open database file" (or mkdir's EEXIST), which names
+ * neither the directory nor the setting.
+ */
+export function prepareDataDir(dir: string, filename?: string): void {
+  const unusable = (why: string) => new ConfigError(`LAVENDLY_DATA_DIR ${dir} cannot be used: ${why}`);
+  const notWritable = `it is not writable by this user (uid ${process.getuid?.() ?? '?'})`;
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw unusable('a file is in the way (it must be a directory)');
+    throw unusable(code === 'EACCES' || code === 'EROFS' ? `it cannot be created: ${code}` : (err as Error).message);
+  }
+  // SQLite writes its journal (-wal, -shm) beside the file, so the directory must be writable too.
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch {
+    throw unusable(notWritable);
+  }
+  if (!filename) return;
+  const existing = fs.statSync(filename, { throwIfNoEntry: false });
+  if (existing && !existing.isFile()) throw unusable(`${path.basename(filename)} there is not a file`);
+  if (existing) {
+    try {
+      fs.accessSync(filename, fs.constants.R_OK | fs.constants.W_OK);
+    } catch {
+      throw unusable(`${path.basename(filename)} ${notWritable}`);
+    }
+  }
+}
