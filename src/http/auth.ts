@@ -3,6 +3,7 @@ import type { AccountsService } from '../accounts/service.js';
 import { ForbiddenError, RateLimitedError, UnauthorizedError } from './errors.js';
 import type { AccountRef, LavendlyState } from './context.js';
 import { takeKeyToken, takeKeyTokenNow, type RateLimiter } from './rate-limit.js';
+import { limitAddress } from './limit-address.js';
 
 export interface AuthOptions {
   secured: boolean;
@@ -32,7 +33,7 @@ export interface AuthOptions {
 /** The 401 for a failed attempt, or a 429 when the client's address has failed too often. */
 async function refused(ctx: Koa.Context, opts: AuthOptions, message: string): Promise<Error> {
   if (opts.failures && opts.failures.perMinute > 0) {
-    const r = await opts.failures.take(ctx.ip || 'unknown');
+    const r = await opts.failures.take(limitAddress(ctx));
     if (!r.allowed) {
       return new RateLimitedError(r.retryAfterS, {}, 'Too many requests with a missing or invalid API key from this address');
     }

@@ -26,6 +26,16 @@ describe('client address behind proxies', () => {
     expect(await guess(s, '198.51.100.8')).toBe(401);
   });
 
+  it('an IPv6 client counts by its /64, however many of its addresses it uses; an IPv4 one written as IPv6 is that IPv4 address', async () => {
+    s = await startTestServer('sqlite', { config: { authFailuresPerMinute: 3, trustProxy: 1 } });
+    const statuses = [];
+    for (let i = 1; i <= 5; i++) statuses.push(await guess(s, `2001:db8:1:2::${i.toString(16)}`));
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
+    expect(await guess(s, '2001:db8:1:3::1')).toBe(401); // the next /64 is another client
+    for (let i = 0; i < 3; i++) expect(await guess(s, '198.51.100.9')).toBe(401);
+    expect(await guess(s, '::ffff:198.51.100.9')).toBe(429);
+  });
+
   it('the setting is a whole number of proxies', () => {
     expect(loadConfig({}).trustProxy).toBe(0);
     expect(loadConfig({ LAVENDLY_TRUST_PROXY: '2' }).trustProxy).toBe(2);

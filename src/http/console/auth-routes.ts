@@ -17,6 +17,7 @@ import { clearedSessionCookie, overHttps, readCookie, SESSION_COOKIE, sessionCoo
 import { readJsonObject, stringField } from './json-body.js';
 import { fromForeignOrigin } from './origin.js';
 import { CsrfError } from './session-auth.js';
+import { limitAddress } from '../limit-address.js';
 
 const AUTH_PATHS = { signIn: '/auth/sign-in', session: '/auth/session', signOut: '/auth/sign-out' } as const;
 const METHOD_OF: Record<string, string> = { [AUTH_PATHS.signIn]: 'POST', [AUTH_PATHS.session]: 'GET', [AUTH_PATHS.signOut]: 'POST' };
@@ -49,7 +50,7 @@ export function consoleAuthRoutes(opts: { auth: ConsoleAuth; publicBaseUrl: stri
       const password = stringField(body, 'password', 1024);
       let started;
       try {
-        started = await auth.signIn(email, password, ctx.ip || 'unknown');
+        started = await auth.signIn(email, password, limitAddress(ctx));
       } catch (err) {
         if (err instanceof InvalidCredentialsError) throw new ApiError('invalid_credentials', err.message);
         if (err instanceof SignInThrottledError) throw new RateLimitedError(err.retryAfterS, {}, 'Too many failed sign-ins from this address or for this email');

@@ -24,6 +24,7 @@ import { clientFault } from './client-fault.js';
 import { hasUnstorableText, readForm } from './form-body.js';
 import { issuerOf, MCP_OAUTH_PATHS, mcpResourceOf } from './mcp-oauth.js';
 import { fromForeignOrigin } from './origin.js';
+import { limitAddress } from '../limit-address.js';
 
 const PARAMS = ['response_type', 'client_id', 'redirect_uri', 'code_challenge', 'code_challenge_method', 'state', 'scope', 'resource'] as const;
 
@@ -144,7 +145,7 @@ export function mcpAuthorize(deps: { db: Db; config: Config; logger: Logger; aut
 
     if (action === 'sign_in') {
       try {
-        const started = await auth.signIn(params.get('email') ?? '', params.get('password') ?? '', ctx.ip || 'unknown');
+        const started = await auth.signIn(params.get('email') ?? '', params.get('password') ?? '', limitAddress(ctx));
         if (token) await auth.signOut(token);
         ctx.set('Set-Cookie', sessionCookie(started.token, { secure: overHttps(ctx, config.publicBaseUrl), maxAgeS: auth.options.limits.absoluteMs / 1000 }));
         session = started.session;

@@ -19,6 +19,7 @@ import { ApiError } from '../errors.js';
 import { clientFault } from './client-fault.js';
 import { readJsonObject } from './json-body.js';
 import { readForm } from './form-body.js';
+import { limitAddress } from '../limit-address.js';
 
 export const MCP_OAUTH_PATHS = {
   resourceMetadata: '/.well-known/oauth-protected-resource',
@@ -81,7 +82,7 @@ export function mcpOAuthEndpoints(deps: { db: Db; config: Config; logger: Logger
     }
     if (path === MCP_OAUTH_PATHS.register) return inOAuthForm(ctx, 'invalid_client_metadata', async () => {
       onlyPost(ctx);
-      const address = ctx.ip || 'unknown';
+      const address = limitAddress(ctx);
       if (registrations.blockedFor(address)) return oauthError(ctx, 429, 'too_many_requests', 'Too many client registrations from this address; try later.');
       const body = await readJsonObject(ctx);
       try {
