@@ -55,6 +55,15 @@ describe('lavendly mcp over a pipe', () => {
     expect(out.stderr).toMatch(/serving .* over stdio/);
   }, 120_000);
 
+  it('refuses a LAVENDLY_BASE_URL that is not an http(s) URL at start, in one line', async () => {
+    for (const bad of ['notaurl', 'ftp://example.com/v1']) {
+      const out = await run([initialize], { LAVENDLY_BASE_URL: bad });
+      expect(out.code, bad).toBe(1);
+      expect(out.stdout).toBe('');
+      expect(out.stderr.trim()).toBe(`lavendly: error: LAVENDLY_BASE_URL must be an http:// or https:// URL such as http://localhost:8090/v1 (got '${bad}')`);
+    }
+  });
+
   it('without LAVENDLY_API_KEY: lists the tools, and calls answer unauthorized with what to do', async () => {
     const out = await run([
       initialize, initialized,

@@ -20,13 +20,30 @@ export interface StdioOptions {
   stdout?: NodeJS.WritableStream;
 }
 
+/**
+ * The API's base URL, refused at start when it cannot be one: otherwise the server would start,
+ * say it serves `notaurl`, and fail every tool call with a message about the network.
+ */
+function checkBaseUrl(raw: string): string {
+  let url: URL | null = null;
+  try {
+    url = new URL(raw);
+  } catch {
+    // reported below
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new Error(`LAVENDLY_BASE_URL must be an http:// or https:// URL such as ${DEFAULT_BASE_URL} (got '${raw}')`);
+  }
+  return raw;
+}
+
 /** Runs until stdin closes (the client went away) or a signal arrives. */
 export async function runMcpStdio(options: StdioOptions = {}): Promise<void> {
   const env = options.env ?? process.env;
   // A stray console.log would corrupt the JSON-RPC stream.
   console.log = console.info = console.debug = console.error;
   const apiKey = env.LAVENDLY_API_KEY || undefined;
-  const baseUrl = env.LAVENDLY_BASE_URL || DEFAULT_BASE_URL;
+  const baseUrl = checkBaseUrl(env.LAVENDLY_BASE_URL || DEFAULT_BASE_URL);
   if (!apiKey) console.error('lavendly mcp: LAVENDLY_API_KEY is not set; tool calls will answer unauthorized until it is.');
   // Retries stay short: an agent would rather hear "rate limited, wait 30 s" than hang.
   const client = new Lavendly({ apiKey, baseUrl, maxRetries: 2, maxRetryAfter: 10_000 });
