@@ -2,7 +2,7 @@ import { render } from 'preact';
 import { useEffect } from 'preact/hooks';
 import { whenSignedOut } from './api.js';
 import { match, navigate, usePath } from './router.js';
-import { loadSession, session, sessionEnded } from './session.js';
+import { loadSession, session, sessionCheckFailed, sessionEnded } from './session.js';
 import { useSignal } from './signal.js';
 import { Playground } from './pages/Playground.js';
 import { NotFound } from './pages/NotFound.js';
@@ -57,12 +57,21 @@ function go(to: string): void {
 function App() {
   const { path, query } = usePath();
   const me = useSignal(session);
+  const checkFailed = useSignal(sessionCheckFailed);
   useEffect(() => { void loadSession(); }, []);
   useEffect(() => {
     // location, not `path`: signing out navigates to /sign-in before this render sees it.
     if (me === null && path !== '/sign-in' && location.pathname !== '/sign-in') navigate(`/sign-in?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
     if (me && (path === '/' || path === '/sign-in')) go(safeNext(query.get('next')));
   }, [me, path]);
+  if (me === undefined && checkFailed) {
+    return (
+      <main id="main" class="signin">
+        <p class="error" role="alert">The console cannot reach the server: {checkFailed}.</p>
+        <button type="button" onClick={() => void loadSession()}>Try again</button>
+      </main>
+    );
+  }
   if (me === undefined) return <p class="loading" role="status">Loading…</p>;
   if (me === null) return path === '/sign-in' ? <SignIn /> : null;
   return <Page key={path} path={path} />;

@@ -17,11 +17,21 @@ function adopt(s: Session | null): Session | null {
   return s;
 }
 
-export async function loadSession(): Promise<Session | null> {
+/**
+ * Why the first session check could not tell (the server unreachable or failing), else null.
+ * Only a 401 means signed out: sending a signed-in person to the sign-in page because the network
+ * blinked would make them sign in again for nothing, or think they had been signed out.
+ */
+export const sessionCheckFailed = signal<string | null>(null);
+
+export async function loadSession(): Promise<Session | null | undefined> {
+  sessionCheckFailed.set(null);
   try {
     return adopt((await jsonCall<Session>('GET', '/auth/session')).body);
-  } catch {
-    return adopt(null);
+  } catch (err) {
+    if ((err as { status?: number }).status === 401) return adopt(null);
+    sessionCheckFailed.set(err instanceof Error ? err.message : String(err));
+    return undefined;
   }
 }
 

@@ -184,6 +184,20 @@ describe('the console under awkward conditions', { timeout: 120_000 }, () => {
     await signIn();
   });
 
+  it('a session check that meets a failing proxy says so and offers a retry, instead of the sign-in page', async () => {
+    await page.route('**/auth/session', (route) => route.fulfill({ status: 502, contentType: 'text/html', body: '<html><title>502 Bad Gateway</title></html>' }));
+    try {
+      await page.goto(`${server.origin}/usage`);
+      await page.getByRole('alert').getByText(/cannot reach the server/).waitFor();
+      expect(new URL(page.url()).pathname).toBe('/usage');
+    } finally {
+      await page.unroute('**/auth/session');
+    }
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await page.getByTestId('available').waitFor(); // still signed in: the usage page itself
+    expect(new URL(page.url()).pathname).toBe('/usage');
+  });
+
   it('shows the recent uploads of this browser to the person who made them only', async () => {
     await page.getByRole('link', { name: 'Uploads' }).click();
     await page.locator('input[type="file"]').setInputFiles({ name: 'ada-secret-plan.png', mimeType: 'image/png', buffer: pngBytes(32) });

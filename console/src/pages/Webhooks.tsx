@@ -46,7 +46,7 @@ export function Webhooks() {
         {endpoints.data?.length === 0 && <p>No endpoint yet.</p>}
         <ul class="plain">
           {(endpoints.data ?? []).map((ep) => (
-            <Endpoint key={ep.id} ep={ep} onDelete={() => action.run('delete', async () => { await api.webhooks.deleteEndpoint({ id: ep.id }); await endpoints.reload(); })} />
+            <Endpoint key={ep.id} ep={ep} busy={action.busy !== null} onDelete={() => action.run('delete', async () => { await api.webhooks.deleteEndpoint({ id: ep.id }); await endpoints.reload(); })} />
           ))}
         </ul>
       </section>
@@ -54,7 +54,7 @@ export function Webhooks() {
   );
 }
 
-function Endpoint(props: { ep: WebhookEndpoint; onDelete: () => void }) {
+function Endpoint(props: { ep: WebhookEndpoint; busy: boolean; onDelete: () => void }) {
   const { ep } = props;
   const [open, setOpen] = useState(false);
   return (
@@ -63,7 +63,7 @@ function Endpoint(props: { ep: WebhookEndpoint; onDelete: () => void }) {
         <span><Badge status={ep.status} /> <code class="break">{ep.url}</code></span>
         <span class="row">
           <button type="button" class="secondary" aria-expanded={open} onClick={() => setOpen(!open)}>{open ? 'Hide' : 'Show'} deliveries</button>
-          <button type="button" class="secondary" onClick={() => confirm(`Delete the endpoint ${ep.url}?`) && props.onDelete()}>Delete</button>
+          <button type="button" class="secondary" disabled={props.busy} onClick={() => confirm(`Delete the endpoint ${ep.url}?`) && props.onDelete()}>Delete</button>
         </span>
       </div>
       <p class="meta">{ep.events.join(', ')}{ep.description ? ` · ${ep.description}` : ''}{ep.disabled_reason ? ` · ${ep.disabled_reason}` : ''}</p>

@@ -120,7 +120,7 @@ export function WorkflowPage(props: { id: string }) {
                     {p.published_url && <> · <a href={p.published_url}>the post</a></>}
                     {p.error && <span class="error"> · {p.error.message}</span>}
                     {p.status === 'scheduled' && (
-                      <button type="button" class="link" onClick={() => act('cancel', async () => { await api.publish.cancelPublication({ id: p.id }); await wf.reload(); })}>Cancel</button>
+                      <button type="button" class="link" disabled={action.busy !== null} onClick={() => act('cancel', async () => { await api.publish.cancelPublication({ id: p.id }); await wf.reload(); })}>Cancel</button>
                     )}
                   </li>
                 ))}
