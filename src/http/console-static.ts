@@ -16,7 +16,7 @@ import { gzipSync } from 'node:zlib';
 import type Koa from 'koa';
 import type { Config } from '../config.js';
 
-/** First path segments the app routes in the browser (console/src/routes.ts keeps the same list). */
+/** First path segments the app routes in the browser (`Page` and `APP_PATHS` in console/src/main.tsx route the same ones). */
 const APP_ROUTES = ['workflows', 'uploads', 'settings', 'usage', 'sign-in'];
 /** Pages of the app that live under another mount's prefix. */
 const APP_PAGES = new Set(['/', '/docs/try']);
