@@ -72,8 +72,8 @@ export async function checkAll(db: Knex, s3Keys: Set<string>, flows: FlowRecord[
   const attempted = new Map<string, number>();
   for (const fl of flows) attempted.set(fl.account, (attempted.get(fl.account) ?? 0) + 1);
   for (const r of await db('workflows').select('account_id').count('* as n').groupBy('account_id')) {
-    const got = byAccount.get(r.account_id) ?? 0;
-    const tried = attempted.get(r.account_id) ?? 0;
+    const got = byAccount.get(String(r.account_id)) ?? 0;
+    const tried = attempted.get(String(r.account_id)) ?? 0;
     if (Number(r.n) > tried) dupes.push(`${r.account_id}: ${r.n} workflows in the database from ${tried} create flows (${got} answered 201)`);
   }
   for (const fl of flows.filter((x) => x.workflowId)) {
@@ -118,7 +118,12 @@ export async function checkAll(db: Knex, s3Keys: Set<string>, flows: FlowRecord[
   const failedRenderObjects = (await db('renders').whereNot({ status: 'succeeded' }).select('account_id', 'id'))
     .map((r) => `${r.account_id}/renders/${r.id}.mp4`).filter((k) => s3Keys.has(k));
   check('no object for a render that did not succeed', failedRenderObjects.map((k) => `${k} stored though its render did not succeed`));
-  f.notes.push(...orphans.slice(0, 10).map((k) => `unreferenced object: ${k}`));
+  for (const k of orphans.slice(0, 10)) {
+    // A scene's files are `<account>/<workflow>/<generation>-<node>.<ext>`: say what became of that scene.
+    const m = /\/(gen_[^/]+?)-(nd_[^/.]+)\.\w+$/.exec(k);
+    const scene = m ? await db('generation_scenes').where({ generation_id: m[1], node_id: m[2] }).first('status', 'step', 'image_key', 'clip_key', 'error') : null;
+    f.notes.push(`unreferenced object: ${k}${scene ? ` (scene ${JSON.stringify(scene)})` : ''}`);
+  }
 
   // Webhooks: every event delivered at least once with a valid signature; none about nothing.
   const hookProblems: string[] = [];

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+// @ts-expect-error plain ESM helper without types
 import { startPostgres } from '../scripts/pg.mjs';
 import { spawnCli, type CliProcess } from '../test/publish-http/processes.js';
 
@@ -22,12 +23,14 @@ export interface Node {
   /** Every time this node was killed or stopped: [ms since epoch, how]. */
   downs: Array<[number, string]>;
   starts: number;
+  /** Listening (serve) or polling (worker) now. */
+  up: boolean;
 }
 
 export class Cluster {
   readonly root = fs.mkdtempSync(path.join(os.tmpdir(), 'lavendly-chaos-'));
   readonly s3Dir = path.join(this.root, 's3');
-  pg!: NonNullable<ReturnType<typeof startPostgres>>;
+  pg!: { url: string; pause(): void; resume(): void; stop(): void };
   s3: ChildProcess | null = null;
   s3Paused = false;
   pgPaused = false;
@@ -37,7 +40,11 @@ export class Cluster {
   private readonly pastErrors: string[] = [];
   private t0 = Date.now();
 
-  constructor(readonly ports: { pg: number; s3: number; serve: number[] }, readonly workers: number, readonly extraEnv: Record<string, string>) {}
+  constructor(
+    readonly ports: { pg: number; s3: number; serve: number[] }, readonly workers: number, readonly extraEnv: Record<string, string>,
+    /** A compiled `dist/src/cli/main.js` to run instead of the sources through tsx. */
+    readonly entry?: string,
+  ) {}
 
   log(line: string): void {
     const entry = `${((Date.now() - this.t0) / 1000).toFixed(1).padStart(6)}s ${line}`;
@@ -90,19 +97,20 @@ export class Cluster {
   }
 
   addNodes(): void {
-    this.ports.serve.forEach((port, i) => this.nodes.push({ name: `serve-${i + 1}`, kind: 'serve', port, proc: null, dataDir: fs.mkdtempSync(path.join(this.root, 'serve-')), downs: [], starts: 0 }));
-    for (let i = 0; i < this.workers; i++) this.nodes.push({ name: `worker-${i + 1}`, kind: 'worker', port: null, proc: null, dataDir: fs.mkdtempSync(path.join(this.root, 'worker-')), downs: [], starts: 0 });
+    this.ports.serve.forEach((port, i) => this.nodes.push({ name: `serve-${i + 1}`, kind: 'serve', port, proc: null, dataDir: fs.mkdtempSync(path.join(this.root, 'serve-')), downs: [], starts: 0, up: false }));
+    for (let i = 0; i < this.workers; i++) this.nodes.push({ name: `worker-${i + 1}`, kind: 'worker', port: null, proc: null, dataDir: fs.mkdtempSync(path.join(this.root, 'worker-')), downs: [], starts: 0, up: false });
   }
 
   /** Starts `node` and waits until it listens (serve) or polls (worker); retries while PG is paused. */
   async start(node: Node): Promise<void> {
     for (let tries = 0; ; tries++) {
       const args = node.kind === 'serve' ? ['serve', '--port', String(node.port)] : ['worker'];
-      const proc = spawnCli(args, this.env(node));
+      const proc = spawnCli(args, this.env(node), this.entry);
       node.proc = proc;
       try {
         await proc.waitFor(node.kind === 'serve' ? /listening on http/ : /Lavendly worker \S+ running/, 90_000);
         node.starts++;
+        node.up = true;
         this.log(`${node.name} up (pid ${proc.child.pid})`);
         return;
       } catch (err) {
@@ -118,6 +126,7 @@ export class Cluster {
     const proc = node.proc;
     if (!proc) return;
     node.downs.push([Date.now(), signal]);
+    node.up = false;
     this.log(`${signal} ${node.name} (pid ${proc.child.pid})`);
     await (signal === 'SIGKILL' ? proc.kill9() : proc.stop());
     // The end of a SIGTERM's drain: requests cut after this are the grace period's doing.
