@@ -19,6 +19,7 @@ import * as clipProbes from './016_clip_probes.js';
 import * as ledgerPages from './017_ledger_pages.js';
 import * as jobPartialIndexes from './018_job_partial_indexes.js';
 import * as publicationsByWorkflow from './019_publications_by_workflow.js';
+import * as publicationRequestKey from './020_publication_request_key.js';
 
 export interface Migration {
   up(db: Knex): Promise<void>;
@@ -47,4 +48,5 @@ export const migrations: Record<string, Migration> = {
   '017_ledger_pages': ledgerPages,
   '018_job_partial_indexes': jobPartialIndexes,
   '019_publications_by_workflow': publicationsByWorkflow,
+  '020_publication_request_key': publicationRequestKey,
 };
