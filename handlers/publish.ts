@@ -26,6 +26,12 @@ function publishSecrets(ctx: Pick<AppContext, 'config'>): SecretsOptions {
   return secretsFor(ctx.config);
 }
 
+/** The request's Idempotency-Key (already checked by the idempotency layer) and its replay window. */
+function requestKeyOf(ctx: Pick<AppContext, 'config' | 'koa'>): { key: string; windowS: number } | null {
+  const key = ctx.koa.get('idempotency-key');
+  return key ? { key, windowS: ctx.config.idempotencyWindowS } : null;
+}
+
 function channelView(c: Channel): T.Channel {
   return { id: c.id, platform: c.platform, name: c.name, created_at: c.created_at };
 }
@@ -120,6 +126,7 @@ export const publishHandlers = {
       caption: input.body.caption ?? null,
       when,
       latestRender,
+      requestKey: requestKeyOf(ctx),
     }, { secrets: publishSecrets(ctx) });
     const view = publicationView(publication);
     // A scheduled post echoes its time in both forms: UTC, and wall-clock in the zone it was asked in.

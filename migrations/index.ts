@@ -22,6 +22,7 @@ import * as publicationsByWorkflow from './019_publications_by_workflow.js';
 import * as webhookFairShare from './020_webhook_fair_share.js';
 import * as uploadSlotExpiry from './021_upload_slot_expiry.js';
 import * as oauthClientUse from './022_oauth_client_use.js';
+import * as publicationRequestKey from './023_publication_request_key.js';
 
 export interface Migration {
   up(db: Knex): Promise<void>;
@@ -53,4 +54,5 @@ export const migrations: Record<string, Migration> = {
   '020_webhook_fair_share': webhookFairShare,
   '021_upload_slot_expiry': uploadSlotExpiry,
   '022_oauth_client_use': oauthClientUse,
+  '023_publication_request_key': publicationRequestKey,
 };

@@ -4,6 +4,7 @@
  */
 import type { Knex } from 'knex';
 import { nowIso } from '../db/knex.js';
+import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { StorageUnavailableError, type LocalFile, type Storage } from '../storage/index.js';
 import { newId } from '../util/ids.js';
 import { emitEvent } from '../webhooks/events.js';
@@ -68,7 +69,8 @@ export async function runPublication(db: Knex, id: string, options: PublishOptio
     .update({ status: 'publishing', claim_token: claim, started_at: now.toISOString(), updated_at: now.toISOString() });
   if (claimed !== 1) return 'not_claimed';
 
-  const row = await db('publications').where({ id }).first();
+  // Claimed: from here an error that ends the run leaves the publication "publishing".
+  const row = await untilRecorded(() => db('publications').where({ id }).first());
   let outcome: { ok: true; externalId: string; url: string } | FailedAttempt;
   let secretValues: string[] = [];
   let video: LocalFile | null = null;
@@ -97,7 +99,10 @@ export async function runPublication(db: Knex, id: string, options: PublishOptio
     await video?.release();
   }
 
-  return db.transaction(async (trx) => {
+  // The platform has been called: its outcome exists only in this run's memory now. A database
+  // outage here must not end the run, or the publication stays "publishing" (a retry of the job
+  // finds it claimed) and is later failed as "may or may not exist", though the post exists.
+  return untilRecorded(() => db.transaction(async (trx) => {
     const at = nowIso();
     const guard = { id, status: 'publishing', claim_token: claim };
     if (outcome.ok) {
@@ -125,7 +130,23 @@ export async function runPublication(db: Knex, id: string, options: PublishOptio
       payload: eventData(done),
     });
     return done.status;
-  });
+  }));
+}
+
+/** How long a run keeps offering its outcome to a database that is away (then the stale sweep decides). */
+const RECORD_FOR_MS = 120_000;
+
+/** Runs `write` (a read or a write) again while it fails for a database outage, with growing gaps, for RECORD_FOR_MS. */
+async function untilRecorded<T>(write: () => Promise<T>): Promise<T> {
+  const until = Date.now() + RECORD_FOR_MS;
+  for (let gap = 250; ; gap = Math.min(gap * 2, 5_000)) {
+    try {
+      return await write();
+    } catch (err) {
+      if (!isDatabaseUnavailable(err) || Date.now() + gap > until) throw err;
+      await new Promise((resolve) => setTimeout(resolve, gap));
+    }
+  }
 }
 
 /**

@@ -139,6 +139,12 @@ export interface RequestPublicationInput {
   when?: string | Date | null;
   /** The workflow's latest finished render, or null when it has none. */
   latestRender: FinishedRender | null;
+  /**
+   * The request's Idempotency-Key and how long it replays: a second request with it within that
+   * window (a retry that ran again because the first one's answer was never stored) gets the
+   * publication the first made, not a second post. The idempotency claim lets one run at a time.
+   */
+  requestKey?: { key: string; windowS: number } | null;
 }
 
 /**
@@ -153,7 +159,23 @@ export async function requestPublication(db: Knex, input: RequestPublicationInpu
     });
   }
   const runAt = resolveWhen(input.when, options);
+  const made = input.requestKey ? await madeWithKey(db, input.accountId, input.requestKey) : null;
+  if (made) return made;
   const id = newId('pub');
+  await insertPublication(db, id, input, render, runAt, input.requestKey?.key ?? null);
+  return getPublication(db, input.accountId, id);
+}
+
+async function madeWithKey(db: Knex, accountId: string, requestKey: { key: string; windowS: number }): Promise<Publication | null> {
+  const since = new Date(Date.now() - requestKey.windowS * 1000).toISOString();
+  const row = await db('publications').where({ account_id: accountId, request_key: requestKey.key })
+    .andWhere('created_at', '>=', since).orderBy('created_at', 'desc').first('id');
+  return row ? getPublication(db, accountId, row.id) : null;
+}
+
+async function insertPublication(
+  db: Knex, id: string, input: RequestPublicationInput, render: FinishedRender, runAt: Date, requestKey: string | null,
+): Promise<void> {
   await db.transaction(async (trx) => {
     const channel = await getChannel(trx, input.accountId, input.channelId);
     const now = nowIso();
@@ -172,6 +194,7 @@ export async function requestPublication(db: Knex, input: RequestPublicationInpu
       title: input.title?.trim() || null,
       caption: input.caption?.trim() || null,
       attempts: 0,
+      request_key: requestKey,
       created_at: now,
       updated_at: now,
     });
@@ -189,7 +212,6 @@ export async function requestPublication(db: Knex, input: RequestPublicationInpu
       });
     }
   });
-  return getPublication(db, input.accountId, id);
 }
 
 export async function getPublication(db: Knex | Knex.Transaction, accountId: string, id: string): Promise<Publication> {

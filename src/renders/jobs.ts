@@ -162,9 +162,27 @@ export const onRenderFailed: FailureHook<RenderJobPayload> = async (job, failure
   await failRender(trx, renderId, { code, message });
 };
 
+/**
+ * A failed render has no output, yet an attempt may have stored one: its worker died before
+ * recording the success, or the store took the upload and its answer was lost. Nothing else would
+ * ever remove that file. Best effort: a store that is away leaves it, as before.
+ */
+async function removeFailedOutput(storage: Storage, trx: Knex.Transaction, renderId: string | undefined): Promise<void> {
+  if (!renderId) return;
+  const render = await trx('renders').where({ id: renderId }).first('account_id', 'status');
+  if (render?.status !== 'failed') return;
+  await storage.remove(storage.keyFor(render.account_id, `renders/${renderId}.mp4`)).catch(() => {});
+}
+
 /** The job handlers renders contribute to a worker. */
 export function renderJobHandlers(deps: RenderJobDeps): Record<string, HandlerEntry> {
   return {
-    [RENDER_JOB]: { run: (job, ctx) => runRender(deps, job as Job<RenderJobPayload>, ctx), onFailed: onRenderFailed },
+    [RENDER_JOB]: {
+      run: (job, ctx) => runRender(deps, job as Job<RenderJobPayload>, ctx),
+      onFailed: async (job, failure, trx) => {
+        await onRenderFailed(job, failure, trx);
+        await removeFailedOutput(deps.storage, trx, (job as Job<RenderJobPayload>).payload?.render_id);
+      },
+    },
   };
 }

@@ -22,9 +22,13 @@ export interface CliProcess {
   kill9(): Promise<number | string>;
 }
 
-/** Runs `node --import tsx src/cli/main.ts <args>` (the same as `npx tsx`, minus the npx wrapper process). */
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs `node --import tsx src/cli/main.ts <args>` (the same as `npx tsx`, minus the npx wrapper
+ * process), or a compiled `dist/src/cli/main.js` given as `entry` (starts in a fraction of the time).
+ */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv, entry?: string): CliProcess {
+  const argv = entry ? [entry, ...args] : ['--import', 'tsx', cli, ...args];
+  const child = spawn(process.execPath, argv, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const listeners = new Set<() => void>();
   const onData = (d: Buffer) => {

@@ -213,8 +213,49 @@ export async function withIdempotency(ctx: Koa.Context, operationId: string, opt
     if (value === undefined || NOT_STORED.has(name.toLowerCase())) continue;
     headers[name] = Array.isArray(value) ? value.join(', ') : String(value);
   }
-  const stored = await store.complete(claim.rowId, claim.token, ctx.status, headers, text);
+  const answer = { status: ctx.status, headers, body: text };
+  let stored: boolean;
+  try {
+    stored = await store.complete(claim.rowId, claim.token, answer.status, answer.headers, answer.body);
+  } catch (err) {
+    // The work is done (committed), and this answer says so. A 5xx now would send the client to
+    // retry a write that already happened, and the retry would run it again once the claim ran
+    // out. So the answer goes out, and is stored as soon as the store takes it.
+    log?.warn({ err, operation: operationId }, 'idempotency answer not stored yet; storing it in the background');
+    storeLater(store, claim, answer, operationId, log);
+    return;
+  }
   if (!stored) log?.warn({ operation: operationId }, 'idempotency claim lost before completion');
+}
+
+/** How many times an answer the store refused is offered again (a few minutes at the longest). */
+const STORE_LATER_TRIES = 60;
+
+/**
+ * Offers the answer to the store again until it takes it, a retry took the claim over, or the
+ * tries run out. Retries meanwhile meet 409 in_progress. The gaps stay under a third of the
+ * lease, so once the store is back the answer lands before a retry could take the claim over.
+ */
+function storeLater(
+  store: IdempotencyStore, claim: { rowId: string; token: string },
+  answer: { status: number; headers: Record<string, string>; body: string | null },
+  operationId: string, log: IdempotencyLog | undefined,
+): void {
+  const maxGap = Math.max(10, store.leaseMs / 3);
+  const attempt = (n: number, gap: number) => {
+    setTimeout(() => {
+      store.complete(claim.rowId, claim.token, answer.status, answer.headers, answer.body).then(
+        (ours) => {
+          if (!ours) log?.warn({ operation: operationId }, 'idempotency claim lost before completion');
+        },
+        (err) => {
+          if (n + 1 < STORE_LATER_TRIES) attempt(n + 1, Math.min(gap * 2, maxGap));
+          else log?.error({ err, operation: operationId }, 'idempotency answer never stored; a retry with its key will run again');
+        },
+      );
+    }, gap).unref();
+  };
+  attempt(0, Math.min(100, maxGap));
 }
 
 /** Fixes the response body as the exact text sent, so the stored copy matches it byte for byte. */

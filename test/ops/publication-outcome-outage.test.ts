@@ -1,0 +1,60 @@
+// Found by bench/chaos.ts: PostgreSQL stopped (for 5 s) while a worker was posting a video to the
+// local channel. The post was made, but writing "published" met the outage and the job failed; its
+// retry found the publication claimed ("publishing") and did nothing. The publication stayed
+// "publishing" for two hours, then was failed as "may or may not exist on the platform", though
+// the post existed, inviting a second one. Now the outcome, known in memory, is written once the
+// database answers again.
+//
+// The database refuses the first write of the outcome with PostgreSQL's "terminating connection
+// due to administrator command" (57P01), from a trigger: a sequence (not rolled back with the
+// failed statement) makes it refuse only once.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nowIso } from '../../src/db/knex.js';
+import { createPublishers } from '../../src/publish/publishers.js';
+import { runPublication } from '../../src/publish/runner.js';
+import { connectChannel, requestPublication, type PublishOptions } from '../../src/publish/service.js';
+import { freshDb, testDatabases, type FreshDb } from '../helpers/db.js';
+
+describe.runIf(testDatabases().includes('postgres'))('a publication whose outcome meets a database outage (PostgreSQL)', () => {
+  let fresh: FreshDb;
+  let options: PublishOptions;
+
+  beforeAll(async () => {
+    fresh = await freshDb('postgres');
+    await fresh.db('accounts').insert({ id: 'acc_pub', name: 'pub', created_at: nowIso() });
+    options = { publishers: createPublishers({ dataDir: fresh.dataDir }), secrets: { secretKey: 'test-credentials-key' } };
+    await fresh.db.raw(`
+      create sequence outcome_write_failures;
+      create function refuse_first_outcome() returns trigger language plpgsql as $$
+      begin
+        if new.status = 'published' and nextval('outcome_write_failures') = 1 then
+          raise exception 'terminating connection due to administrator command' using errcode = '57P01';
+        end if;
+        return new;
+      end $$;
+      create trigger refuse_first_outcome before update on publications for each row execute function refuse_first_outcome();
+    `);
+  });
+  afterAll(async () => { await fresh?.close(); });
+
+  it('records the post it made once the database is back, instead of leaving it "publishing"', async () => {
+    const videoPath = path.join(fresh.dataDir, 'renders', 'final.mp4');
+    fs.mkdirSync(path.dirname(videoPath), { recursive: true });
+    fs.writeFileSync(videoPath, crypto.randomBytes(20_000));
+    const ch = await connectChannel(fresh.db, { accountId: 'acc_pub', platform: 'local', name: 'Folder', credentials: {} }, options.secrets);
+    const pub = await requestPublication(fresh.db, {
+      accountId: 'acc_pub', workflowId: 'wf_1', channelId: ch.id,
+      latestRender: { id: 'rnd_1', status: 'succeeded', path: videoPath, url: null, durationS: 2 },
+    }, options);
+
+    expect(await runPublication(fresh.db, pub.id, options)).toBe('published');
+    const row = await fresh.db('publications').where({ id: pub.id }).first('status', 'published_url');
+    expect(row.status).toBe('published');
+    expect(fs.existsSync(new URL(row.published_url))).toBe(true);
+    const events = await fresh.db('webhook_events').where({ account_id: 'acc_pub' }).pluck('type');
+    expect(events).toContain('publication.published');
+  });
+});
