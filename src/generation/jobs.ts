@@ -26,6 +26,7 @@ import {
   getGeneration, getGenerationScene, generationScenes, nowIso, recordUsage, UNFINISHED,
   type GenerationSceneRow, type ProviderTask, type SceneError,
 } from './store.js';
+import { afterCommit } from '../db/after-commit.js';
 
 export interface GenerationJobDeps {
   providers: MediaProviders;
@@ -314,15 +315,15 @@ export const onSceneFailed: FailureHook<SceneJobPayload> = async (job, failure, 
 /**
  * A failed scene's files that no row names: an attempt stored its clip (or drew its still) and then
  * its worker died, or the store took the upload and its answer was lost. Nothing else would ever
- * remove them. A still the scene recorded stays (the status shows it). Best effort: a store that
- * is away leaves them, as before.
+ * remove them. A still the scene recorded stays (the status shows it). Removed once the failure
+ * has committed, and best effort: a store that is away leaves them, as before.
  */
 async function removeUnrecordedFiles(storage: Storage, trx: Knex.Transaction, payload: SceneJobPayload | undefined): Promise<void> {
   if (!payload?.generation_id || !payload.node_id) return;
   const scene = await getGenerationScene(trx, payload.generation_id, payload.node_id);
   if (scene?.status !== 'failed') return;
   const keys = [fileKey(scene, 'mp4'), fileKey(scene, 'png')].filter((k) => k !== scene.image_key && k !== scene.clip_key);
-  for (const key of keys) await storage.remove(key).catch(() => {});
+  afterCommit(trx, async () => { for (const key of keys) await storage.remove(key).catch(() => {}); });
 }
 
 /** The job handlers generation contributes to a worker. */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import { dbKind } from '../db/knex.js';
 import { dataVersion } from '../db/sqlite-sync.js';
+import { outermost } from '../db/after-commit.js';
 
 /**
  * Tells idle workers that a job was enqueued, so they claim it at once instead of at their next
@@ -43,13 +44,6 @@ export function onLocalEnqueue(db: Db, fn: () => void): () => void {
     set.delete(fn);
     if (set.size === 0 && local.get(key) === set) local.delete(key);
   };
-}
-
-/** The outermost transaction of `trx` (a savepoint's release is not yet a commit). */
-function outermost(trx: Knex.Transaction): Knex.Transaction {
-  let t = trx as Knex.Transaction & { parentTransaction?: Knex.Transaction };
-  while (t.parentTransaction) t = t.parentTransaction as typeof t;
-  return t;
 }
 
 /**

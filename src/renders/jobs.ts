@@ -19,6 +19,7 @@ import { failRender, finishSucceeded } from './finish.js';
 import { renderStored } from './stored.js';
 import { RENDER_JOB, type RenderJobPayload } from './start.js';
 import { ACTIVE_RENDER, getRenderById, type RenderRow } from './store.js';
+import { afterCommit } from '../db/after-commit.js';
 
 export interface RenderJobDeps {
   storage: Storage;
@@ -165,13 +166,14 @@ export const onRenderFailed: FailureHook<RenderJobPayload> = async (job, failure
 /**
  * A failed render has no output, yet an attempt may have stored one: its worker died before
  * recording the success, or the store took the upload and its answer was lost. Nothing else would
- * ever remove that file. Best effort: a store that is away leaves it, as before.
+ * ever remove that file. Removed once the failure has committed (a slow store must not hold the
+ * transaction), and best effort: a store that is away leaves it, as before.
  */
 async function removeFailedOutput(storage: Storage, trx: Knex.Transaction, renderId: string | undefined): Promise<void> {
   if (!renderId) return;
   const render = await trx('renders').where({ id: renderId }).first('account_id', 'status');
   if (render?.status !== 'failed') return;
-  await storage.remove(storage.keyFor(render.account_id, `renders/${renderId}.mp4`)).catch(() => {});
+  afterCommit(trx, () => storage.remove(storage.keyFor(render.account_id, `renders/${renderId}.mp4`)));
 }
 
 /** The job handlers renders contribute to a worker. */

@@ -56,7 +56,8 @@ describe.each(testDatabases())('a failed scene\'s files on %s', (kind) => {
 
     const after = await s.fresh.db('generation_scenes').where({ generation_id: scene.generation_id }).first('status', 'clip_key');
     expect(after).toEqual({ status: 'failed', clip_key: null });
-    expect(await s.services.storage.stat(`${base}.mp4`)).toBeNull();
+    // Removed once the failure has committed, not inside its transaction.
+    await expect.poll(() => s.services.storage.stat(`${base}.mp4`)).toBeNull();
     expect(await s.services.storage.stat(`${base}.png`)).not.toBeNull();
   });
 });
