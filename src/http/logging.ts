@@ -84,6 +84,9 @@ export function accessLogWriter(logger: Logger): (ctx: Koa.Context, startedNs: b
     };
     // Probes come every few seconds and their state changes are logged on their own.
     if (line.path === '/livez' || line.path === '/readyz') access.debug(line, 'request');
+    // A 503 is a designed answer (a database or store outage, logged once on its own; a drain), so
+    // an outage does not turn every request it refuses into an error line; other 5xx are faults.
+    else if (status === 503) access.warn(line, 'request');
     else if (status >= 500 && status !== 501) access.error(line, 'request');
     else access.info(line, 'request');
   };
