@@ -11,6 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../helpers/db.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
+import { refuseFirstUpdate } from '../helpers/pg-faults.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -21,17 +22,7 @@ describe.runIf(testDatabases().includes('postgres'))('a keyed write whose answer
   beforeAll(async () => {
     s = await startTestServer('postgres', { config: { idempotencyLeaseS: 1 } });
     user = await s.account({ name: 'Chaos' });
-    await s.fresh.db.raw(`
-      create sequence store_answer_failures;
-      create function refuse_first_answer() returns trigger language plpgsql as $$
-      begin
-        if new.state = 'done' and nextval('store_answer_failures') = 1 then
-          raise exception 'terminating connection due to administrator command' using errcode = '57P01';
-        end if;
-        return new;
-      end $$;
-      create trigger refuse_first_answer before update on idempotency_keys for each row execute function refuse_first_answer();
-    `);
+    await refuseFirstUpdate(s.fresh.db, 'refuse_first_answer', 'idempotency_keys', "new.state = 'done'");
   });
   afterAll(async () => { await s?.close(); });
 

@@ -17,6 +17,7 @@ import { createPublishers } from '../../src/publish/publishers.js';
 import { runPublication } from '../../src/publish/runner.js';
 import { connectChannel, requestPublication, type PublishOptions } from '../../src/publish/service.js';
 import { freshDb, testDatabases, type FreshDb } from '../helpers/db.js';
+import { refuseFirstUpdate } from '../helpers/pg-faults.js';
 
 describe.runIf(testDatabases().includes('postgres'))('a publication whose outcome meets a database outage (PostgreSQL)', () => {
   let fresh: FreshDb;
@@ -26,17 +27,7 @@ describe.runIf(testDatabases().includes('postgres'))('a publication whose outcom
     fresh = await freshDb('postgres');
     await fresh.db('accounts').insert({ id: 'acc_pub', name: 'pub', created_at: nowIso() });
     options = { publishers: createPublishers({ dataDir: fresh.dataDir }), secrets: { secretKey: 'test-credentials-key' } };
-    await fresh.db.raw(`
-      create sequence outcome_write_failures;
-      create function refuse_first_outcome() returns trigger language plpgsql as $$
-      begin
-        if new.status = 'published' and nextval('outcome_write_failures') = 1 then
-          raise exception 'terminating connection due to administrator command' using errcode = '57P01';
-        end if;
-        return new;
-      end $$;
-      create trigger refuse_first_outcome before update on publications for each row execute function refuse_first_outcome();
-    `);
+    await refuseFirstUpdate(fresh.db, 'refuse_first_outcome', 'publications', "new.status = 'published'");
   });
   afterAll(async () => { await fresh?.close(); });
 
