@@ -11,6 +11,7 @@ import { Link } from '../router.js';
 import { Graph } from './Graph.js';
 import { PublishDialog } from './PublishDialog.js';
 import { SceneCard } from './SceneCard.js';
+import { WorkflowManage } from './WorkflowManage.js';
 
 const ACTIVE = new Set(['queued', 'running']);
 
@@ -62,6 +63,7 @@ export function WorkflowPage(props: { id: string }) {
       {w && !gone && (
         <>
           <p class="meta">{w.aspect_ratio} · {w.scenes.length} scenes · version {w.version}{w.description ? ` · ${w.description}` : ''}</p>
+          <WorkflowManage key={w.id} workflow={w} onChanged={wf.reload} />
           <section class="card" aria-labelledby="actions-h">
             <h2 id="actions-h">Actions</h2>
             <div class="row wrap">
