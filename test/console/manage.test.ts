@@ -1,7 +1,7 @@
 /**
  * The console in Chromium renaming and deleting a workflow (a rename based on a version changed
- * elsewhere meanwhile, a workflow busy generating), and walking a webhook endpoint's deliveries
- * past the first page. No page may throw an uncaught error.
+ * elsewhere meanwhile, a workflow busy generating), and walking a webhook endpoint's deliveries and
+ * a workflow's renders past their first page. No page may throw an uncaught error.
  */
 import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -119,5 +119,29 @@ describe('managing workflows and long lists in the console', { timeout: 120_000 
     await page.locator('[data-delivery]').last().getByRole('button', { name: 'Replay' }).click();
     await expect.poll(() => page.locator('[data-delivery]').count()).toBe(61);
     await expect(page.getByRole('button', { name: 'Show more deliveries' }).count()).resolves.toBe(0);
+  });
+
+  it('shows a workflow\'s renders a page at a time', async () => {
+    const made = await callApi('POST', '/workflows', { name: 'Many renders', shots: [{ prompt: 'a fox', duration_s: 1 }] });
+    const id = made.body.id as string;
+    // Finished (failed) renders written as a render leaves them: rendering 25 videos for real would take minutes.
+    const db = server.served.ctx.db;
+    for (let i = 0; i < 25; i++) {
+      const at = new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString();
+      await db('renders').insert({
+        id: `rnd_page${String(i).padStart(2, '0')}`, account_id: accountId, workflow_id: id, workflow_version: 1, status: 'failed', progress: 0,
+        label: `Take ${i}`, generation_id: null, job_id: null, plan: JSON.stringify({ duration_s: 0, clips: [], tracks: [] }),
+        width: 320, height: 180, scene_count: 1, scenes_reused: 0, output_key: null, duration_s: null,
+        error: JSON.stringify({ code: 'render_failed', message: 'no scenes' }), created_at: at, updated_at: at, started_at: null, finished_at: at,
+      });
+    }
+    await page.goto(`${server.origin}/workflows/${id}`);
+    await page.getByRole('button', { name: 'Show more renders' }).waitFor();
+    expect(await page.locator('[data-render]').count()).toBe(20);
+    await page.getByRole('button', { name: 'Show more renders' }).click();
+    await expect.poll(() => page.locator('[data-render]').count()).toBe(25);
+    await expect(page.getByRole('button', { name: 'Show more renders' }).count()).resolves.toBe(0);
+    const ids = await page.locator('[data-render]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-render')));
+    expect(new Set(ids).size).toBe(25);
   });
 });
