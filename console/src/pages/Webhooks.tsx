@@ -3,13 +3,15 @@ import type { WebhookEndpoint, WebhookEventFilter } from '@lavendly/sdk';
 import { api } from '../api.js';
 import { Badge, ErrorText, ShownOnce } from '../components/Alert.js';
 import { when } from '../format.js';
-import { useAction, useLoad } from '../hooks.js';
+import { useAction } from '../hooks.js';
+import { usePagedList } from '../paged.js';
+import { ShowMore } from '../components/ShowMore.js';
 
 const EVENTS: WebhookEventFilter[] = ['*', 'scene.generated', 'generation.finished', 'render.succeeded', 'render.failed',
   'publication.scheduled', 'publication.published', 'publication.failed', 'publication.canceled', 'balance.low'];
 
 export function Webhooks() {
-  const endpoints = useLoad(async () => (await api.webhooks.listEndpoints({ limit: 100 })).data);
+  const endpoints = usePagedList((cursor) => api.webhooks.listEndpoints({ limit: 100, ...(cursor ? { cursor } : {}) }));
   const [secret, setSecret] = useState<string | null>(null);
   const action = useAction();
   const submit = (e: Event) => {
@@ -43,12 +45,13 @@ export function Webhooks() {
       <section aria-labelledby="hooks-h">
         <h2 id="hooks-h">Endpoints</h2>
         <ErrorText message={endpoints.error ?? action.error} />
-        {endpoints.data?.length === 0 && <p>No endpoint yet.</p>}
+        {endpoints.rows?.length === 0 && <p>No endpoint yet.</p>}
         <ul class="plain">
-          {(endpoints.data ?? []).map((ep) => (
+          {(endpoints.rows ?? []).map((ep) => (
             <Endpoint key={ep.id} ep={ep} busy={action.busy !== null} onDelete={() => action.run('delete', async () => { await api.webhooks.deleteEndpoint({ id: ep.id }); await endpoints.reload(); })} />
           ))}
         </ul>
+        <ShowMore list={endpoints} label="Show more endpoints" />
       </section>
     </>
   );
@@ -73,19 +76,19 @@ function Endpoint(props: { ep: WebhookEndpoint; busy: boolean; onDelete: () => v
 }
 
 function Deliveries(props: { endpointId: string }) {
-  const list = useLoad(async () => (await api.webhooks.listDeliveries({ id: props.endpointId, limit: 50 })).data, [props.endpointId]);
+  const list = usePagedList((cursor) => api.webhooks.listDeliveries({ id: props.endpointId, limit: 50, ...(cursor ? { cursor } : {}) }), [props.endpointId]);
   const action = useAction();
-  if (list.error) return <ErrorText message={list.error} />;
-  if (!list.data) return <p aria-busy="true">Loading deliveries…</p>;
-  if (!list.data.length) return <p>No deliveries yet.</p>;
+  if (!list.rows) return list.error ? <ErrorText message={list.error} /> : <p aria-busy="true">Loading deliveries…</p>;
+  if (!list.rows.length) return <p>No deliveries yet.</p>;
   return (
+    <>
     <div class="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways)">
       <ErrorText message={action.error} />
       <table>
         <caption class="visually-hidden">Deliveries</caption>
         <thead><tr><th scope="col">Event</th><th scope="col">Status</th><th scope="col">Attempts</th><th scope="col">Answer</th><th scope="col">Created</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
         <tbody>
-          {list.data.map((d) => (
+          {list.rows.map((d) => (
             <tr key={d.id} data-delivery={d.id}>
               <td>{d.event_type}{d.replay_of ? ' (replay)' : ''}</td>
               <td><Badge status={d.status} /></td>
@@ -99,5 +102,8 @@ function Deliveries(props: { endpointId: string }) {
         </tbody>
       </table>
     </div>
+    <ErrorText message={list.error} />
+    <ShowMore list={list} label="Show more deliveries" />
+    </>
   );
 }

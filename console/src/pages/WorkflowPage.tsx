@@ -5,10 +5,13 @@ import { Badge, ErrorText } from '../components/Alert.js';
 import { Shell } from '../components/Shell.js';
 import { credits, reviewedBy, seconds, when } from '../format.js';
 import { useAction, useLoad, usePolling } from '../hooks.js';
+import { usePagedList } from '../paged.js';
+import { ShowMore } from '../components/ShowMore.js';
 import { Link } from '../router.js';
 import { Graph } from './Graph.js';
 import { PublishDialog } from './PublishDialog.js';
 import { SceneCard } from './SceneCard.js';
+import { WorkflowManage } from './WorkflowManage.js';
 
 const ACTIVE = new Set(['queued', 'running']);
 
@@ -23,7 +26,7 @@ export function WorkflowPage(props: { id: string }) {
   });
   const wf = useLoad(() => watch(api.workflows.get({ id })), [id]);
   const [status, setStatus] = useState<GenerationStatus | null>(null);
-  const renders = useLoad(async () => (await watch(api.renders.list({ id, limit: 20 }))).data, [id]);
+  const renders = usePagedList((cursor) => watch(api.renders.list({ id, limit: 20, ...(cursor ? { cursor } : {}) })), [id]);
   const [estimate, setEstimate] = useState<CostEstimate | null>(null);
   const [finalReport, setFinalReport] = useState<QualityReport | null>(null);
   const [publishing, setPublishing] = useState(false);
@@ -43,7 +46,7 @@ export function WorkflowPage(props: { id: string }) {
   };
   const generating = status ? ACTIVE.has(status.status) : false;
   usePolling(pollStatus, 1500, !gone && (generating || status === null));
-  const rendering = (renders.data ?? []).some((r) => ACTIVE.has(r.status));
+  const rendering = (renders.rows ?? []).some((r) => ACTIVE.has(r.status));
   usePolling(renders.reload, 1500, !gone && rendering);
 
   const w = wf.data;
@@ -60,6 +63,7 @@ export function WorkflowPage(props: { id: string }) {
       {w && !gone && (
         <>
           <p class="meta">{w.aspect_ratio} · {w.scenes.length} scenes · version {w.version}{w.description ? ` · ${w.description}` : ''}</p>
+          <WorkflowManage key={w.id} workflow={w} onChanged={wf.reload} />
           <section class="card" aria-labelledby="actions-h">
             <h2 id="actions-h">Actions</h2>
             <div class="row wrap">
@@ -69,9 +73,9 @@ export function WorkflowPage(props: { id: string }) {
                 onClick={() => act('generate', async () => { await api.generate.start({ id }); started(); })}>Generate all scenes</button>
               <button type="button" disabled={action.busy !== null}
                 onClick={() => act('render', async () => { await api.renders.create({ id }); await renders.reload(); })}>Render video</button>
-              <button type="button" class="secondary" disabled={action.busy !== null || !(renders.data ?? []).some((r) => r.status === 'succeeded')}
+              <button type="button" class="secondary" disabled={action.busy !== null || !(renders.rows ?? []).some((r) => r.status === 'succeeded')}
                 onClick={() => act('qc', async () => setFinalReport(await api.review.qualityCheck({ id })))}>Check final video</button>
-              <button type="button" disabled={!(renders.data ?? []).some((r) => r.status === 'succeeded')} onClick={() => setPublishing(true)}>Publish or schedule…</button>
+              <button type="button" disabled={!(renders.rows ?? []).some((r) => r.status === 'succeeded')} onClick={() => setPublishing(true)}>Publish or schedule…</button>
             </div>
             <ErrorText message={action.error} />
             {estimate && (
@@ -106,8 +110,9 @@ export function WorkflowPage(props: { id: string }) {
           <section aria-labelledby="renders-h">
             <h2 id="renders-h">Renders</h2>
             <ErrorText message={renders.error} />
-            {renders.data?.length === 0 && <p>No render yet. Rendering is free once the scenes are generated.</p>}
-            <ul class="renders">{(renders.data ?? []).map((r) => <RenderItem key={r.id} r={r} />)}</ul>
+            {renders.rows?.length === 0 && <p>No render yet. Rendering is free once the scenes are generated.</p>}
+            <ul class="renders">{(renders.rows ?? []).map((r) => <RenderItem key={r.id} r={r} />)}</ul>
+            <ShowMore list={renders} label="Show more renders" />
           </section>
 
           {w.publications && w.publications.length > 0 && (
