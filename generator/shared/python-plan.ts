@@ -6,9 +6,10 @@
  */
 import type { IrDocument, IrOperation, IrTag } from '../ir-types.js';
 import { NameAllocator } from '../names.js';
-import { pyIdentifier } from '../schema/python.js';
+import { PY_KEYWORDS, pyIdentifier } from '../schema/python.js';
 import { type ArgumentPlan, type PlannedArg, planArguments } from './arguments.js';
 import { clientClassName, methodNames } from './sdk-names.js';
+import { PY_TAKEN_MODULES } from './python-taken-names.js';
 import { schemaEnv } from './source.js';
 
 export interface PyArg {
@@ -98,8 +99,7 @@ export function pythonPlan(ir: IrDocument): PyPlan {
     });
   }
   const plan: PyPlan = {
-    // `import` (an API titled so) would be a package no `import` statement can name.
-    packageName: pyIdentifier(clientName.toLowerCase()),
+    packageName: pythonPackageName(clientName),
     clientName,
     asyncClientName: `Async${clientName}`,
     envPrefix: clientName.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase(),
@@ -107,4 +107,18 @@ export function pythonPlan(ir: IrDocument): PyPlan {
   };
   plans.set(ir, plan);
   return plan;
+}
+
+/**
+ * The SDK's import name, also its project name on an index: a lower-case Python identifier that
+ * PEP 508 accepts as a project name (starting and ending with a letter or digit: `import_` or
+ * `_3d` make pip refuse the whole pyproject.toml), and that an import can reach. A keyword, a
+ * standard library module or one of the SDK's dependencies gets `_sdk`: `import_sdk`, `json_sdk`.
+ */
+export function pythonPackageName(clientName: string): string {
+  let name = clientName.toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^_+|_+$/g, '');
+  if (!name) name = 'client';
+  if (/^[0-9]/.test(name)) name = `api_${name}`;
+  if (PY_KEYWORDS.has(name) || PY_TAKEN_MODULES.has(name)) name += '_sdk';
+  return name;
 }
