@@ -23,6 +23,7 @@ import * as webhookFairShare from './020_webhook_fair_share.js';
 import * as uploadSlotExpiry from './021_upload_slot_expiry.js';
 import * as oauthClientUse from './022_oauth_client_use.js';
 import * as publicationRequestKey from './023_publication_request_key.js';
+import * as publicationStep from './024_publication_step.js';
 
 export interface Migration {
   up(db: Knex): Promise<void>;
@@ -55,4 +56,5 @@ export const migrations: Record<string, Migration> = {
   '021_upload_slot_expiry': uploadSlotExpiry,
   '022_oauth_client_use': oauthClientUse,
   '023_publication_request_key': publicationRequestKey,
+  '024_publication_step': publicationStep,
 };

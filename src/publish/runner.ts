@@ -10,6 +10,7 @@ import { newId } from '../util/ids.js';
 import { emitEvent } from '../webhooks/events.js';
 import { enqueueJob, JOB_TYPES } from '../webhooks/queue.js';
 import { loadChannelForPublish, updateChannelCredentials } from './channels.js';
+import { reopenUnposted, rescheduleUnposted } from './interrupted.js';
 import { eventData, getPublication, publishersOf, type PublicationStatus, type PublishOptions } from './service.js';
 import { PublishError } from './types.js';
 
@@ -50,10 +51,20 @@ export type RunOutcome = PublicationStatus | 'not_claimed' | 'not_due' | 'retry_
  * claim: on any database and across processes only one runner gets it, so the platform is called at
  * most once per claim. A retry is scheduled only for failures the platform cannot have acted on.
  * The outcome and its webhook event are written in one transaction.
+ *
+ * The claim records the step 'fetching'; just before the platform is called the run moves it to
+ * 'posting' under its claim. A run that died in 'fetching' has posted nothing: a later run of the
+ * job takes the publication over (src/publish/interrupted.ts), and the earlier run, if it was only
+ * slow, finds its claim gone at that step and stops.
  */
 export async function runPublication(db: Knex, id: string, options: PublishOptions = {}): Promise<RunOutcome> {
   const now = new Date();
-  const pub = await db('publications').where({ id }).first('id', 'account_id', 'status', 'scheduled_for', 'attempts');
+  const pub = await db('publications').where({ id }).first('id', 'status', 'scheduled_for', 'publish_step', 'claim_token');
+  if (pub?.status === 'publishing' && pub.publish_step === 'fetching') {
+    // An earlier run of this job stopped before it called the platform: run it again.
+    if (!(await reopenUnposted(db, id, pub.claim_token))) return 'not_claimed';
+    pub.status = 'scheduled';
+  }
   if (!pub || pub.status !== 'scheduled') return 'not_claimed';
   if (new Date(pub.scheduled_for).getTime() > now.getTime() + 1000) {
     // Fired early (clock skew, or a sweeper): leave it scheduled and make sure a job waits for it.
@@ -66,7 +77,7 @@ export async function runPublication(db: Knex, id: string, options: PublishOptio
   const claim = newId('clm');
   const claimed = await db('publications')
     .where({ id, status: 'scheduled' })
-    .update({ status: 'publishing', claim_token: claim, started_at: now.toISOString(), updated_at: now.toISOString() });
+    .update({ status: 'publishing', publish_step: 'fetching', claim_token: claim, started_at: now.toISOString(), updated_at: now.toISOString() });
   if (claimed !== 1) return 'not_claimed';
 
   // Claimed: from here an error that ends the run leaves the publication "publishing".
@@ -78,6 +89,10 @@ export async function runPublication(db: Knex, id: string, options: PublishOptio
     video = await videoFile(row.video_path, options.storage);
     const channel = await loadChannelForPublish(db, row.channel_id, options.secrets);
     secretValues = Object.values(channel.credentials).filter((v): v is string => typeof v === 'string' && v.length >= 6);
+    const marked = await db('publications').where({ id, status: 'publishing', publish_step: 'fetching', claim_token: claim })
+      .update({ publish_step: 'posting', updated_at: nowIso() });
+    // Taken over by a later run (this one was thought dead): that run posts, not this one.
+    if (marked !== 1) return 'not_claimed';
     const result = await publishersOf(options)[channel.platform].publish({
       video: { path: video.path, url: row.video_url ?? null, durationS: row.video_duration_s == null ? null : Number(row.video_duration_s) },
       title: row.title ?? null,
@@ -105,24 +120,28 @@ export async function runPublication(db: Knex, id: string, options: PublishOptio
   return untilRecorded(() => db.transaction(async (trx) => {
     const at = nowIso();
     const guard = { id, status: 'publishing', claim_token: claim };
+    // 0 rows: taken over (only possible before posting); the run that took it records the outcome.
+    let recorded: number;
     if (outcome.ok) {
-      await trx('publications').where(guard).update({
+      recorded = await trx('publications').where(guard).update({
         status: 'published', published_url: outcome.url, external_id: outcome.externalId, error_code: null, error: null, published_at: at, updated_at: at,
       });
     } else if (outcome.retryable && Number(row.attempts) < (options.maxRetries ?? 3)) {
       const attempts = Number(row.attempts) + 1;
       const next = new Date(Date.now() + (options.retryBaseMs ?? 60_000) * 2 ** (attempts - 1));
-      await trx('publications').where(guard).update({
-        status: 'scheduled', claim_token: null, attempts, error_code: outcome.code, error: outcome.error, scheduled_for: next.toISOString(), updated_at: at,
+      recorded = await trx('publications').where(guard).update({
+        status: 'scheduled', claim_token: null, publish_step: null, attempts, error_code: outcome.code, error: outcome.error, scheduled_for: next.toISOString(), updated_at: at,
       });
+      if (recorded !== 1) return 'not_claimed';
       await enqueueJob(trx, {
         type: JOB_TYPES.runPublication, payload: { publicationId: id }, runAt: next,
         dedupeKey: `${JOB_TYPES.runPublication}:${id}:retry:${attempts}`,
       });
       return 'retry_scheduled';
     } else {
-      await trx('publications').where(guard).update({ status: 'failed', error_code: outcome.code, error: outcome.error, updated_at: at });
+      recorded = await trx('publications').where(guard).update({ status: 'failed', error_code: outcome.code, error: outcome.error, updated_at: at });
     }
+    if (recorded !== 1) return 'not_claimed';
     const done = await getPublication(trx, row.account_id, id);
     await emitEvent(trx, {
       accountId: row.account_id,
@@ -152,17 +171,22 @@ async function untilRecorded<T>(write: () => Promise<T>): Promise<T> {
 /**
  * A publication stuck in `publishing` (its runner died mid-upload) is marked failed, never run
  * again: whether the platform created the post is unknown, and posting twice is worse than asking
- * the user to check.
+ * the user to check. One whose run died before it called the platform (step 'fetching') is
+ * scheduled again instead (its job was lost too, or it would have done that).
  */
 export async function failStalePublications(db: Knex, options: PublishOptions = {}): Promise<number> {
   const before = new Date(Date.now() - (options.staleAfterMs ?? 2 * 3_600_000)).toISOString();
   const stale = (await db('publications').where({ status: 'publishing' }).andWhere('started_at', '<', before)
-    .select('id', 'account_id', 'claim_token')) as { id: string; account_id: string; claim_token: string }[];
+    .select('id', 'account_id', 'claim_token', 'publish_step')) as { id: string; account_id: string; claim_token: string; publish_step: string | null }[];
   let failed = 0;
   for (const s of stale) {
     await db.transaction(async (trx) => {
+      if (s.publish_step === 'fetching') {
+        if ((await rescheduleUnposted(trx, s.id, options, s.claim_token)) === 'failed') failed++;
+        return;
+      }
       const at = nowIso();
-      const changed = await trx('publications').where({ id: s.id, status: 'publishing', claim_token: s.claim_token }).update({
+      const changed = await trx('publications').where({ id: s.id, status: 'publishing', claim_token: s.claim_token, publish_step: s.publish_step }).update({
         status: 'failed', updated_at: at, error_code: 'publish_interrupted',
         error: 'Publishing was interrupted; the post may or may not exist on the platform. Check the channel before publishing again.',
       });
