@@ -34,11 +34,14 @@ function errorCodeOf(err: PublishError): string {
 type FailedAttempt = { ok: false; code: string; error: string; retryable: boolean };
 
 /**
- * How a failed attempt is recorded. The media store failing while the render is fetched happens
- * before the platform is called, so it is retried like a platform's 503: the store may be back on
- * the next attempt, and nothing can have been posted.
+ * How a failed attempt is recorded. The media store or the database failing before the platform
+ * is called (`posting` false) is retried like a platform's 503: it may be back on the next
+ * attempt, and nothing can have been posted.
  */
-function failedAttempt(err: unknown, scrub: (text: string) => string): FailedAttempt {
+function failedAttempt(err: unknown, scrub: (text: string) => string, posting: boolean): FailedAttempt {
+  if (!posting && isDatabaseUnavailable(err)) {
+    return { ok: false, code: 'database_unavailable', error: 'The database was unavailable before the video was sent; it will be tried again.', retryable: true };
+  }
   if (err instanceof PublishError) return { ok: false, code: errorCodeOf(err), error: scrub(err.message), retryable: err.retryable };
   if (err instanceof StorageUnavailableError) return { ok: false, code: 'storage_unavailable', error: err.message, retryable: true };
   return { ok: false, code: 'publish_failed', error: scrub(`Publishing failed: ${(err as Error).message}`), retryable: false };
@@ -85,6 +88,7 @@ export async function runPublication(db: Knex, id: string, options: PublishOptio
   let outcome: { ok: true; externalId: string; url: string } | FailedAttempt;
   let secretValues: string[] = [];
   let video: LocalFile | null = null;
+  let posting = false;
   try {
     video = await videoFile(row.video_path, options.storage);
     const channel = await loadChannelForPublish(db, row.channel_id, options.secrets);
@@ -93,6 +97,7 @@ export async function runPublication(db: Knex, id: string, options: PublishOptio
       .update({ publish_step: 'posting', updated_at: nowIso() });
     // Taken over by a later run (this one was thought dead): that run posts, not this one.
     if (marked !== 1) return 'not_claimed';
+    posting = true;
     const result = await publishersOf(options)[channel.platform].publish({
       video: { path: video.path, url: row.video_url ?? null, durationS: row.video_duration_s == null ? null : Number(row.video_duration_s) },
       title: row.title ?? null,
@@ -109,7 +114,7 @@ export async function runPublication(db: Knex, id: string, options: PublishOptio
     // The message is shown to the user and sent in webhooks: no credential may survive in it, even
     // if a platform echoed one back.
     const scrub = (text: string) => secretValues.reduce((t, v) => t.split(v).join('[redacted]'), text);
-    outcome = failedAttempt(err, scrub);
+    outcome = failedAttempt(err, scrub, posting);
   } finally {
     await video?.release();
   }
