@@ -60,7 +60,7 @@ export type RunOutcome = PublicationStatus | 'not_claimed' | 'not_due' | 'retry_
  * job takes the publication over (src/publish/interrupted.ts), and the earlier run, if it was only
  * slow, finds its claim gone at that step and stops.
  */
-export async function runPublication(db: Knex, id: string, options: PublishOptions = {}): Promise<RunOutcome> {
+export async function runPublication(db: Knex, id: string, options: PublishOptions = {}, signal?: AbortSignal): Promise<RunOutcome> {
   const now = new Date();
   const pub = await db('publications').where({ id }).first('id', 'status', 'scheduled_for', 'publish_step', 'claim_token');
   if (pub?.status === 'publishing' && pub.publish_step === 'fetching') {
@@ -83,15 +83,17 @@ export async function runPublication(db: Knex, id: string, options: PublishOptio
     .update({ status: 'publishing', publish_step: 'fetching', claim_token: claim, started_at: now.toISOString(), updated_at: now.toISOString() });
   if (claimed !== 1) return 'not_claimed';
 
-  // Claimed: from here an error that ends the run leaves the publication "publishing".
+  // Claimed: from here an error that ends the run leaves the publication "publishing", in step
+  // 'fetching' (the job's next run takes it over) until the run marks 'posting'.
   const row = await untilRecorded(() => db('publications').where({ id }).first());
   let outcome: { ok: true; externalId: string; url: string } | FailedAttempt;
   let secretValues: string[] = [];
   let video: LocalFile | null = null;
   let posting = false;
   try {
-    video = await videoFile(row.video_path, options.storage);
+    video = await untilAborted(videoFile(row.video_path, options.storage), signal);
     const channel = await loadChannelForPublish(db, row.channel_id, options.secrets);
+    signal?.throwIfAborted();
     secretValues = Object.values(channel.credentials).filter((v): v is string => typeof v === 'string' && v.length >= 6);
     const marked = await db('publications').where({ id, status: 'publishing', publish_step: 'fetching', claim_token: claim })
       .update({ publish_step: 'posting', updated_at: nowIso() });
@@ -111,6 +113,13 @@ export async function runPublication(db: Knex, id: string, options: PublishOptio
     });
     outcome = { ok: true, ...result };
   } catch (err) {
+    if (!posting && signal?.aborted) {
+      // Stopped (worker shutting down, lease lost) before posting: back on the schedule for the
+      // job's next run. If the database is away too, the row stays 'fetching', which that run
+      // takes over all the same.
+      await reopenUnposted(db, id, claim).catch(() => false);
+      throw signal.reason;
+    }
     // The message is shown to the user and sent in webhooks: no credential may survive in it, even
     // if a platform echoed one back.
     const scrub = (text: string) => secretValues.reduce((t, v) => t.split(v).join('[redacted]'), text);
@@ -155,6 +164,25 @@ export async function runPublication(db: Knex, id: string, options: PublishOptio
     });
     return done.status;
   }));
+}
+
+/** `work`, or the signal's reason once aborted; a file `work` still hands over later is released. */
+async function untilAborted(work: Promise<LocalFile>, signal: AbortSignal | undefined): Promise<LocalFile> {
+  if (!signal) return work;
+  signal.throwIfAborted();
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work, aborted]);
+  } catch (err) {
+    if (signal.aborted) work.then((file) => file.release(), () => {});
+    throw err;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 }
 
 /** How long a run keeps offering its outcome to a database that is away (then the stale sweep decides). */

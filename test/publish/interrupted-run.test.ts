@@ -101,6 +101,36 @@ describe.each(testDatabases())('a publication whose worker died mid-run on %s', 
     }
   }, 40_000);
 
+  it('is stopped fetching (worker shutting down): handed back at once, then posted once by the next worker', async () => {
+    const s3 = await startS3();
+    const relay = await startStoreRelay(Number(new URL(s3.endpoint).port));
+    try {
+      const storage = new S3Storage({
+        dataDir: fresh.dataDir, publicBaseUrl: 'http://127.0.0.1:1', secret: crypto.randomBytes(32),
+        s3: { ...s3.storage, endpoint: relay.endpoint, timeoutMs: 600_000 },
+      });
+      await storage.moveIn(render(), 'renders/final.mp4');
+      const opts = { ...options, storage };
+      const pub = await publication('store:renders/final.mp4', opts);
+      await relay.set('hang');
+      const stopping = new Worker({ db: fresh.db, handlers: publishJobHandlers(opts), pollMs: 20, leaseMs: 5_000 });
+      stopping.start();
+      await expect.poll(() => status(pub.id)).toBe('publishing');
+      // The shutdown's grace is over: without the signal the run would hold the worker for the store's timeout.
+      await stopping.stop({ abortAfterMs: 0 });
+      expect(await status(pub.id)).toBe('scheduled');
+      expect(await fresh.db('jobs').where({ type: RUN }).select('status', 'attempts')).toEqual([{ status: 'queued', attempts: 0 }]);
+      expect(calls).toBe(0);
+
+      await relay.set('pass');
+      expect(await settle(pub.id, opts)).toMatchObject({ status: 'published', error: null });
+      expect(calls).toBe(1);
+    } finally {
+      await relay.close();
+      await s3.close();
+    }
+  }, 40_000);
+
   it('dies before posting: the job\'s retry (lease reaped) runs it again instead of finding it claimed', async () => {
     const pub = await publication(render());
     const job = await claim(fresh.db, { workerId: 'dying-worker', leaseMs: 60_000, types: [RUN] });
