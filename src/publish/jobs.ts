@@ -15,7 +15,7 @@ export function publishJobHandlers(options: PublishOptions = {}): Record<string,
   return {
     [JOB_TYPES.runPublication]: {
       run: async (job: Job<{ publicationId: string }>, ctx: JobContext) =>
-        ({ outcome: await runPublication(ctx.db, job.payload.publicationId, options, ctx.signal) }),
+        ({ outcome: await runPublication(ctx.db, job.payload.publicationId, options, { signal: ctx.signal }) }),
       onFailed: async (job: Job<{ publicationId: string }>, _failure, trx) => {
         await rescheduleUnposted(trx, job.payload.publicationId, options);
       },

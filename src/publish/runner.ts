@@ -59,12 +59,20 @@ export type RunOutcome = PublicationStatus | 'not_claimed' | 'not_due' | 'retry_
  * 'posting' under its claim. A run that died in 'fetching' has posted nothing: a later run of the
  * job takes the publication over (src/publish/interrupted.ts), and the earlier run, if it was only
  * slow, finds its claim gone at that step and stops.
+ *
+ * `job` is given by the job queue: its signal stops the run before it posts (the worker is
+ * stopping, or lost the lease), and a publishing row still in 'fetching' is taken over, since the
+ * job runs again only when its earlier attempt died, failed or lost its lease. Other callers (the
+ * sweeper) leave such a row alone.
  */
-export async function runPublication(db: Knex, id: string, options: PublishOptions = {}, signal?: AbortSignal): Promise<RunOutcome> {
+export async function runPublication(
+  db: Knex, id: string, options: PublishOptions = {}, job?: { signal: AbortSignal },
+): Promise<RunOutcome> {
   const now = new Date();
+  const signal = job?.signal;
   const pub = await db('publications').where({ id }).first('id', 'status', 'scheduled_for', 'publish_step', 'claim_token');
-  if (pub?.status === 'publishing' && pub.publish_step === 'fetching') {
-    // An earlier run of this job stopped before it called the platform: run it again.
+  if (job && pub?.status === 'publishing' && pub.publish_step === 'fetching') {
+    // An earlier attempt of this job stopped before it called the platform: run it again.
     if (!(await reopenUnposted(db, id, pub.claim_token))) return 'not_claimed';
     pub.status = 'scheduled';
   }
