@@ -3,9 +3,8 @@
 // though nothing had reached the platform and the database would be back in seconds. Now an
 // outage before posting is retried like a platform's 503.
 //
-// The database refuses the run's mark "about to post" once with PostgreSQL's "terminating
-// connection due to administrator command" (57P01), from a trigger: a sequence (not rolled back
-// with the failed statement) makes it refuse only once.
+// The database refuses the run's mark "about to post" once, as a server shutting down does
+// (test/helpers/pg-faults.ts).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,6 +14,7 @@ import { createPublishers } from '../../src/publish/publishers.js';
 import { runPublication } from '../../src/publish/runner.js';
 import { connectChannel, getPublication, requestPublication, type PublishOptions } from '../../src/publish/service.js';
 import { freshDb, testDatabases, type FreshDb } from '../helpers/db.js';
+import { refuseFirstUpdate } from '../helpers/pg-faults.js';
 
 describe.runIf(testDatabases().includes('postgres'))('a publication that meets a database outage before posting (PostgreSQL)', () => {
   let fresh: FreshDb;
@@ -24,17 +24,7 @@ describe.runIf(testDatabases().includes('postgres'))('a publication that meets a
     fresh = await freshDb('postgres');
     await fresh.db('accounts').insert({ id: 'acc_pub', name: 'pub', created_at: nowIso() });
     options = { publishers: createPublishers({ dataDir: fresh.dataDir }), secrets: { secretKey: 'test-credentials-key' }, retryBaseMs: 1 };
-    await fresh.db.raw(`
-      create sequence posting_mark_failures;
-      create function refuse_first_posting_mark() returns trigger language plpgsql as $$
-      begin
-        if new.publish_step = 'posting' and nextval('posting_mark_failures') = 1 then
-          raise exception 'terminating connection due to administrator command' using errcode = '57P01';
-        end if;
-        return new;
-      end $$;
-      create trigger refuse_first_posting_mark before update on publications for each row execute function refuse_first_posting_mark();
-    `);
+    await refuseFirstUpdate(fresh.db, 'refuse_first_posting_mark', 'publications', "new.publish_step = 'posting'");
   });
   afterAll(async () => { await fresh?.close(); });
 
