@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  createUser, horizontalOverflow, launchBrowser, pngBytes, startConsoleServer,
+  apiCall, createUser, horizontalOverflow, launchBrowser, pngBytes, startConsoleServer,
   type Browser, type ConsoleServer, type Page,
 } from './harness.js';
 
@@ -23,13 +23,7 @@ let apiKey: string;
 let accountId: string;
 const pageErrors: string[] = [];
 
-async function callApi(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${server.origin}/v1${path}`, {
-    method, headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
+const callApi = (method: string, path: string, body?: unknown) => apiCall(server.origin, apiKey, method, path, body);
 
 async function createWorkflow(fields: Record<string, unknown> = {}): Promise<string> {
   const made = await callApi('POST', '/workflows', { name: 'Plain', shots: [{ prompt: 'a fox', duration_s: 1 }], ...fields });

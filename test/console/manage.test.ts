@@ -7,7 +7,10 @@ import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { emitEvent } from '../../src/webhooks/events.js';
 import { webhookOptionsFromEnv, type WebhookOptions } from '../../src/webhooks/index.js';
-import { createUser, horizontalOverflow, launchBrowser, startConsoleServer, webhookReceiver, type Browser, type ConsoleServer, type Page } from './harness.js';
+import {
+  apiCall, createUser, horizontalOverflow, launchBrowser, startConsoleServer, webhookReceiver,
+  type Browser, type ConsoleServer, type Page,
+} from './harness.js';
 
 const EMAIL = 'ada@example.com';
 const PASSWORD = 'correct horse battery staple';
@@ -20,13 +23,7 @@ let apiKey: string;
 let accountId: string;
 const pageErrors: string[] = [];
 
-async function callApi(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${server.origin}/v1${path}`, {
-    method, headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
+const callApi = (method: string, path: string, body?: unknown) => apiCall(server.origin, apiKey, method, path, body);
 
 describe('managing workflows and long lists in the console', { timeout: 120_000 }, () => {
   beforeAll(async () => {
