@@ -41,9 +41,9 @@ export const channelsConnect: Command = {
     + '[--token ACCESS_TOKEN | --credentials JSON | --credentials-file FILE] [--json]',
   async run(args, io) {
     const values = parseFlags(args, {
-        account: { type: 'string' }, platform: { type: 'string' }, name: { type: 'string' },
-        credentials: { type: 'string' }, 'credentials-file': { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' },
-      });
+      account: { type: 'string' }, platform: { type: 'string' }, name: { type: 'string' },
+      credentials: { type: 'string' }, 'credentials-file': { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' },
+    });
     if (!values.account) throw new UsageError('--account is required');
     if (!values.name?.trim()) throw new UsageError('--name is required');
     const platform = values.platform as Platform | undefined;
