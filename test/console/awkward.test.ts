@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  apiCall, createUser, horizontalOverflow, launchBrowser, pngBytes, startConsoleServer,
+  apiCall, createUser, horizontalOverflow, pngBytes, signedInConsole, signInAs, startConsoleServer,
   type Browser, type ConsoleServer, type Page,
 } from './harness.js';
 
@@ -21,7 +21,7 @@ let browser: Browser;
 let page: Page;
 let apiKey: string;
 let accountId: string;
-const pageErrors: string[] = [];
+let pageErrors: string[] = [];
 
 const callApi = (method: string, path: string, body?: unknown) => apiCall(server.origin, apiKey, method, path, body);
 
@@ -31,12 +31,8 @@ async function createWorkflow(fields: Record<string, unknown> = {}): Promise<str
   return made.body.id as string;
 }
 
-async function signIn(email = EMAIL): Promise<void> {
-  await page.goto(`${server.origin}/sign-in`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(/\/workflows$/);
+function signIn(email = EMAIL): Promise<void> {
+  return signInAs(page, server.origin, email, PASSWORD);
 }
 
 /** Stops the server and starts it again on the same port and data dir (the sessions survive). */
@@ -58,18 +54,7 @@ async function startAgain(): Promise<void> {
 describe('the console under awkward conditions', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     server = await startConsoleServer();
-    const { account, apiKey: key } = await server.served.ctx.services.accounts.createAccount({ name: 'Awkward studio', credits: 100 });
-    apiKey = key.key;
-    accountId = account.id;
-    const made = await createUser(server.env, account.id, EMAIL, PASSWORD);
-    expect(made.code, made.output).toBe(0);
-    browser = await launchBrowser();
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
-    context.setDefaultTimeout(30_000);
-    page = await context.newPage();
-    page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.message}`));
-    page.on('dialog', (d) => void d.accept());
-    await signIn();
+    ({ apiKey, accountId, browser, page, pageErrors } = await signedInConsole(server, { account: 'Awkward studio', email: EMAIL, password: PASSWORD }));
   }, 120_000);
 
   afterEach(() => {

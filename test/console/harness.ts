@@ -96,6 +96,34 @@ export async function apiCall(origin: string, key: string, method: string, path:
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
 
+/**
+ * An account with a console user, and a phone-sized Chromium page signed in as that user: its
+ * dialogs (confirms) are accepted and its uncaught errors collected in `pageErrors`.
+ */
+export async function signedInConsole(server: ConsoleServer, user: { account: string; email: string; password: string }) {
+  const { account, apiKey } = await server.served.ctx.services.accounts.createAccount({ name: user.account, credits: 100 });
+  const made = await createUser(server.env, account.id, user.email, user.password);
+  if (made.code !== 0) throw new Error(`users create failed: ${made.output}`);
+  const browser = await launchBrowser();
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  context.setDefaultTimeout(30_000);
+  const page = await context.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.message}`));
+  page.on('dialog', (d) => void d.accept());
+  await signInAs(page, server.origin, user.email, user.password);
+  return { apiKey: apiKey.key, accountId: account.id, browser, page, pageErrors };
+}
+
+/** Signs in through the sign-in page and waits for the workflow list. */
+export async function signInAs(page: Page, origin: string, email: string, password: string): Promise<void> {
+  await page.goto(`${origin}/sign-in`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/\/workflows$/);
+}
+
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--autoplay-policy=no-user-gesture-required'] });
 }

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { emitEvent } from '../../src/webhooks/events.js';
 import { webhookOptionsFromEnv, type WebhookOptions } from '../../src/webhooks/index.js';
 import {
-  apiCall, createUser, horizontalOverflow, launchBrowser, startConsoleServer, webhookReceiver,
+  apiCall, horizontalOverflow, signedInConsole, startConsoleServer, webhookReceiver,
   type Browser, type ConsoleServer, type Page,
 } from './harness.js';
 
@@ -21,7 +21,7 @@ let browser: Browser;
 let page: Page;
 let apiKey: string;
 let accountId: string;
-const pageErrors: string[] = [];
+let pageErrors: string[] = [];
 
 const callApi = (method: string, path: string, body?: unknown) => apiCall(server.origin, apiKey, method, path, body);
 
@@ -30,22 +30,7 @@ describe('managing workflows and long lists in the console', { timeout: 120_000 
     receiver = await webhookReceiver();
     const webhooks: WebhookOptions = { ...webhookOptionsFromEnv({}), addressPolicy: { allowEndpoints: [receiver.hostPort] } };
     server = await startConsoleServer({ services: { webhookOptions: webhooks } });
-    const { account, apiKey: key } = await server.served.ctx.services.accounts.createAccount({ name: 'Manage studio', credits: 100 });
-    apiKey = key.key;
-    accountId = account.id;
-    const made = await createUser(server.env, account.id, EMAIL, PASSWORD);
-    expect(made.code, made.output).toBe(0);
-    browser = await launchBrowser();
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
-    context.setDefaultTimeout(30_000);
-    page = await context.newPage();
-    page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.message}`));
-    page.on('dialog', (d) => void d.accept()); // the confirm before deleting
-    await page.goto(`${server.origin}/sign-in`);
-    await page.getByLabel('Email').fill(EMAIL);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(/\/workflows$/);
+    ({ apiKey, accountId, browser, page, pageErrors } = await signedInConsole(server, { account: 'Manage studio', email: EMAIL, password: PASSWORD }));
   }, 120_000);
 
   afterEach(() => {

@@ -107,4 +107,18 @@ describe('@lavendly/mcp installed from its tarball', () => {
     expect(replies.find((r) => r.id === null)?.error?.code).toBe(-32700);
     expect(replies.find((r) => r.id === 2)?.result).toEqual({});
   }, 60_000);
+
+  it('refuses a LAVENDLY_BASE_URL that is not an http(s) URL, in one line and exit 1, before serving', async () => {
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LAVENDLY_API_KEY: '', LAVENDLY_BASE_URL: 'notaurl' };
+    const child = spawn('npx', ['-y', '@lavendly/mcp'], { cwd: consumer.dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    child.stdin.destroy();
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr.trim()).toBe("lavendly-mcp: LAVENDLY_BASE_URL must be an http:// or https:// URL such as http://localhost:8090/v1 (got 'notaurl')");
+  }, 60_000);
 });
