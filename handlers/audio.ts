@@ -10,6 +10,7 @@ import {
 } from '../src/audio/index.js';
 import { ApiError } from '../src/http/errors.js';
 import type { AppContext } from '../src/http/context.js';
+import { keyedWriteWithin } from '../src/http/keyed-write.js';
 
 function trackView(t: LayoutTrack): T.Track {
   return {
@@ -52,7 +53,9 @@ export const audioHandlers = {
 
   async attach_track(input, ctx) {
     const { id, clip_id } = input.path;
-    const trackId = await attachTrack(ctx.db, ctx.services.storage, ctx.account.id, id, clip_id, input.body);
+    const trackId = await keyedWriteWithin(ctx, (recordIn) => attachTrack(ctx.db, ctx.services.storage, ctx.account.id, id, clip_id, input.body, recordIn), {
+      find: async (made) => made,
+    });
     const layout = await loadAudioLayout(ctx.db, ctx.account.id, id);
     return { status: 201, body: trackView(findTrack(layout, trackId)) };
   },

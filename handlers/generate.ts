@@ -5,7 +5,8 @@
 import type { GenerateHandlers } from '../generated/handlers.gen.js';
 import type * as T from '../generated/types.gen.js';
 import { apiKeyIdOf, type AppContext } from '../src/http/context.js';
-import { estimateCost, generationStatus, startGeneration } from '../src/generation/index.js';
+import { estimateCost, generationStatus, startedGeneration, startGeneration } from '../src/generation/index.js';
+import { keyedWrite } from '../src/http/keyed-write.js';
 import { longPoll } from '../src/util/long-poll.js';
 
 export const generateHandlers = {
@@ -17,13 +18,13 @@ export const generateHandlers = {
   },
 
   async generate_scene(input, ctx) {
-    const { generation, scenes } = await startGeneration(ctx.db, ctx.services.generation.settings, {
+    const { generation, scenes } = await keyedWrite(ctx, (db) => startGeneration(db, ctx.services.generation.settings, {
       accountId: ctx.account.id,
       keyId: apiKeyIdOf(ctx.account),
       workflowId: input.path.id,
       nodeId: input.body?.node_id,
       rerollHint: input.body?.reroll_hint,
-    });
+    }), { idOf: (made) => made.generation.id, find: (id) => startedGeneration(ctx.db, ctx.account.id, id) });
     const body: T.Generation = {
       id: generation.id,
       workflow_id: generation.workflow_id,

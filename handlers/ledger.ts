@@ -6,6 +6,7 @@
 import type { LedgerHandlers } from '../generated/handlers.gen.js';
 import type * as T from '../generated/types.gen.js';
 import { apiKeyIdOf, type AppContext } from '../src/http/context.js';
+import { keyedWrite } from '../src/http/keyed-write.js';
 import { lockLiveKey } from '../src/accounts/accounts.js';
 import { ConflictError, ValidationError } from '../src/http/errors.js';
 import { accountTimeZone, formatInZone, isTimeZone } from '../src/accounts/time-zone.js';
@@ -87,25 +88,25 @@ export const ledgerHandlers = {
   async reserve_credits(input, ctx) {
     const accountId = ctx.account.id;
     const { amount, reason, expires_in_s, metadata } = input.body;
-    const reservation = await ctx.db.transaction(async (trx) => {
+    const reservation = await keyedWrite(ctx, (db) => db.transaction(async (trx) => {
       await lockLiveKey(trx, apiKeyIdOf(ctx.account));
       const before = await getBalance(trx, accountId);
       const r = await reserve(trx, accountId, amount, { reason, expiresInS: expires_in_s ?? 3600, metadata });
       await emitBalanceLowIfCrossed(trx, { accountId, availableBefore: before.available, availableAfter: before.available - amount });
       return r;
-    });
+    }), { idOf: (made) => made.id, find: (id) => ownReservation(ctx, id) });
     return { status: 201, body: reservationView(reservation) };
   },
 
   async commit_reserve(input, ctx) {
     await ownReservation(ctx, input.path.id);
-    const { reservation } = await commit(ctx.db, input.path.id, input.body.amount);
+    const reservation = await keyedWrite(ctx, async (db) => (await commit(db, input.path.id, input.body.amount)).reservation, { idOf: (r) => r.id, find: (id) => ownReservation(ctx, id) });
     return { status: 200, body: reservationView(reservation) };
   },
 
   async refund_reserve(input, ctx) {
     await ownReservation(ctx, input.path.id);
-    const { reservation } = await release(ctx.db, input.path.id);
+    const reservation = await keyedWrite(ctx, async (db) => (await release(db, input.path.id)).reservation, { idOf: (r) => r.id, find: (id) => ownReservation(ctx, id) });
     return { status: 200, body: reservationView(reservation) };
   },
 } satisfies LedgerHandlers<AppContext>;

@@ -6,12 +6,13 @@
 import type { PublishHandlers } from '../generated/handlers.gen.js';
 import type * as T from '../generated/types.gen.js';
 import type { AppContext } from '../src/http/context.js';
+import { keyedWrite } from '../src/http/keyed-write.js';
 import { ApiError, ConflictError, NotFoundError, ValidationError } from '../src/http/errors.js';
 import { accountTimeZone, formatInZone, isTimeZone, zonedToInstant } from '../src/accounts/time-zone.js';
 import { requirePerson, requirePersonOrAdmin } from '../src/http/caller.js';
 import { channelCallbackUrl } from '../src/http/console/channel-callback.js';
 import {
-  beginChannelConnection, cancelPublication, ChannelBusyError, ChannelConnectError, connectChannel, disconnectChannel, getPublication,
+  beginChannelConnection, cancelPublication, ChannelBusyError, ChannelConnectError, connectChannel, disconnectChannel, getChannel, getPublication,
   listChannels, requestPublication,
   type Channel, type Publication, type SecretsOptions, secretsFor,
 } from '../src/publish/index.js';
@@ -108,7 +109,9 @@ export const publishHandlers = {
     const { account_id, platform, name, credentials } = input.body;
     const account = await ctx.db('accounts').where({ id: account_id }).first('id');
     if (!account) throw new NotFoundError('account', account_id);
-    const channel = await connectChannel(ctx.db, { accountId: account_id, platform, name, credentials }, publishSecrets(ctx));
+    const channel = await keyedWrite(ctx, (db) => connectChannel(db, { accountId: account_id, platform, name, credentials }, publishSecrets(ctx)), {
+      idOf: (made) => made.id, find: (id) => getChannel(ctx.db, account_id, id),
+    });
     ctx.logger.info({ request_id: ctx.requestId, channel_id: channel.id, account_id, platform }, 'channel connected');
     return { status: 201, body: channelView(channel) };
   },

@@ -6,6 +6,7 @@ import type { RendersHandlers } from '../generated/handlers.gen.js';
 import type * as T from '../generated/types.gen.js';
 import { apiKeyIdOf, type AppContext } from '../src/http/context.js';
 import { ApiError } from '../src/http/errors.js';
+import { keyedWrite } from '../src/http/keyed-write.js';
 import {
   cancelRender, findRender, listRenderRows, moneyFor, moneyOf, startRender,
   type RenderMoney, type RenderRow,
@@ -46,10 +47,10 @@ async function viewPage(ctx: AppContext, page: { data: RenderRow[]; next_cursor:
 
 export const rendersHandlers = {
   async create_render(input, ctx) {
-    const render = await startRender(ctx.db, ctx.services.generation.settings, {
+    const render = await keyedWrite(ctx, (db) => startRender(db, ctx.services.generation.settings, {
       accountId: ctx.account.id, keyId: apiKeyIdOf(ctx.account), workflowId: input.path.id, label: input.body?.label ?? null,
       maxCredits: input.body?.max_credits ?? 0,
-    });
+    }), { idOf: (made) => made.id, find: (id) => findRender(ctx.db, ctx.account.id, input.path.id, id) });
     return { status: 202, body: await viewOne(ctx, render), headers: { Location: `/workflows/${render.workflow_id}/renders/${render.id}` } };
   },
 

@@ -5,8 +5,9 @@
 import type { WebhooksHandlers } from '../generated/handlers.gen.js';
 import type * as T from '../generated/types.gen.js';
 import type { AppContext } from '../src/http/context.js';
+import { keyedWrite, keyedWriteWithin } from '../src/http/keyed-write.js';
 import {
-  createEndpoint, deleteEndpoint, listDeliveries, listEndpoints, replayDelivery,
+  createdEndpoint, createEndpoint, deleteEndpoint, getDeliveryOnly, listDeliveries, listEndpoints, replayDelivery,
   type WebhookDelivery, type WebhookEndpoint,
 } from '../src/webhooks/index.js';
 
@@ -36,9 +37,9 @@ export const webhooksHandlers = {
 
   /** The only answer that carries the secret. */
   async create_webhook_endpoint(input, ctx) {
-    const created = await createEndpoint(ctx.db, {
+    const created = await keyedWriteWithin(ctx, (recordIn) => createEndpoint(ctx.db, {
       accountId: ctx.account.id, url: input.body.url, events: input.body.events, description: input.body.description ?? null,
-    }, { addressPolicy: ctx.services.webhookOptions.addressPolicy });
+    }, { addressPolicy: ctx.services.webhookOptions.addressPolicy, recordIn }), { find: (id) => createdEndpoint(ctx.db, ctx.account.id, id) });
     return { status: 201, body: { ...endpointView(created), secret: created.secret } };
   },
 
@@ -56,6 +57,9 @@ export const webhooksHandlers = {
   },
 
   async replay_webhook_delivery(input, ctx) {
-    return { status: 202, body: deliveryView(await replayDelivery(ctx.db, ctx.account.id, input.path.id)) };
+    const replay = await keyedWrite(ctx, (db) => replayDelivery(db, ctx.account.id, input.path.id), {
+      idOf: (made) => made.id, find: (id) => getDeliveryOnly(ctx.db, ctx.account.id, id),
+    });
+    return { status: 202, body: deliveryView(replay) };
   },
 } satisfies WebhooksHandlers<AppContext>;

@@ -5,6 +5,7 @@
 import type { WorkflowsHandlers } from '../generated/handlers.gen.js';
 import type * as T from '../generated/types.gen.js';
 import type { AppContext } from '../src/http/context.js';
+import { keyedWrite } from '../src/http/keyed-write.js';
 import { buildGraph, type SceneRow } from '../src/workflows/compile.js';
 import {
   createWorkflow, deleteWorkflow, getWorkflow, listWorkflowSummaries, parseIfMatch, updateWorkflow,
@@ -69,7 +70,10 @@ export const workflowsHandlers = {
 
   async create_workflow(input, ctx) {
     if (input.body.video_model !== undefined) checkVideoModel(ctx.services.generation.settings, input.body.video_model);
-    const created = await createWorkflow(ctx.db, ctx.account.id, input.body);
+    const created = await keyedWrite(ctx, (db) => createWorkflow(db, ctx.account.id, input.body), {
+      idOf: (made) => made.workflow.id,
+      find: (id) => getWorkflow(ctx.db, ctx.account.id, id),
+    });
     return {
       status: 201,
       body: workflowView(ctx, created),

@@ -24,6 +24,7 @@ import * as uploadSlotExpiry from './021_upload_slot_expiry.js';
 import * as oauthClientUse from './022_oauth_client_use.js';
 import * as publicationRequestKey from './023_publication_request_key.js';
 import * as publicationStep from './024_publication_step.js';
+import * as idempotencyEffect from './028_idempotency_effect.js';
 
 export interface Migration {
   up(db: Knex): Promise<void>;
@@ -57,4 +58,5 @@ export const migrations: Record<string, Migration> = {
   '022_oauth_client_use': oauthClientUse,
   '023_publication_request_key': publicationRequestKey,
   '024_publication_step': publicationStep,
+  '028_idempotency_effect': idempotencyEffect,
 };

@@ -159,6 +159,8 @@ function checkTrim(fields: Pick<TrackFields, 'trim_start_s' | 'trim_end_s'>, ass
 export async function attachTrack(
   db: Db, storage: Storage, accountId: string, workflowId: string, clipId: string,
   input: { asset_id: string } & Partial<TrackFields> & { kind: TrackKind },
+  /** Also run in the writing transaction, with the new track's id (a caller's record of it). */
+  recordIn?: (trx: Knex.Transaction, trackId: string) => Promise<void>,
 ): Promise<string> {
   await findWorkflow(db, accountId, workflowId);
   await requireScene(db, workflowId, clipId);
@@ -183,6 +185,7 @@ export async function attachTrack(
     await trx('audio_tracks').insert({
       id, account_id: accountId, workflow_id: workflowId, node_id: clipId, asset_id: asset.id, ...fields, created_at: now, updated_at: now,
     });
+    await recordIn?.(trx, id);
   });
   return id;
 }

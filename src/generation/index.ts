@@ -9,7 +9,7 @@ import { createGenerationProviders, type GenerationConfig, type GenerationSettin
 
 export { DEFAULT_PRICES, mergePrices, pricesFromEnv, scenePrice } from './prices.js';
 export { clipSize, createGenerationProviders, type GenerationConfig, type GenerationSettings } from './providers.js';
-export { checkVideoModel, estimateCost, startGeneration, sceneLabel, type SceneJobPayload } from './start.js';
+export { checkVideoModel, estimateCost, startedGeneration, startGeneration, sceneLabel, type SceneJobPayload } from './start.js';
 export { generationJobHandlers, onSceneFailed } from './jobs.js';
 export { generationStatus, phaseOf } from './status.js';
 export { currentMonth, monthlyUsage, topSpenders } from './usage.js';

@@ -9,7 +9,7 @@
 import type { Knex } from 'knex';
 import { lockLiveKey } from '../accounts/accounts.js';
 import { nowIso, type Db } from '../db/knex.js';
-import { DomainError, InsufficientCreditsError } from '../errors.js';
+import { DomainError, InsufficientCreditsError, NotFoundError } from '../errors.js';
 import { enqueue } from '../jobs/index.js';
 import { getBalance, reserve } from '../ledger/index.js';
 import { newId } from '../util/ids.js';
@@ -19,7 +19,9 @@ import type { SceneRow } from '../workflows/compile.js';
 import { findWorkflow, listScenes } from '../workflows/store.js';
 import { scenePrice } from './prices.js';
 import { clipSize, type GenerationSettings } from './providers.js';
-import { activeGeneration, type GenerationRow, type GenerationSceneRow, toGeneration, toGenerationScene } from './store.js';
+import {
+  activeGeneration, generationScenes, getGeneration, type GenerationRow, type GenerationSceneRow, toGeneration, toGenerationScene,
+} from './store.js';
 
 /** The job type that generates one scene (src/generation/jobs.ts runs it). */
 export const SCENE_JOB = 'generation.scene';
@@ -139,6 +141,16 @@ export async function startGeneration(db: Db, settings: GenerationSettings, inpu
     if (isActiveIndexViolation(err)) throw inProgress(input.workflowId);
     throw err;
   }
+}
+
+/**
+ * A generation as startGeneration answered it: for a keyed retry whose first run started it and
+ * died before answering (src/http/keyed-write.ts). Its scenes are the ones it covers.
+ */
+export async function startedGeneration(db: Db, accountId: string, generationId: string): Promise<StartedGeneration> {
+  const generation = await getGeneration(db, generationId);
+  if (!generation || generation.account_id !== accountId) throw new NotFoundError('generation', generationId);
+  return { generation, scenes: await generationScenes(db, generationId) };
 }
 
 async function start(trx: Knex.Transaction, settings: GenerationSettings, input: StartGenerationInput): Promise<StartedGeneration> {

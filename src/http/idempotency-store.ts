@@ -5,7 +5,8 @@
  * renewal while the request runs) is the framework's.
  */
 import crypto from 'node:crypto';
-import type { Claim, IdempotencyStore } from '@lavendly/framework';
+import type { Claim, IdempotencyStore, IdempotentRun } from '@lavendly/framework';
+import type { Knex } from 'knex';
 import type { Db } from '../db/knex.js';
 import { first as fastFirst, run as fastRun, sql } from '../db/fast.js';
 import { newId } from '../util/ids.js';
@@ -59,7 +60,7 @@ export class SqlIdempotencyStore implements IdempotencyStore {
         const taken = await this.db('idempotency_keys')
           .where({ id: row.id, state: 'running', lock_token: row.lock_token })
           .update({ lock_token: token, locked_until: iso(now + this.leaseMs) });
-        if (taken === 1) return { kind: 'claimed', rowId: row.id, token };
+        if (taken === 1) return { kind: 'claimed', rowId: row.id, token, effect: row.effect };
       }
       return { kind: 'in_progress' };
     }
@@ -99,7 +100,7 @@ export class SqlIdempotencyStore implements IdempotencyStore {
 
 interface StoredClaim {
   id: string; request_hash: string; state: string; lock_token: string | null; locked_until: string | null;
-  status: number | string | null; headers: string | null; body: string | null; expires_at: string;
+  status: number | string | null; headers: string | null; body: string | null; expires_at: string; effect: string | null;
 }
 
 // Every request with an Idempotency-Key runs these: written out once (src/db/fast.ts).
@@ -108,6 +109,17 @@ const INSERT_CLAIM = sql('insert into "idempotency_keys" ("id", "account_id", "o
 const FIND_CLAIM = sql('select * from "idempotency_keys" where "account_id" = ? and "operation_id" = ? and "idem_key" = ? limit 1');
 const COMPLETE = sql('update "idempotency_keys" set "state" = \'done\', "lock_token" = null, "locked_until" = null, "status" = ?,'
   + ' "headers" = ?, "body" = ?, "expires_at" = ? where "id" = ? and "lock_token" = ? and "state" = \'running\'');
+
+/**
+ * Records what a keyed run made (an id) on its key's row, in the write's transaction `trx`, so both
+ * commit together (src/http/keyed-write.ts). False when the claim is no longer this run's: a retry
+ * took it over and does the write itself, so the caller rolls its own back.
+ */
+export async function recordEffect(trx: Knex.Transaction, run: IdempotentRun, effect: string): Promise<boolean> {
+  return (await fastRun(trx, RECORD_EFFECT, [effect, run.rowId, run.token])) === 1;
+}
+
+const RECORD_EFFECT = sql('update "idempotency_keys" set "effect" = ? where "id" = ? and "lock_token" = ? and "state" = \'running\'');
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();

@@ -1,5 +1,5 @@
 export {
-  ChannelBusyError, connectChannel, disconnectChannel, listChannels, loadChannelForPublish, type Channel,
+  ChannelBusyError, connectChannel, disconnectChannel, getChannel, listChannels, loadChannelForPublish, type Channel,
 } from './channels.js';
 export {
   beginChannelConnection, ChannelConnectError, finishChannelConnection, type OAuthProviders,

@@ -293,5 +293,10 @@ export async function replayDelivery(db: Knex, accountId: string, deliveryId: st
       replayOf: deliveryId,
     });
   });
-  return getDelivery(db, accountId, newId_).then(({ attempts: _attempts, ...d }) => d);
+  return getDeliveryOnly(db, accountId, newId_);
+}
+
+/** A delivery without its attempts, as replayDelivery answers it. */
+export async function getDeliveryOnly(db: Knex, accountId: string, id: string): Promise<WebhookDelivery> {
+  return getDelivery(db, accountId, id).then(({ attempts: _attempts, ...d }) => d);
 }

@@ -88,7 +88,11 @@ export const MAX_ENDPOINTS_PER_ACCOUNT = 20;
 export async function createEndpoint(
   db: Knex,
   input: CreateEndpointInput,
-  options: { addressPolicy?: AddressPolicy } = {},
+  options: {
+    addressPolicy?: AddressPolicy;
+    /** Also run in the inserting transaction, with the new endpoint's id (a caller's record of it). */
+    recordIn?: (trx: Knex.Transaction, id: string) => Promise<void>;
+  } = {},
 ): Promise<CreatedWebhookEndpoint> {
   const events = validateEvents(input.events);
   try {
@@ -119,8 +123,23 @@ export async function createEndpoint(
     created_at: now,
     updated_at: now,
   };
-  await db('webhook_endpoints').insert(row);
+  const { recordIn } = options;
+  if (recordIn) {
+    await db.transaction(async (trx) => {
+      await trx('webhook_endpoints').insert(row);
+      await recordIn(trx, row.id);
+    });
+  } else {
+    await db('webhook_endpoints').insert(row);
+  }
   return { ...toEndpoint(row), secret: row.secret };
+}
+
+/** An endpoint with its secret, as createEndpoint answered it (for a retry of that answer). */
+export async function createdEndpoint(db: Knex, accountId: string, id: string): Promise<CreatedWebhookEndpoint> {
+  const row = await db('webhook_endpoints').where({ account_id: accountId, id }).first();
+  if (!row) throw new NotFoundError('webhook endpoint', id);
+  return { ...toEndpoint(row as EndpointRow), secret: String(row.secret) };
 }
 
 export async function listEndpoints(db: Knex, accountId: string, page: PageQuery = {}): Promise<Page<WebhookEndpoint>> {

@@ -1,9 +1,9 @@
 export { refusalFor } from './address.js';
 export { emitBalanceLowIfCrossed } from './balance.js';
 export {
-  deliver, getDelivery, listDeliveries, replayDelivery, runDueDeliveries, type WebhookDelivery,
+  deliver, getDelivery, getDeliveryOnly, listDeliveries, replayDelivery, runDueDeliveries, type WebhookDelivery,
 } from './deliver.js';
-export { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, type WebhookEndpoint } from './endpoints.js';
+export { createdEndpoint, createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, type WebhookEndpoint } from './endpoints.js';
 export { emitEvent } from './events.js';
 export { webhookOptionsFromEnv, type WebhookOptions } from './options.js';
 export { webhookJobHandlers, webhookJobTypes } from './jobs.js';

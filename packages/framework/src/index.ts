@@ -15,8 +15,8 @@ export { unstorableText } from './runtime/text.js';
 export { assignRequestId, mintRequestId } from './runtime/request-id.js';
 export { checkLimit, decodeCursor, DEFAULT_LIMITS, encodeCursor, pageOf, type LimitBounds, type Page } from './runtime/pagination.js';
 export {
-  canonicalJson, IDEMPOTENCY_HEADER, MemoryIdempotencyStore, REPLAYED_HEADER, requestFingerprint, validateIdempotencyKey, withIdempotency,
-  type Claim, type IdempotencyLayerOptions, type IdempotencyLog, type IdempotencyStore,
+  canonicalJson, IDEMPOTENCY_HEADER, idempotentRunOf, MemoryIdempotencyStore, REPLAYED_HEADER, requestFingerprint, validateIdempotencyKey, withIdempotency,
+  type Claim, type IdempotencyLayerOptions, type IdempotentRun, type IdempotencyLog, type IdempotencyStore,
 } from './runtime/idempotency.js';
 export type { FastCheck, HandlerResult, OperationMeta, OperationValidators, SchemaLike } from './runtime/operation.js';
 export { FAST_CHECK_NO } from './runtime/operation.js';

@@ -4,7 +4,7 @@
  */
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import type { Claim, IdempotencyStore } from './runtime/idempotency.js';
+import type { Claim, IdempotencyStore, IdempotentRun } from './runtime/idempotency.js';
 import { checkLimit, decodeCursor, encodeCursor, type LimitBounds, type Page } from './runtime/pagination.js';
 
 /** True when a database error is a UNIQUE (or primary key) violation, on SQLite and PostgreSQL. */
@@ -30,6 +30,7 @@ export async function createIdempotencyTable(db: Knex, table = 'idempotency_keys
     t.integer('status');
     t.text('headers');
     t.text('body');
+    t.string('effect'); // what a run made, recorded with its write (KnexIdempotencyStore.recordEffect)
     t.string('created_at').notNullable();
     t.string('expires_at').notNullable();
     t.unique(['account_id', 'operation_id', 'idem_key']);
@@ -79,11 +80,23 @@ export class KnexIdempotencyStore implements IdempotencyStore {
       if (row.state === 'done') return { kind: 'replay', status: Number(row.status), headers: JSON.parse(row.headers ?? '{}'), body: row.body ?? null };
       if (row.locked_until && row.locked_until < iso(now)) {
         const taken = await this.db(this.table).where({ id: row.id, state: 'running', lock_token: row.lock_token }).update({ lock_token: token, locked_until: iso(now + this.leaseMs) });
-        if (taken === 1) return { kind: 'claimed', rowId: row.id, token };
+        if (taken === 1) return { kind: 'claimed', rowId: row.id, token, effect: row.effect ?? null };
       }
       return { kind: 'in_progress' };
     }
     return { kind: 'in_progress' };
+  }
+
+  /**
+   * Records what the run made (an id) in the caller's transaction, so the record and the write
+   * commit together: a retry that takes the claim over after this process died finds it in
+   * `IdempotentRun.effect` instead of writing again. Needs the table's `effect` column (tables made
+   * before it: `t.string('effect')` in a migration). False when the claim is no longer this run's (a
+   * retry took it over and does the write itself): roll the transaction back then.
+   */
+  async recordEffect(trx: Knex | Knex.Transaction, run: IdempotentRun, effect: string): Promise<boolean> {
+    const n = await trx(this.table).where({ id: run.rowId, lock_token: run.token, state: 'running' }).update({ effect });
+    return n === 1;
   }
 
   async renew(rowId: string, token: string): Promise<boolean> {

@@ -23,10 +23,31 @@ const NOT_STORED = new Set([
 ]);
 
 export type Claim =
-  | { kind: 'claimed'; rowId: string; token: string }
+  /** `effect`: on a takeover, what the dead run recorded with its write (see `IdempotentRun`). */
+  | { kind: 'claimed'; rowId: string; token: string; effect?: string | null }
   | { kind: 'replay'; status: number; headers: Record<string, string>; body: string | null }
   | { kind: 'reused' }
   | { kind: 'in_progress' };
+
+/**
+ * The claim a request runs under, on `ctx.state.idempotency` while its handler runs (absent
+ * without an Idempotency-Key). A write and its stored answer are two steps: a process that dies
+ * between them leaves the write done and the key unanswered, and the retry that takes the claim
+ * over would write again. A store that can (`KnexIdempotencyStore.recordEffect`) records what the
+ * write made, in the write's own transaction; the retry then finds it in `effect` and answers with
+ * that instead of writing a second time.
+ */
+export interface IdempotentRun {
+  readonly rowId: string;
+  readonly token: string;
+  /** What an earlier run of this key recorded before its process died; null when nothing. */
+  readonly effect: string | null;
+}
+
+/** The request's `IdempotentRun`, or null when it came without an Idempotency-Key. */
+export function idempotentRunOf(ctx: Koa.Context): IdempotentRun | null {
+  return (ctx.state as { idempotency?: IdempotentRun }).idempotency ?? null;
+}
 
 /** Where claims and answers live. `scope` separates tenants (an account id, or '' for none). */
 export interface IdempotencyStore {
@@ -172,6 +193,8 @@ export async function withIdempotency(ctx: Koa.Context, operationId: string, opt
     ctx.status = claim.status; // after the body: a null body resets the status to 204 in Koa
     return;
   }
+  const run: IdempotentRun = { rowId: claim.rowId, token: claim.token, effect: claim.effect ?? null };
+  (ctx.state as { idempotency?: IdempotentRun }).idempotency = run;
   const { log } = opts;
   // Renewed every third of a lease while the request runs: the claim lasts as long as the
   // request, however long, while a crashed process's claim runs out one lease after its last renewal.
