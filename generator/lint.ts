@@ -100,10 +100,28 @@ function walkTypes(node: Json, at: string, out: LintFinding[], v30: boolean): vo
     }
   }
   for (const [key, value] of Object.entries(node)) {
+    if (!inProperties && (key === 'enum' || key === 'const')) unsafeIntegers(value, pointerJoin(at, key), out);
     // Under `properties` every key is a property name, whatever it is called.
     if (!inProperties && (DATA_KEYS.has(key) || key.startsWith('x-'))) continue;
     walkTypes(value, pointerJoin(at, key), out, v30);
   }
+}
+
+/**
+ * Integers in `enum`/`const` beyond 2^53: YAML and JSON parsers (here, and in every JavaScript
+ * client) read them as the nearest double, so the generated validators would accept a different
+ * number than the spec names and refuse the one it names. Refused, not rounded in silence.
+ */
+function unsafeIntegers(value: Json, at: string, out: LintFinding[]): void {
+  const values = Array.isArray(value) ? value : [value];
+  values.forEach((v, i) => {
+    if (typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v)) {
+      out.push({
+        severity: 'error', pointer: Array.isArray(value) ? `${at}/${i}` : at, rule: 'lavendly/unsafe-integer',
+        message: `${v} (as parsed) is beyond 2^53: JavaScript reads it as a nearby number, so it cannot be matched exactly; write it as a string (type: string) or use a smaller value`,
+      });
+    }
+  });
 }
 
 /**
