@@ -9,6 +9,7 @@ import type * as T from '../generated/types.gen.js';
 import type { AppContext } from '../src/http/context.js';
 import { createUploadSlot, getAsset, importAsset, receiveUpload, type Asset } from '../src/assets/index.js';
 import { callerGone } from '../src/http/caller-gone.js';
+import { keyedWriteWithin } from '../src/http/keyed-write.js';
 import { ApiError, type ErrorCode } from '../src/http/errors.js';
 import { logUnavailable } from '../src/http/edge.js';
 import { lingerAfterAnswer } from '../src/http/linger.js';
@@ -46,10 +47,11 @@ export const assetsHandlers = {
     // connection) until its own timeouts: it stops when the caller hangs up.
     const gone = callerGone(ctx.koa.res);
     try {
-      const asset = await importAsset({
-        db: ctx.db, storage: ctx.services.storage, config: ctx.services.assetsConfig, transfers: ctx.services.assetTransfers,
-        accountId: ctx.account.id, url: input.body.url, kind: input.body.kind, signal: gone.signal,
-      });
+      const deps = { db: ctx.db, storage: ctx.services.storage, config: ctx.services.assetsConfig };
+      const asset = await keyedWriteWithin(ctx, (recordIn) => importAsset({
+        ...deps, transfers: ctx.services.assetTransfers,
+        accountId: ctx.account.id, url: input.body.url, kind: input.body.kind, signal: gone.signal, recordIn,
+      }), { find: (id) => getAsset({ ...deps, accountId: ctx.account.id, id }) });
       return created(asset);
     } finally {
       gone.done();

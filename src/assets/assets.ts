@@ -284,7 +284,11 @@ function importErrorFrom(err: SafeFetchError, kind: AssetKind, limits: KindLimit
  * storage_quota_exceeded, unsupported_media_type, validation_error).
  */
 export async function importAsset(
-  args: AssetDeps & { accountId: string; url: string; kind: AssetKind | string; signal?: AbortSignal },
+  args: AssetDeps & {
+    accountId: string; url: string; kind: AssetKind | string; signal?: AbortSignal;
+    /** Also run in the transaction that records the asset, with its id (a caller's record of it). */
+    recordIn?: (trx: Knex.Transaction, assetId: string) => Promise<void>;
+  },
 ): Promise<Asset> {
   const { db, storage, accountId, url } = args;
   const config = args.config ?? {};
@@ -330,6 +334,7 @@ export async function importAsset(
         sha256: downloaded.sha256,
         source: 'url',
         sourceUrl: url,
+        inTransaction: args.recordIn,
       },
     );
   } finally {

@@ -79,6 +79,21 @@ describe.each(testDatabases())('assets over HTTP on %s', (kind) => {
     expect((await call(`${s.base}/assets/${r.json.id}`, { key: b.key })).status).toBe(404);
   });
 
+  it('an import retried after its server died before answering makes no second asset (as in test/http/keyed-retry-after-crash.test.ts)', async () => {
+    const owner = await s.account({ name: 'Crash' });
+    const send = () => call(`${s.base}/storage/ingest`, { key: owner.key, body: { url: `${media.origin}/music/song.m4a`, kind: 'music' }, headers: { 'Idempotency-Key': 'imp-once' } });
+    const first = await send();
+    expect(first.status, first.text).toBe(201);
+    // What a server killed between the asset's commit and the stored answer leaves behind.
+    await s.fresh.db('idempotency_keys').where({ account_id: owner.id, idem_key: 'imp-once' }).update({
+      state: 'running', lock_token: 'dead-server', locked_until: new Date(Date.now() - 1000).toISOString(), status: null, headers: null, body: null,
+    });
+    const retry = await send();
+    expect(retry.status, retry.text).toBe(201);
+    expect(retry.json.id).toBe(first.json.id);
+    expect(await s.fresh.db('assets').where({ account_id: owner.id }).pluck('id')).toEqual([first.json.id]);
+  });
+
   it('refuses a loopback address the configuration does not allow, and content of the wrong kind', async () => {
     const r = await call(`${s.base}/storage/ingest`, { key: a.key, body: { url: `${blocked.origin}/song.m4a`, kind: 'music' } });
     expect(r.status).toBe(400);
