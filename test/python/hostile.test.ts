@@ -39,6 +39,28 @@ function hostile() {
         timers.add(t);
         return void res.on('close', () => clearInterval(t));
       }
+      case 'driphead': {
+        // The status line, then one header byte every 200 ms for 12 s, then a complete answer:
+        // every read gets a byte well within httpx's read timeout.
+        const socket = req.socket;
+        socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-drip: ');
+        let sent = 0;
+        const t = setInterval(() => {
+          if (++sent < 60) return void socket.write('a');
+          clearInterval(t);
+          socket.end('\r\ncontent-length: 13\r\nconnection: close\r\n\r\n{"id":"wf_1"}');
+        }, 200);
+        timers.add(t);
+        return void socket.on('close', () => clearInterval(t));
+      }
+      case 'slowfile': {
+        // A download of 10 bytes, one every 200 ms.
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': '10' });
+        let sent = 0;
+        const t = setInterval(() => (++sent < 10 ? res.write('b') : (clearInterval(t), res.end('b'))), 200);
+        timers.add(t);
+        return void res.on('close', () => clearInterval(t));
+      }
       case 'endless':
         res.writeHead(200, json).write('{"id":"');
         return endless(res, Buffer.alloc(64 * 1024, 0x61), endlessSent);
@@ -80,7 +102,7 @@ describe('the installed Python SDK against a hostile server', () => {
       const file = path.resolve('test/python/test_hostile.py');
       const r = await sdk.runAsync(['-m', 'pytest', '-q', '-p', 'no:cacheprovider', file], { env: { LAVENDLY_HOSTILE_URL: server.url }, cwd: sdk.dir, timeoutMs: 100_000 });
       expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
-      expect(r.stdout).toMatch(/8 passed/);
+      expect(r.stdout).toMatch(/10 passed/);
       // The client hung up soon after its 1 MiB cap instead of draining the gigabyte.
       expect(server.endlessSent.bytes).toBeLessThan(64 << 20);
     } finally {

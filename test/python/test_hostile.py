@@ -5,6 +5,7 @@ import asyncio
 import os
 import time
 
+import httpx
 import pytest
 
 from lavendly import (
@@ -25,6 +26,29 @@ def test_a_server_dripping_bytes_times_out_at_the_attempt_timeout() -> None:
         client("drip", timeout=1.0, max_retries=0).workflows.get("wf_1")
     assert time.monotonic() - started < 5
     assert e.value.code == "timeout"
+
+
+def test_headers_dripped_a_byte_at_a_time_time_out_at_the_attempt_timeout() -> None:
+    # The server takes 12 s to finish its headers; httpx's timeout alone bounds only each read.
+    started = time.monotonic()
+    with pytest.raises(APITimeoutError) as e:
+        client("driphead", timeout=1.0, max_retries=1).workflows.get("wf_1")
+    assert time.monotonic() - started < 5  # two attempts of 1 s and a backoff of at most 0.02 s
+    assert e.value.code == "timeout"
+
+
+def test_the_deadline_does_not_cut_a_download_on_the_same_httpx_client() -> None:
+    # The deadline holds only while the SDK sends; the caller's own streaming download on the
+    # httpx.Client it handed to the SDK keeps httpx's per-read timeout, even between SDK calls.
+    http = httpx.Client(timeout=1.0)
+    sdk = Lavendly(api_key="k", base_url=f"{URL}/portal/v1", timeout=0.5, max_retries=0, http_client=http)
+    received = b""
+    with http.stream("GET", f"{URL}/slowfile") as download:
+        for chunk in download.iter_bytes():
+            received += chunk
+            with pytest.raises(InvalidResponseError):
+                sdk.workflows.get("wf_1")
+    assert received == b"b" * 10
 
 
 def test_the_async_client_times_out_a_drip_as_well() -> None:

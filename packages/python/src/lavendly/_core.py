@@ -26,6 +26,7 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
+from ._deadline import attempt_deadline, bound_transports
 from ._exceptions import (
     APIConnectionError, APIStatusError, APITimeoutError, InvalidResponseError, LavendlyError, WaitTimeoutError,
     error_from_response,
@@ -290,6 +291,8 @@ class SyncAPIClient(BaseClient):
                  http_client: Optional[httpx.Client]) -> None:
         super().__init__(operations, defaults, config)
         self._http = http_client or httpx.Client()
+        # Also a client passed in: the deadline applies only while this SDK sends an attempt.
+        bound_transports(self._http)
 
     def call(self, operation_id: str, params: Mapping[str, object], options: Optional[RequestOptions] = None) -> object:
         """Calls an operation with its flattened arguments; returns the parsed response body."""
@@ -314,10 +317,12 @@ class SyncAPIClient(BaseClient):
             attempt += 1
 
     def _attempt(self, req: _Request) -> object:
-        """One request, its body read under the attempt's deadline and the size cap. (httpx's timeout
-        bounds each read, so a server dripping a byte at a time would otherwise never time out.)"""
-        with self._http.stream(req.method, req.url, headers=req.headers, content=req.content,
-                               files=req.files, timeout=req.timeout) as response:
+        """One request, from connecting to its body's last byte, under the attempt's deadline, and
+        its body under the size cap. (httpx's timeout bounds each read, so a server dripping a byte
+        at a time would otherwise never time out; see _deadline.py.)"""
+        with attempt_deadline(req.timeout), self._http.stream(
+                req.method, req.url, headers=req.headers, content=req.content, files=req.files,
+                timeout=req.timeout) as response:
             reader = self._reader(req, response)
             for chunk in response.iter_bytes():
                 reader.add(chunk)
