@@ -102,6 +102,24 @@ def test_an_html_502_and_a_redirect_have_clear_messages() -> None:
     assert r.value.message.startswith("HTTP 307: redirected to http://elsewhere.example/")
 
 
+def test_a_redirect_is_not_followed_even_by_an_httpx_client_that_follows_them() -> None:
+    # Followed, the 307 would carry the body and the SDK's `headers` (a gateway's key) to another host.
+    http = httpx.Client(follow_redirects=True)
+    sdk = Lavendly(api_key="k", base_url=f"{URL}/redirect/v1", headers={"x-gateway-key": "gw_SECRET"}, http_client=http)
+    with pytest.raises(APIStatusError) as e:
+        sdk.workflows.create(name="n", shots=[])
+    assert e.value.status == 307
+
+    async def main() -> None:
+        async with AsyncLavendly(api_key="k", base_url=f"{URL}/redirect/v1",
+                                 http_client=httpx.AsyncClient(follow_redirects=True)) as c:
+            await c.assets.upload("upl_1", token="tok_1", body=b"bytes")
+
+    with pytest.raises(APIStatusError) as a:
+        asyncio.run(main())
+    assert a.value.status == 307
+
+
 def test_an_upload_token_in_the_query_stays_out_of_error_messages() -> None:
     # Error messages end up in logs; the token is the upload's only credential.
     with pytest.raises(InvalidResponseError) as portal:

@@ -110,7 +110,10 @@ class ClientDefaults(TypedDict):
 
 
 class _Request:
-    """One call, ready to send as many times as the retry policy allows."""
+    """One call, ready to send as many times as the retry policy allows. Sent with
+    follow_redirects=False whatever the httpx client says: the API never redirects, and a followed
+    3xx would take the body, an upload and the `headers` given to the SDK to whatever host the
+    Location names (httpx drops only Authorization)."""
 
     def __init__(self, method: str, url: str, headers: Dict[str, str], content: Optional[bytes],
                  files: Optional[List[Tuple[str, Tuple[Optional[str], Union[bytes, str]]]]], retriable: bool,
@@ -322,7 +325,7 @@ class SyncAPIClient(BaseClient):
         at a time would otherwise never time out; see _deadline.py.)"""
         with attempt_deadline(req.timeout), self._http.stream(
                 req.method, req.url, headers=req.headers, content=req.content, files=req.files,
-                timeout=req.timeout) as response:
+                timeout=req.timeout, follow_redirects=False) as response:
             reader = self._reader(req, response)
             for chunk in response.iter_bytes():
                 reader.add(chunk)
@@ -392,7 +395,7 @@ class AsyncAPIClient(BaseClient):
 
     async def _attempt(self, req: _Request) -> object:
         async with self._http.stream(req.method, req.url, headers=req.headers, content=req.content,
-                                     files=req.files, timeout=req.timeout) as response:
+                                     files=req.files, timeout=req.timeout, follow_redirects=False) as response:
             reader = self._reader(req, response)
             async for chunk in response.aiter_bytes():
                 reader.add(chunk)
