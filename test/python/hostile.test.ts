@@ -26,6 +26,12 @@ function endless(res: ServerResponse, chunk: Buffer, sent: { bytes: number }) {
   pump();
 }
 
+/** A body with every key the spec requires of a Workflow. */
+const WORKFLOW = {
+  id: 'wf_1', name: 'Fox', description: null, aspect_ratio: '9:16', version: 1, scenes: [], nodes: [], edges: [],
+  created_at: '2026-01-01T00:00:00Z', updated_at: '2026-01-01T00:00:00Z',
+};
+
 function hostile() {
   const endlessSent = { bytes: 0 };
   const timers = new Set<NodeJS.Timeout>();
@@ -60,6 +66,21 @@ function hostile() {
         const t = setInterval(() => (++sent < 10 ? res.write('b') : (clearInterval(t), res.end('b'))), 200);
         timers.add(t);
         return void res.on('close', () => clearInterval(t));
+      }
+      case 'shape-array':
+        return void res.writeHead(200, json).end('[]');
+      case 'shape-null':
+        return void res.writeHead(200, json).end('null');
+      case 'shape-partial':
+        return void res.writeHead(200, json).end('{"id":"wf_1"}');
+      case 'shape-nan':
+        return void res.writeHead(200, json).end(JSON.stringify(WORKFLOW).replace('"version":1', '"version":NaN'));
+      case 'http10':
+      case 'http10cut': {
+        // No content-length: the body ends where the server closes the connection (cut short or not).
+        const body = JSON.stringify(WORKFLOW);
+        const sent = req.url!.startsWith('/http10cut/') ? body.slice(0, 40) : body;
+        return void req.socket.end(`HTTP/1.0 200 OK\r\ncontent-type: application/json\r\n\r\n${sent}`);
       }
       case 'endless':
         res.writeHead(200, json).write('{"id":"');
@@ -102,7 +123,7 @@ describe('the installed Python SDK against a hostile server', () => {
       const file = path.resolve('test/python/test_hostile.py');
       const r = await sdk.runAsync(['-m', 'pytest', '-q', '-p', 'no:cacheprovider', file], { env: { LAVENDLY_HOSTILE_URL: server.url }, cwd: sdk.dir, timeoutMs: 100_000 });
       expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
-      expect(r.stdout).toMatch(/11 passed/);
+      expect(r.stdout).toMatch(/13 passed/);
       // The client hung up soon after its 1 MiB cap instead of draining the gigabyte.
       expect(server.endlessSent.bytes).toBeLessThan(64 << 20);
     } finally {

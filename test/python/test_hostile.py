@@ -78,6 +78,25 @@ def test_a_captive_portal_page_is_not_returned_as_the_object() -> None:
     assert "text/html" in e.value.message
 
 
+def test_a_success_that_is_not_the_documented_object_is_refused() -> None:
+    # Handed back, it would fail later in the caller's code, as a KeyError on wf["name"].
+    for case, what in (("array", "a JSON list where"), ("null", "null where"), ("partial", "without 'name'")):
+        with pytest.raises(InvalidResponseError) as e:
+            client(f"shape-{case}").workflows.get("wf_1")
+        assert (e.value.status, e.value.code) == (200, "invalid_response")
+        assert what in e.value.message
+    with pytest.raises(InvalidResponseError) as nan:  # NaN is Python's extension, not JSON
+        client("shape-nan").workflows.get("wf_1")
+    assert "not JSON" in nan.value.message
+
+
+def test_an_http_1_0_body_ends_where_the_connection_closes() -> None:
+    assert client("http10").workflows.get("wf_1")["name"] == "Fox"
+    with pytest.raises(InvalidResponseError) as e:
+        client("http10cut").workflows.get("wf_1")
+    assert (e.value.status, e.value.code) == (200, "invalid_response")
+
+
 def test_json_nested_past_the_parser_stack_is_an_sdk_error() -> None:
     with pytest.raises(InvalidResponseError):
         client("deep").workflows.get("wf_1")

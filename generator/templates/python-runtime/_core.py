@@ -67,6 +67,9 @@ class Operation(TypedDict):
     async_job: Optional[AsyncJob]
     response_json: bool
     """Every documented success answer is JSON: one that is not raises InvalidResponseError."""
+    response_keys: Optional[List[str]]
+    """Every documented success answer is a JSON object with these keys: one that is not raises
+    InvalidResponseError (None: not checked)."""
 
 
 class RequestOptions(TypedDict, total=False):
@@ -111,7 +114,8 @@ class _Request:
 
     def __init__(self, method: str, url: str, headers: Dict[str, str], content: Optional[bytes],
                  files: Optional[List[Tuple[str, Tuple[Optional[str], Union[bytes, str]]]]], retriable: bool,
-                 max_retries: int, timeout: float, response_json: bool) -> None:
+                 max_retries: int, timeout: float, response_json: bool,
+                 response_keys: Optional[List[str]]) -> None:
         self.method = method
         self.url = url
         self.headers = headers
@@ -121,6 +125,7 @@ class _Request:
         self.max_retries = max_retries
         self.timeout = timeout
         self.response_json = response_json
+        self.response_keys = response_keys
 
     def shown_url(self) -> str:
         """The URL as messages show it: without its query, which may carry a credential (an upload
@@ -206,6 +211,7 @@ class BaseClient:
             max_retries=opts.get("max_retries", self.max_retries),
             timeout=opts.get("timeout", self.timeout),
             response_json=op.get("response_json", False),
+            response_keys=op.get("response_keys"),
         )
 
     def _backoff(self, attempt: int) -> float:
@@ -241,6 +247,8 @@ class BaseClient:
                     f"{req.describe()}: HTTP {status} answered {what} where the API documents JSON",
                     code="invalid_response", status=status, request_id=response.headers.get("x-request-id"),
                     details={"body": body[:500]} if isinstance(body, str) else {}, headers=response.headers)
+            if kind == "json" and req.response_keys is not None:
+                _check_keys(req, response, body, req.response_keys)
             return body
         raise error_from_response(status, response.headers, body,
                                   self._defaults["errors_by_code"], self._defaults["errors_by_status"])
@@ -594,6 +602,28 @@ class _BodyReader:
                 headers=self._response.headers)
 
 
+def _check_keys(req: _Request, response: httpx.Response, body: object, keys: List[str]) -> None:
+    """Refuses a success body that is not the documented object: caller code indexing it by the
+    TypedDict's keys would otherwise fail far from the call, with a KeyError or a TypeError."""
+    if isinstance(body, dict):
+        missing = [k for k in keys if k not in body]
+        if not missing:
+            return
+        what = "an object without " + ", ".join(repr(k) for k in missing[:10]) + ", which the API documents"
+    else:
+        what = ("null" if body is None else f"a JSON {type(body).__name__}") + " where the API documents an object"
+        missing = keys
+    status = response.status_code
+    raise InvalidResponseError(
+        f"{req.describe()}: HTTP {status} answered {what}",
+        code="invalid_response", status=status, request_id=response.headers.get("x-request-id"),
+        details={"missing": missing}, headers=response.headers)
+
+
+def _refuse_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _labelled_json(response: httpx.Response) -> bool:
     return "json" in response.headers.get("content-type", "")
 
@@ -609,7 +639,8 @@ def _parse_body(response: httpx.Response, data: bytes) -> Tuple[Literal["none", 
             return "none", None
         if _labelled_json(response):
             try:
-                parsed: object = json.loads(text)
+                # NaN and Infinity are Python's extension, not JSON: the API never sends them.
+                parsed: object = json.loads(text, parse_constant=_refuse_constant)
                 return "json", parsed
             except (ValueError, RecursionError):
                 # Not JSON, or nested deeper than the parser's stack, or an integer past Python's digit limit.
