@@ -405,9 +405,11 @@ function methodSource(m: PyMethod, types: TypesModule, pollResponse: Map<string,
   }
   if (m.waitName && m.op.asyncJob) {
     const polled = pollResponse.get(m.op.asyncJob.poll) ?? 'object';
-    const wait = `${async ? 'await ' : ''}self._client.wait_for_job(${id}, job, timeout=timeout, interval=interval, on_poll=on_poll)`;
+    // on_poll is typed by the polled body for the caller; the core hands it that body as an object.
+    const onPoll = polled === 'object' ? 'on_poll' : 'cast("Optional[Callable[[object], None]]", on_poll)';
+    const wait = `${async ? 'await ' : ''}self._client.wait_for_job(${id}, job, timeout=timeout, interval=interval, on_poll=${onPoll})`;
     lines.push('');
-    def(async, m.waitName, ['self', `job: ${t.response}`, '*', 'timeout: float = 600', 'interval: float = 2', 'on_poll: Optional[Callable[[object], None]] = None'], polled);
+    def(async, m.waitName, ['self', `job: ${t.response}`, '*', 'timeout: float = 600', 'interval: float = 2', `on_poll: Optional[Callable[[${polled}], None]] = None`], polled);
     lines.push(
       ...docstring(
         `Polls \`${m.op.asyncJob.poll}\` for the job \`${m.name}\` returned until its ${m.op.asyncJob.statusField} is terminal ` +
