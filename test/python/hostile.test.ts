@@ -67,6 +67,8 @@ function hostile() {
         timers.add(t);
         return void res.on('close', () => clearInterval(t));
       }
+      case 'shape-204':
+        return void res.writeHead(204).end();
       case 'shape-array':
         return void res.writeHead(200, json).end('[]');
       case 'shape-null':

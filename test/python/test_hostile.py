@@ -80,10 +80,12 @@ def test_a_captive_portal_page_is_not_returned_as_the_object() -> None:
 
 def test_a_success_that_is_not_the_documented_object_is_refused() -> None:
     # Handed back, it would fail later in the caller's code, as a KeyError on wf["name"].
-    for case, what in (("array", "a JSON list where"), ("null", "null where"), ("partial", "without 'name'")):
+    cases = (("array", 200, "a JSON list where"), ("null", 200, "null where"), ("partial", 200, "without 'name'"),
+             ("204", 204, "answered nothing"))
+    for case, status, what in cases:
         with pytest.raises(InvalidResponseError) as e:
             client(f"shape-{case}").workflows.get("wf_1")
-        assert (e.value.status, e.value.code) == (200, "invalid_response")
+        assert (e.value.status, e.value.code) == (status, "invalid_response")
         assert what in e.value.message
     with pytest.raises(InvalidResponseError) as nan:  # NaN is Python's extension, not JSON
         client("shape-nan").workflows.get("wf_1")

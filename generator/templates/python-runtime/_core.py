@@ -240,8 +240,10 @@ class BaseClient:
         status = response.status_code
         kind, body = _parse_body(response, data)
         if response.is_success:
-            if (kind == "text" and _labelled_json(response)) or (
-                    req.response_json and kind != "json" and status not in (204, 205)):
+            # A 204 or 205 carries no body: fine unless the operation documents an object, which
+            # the caller would get as None typed as that object.
+            if (kind == "text" and _labelled_json(response)) or (req.response_json and kind != "json" and (
+                    status not in (204, 205) or req.response_keys is not None)):
                 what = "nothing" if kind == "none" else f"a body that is not JSON ({response.headers.get('content-type') or 'no content type'})"
                 raise InvalidResponseError(
                     f"{req.describe()}: HTTP {status} answered {what} where the API documents JSON",
