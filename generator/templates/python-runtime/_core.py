@@ -150,7 +150,7 @@ class BaseClient:
         self._defaults = defaults
         self.api_key = config.api_key if config.api_key is not None else os.environ.get(f"{prefix}_API_KEY") or None
         self.base_url = (config.base_url or os.environ.get(f"{prefix}_BASE_URL") or defaults["base_url"]).rstrip("/")
-        self.timeout = config.timeout
+        self.timeout = _seconds(config.timeout)
         self.max_retries = config.max_retries
         self._headers = dict(config.headers)
         self._initial_delay = config.initial_retry_delay
@@ -209,7 +209,7 @@ class BaseClient:
             method, url, headers, content, files,
             retriable=key_header is not None or method in _SAFE_METHODS,
             max_retries=opts.get("max_retries", self.max_retries),
-            timeout=opts.get("timeout", self.timeout),
+            timeout=_seconds(opts.get("timeout", self.timeout)),
             response_json=op.get("response_json", False),
             response_keys=op.get("response_keys"),
         )
@@ -280,6 +280,14 @@ class BaseClient:
     def _cursor_arg(self, operation_id: str) -> str:
         args = self._operation(operation_id)["args"]
         return next((a for a, b in args.items() if b["location"] == "query" and b["name"] == "cursor"), "cursor")
+
+
+def _seconds(timeout: object) -> float:
+    """A timeout as given, checked: every attempt needs a finite deadline (None, 0, NaN or infinity
+    would otherwise fail deep inside the call with a TypeError, ValueError or OverflowError)."""
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < 1e9:
+        raise ValueError(f"timeout must be a number of seconds above 0 and below 1e9, not {timeout!r}")
+    return float(timeout)
 
 
 def _never_sent(e: Exception) -> bool:
