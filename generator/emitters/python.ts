@@ -61,7 +61,7 @@ export const emitter: Emitter = {
       { file: `${src}/__init__.py`, text: banner('__init__.py') + initModule(ir, plan, errors.names, exports) },
       { file: `${src}/types.py`, text: banner('types.py') + types.text },
       { file: `${src}/_errors.py`, text: banner('_errors.py') + errors.text },
-      { file: `${src}/_operations.py`, text: banner('_operations.py') + operationsModule(plan) },
+      { file: `${src}/_operations.py`, text: banner('_operations.py') + operationsModule(plan, schemaEnv(ir)) },
       { file: `${src}/_resources.py`, text: banner('_resources.py') + resourcesModule(plan, types) },
       { file: `${src}/_client.py`, text: banner('_client.py') + clientModule(ir, plan, types.webhookEvent) },
     ];
@@ -271,7 +271,24 @@ function errorsModule(ir: IrDocument, plan: PyPlan, runtime: Record<string, stri
 // ----------------------------------------------------------------------------------------------
 // _operations.py
 
-function operationsModule(plan: PyPlan): string {
+/**
+ * The keys every documented success body has, when each is a JSON object (not nullable): the
+ * client refuses a success answer that is no object or lacks one of them, instead of handing it
+ * back typed as the documented object. null when a success body may be something else.
+ */
+function responseKeys(op: IrOperation, env: SchemaEnv): string[] | null {
+  if (!respondsJson(op)) return null;
+  let keys: string[] | null = null;
+  for (const c of op.responses.filter((r) => r.status.startsWith('2')).flatMap((r) => r.contents)) {
+    const s = env.deref(c.schema);
+    const view = objectView(c.schema, env);
+    if (!view || (isObj(s) && Array.isArray(s.type) && s.type.includes('null'))) return null;
+    keys = keys === null ? [...view.required] : keys.filter((k) => view.required.includes(k));
+  }
+  return keys;
+}
+
+function operationsModule(plan: PyPlan, env: SchemaEnv): string {
   const lines = [
     '"""Where each argument of each operation goes on the wire; read by the client core."""',
     'from __future__ import annotations',
@@ -298,6 +315,8 @@ function operationsModule(plan: PyPlan): string {
       lines.push(`        "idempotency_header": ${m.plan.idempotencyHeader ? pyStr(m.plan.idempotencyHeader) : 'None'},`);
       lines.push(`        "pagination": ${m.op.pagination ? pyStr(m.op.pagination) : 'None'},`);
       lines.push(`        "response_json": ${respondsJson(m.op) ? 'True' : 'False'},`);
+      const keys = responseKeys(m.op, env);
+      lines.push(`        "response_keys": ${keys ? `[${keys.map(pyStr).join(', ')}]` : 'None'},`);
       if (job) {
         const args = Object.entries(job.args).map(([k, v]) => `${pyStr(k)}: ${pyStr(v)}`).join(', ');
         lines.push(
@@ -386,9 +405,11 @@ function methodSource(m: PyMethod, types: TypesModule, pollResponse: Map<string,
   }
   if (m.waitName && m.op.asyncJob) {
     const polled = pollResponse.get(m.op.asyncJob.poll) ?? 'object';
-    const wait = `${async ? 'await ' : ''}self._client.wait_for_job(${id}, job, timeout=timeout, interval=interval, on_poll=on_poll)`;
+    // on_poll is typed by the polled body for the caller; the core hands it that body as an object.
+    const onPoll = polled === 'object' ? 'on_poll' : 'cast("Optional[Callable[[object], None]]", on_poll)';
+    const wait = `${async ? 'await ' : ''}self._client.wait_for_job(${id}, job, timeout=timeout, interval=interval, on_poll=${onPoll})`;
     lines.push('');
-    def(async, m.waitName, ['self', `job: ${t.response}`, '*', 'timeout: float = 600', 'interval: float = 2', 'on_poll: Optional[Callable[[object], None]] = None'], polled);
+    def(async, m.waitName, ['self', `job: ${t.response}`, '*', 'timeout: float = 600', 'interval: float = 2', `on_poll: Optional[Callable[[${polled}], None]] = None`], polled);
     lines.push(
       ...docstring(
         `Polls \`${m.op.asyncJob.poll}\` for the job \`${m.name}\` returned until its ${m.op.asyncJob.statusField} is terminal ` +

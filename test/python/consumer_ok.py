@@ -13,7 +13,8 @@ def flow(client: Lavendly) -> List[str]:
     ids = [w["id"] for w in client.workflows.list(limit=5)]
     first: WorkflowSummary = next(iter(client.workflows.list()))
     job = client.generate.start(wf["id"])
-    done = client.generate.wait_for_generate_scene(job, timeout=30)
+    # on_poll gets each polled body typed as the poll operation's answer.
+    done = client.generate.wait_for_generate_scene(job, timeout=30, on_poll=lambda s: print(s["progress"]))
     try:
         client.workflows.get("wf_missing")
     except NotFoundError as e:

@@ -26,6 +26,12 @@ function endless(res: ServerResponse, chunk: Buffer, sent: { bytes: number }) {
   pump();
 }
 
+/** A body with every key the spec requires of a Workflow. */
+const WORKFLOW = {
+  id: 'wf_1', name: 'Fox', description: null, aspect_ratio: '9:16', version: 1, scenes: [], nodes: [], edges: [],
+  created_at: '2026-01-01T00:00:00Z', updated_at: '2026-01-01T00:00:00Z',
+};
+
 function hostile() {
   const endlessSent = { bytes: 0 };
   const timers = new Set<NodeJS.Timeout>();
@@ -38,6 +44,45 @@ function hostile() {
         const t = setInterval(() => res.write('a'), 200);
         timers.add(t);
         return void res.on('close', () => clearInterval(t));
+      }
+      case 'driphead': {
+        // The status line, then one header byte every 200 ms for 12 s, then a complete answer:
+        // every read gets a byte well within httpx's read timeout.
+        const socket = req.socket;
+        socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-drip: ');
+        let sent = 0;
+        const t = setInterval(() => {
+          if (++sent < 60) return void socket.write('a');
+          clearInterval(t);
+          socket.end('\r\ncontent-length: 13\r\nconnection: close\r\n\r\n{"id":"wf_1"}');
+        }, 200);
+        timers.add(t);
+        return void socket.on('close', () => clearInterval(t));
+      }
+      case 'slowfile': {
+        // A download of 10 bytes, one every 200 ms.
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': '10' });
+        let sent = 0;
+        const t = setInterval(() => (++sent < 10 ? res.write('b') : (clearInterval(t), res.end('b'))), 200);
+        timers.add(t);
+        return void res.on('close', () => clearInterval(t));
+      }
+      case 'shape-204':
+        return void res.writeHead(204).end();
+      case 'shape-array':
+        return void res.writeHead(200, json).end('[]');
+      case 'shape-null':
+        return void res.writeHead(200, json).end('null');
+      case 'shape-partial':
+        return void res.writeHead(200, json).end('{"id":"wf_1"}');
+      case 'shape-nan':
+        return void res.writeHead(200, json).end(JSON.stringify(WORKFLOW).replace('"version":1', '"version":NaN'));
+      case 'http10':
+      case 'http10cut': {
+        // No content-length: the body ends where the server closes the connection (cut short or not).
+        const body = JSON.stringify(WORKFLOW);
+        const sent = req.url!.startsWith('/http10cut/') ? body.slice(0, 40) : body;
+        return void req.socket.end(`HTTP/1.0 200 OK\r\ncontent-type: application/json\r\n\r\n${sent}`);
       }
       case 'endless':
         res.writeHead(200, json).write('{"id":"');
@@ -80,7 +125,7 @@ describe('the installed Python SDK against a hostile server', () => {
       const file = path.resolve('test/python/test_hostile.py');
       const r = await sdk.runAsync(['-m', 'pytest', '-q', '-p', 'no:cacheprovider', file], { env: { LAVENDLY_HOSTILE_URL: server.url }, cwd: sdk.dir, timeoutMs: 100_000 });
       expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
-      expect(r.stdout).toMatch(/8 passed/);
+      expect(r.stdout).toMatch(/13 passed/);
       // The client hung up soon after its 1 MiB cap instead of draining the gigabyte.
       expect(server.endlessSent.bytes).toBeLessThan(64 << 20);
     } finally {

@@ -5,6 +5,7 @@ import asyncio
 import os
 import time
 
+import httpx
 import pytest
 
 from lavendly import (
@@ -25,6 +26,29 @@ def test_a_server_dripping_bytes_times_out_at_the_attempt_timeout() -> None:
         client("drip", timeout=1.0, max_retries=0).workflows.get("wf_1")
     assert time.monotonic() - started < 5
     assert e.value.code == "timeout"
+
+
+def test_headers_dripped_a_byte_at_a_time_time_out_at_the_attempt_timeout() -> None:
+    # The server takes 12 s to finish its headers; httpx's timeout alone bounds only each read.
+    started = time.monotonic()
+    with pytest.raises(APITimeoutError) as e:
+        client("driphead", timeout=1.0, max_retries=1).workflows.get("wf_1")
+    assert time.monotonic() - started < 5  # two attempts of 1 s and a backoff of at most 0.02 s
+    assert e.value.code == "timeout"
+
+
+def test_the_deadline_does_not_cut_a_download_on_the_same_httpx_client() -> None:
+    # The deadline holds only while the SDK sends; the caller's own streaming download on the
+    # httpx.Client it handed to the SDK keeps httpx's per-read timeout, even between SDK calls.
+    http = httpx.Client(timeout=1.0)
+    sdk = Lavendly(api_key="k", base_url=f"{URL}/portal/v1", timeout=0.5, max_retries=0, http_client=http)
+    received = b""
+    with http.stream("GET", f"{URL}/slowfile") as download:
+        for chunk in download.iter_bytes():
+            received += chunk
+            with pytest.raises(InvalidResponseError):
+                sdk.workflows.get("wf_1")
+    assert received == b"b" * 10
 
 
 def test_the_async_client_times_out_a_drip_as_well() -> None:
@@ -54,6 +78,27 @@ def test_a_captive_portal_page_is_not_returned_as_the_object() -> None:
     assert "text/html" in e.value.message
 
 
+def test_a_success_that_is_not_the_documented_object_is_refused() -> None:
+    # Handed back, it would fail later in the caller's code, as a KeyError on wf["name"].
+    cases = (("array", 200, "a JSON list where"), ("null", 200, "null where"), ("partial", 200, "without 'name'"),
+             ("204", 204, "answered nothing"))
+    for case, status, what in cases:
+        with pytest.raises(InvalidResponseError) as e:
+            client(f"shape-{case}").workflows.get("wf_1")
+        assert (e.value.status, e.value.code) == (status, "invalid_response")
+        assert what in e.value.message
+    with pytest.raises(InvalidResponseError) as nan:  # NaN is Python's extension, not JSON
+        client("shape-nan").workflows.get("wf_1")
+    assert "not JSON" in nan.value.message
+
+
+def test_an_http_1_0_body_ends_where_the_connection_closes() -> None:
+    assert client("http10").workflows.get("wf_1")["name"] == "Fox"
+    with pytest.raises(InvalidResponseError) as e:
+        client("http10cut").workflows.get("wf_1")
+    assert (e.value.status, e.value.code) == (200, "invalid_response")
+
+
 def test_json_nested_past_the_parser_stack_is_an_sdk_error() -> None:
     with pytest.raises(InvalidResponseError):
         client("deep").workflows.get("wf_1")
@@ -76,6 +121,24 @@ def test_an_html_502_and_a_redirect_have_clear_messages() -> None:
         client("redirect").workflows.get("wf_1")
     assert r.value.status == 307
     assert r.value.message.startswith("HTTP 307: redirected to http://elsewhere.example/")
+
+
+def test_a_redirect_is_not_followed_even_by_an_httpx_client_that_follows_them() -> None:
+    # Followed, the 307 would carry the body and the SDK's `headers` (a gateway's key) to another host.
+    http = httpx.Client(follow_redirects=True)
+    sdk = Lavendly(api_key="k", base_url=f"{URL}/redirect/v1", headers={"x-gateway-key": "gw_SECRET"}, http_client=http)
+    with pytest.raises(APIStatusError) as e:
+        sdk.workflows.create(name="n", shots=[])
+    assert e.value.status == 307
+
+    async def main() -> None:
+        async with AsyncLavendly(api_key="k", base_url=f"{URL}/redirect/v1",
+                                 http_client=httpx.AsyncClient(follow_redirects=True)) as c:
+            await c.assets.upload("upl_1", token="tok_1", body=b"bytes")
+
+    with pytest.raises(APIStatusError) as a:
+        asyncio.run(main())
+    assert a.value.status == 307
 
 
 def test_an_upload_token_in_the_query_stays_out_of_error_messages() -> None:

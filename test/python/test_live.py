@@ -89,6 +89,9 @@ def test_flow_create_estimate_generate_wait_render_and_a_verified_webhook(receiv
         verify_webhook(body, headers, "whsec_" + "A" * 32)
     with pytest.raises(WebhookVerificationError):
         verify_webhook(body, headers, hook["secret"], now=int(headers["webhook-timestamp"]) + 3600)
+    for forged in ("9" * 5000, "\u00b2", "\u0661\u0662"):  # refused as such, not by int()'s ValueError
+        with pytest.raises(WebhookVerificationError):
+            verify_webhook(body, {**headers, "webhook-timestamp": forged}, hook["secret"])
 
 
 def test_a_retried_idempotent_create_makes_one_workflow() -> None:

@@ -185,3 +185,13 @@ def test_async_client_calls_pages_and_waits() -> None:
         assert all(r.request.headers["authorization"] == "Bearer k" for r in seen)
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("timeout", [None, 0, -1, float("nan"), float("inf"), "30"])
+def test_a_timeout_that_cannot_bound_an_attempt_is_refused_up_front(timeout: object) -> None:
+    # Accepted, these failed inside the call: TypeError (None), OverflowError (inf), ValueError (NaN).
+    with pytest.raises(ValueError, match="timeout must be a number of seconds"):
+        Lavendly(base_url=PRISM, timeout=timeout)  # type: ignore[arg-type]
+    client = Lavendly(base_url=PRISM)
+    with pytest.raises(ValueError, match="timeout must be a number of seconds"):
+        client.workflows.get(WF, request_options={"timeout": timeout})  # type: ignore[typeddict-item]

@@ -26,6 +26,7 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
+from ._deadline import attempt_deadline, bound_transports
 from ._exceptions import (
     APIConnectionError, APIStatusError, APITimeoutError, InvalidResponseError, LavendlyError, WaitTimeoutError,
     error_from_response,
@@ -72,6 +73,9 @@ class Operation(TypedDict):
     async_job: Optional[AsyncJob]
     response_json: bool
     """Every documented success answer is JSON: one that is not raises InvalidResponseError."""
+    response_keys: Optional[List[str]]
+    """Every documented success answer is a JSON object with these keys: one that is not raises
+    InvalidResponseError (None: not checked)."""
 
 
 class RequestOptions(TypedDict, total=False):
@@ -109,11 +113,15 @@ class ClientDefaults(TypedDict):
 
 
 class _Request:
-    """One call, ready to send as many times as the retry policy allows."""
+    """One call, ready to send as many times as the retry policy allows. Sent with
+    follow_redirects=False whatever the httpx client says: the API never redirects, and a followed
+    3xx would take the body, an upload and the `headers` given to the SDK to whatever host the
+    Location names (httpx drops only Authorization)."""
 
     def __init__(self, method: str, url: str, headers: Dict[str, str], content: Optional[bytes],
                  files: Optional[List[Tuple[str, Tuple[Optional[str], Union[bytes, str]]]]], retriable: bool,
-                 max_retries: int, timeout: float, response_json: bool) -> None:
+                 max_retries: int, timeout: float, response_json: bool,
+                 response_keys: Optional[List[str]]) -> None:
         self.method = method
         self.url = url
         self.headers = headers
@@ -123,6 +131,7 @@ class _Request:
         self.max_retries = max_retries
         self.timeout = timeout
         self.response_json = response_json
+        self.response_keys = response_keys
 
     def shown_url(self) -> str:
         """The URL as messages show it: without its query, which may carry a credential (an upload
@@ -147,7 +156,7 @@ class BaseClient:
         self._defaults = defaults
         self.api_key = config.api_key if config.api_key is not None else os.environ.get(f"{prefix}_API_KEY") or None
         self.base_url = (config.base_url or os.environ.get(f"{prefix}_BASE_URL") or defaults["base_url"]).rstrip("/")
-        self.timeout = config.timeout
+        self.timeout = _seconds(config.timeout)
         self.max_retries = config.max_retries
         self._headers = dict(config.headers)
         self._initial_delay = config.initial_retry_delay
@@ -206,8 +215,9 @@ class BaseClient:
             method, url, headers, content, files,
             retriable=key_header is not None or method in _SAFE_METHODS,
             max_retries=opts.get("max_retries", self.max_retries),
-            timeout=opts.get("timeout", self.timeout),
+            timeout=_seconds(opts.get("timeout", self.timeout)),
             response_json=op.get("response_json", False),
+            response_keys=op.get("response_keys"),
         )
 
     def _backoff(self, attempt: int) -> float:
@@ -236,13 +246,17 @@ class BaseClient:
         status = response.status_code
         kind, body = _parse_body(response, data)
         if response.is_success:
-            if (kind == "text" and _labelled_json(response)) or (
-                    req.response_json and kind != "json" and status not in (204, 205)):
+            # A 204 or 205 carries no body: fine unless the operation documents an object, which
+            # the caller would get as None typed as that object.
+            if (kind == "text" and _labelled_json(response)) or (req.response_json and kind != "json" and (
+                    status not in (204, 205) or req.response_keys is not None)):
                 what = "nothing" if kind == "none" else f"a body that is not JSON ({response.headers.get('content-type') or 'no content type'})"
                 raise InvalidResponseError(
                     f"{req.describe()}: HTTP {status} answered {what} where the API documents JSON",
                     code="invalid_response", status=status, request_id=response.headers.get("x-request-id"),
                     details={"body": body[:500]} if isinstance(body, str) else {}, headers=response.headers)
+            if kind == "json" and req.response_keys is not None:
+                _check_keys(req, response, body, req.response_keys)
             return body
         raise error_from_response(status, response.headers, body,
                                   self._defaults["errors_by_code"], self._defaults["errors_by_status"])
@@ -274,6 +288,14 @@ class BaseClient:
         return next((a for a, b in args.items() if b["location"] == "query" and b["name"] == "cursor"), "cursor")
 
 
+def _seconds(timeout: object) -> float:
+    """A timeout as given, checked: every attempt needs a finite deadline (None, 0, NaN or infinity
+    would otherwise fail deep inside the call with a TypeError, ValueError or OverflowError)."""
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < 1e9:
+        raise ValueError(f"timeout must be a number of seconds above 0 and below 1e9, not {timeout!r}")
+    return float(timeout)
+
+
 def _never_sent(e: Exception) -> bool:
     return isinstance(e, (httpx.ConnectError, httpx.ConnectTimeout))
 
@@ -290,6 +312,8 @@ class SyncAPIClient(BaseClient):
                  http_client: Optional[httpx.Client]) -> None:
         super().__init__(operations, defaults, config)
         self._http = http_client or httpx.Client()
+        # Also a client passed in: the deadline applies only while this SDK sends an attempt.
+        bound_transports(self._http)
 
     def call(self, operation_id: str, params: Mapping[str, object], options: Optional[RequestOptions] = None) -> object:
         """Calls an operation with its flattened arguments; returns the parsed response body."""
@@ -314,10 +338,12 @@ class SyncAPIClient(BaseClient):
             attempt += 1
 
     def _attempt(self, req: _Request) -> object:
-        """One request, its body read under the attempt's deadline and the size cap. (httpx's timeout
-        bounds each read, so a server dripping a byte at a time would otherwise never time out.)"""
-        with self._http.stream(req.method, req.url, headers=req.headers, content=req.content,
-                               files=req.files, timeout=req.timeout) as response:
+        """One request, from connecting to its body's last byte, under the attempt's deadline, and
+        its body under the size cap. (httpx's timeout bounds each read, so a server dripping a byte
+        at a time would otherwise never time out; see _deadline.py.)"""
+        with attempt_deadline(req.timeout), self._http.stream(
+                req.method, req.url, headers=req.headers, content=req.content, files=req.files,
+                timeout=req.timeout, follow_redirects=False) as response:
             reader = self._reader(req, response)
             for chunk in response.iter_bytes():
                 reader.add(chunk)
@@ -387,7 +413,7 @@ class AsyncAPIClient(BaseClient):
 
     async def _attempt(self, req: _Request) -> object:
         async with self._http.stream(req.method, req.url, headers=req.headers, content=req.content,
-                                     files=req.files, timeout=req.timeout) as response:
+                                     files=req.files, timeout=req.timeout, follow_redirects=False) as response:
             reader = self._reader(req, response)
             async for chunk in response.aiter_bytes():
                 reader.add(chunk)
@@ -592,6 +618,28 @@ class _BodyReader:
                 headers=self._response.headers)
 
 
+def _check_keys(req: _Request, response: httpx.Response, body: object, keys: List[str]) -> None:
+    """Refuses a success body that is not the documented object: caller code indexing it by the
+    TypedDict's keys would otherwise fail far from the call, with a KeyError or a TypeError."""
+    if isinstance(body, dict):
+        missing = [k for k in keys if k not in body]
+        if not missing:
+            return
+        what = "an object without " + ", ".join(repr(k) for k in missing[:10]) + ", which the API documents"
+    else:
+        what = ("null" if body is None else f"a JSON {type(body).__name__}") + " where the API documents an object"
+        missing = keys
+    status = response.status_code
+    raise InvalidResponseError(
+        f"{req.describe()}: HTTP {status} answered {what}",
+        code="invalid_response", status=status, request_id=response.headers.get("x-request-id"),
+        details={"missing": missing}, headers=response.headers)
+
+
+def _refuse_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _labelled_json(response: httpx.Response) -> bool:
     return "json" in response.headers.get("content-type", "")
 
@@ -607,7 +655,8 @@ def _parse_body(response: httpx.Response, data: bytes) -> Tuple[Literal["none", 
             return "none", None
         if _labelled_json(response):
             try:
-                parsed: object = json.loads(text)
+                # NaN and Infinity are Python's extension, not JSON: the API never sends them.
+                parsed: object = json.loads(text, parse_constant=_refuse_constant)
                 return "json", parsed
             except (ValueError, RecursionError):
                 # Not JSON, or nested deeper than the parser's stack, or an integer past Python's digit limit.

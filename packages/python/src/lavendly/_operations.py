@@ -25,6 +25,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": "cursor",
         "response_json": True,
+        "response_keys": ["data", "next_cursor", "has_more"],
         "async_job": None,
     },
     "create_workflow": {
@@ -43,6 +44,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": "Idempotency-Key",
         "pagination": None,
         "response_json": True,
+        "response_keys": ["id", "name", "description", "aspect_ratio", "version", "scenes", "nodes", "edges", "created_at", "updated_at"],
         "async_job": None,
     },
     "get_workflow": {
@@ -57,6 +59,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": None,
         "response_json": True,
+        "response_keys": ["id", "name", "description", "aspect_ratio", "version", "scenes", "nodes", "edges", "created_at", "updated_at"],
         "async_job": None,
     },
     "update_workflow": {
@@ -78,6 +81,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": None,
         "response_json": True,
+        "response_keys": ["id", "name", "description", "aspect_ratio", "version", "scenes", "nodes", "edges", "created_at", "updated_at"],
         "async_job": None,
     },
     "delete_workflow": {
@@ -92,6 +96,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": None,
         "response_json": False,
+        "response_keys": None,
         "async_job": None,
     },
     "import_asset": {
@@ -107,6 +112,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": "Idempotency-Key",
         "pagination": None,
         "response_json": True,
+        "response_keys": ["id", "kind", "url", "url_expires_at", "bytes", "content_type", "duration_s", "width", "height", "filename", "source_url", "created_at"],
         "async_job": None,
     },
     "create_upload": {
@@ -123,6 +129,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": "Idempotency-Key",
         "pagination": None,
         "response_json": True,
+        "response_keys": ["id", "kind", "filename", "upload_url", "expires_at", "max_bytes"],
         "async_job": None,
     },
     "put_upload": {
@@ -139,6 +146,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": None,
         "response_json": True,
+        "response_keys": ["id", "kind", "url", "url_expires_at", "bytes", "content_type", "duration_s", "width", "height", "filename", "source_url", "created_at"],
         "async_job": None,
     },
     "get_asset": {
@@ -153,6 +161,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": None,
         "response_json": True,
+        "response_keys": ["id", "kind", "url", "url_expires_at", "bytes", "content_type", "duration_s", "width", "height", "filename", "source_url", "created_at"],
         "async_job": None,
     },
     "estimate_cost": {
@@ -168,6 +177,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": None,
         "response_json": True,
+        "response_keys": ["workflow_id", "node_id", "total", "remaining", "per_scene", "available_credits", "sufficient"],
         "async_job": None,
     },
     "generate_scene": {
@@ -184,6 +194,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": "Idempotency-Key",
         "pagination": None,
         "response_json": True,
+        "response_keys": ["id", "workflow_id", "status", "scenes", "credits_reserved", "created_at"],
         "async_job": {"poll": "get_generation_status", "args": {"id": "workflow_id"}, "status_field": "status", "terminal": ["succeeded", "failed"]},
     },
     "get_generation_status": {
@@ -199,6 +210,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": None,
         "response_json": True,
+        "response_keys": ["workflow_id", "generation_id", "phase", "progress", "status", "scenes"],
         "async_job": None,
     },
     "get_workflow_audio": {
@@ -213,6 +225,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": None,
         "response_json": True,
+        "response_keys": ["workflow_id", "duration_s", "clips", "timeline"],
         "async_job": None,
     },
     "set_clip_native_audio": {
@@ -230,6 +243,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": None,
         "response_json": True,
+        "response_keys": ["clip_id", "index", "native_audio", "tracks", "starts_at_s", "duration_s"],
         "async_job": None,
     },
     "attach_track": {
@@ -253,6 +267,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": "Idempotency-Key",
         "pagination": None,
         "response_json": True,
+        "response_keys": ["id", "workflow_id", "clip_id", "asset_id", "kind", "volume_db", "offset_s", "trim_start_s", "trim_end_s", "fade_in_s", "fade_out_s", "starts_at_s", "created_at", "updated_at"],
         "async_job": None,
     },
     "detach_track": {
@@ -268,6 +283,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": None,
         "response_json": False,
+        "response_keys": None,
         "async_job": None,
     },
     "update_track": {
@@ -291,6 +307,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": None,
         "response_json": True,
+        "response_keys": ["id", "workflow_id", "clip_id", "asset_id", "kind", "volume_db", "offset_s", "trim_start_s", "trim_end_s", "fade_in_s", "fade_out_s", "starts_at_s", "created_at", "updated_at"],
         "async_job": None,
     },
     "list_renders": {
@@ -307,6 +324,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": "cursor",
         "response_json": True,
+        "response_keys": ["data", "next_cursor", "has_more"],
         "async_job": None,
     },
     "create_render": {
@@ -323,6 +341,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": "Idempotency-Key",
         "pagination": None,
         "response_json": True,
+        "response_keys": ["id", "workflow_id", "workflow_version", "status", "progress", "label", "url", "url_expires_at", "duration_s", "credits_charged", "credits_reserved", "scenes_reused", "scenes_generated", "error", "created_at", "finished_at"],
         "async_job": {"poll": "get_render", "args": {"id": "workflow_id", "job_id": "id"}, "status_field": "status", "terminal": ["succeeded", "failed", "canceled"]},
     },
     "get_render": {
@@ -339,6 +358,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": None,
         "response_json": True,
+        "response_keys": ["id", "workflow_id", "workflow_version", "status", "progress", "label", "url", "url_expires_at", "duration_s", "credits_charged", "credits_reserved", "scenes_reused", "scenes_generated", "error", "created_at", "finished_at"],
         "async_job": None,
     },
     "update_render": {
@@ -356,6 +376,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": None,
         "response_json": True,
+        "response_keys": ["id", "workflow_id", "workflow_version", "status", "progress", "label", "url", "url_expires_at", "duration_s", "credits_charged", "credits_reserved", "scenes_reused", "scenes_generated", "error", "created_at", "finished_at"],
         "async_job": None,
     },
     "list_all_renders": {
@@ -372,6 +393,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": "cursor",
         "response_json": True,
+        "response_keys": ["data", "next_cursor", "has_more"],
         "async_job": None,
     },
     "quality_check": {
@@ -387,6 +409,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": None,
         "response_json": True,
+        "response_keys": ["node_id", "pass", "score", "failures", "reroll_hint", "probe", "vision_review"],
         "async_job": None,
     },
     "review_scenes": {
@@ -402,6 +425,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": None,
         "response_json": True,
+        "response_keys": ["workflow_id", "pass", "reviewed", "scenes"],
         "async_job": None,
     },
     "get_scene_frame": {
@@ -419,6 +443,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": None,
         "response_json": True,
+        "response_keys": ["url", "width", "height", "at_s", "expires_at"],
         "async_job": None,
     },
     "list_channels": {
@@ -432,6 +457,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": None,
         "response_json": True,
+        "response_keys": ["connected", "data"],
         "async_job": None,
     },
     "connect_channel": {
@@ -449,6 +475,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": "Idempotency-Key",
         "pagination": None,
         "response_json": True,
+        "response_keys": ["id", "platform", "name", "created_at"],
         "async_job": None,
     },
     "start_channel_connection": {
@@ -464,6 +491,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": None,
         "response_json": True,
+        "response_keys": ["authorize_url", "expires_at"],
         "async_job": None,
     },
     "disconnect_channel": {
@@ -478,6 +506,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": None,
         "response_json": False,
+        "response_keys": None,
         "async_job": None,
     },
     "publish_video": {
@@ -498,6 +527,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": "Idempotency-Key",
         "pagination": None,
         "response_json": True,
+        "response_keys": ["id", "workflow_id", "channel_id", "render_id", "platform", "status", "title", "caption", "scheduled_for", "published_url", "ai_disclosure", "error", "created_at", "updated_at"],
         "async_job": {"poll": "get_publication", "args": {"id": "id"}, "status_field": "status", "terminal": ["published", "failed", "canceled"]},
     },
     "get_publication": {
@@ -512,6 +542,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": None,
         "response_json": True,
+        "response_keys": ["id", "workflow_id", "channel_id", "render_id", "platform", "status", "title", "caption", "scheduled_for", "published_url", "ai_disclosure", "error", "created_at", "updated_at"],
         "async_job": None,
     },
     "cancel_publication": {
@@ -526,6 +557,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": None,
         "response_json": True,
+        "response_keys": ["id", "workflow_id", "channel_id", "render_id", "platform", "status", "title", "caption", "scheduled_for", "published_url", "ai_disclosure", "error", "created_at", "updated_at"],
         "async_job": None,
     },
     "get_ledger": {
@@ -541,6 +573,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": "cursor",
         "response_json": True,
+        "response_keys": ["balance", "reserved", "available", "time_zone", "local_time", "data", "next_cursor", "has_more"],
         "async_job": None,
     },
     "update_account": {
@@ -555,6 +588,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": None,
         "response_json": True,
+        "response_keys": ["id", "name", "time_zone"],
         "async_job": None,
     },
     "reserve_credits": {
@@ -572,6 +606,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": "Idempotency-Key",
         "pagination": None,
         "response_json": True,
+        "response_keys": ["id", "status", "amount", "committed", "released", "reason", "metadata", "expires_at", "created_at", "resolved_at"],
         "async_job": None,
     },
     "commit_reserve": {
@@ -587,6 +622,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": "Idempotency-Key",
         "pagination": None,
         "response_json": True,
+        "response_keys": ["id", "status", "amount", "committed", "released", "reason", "metadata", "expires_at", "created_at", "resolved_at"],
         "async_job": None,
     },
     "refund_reserve": {
@@ -601,6 +637,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": "Idempotency-Key",
         "pagination": None,
         "response_json": True,
+        "response_keys": ["id", "status", "amount", "committed", "released", "reason", "metadata", "expires_at", "created_at", "resolved_at"],
         "async_job": None,
     },
     "get_monthly_usage": {
@@ -615,6 +652,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": None,
         "response_json": True,
+        "response_keys": ["month", "credits_spent", "clips_generated", "renders", "days"],
         "async_job": None,
     },
     "get_top_spenders": {
@@ -630,6 +668,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": None,
         "response_json": True,
+        "response_keys": ["month", "data"],
         "async_job": None,
     },
     "get_status": {
@@ -643,6 +682,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": None,
         "response_json": True,
+        "response_keys": ["version", "server_time", "database", "providers", "queue"],
         "async_job": None,
     },
     "get_schema": {
@@ -657,6 +697,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": None,
         "response_json": True,
+        "response_keys": ["operations"],
         "async_job": None,
     },
     "list_webhook_endpoints": {
@@ -672,6 +713,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": "cursor",
         "response_json": True,
+        "response_keys": ["data", "next_cursor", "has_more"],
         "async_job": None,
     },
     "create_webhook_endpoint": {
@@ -688,6 +730,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": "Idempotency-Key",
         "pagination": None,
         "response_json": True,
+        "response_keys": ["id", "url", "description", "events", "status", "disabled_reason", "created_at", "updated_at", "secret"],
         "async_job": None,
     },
     "delete_webhook_endpoint": {
@@ -702,6 +745,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": None,
         "response_json": False,
+        "response_keys": None,
         "async_job": None,
     },
     "list_webhook_deliveries": {
@@ -718,6 +762,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": "cursor",
         "response_json": True,
+        "response_keys": ["data", "next_cursor", "has_more"],
         "async_job": None,
     },
     "replay_webhook_delivery": {
@@ -732,6 +777,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": "Idempotency-Key",
         "pagination": None,
         "response_json": True,
+        "response_keys": ["id", "endpoint_id", "event_id", "event_type", "replay_of", "status", "attempt", "response_status", "last_error", "next_attempt_at", "delivered_at", "created_at", "updated_at"],
         "async_job": None,
     },
     "list_api_keys": {
@@ -747,6 +793,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": "cursor",
         "response_json": True,
+        "response_keys": ["data", "next_cursor", "has_more"],
         "async_job": None,
     },
     "create_api_key": {
@@ -762,6 +809,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": None,
         "response_json": True,
+        "response_keys": ["id", "name", "prefix", "scopes", "created_at", "last_used_at", "revoked_at", "key"],
         "async_job": None,
     },
     "revoke_api_key": {
@@ -776,6 +824,7 @@ OPERATIONS: Dict[str, Operation] = {
         "idempotency_header": None,
         "pagination": None,
         "response_json": True,
+        "response_keys": ["id", "name", "prefix", "scopes", "created_at", "last_used_at", "revoked_at"],
         "async_job": None,
     },
 }

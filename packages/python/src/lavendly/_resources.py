@@ -509,10 +509,10 @@ class GenerateResource:
         *,
         timeout: float = 600,
         interval: float = 2,
-        on_poll: Optional[Callable[[object], None]] = None,
+        on_poll: Optional[Callable[[GenerationStatus], None]] = None,
     ) -> GenerationStatus:
         """Polls `get_generation_status` for the job `start` returned until its status is terminal (succeeded, failed); returns the last polled body. Raises WaitTimeoutError after `timeout` seconds."""
-        return cast("GenerationStatus", self._client.wait_for_job("generate_scene", job, timeout=timeout, interval=interval, on_poll=on_poll))
+        return cast("GenerationStatus", self._client.wait_for_job("generate_scene", job, timeout=timeout, interval=interval, on_poll=cast("Optional[Callable[[object], None]]", on_poll)))
 
     def get_status(
         self,
@@ -594,10 +594,10 @@ class AsyncGenerateResource:
         *,
         timeout: float = 600,
         interval: float = 2,
-        on_poll: Optional[Callable[[object], None]] = None,
+        on_poll: Optional[Callable[[GenerationStatus], None]] = None,
     ) -> GenerationStatus:
         """Polls `get_generation_status` for the job `start` returned until its status is terminal (succeeded, failed); returns the last polled body. Raises WaitTimeoutError after `timeout` seconds."""
-        return cast("GenerationStatus", await self._client.wait_for_job("generate_scene", job, timeout=timeout, interval=interval, on_poll=on_poll))
+        return cast("GenerationStatus", await self._client.wait_for_job("generate_scene", job, timeout=timeout, interval=interval, on_poll=cast("Optional[Callable[[object], None]]", on_poll)))
 
     async def get_status(
         self,
@@ -890,10 +890,10 @@ class RendersResource:
         *,
         timeout: float = 600,
         interval: float = 2,
-        on_poll: Optional[Callable[[object], None]] = None,
+        on_poll: Optional[Callable[[Render], None]] = None,
     ) -> Render:
         """Polls `get_render` for the job `create` returned until its status is terminal (succeeded, failed, canceled); returns the last polled body. Raises WaitTimeoutError after `timeout` seconds."""
-        return cast("Render", self._client.wait_for_job("create_render", job, timeout=timeout, interval=interval, on_poll=on_poll))
+        return cast("Render", self._client.wait_for_job("create_render", job, timeout=timeout, interval=interval, on_poll=cast("Optional[Callable[[object], None]]", on_poll)))
 
     def get(
         self,
@@ -1011,10 +1011,10 @@ class AsyncRendersResource:
         *,
         timeout: float = 600,
         interval: float = 2,
-        on_poll: Optional[Callable[[object], None]] = None,
+        on_poll: Optional[Callable[[Render], None]] = None,
     ) -> Render:
         """Polls `get_render` for the job `create` returned until its status is terminal (succeeded, failed, canceled); returns the last polled body. Raises WaitTimeoutError after `timeout` seconds."""
-        return cast("Render", await self._client.wait_for_job("create_render", job, timeout=timeout, interval=interval, on_poll=on_poll))
+        return cast("Render", await self._client.wait_for_job("create_render", job, timeout=timeout, interval=interval, on_poll=cast("Optional[Callable[[object], None]]", on_poll)))
 
     async def get(
         self,
@@ -1307,10 +1307,10 @@ class PublishResource:
         *,
         timeout: float = 600,
         interval: float = 2,
-        on_poll: Optional[Callable[[object], None]] = None,
+        on_poll: Optional[Callable[[Publication], None]] = None,
     ) -> Publication:
         """Polls `get_publication` for the job `video` returned until its status is terminal (published, failed, canceled); returns the last polled body. Raises WaitTimeoutError after `timeout` seconds."""
-        return cast("Publication", self._client.wait_for_job("publish_video", job, timeout=timeout, interval=interval, on_poll=on_poll))
+        return cast("Publication", self._client.wait_for_job("publish_video", job, timeout=timeout, interval=interval, on_poll=cast("Optional[Callable[[object], None]]", on_poll)))
 
     def get_publication(
         self,
@@ -1455,10 +1455,10 @@ class AsyncPublishResource:
         *,
         timeout: float = 600,
         interval: float = 2,
-        on_poll: Optional[Callable[[object], None]] = None,
+        on_poll: Optional[Callable[[Publication], None]] = None,
     ) -> Publication:
         """Polls `get_publication` for the job `video` returned until its status is terminal (published, failed, canceled); returns the last polled body. Raises WaitTimeoutError after `timeout` seconds."""
-        return cast("Publication", await self._client.wait_for_job("publish_video", job, timeout=timeout, interval=interval, on_poll=on_poll))
+        return cast("Publication", await self._client.wait_for_job("publish_video", job, timeout=timeout, interval=interval, on_poll=cast("Optional[Callable[[object], None]]", on_poll)))
 
     async def get_publication(
         self,

@@ -65,7 +65,9 @@ def verify_signed_webhook(
     signatures = _header(headers, "webhook-signature")
     if not msg_id or not timestamp or not signatures:
         raise WebhookVerificationError("missing webhook-id, webhook-timestamp or webhook-signature header")
-    if not timestamp.isdigit():
+    # ASCII digits only, and few of them: str.isdigit() also passes "²" and "١", and int() refuses
+    # over 4300 digits, both with a ValueError on a header anyone can send.
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 15:
         raise WebhookVerificationError("invalid webhook-timestamp")
     current = int(time.time() if now is None else now)
     ts = int(timestamp)
