@@ -58,3 +58,19 @@ export const migrations: Record<string, Migration> = {
   '023_publication_request_key': publicationRequestKey,
   '024_publication_step': publicationStep,
 };
+
+/**
+ * Migrations that code from before them runs correctly beside (a new index, a new nullable
+ * column that older code leaves null and this code reads as such): older processes keep running
+ * and may restart on a database that has them, and an older binary may be rolled back to
+ * (src/db/migration-log.ts). Leave a migration out when older code would misbehave beside it
+ * (a dropped or renamed column, a new NOT NULL column without a default, a changed meaning);
+ * older processes then refuse to start on the database that has it.
+ */
+export const compatibleWithOlderCode: ReadonlySet<string> = new Set([
+  '020_webhook_fair_share',
+  '021_upload_slot_expiry',
+  '022_oauth_client_use',
+  '023_publication_request_key',
+  '024_publication_step',
+]);
