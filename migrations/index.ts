@@ -24,6 +24,7 @@ import * as uploadSlotExpiry from './021_upload_slot_expiry.js';
 import * as oauthClientUse from './022_oauth_client_use.js';
 import * as publicationRequestKey from './023_publication_request_key.js';
 import * as publicationStep from './024_publication_step.js';
+import * as oauthClientsBeforeUse from './027_oauth_clients_before_use.js';
 
 export interface Migration {
   up(db: Knex): Promise<void>;
@@ -57,6 +58,7 @@ export const migrations: Record<string, Migration> = {
   '022_oauth_client_use': oauthClientUse,
   '023_publication_request_key': publicationRequestKey,
   '024_publication_step': publicationStep,
+  '027_oauth_clients_before_use': oauthClientsBeforeUse,
 };
 
 /**
@@ -73,4 +75,5 @@ export const compatibleWithOlderCode: ReadonlySet<string> = new Set([
   '022_oauth_client_use',
   '023_publication_request_key',
   '024_publication_step',
+  '027_oauth_clients_before_use',
 ]);

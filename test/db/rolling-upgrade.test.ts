@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { compatibleWithOlderCode, migrations } from '../../migrations/index.js';
 import { migrate, type Db } from '../../src/db/knex.js';
+import { sweepUnusedClients } from '../../src/oauth/clients.js';
 import { runCli } from '../helpers/cli-run.js';
 import { freshDb, testDatabases, type FreshDb } from '../helpers/db.js';
 
@@ -56,6 +57,17 @@ describe.each(testDatabases())('rolling upgrade on %s', (kind) => {
     await migrate(db);
     expect((await db('lavendly_compatible_migrations').pluck('name')).sort()).toEqual([...compatibleWithOlderCode].sort());
     await olderRelease(db);
+  });
+
+  it('keeps the OAuth clients the previous release registered: it never recorded their use', async () => {
+    const { db } = await database(kind);
+    await olderRelease(db);
+    // As that release registered a client (src/oauth/clients.ts before 022), two days ago.
+    const registered = new Date(Date.now() - 2 * 86_400_000).toISOString();
+    await db('oauth_clients').insert({ id: 'mcpc_before', client_name: 'Claude', redirect_uris: '["http://127.0.0.1:5/cb"]', created_at: registered });
+    await migrate(db);
+    expect(await sweepUnusedClients(db)).toBe(0); // deleted it: used_at was null
+    expect(await db('oauth_clients').pluck('id')).toEqual(['mcpc_before']);
   });
 
   it('runs beside migrations a newer release marked compatible, and says which', async () => {
