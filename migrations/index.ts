@@ -24,6 +24,7 @@ import * as uploadSlotExpiry from './021_upload_slot_expiry.js';
 import * as oauthClientUse from './022_oauth_client_use.js';
 import * as publicationRequestKey from './023_publication_request_key.js';
 import * as publicationStep from './024_publication_step.js';
+import * as oauthClientsBeforeUse from './027_oauth_clients_before_use.js';
 import * as idempotencyEffect from './028_idempotency_effect.js';
 
 export interface Migration {
@@ -58,5 +59,24 @@ export const migrations: Record<string, Migration> = {
   '022_oauth_client_use': oauthClientUse,
   '023_publication_request_key': publicationRequestKey,
   '024_publication_step': publicationStep,
+  '027_oauth_clients_before_use': oauthClientsBeforeUse,
   '028_idempotency_effect': idempotencyEffect,
 };
+
+/**
+ * Migrations that code from before them runs correctly beside (a new index, a new nullable
+ * column that older code leaves null and this code reads as such): older processes keep running
+ * and may restart on a database that has them, and an older binary may be rolled back to
+ * (src/db/migration-log.ts). Leave a migration out when older code would misbehave beside it
+ * (a dropped or renamed column, a new NOT NULL column without a default, a changed meaning);
+ * older processes then refuse to start on the database that has it.
+ */
+export const compatibleWithOlderCode: ReadonlySet<string> = new Set([
+  '020_webhook_fair_share',
+  '021_upload_slot_expiry',
+  '022_oauth_client_use',
+  '023_publication_request_key',
+  '024_publication_step',
+  '027_oauth_clients_before_use',
+  '028_idempotency_effect',
+]);

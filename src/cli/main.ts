@@ -3,12 +3,15 @@
  * `lavendly <command>`: the command table. Each command is a module exporting a `Command`; add
  * yours to `commands`. Commands whose names share a first word form a group (`lavendly accounts`
  * lists its commands). Errors print as one `lavendly: error: ...` line: exit code 2 for a usage
- * mistake, 1 for anything else (a bad setting, a busy port, an unreachable database).
+ * mistake, 3 for a database migrated by a newer release that this one cannot run beside (a
+ * supervisor should stop restarting this binary, not retry it), 1 for anything else (a bad
+ * setting, a busy port, an unreachable database).
  */
 import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../config.js';
 import { PG_CONNECT_TIMEOUT_MS } from '../db/knex.js';
+import { NewerSchemaError } from '../db/migration-log.js';
 import { ListenError } from '../http/app.js';
 import { VERSION } from '../version.js';
 import { UsageError, type Command, type CommandIo } from './command.js';
@@ -162,9 +165,12 @@ async function dispatch(argv: string[], io: CommandIo): Promise<number> {
       return usageError((err as Error).message.replace(/\s*\n\s*/g, ' '), () => io.err(`Usage: ${found.command.usage}`));
     }
     io.err(`lavendly: error: ${message(err)}`);
-    return 1;
+    return err instanceof NewerSchemaError ? NEWER_SCHEMA_EXIT : 1;
   }
 }
+
+/** The exit code for a database this release cannot run on (see the comment at the top). */
+export const NEWER_SCHEMA_EXIT = 3;
 
 /** True when this file is the program node runs (directly, or through the package's bin link). */
 function isEntry(): boolean {

@@ -1,9 +1,8 @@
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import { migrations } from '../../migrations/index.js';
-import { ConfigError } from '../config.js';
 import { prepareDataDir } from '../data-dir.js';
 import { databaseHealth } from './health.js';
+import { applyMigrations, type MigrationOutcome } from './migration-log.js';
 import { configureConnection, SqliteClient } from './sqlite.js';
 
 export type Db = Knex;
@@ -106,7 +105,9 @@ function beginImmediately(db: Knex): void {
 /**
  * Applies every migration listed in migrations/index.ts (idempotent). The list is imported
  * statically rather than read from the folder, so migrations run the same under tsx, vitest and
- * a bundler, none of which share one way of loading .ts files by path.
+ * a bundler, none of which share one way of loading .ts files by path. Where each applied
+ * migration is recorded, and what a database migrated by a newer release means here, is in
+ * src/db/migration-log.ts.
  *
  * Several processes may start at once on an empty database (compose.yaml starts two APIs and
  * three workers together). Knex's own migration lock lives in a table it first creates with
@@ -115,38 +116,15 @@ function beginImmediately(db: Knex): void {
  * wait for: on PostgreSQL an advisory lock per schema (DDL is transactional there), on SQLite
  * the write lock BEGIN IMMEDIATE takes (beginImmediately above). The next process then finds
  * everything applied and only checks. So every migration runs inside that transaction: one that
- * cannot (PostgreSQL's CREATE INDEX CONCURRENTLY) needs another way in than knex's
- * `config.transaction = false`, which has no effect here.
+ * cannot (PostgreSQL's CREATE INDEX CONCURRENTLY) needs another way in.
  */
-export async function migrate(db: Db): Promise<void> {
-  const names = Object.keys(migrations).sort();
-  const known = new Set(names);
-  await db.transaction(async (trx) => {
+export async function migrate(db: Db): Promise<MigrationOutcome> {
+  return db.transaction(async (trx) => {
     if (dbKind(db) === 'postgres') {
       await trx.raw("select pg_advisory_xact_lock(hashtext('lavendly.migrate:' || current_schema()))");
     }
-    await trx.migrate.latest({
-      migrationSource: {
-        getMigrations: async () => names,
-        getMigrationName: (name: string) => name,
-        getMigration: async (name: string) => migrations[name]!,
-      },
-    }).catch(async (err: unknown) => {
-      throw (await newerSchema(trx, known)) ?? err;
-    });
+    return applyMigrations(trx);
   });
-}
-
-/**
- * A database that a newer release migrated lists migrations this one does not have; knex calls
- * that a corrupt migration directory. Say what it is, so the operator upgrades this process
- * instead of hunting for missing files.
- */
-async function newerSchema(trx: Knex.Transaction, known: Set<string>): Promise<ConfigError | null> {
-  const rows: { name: string }[] = await trx('knex_migrations').select('name').catch(() => []);
-  const unknown = rows.map((r) => r.name).filter((n) => !known.has(n));
-  if (!unknown.length) return null;
-  return new ConfigError(`the database was migrated by a newer version of Lavendly (it has migration ${unknown.join(', ')}, unknown to this one): run that version or a later one`);
 }
 
 /** Current time as an ISO string; one helper so every table stores time the same way. */

@@ -55,7 +55,7 @@ describe.each(testDatabases())('migrate on %s', (kind) => {
     await migrate(db!);
     await db!('knex_migrations').insert({ name: '999_from_the_future', batch: 99, migration_time: new Date() });
     const err = await migrate(db!).then(() => null, (e: Error) => e);
-    expect(err?.name).toBe('ConfigError');
+    expect(err?.name).toBe('NewerSchemaError');
     expect(err?.message).toBe('the database was migrated by a newer version of Lavendly (it has migration 999_from_the_future, unknown to this one): run that version or a later one');
   });
 });

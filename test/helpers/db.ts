@@ -20,12 +20,15 @@ export interface FreshDb {
   close(): Promise<void>;
 }
 
-/** A migrated database of its own: a new SQLite file, or a new PostgreSQL schema. */
-export async function freshDb(kind: DbKind): Promise<FreshDb> {
+/**
+ * A migrated database of its own: a new SQLite file, or a new PostgreSQL schema. With
+ * `migrated: false` it is left empty, for a test to bring it to an older release's level.
+ */
+export async function freshDb(kind: DbKind, { migrated = true }: { migrated?: boolean } = {}): Promise<FreshDb> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lavendly-test-'));
   if (kind === 'sqlite') {
     const db = createDb({ databaseUrl: null, dataDir });
-    await migrate(db);
+    if (migrated) await migrate(db);
     return {
       db, kind, databaseUrl: null, dataDir,
       async close() { await db.destroy(); fs.rmSync(dataDir, { recursive: true, force: true }); },
@@ -41,7 +44,7 @@ export async function freshDb(kind: DbKind): Promise<FreshDb> {
   const url = new URL(baseUrl);
   url.searchParams.set('options', `-c search_path=${schema}`);
   const db = createDb({ databaseUrl: url.toString(), dataDir, pgSchema: schema });
-  await migrate(db);
+  if (migrated) await migrate(db);
   return {
     db, kind, databaseUrl: url.toString(), dataDir, pgSchema: schema,
     async close() {
