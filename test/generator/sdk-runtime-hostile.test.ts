@@ -81,6 +81,11 @@ describe('a success answer that is not the documented JSON', () => {
     expect((await failure(client().call('get_thing'))).message).toMatch(/answered nothing where the API documents JSON/);
   });
 
+  it('refuses a 204 where every documented success is JSON, instead of returning undefined as the object', async () => {
+    answer = (_req, res) => res.writeHead(204).end();
+    expect(await failure(client().call('get_thing'))).toMatchObject({ code: 'invalid_response', status: 204 });
+  });
+
   it('still returns text where the operation does not document JSON', async () => {
     answer = (_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('plain words');
     expect(await client().call('get_text')).toBe('plain words');

@@ -241,7 +241,7 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
         });
       }
       if (res.ok) {
-        if (!documentedBody(op, res.status, read)) {
+        if (!documentedBody(op, read)) {
           const type = res.headers.get('content-type') || 'no content type';
           throw new InvalidResponseError(`${what}: HTTP ${res.status} answered ${read.kind === 'none' ? 'nothing' : `a body that is not JSON (${type})`} where the API documents JSON`, {
             status: res.status, code: 'invalid_response', requestId, headers: res.headers,
@@ -274,10 +274,14 @@ function isIdempotentCall(op: OperationDescriptor): boolean {
   return op.idempotencyHeader !== null || ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'].includes(op.method.toUpperCase());
 }
 
-/** A success body the caller can trust: JSON where the API documents JSON, and never JSON-labelled text that does not parse. */
-function documentedBody(op: OperationDescriptor, status: number, read: ReadBody): boolean {
+/**
+ * A success body the caller can trust: JSON where the API documents JSON, and never JSON-labelled
+ * text that does not parse. Where every documented success is JSON, a 204 is not one of them: it
+ * would hand back `undefined` typed as the documented object.
+ */
+function documentedBody(op: OperationDescriptor, read: ReadBody): boolean {
   if (read.kind === 'text' && read.labelledJson) return false;
-  return !op.responseJson || read.kind === 'json' || status === 204 || status === 205;
+  return !op.responseJson || read.kind === 'json';
 }
 
 function shouldRetry(status: number, code: string, retriable: boolean): boolean {
