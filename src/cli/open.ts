@@ -1,15 +1,15 @@
 import { loadConfig, type Config } from '../config.js';
 import { createDb, migrate, type Db } from '../db/knex.js';
+import type { MigrationOutcome } from '../db/migration-log.js';
 
 /** Config from the environment and a migrated database, for commands that touch data. */
-export async function openData(env: NodeJS.ProcessEnv): Promise<{ config: Config; db: Db }> {
+export async function openData(env: NodeJS.ProcessEnv): Promise<{ config: Config; db: Db; migration: MigrationOutcome }> {
   const config = loadConfig(env);
   const db = createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
-    await migrate(db);
+    return { config, db, migration: await migrate(db) };
   } catch (err) {
     await db.destroy().catch(() => {});
     throw err;
   }
-  return { config, db };
 }

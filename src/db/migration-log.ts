@@ -34,6 +34,16 @@ export interface MigrationOutcome {
   compatibleAhead: string[];
 }
 
+/**
+ * What a process says at start when it runs beside a newer release's compatible migrations (a
+ * rolling upgrade under way, or a rollback): the operator sees which processes are left to
+ * upgrade. Null when there are none.
+ */
+export function runningBesideNewer(outcome: MigrationOutcome): string | null {
+  if (!outcome.compatibleAhead.length) return null;
+  return `this database has migrations of a newer Lavendly release (${outcome.compatibleAhead.join(', ')}), which this one runs beside; upgrade this process`;
+}
+
 /** Applies this release's pending migrations inside `trx` (which holds the migration lock). */
 export async function applyMigrations(trx: Knex.Transaction): Promise<MigrationOutcome> {
   await ensureTables(trx);

@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import { checkClock } from '../db/clock.js';
 import { createDb, migrate, type Db } from '../db/knex.js';
+import { runningBesideNewer, type MigrationOutcome } from '../db/migration-log.js';
 import { expireReservations } from '../ledger/ledger.js';
 import type { FailureHook } from './queue.js';
 import { databaseHealth } from '../db/health.js';
@@ -56,13 +57,12 @@ export interface RunningWorker {
   done: Promise<void>;
 }
 
-async function migrateWithRetry(db: Db): Promise<void> {
+async function migrateWithRetry(db: Db): Promise<MigrationOutcome> {
   // migrate() serialises processes starting together (src/db/knex.ts); a lock still held by a
   // migration run outside it (knex's CLI, an older release) is waited for here.
   for (let i = 0; ; i++) {
     try {
-      await migrate(db);
-      return;
+      return await migrate(db);
     } catch (err) {
       const locked = err instanceof Error && /lock/i.test(err.message);
       if (!locked || i >= 50) throw err;
@@ -80,7 +80,10 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
   const ownDb = !options.db;
   const db = options.db ?? createDb({ databaseUrl: options.config.databaseUrl, dataDir: options.config.dataDir });
   try {
-    if (options.migrate ?? ownDb) await migrateWithRetry(db);
+    if (options.migrate ?? ownDb) {
+      const ahead = runningBesideNewer(await migrateWithRetry(db));
+      if (ahead) options.logger?.warn({}, ahead);
+    }
     if (ownDb) await checkClock(db);
   } catch (err) {
     if (ownDb) await db.destroy().catch(() => {});

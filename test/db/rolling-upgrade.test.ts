@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { compatibleWithOlderCode, migrations } from '../../migrations/index.js';
 import { migrate, type Db } from '../../src/db/knex.js';
+import { runWorker } from '../../src/jobs/worker-main.js';
 import { sweepUnusedClients } from '../../src/oauth/clients.js';
 import { runCli } from '../helpers/cli-run.js';
 import { freshDb, testDatabases, type FreshDb } from '../helpers/db.js';
@@ -75,6 +76,12 @@ describe.each(testDatabases())('rolling upgrade on %s', (kind) => {
     await migrate(db);
     await db('lavendly_compatible_migrations').insert({ name: '999_from_the_future', migration_time: new Date().toISOString() });
     expect(await migrate(db)).toEqual({ compatibleAhead: ['999_from_the_future'] });
+    // A worker says so at start, so the operator sees which processes are left to upgrade.
+    const warnings: string[] = [];
+    const logger = { info: () => {}, error: () => {}, warn: (_: unknown, message: string) => { warnings.push(message); } };
+    const running = await runWorker({ config: { databaseUrl: null, dataDir: '' }, db, migrate: true, handlers: {}, logger, sweepReservationsMs: null });
+    await running.stop();
+    expect(warnings).toEqual([expect.stringContaining('migrations of a newer Lavendly release (999_from_the_future)')]);
   });
 
   it('refuses a database a newer release migrated incompatibly: one line, exit code 3', async () => {

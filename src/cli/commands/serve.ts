@@ -12,6 +12,7 @@ import { serverLimits } from '../../http/server-limits.js';
 import { startTelemetry } from '../../telemetry/index.js';
 import { parseFlags, UsageError, type Command, type CommandIo } from '../command.js';
 import { openData } from '../open.js';
+import { runningBesideNewer } from '../../db/migration-log.js';
 import { untilSignal } from '../signals.js';
 import { jobWorkerSidecar } from './worker.js'; // the job worker beside the API (generation, webhooks, publishing)
 
@@ -61,7 +62,7 @@ export async function startServe(io: CommandIo, opts: {
 } = {}): Promise<{
   running: RunningServer; ctx: ServeContext; baseUrl: string; devKey: string | null;
 }> {
-  const { config, db } = await openData(io.env);
+  const { config, db, migration } = await openData(io.env);
   await checkClock(db).catch(async (err) => {
     await db.destroy();
     throw err;
@@ -71,6 +72,8 @@ export async function startServe(io: CommandIo, opts: {
   let running: RunningServer | null = null;
   try {
     const logger = opts.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
+    const ahead = runningBesideNewer(migration);
+    if (ahead) logger.warn({ migrations: migration.compatibleAhead }, ahead);
     const composed = await compose({ config, db, logger }, opts.services);
     const { services } = composed;
     const ctx: ServeContext = { ...composed, config, db, logger };
