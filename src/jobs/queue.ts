@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { rows as fastRows, run as fastRun, sql, type Sql } from '../db/fast.js';
+import { clusterDate, clusterNow } from '../db/clock.js';
 import { dbKind } from '../db/knex.js';
 import { sqliteGroupWork } from '../db/sqlite-group.js';
 import { currentTraceparent } from '../telemetry/observe.js';
@@ -98,7 +99,7 @@ export async function enqueue<P>(db: Db, input: EnqueueInput<P>): Promise<Job<P>
   const maxAttempts = input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) throw new Error(`maxAttempts must be an integer >= 1 (got ${maxAttempts})`);
   if (!input.type) throw new Error('a job needs a type');
-  const now = iso(Date.now());
+  const now = iso(clusterNow());
   const row = {
     id: newId('job'),
     type: input.type,
@@ -150,7 +151,7 @@ export async function claim(db: Knex, options: ClaimOptions): Promise<Job | null
  * one round trip), oldest due first. Each is claimed as by `claim`.
  */
 export async function claimBatch(db: Knex, options: ClaimOptions, limit: number): Promise<Job[]> {
-  const { params, typeCount, postgres } = claimParams(db, options, options.now ?? new Date());
+  const { params, typeCount, postgres } = claimParams(db, options, options.now ?? clusterDate());
   return byRunAt(await fastRows(db, claimStatement(postgres, typeCount, Math.max(1, Math.trunc(limit))), params));
 }
 
@@ -212,14 +213,14 @@ export async function hasDueJob(db: Knex, types: string[]): Promise<boolean> {
       postgres ? '= any(?)' : `in (${Array(count).fill('?').join(', ')})`} limit 1`);
     if (dueStatements.size < 200) dueStatements.set(postgres ? -1 : count, statement);
   }
-  const params = [iso(Date.now()), ...(postgres ? [types] : types.length ? types : [''])];
+  const params = [iso(clusterNow()), ...(postgres ? [types] : types.length ? types : [''])];
   return (await fastRows(db, statement, params)).length > 0;
 }
 
 /** Extends a running job's lease; false if this worker no longer holds it (expired and taken
  *  over, or the job was canceled). */
 export async function heartbeat(db: Knex, jobId: string, workerId: string, leaseMs: number): Promise<boolean> {
-  const now = Date.now();
+  const now = clusterNow();
   return (await fastRun(db, HEARTBEAT, [iso(now + leaseMs), iso(now), jobId, workerId])) > 0;
 }
 
@@ -260,7 +261,7 @@ export async function completeManyAndClaim(
 ): Promise<{ completed: boolean[]; jobs: Job[] }> {
   const results = items.map((it) => it.resultJson);
   if (limit < 1 && items.length === 1) return { completed: [await completeJobJson(db, items[0]!.jobId, options.workerId, results[0]!)], jobs: [] };
-  const now = options.now ?? new Date();
+  const now = options.now ?? clusterDate();
   const nowIso = iso(now);
   const { params, typeCount, postgres } = claimParams(db, options, now);
   const take = Math.max(0, Math.trunc(limit));
@@ -332,7 +333,7 @@ export async function completeJob(db: Db, jobId: string, workerId: string, resul
 
 /** `completeJob` with the result already serialised. */
 export async function completeJobJson(db: Db, jobId: string, workerId: string, json: string): Promise<boolean> {
-  const now = iso(Date.now());
+  const now = iso(clusterNow());
   return (await fastRun(db, COMPLETE, [json, now, now, jobId, workerId])) > 0;
 }
 
@@ -341,7 +342,7 @@ export async function completeJobJson(db: Db, jobId: string, workerId: string, j
 export async function requeueJob(
   db: Db, jobId: string, workerId: string, error: string | null, runAt: Date, refundAttempt = false,
 ): Promise<boolean> {
-  const now = iso(Date.now());
+  const now = iso(clusterNow());
   const n = await db('jobs')
     .where({ id: jobId, lease_owner: workerId, status: 'running' })
     .update({
@@ -386,7 +387,7 @@ export async function failJob(
   hook?: FailureHook,
 ): Promise<Job | null> {
   return db.transaction(async (trx) => {
-    const now = iso(Date.now());
+    const now = iso(clusterNow());
     const q = trx('jobs').where({ id: jobId, status: 'running' });
     if ('workerId' in guard) q.andWhere({ lease_owner: guard.workerId });
     else {
@@ -427,7 +428,7 @@ export async function reapExpiredLeases(
     types?: string[];
   } = {},
 ): Promise<{ requeued: number; failed: number }> {
-  const now = options.now ?? new Date();
+  const now = options.now ?? clusterDate();
   const nowIso = iso(now);
   const expired = (await db('jobs')
     .where({ status: 'running' })
@@ -465,7 +466,7 @@ export async function reapExpiredLeases(
  * Returns the canceled job, or null if it was not queued or running.
  */
 export async function cancelJob(db: Db, jobId: string, reason = 'canceled'): Promise<Job | null> {
-  const now = iso(Date.now());
+  const now = iso(clusterNow());
   const rows = (await db('jobs')
     .where({ id: jobId })
     .whereIn('status', ['queued', 'running'])

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
 import type { Knex } from 'knex';
+import { clusterDate, clusterNow } from '../db/clock.js';
 import { runObservedJob } from '../telemetry/observe.js';
 import {
   backoffMs, claimBatch, failJob, hasDueJob, heartbeat, reapExpiredLeases, requeueJob,
@@ -169,7 +170,7 @@ export class Worker {
           // its lease runs out and the reaper requeues it).
           if (!this.stopping) this.launch(claimed);
           else {
-            await requeueJob(this.db, claimed.id, this.workerId, 'interrupted: worker stopped', new Date(), true)
+            await requeueJob(this.db, claimed.id, this.workerId, 'interrupted: worker stopped', clusterDate(), true)
               .catch((err) => this.log.error({ err: errorText(err), job: claimed.id }, 'giving back a job claimed while stopping failed'));
           }
         }
@@ -272,12 +273,12 @@ export class Worker {
 
   private async poll(): Promise<void> {
     const types = [...this.handlers.keys()];
-    let lastReap = 0;
+    let lastReap = -Infinity; // monotonic: a clock stepping back must not hold reaping off
     const polling = this.failureLogs.poll;
     while (!this.stopping) {
       try {
-        if (Date.now() - lastReap >= this.reapMs) {
-          lastReap = Date.now();
+        if (performance.now() - lastReap >= this.reapMs) {
+          lastReap = performance.now();
           const reaped = await reapExpiredLeases(this.db, { hookFor: this.hookFor, types });
           if (reaped.requeued || reaped.failed) this.log.warn({ ...reaped, worker: this.workerId }, 'reaped jobs with expired leases');
         }
@@ -372,7 +373,7 @@ export class Worker {
       return;
     }
     if (reason instanceof LeaseLost && reason.why === 'stopping') {
-      await requeueJob(this.db, job.id, this.workerId, 'interrupted: worker stopped', new Date(), true);
+      await requeueJob(this.db, job.id, this.workerId, 'interrupted: worker stopped', clusterDate(), true);
       return;
     }
     const permanent = isPermanent(error);
@@ -385,7 +386,7 @@ export class Worker {
       return;
     }
     const delay = backoffMs(job.attempts, this.baseMs, this.maxMs);
-    await requeueJob(this.db, job.id, this.workerId, errorText(error), new Date(Date.now() + delay));
+    await requeueJob(this.db, job.id, this.workerId, errorText(error), new Date(clusterNow() + delay));
     this.log.info({ job: job.id, attempt: job.attempts, retryInMs: delay, err: errorText(error) }, 'job will be retried');
   }
 }
