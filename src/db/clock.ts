@@ -1,4 +1,5 @@
 import { ConfigError } from '../config.js';
+import { monotonicNow, setDbOffset } from './cluster-time.js';
 import { dbKind, type Db } from './knex.js';
 
 /**
@@ -30,35 +31,7 @@ export async function checkClock(db: Db, now: () => number = Date.now): Promise<
   throw new ConfigError(`this machine's clock is ${off} the database server's (at most ${MAX_CLOCK_SKEW_MS / 1000} s allowed: job leases compare times written by every process); synchronise the clocks (NTP)`);
 }
 
-/**
- * The database server's clock minus this process's monotonic clock, in ms, while a `serve` or
- * `worker` follows a PostgreSQL server's clock (null: SQLite, or nothing follows; then the
- * wall clock is the cluster's clock, since every process shares this machine's).
- */
-let dbOffsetMs: number | null = null;
 const followers = new Set<object>();
-
-/** Wall-clock ms that a step of the system clock does not move (CLOCK_MONOTONIC underneath). */
-function monotonicNow(): number {
-  return performance.timeOrigin + performance.now();
-}
-
-/**
- * Now, as ms since the epoch, on the clock every process of the cluster agrees on: the database
- * server's (estimated from an offset measured at start and every 30 s, carried by the monotonic
- * clock in between) on PostgreSQL, this machine's on SQLite. Every time written to the database
- * for another process to compare with (leases, expiries, next attempts, run_at) comes from here,
- * so a machine's clock stepping or drifting while the process runs moves none of them. No round
- * trip: hot paths call it freely.
- */
-export function clusterNow(): number {
-  return dbOffsetMs === null ? Date.now() : monotonicNow() + dbOffsetMs;
-}
-
-/** `clusterNow()` as a Date. */
-export function clusterDate(): Date {
-  return new Date(clusterNow());
-}
 
 async function measureOffset(db: Db): Promise<number> {
   const before = monotonicNow();
@@ -76,16 +49,16 @@ async function measureOffset(db: Db): Promise<number> {
 export async function followDbClock(db: Db, everyMs = 30_000): Promise<() => void> {
   if (dbKind(db) !== 'postgres') return () => {};
   await db.raw('select 1'); // a connection first: its opening is not part of the measurement
-  dbOffsetMs = await measureOffset(db);
+  setDbOffset(await measureOffset(db));
   const me = {};
   followers.add(me);
   const timer = setInterval(() => {
-    measureOffset(db).then((ms) => { if (followers.has(me)) dbOffsetMs = ms; }, () => {});
+    measureOffset(db).then((ms) => { if (followers.has(me)) setDbOffset(ms); }, () => {});
   }, everyMs);
   timer.unref();
   return () => {
     clearInterval(timer);
     followers.delete(me);
-    if (followers.size === 0) dbOffsetMs = null;
+    if (followers.size === 0) setDbOffset(null);
   };
 }

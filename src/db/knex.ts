@@ -5,6 +5,7 @@ import { ConfigError } from '../config.js';
 import { prepareDataDir } from '../data-dir.js';
 import { databaseHealth } from './health.js';
 import { configureConnection, SqliteClient } from './sqlite.js';
+import { clusterDate } from './cluster-time.js';
 
 export type Db = Knex;
 export type DbKind = 'sqlite' | 'postgres';
@@ -149,7 +150,7 @@ async function newerSchema(trx: Knex.Transaction, known: Set<string>): Promise<C
   return new ConfigError(`the database was migrated by a newer version of Lavendly (it has migration ${unknown.join(', ')}, unknown to this one): run that version or a later one`);
 }
 
-/** Current time as an ISO string; one helper so every table stores time the same way. */
+/** Current time (the cluster's clock, src/db/cluster-time.ts) as an ISO string; one helper so every table stores time the same way. */
 export function nowIso(): string {
-  return new Date().toISOString();
+  return clusterDate().toISOString();
 }

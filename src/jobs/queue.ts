@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { rows as fastRows, run as fastRun, sql, type Sql } from '../db/fast.js';
-import { clusterDate, clusterNow } from '../db/clock.js';
+import { clusterDate, clusterNow } from '../db/cluster-time.js';
 import { dbKind } from '../db/knex.js';
 import { sqliteGroupWork } from '../db/sqlite-group.js';
 import { currentTraceparent } from '../telemetry/observe.js';

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
 import type { Knex } from 'knex';
-import { clusterDate, clusterNow } from '../db/clock.js';
+import { clusterDate, clusterNow } from '../db/cluster-time.js';
 import { runObservedJob } from '../telemetry/observe.js';
 import {
   backoffMs, claimBatch, failJob, hasDueJob, heartbeat, reapExpiredLeases, requeueJob,
