@@ -17,6 +17,7 @@ export interface McpSession {
   /** The API key that created it: every later request must come with the same one. */
   keyId: string;
   accountId: string;
+  /** performance.now() of its last request: monotonic, so a clock step neither closes every session nor keeps idle ones. */
   lastUsed: number;
 }
 

@@ -118,7 +118,7 @@ async function runRender(deps: RenderJobDeps, job: Job<RenderJobPayload>, ctx: J
   }
 
   const base = render.generation_id ? GENERATION_SHARE : 0;
-  let lastWrite = 0;
+  let lastWrite = -Infinity; // performance.now(): a clock stepping back must not hold progress off
   const outputKey = deps.storage.keyFor(render.account_id, `renders/${render.id}.mp4`);
   const result = await renderStored(deps.storage, {
     plan: render.plan,
