@@ -5,6 +5,7 @@ import { dbKind } from '../db/knex.js';
 import { sqliteGroupWork } from '../db/sqlite-group.js';
 import { currentTraceparent } from '../telemetry/observe.js';
 import { newId } from '../util/ids.js';
+import type { LeaseSightings } from './lease-sightings.js';
 import { announceEnqueued } from './wake.js';
 
 /**
@@ -382,7 +383,7 @@ export type FailureHook<P = any> = (job: Job<P>, failure: JobFailure, trx: Knex.
 export async function failJob(
   db: Knex,
   jobId: string,
-  guard: { workerId: string } | { expiredBefore: Date; leaseOwner: string | null },
+  guard: { workerId: string } | { expiredBefore: Date; leaseOwner: string | null; leaseExpiresAt?: string | null },
   failure: JobFailure,
   hook?: FailureHook,
 ): Promise<Job | null> {
@@ -393,6 +394,7 @@ export async function failJob(
     else {
       q.andWhere('lease_expires_at', '<', iso(guard.expiredBefore));
       if (guard.leaseOwner) q.andWhere({ lease_owner: guard.leaseOwner });
+      if (guard.leaseExpiresAt) q.andWhere({ lease_expires_at: guard.leaseExpiresAt });
     }
     const rows = (await q.update({
       status: 'failed',
@@ -426,6 +428,9 @@ export async function reapExpiredLeases(
      * credits and fails its scene.
      */
     types?: string[];
+    /** Take over only leases this reaper has seen expired and unchanged for a while (a worker's
+     *  reaper passes its own); without it, every expired lease at once. */
+    sightings?: LeaseSightings;
   } = {},
 ): Promise<{ requeued: number; failed: number }> {
   const now = options.now ?? clusterDate();
@@ -437,20 +442,22 @@ export async function reapExpiredLeases(
     .orderBy('lease_expires_at')
     .limit(options.limit ?? 100)
     .select(RETURNING)) as Array<Record<string, unknown>>;
+  const jobs = expired.map((row) => toJob(row));
   let requeued = 0;
   let failed = 0;
-  for (const row of expired) {
-    const job = toJob(row);
+  for (const job of options.sightings ? options.sightings.confirmed(jobs) : jobs) {
     const message = `lease expired: worker ${job.lease_owner ?? '?'} stopped heartbeating during attempt ${job.attempts}`;
     if (job.attempts < job.max_attempts) {
       const n = await db('jobs')
-        .where({ id: job.id, status: 'running', lease_owner: job.lease_owner })
+        // The very lease seen expired: a heartbeat since then (even one still behind this
+        // clock) means its holder lives.
+        .where({ id: job.id, status: 'running', lease_owner: job.lease_owner, lease_expires_at: job.lease_expires_at })
         .andWhere('lease_expires_at', '<', nowIso)
         .update({ status: 'queued', run_at: nowIso, lease_owner: null, lease_expires_at: null, last_error: message, updated_at: nowIso });
       if (Number(n) > 0) requeued++;
     } else {
       const done = await failJob(
-        db, job.id, { expiredBefore: now, leaseOwner: job.lease_owner },
+        db, job.id, { expiredBefore: now, leaseOwner: job.lease_owner, leaseExpiresAt: job.lease_expires_at },
         { reason: 'lease_expired', message }, options.hookFor?.(job),
       );
       if (done) failed++;

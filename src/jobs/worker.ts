@@ -10,6 +10,7 @@ import {
 import { listenForJobs, onLocalEnqueue, watchForCommits } from './wake.js';
 import { failureLog, type FailureLog } from '../util/failure-log.js';
 import { GroupCommit } from './group-commit.js';
+import { LeaseSightings } from './lease-sightings.js';
 
 export interface JobContext {
   /** Aborted when the job is canceled, its lease was lost (another worker may now run it), or the
@@ -59,7 +60,8 @@ export interface WorkerOptions {
   /** Jobs run at once by this worker (default 1). */
   concurrency?: number;
   /** How long a claim lasts without a heartbeat (default 30 s). A dead worker's jobs are run
-   *  again this long after its last heartbeat. */
+   *  again this long after its last heartbeat, plus 1.5 heartbeat periods in which a reaper
+   *  watches the expired lease stay unchanged, plus up to two reap periods. */
   leaseMs?: number;
   /** Heartbeat period (default leaseMs / 3). */
   heartbeatMs?: number;
@@ -139,6 +141,7 @@ export class Worker {
   /** Jobs this worker finished (any outcome), for tests and metrics. */
   processed = 0;
   private readonly completions: GroupCommit;
+  private readonly leaseSightings: LeaseSightings;
 
   constructor(options: WorkerOptions) {
     this.db = options.db;
@@ -159,6 +162,9 @@ export class Worker {
       notifications: failureLog(this.log, 'job notifications (LISTEN; polling meanwhile)', { worker: this.workerId }),
     };
     if (this.heartbeatMs >= this.leaseMs) throw new Error('heartbeatMs must be shorter than leaseMs');
+    // Half again a heartbeat period: a live holder has rewritten its lease by then, whatever the
+    // shared clock did (src/jobs/lease-sightings.ts).
+    this.leaseSightings = new LeaseSightings(Math.min(this.leaseMs, Math.ceil(this.heartbeatMs * 1.5)));
     this.completions = new GroupCommit(this.db, {
       claimOptions: () => ({ workerId: this.workerId, leaseMs: this.leaseMs, types: [...this.handlers.keys()] }),
       // Stopping: claim nothing more.
@@ -279,7 +285,7 @@ export class Worker {
       try {
         if (performance.now() - lastReap >= this.reapMs) {
           lastReap = performance.now();
-          const reaped = await reapExpiredLeases(this.db, { hookFor: this.hookFor, types });
+          const reaped = await reapExpiredLeases(this.db, { hookFor: this.hookFor, types, sightings: this.leaseSightings });
           if (reaped.requeued || reaped.failed) this.log.warn({ ...reaped, worker: this.workerId }, 'reaped jobs with expired leases');
         }
         while (!this.stopping && this.freeSlots() > 0) {
