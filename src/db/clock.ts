@@ -3,12 +3,11 @@ import { monotonicNow, setDbOffset } from './cluster-time.js';
 import { dbKind, type Db } from './knex.js';
 
 /**
- * The most this process's clock may differ from the database's. Every process writes times from
- * its own clock and compares them with times other processes wrote: a job's lease (30 s by
- * default, renewed every 10 s) is taken over once it looks expired, idempotency claims and upload
- * slots likewise. A worker whose clock ran a lease ahead took running jobs from live workers, and
- * one running behind had its fresh leases taken; both ran a job twice. 5 s is far inside the
- * default lease and far outside what NTP leaves.
+ * The most this process's clock may differ from the database's at start. Times other processes
+ * compare (leases, expiries) follow the database server's clock once `followDbClock` runs, so
+ * a clock that is off or steps later no longer decides who holds a job; what still reads this
+ * machine's clock (S3 request signatures, log times, an upstream's Retry-After date) wants it
+ * true, and a clock this far off says NTP is not running. 5 s is far outside what NTP leaves.
  */
 export const MAX_CLOCK_SKEW_MS = 5_000;
 
@@ -28,7 +27,7 @@ export async function checkClock(db: Db, now: () => number = Date.now): Promise<
   const skew = dbMs < before ? dbMs - before : dbMs > after ? dbMs - after : 0;
   if (Math.abs(skew) <= MAX_CLOCK_SKEW_MS) return;
   const off = `${(Math.abs(skew) / 1000).toFixed(1)} s ${skew < 0 ? 'ahead of' : 'behind'}`;
-  throw new ConfigError(`this machine's clock is ${off} the database server's (at most ${MAX_CLOCK_SKEW_MS / 1000} s allowed: job leases compare times written by every process); synchronise the clocks (NTP)`);
+  throw new ConfigError(`this machine's clock is ${off} the database server's (at most ${MAX_CLOCK_SKEW_MS / 1000} s allowed); synchronise the clocks (NTP)`);
 }
 
 const followers = new Set<object>();
