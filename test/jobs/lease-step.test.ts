@@ -8,9 +8,9 @@ import type { Db } from '../../src/db/knex.js';
 import { claim, enqueue, getJob, heartbeat, Worker } from '../../src/jobs/index.js';
 import { checkedDbPerTest } from '../helpers/checked-db.js';
 import { testDatabases } from '../helpers/db.js';
+import { restoreWallClock, stepWallClock } from '../helpers/wall-clock.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const realNow = Date.now;
 const LEASE_MS = 2_000; // heartbeats every 666 ms
 
 describe.each(testDatabases())('a shared clock stepping forward on %s', (kind) => {
@@ -20,12 +20,12 @@ describe.each(testDatabases())('a shared clock stepping forward on %s', (kind) =
     onFresh: (fresh) => { db = fresh.db; },
     beforeCheck: async () => { await worker?.stop(); worker = undefined; },
   });
-  afterEach(() => { Date.now = realNow; });
+  afterEach(() => { restoreWallClock(); });
 
   it('leaves a live holder\'s job alone and still takes a dead holder\'s over', async () => {
     const job = await enqueue(db, { type: 'record', payload: null });
     expect((await claim(db, { workerId: 'live', leaseMs: LEASE_MS }))?.id).toBe(job.id);
-    Date.now = () => realNow() + 60_000; // the clock steps: the lease looks a minute expired
+    stepWallClock(60_000); // the clock steps: the lease looks a minute expired
 
     const ran: string[] = [];
     worker = new Worker({ db, pollMs: 10, reapMs: 20, leaseMs: LEASE_MS, workerId: 'reaper', handlers: { record: async (j) => { ran.push(j.id); return null; } } });

@@ -7,18 +7,14 @@ import { followDbClock } from '../../src/db/clock.js';
 import { clusterNow } from '../../src/db/cluster-time.js';
 import { nowIso } from '../../src/db/knex.js';
 import { freshDb, testDatabases, type FreshDb } from '../helpers/db.js';
+import { restoreWallClock, stepWallClock } from '../helpers/wall-clock.js';
 
-const realNow = Date.now;
-/** The process's wall clock stepped by `ms`, as settimeofday does; the monotonic clock stays. */
-function stepWallClock(ms: number): void {
-  Date.now = () => realNow() + ms;
-}
 
 describe.each(testDatabases())('the cluster clock on %s', (kind) => {
   let fresh: FreshDb;
   let unfollow = () => {};
   afterEach(async () => {
-    Date.now = realNow;
+    restoreWallClock();
     unfollow();
     await fresh?.close();
   });

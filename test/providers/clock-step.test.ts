@@ -7,8 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderClient } from '../../src/providers/http.js';
 import { runRemoteTask } from '../../src/providers/task.js';
+import { restoreWallClock, stepWallClock } from '../helpers/wall-clock.js';
 
-const realNow = Date.now;
 
 describe('a remote task whose machine clock steps an hour ahead while it is polled', () => {
   let server: http.Server;
@@ -21,7 +21,7 @@ describe('a remote task whose machine clock steps an hour ahead while it is poll
       if (req.method === 'POST') return res.end(JSON.stringify({ id: 'task_1' }));
       polls++;
       // The first look: still running, and meanwhile this machine's clock jumps an hour ahead.
-      if (polls === 1) Date.now = () => realNow() + 3_600_000;
+      if (polls === 1) stepWallClock(3_600_000);
       res.end(JSON.stringify(polls === 1 ? { status: 'RUNNING' } : { status: 'SUCCEEDED', output: 'done' }));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -29,7 +29,7 @@ describe('a remote task whose machine clock steps an hour ahead while it is poll
   });
 
   afterAll(async () => {
-    Date.now = realNow;
+    restoreWallClock();
     await new Promise((r) => server.close(r));
   });
 

@@ -7,8 +7,7 @@ import { followDbClock } from '../../src/db/clock.js';
 import { createStorage } from '../../src/storage/open.js';
 import { freshDb, testDatabases, type FreshDb } from '../helpers/db.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
-
-const realNow = Date.now;
+import { restoreWallClock, stepWallClock } from '../helpers/wall-clock.js';
 
 describe.skipIf(!testDatabases().includes('postgres'))('links signed on a machine whose clock stepped an hour ahead', () => {
   let fresh: FreshDb;
@@ -18,10 +17,10 @@ describe.skipIf(!testDatabases().includes('postgres'))('links signed on a machin
     fresh = await freshDb('postgres');
     s3 = await startS3();
     unfollow = await followDbClock(fresh.db);
-    Date.now = () => realNow() + 3_600_000;
+    stepWallClock(3_600_000);
   });
   afterAll(async () => {
-    Date.now = realNow;
+    restoreWallClock();
     unfollow();
     await s3?.close();
     await fresh?.close();
