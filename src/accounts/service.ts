@@ -55,7 +55,7 @@ export class AccountsService {
 
   async authenticate(key: string): Promise<KeyPrincipal | null> {
     if (this.cacheTtlMs <= 0) return findPrincipalByKey(this.db, key);
-    const now = Date.now();
+    const now = performance.now();
     const hit = this.cache.get(key);
     if (hit && hit.expires > now) return hit.principal;
     const principal = await findPrincipalByKey(this.db, key);

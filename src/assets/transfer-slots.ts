@@ -1,6 +1,7 @@
 import type { Db } from '../db/knex.js';
 import { dbKind } from '../db/knex.js';
 import { newId } from '../util/ids.js';
+import { clusterNow } from '../db/cluster-time.js';
 
 /**
  * The count of an account's transfers arriving at once, kept in the database (table
@@ -23,7 +24,7 @@ export async function claimTransferSlot(db: Db, accountId: string, limit: number
   const id = newId('xfr');
   const claimed = await db.transaction(async (trx) => {
     if (dbKind(trx) === 'postgres') await trx('accounts').where({ id: accountId }).forNoKeyUpdate().first('id');
-    const now = Date.now();
+    const now = clusterNow();
     await trx('transfer_slots').where({ account_id: accountId }).andWhere('expires_ms', '<=', now).del();
     const row = await trx('transfer_slots').where({ account_id: accountId }).count<{ n: number | string }[]>({ n: '*' }).first();
     if (Number(row?.n ?? 0) >= limit) return false;
@@ -34,7 +35,7 @@ export async function claimTransferSlot(db: Db, accountId: string, limit: number
   // Renewed while the transfer runs (an upload may take many minutes); a failed renewal is retried
   // at the next tick, and the lease is long enough to miss a few.
   const renew = setInterval(() => {
-    db('transfer_slots').where({ id }).update({ expires_ms: Date.now() + leaseMs }).catch(() => {});
+    db('transfer_slots').where({ id }).update({ expires_ms: clusterNow() + leaseMs }).catch(() => {});
   }, Math.max(50, Math.floor(leaseMs / 4)));
   renew.unref();
   return {

@@ -19,6 +19,7 @@ import { AssetTooLargeError, assertKind, sniffedType, storeReceivedFile, type As
 import { limitsFor, type AssetKind } from './config.js';
 import { getUsage, QuotaExceededError, type StorageUsage } from './quota.js';
 import { TransferBudget, type StagedTransfer } from './transfers.js';
+import { clusterDate, clusterNow } from '../db/cluster-time.js';
 
 const TOKEN_PURPOSE = 'upload-slot:v1';
 
@@ -99,7 +100,7 @@ export async function createUploadSlot(
     const usage = await getUsage(db, accountId, config);
     if (declared > usage.remainingBytes) throw new QuotaExceededError(declared, usage);
   }
-  const now = args.now ?? new Date();
+  const now = args.now ?? clusterDate();
   const ttlS = config.uploadSlotTtlS ?? 15 * 60;
   const exp = Math.floor(now.getTime() / 1000) + ttlS;
   const expiresAt = new Date(exp * 1000).toISOString();
@@ -144,7 +145,7 @@ const SWEPT_STATUSES = ['open', 'failed'];
  * writes a row, so without this the table grew with every abandoned slot. Completed slots stay
  * (they answer a repeated PUT with the asset they made), as do slots still receiving. Called once a minute by the server.
  */
-export async function sweepExpiredSlots(db: AssetDeps['db'], now = Date.now(), limit = 1000): Promise<number> {
+export async function sweepExpiredSlots(db: AssetDeps['db'], now = clusterNow(), limit = 1000): Promise<number> {
   const before = new Date(now - EXPIRED_SLOT_KEPT_MS).toISOString();
   const ids = await db('upload_slots').where('expires_at', '<', before).whereIn('status', SWEPT_STATUSES).limit(limit).pluck('id');
   if (!ids.length) return 0;
@@ -165,7 +166,7 @@ export async function receiveUpload(
 ): Promise<Asset> {
   const { db, storage, slotId } = args;
   const config = args.config ?? {};
-  const now = args.now ?? new Date();
+  const now = args.now ?? clusterDate();
   const m = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(args.token ?? '');
   if (!m) throw new SlotInvalidError();
   const exp = Number(m[1]);

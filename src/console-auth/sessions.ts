@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Db } from '../db/knex.js';
 import { newId } from '../util/ids.js';
+import { clusterNow } from '../db/cluster-time.js';
 
 /**
  * Console sessions live on the server. The browser holds a random token (32 bytes, base64url);
@@ -61,7 +62,7 @@ export function csrfTokenMatches(session: ActiveSession, presented: string | und
 
 export async function startSession(db: Db, user: { id: string; account_id: string; email: string }, limits: SessionLimits): Promise<{ token: string; session: ActiveSession }> {
   const token = crypto.randomBytes(32).toString('base64url');
-  const now = Date.now();
+  const now = clusterNow();
   const id = newId('ses');
   await db('user_sessions').insert({
     id,
@@ -97,7 +98,7 @@ export async function findSession(db: Db, token: string, limits: SessionLimits):
     .where('s.token_hash', hashToken(token))
     .first('s.id', 's.user_id', 's.last_seen_at', 's.expires_at', 'u.account_id', 'u.email');
   if (!row) return null;
-  const now = Date.now();
+  const now = clusterNow();
   const lastSeen = Date.parse(row.last_seen_at);
   if (Date.parse(row.expires_at) <= now || lastSeen + limits.idleMs <= now) {
     await db('user_sessions').where({ id: row.id }).delete();

@@ -4,6 +4,7 @@ import { prepareDataDir } from '../data-dir.js';
 import { databaseHealth } from './health.js';
 import { applyMigrations, type MigrationOutcome } from './migration-log.js';
 import { configureConnection, SqliteClient } from './sqlite.js';
+import { clusterDate } from './cluster-time.js';
 
 export type Db = Knex;
 export type DbKind = 'sqlite' | 'postgres';
@@ -127,7 +128,7 @@ export async function migrate(db: Db): Promise<MigrationOutcome> {
   });
 }
 
-/** Current time as an ISO string; one helper so every table stores time the same way. */
+/** Current time (the cluster's clock, src/db/cluster-time.ts) as an ISO string; one helper so every table stores time the same way. */
 export function nowIso(): string {
-  return new Date().toISOString();
+  return clusterDate().toISOString();
 }

@@ -22,6 +22,7 @@ import { clipSize, type GenerationSettings } from './providers.js';
 import {
   activeGeneration, generationScenes, getGeneration, type GenerationRow, type GenerationSceneRow, toGeneration, toGenerationScene,
 } from './store.js';
+import { clusterNow } from '../db/cluster-time.js';
 
 /** The job type that generates one scene (src/generation/jobs.ts runs it). */
 export const SCENE_JOB = 'generation.scene';
@@ -191,7 +192,7 @@ async function start(trx: Knex.Transaction, settings: GenerationSettings, input:
 
   const size = clipSize(workflow.aspect_ratio, settings.clipShortSide);
   const rows: Record<string, unknown>[] = [];
-  const startMs = Date.now();
+  const startMs = clusterNow();
   for (const [i, { scene, credits }] of priced.entries()) {
     let reservation;
     try {

@@ -4,6 +4,7 @@
  */
 import type { Knex } from 'knex';
 import { dbKind, nowIso } from '../db/knex.js';
+import { clusterDate } from '../db/cluster-time.js';
 
 type Db = Knex | Knex.Transaction;
 
@@ -164,7 +165,7 @@ export async function recordUsage(
   db: Db,
   accountId: string,
   counts: { clips_generated?: number; renders?: number },
-  at: Date = new Date(),
+  at: Date = clusterDate(),
 ): Promise<void> {
   const clips = counts.clips_generated ?? 0;
   const renders = counts.renders ?? 0;

@@ -9,6 +9,7 @@ import type Koa from 'koa';
 import { ApiError } from './errors.js';
 import { mimeForExt } from '../net/sniff.js';
 import { FileMissingError, type Storage } from '../storage/base.js';
+import { clusterNow } from '../db/cluster-time.js';
 
 export interface ServeOptions {
   /** URL prefix (default `/files`). */
@@ -64,7 +65,7 @@ export function serveSignedFiles(storage: Storage, options: ServeOptions = {}): 
 
     const size = stat.size;
     const etag = `"${size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"`;
-    const secondsLeft = Math.max(0, Math.floor((check.expiresAt.getTime() - Date.now()) / 1000));
+    const secondsLeft = Math.max(0, Math.floor((check.expiresAt.getTime() - clusterNow()) / 1000));
     ctx.set('Accept-Ranges', 'bytes');
     ctx.set('ETag', etag);
     ctx.set('Last-Modified', stat.mtime.toUTCString());

@@ -11,6 +11,7 @@ import type { Db } from '../db/knex.js';
 import { first as fastFirst, run as fastRun, sql } from '../db/fast.js';
 import { newId } from '../util/ids.js';
 import { isUniqueViolation } from '../db/sql.js';
+import { clusterNow } from '../db/cluster-time.js';
 
 export interface IdempotencyOptions {
   windowS: number;
@@ -33,7 +34,7 @@ export class SqlIdempotencyStore implements IdempotencyStore {
 
   async claim(accountId: string, operationId: string, key: string, requestHash: string): Promise<Claim> {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const now = Date.now();
+      const now = clusterNow();
       const token = crypto.randomBytes(12).toString('hex');
       const id = newId('idem');
       try {
@@ -73,7 +74,7 @@ export class SqlIdempotencyStore implements IdempotencyStore {
    * claim is no longer ours.
    */
   async renew(rowId: string, token: string): Promise<boolean> {
-    const now = Date.now();
+    const now = clusterNow();
     const n = await this.db('idempotency_keys')
       .where({ id: rowId, lock_token: token, state: 'running' })
       .update({ locked_until: iso(now + this.leaseMs), expires_at: iso(now + this.windowMs) });
@@ -82,7 +83,7 @@ export class SqlIdempotencyStore implements IdempotencyStore {
 
   async complete(rowId: string, token: string, status: number, headers: Record<string, string>, body: string | null): Promise<boolean> {
     // The window counts from the answer.
-    const n = await fastRun(this.db, COMPLETE, [status, JSON.stringify(headers), body, iso(Date.now() + this.windowMs), rowId, token]);
+    const n = await fastRun(this.db, COMPLETE, [status, JSON.stringify(headers), body, iso(clusterNow() + this.windowMs), rowId, token]);
     return n === 1;
   }
 
@@ -92,7 +93,7 @@ export class SqlIdempotencyStore implements IdempotencyStore {
 
   /** Deletes expired keys; returns how many. Called on a timer by the server. */
   async sweep(limit = 1000): Promise<number> {
-    const ids = await this.db('idempotency_keys').where('expires_at', '<=', iso(Date.now())).limit(limit).pluck('id');
+    const ids = await this.db('idempotency_keys').where('expires_at', '<=', iso(clusterNow())).limit(limit).pluck('id');
     if (!ids.length) return 0;
     return this.db('idempotency_keys').whereIn('id', ids).del();
   }

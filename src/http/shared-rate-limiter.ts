@@ -1,6 +1,7 @@
 import type { Db } from '../db/knex.js';
 import { pruneBuckets, takeToken, type BucketSpec, type TakeResult } from '../accounts/rate-buckets.js';
 import { outcome, type RateLimiter, type Take } from './rate-take.js';
+import { clusterNow } from '../db/cluster-time.js';
 
 /**
  * Tokens a process took ahead from one shared bucket (a subject, with or without its key check),
@@ -91,7 +92,7 @@ export class SharedRateLimiter implements RateLimiter {
     /** Which limit this is, e.g. 'api_key' (the rows of different limits never mix). */
     bucket: string,
     readonly perMinute: number,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = clusterNow,
   ) {
     this.lastPrune = now();
     this.base = leaseSize(perMinute);

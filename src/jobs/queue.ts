@@ -1,9 +1,11 @@
 import type { Knex } from 'knex';
 import { rows as fastRows, run as fastRun, sql, type Sql } from '../db/fast.js';
+import { clusterDate, clusterNow } from '../db/cluster-time.js';
 import { dbKind } from '../db/knex.js';
 import { sqliteGroupWork } from '../db/sqlite-group.js';
 import { currentTraceparent } from '../telemetry/observe.js';
 import { newId } from '../util/ids.js';
+import type { LeaseSightings } from './lease-sightings.js';
 import { announceEnqueued } from './wake.js';
 
 /**
@@ -98,7 +100,7 @@ export async function enqueue<P>(db: Db, input: EnqueueInput<P>): Promise<Job<P>
   const maxAttempts = input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) throw new Error(`maxAttempts must be an integer >= 1 (got ${maxAttempts})`);
   if (!input.type) throw new Error('a job needs a type');
-  const now = iso(Date.now());
+  const now = iso(clusterNow());
   const row = {
     id: newId('job'),
     type: input.type,
@@ -150,7 +152,7 @@ export async function claim(db: Knex, options: ClaimOptions): Promise<Job | null
  * one round trip), oldest due first. Each is claimed as by `claim`.
  */
 export async function claimBatch(db: Knex, options: ClaimOptions, limit: number): Promise<Job[]> {
-  const { params, typeCount, postgres } = claimParams(db, options, options.now ?? new Date());
+  const { params, typeCount, postgres } = claimParams(db, options, options.now ?? clusterDate());
   return byRunAt(await fastRows(db, claimStatement(postgres, typeCount, Math.max(1, Math.trunc(limit))), params));
 }
 
@@ -212,14 +214,14 @@ export async function hasDueJob(db: Knex, types: string[]): Promise<boolean> {
       postgres ? '= any(?)' : `in (${Array(count).fill('?').join(', ')})`} limit 1`);
     if (dueStatements.size < 200) dueStatements.set(postgres ? -1 : count, statement);
   }
-  const params = [iso(Date.now()), ...(postgres ? [types] : types.length ? types : [''])];
+  const params = [iso(clusterNow()), ...(postgres ? [types] : types.length ? types : [''])];
   return (await fastRows(db, statement, params)).length > 0;
 }
 
 /** Extends a running job's lease; false if this worker no longer holds it (expired and taken
  *  over, or the job was canceled). */
 export async function heartbeat(db: Knex, jobId: string, workerId: string, leaseMs: number): Promise<boolean> {
-  const now = Date.now();
+  const now = clusterNow();
   return (await fastRun(db, HEARTBEAT, [iso(now + leaseMs), iso(now), jobId, workerId])) > 0;
 }
 
@@ -260,7 +262,7 @@ export async function completeManyAndClaim(
 ): Promise<{ completed: boolean[]; jobs: Job[] }> {
   const results = items.map((it) => it.resultJson);
   if (limit < 1 && items.length === 1) return { completed: [await completeJobJson(db, items[0]!.jobId, options.workerId, results[0]!)], jobs: [] };
-  const now = options.now ?? new Date();
+  const now = options.now ?? clusterDate();
   const nowIso = iso(now);
   const { params, typeCount, postgres } = claimParams(db, options, now);
   const take = Math.max(0, Math.trunc(limit));
@@ -332,7 +334,7 @@ export async function completeJob(db: Db, jobId: string, workerId: string, resul
 
 /** `completeJob` with the result already serialised. */
 export async function completeJobJson(db: Db, jobId: string, workerId: string, json: string): Promise<boolean> {
-  const now = iso(Date.now());
+  const now = iso(clusterNow());
   return (await fastRun(db, COMPLETE, [json, now, now, jobId, workerId])) > 0;
 }
 
@@ -341,7 +343,7 @@ export async function completeJobJson(db: Db, jobId: string, workerId: string, j
 export async function requeueJob(
   db: Db, jobId: string, workerId: string, error: string | null, runAt: Date, refundAttempt = false,
 ): Promise<boolean> {
-  const now = iso(Date.now());
+  const now = iso(clusterNow());
   const n = await db('jobs')
     .where({ id: jobId, lease_owner: workerId, status: 'running' })
     .update({
@@ -381,17 +383,18 @@ export type FailureHook<P = any> = (job: Job<P>, failure: JobFailure, trx: Knex.
 export async function failJob(
   db: Knex,
   jobId: string,
-  guard: { workerId: string } | { expiredBefore: Date; leaseOwner: string | null },
+  guard: { workerId: string } | { expiredBefore: Date; leaseOwner: string | null; leaseExpiresAt?: string | null },
   failure: JobFailure,
   hook?: FailureHook,
 ): Promise<Job | null> {
   return db.transaction(async (trx) => {
-    const now = iso(Date.now());
+    const now = iso(clusterNow());
     const q = trx('jobs').where({ id: jobId, status: 'running' });
     if ('workerId' in guard) q.andWhere({ lease_owner: guard.workerId });
     else {
       q.andWhere('lease_expires_at', '<', iso(guard.expiredBefore));
       if (guard.leaseOwner) q.andWhere({ lease_owner: guard.leaseOwner });
+      if (guard.leaseExpiresAt) q.andWhere({ lease_expires_at: guard.leaseExpiresAt });
     }
     const rows = (await q.update({
       status: 'failed',
@@ -425,9 +428,12 @@ export async function reapExpiredLeases(
      * credits and fails its scene.
      */
     types?: string[];
+    /** Take over only leases this reaper has seen expired and unchanged for a while (a worker's
+     *  reaper passes its own); without it, every expired lease at once. */
+    sightings?: LeaseSightings;
   } = {},
 ): Promise<{ requeued: number; failed: number }> {
-  const now = options.now ?? new Date();
+  const now = options.now ?? clusterDate();
   const nowIso = iso(now);
   const expired = (await db('jobs')
     .where({ status: 'running' })
@@ -436,20 +442,22 @@ export async function reapExpiredLeases(
     .orderBy('lease_expires_at')
     .limit(options.limit ?? 100)
     .select(RETURNING)) as Array<Record<string, unknown>>;
+  const jobs = expired.map((row) => toJob(row));
   let requeued = 0;
   let failed = 0;
-  for (const row of expired) {
-    const job = toJob(row);
+  for (const job of options.sightings ? options.sightings.confirmed(jobs) : jobs) {
     const message = `lease expired: worker ${job.lease_owner ?? '?'} stopped heartbeating during attempt ${job.attempts}`;
     if (job.attempts < job.max_attempts) {
       const n = await db('jobs')
-        .where({ id: job.id, status: 'running', lease_owner: job.lease_owner })
+        // The very lease seen expired: a heartbeat since then (even one still behind this
+        // clock) means its holder lives.
+        .where({ id: job.id, status: 'running', lease_owner: job.lease_owner, lease_expires_at: job.lease_expires_at })
         .andWhere('lease_expires_at', '<', nowIso)
         .update({ status: 'queued', run_at: nowIso, lease_owner: null, lease_expires_at: null, last_error: message, updated_at: nowIso });
       if (Number(n) > 0) requeued++;
     } else {
       const done = await failJob(
-        db, job.id, { expiredBefore: now, leaseOwner: job.lease_owner },
+        db, job.id, { expiredBefore: now, leaseOwner: job.lease_owner, leaseExpiresAt: job.lease_expires_at },
         { reason: 'lease_expired', message }, options.hookFor?.(job),
       );
       if (done) failed++;
@@ -465,7 +473,7 @@ export async function reapExpiredLeases(
  * Returns the canceled job, or null if it was not queued or running.
  */
 export async function cancelJob(db: Db, jobId: string, reason = 'canceled'): Promise<Job | null> {
-  const now = iso(Date.now());
+  const now = iso(clusterNow());
   const rows = (await db('jobs')
     .where({ id: jobId })
     .whereIn('status', ['queued', 'running'])

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { checkClock } from '../db/clock.js';
+import { checkClock, followDbClock } from '../db/clock.js';
 import { createDb, migrate, type Db } from '../db/knex.js';
 import { runningBesideNewer, type MigrationOutcome } from '../db/migration-log.js';
 import { expireReservations } from '../ledger/ledger.js';
@@ -79,12 +79,16 @@ async function migrateWithRetry(db: Db): Promise<MigrationOutcome> {
 export async function runWorker(options: RunWorkerOptions): Promise<RunningWorker> {
   const ownDb = !options.db;
   const db = options.db ?? createDb({ databaseUrl: options.config.databaseUrl, dataDir: options.config.dataDir });
+  let unfollowClock = () => {};
   try {
     if (options.migrate ?? ownDb) {
       const ahead = runningBesideNewer(await migrateWithRetry(db));
       if (ahead) options.logger?.warn({}, ahead);
     }
-    if (ownDb) await checkClock(db);
+    if (ownDb) {
+      await checkClock(db);
+      unfollowClock = await followDbClock(db);
+    }
   } catch (err) {
     if (ownDb) await db.destroy().catch(() => {});
     throw err;
@@ -131,6 +135,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
         await sweeping;
         if (ownDb) {
           health.stop();
+          unfollowClock();
           await db.destroy();
         }
       } finally {

@@ -2,7 +2,7 @@
  * Job worker tuning from the environment:
  *   LAVENDLY_WORKER_CONCURRENCY (default 2)  generation, render and other jobs run at once by this process
  *   LAVENDLY_WORKER_WEBHOOK_CONCURRENCY (default 4)  webhook deliveries run at once, on slots of their own
- *   LAVENDLY_WORKER_LEASE_MS (default 30000) a dead worker's job runs again this long after its last heartbeat
+ *   LAVENDLY_WORKER_LEASE_MS (default 30000) a dead worker's job runs again this long after its last heartbeat (plus half of it, see Worker)
  *   LAVENDLY_WORKER_POLL_MS (default 500)    idle poll period
  *   LAVENDLY_SERVE_WORKER=0                  `serve` runs the API only
  */

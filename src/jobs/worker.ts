@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
 import type { Knex } from 'knex';
+import { clusterDate, clusterNow } from '../db/cluster-time.js';
 import { runObservedJob } from '../telemetry/observe.js';
 import {
   backoffMs, claimBatch, failJob, hasDueJob, heartbeat, reapExpiredLeases, requeueJob,
@@ -9,6 +10,7 @@ import {
 import { listenForJobs, onLocalEnqueue, watchForCommits } from './wake.js';
 import { failureLog, type FailureLog } from '../util/failure-log.js';
 import { GroupCommit } from './group-commit.js';
+import { LeaseSightings } from './lease-sightings.js';
 
 export interface JobContext {
   /** Aborted when the job is canceled, its lease was lost (another worker may now run it), or the
@@ -58,7 +60,8 @@ export interface WorkerOptions {
   /** Jobs run at once by this worker (default 1). */
   concurrency?: number;
   /** How long a claim lasts without a heartbeat (default 30 s). A dead worker's jobs are run
-   *  again this long after its last heartbeat. */
+   *  again this long after its last heartbeat, plus 1.5 heartbeat periods in which a reaper
+   *  watches the expired lease stay unchanged, plus up to two reap periods. */
   leaseMs?: number;
   /** Heartbeat period (default leaseMs / 3). */
   heartbeatMs?: number;
@@ -138,6 +141,7 @@ export class Worker {
   /** Jobs this worker finished (any outcome), for tests and metrics. */
   processed = 0;
   private readonly completions: GroupCommit;
+  private readonly leaseSightings: LeaseSightings;
 
   constructor(options: WorkerOptions) {
     this.db = options.db;
@@ -158,6 +162,9 @@ export class Worker {
       notifications: failureLog(this.log, 'job notifications (LISTEN; polling meanwhile)', { worker: this.workerId }),
     };
     if (this.heartbeatMs >= this.leaseMs) throw new Error('heartbeatMs must be shorter than leaseMs');
+    // Half again a heartbeat period: a live holder has rewritten its lease by then, whatever the
+    // shared clock did (src/jobs/lease-sightings.ts).
+    this.leaseSightings = new LeaseSightings(Math.min(this.leaseMs, Math.ceil(this.heartbeatMs * 1.5)));
     this.completions = new GroupCommit(this.db, {
       claimOptions: () => ({ workerId: this.workerId, leaseMs: this.leaseMs, types: [...this.handlers.keys()] }),
       // Stopping: claim nothing more.
@@ -169,7 +176,7 @@ export class Worker {
           // its lease runs out and the reaper requeues it).
           if (!this.stopping) this.launch(claimed);
           else {
-            await requeueJob(this.db, claimed.id, this.workerId, 'interrupted: worker stopped', new Date(), true)
+            await requeueJob(this.db, claimed.id, this.workerId, 'interrupted: worker stopped', clusterDate(), true)
               .catch((err) => this.log.error({ err: errorText(err), job: claimed.id }, 'giving back a job claimed while stopping failed'));
           }
         }
@@ -272,13 +279,13 @@ export class Worker {
 
   private async poll(): Promise<void> {
     const types = [...this.handlers.keys()];
-    let lastReap = 0;
+    let lastReap = -Infinity; // monotonic: a clock stepping back must not hold reaping off
     const polling = this.failureLogs.poll;
     while (!this.stopping) {
       try {
-        if (Date.now() - lastReap >= this.reapMs) {
-          lastReap = Date.now();
-          const reaped = await reapExpiredLeases(this.db, { hookFor: this.hookFor, types });
+        if (performance.now() - lastReap >= this.reapMs) {
+          lastReap = performance.now();
+          const reaped = await reapExpiredLeases(this.db, { hookFor: this.hookFor, types, sightings: this.leaseSightings });
           if (reaped.requeued || reaped.failed) this.log.warn({ ...reaped, worker: this.workerId }, 'reaped jobs with expired leases');
         }
         while (!this.stopping && this.freeSlots() > 0) {
@@ -372,7 +379,7 @@ export class Worker {
       return;
     }
     if (reason instanceof LeaseLost && reason.why === 'stopping') {
-      await requeueJob(this.db, job.id, this.workerId, 'interrupted: worker stopped', new Date(), true);
+      await requeueJob(this.db, job.id, this.workerId, 'interrupted: worker stopped', clusterDate(), true);
       return;
     }
     const permanent = isPermanent(error);
@@ -385,7 +392,7 @@ export class Worker {
       return;
     }
     const delay = backoffMs(job.attempts, this.baseMs, this.maxMs);
-    await requeueJob(this.db, job.id, this.workerId, errorText(error), new Date(Date.now() + delay));
+    await requeueJob(this.db, job.id, this.workerId, errorText(error), new Date(clusterNow() + delay));
     this.log.info({ job: job.id, attempt: job.attempts, retryInMs: delay, err: errorText(error) }, 'job will be retried');
   }
 }

@@ -16,6 +16,7 @@ import {
   BALANCE, grantOnSqlite, RESERVE_PG, RESOLVE_PG, reserveOnSqlite, reserveParamsPg, resolutionEntries, resolvedPg, resolveOnSqlite, resolveParamsPg,
   type ReserveInput, type ReserveOutcome, type ResolveInput,
 } from './moves.js';
+import { clusterDate } from '../db/cluster-time.js';
 
 /**
  * The credit ledger. Every change of money is one conditional UPDATE of the account's `balances`
@@ -184,7 +185,7 @@ async function ensureBalanceRow(trx: FastTransaction, accountId: string, now: st
 /** Adds credits to an account. */
 export async function grant(db: Db, accountId: string, amount: number, reason?: string): Promise<LedgerEntry> {
   checkAmount('amount', amount, 1);
-  const now = new Date().toISOString();
+  const now = clusterDate().toISOString();
   if (dbKind(db as Knex) !== 'postgres') {
     const entryId = timeOrderedId('led');
     const a = await sqliteGroupWork(db, (q) => grantOnSqlite(q, { entryId, accountId, amount, reason: reason ?? null, now }));
@@ -208,7 +209,7 @@ export async function grant(db: Db, accountId: string, amount: number, reason?: 
  */
 export async function reserve(db: Db, accountId: string, amount: number, options: ReserveOptions = {}): Promise<Reservation> {
   checkAmount('amount', amount, 1);
-  const nowDate = options.now ?? new Date();
+  const nowDate = options.now ?? clusterDate();
   const now = nowDate.toISOString();
   const ttl = options.expiresInS === undefined ? DEFAULT_RESERVATION_TTL_S : options.expiresInS;
   if (ttl !== null && (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 0)) {
@@ -251,7 +252,7 @@ async function resolve(
   status: Exclude<ReservationStatus, 'open'>,
   commitAmount: number | undefined,
   expiredBy?: string,
-  nowDate: Date = new Date(),
+  nowDate: Date = clusterDate(),
 ): Promise<Resolution> {
   const input: ResolveInput = {
     reservationId, status, commitAmount, expiredBy, now: nowDate.toISOString(), entryIds: [timeOrderedId('led'), timeOrderedId('led')],
@@ -292,7 +293,7 @@ export async function release(db: Db, reservationId: string): Promise<Resolution
  * and each guarded like any other resolution, so it is safe to run from several processes at
  * once and alongside commits. Returns how many this call expired.
  */
-export async function expireReservations(db: Knex, now: Date = new Date(), batchSize = 200): Promise<number> {
+export async function expireReservations(db: Knex, now: Date = clusterDate(), batchSize = 200): Promise<number> {
   const nowIso = now.toISOString();
   let expired = 0;
   for (;;) {

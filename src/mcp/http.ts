@@ -136,7 +136,7 @@ export function mcpHttp(options: McpHttpOptions): Koa.Middleware {
         sessionIdGenerator: randomUUID,
         enableJsonResponse: false,
         maxRequestBodySize: maxBytes,
-        onsessioninitialized: (id) => sessions.add(id, { transport, server, keyId: account.keyId, accountId: account.id, lastUsed: Date.now() }),
+        onsessioninitialized: (id) => sessions.add(id, { transport, server, keyId: account.keyId, accountId: account.id, lastUsed: performance.now() }),
         onsessionclosed: (id) => sessions.close(id),
       });
       transport.onclose = () => {

@@ -17,6 +17,7 @@ export interface McpSession {
   /** The API key that created it: every later request must come with the same one. */
   keyId: string;
   accountId: string;
+  /** performance.now() of its last request: monotonic, so a clock step neither closes every session nor keeps idle ones. */
   lastUsed: number;
 }
 
@@ -53,11 +54,11 @@ export class McpSessions {
   use(id: string): McpSession | undefined {
     const session = this.open.get(id);
     if (!session) return undefined;
-    if (Date.now() - session.lastUsed > this.idleMs) {
+    if (performance.now() - session.lastUsed > this.idleMs) {
       this.close(id);
       return undefined;
     }
-    session.lastUsed = Date.now();
+    session.lastUsed = performance.now();
     return session;
   }
 
@@ -83,7 +84,7 @@ export class McpSessions {
   }
 
   closeIdle(): void {
-    const now = Date.now();
+    const now = performance.now();
     for (const [id, s] of this.open) if (now - s.lastUsed > this.idleMs) this.close(id);
   }
 

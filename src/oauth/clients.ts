@@ -1,6 +1,7 @@
 import type { Db } from '../db/knex.js';
 import { nowIso } from '../db/knex.js';
 import { newId } from '../util/ids.js';
+import { clusterNow } from '../db/cluster-time.js';
 
 /**
  * OAuth clients that registered themselves (RFC 7591 dynamic client registration), as MCP clients
@@ -90,7 +91,7 @@ export async function markClientUsed(db: Db, clientId: string): Promise<void> {
  * without this the table grew by every registration ever made. A client whose registration went
  * registers again (MCP clients do on `invalid_client`). Called once a minute by the server.
  */
-export async function sweepUnusedClients(db: Db, now = Date.now(), limit = 1000): Promise<number> {
+export async function sweepUnusedClients(db: Db, now = clusterNow(), limit = 1000): Promise<number> {
   const before = new Date(now - UNUSED_CLIENT_KEPT_MS).toISOString();
   const ids = await db('oauth_clients').whereNull('used_at').where('created_at', '<', before).limit(limit).pluck('id');
   if (!ids.length) return 0;

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Db } from '../db/knex.js';
 import { newId } from '../util/ids.js';
+import { clusterDate, clusterNow } from '../db/cluster-time.js';
 
 /**
  * Short-lived, single-use OAuth secrets (a `state` in flight, an authorization code), kept as
@@ -27,7 +28,7 @@ export async function createGrant(db: Db, input: {
   data: Record<string, unknown>; ttlMs: number;
 }): Promise<{ secret: string; expiresAt: string }> {
   const secret = crypto.randomBytes(32).toString('base64url');
-  const now = Date.now();
+  const now = clusterNow();
   const expiresAt = new Date(now + input.ttlMs).toISOString();
   await db('oauth_grants').insert({
     id: newId('grt'), purpose: input.purpose, secret_hash: hash(secret), account_id: input.accountId,
@@ -46,7 +47,7 @@ export async function createGrant(db: Db, input: {
 export async function claimGrant(db: Db, purpose: GrantPurpose, secret: string): Promise<GrantRow | 'unknown' | 'expired'> {
   if (!secret || secret.length > 200) return 'unknown';
   const secretHash = hash(secret);
-  const now = new Date().toISOString();
+  const now = clusterDate().toISOString();
   const claimed = await db('oauth_grants').where({ secret_hash: secretHash, purpose }).whereNull('used_at').update({ used_at: now });
   if (!claimed) return 'unknown';
   const row = await db('oauth_grants').where({ secret_hash: secretHash }).first();

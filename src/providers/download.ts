@@ -9,6 +9,7 @@
  */
 import { safeDownload, SafeFetchError } from '../net/safe-fetch.js';
 import type { ProviderClient } from './http.js';
+import { monotonicNow } from '../db/cluster-time.js';
 
 export interface DeliveryOptions {
   client: ProviderClient;
@@ -59,7 +60,7 @@ export async function downloadDelivery(url: unknown, o: DeliveryOptions, hops = 
   }
   try {
     // Bounded by the task's deadline and an idle limit, not by a fixed total (big clips, slow links).
-    const timeoutMs = o.deadlineAt === undefined ? 30 * 60_000 : Math.max(1, o.deadlineAt - Date.now());
+    const timeoutMs = o.deadlineAt === undefined ? 30 * 60_000 : Math.max(1, o.deadlineAt - monotonicNow());
     await safeDownload(u, { destPath: o.destPath, maxBytes: o.maxBytes, signal: o.signal, timeoutMs, idleTimeoutMs: 60_000, allowRedirect: onDeliveryHost });
   } catch (err) {
     if (o.signal?.aborted) throw o.signal.reason;

@@ -1,3 +1,5 @@
+import { monotonicNow } from '../db/cluster-time.js';
+
 /**
  * The time limits of one provider request, from the call until its body has been read.
  *
@@ -34,7 +36,7 @@ export class RequestGuard {
     else outer?.addEventListener('abort', this.onOuterAbort, { once: true });
     this.arm('total', totalMs);
     if (deadlineAt !== undefined) {
-      this.deadline = setTimeout(() => this.abort('deadline', 'the task\'s deadline passed while a request was in flight'), Math.max(0, deadlineAt - Date.now()));
+      this.deadline = setTimeout(() => this.abort('deadline', 'the task\'s deadline passed while a request was in flight'), Math.max(0, deadlineAt - monotonicNow()));
     }
   }
 

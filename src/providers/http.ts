@@ -20,6 +20,7 @@ import { ProviderError } from '../media/index.js';
 import { boundedText } from '../net/bounded-text.js';
 import { TransferError, writeLimited } from '../net/limited-write.js';
 import { RequestGuard } from './guard.js';
+import { monotonicNow } from '../db/cluster-time.js';
 
 export interface ProviderClientOptions {
   /** Model id for errors (`runway:gen4_turbo`). */
@@ -206,7 +207,7 @@ export class ProviderClient {
         ? method === 'GET' ? res.status === 429 || res.status >= 500 : SUBMIT_SAFE.has(res.status)
         : method === 'GET' || neverConnected(failure));
       const wait = res ? (retryAfterMs(res.headers.get('retry-after')) ?? this.backoff(attempt)) : this.backoff(attempt);
-      const late = opts.deadlineAt !== undefined && Date.now() + wait > opts.deadlineAt;
+      const late = opts.deadlineAt !== undefined && monotonicNow() + wait > opts.deadlineAt;
       if (!retriable || attempt >= retries || late) {
         if (!res) throw this.lost(failure, guard, method, url, opts);
         try {
@@ -315,7 +316,7 @@ export async function pollUntil<T>(o: PollOptions, check: () => Promise<T | null
   for (;;) {
     const done = await check();
     if (done !== null) return done;
-    const left = o.deadlineAt - Date.now();
+    const left = o.deadlineAt - monotonicNow();
     if (left <= 0) {
       throw o.client.fail(`${o.what} did not finish within its deadline`, { transient: false, retryable: true, code: 'provider_timeout' });
     }

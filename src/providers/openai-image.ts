@@ -10,6 +10,7 @@ import { errorMessageOf, ProviderClient, ProviderHttpError } from './http.js';
 import { acceptImage } from './deliveries.js';
 import { badDelivery, POLICY_WORDS } from './task.js';
 import type { RemoteSettings } from './types.js';
+import { monotonicNow } from '../db/cluster-time.js';
 
 /** The picture arrives inline as base64: a 1536x1024 PNG is a few MB, so up to 12 MB of picture is read. */
 export const MAX_IMAGE_JSON_BYTES = 16 * 1024 * 1024;
@@ -32,7 +33,7 @@ export class OpenAIImageProvider implements TextToImageProvider {
     const size = req.width === req.height ? '1024x1024' : req.height > req.width ? '1024x1536' : '1536x1024';
     const answer = await this.client
       .json<ImagesResponse>(`${this.s.baseUrl}/images/generations`, {
-        method: 'POST', body: { model: this.model, prompt: req.prompt, size, n: 1 }, signal: req.signal, deadlineAt: Date.now() + this.s.deadlineS * 1000,
+        method: 'POST', body: { model: this.model, prompt: req.prompt, size, n: 1 }, signal: req.signal, deadlineAt: monotonicNow() + this.s.deadlineS * 1000,
         maxJsonBytes: MAX_IMAGE_JSON_BYTES,
       })
       .catch((err) => {

@@ -5,6 +5,7 @@
  */
 import { MediaError, type RemoteTask, type TaskMemory } from '../media/index.js';
 import { pollUntil, ProviderHttpError, type ProviderClient } from './http.js';
+import { monotonicNow } from '../db/cluster-time.js';
 
 export interface TaskSteps<T> {
   client: ProviderClient;
@@ -23,7 +24,7 @@ export interface TaskSteps<T> {
 /** The task and its result, and the deadline the download of the result must keep too. */
 export async function runRemoteTask<T>(s: TaskSteps<T>): Promise<{ task: RemoteTask; result: T; deadlineAt: number }> {
   const model = s.client.provider;
-  const deadlineAt = Date.now() + s.deadlineS * 1000;
+  const deadlineAt = monotonicNow() + s.deadlineS * 1000;
   const poll = (id: string) => pollUntil({ pollMs: s.pollMs, deadlineAt, signal: s.signal, what: `${model}: ${s.what} (task ${id})`, client: s.client }, () => s.check(id, deadlineAt));
   const earlier = s.memory.resume?.model === model ? s.memory.resume : null;
   if (earlier) {

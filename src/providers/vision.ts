@@ -12,6 +12,7 @@ import {
 } from '../media/index.js';
 import { ProviderClient } from './http.js';
 import type { RemoteSettings } from './types.js';
+import { monotonicNow } from '../db/cluster-time.js';
 
 /** The checks a vision model is asked for; each becomes a `failures[].check` of quality_check. */
 const VISION_CHECKS = ['waxy_skin', 'malformed_anatomy', 'warped_text', 'flicker', 'identity_drift'] as const;
@@ -80,7 +81,7 @@ export class ChatVisionReviewer implements VisionReviewProvider {
         for (const url of refs) content.push({ type: 'image_url', image_url: { url, detail: 'low' } });
       }
       const answer = await this.client.json<ChatAnswer>(`${this.s.baseUrl}/chat/completions`, {
-        method: 'POST', signal: req.signal, deadlineAt: Date.now() + this.s.deadlineS * 1000,
+        method: 'POST', signal: req.signal, deadlineAt: monotonicNow() + this.s.deadlineS * 1000,
         body: {
           model: this.model,
           messages: [{ role: 'system', content: RUBRIC }, { role: 'user', content }],

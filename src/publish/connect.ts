@@ -12,6 +12,7 @@ import { connectChannel, type Channel } from './channels.js';
 import type { SecretsOptions } from './credentials.js';
 import { send } from './http.js';
 import { PublishError } from './types.js';
+import { clusterNow } from '../db/cluster-time.js';
 
 export type OAuthPlatform = 'youtube' | 'tiktok';
 
@@ -163,7 +164,7 @@ export async function finishChannelConnection(db: Knex, providers: OAuthProvider
   // The same credential shape the publishers renew from (src/publish/oauth.ts), sealed as ever.
   const credentials: Record<string, unknown> = {
     access_token: body.access_token,
-    expires_at: new Date(Date.now() + (Number(body.expires_in) || 3600) * 1000).toISOString(),
+    expires_at: new Date(clusterNow() + (Number(body.expires_in) || 3600) * 1000).toISOString(),
     ...(body.refresh_token ? { refresh_token: body.refresh_token } : {}),
     ...(body.scope ? { scope: body.scope } : {}),
     ...(body.open_id ? { open_id: body.open_id } : {}),

@@ -11,6 +11,7 @@ import { nowIso } from '../db/knex.js';
 import { emitEvent } from '../webhooks/events.js';
 import { enqueueJob, JOB_TYPES } from '../webhooks/queue.js';
 import { eventData, getPublication, type PublishOptions } from './service.js';
+import { clusterNow } from '../db/cluster-time.js';
 
 /** The run under `claim` has not called the platform. Guards every update below. */
 function unposted(id: string, claim: string) {
@@ -52,7 +53,7 @@ export async function rescheduleUnposted(
     await emitEvent(trx, { accountId: row.account_id, type: 'publication.failed', payload: eventData(await getPublication(trx, row.account_id, id)) });
     return 'failed';
   }
-  const next = new Date(Date.now() + (options.retryBaseMs ?? 60_000) * 2 ** (attempts - 1));
+  const next = new Date(clusterNow() + (options.retryBaseMs ?? 60_000) * 2 ** (attempts - 1));
   await trx('publications').where(unposted(id, row.claim_token)).update({
     status: 'scheduled', claim_token: null, publish_step: null, attempts, scheduled_for: next.toISOString(), updated_at: at,
     error_code: 'publish_interrupted', error: `${INTERRUPTED}; nothing was posted, it will be tried again.`,

@@ -1,5 +1,6 @@
 import { describeFailure, json, send, transient } from './http.js';
 import { PublishError, type PublishRequest } from './types.js';
+import { clusterNow } from '../db/cluster-time.js';
 
 /** How a platform renews an access token from a refresh token (OAuth 2.0, RFC 6749 section 6). */
 export interface RefreshSpec {
@@ -32,7 +33,7 @@ export async function accessTokenFor(request: PublishRequest, spec: RefreshSpec)
   const creds = request.channel.credentials;
   const current = str(creds.access_token);
   const expiresAt = typeof creds.expires_at === 'string' ? Date.parse(creds.expires_at) : NaN;
-  const fresh = current && (Number.isNaN(expiresAt) || expiresAt - EXPIRY_MARGIN_MS > Date.now());
+  const fresh = current && (Number.isNaN(expiresAt) || expiresAt - EXPIRY_MARGIN_MS > clusterNow());
   if (fresh) return current;
   const refreshToken = str(creds.refresh_token);
   const clientId = str(creds[spec.clientIdField]);
@@ -60,7 +61,7 @@ export async function accessTokenFor(request: PublishRequest, spec: RefreshSpec)
   const renewed: Record<string, unknown> = {
     ...creds,
     access_token: body.access_token,
-    expires_at: new Date(Date.now() + (body.expires_in ?? 3600) * 1000).toISOString(),
+    expires_at: new Date(clusterNow() + (body.expires_in ?? 3600) * 1000).toISOString(),
     ...(body.refresh_token ? { refresh_token: body.refresh_token } : {}),
   };
   await request.onCredentialsRefreshed?.(renewed);

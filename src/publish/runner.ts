@@ -13,6 +13,7 @@ import { loadChannelForPublish, updateChannelCredentials } from './channels.js';
 import { reopenUnposted, rescheduleUnposted } from './interrupted.js';
 import { eventData, getPublication, publishersOf, type PublicationStatus, type PublishOptions } from './service.js';
 import { PublishError } from './types.js';
+import { clusterDate, clusterNow } from '../db/cluster-time.js';
 
 /**
  * The render's file on the local disk: `video_path` is an absolute path (the local driver) or
@@ -68,7 +69,7 @@ export type RunOutcome = PublicationStatus | 'not_claimed' | 'not_due' | 'retry_
 export async function runPublication(
   db: Knex, id: string, options: PublishOptions = {}, job?: { signal: AbortSignal },
 ): Promise<RunOutcome> {
-  const now = new Date();
+  const now = clusterDate();
   const signal = job?.signal;
   const pub = await db('publications').where({ id }).first('id', 'status', 'scheduled_for', 'publish_step', 'claim_token');
   if (job && pub?.status === 'publishing' && pub.publish_step === 'fetching') {
@@ -150,7 +151,7 @@ export async function runPublication(
       });
     } else if (outcome.retryable && Number(row.attempts) < (options.maxRetries ?? 3)) {
       const attempts = Number(row.attempts) + 1;
-      const next = new Date(Date.now() + (options.retryBaseMs ?? 60_000) * 2 ** (attempts - 1));
+      const next = new Date(clusterNow() + (options.retryBaseMs ?? 60_000) * 2 ** (attempts - 1));
       recorded = await trx('publications').where(guard).update({
         status: 'scheduled', claim_token: null, publish_step: null, attempts, error_code: outcome.code, error: outcome.error, scheduled_for: next.toISOString(), updated_at: at,
       });
@@ -216,7 +217,7 @@ async function untilRecorded<T>(write: () => Promise<T>): Promise<T> {
  * scheduled again instead (its job was lost too, or it would have done that).
  */
 export async function failStalePublications(db: Knex, options: PublishOptions = {}): Promise<number> {
-  const before = new Date(Date.now() - (options.staleAfterMs ?? 2 * 3_600_000)).toISOString();
+  const before = new Date(clusterNow() - (options.staleAfterMs ?? 2 * 3_600_000)).toISOString();
   const stale = (await db('publications').where({ status: 'publishing' }).andWhere('started_at', '<', before)
     .select('id', 'account_id', 'claim_token', 'publish_step')) as { id: string; account_id: string; claim_token: string; publish_step: string | null }[];
   let failed = 0;

@@ -11,6 +11,7 @@ import { getChannel } from './channels.js';
 import type { SecretsOptions } from './credentials.js';
 import { createPublishers, type Publishers } from './publishers.js';
 import type { Platform } from './types.js';
+import { clusterNow } from '../db/cluster-time.js';
 
 export { connectChannel, listChannels } from './channels.js';
 
@@ -111,7 +112,7 @@ function toPublication(row: PublicationRow): Publication {
 }
 
 /** When the post should go out: now, or a valid `when` not in the past and not absurdly far off. */
-export function resolveWhen(when: string | Date | null | undefined, options: PublishOptions = {}, now = Date.now()): Date {
+export function resolveWhen(when: string | Date | null | undefined, options: PublishOptions = {}, now = clusterNow()): Date {
   if (when === null || when === undefined || when === '') return new Date(now);
   const at = when instanceof Date ? when : new Date(when);
   if (Number.isNaN(at.getTime()) || (typeof when === 'string' && !/^\d{4}-\d{2}-\d{2}T/.test(when))) {
@@ -167,7 +168,7 @@ export async function requestPublication(db: Knex, input: RequestPublicationInpu
 }
 
 async function madeWithKey(db: Knex, accountId: string, requestKey: { key: string; windowS: number }): Promise<Publication | null> {
-  const since = new Date(Date.now() - requestKey.windowS * 1000).toISOString();
+  const since = new Date(clusterNow() - requestKey.windowS * 1000).toISOString();
   const row = await db('publications').where({ account_id: accountId, request_key: requestKey.key })
     .andWhere('created_at', '>=', since).orderBy('created_at', 'desc').first('id');
   return row ? getPublication(db, accountId, row.id) : null;

@@ -3,6 +3,7 @@ import { describeFailure, fileBody, json, send, transient, type HttpResponse } f
 import { accessTokenFor } from './oauth.js';
 import { clampUtf16 } from './text.js';
 import { PublishError, type PublishRequest, type PublishResult, type Publisher } from './types.js';
+import { monotonicNow } from '../db/cluster-time.js';
 
 /** TikTok's post title (the caption) holds at most 2200 UTF-16 code units. */
 const TIKTOK_CAPTION_MAX = 2200;
@@ -140,7 +141,7 @@ export function tiktokPublisher(opts: Partial<TikTokOptions> = {}): Publisher {
         }
       }
 
-      const deadline = Date.now() + options.pollTimeoutMs;
+      const deadline = monotonicNow() + options.pollTimeoutMs;
       for (;;) {
         const res = await post('status', '/v2/post/publish/status/fetch/', { publish_id: init.publish_id }, false);
         const status = envelope<{ status: string; fail_reason?: string }>('status', res);
@@ -155,7 +156,7 @@ export function tiktokPublisher(opts: Partial<TikTokOptions> = {}): Publisher {
         if (status.status === 'FAILED') {
           throw new PublishError(`TikTok could not publish the video: ${status.fail_reason ?? 'no reason given'}`);
         }
-        if (Date.now() >= deadline) {
+        if (monotonicNow() >= deadline) {
           throw new PublishError(`TikTok was still processing the video after ${Math.round(options.pollTimeoutMs / 1000)} s (publish id ${init.publish_id})`);
         }
         await new Promise((r) => setTimeout(r, options.pollIntervalMs));

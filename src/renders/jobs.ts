@@ -20,6 +20,7 @@ import { renderStored } from './stored.js';
 import { RENDER_JOB, type RenderJobPayload } from './start.js';
 import { ACTIVE_RENDER, getRenderById, type RenderRow } from './store.js';
 import { afterCommit } from '../db/after-commit.js';
+import { clusterNow } from '../db/cluster-time.js';
 
 export interface RenderJobDeps {
   storage: Storage;
@@ -53,7 +54,7 @@ async function waitForGeneration(deps: RenderJobDeps, render: RenderRow, job: Jo
   await setProgress(ctx.db, render.id, (GENERATION_SHARE * done) / Math.max(1, scenes.length));
   await ctx.db.transaction(async (trx) => {
     const next = await enqueue<RenderJobPayload>(trx, {
-      type: RENDER_JOB, payload: { render_id: render.id }, runAt: new Date(Date.now() + (deps.pollMs ?? 1000)),
+      type: RENDER_JOB, payload: { render_id: render.id }, runAt: new Date(clusterNow() + (deps.pollMs ?? 1000)),
       maxAttempts: job.max_attempts, dedupeKey: `${RENDER_JOB}:${render.id}:after:${job.id}`,
     });
     const n = await trx('renders').where({ id: render.id }).whereIn('status', ACTIVE_RENDER).update({ job_id: next.id, updated_at: nowIso() });
@@ -117,7 +118,7 @@ async function runRender(deps: RenderJobDeps, job: Job<RenderJobPayload>, ctx: J
   }
 
   const base = render.generation_id ? GENERATION_SHARE : 0;
-  let lastWrite = 0;
+  let lastWrite = -Infinity; // performance.now(): a clock stepping back must not hold progress off
   const outputKey = deps.storage.keyFor(render.account_id, `renders/${render.id}.mp4`);
   const result = await renderStored(deps.storage, {
     plan: render.plan,
@@ -129,8 +130,8 @@ async function runRender(deps: RenderJobDeps, job: Job<RenderJobPayload>, ctx: J
     preset: deps.preset,
     signal: ctx.signal,
     onProgress: (fraction) => {
-      if (Date.now() - lastWrite < 500) return;
-      lastWrite = Date.now();
+      if (performance.now() - lastWrite < 500) return;
+      lastWrite = performance.now();
       setProgress(ctx.db, renderId, base + (1 - base) * fraction).catch(() => {});
     },
   });

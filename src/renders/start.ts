@@ -16,6 +16,7 @@ import { registerBusyCheck } from '../workflows/busy.js';
 import { findWorkflow } from '../workflows/store.js';
 import { planFrom } from './plan.js';
 import { activeRender, toRender, type RenderRow } from './store.js';
+import { clusterNow } from '../db/cluster-time.js';
 
 /** The job type that waits for a render's generation, then stitches (jobs.ts runs it). */
 export const RENDER_JOB = 'render.run';
@@ -102,7 +103,7 @@ async function start(trx: Knex.Transaction, settings: GenerationSettings, input:
   const id = newId('rnd');
   // After the scene jobs (queued at now + scene index ms), so one worker runs those first.
   const job = await enqueue<RenderJobPayload>(trx, {
-    type: RENDER_JOB, payload: { render_id: id }, runAt: new Date(Date.now() + layout.scenes.length + 1),
+    type: RENDER_JOB, payload: { render_id: id }, runAt: new Date(clusterNow() + layout.scenes.length + 1),
     maxAttempts: 3, dedupeKey: `${RENDER_JOB}:${id}:0`,
   });
   const row = {

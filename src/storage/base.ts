@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { hmac, purposeKey, sameSignature } from './secret.js';
+import { clusterDate } from '../db/cluster-time.js';
 
 export interface StorageOptions {
   dataDir: string;
@@ -177,14 +178,14 @@ export abstract class Storage {
   /** `${publicBaseUrl}/files/<key>?exp=..&sig=..`: a link the API itself serves (src/storage/serve.ts). */
   apiSignedUrl(key: string, options: { expiresInS?: number; now?: Date } = {}): { url: string; expiresAt: Date } {
     if (!isValidKey(key)) throw new Error(`invalid file key: ${key}`);
-    const exp = Math.floor((options.now ?? new Date()).getTime() / 1000) + this.ttlOf(options.expiresInS);
+    const exp = Math.floor((options.now ?? clusterDate()).getTime() / 1000) + this.ttlOf(options.expiresInS);
     const sig = this.fileSignature(key, exp);
     const encoded = key.split('/').map(encodeURIComponent).join('/');
     return { url: `${this.publicBaseUrl}/files/${encoded}?exp=${exp}&sig=${sig}`, expiresAt: new Date(exp * 1000) };
   }
 
   /** Check a link made by apiSignedUrl, given whole or as its key, exp and sig. */
-  verifySignedUrl(input: string | URL | { key: string; exp: string | number | undefined; sig: string | undefined }, now: Date = new Date()): SignedUrlCheck {
+  verifySignedUrl(input: string | URL | { key: string; exp: string | number | undefined; sig: string | undefined }, now: Date = clusterDate()): SignedUrlCheck {
     let key: string;
     let exp: string;
     let sig: string;

@@ -15,6 +15,7 @@ import {
 import type { S3StorageConfig } from '../config.js';
 import { mimeForExt } from '../net/sniff.js';
 import { FileMissingError, isValidKey, Storage, type LocalFile, type StorageOptions, type StoredFile } from './base.js';
+import { clusterDate } from '../db/cluster-time.js';
 import { presignGet } from './sigv4.js';
 import { StorageUnavailableError, storeFailure } from './unavailable.js';
 
@@ -139,7 +140,7 @@ export class S3Storage extends Storage {
   }
 
   signedUrlWithExpiry(key: string, options: { expiresInS?: number; now?: Date } = {}): { url: string; expiresAt: Date } {
-    const now = options.now ?? new Date();
+    const now = options.now ?? clusterDate();
     const ttl = this.ttlOf(options.expiresInS);
     const url = presignGet({ ...this.s3, endpoint: this.s3.publicEndpoint }, this.checked(key), {
       expiresInS: ttl, now, query: { 'response-content-disposition': 'inline' },

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import client from 'prom-client';
 import type { Db } from '../db/knex.js';
 import type { ProviderOperation, RunOutcome, WebhookOutcome } from './observe.js';
+import { clusterNow } from '../db/cluster-time.js';
 
 /**
  * The process's Prometheus metrics (prom-client), in a registry of its own. Label values are
@@ -109,7 +110,7 @@ function registerDatabaseGauges(registry: client.Registry, db: Db, logger: Logge
     labelNames: ['type'], registers,
     async collect() {
       this.reset();
-      const now = Date.now();
+      const now = clusterNow();
       for (const j of (await snapshot())?.jobs ?? []) {
         if (j.status === 'queued' && j.oldestDue) this.set({ type: j.type }, Math.max(0, (now - Date.parse(j.oldestDue)) / 1000));
       }

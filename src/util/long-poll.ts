@@ -19,11 +19,11 @@ export async function longPoll<T>(read: () => Promise<T>, options: LongPollOptio
   if (!(options.waitS > 0) || options.final(first)) return first;
   const print = options.fingerprint ?? ((v: T) => JSON.stringify(v));
   const start = print(first);
-  const deadline = Date.now() + options.waitS * 1000;
+  const deadline = performance.now() + options.waitS * 1000;
   const interval = options.intervalMs ?? 250;
   let last = first;
-  while (Date.now() < deadline && !options.signal?.aborted) {
-    await new Promise((resolve) => setTimeout(resolve, Math.min(interval, Math.max(0, deadline - Date.now()))));
+  while (performance.now() < deadline && !options.signal?.aborted) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(interval, Math.max(0, deadline - performance.now()))));
     last = await read();
     if (options.final(last) || print(last) !== start) return last;
   }

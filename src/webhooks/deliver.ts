@@ -12,6 +12,7 @@ import { retryDelayMs, withDefaults, type WebhookOptions } from './options.js';
 import { keysetPage, type Page, type PageQuery } from './page.js';
 import { enqueueJob, JOB_TYPES } from './queue.js';
 import { postPinned, type SendResult } from './send.js';
+import { clusterDate, clusterNow } from '../db/cluster-time.js';
 
 type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
 
@@ -86,7 +87,7 @@ function toDelivery(row: WebhookDelivery): WebhookDelivery {
 export async function deliver(db: Knex, deliveryId: string, opts: Partial<WebhookOptions> = {}): Promise<DeliveryOutcome> {
   const options = withDefaults(opts);
   const now = nowIso();
-  const leaseUntil = new Date(Date.now() + options.timeoutMs + 30_000).toISOString();
+  const leaseUntil = new Date(clusterNow() + options.timeoutMs + 30_000).toISOString();
   if (!(await claimWithinShare(db, deliveryId, now, leaseUntil, options.accountInFlight))) {
     const held = await db('webhook_deliveries').where({ id: deliveryId, status: 'pending' })
       .first('attempt', 'locked_until', 'account_id', 'next_attempt_at');
@@ -127,7 +128,7 @@ export async function deliver(db: Knex, deliveryId: string, opts: Partial<Webhoo
     try {
       const target = await resolveWebhookTarget(row.url, options.addressPolicy);
       const body = eventBody(row);
-      const timestamp = new Date();
+      const timestamp = clusterDate();
       const signature = new Webhook(row.secret).sign(row.event_id, timestamp, body);
       result = await postPinned(target, {
         'content-type': 'application/json',
@@ -162,7 +163,7 @@ async function record(
   const delay = ok || gone || terminalError ? null : retryDelayMs(options, attempt);
   const status: DeliveryStatus = ok ? 'succeeded' : delay === null ? 'failed' : 'pending';
   const now = nowIso();
-  const nextAttemptAt = delay === null ? null : new Date(Date.now() + delay).toISOString();
+  const nextAttemptAt = delay === null ? null : new Date(clusterNow() + delay).toISOString();
 
   const recorded = await db.transaction(async (trx) => {
     // The delivery row first: if its endpoint was deleted while the attempt was out, the row is

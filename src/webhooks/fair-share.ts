@@ -12,6 +12,7 @@
 import type { Knex } from 'knex';
 import { dbKind } from '../db/knex.js';
 import { enqueueJob, JOB_TYPES } from './queue.js';
+import { clusterDate, clusterNow } from '../db/cluster-time.js';
 
 /** Deferred at least this long (a turn is never sooner) and at most this long (a turn estimate
  *  from a hung receiver's pace must not park a delivery for a day). */
@@ -81,12 +82,12 @@ export async function deferDelivery(db: Knex, d: DeferredDelivery, limit: number
     .first();
   const turns = Math.ceil((Number(ahead?.n ?? 0) + 1) / limit);
   const delayMs = Math.min(MAX_DEFER_MS, Math.max(MIN_DEFER_MS, turns * (paces.get(d.accountId) ?? UNKNOWN_PACE_MS)));
-  const at = new Date(Date.now() + delayMs).toISOString();
+  const at = new Date(clusterNow() + delayMs).toISOString();
   return db.transaction(async (trx) => {
     // Only if nothing moved it meanwhile (an attempt, a deletion, another deferral).
     const moved = await trx('webhook_deliveries')
       .where({ id: d.id, status: 'pending', attempt: d.attempt, next_attempt_at: d.nextAttemptAt })
-      .update({ next_attempt_at: at, updated_at: new Date().toISOString() });
+      .update({ next_attempt_at: at, updated_at: clusterDate().toISOString() });
     if (!moved) return null;
     await enqueueJob(trx, {
       type: JOB_TYPES.deliverWebhook,

@@ -24,9 +24,15 @@ export interface WorkerProcess {
 /** Starts test/helpers/job-worker-child.ts on the same database as `fresh`. */
 export function spawnWorker(
   fresh: FreshDb,
-  opts: { workerId: string; log: string; concurrency?: number; leaseMs?: number; pollMs?: number },
+  opts: {
+    workerId: string; log: string; concurrency?: number; leaseMs?: number; pollMs?: number;
+    /** Extra environment (e.g. CLOCK_STEP_MS for `preload`). */
+    env?: Record<string, string>;
+    /** A module imported first (`node --import`), e.g. test/helpers/clock-step.mjs. */
+    preload?: string;
+  },
 ): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  const child = spawn(process.execPath, [...(opts.preload ? ['--import', opts.preload] : []), '--import', 'tsx', script], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
@@ -38,6 +44,7 @@ export function spawnWorker(
       CONCURRENCY: String(opts.concurrency ?? 2),
       LEASE_MS: String(opts.leaseMs ?? 2000),
       POLL_MS: String(opts.pollMs ?? 20),
+      ...opts.env,
     },
   });
   let stderr = '';

@@ -12,7 +12,7 @@ async function session(keyId = 'key_1', accountId = 'acc_1') {
   const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => 'unused' });
   const closed = new Promise<void>((resolve) => { transport.onclose = () => resolve(); });
   await server.connect(transport);
-  return { entry: { server, transport, keyId, accountId, lastUsed: Date.now() }, closed };
+  return { entry: { server, transport, keyId, accountId, lastUsed: performance.now() }, closed };
 }
 
 describe('McpSessions', () => {
@@ -53,7 +53,7 @@ describe('McpSessions', () => {
     const s = await session();
     store.add('s', s.entry);
     expect(store.use('s')).toBe(s.entry);
-    s.entry.lastUsed = Date.now() - 60_001; // as if a minute had passed without a request
+    s.entry.lastUsed = performance.now() - 60_001; // as if a minute had passed without a request
     store.closeIdle();
     await s.closed;
     expect(store.use('s')).toBeUndefined();

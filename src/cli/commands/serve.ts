@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { countAccounts } from '../../accounts/accounts.js';
 import { compose, type Composition } from '../../app/compose.js';
 import type { Config } from '../../config.js';
-import { checkClock } from '../../db/clock.js';
+import { checkClock, followDbClock } from '../../db/clock.js';
 import type { Db } from '../../db/knex.js';
 import { startWalCheckpointer } from '../../db/wal-checkpointer.js';
 import { createApp, startServer, type RunningServer } from '../../http/app.js';
@@ -63,11 +63,11 @@ export async function startServe(io: CommandIo, opts: {
   running: RunningServer; ctx: ServeContext; baseUrl: string; devKey: string | null;
 }> {
   const { config, db, migration } = await openData(io.env);
-  await checkClock(db).catch(async (err) => {
+  const unfollowClock = await checkClock(db).then(() => followDbClock(db)).catch(async (err) => {
     await db.destroy();
     throw err;
   });
-  const stops: (() => Promise<void>)[] = [];
+  const stops: (() => Promise<void>)[] = [async () => unfollowClock()];
   const drains: ((deadlineMs: number) => Promise<void>)[] = [];
   let running: RunningServer | null = null;
   try {
