@@ -14,6 +14,7 @@ describe.skipIf(!canMountTmpfs)(`a full disk under the SQLite data dir (${canMou
   let disk: Tmpfs;
   let server: TestServer;
   let key: string;
+  let reader: string;
 
   beforeAll(async () => {
     disk = mountTmpfs(8);
@@ -25,6 +26,8 @@ describe.skipIf(!canMountTmpfs)(`a full disk under the SQLite data dir (${canMou
       fresh: { db, kind: 'sqlite', databaseUrl: null, dataDir, async close() { await db.destroy(); } },
     });
     ({ key } = await server.account({ credits: 100 }));
+    // A key never used: its first request needs a statement of the shared rate limit (no lease yet).
+    ({ key: reader } = await server.account());
   });
 
   afterAll(async () => {
@@ -54,6 +57,11 @@ describe.skipIf(!canMountTmpfs)(`a full disk under the SQLite data dir (${canMou
     expect(refused!.json.error.message).not.toContain(disk.dir);
     expect(server.logs.some((l) => l.msg === 'disk full' && l.level === 40)).toBe(true);
     expect(server.logs.some((l) => l.msg === 'internal error')).toBe(false);
+    // Reads need no space: the rate limit counts in memory while its buckets cannot be written.
+    const read = await call(`${server.base}/workflows?limit=1`, { key: reader });
+    expect(read.status, read.text).toBe(200);
+    const badKey = await call(`${server.base}/workflows`, { key: 'lvd_not-a-key' });
+    expect(badKey.status, badKey.text).toBe(401);
 
     disk.free();
     const again = await create(999);
