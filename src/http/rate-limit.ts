@@ -6,7 +6,7 @@ import type Koa from 'koa';
 import { RateLimitedError } from './errors.js';
 import type { RateLimiter, Take } from './rate-take.js';
 
-export type { RateLimiter, Take } from './rate-take.js';
+export type { RateLimiter } from './rate-take.js';
 export { grownLeaseSize, LEASE_MS, leaseSize, SharedRateLimiter } from './shared-rate-limiter.js';
 export { MemoryRateLimiter } from './memory-rate-limiter.js';
 
