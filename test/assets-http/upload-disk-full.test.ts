@@ -1,5 +1,5 @@
 /**
- * An upload while the disk holding the staging folder (and the local store) is full: 503
+ * An upload or an import while the disk holding the staging folder (and the local store) is full: 503
  * `unavailable` with Retry-After naming no path, no staged file left behind, no asset recorded,
  * and the same upload URL works once space is freed (our full disk does not spend the client's
  * slot). Before, the ENOSPC answered 500 and marked the slot failed. The media files live on a
@@ -8,10 +8,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assetsConfigFromEnv } from '../../src/assets/index.js';
 import { LocalImageProvider } from '../../src/media/index.js';
 import { testDatabases } from '../helpers/db.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 import { canMountTmpfs, mountTmpfs, TMPFS_SKIP_REASON, type Tmpfs } from '../helpers/tmpfs.js';
+import { startServer } from '../net/servers.js';
 import { local } from '../renders/helpers.js';
 
 describe.skipIf(!canMountTmpfs).each(testDatabases())(`an upload on a full disk (%s, ${canMountTmpfs ? 'tmpfs' : TMPFS_SKIP_REASON})`, (kind) => {
@@ -56,5 +58,29 @@ describe.skipIf(!canMountTmpfs).each(testDatabases())(`an upload on a full disk 
     expect(stored.status, stored.text).toBe(201);
     expect(fs.readdirSync(path.join(disk.dir, '.staging'))).toEqual([]);
     expect(Number((await s.fresh.db('assets').where({ account_id: a.id }).count<{ n: number }[]>({ n: '*' }).first())!.n)).toBe(1);
+  });
+
+  it('an import answers 503 with Retry-After, stages nothing and records nothing, and works once space is freed', async () => {
+    const origin = await startServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'image/png', 'content-length': String(png.length) });
+      res.end(png);
+    });
+    try {
+      s.services.assetsConfig = assetsConfigFromEnv({ LAVENDLY_IMPORT_ALLOW_ENDPOINTS: `127.0.0.1:${origin.port}` });
+      const ingest = () => call(`${s.base}/storage/ingest`, { key: a.key, body: { url: `${origin.origin}/lantern.png`, kind: 'image' } });
+      const before = Number((await s.fresh.db('assets').where({ account_id: a.id }).count<{ n: number }[]>({ n: '*' }).first())!.n);
+      disk.fill(0);
+      const failed = await ingest();
+      expect(failed.status, failed.text).toBe(503);
+      expect(failed.headers.get('retry-after')).toBe('30');
+      expect(fs.readdirSync(path.join(disk.dir, '.staging'))).toEqual([]);
+      expect(Number((await s.fresh.db('assets').where({ account_id: a.id }).count<{ n: number }[]>({ n: '*' }).first())!.n)).toBe(before);
+      disk.free();
+      const stored = await ingest();
+      expect(stored.status, stored.text).toBe(201);
+    } finally {
+      disk.free();
+      await origin.close();
+    }
   });
 });
