@@ -14,6 +14,7 @@ import { nowIso } from '../db/knex.js';
 import { DomainError } from '../errors.js';
 import { TransferError, writeLimited } from '../net/limited-write.js';
 import { StorageUnavailableError } from '../storage/index.js';
+import { DiskFullError, isDiskFull } from '../util/disk-full.js';
 import { newId } from '../util/ids.js';
 import { AssetTooLargeError, assertKind, sniffedType, storeReceivedFile, type Asset, type AssetDeps } from './assets.js';
 import { limitsFor, type AssetKind } from './config.js';
@@ -266,12 +267,14 @@ async function receiveInto(
       },
     );
   } catch (err) {
-    // Our store failing is not the client's doing: the slot opens again, so the same URL can be
-    // sent again once the store is back (nothing was recorded, so nothing can be stored twice).
-    const next = err instanceof StorageUnavailableError
+    // Our store failing, or our disk filling up, is not the client's doing: the slot opens again,
+    // so the same URL can be sent again once the store is back or space is freed (nothing was
+    // recorded, so nothing can be stored twice; writeLimited removed the staged file).
+    const full = isDiskFull(err);
+    const next = err instanceof StorageUnavailableError || full
       ? { status: 'open', claimed_at: null }
       : { status: 'failed', error_code: err instanceof DomainError ? err.code : 'internal_error', finished_at: nowIso() };
     await db('upload_slots').where({ id: slotId, status: 'receiving' }).update(next);
-    throw err;
+    throw full ? new DiskFullError(err) : err;
   }
 }

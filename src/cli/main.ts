@@ -12,7 +12,9 @@ import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../config.js';
 import { PG_CONNECT_TIMEOUT_MS } from '../db/knex.js';
 import { NewerSchemaError } from '../db/migration-log.js';
+import { outageReason } from '../db/unavailable.js';
 import { ListenError } from '../http/app.js';
+import { isDiskFull } from '../util/disk-full.js';
 import { VERSION } from '../version.js';
 import { UsageError, type Command, type CommandIo } from './command.js';
 import { accountsCreate, accountsList, keysCreate, keysRevoke } from './commands/accounts.js';
@@ -78,6 +80,9 @@ function message(err: unknown): string {
   if (e?.message === 'timeout expired' || e?.name === 'KnexTimeoutError') {
     return `cannot reach the database: no answer within ${PG_CONNECT_TIMEOUT_MS / 1000} s`;
   }
+  // A full disk at start (migrations, the signing secret): say so, and what to do, in the one line.
+  if (isDiskFull(err)) return `out of disk space (${outageReason(err)}); free space on the disk holding LAVENDLY_DATA_DIR (or the database's) and start again`;
+  if (typeof e?.code === 'string' && e.code.startsWith('SQLITE_IOERR')) return `${outageReason(err)} (is the disk holding LAVENDLY_DATA_DIR full?)`;
   return e?.message ?? String(err);
 }
 

@@ -20,6 +20,7 @@ import { commit, getReservation, release, ReservationNotOpenError } from '../led
 import { MediaError, probeClip, ProviderError, type MediaProbe, type MediaProviders, type TaskMemory } from '../media/index.js';
 import { saveClipProbe } from './clip-probes.js';
 import { StorageUnavailableError, type Storage } from '../storage/index.js';
+import { isDiskFull } from '../util/disk-full.js';
 import { emitEvent } from '../webhooks/index.js';
 import { SCENE_JOB, type SceneJobPayload } from './start.js';
 import {
@@ -275,6 +276,10 @@ function sceneError(failure: JobFailure, attempts: number): SceneError {
   if (err instanceof StorageUnavailableError) {
     // err.message names no address (the log has the store's own error); the scene may simply be generated again later.
     return { code: 'storage_unavailable', message: `The scene could not be stored after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${err.message} It was not charged.`, retryable: true };
+  }
+  if (isDiskFull(err)) {
+    // Ours and passing, like the store being away; the error itself (a path) is in the job's log line.
+    return { code: 'storage_unavailable', message: `The scene could not be stored after ${attempts} attempt${attempts === 1 ? '' : 's'}: the server is out of disk space. It was not charged; generate it again later.`, retryable: true };
   }
   const message = err instanceof Error ? err.message : failure.message;
   return { code: 'generation_failed', message: `Generating the scene failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${message}`.slice(0, 1000), retryable: true };

@@ -5,6 +5,7 @@ import './errors.js'; // registers the spec's error codes and the domain-error t
 import { accessLogWriter } from './logging.js';
 import { isDatabaseUnavailable, outageReason } from '../db/unavailable.js';
 import { StorageUnavailableError } from '../storage/index.js';
+import { isDiskFull } from '../util/disk-full.js';
 
 /**
  * The outermost layer of the app, one per request where there used to be four: the request id
@@ -45,6 +46,11 @@ export function logUnavailable(logger: Logger, err: unknown, ctx: Koa.Context): 
     // The outage itself is logged once, as a warning, by DatabaseHealth; a request it turned away
     // is a line of its own (no stack: the cause is the socket, not this code).
     logger.info({ request_id: requestId, method: ctx.method, path: ctx.path, cause: outageReason(err) }, 'database unavailable');
+  } else if (isDiskFull(err)) {
+    // An operator must free space: a warning per refused request, naming what failed, without a
+    // stack (and, like an outage, without the SQL knex puts before the driver's words).
+    const cause = err instanceof Error && err.cause !== undefined ? err.cause : err;
+    logger.warn({ request_id: requestId, method: ctx.method, path: ctx.path, cause: outageReason(cause) }, 'disk full');
   }
 }
 

@@ -10,6 +10,7 @@ import { ApiError as FrameworkApiError, defineErrorCodes, translateErrors } from
 import { errorStatusByCode, type ErrorCode } from '../../generated/errors.gen.js';
 import { DatabaseUnavailableError, isDatabaseUnavailable } from '../db/unavailable.js';
 import { DomainError } from '../errors.js';
+import { DiskFullError, isDiskFull } from '../util/disk-full.js';
 
 export { ConflictError, DomainError, NotFoundError, ValidationError } from '../errors.js';
 
@@ -49,6 +50,8 @@ export function httpErrorOf(err: DomainError): ApiError {
 translateErrors((err) => (err instanceof DomainError ? httpErrorOf(err) : null));
 // A database outage is the server's, and passes: 503 with Retry-After, not a 500 (src/db/unavailable.ts).
 translateErrors((err) => (isDatabaseUnavailable(err) ? httpErrorOf(new DatabaseUnavailableError(err)) : null));
+// So is a full disk (SQLITE_FULL, ENOSPC, PostgreSQL's disk_full): 503 until space is freed (src/util/disk-full.ts).
+translateErrors((err) => (isDiskFull(err) ? httpErrorOf(new DiskFullError(err)) : null));
 
 const UNAUTHORIZED_HEADERS = { 'WWW-Authenticate': 'Bearer realm="lavendly"' };
 

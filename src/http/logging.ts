@@ -1,6 +1,7 @@
 import type Koa from 'koa';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import prettyStream from 'pino-pretty';
+import { stdoutDestination } from './log-destination.js';
 
 /**
  * Paths pino blanks out wherever they appear in a log line. Access logs never include request
@@ -54,7 +55,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       timestamp: isoTimeOfMs,
     },
     // In-process and synchronous (no transport thread): lines are out before an exit.
-    pretty ? prettyStream({ sync: true, destination: 1, translateTime: 'SYS:HH:MM:ss.l', ignore: 'service' }) : options.destination,
+    pretty ? prettyStream({ sync: true, destination: 1, translateTime: 'SYS:HH:MM:ss.l', ignore: 'service' }) : options.destination ?? stdoutDestination(),
   );
 }
 

@@ -4,45 +4,11 @@
  */
 import type Koa from 'koa';
 import { RateLimitedError } from './errors.js';
-import { outcome, type RateLimiter, type Take } from './rate-take.js';
+import type { RateLimiter, Take } from './rate-take.js';
 
-export type { RateLimiter, Take } from './rate-take.js';
+export type { RateLimiter } from './rate-take.js';
 export { grownLeaseSize, LEASE_MS, leaseSize, SharedRateLimiter } from './shared-rate-limiter.js';
-
-/**
- * Buckets in this process's memory: what every process used before the limits were shared (N
- * processes allowed N times the limit). Kept as the baseline of bench/rate-limit.ts.
- */
-export class MemoryRateLimiter implements RateLimiter {
-  private buckets = new Map<string, { tokens: number; updated: number }>();
-  private readonly ratePerMs: number;
-
-  constructor(readonly perMinute: number, private readonly now: () => number = Date.now) {
-    this.ratePerMs = perMinute / 60_000;
-  }
-
-  async take(subject: string): Promise<Take> {
-    const now = this.now();
-    let b = this.buckets.get(subject);
-    if (!b) {
-      if (this.buckets.size > 50_000) this.prune(now);
-      b = { tokens: this.perMinute, updated: now };
-      this.buckets.set(subject, b);
-    }
-    b.tokens = Math.min(this.perMinute, b.tokens + (now - b.updated) * this.ratePerMs);
-    b.updated = now;
-    const allowed = b.tokens >= 1;
-    if (allowed) b.tokens -= 1;
-    return outcome(allowed, b.tokens, this.perMinute);
-  }
-
-  /** Forgets full buckets (they are indistinguishable from new ones). */
-  private prune(now: number): void {
-    for (const [id, b] of this.buckets) {
-      if (b.tokens + (now - b.updated) * this.ratePerMs >= this.perMinute) this.buckets.delete(id);
-    }
-  }
-}
+export { MemoryRateLimiter } from './memory-rate-limiter.js';
 
 /**
  * Takes the request's token from its caller's bucket (an API key's id, or a console session's

@@ -1,5 +1,7 @@
 import type { Db } from '../db/knex.js';
 import { pruneBuckets, takeToken, type BucketSpec, type TakeResult } from '../accounts/rate-buckets.js';
+import { isDiskFull } from '../util/disk-full.js';
+import { MemoryRateLimiter } from './memory-rate-limiter.js';
 import { outcome, type RateLimiter, type Take } from './rate-take.js';
 import { clusterNow } from '../db/cluster-time.js';
 
@@ -86,6 +88,8 @@ export class SharedRateLimiter implements RateLimiter {
   /** Background statements (refills, prunes) in flight, which `close` waits for. */
   private readonly pending = new Set<Promise<void>>();
   private closed = false;
+  /** Buckets in memory, used only while the shared ones cannot be written (a full disk). */
+  private local: MemoryRateLimiter | null = null;
 
   constructor(
     private readonly db: Db,
@@ -120,6 +124,20 @@ export class SharedRateLimiter implements RateLimiter {
   }
 
   async take(subject: string, liveKeyId?: string): Promise<Take> {
+    try {
+      return await this.takeShared(subject, liveKeyId);
+    } catch (err) {
+      // The bucket's upsert is a write: on a full disk every request, reads included, failed with
+      // it. Reads need no space, so until writes work again this process counts on its own
+      // (N processes then allow N times the limit). The key check that rides on the statement is
+      // then the key lookup's alone, as with the limit off (LAVENDLY_AUTH_CACHE_MS bounds it).
+      if (!isDiskFull(err)) throw err;
+      this.local ??= new MemoryRateLimiter(this.perMinute, this.now);
+      return this.local.take(subject);
+    }
+  }
+
+  private async takeShared(subject: string, liveKeyId?: string): Promise<Take> {
     const now = this.now();
     if (now - this.lastPrune >= 60_000) this.prune(now);
     if (this.base === 1) {

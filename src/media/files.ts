@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { isDiskFull, noSpaceError } from '../util/disk-full.js';
 
 /**
  * Write a file atomically: `produce` writes to a sibling temporary path (same extension, so ffmpeg
@@ -18,9 +19,22 @@ export async function writeAtomically<T>(outPath: string, produce: (tmpPath: str
     await rename(tmpPath, outPath);
     return result;
   } catch (err) {
+    // Measured before the partial file goes, since removing it frees what it took.
+    const full = !isDiskFull(err) && (await nearlyFull(dir));
     await rm(tmpPath, { force: true });
-    throw err;
+    throw full ? noSpaceError(dir, err) : err;
   }
+}
+
+/**
+ * Below this much free space a failed write is taken for a full disk. ffmpeg does not always say
+ * so: writing a PNG still it exits 0 and leaves an empty file, which read as "no frame" (a 500).
+ */
+const LOW_SPACE_BYTES = 1 << 20;
+
+async function nearlyFull(dir: string): Promise<boolean> {
+  const s = await statfs(dir).catch(() => null);
+  return s !== null && s.bavail * s.bsize < LOW_SPACE_BYTES;
 }
 
 /** Run `fn` with a fresh temporary directory that is removed afterwards. */

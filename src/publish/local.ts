@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { isDiskFull } from '../util/disk-full.js';
 import { PublishError, type PublishRequest, type PublishResult, type Publisher } from './types.js';
 
 export interface LocalOptions {
@@ -37,7 +38,10 @@ export function localPublisher(options: LocalOptions): Publisher {
         await rename(tmp, dest);
       } catch (err) {
         await rm(tmp, { force: true });
-        throw new PublishError(`Could not write the published video: ${(err as Error).message}`);
+        // A full disk passes once space is freed: retried like a platform's outage. The message is
+        // the customer's (the publication's error), so it names the failure, never our paths.
+        if (isDiskFull(err)) throw new PublishError('Could not write the published video: the server is out of disk space; it will be tried again.', true);
+        throw new PublishError(`Could not write the published video (${(err as NodeJS.ErrnoException).code ?? 'write failed'}).`);
       }
       return { externalId: `${safeName(request.channel.id)}/${name}`, url: pathToFileURL(dest).href };
     },

@@ -15,6 +15,7 @@ import { generationScenes, getGeneration } from '../generation/index.js';
 import { cancelJob, enqueue, type FailureHook, type HandlerEntry, type Job, type JobContext } from '../jobs/index.js';
 import { MediaError } from '../media/index.js';
 import { StorageUnavailableError, type Storage } from '../storage/index.js';
+import { isDiskFull } from '../util/disk-full.js';
 import { failRender, finishSucceeded } from './finish.js';
 import { renderStored } from './stored.js';
 import { RENDER_JOB, type RenderJobPayload } from './start.js';
@@ -157,9 +158,12 @@ export const onRenderFailed: FailureHook<RenderJobPayload> = async (job, failure
   const renderId = job.payload?.render_id;
   if (!renderId) return;
   // The store failing (a missing bucket included) is ours and passes: not a clip to generate again.
-  const code = failure.reason === 'lease_expired' ? 'worker_lost' : failure.error instanceof StorageUnavailableError ? 'storage_unavailable' : 'render_failed';
+  const full = failure.reason !== 'lease_expired' && isDiskFull(failure.error);
+  const code = failure.reason === 'lease_expired' ? 'worker_lost' : failure.error instanceof StorageUnavailableError || full ? 'storage_unavailable' : 'render_failed';
   const message = failure.reason === 'lease_expired'
     ? `The worker rendering this video stopped responding (${job.attempts} attempt${job.attempts === 1 ? '' : 's'}).`
+    // A full disk is ours and passes; the error itself (a path) is in the job's log line.
+    : full ? 'The render could not be written: the server is out of disk space. Render again later.'
     : failureMessage(failure.error, failure.message);
   await failRender(trx, renderId, { code, message });
 };

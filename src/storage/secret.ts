@@ -19,12 +19,18 @@ export async function loadSigningSecret(config: { dataDir: string; signingSecret
   prepareDataDir(config.dataDir);
   const file = path.join(config.dataDir, SECRET_FILE);
   const fresh = crypto.randomBytes(32).toString('base64url');
+  // Written whole beside it, then linked into place: link() creates the name only if it is free,
+  // so exactly one process creates it and the others read what it wrote. Written in place, a full
+  // disk left an empty file that stopped every later start, long after space was freed.
+  const tmp = path.join(config.dataDir, `.${SECRET_FILE}.${crypto.randomBytes(6).toString('hex')}`);
   try {
-    // 'wx': exactly one process creates it; the others read what it wrote.
-    await fs.writeFile(file, `${fresh}\n`, { flag: 'wx', mode: 0o600 });
+    await fs.writeFile(tmp, `${fresh}\n`, { flag: 'wx', mode: 0o600 });
+    await fs.link(tmp, file);
     return Buffer.from(fresh, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    await fs.rm(tmp, { force: true });
   }
   // Another process may have created it a moment ago: wait until its content is there.
   for (let attempt = 0; attempt < 50; attempt++) {
