@@ -22,7 +22,9 @@ export function monotonicNow(): number {
  * trip: hot paths call it freely.
  */
 export function clusterNow(): number {
-  return dbOffsetMs === null ? Date.now() : monotonicNow() + dbOffsetMs;
+  // Whole milliseconds, as Date.now() gives: columns such as transfer_slots.expires_ms are
+  // integers, and PostgreSQL refuses a fraction for them (the monotonic clock has microseconds).
+  return dbOffsetMs === null ? Date.now() : Math.floor(monotonicNow() + dbOffsetMs);
 }
 
 /** `clusterNow()` as a Date. */
