@@ -6,6 +6,9 @@ import { applyMigrations, type MigrationOutcome } from './migration-log.js';
 import { configureConnection, SqliteClient } from './sqlite.js';
 
 export type Db = Knex;
+
+/** The embedded database's file name inside LAVENDLY_DATA_DIR. */
+export const SQLITE_FILE = 'lavendly.sqlite';
 export type DbKind = 'sqlite' | 'postgres';
 
 export interface DbOptions {
@@ -37,7 +40,7 @@ export function createDb(options: DbOptions): Db {
     });
     return db;
   }
-  const filename = path.join(options.dataDir, options.sqliteFile ?? 'lavendly.sqlite');
+  const filename = path.join(options.dataDir, options.sqliteFile ?? SQLITE_FILE);
   prepareDataDir(options.dataDir, filename);
   const db: Db = knexFactory({
     client: SqliteClient as unknown as typeof Knex.Client,
