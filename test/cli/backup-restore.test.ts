@@ -144,4 +144,20 @@ describe('lavendly backup while serve writes, then a restore from the copy (sqli
       await fake.close();
     }
   }, 180_000);
+
+  it('copies an older release\'s database as it is, without migrating it (a backup before an upgrade)', async () => {
+    const older = path.join(scratch, 'older');
+    const out: string[] = [];
+    const io = { env: childEnv({ dataDir: older, databaseUrl: null }), out: (l: string) => out.push(l), err: () => {} };
+    expect(await main(['accounts', 'list'], io)).toBe(0);
+    const file = path.join(older, 'lavendly.sqlite');
+    const db = new Database(file);
+    const latest = db.prepare('select max(name) from lavendly_compatible_migrations').pluck().get() as string;
+    db.prepare('delete from lavendly_compatible_migrations where name = ?').run(latest); // one release back
+    out.length = 0;
+    expect(await main(['backup', '--to', path.join(scratch, 'older.sqlite')], io)).toBe(0);
+    expect(out[0]).toMatch(/, \d+ migrations \(latest \w+, 1 behind this release\), copied from /);
+    expect(db.prepare('select count(*) from lavendly_compatible_migrations where name = ?').pluck().get(latest)).toBe(0);
+    db.close();
+  });
 });
