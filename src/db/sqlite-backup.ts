@@ -69,7 +69,8 @@ export function backupSqlite(source: string, target: string, options: { overwrit
       seconds: Number(process.hrtime.bigint() - started) / 1e9,
     };
   } catch (err) {
-    fs.rmSync(temp, { force: true });
+    // VACUUM INTO writes the copy under a rollback journal of its own, beside it.
+    for (const f of [temp, `${temp}-journal`]) fs.rmSync(f, { force: true });
     if (err instanceof BackupError) throw err;
     throw new BackupError(`${reason(err)}; nothing was written at ${target}`);
   }
