@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { credentialsKey, openCredentials } from '../../src/publish/credentials.js';
 import { runCli } from '../helpers/cli-run.js';
-import { call } from '../helpers/server.js';
+import { call, freePort } from '../helpers/server.js';
 import { until } from '../providers/helpers.js';
 import { fakeMedia } from '../providers/fakes/media.js';
 import { OPENAI_KEY, startFakeOpenAI } from '../providers/fakes/openai.js';
@@ -47,7 +47,7 @@ describe('lavendly backup while serve writes, then a restore from the copy (sqli
     };
     try {
       const live = path.join(scratch, 'live');
-      const s1 = await serve(live, 42401, env);
+      const s1 = await serve(live, await freePort(), env);
       const key = (await s1.waitFor(/export LAVENDLY_API_KEY=(lvd_\S+)/))[1]!;
       const accountId = s1.output().match(/development account (acc_\w+)/)![1]!;
 
@@ -121,7 +121,7 @@ describe('lavendly backup while serve writes, then a restore from the copy (sqli
       for (const entry of ['signing-secret', 'secrets', 'files']) fs.cpSync(path.join(live, entry), path.join(restored, entry), { recursive: true });
       fake.release();
       expect(JSON.stringify(openCredentials(channelId, sealed, credentialsKey({ dataDir: restored })))).toContain('tok-kept');
-      const s2 = await serve(restored, 42402, env);
+      const s2 = await serve(restored, await freePort(), env);
       expect(s2.output()).not.toMatch(/Created development account/);
 
       expect((await call(`${s2.base}/workflows/${committed.at(-1)}`, { key })).status).toBe(200);
