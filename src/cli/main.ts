@@ -23,9 +23,10 @@ import { mcpCommand } from '../mcp/command.js'; // MCP over stdio (src/mcp)
 import { workerCommand } from './commands/worker.js'; // job worker without the API
 import { channelsConnect } from './commands/channels.js';
 import { usersCreate } from './commands/users.js'; // console sign-in (src/console-auth)
+import { backupCommand } from './commands/backup.js';
 
 export const commands: Command[] = [
-  serveCommand, workerCommand, accountsCreate, accountsList, keysCreate, keysRevoke, channelsConnect, usersCreate, mcpCommand,
+  serveCommand, workerCommand, accountsCreate, accountsList, keysCreate, keysRevoke, channelsConnect, usersCreate, mcpCommand, backupCommand,
 ];
 
 function table(io: CommandIo, list: Command[]): void {

@@ -7,6 +7,9 @@ import { configureConnection, SqliteClient } from './sqlite.js';
 import { clusterDate } from './cluster-time.js';
 
 export type Db = Knex;
+
+/** The embedded database's file name inside LAVENDLY_DATA_DIR. */
+export const SQLITE_FILE = 'lavendly.sqlite';
 export type DbKind = 'sqlite' | 'postgres';
 
 export interface DbOptions {
@@ -38,7 +41,7 @@ export function createDb(options: DbOptions): Db {
     });
     return db;
   }
-  const filename = path.join(options.dataDir, options.sqliteFile ?? 'lavendly.sqlite');
+  const filename = path.join(options.dataDir, options.sqliteFile ?? SQLITE_FILE);
   prepareDataDir(options.dataDir, filename);
   const db: Db = knexFactory({
     client: SqliteClient as unknown as typeof Knex.Client,

@@ -163,6 +163,10 @@ describe('the server package tarball', () => {
     const mp4 = Buffer.from(await (await fetch(rendered.body.url)).arrayBuffer());
     expect(mp4.subarray(4, 8).toString('latin1')).toBe('ftyp');
 
+    // An online backup from the installed bin while the server runs (README, Backups).
+    const backup = await run(process.execPath, [bin, 'backup', '--to', path.join(consumer.dir, 'backup.sqlite')], { cwd: consumer.dir, env, timeout: 60_000 });
+    expect(backup.stdout).toMatch(/^wrote \S+backup\.sqlite: [\d.]+ (KiB|MiB), integrity ok, \d+ migrations /);
+
     const page = await fetch(`${started.origin}/`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
