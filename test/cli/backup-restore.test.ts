@@ -49,12 +49,14 @@ describe('lavendly backup while serve writes, then a restore from the copy (sqli
       const live = path.join(scratch, 'live');
       const s1 = await serve(live, await freePort(), env);
       const key = (await s1.waitFor(/export LAVENDLY_API_KEY=(lvd_\S+)/))[1]!;
-      const accountId = s1.output().match(/development account (acc_\w+)/)![1]!;
+      // The log line (stdout, written asynchronously) may come after the key (stderr).
+      const accountId = (await s1.waitFor(/development account (acc_[\w-]+)/))[1]!;
 
       // A channel whose credentials are sealed with the data dir's key (secrets/credentials.key).
       const out: string[] = [];
       const connect = ['channels', 'connect', '--account', accountId, '--platform', 'youtube', '--name', 'Main', '--token', 'tok-kept', '--json'];
-      expect(await main(connect, { env: childEnv({ dataDir: live, databaseUrl: null }), out: (l) => out.push(l), err: () => {} })).toBe(0);
+      const errs: string[] = [];
+      expect(await main(connect, { env: childEnv({ dataDir: live, databaseUrl: null }), out: (l) => out.push(l), err: (l) => errs.push(l) }), errs.join('\n')).toBe(0);
       const channelId = JSON.parse(out[0]!).id as string;
 
       // A file stored before the backup.
