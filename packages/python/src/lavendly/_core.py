@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import contextlib
 import json
 import os
 import random
@@ -425,8 +426,7 @@ class AsyncAPIClient(BaseClient):
         while True:
             try:
                 # The whole attempt under one deadline: headers dripped slowly count as well.
-                async with asyncio.timeout(req.timeout) as deadline:
-                    return await self._attempt(req, deadline)
+                return await self._within_deadline(req)
             except (httpx.RequestError, APIConnectionError, asyncio.TimeoutError) as e:
                 # RequestError: transport failures, and bodies that do not decode (a bad gzip stream).
                 error: LavendlyError = self._transport_error(req, e)
@@ -442,9 +442,35 @@ class AsyncAPIClient(BaseClient):
             await asyncio.sleep(delay)
             attempt += 1
 
-    async def _attempt(self, req: _Request, deadline: asyncio.Timeout) -> object:
+    async def _within_deadline(self, req: _Request) -> object:
+        """The attempt, cancelled (asyncio.TimeoutError) `req.timeout` after it began or, for a
+        file body, after the last chunk of it went out."""
+        if not isinstance(req.content, FileBody):
+            return await asyncio.wait_for(self._attempt(req, lambda: None), req.timeout)
         loop = asyncio.get_running_loop()
-        content = req.async_body(lambda: deadline.reschedule(loop.time() + req.timeout))
+        deadline = loop.time() + req.timeout
+
+        def progress() -> None:
+            nonlocal deadline
+            deadline = loop.time() + req.timeout
+
+        task = asyncio.ensure_future(self._attempt(req, progress))
+        try:
+            while not task.done():
+                left = deadline - loop.time()
+                if left <= 0:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+                    raise asyncio.TimeoutError()
+                await asyncio.wait({task}, timeout=left)
+        except asyncio.CancelledError:
+            task.cancel()  # the caller's cancellation goes to the attempt too
+            raise
+        return task.result()
+
+    async def _attempt(self, req: _Request, progress: Callable[[], None]) -> object:
+        content = req.async_body(progress)
         async with self._http.stream(req.method, req.url, headers=req.headers, content=content,
                                      files=req.files, timeout=req.timeout, follow_redirects=False) as response:
             reader = self._reader(req, response)
