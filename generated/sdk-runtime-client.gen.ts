@@ -13,7 +13,7 @@
 import type { OperationDescriptor, OperationTypes, RequestParts } from './sdk-runtime-descriptors.gen.js';
 import { ConnectionError, errorFromResponse, InvalidResponseError, LavendlyError, TimeoutError, WaitTimeoutError } from './sdk-runtime-errors.gen.js';
 import { PagePromise, type PageItem } from './sdk-runtime-pages.gen.js';
-import { AttemptTimer, bodySize, progressStream, type UploadBody, type UploadSlotSpec } from './sdk-runtime-uploads.gen.js';
+import { AttemptTimer, bodySize, progressStream, streamsWithLength, type UploadBody, type UploadSlotSpec } from './sdk-runtime-uploads.gen.js';
 import { encodeBody, expandPath, getField, queryString, readBody, type ReadBody, retryAfterMs, splitParams } from './sdk-runtime-wire.gen.js';
 
 export interface ClientOptions {
@@ -23,8 +23,9 @@ export interface ClientOptions {
   baseUrl?: string;
   /**
    * Per-attempt timeout in milliseconds (default 60 000), from sending to the answer's last byte.
-   * A ReadableStream body restarts it with every chunk sent; a Blob body adds the time to send the
-   * Blob at `minUploadRate`.
+   * A ReadableStream body restarts it with every chunk sent, and so does a Blob body where fetch
+   * can stream one with a Content-Length (Node, Deno, Bun); in a browser a Blob body adds the time
+   * to send it at `minUploadRate`.
    */
   timeout?: number;
   /** Slowest upload of a Blob body allowed for, in bytes per second (default 131 072, 1 Mbit/s). */
@@ -211,12 +212,16 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
     let timer: AttemptTimer | undefined;
     const encoded = encodeBody(op, parts.body, headers);
     // A stream is read once, as it is sent: each chunk it gives restarts the attempt's clock.
-    const body = encoded instanceof ReadableStream ? progressStream(encoded, () => timer) : encoded;
-    const retriable = isIdempotentCall(op) && !(body instanceof ReadableStream);
+    const stream = encoded instanceof ReadableStream ? progressStream(encoded, () => timer) : undefined;
+    // A Blob, where fetch can stream with a length, goes as a fresh stream of it per attempt.
+    const blobStream = encoded instanceof Blob && streamsWithLength();
+    if (blobStream) headers.set('content-length', String(encoded.size));
+    const bodyOfAttempt = () => stream ?? (blobStream ? progressStream((encoded as Blob).stream(), () => timer) : encoded);
+    const retriable = isIdempotentCall(op) && !stream;
     const maxRetries = options.maxRetries ?? this.#maxRetries;
     const timeout = options.timeout ?? this.#timeout;
-    // fetch reads a Blob out of sight: allow for sending all of it at the slowest rate accepted.
-    const allowance = body instanceof Blob ? Math.ceil((body.size / this.#minUploadRate) * 1000) : 0;
+    // Else fetch reads a Blob out of sight: allow for sending all of it at the slowest rate accepted.
+    const allowance = encoded instanceof Blob && !blobStream ? Math.ceil((encoded.size / this.#minUploadRate) * 1000) : 0;
     const what = `${op.method.toUpperCase()} ${displayUrl(url)}`;
 
     for (let attempt = 0; ; attempt++) {
@@ -224,19 +229,28 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
       timer = new AttemptTimer(timeout + allowance);
       const timeoutSignal = timer.signal;
       const signal = options.signal ? AbortSignal.any([options.signal, timeoutSignal]) : timeoutSignal;
+      const body = bodyOfAttempt();
       let res: Response;
       let read: ReadBody;
+      // Redirects are not followed: fetch would send the body, the idempotency key and any custom
+      // headers to whatever host the Location names, and hand back that host's answer as the API's.
+      const init: RequestInit & { duplex?: 'half' } = { method: op.method.toUpperCase(), headers, signal, redirect: 'manual' };
+      if (body !== undefined) init.body = body;
+      if (body instanceof ReadableStream) {
+        init.duplex = 'half';
+        // 'error', not 'manual': for any other mode Node 20's fetch tees a stream body to replay it
+        // after a redirect, and the copy it never reads holds the whole upload in memory (undici#4058).
+        init.redirect = 'error';
+      }
       try {
-        // Redirects are not followed: fetch would send the body, the idempotency key and any custom
-        // headers to whatever host the Location names, and hand back that host's answer as the API's.
-        const init: RequestInit & { duplex?: 'half' } = { method: op.method.toUpperCase(), headers, signal, redirect: 'manual' };
-        if (body !== undefined) init.body = body;
-        if (body instanceof ReadableStream) init.duplex = 'half';
         res = await this.#fetch(url, init);
         read = await readBody(res, this.#maxResponseBytes);
       } catch (err) {
         if (options.signal?.aborted) throw options.signal.reason;
         timer.clear();
+        if (init.redirect === 'error' && redirectRefused(err)) {
+          throw new LavendlyError(`${what} was redirected, which the SDK does not follow (set baseUrl to the final address)`, { code: 'http_redirect', cause: err });
+        }
         const error = timeoutSignal.aborted
           ? new TimeoutError(`${what} timed out after ${timer.ms} ms${body instanceof ReadableStream ? ' without progress' : ''}`, { code: 'timeout', cause: err })
           : new ConnectionError(`${what} failed: ${describe(err).split(url).join(displayUrl(url))}`, { code: 'connection_error', cause: err });
@@ -336,6 +350,12 @@ function shouldRetry(status: number, code: string, retriable: boolean): boolean 
   if (status === 429) return true; // rejected before any work was done
   if (code === 'idempotency_key_in_progress') return retriable;
   return retriable && status >= 500 && status !== 501;
+}
+
+/** fetch's failure for a redirect answered to `redirect: 'error'` (undici: 'unexpected redirect'). */
+function redirectRefused(err: unknown): boolean {
+  const cause = (err as { cause?: { message?: unknown } })?.cause;
+  return typeof cause?.message === 'string' && /redirect/i.test(cause.message);
 }
 
 function neverSent(err: unknown): boolean {

@@ -64,6 +64,25 @@ export function progressStream(source: ReadableStream<Uint8Array>, timer: () => 
   });
 }
 
+let lengthStreams: boolean | undefined;
+
+/**
+ * Whether this fetch can send a stream with a declared Content-Length (Node, Deno, Bun; not a
+ * browser, which drops the header and streams only over HTTP/2). Where it can, a Blob is sent as
+ * its stream: Node's fetch would otherwise read the whole Blob into memory before sending it.
+ */
+export function streamsWithLength(): boolean {
+  if (lengthStreams === undefined) {
+    try {
+      const init = { method: 'PUT', body: new ReadableStream(), headers: { 'content-length': '0' }, duplex: 'half' };
+      lengthStreams = new Request('http://localhost/', init as RequestInit).headers.get('content-length') === '0';
+    } catch {
+      lengthStreams = false;
+    }
+  }
+  return lengthStreams;
+}
+
 /** What the generated helper tells the runtime: the operation that receives the file, and how the slot feeds it. */
 export interface UploadSlotSpec {
   /** operationId that receives the bytes. */

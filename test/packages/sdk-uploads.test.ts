@@ -12,6 +12,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const UPLOAD = `
 import fs from 'node:fs';
+import http from 'node:http';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Lavendly } from '@lavendly/sdk';
@@ -46,12 +47,20 @@ const fromSlow = await patient.assets.uploadFile(chunks(6, 400), { kind: 'video'
 const stalled = await patient.assets.uploadFile(chunks(6, 10, 2), { kind: 'video', filename: 'stalled.mp4', bytes: size })
   .then(() => null, (e) => ({ name: e.name, code: e.code, message: e.message }));
 
+// A redirect is refused for a streamed body too (fetch sends it with redirect: 'error').
+const moved = http.createServer((req, res) => { req.resume(); res.statusCode = 307; res.setHeader('location', 'http://127.0.0.1:9/'); res.end(); });
+await new Promise((r) => moved.listen(0, '127.0.0.1', r));
+const elsewhere = new Lavendly({ apiKey, baseUrl: 'http://127.0.0.1:' + moved.address().port + '/v1', maxRetries: 0 });
+const redirected = await elsewhere.assets.upload({ id: 'upl_1', token: 't', body: await fs.openAsBlob(file) })
+  .then(() => null, (e) => ({ name: e.name, code: e.code }));
+moved.close();
+
 console.log(JSON.stringify({
   file: sha(whole), size,
   blob: { sha: await stored(fromBlob), bytes: fromBlob.bytes, filename: fromBlob.filename, kind: fromBlob.kind },
   stream: { sha: await stored(fromStream), bytes: fromStream.bytes },
   slow: { sha: await stored(fromSlow), bytes: fromSlow.bytes },
-  stalled,
+  stalled, redirected,
 }));
 process.exit(0);
 `;
@@ -85,5 +94,6 @@ describe('@lavendly/sdk uploads, installed from its tarball', () => {
     expect(out.slow).toEqual({ sha: out.file, bytes: out.size });
     expect(out.stalled).toMatchObject({ name: 'TimeoutError', code: 'timeout' });
     expect(out.stalled.message).toMatch(/timed out after 1500 ms without progress/);
+    expect(out.redirected).toEqual({ name: 'LavendlyError', code: 'http_redirect' });
   });
 });
