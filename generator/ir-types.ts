@@ -94,6 +94,8 @@ export interface IrOperation {
   asyncJob: IrAsyncJob | null;
   mcpTools: IrMcpTool[];
   sdkMethod?: string;
+  /** `x-sdk-upload`: this operation opens an upload slot; the SDKs get a helper that opens one and sends a file to it. */
+  sdkUpload: IrSdkUpload | null;
   pointer: string;
   /**
    * PascalCase base for this operation's type names (`CreateWorkflow` -> `CreateWorkflowInput`,
@@ -161,4 +163,18 @@ export interface IrDocument {
   tagInfo: IrTag[];
   /** Raw `components.securitySchemes` (for the catalog / SDK auth). */
   securitySchemes: Record<string, unknown>;
+}
+
+/**
+ * `x-sdk-upload` on an operation that opens an upload slot: the SDKs' `method` calls it (with the
+ * file's size in the `size` argument when known), then calls `send` with the file as its body and
+ * its `args` taken from the slot (send's argument -> field of the slot), and returns send's answer.
+ */
+export interface IrSdkUpload {
+  method: string;
+  send: string;
+  size: string | null;
+  /** The slot-opening argument that takes the file's name, filled from a path or a File when not given. */
+  filename: string | null;
+  args: Record<string, string>;
 }

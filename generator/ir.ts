@@ -4,7 +4,7 @@
  * need is made a valid, unique, deterministic identifier. Problems throw SpecError with a pointer.
  */
 import type {
-  HttpMethod, IrAsyncJob, IrDocument, IrMcpTool, IrMediaBody, IrOperation, IrParameter, IrRequestBody,
+  HttpMethod, IrAsyncJob, IrDocument, IrMcpTool, IrMediaBody, IrOperation, IrParameter, IrRequestBody, IrSdkUpload,
   IrResponse, IrSchemaComponent, IrTag, IrWebhook,
 } from './ir-types.js';
 import { splitByDirection } from './ir-direction.js';
@@ -203,6 +203,7 @@ class IrBuilder {
       asyncJob: o['x-async-job'] === undefined ? null : asyncJob(o['x-async-job'], pointerJoin(at, 'x-async-job')),
       mcpTools: o['x-mcp'] === undefined ? [] : mcpTools(o['x-mcp'], pointerJoin(at, 'x-mcp'), summary ?? description ?? ''),
       ...(sdkMethod !== undefined ? { sdkMethod } : {}),
+      sdkUpload: o['x-sdk-upload'] === undefined ? null : sdkUpload(o['x-sdk-upload'], pointerJoin(at, 'x-sdk-upload')),
       pointer: at,
     };
   }
@@ -373,6 +374,21 @@ function asyncJob(raw: Json, at: string): IrAsyncJob {
     statusField: optionalString(j.status_field, pointerJoin(at, 'status_field')) ?? 'status',
     terminal: stringArray(j.terminal, pointerJoin(at, 'terminal')),
   };
+}
+
+function sdkUpload(raw: Json, at: string): IrSdkUpload {
+  const u = expectObject(raw, at, 'x-sdk-upload');
+  const method = optionalString(u.method, pointerJoin(at, 'method'));
+  if (!method || !/^[a-z][a-z0-9_]*$/.test(method)) throw new SpecError(pointerJoin(at, 'method'), 'names the helper, in snake_case');
+  const send = optionalString(u.send, pointerJoin(at, 'send'));
+  if (!send) throw new SpecError(pointerJoin(at, 'send'), 'names the operationId that receives the file');
+  const args: Record<string, string> = {};
+  for (const [k, v] of Object.entries(expectObject(u.args ?? {}, pointerJoin(at, 'args'), 'args'))) {
+    if (typeof v !== 'string') throw new SpecError(pointerJoin(at, 'args', k), 'must be a string (a field of the slot)');
+    args[k] = v;
+  }
+  const size = optionalString(u.size, pointerJoin(at, 'size')) ?? null;
+  return { method, send, size, filename: optionalString(u.filename, pointerJoin(at, 'filename')) ?? null, args };
 }
 
 function mcpTools(raw: Json, at: string, fallbackDescription: string): IrMcpTool[] {

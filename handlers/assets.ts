@@ -67,7 +67,7 @@ export const assetsHandlers = {
       status: 201,
       body: {
         id: slot.id, kind: slot.kind as T.AssetKind, filename: slot.filename ?? input.body.filename,
-        upload_url: slot.upload_url, expires_at: slot.expires_at, max_bytes: slot.max_bytes,
+        upload_url: slot.upload_url, token: slot.token, expires_at: slot.expires_at, max_bytes: slot.max_bytes,
       },
     };
   },

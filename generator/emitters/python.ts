@@ -26,6 +26,7 @@ const RUNTIME_EXPORTS: Record<string, string[]> = {
   _core: ['NOT_GIVEN', 'NotGiven', 'RequestOptions', 'SyncPager', 'AsyncPager'],
   _exceptions: ['LavendlyError', 'APIStatusError', 'ServerError', 'InvalidResponseError', 'APIConnectionError', 'APITimeoutError', 'WaitTimeoutError', 'WebhookVerificationError'],
   _webhooks: ['verify_signed_webhook', 'sign_webhook'],
+  _uploads: ['UploadFile'],
 };
 /** Python's built-in exception names: a generated error class never shadows one. */
 const BUILTIN_EXCEPTIONS = new Set(
@@ -163,7 +164,7 @@ function typesModule(ir: IrDocument, plan: PyPlan): TypesModule {
       for (const a of m.args) {
         const content = m.op.requestBody?.contents[0];
         const binary = a.planned.in === 'body' && m.plan.body.mode === 'single' && content && isBinaryContent(content);
-        args.set(a.py, binary ? 'bytes | str' : types.type(a.planned.schema, `${m.op.typeName}${toPascal(a.planned.arg)}`));
+        args.set(a.py, binary ? 'UploadFile' : types.type(a.planned.schema, `${m.op.typeName}${toPascal(a.planned.arg)}`));
       }
       ops.set(m.op, { args, response: responseType(m.op, types), item: m.op.pagination ? itemType(m.op, types, env) : null });
     }
@@ -351,6 +352,7 @@ function resourcesModule(plan: PyPlan, types: TypesModule): string {
     'from typing import Callable, Dict, List, Literal, Optional, cast',
     '',
     'from ._core import NOT_GIVEN, AsyncAPIClient, AsyncPager, NotGiven, RequestOptions, SyncAPIClient, SyncPager',
+    ...(words.has('UploadFile') ? ['from ._uploads import UploadFile'] : []),
     ...(used.length ? [`from .types import (\n${used.map((n) => `    ${n},`).join('\n')}\n)`] : []),
     text,
     '',
@@ -363,7 +365,54 @@ function resourceClass(g: PyGroup, types: TypesModule, pollResponse: Map<string,
   const lines = [`class ${cls}:`, ...docstring(g.tag.description ?? `Operations tagged "${g.tag.name}".`, '    ')];
   lines.push('', `    def __init__(self, client: ${core}) -> None:`, '        self._client = client');
   for (const m of g.methods) lines.push('', ...methodSource(m, types, pollResponse, async));
+  for (const m of g.methods) if (m.op.sdkUpload) lines.push('', ...uploadHelperSource(m, g, types, async));
   return lines;
+}
+
+/**
+ * `x-sdk-upload`: a method that opens the slot with `m` and sends a file to it (the core's
+ * `upload_via_slot`): the caller never picks the slot's URL apart, and a path or open file is
+ * streamed with its size declared when the slot is opened.
+ */
+function uploadHelperSource(m: PyMethod, g: PyGroup, types: TypesModule, async: boolean): string[] {
+  const upload = m.op.sdkUpload!;
+  const where = `${m.op.pointer}/x-sdk-upload`;
+  if (g.methods.some((x) => x.name === upload.method || x.waitName === upload.method)) throw new Error(`${where}: '${upload.method}' is already a method of ${g.syncClass}`);
+  const send = g.methods.find((x) => x.op.operationId === upload.send);
+  if (!send || send.plan.body.mode !== 'single') throw new Error(`${where}: send '${upload.send}' is not an operation of the same tag whose body is one argument (a file)`);
+  const pyOf = (arg: string, of: PyMethod) => of.args.find((a) => a.planned.arg === arg)?.py;
+  const t = types.ops.get(m.op)!;
+  const filled = new Set([upload.size, upload.filename]);
+  const sig = ['self', 'file: UploadFile', '*'];
+  for (const a of m.args) {
+    const type = t.args.get(a.py)!;
+    sig.push(a.planned.required && !filled.has(a.planned.arg) ? `${a.py}: ${type}` : `${a.py}: ${type} | NotGiven = NOT_GIVEN`);
+  }
+  sig.push('request_options: Optional[RequestOptions] = None');
+  const args: Record<string, string> = {};
+  for (const [arg, field] of Object.entries(upload.args)) {
+    const py = pyOf(arg, send);
+    if (!py) throw new Error(`${where}: '${upload.send}' has no argument '${arg}'`);
+    args[py] = field;
+  }
+  const spec = `{"send": ${pyStr(upload.send)}, "body_arg": ${pyStr(pyOf(send.plan.body.arg, send)!)}, "args": {${Object.entries(args).map(([k, v]) => `${pyStr(k)}: ${pyStr(v)}`).join(', ')}}, ` +
+    `"size": ${upload.size ? pyStr(pyOf(upload.size, m) ?? upload.size) : 'None'}, "filename": ${upload.filename ? pyStr(pyOf(upload.filename, m) ?? upload.filename) : 'None'}}`;
+  const params = `{${m.args.map((a) => `${pyStr(a.py)}: ${a.py}`).join(', ')}}`;
+  const response = types.ops.get(send.op)!.response;
+  const call = `${async ? 'await ' : ''}self._client.upload_via_slot(${pyStr(m.op.operationId)}, ${spec}, file, ${params}, request_options)`;
+  const doc = docstring(
+    `Opens a slot with \`${m.name}\` and sends \`file\` to it with \`${send.name}\`; returns what that answers.\n\n` +
+      'A path or an open binary file is read as it is sent, never whole into memory. Its size\n' +
+      `${upload.filename ? 'and name fill' : 'fills'} in what the slot is opened with where not given, so an oversized\nfile fails before it is sent.`,
+    '        ',
+  );
+  return [
+    `    ${async ? 'async ' : ''}def ${upload.method}(`,
+    ...sig.map((a) => `        ${a},`),
+    `    ) -> ${response}:`,
+    ...doc,
+    `        return ${response === 'object' ? call : `cast(${pyStr(response)}, ${call})`}`,
+  ];
 }
 
 function methodSource(m: PyMethod, types: TypesModule, pollResponse: Map<string, string>, async: boolean): string[] {

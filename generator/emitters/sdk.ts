@@ -162,6 +162,7 @@ function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], baseE
     const methods = methodNames(ops, tag);
     const taken = new NameAllocator(['constructor', ...methods.values()]);
     for (const op of ops) out.push('', ...methodSource(op, methods.get(op)!, opNames, plans.get(op)!, env, ir, taken, methodDocs));
+    for (const op of ops) if (op.sdkUpload) out.push('', ...uploadHelperSource(op, methods.get(op)!, opNames, plans, ir, taken, methodDocs));
     out.push('}', '');
   }
 
@@ -190,7 +191,7 @@ function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], baseE
   out.push(...webhookSource(webhookEvents, webhookUnion));
   const body = out.join('\n');
   // Import only what the body uses (consumers may compile with noUnusedLocals).
-  const used = [baseError, 'NoBody', 'OperationDescriptor', 'PageItem', 'PagePromise', 'Renamed', 'RequestOptions', 'WaitOptions'].filter((n) =>
+  const used = [baseError, 'NoBody', 'OperationDescriptor', 'PageItem', 'PagePromise', 'Renamed', 'RequestOptions', 'UploadBody', 'WaitOptions'].filter((n) =>
     new RegExp(`\\b${n}\\b`).test(body),
   );
   const imports = [ctx.banner('sdk.gen.ts')];
@@ -331,7 +332,7 @@ function paramsType(op: IrOperation, plan: ArgumentPlan, env: SchemaEnv): string
 function bodyType(op: IrOperation, env: SchemaEnv): string {
   const content = op.requestBody?.contents[0];
   if (!content) return 'unknown';
-  if (isBinaryContent(content)) return 'Blob | Uint8Array | string';
+  if (isBinaryContent(content)) return 'UploadBody';
   return tsType(content.schema, env, { refPrefix: 'T.', binary: 'blob' });
 }
 
@@ -375,6 +376,43 @@ function descriptor(op: IrOperation, plan: ArgumentPlan): Record<string, unknown
       : null,
     responseJson: respondsJson(op),
   };
+}
+
+/**
+ * `x-sdk-upload`: a method that opens the slot with `op` and sends a file to it (the runtime's
+ * `uploadViaSlot`), so a caller never picks the slot's URL apart.
+ */
+function uploadHelperSource(
+  op: IrOperation,
+  openName: string,
+  opNames: Map<IrOperation, OpNames>,
+  plans: Map<IrOperation, ArgumentPlan>,
+  ir: IrDocument,
+  taken: NameAllocator,
+  docs: SdkMethodDoc[],
+): string[] {
+  const upload = op.sdkUpload!;
+  const where = `${op.pointer}/x-sdk-upload`;
+  const send = ir.operations.find((o) => o.operationId === upload.send);
+  const sendBody = send ? plans.get(send)!.body : undefined;
+  if (!send || sendBody?.mode !== 'single') throw new Error(`${where}: send '${upload.send}' is not an operation whose body is one argument (a file)`);
+  const sendArgs = new Set(plans.get(send)!.args.map((a) => a.arg));
+  for (const arg of Object.keys(upload.args)) if (!sendArgs.has(arg)) throw new Error(`${where}: '${upload.send}' has no argument '${arg}'`);
+  const name = taken.take(camel(upload.method.split('_')));
+  const params = opNames.get(op)!.params;
+  const response = opNames.get(send)!.response;
+  const spec = { send: upload.send, size: upload.size, filename: upload.filename, args: upload.args, bodyArg: sendBody.arg };
+  const sizeNote = upload.size ? ` Its size (a Blob's, or \`params.${upload.size}\` for a stream) is declared up front, so an oversized file fails before it is sent.` : '';
+  const text =
+    `Opens a slot with \`${openName}\` and sends \`file\` to it with \`${upload.send}\`; resolves to what that answers.${sizeNote}\n\n` +
+    'A Blob (a File, or `await fs.openAsBlob(path)` in Node) or a ReadableStream is read as it is sent, never held in memory whole.';
+  docs.push({ name, parameters: `(file: UploadBody, params: ${params}, options?: RequestOptions)`, returns: `Promise<${response}>`, http: `${op.operationId} + ${upload.send}`, summary: text.split('\n')[0]! });
+  return [
+    ...docComment(text).trimEnd().split('\n').map((l) => `  ${l}`),
+    `  ${name}(file: UploadBody, params: ${params}, options?: RequestOptions): Promise<${response}> {`,
+    `    return this.#client.uploadViaSlot(${str(op.operationId)}, ${tsLiteral(spec, '    ')}, file, params, options) as Promise<${response}>;`,
+    '  }',
+  ];
 }
 
 function paramsRequired(plan: ArgumentPlan, env: SchemaEnv): boolean {

@@ -29,6 +29,8 @@ export interface UploadSlot {
   kind: AssetKind;
   /** PUT the file's bytes here (no API key needed: the URL is the credential). */
   upload_url: string;
+  /** The credential in upload_url, on its own (so a client need not parse the URL). */
+  token: string;
   method: 'PUT';
   expires_at: string;
   /** The most bytes the PUT may carry (the declared size when one was given). */
@@ -124,6 +126,7 @@ export async function createUploadSlot(
     id,
     kind,
     upload_url: `${storage.publicBaseUrl}/v1/uploads/${id}?token=${token}`,
+    token,
     method: 'PUT',
     expires_at: expiresAt,
     max_bytes: maxBytes,

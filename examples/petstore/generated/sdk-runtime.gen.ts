@@ -22,4 +22,5 @@ export * from './sdk-runtime-errors.gen.js';
 export * from './sdk-runtime-client.gen.js';
 export { retryAfterMs, splitParams } from './sdk-runtime-wire.gen.js';
 export * from './sdk-runtime-pages.gen.js';
+export type { UploadBody, UploadSlotSpec } from './sdk-runtime-uploads.gen.js';
 export { signWebhook, WebhookVerificationError, type VerifyWebhookOptions, type WebhookHeaders } from './sdk-runtime-webhooks.gen.js';

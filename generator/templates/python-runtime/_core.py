@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import contextlib
 import json
 import os
 import random
@@ -20,11 +21,12 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from ._deadline import attempt_deadline, bound_transports
+from ._deadline import attempt_deadline, bound_transports, restart_deadline
 from ._exceptions import (
     APIConnectionError, APIStatusError, APITimeoutError, InvalidResponseError, LavendlyError, WaitTimeoutError,
     error_from_response,
 )
+from ._uploads import FileBody, UploadFile, file_body
 
 
 class NotGiven:
@@ -97,6 +99,18 @@ class ClientConfig:
     max_response_bytes: int = 32 * 1024 * 1024
 
 
+class SlotUpload(TypedDict):
+    """How a generated `x-sdk-upload` helper sends a file through an upload slot: `send` is the
+    operation that takes the bytes (its `body_arg`), `args` its arguments taken from the slot
+    (argument -> field), `size` and `filename` the slot-opening arguments the file fills in."""
+
+    send: str
+    body_arg: str
+    args: Dict[str, str]
+    size: Optional[str]
+    filename: Optional[str]
+
+
 class ClientDefaults(TypedDict):
     name: str
     version: str
@@ -112,7 +126,7 @@ class _Request:
     3xx would take the body, an upload and the `headers` given to the SDK to whatever host the
     Location names (httpx drops only Authorization)."""
 
-    def __init__(self, method: str, url: str, headers: Dict[str, str], content: Optional[bytes],
+    def __init__(self, method: str, url: str, headers: Dict[str, str], content: Union[None, bytes, FileBody],
                  files: Optional[List[Tuple[str, Tuple[Optional[str], Union[bytes, str]]]]], retriable: bool,
                  max_retries: int, timeout: float, response_json: bool,
                  response_keys: Optional[List[str]]) -> None:
@@ -121,11 +135,21 @@ class _Request:
         self.headers = headers
         self.content = content
         self.files = files
-        self.retriable = retriable
+        # A file read as it is sent can be sent again only if it can be read again from its start.
+        self.retriable = retriable and (not isinstance(content, FileBody) or content.rewindable)
         self.max_retries = max_retries
         self.timeout = timeout
         self.response_json = response_json
         self.response_keys = response_keys
+
+    def body(self) -> Optional[bytes | Iterator[bytes]]:
+        """What the blocking client sends: a file's chunks each restart the attempt's deadline."""
+        if isinstance(self.content, FileBody):
+            return self.content.chunks(lambda: restart_deadline(self.timeout))
+        return self.content
+
+    def async_body(self, on_chunk: Callable[[], None]) -> Optional[bytes | AsyncIterator[bytes]]:
+        return self.content.achunks(on_chunk) if isinstance(self.content, FileBody) else self.content
 
     def shown_url(self) -> str:
         """The URL as messages show it: without its query, which may carry a credential (an upload
@@ -336,12 +360,19 @@ class SyncAPIClient(BaseClient):
         its body under the size cap. (httpx's timeout bounds each read, so a server dripping a byte
         at a time would otherwise never time out; see _deadline.py.)"""
         with attempt_deadline(req.timeout), self._http.stream(
-                req.method, req.url, headers=req.headers, content=req.content, files=req.files,
+                req.method, req.url, headers=req.headers, content=req.body(), files=req.files,
                 timeout=req.timeout, follow_redirects=False) as response:
             reader = self._reader(req, response)
             for chunk in response.iter_bytes():
                 reader.add(chunk)
             return self._result(req, response, reader.data())
+
+    def upload_via_slot(self, open_id: str, spec: SlotUpload, file: UploadFile, params: Mapping[str, object],
+                        options: Optional[RequestOptions] = None) -> object:
+        """Opens an upload slot with `open_id` and sends `file` to it; returns what the send answers."""
+        body, open_params = _slot_request(spec, file, params)
+        slot = self.call(open_id, open_params, options)
+        return self.call(spec["send"], _send_params(open_id, spec, slot, body), _send_options(options))
 
     def paginate(self, operation_id: str, params: Mapping[str, object],
                  options: Optional[RequestOptions] = None) -> SyncPager[object, object]:
@@ -389,7 +420,7 @@ class AsyncAPIClient(BaseClient):
         while True:
             try:
                 # The whole attempt under one deadline: headers dripped slowly count as well.
-                return await asyncio.wait_for(self._attempt(req), req.timeout)
+                return await self._within_deadline(req)
             except (httpx.RequestError, APIConnectionError, asyncio.TimeoutError) as e:
                 # RequestError: transport failures, and bodies that do not decode (a bad gzip stream).
                 error: LavendlyError = self._transport_error(req, e)
@@ -405,13 +436,48 @@ class AsyncAPIClient(BaseClient):
             await asyncio.sleep(delay)
             attempt += 1
 
-    async def _attempt(self, req: _Request) -> object:
-        async with self._http.stream(req.method, req.url, headers=req.headers, content=req.content,
+    async def _within_deadline(self, req: _Request) -> object:
+        """The attempt, cancelled (asyncio.TimeoutError) `req.timeout` after it began or, for a
+        file body, after the last chunk of it went out."""
+        if not isinstance(req.content, FileBody):
+            return await asyncio.wait_for(self._attempt(req, lambda: None), req.timeout)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + req.timeout
+
+        def progress() -> None:
+            nonlocal deadline
+            deadline = loop.time() + req.timeout
+
+        task = asyncio.ensure_future(self._attempt(req, progress))
+        try:
+            while not task.done():
+                left = deadline - loop.time()
+                if left <= 0:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+                    raise asyncio.TimeoutError()
+                await asyncio.wait({task}, timeout=left)
+        except asyncio.CancelledError:
+            task.cancel()  # the caller's cancellation goes to the attempt too
+            raise
+        return task.result()
+
+    async def _attempt(self, req: _Request, progress: Callable[[], None]) -> object:
+        content = req.async_body(progress)
+        async with self._http.stream(req.method, req.url, headers=req.headers, content=content,
                                      files=req.files, timeout=req.timeout, follow_redirects=False) as response:
             reader = self._reader(req, response)
             async for chunk in response.aiter_bytes():
                 reader.add(chunk)
             return self._result(req, response, reader.data())
+
+    async def upload_via_slot(self, open_id: str, spec: SlotUpload, file: UploadFile, params: Mapping[str, object],
+                              options: Optional[RequestOptions] = None) -> object:
+        """Opens an upload slot with `open_id` and sends `file` to it; returns what the send answers."""
+        body, open_params = _slot_request(spec, file, params)
+        slot = await self.call(open_id, open_params, options)
+        return await self.call(spec["send"], _send_params(open_id, spec, slot, body), _send_options(options))
 
     def paginate(self, operation_id: str, params: Mapping[str, object],
                  options: Optional[RequestOptions] = None) -> AsyncPager[object, object]:
@@ -520,6 +586,38 @@ class AsyncPager(Generic[PageT, ItemT]):
                 yield item
 
 
+def _slot_request(spec: SlotUpload, file: UploadFile, params: Mapping[str, object]) -> Tuple[object, Dict[str, object]]:
+    """The body to send and the slot-opening arguments, with the file's size (so an oversized file
+    fails before it is sent) and name filled in where the caller left them out."""
+    streamed = file_body(file)
+    size = streamed.size if streamed else len(file) if isinstance(file, bytes) else len(file.encode("utf-8")) if isinstance(file, str) else None
+    name = streamed.name if streamed else None
+    out = dict(params)
+    for arg, value in ((spec["size"], size), (spec["filename"], name)):
+        if arg and value is not None and isinstance(out.get(arg, NOT_GIVEN), NotGiven):
+            out[arg] = value
+    return (streamed or file), out
+
+
+def _send_params(open_id: str, spec: SlotUpload, slot: object, body: object) -> Dict[str, object]:
+    out: Dict[str, object] = {spec["body_arg"]: body}
+    for arg, name in spec["args"].items():
+        value = slot.get(name) if isinstance(slot, dict) else None
+        if value is None:
+            raise InvalidResponseError(f"{open_id}: the slot has no {name!r} for {spec['send']}", code="invalid_response")
+        out[arg] = value
+    return out
+
+
+def _send_options(options: Optional[RequestOptions]) -> Optional[RequestOptions]:
+    """The options for sending: the idempotency key was the slot's; a slot takes one file, which
+    makes sending it idempotent by itself."""
+    if not options:
+        return options
+    out = cast(RequestOptions, {k: v for k, v in options.items() if k != "idempotency_key"})
+    return out
+
+
 def _scalar(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -552,10 +650,16 @@ def _expand_path(template: str, values: Mapping[str, object]) -> str:
     return out
 
 
-def _encode_body(op: Operation, body: object, headers: Dict[str, str]) -> Tuple[Optional[bytes], Optional[List[Tuple[str, Tuple[Optional[str], Union[bytes, str]]]]]]:
+def _encode_body(op: Operation, body: object, headers: Dict[str, str]) -> Tuple[Union[None, bytes, FileBody], Optional[List[Tuple[str, Tuple[Optional[str], Union[bytes, str]]]]]]:
     if isinstance(body, NotGiven):
         return None, None
     content_type = op["content_type"] or "application/json"
+    streamed = file_body(body)
+    if streamed is not None:
+        headers.setdefault("content-type", content_type)
+        if streamed.size is not None:
+            headers["content-length"] = str(streamed.size)  # else httpx sends it chunked
+        return streamed, None
     if isinstance(body, (bytes, bytearray, str)):
         headers.setdefault("content-type", content_type)
         return (body.encode("utf-8") if isinstance(body, str) else bytes(body)), None

@@ -31,6 +31,12 @@ def attempt_deadline(seconds: float) -> Iterator[None]:
         _current.deadline = previous
 
 
+def restart_deadline(seconds: float) -> None:
+    """Moves this thread's deadline, if one is set, to `seconds` from now (an upload's progress)."""
+    if getattr(_current, "deadline", None) is not None:
+        _current.deadline = time.monotonic() + seconds
+
+
 def _left(timeout: Optional[float], expired: Type[Exception]) -> Optional[float]:
     """`timeout` capped at what is left of the deadline; `expired` raised once nothing is."""
     deadline: Optional[float] = getattr(_current, "deadline", None)

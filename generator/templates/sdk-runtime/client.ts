@@ -6,6 +6,7 @@
 import type { OperationDescriptor, OperationTypes, RequestParts } from './descriptors.js';
 import { ConnectionError, errorFromResponse, InvalidResponseError, LavendlyError, TimeoutError, WaitTimeoutError } from './errors.js';
 import { PagePromise, type PageItem } from './pages.js';
+import { AttemptTimer, bodySize, progressStream, streamsWithLength, type UploadBody, type UploadSlotSpec } from './uploads.js';
 import { encodeBody, expandPath, getField, queryString, readBody, type ReadBody, retryAfterMs, splitParams } from './wire.js';
 
 export interface ClientOptions {
@@ -13,8 +14,15 @@ export interface ClientOptions {
   apiKey?: string;
   /** Defaults to the `<PREFIX>_BASE_URL` environment variable, else the spec's first server URL. */
   baseUrl?: string;
-  /** Per-attempt timeout in milliseconds (default 60 000). */
+  /**
+   * Per-attempt timeout in milliseconds (default 60 000), from sending to the answer's last byte.
+   * A ReadableStream body restarts it with every chunk sent, and so does a Blob body where fetch
+   * can stream one with a Content-Length (Node, Deno, Bun); in a browser a Blob body adds the time
+   * to send it at `minUploadRate`.
+   */
   timeout?: number;
+  /** Slowest upload of a Blob body allowed for, in bytes per second (default 131 072, 1 Mbit/s). */
+  minUploadRate?: number;
   /** Retries after the first attempt (default 2). */
   maxRetries?: number;
   /** A fetch implementation (default: the global fetch). */
@@ -82,6 +90,7 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
   readonly #maxDelay: number;
   readonly #maxRetryAfter: number;
   readonly #maxResponseBytes: number;
+  readonly #minUploadRate: number;
   readonly #operations: Record<string, OperationDescriptor>;
   readonly #userAgent: string;
   readonly #errorClasses: ClientDefaults['errorClasses'];
@@ -98,6 +107,7 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
     this.#maxDelay = options.backoff?.maxDelay ?? 8_000;
     this.#maxRetryAfter = options.maxRetryAfter ?? 60_000;
     this.#maxResponseBytes = options.maxResponseBytes ?? 32 * 1024 * 1024;
+    this.#minUploadRate = options.minUploadRate ?? 128 * 1024;
     this.#userAgent = `${defaults.name}-sdk/${defaults.version}`;
     this.#errorClasses = defaults.errorClasses;
   }
@@ -192,29 +202,50 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
       // One key for every attempt of this call: that is what makes the retries safe.
       headers.set(op.idempotencyHeader, options.idempotencyKey ?? crypto.randomUUID());
     }
-    const body = encodeBody(op, parts.body, headers);
-    const retriable = isIdempotentCall(op) && !(body instanceof ReadableStream);
+    let timer: AttemptTimer | undefined;
+    const encoded = encodeBody(op, parts.body, headers);
+    // A stream is read once, as it is sent: each chunk it gives restarts the attempt's clock.
+    const stream = encoded instanceof ReadableStream ? progressStream(encoded, () => timer) : undefined;
+    // A Blob, where fetch can stream with a length, goes as a fresh stream of it per attempt.
+    const blobStream = encoded instanceof Blob && streamsWithLength();
+    if (blobStream) headers.set('content-length', String(encoded.size));
+    const bodyOfAttempt = () => stream ?? (blobStream ? progressStream((encoded as Blob).stream(), () => timer) : encoded);
+    const retriable = isIdempotentCall(op) && !stream;
     const maxRetries = options.maxRetries ?? this.#maxRetries;
     const timeout = options.timeout ?? this.#timeout;
+    // Else fetch reads a Blob out of sight: allow for sending all of it at the slowest rate accepted.
+    const allowance = encoded instanceof Blob && !blobStream ? Math.ceil((encoded.size / this.#minUploadRate) * 1000) : 0;
     const what = `${op.method.toUpperCase()} ${displayUrl(url)}`;
 
     for (let attempt = 0; ; attempt++) {
-      const timeoutSignal = AbortSignal.timeout(timeout);
+      timer?.clear();
+      timer = new AttemptTimer(timeout + allowance);
+      const timeoutSignal = timer.signal;
       const signal = options.signal ? AbortSignal.any([options.signal, timeoutSignal]) : timeoutSignal;
+      const body = bodyOfAttempt();
       let res: Response;
       let read: ReadBody;
+      // Redirects are not followed: fetch would send the body, the idempotency key and any custom
+      // headers to whatever host the Location names, and hand back that host's answer as the API's.
+      const init: RequestInit & { duplex?: 'half' } = { method: op.method.toUpperCase(), headers, signal, redirect: 'manual' };
+      if (body !== undefined) init.body = body;
+      if (body instanceof ReadableStream) {
+        init.duplex = 'half';
+        // 'error', not 'manual': for any other mode Node 20's fetch tees a stream body to replay it
+        // after a redirect, and the copy it never reads holds the whole upload in memory (undici#4058).
+        init.redirect = 'error';
+      }
       try {
-        // Redirects are not followed: fetch would send the body, the idempotency key and any custom
-        // headers to whatever host the Location names, and hand back that host's answer as the API's.
-        const init: RequestInit & { duplex?: 'half' } = { method: op.method.toUpperCase(), headers, signal, redirect: 'manual' };
-        if (body !== undefined) init.body = body;
-        if (body instanceof ReadableStream) init.duplex = 'half';
         res = await this.#fetch(url, init);
         read = await readBody(res, this.#maxResponseBytes);
       } catch (err) {
         if (options.signal?.aborted) throw options.signal.reason;
+        timer.clear();
+        if (init.redirect === 'error' && redirectRefused(err)) {
+          throw new LavendlyError(`${what} was redirected, which the SDK does not follow (set baseUrl to the final address)`, { code: 'http_redirect', cause: err });
+        }
         const error = timeoutSignal.aborted
-          ? new TimeoutError(`${what} timed out after ${timeout} ms`, { code: 'timeout', cause: err })
+          ? new TimeoutError(`${what} timed out after ${timer.ms} ms${body instanceof ReadableStream ? ' without progress' : ''}`, { code: 'timeout', cause: err })
           : new ConnectionError(`${what} failed: ${describe(err).split(url).join(displayUrl(url))}`, { code: 'connection_error', cause: err });
         // A request that never reached the server is always safe to repeat.
         if (attempt < maxRetries && (retriable || neverSent(err))) {
@@ -223,6 +254,7 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
         }
         throw error;
       }
+      timer.clear();
       const requestId = res.headers.get('x-request-id');
       if (res.type === 'opaqueredirect') {
         // A browser's manual redirect: no status, no Location to show.
@@ -255,6 +287,36 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
     }
   }
 
+  /**
+   * Opens an upload slot with `openOperationId` and sends `file` to it with `spec.send`, whose
+   * arguments come from the slot; resolves to what `spec.send` answers. The file's size, when it
+   * can be known without reading it (or is given in `params`), is declared when the slot is
+   * opened, so an oversized file fails before any byte is sent.
+   */
+  async uploadViaSlot(openOperationId: string, spec: UploadSlotSpec, file: UploadBody, params: Record<string, unknown>, options: RequestOptions = {}): Promise<unknown> {
+    const open = { ...params };
+    const size = bodySize(file);
+    if (spec.size && open[spec.size] === undefined && size !== null) open[spec.size] = size;
+    const name = (file as { name?: unknown }).name;
+    if (spec.filename && open[spec.filename] === undefined && typeof name === 'string' && name) open[spec.filename] = name;
+    // The key belongs to opening the slot; a slot takes one file, which makes sending idempotent.
+    const sendOptions: RequestOptions = { ...options };
+    delete sendOptions.idempotencyKey;
+    const slot = await this.call(openOperationId, open, options);
+    const sendParams: Record<string, unknown> = { [spec.bodyArg]: file };
+    for (const [arg, field] of Object.entries(spec.args)) {
+      const value = getField(slot, field);
+      if (value === undefined) throw new InvalidResponseError(`${openOperationId}: the slot has no '${field}' for ${spec.send}`, { code: 'invalid_response' });
+      sendParams[arg] = value;
+    }
+    const declared = spec.size ? open[spec.size] : undefined;
+    // A stream's length is known only when the caller gave it; fetch then sends it as Content-Length.
+    if (file instanceof ReadableStream && typeof declared === 'number') {
+      sendOptions.headers = { 'content-length': String(declared), ...sendOptions.headers };
+    }
+    return this.call(spec.send, sendParams, sendOptions);
+  }
+
   /** Exponential backoff with jitter: a random delay between half and all of initial * 2^attempt. */
   #backoff(attempt: number): number {
     const ceiling = Math.min(this.#maxDelay, this.#initialDelay * 2 ** attempt);
@@ -281,6 +343,12 @@ function shouldRetry(status: number, code: string, retriable: boolean): boolean 
   if (status === 429) return true; // rejected before any work was done
   if (code === 'idempotency_key_in_progress') return retriable;
   return retriable && status >= 500 && status !== 501;
+}
+
+/** fetch's failure for a redirect answered to `redirect: 'error'` (undici: 'unexpected redirect'). */
+function redirectRefused(err: unknown): boolean {
+  const cause = (err as { cause?: { message?: unknown } })?.cause;
+  return typeof cause?.message === 'string' && /redirect/i.test(cause.message);
 }
 
 function neverSent(err: unknown): boolean {

@@ -15,4 +15,5 @@ export * from './errors.js';
 export * from './client.js';
 export { retryAfterMs, splitParams } from './wire.js';
 export * from './pages.js';
+export type { UploadBody, UploadSlotSpec } from './uploads.js';
 export { signWebhook, WebhookVerificationError, type VerifyWebhookOptions, type WebhookHeaders } from './webhooks.js';
