@@ -402,7 +402,7 @@ function uploadHelperSource(m: PyMethod, g: PyGroup, types: TypesModule, async: 
   const call = `${async ? 'await ' : ''}self._client.upload_via_slot(${pyStr(m.op.operationId)}, ${spec}, file, ${params}, request_options)`;
   const doc = docstring(
     `Opens a slot with \`${m.name}\` and sends \`file\` to it with \`${send.name}\`; returns what that answers.\n\n` +
-      'A path or an open binary file is read as it is sent, never whole into memory. Its size\n' +
+      'A path (a str or os.PathLike) or an open binary file is read as it is sent, never whole\ninto memory. Its size ' +
       `${upload.filename ? 'and name fill' : 'fills'} in what the slot is opened with where not given, so an oversized\nfile fails before it is sent.`,
     '        ',
   );

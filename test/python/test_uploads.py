@@ -36,6 +36,13 @@ def test_upload_file_from_a_path_streams_with_its_length_and_stores_the_file() -
     assert [(h.get("content-length"), h.get("transfer-encoding")) for h in sent] == [(str(SIZE), None)]
 
 
+def test_upload_file_takes_a_str_as_a_path() -> None:
+    with Lavendly() as client:
+        asset = client.assets.upload_file(str(VIDEO), kind="video")
+    assert (asset["bytes"], asset["filename"]) == (SIZE, VIDEO.name)
+    assert stored(asset) == FILE_SHA
+
+
 def test_upload_file_from_an_open_file_sends_the_rest_of_it() -> None:
     with Lavendly() as client, open(VIDEO, "rb") as f:
         asset = client.assets.upload_file(f, kind="video")

@@ -32,6 +32,6 @@ describe('the installed Python SDK uploading files', () => {
       env: { LAVENDLY_BASE_URL: server.base, LAVENDLY_API_KEY: key, LAVENDLY_VIDEO: video }, cwd: sdk.dir, timeoutMs: 170_000,
     });
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
-    expect(r.stdout).toMatch(/5 passed/);
+    expect(r.stdout).toMatch(/6 passed/);
   });
 });

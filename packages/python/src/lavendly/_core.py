@@ -15,6 +15,7 @@ import codecs
 import contextlib
 import json
 import os
+import pathlib
 import random
 import time
 import uuid
@@ -594,7 +595,11 @@ class AsyncPager(Generic[PageT, ItemT]):
 
 def _slot_request(spec: SlotUpload, file: UploadFile, params: Mapping[str, object]) -> Tuple[object, Dict[str, object]]:
     """The body to send and the slot-opening arguments, with the file's size (so an oversized file
-    fails before it is sent) and name filled in where the caller left them out."""
+    fails before it is sent) and name filled in where the caller left them out. A `str` names a
+    file here, as in most upload helpers: `upload_file("fox.mp4")` sending the seven characters
+    "fox.mp4" would surprise everyone (the plain send operation still takes a str as content)."""
+    if isinstance(file, str):
+        file = pathlib.Path(file)
     streamed = file_body(file)
     size = streamed.size if streamed else len(file) if isinstance(file, bytes) else len(file.encode("utf-8")) if isinstance(file, str) else None
     name = streamed.name if streamed else None

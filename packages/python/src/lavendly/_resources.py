@@ -373,8 +373,8 @@ class AssetsResource:
     ) -> Asset:
         """Opens a slot with `create_upload` and sends `file` to it with `upload`; returns what that answers.
 
-        A path or an open binary file is read as it is sent, never whole into memory. Its size
-        and name fill in what the slot is opened with where not given, so an oversized
+        A path (a str or os.PathLike) or an open binary file is read as it is sent, never whole
+        into memory. Its size and name fill in what the slot is opened with where not given, so an oversized
         file fails before it is sent.
         """
         return cast("Asset", self._client.upload_via_slot("create_upload", {"send": "put_upload", "body_arg": "body", "args": {"id": "id", "token": "token"}, "size": "bytes", "filename": "filename"}, file, {"kind": kind, "filename": filename, "bytes": bytes}, request_options))
@@ -475,8 +475,8 @@ class AsyncAssetsResource:
     ) -> Asset:
         """Opens a slot with `create_upload` and sends `file` to it with `upload`; returns what that answers.
 
-        A path or an open binary file is read as it is sent, never whole into memory. Its size
-        and name fill in what the slot is opened with where not given, so an oversized
+        A path (a str or os.PathLike) or an open binary file is read as it is sent, never whole
+        into memory. Its size and name fill in what the slot is opened with where not given, so an oversized
         file fails before it is sent.
         """
         return cast("Asset", await self._client.upload_via_slot("create_upload", {"send": "put_upload", "body_arg": "body", "args": {"id": "id", "token": "token"}, "size": "bytes", "filename": "filename"}, file, {"kind": kind, "filename": filename, "bytes": bytes}, request_options))
