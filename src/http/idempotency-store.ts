@@ -87,8 +87,16 @@ export class SqlIdempotencyStore implements IdempotencyStore {
     return n === 1;
   }
 
+  /**
+   * Frees the key so a retry runs the request again, unless the run recorded an effect
+   * (src/http/keyed-write.ts): then its write committed and something after it failed (a 5xx
+   * while reading the answer back), and running again would write twice. That claim stays, its
+   * lease ended now, so the retry takes it over at once and answers with what was made.
+   */
   async release(rowId: string, token: string): Promise<void> {
-    await this.db('idempotency_keys').where({ id: rowId, lock_token: token }).del();
+    const mine = { id: rowId, lock_token: token, state: 'running' };
+    const kept = await this.db('idempotency_keys').where(mine).whereNotNull('effect').update({ locked_until: iso(clusterNow() - 1) });
+    if (kept === 0) await this.db('idempotency_keys').where({ id: rowId, lock_token: token }).del();
   }
 
   /** Deletes expired keys; returns how many. Called on a timer by the server. */

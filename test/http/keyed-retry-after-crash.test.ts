@@ -14,6 +14,7 @@ import { defaultWebhookOptions } from '../../src/webhooks/options.js';
 import { keyedWrite } from '../../src/http/keyed-write.js';
 import { createWorkflow } from '../../src/workflows/store.js';
 import type { AppContext } from '../../src/http/context.js';
+import { SqlIdempotencyStore } from '../../src/http/idempotency-store.js';
 
 const shots = { name: 'Fox', shots: [{ prompt: 'a sleepy fox finds an old map', duration_s: 2 }] };
 
@@ -89,6 +90,25 @@ describe.each(testDatabases())('keyed writes retried after their server died, on
     const admin = await s.account({ scopes: ['admin'] });
     await crashAndRetry('/channels', admin.key, 'channel-once', { account_id: user.id, platform: 'local', name: 'Folder', credentials: {} });
     expect(await s.fresh.db('channels').where({ account_id: user.id }).pluck('id')).toHaveLength(1);
+  });
+
+  it('a 5xx after the write committed keeps the key for the retry, which answers with what was made', async () => {
+    const user = await s.account();
+    const store = new SqlIdempotencyStore(s.fresh.db, { windowS: 300, leaseS: 30 });
+    const claim = await store.claim(user.id, 'create_workflow', 'late-5xx', 'hash');
+    if (claim.kind !== 'claimed') throw new Error(`claim: ${claim.kind}`);
+    const ctx = { db: s.fresh.db, koa: { state: { idempotency: { rowId: claim.rowId, token: claim.token, effect: null } } } } as unknown as AppContext;
+    const made = await keyedWrite(ctx, (trx) => createWorkflow(trx, user.id, shots), {
+      idOf: (m) => m.workflow.id, find: () => Promise.reject(new Error('not a takeover')),
+    });
+    // Reading the answer back failed (a 5xx): the layer releases the claim.
+    await store.release(claim.rowId, claim.token);
+    expect(await store.claim(user.id, 'create_workflow', 'late-5xx', 'hash')).toMatchObject({ kind: 'claimed', effect: made.workflow.id });
+    // Without an effect (the write never committed), release frees the key for a fresh run.
+    const fresh = await store.claim(user.id, 'create_workflow', 'nothing-made', 'hash');
+    if (fresh.kind !== 'claimed') throw new Error(`claim: ${fresh.kind}`);
+    await store.release(fresh.rowId, fresh.token);
+    expect(await s.fresh.db('idempotency_keys').where({ idem_key: 'nothing-made' }).pluck('id')).toEqual([]);
   });
 
   it('a run whose claim a retry took over makes no change of its own', async () => {
