@@ -7,6 +7,7 @@ import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idempotentRunOf, withIdempotency } from '@lavendly/framework';
 import { createIdempotencyTable, KnexIdempotencyStore } from '@lavendly/framework/knex';
+import { leaveClaimOfDeadServer } from '../helpers/dead-claim.js';
 import { freshDb, testDatabases, type FreshDb } from '../helpers/db.js';
 
 describe.each(testDatabases())('KnexIdempotencyStore.recordEffect on %s', (kind) => {
@@ -54,9 +55,7 @@ describe.each(testDatabases())('KnexIdempotencyStore.recordEffect on %s', (kind)
     const first = await order('order-1');
     expect(first.status).toBe(201);
     // The process dies after the commit, before the answer is stored.
-    await fresh.db('fw_keys').where({ idem_key: 'order-1' }).update({
-      state: 'running', lock_token: 'dead', locked_until: new Date(Date.now() - 1000).toISOString(), status: null, headers: null, body: null,
-    });
+    expect(await leaveClaimOfDeadServer(fresh.db, 'order-1', 'fw_keys')).toBe(1);
     const retry = await order('order-1');
     expect(retry).toEqual({ status: 201, json: { id: first.json.id, again: true } });
     expect(await fresh.db('orders').pluck('id')).toEqual([first.json.id]);

@@ -7,8 +7,8 @@
 //
 // The crash is left as it leaves the database: the answer is wiped, the recorded effect kept.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Knex } from 'knex';
 import { testDatabases } from '../helpers/db.js';
+import { leaveClaimOfDeadServer } from '../helpers/dead-claim.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 import { defaultWebhookOptions } from '../../src/webhooks/options.js';
 import { keyedWrite } from '../../src/http/keyed-write.js';
@@ -17,14 +17,6 @@ import type { AppContext } from '../../src/http/context.js';
 import { SqlIdempotencyStore } from '../../src/http/idempotency-store.js';
 
 const shots = { name: 'Fox', shots: [{ prompt: 'a sleepy fox finds an old map', duration_s: 2 }] };
-
-/** What a server killed between the write's commit and the answer's leaves behind. */
-async function dieBeforeAnswer(db: Knex, key: string): Promise<void> {
-  const n = await db('idempotency_keys').where({ idem_key: key }).update({
-    state: 'running', lock_token: 'dead-server', locked_until: new Date(Date.now() - 1000).toISOString(), status: null, headers: null, body: null,
-  });
-  expect(n).toBe(1);
-}
 
 describe.each(testDatabases())('keyed writes retried after their server died, on %s', (kind) => {
   let s: TestServer;
@@ -42,7 +34,7 @@ describe.each(testDatabases())('keyed writes retried after their server died, on
     const send = () => call(`${s.base}${path}`, { key: apiKey, method: 'POST', body, headers: { 'idempotency-key': key } });
     const first = await send();
     expect(first.status, first.text).toBeLessThan(300);
-    await dieBeforeAnswer(s.fresh.db, key);
+    expect(await leaveClaimOfDeadServer(s.fresh.db, key)).toBe(1);
     const retry = await send();
     expect(retry.status, retry.text).toBe(first.status);
     expect(retry.json.id).toBe(first.json.id);
