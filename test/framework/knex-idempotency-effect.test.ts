@@ -36,6 +36,8 @@ describe.each(testDatabases())('KnexIdempotencyStore.recordEffect on %s', (kind)
           await trx('orders').insert({ id, item: 'book' });
           if (run && !(await store.recordEffect(trx, run, id))) throw new Error('claim taken over');
         });
+        // Something after the commit fails (reading the order back, say): the answer is a 500.
+        if (ctx.get('x-fail-after-write')) throw new Error('read-back failed');
         ctx.status = 201;
         ctx.body = { id };
       });
@@ -50,6 +52,7 @@ describe.each(testDatabases())('KnexIdempotencyStore.recordEffect on %s', (kind)
   });
 
   const order = (key: string) => fetch(`${base}/orders`, { method: 'POST', headers: { 'idempotency-key': key } }).then(async (r) => ({ status: r.status, json: await r.json() }));
+  const failingOrder = (key: string) => fetch(`${base}/orders`, { method: 'POST', headers: { 'idempotency-key': key, 'x-fail-after-write': '1' } }).then((r) => r.status);
 
   it('a retry after the answer was lost answers with the order already made', async () => {
     const first = await order('order-1');
@@ -59,6 +62,30 @@ describe.each(testDatabases())('KnexIdempotencyStore.recordEffect on %s', (kind)
     const retry = await order('order-1');
     expect(retry).toEqual({ status: 201, json: { id: first.json.id, again: true } });
     expect(await fresh.db('orders').pluck('id')).toEqual([first.json.id]);
+  });
+
+  it('a 5xx after the write keeps the key, so the retry answers with the order instead of making another', async () => {
+    expect(await failingOrder('order-5xx')).toBe(500);
+    const made = await fresh.db('orders').pluck('id');
+    const retry = await order('order-5xx');
+    expect(retry.status).toBe(201);
+    expect(retry.json.again).toBe(true);
+    expect(made).toContain(retry.json.id);
+    expect(await fresh.db('orders').pluck('id')).toEqual(made);
+  });
+
+  it('a run that recorded nothing is freed by its 5xx, on a table made without the effect column', async () => {
+    const bare = new KnexIdempotencyStore(fresh.db, { table: 'old_keys' });
+    await fresh.db.schema.createTable('old_keys', (t) => {
+      for (const c of ['id', 'account_id', 'operation_id', 'idem_key', 'request_hash', 'state', 'lock_token', 'locked_until', 'created_at', 'expires_at']) t.string(c);
+      t.integer('status');
+      t.text('headers');
+      t.text('body');
+    });
+    const claim = await bare.claim('', 'create_order', 'old-1', 'hash');
+    if (claim.kind !== 'claimed') throw new Error(claim.kind);
+    await bare.release(claim.rowId, claim.token);
+    expect(await fresh.db('old_keys').pluck('id')).toEqual([]);
   });
 
   it('refuses to record for a run whose claim is no longer its own', async () => {

@@ -48,6 +48,9 @@ export class KnexIdempotencyStore implements IdempotencyStore {
   readonly leaseMs: number;
   private readonly windowMs: number;
   private readonly table: string;
+  /** Claims whose run recorded an effect in this process (or took over one that had): `release`
+   * keeps those. Tracked here so tables made before the `effect` column never see it queried. */
+  private readonly withEffect = new Set<string>();
 
   constructor(private readonly db: Knex, opts: { windowS?: number; leaseS?: number; table?: string } = {}) {
     this.windowMs = (opts.windowS ?? 86_400) * 1000;
@@ -80,7 +83,10 @@ export class KnexIdempotencyStore implements IdempotencyStore {
       if (row.state === 'done') return { kind: 'replay', status: Number(row.status), headers: JSON.parse(row.headers ?? '{}'), body: row.body ?? null };
       if (row.locked_until && row.locked_until < iso(now)) {
         const taken = await this.db(this.table).where({ id: row.id, state: 'running', lock_token: row.lock_token }).update({ lock_token: token, locked_until: iso(now + this.leaseMs) });
-        if (taken === 1) return { kind: 'claimed', rowId: row.id, token, effect: row.effect ?? null };
+        if (taken === 1) {
+          if (row.effect) this.withEffect.add(row.id);
+          return { kind: 'claimed', rowId: row.id, token, effect: row.effect ?? null };
+        }
       }
       return { kind: 'in_progress' };
     }
@@ -96,6 +102,7 @@ export class KnexIdempotencyStore implements IdempotencyStore {
    */
   async recordEffect(trx: Knex | Knex.Transaction, run: IdempotentRun, effect: string): Promise<boolean> {
     const n = await trx(this.table).where({ id: run.rowId, lock_token: run.token, state: 'running' }).update({ effect });
+    if (n === 1) this.withEffect.add(run.rowId);
     return n === 1;
   }
 
@@ -106,13 +113,26 @@ export class KnexIdempotencyStore implements IdempotencyStore {
   }
 
   async complete(rowId: string, token: string, status: number, headers: Record<string, string>, body: string | null): Promise<boolean> {
+    this.withEffect.delete(rowId);
     const n = await this.db(this.table).where({ id: rowId, lock_token: token, state: 'running' }).update({
       state: 'done', lock_token: null, locked_until: null, status, headers: JSON.stringify(headers), body, expires_at: iso(Date.now() + this.windowMs),
     });
     return n === 1;
   }
 
+  /**
+   * Frees the key after a failed run, so a retry runs afresh. A run that recorded an effect (its
+   * write committed, and something after it failed) keeps the key with its lease ended instead:
+   * the retry takes the claim over at once and finds the effect rather than writing again. (When
+   * the transaction holding `recordEffect` rolled back, the column is still null and the key is
+   * freed.)
+   */
   async release(rowId: string, token: string): Promise<void> {
+    if (this.withEffect.delete(rowId)) {
+      const kept = await this.db(this.table).where({ id: rowId, lock_token: token, state: 'running' }).whereNotNull('effect')
+        .update({ locked_until: iso(Date.now() - 1) });
+      if (kept === 1) return;
+    }
     await this.db(this.table).where({ id: rowId, lock_token: token }).del();
   }
 
