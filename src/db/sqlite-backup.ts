@@ -32,6 +32,8 @@ export interface BackupResult {
   /** This release's migrations the copy lacks (a server of this release applies them on start). */
   pendingMigrations: string[];
   seconds: number;
+  /** Temporary files of earlier backups to this name that were killed mid-copy, now removed. */
+  removedLeftovers: string[];
 }
 
 /** A failure the operator fixes from the message alone (printed as one line, exit code 1). */
@@ -45,6 +47,7 @@ export function backupSqlite(source: string, target: string, options: { overwrit
   target = path.resolve(target);
   checkTarget(source, target, options.overwrite ?? false);
   if (!fs.existsSync(source)) throw new BackupError(`there is no database at ${source} (check LAVENDLY_DATA_DIR)`);
+  const removedLeftovers = removeLeftovers(target);
   const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.tmp`);
   try {
     // Made empty first (VACUUM INTO accepts an empty file) so the copy, which holds key hashes
@@ -67,12 +70,59 @@ export function backupSqlite(source: string, target: string, options: { overwrit
       unknownMigrations: recorded.filter((m) => !(m in migrations)),
       pendingMigrations: known.filter((m) => !recorded.includes(m)).sort(),
       seconds: Number(process.hrtime.bigint() - started) / 1e9,
+      removedLeftovers,
     };
   } catch (err) {
     // VACUUM INTO writes the copy under a rollback journal of its own, beside it.
     for (const f of [temp, `${temp}-journal`]) fs.rmSync(f, { force: true });
     if (err instanceof BackupError) throw err;
     throw new BackupError(`${reason(err)}; nothing was written at ${target}`);
+  }
+}
+
+/** A leftover must be at least this old as well as its process gone (see removeLeftovers). */
+const LEFTOVER_AGE_MS = 12 * 3600_000;
+
+/**
+ * A backup killed mid-copy (kill -9, a reboot) leaves its temporary file, as large as the
+ * database, beside the target; a nightly backup to the same name would pile them up. Removed here:
+ * temporary files of this target whose process is not running on this machine and that nobody
+ * wrote for LEFTOVER_AGE_MS. The age guards a backup running on another machine on a shared
+ * volume, whose pid means nothing here; the copy rewrites its file all along, and the check after
+ * it (a read) takes minutes, not hours.
+ */
+function removeLeftovers(target: string): string[] {
+  const dir = path.dirname(target);
+  const prefix = `.${path.basename(target)}.`;
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return removed; // a directory we may write in but not list: nothing to tidy that we can see
+  }
+  for (const name of names) {
+    const pid = name.startsWith(prefix) ? Number(/^(\d+)-[0-9a-f]{8}\.tmp(-journal)?$/.exec(name.slice(prefix.length))?.[1]) : 0;
+    if (!pid || processRuns(pid)) continue;
+    const file = path.join(dir, name);
+    const stat = fs.statSync(file, { throwIfNoEntry: false });
+    if (!stat?.isFile() || Date.now() - stat.mtimeMs < LEFTOVER_AGE_MS) continue;
+    try {
+      fs.rmSync(file, { force: true });
+      removed.push(file);
+    } catch {
+      // Another user's leftover in a shared directory: not ours to remove, and no reason to fail.
+    }
+  }
+  return removed;
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // runs, as another user
   }
 }
 

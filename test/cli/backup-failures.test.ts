@@ -115,6 +115,28 @@ describe('lavendly backup cannot write its copy (sqlite)', () => {
     expect(replaced.out).toEqual([expect.stringMatching(new RegExp(`^wrote ${target}: [\\d.]+ MiB, integrity ok, \\d+ migrations \\(latest \\w+\\), copied from ${liveFile} in [\\d.]+ s$`))]);
     expect(fs.readdirSync(scratch).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   }, 60_000);
+  it('removes what a backup killed mid-copy left, once its process is gone and it is old, and nothing else', async () => {
+    const dir = path.join(scratch, 'nightly');
+    fs.mkdirSync(dir);
+    const dead = spawnSync('true').pid!; // a pid whose process has exited
+    const dayAgo = new Date(Date.now() - 24 * 3600_000);
+    const leftover = (pid: number, suffix = '', old = true, hex = '0badc0de') => {
+      const f = path.join(dir, `.copy.sqlite.${pid}-${hex}.tmp${suffix}`);
+      fs.writeFileSync(f, 'half a copy');
+      if (old) fs.utimesSync(f, dayAgo, dayAgo);
+      return f;
+    };
+    const killed = [leftover(dead), leftover(dead, '-journal')];
+    const kept = [
+      leftover(process.pid), // its process still runs (a backup in progress)
+      leftover(dead, '', false, '5eedf00d'), // written within the last hours: maybe another machine's
+    ];
+    fs.writeFileSync(path.join(dir, '.other.sqlite.1-0badc0de.tmp'), 'another target'); // not this target's
+    const run = io(env);
+    expect(await main(['backup', '--to', path.join(dir, 'copy.sqlite')], run.io)).toBe(0);
+    expect(run.out.slice(0, 2).sort()).toEqual(killed.map((f) => `removed ${f}, left by a backup that was killed mid-copy`).sort());
+    expect(fs.readdirSync(dir).sort()).toEqual([...kept.map((f) => path.basename(f)), '.other.sqlite.1-0badc0de.tmp', 'copy.sqlite'].sort());
+  }, 60_000);
 });
 
 describe.each(testDatabases().filter((k) => k === 'postgres'))('lavendly backup on %s', (kind) => {

@@ -28,10 +28,12 @@ export const backupCommand: Command = {
       io.out(JSON.stringify({
         file: r.target, bytes: r.bytes, integrity: 'ok', migrations: r.migrations.length, latest_migration: latest,
         pending_migrations: r.pendingMigrations, unknown_migrations: r.unknownMigrations, source, seconds: Number(r.seconds.toFixed(3)),
+        removed_leftovers: r.removedLeftovers,
       }));
     } else {
       const level = r.unknownMigrations.length ? ', from a newer release'
         : r.pendingMigrations.length ? `, ${r.pendingMigrations.length} behind this release` : '';
+      for (const f of r.removedLeftovers) io.out(`removed ${f}, left by a backup that was killed mid-copy`);
       io.out(`wrote ${r.target}: ${mb(r.bytes)}, integrity ok, ${r.migrations.length} migrations (latest ${latest}${level}), copied from ${source} in ${r.seconds.toFixed(2)} s`);
     }
     return 0;
