@@ -4,8 +4,11 @@
  * live server with a jobs worker. The page creates a webhook endpoint and a workflow, iterates
  * pages, gets a typed 404, generates a scene and waits for it (CORS preflights for Authorization
  * and Idempotency-Key, ids from crypto.randomUUID), then verifies the real signed delivery the
- * server's webhook sender made, with crypto.subtle.
+ * server's webhook sender made, with crypto.subtle. It also uploads a PNG the page drew (a Blob,
+ * through `uploadFile`'s slot and its cross-origin PUT), and has a Blob past the image limit refused
+ * before a byte of it is sent.
  */
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { build } from 'esbuild';
@@ -68,7 +71,7 @@ beforeAll(async () => {
   const env = { ...process.env, LAVENDLY_WORKER_POLL_MS: '20' };
   const webhooks: WebhookOptions = { ...webhookOptionsFromEnv(env), addressPolicy: { allowEndpoints: allowed } };
   const generation = generationFromEnv({ ...env, LAVENDLY_CLIP_SHORT_SIDE: '180' });
-  api = await startTestServer('sqlite', { services: { webhookOptions: webhooks, generation } });
+  api = await startTestServer('sqlite', { publicLinks: true, services: { webhookOptions: webhooks, generation } });
   worker = await startJobWorker({
     config: withWorkerEnv(api.config, env), logger: createLogger({ level: 'silent' }), db: api.fresh.db, composed: api,
   });
@@ -133,5 +136,42 @@ describe('@lavendly/sdk bundled into a page, in headless Chromium', () => {
       return { type: event.type, workflow: event.data.workflow_id, tampered };
     }, { body: delivery.body, headers: delivery.headers, secret: flow.secret });
     expect(verified).toEqual({ type: 'scene.generated', workflow: flow.created[0], tampered: 'refused' });
+  });
+  it('uploads a Blob the page drew; the stored asset is byte for byte that Blob, and an oversized Blob is refused up front', async () => {
+    const { key } = await api.account({ credits: 0 });
+    const sent: string[] = [];
+    page.on('request', (r) => { if (r.method() === 'PUT') sent.push(r.url()); });
+    const up: any = await page.evaluate(async ({ baseUrl, apiKey }) => {
+      try {
+        const { Lavendly } = (window as any).LavendlySDK;
+        const client = new Lavendly({ apiKey, baseUrl, maxRetries: 0 });
+        const canvas = document.createElement('canvas');
+        canvas.width = 320;
+        canvas.height = 180;
+        const g = canvas.getContext('2d')!;
+        g.fillStyle = '#7a5cc2';
+        g.fillRect(0, 0, 320, 180);
+        g.fillStyle = '#fff';
+        g.fillText('drawn in the page', 20, 90);
+        const png: Blob = await new Promise((resolve) => canvas.toBlob((b) => resolve(b!), 'image/png'));
+        const hex = (buf: ArrayBuffer) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, '0')).join('');
+        const asset = await client.assets.uploadFile(png, { kind: 'image', filename: 'drawn.png' });
+        const huge = new Blob([new Uint8Array(26 * 1024 * 1024)], { type: 'image/png' });
+        const refused = await client.assets.uploadFile(huge, { kind: 'image', filename: 'huge.png' }).then(() => null, (e: any) => ({ status: e.status, code: e.code }));
+        return { asset, bytes: png.size, sha: hex(await crypto.subtle.digest('SHA-256', await png.arrayBuffer())), refused };
+      } catch (e) {
+        return { failed: `${(e as Error).name}: ${(e as Error).message}` };
+      }
+    }, { baseUrl: api.base, apiKey: key });
+    expect(up.failed).toBeUndefined();
+    expect(up.asset).toMatchObject({ kind: 'image', filename: 'drawn.png', bytes: up.bytes });
+    const stored = await api.fresh.db('assets').where({ id: up.asset.id }).first();
+    expect(stored, 'the asset row').toBeDefined();
+    expect(up.refused).toEqual({ status: 413, code: 'asset_too_large' });
+    expect(sent.length, 'one PUT: the drawn image only').toBe(1);
+    const file = await fetch(up.asset.url as string);
+    expect(file.status).toBe(200);
+    const digest = createHash('sha256').update(Buffer.from(await file.arrayBuffer())).digest('hex');
+    expect(digest).toBe(up.sha);
   });
 });
