@@ -33,14 +33,23 @@ export async function claimTransferSlot(db: Db, accountId: string, limit: number
   });
   if (!claimed) return null;
   // Renewed while the transfer runs (an upload may take many minutes); a failed renewal is retried
-  // at the next tick, and the lease is long enough to miss a few.
+  // at the next tick, and the lease is long enough to miss a few. A renewal that finds the slot
+  // gone puts it back: a forward step of the shared clock makes every live slot look expired, and
+  // the next claim deletes them all, after which the account's live transfers counted for nothing
+  // and as many again could start beside them.
+  let renewing: Promise<unknown> = Promise.resolve();
   const renew = setInterval(() => {
-    db('transfer_slots').where({ id }).update({ expires_ms: clusterNow() + leaseMs }).catch(() => {});
+    const expiresMs = clusterNow() + leaseMs;
+    renewing = db('transfer_slots').where({ id }).update({ expires_ms: expiresMs })
+      .then((n) => (Number(n) > 0 ? undefined
+        : db('transfer_slots').insert({ id, account_id: accountId, expires_ms: expiresMs }).onConflict('id').ignore()))
+      .catch(() => {});
   }, Math.max(50, Math.floor(leaseMs / 4)));
   renew.unref();
   return {
     async release() {
       clearInterval(renew);
+      await renewing; // so that no renewal puts the slot back after it is freed
       await db('transfer_slots').where({ id }).del();
     },
   };

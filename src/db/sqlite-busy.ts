@@ -39,7 +39,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * what the caller did next.
  */
 export function whileBusy<T>(attempt: () => T | Promise<T>, connection?: Connection): Promise<T> {
-  return retry(attempt, connection, Date.now() + BUSY_DEADLINE_MS, FIRST_DELAY_MS);
+  return retry(attempt, connection, performance.now() + BUSY_DEADLINE_MS, FIRST_DELAY_MS);
 }
 
 /**
@@ -48,7 +48,7 @@ export function whileBusy<T>(attempt: () => T | Promise<T>, connection?: Connect
  * event loop back to back.
  */
 export async function afterBusy<T>(err: unknown, attempt: () => T | Promise<T>, connection?: Connection): Promise<T> {
-  const deadline = Date.now() + BUSY_DEADLINE_MS;
+  const deadline = performance.now() + BUSY_DEADLINE_MS;
   giveUpUnlessBusy(err, connection, deadline, FIRST_DELAY_MS);
   await sleep(FIRST_DELAY_MS);
   return retry(attempt, connection, deadline, FIRST_DELAY_MS * 2);
@@ -66,7 +66,9 @@ async function retry<T>(attempt: () => T | Promise<T>, connection: Connection | 
 }
 
 function giveUpUnlessBusy(err: unknown, connection: Connection | undefined, deadline: number, delay: number): void {
-  if (!isBusy(err) || connection?.inTransaction || Date.now() + delay > deadline) throw err;
+  // The monotonic clock: a wall-clock step forward would end every wait at once (a write that
+  // the lock's release would have let through fails), one back would stretch it by the step.
+  if (!isBusy(err) || connection?.inTransaction || performance.now() + delay > deadline) throw err;
 }
 
 /** Knex's client, as the fast paths (fast.ts, sqlite-sync.ts, sqlite-group.ts) use it. */

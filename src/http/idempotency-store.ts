@@ -12,6 +12,7 @@ import { first as fastFirst, run as fastRun, sql } from '../db/fast.js';
 import { newId } from '../util/ids.js';
 import { isUniqueViolation } from '../db/sql.js';
 import { clusterNow } from '../db/cluster-time.js';
+import { ExpirySightings } from '../util/expiry-sightings.js';
 
 export interface IdempotencyOptions {
   windowS: number;
@@ -26,10 +27,13 @@ export interface IdempotencyOptions {
 export class SqlIdempotencyStore implements IdempotencyStore {
   private readonly windowMs: number;
   readonly leaseMs: number;
+  /** The framework's layer renews a claim every third of a lease; half a lease unchanged is death. */
+  private readonly sightings: ExpirySightings;
 
   constructor(private readonly db: Db, options: IdempotencyOptions) {
     this.windowMs = options.windowS * 1000;
     this.leaseMs = Math.min(this.windowMs, (options.leaseS ?? 30) * 1000);
+    this.sightings = new ExpirySightings(this.leaseMs / 2);
   }
 
   async claim(accountId: string, operationId: string, key: string, requestHash: string): Promise<Claim> {
@@ -47,8 +51,10 @@ export class SqlIdempotencyStore implements IdempotencyStore {
       }
       const row = await fastFirst<StoredClaim>(this.db, FIND_CLAIM, [accountId, operationId, key]);
       if (!row) continue; // released or expired between our insert and this read: try again
-      if (row.expires_at <= iso(now)) {
-        // An old use of the key: forget it (only that exact row) and claim afresh.
+      if (row.expires_at <= iso(now) && row.state !== 'running') {
+        // An old use of the key: forget it (only that exact row) and claim afresh. (Not a running
+        // one: a live request renews its window, so one past it is a step of the shared clock or
+        // a dead process's, which is taken over below as any expired claim is.)
         await this.db('idempotency_keys').where({ id: row.id, expires_at: row.expires_at }).del();
         continue;
       }
@@ -56,11 +62,15 @@ export class SqlIdempotencyStore implements IdempotencyStore {
       if (row.state === 'done') {
         return { kind: 'replay', status: Number(row.status), headers: JSON.parse(row.headers ?? '{}'), body: row.body ?? null };
       }
-      if (row.locked_until && row.locked_until < iso(now)) {
-        // The process that claimed it died mid-request: take the claim over, once.
+      if (row.locked_until && row.locked_until < iso(now) && (row.effect != null || this.sightings.confirmed(row.id, `${row.lock_token}@${row.locked_until}`))) {
+        // The process that claimed it died mid-request: take the claim over, once. Unless its
+        // write committed (an effect: the takeover answers with what was made, never writes
+        // again), only once this process has watched the claim stay expired and unrenewed for
+        // half a lease: a forward step of the shared clock makes a live claim look expired too,
+        // and running the request beside it would write twice.
         const taken = await this.db('idempotency_keys')
           .where({ id: row.id, state: 'running', lock_token: row.lock_token })
-          .update({ lock_token: token, locked_until: iso(now + this.leaseMs) });
+          .update({ lock_token: token, locked_until: iso(now + this.leaseMs), expires_at: iso(now + this.windowMs) });
         if (taken === 1) return { kind: 'claimed', rowId: row.id, token, effect: row.effect };
       }
       return { kind: 'in_progress' };
@@ -99,11 +109,20 @@ export class SqlIdempotencyStore implements IdempotencyStore {
     if (kept === 0) await this.db('idempotency_keys').where({ id: rowId, lock_token: token }).del();
   }
 
-  /** Deletes expired keys; returns how many. Called on a timer by the server. */
+  /**
+   * Deletes expired keys; returns how many. Called on a timer by the server. A running claim past
+   * its window only once it has also been seen expired and unrenewed for half a lease (a sweep
+   * later): a live request renews it, but a forward step of the shared clock makes it look old.
+   */
   async sweep(limit = 1000): Promise<number> {
-    const ids = await this.db('idempotency_keys').where('expires_at', '<=', iso(clusterNow())).limit(limit).pluck('id');
+    const now = iso(clusterNow());
+    const rows = (await this.db('idempotency_keys').where('expires_at', '<=', now).limit(limit)
+      .select('id', 'state', 'lock_token', 'locked_until')) as Pick<StoredClaim, 'id' | 'state' | 'lock_token' | 'locked_until'>[];
+    const ids = rows.filter((r) => r.state !== 'running'
+      || ((r.locked_until ?? '') < now && this.sightings.confirmed(r.id, `${r.lock_token}@${r.locked_until}`))).map((r) => r.id);
     if (!ids.length) return 0;
-    return this.db('idempotency_keys').whereIn('id', ids).del();
+    // A renewal since the read moved expires_at on: that row stays.
+    return this.db('idempotency_keys').whereIn('id', ids).andWhere('expires_at', '<=', now).del();
   }
 }
 

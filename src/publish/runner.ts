@@ -199,12 +199,13 @@ const RECORD_FOR_MS = 120_000;
 
 /** Runs `write` (a read or a write) again while it fails for a database outage, with growing gaps, for RECORD_FOR_MS. */
 async function untilRecorded<T>(write: () => Promise<T>): Promise<T> {
-  const until = Date.now() + RECORD_FOR_MS;
+  // The monotonic clock: a wall-clock step forward during the outage would give up at once.
+  const until = performance.now() + RECORD_FOR_MS;
   for (let gap = 250; ; gap = Math.min(gap * 2, 5_000)) {
     try {
       return await write();
     } catch (err) {
-      if (!isDatabaseUnavailable(err) || Date.now() + gap > until) throw err;
+      if (!isDatabaseUnavailable(err) || performance.now() + gap > until) throw err;
       await new Promise((resolve) => setTimeout(resolve, gap));
     }
   }

@@ -13,6 +13,7 @@ import { keysetPage, type Page, type PageQuery } from './page.js';
 import { enqueueJob, JOB_TYPES } from './queue.js';
 import { postPinned, type SendResult } from './send.js';
 import { clusterDate, clusterNow } from '../db/cluster-time.js';
+import { lockToClaim, lockUntil, renewWhileOut, type LockSighting } from './delivery-lock.js';
 
 type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
 
@@ -77,18 +78,23 @@ function toDelivery(row: WebhookDelivery): WebhookDelivery {
 /**
  * Makes one attempt of a delivery: the job handler for `webhook.deliver`.
  *
- * The attempt is claimed with a short lease (a conditional update), so two runners never send it
- * at once. Every attempt carries the event's id as `webhook-id`, a fresh `webhook-timestamp` and a
+ * The attempt is claimed with a lock (a conditional update) that its runner renews while the
+ * attempt is out, so two runners never send it at once, even when the clock steps
+ * (src/webhooks/delivery-lock.ts). Every attempt carries the event's id as `webhook-id`, a fresh `webhook-timestamp` and a
  * Standard Webhooks signature over both and the body. The receiver's address is checked again and
  * the connection pinned to it; redirects are not followed. 2xx succeeds; 410 disables the endpoint;
  * an internal address fails at once; anything else (a host that does not resolve included) is
  * retried on the schedule, then given up.
  */
-export async function deliver(db: Knex, deliveryId: string, opts: Partial<WebhookOptions> = {}): Promise<DeliveryOutcome> {
+export async function deliver(
+  db: Knex, deliveryId: string, opts: Partial<WebhookOptions> = {}, seen?: LockSighting,
+): Promise<DeliveryOutcome> {
   const options = withDefaults(opts);
+  const lockSeen = await lockToClaim(db, deliveryId, options.lockMs, seen);
+  if (lockSeen === undefined) return { status: 'skipped', attempt: 0, responseStatus: null, nextAttemptAt: null };
   const now = nowIso();
-  const leaseUntil = new Date(clusterNow() + options.timeoutMs + 30_000).toISOString();
-  if (!(await claimWithinShare(db, deliveryId, now, leaseUntil, options.accountInFlight))) {
+  const leaseUntil = lockUntil(options.lockMs);
+  if (!(await claimWithinShare(db, deliveryId, now, leaseUntil, options.accountInFlight, lockSeen))) {
     const held = await db('webhook_deliveries').where({ id: deliveryId, status: 'pending' })
       .first('attempt', 'locked_until', 'account_id', 'next_attempt_at');
     if (held && held.next_attempt_at <= now && !(held.locked_until >= now)) {
@@ -111,14 +117,30 @@ export async function deliver(db: Knex, deliveryId: string, opts: Partial<Webhoo
     .join('webhook_events', 'webhook_events.id', 'webhook_deliveries.event_id')
     .join('webhook_endpoints', 'webhook_endpoints.id', 'webhook_deliveries.endpoint_id')
     .where('webhook_deliveries.id', deliveryId)
-    .first(
+    .first<(AttemptRow & { attempt: number | string }) | undefined>(
       'webhook_deliveries.attempt', 'webhook_deliveries.endpoint_id', 'webhook_deliveries.account_id',
       'webhook_events.id as event_id', 'webhook_events.type', 'webhook_events.payload', 'webhook_events.created_at',
       'webhook_endpoints.url', 'webhook_endpoints.secret', 'webhook_endpoints.status as endpoint_status',
     );
   if (!row) return { status: 'skipped', attempt: 0, responseStatus: null, nextAttemptAt: null };
   const attempt = Number(row.attempt) + 1;
+  const renewal = renewWhileOut(db, deliveryId, attempt - 1, leaseUntil, options.lockMs);
+  try {
+    return await attemptAndRecord(db, deliveryId, row, attempt, options);
+  } finally {
+    await renewal.stop();
+  }
+}
 
+/** What one attempt sends, read once its lock is held. */
+interface AttemptRow {
+  endpoint_id: string; account_id: string; event_id: string; type: string; payload: string; created_at: string;
+  url: string; secret: string; endpoint_status: string;
+}
+
+async function attemptAndRecord(
+  db: Knex, deliveryId: string, row: AttemptRow, attempt: number, options: WebhookOptions,
+): Promise<DeliveryOutcome> {
   let result: SendResult;
   let terminalError: string | null = null;
   if (row.endpoint_status !== 'active') {
@@ -216,9 +238,11 @@ export async function runDueDeliveries(db: Knex, opts: Partial<WebhookOptions> =
     .andWhere((q) => q.whereNull('locked_until').orWhere('locked_until', '<', now))
     .orderBy('next_attempt_at')
     .limit(limit)
-    .pluck('id')) as string[];
+    .select('id', 'locked_until')) as { id: string; locked_until: string | null }[];
+  // Every lock seen now: those that look expired wait out their sightings together, not one after another.
+  const at = performance.now();
   const outcomes: DeliveryOutcome[] = [];
-  for (const id of due) outcomes.push(await deliver(db, id, opts));
+  for (const d of due) outcomes.push(await deliver(db, d.id, opts, { lockedUntil: d.locked_until, at }));
   return outcomes;
 }
 

@@ -25,10 +25,13 @@ const UNKNOWN_PACE_MS = 1_000;
 const PACED_ACCOUNTS = 10_000;
 
 /**
- * Takes the delivery's lease when it is pending, due, not held, and fewer than `limit` of its
- * account's attempts are in flight; false otherwise.
+ * Takes the delivery's lease when it is pending, due, its lock is still `lockSeen` (null: free;
+ * otherwise one seen expired and unchanged long enough, src/webhooks/delivery-lock.ts) and has
+ * run out, and fewer than `limit` of its account's attempts are in flight; false otherwise.
  */
-export async function claimWithinShare(db: Knex, id: string, now: string, leaseUntil: string, limit: number): Promise<boolean> {
+export async function claimWithinShare(
+  db: Knex, id: string, now: string, leaseUntil: string, limit: number, lockSeen: string | null,
+): Promise<boolean> {
   return db.transaction(async (trx) => {
     if (dbKind(db) === 'postgres') {
       // Under read committed, two claims counting at once would each miss the other's lease;
@@ -40,7 +43,7 @@ export async function claimWithinShare(db: Knex, id: string, now: string, leaseU
     const claimed = await trx('webhook_deliveries')
       .where({ id, status: 'pending' })
       .andWhere('next_attempt_at', '<=', now)
-      .andWhere((q) => q.whereNull('locked_until').orWhere('locked_until', '<', now))
+      .andWhere((q) => (lockSeen === null ? q.whereNull('locked_until') : q.where('locked_until', lockSeen).andWhere('locked_until', '<', now)))
       .andWhere(trx.raw(
         '(select count(*) from webhook_deliveries as held where held.locked_until >= ? and held.status = ? and held.account_id = webhook_deliveries.account_id) < ?',
         [now, 'pending', limit],

@@ -16,6 +16,12 @@ export interface WebhookOptions {
   userAgent: string;
   /** Attempts of one account in flight at once, across all workers (src/webhooks/fair-share.ts). */
   accountInFlight: number;
+  /**
+   * How long a delivery's lock lasts unrenewed: its runner renews it every third of this while
+   * the attempt is out, and a dead runner's delivery is taken over half of this after its lock
+   * ran out (src/webhooks/delivery-lock.ts).
+   */
+  lockMs: number;
 }
 
 const DEFAULT_RETRY_SCHEDULE_MS = [5_000, 30_000, 120_000, 600_000, 3_600_000];
@@ -27,6 +33,7 @@ export const defaultWebhookOptions: WebhookOptions = {
   addressPolicy: {},
   userAgent: 'Lavendly-Webhooks/1.0',
   accountInFlight: 2,
+  lockMs: 30_000,
 };
 
 /** `5s,30s,2m,10m,1h` or plain milliseconds `100,200`. */

@@ -26,7 +26,9 @@ export function postPinned(
   body: string,
   timeoutMs: number,
 ): Promise<SendResult> {
-  const started = Date.now();
+  // The monotonic clock: a step of the wall clock mid-attempt would log a negative duration (or a
+  // minute-long one, which then steers this account's pace, src/webhooks/fair-share.ts).
+  const started = performance.now();
   const lookup = pinnedLookup(target.address, target.family);
   const client = target.url.protocol === 'https:' ? https : http;
   return new Promise((resolve) => {
@@ -35,7 +37,7 @@ export function postPinned(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      resolve({ status, error, durationMs: Date.now() - started });
+      resolve({ status, error, durationMs: Math.round(performance.now() - started) });
     };
     const req = client.request(
       target.url,

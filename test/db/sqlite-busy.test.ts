@@ -7,6 +7,7 @@ import { sqliteGroupWork } from '../../src/db/sqlite-group.js';
 import { sqliteWork } from '../../src/db/sqlite-sync.js';
 import { freshDb } from '../helpers/db.js';
 import { watchLoopGaps } from '../helpers/loop-gaps.js';
+import { restoreWallClock, stepWallClock } from '../helpers/wall-clock.js';
 
 // Every way this code writes to SQLite waits for a write lock held by another connection (as
 // another process would hold it) through the one backoff of src/db/sqlite-busy.ts: the write
@@ -43,6 +44,28 @@ it.each(paths)('%s waits for a lock held elsewhere without blocking the event lo
     expect(worstGapMs).toBeLessThan(1000);
     expect((await fresh.db('accounts').where('id', 'like', 'acc_w%')).length).toBeGreaterThan(0);
   } finally {
+    if (other.inTransaction) other.exec('ROLLBACK');
+    other.close();
+    await fresh.close();
+  }
+});
+
+// The wait is bounded (BUSY_DEADLINE_MS) on the monotonic clock: the machine's clock stepping a
+// minute forward while a write waited ended the wait at once, and the write failed with
+// SQLITE_BUSY though the lock was freed a moment later.
+it('a write waiting for the lock while the clock steps forward still waits for it', async () => {
+  const fresh = await freshDb('sqlite');
+  const other = new Database(path.join(fresh.dataDir, 'lavendly.sqlite'));
+  try {
+    other.exec('BEGIN IMMEDIATE');
+    const step = setTimeout(() => stepWallClock(60_000), 200);
+    const release = setTimeout(() => other.exec('COMMIT'), 600);
+    await run(fresh.db, INSERT, ['acc_step', 'acc_step', now()]);
+    clearTimeout(step);
+    clearTimeout(release);
+    expect(await fresh.db('accounts').where({ id: 'acc_step' }).first('id')).toEqual({ id: 'acc_step' });
+  } finally {
+    restoreWallClock();
     if (other.inTransaction) other.exec('ROLLBACK');
     other.close();
     await fresh.close();

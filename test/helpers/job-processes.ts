@@ -30,9 +30,11 @@ export function spawnWorker(
     env?: Record<string, string>;
     /** A module imported first (`node --import`), e.g. test/helpers/clock-step.mjs. */
     preload?: string;
+    /** Another child than test/helpers/job-worker-child.ts that prints `ready` as it does. */
+    script?: string;
   },
 ): WorkerProcess {
-  const child = spawn(process.execPath, [...(opts.preload ? ['--import', opts.preload] : []), '--import', 'tsx', script], {
+  const child = spawn(process.execPath, [...(opts.preload ? ['--import', opts.preload] : []), '--import', 'tsx', opts.script ?? script], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {

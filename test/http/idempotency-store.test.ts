@@ -4,7 +4,7 @@ import { SqlIdempotencyStore } from '../../src/http/idempotency-store.js';
 import { freshDb, testDatabases } from '../helpers/db.js';
 
 describe.each(testDatabases())('idempotency store on %s', (kind) => {
-  it('one claim wins among many; a claim whose process died is taken over after its lease', async () => {
+  it('one claim wins among many; a claim whose process died is taken over after its lease and half of one more', async () => {
     const fresh = await freshDb(kind);
     try {
       const store = new SqlIdempotencyStore(fresh.db, { windowS: 300, leaseS: 0.2 });
@@ -14,6 +14,9 @@ describe.each(testDatabases())('idempotency store on %s', (kind) => {
       const first = claims.find((c) => c.kind === 'claimed') as { rowId: string; token: string };
       expect((await store.claim('acc_1', 'op', 'k', 'h2')).kind).toBe('reused');
       await new Promise((r) => setTimeout(r, 300));
+      // Seen expired: taken over once it has stayed so, unrenewed, for half a lease.
+      expect((await store.claim('acc_1', 'op', 'k', 'h1')).kind).toBe('in_progress');
+      await new Promise((r) => setTimeout(r, 150));
       const taken = await store.claim('acc_1', 'op', 'k', 'h1');
       expect(taken.kind).toBe('claimed');
       // The dead process's late completion is refused; the new owner's is kept.

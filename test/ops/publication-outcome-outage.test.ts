@@ -18,6 +18,7 @@ import { runPublication } from '../../src/publish/runner.js';
 import { connectChannel, requestPublication, type PublishOptions } from '../../src/publish/service.js';
 import { freshDb, testDatabases, type FreshDb } from '../helpers/db.js';
 import { refuseFirstUpdate } from '../helpers/pg-faults.js';
+import { restoreWallClock, stepWallClock } from '../helpers/wall-clock.js';
 
 describe.runIf(testDatabases().includes('postgres'))('a publication whose outcome meets a database outage (PostgreSQL)', () => {
   let fresh: FreshDb;
@@ -47,5 +48,30 @@ describe.runIf(testDatabases().includes('postgres'))('a publication whose outcom
     expect(fs.existsSync(new URL(row.published_url))).toBe(true);
     const events = await fresh.db('webhook_events').where({ account_id: 'acc_pub' }).pluck('type');
     expect(events).toContain('publication.published');
+  });
+
+  // The two minutes it keeps offering the outcome were counted on the wall clock: a step forward
+  // while the database was away gave up at once, and the post was left "publishing".
+  it('keeps offering the outcome when the clock steps forward meanwhile', async () => {
+    await refuseFirstUpdate(fresh.db, 'refuse_first_outcome_step', 'publications', "new.status = 'published'");
+    const videoPath = path.join(fresh.dataDir, 'renders', 'step.mp4');
+    fs.writeFileSync(videoPath, crypto.randomBytes(20_000));
+    const ch = await connectChannel(fresh.db, { accountId: 'acc_pub', platform: 'local', name: 'Folder 2', credentials: {} }, options.secrets);
+    const pub = await requestPublication(fresh.db, {
+      accountId: 'acc_pub', workflowId: 'wf_2', channelId: ch.id,
+      latestRender: { id: 'rnd_2', status: 'succeeded', path: videoPath, url: null, durationS: 2 },
+    }, options);
+    // The clock steps five minutes forward as the outcome is first written (and refused).
+    const stepOnOutcome = (q: { sql: string; bindings?: unknown[] }) => {
+      if (/update "publications"/.test(q.sql) && q.bindings?.includes('published')) stepWallClock(300_000);
+    };
+    fresh.db.on('query', stepOnOutcome);
+    try {
+      expect(await runPublication(fresh.db, pub.id, options)).toBe('published');
+    } finally {
+      fresh.db.off('query', stepOnOutcome);
+      restoreWallClock();
+    }
+    expect(await fresh.db('publications').where({ id: pub.id }).first('status')).toEqual({ status: 'published' });
   });
 });

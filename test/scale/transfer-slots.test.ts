@@ -3,9 +3,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount } from '../../src/accounts/accounts.js';
 import { TransferBudget } from '../../src/assets/index.js';
+import { claimTransferSlot } from '../../src/assets/transfer-slots.js';
 import { createDb, type Db } from '../../src/db/knex.js';
 import { TooManyRequestsError } from '../../src/errors.js';
 import { freshDb, testDatabases, type FreshDb } from '../helpers/db.js';
+import { restoreWallClock, stepWallClock } from '../helpers/wall-clock.js';
 
 const usage = { usedBytes: 0, quotaBytes: 1e9, remainingBytes: 1e9 };
 
@@ -46,6 +48,25 @@ describe.each(testDatabases())('transfers at once, shared (%s)', (kind) => {
     expect(opened).toHaveLength(3);
     for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(TooManyRequestsError);
     await Promise.all(opened.map((r) => (r as PromiseFulfilledResult<{ close(): Promise<void> }>).value.close()));
+  });
+
+  // The clock every process shares steps two minutes forward while a transfer runs: its slot
+  // looks expired and the next claim deletes it. Its renewal used to find nothing to renew, and
+  // the transfer counted for nothing until it ended: the account ran one more than its cap.
+  it('a live slot deleted as expired after a forward clock step counts again from its next renewal', async () => {
+    const id = await account();
+    const live = await claimTransferSlot(fresh.db, id, 2, 400); // renewed every 100 ms
+    try {
+      stepWallClock(120_000);
+      const second = await claimTransferSlot(other, id, 2, 400);
+      expect(second).not.toBeNull();
+      await new Promise((r) => setTimeout(r, 400));
+      expect(await claimTransferSlot(other, id, 2, 400)).toBeNull();
+      await Promise.all([live!.release(), second!.release()]);
+      expect(await fresh.db('transfer_slots').where({ account_id: id }).first()).toBeUndefined();
+    } finally {
+      restoreWallClock();
+    }
   });
 
   it('the slot of a process that died stops counting when its lease runs out', async () => {

@@ -10,6 +10,7 @@ import {
   listEndpoints, refusalFor, replayDelivery, runDueDeliveries, type WebhookOptions,
 } from '../../src/webhooks/index.js';
 import { freshDb, testDatabases, type FreshDb } from '../helpers/db.js';
+import { restoreWallClock, stepWallClock } from '../helpers/wall-clock.js';
 import { startReceiver, type Receiver } from './receiver.js';
 
 const ACCOUNT = 'acc_hooks';
@@ -247,6 +248,23 @@ describe.each(testDatabases())('webhooks on %s', (kind) => {
       expect(await fresh.db('jobs').where('dedupe_key', 'like', `%${deliveryIds[0]}:2`).select('id')).toEqual([]);
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('an attempt during which the clock steps back a minute is logged with its real duration', async () => {
+    const r = await receiver(() => {
+      stepWallClock(-60_000);
+      return 200;
+    });
+    try {
+      await createEndpoint(fresh.db, { accountId: ACCOUNT, url: r.url, events: ['*'] }, { addressPolicy: testPolicy });
+      const { deliveryIds } = await emitEvent(fresh.db, { accountId: ACCOUNT, type: 'render.failed', payload: {} });
+      expect((await deliver(fresh.db, deliveryIds[0]!, fast)).status).toBe('succeeded');
+      const [attempt] = (await getDelivery(fresh.db, ACCOUNT, deliveryIds[0]!)).attempts;
+      expect(attempt!.duration_ms).toBeGreaterThanOrEqual(0);
+      expect(attempt!.duration_ms).toBeLessThan(60_000);
+    } finally {
+      restoreWallClock();
     }
   });
 

@@ -41,8 +41,32 @@ export async function createIdempotencyTable(db: Knex, table = 'idempotency_keys
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
+ * Expired-looking claims this process has seen, with when (monotonic ms): a clock step (this
+ * process's, or one every process shares) makes a live claim look expired, and its holder renews
+ * it within a third of a lease, so one seen expired and unchanged for half a lease is dead.
+ */
+class ClaimSightings {
+  private seen = new Map<string, { lease: string; at: number }>();
+  constructor(private readonly confirmMs: number) {}
+
+  confirmed(id: string, lease: string): boolean {
+    const now = performance.now();
+    const prev = this.seen.get(id);
+    if (prev?.lease === lease) {
+      if (now - prev.at < this.confirmMs) return false;
+      this.seen.delete(id);
+      return true;
+    }
+    if (!prev && this.seen.size >= 10_000) this.seen.clear();
+    this.seen.set(id, { lease, at: now });
+    return false;
+  }
+}
+
+/**
  * Claims are rows: of many concurrent requests with one key exactly one INSERT succeeds; a claim
- * whose process died (lease not renewed) is taken over by the next retry.
+ * whose process died (lease not renewed) is taken over by a retry, once that retry's process has
+ * seen it expired and unrenewed for half a lease (at once when its write recorded an effect).
  */
 export class KnexIdempotencyStore implements IdempotencyStore {
   readonly leaseMs: number;
@@ -51,11 +75,20 @@ export class KnexIdempotencyStore implements IdempotencyStore {
   /** Claims whose run recorded an effect in this process (or took over one that had): `release`
    * keeps those. Tracked here so tables made before the `effect` column never see it queried. */
   private readonly withEffect = new Set<string>();
+  private readonly sightings: ClaimSightings;
 
   constructor(private readonly db: Knex, opts: { windowS?: number; leaseS?: number; table?: string } = {}) {
     this.windowMs = (opts.windowS ?? 86_400) * 1000;
     this.leaseMs = Math.min(this.windowMs, (opts.leaseS ?? 30) * 1000);
     this.table = opts.table ?? 'idempotency_keys';
+    this.sightings = new ClaimSightings(this.leaseMs / 2);
+  }
+
+  /** Whether a running claim's holder is gone: expired, and either its effect recorded (a takeover
+   *  writes nothing) or seen so, unrenewed, for half a lease. */
+  private abandoned(row: { id: string; lock_token: string | null; locked_until: string | null; effect?: string | null }, now: number): boolean {
+    if (!row.locked_until || row.locked_until >= iso(now)) return false;
+    return row.effect != null || this.sightings.confirmed(row.id, `${row.lock_token}@${row.locked_until}`);
   }
 
   async claim(scope: string, operationId: string, key: string, requestHash: string): Promise<Claim> {
@@ -75,14 +108,17 @@ export class KnexIdempotencyStore implements IdempotencyStore {
       }
       const row = await this.db(this.table).where(where).first();
       if (!row) continue;
-      if (row.expires_at <= iso(now)) {
+      // An old use of the key is forgotten; a running one past its window is a clock step or a
+      // dead process's claim, taken over below as any expired claim is.
+      if (row.expires_at <= iso(now) && row.state !== 'running') {
         await this.db(this.table).where({ id: row.id, expires_at: row.expires_at }).del();
         continue;
       }
       if (row.request_hash !== requestHash) return { kind: 'reused' };
       if (row.state === 'done') return { kind: 'replay', status: Number(row.status), headers: JSON.parse(row.headers ?? '{}'), body: row.body ?? null };
-      if (row.locked_until && row.locked_until < iso(now)) {
-        const taken = await this.db(this.table).where({ id: row.id, state: 'running', lock_token: row.lock_token }).update({ lock_token: token, locked_until: iso(now + this.leaseMs) });
+      if (this.abandoned(row, now)) {
+        const taken = await this.db(this.table).where({ id: row.id, state: 'running', lock_token: row.lock_token })
+          .update({ lock_token: token, locked_until: iso(now + this.leaseMs), expires_at: iso(now + this.windowMs) });
         if (taken === 1) {
           if (row.effect) this.withEffect.add(row.id);
           return { kind: 'claimed', rowId: row.id, token, effect: row.effect ?? null };
@@ -136,10 +172,14 @@ export class KnexIdempotencyStore implements IdempotencyStore {
     await this.db(this.table).where({ id: rowId, lock_token: token }).del();
   }
 
-  /** Deletes expired keys; returns how many. */
+  /** Deletes expired keys (a running claim only once abandoned, as a takeover sees it); returns how many. */
   async sweep(limit = 1000): Promise<number> {
-    const ids = await this.db(this.table).where('expires_at', '<=', iso(Date.now())).limit(limit).pluck('id');
-    return ids.length ? this.db(this.table).whereIn('id', ids).del() : 0;
+    const now = Date.now();
+    const rows = await this.db(this.table).where('expires_at', '<=', iso(now)).limit(limit)
+      .select('id', 'state', 'lock_token', 'locked_until'); // not effect: older tables lack it
+    const ids = rows.filter((r) => r.state !== 'running' || this.abandoned({ ...r, effect: null }, now)).map((r) => r.id as string);
+    // A renewal since the read moved expires_at on: that row stays.
+    return ids.length ? this.db(this.table).whereIn('id', ids).andWhere('expires_at', '<=', iso(now)).del() : 0;
   }
 }
 
