@@ -2,6 +2,7 @@ import type Koa from 'koa';
 import getRawBody from 'raw-body';
 import { ApiError, ValidationError } from './errors.js';
 import type { OperationMeta } from './operation.js';
+import { lingerAfterAnswer } from './linger.js';
 
 export const DEFAULT_JSON_LIMIT = 1024 * 1024;
 
@@ -86,7 +87,7 @@ export async function readBody(ctx: Koa.Context, meta: Pick<OperationMeta, 'requ
     if (media.charset && media.charset !== 'utf-8' && media.charset !== 'utf8') {
       throw new ApiError('unsupported_media_type', 'JSON bodies must be UTF-8.');
     }
-    const raw = await getRawBody(ctx.req, { length: headers['content-length'] || undefined, limit });
+    const raw = await readRaw(ctx, { length: headers['content-length'] || undefined, limit });
     if (lenientNoBody) return;
     state.rawBody = raw;
     if (raw.length === 0) return;
@@ -97,6 +98,20 @@ export async function readBody(ctx: Koa.Context, meta: Pick<OperationMeta, 'requ
     return;
   }
   state.streamBody = ctx.req;
+}
+
+/**
+ * The whole body, or the reader's error (413 over `limit`) with a lingering close arranged: a body
+ * refused part-way (a chunked one past the limit) still has bytes on their way, and the
+ * connection, kept alive, would otherwise be reset under the client's next request.
+ */
+export async function readRaw(ctx: Koa.Context, options: { length?: string; limit: number }): Promise<Buffer> {
+  try {
+    return await getRawBody(ctx.req, options);
+  } catch (err) {
+    lingerAfterAnswer(ctx.req, ctx.res);
+    throw err;
+  }
 }
 
 /** Deeper documents are refused before parsing: nothing we accept nests this far, and recursion over them could exhaust the stack. */
