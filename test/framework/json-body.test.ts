@@ -43,3 +43,12 @@ describe('JSON body depth', () => {
     expect(codeOf('{"a":' + '['.repeat(10))).toBe('invalid_json');
   });
 });
+
+describe('JSON numbers beyond a double', () => {
+  it('are refused where they are, not read as Infinity (which JSON writes back as null)', () => {
+    expect(codeOf('{"a":{"b":[1e400]}}')).toBe('number_out_of_range');
+    expect(codeOf('-1E+999')).toBe('number_out_of_range');
+    expect(codeOf(`[${'9'.repeat(400)}]`)).toBe('number_out_of_range');
+    expect(codeOf('{"a":1e308,"b":1e-999,"s":"1e999","t":"' + '9'.repeat(400) + '"}')).toBeNull();
+  });
+});

@@ -81,6 +81,19 @@ describe.each(testDatabases())('input hygiene on %s', (kind) => {
     expectIssue(await call(`${s.base}/workflows/${wf.id}`, { key, method: 'PUT', body: { name: 'x', version: 2 ** 40 } }), 'body', ['version']);
   });
 
+  it('refuses a number too large for a double in a free-form field, which would have been stored as null', async () => {
+    const headers = { 'content-type': 'application/json' };
+    for (const n of ['1e400', '-1e400', '1' + '0'.repeat(309)]) {
+      const rawBody = `{"amount":1,"reason":"r","metadata":{"job":"a","n":[1,${n}]}}`;
+      expectIssue(await call(`${s.base}/ledger/reservations`, { key, rawBody, headers }), 'body', ['metadata', 'n', 1], 'number_out_of_range');
+    }
+    // Exponents that stay in range, and digits in strings, are numbers and text as before.
+    const rawBody = '{"amount":1,"reason":"e1000 1e999","metadata":{"a":1e308,"b":1e-400,"c":"1e999"}}';
+    const r = await call(`${s.base}/ledger/reservations`, { key, rawBody, headers });
+    expect(r.status, JSON.stringify(r.json)).toBe(201);
+    expect(r.json.metadata).toEqual({ a: 1e308, b: 0, c: '1e999' });
+  });
+
   it('refuses a duplicated item where the spec says uniqueItems', async () => {
     const r = await call(`${s.base}/webhooks/endpoints`, { key, body: { url: 'https://example.com/hook', events: ['render.succeeded', 'render.succeeded'] } });
     expectIssue(r, 'body', ['events']);

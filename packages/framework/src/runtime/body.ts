@@ -176,12 +176,41 @@ function parseJsonText(text: string): unknown {
   if (mayNestTooDeep(text) && nestingDepth(text) > MAX_JSON_DEPTH) {
     throw new ValidationError({ body: [{ path: [], message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels.`, code: 'too_deep' }] });
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     throw new ValidationError(
       { body: [{ path: [], message: `Malformed JSON: ${(err as Error).message}`, code: 'invalid_json' }] },
       'The request body is not valid JSON.',
     );
   }
+  // JSON.parse reads 1e400 as Infinity, which JSON.stringify writes as null: a free-form field
+  // (metadata) would be stored and answered as null, a value the client never sent.
+  const overflow = MAY_OVERFLOW.test(text) ? infinitePath(value, []) : null;
+  if (overflow) {
+    throw new ValidationError({ body: [{ path: overflow, message: 'Number too large to represent (beyond ±1.8e308).', code: 'number_out_of_range' }] });
+  }
+  return value;
+}
+
+/** A number literal that can overflow a double has an exponent of three digits or 309 digits in a row (a superset: strings may match). */
+const MAY_OVERFLOW = /[\d.][eE]\+?\d{3}|\d{309}/;
+
+/** Where the first infinite number of `v` is, or null. Depth is bounded by MAX_JSON_DEPTH. */
+function infinitePath(v: unknown, path: (string | number)[]): (string | number)[] | null {
+  if (typeof v === 'number') return Number.isFinite(v) ? null : path;
+  if (typeof v !== 'object' || v === null) return null;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const found = infinitePath(v[i], [...path, i]);
+      if (found) return found;
+    }
+    return null;
+  }
+  for (const key of Object.keys(v)) {
+    const found = infinitePath((v as Record<string, unknown>)[key], [...path, key]);
+    if (found) return found;
+  }
+  return null;
 }
