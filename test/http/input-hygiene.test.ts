@@ -94,6 +94,19 @@ describe.each(testDatabases())('input hygiene on %s', (kind) => {
     expect(r.json.metadata).toEqual({ a: 1e308, b: 0, c: '1e999' });
   });
 
+  it('refuses a key named __proto__ in a free-form field, which validation would have dropped from what is stored', async () => {
+    const headers = { 'content-type': 'application/json' };
+    for (const name of ['__proto__', '\\u005f_proto__']) {
+      const rawBody = `{"amount":1,"reason":"r","metadata":{"job":"a","${name}":{"polluted":true}}}`;
+      expectIssue(await call(`${s.base}/ledger/reservations`, { key, rawBody, headers }), 'body', ['metadata', '__proto__'], 'reserved_key');
+    }
+    // Other keys named like Object.prototype members are stored and answered as data.
+    const rawBody = '{"amount":1,"reason":"r","metadata":{"constructor":{"prototype":{"x":1}},"toString":1,"hasOwnProperty":2}}';
+    const r = await call(`${s.base}/ledger/reservations`, { key, rawBody, headers });
+    expect(r.status, JSON.stringify(r.json)).toBe(201);
+    expect(r.json.metadata).toEqual({ constructor: { prototype: { x: 1 } }, toString: 1, hasOwnProperty: 2 });
+  });
+
   it('refuses a duplicated item where the spec says uniqueItems', async () => {
     const r = await call(`${s.base}/webhooks/endpoints`, { key, body: { url: 'https://example.com/hook', events: ['render.succeeded', 'render.succeeded'] } });
     expectIssue(r, 'body', ['events']);

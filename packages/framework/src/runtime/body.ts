@@ -3,6 +3,7 @@ import getRawBody from 'raw-body';
 import { ApiError, ValidationError } from './errors.js';
 import type { OperationMeta } from './operation.js';
 import { lingerAfterAnswer } from './linger.js';
+import { unkeepableJson } from './json-values.js';
 
 export const DEFAULT_JSON_LIMIT = 1024 * 1024;
 
@@ -185,32 +186,8 @@ function parseJsonText(text: string): unknown {
       'The request body is not valid JSON.',
     );
   }
-  // JSON.parse reads 1e400 as Infinity, which JSON.stringify writes as null: a free-form field
-  // (metadata) would be stored and answered as null, a value the client never sent.
-  const overflow = MAY_OVERFLOW.test(text) ? infinitePath(value, []) : null;
-  if (overflow) {
-    throw new ValidationError({ body: [{ path: overflow, message: 'Number too large to represent (beyond ±1.8e308).', code: 'number_out_of_range' }] });
-  }
+  // What JSON.parse accepts but the server could not keep as sent (json-values.ts).
+  const unkeepable = unkeepableJson(text, value);
+  if (unkeepable) throw new ValidationError({ body: [unkeepable] });
   return value;
-}
-
-/** A number literal that can overflow a double has an exponent of three digits or 309 digits in a row (a superset: strings may match). */
-const MAY_OVERFLOW = /[\d.][eE]\+?\d{3}|\d{309}/;
-
-/** Where the first infinite number of `v` is, or null. Depth is bounded by MAX_JSON_DEPTH. */
-function infinitePath(v: unknown, path: (string | number)[]): (string | number)[] | null {
-  if (typeof v === 'number') return Number.isFinite(v) ? null : path;
-  if (typeof v !== 'object' || v === null) return null;
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) {
-      const found = infinitePath(v[i], [...path, i]);
-      if (found) return found;
-    }
-    return null;
-  }
-  for (const key of Object.keys(v)) {
-    const found = infinitePath((v as Record<string, unknown>)[key], [...path, key]);
-    if (found) return found;
-  }
-  return null;
 }
