@@ -393,6 +393,14 @@ describe('verifyWebhook', () => {
     await expect(verifyWebhook(payload, signed(), 'whsec_not base64!')).rejects.toThrow(/not base64/);
   });
 
+  it('rejects a signed payload that is JSON but not an object, as the Python SDK does', async () => {
+    for (const body of ['null', '[]', '1', '"render.succeeded"']) {
+      const ts = Math.floor(Date.now() / 1000);
+      const headers = { 'webhook-id': 'msg_2', 'webhook-timestamp': String(ts), 'webhook-signature': await signWebhook(secret, 'msg_2', ts, body) };
+      await expect(verifyWebhook(body, headers, secret), body).rejects.toThrow(/not a JSON object/);
+    }
+  });
+
   it('signs what the standardwebhooks package verifies', async () => {
     const ts = Math.floor(Date.now() / 1000);
     const sig = await signWebhook(secret, 'msg_9', ts, payload);
