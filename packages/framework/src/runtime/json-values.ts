@@ -19,25 +19,33 @@ export function unkeepableJson(text: string, value: unknown): ValidationIssue | 
 /** A number literal that can overflow a double has a three-digit exponent or 309 digits in a row (a superset: strings may match). */
 const MAY_OVERFLOW = /[\d.][eE]\+?\d{3}|\d{309}/;
 
-/** The first unkeepable part of `v`. Depth is bounded by the body reader (MAX_JSON_DEPTH). */
+/**
+ * The first unkeepable part of `v`. Depth is bounded by the body reader (MAX_JSON_DEPTH); `path`
+ * is one stack for the whole walk, copied only when something is found (as in text.ts).
+ */
 function walk(v: unknown, path: (string | number)[], numbers: boolean, proto: boolean): ValidationIssue | null {
   if (typeof v === 'number') {
-    return numbers && !Number.isFinite(v) ? { path, message: 'Number too large to represent (beyond ±1.8e308).', code: 'number_out_of_range' } : null;
+    return numbers && !Number.isFinite(v) ? { path: [...path], message: 'Number too large to represent (beyond ±1.8e308).', code: 'number_out_of_range' } : null;
   }
   if (typeof v !== 'object' || v === null) return null;
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
-      const found = walk(v[i], [...path, i], numbers, proto);
+      path.push(i);
+      const found = walk(v[i], path, numbers, proto);
+      path.pop();
       if (found) return found;
     }
     return null;
   }
-  for (const key of Object.keys(v)) {
+  for (const key in v) {
+    if (!Object.hasOwn(v, key)) continue;
     if (proto && key === '__proto__') {
       return { path: [...path, key], message: 'A key named __proto__ is not accepted: it would not be kept.', code: 'reserved_key' };
     }
     // An own `__proto__` key shadows the inherited accessor, so indexing reads the data.
-    const found = walk((v as Record<string, unknown>)[key], [...path, key], numbers, proto);
+    path.push(key);
+    const found = walk((v as Record<string, unknown>)[key], path, numbers, proto);
+    path.pop();
     if (found) return found;
   }
   return null;
