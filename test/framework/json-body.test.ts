@@ -65,6 +65,7 @@ describe('a key named __proto__', () => {
     };
     expect(issue('{"m":{"a":[{"__proto__":{"x":1}}]}}')).toEqual({ path: ['m', 'a', 0, '__proto__'], message: expect.any(String), code: 'reserved_key' });
     expect(issue('{"\\u005f_proto__":1}')).toMatchObject({ path: ['__proto__'], code: 'reserved_key' });
+    expect(issue('{"m":{"_\\u005F\\u0070\\u0072\\u006F\\u0074o__":1}}')).toMatchObject({ path: ['m', '__proto__'], code: 'reserved_key' });
     // In a value, or as part of a longer key, it is text like any other.
     expect(issue('{"s":"__proto__","__proto__x":1,"constructor":{"prototype":2},"k":"\\u0041"}')).toBeNull();
   });

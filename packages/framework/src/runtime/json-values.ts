@@ -11,10 +11,13 @@ import type { ValidationIssue } from './errors.js';
  */
 export function unkeepableJson(text: string, value: unknown): ValidationIssue | null {
   const numbers = MAY_OVERFLOW.test(text);
-  // A key can be spelled with \u escapes; such a text is walked whatever it holds.
-  const proto = text.includes('__proto__') || text.includes('\\u');
+  // The key may be spelled with \u escapes: of `_`, `p`, `r`, `o` or `t` (others, such as the
+  // \u00e9 a client's JSON writer makes of every é, cannot spell it).
+  const proto = text.includes('__proto__') || PROTO_ESCAPE.test(text);
   return numbers || proto ? walk(value, [], numbers, proto) : null;
 }
+
+const PROTO_ESCAPE = /\\u00(5f|6f|7[024])/i;
 
 /** A number literal that can overflow a double has a three-digit exponent or 309 digits in a row (a superset: strings may match). */
 const MAY_OVERFLOW = /[\d.][eE]\+?\d{3}|\d{309}/;
