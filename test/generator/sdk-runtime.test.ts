@@ -347,6 +347,17 @@ describe('request building', () => {
     expect(() => splitParams('x', single, { nope: 1 })).toThrow(/unknown argument 'nope'/);
   });
 
+  it('reads the argument table by own keys: a flat body field named constructor or toString is a body field', () => {
+    const op: OperationDescriptor = { ...base, method: 'post', path: '/w/{id}', args: { id: { in: 'path', name: 'id' } }, bodyMode: 'flat' };
+    expect(splitParams('x', op, { id: 'w1', constructor: 'c', toString: 't' })).toEqual({ path: { id: 'w1' }, query: {}, headers: {}, body: { constructor: 'c', toString: 't' } });
+    const single: OperationDescriptor = { ...op, bodyMode: 'single', bodyArg: 'body', args: { body: { in: 'body', name: 'body' } } };
+    expect(() => splitParams('x', single, { body: 1, hasOwnProperty: 1 })).toThrow(/unknown argument 'hasOwnProperty'/);
+  });
+
+  it('knows no operation named like an Object.prototype member', () => {
+    for (const id of ['constructor', 'toString', '__proto__']) expect(() => client().operation(id), id).toThrow(`unknown operation '${id}'`);
+  });
+
   it('encodes path and query values', async () => {
     script = (_req, res) => json(res, 200, {});
     await client().request('get_thing', { path: { id: 'a b/c' } });

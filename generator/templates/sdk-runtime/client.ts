@@ -114,7 +114,8 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
 
   /** The descriptor of an operation (throws on an unknown id). */
   operation(operationId: string): OperationDescriptor {
-    const op = this.#operations[operationId];
+    // Own keys only: `constructor` or `toString` is no operation, whatever Object.prototype holds.
+    const op = Object.prototype.hasOwnProperty.call(this.#operations, operationId) ? this.#operations[operationId] : undefined;
     if (!op) throw new TypeError(`unknown operation '${operationId}'`);
     return op;
   }

@@ -13,7 +13,8 @@ export function splitParams(operationId: string, op: OperationDescriptor, params
   let hasBody = false;
   for (const [key, value] of Object.entries((params ?? {}) as Record<string, unknown>)) {
     if (value === undefined) continue;
-    const binding = op.args[key];
+    // Own keys only: a field named `constructor` or `toString` must not find Object.prototype's.
+    const binding = Object.prototype.hasOwnProperty.call(op.args, key) ? op.args[key] : undefined;
     if (binding?.in === 'body' && op.bodyMode === 'single') {
       body = value;
       hasBody = true;
