@@ -1,9 +1,9 @@
 /**
  * The generated TypeScript SDK reading answers that are JSON but not the documented shape, from a
  * local server: a success body that is not the documented object (null, a list, a number, an
- * object without its required keys) is an InvalidResponseError, as in the Python SDK, instead of
- * being returned typed as the object; an error envelope whose `issues` are not lists does not
- * break `issueList`.
+ * object without its required keys, JSON nested past 1000 levels) is an InvalidResponseError, as
+ * in the Python SDK, instead of being returned typed as the object; an error envelope whose
+ * `issues` are not lists does not break `issueList`.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -39,7 +39,8 @@ describe('a JSON success answer that is not the documented object', () => {
       ['"wf_1"', /answered a JSON string where the API documents an object/],
       ['{}', /answered an object without 'id', 'name', .*which the API documents/],
       [JSON.stringify({ ...WORKFLOW, id: undefined }), /answered an object without 'id', which the API documents/],
-      [`{"data":${'['.repeat(100_000)}${']'.repeat(100_000)}}`, /an object without 'id'/],
+      // Nested past 1000 levels: read as text, as the Python SDK does (JSON.stringify of it overflows the stack).
+      [JSON.stringify(WORKFLOW).replace('"nodes":[]', `"nodes":${'['.repeat(100_000)}${']'.repeat(100_000)}`), /answered a body that is not JSON/],
     ];
     for (const [body, message] of cases) {
       answer = { status: 200, body };
@@ -48,6 +49,10 @@ describe('a JSON success answer that is not the documented object', () => {
       expect([err.status, err.code, err.requestId]).toEqual([200, 'invalid_response', 'req_shape']);
       expect(err.message, body.slice(0, 20)).toMatch(message);
     }
+    // 1000 levels, brackets in strings not counted, still parse.
+    const deepest = JSON.stringify(WORKFLOW).replace('"nodes":[]', `"nodes":${'['.repeat(999)}${']'.repeat(999)},"s":"${'['.repeat(5_000)}"`);
+    answer = { status: 200, body: deepest };
+    expect((await client().workflows.get({ id: 'wf_1' })).id).toBe('wf_1');
     // A page is an object too.
     answer = { status: 200, body: '[]' };
     expect(await failure(client().workflows.list().then((p) => p))).toBeInstanceOf(InvalidResponseError);
