@@ -106,6 +106,9 @@ describe.each(testDatabases())('input hygiene on %s', (kind) => {
     const r = await call(`${s.base}/ledger/reservations`, { key, rawBody, headers });
     expect(r.status, JSON.stringify(r.json)).toBe(201);
     expect(r.json.metadata).toEqual({ constructor: { prototype: { x: 1 } }, toString: 1, hasOwnProperty: 2 });
+    // The server runs in this process: nothing reached Object.prototype.
+    expect(({} as { polluted?: unknown; x?: unknown }).polluted).toBeUndefined();
+    expect(Object.prototype).not.toHaveProperty('x');
   });
 
   it('bounds the issues of a 400: 10,000 bad items or unknown keys are not all listed back', async () => {
