@@ -49,6 +49,11 @@ export interface OperationDescriptor {
   asyncJob: AsyncJobDescriptor | null;
   /** Every documented success answer is JSON: one that is not is refused, not returned (InvalidResponseError). */
   responseJson?: boolean;
+  /**
+   * Every documented success body is an object with these keys: one that is not (null, a list, an
+   * object without them) is refused (InvalidResponseError), not returned typed as that object.
+   */
+  responseKeys?: string[];
 }
 
 export interface RequestParts {

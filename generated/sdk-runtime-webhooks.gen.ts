@@ -117,9 +117,13 @@ export async function verifyWebhook<T = unknown>(
   }
   if (!ok) throw new WebhookVerificationError('no matching webhook signature');
   const text = typeof payload === 'string' ? payload : new TextDecoder().decode(payload);
+  let event: unknown;
   try {
-    return JSON.parse(text) as T;
+    event = JSON.parse(text);
   } catch {
     throw new WebhookVerificationError('webhook payload is not JSON');
   }
+  // Every event is an object: null or a list would reach the caller typed as one.
+  if (event === null || typeof event !== 'object' || Array.isArray(event)) throw new WebhookVerificationError('webhook payload is not a JSON object');
+  return event as T;
 }

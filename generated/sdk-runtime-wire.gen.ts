@@ -20,7 +20,8 @@ export function splitParams(operationId: string, op: OperationDescriptor, params
   let hasBody = false;
   for (const [key, value] of Object.entries((params ?? {}) as Record<string, unknown>)) {
     if (value === undefined) continue;
-    const binding = op.args[key];
+    // Own keys only: a field named `constructor` or `toString` must not find Object.prototype's.
+    const binding = Object.prototype.hasOwnProperty.call(op.args, key) ? op.args[key] : undefined;
     if (binding?.in === 'body' && op.bodyMode === 'single') {
       body = value;
       hasBody = true;
@@ -126,7 +127,7 @@ export async function readBody(res: Response, limit: number): Promise<ReadBody> 
   if (labelledJson || type.startsWith('text/') || type === '') {
     const text = new TextDecoder().decode(bytes);
     if (!text) return { kind: 'none', value: undefined };
-    if (labelledJson) {
+    if (labelledJson && !nestsDeeperThan(text, MAX_RESPONSE_DEPTH)) {
       try {
         return { kind: 'json', value: JSON.parse(text) };
       } catch {
@@ -137,6 +138,35 @@ export async function readBody(res: Response, limit: number): Promise<ReadBody> 
   }
   // readCapped returns a fresh array of exactly the body's size: its buffer is the body.
   return { kind: 'blob', value: new Blob([bytes.buffer as ArrayBuffer], { type }) };
+}
+
+/**
+ * JSON nested deeper than this is read as text, not parsed (the Python SDK's parser stops near the
+ * same depth): JSON.parse takes it, but JSON.stringify and any recursive walk in the caller's code
+ * (or the MCP server's) then fail with 'Maximum call stack size exceeded'.
+ */
+const MAX_RESPONSE_DEPTH = 1000;
+
+/** Whether `text` nests brackets deeper than `max`, brackets in strings not counted. */
+function nestsDeeperThan(text: string, max: number): boolean {
+  // Each level opens a bracket: a text with few of them is settled without the scan.
+  let brackets = 0;
+  for (let i = text.indexOf('['); i !== -1 && brackets <= max; i = text.indexOf('[', i + 1)) brackets++;
+  for (let i = text.indexOf('{'); i !== -1 && brackets <= max; i = text.indexOf('{', i + 1)) brackets++;
+  if (brackets <= max) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* backslash */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123 /* [ { */) {
+      if (++depth > max) return true;
+    } else if (c === 93 || c === 125) depth--;
+  }
+  return false;
 }
 
 /** The body's bytes, or null past `limit` (the stream is then cancelled, not drained). */

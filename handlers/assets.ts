@@ -12,8 +12,7 @@ import { callerGone } from '../src/http/caller-gone.js';
 import { keyedWriteWithin } from '../src/http/keyed-write.js';
 import { ApiError, type ErrorCode } from '../src/http/errors.js';
 import { logUnavailable } from '../src/http/edge.js';
-import { lingerAfterAnswer } from '../src/http/linger.js';
-import { toApiError } from '@lavendly/framework';
+import { lingerAfterAnswer, toApiError } from '@lavendly/framework';
 
 function assetView(a: Asset): T.Asset {
   return {

@@ -11,7 +11,7 @@ import type { IrDocument, IrOperation, JsonSchema } from '../ir-types.js';
 import { NameAllocator, toPascal } from '../names.js';
 import { PY_TYPE_NAMES, PyTypes, pyIdentifier, pyStr, type PyObject } from '../schema/python.js';
 import { type SchemaEnv, isObj } from '../schema/walker.js';
-import { objectView } from '../shared/arguments.js';
+import { objectView, responseKeys } from '../shared/arguments.js';
 import type { EmitContext, EmittedFile, Emitter } from '../shared/emitter.js';
 import { errorCodes } from '../shared/error-codes.js';
 import { type PyGroup, type PyMethod, type PyPlan, pythonPlan } from '../shared/python-plan.js';
@@ -271,23 +271,6 @@ function errorsModule(ir: IrDocument, plan: PyPlan, runtime: Record<string, stri
 
 // ----------------------------------------------------------------------------------------------
 // _operations.py
-
-/**
- * The keys every documented success body has, when each is a JSON object (not nullable): the
- * client refuses a success answer that is no object or lacks one of them, instead of handing it
- * back typed as the documented object. null when a success body may be something else.
- */
-function responseKeys(op: IrOperation, env: SchemaEnv): string[] | null {
-  if (!respondsJson(op)) return null;
-  let keys: string[] | null = null;
-  for (const c of op.responses.filter((r) => r.status.startsWith('2')).flatMap((r) => r.contents)) {
-    const s = env.deref(c.schema);
-    const view = objectView(c.schema, env);
-    if (!view || (isObj(s) && Array.isArray(s.type) && s.type.includes('null'))) return null;
-    keys = keys === null ? [...view.required] : keys.filter((k) => view.required.includes(k));
-  }
-  return keys;
-}
 
 function operationsModule(plan: PyPlan, env: SchemaEnv): string {
   const lines = [

@@ -9,7 +9,7 @@ import type { IrDocument, IrOperation, IrTag } from '../ir-types.js';
 import { NameAllocator, propertyKey, toPascal } from '../names.js';
 import { docComment, tsType } from '../schema/ts.js';
 import type { SchemaEnv } from '../schema/walker.js';
-import { type ArgumentPlan, objectView, planArguments } from '../shared/arguments.js';
+import { type ArgumentPlan, objectView, planArguments, responseKeys } from '../shared/arguments.js';
 import type { EmitContext, Emitter } from '../shared/emitter.js';
 import { ERROR_CODE_SCHEMA, errorCodes } from '../shared/error-codes.js';
 import { renderSdkApiDoc, type SdkMethodDoc, type SdkSurface } from '../shared/sdk-api-doc.js';
@@ -134,7 +134,7 @@ function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], baseE
   out.push('export const operationDescriptors: { [operationId: string]: OperationDescriptor } = {');
   for (const op of ir.operations) {
     const key = op.operationId === '__proto__' ? `['__proto__']` : propertyKey(op.operationId);
-    out.push(`  ${key}: descriptorOf(${tsLiteral(descriptor(op, plans.get(op)!), '  ')}),`);
+    out.push(`  ${key}: descriptorOf(${tsLiteral(descriptor(op, plans.get(op)!, env), '  ')}),`);
   }
   out.push('};', '');
   out.push(`/** operationId -> flattened params and success body, for the generic \`call\` / \`request\`. */`);
@@ -351,7 +351,7 @@ function responseType(op: IrOperation, env: SchemaEnv): string {
   return [...types].map((t) => (types.size > 1 && /[|&]/.test(t) && !t.startsWith('{') ? `(${t})` : t)).join(' | ');
 }
 
-function descriptor(op: IrOperation, plan: ArgumentPlan): Record<string, unknown> {
+function descriptor(op: IrOperation, plan: ArgumentPlan, env: SchemaEnv): Record<string, unknown> {
   // No prototype: an argument named `__proto__` must be an entry, not the object's prototype.
   const args = Object.create(null) as Record<string, unknown>;
   for (const a of plan.args) {
@@ -361,6 +361,7 @@ function descriptor(op: IrOperation, plan: ArgumentPlan): Record<string, unknown
     args[a.arg] = { in: new RawCode(`${str(a.in)} as const`), name: a.name, ...(a.explode === false ? { explode: false } : {}) };
   }
   const b = plan.body;
+  const keys = responseKeys(op, env);
   return {
     method: op.method,
     path: op.path,
@@ -375,6 +376,7 @@ function descriptor(op: IrOperation, plan: ArgumentPlan): Record<string, unknown
       ? { poll: op.asyncJob.poll, args: op.asyncJob.args, statusField: op.asyncJob.statusField, terminal: op.asyncJob.terminal }
       : null,
     responseJson: respondsJson(op),
+    ...(keys ? { responseKeys: keys } : {}),
   };
 }
 

@@ -6,6 +6,7 @@
 import type { IrOperation, JsonSchema } from '../ir-types.js';
 import { isAbsentMarker } from '../schema/absent.js';
 import { type SchemaEnv, isObj } from '../schema/walker.js';
+import { respondsJson } from './source.js';
 
 export type ArgLocation = 'path' | 'query' | 'header' | 'body';
 
@@ -143,4 +144,21 @@ export function objectView(schema: JsonSchema, env: SchemaEnv, depth = 0): Objec
     view.required.push(...inner.required.filter((r) => !view.required.includes(r)));
   }
   return view;
+}
+
+/**
+ * The keys every documented success body has, when each is a JSON object (not nullable): both
+ * SDKs refuse a success answer that is no object or lacks one of them, instead of handing it back
+ * typed as the documented object. null when a success body may be something else.
+ */
+export function responseKeys(op: IrOperation, env: SchemaEnv): string[] | null {
+  if (!respondsJson(op)) return null;
+  let keys: string[] | null = null;
+  for (const c of op.responses.filter((r) => r.status.startsWith('2')).flatMap((r) => r.contents)) {
+    const s = env.deref(c.schema);
+    const view = objectView(c.schema, env);
+    if (!view || (isObj(s) && Array.isArray(s.type) && s.type.includes('null'))) return null;
+    keys = keys === null ? [...view.required] : keys.filter((k) => view.required.includes(k));
+  }
+  return keys;
 }

@@ -43,3 +43,30 @@ describe('JSON body depth', () => {
     expect(codeOf('{"a":' + '['.repeat(10))).toBe('invalid_json');
   });
 });
+
+describe('JSON numbers beyond a double', () => {
+  it('are refused where they are, not read as Infinity (which JSON writes back as null)', () => {
+    expect(codeOf('{"a":{"b":[1e400]}}')).toBe('number_out_of_range');
+    expect(codeOf('-1E+999')).toBe('number_out_of_range');
+    expect(codeOf(`[${'9'.repeat(400)}]`)).toBe('number_out_of_range');
+    expect(codeOf('{"a":1e308,"b":1e-999,"s":"1e999","t":"' + '9'.repeat(400) + '"}')).toBeNull();
+  });
+});
+
+describe('a key named __proto__', () => {
+  it('is refused at its path, however it is spelled, rather than dropped by validation', () => {
+    const issue = (text: string) => {
+      try {
+        parse(text);
+        return null;
+      } catch (err) {
+        return (err as { issues?: { body?: unknown[] } }).issues?.body?.[0];
+      }
+    };
+    expect(issue('{"m":{"a":[{"__proto__":{"x":1}}]}}')).toEqual({ path: ['m', 'a', 0, '__proto__'], message: expect.any(String), code: 'reserved_key' });
+    expect(issue('{"\\u005f_proto__":1}')).toMatchObject({ path: ['__proto__'], code: 'reserved_key' });
+    expect(issue('{"m":{"_\\u005F\\u0070\\u0072\\u006F\\u0074o__":1}}')).toMatchObject({ path: ['m', '__proto__'], code: 'reserved_key' });
+    // In a value, or as part of a longer key, it is text like any other.
+    expect(issue('{"s":"__proto__","__proto__x":1,"constructor":{"prototype":2},"k":"\\u0041"}')).toBeNull();
+  });
+});

@@ -347,6 +347,17 @@ describe('request building', () => {
     expect(() => splitParams('x', single, { nope: 1 })).toThrow(/unknown argument 'nope'/);
   });
 
+  it('reads the argument table by own keys: a flat body field named constructor or toString is a body field', () => {
+    const op: OperationDescriptor = { ...base, method: 'post', path: '/w/{id}', args: { id: { in: 'path', name: 'id' } }, bodyMode: 'flat' };
+    expect(splitParams('x', op, { id: 'w1', constructor: 'c', toString: 't' })).toEqual({ path: { id: 'w1' }, query: {}, headers: {}, body: { constructor: 'c', toString: 't' } });
+    const single: OperationDescriptor = { ...op, bodyMode: 'single', bodyArg: 'body', args: { body: { in: 'body', name: 'body' } } };
+    expect(() => splitParams('x', single, { body: 1, hasOwnProperty: 1 })).toThrow(/unknown argument 'hasOwnProperty'/);
+  });
+
+  it('knows no operation named like an Object.prototype member', () => {
+    for (const id of ['constructor', 'toString', '__proto__']) expect(() => client().operation(id), id).toThrow(`unknown operation '${id}'`);
+  });
+
   it('encodes path and query values', async () => {
     script = (_req, res) => json(res, 200, {});
     await client().request('get_thing', { path: { id: 'a b/c' } });
@@ -391,6 +402,14 @@ describe('verifyWebhook', () => {
     await expect(verifyWebhook(payload, signed(), other)).rejects.toThrow(/no matching/);
     await expect(verifyWebhook(payload, { 'webhook-id': 'x' }, secret)).rejects.toThrow(/missing/);
     await expect(verifyWebhook(payload, signed(), 'whsec_not base64!')).rejects.toThrow(/not base64/);
+  });
+
+  it('rejects a signed payload that is JSON but not an object, as the Python SDK does', async () => {
+    for (const body of ['null', '[]', '1', '"render.succeeded"']) {
+      const ts = Math.floor(Date.now() / 1000);
+      const headers = { 'webhook-id': 'msg_2', 'webhook-timestamp': String(ts), 'webhook-signature': await signWebhook(secret, 'msg_2', ts, body) };
+      await expect(verifyWebhook(body, headers, secret), body).rejects.toThrow(/not a JSON object/);
+    }
   });
 
   it('signs what the standardwebhooks package verifies', async () => {

@@ -239,6 +239,16 @@ beforeEach(() => {
   seen = [];
 });
 
+/** Bodies with every key the spec requires (the SDK refuses a success answer without them). */
+const workflowBody = (id: string) => ({
+  id, name: 'fox', description: null, aspect_ratio: '16:9', version: 1, scenes: [], nodes: [], edges: [],
+  created_at: '2026-01-01T00:00:00Z', updated_at: '2026-01-01T00:00:00Z',
+});
+const renderBody = (status: string, url: string | null) => ({
+  id: 'rnd_1', workflow_id: 'wf_1', workflow_version: 1, status, progress: 0, label: null, url, url_expires_at: null, duration_s: null,
+  credits_charged: 0, credits_reserved: 0, scenes_reused: 0, scenes_generated: 0, error: null, created_at: '2026-01-01T00:00:00Z', finished_at: null,
+});
+
 describe('generated SDK against a real server (fixture)', () => {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   let c: any;
@@ -248,7 +258,8 @@ describe('generated SDK against a real server (fixture)', () => {
   });
 
   it('puts flattened params in path, query, headers and body', async () => {
-    handle = (req, res) => json(res, req.method === 'POST' ? 201 : 200, { id: 't1', name: 'fox' });
+    // Each answer the documented shape: the SDK refuses a success body without its required keys.
+    handle = (req, res) => json(res, req.method === 'POST' ? 201 : 200, req.method === 'GET' ? { data: [], next_cursor: null, has_more: false } : { id: 't1', name: 'fox' });
     await c.things.create({ name: 'fox', size: 2, x_trace_id: 'trace-1' });
     await c.things.replace({ id: 'a/b', name: 'n', body_id: 'new' });
     await c.things.list({ limit: 2, tags: ['x', 'y'] });
@@ -302,12 +313,12 @@ describe('generated Lavendly SDK against a real server', () => {
     handle = (req, res) => {
       calls++;
       const key = String(req.headers['idempotency-key']);
-      if (!made.has(key)) made.set(key, { id: `wf_${made.size + 1}`, ...JSON.parse(req.body.toString()) });
+      if (!made.has(key)) made.set(key, { ...workflowBody(`wf_${made.size + 1}`), ...JSON.parse(req.body.toString()) });
       if (calls < 3) return json(res, 503, { error: { code: 'unavailable', message: 'try again', request_id: 'r' } });
       json(res, 201, made.get(key));
     };
     const wf = await client.workflows.create({ name: 'Bookshop fox', shots: [{ prompt: 'a fox' }] });
-    expect(wf).toEqual({ id: 'wf_1', name: 'Bookshop fox', shots: [{ prompt: 'a fox' }] });
+    expect(wf).toEqual({ ...workflowBody('wf_1'), name: 'Bookshop fox', shots: [{ prompt: 'a fox' }] });
     expect(seen).toHaveLength(3);
     expect(new Set(seen.map((s) => s.headers['idempotency-key'])).size).toBe(1);
     expect(made.size).toBe(1);
@@ -341,9 +352,9 @@ describe('generated Lavendly SDK against a real server', () => {
   it('polls a render with args mapped from the job', async () => {
     let polls = 0;
     handle = (req, res) => {
-      if (req.method === 'POST') return json(res, 202, { id: 'rnd_1', workflow_id: 'wf_1', status: 'queued' });
+      if (req.method === 'POST') return json(res, 202, renderBody('queued', null));
       polls++;
-      json(res, 200, { id: 'rnd_1', workflow_id: 'wf_1', status: polls < 3 ? 'running' : 'succeeded', url: polls < 3 ? null : 'http://v' });
+      json(res, 200, renderBody(polls < 3 ? 'running' : 'succeeded', polls < 3 ? null : 'http://v'));
     };
     const job = await client.renders.create({ id: 'wf_1', label: 'cut 1' });
     const done = await client.renders.waitForCreateRender(job, { interval: 10, timeout: 2000 });
@@ -354,8 +365,9 @@ describe('generated Lavendly SDK against a real server', () => {
   });
 
   it('serves the MCP server through the generic request', async () => {
-    handle = (_req, res) => json(res, 200, { status: 'ok' });
-    expect(await client.request('get_status', {})).toEqual({ status: 'ok' });
+    const status = { version: '1', server_time: '2026-01-01T00:00:00Z', database: 'ok', providers: [], queue: {} };
+    handle = (_req, res) => json(res, 200, status);
+    expect(await client.request('get_status', {})).toEqual(status);
     expect(seen[0]!.url).toBe('/v1/_status');
   });
 });

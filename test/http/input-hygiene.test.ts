@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../helpers/db.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
+import { MAX_ISSUES } from '../../packages/framework/src/runtime/issues.js';
 
 const shots = [{ prompt: 'a fox', duration_s: 5 }];
 
@@ -79,6 +80,52 @@ describe.each(testDatabases())('input hygiene on %s', (kind) => {
       expectIssue(r, 'body', [field]);
     }
     expectIssue(await call(`${s.base}/workflows/${wf.id}`, { key, method: 'PUT', body: { name: 'x', version: 2 ** 40 } }), 'body', ['version']);
+  });
+
+  it('refuses a number too large for a double in a free-form field, which would have been stored as null', async () => {
+    const headers = { 'content-type': 'application/json' };
+    for (const n of ['1e400', '-1e400', '1' + '0'.repeat(309)]) {
+      const rawBody = `{"amount":1,"reason":"r","metadata":{"job":"a","n":[1,${n}]}}`;
+      expectIssue(await call(`${s.base}/ledger/reservations`, { key, rawBody, headers }), 'body', ['metadata', 'n', 1], 'number_out_of_range');
+    }
+    // Exponents that stay in range, and digits in strings, are numbers and text as before.
+    const rawBody = '{"amount":1,"reason":"e1000 1e999","metadata":{"a":1e308,"b":1e-400,"c":"1e999"}}';
+    const r = await call(`${s.base}/ledger/reservations`, { key, rawBody, headers });
+    expect(r.status, JSON.stringify(r.json)).toBe(201);
+    expect(r.json.metadata).toEqual({ a: 1e308, b: 0, c: '1e999' });
+  });
+
+  it('refuses a key named __proto__ in a free-form field, which validation would have dropped from what is stored', async () => {
+    const headers = { 'content-type': 'application/json' };
+    for (const name of ['__proto__', '\\u005f_proto__']) {
+      const rawBody = `{"amount":1,"reason":"r","metadata":{"job":"a","${name}":{"polluted":true}}}`;
+      expectIssue(await call(`${s.base}/ledger/reservations`, { key, rawBody, headers }), 'body', ['metadata', '__proto__'], 'reserved_key');
+    }
+    // Other keys named like Object.prototype members are stored and answered as data.
+    const rawBody = '{"amount":1,"reason":"r","metadata":{"constructor":{"prototype":{"x":1}},"toString":1,"hasOwnProperty":2}}';
+    const r = await call(`${s.base}/ledger/reservations`, { key, rawBody, headers });
+    expect(r.status, JSON.stringify(r.json)).toBe(201);
+    expect(r.json.metadata).toEqual({ constructor: { prototype: { x: 1 } }, toString: 1, hasOwnProperty: 2 });
+    // The server runs in this process: nothing reached Object.prototype.
+    expect(({} as { polluted?: unknown; x?: unknown }).polluted).toBeUndefined();
+    expect(Object.prototype).not.toHaveProperty('x');
+  });
+
+  it('bounds the issues of a 400: 10,000 bad items or unknown keys are not all listed back', async () => {
+    const events = Array.from({ length: 10_000 }, (_, i) => `nope_${i}`);
+    const r = await call(`${s.base}/webhooks/endpoints`, { key, body: { url: 'https://example.com/hook', events } });
+    const issues = r.json.error.issues.body as { path: unknown[]; message: string; code: string }[];
+    expect(issues).toHaveLength(MAX_ISSUES + 1);
+    expect(issues.at(-1)).toEqual({ path: [], message: `${10_000 - MAX_ISSUES} more issues not listed.`, code: 'too_many_issues' });
+    expect(JSON.stringify(r.json).length).toBeLessThan(100_000); // 3 MB when every issue was listed
+
+    const extra = Object.fromEntries(Array.from({ length: 1_000 }, (_, i) => [`k${i}`, 1]));
+    const unknown = await call(`${s.base}/workflows`, { key, body: { name: 'fox', shots, ...extra, ['x'.repeat(5_000)]: 1 } });
+    expectIssue(unknown, 'body', [], 'unrecognized_keys');
+    const message = unknown.json.error.issues.body.find((i: { code: string }) => i.code === 'unrecognized_keys').message as string;
+    expect(message).toMatch(/^Unrecognized keys: "k0", "k1", .*"k19" and 981 more$/);
+    const long = await call(`${s.base}/workflows`, { key, body: { name: 'fox', shots, ['x'.repeat(5_000)]: 1 } });
+    expect(long.json.error.issues.body[0].message.length).toBeLessThan(1_100);
   });
 
   it('refuses a duplicated item where the spec says uniqueItems', async () => {

@@ -2,7 +2,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { lingerAfterAnswer } from '../../src/http/linger.js';
+import { lingerAfterAnswer } from '../../packages/framework/src/runtime/linger.js';
 
 const KB = 1024;
 

@@ -60,6 +60,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     pagination: 'cursor',
     asyncJob: null,
     responseJson: true,
+    responseKeys: ['data', 'next_cursor', 'has_more'],
   }),
   createPet: descriptorOf({
     method: 'post',
@@ -72,6 +73,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     pagination: null,
     asyncJob: null,
     responseJson: true,
+    responseKeys: ['id', 'name', 'species'],
   }),
   getPet: descriptorOf({
     method: 'get',
@@ -86,6 +88,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     pagination: null,
     asyncJob: null,
     responseJson: true,
+    responseKeys: ['id', 'name', 'species'],
   }),
   deletePet: descriptorOf({
     method: 'delete',

@@ -67,7 +67,8 @@ export function toolRequest(tool: McpToolDefinition, input: { [arg: string]: unk
   let hasBody = false;
   for (const [arg, value] of Object.entries(input)) {
     if (value === undefined) continue;
-    const binding = tool.args[arg];
+    // Own keys only: an argument called `constructor` must not find Object.prototype's.
+    const binding = Object.hasOwn(tool.args, arg) ? tool.args[arg] : undefined;
     if (!binding) throw new TypeError(`${tool.name} takes no argument '${arg}'`);
     if (binding.in === 'body') {
       hasBody = true;

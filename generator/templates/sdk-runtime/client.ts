@@ -114,7 +114,8 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
 
   /** The descriptor of an operation (throws on an unknown id). */
   operation(operationId: string): OperationDescriptor {
-    const op = this.#operations[operationId];
+    // Own keys only: `constructor` or `toString` is no operation, whatever Object.prototype holds.
+    const op = Object.prototype.hasOwnProperty.call(this.#operations, operationId) ? this.#operations[operationId] : undefined;
     if (!op) throw new TypeError(`unknown operation '${operationId}'`);
     return op;
   }
@@ -273,6 +274,12 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
             details: typeof read.value === 'string' ? { body: read.value.slice(0, 500) } : {},
           });
         }
+        const shape = read.kind === 'json' ? undocumentedShape(op, read.value) : null;
+        if (shape) {
+          throw new InvalidResponseError(`${what}: HTTP ${res.status} answered ${shape}`, {
+            status: res.status, code: 'invalid_response', requestId, headers: res.headers,
+          });
+        }
         return { status: res.status, headers: res.headers, body: read.value, requestId };
       }
       const error = errorFromResponse(res.status, res.headers, read.value, this.#errorClasses);
@@ -337,6 +344,21 @@ function isIdempotentCall(op: OperationDescriptor): boolean {
 function documentedBody(op: OperationDescriptor, read: ReadBody): boolean {
   if (read.kind === 'text' && read.labelledJson) return false;
   return !op.responseJson || read.kind === 'json';
+}
+
+/**
+ * What is wrong with a JSON success body where the API documents an object with `responseKeys`
+ * (null when nothing is): code reading its fields would otherwise fail far from the call.
+ */
+function undocumentedShape(op: OperationDescriptor, body: unknown): string | null {
+  const keys = op.responseKeys;
+  if (!keys) return null;
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    return `${body === null ? 'null' : Array.isArray(body) ? 'a JSON array' : `a JSON ${typeof body}`} where the API documents an object`;
+  }
+  // Own keys: `constructor` or `toString` are found on any object's prototype.
+  const missing = keys.filter((k) => !Object.prototype.hasOwnProperty.call(body, k));
+  return missing.length ? `an object without ${missing.slice(0, 10).map((k) => `'${k}'`).join(', ')}, which the API documents` : null;
 }
 
 function shouldRetry(status: number, code: string, retriable: boolean): boolean {

@@ -42,7 +42,8 @@ export class ValidationError extends LavendlyError {
   }
   /** The issues as one list, each tagged with its location. */
   get issueList(): (ValidationIssue & { location: string })[] {
-    return Object.entries(this.issues).flatMap(([location, list]) => (list ?? []).map((i) => ({ ...i, location })));
+    // A location whose value is not a list (a proxy's or another server's envelope) has no issues to list.
+    return Object.entries(this.issues).flatMap(([location, list]) => (Array.isArray(list) ? list : []).map((i) => ({ ...i, location })));
   }
 }
 export class AuthenticationError extends LavendlyError {}

@@ -73,7 +73,8 @@ export class ArgumentValidator {
       if (path.length) {
         return { argument: String(full[0]), path: full, code: 'unknown_property', message: `${formatPath(full)} is not allowed here.` };
       }
-      const sibling = this.tools.find((t) => t !== tool && t.operationId === tool.operationId && extra in t.args);
+      // Own keys only: `in` would find `toString`, `constructor`... on every args table's prototype.
+      const sibling = this.tools.find((t) => t !== tool && t.operationId === tool.operationId && Object.hasOwn(t.args, extra));
       return { argument: extra, path: full, code: 'unknown_argument', message: this.unknownArgument(tool, extra, sibling), ...(sibling ? { use: sibling.name } : {}) };
     }
     const argument = path.length ? String(path[0]) : null;

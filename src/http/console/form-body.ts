@@ -1,6 +1,5 @@
 import type Koa from 'koa';
-import getRawBody from 'raw-body';
-import { mediaTypeOf, unstorableText } from '@lavendly/framework';
+import { mediaTypeOf, readRaw, unstorableText } from '@lavendly/framework';
 import { ApiError, ValidationError } from '../errors.js';
 import { refuseCompressed } from './json-body.js';
 
@@ -16,7 +15,7 @@ export async function readForm(ctx: Koa.Context, limit = 16 * 1024): Promise<URL
   refuseCompressed(ctx);
   let text: string;
   try {
-    text = await getRawBody(ctx.req, { limit, encoding: 'utf8' });
+    text = (await readRaw(ctx, { limit })).toString('utf8');
   } catch (err) {
     if ((err as { type?: string }).type === 'entity.too.large') throw new ApiError('payload_too_large', `The form is larger than ${limit} bytes.`);
     throw err;

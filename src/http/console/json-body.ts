@@ -1,7 +1,6 @@
 import type Koa from 'koa';
-import getRawBody from 'raw-body';
 import { ApiError, ValidationError } from '../errors.js';
-import { isJsonType, mediaTypeOf, parseJson, unstorableText } from '@lavendly/framework';
+import { isJsonType, mediaTypeOf, parseJson, readRaw, unstorableText } from '@lavendly/framework';
 
 /** A small JSON object body (console forms): 415 unless JSON, 413 over `limit`, 400 unless an object. */
 export async function readJsonObject(ctx: Koa.Context, limit = 16 * 1024): Promise<Record<string, unknown>> {
@@ -12,7 +11,7 @@ export async function readJsonObject(ctx: Koa.Context, limit = 16 * 1024): Promi
   refuseCompressed(ctx);
   let raw: Buffer;
   try {
-    raw = await getRawBody(ctx.req, { limit });
+    raw = await readRaw(ctx, { limit });
   } catch (err) {
     if ((err as { type?: string }).type === 'entity.too.large') throw new ApiError('payload_too_large', `The body is larger than ${limit} bytes.`);
     throw err;

@@ -2,6 +2,8 @@ import type Koa from 'koa';
 import getRawBody from 'raw-body';
 import { ApiError, ValidationError } from './errors.js';
 import type { OperationMeta } from './operation.js';
+import { lingerAfterAnswer } from './linger.js';
+import { unkeepableJson } from './json-values.js';
 
 export const DEFAULT_JSON_LIMIT = 1024 * 1024;
 
@@ -86,7 +88,7 @@ export async function readBody(ctx: Koa.Context, meta: Pick<OperationMeta, 'requ
     if (media.charset && media.charset !== 'utf-8' && media.charset !== 'utf8') {
       throw new ApiError('unsupported_media_type', 'JSON bodies must be UTF-8.');
     }
-    const raw = await getRawBody(ctx.req, { length: headers['content-length'] || undefined, limit });
+    const raw = await readRaw(ctx, { length: headers['content-length'] || undefined, limit });
     if (lenientNoBody) return;
     state.rawBody = raw;
     if (raw.length === 0) return;
@@ -97,6 +99,20 @@ export async function readBody(ctx: Koa.Context, meta: Pick<OperationMeta, 'requ
     return;
   }
   state.streamBody = ctx.req;
+}
+
+/**
+ * The whole body, or the reader's error (413 over `limit`) with a lingering close arranged: a body
+ * refused part-way (a chunked one past the limit) still has bytes on their way, and the
+ * connection, kept alive, would otherwise be reset under the client's next request.
+ */
+export async function readRaw(ctx: Koa.Context, options: { length?: string; limit: number }): Promise<Buffer> {
+  try {
+    return await getRawBody(ctx.req, options);
+  } catch (err) {
+    lingerAfterAnswer(ctx.req, ctx.res);
+    throw err;
+  }
 }
 
 /** Deeper documents are refused before parsing: nothing we accept nests this far, and recursion over them could exhaust the stack. */
@@ -161,12 +177,17 @@ function parseJsonText(text: string): unknown {
   if (mayNestTooDeep(text) && nestingDepth(text) > MAX_JSON_DEPTH) {
     throw new ValidationError({ body: [{ path: [], message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels.`, code: 'too_deep' }] });
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     throw new ValidationError(
       { body: [{ path: [], message: `Malformed JSON: ${(err as Error).message}`, code: 'invalid_json' }] },
       'The request body is not valid JSON.',
     );
   }
+  // What JSON.parse accepts but the server could not keep as sent (json-values.ts).
+  const unkeepable = unkeepableJson(text, value);
+  if (unkeepable) throw new ValidationError({ body: [unkeepable] });
+  return value;
 }

@@ -5,7 +5,8 @@
  * internal error: a bare 500 whose detail stays in the log.
  */
 import type Koa from 'koa';
-import { ApiError, codeForStatus, toIssue, translated, ValidationError } from './errors.js';
+import { ApiError, codeForStatus, translated, ValidationError } from './errors.js';
+import { toIssues } from './issues.js';
 
 export interface ErrorEnvelope {
   error: { code: string; message: string; request_id: string; [extra: string]: unknown };
@@ -28,7 +29,7 @@ export function toApiError(err: unknown): ApiError | null {
   if (err instanceof ApiError) return err;
   const own = translated(err);
   if (own) return own;
-  if (isZodError(err)) return new ValidationError({ body: err.issues.map(toIssue) });
+  if (isZodError(err)) return new ValidationError({ body: toIssues(err.issues) });
   const h = err as HttpishError | null;
   const status = h?.status ?? h?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500 && h?.expose !== false) {

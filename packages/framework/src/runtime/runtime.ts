@@ -5,7 +5,8 @@
  */
 import type Koa from 'koa';
 import { DEFAULT_JSON_LIMIT, readBody, requestHasBody, type BodyState } from './body.js';
-import { toIssue, ValidationError, type IssuesByLocation, type ValidationIssue, type ValidationLocation } from './errors.js';
+import { ValidationError, type IssuesByLocation, type ValidationIssue, type ValidationLocation } from './errors.js';
+import { toIssues } from './issues.js';
 import { IDEMPOTENCY_HEADER, withIdempotency, type IdempotencyLayerOptions } from './idempotency.js';
 import { FAST_CHECK_NO, type FastCheck, type HandlerResult, type OperationMeta, type OperationValidators, type SchemaLike } from './operation.js';
 import { unstorableText } from './text.js';
@@ -118,7 +119,7 @@ function check(
   }
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  issues[where] = r.error.issues.map(toIssue);
+  issues[where] = toIssues(r.error.issues);
   return undefined;
 }
 
@@ -183,7 +184,7 @@ function checkResponse(meta: OperationMeta, v: OperationValidators, result: Hand
   const raw = Buffer.isBuffer(result.body) || typeof (result.body as { pipe?: unknown } | null)?.pipe === 'function';
   if (schema && !raw) {
     const r = schema.safeParse(result.body);
-    if (!r.success) issues.push(...r.error.issues.map(toIssue));
+    if (!r.success) issues.push(...toIssues(r.error.issues));
   }
   if (!issues.length) return;
   if (mode === 'throw') throw new ResponseValidationError(meta.operationId, result.status, issues);
