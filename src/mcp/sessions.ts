@@ -10,6 +10,7 @@
  */
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { whenIdle } from '../../packages/mcp/src/server.js';
 
 export interface McpSession {
   transport: StreamableHTTPServerTransport;
@@ -88,9 +89,30 @@ export class McpSessions {
     for (const [id, s] of this.open) if (now - s.lastUsed > this.idleMs) this.close(id);
   }
 
-  /** On shutdown: every session and its open event streams end. */
+  /** Every session and its open event streams end at once. */
   closeAll(): void {
     clearInterval(this.sweep);
     for (const id of [...this.open.keys()]) this.close(id);
+  }
+
+  /**
+   * On shutdown: the sessions' server-to-client (GET) streams end at once, so they do not hold the
+   * listener open; tool calls still running are answered first (until `deadlineMs`), then every
+   * session ends. Closing a session ends its tool calls' response streams without an answer, and
+   * the official client then waits for one until its own timeout (60 s by default): that is what
+   * a restart did to a session's running call before.
+   */
+  async drain(deadlineMs: number): Promise<void> {
+    clearInterval(this.sweep);
+    const sessions = [...this.open.values()];
+    for (const s of sessions) s.transport.closeStandaloneSSEStream();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => { timer = setTimeout(resolve, deadlineMs); });
+    await Promise.race([Promise.all(sessions.map((s) => whenIdle(s.server))), deadline]);
+    clearTimeout(timer);
+    // A call counts as done when its handler returns; the SDK writes its answer a few microtasks
+    // later, which a macrotask turn lets happen before the streams close.
+    await new Promise((resolve) => setImmediate(resolve));
+    this.closeAll();
   }
 }
