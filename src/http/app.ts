@@ -111,7 +111,7 @@ export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
     // OAuth 2.1 for remote MCP clients: /mcp's 401 points at the metadata; registration, consent
     // (backed by the console sign-in) and tokens (src/http/console/mcp-oauth.ts).
     mcpAuthChallenge(deps.config),
-    mcpHttp({ accounts: deps.services.accounts, basePath, sessions: app.mcpSessions, authFailures: runtime.authFailures, allowedOrigins: [deps.config.publicBaseUrl, ...deps.config.corsOrigins] }),
+    mcpHttp({ accounts: deps.services.accounts, basePath, sessions: app.mcpSessions, openSessions: deps.config.mcpSessions === 'on', authFailures: runtime.authFailures, allowedOrigins: [deps.config.publicBaseUrl, ...deps.config.corsOrigins] }),
     mcpOAuthEndpoints(deps),
     ...(deps.services.consoleAuth ? [mcpAuthorize({ ...deps, auth: deps.services.consoleAuth })] : []),
     serveSignedFiles(deps.services.storage),

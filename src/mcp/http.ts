@@ -45,6 +45,13 @@ export interface McpHttpOptions {
   allowedOrigins?: readonly string[];
   /** Where sessions of elicitation-capable clients live (default: a store of this middleware's own). */
   sessions?: McpSessions;
+  /**
+   * False: no sessions at all, for processes behind a load balancer that cannot route by
+   * `Mcp-Session-Id`. A session opened on one process answers 404 on every other, so a client
+   * that can ask its user could not even finish connecting; without sessions it is served as
+   * every other client is (the agent asks the user and passes `confirm: true`).
+   */
+  openSessions?: boolean;
 }
 
 /**
@@ -130,7 +137,7 @@ export function mcpHttp(options: McpHttpOptions): Koa.Middleware {
     const peeked = await peekBody(ctx);
     if (peeked === false) return;
     const server = createMcpServer({ client });
-    if (peeked && canElicit(peeked.message)) {
+    if (peeked && options.openSessions !== false && canElicit(peeked.message)) {
       // Answers are event streams, so a tool call can send its question on its own response.
       const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
         sessionIdGenerator: randomUUID,
