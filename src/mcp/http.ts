@@ -136,7 +136,7 @@ export function mcpHttp(options: McpHttpOptions): Koa.Middleware {
     const client = new Lavendly({ apiKey, baseUrl: baseUrlFor(ctx), maxRetries: 2, maxRetryAfter: 10_000 });
     const peeked = await peekBody(ctx);
     if (peeked === false) return;
-    const server = createMcpServer({ client });
+    const server = createMcpServer({ client, stopping: sessions.stopping.signal });
     if (peeked && options.openSessions !== false && canElicit(peeked.message)) {
       // Answers are event streams, so a tool call can send its question on its own response.
       const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({

@@ -34,6 +34,10 @@ export interface McpSessionLimits {
 export class McpSessions {
   /** In creation order, so the first entry is the oldest. */
   private readonly open = new Map<string, McpSession>();
+  /** Aborted when the server shuts down: the sessions' questions to their users are given up. */
+  readonly stopping = new AbortController();
+  /** Closed sessions whose running tool calls are still to be answered. */
+  private readonly ending = new Set<McpSession>();
   private readonly idleMs: number;
   private readonly max: number;
   private readonly maxPerAccount: number;
@@ -70,11 +74,23 @@ export class McpSessions {
     this.open.set(id, session);
   }
 
-  /** Ends one session (idempotent); its open streams are closed. */
+  /**
+   * Ends one session (idempotent): from now on its id answers 404, and its server-to-client (GET)
+   * stream ends at once. Its tool calls still running are answered before its streams close:
+   * closing them first left the official client waiting for an answer until its own timeout
+   * (60 s by default), whether a newer session pushed this one out or the server shut down.
+   */
   close(id: string): void {
     const session = this.open.get(id);
     if (!session) return;
     this.open.delete(id);
+    this.ending.add(session);
+    session.transport.closeStandaloneSSEStream();
+    void answered(session.server).then(() => this.end(session));
+  }
+
+  private end(session: McpSession): void {
+    if (!this.ending.delete(session)) return;
     void session.transport.close().catch(() => {});
     void session.server.close().catch(() => {});
   }
@@ -89,30 +105,37 @@ export class McpSessions {
     for (const [id, s] of this.open) if (now - s.lastUsed > this.idleMs) this.close(id);
   }
 
-  /** Every session and its open event streams end at once. */
+  /** Every session and its open event streams end at once, running tool calls or not. */
   closeAll(): void {
     clearInterval(this.sweep);
     for (const id of [...this.open.keys()]) this.close(id);
+    for (const session of [...this.ending]) this.end(session);
   }
 
   /**
-   * On shutdown: the sessions' server-to-client (GET) streams end at once, so they do not hold the
-   * listener open; tool calls still running are answered first (until `deadlineMs`), then every
-   * session ends. Closing a session ends its tool calls' response streams without an answer, and
-   * the official client then waits for one until its own timeout (60 s by default): that is what
-   * a restart did to a session's running call before.
+   * On shutdown: every session ends once its running tool calls are answered (a long-poll answers
+   * at once then, a call waiting for its user's yes answers that nothing was done), or at
+   * `deadlineMs` whatever is still running.
    */
   async drain(deadlineMs: number): Promise<void> {
     clearInterval(this.sweep);
-    const sessions = [...this.open.values()];
-    for (const s of sessions) s.transport.closeStandaloneSSEStream();
+    this.stopping.abort();
+    const sessions = [...this.open.values(), ...this.ending];
+    for (const id of [...this.open.keys()]) this.close(id);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => { timer = setTimeout(resolve, deadlineMs); });
-    await Promise.race([Promise.all(sessions.map((s) => whenIdle(s.server))), deadline]);
+    await Promise.race([Promise.all(sessions.map((s) => answered(s.server))), deadline]);
     clearTimeout(timer);
-    // A call counts as done when its handler returns; the SDK writes its answer a few microtasks
-    // later, which a macrotask turn lets happen before the streams close.
-    await new Promise((resolve) => setImmediate(resolve));
     this.closeAll();
   }
+}
+
+/**
+ * Resolves once no tool call of `server` is running and the last one's answer is written: a call
+ * counts as done when its handler returns, and the SDK writes its answer a few microtasks later,
+ * which a macrotask turn lets happen.
+ */
+async function answered(server: Server): Promise<void> {
+  await whenIdle(server);
+  await new Promise((resolve) => setImmediate(resolve));
 }
