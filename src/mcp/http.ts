@@ -114,7 +114,10 @@ export function mcpHttp(options: McpHttpOptions): Koa.Middleware {
       const session = sessions.use(sessionId);
       if (!session) {
         // The specification's answer for an unknown or expired session: the client starts over.
-        rpcError(ctx, 404, -32001, 'Session not found: it expired, was ended, or lives on another server process. Initialize again.');
+        const pushedOut = sessions.whyGone(sessionId);
+        rpcError(ctx, 404, -32001, pushedOut
+          ? `Session not found: it was closed because ${pushedOut}. Initialize again.`
+          : 'Session not found: it expired, was ended, or lives on another server process. Initialize again.');
         return;
       }
       if (session.keyId !== account.keyId) {

@@ -36,6 +36,8 @@ export class McpSessions {
   private readonly open = new Map<string, McpSession>();
   /** Aborted when the server shuts down: the sessions' questions to their users are given up. */
   readonly stopping = new AbortController();
+  /** Why recently pushed-out sessions ended, for their clients' next request (the last `max`). */
+  private readonly pushedOut = new Map<string, string>();
   /** Closed sessions whose running tool calls are still to be answered. */
   private readonly ending = new Set<McpSession>();
   private readonly idleMs: number;
@@ -69,9 +71,25 @@ export class McpSessions {
 
   add(id: string, session: McpSession): void {
     const own = [...this.open].filter(([, s]) => s.accountId === session.accountId).map(([sid]) => sid);
-    for (const old of own.slice(0, Math.max(0, own.length - this.maxPerAccount + 1))) this.close(old);
-    while (this.open.size >= this.max) this.close(this.open.keys().next().value!);
+    for (const old of own.slice(0, Math.max(0, own.length - this.maxPerAccount + 1))) {
+      this.pushOut(old, `its account opened more than ${this.maxPerAccount} sessions on this server process, and the oldest are closed first; end sessions you no longer use (DELETE)`);
+    }
+    while (this.open.size >= this.max) this.pushOut(this.open.keys().next().value!, `this server process holds at most ${this.max} sessions, and the oldest are closed first`);
     this.open.set(id, session);
+  }
+
+  /**
+   * Why a session that is no longer open ended, when it was pushed out by newer ones (otherwise
+   * undefined: unknown, expired, ended, or made by another process).
+   */
+  whyGone(id: string): string | undefined {
+    return this.pushedOut.get(id);
+  }
+
+  private pushOut(id: string, reason: string): void {
+    this.pushedOut.set(id, reason);
+    if (this.pushedOut.size > this.max) this.pushedOut.delete(this.pushedOut.keys().next().value!);
+    this.close(id);
   }
 
   /**

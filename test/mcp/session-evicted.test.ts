@@ -45,6 +45,8 @@ describe('an MCP session pushed out by newer ones', () => {
       const after = await oldest.client.callTool({ name: 'get_ledger', arguments: {} }).then(() => null, (err: unknown) => err);
       expect(after).toBeInstanceOf(StreamableHTTPError);
       expect((after as StreamableHTTPError).code).toBe(404);
+      // The 404 says why, rather than suggest it expired or lives on another process.
+      expect((after as Error).message).toContain(`its account opened more than ${PER_ACCOUNT} sessions`);
     } finally {
       await Promise.all(opened.map((c) => c.close().catch(() => {})));
       await server.close();
