@@ -6,6 +6,7 @@ import type { GenerateHandlers } from '../generated/handlers.gen.js';
 import type * as T from '../generated/types.gen.js';
 import { apiKeyIdOf, type AppContext } from '../src/http/context.js';
 import { estimateCost, generationStatus, startedGeneration, startGeneration } from '../src/generation/index.js';
+import { waitEnds } from '../src/http/caller-gone.js';
 import { keyedWrite } from '../src/http/keyed-write.js';
 import { longPoll } from '../src/util/long-poll.js';
 
@@ -37,12 +38,14 @@ export const generateHandlers = {
   },
 
   async get_generation_status(input, ctx) {
+    const ends = waitEnds(ctx.koa);
     const body: T.GenerationStatus = await longPoll(() => generationStatus(ctx.db, ctx.services.storage, ctx.account.id, input.path.id), {
       waitS: input.query.wait_s ?? 0,
       final: (s) => s.status === 'succeeded' || s.status === 'failed' || s.status === 'idle',
       // Signed links change on every read: a change is a change of phase, progress or a scene's status.
       fingerprint: (s) => JSON.stringify([s.status, s.progress, s.scenes.map((x) => x.status)]),
-    });
+      signal: ends.signal,
+    }).finally(ends.done);
     return { status: 200, body, headers: { 'Cache-Control': 'no-store' } };
   },
 } satisfies GenerateHandlers<AppContext>;

@@ -5,6 +5,7 @@
 import type { RendersHandlers } from '../generated/handlers.gen.js';
 import type * as T from '../generated/types.gen.js';
 import { apiKeyIdOf, type AppContext } from '../src/http/context.js';
+import { waitEnds } from '../src/http/caller-gone.js';
 import { ApiError } from '../src/http/errors.js';
 import { keyedWrite } from '../src/http/keyed-write.js';
 import {
@@ -56,11 +57,13 @@ export const rendersHandlers = {
 
   async get_render(input, ctx) {
     // Signed URLs differ on every read: a change is a change of status or progress.
+    const ends = waitEnds(ctx.koa);
     const render = await longPoll(() => findRender(ctx.db, ctx.account.id, input.path.id, input.path.job_id), {
       waitS: input.query.wait_s ?? 0,
       final: (r) => ['succeeded', 'failed', 'canceled'].includes(r.status),
       fingerprint: (r) => `${r.status}:${r.progress}`,
-    });
+      signal: ends.signal,
+    }).finally(ends.done);
     return { status: 200, body: await viewOne(ctx, render), headers: { 'Cache-Control': 'no-store' } };
   },
 

@@ -62,6 +62,11 @@ export interface Config {
   logLevel: LogLevel;
   /** `auto`: pretty lines when stdout is a terminal, JSON lines otherwise. */
   logFormat: 'auto' | 'json' | 'pretty';
+  /**
+   * `off`: `/mcp` opens no sessions, so every request can go to any process (a load balancer
+   * without sticky routing); clients that can ask their user are then served statelessly too.
+   */
+  mcpSessions: 'on' | 'off';
   /** After SIGTERM, /readyz answers 503 this long before the listener closes (load balancers move on). */
   shutdownDelayMs: number;
   /** After SIGTERM, how long requests and jobs in flight may take before jobs are handed back. */
@@ -321,6 +326,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tracing: tracingFromEnv(env),
     logLevel: oneOf('LOG_LEVEL', env.LOG_LEVEL, LOG_LEVELS, 'info'),
     logFormat: oneOf('LAVENDLY_LOG_FORMAT', env.LAVENDLY_LOG_FORMAT, ['auto', 'json', 'pretty'] as const, 'auto'),
+    mcpSessions: oneOf('LAVENDLY_MCP_SESSIONS', env.LAVENDLY_MCP_SESSIONS, ['on', 'off'] as const, 'on'),
     shutdownDelayMs: integerSetting('LAVENDLY_SHUTDOWN_DELAY_MS', env.LAVENDLY_SHUTDOWN_DELAY_MS, 0, 0, MAX_TIMER_MS),
     // 8 s: inside the 10 s a container runtime waits between SIGTERM and SIGKILL.
     shutdownGraceMs: integerSetting('LAVENDLY_SHUTDOWN_GRACE_MS', env.LAVENDLY_SHUTDOWN_GRACE_MS, 8_000, 0, MAX_TIMER_MS),

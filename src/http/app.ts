@@ -60,6 +60,8 @@ export interface LavendlyApp extends Koa {
   router: Router;
   /** Flips once shutdown starts: responses then close their connection. */
   draining: boolean;
+  /** Aborted once shutdown starts: long-polls (`wait_s`) answer with what they have. */
+  stopping: AbortController;
   /** The app's file storage, whose abandoned staging files the server sweeps. */
   storage: Storage;
   /** Open MCP sessions (elicitation over /mcp), ended when the server shuts down. */
@@ -85,6 +87,7 @@ export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
   app.runtime = runtime;
   app.router = router;
   app.draining = false;
+  app.stopping = new AbortController();
   app.storage = deps.services.storage;
   app.mcpSessions = new McpSessions();
 
@@ -108,7 +111,7 @@ export async function createApp(deps: AppDeps): Promise<LavendlyApp> {
     // OAuth 2.1 for remote MCP clients: /mcp's 401 points at the metadata; registration, consent
     // (backed by the console sign-in) and tokens (src/http/console/mcp-oauth.ts).
     mcpAuthChallenge(deps.config),
-    mcpHttp({ accounts: deps.services.accounts, basePath, sessions: app.mcpSessions, authFailures: runtime.authFailures, allowedOrigins: [deps.config.publicBaseUrl, ...deps.config.corsOrigins] }),
+    mcpHttp({ accounts: deps.services.accounts, basePath, sessions: app.mcpSessions, openSessions: deps.config.mcpSessions === 'on', authFailures: runtime.authFailures, allowedOrigins: [deps.config.publicBaseUrl, ...deps.config.corsOrigins] }),
     mcpOAuthEndpoints(deps),
     ...(deps.services.consoleAuth ? [mcpAuthorize({ ...deps, auth: deps.services.consoleAuth })] : []),
     serveSignedFiles(deps.services.storage),
@@ -219,10 +222,12 @@ export async function startServer(opts: {
         clearInterval(sweep);
         // Readiness fails first, so a load balancer stops sending before the listener goes away.
         opts.app.draining = true;
+        opts.app.stopping.abort();
         const drained = opts.onDrain?.((opts.drainDelayMs ?? 0) + graceMs)
           .catch((err) => opts.logger.error({ err }, 'stopping work on shutdown failed'));
-        // Sessions hold event streams open; ending them lets the listener close.
-        opts.app.mcpSessions.closeAll();
+        // Sessions hold event streams open; ending them lets the listener close. Their running
+        // tool calls are answered first, within the grace period.
+        const sessionsClosed = opts.app.mcpSessions.drain((opts.drainDelayMs ?? 0) + graceMs);
         if (opts.drainDelayMs) await new Promise((r) => setTimeout(r, opts.drainDelayMs));
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
@@ -230,6 +235,7 @@ export async function startServer(opts: {
         timer.unref();
         await closed;
         clearTimeout(timer);
+        await sessionsClosed;
         await drained;
         if (opts.onClose) await opts.onClose();
         // The rate limiters' background statements (lease refills) end before the database does.

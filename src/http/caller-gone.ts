@@ -13,3 +13,14 @@ export function callerGone(res: http.ServerResponse): { signal: AbortSignal; don
   res.once('close', onClose);
   return { signal: abort.signal, done: () => res.off('close', onClose) };
 }
+
+/**
+ * A signal that ends a wait (a `wait_s` long-poll): the caller hung up (an MCP client cancelled
+ * its tool call), or the server began shutting down, when a wait answers with what it has
+ * rather than hold the drain past its grace period and lose its connection.
+ */
+export function waitEnds(koa: { res: http.ServerResponse; app: object }): { signal: AbortSignal; done(): void } {
+  const gone = callerGone(koa.res);
+  const stopping = (koa.app as { stopping?: AbortController }).stopping?.signal;
+  return { signal: stopping ? AbortSignal.any([gone.signal, stopping]) : gone.signal, done: gone.done };
+}

@@ -45,6 +45,13 @@ export interface McpHttpOptions {
   allowedOrigins?: readonly string[];
   /** Where sessions of elicitation-capable clients live (default: a store of this middleware's own). */
   sessions?: McpSessions;
+  /**
+   * False: no sessions at all, for processes behind a load balancer that cannot route by
+   * `Mcp-Session-Id`. A session opened on one process answers 404 on every other, so a client
+   * that can ask its user could not even finish connecting; without sessions it is served as
+   * every other client is (the agent asks the user and passes `confirm: true`).
+   */
+  openSessions?: boolean;
 }
 
 /**
@@ -107,7 +114,10 @@ export function mcpHttp(options: McpHttpOptions): Koa.Middleware {
       const session = sessions.use(sessionId);
       if (!session) {
         // The specification's answer for an unknown or expired session: the client starts over.
-        rpcError(ctx, 404, -32001, 'Session not found: it expired, was ended, or lives on another server process. Initialize again.');
+        const pushedOut = sessions.whyGone(sessionId);
+        rpcError(ctx, 404, -32001, pushedOut
+          ? `Session not found: it was closed because ${pushedOut}. Initialize again.`
+          : 'Session not found: it expired, was ended, or lives on another server process. Initialize again.');
         return;
       }
       if (session.keyId !== account.keyId) {
@@ -129,8 +139,8 @@ export function mcpHttp(options: McpHttpOptions): Koa.Middleware {
     const client = new Lavendly({ apiKey, baseUrl: baseUrlFor(ctx), maxRetries: 2, maxRetryAfter: 10_000 });
     const peeked = await peekBody(ctx);
     if (peeked === false) return;
-    const server = createMcpServer({ client });
-    if (peeked && canElicit(peeked.message)) {
+    const server = createMcpServer({ client, stopping: sessions.stopping.signal });
+    if (peeked && options.openSessions !== false && canElicit(peeked.message)) {
       // Answers are event streams, so a tool call can send its question on its own response.
       const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
         sessionIdGenerator: randomUUID,

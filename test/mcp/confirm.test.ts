@@ -236,12 +236,17 @@ describe('shutdown with MCP sessions open', () => {
       const waiting = callTool(c.client, 'generate_scene', { id: wf.id }, 120_000).catch((err: Error) => err);
       await question;
       expect(own.app.mcpSessions.size).toBe(1);
-      // A grace far beyond the test's timeout: only closing the session's streams lets this end.
+      // A grace far beyond the test's timeout: only giving up the question lets this end.
       await own.running.close(600_000);
       expect(own.app.mcpSessions.size).toBe(0);
-      // (The client would try to resume the ended stream; closing it ends the waiting call.)
+      // The call is answered (nothing was sent) before its session ends, not left to time out.
+      const answered = await waiting;
+      expect(answered).not.toBeInstanceOf(Error);
+      const r = answered as Awaited<ReturnType<typeof callTool>>;
+      expect(r.isError).toBe(true);
+      expect(r.error.code).toBe('confirmation_failed');
+      expect(r.error.message).toContain('Nothing was sent');
       await c.close();
-      expect(await waiting).toBeInstanceOf(Error);
     } finally {
       await own.close();
     }

@@ -70,6 +70,15 @@ describe('compose.yaml', () => {
     expect(upstreams.sort()).toEqual(['api-1', 'api-2']);
   });
 
+  it('opens no MCP sessions behind a balancer that routes each request to either API', () => {
+    // nginx cannot route by an Mcp-Session-Id the API chose, so a session made on api-1 would
+    // answer 404 from api-2, and an MCP client that declares elicitation could not even connect
+    // (test/scale/mcp-round-robin.test.ts).
+    const balancer = compose.configs!.balancer!.content;
+    expect(balancer).not.toMatch(/\b(sticky|hash|ip_hash)\b/);
+    for (const [name, s] of running('serve')) expect(s.environment!.LAVENDLY_MCP_SESSIONS, name).toBe('off');
+  });
+
   it('shares no volume between Lavendly processes: media go to the store', () => {
     for (const [name, s] of lavendly) expect(s.volumes ?? [], `${name} mounts a volume`).toEqual([]);
     // Named volumes each belong to one service (the database's, the store's).

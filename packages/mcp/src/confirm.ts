@@ -26,7 +26,10 @@ export function needsConfirmation(tool: McpToolDefinition, args: Args): boolean 
  * Null when the call may go ahead; otherwise the result to answer instead (declined, or
  * `confirm: true` missing). Nothing is sent to the operation before this returns null.
  */
-export async function confirmCall(server: Server, client: ApiClient<any>, tool: McpToolDefinition, args: Args, signal: AbortSignal, relatedRequestId?: RequestId): Promise<CallToolResult | null> {
+export async function confirmCall(
+  server: Server, client: ApiClient<any>, tool: McpToolDefinition, args: Args,
+  { signal, stopping }: { signal: AbortSignal; stopping?: AbortSignal }, relatedRequestId?: RequestId,
+): Promise<CallToolResult | null> {
   if (!needsConfirmation(tool, args)) return null;
   const summary = await describeCall(client, tool, args, signal);
   if (server.getClientCapabilities()?.elicitation) {
@@ -42,10 +45,18 @@ export async function confirmCall(server: Server, client: ApiClient<any>, tool: 
           },
         },
         // Over Streamable HTTP the question goes out on the tool call's own response stream.
-        { signal, relatedRequestId },
+        { signal: stopping ? AbortSignal.any([signal, stopping]) : signal, relatedRequestId },
       );
     } catch (err) {
       if (signal.aborted) throw err; // the call itself was cancelled: nobody is waiting for a result
+      if (stopping?.aborted) {
+        // The server is shutting down: the answer could not reach it any more. Without this, the
+        // question held the shutdown, or the call's stream closed with no answer to it.
+        return errorResult({
+          error: { code: 'confirmation_failed', message: `The server restarted before the user answered. ${summary} Nothing was sent.`, status: 0, request_id: null },
+          next_step: `Nothing was done or charged. Call ${tool.name} again with the same arguments; the user will be asked again.`,
+        });
+      }
       // The client answered the question with an error, an answer that does not fit it, or not
       // in time. That is no yes, and it is the client's doing: a tool result saying so, not the
       // -32603 Internal error (or -32602) the tool call used to fail with.

@@ -34,6 +34,11 @@ export interface McpServerOptions {
   client: ApiClient<any>;
   /** The tools to serve; defaults to every generated tool. */
   tools?: readonly McpToolDefinition[];
+  /**
+   * Aborted when the server that holds this MCP server shuts down: a question still put to the
+   * user is given up, and its call answered that nothing was done.
+   */
+  stopping?: AbortSignal;
 }
 
 const VERSION: string = (() => {
@@ -116,7 +121,7 @@ export function createMcpServer(options: McpServerOptions): Server {
     const given = input ?? {};
     const issues = validator.check(tool, given);
     if (issues.length) return invalidArguments(tool, issues);
-    const refused = await confirmCall(server, client, tool, given, signal, requestId);
+    const refused = await confirmCall(server, client, tool, given, { signal, stopping: options.stopping }, requestId);
     if (refused) return refused;
     // `confirm` is this server's own argument: it is not sent, nor part of the automatic key.
     // The tool's own defaults (a frame's size for a model to look at) fill what was left out.
