@@ -3,11 +3,11 @@
  * SDK's own origin, and `elsewhere`, a foreign one) serving `bytes` under paths that say what goes
  * wrong. Every request is recorded with the headers a test checks (Authorization, Range).
  *   /file           the file; honours Range (206, If-Range on the ETag)
- *   /cut-ranges     the first answer stops after a third and drops the connection; ranges honoured
+ *   /cut-ranges     every whole answer stops after a third and drops the connection; ranges honoured
  *   /cut-norange*   the same, without Accept-Ranges: the retry gets the whole file again
  *   /cut-always     every answer is cut off, no ranges
  *   /long-length    declares twice the file's length, sends the file, closes
- *   /bad-range      drops the first answer; answers a Range with a 206 that starts at 0
+ *   /bad-range      drops every whole answer; answers a Range with a 206 that starts at 0
  *   /stall          sends a little, then nothing
  *   /away           302 to `elsewhere`'s /file;  /to-file-scheme  302 to file:///etc/passwd
  */
@@ -53,7 +53,7 @@ export async function startFakeFiles(bytes: Buffer): Promise<FakeFiles> {
       return void res.write(bytes, () => res.destroy());
     }
     if (path === '/cut-always' || (path.startsWith('/cut-norange') && n === 1)) return cut({});
-    if ((path === '/cut-ranges' || path === '/bad-range') && !range) return n === 1 ? cut(ranged) : void res.writeHead(200, ranged).end(bytes);
+    if ((path === '/cut-ranges' || path === '/bad-range') && !range) return cut(ranged);
     if (path === '/bad-range' && range) {
       res.writeHead(206, { ...ranged, 'content-range': `bytes 0-${bytes.length - 1}/${bytes.length}` });
       return void res.end(bytes);
