@@ -150,8 +150,10 @@ class Transfer {
   async next(): Promise<Uint8Array | null> {
     for (;;) {
       try {
-        const { done, value } = await this.#reader!.read();
+        // The clock runs while the bytes are awaited, not while the caller handles them.
         this.#timer!.restart();
+        const { done, value } = await this.#reader!.read();
+        this.#timer!.clear();
         if (!done) {
           this.offset += value.byteLength;
           if (this.total !== null && this.offset > this.total) {
@@ -159,7 +161,6 @@ class Transfer {
           }
           return value;
         }
-        this.#timer!.clear();
         if (this.total === null || this.offset === this.total) return null;
         // Ended cleanly but short: as good as a dropped connection (fetch usually reports that itself).
         throw new ConnectionError(`${this.#what}: the answer ended after ${this.offset} of ${this.total} bytes`, { code: 'incomplete_body' });
@@ -244,6 +245,7 @@ class Transfer {
       await res.body?.cancel();
       throw this.#invalid(`answered ${declared} bytes from ${start} of a ${this.total}-byte file`, res);
     }
+    this.#timer.clear(); // restarted by each read (next)
     return 'ok';
   }
 

@@ -66,12 +66,13 @@ export async function downloadToFile(ctx: DownloadContext, url: string, target: 
   const handle = await fs.open(temp, 'wx');
   let position = 0;
   let closed = false;
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   try {
     const download = await openDownload(ctx, url, options, async () => {
       await handle.truncate(0);
       position = 0;
     });
-    const reader = download.body.getReader();
+    reader = download.body.getReader();
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
@@ -88,6 +89,8 @@ export async function downloadToFile(ctx: DownloadContext, url: string, target: 
     await moveIntoPlace(fs, temp, dest, options.overwrite === true);
     return { path: dest, bytes: position, contentType: download.contentType };
   } catch (err) {
+    // A write that failed (a full disk) leaves the answer unread: end it, and its clock.
+    await reader?.cancel(err).catch(() => undefined);
     if (!closed) await handle.close().catch(() => undefined);
     await fs.unlink(temp).catch(() => undefined);
     throw err;
