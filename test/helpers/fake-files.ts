@@ -3,6 +3,7 @@
  * SDK's own origin, and `elsewhere`, a foreign one) serving `bytes` under paths that say what goes
  * wrong. Every request is recorded with the headers a test checks (Authorization, Range).
  *   /file           the file; honours Range (206, If-Range on the ETag)
+ *   /plain          the file, without Accept-Ranges
  *   /cut-ranges     every whole answer stops after a third and drops the connection; ranges honoured
  *   /cut-norange*   the same, without Accept-Ranges: the retry gets the whole file again
  *   /cut-always     every answer is cut off, no ranges
@@ -63,7 +64,7 @@ export async function startFakeFiles(bytes: Buffer): Promise<FakeFiles> {
       res.writeHead(206, { ...ranged, 'content-type': 'video/mp4', 'content-range': `bytes ${start}-${bytes.length - 1}/${bytes.length}`, 'content-length': bytes.length - start });
       return void res.end(bytes.subarray(start));
     }
-    res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': bytes.length, ...(path.startsWith('/cut-norange') ? {} : ranged) });
+    res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': bytes.length, ...(path.startsWith('/cut-norange') || path === '/plain' ? {} : ranged) });
     res.end(bytes);
   };
   for (const host of ['api', 'elsewhere'] as const) {

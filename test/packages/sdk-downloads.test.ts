@@ -62,6 +62,15 @@ out.fake = {
 // The stream form cannot take back what it gave: a cut without ranges fails it.
 const cutStream = await onFake.download(fake.api + '/cut-norange-stream');
 out.fake.streamCut = await new Response(cutStream.body).arrayBuffer().then(() => null, fail);
+// A caller slower than the timeout between reads is not a stalled server: the clock runs only
+// while bytes are awaited (a host without ranges could not resume it either).
+const patient = new Lavendly({ apiKey: 'sk_fake', baseUrl: fake.api + '/v1', timeout: 300, maxRetries: 0 });
+const slow = await patient.download(fake.api + '/plain');
+const slowReader = slow.body.getReader();
+let slowBytes = (await slowReader.read()).value.byteLength;
+await new Promise((r) => setTimeout(r, 900));
+for (let c = await slowReader.read(); !c.done; c = await slowReader.read()) slowBytes += c.value.byteLength;
+out.fake.slowReader = slowBytes === slow.size;
 out.files = fs.readdirSync(dir).sort();
 console.log(JSON.stringify(out));
 process.exit(0);
@@ -110,6 +119,7 @@ describe('@lavendly/sdk downloads, installed from its tarball', () => {
       stalled: { name: 'TimeoutError', code: 'timeout', status: 0 },
       aborted: { name: 'Stopped' },
       streamCut: { name: 'ConnectionError', code: 'cannot_resume', status: 0 },
+      slowReader: true,
     });
     // Only what completed is there: no target and no temporary file of any failed download.
     expect(out.files).toEqual(['asset.png', 'away.bin', 'old.mp4', 'render.mp4', 'restarted.bin', 'resumed.bin']);

@@ -28,7 +28,7 @@ describe('the installed Python SDK downloading files', () => {
       env: { LAVENDLY_BASE_URL: fx.server.base, LAVENDLY_API_KEY: fx.key, LAVENDLY_LINKS: JSON.stringify(links) }, cwd: sdk.dir, timeoutMs: 170_000,
     });
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
-    expect(r.stdout).toMatch(/18 passed/);
+    expect(r.stdout).toMatch(/19 passed/);
     // The key went to the client's own origin, not to the host the redirect named; a resume asked
     // for the rest of the file with Range, a restart (no Accept-Ranges) for all of it.
     const seen = (p: string) => fx.fake.seen.filter((s) => s.path === p);

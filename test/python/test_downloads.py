@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 from typing import Dict, List
 
@@ -117,6 +118,17 @@ def test_the_streaming_form_cannot_restart_after_giving_bytes() -> None:
             for _ in download.iter_bytes():
                 pass
     assert caught.value.code == "cannot_resume"
+
+
+def test_a_reader_slower_than_the_timeout_is_not_a_stall() -> None:
+    """The deadline bounds the wait for each chunk, not what the caller does between them."""
+    with Lavendly(api_key="sk_fake", base_url=FAKE["api"] + "/v1", timeout=0.3, max_retries=0) as client:
+        with client.download(FAKE["api"] + "/plain") as download:
+            chunks = download.iter_bytes()
+            received = len(next(chunks))
+            time.sleep(0.9)
+            received += sum(len(chunk) for chunk in chunks)
+            assert received == download.size
 
 
 def test_async_download_file_and_stream(tmp_path: Path) -> None:
