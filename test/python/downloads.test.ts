@@ -28,12 +28,13 @@ describe('the installed Python SDK downloading files', () => {
       env: { LAVENDLY_BASE_URL: fx.server.base, LAVENDLY_API_KEY: fx.key, LAVENDLY_LINKS: JSON.stringify(links) }, cwd: sdk.dir, timeoutMs: 170_000,
     });
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
-    expect(r.stdout).toMatch(/19 passed/);
+    expect(r.stdout).toMatch(/20 passed/);
     // The key went to the client's own origin, not to the host the redirect named; a resume asked
     // for the rest of the file with Range, a restart (no Accept-Ranges) for all of it.
     const seen = (p: string) => fx.fake.seen.filter((s) => s.path === p);
-    expect(seen('/away')).toEqual([{ host: 'api', path: '/away', authorization: 'Bearer sk_fake', range: null }]);
-    expect(seen('/file')).toEqual([{ host: 'elsewhere', path: '/file', authorization: null, range: null }]);
+    // The second: an http_client with its own auth and headers (basic auth wins on the API's origin).
+    expect(seen('/away').map((s) => [s.host, s.authorization])).toEqual([['api', 'Bearer sk_fake'], ['api', `Basic ${btoa('user:secret')}`]]);
+    expect(seen('/file')).toEqual([1, 2].map(() => ({ host: 'elsewhere', path: '/file', authorization: null, range: null })));
     const third = `bytes=${Math.floor(fx.fakeBytes.length / 3)}-`;
     expect(seen('/cut-ranges').map((s) => s.range)).toEqual([null, third, null, third]);
     expect(seen('/cut-norange').map((s) => s.range)).toEqual([null, null]);

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Dict, List
 
+import httpx
 import pytest
 
 from lavendly import (
@@ -88,6 +89,14 @@ def test_the_key_stays_on_the_apis_origin_across_a_redirect(tmp_path: Path) -> N
     with fake_client() as client:
         got = client.download_file(FAKE["api"] + "/away", tmp_path / "away.bin")
     assert sha(got.path) == FAKE["sha"]  # downloads.test.ts checks what each host was sent
+
+
+def test_an_http_clients_own_auth_and_headers_stay_off_another_origin(tmp_path: Path) -> None:
+    # A client the caller set up for the API: its auth and headers are not for the host a redirect names.
+    with httpx.Client(auth=("user", "secret"), headers={"authorization": "Bearer from-http-client"}) as http:
+        client = Lavendly(api_key="sk_fake", base_url=FAKE["api"] + "/v1", http_client=http)
+        got = client.download_file(FAKE["api"] + "/away", tmp_path / "away.bin")
+    assert sha(got.path) == FAKE["sha"]  # downloads.test.ts checks that /file got no Authorization
 
 
 @pytest.mark.parametrize("path", ["/cut-ranges", "/cut-norange"], ids=["resumed", "restarted"])

@@ -107,9 +107,9 @@ class Download(_Answer):
     def _send(self) -> None:
         url = self._t.url
         for hop in range(MAX_REDIRECTS + 1):
-            request = self._http.build_request("GET", url, headers=self._t.request_headers(url), timeout=self._t.timeout)
+            request, auth = self._t.request(self._http, url)
             with attempt_deadline(self._t.timeout):
-                response = self._http.send(request, stream=True, follow_redirects=False)
+                response = self._http.send(request, stream=True, follow_redirects=False, auth=auth)
                 try:
                     target = self._t.redirect(response, url, hop)
                     if target is None and not response.is_success:
@@ -199,8 +199,8 @@ class AsyncDownload(_Answer):
     async def _send(self) -> None:
         url = self._t.url
         for hop in range(MAX_REDIRECTS + 1):
-            request = self._http.build_request("GET", url, headers=self._t.request_headers(url), timeout=self._t.timeout)
-            response = await self._http.send(request, stream=True, follow_redirects=False)
+            request, auth = self._t.request(self._http, url)
+            response = await self._http.send(request, stream=True, follow_redirects=False, auth=auth)
             try:
                 target = self._t.redirect(response, url, hop)
                 if target is None and not response.is_success:

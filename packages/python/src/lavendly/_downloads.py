@@ -18,7 +18,7 @@ import pathlib
 import re
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Dict, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple, Union
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -122,6 +122,16 @@ class Transfer:
         if self._resuming:
             out.update({"range": f"bytes={self.offset}-", "if-range": self._validator or ""})
         return out
+
+    def request(self, http: Union[httpx.Client, httpx.AsyncClient], url: str) -> Tuple[httpx.Request, Any]:
+        """The request of one hop, and the auth to send it with. To another origin than the API's it
+        is built bare: an http_client's own default headers, cookies and auth are meant for the API
+        and stay off a presigned link (auth None: no auth flow; the default: the client's)."""
+        headers = self.request_headers(url)
+        if _origin(url) == _origin(self.client.base_url):
+            return http.build_request("GET", url, headers=headers, timeout=self.timeout), httpx.USE_CLIENT_DEFAULT
+        timeout = httpx.Timeout(self.timeout).as_dict()
+        return httpx.Request("GET", url, headers=headers, extensions={"timeout": timeout}), None
 
     def redirect(self, response: httpx.Response, url: str, hop: int) -> Optional[str]:
         """The next hop's URL, or None when `response` is not a redirect."""
