@@ -27,6 +27,8 @@ const RUNTIME_EXPORTS: Record<string, string[]> = {
   _exceptions: ['LavendlyError', 'APIStatusError', 'ServerError', 'InvalidResponseError', 'APIConnectionError', 'APITimeoutError', 'WaitTimeoutError', 'WebhookVerificationError'],
   _webhooks: ['verify_signed_webhook', 'sign_webhook'],
   _uploads: ['UploadFile'],
+  _downloads: ['DownloadedFile'],
+  _download_streams: ['Download', 'AsyncDownload'],
 };
 /** Python's built-in exception names: a generated error class never shadows one. */
 const BUILTIN_EXCEPTIONS = new Set(

@@ -85,7 +85,8 @@ function runtimeExports(runtime: RuntimeFile[]): string[] {
     [...text.matchAll(/^export (?:declare )?(?:abstract )?(?:async )?(?:class|function|type|interface|const|let) ([A-Za-z_$][\w$]*)/gm)].map((m) => m[1]!);
   const index = runtime.find((f) => f.template === 'index.ts')!.text;
   const names: string[] = [];
-  for (const m of index.matchAll(/^export (\*|\{([^}]*)\}) from '[^']*sdk-runtime-([\w-]+)\.gen(?:\.js|\.ts)?'/gm)) {
+  // `export type { ... }` too: a generated type named like one (UploadBody, Download) would clash.
+  for (const m of index.matchAll(/^export (?:type )?(\*|\{([^}]*)\}) from '[^']*sdk-runtime-([\w-]+)\.gen(?:\.js|\.ts)?'/gm)) {
     if (m[1] === '*') names.push(...declared(runtime.find((f) => f.template === `${m[3]}.ts`)?.text ?? ''));
     else names.push(...m[2]!.split(',').map((n) => n.trim().replace(/^type\s+/, '')).filter(Boolean));
   }
@@ -146,7 +147,7 @@ function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], baseE
   out.push('}', '');
 
   // One class per tag.
-  const groupProps = new NameAllocator(['constructor', 'baseUrl', 'operation', 'request', 'call', 'paginate', 'waitForJob', 'requestWithResponse']);
+  const groupProps = new NameAllocator(['constructor', 'baseUrl', 'operation', 'request', 'call', 'paginate', 'waitForJob', 'requestWithResponse', 'uploadViaSlot', 'download', 'downloadFile']);
   const groups: { prop: string; cls: string; tag: IrTag; methods: SdkMethodDoc[] }[] = [];
   for (const tag of ir.tagInfo) {
     const ops = ir.operations.filter((o) => o.tag === tag.name);

@@ -48,7 +48,7 @@ export interface PyPlan {
 }
 
 /** Attributes of the client core a resource attribute must not hide. */
-const CLIENT_MEMBERS = ['call', 'paginate', 'wait_for_job', 'close', 'api_key', 'base_url', 'timeout', 'max_retries'];
+const CLIENT_MEMBERS = ['call', 'paginate', 'wait_for_job', 'upload_via_slot', 'download', 'download_file', 'close', 'api_key', 'base_url', 'timeout', 'max_retries'];
 /** Names a generated method body uses besides its arguments. */
 const METHOD_LOCALS = ['self', 'cast', 'request_options'];
 

@@ -82,6 +82,14 @@ export function renderSdkApiDoc(s: SdkSurface, banner: string): string {
     `| ${code(`${c}.paginate(operationId, params, options?)`)} | a PagePromise over a cursor-paginated list |`,
     `| ${code(`${c}.requestWithResponse(operationId, parts, options?)`)} | status, headers, body and request id |`,
     '',
+    '## Downloads',
+    '',
+    `A signed \`url\` the API returns (a render's, an asset's, a still's) is downloaded with the API key sent only to the API's own origin, never to a store's presigned link; a dropped connection is resumed with Range where the server allows it.`,
+    '',
+    `| ${code(`${c}.downloadFile(url, path, { overwrite?, signal?, timeout?, maxRetries? })`)} | Node: streams to a temporary file beside \`path\`, renamed into place once complete; resolves to \`{ path, bytes, contentType }\` |`,
+    '|---|---|',
+    `| ${code(`${c}.download(url, options?)`)} | any runtime: resolves to \`{ body, size, contentType, headers }\`, \`body\` a ReadableStream |`,
+    '',
   );
   out.push('## Webhooks', '');
   out.push(

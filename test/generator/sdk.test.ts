@@ -179,6 +179,13 @@ describe('generated SDK type-checks', () => {
     expect(sdk).toContain("from './sdk-runtime.gen.js'");
   });
 
+  it("counts the runtime's type-only exports (export type { ... }) among its names", async () => {
+    // They are the names generated ones must avoid, and api.md lists them; UploadBody was missed.
+    const doc = await readFile('generated/sdk-api.gen.md', 'utf8');
+    const runtime = doc.slice(doc.indexOf('## Runtime'));
+    for (const name of ['UploadBody', 'Download', 'DownloadOptions', 'DownloadedFile', 'DownloadFileOptions']) expect(runtime).toContain(`\`${name}\``);
+  });
+
   it('names the base error class for the API: ThingsError for the fixture, LavendlyError for ours (TypeScript and Python)', async () => {
     const things = path.join(dir, 'things');
     const sdkFiles = (await readdir(things)).filter((f) => /^sdk.*\.gen\.(ts|md)$/.test(f));

@@ -4,7 +4,7 @@
  * `sdk-runtime-X.gen.ts`).
  * It knows nothing about any particular API: the generated client hands it a table of operation
  * descriptors, and it does the HTTP (fetch, no dependencies), retries, idempotency keys, timeouts,
- * typed errors, pagination, job polling and webhook verification.
+ * typed errors, pagination, job polling, file downloads and webhook verification.
  *
  * Only web-standard globals (fetch, Web Crypto, TextEncoder) and sibling files may be used: these
  * files ship inside the SDK, which runs on Node 20+, browsers, Deno, Bun and workers.
@@ -16,4 +16,6 @@ export * from './client.js';
 export { retryAfterMs, splitParams } from './wire.js';
 export * from './pages.js';
 export type { UploadBody, UploadSlotSpec } from './uploads.js';
+export type { Download, DownloadOptions } from './downloads.js';
+export type { DownloadedFile, DownloadFileOptions } from './download-file.js';
 export { signWebhook, WebhookVerificationError, type VerifyWebhookOptions, type WebhookHeaders } from './webhooks.js';

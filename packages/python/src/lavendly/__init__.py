@@ -16,6 +16,8 @@ from ._core import AsyncPager, NOT_GIVEN, NotGiven, RequestOptions, SyncPager
 from ._exceptions import APIConnectionError, APIStatusError, APITimeoutError, InvalidResponseError, LavendlyError, ServerError, WaitTimeoutError, WebhookVerificationError
 from ._webhooks import sign_webhook, verify_signed_webhook
 from ._uploads import UploadFile
+from ._downloads import DownloadedFile
+from ._download_streams import AsyncDownload, Download
 from ._errors import (
     AssetNotAudioError,
     AssetTooLargeError,
@@ -94,6 +96,9 @@ __all__ = [
     "verify_signed_webhook",
     "sign_webhook",
     "UploadFile",
+    "DownloadedFile",
+    "Download",
+    "AsyncDownload",
     "BadRequestError",
     "UnauthorizedError",
     "PaymentRequiredError",

@@ -33,6 +33,8 @@ from ._exceptions import (
     APIConnectionError, APIStatusError, APITimeoutError, InvalidResponseError, LavendlyError, WaitTimeoutError,
     error_from_response,
 )
+from ._download_streams import AsyncDownload, Download, adownload_file, download_file
+from ._downloads import DownloadedFile, PathArg
 from ._uploads import FileBody, UploadFile, file_body
 
 
@@ -381,6 +383,20 @@ class SyncAPIClient(BaseClient):
         slot = self.call(open_id, open_params, options)
         return self.call(spec["send"], _send_params(open_id, spec, slot, body), _send_options(options))
 
+    def download(self, url: str, *, timeout: Optional[float] = None, max_retries: Optional[int] = None,
+                 headers: Optional[Mapping[str, str]] = None) -> Download:
+        """Streams what a signed `url` of the API points at (a render's, asset's or still's):
+        `with client.download(url) as d: for chunk in d.iter_bytes(): ...`. The API key goes only
+        to the API's own origin, never to a store's presigned link."""
+        return Download(self, self._http, url, timeout=timeout, max_retries=max_retries, headers=headers)
+
+    def download_file(self, url: str, path: PathArg, *, overwrite: bool = False, timeout: Optional[float] = None,
+                      max_retries: Optional[int] = None, headers: Optional[Mapping[str, str]] = None) -> DownloadedFile:
+        """Downloads `url` into the file `path`: streamed to a temporary file beside it, renamed into
+        place once complete. Raises FileExistsError for an existing file unless `overwrite`."""
+        return download_file(self, self._http, url, path, overwrite=overwrite, timeout=timeout,
+                             max_retries=max_retries, headers=headers)
+
     def paginate(self, operation_id: str, params: Mapping[str, object],
                  options: Optional[RequestOptions] = None) -> SyncPager[object, object]:
         cursor_arg = self._cursor_arg(operation_id)
@@ -485,6 +501,20 @@ class AsyncAPIClient(BaseClient):
         body, open_params = _slot_request(spec, file, params)
         slot = await self.call(open_id, open_params, options)
         return await self.call(spec["send"], _send_params(open_id, spec, slot, body), _send_options(options))
+
+    def download(self, url: str, *, timeout: Optional[float] = None, max_retries: Optional[int] = None,
+                 headers: Optional[Mapping[str, str]] = None) -> AsyncDownload:
+        """Streams what a signed `url` of the API points at (a render's, asset's or still's):
+        `async with client.download(url) as d: async for chunk in d.aiter_bytes(): ...`. The API
+        key goes only to the API's own origin, never to a store's presigned link."""
+        return AsyncDownload(self, self._http, url, timeout=timeout, max_retries=max_retries, headers=headers)
+
+    async def download_file(self, url: str, path: PathArg, *, overwrite: bool = False, timeout: Optional[float] = None,
+                            max_retries: Optional[int] = None, headers: Optional[Mapping[str, str]] = None) -> DownloadedFile:
+        """Downloads `url` into the file `path`: streamed to a temporary file beside it, renamed into
+        place once complete. Raises FileExistsError for an existing file unless `overwrite`."""
+        return await adownload_file(self, self._http, url, path, overwrite=overwrite, timeout=timeout,
+                                    max_retries=max_retries, headers=headers)
 
     def paginate(self, operation_id: str, params: Mapping[str, object],
                  options: Optional[RequestOptions] = None) -> AsyncPager[object, object]:
