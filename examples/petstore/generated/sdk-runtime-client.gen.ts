@@ -12,9 +12,11 @@
  */
 import type { OperationDescriptor, OperationTypes, RequestParts } from './sdk-runtime-descriptors.gen.js';
 import { ConnectionError, errorFromResponse, InvalidResponseError, PetstoreError, TimeoutError, WaitTimeoutError } from './sdk-runtime-errors.gen.js';
+import { type DownloadedFile, type DownloadFileOptions, downloadToFile } from './sdk-runtime-download-file.gen.js';
+import { type Download, type DownloadContext, type DownloadOptions, openDownload } from './sdk-runtime-downloads.gen.js';
 import { PagePromise, type PageItem } from './sdk-runtime-pages.gen.js';
 import { AttemptTimer, bodySize, progressStream, streamsWithLength, type UploadBody, type UploadSlotSpec } from './sdk-runtime-uploads.gen.js';
-import { encodeBody, expandPath, getField, queryString, readBody, type ReadBody, retryAfterMs, splitParams } from './sdk-runtime-wire.gen.js';
+import { describe, encodeBody, expandPath, getField, queryString, readBody, type ReadBody, retryAfterMs, sleep, splitParams } from './sdk-runtime-wire.gen.js';
 
 export interface ClientOptions {
   /** Sent as `Authorization: Bearer <apiKey>`. Defaults to the `<PREFIX>_API_KEY` environment variable. */
@@ -331,6 +333,41 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
     return this.call(spec.send, sendParams, sendOptions);
   }
 
+  /**
+   * Downloads what a signed `url` of the API points at (a render's, asset's or still's) in any
+   * runtime: resolves once the server answered, to the body as a stream and its declared size.
+   * The API key goes only to the API's own origin, never to a store's presigned link.
+   */
+  download(url: string, options: DownloadOptions = {}): Promise<Download> {
+    return openDownload(this.#downloadContext(), url, options);
+  }
+
+  /**
+   * Downloads `url` into the file `path` (Node): streamed to a temporary file beside it, which is
+   * renamed into place once complete. Never replaces an existing file unless `overwrite` is set.
+   */
+  downloadFile(url: string, path: string, options: DownloadFileOptions = {}): Promise<DownloadedFile> {
+    return downloadToFile(this.#downloadContext(), url, path, options);
+  }
+
+  #downloadContext(): DownloadContext {
+    return {
+      fetch: this.#fetch,
+      baseUrl: this.baseUrl,
+      apiHeaders: () => {
+        const headers = new Headers({ 'user-agent': this.#userAgent, ...this.#headers });
+        if (this.#apiKey) headers.set('authorization', `Bearer ${this.#apiKey}`);
+        return headers;
+      },
+      userAgent: this.#userAgent,
+      timeout: this.#timeout,
+      maxRetries: this.#maxRetries,
+      maxRetryAfter: this.#maxRetryAfter,
+      backoff: (attempt) => this.#backoff(attempt),
+      errorClasses: this.#errorClasses,
+    };
+  }
+
   /** Exponential backoff with jitter: a random delay between half and all of initial * 2^attempt. */
   #backoff(attempt: number): number {
     const ceiling = Math.min(this.#maxDelay, this.#initialDelay * 2 ** attempt);
@@ -399,27 +436,4 @@ function displayUrl(url: string): string {
   } catch {
     return url.split('?')[0]!;
   }
-}
-
-function describe(err: unknown): string {
-  const cause = (err as { cause?: { code?: unknown; message?: unknown } })?.cause;
-  if (cause && typeof cause.code === 'string') return cause.code;
-  // undici's own message is only 'fetch failed'; its cause says why ('bad port', 'unknown scheme').
-  if (cause && typeof cause.message === 'string' && cause.message) return cause.message;
-  return err instanceof Error ? err.message : String(err);
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -218,3 +218,28 @@ export function retryAfterMs(headers: Headers | null | undefined): number | unde
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
+
+/** What failed, as a message can show it. */
+export function describe(err: unknown): string {
+  const cause = (err as { cause?: { code?: unknown; message?: unknown } })?.cause;
+  if (cause && typeof cause.code === 'string') return cause.code;
+  // undici's own message is only 'fetch failed'; its cause says why ('bad port', 'unknown scheme').
+  if (cause && typeof cause.message === 'string' && cause.message) return cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** `ms` of waiting, cut short (rejected with its reason) by `signal`. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -11,7 +11,7 @@
  * `sdk-runtime-X.gen.ts`).
  * It knows nothing about any particular API: the generated client hands it a table of operation
  * descriptors, and it does the HTTP (fetch, no dependencies), retries, idempotency keys, timeouts,
- * typed errors, pagination, job polling and webhook verification.
+ * typed errors, pagination, job polling, file downloads and webhook verification.
  *
  * Only web-standard globals (fetch, Web Crypto, TextEncoder) and sibling files may be used: these
  * files ship inside the SDK, which runs on Node 20+, browsers, Deno, Bun and workers.
@@ -23,4 +23,6 @@ export * from './sdk-runtime-client.gen.js';
 export { retryAfterMs, splitParams } from './sdk-runtime-wire.gen.js';
 export * from './sdk-runtime-pages.gen.js';
 export type { UploadBody, UploadSlotSpec } from './sdk-runtime-uploads.gen.js';
+export type { Download, DownloadOptions } from './sdk-runtime-downloads.gen.js';
+export type { DownloadedFile, DownloadFileOptions } from './sdk-runtime-download-file.gen.js';
 export { signWebhook, WebhookVerificationError, type VerifyWebhookOptions, type WebhookHeaders } from './sdk-runtime-webhooks.gen.js';
