@@ -1,0 +1,85 @@
+/**
+ * The server as operators install it: a data directory whose path quotes badly everywhere, odd
+ * umasks. What the CLI creates there is for the server's user alone: the database holds webhook
+ * signing secrets in clear, and was 0644 under the usual umask 022 (0777 directory under 000).
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createDb } from '../../src/db/knex.js';
+
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'lvd-install-'));
+afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+/** A directory name every quoting scheme (shell, ffmpeg, URL, CSV) has an opinion about. */
+const HOSTILE = `d ata/it's "x" [1],%: é漢\\z`;
+
+/** The real CLI under `umask`, through /bin/sh as an init script would start it. */
+function cliUnderUmask(umask: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn('/bin/sh', ['-c', `umask ${umask} && exec "$@"`, 'sh', process.execPath, '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], {
+    cwd: ROOT, env: { PATH: process.env.PATH, DATABASE_URL: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => { stdout += String(d); });
+  child.stderr.on('data', (d) => { stderr += String(d); });
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+const mode = (p: string) => (fs.statSync(p).mode & 0o777).toString(8);
+
+describe('what the CLI creates in a new data directory', () => {
+  it.each(['000', '022'])('is private under umask %s: directory 0700, database, secrets and backup 0600', { timeout: 120_000 }, async (umask) => {
+    const base = path.join(scratch, `umask-${umask}`, HOSTILE);
+    const dataDir = path.join(base, 'data');
+    const env = { LAVENDLY_DATA_DIR: dataDir };
+    const created = await cliUnderUmask(umask, ['accounts', 'create', '--name', 'Op', '--json'], env);
+    expect(created.code, created.stderr).toBe(0);
+    const account = JSON.parse(created.stdout).account_id as string;
+    const channel = await cliUnderUmask(umask, ['channels', 'connect', '--account', account, '--platform', 'local', '--name', 'L', '--json'], env);
+    expect(channel.code, channel.stderr).toBe(0);
+    const target = path.join(base, `a dir/with 'quote.sqlite`);
+    fs.mkdirSync(path.dirname(target));
+    const backup = await cliUnderUmask(umask, ['backup', '--to', target], env);
+    expect(backup.code, backup.stderr).toBe(0);
+    expect(backup.stdout).toContain(`wrote ${target}: `);
+
+    expect({
+      dir: mode(dataDir),
+      db: mode(path.join(dataDir, 'lavendly.sqlite')),
+      secrets: mode(path.join(dataDir, 'secrets')),
+      credentials: mode(path.join(dataDir, 'secrets/credentials.key')),
+      backup: mode(target),
+    }).toEqual({ dir: '700', db: '600', secrets: '700', credentials: '600', backup: '600' });
+  });
+
+  it('the open database\'s -wal and -shm files take its mode', async () => {
+    const dataDir = path.join(scratch, 'wal', HOSTILE);
+    const db = createDb({ databaseUrl: null, dataDir });
+    try {
+      await db.raw('create table t (x integer)');
+      await db('t').insert({ x: 1 });
+      expect([mode(path.join(dataDir, 'lavendly.sqlite-wal')), mode(path.join(dataDir, 'lavendly.sqlite-shm'))]).toEqual(['600', '600']);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('an existing directory and database keep the modes their operator gave them', async () => {
+    const dataDir = path.join(scratch, 'shared', HOSTILE);
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o750 });
+    fs.chmodSync(dataDir, 0o750);
+    fs.writeFileSync(path.join(dataDir, 'lavendly.sqlite'), '', { mode: 0o640 });
+    fs.chmodSync(path.join(dataDir, 'lavendly.sqlite'), 0o640);
+    const db = createDb({ databaseUrl: null, dataDir });
+    try {
+      await db.raw('select 1');
+    } finally {
+      await db.destroy();
+    }
+    expect([mode(dataDir), mode(path.join(dataDir, 'lavendly.sqlite'))]).toEqual(['750', '640']);
+  });
+});
