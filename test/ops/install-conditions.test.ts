@@ -9,6 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDb } from '../../src/db/knex.js';
+import { mediaToolsProblem } from '../../src/media/preflight.js';
+import { runCli } from '../helpers/cli-run.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'lvd-install-'));
@@ -81,5 +83,52 @@ describe('what the CLI creates in a new data directory', () => {
       await db.destroy();
     }
     expect([mode(dataDir), mode(path.join(dataDir, 'lavendly.sqlite'))]).toEqual(['750', '640']);
+  });
+});
+
+/**
+ * Installed by root, run as another user: @ffprobe-installer's install script makes ffprobe
+ * executable for its owner only, and the server started anyway; every generation then failed
+ * three times (`setpriv: failed to execute ...ffprobe: Permission denied`, exit 126, taken for an
+ * ffmpeg error) with the server's paths in the customer's error. A TMPDIR that does not exist
+ * did the same (`ENOENT ... mkdtemp`). Both now stop `serve` and `worker` at start, in one line.
+ */
+describe('media tools the server cannot use', () => {
+  const notExecutable = path.join(scratch, HOSTILE, 'ffprobe');
+  fs.mkdirSync(path.dirname(notExecutable), { recursive: true });
+  fs.writeFileSync(notExecutable, '#!/bin/sh\nexit 0\n', { mode: 0o644 });
+  const env = (extra: Record<string, string>) => ({
+    PATH: process.env.PATH, LAVENDLY_DATA_DIR: path.join(scratch, 'tools', HOSTILE), DATABASE_URL: '', HOST: '127.0.0.1', PORT: '0', ...extra,
+  });
+
+  it.each([['serve'], ['worker']])('%s refuses to start with an ffprobe it cannot run', async (command) => {
+    const r = await runCli([command], env({ FFPROBE_PATH: notExecutable }));
+    expect(r.code).toBe(1);
+    expect(r.lines).toEqual([
+      `lavendly: error: ffprobe ${notExecutable} cannot be run: it is not executable by this user (uid ${process.getuid!()}; mode 644, owner uid ${process.getuid!()}); make it executable (chmod a+x) or set FFPROBE_PATH`,
+    ]);
+  });
+
+  it('serve refuses to start with an ffmpeg that is not there', async () => {
+    const missing = await runCli(['serve'], env({ FFMPEG_PATH: '/nonexistent/ffmpeg' }));
+    expect([missing.code, missing.lines]).toEqual([1, ['lavendly: error: ffmpeg /nonexistent/ffmpeg cannot be run: ENOENT; set FFMPEG_PATH to the ffmpeg to use']]);
+  });
+
+  // In-process: under the CLI's tsx loader, tsx itself creates a missing TMPDIR for its cache.
+  it('a TMPDIR that is not there, or is a file, is named', () => {
+    const saved = process.env.TMPDIR;
+    const file = path.join(scratch, HOSTILE, 'a file');
+    fs.writeFileSync(file, '');
+    try {
+      for (const [tmp, code] of [[path.join(scratch, HOSTILE, 'no such tmp'), 'ENOENT'], [file, 'ENOTDIR']] as const) {
+        process.env.TMPDIR = tmp;
+        expect(mediaToolsProblem()).toBe(`the temporary directory ${tmp} cannot be used (${code}): ffmpeg's working files go there; create it or set TMPDIR to a directory this user can write`);
+      }
+      process.env.TMPDIR = path.join(scratch, HOSTILE);
+      expect(mediaToolsProblem()).toBeNull();
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
   });
 });
