@@ -19,9 +19,9 @@ afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 /** A directory name every quoting scheme (shell, ffmpeg, URL, CSV) has an opinion about. */
 const HOSTILE = `d ata/it's "x" [1],%: é漢\\z`;
 
-/** The real CLI under `umask`, through /bin/sh as an init script would start it. */
-function cliUnderUmask(umask: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn('/bin/sh', ['-c', `umask ${umask} && exec "$@"`, 'sh', process.execPath, '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], {
+/** The real CLI started by /bin/sh after `prelude`, as an init script would start it. */
+function cliInShell(prelude: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn('/bin/sh', ['-c', `${prelude} && exec "$@"`, 'sh', process.execPath, '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], {
     cwd: ROOT, env: { PATH: process.env.PATH, DATABASE_URL: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -31,6 +31,7 @@ function cliUnderUmask(umask: string, args: string[], env: NodeJS.ProcessEnv): P
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
+const cliUnderUmask = (umask: string, args: string[], env: NodeJS.ProcessEnv) => cliInShell(`umask ${umask}`, args, env);
 const mode = (p: string) => (fs.statSync(p).mode & 0o777).toString(8);
 
 describe('what the CLI creates in a new data directory', () => {
@@ -130,5 +131,30 @@ describe('media tools the server cannot use', () => {
       if (saved === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = saved;
     }
+  });
+});
+
+/**
+ * Node decodes the environment and argv as UTF-8, with U+FFFD for any other byte: a Latin-1
+ * directory name (caf\xe9) made the server use another directory, silently (a new, empty
+ * database), and `backup --to` wrote another file than the one named.
+ */
+describe('a path that is not UTF-8', () => {
+  it('is refused in LAVENDLY_DATA_DIR and backup --to, creating nothing', async () => {
+    const base = path.join(scratch, 'latin1');
+    fs.mkdirSync(base);
+    // printf's octal escape puts the raw byte 0xE9 into the variable and the argument.
+    const latin1 = `export LAVENDLY_DATA_DIR="$(printf '%s/caf\\351' "$BASE")"`;
+    const env = { BASE: base, LAVENDLY_DATA_DIR: path.join(base, 'utf8') };
+    const r = await cliInShell(latin1, ['accounts', 'list'], env);
+    expect([r.code, r.stdout, r.stderr]).toEqual([1, '',
+      'lavendly: error: LAVENDLY_DATA_DIR is not valid UTF-8 (Node would open another path than the one named): rename it, or name it through a symlink with a UTF-8 name\n']);
+    expect(fs.readdirSync(base)).toEqual([]);
+
+    expect((await cliInShell('true', ['accounts', 'create', '--name', 'Op'], env)).code).toBe(0);
+    const backup = await cliInShell('set -- "$@" "$(printf \'%s/caf\\351.sqlite\' "$BASE")"', ['backup', '--to'], env);
+    expect(backup.code).toBe(2);
+    expect(backup.stderr).toMatch(/^lavendly: error: --to is not valid UTF-8: name the file in UTF-8\n/);
+    expect(fs.readdirSync(base)).toEqual(['utf8']);
   });
 });
