@@ -43,7 +43,20 @@ export function prepareDataDir(dir: string, filename?: string): void {
   // An empty file is a new database to SQLite; 'wx' leaves one another process made meanwhile alone.
   try {
     fs.closeSync(fs.openSync(filename, 'wx', 0o600));
+    giveToDataDirOwner(dir, [filename]);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw unusable(`${path.basename(filename)} cannot be created: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
+}
+
+/**
+ * Root running a command (`sudo lavendly channels connect ...`) in a data directory that belongs
+ * to the user the server runs as: what it creates there goes to that user. Left to root (0600),
+ * the server could not read it: EACCES on secrets/credentials.key, and no channel could publish.
+ */
+export function giveToDataDirOwner(dataDir: string, created: string[]): void {
+  if (process.getuid?.() !== 0) return;
+  const owner = fs.statSync(dataDir, { throwIfNoEntry: false });
+  if (!owner || owner.uid === 0) return;
+  for (const p of created) fs.chownSync(p, owner.uid, owner.gid);
 }

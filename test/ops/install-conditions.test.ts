@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDb } from '../../src/db/knex.js';
 import { mediaToolsProblem } from '../../src/media/preflight.js';
+import { loadSigningSecret } from '../../src/storage/secret.js';
 import { runCli } from '../helpers/cli-run.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
@@ -156,5 +157,28 @@ describe('a path that is not UTF-8', () => {
     expect(backup.code).toBe(2);
     expect(backup.stderr).toMatch(/^lavendly: error: --to is not valid UTF-8: name the file in UTF-8\n/);
     expect(fs.readdirSync(base)).toEqual(['utf8']);
+  });
+});
+
+/**
+ * `sudo lavendly channels connect ...` in the data directory of a server that runs as another
+ * user left secrets/credentials.key to root (0600): the server then failed with EACCES on every
+ * publication and channel. What root creates there now goes to the directory's owner.
+ */
+describe.runIf(process.getuid?.() === 0)('root running a command in the server user\'s data directory', () => {
+  it('hands what it creates to that user', { timeout: 120_000 }, async () => {
+    const NOBODY = 65534;
+    const dataDir = path.join(scratch, 'owned', HOSTILE);
+    fs.mkdirSync(dataDir, { recursive: true });
+    fs.chownSync(dataDir, NOBODY, NOBODY);
+    const env = { LAVENDLY_DATA_DIR: dataDir };
+    const created = await cliInShell('true', ['accounts', 'create', '--name', 'Op', '--json'], env);
+    expect(created.code, created.stderr).toBe(0);
+    const account = JSON.parse(created.stdout).account_id as string;
+    const channel = await cliInShell('true', ['channels', 'connect', '--account', account, '--platform', 'local', '--name', 'L'], env);
+    expect(channel.code, channel.stderr).toBe(0);
+    await loadSigningSecret({ dataDir, signingSecret: null });
+    const owners = ['lavendly.sqlite', 'secrets', 'secrets/credentials.key', 'signing-secret'].map((f) => [f, fs.statSync(path.join(dataDir, f)).uid]);
+    expect(owners).toEqual(['lavendly.sqlite', 'secrets', 'secrets/credentials.key', 'signing-secret'].map((f) => [f, NOBODY]));
   });
 });
