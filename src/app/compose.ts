@@ -4,6 +4,7 @@
  * missing piece fails `tsc` or the start, never the first request that needs it. `serve`, the
  * job worker and the tests all build through here; tests replace single services with `overrides`.
  */
+import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Handlers } from '../../generated/handlers.gen.js';
 import type { CreditGranter } from '../accounts/accounts.js';
@@ -17,11 +18,12 @@ import { createGenerationService, generationJobHandlers } from '../generation/in
 import type { AppContext, Services } from '../http/context.js';
 import type { HandlerEntry } from '../jobs/index.js';
 import { grant } from '../ledger/index.js';
-import { useBinaries } from '../media/binaries.js';
+import { ffmpegPath, ffprobePath, useBinaries } from '../media/binaries.js';
 import { mediaToolsProblem } from '../media/preflight.js';
 import { PLATFORMS, publishJobHandlers, publishOptionsFor } from '../publish/index.js';
 import { renderJobHandlers } from '../renders/index.js';
 import { createStorage, loadSigningSecret, purposeKey } from '../storage/index.js';
+import { hideFromCustomers } from '../util/local-paths.js';
 import { webhookJobHandlers } from '../webhooks/index.js';
 import { handlers } from './handlers.js';
 
@@ -56,6 +58,7 @@ async function createJobServices(config: Config, logger: Logger, overrides: Part
   // rather than failing each job three times.
   const mediaProblem = mediaToolsProblem();
   if (mediaProblem) throw new ConfigError(mediaProblem);
+  for (const dir of [config.dataDir, path.dirname(ffmpegPath()), path.dirname(ffprobePath())]) hideFromCustomers(dir);
   const signingSecret = await loadSigningSecret(config);
   const generation = overrides.generation ?? createGenerationService(config.generation, config.models);
   for (const note of generation.notes) logger.warn({ note }, 'generation providers configured for tests or demos');
