@@ -199,7 +199,10 @@ function publicUrl(raw: string | undefined, port: number): string {
     // reported below
   }
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new ConfigError(`LAVENDLY_PUBLIC_URL must be an http:// or https:// URL (got '${raw}')`);
-  return raw;
+  // Written out as a URL: a proxy prefix such as "/lavendly é" went into every signed link and
+  // upload_url with its raw space and é (not a URL a client can send), and a trailing slash
+  // made the origin checks compare "https://h/" with "https://h".
+  return url.href.replace(/\/+$/, '');
 }
 
 /** LAVENDLY_CORS_ORIGINS: `*` (default), `off`, or comma-separated origins like `https://app.example.com`. */

@@ -8,9 +8,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
 import { createDb } from '../../src/db/knex.js';
 import { mediaToolsProblem } from '../../src/media/preflight.js';
 import { loadSigningSecret } from '../../src/storage/secret.js';
+import { FileStorage } from '../../src/storage/storage.js';
 import { runCli } from '../helpers/cli-run.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
@@ -180,5 +182,17 @@ describe.runIf(process.getuid?.() === 0)('root running a command in the server u
     await loadSigningSecret({ dataDir, signingSecret: null });
     const owners = ['lavendly.sqlite', 'secrets', 'secrets/credentials.key', 'signing-secret'].map((f) => [f, fs.statSync(path.join(dataDir, f)).uid]);
     expect(owners).toEqual(['lavendly.sqlite', 'secrets', 'secrets/credentials.key', 'signing-secret'].map((f) => [f, NOBODY]));
+  });
+});
+
+describe('a public URL with a proxy prefix that needs escaping', () => {
+  it('goes into signed links escaped, without a trailing slash', () => {
+    const { publicBaseUrl } = loadConfig({ LAVENDLY_PUBLIC_URL: "https://media.example/lav é's [x]/" });
+    expect(publicBaseUrl).toBe("https://media.example/lav%20%C3%A9's%20[x]");
+    const storage = new FileStorage({ dataDir: path.join(scratch, 'links'), publicBaseUrl, secret: Buffer.alloc(32, 1) });
+    const url = storage.signedUrl(storage.keyFor('acc_1', 'renders/rnd_1.mp4'));
+    expect(new URL(url).href).toBe(url);
+    expect(url.startsWith("https://media.example/lav%20%C3%A9's%20[x]/files/acc_1/renders/rnd_1.mp4?exp=")).toBe(true);
+    expect(loadConfig({ LAVENDLY_PUBLIC_URL: 'http://localhost:8090' }).publicBaseUrl).toBe('http://localhost:8090');
   });
 });
