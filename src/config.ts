@@ -159,6 +159,18 @@ function integerSetting(name: string, raw: string | undefined, fallback: number,
   return n;
 }
 
+/**
+ * A path from the environment, made absolute. Node decodes the environment as UTF-8 and puts
+ * U+FFFD for any other byte, so a Latin-1 name (`caf\xe9`) became another directory, silently:
+ * a new empty database, and the operator's backups of the directory named missed it all.
+ */
+function pathSetting(name: string, raw: string): string {
+  if (raw.includes('\uFFFD')) {
+    throw new ConfigError(`${name} is not valid UTF-8 (Node would open another path than the one named): rename it, or name it through a symlink with a UTF-8 name`);
+  }
+  return path.resolve(raw);
+}
+
 function oneOf<T extends string>(name: string, raw: string | undefined, allowed: readonly T[], fallback: T): T {
   if (raw === undefined || raw === '') return fallback;
   if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')} (got '${raw}')`);
@@ -192,7 +204,10 @@ function publicUrl(raw: string | undefined, port: number): string {
     // reported below
   }
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new ConfigError(`LAVENDLY_PUBLIC_URL must be an http:// or https:// URL (got '${raw}')`);
-  return raw;
+  // Written out as a URL: a proxy prefix such as "/lavendly é" went into every signed link and
+  // upload_url with its raw space and é (not a URL a client can send), and a trailing slash
+  // made the origin checks compare "https://h/" with "https://h".
+  return url.href.replace(/\/+$/, '');
 }
 
 /** LAVENDLY_CORS_ORIGINS: `*` (default), `off`, or comma-separated origins like `https://app.example.com`. */
@@ -304,7 +319,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port,
     host: env.HOST || '127.0.0.1',
-    dataDir: path.resolve(env.LAVENDLY_DATA_DIR || './data'),
+    dataDir: pathSetting('LAVENDLY_DATA_DIR', env.LAVENDLY_DATA_DIR || './data'),
     databaseUrl: databaseUrl(env.DATABASE_URL),
     publicBaseUrl: publicUrl(env.LAVENDLY_PUBLIC_URL, port),
     signingSecret: env.LAVENDLY_SIGNING_SECRET || null,

@@ -7,12 +7,17 @@ import { ConfigError } from './config.js';
  * write there, and to the SQLite file `filename` in it if given. Otherwise
  * the operator got SQLite's "unable to open database file" (or mkdir's EEXIST), which names
  * neither the directory nor the setting.
+ *
+ * What it creates is for this user alone (directory 0700, database 0600), whatever the umask:
+ * the database holds webhook signing secrets in clear, and SQLite made it 0644 under the usual
+ * umask 022 (so any local user could read them) and the directory 0777 under umask 000. SQLite
+ * gives its -wal and -shm files the database's mode. An existing directory or file keeps its mode.
  */
 export function prepareDataDir(dir: string, filename?: string): void {
   const unusable = (why: string) => new ConfigError(`LAVENDLY_DATA_DIR ${dir} cannot be used: ${why}`);
   const notWritable = `it is not writable by this user (uid ${process.getuid?.() ?? '?'})`;
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST' || code === 'ENOTDIR') throw unusable('a file is in the way (it must be a directory)');
@@ -33,5 +38,25 @@ export function prepareDataDir(dir: string, filename?: string): void {
     } catch {
       throw unusable(`${path.basename(filename)} ${notWritable}`);
     }
+    return;
   }
+  // An empty file is a new database to SQLite; 'wx' leaves one another process made meanwhile alone.
+  try {
+    fs.closeSync(fs.openSync(filename, 'wx', 0o600));
+    giveToDataDirOwner(dir, [filename]);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw unusable(`${path.basename(filename)} cannot be created: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/**
+ * Root running a command (`sudo lavendly channels connect ...`) in a data directory that belongs
+ * to the user the server runs as: what it creates there goes to that user. Left to root (0600),
+ * the server could not read it: EACCES on secrets/credentials.key, and no channel could publish.
+ */
+export function giveToDataDirOwner(dataDir: string, created: string[]): void {
+  if (process.getuid?.() !== 0) return;
+  const owner = fs.statSync(dataDir, { throwIfNoEntry: false });
+  if (!owner || owner.uid === 0) return;
+  for (const p of created) fs.chownSync(p, owner.uid, owner.gid);
 }

@@ -4,23 +4,26 @@
  * missing piece fails `tsc` or the start, never the first request that needs it. `serve`, the
  * job worker and the tests all build through here; tests replace single services with `overrides`.
  */
+import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Handlers } from '../../generated/handlers.gen.js';
 import type { CreditGranter } from '../accounts/accounts.js';
 import { KeyUseRecorder } from '../accounts/manage.js';
 import { AccountsService } from '../accounts/service.js';
 import { TransferBudget } from '../assets/index.js';
-import type { Config } from '../config.js';
+import { ConfigError, type Config } from '../config.js';
 import { ConsoleAuth } from '../console-auth/service.js';
 import type { Db } from '../db/knex.js';
 import { createGenerationService, generationJobHandlers } from '../generation/index.js';
 import type { AppContext, Services } from '../http/context.js';
 import type { HandlerEntry } from '../jobs/index.js';
 import { grant } from '../ledger/index.js';
-import { useBinaries } from '../media/binaries.js';
+import { ffmpegPath, ffprobePath, useBinaries } from '../media/binaries.js';
+import { mediaToolsProblem } from '../media/preflight.js';
 import { PLATFORMS, publishJobHandlers, publishOptionsFor } from '../publish/index.js';
 import { renderJobHandlers } from '../renders/index.js';
 import { createStorage, loadSigningSecret, purposeKey } from '../storage/index.js';
+import { hideFromCustomers } from '../util/local-paths.js';
 import { webhookJobHandlers } from '../webhooks/index.js';
 import { handlers } from './handlers.js';
 
@@ -51,6 +54,11 @@ const creditGranter: CreditGranter = async (db, accountId, credits, reason) => {
 /** The job services; a service given in `overrides` is used instead of the configured one. */
 async function createJobServices(config: Config, logger: Logger, overrides: Partial<Services>): Promise<JobServices & { signingSecret: Buffer }> {
   useBinaries(config.media);
+  // Every process composed here probes or renders media (the API probes uploads): refused at start
+  // rather than failing each job three times.
+  const mediaProblem = mediaToolsProblem();
+  if (mediaProblem) throw new ConfigError(mediaProblem);
+  for (const dir of [config.dataDir, path.dirname(ffmpegPath()), path.dirname(ffprobePath())]) hideFromCustomers(dir);
   const signingSecret = await loadSigningSecret(config);
   const generation = overrides.generation ?? createGenerationService(config.generation, config.models);
   for (const note of generation.notes) logger.warn({ note }, 'generation providers configured for tests or demos');

@@ -21,6 +21,7 @@ import { MediaError, probeClip, ProviderError, type MediaProbe, type MediaProvid
 import { saveClipProbe } from './clip-probes.js';
 import { StorageUnavailableError, type Storage } from '../storage/index.js';
 import { isDiskFull } from '../util/disk-full.js';
+import { withoutLocalPaths } from '../util/local-paths.js';
 import { emitEvent } from '../webhooks/index.js';
 import { SCENE_JOB, type SceneJobPayload } from './start.js';
 import {
@@ -282,7 +283,7 @@ function sceneError(failure: JobFailure, attempts: number): SceneError {
     return { code: 'storage_unavailable', message: `The scene could not be stored after ${attempts} attempt${attempts === 1 ? '' : 's'}: the server is out of disk space. It was not charged; generate it again later.`, retryable: true };
   }
   const message = err instanceof Error ? err.message : failure.message;
-  return { code: 'generation_failed', message: `Generating the scene failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${message}`.slice(0, 1000), retryable: true };
+  return { code: 'generation_failed', message: withoutLocalPaths(`Generating the scene failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${message}`).slice(0, 1000), retryable: true };
 }
 
 /**

@@ -158,7 +158,8 @@ function run(bin: string, tool: 'ffmpeg' | 'ffprobe', args: string[], opts: RunO
         reject(new MediaError('timeout', `${tool} timed out after ${timeoutMs} ms`, { stderrTail: tail(stderr), args }));
       } else if (killedFor === 'aborted') {
         reject(new MediaError('aborted', `${tool} aborted`, { stderrTail: tail(stderr), args, cause: signal?.reason }));
-      } else if (SETPRIV && code === 127 && stderr.startsWith('setpriv: failed to execute')) {
+      } else if (SETPRIV && (code === 126 || code === 127) && stderr.startsWith('setpriv: failed to execute')) {
+        // 127: no such file; 126: not executable by this user (e.g. installed by root, u+x only).
         reject(new MediaError('binary_missing', `cannot run ${tool} (${bin}): ${stderr.trim()}`));
       } else if (code !== 0) {
         const last = tail(stderr);

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { giveToDataDirOwner } from '../data-dir.js';
 
 /**
  * Channel credentials are sealed with AES-256-GCM before they reach the database, bound to their
@@ -34,10 +35,11 @@ export function credentialsKey(options: SecretsOptions = {}): Buffer {
   const file = path.join(dataDir, 'secrets', 'credentials.key');
   const cached = keyCache.get(file);
   if (cached) return cached;
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const madeDir = fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   try {
     // 'wx': only the first process creates it; the others read what it wrote.
     fs.writeFileSync(file, crypto.randomBytes(32).toString('base64'), { flag: 'wx', mode: 0o600 });
+    giveToDataDirOwner(dataDir, madeDir ? [path.dirname(file), file] : [file]);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }

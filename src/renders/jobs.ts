@@ -16,6 +16,7 @@ import { cancelJob, enqueue, type FailureHook, type HandlerEntry, type Job, type
 import { MediaError } from '../media/index.js';
 import { StorageUnavailableError, type Storage } from '../storage/index.js';
 import { isDiskFull } from '../util/disk-full.js';
+import { withoutLocalPaths } from '../util/local-paths.js';
 import { failRender, finishSucceeded } from './finish.js';
 import { renderStored } from './stored.js';
 import { RENDER_JOB, type RenderJobPayload } from './start.js';
@@ -144,9 +145,9 @@ async function runRender(deps: RenderJobDeps, job: Job<RenderJobPayload>, ctx: J
 }
 
 function failureMessage(error: unknown, fallback: string): string {
-  if (error instanceof MediaError) return `Stitching the video failed: ${error.message}`.slice(0, 1000);
-  if (error instanceof Error) return `The render failed: ${error.message}`.slice(0, 1000);
-  return fallback.slice(0, 1000);
+  if (error instanceof MediaError) return withoutLocalPaths(`Stitching the video failed: ${error.message}`).slice(0, 1000);
+  if (error instanceof Error) return withoutLocalPaths(`The render failed: ${error.message}`).slice(0, 1000);
+  return withoutLocalPaths(fallback).slice(0, 1000);
 }
 
 /**

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { prepareDataDir } from '../data-dir.js';
+import { giveToDataDirOwner, prepareDataDir } from '../data-dir.js';
 
 /** File (inside the data dir) holding the generated secret when none is configured. */
 export const SECRET_FILE = 'signing-secret';
@@ -26,6 +26,7 @@ export async function loadSigningSecret(config: { dataDir: string; signingSecret
   try {
     await fs.writeFile(tmp, `${fresh}\n`, { flag: 'wx', mode: 0o600 });
     await fs.link(tmp, file);
+    giveToDataDirOwner(config.dataDir, [file]);
     return Buffer.from(fresh, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;

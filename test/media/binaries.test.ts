@@ -21,6 +21,20 @@ describe('ffmpeg binaries', () => {
     await expect(probeMedia(import.meta.filename)).rejects.toMatchObject({ code: 'binary_missing' });
   });
 
+  it('an ffmpeg this user may not execute is a missing binary, not an ffmpeg error', async () => {
+    // setpriv exits 126 for it (127 for a missing file); read as ffmpeg's own failure, the job
+    // was retried as if the input were at fault.
+    const tmp = await makeTempDir('not-executable');
+    try {
+      writeFileSync(tmp.file('ffmpeg'), '#!/bin/sh\nexit 0\n', { mode: 0o644 });
+      useBinaries({ ffmpegPath: tmp.file('ffmpeg'), ffprobePath: tmp.file('ffmpeg') });
+      await expect(runFfmpeg(['-version'])).rejects.toMatchObject({ code: 'binary_missing', message: expect.stringMatching(/Permission denied/) });
+      await expect(probeMedia(import.meta.filename)).rejects.toMatchObject({ code: 'binary_missing' });
+    } finally {
+      await tmp.cleanup();
+    }
+  });
+
   it('throws a MediaError carrying the tail of stderr', async () => {
     const err = await runFfmpeg(['-i', '/nonexistent/input.mp4', '-f', 'null', '-']).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MediaError);

@@ -16,6 +16,8 @@ export const backupCommand: Command = {
   async run(args, io) {
     const values = parseFlags(args, { to: { type: 'string' }, force: { type: 'boolean' }, json: { type: 'boolean' } });
     if (!values.to?.trim()) throw new UsageError('--to is required (the file to write the copy to)');
+    // Decoded as UTF-8 like the environment: another byte would name another file (see pathSetting).
+    if (values.to.includes('\uFFFD')) throw new UsageError('--to is not valid UTF-8: name the file in UTF-8');
     const config = loadConfig(io.env);
     if (config.databaseUrl) {
       // Not a usage mistake: the command is right, this deployment's database is not one it copies.
