@@ -11,6 +11,7 @@ import { isObject, type Json, type JsonObject } from './spec-doc.js';
 import { cacheGet, cachePut, packageVersion, sha256 } from './cache.js';
 import { loadSpecDocument, type LoadedSpec } from './load.js';
 import { memoizeSpectralSchemaCompiles } from './spectral-memo.js';
+import { unboundedRequestArrays } from './lint-request-arrays.js';
 
 export interface LintFinding {
   severity: 'error' | 'warning';
@@ -56,6 +57,7 @@ export function structuralFindings(root: JsonObject): LintFinding[] {
       }
     }
   }
+  out.push(...unboundedRequestArrays(root, (ref) => resolveLocal(root, ref)));
   return out;
 }
 

@@ -122,6 +122,36 @@ describe('lint (built-in checks)', () => {
   });
 });
 
+describe('lint: lavendly/unbounded-array', () => {
+  it('warns of a request body array without maxItems, through $refs and nesting, and of nothing in responses', () => {
+    const list = { type: 'array', items: { type: 'string' } };
+    const root = {
+      openapi: '3.1.0', info: { title: 't', version: '1' },
+      paths: {
+        '/a': {
+          post: {
+            operationId: 'a',
+            requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/In' } } } },
+            responses: { 200: { description: 'ok', content: { 'application/json': { schema: { type: 'object', properties: { all: list } } } } } },
+          },
+        },
+      },
+      components: {
+        schemas: {
+          In: { type: 'object', properties: { tags: list, bounded: { ...list, maxItems: 5 }, nested: { type: 'object', properties: { deep: { type: ['array', 'null'], items: { $ref: '#/components/schemas/Leaf' } } } } } },
+          Leaf: { type: 'object', properties: { more: list } },
+        },
+      },
+    } as any;
+    const findings = structuralFindings(root).filter((f) => f.rule === 'lavendly/unbounded-array');
+    expect(findings.map((f) => `${f.severity} ${f.pointer}`)).toEqual([
+      'warning #/components/schemas/In/properties/tags',
+      'warning #/components/schemas/In/properties/nested/properties/deep',
+      'warning #/components/schemas/Leaf/properties/more',
+    ]);
+  });
+});
+
 describe('stub insertion', () => {
   it('adds a missing member to a module without a trailing comma or a T import, touching only the last member\'s comma', async () => {
     const ir = await buildIr(`${SPECS}/petstore.yaml`);
