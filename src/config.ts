@@ -14,6 +14,8 @@ export interface Config {
   port: number;
   host: string;
   dataDir: string;
+  /** LAVENDLY_DATA_DIR was not set: `dataDir` is ./data under the current directory (its errors say so). */
+  dataDirIsDefault?: boolean;
   /** `postgres://...` switches from the embedded SQLite file to PostgreSQL. */
   databaseUrl: string | null;
   /** Public base URL of the API, used to build signed links. */
@@ -320,6 +322,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port,
     host: env.HOST || '127.0.0.1',
     dataDir: pathSetting('LAVENDLY_DATA_DIR', env.LAVENDLY_DATA_DIR || './data'),
+    dataDirIsDefault: !env.LAVENDLY_DATA_DIR,
     databaseUrl: databaseUrl(env.DATABASE_URL),
     publicBaseUrl: publicUrl(env.LAVENDLY_PUBLIC_URL, port),
     signingSecret: env.LAVENDLY_SIGNING_SECRET || null,

@@ -13,8 +13,8 @@ import { ConfigError } from './config.js';
  * umask 022 (so any local user could read them) and the directory 0777 under umask 000. SQLite
  * gives its -wal and -shm files the database's mode. An existing directory or file keeps its mode.
  */
-export function prepareDataDir(dir: string, filename?: string): void {
-  const unusable = (why: string) => new ConfigError(`LAVENDLY_DATA_DIR ${dir} cannot be used: ${why}`);
+export function prepareDataDir(dir: string, filename?: string, isDefault = false): void {
+  const unusable = (why: string) => new ConfigError(isDefault ? defaultUnusable(dir, why) : `LAVENDLY_DATA_DIR ${dir} cannot be used: ${why}`);
   const notWritable = `it is not writable by this user (uid ${process.getuid?.() ?? '?'})`;
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -47,6 +47,16 @@ export function prepareDataDir(dir: string, filename?: string): void {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw unusable(`${path.basename(filename)} cannot be created: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
+}
+
+/**
+ * The operator set no LAVENDLY_DATA_DIR: naming the setting with a path they never gave ("LAVENDLY_DATA_DIR
+ * /opt/lavendly/data cannot be used") sent them looking for where it was set. Say it is the default and
+ * how to choose another.
+ */
+function defaultUnusable(dir: string, why: string): string {
+  return `the default data directory ./data under the current directory (${dir}) cannot be used: ${why}. `
+    + 'LAVENDLY_DATA_DIR is not set; set it to a directory this user can write (e.g. LAVENDLY_DATA_DIR=/var/lib/lavendly), or start from a directory where ./data can be created';
 }
 
 /**

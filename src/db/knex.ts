@@ -17,6 +17,8 @@ export interface DbOptions {
   databaseUrl: string | null;
   /** Where the SQLite file lives (ignored for PostgreSQL). */
   dataDir: string;
+  /** LAVENDLY_DATA_DIR was not set (Config.dataDirIsDefault). */
+  dataDirIsDefault?: boolean;
   /** Optional SQLite file name override (tests use one file per test). */
   sqliteFile?: string;
   /** PostgreSQL schema to use (tests isolate themselves in a schema each). */
@@ -42,7 +44,7 @@ export function createDb(options: DbOptions): Db {
     return db;
   }
   const filename = path.join(options.dataDir, options.sqliteFile ?? SQLITE_FILE);
-  prepareDataDir(options.dataDir, filename);
+  prepareDataDir(options.dataDir, filename, options.dataDirIsDefault);
   const db: Db = knexFactory({
     client: SqliteClient as unknown as typeof Knex.Client,
     connection: { filename },

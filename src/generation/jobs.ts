@@ -261,7 +261,16 @@ async function runScene(deps: GenerationJobDeps, job: Job<SceneJobPayload>, ctx:
   return { landed, clip_key: clip.key, duration_s: clip.durationS };
 }
 
+/**
+ * The scene's error as the customer sees it (the API, webhooks, MCP): every branch carries words
+ * of a provider, ffmpeg or the file system, so none may show the server's directories.
+ */
 function sceneError(failure: JobFailure, attempts: number): SceneError {
+  const e = sceneErrorOf(failure, attempts);
+  return { ...e, message: withoutLocalPaths(e.message).slice(0, 1000) };
+}
+
+function sceneErrorOf(failure: JobFailure, attempts: number): SceneError {
   const err = failure.error;
   if (err instanceof SceneFailure) return { code: err.code, message: err.message, retryable: err.retryable };
   if (failure.reason === 'lease_expired') {
@@ -283,7 +292,7 @@ function sceneError(failure: JobFailure, attempts: number): SceneError {
     return { code: 'storage_unavailable', message: `The scene could not be stored after ${attempts} attempt${attempts === 1 ? '' : 's'}: the server is out of disk space. It was not charged; generate it again later.`, retryable: true };
   }
   const message = err instanceof Error ? err.message : failure.message;
-  return { code: 'generation_failed', message: withoutLocalPaths(`Generating the scene failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${message}`).slice(0, 1000), retryable: true };
+  return { code: 'generation_failed', message: `Generating the scene failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${message}`, retryable: true };
 }
 
 /**

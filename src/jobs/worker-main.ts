@@ -20,7 +20,7 @@ export interface WorkerLane {
 }
 
 export interface RunWorkerOptions {
-  config: Pick<Config, 'databaseUrl' | 'dataDir'>;
+  config: Pick<Config, 'databaseUrl' | 'dataDir' | 'dataDirIsDefault'>;
   handlers: Record<string, HandlerEntry>;
   onJobFailed?: FailureHook;
   /** Slots of the main lane: every job type no `lanes` entry names. */
@@ -78,7 +78,7 @@ async function migrateWithRetry(db: Db): Promise<MigrationOutcome> {
  */
 export async function runWorker(options: RunWorkerOptions): Promise<RunningWorker> {
   const ownDb = !options.db;
-  const db = options.db ?? createDb({ databaseUrl: options.config.databaseUrl, dataDir: options.config.dataDir });
+  const db = options.db ?? createDb({ databaseUrl: options.config.databaseUrl, dataDir: options.config.dataDir, dataDirIsDefault: options.config.dataDirIsDefault });
   let unfollowClock = () => {};
   try {
     if (options.migrate ?? ownDb) {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rename, rm, statfs } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rename, rm, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isDiskFull, noSpaceError } from '../util/disk-full.js';
@@ -39,12 +39,28 @@ async function nearlyFull(dir: string): Promise<boolean> {
 
 /** Run `fn` with a fresh temporary directory that is removed afterwards. */
 export async function withTempDir<T>(fn: (dir: string) => Promise<T>, prefix = 'lavendly-media-'): Promise<T> {
-  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  const dir = await mkdtemp(path.join(tmpdir(), prefix)).catch(async (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+    await recreateTmpdir();
+    return mkdtemp(path.join(tmpdir(), prefix));
+  });
   try {
     return await fn(dir);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * TMPDIR removed while the server runs (a cleaner, an operator's `rm -rf`): every render and
+ * scene failed with ENOENT until a restart. It is made again as the start-up check found it:
+ * this user's own (0700), or /tmp for everyone (1777, sticky), whatever the umask.
+ */
+async function recreateTmpdir(): Promise<void> {
+  const dir = tmpdir();
+  const shared = dir === '/tmp';
+  if ((await mkdir(dir, { recursive: true, mode: 0o700 })) === undefined) return; // it was back already
+  await chmod(dir, shared ? 0o1777 : 0o700);
 }
 
 /**

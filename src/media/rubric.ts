@@ -6,6 +6,7 @@ import { runFfmpeg } from './binaries.js';
 import { MediaError } from './errors.js';
 import { probeMedia, type MediaProbe } from './probe.js';
 import type { ReviewFailure, ReviewRequest, RubricCheck, VisionReviewProvider } from './providers.js';
+import { withoutLocalPaths } from '../util/local-paths.js';
 
 export interface RubricThresholds {
   /** Shortest black stretch reported, seconds (default 0.5). */
@@ -226,7 +227,7 @@ export class SignalRubric implements VisionReviewProvider {
       probe = await probeMedia(req.videoPath, { signal: req.signal });
     } catch (err) {
       if (!(err instanceof MediaError) || err.code !== 'probe_failed') throw err;
-      const failures: ReviewFailure[] = [{ check: 'missing_video', message: `not readable media: ${err.message}` }];
+      const failures: ReviewFailure[] = [{ check: 'missing_video', message: `not readable media: ${withoutLocalPaths(err.message)}` }];
       return { pass: false, score: 0, failures, reroll_hint: rerollHint(failures, req.expectedDurationS), probe: null };
     }
     const failures = probeChecks(probe, req, this.thresholds);

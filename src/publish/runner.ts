@@ -7,6 +7,7 @@ import { nowIso } from '../db/knex.js';
 import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { StorageUnavailableError, type LocalFile, type Storage } from '../storage/index.js';
 import { newId } from '../util/ids.js';
+import { withoutLocalPaths } from '../util/local-paths.js';
 import { emitEvent } from '../webhooks/events.js';
 import { enqueueJob, JOB_TYPES } from '../webhooks/queue.js';
 import { loadChannelForPublish, updateChannelCredentials } from './channels.js';
@@ -131,7 +132,8 @@ export async function runPublication(
     }
     // The message is shown to the user and sent in webhooks: no credential may survive in it, even
     // if a platform echoed one back.
-    const scrub = (text: string) => secretValues.reduce((t, v) => t.split(v).join('[redacted]'), text);
+    // Nor a directory of the server (a file system error names the file it failed on).
+    const scrub = (text: string) => withoutLocalPaths(secretValues.reduce((t, v) => t.split(v).join('[redacted]'), text));
     outcome = failedAttempt(err, scrub, posting);
   } finally {
     await video?.release();

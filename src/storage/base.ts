@@ -196,10 +196,11 @@ export abstract class Storage {
       } catch {
         return { ok: false, reason: 'malformed' };
       }
-      const m = /^\/files\/(.+)$/.exec(url.pathname);
-      if (!m) return { ok: false, reason: 'malformed' };
+      // Under the public URL's own path (a server behind `https://host/video api`), as apiSignedUrl makes them.
+      const files = `${new URL(this.publicBaseUrl).pathname.replace(/\/+$/, '')}/files/`;
+      if (!url.pathname.startsWith(files) || url.pathname.length === files.length) return { ok: false, reason: 'malformed' };
       try {
-        key = m[1]!.split('/').map(decodeURIComponent).join('/');
+        key = url.pathname.slice(files.length).split('/').map(decodeURIComponent).join('/');
       } catch {
         return { ok: false, reason: 'malformed' };
       }

@@ -11,12 +11,12 @@ export const SECRET_FILE = 'signing-secret';
  * random one generated once and kept in `<dataDir>/signing-secret` (mode 0600), so signed links
  * survive restarts and are shared by every process on the same data dir.
  */
-export async function loadSigningSecret(config: { dataDir: string; signingSecret: string | null }): Promise<Buffer> {
+export async function loadSigningSecret(config: { dataDir: string; dataDirIsDefault?: boolean; signingSecret: string | null }): Promise<Buffer> {
   if (config.signingSecret) {
     if (config.signingSecret.length < 16) throw new Error('The signing secret must be at least 16 characters long.');
     return Buffer.from(config.signingSecret, 'utf8');
   }
-  prepareDataDir(config.dataDir);
+  prepareDataDir(config.dataDir, undefined, config.dataDirIsDefault);
   const file = path.join(config.dataDir, SECRET_FILE);
   const fresh = crypto.randomBytes(32).toString('base64url');
   // Written whole beside it, then linked into place: link() creates the name only if it is free,

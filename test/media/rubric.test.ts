@@ -110,6 +110,9 @@ describe('signal rubric', () => {
     const junk = await rubric.check({ videoPath: tmp.file('junk.mp4'), expectedDurationS: 3, expectAudio: true });
     expect(junk).toMatchObject({ pass: false, score: 0, probe: null });
     expect(junk.failures[0]!.check).toBe('missing_video');
+    // The failure reaches the customer (the scene's quality check): the file, not the server's directory.
+    expect(junk.failures[0]!.message).toMatch(/^not readable media: cannot probe …\/.*junk\.mp4/);
+    expect(junk.failures[0]!.message).not.toContain(tmp.dir);
   });
 
   it('merges other review providers into the verdict', async () => {

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createDb } from '../../src/db/knex.js';
@@ -182,6 +183,29 @@ describe.runIf(process.getuid?.() === 0)('root running a command in the server u
     await loadSigningSecret({ dataDir, signingSecret: null });
     const owners = ['lavendly.sqlite', 'secrets', 'secrets/credentials.key', 'signing-secret'].map((f) => [f, fs.statSync(path.join(dataDir, f)).uid]);
     expect(owners).toEqual(['lavendly.sqlite', 'secrets', 'secrets/credentials.key', 'signing-secret'].map((f) => [f, NOBODY]));
+  });
+});
+
+/**
+ * With LAVENDLY_DATA_DIR unset the data directory is ./data where the server was started; the
+ * error said "LAVENDLY_DATA_DIR /opt/.../data cannot be used", naming a setting the operator never set.
+ */
+describe('the default data directory, when it cannot be used', () => {
+  it('is named as the default under the current directory, with how to set LAVENDLY_DATA_DIR', async () => {
+    const cwd = path.join(scratch, 'cwd', HOSTILE);
+    fs.mkdirSync(cwd, { recursive: true });
+    fs.writeFileSync(path.join(cwd, 'data'), ''); // in the way (as root, an unwritable cwd is no obstacle)
+    const tsx = pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+    const child = spawn(process.execPath, ['--import', tsx, path.join(ROOT, 'src/cli/main.ts'), 'accounts', 'create', '--name', 'Op'], {
+      // tsx finds the project's tsconfig (its path aliases) from the cwd unless told.
+      cwd, env: { PATH: process.env.PATH, DATABASE_URL: '', TSX_TSCONFIG_PATH: path.join(ROOT, 'tsconfig.json') }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += String(d); });
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(code).toBe(1);
+    expect(stderr.trim()).toBe(`lavendly: error: the default data directory ./data under the current directory (${path.join(cwd, 'data')}) cannot be used: a file is in the way (it must be a directory). `
+      + 'LAVENDLY_DATA_DIR is not set; set it to a directory this user can write (e.g. LAVENDLY_DATA_DIR=/var/lib/lavendly), or start from a directory where ./data can be created');
   });
 });
 

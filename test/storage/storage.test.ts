@@ -117,6 +117,16 @@ describe('signed URLs', () => {
   });
 });
 
+describe('signed URLs under a public URL with a path', () => {
+  it('verifies its own URLs (the path had to be /files/... before)', () => {
+    const prefixed = new FileStorage({ dataDir, publicBaseUrl: 'https://videos.example/api%20v1/caf%C3%A9', secret: Buffer.from('prefix-secret') });
+    const url = prefixed.signedUrl('acc_1/clip.mp4');
+    expect(new URL(url).pathname).toBe('/api%20v1/caf%C3%A9/files/acc_1/clip.mp4');
+    expect(prefixed.verifySignedUrl(url)).toMatchObject({ ok: true, key: 'acc_1/clip.mp4' });
+    expect(prefixed.verifySignedUrl(url.replace('/api%20v1/caf%C3%A9', ''))).toMatchObject({ ok: false, reason: 'malformed' });
+  });
+});
+
 describe('serveSignedFiles', () => {
   it('serves a valid URL with the right type and headers', async () => {
     const res = await fetch(storage.signedUrl(key));
