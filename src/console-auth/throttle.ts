@@ -1,3 +1,5 @@
+import { monotonicNow } from '../db/cluster-time.js';
+
 /**
  * Counts failed sign-ins per key (a client address, an email) in a fixed window. Once a key has
  * `limit` failures in the window, every attempt with it is refused until the window ends, even
@@ -13,7 +15,9 @@ export class FailureThrottle {
   constructor(
     readonly limit: number,
     readonly windowMs = 60_000,
-    private readonly now: () => number = Date.now,
+    // The monotonic clock: a step of the machine's clock forward would otherwise lift every
+    // lockout at once (a step back would lengthen them).
+    private readonly now: () => number = monotonicNow,
     readonly maxKeys = 50_000,
   ) {}
 

@@ -15,6 +15,7 @@ import { reopenUnposted, rescheduleUnposted } from './interrupted.js';
 import { eventData, getPublication, publishersOf, type PublicationStatus, type PublishOptions } from './service.js';
 import { PublishError } from './types.js';
 import { clusterDate, clusterNow } from '../db/cluster-time.js';
+import { beatWhileRunning, seenUnrenewed } from './heartbeat.js';
 
 /**
  * The render's file on the local disk: `video_path` is an absolute path (the local driver) or
@@ -92,6 +93,16 @@ export async function runPublication(
     .where({ id, status: 'scheduled' })
     .update({ status: 'publishing', publish_step: 'fetching', claim_token: claim, started_at: now.toISOString(), updated_at: now.toISOString() });
   if (claimed !== 1) return 'not_claimed';
+  const heartbeat = beatWhileRunning(db, id, claim, options.heartbeatMs);
+  try {
+    return await runClaimed(db, id, claim, options, signal);
+  } finally {
+    await heartbeat.stop();
+  }
+}
+
+/** The rest of runPublication, once it holds the claim (its heartbeat beating meanwhile). */
+async function runClaimed(db: Knex, id: string, claim: string, options: PublishOptions, signal: AbortSignal | undefined): Promise<RunOutcome> {
 
   // Claimed: from here an error that ends the run leaves the publication "publishing", in step
   // 'fetching' (the job's next run takes it over) until the run marks 'posting'.
@@ -217,14 +228,17 @@ async function untilRecorded<T>(write: () => Promise<T>): Promise<T> {
  * A publication stuck in `publishing` (its runner died mid-upload) is marked failed, never run
  * again: whether the platform created the post is unknown, and posting twice is worse than asking
  * the user to check. One whose run died before it called the platform (step 'fetching') is
- * scheduled again instead (its job was lost too, or it would have done that).
+ * scheduled again instead (its job was lost too, or it would have done that). Stuck means started
+ * over `staleAfterMs` ago and seen by this process with its heartbeat unrenewed for
+ * `staleConfirmMs` (src/publish/heartbeat.ts), so it takes two sweeps at least.
  */
 export async function failStalePublications(db: Knex, options: PublishOptions = {}): Promise<number> {
   const before = new Date(clusterNow() - (options.staleAfterMs ?? 2 * 3_600_000)).toISOString();
   const stale = (await db('publications').where({ status: 'publishing' }).andWhere('started_at', '<', before)
-    .select('id', 'account_id', 'claim_token', 'publish_step')) as { id: string; account_id: string; claim_token: string; publish_step: string | null }[];
+    .select('id', 'account_id', 'claim_token', 'publish_step', 'updated_at')) as { id: string; account_id: string; claim_token: string; publish_step: string | null; updated_at: unknown }[];
   let failed = 0;
-  for (const s of stale) {
+  // Only runs seen unrenewed for a while: a live run's heartbeat changes the row first.
+  for (const s of stale.filter((row) => seenUnrenewed(row, options.staleConfirmMs))) {
     await db.transaction(async (trx) => {
       if (s.publish_step === 'fetching') {
         if ((await rescheduleUnposted(trx, s.id, options, s.claim_token)) === 'failed') failed++;

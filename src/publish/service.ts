@@ -59,6 +59,10 @@ export interface PublishOptions {
   retryBaseMs?: number;
   /** A publication left `publishing` this long (its runner died) is failed, never re-posted. Default 2 h. */
   staleAfterMs?: number;
+  /** A running publication renews its heartbeat this often, default 60 s (src/publish/heartbeat.ts). */
+  heartbeatMs?: number;
+  /** A stale-looking run is failed only once seen unrenewed this long, default 5 min. */
+  staleConfirmMs?: number;
   /** Where a render recorded as `store:<key>` (the S3 driver) is fetched from. */
   storage?: Storage;
 }

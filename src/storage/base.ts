@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { hmac, purposeKey, sameSignature } from './secret.js';
 import { clusterDate } from '../db/cluster-time.js';
+import { sightingsOf } from './file-sightings.js';
 
 export interface StorageOptions {
   dataDir: string;
@@ -129,41 +130,29 @@ export abstract class Storage {
   /**
    * Deletes what crashed transfers left in the staging folder. A live upload or import writes to
    * its file, which keeps its mtime fresh, so anything untouched for `olderThanMs` (default 6 h)
-   * is abandoned. Answers how many files went.
+   * is abandoned; and, since a step of the machine's clock makes every file look that old at once,
+   * only once this process has also seen it unchanged for `confirmMs` (src/storage/file-sightings.ts).
+   * A file is seen on every sweep, so in a process that keeps sweeping the wait adds at most one
+   * sweep interval. Answers how many files went.
    */
-  async sweepStaging(olderThanMs = 6 * 3600_000, now = Date.now()): Promise<number> {
+  async sweepStaging(olderThanMs = 6 * 3600_000, now = Date.now(), confirmMs = olderThanMs): Promise<number> {
     const dir = path.join(this.root, '.staging');
     const names = await fs.promises.readdir(dir).catch(() => [] as string[]);
-    let removed = 0;
-    for (const name of names) {
-      const file = path.join(dir, name);
-      const s = await fs.promises.stat(file).catch(() => null);
-      if (!s || now - s.mtimeMs < olderThanMs) continue;
-      await fs.promises.rm(file, { force: true, recursive: true });
-      removed++;
-    }
-    return removed;
+    return sweepUnchanged(sightingsOf('staging', dir), names.map((name) => path.join(dir, name)), olderThanMs, now, confirmMs, true);
   }
 
   /**
    * Deletes the temporary files of writes that never finished: `.<name>.partial-<hex>[.ext]`
    * anywhere under the data dir (renders, frames, clips, transfers, local publications), left
    * when the process writing them was killed. A live write keeps its file's mtime fresh (and
-   * ffmpeg is killed after 10 minutes), so one untouched for `olderThanMs` (default 15 min) is
-   * abandoned. Answers how many files went.
+   * ffmpeg is killed after 10 minutes), so one untouched for `olderThanMs` (default 15 min), and
+   * seen unchanged by this process for `confirmMs` (as sweepStaging), is abandoned. Answers how
+   * many files went.
    */
-  async sweepPartials(olderThanMs = 15 * 60_000, now = Date.now()): Promise<number> {
+  async sweepPartials(olderThanMs = 15 * 60_000, now = Date.now(), confirmMs = olderThanMs): Promise<number> {
     const names = await fs.promises.readdir(this.dataDir, { recursive: true }).catch(() => [] as string[]);
-    let removed = 0;
-    for (const name of names) {
-      if (!PARTIAL.test(path.basename(name))) continue;
-      const file = path.join(this.dataDir, name);
-      const s = await fs.promises.lstat(file).catch(() => null);
-      if (!s || !s.isFile() || now - s.mtimeMs < olderThanMs) continue;
-      await fs.promises.rm(file, { force: true });
-      removed++;
-    }
-    return removed;
+    const files = names.filter((name) => PARTIAL.test(path.basename(name))).map((name) => path.join(this.dataDir, name));
+    return sweepUnchanged(sightingsOf('partials', this.dataDir), files, olderThanMs, now, confirmMs, false);
   }
 
   /** Lifetime of a link asked for `expiresInS`, within 1 s .. MAX_URL_TTL_S. */
@@ -226,4 +215,21 @@ export abstract class Storage {
   verify(purpose: string, message: string, signature: string): boolean {
     return sameSignature(this.sign(purpose, message), signature);
   }
+}
+
+/** Removes those of `files` older than `olderThanMs` by mtime and seen unchanged for `confirmMs`. */
+async function sweepUnchanged(
+  sightings: ReturnType<typeof sightingsOf>, files: string[], olderThanMs: number, now: number, confirmMs: number, anyKind: boolean,
+): Promise<number> {
+  let removed = 0;
+  for (const file of files) {
+    const s = await fs.promises.lstat(file).catch(() => null);
+    if (!s || (!anyKind && !s.isFile())) continue;
+    // Every file is noted, young ones too, so a file's wait starts when this process first saw it.
+    if (!sightings.unchangedFor(file, s, confirmMs) || now - s.mtimeMs < olderThanMs) continue;
+    await fs.promises.rm(file, { force: true, recursive: anyKind });
+    removed++;
+  }
+  sightings.keepOnly(new Set(files));
+  return removed;
 }

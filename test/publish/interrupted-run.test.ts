@@ -153,7 +153,10 @@ describe.each(testDatabases())('a publication whose worker died mid-run on %s', 
     const onFailed = (publishJobHandlers(options)[RUN] as { onFailed: Parameters<typeof failJob>[4] }).onFailed;
     expect((await failJob(fresh.db, job!.id, { workerId: 'dying-worker' }, LEASE_OVER, onFailed))?.status).toBe('failed');
     expect(await status(pub.id)).toBe('publishing');
-    expect(await failStalePublications(fresh.db, { ...options, staleAfterMs: -1 })).toBe(1);
+    // Seen stale and unrenewed twice: the first sweep only notes it.
+    expect(await failStalePublications(fresh.db, { ...options, staleAfterMs: -1, staleConfirmMs: 0 })).toBe(0);
+    expect(await status(pub.id)).toBe('publishing');
+    expect(await failStalePublications(fresh.db, { ...options, staleAfterMs: -1, staleConfirmMs: 0 })).toBe(1);
     expect(await getPublication(fresh.db, ACCOUNT, pub.id)).toMatchObject({ status: 'failed', error: { code: 'publish_interrupted' } });
     expect(calls).toBe(0);
   });
@@ -163,7 +166,9 @@ describe.each(testDatabases())('a publication whose worker died mid-run on %s', 
     await fresh.db('jobs').delete(); // its job was lost with the worker
     await fresh.db('publications').where({ id: pub.id })
       .update({ status: 'publishing', publish_step: 'fetching', claim_token: 'clm_dead', started_at: nowIso() });
-    expect(await failStalePublications(fresh.db, { ...options, staleAfterMs: -1 })).toBe(0);
+    expect(await failStalePublications(fresh.db, { ...options, staleAfterMs: -1, staleConfirmMs: 0 })).toBe(0);
+    expect(await status(pub.id)).toBe('publishing'); // seen once: not yet taken for dead
+    expect(await failStalePublications(fresh.db, { ...options, staleAfterMs: -1, staleConfirmMs: 0 })).toBe(0);
     expect(await status(pub.id)).toBe('scheduled');
     expect((await settle(pub.id)).status).toBe('published');
     expect(calls).toBe(1);

@@ -87,11 +87,16 @@ describe('staging sweep', () => {
     fs.writeFileSync(live, 'an upload in progress');
     const sevenHoursAgo = new Date(Date.now() - 7 * 3600_000);
     fs.utimesSync(abandoned, sevenHoursAgo, sevenHoursAgo);
-    expect(await fresh.sweepStaging()).toBe(1);
+    // Old by its mtime is not enough: a file is removed once seen unchanged on two sweeps
+    // (confirmMs apart; a clock step makes every live file look old at once).
+    const SIX_HOURS = 6 * 3600_000;
+    expect(await fresh.sweepStaging(SIX_HOURS, Date.now(), 0)).toBe(0);
+    expect(fs.existsSync(abandoned)).toBe(true);
+    expect(await fresh.sweepStaging(SIX_HOURS, Date.now(), 0)).toBe(1);
     expect(fs.existsSync(abandoned)).toBe(false);
     expect(fs.existsSync(live)).toBe(true);
-    // A shorter limit reaches the younger file too.
-    expect(await fresh.sweepStaging(0, Date.now() + 1000)).toBe(1);
+    // A shorter limit reaches the younger file too (seen unchanged already).
+    expect(await fresh.sweepStaging(0, Date.now() + 1000, 0)).toBe(1);
     expect(fs.readdirSync(path.dirname(live))).toEqual([]);
   });
 });
