@@ -77,8 +77,9 @@ export class RateLimitError extends LavendlyError {
 export class ServerError extends LavendlyError {}
 /**
  * A success status whose body is not what the API documents: not JSON (a proxy's or captive
- * portal's HTML page), truncated JSON (`invalid_response`), or larger than `maxResponseBytes`
- * (`response_too_large`). Never returned as if it were the API's answer.
+ * portal's HTML page), truncated JSON (`invalid_response`), larger than `maxResponseBytes`
+ * (`response_too_large`), or holding a number beyond a double such as 1e400 (`number_out_of_range`,
+ * `details.path`; JSON.parse would make it Infinity). Never returned as if it were the API's answer.
  */
 export class InvalidResponseError extends LavendlyError {}
 /** No usable HTTP response: DNS, refused or reset connection, timeout. */

@@ -10,7 +10,8 @@
 import type { IncomingMessage } from 'node:http';
 import { mediaTypeOf, parseJson, ValidationError } from '@lavendly/framework';
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
-import { INVALID_REQUEST, PARSE_ERROR, parseMessage } from '../../packages/mcp/src/jsonrpc-message.js';
+import { INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR, parseMessage } from '../../packages/mcp/src/jsonrpc-message.js';
+import { unkeepableMessage } from '../../packages/mcp/src/message-values.js';
 
 export type PeekedBody =
   | { ok: true; message: unknown }
@@ -42,7 +43,10 @@ export async function readJsonRpcBody(req: IncomingMessage, maxBytes: number): P
     value = parseJson(body);
   } catch (err) {
     if (!(err instanceof ValidationError)) throw err;
-    return { ok: false, status: 400, code: PARSE_ERROR, message: `Parse error: ${err.issues.body?.[0]?.message ?? err.message}` };
+    const issue = err.issues.body?.[0];
+    const refused = issue && !NOT_JSON.has(issue.code) ? unkeepable(body) : null;
+    if (refused) return refused;
+    return { ok: false, status: 400, code: PARSE_ERROR, message: `Parse error: ${issue?.message ?? err.message}` };
   }
   const messages = Array.isArray(value) ? value : [value];
   if (!messages.length) return { ok: false, status: 400, code: INVALID_REQUEST, message: 'Invalid Request: an empty batch; send at least one message.' };
@@ -51,6 +55,31 @@ export async function readJsonRpcBody(req: IncomingMessage, maxBytes: number): P
     if (!parsed.ok) return { ok: false, status: 400, code: INVALID_REQUEST, message: parsed.message, id: Array.isArray(value) ? null : parsed.id };
   }
   return { ok: true, message: value };
+}
+
+/** The reader's refusals that mean the body is not JSON at all (-32700). */
+const NOT_JSON = new Set(['invalid_encoding', 'invalid_json']);
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A body that is JSON but that the reader refused as the API could not keep it (too deep,
+ * `__proto__`, 1e400): answered as the stdio transport answers it (message-values.ts), with the
+ * request's id. Invalid params of a request is an answer to that request, as the server's own
+ * -32602 answers are: HTTP 200, which an MCP client reads and matches by id (on a 400 it throws an
+ * HTTP error without reading the body); Invalid Request stays a 400, as above.
+ * Null when the text does not parse after all (a too-deep text is refused before parsing).
+ */
+function unkeepable(body: Buffer): PeekedBody | null {
+  const text = utf8.decode(body); // the reader decoded it already: valid UTF-8, a BOM dropped
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const refusal = unkeepableMessage(text, value);
+  if (!refusal) return null;
+  return { ok: false, status: refusal.code === INVALID_PARAMS ? 200 : 400, ...refusal };
 }
 
 /**

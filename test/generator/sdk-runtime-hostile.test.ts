@@ -86,6 +86,19 @@ describe('a success answer that is not the documented JSON', () => {
     expect(await failure(client().call('get_thing'))).toMatchObject({ code: 'invalid_response', status: 204 });
   });
 
+  it('refuses a number beyond a double (1e400, 5000 digits) as the Python SDK does, not as Infinity', async () => {
+    for (const n of ['1e400', '-1E+400', '9'.repeat(5000)]) {
+      answer = (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(`{"data":[{"id":"th_1","total":${n}}],"e":"1e400"}`);
+      const err = await failure(client().call('get_thing'));
+      expect(err).toBeInstanceOf(InvalidResponseError);
+      expect([err.status, err.code, err.details]).toEqual([200, 'number_out_of_range', { path: 'data.0.total' }]);
+      expect(err.message).toMatch(/HTTP 200 answered a number beyond a double \(±1\.8e308\) at data\.0\.total, which the SDK cannot represent/);
+    }
+    // In range, or only in a string: returned as it is.
+    answer = (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"total":1.7e308,"note":"1e400"}');
+    expect(await client().call('get_thing')).toEqual({ total: 1.7e308, note: '1e400' });
+  });
+
   it('still returns text where the operation does not document JSON', async () => {
     answer = (_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('plain words');
     expect(await client().call('get_text')).toBe('plain words');

@@ -6,7 +6,10 @@
  * message that is not JSON-RPC answered -32700 "Invalid JSON-RPC message" without saying why.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { UNKEEPABLE_MESSAGES } from '../helpers/unkeepable-messages.js';
 
 let server: TestServer;
 let key: string;
@@ -82,8 +85,38 @@ describe('/mcp request bodies', () => {
     }
     const bad = await post('{bad');
     expect(bad.json.error).toEqual({ code: -32700, message: expect.stringMatching(/^Parse error: Malformed JSON: .+/) });
-    // The REST API's depth limit, from the same reader.
+    // The REST API's depth limit, from the same reader: JSON, so not a parse error (it was -32700).
     const deep = await post(`${'['.repeat(100)}${']'.repeat(100)}`);
-    expect(deep.json.error).toEqual({ code: -32700, message: 'Parse error: JSON nested deeper than 64 levels.' });
+    expect(deep.status).toBe(400);
+    expect(deep.json).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Invalid Request: 0.0.0.0.0.0.0.0…: JSON nested deeper than 64 levels.' } });
+    const unclosed = await post('['.repeat(100));
+    expect(unclosed.json.error).toEqual({ code: -32700, message: 'Parse error: JSON nested deeper than 64 levels.' });
+  });
+
+  it('JSON the API could not keep as sent (too deep, __proto__, 1e400): what stdio answers, with the request id', async () => {
+    // Before: -32700 Parse error with id null for every one, which no client can match to its call.
+    for (const c of UNKEEPABLE_MESSAGES) {
+      const { status, json } = await post(c.line);
+      // Invalid params answer the request (200, as the server's own -32602 do); Invalid Request is a 400.
+      expect(status, c.line.slice(0, 80)).toBe(c.code === -32602 ? 200 : 400);
+      expect(json, c.line.slice(0, 80)).toEqual({ jsonrpc: '2.0', id: c.id, error: { code: c.code, message: c.message } });
+    }
+    expect(await workflowNames()).toEqual([]);
+  });
+
+  it('the official client gets the -32602 for its own call, not an HTTP error', async () => {
+    const client = new Client({ name: 'http-body-test', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${server.origin}/mcp`), { requestInit: { headers: { authorization: `Bearer ${key}` } } }));
+    try {
+      // JSON.parse makes `__proto__` an own key, which the client sends as it is.
+      const args = JSON.parse('{"name":"proto","shots":[{"prompt":"p"}],"__proto__":{"admin":true}}') as Record<string, unknown>;
+      await expect(client.callTool({ name: 'create_workflow', arguments: args })).rejects.toMatchObject({
+        code: -32602,
+        message: expect.stringContaining('params.arguments.__proto__: A key named __proto__ is not accepted'),
+      });
+      expect(await workflowNames()).toEqual([]);
+    } finally {
+      await client.close();
+    }
   });
 });

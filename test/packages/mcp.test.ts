@@ -13,6 +13,7 @@ import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installConsumer, packedPackages, ROOT, run, type Installed } from '../helpers/packages.js';
 import { MCP_TOOLS } from '../helpers/seed-tools.js';
+import { UNKEEPABLE_MESSAGES } from '../helpers/unkeepable-messages.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -106,6 +107,33 @@ describe('@lavendly/mcp installed from its tarball', () => {
     const replies = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: unknown; result?: unknown; error?: { code: number } });
     expect(replies.find((r) => r.id === null)?.error?.code).toBe(-32700);
     expect(replies.find((r) => r.id === 2)?.result).toEqual({});
+  }, 60_000);
+
+  it('refuses JSON the API could not keep as sent (too deep, __proto__, 1e400) as /mcp does, with the request id', async () => {
+    const { key } = await server.account({ credits: 0 });
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LAVENDLY_API_KEY: key, LAVENDLY_BASE_URL: server.base };
+    const child = spawn('npx', ['-y', '@lavendly/mcp'], { cwd: consumer.dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    const line = (m: unknown) => `${JSON.stringify(m)}\n`;
+    child.stdin.end([
+      line({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'pipe', version: '0' } } }),
+      line({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+      ...UNKEEPABLE_MESSAGES.map((c) => `${c.line}\n`),
+      line({ jsonrpc: '2.0', id: 2, method: 'ping' }),
+    ].join(''));
+    await exited;
+    const replies = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: unknown; result?: unknown; error?: unknown });
+    // Before, the __proto__ argument was dropped and the call went on, 1e400 reached the API as null,
+    // and the deep _meta was answered as if nothing were wrong.
+    for (const c of UNKEEPABLE_MESSAGES) {
+      expect(replies.filter((r) => r.id === c.id).map((r) => r.error), c.line.slice(0, 80)).toEqual([{ code: c.code, message: c.message }]);
+    }
+    expect(replies.find((r) => r.id === 2)?.result).toEqual({});
+    // Nothing reached the API: neither workflow was created without its __proto__ or with a null.
+    const listed = await fetch(`${server.base}/workflows`, { headers: { authorization: `Bearer ${key}` } });
+    expect(((await listed.json()) as { data: unknown[] }).data).toEqual([]);
   }, 60_000);
 
   it('refuses a LAVENDLY_BASE_URL that is not an http(s) URL, in one line and exit 1, before serving', async () => {

@@ -77,6 +77,11 @@ function hostile() {
         return void res.writeHead(200, json).end('{"id":"wf_1"}');
       case 'shape-nan':
         return void res.writeHead(200, json).end(JSON.stringify(WORKFLOW).replace('"version":1', '"version":NaN'));
+      // A number beyond a double: json made 1e400 inf, and took the 5000 digits for not JSON.
+      case 'huge-exponent':
+        return void res.writeHead(200, json).end(JSON.stringify(WORKFLOW).replace('"version":1', '"version":1e400'));
+      case 'huge-integer':
+        return void res.writeHead(200, json).end(JSON.stringify(WORKFLOW).replace('"version":1', `"version":${'9'.repeat(5000)}`));
       case 'http10':
       case 'http10cut': {
         // No content-length: the body ends where the server closes the connection (cut short or not).
@@ -125,7 +130,7 @@ describe('the installed Python SDK against a hostile server', () => {
       const file = path.resolve('test/python/test_hostile.py');
       const r = await sdk.runAsync(['-m', 'pytest', '-q', '-p', 'no:cacheprovider', file], { env: { LAVENDLY_HOSTILE_URL: server.url }, cwd: sdk.dir, timeoutMs: 100_000 });
       expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
-      expect(r.stdout).toMatch(/13 passed/);
+      expect(r.stdout).toMatch(/14 passed/);
       // The client hung up soon after its 1 MiB cap instead of draining the gigabyte.
       expect(server.endlessSent.bytes).toBeLessThan(64 << 20);
     } finally {

@@ -92,6 +92,15 @@ def test_a_success_that_is_not_the_documented_object_is_refused() -> None:
     assert "not JSON" in nan.value.message
 
 
+def test_a_number_beyond_a_double_is_refused_as_the_typescript_sdk_refuses_it() -> None:
+    # Before: 1e400 came back as inf, and 5000 digits as "a body that is not JSON".
+    for case in ("huge-exponent", "huge-integer"):
+        with pytest.raises(InvalidResponseError) as e:
+            client(case).workflows.get("wf_1")
+        assert (e.value.status, e.value.code, e.value.details) == (200, "number_out_of_range", {"path": "version"})
+        assert "answered a number beyond a double (±1.8e308) at version, which the SDK cannot represent" in e.value.message
+
+
 def test_an_http_1_0_body_ends_where_the_connection_closes() -> None:
     assert client("http10").workflows.get("wf_1")["name"] == "Fox"
     with pytest.raises(InvalidResponseError) as e:

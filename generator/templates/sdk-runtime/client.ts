@@ -276,6 +276,11 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
             details: typeof read.value === 'string' ? { body: read.value.slice(0, 500) } : {},
           });
         }
+        if (read.kind === 'json' && read.beyondDouble) {
+          throw new InvalidResponseError(`${what}: HTTP ${res.status} answered a number beyond a double (±1.8e308) at ${read.beyondDouble}, which the SDK cannot represent`, {
+            status: res.status, code: 'number_out_of_range', requestId, headers: res.headers, details: { path: read.beyondDouble },
+          });
+        }
         const shape = read.kind === 'json' ? undocumentedShape(op, read.value) : null;
         if (shape) {
           throw new InvalidResponseError(`${what}: HTTP ${res.status} answered ${shape}`, {

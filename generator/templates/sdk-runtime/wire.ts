@@ -99,7 +99,8 @@ export function encodeBody(op: OperationDescriptor, body: unknown, headers: Head
 /** What a response carried, read by its content type; `tooLarge` when it passed the size cap. */
 export type ReadBody =
   | { kind: 'none'; value: undefined }
-  | { kind: 'json'; value: unknown }
+  /** `beyondDouble`: where the JSON holds a number JSON.parse made ±Infinity (see beyondDoubleAt). */
+  | { kind: 'json'; value: unknown; beyondDouble?: string }
   | { kind: 'text'; value: string; labelledJson: boolean }
   | { kind: 'blob'; value: Blob }
   | { kind: 'tooLarge'; value: undefined };
@@ -122,7 +123,8 @@ export async function readBody(res: Response, limit: number): Promise<ReadBody> 
     if (!text) return { kind: 'none', value: undefined };
     if (labelledJson && !nestsDeeperThan(text, MAX_RESPONSE_DEPTH)) {
       try {
-        return { kind: 'json', value: JSON.parse(text) };
+        const value: unknown = JSON.parse(text);
+        return { kind: 'json', value, beyondDouble: MAY_OVERFLOW.test(text) ? beyondDoubleAt(value, []) ?? undefined : undefined };
       } catch {
         // falls through: the caller decides what JSON-labelled text that does not parse means
       }
@@ -139,6 +141,31 @@ export async function readBody(res: Response, limit: number): Promise<ReadBody> 
  * (or the MCP server's) then fail with 'Maximum call stack size exceeded'.
  */
 const MAX_RESPONSE_DEPTH = 1000;
+
+/**
+ * A number literal that can overflow a double: a three-digit exponent, or 309 digits in a row
+ * (anchored after a non-digit, so a long run is not retried from every digit). Strings may match:
+ * it only decides whether the parsed value is walked.
+ */
+const MAY_OVERFLOW = /[\d.][eE]\+?\d{3}|(?:^|\D)\d{309}/;
+
+/**
+ * The path (`data.0.total`, or `(body)`) of the first number beyond a double (1e400, or an
+ * integer of 5000 digits), which JSON.parse reads as ±Infinity and JSON.stringify writes as null:
+ * refused as `number_out_of_range`, as the Python SDK refuses it, rather than handed on as a
+ * value the API never meant. Depth is bounded by MAX_RESPONSE_DEPTH.
+ */
+function beyondDoubleAt(v: unknown, path: (string | number)[]): string | null {
+  if (typeof v === 'number') return Number.isFinite(v) ? null : path.join('.') || '(body)';
+  if (typeof v !== 'object' || v === null) return null;
+  for (const [key, child] of Array.isArray(v) ? v.entries() : Object.entries(v)) {
+    path.push(key);
+    const found = beyondDoubleAt(child, path);
+    path.pop();
+    if (found) return found;
+  }
+  return null;
+}
 
 /** Whether `text` nests brackets deeper than `max`, brackets in strings not counted. */
 function nestsDeeperThan(text: string, max: number): boolean {

@@ -8,6 +8,7 @@ import { JSONRPCMessageSchema, type JSONRPCMessage, type RequestId } from '@mode
 
 export const PARSE_ERROR = -32700;
 export const INVALID_REQUEST = -32600;
+export const INVALID_PARAMS = -32602;
 
 interface InvalidMessage {
   /** The message's id when it is one JSON-RPC allows, else null (what the answer must carry then). */
@@ -31,7 +32,7 @@ function kind(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
-function idOf(value: unknown): RequestId | null {
+export function idOf(value: unknown): RequestId | null {
   const id = value && typeof value === 'object' ? (value as { id?: unknown }).id : undefined;
   return typeof id === 'string' || (typeof id === 'number' && Number.isSafeInteger(id)) ? id : null;
 }

@@ -7,12 +7,14 @@
  * closes the transport, which ends the whole server (exit 0, nothing on stderr). Here every such
  * line is answered with the JSON-RPC error the specification gives it (-32700 Parse error,
  * -32600 Invalid Request; id null unless the line names one), reported on stderr, and the server
- * reads on. A line that is too long is skipped up to its newline, never held in memory whole.
+ * reads on. JSON the API could not keep as sent (too deep, `__proto__`, 1e400) is refused as `/mcp`
+ * refuses it (message-values.ts). A line that is too long is skipped up to its newline, never held in memory whole.
  */
 import { TextDecoder } from 'node:util';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { INVALID_REQUEST, PARSE_ERROR, parseMessage } from './jsonrpc-message.js';
+import { unkeepableMessage } from './message-values.js';
 
 /** Largest line read (the SDK's own buffer limit): past it the message is refused, not read. */
 export const STDIO_MAX_LINE_BYTES = 10 * 1024 * 1024;
@@ -150,6 +152,12 @@ export class LineStdioTransport implements Transport {
     }
     if (Array.isArray(value)) {
       this.refuse(null, INVALID_REQUEST, 'Invalid Request: batches (JSON arrays) are not supported over stdio; send one JSON-RPC message per line.');
+      return;
+    }
+    // Before the JSON-RPC check: a message too deep to read failed it as "not a JSON-RPC request".
+    const unkeepable = unkeepableMessage(text, value);
+    if (unkeepable) {
+      this.refuse(unkeepable.id, unkeepable.code, unkeepable.message);
       return;
     }
     const parsed = parseMessage(value);

@@ -4,6 +4,9 @@ import { ApiError, ValidationError } from './errors.js';
 import type { OperationMeta } from './operation.js';
 import { lingerAfterAnswer } from './linger.js';
 import { unkeepableJson } from './json-values.js';
+import { MAX_JSON_DEPTH, nestsTooDeep } from './json-depth.js';
+
+export { MAX_JSON_DEPTH };
 
 export const DEFAULT_JSON_LIMIT = 1024 * 1024;
 
@@ -115,22 +118,6 @@ export async function readRaw(ctx: Koa.Context, options: { length?: string; limi
   }
 }
 
-/** Deeper documents are refused before parsing: nothing we accept nests this far, and recursion over them could exhaust the stack. */
-export const MAX_JSON_DEPTH = 64;
-
-/**
- * Whether `text` has more opening brackets than MAX_JSON_DEPTH at all, strings included: when it
- * has not, it cannot nest deeper (each level opens one), and the character-by-character scan of
- * nestingDepth is skipped. indexOf hops between brackets natively, so a body of long strings
- * costs a few calls, not a loop over every character.
- */
-function mayNestTooDeep(text: string): boolean {
-  let count = 0;
-  for (let i = text.indexOf('{'); i !== -1; i = text.indexOf('{', i + 1)) if (++count > MAX_JSON_DEPTH) return true;
-  for (let i = text.indexOf('['); i !== -1; i = text.indexOf('[', i + 1)) if (++count > MAX_JSON_DEPTH) return true;
-  return false;
-}
-
 /**
  * A JSON text whose strings cannot hold a NUL or an unpaired surrogate once parsed: it has no
  * surrogate (paired or not; a paired one sends the body through the full walk) and no `\u`
@@ -139,24 +126,6 @@ function mayNestTooDeep(text: string): boolean {
 const MAY_HOLD_UNSTORABLE = /[\0\uD800-\uDFFF]|\\u/;
 function storableJsonText(text: string): boolean {
   return !MAY_HOLD_UNSTORABLE.test(text);
-}
-
-/** Largest bracket nesting of a JSON text, ignoring brackets inside strings (a linear scan). */
-function nestingDepth(text: string): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92 /* \ */) i++;
-      else if (c === 34 /* " */) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 91 || c === 123 /* [ { */) {
-      if (++depth > max) max = depth;
-    } else if (c === 93 || c === 125) depth--;
-  }
-  return max;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
@@ -174,7 +143,7 @@ function decodeJson(raw: Buffer): string {
 }
 
 function parseJsonText(text: string): unknown {
-  if (mayNestTooDeep(text) && nestingDepth(text) > MAX_JSON_DEPTH) {
+  if (nestsTooDeep(text)) {
     throw new ValidationError({ body: [{ path: [], message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels.`, code: 'too_deep' }] });
   }
   let value: unknown;

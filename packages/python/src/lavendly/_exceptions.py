@@ -57,8 +57,10 @@ class ServerError(APIStatusError):
 
 class InvalidResponseError(LavendlyError):
     """A success status whose body is not what the API documents: not JSON (a proxy's or captive
-    portal's HTML page), truncated JSON (code `invalid_response`), or larger than
-    `max_response_bytes` (code `response_too_large`). Never returned as if it were the answer."""
+    portal's HTML page), truncated JSON (code `invalid_response`), larger than
+    `max_response_bytes` (code `response_too_large`), or holding a number beyond a double such as
+    1e400 or a 5000-digit integer (code `number_out_of_range`, `details["path"]`; json would make
+    it inf, or refuse it past Python's digit limit). Never returned as if it were the answer."""
 
 
 class APIConnectionError(LavendlyError):
