@@ -131,7 +131,9 @@ export async function readBody(res: Response, limit: number): Promise<ReadBody> 
     if (labelledJson && !nestsDeeperThan(text, MAX_RESPONSE_DEPTH)) {
       try {
         const value: unknown = JSON.parse(text);
-        return { kind: 'json', value, beyondDouble: MAY_OVERFLOW.test(text) ? beyondDoubleAt(value, []) ?? undefined : undefined };
+        const beyondDouble = MAY_OVERFLOW.test(text) ? beyondDoubleAt(value, []) : null;
+        // Set only when found: under exactOptionalPropertyTypes an optional key may not hold undefined.
+        return beyondDouble === null ? { kind: 'json', value } : { kind: 'json', value, beyondDouble };
       } catch {
         // falls through: the caller decides what JSON-labelled text that does not parse means
       }
