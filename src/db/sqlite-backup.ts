@@ -105,9 +105,9 @@ function removeLeftovers(target: string): string[] {
     const pid = name.startsWith(prefix) ? Number(/^(\d+)-[0-9a-f]{8}\.tmp(-journal)?$/.exec(name.slice(prefix.length))?.[1]) : 0;
     if (!pid || processRuns(pid)) continue;
     const file = path.join(dir, name);
-    const stat = fs.statSync(file, { throwIfNoEntry: false });
-    if (!stat?.isFile() || Date.now() - stat.mtimeMs < LEFTOVER_AGE_MS) continue;
     try {
+      const stat = fs.statSync(file, { throwIfNoEntry: false });
+      if (!stat?.isFile() || Date.now() - stat.mtimeMs < LEFTOVER_AGE_MS) continue;
       fs.rmSync(file, { force: true });
       removed.push(file);
     } catch {
