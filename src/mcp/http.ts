@@ -140,7 +140,10 @@ export function mcpHttp(options: McpHttpOptions): Koa.Middleware {
     const peeked = await peekBody(ctx);
     if (peeked === false) return;
     const server = createMcpServer({ client, stopping: sessions.stopping.signal });
-    if (peeked && options.openSessions !== false && canElicit(peeked.message)) {
+    // A server shutting down opens no session: it would outlive the drain that ended the others.
+    // The client is served without one, as with openSessions off.
+    const sessionsOpen = options.openSessions !== false && !sessions.stopping.signal.aborted;
+    if (peeked && sessionsOpen && canElicit(peeked.message)) {
       // Answers are event streams, so a tool call can send its question on its own response.
       const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
         sessionIdGenerator: randomUUID,

@@ -30,6 +30,8 @@ export interface TestServer {
 
 export interface TestServerOptions {
   config?: Partial<Config>;
+  /** How long a shutdown keeps serving with /readyz failing before the listener closes. */
+  drainDelayMs?: number;
   /** Services used instead of the configured ones (a loopback webhook policy, small clips ...). */
   services?: Partial<Services>;
   mount?: (router: Router, runtime: Runtime) => void | Promise<void>;
@@ -78,7 +80,7 @@ export async function startTestServer(kind: DbKind, options: TestServerOptions =
   };
   const { services, handlers, jobHandlers } = await compose({ config, db: fresh.db, logger }, options.services);
   const app = await createApp({ config, db: fresh.db, services, handlers, logger, mount: options.mount, jsonBodyLimit: options.jsonBodyLimit });
-  const running = await startServer({ app, db: fresh.db, logger, port, closeDb: false, limits: serverLimits(config) });
+  const running = await startServer({ app, db: fresh.db, logger, port, closeDb: false, limits: serverLimits(config), drainDelayMs: options.drainDelayMs });
   return {
     app, running, origin: running.origin, base: `${running.origin}/v1`, fresh, services, jobHandlers, config, logs,
     async account(opts = {}) {

@@ -56,4 +56,25 @@ describe.each(testDatabases())('MCP tool calls when the server shuts down (%s)',
       await server.fresh.close();
     }
   }, 60_000);
+
+  it('a client that initializes while the server drains gets no session, so nothing holds the shutdown', async () => {
+    // The drain delay keeps serving while /readyz fails, for a load balancer to notice. A session
+    // opened then was never closed: the drain had already ended the sessions it knew of.
+    const server = await startTestServer(kind, { drainDelayMs: 1_500 });
+    const { key } = await server.account({ credits: 100 });
+    const closing = server.running.close(2_000);
+    try {
+      const late = await connectHttp(server.origin, key, { capabilities: { elicitation: {} } });
+      const transport = late.client.transport as { sessionId?: string };
+      expect(transport.sessionId).toBeUndefined();
+      const tools = await late.client.listTools();
+      expect(tools.tools.some((t) => t.name === 'create_workflow')).toBe(true);
+      expect(server.app.mcpSessions.size).toBe(0);
+      await late.close();
+    } finally {
+      await closing;
+      await server.fresh.close();
+    }
+    expect(server.app.mcpSessions.size).toBe(0);
+  }, 60_000);
 });
