@@ -11,7 +11,12 @@ export interface User {
   created_at: string;
 }
 
-const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+$/;
+/**
+ * One `@` between a local part and a domain of dot-separated labels. Control, format (zero-width,
+ * bidi override) and separator characters are refused anywhere: they would let an operator create a
+ * second user who reads exactly like an existing one in the console and the logs.
+ */
+const EMAIL_SHAPE = /^[^\s@\p{Cc}\p{Cf}\p{Z}]+@(?:[^\s@\p{Cc}\p{Cf}\p{Z}.,;:<>()[\]\\"]+\.)*[^\s@\p{Cc}\p{Cf}\p{Z}.,;:<>()[\]\\"]+$/u;
 
 /** Emails are compared and stored trimmed and lower-cased: `Ann@Example.org` and `ann@example.org` are one user. */
 export function normaliseEmail(email: string): string {
