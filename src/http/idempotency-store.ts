@@ -5,14 +5,13 @@
  * renewal while the request runs) is the framework's.
  */
 import crypto from 'node:crypto';
-import type { Claim, IdempotencyStore, IdempotentRun } from '@lavendly/framework';
+import { Sightings, type Claim, type IdempotencyStore, type IdempotentRun } from '@lavendly/framework';
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex.js';
 import { first as fastFirst, run as fastRun, sql } from '../db/fast.js';
 import { newId } from '../util/ids.js';
 import { isUniqueViolation } from '../db/sql.js';
 import { clusterNow } from '../db/cluster-time.js';
-import { ExpirySightings } from '../util/expiry-sightings.js';
 
 export interface IdempotencyOptions {
   windowS: number;
@@ -28,12 +27,12 @@ export class SqlIdempotencyStore implements IdempotencyStore {
   private readonly windowMs: number;
   readonly leaseMs: number;
   /** The framework's layer renews a claim every third of a lease; half a lease unchanged is death. */
-  private readonly sightings: ExpirySightings;
+  private readonly sightings: Sightings;
 
   constructor(private readonly db: Db, options: IdempotencyOptions) {
     this.windowMs = options.windowS * 1000;
     this.leaseMs = Math.min(this.windowMs, (options.leaseS ?? 30) * 1000);
-    this.sightings = new ExpirySightings(this.leaseMs / 2);
+    this.sightings = new Sightings(this.leaseMs / 2, 10_000);
   }
 
   async claim(accountId: string, operationId: string, key: string, requestHash: string): Promise<Claim> {
@@ -62,7 +61,7 @@ export class SqlIdempotencyStore implements IdempotencyStore {
       if (row.state === 'done') {
         return { kind: 'replay', status: Number(row.status), headers: JSON.parse(row.headers ?? '{}'), body: row.body ?? null };
       }
-      if (row.locked_until && row.locked_until < iso(now) && (row.effect != null || this.sightings.confirmed(row.id, `${row.lock_token}@${row.locked_until}`))) {
+      if (row.locked_until && row.locked_until < iso(now) && (row.effect != null || this.sightings.confirmedOnce(row.id, `${row.lock_token}@${row.locked_until}`))) {
         // The process that claimed it died mid-request: take the claim over, once. Unless its
         // write committed (an effect: the takeover answers with what was made, never writes
         // again), only once this process has watched the claim stay expired and unrenewed for

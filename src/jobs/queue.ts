@@ -1,3 +1,4 @@
+import type { Sightings } from '@lavendly/framework';
 import type { Knex } from 'knex';
 import { rows as fastRows, run as fastRun, sql, type Sql } from '../db/fast.js';
 import { clusterDate, clusterNow } from '../db/cluster-time.js';
@@ -5,7 +6,6 @@ import { dbKind } from '../db/knex.js';
 import { sqliteGroupWork } from '../db/sqlite-group.js';
 import { currentTraceparent } from '../telemetry/observe.js';
 import { newId } from '../util/ids.js';
-import type { LeaseSightings } from './lease-sightings.js';
 import { announceEnqueued } from './wake.js';
 
 /**
@@ -428,9 +428,9 @@ export async function reapExpiredLeases(
      * credits and fails its scene.
      */
     types?: string[];
-    /** Take over only leases this reaper has seen expired and unchanged for a while (a worker's
-     *  reaper passes its own); without it, every expired lease at once. */
-    sightings?: LeaseSightings;
+    /** Take over only leases this reaper has seen expired and unchanged (expiry and owner) for
+     *  its confirmMs (a worker's reaper passes its own); without it, every expired lease at once. */
+    sightings?: Sightings;
   } = {},
 ): Promise<{ requeued: number; failed: number }> {
   const now = options.now ?? clusterDate();
@@ -445,7 +445,7 @@ export async function reapExpiredLeases(
   const jobs = expired.map((row) => toJob(row));
   let requeued = 0;
   let failed = 0;
-  for (const job of options.sightings ? options.sightings.confirmed(jobs) : jobs) {
+  for (const job of options.sightings ? unchangedLeases(options.sightings, jobs) : jobs) {
     const message = `lease expired: worker ${job.lease_owner ?? '?'} stopped heartbeating during attempt ${job.attempts}`;
     if (job.attempts < job.max_attempts) {
       const n = await db('jobs')
@@ -464,6 +464,14 @@ export async function reapExpiredLeases(
     }
   }
   return { requeued, failed };
+}
+
+/** Of these expired jobs, the ones whose lease `sightings` has seen unchanged for its confirmMs;
+ *  sightings of jobs no longer among them are forgotten. */
+function unchangedLeases(sightings: Sightings, jobs: Job[]): Job[] {
+  const out = jobs.filter((job) => sightings.confirmed(job.id, JSON.stringify([job.lease_expires_at, job.lease_owner])));
+  sightings.keepOnly(new Set(jobs.map((job) => job.id)));
+  return out;
 }
 
 /**

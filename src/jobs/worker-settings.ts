@@ -4,6 +4,8 @@
  *   LAVENDLY_WORKER_WEBHOOK_CONCURRENCY (default 4)  webhook deliveries run at once, on slots of their own
  *   LAVENDLY_WORKER_LEASE_MS (default 30000) a dead worker's job runs again this long after its last heartbeat (plus half of it, see Worker)
  *   LAVENDLY_WORKER_POLL_MS (default 500)    idle poll period
+ *   LAVENDLY_WORKER_FILE_SWEEP_MS (default 600000)  how often the worker sweeps unfinished temporary files
+ *   LAVENDLY_WORKER_PARTIAL_AGE_MS (default 900000) a `.partial-` file goes once this old by mtime and seen unchanged this long
  *   LAVENDLY_SERVE_WORKER=0                  `serve` runs the API only
  */
 export interface WorkerSettings {
@@ -13,6 +15,14 @@ export interface WorkerSettings {
   webhookConcurrency: number;
   leaseMs: number;
   pollMs: number;
+  /** Period of the sweep of temporary files (storage.sweepPartials, sweepStaging), first at start. */
+  fileSweepMs: number;
+  /**
+   * A `.partial-` file is removed once untouched (mtime) this long and seen unchanged by the
+   * worker's sweeps for as long on the monotonic clock: a live write changes its file well
+   * within it (ffmpeg is killed after 10 minutes). Shorter only where no write pauses that long.
+   */
+  partialAgeMs: number;
   /** Whether `serve` runs a worker beside the API. */
   besideServe: boolean;
 }
@@ -43,6 +53,8 @@ export function workerSettingsFromEnv(env: NodeJS.ProcessEnv): WorkerSettings {
     webhookConcurrency: intFromEnv(env, 'LAVENDLY_WORKER_WEBHOOK_CONCURRENCY', 4, 1),
     leaseMs: intFromEnv(env, 'LAVENDLY_WORKER_LEASE_MS', 30_000, 300, MAX_TIMER_MS),
     pollMs: intFromEnv(env, 'LAVENDLY_WORKER_POLL_MS', 500, 5, MAX_TIMER_MS),
+    fileSweepMs: intFromEnv(env, 'LAVENDLY_WORKER_FILE_SWEEP_MS', 10 * 60_000, 10, MAX_TIMER_MS),
+    partialAgeMs: intFromEnv(env, 'LAVENDLY_WORKER_PARTIAL_AGE_MS', 15 * 60_000, 1),
     besideServe: serveWorker(env.LAVENDLY_SERVE_WORKER),
   };
 }

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
+import { Sightings } from '@lavendly/framework';
 import type { Knex } from 'knex';
 import { clusterDate, clusterNow } from '../db/cluster-time.js';
 import { runObservedJob } from '../telemetry/observe.js';
@@ -10,7 +11,6 @@ import {
 import { listenForJobs, onLocalEnqueue, watchForCommits } from './wake.js';
 import { failureLog, type FailureLog } from '../util/failure-log.js';
 import { GroupCommit } from './group-commit.js';
-import { LeaseSightings } from './lease-sightings.js';
 
 export interface JobContext {
   /** Aborted when the job is canceled, its lease was lost (another worker may now run it), or the
@@ -141,7 +141,7 @@ export class Worker {
   /** Jobs this worker finished (any outcome), for tests and metrics. */
   processed = 0;
   private readonly completions: GroupCommit;
-  private readonly leaseSightings: LeaseSightings;
+  private readonly leaseSightings: Sightings;
 
   constructor(options: WorkerOptions) {
     this.db = options.db;
@@ -162,9 +162,10 @@ export class Worker {
       notifications: failureLog(this.log, 'job notifications (LISTEN; polling meanwhile)', { worker: this.workerId }),
     };
     if (this.heartbeatMs >= this.leaseMs) throw new Error('heartbeatMs must be shorter than leaseMs');
-    // Half again a heartbeat period: a live holder has rewritten its lease by then, whatever the
-    // shared clock did (src/jobs/lease-sightings.ts).
-    this.leaseSightings = new LeaseSightings(Math.min(this.leaseMs, Math.ceil(this.heartbeatMs * 1.5)));
+    // A lease is taken over only once seen expired and unchanged for half again a heartbeat
+    // period: a live holder has rewritten it by then, whatever the shared clock (the machine's on
+    // SQLite, the database server's on PostgreSQL) did; a step of it makes every lease look expired.
+    this.leaseSightings = new Sightings(Math.min(this.leaseMs, Math.ceil(this.heartbeatMs * 1.5)));
     this.completions = new GroupCommit(this.db, {
       claimOptions: () => ({ workerId: this.workerId, leaseMs: this.leaseMs, types: [...this.handlers.keys()] }),
       // Stopping: claim nothing more.

@@ -8,9 +8,9 @@
  * every `heartbeatMs` under its claim; the sweep fails a run only once it has seen that row
  * unchanged for `staleConfirmMs` (measured on the monotonic clock, which no step moves).
  */
+import { Sightings } from '@lavendly/framework';
 import type { Knex } from 'knex';
 import { nowIso } from '../db/knex.js';
-import { ExpirySightings } from '../util/expiry-sightings.js';
 
 export const DEFAULT_HEARTBEAT_MS = 60_000;
 /** Well over a heartbeat period, with room for a short database outage. */
@@ -34,7 +34,7 @@ export function beatWhileRunning(db: Knex, id: string, claim: string, heartbeatM
 }
 
 /** One per confirm period (options differ in tests), kept across sweeps of this process. */
-const sightingsByConfirm = new Map<number, ExpirySightings>();
+const sightingsByConfirm = new Map<number, Sightings>();
 
 /** Whether this stale-looking run has been seen unchanged (claim, step, heartbeat) for `confirmMs`. */
 export function seenUnrenewed(
@@ -42,6 +42,6 @@ export function seenUnrenewed(
   confirmMs = DEFAULT_STALE_CONFIRM_MS,
 ): boolean {
   let sightings = sightingsByConfirm.get(confirmMs);
-  if (!sightings) sightingsByConfirm.set(confirmMs, (sightings = new ExpirySightings(confirmMs)));
-  return sightings.confirmed(row.id, `${row.claim_token}|${row.publish_step}|${String(row.updated_at)}`);
+  if (!sightings) sightingsByConfirm.set(confirmMs, (sightings = new Sightings(confirmMs, 10_000)));
+  return sightings.confirmedOnce(row.id, `${row.claim_token}|${row.publish_step}|${String(row.updated_at)}`);
 }

@@ -5,12 +5,12 @@
  * a signed download link looks like.
  */
 import crypto from 'node:crypto';
+import { Sightings } from '@lavendly/framework';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { hmac, purposeKey, sameSignature } from './secret.js';
 import { clusterDate } from '../db/cluster-time.js';
-import { sightingsOf } from './file-sightings.js';
 
 export interface StorageOptions {
   dataDir: string;
@@ -131,7 +131,7 @@ export abstract class Storage {
    * Deletes what crashed transfers left in the staging folder. A live upload or import writes to
    * its file, which keeps its mtime fresh, so anything untouched for `olderThanMs` (default 6 h)
    * is abandoned; and, since a step of the machine's clock makes every file look that old at once,
-   * only once this process has also seen it unchanged for `confirmMs` (src/storage/file-sightings.ts).
+   * only once this process has also seen it unchanged for `confirmMs` (sweepUnchanged below).
    * A file is seen on every sweep, so in a process that keeps sweeping the wait adds at most one
    * sweep interval. Answers how many files went.
    */
@@ -217,19 +217,36 @@ export abstract class Storage {
   }
 }
 
-/** Removes those of `files` older than `olderThanMs` by mtime and seen unchanged for `confirmMs`. */
+/** Per sweep and folder, kept across the Storage instances of this process; each sweep passes
+ *  its own wait. */
+const sweeps = new Map<string, Sightings>();
+
+function sightingsOf(sweep: string, dir: string): Sightings {
+  const key = `${sweep}\n${dir}`;
+  let s = sweeps.get(key);
+  if (!s) sweeps.set(key, (s = new Sightings()));
+  return s;
+}
+
+/**
+ * Removes those of `files` older than `olderThanMs` by mtime and seen unchanged (size and mtime)
+ * for `confirmMs`. Age by mtime alone is not enough: the machine's clock stepping forward makes
+ * every live write's file look abandoned at once. A live writer changes its file; one seen
+ * unchanged for the whole wait on the monotonic clock, which no step moves, has none.
+ */
 async function sweepUnchanged(
-  sightings: ReturnType<typeof sightingsOf>, files: string[], olderThanMs: number, now: number, confirmMs: number, anyKind: boolean,
+  sightings: Sightings, files: string[], olderThanMs: number, now: number, confirmMs: number, anyKind: boolean,
 ): Promise<number> {
   let removed = 0;
   for (const file of files) {
     const s = await fs.promises.lstat(file).catch(() => null);
     if (!s || (!anyKind && !s.isFile())) continue;
     // Every file is noted, young ones too, so a file's wait starts when this process first saw it.
-    if (!sightings.unchangedFor(file, s, confirmMs) || now - s.mtimeMs < olderThanMs) continue;
+    if (!sightings.confirmed(file, `${s.size}:${s.mtimeMs}`, confirmMs) || now - s.mtimeMs < olderThanMs) continue;
     await fs.promises.rm(file, { force: true, recursive: anyKind });
     removed++;
   }
+  // Files no longer there (deleted, or renamed into place) are forgotten.
   sightings.keepOnly(new Set(files));
   return removed;
 }

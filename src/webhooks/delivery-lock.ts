@@ -6,7 +6,7 @@
  * holder renews its lock every third of `lockMs` while the attempt is out, and a lock that looks
  * expired is taken over only once it has been seen unchanged for half of `lockMs` (measured on
  * the monotonic clock, which no step moves): a live holder has renewed it by then, a dead one
- * never does. The same as job leases (src/jobs/lease-sightings.ts).
+ * never does. The same as job leases (src/jobs/worker.ts, Sightings in @lavendly/framework).
  */
 import type { Knex } from 'knex';
 import { clusterNow } from '../db/cluster-time.js';

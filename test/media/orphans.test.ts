@@ -3,6 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startJobWorker } from '../../src/cli/commands/worker.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/http/logging.js';
 import { FileStorage } from '../../src/storage/index.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -32,7 +35,7 @@ describe.runIf(process.platform === 'linux')('a render process killed with SIGKI
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('takes its ffmpeg with it, and a later sweep removes the unfinished file', async () => {
+  it('takes its ffmpeg with it, and a worker started later removes the unfinished file', async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lavendly-orphan-'));
     const out = path.join(dataDir, 'files', 'acc_1', 'wf_1', 'render.mp4');
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/render-child.ts'], {
@@ -55,13 +58,21 @@ describe.runIf(process.platform === 'linux')('a render process killed with SIGKI
     const storage = new FileStorage({ dataDir, publicBaseUrl: 'http://localhost', secret: Buffer.alloc(32) });
     expect(await storage.sweepPartials()).toBe(0); // fresh: could still be a live write
 
-    // Twenty minutes later it has been seen unchanged (the wait shortened here to 0: the sweep
-    // confirms a file it takes for abandoned on a second look, since a clock step makes a live
-    // write look twenty minutes old too).
+    // Twenty minutes later (by its mtime) a worker starts on this data dir. It removes the file
+    // once it has seen it unchanged for the partial-file age on the monotonic clock, over two of
+    // its sweeps at least (a clock step makes a live write look twenty minutes old too): both
+    // shortened here through the worker's settings, from 15 and 10 minutes.
     const then = new Date(Date.now() - 20 * 60_000);
     for (const p of partials(dataDir)) fs.utimesSync(path.join(dataDir, p), then, then);
-    expect(await storage.sweepPartials(15 * 60_000, Date.now(), 0)).toBe(0);
-    expect(await storage.sweepPartials(15 * 60_000, Date.now(), 0)).toBe(1);
+    const worker = await startJobWorker({
+      config: loadConfig({ LAVENDLY_DATA_DIR: dataDir, LAVENDLY_WORKER_FILE_SWEEP_MS: '20', LAVENDLY_WORKER_PARTIAL_AGE_MS: '100' }),
+      logger: createLogger({ level: 'silent' }),
+    });
+    try {
+      for (let i = 0; i < 200 && partials(dataDir).length; i++) await sleep(50);
+    } finally {
+      await worker.stop();
+    }
     expect(partials(dataDir)).toEqual([]);
     expect(fs.existsSync(out)).toBe(false);
   });

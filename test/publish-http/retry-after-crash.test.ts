@@ -38,7 +38,7 @@ describe.each(testDatabases())('publish_video retried after its server died on %
     expect(await leaveClaimOfDeadServer(s.fresh.db, 'publish-once')).toBe(1);
 
     // The client retries on 409 in_progress, as told: the dead claim is taken over once the
-    // server has seen it expired and unrenewed for half a lease (src/util/expiry-sightings.ts).
+    // server has seen it expired and unrenewed for half a lease (src/http/idempotency-store.ts).
     let retry = await publish();
     for (let i = 0; i < 50 && retry.status === 409; i++) {
       await new Promise((r) => setTimeout(r, 100));

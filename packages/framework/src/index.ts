@@ -19,5 +19,6 @@ export {
   canonicalJson, IDEMPOTENCY_HEADER, idempotentRunOf, MemoryIdempotencyStore, REPLAYED_HEADER, requestFingerprint, validateIdempotencyKey, withIdempotency,
   type Claim, type IdempotencyLayerOptions, type IdempotentRun, type IdempotencyLog, type IdempotencyStore,
 } from './runtime/idempotency.js';
+export { Sightings } from './sightings.js';
 export type { FastCheck, HandlerResult, OperationMeta, OperationValidators, SchemaLike } from './runtime/operation.js';
 export { FAST_CHECK_NO } from './runtime/operation.js';

@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Claim, IdempotencyStore, IdempotentRun } from './runtime/idempotency.js';
 import { checkLimit, decodeCursor, encodeCursor, type LimitBounds, type Page } from './runtime/pagination.js';
+import { Sightings } from './sightings.js';
 
 /** True when a database error is a UNIQUE (or primary key) violation, on SQLite and PostgreSQL. */
 export function isUniqueViolation(err: unknown): boolean {
@@ -41,29 +42,6 @@ export async function createIdempotencyTable(db: Knex, table = 'idempotency_keys
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
- * Expired-looking claims this process has seen, with when (monotonic ms): a clock step (this
- * process's, or one every process shares) makes a live claim look expired, and its holder renews
- * it within a third of a lease, so one seen expired and unchanged for half a lease is dead.
- */
-class ClaimSightings {
-  private seen = new Map<string, { lease: string; at: number }>();
-  constructor(private readonly confirmMs: number) {}
-
-  confirmed(id: string, lease: string): boolean {
-    const now = performance.now();
-    const prev = this.seen.get(id);
-    if (prev?.lease === lease) {
-      if (now - prev.at < this.confirmMs) return false;
-      this.seen.delete(id);
-      return true;
-    }
-    if (!prev && this.seen.size >= 10_000) this.seen.clear();
-    this.seen.set(id, { lease, at: now });
-    return false;
-  }
-}
-
-/**
  * Claims are rows: of many concurrent requests with one key exactly one INSERT succeeds; a claim
  * whose process died (lease not renewed) is taken over by a retry, once that retry's process has
  * seen it expired and unrenewed for half a lease (at once when its write recorded an effect).
@@ -75,20 +53,22 @@ export class KnexIdempotencyStore implements IdempotencyStore {
   /** Claims whose run recorded an effect in this process (or took over one that had): `release`
    * keeps those. Tracked here so tables made before the `effect` column never see it queried. */
   private readonly withEffect = new Set<string>();
-  private readonly sightings: ClaimSightings;
+  /** Expired-looking claims seen here: a holder renews within a third of a lease, so one seen
+   *  expired and unchanged for half a lease is dead, whatever a clock step made it look. */
+  private readonly sightings: Sightings;
 
   constructor(private readonly db: Knex, opts: { windowS?: number; leaseS?: number; table?: string } = {}) {
     this.windowMs = (opts.windowS ?? 86_400) * 1000;
     this.leaseMs = Math.min(this.windowMs, (opts.leaseS ?? 30) * 1000);
     this.table = opts.table ?? 'idempotency_keys';
-    this.sightings = new ClaimSightings(this.leaseMs / 2);
+    this.sightings = new Sightings(this.leaseMs / 2, 10_000);
   }
 
   /** Whether a running claim's holder is gone: expired, and either its effect recorded (a takeover
    *  writes nothing) or seen so, unrenewed, for half a lease. */
   private abandoned(row: { id: string; lock_token: string | null; locked_until: string | null; effect?: string | null }, now: number): boolean {
     if (!row.locked_until || row.locked_until >= iso(now)) return false;
-    return row.effect != null || this.sightings.confirmed(row.id, `${row.lock_token}@${row.locked_until}`);
+    return row.effect != null || this.sightings.confirmedOnce(row.id, `${row.lock_token}@${row.locked_until}`);
   }
 
   async claim(scope: string, operationId: string, key: string, requestHash: string): Promise<Claim> {

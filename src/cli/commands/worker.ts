@@ -68,16 +68,18 @@ export async function startJobWorker(o: StartJobWorkerOptions): Promise<RunningW
   const sweepLog = failureLog(o.logger, 'publication/webhook sweep');
   const sweeper = startSweeper(running.db, { publish, webhooks, onError: sweepLog.failed, onSuccess: sweepLog.succeeded });
   // Temporary files of renders and transfers whose process was killed, and scratch copies of a
-  // job that died (S3 driver): swept now and every 10 min.
+  // job that died (S3 driver): swept now and every `fileSweepMs` (10 min), one sweep at a time.
   const partialsLog = failureLog(o.logger, 'temporary file sweep');
-  const sweepPartials = () => Promise.all([storage.sweepPartials(), storage.sweepStaging()])
+  let sweeping: Promise<void> | null = null;
+  const sweepPartials = () => sweeping ??= Promise.all([storage.sweepPartials(tuning.partialAgeMs), storage.sweepStaging()])
     .then(([partial, staged]) => partial + staged)
     .then((n) => {
       partialsLog.succeeded();
       if (n) o.logger.info({ files: n }, 'removed unfinished temporary files');
-    }, partialsLog.failed);
+    }, partialsLog.failed)
+    .finally(() => { sweeping = null; });
   void sweepPartials();
-  const partials = setInterval(sweepPartials, 10 * 60_000);
+  const partials = setInterval(sweepPartials, tuning.fileSweepMs);
   partials.unref();
   void running.done.then(() => { clearInterval(partials); return sweeper.stop(); });
   let stopping: Promise<void> | null = null;
