@@ -12,6 +12,7 @@ import { Graph } from './Graph.js';
 import { PublishDialog } from './PublishDialog.js';
 import { SceneCard } from './SceneCard.js';
 import { WorkflowManage } from './WorkflowManage.js';
+import { Stored, visible } from '../text.js';
 
 const ACTIVE = new Set(['queued', 'running']);
 
@@ -53,7 +54,7 @@ export function WorkflowPage(props: { id: string }) {
   const costs = new Map((estimate?.per_scene ?? []).map((c) => [c.node_id, c]));
   const started = () => { setStatus((s) => (s ? { ...s, status: 'queued' } : s)); void pollStatus(); };
   return (
-    <Shell title={gone ? 'Workflow not found' : w ? w.name : 'Workflow'}>
+    <Shell title={gone ? 'Workflow not found' : w ? visible(w.name) : 'Workflow'}>
       {gone ? (
         <>
           <p class="error" role="alert">There is no workflow {id} in this account: it was deleted, or the link is wrong (not_found).</p>
@@ -62,7 +63,7 @@ export function WorkflowPage(props: { id: string }) {
       ) : <ErrorText message={wf.error} />}
       {w && !gone && (
         <>
-          <p class="meta">{w.aspect_ratio} · {w.scenes.length} scenes · version {w.version}{w.description ? ` · ${w.description}` : ''}</p>
+          <p class="meta">{w.aspect_ratio} · {w.scenes.length} scenes · version {w.version}{w.description && <> · <Stored text={w.description} /></>}</p>
           <WorkflowManage key={w.id} workflow={w} onChanged={wf.reload} />
           <section class="card" aria-labelledby="actions-h">
             <h2 id="actions-h">Actions</h2>
@@ -84,7 +85,7 @@ export function WorkflowPage(props: { id: string }) {
                 {estimate.sufficient ? '.' : ': not enough.'}
               </p>
             )}
-            {finalReport && <p role="status">Final video quality {finalReport.pass ? 'passed' : 'failed'} (score {finalReport.score}; {reviewedBy(finalReport.vision_review)}){finalReport.failures.map((f) => ` · ${f.check}: ${f.message}`)}</p>}
+            {finalReport && <p role="status">Final video quality {finalReport.pass ? 'passed' : 'failed'} (score {finalReport.score}; {reviewedBy(finalReport.vision_review)}){finalReport.failures.map((f) => <span key={f.check}> · {f.check}: <Stored text={f.message} /></span>)}</p>}
             <div class="progress-line" aria-live="polite">
               {status && status.status !== 'idle' && (
                 <>
@@ -123,7 +124,7 @@ export function WorkflowPage(props: { id: string }) {
                   <li key={p.id} data-publication={p.id}>
                     <Badge status={p.status} /> {p.platform}{p.scheduled_for ? ` · for ${when(p.scheduled_for)}` : ''}
                     {p.published_url && <> · <a href={p.published_url}>the post</a></>}
-                    {p.error && <span class="error"> · {p.error.message}</span>}
+                    {p.error && <span class="error"> · <Stored text={p.error.message} /></span>}
                     {p.status === 'scheduled' && (
                       <button type="button" class="link" disabled={action.busy !== null} onClick={() => act('cancel', async () => { await api.publish.cancelPublication({ id: p.id }); await wf.reload(); })}>Cancel</button>
                     )}
@@ -146,10 +147,11 @@ function RenderItem(props: { r: Render }) {
   const { r } = props;
   return (
     <li class="card render" data-render={r.id} data-status={r.status}>
-      <p><Badge status={r.status} /> {r.label ?? r.id} · version {r.workflow_version} · {when(r.created_at)}{r.duration_s ? ` · ${seconds(r.duration_s)}` : ''}</p>
+      <p><Badge status={r.status} /> <Stored text={r.label ?? r.id} /> · version {r.workflow_version} · {when(r.created_at)}{r.duration_s ? ` · ${seconds(r.duration_s)}` : ''}</p>
       {ACTIVE.has(r.status) && <progress max={1} value={r.progress} aria-label={`Render ${r.id} progress`} />}
-      {r.url && <video src={r.url} controls preload="metadata" playsInline aria-label={`Render ${r.label ?? r.id}`} />}
-      {r.error && <p class="error">{r.error.message}</p>}
+      {r.url && <video src={r.url} controls preload="metadata" playsInline aria-label={`Render ${visible(r.label ?? r.id)}`} />}
+      {r.error && <p class="error"><Stored text={r.error.message} /></p>}
     </li>
   );
 }
+

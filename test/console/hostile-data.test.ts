@@ -1,0 +1,97 @@
+/**
+ * The console showing values someone else chose: names and descriptions with characters that draw
+ * nothing or reorder the text after them (so one workflow could pass for another), a post link
+ * that is a `javascript:` URL, and an API that answers the progress poll with 429 or 503. No page
+ * may throw an uncaught error.
+ */
+import fs from 'node:fs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { apiCall, signedInConsole, startConsoleServer, type Browser, type ConsoleServer, type Page } from './harness.js';
+
+const EMAIL = 'eve@example.com';
+const PASSWORD = 'correct horse battery staple';
+/** Bidi overrides, embeddings and isolates, zero-width and other invisible characters. */
+const HIDDEN = /\u034F|[\u00AD\u061C\u115F\u1160\u17B4\u17B5\u180E\u200B\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\u3164\uFEFF\uFFA0]/;
+
+let server: ConsoleServer;
+let browser: Browser;
+let page: Page;
+let apiKey: string;
+let accountId: string;
+let pageErrors: string[] = [];
+
+const callApi = (method: string, path: string, body?: unknown) => apiCall(server.origin, apiKey, method, path, body);
+
+async function createWorkflow(name: string, description?: string): Promise<string> {
+  const made = await callApi('POST', '/workflows', { name, ...(description ? { description } : {}), shots: [{ prompt: `a fox \u202Eedih`, duration_s: 1 }] });
+  expect(made.status, JSON.stringify(made.body)).toBe(201);
+  return made.body.id as string;
+}
+
+/** Channels are added by an operator's admin key. */
+async function createChannel(name: string): Promise<string> {
+  const { createApiKey } = await import('../../src/accounts/accounts.js');
+  const admin = await createApiKey(server.served.ctx.db, accountId, ['admin']);
+  const res = await fetch(`${server.origin}/v1/channels`, {
+    method: 'POST', headers: { authorization: `Bearer ${admin.key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ account_id: accountId, platform: 'local', credentials: {}, name }),
+  });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { id: string }).id;
+}
+
+/** Text of the page's main content and its title that still holds an invisible or reordering character. */
+function hiddenLeft(p: Page): Promise<string[]> {
+  return p.evaluate((source) => {
+    const re = new RegExp(source);
+    const out: string[] = [];
+    if (re.test(document.title)) out.push(`title: ${document.title}`);
+    const walker = document.createTreeWalker(document.getElementById('main')!, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) if (re.test(n.textContent ?? '')) out.push(JSON.stringify(n.textContent));
+    return out;
+  }, HIDDEN.source);
+}
+
+describe('the console showing hostile stored values', { timeout: 120_000 }, () => {
+  beforeAll(async () => {
+    server = await startConsoleServer();
+    ({ apiKey, accountId, browser, page, pageErrors } = await signedInConsole(server, { account: 'Hostile studio', email: EMAIL, password: PASSWORD }));
+  }, 120_000);
+
+  afterEach(() => {
+    expect(pageErrors.splice(0), 'uncaught errors in the page').toEqual([]);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.served.running.close(2_000);
+    if (server) fs.rmSync(server.dataDir, { recursive: true, force: true });
+  });
+
+  it('tells apart names that differ only by invisible characters, and keeps a bidi override from reordering the text around it', async () => {
+    const names = ['Launch', 'Launch\u200B', 'Lau\u00ADnch', 'Invoice \u202Efdp.exe'];
+    const ids: string[] = [];
+    for (const n of names) ids.push(await createWorkflow(n, `desc \u202Eesrever · end`));
+    await page.goto(`${server.origin}/workflows`);
+    await page.locator(`a[href="/workflows/${ids[3]}"]`).waitFor();
+    const shown = await Promise.all(ids.map((id) => page.locator(`a[href="/workflows/${id}"]`).innerText()));
+    expect(new Set(shown).size, `shown as ${JSON.stringify(shown)}`).toBe(names.length);
+    expect(await hiddenLeft(page)).toEqual([]);
+    expect(shown[1]).toContain('U+200B');
+
+    await page.goto(`${server.origin}/workflows/${ids[3]}`);
+    await page.getByRole('heading', { name: 'Scene 1' }).waitFor();
+    expect(await hiddenLeft(page)).toEqual([]);
+    let confirmed = '';
+    page.once('dialog', (d) => { confirmed = d.message(); });
+    await page.getByRole('button', { name: 'Delete workflow' }).click();
+    await page.waitForURL(/\/workflows$/);
+    expect(confirmed).toContain('U+202E');
+    expect(confirmed).not.toMatch(HIDDEN);
+
+    await createChannel('Studio \u202Eoiduts');
+    await page.goto(`${server.origin}/settings/channels`);
+    await page.locator('[data-channel="local"]').waitFor();
+    expect(await hiddenLeft(page)).toEqual([]);
+  });
+});
