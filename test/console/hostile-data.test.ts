@@ -94,4 +94,24 @@ describe('the console showing hostile stored values', { timeout: 120_000 }, () =
     await page.locator('[data-channel="local"]').waitFor();
     expect(await hiddenLeft(page)).toEqual([]);
   });
+
+  it('links a post only when its address is http or https', async () => {
+    const workflowId = await createWorkflow('Posted');
+    const channelId = await createChannel('Local folder');
+    const now = new Date().toISOString();
+    const row = (id: string, url: string) => ({
+      id, account_id: accountId, workflow_id: workflowId, channel_id: channelId, render_id: 'rnd_none', video_path: 'x.mp4',
+      status: 'published', scheduled_for: now, published_url: url, created_at: now, updated_at: now, published_at: now,
+    });
+    // Stored values an attacker with the database, or a platform's odd answer, could leave there.
+    await server.served.ctx.db('publications').insert([
+      row('pub_script', 'javascript:window.__xss=1'), row('pub_data', 'data:text/html,<script>window.__xss=2</script>'),
+      row('pub_web', 'https://www.youtube.com/watch?v=a1B2c3'),
+    ]);
+    await page.goto(`${server.origin}/workflows/${workflowId}`);
+    await page.locator('[data-publication="pub_web"]').waitFor();
+    const hrefs = await page.locator('[data-publication] a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    expect(hrefs).toEqual(['https://www.youtube.com/watch?v=a1B2c3']);
+    await expect(page.locator('[data-publication="pub_script"]').innerText()).resolves.toContain('javascript:window.__xss=1');
+  });
 });

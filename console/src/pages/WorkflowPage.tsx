@@ -123,7 +123,7 @@ export function WorkflowPage(props: { id: string }) {
                 {w.publications.map((p) => (
                   <li key={p.id} data-publication={p.id}>
                     <Badge status={p.status} /> {p.platform}{p.scheduled_for ? ` · for ${when(p.scheduled_for)}` : ''}
-                    {p.published_url && <> · <a href={p.published_url}>the post</a></>}
+                    {p.published_url && <> · <PostLink url={p.published_url} /></>}
                     {p.error && <span class="error"> · <Stored text={p.error.message} /></span>}
                     {p.status === 'scheduled' && (
                       <button type="button" class="link" disabled={action.busy !== null} onClick={() => act('cancel', async () => { await api.publish.cancelPublication({ id: p.id }); await wf.reload(); })}>Cancel</button>
@@ -155,3 +155,15 @@ function RenderItem(props: { r: Render }) {
   );
 }
 
+/**
+ * A post's address as a link only when it is a web page (http or https): the address comes from a
+ * platform's answer or the database, and a `javascript:` or `data:` link there would run on, or
+ * spoof, this origin when clicked. Anything else (a local folder channel's file: URL) is text.
+ */
+function PostLink(props: { url: string }) {
+  let web = false;
+  try {
+    web = ['http:', 'https:'].includes(new URL(props.url).protocol);
+  } catch { /* not a URL at all: shown as text */ }
+  return web ? <a href={props.url} rel="noopener noreferrer">the post</a> : <span>the post: <Stored text={props.url} /></span>;
+}
