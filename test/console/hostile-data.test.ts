@@ -114,4 +114,62 @@ describe('the console showing hostile stored values', { timeout: 120_000 }, () =
     expect(hrefs).toEqual(['https://www.youtube.com/watch?v=a1B2c3']);
     await expect(page.locator('[data-publication="pub_script"]').innerText()).resolves.toContain('javascript:window.__xss=1');
   });
+
+  it('waits as long as a 429 or 503 asks before polling the progress again, and backs off while the API keeps failing', async () => {
+    const id = await createWorkflow('Slow server');
+    for (const [status, headers, most] of [[429, { 'retry-after': '120' }, 2], [503, {}, 20]] as const) {
+      // A page each: the fake clock stays installed in a page for good.
+      const later = await page.context().newPage();
+      try {
+        later.on('pageerror', (e) => pageErrors.push(`${later.url()}: ${e.message}`));
+        const polls: string[] = [];
+        await later.route('**/generation-status', (route) => {
+          polls.push(route.request().url());
+          return route.fulfill({ status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ error: { code: status === 429 ? 'rate_limited' : 'service_unavailable', message: 'busy', request_id: 'req_x' } }) });
+        });
+        await later.clock.install();
+        await later.goto(`${server.origin}/workflows/${id}`);
+        await later.getByRole('heading', { name: 'Scene 1' }).waitFor();
+        // Small steps, each followed by a round trip, so a poll's answer arrives before the next step.
+        for (let s = 0; s < 120; s += 1.5) {
+          await later.clock.runFor(1_500);
+          await later.evaluate(() => fetch('/auth/session'));
+        }
+        // Without honouring the wait or backing off: one request every 1.5 s, 80 in these two minutes for either.
+        expect(polls.length, `${status}: ${polls.length} polls in 120 s`).toBeLessThanOrEqual(most);
+      } finally {
+        await later.close();
+      }
+    }
+  });
+  it('waits as long as a 429 asks before polling a running render\'s list again', async () => {
+    const workflowId = await createWorkflow('Rendering');
+    const now = new Date().toISOString();
+    // A render the worker is busy with (no job of its own: nothing finishes it while the page watches).
+    await server.served.ctx.db('renders').insert({
+      id: 'rnd_running', account_id: accountId, workflow_id: workflowId, workflow_version: 1, status: 'running', progress: 0.5,
+      plan: JSON.stringify({ duration_s: 1, clips: [], tracks: [] }), width: 640, height: 360, scene_count: 1, created_at: now, updated_at: now,
+    });
+    const later = await page.context().newPage();
+    try {
+      later.on('pageerror', (e) => pageErrors.push(`${later.url()}: ${e.message}`));
+      const polls: string[] = [];
+      await later.route(`**/v1/workflows/${workflowId}/renders**`, (route) => {
+        polls.push(route.request().url());
+        if (polls.length === 1) return route.continue(); // the first list shows the running render, which starts the poll
+        return route.fulfill({ status: 429, headers: { 'content-type': 'application/json', 'retry-after': '120' }, body: JSON.stringify({ error: { code: 'rate_limited', message: 'slow down', request_id: 'req_x' } }) });
+      });
+      await later.clock.install();
+      await later.goto(`${server.origin}/workflows/${workflowId}`);
+      await later.locator('[data-render="rnd_running"]').waitFor();
+      for (let s = 0; s < 120; s += 1.5) {
+        await later.clock.runFor(1_500);
+        await later.evaluate(() => fetch('/auth/session'));
+      }
+      // Without honouring the wait: the first list and then one request every 1.5 s, 81 in all.
+      expect(polls.length, `${polls.length} render lists in 120 s`).toBeLessThanOrEqual(3);
+    } finally {
+      await later.close();
+    }
+  });
 });

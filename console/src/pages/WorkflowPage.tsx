@@ -48,7 +48,8 @@ export function WorkflowPage(props: { id: string }) {
   const generating = status ? ACTIVE.has(status.status) : false;
   usePolling(pollStatus, 1500, !gone && (generating || status === null));
   const rendering = (renders.rows ?? []).some((r) => ACTIVE.has(r.status));
-  usePolling(renders.reload, 1500, !gone && rendering);
+  // The list shows its own error; the poll needs it too, to wait as long as a 429 or 503 asks.
+  usePolling(async () => { const failed = await renders.reload(); if (failed) throw failed; }, 1500, !gone && rendering);
 
   const w = wf.data;
   const costs = new Map((estimate?.per_scene ?? []).map((c) => [c.node_id, c]));
