@@ -172,4 +172,21 @@ describe('the console showing hostile stored values', { timeout: 120_000 }, () =
       await later.close();
     }
   });
+  it('gives up on a session check that gets no answer and offers a retry, instead of Loading… for good', async () => {
+    const later = await page.context().newPage();
+    try {
+      later.on('pageerror', (e) => pageErrors.push(`${later.url()}: ${e.message}`));
+      await later.route('**/auth/session', () => {}); // a proxy that holds the request and never answers
+      await later.clock.install();
+      await later.goto(`${server.origin}/usage`);
+      await later.getByRole('status').getByText('Loading…').waitFor();
+      await later.clock.runFor(31_000);
+      await later.getByRole('alert').getByText('The console cannot reach the server: the server did not answer within 30 s.').waitFor();
+      await later.unroute('**/auth/session');
+      await later.getByRole('button', { name: 'Try again' }).click();
+      await later.getByTestId('available').waitFor(); // still signed in: the usage page itself
+    } finally {
+      await later.close();
+    }
+  });
 });
