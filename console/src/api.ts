@@ -54,9 +54,14 @@ export function describeError(err: unknown): string {
   return String(err);
 }
 
+/** How long a call outside the SDK may wait for its whole answer (the SDK's own timeout is the same). */
+const JSON_CALL_TIMEOUT_MS = 30_000;
+
 /**
  * A same-origin JSON call outside the SDK (the /auth endpoints, which are not part of the API).
- * Resolves to the parsed body; throws an Error with the envelope's message otherwise.
+ * Resolves to the parsed body; throws an Error with the envelope's message otherwise. A server or
+ * proxy that never answers is given up on after 30 s: the session check would otherwise show
+ * "Loading…" for good, with no way to try again.
  */
 export async function jsonCall<T>(method: string, url: string, body?: unknown): Promise<{ status: number; body: T }> {
   const init: RequestInit = { method, headers: { accept: 'application/json' } };
@@ -64,13 +69,19 @@ export async function jsonCall<T>(method: string, url: string, body?: unknown): 
     init.body = JSON.stringify(body);
     (init.headers as Record<string, string>)['content-type'] = 'application/json';
   }
+  const abort = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => { timedOut = true; abort.abort(); }, JSON_CALL_TIMEOUT_MS);
   let res: Response;
+  let text: string;
   try {
-    res = await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), ...csrfHeaders(method) }, credentials: 'same-origin' });
+    res = await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), ...csrfHeaders(method) }, credentials: 'same-origin', signal: abort.signal });
+    text = await res.text();
   } catch {
-    throw new Error('the server could not be reached');
+    throw new Error(timedOut ? `the server did not answer within ${JSON_CALL_TIMEOUT_MS / 1000} s` : 'the server could not be reached');
+  } finally {
+    clearTimeout(timer);
   }
-  const text = await res.text();
   let parsed: { error?: { message?: string; code?: string } } | undefined;
   try {
     parsed = text ? JSON.parse(text) : undefined;

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { LavendlyError, retryAfterMs } from '@lavendly/sdk';
 import { describeError } from './api.js';
 
 export interface Loaded<T> {
@@ -33,7 +34,25 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[] = []): Loaded
   return { data, error, loading, reload };
 }
 
-/** Calls `tick` every `ms` while `active`; a tick never overlaps the previous one. */
+/** The longest a failing poll backs off by itself, and the longest server-asked wait it honours. */
+const MAX_BACKOFF_MS = 30_000;
+const MAX_RETRY_AFTER_MS = 600_000;
+
+/**
+ * How long to wait after a failed tick: at least what the server asked (Retry-After on a 429 or
+ * 503, which the SDK gives up on beyond a minute), else twice the last wait up to 30 s, so a page
+ * left open on an overloaded or down server does not ask every `ms` for as long as it is open.
+ */
+function waitAfterFailure(err: unknown, last: number): number {
+  const asked = err instanceof LavendlyError ? retryAfterMs(err.headers) : undefined;
+  const backoff = Math.min(last * 2, MAX_BACKOFF_MS);
+  return asked === undefined ? backoff : Math.max(backoff, Math.min(asked, MAX_RETRY_AFTER_MS));
+}
+
+/**
+ * Calls `tick` every `ms` while `active`; a tick never overlaps the previous one. A tick that
+ * throws delays the next one (see waitAfterFailure); the first success returns to `ms`.
+ */
 export function usePolling(tick: () => Promise<unknown>, ms: number, active: boolean): void {
   const saved = useRef(tick);
   saved.current = tick;
@@ -41,9 +60,15 @@ export function usePolling(tick: () => Promise<unknown>, ms: number, active: boo
     if (!active) return;
     let stopped = false;
     let timer: ReturnType<typeof setTimeout>;
+    let wait = ms;
     const run = async () => {
-      try { await saved.current(); } catch { /* shown by the page's own error state */ }
-      if (!stopped) timer = setTimeout(run, ms);
+      try {
+        await saved.current();
+        wait = ms;
+      } catch (err) {
+        wait = waitAfterFailure(err, wait); // the failure itself is shown by the page's own error state
+      }
+      if (!stopped) timer = setTimeout(run, wait);
     };
     timer = setTimeout(run, ms);
     return () => { stopped = true; clearTimeout(timer); };

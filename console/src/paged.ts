@@ -13,8 +13,11 @@ export interface PagedList<T> {
   hasMore: boolean;
   /** Loads the page after the last one shown (the API's cursor). */
   more: () => Promise<void>;
-  /** Loads the first page again (after an action, or while polling) without dropping later pages. */
-  reload: () => Promise<void>;
+  /**
+   * Loads the first page again (after an action, or while polling) without dropping later pages.
+   * Resolves to the error it shows, if any, so a poller can back off (null when it loaded).
+   */
+  reload: () => Promise<unknown>;
 }
 
 /** Rows of `first`, then the rows of `then` that `first` does not hold (matched by id). */
@@ -38,12 +41,12 @@ export function usePagedList<T extends { id: string }>(fetchPage: (cursor: strin
   const live = useRef(true);
   useEffect(() => () => { live.current = false; }, []);
 
-  const load = async (cursor: string | null) => {
+  const load = async (cursor: string | null): Promise<unknown> => {
     setLoading(true);
     if (cursor) setLoadingMore(true);
     try {
       const page = await fetchPage(cursor);
-      if (!live.current) return;
+      if (!live.current) return null;
       if (cursor) {
         extended.current = true;
         setRows((prev) => merge(prev ?? [], page.data));
@@ -52,8 +55,10 @@ export function usePagedList<T extends { id: string }>(fetchPage: (cursor: strin
       }
       if (cursor || !extended.current) setNext({ hasMore: page.has_more, cursor: page.next_cursor });
       setError(null);
+      return null;
     } catch (err) {
       if (live.current) setError(describeError(err));
+      return err;
     } finally {
       if (live.current) {
         setLoading(false);
@@ -66,5 +71,5 @@ export function usePagedList<T extends { id: string }>(fetchPage: (cursor: strin
     extended.current = false;
     void reload();
   }, [reload]);
-  return { rows, error, loading, loadingMore, hasMore: next.hasMore, more: () => load(next.cursor), reload };
+  return { rows, error, loading, loadingMore, hasMore: next.hasMore, more: async () => { await load(next.cursor); }, reload };
 }

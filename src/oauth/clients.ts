@@ -44,6 +44,15 @@ function acceptableRedirectUri(raw: string): boolean {
   return /^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+:$/.test(url.protocol) && url.protocol !== 'javascript:';
 }
 
+/**
+ * Characters that draw nothing (zero-width space, soft hyphen, word joiner, Hangul filler) or
+ * reorder the text after them (bidi overrides, embeddings, isolates, marks). Anyone may register,
+ * and the consent page asks "Allow <name> to use Lavendly as <email>?": such a name could pass for
+ * another application or turn the question around. Joiners (ZWJ, ZWNJ) are allowed: emoji
+ * sequences and Persian names need them. The console shows the same set written out.
+ */
+const DECEPTIVE = /\u034F|[\u00AD\u061C\u115F\u1160\u17B4\u17B5\u180E\u200B\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\u3164\uFEFF\uFFA0]/;
+
 export async function registerClient(db: Db, metadata: Record<string, unknown>): Promise<OAuthClient> {
   const uris = metadata.redirect_uris;
   if (!Array.isArray(uris) || !uris.length || uris.length > MAX_URIS || !uris.every((u) => typeof u === 'string')) {
@@ -60,6 +69,11 @@ export async function registerClient(db: Db, metadata: Record<string, unknown>):
     throw new ClientMetadataError('invalid_client_metadata', 'grant_types must include authorization_code.');
   }
   const rawName = typeof metadata.client_name === 'string' ? metadata.client_name.trim() : '';
+  const hidden = DECEPTIVE.exec(rawName)?.[0];
+  if (hidden !== undefined) {
+    const code = `U+${hidden.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+    throw new ClientMetadataError('invalid_client_metadata', `client_name holds ${code}, an invisible or text-reordering character; use the name as people should read it.`);
+  }
   const client: OAuthClient = {
     client_id: newId('mcpc'),
     client_name: (rawName || 'MCP client').slice(0, 200),

@@ -214,6 +214,15 @@ describe.each(testDatabases())('OAuth 2.1 for MCP clients on %s', (kind) => {
     const nul = await oauthJson(await register({ body: JSON.stringify({ client_name: 'a\u0000b', redirect_uris: ['https://a.example/cb'] }) }));
     expect(nul).toMatchObject({ status: 400, body: { error: 'invalid_client_metadata' } });
     expect(nul.body.error_description).toMatch(/NUL/);
+    // Anyone may register: a name that hides characters or reverses the consent question around it
+    // ('Allow <name> to use Lavendly as ...?') could pass for another application.
+    for (const name of ['Claude\u200B', 'Trusted \u202Eppa', 'A\u2066B', 'Lau\u00ADnch']) {
+      const hidden = await oauthJson(await register({ body: JSON.stringify({ client_name: name, redirect_uris: ['https://a.example/cb'] }) }));
+      expect(hidden, JSON.stringify(name)).toMatchObject({ status: 400, body: { error: 'invalid_client_metadata' } });
+      expect(hidden.body.error_description).toMatch(/U\+/);
+    }
+    // Joiners stay: emoji sequences and Persian names need them.
+    expect((await register({ body: JSON.stringify({ client_name: 'Agent \u{1F468}\u200D\u{1F4BB} \u0645\u06CC\u200C\u062E\u0648\u0627\u0647\u0645', redirect_uris: ['https://a.example/cb'] }) })).status).toBe(201);
     const latin1 = Buffer.concat([Buffer.from('{"client_name":"caf'), Buffer.from([0xe9]), Buffer.from('","redirect_uris":["https://a.example/cb"]}')]);
     expect(await oauthJson(await register({ body: latin1 }))).toMatchObject({ status: 400, body: { error: 'invalid_client_metadata', error_description: 'The body is not valid UTF-8.' } });
     expect(await oauthJson(await register({ body: 'x', headers: { 'content-type': 'text/plain' } }))).toMatchObject({ status: 415, body: { error: 'invalid_request' } });

@@ -4,6 +4,7 @@ import { when } from '../format.js';
 import { useAction, useLoad } from '../hooks.js';
 import type { ApiKey, ApiKeyScope, ApiKeyWithSecret } from '@lavendly/sdk';
 import { api } from '../api.js';
+import { Stored, visible } from '../text.js';
 
 // `admin` keys are made only by other admin keys (an operator's), never from a session.
 const SCOPES: { id: ApiKeyScope; label: string }[] = [
@@ -33,7 +34,7 @@ export function ApiKeys() {
   };
   return (
     <>
-      {created && <ShownOnce label={`New API key ${created.name ?? ''}`.trim()} value={created.key} onDone={() => setCreated(null)} />}
+      {created && <ShownOnce label={`New API key ${visible(created.name ?? '')}`.trim()} value={created.key} onDone={() => setCreated(null)} />}
       <section class="card" aria-labelledby="newkey-h">
         <h2 id="newkey-h">Create an API key</h2>
         <form onSubmit={submit} class="stack">
@@ -55,14 +56,14 @@ export function ApiKeys() {
               <tbody>
                 {keys.data.map((k) => (
                   <tr key={k.id} data-key={k.id}>
-                    <td>{k.name ?? '-'}</td>
+                    <td><Stored text={k.name ?? '-'} /></td>
                     <td><code>{k.prefix}…</code></td>
                     <td>{k.scopes.join(', ') || '-'}</td>
                     <td>{when(k.created_at)}</td>
                     <td>{when(k.last_used_at)}</td>
                     <td>{k.revoked_at ? `revoked ${when(k.revoked_at)}` : (
                       <button type="button" class="secondary" disabled={action.busy !== null}
-                        onClick={() => confirm(`Revoke ${k.name ?? k.id}? Programs using it stop working at once.`) && action.run('revoke', async () => { await api.keys.revoke({ id: k.id }); await keys.reload(); })}>Revoke {k.name ?? k.id}</button>
+                        onClick={() => confirm(`Revoke ${visible(k.name ?? k.id)}? Programs using it stop working at once.`) && action.run('revoke', async () => { await api.keys.revoke({ id: k.id }); await keys.reload(); })}>Revoke <Stored text={k.name ?? k.id} /></button>
                     )}</td>
                   </tr>
                 ))}

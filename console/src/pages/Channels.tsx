@@ -4,6 +4,7 @@ import { ErrorText, Notice } from '../components/Alert.js';
 import { when } from '../format.js';
 import { useAction, useLoad } from '../hooks.js';
 import { usePath } from '../router.js';
+import { Stored, visible } from '../text.js';
 
 /** What the OAuth callback's `error=` codes mean to the person who just came back. */
 const CALLBACK_ERRORS: Record<string, string> = {
@@ -34,7 +35,7 @@ export function Channels() {
   const connectedName = list.data?.data.find((c) => c.id === connected)?.name;
   return (
     <>
-      {connectedName && <Notice>Connected {connectedName}.</Notice>}
+      {connectedName && <Notice>Connected <Stored text={connectedName} />.</Notice>}
       {failed && <p class="error" role="alert">The channel was not connected: {Object.hasOwn(CALLBACK_ERRORS, failed) ? CALLBACK_ERRORS[failed] : 'something went wrong; try again'}.</p>}
       <section aria-labelledby="ch-h">
         <h2 id="ch-h">Connected channels</h2>
@@ -43,11 +44,11 @@ export function Channels() {
         <ul class="plain">
           {(list.data?.data ?? []).map((c) => (
             <li key={c.id} class="card row between wrap" data-channel={c.platform}>
-              <span><strong>{c.name}</strong> · {c.platform} · since {when(c.created_at)}</span>
+              <span><strong><Stored text={c.name} /></strong> · {c.platform} · since {when(c.created_at)}</span>
               <button type="button" class="secondary" disabled={action.busy !== null}
-                onClick={() => confirm(`Disconnect ${c.name}? Scheduled posts to it must be canceled first.`)
+                onClick={() => confirm(`Disconnect ${visible(c.name)}? Scheduled posts to it must be canceled first.`)
                   && action.run('disconnect', async () => { await api.publish.disconnectChannel({ id: c.id }); await list.reload(); })}>
-                Disconnect {c.name}
+                Disconnect <Stored text={c.name} />
               </button>
             </li>
           ))}

@@ -5,6 +5,7 @@ import { ErrorText } from '../components/Alert.js';
 import { Dialog } from '../components/Dialog.js';
 import { useAction, useLoad } from '../hooks.js';
 import { Link } from '../router.js';
+import { Stored, visible } from '../text.js';
 
 interface Draft { channel: Channel; title: string; caption: string; when: string | null }
 
@@ -45,7 +46,7 @@ export function PublishDialog(props: { workflowId: string; defaultTitle: string;
       {!draft && channels.data && channels.data.data.length > 0 && (
         <form onSubmit={review} class="stack">
           <label>Channel
-            <select name="channel">{channels.data.data.map((c) => <option value={c.id} key={c.id}>{c.name} ({c.platform})</option>)}</select>
+            <select name="channel">{channels.data.data.map((c) => <option value={c.id} key={c.id}>{visible(c.name)} ({c.platform})</option>)}</select>
           </label>
           <label>Title<input name="title" defaultValue={props.defaultTitle} maxLength={100} /></label>
           <label>Caption<textarea name="caption" rows={3} maxLength={2200} /></label>
@@ -59,7 +60,7 @@ export function PublishDialog(props: { workflowId: string; defaultTitle: string;
       {draft && (
         <div class="stack">
           <p>
-            {draft.when ? 'Schedule' : 'Post right now'} “{draft.title || 'untitled'}” to <strong>{draft.channel.name}</strong> ({draft.channel.platform})
+            {draft.when ? 'Schedule' : 'Post right now'} “<Stored text={draft.title || 'untitled'} />” to <strong><Stored text={draft.channel.name} /></strong> ({draft.channel.platform})
             {draft.when ? <> at <strong>{new Date(draft.when).toLocaleString()}</strong></> : null}? It will be public, marked as AI-generated.
           </p>
           <ErrorText message={action.error} />

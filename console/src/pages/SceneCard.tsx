@@ -4,6 +4,7 @@ import { api } from '../api.js';
 import { Badge, ErrorText } from '../components/Alert.js';
 import { credits, reviewedBy, seconds } from '../format.js';
 import { useAction } from '../hooks.js';
+import { Stored } from '../text.js';
 
 /** One scene: its prompt, opening frame, clip, status and the actions on it alone. */
 export function SceneCard(props: { workflowId: string; scene: Scene; cost?: SceneCost; onStarted: () => void }) {
@@ -23,14 +24,14 @@ export function SceneCard(props: { workflowId: string; scene: Scene; cost?: Scen
           : <div class="placeholder" aria-hidden="true">no frame yet</div>}
         {scene.clip_url && <video src={scene.clip_url} controls preload="metadata" playsInline aria-label={`Clip of scene ${n}`} />}
       </div>
-      <p class="prompt">{scene.prompt}</p>
+      <p class="prompt"><Stored text={scene.prompt} /></p>
       <p class="meta">{seconds(scene.duration_s)}{props.cost ? ` · ${credits(props.cost.credits)}` : ''}</p>
-      {scene.error && <p class="error">Last attempt failed: {scene.error.message}</p>}
+      {scene.error && <p class="error">Last attempt failed: <Stored text={scene.error.message} /></p>}
       {report && (
         <div class={`quality ${report.pass ? 'pass' : 'fail'}`} role="status">
           <strong>Quality {report.pass ? 'passed' : 'failed'}</strong> (score {report.score}; {reviewedBy(report.vision_review)})
-          {report.failures.length > 0 && <ul>{report.failures.map((f) => <li key={f.check}>{f.check}: {f.message}</li>)}</ul>}
-          {report.reroll_hint && <p>Suggested hint: {report.reroll_hint}</p>}
+          {report.failures.length > 0 && <ul>{report.failures.map((f) => <li key={f.check}>{f.check}: <Stored text={f.message} /></li>)}</ul>}
+          {report.reroll_hint && <p>Suggested hint: <Stored text={report.reroll_hint} /></p>}
         </div>
       )}
       <div class="row">

@@ -6,6 +6,7 @@ import { bytes, seconds } from '../format.js';
 import { recentUploadsKey, session } from '../session.js';
 import { useSignal } from '../signal.js';
 import { kindOf, uploadFile } from '../upload.js';
+import { Stored, visible } from '../text.js';
 
 interface Item { key: string; name: string; size: number; progress: number; asset?: Asset; error?: string }
 
@@ -50,8 +51,8 @@ export function Uploads() {
       <ul class="uploads" aria-live="polite">
         {items.map((i) => (
           <li key={i.key} class="card" data-upload={i.name}>
-            <p><strong>{i.name}</strong> · {bytes(i.size)}</p>
-            {!i.error && <><progress max={100} value={Math.round(i.progress * 100)} aria-label={`Upload of ${i.name}`} /> <span data-testid="percent">{Math.round(i.progress * 100)}%</span></>}
+            <p><strong><Stored text={i.name} /></strong> · {bytes(i.size)}</p>
+            {!i.error && <><progress max={100} value={Math.round(i.progress * 100)} aria-label={`Upload of ${visible(i.name)}`} /> <span data-testid="percent">{Math.round(i.progress * 100)}%</span></>}
             {i.asset && <p role="status">Stored as <code>{i.asset.id}</code></p>}
             {i.error && <p class="error" role="alert">{i.error}</p>}
           </li>
@@ -63,9 +64,9 @@ export function Uploads() {
           <ul class="assets">
             {done.map((a) => (
               <li key={a.id} class="card">
-                {a.kind === 'image' && new Date(a.url_expires_at) > new Date() && <img src={a.url} alt={a.filename ?? a.id} loading="lazy" />}
+                {a.kind === 'image' && new Date(a.url_expires_at) > new Date() && <img src={a.url} alt={visible(a.filename ?? a.id)} loading="lazy" />}
                 <p><code>{a.id}</code> · {a.kind} · {bytes(a.bytes)}{a.duration_s ? ` · ${seconds(a.duration_s)}` : ''}</p>
-                <p class="meta">{a.filename}</p>
+                <p class="meta"><Stored text={a.filename} /></p>
               </li>
             ))}
           </ul>

@@ -5,6 +5,7 @@ import { ErrorText } from '../components/Alert.js';
 import { Shell } from '../components/Shell.js';
 import { credits, when } from '../format.js';
 import { useLoad } from '../hooks.js';
+import { Stored } from '../text.js';
 
 const thisMonth = () => new Date().toISOString().slice(0, 7);
 
@@ -42,7 +43,7 @@ export function Usage() {
             <thead><tr><th scope="col">When</th><th scope="col">Kind</th><th scope="col">Amount</th><th scope="col">Reason</th><th scope="col">Balance after</th><th scope="col">Reserved after</th></tr></thead>
             <tbody>
               {entries.map((e) => (
-                <tr key={e.id}><td>{when(e.created_at)}</td><td>{e.kind}</td><td>{e.amount}</td><td>{e.reason ?? '-'}</td><td>{e.balance_after}</td><td>{e.reserved_after}</td></tr>
+                <tr key={e.id}><td>{when(e.created_at)}</td><td>{e.kind}</td><td>{e.amount}</td><td><Stored text={e.reason ?? '-'} /></td><td>{e.balance_after}</td><td>{e.reserved_after}</td></tr>
               ))}
             </tbody>
           </table>

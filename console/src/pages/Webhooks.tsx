@@ -6,6 +6,7 @@ import { when } from '../format.js';
 import { useAction } from '../hooks.js';
 import { usePagedList } from '../paged.js';
 import { ShowMore } from '../components/ShowMore.js';
+import { Stored, visible } from '../text.js';
 
 const EVENTS: WebhookEventFilter[] = ['*', 'scene.generated', 'generation.finished', 'render.succeeded', 'render.failed',
   'publication.scheduled', 'publication.published', 'publication.failed', 'publication.canceled', 'balance.low'];
@@ -63,13 +64,13 @@ function Endpoint(props: { ep: WebhookEndpoint; busy: boolean; onDelete: () => v
   return (
     <li class="card" data-endpoint={ep.id}>
       <div class="row between wrap">
-        <span><Badge status={ep.status} /> <code class="break">{ep.url}</code></span>
+        <span><Badge status={ep.status} /> <code class="break"><Stored text={ep.url} /></code></span>
         <span class="row">
           <button type="button" class="secondary" aria-expanded={open} onClick={() => setOpen(!open)}>{open ? 'Hide' : 'Show'} deliveries</button>
-          <button type="button" class="secondary" disabled={props.busy} onClick={() => confirm(`Delete the endpoint ${ep.url}?`) && props.onDelete()}>Delete</button>
+          <button type="button" class="secondary" disabled={props.busy} onClick={() => confirm(`Delete the endpoint ${visible(ep.url)}?`) && props.onDelete()}>Delete</button>
         </span>
       </div>
-      <p class="meta">{ep.events.join(', ')}{ep.description ? ` · ${ep.description}` : ''}{ep.disabled_reason ? ` · ${ep.disabled_reason}` : ''}</p>
+      <p class="meta">{ep.events.join(', ')}{ep.description && <> · <Stored text={ep.description} /></>}{ep.disabled_reason && <> · <Stored text={ep.disabled_reason} /></>}</p>
       {open && <Deliveries endpointId={ep.id} />}
     </li>
   );
@@ -93,7 +94,7 @@ function Deliveries(props: { endpointId: string }) {
               <td>{d.event_type}{d.replay_of ? ' (replay)' : ''}</td>
               <td><Badge status={d.status} /></td>
               <td>{d.attempt}</td>
-              <td>{d.response_status ?? d.last_error ?? '-'}</td>
+              <td>{d.response_status ?? <Stored text={d.last_error ?? '-'} />}</td>
               <td>{when(d.created_at)}</td>
               <td><button type="button" class="secondary" disabled={action.busy !== null}
                 onClick={() => action.run('replay', async () => { await api.webhooks.replayDelivery({ id: d.id }); await list.reload(); })}>Replay</button></td>

@@ -3,6 +3,7 @@ import { LavendlyError, NotFoundError, type Workflow } from '@lavendly/sdk';
 import { api, describeError } from '../api.js';
 import { ErrorText } from '../components/Alert.js';
 import { navigate } from '../router.js';
+import { visible } from '../text.js';
 
 /** What a refused rename or delete means for the person, in their words. */
 function explain(err: unknown, doing: 'rename' | 'delete'): string {
@@ -50,7 +51,7 @@ export function WorkflowManage(props: { workflow: Workflow; onChanged: () => Pro
     });
   };
   const remove = () => {
-    if (!confirm(`Delete the workflow “${w.name}”? Its scenes, clips and renders go with it; credits spent are not returned.`)) return;
+    if (!confirm(`Delete the workflow “${visible(w.name)}”? Its scenes, clips and renders go with it; credits spent are not returned.`)) return;
     void run('delete', async () => {
       await api.workflows.delete({ id: w.id });
       navigate('/workflows');

@@ -12,6 +12,7 @@ import { Graph } from './Graph.js';
 import { PublishDialog } from './PublishDialog.js';
 import { SceneCard } from './SceneCard.js';
 import { WorkflowManage } from './WorkflowManage.js';
+import { Stored, visible } from '../text.js';
 
 const ACTIVE = new Set(['queued', 'running']);
 
@@ -47,13 +48,14 @@ export function WorkflowPage(props: { id: string }) {
   const generating = status ? ACTIVE.has(status.status) : false;
   usePolling(pollStatus, 1500, !gone && (generating || status === null));
   const rendering = (renders.rows ?? []).some((r) => ACTIVE.has(r.status));
-  usePolling(renders.reload, 1500, !gone && rendering);
+  // The list shows its own error; the poll needs it too, to wait as long as a 429 or 503 asks.
+  usePolling(async () => { const failed = await renders.reload(); if (failed) throw failed; }, 1500, !gone && rendering);
 
   const w = wf.data;
   const costs = new Map((estimate?.per_scene ?? []).map((c) => [c.node_id, c]));
   const started = () => { setStatus((s) => (s ? { ...s, status: 'queued' } : s)); void pollStatus(); };
   return (
-    <Shell title={gone ? 'Workflow not found' : w ? w.name : 'Workflow'}>
+    <Shell title={gone ? 'Workflow not found' : w ? visible(w.name) : 'Workflow'}>
       {gone ? (
         <>
           <p class="error" role="alert">There is no workflow {id} in this account: it was deleted, or the link is wrong (not_found).</p>
@@ -62,7 +64,7 @@ export function WorkflowPage(props: { id: string }) {
       ) : <ErrorText message={wf.error} />}
       {w && !gone && (
         <>
-          <p class="meta">{w.aspect_ratio} · {w.scenes.length} scenes · version {w.version}{w.description ? ` · ${w.description}` : ''}</p>
+          <p class="meta">{w.aspect_ratio} · {w.scenes.length} scenes · version {w.version}{w.description && <> · <Stored text={w.description} /></>}</p>
           <WorkflowManage key={w.id} workflow={w} onChanged={wf.reload} />
           <section class="card" aria-labelledby="actions-h">
             <h2 id="actions-h">Actions</h2>
@@ -84,7 +86,7 @@ export function WorkflowPage(props: { id: string }) {
                 {estimate.sufficient ? '.' : ': not enough.'}
               </p>
             )}
-            {finalReport && <p role="status">Final video quality {finalReport.pass ? 'passed' : 'failed'} (score {finalReport.score}; {reviewedBy(finalReport.vision_review)}){finalReport.failures.map((f) => ` · ${f.check}: ${f.message}`)}</p>}
+            {finalReport && <p role="status">Final video quality {finalReport.pass ? 'passed' : 'failed'} (score {finalReport.score}; {reviewedBy(finalReport.vision_review)}){finalReport.failures.map((f) => <span key={f.check}> · {f.check}: <Stored text={f.message} /></span>)}</p>}
             <div class="progress-line" aria-live="polite">
               {status && status.status !== 'idle' && (
                 <>
@@ -122,8 +124,8 @@ export function WorkflowPage(props: { id: string }) {
                 {w.publications.map((p) => (
                   <li key={p.id} data-publication={p.id}>
                     <Badge status={p.status} /> {p.platform}{p.scheduled_for ? ` · for ${when(p.scheduled_for)}` : ''}
-                    {p.published_url && <> · <a href={p.published_url}>the post</a></>}
-                    {p.error && <span class="error"> · {p.error.message}</span>}
+                    {p.published_url && <> · <PostLink url={p.published_url} /></>}
+                    {p.error && <span class="error"> · <Stored text={p.error.message} /></span>}
                     {p.status === 'scheduled' && (
                       <button type="button" class="link" disabled={action.busy !== null} onClick={() => act('cancel', async () => { await api.publish.cancelPublication({ id: p.id }); await wf.reload(); })}>Cancel</button>
                     )}
@@ -146,10 +148,23 @@ function RenderItem(props: { r: Render }) {
   const { r } = props;
   return (
     <li class="card render" data-render={r.id} data-status={r.status}>
-      <p><Badge status={r.status} /> {r.label ?? r.id} · version {r.workflow_version} · {when(r.created_at)}{r.duration_s ? ` · ${seconds(r.duration_s)}` : ''}</p>
+      <p><Badge status={r.status} /> <Stored text={r.label ?? r.id} /> · version {r.workflow_version} · {when(r.created_at)}{r.duration_s ? ` · ${seconds(r.duration_s)}` : ''}</p>
       {ACTIVE.has(r.status) && <progress max={1} value={r.progress} aria-label={`Render ${r.id} progress`} />}
-      {r.url && <video src={r.url} controls preload="metadata" playsInline aria-label={`Render ${r.label ?? r.id}`} />}
-      {r.error && <p class="error">{r.error.message}</p>}
+      {r.url && <video src={r.url} controls preload="metadata" playsInline aria-label={`Render ${visible(r.label ?? r.id)}`} />}
+      {r.error && <p class="error"><Stored text={r.error.message} /></p>}
     </li>
   );
+}
+
+/**
+ * A post's address as a link only when it is a web page (http or https): the address comes from a
+ * platform's answer or the database, and a `javascript:` or `data:` link there would run on, or
+ * spoof, this origin when clicked. Anything else (a local folder channel's file: URL) is text.
+ */
+function PostLink(props: { url: string }) {
+  let web = false;
+  try {
+    web = ['http:', 'https:'].includes(new URL(props.url).protocol);
+  } catch { /* not a URL at all: shown as text */ }
+  return web ? <a href={props.url} rel="noopener noreferrer">the post</a> : <span>the post: <Stored text={props.url} /></span>;
 }

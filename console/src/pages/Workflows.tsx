@@ -6,6 +6,7 @@ import { Shell } from '../components/Shell.js';
 import { credits, when } from '../format.js';
 import { useAction, useLoad } from '../hooks.js';
 import { Link, navigate } from '../router.js';
+import { Stored } from '../text.js';
 
 function statusOf(w: WorkflowSummary): string {
   if (w.scene_count > 0 && w.scenes_generated === w.scene_count) return 'generated';
@@ -48,7 +49,7 @@ export function Workflows() {
               <tbody>
                 {rows.map((w) => (
                   <tr key={w.id}>
-                    <td><Link href={`/workflows/${w.id}`}>{w.name}</Link></td>
+                    <td><Link href={`/workflows/${w.id}`}><Stored text={w.name} /></Link></td>
                     <td><Badge status={statusOf(w)} /></td>
                     <td>{w.scenes_generated}/{w.scene_count}</td>
                     <td><Cost id={w.id} /></td>
