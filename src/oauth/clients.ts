@@ -2,6 +2,7 @@ import type { Db } from '../db/knex.js';
 import { nowIso } from '../db/knex.js';
 import { newId } from '../util/ids.js';
 import { clusterNow } from '../db/cluster-time.js';
+import { cutText } from '../util/text-cut.js';
 
 /**
  * OAuth clients that registered themselves (RFC 7591 dynamic client registration), as MCP clients
@@ -76,7 +77,7 @@ export async function registerClient(db: Db, metadata: Record<string, unknown>):
   }
   const client: OAuthClient = {
     client_id: newId('mcpc'),
-    client_name: (rawName || 'MCP client').slice(0, 200),
+    client_name: cutText(rawName || 'MCP client', 200),
     redirect_uris: [...new Set(uris as string[])],
     created_at: nowIso(),
   };

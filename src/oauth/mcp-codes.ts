@@ -3,6 +3,7 @@ import type { Db } from '../db/knex.js';
 import { findClient, markClientUsed } from './clients.js';
 import { claimGrant, createGrant } from './grants.js';
 import { verifierMatches } from './pkce.js';
+import { cutText } from '../util/text-cut.js';
 
 /**
  * This server as an OAuth 2.1 authorization server for MCP clients: a person who is signed in to
@@ -49,7 +50,7 @@ export async function redeemAuthorizationCode(db: Db, form: {
   if (!verifierMatches(form.codeVerifier, String(grant.data.code_challenge))) {
     throw new TokenRequestError('invalid_grant', 'code_verifier does not match the code_challenge.');
   }
-  const key = await createApiKey(db, grant.account_id, [], `MCP: ${client.client_name}`.slice(0, 200));
+  const key = await createApiKey(db, grant.account_id, [], cutText(`MCP: ${client.client_name}`, 200));
   await markClientUsed(db, client.client_id);
   // The key is the one kind there is (no scopes: what the account's keys may do), so the answer
   // names the one scope this server supports, whatever the client asked for (RFC 6749 5.1).

@@ -223,6 +223,12 @@ describe.each(testDatabases())('OAuth 2.1 for MCP clients on %s', (kind) => {
     }
     // Joiners stay: emoji sequences and Persian names need them.
     expect((await register({ body: JSON.stringify({ client_name: 'Agent \u{1F468}\u200D\u{1F4BB} \u0645\u06CC\u200C\u062E\u0648\u0627\u0647\u0645', redirect_uris: ['https://a.example/cb'] }) })).status).toBe(201);
+    // A long name is cut to 200 units, never inside an emoji: half of one is a lone surrogate.
+    const long = await register({ body: JSON.stringify({ client_name: `x${'\u{1F600}'.repeat(100)}`, redirect_uris: ['https://a.example/cb'] }) });
+    expect(long.status).toBe(201);
+    const longName = ((await long.json()) as { client_name: string }).client_name;
+    expect(longName).toBe(`x${'\u{1F600}'.repeat(99)}`);
+    expect((await s.fresh.db('oauth_clients').where({ client_name: longName }).first())?.client_name).toBe(longName);
     const latin1 = Buffer.concat([Buffer.from('{"client_name":"caf'), Buffer.from([0xe9]), Buffer.from('","redirect_uris":["https://a.example/cb"]}')]);
     expect(await oauthJson(await register({ body: latin1 }))).toMatchObject({ status: 400, body: { error: 'invalid_client_metadata', error_description: 'The body is not valid UTF-8.' } });
     expect(await oauthJson(await register({ body: 'x', headers: { 'content-type': 'text/plain' } }))).toMatchObject({ status: 415, body: { error: 'invalid_request' } });
