@@ -42,7 +42,14 @@ export function expandPath(template: string, values: Record<string, unknown>): s
   return template.replace(/\{([^}]+)\}/g, (_, name: string) => {
     const value = values[name];
     if (value === undefined || value === null) throw new TypeError(`missing path parameter '${name}' for ${template}`);
-    return encodeURIComponent(scalar(value));
+    const segment = encodeURIComponent(scalar(value));
+    // fetch resolves dot segments before sending: '/workflows/wf_1/tracks/..' goes out as
+    // '/workflows/wf_1/', so a DELETE meant for a track would remove the whole workflow. An empty
+    // segment names another route too. No id is any of these, so they are refused here.
+    if (segment === '' || segment === '.' || segment === '..') {
+      throw new TypeError(`path parameter '${name}' for ${template} cannot be ${JSON.stringify(segment)}: it would change which URL is called`);
+    }
+    return segment;
   });
 }
 

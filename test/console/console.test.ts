@@ -272,6 +272,20 @@ describe('web console in Chromium', { timeout: LONG + 60_000 }, () => {
     await checkPage('14-playground');
   });
 
+  it("refuses '..' as a path parameter in the playground instead of sending it to another address", async () => {
+    // The browser would send DELETE /v1/workflows/{id}/tracks/.. as DELETE /v1/workflows/{id}/.
+    const seen: string[] = [];
+    const onRequest = (r: { method(): string; url(): string }) => { if (r.url().includes('/v1/workflows')) seen.push(`${r.method()} ${r.url()}`); };
+    page.on('request', onRequest);
+    await page.getByLabel('Operation').selectOption('detach_track');
+    await page.getByLabel(/^id \(path/).fill(workflowUrl.split('/').pop()!);
+    await page.getByLabel(/^track_id \(path/).fill('..');
+    await page.getByRole('button', { name: 'Send request' }).click();
+    await page.getByText("track_id cannot be '..'").waitFor();
+    page.off('request', onRequest);
+    expect(seen).toEqual([]);
+  });
+
   it('keeps the session cookie out of scripts and other sites, and other accounts out of this workflow', async () => {
     const cookie = (await page.context().cookies()).find((c) => c.name === 'lavendly_session');
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Lax' });

@@ -17,6 +17,10 @@ const operations: Record<string, OperationDescriptor> = {
     idempotencyHeader: 'Idempotency-Key', responseJson: true,
   },
   get_text: { ...base, method: 'get', path: '/text' },
+  detach_part: {
+    ...base, method: 'delete', path: '/things/{id}/parts/{part_id}',
+    args: { id: { in: 'path', name: 'id' }, part_id: { in: 'path', name: 'part_id' } }, responseJson: false,
+  },
   put_upload: {
     ...base, method: 'put', path: '/uploads/{id}', args: { id: { in: 'path', name: 'id' }, token: { in: 'query', name: 'token' } },
     bodyMode: 'single', bodyArg: 'body', bodyRequired: true, contentType: 'application/octet-stream', responseJson: true,
@@ -153,6 +157,23 @@ describe('redirects', () => {
     expect(err).toBeInstanceOf(LavendlyError);
     expect([err.status, err.code]).toEqual([307, 'http_307']);
     expect(err.message).toMatch(/^HTTP 307: redirected to http:\/\/localhost:\d+\/things, which the SDK does not follow/);
+  });
+});
+
+describe('path parameters', () => {
+  it("sends nothing for '..', '.' or '' (fetch would resolve '/things/t1/parts/..' to '/things/t1/', and a DELETE there removes the thing)", async () => {
+    const seen: string[] = [];
+    answer = (req, res) => { seen.push(`${req.method} ${req.url}`); res.writeHead(204).end(); };
+    for (const part_id of ['..', '.', '']) {
+      const err = await failure(client().call('detach_part', { id: 't1', part_id }));
+      expect(err).toBeInstanceOf(TypeError);
+      expect(err.message).toContain("path parameter 'part_id'");
+    }
+    expect(seen).toEqual([]);
+    // Dots inside a value, or escaped ones, are an ordinary segment.
+    await client().call('detach_part', { id: 't1', part_id: '...' });
+    await client().call('detach_part', { id: 't1', part_id: '%2E%2E' });
+    expect(seen).toEqual(['DELETE /things/t1/parts/...', 'DELETE /things/t1/parts/%252E%252E']);
   });
 });
 

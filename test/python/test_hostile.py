@@ -162,3 +162,10 @@ def test_an_upload_token_in_the_query_stays_out_of_error_messages() -> None:
     for e in (portal.value, failed.value, userinfo.value):
         assert e.message.startswith(f"PUT {URL}/")
         assert "SECRET" not in e.message
+
+
+@pytest.mark.parametrize("track_id", ["..", ".", ""])
+def test_a_dot_or_empty_path_parameter_is_refused_before_sending(track_id: str) -> None:
+    # httpx resolves ".../tracks/.." to the workflow's own URL: the DELETE would remove the workflow.
+    with pytest.raises(ValueError, match="path parameter 'track_id'"):
+        client("portal").audio.detach_track("wf_1", track_id)

@@ -72,6 +72,9 @@ function Request(props: { op: Op }) {
       for (const p of op.params) {
         const v = String(f.get(`p_${p.name}`) ?? '');
         if (!v) continue;
+        // The browser resolves dot segments: '/workflows/wf_1/tracks/..' would be sent as a
+        // DELETE of the workflow itself.
+        if (p.in === 'path' && (v === '.' || v === '..')) throw new Error(`${p.name} cannot be '${v}': the request would go to another address.`);
         if (p.in === 'path') path = path.replace(`{${p.name}}`, encodeURIComponent(v));
         else query.set(p.name, v);
       }

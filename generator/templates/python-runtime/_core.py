@@ -687,7 +687,13 @@ def _expand_path(template: str, values: Mapping[str, object]) -> str:
     for name, value in values.items():
         if value is None:
             raise TypeError(f"missing path parameter {name!r} for {template}")
-        out = out.replace("{" + name + "}", quote(_scalar(value), safe=""))
+        segment = quote(_scalar(value), safe="")
+        # httpx resolves dot segments before sending: ".../tracks/.." goes out as the workflow's own
+        # URL, so a DELETE meant for a track would remove the whole workflow. An empty segment names
+        # another route too. No id is any of these.
+        if segment in ("", ".", ".."):
+            raise ValueError(f"path parameter {name!r} for {template} cannot be {segment!r}: it would change which URL is called")
+        out = out.replace("{" + name + "}", segment)
     if "{" in out:
         raise TypeError(f"missing path parameter in {out}")
     return out
