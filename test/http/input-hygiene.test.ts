@@ -125,6 +125,13 @@ describe.each(testDatabases())('input hygiene on %s', (kind) => {
     const long = await call(`${s.base}/webhooks/endpoints`, { key, body: { url: 'https://example.com/hook', events } });
     expect(long.json.error.issues.body).toEqual([expect.objectContaining({ path: ['events'], code: 'too_big' })]);
 
+    // Unstorable text is found before validation, and was listed back string by string: a 1 MB
+    // body of 116,000 NUL strings made a 14 MB answer.
+    const nul = await call(`${s.base}/ledger/reservations`, { key, body: { amount: 1, reason: 'r', metadata: { a: Array(1_000).fill('\u0000') } } });
+    expect(nul.status).toBe(400);
+    expect(nul.json.error.issues.body).toHaveLength(MAX_ISSUES + 1);
+    expect(nul.json.error.issues.body.at(-1)).toEqual({ path: [], message: '900 more issues not listed.', code: 'too_many_issues' });
+
     const extra = Object.fromEntries(Array.from({ length: 1_000 }, (_, i) => [`k${i}`, 1]));
     const unknown = await call(`${s.base}/workflows`, { key, body: { name: 'fox', shots, ...extra, ['x'.repeat(5_000)]: 1 } });
     expectIssue(unknown, 'body', [], 'unrecognized_keys');
