@@ -11,7 +11,8 @@ import { isObject, type Json, type JsonObject } from './spec-doc.js';
 import { cacheGet, cachePut, packageVersion, sha256 } from './cache.js';
 import { loadSpecDocument, type LoadedSpec } from './load.js';
 import { memoizeSpectralSchemaCompiles } from './spectral-memo.js';
-import { unboundedRequestArrays } from './lint-request-arrays.js';
+import { unboundedRequestBodyParts } from './lint-request-bodies.js';
+import { backtrackingPatterns } from './lint-patterns.js';
 
 export interface LintFinding {
   severity: 'error' | 'warning';
@@ -57,7 +58,8 @@ export function structuralFindings(root: JsonObject): LintFinding[] {
       }
     }
   }
-  out.push(...unboundedRequestArrays(root, (ref) => resolveLocal(root, ref)));
+  out.push(...unboundedRequestBodyParts(root, (ref) => resolveLocal(root, ref)));
+  out.push(...backtrackingPatterns(root));
   return out;
 }
 

@@ -8,8 +8,9 @@
  *
  * It mirrors zod.ts decision for decision (same bounds, patterns and formats) and covers objects,
  * strings, numbers, booleans, null, literal sets, arrays, nullable members, unions of primitives
- * and component refs. Anything else (tuples, uniqueItems, multipleOf, records, catchall schemas,
- * min/maxProperties, discriminated or object unions, intersections, recursion, binary) makes the
+ * and component refs (min/maxProperties: the keys counted first, as zod.ts's `lv.props` does). Anything
+ * else (tuples, uniqueItems, multipleOf, records, catchall schemas,
+ * discriminated or object unions, intersections, recursion, binary) makes the
  * schema "unsupported": no fast check at all, and every request goes to zod as before.
  */
 import type { IrSchemaComponent, JsonSchema } from '../ir-types.js';
@@ -187,10 +188,23 @@ class FastBackend implements SchemaBackend<Node> {
     };
   }
   object(props: PropertyNode<Node>[], additional: Additional<Node>, s: { [k: string]: unknown }): Node {
-    // zod.ts: a schema for the other keys makes a record or a catchall; min/maxProperties a refinement.
+    // zod.ts: a schema for the other keys makes a record or a catchall.
     if (additional !== false && additional !== true && additional !== 'default') return NONE;
-    if ('minProperties' in s || 'maxProperties' in s) return NONE;
-    return objectNode(props, additional === false ? 'strict' : 'loose');
+    const inner = objectNode(props, additional === false ? 'strict' : 'loose');
+    // zod.ts's bounds, read the same way: minProperties above 0, maxProperties from 0.
+    const min = isNum(s.minProperties) && s.minProperties > 0 ? s.minProperties : 0;
+    const max = isNum(s.maxProperties) && s.maxProperties >= 0 ? s.maxProperties : undefined;
+    if (inner.none || (!min && max === undefined)) return inner;
+    return {
+      ...inner,
+      // The count before any key is looked at, so a refused object costs one Object.keys.
+      gen: (w, x) => {
+        const n = w.name('n');
+        w.line(`const ${n} = typeof ${x} === 'object' && ${x} !== null ? Object.keys(${x}).length : 0;`);
+        w.line(`if (${[min ? `${n} < ${min}` : '', max === undefined ? '' : `${n} > ${max}`].filter(Boolean).join(' || ')}) return ${NO};`);
+        return inner.gen(w, x);
+      },
+    };
   }
   union(members: Node[], discriminator?: Discriminator): Node {
     if (members.some((m) => m.none) || discriminator?.values) return NONE;

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { diffSpecs } from '../../generator/diff.js';
 import { buildIr } from '../../generator/ir.js';
 import { structuralFindings } from '../../generator/lint.js';
+import { loadSpecDocument } from '../../generator/load.js';
 import { insertStubs } from '../../generator/stubs.js';
 import { FRAMEWORK_VERSION } from '../../generator/version.js';
 import { generateInto, ROOT, SPECS, scratchDir, typecheck } from '../generator/helpers.js';
@@ -149,6 +150,73 @@ describe('lint: lavendly/unbounded-array', () => {
       'warning #/components/schemas/In/properties/nested/properties/deep',
       'warning #/components/schemas/Leaf/properties/more',
     ]);
+  });
+});
+
+describe('lint: lavendly/unbounded-object', () => {
+  it('warns of a request body object open to any key without maxProperties, through $refs, and of nothing in responses', () => {
+    const open = { type: 'object', additionalProperties: true };
+    const root = {
+      openapi: '3.1.0', info: { title: 't', version: '1' },
+      paths: {
+        '/a': {
+          post: {
+            operationId: 'a',
+            requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/In' } } } },
+            responses: { 200: { description: 'ok', content: { 'application/json': { schema: { type: 'object', properties: { all: open } } } } } },
+          },
+        },
+      },
+      components: {
+        schemas: {
+          In: {
+            type: 'object', additionalProperties: false,
+            properties: { meta: open, bounded: { ...open, maxProperties: 50 }, typed: { type: 'object', additionalProperties: { $ref: '#/components/schemas/Leaf' } }, closed: { type: 'object', properties: { a: { type: 'string' } } } },
+          },
+          Leaf: { type: 'object', maxProperties: 5, additionalProperties: { type: 'object', additionalProperties: { type: 'string' } } },
+        },
+      },
+    } as any;
+    const findings = structuralFindings(root).filter((f) => f.rule === 'lavendly/unbounded-object');
+    expect(findings.map((f) => `${f.severity} ${f.pointer}`)).toEqual([
+      'warning #/components/schemas/In/properties/meta',
+      'warning #/components/schemas/In/properties/typed',
+      'warning #/components/schemas/Leaf/additionalProperties',
+    ]);
+  });
+
+  it('finds nothing in this repository\'s spec or the petstore example', async () => {
+    for (const spec of ['spec/openapi.yaml', 'examples/petstore/openapi.yaml']) {
+      const { root } = await loadSpecDocument(path.join(ROOT, spec));
+      const rules = new Set(structuralFindings(root).map((f) => f.rule));
+      expect(rules.has('lavendly/unbounded-object') || rules.has('lavendly/backtracking-pattern') || rules.has('lavendly/unbounded-array'), spec).toBe(false);
+    }
+  });
+});
+
+describe('lint: lavendly/backtracking-pattern', () => {
+  it('names patterns that repeat a repeating group or an overlapping choice, wherever a schema stands', () => {
+    const str = (pattern: string) => ({ type: 'string', pattern });
+    const root = {
+      openapi: '3.1.0', info: { title: 't', version: '1' },
+      paths: { '/a/{id}': { get: { operationId: 'a', parameters: [{ name: 'id', in: 'path', required: true, schema: str('^(a+)+$') }], responses: { 200: { description: 'ok' } } } } },
+      components: {
+        schemas: {
+          Nested: str('^(\\w*x?)*$'), Choice: str('(a|ab)*'), Counted: str('^(?:[a-z]{1,8}){2,}$'),
+          // Safe shapes: a fixed count inside, a repeated choice of distinct branches, escaped or bracketed parentheses.
+          Ids: str('^wf_[A-Za-z0-9_-]{1,64}$'), Fixed: str('^(ab{2})*$'), Distinct: str('^(a|b)*$'), Escaped: str('^\\(a+\\)+[(a+)+]$'),
+          Sample: { type: 'string', example: '(a+)+', pattern: '^[a-z]+$' },
+        },
+      },
+    } as any;
+    const findings = structuralFindings(root).filter((f) => f.rule === 'lavendly/backtracking-pattern');
+    expect(findings.map((f) => f.pointer)).toEqual([
+      '#/paths/~1a~1{id}/get/parameters/0/schema/pattern',
+      '#/components/schemas/Nested/pattern',
+      '#/components/schemas/Choice/pattern',
+      '#/components/schemas/Counted/pattern',
+    ]);
+    expect(findings[0]!.message).toMatch(/^\(a\+\)\+ repeats a group that repeats inside/);
   });
 });
 

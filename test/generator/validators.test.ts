@@ -234,6 +234,15 @@ describe('feature-3.1', () => {
     bad(s().SmallBag!, { a: 'x', extra: 1 });
   });
 
+  it('counts the keys before it checks any: too many bad values make one issue, not one per key', () => {
+    const many = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`k${i}`, i]));
+    const r = s().Labels!.safeParse(many) as { success: boolean; error?: { issues: { message: string; path: unknown[] }[] } };
+    expect(r.success).toBe(false);
+    expect(r.error!.issues.map((i) => [i.path, i.message])).toEqual([[[], 'expected between 1 and 2 properties']]);
+    // Within the count, the values are still checked.
+    bad(s().Labels!, { a: 1 });
+  });
+
   it('validates formats of parameters from path-item refs', () => {
     ok(v().get_job!.path, { job_id: '123e4567-e89b-12d3-a456-426614174000' });
     bad(v().get_job!.path, { job_id: 'nope' });

@@ -125,6 +125,13 @@ describe.each(testDatabases())('input hygiene on %s', (kind) => {
     const long = await call(`${s.base}/webhooks/endpoints`, { key, body: { url: 'https://example.com/hook', events } });
     expect(long.json.error.issues.body).toEqual([expect.objectContaining({ path: ['events'], code: 'too_big' })]);
 
+    // Unstorable text is found before validation, and was listed back string by string: a 1 MB
+    // body of 116,000 NUL strings made a 14 MB answer.
+    const nul = await call(`${s.base}/ledger/reservations`, { key, body: { amount: 1, reason: 'r', metadata: { a: Array(1_000).fill('\u0000') } } });
+    expect(nul.status).toBe(400);
+    expect(nul.json.error.issues.body).toHaveLength(MAX_ISSUES + 1);
+    expect(nul.json.error.issues.body.at(-1)).toEqual({ path: [], message: '900 more issues not listed.', code: 'too_many_issues' });
+
     const extra = Object.fromEntries(Array.from({ length: 1_000 }, (_, i) => [`k${i}`, 1]));
     const unknown = await call(`${s.base}/workflows`, { key, body: { name: 'fox', shots, ...extra, ['x'.repeat(5_000)]: 1 } });
     expectIssue(unknown, 'body', [], 'unrecognized_keys');
@@ -132,6 +139,23 @@ describe.each(testDatabases())('input hygiene on %s', (kind) => {
     expect(message).toMatch(/^Unrecognized keys: "k0", "k1", .*"k19" and 981 more$/);
     const longKey = await call(`${s.base}/workflows`, { key, body: { name: 'fox', shots, ['x'.repeat(5_000)]: 1 } });
     expect(longKey.json.error.issues.body[0].message.length).toBeLessThan(1_100);
+  });
+
+  // 110,000 metadata keys (1 MB) were accepted: half a second of CPU copying, storing, answering
+  // and checking them again, the event loop blocked throughout. Now counted and refused first.
+  it('refuses a free-form object with more keys than its maxProperties, naming it, before looking at the keys', async () => {
+    const keys = (n: number, value: unknown = 1) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, value]));
+    const atBound = await call(`${s.base}/ledger/reservations`, { key, body: { amount: 1, reason: 'r', metadata: keys(100) } });
+    expect(atBound.status, atBound.text).toBe(201);
+    expect(Object.keys(atBound.json.metadata)).toHaveLength(100);
+
+    const huge = await call(`${s.base}/ledger/reservations`, { key, body: { amount: 1, reason: 'r', metadata: keys(50_000, [1]) } });
+    expect(huge.status).toBe(400);
+    expect(huge.json.error.issues.body).toEqual([{ path: ['metadata'], message: 'expected at most 100 properties', code: 'custom' }]);
+
+    const admin = await s.account({ scopes: ['admin'] });
+    const channel = { account_id: admin.id, platform: 'local', name: 'n', credentials: keys(51, 'secret') };
+    expectIssue(await call(`${s.base}/channels`, { key: admin.key, body: channel }), 'body', ['credentials'], 'custom');
   });
 
   it('refuses a duplicated item where the spec says uniqueItems', async () => {

@@ -90,10 +90,14 @@ const lv = {
   mapped: (key: string, members: [values: [string, ...string[]], schema: lv_any][]) =>
     lv_t(z.discriminatedUnion(key, members.map(([values, schema]) => z.looseObject({ [key]: lv.literal(values) }).pipe(schema)) as lv_list)),
   and: (a: lv_any, b: lv_any) => lv_t(z.intersection(a, b)),
-  /** `minProperties` / `maxProperties`: counts the own keys of an object value (the wrapped schema checks the rest). */
+  /**
+   * `minProperties` / `maxProperties`: counts the own keys of an object value before the wrapped
+   * schema looks at any of them (a refinement after it would run only once every one of 100,000
+   * keys had been checked and copied); anything else is left to the wrapped schema.
+   */
   props: (schema: lv_any, min: number, max?: number) =>
     lv_t(
-      schema.refine(
+      z.unknown().refine(
         (v: unknown) => {
           if (typeof v !== 'object' || v === null || Array.isArray(v)) return true;
           const n = Object.keys(v).length;
@@ -104,7 +108,7 @@ const lv = {
           : min === 0
             ? `expected at most ${max} propert${max === 1 ? 'y' : 'ies'}`
             : `expected between ${min} and ${max} properties`,
-      ),
+      ).pipe(schema),
     ),
 };
 

@@ -20,8 +20,13 @@ interface ZodLikeIssue {
 export function toIssues(issues: readonly ZodLikeIssue[]): ValidationIssue[] {
   const out = issues.slice(0, MAX_ISSUES).map((i) => toIssue({ ...i, message: boundedMessage(i) }));
   const more = issues.length - MAX_ISSUES;
-  if (more > 0) out.push({ path: [], message: `${more} more issue${more === 1 ? '' : 's'} not listed.`, code: 'too_many_issues' });
+  if (more > 0) out.push(moreIssues(more));
   return out;
+}
+
+/** The issue that stands for `more` issues left out of a list bounded at MAX_ISSUES. */
+export function moreIssues(more: number): ValidationIssue {
+  return { path: [], message: `${more} more issue${more === 1 ? '' : 's'} not listed.`, code: 'too_many_issues' };
 }
 
 function boundedMessage(issue: ZodLikeIssue): string {
