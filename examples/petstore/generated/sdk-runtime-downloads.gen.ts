@@ -15,7 +15,7 @@
  */
 import { ConnectionError, errorFromResponse, InvalidResponseError, PetstoreError, TimeoutError } from './sdk-runtime-errors.gen.js';
 import { AttemptTimer } from './sdk-runtime-uploads.gen.js';
-import { describe, readBody, retryAfterMs, sleep } from './sdk-runtime-wire.gen.js';
+import { describe, errorBody, readBody, retryAfterMs, sleep } from './sdk-runtime-wire.gen.js';
 
 export interface DownloadOptions {
   signal?: AbortSignal;
@@ -279,7 +279,7 @@ class Transfer {
     const read = await readBody(res, ERROR_BODY_LIMIT).catch(() => ({ kind: 'none' as const, value: undefined }));
     // A store answers its errors in XML (application/xml), which readBody keeps as a Blob.
     const text = read.kind === 'text' ? read.value : read.kind === 'blob' && /xml/i.test(read.value.type) ? await read.value.text() : null;
-    const body = text === null ? read.value : (storeError(res.status, text) ?? text);
+    const body = text === null ? errorBody(read) : (storeError(res.status, text) ?? text);
     const error = errorFromResponse(res.status, res.headers, body, this.ctx.errorClasses);
     if (res.status === 416 && this.offset > 0) {
       // The file is no longer as long as it was: start over without a range.

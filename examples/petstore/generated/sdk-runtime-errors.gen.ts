@@ -80,6 +80,8 @@ export class ServerError extends PetstoreError {}
  * portal's HTML page), truncated JSON (`invalid_response`), larger than `maxResponseBytes`
  * (`response_too_large`), or holding a number beyond a double such as 1e400 (`number_out_of_range`,
  * `details.path`; JSON.parse would make it Infinity). Never returned as if it were the API's answer.
+ * (In an error answer such a number is kept as its literal text, a string: the error keeps its
+ * class, code and message.)
  */
 export class InvalidResponseError extends PetstoreError {}
 /** No usable HTTP response: DNS, refused or reset connection, timeout. */

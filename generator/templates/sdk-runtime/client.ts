@@ -9,7 +9,7 @@ import { type DownloadedFile, type DownloadFileOptions, downloadToFile } from '.
 import { type Download, type DownloadContext, type DownloadOptions, openDownload } from './downloads.js';
 import { PagePromise, type PageItem } from './pages.js';
 import { AttemptTimer, bodySize, progressStream, streamsWithLength, type UploadBody, type UploadSlotSpec } from './uploads.js';
-import { describe, encodeBody, expandPath, getField, queryString, readBody, type ReadBody, retryAfterMs, sleep, splitParams } from './wire.js';
+import { describe, encodeBody, errorBody, expandPath, getField, queryString, readBody, type ReadBody, retryAfterMs, sleep, splitParams } from './wire.js';
 
 export interface ClientOptions {
   /** Sent as `Authorization: Bearer <apiKey>`. Defaults to the `<PREFIX>_API_KEY` environment variable. */
@@ -277,8 +277,9 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
           });
         }
         if (read.kind === 'json' && read.beyondDouble) {
-          throw new InvalidResponseError(`${what}: HTTP ${res.status} answered a number beyond a double (±1.8e308) at ${read.beyondDouble}, which the SDK cannot represent`, {
-            status: res.status, code: 'number_out_of_range', requestId, headers: res.headers, details: { path: read.beyondDouble },
+          const { path } = read.beyondDouble;
+          throw new InvalidResponseError(`${what}: HTTP ${res.status} answered a number beyond a double (±1.8e308) at ${path}, which the SDK cannot represent`, {
+            status: res.status, code: 'number_out_of_range', requestId, headers: res.headers, details: { path },
           });
         }
         const shape = read.kind === 'json' ? undocumentedShape(op, read.value) : null;
@@ -289,7 +290,7 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
         }
         return { status: res.status, headers: res.headers, body: read.value, requestId };
       }
-      const error = errorFromResponse(res.status, res.headers, read.value, this.#errorClasses);
+      const error = errorFromResponse(res.status, res.headers, errorBody(read), this.#errorClasses);
       if (attempt < maxRetries && shouldRetry(res.status, error.code, retriable)) {
         const wait = retryAfterMs(res.headers) ?? this.#backoff(attempt);
         if (wait <= this.#maxRetryAfter) {

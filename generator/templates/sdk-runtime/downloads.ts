@@ -8,7 +8,7 @@
  */
 import { ConnectionError, errorFromResponse, InvalidResponseError, LavendlyError, TimeoutError } from './errors.js';
 import { AttemptTimer } from './uploads.js';
-import { describe, readBody, retryAfterMs, sleep } from './wire.js';
+import { describe, errorBody, readBody, retryAfterMs, sleep } from './wire.js';
 
 export interface DownloadOptions {
   signal?: AbortSignal;
@@ -272,7 +272,7 @@ class Transfer {
     const read = await readBody(res, ERROR_BODY_LIMIT).catch(() => ({ kind: 'none' as const, value: undefined }));
     // A store answers its errors in XML (application/xml), which readBody keeps as a Blob.
     const text = read.kind === 'text' ? read.value : read.kind === 'blob' && /xml/i.test(read.value.type) ? await read.value.text() : null;
-    const body = text === null ? read.value : (storeError(res.status, text) ?? text);
+    const body = text === null ? errorBody(read) : (storeError(res.status, text) ?? text);
     const error = errorFromResponse(res.status, res.headers, body, this.ctx.errorClasses);
     if (res.status === 416 && this.offset > 0) {
       // The file is no longer as long as it was: start over without a range.
