@@ -149,7 +149,7 @@ function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], baseE
   out.push('}', '');
 
   // One class per tag.
-  const groupProps = new NameAllocator(['constructor', 'baseUrl', 'operation', 'request', 'call', 'paginate', 'waitForJob', 'requestWithResponse', 'uploadViaSlot', 'download', 'downloadFile']);
+  const groupProps = new NameAllocator(['constructor', 'baseUrl', 'operation', 'request', 'call', 'paginate', 'waitForJob', 'requestWithResponse', 'uploadViaSlot']);
   const groups: { prop: string; cls: string; tag: IrTag; methods: SdkMethodDoc[] }[] = [];
   for (const tag of ir.tagInfo) {
     const ops = ir.operations.filter((o) => o.tag === tag.name);

@@ -19,6 +19,7 @@ import { parseJsonText } from './sdk-runtime-wire.gen.js';
  * or whose signed payload cannot be represented (`number_out_of_range`, `details.path`).
  */
 export class WebhookVerificationError extends PetstoreError {
+  override name = 'WebhookVerificationError';
   constructor(message: string, init: { code?: string; details?: Record<string, unknown> } = {}) {
     super(message, { code: init.code ?? 'webhook_verification_failed', details: init.details ?? {} });
   }

@@ -5,8 +5,7 @@
  */
 import type { OperationDescriptor, OperationTypes, RequestParts } from './descriptors.js';
 import { ConnectionError, errorFromResponse, InvalidResponseError, LavendlyError, TimeoutError, WaitTimeoutError } from './errors.js';
-import { type DownloadedFile, type DownloadFileOptions, downloadToFile } from './download-file.js';
-import { type Download, type DownloadContext, type DownloadOptions, openDownload } from './downloads.js';
+import type { DownloadContext } from './downloads.js';
 import { PagePromise, type PageItem } from './pages.js';
 import { AttemptTimer, bodySize, progressStream, streamsWithLength, type UploadBody, type UploadSlotSpec } from './uploads.js';
 import { describe, encodeBody, errorBody, expandPath, getField, queryString, readBody, type ReadBody, retryAfterMs, sleep, splitParams } from './wire.js';
@@ -80,6 +79,15 @@ function env(name: string): string | undefined {
   const proc = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
   return proc?.env?.[name] || undefined;
 }
+
+/**
+ * What a client lends the download functions (download, downloadFile): its fetch, credentials and
+ * retry policy. They are functions, not methods, so that a bundle that never downloads leaves
+ * their code out. Set by ApiClient's static block; not part of the SDK's exports (index.ts).
+ */
+export let downloadContextOf: (client: AnyClient) => DownloadContext;
+/** A client of any API (any operation table): what the download functions take. */
+export type AnyClient = ApiClient<any>;
 
 export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record<string, OperationTypes>> {
   readonly baseUrl: string;
@@ -332,21 +340,8 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
     return this.call(spec.send, sendParams, sendOptions);
   }
 
-  /**
-   * Downloads what a signed `url` of the API points at (a render's, asset's or still's) in any
-   * runtime: resolves once the server answered, to the body as a stream and its declared size.
-   * The API key goes only to the API's own origin, never to a store's presigned link.
-   */
-  download(url: string, options: DownloadOptions = {}): Promise<Download> {
-    return openDownload(this.#downloadContext(), url, options);
-  }
-
-  /**
-   * Downloads `url` into the file `path` (Node): streamed to a temporary file beside it, which is
-   * renamed into place once complete. Never replaces an existing file unless `overwrite` is set.
-   */
-  downloadFile(url: string, path: string, options: DownloadFileOptions = {}): Promise<DownloadedFile> {
-    return downloadToFile(this.#downloadContext(), url, path, options);
+  static {
+    downloadContextOf = (client) => client.#downloadContext();
   }
 
   #downloadContext(): DownloadContext {
