@@ -22,7 +22,7 @@ const targetMb = mbArg > 0 ? Number(process.argv[mbArg + 1]) : 200;
 
 const NODE_CLIENT = `
 import { writeFile } from 'node:fs/promises';
-import { Lavendly } from '@lavendly/sdk';
+import { downloadFile, Lavendly } from '@lavendly/sdk';
 const [url, out, mode] = process.argv.slice(2);
 const client = new Lavendly({ apiKey: 'sk_bench', baseUrl: 'http://127.0.0.1:9/v1', timeout: 600_000 });
 let bytes = 0;
@@ -31,7 +31,7 @@ if (mode === 'arrayBuffer') {
   await writeFile(out, buf);
   bytes = buf.byteLength;
 }
-if (mode === 'downloadFile') bytes = (await client.downloadFile(url, out)).bytes;
+if (mode === 'downloadFile') bytes = (await downloadFile(client, url, out)).bytes;
 console.log(JSON.stringify({ bytes, maxRssKb: process.resourceUsage().maxRSS }));
 `;
 

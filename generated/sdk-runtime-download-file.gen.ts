@@ -14,6 +14,7 @@
  * file system, reached through `process.getBuiltinModule` when downloadFile is called, never
  * imported, so the SDK still bundles for a browser (where downloadFile throws; use `download`).
  */
+import { type AnyClient, downloadContextOf } from './sdk-runtime-client.gen.js';
 import { LavendlyError } from './sdk-runtime-errors.gen.js';
 import { type DownloadContext, type DownloadOptions, openDownload } from './sdk-runtime-downloads.gen.js';
 
@@ -63,7 +64,17 @@ function fileExists(target: string, cause?: unknown): LavendlyError {
   return new LavendlyError(`${target} already exists (pass overwrite: true to replace it)`, { code: 'file_exists', cause });
 }
 
-export async function downloadToFile(ctx: DownloadContext, url: string, target: string, options: DownloadFileOptions = {}): Promise<DownloadedFile> {
+/**
+ * Downloads `url` into the file `path` (Node, Deno, Bun) with `client`'s fetch, retries and API
+ * key (as `download`): streamed to a temporary file beside it, which is renamed into place once
+ * complete. Never replaces an existing file unless `overwrite` is set.
+ * `import { downloadFile } from '@lavendly/sdk'; await downloadFile(client, url, 'render.mp4')`.
+ */
+export function downloadFile(client: AnyClient, url: string, path: string, options: DownloadFileOptions = {}): Promise<DownloadedFile> {
+  return downloadToFile(downloadContextOf(client), url, path, options);
+}
+
+async function downloadToFile(ctx: DownloadContext, url: string, target: string, options: DownloadFileOptions = {}): Promise<DownloadedFile> {
   const fs = builtin<NodeFs>('node:fs/promises');
   const paths = builtin<NodePath>('node:path');
   const dest = paths.resolve(target);

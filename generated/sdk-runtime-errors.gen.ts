@@ -20,6 +20,12 @@ export interface ValidationIssue {
 
 /** Every error the SDK throws. `status` is 0 when no HTTP response was received. */
 export class LavendlyError extends Error {
+  /**
+   * The class's name, written out in each class (not `new.target.name`): a user's bundler that
+   * renames classes when it minifies would otherwise make it `e`. A subclass of your own that
+   * does not set it gets its class's name.
+   */
+  override name = 'LavendlyError';
   readonly status: number;
   readonly code: string;
   readonly requestId: string | null;
@@ -31,7 +37,7 @@ export class LavendlyError extends Error {
     init: { status?: number; code?: string; requestId?: string | null; details?: Record<string, unknown>; headers?: Headers | null; cause?: unknown } = {},
   ) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
-    this.name = new.target.name;
+    if (new.target !== LavendlyError) this.name = new.target.name; // the subclasses below then set theirs
     this.status = init.status ?? 0;
     this.code = init.code ?? 'unknown_error';
     this.requestId = init.requestId ?? null;
@@ -42,6 +48,7 @@ export class LavendlyError extends Error {
 
 /** 400/422: the request did not validate. `issues` are grouped by location (path, query, header, body). */
 export class ValidationError extends LavendlyError {
+  override name = 'ValidationError';
   get issues(): Record<string, ValidationIssue[]> {
     const raw = this.details['issues'];
     if (Array.isArray(raw)) return { body: raw as ValidationIssue[] };
@@ -53,13 +60,24 @@ export class ValidationError extends LavendlyError {
     return Object.entries(this.issues).flatMap(([location, list]) => (Array.isArray(list) ? list : []).map((i) => ({ ...i, location })));
   }
 }
-export class AuthenticationError extends LavendlyError {}
-export class PermissionError extends LavendlyError {}
-export class NotFoundError extends LavendlyError {}
-export class ConflictError extends LavendlyError {}
+export class AuthenticationError extends LavendlyError {
+  override name = 'AuthenticationError';
+}
+export class PermissionError extends LavendlyError {
+  override name = 'PermissionError';
+}
+export class NotFoundError extends LavendlyError {
+  override name = 'NotFoundError';
+}
+export class ConflictError extends LavendlyError {
+  override name = 'ConflictError';
+}
 /** The idempotency key was reused with another body, is still in flight, or is malformed. */
-export class IdempotencyError extends LavendlyError {}
+export class IdempotencyError extends LavendlyError {
+  override name = 'IdempotencyError';
+}
 export class InsufficientCreditsError extends LavendlyError {
+  override name = 'InsufficientCreditsError';
   get needed(): number | undefined {
     return typeof this.details['needed'] === 'number' ? this.details['needed'] : undefined;
   }
@@ -68,25 +86,37 @@ export class InsufficientCreditsError extends LavendlyError {
   }
 }
 export class RateLimitError extends LavendlyError {
+  override name = 'RateLimitError';
   /** Seconds the server asked us to wait, when it said. */
   get retryAfter(): number | undefined {
     const ms = retryAfterMs(this.headers);
     return ms === undefined ? undefined : ms / 1000;
   }
 }
-export class ServerError extends LavendlyError {}
+export class ServerError extends LavendlyError {
+  override name = 'ServerError';
+}
 /**
  * A success status whose body is not what the API documents: not JSON (a proxy's or captive
  * portal's HTML page), truncated JSON (`invalid_response`), larger than `maxResponseBytes`
  * (`response_too_large`), or holding a number beyond a double such as 1e400 (`number_out_of_range`,
  * `details.path`; JSON.parse would make it Infinity). Never returned as if it were the API's answer.
+ * (In an error answer such a number is kept as its literal text, a string: the error keeps its
+ * class, code and message.)
  */
-export class InvalidResponseError extends LavendlyError {}
+export class InvalidResponseError extends LavendlyError {
+  override name = 'InvalidResponseError';
+}
 /** No usable HTTP response: DNS, refused or reset connection, timeout. */
-export class ConnectionError extends LavendlyError {}
-export class TimeoutError extends ConnectionError {}
+export class ConnectionError extends LavendlyError {
+  override name = 'ConnectionError';
+}
+export class TimeoutError extends ConnectionError {
+  override name = 'TimeoutError';
+}
 /** `waitFor…` gave up before the job reached a terminal state. `last` is the last polled body. */
 export class WaitTimeoutError extends LavendlyError {
+  override name = 'WaitTimeoutError';
   constructor(
     message: string,
     readonly last: unknown,

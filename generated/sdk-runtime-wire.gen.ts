@@ -113,8 +113,11 @@ export function encodeBody(op: OperationDescriptor, body: unknown, headers: Head
 /** What a response carried, read by its content type; `tooLarge` when it passed the size cap. */
 export type ReadBody =
   | { kind: 'none'; value: undefined }
-  /** `beyondDouble`: where the JSON holds a number JSON.parse made ±Infinity (see beyondDoubleAt). */
-  | { kind: 'json'; value: unknown; beyondDouble?: string }
+  /**
+   * `beyondDouble`: where the JSON holds a number JSON.parse made ±Infinity (see beyondDoubleAt),
+   * and the value read again with each such number as its literal text (see errorBody).
+   */
+  | { kind: 'json'; value: unknown; beyondDouble?: { path: string; literal: unknown } }
   | { kind: 'text'; value: string; labelledJson: boolean }
   | { kind: 'blob'; value: Blob }
   | { kind: 'tooLarge'; value: undefined };
@@ -138,9 +141,9 @@ export async function readBody(res: Response, limit: number): Promise<ReadBody> 
     if (labelledJson && !nestsDeeperThan(text, MAX_RESPONSE_DEPTH)) {
       try {
         const value: unknown = JSON.parse(text);
-        const beyondDouble = MAY_OVERFLOW.test(text) ? beyondDoubleAt(value, []) : null;
+        const path = MAY_OVERFLOW.test(text) ? beyondDoubleAt(value, []) : null;
         // Set only when found: under exactOptionalPropertyTypes an optional key may not hold undefined.
-        return beyondDouble === null ? { kind: 'json', value } : { kind: 'json', value, beyondDouble };
+        return path === null ? { kind: 'json', value } : { kind: 'json', value, beyondDouble: { path, literal: JSON.parse(quoteBeyondDouble(text)) } };
       } catch {
         // falls through: the caller decides what JSON-labelled text that does not parse means
       }
@@ -181,6 +184,37 @@ function beyondDoubleAt(v: unknown, path: (string | number)[]): string | null {
     if (found) return found;
   }
   return null;
+}
+
+/**
+ * A webhook payload parsed as a response body is: null where it is not JSON or nests deeper than
+ * MAX_RESPONSE_DEPTH, else its value and where it holds a number beyond a double, if it does.
+ */
+export function parseJsonText(text: string): { value: unknown; beyondDouble: string | null } | null {
+  if (nestsDeeperThan(text, MAX_RESPONSE_DEPTH)) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  return { value, beyondDouble: MAY_OVERFLOW.test(text) ? beyondDoubleAt(value, []) : null };
+}
+
+/**
+ * The body to build an error from: an error envelope is the server's word on a failure, so a
+ * number beyond a double in it (its details) is kept as its literal text, a string ("1e400"),
+ * and the error keeps its class, code and message. The Python SDK reads it the same way.
+ */
+export function errorBody(read: ReadBody): unknown {
+  return read.kind === 'json' && read.beyondDouble ? read.beyondDouble.literal : read.value;
+}
+
+/** `text` (valid JSON) with each number literal beyond a double written as a string of its text. */
+function quoteBeyondDouble(text: string): string {
+  // A string (skipped whole, escapes included) or a number; anything else is copied as it is.
+  const token = /"[^"\\]*(?:\\.[^"\\]*)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+  return text.replace(token, (t) => (t.startsWith('"') || Number.isFinite(Number(t)) ? t : `"${t}"`));
 }
 
 /** Whether `text` nests brackets deeper than `max`, brackets in strings not counted. */

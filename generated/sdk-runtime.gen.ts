@@ -19,10 +19,11 @@
  */
 export * from './sdk-runtime-descriptors.gen.js';
 export * from './sdk-runtime-errors.gen.js';
-export * from './sdk-runtime-client.gen.js';
+// Named: client.js also exports downloadContextOf, which only the download functions may use.
+export { type AnyClient, ApiClient, type ApiResponse, type ClientDefaults, type ClientOptions, type RequestOptions, type WaitOptions } from './sdk-runtime-client.gen.js';
 export { retryAfterMs, splitParams } from './sdk-runtime-wire.gen.js';
 export * from './sdk-runtime-pages.gen.js';
 export type { UploadBody, UploadSlotSpec } from './sdk-runtime-uploads.gen.js';
-export type { Download, DownloadOptions } from './sdk-runtime-downloads.gen.js';
-export type { DownloadedFile, DownloadFileOptions } from './sdk-runtime-download-file.gen.js';
+export { download, type Download, type DownloadOptions } from './sdk-runtime-downloads.gen.js';
+export { downloadFile, type DownloadedFile, type DownloadFileOptions } from './sdk-runtime-download-file.gen.js';
 export { signWebhook, WebhookVerificationError, type VerifyWebhookOptions, type WebhookHeaders } from './sdk-runtime-webhooks.gen.js';

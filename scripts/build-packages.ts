@@ -3,7 +3,10 @@
  * generated sources (run `npm run generate` first when the spec changed).
  *   packages/sdk  @lavendly/sdk: generated/sdk.gen.ts (+ runtime, types) -> ESM + CommonJS + .d.ts/.d.cts,
  *                 no dependencies; generated/sdk-api.gen.md -> api.md. The JS is minified except for
- *                 names (stack traces and `error.name` stay readable); the declarations are not.
+ *                 names (stack traces stay readable); the declarations are not. Not `keepNames`: its
+ *                 `__name(...)` calls are side effects that keep every function in a user's bundle
+ *                 (the download functions in one that never downloads); each error class writes
+ *                 out its `name` instead (errors.ts).
  *   packages/mcp  @lavendly/mcp: packages/mcp/src/cli.ts -> dist/cli.js (ESM, the bin), with the generated
  *                 tool table bundled in and every import of the generated SDK pointed at @lavendly/sdk
  *                 (so tool errors are the SDK's own classes); its dependencies stay external.
@@ -44,7 +47,6 @@ async function buildSdk(): Promise<void> {
     outDir,
     minifyWhitespace: true,
     minifySyntax: true,
-    keepNames: true,
     dts: { entry: { index: at('generated/sdk.gen.ts') } },
   });
   // The declarations once, in index.d.cts (CommonJS, for `require`); index.d.ts (ESM, for `import`)

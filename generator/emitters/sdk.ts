@@ -132,10 +132,12 @@ function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], baseE
   // One entry per line, each typed by `descriptorOf`: an operationId such as `constructor` would
   // otherwise take its contextual type from Object.prototype, and `__proto__` is a computed key.
   if (ir.operations.length) out.push('const descriptorOf = (d: OperationDescriptor): OperationDescriptor => d;'); // unused otherwise (noUnusedLocals)
+  const sharedKeys = sharedResponseKeys(ir.operations, env);
+  for (const [keys, name] of sharedKeys) out.push(`const ${name}: readonly string[] = ${tsLiteral(JSON.parse(keys))};`);
   out.push('export const operationDescriptors: { [operationId: string]: OperationDescriptor } = {');
   for (const op of ir.operations) {
     const key = op.operationId === '__proto__' ? `['__proto__']` : propertyKey(op.operationId);
-    out.push(`  ${key}: descriptorOf(${tsLiteral(descriptor(op, plans.get(op)!, env), '  ')}),`);
+    out.push(`  ${key}: descriptorOf(${tsLiteral(descriptor(op, plans.get(op)!, env, sharedKeys), '  ')}),`);
   }
   out.push('};', '');
   out.push(`/** operationId -> flattened params and success body, for the generic \`call\` / \`request\`. */`);
@@ -147,7 +149,7 @@ function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], baseE
   out.push('}', '');
 
   // One class per tag.
-  const groupProps = new NameAllocator(['constructor', 'baseUrl', 'operation', 'request', 'call', 'paginate', 'waitForJob', 'requestWithResponse', 'uploadViaSlot', 'download', 'downloadFile']);
+  const groupProps = new NameAllocator(['constructor', 'baseUrl', 'operation', 'request', 'call', 'paginate', 'waitForJob', 'requestWithResponse', 'uploadViaSlot']);
   const groups: { prop: string; cls: string; tag: IrTag; methods: SdkMethodDoc[] }[] = [];
   for (const tag of ir.tagInfo) {
     const ops = ir.operations.filter((o) => o.tag === tag.name);
@@ -352,7 +354,23 @@ function responseType(op: IrOperation, env: SchemaEnv): string {
   return [...types].map((t) => (types.size > 1 && /[|&]/.test(t) && !t.startsWith('{') ? `(${t})` : t)).join(' | ');
 }
 
-function descriptor(op: IrOperation, plan: ArgumentPlan, env: SchemaEnv): Record<string, unknown> {
+/**
+ * The `responseKeys` lists that several operations share (every operation answering a Workflow
+ * has the same), each written once as a const the descriptors name: the browser bundle carries
+ * each list once. JSON of the list -> the const's name.
+ */
+function sharedResponseKeys(operations: readonly IrOperation[], env: SchemaEnv): Map<string, string> {
+  const uses = new Map<string, number>();
+  for (const op of operations) {
+    const keys = responseKeys(op, env);
+    if (keys) uses.set(JSON.stringify(keys), (uses.get(JSON.stringify(keys)) ?? 0) + 1);
+  }
+  const shared = new Map<string, string>();
+  for (const [keys, count] of uses) if (count > 1) shared.set(keys, `responseKeys${shared.size + 1}`);
+  return shared;
+}
+
+function descriptor(op: IrOperation, plan: ArgumentPlan, env: SchemaEnv, sharedKeys: Map<string, string>): Record<string, unknown> {
   // No prototype: an argument named `__proto__` must be an entry, not the object's prototype.
   const args = Object.create(null) as Record<string, unknown>;
   for (const a of plan.args) {
@@ -377,7 +395,7 @@ function descriptor(op: IrOperation, plan: ArgumentPlan, env: SchemaEnv): Record
       ? { poll: op.asyncJob.poll, args: op.asyncJob.args, statusField: op.asyncJob.statusField, terminal: op.asyncJob.terminal }
       : null,
     responseJson: respondsJson(op),
-    ...(keys ? { responseKeys: keys } : {}),
+    ...(keys ? { responseKeys: sharedKeys.has(JSON.stringify(keys)) ? new RawCode(sharedKeys.get(JSON.stringify(keys))!) : keys } : {}),
   };
 }
 

@@ -84,11 +84,12 @@ export function renderSdkApiDoc(s: SdkSurface, banner: string): string {
     '',
     '## Downloads',
     '',
-    `A signed \`url\` the API returns (a render's, an asset's, a still's) is downloaded with the API key sent only to the API's own origin, never to a store's presigned link; a dropped connection is resumed with Range where the server allows it.`,
+    `A signed \`url\` the API returns (a render's, an asset's, a still's) is downloaded with the API key sent only to the API's own origin, never to a store's presigned link; a dropped connection is resumed with Range where the server allows it. ` +
+      `Both are functions imported beside the client (\`import { downloadFile } from ...\`), not methods, so a bundle that never downloads leaves their code out.`,
     '',
-    `| ${code(`${c}.downloadFile(url, path, { overwrite?, signal?, timeout?, maxRetries? })`)} | Node: streams to a temporary file beside \`path\`, renamed into place once complete; resolves to \`{ path, bytes, contentType }\` |`,
+    `| ${code(`downloadFile(${c}, url, path, { overwrite?, signal?, timeout?, maxRetries? })`)} | Node: streams to a temporary file beside \`path\`, renamed into place once complete; resolves to \`{ path, bytes, contentType }\` |`,
     '|---|---|',
-    `| ${code(`${c}.download(url, options?)`)} | any runtime: resolves to \`{ body, size, contentType, headers }\`, \`body\` a ReadableStream |`,
+    `| ${code(`download(${c}, url, options?)`)} | any runtime: resolves to \`{ body, size, contentType, headers }\`, \`body\` a ReadableStream |`,
     '',
   );
   out.push('## Webhooks', '');

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ApiClient, InvalidResponseError, LavendlyError, ServerError, type OperationDescriptor } from '../../generator/templates/sdk-runtime/index.js';
+import { signWebhook, verifyWebhook, WebhookVerificationError } from '../../generator/templates/sdk-runtime/webhooks.js';
 
 const base = { args: {}, bodyMode: 'none', bodyRequired: false, contentType: null, idempotencyHeader: null, pagination: null, asyncJob: null } as const;
 const operations: Record<string, OperationDescriptor> = {
@@ -101,6 +102,32 @@ describe('a success answer that is not the documented JSON', () => {
     // In range, or only in a string: returned as it is.
     answer = (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"total":1.7e308,"note":"1e400"}');
     expect(await client().call('get_thing')).toEqual({ total: 1.7e308, note: '1e400' });
+  });
+
+  it('keeps a number beyond a double in an error envelope as its literal text, not Infinity, and the error its class and code', async () => {
+    // Before: ConflictError with details { limit: Infinity, big: Infinity } (JSON.stringify writes null).
+    const big = '9'.repeat(5000);
+    answer = (_req, res) => res.writeHead(409, { 'content-type': 'application/json' })
+      .end(`{"error":{"code":"conflict","message":"taken","request_id":"req_1","limit":-1E+400,"big":${big},"ok":1.5,"s":"1e400"}}`);
+    const err = await failure(client().call('get_thing'));
+    expect([err.name, err.status, err.code, err.message, err.requestId]).toEqual(['ConflictError', 409, 'conflict', 'taken', 'req_1']);
+    expect(err.details).toEqual({ limit: '-1E+400', big, ok: 1.5, s: '1e400' });
+  });
+
+  it('refuses a signed webhook event holding a number beyond a double, as it refuses such a success body', async () => {
+    // Before: verifyWebhook resolved to { data: { credits: Infinity } }.
+    const secret = `whsec_${btoa('secret')}`;
+    const ts = Math.floor(Date.now() / 1000);
+    const verify = async (payload: string) =>
+      verifyWebhook(payload, { 'webhook-id': 'msg_1', 'webhook-timestamp': String(ts), 'webhook-signature': await signWebhook(secret, 'msg_1', ts, payload) }, secret);
+    const err = await failure(verify('{"type":"render.completed","data":{"note":"1e400","credits":1e400}}'));
+    expect(err).toBeInstanceOf(WebhookVerificationError);
+    expect([err.code, err.details]).toEqual(['number_out_of_range', { path: 'data.credits' }]);
+    expect(err.message).toBe('webhook payload holds a number beyond a double (±1.8e308) at data.credits, which the SDK cannot represent');
+    expect(await verify('{"type":"render.completed","data":{"note":"1e400","credits":1.7e308}}')).toEqual({ type: 'render.completed', data: { note: '1e400', credits: 1.7e308 } });
+    // Nested deeper than a response body may be: refused as the Python SDK refuses it (its parser stops there).
+    const deep = await failure(verify(`{"a":${'['.repeat(100_000)}${']'.repeat(100_000)}}`));
+    expect([deep.code, deep.message]).toEqual(['webhook_verification_failed', 'webhook payload is not JSON']);
   });
 
   it('still returns text where the operation does not document JSON', async () => {

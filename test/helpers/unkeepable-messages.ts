@@ -1,8 +1,9 @@
 /**
  * JSON-RPC messages that parse but that the API could not keep as sent (too deep, `__proto__`,
- * 1e400), with the one answer each must get over stdio and over `/mcp` alike: the request's own
- * id, -32602 naming the path when it sits in a request's params, else -32600. Shared by the stdio
- * package test and the `/mcp` body test so the two transports are held to the same outcome.
+ * 1e400, 12345678901234567890), with the one answer each must get over stdio and over `/mcp`
+ * alike: the request's own id, -32602 naming the path when it sits in a request's params, else
+ * -32600. Shared by the stdio package test and the `/mcp` body test so the two transports are held
+ * to the same outcome.
  */
 let deep = '1';
 for (let i = 0; i < 70; i++) deep = `{"a":${deep}}`;
@@ -26,6 +27,12 @@ export const UNKEEPABLE_MESSAGES: readonly UnkeepableCase[] = [
     id: 'twelve',
     code: -32602,
     message: 'Invalid params for tools/call: params.arguments.shots.0.x: Number too large to represent (beyond ±1.8e308).',
+  },
+  {
+    line: '{"jsonrpc":"2.0","id":15,"method":"tools/call","params":{"name":"create_workflow","arguments":{"name":"big","shots":[{"prompt":"p","n":12345678901234567890}]}}}',
+    id: 15,
+    code: -32602,
+    message: 'Invalid params for tools/call: params.arguments.shots.0.n: Integer beyond 2^53 that the server would not keep as sent (it would become 12345678901234567000): send it as a string.',
   },
   {
     line: `{"jsonrpc":"2.0","id":13,"method":"ping","params":{"_meta":${deep}}}`,

@@ -95,6 +95,26 @@ describe.each(testDatabases())('input hygiene on %s', (kind) => {
     expect(r.json.metadata).toEqual({ a: 1e308, b: 0, c: '1e999' });
   });
 
+  it('refuses an integer beyond 2^53 that a double would round in a free-form field, which was stored as another number', async () => {
+    // Before: 201 with metadata { n: [1, 12345678901234567000] }, a number the client never sent.
+    const headers = { 'content-type': 'application/json' };
+    for (const n of ['12345678901234567890', '-9007199254740993', '1152921504606846976', '1' + '0'.repeat(30) + '1']) {
+      const rawBody = `{"amount":1,"reason":"r","metadata":{"job":"12345678901234567890","n":[1,${n}]}}`;
+      const r = await call(`${s.base}/ledger/reservations`, { key, rawBody, headers });
+      expectIssue(r, 'body', ['metadata', 'n', 1], 'unsafe_integer');
+      expect(r.json.error.issues.body[0].message).toMatch(/^Integer beyond 2\^53 that the server would not keep as sent \(it would become -?[\d.e+]+\): send it as a string\.$/);
+    }
+    // A typed integer field gets the same answer (zod refused it too, as too big).
+    expectIssue(await call(`${s.base}/ledger/reservations`, { key, rawBody: '{"amount":12345678901234567890,"reason":"r"}', headers }), 'body', ['amount'], 'unsafe_integer');
+    // As a string, or written as the server writes it back (JSON.stringify's way, 1e20 in full), or
+    // within 2^53, or with a fraction or exponent: stored and answered as sent.
+    const rawBody = '{"amount":1,"reason":"r","metadata":{"s":"12345678901234567890","d":12345678901234567000,"e":100000000000000000000,"m":9007199254740991,"f":1.5e300}}';
+    const r = await call(`${s.base}/ledger/reservations`, { key, rawBody, headers });
+    expect(r.status, JSON.stringify(r.json)).toBe(201);
+    expect(r.json.metadata).toEqual({ s: '12345678901234567890', d: 12345678901234567000, e: 1e20, m: 9007199254740991, f: 1.5e300 });
+    for (const literal of ['"12345678901234567890"', ':12345678901234567000', ':100000000000000000000', ':9007199254740991']) expect(r.text).toContain(literal);
+  });
+
   it('refuses a key named __proto__ in a free-form field, which validation would have dropped from what is stored', async () => {
     const headers = { 'content-type': 'application/json' };
     for (const name of ['__proto__', '\\u005f_proto__']) {

@@ -110,7 +110,7 @@ describe('@lavendly/sdk bundled into a page, in headless Chromium', () => {
         const done = await client.generate.waitForGenerateScene(job, { interval: 200, timeout: 60_000 });
         return {
           secret: endpoint.secret as string, created, seen, status: done.status as string,
-          missing: { notFound: missing instanceof NotFoundError, code: missing.code, requestId: typeof missing.requestId },
+          missing: { notFound: missing instanceof NotFoundError, name: missing.name, code: missing.code, requestId: typeof missing.requestId },
           secure: window.isSecureContext, origin: location.origin,
         };
       } catch (e) {
@@ -122,7 +122,8 @@ describe('@lavendly/sdk bundled into a page, in headless Chromium', () => {
     expect(flow.origin).not.toBe(new URL(api.base).origin); // cross-origin: CORS did its part
     expect(flow.secure).toBe(true);
     expect(new Set(flow.seen)).toEqual(new Set(flow.created));
-    expect(flow.missing).toEqual({ notFound: true, code: 'not_found', requestId: 'string' });
+    // The class's name, though the page's bundler renamed every class when it minified.
+    expect(flow.missing).toEqual({ notFound: true, name: 'NotFoundError', code: 'not_found', requestId: 'string' });
     expect(flow.status).toBe('succeeded');
 
     for (let i = 0; i < 200 && !site.deliveries.length; i++) await new Promise((r) => setTimeout(r, 100));

@@ -16,7 +16,7 @@ const DOWNLOAD = `
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { Lavendly } from '@lavendly/sdk';
+import { download, downloadFile, Lavendly } from '@lavendly/sdk';
 const { base, key, render, asset, fake, dir } = JSON.parse(process.argv[2]);
 const sha = (b) => createHash('sha256').update(b).digest('hex');
 const fail = (e) => ({ name: e.name, code: e.code, status: e.status, reason: e.details?.reason });
@@ -25,29 +25,29 @@ const client = new Lavendly({ apiKey: key, baseUrl: base, backoff: { initialDela
 const out = {};
 
 // A finished render's link on the API's own store.
-const got = await client.downloadFile(render.url, at('render.mp4'));
+const got = await downloadFile(client, render.url, at('render.mp4'));
 out.render = { sha: sha(fs.readFileSync(at('render.mp4'))), bytes: got.bytes, contentType: got.contentType, path: got.path };
-out.exists = await client.downloadFile(render.url, at('render.mp4')).then(() => null, fail);
+out.exists = await downloadFile(client, render.url, at('render.mp4')).then(() => null, fail);
 fs.writeFileSync(at('old.mp4'), 'old');
-await client.downloadFile(render.url, at('old.mp4'), { overwrite: true });
+await downloadFile(client, render.url, at('old.mp4'), { overwrite: true });
 out.overwritten = sha(fs.readFileSync(at('old.mp4')));
 // The stream form, for runtimes without a file system.
-const d = await client.download(render.url);
+const d = await download(client, render.url);
 out.stream = { size: d.size, sha: sha(Buffer.from(await new Response(d.body).arrayBuffer())) };
-out.renderForged = await client.downloadFile(render.forged, at('forged.mp4')).then(() => null, fail);
-out.renderExpired = await client.download(render.expired).then(() => null, fail);
+out.renderForged = await downloadFile(client, render.forged, at('forged.mp4')).then(() => null, fail);
+out.renderExpired = await download(client, render.expired).then(() => null, fail);
 
 // An asset's presigned link on s3rver (which refuses a request carrying two credentials).
-await client.downloadFile(asset.url, at('asset.png'));
+await downloadFile(client, asset.url, at('asset.png'));
 out.asset = sha(fs.readFileSync(at('asset.png')));
-out.assetForged = await client.downloadFile(asset.forged, at('bad.png')).then(() => null, fail);
-out.assetExpired = await client.downloadFile(asset.expired, at('old.png')).then(() => null, fail);
+out.assetForged = await downloadFile(client, asset.forged, at('bad.png')).then(() => null, fail);
+out.assetExpired = await downloadFile(client, asset.expired, at('old.png')).then(() => null, fail);
 
 // A misbehaving host. The client's baseUrl is fake.api; fake.elsewhere is another origin.
 const onFake = new Lavendly({ apiKey: 'sk_fake', baseUrl: fake.api + '/v1', backoff: { initialDelay: 1, maxDelay: 5 } });
 // The caller's abort rejects with the caller's reason, as every call of the SDK does.
 const stopIn = (ms) => { const c = new AbortController(); setTimeout(() => c.abort(Object.assign(new Error('stopped'), { name: 'Stopped' })), ms); return c.signal; };
-const file = async (url, name, opts) => onFake.downloadFile(url, at(name), opts).then((r) => sha(fs.readFileSync(r.path)), fail);
+const file = async (url, name, opts) => downloadFile(onFake, url, at(name), opts).then((r) => sha(fs.readFileSync(r.path)), fail);
 out.fake = {
   away: await file(fake.api + '/away', 'away.bin'),
   resumed: await file(fake.api + '/cut-ranges', 'resumed.bin'),
@@ -60,12 +60,12 @@ out.fake = {
   aborted: await file(fake.api + '/stall', 'abort.bin', { signal: stopIn(300), timeout: 60_000 }),
 };
 // The stream form cannot take back what it gave: a cut without ranges fails it.
-const cutStream = await onFake.download(fake.api + '/cut-norange-stream');
+const cutStream = await download(onFake, fake.api + '/cut-norange-stream');
 out.fake.streamCut = await new Response(cutStream.body).arrayBuffer().then(() => null, fail);
 // A caller slower than the timeout between reads is not a stalled server: the clock runs only
 // while bytes are awaited (a host without ranges could not resume it either).
 const patient = new Lavendly({ apiKey: 'sk_fake', baseUrl: fake.api + '/v1', timeout: 300, maxRetries: 0 });
-const slow = await patient.download(fake.api + '/plain');
+const slow = await download(patient, fake.api + '/plain');
 const slowReader = slow.body.getReader();
 let slowBytes = (await slowReader.read()).value.byteLength;
 await new Promise((r) => setTimeout(r, 900));

@@ -2,10 +2,11 @@
  * @lavendly/sdk as a user installs it: built, packed, installed from the tarball into a fresh
  * directory outside the repository, then used there by plain `node` (ESM and CommonJS) against a
  * live server, type-checked by a strict consumer (node16 and bundler resolution, no skipLibCheck),
- * and linted by publint and @arethetypeswrong/cli.
+ * linted by publint and @arethetypeswrong/cli, and bundled minified as an app would bundle it.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installConsumer, packedPackages, ROOT, run, runNode, tscOutput, type Installed } from '../helpers/packages.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -191,6 +192,29 @@ describe('@lavendly/sdk installed from its tarball', () => {
     const types = await run(bin('attw'), [tarball, '--format', 'json'], { timeout: 60_000 });
     const report = JSON.parse(types.stdout) as { analysis: { problems: unknown[] } };
     expect(report.analysis.problems).toEqual([]);
+  });
+
+  it('leaves the download code out of a minified bundle that never downloads, and keeps error names there', async () => {
+    // Before: the download functions were methods of the client, and the build's keepNames calls
+    // kept every function: the client-only bundle carried the download and file-system code.
+    const bundle = async (contents: string) => {
+      const out = await build({
+        stdin: { contents, resolveDir: consumer.dir, loader: 'js' },
+        bundle: true, minify: true, format: 'esm', platform: 'node', target: 'es2022', write: false,
+      });
+      return out.outputFiles[0]!.text;
+    };
+    const names = "console.log(JSON.stringify([new NotFoundError('x').name, new LavendlyError('x').name, new WebhookVerificationError('x').name]));";
+    const clientOnly = await bundle(`import { Lavendly, LavendlyError, NotFoundError, WebhookVerificationError } from '@lavendly/sdk'; new Lavendly(); ${names}`);
+    const downloading = await bundle(`import { downloadFile, download, Lavendly } from '@lavendly/sdk'; console.log(typeof downloadFile, typeof download, new Lavendly());`);
+    // Strings only the download code holds: its file-system access and a transfer's messages.
+    for (const own of ['getBuiltinModule', 'the rest of the file is gone']) {
+      expect(clientOnly).not.toContain(own);
+      expect(downloading).toContain(own);
+    }
+    // The minifier renamed every class; each error still says which it is.
+    await writeFile(path.join(consumer.dir, 'names.mjs'), clientOnly);
+    expect(await runNode(consumer.dir, 'names.mjs')).toEqual(['NotFoundError', 'LavendlyError', 'WebhookVerificationError']);
   });
 
   it('ships api.md listing every operation', async () => {

@@ -2,6 +2,7 @@
 LAVENDLY_HOSTILE_URL; the first path segment picks the misbehaviour). Every case ends in a typed
 LavendlyError, in bounded time and memory."""
 import asyncio
+import base64
 import os
 import time
 
@@ -10,6 +11,7 @@ import pytest
 
 from lavendly import (
     APIConnectionError, APIStatusError, APITimeoutError, AsyncLavendly, InvalidResponseError, Lavendly, ServerError,
+    WebhookVerificationError, sign_webhook, verify_webhook,
 )
 
 URL = os.environ["LAVENDLY_HOSTILE_URL"]
@@ -99,6 +101,34 @@ def test_a_number_beyond_a_double_is_refused_as_the_typescript_sdk_refuses_it() 
             client(case).workflows.get("wf_1")
         assert (e.value.status, e.value.code, e.value.details) == (200, "number_out_of_range", {"path": "version"})
         assert "answered a number beyond a double (±1.8e308) at version, which the SDK cannot represent" in e.value.message
+
+
+def test_a_number_beyond_a_double_in_an_error_envelope_is_kept_as_its_literal_text() -> None:
+    # Before: details {"limit": -inf, "big": inf, ...}; the error keeps its class, code and message.
+    with pytest.raises(APIStatusError) as e:
+        client("huge-error", max_retries=0).workflows.get("wf_1")
+    assert (type(e.value).__name__, e.value.status, e.value.code, e.value.message, e.value.request_id) == ("ConflictError", 409, "conflict", "taken", "req_1")
+    assert e.value.details == {"limit": "-1E+400", "big": "9" * 5000, "ok": 1.5, "s": "1e400"}
+
+
+def test_a_signed_webhook_event_holding_a_number_beyond_a_double_is_refused() -> None:
+    # Before: verify_webhook returned {"data": {"credits": inf}}.
+    secret = "whsec_" + base64.b64encode(b"secret").decode()
+    ts = int(time.time())
+
+    def verify(payload: str) -> object:
+        headers = {"webhook-id": "msg_1", "webhook-timestamp": str(ts), "webhook-signature": sign_webhook(secret, "msg_1", ts, payload)}
+        return verify_webhook(payload, headers, secret)
+
+    with pytest.raises(WebhookVerificationError) as e:
+        verify('{"type":"render.completed","data":{"note":"1e400","credits":1e400}}')
+    assert (e.value.code, e.value.details) == ("number_out_of_range", {"path": "data.credits"})
+    assert e.value.message == "webhook payload holds a number beyond a double (±1.8e308) at data.credits, which the SDK cannot represent"
+    assert verify('{"type":"render.completed","data":{"note":"1e400","credits":1.7e308}}') == {"type": "render.completed", "data": {"note": "1e400", "credits": 1.7e308}}
+    # Before: NaN (Python's extension) came back as nan, and deep nesting raised a raw RecursionError.
+    for payload in ('{"type":"x","n":NaN}', '{"a":' + "[" * 100_000 + "]" * 100_000 + "}"):
+        with pytest.raises(WebhookVerificationError, match="webhook payload is not JSON"):
+            verify(payload)
 
 
 def test_an_http_1_0_body_ends_where_the_connection_closes() -> None:

@@ -12,10 +12,16 @@
  * Part of the SDK runtime (see index.ts): only web-standard globals and sibling files may be used.
  */
 import { PetstoreError } from './sdk-runtime-errors.gen.js';
+import { parseJsonText } from './sdk-runtime-wire.gen.js';
 
+/**
+ * A delivery whose headers, timestamp or signature do not check out (`webhook_verification_failed`),
+ * or whose signed payload cannot be represented (`number_out_of_range`, `details.path`).
+ */
 export class WebhookVerificationError extends PetstoreError {
-  constructor(message: string) {
-    super(message, { code: 'webhook_verification_failed' });
+  override name = 'WebhookVerificationError';
+  constructor(message: string, init: { code?: string; details?: Record<string, unknown> } = {}) {
+    super(message, { code: init.code ?? 'webhook_verification_failed', details: init.details ?? {} });
   }
 }
 
@@ -79,7 +85,8 @@ export async function signWebhook(secret: string | Uint8Array, id: string, times
 /**
  * Verifies a webhook delivery and resolves to its parsed JSON payload. Pass the raw body exactly
  * as received. Rejects with WebhookVerificationError on a missing header, a bad signature, or a
- * timestamp more than `toleranceSeconds` (default 300) away from now.
+ * timestamp more than `toleranceSeconds` (default 300) away from now; and, with code
+ * `number_out_of_range`, on a payload holding a number beyond a double (1e400).
  */
 export async function verifyWebhook<T = unknown>(
   payload: string | Uint8Array,
@@ -117,13 +124,18 @@ export async function verifyWebhook<T = unknown>(
   }
   if (!ok) throw new WebhookVerificationError('no matching webhook signature');
   const text = typeof payload === 'string' ? payload : new TextDecoder().decode(payload);
-  let event: unknown;
-  try {
-    event = JSON.parse(text);
-  } catch {
-    throw new WebhookVerificationError('webhook payload is not JSON');
-  }
+  // Not JSON, or nested deeper than a response body may be (the Python SDK's parser stops there too).
+  const parsed = parseJsonText(text);
+  if (!parsed) throw new WebhookVerificationError('webhook payload is not JSON');
+  const event = parsed.value;
   // Every event is an object: null or a list would reach the caller typed as one.
   if (event === null || typeof event !== 'object' || Array.isArray(event)) throw new WebhookVerificationError('webhook payload is not a JSON object');
+  // An event is data to act on, as a success answer is: never handed on with Infinity in it.
+  const path = parsed.beyondDouble;
+  if (path !== null) {
+    throw new WebhookVerificationError(`webhook payload holds a number beyond a double (±1.8e308) at ${path}, which the SDK cannot represent`, {
+      code: 'number_out_of_range', details: { path },
+    });
+  }
   return event as T;
 }

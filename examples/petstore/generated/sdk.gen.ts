@@ -45,6 +45,7 @@ export type DeletePetParams = {
 export type DeletePetResponse = void;
 
 const descriptorOf = (d: OperationDescriptor): OperationDescriptor => d;
+const responseKeys1: readonly string[] = ['id', 'name', 'species'];
 export const operationDescriptors: { [operationId: string]: OperationDescriptor } = {
   listPets: descriptorOf({
     method: 'get',
@@ -73,7 +74,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     pagination: null,
     asyncJob: null,
     responseJson: true,
-    responseKeys: ['id', 'name', 'species'],
+    responseKeys: responseKeys1,
   }),
   getPet: descriptorOf({
     method: 'get',
@@ -88,7 +89,7 @@ export const operationDescriptors: { [operationId: string]: OperationDescriptor 
     pagination: null,
     asyncJob: null,
     responseJson: true,
-    responseKeys: ['id', 'name', 'species'],
+    responseKeys: responseKeys1,
   }),
   deletePet: descriptorOf({
     method: 'delete',

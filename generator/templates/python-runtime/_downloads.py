@@ -6,7 +6,6 @@ only to the API's own origin: a presigned link to a store elsewhere carries its 
 Part of the Python SDK runtime: standard library and httpx only."""
 from __future__ import annotations
 
-import json
 import os
 import pathlib
 import re
@@ -17,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from ._json import loads as json_loads
 from ._exceptions import (
     APIConnectionError, APIStatusError, APITimeoutError, InvalidResponseError, LavendlyError, error_from_response,
 )
@@ -185,8 +185,9 @@ class Transfer:
         body: object = text
         if "json" in response.headers.get("content-type", ""):
             try:
-                body = json.loads(text)
-            except ValueError:
+                # As any error envelope (_core._result): a number beyond a double kept as its literal text.
+                body = json_loads(text, literals=True)
+            except (ValueError, RecursionError):
                 pass
         else:
             body = _store_error(response.status_code, text) or text

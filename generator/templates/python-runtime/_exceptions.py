@@ -54,7 +54,9 @@ class InvalidResponseError(LavendlyError):
     portal's HTML page), truncated JSON (code `invalid_response`), larger than
     `max_response_bytes` (code `response_too_large`), or holding a number beyond a double such as
     1e400 or a 5000-digit integer (code `number_out_of_range`, `details["path"]`; json would make
-    it inf, or refuse it past Python's digit limit). Never returned as if it were the answer."""
+    it inf, or refuse it past Python's digit limit). Never returned as if it were the answer. (In an
+    error answer such a number is kept as its literal text, a string: the APIStatusError keeps its
+    class, code and message.)"""
 
 
 class APIConnectionError(LavendlyError):
@@ -74,10 +76,12 @@ class WaitTimeoutError(LavendlyError):
 
 
 class WebhookVerificationError(LavendlyError):
-    """A webhook delivery whose headers, timestamp or signature do not check out."""
+    """A webhook delivery whose headers, timestamp or signature do not check out (code
+    `webhook_verification_failed`), or whose signed payload cannot be represented (code
+    `number_out_of_range`)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, code="webhook_verification_failed")
+    def __init__(self, message: str, code: str = "webhook_verification_failed", details: Optional[Dict[str, object]] = None) -> None:
+        super().__init__(message, code=code, details=details)
 
 
 def retry_after_seconds(headers: Optional[httpx.Headers]) -> Optional[float]:

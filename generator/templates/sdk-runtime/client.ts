@@ -5,11 +5,10 @@
  */
 import type { OperationDescriptor, OperationTypes, RequestParts } from './descriptors.js';
 import { ConnectionError, errorFromResponse, InvalidResponseError, LavendlyError, TimeoutError, WaitTimeoutError } from './errors.js';
-import { type DownloadedFile, type DownloadFileOptions, downloadToFile } from './download-file.js';
-import { type Download, type DownloadContext, type DownloadOptions, openDownload } from './downloads.js';
+import type { DownloadContext } from './downloads.js';
 import { PagePromise, type PageItem } from './pages.js';
 import { AttemptTimer, bodySize, progressStream, streamsWithLength, type UploadBody, type UploadSlotSpec } from './uploads.js';
-import { describe, encodeBody, expandPath, getField, queryString, readBody, type ReadBody, retryAfterMs, sleep, splitParams } from './wire.js';
+import { describe, encodeBody, errorBody, expandPath, getField, queryString, readBody, type ReadBody, retryAfterMs, sleep, splitParams } from './wire.js';
 
 export interface ClientOptions {
   /** Sent as `Authorization: Bearer <apiKey>`. Defaults to the `<PREFIX>_API_KEY` environment variable. */
@@ -80,6 +79,15 @@ function env(name: string): string | undefined {
   const proc = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
   return proc?.env?.[name] || undefined;
 }
+
+/**
+ * What a client lends the download functions (download, downloadFile): its fetch, credentials and
+ * retry policy. They are functions, not methods, so that a bundle that never downloads leaves
+ * their code out. Set by ApiClient's static block; not part of the SDK's exports (index.ts).
+ */
+export let downloadContextOf: (client: AnyClient) => DownloadContext;
+/** A client of any API (any operation table): what the download functions take. */
+export type AnyClient = ApiClient<any>;
 
 export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record<string, OperationTypes>> {
   readonly baseUrl: string;
@@ -277,8 +285,9 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
           });
         }
         if (read.kind === 'json' && read.beyondDouble) {
-          throw new InvalidResponseError(`${what}: HTTP ${res.status} answered a number beyond a double (±1.8e308) at ${read.beyondDouble}, which the SDK cannot represent`, {
-            status: res.status, code: 'number_out_of_range', requestId, headers: res.headers, details: { path: read.beyondDouble },
+          const { path } = read.beyondDouble;
+          throw new InvalidResponseError(`${what}: HTTP ${res.status} answered a number beyond a double (±1.8e308) at ${path}, which the SDK cannot represent`, {
+            status: res.status, code: 'number_out_of_range', requestId, headers: res.headers, details: { path },
           });
         }
         const shape = read.kind === 'json' ? undocumentedShape(op, read.value) : null;
@@ -289,7 +298,7 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
         }
         return { status: res.status, headers: res.headers, body: read.value, requestId };
       }
-      const error = errorFromResponse(res.status, res.headers, read.value, this.#errorClasses);
+      const error = errorFromResponse(res.status, res.headers, errorBody(read), this.#errorClasses);
       if (attempt < maxRetries && shouldRetry(res.status, error.code, retriable)) {
         const wait = retryAfterMs(res.headers) ?? this.#backoff(attempt);
         if (wait <= this.#maxRetryAfter) {
@@ -331,21 +340,8 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
     return this.call(spec.send, sendParams, sendOptions);
   }
 
-  /**
-   * Downloads what a signed `url` of the API points at (a render's, asset's or still's) in any
-   * runtime: resolves once the server answered, to the body as a stream and its declared size.
-   * The API key goes only to the API's own origin, never to a store's presigned link.
-   */
-  download(url: string, options: DownloadOptions = {}): Promise<Download> {
-    return openDownload(this.#downloadContext(), url, options);
-  }
-
-  /**
-   * Downloads `url` into the file `path` (Node): streamed to a temporary file beside it, which is
-   * renamed into place once complete. Never replaces an existing file unless `overwrite` is set.
-   */
-  downloadFile(url: string, path: string, options: DownloadFileOptions = {}): Promise<DownloadedFile> {
-    return downloadToFile(this.#downloadContext(), url, path, options);
+  static {
+    downloadContextOf = (client) => client.#downloadContext();
   }
 
   #downloadContext(): DownloadContext {

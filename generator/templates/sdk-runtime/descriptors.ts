@@ -46,7 +46,7 @@ export interface OperationDescriptor {
    * Every documented success body is an object with these keys: one that is not (null, a list, an
    * object without them) is refused (InvalidResponseError), not returned typed as that object.
    */
-  responseKeys?: string[];
+  responseKeys?: readonly string[];
 }
 
 export interface RequestParts {

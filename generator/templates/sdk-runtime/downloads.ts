@@ -6,9 +6,10 @@
  * not hand the key to that host.
  * Part of the SDK runtime (see index.ts): only web-standard globals (fetch, Web Crypto) and sibling files may be used.
  */
+import { type AnyClient, downloadContextOf } from './client.js';
 import { ConnectionError, errorFromResponse, InvalidResponseError, LavendlyError, TimeoutError } from './errors.js';
 import { AttemptTimer } from './uploads.js';
-import { describe, readBody, retryAfterMs, sleep } from './wire.js';
+import { describe, errorBody, readBody, retryAfterMs, sleep } from './wire.js';
 
 export interface DownloadOptions {
   signal?: AbortSignal;
@@ -54,6 +55,16 @@ export interface DownloadContext {
 const MAX_REDIRECTS = 5;
 /** An error answer is read for its envelope, never more than this. */
 const ERROR_BODY_LIMIT = 64 * 1024;
+
+/**
+ * Downloads what a signed `url` of the API points at (a render's, asset's or still's) in any
+ * runtime, with `client`'s fetch, retries and (for the API's own origin only, never a store's
+ * presigned link) its API key: resolves once the server answered, to the body as a stream and
+ * its declared size. `import { download } from '@lavendly/sdk'; await download(client, url)`.
+ */
+export function download(client: AnyClient, url: string, options: DownloadOptions = {}): Promise<Download> {
+  return openDownload(downloadContextOf(client), url, options);
+}
 
 /**
  * Starts downloading `url` (absolute, or relative to the client's baseUrl) and resolves once the
@@ -272,7 +283,7 @@ class Transfer {
     const read = await readBody(res, ERROR_BODY_LIMIT).catch(() => ({ kind: 'none' as const, value: undefined }));
     // A store answers its errors in XML (application/xml), which readBody keeps as a Blob.
     const text = read.kind === 'text' ? read.value : read.kind === 'blob' && /xml/i.test(read.value.type) ? await read.value.text() : null;
-    const body = text === null ? read.value : (storeError(res.status, text) ?? text);
+    const body = text === null ? errorBody(read) : (storeError(res.status, text) ?? text);
     const error = errorFromResponse(res.status, res.headers, body, this.ctx.errorClasses);
     if (res.status === 416 && this.offset > 0) {
       // The file is no longer as long as it was: start over without a range.

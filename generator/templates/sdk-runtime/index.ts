@@ -12,10 +12,11 @@
  */
 export * from './descriptors.js';
 export * from './errors.js';
-export * from './client.js';
+// Named: client.js also exports downloadContextOf, which only the download functions may use.
+export { type AnyClient, ApiClient, type ApiResponse, type ClientDefaults, type ClientOptions, type RequestOptions, type WaitOptions } from './client.js';
 export { retryAfterMs, splitParams } from './wire.js';
 export * from './pages.js';
 export type { UploadBody, UploadSlotSpec } from './uploads.js';
-export type { Download, DownloadOptions } from './downloads.js';
-export type { DownloadedFile, DownloadFileOptions } from './download-file.js';
+export { download, type Download, type DownloadOptions } from './downloads.js';
+export { downloadFile, type DownloadedFile, type DownloadFileOptions } from './download-file.js';
 export { signWebhook, WebhookVerificationError, type VerifyWebhookOptions, type WebhookHeaders } from './webhooks.js';

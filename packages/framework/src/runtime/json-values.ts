@@ -1,4 +1,5 @@
 import type { ValidationIssue } from './errors.js';
+import { MAY_ROUND_INTEGER, roundedIntegerAt } from './json-integers.js';
 
 /**
  * Parsed JSON that the server cannot keep as it was sent, found after JSON.parse:
@@ -6,15 +7,17 @@ import type { ValidationIssue } from './errors.js';
  *   as null, so a free-form field (a reservation's metadata) was stored and answered as null;
  * - a key `__proto__`: JSON.parse makes it an own key, but zod drops it from every object it
  *   outputs (strict, loose, record), so it vanished from what was stored while the request
- *   succeeded. Refused, as a client would rather hear than lose it.
- * Either is rare, so the parsed value is walked only when the text may hold one.
+ *   succeeded. Refused, as a client would rather hear than lose it;
+ * - an integer literal beyond 2^53 that JSON.parse rounds (json-integers.ts).
+ * Each is rare, so the value is walked (or the text scanned) only when the text may hold one.
  */
 export function unkeepableJson(text: string, value: unknown): ValidationIssue | null {
   const numbers = MAY_OVERFLOW.test(text);
   // The key may be spelled with \u escapes: of `_`, `p`, `r`, `o` or `t` (others, such as the
   // \u00e9 a client's JSON writer makes of every é, cannot spell it).
   const proto = text.includes('__proto__') || PROTO_ESCAPE.test(text);
-  return numbers || proto ? walk(value, [], numbers, proto) : null;
+  const found = numbers || proto ? walk(value, [], numbers, proto) : null;
+  return found ?? (MAY_ROUND_INTEGER.test(text) ? roundedIntegerAt(text) : null);
 }
 
 const PROTO_ESCAPE = /\\u00(5f|6f|7[024])/i;

@@ -14,11 +14,9 @@ import asyncio
 import codecs
 import contextlib
 import json
-import math
 import os
 import pathlib
 import random
-import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -30,6 +28,7 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
+from ._json import MAY_OVERFLOW_BYTES, beyond_double_at, loads as json_loads
 from ._deadline import attempt_deadline, bound_transports, restart_deadline
 from ._exceptions import (
     APIConnectionError, APIStatusError, APITimeoutError, InvalidResponseError, LavendlyError, WaitTimeoutError,
@@ -273,7 +272,9 @@ class BaseClient:
 
     def _result(self, req: _Request, response: httpx.Response, data: bytes) -> object:
         status = response.status_code
-        kind, body = _parse_body(response, data)
+        # An error envelope is the server's word on a failure: a number beyond a double in it is kept as
+        # its literal text ("1e400") so the error keeps its class, code and message (see _json.loads).
+        kind, body = _parse_body(response, data, literals=not response.is_success)
         if response.is_success:
             # A 204 or 205 carries no body: fine unless the operation documents an object, which
             # the caller would get as None typed as that object.
@@ -284,7 +285,7 @@ class BaseClient:
                     f"{req.describe()}: HTTP {status} answered {what} where the API documents JSON",
                     code="invalid_response", status=status, request_id=response.headers.get("x-request-id"),
                     details={"body": body[:500]} if isinstance(body, str) else {}, headers=response.headers)
-            beyond = _beyond_double_at(body) if kind == "json" and _MAY_OVERFLOW_BYTES.search(data) else None
+            beyond = beyond_double_at(body) if kind == "json" and MAY_OVERFLOW_BYTES.search(data) else None
             if beyond is not None:
                 raise InvalidResponseError(
                     f"{req.describe()}: HTTP {status} answered a number beyond a double (±1.8e308) at {beyond}, which the SDK cannot represent",
@@ -789,45 +790,13 @@ def _check_keys(req: _Request, response: httpx.Response, body: object, keys: Lis
         details={"missing": missing}, headers=response.headers)
 
 
-# A number literal that can overflow a double: a three-digit exponent, or 309 digits in a row (as
-# the TypeScript SDK's wire.ts). Strings may match: it only decides whether the value is walked.
-_MAY_OVERFLOW = re.compile(r"[\d.][eE]\+?\d{3}|(?:^|\D)\d{309}")
-_MAY_OVERFLOW_BYTES = re.compile(_MAY_OVERFLOW.pattern.encode())
-
-
-def _parse_int(text: str) -> object:
-    """An integer as json reads it, except one beyond a double (±1.8e308), made inf as float()
-    makes 1e400: int() would raise past Python's 4300-digit limit (and the body read as not JSON),
-    or keep an exact value the TypeScript SDK reads as Infinity. _beyond_double_at refuses either."""
-    if len(text) > 308 and math.isinf(float(text)):
-        return float(text)
-    return int(text)
-
-
-def _beyond_double_at(value: object) -> Optional[str]:
-    """The path (`data.0.total`, or `(body)`) of the first number beyond a double, in document
-    order. Iterative: the parsed value may nest as deep as the parser's own stack."""
-    stack: List[Tuple[object, str]] = [(value, "")]
-    while stack:
-        current, path = stack.pop()
-        if isinstance(current, float) and math.isinf(current):
-            return path or "(body)"
-        children = list(current.items()) if isinstance(current, dict) else list(enumerate(current)) if isinstance(current, list) else []
-        for key, child in reversed(children):
-            stack.append((child, f"{path}.{key}" if path else str(key)))
-    return None
-
-
-def _refuse_constant(name: str) -> object:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _labelled_json(response: httpx.Response) -> bool:
     return "json" in response.headers.get("content-type", "")
 
 
-def _parse_body(response: httpx.Response, data: bytes) -> Tuple[Literal["none", "json", "text", "bytes"], object]:
-    """The body by its content type: JSON parsed, text (also JSON-labelled text that does not parse), else bytes."""
+def _parse_body(response: httpx.Response, data: bytes, literals: bool = False) -> Tuple[Literal["none", "json", "text", "bytes"], object]:
+    """The body by its content type: JSON parsed (numbers beyond a double as _json.loads reads them
+    with `literals`), text (also JSON-labelled text that does not parse), else bytes."""
     if response.status_code in (204, 205, 304):
         return "none", None
     content_type = response.headers.get("content-type", "")
@@ -837,10 +806,7 @@ def _parse_body(response: httpx.Response, data: bytes) -> Tuple[Literal["none", 
             return "none", None
         if _labelled_json(response):
             try:
-                # NaN and Infinity are Python's extension, not JSON: the API never sends them.
-                if not _MAY_OVERFLOW.search(text):
-                    return "json", json.loads(text, parse_constant=_refuse_constant)
-                return "json", json.loads(text, parse_constant=_refuse_constant, parse_int=_parse_int)
+                return "json", json_loads(text, literals)
             except (ValueError, RecursionError):
                 # Not JSON, or nested deeper than the parser's stack, or an integer past Python's digit limit.
                 pass

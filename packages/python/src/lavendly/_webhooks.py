@@ -11,11 +11,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import time
 from typing import Dict, Mapping, Optional, Union
 
 from ._exceptions import WebhookVerificationError
+from ._json import MAY_OVERFLOW_BYTES, beyond_double_at, loads
 
 Secret = Union[str, bytes]
 Payload = Union[str, bytes]
@@ -59,7 +59,9 @@ def verify_signed_webhook(
     """Verifies a delivery and returns its parsed JSON payload (`verify_webhook` types it by the
     spec's events). Pass the raw body exactly as
     received. Raises WebhookVerificationError on a missing header, a bad signature, a payload
-    that is not a JSON object, or a timestamp more than `tolerance` seconds away from now."""
+    that is not a JSON object, or a timestamp more than `tolerance` seconds away from now; and,
+    with code `number_out_of_range` and `details["path"]`, on a payload holding a number beyond a
+    double (1e400), which json would make inf."""
     msg_id = _header(headers, "webhook-id")
     timestamp = _header(headers, "webhook-timestamp")
     signatures = _header(headers, "webhook-signature")
@@ -83,10 +85,17 @@ def verify_signed_webhook(
             matched = True
     if not matched:
         raise WebhookVerificationError("no matching webhook signature")
+    data = _payload_bytes(payload)
     try:
-        parsed = json.loads(_payload_bytes(payload))
-    except ValueError as e:
+        parsed = loads(data)
+    except (ValueError, RecursionError) as e:
         raise WebhookVerificationError("webhook payload is not JSON") from e
     if not isinstance(parsed, dict):
         raise WebhookVerificationError("webhook payload is not a JSON object")
+    # An event is data to act on, as a success answer is: never handed on with inf in it.
+    beyond = beyond_double_at(parsed) if MAY_OVERFLOW_BYTES.search(data) else None
+    if beyond is not None:
+        raise WebhookVerificationError(
+            f"webhook payload holds a number beyond a double (±1.8e308) at {beyond}, which the SDK cannot represent",
+            code="number_out_of_range", details={"path": beyond})
     return {str(k): v for k, v in parsed.items()}
