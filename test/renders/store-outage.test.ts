@@ -10,9 +10,10 @@ import { generationJobHandlers } from '../../src/generation/index.js';
 import { Worker } from '../../src/jobs/index.js';
 import { renderJobHandlers } from '../../src/renders/index.js';
 import { S3Storage } from '../../src/storage/s3.js';
+import { workflowCleanupJobHandlers } from '../../src/workflows/file-cleanup.js';
 import { testDatabases } from '../helpers/db.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { call, startTestServer, type TestServer } from '../helpers/server.js';
 import { startStoreRelay, type StoreRelay } from '../helpers/store-relay.js';
 import { createFox, generate, ledger, waitForGeneration } from '../generation/helpers.js';
 import { tempDir } from '../net/servers.js';
@@ -125,6 +126,38 @@ describe.each(testDatabases())('scenes and renders with the store failing (%s)',
       await relay.set('pass');
     }
   }, 90_000);
+
+  it('a workflow deleted while the store is down has its files removed once the store is back', async () => {
+    const wf = await createFox(s, a.key, ONE_SHOT);
+    const generator = startWorker();
+    expect((await generate(s, a.key, wf.id, {})).status).toBe(202);
+    expect((await waitForGeneration(s, a.key, wf.id, 30_000)).status).toBe('succeeded');
+    await generator.stop({ abortAfterMs: 1000 });
+    // The bucket as it is, past the relay.
+    const direct = new S3Storage({ dataDir: tempDir('lavendly-direct-'), publicBaseUrl: s.config.publicBaseUrl, secret: Buffer.alloc(32, 1), s3: { ...s3.storage, timeoutMs: 5000 } });
+    const prefix = direct.keyFor(a.id, wf.id);
+    expect((await direct.list(prefix)).length).toBeGreaterThan(0);
+
+    await relay.set('down');
+    const del = await call(`${s.base}/workflows/${wf.id}`, { method: 'DELETE', key: a.key });
+    expect(del.status, del.text).toBe(204);
+    expect((await direct.list(prefix)).length).toBeGreaterThan(0);
+
+    await relay.set('pass');
+    // Only the removal job: the server's other handlers must not run the next tests' jobs.
+    const worker = new Worker({ db: s.fresh.db, handlers: workflowCleanupJobHandlers({ storage: s.services.storage }), pollMs: 20, backoff: { baseMs: 50, maxMs: 200 } });
+    worker.start();
+    try {
+      let left = await direct.list(prefix);
+      for (let i = 0; i < 300 && left.length > 0; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        left = await direct.list(prefix);
+      }
+      expect(left).toEqual([]);
+    } finally {
+      await worker.stop({ abortAfterMs: 1000 });
+    }
+  }, 60_000);
 
   it('a scene generated while the store is down fails as storage_unavailable, naming no address', async () => {
     const wf = await createFox(s, a.key, ONE_SHOT);
