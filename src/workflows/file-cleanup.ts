@@ -7,7 +7,7 @@
  */
 import type { Knex } from 'knex';
 import { enqueue, type HandlerEntry, type Job } from '../jobs/index.js';
-import type { Storage } from '../storage/index.js';
+import { StorageUnavailableError, type Storage } from '../storage/index.js';
 
 export const REMOVE_FILES_JOB = 'workflow.remove_files';
 
@@ -20,13 +20,23 @@ interface CleanupLog {
   warn(obj: Record<string, unknown>, msg: string): void;
 }
 
-/** Removes each key's tree; those that fail go to a job. Never throws: the workflow is already gone. */
+/**
+ * Removes each key's tree; those that fail go to a job. Once the store is found unavailable the
+ * rest go to the job untried: each try of a silent store would hold the DELETE for a whole
+ * timeout. Never throws: the workflow is already gone.
+ */
 export async function removeWorkflowFiles(deps: { db: Knex; storage: Storage; log: CleanupLog }, workflowId: string, keys: string[]): Promise<void> {
   const left: string[] = [];
+  let storeAway = false;
   for (const key of keys) {
+    if (storeAway) {
+      left.push(key);
+      continue;
+    }
     await deps.storage.removeTree(key).catch((err: unknown) => {
       deps.log.warn({ err, key, workflow_id: workflowId }, 'could not remove a deleted workflow\'s file; a job will retry');
       left.push(key);
+      storeAway = err instanceof StorageUnavailableError;
     });
   }
   if (left.length === 0) return;
