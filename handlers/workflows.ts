@@ -7,6 +7,7 @@ import type * as T from '../generated/types.gen.js';
 import type { AppContext } from '../src/http/context.js';
 import { keyedWrite } from '../src/http/keyed-write.js';
 import { buildGraph, type SceneRow } from '../src/workflows/compile.js';
+import { removeWorkflowFiles } from '../src/workflows/file-cleanup.js';
 import {
   createWorkflow, deleteWorkflow, getWorkflow, listWorkflowSummaries, parseIfMatch, updateWorkflow,
   type WorkflowSummaryRow, type WorkflowWithScenes,
@@ -113,7 +114,7 @@ export const workflowsHandlers = {
       await cancelWorkflowPublications(trx, accountId, workflowId);
       return keys.map(String);
     });
-    await removeWorkflowFiles(ctx, workflowId, renderKeys);
+    await removeFilesOf(ctx, workflowId, renderKeys);
     return { status: 204 };
   },
 } satisfies WorkflowsHandlers<AppContext>;
@@ -121,13 +122,11 @@ export const workflowsHandlers = {
 /**
  * After the workflow is gone its files can no longer be reached: generated stills and clips
  * (`<account>/<workflow>/`), review frames (`<account>/frames/<workflow>/`) and rendered videos.
- * Imported and uploaded assets belong to the account and stay. Best effort: the deletion has
- * been committed, so a file that will not go is logged, not an error for the caller.
+ * Imported and uploaded assets belong to the account and stay. The deletion has been committed,
+ * so a file that will not go is not an error for the caller: a job removes it later.
  */
-async function removeWorkflowFiles(ctx: AppContext, workflowId: string, renderKeys: string[]): Promise<void> {
+async function removeFilesOf(ctx: AppContext, workflowId: string, renderKeys: string[]): Promise<void> {
   const { storage } = ctx.services;
   const keys = [storage.keyFor(ctx.account.id, workflowId), storage.keyFor(ctx.account.id, `frames/${workflowId}`), ...renderKeys];
-  for (const key of keys) {
-    await storage.removeTree(key).catch((err) => ctx.logger.warn({ err, key, workflow_id: workflowId }, 'could not remove a deleted workflow\'s file'));
-  }
+  await removeWorkflowFiles({ db: ctx.db, storage, log: ctx.logger }, workflowId, keys);
 }

@@ -115,9 +115,10 @@ export interface S3StorageConfig {
   secretAccessKey: string;
   sessionToken: string | null;
   /**
-   * LAVENDLY_STORAGE_TIMEOUT_S (default 30): the longest a call to the store may wait to connect,
-   * and then the longest it may go without a byte moving either way. A silence bound, not a total:
-   * a large object keeps going as long as it flows.
+   * LAVENDLY_STORAGE_TIMEOUT_S (default 30): the longest a call to the store may wait for its
+   * answer (the SDK's tries together; src/storage/s3.ts), and the longest a transfer may go without
+   * a byte moving either way. A silence bound on transfers, not a total: a large object keeps
+   * going as long as it flows.
    */
   timeoutMs: number;
 }

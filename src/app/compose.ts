@@ -25,6 +25,7 @@ import { renderJobHandlers } from '../renders/index.js';
 import { createStorage, loadSigningSecret, purposeKey } from '../storage/index.js';
 import { hideFromCustomers } from '../util/local-paths.js';
 import { webhookJobHandlers } from '../webhooks/index.js';
+import { workflowCleanupJobHandlers } from '../workflows/file-cleanup.js';
 import { handlers } from './handlers.js';
 
 /** What the job handlers and the worker's sweeps use: built without a database, so a standalone
@@ -80,6 +81,7 @@ function createJobHandlers(services: JobServices): JobHandlers {
     ...webhookJobHandlers(services.webhookOptions),
     ...publishJobHandlers(services.publish),
     ...renderJobHandlers({ storage: services.storage }),
+    ...workflowCleanupJobHandlers({ storage: services.storage }),
   };
 }
 

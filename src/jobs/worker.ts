@@ -11,6 +11,7 @@ import {
 import { listenForJobs, onLocalEnqueue, watchForCommits } from './wake.js';
 import { failureLog, type FailureLog } from '../util/failure-log.js';
 import { GroupCommit } from './group-commit.js';
+import { DEFAULT_OUTAGE_WINDOW_MS, isOutage, outageDelayMs } from './outage.js';
 
 export interface JobContext {
   /** Aborted when the job is canceled, its lease was lost (another worker may now run it), or the
@@ -75,6 +76,9 @@ export interface WorkerOptions {
   workerId?: string;
   /** Retry delays: base * 2^(attempt-1), capped, jittered (default 1 s .. 5 min). */
   backoff?: { baseMs?: number; maxMs?: number };
+  /** How long after its creation a job failing on a peer's outage is retried without spending
+   *  an attempt (default 30 min; src/jobs/outage.ts). After that such failures count as any other. */
+  outageWindowMs?: number;
   /** Called (in the failing transaction) for every job that ends failed, after any per-type
    *  `onFailed`. This is where a crashed or failed job's credit reservation gets released. */
   onJobFailed?: FailureHook;
@@ -125,6 +129,7 @@ export class Worker {
   private readonly reapMs: number;
   private readonly baseMs: number;
   private readonly maxMs: number;
+  private readonly outageWindowMs: number;
   private readonly onJobFailed?: FailureHook;
   private readonly log: WorkerLogger;
   readonly failureLogs: WorkerFailureLogs;
@@ -153,6 +158,7 @@ export class Worker {
     this.reapMs = options.reapMs ?? Math.max(this.pollMs, Math.min(Math.floor(this.leaseMs / 2), 5000));
     this.baseMs = options.backoff?.baseMs ?? 1000;
     this.maxMs = options.backoff?.maxMs ?? 300_000;
+    this.outageWindowMs = options.outageWindowMs ?? DEFAULT_OUTAGE_WINDOW_MS;
     this.onJobFailed = options.onJobFailed;
     this.workerId = options.workerId ?? `${os.hostname()}:${process.pid}:${crypto.randomBytes(3).toString('hex')}`;
     this.log = options.logger ?? quietLogger;
@@ -384,6 +390,13 @@ export class Worker {
       return;
     }
     const permanent = isPermanent(error);
+    const ageMs = clusterNow() - Date.parse(job.created_at);
+    if (!permanent && isOutage(error) && ageMs < this.outageWindowMs) {
+      const delay = outageDelayMs(ageMs, this.baseMs, this.maxMs);
+      await requeueJob(this.db, job.id, this.workerId, errorText(error), new Date(clusterNow() + delay), true);
+      this.log.info({ job: job.id, attempt: job.attempts, retryInMs: delay, err: errorText(error) }, 'job will be retried once its peer is back');
+      return;
+    }
     if (permanent || job.attempts >= job.max_attempts) {
       const failure: JobFailure = permanent
         ? { reason: 'permanent', message: errorText(error), error }

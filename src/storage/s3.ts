@@ -57,12 +57,25 @@ export class S3Storage extends Storage {
     });
   }
 
-  /** One call to the store; its failures (not a missing object) become StorageUnavailableError. */
-  private async call<T>(send: () => Promise<T>): Promise<T> {
+  /**
+   * One call to the store; its failures (not a missing object) become StorageUnavailableError.
+   * The SDK tries a call up to 3 times, and a store that accepts and never answers would cost one
+   * whole timeout per try (90 s at the default 30 s, 180 s for a request making two calls) before
+   * the client heard anything. So the tries share one timeout, until the answer's head arrives:
+   * quick errors (a 503 SlowDown, a reset) are still retried within it, silence is waited out once.
+   * A streamed PUT is tried once by the SDK and bounded by silence alone (`budget` false), so a
+   * large upload may take as long as it keeps flowing; so may a GET's body, read after this returns.
+   */
+  private async call<T>(send: (abortSignal?: AbortSignal) => Promise<T>, budget = true): Promise<T> {
+    const deadline = budget ? new AbortController() : null;
+    const timer = deadline && setTimeout(() => deadline.abort(), this.s3.timeoutMs);
     try {
-      return await send();
+      return await send(deadline?.signal);
     } catch (err) {
+      if (deadline?.signal.aborted) throw new StorageUnavailableError(new Error(`the store did not answer within ${this.s3.timeoutMs} ms`, { cause: err }));
       throw isMissing(err) ? err : storeFailure(err);
+    } finally {
+      if (timer) clearTimeout(timer);
     }
   }
 
@@ -73,7 +86,7 @@ export class S3Storage extends Storage {
 
   async stat(key: string): Promise<StoredFile | null> {
     try {
-      const head = await this.call(() => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.checked(key) })));
+      const head = await this.call((abortSignal) => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.checked(key) }), { abortSignal }));
       const mtime = head.LastModified ?? new Date(0);
       return { size: Number(head.ContentLength ?? 0), mtime, mtimeMs: mtime.getTime() };
     } catch (err) {
@@ -81,11 +94,12 @@ export class S3Storage extends Storage {
     }
     // Only on a miss, so the extra call costs nothing on the usual path.
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      await this.call((abortSignal) => this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), { abortSignal }));
     } catch (err) {
       // 403: a policy that lets us read objects but not ask about the bucket; the HEAD's 404 stands.
-      if (err instanceof S3ServiceException && err.$metadata?.httpStatusCode === 403) return null;
-      throw isMissing(err) ? new StorageUnavailableError(err) : storeFailure(err);
+      const cause = err instanceof StorageUnavailableError ? err.cause : err;
+      if (cause instanceof S3ServiceException && cause.$metadata?.httpStatusCode === 403) return null;
+      throw isMissing(err) ? new StorageUnavailableError(err) : err;
     }
     return null;
   }
@@ -99,15 +113,15 @@ export class S3Storage extends Storage {
       Body: fs.createReadStream(fromPath),
       ContentLength: size,
       ContentType: mimeForExt(path.extname(key).slice(1)),
-    })));
+    })), false);
     await fs.promises.rm(fromPath, { force: true });
   }
 
   async read(key: string, range?: { start: number; end: number }): Promise<Readable> {
     try {
-      const got = await this.call(() => this.client.send(new GetObjectCommand({
+      const got = await this.call((abortSignal) => this.client.send(new GetObjectCommand({
         Bucket: this.bucket, Key: this.checked(key), ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
-      })));
+      }), { abortSignal }));
       return got.Body as Readable;
     } catch (err) {
       if (isMissing(err)) throw new FileMissingError(key);
@@ -116,14 +130,14 @@ export class S3Storage extends Storage {
   }
 
   async remove(key: string): Promise<void> {
-    await this.call(() => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.checked(key) })));
+    await this.call((abortSignal) => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.checked(key) }), { abortSignal }));
   }
 
   async removeTree(key: string): Promise<void> {
     const keys = [this.checked(key), ...(await this.list(key))];
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000);
-      const out = await this.call(() => this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } })));
+      const out = await this.call((abortSignal) => this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }), { abortSignal }));
       if (out.Errors?.length) throw new Error(`could not delete ${out.Errors.length} object(s) under ${key}: ${out.Errors[0]?.Message ?? out.Errors[0]?.Code}`);
     }
   }
@@ -132,7 +146,7 @@ export class S3Storage extends Storage {
     const keys: string[] = [];
     let token: string | undefined;
     do {
-      const page = await this.call(() => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${this.checked(prefix)}/`, ContinuationToken: token })));
+      const page = await this.call((abortSignal) => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${this.checked(prefix)}/`, ContinuationToken: token }), { abortSignal }));
       for (const o of page.Contents ?? []) if (o.Key && isValidKey(o.Key)) keys.push(o.Key);
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);

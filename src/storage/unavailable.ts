@@ -14,6 +14,8 @@ import { isSocketFailure } from '../net/socket-errors.js';
 const RETRY_AFTER_S = 5;
 
 export class StorageUnavailableError extends DomainError {
+  /** A job meeting it waits for the store without spending an attempt (src/jobs/outage.ts). */
+  readonly outage = true;
   constructor(cause: unknown) {
     super('unavailable', 'The media store is unavailable right now; try again in a few seconds.', { retry_after: RETRY_AFTER_S });
     this.cause = cause;

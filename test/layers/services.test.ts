@@ -95,7 +95,7 @@ describe('the composition root', () => {
     expect(Object.keys(composed.handlers).sort()).toEqual([
       'assets', 'audio', 'generate', 'keys', 'ledger', 'publish', 'renders', 'review', 'telemetry', 'webhooks', 'workflows',
     ]);
-    expect(Object.keys(composed.jobHandlers).sort()).toEqual(['generation.scene', 'publication.run', 'render.run', 'webhook.deliver']);
+    expect(Object.keys(composed.jobHandlers).sort()).toEqual(['generation.scene', 'publication.run', 'render.run', 'webhook.deliver', 'workflow.remove_files']);
   });
 
   it('a standalone worker gets the same job types without a database', async () => {

@@ -66,6 +66,19 @@ describe('the S3 driver when the store fails', () => {
     expect(silent.connections).toBeGreaterThan(0);
   }, 30_000);
 
+  it('a store that never answers costs one timeout per call, not one per try of the SDK', async () => {
+    // The SDK tries a call 3 times; each try of a silent store waited a whole timeout, so a client
+    // heard back after 3 (a request making two calls, after 6). The tries now share one timeout.
+    const storage = storageAt(s3, { endpoint: silent.origin });
+    for (const call of [() => storage.stat('acc_1/x.png'), () => storage.localCopy('acc_1/x.png'), () => storage.list('acc_1/wf_1'), () => storage.remove('acc_1/x.png')]) {
+      const before = silent.connections;
+      const { err } = await rejection(call());
+      expect(err).toBeInstanceOf(StorageUnavailableError);
+      expect((err as Error).message).not.toContain('127.0.0.1');
+      expect(silent.connections - before).toBe(1);
+    }
+  }, 30_000);
+
   it('a body that stops half-way is abandoned after the idle timeout, the scratch copy gone', async () => {
     const writer = storageAt(s3);
     const src = path.join(scratch, 'clip.mp4');
