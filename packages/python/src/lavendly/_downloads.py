@@ -162,7 +162,7 @@ class Transfer:
             self.on_restart()
             self.offset = 0
         length = response.headers.get("content-length", "")
-        # A body the server compressed is decoded by httpx: its length is not the file's.
+        # A body the server compressed anyway is decoded (_decoding.py): its length is not the file's.
         declared = int(length) if length.isdigit() and not response.headers.get("content-encoding") else None
         if start == 0:
             self.total = declared
