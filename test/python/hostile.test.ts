@@ -135,6 +135,9 @@ async function hostile() {
         if (afterMs !== '-') headers['retry-after-ms'] = afterMs!;
         return void res.writeHead(503, headers).end('{"error":{"code":"unavailable","message":"busy"}}');
       }
+      case 'charset':
+        // A Workflow labelled with the charset /charset/<name>/… names (rot13 is no text encoding).
+        return void res.writeHead(200, { 'content-type': `application/json; charset=${req.url!.split('/')[2]}` }).end(JSON.stringify(WORKFLOW));
       case 'badgzip':
         return void res.writeHead(200, { ...json, 'content-encoding': 'gzip' }).end('this is not a gzip stream');
       case 'html502':
@@ -167,7 +170,7 @@ describe('the installed Python SDK against a hostile server', () => {
       const file = path.resolve('test/python/test_hostile.py');
       const r = await sdk.runAsync(['-m', 'pytest', '-q', '-p', 'no:cacheprovider', file], { env: { LAVENDLY_HOSTILE_URL: server.url }, cwd: sdk.dir, timeoutMs: 100_000 });
       expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
-      expect(r.stdout).toMatch(/51 passed/);
+      expect(r.stdout).toMatch(/59 passed/);
       // The client hung up soon after its 1 MiB cap instead of draining the gigabyte.
       expect(server.endlessSent.bytes).toBeLessThan(64 << 20);
     } finally {

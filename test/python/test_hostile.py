@@ -187,6 +187,13 @@ def test_retry_after_values_a_server_can_send(mode: str, after: str, after_ms: s
 
 
 @BOTH
+@pytest.mark.parametrize("charset", ["rot13", "base64", "idna", "no-such-charset"])
+def test_a_charset_that_is_no_text_encoding_is_read_as_utf_8(mode: str, charset: str) -> None:
+    # bytes.decode("rot13") raised LookupError, "idna" a UnicodeError: out of the SDK, untyped.
+    assert call(mode, f"charset/{charset}")["name"] == "Fox"
+
+
+@BOTH
 def test_a_captive_portal_page_is_not_returned_as_the_object(mode: str) -> None:
     with pytest.raises(InvalidResponseError) as e:
         call(mode, "portal")

@@ -5,7 +5,6 @@ call, typed errors, cursor pages and job polling; once blocking (httpx.Client) a
 from __future__ import annotations
 
 import asyncio
-import codecs
 import contextlib
 import json
 import math
@@ -844,11 +843,13 @@ def _parse_body(response: httpx.Response, data: bytes | bytearray) -> Tuple[Lite
 
 
 def _decode(data: bytes | bytearray, charset: Optional[str]) -> str:
+    """The body as text in the charset its content type names, else (also for a charset that is
+    no text encoding: `rot13`, `base64`, `zlib` raise LookupError from decode, `idna` a
+    UnicodeError with errors="replace") as UTF-8."""
     try:
-        codecs.lookup(charset or "utf-8")
-    except LookupError:
-        charset = "utf-8"
-    return data.decode(charset or "utf-8", errors="replace")
+        return data.decode(charset or "utf-8", errors="replace")
+    except (LookupError, ValueError):  # UnicodeError is a ValueError
+        return data.decode("utf-8", errors="replace")
 
 
 def _get_field(value: object, path: str) -> object:
