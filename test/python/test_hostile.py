@@ -5,6 +5,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import threading
 import time
 from typing import Any, Callable, List
 from urllib.parse import quote
@@ -59,6 +60,17 @@ def test_headers_dripped_a_byte_at_a_time_time_out_at_the_attempt_timeout(mode: 
         call(mode, "driphead", timeout=1.0, max_retries=1)
     assert time.monotonic() - started < 5  # two attempts of 1 s and a backoff of at most 0.02 s
     assert e.value.code == "timeout"
+
+
+def test_an_attempt_given_up_on_does_not_linger_on_the_dripping_connection() -> None:
+    # The attempt's worker thread, blocked reading the dripped headers, is woken by shutting its
+    # socket down: it would otherwise hold a thread and a pooled connection for the server's 12 s.
+    with pytest.raises(APITimeoutError):
+        client("driphead", timeout=0.5, max_retries=0).workflows.get("wf_1")
+    workers = [t for t in threading.enumerate() if t.name == "lavendly-attempt"]
+    for worker in workers:
+        worker.join(3)
+    assert not [w for w in workers if w.is_alive()]
 
 
 class CountingTransport(httpx.BaseTransport):

@@ -377,7 +377,8 @@ class SyncAPIClient(BaseClient):
     def _receive(self, req: _Request, deadline: Deadline) -> Tuple[httpx.Response, bytearray]:
         """The attempt's I/O, on _deadline.py's worker thread."""
         with self._http.stream(req.method, req.url, headers=req.headers, content=req.body(deadline), files=req.files,
-                               timeout=req.timeout, follow_redirects=False) as response:
+                               timeout=req.timeout, follow_redirects=False,
+                               extensions={"trace": deadline.trace}) as response:
             reader = self._reader(req, response, deadline)
             for chunk in iter_decoded(response):
                 reader.add(chunk)

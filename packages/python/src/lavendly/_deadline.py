@@ -12,16 +12,19 @@ and the calling thread waits for it until the deadline, then gives up with a tim
 is an ordinary httpx call (public API only, nothing patched into httpx), so an httpx.Client the
 caller also uses for anything else keeps httpx's own timeouts there.
 
-An attempt given up on ends in the background: it sees `expired` and stops at its next chunk, or,
-still waiting for headers, when httpx's per-read timeout or the server ends them; a response it
-returns late is handed to `abandon` (to close it). Part of the Python SDK runtime: standard
+An attempt given up on ends in the background: it sees `expired` and stops at its next chunk; a
+read it is blocked in is woken by shutting its connection's socket down, where httpcore's `trace`
+request extension named the connection it opened (else it ends with httpx's per-read timeout or
+when the server ends its headers); a response it returns late is handed to `abandon` (to close it). Part of the Python SDK runtime: standard
 library and httpx only."""
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import socket
 import threading
 import time
-from typing import Callable, Generic, List, Optional, TypeVar
+from typing import Callable, Generic, List, Mapping, Optional, TypeVar
 
 import httpx
 
@@ -34,6 +37,7 @@ class Deadline:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self._given_up = False
+        self._stream: object = None
         self.restart()
 
     def restart(self) -> None:
@@ -48,6 +52,24 @@ class Deadline:
 
     def give_up(self) -> None:
         self._given_up = True
+        self._shut_down()
+
+    def trace(self, event: str, info: Mapping[str, object]) -> None:
+        """httpcore's `trace` request extension (public, in httpcore 0.16 as in 1.x): keeps the
+        network stream of a connection the attempt opens (a reused one is not named)."""
+        if event.startswith("connection.") and event.endswith(".complete") and info.get("return_value") is not None:
+            self._stream = info["return_value"]
+            if self._given_up:
+                self._shut_down()
+
+    def _shut_down(self) -> None:
+        # shutdown(), not close(): it wakes a read blocked on the socket in the worker, which then
+        # fails and closes the connection itself; on a socket closed already it raises OSError.
+        get_extra_info = getattr(self._stream, "get_extra_info", None)
+        sock = get_extra_info("socket") if callable(get_extra_info) else None
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 class _Outcome(Generic[T]):

@@ -133,6 +133,7 @@ class Download(_Answer):
 
     def _hop(self, request: httpx.Request, auth: Any, deadline: Deadline) -> httpx.Response:
         """One hop's request and the headers of its answer, on _deadline.py's worker thread."""
+        request.extensions = {**request.extensions, "trace": deadline.trace}
         response = self._http.send(request, stream=True, follow_redirects=False, auth=auth)
         if deadline.expired:
             response.close()
