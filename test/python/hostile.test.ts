@@ -57,6 +57,11 @@ async function hostile() {
     // Twice gzipped: 256 MiB from one inflated read of the outer layer's some 400 bytes.
     twice: ['gzip, gzip', zlib.gzipSync(gzipped)],
   };
+  // 200 000 bytes that barely compress (an LCG's high bytes), gzipped: the file of /gzcut/.
+  let seed = 1;
+  const gzcutFile = Buffer.from(Array.from({ length: 200_000 }, () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24)));
+  const gzcut = zlib.gzipSync(gzcutFile);
+  const gzcutSeen = new Map<string, number>();
   const endlessSent = { bytes: 0 };
   const timers = new Set<NodeJS.Timeout>();
   const json = { 'content-type': 'application/json' };
@@ -135,6 +140,24 @@ async function hostile() {
         if (afterMs !== '-') headers['retry-after-ms'] = afterMs!;
         return void res.writeHead(503, headers).end('{"error":{"code":"unavailable","message":"busy"}}');
       }
+      case 'gzcut': {
+        // /gzcut/<key>/…: a gzip answer with ranges and an ETag, its first cut off halfway; a
+        // Range is served, as HTTP says, from the gzip bytes, which is not the decoded offset.
+        const key = req.url!.split('/')[2]!;
+        const n = (gzcutSeen.get(key) ?? 0) + 1;
+        gzcutSeen.set(key, n);
+        const head = { 'content-type': 'application/octet-stream', 'content-encoding': 'gzip', 'accept-ranges': 'bytes', etag: '"gz1"' };
+        const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+        if (range) {
+          const start = Number(range[1]);
+          if (start >= gzcut.length) return void res.writeHead(416, { 'content-range': `bytes */${gzcut.length}` }).end();
+          res.writeHead(206, { ...head, 'content-range': `bytes ${start}-${gzcut.length - 1}/${gzcut.length}`, 'content-length': gzcut.length - start });
+          return void res.end(gzcut.subarray(start));
+        }
+        res.writeHead(200, { ...head, 'content-length': gzcut.length });
+        if (n > 1) return void res.end(gzcut);
+        return void res.write(gzcut.subarray(0, gzcut.length >> 1), () => res.destroy());
+      }
       case 'charset':
         // A Workflow labelled with the charset /charset/<name>/… names (rot13 is no text encoding).
         return void res.writeHead(200, { 'content-type': `application/json; charset=${req.url!.split('/')[2]}` }).end(JSON.stringify(WORKFLOW));
@@ -170,7 +193,7 @@ describe('the installed Python SDK against a hostile server', () => {
       const file = path.resolve('test/python/test_hostile.py');
       const r = await sdk.runAsync(['-m', 'pytest', '-q', '-p', 'no:cacheprovider', file], { env: { LAVENDLY_HOSTILE_URL: server.url }, cwd: sdk.dir, timeoutMs: 100_000 });
       expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
-      expect(r.stdout).toMatch(/60 passed/);
+      expect(r.stdout).toMatch(/62 passed/);
       // The client hung up soon after its 1 MiB cap instead of draining the gigabyte.
       expect(server.endlessSent.bytes).toBeLessThan(64 << 20);
     } finally {

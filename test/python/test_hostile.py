@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable, List
 from urllib.parse import quote
 
@@ -167,6 +168,33 @@ def test_a_download_compressed_anyway_comes_in_bounded_pieces(mode: str) -> None
         asyncio.run(main())
     assert sum(sizes) == (256 << 20) + len('{"id":""}')
     assert max(sizes) <= 64 * 1024
+
+
+def lcg_file() -> bytes:
+    """What /gzcut/ serves gzipped (hostile.test.ts): the high bytes of an LCG."""
+    out = bytearray()
+    seed = 1
+    for _ in range(200_000):
+        seed = (seed * 1103515245 + 12345) % (1 << 32)
+        out.append(seed >> 24)
+    return bytes(out)
+
+
+@BOTH
+def test_a_compressed_download_cut_off_is_restarted_not_resumed(mode: str, tmp_path: Path) -> None:
+    # A Range counts the gzip bytes, the SDK counted decoded ones: resuming asked for the wrong
+    # place and fed the middle of a gzip stream to a fresh decoder (a DecodingError per retry).
+    target = tmp_path / "file.bin"
+    if mode == "sync":
+        got = client("portal").download_file(f"{URL}/gzcut/{mode}/file", target)
+    else:
+        async def main() -> Any:
+            async with AsyncLavendly(api_key="k", base_url=f"{URL}/portal/v1", initial_retry_delay=0.01) as c:
+                return await c.download_file(f"{URL}/gzcut/{mode}/file", target)
+
+        got = asyncio.run(main())
+    assert target.read_bytes() == lcg_file()
+    assert got.bytes == 200_000
 
 
 @BOTH

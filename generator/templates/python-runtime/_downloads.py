@@ -160,7 +160,8 @@ class Transfer:
         declared = int(length) if length.isdigit() and not response.headers.get("content-encoding") else None
         if start == 0:
             self.total = declared
-            self._ranges = "bytes" in response.headers.get("accept-ranges", "").lower()
+            # A Range counts the bytes as sent: of a compressed answer, not the decoded ones counted here.
+            self._ranges = "bytes" in response.headers.get("accept-ranges", "").lower() and not response.headers.get("content-encoding")
             etag = response.headers.get("etag")
             self._validator = etag if etag and not etag.startswith("W/") else response.headers.get("last-modified")
         elif declared is not None and self.total is not None and start + declared != self.total:
