@@ -8,11 +8,12 @@ from __future__ import annotations
 import asyncio
 import time
 from types import TracebackType
-from typing import TYPE_CHECKING, AsyncIterator, Awaitable, Callable, Iterator, Mapping, Optional, Type, TypeVar
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Iterator, Mapping, Optional, Type, TypeVar
 
 import httpx
 
-from ._deadline import attempt_deadline
+from ._deadline import Deadline, run_within
+from ._decoding import aiter_decoded, iter_decoded
 from ._downloads import ERROR_BODY_LIMIT, MAX_REDIRECTS, DownloadedFile, PathArg, TempFile, Transfer
 from ._exceptions import InvalidResponseError, LavendlyError
 
@@ -69,8 +70,8 @@ class Download(_Answer):
             self._open()  # used without `with`
         while True:
             try:
-                with attempt_deadline(self._t.timeout):
-                    chunk = next(self._chunks, None) if self._chunks is not None else None
+                # httpx's read timeout (the download's timeout) bounds a stall between chunks.
+                chunk = next(self._chunks, None) if self._chunks is not None else None
                 if chunk is None:
                     self._t.check_end()
                     self.close()
@@ -99,18 +100,20 @@ class Download(_Answer):
                 time.sleep(delay)
 
     def _send(self) -> None:
+        # Each hop's headers under one deadline (see _deadline.py); a hop answering late, after
+        # the deadline was given up on, is closed.
         url = self._t.url
         for hop in range(MAX_REDIRECTS + 1):
             request, auth = self._t.request(self._http, url)
-            with attempt_deadline(self._t.timeout):
-                response = self._http.send(request, stream=True, follow_redirects=False, auth=auth)
-                try:
-                    target = self._t.redirect(response, url, hop)
-                    if target is None and not response.is_success:
-                        raise self._t.error_of(response, _head(response.iter_bytes()))
-                except BaseException:
-                    response.close()
-                    raise
+            response = run_within(lambda deadline: self._hop(request, auth, deadline), self._t.timeout,
+                                  abandon=httpx.Response.close)
+            try:
+                target = self._t.redirect(response, url, hop)
+                if target is None and not response.is_success:
+                    raise self._t.error_of(response, _head(iter_decoded(response, self._t.timeout)))
+            except BaseException:
+                response.close()
+                raise
             if target is None:
                 break
             response.close()
@@ -120,7 +123,16 @@ class Download(_Answer):
         except BaseException:
             response.close()
             raise
-        self._chunks = response.iter_bytes()
+        self._chunks = iter_decoded(response, self._t.timeout)
+
+    def _hop(self, request: httpx.Request, auth: Any, deadline: Deadline) -> httpx.Response:
+        """One hop's request and the headers of its answer, on _deadline.py's worker thread."""
+        request.extensions = {**request.extensions, "trace": deadline.trace}
+        response = self._http.send(request, stream=True, follow_redirects=False, auth=auth)
+        if deadline.expired:
+            response.close()
+            raise httpx.TimeoutException("the attempt's deadline passed")
+        return response
 
 
 class AsyncDownload(_Answer):
@@ -198,7 +210,7 @@ class AsyncDownload(_Answer):
             try:
                 target = self._t.redirect(response, url, hop)
                 if target is None and not response.is_success:
-                    raise self._t.error_of(response, await _ahead(response.aiter_bytes()))
+                    raise self._t.error_of(response, await _ahead(aiter_decoded(response, self._t.timeout)))
                 if target is None:
                     self._t.accept(response)
             except BaseException:
@@ -208,7 +220,7 @@ class AsyncDownload(_Answer):
                 break
             await response.aclose()
             url = target
-        self._chunks = response.aiter_bytes()
+        self._chunks = aiter_decoded(response, self._t.timeout)
 
 
 def _head(chunks: Iterator[bytes]) -> bytes:

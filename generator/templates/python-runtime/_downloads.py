@@ -156,11 +156,12 @@ class Transfer:
             self.on_restart()
             self.offset = 0
         length = response.headers.get("content-length", "")
-        # A body the server compressed is decoded by httpx: its length is not the file's.
+        # A body the server compressed anyway is decoded (_decoding.py): its length is not the file's.
         declared = int(length) if length.isdigit() and not response.headers.get("content-encoding") else None
         if start == 0:
             self.total = declared
-            self._ranges = "bytes" in response.headers.get("accept-ranges", "").lower()
+            # A Range counts the bytes as sent: of a compressed answer, not the decoded ones counted here.
+            self._ranges = "bytes" in response.headers.get("accept-ranges", "").lower() and not response.headers.get("content-encoding")
             etag = response.headers.get("etag")
             self._validator = etag if etag and not etag.startswith("W/") else response.headers.get("last-modified")
         elif declared is not None and self.total is not None and start + declared != self.total:

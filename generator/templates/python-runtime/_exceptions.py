@@ -3,6 +3,7 @@ errors from an error response. Part of the Python SDK runtime: standard library 
 from __future__ import annotations
 
 import email.utils
+import math
 import re
 import time
 from typing import Dict, Mapping, Optional, Type
@@ -84,25 +85,23 @@ class WebhookVerificationError(LavendlyError):
         super().__init__(message, code=code, details=details)
 
 
+# A plain decimal, as the TypeScript SDK reads these headers: float() alone would also take "nan",
+# "-5", "1_000" and "inf" (NaN and -5 became an immediate retry, 1_000 a wait of 1000 s).
+_NUMBER = re.compile(r"\s*\d+(?:\.\d+)?\s*", re.ASCII)
+
+
 def retry_after_seconds(headers: Optional[httpx.Headers]) -> Optional[float]:
     """`Retry-After-Ms`, or `Retry-After` as seconds or an HTTP date, in seconds."""
     if headers is None:
         return None
     ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            value = float(ms)
-            if value >= 0:
-                return value / 1000
-        except ValueError:
-            pass
+    if ms and _NUMBER.fullmatch(ms) and math.isfinite(float(ms)):
+        return float(ms) / 1000
     text = headers.get("retry-after")
     if not text:
         return None
-    try:
-        return max(0.0, float(text.strip()))
-    except ValueError:
-        pass
+    if _NUMBER.fullmatch(text):
+        return float(text)
     try:
         date = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError):

@@ -11,7 +11,6 @@ call, typed errors, cursor pages and job polling; once blocking (httpx.Client) a
 from __future__ import annotations
 
 import asyncio
-import codecs
 import contextlib
 import json
 import os
@@ -29,7 +28,8 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 import httpx
 
 from ._json import MAY_OVERFLOW_BYTES, beyond_double_at, loads as json_loads
-from ._deadline import attempt_deadline, bound_transports, restart_deadline
+from ._deadline import Deadline, run_within
+from ._decoding import ACCEPT_ENCODING, aiter_decoded, iter_decoded
 from ._exceptions import (
     APIConnectionError, APIStatusError, APITimeoutError, InvalidResponseError, LavendlyError, WaitTimeoutError,
     error_from_response,
@@ -152,10 +152,10 @@ class _Request:
         self.response_json = response_json
         self.response_keys = response_keys
 
-    def body(self) -> Optional[bytes | Iterator[bytes]]:
+    def body(self, deadline: Deadline) -> Optional[bytes | Iterator[bytes]]:
         """What the blocking client sends: a file's chunks each restart the attempt's deadline."""
         if isinstance(self.content, FileBody):
-            return self.content.chunks(lambda: restart_deadline(self.timeout))
+            return self.content.chunks(deadline.restart)
         return self.content
 
     def async_body(self, on_chunk: Callable[[], None]) -> Optional[bytes | AsyncIterator[bytes]]:
@@ -204,7 +204,9 @@ class BaseClient:
         opts: RequestOptions = options or {}
         path_values: Dict[str, object] = {}
         query: List[Tuple[str, str]] = []
-        headers: Dict[str, str] = {"accept": "application/json, */*;q=0.5", "user-agent": self._user_agent}
+        # Only the encodings _decoding.py inflates in bounded pieces (httpx would add br if installed).
+        headers: Dict[str, str] = {"accept": "application/json, */*;q=0.5", "accept-encoding": ACCEPT_ENCODING,
+                                   "user-agent": self._user_agent}
         headers.update(self._headers)
         if self.api_key:
             headers["authorization"] = f"Bearer {self.api_key}"
@@ -267,10 +269,10 @@ class BaseClient:
             return wait if wait <= self._max_retry_after else None
         return None
 
-    def _reader(self, req: _Request, response: httpx.Response) -> _BodyReader:
-        return _BodyReader(req, response, self._max_response_bytes)
+    def _reader(self, req: _Request, response: httpx.Response, deadline: Optional[Deadline] = None) -> _BodyReader:
+        return _BodyReader(req, response, self._max_response_bytes, deadline)
 
-    def _result(self, req: _Request, response: httpx.Response, data: bytes) -> object:
+    def _result(self, req: _Request, response: httpx.Response, data: bytes | bytearray) -> object:
         status = response.status_code
         # An error envelope is the server's word on a failure: a number beyond a double in it is kept as
         # its literal text ("1e400") so the error keeps its class, code and message (see _json.loads).
@@ -348,8 +350,6 @@ class SyncAPIClient(BaseClient):
                  http_client: Optional[httpx.Client]) -> None:
         super().__init__(operations, defaults, config)
         self._http = http_client or httpx.Client()
-        # Also a client passed in: the deadline applies only while this SDK sends an attempt.
-        bound_transports(self._http)
 
     def call(self, operation_id: str, params: Mapping[str, object], options: Optional[RequestOptions] = None) -> object:
         """Calls an operation with its flattened arguments; returns the parsed response body."""
@@ -376,14 +376,20 @@ class SyncAPIClient(BaseClient):
     def _attempt(self, req: _Request) -> object:
         """One request, from connecting to its body's last byte, under the attempt's deadline, and
         its body under the size cap. (httpx's timeout bounds each read, so a server dripping a byte
-        at a time would otherwise never time out; see _deadline.py.)"""
-        with attempt_deadline(req.timeout), self._http.stream(
-                req.method, req.url, headers=req.headers, content=req.body(), files=req.files,
-                timeout=req.timeout, follow_redirects=False) as response:
-            reader = self._reader(req, response)
-            for chunk in response.iter_bytes():
+        at a time would otherwise never time out; see _deadline.py.) The body is parsed here, out
+        of the deadline: a large one that arrived in time is not thrown away while parsed."""
+        response, data = run_within(lambda deadline: self._receive(req, deadline), req.timeout)
+        return self._result(req, response, data)
+
+    def _receive(self, req: _Request, deadline: Deadline) -> Tuple[httpx.Response, bytearray]:
+        """The attempt's I/O, on _deadline.py's worker thread."""
+        with self._http.stream(req.method, req.url, headers=req.headers, content=req.body(deadline), files=req.files,
+                               timeout=req.timeout, follow_redirects=False,
+                               extensions={"trace": deadline.trace}) as response:
+            reader = self._reader(req, response, deadline)
+            for chunk in iter_decoded(response):
                 reader.add(chunk)
-            return self._result(req, response, reader.data())
+            return response, reader.data()
 
     def upload_via_slot(self, open_id: str, spec: SlotUpload, file: UploadFile, params: Mapping[str, object],
                         options: Optional[RequestOptions] = None) -> object:
@@ -500,7 +506,7 @@ class AsyncAPIClient(BaseClient):
         async with self._http.stream(req.method, req.url, headers=req.headers, content=content,
                                      files=req.files, timeout=req.timeout, follow_redirects=False) as response:
             reader = self._reader(req, response)
-            async for chunk in response.aiter_bytes():
+            async for chunk in aiter_decoded(response):
                 reader.add(chunk)
             return self._result(req, response, reader.data())
 
@@ -740,13 +746,15 @@ def _encode_body(op: Operation, body: object, headers: Dict[str, str]) -> Tuple[
 class _BodyReader:
     """Collects a streamed body, refusing one past the size cap or the attempt's deadline."""
 
-    def __init__(self, req: _Request, response: httpx.Response, limit: int) -> None:
+    def __init__(self, req: _Request, response: httpx.Response, limit: int, deadline: Optional[Deadline]) -> None:
         self._req = req
         self._response = response
         self._limit = limit
-        self._deadline = time.monotonic() + req.timeout
-        self._chunks: List[bytes] = []
-        self._size = 0
+        # The blocking client's deadline began with the attempt (and the worker stops once it is
+        # given up); the async client's attempt is cancelled by asyncio.wait_for.
+        self._deadline = deadline or Deadline(req.timeout)
+        # One buffer, not a list of chunks joined at the end: the join would hold the body twice.
+        self._buffer = bytearray()
         try:
             declared = int(response.headers.get("content-length", ""))
         except ValueError:
@@ -754,14 +762,13 @@ class _BodyReader:
         self._check(declared)
 
     def add(self, chunk: bytes) -> None:
-        self._size += len(chunk)
-        self._check(self._size)
-        self._chunks.append(chunk)
-        if time.monotonic() > self._deadline:
+        self._check(len(self._buffer) + len(chunk))
+        self._buffer += chunk
+        if self._deadline.expired:
             raise APITimeoutError(f"{self._req.describe()} timed out after {self._req.timeout} s", code="timeout")
 
-    def data(self) -> bytes:
-        return b"".join(self._chunks)
+    def data(self) -> bytearray:
+        return self._buffer
 
     def _check(self, size: int) -> None:
         if size > self._limit:
@@ -794,7 +801,7 @@ def _labelled_json(response: httpx.Response) -> bool:
     return "json" in response.headers.get("content-type", "")
 
 
-def _parse_body(response: httpx.Response, data: bytes, literals: bool = False) -> Tuple[Literal["none", "json", "text", "bytes"], object]:
+def _parse_body(response: httpx.Response, data: bytes | bytearray, literals: bool = False) -> Tuple[Literal["none", "json", "text", "bytes"], object]:
     """The body by its content type: JSON parsed (numbers beyond a double as _json.loads reads them
     with `literals`), text (also JSON-labelled text that does not parse), else bytes."""
     if response.status_code in (204, 205, 304):
@@ -811,15 +818,17 @@ def _parse_body(response: httpx.Response, data: bytes, literals: bool = False) -
                 # Not JSON, or nested deeper than the parser's stack, or an integer past Python's digit limit.
                 pass
         return "text", text
-    return "bytes", data
+    return "bytes", bytes(data)
 
 
-def _decode(data: bytes, charset: Optional[str]) -> str:
+def _decode(data: bytes | bytearray, charset: Optional[str]) -> str:
+    """The body as text in the charset its content type names, else (also for a charset that is
+    no text encoding: `rot13`, `base64`, `zlib` raise LookupError from decode, `idna` a
+    UnicodeError with errors="replace") as UTF-8."""
     try:
-        codecs.lookup(charset or "utf-8")
-    except LookupError:
-        charset = "utf-8"
-    return data.decode(charset or "utf-8", errors="replace")
+        return data.decode(charset or "utf-8", errors="replace")
+    except (LookupError, ValueError):  # UnicodeError is a ValueError
+        return data.decode("utf-8", errors="replace")
 
 
 def _get_field(value: object, path: str) -> object:
