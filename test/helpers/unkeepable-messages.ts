@@ -32,7 +32,7 @@ export const UNKEEPABLE_MESSAGES: readonly UnkeepableCase[] = [
     line: '{"jsonrpc":"2.0","id":15,"method":"tools/call","params":{"name":"create_workflow","arguments":{"name":"big","shots":[{"prompt":"p","n":12345678901234567890}]}}}',
     id: 15,
     code: -32602,
-    message: 'Invalid params for tools/call: params.arguments.shots.0.n: Integer beyond 2^53 that the server would not keep as sent (it would become 12345678901234567000): send it as a string.',
+    message: 'Invalid params for tools/call: params.arguments.shots.0.n: Integer beyond 2^53, which the server cannot keep exactly (it would become 12345678901234567000): use a smaller number, or a string where the field takes text.',
   },
   {
     line: `{"jsonrpc":"2.0","id":13,"method":"ping","params":{"_meta":${deep}}}`,

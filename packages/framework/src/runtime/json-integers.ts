@@ -52,7 +52,7 @@ export function roundedIntegerAt(text: string): ValidationIssue | null {
       if (m[1] === undefined && m[2] === undefined && m[0].length >= 16 && !keptExactly(m[0])) {
         return {
           path: [...path],
-          message: `Integer beyond 2^53 that the server would not keep as sent (it would become ${String(Number(m[0]))}): send it as a string.`,
+          message: `Integer beyond 2^53, which the server cannot keep exactly (it would become ${String(Number(m[0]))}): use a smaller number, or a string where the field takes text.`,
           code: 'unsafe_integer',
         };
       }
