@@ -51,10 +51,15 @@ interface NodePath {
   join(...parts: string[]): string;
 }
 
-function builtin<T>(name: string): T {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  const mod = proc?.getBuiltinModule?.(name);
-  if (!mod) throw new LavendlyError('downloadFile needs the file system, through process.getBuiltinModule (Node 20.16+); elsewhere use download() and read its body', { code: 'unsupported_runtime' });
+/**
+ * A Node built-in, found without a static import, which would break the browser bundle:
+ * `process.getBuiltinModule` (Node 20.16+, Deno, Bun), else a dynamic import whose specifier no
+ * bundler follows (older Node 20).
+ */
+async function builtin<T>(name: string): Promise<T> {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown; versions?: { node?: string } } }).process;
+  const mod = proc?.getBuiltinModule?.(name) ?? (proc?.versions?.node ? await import(/* @vite-ignore */ /* webpackIgnore: true */ name).catch(() => undefined) : undefined);
+  if (!mod) throw new LavendlyError('downloadFile needs a file system (Node, Deno or Bun); elsewhere use download() and read its body', { code: 'unsupported_runtime' });
   return mod as T;
 }
 
@@ -75,8 +80,8 @@ export function downloadFile(client: AnyClient, url: string, path: string, optio
 }
 
 async function downloadToFile(ctx: DownloadContext, url: string, target: string, options: DownloadFileOptions = {}): Promise<DownloadedFile> {
-  const fs = builtin<NodeFs>('node:fs/promises');
-  const paths = builtin<NodePath>('node:path');
+  const fs = await builtin<NodeFs>('node:fs/promises');
+  const paths = await builtin<NodePath>('node:path');
   const dest = paths.resolve(target);
   // Before any byte is fetched; the final link checks again, atomically.
   if (!options.overwrite && (await exists(fs, dest))) throw fileExists(dest);

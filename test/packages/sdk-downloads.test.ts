@@ -31,6 +31,12 @@ out.exists = await downloadFile(client, render.url, at('render.mp4')).then(() =>
 fs.writeFileSync(at('old.mp4'), 'old');
 await downloadFile(client, render.url, at('old.mp4'), { overwrite: true });
 out.overwritten = sha(fs.readFileSync(at('old.mp4')));
+// Node 20 before 20.16 has no process.getBuiltinModule; the package's engines take it.
+const ownBuiltin = process.getBuiltinModule;
+delete process.getBuiltinModule;
+await downloadFile(client, render.url, at('older-node.mp4'));
+process.getBuiltinModule = ownBuiltin;
+out.olderNode = sha(fs.readFileSync(at('older-node.mp4')));
 // The stream form, for runtimes without a file system.
 const d = await download(client, render.url);
 out.stream = { size: d.size, sha: sha(Buffer.from(await new Response(d.body).arrayBuffer())) };
@@ -98,6 +104,7 @@ describe('@lavendly/sdk downloads, installed from its tarball', () => {
     expect(out.render).toEqual({ sha: render.sha, bytes: expect.any(Number), contentType: 'video/mp4', path: path.join(dir, 'render.mp4') });
     expect(out.exists).toMatchObject({ name: 'LavendlyError', code: 'file_exists' });
     expect(out.overwritten).toBe(render.sha);
+    expect(out.olderNode).toBe(render.sha);
     expect(out.stream).toEqual({ size: out.render.bytes, sha: render.sha });
     // The API's envelope, as the SDK's typed error.
     expect(out.renderForged).toEqual({ name: 'PermissionError', code: 'forbidden', status: 403, reason: 'invalid_signature' });
