@@ -16,7 +16,8 @@
 import { type AnyClient, downloadContextOf } from './sdk-runtime-client.gen.js';
 import { ConnectionError, errorFromResponse, InvalidResponseError, PetstoreError, TimeoutError } from './sdk-runtime-errors.gen.js';
 import { AttemptTimer } from './sdk-runtime-uploads.gen.js';
-import { describe, errorBody, readBody, retryAfterMs, sleep } from './sdk-runtime-wire.gen.js';
+import { retryAfterMs } from './sdk-runtime-retry-after.gen.js';
+import { describe, errorBody, readBody, sleep } from './sdk-runtime-wire.gen.js';
 
 export interface DownloadOptions {
   signal?: AbortSignal;

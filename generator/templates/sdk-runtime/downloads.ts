@@ -9,7 +9,8 @@
 import { type AnyClient, downloadContextOf } from './client.js';
 import { ConnectionError, errorFromResponse, InvalidResponseError, LavendlyError, TimeoutError } from './errors.js';
 import { AttemptTimer } from './uploads.js';
-import { describe, errorBody, readBody, retryAfterMs, sleep } from './wire.js';
+import { retryAfterMs } from './retry-after.js';
+import { describe, errorBody, readBody, sleep } from './wire.js';
 
 export interface DownloadOptions {
   signal?: AbortSignal;
