@@ -129,7 +129,7 @@ describe('@lavendly/sdk downloads, installed from its tarball', () => {
       slowReader: true,
     });
     // Only what completed is there: no target and no temporary file of any failed download.
-    expect(out.files).toEqual(['asset.png', 'away.bin', 'old.mp4', 'render.mp4', 'restarted.bin', 'resumed.bin']);
+    expect(out.files).toEqual(['asset.png', 'away.bin', 'old.mp4', 'older-node.mp4', 'render.mp4', 'restarted.bin', 'resumed.bin']);
 
     // The key went to the API's origin only; the resume asked for the rest, the restart for all.
     const seen = (p: string) => fake.seen.filter((s) => s.path === p);
