@@ -15,7 +15,8 @@ import { ConnectionError, errorFromResponse, InvalidResponseError, LavendlyError
 import type { DownloadContext } from './sdk-runtime-downloads.gen.js';
 import { PagePromise, type PageItem } from './sdk-runtime-pages.gen.js';
 import { AttemptTimer, bodySize, progressStream, streamsWithLength, type UploadBody, type UploadSlotSpec } from './sdk-runtime-uploads.gen.js';
-import { describe, encodeBody, errorBody, expandPath, getField, queryString, readBody, type ReadBody, retryAfterMs, sleep, splitParams } from './sdk-runtime-wire.gen.js';
+import { retryAfterMs } from './sdk-runtime-retry-after.gen.js';
+import { describe, encodeBody, errorBody, expandPath, getField, queryString, readBody, type ReadBody, sleep, splitParams } from './sdk-runtime-wire.gen.js';
 
 export interface ClientOptions {
   /** Sent as `Authorization: Bearer <apiKey>`. Defaults to the `<PREFIX>_API_KEY` environment variable. */

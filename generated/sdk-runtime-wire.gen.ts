@@ -277,18 +277,6 @@ export function getField(value: unknown, path: string): unknown {
   return cur;
 }
 
-/** `Retry-After-Ms`, or `Retry-After` as seconds or an HTTP date, in milliseconds. */
-export function retryAfterMs(headers: Headers | null | undefined): number | undefined {
-  if (!headers) return undefined;
-  const ms = Number(headers.get('retry-after-ms'));
-  if (headers.get('retry-after-ms') && Number.isFinite(ms) && ms >= 0) return ms;
-  const value = headers.get('retry-after');
-  if (!value) return undefined;
-  if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return Number(value) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
-
 /** What failed, as a message can show it. */
 export function describe(err: unknown): string {
   const cause = (err as { cause?: { code?: unknown; message?: unknown } })?.cause;

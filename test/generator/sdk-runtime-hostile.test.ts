@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ApiClient, InvalidResponseError, LavendlyError, ServerError, type OperationDescriptor } from '../../generator/templates/sdk-runtime/index.js';
+import { ApiClient, InvalidResponseError, LavendlyError, RateLimitError, ServerError, type OperationDescriptor } from '../../generator/templates/sdk-runtime/index.js';
 import { signWebhook, verifyWebhook, WebhookVerificationError } from '../../generator/templates/sdk-runtime/webhooks.js';
 
 const base = { args: {}, bodyMode: 'none', bodyRequired: false, contentType: null, idempotencyHeader: null, pagination: null, asyncJob: null } as const;
@@ -218,6 +218,51 @@ describe('credentials in messages', () => {
       expect(err.message).toMatch(/^PUT http:\/\/127\.0\.0\.1:\d+\/uploads\/upl_1[: ]/);
       expect(err.message).not.toMatch(/tok_SECRET|user|pw@/);
     }
+  });
+});
+
+describe('Retry-After', () => {
+  // What the Python SDK reads from each (retry_after_seconds in its _exceptions.py), in seconds:
+  // a plain decimal, else an HTTP date, else nothing (the backoff). Date.parse took '-5', '+5',
+  // '.5', '1 2' and '5, 5' for dates long past (a retry at once), Number() took Retry-After-Ms
+  // '1e3', '0x10' and '+5'.
+  const FUTURE = 'in the future';
+  const cases: [after: string | null, afterMs: string | null, seconds: number | undefined | typeof FUTURE][] = [
+    ['0', null, 0], ['0.25', null, 0.25], ['1.5', null, 1.5], ['12345678901234567890', null, Number('12345678901234567890')], ['9'.repeat(400), null, Infinity],
+    ['-5', null, undefined], ['+5', null, undefined], ['nan', null, undefined], ['inf', null, undefined], ['Infinity', null, undefined],
+    ['1_000', null, undefined], ['1e400', null, undefined], ['1e3', null, undefined], ['0x10', null, undefined], ['.5', null, undefined],
+    ['1.', null, undefined], ['1 2', null, undefined], ['5, 5', null, undefined], ['', null, undefined], ['2100-01-01', null, undefined],
+    ['tomorrow', null, undefined],
+    // HTTP dates (IMF-fixdate, RFC 850, asctime) past and future, and ones that do not exist.
+    ['Wed, 21 Oct 2015 07:28:00 GMT', null, 0], ['Wednesday, 21-Oct-15 07:28:00 GMT', null, 0], ['Wed Oct 21 07:28:00 2015', null, 0],
+    ['Fri, 31 Dec 9999 23:59:59 GMT', null, FUTURE], ['Friday, 31-Dec-60 23:59:59 GMT', null, FUTURE], ['Fri Dec 31 23:59:59 9999', null, FUTURE],
+    ['Thu, 31 Apr 2015 07:28:00 GMT', null, undefined], ['Wed, 21 Oct 2015 24:00:00 GMT', null, undefined],
+    // Retry-After-Ms: a plain decimal too; anything else leaves Retry-After to say.
+    [null, '1500', 1.5], [null, '0.5', 0.0005], ['7', '0', 0], [null, '12345678901234567890', Number('12345678901234567890') / 1000],
+    ['0', '1e3', 0], ['0', '0x10', 0], ['0', '+5', 0], ['0', '-5', 0], ['0', 'inf', 0], ['0', 'nan', 0], ['0', '1_000', 0], ['0', '9'.repeat(400), 0],
+    [null, '1e3', undefined],
+  ];
+
+  it('reads it as the Python SDK does, and retries only within maxRetryAfter', async () => {
+    let sent = 0;
+    let headers: Record<string, string> = {};
+    answer = (_req, res) => {
+      sent++;
+      res.writeHead(429, { 'content-type': 'application/json', ...headers }).end('{"error":{"code":"rate_limited","message":"slow down"}}');
+    };
+    // The backoff (30 to 60 s) is over maxRetryAfter: only a Retry-After of at most 0.5 s is waited out.
+    const c = client({ maxRetries: 2, maxRetryAfter: 500, backoff: { initialDelay: 60_000, maxDelay: 60_000 } });
+    const seen = [];
+    for (const [after, afterMs] of cases) {
+      sent = 0;
+      headers = { ...(after === null ? {} : { 'retry-after': after }), ...(afterMs === null ? {} : { 'retry-after-ms': afterMs }) };
+      const err = await failure(c.call('get_thing'));
+      expect(err).toBeInstanceOf(RateLimitError);
+      const seconds = (err as RateLimitError).retryAfter;
+      seen.push([after, afterMs, seconds !== undefined && seconds > 1e8 && seconds < 1e12 ? FUTURE : seconds, sent]);
+    }
+    const retried = (s: number | undefined | typeof FUTURE) => typeof s === 'number' && s <= 0.5;
+    expect(seen).toEqual(cases.map(([after, afterMs, seconds]) => [after, afterMs, seconds, retried(seconds) ? 3 : 1]));
   });
 });
 

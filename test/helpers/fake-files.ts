@@ -10,10 +10,14 @@
  *   /long-length    declares twice the file's length, sends the file, closes
  *   /bad-range      drops every whole answer; answers a Range with a 206 that starts at 0
  *   /stall          sends a little, then nothing
+ *   /gzcut*         gzip-encoded (despite Accept-Encoding: identity), with ranges and an ETag; the
+ *                   first answer stops halfway and drops the connection; a Range is served from
+ *                   the gzip bytes, as HTTP says, which is not where the decoded file stands
  *   /away           302 to `elsewhere`'s /file;  /to-file-scheme  302 to file:///etc/passwd
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import zlib from 'node:zlib';
 
 export interface Seen { host: 'api' | 'elsewhere'; path: string; authorization: string | null; range: string | null }
 
@@ -29,6 +33,9 @@ const ETAG = '"fake-1"';
 export async function startFakeFiles(bytes: Buffer): Promise<FakeFiles> {
   const seen: Seen[] = [];
   const count = new Map<string, number>();
+  // Stored, not compressed: the gzip stream is about as long as the file, as for a video, so a
+  // Range at the decoded count lands inside it (past its end, a 416 would hide the mistake).
+  const gzipped = zlib.gzipSync(bytes, { level: 0 });
   const servers: http.Server[] = [];
   const origins: string[] = [];
   const handler = (host: Seen['host']) => (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -52,6 +59,15 @@ export async function startFakeFiles(bytes: Buffer): Promise<FakeFiles> {
     if (path === '/long-length') {
       res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': bytes.length * 2 });
       return void res.write(bytes, () => res.destroy());
+    }
+    if (path.startsWith('/gzcut')) {
+      const gz = { 'content-type': 'video/mp4', 'content-encoding': 'gzip', ...ranged };
+      const start = range ? Number(range[1]) : 0;
+      if (start >= gzipped.length) return void res.writeHead(416, { 'content-range': `bytes */${gzipped.length}` }).end();
+      if (range) res.writeHead(206, { ...gz, 'content-range': `bytes ${start}-${gzipped.length - 1}/${gzipped.length}`, 'content-length': gzipped.length - start });
+      else res.writeHead(200, { ...gz, 'content-length': gzipped.length });
+      if (n === 1) return void res.write(gzipped.subarray(0, gzipped.length >> 1), () => res.destroy());
+      return void res.end(gzipped.subarray(start));
     }
     if (path === '/cut-always' || (path.startsWith('/cut-norange') && n === 1)) return cut({});
     if ((path === '/cut-ranges' || path === '/bad-range') && !range) return cut(ranged);

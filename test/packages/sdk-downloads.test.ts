@@ -62,12 +62,16 @@ out.fake = {
   longLength: await file(fake.api + '/long-length', 'long.bin', { maxRetries: 1 }),
   badRange: await file(fake.api + '/bad-range', 'badrange.bin'),
   fileScheme: await file(fake.api + '/to-file-scheme', 'scheme.bin'),
+  // Compressed by the server although asked not to: started over, not resumed mid-gzip.
+  gzipCut: await file(fake.api + '/gzcut', 'gzcut.bin'),
   stalled: await file(fake.api + '/stall', 'stall.bin', { timeout: 300, maxRetries: 0 }),
   aborted: await file(fake.api + '/stall', 'abort.bin', { signal: stopIn(300), timeout: 60_000 }),
 };
 // The stream form cannot take back what it gave: a cut without ranges fails it.
 const cutStream = await download(onFake, fake.api + '/cut-norange-stream');
 out.fake.streamCut = await new Response(cutStream.body).arrayBuffer().then(() => null, fail);
+const gzipStream = await download(onFake, fake.api + '/gzcut-stream');
+out.fake.gzipStreamCut = await new Response(gzipStream.body).arrayBuffer().then(() => null, fail);
 // A caller slower than the timeout between reads is not a stalled server: the clock runs only
 // while bytes are awaited (a host without ranges could not resume it either).
 const patient = new Lavendly({ apiKey: 'sk_fake', baseUrl: fake.api + '/v1', timeout: 300, maxRetries: 0 });
@@ -126,10 +130,12 @@ describe('@lavendly/sdk downloads, installed from its tarball', () => {
       stalled: { name: 'TimeoutError', code: 'timeout', status: 0 },
       aborted: { name: 'Stopped' },
       streamCut: { name: 'ConnectionError', code: 'cannot_resume', status: 0 },
+      gzipStreamCut: { name: 'ConnectionError', code: 'cannot_resume', status: 0 },
+      gzipCut: fx.fakeSha,
       slowReader: true,
     });
     // Only what completed is there: no target and no temporary file of any failed download.
-    expect(out.files).toEqual(['asset.png', 'away.bin', 'old.mp4', 'older-node.mp4', 'render.mp4', 'restarted.bin', 'resumed.bin']);
+    expect(out.files).toEqual(['asset.png', 'away.bin', 'gzcut.bin', 'old.mp4', 'older-node.mp4', 'render.mp4', 'restarted.bin', 'resumed.bin']);
 
     // The key went to the API's origin only; the resume asked for the rest, the restart for all.
     const seen = (p: string) => fake.seen.filter((s) => s.path === p);
@@ -137,6 +143,8 @@ describe('@lavendly/sdk downloads, installed from its tarball', () => {
     expect(seen('/file')).toEqual([{ host: 'elsewhere', path: '/file', authorization: null, range: null }]);
     expect(seen('/cut-ranges').map((s) => s.range)).toEqual([null, `bytes=${Math.floor(fx.fakeBytes.length / 3)}-`]);
     expect(seen('/cut-norange').map((s) => s.range)).toEqual([null, null]);
+    // A Range would count gzip bytes, the SDK counts decoded ones: the file was fetched again.
+    expect(seen('/gzcut').map((s) => s.range)).toEqual([null, null]);
     expect(seen('/cut-always')).toHaveLength(3);
   });
 });

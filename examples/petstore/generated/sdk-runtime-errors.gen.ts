@@ -9,7 +9,7 @@
  * The errors the SDK throws: one class per kind of failure, built from the API's error envelope.
  * Part of the SDK runtime (see index.ts): only web-standard globals (fetch, Web Crypto) and sibling files may be used.
  */
-import { retryAfterMs } from './sdk-runtime-wire.gen.js';
+import { retryAfterMs } from './sdk-runtime-retry-after.gen.js';
 
 export interface ValidationIssue {
   path: (string | number)[];

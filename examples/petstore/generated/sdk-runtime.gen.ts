@@ -21,7 +21,8 @@ export * from './sdk-runtime-descriptors.gen.js';
 export * from './sdk-runtime-errors.gen.js';
 // Named: client.js also exports downloadContextOf, which only the download functions may use.
 export { type AnyClient, ApiClient, type ApiResponse, type ClientDefaults, type ClientOptions, type RequestOptions, type WaitOptions } from './sdk-runtime-client.gen.js';
-export { retryAfterMs, splitParams } from './sdk-runtime-wire.gen.js';
+export { splitParams } from './sdk-runtime-wire.gen.js';
+export { retryAfterMs } from './sdk-runtime-retry-after.gen.js';
 export * from './sdk-runtime-pages.gen.js';
 export type { UploadBody, UploadSlotSpec } from './sdk-runtime-uploads.gen.js';
 export { download, type Download, type DownloadOptions } from './sdk-runtime-downloads.gen.js';

@@ -8,7 +8,8 @@ import { ConnectionError, errorFromResponse, InvalidResponseError, LavendlyError
 import type { DownloadContext } from './downloads.js';
 import { PagePromise, type PageItem } from './pages.js';
 import { AttemptTimer, bodySize, progressStream, streamsWithLength, type UploadBody, type UploadSlotSpec } from './uploads.js';
-import { describe, encodeBody, errorBody, expandPath, getField, queryString, readBody, type ReadBody, retryAfterMs, sleep, splitParams } from './wire.js';
+import { retryAfterMs } from './retry-after.js';
+import { describe, encodeBody, errorBody, expandPath, getField, queryString, readBody, type ReadBody, sleep, splitParams } from './wire.js';
 
 export interface ClientOptions {
   /** Sent as `Authorization: Bearer <apiKey>`. Defaults to the `<PREFIX>_API_KEY` environment variable. */

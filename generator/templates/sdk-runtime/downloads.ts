@@ -9,7 +9,8 @@
 import { type AnyClient, downloadContextOf } from './client.js';
 import { ConnectionError, errorFromResponse, InvalidResponseError, LavendlyError, TimeoutError } from './errors.js';
 import { AttemptTimer } from './uploads.js';
-import { describe, errorBody, readBody, retryAfterMs, sleep } from './wire.js';
+import { retryAfterMs } from './retry-after.js';
+import { describe, errorBody, readBody, sleep } from './wire.js';
 
 export interface DownloadOptions {
   signal?: AbortSignal;
@@ -27,9 +28,10 @@ export interface DownloadOptions {
 /** A download under way: `body` gives the file's bytes and errors if the transfer fails. */
 export interface Download {
   /**
-   * The bytes. A dropped connection is resumed with Range where the server allows it; where it
-   * does not, or once the retries are spent, the stream errors with a ConnectionError (or a
-   * TimeoutError), and an answer shorter than its Content-Length with an InvalidResponseError.
+   * The bytes. A dropped connection is resumed with Range where the server allows it (and did
+   * not compress the answer); where it does not, or once the retries are spent, the stream
+   * errors with a ConnectionError (or a TimeoutError), and an answer shorter than its
+   * Content-Length with an InvalidResponseError.
    */
   body: ReadableStream<Uint8Array>;
   /** The file's size as the server declared it, or null when it did not say. */
@@ -243,7 +245,9 @@ class Transfer {
     const declared = length !== null && /^\d+$/.test(length) && !res.headers.get('content-encoding') ? Number(length) : null;
     if (start === 0) {
       this.total = declared;
-      this.#ranges = /\bbytes\b/i.test(res.headers.get('accept-ranges') ?? '');
+      // A Range counts the bytes as sent: of a compressed answer (a server may compress despite
+      // `identity`), not the decoded ones counted here. Such an answer is started over instead.
+      this.#ranges = /\bbytes\b/i.test(res.headers.get('accept-ranges') ?? '') && !res.headers.get('content-encoding');
       this.#validator = strongEtag(res.headers.get('etag')) ?? res.headers.get('last-modified');
     } else if (declared !== null && this.total !== null && start + declared !== this.total) {
       await res.body?.cancel();

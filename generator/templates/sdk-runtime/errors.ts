@@ -2,7 +2,7 @@
  * The errors the SDK throws: one class per kind of failure, built from the API's error envelope.
  * Part of the SDK runtime (see index.ts): only web-standard globals (fetch, Web Crypto) and sibling files may be used.
  */
-import { retryAfterMs } from './wire.js';
+import { retryAfterMs } from './retry-after.js';
 
 export interface ValidationIssue {
   path: (string | number)[];

@@ -14,7 +14,8 @@ export * from './descriptors.js';
 export * from './errors.js';
 // Named: client.js also exports downloadContextOf, which only the download functions may use.
 export { type AnyClient, ApiClient, type ApiResponse, type ClientDefaults, type ClientOptions, type RequestOptions, type WaitOptions } from './client.js';
-export { retryAfterMs, splitParams } from './wire.js';
+export { splitParams } from './wire.js';
+export { retryAfterMs } from './retry-after.js';
 export * from './pages.js';
 export type { UploadBody, UploadSlotSpec } from './uploads.js';
 export { download, type Download, type DownloadOptions } from './downloads.js';
