@@ -21,6 +21,7 @@ import { boundedText } from '../net/bounded-text.js';
 import { TransferError, writeLimited } from '../net/limited-write.js';
 import { RequestGuard } from './guard.js';
 import { monotonicNow } from '../db/cluster-time.js';
+import { retryAfterMs } from './retry-after.js';
 
 export interface ProviderClientOptions {
   /** Model id for errors (`runway:gen4_turbo`). */
@@ -75,15 +76,6 @@ const SUBMIT_SAFE = new Set([429, 503]);
 export const MAX_JSON_BYTES = 2 * 1024 * 1024;
 /** The most of an error body read: enough for the provider's message. */
 const MAX_ERROR_BYTES = 64 * 1024;
-const MAX_RETRY_AFTER_MS = 60_000;
-
-/** `Retry-After` as milliseconds (delta seconds or an HTTP date), or null. */
-function retryAfterMs(value: string | null, now = Date.now()): number | null {
-  if (!value) return null;
-  if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.min(MAX_RETRY_AFTER_MS, Number(value) * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? null : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, at - now));
-}
 
 /** The human message inside a provider's error body (OpenAI `error.message`, Runway `error`, fal `detail`). */
 export function errorMessageOf(body: unknown): string | null {
