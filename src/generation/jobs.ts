@@ -28,7 +28,7 @@ import {
   getGeneration, getGenerationScene, generationScenes, nowIso, recordUsage, UNFINISHED,
   type GenerationSceneRow, type ProviderTask, type SceneError,
 } from './store.js';
-import { afterCommit } from '../db/after-commit.js';
+import { queueOrphanRemoval } from '../workflows/file-cleanup.js';
 
 export interface GenerationJobDeps {
   providers: MediaProviders;
@@ -330,15 +330,15 @@ export const onSceneFailed: FailureHook<SceneJobPayload> = async (job, failure, 
 /**
  * A failed scene's files that no row names: an attempt stored its clip (or drew its still) and then
  * its worker died, or the store took the upload and its answer was lost. Nothing else would ever
- * remove them. A still the scene recorded stays (the status shows it). Removed once the failure
- * has committed, and best effort: a store that is away leaves them, as before.
+ * remove them. A still the scene recorded stays (the status shows it). Handed to the removal job
+ * in the failure's transaction, which waits out a store that is away.
  */
-async function removeUnrecordedFiles(storage: Storage, trx: Knex.Transaction, payload: SceneJobPayload | undefined): Promise<void> {
+async function removeUnrecordedFiles(trx: Knex.Transaction, payload: SceneJobPayload | undefined): Promise<void> {
   if (!payload?.generation_id || !payload.node_id) return;
   const scene = await getGenerationScene(trx, payload.generation_id, payload.node_id);
   if (scene?.status !== 'failed') return;
   const keys = [fileKey(scene, 'mp4'), fileKey(scene, 'png')].filter((k) => k !== scene.image_key && k !== scene.clip_key);
-  afterCommit(trx, async () => { for (const key of keys) await storage.remove(key).catch(() => {}); });
+  await queueOrphanRemoval(trx, scene.workflow_id, keys, `scene:${scene.generation_id}:${scene.node_id}`);
 }
 
 /** The job handlers generation contributes to a worker. */
@@ -348,7 +348,7 @@ export function generationJobHandlers(deps: GenerationJobDeps): Record<string, H
       run: (job, ctx) => runScene(deps, job as Job<SceneJobPayload>, ctx),
       onFailed: async (job, failure, trx) => {
         await onSceneFailed(job, failure, trx);
-        await removeUnrecordedFiles(deps.storage, trx, (job as Job<SceneJobPayload>).payload);
+        await removeUnrecordedFiles(trx, (job as Job<SceneJobPayload>).payload);
       },
     },
   };

@@ -21,7 +21,7 @@ import { failRender, finishSucceeded } from './finish.js';
 import { renderStored } from './stored.js';
 import { RENDER_JOB, type RenderJobPayload } from './start.js';
 import { ACTIVE_RENDER, getRenderById, type RenderRow } from './store.js';
-import { afterCommit } from '../db/after-commit.js';
+import { queueOrphanRemoval } from '../workflows/file-cleanup.js';
 import { clusterNow } from '../db/cluster-time.js';
 
 export interface RenderJobDeps {
@@ -172,14 +172,14 @@ export const onRenderFailed: FailureHook<RenderJobPayload> = async (job, failure
 /**
  * A failed render has no output, yet an attempt may have stored one: its worker died before
  * recording the success, or the store took the upload and its answer was lost. Nothing else would
- * ever remove that file. Removed once the failure has committed (a slow store must not hold the
- * transaction), and best effort: a store that is away leaves it, as before.
+ * ever remove that file. Handed to the removal job in the failure's transaction (a slow store must
+ * not hold it), which waits out a store that is away.
  */
 async function removeFailedOutput(storage: Storage, trx: Knex.Transaction, renderId: string | undefined): Promise<void> {
   if (!renderId) return;
-  const render = await trx('renders').where({ id: renderId }).first('account_id', 'status');
+  const render = await trx('renders').where({ id: renderId }).first('account_id', 'workflow_id', 'status');
   if (render?.status !== 'failed') return;
-  afterCommit(trx, () => storage.remove(storage.keyFor(render.account_id, `renders/${renderId}.mp4`)));
+  await queueOrphanRemoval(trx, render.workflow_id, [storage.keyFor(render.account_id, `renders/${renderId}.mp4`)], `render:${renderId}`);
 }
 
 /** The job handlers renders contribute to a worker. */

@@ -32,7 +32,8 @@ export class S3Storage extends Storage {
   readonly driver = 's3' as const;
   readonly bucket: string;
   readonly client: S3Client;
-  private readonly s3: S3StorageConfig;
+  /** Its settings (the start-up check names them). */
+  readonly s3: S3StorageConfig;
 
   constructor(options: StorageOptions & { s3: S3StorageConfig }) {
     super(options);
@@ -140,6 +141,15 @@ export class S3Storage extends Storage {
       const out = await this.call((abortSignal) => this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }), { abortSignal }));
       if (out.Errors?.length) throw new Error(`could not delete ${out.Errors.length} object(s) under ${key}: ${out.Errors[0]?.Message ?? out.Errors[0]?.Code}`);
     }
+  }
+
+  /**
+   * Lists at most one object of the bucket: the cheapest call that needs the bucket and every
+   * permission a list needs. Unlike a HeadBucket, its error answer has a body naming the cause
+   * (InvalidAccessKeyId, SignatureDoesNotMatch, AccessDenied, NoSuchBucket). Failures as `call`'s.
+   */
+  async checkBucket(): Promise<void> {
+    await this.call((abortSignal) => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, MaxKeys: 1 }), { abortSignal }));
   }
 
   async list(prefix: string): Promise<string[]> {

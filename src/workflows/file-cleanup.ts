@@ -3,7 +3,8 @@
  * deletion has committed by then, so nothing else will ever name these files: a store that is
  * away when the workflow is deleted used to leave them in the bucket for good. What cannot be
  * removed at once is handed to a job, which waits out the store's outage like any job
- * (src/jobs/outage.ts) and removes them once it is back.
+ * (src/jobs/outage.ts) and removes them once it is back. The same job removes a failed scene's or
+ * render's files that no row names (queueOrphanRemoval).
  */
 import type { Knex } from 'knex';
 import { enqueue, type HandlerEntry, type Job } from '../jobs/index.js';
@@ -43,6 +44,20 @@ export async function removeWorkflowFiles(deps: { db: Knex; storage: Storage; lo
   const payload: RemoveFilesPayload = { workflow_id: workflowId, keys: left };
   await enqueue(deps.db, { type: REMOVE_FILES_JOB, payload, dedupeKey: `${REMOVE_FILES_JOB}:${workflowId}` })
     .catch((err: unknown) => deps.log.warn({ err, keys: left, workflow_id: workflowId }, 'could not queue the removal of a deleted workflow\'s files'));
+}
+
+/**
+ * Queues the removal of files a failure left that no row names (a failed scene's unrecorded clip
+ * or still, a failed render's output), in the failure's transaction: they are removed once it
+ * commits, or once the store is back if it is away then, and a worker dying right after the
+ * commit does not leave them either. `dedupeKey` names the failure, so running the hook again
+ * queues nothing twice. (The failure hooks run without a handle on the database outside their
+ * transaction, so they cannot first try the store and queue only what it refused.)
+ */
+export async function queueOrphanRemoval(trx: Knex.Transaction, workflowId: string, keys: string[], dedupeKey: string): Promise<void> {
+  if (keys.length === 0) return;
+  const payload: RemoveFilesPayload = { workflow_id: workflowId, keys };
+  await enqueue(trx, { type: REMOVE_FILES_JOB, payload, dedupeKey: `${REMOVE_FILES_JOB}:${dedupeKey}` });
 }
 
 /** The job handler: removes what the deletion could not (removeTree of a missing key is a no-op). */

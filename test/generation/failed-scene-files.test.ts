@@ -2,16 +2,18 @@
  * Found by bench/chaos.ts: clips in the bucket that no row named, each of a scene that ended
  * failed (worker_lost, storage_unavailable). An attempt had stored the clip, then its worker was
  * killed before recording it, or the store took the upload and its answer was lost; nothing ever
- * removed it. Now failing a scene removes its files that no row records; a still it recorded stays.
+ * removed it. Now failing a scene hands its files that no row records to the removal job; a still
+ * it recorded stays (test/storage/failed-files-outage.test.ts: with the store away as it fails).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generationJobHandlers } from '../../src/generation/index.js';
 import { SCENE_JOB } from '../../src/generation/start.js';
-import { claim, failJob } from '../../src/jobs/index.js';
+import { claim, failJob, Worker } from '../../src/jobs/index.js';
 import { assertInvariants } from '../../src/ledger/index.js';
 import type { Storage } from '../../src/storage/index.js';
+import { workflowCleanupJobHandlers } from '../../src/workflows/file-cleanup.js';
 import { testDatabases } from '../helpers/db.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { createFox, generate, useGeneration } from './helpers.js';
@@ -56,8 +58,15 @@ describe.each(testDatabases())('a failed scene\'s files on %s', (kind) => {
 
     const after = await s.fresh.db('generation_scenes').where({ generation_id: scene.generation_id }).first('status', 'clip_key');
     expect(after).toEqual({ status: 'failed', clip_key: null });
-    // Removed once the failure has committed, not inside its transaction.
-    await expect.poll(() => s.services.storage.stat(`${base}.mp4`)).toBeNull();
+    // Removed by the job the failure queued.
+    const worker = new Worker({ db: s.fresh.db, handlers: workflowCleanupJobHandlers({ storage: s.services.storage }), pollMs: 20 });
+    worker.start();
+    try {
+      await expect.poll(() => s.services.storage.stat(`${base}.mp4`)).toBeNull();
+      await expect.poll(async () => (await s.fresh.db('jobs').where({ type: 'workflow.remove_files' }).first('status'))?.status).toBe('succeeded');
+    } finally {
+      await worker.stop({ abortAfterMs: 1000 });
+    }
     expect(await s.services.storage.stat(`${base}.png`)).not.toBeNull();
   });
 });

@@ -2,12 +2,14 @@
  * Found by bench/chaos.ts: renders that ended failed (worker_lost, storage_unavailable) whose MP4
  * was in the bucket all the same: an attempt had stored it, then its worker was killed before
  * recording the success, or the store took the upload but its answer was lost. Nothing refers to
- * that file and nothing ever removed it. Now failing a render removes its output.
+ * that file and nothing ever removed it. Now failing a render hands its output to the removal job
+ * (test/storage/failed-files-outage.test.ts: with the store away as it fails).
  */
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claim, failJob } from '../../src/jobs/index.js';
+import { claim, failJob, Worker } from '../../src/jobs/index.js';
 import { RENDER_JOB } from '../../src/renders/start.js';
+import { workflowCleanupJobHandlers } from '../../src/workflows/file-cleanup.js';
 import { testDatabases } from '../helpers/db.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 import { createWorkflow, invariants, startRender, useSmallClips } from './helpers.js';
@@ -47,7 +49,13 @@ describe.each(testDatabases())('a failed render\'s output on %s', (kind) => {
 
     const render = await call(`${s.base}/workflows/${wf.id}/renders/${r.json.id}`, { key: acc.key });
     expect(render.json).toMatchObject({ status: 'failed', url: null });
-    // Removed once the failure has committed, not inside its transaction.
-    await expect.poll(() => storage.stat(key)).toBeNull();
+    // Removed by the job the failure queued.
+    const worker = new Worker({ db: s.fresh.db, handlers: workflowCleanupJobHandlers({ storage }), pollMs: 20 });
+    worker.start();
+    try {
+      await expect.poll(() => storage.stat(key)).toBeNull();
+    } finally {
+      await worker.stop({ abortAfterMs: 1000 });
+    }
   });
 });

@@ -9,6 +9,7 @@ import { createApp, startServer, type RunningServer } from '../../http/app.js';
 import type { Services } from '../../http/context.js';
 import { createLogger } from '../../http/logging.js';
 import { serverLimits } from '../../http/server-limits.js';
+import { checkStore } from '../../storage/preflight.js';
 import { startTelemetry } from '../../telemetry/index.js';
 import { parseFlags, UsageError, type Command, type CommandIo } from '../command.js';
 import { openData } from '../open.js';
@@ -76,6 +77,7 @@ export async function startServe(io: CommandIo, opts: {
     if (ahead) logger.warn({ migrations: migration.compatibleAhead }, ahead);
     const composed = await compose({ config, db, logger }, opts.services);
     const { services } = composed;
+    await checkStore(services.storage, logger);
     const ctx: ServeContext = { ...composed, config, db, logger };
     const telemetry = await startTelemetry(config, { db, logger });
     stops.push(() => telemetry.shutdown()); // stopped last (the list runs in reverse)

@@ -22,6 +22,7 @@ import { startWalCheckpointer, type Checkpointer } from '../../db/wal-checkpoint
 import { createLogger } from '../../http/logging.js';
 import { runWorker, type RunningWorker } from '../../jobs/worker-main.js';
 import { startSweeper } from '../../publish/index.js';
+import { checkStore } from '../../storage/preflight.js';
 import { startTelemetry, type Telemetry } from '../../telemetry/index.js';
 import { failureLog } from '../../util/failure-log.js';
 import { parseFlags, UsageError, type Command } from '../command.js';
@@ -44,6 +45,8 @@ export interface StartJobWorkerOptions {
 export async function startJobWorker(o: StartJobWorkerOptions): Promise<RunningWorker> {
   const tuning = o.config.worker;
   const { services, jobHandlers } = o.composed ?? (await composeWorker({ config: o.config, logger: o.logger }));
+  // Serve's worker shares serve's store, checked as serve started.
+  if (!o.composed) await checkStore(services.storage, o.logger);
   const { storage, webhookOptions: webhooks, publish } = services;
   const checkpoints: { thread: Checkpointer | null } = { thread: null };
   const running = await runWorker({
