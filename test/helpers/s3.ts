@@ -24,7 +24,7 @@ export interface TestS3 {
   close(): Promise<void>;
 }
 
-/** s3rver's built-in account: it checks every request's signature against this key pair. */
+/** s3rver's built-in account. It checks the access key id but not the SigV4 signature (3.7.1), so a wrong secret passes here. */
 const CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 
 export async function startS3(options: { bucket?: string } = {}): Promise<TestS3> {
