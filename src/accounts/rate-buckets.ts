@@ -20,8 +20,12 @@ import { first, sql } from '../db/fast.js';
  * less than a full lease, and still needs the bucket to hold two full ones.
  *
  * Time comes from the calling process's clock. A clock behind the row's time refills nothing
- * (elapsed time is clamped at 0) and the row's time never moves backwards, so skewed clocks can
- * at worst refill early by the skew, never grant a second bucket.
+ * (elapsed time is clamped at 0) and the row's time does not move backwards, so skewed clocks can
+ * at worst refill early by the skew, never grant a second bucket. A row ahead by more than a full
+ * refill is a clock stepped back, not skew (every process reads one clock: the machine's on SQLite,
+ * the database server's on PostgreSQL): its time is moved back to now, so the bucket refills from
+ * now on instead of standing still until the clock catches up (an hour's step held a drained key
+ * at 429 for the hour).
  */
 
 export interface BucketSpec {
@@ -63,7 +67,8 @@ on conflict (bucket, subject) do update set
   taken = ${grant},
   capacity = excluded.capacity,
   per_ms = excluded.per_ms,
-  updated_ms = ${newest}(b.updated_ms, excluded.updated_ms)
+  updated_ms = case when (b.updated_ms - excluded.updated_ms) * excluded.per_ms > excluded.capacity
+    then excluded.updated_ms else ${newest}(b.updated_ms, excluded.updated_ms) end
 returning tokens, taken${withKey ? ', (select count(*) from api_keys where id = ? and revoked_at is null) as key_live' : ''}`;
 }
 

@@ -21,7 +21,9 @@ export class MemoryRateLimiter implements RateLimiter {
       b = { tokens: this.perMinute, updated: now };
       this.buckets.set(subject, b);
     }
-    b.tokens = Math.min(this.perMinute, b.tokens + (now - b.updated) * this.ratePerMs);
+    // A clock stepped back refills nothing rather than taking tokens away (an hour back left a
+    // key an hour in debt).
+    b.tokens = Math.min(this.perMinute, b.tokens + Math.max(0, now - b.updated) * this.ratePerMs);
     b.updated = now;
     const allowed = b.tokens >= 1;
     if (allowed) b.tokens -= 1;

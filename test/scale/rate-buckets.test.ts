@@ -136,6 +136,18 @@ describe.each(testDatabases())('token buckets in the database (%s)', (kind) => {
     expect(Number(row.updated_ms)).toBe(10_000_000);
   });
 
+  it('a clock stepped back by more than a full refill refills from the new time instead of standing still', async () => {
+    const spec = { bucket: 'stepped', capacity: 2, perMs: 2 / 60_000 };
+    expect((await takeToken(fresh.db, spec, 's', 50_000_000)).taken).toBe(true);
+    expect((await takeToken(fresh.db, spec, 's', 50_000_000)).taken).toBe(true);
+    // The machine's clock goes back an hour: the drained bucket refills from there (one token per
+    // 30 s), where before it refilled nothing until the clock reached the row's time again.
+    const back = 50_000_000 - 3_600_000;
+    expect((await takeToken(fresh.db, spec, 's', back)).taken).toBe(false);
+    expect((await takeToken(fresh.db, spec, 's', back + 30_000)).taken).toBe(true);
+    expect((await takeToken(fresh.db, spec, 's', back + 30_000)).taken).toBe(false);
+  });
+
   it('prunes only buckets that have refilled', async () => {
     const spec = { bucket: 'prune', capacity: 60, perMs: 60 / 60_000 };
     await takeToken(fresh.db, spec, 'old', 20_000_000);
