@@ -371,3 +371,20 @@ def test_a_dot_or_empty_path_parameter_is_refused_before_sending(track_id: str) 
     # httpx resolves ".../tracks/.." to the workflow's own URL: the DELETE would remove the workflow.
     with pytest.raises(ValueError, match="path parameter 'track_id'"):
         client("portal").audio.detach_track("wf_1", track_id)
+
+
+def test_a_retry_after_date_without_a_zone_is_read_as_gmt(monkeypatch: pytest.MonkeyPatch) -> None:
+    # parsedate_to_datetime gives a naive datetime for a date without a zone (or -0000), which
+    # .timestamp() read in the machine's zone: five hours off in New York.
+    from lavendly._exceptions import retry_after_seconds
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        in_a_minute = time.strftime("%a, %d %b %Y %H:%M:%S", time.gmtime(time.time() + 60))
+        for value in (in_a_minute, in_a_minute + " -0000"):
+            wait = retry_after_seconds(httpx.Headers({"retry-after": value}))
+            assert wait is not None and 50 < wait <= 61, (value, wait)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

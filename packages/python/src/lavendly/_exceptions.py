@@ -8,6 +8,7 @@
 errors from an error response. Part of the Python SDK runtime: standard library and httpx only."""
 from __future__ import annotations
 
+import datetime
 import email.utils
 import math
 import re
@@ -112,6 +113,9 @@ def retry_after_seconds(headers: Optional[httpx.Headers]) -> Optional[float]:
         date = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError):
         return None
+    if date.tzinfo is None:
+        # An HTTP date is GMT; a naive one (no zone, or -0000) would be read in this machine's zone.
+        date = date.replace(tzinfo=datetime.timezone.utc)
     return max(0.0, float(date.timestamp()) - time.time())
 
 
