@@ -11,7 +11,7 @@ import { isObject, type Json, type JsonObject } from './spec-doc.js';
 import { cacheGet, cachePut, packageVersion, sha256 } from './cache.js';
 import { loadSpecDocument, type LoadedSpec } from './load.js';
 import { memoizeSpectralSchemaCompiles } from './spectral-memo.js';
-import { unboundedRequestBodyParts } from './lint-request-bodies.js';
+import { unboundedRequestBodyParts, unparsedRequestBodies } from './lint-request-bodies.js';
 import { backtrackingPatterns } from './lint-patterns.js';
 
 export interface LintFinding {
@@ -59,6 +59,7 @@ export function structuralFindings(root: JsonObject): LintFinding[] {
     }
   }
   out.push(...unboundedRequestBodyParts(root, (ref) => resolveLocal(root, ref)));
+  out.push(...unparsedRequestBodies(root, (ref) => resolveLocal(root, ref)));
   out.push(...backtrackingPatterns(root));
   return out;
 }
