@@ -42,17 +42,18 @@ function boundFindings(node: JsonObject, at: string): LintFinding[] {
 
 export function unboundedRequestBodyParts(root: JsonObject, resolve: (ref: string) => Json): LintFinding[] {
   const out: LintFinding[] = [];
-  // Each named schema is looked at once (that also ends recursion through $ref); inline schemas
-  // are looked at where they stand, so the pointer names each place.
-  const seenRefs = new Set<string>();
+  // Each place is looked at once, under the pointer where it stands (that also ends recursion
+  // through $ref): a $ref to a place already seen, such as bundling writes for the second use of
+  // a file (`#/paths/~1a/post/requestBody/content/application~1json/schema`), adds nothing.
+  const seen = new Set<string>();
   const visit = (node: Json, at: string, depth = 0): void => {
     for (let hops = 0; isObject(node) && typeof node.$ref === 'string' && hops < 10; hops++) {
-      if (!node.$ref.startsWith('#/') || seenRefs.has(node.$ref)) return;
-      seenRefs.add(node.$ref);
+      if (!node.$ref.startsWith('#/') || seen.has(node.$ref)) return;
       at = node.$ref;
       node = resolve(node.$ref);
     }
-    if (!isObject(node) || depth > 64) return;
+    if (!isObject(node) || depth > 64 || seen.has(at)) return;
+    seen.add(at);
     out.push(...boundFindings(node, at));
     if (isObject(node.properties)) for (const [name, child] of Object.entries(node.properties)) visit(child, pointerJoin(pointerJoin(at, 'properties'), name), depth + 1);
     for (const key of NESTED) if (isObject(node[key])) visit(node[key]!, pointerJoin(at, key), depth + 1);
