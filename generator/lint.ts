@@ -13,6 +13,7 @@ import { loadSpecDocument, type LoadedSpec } from './load.js';
 import { memoizeSpectralSchemaCompiles } from './spectral-memo.js';
 import { unboundedRequestBodyParts, unparsedRequestBodies } from './lint-request-bodies.js';
 import { backtrackingPatterns } from './lint-patterns.js';
+import { unsupportedSecuritySchemes } from './lint-security.js';
 
 export interface LintFinding {
   severity: 'error' | 'warning';
@@ -60,6 +61,7 @@ export function structuralFindings(root: JsonObject): LintFinding[] {
   }
   out.push(...unboundedRequestBodyParts(root, (ref) => resolveLocal(root, ref)));
   out.push(...unparsedRequestBodies(root, (ref) => resolveLocal(root, ref)));
+  out.push(...unsupportedSecuritySchemes(root, (ref) => resolveLocal(root, ref)));
   out.push(...backtrackingPatterns(root));
   return out;
 }

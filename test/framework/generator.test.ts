@@ -219,6 +219,40 @@ describe('lint: lavendly/unbounded-object', () => {
   });
 });
 
+describe('lint: lavendly/security-scheme', () => {
+  it('warns of each used scheme the SDKs cannot send (they send Authorization: Bearer only)', () => {
+    // Twilio (HTTP Basic) and petstore3 (an api_key header) generated SDKs that sent a bearer token.
+    const ok = { 204: { description: 'ok' } };
+    const root = {
+      openapi: '3.0.3', info: { title: 't', version: '1' },
+      security: [{ basic: [] }],
+      paths: {
+        '/a': { get: { operationId: 'a', security: [{ cookie: [] }, { oauth: ['read'] }], responses: ok } },
+        '/b': { get: { operationId: 'b', security: [{ bearer: [] }, { header: [] }, { oidc: [] }], responses: ok } },
+      },
+      components: {
+        securitySchemes: {
+          basic: { type: 'http', scheme: 'basic' },
+          bearer: { type: 'http', scheme: 'Bearer' },
+          cookie: { type: 'apiKey', in: 'cookie', name: 'session' },
+          header: { $ref: '#/components/x-schemes/header' },
+          oauth: { type: 'oauth2', flows: {} },
+          oidc: { type: 'openIdConnect', openIdConnectUrl: 'https://id.example/.well-known/openid-configuration' },
+          unused: { type: 'mutualTLS' },
+        },
+        'x-schemes': { header: { type: 'apiKey', in: 'header', name: 'api_key' } },
+      },
+    } as any;
+    const findings = structuralFindings(root).filter((f) => f.rule === 'lavendly/security-scheme');
+    expect(findings.map((f) => `${f.severity} ${f.pointer}`)).toEqual([
+      'warning #/components/securitySchemes/basic',
+      'warning #/components/securitySchemes/cookie',
+      'warning #/components/securitySchemes/header',
+    ]);
+    expect(findings[1]!.message).toContain('an API key in the cookie "session" is not implemented');
+  });
+});
+
 describe('lint: lavendly/backtracking-pattern', () => {
   it('names patterns that repeat a repeating group or an overlapping choice, wherever a schema stands', () => {
     const str = (pattern: string) => ({ type: 'string', pattern });
