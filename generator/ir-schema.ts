@@ -42,8 +42,14 @@ export class SchemaNormaliser {
       if (SCHEMA_VALUED.has(key) && (isObject(value) || typeof value === 'boolean')) {
         out[key] = this.normalise(value, pointerJoin(pointer, key)) as Json;
       } else if (SCHEMA_MAP_VALUED.has(key) && isObject(value)) {
+        // `properties: { $ref: '...' }` names the whole map by reference (DigitalOcean's description
+        // does; JSON Reference resolvers and bundlers read it so). A property called `$ref` would
+        // hold a schema, never a string.
+        const byRef = typeof value.$ref === 'string' && Object.keys(value).length === 1;
+        const { node: entries, pointer: at } = byRef ? this.doc.deref(value, pointerJoin(pointer, key)) : { node: value, pointer: pointerJoin(pointer, key) };
+        if (!isObject(entries)) throw new SpecError(pointerJoin(pointer, key, '$ref'), `"${key}" must be an object`);
         const map: JsonObject = {};
-        for (const [name, sub] of Object.entries(value)) setOwn(map, name, this.normalise(sub, pointerJoin(pointer, key, name)) as Json);
+        for (const [name, sub] of Object.entries(entries)) setOwn(map, name, this.normalise(sub, pointerJoin(at, name)) as Json);
         out[key] = map;
       } else if ((SCHEMA_ARRAY_VALUED.has(key) || key === 'items') && Array.isArray(value)) {
         out[key === 'items' ? 'prefixItems' : key] = value.map((sub, i) => this.normalise(sub, pointerJoin(pointer, key, i)) as Json);

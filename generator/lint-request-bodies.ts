@@ -8,10 +8,14 @@
  *   schema) without `maxProperties`. A reservation's free-form metadata of 110,000 keys cost
  *   0.6 s of CPU (every key copied by validation, stored, answered and checked again); with
  *   `maxProperties` the validator counts the keys before it looks at any.
+ * - `lavendly/unparsed-request-body`: a declared body type the server runtime does not parse (a
+ *   form, multipart, XML, text): the handler gets the request stream, and nothing checks it
+ *   against its schema. Said here, because the SDKs do send it and nothing else would tell.
  */
 import { pointerJoin } from './names.js';
 import { isObject, type Json, type JsonObject } from './spec-doc.js';
 import type { LintFinding } from './lint.js';
+import { isBinaryMedia, parsedAsJson } from './media-types.js';
 
 const METHODS = ['put', 'post', 'patch', 'delete'];
 const NESTED = ['items', 'additionalProperties', 'prefixItems'];
@@ -38,22 +42,34 @@ function boundFindings(node: JsonObject, at: string): LintFinding[] {
 
 export function unboundedRequestBodyParts(root: JsonObject, resolve: (ref: string) => Json): LintFinding[] {
   const out: LintFinding[] = [];
-  // Each named schema is looked at once (that also ends recursion through $ref); inline schemas
-  // are looked at where they stand, so the pointer names each place.
-  const seenRefs = new Set<string>();
+  // Each place is looked at once, under the pointer where it stands (that also ends recursion
+  // through $ref): a $ref to a place already seen, such as bundling writes for the second use of
+  // a file (`#/paths/~1a/post/requestBody/content/application~1json/schema`), adds nothing.
+  const seen = new Set<string>();
   const visit = (node: Json, at: string, depth = 0): void => {
     for (let hops = 0; isObject(node) && typeof node.$ref === 'string' && hops < 10; hops++) {
-      if (!node.$ref.startsWith('#/') || seenRefs.has(node.$ref)) return;
-      seenRefs.add(node.$ref);
+      if (!node.$ref.startsWith('#/') || seen.has(node.$ref)) return;
       at = node.$ref;
       node = resolve(node.$ref);
     }
-    if (!isObject(node) || depth > 64) return;
+    if (!isObject(node) || depth > 64 || seen.has(at)) return;
+    seen.add(at);
     out.push(...boundFindings(node, at));
     if (isObject(node.properties)) for (const [name, child] of Object.entries(node.properties)) visit(child, pointerJoin(pointerJoin(at, 'properties'), name), depth + 1);
     for (const key of NESTED) if (isObject(node[key])) visit(node[key]!, pointerJoin(at, key), depth + 1);
     for (const key of LISTS) if (Array.isArray(node[key])) (node[key] as Json[]).forEach((child, i) => visit(child, pointerJoin(pointerJoin(at, key), String(i)), depth + 1));
   };
+  for (const { at, content } of requestBodies(root, resolve)) {
+    for (const [type, media] of Object.entries(content)) {
+      if (isObject(media)) visit(media.schema ?? null, pointerJoin(pointerJoin(pointerJoin(at, 'content'), type), 'schema'));
+    }
+  }
+  return out;
+}
+
+/** Every request body of every operation, $refs followed: its pointer and its `content` map. */
+function requestBodies(root: JsonObject, resolve: (ref: string) => Json): { at: string; content: JsonObject }[] {
+  const out: { at: string; content: JsonObject }[] = [];
   const paths = isObject(root.paths) ? root.paths : {};
   for (const [path, item] of Object.entries(paths)) {
     if (!isObject(item)) continue;
@@ -61,11 +77,21 @@ export function unboundedRequestBodyParts(root: JsonObject, resolve: (ref: strin
       const op = item[method];
       let body = isObject(op) ? op.requestBody : undefined;
       for (let hops = 0; isObject(body) && typeof body.$ref === 'string' && hops < 10; hops++) body = resolve(body.$ref);
-      if (!isObject(body) || !isObject(body.content)) continue;
-      const bodyAt = pointerJoin(pointerJoin(pointerJoin('#/paths', path), method), 'requestBody');
-      for (const [type, media] of Object.entries(body.content)) {
-        if (isObject(media)) visit(media.schema ?? null, pointerJoin(pointerJoin(pointerJoin(bodyAt, 'content'), type), 'schema'));
-      }
+      if (isObject(body) && isObject(body.content)) out.push({ at: pointerJoin(pointerJoin(pointerJoin('#/paths', path), method), 'requestBody'), content: body.content });
+    }
+  }
+  return out;
+}
+
+export function unparsedRequestBodies(root: JsonObject, resolve: (ref: string) => Json): LintFinding[] {
+  const out: LintFinding[] = [];
+  for (const { at, content } of requestBodies(root, resolve)) {
+    for (const [type, media] of Object.entries(content)) {
+      if (parsedAsJson(type) || isBinaryMedia(type, isObject(media) ? media.schema ?? {} : {})) continue;
+      out.push({
+        severity: 'warning', pointer: pointerJoin(pointerJoin(at, 'content'), type), rule: 'lavendly/unparsed-request-body',
+        message: `the server runtime parses JSON request bodies only: a ${type} body reaches the handler as the request stream (input.body is a Readable), unparsed and not checked against this schema; parse and check it in the handler, or accept JSON`,
+      });
     }
   }
   return out;

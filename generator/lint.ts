@@ -7,12 +7,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { pointerJoin } from './names.js';
-import { isObject, type Json, type JsonObject } from './spec-doc.js';
+import { SpecDoc, isObject, type Json, type JsonObject } from './spec-doc.js';
 import { cacheGet, cachePut, packageVersion, sha256 } from './cache.js';
 import { loadSpecDocument, type LoadedSpec } from './load.js';
 import { memoizeSpectralSchemaCompiles } from './spectral-memo.js';
-import { unboundedRequestBodyParts } from './lint-request-bodies.js';
+import { unboundedRequestBodyParts, unparsedRequestBodies } from './lint-request-bodies.js';
 import { backtrackingPatterns } from './lint-patterns.js';
+import { unsupportedSecuritySchemes } from './lint-security.js';
 
 export interface LintFinding {
   severity: 'error' | 'warning';
@@ -59,6 +60,8 @@ export function structuralFindings(root: JsonObject): LintFinding[] {
     }
   }
   out.push(...unboundedRequestBodyParts(root, (ref) => resolveLocal(root, ref)));
+  out.push(...unparsedRequestBodies(root, (ref) => resolveLocal(root, ref)));
+  out.push(...unsupportedSecuritySchemes(root, (ref) => resolveLocal(root, ref)));
   out.push(...backtrackingPatterns(root));
   return out;
 }
@@ -73,14 +76,16 @@ function declaredPathParams(root: JsonObject, list: Json | undefined): string[] 
   return names;
 }
 
+/**
+ * The node at a local ref, or null: the IR's own resolver, so a pointer into a list (what bundling
+ * writes for a parameter or schema met first inside one: `.../get/parameters/0`) resolves here too.
+ */
 function resolveLocal(root: JsonObject, ref: string): Json {
-  let node: Json = root;
-  for (const raw of ref.slice(2).split('/')) {
-    const key = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
-    if (!isObject(node) || !Object.prototype.hasOwnProperty.call(node, key)) return null;
-    node = node[key]!;
+  try {
+    return new SpecDoc(root).resolve(ref, '#');
+  } catch {
+    return null;
   }
-  return node;
 }
 
 /** Every `type: <string>` that is not a JSON Schema type, outside examples, defaults and extensions. */

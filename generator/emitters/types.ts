@@ -7,6 +7,7 @@ import type { IrDocument, IrOperation } from '../ir-types.js';
 import { propertyKey } from '../names.js';
 import { docComment, tsNode, tsType } from '../schema/ts.js';
 import type { Emitter } from '../shared/emitter.js';
+import { isWildcardMediaType, parsedAsJson } from '../media-types.js';
 import {
   isBinaryContent, parameterKey, parametersIn, primaryContent, schemaEnv, statusType, successResponses, writeSource,
   type ParameterLocation,
@@ -74,10 +75,18 @@ function hasDefault(schema: unknown): boolean {
   return typeof schema === 'object' && schema !== null && 'default' in schema;
 }
 
+/**
+ * What the runtime hands the handler: a JSON body parsed and validated (the first JSON content's
+ * type), any other declared type as the request stream (media-types.ts), so an operation taking
+ * both gets the union and has to tell them apart.
+ */
 function requestBodyType(ir: IrDocument, op: IrOperation): string {
-  const content = op.requestBody && primaryContent(op.requestBody.contents);
-  if (!op.requestBody || !content) return op.requestBody ? 'unknown' : 'undefined';
-  const text = isBinaryContent(content) ? STREAM : tsNode(content.schema, schemaEnv(ir), { binary: 'stream' }).text;
+  const contents = op.requestBody?.contents ?? [];
+  if (!op.requestBody || !contents.length) return op.requestBody ? 'unknown' : 'undefined';
+  const parsed = contents.find((c) => !isBinaryContent(c) && (parsedAsJson(c.contentType) || isWildcardMediaType(c.contentType)));
+  const types = parsed ? [tsNode(parsed.schema, schemaEnv(ir), { binary: 'stream' }).text] : [];
+  if (contents.some((c) => !parsedAsJson(c.contentType))) types.push(STREAM);
+  const text = types.join(' | ');
   return op.requestBody.required ? text : `${text} | undefined`;
 }
 

@@ -10,6 +10,7 @@ import CodeBlockWriter from 'code-block-writer';
 import type { IrDocument, IrMediaBody, IrOperation, IrParameter, IrResponse } from '../ir-types.js';
 import { SchemaEnv } from '../schema/walker.js';
 import { propertyKey } from '../names.js';
+import { isBinaryMedia } from '../media-types.js';
 
 export function writeSource(build: (w: CodeBlockWriter) => void): string {
   const w = new CodeBlockWriter({ indentNumberOfSpaces: 2, useTabs: false, newLine: '\n', useSingleQuote: true });
@@ -77,10 +78,7 @@ export function statusType(status: string): string {
 
 /** Media types whose bytes are not parsed: the body reaches the handler as a stream. */
 export function isBinaryContent(m: IrMediaBody): boolean {
-  const s = m.schema;
-  if (typeof s === 'object' && s !== null && s.format === 'binary' && (s.type === 'string' || s.type === undefined)) return true;
-  const empty = s === true || (typeof s === 'object' && s !== null && Object.keys(s).length === 0);
-  return empty && /^(application\/octet-stream|image\/|video\/|audio\/)/i.test(m.contentType);
+  return isBinaryMedia(m.contentType, m.schema);
 }
 
 /**

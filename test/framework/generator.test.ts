@@ -3,7 +3,7 @@
  * JavaScript built-ins, the breaking-change classifier, the built-in lint checks and the stub
  * insertion on module shapes `init` does not write.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { diffSpecs } from '../../generator/diff.js';
@@ -121,6 +121,31 @@ describe('lint (built-in checks)', () => {
     ));
     expect(findings.map((f) => `${f.pointer} ${f.message}`)).toEqual(['#/components/schemas/A/properties/b/type unknown type "nul" (one of string, number, integer, boolean, array, object, null)']);
   });
+
+  it('follows $refs into lists, as bundling a multi-file spec writes them (DigitalOcean: 334 false path-params errors)', async () => {
+    // A parameter file referenced by two operations: swagger-parser keeps the first copy inline and
+    // points the second at it, `#/paths/~1keys~1{id}/get/parameters/0`; the same for a body's array.
+    const dir = scratchDir('lint-list-refs');
+    writeFileSync(path.join(dir, 'id.yaml'), 'in: path\nname: id\nrequired: true\nschema: { type: string }\n');
+    writeFileSync(path.join(dir, 'tags.yaml'), 'type: array\nitems: { type: string }\n');
+    const body = { content: { 'application/json': { schema: { oneOf: [{ $ref: 'tags.yaml' }, { type: 'string' }] } } } };
+    writeFileSync(path.join(dir, 'root.json'), JSON.stringify({
+      openapi: '3.0.3', info: { title: 't', version: '1' },
+      paths: {
+        '/keys/{id}': {
+          get: { operationId: 'getKey', parameters: [{ $ref: 'id.yaml' }], responses: { 204: { description: 'ok' } } },
+          put: { operationId: 'putKey', parameters: [{ $ref: 'id.yaml' }], requestBody: body, responses: { 204: { description: 'ok' } } },
+        },
+        '/tags': { post: { operationId: 'postTags', requestBody: body, responses: { 204: { description: 'ok' } } } },
+      },
+    }));
+    const { root } = await loadSpecDocument(path.join(dir, 'root.json'));
+    expect(JSON.stringify(root)).toContain('"$ref":"#/paths/~1keys~1{id}/get/parameters/0"');
+    expect(JSON.stringify(root)).toContain('"$ref":"#/paths/~1tags/post/requestBody/content/application~1json/schema/oneOf/0"');
+    expect(structuralFindings(root).map((f) => `${f.rule} ${f.pointer}`)).toEqual([
+      'lavendly/unbounded-array #/paths/~1tags/post/requestBody/content/application~1json/schema/oneOf/0',
+    ]);
+  });
 });
 
 describe('lint: lavendly/unbounded-array', () => {
@@ -191,6 +216,40 @@ describe('lint: lavendly/unbounded-object', () => {
       const rules = new Set(structuralFindings(root).map((f) => f.rule));
       expect(rules.has('lavendly/unbounded-object') || rules.has('lavendly/backtracking-pattern') || rules.has('lavendly/unbounded-array'), spec).toBe(false);
     }
+  });
+});
+
+describe('lint: lavendly/security-scheme', () => {
+  it('warns of each used scheme the SDKs cannot send (they send Authorization: Bearer only)', () => {
+    // Twilio (HTTP Basic) and petstore3 (an api_key header) generated SDKs that sent a bearer token.
+    const ok = { 204: { description: 'ok' } };
+    const root = {
+      openapi: '3.0.3', info: { title: 't', version: '1' },
+      security: [{ basic: [] }],
+      paths: {
+        '/a': { get: { operationId: 'a', security: [{ cookie: [] }, { oauth: ['read'] }], responses: ok } },
+        '/b': { get: { operationId: 'b', security: [{ bearer: [] }, { header: [] }, { oidc: [] }], responses: ok } },
+      },
+      components: {
+        securitySchemes: {
+          basic: { type: 'http', scheme: 'basic' },
+          bearer: { type: 'http', scheme: 'Bearer' },
+          cookie: { type: 'apiKey', in: 'cookie', name: 'session' },
+          header: { $ref: '#/components/x-schemes/header' },
+          oauth: { type: 'oauth2', flows: {} },
+          oidc: { type: 'openIdConnect', openIdConnectUrl: 'https://id.example/.well-known/openid-configuration' },
+          unused: { type: 'mutualTLS' },
+        },
+        'x-schemes': { header: { type: 'apiKey', in: 'header', name: 'api_key' } },
+      },
+    } as any;
+    const findings = structuralFindings(root).filter((f) => f.rule === 'lavendly/security-scheme');
+    expect(findings.map((f) => `${f.severity} ${f.pointer}`)).toEqual([
+      'warning #/components/securitySchemes/basic',
+      'warning #/components/securitySchemes/cookie',
+      'warning #/components/securitySchemes/header',
+    ]);
+    expect(findings[1]!.message).toContain('an API key in the cookie "session" is not implemented');
   });
 });
 

@@ -109,6 +109,29 @@ describe('bad specs name the JSON pointer of the offending node', () => {
   });
 });
 
+describe('a properties map given by $ref', () => {
+  // DigitalOcean's description writes `properties: { $ref: 'attributes.yml#/load_balancer_droplet_ids' }`;
+  // the IR refused it as a property called "$ref" whose schema was a string.
+  it('is read as the map it points at', () => {
+    const ir = fromYaml(minimal('  {}', [
+      'components:',
+      '  x-attributes:',
+      '    ids: { droplet_ids: { type: array, items: { type: integer } } }',
+      '    alias: { $ref: "#/components/x-attributes/ids" }',
+      '  schemas:',
+      "    Ids: { type: object, properties: { $ref: '#/components/x-attributes/alias' } }",
+      "    Named: { type: object, properties: { $ref: { type: string } } }",
+    ].join('\n')));
+    const schema = (name: string) => ir.schemas.find((s) => s.name === name)!.schema;
+    expect(schema('Ids')).toEqual({ type: 'object', properties: { droplet_ids: { type: 'array', items: { type: 'integer' } } } });
+    expect(schema('Named')).toEqual({ type: 'object', properties: { $ref: { type: 'string' } } });
+  });
+  it('names the pointer when the target is not a map', () => {
+    const yaml = minimal('  {}', "components:\n  schemas:\n    Bad: { type: object, properties: { $ref: '#/info/title' } }");
+    expect(errorOf(() => fromYaml(yaml)).message).toBe('#/components/schemas/Bad/properties/$ref: "properties" must be an object');
+  });
+});
+
 describe('recursive schemas', () => {
   it('may refer to themselves through properties and items, mutually too', () => {
     const ir = fromYaml(minimal('  {}', [

@@ -39,6 +39,7 @@ const operations: Record<string, OperationDescriptor> = {
     idempotencyHeader: 'Idempotency-Key',
   },
   create_plain: { ...base, method: 'post', path: '/plain', bodyMode: 'flat', bodyRequired: true, contentType: 'application/json' },
+  create_call: { ...base, method: 'post', path: '/calls', bodyMode: 'flat', bodyRequired: true, contentType: 'application/x-www-form-urlencoded' },
   get_thing: { ...base, method: 'get', path: '/things/{id}', args: { id: { in: 'path', name: 'id' } } },
   list_items: {
     ...base,
@@ -363,6 +364,14 @@ describe('request building', () => {
     await client().request('get_thing', { path: { id: 'a b/c' } });
     await client().call('list_items', { limit: 5, cursor: 'c/1' });
     expect(seen.map((s) => s.url)).toEqual(['/things/a%20b%2Fc', '/items?limit=5&cursor=c%2F1']);
+  });
+
+  it('sends an array in a form body as its key repeated, as form parsers read it', async () => {
+    // Twilio's CreateCall: StatusCallbackEvent went out as one field holding '["initiated","ringing"]'.
+    script = (_req, res) => json(res, 201, {});
+    await client().call('create_call', { To: '+15550001', StatusCallbackEvent: ['initiated', 'ringing'], Timeout: 30, Record: undefined });
+    expect(seen[0]!.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    expect([...new URLSearchParams(seen[0]!.body)]).toEqual([['To', '+15550001'], ['StatusCallbackEvent', 'initiated'], ['StatusCallbackEvent', 'ringing'], ['Timeout', '30']]);
   });
 });
 

@@ -94,6 +94,19 @@ function prismFixtures(): string {
 }
 
 describe('the Python SDK, installed from its wheel', () => {
+  it('sends a list in a form body as its key repeated, as form parsers read it', () => {
+    // Twilio's CreateCall: StatusCallbackEvent went out as one field holding '["initiated","ringing"]'.
+    const code = [
+      'from lavendly._core import _encode_body',
+      "op = {'method': 'post', 'path': '/calls', 'args': {}, 'body_mode': 'flat', 'body_required': True, 'content_type': 'application/x-www-form-urlencoded'}",
+      "body, files = _encode_body(op, {'To': '+15550001', 'StatusCallbackEvent': ['initiated', 'ringing'], 'Timeout': 30, 'Record': None}, {})",
+      'print(body.decode())',
+    ].join('\n');
+    const r = sdk.run(['-c', code], { cwd: HERE });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('To=%2B15550001&StatusCallbackEvent=initiated&StatusCallbackEvent=ringing&Timeout=30');
+  });
+
   it('is imported from the venv, not from the checkout', () => {
     const r = sdk.run(['-c', 'import lavendly, sys; print(lavendly.__file__); print(lavendly.__version__)'], { cwd: HERE });
     expect(r.status, r.stderr).toBe(0);

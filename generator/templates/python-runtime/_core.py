@@ -732,7 +732,10 @@ def _encode_body(op: Operation, body: object, headers: Dict[str, str]) -> Tuple[
         return None, files
     if content_type == "application/x-www-form-urlencoded" and isinstance(body, dict):
         headers["content-type"] = content_type
-        return urlencode([(str(k), _scalar(v)) for k, v in body.items() if v is not None]).encode("ascii"), None
+        # A list is its key repeated (OpenAPI's default for a form field), as multipart above; not
+        # one JSON text no form parser splits.
+        pairs = [(str(k), _scalar(item)) for k, v in body.items() for item in (v if isinstance(v, list) else [v]) if item is not None]
+        return urlencode(pairs).encode("ascii"), None
     headers.setdefault("content-type", content_type if "json" in content_type else "application/json")
     return json.dumps(body).encode("utf-8"), None
 
