@@ -101,8 +101,12 @@ export function encodeBody(op: OperationDescriptor, body: unknown, headers: Head
     return form;
   }
   if (type === 'application/x-www-form-urlencoded') {
+    // An array is its key repeated (OpenAPI's default for a form field, style form with explode;
+    // Twilio's StatusCallbackEvent), as multipart above; not one JSON text no form parser splits.
     const search = new URLSearchParams();
-    for (const [k, v] of Object.entries(body as Record<string, unknown>)) if (v != null) search.append(k, scalar(v));
+    for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
+      for (const item of Array.isArray(v) ? v : [v]) if (item != null) search.append(k, scalar(item));
+    }
     headers.set('content-type', type);
     return search;
   }
