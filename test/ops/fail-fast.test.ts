@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli-run.js';
+import { freePort } from '../helpers/server.js';
 
 let dataDir: string;
 let busy: net.Server;
@@ -24,15 +25,6 @@ afterAll(async () => {
 });
 
 const env = (extra: Record<string, string>) => ({ ...process.env, LAVENDLY_DATA_DIR: dataDir, DATABASE_URL: '', HOST: '127.0.0.1', ...extra });
-
-/** A port nothing listens on: bound, noted, released. */
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe('a start that cannot work exits at once with one line', () => {
   it('serve on a port already in use', async () => {
@@ -59,7 +51,7 @@ describe('a start that cannot work exits at once with one line', () => {
   });
 
   it('serve and worker with an unreachable PostgreSQL', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     for (const command of ['serve', 'worker']) {
       const r = await runCli([command], env({ DATABASE_URL: `postgres://postgres:pw@127.0.0.1:${port}/x` }));
       expect(r.code).toBe(1);

@@ -10,13 +10,13 @@
  * sends for it.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli-run.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
 import { spawnCli, startServeProcess } from '../publish-http/processes.js';
+import { freePort } from '../helpers/server.js';
 
 let s3: TestS3;
 let dataDir: string;
@@ -35,15 +35,6 @@ const env = (extra: Record<string, string>): NodeJS.ProcessEnv => {
   delete e.LAVENDLY_API_KEY;
   return e;
 };
-
-/** A port nothing listens on: bound, noted, released. */
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe('serve and worker check the media store at start', () => {
   it('refuse an access key the store does not know, naming AWS_ACCESS_KEY_ID', async () => {
@@ -65,7 +56,7 @@ describe('serve and worker check the media store at start', () => {
   }, 60_000);
 
   it('start with one warning when the store cannot be reached', async () => {
-    const endpoint = `http://127.0.0.1:${await closedPort()}`;
+    const endpoint = `http://127.0.0.1:${await freePort()}`;
     const url = s3.url.replace(encodeURIComponent(s3.endpoint), encodeURIComponent(endpoint));
     const warning = `the media store at ${endpoint} did not answer the start-up check; starting anyway, uploads and jobs wait for it`;
     const serve = await startServeProcess(env({ LAVENDLY_STORAGE_URL: url, LAVENDLY_SERVE_WORKER: '0' }));
