@@ -7,15 +7,16 @@ import type * as T from '../generated/types.gen.js';
 import { apiKeyIdOf, type AppContext } from '../src/http/context.js';
 import { waitEnds } from '../src/http/caller-gone.js';
 import { ApiError } from '../src/http/errors.js';
+import { jobWaits, type JobWait } from '../src/jobs/index.js';
 import { keyedWrite } from '../src/http/keyed-write.js';
 import {
-  cancelRender, findRender, listRenderRows, moneyFor, moneyOf, startRender,
+  ACTIVE_RENDER, cancelRender, findRender, listRenderRows, moneyFor, moneyOf, startRender,
   type RenderMoney, type RenderRow,
 } from '../src/renders/index.js';
 import { findWorkflow } from '../src/workflows/store.js';
 import { longPoll } from '../src/util/long-poll.js';
 
-function renderView(ctx: AppContext, r: RenderRow, money: RenderMoney): T.Render {
+function renderView(ctx: AppContext, r: RenderRow, money: RenderMoney, waits: Map<string, JobWait>): T.Render {
   const signed = r.status === 'succeeded' && r.output_key ? ctx.services.storage.signedUrlWithExpiry(r.output_key) : null;
   return {
     id: r.id,
@@ -32,18 +33,25 @@ function renderView(ctx: AppContext, r: RenderRow, money: RenderMoney): T.Render
     scenes_reused: r.scenes_reused,
     scenes_generated: money.scenes_generated,
     error: r.error,
+    waiting: (ACTIVE_RENDER.includes(r.status) && r.job_id ? waits.get(r.job_id) : null) ?? null,
     created_at: r.created_at,
     finished_at: r.finished_at,
   };
 }
 
+/** What the page's unfinished renders wait for, by job id (finished ones wait for nothing). */
+function waitsOf(ctx: AppContext, renders: RenderRow[]): Promise<Map<string, JobWait>> {
+  return jobWaits(ctx.db, renders.filter((r) => ACTIVE_RENDER.includes(r.status)).map((r) => r.job_id));
+}
+
 async function viewOne(ctx: AppContext, r: RenderRow): Promise<T.Render> {
-  return renderView(ctx, r, moneyFor(await moneyOf(ctx.db, [r]), r));
+  const [money, waits] = await Promise.all([moneyOf(ctx.db, [r]), waitsOf(ctx, [r])]);
+  return renderView(ctx, r, moneyFor(money, r), waits);
 }
 
 async function viewPage(ctx: AppContext, page: { data: RenderRow[]; next_cursor: string | null; has_more: boolean }): Promise<T.RenderList> {
-  const money = await moneyOf(ctx.db, page.data);
-  return { data: page.data.map((r) => renderView(ctx, r, moneyFor(money, r))), next_cursor: page.next_cursor, has_more: page.has_more };
+  const [money, waits] = await Promise.all([moneyOf(ctx.db, page.data), waitsOf(ctx, page.data)]);
+  return { data: page.data.map((r) => renderView(ctx, r, moneyFor(money, r), waits)), next_cursor: page.next_cursor, has_more: page.has_more };
 }
 
 export const rendersHandlers = {

@@ -26,6 +26,7 @@ import * as publicationRequestKey from './023_publication_request_key.js';
 import * as publicationStep from './024_publication_step.js';
 import * as oauthClientsBeforeUse from './027_oauth_clients_before_use.js';
 import * as idempotencyEffect from './028_idempotency_effect.js';
+import * as jobWaitingFor from './029_job_waiting_for.js';
 
 export interface Migration {
   up(db: Knex): Promise<void>;
@@ -61,6 +62,7 @@ export const migrations: Record<string, Migration> = {
   '024_publication_step': publicationStep,
   '027_oauth_clients_before_use': oauthClientsBeforeUse,
   '028_idempotency_effect': idempotencyEffect,
+  '029_job_waiting_for': jobWaitingFor,
 };
 
 /**
@@ -79,4 +81,5 @@ export const compatibleWithOlderCode: ReadonlySet<string> = new Set([
   '024_publication_step',
   '027_oauth_clients_before_use',
   '028_idempotency_effect',
+  '029_job_waiting_for',
 ]);

@@ -4,6 +4,7 @@
  * with whatever it has delivered so far.
  */
 import type { Db } from '../db/knex.js';
+import { jobWaits, type JobWait } from '../jobs/index.js';
 import type { Storage } from '../storage/index.js';
 import type { SceneRow } from '../workflows/compile.js';
 import { findWorkflow, listScenes } from '../workflows/store.js';
@@ -22,6 +23,8 @@ interface SceneProgress {
   duration_s: number;
   credits_charged: number;
   error: SceneError | null;
+  /** Why the scene's work is not running now, while it waits to go on (src/jobs/waits.ts). */
+  waiting: JobWait | null;
 }
 
 export interface GenerationStatusView {
@@ -47,6 +50,8 @@ export function phaseOf(
   gen: GenerationRow | null, scenes: GenerationSceneRow[], workflowSceneCount: number,
   /** The scenes' own prompts by node id (without a re-roll's hint), when known. */
   prompts: Map<string, string> = new Map(),
+  /** What scenes put back in the queue wait for, by node id. */
+  waits: Map<string, JobWait> = new Map(),
 ): string {
   if (!gen) return 'Nothing has been generated for this workflow yet.';
   const of = (s: GenerationSceneRow) => `scene ${s.position + 1} of ${workflowSceneCount}`;
@@ -56,14 +61,21 @@ export function phaseOf(
   const n = scenes.length;
   const charged = generated.reduce((sum, s) => sum + s.credits_charged, 0);
   switch (gen.status) {
-    case 'queued':
+    case 'queued': {
+      const stalled = scenes.find((s) => waits.has(s.node_id));
+      if (stalled) return `Not started yet, at ${of(stalled)}: ${waits.get(stalled.node_id)!.message}`;
       return n === 1
         ? `Waiting to start ${of(scenes[0]!)}: ${about(scenes[0]!)}.`
         : `Waiting to start: ${plural(n, 'scene')} queued for generation.`;
+    }
     case 'running': {
-      const current = scenes.find((s) => s.status === 'running');
       const ready = generated.length ? `${generated.length} of ${n} ready. ` : '';
       const trouble = failed.length ? `${plural(failed.length, 'scene')} failed. ` : '';
+      const stalled = scenes.find((s) => waits.has(s.node_id) && waits.get(s.node_id)!.reason !== 'retrying');
+      if (stalled) return `${ready}${trouble}Paused at ${of(stalled)}: ${waits.get(stalled.node_id)!.message}`;
+      const current = scenes.find((s) => s.status === 'running' && !waits.has(s.node_id));
+      const retried = scenes.find((s) => waits.has(s.node_id));
+      if (!current && retried) return `${ready}${trouble}Trying ${of(retried)} again: ${waits.get(retried.node_id)!.message}`;
       if (!current) return `${ready}${trouble}Waiting for the next scene to start.`;
       const doing = current.step === 'video' ? 'animating' : 'drawing the opening image of';
       return `${ready}${trouble}Generating ${of(current)}: ${doing} ${about(current)}.`;
@@ -94,7 +106,7 @@ function progressOf(gen: GenerationRow | null, scenes: GenerationSceneRow[]): nu
   return Math.min(1, Math.max(0, Math.round(p * 100) / 100));
 }
 
-function viewScene(storage: Storage, ws: SceneRow, gs: GenerationSceneRow | undefined): SceneProgress {
+function viewScene(storage: Storage, ws: SceneRow, gs: GenerationSceneRow | undefined, wait: JobWait | null): SceneProgress {
   const url = (key: string | null) => (key ? storage.signedUrl(key) : null);
   // A scene edited after the generation finished (back to draft) is told as it is now.
   const stale = gs?.finished_at != null && ws.updated_at > gs.finished_at;
@@ -103,6 +115,7 @@ function viewScene(storage: Storage, ws: SceneRow, gs: GenerationSceneRow | unde
       node_id: ws.node_id, index: ws.position, status: ws.status,
       image_url: url(ws.image_key), clip_url: url(ws.clip_key), duration_s: ws.duration_s, credits_charged: 0,
       error: ws.status === 'failed' ? parseSceneError(ws.error) : null,
+      waiting: null,
     };
   }
   const status = gs.status === 'queued' || gs.status === 'running' ? 'generating' : gs.status;
@@ -116,6 +129,7 @@ function viewScene(storage: Storage, ws: SceneRow, gs: GenerationSceneRow | unde
     duration_s: gs.status === 'generated' && gs.clip_duration_s !== null ? gs.clip_duration_s : gs.duration_s,
     credits_charged: gs.credits_charged,
     error: gs.status === 'failed' ? gs.error : null,
+    waiting: status === 'generating' ? wait : null,
   };
 }
 
@@ -124,12 +138,15 @@ export async function generationStatus(db: Db, storage: Storage, accountId: stri
   const [workflowScenes, gen] = await Promise.all([listScenes(db, workflowId), latestGeneration(db, workflowId)]);
   const scenes = gen ? await generationScenes(db, gen.id) : [];
   const byNode = new Map(scenes.map((s) => [s.node_id, s]));
+  const unfinished = scenes.filter((s) => s.status === 'queued' || s.status === 'running');
+  const byJob = await jobWaits(db, unfinished.map((s) => s.job_id));
+  const waits = new Map(unfinished.flatMap((s) => (s.job_id && byJob.has(s.job_id) ? [[s.node_id, byJob.get(s.job_id)!] as const] : [])));
   return {
     workflow_id: workflowId,
     generation_id: gen?.id ?? null,
-    phase: phaseOf(gen, scenes, workflowScenes.length, new Map(workflowScenes.map((w) => [w.node_id, w.prompt]))),
+    phase: phaseOf(gen, scenes, workflowScenes.length, new Map(workflowScenes.map((w) => [w.node_id, w.prompt])), waits),
     progress: progressOf(gen, scenes),
     status: gen?.status ?? 'idle',
-    scenes: workflowScenes.map((ws) => viewScene(storage, ws, byNode.get(ws.node_id))),
+    scenes: workflowScenes.map((ws) => viewScene(storage, ws, byNode.get(ws.node_id), waits.get(ws.node_id) ?? null)),
   };
 }

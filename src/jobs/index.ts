@@ -7,3 +7,4 @@ export {
   Worker, PermanentJobError,
   type WorkerOptions, type JobContext, type HandlerEntry,
 } from './worker.js';
+export { jobWaits, type JobWait } from './waits.js';

@@ -15,6 +15,13 @@ export function isOutage(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { outage?: unknown }).outage === true;
 }
 
+/** The peer an outage error names (`peer`, such as `storage`), for clients to read as what a job
+ *  waits for; `service` when it names none. */
+export function outagePeer(err: unknown): string {
+  const peer = (err as { peer?: unknown }).peer;
+  return typeof peer === 'string' && /^[a-z_]{1,32}$/.test(peer) ? peer : 'service';
+}
+
 /**
  * The wait before the next run of a job `ageMs` old that met an outage: half its age, within
  * base .. max, jittered. Refunded runs leave `attempts` unchanged, so the job's age is what grows:

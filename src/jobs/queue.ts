@@ -339,9 +339,10 @@ export async function completeJobJson(db: Db, jobId: string, workerId: string, j
 }
 
 /** Puts the job back in the queue to run at `runAt`, if this worker still holds it.
- *  `refundAttempt` gives the attempt back (the run was interrupted, not failed: worker stopping). */
+ *  `refundAttempt` gives the attempt back (the run was interrupted, not failed: worker stopping);
+ *  `waitingFor` names the peer whose outage it waits out (src/jobs/waits.ts). */
 export async function requeueJob(
-  db: Db, jobId: string, workerId: string, error: string | null, runAt: Date, refundAttempt = false,
+  db: Db, jobId: string, workerId: string, error: string | null, runAt: Date, refundAttempt = false, waitingFor: string | null = null,
 ): Promise<boolean> {
   const now = iso(clusterNow());
   const n = await db('jobs')
@@ -352,6 +353,7 @@ export async function requeueJob(
       lease_owner: null,
       lease_expires_at: null,
       last_error: error,
+      waiting_for: waitingFor,
       updated_at: now,
       ...(refundAttempt ? { attempts: db.raw('case when attempts > 0 then attempts - 1 else 0 end') } : {}),
     });
@@ -453,7 +455,7 @@ export async function reapExpiredLeases(
         // clock) means its holder lives.
         .where({ id: job.id, status: 'running', lease_owner: job.lease_owner, lease_expires_at: job.lease_expires_at })
         .andWhere('lease_expires_at', '<', nowIso)
-        .update({ status: 'queued', run_at: nowIso, lease_owner: null, lease_expires_at: null, last_error: message, updated_at: nowIso });
+        .update({ status: 'queued', run_at: nowIso, lease_owner: null, lease_expires_at: null, last_error: message, waiting_for: null, updated_at: nowIso });
       if (Number(n) > 0) requeued++;
     } else {
       const done = await failJob(

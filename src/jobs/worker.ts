@@ -11,7 +11,7 @@ import {
 import { listenForJobs, onLocalEnqueue, watchForCommits } from './wake.js';
 import { failureLog, type FailureLog } from '../util/failure-log.js';
 import { GroupCommit } from './group-commit.js';
-import { DEFAULT_OUTAGE_WINDOW_MS, isOutage, outageDelayMs } from './outage.js';
+import { DEFAULT_OUTAGE_WINDOW_MS, isOutage, outageDelayMs, outagePeer } from './outage.js';
 
 export interface JobContext {
   /** Aborted when the job is canceled, its lease was lost (another worker may now run it), or the
@@ -393,7 +393,7 @@ export class Worker {
     const ageMs = clusterNow() - Date.parse(job.created_at);
     if (!permanent && isOutage(error) && ageMs < this.outageWindowMs) {
       const delay = outageDelayMs(ageMs, this.baseMs, this.maxMs);
-      await requeueJob(this.db, job.id, this.workerId, errorText(error), new Date(clusterNow() + delay), true);
+      await requeueJob(this.db, job.id, this.workerId, errorText(error), new Date(clusterNow() + delay), true, outagePeer(error));
       this.log.info({ job: job.id, attempt: job.attempts, retryInMs: delay, err: errorText(error) }, 'job will be retried once its peer is back');
       return;
     }

@@ -9,5 +9,5 @@ export { cancelRender } from './finish.js';
 export type { RenderPlan } from './plan.js';
 export { renderStored } from './stored.js';
 export {
-  findRender, latestFinishedRender, listRenderRows, moneyFor, moneyOf, type RenderMoney, type RenderRow,
+  ACTIVE_RENDER, findRender, latestFinishedRender, listRenderRows, moneyFor, moneyOf, type RenderMoney, type RenderRow,
 } from './store.js';

@@ -16,6 +16,8 @@ const RETRY_AFTER_S = 5;
 export class StorageUnavailableError extends DomainError {
   /** A job meeting it waits for the store without spending an attempt (src/jobs/outage.ts). */
   readonly outage = true;
+  /** What such a job waits for, as clients read it (`storage_unavailable`). */
+  readonly peer = 'storage';
   constructor(cause: unknown) {
     super('unavailable', 'The media store is unavailable right now; try again in a few seconds.', { retry_after: RETRY_AFTER_S });
     this.cause = cause;

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { enqueue } from '../../src/jobs/index.js';
 import { emitEvent } from '../../src/webhooks/events.js';
 import { webhookOptionsFromEnv, type WebhookOptions } from '../../src/webhooks/index.js';
 import {
@@ -125,5 +126,24 @@ describe('managing workflows and long lists in the console', { timeout: 120_000 
     await expect(page.getByRole('button', { name: 'Show more renders' }).count()).resolves.toBe(0);
     const ids = await page.locator('[data-render]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-render')));
     expect(new Set(ids).size).toBe(25);
+  });
+
+  it('says why a render stands still while its job waits for the media store', async () => {
+    const made = await callApi('POST', '/workflows', { name: 'Stalled', shots: [{ prompt: 'a fox', duration_s: 1 }] });
+    const id = made.body.id as string;
+    const db = server.served.ctx.db;
+    // A render whose job the worker put back to wait out a store outage, as src/jobs/worker.ts does.
+    const job = await enqueue(db, { type: 'render.lavendly-test-idle', payload: null, runAt: new Date(Date.now() + 3_600_000) });
+    await db('jobs').where({ id: job.id }).update({ last_error: 'media store unavailable', waiting_for: 'storage' });
+    const now = new Date().toISOString();
+    await db('renders').insert({
+      id: 'rnd_stalled', account_id: accountId, workflow_id: id, workflow_version: 1, status: 'running', progress: 0.1,
+      job_id: job.id, plan: JSON.stringify({ duration_s: 1, clips: [], tracks: [] }), width: 640, height: 360, scene_count: 1,
+      created_at: now, updated_at: now,
+    });
+    await page.goto(`${server.origin}/workflows/${id}`);
+    await page.locator('[data-render="rnd_stalled"]').getByRole('status').getByText(/^The media store is not answering; the work waits for it and carries on by itself once it is back\. Next try /).waitFor();
+    await db('renders').where({ id: 'rnd_stalled' }).update({ status: 'canceled', finished_at: now });
+    await db('jobs').where({ id: job.id }).update({ status: 'canceled' });
   });
 });

@@ -73,6 +73,16 @@ describe.each(testDatabases())('scenes and renders with the store failing (%s)',
     }
   };
 
+  /** Reads `read` (bounded) until it gives a wait: the job may be running its next try at any one read. */
+  const waitingOn = async <T>(read: () => Promise<T>, waiting: (x: T) => unknown): Promise<T> => {
+    let last = await read();
+    for (let i = 0; i < 200 && !waiting(last); i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      last = await read();
+    }
+    return last;
+  };
+
   it('a scene whose store is down for longer than its attempts last finishes once the store is back, charged once', async () => {
     const wf = await createFox(s, a.key, ONE_SHOT);
     const before = await ledger(s, a.key);
@@ -84,6 +94,11 @@ describe.each(testDatabases())('scenes and renders with the store failing (%s)',
       const during = await s.fresh.db('jobs').where({ type: 'generation.scene' }).orderBy('created_at', 'desc').first();
       expect(during.status, during.last_error).not.toBe('failed');
       expect(during.attempts).toBeLessThanOrEqual(1);
+      // The client sees why the scene stands still, and when it goes on.
+      const seen = await waitingOn(async () => (await call(`${s.base}/workflows/${wf.id}/generation-status`, { key: a.key })).json, (st) => st.scenes[0].waiting);
+      expect(seen.scenes[0].waiting, JSON.stringify(seen)).toMatchObject({ reason: 'storage_unavailable', message: expect.stringContaining('The media store is not answering') });
+      expect(Date.parse(seen.scenes[0].waiting.next_attempt_at)).toBeGreaterThan(Date.parse(during.created_at));
+      expect(seen.phase).toMatch(/^(Paused at|Not started yet, at) scene 1 of 1: The media store is not answering/);
       await relay.set('pass');
       const st = await waitForGeneration(s, a.key, wf.id, 30_000);
       expect(st.status, JSON.stringify(st)).toBe('succeeded');
@@ -115,9 +130,14 @@ describe.each(testDatabases())('scenes and renders with the store failing (%s)',
       const r = await startRender(s, a.key, wf.id);
       expect(r.status, r.text).toBe(202);
       await outlastAttempts(async () => (await waitForRender(s, a.key, wf.id, r.json.id, 0).catch(() => null))?.status === 'failed');
+      const seen = await waitingOn(async () => (await call(`${s.base}/workflows/${wf.id}/renders/${r.json.id}`, { key: a.key })).json, (x) => x.waiting);
+      expect(seen.waiting, JSON.stringify(seen)).toMatchObject({ reason: 'storage_unavailable' });
+      const listed = (await call(`${s.base}/workflows/${wf.id}/renders`, { key: a.key })).json;
+      expect(listed.data.find((x: { id: string }) => x.id === r.json.id)).toHaveProperty('waiting');
       await relay.set('pass');
       const done = await waitForRender(s, a.key, wf.id, r.json.id, 30_000);
       expect(done.status, JSON.stringify(done)).toBe('succeeded');
+      expect(done.waiting).toBeNull();
       const row = await s.fresh.db('renders').where({ id: r.json.id }).first('output_key');
       expect(await s.services.storage.stat(row.output_key)).not.toBeNull();
       expect((await ledger(s, a.key)).reserved).toBe(0);

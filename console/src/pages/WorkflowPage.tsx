@@ -151,6 +151,7 @@ function RenderItem(props: { r: Render }) {
       <p><Badge status={r.status} /> <Stored text={r.label ?? r.id} /> · version {r.workflow_version} · {when(r.created_at)}{r.duration_s ? ` · ${seconds(r.duration_s)}` : ''}</p>
       {ACTIVE.has(r.status) && <progress max={1} value={r.progress} aria-label={`Render ${r.id} progress`} />}
       {r.url && <video src={r.url} controls preload="metadata" playsInline aria-label={`Render ${visible(r.label ?? r.id)}`} />}
+      {ACTIVE.has(r.status) && r.waiting && <p class="waiting" role="status">{r.waiting.message} Next try {when(r.waiting.next_attempt_at)}.</p>}
       {r.error && <p class="error"><Stored text={r.error.message} /></p>}
     </li>
   );
