@@ -26,6 +26,17 @@ export interface InitOptions {
 
 export const INIT_EMITTERS = ['types', 'validators', 'routes', 'handlers'];
 
+/**
+ * The framework's entry in package.json. A path to a tarball or folder is taken from where `init`
+ * runs, but npm reads package.json from the project's folder, where the same relative path names
+ * nothing: so an existing path becomes `file:` and its absolute form.
+ */
+function frameworkDependency(spec: string | undefined): string {
+  if (!spec) return FRAMEWORK_VERSION;
+  const local = spec.startsWith('file:') ? spec.slice('file:'.length) : spec;
+  return existsSync(local) ? `file:${path.resolve(local)}` : spec;
+}
+
 export async function initProject(opts: InitOptions): Promise<string[]> {
   const dir = path.resolve(opts.dir);
   const specName = path.basename(opts.spec).replace(/\.(yml|json)$/i, (m) => m.toLowerCase());
@@ -38,8 +49,10 @@ export async function initProject(opts: InitOptions): Promise<string[]> {
       scripts: {
         generate: 'lavendly-framework generate', check: 'lavendly-framework check', lint: 'lavendly-framework lint',
         start: 'tsx src/server.ts', typecheck: 'tsc --noEmit', test: 'node --import tsx --test test/*.test.ts',
+        // Production runs plain node on the compiled files: no tsx (a dev dependency) at run time.
+        build: 'tsc --noEmit false --outDir dist', serve: 'node dist/src/server.js',
       },
-      dependencies: { '@lavendly/framework': opts.framework ?? FRAMEWORK_VERSION, '@koa/router': PINNED['@koa/router'], koa: PINNED.koa, zod: PINNED.zod },
+      dependencies: { '@lavendly/framework': frameworkDependency(opts.framework), '@koa/router': PINNED['@koa/router'], koa: PINNED.koa, zod: PINNED.zod },
       devDependencies: { '@types/koa': PINNED['@types/koa'], '@types/koa__router': PINNED['@types/koa__router'], '@types/node': PINNED['@types/node'], tsx: PINNED.tsx, typescript: PINNED.typescript },
     }, null, 2) + '\n',
     'lavendly.config.json': JSON.stringify({ spec: specName, out: 'generated', only: INIT_EMITTERS, handlers: 'handlers', context: layout.context }, null, 2) + '\n',
@@ -47,7 +60,7 @@ export async function initProject(opts: InitOptions): Promise<string[]> {
       compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2023'], types: ['node'], strict: true, noUncheckedIndexedAccess: true, skipLibCheck: false, noEmit: true, isolatedModules: true },
       include: ['src', 'handlers', 'generated', 'test'],
     }, null, 2) + '\n',
-    '.gitignore': 'node_modules/\n',
+    '.gitignore': 'node_modules/\ndist/\n',
     'src/context.ts': [
       '/** What every handler receives besides its input: add services (a database, clients) here. */',
       "import type Koa from 'koa';",

@@ -84,7 +84,7 @@ export function renderSdkApiDoc(s: SdkSurface, banner: string): string {
     '',
     '## Downloads',
     '',
-    `A signed \`url\` the API returns (a render's, an asset's, a still's) is downloaded with the API key sent only to the API's own origin, never to a store's presigned link; a dropped connection is resumed with Range where the server allows it. ` +
+    `A \`url\` the API returns for a file it serves is downloaded with the API key sent only to the API's own origin, never to a store's presigned link; a dropped connection is resumed with Range where the server allows it. ` +
       `Both are functions imported beside the client (\`import { downloadFile } from ...\`), not methods, so a bundle that never downloads leaves their code out.`,
     '',
     `| ${code(`downloadFile(${c}, url, path, { overwrite?, signal?, timeout?, maxRetries? })`)} | Node: streams to a temporary file beside \`path\`, renamed into place once complete; resolves to \`{ path, bytes, contentType }\` |`,

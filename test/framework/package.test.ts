@@ -39,9 +39,12 @@ beforeAll(async () => {
   const parent = await tempDir('fw-app');
   dirs.push(parent);
   app = path.join(parent, 'library');
-  const init = await attempt(toolBin, ['init', SPEC, '--dir', app, '--framework', `file:${tarball}`], parent);
+  // The tarball as a user names it: a path relative to where they run init, not to the project.
+  const init = await attempt(toolBin, ['init', SPEC, '--dir', 'library', '--framework', path.relative(parent, tarball)], parent);
   expect(init.code, init.stderr).toBe(0);
   expect(init.stdout).toContain('handlers/books.ts');
+  const pkg = JSON.parse(await readFile(path.join(app, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  expect(pkg.dependencies['@lavendly/framework']).toBe(`file:${tarball}`);
   await npmInstall(app);
 }, 900_000);
 
@@ -96,6 +99,19 @@ describe('@lavendly/framework from its tarball', () => {
     }
     const own = await attempt('npm', ['test'], app);
     expect(own.code, own.stdout + own.stderr).toBe(0);
+  });
+
+  it('npm run build, then plain node serves the compiled app (no tsx at run time)', { timeout: 180_000 }, async () => {
+    const build = await attempt('npm', ['run', 'build'], app);
+    expect(build.code, build.stdout + build.stderr).toBe(0);
+    const server = await startServer(app, ['dist/src/server.js']);
+    try {
+      const res = await fetch(`${server.url}/api/books`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ isbn: '9780441172719', title: 'Dune', pages: 412 }) });
+      expect(res.status).toBe(201);
+      expect((await fetch(`${server.url}/api/books/978`)).status).toBe(501);
+    } finally {
+      await server.stop();
+    }
   });
 
   it('lint fails a spec with `type: integr`, an undeclared path parameter and a missing operationId, naming each pointer', { timeout: 120_000 }, async () => {

@@ -195,6 +195,8 @@ describe('generated SDK type-checks', () => {
     expect(errors).toMatch(/^export class ThingsError extends Error \{/m);
     expect(errors).toMatch(/^export class ValidationError extends ThingsError \{/m);
     expect(await readFile(path.join(things, 'sdk-api.gen.md'), 'utf8')).toContain('ThingsError');
+    // Nor any of Lavendly's things in another API's reference (its downloads section named renders and stills).
+    expect(await readFile(path.join(things, 'sdk-api.gen.md'), 'utf8')).not.toMatch(/render|asset|still/i);
     expect(await readFile(path.join(dir, 'spec', 'sdk-runtime-errors.gen.ts'), 'utf8')).toMatch(/^export class LavendlyError extends Error \{/m);
     // A name that is already another class's: the API's name + ApiError.
     expect(baseErrorName('Server', ['ServerError', 'ValidationError'])).toBe('ServerApiError');

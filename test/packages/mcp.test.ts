@@ -149,4 +149,15 @@ describe('@lavendly/mcp installed from its tarball', () => {
     expect(stdout).toBe('');
     expect(stderr.trim()).toBe("lavendly-mcp: LAVENDLY_BASE_URL must be an http:// or https:// URL such as http://localhost:8090/v1 (got 'notaurl')");
   }, 60_000);
+
+  it('--help prints the flags and the environment it reads and exits 0; an unknown flag points to it', async () => {
+    const bin = path.join(consumer.dir, 'node_modules/.bin/lavendly-mcp');
+    const help = await run(bin, ['--help'], { cwd: consumer.dir, timeout: 30_000 });
+    expect(help.stdout).toContain('usage: lavendly-mcp [--read-only] [--tools a,b]');
+    expect(help.stdout).toContain('LAVENDLY_API_KEY');
+    expect(help.stdout).toContain('LAVENDLY_BASE_URL');
+    const wrong = await run(bin, ['--verbose'], { cwd: consumer.dir, timeout: 30_000 }).then(() => null, (e: { code: number; stderr: string }) => e);
+    expect(wrong?.code).toBe(1);
+    expect(wrong?.stderr.trim()).toBe('lavendly-mcp: unknown argument --verbose (usage: lavendly-mcp [--read-only] [--tools a,b]; --help for more)');
+  }, 60_000);
 });

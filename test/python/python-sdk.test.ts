@@ -4,7 +4,7 @@
  * --strict on the installed package and on typed consumers, and pytest (test_*.py beside this
  * file) against a Prism mock of the spec.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -129,6 +129,22 @@ describe('the Python SDK, installed from its wheel', () => {
     expect(bad.stdout).toMatch(/consumer_bad\.py:5: error: Argument "name" to "create" of "WorkflowsResource" has incompatible type "int"/);
     expect(bad.stdout).toMatch(/consumer_bad\.py:6: error: .*"duration_s"/);
     expect(bad.stdout).toMatch(/consumer_bad\.py:7: error: TypedDict "Workflow" has no key "no_such_field"/);
+  });
+
+  it("the README's Python examples pass mypy --strict as users paste them", { timeout: 240_000 }, () => {
+    const readme = readFileSync(path.resolve('README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## The Python SDK'), readme.indexOf('\n## ', readme.indexOf('## The Python SDK') + 1));
+    const blocks = [...section.matchAll(/```python\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(blocks.length).toBeGreaterThanOrEqual(3);
+    // What the snippets take from the text around them: a client, and a webhook's raw parts.
+    const prelude = 'from lavendly import Lavendly\nclient = Lavendly()\nraw_body = b""\nheaders: dict[str, str] = {}\nsecret = ""\n';
+    const files = blocks.map((code, i) => {
+      const file = path.join(sdk.dir, `readme_example_${i}.py`);
+      writeFileSync(file, prelude + code);
+      return file;
+    });
+    const r = sdk.run(['-m', 'mypy', '--strict', '--cache-dir', path.join(sdk.dir, 'mypy-cache'), ...files], { cwd: sdk.dir, timeoutMs: 200_000 });
+    expect(r.stdout + r.stderr).toMatch(/^Success/m);
   });
 });
 

@@ -5,7 +5,7 @@
  * internal error: a bare 500 whose detail stays in the log.
  */
 import type Koa from 'koa';
-import { ApiError, codeForStatus, translated, ValidationError } from './errors.js';
+import { ApiError, codeForStatus, isRegisteredCode, translated, ValidationError } from './errors.js';
 import { toIssues } from './issues.js';
 
 export interface ErrorEnvelope {
@@ -65,6 +65,10 @@ export function renderError(ctx: Koa.Context, err: unknown, logInternal: Interna
   if (!apiError) {
     logInternal(err, ctx);
     apiError = new ApiError('internal_error', 'Something went wrong on our side; the request id identifies it in our logs.');
+  } else if (!isRegisteredCode(apiError.code)) {
+    // The client sees a 500 with the app's code; without this line the server would say nothing
+    // of why an error meant as a 4xx became one.
+    logInternal(new Error(`error code "${apiError.code}" has no status, so it answered 500: register it with defineErrorCodes({ ${apiError.code}: 409 }) (or its status)`), ctx);
   }
   // Anything set by a failed handler (headers, partial body) must not leak into the envelope.
   for (const name of Object.keys(ctx.response.headers)) if (!KEEP_ON_ERROR.has(name.toLowerCase())) ctx.remove(name);

@@ -40,6 +40,11 @@ export function statusOf(code: string): number {
   return statusTable[code] ?? 500;
 }
 
+/** Whether `code` has a status of its own (the framework's or one `defineErrorCodes` gave it). */
+export function isRegisteredCode(code: string): boolean {
+  return code in statusTable;
+}
+
 /** The first registered code with this status (the framework's before an app's), or null. */
 export function codeForStatus(status: number): string | null {
   for (const code in statusTable) if (statusTable[code] === status) return code;
