@@ -70,7 +70,8 @@ export async function initProject(opts: InitOptions): Promise<string[]> {
       '}',
       '',
       'export function contextOf(ctx: Koa.Context): AppContext {',
-      '  return { requestId: String(ctx.state.requestId) };',
+      // Bracket access: also compiles where a team turns on noPropertyAccessFromIndexSignature.
+      "  return { requestId: String(ctx.state['requestId']) };",
       '}',
       '',
     ].join('\n'),
@@ -90,7 +91,7 @@ export async function initProject(opts: InitOptions): Promise<string[]> {
     'src/server.ts': [
       "import { buildApp } from './app.js';",
       '',
-      "const port = Number(process.env.PORT ?? 3000);",
+      "const port = Number(process.env['PORT'] ?? 3000);",
       "const server = buildApp().listen(port, '127.0.0.1', () => {",
       '  const address = server.address();',
       "  console.log(`listening on http://127.0.0.1:${typeof address === 'object' && address ? address.port : port}`);",

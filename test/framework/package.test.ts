@@ -69,6 +69,10 @@ describe('@lavendly/framework from its tarball', () => {
 
     const tsc = await attempt(path.join(app, 'node_modules/.bin/tsc'), ['--noEmit', '-p', '.'], app);
     expect(tsc.stdout + tsc.stderr).toBe('');
+    // A team's own stricter settings: the scaffold and the generated code pass them too.
+    const stricter = ['--noPropertyAccessFromIndexSignature', '--exactOptionalPropertyTypes', '--noUnusedLocals', '--noUnusedParameters', '--noImplicitOverride'];
+    const strict = await attempt(path.join(app, 'node_modules/.bin/tsc'), ['--noEmit', '-p', '.', ...stricter], app);
+    expect(strict.stdout + strict.stderr).toBe('');
 
     const server = await startServer(app, ['--import', 'tsx', 'src/server.ts']);
     try {
