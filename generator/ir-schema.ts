@@ -11,12 +11,12 @@ import { pointerJoin } from './names.js';
 import { schemaRef, schemaRefName } from './schema/refs.js';
 import { SpecDoc, SpecError, canonicalPointer, isObject, setOwn, type Json, type JsonObject } from './spec-doc.js';
 
-const SCHEMA_VALUED = new Set([
+export const SCHEMA_VALUED = new Set([
   'additionalProperties', 'items', 'not', 'if', 'then', 'else', 'contains', 'propertyNames',
   'unevaluatedProperties', 'unevaluatedItems', 'additionalItems', 'contentSchema',
 ]);
-const SCHEMA_MAP_VALUED = new Set(['properties', 'patternProperties', 'dependentSchemas', '$defs', 'definitions']);
-const SCHEMA_ARRAY_VALUED = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems']);
+export const SCHEMA_MAP_VALUED = new Set(['properties', 'patternProperties', 'dependentSchemas', '$defs', 'definitions']);
+export const SCHEMA_ARRAY_VALUED = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems']);
 /** Keywords that only annotate; they may sit beside a $ref without changing its meaning. */
 const ANNOTATIONS = new Set([
   'description', 'title', 'summary', 'example', 'examples', 'deprecated', 'readOnly', 'writeOnly',

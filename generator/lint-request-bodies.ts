@@ -55,7 +55,8 @@ export function unboundedRequestBodyParts(root: JsonObject, resolve: (ref: strin
     if (!isObject(node) || depth > 64 || seen.has(at)) return;
     seen.add(at);
     out.push(...boundFindings(node, at));
-    if (isObject(node.properties)) for (const [name, child] of Object.entries(node.properties)) visit(child, pointerJoin(pointerJoin(at, 'properties'), name), depth + 1);
+    const props = propertiesMap(node.properties, pointerJoin(at, 'properties'), resolve);
+    if (props) for (const [name, child] of Object.entries(props.map)) visit(child, pointerJoin(props.at, name), depth + 1);
     for (const key of NESTED) if (isObject(node[key])) visit(node[key]!, pointerJoin(at, key), depth + 1);
     for (const key of LISTS) if (Array.isArray(node[key])) (node[key] as Json[]).forEach((child, i) => visit(child, pointerJoin(pointerJoin(at, key), String(i)), depth + 1));
   };
@@ -65,6 +66,19 @@ export function unboundedRequestBodyParts(root: JsonObject, resolve: (ref: strin
     }
   }
   return out;
+}
+
+/**
+ * A schema's `properties`, also when the whole map is named by reference (`properties: {$ref: ...}`,
+ * as DigitalOcean's description writes it; the IR reads it so too): the map and where it stands.
+ */
+function propertiesMap(value: Json | undefined, at: string, resolve: (ref: string) => Json): { map: JsonObject; at: string } | null {
+  for (let hops = 0; isObject(value) && typeof value.$ref === 'string' && Object.keys(value).length === 1 && hops < 10; hops++) {
+    if (!value.$ref.startsWith('#/')) return null;
+    at = value.$ref;
+    value = resolve(value.$ref);
+  }
+  return isObject(value) ? { map: value, at } : null;
 }
 
 /** Every request body of every operation, $refs followed: its pointer and its `content` map. */

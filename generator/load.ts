@@ -1,7 +1,8 @@
 /**
  * Reads a spec from disk. A single-file spec is parsed as it is; one whose `$ref`s point into other
  * files (`./common.yaml#/components/schemas/Pet`) is first bundled into one document by
- * swagger-parser, which rewrites those refs as local ones.
+ * swagger-parser, which rewrites those refs as local ones; schemas that recurse across files are
+ * then made components (bundle-cycles.ts).
  * Results are keyed on the content of every file of the spec (spec-files.ts), never on timestamps:
  * an edit that keeps a file's size within one mtime tick is still seen (`--watch` saves fast).
  * The parsed document is also kept on disk by that key (cache.ts), so an unchanged YAML spec is
@@ -10,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { hoistCycles, originsFrom } from './bundle-cycles.js';
 import { cacheGet, cachePut, packageVersion, sha256 } from './cache.js';
 import { expectObject, parseSpecText, SpecError, type JsonObject } from './spec-doc.js';
 import { externalRefs, specFiles, type SpecFiles } from './spec-files.js';
@@ -27,6 +29,9 @@ export interface LoadedSpec {
   /** A `$ref` names a URL: results derived from the spec must not be cached. */
   remote: boolean;
 }
+
+/** Bumped when what load() does to a bundled document changes, so older cached bundles are not reused. */
+const BUNDLE_FORMAT = 'cycles-as-components';
 
 /** One load per content version per process: `generate` lints, then builds the IR from the same document. */
 const loaded = new Map<string, { key: string; loaded: Promise<LoadedSpec> }>();
@@ -51,7 +56,7 @@ async function load(specPath: string, spec: SpecFiles): Promise<LoadedSpec> {
   if (!externalRefs(text).length) {
     return { root: await parseCached(text, bytes), hash: sha256Plain(bytes), bundled: false, ...common };
   }
-  const key = sha256('bundle', packageVersion('@apidevtools/swagger-parser'), packageVersion('yaml'), spec.key);
+  const key = sha256('bundle', BUNDLE_FORMAT, packageVersion('@apidevtools/swagger-parser'), packageVersion('yaml'), spec.key);
   const cached = spec.remote ? undefined : await cacheGet<{ root: JsonObject; hash: string }>('bundle', key);
   if (cached) return { ...cached, bundled: true, ...common };
   const { default: SwaggerParser } = await import('@apidevtools/swagger-parser');
@@ -63,6 +68,8 @@ async function load(specPath: string, spec: SpecFiles): Promise<LoadedSpec> {
   }
   const json = JSON.stringify(bundled);
   const root = expectObject(bundled, '#', 'the document');
+  const rootFile = path.resolve(specPath);
+  hoistCycles(root, originsFrom(rootFile, new Map(spec.files.map((f) => [f.path, f.bytes]))), path.dirname(rootFile));
   const hash = sha256Plain(Buffer.from(json));
   if (!spec.remote) await cachePut('bundle', key, { root, hash });
   return { root, hash, bundled: true, ...common };

@@ -178,6 +178,34 @@ describe('lint: lavendly/unbounded-array', () => {
   });
 });
 
+describe('lint: unbounded parts behind a `properties: {$ref}` map', () => {
+  it('looks inside a properties map named by reference (DigitalOcean writes them), where the map stands', () => {
+    const root = {
+      openapi: '3.0.3', info: { title: 't', version: '1' },
+      paths: {
+        '/a': {
+          post: {
+            operationId: 'a',
+            requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { $ref: '#/components/schemas/Base/properties' } } } } },
+            responses: { 204: { description: 'ok' } },
+          },
+        },
+      },
+      components: {
+        schemas: {
+          // Reached only through the map: the body itself names none of it.
+          Base: { type: 'object', properties: { tags: { type: 'array', items: { type: 'string' } }, meta: { type: 'object', additionalProperties: true }, name: { type: 'string' } } },
+        },
+      },
+    } as any;
+    const findings = structuralFindings(root).filter((f) => f.rule.startsWith('lavendly/unbounded-'));
+    expect(findings.map((f) => `${f.rule} ${f.pointer}`)).toEqual([
+      'lavendly/unbounded-array #/components/schemas/Base/properties/tags',
+      'lavendly/unbounded-object #/components/schemas/Base/properties/meta',
+    ]);
+  });
+});
+
 describe('lint: lavendly/unbounded-object', () => {
   it('warns of a request body object open to any key without maxProperties, through $refs, and of nothing in responses', () => {
     const open = { type: 'object', additionalProperties: true };

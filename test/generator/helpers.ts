@@ -24,6 +24,16 @@ export async function generateInto(spec: string, out: string, opts: Omit<Generat
   return generate({ spec, out: path.relative(ROOT, out), ...opts });
 }
 
+/**
+ * The strictest flags tsc has beyond `strict` (those of test/packages/sdk.test.ts, plus
+ * noUnusedParameters and NodeNext resolution): what a consumer project may compile generated code with.
+ */
+export const STRICTEST = {
+  module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2023', 'DOM'],
+  exactOptionalPropertyTypes: true, noPropertyAccessFromIndexSignature: true, noImplicitOverride: true,
+  noUnusedLocals: true, noUnusedParameters: true, noImplicitReturns: true, noFallthroughCasesInSwitch: true, verbatimModuleSyntax: true,
+};
+
 /** `tsc --noEmit` over `dirs/*.ts` with the repo's strict options (plus `extra`); returns the diagnostics text. */
 export function typecheck(dirs: string[], name: string, extra: Record<string, unknown> = {}): { ok: boolean; output: string } {
   const configDir = scratchDir(`tsc-${name}`);

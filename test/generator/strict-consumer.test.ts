@@ -9,13 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SPECS, generateInto, scratchDir, typecheck } from './helpers.js';
-
-const STRICTEST = {
-  module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2023', 'DOM'],
-  exactOptionalPropertyTypes: true, noPropertyAccessFromIndexSignature: true, noImplicitOverride: true,
-  noUnusedLocals: true, noUnusedParameters: true, noImplicitReturns: true, noFallthroughCasesInSwitch: true, verbatimModuleSyntax: true,
-};
+import { SPECS, STRICTEST, generateInto, scratchDir, typecheck } from './helpers.js';
 
 const info = { title: 'edge', version: '1' };
 const EDGES = {
