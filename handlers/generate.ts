@@ -42,8 +42,9 @@ export const generateHandlers = {
     const body: T.GenerationStatus = await longPoll(() => generationStatus(ctx.db, ctx.services.storage, ctx.account.id, input.path.id), {
       waitS: input.query.wait_s ?? 0,
       final: (s) => s.status === 'succeeded' || s.status === 'failed' || s.status === 'idle',
-      // Signed links change on every read: a change is a change of phase, progress or a scene's status.
-      fingerprint: (s) => JSON.stringify([s.status, s.progress, s.scenes.map((x) => x.status)]),
+      // Signed links change on every read: a change is a change of phase, progress, or a scene's
+      // status or wait (a scene starting to wait for the store is news to a waiting agent).
+      fingerprint: (s) => JSON.stringify([s.status, s.phase, s.progress, s.scenes.map((x) => [x.status, x.waiting?.reason ?? null])]),
       signal: ends.signal,
     }).finally(ends.done);
     return { status: 200, body, headers: { 'Cache-Control': 'no-store' } };
