@@ -22,7 +22,7 @@ export interface RuntimeOptions<Ctx> {
   authenticate?: RequestHook;
   /** Runs after authentication. */
   rateLimit?: RequestHook;
-  /** Largest JSON body accepted, in bytes (default 1 MiB). */
+  /** Largest JSON or form body accepted, in bytes (default 1 MiB). */
   jsonBodyLimit?: number;
   /**
    * Enables Idempotency-Key handling for operations marked `x-idempotent`: the store, the tenant
