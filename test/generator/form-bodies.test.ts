@@ -45,7 +45,7 @@ describe('form bodies', () => {
       return { status: 200, body: input.body };
     };
     const none = async (input: { body: unknown }) => (await echo(input), { status: 204 });
-    const handlers = { default: { createCustomer: echo, createCall: echo, createPet: echo, uploadNote: none, createOrder: none } };
+    const handlers = { default: { createCustomer: echo, createCall: echo, createPet: echo, uploadNote: none, createOrder: none, shout: echo } };
     // A small limit, so that "over the limit" costs a few KB.
     const runtime = createRuntime<null>({ context: () => null, jsonBodyLimit: 32 * 1024 });
     server = createApp({ basePath: routes.basePath, mount: (router) => routes.mountRoutes(router, handlers, runtime) }).listen(0, '127.0.0.1');
@@ -91,6 +91,9 @@ describe('form bodies', () => {
     // The same schema as JSON or as a form: one validator, one typed object.
     expect(await (await post('/pets', 'name=Rex&age=3')).json()).toEqual({ name: 'Rex', age: 3 });
     expect(await (await post('/pets', '{"name":"Rex","age":3}', 'application/json')).json()).toEqual({ name: 'Rex', age: 3 });
+    // A type declared in capitals is the same type: decoded by its plan, checked by its own schema.
+    expect(await (await post('/shout', 'n=2')).json()).toEqual({ n: 2 });
+    expect((await post('/shout', 'n=x')).status).toBe(400);
     // A list of objects without deepObject: each item one JSON text, as the SDKs send them.
     expect((await post('/orders', `lines=${encodeURIComponent('{"sku":"a"}')}&lines=${encodeURIComponent('{"sku":"b"}')}`)).status).toBe(204);
     expect(seen.pop()).toEqual({ lines: [{ sku: 'a' }, { sku: 'b' }] });

@@ -114,7 +114,14 @@ function formInput(issues: IssuesByLocation, v: OperationValidators, form: { typ
     issues.body = decoded.issues;
     return undefined;
   }
-  return check(issues, 'body', v.bodies?.[form.type] ?? v.body, decoded.value, refuseUnstorable, null);
+  return check(issues, 'body', bodySchema(v, form.type), decoded.value, refuseUnstorable, null);
+}
+
+/** The validator of a declared content type, found whatever its case in the spec; else the operation's first. */
+function bodySchema(v: OperationValidators, type: string): SchemaLike | null | undefined {
+  const bodies = v.bodies ?? {};
+  if (Object.hasOwn(bodies, type)) return bodies[type];
+  return Object.entries(bodies).find(([declared]) => declared.trim().toLowerCase() === type)?.[1] ?? v.body;
 }
 
 function check(
