@@ -58,6 +58,14 @@ function scalar(value: unknown): string {
   return typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
 }
 
+/** A deepObject form field: each nested field in brackets, list items by index (`a[b][0][c]=v`). */
+function appendDeep(search: URLSearchParams, key: string, value: unknown, depth = 0): void {
+  if (value === undefined || value === null) return;
+  if (value instanceof Date || typeof value !== 'object' || depth > 32) return search.append(key, scalar(value));
+  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
+  for (const [k, v] of entries) appendDeep(search, `${key}[${k}]`, v, depth + 1);
+}
+
 export function queryString(op: OperationDescriptor, values: Record<string, unknown>): string {
   const search = new URLSearchParams();
   const explodeOf = (name: string) => Object.values(op.args).find((b) => b.in === 'query' && b.name === name)?.explode ?? true;
@@ -101,11 +109,16 @@ export function encodeBody(op: OperationDescriptor, body: unknown, headers: Head
     return form;
   }
   if (type === 'application/x-www-form-urlencoded') {
-    // An array is its key repeated (OpenAPI's default for a form field, style form with explode;
-    // Twilio's StatusCallbackEvent), as multipart above; not one JSON text no form parser splits.
+    // As the spec's `encoding` says (the server decodes it so): an array is its key repeated
+    // (OpenAPI's default, style form with explode; Twilio's StatusCallbackEvent); a property
+    // declared deepObject goes in brackets (`meta[key]=v`, `items[0][price]=x`, as Stripe's); a
+    // JSON-typed one, and any other object, as one JSON text.
     const search = new URLSearchParams();
     for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
-      for (const item of Array.isArray(v) ? v : [v]) if (item != null) search.append(k, scalar(item));
+      const style = op.formEncoding?.[k];
+      if (style === 'deepObject') appendDeep(search, k, v);
+      else if (style === 'json') { if (v != null) search.append(k, JSON.stringify(v)); }
+      else for (const item of Array.isArray(v) ? v : [v]) if (item != null) search.append(k, scalar(item));
     }
     headers.set('content-type', type);
     return search;

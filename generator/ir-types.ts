@@ -31,7 +31,11 @@ export interface IrMediaBody {
   contentType: string;
   schema: JsonSchema;
   examples: unknown[];
+  /** A form body's Encoding Objects by property (style, explode, contentType), as declared. */
+  encoding?: IrEncoding;
 }
+
+export type IrEncoding = { [property: string]: { style?: string; explode?: boolean; contentType?: string } };
 
 export interface IrRequestBody {
   required: boolean;

@@ -4,7 +4,7 @@
  * need is made a valid, unique, deterministic identifier. Problems throw SpecError with a pointer.
  */
 import type {
-  HttpMethod, IrAsyncJob, IrDocument, IrMcpTool, IrMediaBody, IrOperation, IrParameter, IrRequestBody, IrSdkUpload,
+  HttpMethod, IrAsyncJob, IrDocument, IrEncoding, IrMcpTool, IrMediaBody, IrOperation, IrParameter, IrRequestBody, IrSdkUpload,
   IrResponse, IrSchemaComponent, IrTag, IrWebhook,
 } from './ir-types.js';
 import { splitByDirection } from './ir-direction.js';
@@ -291,7 +291,11 @@ class IrBuilder {
     const list = Object.entries(content).map(([contentType, m]) => {
       const mediaAt = pointerJoin(at, contentType);
       const media = expectObject(m ?? {}, mediaAt, 'a media type');
-      return { contentType, schema: this.schemas.normalise(media.schema, pointerJoin(mediaAt, 'schema')), examples: this.examples(media, mediaAt) };
+      const encoding = encodingOf(media.encoding);
+      return {
+        contentType, schema: this.schemas.normalise(media.schema, pointerJoin(mediaAt, 'schema')), examples: this.examples(media, mediaAt),
+        ...(encoding ? { encoding } : {}),
+      };
     });
     return [...list.filter((m) => isJson(m.contentType)), ...list.filter((m) => !isJson(m.contentType))];
   }
@@ -335,6 +339,21 @@ class IrBuilder {
       };
     });
   }
+}
+
+/** The parts of a media type's `encoding` map form bodies use; anything else in it is ignored. */
+function encodingOf(raw: Json | undefined): IrEncoding | undefined {
+  if (!isObject(raw)) return undefined;
+  const out: IrEncoding = {};
+  for (const [name, e] of Object.entries(raw)) {
+    if (!isObject(e)) continue;
+    const entry: IrEncoding[string] = {};
+    if (typeof e.style === 'string') entry.style = e.style;
+    if (typeof e.explode === 'boolean') entry.explode = e.explode;
+    if (typeof e.contentType === 'string') entry.contentType = e.contentType;
+    Object.defineProperty(out, name, { value: entry, enumerable: true, writable: true, configurable: true });
+  }
+  return Object.keys(out).length ? out : undefined;
 }
 
 function isJson(contentType: string): boolean {

@@ -8,14 +8,20 @@
  *   schema) without `maxProperties`. A reservation's free-form metadata of 110,000 keys cost
  *   0.6 s of CPU (every key copied by validation, stored, answered and checked again); with
  *   `maxProperties` the validator counts the keys before it looks at any.
- * - `lavendly/unparsed-request-body`: a declared body type the server runtime does not parse (a
- *   form, multipart, XML, text): the handler gets the request stream, and nothing checks it
- *   against its schema. Said here, because the SDKs do send it and nothing else would tell.
+ * - `lavendly/unparsed-request-body`: a declared body type the server runtime does not parse
+ *   (multipart, XML, text, a form whose schema is no object): the handler gets the request stream,
+ *   and nothing checks it against its schema. Said here, because the SDKs do send it and nothing
+ *   else would tell.
+ * - `lavendly/form-body-field`: a field of a form body the runtime decodes that no form encoding
+ *   can say as its schema has it (a list of objects without deepObject...): form-plan.ts says
+ *   how it is read instead.
  */
 import { pointerJoin } from './names.js';
 import { isObject, type Json, type JsonObject } from './spec-doc.js';
 import type { LintFinding } from './lint.js';
 import { isBinaryMedia, parsedAsJson } from './media-types.js';
+import { formPlan, isFormType } from './form-plan.js';
+import type { IrEncoding } from './ir-types.js';
 
 const METHODS = ['put', 'post', 'patch', 'delete'];
 const NESTED = ['items', 'additionalProperties', 'prefixItems'];
@@ -99,12 +105,24 @@ function requestBodies(root: JsonObject, resolve: (ref: string) => Json): { at: 
 
 export function unparsedRequestBodies(root: JsonObject, resolve: (ref: string) => Json): LintFinding[] {
   const out: LintFinding[] = [];
+  const deref = (s: unknown): unknown => {
+    for (let hops = 0; isObject(s as Json) && typeof (s as JsonObject).$ref === 'string' && hops < 10; hops++) s = resolve((s as JsonObject).$ref as string);
+    return s;
+  };
   for (const { at, content } of requestBodies(root, resolve)) {
     for (const [type, media] of Object.entries(content)) {
-      if (parsedAsJson(type) || isBinaryMedia(type, isObject(media) ? media.schema ?? {} : {})) continue;
+      const schema = isObject(media) ? media.schema ?? {} : {};
+      if (parsedAsJson(type) || isBinaryMedia(type, schema)) continue;
+      const mediaAt = pointerJoin(pointerJoin(at, 'content'), type);
+      if (isFormType(type)) {
+        const encoding = isObject(media) && isObject(media.encoding) ? (media.encoding as IrEncoding) : undefined;
+        const { plan, findings } = formPlan(schema, encoding, deref, mediaAt);
+        for (const f of findings) out.push({ severity: 'warning', pointer: f.pointer, rule: 'lavendly/form-body-field', message: f.message });
+        if (plan) continue;
+      }
       out.push({
-        severity: 'warning', pointer: pointerJoin(pointerJoin(at, 'content'), type), rule: 'lavendly/unparsed-request-body',
-        message: `the server runtime parses JSON request bodies only: a ${type} body reaches the handler as the request stream (input.body is a Readable), unparsed and not checked against this schema; parse and check it in the handler, or accept JSON`,
+        severity: 'warning', pointer: mediaAt, rule: 'lavendly/unparsed-request-body',
+        message: `the server runtime parses JSON and form (an object schema) request bodies only: a ${type} body reaches the handler as the request stream (input.body is a Readable), unparsed and not checked against this schema; parse and check it in the handler, or accept JSON`,
       });
     }
   }

@@ -1,8 +1,9 @@
 /**
- * Which request bodies the server runtime parses: JSON only (`application/json` and
- * `application/<x>+json`, as packages/framework/src/runtime/body.ts decides). Every other declared
- * type (forms, multipart, XML, text, uploads) reaches the handler as the request stream, unparsed
- * and unvalidated, so its schema can type and check only what the SDKs send.
+ * Which request bodies the server runtime parses as JSON: `application/json` and
+ * `application/<x>+json`, as packages/framework/src/runtime/body.ts decides. Forms
+ * (`application/x-www-form-urlencoded` of an object schema) it decodes by a plan (form-plan.ts).
+ * Every other declared type (multipart, XML, text, uploads) reaches the handler as the request
+ * stream, unparsed and unvalidated, so its schema can type and check only what the SDKs send.
  */
 export function parsedAsJson(contentType: string): boolean {
   const type = contentType.split(';')[0]!.trim().toLowerCase();

@@ -17,6 +17,7 @@ import { errorCodes } from '../shared/error-codes.js';
 import { type PyGroup, type PyMethod, type PyPlan, pythonPlan } from '../shared/python-plan.js';
 import { baseErrorName, renameBaseError, TEMPLATE_BASE_ERROR } from '../shared/sdk-names.js';
 import { isBinaryContent, respondsJson, schemaEnv, successResponses } from '../shared/source.js';
+import { sdkFormEncoding } from '../form-plan.js';
 
 const TEMPLATE_DIR = new URL('../templates/python-runtime/', import.meta.url);
 /** Folder of the package under the packages directory. */
@@ -298,6 +299,9 @@ function operationsModule(plan: PyPlan, env: SchemaEnv): string {
       lines.push(`        "body_mode": ${pyStr(b.mode)},`);
       lines.push(`        "body_required": ${b.mode !== 'none' && b.required ? 'True' : 'False'},`);
       lines.push(`        "content_type": ${b.mode === 'none' ? 'None' : pyStr(b.contentType)},`);
+      const first = m.op.requestBody?.contents[0];
+      const styles = b.mode !== 'none' && first?.contentType === b.contentType ? sdkFormEncoding(b.contentType, first.encoding) : null;
+      if (styles) lines.push(`        "form_encoding": {${Object.entries(styles).map(([k, v]) => `${pyStr(k)}: ${pyStr(v)}`).join(', ')}},`);
       lines.push(`        "idempotency_header": ${m.plan.idempotencyHeader ? pyStr(m.plan.idempotencyHeader) : 'None'},`);
       lines.push(`        "pagination": ${m.op.pagination ? pyStr(m.op.pagination) : 'None'},`);
       lines.push(`        "response_json": ${respondsJson(m.op) ? 'True' : 'False'},`);

@@ -14,6 +14,7 @@ import type { EmitContext, Emitter } from '../shared/emitter.js';
 import { ERROR_CODE_SCHEMA, errorCodes } from '../shared/error-codes.js';
 import { renderSdkApiDoc, type SdkMethodDoc, type SdkSurface } from '../shared/sdk-api-doc.js';
 import { baseErrorName, camel, clientClassName, methodNames, renameBaseError, TEMPLATE_BASE_ERROR, words } from '../shared/sdk-names.js';
+import { sdkFormEncoding } from '../form-plan.js';
 import { isBinaryContent, RawCode, respondsJson, schemaEnv, str, successResponses, tsLiteral } from '../shared/source.js';
 
 const TEMPLATE_DIR = new URL('../templates/sdk-runtime/', import.meta.url);
@@ -381,6 +382,8 @@ function descriptor(op: IrOperation, plan: ArgumentPlan, env: SchemaEnv, sharedK
   }
   const b = plan.body;
   const keys = responseKeys(op, env);
+  const first = op.requestBody?.contents[0];
+  const formEncoding = b.mode !== 'none' && first?.contentType === b.contentType ? sdkFormEncoding(b.contentType, first.encoding) : null;
   return {
     method: op.method,
     path: op.path,
@@ -389,6 +392,7 @@ function descriptor(op: IrOperation, plan: ArgumentPlan, env: SchemaEnv, sharedK
     ...(b.mode === 'single' ? { bodyArg: b.arg } : {}),
     bodyRequired: b.mode === 'none' ? false : b.required,
     contentType: b.mode === 'none' ? null : b.contentType,
+    ...(formEncoding ? { formEncoding } : {}),
     idempotencyHeader: plan.idempotencyHeader,
     pagination: op.pagination,
     asyncJob: op.asyncJob

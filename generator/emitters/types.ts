@@ -3,13 +3,13 @@
  * receives after parsing) and `<Op>Result` (what it may return: the 2xx responses).
  * `Operations` maps operation identifiers to both, for generic code (router, SDK).
  */
-import type { IrDocument, IrOperation } from '../ir-types.js';
+import type { IrDocument, IrMediaBody, IrOperation } from '../ir-types.js';
 import { propertyKey } from '../names.js';
 import { docComment, tsNode, tsType } from '../schema/ts.js';
 import type { Emitter } from '../shared/emitter.js';
 import { isWildcardMediaType, parsedAsJson } from '../media-types.js';
 import {
-  isBinaryContent, parameterKey, parametersIn, primaryContent, schemaEnv, statusType, successResponses, writeSource,
+  formPlanOf, isBinaryContent, parameterKey, parametersIn, primaryContent, schemaEnv, statusType, successResponses, writeSource,
   type ParameterLocation,
 } from '../shared/source.js';
 
@@ -76,16 +76,18 @@ function hasDefault(schema: unknown): boolean {
 }
 
 /**
- * What the runtime hands the handler: a JSON body parsed and validated (the first JSON content's
- * type), any other declared type as the request stream (media-types.ts), so an operation taking
- * both gets the union and has to tell them apart.
+ * What the runtime hands the handler: a JSON body parsed and validated, a form body it decodes
+ * (form-plan.ts) decoded and validated, each as its schema's type; any other declared type as the
+ * request stream (media-types.ts), so an operation taking both gets the union and has to tell them apart.
  */
 function requestBodyType(ir: IrDocument, op: IrOperation): string {
   const contents = op.requestBody?.contents ?? [];
   if (!op.requestBody || !contents.length) return op.requestBody ? 'unknown' : 'undefined';
-  const parsed = contents.find((c) => !isBinaryContent(c) && (parsedAsJson(c.contentType) || isWildcardMediaType(c.contentType)));
-  const types = parsed ? [tsNode(parsed.schema, schemaEnv(ir), { binary: 'stream' }).text] : [];
-  if (contents.some((c) => !parsedAsJson(c.contentType))) types.push(STREAM);
+  const form = (c: IrMediaBody) => formPlanOf(ir, c) !== null;
+  const json = contents.find((c) => !isBinaryContent(c) && (parsedAsJson(c.contentType) || isWildcardMediaType(c.contentType)));
+  const parsed = [...(json ? [json] : []), ...contents.filter(form)];
+  const types = [...new Set(parsed.map((c) => tsNode(c.schema, schemaEnv(ir), { binary: 'stream' }).text))];
+  if (contents.some((c) => !parsedAsJson(c.contentType) && !form(c))) types.push(STREAM);
   const text = types.join(' | ');
   return op.requestBody.required ? text : `${text} | undefined`;
 }

@@ -12,7 +12,7 @@ import { CHECKS, FastChecks, fastFunction, type FastNode } from '../schema/fast-
 import { zodCode } from '../schema/zod.js';
 import type { Emitter } from '../shared/emitter.js';
 import { prelude } from '../shared/preludes.js';
-import { isBinaryContent, parameterKey, parametersIn, primaryContent, schemaEnv, str, writeSource, type ParameterLocation } from '../shared/source.js';
+import { formPlanOf, isBinaryContent, parameterKey, parametersIn, primaryContent, schemaEnv, str, writeSource, type ParameterLocation } from '../shared/source.js';
 
 export const emitter: Emitter = {
   name: 'validators',
@@ -54,6 +54,13 @@ export const emitter: Emitter = {
             w.writeLine(`headers: ${parameterObject(ir, op, 'header')},`);
             if (op.requestBody && !contents.length) w.writeLine(`body: ${op.requestBody.required ? 'z.unknown()' : 'z.unknown().optional()'},`);
             writeMap(w, 'bodies', contents.map((m) => [m.contentType, slot(bodyCode(ir, op, m.contentType))]));
+            // How each form body is decoded before `bodies` checks it (runtime/form.ts); only where there is one.
+            const forms = contents.flatMap((m) => {
+              const plan = formPlanOf(ir, m);
+              // Keyed lower-case: the runtime looks it up by the request's type, which it lower-cases.
+              return plan ? [[m.contentType.trim().toLowerCase(), JSON.stringify(plan)] as [string, string]] : [];
+            });
+            if (forms.length) writeMap(w, 'forms', forms);
             for (const [field, code] of fast.byOperation.get(op.identifier) ?? []) w.writeLine(`${field}: ${code},`);
             writeMap(
               w,

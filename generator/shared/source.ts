@@ -11,6 +11,7 @@ import type { IrDocument, IrMediaBody, IrOperation, IrParameter, IrResponse } fr
 import { SchemaEnv } from '../schema/walker.js';
 import { propertyKey } from '../names.js';
 import { isBinaryMedia } from '../media-types.js';
+import { formPlan, isFormType, type FormPlan } from '../form-plan.js';
 
 export function writeSource(build: (w: CodeBlockWriter) => void): string {
   const w = new CodeBlockWriter({ indentNumberOfSpaces: 2, useTabs: false, newLine: '\n', useSingleQuote: true });
@@ -79,6 +80,13 @@ export function statusType(status: string): string {
 /** Media types whose bytes are not parsed: the body reaches the handler as a stream. */
 export function isBinaryContent(m: IrMediaBody): boolean {
   return isBinaryMedia(m.contentType, m.schema);
+}
+
+/** How the runtime decodes this content as a form body, or null when it is no form it decodes (form-plan.ts). */
+export function formPlanOf(ir: IrDocument, m: IrMediaBody): FormPlan | null {
+  if (!isFormType(m.contentType) || isBinaryContent(m)) return null;
+  const env = schemaEnv(ir);
+  return formPlan(m.schema, m.encoding, (s) => env.deref(s as never), '').plan;
 }
 
 /**

@@ -39,7 +39,7 @@ describe('generated code under a strict consumer tsconfig', () => {
       dirs.push(path.join(root, name));
       await generateInto(path.relative(process.cwd(), file), dirs.at(-1)!, { packages: path.join(root, `${name}-packages`) });
     }
-    for (const name of ['petstore', 'reserved-names', 'feature-3.1']) {
+    for (const name of ['petstore', 'reserved-names', 'feature-3.1', 'form-bodies']) {
       dirs.push(path.join(root, name));
       await generateInto(`${SPECS}/${name}.yaml`, dirs.at(-1)!, { packages: path.join(root, `${name}-packages`) });
     }

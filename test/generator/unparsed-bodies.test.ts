@@ -1,10 +1,10 @@
 /**
- * Request bodies the server runtime does not parse (forms, multipart, XML): the runtime hands the
+ * Request bodies the server runtime does not parse (multipart, XML, text): the runtime hands the
  * handler the request stream, unvalidated (runtime/body.ts). The generated types used to promise
- * the schema's object instead (Twilio's form-only operations, Swagger petstore3's JSON-or-form
- * `/pet`), so a handler read `input.body.To` off an IncomingMessage and a form posting `age=x`
- * where an integer is declared went through unchecked. Now the input type says Readable and the
- * lint warns, naming each such content type.
+ * the schema's object instead (Swagger petstore3's JSON-or-multipart `/pet`), so a handler read
+ * `input.body.name` off an IncomingMessage. Now the input type says Readable and the lint warns,
+ * naming each such content type. Forms of an object schema are decoded and validated instead
+ * (runtime/form.ts; test/generator/form-bodies.test.ts): `age=x` for an integer is a 400.
  */
 import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -38,10 +38,9 @@ const SPEC = {
 };
 
 describe('request bodies the runtime does not parse', () => {
-  it('are named by a lint warning with their pointer; JSON and uploads are not', () => {
+  it('are named by a lint warning with their pointer; JSON, forms and uploads are not', () => {
     const found = structuralFindings(JSON.parse(JSON.stringify(SPEC))).filter((f) => f.rule === 'lavendly/unparsed-request-body');
     expect(found.map((f) => [f.severity, f.pointer])).toEqual([
-      ['warning', '#/paths/~1calls/post/requestBody/content/application~1x-www-form-urlencoded'],
       ['warning', '#/paths/~1pets/post/requestBody/content/multipart~1form-data'],
     ]);
     expect(found[0]!.message).toContain('request stream');
@@ -70,9 +69,12 @@ describe('request bodies the runtime does not parse', () => {
     }, 120_000);
     afterAll(() => server?.close());
 
-    it('hand the handler a stream, and the generated input types say so', async () => {
+    it('hand the handler a stream, and the generated input types say so; a form is decoded and checked', async () => {
       const post = (p: string, type: string, body: string) => fetch(`${base}${p}`, { method: 'POST', headers: { 'content-type': type }, body });
-      expect((await post('/calls', 'application/x-www-form-urlencoded', 'name=a&age=x')).status).toBe(204);
+      expect((await post('/calls', 'application/x-www-form-urlencoded', 'name=a&age=x')).status).toBe(400);
+      expect((await post('/calls', 'application/x-www-form-urlencoded', 'name=a&age=3')).status).toBe(204);
+      expect(seen.pop()).toEqual({ name: 'a', age: 3 });
+      expect((await post('/pets', 'multipart/form-data; boundary=b', '--b--\r\n')).status).toBe(204);
       expect(seen.pop()).toBeInstanceOf(Readable);
       expect((await post('/pets', 'application/json', '{"name":"a","age":"x"}')).status).toBe(400);
       expect((await post('/pets', 'application/json', '{"name":"a","age":3}')).status).toBe(204);
@@ -82,7 +84,9 @@ describe('request bodies the runtime does not parse', () => {
       writeFileSync(path.join(dir, 'out', 'consumer.ts'), [
         "import { Readable } from 'node:stream';",
         "import type * as T from './types.gen.js';",
-        'export const call: T.CreateCallInput["body"] = Readable.from([]);',
+        'export const call: T.CreateCallInput["body"] = { name: "a", age: 3 };',
+        '// @ts-expect-error a form body is decoded, never a stream',
+        'export const callStream: T.CreateCallInput["body"] = Readable.from([]);',
         'export const multipart: T.CreatePetInput["body"] = Readable.from([]);',
         'export const json: T.CreatePetInput["body"] = { name: "a", age: 3 };',
         'export const photo: T.PutPhotoInput["body"] = Readable.from([]);',

@@ -113,6 +113,13 @@ const lv = {
 };
 
 type lv_fn = (v: unknown) => unknown;
+/** One field of a form body: a scalar or JSON text, a list (the key repeated), or a deepObject's brackets. */
+type lv_form_field =
+  | { kind: 'string' | 'integer' | 'number' | 'boolean' | 'json' }
+  | { kind: 'array'; items: lv_form_field }
+  | { kind: 'object'; properties: { [name: string]: lv_form_field }; additional: lv_form_field | null };
+/** A form body's fields, and what any other key is (null: refused). */
+type lv_form = { properties: { [name: string]: lv_form_field }; additional: lv_form_field | null };
 /**
  * What a fast check (`fastPath`, `fastQuery`, `fastHeaders`, `fastBody`, generated from the spec
  * next to the zod validators) answers when it does not vouch for its input: the runtime then asks
@@ -229,6 +236,8 @@ export interface OperationValidators {
   body: z.ZodType;
   /** Every declared request content type. */
   bodies: { [contentType: string]: z.ZodType };
+  /** How each form body the runtime decodes is read before `bodies` checks it (plain data). */
+  forms?: { [contentType: string]: lv_form };
   /**
    * Plain checks of `path`, `query`, `headers` and `body`, where their schemas have only what such
    * checks cover: the value the zod parse would give for an input it accepts, or the

@@ -36,6 +36,11 @@ export interface OperationDescriptor {
   bodyRequired: boolean;
   /** Request content type ('application/json', 'multipart/form-data', ...), null without a body. */
   contentType: string | null;
+  /**
+   * A form body's fields not sent as form fields (their key repeated for a list): `deepObject` in
+   * brackets, `json` as one JSON text, as the spec's `encoding` declares. Absent: none.
+   */
+  formEncoding?: Readonly<Record<string, 'deepObject' | 'json'>>;
   /** Header carrying the idempotency key; non-null exactly for idempotent operations. */
   idempotencyHeader: string | null;
   pagination: 'cursor' | null;

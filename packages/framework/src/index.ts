@@ -12,6 +12,7 @@ export {
 export { envelopeFor, renderError, toApiError, type ErrorEnvelope, type InternalErrorLogger } from './runtime/envelope.js';
 export { DEFAULT_JSON_LIMIT, MAX_JSON_DEPTH, isJsonType, mediaTypeOf, parseJson, readBody, readRaw, requestHasBody, type BodyState } from './runtime/body.js';
 export { unstorableText } from './runtime/text.js';
+export { decodeForm, MAX_FORM_DEPTH, MAX_FORM_PAIRS, type FormField, type FormPlan } from './runtime/form.js';
 export { lingerAfterAnswer } from './runtime/linger.js';
 export { assignRequestId, mintRequestId } from './runtime/request-id.js';
 export { checkLimit, decodeCursor, DEFAULT_LIMITS, encodeCursor, pageOf, type LimitBounds, type Page } from './runtime/pagination.js';

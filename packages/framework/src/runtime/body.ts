@@ -43,8 +43,10 @@ export interface BodyState {
    * skips walking the body for them (runtime/text.ts).
    */
   jsonBodyStorable?: boolean;
-  /** The stream for non-JSON operations (uploads). */
+  /** The stream for the types the runtime does not parse (uploads, multipart, XML...). */
   streamBody?: NodeJS.ReadableStream;
+  /** A form body's text and content type, decoded with the operation's form plan by parseInput (form.ts). */
+  formBody?: { type: string; text: string };
 }
 
 const unsupported = (declared: readonly string[]) => new ApiError(
@@ -69,10 +71,14 @@ function declaredTypes(meta: Pick<OperationMeta, 'requestContentTypes'>): readon
 /**
  * Reads and checks the body once, before idempotency (which hashes it) and parsing: the content
  * type must be one the operation declares (else 415), JSON must be UTF-8 and at most `limit`
- * bytes (else 413), and must parse (else 400). Non-JSON declared types (octet-stream uploads)
- * are left as a stream for the handler.
+ * bytes (else 413), and must parse (else 400). A form body of a type `forms` has a plan for is
+ * read the same way (UTF-8, at most `limit`) and decoded later, with its plan (form.ts). Other
+ * declared types (octet-stream uploads, multipart) are left as a stream for the handler.
  */
-export async function readBody(ctx: Koa.Context, meta: Pick<OperationMeta, 'requestContentTypes'>, limit: number = DEFAULT_JSON_LIMIT): Promise<void> {
+export async function readBody(
+  ctx: Koa.Context, meta: Pick<OperationMeta, 'requestContentTypes'>, limit: number = DEFAULT_JSON_LIMIT,
+  forms?: { readonly [contentType: string]: unknown } | null,
+): Promise<void> {
   const state = ctx.state as BodyState;
   if (!requestHasBody(ctx)) return;
   const headers = ctx.req.headers;
@@ -99,6 +105,15 @@ export async function readBody(ctx: Koa.Context, meta: Pick<OperationMeta, 'requ
     state.jsonBody = parseJsonText(text);
     state.hasJsonBody = true;
     state.jsonBodyStorable = storableJsonText(text);
+    return;
+  }
+  if (media && forms && Object.hasOwn(forms, media.type)) {
+    if (media.charset && media.charset !== 'utf-8' && media.charset !== 'utf8') {
+      throw new ApiError('unsupported_media_type', 'Form bodies must be UTF-8 (percent-encoded UTF-8 bytes).');
+    }
+    const raw = await readRaw(ctx, { length: headers['content-length'] || undefined, limit });
+    state.rawBody = raw;
+    state.formBody = { type: media.type, text: decodeJson(raw) };
     return;
   }
   state.streamBody = ctx.req;
@@ -134,6 +149,7 @@ export function parseJson(raw: Buffer): unknown {
   return parseJsonText(decodeJson(raw));
 }
 
+/** UTF-8 text of a JSON or form body (400 when it is not UTF-8). */
 function decodeJson(raw: Buffer): string {
   try {
     return utf8.decode(raw);

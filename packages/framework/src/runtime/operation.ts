@@ -1,3 +1,5 @@
+import type { FormPlan } from './form.js';
+
 /**
  * The shapes the generated routes hand to the runtime, declared structurally so the runtime does
  * not depend on one generation of a spec: routes.gen.ts's `OperationMeta` and validators.gen.ts's
@@ -47,6 +49,10 @@ export interface OperationValidators {
   fastQuery?: FastCheck | null;
   fastHeaders?: FastCheck | null;
   fastBody?: FastCheck | null;
+  /** Every declared request content type's schema; a form body is checked by its own. */
+  bodies?: Readonly<Record<string, SchemaLike | null | undefined>>;
+  /** How each form content type the runtime decodes is read (form.ts); other non-JSON types stay a stream. */
+  forms?: Readonly<Record<string, FormPlan>> | null;
   responses?: Readonly<Record<string, SchemaLike | null | undefined>>;
 }
 

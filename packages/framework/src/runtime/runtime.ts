@@ -6,6 +6,7 @@
 import type Koa from 'koa';
 import { DEFAULT_JSON_LIMIT, readBody, requestHasBody, type BodyState } from './body.js';
 import { ValidationError, type IssuesByLocation, type ValidationIssue, type ValidationLocation } from './errors.js';
+import { decodeForm } from './form.js';
 import { toIssues } from './issues.js';
 import { IDEMPOTENCY_HEADER, withIdempotency, type IdempotencyLayerOptions } from './idempotency.js';
 import { FAST_CHECK_NO, type FastCheck, type HandlerResult, type OperationMeta, type OperationValidators, type SchemaLike } from './operation.js';
@@ -21,7 +22,7 @@ export interface RuntimeOptions<Ctx> {
   authenticate?: RequestHook;
   /** Runs after authentication. */
   rateLimit?: RequestHook;
-  /** Largest JSON body accepted, in bytes (default 1 MiB). */
+  /** Largest JSON or form body accepted, in bytes (default 1 MiB). */
   jsonBodyLimit?: number;
   /**
    * Enables Idempotency-Key handling for operations marked `x-idempotent`: the store, the tenant
@@ -71,7 +72,7 @@ export function createRuntime<Ctx>(options: RuntimeOptions<Ctx>): FrameworkRunti
         if (options.authenticate) await options.authenticate(ctx, meta);
         if (options.rateLimit) await options.rateLimit(ctx, meta);
         // Most requests have no body (GET, DELETE): no promise to await for them.
-        if (requestHasBody(ctx)) await readBody(ctx, meta, limit);
+        if (requestHasBody(ctx)) await readBody(ctx, meta, limit, v.forms);
         // Without an Idempotency-Key there is nothing to claim: straight to the handler.
         if (idem && ctx.req.headers[IDEMPOTENCY_HEADER] !== undefined) await withIdempotency(ctx, meta.operationId, idem, () => serve(ctx));
         else answer(ctx, await handle(ctx)); // `serve` inline: one async frame less per request
@@ -94,9 +95,33 @@ export function parseInput(ctx: Koa.Context, v: OperationValidators, refuseUnsto
   const query = check(issues, 'query', v.query, ctx.querystring === '' ? {} : { ...ctx.query }, refuseUnstorable, v.fastQuery);
   const headers = check(issues, 'header', v.headers, headersFor(ctx, v.headers), refuseUnstorable, v.fastHeaders);
   // A body whose text the reader found free of anything unstorable skips the walk (body.ts).
-  const body = state.streamBody !== undefined ? state.streamBody : check(issues, 'body', v.body, state.hasJsonBody ? state.jsonBody : undefined, refuseUnstorable && state.jsonBodyStorable !== true, v.fastBody);
+  const body = state.streamBody !== undefined
+    ? state.streamBody
+    : state.formBody !== undefined
+      ? formInput(issues, v, state.formBody, refuseUnstorable)
+      : check(issues, 'body', v.body, state.hasJsonBody ? state.jsonBody : undefined, refuseUnstorable && state.jsonBodyStorable !== true, v.fastBody);
   if (issues.path || issues.query || issues.header || issues.body) throw new ValidationError(issues);
   return { path, query, headers, body };
+}
+
+/**
+ * A form body decoded by its plan (form.ts), then checked by the zod validator of its content type,
+ * the same the JSON body of that schema gets. Decoding issues (unknown keys, `age=x`) come first.
+ */
+function formInput(issues: IssuesByLocation, v: OperationValidators, form: { type: string; text: string }, refuseUnstorable: boolean): unknown {
+  const decoded = decodeForm(form.text, v.forms![form.type]!);
+  if (decoded.issues.length) {
+    issues.body = decoded.issues;
+    return undefined;
+  }
+  return check(issues, 'body', bodySchema(v, form.type), decoded.value, refuseUnstorable, null);
+}
+
+/** The validator of a declared content type, found whatever its case in the spec; else the operation's first. */
+function bodySchema(v: OperationValidators, type: string): SchemaLike | null | undefined {
+  const bodies = v.bodies ?? {};
+  if (Object.hasOwn(bodies, type)) return bodies[type];
+  return Object.entries(bodies).find(([declared]) => declared.trim().toLowerCase() === type)?.[1] ?? v.body;
 }
 
 function check(

@@ -67,7 +67,7 @@ class AsyncJob(TypedDict):
     terminal: List[str]
 
 
-class Operation(TypedDict):
+class _OperationFacts(TypedDict):
     method: str
     path: str
     args: Dict[str, ArgBinding]
@@ -82,6 +82,12 @@ class Operation(TypedDict):
     response_keys: Optional[List[str]]
     """Every documented success answer is a JSON object with these keys: one that is not raises
     InvalidResponseError (None: not checked)."""
+
+
+class Operation(_OperationFacts, total=False):
+    form_encoding: Dict[str, str]
+    """A form body's fields not sent as form fields (a list's key repeated), as the spec's
+    `encoding` declares: "deepObject" in brackets, "json" as one JSON text. Absent: none."""
 
 
 class RequestOptions(TypedDict, total=False):
@@ -682,6 +688,20 @@ def _scalar(value: object) -> str:
     return str(value)
 
 
+def _deep_pairs(pairs: List[Tuple[str, str]], key: str, value: object, depth: int) -> None:
+    """A deepObject form field: each nested field in brackets, list items by index (`a[b][0][c]=v`)."""
+    if value is None:
+        return
+    if isinstance(value, dict) and depth <= 32:
+        for k, v in value.items():
+            _deep_pairs(pairs, f"{key}[{k}]", v, depth + 1)
+    elif isinstance(value, list) and depth <= 32:
+        for i, v in enumerate(value):
+            _deep_pairs(pairs, f"{key}[{i}]", v, depth + 1)
+    else:
+        pairs.append((key, _scalar(value)))
+
+
 def _query_pairs(binding: ArgBinding, value: object) -> List[Tuple[str, str]]:
     if value is None:
         return []
@@ -738,9 +758,20 @@ def _encode_body(op: Operation, body: object, headers: Dict[str, str]) -> Tuple[
         return None, files
     if content_type == "application/x-www-form-urlencoded" and isinstance(body, dict):
         headers["content-type"] = content_type
-        # A list is its key repeated (OpenAPI's default for a form field), as multipart above; not
-        # one JSON text no form parser splits.
-        pairs = [(str(k), _scalar(item)) for k, v in body.items() for item in (v if isinstance(v, list) else [v]) if item is not None]
+        # As the spec's `encoding` says (the server decodes it so): a list is its key repeated
+        # (OpenAPI's default for a form field); a deepObject field in brackets (`meta[key]=v`,
+        # `items[0][price]=x`); a JSON-typed one, and any other dict, as one JSON text.
+        styles = op.get("form_encoding") or {}
+        pairs: List[Tuple[str, str]] = []
+        for k, v in body.items():
+            style = styles.get(str(k))
+            if style == "deepObject":
+                _deep_pairs(pairs, str(k), v, 0)
+            elif style == "json":
+                if v is not None:
+                    pairs.append((str(k), json.dumps(v, separators=(",", ":"))))
+            else:
+                pairs.extend((str(k), _scalar(item)) for item in (v if isinstance(v, list) else [v]) if item is not None)
         return urlencode(pairs).encode("ascii"), None
     headers.setdefault("content-type", content_type if "json" in content_type else "application/json")
     return json.dumps(body).encode("utf-8"), None
