@@ -10,7 +10,7 @@ import { NameAllocator, propertyKey, toPascal } from '../names.js';
 import { docComment, tsType } from '../schema/ts.js';
 import type { SchemaEnv } from '../schema/walker.js';
 import { type ArgumentPlan, objectView, planArguments, responseKeys } from '../shared/arguments.js';
-import { type SdkSecurity, sdkSecurity } from '../shared/sdk-security.js';
+import { type SdkScheme, type SdkSecurity, sdkSecurity } from '../shared/sdk-security.js';
 import type { EmitContext, Emitter } from '../shared/emitter.js';
 import { ERROR_CODE_SCHEMA, errorCodes } from '../shared/error-codes.js';
 import { renderSdkApiDoc, type SdkMethodDoc, type SdkSurface } from '../shared/sdk-api-doc.js';
@@ -179,7 +179,7 @@ function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], baseE
   const envPrefix = clientName.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
   out.push(
     docComment(
-      `${ir.title || clientName} client.\n\n\`new ${clientName}({ apiKey, baseUrl, timeout, maxRetries, fetch })\`; apiKey and baseUrl default to the ` +
+      `${ir.title || clientName} client.\n\n\`new ${clientName}({ apiKey, ${security ? 'credentials, ' : ''}baseUrl, timeout, maxRetries, fetch })\`; apiKey and baseUrl default to the ` +
         `${envPrefix}_API_KEY and ${envPrefix}_BASE_URL environment variables, baseUrl then to ${ir.serverUrl || 'the spec\'s server'}.`,
     ).trimEnd(),
   );
@@ -220,6 +220,14 @@ function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], baseE
     webhookUnion,
     webhookEvents: webhookEvents.map((e) => ({ ...e, type: e.type.replace(/\bT\./g, '') })),
     runtimeExports: runtimeNames,
+    ...(security && auth
+      ? {
+          credentials: {
+            type: auth.credentials,
+            schemes: [...security.schemes].map(([name, scheme]) => ({ name, value: scheme.type === 'basic' ? '{ username, password }' : 'string', sentAs: sentAs(scheme) })),
+          },
+        }
+      : {}),
   };
   return { text: `${imports.join('\n')}\n\n${body}`, surface };
 }
@@ -235,14 +243,19 @@ function credentialsSource(security: SdkSecurity, credentials: string, options: 
     `export type ${credentials} = {`,
   ];
   for (const [name, scheme] of security.schemes) {
-    const how = scheme.type === 'apiKey' ? `API key in the ${scheme.in} \`${scheme.name}\`` : scheme.type === 'basic' ? 'HTTP Basic' : 'Bearer token';
-    lines.push(`  /** ${how}. */`, `  readonly ${propertyKey(name)}?: ${scheme.type === 'basic' ? 'BasicCredentials' : 'string'};`);
+    lines.push(`  /** ${sentAs(scheme).replace(/\*\//g, '*\\/')}. */`, `  readonly ${propertyKey(name)}?: ${scheme.type === 'basic' ? 'BasicCredentials' : 'string'};`);
   }
   lines.push('};');
   lines.push(`export type ${options} = Omit<ClientOptions, 'credentials'> & { credentials?: ${credentials} };`);
   const entries = [...security.schemes].map(([name, scheme]) => `  ${propertyKey(name)}: ${tsLiteral(scheme)},`);
   lines.push(`const ${table}: { [name: string]: SecurityScheme } = {`, ...entries, '};', '');
-  return { lines, options, table };
+  return { lines, options, table, credentials };
+}
+
+/** How a scheme's credential travels, in words (doc comments, sdk-api.gen.md). */
+function sentAs(scheme: SdkScheme): string {
+  if (scheme.type === 'apiKey') return `API key in the ${scheme.in} \`${scheme.name}\``;
+  return scheme.type === 'basic' ? 'HTTP Basic, `Authorization: Basic base64(username:password)`' : '`Authorization: Bearer <token>`';
 }
 
 /** The SDK runtime's class for an HTTP status (mirrors its errorClassByStatus). */
