@@ -136,6 +136,12 @@ describe('the generated TypeScript SDK sending credentials', () => {
     ]);
   });
 
+  it('refuses credentials for a spec whose schemes are all Bearer (our own), rather than ignoring them', async () => {
+    const { Lavendly } = await import('../../generated/sdk.gen.js');
+    expect(() => new Lavendly({ credentials: { bearerAuth: 'k' } })).toThrow(/declares no security scheme but Bearer, which takes apiKey/);
+    expect(new Lavendly({ apiKey: 'k', credentials: {} }).baseUrl).toBeTruthy();
+  });
+
   it('types credentials by the spec\'s schemes under the strictest consumer tsconfig', () => {
     const consumer = path.join(root, 'consumer');
     mkdirSync(consumer, { recursive: true });

@@ -123,6 +123,10 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
     this.#operations = operations;
     this.#auth = { schemes: defaults.securitySchemes ?? {}, credentials: { ...options.credentials }, apiKey: options.apiKey ?? env(`${defaults.envPrefix}_API_KEY`) };
     this.#downloadSecurity = defaults.securitySchemes ? (defaults.security ?? []) : undefined;
+    if (!defaults.securitySchemes && Object.keys(options.credentials ?? {}).length) {
+      // Else they would be silently ignored, and every call go unauthenticated.
+      throw new TypeError(`${defaults.name}: the API declares no security scheme but Bearer, which takes apiKey, not credentials`);
+    }
     this.baseUrl = (options.baseUrl ?? env(`${defaults.envPrefix}_BASE_URL`) ?? defaults.baseUrl).replace(/\/+$/, '');
     this.#timeout = options.timeout ?? 60_000;
     this.#maxRetries = options.maxRetries ?? 2;
