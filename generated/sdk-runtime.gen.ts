@@ -19,6 +19,7 @@
  */
 export * from './sdk-runtime-descriptors.gen.js';
 export * from './sdk-runtime-errors.gen.js';
+export type { BasicCredentials, Credential, SecurityScheme } from './sdk-runtime-auth.gen.js';
 // Named: client.js also exports downloadContextOf, which only the download functions may use.
 export { type AnyClient, ApiClient, type ApiResponse, type ClientDefaults, type ClientOptions, type RequestOptions, type WaitOptions } from './sdk-runtime-client.gen.js';
 export { splitParams } from './sdk-runtime-wire.gen.js';

@@ -91,6 +91,11 @@ export interface IrOperation {
   responses: IrResponse[];
   /** True when the effective security requirement is non-empty. */
   secured: boolean;
+  /**
+   * The effective security requirement (the operation's, else the document's): alternatives,
+   * each the names of the schemes sent together. `[]`: public; an empty alternative: optional.
+   */
+  security: string[][];
   idempotent: boolean;
   scopes: string[];
   pagination: 'cursor' | null;
@@ -165,8 +170,10 @@ export interface IrDocument {
   tags: string[];
   /** Same order as `tags`, with identifiers. */
   tagInfo: IrTag[];
-  /** Raw `components.securitySchemes` (for the catalog / SDK auth). */
+  /** `components.securitySchemes` as in the spec, $refs resolved (for the catalog / SDK auth). */
   securitySchemes: Record<string, unknown>;
+  /** The document's default security requirement (alternatives of scheme names), `[]` when none. */
+  security: string[][];
 }
 
 /**

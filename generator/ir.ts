@@ -89,8 +89,17 @@ class IrBuilder {
       webhooks,
       tags: tagInfo.map((t) => t.name),
       tagInfo,
-      securitySchemes: isObject(this.components.securitySchemes) ? this.components.securitySchemes : {},
+      securitySchemes: this.securitySchemes(),
+      security: Array.isArray(this.root.security) ? this.root.security.map((req) => (isObject(req) ? Object.keys(req) : [])) : [],
     };
+  }
+
+  /** `components.securitySchemes`, each $ref followed to the scheme object it names. */
+  private securitySchemes(): Record<string, unknown> {
+    const raw = isObject(this.components.securitySchemes) ? this.components.securitySchemes : {};
+    const out: Record<string, unknown> = {};
+    for (const [name, scheme] of Object.entries(raw)) out[name] = this.doc.deref(scheme, pointerJoin('#/components/securitySchemes', name)).node;
+    return out;
   }
 
   private server(): { serverUrl: string; basePath: string } {
@@ -196,6 +205,7 @@ class IrBuilder {
       requestBody: o.requestBody === undefined ? null : this.requestBody(o.requestBody, pointerJoin(at, 'requestBody')),
       responses: this.responses(o.responses, pointerJoin(at, 'responses')),
       secured: security.length > 0 && security.every((req) => isObject(req) && Object.keys(req).length > 0),
+      security: security.map((req) => (isObject(req) ? Object.keys(req) : [])),
       idempotent: optionalBoolean(o['x-idempotent'], pointerJoin(at, 'x-idempotent')),
       scopes: stringArray(o['x-scopes'], pointerJoin(at, 'x-scopes')),
       pagination: pagination === 'cursor' ? 'cursor' : null,

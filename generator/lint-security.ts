@@ -1,23 +1,18 @@
 /**
- * `lavendly/security-scheme`: a security scheme the generated SDKs cannot satisfy. Their clients
- * send one credential, `Authorization: Bearer <apiKey>` (templates/sdk-runtime/client.ts,
- * python-runtime/_core.py), which is what `http` bearer, `oauth2` and `openIdConnect` take. An
- * API key in a header of another name, in the query or in a cookie, HTTP Basic or Digest, or
- * mutual TLS would be sent the wrong way and every call refused; said here, as nothing else would.
+ * `lavendly/security-scheme`: a security scheme the generated SDKs cannot satisfy. They send a
+ * bearer token (`http` bearer, `oauth2`, `openIdConnect`), HTTP Basic and an API key in a header,
+ * the query or a cookie (generator/shared/sdk-security.ts); HTTP Digest or another `http`
+ * scheme, and mutual TLS, they do not, and every call requiring only those would be refused:
+ * said here, as nothing else would.
  */
 import { pointerJoin } from './names.js';
 import { isObject, type Json, type JsonObject } from './spec-doc.js';
 import type { LintFinding } from './lint.js';
+import { sdkScheme } from './shared/sdk-security.js';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
-function sentAsBearer(scheme: JsonObject): boolean {
-  if (scheme.type === 'oauth2' || scheme.type === 'openIdConnect') return true;
-  return scheme.type === 'http' && typeof scheme.scheme === 'string' && scheme.scheme.toLowerCase() === 'bearer';
-}
-
 function describe(scheme: JsonObject): string {
-  if (scheme.type === 'apiKey') return `an API key in the ${String(scheme.in)} "${String(scheme.name)}"`;
   if (scheme.type === 'http') return `HTTP ${String(scheme.scheme)} authentication`;
   return `a "${String(scheme.type)}" scheme`;
 }
@@ -42,10 +37,10 @@ export function unsupportedSecuritySchemes(root: JsonObject, resolve: (ref: stri
   for (const name of usedSchemes(root)) {
     let scheme = schemes[name];
     for (let hops = 0; isObject(scheme) && typeof scheme.$ref === 'string' && hops < 10; hops++) scheme = resolve(scheme.$ref);
-    if (!isObject(scheme) || sentAsBearer(scheme)) continue;
+    if (!isObject(scheme) || sdkScheme(scheme)) continue;
     out.push({
       severity: 'warning', pointer: pointerJoin('#/components/securitySchemes', name), rule: 'lavendly/security-scheme',
-      message: `the generated SDKs send their credential as "Authorization: Bearer <apiKey>" only; ${describe(scheme)} is not implemented, so their calls to operations requiring "${name}" will not authenticate`,
+      message: `the generated SDKs send bearer tokens, HTTP Basic and API keys (header, query, cookie); ${describe(scheme)} is not implemented, so their calls to operations requiring only "${name}" will not authenticate`,
     });
   }
   return out;

@@ -15,6 +15,8 @@ import { objectView, responseKeys } from '../shared/arguments.js';
 import type { EmitContext, EmittedFile, Emitter } from '../shared/emitter.js';
 import { errorCodes } from '../shared/error-codes.js';
 import { type PyGroup, type PyMethod, type PyPlan, pythonPlan } from '../shared/python-plan.js';
+import { pyCredentialsType, pyDefaultsEntries, pyRequirement } from '../shared/python-security.js';
+import { type SdkSecurity, sdkSecurity } from '../shared/sdk-security.js';
 import { baseErrorName, renameBaseError, TEMPLATE_BASE_ERROR } from '../shared/sdk-names.js';
 import { isBinaryContent, respondsJson, schemaEnv, successResponses } from '../shared/source.js';
 import { sdkFormEncoding } from '../form-plan.js';
@@ -24,6 +26,7 @@ const TEMPLATE_DIR = new URL('../templates/python-runtime/', import.meta.url);
 export const PYTHON_PACKAGE_DIR = 'python';
 /** What the runtime templates export, re-exported by the package's __init__.py (the base error renamed per API). */
 const RUNTIME_EXPORTS: Record<string, string[]> = {
+  _auth: ['BasicCredentials'],
   _core: ['NOT_GIVEN', 'NotGiven', 'RequestOptions', 'SyncPager', 'AsyncPager'],
   _exceptions: ['LavendlyError', 'APIStatusError', 'ServerError', 'InvalidResponseError', 'APIConnectionError', 'APITimeoutError', 'WaitTimeoutError', 'WebhookVerificationError'],
   _webhooks: ['verify_signed_webhook', 'sign_webhook'],
@@ -59,15 +62,17 @@ export const emitter: Emitter = {
     const exports = runtimeExports(baseError);
     const types = typesModule(ir, plan);
     const errors = errorsModule(ir, plan, exports);
+    const security = sdkSecurity(ir);
+    const credentials = security ? `${plan.clientName}Credentials` : null;
     const files: EmittedFile[] = [
       { file: `${PYTHON_PACKAGE_DIR}/pyproject.toml`, text: banner('pyproject.toml') + pyproject(ir, plan) },
       { file: `${src}/py.typed`, text: banner('py.typed') },
-      { file: `${src}/__init__.py`, text: banner('__init__.py') + initModule(ir, plan, errors.names, exports) },
+      { file: `${src}/__init__.py`, text: banner('__init__.py') + initModule(ir, plan, errors.names, exports, credentials) },
       { file: `${src}/types.py`, text: banner('types.py') + types.text },
       { file: `${src}/_errors.py`, text: banner('_errors.py') + errors.text },
-      { file: `${src}/_operations.py`, text: banner('_operations.py') + operationsModule(plan, schemaEnv(ir)) },
+      { file: `${src}/_operations.py`, text: banner('_operations.py') + operationsModule(plan, schemaEnv(ir), security) },
       { file: `${src}/_resources.py`, text: banner('_resources.py') + resourcesModule(plan, types) },
-      { file: `${src}/_client.py`, text: banner('_client.py') + clientModule(ir, plan, types.webhookEvent) },
+      { file: `${src}/_client.py`, text: banner('_client.py') + clientModule(ir, plan, types.webhookEvent, security && credentials ? { security, name: credentials } : null) },
     ];
     for (const template of (await readdir(TEMPLATE_DIR)).filter((f) => f.endsWith('.py')).sort()) {
       const text = (await readFile(new URL(template, TEMPLATE_DIR), 'utf8')).replace(/\r\n/g, '\n');
@@ -275,7 +280,7 @@ function errorsModule(ir: IrDocument, plan: PyPlan, runtime: Record<string, stri
 // ----------------------------------------------------------------------------------------------
 // _operations.py
 
-function operationsModule(plan: PyPlan, env: SchemaEnv): string {
+function operationsModule(plan: PyPlan, env: SchemaEnv, security: SdkSecurity | null): string {
   const lines = [
     '"""Where each argument of each operation goes on the wire; read by the client core."""',
     'from __future__ import annotations',
@@ -291,7 +296,9 @@ function operationsModule(plan: PyPlan, env: SchemaEnv): string {
       const b = m.plan.body;
       const job = m.op.asyncJob;
       lines.push(`    ${pyStr(m.op.operationId)}: {`);
-      lines.push(`        "method": ${pyStr(m.op.method)},`, `        "path": ${pyStr(m.op.path)},`, '        "args": {');
+      lines.push(`        "method": ${pyStr(m.op.method)},`, `        "path": ${pyStr(m.op.path)},`);
+      if (security) lines.push(`        "security": ${pyRequirement(m.op.security)},`);
+      lines.push('        "args": {');
       for (const a of m.args) {
         lines.push(`            ${pyStr(a.py)}: {"location": ${pyStr(a.planned.in)}, "name": ${pyStr(a.planned.name)}, "explode": ${a.planned.explode === false ? 'False' : 'True'}},`);
       }
@@ -463,16 +470,17 @@ function methodSource(m: PyMethod, types: TypesModule, pollResponse: Map<string,
 // ----------------------------------------------------------------------------------------------
 // _client.py and __init__.py
 
-function clientModule(ir: IrDocument, plan: PyPlan, webhookEvent: string): string {
+function clientModule(ir: IrDocument, plan: PyPlan, webhookEvent: string, auth: { security: SdkSecurity; name: string } | null): string {
   const classes = plan.groups.flatMap((g) => [g.syncClass, g.asyncClass]).sort();
   const lines = [
     '"""The clients: blocking and async, one attribute per tag."""',
     'from __future__ import annotations',
     '',
-    'from typing import Mapping, Optional, cast',
+    `from typing import Mapping, Optional, ${auth ? 'TypedDict, ' : ''}cast`,
     '',
     'import httpx',
     '',
+    ...(auth ? ['from ._auth import BasicCredentials'] : []),
     'from ._core import AsyncAPIClient, ClientConfig, ClientDefaults, SyncAPIClient',
     'from ._webhooks import Payload, Secret, verify_signed_webhook',
     `from .types import ${webhookEvent}`,
@@ -487,12 +495,15 @@ function clientModule(ir: IrDocument, plan: PyPlan, webhookEvent: string): strin
     `    "env_prefix": ${pyStr(plan.envPrefix)},`,
     '    "errors_by_code": ERRORS_BY_CODE,',
     '    "errors_by_status": ERRORS_BY_STATUS,',
+    ...(auth ? pyDefaultsEntries(auth.security, ir.security) : []),
     '}',
   ];
+  if (auth) lines.push('', '', ...pyCredentialsType(auth.security, auth.name));
   const params = [
     'self',
     '*',
     'api_key: Optional[str] = None',
+    ...(auth ? [`credentials: Optional[${auth.name}] = None`] : []),
     'base_url: Optional[str] = None',
     'timeout: float = 60.0',
     'max_retries: int = 2',
@@ -503,7 +514,7 @@ function clientModule(ir: IrDocument, plan: PyPlan, webhookEvent: string): strin
     'max_response_bytes: int = 32 * 1024 * 1024',
   ];
   const config =
-    'ClientConfig(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries, headers=headers or {},\n' +
+    `ClientConfig(api_key=api_key, ${auth ? 'credentials=credentials or {}, ' : ''}base_url=base_url, timeout=timeout, max_retries=max_retries, headers=headers or {},\n` +
     '                         initial_retry_delay=initial_retry_delay, max_retry_delay=max_retry_delay, max_retry_after=max_retry_after,\n' +
     '                         max_response_bytes=max_response_bytes)';
   for (const async of [false, true]) {
@@ -550,8 +561,9 @@ function clientModule(ir: IrDocument, plan: PyPlan, webhookEvent: string): strin
   return lines.join('\n');
 }
 
-function initModule(ir: IrDocument, plan: PyPlan, errors: string[], runtime: Record<string, string[]>): string {
-  const exported = [plan.clientName, plan.asyncClientName, 'verify_webhook', ...Object.values(runtime).flat(), ...errors, '__version__'];
+function initModule(ir: IrDocument, plan: PyPlan, errors: string[], runtime: Record<string, string[]>, credentials: string | null): string {
+  const fromClient = [plan.asyncClientName, plan.clientName, ...(credentials ? [credentials] : [])];
+  const exported = [plan.clientName, plan.asyncClientName, ...(credentials ? [credentials] : []), 'verify_webhook', ...Object.values(runtime).flat(), ...errors, '__version__'];
   const lines = [
     `"""${plan.clientName}: the Python SDK of the ${ir.title}.`,
     '',
@@ -560,7 +572,7 @@ function initModule(ir: IrDocument, plan: PyPlan, errors: string[], runtime: Rec
     '',
     `Types of objects and parameters are in \`${plan.packageName}.types\`."""`,
     '',
-    `from ._client import ${plan.asyncClientName}, ${plan.clientName}, verify_webhook`,
+    `from ._client import ${fromClient.join(', ')}, verify_webhook`,
   ];
   for (const [mod, names] of Object.entries(runtime)) lines.push(`from .${mod} import ${[...names].sort().join(', ')}`);
   if (errors.length) lines.push(`from ._errors import (\n${[...errors].sort().map((n) => `    ${n},`).join('\n')}\n)`);

@@ -10,6 +10,7 @@ import { NameAllocator, propertyKey, toPascal } from '../names.js';
 import { docComment, tsType } from '../schema/ts.js';
 import type { SchemaEnv } from '../schema/walker.js';
 import { type ArgumentPlan, objectView, planArguments, responseKeys } from '../shared/arguments.js';
+import { type SdkScheme, type SdkSecurity, sdkSecurity } from '../shared/sdk-security.js';
 import type { EmitContext, Emitter } from '../shared/emitter.js';
 import { ERROR_CODE_SCHEMA, errorCodes } from '../shared/error-codes.js';
 import { renderSdkApiDoc, type SdkMethodDoc, type SdkSurface } from '../shared/sdk-api-doc.js';
@@ -111,6 +112,7 @@ function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], baseE
     opNames.set(op, { params: names.take(`${op.typeName}Params`), response: names.take(`${op.typeName}Response`) });
   }
   const plans = new Map(ir.operations.map((op) => [op, planArguments(op, env, 'sdk')]));
+  const security = sdkSecurity(ir);
   const out: string[] = [];
   const runtimeSpec = str(ctx.sibling(RUNTIME_FILE));
   out.push(`export * from ${runtimeSpec};`);
@@ -138,7 +140,7 @@ function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], baseE
   out.push('export const operationDescriptors: { [operationId: string]: OperationDescriptor } = {');
   for (const op of ir.operations) {
     const key = op.operationId === '__proto__' ? `['__proto__']` : propertyKey(op.operationId);
-    out.push(`  ${key}: descriptorOf(${tsLiteral(descriptor(op, plans.get(op)!, env, sharedKeys), '  ')}),`);
+    out.push(`  ${key}: descriptorOf(${tsLiteral(descriptor(op, plans.get(op)!, env, sharedKeys, security), '  ')}),`);
   }
   out.push('};', '');
   out.push(`/** operationId -> flattened params and success body, for the generic \`call\` / \`request\`. */`);
@@ -178,15 +180,18 @@ function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], baseE
   const envPrefix = clientName.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
   out.push(
     docComment(
-      `${ir.title || clientName} client.\n\n\`new ${clientName}({ apiKey, baseUrl, timeout, maxRetries, fetch })\`; apiKey and baseUrl default to the ` +
+      `${ir.title || clientName} client.\n\n\`new ${clientName}({ apiKey, ${security ? 'credentials, ' : ''}baseUrl, timeout, maxRetries, fetch })\`; apiKey and baseUrl default to the ` +
         `${envPrefix}_API_KEY and ${envPrefix}_BASE_URL environment variables, baseUrl then to ${ir.serverUrl || 'the spec\'s server'}.`,
     ).trimEnd(),
   );
+  const auth = security ? credentialsSource(security, names.take(`${clientName}Credentials`), names.take(`${clientName}Options`), names.take('securitySchemes')) : null;
+  if (auth) out.splice(out.length - 1, 0, ...auth.lines);
   out.push(`export class ${clientName} extends ApiClient<${opsInterface}> {`);
   for (const g of groups) out.push(`  readonly ${g.prop}: ${g.cls};`);
-  out.push(`  constructor(options: ClientOptions = {}) {`);
+  out.push(`  constructor(options: ${auth?.options ?? 'ClientOptions'} = {}) {`);
+  const authDefaults = auth ? `, securitySchemes${auth.table === 'securitySchemes' ? '' : `: ${auth.table}`}, security: ${tsLiteral(ir.security)}` : '';
   out.push(
-    `    super(operationDescriptors, options, { name: ${str(clientName)}, version: ${str(ir.version)}, baseUrl: ${str(ir.serverUrl)}, envPrefix: ${str(envPrefix)}${errorTable ? `, errorClasses: ${errorTable.name}` : ''} });`,
+    `    super(operationDescriptors, options, { name: ${str(clientName)}, version: ${str(ir.version)}, baseUrl: ${str(ir.serverUrl)}, envPrefix: ${str(envPrefix)}${errorTable ? `, errorClasses: ${errorTable.name}` : ''}${authDefaults} });`,
   );
   for (const g of groups) out.push(`    this.${g.prop} = new ${g.cls}(this);`);
   out.push('  }', '}', '');
@@ -195,7 +200,7 @@ function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], baseE
   out.push(...webhookSource(webhookEvents, webhookUnion));
   const body = out.join('\n');
   // Import only what the body uses (consumers may compile with noUnusedLocals).
-  const used = [baseError, 'NoBody', 'OperationDescriptor', 'PageItem', 'PagePromise', 'Renamed', 'RequestOptions', 'UploadBody', 'WaitOptions'].filter((n) =>
+  const used = [baseError, 'BasicCredentials', 'SecurityScheme', 'NoBody', 'OperationDescriptor', 'PageItem', 'PagePromise', 'Renamed', 'RequestOptions', 'UploadBody', 'WaitOptions'].filter((n) =>
     new RegExp(`\\b${n}\\b`).test(body),
   );
   const imports = [ctx.banner('sdk.gen.ts')];
@@ -216,8 +221,42 @@ function emitSdk(ir: IrDocument, ctx: EmitContext, runtimeNames: string[], baseE
     webhookUnion,
     webhookEvents: webhookEvents.map((e) => ({ ...e, type: e.type.replace(/\bT\./g, '') })),
     runtimeExports: runtimeNames,
+    ...(security && auth
+      ? {
+          credentials: {
+            type: auth.credentials,
+            schemes: [...security.schemes].map(([name, scheme]) => ({ name, value: scheme.type === 'basic' ? '{ username, password }' : 'string', sentAs: sentAs(scheme) })),
+          },
+        }
+      : {}),
   };
   return { text: `${imports.join('\n')}\n\n${body}`, surface };
+}
+
+/**
+ * For a spec with other schemes than Bearer: the `credentials` type (one optional entry per
+ * scheme, a string or BasicCredentials), the client's options type taking it, and the scheme table
+ * the runtime sends them by.
+ */
+function credentialsSource(security: SdkSecurity, credentials: string, options: string, table: string) {
+  const lines = [
+    docComment('Credentials by security scheme of the spec; each goes only to the operations that require its scheme. A bearer scheme defaults to `apiKey`.').trimEnd(),
+    `export type ${credentials} = {`,
+  ];
+  for (const [name, scheme] of security.schemes) {
+    lines.push(`  /** ${sentAs(scheme).replace(/\*\//g, '*\\/')}. */`, `  readonly ${propertyKey(name)}?: ${scheme.type === 'basic' ? 'BasicCredentials' : 'string'};`);
+  }
+  lines.push('};');
+  lines.push(`export type ${options} = Omit<ClientOptions, 'credentials'> & { credentials?: ${credentials} };`);
+  const entries = [...security.schemes].map(([name, scheme]) => `  ${propertyKey(name)}: ${tsLiteral(scheme)},`);
+  lines.push(`const ${table}: { [name: string]: SecurityScheme } = {`, ...entries, '};', '');
+  return { lines, options, table, credentials };
+}
+
+/** How a scheme's credential travels, in words (doc comments, sdk-api.gen.md). */
+function sentAs(scheme: SdkScheme): string {
+  if (scheme.type === 'apiKey') return `API key in the ${scheme.in} \`${scheme.name}\``;
+  return scheme.type === 'basic' ? 'HTTP Basic, `Authorization: Basic base64(username:password)`' : '`Authorization: Bearer <token>`';
 }
 
 /** The SDK runtime's class for an HTTP status (mirrors its errorClassByStatus). */
@@ -371,7 +410,7 @@ function sharedResponseKeys(operations: readonly IrOperation[], env: SchemaEnv):
   return shared;
 }
 
-function descriptor(op: IrOperation, plan: ArgumentPlan, env: SchemaEnv, sharedKeys: Map<string, string>): Record<string, unknown> {
+function descriptor(op: IrOperation, plan: ArgumentPlan, env: SchemaEnv, sharedKeys: Map<string, string>, security: SdkSecurity | null): Record<string, unknown> {
   // No prototype: an argument named `__proto__` must be an entry, not the object's prototype.
   const args = Object.create(null) as Record<string, unknown>;
   for (const a of plan.args) {
@@ -387,6 +426,7 @@ function descriptor(op: IrOperation, plan: ArgumentPlan, env: SchemaEnv, sharedK
   return {
     method: op.method,
     path: op.path,
+    ...(security ? { security: op.security } : {}),
     args,
     bodyMode: b.mode,
     ...(b.mode === 'single' ? { bodyArg: b.arg } : {}),

@@ -38,6 +38,8 @@ export interface SdkSurface {
   webhookEvents: { name: string; type: string; summary?: string }[];
   /** Names the runtime exports (errors, pagination, client options, ...). */
   runtimeExports: string[];
+  /** For a spec with other schemes than Bearer: the `credentials` option's type and its entries. */
+  credentials?: { type: string; schemes: { name: string; value: string; sentAs: string }[] };
 }
 
 /** The code-generation banner as a Markdown comment. */
@@ -65,6 +67,17 @@ export function renderSdkApiDoc(s: SdkSurface, banner: string): string {
       '`options?: RequestOptions` (`idempotencyKey`, `signal`, `headers`, `timeout`, `maxRetries`).',
     '',
   );
+  if (s.credentials) {
+    out.push(
+      '## Credentials', '',
+      `\`new ${s.clientName}({ credentials: { ... } })\` (type \`${s.credentials.type}\`), keyed by the spec's security schemes. ` +
+        'Each method sends the credentials of the first alternative of its security requirement that you gave all of, ' +
+        'and nothing to a public operation; a bearer scheme defaults to `apiKey`. Credentials go to the API\'s origin only.',
+      '', '| scheme | value | sent as |', '|---|---|---|',
+      ...s.credentials.schemes.map((x) => `| ${code(x.name)} | ${code(x.value)} | ${x.sentAs} |`),
+      '',
+    );
+  }
   for (const g of s.groups) {
     out.push(`## ${g.tag} (\`${c}.${g.prop}\`)`, '');
     if (g.description) out.push(oneLine(g.description), '');

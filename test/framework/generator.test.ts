@@ -248,15 +248,15 @@ describe('lint: lavendly/unbounded-object', () => {
 });
 
 describe('lint: lavendly/security-scheme', () => {
-  it('warns of each used scheme the SDKs cannot send (they send Authorization: Bearer only)', () => {
-    // Twilio (HTTP Basic) and petstore3 (an api_key header) generated SDKs that sent a bearer token.
+  it('warns only of the used schemes the SDKs cannot send (digest, mutualTLS); keys, Basic and bearer are sent', () => {
+    // Twilio (HTTP Basic) and petstore3 (an api_key header) are sent since the SDKs read securitySchemes.
     const ok = { 204: { description: 'ok' } };
     const root = {
-      openapi: '3.0.3', info: { title: 't', version: '1' },
+      openapi: '3.1.0', info: { title: 't', version: '1' },
       security: [{ basic: [] }],
       paths: {
-        '/a': { get: { operationId: 'a', security: [{ cookie: [] }, { oauth: ['read'] }], responses: ok } },
-        '/b': { get: { operationId: 'b', security: [{ bearer: [] }, { header: [] }, { oidc: [] }], responses: ok } },
+        '/a': { get: { operationId: 'a', security: [{ cookie: [] }, { oauth: ['read'] }, { digest: [] }], responses: ok } },
+        '/b': { get: { operationId: 'b', security: [{ bearer: [] }, { header: [] }, { oidc: [] }, { tls: [] }], responses: ok } },
       },
       components: {
         securitySchemes: {
@@ -266,6 +266,8 @@ describe('lint: lavendly/security-scheme', () => {
           header: { $ref: '#/components/x-schemes/header' },
           oauth: { type: 'oauth2', flows: {} },
           oidc: { type: 'openIdConnect', openIdConnectUrl: 'https://id.example/.well-known/openid-configuration' },
+          digest: { type: 'http', scheme: 'digest' },
+          tls: { type: 'mutualTLS' },
           unused: { type: 'mutualTLS' },
         },
         'x-schemes': { header: { type: 'apiKey', in: 'header', name: 'api_key' } },
@@ -273,11 +275,10 @@ describe('lint: lavendly/security-scheme', () => {
     } as any;
     const findings = structuralFindings(root).filter((f) => f.rule === 'lavendly/security-scheme');
     expect(findings.map((f) => `${f.severity} ${f.pointer}`)).toEqual([
-      'warning #/components/securitySchemes/basic',
-      'warning #/components/securitySchemes/cookie',
-      'warning #/components/securitySchemes/header',
+      'warning #/components/securitySchemes/digest',
+      'warning #/components/securitySchemes/tls',
     ]);
-    expect(findings[1]!.message).toContain('an API key in the cookie "session" is not implemented');
+    expect(findings[0]!.message).toContain('HTTP digest authentication is not implemented');
   });
 });
 

@@ -10,6 +10,7 @@
  * idempotency key across the retries of a call, pagination and job polling.
  * Part of the SDK runtime (see index.ts): only web-standard globals (fetch, Web Crypto) and sibling files may be used.
  */
+import { applyAuthHeaders, type AuthConfig, type Credential, credentialsFor, type SecurityRequirement, type SecurityScheme, withAuthQuery } from './sdk-runtime-auth.gen.js';
 import type { OperationDescriptor, OperationTypes, RequestParts } from './sdk-runtime-descriptors.gen.js';
 import { ConnectionError, errorFromResponse, InvalidResponseError, PetstoreError, TimeoutError, WaitTimeoutError } from './sdk-runtime-errors.gen.js';
 import type { DownloadContext } from './sdk-runtime-downloads.gen.js';
@@ -21,6 +22,13 @@ import { describe, encodeBody, errorBody, expandPath, getField, queryString, rea
 export interface ClientOptions {
   /** Sent as `Authorization: Bearer <apiKey>`. Defaults to the `<PREFIX>_API_KEY` environment variable. */
   apiKey?: string;
+  /**
+   * Credentials by security scheme name, for APIs whose spec declares others than Bearer: a string
+   * for an API key (header, query or cookie) or a bearer token, `{ username, password }` for HTTP
+   * Basic. Each goes only to the operations requiring its scheme, and only to the API's origin.
+   * The generated client types this by the spec's schemes.
+   */
+  credentials?: Readonly<Record<string, Credential | undefined>>;
   /** Defaults to the `<PREFIX>_BASE_URL` environment variable, else the spec's first server URL. */
   baseUrl?: string;
   /**
@@ -81,6 +89,10 @@ export interface ClientDefaults {
   envPrefix: string;
   /** The error class to throw per error code the API declares (by status otherwise). */
   errorClasses?: Readonly<Record<string, typeof PetstoreError>>;
+  /** The spec's security schemes the SDK can send, by name (absent: every scheme is Bearer). */
+  securitySchemes?: Readonly<Record<string, SecurityScheme>>;
+  /** The document's default security requirement: what a download from the API's origin carries. */
+  security?: SecurityRequirement;
 }
 
 function env(name: string): string | undefined {
@@ -99,7 +111,8 @@ export type AnyClient = ApiClient<any>;
 
 export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record<string, OperationTypes>> {
   readonly baseUrl: string;
-  readonly #apiKey: string | undefined;
+  readonly #auth: AuthConfig;
+  readonly #downloadSecurity: SecurityRequirement | undefined;
   readonly #timeout: number;
   readonly #maxRetries: number;
   readonly #fetch: typeof fetch;
@@ -115,7 +128,12 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
 
   constructor(operations: Record<string, OperationDescriptor>, options: ClientOptions, defaults: ClientDefaults) {
     this.#operations = operations;
-    this.#apiKey = options.apiKey ?? env(`${defaults.envPrefix}_API_KEY`);
+    this.#auth = { schemes: defaults.securitySchemes ?? {}, credentials: { ...options.credentials }, apiKey: options.apiKey ?? env(`${defaults.envPrefix}_API_KEY`) };
+    this.#downloadSecurity = defaults.securitySchemes ? (defaults.security ?? []) : undefined;
+    if (!defaults.securitySchemes && Object.keys(options.credentials ?? {}).length) {
+      // Else they would be silently ignored, and every call go unauthenticated.
+      throw new TypeError(`${defaults.name}: the API declares no security scheme but Bearer, which takes apiKey, not credentials`);
+    }
     this.baseUrl = (options.baseUrl ?? env(`${defaults.envPrefix}_BASE_URL`) ?? defaults.baseUrl).replace(/\/+$/, '');
     this.#timeout = options.timeout ?? 60_000;
     this.#maxRetries = options.maxRetries ?? 2;
@@ -212,9 +230,11 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
   /** Like `request`, but resolves to status, headers, body and request id. */
   async requestWithResponse(operationId: string, parts: RequestParts = {}, options: RequestOptions = {}): Promise<ApiResponse> {
     const op = this.operation(operationId);
-    const url = this.baseUrl + expandPath(op.path, parts.path ?? {}) + queryString(op, parts.query ?? {});
+    const auth = credentialsFor(op.security, this.#auth);
+    // Error messages show the URL without its query (displayUrl), so an API key sent there stays out of them.
+    const url = withAuthQuery(this.baseUrl + expandPath(op.path, parts.path ?? {}) + queryString(op, parts.query ?? {}), auth);
     const headers = new Headers({ accept: 'application/json, */*;q=0.5', 'user-agent': this.#userAgent, ...this.#headers });
-    if (this.#apiKey) headers.set('authorization', `Bearer ${this.#apiKey}`);
+    applyAuthHeaders(headers, auth);
     for (const [k, v] of Object.entries(parts.headers ?? {})) if (v != null) headers.set(k, String(v));
     for (const [k, v] of Object.entries(options.headers ?? {})) headers.set(k, v);
     if (op.idempotencyHeader && !headers.has(op.idempotencyHeader)) {
@@ -358,7 +378,9 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
       baseUrl: this.baseUrl,
       apiHeaders: () => {
         const headers = new Headers({ 'user-agent': this.#userAgent, ...this.#headers });
-        if (this.#apiKey) headers.set('authorization', `Bearer ${this.#apiKey}`);
+        // A link is not an operation: it gets the document's default credentials, never a query
+        // key (that would change a signed link's query).
+        applyAuthHeaders(headers, { ...credentialsFor(this.#downloadSecurity, this.#auth), query: [] });
         return headers;
       },
       userAgent: this.#userAgent,

@@ -25,6 +25,12 @@ export interface AsyncJobDescriptor {
 
 export interface OperationDescriptor {
   method: string;
+  /**
+   * The credentials the operation takes: alternatives, each the names of the security schemes
+   * sent together (`[]`: public). Absent when the spec's schemes are all Bearer: the API key then
+   * goes with every request.
+   */
+  security?: readonly (readonly string[])[];
   /** Path template relative to the base URL: `/workflows/{id}`. */
   path: string;
   /** Flattened argument name -> wire location. Arguments not listed go into a 'flat' body. */

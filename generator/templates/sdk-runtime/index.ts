@@ -12,6 +12,7 @@
  */
 export * from './descriptors.js';
 export * from './errors.js';
+export type { BasicCredentials, Credential, SecurityScheme } from './auth.js';
 // Named: client.js also exports downloadContextOf, which only the download functions may use.
 export { type AnyClient, ApiClient, type ApiResponse, type ClientDefaults, type ClientOptions, type RequestOptions, type WaitOptions } from './client.js';
 export { splitParams } from './wire.js';

@@ -12,6 +12,7 @@
 Types of objects and parameters are in `lavendly.types`."""
 
 from ._client import AsyncLavendly, Lavendly, verify_webhook
+from ._auth import BasicCredentials
 from ._core import AsyncPager, NOT_GIVEN, NotGiven, RequestOptions, SyncPager
 from ._exceptions import APIConnectionError, APIStatusError, APITimeoutError, InvalidResponseError, LavendlyError, ServerError, WaitTimeoutError, WebhookVerificationError
 from ._webhooks import sign_webhook, verify_signed_webhook
@@ -80,6 +81,7 @@ __all__ = [
     "Lavendly",
     "AsyncLavendly",
     "verify_webhook",
+    "BasicCredentials",
     "NOT_GIVEN",
     "NotGiven",
     "RequestOptions",

@@ -20,13 +20,14 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from typing import (
-    AsyncIterator, Awaitable, Callable, Dict, Generator, Generic, Iterator, List, Literal, Mapping, Optional,
+    AsyncIterator, Awaitable, Callable, Dict, Generator, Generic, Iterator, List, Literal, Mapping, NotRequired, Optional,
     Tuple, Type, TypedDict, TypeVar, Union, cast,
 )
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
+from ._auth import SecurityScheme, apply_auth_headers, credentials_for
 from ._json import MAY_OVERFLOW_BYTES, beyond_double_at, loads as json_loads
 from ._deadline import Deadline, run_within
 from ._decoding import ACCEPT_ENCODING, aiter_decoded, iter_decoded
@@ -70,6 +71,10 @@ class AsyncJob(TypedDict):
 class _OperationFacts(TypedDict):
     method: str
     path: str
+    security: NotRequired[List[List[str]]]
+    """The credentials the operation takes: alternatives, each the names of the security schemes sent
+    together ([]: public). Absent when the spec's schemes are all Bearer: the API key then goes with
+    every request."""
     args: Dict[str, ArgBinding]
     body_mode: Literal["none", "flat", "single"]
     body_required: bool
@@ -105,6 +110,8 @@ class ClientConfig:
     """What the generated client's constructor was given (None: from the environment, else the spec)."""
 
     api_key: Optional[str] = None
+    credentials: Mapping[str, object] = field(default_factory=dict)
+    """By security scheme name: a string (API key, bearer token) or BasicCredentials."""
     base_url: Optional[str] = None
     timeout: float = 60.0
     max_retries: int = 2
@@ -134,6 +141,10 @@ class ClientDefaults(TypedDict):
     env_prefix: str
     errors_by_code: Mapping[str, Type[APIStatusError]]
     errors_by_status: Mapping[int, Type[APIStatusError]]
+    security_schemes: NotRequired[Mapping[str, SecurityScheme]]
+    """The spec's security schemes the SDK can send (absent: every scheme is Bearer)."""
+    security: NotRequired[List[List[str]]]
+    """The document's default requirement: what a download from the API's origin carries."""
 
 
 class _Request:
@@ -189,6 +200,9 @@ class BaseClient:
         self._operations = operations
         self._defaults = defaults
         self.api_key = config.api_key if config.api_key is not None else os.environ.get(f"{prefix}_API_KEY") or None
+        self._credentials = dict(config.credentials)
+        self._schemes: Mapping[str, SecurityScheme] = defaults.get("security_schemes") or {}
+        self._download_security = defaults.get("security", []) if "security_schemes" in defaults else None
         self.base_url = (config.base_url or os.environ.get(f"{prefix}_BASE_URL") or defaults["base_url"]).rstrip("/")
         self.timeout = _seconds(config.timeout)
         self.max_retries = config.max_retries
@@ -214,8 +228,8 @@ class BaseClient:
         headers: Dict[str, str] = {"accept": "application/json, */*;q=0.5", "accept-encoding": ACCEPT_ENCODING,
                                    "user-agent": self._user_agent}
         headers.update(self._headers)
-        if self.api_key:
-            headers["authorization"] = f"Bearer {self.api_key}"
+        auth = credentials_for(op.get("security"), self._schemes, self._credentials, self.api_key)
+        apply_auth_headers(headers, auth)
         flat: Dict[str, object] = {}
         single: object = NOT_GIVEN
         for arg, value in params.items():
@@ -244,6 +258,8 @@ class BaseClient:
         body: object = single if op["body_mode"] == "single" else (flat if flat or op["body_required"] else NOT_GIVEN)
         content, files = _encode_body(op, body, headers)
         url = self.base_url + _expand_path(op["path"], path_values)
+        # Messages show the URL without its query (shown_url), so an API key sent there stays out of them.
+        query.extend(auth.query)
         if query:
             url += "?" + urlencode(query)
         method = op["method"].upper()
@@ -255,6 +271,13 @@ class BaseClient:
             response_json=op.get("response_json", False),
             response_keys=op.get("response_keys"),
         )
+
+    def _download_auth_headers(self) -> Dict[str, str]:
+        """The credentials a download from the API's origin carries: the document's default
+        requirement's, never a query key (that would change a signed link's query)."""
+        out: Dict[str, str] = {}
+        apply_auth_headers(out, credentials_for(self._download_security, self._schemes, self._credentials, self.api_key))
+        return out
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with jitter: a random delay between half and all of initial * 2^attempt."""

@@ -110,8 +110,7 @@ class Transfer:
         """The headers of one hop: Authorization and the client's headers for the API's origin only."""
         if _origin(url) == _origin(self.client.base_url):
             out = {"user-agent": self.client._user_agent, **self.client._headers}
-            if self.client.api_key:
-                out["authorization"] = f"Bearer {self.client.api_key}"
+            out.update(self.client._download_auth_headers())
         else:
             out = {"user-agent": self.client._user_agent}
         if _origin(url) == _origin(self.url):
