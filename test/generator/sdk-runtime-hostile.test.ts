@@ -204,6 +204,20 @@ describe('path parameters', () => {
   });
 });
 
+describe('base URL', () => {
+  it('refuses one that is not an http(s) address when the client is made, not at its first call', () => {
+    // `localhost:8090/v1` parses as a URL of scheme `localhost:`; fetch then failed at the first call.
+    for (const baseUrl of ['localhost:8090/v1', '127.0.0.1:8090/v1', 'ftp://example.org/v1', '//example.org/v1']) {
+      expect(() => client({ baseUrl })).toThrow(new TypeError(`baseUrl must be an http:// or https:// address such as "http://unused", not ${JSON.stringify(baseUrl)}`));
+    }
+    expect(() => new ApiClient(operations, {}, { name: 'test', version: '0.0.0', baseUrl: '', envPrefix: 'SDK_HOSTILE_TEST' }))
+      .toThrow('baseUrl is required: the API description names no server address to default to');
+    // A path on the page's own origin (a browser console) and any http(s) address stay usable.
+    expect(client({ baseUrl: '/v1' }).baseUrl).toBe('/v1');
+    expect(client({ baseUrl: 'HTTPS://api.example.org/v1/' }).baseUrl).toBe('HTTPS://api.example.org/v1');
+  });
+});
+
 describe('credentials in messages', () => {
   it('leaves the query (an upload token) and user info out of error messages, which end up in logs', async () => {
     const upload = (c: ApiClient) => c.request('put_upload', { path: { id: 'upl_1' }, query: { token: 'tok_SECRET' }, body: 'bytes' }, { maxRetries: 0 });
@@ -268,8 +282,9 @@ describe('Retry-After', () => {
 
 describe('connection failures', () => {
   it("says why fetch failed rather than undici's bare 'fetch failed'", async () => {
-    const err = await failure(client({ baseUrl: 'ftp://127.0.0.1', maxRetries: 0 }).call('get_thing'));
+    // Port 1 is on fetch's list of blocked ports: fetch fails before connecting, its reason in `cause`.
+    const err = await failure(client({ baseUrl: 'http://127.0.0.1:1', maxRetries: 0 }).call('get_thing'));
     expect(err.code).toBe('connection_error');
-    expect(err.message).toBe('GET ftp://127.0.0.1/thing failed: unknown scheme');
+    expect(err.message).toBe('GET http://127.0.0.1:1/thing failed: bad port');
   });
 });

@@ -373,6 +373,16 @@ def test_a_dot_or_empty_path_parameter_is_refused_before_sending(track_id: str) 
         client("portal").audio.detach_track("wf_1", track_id)
 
 
+@pytest.mark.parametrize("base_url", ["127.0.0.1:8090/v1", "localhost:8090/v1", "ftp://example.org/v1", "/v1"])
+def test_a_base_url_that_is_not_an_http_address_is_refused_when_the_client_is_made(base_url: str) -> None:
+    # Before, the client was made and the first call failed as an APIConnectionError about an
+    # unsupported protocol; the async client the same.
+    for make in (Lavendly, AsyncLavendly):
+        with pytest.raises(ValueError, match="base_url must be an http:// or https:// address such as 'http://localhost:8090/v1'"):
+            make(api_key="sk", base_url=base_url)  # type: ignore[operator]
+    assert Lavendly(api_key="sk", base_url="HTTPS://api.example.org/v1/").base_url == "HTTPS://api.example.org/v1"
+
+
 def test_a_retry_after_date_without_a_zone_is_read_as_gmt(monkeypatch: pytest.MonkeyPatch) -> None:
     # parsedate_to_datetime gives a naive datetime for a date without a zone (or -0000), which
     # .timestamp() read in the machine's zone: five hours off in New York.

@@ -109,6 +109,19 @@ export let downloadContextOf: (client: AnyClient) => DownloadContext;
 /** A client of any API (any operation table): what the download functions take. */
 export type AnyClient = ApiClient<any>;
 
+/**
+ * The base URL as given, when requests can be built on it: an http(s) address, or a path on the
+ * page's own origin in a browser. `localhost:8090/v1` would otherwise be read as a URL of scheme
+ * `localhost:` and fail only at the first call, with a message about something else.
+ */
+function checkedBaseUrl(url: string, example: string): string {
+  if (/^https?:\/\/[^/?#]/i.test(url) || (url.startsWith('/') && !url.startsWith('//'))) return url;
+  if (url === '') throw new TypeError('baseUrl is required: the API description names no server address to default to');
+  const shown = url.length > 100 ? `${url.slice(0, 100)}…` : url;
+  const like = /^https?:\/\//i.test(example) ? ` such as ${JSON.stringify(example)}` : '';
+  throw new TypeError(`baseUrl must be an http:// or https:// address${like}, not ${JSON.stringify(shown)}`);
+}
+
 export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record<string, OperationTypes>> {
   readonly baseUrl: string;
   readonly #auth: AuthConfig;
@@ -134,7 +147,7 @@ export class ApiClient<Ops extends { [K in keyof Ops]: OperationTypes } = Record
       // Else they would be silently ignored, and every call go unauthenticated.
       throw new TypeError(`${defaults.name}: the API declares no security scheme but Bearer, which takes apiKey, not credentials`);
     }
-    this.baseUrl = (options.baseUrl ?? env(`${defaults.envPrefix}_BASE_URL`) ?? defaults.baseUrl).replace(/\/+$/, '');
+    this.baseUrl = checkedBaseUrl((options.baseUrl ?? env(`${defaults.envPrefix}_BASE_URL`) ?? defaults.baseUrl).replace(/\/+$/, ''), defaults.baseUrl);
     this.#timeout = options.timeout ?? 60_000;
     this.#maxRetries = options.maxRetries ?? 2;
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);

@@ -191,6 +191,20 @@ class _Request:
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
 
 
+def _checked_base_url(url: str, example: str) -> str:
+    """The base URL as given, when requests can be built on it (an http(s) address with a host).
+    Without this, `127.0.0.1:8090/v1` failed only at the first call, as an `APIConnectionError`
+    about an unsupported protocol."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() in ("http", "https") and parts.netloc:
+        return url
+    if url == "":
+        raise ValueError("base_url is required: the API description names no server address to default to")
+    shown = url if len(url) <= 100 else url[:100] + "…"
+    like = f" such as {example!r}" if example.lower().startswith(("http://", "https://")) else ""
+    raise ValueError(f"base_url must be an http:// or https:// address{like}, not {shown!r}")
+
+
 class BaseClient:
     """What the blocking and the async client share: configuration, request building and the
     retry policy. Neither sends anything itself."""
@@ -203,7 +217,9 @@ class BaseClient:
         self._credentials = dict(config.credentials)
         self._schemes: Mapping[str, SecurityScheme] = defaults.get("security_schemes") or {}
         self._download_security = defaults.get("security", []) if "security_schemes" in defaults else None
-        self.base_url = (config.base_url or os.environ.get(f"{prefix}_BASE_URL") or defaults["base_url"]).rstrip("/")
+        self.base_url = _checked_base_url(
+            (config.base_url or os.environ.get(f"{prefix}_BASE_URL") or defaults["base_url"]).rstrip("/"), defaults["base_url"]
+        )
         self.timeout = _seconds(config.timeout)
         self.max_retries = config.max_retries
         self._headers = dict(config.headers)
