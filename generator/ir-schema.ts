@@ -107,7 +107,8 @@ export class SchemaNormaliser {
     let out: JsonSchema = target;
     if (Object.keys(constraints).length) {
       out = { allOf: [target as Json, this.normalise(constraints, pointer) as Json] };
-    } else if (Object.keys(annotations).length && isObject(target) && typeof target.$ref === 'string') {
+    } else if (Object.keys(annotations).length && isObject(target)) {
+      // On a component's ref, or on the inlined copy of any other schema (this ref's own copy).
       out = {
         ...target,
         ...(typeof annotations.description === 'string' ? { description: annotations.description } : {}),
