@@ -4,7 +4,7 @@
  * point at: `{$ref: './schemas/label.yaml', description: Never null.}` became nullable because
  * another ref to the file said `nullable: true`, and took that ref's description.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -46,6 +46,17 @@ describe('siblings of a ref into another file', () => {
     expect(props.tree).toEqual({ $ref: '#/components/schemas/tree', nullable: true, description: 'A tree or null.' });
     expect((root.components as any).schemas.tree.properties.kids.items).toEqual({ $ref: '#/components/schemas/tree', description: 'A smaller tree.' });
     expect(JSON.stringify(root)).not.toContain('x-lavendly');
+  });
+
+  it('outside a schema (a parameter), the copy takes the siblings of the first ref, as before: allOf means nothing there', async () => {
+    const dir = scratchDir('ref-siblings-params');
+    writeFileSync(path.join(dir, 'params.yaml'), 'Limit: {name: limit, in: query, description: How many., schema: {type: integer}}\n');
+    const op = (id: string, text: string) => `    get:\n      operationId: ${id}\n      parameters: [{$ref: './params.yaml#/Limit', description: ${text}}]\n      responses: {'204': {description: ok}}\n`;
+    writeFileSync(path.join(dir, 'openapi.yaml'), `openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths:\n  /x:\n${op('getX', 'X.')}  /y:\n${op('getY', 'Y.')}`);
+    const { root } = await loadSpecDocument(path.join(dir, 'openapi.yaml'));
+    const paths = root.paths as any;
+    expect(paths['/x'].get.parameters).toEqual([{ name: 'limit', in: 'query', description: 'X.', schema: { type: 'integer' } }]);
+    expect(paths['/y'].get.parameters).toEqual([{ $ref: '#/paths/~1x/get/parameters/0', description: 'Y.' }]);
   });
 
   it('3.0: nullable and descriptions only where written; strict types; validators take null only there', { timeout: 300_000 }, async () => {
