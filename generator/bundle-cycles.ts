@@ -203,6 +203,8 @@ export function originsFrom(rootFile: string, files: Map<string, Buffer>): (poin
         const node = get(at);
         if (node === undefined || hops > 64) return undefined;
         if (!isObject(node) || typeof node.$ref !== 'string') break;
+        // A ref with siblings holds its target at allOf/0 in the bundle (ref-siblings.ts).
+        if (Object.keys(node).length > 1 && steps[i] === 'allOf' && steps[i + 1] === '0') i += 2;
         const next = follow(at, node.$ref);
         if (!next) return undefined;
         at = next;

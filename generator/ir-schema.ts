@@ -6,6 +6,7 @@
  * - 3.0 boolean `exclusiveMinimum`/`exclusiveMaximum` become the 3.1 numeric form.
  * - draft-4 tuple `items: [...]` becomes `prefixItems`.
  */
+import { cycleAdvice } from './cycle-advice.js';
 import type { JsonSchema } from './ir-types.js';
 import { pointerJoin } from './names.js';
 import { schemaRef, schemaRefName } from './schema/refs.js';
@@ -86,7 +87,7 @@ export class SchemaNormaliser {
       target = { $ref: schemaRef(name) };
     } else {
       const resolved = this.doc.resolve(ref, at);
-      if (this.inlining.includes(canonical)) throw new SpecError(at, `circular $ref "${ref}" through a schema that is not a component`);
+      if (this.inlining.includes(canonical)) throw new SpecError(at, cycleAdvice(ref, canonical, this.componentNames));
       this.inlining.push(canonical);
       try {
         target = this.normalise(resolved, canonical);
@@ -107,7 +108,8 @@ export class SchemaNormaliser {
     let out: JsonSchema = target;
     if (Object.keys(constraints).length) {
       out = { allOf: [target as Json, this.normalise(constraints, pointer) as Json] };
-    } else if (Object.keys(annotations).length && isObject(target) && typeof target.$ref === 'string') {
+    } else if (Object.keys(annotations).length && isObject(target)) {
+      // On a component's ref, or on the inlined copy of any other schema (this ref's own copy).
       out = {
         ...target,
         ...(typeof annotations.description === 'string' ? { description: annotations.description } : {}),

@@ -13,7 +13,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { hoistCycles, originsFrom } from './bundle-cycles.js';
 import { cacheGet, cachePut, packageVersion, sha256 } from './cache.js';
-import { expectObject, parseSpecText, SpecError, type JsonObject } from './spec-doc.js';
+import { collapseWrappers, unwrapRefSiblings, wrapRefSiblings } from './ref-siblings.js';
+import { expectObject, parseSpecText, SpecError, type Json, type JsonObject } from './spec-doc.js';
 import { externalRefs, specFiles, type SpecFiles } from './spec-files.js';
 
 export interface LoadedSpec {
@@ -31,7 +32,24 @@ export interface LoadedSpec {
 }
 
 /** Bumped when what load() does to a bundled document changes, so older cached bundles are not reused. */
-const BUNDLE_FORMAT = 'cycles-as-components';
+const BUNDLE_FORMAT = 'cycles-as-components, ref-siblings-own';
+
+/**
+ * The bundler reads every file through this: parsed as a one-file spec is (parseSpecText), with the
+ * siblings of refs into other files wrapped so that they stay on their ref (ref-siblings.ts).
+ */
+const SIBLINGS_PARSER = {
+  order: 1,
+  canParse: ['.yaml', '.yml', '.json'],
+  parse(file: { url: string; data: Buffer | string }) {
+    const text = Buffer.isBuffer(file.data) ? file.data.toString('utf8') : file.data;
+    try {
+      return wrapRefSiblings(parseSpecText(text) as Json);
+    } catch (e) {
+      throw new Error(`${file.url}: ${(e as Error).message}`);
+    }
+  },
+};
 
 /** One load per content version per process: `generate` lints, then builds the IR from the same document. */
 const loaded = new Map<string, { key: string; loaded: Promise<LoadedSpec> }>();
@@ -62,15 +80,16 @@ async function load(specPath: string, spec: SpecFiles): Promise<LoadedSpec> {
   const { default: SwaggerParser } = await import('@apidevtools/swagger-parser');
   let bundled: unknown;
   try {
-    bundled = await SwaggerParser.bundle(specPath);
+    bundled = await SwaggerParser.bundle(specPath, { parse: { siblings: SIBLINGS_PARSER } });
   } catch (e) {
     throw new SpecError('#', `cannot bundle the referenced files: ${(e as Error).message.split('\n')[0]}`);
   }
-  const json = JSON.stringify(bundled);
   const root = expectObject(bundled, '#', 'the document');
+  const kept = unwrapRefSiblings(root);
+  const hash = sha256Plain(Buffer.from(JSON.stringify(root)));
   const rootFile = path.resolve(specPath);
   hoistCycles(root, originsFrom(rootFile, new Map(spec.files.map((f) => [f.path, f.bytes]))), path.dirname(rootFile));
-  const hash = sha256Plain(Buffer.from(json));
+  collapseWrappers(kept);
   if (!spec.remote) await cachePut('bundle', key, { root, hash });
   return { root, hash, bundled: true, ...common };
 }
