@@ -30,8 +30,8 @@ export interface FormFinding {
 
 /** Form content types the runtime decodes (by a plan); multipart and the rest stay a stream. */
 export function isFormType(contentType: string): boolean {
-  // Without parameters: the runtime matches a request's type against the declared one as a whole.
-  return contentType.trim().toLowerCase() === 'application/x-www-form-urlencoded';
+  // Parameters (`; charset=utf-8`) and case aside, as the runtime matches a request's type (body.ts).
+  return contentType.split(';')[0]!.trim().toLowerCase() === 'application/x-www-form-urlencoded';
 }
 
 /**
