@@ -142,6 +142,14 @@ describe('declared content types with parameters, capitals, wildcards', () => {
     for (const f of findings) expect(f.message).toMatch(/only when it is JSON.*a form included, reaches the handler as the request stream/);
   });
 
+  it('lint: a form field named __proto__, which no form can carry, is named by its pointer', async () => {
+    const findings = (await lintSpec(SPEC, { spectral: false })).filter((f) => f.rule === 'lavendly/form-body-field');
+    expect(findings.map((f) => [f.pointer, f.message])).toEqual([[
+      '#/paths/~1proto-fields/post/requestBody/content/application~1x-www-form-urlencoded/schema/properties/__proto__',
+      expect.stringContaining('a form field named __proto__ can never be sent'),
+    ]]);
+  });
+
   it('compiles under the strictest consumer tsconfig with schemes and form fields named constructor, toString, __proto__', () => {
     const { ok, output } = typecheck([out], 'content-types', STRICTEST);
     expect(output).toBe('');
