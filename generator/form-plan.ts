@@ -30,8 +30,8 @@ export interface FormFinding {
 
 /** Form content types the runtime decodes (by a plan); multipart and the rest stay a stream. */
 export function isFormType(contentType: string): boolean {
-  // Without parameters: the runtime matches a request's type against the declared one as a whole.
-  return contentType.trim().toLowerCase() === 'application/x-www-form-urlencoded';
+  // Parameters (`; charset=utf-8`) and case aside, as the runtime matches a request's type (body.ts).
+  return contentType.split(';')[0]!.trim().toLowerCase() === 'application/x-www-form-urlencoded';
 }
 
 /**
@@ -58,6 +58,11 @@ type Kind = 'string' | 'integer' | 'number' | 'boolean' | 'array' | 'object' | '
 class PlanBuilder {
   readonly findings: FormFinding[] = [];
   constructor(private readonly deref: (s: Schema) => Schema) {}
+
+  /** A field no form can carry: left out of the plan, and named by the lint rather than lost unsaid. */
+  protoField(at: string): void {
+    this.findings.push({ pointer: at, message: 'a form field named __proto__ can never be sent: the server refuses the key (forbidden_key: it would reach an object prototype) and the SDKs drop it; rename the field' });
+  }
 
   /** The schema with refs followed and allOf members' properties merged in. */
   flat(schema: Schema, depth = 0): Obj | null {
@@ -142,7 +147,10 @@ class PlanBuilder {
     const properties: { [name: string]: FormField } = {};
     for (const [name, sub] of Object.entries(isObj(s.properties) ? s.properties : {})) {
       const subAt = pointerJoin(pointerJoin(at, 'properties'), name);
-      if (name === '__proto__') continue; // refused by the runtime whatever the schema says
+      if (name === '__proto__') {
+        this.protoField(subAt);
+        continue;
+      }
       setOwn(properties, name, this.nested(sub, subAt, depth));
     }
     const extra = s.additionalProperties;
@@ -182,7 +190,10 @@ export function formPlan(schema: Schema, encoding: IrEncoding | undefined, deref
   const s = b.flat(schema)!;
   const properties: { [name: string]: FormField } = {};
   for (const [name, sub] of Object.entries(isObj(s.properties) ? s.properties : {})) {
-    if (name === '__proto__') continue;
+    if (name === '__proto__') {
+      b.protoField(pointerJoin(pointerJoin(schemaAt, 'properties'), name));
+      continue;
+    }
     const e = encoding && Object.hasOwn(encoding, name) ? encoding[name] : undefined;
     setOwn(properties, name, b.property(sub, e, pointerJoin(pointerJoin(schemaAt, 'properties'), name)));
   }

@@ -13,7 +13,7 @@ import { checkDirectCycles } from './schema/cycles.js';
 import { loadSpecDocument } from './load.js';
 import { NameAllocator, RESERVED_TYPE_NAMES, RESERVED_VALUE_NAMES, pointerJoin, toIdentifier, toPascal } from './names.js';
 import {
-  SpecDoc, SpecError, expectObject, isObject, optionalBoolean, optionalString, parseSpecText, stringArray,
+  SpecDoc, SpecError, expectObject, isObject, optionalBoolean, optionalString, parseSpecText, setOwn, stringArray,
   type Json, type JsonObject,
 } from './spec-doc.js';
 
@@ -98,7 +98,9 @@ class IrBuilder {
   private securitySchemes(): Record<string, unknown> {
     const raw = isObject(this.components.securitySchemes) ? this.components.securitySchemes : {};
     const out: Record<string, unknown> = {};
-    for (const [name, scheme] of Object.entries(raw)) out[name] = this.doc.deref(scheme, pointerJoin('#/components/securitySchemes', name)).node;
+    // Defined, not assigned: a scheme named `__proto__` would otherwise set the map's prototype and
+    // vanish from the SDKs' scheme table, and its operations would go out without their credential.
+    for (const [name, scheme] of Object.entries(raw)) setOwn(out, name, this.doc.deref(scheme, pointerJoin('#/components/securitySchemes', name)).node);
     return out;
   }
 

@@ -19,7 +19,7 @@
 import { pointerJoin } from './names.js';
 import { isObject, type Json, type JsonObject } from './spec-doc.js';
 import type { LintFinding } from './lint.js';
-import { isBinaryMedia, parsedAsJson } from './media-types.js';
+import { isBinaryMedia, isWildcardMediaType, parsedAsJson } from './media-types.js';
 import { formPlan, isFormType } from './form-plan.js';
 import type { IrEncoding } from './ir-types.js';
 
@@ -122,7 +122,11 @@ export function unparsedRequestBodies(root: JsonObject, resolve: (ref: string) =
       }
       out.push({
         severity: 'warning', pointer: mediaAt, rule: 'lavendly/unparsed-request-body',
-        message: `the server runtime parses JSON and form (an object schema) request bodies only: a ${type} body reaches the handler as the request stream (input.body is a Readable), unparsed and not checked against this schema; parse and check it in the handler, or accept JSON`,
+        message: isWildcardMediaType(type)
+          // What body.ts and the SDKs do under a wildcard: JSON (what the SDKs send for an object) is
+          // parsed and checked; a form or anything else is matched by the wildcard but not decoded.
+          ? `a ${type} body is parsed and checked against this schema only when it is JSON (what the generated SDKs send); any other type it admits, a form included, reaches the handler as the request stream (input.body is a Readable), unparsed and unchecked; declare the types you accept (application/json, application/x-www-form-urlencoded) instead`
+          : `the server runtime parses JSON and form (an object schema) request bodies only: a ${type} body reaches the handler as the request stream (input.body is a Readable), unparsed and not checked against this schema; parse and check it in the handler, or accept JSON`,
       });
     }
   }

@@ -16,7 +16,7 @@ import { ERROR_CODE_SCHEMA, errorCodes } from '../shared/error-codes.js';
 import { renderSdkApiDoc, type SdkMethodDoc, type SdkSurface } from '../shared/sdk-api-doc.js';
 import { baseErrorName, camel, clientClassName, methodNames, renameBaseError, TEMPLATE_BASE_ERROR, words } from '../shared/sdk-names.js';
 import { sdkFormEncoding } from '../form-plan.js';
-import { isBinaryContent, RawCode, respondsJson, schemaEnv, str, successResponses, tsLiteral } from '../shared/source.js';
+import { entryValue, isBinaryContent, RawCode, respondsJson, schemaEnv, str, successResponses, tsLiteral } from '../shared/source.js';
 
 const TEMPLATE_DIR = new URL('../templates/sdk-runtime/', import.meta.url);
 /** The runtime's entry point: templates/sdk-runtime/index.ts, re-exporting the public parts. */
@@ -248,7 +248,7 @@ function credentialsSource(security: SdkSecurity, credentials: string, options: 
   }
   lines.push('};');
   lines.push(`export type ${options} = Omit<ClientOptions, 'credentials'> & { credentials?: ${credentials} };`);
-  const entries = [...security.schemes].map(([name, scheme]) => `  ${propertyKey(name)}: ${tsLiteral(scheme)},`);
+  const entries = [...security.schemes].map(([name, scheme]) => `  ${propertyKey(name)}: ${entryValue(name, scheme, '  ')},`);
   lines.push(`const ${table}: { [name: string]: SecurityScheme } = {`, ...entries, '};', '');
   return { lines, options, table, credentials };
 }

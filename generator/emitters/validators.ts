@@ -12,7 +12,7 @@ import { CHECKS, FastChecks, fastFunction, type FastNode } from '../schema/fast-
 import { zodCode } from '../schema/zod.js';
 import type { Emitter } from '../shared/emitter.js';
 import { prelude } from '../shared/preludes.js';
-import { formPlanOf, isBinaryContent, parameterKey, parametersIn, primaryContent, schemaEnv, str, writeSource, type ParameterLocation } from '../shared/source.js';
+import { formPlanOf, isBinaryContent, parameterKey, parametersIn, primaryContent, schemaEnv, str, tsLiteral, writeSource, type ParameterLocation } from '../shared/source.js';
 
 export const emitter: Emitter = {
   name: 'validators',
@@ -57,8 +57,8 @@ export const emitter: Emitter = {
             // How each form body is decoded before `bodies` checks it (runtime/form.ts); only where there is one.
             const forms = contents.flatMap((m) => {
               const plan = formPlanOf(ir, m);
-              // Keyed lower-case: the runtime looks it up by the request's type, which it lower-cases.
-              return plan ? [[m.contentType.trim().toLowerCase(), JSON.stringify(plan)] as [string, string]] : [];
+              // Keyed as the runtime looks it up: by the request's type, lower-cased, without parameters.
+              return plan ? [[m.contentType.split(';')[0]!.trim().toLowerCase(), tsLiteral(plan)] as [string, string]] : [];
             });
             if (forms.length) writeMap(w, 'forms', forms);
             for (const [field, code] of fast.byOperation.get(op.identifier) ?? []) w.writeLine(`${field}: ${code},`);

@@ -139,10 +139,20 @@ export function tsLiteral(value: unknown, indent = ''): string {
   if (!entries.length) return '{}';
   const simple = (v: unknown) => v === null || typeof v !== 'object' || v instanceof RawCode;
   if (entries.every(([, v]) => simple(v) || (Array.isArray(v) && v.every(simple)))) {
-    const flat = `{ ${entries.map(([k, v]) => `${literalKey(k)}: ${tsLiteral(v)}`).join(', ')} }`;
+    const flat = `{ ${entries.map(([k, v]) => `${literalKey(k)}: ${entryValue(k, v, '')}`).join(', ')} }`;
     if (flat.length + indent.length <= 100 && !flat.includes('\n')) return flat;
   }
-  return `{\n${entries.map(([k, v]) => `${inner}${literalKey(k)}: ${tsLiteral(v, inner)}`).join(',\n')},\n${indent}}`;
+  return `{\n${entries.map(([k, v]) => `${inner}${literalKey(k)}: ${entryValue(k, v, inner)}`).join(',\n')},\n${indent}}`;
+}
+
+/**
+ * An entry's value, `as const` under a key that names an Object.prototype member (`constructor`,
+ * `toString`): tsc types such an entry of a literal with an index signature without its context,
+ * so `{ constructor: { type: 'apiKey' } }` would be refused for `type: string` (TS2322).
+ */
+export function entryValue(key: string, value: unknown, indent: string): string {
+  const code = tsLiteral(value, indent);
+  return key in Object.prototype && value !== null && !(value instanceof RawCode) ? `${code} as const` : code;
 }
 
 function literalKey(key: string): string {

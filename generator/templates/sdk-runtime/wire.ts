@@ -81,6 +81,9 @@ export function queryString(op: OperationDescriptor, values: Record<string, unkn
 export function encodeBody(op: OperationDescriptor, body: unknown, headers: Headers): RequestInit['body'] {
   if (body === undefined) return undefined;
   const type = op.contentType ?? 'application/json';
+  // What the body is encoded as goes by the declared type/subtype, whatever its case and
+  // parameters (`Application/X-WWW-Form-Urlencoded`, `...; charset=utf-8`); the header sends it as declared.
+  const bare = type.split(';')[0]!.trim().toLowerCase();
   if (
     typeof body === 'string' ||
     body instanceof Uint8Array ||
@@ -93,7 +96,7 @@ export function encodeBody(op: OperationDescriptor, body: unknown, headers: Head
     if (!(body instanceof FormData) && !headers.has('content-type')) headers.set('content-type', type);
     return body as RequestInit['body'];
   }
-  if (type.startsWith('multipart/form-data')) {
+  if (bare === 'multipart/form-data') {
     const form = new FormData();
     for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
       if (v === undefined || v === null) continue;
@@ -101,7 +104,7 @@ export function encodeBody(op: OperationDescriptor, body: unknown, headers: Head
     }
     return form;
   }
-  if (type === 'application/x-www-form-urlencoded') {
+  if (bare === 'application/x-www-form-urlencoded') {
     // As the spec's `encoding` says (the server decodes it so): an array is its key repeated
     // (OpenAPI's default, style form with explode; Twilio's StatusCallbackEvent); a property
     // declared deepObject goes in brackets (`meta[key]=v`, `items[0][price]=x`, as Stripe's); a
@@ -116,7 +119,8 @@ export function encodeBody(op: OperationDescriptor, body: unknown, headers: Head
     headers.set('content-type', type);
     return search;
   }
-  if (!headers.has('content-type')) headers.set('content-type', /json/i.test(type) ? type : 'application/json');
+  // A wildcard (`application/*`, `*/*`) or any type that is not JSON: the object goes as JSON, labelled so.
+  if (!headers.has('content-type')) headers.set('content-type', /json/.test(bare) ? type : 'application/json');
   return JSON.stringify(body);
 }
 

@@ -57,12 +57,21 @@ const unsupported = (declared: readonly string[]) => new ApiError(
   { accepted: [...declared] },
 );
 
-/** The operation's declared request content types, lower-cased once per operation. */
+/**
+ * A declared content type as a request's is matched: its type/subtype, lower-cased, without its
+ * parameters (`Application/JSON; charset=utf-8` -> `application/json`), as RFC 9110 matches a
+ * media range. The request's charset is still checked where it matters (JSON and forms: UTF-8).
+ */
+export function bareMediaType(declared: string): string {
+  return declared.split(';')[0]!.trim().toLowerCase();
+}
+
+/** The operation's declared request content types, bare (bareMediaType) once per operation. */
 const declaredByOperation = new WeakMap<object, readonly string[]>();
 function declaredTypes(meta: Pick<OperationMeta, 'requestContentTypes'>): readonly string[] {
   let declared = declaredByOperation.get(meta);
   if (!declared) {
-    declared = meta.requestContentTypes.map((t) => t.toLowerCase());
+    declared = meta.requestContentTypes.map(bareMediaType);
     declaredByOperation.set(meta, declared);
   }
   return declared;

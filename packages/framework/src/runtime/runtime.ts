@@ -4,7 +4,7 @@
  * `x-idempotent` operations, then parsing by location, the handler, and the answer.
  */
 import type Koa from 'koa';
-import { DEFAULT_JSON_LIMIT, readBody, requestHasBody, type BodyState } from './body.js';
+import { DEFAULT_JSON_LIMIT, bareMediaType, readBody, requestHasBody, type BodyState } from './body.js';
 import { ValidationError, type IssuesByLocation, type ValidationIssue, type ValidationLocation } from './errors.js';
 import { decodeForm } from './form.js';
 import { toIssues } from './issues.js';
@@ -117,11 +117,11 @@ function formInput(issues: IssuesByLocation, v: OperationValidators, form: { typ
   return check(issues, 'body', bodySchema(v, form.type), decoded.value, refuseUnstorable, null);
 }
 
-/** The validator of a declared content type, found whatever its case in the spec; else the operation's first. */
+/** The validator of a declared content type, found whatever its case and parameters in the spec; else the operation's first. */
 function bodySchema(v: OperationValidators, type: string): SchemaLike | null | undefined {
   const bodies = v.bodies ?? {};
   if (Object.hasOwn(bodies, type)) return bodies[type];
-  return Object.entries(bodies).find(([declared]) => declared.trim().toLowerCase() === type)?.[1] ?? v.body;
+  return Object.entries(bodies).find(([declared]) => bareMediaType(declared) === type)?.[1] ?? v.body;
 }
 
 function check(

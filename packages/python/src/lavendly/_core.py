@@ -775,6 +775,9 @@ def _encode_body(op: Operation, body: object, headers: Dict[str, str]) -> Tuple[
     if isinstance(body, NotGiven):
         return None, None
     content_type = op["content_type"] or "application/json"
+    # Encoded by the declared type/subtype, whatever its case and parameters
+    # (`Application/X-WWW-Form-Urlencoded`, `...; charset=utf-8`); the header sends it as declared.
+    bare = content_type.split(";")[0].strip().lower()
     streamed = file_body(body)
     if streamed is not None:
         headers.setdefault("content-type", content_type)
@@ -784,7 +787,7 @@ def _encode_body(op: Operation, body: object, headers: Dict[str, str]) -> Tuple[
     if isinstance(body, (bytes, bytearray, str)):
         headers.setdefault("content-type", content_type)
         return (body.encode("utf-8") if isinstance(body, str) else bytes(body)), None
-    if content_type.startswith("multipart/form-data") and isinstance(body, dict):
+    if bare == "multipart/form-data" and isinstance(body, dict):
         files: List[Tuple[str, Tuple[Optional[str], Union[bytes, str]]]] = []
         for key, value in body.items():
             for item in value if isinstance(value, list) else [value]:
@@ -795,7 +798,7 @@ def _encode_body(op: Operation, body: object, headers: Dict[str, str]) -> Tuple[
                 else:
                     files.append((str(key), (None, _scalar(item))))
         return None, files
-    if content_type == "application/x-www-form-urlencoded" and isinstance(body, dict):
+    if bare == "application/x-www-form-urlencoded" and isinstance(body, dict):
         headers["content-type"] = content_type
         # As the spec's `encoding` says (the server decodes it so): a list is its key repeated
         # (OpenAPI's default for a form field); a deepObject field in brackets (`meta[key]=v`,
@@ -812,7 +815,8 @@ def _encode_body(op: Operation, body: object, headers: Dict[str, str]) -> Tuple[
             else:
                 pairs.extend((str(k), _scalar(item)) for item in (v if isinstance(v, list) else [v]) if item is not None)
         return urlencode(pairs).encode("ascii"), None
-    headers.setdefault("content-type", content_type if "json" in content_type else "application/json")
+    # A wildcard (`application/*`, `*/*`) or any type that is not JSON: the dict goes as JSON, labelled so.
+    headers.setdefault("content-type", content_type if "json" in bare else "application/json")
     return json.dumps(body).encode("utf-8"), None
 
 
@@ -871,7 +875,8 @@ def _check_keys(req: _Request, response: httpx.Response, body: object, keys: Lis
 
 
 def _labelled_json(response: httpx.Response) -> bool:
-    return "json" in response.headers.get("content-type", "")
+    # Media types are case-insensitive: `Application/JSON` is JSON.
+    return "json" in response.headers.get("content-type", "").lower()
 
 
 def _parse_body(response: httpx.Response, data: bytes | bytearray, literals: bool = False) -> Tuple[Literal["none", "json", "text", "bytes"], object]:
