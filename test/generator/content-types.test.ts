@@ -10,7 +10,6 @@
  * response labelled `Application/JSON` as bytes, and the generated code did not compile where a
  * scheme or form field is named `constructor` or `toString`.
  */
-import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -20,7 +19,7 @@ import type Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lintSpec } from '../../generator/lint.js';
 import { createApp, createRuntime } from '../../packages/framework/src/index.js';
-import { SPECS, STRICTEST, generateInto, scratchDir, typecheck } from './helpers.js';
+import { SPECS, STRICTEST, generateInto, runPython, scratchDir, typecheck } from './helpers.js';
 
 const SPEC = `${SPECS}/content-types.yaml`;
 const PET = { name: 'Rex', age: 3 };
@@ -170,13 +169,7 @@ describe('declared content types with parameters, capitals, wildcards', () => {
       'print(json.dumps(out))',
     ].join('\n');
     seen.length = 0;
-    // Spawned, not run synchronously: the server it talks to lives in this event loop.
-    const child = spawn('/usr/bin/python3', ['-c', script, base, foreignBase], { env: { ...process.env, PYTHONPATH: src } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c));
-    child.stderr.on('data', (c: Buffer) => (stderr += c));
-    const status = await new Promise((resolve) => child.on('close', resolve));
+    const { status, stdout, stderr } = await runPython(src, script, [base, foreignBase]);
     expect(stderr).toBe('');
     expect(status).toBe(0);
     expect(JSON.parse(stdout)).toEqual(Array(7).fill(PET));

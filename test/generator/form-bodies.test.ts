@@ -5,7 +5,6 @@
  * to the handler as the request stream, unvalidated (`age=x` for an integer went through), and the
  * SDKs sent an object as one JSON text whatever its `encoding` said.
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,7 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lintSpec } from '../../generator/lint.js';
 import { createApp, createRuntime } from '../../packages/framework/src/index.js';
-import { SPECS, generateInto, scratchDir, typecheck } from './helpers.js';
+import { SPECS, generateInto, runPython, scratchDir, typecheck } from './helpers.js';
 
 const SPEC = `${SPECS}/form-bodies.yaml`;
 const FORM = 'application/x-www-form-urlencoded';
@@ -180,13 +179,7 @@ describe('form bodies', () => {
       'c = Forms(api_key="k", base_url=sys.argv[1], max_retries=0)',
       'print(json.dumps(c.default.create_customer(**json.loads(sys.argv[2]))))',
     ].join('\n');
-    // Spawned, not run synchronously: the server it talks to lives in this event loop.
-    const child = spawn('/usr/bin/python3', ['-c', script, base, JSON.stringify(CUSTOMER)], { env: { ...process.env, PYTHONPATH: src } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c));
-    child.stderr.on('data', (c: Buffer) => (stderr += c));
-    const status = await new Promise((resolve) => child.on('close', resolve));
+    const { status, stdout, stderr } = await runPython(src, script, [base, JSON.stringify(CUSTOMER)]);
     expect(stderr).toBe('');
     expect(status).toBe(0);
     expect(JSON.parse(stdout)).toEqual(CUSTOMER);

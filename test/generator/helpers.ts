@@ -1,5 +1,5 @@
 /** Shared by the generator tests: generate a fixture into a scratch dir, type-check generated code. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { generate, type GenerateOptions, type GenerateResult } from '../../generator/cli.js';
@@ -57,4 +57,18 @@ export function typecheck(dirs: string[], name: string, extra: Record<string, un
   const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   const r = spawnSync(process.execPath, [tsc, '-p', configDir], { encoding: 'utf8', cwd: ROOT });
   return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
+}
+
+/**
+ * A Python script run against a server of this process with the generated package of `src` on
+ * PYTHONPATH. Spawned, not run synchronously: the server it talks to lives in this event loop.
+ */
+export async function runPython(src: string, script: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn('/usr/bin/python3', ['-c', script, ...args], { env: { ...process.env, PYTHONPATH: src } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c));
+  child.stderr.on('data', (c: Buffer) => (stderr += c));
+  const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { status, stdout, stderr };
 }
