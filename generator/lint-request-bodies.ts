@@ -15,6 +15,7 @@
  * - `lavendly/form-body-field`: a field of a form body the runtime decodes that no form encoding
  *   can say as its schema has it (a list of objects without deepObject...): form-plan.ts says
  *   how it is read instead.
+ * - `lavendly/reserved-body-key`: a JSON body property named `__proto__`, which the server refuses.
  */
 import { pointerJoin } from './names.js';
 import { isObject, type Json, type JsonObject } from './spec-doc.js';
@@ -48,6 +49,36 @@ function boundFindings(node: JsonObject, at: string): LintFinding[] {
 
 export function unboundedRequestBodyParts(root: JsonObject, resolve: (ref: string) => Json): LintFinding[] {
   const out: LintFinding[] = [];
+  eachRequestBodySchema(root, resolve, () => true, (node, at) => out.push(...boundFindings(node, at)));
+  return out;
+}
+
+/**
+ * `lavendly/reserved-body-key`: a property named `__proto__` in a body sent as JSON (or under a
+ * wildcard, where the SDKs send JSON). The server refuses the key at any depth (reserved_key: it
+ * would set an object's prototype), so every request carrying the field fails with 400.
+ */
+export function reservedJsonBodyKeys(root: JsonObject, resolve: (ref: string) => Json): LintFinding[] {
+  const out: LintFinding[] = [];
+  const sentAsJson = (type: string) => parsedAsJson(type) || isWildcardMediaType(type);
+  eachRequestBodySchema(root, resolve, sentAsJson, (node, at) => {
+    const props = propertiesMap(node.properties, pointerJoin(at, 'properties'), resolve);
+    if (!props || !Object.hasOwn(props.map, '__proto__')) return;
+    out.push({
+      severity: 'warning', pointer: pointerJoin(props.at, '__proto__'), rule: 'lavendly/reserved-body-key',
+      message: 'a JSON body property named __proto__ can never be accepted: the server refuses the key (reserved_key: it would set an object\'s prototype), so every request sending it fails with 400; rename the property',
+    });
+  });
+  return out;
+}
+
+/**
+ * Calls `onPlace` for each schema place of the request bodies whose media type `accepts`: the
+ * schema, its properties and nested items, $refs followed.
+ */
+function eachRequestBodySchema(
+  root: JsonObject, resolve: (ref: string) => Json, accepts: (type: string) => boolean, onPlace: (node: JsonObject, at: string) => void,
+): void {
   // Each place is looked at once, under the pointer where it stands (that also ends recursion
   // through $ref): a $ref to a place already seen, such as bundling writes for the second use of
   // a file (`#/paths/~1a/post/requestBody/content/application~1json/schema`), adds nothing.
@@ -60,7 +91,7 @@ export function unboundedRequestBodyParts(root: JsonObject, resolve: (ref: strin
     }
     if (!isObject(node) || depth > 64 || seen.has(at)) return;
     seen.add(at);
-    out.push(...boundFindings(node, at));
+    onPlace(node, at);
     const props = propertiesMap(node.properties, pointerJoin(at, 'properties'), resolve);
     if (props) for (const [name, child] of Object.entries(props.map)) visit(child, pointerJoin(props.at, name), depth + 1);
     for (const key of NESTED) if (isObject(node[key])) visit(node[key]!, pointerJoin(at, key), depth + 1);
@@ -68,10 +99,9 @@ export function unboundedRequestBodyParts(root: JsonObject, resolve: (ref: strin
   };
   for (const { at, content } of requestBodies(root, resolve)) {
     for (const [type, media] of Object.entries(content)) {
-      if (isObject(media)) visit(media.schema ?? null, pointerJoin(pointerJoin(pointerJoin(at, 'content'), type), 'schema'));
+      if (isObject(media) && accepts(type)) visit(media.schema ?? null, pointerJoin(pointerJoin(pointerJoin(at, 'content'), type), 'schema'));
     }
   }
-  return out;
 }
 
 /**

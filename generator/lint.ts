@@ -11,7 +11,7 @@ import { SpecDoc, isObject, type Json, type JsonObject } from './spec-doc.js';
 import { cacheGet, cachePut, packageVersion, sha256 } from './cache.js';
 import { loadSpecDocument, type LoadedSpec } from './load.js';
 import { memoizeSpectralSchemaCompiles } from './spectral-memo.js';
-import { unboundedRequestBodyParts, unparsedRequestBodies } from './lint-request-bodies.js';
+import { reservedJsonBodyKeys, unboundedRequestBodyParts, unparsedRequestBodies } from './lint-request-bodies.js';
 import { backtrackingPatterns } from './lint-patterns.js';
 import { unsupportedSecuritySchemes } from './lint-security.js';
 
@@ -61,6 +61,7 @@ export function structuralFindings(root: JsonObject): LintFinding[] {
   }
   out.push(...unboundedRequestBodyParts(root, (ref) => resolveLocal(root, ref)));
   out.push(...unparsedRequestBodies(root, (ref) => resolveLocal(root, ref)));
+  out.push(...reservedJsonBodyKeys(root, (ref) => resolveLocal(root, ref)));
   out.push(...unsupportedSecuritySchemes(root, (ref) => resolveLocal(root, ref)));
   out.push(...backtrackingPatterns(root));
   return out;
