@@ -216,7 +216,9 @@ class BaseClient:
         )
         self.timeout = _seconds(config.timeout)
         self.max_retries = config.max_retries
-        self._headers = dict(config.headers)
+        # Lowercase, as every header this client sets: a `Cookie` given here and the `cookie` an API key
+        # adds would else be two keys, sent as two Cookie headers (a server reads one of them).
+        self._headers = {k.lower(): v for k, v in config.headers.items()}
         self._initial_delay = config.initial_retry_delay
         self._max_delay = config.max_retry_delay
         self._max_retry_after = config.max_retry_after
@@ -282,10 +284,11 @@ class BaseClient:
             response_keys=op.get("response_keys"),
         )
 
-    def _download_auth_headers(self) -> Dict[str, str]:
-        """The credentials a download from the API's origin carries: the document's default
-        requirement's, never a query key (that would change a signed link's query)."""
-        out: Dict[str, str] = {}
+    def _download_headers(self) -> Dict[str, str]:
+        """The client's headers and the credentials a download from the API's origin carries: the
+        document's default requirement's (its cookie joined to a client-wide Cookie), never a query
+        key (that would change a signed link's query)."""
+        out: Dict[str, str] = dict(self._headers)
         apply_auth_headers(out, credentials_for(self._download_security, self._schemes, self._credentials, self.api_key))
         return out
 
@@ -878,8 +881,9 @@ def _parse_body(response: httpx.Response, data: bytes | bytearray, literals: boo
     with `literals`), text (also JSON-labelled text that does not parse), else bytes."""
     if response.status_code in (204, 205, 304):
         return "none", None
-    content_type = response.headers.get("content-type", "")
-    if _labelled_json(response) or content_type.startswith("text/") or content_type == "":
+    # Media types are case-insensitive and may carry parameters: `Text/Plain; Charset=UTF-8` is text.
+    bare = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if _labelled_json(response) or bare.startswith("text/") or bare == "":
         text = _decode(data, response.charset_encoding)
         if not text:
             return "none", None

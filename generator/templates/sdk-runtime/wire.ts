@@ -9,6 +9,9 @@ import type { OperationDescriptor, RequestParts } from './descriptors.js';
 export function splitParams(operationId: string, op: OperationDescriptor, params: unknown): RequestParts {
   const parts = { path: {} as Record<string, unknown>, query: {} as Record<string, unknown>, headers: {} as Record<string, unknown> };
   const flat: Record<string, unknown> = {};
+  // Defined, not assigned: `flat['__proto__'] = 5` would set no key (and an object value would
+  // become flat's prototype), so the field would vanish from the body without a word.
+  const setFlat = (name: string, value: unknown) => Object.defineProperty(flat, name, { value, enumerable: true, writable: true, configurable: true });
   let body: unknown;
   let hasBody = false;
   for (const [key, value] of Object.entries((params ?? {}) as Record<string, unknown>)) {
@@ -21,7 +24,7 @@ export function splitParams(operationId: string, op: OperationDescriptor, params
     } else if (binding && binding.in !== 'body') {
       parts[binding.in === 'header' ? 'headers' : binding.in][binding.name] = value;
     } else if (op.bodyMode === 'flat') {
-      flat[binding?.name ?? key] = value;
+      setFlat(binding?.name ?? key, value);
       hasBody = true;
     } else {
       throw new TypeError(`${operationId}: unknown argument '${key}'`);
@@ -149,7 +152,9 @@ export async function readBody(res: Response, limit: number): Promise<ReadBody> 
   if (!bytes) return { kind: 'tooLarge', value: undefined };
   const type = res.headers.get('content-type') ?? '';
   const labelledJson = /[/+]json\b/i.test(type);
-  if (labelledJson || type.startsWith('text/') || type === '') {
+  // Media types are case-insensitive and may carry parameters: `Text/Plain; Charset=UTF-8` is text.
+  const bare = type.split(';')[0]!.trim().toLowerCase();
+  if (labelledJson || bare.startsWith('text/') || bare === '') {
     const text = new TextDecoder().decode(bytes);
     if (!text) return { kind: 'none', value: undefined };
     if (labelledJson && !nestsDeeperThan(text, MAX_RESPONSE_DEPTH)) {

@@ -109,8 +109,7 @@ class Transfer:
     def request_headers(self, url: str) -> Dict[str, str]:
         """The headers of one hop: Authorization and the client's headers for the API's origin only."""
         if _origin(url) == _origin(self.client.base_url):
-            out = {"user-agent": self.client._user_agent, **self.client._headers}
-            out.update(self.client._download_auth_headers())
+            out = {"user-agent": self.client._user_agent, **self.client._download_headers()}
         else:
             out = {"user-agent": self.client._user_agent}
         if _origin(url) == _origin(self.url):
