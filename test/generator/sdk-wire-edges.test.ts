@@ -3,7 +3,8 @@
  * wire-edges.yaml), against a real listener that records each raw request. Before: the TypeScript
  * SDK dropped a JSON body field named `__proto__` without a word (`flat[key] = value` set no key),
  * both SDKs read a `Text/Plain` response as bytes, and the Python SDK sent a client-wide `Cookie`
- * header and an API key in a cookie as two Cookie headers (the server read only one of them).
+ * header and an API key in a cookie as two Cookie headers (the server read only one of them), and
+ * read a download's error envelope labelled `Application/JSON` as text (`http_404`, not its code).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -43,6 +44,9 @@ describe('the generated SDKs at the wire\'s edges', () => {
         recorded.push({ url: req.url ?? '', rawHeaders, body });
         // Another team's server, which labels its text in capitals with a parameter (as RFC 9110 allows).
         if (req.url?.startsWith('/v1/text-caps')) res.writeHead(200, { 'content-type': 'Text/Plain; Charset=UTF-8' }).end('hello');
+        else if (req.url?.startsWith('/v1/gone')) {
+          res.writeHead(404, { 'content-type': 'Application/JSON; Charset=UTF-8' }).end('{"error":{"code":"not_found","message":"No such render."}}');
+        }
         else res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       });
     }).listen(0, '127.0.0.1');
@@ -74,7 +78,7 @@ describe('the generated SDKs at the wire\'s edges', () => {
     ]);
   });
 
-  it('the Python SDK sends a body field named __proto__ as given, reads Text/Plain as text, joins the cookies', async () => {
+  it('the Python SDK sends a body field named __proto__ as given, reads Text/Plain and Application/JSON, joins the cookies', async () => {
     const src = path.join(dir, 'packages', 'python', 'src');
     const script = [
       'import json, sys',
@@ -85,6 +89,12 @@ describe('the generated SDKs at the wire\'s edges', () => {
       '# A download from the API\'s origin carries the client\'s headers and the document\'s credentials.',
       'with c.download(sys.argv[1] + "/with-cookie") as d:',
       '    out.append(b"".join(d.iter_bytes()).decode())',
+      '# Its error envelope, labelled in capitals, is read as JSON: the API\'s code, not the status\'s.',
+      'try:',
+      '    with c.download(sys.argv[1] + "/gone") as d:',
+      '        b"".join(d.iter_bytes())',
+      'except Exception as e:',
+      '    out.append(e.code)',
       'print(json.dumps(out))',
     ].join('\n');
     recorded.length = 0;
@@ -92,12 +102,13 @@ describe('the generated SDKs at the wire\'s edges', () => {
     expect(stderr).toBe('');
     expect(status).toBe(0);
     expect(Object.entries(JSON.parse(recorded[0]!.body))).toEqual([['name', 'Rex'], ['__proto__', 5]]);
-    expect(JSON.parse(stdout)).toEqual(['hello', {}, '{}']);
+    expect(JSON.parse(stdout)).toEqual(['hello', {}, '{}', 'not_found']);
     expect(recorded.map((r) => [r.url, cookieLines(r)])).toEqual([
       ['/v1/proto-json', ['a=1; sid=s_1']],
       ['/v1/text-caps', ['a=1; sid=s_1']],
       ['/v1/with-cookie', ['a=1; sid=s_1']],
       ['/v1/with-cookie', ['a=1; sid=s_1']],
+      ['/v1/gone', ['a=1; sid=s_1']],
     ]);
   }, 60_000);
 });

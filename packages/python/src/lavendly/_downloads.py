@@ -188,7 +188,8 @@ class Transfer:
         """The typed error of an error answer: the API's envelope, or a store's XML error in its terms."""
         text = data.decode("utf-8", errors="replace")
         body: object = text
-        if "json" in response.headers.get("content-type", ""):
+        # Media types are case-insensitive: an envelope labelled `Application/JSON` is JSON.
+        if "json" in response.headers.get("content-type", "").lower():
             try:
                 # As any error envelope (_core._result): a number beyond a double kept as its literal text.
                 body = json_loads(text, literals=True)
