@@ -22,7 +22,7 @@ function waitOf(row: Record<string, unknown>): JobWait {
   if (peer) {
     return {
       reason: `${peer}_unavailable`,
-      message: `${PEER_NAMES[peer] ?? 'A service this work needs'} is not answering; the work waits for it and carries on by itself once it is back.`,
+      message: `${Object.hasOwn(PEER_NAMES, peer) ? PEER_NAMES[peer] : 'A service this work needs'} is not answering; the work waits for it and carries on by itself once it is back.`,
       next_attempt_at: next,
     };
   }
