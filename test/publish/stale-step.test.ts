@@ -58,9 +58,11 @@ describe.each(testDatabases())('a clock step over the stale limit while a public
     const run = runPublication(fresh.db, pub.id, options);
     await posting;
     stepWallClock(3 * 3_600_000);
-    const seen = await heartbeatOf(pub.id);
     expect(await failStalePublications(fresh.db, options)).toBe(0); // first sighting
-    // The run renews its heartbeat before the sweep looks again.
+    // The run renews its heartbeat before the sweep looks again. Read after the sweep: a value read
+    // before it could be older than the one the sweep saw (a renewal in between, under load), and
+    // the wait below would then end on the very value the second sweep takes for unrenewed.
+    const seen = await heartbeatOf(pub.id);
     while ((await heartbeatOf(pub.id)) === seen) await sleep(10);
     expect(await failStalePublications(fresh.db, options)).toBe(0);
     release();
