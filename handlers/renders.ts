@@ -33,7 +33,7 @@ function renderView(ctx: AppContext, r: RenderRow, money: RenderMoney, waits: Ma
     scenes_reused: r.scenes_reused,
     scenes_generated: money.scenes_generated,
     error: r.error,
-    waiting: (ACTIVE_RENDER.includes(r.status) && r.job_id ? waits.get(r.job_id) : null) ?? null,
+    waiting: (r.job_id ? waits.get(r.job_id) : undefined) ?? null, // waitsOf holds unfinished renders' jobs only
     created_at: r.created_at,
     finished_at: r.finished_at,
   };
